@@ -1,0 +1,1 @@
+"""Analysis on the blueprint: site vetting, environmental capacity, quota ledger."""

@@ -1,0 +1,99 @@
+"""Environmental capacity (环境容量) left under a site, from the capacity rasters.
+
+Both engines read the rasters with rasterio through exactextract: the raster files are
+kept under the data folder and referenced from the layer catalogue (PostGIS stores the
+path, not the pixels: capacity grids are small, and exactextract's exact cell-coverage
+weights have no equal in PostGIS raster).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import geopandas as gpd
+from exactextract import exact_extract
+from shapely.geometry.base import BaseGeometry
+
+from layers.crs import CGCS2000
+from layers.errors import BadInput
+from layers.repository import LayerInfo
+
+POLLUTANT_ALIASES = {
+    "so2": "SO2", "nox": "NOx", "cod": "COD", "nh3-n": "NH3-N", "nh3n": "NH3-N",
+    "nh3_n": "NH3-N", "氨氮": "NH3-N", "vocs": "VOCs", "voc": "VOCs", "pm": "PM",
+    "particulates": "PM", "颗粒物": "PM", "二氧化硫": "SO2", "氮氧化物": "NOx",
+}
+POLLUTANT_NAMES_ZH = {"SO2": "二氧化硫", "NOx": "氮氧化物", "COD": "化学需氧量",
+                      "NH3-N": "氨氮", "VOCs": "挥发性有机物", "PM": "颗粒物"}
+
+
+def pollutant(name: str) -> str:
+    """Canonical pollutant code (SO2, NOx, COD, NH3-N, VOCs, PM) for a user's spelling."""
+    key = name.strip().lower()
+    if key in POLLUTANT_ALIASES:
+        return POLLUTANT_ALIASES[key]
+    raise BadInput(f"unknown pollutant {name!r}; use SO2, NOx, COD, NH3-N, VOCs or PM",
+                   message_zh=f"未知的污染物“{name}”")
+
+
+def parse_emissions(text: str | None) -> dict[str, float]:
+    """Parse ``SO2=12.5,NOx=30`` into ``{"SO2": 12.5, "NOx": 30.0}`` (t/yr)."""
+    result: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        key, sep, value = part.partition("=")
+        try:
+            amount = float(value)
+        except ValueError:
+            amount = math.nan
+        if not sep or not math.isfinite(amount) or amount < 0:
+            raise BadInput(f"emission {part!r} is not POLLUTANT=TONNES",
+                           message_zh=f"排放量“{part}”格式应为 污染物=吨数")
+        result[pollutant(key)] = amount
+    return result
+
+
+def capacity_under_site(site: BaseGeometry, layers: list[LayerInfo],
+                        emissions: dict[str, float]) -> dict[str, Any]:
+    """Area-weighted mean and minimum of each capacity band under ``site`` (EPSG:4490).
+
+    Cells partly covered count by their covered share (exactextract's coverage weights).
+    With ``emissions`` (t/yr per pollutant), each band says whether the demand fits: it
+    fits when it is no more than the minimum remaining capacity under the site.
+    """
+    results = [_layer_capacity(site, layer, emissions) for layer in layers]
+    checks = [b["fits"] for r in results for b in r["bands"] if b["fits"] is not None]
+    return {"layers": results, "fits": all(checks) if checks else None,
+            "emissions": emissions}
+
+
+def _layer_capacity(site: BaseGeometry, layer: LayerInfo,
+                    emissions: dict[str, float]) -> dict[str, Any]:
+    assert layer.raster_path is not None
+    frame = gpd.GeoDataFrame(geometry=[site], crs=CGCS2000).to_crs(layer.source_crs)
+    stats = exact_extract(layer.raster_path, frame, ["mean", "min"], output="pandas")
+    bands = []
+    for i, name in enumerate(layer.bands, start=1):
+        mean, low = _stat(stats, f"band_{i}_mean", len(layer.bands)), \
+            _stat(stats, f"band_{i}_min", len(layer.bands))
+        code = _band_pollutant(name)
+        demand = emissions.get(code) if code else None
+        fits = None if demand is None or low is None else demand <= low
+        bands.append({"band": name, "pollutant": code,
+                      "title": POLLUTANT_NAMES_ZH.get(code or "", name),
+                      "mean": mean, "min": low, "demand": demand, "fits": fits})
+    return {"layer": layer.name, "title": layer.title, "units": "t/a", "bands": bands}
+
+
+def _stat(stats: Any, column: str, nbands: int) -> float | None:
+    if column not in stats.columns and nbands == 1:
+        column = column.split("_", 2)[-1]
+    value = float(stats[column].iloc[0]) if column in stats.columns else math.nan
+    return None if math.isnan(value) else round(value, 6)
+
+
+def _band_pollutant(name: str) -> str | None:
+    try:
+        return pollutant(name)
+    except BadInput:
+        return None

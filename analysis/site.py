@@ -1,0 +1,117 @@
+"""A proposed project site: one or several parcels read from a file or GeoJSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from layers.crs import CGCS2000, gk3_epsg, to_crs
+from layers.errors import InvalidFile, InvalidGeometry
+from layers.readers import DEFAULT_MAX_BYTES, read_vector
+
+MU_PER_HA = 15
+
+
+@dataclass
+class Site:
+    """The site to vet, dissolved into one (multi)polygon in EPSG:4490."""
+
+    geometry: BaseGeometry
+    parcels: int
+    name: str
+    source: str
+    warnings: list[str] = field(default_factory=list)
+    parcel_geometries: list[BaseGeometry] = field(default_factory=list)
+
+    @property
+    def zone_epsg(self) -> int:
+        """CGCS2000 3-degree GK zone (no prefix) of the site's centroid: where areas are planar."""
+        return gk3_epsg(self.geometry.centroid.x)
+
+    @property
+    def projected(self) -> BaseGeometry:
+        """The site in its Gauss-Krüger zone (metres)."""
+        return to_crs(self.geometry, CGCS2000, self.zone_epsg)
+
+    @property
+    def area_m2(self) -> float:
+        """Planar area in the site's Gauss-Krüger zone, m²."""
+        return float(self.projected.area)
+
+
+def read_site(path: str | os.PathLike[str], *, crs: str | None = None,
+              encoding: str | None = None, layer: str | None = None,
+              max_bytes: int = DEFAULT_MAX_BYTES) -> Site:
+    """Read a site from any vector format ``blueprint vet`` accepts.
+
+    Examples
+    --------
+    >>> site = read_site("data/sample/sites/01_park_clean.txt")  # doctest: +SKIP
+    >>> round(site.area_m2)  # doctest: +SKIP
+    """
+    path = Path(path)
+    data = read_vector(path, layer=layer, encoding=encoding, crs=crs, max_bytes=max_bytes)
+    name = _site_name(data.frame, path.stem)
+    return site_from_frame(data.frame, name=name, source=path.name, warnings=data.warnings)
+
+
+def _site_name(frame: gpd.GeoDataFrame, default: str) -> str:
+    for column in ("parcel_name", "name", "项目名称", "xmmc"):
+        if column in frame.columns:
+            values = [str(v) for v in frame[column] if v not in (None, "") and v == v]
+            if values:
+                return "、".join(dict.fromkeys(values))
+    return default
+
+
+def site_from_frame(frame: gpd.GeoDataFrame, *, name: str, source: str,
+                    warnings: list[str] | None = None) -> Site:
+    """Check and dissolve the parcels of a site given in EPSG:4490."""
+    geoms = frame.geometry.values
+    for i, geom in enumerate(geoms):
+        where = f"{source}: parcel {i + 1}"
+        if geom is None or geom.is_empty:
+            raise InvalidGeometry("the parcel has no geometry", message_zh="地块没有几何图形",
+                                  where=where)
+        if geom.geom_type not in ("Polygon", "MultiPolygon"):
+            raise InvalidGeometry(f"a site must be polygons, not {geom.geom_type}",
+                                  message_zh="用地范围必须是面", where=where)
+        if not geom.is_valid:
+            reason = shapely.is_valid_reason(geom)
+            raise InvalidGeometry(f"invalid polygon: {reason}",
+                                  message_zh=f"地块图形无效(自相交等):{reason}", where=where)
+    dissolved = shapely.union_all(np.asarray(geoms))
+    return Site(geometry=dissolved, parcels=len(geoms), name=name, source=source,
+                warnings=list(warnings or []), parcel_geometries=list(geoms))
+
+
+def site_from_geojson(obj: dict[str, Any], *, name: str = "绘制地块") -> Site:
+    """A site from a GeoJSON Feature, FeatureCollection or bare geometry (lon/lat CGCS2000)."""
+    if not isinstance(obj, dict) or "type" not in obj:
+        raise InvalidFile("not a GeoJSON object", message_zh="不是有效的 GeoJSON")
+    if obj["type"] == "FeatureCollection":
+        features = obj.get("features") or []
+    elif obj["type"] == "Feature":
+        features = [obj]
+    else:
+        features = [{"type": "Feature", "geometry": obj, "properties": {}}]
+    if not features:
+        raise InvalidFile("the GeoJSON has no features", message_zh="GeoJSON 中没有要素")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "site.geojson"
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+        site = read_site(path)
+    site.source = "geojson"
+    if site.name == "site":
+        site.name = name
+    return site
+

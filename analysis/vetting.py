@@ -1,0 +1,234 @@
+"""Site vetting (精准选址初审): every layer of the blueprint against one site.
+
+``vet_site`` overlays the site on each vector layer with the store's engine, applies
+the rules of the project's industry, reads the environmental capacity under the site
+and, when demands are given, checks the county's quota. The report is a plain dict,
+the same for the CLI (``--format json``) and the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from analysis import messages as msg
+from analysis.capacity import capacity_under_site
+from analysis.overlay import LayerOverlap, overlay_site
+from analysis.rules import IndustryRules, Rules, load_rules
+from analysis.site import MU_PER_HA, Site
+from layers.repository import list_layers
+from layers.store import Store
+
+SEVERITY = {"ok": 0, "warning": 1, "conditional": 2, "conflict": 3}
+
+
+@dataclass
+class VetRequest:
+    """What the reviewer asks: the site plus the project's attributes."""
+
+    site: Site
+    industry: str = "industrial"
+    county: str | None = None
+    emissions: dict[str, float] = field(default_factory=dict)
+    demands: dict[str, Decimal] = field(default_factory=dict)
+    year: int | None = None
+
+
+def vet_site(request: VetRequest, *, store: Store, rules: Rules | None = None
+             ) -> dict[str, Any]:
+    """Vet a site against every layer; return the report (see README, "Vetting report")."""
+    rules = rules or load_rules()
+    industry = rules.industry(request.industry)
+    site = request.site
+    site_m2 = site.area_m2
+    all_layers = list_layers(store=store)
+    vectors = [layer for layer in all_layers if not layer.is_raster]
+    overlaps = overlay_site(site.geometry, site.zone_epsg, vectors, store=store)
+    findings = [evaluate(o, site_m2, industry, rules) for o in overlaps]
+    county = request.county or _county_of(overlaps)
+    rasters = [layer for layer in all_layers if layer.kind == "env_capacity"]
+    capacity = capacity_under_site(site.geometry, rasters, request.emissions)
+    findings += _capacity_findings(capacity, rules)
+    report: dict[str, Any] = {
+        "site": _site_summary(site, site_m2),
+        "industry": industry.code, "industry_title": industry.title, "county": county,
+        "findings": findings, "capacity": capacity, "warnings": list(site.warnings),
+        "engine": store.engine_name,
+    }
+    if request.demands:
+        from analysis.quota.coverage import quota_coverage
+
+        report["quota"] = quota_coverage(county=county, demands=request.demands,
+                                         year=request.year, store=store)
+    report["verdict"] = verdict(report)
+    report["verdict_zh"] = msg.VERDICT_ZH[report["verdict"]]
+    report["summary_zh"] = summary(report)
+    report["_overlaps"] = overlaps  # for GeoJSON output; dropped by to_json()
+    report["_site_geometry"] = site.geometry
+    return report
+
+
+def verdict(report: dict[str, Any]) -> str:
+    """fail if any conflict, else conditional if any conditional, else pass."""
+    statuses = [f["status"] for f in report["findings"]]
+    if "quota" in report:
+        statuses.append(report["quota"]["status"])
+    if "conflict" in statuses:
+        return "fail"
+    return "conditional" if "conditional" in statuses else "pass"
+
+
+def summary(report: dict[str, Any]) -> str:
+    """One paragraph in Chinese: the verdict and the reasons that led to it."""
+    reasons = [f["message"] for f in report["findings"]
+               if f["status"] in ("conflict", "conditional")]
+    if "quota" in report and report["quota"]["status"] != "ok":
+        reasons.append(report["quota"]["message"])
+    head = f"初审结论:{report['verdict_zh']}。"
+    return head + ("".join(reasons) if reasons else "地块未触及各项管控要求。")
+
+
+def _site_summary(site: Site, site_m2: float) -> dict[str, Any]:
+    return {
+        "name": site.name, "source": site.source, "area_m2": round(site_m2, 2),
+        "area_ha": round(site_m2 / 10_000, 4), "area_mu": round(site_m2 / 10_000 * MU_PER_HA, 2),
+        "area_crs": f"EPSG:{site.zone_epsg}", "parcels": site.parcels,
+        "bbox": [round(v, 7) for v in site.geometry.bounds],
+    }
+
+
+def _county_of(overlaps: list[LayerOverlap]) -> str | None:
+    hits = [h for o in overlaps if o.layer.kind == "admin_boundary" for h in o.hits]
+    return max(hits, key=lambda h: h.area_m2).fid if hits else None
+
+
+def _finding(o: LayerOverlap, rule: str, status: str, area: float, site_m2: float,
+             message: str, ids: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "layer": o.layer.name, "kind": o.layer.kind, "title": o.layer.title, "rule": rule,
+        "status": status, "overlap_m2": round(area, 2),
+        "overlap_ha": round(area / 10_000, 4), "overlap_mu": round(area / 10_000 * MU_PER_HA, 2),
+        "overlap_share": round(area / site_m2, 6) if site_m2 else 0.0,
+        "feature_ids": o.feature_ids if ids is None else ids, "message": message,
+    }
+
+
+def evaluate(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: Rules
+             ) -> dict[str, Any]:
+    """Apply the industry's rule for this layer's kind to its overlap."""
+    handler = _HANDLERS.get(o.layer.kind, _info_only)
+    return handler(o, site_m2, industry, rules)
+
+
+def _protected(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: Rules
+               ) -> dict[str, Any]:
+    area = o.area_m2
+    status = industry.on_overlap[o.layer.kind] if area > rules.min_overlap_m2 else "ok"
+    text = msg.overlap_message(o.layer.title, area, area / site_m2, o.feature_ids, status,
+                               industry.title)
+    return _finding(o, f"{o.layer.kind}.no_overlap", status, area, site_m2, text)
+
+
+def _water_level(klass: str | None) -> str:
+    text = (klass or "").strip()
+    return "2" if text in ("2", "二级", "二级保护区", "II") else "1"
+
+
+def _water(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: Rules
+           ) -> dict[str, Any]:
+    by_level: dict[str, float] = {"1": 0.0, "2": 0.0}
+    for klass, area in o.class_area_m2.items():
+        by_level[_water_level(klass)] += area
+    statuses = {lvl: industry.on_overlap[f"water_source_{lvl}"]
+                if by_level[lvl] > rules.min_overlap_m2 else "ok" for lvl in by_level}
+    level = max(statuses, key=lambda lvl: (SEVERITY[statuses[lvl]], lvl == "1"))
+    status = statuses[level]
+    names = {"1": "饮用水水源一级保护区", "2": "饮用水水源二级保护区"}
+    if status == "ok" and not o.hits:
+        text = "地块未占用饮用水水源保护区。"
+    else:
+        ids = sorted(h.fid for h in o.hits if _water_level(h.klass) == level)
+        text = msg.overlap_message(names[level], by_level[level], by_level[level] / site_m2,
+                                   ids, status, industry.title)
+    finding = _finding(o, f"water_source.level_{level}", status, o.area_m2, site_m2, text)
+    finding["by_level_m2"] = {k: round(v, 2) for k, v in by_level.items()}
+    return finding
+
+
+def _urban(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: Rules
+           ) -> dict[str, Any]:
+    inside = o.area_m2
+    share = inside / site_m2 if site_m2 else 0.0
+    mode = industry.urban_boundary
+    if mode == "ignore" or share >= rules.full_share:
+        status = "ok"
+    elif mode == "preferred":
+        status = "warning"
+    else:
+        status = "conflict" if inside <= rules.min_overlap_m2 else "conditional"
+    text = msg.urban_message(share, inside, status)
+    return _finding(o, f"urban_boundary.{mode}", status, inside, site_m2, text)
+
+
+def _zoning(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: Rules
+            ) -> dict[str, Any]:
+    parts = sorted(o.class_area_m2.items(), key=lambda kv: -kv[1])
+    unsuitable = [(k, a) for k, a in parts if industry.suitable_landuse
+                  and not _suits(k, industry.suitable_landuse) and a > rules.min_overlap_m2]
+    bad_m2 = sum(a for _, a in unsuitable)
+    status = rules.zoning_unsuitable if unsuitable else "ok"
+    named = [(rules.landuse_name(k), a) for k, a in parts]
+    text = msg.zoning_message(named, [(rules.landuse_name(k), a) for k, a in unsuitable],
+                              status, industry.title)
+    finding = _finding(o, "zoning.suitable_landuse", status, o.area_m2, site_m2, text)
+    finding["by_class_m2"] = {str(k): round(a, 2) for k, a in parts}
+    finding["unsuitable_m2"] = round(bad_m2, 2)
+    return finding
+
+
+def _suits(klass: str | None, suitable: tuple[str, ...]) -> bool:
+    return klass is not None and any(klass == s or klass.startswith(s) for s in suitable)
+
+
+def _park(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: Rules
+          ) -> dict[str, Any]:
+    inside = o.area_m2
+    warn = industry.industrial_park == "warning_outside" and inside <= rules.min_overlap_m2
+    status = "warning" if warn else "ok"
+    text = msg.park_message(inside, o.feature_ids, status)
+    return _finding(o, f"industrial_park.{industry.industrial_park}", status, inside, site_m2,
+                    text)
+
+
+def _info_only(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: Rules
+               ) -> dict[str, Any]:
+    names = [h.klass or h.fid for h in sorted(o.hits, key=lambda h: -h.area_m2)]
+    return _finding(o, f"{o.layer.kind}.info", "ok", o.area_m2, site_m2,
+                    msg.admin_message(names))
+
+
+_HANDLERS = {
+    "ecological_redline": _protected, "basic_farmland": _protected, "water_source": _water,
+    "urban_boundary": _urban, "zoning": _zoning, "industrial_park": _park,
+}
+
+
+def _capacity_findings(capacity: dict[str, Any], rules: Rules) -> list[dict[str, Any]]:
+    short = [(layer, b) for layer in capacity["layers"] for b in layer["bands"]
+             if b["fits"] is False]
+    if not short:
+        return []
+    text = "、".join(f"{b['title']}排放 {b['demand']:g} 吨/年超过地块处剩余环境容量 "
+                    f"{b['min']:g} 吨/年" for _, b in short)
+    return [{
+        "layer": short[0][0]["layer"], "kind": "env_capacity", "title": "环境容量",
+        "rule": "env_capacity.fits", "status": rules.capacity_exceeded, "overlap_m2": 0.0,
+        "overlap_ha": 0.0, "overlap_mu": 0.0, "overlap_share": 0.0, "feature_ids": [],
+        "message": f"{text},须通过区域削减或排污权交易落实总量来源。",
+    }]
+
+
+def to_json(report: dict[str, Any]) -> dict[str, Any]:
+    """The report without internal objects, ready for ``json.dumps``."""
+    return {k: v for k, v in report.items() if not k.startswith("_")}

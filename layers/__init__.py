@@ -1,0 +1,1 @@
+"""The one blueprint (一张蓝图): layer catalogue, import and storage."""

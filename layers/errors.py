@@ -1,0 +1,118 @@
+"""Domain errors of Blueprint.
+
+Every error a user can cause is a :class:`BlueprintError`. Each carries an English
+message (``message``), a Chinese message for the UI (``message_zh``) and, where known,
+where the problem is (``where``: a file, a line, a feature). The edges map these
+classes to exit codes (CLI) and HTTP statuses (service) in one place each.
+"""
+
+from __future__ import annotations
+
+
+class BlueprintError(Exception):
+    """Base of all domain errors: a clear message, never a stack trace for users."""
+
+    code = "error"
+    default_zh = "操作失败"
+
+    def __init__(self, message: str, *, message_zh: str | None = None, where: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.message_zh = message_zh or self.default_zh
+        self.where = where
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+    def to_dict(self) -> dict[str, str | None]:
+        """Return the error as the JSON body the API sends."""
+        return {
+            "error": self.code,
+            "message": self.message,
+            "message_zh": self.message_zh,
+            "where": self.where,
+        }
+
+
+class BadInput(BlueprintError):
+    """Input the user gave cannot be used as it is."""
+
+    code = "bad_input"
+    default_zh = "输入数据有误"
+
+
+class InvalidFile(BadInput):
+    """A file cannot be read, is empty, too large, or in an unknown format."""
+
+    code = "invalid_file"
+    default_zh = "文件无法读取"
+
+
+class CoordinateFileError(InvalidFile):
+    """A boundary-point coordinate file (界址点坐标文件) is malformed."""
+
+    code = "coordinate_file"
+    default_zh = "界址点坐标文件有误"
+
+
+class InvalidGeometry(BadInput):
+    """A geometry is empty, of the wrong kind, or cannot be repaired."""
+
+    code = "invalid_geometry"
+    default_zh = "几何图形无效"
+
+
+class UnknownCRS(BadInput):
+    """The coordinate reference system is missing, unknown or contradicts the coordinates."""
+
+    code = "unknown_crs"
+    default_zh = "坐标系缺失或有误"
+
+
+class UnknownLayerKind(BadInput):
+    """A layer kind that the catalogue does not know."""
+
+    code = "unknown_layer_kind"
+    default_zh = "未知的图层类型"
+
+
+class NotFound(BlueprintError):
+    """A layer, project, account or record does not exist."""
+
+    code = "not_found"
+    default_zh = "对象不存在"
+
+
+class Conflict(BlueprintError):
+    """The request conflicts with the current state (e.g. a reused idempotency key)."""
+
+    code = "conflict"
+    default_zh = "与现有数据冲突"
+
+
+class QuotaExceeded(Conflict):
+    """An operation would overdraw a quota balance."""
+
+    code = "quota_exceeded"
+    default_zh = "指标余额不足"
+
+
+class NotAllowed(BlueprintError):
+    """The user lacks the role or scope for this operation."""
+
+    code = "not_allowed"
+    default_zh = "无权执行此操作"
+
+
+class NotAuthenticated(BlueprintError):
+    """No valid credentials were given."""
+
+    code = "not_authenticated"
+    default_zh = "未登录或令牌无效"
+
+
+class StorageUnavailable(BlueprintError):
+    """The database cannot be reached or lacks what it needs (e.g. PostGIS)."""
+
+    code = "storage_unavailable"
+    default_zh = "数据库不可用"

@@ -1,0 +1,115 @@
+"""Reading the layer catalogue and its features, the same on both engines."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+
+from layers.errors import NotFound
+from layers.schema import layer_features, layers
+from layers.store import Store, write_audit
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One row of the layer catalogue."""
+
+    id: int
+    name: str
+    kind: str
+    title: str
+    feature_count: int
+    bbox: tuple[float, float, float, float]
+    source_file: str
+    source_crs: str | None
+    imported_at: datetime
+    imported_by: str
+    repaired_count: int
+    raster_path: str | None = None
+    bands: list[str] = field(default_factory=list)
+
+    @property
+    def is_raster(self) -> bool:
+        """True for raster layers (environmental capacity)."""
+        return self.raster_path is not None
+
+    @property
+    def version(self) -> str:
+        """Changes whenever the layer is re-imported (cache key)."""
+        return f"{self.id}:{self.imported_at.isoformat()}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON output."""
+        return {
+            "name": self.name, "kind": self.kind, "title": self.title,
+            "feature_count": self.feature_count, "bbox": list(self.bbox),
+            "source_file": self.source_file, "source_crs": self.source_crs,
+            "imported_at": self.imported_at.isoformat(), "imported_by": self.imported_by,
+            "repaired_count": self.repaired_count, "raster": self.is_raster,
+            "bands": self.bands,
+        }
+
+
+def _info(row: Any) -> LayerInfo:
+    return LayerInfo(
+        id=row.id, name=row.name, kind=row.kind, title=row.title,
+        feature_count=row.feature_count, bbox=(row.minx, row.miny, row.maxx, row.maxy),
+        source_file=row.source_file, source_crs=row.source_crs, imported_at=row.imported_at,
+        imported_by=row.imported_by, repaired_count=row.repaired_count,
+        raster_path=row.raster_path, bands=json.loads(row.bands) if row.bands else [])
+
+
+def list_layers(*, store: Store) -> list[LayerInfo]:
+    """All layers, ordered by name."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(layers).order_by(layers.c.id)).all()
+    return [_info(r) for r in rows]
+
+
+def get_layer(name: str, *, store: Store) -> LayerInfo:
+    """The layer called ``name`` or :class:`NotFound`."""
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(layers).where(layers.c.name == name)).first()
+    if row is None:
+        raise NotFound(f"no layer named {name!r}", message_zh=f"图层“{name}”不存在")
+    return _info(row)
+
+
+def remove_layer(name: str, *, store: Store, actor: str) -> None:
+    """Delete a layer and its features (audited)."""
+    info = get_layer(name, store=store)
+    with store.engine.begin() as conn:
+        conn.execute(layer_features.delete().where(layer_features.c.layer_id == info.id))
+        conn.execute(layers.delete().where(layers.c.id == info.id))
+        write_audit(conn, actor=actor, action="layer.remove", obj=f"layer:{name}",
+                    detail=info.to_dict())
+
+
+@dataclass
+class FeatureArrays:
+    """A layer's features as parallel arrays, geometry in EPSG:4490."""
+
+    fids: np.ndarray
+    klass: np.ndarray
+    geoms: np.ndarray
+    props: list[str]
+
+
+def load_features(layer: LayerInfo, *, store: Store) -> FeatureArrays:
+    """Every feature of a vector layer, as arrays (for the embedded engine and exports)."""
+    query = (sa.select(layer_features.c.fid, layer_features.c.klass, layer_features.c.props,
+                       layer_features.c.geom)
+             .where(layer_features.c.layer_id == layer.id).order_by(layer_features.c.fid))
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return FeatureArrays(
+        fids=np.array([r.fid for r in rows], dtype=object),
+        klass=np.array([r.klass for r in rows], dtype=object),
+        geoms=shapely.from_wkb([r.geom for r in rows]) if rows else np.array([], dtype=object),
+        props=[r.props for r in rows])

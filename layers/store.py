@@ -1,0 +1,161 @@
+"""Storage: one SQLAlchemy engine over SQLite (embedded) or PostgreSQL/PostGIS.
+
+The edge (CLI or service lifespan) opens a :class:`Store` once and passes it into
+core functions as the keyword-only argument ``store``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from layers.errors import StorageUnavailable
+from layers.schema import audit_log
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+@dataclass
+class Store:
+    """An open storage engine plus the folder for files (rasters)."""
+
+    engine: Engine
+    data_dir: Path
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_postgis(self) -> bool:
+        """True when records and layers live in PostgreSQL/PostGIS."""
+        return self.engine.dialect.name == "postgresql"
+
+    @property
+    def engine_name(self) -> str:
+        """``postgis`` or ``embedded``."""
+        return "postgis" if self.is_postgis else "embedded"
+
+    @property
+    def raster_dir(self) -> Path:
+        """Folder where imported rasters are kept (both engines reference files)."""
+        path = self.data_dir / "rasters"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def close(self) -> None:
+        """Dispose of the connection pool."""
+        self.engine.dispose()
+
+
+def _sqlite_engine(data_dir: Path) -> Engine:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        f"sqlite:///{data_dir / 'blueprint.db'}",
+        connect_args={"timeout": 60, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let us issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers serialise at BEGIN: no lost updates, no deadlock upgrades.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _postgres_engine(url: str, pool_size: int) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg2://" + url.removeprefix("postgresql://")
+    return sa.create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+        connect_args={"connect_timeout": 10, "application_name": "blueprint"},
+    )
+
+
+def open_store(database_url: str, data_dir: Path, *, pool_size: int = 5,
+               migrate: bool = True) -> Store:
+    """Open the configured engine, check it answers, and bring its schema up to date.
+
+    Raises :class:`StorageUnavailable` with one clear line when the server is down,
+    the URL is wrong or PostGIS is missing.
+    """
+    data_dir = Path(data_dir)
+    engine = _postgres_engine(database_url, pool_size) if database_url else _sqlite_engine(data_dir)
+    store = Store(engine=engine, data_dir=data_dir)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as exc:
+        engine.dispose()
+        raise StorageUnavailable(
+            f"cannot connect to the database: {_first_line(exc)}",
+            message_zh="无法连接数据库,请检查 BLUEPRINT_DATABASE_URL 和数据库服务",
+        ) from None
+    if migrate:
+        upgrade(store)
+    return store
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+def _ensure_postgis(conn: Connection) -> None:
+    try:
+        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    except sa.exc.SQLAlchemyError as exc:
+        raise StorageUnavailable(
+            f"the PostGIS extension is missing on this server and cannot be created: "
+            f"{_first_line(exc)}",
+            message_zh="数据库缺少 PostGIS 扩展",
+        ) from None
+
+
+def upgrade(store: Store) -> str:
+    """Create or upgrade the schema to the newest migration (idempotent).
+
+    Returns the revision the database is at afterwards.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as conn:
+        if store.is_postgis:
+            _ensure_postgis(conn)
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+        from alembic.runtime.migration import MigrationContext
+
+        revision = MigrationContext.configure(conn).get_current_revision()
+    return revision or ""
+
+
+def now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def write_audit(conn: Connection, *, actor: str, action: str, obj: str,
+                detail: dict[str, Any]) -> None:
+    """Append one audit row (who, when, what) inside the caller's transaction."""
+    conn.execute(audit_log.insert().values(
+        at=now(), actor=actor, action=action, object=obj,
+        detail=json.dumps(detail, ensure_ascii=False, default=str),
+    ))

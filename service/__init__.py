@@ -1,0 +1,1 @@
+"""The edges: command line (``blueprint``) and HTTP API (FastAPI)."""

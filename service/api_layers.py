@@ -1,0 +1,63 @@
+"""``/api/layers``: the layer catalogue, metadata and features by bbox; import by upload."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
+
+from layers.features import features_in_bbox, parse_bbox
+from layers.importer import ImportOptions, import_layer
+from layers.repository import get_layer, list_layers
+from service.deps import SettingsDep, StoreDep, UserDep
+from service.uploads import save_upload
+
+router = APIRouter(tags=["layers"])
+
+
+@router.get("/layers", summary="List layers / 图层目录")
+def api_list_layers(store: StoreDep) -> list[dict[str, Any]]:
+    """Every layer with its kind, Chinese title, feature count and extent."""
+    return [info.to_dict() for info in list_layers(store=store)]
+
+
+@router.get("/layers/{name}", summary="Layer metadata / 图层信息")
+def api_get_layer(name: str, store: StoreDep) -> dict[str, Any]:
+    """One layer's metadata."""
+    return get_layer(name, store=store).to_dict()
+
+
+@router.get("/layers/{name}/features", summary="Features by bbox / 按范围获取要素")
+def api_layer_features(
+    name: str, store: StoreDep,
+    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (EPSG:4490)")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    simplify: Annotated[float, Query(ge=0, le=1, description="tolerance in degrees")] = 0.0,
+) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of the layer's features in ``bbox``."""
+    page = features_in_bbox(get_layer(name, store=store), parse_bbox(bbox), store=store,
+                            limit=limit, offset=offset, tolerance=simplify)
+    return {"type": "FeatureCollection", "features": page.features,
+            "numberMatched": page.matched, "numberReturned": len(page.features)}
+
+
+@router.post("/layers", summary="Import a layer / 导入图层", status_code=201)
+async def api_import_layer(
+    user: UserDep, store: StoreDep, settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="Layer file (zip a Shapefile)")],
+    kind: Annotated[str, Form()], name: Annotated[str | None, Form()] = None,
+    encoding: Annotated[str | None, Form()] = None, crs: Annotated[str | None, Form()] = None,
+    class_field: Annotated[str | None, Form()] = None,
+) -> dict[str, Any]:
+    """Import an uploaded layer file (natural resources staff or admin); atomic."""
+    user.require("nr_staff")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = await save_upload(file, Path(tmp), max_mb=settings.max_upload_mb)
+        options = ImportOptions(kind=kind, name=name or Path(path).stem, encoding=encoding,
+                                crs=crs, class_field=class_field, actor=user.name)
+        report = await run_in_threadpool(import_layer, path, options, store=store)
+    return report.to_dict()

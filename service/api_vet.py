@@ -1,0 +1,73 @@
+"""``/api/vet``: vet a site given as GeoJSON or as an uploaded file."""
+
+from __future__ import annotations
+
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from analysis.capacity import parse_emissions
+from analysis.report_geojson import report_geojson
+from analysis.site import Site, read_site, site_from_geojson
+from analysis.vetting import VetRequest, to_json, vet_site
+from service.cli_vet import parse_demands
+from service.deps import RulesDep, SettingsDep, StoreDep
+from service.uploads import save_upload
+
+router = APIRouter(tags=["vetting"])
+
+
+class SiteIn(BaseModel):
+    """A site drawn on the map or sent by another system."""
+
+    site: dict[str, Any] = Field(description="GeoJSON Feature, FeatureCollection or geometry "
+                                 "in lon/lat (CGCS2000)")
+    industry: str = "industrial"
+    county: str | None = None
+    emissions: dict[str, float] = Field(default_factory=dict, description="t/yr per pollutant")
+    demands: dict[str, Decimal] = Field(default_factory=dict, description="quota demands")
+    year: int | None = None
+    format: Literal["json", "geojson"] = "json"
+
+
+def _run(site: Site, body: SiteIn, store: Any, rules: Any) -> dict[str, Any]:
+    emissions = parse_emissions(",".join(f"{k}={v}" for k, v in body.emissions.items()))
+    request = VetRequest(site=site, industry=body.industry, county=body.county,
+                         emissions=emissions, demands=dict(body.demands), year=body.year)
+    report = vet_site(request, store=store, rules=rules)
+    return report_geojson(report) if body.format == "geojson" else to_json(report)
+
+
+@router.post("/vet", summary="Vet a GeoJSON site / 选址初审(GeoJSON)")
+async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep) -> dict[str, Any]:
+    """Vet a site given as GeoJSON; returns the report of ``blueprint vet --format json``."""
+    site = await run_in_threadpool(site_from_geojson, body.site)
+    return await run_in_threadpool(_run, site, body, store, rules)
+
+
+@router.post("/vet/file", summary="Vet an uploaded site file / 上传文件选址初审")
+async def api_vet_file(
+    store: StoreDep, rules: RulesDep, settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="coordinate file, GeoJSON, GeoPackage, "
+                                     "zipped Shapefile…")],
+    industry: Annotated[str, Form()] = "industrial",
+    county: Annotated[str | None, Form()] = None,
+    emissions: Annotated[str | None, Form(description="SO2=1.2,NOx=3")] = None,
+    demands: Annotated[str | None, Form(description="new_construction_land=2.5")] = None,
+    year: Annotated[int | None, Form()] = None,
+    crs: Annotated[str | None, Form()] = None,
+    format: Annotated[Literal["json", "geojson"], Form()] = "json",
+) -> dict[str, Any]:
+    """Vet an uploaded site file in any format ``blueprint vet`` accepts."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = await save_upload(file, Path(tmp), max_mb=settings.max_upload_mb)
+        site = await run_in_threadpool(read_site, path, crs=crs)
+    body = SiteIn(site={"type": "FeatureCollection", "features": []}, industry=industry,
+                  county=county, emissions=parse_emissions(emissions),
+                  demands=parse_demands(demands), year=year, format=format)
+    return await run_in_threadpool(_run, site, body, store, rules)

@@ -1,0 +1,74 @@
+"""``blueprint layers …`` commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from layers.importer import ImportOptions, import_layer
+from layers.repository import list_layers, remove_layer
+from service.cli import (
+    _import_progress,
+    layers_app,
+    open_store,
+    out,
+    print_json,
+    progress_bar,
+    table,
+)
+from service.context import local_actor
+
+
+@layers_app.command("import")
+def layers_import(
+    path: Path,
+    kind: Annotated[str, typer.Option(help="Layer kind, e.g. ecological_redline")],
+    name: Annotated[str | None, typer.Option(help="Layer name (default: file stem)")] = None,
+    title: Annotated[str | None, typer.Option(help="Chinese title shown on maps")] = None,
+    layer: Annotated[str | None, typer.Option(help="Sublayer (GeoPackage, FileGDB)")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Attribute encoding, e.g. GBK")] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS when the file has none")] = None,
+    class_field: Annotated[str | None, typer.Option(help="Field with the class "
+                                                    "(water level, land use)")] = None,
+    id_field: Annotated[str | None, typer.Option(help="Field with feature ids")] = None,
+    format: Annotated[str, typer.Option(help="table or json")] = "table",
+) -> None:
+    """Import a layer file; a layer of the same name is replaced atomically."""
+    options = ImportOptions(kind=kind, name=name, title=title, layer=layer, encoding=encoding,
+                            crs=crs, class_field=class_field, id_field=id_field,
+                            actor=local_actor())
+    store = open_store()
+    with progress_bar() as bar:
+        report = import_layer(path, options, store=store,
+                              progress=_import_progress(bar, options.name or path.stem))
+    if format == "json":
+        print_json(report.to_dict())
+        return
+    out.print(f"已导入 {report.title} [{escape(report.name)}]:{report.feature_count} 个要素,"
+              f"源坐标系 {report.source_crs}")
+    for w in report.warnings:
+        out.print(f"  提示:{w}")
+
+
+@layers_app.command("list")
+def layers_list(format: Annotated[str, typer.Option(help="table or json")] = "table") -> None:
+    """Show every layer: name, kind, feature count, extent, source, imported at."""
+    infos = list_layers(store=open_store())
+    if format == "json":
+        print_json([i.to_dict() for i in infos])
+        return
+    rows = [[i.name, i.kind, i.title, i.feature_count if not i.is_raster else "栅格",
+             ", ".join(f"{v:.4f}" for v in i.bbox), i.source_file,
+             i.imported_at.strftime("%Y-%m-%d %H:%M")] for i in infos]
+    table("图层目录", ["名称", "类型", "标题", "要素数", "范围 (EPSG:4490)", "来源文件", "导入时间"],
+          rows)
+
+
+@layers_app.command("remove")
+def layers_remove(name: str) -> None:
+    """Delete a layer (audited)."""
+    remove_layer(name, store=open_store(), actor=local_actor())
+    out.print(f"已删除图层 {name}")

@@ -1,0 +1,29 @@
+"""Opening the configured store at the edge (CLI and service share this)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+from analysis.rules import Rules, load_rules
+from layers.store import Store, open_store
+from service.settings import Settings
+
+
+def store_from_settings(settings: Settings, *, migrate: bool = True) -> Store:
+    """Open the engine the settings choose: PostGIS if a URL is set, else embedded."""
+    return open_store(settings.database_url, settings.data_dir, pool_size=settings.pool_size,
+                      migrate=migrate)
+
+
+def rules_from_settings(settings: Settings, override: str | None = None) -> Rules:
+    """The vetting rules: an explicit file, BLUEPRINT_RULES_FILE, or the packaged defaults."""
+    return load_rules(override or settings.rules_file)
+
+
+def local_actor() -> str:
+    """Who runs the CLI: BLUEPRINT_ACTOR or the OS user."""
+    try:
+        return os.environ.get("BLUEPRINT_ACTOR") or f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"

@@ -1,0 +1,43 @@
+"""FastAPI dependencies: the store, the rules and the authenticated user."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from analysis.rules import Rules
+from layers.store import Store
+from layers.users import User, authenticate
+from service.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_store(request: Request) -> Store:
+    """The store opened by the lifespan."""
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+def get_rules(request: Request) -> Rules:
+    """The vetting rules loaded at start-up."""
+    return request.app.state.rules  # type: ignore[no-any-return]
+
+
+def get_app_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def current_user(request: Request,
+                 creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+                 ) -> User:
+    """The user of the bearer token; 401 without a valid one."""
+    return authenticate(creds.credentials if creds else None, store=get_store(request))
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+RulesDep = Annotated[Rules, Depends(get_rules)]
+UserDep = Annotated[User, Depends(current_user)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]

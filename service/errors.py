@@ -1,0 +1,56 @@
+"""Domain errors mapped to HTTP, in one place (installed by :func:`add_exception_handlers`)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from layers import errors
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STATUS_CODES: dict[type[errors.BlueprintError], int] = {
+    errors.NotAuthenticated: 401,
+    errors.NotAllowed: 403,
+    errors.NotFound: 404,
+    errors.QuotaExceeded: 409,
+    errors.Conflict: 409,
+    errors.BadInput: 422,
+    errors.StorageUnavailable: 503,
+    errors.BlueprintError: 400,
+}
+
+
+def status_for(exc: errors.BlueprintError) -> int:
+    """The HTTP status of a domain error (most specific class wins)."""
+    for cls in type(exc).__mro__:
+        if cls in DEFAULT_STATUS_CODES:
+            return DEFAULT_STATUS_CODES[cls]  # type: ignore[index]
+    return 400
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    """Install JSON error bodies: what was wrong, in English and Chinese; never a trace."""
+
+    @app.exception_handler(errors.BlueprintError)
+    async def _domain(_request: Request, exc: errors.BlueprintError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.NotAuthenticated) \
+            else None
+        return JSONResponse(exc.to_dict(), status_code=status_for(exc), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return JSONResponse({"error": "bad_input", "message": first.get("msg", "invalid request"),
+                             "message_zh": "请求参数有误", "where": where}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse({"error": "internal", "message": "internal error; see the server log",
+                             "message_zh": "服务器内部错误,请联系管理员", "where": None},
+                            status_code=500)

@@ -1,0 +1,47 @@
+"""Settings, read from the environment with the ``BLUEPRINT_`` prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of the CLI and the service.
+
+    ``database_url`` empty means the embedded engine: SQLite in ``data_dir``.
+    A ``postgresql://`` URL switches every record and layer to PostgreSQL/PostGIS.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="BLUEPRINT_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".blueprint"))
+    database_url: str = ""
+    basemap_url: str = ""  # e.g. http://127.0.0.1:8081/{z}/{x}/{y}.png ; empty: no basemap
+    basemap_attribution: str = ""
+    max_upload_mb: int = 200
+    rules_file: Path | None = None
+    pool_size: int = 5
+    debug: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("postgresql://", "postgresql+psycopg2://", "postgres://")):
+            raise ValueError("BLUEPRINT_DATABASE_URL must be a postgresql:// URL (or empty)")
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value.removeprefix("postgres://")
+        return value
+
+    @property
+    def engine_name(self) -> str:
+        """``postgis`` or ``embedded``."""
+        return "postgis" if self.database_url else "embedded"
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment now."""
+    return Settings()
