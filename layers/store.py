@@ -32,6 +32,7 @@ class Store:
 
     engine: Engine
     data_dir: Path
+    database_url: str = ""
     cache: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -98,7 +99,7 @@ def open_store(database_url: str, data_dir: Path, *, pool_size: int = 5,
     """
     data_dir = Path(data_dir)
     engine = _postgres_engine(database_url, pool_size) if database_url else _sqlite_engine(data_dir)
-    store = Store(engine=engine, data_dir=data_dir)
+    store = Store(engine=engine, data_dir=data_dir, database_url=database_url)
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))

@@ -1,0 +1,107 @@
+"""Shared fixtures: the same behavioural tests run against both storage engines.
+
+PostGIS tests need a server: set ``BLUEPRINT_TEST_DATABASE_URL`` (e.g.
+``postgresql://postgres:postgres@127.0.0.1:5432/blueprint_test``; ``.ci/run`` shows how
+to start one). Without it they are skipped locally; under ``CI=true`` a missing
+server is an error, never a skip. Each PostGIS test gets its own schema, dropped after.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+
+from layers.store import Store, open_store
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "data" / "sample"
+ENGINES = ["embedded", "postgis"]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def postgis_url() -> str | None:
+    """The test server URL, or None (skip locally; fail under CI)."""
+    url = os.environ.get("BLUEPRINT_TEST_DATABASE_URL")
+    if not url:
+        if IN_CI:
+            pytest.fail("CI=true but BLUEPRINT_TEST_DATABASE_URL is not set: PostGIS tests "
+                        "must run in CI")
+        pytest.skip("PostGIS tests need BLUEPRINT_TEST_DATABASE_URL (see tests/conftest.py)")
+    return url
+
+
+def _with_schema(url: str, schema: str) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options={quote(f'-csearch_path={schema},public')}"
+
+
+def _create_schema(url: str, schema: str) -> None:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def make_store(engine_name: str, data_dir: Path) -> Iterator[Store]:
+    """Open a fresh, empty store of the given engine; clean up afterwards."""
+    if engine_name == "embedded":
+        store = open_store("", data_dir)
+        yield store
+        store.close()
+        return
+    url = postgis_url()
+    assert url is not None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    _create_schema(url, schema)
+    store = open_store(_with_schema(url, schema), data_dir, pool_size=20)
+    try:
+        yield store
+    finally:
+        store.close()
+        _drop_schema(url, schema)
+
+
+@pytest.fixture(params=ENGINES)
+def engine_name(request: pytest.FixtureRequest) -> str:
+    """Each behavioural test runs once per engine."""
+    if request.param == "postgis":
+        request.applymarker(pytest.mark.postgis)
+    return str(request.param)
+
+
+@pytest.fixture
+def store(engine_name: str, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, empty store on the engine under test."""
+    yield from make_store(engine_name, tmp_path / "data")
+
+
+_SAMPLE_STORES: dict[str, Store] = {}
+
+
+@pytest.fixture
+def sample_store(engine_name: str, tmp_path_factory: pytest.TempPathFactory,
+                 request: pytest.FixtureRequest) -> Store:
+    """A store with the sample city loaded, shared per engine for the session (read-only!)."""
+    if engine_name not in _SAMPLE_STORES:
+        from analysis.sample import load_sample
+
+        gen = make_store(engine_name, tmp_path_factory.mktemp(f"sample-{engine_name}"))
+        store = next(gen)
+        load_sample(SAMPLE, store=store, actor="test")
+        _SAMPLE_STORES[engine_name] = store
+        request.session.config.add_cleanup(lambda: next(gen, None))
+    return _SAMPLE_STORES[engine_name]
