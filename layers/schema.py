@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import shapely
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator, UserDefinedType
 
@@ -21,28 +22,40 @@ class _PostgisGeometry(UserDefinedType[Any]):
     cache_ok = True
 
     def get_col_spec(self, **kw: Any) -> str:
+        """DDL type of the column."""
         return f"geometry(Geometry,{SRID})"
-
-    def bind_expression(self, bindvalue: Any) -> Any:
-        return sa.func.ST_GeomFromWKB(bindvalue, SRID)
-
-    def column_expression(self, col: Any) -> Any:
-        return sa.func.ST_AsBinary(col)
 
 
 class Geometry(TypeDecorator[bytes]):
-    """A geometry column: PostGIS geometry(Geometry,4490) or a WKB BLOB."""
+    """A geometry column: PostGIS geometry(Geometry,4490) or a WKB BLOB.
+
+    Python always sends and receives WKB bytes. PostgreSQL is sent hex EWKB text with
+    the SRID (parsed by PostGIS's geometry input) and returns hex EWKB text.
+    """
 
     impl = sa.LargeBinary
     cache_ok = True
 
     def load_dialect_impl(self, dialect: sa.Dialect) -> Any:
+        """PostGIS geometry on PostgreSQL, BLOB elsewhere."""
         if dialect.name == "postgresql":
             return dialect.type_descriptor(_PostgisGeometry())
         return dialect.type_descriptor(sa.LargeBinary())
 
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        """WKB in; hex EWKB text for PostGIS."""
+        if value is None or dialect.name != "postgresql":
+            return value
+        geom = shapely.set_srid(shapely.from_wkb(value), SRID)
+        return shapely.to_wkb(geom, hex=True, include_srid=True)
+
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> bytes | None:
-        return bytes(value) if value is not None else None
+        """WKB (or EWKB) bytes out."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return bytes.fromhex(value)
+        return bytes(value)
 
 
 layers = sa.Table(

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Run the whole test suite on a fresh Debian machine: installs what the tests need
+# (Python packages, PostgreSQL 15 + PostGIS 3, Chromium), starts PostgreSQL, runs pytest.
+# Safe to run again: every step checks first. Needs root (or sudo) for apt-get.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+
+echo "== Python packages"
+python3 -m pip install -q -e '.[test]'
+
+need_apt=()
+[ -x /usr/lib/postgresql/15/bin/postgres ] && \
+  [ -f /usr/share/postgresql/15/extension/postgis.control ] || need_apt+=(postgresql-15-postgis-3 postgresql-15)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "== Debian packages: ${need_apt[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+echo "== PostgreSQL"
+if ! pg_lsclusters -h 2>/dev/null | grep -q '^15 \+main'; then
+  $SUDO pg_createcluster 15 main >/dev/null
+fi
+if ! pg_lsclusters -h | grep -q '^15 \+main .* online'; then
+  $SUDO pg_ctlcluster 15 main start
+fi
+for _ in $(seq 1 30); do
+  $SUDO -u postgres psql -qAtc 'SELECT 1' >/dev/null 2>&1 && break || sleep 1
+done
+$SUDO -u postgres psql -qc "ALTER USER postgres PASSWORD 'postgres'" >/dev/null
+$SUDO -u postgres psql -qAtc "SELECT 1 FROM pg_database WHERE datname='blueprint_test'" \
+  | grep -q 1 || $SUDO -u postgres createdb blueprint_test
+export BLUEPRINT_TEST_DATABASE_URL="${BLUEPRINT_TEST_DATABASE_URL:-postgresql://postgres:postgres@127.0.0.1:5432/blueprint_test}"
+
+echo "== Lint and types"
+python3 -m ruff check .
+python3 -m mypy
+
+echo "== Tests"
+python3 -m pytest -q "$@"

@@ -1,0 +1,257 @@
+"""Layer import: every format, every bad input, atomic replacement — on both engines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import shapely
+import sqlalchemy as sa
+from rasterio.transform import from_origin
+
+from layers.crs import to_crs
+from layers.errors import BadInput, InvalidFile, InvalidGeometry, UnknownCRS, UnknownLayerKind
+from layers.importer import ImportOptions, import_layer
+from layers.repository import get_layer, list_layers, load_features
+from layers.schema import audit_log
+from tests.helpers import GK39, box, frame, write
+
+NAMES = ["生态红线一号", "东昌湖湿地"]
+
+
+def _two_boxes() -> list:
+    return [box(0, 0, 100, 100), box(200, 0, 50, 80)]
+
+
+def _import(store, path: Path, kind: str = "ecological_redline", **kw):
+    return import_layer(path, ImportOptions(kind=kind, name=kw.pop("name", "red"), **kw),
+                        store=store)
+
+
+def _props(store, name: str = "red") -> list[dict]:
+    arrays = load_features(get_layer(name, store=store), store=store)
+    return [json.loads(p) for p in arrays.props]
+
+
+def _planar_areas(store, name: str = "red") -> list[float]:
+    arrays = load_features(get_layer(name, store=store), store=store)
+    return sorted(float(a) for a in shapely.area(to_crs(arrays.geoms, 4490, GK39)))
+
+
+@pytest.mark.parametrize("suffix", [".shp", ".gpkg", ".geojson", ".gdb"])
+def test_every_vector_format_imports_with_areas_kept(store, tmp_path, suffix):
+    gdf = frame(_two_boxes(), name=NAMES)
+    if suffix == ".geojson":
+        gdf = gdf.to_crs(4490)
+    path = write(gdf, tmp_path / f"red{suffix}")
+    report = _import(store, path)
+    assert report.feature_count == 2
+    assert sorted(p["name"] for p in _props(store)) == sorted(NAMES)
+    # 100 m × 100 m and 50 m × 80 m, computed by hand
+    assert _planar_areas(store) == pytest.approx([4000.0, 10000.0], abs=0.05)
+
+
+def test_shapefile_gbk_without_cpg_is_detected(store, tmp_path):
+    path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.shp", encoding="GBK")
+    path.with_suffix(".cpg").unlink(missing_ok=True)
+    raw = path.with_suffix(".dbf").read_bytes()
+    assert NAMES[0].encode("gbk") in raw  # really GBK on disk
+    report = _import(store, path)
+    assert report.encoding == "GBK"
+    assert sorted(p["name"] for p in _props(store)) == sorted(NAMES)
+
+
+def test_shapefile_gbk_with_cpg_and_utf8_without_cpg(store, tmp_path):
+    gbk = write(frame(_two_boxes(), name=NAMES), tmp_path / "a.shp", encoding="GBK")
+    assert gbk.with_suffix(".cpg").exists()
+    _import(store, gbk, name="a")
+    utf = write(frame(_two_boxes(), name=NAMES), tmp_path / "b.shp", encoding="UTF-8")
+    utf.with_suffix(".cpg").unlink(missing_ok=True)
+    _import(store, utf, name="b")
+    for name in ("a", "b"):
+        assert sorted(p["name"] for p in _props(store, name)) == sorted(NAMES)
+
+
+def test_explicit_encoding_option_wins(store, tmp_path):
+    path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.shp", encoding="GBK")
+    path.with_suffix(".cpg").unlink()
+    _import(store, path, encoding="GBK")
+    assert sorted(p["name"] for p in _props(store)) == sorted(NAMES)
+
+
+def test_geopackage_with_several_layers_needs_layer_option(store, tmp_path):
+    path = tmp_path / "plans.gpkg"
+    write(frame(_two_boxes(), name=NAMES), path, layer="redline")
+    write(frame([box(0, 0, 10, 10)], name=["x"]), path, layer="other", mode="a")
+    with pytest.raises(InvalidFile, match="--layer"):
+        _import(store, path)
+    assert _import(store, path, layer="redline").feature_count == 2
+
+
+def test_file_without_crs_is_refused_unless_crs_given(store, tmp_path):
+    path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.shp")
+    path.with_suffix(".prj").unlink()
+    with pytest.raises(UnknownCRS, match="--crs"):
+        _import(store, path)
+    assert list_layers(store=store) == []
+    report = _import(store, path, crs="EPSG:4548")
+    assert report.source_crs == "EPSG:4548"
+    assert _planar_areas(store) == pytest.approx([4000.0, 10000.0], abs=0.05)
+
+
+def test_metres_labelled_as_degrees_are_refused(store, tmp_path):
+    gdf = frame(_two_boxes(), name=NAMES).set_crs(4490, allow_override=True)
+    path = write(gdf, tmp_path / "red.gpkg")
+    with pytest.raises(UnknownCRS, match="metres labelled as degrees"):
+        _import(store, path)
+    assert list_layers(store=store) == []
+
+
+def test_swapped_xy_is_refused(store, tmp_path):
+    swapped = [shapely.transform(g, lambda xy: xy[:, ::-1]) for g in _two_boxes()]
+    path = write(frame(swapped, name=NAMES), tmp_path / "red.gpkg")
+    with pytest.raises(UnknownCRS, match="swapped"):
+        _import(store, path)
+    lonlat = frame(_two_boxes(), name=NAMES).to_crs(4490)
+    latlon = lonlat.set_geometry(lonlat.geometry.map(
+        lambda g: shapely.transform(g, lambda xy: xy[:, ::-1])))
+    with pytest.raises(UnknownCRS, match="swapped"):
+        _import(store, write(latlon, tmp_path / "red2.gpkg"))
+
+
+def test_invalid_geometry_is_repaired_and_counted(store, tmp_path):
+    x, y = box(0, 0, 1, 1).bounds[:2]
+    bowtie = shapely.Polygon([(x, y), (x + 100, y + 100), (x + 100, y), (x, y + 100)])
+    assert not bowtie.is_valid
+    path = write(frame([bowtie, box(300, 0, 10, 10)], name=NAMES), tmp_path / "red.gpkg")
+    report = _import(store, path)
+    assert report.repaired == 1 and report.feature_count == 2
+    assert any("repaired 1" in w for w in report.warnings)
+    # a bow-tie of a 100 m square is two triangles of 2,500 m² each
+    assert _planar_areas(store) == pytest.approx([100.0, 5000.0], abs=0.05)
+    assert get_layer("red", store=store).repaired_count == 1
+
+
+def test_points_are_refused_for_polygon_kinds(store, tmp_path):
+    path = write(frame([shapely.Point(410_000, 4_034_000)], name=["p"]), tmp_path / "p.gpkg")
+    with pytest.raises(InvalidGeometry, match="not polygons"):
+        _import(store, path)
+
+
+def test_empty_missing_and_huge_files(store, tmp_path):
+    empty = tmp_path / "empty.geojson"
+    empty.write_bytes(b"")
+    with pytest.raises(InvalidFile, match="empty"):
+        _import(store, empty)
+    with pytest.raises(InvalidFile, match="no such file"):
+        _import(store, tmp_path / "missing.gpkg")
+    big = write(frame(_two_boxes(), name=NAMES), tmp_path / "big.gpkg")
+    with pytest.raises(InvalidFile, match="limit"):
+        _import(store, big, max_bytes=1024)
+    garbage = tmp_path / "garbage.geojson"
+    garbage.write_text("this is not geojson", encoding="utf-8")
+    with pytest.raises(InvalidFile):
+        _import(store, garbage)
+    nofeatures = tmp_path / "none.geojson"
+    nofeatures.write_text('{"type":"FeatureCollection","features":[]}', encoding="utf-8")
+    with pytest.raises(InvalidFile, match="no features"):
+        _import(store, nofeatures)
+    assert list_layers(store=store) == []
+
+
+def test_unknown_kind_is_refused(store, tmp_path):
+    path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.gpkg")
+    with pytest.raises(UnknownLayerKind, match="known kinds"):
+        _import(store, path, kind="golf_course")
+
+
+def test_reimport_replaces_and_failed_import_keeps_old_layer(store, tmp_path):
+    good = write(frame(_two_boxes(), name=NAMES), tmp_path / "v1.gpkg")
+    _import(store, good)
+    bad = write(frame([shapely.Point(410_000, 4_034_000)], name=["p"]), tmp_path / "v2.gpkg")
+    with pytest.raises(InvalidGeometry):
+        _import(store, bad)
+    assert get_layer("red", store=store).feature_count == 2
+    assert len(_planar_areas(store)) == 2
+    v3 = write(frame([box(0, 0, 30, 30)], name=["新"]), tmp_path / "v3.gpkg")
+    _import(store, v3)
+    assert [p["name"] for p in _props(store)] == ["新"]
+    assert _planar_areas(store) == pytest.approx([900.0], abs=0.05)
+    assert [layer.name for layer in list_layers(store=store)] == ["red"]
+
+
+def test_import_failing_inside_the_transaction_rolls_back(store, tmp_path):
+    good = write(frame(_two_boxes(), name=NAMES), tmp_path / "v1.gpkg")
+    _import(store, good)
+    dup = write(frame([box(0, 0, 10, 10), box(20, 0, 10, 10)], code=["A", "A"]),
+                tmp_path / "dup.gpkg")
+    with pytest.raises(BadInput, match="not unique"):
+        _import(store, dup, id_field="code")
+    assert sorted(p["name"] for p in _props(store)) == sorted(NAMES)
+
+
+def test_import_writes_an_audit_row(store, tmp_path):
+    _import(store, write(frame(_two_boxes(), name=NAMES), tmp_path / "r.gpkg"), actor="张三")
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(audit_log)).all()
+    assert [(r.actor, r.action, r.object) for r in rows] == [("张三", "layer.import", "layer:red")]
+
+
+def test_class_and_id_fields(store, tmp_path):
+    gdf = frame(_two_boxes(), level=[1, 2], bhqbm=["S-1", "S-2"])
+    _import(store, write(gdf, tmp_path / "w.gpkg"), kind="water_source", id_field="bhqbm")
+    arrays = load_features(get_layer("red", store=store), store=store)
+    assert dict(zip(arrays.fids, arrays.klass, strict=True)) == {"S-1": "1", "S-2": "2"}
+
+
+def _raster(path: Path, crs: str | None = "EPSG:4548") -> Path:
+    data = np.stack([np.full((20, 20), 5.0, "float32"), np.full((20, 20), 2.0, "float32")])
+    with rasterio.open(path, "w", driver="GTiff", width=20, height=20, count=2,
+                       dtype="float32", crs=crs, nodata=-9999,
+                       transform=from_origin(409_000, 4_035_000, 100, 100)) as dst:
+        dst.write(data)
+        dst.set_band_description(1, "SO2")
+        dst.set_band_description(2, "NOx")
+    return path
+
+
+def test_geotiff_capacity_layer(store, tmp_path):
+    report = _import(store, _raster(tmp_path / "cap.tif"), kind="env_capacity", name="cap")
+    assert report.bands == ["SO2", "NOx"]
+    info = get_layer("cap", store=store)
+    assert info.is_raster and Path(info.raster_path).exists()
+    assert 115.9 < info.bbox[0] < info.bbox[2] < 116.1
+    first = info.raster_path
+    _import(store, _raster(tmp_path / "cap2.tif"), kind="env_capacity", name="cap")
+    assert not Path(first).exists()  # the replaced raster file is cleaned up
+
+
+def test_raster_without_crs_and_raster_as_vector_kind(store, tmp_path):
+    path = _raster(tmp_path / "nocrs.tif", crs=None)
+    with pytest.raises(UnknownCRS):
+        _import(store, path, kind="env_capacity", name="cap")
+    assert _import(store, path, kind="env_capacity", name="cap", crs="EPSG:4548").bands
+    with pytest.raises(BadInput, match="raster"):
+        _import(store, path, kind="zoning")
+
+
+def test_coordinate_file_imports_as_layer(store, tmp_path):
+    from layers.coordfile import write_coordinate_file
+
+    path = tmp_path / "site.txt"
+    write_coordinate_file(frame([box(0, 0, 100, 50)], parcel_name=["一号地块"]), path)
+    report = _import(store, path, kind="industrial_park", name="park")
+    assert report.source_crs.startswith("EPSG:45")
+    assert _planar_areas(store, "park") == pytest.approx([5000.0], abs=0.05)
+
+
+def test_zipped_shapefile(store, tmp_path):
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    write(frame(_two_boxes(), name=NAMES), folder / "red.shp")
+    archive = shutil.make_archive(str(tmp_path / "red"), "zip", folder)
+    assert _import(store, Path(archive)).feature_count == 2
