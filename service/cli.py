@@ -109,7 +109,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except BlueprintError as exc:
-        err.print(f"error: {exc} ({exc.message_zh})", markup=False, highlight=False)
+        sys.stderr.write(f"error: {exc} ({exc.message_zh})\n")
         raise SystemExit(2) from None
     except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
@@ -122,8 +122,8 @@ def main() -> None:
             raise SystemExit(2) from None
         if os.environ.get("BLUEPRINT_DEBUG"):
             raise
-        err.print(f"internal error: {exc.__class__.__name__}: {exc} "
-                  "(set BLUEPRINT_DEBUG=1 for details)", markup=False, highlight=False)
+        sys.stderr.write(f"internal error: {exc.__class__.__name__}: {exc} "
+                         "(set BLUEPRINT_DEBUG=1 for details)\n")
         raise SystemExit(1) from None
 
 

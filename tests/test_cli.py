@@ -1,0 +1,101 @@
+"""The ``blueprint`` command as a user runs it: a real subprocess, exit codes, output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import box, frame, write
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``blueprint ARGS`` on the embedded engine in ``data_dir``."""
+    environ = {**os.environ, "BLUEPRINT_DATA_DIR": str(data_dir), "BLUEPRINT_DATABASE_URL": "",
+               "COLUMNS": "200", **env}
+    return subprocess.run([sys.executable, "-m", "service", *args], cwd=REPO, env=environ,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "bp"
+
+
+def _layer(tmp_path: Path) -> Path:
+    return write(frame([box(150, -50, 250, 300)], hxbh=["HX-1"], name=["红线"]),
+                 tmp_path / "red.gpkg")
+
+
+def test_import_list_and_vet_json(tmp_path, data_dir):
+    done = run(["layers", "import", str(_layer(tmp_path)), "--kind", "ecological_redline"],
+               data_dir)
+    assert done.returncode == 0, done.stderr
+    listed = run(["layers", "list", "--format", "json"], data_dir)
+    layers = json.loads(listed.stdout)
+    assert [(x["name"], x["kind"], x["feature_count"]) for x in layers] == [
+        ("red", "ecological_redline", 1)]
+    site = write(frame([box(0, 0, 200, 100)], name=["测试"]), tmp_path / "site.gpkg")
+    vet = run(["vet", str(site), "--format", "json"], data_dir)
+    assert vet.returncode == 0, vet.stderr
+    report = json.loads(vet.stdout)  # exactly one JSON object on stdout
+    assert report["verdict"] == "fail"
+    assert report["findings"][0]["overlap_m2"] == pytest.approx(5000, abs=0.5)
+
+
+def test_vet_table_and_geojson(tmp_path, data_dir):
+    run(["layers", "import", str(_layer(tmp_path)), "--kind", "ecological_redline"], data_dir)
+    site = write(frame([box(0, 0, 200, 100)], name=["测试"]), tmp_path / "site.gpkg")
+    table = run(["vet", str(site)], data_dir)
+    assert table.returncode == 0 and "初审结论:不通过" in table.stdout
+    gj = json.loads(run(["vet", str(site), "--format", "geojson"], data_dir).stdout)
+    assert gj["type"] == "FeatureCollection" and len(gj["features"]) == 2
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["vet", "missing.geojson"], "no such file"),
+    (["layers", "import", "x.gpkg", "--kind", "golf"], "unknown layer kind"),
+    (["vet", "data/sample/manifest.toml", "--format", "xml"], "--format"),
+    (["vet", "pyproject.toml"], "not a readable vector file"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(data_dir, args, needle):
+    done = run(args, data_dir)
+    assert done.returncode == 2
+    assert needle in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert done.stdout == ""
+
+
+def test_failed_import_changes_nothing(tmp_path, data_dir):
+    run(["layers", "import", str(_layer(tmp_path)), "--kind", "ecological_redline"], data_dir)
+    nocrs = write(frame([box(0, 0, 10, 10)], name=["x"]), tmp_path / "red.shp")
+    nocrs.with_suffix(".prj").unlink()
+    done = run(["layers", "import", str(nocrs), "--kind", "ecological_redline"], data_dir)
+    assert done.returncode == 2 and "--crs" in done.stderr
+    layers = json.loads(run(["layers", "list", "--format", "json"], data_dir).stdout)
+    assert [x["source_file"] for x in layers] == ["red.gpkg"]
+
+
+def test_vet_batch_reports_progress_and_every_site(tmp_path, data_dir):
+    run(["layers", "import", str(_layer(tmp_path)), "--kind", "ecological_redline"], data_dir)
+    folder = tmp_path / "sites"
+    folder.mkdir()
+    write(frame([box(100, 0, 100, 100)], name=["a"]), folder / "a.geojson")
+    write(frame([box(500, 500, 100, 100)], name=["b"]), folder / "b.gpkg")
+    (folder / "c.geojson").write_text("{}", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    done = run(["vet-batch", str(folder), "--output", str(out)], data_dir)
+    assert done.returncode == 0, done.stderr
+    assert "已审查 3 个地块" in done.stdout
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 3
+    by_file = {Path(x["file"]).name: x for x in lines}
+    assert by_file["a.geojson"]["verdict"] == "fail"  # 50 m × 100 m on the red line
+    assert by_file["b.gpkg"]["verdict"] == "pass"
+    assert "error" in by_file["c.geojson"]
