@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -81,7 +80,7 @@ def sample_load(path: Annotated[Path, typer.Option(help="Sample folder")] = SAMP
         reports = load_sample(path, store=store, actor=local_actor(), progress=step)
     for r in reports:
         fixed = f",修复无效几何 {r.repaired} 个" if r.repaired else ""
-        out.print(f"已导入 {r.title} [{escape(r.name)}]:{r.feature_count} 个要素{fixed}")
+        out.print(f"已导入 {r.title} [{r.name}]:{r.feature_count} 个要素{fixed}", markup=False)
 
 
 @users_app.command("add")

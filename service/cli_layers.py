@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from layers.importer import ImportOptions, import_layer
 from layers.repository import list_layers, remove_layer
@@ -47,8 +46,8 @@ def layers_import(
     if format == "json":
         print_json(report.to_dict())
         return
-    out.print(f"已导入 {report.title} [{escape(report.name)}]:{report.feature_count} 个要素,"
-              f"源坐标系 {report.source_crs}")
+    out.print(f"已导入 {report.title} [{report.name}]:{report.feature_count} 个要素,"
+              f"源坐标系 {report.source_crs}", markup=False)
     for w in report.warnings:
         out.print(f"  提示:{w}")
 

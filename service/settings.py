@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from layers.errors import BadInput
 
 
 class Settings(BaseSettings):
@@ -31,7 +33,7 @@ class Settings(BaseSettings):
     def _check_url(cls, value: str) -> str:
         value = value.strip()
         if value and not value.startswith(("postgresql://", "postgresql+psycopg2://", "postgres://")):
-            raise ValueError("BLUEPRINT_DATABASE_URL must be a postgresql:// URL (or empty)")
+            raise ValueError("must be a postgresql:// URL (or empty)")
         if value.startswith("postgres://"):
             value = "postgresql://" + value.removeprefix("postgres://")
         return value
@@ -43,5 +45,11 @@ class Settings(BaseSettings):
 
 
 def get_settings() -> Settings:
-    """Read the settings from the environment now."""
-    return Settings()
+    """Read the settings from the environment now; a bad value is one clear :class:`BadInput`."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "BLUEPRINT_" + "_".join(str(p) for p in first["loc"]).upper()
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        raise BadInput(reason, message_zh=f"配置项 {name} 有误", where=name) from None
