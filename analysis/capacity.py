@@ -88,7 +88,8 @@ def _layer_capacity(site: BaseGeometry, layer: LayerInfo,
 def _stat(stats: Any, column: str, nbands: int) -> float | None:
     if column not in stats.columns and nbands == 1:
         column = column.split("_", 2)[-1]
-    value = float(stats[column].iloc[0]) if column in stats.columns else math.nan
+    raw = stats[column].iloc[0] if column in stats.columns else None
+    value = math.nan if raw is None else float(raw)
     return None if math.isnan(value) else round(value, 6)
 
 
