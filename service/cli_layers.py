@@ -62,8 +62,8 @@ def layers_list(format: Annotated[str, typer.Option(help="table or json")] = "ta
     rows = [[i.name, i.kind, i.title, i.feature_count if not i.is_raster else "栅格",
              ", ".join(f"{v:.4f}" for v in i.bbox), i.source_file,
              i.imported_at.strftime("%Y-%m-%d %H:%M")] for i in infos]
-    table("图层目录", ["名称", "类型", "标题", "要素数", "范围 (EPSG:4490)", "来源文件", "导入时间"],
-          rows)
+    columns = ["名称", "类型", "标题", "要素数", "范围 (EPSG:4490)", "来源文件", "导入时间"]
+    table("图层目录", columns, rows)
 
 
 @layers_app.command("remove")

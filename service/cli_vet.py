@@ -53,7 +53,8 @@ def _print_table(report: dict[str, Any]) -> None:
               f"({site['area_ha']} 公顷 / {site['area_mu']} 亩,{site['area_crs']}),"
               f"{site['parcels']} 个地块,县区 {report['county'] or '未知'}")
     rows = [[f["title"], STATUS_ZH[f["status"]], f"{f['overlap_m2']:,.1f}",
-             f"{f['overlap_mu']:,.2f}", f"{f['overlap_share']:.2%}", ", ".join(f["feature_ids"][:3])]
+             f"{f['overlap_mu']:,.2f}", f"{f['overlap_share']:.2%}",
+             ", ".join(f["feature_ids"][:3])]
             for f in report["findings"]]
     table(f"选址初审({report['industry_title']})",
           ["图层", "结论", "重叠(m²)", "重叠(亩)", "占比", "涉及图斑"], rows)

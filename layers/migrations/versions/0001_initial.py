@@ -72,7 +72,8 @@ def upgrade() -> None:
             " fid varchar(200) NOT NULL, klass varchar(80),"
             " geom geometry(Geometry,4490) NOT NULL)"
         )
-        op.execute("CREATE INDEX ix_layer_features_sub_geom ON layer_features_sub USING gist (geom)")
+        op.execute("CREATE INDEX ix_layer_features_sub_geom ON layer_features_sub "
+                   "USING gist (geom)")
         op.execute("CREATE INDEX ix_layer_features_sub_layer ON layer_features_sub (layer_id)")
 
 
