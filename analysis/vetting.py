@@ -153,6 +153,7 @@ def _water(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: Rule
                                    ids, status, industry.title)
     finding = _finding(o, f"water_source.level_{level}", status, o.area_m2, site_m2, text)
     finding["by_level_m2"] = {k: round(v, 2) for k, v in by_level.items()}
+    finding["by_level_status"] = statuses
     return finding
 
 
@@ -184,6 +185,7 @@ def _zoning(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: Rul
     finding = _finding(o, "zoning.suitable_landuse", status, o.area_m2, site_m2, text)
     finding["by_class_m2"] = {str(k): round(a, 2) for k, a in parts}
     finding["unsuitable_m2"] = round(bad_m2, 2)
+    finding["unsuitable_classes"] = [str(k) for k, _ in unsuitable]
     return finding
 
 

@@ -91,8 +91,9 @@ def postgres_version(url: str) -> str:
 
 def open_postgis(url: str, data_dir: Path) -> tuple[Store, str]:
     """A fresh schema on the server for the benchmark."""
-    import sqlalchemy as sa
     from urllib.parse import quote
+
+    import sqlalchemy as sa
 
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))

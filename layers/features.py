@@ -10,9 +10,10 @@ import numpy as np
 import shapely
 import sqlalchemy as sa
 
-from layers.errors import BadInput
+from layers.errors import BadInput, NotFound
 from layers.index import layer_index
 from layers.repository import LayerInfo
+from layers.schema import layer_features
 from layers.store import Store
 
 MAX_LIMIT = 10_000
@@ -75,20 +76,38 @@ def _embedded_page(layer: LayerInfo, bbox: Any, store: Store, limit: int, offset
     return FeaturePage(features=feats, matched=int(idx.size))
 
 
+# Ids sort by code point on both engines (Python's str order = the "C" collation on UTF-8).
 def _postgis_page(layer: LayerInfo, bbox: Any, store: Store, limit: int, offset: int,
                   tolerance: float) -> FeaturePage:
     where = "layer_id = :id"
     params: dict[str, Any] = {"id": layer.id, "limit": limit, "offset": offset, "tol": tolerance}
     if bbox:
         where += " AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)"
-        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+        x0, y0, x1, y1 = (float(v) for v in bbox)  # numpy floats do not bind
+        params.update(x0=x0, y0=y0, x1=x1, y1=y1)
     with store.engine.connect() as conn:
         matched = conn.execute(sa.text(f"SELECT count(*) FROM layer_features WHERE {where}"),
                                params).scalar_one()
         rows = conn.execute(sa.text(
             "SELECT fid, klass, props, ST_AsBinary(CASE WHEN :tol > 0 THEN "
             "ST_SimplifyPreserveTopology(geom, :tol) ELSE geom END) AS wkb "
-            f"FROM layer_features WHERE {where} ORDER BY fid LIMIT :limit OFFSET :offset"),
+            f"FROM layer_features WHERE {where} ORDER BY fid COLLATE \"C\" "
+            "LIMIT :limit OFFSET :offset"),
             params).all()
     feats = [_feature(r.fid, r.klass, r.props, shapely.from_wkb(bytes(r.wkb))) for r in rows]
     return FeaturePage(features=feats, matched=int(matched))
+
+
+def feature_by_id(layer: LayerInfo, fid: str, *, store: Store) -> dict[str, Any]:
+    """One feature of ``layer`` as a GeoJSON dict (unsimplified), or :class:`NotFound`."""
+    if layer.is_raster:
+        raise BadInput(f"layer {layer.name!r} is a raster", message_zh="栅格图层没有矢量要素")
+    query = (sa.select(layer_features.c.fid, layer_features.c.klass, layer_features.c.props,
+                       layer_features.c.geom)
+             .where(layer_features.c.layer_id == layer.id, layer_features.c.fid == fid))
+    with store.engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"layer {layer.name!r} has no feature {fid!r}",
+                       message_zh=f"图层“{layer.title}”中没有编号为“{fid}”的要素")
+    return _feature(row.fid, row.klass, row.props, shapely.from_wkb(row.geom))

@@ -174,9 +174,18 @@ def _feature_rows(frame: gpd.GeoDataFrame, kind: LayerKind, options: ImportOptio
     for i, (props, wkb) in enumerate(zip(attrs, wkbs, strict=True)):
         fid = str(props[id_col]) if id_col else str(i + 1)
         klass = _text(props.get(class_col)) if class_col else None
+        _check_lengths(fid, klass, where=f"{where}: feature {i + 1}")
         yield {"fid": fid, "klass": klass, "geom": wkb,
                "props": json.dumps({k: _jsonable(v) for k, v in props.items()},
                                    ensure_ascii=False)}
+
+
+def _check_lengths(fid: str, klass: str | None, *, where: str) -> None:
+    """Refuse ids and classes longer than their columns (PostgreSQL would; SQLite would not)."""
+    fid_max, klass_max = 200, 80  # layer_features.fid varchar(200), .klass varchar(80)
+    if len(fid) > fid_max or (klass is not None and len(klass) > klass_max):
+        raise BadInput(f"feature id longer than {fid_max} or class longer than {klass_max} "
+                       "characters", message_zh="要素编号或分类值过长", where=where)
 
 
 def _text(value: Any) -> str | None:
@@ -221,24 +230,24 @@ def _layer_values(report: ImportReport, actor: str, **extra: Any) -> dict[str, A
 
 def _write_vector_layer(report: ImportReport, rows: list[dict[str, Any]], actor: str, *,
                         store: Store, progress: Progress | None) -> None:
-    from layers import postgis_io
-
     with store.engine.begin() as conn:
         layer_id, _ = _replace_layer_row(conn, _layer_values(report, actor))
         for done in _insert_features(conn, store, layer_id, rows):
             if progress:
                 progress(done, len(rows))
-        if store.is_postgis:
-            postgis_io.subdivide_layer(conn, layer_id)
         write_audit(conn, actor=actor, action="layer.import", obj=f"layer:{report.name}",
                     detail=report.to_dict())
+    if store.is_postgis:  # fresh statistics, so the planner picks the GiST indexes
+        from layers import postgis_io
+
+        postgis_io.analyze_features(store.engine)
 
 
 def _insert_features(conn: sa.Connection, store: Store, layer_id: int,
                      rows: list[dict[str, Any]]) -> Iterator[int]:
     from layers import postgis_io
 
-    if store.is_postgis:
+    if store.is_postgis:  # COPY in batches, subdivided as they go
         yield from postgis_io.copy_features(conn, layer_id, rows, batch=BATCH)
         return
     for start in range(0, len(rows), BATCH):

@@ -98,7 +98,13 @@ def open_store(database_url: str, data_dir: Path, *, pool_size: int = 5,
     the URL is wrong or PostGIS is missing.
     """
     data_dir = Path(data_dir)
-    engine = _postgres_engine(database_url, pool_size) if database_url else _sqlite_engine(data_dir)
+    try:
+        engine = (_postgres_engine(database_url, pool_size) if database_url
+                  else _sqlite_engine(data_dir))
+    except (ValueError, sa.exc.ArgumentError) as exc:  # the URL cannot be parsed
+        raise StorageUnavailable(
+            f"BLUEPRINT_DATABASE_URL is not a valid database URL: {_first_line(exc)}",
+            message_zh="BLUEPRINT_DATABASE_URL 格式有误") from None
     store = Store(engine=engine, data_dir=data_dir, database_url=database_url)
     try:
         with engine.connect() as conn:
@@ -114,6 +120,12 @@ def open_store(database_url: str, data_dir: Path, *, pool_size: int = 5,
     return store
 
 
+def storage_unavailable(exc: BaseException) -> StorageUnavailable:
+    """The one-line domain error for a database connection refused or lost mid-way."""
+    return StorageUnavailable(f"the database is unavailable: {_first_line(exc)}",
+                              message_zh="数据库暂时不可用,请稍后重试")
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else exc.__class__.__name__
@@ -125,8 +137,8 @@ def _ensure_postgis(conn: Connection) -> None:
     except sa.exc.SQLAlchemyError as exc:
         raise StorageUnavailable(
             f"the PostGIS extension is missing on this server and cannot be created: "
-            f"{_first_line(exc)}",
-            message_zh="数据库缺少 PostGIS 扩展",
+            f"{_first_line(exc)} (a superuser must run CREATE EXTENSION postgis)",
+            message_zh="数据库缺少 PostGIS 扩展,请由超级用户执行 CREATE EXTENSION postgis",
         ) from None
 
 

@@ -7,8 +7,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 
 from layers import errors
+from layers.store import storage_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,12 @@ def add_exception_handlers(app: FastAPI) -> None:
         where = ".".join(str(p) for p in first.get("loc", ()))
         return JSONResponse({"error": "bad_input", "message": first.get("msg", "invalid request"),
                              "message_zh": "请求参数有误", "where": where}, status_code=422)
+
+    @app.exception_handler(sa_exc.OperationalError)
+    @app.exception_handler(sa_exc.InterfaceError)
+    async def _storage(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", exc)
+        return await _domain(_request, storage_unavailable(exc))
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

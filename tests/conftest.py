@@ -75,6 +75,11 @@ def make_store(engine_name: str, data_dir: Path) -> Iterator[Store]:
         _drop_schema(url, schema)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that restart the database server run after every other test."""
+    items.sort(key=lambda item: item.get_closest_marker("server_restart") is not None)
+
+
 @pytest.fixture(params=ENGINES)
 def engine_name(request: pytest.FixtureRequest) -> str:
     """Each behavioural test runs once per engine."""

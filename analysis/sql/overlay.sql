@@ -1,0 +1,57 @@
+-- Overlay of one site on the blueprint's vector layers: ONE statement per site.
+--
+-- Parameters (all bound, never formatted in):
+--   :site       WKB of the site polygon(s), EPSG:4490
+--   :zone       EPSG code of the site's CGCS2000 Gauss-Krüger zone (areas are planar there)
+--   :layer_ids  ids of the vector layers to overlay (integer array)
+--   :sliver     overlaps of a feature up to this many m² are numerical slivers, dropped
+--
+-- Rows returned, by `level`:
+--   'feature'  one per overlapped feature: layer_id, fid, klass, area (m²), wkb (EPSG:4490)
+--   'class'    one per (layer, class): area of the union of the class's overlaps
+--   'layer'    one per layer: area of the union of all its overlaps
+--
+-- The index filter runs on the subdivided pieces (layer_features_sub: at most 256 vertices
+-- each, GiST): a feature is touched exactly when one of its pieces is, and a site inside
+-- one piece lies inside the feature. The overlap itself is cut from the whole feature,
+-- as the embedded engine does: cutting piece by piece would add vertices on the site's
+-- edges, and an edge with an extra vertex bends differently once projected to the zone.
+WITH site AS (
+    SELECT ST_GeomFromWKB(:site, 4490) AS geom
+),
+touched AS (
+    SELECT s.layer_id, s.fid, bool_or(ST_CoveredBy(site.geom, s.geom)) AS site_inside
+    FROM layer_features_sub AS s
+    CROSS JOIN site
+    WHERE s.layer_id = ANY(CAST(:layer_ids AS integer[]))
+      AND s.geom && site.geom
+      AND ST_Intersects(s.geom, site.geom)
+    GROUP BY s.layer_id, s.fid
+),
+cut AS (
+    SELECT f.layer_id, f.fid, f.klass,
+           CASE
+               WHEN ST_CoveredBy(f.geom, site.geom) THEN f.geom
+               WHEN t.site_inside THEN site.geom
+               ELSE ST_CollectionExtract(ST_Intersection(f.geom, site.geom), 3)
+           END AS geom
+    FROM touched AS t
+    JOIN layer_features AS f ON f.layer_id = t.layer_id AND f.fid = t.fid
+    CROSS JOIN site
+),
+projected AS (
+    SELECT layer_id, fid, klass, geom, ST_Transform(geom, CAST(:zone AS integer)) AS zgeom
+    FROM cut
+),
+kept AS (
+    SELECT layer_id, fid, klass, geom, zgeom, ST_Area(zgeom) AS area
+    FROM projected
+    WHERE ST_Area(zgeom) > :sliver
+)
+SELECT 'feature' AS level, layer_id, fid, klass, area, ST_AsBinary(geom) AS wkb
+FROM kept
+UNION ALL
+SELECT CASE WHEN GROUPING(klass) = 1 THEN 'layer' ELSE 'class' END AS level,
+       layer_id, NULL AS fid, klass, ST_Area(ST_Union(zgeom)) AS area, NULL AS wkb
+FROM kept
+GROUP BY GROUPING SETS ((layer_id, klass), (layer_id))
