@@ -44,8 +44,6 @@ def load_sample(sample_dir: Path, *, store: Store, actor: str,
 
 
 def _grant_sample_quotas(path: Path, *, store: Store, actor: str) -> None:
-    try:
-        from analysis.quota.grants import grant_from_csv
-    except ImportError:  # the quota ledger is not installed in this build
-        return
+    from analysis.quota.grants import grant_from_csv
+
     grant_from_csv(path, store=store, actor=actor)

@@ -50,7 +50,7 @@ def _create_tables() -> None:
         sa.Column("county", sa.String(12)), sa.Column("counterparty", sa.String(12)),
         sa.Column("project", sa.String(120)), sa.Column("amount", sa.BigInteger),
         sa.Column("expires_at", now), sa.Column("due_date", sa.Date),
-        sa.Column("price", sa.Numeric(20, 2)), sa.Column("target_id", sa.Integer),
+        sa.Column("price", sa.String(40)), sa.Column("target_id", sa.Integer),
         sa.Column("params", sa.Text, nullable=False),
         sa.Column("result", sa.Text, nullable=False),
         sa.Column("actor", sa.String(120), nullable=False),

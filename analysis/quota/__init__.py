@@ -1,0 +1,19 @@
+"""The quota ledger (要素指标台账): exact, double-entry, append-only.
+
+Modules: :mod:`kinds` (kinds, units, exact amounts, the pool split), :mod:`tables`,
+:mod:`ledger` (accounts, balances, posting), :mod:`runner` (one operation = one
+transaction with an idempotency key), :mod:`operations` (grant, hold, release, expire,
+allocate, retire), :mod:`transfers` (lend, repay, adjust), :mod:`corrections` (reclaim,
+reverse), :mod:`balances`, :mod:`history` (movements, loans), :mod:`exports`,
+:mod:`coverage` (the quota section of site vetting) and :mod:`grants` (CSV grants).
+"""
+
+from analysis.quota.balances import balances
+from analysis.quota.corrections import reclaim, reverse
+from analysis.quota.coverage import quota_coverage
+from analysis.quota.history import loans, movements
+from analysis.quota.operations import allocate, expire_holds, grant, hold, release, retire
+from analysis.quota.transfers import adjust, lend, repay
+
+__all__ = ["adjust", "allocate", "balances", "expire_holds", "grant", "hold", "lend", "loans",
+           "movements", "quota_coverage", "reclaim", "release", "repay", "retire", "reverse"]

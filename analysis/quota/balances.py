@@ -1,0 +1,206 @@
+"""Balances of the quota ledger, computed from the entries at any moment.
+
+One row per reserve (city pool, each county reserve), per project, the retired account
+and the source (what was granted). For a reserve::
+
+    available = granted - held - allocated - lent + borrowed + adjusted - retired
+
+where *held* and *allocated* are what projects hold or received from that reserve.
+A project row shows what it holds and what it was allocated. Holds that have expired
+are shown as released already (see :mod:`analysis.quota.holds`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from analysis.quota import holds
+from analysis.quota.clock import now_utc
+from analysis.quota.kinds import KINDS, MU_PER_HA, from_units, resolve_kind
+from analysis.quota.ledger import (
+    COUNTY,
+    HOLD,
+    POOL,
+    PROJECT,
+    RETIRED,
+    SOURCE,
+    TYPE_ZH,
+    Account,
+    balance,
+)
+from analysis.quota.tables import accounts, entries, operations
+from layers.store import Store
+
+FIGURES = ("granted", "held", "allocated", "lent", "borrowed", "adjusted", "retired",
+           "available")
+_ORDER = {SOURCE: 0, POOL: 1, COUNTY: 2, PROJECT: 3, RETIRED: 4}
+
+
+@dataclass
+class _Sums:
+    """Figures per account id, in integer units."""
+
+    figures: dict[str, defaultdict[int, int]] = field(
+        default_factory=lambda: {f: defaultdict(int) for f in FIGURES})
+
+
+def _accounts(conn: Connection, year: int | None, kind: str | None) -> list[Account]:
+    query = sa.select(accounts)
+    if year is not None:
+        query = query.where(accounts.c.year == year)
+    if kind is not None:
+        query = query.where(accounts.c.kind == kind)
+    return [Account(r.id, r.year, r.kind, r.type, r.owner, r.county, r.title)
+            for r in conn.execute(query)]
+
+
+def _flows(conn: Connection, year: int | None, kind: str | None) -> list[sa.Row]:
+    cols = (entries.c.purpose, entries.c.debit_id, entries.c.credit_id, entries.c.origin_id,
+            entries.c.loan_id)
+    query = sa.select(*cols, sa.func.sum(entries.c.amount).label("amount")).group_by(*cols)
+    if year is not None:
+        query = query.where(entries.c.year == year)
+    if kind is not None:
+        query = query.where(entries.c.kind == kind)
+    return list(conn.execute(query))
+
+
+def _sum_flows(flows: list[sa.Row], types: dict[int, str], lenders: dict[int, int]) -> _Sums:
+    s = _Sums()
+    f = s.figures
+    for row in flows:
+        amount, debit, credit = int(row.amount), row.debit_id, row.credit_id
+        f["available"][credit] += amount
+        f["available"][debit] -= amount
+        if row.purpose in ("grant", "adjust"):
+            name = "granted" if row.purpose == "grant" else "adjusted"
+            f[name][credit] += amount
+            f[name][debit] -= amount
+        elif row.purpose == "retire":
+            f["retired"][debit] += amount
+            f["retired"][credit] -= amount
+        if row.loan_id is not None:
+            sign = 1 if debit == lenders.get(row.loan_id) else -1
+            f["lent"][debit if sign > 0 else credit] += sign * amount
+            f["borrowed"][credit if sign > 0 else debit] += sign * amount
+        if row.origin_id is not None:
+            for acct, sign in ((credit, 1), (debit, -1)):
+                if types[acct] in (HOLD, PROJECT):
+                    name = "held" if types[acct] == HOLD else "allocated"
+                    f[name][row.origin_id] += sign * amount
+    return s
+
+
+def _lenders(conn: Connection, ids: set[int]) -> dict[int, int]:
+    """Loan id -> the lender's account id (the debit of the loan's own first entry)."""
+    if not ids:
+        return {}
+    rows = conn.execute(sa.select(entries.c.loan_id, sa.func.min(entries.c.id)).where(
+        entries.c.loan_id.in_(ids), entries.c.operation_id == entries.c.loan_id)
+        .group_by(entries.c.loan_id)).all()
+    firsts = {int(e): int(loan) for loan, e in rows}
+    found = conn.execute(sa.select(entries.c.id, entries.c.debit_id)
+                         .where(entries.c.id.in_(firsts))).all()
+    return {firsts[int(e)]: int(d) for e, d in found}
+
+
+def _apply_expiry(conn: Connection, s: _Sums, at: datetime, scopes: set[tuple[int, str]]
+                  ) -> None:
+    f = s.figures
+    for p in holds.due_positions(conn, at=at, scopes=scopes):
+        f["available"][p.account_id] -= p.amount
+        f["available"][p.origin_id] += p.amount
+        f["held"][p.origin_id] -= p.amount
+
+
+def _base(account: Account, type_: str) -> dict[str, Any]:
+    kind = KINDS[account.kind]
+    owner = f"{type_}:{account.owner}" if account.owner else type_
+    return {
+        "year": account.year, "kind": account.kind, "kind_title": kind.title,
+        "unit": kind.unit, "unit_zh": kind.unit_zh, "account": owner, "type": type_,
+        "type_zh": TYPE_ZH[type_], "county": account.county,
+        "project": account.owner if type_ == PROJECT else None,
+        "title": account.title if type_ != PROJECT else account.owner,
+    }
+
+
+def _amounts(row: dict[str, Any], fig: dict[str, int], *, available: bool) -> dict[str, Any]:
+    row.update({name: from_units(fig.get(name, 0)) for name in FIGURES})
+    if not available:
+        row["available"] = None
+    elif KINDS[row["kind"]].show_mu:
+        row["available_mu"] = (row["available"] * MU_PER_HA).quantize(Decimal("0.01"))
+    return row
+
+
+def _reserve_row(account: Account, s: _Sums) -> dict[str, Any]:
+    fig = {name: s.figures[name].get(account.id, 0) for name in FIGURES}
+    if account.type == SOURCE:
+        return _amounts(_base(account, SOURCE), {"granted": -fig["available"]},
+                        available=False)
+    if account.type == RETIRED:
+        return _amounts(_base(account, RETIRED), {"retired": fig["available"]},
+                        available=False)
+    return _amounts(_base(account, account.type), fig, available=True)
+
+
+def _project_row(hold: Account | None, allocated: Account | None, s: _Sums) -> dict[str, Any]:
+    avail = s.figures["available"]
+    base = allocated or hold
+    assert base is not None
+    fig = {"held": avail.get(hold.id, 0) if hold else 0,
+           "allocated": avail.get(allocated.id, 0) if allocated else 0}
+    return _amounts(_base(base, PROJECT), fig, available=False)
+
+
+def balance_rows(conn: Connection, *, year: int | None = None, kind: str | None = None,
+                 county: str | None = None, at: datetime | None = None) -> list[dict[str, Any]]:
+    """Balance rows inside an open connection (see :func:`balances`)."""
+    code = resolve_kind(kind).code if kind else None
+    found = _accounts(conn, year, code)
+    flows = _flows(conn, year, code)
+    loan_ids = {int(r.loan_id) for r in flows if r.loan_id is not None}
+    sums = _sum_flows(flows, {a.id: a.type for a in found}, _lenders(conn, loan_ids))
+    _apply_expiry(conn, sums, now_utc(at), {(a.year, a.kind) for a in found})
+    rows = [_reserve_row(a, sums) for a in found if a.type not in (HOLD, PROJECT)]
+    pairs: dict[tuple[int, str, str], dict[str, Account]] = defaultdict(dict)
+    for a in found:
+        if a.type in (HOLD, PROJECT):
+            pairs[(a.year, a.kind, a.owner)][a.type] = a
+    rows += [_project_row(p.get(HOLD), p.get(PROJECT), sums) for p in pairs.values()]
+    if county is not None:
+        rows = [r for r in rows if r["county"] == county]
+    rows.sort(key=lambda r: (r["year"], list(KINDS).index(r["kind"]), _ORDER[r["type"]],
+                             r["county"] or "", r["account"]))
+    return rows
+
+
+def balances(*, store: Store, year: int | None = None, kind: str | None = None,
+             county: str | None = None, at: datetime | None = None) -> list[dict[str, Any]]:
+    """Balance rows (amounts as exact Decimals) filtered by year, kind and county."""
+    with store.engine.connect() as conn:
+        return balance_rows(conn, year=year, kind=kind, county=county, at=at)
+
+
+def available_now(conn: Connection, account: Account, at: datetime) -> int:
+    """An account's balance with expired holds counted as released."""
+    value = balance(conn, account.id)
+    for p in holds.due_positions(conn, at=at, scopes=[(account.year, account.kind)]):
+        value += p.amount if p.origin_id == account.id else 0
+        value -= p.amount if p.account_id == account.id else 0
+    return value
+
+
+def latest_year(conn: Connection) -> int | None:
+    """The latest year in which anything was granted."""
+    value = conn.execute(sa.select(sa.func.max(operations.c.year))
+                         .where(operations.c.op == "grant")).scalar()
+    return int(value) if value is not None else None

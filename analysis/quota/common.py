@@ -1,0 +1,109 @@
+"""Checks and helpers shared by the quota operations: input, scope, drawing from reserves."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from analysis.quota.kinds import QuotaKind, format_amount
+from analysis.quota.ledger import COUNTY, HOLD, POOL, PROJECT, Account, balance, get_account
+from analysis.quota.tables import accounts
+from layers.errors import BadInput, Conflict, QuotaExceeded
+from layers.users import User
+
+CITY = "city_quota_manager"
+COUNTY_MANAGER = "county_quota_manager"
+_CODE = re.compile(r"^[0-9A-Za-z_-]{1,12}$")
+_PROJECT = re.compile(r"^[^\s:][^:]{0,119}$")
+
+
+def check_year(year: int) -> int:
+    """A plausible quota year."""
+    if not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise BadInput(f"year {year!r} is not between 2000 and 2100", message_zh="年度无效",
+                       where="year")
+    return year
+
+
+def check_county(county: str | None, what: str = "county") -> str:
+    """A county code such as ``371502``."""
+    value = (county or "").strip()
+    if not _CODE.match(value):
+        raise BadInput(f"{what} {county!r} is not a county code (letters, digits, up to 12)",
+                       message_zh=f"县区代码“{county or ''}”无效", where=what)
+    return value
+
+
+def check_project(project: str | None) -> str:
+    """A project code: 1–120 characters, no colon."""
+    value = (project or "").strip()
+    if not _PROJECT.match(value):
+        raise BadInput(f"project {project!r} is not a valid project code",
+                       message_zh=f"项目编号“{project or ''}”无效", where="project")
+    return value
+
+
+def require_city(user: User) -> None:
+    """City-level quota managers (or admins) only."""
+    user.require(CITY)
+
+
+def require_county(user: User, county: str) -> None:
+    """Quota managers of ``county``, or city level."""
+    user.require(CITY, COUNTY_MANAGER, county=county)
+
+
+def project_county(conn: Connection, project: str) -> str | None:
+    """The county a project's accounts belong to, if it has any."""
+    row = conn.execute(sa.select(accounts.c.county).where(
+        accounts.c.type.in_((HOLD, PROJECT)), accounts.c.owner == project).limit(1)).first()
+    return row[0] if row else None
+
+
+def guard_project_county(conn: Connection, project: str, county: str) -> None:
+    """A project belongs to one county for ever."""
+    known = project_county(conn, project)
+    if known is not None and known != county:
+        raise Conflict(f"project {project!r} belongs to county {known}, not {county}",
+                       message_zh=f"项目“{project}”属于县区 {known},不属于 {county}",
+                       where="project")
+
+
+def reserves(conn: Connection, year: int, kind: str, county: str, at: datetime
+             ) -> tuple[Account, Account]:
+    """``(county reserve, city pool)`` accounts of a year and kind."""
+    return (get_account(conn, year=year, kind=kind, type=COUNTY, owner=county, county=county,
+                        at=at),
+            get_account(conn, year=year, kind=kind, type=POOL, at=at))
+
+
+def draw(conn: Connection, kind: QuotaKind, units: int, county: Account, pool: Account,
+         *, from_pool: bool) -> list[tuple[Account, int]]:
+    """Take ``units`` from the county reserve, the shortfall from the pool if allowed."""
+    own = balance(conn, county.id)
+    take = min(own, units)
+    parts = [(county, take)] if take else []
+    short = units - take
+    if short and from_pool:
+        pooled = balance(conn, pool.id)
+        if pooled >= short:
+            return parts + [(pool, short)]
+        raise QuotaExceeded(
+            f"county {county.owner} has {format_amount(own)} and the pool "
+            f"{format_amount(pooled)} {kind.unit} of {kind.code}; {format_amount(units)} needed",
+            where=f"{county.year}/{kind.code}",
+            message_zh=f"{county.title}可用 {kind.text(own)},市级统筹池可用 "
+                       f"{kind.text(pooled)},合计不足 {kind.text(units)}")
+    if short:
+        hint = ";缺口可由市级要素保障管理员从市级统筹池调剂" if balance(conn, pool.id) >= short \
+            else ""
+        raise QuotaExceeded(
+            f"county {county.owner} has {format_amount(own)} {kind.unit} of {kind.code}; "
+            f"{format_amount(units)} needed",
+            where=f"{county.year}/{kind.code}",
+            message_zh=f"{county.title}{kind.title}可用 {kind.text(own)},不足 "
+                       f"{kind.text(units)}{hint}")
+    return parts

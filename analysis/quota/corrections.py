@@ -1,0 +1,117 @@
+"""Reclaiming a project's quota (收回, Liaocheng art. 20, 29) and reversing a movement.
+
+Nothing in the ledger is ever edited: a reclaim posts entries sending everything the
+project holds or received back to the reserve it came from; a reversal posts, for each
+entry of an operation, the same amount in the opposite direction (``reverses_id``
+points at the original, and the database allows one reversal per entry).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from analysis.quota import holds
+from analysis.quota.clock import now_utc
+from analysis.quota.common import check_project, project_county, require_city, require_county
+from analysis.quota.kinds import format_amount, resolve_kind
+from analysis.quota.ledger import HOLD, PROJECT, Move, account_by_id, find_account, origin_positions
+from analysis.quota.runner import Plan, Request, execute
+from analysis.quota.tables import accounts, entries, operations
+from layers.errors import Conflict, NotFound
+from layers.store import Store
+from layers.users import User
+
+
+def _project_scopes(conn: Any, project: str, year: int | None, kind: str | None
+                    ) -> list[tuple[int, str]]:
+    query = sa.select(accounts.c.year, accounts.c.kind).distinct().where(
+        accounts.c.type.in_((HOLD, PROJECT)), accounts.c.owner == project)
+    if year is not None:
+        query = query.where(accounts.c.year == year)
+    if kind is not None:
+        query = query.where(accounts.c.kind == kind)
+    return sorted((int(y), str(k)) for y, k in conn.execute(query))
+
+
+def _reclaim_moves(conn: Any, project: str, year: int, kind: str) -> list[Move]:
+    held = holds.positions(conn, holds.find_holds(conn, scopes=[(year, kind)],
+                                                  project=project))
+    moves = holds.release_moves(conn, held, "reclaim")
+    allocated = find_account(conn, year=year, kind=kind, type=PROJECT, owner=project)
+    if allocated is not None:
+        for origin_id, amount in sorted(origin_positions(conn, allocated.id).items()):
+            if amount > 0:
+                origin = account_by_id(conn, origin_id)
+                moves.append(Move("reclaim", allocated, origin, amount, origin=origin))
+    return moves
+
+
+def reclaim(*, project: str, user: User, reason: str, key: str, store: Store,
+            year: int | None = None, kind: str | None = None,
+            at: datetime | None = None) -> dict[str, Any]:
+    """Reclaim everything a cancelled (or fraudulent) project holds or received, back to
+    where it came from; all years and kinds unless ``year``/``kind`` narrow it."""
+    project, at = check_project(project), now_utc(at)
+    code = resolve_kind(kind).code if kind else None
+    with store.engine.connect() as conn:
+        county = project_county(conn, project)
+        scopes = _project_scopes(conn, project, year, code)
+    if county is None:
+        raise NotFound(f"project {project!r} has no quota", where="project",
+                       message_zh=f"项目“{project}”没有任何指标")
+    require_county(user, county)
+
+    def plan(conn: Any) -> Plan:
+        moves = [m for y, k in scopes for m in _reclaim_moves(conn, project, y, k)]
+        if not moves:
+            raise Conflict(f"project {project!r} holds nothing to reclaim", where="project",
+                           message_zh=f"项目“{project}”没有可收回的指标")
+        return Plan(moves, {"project": project, "county": county,
+                            "returned": [{"year": m.debit.year, "kind": m.debit.kind,
+                                          "to": m.credit.code,
+                                          "amount": format_amount(m.amount)} for m in moves]})
+
+    params = {"project": project, "year": year, "kind": code}
+    request = Request("reclaim", key, user, reason, params, scopes, at,
+                      row={"year": year, "kind": code, "county": county, "project": project})
+    return execute(request, plan, store=store)
+
+
+def reverse(*, operation_id: int, user: User, reason: str, key: str, store: Store,
+            at: datetime | None = None) -> dict[str, Any]:
+    """Correct an operation by posting the opposite of each of its entries (city level)."""
+    require_city(user)
+    at = now_utc(at)
+    with store.engine.connect() as conn:
+        target = conn.execute(sa.select(operations).where(
+            operations.c.id == operation_id)).first()
+        originals = conn.execute(sa.select(entries).where(
+            entries.c.operation_id == operation_id).order_by(entries.c.id.desc())).all()
+    if target is None:
+        raise NotFound(f"operation {operation_id} does not exist", where="operation_id",
+                       message_zh=f"操作记录 {operation_id} 不存在")
+    if target.op == "reverse" or not originals:
+        raise Conflict(f"operation {operation_id} ({target.op}) cannot be reversed",
+                       message_zh="该操作不能冲正(冲正记录或无记账分录)", where="operation_id")
+
+    def plan(conn: Any) -> Plan:
+        done = conn.execute(sa.select(sa.func.count()).select_from(entries).where(
+            entries.c.reverses_id.in_([e.id for e in originals]))).scalar()
+        if done:
+            raise Conflict(f"operation {operation_id} was already reversed",
+                           message_zh=f"操作 {operation_id} 已冲正", where="operation_id")
+        moves = [Move(e.purpose, account_by_id(conn, e.credit_id),
+                      account_by_id(conn, e.debit_id), int(e.amount),
+                      origin=account_by_id(conn, e.origin_id) if e.origin_id else None,
+                      hold_id=e.hold_id, loan_id=e.loan_id, reverses_id=e.id)
+                 for e in originals]
+        return Plan(moves, {"reversed_operation": operation_id, "reversed_op": target.op})
+
+    scopes = sorted({(int(e.year), str(e.kind)) for e in originals})
+    request = Request("reverse", key, user, reason, {"operation_id": operation_id}, scopes, at,
+                      row={"year": target.year, "kind": target.kind, "county": target.county,
+                           "project": target.project, "target_id": operation_id})
+    return execute(request, plan, store=store)

@@ -1,0 +1,97 @@
+"""Does the county's quota cover a project's demands? The quota section of site vetting.
+
+For each demand: covered by the county reserve; else by the county reserve plus the
+city pool (the shortfall drawn from the pool, which only a city-level manager may do:
+the verdict becomes ``conditional``); else not at all (``conflict``). Amounts in the
+result are exact decimal text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from analysis.quota.balances import available_now, latest_year
+from analysis.quota.clock import now_utc
+from analysis.quota.kinds import QuotaKind, format_amount, resolve_kind, to_units
+from analysis.quota.ledger import COUNTY, POOL, TYPE_ZH, find_account
+from analysis.quota.tables import accounts
+from layers.errors import BadInput
+from layers.store import Store
+
+TAIL = {"ok": "",
+        "conditional": "从市级统筹池调剂须经市级要素保障管理员配置。",
+        "conflict": "须通过有偿调剂、临时拆借等方式落实指标来源后方可保障。"}
+
+
+def _demands(demands: dict[str, Decimal]) -> list[tuple[QuotaKind, int]]:
+    parsed: dict[str, tuple[QuotaKind, int]] = {}
+    for name, amount in demands.items():
+        kind = resolve_kind(name)
+        if kind.code in parsed:
+            raise BadInput(f"demand for {kind.code} given twice", where="demands",
+                           message_zh=f"{kind.title}需求重复填写")
+        parsed[kind.code] = (kind, to_units(amount, allow_zero=True))
+    return list(parsed.values())
+
+
+def _county_code(conn: Connection, county: str) -> tuple[str, str]:
+    """``(code, name)`` for a county code or name known to the ledger."""
+    rows = conn.execute(sa.select(accounts.c.owner, accounts.c.title).where(
+        accounts.c.type == COUNTY, sa.or_(
+            accounts.c.owner == county,
+            accounts.c.title == f"{county} {TYPE_ZH[COUNTY]}")).limit(1)).first()
+    if rows is None:
+        return county, county
+    return rows.owner, rows.title.removesuffix(f" {TYPE_ZH[COUNTY]}")
+
+
+def _available(conn: Connection, year: int | None, kind: str, type_: str, owner: str,
+               at: datetime) -> int:
+    if year is None:
+        return 0
+    account = find_account(conn, year=year, kind=kind, type=type_, owner=owner)
+    return available_now(conn, account, at) if account else 0
+
+
+def _item(kind: QuotaKind, demand: int, own: int, pool: int) -> dict[str, Any]:
+    covered = "county" if demand <= own else "pool" if demand - own <= pool else "none"
+    return {"kind": kind.code, "title": kind.title, "unit": kind.unit,
+            "demand": format_amount(demand), "county_available": format_amount(own),
+            "pool_available": format_amount(pool), "covered_by": covered,
+            "_text": _phrase(kind, demand, own, pool, covered)}
+
+
+def _phrase(kind: QuotaKind, demand: int, own: int, pool: int, covered: str) -> str:
+    head = f"{kind.short}需求 {kind.text(demand)},县级储备可用 {kind.text(own)}"
+    if covered == "county":
+        return head + ",可以保障"
+    if covered == "pool":
+        return (head + f",缺口 {kind.text(demand - own)}需从市级统筹池调剂"
+                       f"(统筹池可用 {kind.text(pool)})")
+    return head + f",市级统筹池可用 {kind.text(pool)},合计仍不足"
+
+
+def quota_coverage(*, county: str | None, demands: dict[str, Decimal], year: int | None,
+                   store: Store, at: datetime | None = None) -> dict[str, Any]:
+    """Whether the county reserve (or else the city pool) covers each demand."""
+    if not county:
+        raise BadInput("the county of the site could not be determined; give it explicitly",
+                       message_zh="无法确定项目所在县区,请指定县区", where="county")
+    parsed, at = _demands(demands), now_utc(at)
+    with store.engine.connect() as conn:
+        year = year or latest_year(conn)
+        code, name = _county_code(conn, county)
+        items = [_item(k, units, _available(conn, year, k.code, COUNTY, code, at),
+                       _available(conn, year, k.code, POOL, "", at)) for k, units in parsed]
+    covered = {i["covered_by"] for i in items}
+    status = "conflict" if "none" in covered else "conditional" if "pool" in covered else "ok"
+    when = f"{year} 年度" if year else "尚无指标下达记录"
+    phrases = ";".join(i.pop("_text") for i in items) or "未填写要素需求"
+    message = f"要素指标({when},{name}):{phrases}。{TAIL[status]}"
+    return {"status": status, "message": message, "county": code, "year": year,
+            "items": items}

@@ -1,0 +1,123 @@
+"""Movement history (who moved what, when, why, from where to where) and loans."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from analysis.quota.clock import today_cn, utc
+from analysis.quota.kinds import KINDS, from_units, resolve_kind
+from analysis.quota.ledger import HOLD, PROJECT, loan_outstanding
+from analysis.quota.tables import accounts, entries, operations
+from layers.errors import BadInput
+from layers.store import Store
+
+OPS = ("grant", "hold", "release", "expire", "allocate", "lend", "repay", "adjust",
+       "reclaim", "reverse", "retire")
+OP_ZH = {"grant": "指标下达", "hold": "预留", "release": "释放预留", "expire": "预留到期",
+         "allocate": "配置", "lend": "临时拆借", "repay": "归还拆借", "adjust": "有偿调剂",
+         "reclaim": "收回", "reverse": "冲正", "retire": "核销"}
+
+
+def _movement_query(year: int | None, kind: str | None, county: str | None,
+                    project: str | None, op: str | None, since: datetime | None,
+                    until: datetime | None) -> sa.Select[Any]:
+    debit, credit = accounts.alias("debit"), accounts.alias("credit")
+    query = (sa.select(entries, operations.c.op, operations.c.key, operations.c.actor,
+                       operations.c.reason, operations.c.price,
+                       debit.c.type.label("from_type"), debit.c.owner.label("from_owner"),
+                       debit.c.title.label("from_title"), credit.c.type.label("to_type"),
+                       credit.c.owner.label("to_owner"), credit.c.title.label("to_title"))
+             .join(operations, operations.c.id == entries.c.operation_id)
+             .join(debit, debit.c.id == entries.c.debit_id)
+             .join(credit, credit.c.id == entries.c.credit_id)
+             .order_by(entries.c.id))
+    if year is not None:
+        query = query.where(entries.c.year == year)
+    if kind is not None:
+        query = query.where(entries.c.kind == resolve_kind(kind).code)
+    if county is not None:
+        query = query.where(sa.or_(debit.c.county == county, credit.c.county == county))
+    if project is not None:
+        query = query.where(sa.or_(
+            sa.and_(debit.c.owner == project, debit.c.type.in_((HOLD, PROJECT))),
+            sa.and_(credit.c.owner == project, credit.c.type.in_((HOLD, PROJECT)))))
+    if op is not None:
+        if op not in OPS:
+            raise BadInput(f"unknown operation {op!r}; one of {', '.join(OPS)}",
+                           message_zh="未知的操作类型", where="op")
+        query = query.where(operations.c.op == op)
+    if since is not None:
+        query = query.where(entries.c.created_at >= utc(since))
+    if until is not None:
+        query = query.where(entries.c.created_at < utc(until))
+    return query
+
+
+def _code(type_: str, owner: str) -> str:
+    return f"{type_}:{owner}" if owner else type_
+
+
+def movements(*, store: Store, year: int | None = None, kind: str | None = None,
+              county: str | None = None, project: str | None = None, op: str | None = None,
+              since: datetime | None = None, until: datetime | None = None,
+              limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+    """Ledger entries, oldest first, with the operation, actor and reason of each."""
+    query = _movement_query(year, kind, county, project, op, since, until)
+    with store.engine.connect() as conn:
+        rows = conn.execute(query.limit(limit).offset(offset)).all()
+    return [{
+        "id": r.id, "at": utc(r.created_at).isoformat(), "operation_id": r.operation_id,
+        "op": r.op, "op_zh": OP_ZH.get(r.op, r.op), "key": r.key, "purpose": r.purpose,
+        "year": r.year, "kind": r.kind, "kind_title": KINDS[r.kind].title,
+        "unit": KINDS[r.kind].unit, "from": _code(r.from_type, r.from_owner),
+        "from_title": r.from_title, "to": _code(r.to_type, r.to_owner),
+        "to_title": r.to_title, "amount": from_units(int(r.amount)),
+        "price": Decimal(r.price) if r.price is not None else None,
+        "reverses_id": r.reverses_id, "hold_id": r.hold_id, "loan_id": r.loan_id,
+        "actor": r.actor, "reason": r.reason,
+    } for r in rows]
+
+
+def _lender_account(conn: Connection, loan: sa.Row) -> int | None:
+    return conn.execute(sa.select(accounts.c.id).where(
+        accounts.c.year == loan.year, accounts.c.kind == loan.kind,
+        accounts.c.type == "county", accounts.c.owner == loan.county)).scalar()
+
+
+def loans(*, store: Store, overdue: bool = False, year: int | None = None,
+          kind: str | None = None, county: str | None = None, today: date | None = None,
+          at: datetime | None = None) -> list[dict[str, Any]]:
+    """Loans between counties with what is still owed; ``overdue`` keeps only those past
+    their due date (China date) and not fully repaid."""
+    day = today or today_cn(at)
+    query = sa.select(operations).where(operations.c.op == "lend").order_by(operations.c.id)
+    if year is not None:
+        query = query.where(operations.c.year == year)
+    if kind is not None:
+        query = query.where(operations.c.kind == resolve_kind(kind).code)
+    if county is not None:
+        query = query.where(sa.or_(operations.c.county == county,
+                                   operations.c.counterparty == county))
+    result = []
+    with store.engine.connect() as conn:
+        for loan in conn.execute(query).all():
+            lender = _lender_account(conn, loan)
+            owed = loan_outstanding(conn, loan.id, lender) if lender is not None else 0
+            late = owed > 0 and loan.due_date < day
+            if overdue and not late:
+                continue
+            result.append({
+                "loan_id": loan.id, "year": loan.year, "kind": loan.kind,
+                "kind_title": KINDS[loan.kind].title, "unit": KINDS[loan.kind].unit,
+                "lender": loan.county, "borrower": loan.counterparty,
+                "amount": from_units(int(loan.amount)), "outstanding": from_units(owed),
+                "due": loan.due_date.isoformat(), "overdue": late,
+                "days_overdue": (day - loan.due_date).days if late else 0,
+                "actor": loan.actor, "reason": loan.reason,
+                "at": utc(loan.created_at).isoformat()})
+    return result

@@ -1,0 +1,242 @@
+"""The double-entry ledger underneath every quota operation: accounts, balances, posting.
+
+Every function here runs inside the caller's transaction (``conn``). Posting an entry
+re-checks, in the same transaction and under the (year, kind) lock, that the debited
+account and every position it touches stay at or above zero, so a bad plan can only
+roll back, never leave a negative balance behind.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from analysis.quota.kinds import KINDS, format_amount
+from analysis.quota.tables import accounts, entries
+from layers.errors import Conflict, QuotaExceeded
+
+SOURCE, POOL, COUNTY, HOLD, PROJECT, RETIRED = (
+    "source", "pool", "county", "hold", "project", "retired")
+THIS_OPERATION = -1  # placeholder for the id of the operation being posted
+_LOCK_NAMESPACE = 0x51_07A  # first key of pg_advisory_xact_lock(int, int)
+TYPE_ZH = {SOURCE: "上级下达", POOL: "市级统筹池", COUNTY: "县级储备", HOLD: "项目预留",
+           PROJECT: "项目配置", RETIRED: "核销"}
+
+
+@dataclass(frozen=True)
+class Account:
+    """One ledger account of a year and kind."""
+
+    id: int
+    year: int
+    kind: str
+    type: str
+    owner: str
+    county: str | None
+    title: str
+
+    @property
+    def code(self) -> str:
+        """``pool``, ``county:371502``, ``project:P-1``, ``hold:P-1`` …"""
+        return f"{self.type}:{self.owner}" if self.owner else self.type
+
+
+@dataclass
+class Move:
+    """One planned entry: ``amount`` leaves ``debit`` and arrives in ``credit``."""
+
+    purpose: str
+    debit: Account
+    credit: Account
+    amount: int
+    origin: Account | None = None
+    hold_id: int | None = None
+    loan_id: int | None = None
+    reverses_id: int | None = None
+
+
+def lock(conn: Connection, scopes: Iterable[tuple[int, str]]) -> None:
+    """Serialise writers of the same (year, kind): PostgreSQL advisory transaction locks,
+    taken in sorted order (no deadlocks). SQLite is already serialised by BEGIN IMMEDIATE."""
+    if conn.dialect.name != "postgresql":
+        return
+    for year, kind in sorted(set(scopes)):
+        key = zlib.crc32(f"{year}:{kind}".encode()) - 2**31
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+                     {"ns": _LOCK_NAMESPACE, "key": key})
+
+
+def _title(type_: str, owner: str, title: str | None) -> str:
+    if type_ in (SOURCE, POOL, RETIRED):
+        return TYPE_ZH[type_]
+    return f"{title or owner} {TYPE_ZH[type_]}"
+
+
+def find_account(conn: Connection, *, year: int, kind: str, type: str, owner: str = ""
+                 ) -> Account | None:
+    """The account of that code, or None."""
+    row = conn.execute(sa.select(accounts).where(
+        accounts.c.year == year, accounts.c.kind == kind, accounts.c.type == type,
+        accounts.c.owner == owner)).first()
+    return _account(row) if row else None
+
+
+def get_account(conn: Connection, *, year: int, kind: str, type: str, owner: str = "",
+                county: str | None = None, title: str | None = None, at: datetime) -> Account:
+    """The account of that code, created on first use (under the caller's lock)."""
+    found = find_account(conn, year=year, kind=kind, type=type, owner=owner)
+    if found:
+        return found
+    if title is None and type == COUNTY:
+        title = _county_name(conn, owner)
+    conn.execute(accounts.insert().values(
+        year=year, kind=kind, type=type, owner=owner, county=county,
+        title=_title(type, owner, title), created_at=at))
+    created = find_account(conn, year=year, kind=kind, type=type, owner=owner)
+    assert created is not None
+    return created
+
+
+def _county_name(conn: Connection, county: str) -> str | None:
+    """The county's name as an earlier grant recorded it, if any."""
+    suffix = f" {TYPE_ZH[COUNTY]}"
+    for (title,) in conn.execute(sa.select(accounts.c.title).where(
+            accounts.c.type == COUNTY, accounts.c.owner == county).order_by(accounts.c.id)):
+        if title != f"{county}{suffix}":
+            return str(title).removesuffix(suffix)
+    return None
+
+
+def account_by_id(conn: Connection, account_id: int) -> Account:
+    """The account with that id."""
+    return _account(conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).one())
+
+
+def _account(row: sa.Row) -> Account:
+    return Account(id=row.id, year=row.year, kind=row.kind, type=row.type, owner=row.owner,
+                   county=row.county, title=row.title)
+
+
+def balance(conn: Connection, account_id: int) -> int:
+    """Credits minus debits of one account, in integer units."""
+    delta = sa.case((entries.c.credit_id == account_id, entries.c.amount),
+                    else_=-entries.c.amount)
+    value = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(delta), 0)).where(
+        sa.or_(entries.c.credit_id == account_id, entries.c.debit_id == account_id))).scalar()
+    return int(value or 0)
+
+
+def origin_positions(conn: Connection, account_id: int) -> dict[int, int]:
+    """For a hold or project account: what it holds, per account it came from."""
+    delta = sa.case((entries.c.credit_id == account_id, entries.c.amount),
+                    else_=-entries.c.amount)
+    rows = conn.execute(sa.select(entries.c.origin_id, sa.func.sum(delta)).where(
+        sa.or_(entries.c.credit_id == account_id, entries.c.debit_id == account_id))
+        .group_by(entries.c.origin_id)).all()
+    return {int(o): int(v) for o, v in rows if o is not None}
+
+
+def hold_positions(conn: Connection, hold_ids: Iterable[int]) -> list[tuple[int, int, int, int]]:
+    """``(hold_id, hold account id, origin id, outstanding)`` of the given holds."""
+    ids = list(hold_ids)
+    if not ids:
+        return []
+    credit = accounts.alias("credit")
+    delta = sa.case((credit.c.type == HOLD, entries.c.amount), else_=-entries.c.amount)
+    hold_account = sa.case((credit.c.type == HOLD, entries.c.credit_id),
+                           else_=entries.c.debit_id)
+    rows = conn.execute(
+        sa.select(entries.c.hold_id, sa.func.max(hold_account), entries.c.origin_id,
+                  sa.func.sum(delta))
+        .join(credit, credit.c.id == entries.c.credit_id)
+        .where(entries.c.hold_id.in_(ids))
+        .group_by(entries.c.hold_id, entries.c.origin_id)
+        .order_by(entries.c.hold_id, entries.c.origin_id)).all()
+    return [(int(h), int(a), int(o), int(v)) for h, a, o, v in rows]
+
+
+def loan_outstanding(conn: Connection, loan_id: int, lender_id: int) -> int:
+    """Lent minus repaid of one loan."""
+    delta = sa.case((entries.c.debit_id == lender_id, entries.c.amount),
+                    else_=-entries.c.amount)
+    value = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(delta), 0))
+                         .where(entries.c.loan_id == loan_id)).scalar()
+    return int(value or 0)
+
+
+def post(conn: Connection, moves: list[Move], *, operation_id: int, at: datetime) -> list[int]:
+    """Insert the entries of one operation and check that nothing went below zero."""
+    ids = []
+    for i, move in enumerate(moves):
+        hold_id = operation_id if move.hold_id == THIS_OPERATION else move.hold_id
+        loan_id = operation_id if move.loan_id == THIS_OPERATION else move.loan_id
+        ids.append(conn.execute(entries.insert().values(
+            operation_id=operation_id, year=move.debit.year, kind=move.debit.kind,
+            purpose=move.purpose, debit_id=move.debit.id, credit_id=move.credit.id,
+            amount=move.amount, origin_id=move.origin.id if move.origin else None,
+            hold_id=hold_id, loan_id=loan_id, reverses_id=move.reverses_id, created_at=at,
+        ).returning(entries.c.id)).scalar_one())
+        if i == 0:
+            _test_pause()
+        _check_account(conn, move.debit)
+    _check_positions(conn, moves, operation_id)
+    return ids
+
+
+def _check_account(conn: Connection, account: Account) -> None:
+    if account.type == SOURCE:
+        return
+    left = balance(conn, account.id)
+    if left < 0:
+        kind = KINDS[account.kind]
+        raise QuotaExceeded(
+            f"{account.code} ({account.year} {account.kind}) would go below zero "
+            f"by {format_amount(-left)} {kind.unit}",
+            where=f"{account.year}/{account.kind}/{account.code}",
+            message_zh=f"{account.year} 年度{account.title}的{kind.title}余额不足,"
+                       f"缺口 {kind.text(-left)}")
+
+
+def _check_positions(conn: Connection, moves: list[Move], operation_id: int) -> None:
+    holds = {operation_id if m.hold_id == THIS_OPERATION else m.hold_id
+             for m in moves if m.hold_id is not None}
+    if any(v < 0 for *_, v in hold_positions(conn, [h for h in holds if h is not None])):
+        raise Conflict("a hold would be released or used more than once",
+                       message_zh="预留指标已被释放或使用,不能重复操作")
+    for m in moves:
+        if m.loan_id not in (None, THIS_OPERATION) and loan_outstanding(
+                conn, int(m.loan_id), _lender_of(conn, int(m.loan_id))) < 0:
+            raise Conflict(f"loan {m.loan_id} would be repaid more than was lent",
+                           message_zh="归还数量超过借出未还数量")
+        for acct in (m.debit, m.credit):
+            if acct.type in (HOLD, PROJECT) and any(
+                    v < 0 for v in origin_positions(conn, acct.id).values()):
+                raise Conflict(f"{acct.code} would give back more than it received",
+                               message_zh=f"{acct.title}退回的指标超过其获得的指标")
+
+
+def _lender_of(conn: Connection, loan_id: int) -> int:
+    row = conn.execute(sa.select(entries.c.debit_id).where(
+        entries.c.operation_id == loan_id, entries.c.loan_id == loan_id)
+        .order_by(entries.c.id).limit(1)).first()
+    if row is None:
+        raise Conflict(f"operation {loan_id} is not a loan", message_zh="借出记录不存在")
+    return int(row[0])
+
+
+def _test_pause() -> None:
+    """Test hook: ``BLUEPRINT_TEST_PAUSE_IN_TX=seconds`` sleeps after the first entry, so a
+    test can kill the process inside the transaction."""
+    pause = os.environ.get("BLUEPRINT_TEST_PAUSE_IN_TX")
+    if pause:
+        sys.stderr.write("BLUEPRINT_TEST_PAUSED\n")
+        sys.stderr.flush()
+        time.sleep(float(pause))

@@ -1,0 +1,248 @@
+"""Quota operations on reserves and projects: grant, hold, release, expire, allocate, retire.
+
+Every operation takes the acting ``user``, an idempotency ``key`` and a ``reason``, runs
+as one transaction (see :mod:`analysis.quota.runner`) and returns its result as a dict:
+``operation_id``, what was done and the entries posted (amounts as exact decimal text).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from analysis.quota import holds
+from analysis.quota.clock import end_of_day_utc, now_utc, utc
+from analysis.quota.common import (
+    COUNTY_MANAGER,
+    check_county,
+    check_project,
+    check_year,
+    draw,
+    guard_project_county,
+    require_city,
+    require_county,
+    reserves,
+)
+from analysis.quota.kinds import format_amount, resolve_kind, split_grant, to_units
+from analysis.quota.ledger import (
+    COUNTY,
+    HOLD,
+    POOL,
+    PROJECT,
+    RETIRED,
+    SOURCE,
+    THIS_OPERATION,
+    Move,
+    account_by_id,
+    find_account,
+    get_account,
+)
+from analysis.quota.runner import Plan, Request, execute
+from layers.errors import BadInput, Conflict, NotFound
+from layers.store import Store
+from layers.users import User
+
+
+def grant(*, year: int, kind: str, county: str, amount: Decimal | str, user: User,
+          reason: str, key: str, store: Store, county_name: str | None = None,
+          at: datetime | None = None) -> dict[str, Any]:
+    """Grant a county's yearly quota: the pool share (30 %) to the city pool, the rest to
+    the county reserve. The pool piece is rounded down; the pieces add up to ``amount``."""
+    require_city(user)
+    year, k, county, units = check_year(year), resolve_kind(kind), check_county(county), \
+        to_units(amount)
+    at = now_utc(at)
+
+    def plan(conn: Any) -> Plan:
+        source = get_account(conn, year=year, kind=k.code, type=SOURCE, at=at)
+        reserve = get_account(conn, year=year, kind=k.code, type=COUNTY, owner=county,
+                              county=county, title=county_name, at=at)
+        pool = get_account(conn, year=year, kind=k.code, type=POOL, at=at)
+        to_pool, to_county = split_grant(k, units)
+        moves = [Move("grant", source, acct, part)
+                 for acct, part in ((pool, to_pool), (reserve, to_county)) if part]
+        share = Decimal(k.pool_share.numerator) / Decimal(k.pool_share.denominator)
+        return Plan(moves, {"year": year, "kind": k.code, "county": county,
+                            "amount": format_amount(units), "unit": k.unit,
+                            "pool_share": str(share), "to_pool": format_amount(to_pool),
+                            "to_county": format_amount(to_county)})
+
+    params = {"year": year, "kind": k.code, "county": county, "amount": units}
+    request = Request("grant", key, user, reason, params, [(year, k.code)], at,
+                      row={"year": year, "kind": k.code, "county": county, "amount": units})
+    return execute(request, plan, store=store)
+
+
+def _expiry(expires: date | datetime | None, at: datetime) -> datetime | None:
+    if expires is None:
+        return None
+    when = utc(expires) if isinstance(expires, datetime) else end_of_day_utc(expires)
+    if when <= at:
+        raise BadInput(f"the hold would expire at {when.isoformat()}, which is not in the "
+                       "future", message_zh="预留到期时间必须晚于当前时间", where="expires")
+    return when
+
+
+def hold(*, year: int, kind: str, county: str, project: str, amount: Decimal | str,
+         user: User, reason: str, key: str, store: Store,
+         expires: date | datetime | None = None, from_pool: bool = False,
+         at: datetime | None = None) -> dict[str, Any]:
+    """Hold quota for a project under review (from the county reserve; the shortfall from
+    the city pool only with ``from_pool`` by city level). A date ``expires`` ends at
+    midnight China time; an expired hold stops counting."""
+    year, k, county = check_year(year), resolve_kind(kind), check_county(county)
+    project, units, at = check_project(project), to_units(amount), now_utc(at)
+    require_county(user, county)
+    if from_pool:
+        require_city(user)
+    expires_at = _expiry(expires, at)
+
+    def plan(conn: Any) -> Plan:
+        guard_project_county(conn, project, county)
+        reserve, pool = reserves(conn, year, k.code, county, at)
+        account = get_account(conn, year=year, kind=k.code, type=HOLD, owner=project,
+                              county=county, at=at)
+        parts = draw(conn, k, units, reserve, pool, from_pool=from_pool)
+        moves = [Move("hold", src, account, part, origin=src, hold_id=THIS_OPERATION)
+                 for src, part in parts]
+        return Plan(moves, _drawn_info(year, k.code, county, project, units, parts) |
+                    {"expires_at": expires_at.isoformat() if expires_at else None})
+
+    params = {"year": year, "kind": k.code, "county": county, "project": project,
+              "amount": units, "expires": expires_at, "from_pool": from_pool}
+    request = Request("hold", key, user, reason, params, [(year, k.code)], at,
+                      row={"year": year, "kind": k.code, "county": county,
+                           "project": project, "amount": units, "expires_at": expires_at})
+    return execute(request, plan, store=store)
+
+
+def _drawn_info(year: int, kind: str, county: str, project: str, units: int,
+                parts: list[Any], from_holds: int = 0) -> dict[str, Any]:
+    by_type = {COUNTY: 0, POOL: 0}
+    for account, part in parts:
+        by_type[account.type] += part
+    return {"year": year, "kind": kind, "county": county, "project": project,
+            "amount": format_amount(units), "from_holds": format_amount(from_holds),
+            "from_county": format_amount(by_type[COUNTY]),
+            "from_pool": format_amount(by_type[POOL])}
+
+
+def release(*, hold_id: int, user: User, reason: str, key: str, store: Store,
+            at: datetime | None = None) -> dict[str, Any]:
+    """Release what is left of a hold back to where it came from."""
+    at = now_utc(at)
+    with store.engine.connect() as conn:
+        the_hold = holds.get_hold(conn, hold_id)
+    require_county(user, the_hold.county)
+
+    def plan(conn: Any) -> Plan:
+        held = holds.positions(conn, [the_hold])
+        if not held:
+            raise Conflict(f"hold {hold_id} has nothing left (released, used or expired)",
+                           message_zh=f"预留 {hold_id} 已释放、已使用或已到期", where="hold_id")
+        total = sum(p.amount for p in held)
+        return Plan(holds.release_moves(conn, held, "release"),
+                    {"hold_id": hold_id, "year": the_hold.year, "kind": the_hold.kind,
+                     "county": the_hold.county, "project": the_hold.project,
+                     "amount": format_amount(total)})
+
+    request = Request("release", key, user, reason, {"hold_id": hold_id},
+                      [(the_hold.year, the_hold.kind)], at,
+                      row={"year": the_hold.year, "kind": the_hold.kind,
+                           "county": the_hold.county, "project": the_hold.project,
+                           "target_id": hold_id})
+    return execute(request, plan, store=store)
+
+
+def expire_holds(*, user: User, reason: str, key: str, store: Store,
+                 county: str | None = None, year: int | None = None,
+                 at: datetime | None = None) -> dict[str, Any]:
+    """Release every hold that has expired (a county manager: their county's only;
+    ``year``: only that year's)."""
+    user.require("city_quota_manager", COUNTY_MANAGER)
+    county = user.county if not user.is_city_level else county
+    at = now_utc(at)
+    with store.engine.connect() as conn:
+        scopes = sorted({(p.hold.year, p.hold.kind)
+                         for p in holds.due_positions(conn, at=at, county=county)
+                         if year is None or p.hold.year == year})
+
+    def plan(conn: Any) -> Plan:
+        due = holds.due_positions(conn, at=at, scopes=scopes, county=county)
+        return Plan(holds.release_moves(conn, due, "expire"),
+                    {"county": county, "expired_holds": sorted({p.hold.id for p in due})})
+
+    request = Request("expire", key, user, reason, {"county": county, "year": year}, scopes,
+                      at, row={"county": county, "year": year}, auto_expire=False)
+    return execute(request, plan, store=store)
+
+
+def allocate(*, year: int, kind: str, county: str, project: str, amount: Decimal | str,
+             user: User, reason: str, key: str, store: Store, from_pool: bool = False,
+             at: datetime | None = None) -> dict[str, Any]:
+    """Allocate quota to a project: first from its holds, then from its county reserve;
+    a shortfall from the city pool only with ``from_pool`` by a city-level manager."""
+    year, k, county = check_year(year), resolve_kind(kind), check_county(county)
+    project, units, at = check_project(project), to_units(amount), now_utc(at)
+    require_county(user, county)
+    if from_pool:
+        require_city(user)
+
+    def plan(conn: Any) -> Plan:
+        guard_project_county(conn, project, county)
+        reserve, pool = reserves(conn, year, k.code, county, at)
+        target = get_account(conn, year=year, kind=k.code, type=PROJECT, owner=project,
+                             county=county, at=at)
+        moves, left = _from_holds(conn, year, k.code, project, target, units)
+        parts = draw(conn, k, left, reserve, pool, from_pool=from_pool) if left else []
+        moves += [Move("allocate", src, target, part, origin=src) for src, part in parts]
+        return Plan(moves, _drawn_info(year, k.code, county, project, units, parts,
+                                       from_holds=units - left))
+
+    params = {"year": year, "kind": k.code, "county": county, "project": project,
+              "amount": units, "from_pool": from_pool}
+    request = Request("allocate", key, user, reason, params, [(year, k.code)], at,
+                      row={"year": year, "kind": k.code, "county": county,
+                           "project": project, "amount": units})
+    return execute(request, plan, store=store)
+
+
+def _from_holds(conn: Any, year: int, kind: str, project: str, target: Any, units: int
+                ) -> tuple[list[Move], int]:
+    """Entries moving the project's own holds (oldest first) into its allocation."""
+    moves, left = [], units
+    for p in holds.positions(conn, holds.find_holds(conn, scopes=[(year, kind)],
+                                                    project=project)):
+        take = min(p.amount, left)
+        if take:
+            moves.append(Move("allocate", account_by_id(conn, p.account_id), target, take,
+                              origin=account_by_id(conn, p.origin_id), hold_id=p.hold.id))
+            left -= take
+    return moves, left
+
+
+def retire(*, year: int, kind: str, account: str, amount: Decimal | str, user: User,
+           reason: str, key: str, store: Store, at: datetime | None = None) -> dict[str, Any]:
+    """Retire unused quota (e.g. at year end) from the pool (``pool``) or a county reserve
+    into the retired account; city level only."""
+    require_city(user)
+    year, k, units, at = check_year(year), resolve_kind(kind), to_units(amount), now_utc(at)
+    owner = "" if account == POOL else check_county(account, "account")
+
+    def plan(conn: Any) -> Plan:
+        src = find_account(conn, year=year, kind=k.code, type=POOL if not owner else COUNTY,
+                           owner=owner)
+        if src is None:
+            raise NotFound(f"no {account} account for {year} {k.code}", where="account",
+                           message_zh=f"{year} 年度无该账户的{k.title}")
+        retired = get_account(conn, year=year, kind=k.code, type=RETIRED, at=at)
+        return Plan([Move("retire", src, retired, units)],
+                    {"year": year, "kind": k.code, "account": src.code,
+                     "amount": format_amount(units)})
+
+    params = {"year": year, "kind": k.code, "account": account, "amount": units}
+    request = Request("retire", key, user, reason, params, [(year, k.code)], at,
+                      row={"year": year, "kind": k.code, "county": owner or None,
+                           "amount": units})
+    return execute(request, plan, store=store)

@@ -1,0 +1,156 @@
+"""Running one quota operation: lock, idempotency, plan, post, audit — all or nothing.
+
+Each operation is one database transaction:
+
+1. lock the (year, kind) scopes it touches (PostgreSQL advisory locks; SQLite writers
+   are already serialised by ``BEGIN IMMEDIATE``);
+2. if its idempotency key was used before, return the first result unchanged (or raise
+   :class:`Conflict` when the parameters differ) — nothing else happens;
+3. post release entries for holds that expired in those scopes;
+4. plan the entries from the current balances, record the operation, post the entries
+   (each re-checked against zero) and write the audit row.
+
+Any error rolls the whole transaction back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from analysis.quota import holds
+from analysis.quota.kinds import format_amount
+from analysis.quota.ledger import Move, lock, post
+from analysis.quota.tables import operations
+from layers.errors import BadInput, Conflict
+from layers.store import Store, write_audit
+from layers.users import User
+
+SYSTEM_ACTOR = "system"
+_KEY = re.compile(r"^[\w.:@/+=-]{1,200}$")
+
+
+@dataclass
+class Request:
+    """What the caller asked: the operation, its key, who and why, and its parameters."""
+
+    op: str
+    key: str
+    user: User
+    reason: str
+    params: dict[str, Any]
+    scopes: list[tuple[int, str]]
+    at: datetime
+    row: dict[str, Any] = field(default_factory=dict)  # extra columns of the operation row
+    auto_expire: bool = True
+
+
+@dataclass
+class Plan:
+    """The entries an operation will post and what it tells the caller."""
+
+    moves: list[Move]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+Planner = Callable[[Connection], Plan]
+
+
+def check_request(key: str, reason: str) -> None:
+    """Refuse a malformed idempotency key or a missing reason."""
+    if not key or not _KEY.match(key) or key.startswith("auto:"):
+        raise BadInput("the idempotency key must be 1–200 letters, digits or ._:@/+=- "
+                       "and must not start with 'auto:'", message_zh="幂等键格式无效",
+                       where="key")
+    if not reason or not reason.strip():
+        raise BadInput("a reason is required", message_zh="必须填写操作事由", where="reason")
+
+
+def execute(request: Request, planner: Planner, *, store: Store) -> dict[str, Any]:
+    """Run one operation exactly once; a replay returns the first result."""
+    check_request(request.key, request.reason)
+    for attempt in range(2):
+        try:
+            with store.engine.begin() as conn:
+                lock(conn, request.scopes)
+                prior = _find(conn, request.key)
+                if prior is not None:
+                    return _replay(prior, request)
+                if request.auto_expire:
+                    expire_due(conn, request.scopes, at=request.at)
+                return record(conn, request, planner(conn))
+        except sa.exc.IntegrityError:
+            # Two first tries of one key in different scopes: the loser replays.
+            if attempt or not _key_taken(store, request.key):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _canonical(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _find(conn: Connection, key: str) -> sa.Row | None:
+    return conn.execute(sa.select(operations).where(operations.c.key == key)).first()
+
+
+def _key_taken(store: Store, key: str) -> bool:
+    with store.engine.connect() as conn:
+        return _find(conn, key) is not None
+
+
+def _replay(row: sa.Row, request: Request) -> dict[str, Any]:
+    if row.op != request.op or row.params != _canonical(request.params):
+        raise Conflict(f"idempotency key {request.key!r} was already used for a different "
+                       f"request ({row.op} {row.params})", where="key",
+                       message_zh=f"幂等键“{request.key}”已用于另一项不同的操作")
+    return {"operation_id": row.id, **json.loads(row.result)}
+
+
+def record(conn: Connection, request: Request, plan: Plan, *,
+           actor: str | None = None) -> dict[str, Any]:
+    """Insert the operation row, post its entries and write the audit row."""
+    actor = actor or request.user.name
+    result = {
+        "op": request.op, "key": request.key, "actor": actor, "reason": request.reason,
+        "at": request.at.isoformat(), **plan.info,
+        "entries": [{"purpose": m.purpose, "year": m.debit.year, "kind": m.debit.kind,
+                     "from": m.debit.code, "to": m.credit.code,
+                     "amount": format_amount(m.amount)} for m in plan.moves],
+    }
+    op_id = conn.execute(operations.insert().values(
+        key=request.key, op=request.op, params=_canonical(request.params),
+        result=json.dumps(result, ensure_ascii=False, default=str), actor=actor,
+        reason=request.reason, created_at=request.at, **request.row,
+    ).returning(operations.c.id)).scalar_one()
+    post(conn, plan.moves, operation_id=op_id, at=request.at)
+    write_audit(conn, actor=actor, action=f"quota.{request.op}", obj=f"quota_operation:{op_id}",
+                detail={"key": request.key, "params": request.params, "reason": request.reason,
+                        "entries": len(plan.moves)})
+    return {"operation_id": op_id, **result}
+
+
+def expire_due(conn: Connection, scopes: list[tuple[int, str]], *, at: datetime) -> list[int]:
+    """Post one ``expire`` operation per hold in ``scopes`` that has expired; return ids."""
+    due = holds.due_positions(conn, at=at, scopes=scopes)
+    by_hold: dict[int, list[holds.HoldPosition]] = {}
+    for p in due:
+        by_hold.setdefault(p.hold.id, []).append(p)
+    done = []
+    for hold_id, held in sorted(by_hold.items()):
+        hold = held[0].hold
+        request = Request(op="expire", key=f"auto:expire:{hold_id}",
+                          user=User(SYSTEM_ACTOR, "admin"), reason="预留到期自动释放",
+                          params={"hold_id": hold_id}, scopes=[(hold.year, hold.kind)], at=at,
+                          row={"year": hold.year, "kind": hold.kind, "county": hold.county,
+                               "project": hold.project, "target_id": hold_id})
+        plan = Plan(holds.release_moves(conn, held, "expire"), {"expired_holds": [hold_id]})
+        done.append(record(conn, request, plan)["operation_id"])
+    return done

@@ -1,0 +1,226 @@
+"""``/api/quota``: the quota ledger over HTTP (same core as ``blueprint quota``).
+
+Every changing endpoint needs a bearer token with the right role and county scope and
+an ``Idempotency-Key`` header: sending the same key again returns the first result and
+changes nothing. Reading needs any valid token. Amounts are exact decimal strings.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Header
+from pydantic import BaseModel, ConfigDict, Field
+
+from analysis import quota
+from service.deps import StoreDep, UserDep
+
+router = APIRouter(prefix="/quota", tags=["quota"])
+KeyHeader = Annotated[str, Header(alias="Idempotency-Key", description="Idempotency key "
+                                  "(1–200 characters); a replay returns the first result")]
+
+
+class ReasonIn(BaseModel):
+    """Every change says why."""
+
+    reason: str = Field(min_length=1, description="Why (recorded with every movement)")
+
+
+class GrantIn(ReasonIn):
+    """A county's yearly quota."""
+
+    year: int
+    kind: str = Field(description="Quota kind code or alias (land, SO2 …)")
+    county: str
+    amount: Decimal
+    county_name: str | None = None
+
+
+class ProjectQuotaIn(ReasonIn):
+    """Quota for one project of a county."""
+
+    year: int
+    kind: str
+    county: str
+    project: str
+    amount: Decimal
+    from_pool: bool = Field(False, description="Shortfall from the city pool (city level)")
+
+
+class HoldIn(ProjectQuotaIn):
+    """A hold for a project under review."""
+
+    expires: date | datetime | None = Field(None, description="Last day (China time) or "
+                                            "an exact time")
+
+
+class ExpireIn(ReasonIn):
+    """Release expired holds (a county manager: their county's)."""
+
+    county: str | None = None
+    year: int | None = None
+
+
+class LendIn(ReasonIn):
+    """Temporary lending between counties through the city."""
+
+    year: int
+    kind: str
+    lender: str
+    borrower: str
+    amount: Decimal
+    due: date
+
+
+class RepayIn(ReasonIn):
+    """Repayment of a loan; all of it unless ``amount``."""
+
+    amount: Decimal | None = None
+
+
+class AdjustIn(ReasonIn):
+    """Paid adjustment between counties."""
+
+    year: int
+    kind: str
+    seller: str
+    buyer: str
+    amount: Decimal
+    price: Decimal = Field(description="Total price in yuan")
+
+
+class ReclaimIn(ReasonIn):
+    """Reclaim a cancelled project's quota (all years and kinds unless narrowed)."""
+
+    year: int | None = None
+    kind: str | None = None
+
+
+class RetireIn(ReasonIn):
+    """Retire unused quota from the pool or a county reserve."""
+
+    year: int
+    kind: str
+    account: str = Field(description="'pool' or a county code")
+    amount: Decimal
+
+
+class EntryOut(BaseModel):
+    """One ledger entry of an operation."""
+
+    purpose: str
+    year: int
+    kind: str
+    from_: str = Field(alias="from")
+    to: str
+    amount: Decimal
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class OperationOut(BaseModel):
+    """The (first) result of an operation; operation-specific fields are kept."""
+
+    operation_id: int
+    op: str
+    key: str
+    actor: str
+    reason: str
+    at: datetime
+    entries: list[EntryOut]
+
+    model_config = ConfigDict(extra="allow")
+
+
+def _op(fn: Any, user: Any, store: Any, key: str, body: ReasonIn, **extra: Any
+        ) -> dict[str, Any]:
+    fields = body.model_dump() | extra
+    reason = fields.pop("reason")
+    result: dict[str, Any] = fn(user=user, store=store, key=key, reason=reason, **fields)
+    return result
+
+
+@router.post("/grants", response_model=OperationOut, summary="Grant a county's yearly "
+             "quota / 下达年度指标")
+def api_grant(body: GrantIn, user: UserDep, store: StoreDep, key: KeyHeader) -> Any:
+    """30 % to the city pool, 70 % to the county reserve (city level)."""
+    return _op(quota.grant, user, store, key, body)
+
+
+@router.post("/holds", response_model=OperationOut, summary="Hold quota / 预留指标")
+def api_hold(body: HoldIn, user: UserDep, store: StoreDep, key: KeyHeader) -> Any:
+    """Hold quota for a project under review (county managers: own county)."""
+    return _op(quota.hold, user, store, key, body)
+
+
+@router.post("/holds/expire", response_model=OperationOut,
+             summary="Release expired holds / 释放到期预留")
+def api_expire(body: ExpireIn, user: UserDep, store: StoreDep, key: KeyHeader) -> Any:
+    """Post release entries for every hold past its expiry."""
+    return _op(quota.expire_holds, user, store, key, body)
+
+
+@router.post("/holds/{hold_id}/release", response_model=OperationOut,
+             summary="Release a hold / 释放预留")
+def api_release(hold_id: int, body: ReasonIn, user: UserDep, store: StoreDep,
+                key: KeyHeader) -> Any:
+    """Release what is left of a hold."""
+    return _op(quota.release, user, store, key, body, hold_id=hold_id)
+
+
+@router.post("/allocations", response_model=OperationOut, summary="Allocate / 配置指标")
+def api_allocate(body: ProjectQuotaIn, user: UserDep, store: StoreDep, key: KeyHeader) -> Any:
+    """Allocate to a project: its holds, its county reserve, then (city level) the pool."""
+    return _op(quota.allocate, user, store, key, body)
+
+
+@router.post("/loans", response_model=OperationOut, summary="Lend / 临时拆借")
+def api_lend(body: LendIn, user: UserDep, store: StoreDep, key: KeyHeader) -> Any:
+    """Lend between counties through the city until ``due`` (city level)."""
+    return _op(quota.lend, user, store, key, body)
+
+
+@router.post("/loans/{loan_id}/repay", response_model=OperationOut, summary="Repay / 归还拆借")
+def api_repay(loan_id: int, body: RepayIn, user: UserDep, store: StoreDep,
+              key: KeyHeader) -> Any:
+    """Repay a loan (city level or the borrowing county)."""
+    return _op(quota.repay, user, store, key, body, loan_id=loan_id)
+
+
+@router.post("/adjustments", response_model=OperationOut, summary="Paid adjustment / 有偿调剂")
+def api_adjust(body: AdjustIn, user: UserDep, store: StoreDep, key: KeyHeader) -> Any:
+    """Move quota between counties for a recorded price (city level)."""
+    return _op(quota.adjust, user, store, key, body)
+
+
+@router.post("/projects/{project}/reclaim", response_model=OperationOut,
+             summary="Reclaim a project's quota / 收回指标")
+def api_reclaim(project: str, body: ReclaimIn, user: UserDep, store: StoreDep,
+                key: KeyHeader) -> Any:
+    """Everything the project holds or received goes back where it came from."""
+    return _op(quota.reclaim, user, store, key, body, project=project)
+
+
+@router.post("/operations/{operation_id}/reverse", response_model=OperationOut,
+             summary="Reverse an operation / 冲正")
+def api_reverse(operation_id: int, body: ReasonIn, user: UserDep, store: StoreDep,
+                key: KeyHeader) -> Any:
+    """Correction: post the opposite of each entry of the operation (city level)."""
+    return _op(quota.reverse, user, store, key, body, operation_id=operation_id)
+
+
+@router.post("/retirements", response_model=OperationOut, summary="Retire quota / 核销指标")
+def api_retire(body: RetireIn, user: UserDep, store: StoreDep, key: KeyHeader) -> Any:
+    """Retire unused quota into the retired account (city level)."""
+    return _op(quota.retire, user, store, key, body)
+
+
+# Reports and exports are in api_quota_reports; it adds its routes to ``router``.
+from service import api_quota_reports  # noqa: E402,F401
+
+
+def register(app: FastAPI) -> None:
+    """Mount the quota routes under ``/api``."""
+    app.include_router(router, prefix="/api")

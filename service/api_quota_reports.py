@@ -1,0 +1,155 @@
+"""``GET /api/quota/…``: balances, movements, loans, kinds and downloadable exports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import Query, Response
+from pydantic import BaseModel, Field
+
+from analysis import quota
+from analysis.quota.exports import MEDIA_TYPES, export
+from analysis.quota.kinds import KINDS
+from service.api_quota import router
+from service.deps import StoreDep, UserDep
+
+YearQ = Annotated[int | None, Query(description="Only this year")]
+KindQ = Annotated[str | None, Query(description="Only this kind (code or alias)")]
+CountyQ = Annotated[str | None, Query(description="Only this county code")]
+
+
+class BalanceOut(BaseModel):
+    """One account's balance (amounts exact, as decimal strings)."""
+
+    year: int
+    kind: str
+    kind_title: str
+    unit: str
+    unit_zh: str
+    account: str
+    type: str
+    type_zh: str
+    county: str | None
+    project: str | None
+    title: str
+    granted: Decimal
+    held: Decimal
+    allocated: Decimal
+    lent: Decimal
+    borrowed: Decimal
+    adjusted: Decimal
+    retired: Decimal
+    available: Decimal | None
+    available_mu: Decimal | None = None
+
+
+class MovementOut(BaseModel):
+    """One ledger entry with its operation, actor and reason."""
+
+    id: int
+    at: datetime
+    operation_id: int
+    op: str
+    op_zh: str
+    key: str
+    purpose: str
+    year: int
+    kind: str
+    kind_title: str
+    unit: str
+    from_: str = Field(alias="from")
+    from_title: str
+    to: str
+    to_title: str
+    amount: Decimal
+    price: Decimal | None
+    reverses_id: int | None
+    hold_id: int | None
+    loan_id: int | None
+    actor: str
+    reason: str
+
+
+class LoanOut(BaseModel):
+    """A loan between counties and what is still owed."""
+
+    loan_id: int
+    year: int
+    kind: str
+    kind_title: str
+    unit: str
+    lender: str
+    borrower: str
+    amount: Decimal
+    outstanding: Decimal
+    due: str
+    overdue: bool
+    days_overdue: int
+    actor: str
+    reason: str
+    at: datetime
+
+
+class KindOut(BaseModel):
+    """A quota kind."""
+
+    code: str
+    title: str
+    unit: str
+    unit_zh: str
+    pool_share: Decimal
+
+
+@router.get("/kinds", response_model=list[KindOut], summary="Quota kinds / 指标类型")
+def api_kinds(user: UserDep) -> Any:
+    """Kinds with units and the city pool's share."""
+    return [{"code": k.code, "title": k.title, "unit": k.unit, "unit_zh": k.unit_zh,
+             "pool_share": Decimal(k.pool_share.numerator) / k.pool_share.denominator}
+            for k in KINDS.values()]
+
+
+@router.get("/balances", response_model=list[BalanceOut], summary="Balances / 指标余额")
+def api_balances(user: UserDep, store: StoreDep, year: YearQ = None, kind: KindQ = None,
+                 county: CountyQ = None) -> Any:
+    """Granted, held, allocated, lent, borrowed, adjusted, retired, available per account."""
+    return quota.balances(store=store, year=year, kind=kind, county=county)
+
+
+@router.get("/movements", response_model=list[MovementOut], summary="Movements / 指标流水")
+def api_movements(
+    user: UserDep, store: StoreDep, year: YearQ = None, kind: KindQ = None,
+    county: CountyQ = None, project: Annotated[str | None, Query()] = None,
+    op: Annotated[str | None, Query(description="grant, hold, allocate …")] = None,
+    since: Annotated[datetime | None, Query()] = None,
+    until: Annotated[datetime | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    """Ledger entries, oldest first, filtered."""
+    return quota.movements(store=store, year=year, kind=kind, county=county, project=project,
+                           op=op, since=since, until=until, limit=limit, offset=offset)
+
+
+@router.get("/loans", response_model=list[LoanOut], summary="Loans / 临时拆借")
+def api_loans(user: UserDep, store: StoreDep,
+              overdue: Annotated[bool, Query(description="Only overdue loans")] = False,
+              on: Annotated[date | None, Query(description="As of this day (default: "
+                                               "today in China)")] = None,
+              year: YearQ = None, kind: KindQ = None, county: CountyQ = None) -> Any:
+    """Loans with what is still owed; ``overdue=true`` keeps only those past due."""
+    return quota.loans(store=store, overdue=overdue, year=year, kind=kind, county=county,
+                       today=on)
+
+
+@router.get("/export", summary="Export / 导出余额或流水", response_class=Response)
+def api_export(user: UserDep, store: StoreDep,
+               what: Annotated[Literal["balances", "movements"], Query()] = "balances",
+               format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",
+               year: YearQ = None, kind: KindQ = None, county: CountyQ = None) -> Response:
+    """A downloadable .xlsx or CSV file with Chinese headers."""
+    data = export(what=what, fmt=format, store=store, year=year, kind=kind, county=county)
+    name = f"quota-{what}.{format}"
+    return Response(data, media_type=MEDIA_TYPES[format],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

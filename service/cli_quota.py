@@ -1,0 +1,214 @@
+"""``blueprint quota …``: the quota ledger from the command line.
+
+The CLI acts as the local operator (an admin named after ``BLUEPRINT_ACTOR`` or the OS
+user) unless ``--user NAME`` names a user of the users table, whose role and county
+then apply. Every changing command takes ``--reason`` and ``--key`` (idempotency; a
+fresh one by default: pass the same key again to retry safely).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+import typer
+
+from analysis import quota
+from analysis.quota.clock import today_cn
+from analysis.quota.grants import grant_from_csv
+from analysis.quota.kinds import KINDS
+from layers.errors import BadInput, NotFound
+from layers.schema import users
+from layers.store import Store
+from layers.users import User
+from service.cli import app, open_store, out, print_json
+from service.context import local_actor
+
+quota_app = typer.Typer(help="Quota ledger (要素指标台账): grant, hold, allocate, lend, "
+                        "adjust, reclaim, reverse; balances, movements, loans, exports.",
+                        no_args_is_help=True)
+app.add_typer(quota_app, name="quota")
+
+Reason = Annotated[str, typer.Option(help="Why (recorded with every movement)")]
+Key = Annotated[str | None, typer.Option(help="Idempotency key (default: a fresh one)")]
+UserName = Annotated[str | None, typer.Option("--user", help="Act as this user "
+                                              "(default: the local operator, admin)")]
+Year = Annotated[int | None, typer.Option(help="Quota year (default: this year)")]
+Kind = Annotated[str, typer.Option(help="Quota kind: " + ", ".join(KINDS))]
+Amount = Annotated[str, typer.Option(help="Exact amount in the kind's unit")]
+Format = Annotated[str, typer.Option(help="table or json")]
+
+
+def _actor(store: Store, name: str | None) -> User:
+    if not name:
+        return User(name=local_actor(), role="admin")
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.name == name,
+                                                  users.c.active.is_(True))).first()
+    if row is None:
+        raise NotFound(f"user {name!r} does not exist", message_zh=f"用户“{name}”不存在",
+                       where="--user")
+    return User(name=row.name, role=row.role, county=row.county)
+
+
+def _run(operation: Any, user_name: str | None, key: str | None, reason: str, fmt: str,
+         **kwargs: Any) -> None:
+    store = open_store()
+    result = operation(user=_actor(store, user_name), key=key or str(uuid.uuid4()),
+                       reason=reason, store=store, **kwargs)
+    _show(result, fmt)
+
+
+def _show(result: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        print_json(result)
+        return
+    out.print(f"操作 {result['operation_id']}({result['op']},幂等键 {result['key']})已记账:"
+              f"{result['reason']}", markup=False)
+    from service.cli_quota_reports import table
+
+    table("记账分录", ["用途", "年度", "指标类型", "调出", "调入", "数量"],
+          [[e["purpose"], e["year"], KINDS[e["kind"]].title, e["from"], e["to"], e["amount"]]
+           for e in result["entries"]])
+
+
+def _year(year: int | None) -> int:
+    return year if year is not None else today_cn().year
+
+
+def _date(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"{option} {text!r} is not a date (YYYY-MM-DD)",
+                       message_zh="日期格式应为 YYYY-MM-DD", where=option) from None
+
+
+@quota_app.command("grant")
+def grant_cmd(kind: Kind, county: Annotated[str, typer.Option(help="County code")],
+              amount: Amount, reason: Reason, year: Year = None,
+              county_name: Annotated[str | None, typer.Option(help="County name")] = None,
+              key: Key = None, user: UserName = None, format: Format = "table") -> None:
+    """Grant a county's yearly quota: 30 % to the city pool, 70 % to the county reserve."""
+    _run(quota.grant, user, key, reason, format, year=_year(year), kind=kind, county=county,
+         amount=amount, county_name=county_name)
+
+
+@quota_app.command("grant-file")
+def grant_file_cmd(path: Path, format: Format = "table") -> None:
+    """Grant every row of a quotas CSV (year,county_code,county_name,kind,amount,unit)."""
+    results = grant_from_csv(path, store=open_store(), actor=local_actor())
+    if format == "json":
+        print_json(results)
+    else:
+        out.print(f"已下达 {len(results)} 项年度指标(重复导入不会重复下达)")
+
+
+@quota_app.command("hold")
+def hold_cmd(kind: Kind, county: Annotated[str, typer.Option(help="County code")],
+             project: Annotated[str, typer.Option(help="Project code")], amount: Amount,
+             reason: Reason, year: Year = None,
+             expires: Annotated[str | None, typer.Option(help="Last day of the hold, "
+                                                         "YYYY-MM-DD (China time)")] = None,
+             from_pool: Annotated[bool, typer.Option(help="Shortfall from the city pool "
+                                                     "(city level)")] = False,
+             key: Key = None, user: UserName = None, format: Format = "table") -> None:
+    """Hold quota for a project under review (released on expiry)."""
+    _run(quota.hold, user, key, reason, format, year=_year(year), kind=kind, county=county,
+         project=project, amount=amount, expires=_date(expires, "--expires"),
+         from_pool=from_pool)
+
+
+@quota_app.command("release")
+def release_cmd(hold_id: int, reason: Reason, key: Key = None, user: UserName = None,
+                format: Format = "table") -> None:
+    """Release what is left of a hold."""
+    _run(quota.release, user, key, reason, format, hold_id=hold_id)
+
+
+@quota_app.command("expire-holds")
+def expire_cmd(reason: Reason = "预留到期释放",
+               county: Annotated[str | None, typer.Option(help="Only this county")] = None,
+               year: Annotated[int | None, typer.Option(help="Only this year")] = None,
+               key: Key = None, user: UserName = None, format: Format = "table") -> None:
+    """Release every hold whose expiry has passed."""
+    _run(quota.expire_holds, user, key, reason, format, county=county, year=year)
+
+
+@quota_app.command("allocate")
+def allocate_cmd(kind: Kind, county: Annotated[str, typer.Option(help="County code")],
+                 project: Annotated[str, typer.Option(help="Project code")], amount: Amount,
+                 reason: Reason, year: Year = None,
+                 from_pool: Annotated[bool, typer.Option(help="Shortfall from the city pool "
+                                                         "(city level)")] = False,
+                 key: Key = None, user: UserName = None, format: Format = "table") -> None:
+    """Allocate quota to a project: its holds, then the county reserve (then the pool)."""
+    _run(quota.allocate, user, key, reason, format, year=_year(year), kind=kind,
+         county=county, project=project, amount=amount, from_pool=from_pool)
+
+
+@quota_app.command("lend")
+def lend_cmd(kind: Kind, lender: Annotated[str, typer.Option("--from", help="Lending county")],
+             borrower: Annotated[str, typer.Option("--to", help="Borrowing county")],
+             amount: Amount, due: Annotated[str, typer.Option(help="Due date YYYY-MM-DD")],
+             reason: Reason, year: Year = None, key: Key = None, user: UserName = None,
+             format: Format = "table") -> None:
+    """Lend quota between counties through the city, until a due date."""
+    _run(quota.lend, user, key, reason, format, year=_year(year), kind=kind, lender=lender,
+         borrower=borrower, amount=amount, due=_date(due, "--due"))
+
+
+@quota_app.command("repay")
+def repay_cmd(loan_id: int, reason: Reason,
+              amount: Annotated[str | None, typer.Option(help="Part to repay "
+                                                         "(default: all)")] = None,
+              key: Key = None, user: UserName = None, format: Format = "table") -> None:
+    """Repay a loan (fully by default)."""
+    _run(quota.repay, user, key, reason, format, loan_id=loan_id, amount=amount)
+
+
+@quota_app.command("adjust")
+def adjust_cmd(kind: Kind, seller: Annotated[str, typer.Option("--from", help="County "
+                                                               "giving quota")],
+               buyer: Annotated[str, typer.Option("--to", help="County receiving quota")],
+               amount: Amount, price: Annotated[str, typer.Option(help="Total price, yuan")],
+               reason: Reason, year: Year = None, key: Key = None, user: UserName = None,
+               format: Format = "table") -> None:
+    """Paid adjustment between counties (有偿调剂), price recorded."""
+    _run(quota.adjust, user, key, reason, format, year=_year(year), kind=kind, seller=seller,
+         buyer=buyer, amount=amount, price=price)
+
+
+@quota_app.command("reclaim")
+def reclaim_cmd(project: str, reason: Reason,
+                year: Annotated[int | None, typer.Option(help="Only this year")] = None,
+                kind: Annotated[str | None, typer.Option(help="Only this kind")] = None,
+                key: Key = None, user: UserName = None, format: Format = "table") -> None:
+    """Reclaim everything a cancelled project holds or received, back to its origin."""
+    _run(quota.reclaim, user, key, reason, format, project=project, year=year, kind=kind)
+
+
+@quota_app.command("reverse")
+def reverse_cmd(operation_id: int, reason: Reason, key: Key = None, user: UserName = None,
+                format: Format = "table") -> None:
+    """Correct an operation with reversing entries."""
+    _run(quota.reverse, user, key, reason, format, operation_id=operation_id)
+
+
+@quota_app.command("retire")
+def retire_cmd(kind: Kind, account: Annotated[str, typer.Option(help="'pool' or a county "
+                                                                "code")],
+               amount: Amount, reason: Reason, year: Year = None, key: Key = None,
+               user: UserName = None, format: Format = "table") -> None:
+    """Retire unused quota into the retired account (city level)."""
+    _run(quota.retire, user, key, reason, format, year=_year(year), kind=kind,
+         account=account, amount=amount)
+
+
+# Reports are in cli_quota_reports (balances, movements, loans, export).
+from service import cli_quota_reports  # noqa: E402,F401

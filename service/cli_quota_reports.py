@@ -1,0 +1,126 @@
+"""``blueprint quota balances | movements | loans | export``: reading the quota ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from analysis import quota
+from analysis.quota.exports import write_export
+from analysis.quota.kinds import KINDS
+from layers.errors import BadInput
+from service.cli import open_store, out, print_json
+from service.cli_quota import Format, quota_app
+
+YearOpt = Annotated[int | None, typer.Option(help="Only this year")]
+KindOpt = Annotated[str | None, typer.Option(help="Only this kind")]
+CountyOpt = Annotated[str | None, typer.Option(help="Only this county code")]
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """A rich table whose cells wrap instead of being cut off on narrow terminals."""
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        t.add_row(*[str(v) for v in r])
+    out.print(t)
+
+
+def _text(value: Any) -> str:
+    return "—" if value is None else str(value)
+
+
+def _available(row: dict[str, Any]) -> str:
+    if row["available"] is None:
+        return "—"
+    mu = f"({row['available_mu']} 亩)" if "available_mu" in row else ""
+    return f"{row['available']}{mu}"
+
+
+@quota_app.command("balances")
+def balances_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt = None,
+                 format: Format = "table") -> None:
+    """Balances per account: granted, held, allocated, lent, borrowed, available."""
+    rows = quota.balances(store=open_store(), year=year, kind=kind, county=county)
+    if format == "json":
+        print_json(rows)
+        return
+    table("要素指标余额", ["年度", "指标类型(单位)", "账户", "下达", "预留", "已配置", "借出",
+                      "借入", "调剂", "核销", "可用"],
+          [[r["year"], f"{r['kind_title']}({r['unit_zh']})", r["title"], r["granted"],
+            r["held"], r["allocated"], r["lent"], r["borrowed"], r["adjusted"], r["retired"],
+            _available(r)] for r in rows])
+    if not rows:
+        out.print("没有符合条件的指标账户。")
+
+
+def _when(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"{option} {text!r} is not a date or time (ISO 8601)",
+                       message_zh="时间格式应为 YYYY-MM-DD 或 ISO 8601", where=option) from None
+
+
+@quota_app.command("movements")
+def movements_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt = None,
+                  project: Annotated[str | None, typer.Option(help="Only this project")] = None,
+                  op: Annotated[str | None, typer.Option(help="Only this operation, e.g. "
+                                                         "allocate")] = None,
+                  since: Annotated[str | None, typer.Option(help="From (ISO date/time, "
+                                                            "UTC)")] = None,
+                  until: Annotated[str | None, typer.Option(help="Before (ISO, UTC)")] = None,
+                  limit: Annotated[int, typer.Option(min=1)] = 200,
+                  offset: Annotated[int, typer.Option(min=0)] = 0,
+                  format: Format = "table") -> None:
+    """Movement history: every entry with who, when, why, from and to."""
+    rows = quota.movements(store=open_store(), year=year, kind=kind, county=county,
+                           project=project, op=op, since=_when(since, "--since"),
+                           until=_when(until, "--until"), limit=limit, offset=offset)
+    if format == "json":
+        print_json(rows)
+        return
+    table("要素指标流水", ["分录", "时间(UTC)", "操作", "指标类型", "调出", "调入", "数量",
+                     "操作人", "事由"],
+          [[r["id"], r["at"][:19], f"{r['op_zh']}#{r['operation_id']}", r["kind_title"],
+            r["from_title"], r["to_title"], f"{r['amount']} {r['unit']}", r["actor"],
+            r["reason"]] for r in rows])
+
+
+@quota_app.command("loans")
+def loans_cmd(overdue: Annotated[bool, typer.Option(help="Only overdue loans")] = False,
+              on: Annotated[str | None, typer.Option(help="As of this day, YYYY-MM-DD "
+                                                     "(default: today in China)")] = None,
+              year: YearOpt = None, kind: KindOpt = None, county: CountyOpt = None,
+              format: Format = "table") -> None:
+    """Loans between counties with what is still owed (``--overdue``: past due)."""
+    day = _when(on, "--on")
+    rows = quota.loans(store=open_store(), overdue=overdue, year=year, kind=kind,
+                       county=county, today=day.date() if day else None)
+    if format == "json":
+        print_json(rows)
+        return
+    table("逾期未还的临时拆借" if overdue else "临时拆借", ["编号", "年度", "指标类型", "借出县区",
+                                                   "借入县区", "借出", "未还", "归还期限",
+                                                   "逾期天数"],
+          [[r["loan_id"], r["year"], KINDS[r["kind"]].title, r["lender"], r["borrower"],
+            r["amount"], r["outstanding"], r["due"], r["days_overdue"] or _text(None)]
+           for r in rows])
+
+
+@quota_app.command("export")
+def export_cmd(output: Annotated[Path, typer.Option(help="File to write")],
+               what: Annotated[str, typer.Option(help="balances or movements")] = "balances",
+               format: Annotated[str, typer.Option(help="xlsx or csv")] = "xlsx",
+               year: YearOpt = None, kind: KindOpt = None, county: CountyOpt = None) -> None:
+    """Export balances or movements to .xlsx or CSV (Chinese headers)."""
+    path = write_export(output, what=what, fmt=format, store=open_store(), year=year,
+                        kind=kind, county=county)
+    out.print(f"已导出到 {path}", markup=False)

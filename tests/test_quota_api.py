@@ -1,0 +1,184 @@
+"""``/api/quota``: authentication, roles and county scope, idempotency, every operation."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+
+from layers.store import Store
+from layers.users import create_user
+from service.app import create_app
+from service.settings import Settings
+
+
+@pytest.fixture
+def api(store: Store) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    tokens = {name: create_user(name, role, county, store=store, actor="test")
+              for name, role, county in [("city", "city_quota_manager", None),
+                                         ("dcf", "county_quota_manager", "371502"),
+                                         ("yg", "county_quota_manager", "371521"),
+                                         ("viewer", "viewer", None)]}
+    app = create_app(Settings(database_url=store.database_url, data_dir=store.data_dir))
+    with TestClient(app) as client:
+        yield client, tokens
+
+
+class Caller:
+    """Posts as one user with a fresh idempotency key unless one is given."""
+
+    def __init__(self, client: TestClient, token: str | None):
+        self.client, self.token, self.n = client, token, 0
+
+    def headers(self, key: str | None = None) -> dict[str, str]:
+        self.n += 1
+        head = {"Idempotency-Key": key or f"{self.token}-{self.n}"[-60:].replace(" ", "")}
+        if self.token:
+            head["Authorization"] = f"Bearer {self.token}"
+        return head
+
+    def post(self, path: str, body: dict[str, Any], key: str | None = None) -> Any:
+        return self.client.post(f"/api/quota{path}", json={"reason": "测试"} | body,
+                                headers=self.headers(key))
+
+    def get(self, path: str, **params: Any) -> Any:
+        head = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return self.client.get(f"/api/quota{path}", params=params, headers=head)
+
+
+GRANT = {"year": 2026, "kind": "land", "county": "371502", "amount": "100",
+         "county_name": "东昌府区"}
+
+
+def _callers(api) -> dict[str, Caller]:
+    client, tokens = api
+    return {name: Caller(client, token) for name, token in tokens.items()} | {
+        "anonymous": Caller(client, None), "forged": Caller(client, "not-a-token")}
+
+
+def test_without_a_valid_token_nothing_is_read_or_changed(api) -> None:
+    who = _callers(api)
+    for caller in (who["anonymous"], who["forged"]):
+        assert caller.post("/grants", GRANT).status_code == 401
+        assert caller.get("/balances").status_code == 401
+        assert caller.get("/export").status_code == 401
+    assert who["city"].get("/balances").json() == []
+
+
+def test_roles_and_county_scope(api) -> None:
+    who = _callers(api)
+    for name in ("viewer", "dcf"):
+        answer = who[name].post("/grants", GRANT)
+        assert answer.status_code == 403 and answer.json()["error"] == "not_allowed"
+    assert who["city"].post("/grants", GRANT).status_code == 200
+    assert who["city"].post("/grants", GRANT | {"county": "371521"}).status_code == 200
+    project = {"year": 2026, "kind": "land", "county": "371521", "project": "YG-1",
+               "amount": "5"}
+    assert who["dcf"].post("/allocations", project).status_code == 403
+    assert who["dcf"].post("/holds", project).status_code == 403
+    assert who["yg"].post("/allocations", project).status_code == 200
+    assert who["yg"].post("/allocations", project | {"project": "YG-2", "from_pool": True}
+                          ).status_code == 403
+    assert who["dcf"].post("/projects/YG-1/reclaim", {}).status_code == 403
+    assert who["yg"].post("/projects/YG-1/reclaim", {}).status_code == 200
+    assert who["viewer"].get("/balances").status_code == 200  # reading is open to staff
+
+
+def test_idempotency_key_header(api) -> None:
+    city = _callers(api)["city"]
+    client, tokens = api
+    missing = client.post("/api/quota/grants", json=GRANT | {"reason": "x"},
+                          headers={"Authorization": f"Bearer {tokens['city']}"})
+    assert missing.status_code == 422 and "Idempotency-Key" in missing.json()["where"]
+    first = city.post("/grants", GRANT, key="grant-dcf-2026")
+    again = city.post("/grants", GRANT | {"reason": "重试"}, key="grant-dcf-2026")
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    changed = city.post("/grants", GRANT | {"amount": "99"}, key="grant-dcf-2026")
+    assert changed.status_code == 409 and changed.json()["error"] == "conflict"
+    pool = [r for r in city.get("/balances").json() if r["account"] == "pool"]
+    assert pool[0]["available"] == "30"
+
+
+def test_errors_are_mapped(api) -> None:
+    city = _callers(api)["city"]
+    city.post("/grants", GRANT)
+    short = city.post("/allocations", {"year": 2026, "kind": "land", "county": "371502",
+                                       "project": "P1", "amount": "70.0001"})
+    assert short.status_code == 409 and short.json()["error"] == "quota_exceeded"
+    assert "不足" in short.json()["message_zh"]
+    bad = city.post("/grants", GRANT | {"kind": "gold"})
+    assert bad.status_code == 422 and bad.json()["where"] == "kind"
+    assert city.post("/holds/999/release", {}).status_code == 404
+    assert city.post("/grants", GRANT | {"amount": "1.00001"}).status_code == 422
+
+
+def test_every_operation_over_http(api) -> None:
+    who = _callers(api)
+    city, dcf, yg = who["city"], who["dcf"], who["yg"]
+    assert city.post("/grants", GRANT).json()["to_county"] == "70"
+    city.post("/grants", GRANT | {"county": "371521", "county_name": "阳谷县"})
+    held = dcf.post("/holds", {"year": 2026, "kind": "land", "county": "371502",
+                               "project": "P1", "amount": "10", "expires": "2099-12-31"})
+    assert held.status_code == 200 and held.json()["expires_at"].startswith("2099-12-31T16")
+    hold_id = held.json()["operation_id"]
+    assert dcf.post(f"/holds/{hold_id}/release", {}).json()["amount"] == "10"
+    expired = city.post("/holds/expire", {})
+    assert expired.status_code == 200 and expired.json()["expired_holds"] == []
+    allocated = city.post("/allocations", {"year": 2026, "kind": "land", "county": "371502",
+                                           "project": "P1", "amount": "75",
+                                           "from_pool": True})
+    assert (allocated.json()["from_county"], allocated.json()["from_pool"]) == ("70", "5")
+    loan = city.post("/loans", {"year": 2026, "kind": "land", "lender": "371521",
+                                "borrower": "371502", "amount": "20", "due": "2099-01-31"})
+    assert loan.status_code == 200, loan.json()
+    loan_id = loan.json()["operation_id"]
+    assert city.get("/loans", overdue="true", on="2099-01-31").json() == []
+    overdue = city.get("/loans", overdue="true", on="2099-02-01").json()
+    assert [x["loan_id"] for x in overdue] == [loan_id] and overdue[0]["outstanding"] == "20"
+    assert dcf.post(f"/loans/{loan_id}/repay", {"amount": "5"}).json()["outstanding"] == "15"
+    adjusted = city.post("/adjustments", {"year": 2026, "kind": "land", "seller": "371521",
+                                          "buyer": "371502", "amount": "3", "price": "90000"})
+    assert adjusted.json()["price"] == "90000.00"
+    retired = city.post("/retirements", {"year": 2026, "kind": "land", "account": "pool",
+                                         "amount": "1"})
+    assert retired.status_code == 200
+    reclaimed = dcf.post("/projects/P1/reclaim", {"kind": "land"})
+    assert sorted((r["to"], r["amount"]) for r in reclaimed.json()["returned"]) == [
+        ("county:371502", "70"), ("pool", "5")]
+    reversed_ = city.post(f"/operations/{reclaimed.json()['operation_id']}/reverse", {})
+    assert [e["from"] for e in reversed_.json()["entries"]] == ["pool", "county:371502"]
+    rows = {r["account"]: r for r in yg.get("/balances", kind="land").json()}
+    # 371502: 70 - 70 allocated + 20 borrowed - 5 repaid + 3 adjusted (+70 -70 reclaim/reverse)
+    assert rows["county:371502"]["available"] == "18"
+    assert rows["project:P1"]["allocated"] == "75"
+    assert rows["county:371521"]["lent"] == "15"
+    assert rows["pool"]["available"] == "54"  # 30 + 30 - 5 allocated - 1 retired
+    moves = yg.get("/movements", project="P1").json()
+    assert {m["from"] for m in moves} >= {"county:371502", "pool", "hold:P1"}
+    assert len(yg.get("/movements", op="grant").json()) == 4
+
+
+def test_kinds_and_exports(api) -> None:
+    city = _callers(api)["city"]
+    city.post("/grants", GRANT)
+    kinds = {k["code"]: k for k in city.get("/kinds").json()}
+    assert kinds["emission_SO2"]["unit"] == "t/yr" and kinds["energy"]["pool_share"] == "0.3"
+    xlsx = city.get("/export", what="balances", format="xlsx")
+    assert xlsx.status_code == 200
+    assert "attachment" in xlsx.headers["content-disposition"]
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    header = [c.value for c in sheet[1]]
+    assert header[:5] == ["年度", "指标类型", "单位", "账户类型", "账户"]
+    titles = {row[4]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert titles["东昌府区 县级储备"][header.index("可用")] == 70
+    text = city.get("/export", what="movements", format="csv").content.decode("utf-8-sig")
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["调出账户"], r["调入账户"], r["数量"]) for r in table] == [
+        ("上级下达", "市级统筹池", "30"), ("上级下达", "东昌府区 县级储备", "70")]
+    assert city.get("/export", what="nothing").status_code == 422

@@ -1,0 +1,144 @@
+"""``blueprint quota …`` through typer's CliRunner (and once as a real process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from layers.errors import NotAllowed, NotFound, QuotaExceeded
+from layers.store import Store
+from layers.users import create_user
+from service.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def blueprint(store: Store, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
+    monkeypatch.setenv("BLUEPRINT_ACTOR", "cli-operator")
+    monkeypatch.setenv("COLUMNS", "200")  # rich tables: whole names on one line
+    create_user("dcf", "county_quota_manager", "371502", store=store, actor="test")
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True) -> Any:
+        result = runner.invoke(app, ["quota", *args])
+        if ok:
+            assert result.exit_code == 0, (result.output, result.exception)
+        return result
+
+    return run
+
+
+def as_json(result: Any) -> Any:
+    return json.loads(result.stdout)
+
+
+def test_operations_and_reports(blueprint) -> None:
+    granted = as_json(blueprint("grant", "--year", "2026", "--kind", "land", "--county",
+                                "371502", "--amount", "100", "--county-name", "东昌府区",
+                                "--reason", "年度下达", "--key", "g1", "--format", "json"))
+    assert (granted["to_pool"], granted["to_county"], granted["actor"]) == (
+        "30", "70", "cli-operator")
+    replay = as_json(blueprint("grant", "--year", "2026", "--kind", "land", "--county",
+                               "371502", "--amount", "100", "--reason", "重试", "--key", "g1",
+                               "--format", "json"))
+    assert replay == granted
+    blueprint("grant", "--year", "2026", "--kind", "land", "--county", "371521", "--amount",
+              "100", "--reason", "年度下达")
+    held = as_json(blueprint("hold", "--year", "2026", "--kind", "land", "--county", "371502",
+                             "--project", "P1", "--amount", "10", "--expires", "2099-06-30",
+                             "--reason", "审查", "--user", "dcf", "--format", "json"))
+    assert held["actor"] == "dcf" and held["expires_at"].startswith("2099-06-30T16:00")
+    blueprint("release", str(held["operation_id"]), "--reason", "审查未通过")
+    blueprint("expire-holds")
+    allocated = as_json(blueprint("allocate", "--year", "2026", "--kind", "land", "--county",
+                                  "371502", "--project", "P1", "--amount", "80",
+                                  "--from-pool", "--reason", "重点项目", "--format", "json"))
+    assert (allocated["from_county"], allocated["from_pool"]) == ("70", "10")
+    loan = as_json(blueprint("lend", "--year", "2026", "--kind", "land", "--from", "371521",
+                             "--to", "371502", "--amount", "5", "--due", "2099-01-01",
+                             "--reason", "拆借", "--format", "json"))
+    overdue = as_json(blueprint("loans", "--overdue", "--on", "2099-01-02", "--format",
+                                "json"))
+    assert [x["loan_id"] for x in overdue] == [loan["operation_id"]]
+    blueprint("repay", str(loan["operation_id"]), "--amount", "2", "--reason", "部分归还")
+    blueprint("adjust", "--year", "2026", "--kind", "land", "--from", "371521", "--to",
+              "371502", "--amount", "1", "--price", "30000", "--reason", "有偿调剂")
+    blueprint("retire", "--year", "2026", "--kind", "land", "--account", "pool", "--amount",
+              "1", "--reason", "核销")
+    reclaimed = as_json(blueprint("reclaim", "P1", "--reason", "项目取消", "--format", "json"))
+    assert sorted(r["amount"] for r in reclaimed["returned"]) == ["10", "70"]
+    blueprint("reverse", str(reclaimed["operation_id"]), "--reason", "冲正")
+    rows = {r["account"]: r for r in as_json(blueprint("balances", "--kind", "land",
+                                                       "--format", "json"))}
+    # 371502: 70 - 70 + 5 borrowed - 2 repaid + 1 adjusted; pool 60 - 10 - 1.
+    assert rows["county:371502"]["available"] == "4"
+    assert rows["pool"]["available"] == "49"
+    assert rows["project:P1"]["allocated"] == "80"
+    table = blueprint("balances", "--year", "2026", "--county", "371502")
+    assert "要素指标余额" in table.stdout and "东昌府区" in table.stdout
+    moves = as_json(blueprint("movements", "--project", "P1", "--format", "json"))
+    assert [m["op"] for m in moves][:2] == ["hold", "release"]
+    assert "要素指标流水" in blueprint("movements", "--op", "adjust").stdout
+
+
+def test_scope_and_errors(blueprint) -> None:
+    blueprint("grant", "--kind", "energy", "--county", "371521", "--amount", "10",
+              "--reason", "下达")
+    refused = blueprint("allocate", "--kind", "energy", "--county", "371521", "--project",
+                        "X", "--amount", "1", "--reason", "x", "--user", "dcf", ok=False)
+    assert isinstance(refused.exception, NotAllowed)
+    short = blueprint("allocate", "--kind", "energy", "--county", "371521", "--project", "X",
+                      "--amount", "7.0001", "--reason", "x", ok=False)
+    assert isinstance(short.exception, QuotaExceeded)
+    assert blueprint("grant", "--kind", "energy", "--county", "371521", "--amount", "1",
+                     ok=False).exit_code == 2  # --reason is required
+    unknown = blueprint("expire-holds", "--user", "nobody", ok=False)
+    assert isinstance(unknown.exception, NotFound)
+
+
+def test_export_files(blueprint, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    blueprint("grant", "--kind", "SO2", "--county", "371502", "--amount", "12.5", "--reason",
+              "下达", "--county-name", "东昌府区")
+    target = tmp_path / "balances.xlsx"
+    blueprint("export", "--what", "balances", "--format", "xlsx", "--output", str(target))
+    sheet = load_workbook(target).active
+    assert sheet.title == "指标余额"
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    by_title = {r[header.index("账户")]: r for r in rows[1:]}
+    assert by_title["东昌府区 县级储备"][header.index("可用")] == pytest.approx(8.75)
+    assert by_title["市级统筹池"][header.index("可用")] == pytest.approx(3.75)
+    moves = tmp_path / "moves.csv"
+    blueprint("export", "--what", "movements", "--format", "csv", "--output", str(moves))
+    raw = moves.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("分录号,时间(UTC),操作号,操作,年度,指标类型")
+    assert [line.split(",")[9] for line in lines[1:]] == ["3.75", "8.75"]
+    bad = blueprint("export", "--what", "balances", "--format", "pdf", "--output",
+                    str(tmp_path / "x.pdf"), ok=False)
+    assert bad.exception is not None and not (tmp_path / "x.pdf").exists()
+
+
+def test_a_domain_error_is_one_line_and_exit_2(store: Store) -> None:
+    env = os.environ | {"BLUEPRINT_DATABASE_URL": store.database_url,
+                        "BLUEPRINT_DATA_DIR": str(store.data_dir)}
+    done = subprocess.run([sys.executable, "-c", "from service.cli import main; main()",
+                           "quota", "allocate", "--kind", "land", "--county", "371502",
+                           "--project", "P", "--amount", "1", "--reason", "x"],
+                          env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "指标余额不足" in done.stderr or "不足" in done.stderr

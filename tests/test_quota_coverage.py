@@ -1,0 +1,156 @@
+"""The quota section of site vetting: county reserve, else city pool, else neither."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from quota_support import CITY, DCF, T0, Y, units
+from typer.testing import CliRunner
+
+from analysis import quota
+from analysis.quota.coverage import quota_coverage
+from analysis.site import read_site, site_from_geojson
+from analysis.vetting import VetRequest, vet_site
+from layers.errors import BadInput
+from layers.store import Store
+from service.app import create_app
+from service.cli import app as cli
+from service.settings import Settings
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+SQUARE = {"type": "Polygon", "coordinates": [[[115.98, 36.43], [115.982, 36.43],
+                                              [115.982, 36.432], [115.98, 36.432],
+                                              [115.98, 36.43]]]}
+
+
+def _grant(store: Store, amount: str = "100", kind: str = "land", year: int = Y,
+           county: str = "371502") -> None:
+    quota.grant(year=year, kind=kind, county=county, amount=amount, user=CITY, reason="下达",
+                key=f"g-{year}-{kind}-{county}", store=store, county_name="东昌府区", at=T0)
+
+
+def test_county_reserve_then_pool_then_neither(store: Store) -> None:
+    _grant(store)  # county 70, pool 30
+    ok = quota_coverage(county="371502", demands={"land": Decimal("70")}, year=None,
+                        store=store, at=T0)
+    assert ok["status"] == "ok" and ok["year"] == Y
+    assert ok["items"] == [{"kind": "new_construction_land", "title": "新增建设用地指标",
+                            "unit": "ha", "demand": "70", "county_available": "70",
+                            "pool_available": "30", "covered_by": "county"}]
+    pool = quota_coverage(county="371502", demands={"new_construction_land": Decimal("100")},
+                          year=None, store=store, at=T0)
+    assert pool["status"] == "conditional" and pool["items"][0]["covered_by"] == "pool"
+    assert "缺口 30 公顷(450.00 亩)需从市级统筹池调剂" in pool["message"]
+    none = quota_coverage(county="371502", demands={"land": Decimal("100.0001")}, year=None,
+                          store=store, at=T0)
+    assert none["status"] == "conflict" and none["items"][0]["covered_by"] == "none"
+    assert none["message"].startswith("要素指标(2026 年度,东昌府区)")
+
+
+def test_one_uncovered_demand_makes_a_conflict(store: Store) -> None:
+    _grant(store)
+    result = quota_coverage(county="东昌府区", demands={"land": Decimal("1"),
+                                                      "SO2": Decimal("0.5")},
+                            year=Y, store=store, at=T0)
+    assert result["county"] == "371502"  # the name resolves to the code
+    assert [i["covered_by"] for i in result["items"]] == ["county", "none"]
+    assert result["status"] == "conflict"
+
+
+def test_default_year_is_the_latest_granted(store: Store) -> None:
+    _grant(store, amount="10", year=Y - 1)
+    _grant(store, amount="1000", year=Y)
+    assert quota_coverage(county="371502", demands={"land": Decimal("700")}, year=None,
+                          store=store, at=T0)["status"] == "ok"
+    older = quota_coverage(county="371502", demands={"land": Decimal("700")}, year=Y - 1,
+                           store=store, at=T0)
+    assert older["year"] == Y - 1 and older["items"][0]["county_available"] == "7"
+
+
+def test_expired_holds_count_as_released(store: Store) -> None:
+    _grant(store)
+    quota.hold(year=Y, kind="land", county="371502", project="P1", amount="70", user=DCF,
+               reason="审查", key="h", store=store, at=T0, expires=date(2026, 3, 2))
+    demand = {"land": Decimal("70")}
+    assert quota_coverage(county="371502", demands=demand, year=Y, store=store,
+                          at=T0)["status"] == "conflict"
+    assert quota_coverage(county="371502", demands=demand, year=Y, store=store,
+                          at=T0 + timedelta(days=1))["status"] == "ok"
+
+
+def test_nothing_granted_yet(store: Store) -> None:
+    result = quota_coverage(county="371502", demands={"energy": Decimal("1")}, year=None,
+                            store=store)
+    assert result["status"] == "conflict" and result["year"] is None
+    assert "尚无指标下达记录" in result["message"]
+
+
+@pytest.mark.parametrize("county,demands", [
+    (None, {"land": Decimal("1")}), ("", {"land": Decimal("1")}),
+    ("371502", {"gold": Decimal("1")}), ("371502", {"land": Decimal("-1")}),
+    ("371502", {"land": Decimal("1"), "new_construction_land": Decimal("2")}),
+])
+def test_bad_requests(store: Store, county, demands) -> None:
+    with pytest.raises(BadInput):
+        quota_coverage(county=county, demands=demands, year=None, store=store)
+
+
+@pytest.mark.parametrize("demand,verdict", [("50", "pass"), ("90", "conditional"),
+                                            ("200", "fail")])
+def test_vetting_verdict_follows_the_quota(store: Store, demand: str, verdict: str) -> None:
+    _grant(store)
+    report = vet_site(VetRequest(site=site_from_geojson(SQUARE), county="371502",
+                                 demands={"land": Decimal(demand)}), store=store)
+    assert report["verdict"] == verdict
+    if verdict != "pass":
+        assert report["quota"]["message"] in report["summary_zh"]
+
+
+def test_vetting_needs_a_county_for_the_quota(store: Store) -> None:
+    with pytest.raises(BadInput, match="county"):
+        vet_site(VetRequest(site=site_from_geojson(SQUARE), demands={"land": Decimal(1)}),
+                 store=store)
+
+
+def test_vet_api_and_cli_show_the_quota_section(store: Store, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    _grant(store)
+    settings = Settings(database_url=store.database_url, data_dir=store.data_dir)
+    with TestClient(create_app(settings)) as client:
+        answer = client.post("/api/vet", json={"site": SQUARE, "county": "371502",
+                                               "demands": {"land": "90", "SO2": "0"}})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["verdict"] == "conditional" and body["quota"]["status"] == "conditional"
+    assert [i["covered_by"] for i in body["quota"]["items"]] == ["pool", "county"]
+    site = tmp_path / "site.geojson"
+    site.write_text(json.dumps(SQUARE), encoding="utf-8")
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
+    result = CliRunner().invoke(cli, ["vet", str(site), "--county", "371502", "--demand",
+                                      "land=200", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["verdict"] == "fail" and report["quota"]["items"][0]["covered_by"] == "none"
+
+
+def test_sample_site_with_the_sample_quotas(sample_store: Store) -> None:
+    with (SAMPLE / "quotas.csv").open(encoding="utf-8-sig") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["county_code"] == "371502"
+                   and r["kind"] == "new_construction_land")
+    whole = units(row["amount"])
+    county = Decimal(whole - whole * 3 // 10) / 10_000
+    site = read_site(SAMPLE / "sites" / "01_park_clean.txt")
+    small = vet_site(VetRequest(site=site, demands={"land": Decimal("12.6")}),
+                     store=sample_store)
+    assert small["county"] == "371502" and small["quota"]["status"] == "ok"
+    assert small["verdict"] == "pass"  # the designed outcome of this site
+    assert Decimal(small["quota"]["items"][0]["county_available"]) == county
+    big = vet_site(VetRequest(site=site, demands={"land": county + 1}), store=sample_store)
+    assert big["quota"]["status"] == "conditional" and big["verdict"] == "conditional"

@@ -1,0 +1,65 @@
+"""Exports of balances and movements: Chinese headers, exact values, both formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from quota_support import CITY, DCF, T0, Y
+
+from analysis import quota
+from analysis.quota.exports import BALANCE_COLUMNS, MOVEMENT_COLUMNS, export, write_export
+from layers.errors import BadInput
+from layers.store import Store
+
+
+@pytest.fixture
+def ledger(store: Store) -> Store:
+    quota.grant(year=Y, kind="land", county="371502", amount="100", user=CITY, reason="下达",
+                key="g", store=store, county_name="东昌府区", at=T0)
+    quota.allocate(year=Y, kind="land", county="371502", project="聊城-P1", amount="12.3456",
+                   user=DCF, reason="配置,含逗号与\"引号\"", key="a", store=store, at=T0)
+    return store
+
+
+def test_balances_xlsx(ledger: Store, tmp_path: Path) -> None:
+    path = write_export(tmp_path / "b.xlsx", what="balances", fmt="xlsx", store=ledger)
+    sheet = load_workbook(path).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == [zh for _, zh in BALANCE_COLUMNS]
+    assert all("\u4e00" <= h[0] <= "\u9fff" for h in rows[0])  # every header is Chinese
+    header = rows[0]
+    by_title = {r[header.index("账户")]: r for r in rows[1:]}
+    county = by_title["东昌府区 县级储备"]
+    assert county[header.index("已配置")] == pytest.approx(12.3456)
+    assert county[header.index("可用")] == pytest.approx(57.6544)
+    assert county[header.index("可用(亩)")] == pytest.approx(864.82)  # 57.6544 × 15
+    assert by_title["聊城-P1"][header.index("可用")] is None
+    assert not (tmp_path / "b.xlsx.partial").exists()
+
+
+def test_movements_csv_is_exact_and_quoted(ledger: Store) -> None:
+    text = export(what="movements", fmt="csv", store=ledger).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == [zh for _, zh in MOVEMENT_COLUMNS]
+    last = dict(zip(rows[0], rows[-1], strict=True))
+    assert (last["操作"], last["调出账户"], last["调入账户"], last["数量"]) == (
+        "配置", "东昌府区 县级储备", "聊城-P1 项目配置", "12.3456")
+    assert last["事由"] == "配置,含逗号与\"引号\"" and last["操作人"] == "dcf"
+    assert Decimal(last["数量"]) + Decimal(rows[2][9]) == Decimal("82.3456")
+
+
+def test_filters_and_bad_requests(ledger: Store, tmp_path: Path) -> None:
+    text = export(what="balances", fmt="csv", store=ledger,
+                  county="371521").decode("utf-8-sig")
+    assert text.strip().splitlines()[1:] == []
+    out = tmp_path / "out"
+    out.mkdir()
+    for what, fmt in (("quotas", "csv"), ("balances", "pdf")):
+        with pytest.raises(BadInput):
+            write_export(out / "x", what=what, fmt=fmt, store=ledger)
+    assert list(out.iterdir()) == []

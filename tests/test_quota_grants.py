@@ -1,0 +1,89 @@
+"""Granting yearly quotas from the sample's quotas.csv: checked first, idempotent."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from quota_support import check_invariants, granted_totals, units
+
+from analysis import quota
+from analysis.quota.grants import grant_from_csv, read_grants
+from layers.errors import BadInput, Conflict, InvalidFile
+from layers.store import Store
+
+SAMPLE_QUOTAS = Path(__file__).resolve().parent.parent / "data" / "sample" / "quotas.csv"
+HEADER = "year,county_code,county_name,kind,amount,unit\n"
+
+
+def _write(path: Path, *rows: str) -> Path:
+    path.write_text(HEADER + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_sample_quotas_are_granted_once(store: Store) -> None:
+    with SAMPLE_QUOTAS.open(encoding="utf-8-sig") as fh:
+        expected = [r for r in csv.DictReader(fh)]
+    first = grant_from_csv(SAMPLE_QUOTAS, store=store, actor="test")
+    again = grant_from_csv(SAMPLE_QUOTAS, store=store, actor="test")
+    assert len(first) == len(expected) and again == first
+    totals = granted_totals(store)
+    for r in expected:
+        kind = r["kind"]
+        assert sum(units(x["amount"]) for x in expected if x["kind"] == kind
+                   and x["year"] == r["year"]) == totals[(int(r["year"]), kind)]
+    # One county and kind, 30/70 by hand: pool rounded down to 0.0001, county the rest.
+    row = next(r for r in expected if r["county_code"] == "371502"
+               and r["kind"] == "new_construction_land")
+    whole = units(row["amount"])
+    reserve = next(b for b in quota.balances(store=store, kind="land", county="371502")
+                   if b["type"] == "county")
+    assert reserve["available"] * 10_000 == whole - whole * 3 // 10
+    assert reserve["title"] == f"{row['county_name']} 县级储备"
+    check_invariants(store)
+
+
+def test_a_bad_row_stops_the_file_before_anything_is_granted(store: Store,
+                                                             tmp_path: Path) -> None:
+    path = _write(tmp_path / "q.csv", "2026,371502,东昌府区,energy,100,tce",
+                  "2026,371521,阳谷县,energy,100,ha")
+    with pytest.raises(BadInput) as bad:
+        grant_from_csv(path, store=store, actor="test")
+    assert bad.value.where == "q.csv:3"
+    assert quota.balances(store=store) == []
+
+
+@pytest.mark.parametrize("row,where", [
+    ("2026,371502,东昌府区,gold,1,t", "q.csv:2"),
+    ("20x6,371502,东昌府区,energy,1,tce", "q.csv:2"),
+    ("2026,371502,东昌府区,energy,-1,tce", "q.csv:2"),
+    ("2026,371502,东昌府区,energy", "q.csv:2"),
+])
+def test_bad_rows_name_their_line(tmp_path: Path, row: str, where: str) -> None:
+    with pytest.raises(BadInput) as bad:
+        read_grants(_write(tmp_path / "q.csv", row))
+    assert bad.value.where == where
+
+
+def test_duplicates_and_missing_columns(tmp_path: Path) -> None:
+    with pytest.raises(BadInput):
+        read_grants(_write(tmp_path / "q.csv", "2026,371502,东昌府区,energy,1,tce",
+                           "2026,371502,东昌府区,能耗,2,tce"))
+    (tmp_path / "cols.csv").write_text("year,kind\n2026,energy\n", encoding="utf-8")
+    with pytest.raises(InvalidFile):
+        read_grants(tmp_path / "cols.csv")
+    with pytest.raises(InvalidFile):
+        read_grants(tmp_path / "missing.csv")
+
+
+def test_a_changed_amount_for_a_granted_row_is_a_conflict(store: Store,
+                                                          tmp_path: Path) -> None:
+    grant_from_csv(_write(tmp_path / "a.csv", "2026,371502,东昌府区,SO2,10.5,t/yr"),
+                   store=store, actor="test")
+    with pytest.raises(Conflict):
+        grant_from_csv(_write(tmp_path / "b.csv", "2026,371502,东昌府区,SO2,11,t/yr"),
+                       store=store, actor="test")
+    pool = [b for b in quota.balances(store=store) if b["type"] == "pool"]
+    assert pool[0]["available"] == Decimal("3.15")

@@ -1,0 +1,449 @@
+"""Every quota operation on both engines, with expected balances worked out by hand."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from quota_support import ADMIN, CITY, DCF, T0, VIEWER, YG, Y, check_invariants, raw_balances, row
+
+from analysis import quota
+from layers.errors import BadInput, Conflict, NotAllowed, NotFound, QuotaExceeded
+from layers.store import Store
+
+LAND = "new_construction_land"
+
+
+def grant(store: Store, county: str = "371502", amount: str = "100", kind: str = "land",
+          key: str | None = None) -> dict:
+    return quota.grant(year=Y, kind=kind, county=county, amount=amount, user=CITY,
+                       reason="年度下达", key=key or f"g-{uuid.uuid4()}", store=store, at=T0)
+
+
+def _key() -> str:
+    return f"k-{uuid.uuid4()}"
+
+
+def counts(store: Store) -> tuple[int, int, int]:
+    with store.engine.connect() as conn:
+        return tuple(conn.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one()  # type: ignore[return-value]
+                     for t in ("quota_operations", "quota_entries", "audit_log"))
+
+
+def test_grant_splits_30_to_pool_and_70_to_county(store: Store) -> None:
+    result = grant(store, amount="100")
+    assert (result["to_pool"], result["to_county"]) == ("30", "70")
+    assert row(store, "pool")["available"] == Decimal("30")
+    assert row(store, "county:371502")["available"] == Decimal("70")
+    assert row(store, "county:371502")["granted"] == Decimal("70")
+    check_invariants(store)
+
+
+def test_grant_rounding_pool_down_pieces_add_up(store: Store) -> None:
+    # 10.0001 ha = 100001 units; 30 % = 30000.3 units -> pool 30000 (3 ha), county 70001.
+    result = grant(store, amount="10.0001")
+    assert (result["to_pool"], result["to_county"]) == ("3", "7.0001")
+    grant(store, county="371521", amount="0.0001")  # 30 % of one unit rounds to nothing
+    assert row(store, "county:371521")["available"] == Decimal("0.0001")
+    assert row(store, "pool")["available"] == Decimal("3")
+    assert row(store, "source")["granted"] == Decimal("10.0002")
+    check_invariants(store)
+
+
+@pytest.mark.parametrize("user", [DCF, VIEWER])
+def test_grant_needs_city_level(store: Store, user) -> None:
+    with pytest.raises(NotAllowed):
+        quota.grant(year=Y, kind="land", county="371502", amount="1", user=user, reason="x",
+                    key=_key(), store=store, at=T0)
+    assert counts(store)[:2] == (0, 0)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("amount", "-1"), ("amount", "0"), ("amount", "1.00001"), ("amount", "abc"),
+    ("amount", "NaN"), ("kind", "gold"), ("year", 1900), ("county", "东昌府区"),
+    ("county", ""), ("reason", "  "), ("key", ""), ("key", "auto:expire:1"),
+    ("key", "has space"),
+])
+def test_bad_input_is_refused_and_records_nothing(store: Store, field: str, value) -> None:
+    args = {"year": Y, "kind": "land", "county": "371502", "amount": "1", "reason": "x",
+            "key": _key()} | {field: value}
+    with pytest.raises(BadInput):
+        quota.grant(user=CITY, store=store, at=T0, **args)
+    assert counts(store) == (0, 0, 0)
+
+
+def test_replay_returns_first_result_and_changes_nothing(store: Store) -> None:
+    first = grant(store, key="grant-2026-dcf")
+    before, balances_before = counts(store), raw_balances(store)
+    again = quota.grant(year=Y, kind="land", county="371502", amount="100", user=ADMIN,
+                        reason="重试", key="grant-2026-dcf", store=store)
+    assert again == first
+    assert again["actor"] == "city"
+    assert counts(store) == before
+    assert raw_balances(store) == balances_before
+    with pytest.raises(Conflict):
+        grant(store, amount="101", key="grant-2026-dcf")
+    with pytest.raises(Conflict):  # same key, another operation
+        quota.allocate(year=Y, kind="land", county="371502", project="P1", amount="1",
+                       user=CITY, reason="x", key="grant-2026-dcf", store=store, at=T0)
+    assert counts(store) == before
+
+
+def test_hold_and_release(store: Store) -> None:
+    grant(store)
+    held = quota.hold(year=Y, kind="land", county="371502", project="P1", amount="20",
+                      user=DCF, reason="项目审查", key=_key(), store=store, at=T0,
+                      expires=date(2026, 3, 31))
+    assert held["from_county"] == "20"
+    county = row(store, "county:371502", at=T0)
+    assert (county["held"], county["available"]) == (Decimal("20"), Decimal("50"))
+    assert row(store, "project:P1", at=T0)["held"] == Decimal("20")
+    check_invariants(store, T0)
+    quota.release(hold_id=held["operation_id"], user=DCF, reason="审查未通过", key=_key(),
+                  store=store, at=T0)
+    county = row(store, "county:371502", at=T0)
+    assert (county["held"], county["available"]) == (Decimal("0"), Decimal("70"))
+    with pytest.raises(Conflict):
+        quota.release(hold_id=held["operation_id"], user=DCF, reason="again", key=_key(),
+                      store=store, at=T0)
+    with pytest.raises(NotFound):
+        quota.release(hold_id=9999, user=DCF, reason="x", key=_key(), store=store, at=T0)
+    check_invariants(store, T0)
+
+
+def test_expired_holds_stop_counting_then_are_released(store: Store) -> None:
+    grant(store)
+    held = quota.hold(year=Y, kind="land", county="371502", project="P1", amount="30",
+                      user=DCF, reason="审查", key=_key(), store=store, at=T0,
+                      expires=date(2026, 3, 5))
+    end = T0.replace(day=5, hour=15, minute=59)  # 23:59 on 5 March in China
+    after = T0.replace(day=5, hour=16)  # midnight: the hold has ended
+    assert row(store, "county:371502", at=end)["available"] == Decimal("40")
+    entries_before = counts(store)[1]
+    assert row(store, "county:371502", at=after)["available"] == Decimal("70")
+    assert row(store, "project:P1", at=after)["held"] == Decimal("0")
+    assert counts(store)[1] == entries_before  # reading posts nothing
+    check_invariants(store, after)
+    done = quota.expire_holds(user=CITY, reason="到期", key=_key(), store=store, at=after)
+    assert done["expired_holds"] == [held["operation_id"]]
+    assert [e["to"] for e in done["entries"]] == ["county:371502"]
+    assert row(store, "county:371502", at=T0)["available"] == Decimal("70")  # now posted
+    again = quota.expire_holds(user=CITY, reason="到期", key=_key(), store=store, at=after)
+    assert again["expired_holds"] == [] and again["entries"] == []
+    check_invariants(store, after)
+
+
+def test_next_operation_posts_expiry_before_it_plans(store: Store) -> None:
+    grant(store)
+    quota.hold(year=Y, kind="land", county="371502", project="P1", amount="70", user=DCF,
+               reason="审查", key=_key(), store=store, at=T0, expires=date(2026, 3, 2))
+    with pytest.raises(QuotaExceeded):
+        quota.allocate(year=Y, kind="land", county="371502", project="P2", amount="10",
+                       user=DCF, reason="x", key=_key(), store=store, at=T0)
+    later = T0 + timedelta(days=1)
+    quota.allocate(year=Y, kind="land", county="371502", project="P2", amount="70", user=DCF,
+                   reason="配置", key=_key(), store=store, at=later)
+    ops = [m["op"] for m in quota.movements(store=store)]
+    assert ops == ["grant", "grant", "hold", "expire", "allocate"]
+    assert row(store, "county:371502")["available"] == Decimal("0")
+    check_invariants(store, later)
+
+
+def test_hold_expiry_must_be_in_the_future(store: Store) -> None:
+    grant(store)
+    with pytest.raises(BadInput):
+        quota.hold(year=Y, kind="land", county="371502", project="P1", amount="1", user=DCF,
+                   reason="x", key=_key(), store=store, at=T0, expires=date(2026, 3, 1))
+
+
+def test_allocate_county_first_pool_only_for_city(store: Store) -> None:
+    grant(store)  # pool 30, county 70
+    first = quota.allocate(year=Y, kind="land", county="371502", project="P1", amount="60",
+                           user=DCF, reason="配置", key=_key(), store=store, at=T0)
+    assert (first["from_county"], first["from_pool"]) == ("60", "0")
+    with pytest.raises(QuotaExceeded) as short:
+        quota.allocate(year=Y, kind="land", county="371502", project="P2", amount="20",
+                       user=DCF, reason="x", key=_key(), store=store, at=T0)
+    assert "市级统筹池" in short.value.message_zh
+    with pytest.raises(NotAllowed):
+        quota.allocate(year=Y, kind="land", county="371502", project="P2", amount="20",
+                       user=DCF, reason="x", key=_key(), store=store, at=T0, from_pool=True)
+    second = quota.allocate(year=Y, kind="land", county="371502", project="P2", amount="20",
+                            user=CITY, reason="重点项目", key=_key(), store=store, at=T0,
+                            from_pool=True)
+    assert (second["from_county"], second["from_pool"]) == ("10", "10")
+    assert row(store, "county:371502")["available"] == Decimal("0")
+    assert row(store, "pool")["available"] == Decimal("20")
+    assert row(store, "pool")["allocated"] == Decimal("10")
+    with pytest.raises(QuotaExceeded):
+        quota.allocate(year=Y, kind="land", county="371502", project="P3", amount="20.0001",
+                       user=CITY, reason="x", key=_key(), store=store, at=T0, from_pool=True)
+    check_invariants(store)
+
+
+def test_allocate_uses_the_projects_holds_first(store: Store) -> None:
+    grant(store)
+    quota.hold(year=Y, kind="land", county="371502", project="P1", amount="15", user=DCF,
+               reason="审查", key=_key(), store=store, at=T0)
+    result = quota.allocate(year=Y, kind="land", county="371502", project="P1", amount="20",
+                            user=DCF, reason="配置", key=_key(), store=store, at=T0)
+    assert (result["from_holds"], result["from_county"]) == ("15", "5")
+    project = row(store, "project:P1")
+    assert (project["held"], project["allocated"]) == (Decimal("0"), Decimal("20"))
+    assert row(store, "county:371502")["allocated"] == Decimal("20")
+    check_invariants(store)
+
+
+def test_failed_operation_leaves_no_trace(store: Store) -> None:
+    grant(store)
+    quota.hold(year=Y, kind="land", county="371502", project="P1", amount="5", user=DCF,
+               reason="审查", key=_key(), store=store, at=T0)
+    before, balances_before = counts(store), raw_balances(store)
+    with pytest.raises(QuotaExceeded):  # would first use the hold, then fail on the county
+        quota.allocate(year=Y, kind="land", county="371502", project="P1", amount="100",
+                       user=DCF, reason="x", key="fails", store=store, at=T0)
+    assert counts(store) == before and raw_balances(store) == balances_before
+    assert row(store, "project:P1")["held"] == Decimal("5")
+
+
+def test_county_manager_acts_only_for_their_county(store: Store) -> None:
+    grant(store, county="371521")
+    for op in (quota.hold, quota.allocate):
+        with pytest.raises(NotAllowed):
+            op(year=Y, kind="land", county="371521", project="P9", amount="1", user=DCF,
+               reason="x", key=_key(), store=store, at=T0)
+    held = quota.hold(year=Y, kind="land", county="371521", project="P9", amount="1", user=YG,
+                      reason="x", key=_key(), store=store, at=T0)
+    with pytest.raises(NotAllowed):
+        quota.release(hold_id=held["operation_id"], user=DCF, reason="x", key=_key(),
+                      store=store, at=T0)
+    with pytest.raises(NotAllowed):
+        quota.reclaim(project="P9", user=DCF, reason="x", key=_key(), store=store, at=T0)
+    with pytest.raises(NotAllowed):
+        quota.reverse(operation_id=held["operation_id"], user=YG, reason="x", key=_key(),
+                      store=store, at=T0)
+
+
+def test_a_project_belongs_to_one_county(store: Store) -> None:
+    grant(store)
+    grant(store, county="371521")
+    quota.allocate(year=Y, kind="land", county="371502", project="P1", amount="1", user=CITY,
+                   reason="x", key=_key(), store=store, at=T0)
+    with pytest.raises(Conflict):
+        quota.hold(year=Y, kind="energy", county="371521", project="P1", amount="1",
+                   user=CITY, reason="x", key=_key(), store=store, at=T0)
+
+
+def test_lend_repay_and_overdue_loans(store: Store) -> None:
+    grant(store)  # 371502: 70
+    loan = quota.lend(year=Y, kind="land", lender="371502", borrower="371521", amount="10",
+                      due=date(2026, 6, 30), user=CITY, reason="临时拆借", key=_key(),
+                      store=store, at=T0)
+    lender, borrower = row(store, "county:371502"), row(store, "county:371521")
+    assert (lender["lent"], lender["available"]) == (Decimal("10"), Decimal("60"))
+    assert (borrower["borrowed"], borrower["available"]) == (Decimal("10"), Decimal("10"))
+    on_due = T0.replace(month=6, day=30)
+    assert quota.loans(store=store, overdue=True, at=on_due) == []
+    late = quota.loans(store=store, overdue=True, at=T0.replace(month=7, day=3))
+    assert [(x["loan_id"], x["days_overdue"], x["outstanding"]) for x in late] == [
+        (loan["operation_id"], 3, Decimal("10"))]
+    with pytest.raises(NotAllowed):  # the lender cannot "repay" for the borrower
+        quota.repay(loan_id=loan["operation_id"], user=DCF, reason="x", key=_key(),
+                    store=store, at=T0)
+    part = quota.repay(loan_id=loan["operation_id"], amount="4", user=YG, reason="部分归还",
+                       key=_key(), store=store, at=T0)
+    assert part["outstanding"] == "6"
+    with pytest.raises(Conflict):
+        quota.repay(loan_id=loan["operation_id"], amount="7", user=YG, reason="x",
+                    key=_key(), store=store, at=T0)
+    quota.repay(loan_id=loan["operation_id"], user=CITY, reason="归还", key=_key(),
+                store=store, at=T0)
+    assert quota.loans(store=store, overdue=True, at=T0.replace(month=7)) == []
+    assert row(store, "county:371502")["available"] == Decimal("70")
+    assert row(store, "county:371521")["lent"] == Decimal("0")
+    check_invariants(store)
+
+
+def test_lend_checks(store: Store) -> None:
+    grant(store)
+    common = {"year": Y, "kind": "land", "reason": "x", "store": store, "at": T0}
+    with pytest.raises(NotAllowed):
+        quota.lend(lender="371502", borrower="371521", amount="1", due=date(2026, 6, 1),
+                   user=DCF, key=_key(), **common)
+    with pytest.raises(QuotaExceeded):
+        quota.lend(lender="371502", borrower="371521", amount="70.0001",
+                   due=date(2026, 6, 1), user=CITY, key=_key(), **common)
+    with pytest.raises(BadInput):
+        quota.lend(lender="371502", borrower="371502", amount="1", due=date(2026, 6, 1),
+                   user=CITY, key=_key(), **common)
+    with pytest.raises(BadInput):
+        quota.lend(lender="371502", borrower="371521", amount="1", due=date(2026, 3, 1),
+                   user=CITY, key=_key(), **common)
+
+
+def test_paid_adjustment_records_the_price(store: Store) -> None:
+    grant(store)
+    result = quota.adjust(year=Y, kind="land", seller="371502", buyer="371521", amount="5",
+                          price="1500000", user=CITY, reason="有偿调剂", key=_key(),
+                          store=store, at=T0)
+    assert result["price"] == "1500000.00"
+    assert row(store, "county:371502")["adjusted"] == Decimal("-5")
+    assert row(store, "county:371521")["adjusted"] == Decimal("5")
+    moved = quota.movements(store=store, op="adjust")
+    assert [(m["from"], m["to"], m["amount"], m["price"]) for m in moved] == [
+        ("county:371502", "county:371521", Decimal("5"), Decimal("1500000.00"))]
+    with pytest.raises(BadInput):
+        quota.adjust(year=Y, kind="land", seller="371502", buyer="371521", amount="1",
+                     price="1.234", user=CITY, reason="x", key=_key(), store=store, at=T0)
+    check_invariants(store)
+
+
+def test_reclaim_sends_everything_back_where_it_came_from(store: Store) -> None:
+    grant(store)  # pool 30, county 70
+    grant(store, kind="energy", amount="1000")  # pool 300, county 700
+    quota.allocate(year=Y, kind="land", county="371502", project="P1", amount="70", user=DCF,
+                   reason="配置", key=_key(), store=store, at=T0)
+    quota.allocate(year=Y, kind="land", county="371502", project="P1", amount="12", user=CITY,
+                   reason="重点项目", key=_key(), store=store, at=T0, from_pool=True)
+    quota.hold(year=Y, kind="energy", county="371502", project="P1", amount="100", user=DCF,
+               reason="审查", key=_key(), store=store, at=T0)
+    assert row(store, "pool")["available"] == Decimal("18")
+    result = quota.reclaim(project="P1", user=DCF, reason="提供虚假信息,依法收回",
+                           key=_key(), store=store, at=T0)
+    returned = sorted((r["kind"], r["to"], r["amount"]) for r in result["returned"])
+    assert returned == [("energy", "county:371502", "100"),
+                        (LAND, "county:371502", "70"), (LAND, "pool", "12")]
+    assert row(store, "pool")["available"] == Decimal("30")
+    assert row(store, "county:371502")["available"] == Decimal("70")
+    assert row(store, "county:371502", kind="energy")["available"] == Decimal("700")
+    project = row(store, "project:P1")
+    assert (project["held"], project["allocated"]) == (Decimal("0"), Decimal("0"))
+    with pytest.raises(Conflict):
+        quota.reclaim(project="P1", user=DCF, reason="x", key=_key(), store=store, at=T0)
+    with pytest.raises(NotFound):
+        quota.reclaim(project="nobody", user=CITY, reason="x", key=_key(), store=store, at=T0)
+    check_invariants(store)
+
+
+def test_reverse_is_a_correction_by_opposite_entries(store: Store) -> None:
+    granted = grant(store)
+    allocated = quota.allocate(year=Y, kind="land", county="371502", project="P1",
+                               amount="25", user=DCF, reason="配置", key=_key(), store=store,
+                               at=T0)
+    with pytest.raises(QuotaExceeded):  # the county already gave 25 of its 70 away
+        quota.reverse(operation_id=granted["operation_id"], user=CITY, reason="下达有误",
+                      key=_key(), store=store, at=T0)
+    fixed = quota.reverse(operation_id=allocated["operation_id"], user=CITY, reason="录入错误",
+                          key=_key(), store=store, at=T0)
+    assert [(e["from"], e["to"], e["amount"]) for e in fixed["entries"]] == [
+        ("project:P1", "county:371502", "25")]
+    assert row(store, "county:371502")["available"] == Decimal("70")
+    with pytest.raises(Conflict):
+        quota.reverse(operation_id=allocated["operation_id"], user=CITY, reason="x",
+                      key=_key(), store=store, at=T0)
+    with pytest.raises(Conflict):
+        quota.reverse(operation_id=fixed["operation_id"], user=CITY, reason="x", key=_key(),
+                      store=store, at=T0)
+    history = quota.movements(store=store, project="P1")
+    assert [m["reverses_id"] is not None for m in history] == [False, True]
+    quota.reverse(operation_id=granted["operation_id"], user=CITY, reason="下达有误",
+                  key=_key(), store=store, at=T0)
+    assert row(store, "source")["granted"] == Decimal("0")
+    check_invariants(store)
+
+
+def test_reversing_a_repaid_loan_is_refused(store: Store) -> None:
+    grant(store)
+    grant(store, county="371521")  # so that only the loan itself stops the reversal
+    loan = quota.lend(year=Y, kind="land", lender="371502", borrower="371521", amount="10",
+                      due=date(2026, 6, 30), user=CITY, reason="拆借", key=_key(),
+                      store=store, at=T0)
+    quota.repay(loan_id=loan["operation_id"], amount="4", user=CITY, reason="归还",
+                key=_key(), store=store, at=T0)
+    with pytest.raises(Conflict):
+        quota.reverse(operation_id=loan["operation_id"], user=CITY, reason="x", key=_key(),
+                      store=store, at=T0)
+    check_invariants(store)
+
+
+def test_retire(store: Store) -> None:
+    grant(store)
+    quota.retire(year=Y, kind="land", account="pool", amount="5", user=CITY, reason="年末核销",
+                 key=_key(), store=store, at=T0)
+    assert row(store, "pool")["available"] == Decimal("25")
+    assert row(store, "pool")["retired"] == Decimal("5")
+    assert row(store, "retired")["retired"] == Decimal("5")
+    with pytest.raises(QuotaExceeded):
+        quota.retire(year=Y, kind="land", account="371502", amount="71", user=CITY,
+                     reason="x", key=_key(), store=store, at=T0)
+    with pytest.raises(NotAllowed):
+        quota.retire(year=Y, kind="land", account="371502", amount="1", user=DCF,
+                     reason="x", key=_key(), store=store, at=T0)
+    check_invariants(store)
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE quota_entries SET amount = amount + 1",
+    "DELETE FROM quota_entries",
+    "UPDATE quota_operations SET reason = 'edited'",
+    "DELETE FROM quota_operations",
+    "UPDATE quota_accounts SET title = 'edited'",
+])
+def test_the_ledger_refuses_edits(store: Store, statement: str) -> None:
+    grant(store)
+    before = raw_balances(store)
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        with store.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    assert raw_balances(store) == before
+
+
+def test_every_operation_writes_one_audit_row(store: Store) -> None:
+    grant(store)
+    quota.allocate(year=Y, kind="land", county="371502", project="P1", amount="1", user=DCF,
+                   reason="配置", key="audit-me", store=store, at=T0)
+    with store.engine.connect() as conn:
+        audit = conn.execute(sa.text(
+            "SELECT actor, action, object FROM audit_log ORDER BY id")).all()
+        op_ids = conn.execute(sa.text("SELECT id FROM quota_operations ORDER BY id")).scalars()
+        expected = [f"quota_operation:{i}" for i in op_ids]
+    assert [a.object for a in audit] == expected
+    assert [(a.actor, a.action) for a in audit] == [("city", "quota.grant"),
+                                                    ("dcf", "quota.allocate")]
+
+
+def test_movement_filters(store: Store) -> None:
+    grant(store)
+    grant(store, county="371521", kind="SO2", amount="10")
+    quota.allocate(year=Y, kind="land", county="371502", project="P1", amount="1", user=DCF,
+                   reason="配置", key=_key(), store=store, at=T0 + timedelta(days=1))
+    assert len(quota.movements(store=store)) == 5
+    assert len(quota.movements(store=store, county="371521")) == 1
+    assert len(quota.movements(store=store, kind="SO2")) == 2
+    assert [m["op"] for m in quota.movements(store=store, project="P1")] == ["allocate"]
+    assert len(quota.movements(store=store, op="grant")) == 4
+    assert len(quota.movements(store=store, since=T0 + timedelta(hours=1))) == 1
+    assert len(quota.movements(store=store, until=T0 + timedelta(hours=1))) == 4
+    assert len(quota.movements(store=store, year=Y + 1)) == 0
+    assert [m["id"] for m in quota.movements(store=store, limit=2, offset=1)] == [2, 3]
+    with pytest.raises(BadInput):
+        quota.movements(store=store, op="steal")
+
+
+def test_reversing_a_released_hold_is_refused(store: Store) -> None:
+    grant(store)
+    first = quota.hold(year=Y, kind="land", county="371502", project="P1", amount="10",
+                       user=DCF, reason="审查", key=_key(), store=store, at=T0)
+    quota.hold(year=Y, kind="land", county="371502", project="P1", amount="10", user=DCF,
+               reason="审查", key=_key(), store=store, at=T0)
+    quota.release(hold_id=first["operation_id"], user=DCF, reason="释放", key=_key(),
+                  store=store, at=T0)
+    before = raw_balances(store)
+    with pytest.raises(Conflict):  # the account still holds 10, but not for this hold
+        quota.reverse(operation_id=first["operation_id"], user=CITY, reason="x", key=_key(),
+                      store=store, at=T0)
+    assert raw_balances(store) == before
+    check_invariants(store)
