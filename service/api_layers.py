@@ -13,7 +13,7 @@ from layers.features import features_in_bbox, parse_bbox
 from layers.importer import ImportOptions, import_layer
 from layers.repository import get_layer, list_layers
 from service.deps import SettingsDep, StoreDep, UserDep
-from service.uploads import save_upload
+from service.uploads import naming_the_upload, save_upload
 
 router = APIRouter(tags=["layers"])
 
@@ -59,5 +59,6 @@ async def api_import_layer(
         path = await save_upload(file, Path(tmp), max_mb=settings.max_upload_mb)
         options = ImportOptions(kind=kind, name=name or Path(path).stem, encoding=encoding,
                                 crs=crs, class_field=class_field, actor=user.name)
-        report = await run_in_threadpool(import_layer, path, options, store=store)
+        with naming_the_upload(path, file.filename):
+            report = await run_in_threadpool(import_layer, path, options, store=store)
     return report.to_dict()

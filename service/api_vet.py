@@ -17,7 +17,7 @@ from analysis.site import Site, read_site, site_from_geojson
 from analysis.vetting import VetRequest, to_json, vet_site
 from service.cli_vet import parse_demands
 from service.deps import RulesDep, SettingsDep, StoreDep
-from service.uploads import save_upload
+from service.uploads import naming_the_upload, save_upload
 
 router = APIRouter(tags=["vetting"])
 
@@ -66,7 +66,8 @@ async def api_vet_file(
     """Vet an uploaded site file in any format ``blueprint vet`` accepts."""
     with tempfile.TemporaryDirectory() as tmp:
         path = await save_upload(file, Path(tmp), max_mb=settings.max_upload_mb)
-        site = await run_in_threadpool(read_site, path, crs=crs)
+        with naming_the_upload(path, file.filename):
+            site = await run_in_threadpool(read_site, path, crs=crs)
     body = SiteIn(site={"type": "FeatureCollection", "features": []}, industry=industry,
                   county=county, emissions=parse_emissions(emissions),
                   demands=parse_demands(demands), year=year, format=format)

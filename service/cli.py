@@ -14,9 +14,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from sqlalchemy import exc as sa_exc
 
 from layers.errors import BlueprintError
-from layers.store import Store
+from layers.store import Store, storage_unavailable
 from service.context import local_actor, store_from_settings
 from service.settings import get_settings
 
@@ -106,7 +107,10 @@ def main() -> None:
     """Entry point: run the CLI; domain errors become one line on stderr and exit 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app(standalone_mode=False)
+        try:
+            app(standalone_mode=False)
+        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:  # server gone
+            raise storage_unavailable(exc) from None
     except BlueprintError as exc:
         sys.stderr.write(f"error: {exc} ({exc.message_zh})\n")
         raise SystemExit(2) from None
@@ -137,4 +141,4 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 
 
 # Sub-command modules register themselves on the apps above.
-from service import cli_layers, cli_vet  # noqa: E402,F401
+from service import cli_layers, cli_quota, cli_serve, cli_vet  # noqa: E402,F401

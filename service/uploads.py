@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from fastapi import UploadFile
 
-from layers.errors import InvalidFile
+from layers.errors import BlueprintError, InvalidFile
 
 CHUNK = 1024 * 1024
 
@@ -33,3 +35,18 @@ async def save_upload(upload: UploadFile, folder: Path, *, max_mb: int) -> Path:
     if size == 0:
         raise InvalidFile("the upload is empty", message_zh="上传文件为空", where=upload.filename)
     return path
+
+
+@contextmanager
+def naming_the_upload(path: Path, filename: str | None) -> Iterator[None]:
+    """Errors about a saved upload name the user's file, not the server's temporary path."""
+    try:
+        yield
+    except BlueprintError as exc:
+        shown = Path(filename or path.name).name
+        for attr in ("message", "where"):
+            text = getattr(exc, attr)
+            if text:
+                setattr(exc, attr, text.replace(str(path), shown).replace(str(path.parent), ""))
+        exc.args = (exc.message,)
+        raise

@@ -1,0 +1,62 @@
+"""``blueprint serve``: the map and the HTTP API, with the sample city loaded on first start."""
+
+from __future__ import annotations
+
+import threading
+import webbrowser
+from typing import Annotated
+
+import typer
+
+from layers.errors import BlueprintError
+from layers.repository import list_layers
+from service.cli import SAMPLE_DIR, app, err, open_store, out, sample_load
+from service.settings import get_settings
+
+
+def _ensure_sample() -> None:
+    """Load the sample city when the store holds no layer yet (first start)."""
+    store = open_store()
+    try:
+        empty = not list_layers(store=store)
+    finally:
+        store.close()
+    if not empty:
+        return
+    if not (SAMPLE_DIR / "manifest.toml").exists():
+        err.print("没有图层,也找不到样例数据 data/sample;地图将为空。"
+                  "用 blueprint layers import 导入图层。", markup=False)
+        return
+    out.print("首次启动:导入样例城市(聊城市)图层…")
+    try:
+        sample_load(SAMPLE_DIR)
+    except BlueprintError as exc:  # serve anyway: the map says that there are no layers
+        err.print(f"样例数据导入失败:{exc.message_zh} ({exc})", markup=False)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    sample: Annotated[bool, typer.Option("--sample/--no-sample",
+                                         help="Load data/sample when there are no layers")]
+    = True,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the map in a browser")]
+    = False,
+) -> None:
+    """Serve the blueprint map (/) and the HTTP API (/api, /ogc, /docs) with uvicorn."""
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = get_settings()
+    if sample:
+        _ensure_sample()
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{shown_host}:{port}/"
+    out.print(f"一张蓝图已启动:在浏览器中打开 {url}  (接口文档 {url}docs,Ctrl+C 退出)",
+              markup=False)
+    if open_browser:
+        threading.Timer(1.5, webbrowser.open, args=(url,)).start()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                proxy_headers=True)

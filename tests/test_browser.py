@@ -1,0 +1,244 @@
+"""The map as a person uses it: ``blueprint serve`` in a subprocess, Debian's Chromium driven
+by Playwright. Every request the page makes is routed: anything not for 127.0.0.1 is
+aborted and fails the test. Each test leaves a screenshot in ``test-artifacts/``.
+
+Needs ``/usr/bin/chromium`` (Debian package ``chromium``); without it these tests are
+skipped locally and fail under ``CI=true``. Run them alone with ``pytest -m browser``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import IN_CI, REPO, SAMPLE
+
+pytestmark = pytest.mark.browser
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+START_TIMEOUT_S = 180  # waiting for the server to come up, not a performance assertion
+
+
+def _need_browser() -> Any:
+    """Playwright's sync API, or skip (locally) / fail (CI) when the browser is missing."""
+    problem = None if CHROMIUM.exists() else f"{CHROMIUM} is missing (apt-get install chromium)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        problem = "the playwright Python package is missing"
+    if problem:
+        if IN_CI:
+            pytest.fail(f"CI=true: browser tests must run, but {problem}")
+        pytest.skip(problem)
+    return sync_playwright
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``blueprint serve`` on a free port, sample loaded into a fresh embedded store."""
+    _need_browser()
+    data = tmp_path_factory.mktemp("serve")
+    port = _free_port()
+    env = {**os.environ, "BLUEPRINT_DATA_DIR": str(data), "BLUEPRINT_DATABASE_URL": "",
+           "BLUEPRINT_BASEMAP_URL": ""}
+    log = (data / "serve.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port)],
+                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(proc, base, data / "serve.log")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _wait_until_up(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"blueprint serve exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{base}/api/layers", timeout=5) as answer:
+                if answer.status == 200 and json.load(answer):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"blueprint serve did not answer:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with _need_browser()() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page; fails the test on any request leaving 127.0.0.1 or any script error."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900},
+                                  accept_downloads=True, locale="zh-CN")
+    tab = context.new_page()
+    offsite: list[str] = []
+    errors: list[str] = []
+
+    def route(handle: Any) -> None:
+        url = handle.request.url
+        if urlparse(url).scheme in ("http", "https", "ws", "wss") and \
+                urlparse(url).hostname != "127.0.0.1":
+            offsite.append(url)
+            handle.abort()
+            return
+        try:
+            handle.continue_()
+        except Exception:  # the page cancelled it (an aborted fetch while panning)
+            pass
+
+    context.route("**/*", route)
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.goto(server + "/")
+    yield tab
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+    context.close()
+    assert offsite == [], f"the page requested other hosts: {offsite}"
+    assert errors == [], f"script errors: {errors}"
+
+
+def _layers(server: str) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(f"{server}/api/layers") as answer:
+        return list(json.load(answer))
+
+
+def test_map_shows_every_layer_in_its_control(page, server):
+    layers = _layers(server)
+    labels = page.locator(".leaflet-control-layers-overlays label")
+    labels.first.wait_for()
+    assert labels.count() == len(layers) == 8
+    names = labels.all_inner_texts()
+    for layer in layers:
+        assert any(layer["title"] in name for name in names), layer["title"]
+    # county boundaries came from the bbox API and carry their names
+    page.locator(".bp-county-label", has_text="东昌府区").first.wait_for()
+    counties = set(page.locator(".bp-county-label").all_inner_texts())
+    assert {"东昌府区", "临清市", "阳谷县", "莘县", "东阿县", "冠县", "高唐县"} <= counties
+    # the capacity raster: toggled on by its Chinese name, drawn with its colour scale
+    labels.filter(has_text="环境容量").click()
+    legend = page.locator(".bp-legend")
+    legend.wait_for()
+    assert "环境容量" in legend.inner_text()
+    legend.locator("select").select_option("NOx")
+    page.wait_for_function("document.querySelector('img.bp-raster') && "
+                           "document.querySelector('img.bp-raster').src.includes('band=NOx') && "
+                           "document.querySelector('img.bp-raster').naturalWidth > 0")
+
+
+def test_uploaded_coordinate_file_shows_the_red_conflict(page, tmp_path):
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "02_redline_conflict.txt"))
+    verdict = page.locator("#bp-verdict")
+    verdict.wait_for()
+    assert verdict.inner_text() == "初审结论：不通过"
+    assert "bp-verdict-fail" in (verdict.get_attribute("class") or "")
+    assert "生态保护红线" in page.locator("#bp-summary").inner_text()
+    red = page.locator("path.bp-piece-conflict")
+    assert red.count() >= 1 and red.first.get_attribute("fill") == "#dc2626"
+    assert page.locator("path.bp-site-outline").count() == 1
+    row = page.locator("tr.bp-finding[data-layer=ecological_redline]")
+    assert "冲突" in row.inner_text()
+    row.click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    for part in ("生态保护红线", "HX371502-001", "不得占用生态保护红线", "m²", "亩", "49.57%"):
+        assert part in text, part
+    with page.expect_download() as download:
+        page.click("#bp-dl-json")
+    report = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert report["verdict"] == "fail" and report["site"]["source"] == "02_redline_conflict.txt"
+    with page.expect_download() as download:
+        page.click("#bp-dl-geojson")
+    fc = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert fc["type"] == "FeatureCollection" and fc["report"]["summary_zh"] == report["summary_zh"]
+    assert any(f["properties"].get("status") == "conflict" for f in fc["features"])
+    # picking another industry checks the same file again
+    page.select_option("#bp-industry", "commercial")
+    page.locator("#bp-site", has_text="商业服务业项目").wait_for()
+
+
+def _click_until(page: Any, x: float, y: float, done: str) -> None:
+    """Move to (x, y) and click, and click again if the map did not take it (as people do:
+    Leaflet.draw ignores a click that follows the previous one within 50 ms)."""
+    for _ in range(5):
+        page.mouse.move(x, y, steps=10)
+        page.mouse.click(x, y)
+        try:
+            page.wait_for_function(done, timeout=2000)
+            return
+        except Exception:  # playwright's TimeoutError: the click was ignored
+            continue
+    pytest.fail(f"the map did not take the click at {x:.0f},{y:.0f} ({done})")
+
+
+def test_site_drawn_with_the_mouse_is_vetted(page):
+    page.locator(".bp-county-label").first.wait_for()
+    # go to 聊城经济技术开发区, as a person would pan and zoom there
+    page.evaluate("() => { blueprint.map.setView([36.4399, 116.0380], 16, {animate: false}); }")
+    corners = page.evaluate("""() => {
+        const map = blueprint.map, box = map.getContainer().getBoundingClientRect();
+        return [[36.4392, 116.0368], [36.4392, 116.0392], [36.4407, 116.0392],
+                [36.4407, 116.0368]].map(ll => {
+            const p = map.latLngToContainerPoint(ll); return [box.left + p.x, box.top + p.y]; });
+    }""")
+    page.click("#bp-draw")
+    vertices = "document.querySelectorAll('.leaflet-editing-icon').length"
+    for n, (x, y) in enumerate(corners, start=1):
+        _click_until(page, x, y, f"{vertices} >= {n}")
+    # clicking the first corner again closes the polygon, and the check starts
+    _click_until(page, *corners[0], "document.body.dataset.bpState !== 'idle'")
+    verdict = page.locator("#bp-verdict")
+    verdict.wait_for()
+    assert verdict.inner_text() == "初审结论：通过"
+    assert "bp-verdict-pass" in (verdict.get_attribute("class") or "")
+    site = page.locator("#bp-site").inner_text()
+    assert "地图上绘制的地块" in site and "东昌府区" in site
+    assert page.locator("path.bp-piece-conflict").count() == 0
+
+
+def test_bad_file_shows_a_readable_chinese_error(page, tmp_path):
+    bad = tmp_path / "坏地块.txt"
+    bad.write_text("[属性描述]\n带号=39\n[地块坐标]\n4,1.0,1,坏地块,面,,,,@\n"
+                   "J1,1,4035000.0\n", encoding="utf-8")
+    page.set_input_files("#bp-file", str(bad))
+    status = page.locator("#bp-status.bp-status-error")
+    status.wait_for()
+    text = status.inner_text()
+    assert "无法完成审查" in text and "界址点行有 3 个字段" in text
+    assert ":5" in text  # the line of the file
+    assert "Traceback" not in text
+    assert page.locator("#bp-result").is_hidden()

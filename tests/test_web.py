@@ -1,0 +1,200 @@
+"""The map page, its assets, the raster image and the API edges, through a real ASGI client.
+
+The sample city is loaded once per engine (``sample_store``); the app under test is the
+real one from ``create_app``, serving that sample store in place of the one it opened.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from layers.repository import list_layers
+from layers.store import Store
+from layers.users import create_user
+from service.app import create_app
+from service.settings import Settings
+from tests.conftest import SAMPLE
+
+STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
+SITES = SAMPLE / "sites"
+URL_ATTR = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
+ABSOLUTE = re.compile(r"""(?:https?:)?//[\w.-]+""")
+
+
+@contextmanager
+def _client(store: Store, tmp_path: Path, **settings: str) -> Iterator[TestClient]:
+    """The real app, serving ``store`` instead of the one its lifespan opened."""
+    app = create_app(Settings(data_dir=tmp_path / "app", **settings))  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        own, app.state.store = app.state.store, store
+        try:
+            yield client
+        finally:
+            app.state.store = own
+
+
+@pytest.fixture
+def client(sample_store: Store, tmp_path: Path) -> Iterator[TestClient]:
+    with _client(sample_store, tmp_path) as test_client:
+        yield test_client
+
+
+def _offsite_urls(text: str) -> list[str]:
+    """Every absolute URL in a page or stylesheet (the service's own pages use none)."""
+    return [m for m in ABSOLUTE.findall(text) if not m.startswith("//testserver")]
+
+
+# ------------------------------------------------------------------ the map page
+
+def test_map_page_is_chinese_and_names_every_layer(client, sample_store):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert '<html lang="zh-CN">' in html
+    for text in ("一张蓝图", "选址初审", "项目行业", "上传地块文件", "下载报告（JSON）"):
+        assert text in html
+    layers = list_layers(store=sample_store)
+    assert len(layers) == 8
+    for layer in layers:
+        assert layer.title in html, layer.title
+        assert f'"name": "{layer.name}"' in html  # in the page config, with its group
+    for title in ("工业项目", "物流仓储项目", "商业服务业项目"):
+        assert f">{title}</option>" in html
+    assert "L.control.layers" in html and "L.Control.Draw" in html
+
+
+def test_map_page_embeds_no_layer_data(client):
+    html = client.get("/").text
+    assert len(html.encode()) < 60_000
+    assert '"coordinates"' not in html and "FeatureCollection" not in html
+    assert "/api/layers/" in client.get("/static/app.js").text  # fetched per viewport instead
+
+
+def test_map_page_and_assets_load_nothing_from_other_hosts(client):
+    html = client.get("/").text
+    assert _offsite_urls(html) == []
+    refs = URL_ATTR.findall(html)
+    assert any("/static/vendor/leaflet/leaflet.js" in r for r in refs)
+    assert any("/static/vendor/leaflet-draw/leaflet.draw.js" in r for r in refs)
+    for ref in refs:
+        if ref.startswith("/static/"):
+            assert client.get(ref).status_code == 200, ref
+    for css in STATIC.rglob("*.css"):
+        for url in re.findall(r"url\(['\"]?([^'\")]+)", css.read_text(encoding="utf-8")):
+            if url.startswith(("data:", "#")):
+                continue
+            assert not ABSOLUTE.match(url), f"{css.name}: {url}"
+            assert (css.parent / url).exists(), f"{css.name}: {url}"
+    for package in ("leaflet", "leaflet-draw", "swagger-ui-dist"):
+        assert (STATIC / "vendor" / package / "LICENSE").stat().st_size > 500
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and _offsite_urls(docs.text) == []
+    assert "/static/vendor/swagger-ui-dist/swagger-ui-bundle.js" in docs.text
+
+
+def test_basemap_comes_from_settings(sample_store, tmp_path):
+    with _client(sample_store, tmp_path) as plain:
+        assert "L.tileLayer" not in plain.get("/").text
+    template = "http://127.0.0.1:8081/tiles/{z}/{x}/{y}.png"
+    with _client(sample_store, tmp_path / "b", basemap_url=template,
+                 basemap_attribution="本地瓦片") as with_tiles:
+        html = with_tiles.get("/").text
+    assert "L.tileLayer" in html and template in html
+    assert json.dumps("本地瓦片") in html  # the attribution, JSON-escaped by folium
+
+
+# ------------------------------------------------------------------ raster image
+
+def test_capacity_raster_renders_as_png_with_bounds(client, sample_store):
+    capacity = next(layer for layer in list_layers(store=sample_store) if layer.is_raster)
+    info = client.get(f"/api/layers/{capacity.name}/image", params={"band": "nox"}).json()
+    assert info["band"] == "NOx" and info["bands"] == capacity.bands
+    assert 0 < info["min"] < info["max"]
+    (south, west), (north, east) = info["bounds"]
+    minx, miny, maxx, maxy = capacity.bbox
+    assert west == pytest.approx(minx, abs=0.01) and east == pytest.approx(maxx, abs=0.01)
+    assert south == pytest.approx(miny, abs=0.01) and north == pytest.approx(maxy, abs=0.01)
+    png = client.get(info["url"])
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get(f"/api/layers/{capacity.name}/image.png").content != png.content  # SO2
+
+
+def test_image_of_unknown_band_or_vector_layer_is_a_clear_error(client):
+    bad = client.get("/api/layers/env_capacity/image.png", params={"band": "CO2"})
+    assert bad.status_code == 422
+    assert "CO2" in bad.json()["message_zh"] and "SO2" in bad.json()["message_zh"]
+    vector = client.get("/api/layers/ecological_redline/image.png")
+    assert vector.status_code == 422 and vector.json()["message_zh"] == "该图层不是栅格图层"
+
+
+# ------------------------------------------------------------------ vetting via the API
+
+def test_geojson_report_colours_only_the_parts_that_break_a_rule(client):
+    with (SITES / "02_redline_conflict.txt").open("rb") as fh:
+        fc = client.post("/api/vet/file", files={"file": ("02.txt", fh)},
+                         data={"format": "geojson"}).json()
+    report = fc["report"]
+    assert report["verdict"] == "fail"
+    pieces = [f["properties"] for f in fc["features"] if f["properties"]["role"] != "site"]
+    red = [p for p in pieces if p["status"] == "conflict"]
+    assert {p["layer"] for p in red} == {"ecological_redline"}
+    assert sum(p["area_m2"] for p in red) == pytest.approx(38_667.25, abs=1)
+    urban = [p for p in pieces if p["layer"] == "urban_boundary"]
+    inside = [p for p in urban if p["role"] == "overlap"]
+    outside = [p for p in urban if p["role"] == "outside"]
+    assert {p["status"] for p in inside} == {"ok"}
+    assert len(outside) == 1 and outside[0]["status"] == "conditional"
+    assert outside[0]["area_m2"] + sum(p["area_m2"] for p in inside) == \
+        pytest.approx(report["site"]["area_m2"], abs=1)
+    zoning = [p for p in pieces if p["layer"] == "zoning"]
+    assert zoning and all(p["status"] == "conditional" for p in zoning)  # 09 and 07, not 10xx
+
+
+def test_bad_upload_is_a_chinese_error_and_changes_nothing(client, sample_store):
+    before = [layer.to_dict() for layer in list_layers(store=sample_store)]
+    bad = "[属性描述]\n带号=39\n[地块坐标]\n4,1.0,1,坏地块,面,,,,@\nJ1,1,4035000.0\n".encode()
+    answer = client.post("/api/vet/file", files={"file": ("坏地块.txt", bad)})
+    assert answer.status_code == 422
+    body = answer.json()
+    assert set(body) >= {"error", "message", "message_zh", "where"}
+    assert "界址点" in body["message_zh"] and "Traceback" not in answer.text
+    assert body["where"].endswith(":5")
+    garbage = client.post("/api/vet/file", files={"file": ("规划地块.geojson", b"hello")})
+    assert garbage.status_code == 422 and garbage.json()["message_zh"] == "无法识别的矢量文件格式"
+    assert garbage.json()["where"] == "规划地块.geojson"  # the user's file, not a server path
+    assert "/tmp" not in garbage.text and str(Path.cwd()) not in garbage.text
+    empty = client.post("/api/vet/file", files={"file": ("empty.geojson", b"")})
+    assert empty.status_code == 422 and empty.json()["message_zh"] == "上传文件为空"
+    assert [layer.to_dict() for layer in list_layers(store=sample_store)] == before
+
+
+def test_bad_layer_upload_imports_nothing(store, tmp_path):
+    token = create_user("staff", "nr_staff", None, store=store, actor="test")
+    auth = {"Authorization": f"Bearer {token}"}
+    with _client(store, tmp_path) as client:
+        answer = client.post("/api/layers", headers=auth, data={"kind": "ecological_redline"},
+                             files={"file": ("redline.geojson", b'{"type": "Feature')})
+    assert answer.status_code == 422 and answer.json()["message_zh"]
+    assert list_layers(store=store) == []
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM layer_features")).scalar_one() == 0
+
+
+def test_openapi_lists_every_api_route(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/layers", "/api/layers/{name}", "/api/layers/{name}/features",
+                 "/api/layers/{name}/image.png", "/api/layers/{name}/image", "/api/vet",
+                 "/api/vet/file", "/ogc", "/ogc/collections/{name}/items",
+                 "/ogc/collections/{name}/items/{fid}"):
+        assert path in paths, path
+    assert "/" not in paths and "/docs" not in paths

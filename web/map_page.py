@@ -1,0 +1,122 @@
+"""The blueprint map page (一张蓝图), built with folium and served without any CDN.
+
+The page holds no layer data: each vector layer is an empty ``FeatureGroup`` that
+``web/static/app.js`` fills from ``/api/layers/{name}/features`` for the current viewport,
+simplified for the zoom; the capacity raster is a PNG from ``/api/layers/{name}/image.png``.
+Folium's default scripts and stylesheets (Leaflet, jQuery, Bootstrap, Font Awesome from
+public CDNs) are replaced by the vendored copies under ``/static/vendor``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import folium
+from branca.element import Figure
+from folium.plugins import Draw
+
+from analysis.capacity import POLLUTANT_NAMES_ZH
+from layers.catalogue import KINDS
+from layers.repository import LayerInfo
+from web.panel import panel_html
+
+VENDOR = "/static/vendor"
+MAP_JS = [("leaflet", f"{VENDOR}/leaflet/leaflet.js")]
+MAP_CSS = [("leaflet_css", f"{VENDOR}/leaflet/leaflet.css"), ("blueprint_css", "/static/app.css")]
+DRAW_JS = [("leaflet_draw_js", f"{VENDOR}/leaflet-draw/leaflet.draw.js"),
+           ("leaflet_draw_zh", "/static/draw-zh.js")]
+DRAW_CSS = [("leaflet_draw_css", f"{VENDOR}/leaflet-draw/leaflet.draw.css")]
+HIDDEN_BY_DEFAULT = {"zoning", "env_capacity"}
+CHINA_CENTRE = (35.0, 105.0)
+
+
+@dataclass
+class PageOptions:
+    """What the page needs besides the layers."""
+
+    base: str = ""  # the app's root path (behind a reverse proxy), "" normally
+    basemap_url: str = ""
+    basemap_attribution: str = ""
+    industries: list[tuple[str, str]] = field(default_factory=list)  # (code, Chinese title)
+
+
+def _local(base: str, links: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(name, base + url) for name, url in links]
+
+
+def _label(info: LayerInfo) -> str:
+    colour = KINDS[info.kind].color if info.kind in KINDS else "#3388ff"
+    return (f'<span class="bp-swatch bp-swatch-{html.escape(info.kind)}" '
+            f'style="--c:{colour}"></span>{html.escape(info.title)}')
+
+
+def _bounds(layers: list[LayerInfo]) -> list[list[float]] | None:
+    boxes = [info.bbox for info in layers if all(v is not None for v in info.bbox)]
+    if not boxes:
+        return None
+    return [[min(b[1] for b in boxes), min(b[0] for b in boxes)],
+            [max(b[3] for b in boxes), max(b[2] for b in boxes)]]
+
+
+def build_map(layers: list[LayerInfo], options: PageOptions) -> folium.Map:
+    """The folium map: one group per layer, drawing tools, the layer control and the panel."""
+    fmap = folium.Map(location=CHINA_CENTRE, zoom_start=5, tiles=None, prefer_canvas=True,
+                      control_scale=True, max_zoom=19)
+    fmap.default_js = _local(options.base, MAP_JS)
+    fmap.default_css = _local(options.base, MAP_CSS)
+    if options.basemap_url:
+        folium.TileLayer(options.basemap_url, attr=options.basemap_attribution or "底图",
+                         name="底图", overlay=False, control=False, max_zoom=19).add_to(fmap)
+    groups = []
+    for info in layers:
+        group = folium.FeatureGroup(name=_label(info), show=info.kind not in HIDDEN_BY_DEFAULT)
+        group.add_to(fmap)
+        groups.append(_layer_config(info, group.get_name()))
+    draw = Draw(position="topleft", show_geometry_on_click=False,
+                draw_options={"polyline": False, "circle": False, "marker": False,
+                              "circlemarker": False,
+                              "polygon": {"allowIntersection": False, "showArea": False},
+                              "rectangle": {"showArea": False}},
+                edit_options={"edit": False, "remove": False})
+    draw.default_js = _local(options.base, DRAW_JS)
+    draw.default_css = _local(options.base, DRAW_CSS)
+    draw.add_to(fmap)
+    folium.LayerControl(position="topright", collapsed=False).add_to(fmap)
+    bounds = _bounds(layers)  # app.js fits the map to them, without animation
+    config = {"base": options.base, "map": fmap.get_name(),
+              "drawnItems": f"drawnItems_{draw.get_name()}", "layers": groups,
+              "bounds": bounds}
+    _add_page_parts(fmap, config, options)
+    return fmap
+
+
+def _layer_config(info: LayerInfo, group: str) -> dict[str, Any]:
+    kind = KINDS.get(info.kind)
+    return {"name": info.name, "kind": info.kind, "title": info.title, "group": group,
+            "color": kind.color if kind else "#3388ff", "raster": info.is_raster,
+            "bands": info.bands, "count": info.feature_count}
+
+
+def _add_page_parts(fmap: folium.Map, config: dict[str, Any], options: PageOptions) -> None:
+    figure = fmap.get_root()
+    assert isinstance(figure, Figure)
+    figure.header.add_child(folium.Element(
+        '<title>一张蓝图 · 选址初审</title>'
+        f'<link rel="icon" href="{options.base}/static/favicon.svg" type="image/svg+xml">'
+        f'<script defer src="{options.base}/static/check.js"></script>'
+        f'<script defer src="{options.base}/static/app.js"></script>'), name="bp_head")
+    payload = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
+    pollutants = list(POLLUTANT_NAMES_ZH.items())
+    figure.html.add_child(folium.Element(
+        panel_html(options.industries, pollutants, options.base)
+        + f'<script id="bp-config" type="application/json">{payload}</script>'),
+        name="bp_panel")
+
+
+def render_page(layers: list[LayerInfo], options: PageOptions) -> str:
+    """The whole HTML page, with ``lang="zh-CN"``."""
+    page = build_map(layers, options).get_root().render()
+    return page.replace("<html>", '<html lang="zh-CN">', 1)

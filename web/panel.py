@@ -1,0 +1,82 @@
+"""The side panel of the map page: check a site, read the verdict, download the report."""
+
+from __future__ import annotations
+
+from html import escape
+
+ACCEPT = ".txt,.geojson,.json,.gpkg,.zip,.kml,.gml,.csv"
+
+
+def _options(industries: list[tuple[str, str]]) -> str:
+    return "".join(f'<option value="{escape(code)}">{escape(title)}</option>'
+                   for code, title in industries)
+
+
+def _emission_inputs(pollutants: list[tuple[str, str]]) -> str:
+    return "".join(
+        f'<label class="bp-emission">{escape(title)} <small>{escape(code)}</small>'
+        f'<input type="number" min="0" step="any" inputmode="decimal" '
+        f'data-pollutant="{escape(code)}" placeholder="吨/年"></label>'
+        for code, title in pollutants)
+
+
+def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, str]],
+               base: str = "") -> str:
+    """The panel's HTML (filled in by ``web/static/app.js``)."""
+    return f"""
+<aside id="bp-panel" aria-label="选址初审">
+  <header class="bp-head">
+    <h1>一张蓝图 <span>选址初审</span></h1>
+    <p>在地图上画出项目地块，或上传地块文件，即可查看与生态保护红线、永久基本农田、
+       饮用水水源保护区、城镇开发边界等管控图层的关系。</p>
+  </header>
+  <section class="bp-card" id="bp-check">
+    <label class="bp-field">项目行业
+      <select id="bp-industry" name="industry">{_options(industries)}</select></label>
+    <div class="bp-ways">
+      <div class="bp-way">
+        <b>方式一：在地图上绘制</b>
+        <span>点击地图左侧 <i class="bp-ico bp-ico-poly"></i> 多边形或
+          <i class="bp-ico bp-ico-rect"></i> 矩形工具，依次点击地块拐点，
+          点击起点完成。</span>
+        <button type="button" id="bp-draw" class="bp-btn">开始绘制地块</button>
+      </div>
+      <div class="bp-way">
+        <b>方式二：上传地块文件</b>
+        <span>界址点坐标文件（.txt）、GeoJSON、GeoPackage、Shapefile（打包为 .zip）、KML。</span>
+        <label class="bp-btn bp-upload">选择文件…
+          <input type="file" id="bp-file" name="file" accept="{ACCEPT}"></label>
+      </div>
+    </div>
+    <details class="bp-more">
+      <summary>年排放量（可选，用于核算环境容量）</summary>
+      <div class="bp-emissions">{_emission_inputs(pollutants)}</div>
+    </details>
+    <button type="button" id="bp-rerun" class="bp-btn bp-primary" disabled>重新审查当前地块</button>
+  </section>
+  <section id="bp-status" role="status" aria-live="polite" hidden></section>
+  <section class="bp-card" id="bp-result" hidden>
+    <div id="bp-verdict" class="bp-verdict"></div>
+    <p id="bp-summary" class="bp-summary"></p>
+    <div class="bp-downloads">
+      <a id="bp-dl-json" class="bp-btn" href="#" download="report.json">下载报告（JSON）</a>
+      <a id="bp-dl-geojson" class="bp-btn" href="#"
+         download="report.geojson">下载图形（GeoJSON）</a>
+    </div>
+    <h2>地块信息</h2>
+    <table id="bp-site" class="bp-table"></table>
+    <h2>逐层审查结果</h2>
+    <p class="bp-hint">点击一行可在地图上定位重叠部分。</p>
+    <table id="bp-findings" class="bp-table bp-findings"></table>
+    <div id="bp-capacity-box"><h2>环境容量（地块范围内）</h2>
+      <table id="bp-capacity" class="bp-table"></table></div>
+    <div id="bp-quota-box" hidden><h2>要素指标</h2><p id="bp-quota"></p></div>
+    <div id="bp-warnings-box" hidden><h2>提示</h2><ul id="bp-warnings"></ul></div>
+  </section>
+  <footer class="bp-foot">
+    <a href="{base}/docs" target="_blank">接口文档</a> ·
+    <a href="{base}/ogc" target="_blank">OGC API – Features</a> ·
+    <a href="{base}/api/layers" target="_blank">图层目录</a>
+  </footer>
+</aside>
+"""

@@ -1,0 +1,254 @@
+/* 一张蓝图: check a site drawn on the map or uploaded as a file; show and offer the report.
+ * POST /api/vet (drawn GeoJSON) or /api/vet/file (upload), both with format=geojson:
+ * the answer is the site, the overlap pieces and the full report. */
+window.BlueprintCheck = function (bp) {
+  "use strict";
+  var map = bp.map, base = bp.config.base, esc = bp.escapeHtml;
+  var drawn = window[bp.config.drawnItems];
+  var STATUS_ZH = { ok: "符合", warning: "提示", conditional: "有条件", conflict: "冲突" };
+  var COLORS = { conflict: "#dc2626", conditional: "#f59e0b", warning: "#eab308" };
+  var VERDICT_FILL = { pass: "#16a34a", conditional: "#f59e0b", fail: "#dc2626" };
+  var RULE_ZH = {
+    "ecological_redline.no_overlap": "不得占用生态保护红线",
+    "basic_farmland.no_overlap": "不得占用永久基本农田",
+    "water_source.level_1": "饮用水水源一级保护区管控",
+    "water_source.level_2": "饮用水水源二级保护区管控",
+    "urban_boundary.required": "须位于城镇开发边界内",
+    "urban_boundary.preferred": "宜位于城镇开发边界内",
+    "urban_boundary.ignore": "不要求位于城镇开发边界内",
+    "zoning.suitable_landuse": "用途分区须符合项目行业",
+    "industrial_park.warning_outside": "宜布局在产业园区内",
+    "industrial_park.ignore": "不要求入园",
+    "env_capacity.fits": "排放量不超过剩余环境容量",
+    "admin_boundary.info": "所在行政区"
+  };
+  var $ = function (id) { return document.getElementById(id); };
+  map.createPane("bpResult").style.zIndex = 450;
+  var renderer = L.svg({ pane: "bpResult" });
+  var result = L.featureGroup().addTo(map);
+  var pieces = {};
+  var site = null, blobs = [];
+
+  function fmt(v, digits) {
+    return Number(v).toLocaleString("zh-CN", { minimumFractionDigits: digits,
+      maximumFractionDigits: digits });
+  }
+  function pct(v) { return (Number(v) * 100).toFixed(2) + "%"; }
+  function tag(status) {
+    return "<span class='bp-tag bp-tag-" + esc(status) + "'>" + esc(STATUS_ZH[status] || status) +
+      "</span>";
+  }
+  function rule(code) { return esc(RULE_ZH[code] || code) + " <small>" + esc(code) + "</small>"; }
+
+  function setState(state, html) {
+    document.body.dataset.bpState = state;
+    var box = $("bp-status");
+    box.className = "bp-status bp-status-" + state;
+    box.innerHTML = html || "";
+    box.hidden = !html;
+    $("bp-file").disabled = $("bp-industry").disabled = state === "busy";
+    $("bp-rerun").disabled = state === "busy" || !site;
+  }
+
+  function clearResult() {
+    result.clearLayers();
+    pieces = {};
+    $("bp-result").hidden = true;
+    blobs.forEach(URL.revokeObjectURL);
+    blobs = [];
+  }
+
+  function emissions() {
+    var out = {};
+    document.querySelectorAll("[data-pollutant]").forEach(function (input) {
+      if (input.value !== "") { out[input.dataset.pollutant] = Number(input.value); }
+    });
+    return out;
+  }
+
+  function request() {
+    var industry = $("bp-industry").value, em = emissions();
+    if (site.file) {
+      var form = new FormData();
+      form.append("file", site.file);
+      form.append("industry", industry);
+      form.append("format", "geojson");
+      var text = Object.keys(em).map(function (k) { return k + "=" + em[k]; }).join(",");
+      if (text) { form.append("emissions", text); }
+      return fetch(base + "/api/vet/file", { method: "POST", body: form });
+    }
+    return fetch(base + "/api/vet", { method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ site: site.feature, industry: industry, emissions: em,
+        format: "geojson" }) });
+  }
+
+  function run() {
+    if (!site) { return; }
+    setState("busy", "<span class='bp-spinner'></span>正在审查“" + esc(site.label) + "”，请稍候…");
+    request().then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        return { ok: r.ok, body: body };
+      });
+    }).then(function (res) {
+      if (res.ok) { showResult(res.body); } else { showError(res.body); }
+    }).catch(function () {
+      showError({ message_zh: "无法连接服务，请确认服务仍在运行后重试。" });
+    });
+  }
+
+  function showError(body) {
+    clearResult();
+    if (site && site.file) { site = null; }
+    $("bp-file").value = "";
+    var where = body.where ? "<p class='bp-where'>位置：" + esc(body.where) + "</p>" : "";
+    var en = body.message ? "<p class='bp-en' lang='en'>" + esc(body.message) + "</p>" : "";
+    setState("error", "<b>无法完成审查</b><p class='bp-error-zh'>" +
+      esc(body.message_zh || "审查失败，请检查输入后重试。") + "</p>" + where + en);
+  }
+
+  function piecePopup(f, report) {
+    var p = f.properties, finding = (report.findings || []).filter(function (x) {
+      return x.layer === p.layer; })[0] || {};
+    var share = report.site.area_m2 ? p.area_m2 / report.site.area_m2 : 0;
+    var outside = p.role === "outside";
+    var what = outside ? "<tr><th>部位</th><td>地块位于" + esc(p.title) + "以外的部分</td></tr>"
+      : "<tr><th>图斑</th><td>" + esc(p.feature_id) +
+        (p["class"] ? "（" + esc(p["class"]) + "）" : "") + "</td></tr>";
+    return "<div class='bp-popup'><div class='bp-pop-title'>" + tag(p.status) + " " +
+      esc(p.title) + (outside ? "以外" : "") + "</div><table>" +
+      "<tr><th>图层</th><td>" + esc(p.title) + " <small>" + esc(p.layer) + "</small></td></tr>" +
+      what + "<tr><th>规则</th><td>" + rule(finding.rule || "") + "</td></tr>" +
+      "<tr><th>重叠面积</th><td>" + fmt(p.area_m2, 2) + " m² ／ " + fmt(p.area_mu, 2) +
+      " 亩</td></tr><tr><th>占地块</th><td>" + pct(share) + "</td></tr></table>" +
+      (finding.message ? "<p>" + esc(finding.message) + "</p>" : "") + "</div>";
+  }
+
+  function drawResult(fc) {
+    var report = fc.report, order = { warning: 0, conditional: 1, conflict: 2 };
+    fc.features.filter(function (f) {
+      return f.properties.role !== "site" && COLORS[f.properties.status];
+    }).sort(function (a, b) {
+      return order[a.properties.status] - order[b.properties.status];
+    }).forEach(function (f) {
+      var c = COLORS[f.properties.status];
+      var layer = L.geoJSON(f, { pane: "bpResult", renderer: renderer, style: {
+        color: c, weight: 1.5, fillColor: c, fillOpacity: 0.7,
+        className: "bp-piece bp-piece-" + f.properties.status } });
+      layer.bindPopup(piecePopup(f, report), { maxWidth: 340 }).addTo(result);
+      (pieces[f.properties.layer] = pieces[f.properties.layer] || []).push(layer);
+    });
+    var siteLayer = L.geoJSON(fc.features.filter(function (f) {
+      return f.properties.role === "site"; }), { pane: "bpResult", renderer: renderer,
+      interactive: false, style: { color: "#1e3a8a", weight: 3,
+        fillColor: VERDICT_FILL[report.verdict] || "#1e3a8a", fillOpacity: 0.15,
+        className: "bp-site-outline" } }).addTo(result);
+    map.fitBounds(siteLayer.getBounds(), { padding: [80, 80], maxZoom: 15 });
+  }
+
+  function table(id, rows) { $(id).innerHTML = rows.join(""); }
+
+  function countyName(fc, report) {
+    var admin = fc.features.filter(function (f) {
+      return f.properties.kind === "admin_boundary"; })
+      .sort(function (a, b) { return b.properties.area_m2 - a.properties.area_m2; })[0];
+    return admin && admin.properties["class"] ? admin.properties["class"] + "（" +
+      (report.county || "") + "）" : (report.county || "—");
+  }
+
+  function showReport(fc) {
+    var r = fc.report, s = r.site;
+    var verdict = $("bp-verdict");
+    verdict.className = "bp-verdict bp-verdict-" + r.verdict;
+    verdict.textContent = "初审结论：" + r.verdict_zh;
+    $("bp-summary").textContent = r.summary_zh;
+    table("bp-site", [
+      "<tr><th>地块</th><td>" + esc(s.name) + "</td></tr>",
+      "<tr><th>来源</th><td>" + (site && site.feature ? "地图绘制" : esc(s.source)) + "</td></tr>",
+      "<tr><th>项目行业</th><td>" + esc(r.industry_title) + "</td></tr>",
+      "<tr><th>所在县区</th><td>" + esc(countyName(fc, r)) + "</td></tr>",
+      "<tr><th>面积</th><td>" + fmt(s.area_m2, 2) + " m² ／ " + fmt(s.area_ha, 4) + " 公顷 ／ " +
+        fmt(s.area_mu, 2) + " 亩</td></tr>",
+      "<tr><th>地块数</th><td>" + s.parcels + "（面积按 " + esc(s.area_crs) + " 计算）</td></tr>"]);
+    table("bp-findings", ["<tr><th>图层</th><th>结论</th><th>重叠面积</th><th>占比</th></tr>"]
+      .concat(r.findings.map(function (f) {
+        return "<tr class='bp-finding bp-st-" + esc(f.status) + "' data-layer='" +
+          esc(f.layer) + "'><td>" + esc(f.title) + "</td><td>" + tag(f.status) + "</td><td>" +
+          fmt(f.overlap_m2, 2) + " m²<br><small>" + fmt(f.overlap_mu, 2) + " 亩</small></td><td>" +
+          pct(f.overlap_share) + "</td></tr><tr class='bp-finding-msg bp-st-" + esc(f.status) + "' data-layer='" +
+          esc(f.layer) + "'><td colspan='4'><small>" + rule(f.rule) + "</small><br>" +
+          esc(f.message) + "</td></tr>";
+      })));
+    var bands = [];
+    (r.capacity.layers || []).forEach(function (l) { bands = bands.concat(l.bands); });
+    $("bp-capacity-box").hidden = !bands.length;
+    table("bp-capacity", ["<tr><th>污染物</th><th>平均剩余</th><th>最小剩余</th><th>拟排放</th>" +
+      "<th>是否满足</th></tr>"].concat(bands.map(function (b) {
+      var fits = b.fits === null ? "—" : (b.fits ? tag("ok") : tag("conditional"));
+      return "<tr><td>" + esc(b.title) + " <small>" + esc(b.band) + "</small></td><td>" +
+        (b.mean === null ? "—" : fmt(b.mean, 3)) + "</td><td>" + (b.min === null ? "—" : fmt(b.min, 3)) +
+        "</td><td>" + (b.demand === null ? "—" : fmt(b.demand, 3)) + "</td><td>" + fits + "</td></tr>";
+    })));
+    $("bp-quota-box").hidden = !r.quota;
+    if (r.quota) { $("bp-quota").innerHTML = tag(r.quota.status) + " " + esc(r.quota.message || ""); }
+    $("bp-warnings-box").hidden = !(r.warnings || []).length;
+    $("bp-warnings").innerHTML = (r.warnings || []).map(function (w) {
+      return "<li>" + esc(w) + "</li>"; }).join("");
+  }
+
+  function offer(id, text, type, filename) {
+    var url = URL.createObjectURL(new Blob([text], { type: type }));
+    blobs.push(url);
+    var a = $(id);
+    a.href = url;
+    a.download = filename;
+  }
+
+  function showResult(fc) {
+    clearResult();
+    drawn.clearLayers();
+    drawResult(fc);
+    showReport(fc);
+    var name = "选址初审-" + (fc.report.site.name || "地块").replace(/[\\/:*?"<>|\s]+/g, "_");
+    offer("bp-dl-json", JSON.stringify(fc.report, null, 2), "application/json", name + ".json");
+    offer("bp-dl-geojson", JSON.stringify(fc, null, 2), "application/geo+json", name + ".geojson");
+    $("bp-result").hidden = false;
+    setState("done", "");
+    $("bp-result").scrollIntoView({ block: "start" });
+  }
+
+  function focusLayer(name) {
+    var list = pieces[name];
+    if (!list || !list.length) { return; }
+    var bounds = L.latLngBounds([]);
+    list.forEach(function (l) { bounds.extend(l.getBounds()); });
+    map.fitBounds(bounds, { padding: [60, 60], maxZoom: 17 });
+    list[list.length - 1].openPopup(bounds.getCenter());
+  }
+
+  $("bp-findings").addEventListener("click", function (ev) {
+    var row = ev.target.closest("tr[data-layer]");
+    if (row) { focusLayer(row.dataset.layer); }
+  });
+  $("bp-file").addEventListener("change", function (ev) {
+    var file = ev.target.files[0];
+    if (!file) { return; }
+    drawn.clearLayers();
+    site = { file: file, label: file.name };
+    run();
+  });
+  $("bp-industry").addEventListener("change", run);
+  $("bp-rerun").addEventListener("click", run);
+  $("bp-draw").addEventListener("click", function () {
+    var button = document.querySelector(".leaflet-draw-draw-polygon");
+    if (button) { button.click(); }
+  });
+  map.on(L.Draw.Event.CREATED, function (ev) {
+    drawn.eachLayer(function (l) { if (l !== ev.layer) { drawn.removeLayer(l); } });
+    var feature = ev.layer.toGeoJSON();
+    feature.properties = { name: "地图上绘制的地块" };
+    site = { feature: feature, label: "地图上绘制的地块" };
+    run();
+  });
+  setState("idle", "");
+};

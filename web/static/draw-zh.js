@@ -1,0 +1,18 @@
+/* Leaflet.draw in Simplified Chinese. Loaded after leaflet.draw.js, before the map is built. */
+(function () {
+  "use strict";
+  var d = L.drawLocal.draw;
+  d.toolbar.actions = { title: "取消绘制", text: "取消" };
+  d.toolbar.finish = { title: "完成绘制", text: "完成" };
+  d.toolbar.undo = { title: "删除最后一个拐点", text: "撤销拐点" };
+  d.toolbar.buttons.polygon = "绘制多边形地块";
+  d.toolbar.buttons.rectangle = "绘制矩形地块";
+  d.handlers.polygon.tooltip = {
+    start: "点击地图放置第一个拐点",
+    cont: "继续点击放置拐点",
+    end: "点击第一个拐点完成地块"
+  };
+  d.handlers.polyline.error = "<strong>错误：</strong>地块边界不能自相交！";
+  d.handlers.rectangle.tooltip = { start: "按住鼠标并拖动绘制矩形" };
+  d.handlers.simpleshape.tooltip = { end: "松开鼠标完成绘制" };
+})();
