@@ -34,21 +34,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _include_routers(app: FastAPI) -> None:
-    from service import api_layers, api_vet
+    from service import api_layers, api_quota, api_vet, ogc
+    from web import pages
 
     app.include_router(api_layers.router, prefix="/api")
     app.include_router(api_vet.router, prefix="/api")
-    for module_name in ("service.api_quota", "service.ogc", "web.pages"):
-        _include_optional(app, module_name)
-
-
-def _include_optional(app: FastAPI, module_name: str) -> None:
-    import importlib
-
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return
-    module.register(app)
+    for module in (api_quota, ogc, pages):
+        module.register(app)

@@ -15,6 +15,8 @@ need_apt=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] && \
   [ -f /usr/share/postgresql/15/extension/postgis.control ] || need_apt+=(postgresql-15-postgis-3 postgresql-15)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# a CJK font so that browser-test screenshots show the Chinese UI
+fc-list 2>/dev/null | grep -qi wqy || need_apt+=(fonts-wqy-microhei)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== Debian packages: ${need_apt[*]}"
   $SUDO apt-get update -qq
