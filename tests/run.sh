@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+as_postgres() {
+  if [ "$(id -u)" = "0" ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
+}
 
 echo "== Python packages"
 python3 -m pip install -q -e '.[test]'
@@ -31,11 +34,11 @@ if ! pg_lsclusters -h | grep -q '^15 \+main .* online'; then
   $SUDO pg_ctlcluster 15 main start
 fi
 for _ in $(seq 1 30); do
-  $SUDO -u postgres psql -qAtc 'SELECT 1' >/dev/null 2>&1 && break || sleep 1
+  as_postgres psql -qAtc 'SELECT 1' >/dev/null 2>&1 && break || sleep 1
 done
-$SUDO -u postgres psql -qc "ALTER USER postgres PASSWORD 'postgres'" >/dev/null
-$SUDO -u postgres psql -qAtc "SELECT 1 FROM pg_database WHERE datname='blueprint_test'" \
-  | grep -q 1 || $SUDO -u postgres createdb blueprint_test
+as_postgres psql -qc "ALTER USER postgres PASSWORD 'postgres'" >/dev/null
+as_postgres psql -qAtc "SELECT 1 FROM pg_database WHERE datname='blueprint_test'" \
+  | grep -q 1 || as_postgres createdb blueprint_test
 export BLUEPRINT_TEST_DATABASE_URL="${BLUEPRINT_TEST_DATABASE_URL:-postgresql://postgres:postgres@127.0.0.1:5432/blueprint_test}"
 
 echo "== Lint and types"
