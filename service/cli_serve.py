@@ -1,4 +1,4 @@
-"""``blueprint serve``: the map and the HTTP API, with the sample city loaded on first start."""
+"""``blueprint serve``: the map and the HTTP API (``--sample`` loads the sample city first)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     sample: Annotated[bool, typer.Option("--sample/--no-sample",
                                          help="Load data/sample when there are no layers")]
-    = True,
+    = False,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the map in a browser")]
     = False,
 ) -> None:

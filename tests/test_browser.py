@@ -61,7 +61,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "BLUEPRINT_DATA_DIR": str(data), "BLUEPRINT_DATABASE_URL": "",
            "BLUEPRINT_BASEMAP_URL": ""}
     log = (data / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "service", "serve", "--sample", "--port",
+                             str(port)],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

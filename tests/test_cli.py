@@ -99,3 +99,12 @@ def test_vet_batch_reports_progress_and_every_site(tmp_path, data_dir):
     assert by_file["a.geojson"]["verdict"] == "fail"  # 50 m × 100 m on the red line
     assert by_file["b.gpkg"]["verdict"] == "pass"
     assert "error" in by_file["c.geojson"]
+
+
+def test_empty_data_dir_has_no_layers_until_sample_load(data_dir):
+    assert json.loads(run(["layers", "list", "--format", "json"], data_dir).stdout) == []
+    loaded = run(["sample", "load"], data_dir)
+    assert loaded.returncode == 0, loaded.stderr
+    kinds = {x["kind"] for x in json.loads(run(["layers", "list", "--format", "json"],
+                                                data_dir).stdout)}
+    assert "ecological_redline" in kinds and "env_capacity" in kinds
