@@ -48,6 +48,19 @@ class User:
                              message_zh=f"用户“{self.name}”只能操作本县({self.county})的数据")
 
 
+    def require_city_wide(self, *roles: str) -> None:
+        """Like :meth:`require`, and the user must not be tied to one county.
+
+        Layers of the one blueprint cover the whole city: county staff may read them but
+        not replace them.
+        """
+        self.require(*roles)
+        if self.county and self.role != "admin":
+            raise NotAllowed(f"user {self.name!r} acts for county {self.county} only; "
+                             "city-wide layers need a city-level user",
+                             message_zh=f"用户“{self.name}”为县级用户,无权修改全市图层")
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -54,7 +54,7 @@ async def api_import_layer(
     class_field: Annotated[str | None, Form()] = None,
 ) -> dict[str, Any]:
     """Import an uploaded layer file (natural resources staff or admin); atomic."""
-    user.require("nr_staff")
+    user.require_city_wide("nr_staff")
     with tempfile.TemporaryDirectory() as tmp:
         path = await save_upload(file, Path(tmp), max_mb=settings.max_upload_mb)
         options = ImportOptions(kind=kind, name=name or Path(path).stem, encoding=encoding,

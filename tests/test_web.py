@@ -198,3 +198,34 @@ def test_openapi_lists_every_api_route(client):
                  "/ogc/collections/{name}/items/{fid}"):
         assert path in paths, path
     assert "/" not in paths and "/docs" not in paths
+
+
+def test_layer_upload_needs_a_city_level_natural_resources_user(store, tmp_path):
+    layer = json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"name": "红线"},
+        "geometry": {"type": "Polygon", "coordinates": [[[116.0, 36.4], [116.01, 36.4],
+                                                         [116.01, 36.41], [116.0, 36.4]]]}}]})
+    files = {"file": ("redline.geojson", layer.encode())}
+    tokens = {
+        "county": create_user("county_staff", "nr_staff", "371502", store=store, actor="t"),
+        "viewer": create_user("viewer", "viewer", None, store=store, actor="t"),
+        "city": create_user("city_staff", "nr_staff", None, store=store, actor="t"),
+    }
+    with _client(store, tmp_path) as client:
+        def post(token: str | None):
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            return client.post("/api/layers", headers=headers,
+                               data={"kind": "ecological_redline"}, files=files)
+
+        assert post(None).status_code == 401
+        assert post("not-a-token").status_code == 401
+        assert post(tokens["viewer"]).status_code == 403
+        assert post(tokens["county"]).status_code == 403
+        assert list_layers(store=store) == []
+        done = post(tokens["city"])
+    assert done.status_code == 201, done.text
+    assert done.json()["feature_count"] == 1
+    with store.engine.connect() as conn:
+        actors = conn.execute(sa.text("SELECT actor FROM audit_log WHERE action = "
+                                      "'layer.import'")).scalars().all()
+    assert actors == ["city_staff"]
