@@ -48,8 +48,29 @@ def features_in_bbox(layer: LayerInfo, bbox: tuple[float, float, float, float] |
         raise BadInput(f"layer {layer.name!r} is a raster", message_zh="栅格图层没有矢量要素")
     limit = max(1, min(limit, MAX_LIMIT))
     if store.is_postgis:
-        return _postgis_page(layer, bbox, store, limit, offset, tolerance)
-    return _embedded_page(layer, bbox, store, limit, offset, tolerance)
+        page = _postgis_page(layer, bbox, store, limit, offset, tolerance)
+    else:
+        page = _embedded_page(layer, bbox, store, limit, offset, tolerance)
+    if tolerance > 0:
+        _round_coordinates(page.features, tolerance)
+    return page
+
+
+def _round_coordinates(features: list[dict[str, Any]], tolerance: float) -> None:
+    """Round display coordinates to a tenth of the tolerance (smaller JSON, same picture)."""
+    digits = max(0, min(9, int(np.ceil(-np.log10(tolerance))) + 1))
+    for feature in features:
+        feature["geometry"] = _rounded(feature["geometry"], digits)
+
+
+def _rounded(value: Any, digits: int) -> Any:
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, list | tuple):
+        return [_rounded(v, digits) for v in value]
+    if isinstance(value, dict):
+        return {k: _rounded(v, digits) for k, v in value.items()}
+    return value
 
 
 def _feature(fid: str, klass: str | None, props: str, geom: Any) -> dict[str, Any]:
