@@ -268,14 +268,14 @@ def _import_raster(path: Path, kind: LayerKind, name: str, options: ImportOption
     try:
         with store.engine.begin() as conn:
             _, old_path = _replace_layer_row(conn, _layer_values(
-                report, options.actor, raster_path=str(target), bands=json.dumps(bands)))
+                report, options.actor, raster_path=target.name, bands=json.dumps(bands)))
             write_audit(conn, actor=options.actor, action="layer.import",
                         obj=f"layer:{name}", detail=report.to_dict())
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    if old_path and Path(old_path) != target:
-        Path(old_path).unlink(missing_ok=True)
+    if old_path and old_path != target.name:
+        (store.raster_dir / old_path).unlink(missing_ok=True)
     return report
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,20 +57,21 @@ class LayerInfo:
         }
 
 
-def _info(row: Any) -> LayerInfo:
+def _info(row: Any, raster_dir: Path) -> LayerInfo:
     return LayerInfo(
         id=row.id, name=row.name, kind=row.kind, title=row.title,
         feature_count=row.feature_count, bbox=(row.minx, row.miny, row.maxx, row.maxy),
         source_file=row.source_file, source_crs=row.source_crs, imported_at=row.imported_at,
         imported_by=row.imported_by, repaired_count=row.repaired_count,
-        raster_path=row.raster_path, bands=json.loads(row.bands) if row.bands else [])
+        raster_path=str(raster_dir / row.raster_path) if row.raster_path else None,
+        bands=json.loads(row.bands) if row.bands else [])
 
 
 def list_layers(*, store: Store) -> list[LayerInfo]:
     """All layers, ordered by name."""
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(layers).order_by(layers.c.id)).all()
-    return [_info(r) for r in rows]
+    return [_info(r, store.raster_dir) for r in rows]
 
 
 def get_layer(name: str, *, store: Store) -> LayerInfo:
@@ -78,7 +80,7 @@ def get_layer(name: str, *, store: Store) -> LayerInfo:
         row = conn.execute(sa.select(layers).where(layers.c.name == name)).first()
     if row is None:
         raise NotFound(f"no layer named {name!r}", message_zh=f"图层“{name}”不存在")
-    return _info(row)
+    return _info(row, store.raster_dir)
 
 
 def remove_layer(name: str, *, store: Store, actor: str) -> None:

@@ -47,8 +47,12 @@ class Store:
 
     @property
     def raster_dir(self) -> Path:
-        """Folder where imported rasters are kept (both engines reference files)."""
-        path = self.data_dir / "rasters"
+        """Folder where imported rasters are kept (both engines reference files).
+
+        The catalogue stores each raster's file name only, so the data folder may move and
+        relative ``BLUEPRINT_DATA_DIR`` values work from any working directory.
+        """
+        path = self.data_dir.resolve() / "rasters"
         path.mkdir(parents=True, exist_ok=True)
         return path
 

@@ -15,11 +15,12 @@ from tests.helpers import box, frame, write
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], data_dir: Path | str, cwd: Path = REPO,
+        **env: str) -> subprocess.CompletedProcess[str]:
     """Run ``blueprint ARGS`` on the embedded engine in ``data_dir``."""
     environ = {**os.environ, "BLUEPRINT_DATA_DIR": str(data_dir), "BLUEPRINT_DATABASE_URL": "",
-               "COLUMNS": "200", **env}
-    return subprocess.run([sys.executable, "-m", "service", *args], cwd=REPO, env=environ,
+               "COLUMNS": "200", "PYTHONPATH": str(REPO), **env}
+    return subprocess.run([sys.executable, "-m", "service", *args], cwd=cwd, env=environ,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -108,3 +109,16 @@ def test_empty_data_dir_has_no_layers_until_sample_load(data_dir):
     kinds = {x["kind"] for x in json.loads(run(["layers", "list", "--format", "json"],
                                                 data_dir).stdout)}
     assert "ecological_redline" in kinds and "env_capacity" in kinds
+
+
+def test_relative_data_dir_works_from_any_folder(tmp_path):
+    work = tmp_path / "office"
+    work.mkdir()
+    loaded = run(["sample", "load", "--path", str(REPO / "data" / "sample")], "bp", cwd=work)
+    assert loaded.returncode == 0, loaded.stderr
+    site = str(REPO / "data" / "sample" / "sites" / "01_park_clean.txt")
+    for data_dir, cwd in (("bp", work), (work / "bp", REPO)):
+        vet = run(["vet", site, "--format", "json"], data_dir, cwd=cwd)
+        assert vet.returncode == 0, vet.stderr
+        bands = json.loads(vet.stdout)["capacity"]["layers"][0]["bands"]
+        assert {b["band"] for b in bands} >= {"SO2", "NOx"} and bands[0]["mean"] > 0
