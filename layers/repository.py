@@ -63,7 +63,7 @@ def _info(row: Any, raster_dir: Path) -> LayerInfo:
         feature_count=row.feature_count, bbox=(row.minx, row.miny, row.maxx, row.maxy),
         source_file=row.source_file, source_crs=row.source_crs, imported_at=row.imported_at,
         imported_by=row.imported_by, repaired_count=row.repaired_count,
-        raster_path=str(raster_dir / row.raster_path) if row.raster_path else None,
+        raster_path=str(raster_dir / Path(row.raster_path).name) if row.raster_path else None,
         bands=json.loads(row.bands) if row.bands else [])
 
 

@@ -20,6 +20,8 @@ from service.context import rules_from_settings
 from service.settings import get_settings
 
 FORMATS = ("table", "json", "geojson")
+# Files vet-batch picks up from a folder (a .json file is vetted only when named).
+SITE_SUFFIXES = (".txt", ".geojson", ".gpkg", ".shp", ".zip", ".kml")
 
 
 def parse_demands(text: str | None) -> dict[str, Decimal]:
@@ -98,7 +100,7 @@ def vet_batch(
 ) -> None:
     """Vet many sites with a progress bar; bad files are reported, not fatal."""
     files = [p for s in sites for p in (sorted(s.iterdir()) if s.is_dir() else [s])
-             if p.suffix.lower() in (".txt", ".geojson", ".json", ".gpkg", ".shp", ".zip")]
+             if p.suffix.lower() in SITE_SUFFIXES or (p == s and p.suffix.lower() == ".json")]
     store, ruleset = open_store(), rules_from_settings(get_settings())
     verdicts: dict[str, int] = {}
     with progress_bar() as bar, output.open("w", encoding="utf-8") as fh:
