@@ -73,8 +73,9 @@ def _layer_capacity(site: BaseGeometry, layer: LayerInfo,
     assert layer.raster_path is not None
     if not Path(layer.raster_path).exists():
         raise StorageUnavailable(
-            f"the raster file of layer {layer.name!r} is missing: {layer.raster_path}; "
-            "import the layer again", message_zh=f"图层“{layer.title}”的栅格文件缺失,请重新导入")
+            f"the raster file of layer {layer.name!r} is missing "
+            f"({Path(layer.raster_path).name}); import the layer again",
+            message_zh=f"图层“{layer.title}”的栅格文件缺失,请重新导入")
     frame = gpd.GeoDataFrame(geometry=[site], crs=CGCS2000).to_crs(layer.source_crs)
     stats = exact_extract(layer.raster_path, frame, ["mean", "min"], output="pandas")
     bands = []

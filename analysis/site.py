@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,9 +10,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from layers.crs import CGCS2000, gk3_epsg, to_crs
+from layers.crs import CGCS2000, check_plausible, gk3_epsg, to_crs
 from layers.errors import InvalidFile, InvalidGeometry
 from layers.readers import DEFAULT_MAX_BYTES, read_vector
 
@@ -97,7 +96,8 @@ def site_from_frame(frame: gpd.GeoDataFrame, *, name: str, source: str,
 def site_from_geojson(obj: dict[str, Any], *, name: str = "绘制地块") -> Site:
     """A site from a GeoJSON Feature, FeatureCollection or bare geometry (lon/lat CGCS2000)."""
     if not isinstance(obj, dict) or "type" not in obj:
-        raise InvalidFile("not a GeoJSON object", message_zh="不是有效的 GeoJSON")
+        raise InvalidFile("not a GeoJSON object", message_zh="不是有效的 GeoJSON",
+                          where="geojson")
     if obj["type"] == "FeatureCollection":
         features = obj.get("features") or []
     elif obj["type"] == "Feature":
@@ -105,13 +105,13 @@ def site_from_geojson(obj: dict[str, Any], *, name: str = "绘制地块") -> Sit
     else:
         features = [{"type": "Feature", "geometry": obj, "properties": {}}]
     if not features:
-        raise InvalidFile("the GeoJSON has no features", message_zh="GeoJSON 中没有要素")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "site.geojson"
-        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-        site = read_site(path)
-    site.source = "geojson"
-    if site.name == "site":
-        site.name = name
+        raise InvalidFile("the GeoJSON has no features", message_zh="GeoJSON 中没有要素",
+                          where="geojson")
+    try:
+        frame = gpd.GeoDataFrame.from_features(features, crs=CGCS2000)
+    except Exception as exc:  # shapely raises several kinds for malformed geometry
+        raise InvalidFile(f"not valid GeoJSON geometry: {exc}",
+                          message_zh="GeoJSON 几何格式有误", where="geojson") from None
+    site = site_from_frame(frame, name=_site_name(frame, name), source="geojson")
+    check_plausible(tuple(site.geometry.bounds), CRS.from_epsg(CGCS2000), "geojson")
     return site
-

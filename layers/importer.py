@@ -210,13 +210,22 @@ def _jsonable(value: Any) -> Any:
 
 
 def _replace_layer_row(conn: sa.Connection, values: dict[str, Any]) -> tuple[int, str | None]:
+    """Insert the layer row, or update it in place: a re-imported layer keeps its id.
+
+    Keeping the id means a vetting that read the catalogue just before the import
+    committed still finds the layer's features (old or new), never none.
+    """
     old = conn.execute(sa.select(layers.c.id, layers.c.raster_path)
                        .where(layers.c.name == values["name"])).first()
-    if old is not None:
-        conn.execute(layer_features.delete().where(layer_features.c.layer_id == old.id))
-        conn.execute(layers.delete().where(layers.c.id == old.id))
-    new_id = conn.execute(layers.insert().values(**values).returning(layers.c.id)).scalar_one()
-    return int(new_id), (old.raster_path if old is not None else None)
+    if old is None:
+        new_id = conn.execute(layers.insert().values(**values).returning(layers.c.id))
+        return int(new_id.scalar_one()), None
+    conn.execute(layer_features.delete().where(layer_features.c.layer_id == old.id))
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("DELETE FROM layer_features_sub WHERE layer_id = :id"),
+                     {"id": old.id})
+    conn.execute(layers.update().where(layers.c.id == old.id).values(**values))
+    return int(old.id), old.raster_path
 
 
 def _layer_values(report: ImportReport, actor: str, **extra: Any) -> dict[str, Any]:

@@ -15,8 +15,10 @@ from analysis.capacity import parse_emissions
 from analysis.report_geojson import report_geojson
 from analysis.site import Site, read_site, site_from_geojson
 from analysis.vetting import VetRequest, to_json, vet_site
+from layers.errors import NotAuthenticated
+from layers.users import User
 from service.cli_vet import parse_demands
-from service.deps import RulesDep, SettingsDep, StoreDep
+from service.deps import OptionalUserDep, RulesDep, SettingsDep, StoreDep
 from service.uploads import naming_the_upload, save_upload
 
 router = APIRouter(tags=["vetting"])
@@ -35,7 +37,12 @@ class SiteIn(BaseModel):
     format: Literal["json", "geojson"] = "json"
 
 
-def _run(site: Site, body: SiteIn, store: Any, rules: Any) -> dict[str, Any]:
+def _run(site: Site, body: SiteIn, store: Any, rules: Any, user: User | None
+         ) -> dict[str, Any]:
+    if body.demands and user is None:
+        raise NotAuthenticated(
+            "a check against quota balances (demands) needs a bearer token: it reads the "
+            "county's balances", message_zh="核算要素指标需要登录(访问令牌):将读取县区指标余额")
     emissions = parse_emissions(",".join(f"{k}={v}" for k, v in body.emissions.items()))
     request = VetRequest(site=site, industry=body.industry, county=body.county,
                          emissions=emissions, demands=dict(body.demands), year=body.year)
@@ -44,15 +51,19 @@ def _run(site: Site, body: SiteIn, store: Any, rules: Any) -> dict[str, Any]:
 
 
 @router.post("/vet", summary="Vet a GeoJSON site / 选址初审(GeoJSON)")
-async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep) -> dict[str, Any]:
-    """Vet a site given as GeoJSON; returns the report of ``blueprint vet --format json``."""
+async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep,
+                  user: OptionalUserDep) -> dict[str, Any]:
+    """Vet a site given as GeoJSON; returns the report of ``blueprint vet --format json``.
+
+    Anyone may vet; sending ``demands`` (a quota check) needs a bearer token.
+    """
     site = await run_in_threadpool(site_from_geojson, body.site)
-    return await run_in_threadpool(_run, site, body, store, rules)
+    return await run_in_threadpool(_run, site, body, store, rules, user)
 
 
 @router.post("/vet/file", summary="Vet an uploaded site file / 上传文件选址初审")
 async def api_vet_file(
-    store: StoreDep, rules: RulesDep, settings: SettingsDep,
+    store: StoreDep, rules: RulesDep, settings: SettingsDep, user: OptionalUserDep,
     file: Annotated[UploadFile, File(description="coordinate file, GeoJSON, GeoPackage, "
                                      "zipped Shapefile…")],
     industry: Annotated[str, Form()] = "industrial",
@@ -71,4 +82,4 @@ async def api_vet_file(
     body = SiteIn(site={"type": "FeatureCollection", "features": []}, industry=industry,
                   county=county, emissions=parse_emissions(emissions),
                   demands=parse_demands(demands), year=year, format=format)
-    return await run_in_threadpool(_run, site, body, store, rules)
+    return await run_in_threadpool(_run, site, body, store, rules, user)

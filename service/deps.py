@@ -37,7 +37,17 @@ def current_user(request: Request,
     return authenticate(creds.credentials if creds else None, store=get_store(request))
 
 
+def optional_user(request: Request,
+                  creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+                  ) -> User | None:
+    """The user of the bearer token, None without one; 401 for a token that is not valid."""
+    if creds is None:
+        return None
+    return authenticate(creds.credentials, store=get_store(request))
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 RulesDep = Annotated[Rules, Depends(get_rules)]
 UserDep = Annotated[User, Depends(current_user)]
+OptionalUserDep = Annotated[User | None, Depends(optional_user)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -255,3 +255,13 @@ def test_zipped_shapefile(store, tmp_path):
     write(frame(_two_boxes(), name=NAMES), folder / "red.shp")
     archive = shutil.make_archive(str(tmp_path / "red"), "zip", folder)
     assert _import(store, Path(archive)).feature_count == 2
+
+
+def test_reimport_keeps_the_layer_id(store, tmp_path):
+    """A vet that read the catalogue just before a re-import still finds features by id."""
+    _import(store, write(frame(_two_boxes(), name=NAMES), tmp_path / "v1.gpkg"))
+    first = get_layer("red", store=store)
+    _import(store, write(frame([box(0, 0, 30, 30)], name=["新"]), tmp_path / "v2.gpkg"))
+    second = get_layer("red", store=store)
+    assert second.id == first.id and second.version != first.version
+    assert len(load_features(first, store=store).fids) == 1  # the old handle sees new features
