@@ -46,7 +46,7 @@ def overlay_postgis(site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo],
         return []
     params = {"site": shapely.to_wkb(site, output_dimension=2), "zone": int(zone_epsg),
               "layer_ids": list(results), "sliver": SLIVER_M2}
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         rows = conn.execute(overlay_statement(), params).all()
     for row in rows:
         _apply_row(results[row.layer_id], row)

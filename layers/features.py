@@ -106,7 +106,7 @@ def _postgis_page(layer: LayerInfo, bbox: Any, store: Store, limit: int, offset:
         where += " AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)"
         x0, y0, x1, y1 = (float(v) for v in bbox)  # numpy floats do not bind
         params.update(x0=x0, y0=y0, x1=x1, y1=y1)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         matched = conn.execute(sa.text(f"SELECT count(*) FROM layer_features WHERE {where}"),
                                params).scalar_one()
         rows = conn.execute(sa.text(
@@ -126,7 +126,7 @@ def feature_by_id(layer: LayerInfo, fid: str, *, store: Store) -> dict[str, Any]
     query = (sa.select(layer_features.c.fid, layer_features.c.klass, layer_features.c.props,
                        layer_features.c.geom)
              .where(layer_features.c.layer_id == layer.id, layer_features.c.fid == fid))
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         row = conn.execute(query).first()
     if row is None:
         raise NotFound(f"layer {layer.name!r} has no feature {fid!r}",

@@ -69,14 +69,14 @@ def _info(row: Any, raster_dir: Path) -> LayerInfo:
 
 def list_layers(*, store: Store) -> list[LayerInfo]:
     """All layers, ordered by name."""
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         rows = conn.execute(sa.select(layers).order_by(layers.c.id)).all()
     return [_info(r, store.raster_dir) for r in rows]
 
 
 def get_layer(name: str, *, store: Store) -> LayerInfo:
     """The layer called ``name`` or :class:`NotFound`."""
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         row = conn.execute(sa.select(layers).where(layers.c.name == name)).first()
     if row is None:
         raise NotFound(f"no layer named {name!r}", message_zh=f"图层“{name}”不存在")
@@ -108,7 +108,7 @@ def load_features(layer: LayerInfo, *, store: Store) -> FeatureArrays:
     query = (sa.select(layer_features.c.fid, layer_features.c.klass, layer_features.c.props,
                        layer_features.c.geom)
              .where(layer_features.c.layer_id == layer.id).order_by(layer_features.c.fid))
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         rows = conn.execute(query).all()
     return FeatureArrays(
         fids=np.array([r.fid for r in rows], dtype=object),

@@ -56,6 +56,15 @@ class Store:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def read(self) -> Connection:
+        """A connection for reading only.
+
+        On SQLite it begins deferred transactions, so readers (the map, vetting) go on
+        while a writer holds the lock (WAL); writers use ``engine.begin()``, which takes
+        the write lock at once.
+        """
+        return self.engine.connect().execution_options(blueprint_read_only=True)
+
     def close(self) -> None:
         """Dispose of the connection pool."""
         self.engine.dispose()
@@ -80,7 +89,9 @@ def _sqlite_engine(data_dir: Path) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # Writers serialise at BEGIN: no lost updates, no deadlock upgrades.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (Store.read) begin deferred and are never blocked by a writer (WAL).
+        read_only = conn.get_execution_options().get("blueprint_read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

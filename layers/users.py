@@ -87,7 +87,7 @@ def authenticate(token: str | None, *, store: Store) -> User:
     """The user a bearer token belongs to, or :class:`NotAuthenticated`."""
     if not token:
         raise NotAuthenticated("a bearer token is required", message_zh="请先登录(需要访问令牌)")
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         row = conn.execute(sa.select(users).where(users.c.token_hash == _hash(token),
                                                   users.c.active.is_(True))).first()
     if row is None:
