@@ -130,9 +130,17 @@ def _protected(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: 
     return _finding(o, f"{o.layer.kind}.no_overlap", status, area, site_m2, text)
 
 
+_LEVEL_2 = {"2", "二", "ii", "ⅱ", "二级", "2级", "ii级", "ⅱ级", "二级保护区", "二级区",
+            "准保护区", "准"}
+
+
 def _water_level(klass: str | None) -> str:
-    text = (klass or "").strip()
-    return "2" if text in ("2", "二级", "二级保护区", "II") else "1"
+    """``"2"`` for level-2 (and quasi-) protection zones in their usual spellings, else ``"1"``.
+
+    Anything not recognisably level 2 counts as level 1, the stricter reading.
+    """
+    text = (klass or "").strip().lower().replace(" ", "")
+    return "2" if text in _LEVEL_2 or text.startswith(("二级", "准保护")) else "1"
 
 
 def _water(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: Rules

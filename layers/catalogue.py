@@ -35,7 +35,10 @@ KINDS: dict[str, LayerKind] = {
     )
 }
 
-ID_FIELDS = ("id", "fid", "bsm", "tbbh", "hxbh", "code", "dkbh")
+# Fields that name features, most specific first: codes (标识码, 图斑编号, 红线编号, 地块编号,
+# 行政区划代码, 保护区编码), then names (名称) — the first one whose values are unique wins.
+ID_FIELDS = ("id", "fid", "bsm", "tbbh", "hxbh", "dkbh", "code", "xzqdm", "xzqhdm", "adcode",
+             "county_code", "bhqbm", "yqbm", "name", "mc", "xzqmc", "bhqmc", "yqmc")
 
 
 def get_kind(name: str) -> LayerKind:

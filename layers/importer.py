@@ -159,15 +159,30 @@ def _pick_field(columns: list[str], wanted: str | None, candidates: tuple[str, .
     return next((lower[c.lower()] for c in candidates if c.lower() in lower), None)
 
 
+def _id_field(frame: gpd.GeoDataFrame, columns: list[str], wanted: str | None,
+              where: str) -> str | None:
+    """The field that names features: the one asked for (must be unique), else the first
+    known code or name field whose values are unique and present, else None (row numbers).
+    """
+    if wanted:
+        column = _pick_field(columns, wanted, (), where, "feature id")
+        assert column is not None
+        if not frame[column].is_unique or frame[column].isna().any():
+            raise BadInput(f"field {column!r} is not unique", message_zh="要素编号字段有重复值",
+                           where=where)
+        return column
+    lower = {c.lower(): c for c in columns}
+    for candidate in ID_FIELDS:
+        column = lower.get(candidate)
+        if column is not None and frame[column].is_unique and not frame[column].isna().any():
+            return column
+    return None
+
+
 def _feature_rows(frame: gpd.GeoDataFrame, kind: LayerKind, options: ImportOptions,
                   where: str) -> Iterator[dict[str, Any]]:
     columns = [c for c in frame.columns if c != frame.geometry.name]
-    id_col = _pick_field(columns, options.id_field, ID_FIELDS, where, "feature id")
-    if id_col is not None and not frame[id_col].is_unique:
-        if options.id_field:
-            raise BadInput(f"field {id_col!r} is not unique", message_zh="要素编号字段有重复值",
-                           where=where)
-        id_col = None
+    id_col = _id_field(frame, columns, options.id_field, where)
     class_col = _pick_field(columns, options.class_field, kind.class_fields, where, "class")
     wkbs = shapely.to_wkb(frame.geometry.values, output_dimension=2)
     attrs = frame[columns].to_dict("records")

@@ -265,3 +265,14 @@ def test_reimport_keeps_the_layer_id(store, tmp_path):
     second = get_layer("red", store=store)
     assert second.id == first.id and second.version != first.version
     assert len(load_features(first, store=store).fids) == 1  # the old handle sees new features
+
+
+def test_feature_ids_come_from_the_first_unique_code_or_name(store, tmp_path):
+    gdf = frame(_two_boxes(), county_code=["371502", "371502"], name=["甲园区", "乙园区"])
+    _import(store, write(gdf, tmp_path / "parks.gpkg"), kind="industrial_park")
+    assert sorted(load_features(get_layer("red", store=store), store=store).fids) == \
+        ["乙园区", "甲园区"]
+    counties = frame(_two_boxes(), XZQDM=["371502", "371521"], XZQMC=["东昌府区", "阳谷县"])
+    _import(store, write(counties, tmp_path / "xzq.gpkg"), kind="admin_boundary", name="xzq")
+    assert sorted(load_features(get_layer("xzq", store=store), store=store).fids) == \
+        ["371502", "371521"]

@@ -16,7 +16,8 @@ from layers.repository import list_layers
 from tests.conftest import SAMPLE
 
 EXPECTED = json.loads((SAMPLE / "sites" / "expected.json").read_text(encoding="utf-8"))["sites"]
-ID_CHECKED = ("ecological_redline", "basic_farmland", "admin_boundary")
+ID_CHECKED = ("ecological_redline", "basic_farmland", "admin_boundary", "urban_boundary",
+              "water_source", "industrial_park")
 
 
 def test_sample_loads_every_kind(sample_store):

@@ -239,3 +239,14 @@ def test_report_is_plain_json(city, tmp_path):
     for f in report["findings"]:
         assert set(f) >= {"layer", "kind", "rule", "status", "overlap_m2", "overlap_share",
                           "feature_ids", "message"}
+
+
+@pytest.mark.parametrize("text, level", [
+    ("1", "1"), ("一级", "1"), ("一级保护区", "1"), ("Ⅰ", "1"), (None, "1"), ("?", "1"),
+    ("2", "2"), ("二级", "2"), ("2级", "2"), ("Ⅱ", "2"), ("II级", "2"), ("二级保护区", "2"),
+    ("准保护区", "2"),
+])
+def test_water_source_level_spellings(text, level):
+    from analysis.vetting import _water_level
+
+    assert _water_level(text) == level
