@@ -229,3 +229,16 @@ def test_layer_upload_needs_a_city_level_natural_resources_user(store, tmp_path)
         actors = conn.execute(sa.text("SELECT actor FROM audit_log WHERE action = "
                                       "'layer.import'")).scalars().all()
     assert actors == ["city_staff"]
+
+
+def test_quota_check_in_vetting_needs_a_token(client):
+    square = {"type": "Polygon", "coordinates": [[[116.02, 36.44], [116.025, 36.44],
+                                                   [116.025, 36.445], [116.02, 36.44]]]}
+    plain = client.post("/api/vet", json={"site": square})
+    assert plain.status_code == 200 and "quota" not in plain.json()
+    body = {"site": square, "county": "371521", "demands": {"land": "0.1"}}
+    anonymous = client.post("/api/vet", json=body)
+    assert anonymous.status_code == 401 and "令牌" in anonymous.json()["message_zh"]
+    assert "county_available" not in anonymous.text
+    forged = client.post("/api/vet", json=body, headers={"Authorization": "Bearer nope"})
+    assert forged.status_code == 401
