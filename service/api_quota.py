@@ -12,9 +12,11 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from analysis import quota
+from analysis.quota.clock import parse_day_or_time
+from layers.errors import BadInput
 from service.deps import StoreDep, UserDep
 
 router = APIRouter(prefix="/quota", tags=["quota"])
@@ -52,8 +54,23 @@ class ProjectQuotaIn(ReasonIn):
 class HoldIn(ProjectQuotaIn):
     """A hold for a project under review."""
 
-    expires: date | datetime | None = Field(None, description="Last day (China time) or "
-                                            "an exact time")
+    expires: datetime | date | None = Field(
+        None, description="Last day, YYYY-MM-DD (the hold ends at 24:00 China time), or an "
+        "exact ISO 8601 time (kept exact; without a time zone it is China time, UTC+8)")
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _day_or_time(cls, value: Any) -> Any:
+        """A date stays a date and a time stays exact (pydantic alone would turn one into
+        the other); numbers are refused rather than read as Unix timestamps."""
+        if value is None or isinstance(value, date):
+            return value
+        if not isinstance(value, str):
+            raise ValueError("expires must be a date (YYYY-MM-DD) or an ISO 8601 time")
+        try:
+            return parse_day_or_time(value, "expires")
+        except BadInput as exc:
+            raise ValueError(exc.message) from None
 
 
 class ExpireIn(ReasonIn):

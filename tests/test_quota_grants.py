@@ -87,3 +87,22 @@ def test_a_changed_amount_for_a_granted_row_is_a_conflict(store: Store,
                        store=store, actor="test")
     pool = [b for b in quota.balances(store=store) if b["type"] == "pool"]
     assert pool[0]["available"] == Decimal("3.15")
+
+
+def test_a_file_is_granted_all_or_nothing(store: Store, tmp_path: Path) -> None:
+    grant_from_csv(_write(tmp_path / "a.csv", "2026,371502,东昌府区,SO2,10.5,t/yr"),
+                   store=store, actor="test")
+    before = granted_totals(store)
+    changed = _write(tmp_path / "b.csv", "2026,371521,阳谷县,energy,100,tce",
+                     "2026,371502,东昌府区,SO2,11,t/yr")  # line 3 changes a granted amount
+    with pytest.raises(Conflict) as refused:
+        grant_from_csv(changed, store=store, actor="test")
+    assert refused.value.where == "b.csv:3"
+    assert granted_totals(store) == before  # line 2 was not granted either
+    assert not [b for b in quota.balances(store=store) if b["kind"] == "energy"]
+    fixed = _write(tmp_path / "c.csv", "2026,371521,阳谷县,energy,100,tce",
+                   "2026,371502,东昌府区,SO2,10.5,t/yr")  # the granted row replays
+    results = grant_from_csv(fixed, store=store, actor="test")
+    assert [r["to_county"] for r in results] == ["70", "7.35"]
+    assert granted_totals(store) == before | {(2026, "energy"): units("100")}
+    check_invariants(store)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -447,3 +448,85 @@ def test_reversing_a_released_hold_is_refused(store: Store) -> None:
                       store=store, at=T0)
     assert raw_balances(store) == before
     check_invariants(store)
+
+
+def _op_keys(store: Store, op: str) -> list[str]:
+    with store.engine.connect() as conn:
+        return list(conn.execute(sa.text("SELECT key FROM quota_operations WHERE op = :op"
+                                         " ORDER BY id"), {"op": op}).scalars())
+
+
+def test_reversing_an_expiry_is_refused_and_later_writes_go_on(store: Store) -> None:
+    grant(store)
+    held = quota.hold(year=Y, kind="land", county="371502", project="P1", amount="10",
+                      user=DCF, reason="审查", key=_key(), store=store, at=T0,
+                      expires=date(2026, 3, 2))
+    later = T0 + timedelta(days=1)
+    quota.allocate(year=Y, kind="land", county="371502", project="P2", amount="1", user=DCF,
+                   reason="配置", key=_key(), store=store, at=later)  # posts the expiry
+    assert _op_keys(store, "expire") == [f"auto:expire:{held['operation_id']}:1"]
+    expiry = quota.movements(store=store, op="expire")[0]["operation_id"]
+    manual_hold = quota.hold(year=Y, kind="land", county="371502", project="P3", amount="5",
+                             user=DCF, reason="审查", key=_key(), store=store, at=later,
+                             expires=date(2026, 3, 3))
+    manual = quota.expire_holds(user=CITY, reason="到期", key=_key(), store=store,
+                                at=later + timedelta(days=1))
+    assert manual["expired_holds"] == [manual_hold["operation_id"]]
+    before = raw_balances(store)
+    for operation_id in (expiry, manual["operation_id"]):
+        with pytest.raises(Conflict) as refused:
+            quota.reverse(operation_id=operation_id, user=CITY, reason="误到期", key=_key(),
+                          store=store, at=later)
+        assert "重新办理预留" in refused.value.message_zh
+    assert raw_balances(store) == before
+    quota.allocate(year=Y, kind="land", county="371502", project="P2", amount="1", user=DCF,
+                   reason="配置", key=_key(), store=store, at=later + timedelta(days=2))
+    assert row(store, "county:371502")["available"] == Decimal("68")
+    check_invariants(store, later + timedelta(days=2))
+
+
+def test_reversing_an_allocation_from_an_expired_hold_does_not_wedge(store: Store) -> None:
+    grant(store)  # county 70
+    held = quota.hold(year=Y, kind="land", county="371502", project="P1", amount="10",
+                      user=DCF, reason="审查", key=_key(), store=store, at=T0,
+                      expires=date(2026, 3, 2))
+    used = quota.allocate(year=Y, kind="land", county="371502", project="P1", amount="4",
+                          user=DCF, reason="配置", key=_key(), store=store, at=T0)
+    assert used["from_holds"] == "4"
+    later = T0 + timedelta(days=1)
+    quota.allocate(year=Y, kind="land", county="371502", project="P2", amount="1", user=DCF,
+                   reason="配置", key=_key(), store=store, at=later)  # expires the other 6
+    quota.reverse(operation_id=used["operation_id"], user=CITY, reason="录入错误", key=_key(),
+                  store=store, at=later)  # 4 back into the expired hold
+    assert row(store, "county:371502", at=later)["available"] == Decimal("69")
+    quota.allocate(year=Y, kind="land", county="371502", project="P3", amount="1", user=DCF,
+                   reason="配置", key=_key(), store=store, at=later)  # expires it again
+    hold_id = held["operation_id"]
+    assert _op_keys(store, "expire") == [f"auto:expire:{hold_id}:1",
+                                         f"auto:expire:{hold_id}:2"]
+    assert row(store, "county:371502", at=T0)["available"] == Decimal("68")  # all posted
+    check_invariants(store, later)
+
+
+def test_replay_after_the_expiry_or_due_date_returns_the_first_result(store: Store) -> None:
+    grant(store)
+    grant(store, county="371521")
+    hold: dict[str, Any] = {
+        "year": Y, "kind": "land", "county": "371502", "project": "P1", "amount": "10",
+        "user": DCF, "reason": "审查", "store": store, "expires": date(2026, 3, 2)}
+    loan: dict[str, Any] = {
+        "year": Y, "kind": "land", "lender": "371502", "borrower": "371521", "amount": "5",
+        "due": date(2026, 3, 10), "user": CITY, "reason": "拆借", "store": store}
+    first_hold = quota.hold(key="hold-once", at=T0, **hold)
+    first_loan = quota.lend(key="lend-once", at=T0, **loan)
+    later = T0.replace(month=4)  # after both the hold's expiry and the loan's due date
+    before = counts(store)
+    assert quota.hold(key="hold-once", at=later, **hold) == first_hold
+    assert quota.lend(key="lend-once", at=later, **loan) == first_loan
+    assert counts(store) == before  # nothing posted, not even the expiry
+    with pytest.raises(BadInput, match="expire"):  # a new hold ending in the past
+        quota.hold(key=_key(), at=later, **hold)
+    with pytest.raises(BadInput, match="due date"):  # a new loan due in the past
+        quota.lend(key=_key(), at=later, **loan)
+    assert counts(store) == before
+    check_invariants(store, later)

@@ -2,10 +2,11 @@
 
 A hypothesis state machine drives grants, holds, releases, expiry, allocations (with and
 without the pool, by city and county users, some out of scope), loans, repayments, paid
-adjustments, reclaims, reversals, retirements, clock jumps and replays. After every step:
-no balance below zero, every (year, kind) sums to what was granted, the balances report
-agrees (see ``quota_support.check_invariants``). A refused operation changes nothing; a
-replayed key returns the first result and changes nothing.
+adjustments, reclaims, reversals (of any operation in the ledger, automatic expiries too),
+retirements, clock jumps and replays. After every step: no balance below zero, every
+(year, kind) sums to what was granted, the balances report agrees (see
+``quota_support.check_invariants``). A refused operation changes nothing; a replayed key
+returns the first result and changes nothing.
 
 Each example gets a fresh, empty store of the engine under test.
 """
@@ -19,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from conftest import make_store
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -154,11 +156,25 @@ class LedgerMachine(RuleBasedStateMachine):
                    user=self._user(PROJECTS[project], by),
                    forbidden=by == "other")
 
+    def _ledger_ops(self, actor: str | None = None) -> list[int]:
+        """Every operation in the ledger (system expiries too), or those of one actor."""
+        query = "SELECT id FROM quota_operations" + (" WHERE actor = :actor" if actor else "")
+        with self.store.engine.connect() as conn:
+            return sorted(conn.execute(sa.text(query), {"actor": actor}).scalars())
+
     @precondition(lambda self: self.ops)
     @rule(data=st.data())
     def reverse(self, data: st.DataObject) -> None:
-        self._call(quota.reverse, operation_id=data.draw(st.sampled_from(self.ops)),
+        self._call(quota.reverse, operation_id=data.draw(st.sampled_from(self._ledger_ops())),
                    user=CITY)
+
+    @rule(data=st.data())
+    def reverse_system_operation(self, data: st.DataObject) -> None:
+        """Automatic expiries are refused; nothing may wedge later writes."""
+        system = self._ledger_ops("system")
+        if system:
+            self._call(quota.reverse, operation_id=data.draw(st.sampled_from(system)),
+                       user=CITY)
 
     @rule(account=st.sampled_from(("pool", *COUNTIES)), kind=st.sampled_from(KINDS),
           amount=amounts)

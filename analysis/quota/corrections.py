@@ -82,7 +82,10 @@ def reclaim(*, project: str, user: User, reason: str, key: str, store: Store,
 
 def reverse(*, operation_id: int, user: User, reason: str, key: str, store: Store,
             at: datetime | None = None) -> dict[str, Any]:
-    """Correct an operation by posting the opposite of each of its entries (city level)."""
+    """Correct an operation by posting the opposite of each of its entries (city level).
+
+    A reversal, an operation without entries and an ``expire`` operation are refused: an
+    expired hold cannot be revived (place a new hold)."""
     require_city(user)
     at = now_utc(at)
     with store.engine.connect() as conn:
@@ -93,6 +96,12 @@ def reverse(*, operation_id: int, user: User, reason: str, key: str, store: Stor
     if target is None:
         raise NotFound(f"operation {operation_id} does not exist", where="operation_id",
                        message_zh=f"操作记录 {operation_id} 不存在")
+    if target.op == "expire":
+        raise Conflict(f"operation {operation_id} is the expiry of a hold and cannot be "
+                       "reversed: an expired hold cannot be revived; place a new hold",
+                       message_zh="预留到期释放不能冲正:已到期的预留不能恢复,"
+                                  "如需继续预留请重新办理预留",
+                       where="operation_id")
     if target.op == "reverse" or not originals:
         raise Conflict(f"operation {operation_id} ({target.op}) cannot be reversed",
                        message_zh="该操作不能冲正(冲正记录或无记账分录)", where="operation_id")

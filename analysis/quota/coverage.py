@@ -50,6 +50,19 @@ def _county_code(conn: Connection, county: str) -> tuple[str, str]:
     return rows.owner, rows.title.removesuffix(f" {TYPE_ZH[COUNTY]}")
 
 
+def _check_known(conn: Connection, county: str, code: str, year: int) -> None:
+    """A county without any account in ``year`` is most likely a wrong code: refuse it
+    rather than report a reserve of 0 (a known county with nothing left is fine)."""
+    known = conn.execute(sa.select(accounts.c.id).where(
+        accounts.c.type == COUNTY, accounts.c.owner == code, accounts.c.year == year)
+        .limit(1)).first()
+    if known is None:
+        raise BadInput(f"county {county} has no quota accounts in {year}: is the county "
+                       "code right?", where="county",
+                       message_zh=f"县区“{county}”在 {year} 年度没有任何指标账户,"
+                                  "请核对县区代码")
+
+
 def _available(conn: Connection, year: int | None, kind: str, type_: str, owner: str,
                at: datetime) -> int:
     if year is None:
@@ -78,7 +91,10 @@ def _phrase(kind: QuotaKind, demand: int, own: int, pool: int, covered: str) -> 
 
 def quota_coverage(*, county: str | None, demands: dict[str, Decimal], year: int | None,
                    store: Store, at: datetime | None = None) -> dict[str, Any]:
-    """Whether the county reserve (or else the city pool) covers each demand."""
+    """Whether the county reserve (or else the city pool) covers each demand.
+
+    A county (code or name) with no quota account in that year is refused with
+    :class:`BadInput`: it is unknown to the ledger, not a county with nothing left."""
     if not county:
         raise BadInput("the county of the site could not be determined; give it explicitly",
                        message_zh="无法确定项目所在县区,请指定县区", where="county")
@@ -86,6 +102,8 @@ def quota_coverage(*, county: str | None, demands: dict[str, Decimal], year: int
     with store.engine.connect() as conn:
         year = year or latest_year(conn)
         code, name = _county_code(conn, county)
+        if year is not None:
+            _check_known(conn, county, code, year)
         items = [_item(k, units, _available(conn, year, k.code, COUNTY, code, at),
                        _available(conn, year, k.code, POOL, "", at)) for k, units in parsed]
     covered = {i["covered_by"] for i in items}

@@ -2,6 +2,11 @@
 
 CSV files are UTF-8 with a byte-order mark so that Excel opens them with the right
 encoding; amounts are written as exact decimal text. In ``.xlsx`` amounts are numbers.
+
+Text is never a formula: reasons, project codes, names and keys come from users, and a
+spreadsheet would run a cell starting with ``=``, ``+``, ``-`` or ``@`` (or a tab or
+carriage return before one). In CSV such text gets a leading ``'``; in ``.xlsx`` every
+text cell is written as a string cell, its text unchanged. Numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -46,6 +51,18 @@ def _check(what: str, fmt: str) -> None:
                        message_zh="导出格式应为 xlsx 或 csv")
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> str:
+    """A CSV field: text that a spreadsheet would take as a formula gets a leading ``'``."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return "'" + value if value.startswith(_FORMULA_START) else value
+    return str(value)
+
+
 def render(rows: list[dict[str, Any]], *, what: str, fmt: str) -> bytes:
     """The rows as an ``.xlsx`` workbook or a CSV file, headers in Chinese."""
     _check(what, fmt)
@@ -56,7 +73,7 @@ def render(rows: list[dict[str, Any]], *, what: str, fmt: str) -> bytes:
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow(header)
-        writer.writerows([["" if v is None else str(v) for v in r] for r in values])
+        writer.writerows([[_csv_cell(v) for v in r] for r in values])
         return text.getvalue().encode("utf-8-sig")
     book = Workbook()
     sheet = book.active
@@ -65,6 +82,9 @@ def render(rows: list[dict[str, Any]], *, what: str, fmt: str) -> bytes:
     sheet.append(header)
     for r in values:
         sheet.append(r)
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, never a formula
     sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)

@@ -1,9 +1,10 @@
 """Granting yearly quotas from a CSV file (the sample's ``quotas.csv``).
 
 Columns: ``year,county_code,county_name,kind,amount,unit``. Every row is checked before
-anything is granted; each row is then granted with the deterministic idempotency key
-``grant-csv:<year>:<county>:<kind>``, so loading the same file twice grants once (and a
-file whose amount changed for an already granted row is refused as a conflict).
+anything is granted; then the whole file is granted in one transaction, each row with the
+deterministic idempotency key ``grant-csv:<year>:<county>:<kind>``, so loading the same
+file twice grants once, and a file whose amount changed for an already granted row is
+refused as a conflict naming its line, with nothing granted.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from analysis.quota.clock import now_utc
 from analysis.quota.common import check_county, check_year
 from analysis.quota.kinds import check_unit, from_units, resolve_kind, to_units
-from analysis.quota.operations import grant
+from analysis.quota.operations import grant_job
+from analysis.quota.runner import execute_many
 from layers.errors import BadInput, BlueprintError, InvalidFile
 from layers.store import Store
 from layers.users import User
@@ -33,6 +36,7 @@ class GrantRow:
     county_name: str
     kind: str
     amount: Decimal
+    line: int = 0  # in the file, for error messages
 
     @property
     def key(self) -> str:
@@ -40,7 +44,8 @@ class GrantRow:
         return f"grant-csv:{self.year}:{self.county}:{self.kind}"
 
 
-def _row(record: dict[str, str], where: str) -> GrantRow:
+def _row(record: dict[str, str], name: str, line: int) -> GrantRow:
+    where = f"{name}:{line}"
     if any(record.get(c) is None for c in COLUMNS):
         raise BadInput("the row has too few fields", message_zh="该行字段数不足", where=where)
     try:
@@ -55,7 +60,7 @@ def _row(record: dict[str, str], where: str) -> GrantRow:
     except BlueprintError as exc:
         raise BadInput(exc.message, message_zh=exc.message_zh, where=where) from None
     return GrantRow(year, county, (record.get("county_name") or "").strip(), kind.code,
-                    amount)
+                    amount, line)
 
 
 def read_grants(path: Path) -> list[GrantRow]:
@@ -67,7 +72,7 @@ def read_grants(path: Path) -> list[GrantRow]:
             if missing:
                 raise InvalidFile(f"missing columns: {', '.join(sorted(missing))}",
                                   message_zh="指标文件缺少必需的列", where=str(path))
-            rows = [_row(r, f"{Path(path).name}:{i}") for i, r in enumerate(reader, start=2)]
+            rows = [_row(r, Path(path).name, reader.line_num) for r in reader]
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidFile(f"cannot read {path}: {exc}", message_zh="无法读取指标文件",
                           where=str(path)) from None
@@ -76,15 +81,20 @@ def read_grants(path: Path) -> list[GrantRow]:
         if key in keys[:i]:
             raise BadInput(f"row repeats year, county and kind ({key})",
                            message_zh="同一年度、县区和指标类型重复出现",
-                           where=f"{Path(path).name}:{i + 2}")
+                           where=f"{Path(path).name}:{rows[i].line}")
     return rows
 
 
 def grant_from_csv(path: Path, *, store: Store, actor: str) -> list[dict[str, Any]]:
-    """Grant every row of a quota file (idempotent: loading twice grants once)."""
+    """Grant every row of a quota file, all or nothing (idempotent: loading twice grants
+    once). The whole file is one transaction: a row that conflicts with an earlier grant
+    of its key (a changed amount) refuses the file, naming its line, and grants nothing."""
     rows = read_grants(path)
     user = User(name=actor, role="admin")
-    reason = f"年度指标下达({Path(path).name})"
-    return [grant(year=r.year, kind=r.kind, county=r.county, amount=r.amount, user=user,
-                  reason=reason, key=r.key, store=store, county_name=r.county_name or None)
+    name = Path(path).name
+    reason = f"年度指标下达({name})"
+    at = now_utc()
+    jobs = [grant_job(year=r.year, kind=r.kind, county=r.county, amount=r.amount, user=user,
+                      reason=reason, key=r.key, county_name=r.county_name or None, at=at)
             for r in rows]
+    return execute_many(jobs, store=store, labels=[f"{name}:{r.line}" for r in rows])

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from analysis.quota import holds
-from analysis.quota.clock import end_of_day_utc, now_utc, utc
+from analysis.quota.clock import china_time, end_of_day_utc, now_utc
 from analysis.quota.common import (
     COUNTY_MANAGER,
     check_county,
@@ -38,7 +38,7 @@ from analysis.quota.ledger import (
     find_account,
     get_account,
 )
-from analysis.quota.runner import Plan, Request, execute
+from analysis.quota.runner import Plan, Planner, Request, execute
 from layers.errors import BadInput, Conflict, NotFound
 from layers.store import Store
 from layers.users import User
@@ -49,6 +49,16 @@ def grant(*, year: int, kind: str, county: str, amount: Decimal | str, user: Use
           at: datetime | None = None) -> dict[str, Any]:
     """Grant a county's yearly quota: the pool share (30 %) to the city pool, the rest to
     the county reserve. The pool piece is rounded down; the pieces add up to ``amount``."""
+    request, plan = grant_job(year=year, kind=kind, county=county, amount=amount, user=user,
+                              reason=reason, key=key, county_name=county_name, at=at)
+    return execute(request, plan, store=store)
+
+
+def grant_job(*, year: int, kind: str, county: str, amount: Decimal | str, user: User,
+              reason: str, key: str, county_name: str | None = None,
+              at: datetime | None = None) -> tuple[Request, Planner]:
+    """A checked grant, not yet run: ``(request, planner)`` for the runner (several grants
+    can then run in one transaction, see :func:`analysis.quota.runner.execute_many`)."""
     require_city(user)
     year, k, county, units = check_year(year), resolve_kind(kind), check_county(county), \
         to_units(amount)
@@ -71,17 +81,23 @@ def grant(*, year: int, kind: str, county: str, amount: Decimal | str, user: Use
     params = {"year": year, "kind": k.code, "county": county, "amount": units}
     request = Request("grant", key, user, reason, params, [(year, k.code)], at,
                       row={"year": year, "kind": k.code, "county": county, "amount": units})
-    return execute(request, plan, store=store)
+    return request, plan
 
 
-def _expiry(expires: date | datetime | None, at: datetime) -> datetime | None:
+def _expiry(expires: date | datetime | None) -> datetime | None:
+    """When a hold ends, in UTC: a date at the end of that day in China, an exact time as
+    given (a time without a zone is China time)."""
     if expires is None:
         return None
-    when = utc(expires) if isinstance(expires, datetime) else end_of_day_utc(expires)
-    if when <= at:
-        raise BadInput(f"the hold would expire at {when.isoformat()}, which is not in the "
-                       "future", message_zh="预留到期时间必须晚于当前时间", where="expires")
-    return when
+    return china_time(expires) if isinstance(expires, datetime) else end_of_day_utc(expires)
+
+
+def _check_future(expires_at: datetime | None, at: datetime) -> None:
+    """A new hold must end in the future (checked after the idempotency lookup, so that a
+    replay after the expiry still returns the first result)."""
+    if expires_at is not None and expires_at <= at:
+        raise BadInput(f"the hold would expire at {expires_at.isoformat()}, which is not in "
+                       "the future", message_zh="预留到期时间必须晚于当前时间", where="expires")
 
 
 def hold(*, year: int, kind: str, county: str, project: str, amount: Decimal | str,
@@ -90,15 +106,17 @@ def hold(*, year: int, kind: str, county: str, project: str, amount: Decimal | s
          at: datetime | None = None) -> dict[str, Any]:
     """Hold quota for a project under review (from the county reserve; the shortfall from
     the city pool only with ``from_pool`` by city level). A date ``expires`` ends at
-    midnight China time; an expired hold stops counting."""
+    midnight China time, an exact time as given (without a zone: China time); an expired
+    hold stops counting."""
     year, k, county = check_year(year), resolve_kind(kind), check_county(county)
     project, units, at = check_project(project), to_units(amount), now_utc(at)
     require_county(user, county)
     if from_pool:
         require_city(user)
-    expires_at = _expiry(expires, at)
+    expires_at = _expiry(expires)
 
     def plan(conn: Any) -> Plan:
+        _check_future(expires_at, at)
         guard_project_county(conn, project, county)
         reserve, pool = reserves(conn, year, k.code, county, at)
         account = get_account(conn, year=year, kind=k.code, type=HOLD, owner=project,

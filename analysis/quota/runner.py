@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,8 +28,8 @@ from sqlalchemy.engine import Connection
 from analysis.quota import holds
 from analysis.quota.kinds import format_amount
 from analysis.quota.ledger import Move, lock, post
-from analysis.quota.tables import operations
-from layers.errors import BadInput, Conflict
+from analysis.quota.tables import entries, operations
+from layers.errors import BadInput, BlueprintError, Conflict
 from layers.store import Store, write_audit
 from layers.users import User
 
@@ -93,6 +93,47 @@ def execute(request: Request, planner: Planner, *, store: Store) -> dict[str, An
     raise AssertionError("unreachable")
 
 
+def execute_many(jobs: Sequence[tuple[Request, Planner]], *, store: Store,
+                 labels: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Run several operations in one transaction: all are recorded, or none is.
+
+    Each is replayed or run as :func:`execute` would run it, in order. An error in any of
+    them rolls all of them back; when ``labels`` are given (e.g. the line of a file), the
+    error is re-raised with the failing job's label as its ``where``."""
+    for request, _ in jobs:
+        check_request(request.key, request.reason)
+    scopes = sorted({s for request, _ in jobs for s in request.scopes})
+    for attempt in range(2):
+        try:
+            with store.engine.begin() as conn:
+                lock(conn, scopes)
+                return _run_all(conn, jobs, labels)
+        except sa.exc.IntegrityError:
+            # Another client recorded one of the keys first: run again, it now replays.
+            if attempt or not any(_key_taken(store, r.key) for r, _ in jobs):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _run_all(conn: Connection, jobs: Sequence[tuple[Request, Planner]],
+             labels: Sequence[str] | None) -> list[dict[str, Any]]:
+    results = []
+    for i, (request, planner) in enumerate(jobs):
+        try:
+            prior = _find(conn, request.key)
+            if prior is not None:
+                results.append(_replay(prior, request))
+                continue
+            if request.auto_expire:
+                expire_due(conn, request.scopes, at=request.at)
+            results.append(record(conn, request, planner(conn)))
+        except BlueprintError as exc:
+            if labels is None:
+                raise
+            raise type(exc)(exc.message, message_zh=exc.message_zh, where=labels[i]) from exc
+    return results
+
+
 def _canonical(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, ensure_ascii=False, default=str)
 
@@ -146,7 +187,7 @@ def expire_due(conn: Connection, scopes: list[tuple[int, str]], *, at: datetime)
     done = []
     for hold_id, held in sorted(by_hold.items()):
         hold = held[0].hold
-        request = Request(op="expire", key=f"auto:expire:{hold_id}",
+        request = Request(op="expire", key=_expiry_key(conn, hold_id),
                           user=User(SYSTEM_ACTOR, "admin"), reason="预留到期自动释放",
                           params={"hold_id": hold_id}, scopes=[(hold.year, hold.kind)], at=at,
                           row={"year": hold.year, "kind": hold.kind, "county": hold.county,
@@ -154,3 +195,17 @@ def expire_due(conn: Connection, scopes: list[tuple[int, str]], *, at: datetime)
         plan = Plan(holds.release_moves(conn, held, "expire"), {"expired_holds": [hold_id]})
         done.append(record(conn, request, plan)["operation_id"])
     return done
+
+
+def _expiry_key(conn: Connection, hold_id: int) -> str:
+    """``auto:expire:<hold id>:<n>``, n = the hold's expiry operations so far + 1.
+
+    A hold can expire more than once: reversing an allocation (or a release) that drew on
+    it puts quota back into it after it expired. Each expiry event gets its own key, so
+    the automatic expiry can never collide with an earlier one (which would wedge every
+    later write of that year and kind)."""
+    n = int(conn.execute(sa.select(sa.func.count(sa.distinct(entries.c.operation_id))).where(
+        entries.c.hold_id == hold_id, entries.c.purpose == "expire")).scalar_one()) + 1
+    while _find(conn, f"auto:expire:{hold_id}:{n}") is not None:  # whatever the history
+        n += 1
+    return f"auto:expire:{hold_id}:{n}"

@@ -58,11 +58,13 @@ def lend(*, year: int, kind: str, lender: str, borrower: str, amount: Decimal | 
     require_city(user)
     year, k, units, at = check_year(year), resolve_kind(kind), to_units(amount), now_utc(at)
     lender, borrower = _two_counties(lender, borrower)
-    if due < today_cn(at):
-        raise BadInput(f"due date {due} is in the past", message_zh="归还期限不能早于今天",
-                       where="due")
 
     def plan(conn: Any) -> Plan:
+        # Checked here, after the idempotency lookup: a replay after the due date still
+        # returns the first result.
+        if due < today_cn(at):
+            raise BadInput(f"due date {due} is in the past", message_zh="归还期限不能早于今天",
+                           where="due")
         source = _giver(conn, year, k, lender, units)
         target = get_account(conn, year=year, kind=k.code, type=COUNTY, owner=borrower,
                              county=borrower, at=at)
