@@ -25,7 +25,7 @@ from pyproj import CRS
 
 from layers.catalogue import ID_FIELDS, LayerKind, get_kind
 from layers.crs import check_plausible, parse_crs
-from layers.errors import BadInput, InvalidFile, InvalidGeometry, UnknownCRS
+from layers.errors import BadInput, Conflict, InvalidFile, InvalidGeometry, UnknownCRS
 from layers.readers import DEFAULT_MAX_BYTES, RASTER_SUFFIXES, check_file, read_vector
 from layers.schema import layer_features, layers
 from layers.store import Store, now, write_audit
@@ -233,8 +233,14 @@ def _replace_layer_row(conn: sa.Connection, values: dict[str, Any]) -> tuple[int
     old = conn.execute(sa.select(layers.c.id, layers.c.raster_path)
                        .where(layers.c.name == values["name"])).first()
     if old is None:
-        new_id = conn.execute(layers.insert().values(**values).returning(layers.c.id))
-        return int(new_id.scalar_one()), None
+        try:
+            with conn.begin_nested():
+                new_id = conn.execute(layers.insert().values(**values).returning(layers.c.id))
+                return int(new_id.scalar_one()), None
+        except sa.exc.IntegrityError:
+            raise Conflict(f"layer {values['name']!r} was created by another import just now; "
+                           "try again", message_zh="另一导入任务刚刚创建了同名图层,请重试",
+                           where=values["source_file"]) from None
     conn.execute(layer_features.delete().where(layer_features.c.layer_id == old.id))
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("DELETE FROM layer_features_sub WHERE layer_id = :id"),

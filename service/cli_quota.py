@@ -45,7 +45,7 @@ Format = Annotated[str, typer.Option(help="table or json")]
 def _actor(store: Store, name: str | None) -> User:
     if not name:
         return User(name=local_actor(), role="admin")
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         row = conn.execute(sa.select(users).where(users.c.name == name,
                                                   users.c.active.is_(True))).first()
     if row is None:

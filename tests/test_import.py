@@ -276,3 +276,37 @@ def test_feature_ids_come_from_the_first_unique_code_or_name(store, tmp_path):
     _import(store, write(counties, tmp_path / "xzq.gpkg"), kind="admin_boundary", name="xzq")
     assert sorted(load_features(get_layer("xzq", store=store), store=store).fids) == \
         ["371502", "371521"]
+
+
+def test_two_first_imports_of_one_name_end_in_a_conflict_not_a_crash(store, tmp_path):
+    """On PostGIS the second import waits for the first and then gets a clear Conflict;
+    on SQLite writers queue, so the second simply replaces the first."""
+    import threading
+
+    from layers.errors import Conflict
+    from layers.schema import layers as layers_table
+    from layers.store import now
+
+    path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.gpkg")
+    outcome: list[object] = []
+
+    def second() -> None:
+        try:
+            outcome.append(_import(store, path))
+        except Conflict as exc:
+            outcome.append(exc)
+
+    with store.engine.begin() as conn:  # the first import, still running
+        conn.execute(layers_table.insert().values(
+            name="red", kind="ecological_redline", title="红线", feature_count=0,
+            source_file="first.gpkg", imported_at=now(), imported_by="first"))
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(timeout=2)  # let the second reach its insert (it waits on the first)
+    thread.join(timeout=60)
+    assert len(outcome) == 1
+    if store.is_postgis:
+        assert isinstance(outcome[0], Conflict) and "another import" in str(outcome[0])
+        assert get_layer("red", store=store).imported_by == "first"
+    else:
+        assert get_layer("red", store=store).feature_count == 2

@@ -186,7 +186,7 @@ def balance_rows(conn: Connection, *, year: int | None = None, kind: str | None 
 def balances(*, store: Store, year: int | None = None, kind: str | None = None,
              county: str | None = None, at: datetime | None = None) -> list[dict[str, Any]]:
     """Balance rows (amounts as exact Decimals) filtered by year, kind and county."""
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         return balance_rows(conn, year=year, kind=kind, county=county, at=at)
 
 

@@ -56,7 +56,7 @@ def reclaim(*, project: str, user: User, reason: str, key: str, store: Store,
     where it came from; all years and kinds unless ``year``/``kind`` narrow it."""
     project, at = check_project(project), now_utc(at)
     code = resolve_kind(kind).code if kind else None
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         county = project_county(conn, project)
         scopes = _project_scopes(conn, project, year, code)
     if county is None:
@@ -88,7 +88,7 @@ def reverse(*, operation_id: int, user: User, reason: str, key: str, store: Stor
     expired hold cannot be revived (place a new hold)."""
     require_city(user)
     at = now_utc(at)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         target = conn.execute(sa.select(operations).where(
             operations.c.id == operation_id)).first()
         originals = conn.execute(sa.select(entries).where(

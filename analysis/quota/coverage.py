@@ -99,7 +99,7 @@ def quota_coverage(*, county: str | None, demands: dict[str, Decimal], year: int
         raise BadInput("the county of the site could not be determined; give it explicitly",
                        message_zh="无法确定项目所在县区,请指定县区", where="county")
     parsed, at = _demands(demands), now_utc(at)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         year = year or latest_year(conn)
         code, name = _county_code(conn, county)
         if year is not None:

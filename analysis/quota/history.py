@@ -68,7 +68,7 @@ def movements(*, store: Store, year: int | None = None, kind: str | None = None,
               limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
     """Ledger entries, oldest first, with the operation, actor and reason of each."""
     query = _movement_query(year, kind, county, project, op, since, until)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         rows = conn.execute(query.limit(limit).offset(offset)).all()
     return [{
         "id": r.id, "at": utc(r.created_at).isoformat(), "operation_id": r.operation_id,
@@ -104,7 +104,7 @@ def loans(*, store: Store, overdue: bool = False, year: int | None = None,
         query = query.where(sa.or_(operations.c.county == county,
                                    operations.c.counterparty == county))
     result = []
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         for loan in conn.execute(query).all():
             lender = _lender_account(conn, loan)
             owed = loan_outstanding(conn, loan.id, lender) if lender is not None else 0

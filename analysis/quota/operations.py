@@ -150,7 +150,7 @@ def release(*, hold_id: int, user: User, reason: str, key: str, store: Store,
             at: datetime | None = None) -> dict[str, Any]:
     """Release what is left of a hold back to where it came from."""
     at = now_utc(at)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         the_hold = holds.get_hold(conn, hold_id)
     require_county(user, the_hold.county)
 
@@ -181,7 +181,7 @@ def expire_holds(*, user: User, reason: str, key: str, store: Store,
     user.require("city_quota_manager", COUNTY_MANAGER)
     county = user.county if not user.is_city_level else county
     at = now_utc(at)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         scopes = sorted({(p.hold.year, p.hold.kind)
                          for p in holds.due_positions(conn, at=at, county=county)
                          if year is None or p.hold.year == year})

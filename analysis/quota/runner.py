@@ -143,7 +143,7 @@ def _find(conn: Connection, key: str) -> sa.Row | None:
 
 
 def _key_taken(store: Store, key: str) -> bool:
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         return _find(conn, key) is not None
 
 

@@ -95,7 +95,7 @@ def repay(*, loan_id: int, user: User, reason: str, key: str, store: Store,
     """Repay a loan, fully (default) or in part; city level or the borrowing county."""
     at = now_utc(at)
     units = to_units(amount) if amount is not None else None
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         loan = get_loan(conn, loan_id)
     user.require(CITY, COUNTY_MANAGER, county=loan.counterparty)
 
