@@ -27,10 +27,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 echo "== PostgreSQL"
-if ! pg_lsclusters -h 2>/dev/null | grep -q '^15 \+main'; then
+clusters=$(pg_lsclusters -h 2>/dev/null || true)
+if ! grep -q '^15 \+main' <<<"$clusters"; then
   $SUDO pg_createcluster 15 main >/dev/null
+  clusters=$(pg_lsclusters -h)
 fi
-if ! pg_lsclusters -h | grep -q '^15 \+main .* online'; then
+if ! grep -q '^15 \+main .* online' <<<"$clusters"; then
   $SUDO pg_ctlcluster 15 main start
 fi
 for _ in $(seq 1 30); do
