@@ -1,0 +1,146 @@
+"""Preparing features for storage: repair, ids, classes, JSON-safe attributes."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from layers.catalogue import ID_FIELDS, LayerKind
+from layers.errors import BadInput, InvalidGeometry
+from layers.import_model import ImportOptions
+
+
+def repair_geometries(frame: gpd.GeoDataFrame, *, where: str) -> tuple[gpd.GeoDataFrame, int]:
+    """Repair invalid polygons with ``make_valid``; refuse empty or non-polygonal features.
+
+    Returns the frame (geometries as MultiPolygon-or-Polygon) and how many were repaired.
+    """
+    geoms = frame.geometry.values
+    missing = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if missing.size:
+        raise InvalidGeometry(f"features {_rows(missing)} have no geometry",
+                              message_zh=f"第 {_rows(missing)} 个要素没有几何图形", where=where)
+    types = shapely.get_type_id(geoms)
+    bad = np.flatnonzero(~np.isin(types, (3, 6)))  # Polygon, MultiPolygon
+    if bad.size:
+        kind = shapely.get_type_id(geoms[bad[0]])
+        raise InvalidGeometry(
+            f"features {_rows(bad)} are not polygons (geometry type id {kind}); "
+            "layers and sites must be areas",
+            message_zh=f"第 {_rows(bad)} 个要素不是面要素", where=where)
+    invalid = np.flatnonzero(~shapely.is_valid(geoms))
+    if invalid.size:
+        fixed = [_polygonal(shapely.make_valid(g)) for g in geoms[invalid]]
+        empty = [int(i) for i, g in zip(invalid, fixed, strict=True) if g.is_empty]
+        if empty:
+            raise InvalidGeometry(f"features {_rows(np.array(empty))} cannot be repaired",
+                                  message_zh="部分要素几何无法修复", where=where)
+        frame = frame.copy()
+        values = frame.geometry.values.copy()
+        values[invalid] = fixed
+        frame = frame.set_geometry(gpd.GeoSeries(values, index=frame.index, crs=frame.crs))
+    return frame, int(invalid.size)
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    parts = shapely.get_parts(geom)
+    polys = [p for p in parts if shapely.get_type_id(p) in (3, 6)]
+    if not polys:
+        return shapely.Polygon()
+    return shapely.union_all(polys)
+
+
+def _rows(idx: np.ndarray) -> str:
+    shown = ", ".join(str(int(i) + 1) for i in idx[:10])
+    return shown + (f" … ({idx.size} in all)" if idx.size > 10 else "")
+
+
+def bbox_of(frame: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    """The frame's bounds as plain floats."""
+    minx, miny, maxx, maxy = (float(v) for v in frame.total_bounds)
+    return (minx, miny, maxx, maxy)
+
+
+def _pick_field(columns: list[str], wanted: str | None, candidates: tuple[str, ...],
+                where: str, what: str) -> str | None:
+    lower = {c.lower(): c for c in columns}
+    if wanted:
+        if wanted.lower() not in lower:
+            raise BadInput(f"the file has no field {wanted!r} for the {what}; fields: "
+                           f"{', '.join(columns)}", message_zh=f"文件中没有字段“{wanted}”",
+                           where=where)
+        return lower[wanted.lower()]
+    return next((lower[c.lower()] for c in candidates if c.lower() in lower), None)
+
+
+def _id_field(frame: gpd.GeoDataFrame, columns: list[str], wanted: str | None,
+              where: str) -> str | None:
+    """The field that names features: the one asked for (must be unique), else the first
+    known code or name field whose values are unique and present, else None (row numbers).
+    """
+    if wanted:
+        column = _pick_field(columns, wanted, (), where, "feature id")
+        assert column is not None
+        if not frame[column].is_unique or frame[column].isna().any():
+            raise BadInput(f"field {column!r} is not unique", message_zh="要素编号字段有重复值",
+                           where=where)
+        return column
+    lower = {c.lower(): c for c in columns}
+    for candidate in ID_FIELDS:
+        column = lower.get(candidate)
+        if column is not None and frame[column].is_unique and not frame[column].isna().any():
+            return column
+    return None
+
+
+def feature_rows(frame: gpd.GeoDataFrame, kind: LayerKind, options: ImportOptions,
+                 where: str) -> Iterator[dict[str, Any]]:
+    """Rows for ``layer_features``: fid, class, JSON attributes and 2-D WKB per feature."""
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    id_col = _id_field(frame, columns, options.id_field, where)
+    class_col = _pick_field(columns, options.class_field, kind.class_fields, where, "class")
+    wkbs = shapely.to_wkb(frame.geometry.values, output_dimension=2)
+    attrs = frame[columns].to_dict("records")
+    for i, (props, wkb) in enumerate(zip(attrs, wkbs, strict=True)):
+        fid = str(props[id_col]) if id_col else str(i + 1)
+        klass = _text(props.get(class_col)) if class_col else None
+        _check_lengths(fid, klass, where=f"{where}: feature {i + 1}")
+        yield {"fid": fid, "klass": klass, "geom": wkb,
+               "props": json.dumps({k: _jsonable(v) for k, v in props.items()},
+                                   ensure_ascii=False)}
+
+
+def _check_lengths(fid: str, klass: str | None, *, where: str) -> None:
+    """Refuse ids and classes longer than their columns (PostgreSQL would; SQLite would not)."""
+    fid_max, klass_max = 200, 80  # layer_features.fid varchar(200), .klass varchar(80)
+    if len(fid) > fid_max or (klass is not None and len(klass) > klass_max):
+        raise BadInput(f"feature id longer than {fid_max} or class longer than {klass_max} "
+                       "characters", message_zh="要素编号或分类值过长", where=where)
+
+
+def _text(value: Any) -> str | None:
+    value = _jsonable(value)
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, str | int | float | bool):
+        return value
+    if value is pd.NaT:
+        return None
+    return str(value)
