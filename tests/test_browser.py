@@ -9,11 +9,6 @@ skipped locally and fail under ``CI=true``. Run them alone with ``pytest -m brow
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,13 +18,13 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import IN_CI, REPO, SAMPLE
+from tests.live_server import running_server
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-START_TIMEOUT_S = 180  # waiting for the server to come up, not a performance assertion
 
 
 def _need_browser() -> Any:
@@ -46,50 +41,12 @@ def _need_browser() -> Any:
     return sync_playwright
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``blueprint serve`` on a free port, sample loaded into a fresh embedded store."""
     _need_browser()
-    data = tmp_path_factory.mktemp("serve")
-    port = _free_port()
-    env = {**os.environ, "BLUEPRINT_DATA_DIR": str(data), "BLUEPRINT_DATABASE_URL": "",
-           "BLUEPRINT_BASEMAP_URL": ""}
-    log = (data / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "service", "serve", "--sample", "--port",
-                             str(port)],
-                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(proc, base, data / "serve.log")
+    with running_server(tmp_path_factory.mktemp("serve")) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-def _wait_until_up(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"blueprint serve exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{base}/api/layers", timeout=5) as answer:
-                if answer.status == 200 and json.load(answer):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"blueprint serve did not answer:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")
