@@ -14,6 +14,11 @@ from typing import Any
 
 from analysis import messages as msg
 from analysis.capacity import capacity_under_site
+from analysis.data_gaps import (
+    missing_layer_findings,
+    missing_layer_warnings,
+    outside_city_message,
+)
 from analysis.overlay import LayerOverlap, overlay_site
 from analysis.rules import IndustryRules, Rules, load_rules
 from analysis.site import MU_PER_HA, Site
@@ -45,7 +50,9 @@ def vet_site(request: VetRequest, *, store: Store, rules: Rules | None = None
     all_layers = list_layers(store=store)
     vectors = [layer for layer in all_layers if not layer.is_raster]
     overlaps = overlay_site(site.geometry, site.zone_epsg, vectors, store=store)
+    present = {layer.kind for layer in all_layers}
     findings = [evaluate(o, site_m2, industry, rules) for o in overlaps]
+    findings += missing_layer_findings(present)
     county = request.county or _county_of(overlaps)
     rasters = [layer for layer in all_layers if layer.kind == "env_capacity"]
     capacity = capacity_under_site(site.geometry, rasters, request.emissions)
@@ -53,7 +60,8 @@ def vet_site(request: VetRequest, *, store: Store, rules: Rules | None = None
     report: dict[str, Any] = {
         "site": _site_summary(site, site_m2),
         "industry": industry.code, "industry_title": industry.title, "county": county,
-        "findings": findings, "capacity": capacity, "warnings": list(site.warnings),
+        "findings": findings, "capacity": capacity,
+        "warnings": list(site.warnings) + missing_layer_warnings(present),
         "engine": store.engine_name,
     }
     if request.demands:
@@ -218,9 +226,22 @@ def _info_only(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: 
                     msg.admin_message(names))
 
 
+def _admin(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: Rules
+           ) -> dict[str, Any]:
+    """Counties the site lies in; a part outside the city has no data and is conditional."""
+    names = [h.klass or h.fid for h in sorted(o.hits, key=lambda h: -h.area_m2)]
+    outside = max(site_m2 - o.area_m2, 0.0)
+    if outside <= rules.min_overlap_m2:
+        return _finding(o, "admin_boundary.inside", "ok", o.area_m2, site_m2,
+                        msg.admin_message(names))
+    text = outside_city_message(outside, outside / site_m2, names)
+    return _finding(o, "admin_boundary.inside", "conditional", o.area_m2, site_m2, text)
+
+
 _HANDLERS = {
     "ecological_redline": _protected, "basic_farmland": _protected, "water_source": _water,
     "urban_boundary": _urban, "zoning": _zoning, "industrial_park": _park,
+    "admin_boundary": _admin,
 }
 
 

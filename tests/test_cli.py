@@ -98,7 +98,9 @@ def test_vet_batch_reports_progress_and_every_site(tmp_path, data_dir):
     assert len(lines) == 3
     by_file = {Path(x["file"]).name: x for x in lines}
     assert by_file["a.geojson"]["verdict"] == "fail"  # 50 m × 100 m on the red line
-    assert by_file["b.gpkg"]["verdict"] == "pass"
+    # clear of the red line, but farmland, water and boundary layers are missing
+    assert by_file["b.gpkg"]["verdict"] == "conditional"
+    assert {f["rule"] for f in by_file["b.gpkg"]["findings"]} >= {"layer.missing"}
     assert "error" in by_file["c.geojson"]
 
 

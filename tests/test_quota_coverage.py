@@ -104,13 +104,31 @@ def test_bad_requests(store: Store, county, demands) -> None:
 
 @pytest.mark.parametrize("demand,verdict", [("50", "pass"), ("90", "conditional"),
                                             ("200", "fail")])
-def test_vetting_verdict_follows_the_quota(store: Store, demand: str, verdict: str) -> None:
+def test_vetting_verdict_follows_the_quota(store: Store, demand: str, verdict: str,
+                                          tmp_path: Path) -> None:
     _grant(store)
+    _protected_layers_elsewhere(store, tmp_path)  # so that only the quota decides
     report = vet_site(VetRequest(site=site_from_geojson(SQUARE), county="371502",
                                  demands={"land": Decimal(demand)}), store=store)
     assert report["verdict"] == verdict
     if verdict != "pass":
         assert report["quota"]["message"] in report["summary_zh"]
+
+
+def _protected_layers_elsewhere(store: Store, tmp_path: Path) -> None:
+    """Every required layer kind: protected areas far from the test site, and an urban
+    boundary around all of it."""
+    import geopandas as gpd
+    import shapely
+
+    from layers.importer import ImportOptions, import_layer
+
+    far = shapely.box(116.4, 36.9, 116.41, 36.91)
+    for kind in ("ecological_redline", "basic_farmland", "water_source", "urban_boundary"):
+        path = tmp_path / f"{kind}.geojson"
+        geom = shapely.box(115.0, 35.0, 118.0, 38.0) if kind == "urban_boundary" else far
+        gpd.GeoDataFrame({"name": [kind]}, geometry=[geom], crs=4490).to_file(path)
+        import_layer(path, ImportOptions(kind=kind, name=kind), store=store)
 
 
 def test_vetting_needs_a_county_for_the_quota(store: Store) -> None:

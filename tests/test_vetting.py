@@ -250,3 +250,26 @@ def test_water_source_level_spellings(text, level):
     from analysis.vetting import _water_level
 
     assert _water_level(text) == level
+
+
+def test_empty_store_never_passes(store, tmp_path):
+    report = _vet(store, tmp_path, SITE_A)
+    assert report["verdict"] == "conditional"
+    missing = {f["kind"] for f in report["findings"] if f["rule"] == "layer.missing"}
+    assert missing == {"ecological_redline", "basic_farmland", "water_source", "urban_boundary"}
+    assert any("没有行政区划图层" in w for w in report["warnings"])
+
+
+def test_site_outside_the_city_is_conditional(city, tmp_path):
+    import_layer(write(frame([box(-1000, -1000, 3000, 3000)], name=["东昌府区"], id=["371502"]),
+                       tmp_path / "admin.gpkg"),
+                 ImportOptions(kind="admin_boundary", name="admin"), store=city)
+    inside = _vet(city, tmp_path, box(30, 200, 50, 50))
+    assert _finding(inside, "admin_boundary")["status"] == "ok"
+    assert inside["county"] == "371502"
+    # 100 m × 100 m, half of it east of the city's edge at x = 2000
+    straddling = _vet(city, tmp_path, box(1950, 200, 100, 100), industry="agriculture")
+    admin = _finding(straddling, "admin_boundary")
+    assert admin["status"] == "conditional" and "行政区划范围外" in admin["message"]
+    assert admin["overlap_m2"] == pytest.approx(5_000, abs=0.5)
+    assert straddling["verdict"] == "conditional"

@@ -1,0 +1,48 @@
+"""Where the blueprint has no data, vetting must say so rather than pass silently.
+
+A store without one of the protected-layer kinds, or a site that lies partly outside
+the administrative boundary (where no layer has data), cannot pass: the findings below
+make such a report at best conditional and tell the reviewer what to supply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analysis import messages as msg
+from layers.catalogue import KINDS
+
+# Without these the "three zones, three lines" and water protection cannot be checked.
+REQUIRED_KINDS = ("ecological_redline", "basic_farmland", "water_source", "urban_boundary")
+# Without these the report is still meaningful, but the reviewer should know.
+ADVISED_KINDS = ("admin_boundary", "zoning", "industrial_park", "env_capacity")
+
+
+def missing_layer_findings(present: set[str]) -> list[dict[str, Any]]:
+    """A conditional finding for each required layer kind the store lacks."""
+    findings: list[dict[str, Any]] = []
+    for kind in REQUIRED_KINDS:
+        if kind in present:
+            continue
+        title = KINDS[kind].title
+        findings.append({
+            "layer": None, "kind": kind, "title": title, "rule": "layer.missing",
+            "status": "conditional", "overlap_m2": 0.0, "overlap_ha": 0.0, "overlap_mu": 0.0,
+            "overlap_share": 0.0, "feature_ids": [],
+            "message": f"图层库中没有{title}图层,无法判断地块是否涉及{title},"
+                       "须补充该图层后复核。",
+        })
+    return findings
+
+
+def missing_layer_warnings(present: set[str]) -> list[str]:
+    """Warnings for advised layer kinds the store lacks."""
+    return [f"图层库中没有{KINDS[k].title}图层,相关审查内容缺失 / no {k} layer in the store"
+            for k in ADVISED_KINDS if k not in present]
+
+
+def outside_city_message(outside_m2: float, share: float, names: list[str]) -> str:
+    """Message for a site partly or wholly outside the administrative boundary layer."""
+    inside = f"其余位于{'、'.join(names)}。" if names else ""
+    return (f"地块有 {msg.area_text(outside_m2)}(占 {share:.2%})位于本市行政区划范围外,"
+            f"该部分没有规划管控数据,须核实所属行政区并补充数据后复核;{inside}")
