@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,8 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
         minx, miny, maxx, maxy = (float(v) for v in text.split(","))
     except ValueError:
         raise BadInput("bbox must be minx,miny,maxx,maxy", message_zh="bbox 参数格式有误") from None
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        raise BadInput("bbox values must be finite numbers", message_zh="bbox 参数必须是有限数值")
     if minx > maxx or miny > maxy:
         raise BadInput("bbox min is greater than max", message_zh="bbox 最小值大于最大值")
     return (minx, miny, maxx, maxy)
@@ -84,7 +87,8 @@ def _embedded_page(layer: LayerInfo, bbox: Any, store: Store, limit: int, offset
                    tolerance: float) -> FeaturePage:
     arrays = layer_index(layer, store=store).arrays
     if bbox:
-        idx = np.sort(layer_index(layer, store=store).tree.query(shapely.box(*bbox)))
+        index = layer_index(layer, store=store)
+        idx = np.sort(index.tree.query(shapely.box(*bbox), predicate="intersects"))
     else:
         idx = np.arange(len(arrays.fids))
     order = idx[np.argsort(arrays.fids[idx], kind="stable")]
@@ -103,7 +107,8 @@ def _postgis_page(layer: LayerInfo, bbox: Any, store: Store, limit: int, offset:
     where = "layer_id = :id"
     params: dict[str, Any] = {"id": layer.id, "limit": limit, "offset": offset, "tol": tolerance}
     if bbox:
-        where += " AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)"
+        where += (" AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)"
+                  " AND ST_Intersects(geom, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490))")
         x0, y0, x1, y1 = (float(v) for v in bbox)  # numpy floats do not bind
         params.update(x0=x0, y0=y0, x1=x1, y1=y1)
     with store.read() as conn:

@@ -33,7 +33,25 @@ def test_simplified_features_have_rounded_coordinates(sample_store):
     assert [f["id"] for f in simple.features] == [f["id"] for f in full.features]
 
 
-@pytest.mark.parametrize("text", ["1,2,3", "a,b,c,d", "3,0,1,1"])
+@pytest.mark.parametrize("text", ["1,2,3", "a,b,c,d", "3,0,1,1", "nan,nan,nan,nan", "0,0,inf,1"])
 def test_bad_bbox(text):
     with pytest.raises(BadInput):
         parse_bbox(text)
+
+
+def test_bbox_keeps_only_features_that_really_intersect(sample_store):
+    """Not envelopes: a box in the gap of a curved red line returns nothing of it."""
+    import shapely
+
+    from layers.repository import load_features
+
+    layer = get_layer("ecological_redline", store=sample_store)
+    arrays = load_features(layer, store=sample_store)
+    box = (115.9814, 36.3502, 115.9914, 36.3602)
+    expected = sorted(str(f) for f, g in zip(arrays.fids, arrays.geoms, strict=True)
+                      if shapely.intersects(g, shapely.box(*box)))
+    envelopes = sorted(str(f) for f, g in zip(arrays.fids, arrays.geoms, strict=True)
+                       if shapely.intersects(shapely.envelope(g), shapely.box(*box)))
+    assert envelopes != expected  # the box is where envelopes and shapes differ
+    page = features_in_bbox(layer, box, store=sample_store, limit=1000)
+    assert sorted(f["id"] for f in page.features) == expected and page.matched == len(expected)
