@@ -6,6 +6,7 @@ same name in one transaction: a failed import leaves the previous state untouche
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from layers.store import Store, write_audit
 __all__ = ["BATCH", "ImportOptions", "ImportReport", "import_layer", "repair_geometries"]
 
 BATCH = 2000
+NAME_PATTERN = re.compile(r"[\w\-][\w.\-]{0,99}")
 
 
 def import_layer(path: str | Path, options: ImportOptions, *, store: Store,
@@ -33,7 +35,7 @@ def import_layer(path: str | Path, options: ImportOptions, *, store: Store,
     """Import the file at ``path`` as a layer; replace a layer of the same name atomically."""
     path = Path(path)
     kind = get_kind(options.kind)
-    name = options.name or path.stem
+    name = layer_name(options.name, path)
     if kind.raster:
         return import_raster(path, kind, name, options, store=store)
     if path.suffix.lower() in RASTER_SUFFIXES:
@@ -52,6 +54,21 @@ def import_layer(path: str | Path, options: ImportOptions, *, store: Store,
                                f"修复了 {repaired} 个无效几何")
     _write_vector_layer(report, rows, options.actor, store=store, progress=progress)
     return report
+
+
+def layer_name(given: str | None, path: Path) -> str:
+    """The layer's name: letters (any script), digits, ``_ - .``; safe in URLs and files.
+
+    A name given explicitly must already be so; one taken from the file name is tidied.
+    """
+    if given is not None:
+        if not NAME_PATTERN.fullmatch(given):
+            raise BadInput(f"layer name {given!r} may hold only letters, digits, '_', '-' and "
+                           "'.' (at most 100)", message_zh="图层名称只能包含文字、数字、下划线、"
+                           "连字符和点(不超过 100 个字符)")
+        return given
+    tidy = re.sub(r"[^\w.\-]+", "_", path.stem).strip("_.") or "layer"
+    return tidy[:100]
 
 
 def _write_vector_layer(report: ImportReport, rows: list[dict[str, Any]], actor: str, *,

@@ -310,3 +310,18 @@ def test_two_first_imports_of_one_name_end_in_a_conflict_not_a_crash(store, tmp_
         assert get_layer("red", store=store).imported_by == "first"
     else:
         assert get_layer("red", store=store).feature_count == 2
+
+
+@pytest.mark.parametrize("bad", ["park/a", "容量 #2", "a?b", "../x", "", "x" * 101])
+def test_layer_names_must_be_url_safe(store, tmp_path, bad):
+    path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.gpkg")
+    with pytest.raises(BadInput, match="layer name"):
+        _import(store, path, name=bad)
+    assert list_layers(store=store) == []
+
+
+def test_layer_name_from_an_untidy_file_name(store, tmp_path):
+    path = write(frame(_two_boxes(), name=NAMES), tmp_path / "生态红线 (2024版)#1.gpkg")
+    report = import_layer(path, ImportOptions(kind="ecological_redline"), store=store)
+    assert report.name == "生态红线_2024版_1"
+    assert get_layer("生态红线_2024版_1", store=store).feature_count == 2
