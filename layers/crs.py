@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import shapely
@@ -56,46 +57,45 @@ def in_china(bounds: tuple[float, float, float, float]) -> bool:
     return cminx <= minx <= maxx <= cmaxx and cminy <= miny <= maxy <= cmaxy
 
 
+GIVE_CRS = "give the right CRS (--crs on the command line, the CRS choice when uploading)"
+GIVE_CRS_ZH = "请指定正确的坐标系(命令行用 --crs,网页上传时选择“坐标系”)"
+
+
 def check_plausible(bounds: tuple[float, float, float, float], crs: CRS, where: str) -> None:
     """Refuse coordinates that cannot be in ``crs`` (metres as degrees, swapped X/Y).
 
     ``bounds`` are the data's bounds in ``crs``. Raises :class:`UnknownCRS` saying
     what looks wrong.
     """
-    minx, miny, maxx, maxy = bounds
-    if crs.is_geographic:
-        if max(abs(minx), abs(maxx)) > 360 or max(abs(miny), abs(maxy)) > 90:
-            raise UnknownCRS(
-                f"coordinates up to ({maxx:.0f}, {maxy:.0f}) are not degrees but the CRS "
-                f"{crs.to_string()} is geographic: projected metres labelled as degrees? "
-                "give the right CRS with --crs",
-                message_zh="坐标数值是米而坐标系声明为经纬度,请用 --crs 指定正确的投影坐标系",
-                where=where)
-        lonlat = (minx, miny, maxx, maxy)
-    else:
-        lonlat = transformer(crs.to_string(), CGCS2000).transform_bounds(minx, miny, maxx, maxy)
-    if in_china(lonlat):
+    if _in_china_in(bounds, crs):
         return
-    _raise_outside(bounds, crs, where)
-
-
-def _raise_outside(bounds: tuple[float, float, float, float], crs: CRS, where: str) -> None:
     minx, miny, maxx, maxy = bounds
-    swapped = (miny, minx, maxy, maxx)
-    if crs.is_geographic:
-        swapped_ok = in_china(swapped)
-    else:
-        tr = transformer(crs.to_string(), CGCS2000)
-        swapped_ok = in_china(tr.transform_bounds(*swapped))
-    if swapped_ok:
+    if _in_china_in((miny, minx, maxy, maxx), crs):
         raise UnknownCRS(
             "X and Y appear swapped: the coordinates fall in China only with X and Y exchanged "
-            "(surveying order northing/easting?)",
-            message_zh="X、Y 坐标疑似颠倒(测量坐标 X 为北坐标),请检查后重新导入", where=where)
+            "(latitude before longitude, or surveying order northing/easting?)",
+            message_zh="X、Y 坐标疑似颠倒(纬度在前或测量坐标 X 为北坐标),请检查后重新导入",
+            where=where)
+    if crs.is_geographic and (max(abs(minx), abs(maxx)) > 360 or max(abs(miny), abs(maxy)) > 90):
+        raise UnknownCRS(
+            f"coordinates up to ({maxx:.0f}, {maxy:.0f}) are not degrees but the CRS "
+            f"{crs.to_string()} is geographic: projected metres labelled as degrees? {GIVE_CRS}",
+            message_zh=f"坐标数值是米而坐标系声明为经纬度,{GIVE_CRS_ZH}", where=where)
     raise UnknownCRS(
         f"coordinates {bounds} cannot be in {crs.to_string()}: they fall outside China; "
-        "is the declared CRS right?",
-        message_zh="坐标不在声明的坐标系的中国范围内,请检查坐标系", where=where)
+        f"is the declared CRS right? {GIVE_CRS}",
+        message_zh=f"坐标不在声明的坐标系的中国范围内,{GIVE_CRS_ZH}", where=where)
+
+
+def _in_china_in(bounds: tuple[float, float, float, float], crs: CRS) -> bool:
+    """True when ``bounds`` (in ``crs``) lie in China."""
+    if crs.is_geographic:
+        return in_china(bounds)
+    try:
+        lonlat = transformer(crs.to_string(), CGCS2000).transform_bounds(*bounds)
+    except Exception:  # pyproj ProjError for coordinates far outside the projection
+        return False
+    return all(math.isfinite(v) for v in lonlat) and in_china(lonlat)
 
 
 def parse_crs(text: str) -> CRS:

@@ -127,9 +127,10 @@ def _resolve_crs(frame: gpd.GeoDataFrame, given: str | None, where: str) -> CRS:
                 message_zh="文件自带坐标系与 --crs 指定的不一致", where=where)
         return wanted
     if declared is None:
-        raise UnknownCRS("the file has no coordinate reference system; give one with --crs "
-                         "(e.g. --crs EPSG:4527)",
-                         message_zh="文件缺少坐标系信息(如 .prj),请用 --crs 指定", where=where)
+        raise UnknownCRS("the file has no coordinate reference system; give one (--crs on the "
+                         "command line, e.g. --crs EPSG:4527, or the CRS choice when uploading)",
+                         message_zh="文件缺少坐标系信息(如 .prj),请指定坐标系(命令行用 --crs,"
+                         "网页上传时选择“坐标系”)", where=where)
     return declared
 
 

@@ -33,8 +33,9 @@ app.add_typer(sample_app, name="sample")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 
-out = Console()
-err = Console(stderr=True)
+# Markup off: names of sites, layers and files are data and may contain [brackets].
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 

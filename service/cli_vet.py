@@ -51,7 +51,7 @@ def _render(report: dict[str, Any], fmt: str) -> None:
 
 def _print_table(report: dict[str, Any]) -> None:
     site = report["site"]
-    out.print(f"[bold]{site['name']}[/bold]  面积 {site['area_m2']:,.1f} 平方米 "
+    out.print(f"{site['name']}  面积 {site['area_m2']:,.1f} 平方米 "
               f"({site['area_ha']} 公顷 / {site['area_mu']} 亩,{site['area_crs']}),"
               f"{site['parcels']} 个地块,县区 {report['county'] or '未知'}")
     rows = [[f["title"], STATUS_ZH[f["status"]], f"{f['overlap_m2']:,.1f}",
@@ -64,7 +64,7 @@ def _print_table(report: dict[str, Any]) -> None:
         out.print(f"要素指标:{report['quota']['message']}", markup=False)
     for w in report["warnings"]:
         out.print(f"提示:{w}", markup=False)
-    out.print(f"[bold]{report['summary_zh']}[/bold]")
+    out.print(report["summary_zh"], style="bold")
 
 
 @app.command("vet")

@@ -124,3 +124,11 @@ def test_relative_data_dir_works_from_any_folder(tmp_path):
         assert vet.returncode == 0, vet.stderr
         bands = json.loads(vet.stdout)["capacity"]["layers"][0]["bands"]
         assert {b["band"] for b in bands} >= {"SO2", "NOx"} and bands[0]["mean"] > 0
+
+
+def test_names_with_brackets_are_printed_as_they_are(tmp_path, data_dir):
+    run(["layers", "import", str(_layer(tmp_path)), "--kind", "ecological_redline"], data_dir)
+    site = write(frame([box(0, 0, 50, 50)], name=["项目[/]一期[v2]"]), tmp_path / "厂区[v2].gpkg")
+    done = run(["vet", str(site)], data_dir)
+    assert done.returncode == 0, done.stderr
+    assert "项目[/]一期[v2]" in done.stdout

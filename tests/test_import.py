@@ -325,3 +325,22 @@ def test_layer_name_from_an_untidy_file_name(store, tmp_path):
     report = import_layer(path, ImportOptions(kind="ecological_redline"), store=store)
     assert report.name == "生态红线_2024版_1"
     assert get_layer("生态红线_2024版_1", store=store).feature_count == 2
+
+
+def test_plausibility_messages_name_the_real_problem():
+    from pyproj import CRS
+
+    from layers.crs import check_plausible
+
+    lonlat = CRS.from_epsg(4490)
+    check_plausible((115.9, 36.4, 116.0, 36.5), lonlat, "ok")
+    with pytest.raises(UnknownCRS, match="swapped"):
+        check_plausible((36.4, 115.9, 36.5, 116.0), lonlat, "latlon")
+    with pytest.raises(UnknownCRS, match="metres labelled as degrees"):
+        check_plausible((410_000, 4_034_000, 410_100, 4_034_100), lonlat, "metres")
+    with pytest.raises(UnknownCRS, match="outside China"):
+        check_plausible((2.3, 48.8, 2.4, 48.9), lonlat, "paris")
+    gk = CRS.from_epsg(4548)
+    check_plausible((410_000, 4_034_000, 410_100, 4_034_100), gk, "ok")
+    with pytest.raises(UnknownCRS, match="swapped"):
+        check_plausible((4_034_000, 410_000, 4_034_100, 410_100), gk, "northing first")
