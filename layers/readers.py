@@ -16,6 +16,7 @@ import pyogrio
 from pyproj import CRS
 
 from layers import coordfile
+from layers.archives import check_shapefile_parts, zip_target
 from layers.crs import CGCS2000, check_plausible, parse_crs
 from layers.errors import InvalidFile, UnknownCRS
 
@@ -74,8 +75,13 @@ def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
     check_file(path, max_bytes=max_bytes)
     if is_coordinate_file(path):
         return _read_coordinate_file(path, encoding)
-    encoding = encoding or guess_shapefile_encoding(path)
-    frame = _read_with_ogr(path, layer=layer, encoding=encoding)
+    if path.suffix.lower() == ".zip":
+        target, dbf = zip_target(path)
+        encoding = encoding or (guess_dbf_encoding(dbf, path.name) if dbf else None)
+    else:
+        check_shapefile_parts(path)
+        target, encoding = str(path), encoding or guess_shapefile_encoding(path)
+    frame = _read_with_ogr(target, path, layer=layer, encoding=encoding)
     source = _resolve_crs(frame, crs, str(path))
     check_plausible(tuple(frame.total_bounds), source, str(path))
     frame = frame.set_crs(source, allow_override=True).to_crs(CGCS2000)
@@ -89,8 +95,8 @@ def _read_coordinate_file(path: Path, encoding: str | None) -> VectorData:
                       warnings=list(parsed.warnings))
 
 
-def _read_with_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
-    target = f"zip://{path}" if path.suffix.lower() == ".zip" else str(path)
+def _read_with_ogr(target: str, path: Path, *, layer: str | None,
+                   encoding: str | None) -> gpd.GeoDataFrame:
     try:
         layers = pyogrio.list_layers(target)
     except Exception as exc:  # GDAL raises DataSourceError and friends
@@ -147,7 +153,11 @@ def guess_shapefile_encoding(path: Path) -> str | None:
                None)
     if dbf is None:
         return None
-    raw = dbf.read_bytes()
+    return guess_dbf_encoding(dbf.read_bytes(), str(dbf))
+
+
+def guess_dbf_encoding(raw: bytes, where: str) -> str:
+    """``"UTF-8"`` or ``"GBK"`` from the bytes of a ``.dbf``, or a clear error."""
     header_len = int.from_bytes(raw[8:10], "little")
     text = _dbf_field_names(raw, header_len) + raw[header_len:]
     for enc in ("utf-8", "gb18030"):
@@ -158,7 +168,7 @@ def guess_shapefile_encoding(path: Path) -> str | None:
         return "UTF-8" if enc == "utf-8" else "GBK"
     raise InvalidFile("cannot tell the attribute encoding (neither UTF-8 nor GBK); "
                       "give it with --encoding", message_zh="无法识别属性编码,请用 --encoding 指定",
-                      where=str(dbf))
+                      where=where)
 
 
 def _dbf_field_names(raw: bytes, header_len: int) -> bytes:

@@ -344,3 +344,48 @@ def test_plausibility_messages_name_the_real_problem():
     check_plausible((410_000, 4_034_000, 410_100, 4_034_100), gk, "ok")
     with pytest.raises(UnknownCRS, match="swapped"):
         check_plausible((4_034_000, 410_000, 4_034_100, 410_100), gk, "northing first")
+
+
+def test_zip_with_the_shapefile_in_a_sub_folder_and_gbk_without_cpg(store, tmp_path):
+    import zipfile
+
+    folder = tmp_path / "交付" / "红线"
+    folder.mkdir(parents=True)
+    shp = write(frame(_two_boxes(), name=NAMES), folder / "red.shp", encoding="GBK")
+    shp.with_suffix(".cpg").unlink()
+    archive = tmp_path / "red.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in folder.iterdir():
+            zf.write(part, f"交付/红线/{part.name}")
+        zf.writestr("__MACOSX/交付/._red.shp", b"junk")
+    report = _import(store, archive)
+    assert report.feature_count == 2 and report.encoding == "GBK"
+    assert sorted(p["name"] for p in _props(store)) == sorted(NAMES)
+
+
+def test_zip_problems_are_named(store, tmp_path):
+    import zipfile
+
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as zf:
+        zf.writestr("readme.txt", "no data here")
+    with pytest.raises(InvalidFile, match="no vector data file"):
+        _import(store, empty)
+    two = tmp_path / "two.zip"
+    with zipfile.ZipFile(two, "w") as zf:
+        zf.writestr("a.geojson", "{}")
+        zf.writestr("b.geojson", "{}")
+    with pytest.raises(InvalidFile, match="several data files"):
+        _import(store, two)
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(InvalidFile, match="zip"):
+        _import(store, broken)
+
+
+def test_lone_shp_says_which_parts_are_missing(store, tmp_path):
+    shp = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.shp")
+    shp.with_suffix(".shx").unlink()
+    with pytest.raises(InvalidFile, match=r"\.shx") as caught:
+        _import(store, shp)
+    assert ".zip" in caught.value.message_zh
