@@ -9,7 +9,6 @@ weights have no equal in PostGIS raster).
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -17,7 +16,7 @@ from exactextract import exact_extract
 from shapely.geometry.base import BaseGeometry
 
 from layers.crs import CGCS2000
-from layers.errors import BadInput, StorageUnavailable
+from layers.errors import BadInput
 from layers.repository import LayerInfo
 
 POLLUTANT_ALIASES = {
@@ -70,14 +69,9 @@ def capacity_under_site(site: BaseGeometry, layers: list[LayerInfo],
 
 def _layer_capacity(site: BaseGeometry, layer: LayerInfo,
                     emissions: dict[str, float]) -> dict[str, Any]:
-    assert layer.raster_path is not None
-    if not Path(layer.raster_path).exists():
-        raise StorageUnavailable(
-            f"the raster file of layer {layer.name!r} is missing "
-            f"({Path(layer.raster_path).name}); import the layer again",
-            message_zh=f"图层“{layer.title}”的栅格文件缺失,请重新导入")
+    raster = layer.raster_file()
     frame = gpd.GeoDataFrame(geometry=[site], crs=CGCS2000).to_crs(layer.source_crs)
-    stats = exact_extract(layer.raster_path, frame, ["mean", "min"], output="pandas")
+    stats = exact_extract(str(raster), frame, ["mean", "min"], output="pandas")
     bands = []
     for i, name in enumerate(layer.bands, start=1):
         mean, low = _stat(stats, f"band_{i}_mean", len(layer.bands)), \

@@ -12,7 +12,7 @@ import numpy as np
 import shapely
 import sqlalchemy as sa
 
-from layers.errors import NotFound
+from layers.errors import NotFound, StorageUnavailable
 from layers.schema import layer_features, layers
 from layers.store import Store, write_audit
 
@@ -39,6 +39,15 @@ class LayerInfo:
     def is_raster(self) -> bool:
         """True for raster layers (environmental capacity)."""
         return self.raster_path is not None
+
+    def raster_file(self) -> Path:
+        """The raster's file, or :class:`StorageUnavailable` when it has gone missing."""
+        path = Path(self.raster_path or "")
+        if not self.raster_path or not path.exists():
+            raise StorageUnavailable(
+                f"the raster file of layer {self.name!r} is missing ({path.name}); "
+                "import the layer again", message_zh=f"图层“{self.title}”的栅格文件缺失,请重新导入")
+        return path
 
     @property
     def version(self) -> str:

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from layers import errors
 from layers.store import storage_unavailable
@@ -42,6 +43,13 @@ def add_exception_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.NotAuthenticated) \
             else None
         return JSONResponse(exc.to_dict(), status_code=status_for(exc), headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        zh = {404: "请求的地址不存在", 405: "不支持该请求方法"}.get(exc.status_code, "请求有误")
+        return JSONResponse({"error": "http_error", "message": str(exc.detail),
+                             "message_zh": zh, "where": None},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

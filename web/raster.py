@@ -70,8 +70,7 @@ def colorize(values: np.ma.MaskedArray, vmin: float, vmax: float) -> np.ndarray:
 def render_band(layer: LayerInfo, band: str | None = None) -> BandImage:
     """Render one band of a raster layer (cached per layer version and band)."""
     index = band_index(layer, band)
-    assert layer.raster_path is not None
-    return _render(layer.raster_path, layer.source_crs, layer.version, index,
+    return _render(str(layer.raster_file()), layer.source_crs, layer.version, index,
                    layer.bands[index - 1] if layer.bands else str(index))
 
 

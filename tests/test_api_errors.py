@@ -1,0 +1,47 @@
+"""Every error the HTTP API answers has one shape: {error, message, message_zh, where}."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from fastapi.testclient import TestClient
+from rasterio.transform import from_origin
+
+from layers.importer import ImportOptions, import_layer
+from layers.repository import get_layer
+from service.app import create_app
+from service.settings import Settings
+
+SHAPE = {"error", "message", "message_zh", "where"}
+
+
+def test_unknown_routes_and_methods_are_json(store, tmp_path):
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        for answer, status in ((client.get("/api/nope"), 404),
+                               (client.get("/static/nope.js"), 404),
+                               (client.delete("/api/layers"), 405)):
+            assert answer.status_code == status
+            assert set(answer.json()) == SHAPE and answer.json()["message_zh"]
+
+
+def test_missing_raster_file_is_a_clear_503_on_map_and_vetting(store, tmp_path):
+    path = tmp_path / "cap.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="float32",
+                       crs="EPSG:4548", transform=from_origin(409_000, 4_035_000, 100, 100)) as d:
+        d.write(np.ones((1, 4, 4), "float32"))
+        d.set_band_description(1, "SO2")
+    import_layer(path, ImportOptions(kind="env_capacity", name="cap"), store=store)
+    Path(get_layer("cap", store=store).raster_path).unlink()
+    site = {"type": "Polygon", "coordinates": [[[115.98, 36.44], [115.981, 36.44],
+                                                [115.981, 36.441], [115.98, 36.44]]]}
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        for answer in (client.get("/api/layers/cap/image.png"),
+                       client.post("/api/vet", json={"site": site})):
+            assert answer.status_code == 503, answer.text
+            body = answer.json()
+            assert set(body) == SHAPE and "栅格文件缺失" in body["message_zh"]
+            assert str(tmp_path) not in answer.text and "/rasters/" not in answer.text
