@@ -82,7 +82,8 @@ def sample_load(path: Annotated[Path, typer.Option(help="Sample folder")] = SAMP
         reports = load_sample(path, store=store, actor=local_actor(), progress=step)
     for r in reports:
         fixed = f",修复无效几何 {r.repaired} 个" if r.repaired else ""
-        out.print(f"已导入 {r.title} [{r.name}]:{r.feature_count} 个要素{fixed}", markup=False)
+        count = f"栅格 {len(r.bands)} 个波段" if r.bands else f"{r.feature_count} 个要素"
+        out.print(f"已导入 {r.title} [{r.name}]:{count}{fixed}", markup=False)
 
 
 @users_app.command("add")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from layers.errors import BadInput
 from layers.importer import ImportOptions, import_layer
 from layers.repository import list_layers, remove_layer
 from service.cli import (
@@ -39,6 +40,8 @@ def layers_import(
     options = ImportOptions(kind=kind, name=name, title=title, layer=layer, encoding=encoding,
                             crs=crs, class_field=class_field, id_field=id_field,
                             actor=local_actor())
+    if format not in ("table", "json"):
+        raise BadInput("--format must be table or json", message_zh="输出格式应为 table 或 json")
     store = open_store()
     with progress_bar() as bar:
         report = import_layer(path, options, store=store,
@@ -55,6 +58,8 @@ def layers_import(
 @layers_app.command("list")
 def layers_list(format: Annotated[str, typer.Option(help="table or json")] = "table") -> None:
     """Show every layer: name, kind, feature count, extent, source, imported at."""
+    if format not in ("table", "json"):
+        raise BadInput("--format must be table or json", message_zh="输出格式应为 table 或 json")
     infos = list_layers(store=open_store())
     if format == "json":
         print_json([i.to_dict() for i in infos])

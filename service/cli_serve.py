@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import webbrowser
 from typing import Annotated
 
 import typer
 
-from layers.errors import BlueprintError
+from layers.errors import BadInput, BlueprintError
 from layers.repository import list_layers
 from service.cli import SAMPLE_DIR, app, err, open_store, out, sample_load
 from service.settings import get_settings
@@ -34,6 +35,19 @@ def _ensure_sample() -> None:
         err.print(f"样例数据导入失败:{exc.message_zh} ({exc})", markup=False)
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse, in one line, a port that something else already listens on."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise BadInput(f"cannot listen on {host}:{port}: {exc.strerror}; choose another "
+                           "--port", message_zh=f"端口 {port} 已被占用或不可用,请用 --port 换一个",
+                           where=f"{host}:{port}") from None
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -50,6 +64,7 @@ def serve(
     from service.app import create_app
 
     settings = get_settings()
+    _check_port_free(host, port)
     if sample:
         _ensure_sample()
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host

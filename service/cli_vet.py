@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from analysis.capacity import parse_emissions
-from analysis.messages import STATUS_ZH
+from analysis.messages import STATUS_ZH, VERDICT_ZH
 from analysis.report_geojson import report_geojson
 from analysis.site import read_site
 from analysis.vetting import VetRequest, to_json, vet_site
@@ -101,18 +101,22 @@ def vet_batch(
     """Vet many sites with a progress bar; bad files are reported, not fatal."""
     files = [p for s in sites for p in (sorted(s.iterdir()) if s.is_dir() else [s])
              if p.suffix.lower() in SITE_SUFFIXES or (p == s and p.suffix.lower() == ".json")]
+    if not files:
+        raise BadInput("no site files found (.txt, .geojson, .gpkg, .shp, .zip, .kml)",
+                       message_zh="没有找到地块文件")
     store, ruleset = open_store(), rules_from_settings(get_settings())
-    verdicts: dict[str, int] = {}
+    ruleset.industry(industry)  # an unknown industry is one error, not one per file
+    counts: dict[str, int] = {}
     with progress_bar() as bar, output.open("w", encoding="utf-8") as fh:
         task = bar.add_task("批量审查", total=len(files))
         for path in files:
             line = _vet_one(path, industry, store, ruleset)
-            verdicts[line.get("verdict", "error")] = verdicts.get(line.get("verdict", "error"),
-                                                                   0) + 1
+            outcome = VERDICT_ZH.get(line.get("verdict", ""), "出错")
+            counts[outcome] = counts.get(outcome, 0) + 1
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
             bar.advance(task)
-    out.print(f"已审查 {len(files)} 个地块:" +
-              ",".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
+    out.print(f"已审查 {len(files)} 个地块:" + ",".join(f"{k} {v} 个" for k, v in counts.items())
+              + f";结果已写入 {output}")
 
 
 def _vet_one(path: Path, industry: str, store: Any, ruleset: Any) -> dict[str, Any]:

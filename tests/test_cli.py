@@ -93,7 +93,7 @@ def test_vet_batch_reports_progress_and_every_site(tmp_path, data_dir):
     out = tmp_path / "out.jsonl"
     done = run(["vet-batch", str(folder), "--output", str(out)], data_dir)
     assert done.returncode == 0, done.stderr
-    assert "已审查 3 个地块" in done.stdout
+    assert "已审查 3 个地块" in done.stdout and "出错 1 个" in done.stdout
     lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 3
     by_file = {Path(x["file"]).name: x for x in lines}
@@ -132,3 +132,32 @@ def test_names_with_brackets_are_printed_as_they_are(tmp_path, data_dir):
     done = run(["vet", str(site)], data_dir)
     assert done.returncode == 0, done.stderr
     assert "项目[/]一期[v2]" in done.stdout
+
+
+def test_vet_batch_refuses_an_unknown_industry_or_an_empty_folder_once(tmp_path, data_dir):
+    folder = tmp_path / "sites"
+    folder.mkdir()
+    empty = run(["vet-batch", str(folder), "--output", str(tmp_path / "o.jsonl")], data_dir)
+    assert empty.returncode == 2 and "no site files" in empty.stderr
+    write(frame([box(0, 0, 10, 10)], name=["a"]), folder / "a.geojson")
+    bad = run(["vet-batch", str(folder), "--output", str(tmp_path / "o.jsonl"),
+               "--industry", "casino"], data_dir)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert "unknown industry" in bad.stderr
+
+
+def test_serve_on_a_busy_port_is_one_clear_line(data_dir):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = run(["serve", "--port", str(port)], data_dir)
+    assert done.returncode == 2 and f"127.0.0.1:{port}" in done.stderr
+    assert "一张蓝图已启动" not in done.stdout and "Traceback" not in done.stderr
+
+
+def test_layers_list_refuses_an_unknown_format(data_dir):
+    done = run(["layers", "list", "--format", "xml"], data_dir)
+    assert done.returncode == 2 and "--format" in done.stderr and done.stdout == ""
