@@ -19,7 +19,7 @@ from layers.errors import NotAuthenticated
 from layers.users import User
 from service.cli_vet import parse_demands
 from service.deps import OptionalUserDep, RulesDep, SettingsDep, StoreDep
-from service.uploads import naming_the_upload, save_upload
+from service.uploads import naming_the_upload, save_upload, shown_name
 
 router = APIRouter(tags=["vetting"])
 
@@ -61,6 +61,17 @@ async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep,
     return await run_in_threadpool(_run, site, body, store, rules, user)
 
 
+def _name_after_upload(site: Site, saved: Path, filename: str | None) -> None:
+    """The report names the user's file, not the sanitised name it was saved under."""
+    if not filename:
+        return
+    shown = shown_name(filename)
+    if site.source == saved.name:
+        site.source = shown
+    if site.name == saved.stem:
+        site.name = Path(shown).stem or site.name
+
+
 @router.post("/vet/file", summary="Vet an uploaded site file / 上传文件选址初审")
 async def api_vet_file(
     store: StoreDep, rules: RulesDep, settings: SettingsDep, user: OptionalUserDep,
@@ -79,6 +90,7 @@ async def api_vet_file(
         path = await save_upload(file, Path(tmp), max_mb=settings.max_upload_mb)
         with naming_the_upload(path, file.filename):
             site = await run_in_threadpool(read_site, path, crs=crs)
+    _name_after_upload(site, path, file.filename)
     body = SiteIn(site={"type": "FeatureCollection", "features": []}, industry=industry,
                   county=county, emissions=parse_emissions(emissions),
                   demands=parse_demands(demands), year=year, format=format)

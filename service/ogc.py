@@ -9,6 +9,7 @@ CRS84 (lon/lat) by default, or in EPSG:4490 (CGCS2000, lat/lon axis order) with
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -16,6 +17,7 @@ from urllib.parse import quote, urlencode
 import shapely
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from shapely.geometry import mapping, shape
 
 from layers.errors import BadInput, NotFound
@@ -67,7 +69,12 @@ def _self_links(request: Request, media: str = JSON) -> list[dict[str, str]]:
                "title": "this document as JSON"}
     as_html = {"href": _url(request, request.url.path, **params, f="html"),
                "type": "text/html", "title": "this document as HTML"}
-    html = wants_html(request, request.query_params.get("f"))
+    return _self_first(as_json, as_html, wants_html(request, request.query_params.get("f")))
+
+
+def _self_first(as_json: dict[str, str], as_html: dict[str, str],
+                html: bool) -> list[dict[str, str]]:
+    """The representation served is ``self``, the other one ``alternate``."""
     return [{**(as_html if html else as_json), "rel": "self"},
             {**(as_json if html else as_html), "rel": "alternate"}]
 
@@ -116,17 +123,18 @@ def conformance(request: Request, f: FParam = None) -> Response:
                     "符合性声明 Conformance")
 
 
-def _collection(request: Request, layer: LayerInfo) -> dict[str, Any]:
+def _collection(request: Request, layer: LayerInfo, html: bool = False) -> dict[str, Any]:
+    """One collection's document; ``html``: it is served as HTML (``self`` is the HTML)."""
     path = f"/ogc/collections/{quote(layer.name, safe='')}"
+    as_json = {"href": _url(request, path), "type": JSON, "title": layer.title}
+    as_html = {"href": _url(request, path, f="html"), "type": "text/html",
+               "title": layer.title}
     return {
         "id": layer.name, "title": layer.title, "itemType": "feature",
         "description": f"{layer.title}({layer.kind}),{layer.feature_count} 个要素",
         "extent": {"spatial": {"bbox": [list(layer.bbox)], "crs": CRS84}},
         "crs": SUPPORTED_CRS, "storageCrs": CRS4490,
-        "links": [
-            {"href": _url(request, path), "rel": "self", "type": JSON, "title": layer.title},
-            {"href": _url(request, path, f="html"), "rel": "alternate", "type": "text/html",
-             "title": layer.title},
+        "links": _self_first(as_json, as_html, html) + [
             {"href": _url(request, f"{path}/items"), "rel": "items", "type": GEOJSON,
              "title": f"{layer.title} 要素"},
             {"href": _url(request, f"{path}/items", f="html"), "rel": "items",
@@ -148,7 +156,8 @@ def collection(request: Request, name: str, store: StoreDep, f: FParam = None) -
     """One collection: title, extent, CRSs and links to its items."""
     _check_params(request, set())
     layer = _vector(name, store)
-    return _respond(request, f, _collection(request, layer), layer.title)
+    doc = _collection(request, layer, html=wants_html(request, f))
+    return _respond(request, f, doc, layer.title)
 
 
 def _int(text: str | None, name: str, default: int, minimum: int) -> int:
@@ -179,6 +188,9 @@ def _bbox(text: str | None, bbox_crs: str) -> tuple[float, float, float, float] 
     if text is None:
         return None
     values = text.split(",")
+    if not all(_finite(v) for v in values):
+        raise OgcBadRequest("bbox must be finite numbers", message_zh="bbox 须为有限的数值",
+                            where="bbox")
     if len(values) == 6:  # minx,miny,minz,maxx,maxy,maxz
         values = [values[0], values[1], values[3], values[4]]
     if len(values) != 4:
@@ -192,7 +204,20 @@ def _bbox(text: str | None, bbox_crs: str) -> tuple[float, float, float, float] 
         raise OgcBadRequest(exc.message, message_zh=exc.message_zh, where="bbox") from None
 
 
+def _finite(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+INTERNAL = ("_class",)  # the store's own fields in feature properties, not the layer's data
+
+
 def _in_crs(feature: dict[str, Any], crs: str) -> dict[str, Any]:
+    """The feature as OGC serves it: its own properties only, coordinates in ``crs``."""
+    props = {k: v for k, v in (feature.get("properties") or {}).items() if k not in INTERNAL}
+    feature = {**feature, "properties": props}
     if crs == CRS4490 and feature.get("geometry"):
         geom = shapely.transform(shape(feature["geometry"]), lambda xy: xy[:, ::-1])
         feature = {**feature, "geometry": mapping(geom)}
@@ -253,6 +278,19 @@ def item(request: Request, name: str, fid: str, store: StoreDep, f: FParam = Non
         {"href": _url(request, path), "rel": "collection", "type": JSON, "title": layer.title}]
     return _respond(request, f, feature, f"{layer.title} {fid}", GEOJSON,
                     headers={"Content-Crs": f"<{out_crs}>"})
+
+
+def _with_head(api: APIRouter) -> None:
+    """Answer HEAD on every GET route (same status and headers, no body; the server drops
+    the body of a HEAD answer). The HEAD routes stay out of the OpenAPI document."""
+    for route in list(api.routes):
+        if isinstance(route, APIRoute) and "GET" in route.methods:
+            api.add_api_route(route.path.removeprefix(api.prefix), route.endpoint,
+                              methods=["HEAD"], include_in_schema=False,
+                              response_class=route.response_class, name=f"{route.name}_head")
+
+
+_with_head(router)
 
 
 def register(app: FastAPI) -> None:

@@ -57,9 +57,31 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+class Console:
+    """Errors the page logs to the console. Chromium logs an HTTP error answer as one
+    ("Failed to load resource: … status of 422"): a test expecting one says so."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.allowed: list[str] = []
+
+    def expect(self, text: str) -> None:
+        self.allowed.append(text)
+
+    def unexpected(self) -> list[str]:
+        return [e for e in self.errors if not any(text in e for text in self.allowed)]
+
+
 @pytest.fixture
-def page(browser: Any, server: str, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh page; fails the test on any request leaving 127.0.0.1 or any script error."""
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture
+def page(browser: Any, server: str, console: Console,
+         request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page; fails the test on any request leaving 127.0.0.1, any script error or
+    any error logged to the console."""
     context = browser.new_context(viewport={"width": 1400, "height": 900},
                                   accept_downloads=True, locale="zh-CN")
     tab = context.new_page()
@@ -80,6 +102,8 @@ def page(browser: Any, server: str, request: pytest.FixtureRequest) -> Iterator[
 
     context.route("**/*", route)
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.on("console", lambda msg: console.errors.append(f"{msg.text} ({msg.location})")
+           if msg.type == "error" else None)
     tab.goto(server + "/")
     yield tab
     ARTIFACTS.mkdir(exist_ok=True)
@@ -87,6 +111,7 @@ def page(browser: Any, server: str, request: pytest.FixtureRequest) -> Iterator[
     context.close()
     assert offsite == [], f"the page requested other hosts: {offsite}"
     assert errors == [], f"script errors: {errors}"
+    assert console.unexpected() == [], f"console errors: {console.unexpected()}"
 
 
 def _layers(server: str) -> list[dict[str, Any]]:
@@ -98,6 +123,9 @@ def test_map_shows_every_layer_in_its_control(page, server):
     layers = _layers(server)
     labels = page.locator(".leaflet-control-layers-overlays label")
     labels.first.wait_for()
+    # wide enough: the control stays open, as the legend
+    assert "leaflet-control-layers-expanded" in (
+        page.locator(".leaflet-control-layers").get_attribute("class") or "")
     assert labels.count() == len(layers) == 8
     names = labels.all_inner_texts()
     for layer in layers:
@@ -188,7 +216,8 @@ def test_site_drawn_with_the_mouse_is_vetted(page):
     assert page.locator("path.bp-piece-conflict").count() == 0
 
 
-def test_bad_file_shows_a_readable_chinese_error(page, tmp_path):
+def test_bad_file_shows_a_readable_chinese_error(page, console, tmp_path):
+    console.expect("status of 422")  # the answer to the broken file
     bad = tmp_path / "坏地块.txt"
     bad.write_text("[属性描述]\n带号=39\n[地块坐标]\n4,1.0,1,坏地块,面,,,,@\n"
                    "J1,1,4035000.0\n", encoding="utf-8")
@@ -200,3 +229,128 @@ def test_bad_file_shows_a_readable_chinese_error(page, tmp_path):
     assert ":5" in text  # the line of the file
     assert "Traceback" not in text
     assert page.locator("#bp-result").is_hidden()
+
+
+def _container_point(page: Any, lat: float, lon: float) -> tuple[float, float]:
+    x, y = page.evaluate("""([lat, lon]) => {
+        const map = blueprint.map, box = map.getContainer().getBoundingClientRect();
+        const p = map.latLngToContainerPoint([lat, lon]);
+        return [box.left + p.x, box.top + p.y]; }""", [lat, lon])
+    return x, y
+
+
+def _drag_rectangle(page: Any, south_west: tuple[float, float],
+                    north_east: tuple[float, float]) -> None:
+    """The rectangle tool: press, drag, release (as its tooltip says)."""
+    page.click(".leaflet-draw-draw-rectangle")
+    start, end = _container_point(page, *south_west), _container_point(page, *north_east)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()
+
+
+PARK = ((36.4392, 116.0368), (36.4407, 116.0392))  # in 聊城经济技术开发区: passes
+
+
+def test_a_newer_site_wins_over_a_slow_answer_for_an_older_one(page):
+    """Upload a file whose check is slow, then draw another site before it answers: the panel
+    shows the drawn site, and the older check is cancelled, never shown over it."""
+    held: list[Any] = []
+
+    def hold_first(route: Any) -> None:
+        if not held:
+            held.append(route)  # answered only at the end, if at all
+            return
+        route.continue_()
+
+    page.route("**/api/vet/file", hold_first)
+    page.locator(".bp-county-label").first.wait_for()
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "02_redline_conflict.txt"))
+    page.wait_for_function("document.body.dataset.bpState === 'busy' && "
+                           "document.querySelector('#bp-status').textContent"
+                           ".includes('02_redline_conflict')")
+    page.evaluate("() => { blueprint.map.setView([36.4399, 116.0380], 16, {animate: false}); }")
+    with page.expect_event("requestfailed", timeout=15_000,
+                           predicate=lambda r: "/api/vet/file" in r.url) as cancelled:
+        _drag_rectangle(page, *PARK)
+    assert cancelled.value.failure  # the page cancelled the older check
+    verdict = page.locator("#bp-verdict")
+    verdict.wait_for()
+    assert verdict.inner_text() == "初审结论：通过"
+    try:
+        held[0].continue_()  # the old answer, if the page still wanted it
+    except Exception:  # playwright: the request was cancelled by the page
+        pass
+    page.wait_for_function("document.body.dataset.bpState === 'done'")
+    assert verdict.inner_text() == "初审结论：通过"
+    assert "地图绘制" in page.locator("#bp-site").inner_text()
+
+
+def test_changing_emissions_checks_the_site_again(page):
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "01_park_clean.txt"))
+    page.locator("#bp-verdict").wait_for()
+    assert "1,234.500" not in page.locator("#bp-capacity").inner_text()
+    page.click("details.bp-more summary")
+    so2 = page.locator("input[data-pollutant=SO2]")
+
+    def sends_so2(request: Any) -> bool:
+        return "/api/vet/file" in request.url and b"SO2=1234.5" in (
+            request.post_data_buffer or b"")
+
+    with page.expect_request(sends_so2, timeout=15_000):
+        so2.press_sequentially("1234.5")  # one check after the typing, not one per key
+    page.locator("#bp-capacity", has_text="1,234.500").wait_for()
+
+
+def test_upload_crs_choice_is_sent_with_the_file(page, console, tmp_path):
+    console.expect("status of 422")  # the first try, without a CRS
+    csv = tmp_path / "园区地块.csv"
+    csv.write_text('name,WKT\n园区地块,"POLYGON ((116.0368 36.4392, 116.0392 36.4392, '
+                   '116.0392 36.4407, 116.0368 36.4407, 116.0368 36.4392))"\n',
+                   encoding="utf-8")
+    assert page.locator("#bp-crs").input_value() == ""  # 自动识别
+    page.set_input_files("#bp-file", str(csv))
+    error = page.locator("#bp-status.bp-status-error")
+    error.wait_for()
+    assert "坐标系" in error.inner_text()
+
+    def sends_crs(request: Any) -> bool:
+        body = request.post_data_buffer or b""
+        return "/api/vet/file" in request.url and b'name="crs"' in body and \
+            b"EPSG:4490" in body
+
+    with page.expect_request(sends_crs):
+        page.select_option("#bp-crs", "EPSG:4490")  # checks the same file again
+    verdict = page.locator("#bp-verdict")
+    verdict.wait_for()
+    assert verdict.inner_text() == "初审结论：通过"
+
+
+def test_layer_control_folds_away_on_a_narrow_screen(page):
+    control = page.locator(".leaflet-control-layers")
+    control.wait_for()
+    page.set_viewport_size({"width": 1024, "height": 700})
+    page.reload()
+    control.wait_for()
+    folded = "!document.querySelector('.leaflet-control-layers')" \
+             ".classList.contains('leaflet-control-layers-expanded')"
+    page.wait_for_function(folded)
+    assert page.locator(".leaflet-control-layers-list").is_hidden()
+    # a piece's popup is not under the control
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "02_redline_conflict.txt"))
+    page.locator("tr.bp-finding[data-layer=ecological_redline]").click()
+    popup = page.locator(".leaflet-popup-content-wrapper")
+    popup.wait_for()
+    box, covered = popup.bounding_box(), control.bounding_box()
+    assert box and covered
+    assert box["x"] + box["width"] <= covered["x"] or box["y"] >= covered["y"] + covered["height"] \
+        or box["x"] >= covered["x"] + covered["width"] or box["y"] + box["height"] <= covered["y"]
+    # the layers are a hover away, and the control opens again on a wide screen
+    control.hover()
+    page.wait_for_function(f"!({folded})")
+    page.locator(".leaflet-control-layers-overlays label", has_text="生态保护红线").wait_for()
+    page.mouse.move(10, 650)
+    page.wait_for_function(folded)
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.wait_for_function(f"!({folded})")

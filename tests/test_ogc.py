@@ -145,3 +145,67 @@ def test_limit_above_the_maximum_is_capped(client, monkeypatch):
     doc = client.get("/ogc/collections/basic_farmland/items", params={"limit": 50_000}).json()
     assert doc["numberReturned"] == 100 and doc["numberMatched"] == 1128
     assert any(link["rel"] == "next" for link in doc["links"])
+
+
+@pytest.mark.parametrize("path", ["/ogc", "/ogc/conformance", "/ogc/collections",
+                                  "/ogc/collections/water_source",
+                                  "/ogc/collections/water_source/items",
+                                  "/ogc/collections/ecological_redline/items/HX371502-001"])
+def test_head_answers_like_get_without_a_body(client, path):
+    get, head = client.get(path), client.head(path)
+    assert head.status_code == get.status_code == 200
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.headers.get("content-crs") == get.headers.get("content-crs")
+    assert head.content == b""
+    assert client.head("/ogc/collections/no_such_layer").status_code == 404
+
+
+def test_collection_as_html_links_itself_as_html(client):
+    doc = client.get("/ogc/collections/water_source", params={"f": "json"}).json()
+    rels = _rels(doc)
+    assert rels["self"][0]["type"] == "application/json"
+    assert rels["alternate"][0]["type"] == "text/html"
+    page = client.get("/ogc/collections/water_source", params={"f": "html"})
+    assert page.headers["content-type"].startswith("text/html")
+    text = page.text
+    self_at, alternate_at = text.index("self · text/html"), text.index(
+        "alternate · application/json")
+    assert self_at < alternate_at  # the links list, self first
+    browser = client.get("/ogc/collections/water_source", headers={"Accept": "text/html"})
+    assert "self · text/html" in browser.text
+
+
+@pytest.mark.parametrize("bbox", ["nan,nan,nan,nan", "115,36,inf,37", "-inf,36,116,37",
+                                  "115,36,116,NaN", "115,36,0,116,37,nan"])
+def test_bbox_of_non_finite_numbers_is_400(client, bbox):
+    answer = client.get("/ogc/collections/water_source/items", params={"bbox": bbox})
+    assert answer.status_code == 400
+    assert answer.json()["where"] == "bbox" and answer.json()["message_zh"]
+
+
+def test_internal_class_field_is_not_a_feature_property(client):
+    doc = client.get("/ogc/collections/water_source/items").json()
+    assert doc["features"]
+    for feature in doc["features"]:
+        assert "_class" not in feature["properties"]
+        assert feature["properties"]["level"] in (1, 2)  # the layer's own attributes stay
+    one = client.get("/ogc/collections/ecological_redline/items/HX371502-001").json()
+    assert "_class" not in one["properties"] and one["properties"]["name"]
+    html = client.get("/ogc/collections/water_source/items", params={"f": "html"}).text
+    assert "_class" not in html
+    # the map's own API keeps it: the map colours zoning and water sources by it
+    api = client.get("/api/layers/water_source/features").json()
+    assert all("_class" in f["properties"] for f in api["features"])
+
+
+def test_unknown_paths_under_ogc_are_json_errors(client):
+    for headers in ({}, {"Accept": "text/html"}):
+        answer = client.get("/ogc/collections/water_source/things", headers=headers)
+        assert answer.status_code == 404
+        assert answer.headers["content-type"] == "application/json"
+        assert set(answer.json()) >= {"error", "message", "message_zh", "where"}
+    assert client.head("/ogc/nothing-here").status_code == 404
+    slash = client.get("/ogc/collections/", params={"f": "json"}, follow_redirects=False)
+    assert slash.status_code == 307
+    assert slash.headers["location"].endswith("/ogc/collections?f=json")
+    assert client.get("/ogc/").json()["links"]

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from layers.importer import ImportOptions, import_layer
 from layers.repository import list_layers
 from layers.store import Store
 from layers.users import create_user
@@ -129,6 +130,23 @@ def test_capacity_raster_renders_as_png_with_bounds(client, sample_store):
     assert client.get(f"/api/layers/{capacity.name}/image.png").content != png.content  # SO2
 
 
+def test_raster_url_quotes_the_layer_name(store, tmp_path):
+    """A layer name with a space and a ``#`` (a fragment marker in a URL) still works. Imports
+    now refuse such names; a store may hold one from before (renamed here in SQL)."""
+    import_layer(SAMPLE / "layers" / "env_capacity.tif",
+                 ImportOptions(kind="env_capacity", name="capacity2", title="环境容量二"),
+                 store=store)
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE layers SET name = '容量 #2' WHERE name = 'capacity2'"))
+    with _client(store, tmp_path) as client:
+        info = client.get("/api/layers/容量%20%232/image", params={"band": "NOx"})
+        assert info.status_code == 200, info.text
+        url = info.json()["url"]
+        assert url == "/api/layers/%E5%AE%B9%E9%87%8F%20%232/image.png?band=NOx"
+        png = client.get(url)
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_image_of_unknown_band_or_vector_layer_is_a_clear_error(client):
     bad = client.get("/api/layers/env_capacity/image.png", params={"band": "CO2"})
     assert bad.status_code == 422
@@ -176,6 +194,52 @@ def test_bad_upload_is_a_chinese_error_and_changes_nothing(client, sample_store)
     empty = client.post("/api/vet/file", files={"file": ("empty.geojson", b"")})
     assert empty.status_code == 422 and empty.json()["message_zh"] == "上传文件为空"
     assert [layer.to_dict() for layer in list_layers(store=sample_store)] == before
+
+
+def test_upload_errors_and_report_name_the_users_file(client):
+    """Not the name the upload was saved under (``地块 (1).txt`` is saved as ``地块__1_.txt``)."""
+    bad = "[属性描述]\n坐标系=2000\n[地块坐标]\n5,1,1,x,面,,,,@\nJ1,1,abc,def\n".encode()
+    answer = client.post("/api/vet/file", files={"file": ("地块 (1).txt", bad)})
+    assert answer.status_code == 422
+    assert answer.json()["where"] == "地块 (1).txt:5"
+    assert "地块__1_" not in answer.text
+    site = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+            "geometry": {"type": "Polygon", "coordinates": [[
+                [116.0368, 36.4392], [116.0392, 36.4392], [116.0392, 36.4407],
+                [116.0368, 36.4407], [116.0368, 36.4392]]]}}]}
+    good = client.post("/api/vet/file", files={"file": ("厂区 [v2].geojson", json.dumps(site))})
+    assert good.status_code == 200, good.text
+    assert good.json()["site"]["source"] == "厂区 [v2].geojson"
+    assert good.json()["site"]["name"] == "厂区 [v2]"
+    broken = json.dumps({**site, "features": [{**site["features"][0], "geometry": {
+        "type": "Polygon", "coordinates": [[[116.0, 36.4], [116.01, 36.41], [116.01, 36.4],
+                                             [116.0, 36.41], [116.0, 36.4]]]}}]})
+    twisted = client.post("/api/vet/file", files={"file": ("厂区 (2).geojson", broken)})
+    assert twisted.status_code == 422
+    assert twisted.json()["where"] == "厂区 (2).geojson: parcel 1"
+
+
+def test_upload_takes_a_crs_for_files_without_one(client):
+    csv = ('name,WKT\n园区地块,"POLYGON ((116.0368 36.4392, 116.0392 36.4392, 116.0392 36.4407, '
+           '116.0368 36.4407, 116.0368 36.4392))"\n').encode()
+    missing = client.post("/api/vet/file", files={"file": ("地块.csv", csv)})
+    assert missing.status_code == 422 and missing.json()["error"] == "unknown_crs"
+    given = client.post("/api/vet/file", files={"file": ("地块.csv", csv)},
+                        data={"crs": "EPSG:4490"})
+    assert given.status_code == 200 and given.json()["verdict"] == "pass"
+
+
+def test_panel_offers_the_common_crs_and_explains_both_drawing_tools(client):
+    html = client.get("/").text
+    select = re.search(r'<select id="bp-crs" name="crs">(.*?)</select>', html, re.S)
+    assert select, "the upload has a CRS choice"
+    codes = re.findall(r'<option value="([^"]*)"', select.group(1))
+    assert codes == ["", "EPSG:4490", "EPSG:4526", "EPSG:4527", "EPSG:4547", "EPSG:4548"]
+    assert "自动识别" in select.group(1)
+    ways = re.search(r"方式一：在地图上绘制</b>(.*?)</span>", html, re.S).group(1)
+    polygon, rectangle = ways.split("矩形", 1)
+    assert "依次点击" in polygon and "点击起点完成" in polygon
+    assert "拖动" in rectangle and "依次点击" not in rectangle
 
 
 def test_bad_layer_upload_imports_nothing(store, tmp_path):

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import folium
-from branca.element import Figure
+from branca.element import Figure, MacroElement
 from folium.plugins import Draw
+from folium.template import Template
 
 from analysis.capacity import POLLUTANT_NAMES_ZH
 from layers.catalogue import KINDS
@@ -41,6 +42,19 @@ class PageOptions:
     basemap_url: str = ""
     basemap_attribution: str = ""
     industries: list[tuple[str, str]] = field(default_factory=list)  # (code, Chinese title)
+
+
+class _Expose(MacroElement):
+    """Makes a folium object's JavaScript variable global (folium declares some with ``let``,
+    which ``app.js`` cannot reach as ``window[name]``)."""
+
+    _template = Template("{% macro script(this, kwargs) %}"
+                         "window.{{ this.target }} = {{ this.target }};{% endmacro %}")
+
+    def __init__(self, target: str):
+        super().__init__()
+        self._name = "Expose"
+        self.target = target
 
 
 def _local(base: str, links: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -84,11 +98,13 @@ def build_map(layers: list[LayerInfo], options: PageOptions) -> folium.Map:
     draw.default_js = _local(options.base, DRAW_JS)
     draw.default_css = _local(options.base, DRAW_CSS)
     draw.add_to(fmap)
-    folium.LayerControl(position="topright", collapsed=False).add_to(fmap)
+    # expanded, as the legend; app.js collapses it on narrow screens (it covers popups there)
+    control = folium.LayerControl(position="topright", collapsed=False).add_to(fmap)
+    _Expose(control.get_name()).add_to(fmap)
     bounds = _bounds(layers)  # app.js fits the map to them, without animation
     config = {"base": options.base, "map": fmap.get_name(),
               "drawnItems": f"drawnItems_{draw.get_name()}", "layers": groups,
-              "bounds": bounds}
+              "layerControl": control.get_name(), "bounds": bounds}
     _add_page_parts(fmap, config, options)
     return fmap
 

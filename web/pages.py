@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -73,7 +74,8 @@ async def layer_image_info(request: Request, name: str, store: StoreDep,
     return {"layer": layer.name, "title": layer.title, "band": image.band,
             "bands": layer.bands, "units": "t/a", "bounds": image.bounds,
             "min": image.vmin, "max": image.vmax, "colors": list(RAMP),
-            "url": f"{base}/api/layers/{layer.name}/image.png?band={image.band}"}
+            "url": f"{base}/api/layers/{quote(layer.name, safe='')}/image.png?"
+                   + urlencode({"band": image.band})}
 
 
 def register(app: FastAPI) -> None:

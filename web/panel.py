@@ -5,11 +5,27 @@ from __future__ import annotations
 from html import escape
 
 ACCEPT = ".txt,.geojson,.json,.gpkg,.zip,.kml,.gml,.csv"
+# The coordinate systems a file without one (CSV, a Shapefile without .prj) is most likely in:
+# CGCS2000 lon/lat and the 3-degree Gauss-Krüger zones of the region, with the zone number in
+# front of the easting (8 digits, e.g. 39409858) or without it (6 digits).
+UPLOAD_CRS = [  # (code, short label, full name)
+    ("", "自动识别", "使用文件自带的坐标系"),
+    ("EPSG:4490", "EPSG:4490 经纬度", "CGCS2000 地理坐标（经纬度）"),
+    ("EPSG:4526", "EPSG:4526 38带 含带号", "CGCS2000 3度带 第38带（中央经线114°），坐标含带号"),
+    ("EPSG:4527", "EPSG:4527 39带 含带号", "CGCS2000 3度带 第39带（中央经线117°），坐标含带号"),
+    ("EPSG:4547", "EPSG:4547 38带 不含带号", "CGCS2000 3度带 第38带（中央经线114°），坐标不含带号"),
+    ("EPSG:4548", "EPSG:4548 39带 不含带号", "CGCS2000 3度带 第39带（中央经线117°），坐标不含带号"),
+]
 
 
 def _options(industries: list[tuple[str, str]]) -> str:
     return "".join(f'<option value="{escape(code)}">{escape(title)}</option>'
                    for code, title in industries)
+
+
+def _crs_options() -> str:
+    return "".join(f'<option value="{escape(code)}" title="{escape(full)}">{escape(short)}'
+                   "</option>" for code, short, full in UPLOAD_CRS)
 
 
 def _emission_inputs(pollutants: list[tuple[str, str]]) -> str:
@@ -36,9 +52,9 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
     <div class="bp-ways">
       <div class="bp-way">
         <b>方式一：在地图上绘制</b>
-        <span>点击地图左侧 <i class="bp-ico bp-ico-poly"></i> 多边形或
-          <i class="bp-ico bp-ico-rect"></i> 矩形工具，依次点击地块拐点，
-          点击起点完成。</span>
+        <span><i class="bp-ico bp-ico-poly"></i> 多边形：依次点击地块拐点，再点击起点完成；
+          <i class="bp-ico bp-ico-rect"></i> 矩形：按住鼠标拖动，松开完成。
+          工具在地图左侧。</span>
         <button type="button" id="bp-draw" class="bp-btn">开始绘制地块</button>
       </div>
       <div class="bp-way">
@@ -46,6 +62,8 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
         <span>界址点坐标文件（.txt）、GeoJSON、GeoPackage、Shapefile（打包为 .zip）、KML。</span>
         <label class="bp-btn bp-upload">选择文件…
           <input type="file" id="bp-file" name="file" accept="{ACCEPT}"></label>
+        <label class="bp-crs">坐标系 <small>（文件未自带时选择）</small>
+          <select id="bp-crs" name="crs">{_crs_options()}</select></label>
       </div>
     </div>
     <details class="bp-more">

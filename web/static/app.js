@@ -8,6 +8,7 @@
   var map = window[cfg.map];
   var LIMIT = 3000;
   var PIXEL = 0.6; // simplification tolerance, in screen pixels
+  var WIDE = 1200; // below this window width the layer control is collapsed (a button)
   var ZONING_COLORS = { "07": "#f5e663", "08": "#e58ad6", "09": "#ef6a5a", "10": "#b5835a",
     "1001": "#b5835a", "11": "#9b7fd1", "1101": "#9b7fd1", "12": "#9ca3af", "13": "#5aa0e6",
     "14": "#7bc96f" };
@@ -179,6 +180,21 @@
     });
   }
 
+  /* The layer control is the legend: expanded on wide screens. On narrower ones it would
+   * cover the popups of the pieces on the map, so it folds into Leaflet's layers button
+   * (hover or tap to open). Leaflet reads `collapsed` when the control is added. */
+  function fitLayerControl() {
+    var control = window[cfg.layerControl];
+    var collapsed = window.innerWidth < WIDE;
+    if (!control || control.options.collapsed === collapsed) { return; }
+    if (!collapsed) { map.off("click", control.collapse, control); }
+    control.remove();
+    control.options.collapsed = collapsed;
+    control.addTo(map);
+  }
+
+  fitLayerControl();
+  map.on("resize", fitLayerControl);
   if (cfg.bounds) { map.fitBounds(cfg.bounds, { animate: false }); }
   cfg.layers.forEach(function (layerCfg) {
     var entry = { cfg: layerCfg, group: window[layerCfg.group] };

@@ -28,6 +28,9 @@ window.BlueprintCheck = function (bp) {
   var result = L.featureGroup().addTo(map);
   var pieces = {};
   var site = null, blobs = [];
+  var seq = 0, inflight = null; // only the newest check may show its answer
+  var EMISSIONS_DELAY = 600; // ms after the last keystroke in an emissions field
+  var emissionsTimer = null, sentEmissions = "";
 
   function fmt(v, digits) {
     return Number(v).toLocaleString("zh-CN", { minimumFractionDigits: digits,
@@ -46,7 +49,7 @@ window.BlueprintCheck = function (bp) {
     box.className = "bp-status bp-status-" + state;
     box.innerHTML = html || "";
     box.hidden = !html;
-    $("bp-file").disabled = $("bp-industry").disabled = state === "busy";
+    $("bp-file").disabled = $("bp-industry").disabled = $("bp-crs").disabled = state === "busy";
     $("bp-rerun").disabled = state === "busy" || !site;
   }
 
@@ -66,8 +69,8 @@ window.BlueprintCheck = function (bp) {
     return out;
   }
 
-  function request() {
-    var industry = $("bp-industry").value, em = emissions();
+  function request(em, signal) {
+    var industry = $("bp-industry").value;
     if (site.file) {
       var form = new FormData();
       form.append("file", site.file);
@@ -75,36 +78,60 @@ window.BlueprintCheck = function (bp) {
       form.append("format", "geojson");
       var text = Object.keys(em).map(function (k) { return k + "=" + em[k]; }).join(",");
       if (text) { form.append("emissions", text); }
-      return fetch(base + "/api/vet/file", { method: "POST", body: form });
+      if ($("bp-crs").value) { form.append("crs", $("bp-crs").value); }
+      return fetch(base + "/api/vet/file", { method: "POST", body: form, signal: signal });
     }
-    return fetch(base + "/api/vet", { method: "POST",
+    return fetch(base + "/api/vet", { method: "POST", signal: signal,
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ site: site.feature, industry: industry, emissions: em,
         format: "geojson" }) });
   }
 
+  /* Check the current site. A newer check cancels the one still running, and an answer
+   * that arrives for an older check is dropped: the panel always shows the last site. */
   function run() {
     if (!site) { return; }
+    var ticket = ++seq, em = emissions();
+    if (inflight) { inflight.abort(); }
+    var ctrl = inflight = new AbortController();
+    clearTimeout(emissionsTimer);
+    sentEmissions = JSON.stringify(em);
     setState("busy", "<span class='bp-spinner'></span>正在审查“" + esc(site.label) + "”，请稍候…");
-    request().then(function (r) {
+    request(em, ctrl.signal).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (body) {
         return { ok: r.ok, body: body };
       });
     }).then(function (res) {
+      if (ticket !== seq) { return; }
+      inflight = null;
       if (res.ok) { showResult(res.body); } else { showError(res.body); }
-    }).catch(function () {
+    }).catch(function (err) {
+      if (ticket !== seq || (err && err.name === "AbortError")) { return; }
+      inflight = null;
       showError({ message_zh: "无法连接服务，请确认服务仍在运行后重试。" });
     });
   }
 
+  function emissionsChanged() {
+    clearTimeout(emissionsTimer);
+    emissionsTimer = setTimeout(function () {
+      if (site && JSON.stringify(emissions()) !== sentEmissions) { run(); }
+    }, EMISSIONS_DELAY);
+  }
+
   function showError(body) {
     clearResult();
-    if (site && site.file) { site = null; }
+    // a file whose coordinate system is missing (or contradicts the one chosen) stays picked:
+    // choosing in 坐标系 checks it again
+    var crsProblem = body.error === "unknown_crs" && site && site.file;
+    if (site && site.file && !crsProblem) { site = null; }
     $("bp-file").value = "";
     var where = body.where ? "<p class='bp-where'>位置：" + esc(body.where) + "</p>" : "";
     var en = body.message ? "<p class='bp-en' lang='en'>" + esc(body.message) + "</p>" : "";
+    var hint = crsProblem ? "<p class='bp-hint-crs'>在上方“坐标系”中选择后，将自动再次审查此文件。" +
+      "</p>" : "";
     setState("error", "<b>无法完成审查</b><p class='bp-error-zh'>" +
-      esc(body.message_zh || "审查失败，请检查输入后重试。") + "</p>" + where + en);
+      esc(body.message_zh || "审查失败，请检查输入后重试。") + "</p>" + where + hint + en);
   }
 
   function piecePopup(f, report) {
@@ -238,6 +265,10 @@ window.BlueprintCheck = function (bp) {
     run();
   });
   $("bp-industry").addEventListener("change", run);
+  $("bp-crs").addEventListener("change", function () { if (site && site.file) { run(); } });
+  document.querySelectorAll("[data-pollutant]").forEach(function (input) {
+    input.addEventListener("input", emissionsChanged);
+  });
   $("bp-rerun").addEventListener("click", run);
   $("bp-draw").addEventListener("click", function () {
     var button = document.querySelector(".leaflet-draw-draw-polygon");
