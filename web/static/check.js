@@ -20,7 +20,8 @@ window.BlueprintCheck = function (bp) {
     "industrial_park.warning_outside": "宜布局在产业园区内",
     "industrial_park.ignore": "不要求入园",
     "env_capacity.fits": "排放量不超过剩余环境容量",
-    "admin_boundary.info": "所在行政区"
+    "admin_boundary.inside": "须位于本市行政区划内(有规划数据)",
+    "layer.missing": "图层库须有该类图层"
   };
   var $ = function (id) { return document.getElementById(id); };
   map.createPane("bpResult").style.zIndex = 450;
