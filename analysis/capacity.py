@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 import geopandas as gpd
+import rasterio
 from exactextract import exact_extract
 from shapely.geometry.base import BaseGeometry
 
@@ -24,6 +25,8 @@ POLLUTANT_ALIASES = {
     "nh3_n": "NH3-N", "氨氮": "NH3-N", "vocs": "VOCs", "voc": "VOCs", "pm": "PM",
     "particulates": "PM", "颗粒物": "PM", "二氧化硫": "SO2", "氮氧化物": "NOx",
 }
+# Share of the site the raster must cover (with data) for a capacity check to count.
+FULL_COVER = 0.999
 POLLUTANT_NAMES_ZH = {"SO2": "二氧化硫", "NOx": "氮氧化物", "COD": "化学需氧量",
                       "NH3-N": "氨氮", "VOCs": "挥发性有机物", "PM": "颗粒物"}
 
@@ -70,18 +73,25 @@ def capacity_under_site(site: BaseGeometry, layers: list[LayerInfo],
 def _layer_capacity(site: BaseGeometry, layer: LayerInfo,
                     emissions: dict[str, float]) -> dict[str, Any]:
     raster = layer.raster_file()
-    frame = gpd.GeoDataFrame(geometry=[site], crs=CGCS2000).to_crs(layer.source_crs)
-    stats = exact_extract(str(raster), frame, ["mean", "min"], output="pandas")
+    with rasterio.open(raster) as src:  # the file carries its own CRS since import
+        crs, cell_m2 = src.crs, abs(src.transform.a * src.transform.e)
+    frame = gpd.GeoDataFrame(geometry=[site], crs=CGCS2000).to_crs(crs)
+    stats = exact_extract(str(raster), frame, ["mean", "min", "count"], output="pandas")
+    site_area = float(frame.area.iloc[0]) or 1.0
+    n = len(layer.bands)
     bands = []
     for i, name in enumerate(layer.bands, start=1):
-        mean, low = _stat(stats, f"band_{i}_mean", len(layer.bands)), \
-            _stat(stats, f"band_{i}_min", len(layer.bands))
+        mean, low = _stat(stats, f"band_{i}_mean", n), _stat(stats, f"band_{i}_min", n)
+        covered = min(1.0, (_stat(stats, f"band_{i}_count", n) or 0.0) * cell_m2 / site_area)
         code = _band_pollutant(name)
         demand = emissions.get(code) if code else None
-        fits = None if demand is None or low is None else demand <= low
+        fits = None
+        if demand is not None and low is not None and covered >= FULL_COVER:
+            fits = demand <= low
         bands.append({"band": name, "pollutant": code,
-                      "title": POLLUTANT_NAMES_ZH.get(code or "", name),
-                      "mean": mean, "min": low, "demand": demand, "fits": fits})
+                      "title": POLLUTANT_NAMES_ZH.get(code or "", name), "mean": mean,
+                      "min": low, "covered_share": round(covered, 4), "demand": demand,
+                      "fits": fits})
     return {"layer": layer.name, "title": layer.title, "units": "t/a", "bands": bands}
 
 

@@ -93,8 +93,17 @@ def _intersections(geoms: np.ndarray, site: BaseGeometry) -> np.ndarray:
         out[idx[site_inside]] = site
         todo = idx[~site_inside]
         if todo.size:
-            out[todo] = shapely.intersection(geoms[todo], site)
+            out[todo] = [_polygons_only(g) for g in shapely.intersection(geoms[todo], site)]
     return out
+
+
+def _polygons_only(geom: BaseGeometry) -> BaseGeometry:
+    """The polygonal part of an intersection (edges shared with the site are not overlap),
+    as PostGIS's ``ST_CollectionExtract(…, 3)`` gives it."""
+    if shapely.get_type_id(geom) != 7:  # not a GeometryCollection
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)]
+    return shapely.multipolygons(parts) if parts else shapely.Polygon()
 
 
 def overlay_site(site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo], *,

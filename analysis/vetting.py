@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from analysis import messages as msg
-from analysis.capacity import capacity_under_site
+from analysis.capacity import POLLUTANT_NAMES_ZH, capacity_under_site
 from analysis.data_gaps import (
     missing_layer_findings,
     missing_layer_warnings,
@@ -246,18 +246,31 @@ _HANDLERS = {
 
 
 def _capacity_findings(capacity: dict[str, Any], rules: Rules) -> list[dict[str, Any]]:
-    short = [(layer, b) for layer in capacity["layers"] for b in layer["bands"]
-             if b["fits"] is False]
-    if not short:
-        return []
-    text = "、".join(f"{b['title']}排放 {b['demand']:g} 吨/年超过地块处剩余环境容量 "
-                    f"{b['min']:g} 吨/年" for _, b in short)
-    return [{
-        "layer": short[0][0]["layer"], "kind": "env_capacity", "title": "环境容量",
-        "rule": "env_capacity.fits", "status": rules.capacity_exceeded, "overlap_m2": 0.0,
-        "overlap_ha": 0.0, "overlap_mu": 0.0, "overlap_share": 0.0, "feature_ids": [],
-        "message": f"{text},须通过区域削减或排污权交易落实总量来源。",
-    }]
+    bands = [(layer["layer"], b) for layer in capacity["layers"] for b in layer["bands"]]
+    short = [(name, b) for name, b in bands if b["fits"] is False]
+    checked = {b["pollutant"] for _, b in bands if b["fits"] is not None}
+    unknown = [p for p in capacity["emissions"] if p not in checked]
+    findings = []
+    if short:
+        text = "、".join(f"{b['title']}排放 {b['demand']:g} 吨/年超过地块处剩余环境容量 "
+                        f"{b['min']:g} 吨/年" for _, b in short)
+        findings.append(_capacity_finding(short[0][0], "env_capacity.fits",
+                                          rules.capacity_exceeded,
+                                          f"{text},须通过区域削减或排污权交易落实总量来源。"))
+    if unknown:
+        names = "、".join(POLLUTANT_NAMES_ZH.get(p, p) for p in unknown)
+        findings.append(_capacity_finding(
+            bands[0][0] if bands else None, "env_capacity.data", "conditional",
+            f"地块处(全部或部分)没有{names}的环境容量数据,无法核算排放量能否容纳,"
+            "须补充环境容量数据后复核。"))
+    return findings
+
+
+def _capacity_finding(layer: str | None, rule: str, status: str, message: str
+                      ) -> dict[str, Any]:
+    return {"layer": layer, "kind": "env_capacity", "title": "环境容量", "rule": rule,
+            "status": status, "overlap_m2": 0.0, "overlap_ha": 0.0, "overlap_mu": 0.0,
+            "overlap_share": 0.0, "feature_ids": [], "message": message}
 
 
 def to_json(report: dict[str, Any]) -> dict[str, Any]:

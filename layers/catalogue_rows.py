@@ -18,6 +18,9 @@ def replace_layer_row(conn: sa.Connection, values: dict[str, Any]) -> tuple[int,
     Keeping the id means a vetting that read the catalogue just before the import
     committed still finds the layer's features (old or new), never none.
     """
+    if conn.dialect.name == "postgresql":  # one import per layer name at a time
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('layer:' || :name))"),
+                     {"name": values["name"]})
     old = conn.execute(sa.select(layers.c.id, layers.c.raster_path)
                        .where(layers.c.name == values["name"])).first()
     if old is None:

@@ -98,6 +98,15 @@ def _in_china_in(bounds: tuple[float, float, float, float], crs: CRS) -> bool:
     return all(math.isfinite(v) for v in lonlat) and in_china(lonlat)
 
 
+def crs_label(crs: CRS) -> str:
+    """A short name for a CRS that pyproj parses back: ``EPSG:NNNN`` when it has one, else
+    its PROJ string (an ESRI or custom WKT can run to many hundred characters)."""
+    epsg = crs.to_epsg(min_confidence=70)
+    if epsg:
+        return f"EPSG:{epsg}"
+    return crs.to_proj4() if crs.to_proj4() else crs.to_string()
+
+
 def parse_crs(text: str) -> CRS:
     """Parse a user-given CRS such as ``EPSG:4527``, raising :class:`UnknownCRS`."""
     try:

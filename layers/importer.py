@@ -36,6 +36,9 @@ def import_layer(path: str | Path, options: ImportOptions, *, store: Store,
     path = Path(path)
     kind = get_kind(options.kind)
     name = layer_name(options.name, path)
+    if options.title is not None and not 0 < len(options.title) <= 200:
+        raise BadInput("the title must have 1 to 200 characters",
+                       message_zh="图层标题应为 1 至 200 个字符")
     if kind.raster:
         return import_raster(path, kind, name, options, store=store)
     if path.suffix.lower() in RASTER_SUFFIXES:

@@ -37,7 +37,10 @@ def repair_geometries(frame: gpd.GeoDataFrame, *, where: str) -> tuple[gpd.GeoDa
             message_zh=f"第 {_rows(bad)} 个要素不是面要素", where=where)
     invalid = np.flatnonzero(~shapely.is_valid(geoms))
     if invalid.size:
-        fixed = [_polygonal(shapely.make_valid(g)) for g in geoms[invalid]]
+        # "structure" keeps shell minus holes; the default "linework" would turn the part of
+        # a hole that pokes out of its shell into new (protected!) area
+        fixed = [_polygonal(shapely.make_valid(g, method="structure", keep_collapsed=False))
+                 for g in geoms[invalid]]
         empty = [int(i) for i, g in zip(invalid, fixed, strict=True) if g.is_empty]
         if empty:
             raise InvalidGeometry(f"features {_rows(np.array(empty))} cannot be repaired",

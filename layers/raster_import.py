@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from pathlib import Path
 
 import rasterio
+import rasterio.crs
 from pyproj import CRS
+from rasterio.shutil import copy as rio_copy
 
 from layers.catalogue import LayerKind
 from layers.catalogue_rows import layer_values, replace_layer_row
-from layers.crs import check_plausible, parse_crs, transformer
+from layers.crs import check_plausible, crs_label, parse_crs, transformer
 from layers.errors import InvalidFile, UnknownCRS
 from layers.import_model import ImportOptions, ImportReport
 from layers.readers import check_file
@@ -24,8 +25,8 @@ def import_raster(path: Path, kind: LayerKind, name: str, options: ImportOptions
     """Copy a checked GeoTIFF into the data folder and point the catalogue at it, atomically."""
     check_file(path, max_bytes=options.max_bytes)
     crs, bounds, bands = _inspect_raster(path, options.crs)
-    target = store.raster_dir / f"{name}-{uuid.uuid4().hex[:12]}{path.suffix.lower()}"
-    shutil.copyfile(path, target)
+    target = store.raster_dir / f"{name}-{uuid.uuid4().hex[:12]}.tif"
+    _copy_georeferenced(path, target, crs)
     report = ImportReport(name=name, kind=kind.name, title=options.title or kind.title,
                           feature_count=0, repaired=0, bbox=bounds, source_file=path.name,
                           source_crs=crs, bands=bands)
@@ -43,23 +44,41 @@ def import_raster(path: Path, kind: LayerKind, name: str, options: ImportOptions
     return report
 
 
+def _copy_georeferenced(path: Path, target: Path, crs: str) -> None:
+    """A self-contained GeoTIFF copy: position (even from a .tfw world file) and CRS embedded."""
+    rio_copy(path, target, driver="GTiff", COMPRESS="DEFLATE", TILED="YES")
+    with rasterio.open(target, "r+") as dst:
+        if dst.crs is None or CRS.from_user_input(dst.crs.to_wkt()) != CRS.from_user_input(crs):
+            dst.crs = rasterio.crs.CRS.from_user_input(crs)
+
+
 def _inspect_raster(path: Path, given_crs: str | None
                     ) -> tuple[str, tuple[float, float, float, float], list[str]]:
     try:
         with rasterio.open(path) as src:
             declared = CRS.from_user_input(src.crs.to_wkt()) if src.crs else None
             bounds = tuple(src.bounds)
+            placed = not src.transform.is_identity
             bands = [d or f"band{i + 1}" for i, d in enumerate(src.descriptions)]
     except rasterio.errors.RasterioError as exc:
         raise InvalidFile(f"not a readable raster: {str(exc).splitlines()[0]}",
                           message_zh="无法读取栅格文件", where=str(path)) from None
+    if not placed:
+        raise InvalidFile("the raster has no position (no geotransform or world file)",
+                          message_zh="栅格没有地理定位信息(缺少地理变换或 .tfw 文件)",
+                          where=str(path))
     crs = parse_crs(given_crs) if given_crs else declared
+    if crs is not None and declared is not None and not declared.equals(crs,
+                                                                        ignore_axis_order=True):
+        raise UnknownCRS(f"the raster declares {declared.to_string()} but --crs says "
+                         f"{crs.to_string()}", message_zh="栅格自带坐标系与 --crs 指定的不一致",
+                         where=str(path))
     if crs is None:
         raise UnknownCRS("the raster has no CRS; give one with --crs",
                          message_zh="栅格缺少坐标系,请用 --crs 指定", where=str(path))
     check_plausible(bounds, crs, str(path))  # type: ignore[arg-type]
     lonlat = _raster_bbox_4490(bounds, crs)  # type: ignore[arg-type]
-    return crs.to_string(), lonlat, bands
+    return crs_label(crs), lonlat, bands
 
 
 def _raster_bbox_4490(bounds: tuple[float, float, float, float], crs: CRS

@@ -17,7 +17,7 @@ from pyproj import CRS
 
 from layers import coordfile
 from layers.archives import check_shapefile_parts, zip_target
-from layers.crs import CGCS2000, check_plausible, parse_crs
+from layers.crs import CGCS2000, check_plausible, crs_label, parse_crs
 from layers.errors import InvalidFile, UnknownCRS
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
@@ -85,7 +85,7 @@ def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
     source = _resolve_crs(frame, crs, str(path))
     check_plausible(tuple(frame.total_bounds), source, str(path))
     frame = frame.set_crs(source, allow_override=True).to_crs(CGCS2000)
-    return VectorData(frame=frame, source_crs=source.to_string(), encoding=encoding)
+    return VectorData(frame=frame, source_crs=crs_label(source), encoding=encoding)
 
 
 def _read_coordinate_file(path: Path, encoding: str | None) -> VectorData:
@@ -112,6 +112,9 @@ def _read_with_ogr(target: str, path: Path, *, layer: str | None,
     except Exception as exc:
         raise InvalidFile(f"cannot read features: {_one_line(exc)}",
                           message_zh="读取要素失败", where=str(path)) from None
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.active_geometry_name is None:
+        raise InvalidFile("the file (or layer) holds a table without geometry",
+                          message_zh="文件(或图层)中只有属性表,没有几何图形", where=str(path))
     if len(frame) == 0:
         raise InvalidFile("the file has no features", message_zh="文件中没有要素",
                           where=str(path))

@@ -71,7 +71,7 @@ layers = sa.Table(
     sa.Column("maxx", sa.Float),
     sa.Column("maxy", sa.Float),
     sa.Column("source_file", sa.Text, nullable=False),
-    sa.Column("source_crs", sa.String(80)),
+    sa.Column("source_crs", sa.Text),
     sa.Column("encoding", sa.String(40)),
     sa.Column("repaired_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("raster_path", sa.Text),

@@ -259,6 +259,63 @@ def test_disjoint_second_ring_is_another_part(tmp_path: Path) -> None:
     assert geometry.area == pytest.approx(expected, abs=1e-6)
 
 
+def ring_rows(ring: int, first: int, south: float, west: float, side: float) -> list[str]:
+    """A closed square ring of point rows: NW corner (south + side, west), side in metres."""
+    north, east = 4023356.12 + south + side, 39456789.45 + west
+    corners = [(0, 0), (0, side), (-side, side), (-side, 0)]
+    rows = [
+        f"J{first + i},{ring},{north + dx:.3f},{east + dy:.3f}"
+        for i, (dx, dy) in enumerate(corners)
+    ]
+    return [*rows, rows[0]]
+
+
+def test_island_in_a_hole_is_another_part(tmp_path: Path) -> None:
+    # 100 m square, a 60 m hole, a 20 m island in the hole, a 10 m lake in the island, a 4 m
+    # islet in the lake, and then a second 10 m hole in the outer square.
+    rings = [
+        ring_rows(1, 1, 0, 0, 100),
+        ring_rows(2, 5, 20, 20, 60),
+        ring_rows(3, 9, 40, 40, 20),
+        ring_rows(4, 13, 45, 45, 10),
+        ring_rows(5, 17, 48, 48, 4),
+        ring_rows(6, 21, 85, 5, 10),
+    ]
+    rows = [row for ring in rings for row in ring]
+    expected = 100**2 - 60**2 - 10**2 + 20**2 - 10**2 + 4**2
+    lines = [*HEAD, f"{len(rows)},{expected / 10_000:.4f},1,岛,面,,,,@", *rows]
+    result = read_coordinate_file(write(tmp_path, lines))
+    geometry = result.parcels.iloc[0].geometry
+    assert isinstance(geometry, MultiPolygon)
+    assert sorted((round(p.exterior.length), len(p.interiors)) for p in geometry.geoms) == [
+        (16, 0),
+        (80, 1),
+        (400, 2),
+    ]
+    assert geometry.area == pytest.approx(expected, abs=1e-6)
+    assert result.warnings == []
+
+
+def test_written_island_in_a_hole_reads_back(tmp_path: Path) -> None:
+    # The product's own output: a MultiPolygon of a holed square and an island in its hole,
+    # in either order (the writer puts the island after the part around it).
+    west, south = 39456700.0, 4023300.0
+    shell = Polygon(
+        box(west, south, west + 200, south + 200).exterior.coords,
+        [box(west + 50, south + 50, west + 150, south + 150).exterior.coords],
+    )
+    island = box(west + 80, south + 80, west + 120, south + 120)
+    for parts in ([shell, island], [island, shell]):
+        frame = gpd.GeoDataFrame(geometry=[MultiPolygon(parts)], crs="EPSG:4527")
+        path = tmp_path / "island.txt"
+        write_coordinate_file(frame, path)
+        result = read_coordinate_file(path)
+        assert result.warnings == []
+        after = result.parcels.iloc[0].geometry
+        assert after.area == pytest.approx(200**2 - 100**2 + 40**2, abs=0.01)
+        assert after.equals(frame.geometry.iloc[0])
+
+
 def test_declared_area_mismatch_is_a_warning(tmp_path: Path) -> None:
     lines = [*HEAD, "5,1.2345,7,一号地块,面,,,,@", *SQUARE]
     result = read_coordinate_file(write(tmp_path, lines))
@@ -269,17 +326,76 @@ def test_declared_area_mismatch_is_a_warning(tmp_path: Path) -> None:
     assert "site.txt:12" in warning
 
 
+def declared(area: str, lines: list[str] | None = None, rows: list[str] | None = None) -> list[str]:
+    """A one-parcel file (HEAD by default, SQUARE by default) declaring ``area`` hectares."""
+    rows = rows or SQUARE
+    return [*(lines or HEAD), f"{len(rows)},{area},1,一号地块,面,,,,@", *rows]
+
+
+def square_rows(side: float, north: float = 4023456.12, east: float = 39456789.45) -> list[str]:
+    corners = [(0, 0), (0, side), (-side, side), (-side, 0), (0, 0)]
+    names = ["J1", "J2", "J3", "J4", "J1"]
+    return [
+        f"{n},1,{north + dx:.3f},{east + dy:.3f}"
+        for n, (dx, dy) in zip(names, corners, strict=True)
+    ]
+
+
 def test_declared_area_within_tolerance_or_empty(tmp_path: Path) -> None:
-    # 10,000 m² ± max(1 m², 0.1%) = ±10 m² is tolerated; 1.0009 ha is 9 m² off.
-    within = [*HEAD, "5,1.0009,1,一号地块,面,,,,@", *SQUARE]
+    # The 1 ha square: perimeter 400 m x 精度 0.01 m = 4 m², plus 0.5 m² for a declared value
+    # rounded to 4 decimals of a hectare: 4.5 m² is tolerated.
+    within = declared("1.0004")  # 4 m² off
     assert read_coordinate_file(write(tmp_path, within)).warnings == []
-    beyond = [*HEAD, "5,1.0011,1,一号地块,面,,,,@", *SQUARE]
+    beyond = declared("1.0005")  # 5 m² off: the old max(1 m², 0.1%) rule let this through
     assert len(read_coordinate_file(write(tmp_path, beyond)).warnings) == 1
     empty = [*HEAD, "5,,1,一号地块,面,@", *SQUARE]
     result = read_coordinate_file(write(tmp_path, empty))
     assert result.warnings == []
     assert result.parcels.iloc[0]["declared_area_ha"] is None
     assert result.parcels.iloc[0]["land_use"] == ""
+
+
+def test_declared_area_tolerance_is_not_a_fraction_of_the_area(tmp_path: Path) -> None:
+    # 100 ha: 0.1% would be 1,000 m², but 4,000 m of boundary to the cm is only ~40 m².
+    rows = square_rows(1000.0)
+    assert read_coordinate_file(write(tmp_path, declared("100.0000", rows=rows))).warnings == []
+    result = read_coordinate_file(write(tmp_path, declared("100.099", rows=rows)))
+    [warning] = result.warnings
+    assert "一号地块" in warning and "100.0990" in warning and "100.0000" in warning
+    # perimeter x precision (40 m²) + half of the 4th decimal (0.5 m²) is tolerated.
+    assert read_coordinate_file(write(tmp_path, declared("100.0040", rows=rows))).warnings == []
+    assert len(read_coordinate_file(write(tmp_path, declared("100.0046", rows=rows))).warnings) == 1
+
+
+def test_declared_area_tolerance_follows_the_stated_precision(tmp_path: Path) -> None:
+    # 精度=1: coordinates to the metre, so 400 m of boundary allows about 400 m².
+    off_350 = declared("1.0350", head(精度="1"))
+    assert read_coordinate_file(write(tmp_path, off_350)).warnings == []
+    assert (
+        len(read_coordinate_file(write(tmp_path, declared("1.0410", head(精度="1")))).warnings) == 1
+    )
+    assert len(read_coordinate_file(write(tmp_path, declared("1.0350"))).warnings) == 1
+    # Absent or unparsable 精度 means 0.01 m.
+    for lines in (head(精度=None), head(精度="厘米"), head(精度="0")):
+        assert read_coordinate_file(write(tmp_path, declared("1.0004", lines))).warnings == []
+        assert len(read_coordinate_file(write(tmp_path, declared("1.0005", lines))).warnings) == 1
+    assert (
+        read_coordinate_file(write(tmp_path, declared("1.0350", head(精度="1米")))).warnings == []
+    )
+
+
+def test_declared_area_tolerance_includes_its_rounding(tmp_path: Path) -> None:
+    # 100 m x 100.3 m = 10,030 m²: "1.00" ha is right to its 2 decimals (±50 m²), "1.0000" is not.
+    rows = [
+        "J1,1,4023456.120,39456789.450",
+        "J2,1,4023456.120,39456889.750",
+        "J3,1,4023356.120,39456889.750",
+        "J4,1,4023356.120,39456789.450",
+        "J1,1,4023456.120,39456789.450",
+    ]
+    assert read_coordinate_file(write(tmp_path, declared("1.00", rows=rows))).warnings == []
+    assert len(read_coordinate_file(write(tmp_path, declared("1.0000", rows=rows))).warnings) == 1
+    assert len(read_coordinate_file(write(tmp_path, declared("0.99", rows=rows))).warnings) == 1
 
 
 # --------------------------------------------------------------------------- bad files
@@ -401,6 +517,33 @@ BAD_FILES: list[tuple[str, list[str], type[Exception], int, str]] = [
         ],
         CoordinateFileError,
         18,
+        "overlaps",
+    ),
+    (
+        "ring overlapping a hole",
+        [
+            *HEAD,
+            "15,,1,一号地块,面,,,,@",
+            *ring_rows(1, 1, 0, 0, 100),
+            *ring_rows(2, 5, 20, 20, 40),
+            *ring_rows(3, 9, 50, 50, 40),
+        ],
+        CoordinateFileError,
+        12,
+        "not a valid polygon",
+    ),
+    (
+        "islands in a hole overlapping each other",
+        [
+            *HEAD,
+            "20,,1,一号地块,面,,,,@",
+            *ring_rows(1, 1, 0, 0, 100),
+            *ring_rows(2, 5, 10, 10, 80),
+            *ring_rows(3, 9, 20, 20, 30),
+            *ring_rows(4, 13, 40, 40, 30),
+        ],
+        CoordinateFileError,
+        28,
         "overlaps",
     ),
     (
@@ -687,11 +830,8 @@ def test_looks_like_coordinate_file() -> None:
 # --------------------------------------------------------------------------- properties
 
 
-@st.composite
-def survey_polygons(draw: st.DrawFn) -> list[tuple[float, float]]:
-    """A rectangle or convex polygon in zone 39, vertices on a millimetre grid, as (x, y)."""
-    east0 = 39_400_000_000 + draw(st.integers(0, 200_000_000))  # mm
-    north0 = 3_000_000_000 + draw(st.integers(0, 1_500_000_000))
+def convex_corners(draw: st.DrawFn) -> list[tuple[int, int]]:
+    """A rectangle or convex polygon around (0, 0), in millimetres, at least 1 m²."""
     if draw(st.booleans()):
         width, height = draw(st.integers(1_000, 5_000_000)), draw(st.integers(1_000, 5_000_000))
         corners = [(0, 0), (width, 0), (width, height), (0, height)]
@@ -701,22 +841,84 @@ def survey_polygons(draw: st.DrawFn) -> list[tuple[float, float]]:
             set(draw(st.lists(st.floats(0, 2 * math.pi - 1e-6), min_size=3, max_size=12)))
         )
         corners = [(round(radius * math.cos(a)), round(radius * math.sin(a))) for a in angles]
-    hull = MultiPoint([(east0 + dx, north0 + dy) for dx, dy in corners]).convex_hull
-    if not isinstance(hull, Polygon) or hull.area < 1e12:  # at least 1 m² in mm²
-        corners = [(0, 0), (1_000, 0), (1_000, 1_000), (0, 1_000)]
-        hull = Polygon([(east0 + dx, north0 + dy) for dx, dy in corners])
-    return [(x / 1000, y / 1000) for x, y in hull.exterior.coords[:-1]]
+    hull = MultiPoint(corners).convex_hull
+    if not isinstance(hull, Polygon) or hull.area < 1e6:  # at least 1 m² in mm²
+        return [(0, 0), (1_000, 0), (1_000, 1_000), (0, 1_000)]
+    return [(round(x), round(y)) for x, y in hull.exterior.coords[:-1]]
 
 
-@settings(max_examples=60, deadline=None)
-@given(survey_polygons())
-def test_written_polygons_read_back_with_the_same_area(coords: list[tuple[float, float]]) -> None:
-    expected = shoelace([(y, x) for x, y in coords])
-    frame = gpd.GeoDataFrame({"parcel_name": ["随机"]}, geometry=[Polygon(coords)], crs="EPSG:4527")
+def shrunk(ring: list[tuple[int, int]], factor: float) -> list[tuple[int, int]]:
+    """The ring scaled by ``factor`` about its centroid, back on the millimetre grid."""
+    centre = Polygon(ring).centroid
+    return [
+        (round(centre.x + (x - centre.x) * factor), round(centre.y + (y - centre.y) * factor))
+        for x, y in ring
+    ]
+
+
+def inner_ring(draw: st.DrawFn, ring: list[tuple[int, int]]) -> list[tuple[int, int]] | None:
+    """A shrunk copy of ``ring`` strictly inside it, at least 1 m², or None if none fits."""
+    inner = shrunk(ring, draw(st.floats(0.2, 0.8)))
+    outer_polygon, inner_polygon = Polygon(ring), Polygon(inner)
+    if (
+        inner_polygon.is_valid
+        and inner_polygon.area >= 1e6
+        and outer_polygon.buffer(-2.0).contains(inner_polygon)  # 2 mm clear of the ring
+    ):
+        return inner
+    return None
+
+
+@st.composite
+def survey_shapes(draw: st.DrawFn) -> tuple[Polygon | MultiPolygon, float]:
+    """A site in zone 39 with vertices on a millimetre grid and its area by the shoelace rule.
+
+    A convex outer ring, optionally with a hole, optionally with an island in that hole, and
+    optionally a second, disjoint copy of the whole; the parts come in a random order.
+    """
+    east0 = 39_400_000_000 + draw(st.integers(0, 200_000_000))  # mm
+    north0 = 3_000_000_000 + draw(st.integers(0, 1_500_000_000))
+    shell = convex_corners(draw)
+    hole = inner_ring(draw, shell) if draw(st.booleans()) else None
+    island = inner_ring(draw, hole) if hole and draw(st.booleans()) else None
+    parts = [(shell, [hole] if hole else [])] + ([(island, [])] if island else [])
+    if draw(st.booleans()):
+        shift = (
+            Polygon(shell).bounds[2] - Polygon(shell).bounds[0] + draw(st.integers(1_000, 99_000))
+        )
+        parts += [
+            ([(x + shift, y) for x, y in outer], [[(x + shift, y) for x, y in h] for h in holes])
+            for outer, holes in parts
+        ]
+    parts = draw(st.permutations(parts))
+
+    def metres(ring: list[tuple[int, int]]) -> list[tuple[float, float]]:
+        return [((east0 + x) / 1000, (north0 + y) / 1000) for x, y in ring]
+
+    polygons = [Polygon(metres(outer), [metres(h) for h in holes]) for outer, holes in parts]
+    area = sum(
+        shoelace([(y, x) for x, y in metres(outer)])
+        - sum(shoelace([(y, x) for x, y in metres(h)]) for h in holes)
+        for outer, holes in parts
+    )
+    return (polygons[0] if len(polygons) == 1 else MultiPolygon(polygons)), area
+
+
+@settings(max_examples=100, deadline=None)
+@given(survey_shapes())
+def test_written_polygons_read_back_with_the_same_area(
+    shape: tuple[Polygon | MultiPolygon, float],
+) -> None:
+    geometry, expected = shape
+    assert geometry.is_valid
+    frame = gpd.GeoDataFrame({"parcel_name": ["随机"]}, geometry=[geometry], crs="EPSG:4527")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "random.txt"
         write_coordinate_file(frame, path)
         result = read_coordinate_file(path)
     assert result.epsg == 4527
     assert result.warnings == []
-    assert result.parcels.iloc[0].geometry.area == pytest.approx(expected, abs=0.01)
+    after = result.parcels.iloc[0].geometry
+    assert after.geom_type == geometry.geom_type
+    assert after.equals(geometry)
+    assert after.area == pytest.approx(expected, abs=0.01)

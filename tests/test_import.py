@@ -389,3 +389,46 @@ def test_lone_shp_says_which_parts_are_missing(store, tmp_path):
     with pytest.raises(InvalidFile, match=r"\.shx") as caught:
         _import(store, shp)
     assert ".zip" in caught.value.message_zh
+
+
+def test_repair_never_invents_area(store, tmp_path):
+    """A hole poking out of its shell: 'structure' repair keeps shell minus hole (7,500 m²);
+    the 'linework' default would store 15,000 m² of red line that was never drawn."""
+    x, y = box(0, 0, 1, 1).bounds[:2]
+    shell = [(x, y), (x + 100, y), (x + 100, y + 100), (x, y + 100)]
+    hole = [(x + 50, y + 50), (x + 150, y + 50), (x + 150, y + 150), (x + 50, y + 150)]
+    bad = shapely.Polygon(shell, [hole])
+    assert not bad.is_valid
+    _import(store, write(frame([bad], name=["越界孔洞"]), tmp_path / "red.gpkg"))
+    assert _planar_areas(store) == pytest.approx([7500.0], abs=0.05)
+
+
+def test_table_without_geometry_is_refused(store, tmp_path):
+    import pandas as pd
+    import pyogrio
+
+    path = tmp_path / "table.gpkg"
+    pyogrio.write_dataframe(pd.DataFrame({"a": [1, 2]}), path, layer="t")
+    with pytest.raises(InvalidFile, match="without geometry"):
+        _import(store, path)
+
+
+def test_title_length_is_checked(store, tmp_path):
+    path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.gpkg")
+    with pytest.raises(BadInput, match="title"):
+        _import(store, path, title="红" * 201)
+    assert list_layers(store=store) == []
+
+
+def test_esri_wkt_prj_imports_on_both_engines(store, tmp_path):
+    path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.shp")
+    path.with_suffix(".prj").write_text(
+        'PROJCS["CGCS2000_3_Degree_GK_CM_117E",GEOGCS["GCS_China_Geodetic_Coordinate_System_'
+        '2000",DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],PRIMEM['
+        '"Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Gauss_Kruger"],'
+        'PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],PARAMETER['
+        '"Central_Meridian",117.0],PARAMETER["Scale_Factor",1.0],PARAMETER["Latitude_Of_'
+        'Origin",0.0],UNIT["Meter",1.0]]')
+    report = _import(store, path)
+    assert len(report.source_crs) <= 200
+    assert _planar_areas(store) == pytest.approx([4000.0, 10000.0], abs=0.05)

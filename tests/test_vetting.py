@@ -273,3 +273,52 @@ def test_site_outside_the_city_is_conditional(city, tmp_path):
     assert admin["status"] == "conditional" and "行政区划范围外" in admin["message"]
     assert admin["overlap_m2"] == pytest.approx(5_000, abs=0.5)
     assert straddling["verdict"] == "conditional"
+
+
+def test_emissions_where_the_capacity_raster_has_no_data_are_conditional(city, tmp_path):
+    import_layer(_capacity_raster(tmp_path / "cap.tif"),
+                 ImportOptions(kind="env_capacity", name="cap"), store=city)
+    # the raster covers x in [-100, 500) and y in [-300, 300); this site straddles its east edge
+    site = box(450, 0, 100, 100)
+    report = _vet(city, tmp_path, site, industry="residential",
+                  emissions=parse_emissions("SO2=0.1"))
+    so2 = next(b for b in report["capacity"]["layers"][0]["bands"] if b["band"] == "SO2")
+    assert so2["covered_share"] == pytest.approx(0.5, abs=0.01) and so2["fits"] is None
+    gap = next(f for f in report["findings"] if f["rule"] == "env_capacity.data")
+    assert gap["status"] == "conditional" and "二氧化硫" in gap["message"]
+    inside = _vet(city, tmp_path, box(300, 0, 100, 100), industry="residential",
+                  emissions=parse_emissions("SO2=0.1"))
+    assert not [f for f in inside["findings"] if f["kind"] == "env_capacity"]
+
+
+def test_world_file_raster_is_stored_self_contained(store, tmp_path):
+    from layers.repository import get_layer
+
+    src = _capacity_raster(tmp_path / "placed.tif")
+    with rasterio.open(src) as placed:
+        a, b, c, d, e, f = placed.transform[:6]
+        data, descriptions = placed.read(), placed.descriptions
+    bare = tmp_path / "bare.tif"
+    with rasterio.open(bare, "w", driver="GTiff", width=6, height=6, count=2,
+                       dtype="float32") as dst:  # no geotransform, no CRS: a .tfw places it
+        dst.write(data)
+        for i, text in enumerate(descriptions, start=1):
+            dst.set_band_description(i, text)
+    bare.with_suffix(".tfw").write_text("\n".join(str(v) for v in (a, d, b, e, c + a / 2,
+                                                                   f + e / 2)) + "\n")
+    import_layer(bare, ImportOptions(kind="env_capacity", name="cap", crs="EPSG:4548"),
+                 store=store)
+    stored = Path(get_layer("cap", store=store).raster_path)
+    assert not stored.with_suffix(".tfw").exists()
+    with rasterio.open(stored) as copy, rasterio.open(src) as original:
+        assert copy.transform == original.transform and copy.crs == original.crs
+    report = _vet(store, tmp_path, box(50, 0, 200, 100), emissions=parse_emissions("SO2=3"))
+    assert report["capacity"]["layers"][0]["bands"][0]["mean"] == pytest.approx(7.0, abs=0.05)
+
+
+def test_raster_crs_option_must_agree_with_the_file(store, tmp_path):
+    from layers.errors import UnknownCRS
+
+    with pytest.raises(UnknownCRS, match="declares"):
+        import_layer(_capacity_raster(tmp_path / "cap.tif"),
+                     ImportOptions(kind="env_capacity", name="cap", crs="EPSG:4547"), store=store)

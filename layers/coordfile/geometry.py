@@ -1,11 +1,15 @@
 """From a parcel's point rows to a polygon: rings, holes, disjoint parts, declared area.
 
 Rings are runs of the same ring number, each closed by repeating its first point. The first
-ring is an outer ring; a later ring inside one becomes its hole, one apart from all becomes
-another part, and one that overlaps is an error.
+ring is an outer ring; a later ring inside one becomes its hole, one inside a hole (an island)
+or apart from all becomes another part, and one that overlaps is an error. The declared area
+may differ from the computed one by what the stated precision (精度) and its rounding allow.
 """
 
 from __future__ import annotations
+
+import math
+from decimal import Decimal, InvalidOperation
 
 import shapely
 from shapely.geometry import LinearRing, MultiPolygon, Polygon
@@ -124,14 +128,22 @@ def _place_ring(
     first: Point,
     name: str,
 ) -> None:
-    """Add a ring as a hole of the part that contains it, or as a new disjoint part."""
+    """Add a ring as a hole, or as a new outer part (apart from all parts, or in a hole).
+
+    The ring belongs to the innermost part whose outer ring covers it: inside one of that
+    part's holes it is an island, i.e. a new outer part; otherwise it is a further hole of
+    that part (holes that overlap each other fail the final validity check). A ring inside
+    no outer ring is a new part if it is apart from every part, and an error if it overlaps.
+    """
     candidate = Polygon(ring_coords)
-    for shell, holes in parts:
-        if Polygon(shell).covers(candidate):
+    containers = [part for part in parts if Polygon(part[0]).covers(candidate)]
+    if containers:
+        shell, holes = min(containers, key=lambda part: Polygon(part[0]).area)
+        if not any(Polygon(hole).covers(candidate) for hole in holes):
             holes.append(ring_coords)
             return
-    for shell, _ in parts:
-        if not shapely.relate_pattern(Polygon(shell), candidate, "F********"):
+    for shell, holes in parts:
+        if not shapely.relate_pattern(Polygon(shell, holes), candidate, "F********"):
             raise fail(
                 name,
                 first.line,
@@ -142,13 +154,50 @@ def _place_ring(
     parts.append((ring_coords, []))
 
 
-def area_warning(block: Block, geometry: Polygon | MultiPolygon, name: str) -> str | None:
-    """Return a warning if the declared area differs from the computed one, else None."""
+#: The stated coordinate precision (精度, metres) when the file gives none that parses.
+DEFAULT_PRECISION_M = 0.01
+
+
+def precision_m(attributes: dict[str, str]) -> float:
+    """The file's coordinate precision 精度 in metres, or 0.01 if absent or unparsable."""
+    text = attributes.get("精度", "").strip().removesuffix("米").removesuffix("m")
+    try:
+        value = float(text)
+    except ValueError:
+        return DEFAULT_PRECISION_M
+    return value if math.isfinite(value) and value > 0 else DEFAULT_PRECISION_M
+
+
+def area_tolerance_m2(block: Block, geometry: Polygon | MultiPolygon, precision: float) -> float:
+    """How far the declared area may differ from the computed one, in m².
+
+    Coordinates good to ``precision`` metres move the boundary by up to that much, so the
+    area is uncertain by about perimeter × precision; the declared hectares are moreover
+    rounded to their last printed decimal (half a unit of it). At least 1 m².
+    """
+    try:
+        exponent: int | str = Decimal(block.area_text).as_tuple().exponent
+    except InvalidOperation:
+        exponent = ""
+    rounding_m2 = 0.5 * 10.0**exponent * 10_000.0 if isinstance(exponent, int) else 0.0
+    return max(1.0, geometry.length * precision + rounding_m2)
+
+
+def area_warning(
+    block: Block,
+    geometry: Polygon | MultiPolygon,
+    name: str,
+    precision: float = DEFAULT_PRECISION_M,
+) -> str | None:
+    """Return a warning if the declared area differs from the computed one, else None.
+
+    ``precision`` is the file's 精度 (metres); see :func:`area_tolerance_m2`.
+    """
     if block.area_ha is None:
         return None
     computed = geometry.area
     declared = block.area_ha * 10_000.0
-    if abs(computed - declared) <= max(1.0, 0.001 * computed):
+    if abs(computed - declared) <= area_tolerance_m2(block, geometry, precision):
         return None
     return (
         f"{name}:{block.line}: 地块 {block.label} 申报面积 {block.area_ha:.4f} 公顷，"

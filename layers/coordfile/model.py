@@ -74,6 +74,8 @@ class Block:
     land_use: str
     land_class: str
     points: list[Point] = field(default_factory=list)
+    #: The declared area as written (its last decimal tells how it was rounded).
+    area_text: str = ""
 
     @property
     def label(self) -> str:

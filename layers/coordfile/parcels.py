@@ -47,7 +47,8 @@ def parse_header(fields: list[str], number: int, name: str) -> Block:
             f"parcel {parcel_no} has geometry kind {kind!r}; only 面 (polygon) can be a site",
             f"地块 {parcel_no} 的图形属性为“{kind}”，只有“面”可以作为用地范围",
         )
-    return Block(number, int(count_s), area, parcel_no, parcel_name, kind, sheet, use, land_class)
+    fields_ = (parcel_no, parcel_name, kind, sheet, use, land_class)
+    return Block(number, int(count_s), area, *fields_, area_text=area_s)
 
 
 def parse_point(fields: list[str], number: int, name: str) -> Point:

@@ -12,7 +12,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from layers.coordfile.geometry import area_warning, build_geometry, split_rings
+from layers.coordfile.geometry import area_warning, build_geometry, precision_m, split_rings
 from layers.coordfile.header import check_datum, check_projection
 from layers.coordfile.model import Block, CoordinateFile, RawFile
 from layers.coordfile.parcels import check_point
@@ -69,8 +69,9 @@ def _assemble(raw: RawFile, name: str) -> CoordinateFile:
     geometries = [
         build_geometry(block, r, name) for block, r in zip(raw.blocks, rings, strict=True)
     ]
+    precision = precision_m(raw.attributes)
     for block, geometry in zip(raw.blocks, geometries, strict=True):
-        warning = area_warning(block, geometry, name)
+        warning = area_warning(block, geometry, name, precision)
         if warning:
             warnings.append(warning)
     parcels = _frame(raw.blocks, geometries, epsg)

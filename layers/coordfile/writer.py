@@ -199,8 +199,15 @@ def _parcel_lines(gdf: gpd.GeoDataFrame, position: int) -> list[str]:
 
 
 def _rings_of(geometry: Polygon | MultiPolygon) -> Iterator[LinearRing]:
-    polygons = geometry.geoms if isinstance(geometry, MultiPolygon) else [geometry]
-    for polygon in polygons:
+    """Each part's outer ring then its holes; a part lying in another's hole comes after it.
+
+    Readers take a ring inside an earlier outer ring for its hole, or for an island when it
+    is inside one of that part's holes, so an island must follow the part around it.
+    """
+    polygons = list(geometry.geoms) if isinstance(geometry, MultiPolygon) else [geometry]
+    shells = [Polygon(polygon.exterior) for polygon in polygons]
+    depth = [sum(other.covers(shell) for other in shells if other is not shell) for shell in shells]
+    for _, polygon in sorted(zip(depth, polygons, strict=True), key=lambda pair: pair[0]):
         yield polygon.exterior
         yield from polygon.interiors
 
