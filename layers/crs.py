@@ -87,6 +87,41 @@ def check_plausible(bounds: tuple[float, float, float, float], crs: CRS, where: 
         message_zh=f"坐标不在声明的坐标系的中国范围内,{GIVE_CRS_ZH}", where=where)
 
 
+# Gauss-Krüger coordinates more than this far (degrees) from the zone's central meridian
+# mean a wrong zone or zone prefix (3° zones span ±1.5°, 6° zones ±3°).
+MAX_FROM_MERIDIAN = 3.5
+
+
+def check_zone(bounds: tuple[float, float, float, float], crs: CRS, where: str) -> None:
+    """Refuse transverse-Mercator coordinates far from the zone's central meridian.
+
+    A zone prefix of 38 in a file labelled zone 39 still lands in China, hundreds of
+    kilometres off: this catches it, as the coordinate-file reader does.
+    """
+    lon0 = _central_meridian(crs)
+    if lon0 is None:
+        return
+    west, _, east, _ = transformer(crs.to_string(), CGCS2000).transform_bounds(*bounds)
+    off = max(abs(west - lon0), abs(east - lon0))
+    if off > MAX_FROM_MERIDIAN:
+        raise UnknownCRS(
+            f"the coordinates lie up to {off:.1f}° from the central meridian {lon0:g}°E of "
+            f"{crs_label(crs)}: wrong zone or zone prefix?",
+            message_zh=f"坐标距该投影带中央经线 {lon0:g}° 达 {off:.1f}°,疑似带号或带号前缀有误,"
+                       "请核对坐标系", where=where)
+
+
+def _central_meridian(crs: CRS) -> float | None:
+    """The central meridian of a transverse-Mercator (Gauss-Krüger) CRS, else None."""
+    operation = crs.coordinate_operation if crs.is_projected else None
+    if operation is None or "transverse mercator" not in operation.method_name.lower():
+        return None
+    for param in operation.params:
+        if param.name.lower() == "longitude of natural origin":
+            return float(param.value)
+    return None
+
+
 def _in_china_in(bounds: tuple[float, float, float, float], crs: CRS) -> bool:
     """True when ``bounds`` (in ``crs``) lie in China."""
     if crs.is_geographic:

@@ -17,7 +17,7 @@ from pyproj import CRS
 
 from layers import coordfile
 from layers.archives import check_shapefile_parts, zip_target
-from layers.crs import CGCS2000, check_plausible, crs_label, parse_crs
+from layers.crs import CGCS2000, check_plausible, check_zone, crs_label, parse_crs
 from layers.errors import InvalidFile, UnknownCRS
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
@@ -84,6 +84,7 @@ def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
     frame = _read_with_ogr(target, path, layer=layer, encoding=encoding)
     source = _resolve_crs(frame, crs, str(path))
     check_plausible(tuple(frame.total_bounds), source, str(path))
+    check_zone(tuple(frame.total_bounds), source, str(path))
     frame = frame.set_crs(source, allow_override=True).to_crs(CGCS2000)
     return VectorData(frame=frame, source_crs=crs_label(source), encoding=encoding)
 

@@ -432,3 +432,14 @@ def test_esri_wkt_prj_imports_on_both_engines(store, tmp_path):
     report = _import(store, path)
     assert len(report.source_crs) <= 200
     assert _planar_areas(store) == pytest.approx([4000.0, 10000.0], abs=0.05)
+
+
+def test_zone_prefix_contradicting_the_crs_is_refused(store, tmp_path):
+    """Eastings prefixed 38 in a file labelled zone 39 (EPSG:4527) would land in Gansu."""
+    zone38 = frame([shapely.box(38_410_000, 4_034_000, 38_410_100, 4_034_100)], crs=4527,
+                   name=["错带"])
+    with pytest.raises(UnknownCRS, match="central meridian"):
+        _import(store, write(zone38, tmp_path / "red.gpkg"))
+    zone39 = frame([shapely.box(39_410_000, 4_034_000, 39_410_100, 4_034_100)], crs=4527,
+                   name=["正确"])
+    assert _import(store, write(zone39, tmp_path / "ok.gpkg")).feature_count == 1
