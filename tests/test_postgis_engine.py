@@ -26,7 +26,7 @@ from layers.postgis_io import SUBDIVIDE_VERTICES
 from layers.repository import get_layer, list_layers, load_features
 from layers.schema import audit_log
 from layers.store import upgrade
-from tests.conftest import make_store
+from tests.conftest import make_store, postgis_url
 from tests.helpers import GK39, X0, Y0, box, frame, write
 
 RED_LINE_VERTICES = 120_000
@@ -267,3 +267,39 @@ def test_removing_a_layer_removes_its_pieces(tmp_path):
             assert conn.execute(sa.text("SELECT count(*) FROM layer_features_sub")).scalar() == 0
     finally:
         next(gen, None)
+
+
+@pytest.mark.postgis
+def test_a_schema_gets_its_own_blueprint_even_when_public_has_one(tmp_path):
+    """Migrations keep their version table in the target schema, not in ``public``."""
+    import uuid
+    from urllib.parse import quote
+
+    from layers.store import open_store
+
+    url = postgis_url()
+    assert url is not None
+    name = f"bp_iso_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1),
+                             isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    base = url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        open_store(base, tmp_path / "a").close()  # a blueprint in public
+        engine = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg2://", 1))
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE SCHEMA city_b"))
+        engine.dispose()
+        second = open_store(f"{base}?options={quote('-csearch_path=city_b,public')}",
+                            tmp_path / "b")
+        with second.engine.connect() as conn:
+            tables = set(conn.execute(sa.text(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = 'city_b'")).scalars())
+        second.close()
+        assert {"layers", "layer_features", "audit_log", "alembic_version"} <= tables
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

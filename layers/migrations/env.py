@@ -5,7 +5,11 @@ from alembic import context
 from layers.schema import metadata
 
 connection = context.config.attributes["connection"]
+postgres = connection.dialect.name == "postgresql"
+# Keep the version table in the schema the tables go to (the first on the search_path), so
+# that one database can hold several blueprints (e.g. one schema per test).
+schema = connection.exec_driver_sql("SELECT current_schema()").scalar() if postgres else None
 context.configure(connection=connection, target_metadata=metadata,
-                  render_as_batch=connection.dialect.name == "sqlite")
+                  render_as_batch=not postgres, version_table_schema=schema)
 with context.begin_transaction():
     context.run_migrations()
