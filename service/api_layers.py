@@ -52,13 +52,16 @@ async def api_import_layer(
     kind: Annotated[str, Form()], name: Annotated[str | None, Form()] = None,
     encoding: Annotated[str | None, Form()] = None, crs: Annotated[str | None, Form()] = None,
     class_field: Annotated[str | None, Form()] = None,
+    layer: Annotated[str | None, Form(description="Sublayer of a GeoPackage or FileGDB")] = None,
+    id_field: Annotated[str | None, Form()] = None,
 ) -> dict[str, Any]:
     """Import an uploaded layer file (natural resources staff or admin); atomic."""
     user.require_city_wide("nr_staff")
     with tempfile.TemporaryDirectory() as tmp:
         path = await save_upload(file, Path(tmp), max_mb=settings.max_upload_mb)
         options = ImportOptions(kind=kind, name=name or Path(path).stem, encoding=encoding,
-                                crs=crs, class_field=class_field, actor=user.name)
+                                crs=crs, class_field=class_field, layer=layer,
+                                id_field=id_field, actor=user.name)
         with naming_the_upload(path, file.filename):
             report = await run_in_threadpool(import_layer, path, options, store=store)
     return report.to_dict()

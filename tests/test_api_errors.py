@@ -45,3 +45,25 @@ def test_missing_raster_file_is_a_clear_503_on_map_and_vetting(store, tmp_path):
             body = answer.json()
             assert set(body) == SHAPE and "栅格文件缺失" in body["message_zh"]
             assert str(tmp_path) not in answer.text and "/rasters/" not in answer.text
+
+
+def test_geopackage_with_two_layers_can_be_uploaded_by_naming_one(store, tmp_path):
+    from layers.users import create_user
+    from tests.helpers import box, frame, write
+
+    path = tmp_path / "plans.gpkg"
+    write(frame([box(0, 0, 100, 100)], name=["红线"]), path, layer="redline")
+    write(frame([box(0, 0, 10, 10)], name=["其他"]), path, layer="other", mode="a")
+    token = create_user("city_staff", "nr_staff", None, store=store, actor="t")
+    auth = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        def upload(**fields: str):
+            return client.post("/api/layers", headers=auth, files={"file": (
+                "plans.gpkg", path.read_bytes())}, data={"kind": "ecological_redline", **fields})
+
+        ambiguous = upload()
+        assert ambiguous.status_code == 422 and "redline" in ambiguous.json()["message"]
+        chosen = upload(layer="redline", name="red")
+    assert chosen.status_code == 201, chosen.text
+    assert get_layer("red", store=store).feature_count == 1

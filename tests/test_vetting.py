@@ -322,3 +322,32 @@ def test_raster_crs_option_must_agree_with_the_file(store, tmp_path):
     with pytest.raises(UnknownCRS, match="declares"):
         import_layer(_capacity_raster(tmp_path / "cap.tif"),
                      ImportOptions(kind="env_capacity", name="cap", crs="EPSG:4547"), store=store)
+
+
+@pytest.mark.parametrize("lon, zone_epsg", [(115.40, 4547), (115.49, 4547), (115.51, 4548),
+                                             (116.40, 4548)])
+def test_areas_are_in_the_zone_of_the_site_centroid(store, lon, zone_epsg):
+    """Liaocheng straddles 3° zones 38 (CM 114°E) and 39 (CM 117°E) at 115.5°E."""
+    from pyproj import Geod
+
+    from analysis.site import site_from_geojson
+
+    ring = [[lon - 0.004, 36.4], [lon + 0.004, 36.4], [lon + 0.004, 36.405],
+            [lon - 0.004, 36.405], [lon - 0.004, 36.4]]
+    site = site_from_geojson({"type": "Polygon", "coordinates": [ring]})
+    report = vet_site(VetRequest(site=site), store=store)
+    assert report["site"]["area_crs"] == f"EPSG:{zone_epsg}"
+    lons, lats = [p[0] for p in ring], [p[1] for p in ring]
+    ellipsoidal = abs(Geod(ellps="GRS80").polygon_area_perimeter(lons, lats)[0])
+    # GK scale error within 1.5° of the central meridian stays below ~0.05 %
+    assert report["site"]["area_m2"] == pytest.approx(ellipsoidal, rel=5e-4)
+
+
+def test_a_site_across_the_zone_boundary_uses_its_centroid_zone(store):
+    from analysis.site import site_from_geojson
+
+    west_heavy = {"type": "Polygon", "coordinates": [[[115.40, 36.4], [115.52, 36.4],
+                                                      [115.52, 36.41], [115.40, 36.41],
+                                                      [115.40, 36.4]]]}
+    report = vet_site(VetRequest(site=site_from_geojson(west_heavy)), store=store)
+    assert report["site"]["area_crs"] == "EPSG:4547"  # centroid 115.46°E, west edge 115.40
