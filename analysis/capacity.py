@@ -16,7 +16,7 @@ import rasterio
 from exactextract import exact_extract
 from shapely.geometry.base import BaseGeometry
 
-from layers.crs import CGCS2000
+from layers.crs import CGCS2000, to_crs
 from layers.errors import BadInput
 from layers.repository import LayerInfo
 
@@ -72,11 +72,11 @@ def capacity_under_site(site: BaseGeometry, layers: list[LayerInfo],
 
 def _layer_capacity(site: BaseGeometry, layer: LayerInfo,
                     emissions: dict[str, float]) -> dict[str, Any]:
-    raster = layer.raster_file()
-    with rasterio.open(raster) as src:  # the file carries its own CRS since import
-        crs, cell_m2 = src.crs, abs(src.transform.a * src.transform.e)
-    frame = gpd.GeoDataFrame(geometry=[site], crs=CGCS2000).to_crs(crs)
-    stats = exact_extract(str(raster), frame, ["mean", "min", "count"], output="pandas")
+    with rasterio.open(layer.raster_file()) as src:  # the file carries its own CRS
+        crs = src.crs.to_string()
+        cell_m2 = abs(src.transform.a * src.transform.e)
+        frame = gpd.GeoDataFrame(geometry=[to_crs(site, CGCS2000, crs)], crs=crs)
+        stats = exact_extract(src, frame, ["mean", "min", "count"], output="pandas")
     site_area = float(frame.area.iloc[0]) or 1.0
     n = len(layer.bands)
     bands = []
