@@ -65,15 +65,6 @@ def subdivide_features(conn: sa.Connection, layer_id: int, fids: list[str]) -> N
     conn.execute(_SUBDIVIDE, {"id": layer_id, "fids": fids, "n": SUBDIVIDE_VERTICES})
 
 
-def subdivide_layer(conn: sa.Connection, layer_id: int) -> None:
-    """Rebuild all of a layer's pieces (e.g. after changing :data:`SUBDIVIDE_VERTICES`)."""
-    conn.execute(sa.text("DELETE FROM layer_features_sub WHERE layer_id = :id"), {"id": layer_id})
-    conn.execute(sa.text(
-        "INSERT INTO layer_features_sub (layer_id, fid, klass, geom) "
-        "SELECT layer_id, fid, klass, ST_Subdivide(geom, :n) FROM layer_features "
-        "WHERE layer_id = :id"), {"id": layer_id, "n": SUBDIVIDE_VERTICES})
-
-
 def analyze_features(engine: sa.Engine) -> None:
     """Refresh the planner's statistics of the feature tables after a bulk import."""
     with engine.begin() as conn:
