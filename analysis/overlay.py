@@ -84,11 +84,13 @@ def _overlay_one(site: BaseGeometry, zone_epsg: int, layer: LayerInfo,
 def _intersections(geoms: np.ndarray, site: BaseGeometry) -> np.ndarray:
     """Intersection with the site, short-cutting features covered by it (and vice versa)."""
     out = np.empty(len(geoms), dtype=object)
-    covered = shapely.covered_by(geoms, site)
+    # The site (prepared per request) is always the first operand: the shared layer
+    # geometries are never prepared, as GEOS prepared geometries are not thread-safe.
+    covered = shapely.covers(site, geoms)
     out[covered] = geoms[covered]
     rest = ~covered
     if rest.any():
-        site_inside = shapely.covers(geoms[rest], site)
+        site_inside = shapely.covered_by(site, geoms[rest])
         idx = np.flatnonzero(rest)
         out[idx[site_inside]] = site
         todo = idx[~site_inside]
