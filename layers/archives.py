@@ -1,52 +1,102 @@
-"""Zipped uploads and Shapefile parts: find the data file, its encoding, its companions."""
+"""Zipped uploads and Shapefile parts.
+
+A zip is unpacked by us, never handed to GDAL: under limits on the number of entries, the
+total unpacked size (counted while unpacking, as sizes in a zip can lie) and the
+compression ratio, with no path leaving the target folder.
+"""
 
 from __future__ import annotations
 
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from layers.errors import InvalidFile
+from layers.errors import InvalidFile, RefusedFormat, TooLarge
 
-DATA_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".kml", ".gml", ".fgb")
+if TYPE_CHECKING:
+    from layers.safe_open import Limits
 
+MB = 1024 * 1024
+# Suffixes that mark the data file inside a zip (companions such as .dbf are not listed);
+# whatever the suffix says, the bytes decide.
+DATA_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".tif", ".tiff", ".vrt", ".kml", ".kmz",
+                 ".gml", ".fgb", ".sqlite", ".tab")
 
-def zip_target(path: Path) -> tuple[str, bytes | None]:
-    """The GDAL path of the one data file inside a zip (in any sub-folder), and the bytes
-    of its ``.dbf`` when it is a Shapefile without a ``.cpg`` (for the encoding guess)."""
+def unzip(path: Path, target: Path, limits: Limits) -> Path:
+    """Unpack ``path`` under the limits into ``target``; return the one data file (or .gdb)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist()
-                     if not n.startswith("__MACOSX") and not n.endswith("/")]
-            inner = _data_file(names, path)
-            return f"/vsizip/{path}/{inner}", _dbf_without_cpg(archive, names, inner)
+            members = _members(archive, path.name, limits)
+            data = _data_file([m.filename for m in members], path.name)
+            written = 0
+            for member in members:
+                written += _extract(archive, member, target, limits.max_unzipped_bytes - written,
+                                    path.name)
     except zipfile.BadZipFile:
         raise InvalidFile("not a readable zip archive", message_zh="压缩包已损坏或不是 zip 格式",
                           where=path.name) from None
+    return target / data
 
 
-def _data_file(names: list[str], path: Path) -> str:
+def _members(archive: zipfile.ZipFile, shown: str, limits: Limits) -> list[zipfile.ZipInfo]:
+    infos = [i for i in archive.infolist()
+             if not i.filename.startswith("__MACOSX") and not i.is_dir()]
+    if len(archive.infolist()) > limits.max_zip_members:
+        raise TooLarge(f"the zip holds {len(archive.infolist())} entries, more than the limit "
+                       f"of {limits.max_zip_members}",
+                       message_zh=f"压缩包内文件过多（上限 {limits.max_zip_members} 个）",
+                       where=shown)
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_unzipped_bytes:
+        raise TooLarge(f"the zip unpacks to {total / MB:.0f} MB, more than the limit of "
+                       f"{limits.max_unzipped_bytes / MB:.0f} MB",
+                       message_zh=f"压缩包解压后过大（{total / MB:.0f} MB，上限 "
+                       f"{limits.max_unzipped_bytes / MB:.0f} MB）", where=shown)
+    for info in infos:
+        ratio = info.file_size // max(info.compress_size, 1)
+        if info.file_size > MB and ratio > limits.max_zip_ratio:
+            raise TooLarge(f"{info.filename} is compressed {ratio} times (a zip bomb?)",
+                           message_zh="压缩包内文件压缩比异常（疑似压缩炸弹）",
+                           where=f"{shown}/{info.filename}")
+        parts = PurePosixPath(info.filename.replace("\\", "/")).parts
+        if not parts or info.filename.startswith(("/", "\\")) or ".." in parts \
+                or ":" in parts[0]:
+            raise RefusedFormat(f"unsafe path in the zip: {info.filename}",
+                                message_zh=f"压缩包内含不安全的路径：{info.filename}", where=shown)
+    return infos
+
+
+def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int,
+             shown: str) -> int:
+    """Copy one member, counting the bytes really unpacked (sizes in a zip can lie)."""
+    out = target / PurePosixPath(info.filename.replace("\\", "/"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with archive.open(info) as src, open(out, "wb") as dst:
+        while chunk := src.read(MB):
+            written += len(chunk)
+            if written > budget:
+                raise TooLarge("the zip unpacks to more than the limit",
+                               message_zh="压缩包解压后超过大小限制", where=shown)
+            dst.write(chunk)
+    return written
+
+
+def _data_file(names: list[str], shown: str) -> str:
     gdbs = sorted({n.split(".gdb/")[0] + ".gdb" for n in names if ".gdb/" in n.lower()})
-    data = [n for n in names if n.lower().endswith(DATA_SUFFIXES)] + gdbs
+    data = [n for n in names if n.lower().endswith(DATA_SUFFIXES) and ".gdb/" not in n.lower()]
+    data += gdbs
     if len(data) == 1:
         return data[0]
     if not data:
         raise InvalidFile("the zip holds no vector data file (.shp, .gpkg, .geojson, .gdb…)",
-                          message_zh="压缩包中没有矢量数据文件(.shp、.gpkg、.geojson、.gdb 等)",
-                          where=path.name)
-    shown = ", ".join(data[:5])
-    raise InvalidFile(f"the zip holds several data files ({shown}); send one at a time",
-                      message_zh=f"压缩包中有多个数据文件({shown}),请一次只上传一个",
-                      where=path.name)
+                          message_zh="压缩包中没有矢量数据文件（.shp、.gpkg、.geojson、.gdb 等）",
+                          where=shown)
+    listed = ", ".join(data[:5])
+    raise InvalidFile(f"the zip holds several data files ({listed}); send one at a time",
+                      message_zh=f"压缩包中有多个数据文件（{listed}），请一次只上传一个",
+                      where=shown)
 
-
-def _dbf_without_cpg(archive: zipfile.ZipFile, names: list[str], inner: str) -> bytes | None:
-    if not inner.lower().endswith(".shp"):
-        return None
-    stem = str(PurePosixPath(inner).with_suffix("")).lower()
-    by_name = {n.lower(): n for n in names}
-    if stem + ".cpg" in by_name or stem + ".dbf" not in by_name:
-        return None
-    return archive.read(by_name[stem + ".dbf"])
 
 
 def check_shapefile_parts(path: Path) -> None:

@@ -48,6 +48,20 @@ class InvalidFile(BadInput):
     default_zh = "文件无法读取"
 
 
+class TooLarge(InvalidFile):
+    """A file, archive, request body or site is over a configured size limit."""
+
+    code = "too_large"
+    default_zh = "数据量超过限制"
+
+
+class RefusedFormat(InvalidFile):
+    """A file whose bytes are not one of the formats Blueprint opens (e.g. a GDAL VRT)."""
+
+    code = "refused_format"
+    default_zh = "不接受的文件格式"
+
+
 class CoordinateFileError(InvalidFile):
     """A boundary-point coordinate file (界址点坐标文件) is malformed."""
 

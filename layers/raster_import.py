@@ -16,17 +16,22 @@ from layers.catalogue_rows import layer_values, replace_layer_row
 from layers.crs import check_plausible, crs_label, parse_crs, transformer
 from layers.errors import InvalidFile, UnknownCRS
 from layers.import_model import ImportOptions, ImportReport
-from layers.readers import check_file
+from layers.safe_open import FileFormat, Limits, opened
 from layers.store import Store, write_audit
 
 
 def import_raster(path: Path, kind: LayerKind, name: str, options: ImportOptions, *,
                   store: Store) -> ImportReport:
-    """Copy a checked GeoTIFF into the data folder and point the catalogue at it, atomically."""
-    check_file(path, max_bytes=options.max_bytes)
-    crs, bounds, bands = _inspect_raster(path, options.crs)
-    target = store.raster_dir / f"{name}-{uuid.uuid4().hex[:12]}.tif"
-    _copy_georeferenced(path, target, crs)
+    """Copy a checked GeoTIFF into the data folder and point the catalogue at it, atomically.
+
+    The file's bytes must say GeoTIFF (a zip holding one, with its world file, is unpacked
+    first) and GDAL may open it with the GTiff driver only.
+    """
+    with opened(path, limits=Limits(max_bytes=options.max_bytes),
+                allowed=frozenset({FileFormat.GEOTIFF})) as source:
+        crs, bounds, bands = _inspect_raster(source.path, options.crs)
+        target = store.raster_dir / f"{name}-{uuid.uuid4().hex[:12]}.tif"
+        _copy_georeferenced(source.path, target, crs)
     report = ImportReport(name=name, kind=kind.name, title=options.title or kind.title,
                           feature_count=0, repaired=0, bbox=bounds, source_file=path.name,
                           source_crs=crs, bands=bands)
@@ -46,7 +51,8 @@ def import_raster(path: Path, kind: LayerKind, name: str, options: ImportOptions
 
 def _copy_georeferenced(path: Path, target: Path, crs: str) -> None:
     """A self-contained GeoTIFF copy: position (even from a .tfw world file) and CRS embedded."""
-    rio_copy(path, target, driver="GTiff", COMPRESS="DEFLATE", TILED="YES")
+    with rasterio.open(path, driver="GTiff") as src:
+        rio_copy(src, target, driver="GTiff", COMPRESS="DEFLATE", TILED="YES")
     with rasterio.open(target, "r+") as dst:
         if dst.crs is None or CRS.from_user_input(dst.crs.to_wkt()) != CRS.from_user_input(crs):
             dst.crs = rasterio.crs.CRS.from_user_input(crs)
@@ -55,7 +61,7 @@ def _copy_georeferenced(path: Path, target: Path, crs: str) -> None:
 def _inspect_raster(path: Path, given_crs: str | None
                     ) -> tuple[str, tuple[float, float, float, float], list[str]]:
     try:
-        with rasterio.open(path) as src:
+        with rasterio.open(path, driver="GTiff") as src:
             declared = CRS.from_user_input(src.crs.to_wkt()) if src.crs else None
             bounds = tuple(src.bounds)
             placed = not src.transform.is_identity

@@ -7,6 +7,7 @@ problem raises a :class:`~layers.errors.BadInput` subclass naming the file.
 
 from __future__ import annotations
 
+import codecs
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +17,18 @@ import pyogrio
 from pyproj import CRS
 
 from layers import coordfile
-from layers.archives import check_shapefile_parts, zip_target
+from layers.archives import check_shapefile_parts
 from layers.crs import CGCS2000, check_plausible, check_zone, crs_label, parse_crs
 from layers.errors import InvalidFile, UnknownCRS
+from layers.safe_open import (
+    VECTOR_FORMATS,
+    FileFormat,
+    Limits,
+    Source,
+    check_size,
+    dbf_sample,
+    opened,
+)
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
 RASTER_SUFFIXES = {".tif", ".tiff", ".gtiff"}
@@ -36,68 +46,52 @@ class VectorData:
 
 def check_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
     """Refuse a missing, empty or oversized file; return its size in bytes."""
-    if not path.exists():
-        raise InvalidFile(f"no such file: {path}", message_zh=f"文件不存在:{path.name}",
-                          where=str(path))
-    size = _size(path)
-    if size == 0:
-        raise InvalidFile("the file is empty", message_zh="文件为空", where=str(path))
-    if size > max_bytes:
-        raise InvalidFile(
-            f"the file is {size / 1024**2:.0f} MB, more than the limit of "
-            f"{max_bytes / 1024**2:.0f} MB", message_zh="文件过大", where=str(path))
-    return size
-
-
-def _size(path: Path) -> int:
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return path.stat().st_size
-
-
-def is_coordinate_file(path: Path) -> bool:
-    """True when ``path`` is a boundary-point coordinate file (sniffed, not by suffix)."""
-    if path.is_dir() or path.suffix.lower() in RASTER_SUFFIXES | {".shp", ".gpkg", ".zip"}:
-        return False
-    with open(path, "rb") as fh:
-        return coordfile.looks_like_coordinate_file(fh.read(4096))
+    return check_size(path, max_bytes=max_bytes)
 
 
 def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
                 encoding: str | None = None, crs: str | None = None,
-                max_bytes: int = DEFAULT_MAX_BYTES) -> VectorData:
+                max_bytes: int = DEFAULT_MAX_BYTES, limits: Limits | None = None) -> VectorData:
     """Read a vector file and return its features in CGCS2000 (EPSG:4490).
 
-    A file without a CRS is refused unless ``crs`` is given; coordinates that
-    cannot be in the CRS (metres labelled as degrees, swapped X/Y) are refused.
+    The file goes through :func:`layers.safe_open.opened` first: its bytes must say it is an
+    allowed vector format. A file without a CRS is refused unless ``crs`` is given;
+    coordinates that cannot be in the CRS (metres labelled as degrees, swapped X/Y) are
+    refused.
     """
     path = Path(path)
-    check_file(path, max_bytes=max_bytes)
-    if is_coordinate_file(path):
-        return _read_coordinate_file(path, encoding)
-    if path.suffix.lower() == ".zip":
-        target, dbf = zip_target(path)
-        encoding = encoding or (guess_dbf_encoding(dbf, path.name) if dbf else None)
-    else:
-        check_shapefile_parts(path)
-        target, encoding = str(path), encoding or guess_shapefile_encoding(path)
-    frame = _read_with_ogr(target, path, layer=layer, encoding=encoding)
-    source = _resolve_crs(frame, crs, str(path))
-    check_plausible(tuple(frame.total_bounds), source, str(path))
-    check_zone(tuple(frame.total_bounds), source, str(path))
-    frame = frame.set_crs(source, allow_override=True).to_crs(CGCS2000)
-    return VectorData(frame=frame, source_crs=crs_label(source), encoding=encoding)
+    limits = limits or Limits(max_bytes=max_bytes)
+    with opened(path, limits=limits, allowed=VECTOR_FORMATS) as source:
+        if source.format is FileFormat.COORDINATE_FILE:
+            return _read_coordinate_file(source.path, encoding, source.shown)
+        if source.format is FileFormat.SHAPEFILE:
+            check_shapefile_parts(source.path)
+            encoding = encoding or guess_shapefile_encoding(source.path,
+                                                            limits.dbf_sample_bytes)
+        frame = _read_with_ogr(source, layer=layer, encoding=encoding)
+    where = str(path)
+    source_crs = _resolve_crs(frame, crs, where)
+    check_plausible(tuple(frame.total_bounds), source_crs, where)
+    check_zone(tuple(frame.total_bounds), source_crs, where)
+    frame = frame.set_crs(source_crs, allow_override=True).to_crs(CGCS2000)
+    return VectorData(frame=frame, source_crs=crs_label(source_crs), encoding=encoding)
 
 
-def _read_coordinate_file(path: Path, encoding: str | None) -> VectorData:
-    parsed = coordfile.read_coordinate_file(path, encoding=encoding, name=path.name)
+def _read_coordinate_file(path: Path, encoding: str | None, shown: str) -> VectorData:
+    parsed = coordfile.read_coordinate_file(path, encoding=encoding, name=shown)
     frame = parsed.parcels.to_crs(CGCS2000)
     return VectorData(frame=frame, source_crs=f"EPSG:{parsed.epsg}", encoding=encoding,
                       warnings=list(parsed.warnings))
 
 
-def _read_with_ogr(target: str, path: Path, *, layer: str | None,
+def _read_with_ogr(source: Source, *, layer: str | None,
                    encoding: str | None) -> gpd.GeoDataFrame:
+    target, path = str(source.path), source.shown
+
+    def _one_line(exc: BaseException) -> str:  # never a server path in a message
+        return _first_line(exc).replace(target, path)
+
+    options = {"IMMUTABLE": "YES"} if source.format is FileFormat.GEOPACKAGE else {}
     try:
         layers = pyogrio.list_layers(target)
     except Exception as exc:  # GDAL raises DataSourceError and friends
@@ -109,7 +103,8 @@ def _read_with_ogr(target: str, path: Path, *, layer: str | None,
                           message_zh=f"文件包含多个图层({names}),请用 --layer 指定",
                           where=str(path))
     try:
-        frame = gpd.read_file(target, layer=layer, encoding=encoding, engine="pyogrio")
+        frame = gpd.read_file(target, layer=layer, encoding=encoding, engine="pyogrio",
+                              **options)
     except Exception as exc:
         raise InvalidFile(f"cannot read features: {_one_line(exc)}",
                           message_zh="读取要素失败", where=str(path)) from None
@@ -122,7 +117,7 @@ def _read_with_ogr(target: str, path: Path, *, layer: str | None,
     return frame
 
 
-def _one_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else exc.__class__.__name__
 
@@ -144,7 +139,7 @@ def _resolve_crs(frame: gpd.GeoDataFrame, given: str | None, where: str) -> CRS:
     return declared
 
 
-def guess_shapefile_encoding(path: Path) -> str | None:
+def guess_shapefile_encoding(path: Path, sample_bytes: int = 1024 * 1024) -> str | None:
     """Guess the attribute encoding of a Shapefile that has no ``.cpg``.
 
     Returns ``None`` (let GDAL decide) for other formats or when a ``.cpg`` exists;
@@ -157,7 +152,7 @@ def guess_shapefile_encoding(path: Path) -> str | None:
                None)
     if dbf is None:
         return None
-    return guess_dbf_encoding(dbf.read_bytes(), str(dbf))
+    return guess_dbf_encoding(dbf_sample(dbf, sample_bytes), dbf.name)
 
 
 def guess_dbf_encoding(raw: bytes, where: str) -> str:
@@ -165,8 +160,8 @@ def guess_dbf_encoding(raw: bytes, where: str) -> str:
     header_len = int.from_bytes(raw[8:10], "little")
     text = _dbf_field_names(raw, header_len) + raw[header_len:]
     for enc in ("utf-8", "gb18030"):
-        try:
-            text.decode(enc)
+        try:  # a sample may end inside a character: not final
+            codecs.getincrementaldecoder(enc)().decode(text, final=False)
         except UnicodeDecodeError:
             continue
         return "UTF-8" if enc == "utf-8" else "GBK"

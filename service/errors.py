@@ -19,6 +19,7 @@ DEFAULT_STATUS_CODES: dict[type[errors.BlueprintError], int] = {
     errors.NotAuthenticated: 401,
     errors.NotAllowed: 403,
     errors.NotFound: 404,
+    errors.TooLarge: 413,
     errors.QuotaExceeded: 409,
     errors.Conflict: 409,
     errors.BadInput: 422,

@@ -63,7 +63,7 @@ def test_vet_table_and_geojson(tmp_path, data_dir):
     (["vet", "missing.geojson"], "no such file"),
     (["layers", "import", "x.gpkg", "--kind", "golf"], "unknown layer kind"),
     (["vet", "data/sample/manifest.toml", "--format", "xml"], "--format"),
-    (["vet", "pyproject.toml"], "not a readable vector file"),
+    (["vet", "pyproject.toml"], "nor a known GIS format"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(data_dir, args, needle):
     done = run(args, data_dir)

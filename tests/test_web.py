@@ -188,7 +188,7 @@ def test_bad_upload_is_a_chinese_error_and_changes_nothing(client, sample_store)
     assert "界址点" in body["message_zh"] and "Traceback" not in answer.text
     assert body["where"].endswith(":5")
     garbage = client.post("/api/vet/file", files={"file": ("规划地块.geojson", b"hello")})
-    assert garbage.status_code == 422 and garbage.json()["message_zh"] == "无法识别的矢量文件格式"
+    assert garbage.status_code == 422 and "不是可识别的 GIS 格式" in garbage.json()["message_zh"]
     assert garbage.json()["where"] == "规划地块.geojson"  # the user's file, not a server path
     assert "/tmp" not in garbage.text and str(Path.cwd()) not in garbage.text
     empty = client.post("/api/vet/file", files={"file": ("empty.geojson", b"")})
@@ -219,12 +219,23 @@ def test_upload_errors_and_report_name_the_users_file(client):
     assert twisted.json()["where"] == "厂区 (2).geojson: parcel 1"
 
 
-def test_upload_takes_a_crs_for_files_without_one(client):
-    csv = ('name,WKT\n园区地块,"POLYGON ((116.0368 36.4392, 116.0392 36.4392, 116.0392 36.4407, '
-           '116.0368 36.4407, 116.0368 36.4392))"\n').encode()
-    missing = client.post("/api/vet/file", files={"file": ("地块.csv", csv)})
+def test_upload_takes_a_crs_for_files_without_one(client, tmp_path):
+    import zipfile
+
+    import shapely
+
+    from tests.helpers import frame, write
+
+    site = shapely.box(116.0368, 36.4392, 116.0392, 36.4407)
+    shp = write(frame([site], crs=None, name=["园区地块"]), tmp_path / "地块.shp")
+    packed = tmp_path / "地块.zip"
+    with zipfile.ZipFile(packed, "w") as zf:  # no .prj: the file has no CRS
+        for part in (".shp", ".shx", ".dbf"):
+            zf.write(shp.with_suffix(part), shp.with_suffix(part).name)
+    data = packed.read_bytes()
+    missing = client.post("/api/vet/file", files={"file": ("地块.zip", data)})
     assert missing.status_code == 422 and missing.json()["error"] == "unknown_crs"
-    given = client.post("/api/vet/file", files={"file": ("地块.csv", csv)},
+    given = client.post("/api/vet/file", files={"file": ("地块.zip", data)},
                         data={"crs": "EPSG:4490"})
     assert given.status_code == 200 and given.json()["verdict"] == "pass"
 

@@ -17,7 +17,8 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
-from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
+from rasterio.transform import from_bounds
+from rasterio.warp import Resampling, reproject, transform_bounds
 
 from layers.errors import BadInput
 from layers.repository import LayerInfo
@@ -82,9 +83,10 @@ def _render(path: str, fallback_crs: str | None, _version: str, index: int,
         data = src.read(index, masked=True).astype("float64")
         width = min(MAX_SIDE, src.width * UPSCALE)
         height = min(MAX_SIDE, src.height * UPSCALE)
-        transform, out_w, out_h = calculate_default_transform(
-            src_crs, WEB_MERCATOR, src.width, src.height, *src.bounds,
-            dst_width=width, dst_height=height)
+        # Output bounds from densified edges (no GDAL VRT involved: the VRT driver is off).
+        out_w, out_h = width, height
+        transform = from_bounds(*transform_bounds(src_crs, WEB_MERCATOR, *src.bounds,
+                                                  densify_pts=21), out_w, out_h)
         out = np.full((out_h, out_w), np.nan)
         reproject(data.filled(np.nan), out, src_transform=src.transform, src_crs=src_crs,
                   src_nodata=np.nan, dst_transform=transform, dst_crs=WEB_MERCATOR,

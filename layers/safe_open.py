@@ -1,0 +1,269 @@
+"""Opening a user's file safely: the one way in for every file a user sends.
+
+Every file is hostile until its bytes say otherwise. :func:`sniff` decides the format from
+the bytes alone (magic numbers and structure), never from the file name, and accepts only
+formats whose GDAL drivers cannot reference other data: ESRI Shapefile, GeoPackage,
+GeoJSON, File Geodatabase (OpenFileGDB), GeoTIFF, and our own boundary-point coordinate
+file. Anything else — a GDAL VRT or other XML, a connection string, CSV, KML — is refused
+with a message that names the file. Zips are unpacked by us, under limits on the number
+of members, their total size and their compression ratio, into a private folder: GDAL
+never sees the archive. A GeoPackage is inspected read-only before GDAL opens it: views
+and virtual tables other than the R-tree spatial index are refused. The CLI, the API and
+layer import all come through :func:`opened`.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from layers import coordfile
+from layers.archives import unzip
+from layers.errors import InvalidFile, RefusedFormat, TooLarge
+
+MB = 1024 * 1024
+
+
+class FileFormat(StrEnum):
+    """The formats Blueprint opens, as decided from a file's bytes."""
+
+    COORDINATE_FILE = "coordinate_file"
+    SHAPEFILE = "shapefile"
+    GEOPACKAGE = "geopackage"
+    GEOJSON = "geojson"
+    FILE_GDB = "filegdb"
+    GEOTIFF = "geotiff"
+    ZIP = "zip"
+
+
+VECTOR_FORMATS = frozenset({FileFormat.COORDINATE_FILE, FileFormat.SHAPEFILE,
+                            FileFormat.GEOPACKAGE, FileFormat.GEOJSON, FileFormat.FILE_GDB})
+ALLOWED_ZH = "界址点坐标文件、Shapefile（.zip）、GeoPackage、GeoJSON、File Geodatabase、GeoTIFF"
+ALLOWED_EN = ("a boundary-point coordinate file, Shapefile (zipped), GeoPackage, GeoJSON, "
+              "File Geodatabase or GeoTIFF")
+# GeoJSON "crs" members GDAL is allowed to see: names only, never links or file paths.
+_CRS_NAME = re.compile(rb'"crs"\s*:\s*\{\s*"type"\s*:\s*"name"\s*,\s*"properties"\s*:\s*\{\s*'
+                       rb'"name"\s*:\s*"(urn:ogc:def:crs:(EPSG::\d{4,5}|OGC:1\.3:CRS84)|'
+                       rb'EPSG:\d{4,5})"\s*\}\s*\}')
+# SQL that runs when a table is read: generated columns (computed on every read).
+_COMPUTED_ON_READ = re.compile(r"GENERATED\s+ALWAYS|\bAS\s*\(", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits applied before a file is read (bytes, counts, ratio)."""
+
+    max_bytes: int = 2 * 1024 * MB
+    max_unzipped_bytes: int = 1024 * MB
+    max_zip_members: int = 1000
+    max_zip_ratio: int = 200
+    dbf_sample_bytes: int = 1 * MB
+
+
+@dataclass(frozen=True)
+class Source:
+    """A user's file after the checks: its format and the local path GDAL may open."""
+
+    format: FileFormat
+    path: Path
+    shown: str  # the name to show in messages
+
+
+def sniff(path: Path, *, shown: str | None = None) -> FileFormat:
+    """The format of ``path`` from its bytes (a folder: a File Geodatabase), or a clear error."""
+    shown = shown or path.name
+    if path.is_dir():
+        if _is_file_gdb(path):
+            return FileFormat.FILE_GDB
+        raise RefusedFormat(f"the folder is not a File Geodatabase; send a file ({ALLOWED_EN})",
+                            message_zh=f"该文件夹不是 File Geodatabase，请提交{ALLOWED_ZH}",
+                            where=shown)
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    found = _sniff_head(head, path)
+    if found is None:
+        raise _refused(head, shown)
+    return found
+
+
+def _sniff_head(head: bytes, path: Path) -> FileFormat | None:
+    if head.startswith(b"PK\x03\x04"):
+        return FileFormat.ZIP
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return FileFormat.GEOTIFF
+    if head[:4] == b"\x00\x00\x27\x0a" and len(head) >= 100:
+        return FileFormat.SHAPEFILE
+    if head.startswith(b"SQLite format 3\x00"):
+        return FileFormat.GEOPACKAGE if head[68:72] in (b"GPKG", b"GP10", b"GP11") else None
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"{"):
+        return FileFormat.GEOJSON
+    if text.startswith(b"<"):
+        return None
+    if coordfile.looks_like_coordinate_file(head):
+        return FileFormat.COORDINATE_FILE
+    return None
+
+
+def _refused(head: bytes, shown: str) -> RefusedFormat:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<"):
+        return RefusedFormat(
+            "XML files (GDAL VRT, KML, GML…) are not accepted: they can point at other data; "
+            f"send {ALLOWED_EN}",
+            message_zh="不接受 XML 文件（如 GDAL VRT、KML、GML）：此类文件可引用其他数据，"
+            f"请提交{ALLOWED_ZH}", where=shown)
+    if head.startswith(b"SQLite format 3\x00"):
+        return RefusedFormat("a SQLite database that is not a GeoPackage is not accepted",
+                             message_zh="不接受非 GeoPackage 的 SQLite 数据库", where=shown)
+    return RefusedFormat(
+        f"the file is neither a boundary-point coordinate file nor a known GIS format; send "
+        f"{ALLOWED_EN}",
+        message_zh=f"文件既不是界址点坐标文件，也不是可识别的 GIS 格式，请提交{ALLOWED_ZH}",
+        where=shown)
+
+
+def _is_file_gdb(path: Path) -> bool:
+    if not path.name.lower().endswith(".gdb"):
+        return False
+    tables = sorted(path.glob("a*.gdbtable"))
+    if not tables:
+        return False
+    with open(tables[0], "rb") as fh:
+        return fh.read(4) in (b"\x03\x00\x00\x00", b"\x04\x00\x00\x00")
+
+
+def check_size(path: Path, *, max_bytes: int, shown: str | None = None) -> int:
+    """Refuse a missing, empty or oversized file (or folder); return its size in bytes."""
+    shown = shown or path.name
+    if not path.exists():
+        raise InvalidFile(f"no such file: {path}", message_zh=f"文件不存在：{path.name}",
+                          where=str(path))
+    size = (sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+            if path.is_dir() else path.stat().st_size)
+    if size == 0:
+        raise InvalidFile("the file is empty", message_zh="文件为空", where=shown)
+    if size > max_bytes:
+        raise TooLarge(f"the file is {size / MB:.0f} MB, more than the limit of "
+                       f"{max_bytes / MB:.0f} MB",
+                       message_zh=f"文件过大（{size / MB:.0f} MB，上限 {max_bytes / MB:.0f} MB）",
+                       where=shown)
+    return size
+
+
+@contextmanager
+def opened(path: Path, *, limits: Limits = Limits(), allowed: frozenset[FileFormat] | None = None,
+           ) -> Iterator[Source]:
+    """Check ``path`` and yield the :class:`Source` GDAL (or our reader) may open.
+
+    Zips are unpacked into a private folder that lives as long as the ``with`` block.
+    ``allowed`` narrows the formats (e.g. vectors only for a site).
+    """
+    shown = path.name
+    check_size(path, max_bytes=limits.max_bytes)
+    found = sniff(path, shown=shown)
+    with tempfile.TemporaryDirectory(prefix="blueprint-open-") as work:
+        if found is FileFormat.ZIP:
+            inner = unzip(path, Path(work) / "unzipped", limits)
+            shown = f"{path.name}/{inner.relative_to(Path(work) / 'unzipped').as_posix()}"
+            found = sniff(inner, shown=shown)
+            if found is FileFormat.ZIP:
+                raise RefusedFormat("a zip inside a zip is not accepted",
+                                    message_zh="不接受嵌套的压缩包", where=shown)
+            path = inner
+        _check_allowed(found, allowed, shown)
+        _check_content(found, path, shown)
+        yield Source(format=found, path=_gdal_path(found, path, Path(work)), shown=shown)
+
+
+def _check_allowed(found: FileFormat, allowed: frozenset[FileFormat] | None, shown: str) -> None:
+    if allowed is None or found in allowed:
+        return
+    if found is FileFormat.GEOTIFF:
+        raise RefusedFormat("a raster (GeoTIFF) cannot be used here; send a vector file",
+                            message_zh="此处不能使用栅格文件（GeoTIFF），请提交矢量文件",
+                            where=shown)
+    raise RefusedFormat(f"a {found.value} file cannot be used here", where=shown)
+
+
+def _check_content(found: FileFormat, path: Path, shown: str) -> None:
+    if found is FileFormat.GEOJSON:
+        _check_geojson(path, shown)
+    elif found is FileFormat.GEOPACKAGE:
+        check_geopackage(path, shown)
+    elif found is FileFormat.SHAPEFILE and path.suffix.lower() != ".shp":
+        raise RefusedFormat("a Shapefile must be named .shp and sent with its .shx and .dbf "
+                            "(zip them)", message_zh="Shapefile 须以 .shp 命名，并与 .shx、.dbf "
+                            "一起打包为 .zip 上传", where=shown)
+
+
+def _gdal_path(found: FileFormat, path: Path, work: Path) -> Path:
+    """GDAL's GeoJSON and GeoPackage drivers want their own suffix: give them a private link."""
+    wanted = {FileFormat.GEOJSON: ".geojson", FileFormat.GEOPACKAGE: ".gpkg"}.get(found)
+    if wanted is None or path.suffix.lower() == wanted:
+        return path
+    target = work / f"data{wanted}"
+    try:
+        os.link(path, target)
+    except OSError:
+        shutil.copyfile(path, target)
+    return target
+
+
+def _check_geojson(path: Path, shown: str) -> None:
+    """Only a named CRS may appear: GDAL would read a file or fetch a URL named as a CRS."""
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        for match in re.finditer(rb'"crs"\s*:', data):
+            window = data[match.start():match.start() + 512]
+            if not _CRS_NAME.match(window):
+                raise RefusedFormat(
+                    "the GeoJSON's \"crs\" member is not a plain CRS name (EPSG:…); links and "
+                    "file names are not followed", message_zh="GeoJSON 的 crs 成员不是坐标系名称"
+                    "（应为 EPSG 代码），不接受链接或文件路径", where=shown)
+        head = bytes(data[:64]).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(b"{"):
+        raise RefusedFormat("not a GeoJSON object", message_zh="不是 GeoJSON 对象", where=shown)
+
+
+def check_geopackage(path: Path, shown: str) -> None:
+    """Inspect a GeoPackage read-only (immutable, no journal files) before GDAL opens it."""
+    uri = f"file:{path.resolve()}?mode=ro&immutable=1"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error:
+        raise InvalidFile("not a readable GeoPackage", message_zh="GeoPackage 无法读取",
+                          where=shown) from None
+    try:
+        rows = conn.execute("SELECT type, name, coalesce(sql, '') FROM sqlite_master").fetchall()
+    except sqlite3.Error:
+        raise InvalidFile("not a readable GeoPackage", message_zh="GeoPackage 无法读取",
+                          where=shown) from None
+    finally:
+        conn.close()
+    # Triggers run only on writes and nothing writes: GDAL opens the file immutable too.
+    for kind, name, sql in rows:
+        virtual = sql.lstrip().upper().startswith("CREATE VIRTUAL TABLE")
+        if kind == "view" or (virtual and not re.search(r"USING\s+rtree\s*\(", sql, re.I)) \
+                or (kind == "table" and not virtual and _COMPUTED_ON_READ.search(sql)):
+            raise RefusedFormat(
+                f"the GeoPackage holds a view or virtual table ({name}) that could read other "
+                "data; export the layers as plain tables",
+                message_zh=f"GeoPackage 含视图或虚拟表（{name}），可能引用其他数据，"
+                "请导出为普通数据表后再提交", where=shown)
+
+
+def dbf_sample(path: Path, limit: int) -> bytes:
+    """The header and at most ``limit`` bytes of records of a ``.dbf``, for the encoding guess."""
+    with open(path, "rb") as fh:
+        head = fh.read(32)
+        header_len = int.from_bytes(head[8:10], "little") if len(head) >= 10 else 0
+        return head + fh.read(max(header_len - 32, 0) + limit)
