@@ -5,7 +5,10 @@ where the real rivers run, urban development boundaries around the real county s
 named after the real development zones.  The build is deterministic (fixed seed, no network);
 run it from anywhere:
 
-    python data/sample/build.py [--counties PATH] [--out DIR] [--preview PNG]
+    python3 data/sample/build.py [--counties PATH] [--out DIR] [--preview PNG]
+
+By default it rebuilds data/sample in place from the county boundaries already there
+(layers/liaocheng_counties.geojson, copied unchanged from the npm package, licence beside it).
 
 Working CRS for everything metric is EPSG:4548 (CGCS2000 3-degree GK, CM 117E, no zone
 prefix); vector layers are written in EPSG:4490.  The site expectations in sites/expected.json

@@ -9,8 +9,8 @@ from pyproj import Transformer
 PACKAGE = Path(__file__).resolve().parent
 SAMPLE_DIR = PACKAGE.parent
 TEMPLATES = PACKAGE / "templates"
-DEFAULT_COUNTIES = (SAMPLE_DIR.parent.parent.parent / "shared" / "data"
-                    / "liaocheng_counties.geojson")
+# the county boundaries as shipped (copied unchanged by every build, licence beside them)
+DEFAULT_COUNTIES = SAMPLE_DIR / "layers" / "liaocheng_counties.geojson"
 
 SEED = 20260115
 WORK_EPSG = 4548

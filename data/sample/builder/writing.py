@@ -58,12 +58,18 @@ def fix_dbf_date(path: Path) -> None:
         f.write(bytes([y - 1900, m, d]))
 
 
+def _copy(src: Path, dst: Path) -> None:
+    """Copy ``src`` to ``dst`` unless they are already the same file (a rebuild in place)."""
+    if not (dst.exists() and src.samefile(dst)):
+        shutil.copyfile(src, dst)
+
+
 def copy_counties(c: City, lay: Path) -> None:
     """Copy the county boundaries unchanged, with their licence."""
-    shutil.copyfile(c.src, lay / "liaocheng_counties.geojson")
+    _copy(c.src, lay / "liaocheng_counties.geojson")
     licence = c.src.with_suffix(".LICENSE")
     if licence.exists():
-        shutil.copyfile(licence, lay / "liaocheng_counties.LICENSE")
+        _copy(licence, lay / "liaocheng_counties.LICENSE")
     else:
         log(f"warning: no {licence.name} beside {c.src}; keep the licence with the data")
 
