@@ -16,6 +16,7 @@ from shapely.geometry.base import BaseGeometry
 from layers.crs import CGCS2000, check_plausible, gk3_epsg, to_crs
 from layers.errors import InvalidFile, InvalidGeometry
 from layers.readers import DEFAULT_MAX_BYTES, read_vector
+from layers.safe_open import Limits
 
 MU_PER_HA = 15
 
@@ -49,7 +50,7 @@ class Site:
 
 def read_site(path: str | os.PathLike[str], *, crs: str | None = None,
               encoding: str | None = None, layer: str | None = None,
-              max_bytes: int = DEFAULT_MAX_BYTES) -> Site:
+              max_bytes: int = DEFAULT_MAX_BYTES, limits: Limits | None = None) -> Site:
     """Read a site from any vector format ``blueprint vet`` accepts.
 
     Examples
@@ -58,7 +59,8 @@ def read_site(path: str | os.PathLike[str], *, crs: str | None = None,
     >>> round(site.area_m2)  # doctest: +SKIP
     """
     path = Path(path)
-    data = read_vector(path, layer=layer, encoding=encoding, crs=crs, max_bytes=max_bytes)
+    data = read_vector(path, layer=layer, encoding=encoding, crs=crs, max_bytes=max_bytes,
+                       limits=limits)
     name = _site_name(data.frame, path.stem)
     return site_from_frame(data.frame, name=name, source=path.name, warnings=data.warnings)
 

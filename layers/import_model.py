@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from layers.readers import DEFAULT_MAX_BYTES
+from layers.safe_open import Limits
 
 Progress = Callable[[int, int], None]
 
@@ -46,3 +47,4 @@ class ImportOptions:
     id_field: str | None = None
     actor: str = "system"
     max_bytes: int = DEFAULT_MAX_BYTES
+    limits: Limits | None = None  # size limits of the file (max_bytes alone when not given)

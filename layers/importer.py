@@ -45,7 +45,7 @@ def import_layer(path: str | Path, options: ImportOptions, *, store: Store,
         raise BadInput(f"a raster cannot be imported as kind {kind.name!r} (only env_capacity)",
                        message_zh="栅格文件只能作为环境容量图层导入", where=str(path))
     data = read_vector(path, layer=options.layer, encoding=options.encoding, crs=options.crs,
-                       max_bytes=options.max_bytes)
+                       max_bytes=options.max_bytes, limits=options.limits)
     frame, repaired = repair_geometries(data.frame, where=str(path))
     rows = list(feature_rows(frame, kind, options, where=str(path)))
     report = ImportReport(

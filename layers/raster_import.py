@@ -27,7 +27,7 @@ def import_raster(path: Path, kind: LayerKind, name: str, options: ImportOptions
     The file's bytes must say GeoTIFF (a zip holding one, with its world file, is unpacked
     first) and GDAL may open it with the GTiff driver only.
     """
-    with opened(path, limits=Limits(max_bytes=options.max_bytes),
+    with opened(path, limits=options.limits or Limits(max_bytes=options.max_bytes),
                 allowed=frozenset({FileFormat.GEOTIFF})) as source:
         crs, bounds, bands = _inspect_raster(source.path, options.crs)
         target = store.raster_dir / f"{name}-{uuid.uuid4().hex[:12]}.tif"

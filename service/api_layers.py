@@ -61,7 +61,8 @@ async def api_import_layer(
         path = await save_upload(file, Path(tmp), max_mb=settings.max_upload_mb)
         options = ImportOptions(kind=kind, name=name or Path(path).stem, encoding=encoding,
                                 crs=crs, class_field=class_field, layer=layer,
-                                id_field=id_field, actor=user.name)
+                                id_field=id_field, actor=user.name,
+                                limits=settings.file_limits())
         with naming_the_upload(path, file.filename):
             report = await run_in_threadpool(import_layer, path, options, store=store)
     return report.to_dict()

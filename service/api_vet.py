@@ -89,7 +89,8 @@ async def api_vet_file(
     with tempfile.TemporaryDirectory() as tmp:
         path = await save_upload(file, Path(tmp), max_mb=settings.max_upload_mb)
         with naming_the_upload(path, file.filename):
-            site = await run_in_threadpool(read_site, path, crs=crs)
+            site = await run_in_threadpool(read_site, path, crs=crs,
+                                           limits=settings.file_limits())
     _name_after_upload(site, path, file.filename)
     body = SiteIn(site={"type": "FeatureCollection", "features": []}, industry=industry,
                   county=county, emissions=parse_emissions(emissions),

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from service.body_limit import MB, BodyLimit
 from service.context import rules_from_settings, store_from_settings
 from service.errors import add_exception_handlers
 from service.settings import Settings
@@ -28,6 +29,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="一张蓝图 Blueprint API", version="0.1.0", lifespan=lifespan,
                   description="图层、选址初审、要素指标 — layers, site vetting, quotas")
     app.state.settings = settings
+    app.add_middleware(BodyLimit, upload_bytes=settings.max_upload_mb * MB,
+                       other_bytes=settings.max_json_mb * MB)
     add_exception_handlers(app)
     _include_routers(app)
     return app

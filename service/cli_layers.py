@@ -20,6 +20,7 @@ from service.cli import (
     table,
 )
 from service.context import local_actor
+from service.settings import get_settings
 
 
 @layers_app.command("import")
@@ -39,7 +40,8 @@ def layers_import(
     """Import a layer file; a layer of the same name is replaced atomically."""
     options = ImportOptions(kind=kind, name=name, title=title, layer=layer, encoding=encoding,
                             crs=crs, class_field=class_field, id_field=id_field,
-                            actor=local_actor())
+                            actor=local_actor(),  # an administrator's own files: 2 GB
+                            limits=get_settings().file_limits(max_mb=2048))
     if format not in ("table", "json"):
         raise BadInput("--format must be table or json", message_zh="输出格式应为 table 或 json")
     store = open_store()

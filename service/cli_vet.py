@@ -85,7 +85,8 @@ def vet(
     """Vet a site against every layer of the blueprint."""
     if format not in FORMATS:
         raise BadInput(f"--format must be one of {FORMATS}", message_zh="输出格式无效")
-    request = VetRequest(site=read_site(site_file, crs=crs, encoding=encoding),
+    limits = get_settings().file_limits()
+    request = VetRequest(site=read_site(site_file, crs=crs, encoding=encoding, limits=limits),
                          industry=industry, county=county, emissions=parse_emissions(emissions),
                          demands=parse_demands(demand), year=year)
     ruleset = rules_from_settings(get_settings(), rules)

@@ -8,6 +8,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from layers.errors import BadInput
+from layers.safe_open import Limits
 
 
 class Settings(BaseSettings):
@@ -23,7 +24,10 @@ class Settings(BaseSettings):
     database_url: str = ""
     basemap_url: str = ""  # e.g. http://127.0.0.1:8081/{z}/{x}/{y}.png ; empty: no basemap
     basemap_attribution: str = ""
-    max_upload_mb: int = 200
+    max_upload_mb: int = 200  # a file upload (multipart body), checked before it is read
+    max_json_mb: int = 10  # any other request body (a GeoJSON site, a quota operation)
+    max_unzipped_mb: int = 1024  # what a zip may unpack to
+    max_zip_members: int = 1000
     rules_file: Path | None = None
     pool_size: int = 5
     debug: bool = False
@@ -37,6 +41,12 @@ class Settings(BaseSettings):
         if value.startswith("postgres://"):
             value = "postgresql://" + value.removeprefix("postgres://")
         return value
+
+    def file_limits(self, max_mb: int | None = None) -> Limits:
+        """The limits every file a user sends is checked against before it is read."""
+        return Limits(max_bytes=(max_mb or self.max_upload_mb) * 1024 * 1024,
+                      max_unzipped_bytes=self.max_unzipped_mb * 1024 * 1024,
+                      max_zip_members=self.max_zip_members)
 
     @property
     def engine_name(self) -> str:

@@ -28,11 +28,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(data: Path) -> Iterator[str]:
+def running_server(data: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Serve the sample city from a fresh embedded store in ``data``; yield the base URL."""
+    with server_process(data, extra_env) as (base, _proc):
+        yield base
+
+
+@contextmanager
+def server_process(data: Path, extra_env: dict[str, str] | None = None
+                   ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """As :func:`running_server`, yielding the base URL and the server's process."""
+    data.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {**os.environ, "BLUEPRINT_DATA_DIR": str(data), "BLUEPRINT_DATABASE_URL": "",
-           "BLUEPRINT_BASEMAP_URL": ""}
+           "BLUEPRINT_BASEMAP_URL": "", **(extra_env or {})}
     log = (data / "serve.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "service", "serve", "--sample", "--port",
                              str(port)],
@@ -40,7 +49,7 @@ def running_server(data: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(proc, base, data / "serve.log")
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
