@@ -82,10 +82,6 @@ def test_cli_refuses_too_complex_sites_with_exit_2(tmp_path):
         assert done.returncode == 2, done.stdout + done.stderr
         assert zh in done.stderr and en in done.stderr and done.stdout == ""
         assert "Traceback" not in done.stderr
-    small = tmp_path / "small.geojson"
-    small.write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": polygon(400)}))
-    done = run(["vet", str(small), "--format", "json"], data, **env)
-    assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
