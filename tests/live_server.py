@@ -76,6 +76,7 @@ def serving(data: Path, *, workers: int = 1, database_url: str = "") -> Iterator
     server = LiveServer(base=f"http://127.0.0.1:{port}", proc=proc, log=log_path)
     try:
         _wait_until_up(proc, server.base, log_path)
+        _wait_for_workers(server, workers)
         yield server
     finally:
         try:
@@ -110,3 +111,12 @@ def _wait_until_up(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
             pass
         time.sleep(0.5)
     pytest.fail(f"blueprint serve did not answer:\n{log.read_text()}")
+
+
+def _wait_for_workers(server: LiveServer, workers: int) -> None:
+    """The first worker answers before the others have started: wait for all of them."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while server.log_text().count("Application startup complete") < workers:
+        if server.proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"not all {workers} workers started:\n{server.log_text()}")
+        time.sleep(0.2)
