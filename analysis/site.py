@@ -21,6 +21,43 @@ from layers.safe_open import Limits
 MU_PER_HA = 15
 
 
+class SiteTooLarge(InvalidGeometry):
+    """A site with more vertices or polygon parts than the service vets (422, exit 2)."""
+
+    code = "site_too_large"
+    default_zh = "地块过于复杂"
+
+
+@dataclass(frozen=True)
+class SiteLimits:
+    """The most vertices and polygon parts a site may have (``BLUEPRINT_MAX_SITE_…``).
+
+    A real site (one or a few parcels) has tens to a few thousand vertices; the limits
+    refuse, before any geometry work, what would only tie up a worker.
+    """
+
+    max_vertices: int = 100_000
+    max_parts: int = 1_000
+
+    def check(self, vertices: int, parts: int, where: str) -> None:
+        """Raise :class:`SiteTooLarge` when ``vertices`` or ``parts`` exceed the limits."""
+        if vertices > self.max_vertices:
+            raise SiteTooLarge(
+                f"the site has {vertices:,} vertices, more than the limit of "
+                f"{self.max_vertices:,} (BLUEPRINT_MAX_SITE_VERTICES): simplify it or split it",
+                message_zh=f"地块有 {vertices:,} 个顶点,超过上限 {self.max_vertices:,} 个,"
+                           "请简化图形或分开审查", where=where)
+        if parts > self.max_parts:
+            raise SiteTooLarge(
+                f"the site has {parts:,} polygon parts, more than the limit of "
+                f"{self.max_parts:,} (BLUEPRINT_MAX_SITE_PARTS): split it",
+                message_zh=f"地块有 {parts:,} 个面,超过上限 {self.max_parts:,} 个,请分开审查",
+                where=where)
+
+
+DEFAULT_LIMITS = SiteLimits()
+
+
 @dataclass
 class Site:
     """The site to vet, dissolved into one (multi)polygon in EPSG:4490."""
@@ -50,7 +87,8 @@ class Site:
 
 def read_site(path: str | os.PathLike[str], *, crs: str | None = None,
               encoding: str | None = None, layer: str | None = None,
-              max_bytes: int = DEFAULT_MAX_BYTES, limits: Limits | None = None) -> Site:
+              max_bytes: int = DEFAULT_MAX_BYTES, limits: SiteLimits = DEFAULT_LIMITS,
+              file_limits: Limits | None = None) -> Site:
     """Read a site from any vector format ``blueprint vet`` accepts.
 
     Examples
@@ -60,9 +98,10 @@ def read_site(path: str | os.PathLike[str], *, crs: str | None = None,
     """
     path = Path(path)
     data = read_vector(path, layer=layer, encoding=encoding, crs=crs, max_bytes=max_bytes,
-                       limits=limits)
+                       limits=file_limits)
     name = _site_name(data.frame, path.stem)
-    return site_from_frame(data.frame, name=name, source=path.name, warnings=data.warnings)
+    return site_from_frame(data.frame, name=name, source=path.name, warnings=data.warnings,
+                           limits=limits)
 
 
 def _site_name(frame: gpd.GeoDataFrame, default: str) -> str:
@@ -75,9 +114,17 @@ def _site_name(frame: gpd.GeoDataFrame, default: str) -> str:
 
 
 def site_from_frame(frame: gpd.GeoDataFrame, *, name: str, source: str,
-                    warnings: list[str] | None = None) -> Site:
-    """Check and dissolve the parcels of a site given in EPSG:4490."""
+                    warnings: list[str] | None = None,
+                    limits: SiteLimits = DEFAULT_LIMITS) -> Site:
+    """Check and dissolve the parcels of a site given in EPSG:4490.
+
+    The one place every site is built (CLI, API, uploads): the size limits are checked
+    first, before validity checks and the union.
+    """
     geoms = frame.geometry.values
+    arr = np.asarray(geoms, dtype=object)
+    limits.check(int(shapely.get_num_coordinates(arr).sum()),
+                 int(shapely.get_num_geometries(arr).sum()), where=source)
     for i, geom in enumerate(geoms):
         where = f"{source}: parcel {i + 1}"
         if geom is None or geom.is_empty:
@@ -95,11 +142,13 @@ def site_from_frame(frame: gpd.GeoDataFrame, *, name: str, source: str,
                 warnings=list(warnings or []), parcel_geometries=list(geoms))
 
 
-def site_from_geojson(obj: dict[str, Any], *, name: str = "绘制地块") -> Site:
+def site_from_geojson(obj: dict[str, Any], *, name: str = "绘制地块",
+                      limits: SiteLimits = DEFAULT_LIMITS) -> Site:
     """A site from a GeoJSON Feature, FeatureCollection or bare geometry (lon/lat CGCS2000)."""
     if not isinstance(obj, dict) or "type" not in obj:
         raise InvalidFile("not a GeoJSON object", message_zh="不是有效的 GeoJSON",
                           where="geojson")
+    limits.check(*geojson_size(obj), where="geojson")
     if obj["type"] == "FeatureCollection":
         features = obj.get("features") or []
     elif obj["type"] == "Feature":
@@ -114,6 +163,37 @@ def site_from_geojson(obj: dict[str, Any], *, name: str = "绘制地块") -> Sit
     except Exception as exc:  # shapely raises several kinds for malformed geometry
         raise InvalidFile(f"not valid GeoJSON geometry: {exc}",
                           message_zh="GeoJSON 几何格式有误", where="geojson") from None
-    site = site_from_frame(frame, name=_site_name(frame, name), source="geojson")
+    site = site_from_frame(frame, name=_site_name(frame, name), source="geojson",
+                           limits=limits)
     check_plausible(tuple(site.geometry.bounds), CRS.from_epsg(CGCS2000), "geojson")
     return site
+
+
+def geojson_size(obj: Any) -> tuple[int, int]:
+    """Vertices (positions) and polygon parts in a GeoJSON object, counted without building
+    any geometry (iteratively: a deeply nested document cannot exhaust the stack).
+
+    Examples
+    --------
+    >>> geojson_size({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]})
+    (4, 1)
+    """
+    vertices = parts = 0
+    stack: list[Any] = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            kind = item.get("type")
+            coords = item.get("coordinates")
+            if kind == "Polygon":
+                parts += 1
+            elif kind == "MultiPolygon" and isinstance(coords, list):
+                parts += len(coords)
+            stack.extend(v for k, v in item.items() if k != "properties"
+                         and isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            if item and all(isinstance(v, (int, float)) for v in item[:2]):
+                vertices += 1
+            else:
+                stack.extend(v for v in item if isinstance(v, (dict, list)))
+    return vertices, parts

@@ -18,6 +18,7 @@ from analysis.vetting import VetRequest, to_json, vet_site
 from layers.errors import NotAuthenticated
 from layers.users import User
 from service.cli_vet import parse_demands
+from service.context import site_limits
 from service.deps import OptionalUserDep, RulesDep, SettingsDep, StoreDep
 from service.uploads import naming_the_upload, save_upload, shown_name
 
@@ -51,13 +52,14 @@ def _run(site: Site, body: SiteIn, store: Any, rules: Any, user: User | None
 
 
 @router.post("/vet", summary="Vet a GeoJSON site / 选址初审(GeoJSON)")
-async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep,
+async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: SettingsDep,
                   user: OptionalUserDep) -> dict[str, Any]:
     """Vet a site given as GeoJSON; returns the report of ``blueprint vet --format json``.
 
     Anyone may vet; sending ``demands`` (a quota check) needs a bearer token.
     """
-    site = await run_in_threadpool(site_from_geojson, body.site)
+    site = await run_in_threadpool(site_from_geojson, body.site,
+                                   limits=site_limits(settings))
     return await run_in_threadpool(_run, site, body, store, rules, user)
 
 
@@ -90,7 +92,8 @@ async def api_vet_file(
         path = await save_upload(file, Path(tmp), max_mb=settings.max_upload_mb)
         with naming_the_upload(path, file.filename):
             site = await run_in_threadpool(read_site, path, crs=crs,
-                                           limits=settings.file_limits())
+                                           limits=site_limits(settings),
+                                           file_limits=settings.file_limits())
     _name_after_upload(site, path, file.filename)
     body = SiteIn(site={"type": "FeatureCollection", "features": []}, industry=industry,
                   county=county, emissions=parse_emissions(emissions),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import socket
 import threading
 import webbrowser
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,6 +14,10 @@ from layers.errors import BadInput, BlueprintError
 from layers.repository import list_layers
 from service.cli import SAMPLE_DIR, app, err, open_store, out, sample_load
 from service.settings import get_settings
+
+# What each worker process imports (uvicorn ``factory=True``): it builds its own app from
+# the environment, and the app's lifespan opens that process's own store.
+APP_FACTORY = "service.asgi:create_app_from_env"
 
 
 def _ensure_sample() -> None:
@@ -57,14 +62,18 @@ def serve(
     = False,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the map in a browser")]
     = False,
+    workers: Annotated[int, typer.Option(min=1, max=64,
+                                         help="Worker processes (each with its own store)")]
+    = 1,
 ) -> None:
     """Serve the blueprint map (/) and the HTTP API (/api, /ogc, /docs) with uvicorn."""
     import uvicorn
 
-    from service.app import create_app
-
-    settings = get_settings()
+    get_settings()  # a bad BLUEPRINT_… value is one clear line here, not one per worker
     _check_port_free(host, port)
+    # Create or upgrade the schema once, here, so that workers starting together never race
+    # to migrate it; each worker's own upgrade then finds nothing to do.
+    open_store().close()
     if sample:
         _ensure_sample()
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -73,5 +82,16 @@ def serve(
               markup=False)
     if open_browser:
         threading.Timer(1.5, webbrowser.open, args=(url,)).start()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
-                proxy_headers=True)
+    uvicorn.run(APP_FACTORY, factory=True, workers=workers, host=host, port=port,
+                log_level="info", log_config=log_config(), proxy_headers=True)
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, with the worker's process id on every line (which worker served)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    for formatter in config["formatters"].values():
+        formatter["fmt"] = formatter["fmt"].replace("%(levelprefix)s",
+                                                    "%(levelprefix)s [%(process)d]", 1)
+    return config

@@ -12,11 +12,11 @@ import typer
 from analysis.capacity import parse_emissions
 from analysis.messages import STATUS_ZH, VERDICT_ZH
 from analysis.report_geojson import report_geojson
-from analysis.site import read_site
+from analysis.site import SiteLimits, read_site
 from analysis.vetting import VetRequest, to_json, vet_site
 from layers.errors import BadInput
 from service.cli import app, open_store, out, print_json, progress_bar, table
-from service.context import rules_from_settings
+from service.context import rules_from_settings, site_limits
 from service.settings import get_settings
 
 FORMATS = ("table", "json", "geojson")
@@ -85,11 +85,13 @@ def vet(
     """Vet a site against every layer of the blueprint."""
     if format not in FORMATS:
         raise BadInput(f"--format must be one of {FORMATS}", message_zh="输出格式无效")
-    limits = get_settings().file_limits()
-    request = VetRequest(site=read_site(site_file, crs=crs, encoding=encoding, limits=limits),
-                         industry=industry, county=county, emissions=parse_emissions(emissions),
-                         demands=parse_demands(demand), year=year)
-    ruleset = rules_from_settings(get_settings(), rules)
+    settings = get_settings()
+    site = read_site(site_file, crs=crs, encoding=encoding, limits=site_limits(settings),
+                     file_limits=settings.file_limits())
+    request = VetRequest(site=site, industry=industry, county=county,
+                         emissions=parse_emissions(emissions), demands=parse_demands(demand),
+                         year=year)
+    ruleset = rules_from_settings(settings, rules)
     _render(vet_site(request, store=open_store(), rules=ruleset), format)
 
 
@@ -105,13 +107,15 @@ def vet_batch(
     if not files:
         raise BadInput("no site files found (.txt, .geojson, .gpkg, .shp, .zip, .kml)",
                        message_zh="没有找到地块文件")
-    store, ruleset = open_store(), rules_from_settings(get_settings())
+    settings = get_settings()
+    store, ruleset = open_store(), rules_from_settings(settings)
+    limits = site_limits(settings)
     ruleset.industry(industry)  # an unknown industry is one error, not one per file
     counts: dict[str, int] = {}
     with progress_bar() as bar, output.open("w", encoding="utf-8") as fh:
         task = bar.add_task("批量审查", total=len(files))
         for path in files:
-            line = _vet_one(path, industry, store, ruleset)
+            line = _vet_one(path, industry, store, ruleset, limits)
             outcome = VERDICT_ZH.get(line.get("verdict", ""), "出错")
             counts[outcome] = counts.get(outcome, 0) + 1
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
@@ -120,12 +124,13 @@ def vet_batch(
               + f";结果已写入 {output}")
 
 
-def _vet_one(path: Path, industry: str, store: Any, ruleset: Any) -> dict[str, Any]:
+def _vet_one(path: Path, industry: str, store: Any, ruleset: Any,
+             limits: SiteLimits) -> dict[str, Any]:
     from layers.errors import BlueprintError
 
     try:
-        report = vet_site(VetRequest(site=read_site(path), industry=industry), store=store,
-                          rules=ruleset)
+        site = read_site(path, limits=limits)
+        report = vet_site(VetRequest(site=site, industry=industry), store=store, rules=ruleset)
     except BlueprintError as exc:
         return {"file": str(path), "error": exc.to_dict()}
     return {"file": str(path), **to_json(report)}

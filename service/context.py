@@ -6,6 +6,7 @@ import getpass
 import os
 
 from analysis.rules import Rules, load_rules
+from analysis.site import SiteLimits
 from layers.store import Store, open_store
 from service.settings import Settings
 
@@ -19,6 +20,12 @@ def store_from_settings(settings: Settings, *, migrate: bool = True) -> Store:
 def rules_from_settings(settings: Settings, override: str | None = None) -> Rules:
     """The vetting rules: an explicit file, BLUEPRINT_RULES_FILE, or the packaged defaults."""
     return load_rules(override or settings.rules_file)
+
+
+def site_limits(settings: Settings) -> SiteLimits:
+    """The site size limits the settings set (``BLUEPRINT_MAX_SITE_VERTICES``/``_PARTS``)."""
+    return SiteLimits(max_vertices=settings.max_site_vertices,
+                      max_parts=settings.max_site_parts)
 
 
 def local_actor() -> str:

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     max_zip_members: int = 1000
     rules_file: Path | None = None
     pool_size: int = 5
+    max_site_vertices: int = Field(default=100_000, ge=4)  # per site, all parcels together
+    max_site_parts: int = Field(default=1_000, ge=1)  # polygons per site
     debug: bool = False
 
     @field_validator("database_url")

@@ -9,13 +9,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, _create_schema, _drop_schema, _with_schema, postgis_url
 
 START_TIMEOUT_S = 180  # waiting for the server to come up, not a performance assertion
 
@@ -27,36 +29,74 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class LiveServer:
+    """A running ``blueprint serve``: its base URL, process and log file."""
+
+    base: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def log_text(self) -> str:
+        """Everything the server (and its workers) logged so far."""
+        return self.log.read_text(errors="replace")
+
+    def stop(self, timeout: float = 30) -> int:
+        """Ask the server to stop (SIGTERM, as systemd does); its exit status."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+
 @contextmanager
-def running_server(data: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def running_server(data: Path) -> Iterator[str]:
     """Serve the sample city from a fresh embedded store in ``data``; yield the base URL."""
-    with server_process(data, extra_env) as (base, _proc):
-        yield base
+    with serving(data) as server:
+        yield server.base
 
 
 @contextmanager
-def server_process(data: Path, extra_env: dict[str, str] | None = None
-                   ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """As :func:`running_server`, yielding the base URL and the server's process."""
+def serving(data: Path, *, workers: int = 1, database_url: str = "",
+            extra_env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """``blueprint serve --sample --workers N`` on a free port, on a fresh store: embedded
+    in ``data``, or PostGIS at ``database_url``; yield the running :class:`LiveServer`."""
     data.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = {**os.environ, "BLUEPRINT_DATA_DIR": str(data), "BLUEPRINT_DATABASE_URL": "",
-           "BLUEPRINT_BASEMAP_URL": "", **(extra_env or {})}
-    log = (data / "serve.log").open("w")
+    env = {**os.environ, "BLUEPRINT_DATA_DIR": str(data), "BLUEPRINT_DATABASE_URL": database_url,
+           "BLUEPRINT_BASEMAP_URL": "", "PYTHONPATH": str(REPO), **(extra_env or {})}
+    log_path = data / "serve.log"
+    log = log_path.open("w")
     proc = subprocess.Popen([sys.executable, "-m", "service", "serve", "--sample", "--port",
-                             str(port)],
+                             str(port), "--workers", str(workers)],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    server = LiveServer(base=f"http://127.0.0.1:{port}", proc=proc, log=log_path)
     try:
-        _wait_until_up(proc, base, data / "serve.log")
-        yield base, proc
+        _wait_until_up(proc, server.base, log_path)
+        _wait_for_workers(server, workers)
+        yield server
     finally:
-        proc.terminate()
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            server.stop()
+        finally:
+            log.close()
+
+
+@contextmanager
+def postgis_schema() -> Iterator[str]:
+    """A fresh, empty PostGIS schema for a server; yield its URL (dropped afterwards)."""
+    url = postgis_url()
+    assert url is not None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    _create_schema(url, schema)
+    try:
+        yield _with_schema(url, schema)
+    finally:
+        _drop_schema(url, schema)
 
 
 def _wait_until_up(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
@@ -72,3 +112,12 @@ def _wait_until_up(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
             pass
         time.sleep(0.5)
     pytest.fail(f"blueprint serve did not answer:\n{log.read_text()}")
+
+
+def _wait_for_workers(server: LiveServer, workers: int) -> None:
+    """The first worker answers before the others have started: wait for all of them."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while server.log_text().count("Application startup complete") < workers:
+        if server.proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"not all {workers} workers started:\n{server.log_text()}")
+        time.sleep(0.2)

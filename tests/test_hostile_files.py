@@ -269,11 +269,12 @@ def _zip_bomb(path: Path, size: int) -> Path:
 def test_server_memory_stays_low_refusing_a_zip_bomb_and_huge_bodies(tmp_path):
     import httpx
 
-    from tests.live_server import server_process
+    from tests.live_server import serving
 
     bomb = _zip_bomb(tmp_path / "bomb.zip", 1200 * 1024 * 1024)
     assert bomb.stat().st_size < 3 * 1024 * 1024
-    with server_process(tmp_path / "srv", {"BLUEPRINT_MAX_UPLOAD_MB": "20"}) as (base, proc):
+    with serving(tmp_path / "srv", extra_env={"BLUEPRINT_MAX_UPLOAD_MB": "20"}) as server:
+        base, proc = server.base, server.proc
         port = int(base.rsplit(":", 1)[1])
         answer = httpx.post(f"{base}/api/vet/file", timeout=120,
                             files={"file": ("bomb.zip", bomb.read_bytes())})
