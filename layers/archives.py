@@ -31,11 +31,11 @@ def _data_file(names: list[str], path: Path) -> str:
         return data[0]
     if not data:
         raise InvalidFile("the zip holds no vector data file (.shp, .gpkg, .geojson, .gdb…)",
-                          message_zh="压缩包中没有矢量数据文件(.shp、.gpkg、.geojson、.gdb 等)",
+                          message_zh="压缩包中没有矢量数据文件（.shp、.gpkg、.geojson、.gdb 等）",
                           where=path.name)
     shown = ", ".join(data[:5])
     raise InvalidFile(f"the zip holds several data files ({shown}); send one at a time",
-                      message_zh=f"压缩包中有多个数据文件({shown}),请一次只上传一个",
+                      message_zh=f"压缩包中有多个数据文件（{shown}），请一次只上传一个",
                       where=path.name)
 
 
@@ -58,7 +58,7 @@ def check_shapefile_parts(path: Path) -> None:
         raise InvalidFile(
             f"the Shapefile's {' and '.join(missing)} file is missing beside it; keep .shp, "
             ".shx, .dbf and .prj together (zip them to upload)",
-            message_zh="Shapefile 缺少配套文件(" + "、".join(missing) + "),"
+            message_zh="Shapefile 缺少配套文件（" + "、".join(missing) + "），"
             "请将 .shp、.shx、.dbf、.prj 一起打包为 .zip 上传", where=path.name)
 
 

@@ -68,7 +68,7 @@ def layer_name(given: str | None, path: Path) -> str:
         if not NAME_PATTERN.fullmatch(given):
             raise BadInput(f"layer name {given!r} may hold only letters, digits, '_', '-' and "
                            "'.' (at most 100)", message_zh="图层名称只能包含文字、数字、下划线、"
-                           "连字符和点(不超过 100 个字符)")
+                           "连字符和点（不超过 100 个字符）")
         return given
     tidy = re.sub(r"[^\w.\-]+", "_", path.stem).strip("_.") or "layer"
     return tidy[:100]

@@ -37,7 +37,7 @@ class VectorData:
 def check_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
     """Refuse a missing, empty or oversized file; return its size in bytes."""
     if not path.exists():
-        raise InvalidFile(f"no such file: {path}", message_zh=f"文件不存在:{path.name}",
+        raise InvalidFile(f"no such file: {path}", message_zh=f"文件不存在：{path.name}",
                           where=str(path))
     size = _size(path)
     if size == 0:
@@ -106,7 +106,7 @@ def _read_with_ogr(target: str, path: Path, *, layer: str | None,
     if layer is None and len(layers) > 1:
         names = ", ".join(str(n) for n in layers[:, 0])
         raise InvalidFile(f"the file has several layers ({names}); choose one with --layer",
-                          message_zh=f"文件包含多个图层({names}),请用 --layer 指定",
+                          message_zh=f"文件包含多个图层（{names}），请用 --layer 指定",
                           where=str(path))
     try:
         frame = gpd.read_file(target, layer=layer, encoding=encoding, engine="pyogrio")
@@ -115,7 +115,7 @@ def _read_with_ogr(target: str, path: Path, *, layer: str | None,
                           message_zh="读取要素失败", where=str(path)) from None
     if not isinstance(frame, gpd.GeoDataFrame) or frame.active_geometry_name is None:
         raise InvalidFile("the file (or layer) holds a table without geometry",
-                          message_zh="文件(或图层)中只有属性表,没有几何图形", where=str(path))
+                          message_zh="文件（或图层）中只有属性表，没有几何图形", where=str(path))
     if len(frame) == 0:
         raise InvalidFile("the file has no features", message_zh="文件中没有要素",
                           where=str(path))
@@ -139,8 +139,8 @@ def _resolve_crs(frame: gpd.GeoDataFrame, given: str | None, where: str) -> CRS:
     if declared is None:
         raise UnknownCRS("the file has no coordinate reference system; give one (--crs on the "
                          "command line, e.g. --crs EPSG:4527, or the CRS choice when uploading)",
-                         message_zh="文件缺少坐标系信息(如 .prj),请指定坐标系(命令行用 --crs,"
-                         "网页上传时选择“坐标系”)", where=where)
+                         message_zh="文件缺少坐标系信息（如 .prj），请指定坐标系（命令行用 --crs，"
+                         "网页上传时选择“坐标系”）", where=where)
     return declared
 
 
@@ -171,8 +171,8 @@ def guess_dbf_encoding(raw: bytes, where: str) -> str:
             continue
         return "UTF-8" if enc == "utf-8" else "GBK"
     raise InvalidFile("cannot tell the attribute encoding (neither UTF-8 nor GBK); "
-                      "give it with --encoding", message_zh="无法识别属性编码,请用 --encoding 指定",
-                      where=where)
+                      "give it with --encoding",
+                      message_zh="无法识别属性编码，请用 --encoding 指定", where=where)
 
 
 def _dbf_field_names(raw: bytes, header_len: int) -> bytes:

@@ -46,7 +46,8 @@ class LayerInfo:
         if not self.raster_path or not path.exists():
             raise StorageUnavailable(
                 f"the raster file of layer {self.name!r} is missing ({path.name}); "
-                "import the layer again", message_zh=f"图层“{self.title}”的栅格文件缺失,请重新导入")
+                "import the layer again",
+                message_zh=f"图层“{self.title}”的栅格文件缺失，请重新导入")
         return path
 
     @property

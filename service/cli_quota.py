@@ -11,21 +11,19 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import sqlalchemy as sa
 import typer
 
 from analysis import quota
-from analysis.quota.clock import parse_day_or_time, today_cn
-from analysis.quota.grants import grant_from_csv
 from analysis.quota.kinds import KINDS
 from layers.errors import BadInput, NotFound
-from layers.schema import users
-from layers.store import Store
-from layers.users import User
 from service.cli import app, open_store, out, print_json
 from service.context import local_actor
+
+if TYPE_CHECKING:
+    from layers.store import Store
+    from layers.users import User
 
 quota_app = typer.Typer(help="Quota ledger (要素指标台账): grant, hold, allocate, lend, "
                         "adjust, reclaim, reverse; balances, movements, loans, exports.",
@@ -43,9 +41,15 @@ Format = Annotated[str, typer.Option(help="table or json")]
 
 
 def _actor(store: Store, name: str | None) -> User:
+    from layers.users import User
+
     if not name:
         return User(name=local_actor(), role="admin")
     with store.read() as conn:
+        import sqlalchemy as sa
+
+        from layers.schema import users
+
         row = conn.execute(sa.select(users).where(users.c.name == name,
                                                   users.c.active.is_(True))).first()
     if row is None:
@@ -66,7 +70,7 @@ def _show(result: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
         print_json(result)
         return
-    out.print(f"操作 {result['operation_id']}({result['op']},幂等键 {result['key']})已记账:"
+    out.print(f"操作 {result['operation_id']}（{result['op']}，幂等键 {result['key']}）已记账："
               f"{result['reason']}", markup=False)
     from service.cli_quota_reports import table
 
@@ -76,6 +80,8 @@ def _show(result: dict[str, Any], fmt: str) -> None:
 
 
 def _year(year: int | None) -> int:
+    from analysis.quota.clock import today_cn
+
     return year if year is not None else today_cn().year
 
 
@@ -102,11 +108,13 @@ def grant_cmd(kind: Kind, county: Annotated[str, typer.Option(help="County code"
 @quota_app.command("grant-file")
 def grant_file_cmd(path: Path, format: Format = "table") -> None:
     """Grant every row of a quotas CSV (year,county_code,county_name,kind,amount,unit)."""
+    from analysis.quota.grants import grant_from_csv
+
     results = grant_from_csv(path, store=open_store(), actor=local_actor())
     if format == "json":
         print_json(results)
     else:
-        out.print(f"已下达 {len(results)} 项年度指标(重复导入不会重复下达)")
+        out.print(f"已下达 {len(results)} 项年度指标（重复导入不会重复下达）")
 
 
 @quota_app.command("hold")
@@ -120,6 +128,8 @@ def hold_cmd(kind: Kind, county: Annotated[str, typer.Option(help="County code")
                                                      "(city level)")] = False,
              key: Key = None, user: UserName = None, format: Format = "table") -> None:
     """Hold quota for a project under review (released on expiry)."""
+    from analysis.quota.clock import parse_day_or_time
+
     _run(quota.hold, user, key, reason, format, year=_year(year), kind=kind, county=county,
          project=project, amount=amount,
          expires=parse_day_or_time(expires, "--expires") if expires is not None else None,
