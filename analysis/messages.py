@@ -68,7 +68,7 @@ def park_message(inside_m2: float, ids: list[str], status: str) -> str:
     if status == "warning":
         return "工业项目位于产业园区外，建议引导入园。"
     if inside_m2 > 0:
-        return f"地块位于产业园区内（{ids_text(ids)}，{area_text(inside_m2)}）。"
+        return f"地块位于产业园区{ids_text(ids)}内，园区内面积 {area_text(inside_m2)}。"
     return "地块不涉及产业园区。"
 
 

@@ -96,13 +96,23 @@ def _read_coordinate_file(path: Path, encoding: str | None) -> VectorData:
                       warnings=list(parsed.warnings))
 
 
+def _unknown_format(path: Path, exc: Exception) -> InvalidFile:
+    """Neither a coordinate file nor a GIS format GDAL knows; GDAL's own advice (about
+    ``CSV:path`` and drivers) helps no one uploading a site, so it is left out."""
+    return InvalidFile(
+        f"{path.name} is neither a boundary-point coordinate file (界址点坐标文件) nor a known "
+        "GIS format (Shapefile, GeoPackage, GeoJSON, File Geodatabase, KML)",
+        message_zh="文件既不是界址点坐标文件，也不是可识别的 GIS 格式（Shapefile、GeoPackage、"
+                   "GeoJSON、File Geodatabase、KML），请检查文件内容",
+        where=str(path))
+
+
 def _read_with_ogr(target: str, path: Path, *, layer: str | None,
                    encoding: str | None) -> gpd.GeoDataFrame:
     try:
         layers = pyogrio.list_layers(target)
     except Exception as exc:  # GDAL raises DataSourceError and friends
-        raise InvalidFile(f"not a readable vector file: {_one_line(exc)}",
-                          message_zh="无法识别的矢量文件格式", where=str(path)) from None
+        raise _unknown_format(path, exc) from None
     if layer is None and len(layers) > 1:
         names = ", ".join(str(n) for n in layers[:, 0])
         raise InvalidFile(f"the file has several layers ({names}); choose one with --layer",
@@ -111,6 +121,8 @@ def _read_with_ogr(target: str, path: Path, *, layer: str | None,
     try:
         frame = gpd.read_file(target, layer=layer, encoding=encoding, engine="pyogrio")
     except Exception as exc:
+        if "might help" in str(exc):  # GDAL's advice about 'CSV:path' means: not GIS data
+            raise _unknown_format(path, exc) from None
         raise InvalidFile(f"cannot read features: {_one_line(exc)}",
                           message_zh="读取要素失败", where=str(path)) from None
     if not isinstance(frame, gpd.GeoDataFrame) or frame.active_geometry_name is None:

@@ -70,13 +70,25 @@ def _show(result: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
         print_json(result)
         return
-    out.print(f"操作 {result['operation_id']}（{result['op']}，幂等键 {result['key']}）已记账："
-              f"{result['reason']}", markup=False)
+    from analysis.quota.history import OP_ZH
     from service.cli_quota_reports import table
 
+    op = OP_ZH.get(result["op"], result["op"])
+    out.print(f"操作 {result['operation_id']}（{op}，幂等键 {result['key']}）已记账："
+              f"{result['reason']}", markup=False)
     table("记账分录", ["用途", "年度", "指标类型", "调出", "调入", "数量"],
-          [[e["purpose"], e["year"], KINDS[e["kind"]].title, e["from"], e["to"], e["amount"]]
+          [[OP_ZH.get(e["purpose"], e["purpose"]), e["year"], KINDS[e["kind"]].title,
+            account_zh(e["from"]), account_zh(e["to"]), e["amount"]]
            for e in result["entries"]])
+
+
+def account_zh(ref: str) -> str:
+    """``county:371502`` → ``县级储备 371502``: account references in Chinese for tables."""
+    from analysis.quota.ledger import TYPE_ZH
+
+    type_, _, owner = ref.partition(":")
+    name = TYPE_ZH.get(type_, type_)
+    return f"{name} {owner}" if owner else name
 
 
 def _year(year: int | None) -> int:
