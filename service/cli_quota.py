@@ -8,6 +8,7 @@ fresh one by default: pass the same key again to retry safely).
 
 from __future__ import annotations
 
+import tomllib
 import uuid
 from datetime import date
 from pathlib import Path
@@ -15,8 +16,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from analysis import quota
-from analysis.quota.kinds import KINDS
 from layers.errors import BadInput, NotFound
 from service.cli import app, open_store, out, print_json
 from service.context import local_actor
@@ -24,6 +23,23 @@ from service.context import local_actor
 if TYPE_CHECKING:
     from layers.store import Store
     from layers.users import User
+
+# The kinds' codes for --help, read from the packaged file without importing the ledger.
+KIND_CODES = list(tomllib.loads((Path(__file__).resolve().parent.parent / "analysis" / "quota"
+                                 / "kinds.toml").read_text(encoding="utf-8"))["kind"])
+
+
+class _LazyQuota:
+    """``analysis.quota`` imported on first use (it pulls in SQLAlchemy and the ledger):
+    ``blueprint --help`` and other short commands start without it."""
+
+    def __getattr__(self, name: str) -> Any:
+        from analysis import quota as module
+
+        return getattr(module, name)
+
+
+quota = _LazyQuota()
 
 quota_app = typer.Typer(help="Quota ledger (要素指标台账): grant, hold, allocate, lend, "
                         "adjust, reclaim, reverse; balances, movements, loans, exports.",
@@ -35,7 +51,7 @@ Key = Annotated[str | None, typer.Option(help="Idempotency key (default: a fresh
 UserName = Annotated[str | None, typer.Option("--user", help="Act as this user "
                                               "(default: the local operator, admin)")]
 Year = Annotated[int | None, typer.Option(help="Quota year (default: this year)")]
-Kind = Annotated[str, typer.Option(help="Quota kind: " + ", ".join(KINDS))]
+Kind = Annotated[str, typer.Option(help="Quota kind: " + ", ".join(KIND_CODES))]
 Amount = Annotated[str, typer.Option(help="Exact amount in the kind's unit")]
 Format = Annotated[str, typer.Option(help="table or json")]
 
@@ -71,6 +87,7 @@ def _show(result: dict[str, Any], fmt: str) -> None:
         print_json(result)
         return
     from analysis.quota.history import OP_ZH
+    from analysis.quota.kinds import KINDS
     from service.cli_quota_reports import table
 
     op = OP_ZH.get(result["op"], result["op"])

@@ -8,11 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from analysis import quota
-from analysis.quota.kinds import KINDS
 from layers.errors import BadInput
 from service.cli import open_store, out, print_json
-from service.cli_quota import Format, quota_app
+from service.cli_quota import Format, quota, quota_app
 
 YearOpt = Annotated[int | None, typer.Option(help="Only this year")]
 KindOpt = Annotated[str | None, typer.Option(help="Only this kind")]
@@ -102,6 +100,8 @@ def loans_cmd(overdue: Annotated[bool, typer.Option(help="Only overdue loans")] 
               format: Format = "table") -> None:
     """Loans between counties with what is still owed (``--overdue``: past due)."""
     day = _when(on, "--on")
+    from analysis.quota.kinds import KINDS
+
     rows = quota.loans(store=open_store(), overdue=overdue, year=year, kind=kind,
                        county=county, today=day.date() if day else None)
     if format == "json":

@@ -81,6 +81,18 @@ def _finding_rows(f: dict[str, Any]) -> list[list[str]]:
              "、".join(p["feature_ids"][:3])] for p in parts]
 
 
+def _store_with_layers() -> Any:
+    """The store, if it has any layer: vetting against nothing is a set-up mistake (exit 2)
+    that says where the store was looked for and how to load layers; nothing is created."""
+    from layers.errors import EmptyStore
+    from layers.repository import list_layers
+
+    store = open_store(create=False)
+    if not list_layers(store=store):
+        raise EmptyStore.at(store.location)
+    return store
+
+
 @app.command("vet")
 def vet(
     site_file: Annotated[Path, typer.Argument(metavar="SITE", help="Site file (any format)")],
@@ -103,7 +115,6 @@ def vet(
 
     if format not in FORMATS:
         raise BadInput(f"--format must be one of {FORMATS}", message_zh="输出格式无效")
-    store = open_store(create=False)
     request = VetRequest(site=read_site(site_file, crs=crs, encoding=encoding),
                          industry=industry, county=county, emissions=parse_emissions(emissions),
                          demands=parse_demands(demand), year=year)
@@ -111,7 +122,7 @@ def vet(
     from service.settings import get_settings
 
     ruleset = rules_from_settings(get_settings(), rules)
-    _render(vet_site(request, store=store, rules=ruleset), format)
+    _render(vet_site(request, store=_store_with_layers(), rules=ruleset), format)
 
 
 @app.command("vet-batch")
@@ -129,8 +140,9 @@ def vet_batch(
     from service.context import rules_from_settings
     from service.settings import get_settings
 
-    store, ruleset = open_store(create=False), rules_from_settings(get_settings())
+    ruleset = rules_from_settings(get_settings())
     ruleset.industry(industry)  # an unknown industry is one error, not one per file
+    store = _store_with_layers()
     counts: dict[str, int] = {}
     with progress_bar() as bar, output.open("w", encoding="utf-8") as fh:
         task = bar.add_task("批量审查", total=len(files))

@@ -8,23 +8,12 @@ reverse), :mod:`balances`, :mod:`history` (movements, loans), :mod:`exports`,
 :mod:`coverage` (the quota section of site vetting) and :mod:`grants` (CSV grants).
 """
 
-from importlib import import_module
-from typing import Any
-
-# Imported on first use: the CLI lists the kinds (``analysis.quota.kinds``) at start-up and
-# must not pay for SQLAlchemy and the whole ledger then.
-_WHERE = {"balances": "balances", "reclaim": "corrections", "reverse": "corrections",
-          "quota_coverage": "coverage", "loans": "history", "movements": "history",
-          "allocate": "operations", "expire_holds": "operations", "grant": "operations",
-          "hold": "operations", "release": "operations", "retire": "operations",
-          "adjust": "transfers", "lend": "transfers", "repay": "transfers"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(import_module(f"analysis.quota.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'analysis.quota' has no attribute {name!r}")
-
+from analysis.quota.balances import balances
+from analysis.quota.corrections import reclaim, reverse
+from analysis.quota.coverage import quota_coverage
+from analysis.quota.history import loans, movements
+from analysis.quota.operations import allocate, expire_holds, grant, hold, release, retire
+from analysis.quota.transfers import adjust, lend, repay
 
 __all__ = ["adjust", "allocate", "balances", "expire_holds", "grant", "hold", "lend", "loans",
            "movements", "quota_coverage", "reclaim", "release", "repay", "retire", "reverse"]
