@@ -29,7 +29,7 @@ def missing_layer_findings(present: set[str]) -> list[dict[str, Any]]:
             "layer": None, "kind": kind, "title": title, "rule": "layer.missing",
             "status": "conditional", "overlap_m2": 0.0, "overlap_ha": 0.0, "overlap_mu": 0.0,
             "overlap_share": 0.0, "feature_ids": [],
-            "message": f"图层库中没有{title}图层,无法判断地块是否涉及{title},"
+            "message": f"图层库中没有{title}图层，无法判断地块是否涉及{title}，"
                        "须补充该图层后复核。",
         })
     return findings
@@ -37,12 +37,12 @@ def missing_layer_findings(present: set[str]) -> list[dict[str, Any]]:
 
 def missing_layer_warnings(present: set[str]) -> list[str]:
     """Warnings for advised layer kinds the store lacks."""
-    return [f"图层库中没有{KINDS[k].title}图层,相关审查内容缺失 / no {k} layer in the store"
+    return [f"图层库中没有{KINDS[k].title}图层，相关审查内容缺失 / no {k} layer in the store"
             for k in ADVISED_KINDS if k not in present]
 
 
 def outside_city_message(outside_m2: float, share: float, names: list[str]) -> str:
     """Message for a site partly or wholly outside the administrative boundary layer."""
     inside = f"其余位于{'、'.join(names)}。" if names else ""
-    return (f"地块有 {msg.area_text(outside_m2)}(占 {share:.2%})位于本市行政区划范围外,"
-            f"该部分没有规划管控数据,须核实所属行政区并补充数据后复核;{inside}")
+    return (f"地块有 {msg.area_text(outside_m2)}位于本市行政区划范围外，占地块面积 {share:.2%}，"
+            f"该部分没有规划管控数据，须核实所属行政区并补充数据后复核；{inside}")

@@ -9,8 +9,8 @@ VERDICT_ZH = {"pass": "通过", "conditional": "有条件通过", "fail": "不�
 
 
 def area_text(m2: float) -> str:
-    """``1,234.5 平方米(0.1235 公顷,1.85 亩)``."""
-    return f"{m2:,.1f} 平方米({m2 / 10_000:.4f} 公顷,{m2 * MU_PER_M2:.2f} 亩)"
+    """``1,234.5 平方米（0.1235 公顷，1.85 亩）``; never put it inside another parenthesis."""
+    return f"{m2:,.1f} 平方米（{m2 / 10_000:.4f} 公顷，{m2 * MU_PER_M2:.2f} 亩）"
 
 
 def ids_text(ids: list[str], limit: int = 8) -> str:
@@ -22,14 +22,15 @@ def ids_text(ids: list[str], limit: int = 8) -> str:
 def overlap_message(title: str, m2: float, share: float, ids: list[str], status: str,
                     industry_title: str) -> str:
     """Message for a site that overlaps a protected layer (red line, farmland, water)."""
-    if status == "ok":
+    if status == "ok" and m2 <= 0:
         return f"地块未占用{title}。"
-    head = (f"地块与{title}重叠 {area_text(m2)},占地块面积 {share:.2%}"
-            f"{',涉及图斑 ' + ids_text(ids) if ids else ''}。")
+    head = (f"地块与{title}重叠 {area_text(m2)}，占地块面积 {share:.2%}"
+            f"{'，涉及图斑 ' + ids_text(ids) if ids else ''}。")
     tail = {
-        "conflict": f"依据选址规则,{industry_title}不得占用{title},应调整选址避让。",
+        "conflict": f"依据选址规则，{industry_title}不得占用{title}，应调整选址避让。",
         "conditional": f"{industry_title}占用{title}须依法办理相关论证和审批手续后方可实施。",
         "warning": f"请{industry_title}建设单位注意{title}的管控要求。",
+        "ok": f"依据选址规则，{industry_title}不受此项限制。",
     }[status]
     return head + tail
 
@@ -41,8 +42,9 @@ def urban_message(share: float, inside_m2: float, status: str) -> str:
     if inside_m2 <= 0 or share <= 0:
         lead = "地块位于城镇开发边界外。"
     else:
-        lead = f"地块部分位于城镇开发边界内({area_text(inside_m2)},占 {share:.2%})。"
-    tail = {"conflict": "城镇开发边界外原则上不得进行城镇集中建设,应调整选址。",
+        lead = (f"地块部分位于城镇开发边界内，边界内面积 {area_text(inside_m2)}，"
+                f"占地块面积 {share:.2%}。")
+    tail = {"conflict": "城镇开发边界外原则上不得进行城镇集中建设，应调整选址。",
             "conditional": "边界外部分须核实是否符合边界外建设管控要求。",
             "warning": "请核实边界外建设的管控要求。", "ok": ""}[status]
     return lead + tail
@@ -52,21 +54,21 @@ def zoning_message(parts: list[tuple[str, float]], unsuitable: list[tuple[str, f
                    status: str, industry_title: str) -> str:
     """Message for zoning (用途分区): which classes the site lies on, which do not fit."""
     if not parts:
-        return "地块不在用途分区(详细规划)覆盖范围内。"
+        return "地块不在用途分区（详细规划）覆盖范围内。"
     lying = "、".join(f"{name} {area_text(m2)}" for name, m2 in parts)
     if status == "ok" or not unsuitable:
-        return f"地块所在用途分区为:{lying},符合{industry_title}用地要求。"
+        return f"地块所在用途分区为：{lying}，符合{industry_title}用地要求。"
     bad = "、".join(name for name, _ in unsuitable)
-    return (f"地块所在用途分区为:{lying};其中{bad}不适宜{industry_title},"
+    return (f"地块所在用途分区为：{lying}；其中{bad}不适宜{industry_title}，"
             "须调整规划用途或调整选址。")
 
 
 def park_message(inside_m2: float, ids: list[str], status: str) -> str:
     """Message for industrial parks (产业园区)."""
     if status == "warning":
-        return "工业项目位于产业园区外,建议引导入园。"
+        return "工业项目位于产业园区外，建议引导入园。"
     if inside_m2 > 0:
-        return f"地块位于产业园区内({ids_text(ids)},{area_text(inside_m2)})。"
+        return f"地块位于产业园区{ids_text(ids)}内，园区内面积 {area_text(inside_m2)}。"
     return "地块不涉及产业园区。"
 
 

@@ -136,7 +136,7 @@ def site_from_frame(frame: gpd.GeoDataFrame, *, name: str, source: str,
         if not geom.is_valid:
             reason = shapely.is_valid_reason(geom)
             raise InvalidGeometry(f"invalid polygon: {reason}",
-                                  message_zh=f"地块图形无效(自相交等):{reason}", where=where)
+                                  message_zh=f"地块图形无效（自相交等）：{reason}", where=where)
     dissolved = shapely.union_all(np.asarray(geoms))
     return Site(geometry=dissolved, parcels=len(geoms), name=name, source=source,
                 warnings=list(warnings or []), parcel_geometries=list(geoms))

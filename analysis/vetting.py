@@ -88,13 +88,29 @@ def verdict(report: dict[str, Any]) -> str:
 
 
 def summary(report: dict[str, Any]) -> str:
-    """One paragraph in Chinese: the verdict and the reasons that led to it."""
-    reasons = [f["message"] for f in report["findings"]
-               if f["status"] in ("conflict", "conditional")]
+    """One paragraph in Chinese: the verdict, then the reasons that led to it.
+
+    Conflicts come first, then the conditions, then what the reviewer should note
+    (warnings); a water-source finding contributes one sentence per level.
+    """
+    items = [(status, text) for f in report["findings"] for status, text in _sentences(f)]
     if "quota" in report and report["quota"]["status"] != "ok":
-        reasons.append(report["quota"]["message"])
-    head = f"初审结论:{report['verdict_zh']}。"
-    return head + ("".join(reasons) if reasons else "地块未触及各项管控要求。")
+        items.append((report["quota"]["status"], report["quota"]["message"]))
+    reasons = [text for want in ("conflict", "conditional") for status, text in items
+               if status == want]
+    notes = [text for status, text in items if status == "warning"]
+    head = f"初审结论：{report['verdict_zh']}。"
+    body = "".join(reasons) or ("地块未触及各项管控要求。" if not notes
+                                else "地块未触及禁止性和限制性管控要求。")
+    return head + body + ("另请注意：" + "".join(notes) if notes else "")
+
+
+def _sentences(finding: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(status, message)`` pairs of a finding: one per water-source level, else one."""
+    levels = finding.get("by_level")
+    if levels:
+        return [(lv["status"], lv["message"]) for lv in levels]
+    return [(finding["status"], finding["message"])]
 
 
 def _site_summary(site: Site, site_m2: float) -> dict[str, Any]:
@@ -111,13 +127,25 @@ def _county_of(overlaps: list[LayerOverlap]) -> str | None:
     return max(hits, key=lambda h: h.area_m2).fid if hits else None
 
 
+def _figures(area: float, site_m2: float) -> dict[str, float]:
+    """Overlap in m², 公顷, 亩 and as a share of the site, never more than the site.
+
+    The layer's overlap is the union of its pieces, each intersected and projected on its
+    own, while the site's area is its own projection: when the site lies wholly in a layer
+    made of several adjacent features (a level-1 zone beside a level-2 zone), the two
+    computations differ in the last digits and the share came out as 1.000001.
+    """
+    area = min(area, site_m2)
+    return {"overlap_m2": round(area, 2), "overlap_ha": round(area / 10_000, 4),
+            "overlap_mu": round(area / 10_000 * MU_PER_HA, 2),
+            "overlap_share": min(round(area / site_m2, 6), 1.0) if site_m2 else 0.0}
+
+
 def _finding(o: LayerOverlap, rule: str, status: str, area: float, site_m2: float,
              message: str, ids: list[str] | None = None) -> dict[str, Any]:
     return {
         "layer": o.layer.name, "kind": o.layer.kind, "title": o.layer.title, "rule": rule,
-        "status": status, "overlap_m2": round(area, 2),
-        "overlap_ha": round(area / 10_000, 4), "overlap_mu": round(area / 10_000 * MU_PER_HA, 2),
-        "overlap_share": round(area / site_m2, 6) if site_m2 else 0.0,
+        "status": status, **_figures(area, site_m2),
         "feature_ids": o.feature_ids if ids is None else ids, "message": message,
     }
 
@@ -151,23 +179,33 @@ def _water_level(klass: str | None) -> str:
     return "2" if text in _LEVEL_2 or text.startswith(("二级", "准保护")) else "1"
 
 
+WATER_LEVEL_ZH = {"1": "饮用水水源一级保护区", "2": "饮用水水源二级保护区"}
+
+
 def _water(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: Rules
            ) -> dict[str, Any]:
+    """One finding for the layer, with each level's own figures and sentence (``by_level``)."""
     by_level: dict[str, float] = {"1": 0.0, "2": 0.0}
     for klass, area in o.class_area_m2.items():
         by_level[_water_level(klass)] += area
     statuses = {lvl: industry.on_overlap[f"water_source_{lvl}"]
                 if by_level[lvl] > rules.min_overlap_m2 else "ok" for lvl in by_level}
     level = max(statuses, key=lambda lvl: (SEVERITY[statuses[lvl]], lvl == "1"))
-    status = statuses[level]
-    names = {"1": "饮用水水源一级保护区", "2": "饮用水水源二级保护区"}
-    if status == "ok" and not o.hits:
-        text = "地块未占用饮用水水源保护区。"
-    else:
-        ids = sorted(h.fid for h in o.hits if _water_level(h.klass) == level)
-        text = msg.overlap_message(names[level], by_level[level], by_level[level] / site_m2,
-                                   ids, status, industry.title)
-    finding = _finding(o, f"water_source.level_{level}", status, o.area_m2, site_m2, text)
+    levels = []
+    for lvl in ("1", "2"):
+        if by_level[lvl] <= rules.min_overlap_m2:
+            continue
+        area = min(by_level[lvl], site_m2)
+        ids = sorted(h.fid for h in o.hits if _water_level(h.klass) == lvl)
+        text = msg.overlap_message(WATER_LEVEL_ZH[lvl], area, area / site_m2, ids,
+                                   statuses[lvl], industry.title)
+        levels.append({"level": lvl, "title": WATER_LEVEL_ZH[lvl],
+                       "rule": f"water_source.level_{lvl}", "status": statuses[lvl],
+                       **_figures(area, site_m2), "feature_ids": ids, "message": text})
+    text = "".join(str(lv["message"]) for lv in levels) or "地块未占用饮用水水源保护区。"
+    finding = _finding(o, f"water_source.level_{level}", statuses[level], o.area_m2, site_m2,
+                       text)
+    finding["by_level"] = levels
     finding["by_level_m2"] = {k: round(v, 2) for k, v in by_level.items()}
     finding["by_level_status"] = statuses
     return finding
@@ -256,12 +294,12 @@ def _capacity_findings(capacity: dict[str, Any], rules: Rules) -> list[dict[str,
                         f"{b['min']:g} 吨/年" for _, b in short)
         findings.append(_capacity_finding(short[0][0], "env_capacity.fits",
                                           rules.capacity_exceeded,
-                                          f"{text},须通过区域削减或排污权交易落实总量来源。"))
+                                          f"{text}，须通过区域削减或排污权交易落实总量来源。"))
     if unknown:
         names = "、".join(POLLUTANT_NAMES_ZH.get(p, p) for p in unknown)
         findings.append(_capacity_finding(
             bands[0][0] if bands else None, "env_capacity.data", "conditional",
-            f"地块处(全部或部分)没有{names}的环境容量数据,无法核算排放量能否容纳,"
+            f"地块处（全部或部分）没有{names}的环境容量数据，无法核算排放量能否容纳，"
             "须补充环境容量数据后复核。"))
     return findings
 

@@ -33,6 +33,9 @@ from layers.repository import get_layer, list_layers, load_features  # noqa: E40
 from layers.store import Store, open_store  # noqa: E402
 
 SAMPLE = REPO / "data" / "sample"
+# bench/bench_cli_start.py writes its own page; this report keeps the link to it.
+CLI_LINK = ("CLI start-up (`blueprint --help`, `blueprint layers list`): "
+            "[benchmarks-cli.md](benchmarks-cli.md), written by `bench/bench_cli_start.py`.")
 
 
 def random_sites(store: Store, n: int, seed: int = 20261121) -> list[Site]:
@@ -313,6 +316,8 @@ def write_report(results: dict[str, dict[str, object]], n: int, url: str | None,
         "| engine | sample city s | big layer s | features/s |",
         "|---|---|---|---|",
         *import_rows(*imports),
+        "",
+        CLI_LINK,
         "",
     ]
     (docs / "benchmarks.md").write_text("\n".join(lines), encoding="utf-8")

@@ -108,7 +108,7 @@ def check_shapefile_parts(path: Path) -> None:
         raise InvalidFile(
             f"the Shapefile's {' and '.join(missing)} file is missing beside it; keep .shp, "
             ".shx, .dbf and .prj together (zip them to upload)",
-            message_zh="Shapefile 缺少配套文件(" + "、".join(missing) + "),"
+            message_zh="Shapefile 缺少配套文件（" + "、".join(missing) + "），"
             "请将 .shp、.shx、.dbf、.prj 一起打包为 .zip 上传", where=path.name)
 
 

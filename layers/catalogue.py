@@ -49,5 +49,5 @@ def get_kind(name: str) -> LayerKind:
         known = ", ".join(KINDS)
         raise UnknownLayerKind(
             f"unknown layer kind {name!r}; known kinds: {known}",
-            message_zh=f"未知的图层类型“{name}”,可用类型:{known}",
+            message_zh=f"未知的图层类型“{name}”，可用类型：{known}",
         ) from None

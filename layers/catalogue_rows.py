@@ -30,7 +30,7 @@ def replace_layer_row(conn: sa.Connection, values: dict[str, Any]) -> tuple[int,
                 return int(new_id.scalar_one()), None
         except sa.exc.IntegrityError:
             raise Conflict(f"layer {values['name']!r} was created by another import just now; "
-                           "try again", message_zh="另一导入任务刚刚创建了同名图层,请重试",
+                           "try again", message_zh="另一导入任务刚刚创建了同名图层，请重试",
                            where=values["source_file"]) from None
     conn.execute(layer_features.delete().where(layer_features.c.layer_id == old.id))
     if conn.dialect.name == "postgresql":

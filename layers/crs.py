@@ -58,7 +58,7 @@ def in_china(bounds: tuple[float, float, float, float]) -> bool:
 
 
 GIVE_CRS = "give the right CRS (--crs on the command line, the CRS choice when uploading)"
-GIVE_CRS_ZH = "请指定正确的坐标系(命令行用 --crs,网页上传时选择“坐标系”)"
+GIVE_CRS_ZH = "请指定正确的坐标系（命令行用 --crs，网页上传时选择“坐标系”）"
 
 
 def check_plausible(bounds: tuple[float, float, float, float], crs: CRS, where: str) -> None:
@@ -80,11 +80,11 @@ def check_plausible(bounds: tuple[float, float, float, float], crs: CRS, where: 
         raise UnknownCRS(
             f"coordinates up to ({maxx:.0f}, {maxy:.0f}) are not degrees but the CRS "
             f"{crs.to_string()} is geographic: projected metres labelled as degrees? {GIVE_CRS}",
-            message_zh=f"坐标数值是米而坐标系声明为经纬度,{GIVE_CRS_ZH}", where=where)
+            message_zh=f"坐标数值是米而坐标系声明为经纬度，{GIVE_CRS_ZH}", where=where)
     raise UnknownCRS(
         f"coordinates {bounds} cannot be in {crs.to_string()}: they fall outside China; "
         f"is the declared CRS right? {GIVE_CRS}",
-        message_zh=f"坐标不在声明的坐标系的中国范围内,{GIVE_CRS_ZH}", where=where)
+        message_zh=f"坐标不在声明的坐标系的中国范围内，{GIVE_CRS_ZH}", where=where)
 
 
 # Gauss-Krüger coordinates more than this far (degrees) from the zone's central meridian
@@ -107,7 +107,7 @@ def check_zone(bounds: tuple[float, float, float, float], crs: CRS, where: str) 
         raise UnknownCRS(
             f"the coordinates lie up to {off:.1f}° from the central meridian {lon0:g}°E of "
             f"{crs_label(crs)}: wrong zone or zone prefix?",
-            message_zh=f"坐标距该投影带中央经线 {lon0:g}° 达 {off:.1f}°,疑似带号或带号前缀有误,"
+            message_zh=f"坐标距该投影带中央经线 {lon0:g}° 达 {off:.1f}°，疑似带号或带号前缀有误，"
                        "请核对坐标系", where=where)
 
 

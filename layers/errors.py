@@ -122,7 +122,7 @@ class NotAuthenticated(BlueprintError):
     """No valid credentials were given."""
 
     code = "not_authenticated"
-    default_zh = "未登录或令牌无效"
+    default_zh = "缺少访问令牌或令牌无效（令牌由系统管理员发放）"
 
 
 class StorageUnavailable(BlueprintError):
@@ -130,3 +130,23 @@ class StorageUnavailable(BlueprintError):
 
     code = "storage_unavailable"
     default_zh = "数据库不可用"
+
+
+class EmptyStore(BlueprintError):
+    """The store has no layers at all: nothing to vet against (load some first)."""
+
+    code = "empty_store"
+    default_zh = "图层库为空"
+
+    @classmethod
+    def at(cls, location: str) -> EmptyStore:
+        """The error for the store at ``location`` (a folder or a database)."""
+        return cls(f"the layer store {location} is empty: load the sample city with "
+                   "`blueprint sample load` or import layers with `blueprint layers import "
+                   "PATH --kind KIND` (or point BLUEPRINT_DATA_DIR / BLUEPRINT_DATABASE_URL "
+                   "at your store)",
+                   message_zh=f"图层库为空（{location}）：请先用 blueprint sample load "
+                              "导入样例城市，或用 blueprint layers import 文件 --kind 类型 "
+                              "导入图层（或设置 BLUEPRINT_DATA_DIR、BLUEPRINT_DATABASE_URL "
+                              "指向已有图层库）",
+                   where=location)

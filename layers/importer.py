@@ -55,8 +55,34 @@ def import_layer(path: str | Path, options: ImportOptions, *, store: Store,
     if repaired:
         report.warnings.append(f"repaired {repaired} invalid geometries (make_valid) / "
                                f"修复了 {repaired} 个无效几何")
+    report.warnings += second_layer_warnings(kind.name, name, store=store)
     _write_vector_layer(report, rows, options.actor, store=store, progress=progress)
     return report
+
+
+# Kinds a report checks layer by layer: a second layer of one of them is listed (and
+# vetted) beside the first, which is seldom what an import meant.
+ONE_LAYER_KINDS = ("ecological_redline", "basic_farmland", "water_source", "urban_boundary",
+                   "admin_boundary")
+
+
+def second_layer_warnings(kind: str, name: str, *, store: Store) -> list[str]:
+    """A warning when ``name`` adds a second layer of a protected kind instead of replacing."""
+    if kind not in ONE_LAYER_KINDS:
+        return []
+    from layers.repository import list_layers
+
+    others = [i.name for i in list_layers(store=store) if i.kind == kind and i.name != name]
+    if not others:
+        return []
+    title = get_kind(kind).title
+    return [f"the store already has a {kind} layer ({', '.join(others)}); this import adds "
+            f"a second one and every report will list both. To replace it instead, import "
+            f"with --name {others[0]} (and remove the extra layer with "
+            f"`blueprint layers remove {name}`) / 图层库中已有{title}图层"
+            f"（{'、'.join(others)}），本次导入将新增第二个{title}图层，审查报告会分别列出；"
+            f"如要替换原图层，请用 --name {others[0]} 导入（多余图层可用 "
+            f"blueprint layers remove {name} 删除）"]
 
 
 def layer_name(given: str | None, path: Path) -> str:
@@ -68,7 +94,7 @@ def layer_name(given: str | None, path: Path) -> str:
         if not NAME_PATTERN.fullmatch(given):
             raise BadInput(f"layer name {given!r} may hold only letters, digits, '_', '-' and "
                            "'.' (at most 100)", message_zh="图层名称只能包含文字、数字、下划线、"
-                           "连字符和点(不超过 100 个字符)")
+                           "连字符和点（不超过 100 个字符）")
         return given
     tidy = re.sub(r"[^\w.\-]+", "_", path.stem).strip("_.") or "layer"
     return tidy[:100]

@@ -71,7 +71,7 @@ def _inspect_raster(path: Path, given_crs: str | None
                           message_zh="无法读取栅格文件", where=str(path)) from None
     if not placed:
         raise InvalidFile("the raster has no position (no geotransform or world file)",
-                          message_zh="栅格没有地理定位信息(缺少地理变换或 .tfw 文件)",
+                          message_zh="栅格没有地理定位信息（缺少地理变换或 .tfw 文件）",
                           where=str(path))
     crs = parse_crs(given_crs) if given_crs else declared
     if crs is not None and declared is not None and not declared.equals(crs,
@@ -81,7 +81,7 @@ def _inspect_raster(path: Path, given_crs: str | None
                          where=str(path))
     if crs is None:
         raise UnknownCRS("the raster has no CRS; give one with --crs",
-                         message_zh="栅格缺少坐标系,请用 --crs 指定", where=str(path))
+                         message_zh="栅格缺少坐标系，请用 --crs 指定", where=str(path))
     check_plausible(bounds, crs, str(path))  # type: ignore[arg-type]
     lonlat = _raster_bbox_4490(bounds, crs)  # type: ignore[arg-type]
     return crs_label(crs), lonlat, bands

@@ -96,11 +96,11 @@ def _read_with_ogr(source: Source, *, layer: str | None,
         layers = pyogrio.list_layers(target)
     except Exception as exc:  # GDAL raises DataSourceError and friends
         raise InvalidFile(f"not a readable vector file: {_one_line(exc)}",
-                          message_zh="无法识别的矢量文件格式", where=str(path)) from None
+                          message_zh="无法读取该矢量文件，文件可能已损坏", where=path) from None
     if layer is None and len(layers) > 1:
         names = ", ".join(str(n) for n in layers[:, 0])
         raise InvalidFile(f"the file has several layers ({names}); choose one with --layer",
-                          message_zh=f"文件包含多个图层({names}),请用 --layer 指定",
+                          message_zh=f"文件包含多个图层（{names}），请用 --layer 指定",
                           where=str(path))
     try:
         frame = gpd.read_file(target, layer=layer, encoding=encoding, engine="pyogrio",
@@ -110,7 +110,7 @@ def _read_with_ogr(source: Source, *, layer: str | None,
                           message_zh="读取要素失败", where=str(path)) from None
     if not isinstance(frame, gpd.GeoDataFrame) or frame.active_geometry_name is None:
         raise InvalidFile("the file (or layer) holds a table without geometry",
-                          message_zh="文件(或图层)中只有属性表,没有几何图形", where=str(path))
+                          message_zh="文件（或图层）中只有属性表，没有几何图形", where=str(path))
     if len(frame) == 0:
         raise InvalidFile("the file has no features", message_zh="文件中没有要素",
                           where=str(path))
@@ -134,8 +134,8 @@ def _resolve_crs(frame: gpd.GeoDataFrame, given: str | None, where: str) -> CRS:
     if declared is None:
         raise UnknownCRS("the file has no coordinate reference system; give one (--crs on the "
                          "command line, e.g. --crs EPSG:4527, or the CRS choice when uploading)",
-                         message_zh="文件缺少坐标系信息(如 .prj),请指定坐标系(命令行用 --crs,"
-                         "网页上传时选择“坐标系”)", where=where)
+                         message_zh="文件缺少坐标系信息（如 .prj），请指定坐标系（命令行用 --crs，"
+                         "网页上传时选择“坐标系”）", where=where)
     return declared
 
 
@@ -166,8 +166,8 @@ def guess_dbf_encoding(raw: bytes, where: str) -> str:
             continue
         return "UTF-8" if enc == "utf-8" else "GBK"
     raise InvalidFile("cannot tell the attribute encoding (neither UTF-8 nor GBK); "
-                      "give it with --encoding", message_zh="无法识别属性编码,请用 --encoding 指定",
-                      where=where)
+                      "give it with --encoding",
+                      message_zh="无法识别属性编码，请用 --encoding 指定", where=where)
 
 
 def _dbf_field_names(raw: bytes, header_len: int) -> bytes:

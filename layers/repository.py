@@ -6,15 +6,16 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import shapely
 import sqlalchemy as sa
 
 from layers.errors import NotFound, StorageUnavailable
 from layers.schema import layer_features, layers
 from layers.store import Store, write_audit
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ class LayerInfo:
         if not self.raster_path or not path.exists():
             raise StorageUnavailable(
                 f"the raster file of layer {self.name!r} is missing ({path.name}); "
-                "import the layer again", message_zh=f"图层“{self.title}”的栅格文件缺失,请重新导入")
+                "import the layer again",
+                message_zh=f"图层“{self.title}”的栅格文件缺失，请重新导入")
         return path
 
     @property
@@ -114,6 +116,9 @@ class FeatureArrays:
 
 def load_features(layer: LayerInfo, *, store: Store) -> FeatureArrays:
     """Every feature of a vector layer, as arrays (for the embedded engine and exports)."""
+    import numpy as np
+    import shapely
+
     query = (sa.select(layer_features.c.fid, layer_features.c.klass, layer_features.c.props,
                        layer_features.c.geom)
              .where(layer_features.c.layer_id == layer.id).order_by(layer_features.c.fid))

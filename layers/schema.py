@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import shapely
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator, UserDefinedType
 
@@ -46,6 +45,8 @@ class Geometry(TypeDecorator[bytes]):
         """WKB in; hex EWKB text for PostGIS."""
         if value is None or dialect.name != "postgresql":
             return value
+        import shapely  # only when writing to PostGIS: keeps the CLI's start light
+
         geom = shapely.set_srid(shapely.from_wkb(value), SRID)
         return shapely.to_wkb(geom, hex=True, include_srid=True)
 

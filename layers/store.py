@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
@@ -44,6 +43,14 @@ class Store:
     def engine_name(self) -> str:
         """``postgis`` or ``embedded``."""
         return "postgis" if self.is_postgis else "embedded"
+
+    @property
+    def location(self) -> str:
+        """Where the store is, for a person: the data folder or the database server."""
+        if not self.is_postgis:
+            return str(self.data_dir.resolve())
+        url = self.engine.url
+        return f"PostgreSQL {url.host or 'localhost'}:{url.port or 5432}/{url.database}"
 
     @property
     def raster_dir(self) -> Path:
@@ -128,17 +135,45 @@ def open_store(database_url: str, data_dir: Path, *, pool_size: int = 5,
         engine.dispose()
         raise StorageUnavailable(
             f"cannot connect to the database: {_first_line(exc)}",
-            message_zh="无法连接数据库,请检查 BLUEPRINT_DATABASE_URL 和数据库服务",
+            message_zh="无法连接数据库，请检查 BLUEPRINT_DATABASE_URL 和数据库服务",
         ) from None
-    if migrate:
+    if migrate and not _embedded_at_head(store):
         upgrade(store)
     return store
+
+
+def _head_revision() -> str | None:
+    """The newest migration's id, read from the files (no Alembic import)."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        found = re.search(r'^revision = "([^"]+)"', text, re.M)
+        parent = re.search(r'^down_revision = "([^"]+)"', text, re.M)
+        if found:
+            revisions.add(found.group(1))
+        if parent:
+            parents.add(parent.group(1))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _embedded_at_head(store: Store) -> bool:
+    """True when an embedded store's schema is already the newest: the CLI then skips
+    importing Alembic (a third of a short command's start-up)."""
+    if store.is_postgis:
+        return False
+    try:
+        with store.engine.connect() as conn:
+            current = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    except sa.exc.SQLAlchemyError:
+        return False
+    return current is not None and current == _head_revision()
 
 
 def storage_unavailable(exc: BaseException) -> StorageUnavailable:
     """The one-line domain error for a database connection refused or lost mid-way."""
     return StorageUnavailable(f"the database is unavailable: {_first_line(exc)}",
-                              message_zh="数据库暂时不可用,请稍后重试")
+                              message_zh="数据库暂时不可用，请稍后重试")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -153,7 +188,7 @@ def _ensure_postgis(conn: Connection) -> None:
         raise StorageUnavailable(
             f"the PostGIS extension is missing on this server and cannot be created: "
             f"{_first_line(exc)} (a superuser must run CREATE EXTENSION postgis)",
-            message_zh="数据库缺少 PostGIS 扩展,请由超级用户执行 CREATE EXTENSION postgis",
+            message_zh="数据库缺少 PostGIS 扩展，请由超级用户执行 CREATE EXTENSION postgis",
         ) from None
 
 
@@ -162,6 +197,9 @@ def upgrade(store: Store) -> str:
 
     Returns the revision the database is at afterwards.
     """
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with store.engine.begin() as conn:

@@ -23,6 +23,13 @@ ROLES = {
 CITY_ROLES = {"admin", "city_quota_manager"}
 
 
+# There is no sign-in page: a token comes from an administrator (``blueprint users add``).
+NO_TOKEN = ("an API token is required: ask an administrator for one (they create it with "
+            "`blueprint users add`) and send it as the header 'Authorization: Bearer <token>'")
+NO_TOKEN_ZH = ("此操作需要访问令牌：请向系统管理员申请（管理员用 blueprint users add 创建用户并"
+               "发放令牌），请求时在请求头中携带 Authorization: Bearer 令牌")
+
+
 @dataclass(frozen=True)
 class User:
     """An authenticated user: name, role and (for county staff) their county code."""
@@ -45,7 +52,7 @@ class User:
         if county and not self.is_city_level and self.county != county:
             raise NotAllowed(f"user {self.name!r} acts only for county {self.county}, "
                              f"not {county}",
-                             message_zh=f"用户“{self.name}”只能操作本县({self.county})的数据")
+                             message_zh=f"用户“{self.name}”只能操作本县（{self.county}）的数据")
 
 
     def require_city_wide(self, *roles: str) -> None:
@@ -58,7 +65,7 @@ class User:
         if self.county and self.role != "admin":
             raise NotAllowed(f"user {self.name!r} acts for county {self.county} only; "
                              "city-wide layers need a city-level user",
-                             message_zh=f"用户“{self.name}”为县级用户,无权修改全市图层")
+                             message_zh=f"用户“{self.name}”为县级用户，无权修改全市图层")
 
 
 def _hash(token: str) -> str:
@@ -86,7 +93,7 @@ def create_user(name: str, role: str, county: str | None, *, store: Store, actor
 def authenticate(token: str | None, *, store: Store) -> User:
     """The user a bearer token belongs to, or :class:`NotAuthenticated`."""
     if not token:
-        raise NotAuthenticated("a bearer token is required", message_zh="请先登录(需要访问令牌)")
+        raise NotAuthenticated(NO_TOKEN, message_zh=NO_TOKEN_ZH)
     with store.read() as conn:
         row = conn.execute(sa.select(users).where(users.c.token_hash == _hash(token),
                                                   users.c.active.is_(True))).first()

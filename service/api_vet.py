@@ -43,7 +43,10 @@ def _run(site: Site, body: SiteIn, store: Any, rules: Any, user: User | None
     if body.demands and user is None:
         raise NotAuthenticated(
             "a check against quota balances (demands) needs a bearer token: it reads the "
-            "county's balances", message_zh="核算要素指标需要登录(访问令牌):将读取县区指标余额")
+            "county's balances; ask an administrator for a token (`blueprint users add`)",
+            message_zh="核算要素指标会读取县区指标余额，须提供访问令牌：请向系统管理员申请"
+                       "（管理员用 blueprint users add 发放），"
+                       "请求头携带 Authorization: Bearer 令牌")
     emissions = parse_emissions(",".join(f"{k}={v}" for k, v in body.emissions.items()))
     request = VetRequest(site=site, industry=body.industry, county=body.county,
                          emissions=emissions, demands=dict(body.demands), year=body.year)
@@ -51,7 +54,7 @@ def _run(site: Site, body: SiteIn, store: Any, rules: Any, user: User | None
     return report_geojson(report) if body.format == "geojson" else to_json(report)
 
 
-@router.post("/vet", summary="Vet a GeoJSON site / 选址初审(GeoJSON)")
+@router.post("/vet", summary="Vet a GeoJSON site / 选址初审（GeoJSON）")
 async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: SettingsDep,
                   user: OptionalUserDep) -> dict[str, Any]:
     """Vet a site given as GeoJSON; returns the report of ``blueprint vet --format json``.

@@ -8,18 +8,22 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
-from sqlalchemy import exc as sa_exc
 
 from layers.errors import BlueprintError
-from layers.store import Store, storage_unavailable
-from service.context import local_actor, store_from_settings
-from service.settings import get_settings
+from service.context import local_actor
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from layers.store import Store
+
+# Heavy libraries (geopandas, shapely, rasterio, pyogrio, SQLAlchemy, FastAPI) are imported
+# inside the commands that need them: `blueprint --help` starts in a fraction of a second
+# (bench/bench_cli_start.py).
 
 app = typer.Typer(help="一张蓝图 Blueprint: planning layers, site vetting, quotas.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -39,13 +43,28 @@ err = Console(stderr=True, markup=False)
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 
-def open_store() -> Store:
-    """Open the configured store for one command."""
-    return store_from_settings(get_settings())
+def open_store(*, create: bool = True) -> Store:
+    """Open the configured store for one command.
+
+    With ``create=False`` (commands that only read) a missing embedded store is not
+    created: :class:`EmptyStore` says where it was looked for and how to load layers.
+    """
+    from service.context import store_from_settings, store_location
+    from service.settings import get_settings
+
+    settings = get_settings()
+    if not create and not settings.database_url and not (
+            settings.data_dir / "blueprint.db").exists():
+        from layers.errors import EmptyStore
+
+        raise EmptyStore.at(store_location(settings))
+    return store_from_settings(settings)
 
 
 def progress_bar() -> Progress:
     """A progress bar on stderr (stdout stays clean for JSON)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     console=err, transient=True)
 
@@ -59,6 +78,8 @@ def print_json(value: Any) -> None:
 def db_upgrade() -> None:
     """Create or upgrade the schema (idempotent); creates the postgis extension if missing."""
     from layers.store import upgrade
+    from service.context import store_from_settings
+    from service.settings import get_settings
 
     store = store_from_settings(get_settings(), migrate=False)
     revision = upgrade(store)
@@ -81,9 +102,9 @@ def sample_load(path: Annotated[Path, typer.Option(help="Sample folder")] = SAMP
 
         reports = load_sample(path, store=store, actor=local_actor(), progress=step)
     for r in reports:
-        fixed = f",修复无效几何 {r.repaired} 个" if r.repaired else ""
+        fixed = f"，修复无效几何 {r.repaired} 个" if r.repaired else ""
         count = f"栅格 {len(r.bands)} 个波段" if r.bands else f"{r.feature_count} 个要素"
-        out.print(f"已导入 {r.title} [{r.name}]:{count}{fixed}", markup=False)
+        out.print(f"已导入 {r.title} [{r.name}]：{count}{fixed}", markup=False)
 
 
 @users_app.command("add")
@@ -97,6 +118,10 @@ def users_add(name: str,
     from layers.users import create_user
 
     token = create_user(name, role, county, store=open_store(), actor=local_actor())
+    err.print(f"已创建用户“{name}”（{role}）。下面一行是其 API 访问令牌，只显示这一次，"
+              "请立即交给本人妥善保存（遗失只能重新创建用户）。")
+    err.print("使用方法：调用接口时加请求头 Authorization: Bearer <令牌>，例如 "
+              "curl -H 'Authorization: Bearer <令牌>' http://127.0.0.1:8000/api/quota/balances")
     out.print(token)
 
 
@@ -111,7 +136,11 @@ def main() -> None:
     try:
         try:
             app(standalone_mode=False)
-        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:  # server gone
+        except Exception as exc:  # a database server gone mid-way: one line, exit 2
+            if not _connection_lost(exc):
+                raise
+            from layers.store import storage_unavailable
+
             raise storage_unavailable(exc) from None
     except BlueprintError as exc:
         sys.stderr.write(f"error: {exc} ({exc.message_zh})\n")
@@ -132,8 +161,18 @@ def main() -> None:
         raise SystemExit(1) from None
 
 
+def _connection_lost(exc: Exception) -> bool:
+    if "sqlalchemy" not in sys.modules:
+        return False
+    from sqlalchemy import exc as sa_exc
+
+    return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+
+
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     """Print a rich table."""
+    from rich.table import Table
+
     t = Table(title=title)
     for c in columns:
         t.add_column(c)

@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from layers.errors import BadInput
-from layers.importer import ImportOptions, import_layer
-from layers.repository import list_layers, remove_layer
+from layers.errors import BadInput, EmptyStore
 from service.cli import (
     _import_progress,
     layers_app,
@@ -38,6 +36,8 @@ def layers_import(
     format: Annotated[str, typer.Option(help="table or json")] = "table",
 ) -> None:
     """Import a layer file; a layer of the same name is replaced atomically."""
+    from layers.importer import ImportOptions, import_layer
+
     options = ImportOptions(kind=kind, name=name, title=title, layer=layer, encoding=encoding,
                             crs=crs, class_field=class_field, id_field=id_field,
                             actor=local_actor(),  # an administrator's own files: 2 GB
@@ -51,10 +51,10 @@ def layers_import(
     if format == "json":
         print_json(report.to_dict())
         return
-    out.print(f"已导入 {report.title} [{report.name}]:{report.feature_count} 个要素,"
+    out.print(f"已导入 {report.title} [{report.name}]：{report.feature_count} 个要素，"
               f"源坐标系 {report.source_crs}", markup=False)
     for w in report.warnings:
-        out.print(f"  提示:{w}")
+        out.print(f"  提示：{w}")
 
 
 @layers_app.command("list")
@@ -62,19 +62,40 @@ def layers_list(format: Annotated[str, typer.Option(help="table or json")] = "ta
     """Show every layer: name, kind, feature count, extent, source, imported at."""
     if format not in ("table", "json"):
         raise BadInput("--format must be table or json", message_zh="输出格式应为 table 或 json")
-    infos = list_layers(store=open_store())
+    from service.context import store_location
+    from service.settings import get_settings
+
+    try:
+        store = open_store(create=False)
+    except EmptyStore:  # nothing there yet: say where we looked, create nothing
+        if format == "json":
+            print_json([])
+        else:
+            out.print(f"图层库为空：{store_location(get_settings())} 下还没有图层库。"
+                      "请用 blueprint sample load 导入样例城市，或用 blueprint layers import "
+                      "导入图层（也可设置 BLUEPRINT_DATA_DIR 指向已有图层库）。")
+        return
+    from layers.repository import list_layers
+
+    infos = list_layers(store=store)
     if format == "json":
         print_json([i.to_dict() for i in infos])
         return
     rows = [[i.name, i.kind, i.title, i.feature_count if not i.is_raster else "栅格",
              ", ".join(f"{v:.4f}" for v in i.bbox), i.source_file,
              i.imported_at.strftime("%Y-%m-%d %H:%M")] for i in infos]
-    columns = ["名称", "类型", "标题", "要素数", "范围 (EPSG:4490)", "来源文件", "导入时间"]
+    columns = ["名称", "类型", "标题", "要素数", "范围（EPSG:4490）", "来源文件", "导入时间"]
     table("图层目录", columns, rows)
+    out.print(f"图层库：{store.location}（共 {len(infos)} 个图层）")
+    if not infos:
+        out.print("图层库中还没有图层：请用 blueprint sample load 导入样例城市，"
+                  "或用 blueprint layers import 导入图层。")
 
 
 @layers_app.command("remove")
 def layers_remove(name: str) -> None:
     """Delete a layer (audited)."""
+    from layers.repository import remove_layer
+
     remove_layer(name, store=open_store(), actor=local_actor())
     out.print(f"已删除图层 {name}")

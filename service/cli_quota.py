@@ -8,24 +8,38 @@ fresh one by default: pass the same key again to retry safely).
 
 from __future__ import annotations
 
+import tomllib
 import uuid
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import sqlalchemy as sa
 import typer
 
-from analysis import quota
-from analysis.quota.clock import parse_day_or_time, today_cn
-from analysis.quota.grants import grant_from_csv
-from analysis.quota.kinds import KINDS
 from layers.errors import BadInput, NotFound
-from layers.schema import users
-from layers.store import Store
-from layers.users import User
 from service.cli import app, open_store, out, print_json
 from service.context import local_actor
+
+if TYPE_CHECKING:
+    from layers.store import Store
+    from layers.users import User
+
+# The kinds' codes for --help, read from the packaged file without importing the ledger.
+KIND_CODES = list(tomllib.loads((Path(__file__).resolve().parent.parent / "analysis" / "quota"
+                                 / "kinds.toml").read_text(encoding="utf-8"))["kind"])
+
+
+class _LazyQuota:
+    """``analysis.quota`` imported on first use (it pulls in SQLAlchemy and the ledger):
+    ``blueprint --help`` and other short commands start without it."""
+
+    def __getattr__(self, name: str) -> Any:
+        from analysis import quota as module
+
+        return getattr(module, name)
+
+
+quota = _LazyQuota()
 
 quota_app = typer.Typer(help="Quota ledger (要素指标台账): grant, hold, allocate, lend, "
                         "adjust, reclaim, reverse; balances, movements, loans, exports.",
@@ -37,15 +51,21 @@ Key = Annotated[str | None, typer.Option(help="Idempotency key (default: a fresh
 UserName = Annotated[str | None, typer.Option("--user", help="Act as this user "
                                               "(default: the local operator, admin)")]
 Year = Annotated[int | None, typer.Option(help="Quota year (default: this year)")]
-Kind = Annotated[str, typer.Option(help="Quota kind: " + ", ".join(KINDS))]
+Kind = Annotated[str, typer.Option(help="Quota kind: " + ", ".join(KIND_CODES))]
 Amount = Annotated[str, typer.Option(help="Exact amount in the kind's unit")]
 Format = Annotated[str, typer.Option(help="table or json")]
 
 
 def _actor(store: Store, name: str | None) -> User:
+    from layers.users import User
+
     if not name:
         return User(name=local_actor(), role="admin")
     with store.read() as conn:
+        import sqlalchemy as sa
+
+        from layers.schema import users
+
         row = conn.execute(sa.select(users).where(users.c.name == name,
                                                   users.c.active.is_(True))).first()
     if row is None:
@@ -66,16 +86,31 @@ def _show(result: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
         print_json(result)
         return
-    out.print(f"操作 {result['operation_id']}({result['op']},幂等键 {result['key']})已记账:"
-              f"{result['reason']}", markup=False)
+    from analysis.quota.history import OP_ZH
+    from analysis.quota.kinds import KINDS
     from service.cli_quota_reports import table
 
+    op = OP_ZH.get(result["op"], result["op"])
+    out.print(f"操作 {result['operation_id']}（{op}，幂等键 {result['key']}）已记账："
+              f"{result['reason']}", markup=False)
     table("记账分录", ["用途", "年度", "指标类型", "调出", "调入", "数量"],
-          [[e["purpose"], e["year"], KINDS[e["kind"]].title, e["from"], e["to"], e["amount"]]
+          [[OP_ZH.get(e["purpose"], e["purpose"]), e["year"], KINDS[e["kind"]].title,
+            account_zh(e["from"]), account_zh(e["to"]), e["amount"]]
            for e in result["entries"]])
 
 
+def account_zh(ref: str) -> str:
+    """``county:371502`` → ``县级储备 371502``: account references in Chinese for tables."""
+    from analysis.quota.ledger import TYPE_ZH
+
+    type_, _, owner = ref.partition(":")
+    name = TYPE_ZH.get(type_, type_)
+    return f"{name} {owner}" if owner else name
+
+
 def _year(year: int | None) -> int:
+    from analysis.quota.clock import today_cn
+
     return year if year is not None else today_cn().year
 
 
@@ -102,11 +137,13 @@ def grant_cmd(kind: Kind, county: Annotated[str, typer.Option(help="County code"
 @quota_app.command("grant-file")
 def grant_file_cmd(path: Path, format: Format = "table") -> None:
     """Grant every row of a quotas CSV (year,county_code,county_name,kind,amount,unit)."""
+    from analysis.quota.grants import grant_from_csv
+
     results = grant_from_csv(path, store=open_store(), actor=local_actor())
     if format == "json":
         print_json(results)
     else:
-        out.print(f"已下达 {len(results)} 项年度指标(重复导入不会重复下达)")
+        out.print(f"已下达 {len(results)} 项年度指标（重复导入不会重复下达）")
 
 
 @quota_app.command("hold")
@@ -120,6 +157,8 @@ def hold_cmd(kind: Kind, county: Annotated[str, typer.Option(help="County code")
                                                      "(city level)")] = False,
              key: Key = None, user: UserName = None, format: Format = "table") -> None:
     """Hold quota for a project under review (released on expiry)."""
+    from analysis.quota.clock import parse_day_or_time
+
     _run(quota.hold, user, key, reason, format, year=_year(year), kind=kind, county=county,
          project=project, amount=amount,
          expires=parse_day_or_time(expires, "--expires") if expires is not None else None,

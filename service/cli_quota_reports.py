@@ -7,14 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from analysis import quota
-from analysis.quota.exports import write_export
-from analysis.quota.kinds import KINDS
 from layers.errors import BadInput
 from service.cli import open_store, out, print_json
-from service.cli_quota import Format, quota_app
+from service.cli_quota import Format, quota, quota_app
 
 YearOpt = Annotated[int | None, typer.Option(help="Only this year")]
 KindOpt = Annotated[str | None, typer.Option(help="Only this kind")]
@@ -23,6 +19,8 @@ CountyOpt = Annotated[str | None, typer.Option(help="Only this county code")]
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     """A rich table whose cells wrap instead of being cut off on narrow terminals."""
+    from rich.table import Table
+
     t = Table(title=title)
     for c in columns:
         t.add_column(c, overflow="fold")
@@ -38,7 +36,7 @@ def _text(value: Any) -> str:
 def _available(row: dict[str, Any]) -> str:
     if row["available"] is None:
         return "—"
-    mu = f"({row['available_mu']} 亩)" if "available_mu" in row else ""
+    mu = f"（{row['available_mu']} 亩）" if "available_mu" in row else ""
     return f"{row['available']}{mu}"
 
 
@@ -50,7 +48,7 @@ def balances_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt =
     if format == "json":
         print_json(rows)
         return
-    table("要素指标余额", ["年度", "指标类型(单位)", "账户", "下达", "预留", "已配置", "借出",
+    table("要素指标余额", ["年度", "指标类型（单位）", "账户", "下达", "预留", "已配置", "借出",
                       "借入", "调剂", "核销", "可用"],
           [[r["year"], f"{r['kind_title']}({r['unit_zh']})", r["title"], r["granted"],
             r["held"], r["allocated"], r["lent"], r["borrowed"], r["adjusted"], r["retired"],
@@ -87,7 +85,7 @@ def movements_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt 
     if format == "json":
         print_json(rows)
         return
-    table("要素指标流水", ["分录", "时间(UTC)", "操作", "指标类型", "调出", "调入", "数量",
+    table("要素指标流水", ["分录", "时间（UTC）", "操作", "指标类型", "调出", "调入", "数量",
                      "操作人", "事由"],
           [[r["id"], r["at"][:19], f"{r['op_zh']}#{r['operation_id']}", r["kind_title"],
             r["from_title"], r["to_title"], f"{r['amount']} {r['unit']}", r["actor"],
@@ -102,6 +100,8 @@ def loans_cmd(overdue: Annotated[bool, typer.Option(help="Only overdue loans")] 
               format: Format = "table") -> None:
     """Loans between counties with what is still owed (``--overdue``: past due)."""
     day = _when(on, "--on")
+    from analysis.quota.kinds import KINDS
+
     rows = quota.loans(store=open_store(), overdue=overdue, year=year, kind=kind,
                        county=county, today=day.date() if day else None)
     if format == "json":
@@ -121,6 +121,8 @@ def export_cmd(output: Annotated[Path, typer.Option(help="File to write")],
                format: Annotated[str, typer.Option(help="xlsx or csv")] = "xlsx",
                year: YearOpt = None, kind: KindOpt = None, county: CountyOpt = None) -> None:
     """Export balances or movements to .xlsx or CSV (Chinese headers)."""
+    from analysis.quota.exports import write_export
+
     path = write_export(output, what=what, fmt=format, store=open_store(), year=year,
                         kind=kind, county=county)
     out.print(f"已导出到 {path}", markup=False)

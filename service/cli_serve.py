@@ -11,9 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from layers.errors import BadInput, BlueprintError
-from layers.repository import list_layers
 from service.cli import SAMPLE_DIR, app, err, open_store, out, sample_load
-from service.settings import get_settings
 
 # What each worker process imports (uvicorn ``factory=True``): it builds its own app from
 # the environment, and the app's lifespan opens that process's own store.
@@ -24,20 +22,22 @@ def _ensure_sample() -> None:
     """Load the sample city when the store holds no layer yet (first start)."""
     store = open_store()
     try:
+        from layers.repository import list_layers
+
         empty = not list_layers(store=store)
     finally:
         store.close()
     if not empty:
         return
     if not (SAMPLE_DIR / "manifest.toml").exists():
-        err.print("没有图层,也找不到样例数据 data/sample;地图将为空。"
+        err.print("没有图层，也找不到样例数据 data/sample；地图将为空。"
                   "用 blueprint layers import 导入图层。", markup=False)
         return
-    out.print("首次启动:导入样例城市(聊城市)图层…")
+    out.print("首次启动：导入样例城市（聊城市）图层…")
     try:
         sample_load(SAMPLE_DIR)
     except BlueprintError as exc:  # serve anyway: the map says that there are no layers
-        err.print(f"样例数据导入失败:{exc.message_zh} ({exc})", markup=False)
+        err.print(f"样例数据导入失败：{exc.message_zh}（{exc}）", markup=False)
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -49,7 +49,7 @@ def _check_port_free(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as exc:
             raise BadInput(f"cannot listen on {host}:{port}: {exc.strerror}; choose another "
-                           "--port", message_zh=f"端口 {port} 已被占用或不可用,请用 --port 换一个",
+                           "--port", message_zh=f"端口 {port} 已被占用或不可用，请用 --port 换一个",
                            where=f"{host}:{port}") from None
 
 
@@ -69,6 +69,8 @@ def serve(
     """Serve the blueprint map (/) and the HTTP API (/api, /ogc, /docs) with uvicorn."""
     import uvicorn
 
+    from service.settings import get_settings
+
     get_settings()  # a bad BLUEPRINT_… value is one clear line here, not one per worker
     _check_port_free(host, port)
     # Create or upgrade the schema once, here, so that workers starting together never race
@@ -78,7 +80,7 @@ def serve(
         _ensure_sample()
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown_host}:{port}/"
-    out.print(f"一张蓝图已启动:在浏览器中打开 {url}  (接口文档 {url}docs,Ctrl+C 退出)",
+    out.print(f"一张蓝图已启动：在浏览器中打开 {url}（接口文档 {url}docs，Ctrl+C 退出）",
               markup=False)
     if open_browser:
         threading.Timer(1.5, webbrowser.open, args=(url,)).start()

@@ -9,15 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from analysis.capacity import parse_emissions
 from analysis.messages import STATUS_ZH, VERDICT_ZH
-from analysis.report_geojson import report_geojson
-from analysis.site import SiteLimits, read_site
-from analysis.vetting import VetRequest, to_json, vet_site
 from layers.errors import BadInput
 from service.cli import app, open_store, out, print_json, progress_bar, table
-from service.context import rules_from_settings, site_limits
-from service.settings import get_settings
 
 FORMATS = ("table", "json", "geojson")
 # Files vet-batch picks up from a folder (a .json file is vetted only when named).
@@ -41,6 +35,9 @@ def parse_demands(text: str | None) -> dict[str, Decimal]:
 
 
 def _render(report: dict[str, Any], fmt: str) -> None:
+    from analysis.report_geojson import report_geojson
+    from analysis.vetting import to_json
+
     if fmt == "json":
         print_json(to_json(report))
     elif fmt == "geojson":
@@ -51,20 +48,49 @@ def _render(report: dict[str, Any], fmt: str) -> None:
 
 def _print_table(report: dict[str, Any]) -> None:
     site = report["site"]
-    out.print(f"{site['name']}  面积 {site['area_m2']:,.1f} 平方米 "
-              f"({site['area_ha']} 公顷 / {site['area_mu']} 亩,{site['area_crs']}),"
-              f"{site['parcels']} 个地块,县区 {report['county'] or '未知'}")
-    rows = [[f["title"], STATUS_ZH[f["status"]], f"{f['overlap_m2']:,.1f}",
-             f"{f['overlap_mu']:,.2f}", f"{f['overlap_share']:.2%}",
-             ", ".join(f["feature_ids"][:3])]
-            for f in report["findings"]]
-    table(f"选址初审({report['industry_title']})",
-          ["图层", "结论", "重叠(m²)", "重叠(亩)", "占比", "涉及图斑"], rows)
+    out.print(f"{site['name']}：面积 {site['area_m2']:,.1f} 平方米，{site['area_ha']} 公顷，"
+              f"{site['area_mu']} 亩（按 {site['area_crs']} 计算），{site['parcels']} 个地块，"
+              f"所在县区 {report['county'] or '未知'}")
+    rows = [row for f in report["findings"] for row in _finding_rows(f)]
+    table(f"选址初审（{report['industry_title']}）",
+          ["图层", "结论", "重叠（m²）", "重叠（亩）", "占比", "涉及图斑"], rows)
+    bands = [b for layer in report["capacity"]["layers"] for b in layer["bands"]]
+    if bands:
+        table("环境容量（吨/年）", ["污染物", "平均剩余", "最小剩余", "拟排放", "是否满足"],
+              [[f"{b['title']}（{b['band']}）", _num(b["mean"]), _num(b["min"]),
+                _num(b["demand"]), {True: "满足", False: "不满足", None: "—"}[b["fits"]]]
+               for b in bands])
     if "quota" in report:
-        out.print(f"要素指标:{report['quota']['message']}", markup=False)
+        out.print(report["quota"]["message"], markup=False)
     for w in report["warnings"]:
-        out.print(f"提示:{w}", markup=False)
+        out.print(f"提示：{w}", markup=False)
     out.print(report["summary_zh"], style="bold")
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
+def _finding_rows(f: dict[str, Any]) -> list[list[str]]:
+    """One row per finding, one per level for water sources; no area for capacity."""
+    if f["kind"] == "env_capacity" and not f["overlap_m2"]:
+        return [[f["title"], STATUS_ZH[f["status"]], "—", "—", "—", ""]]
+    parts = f.get("by_level") or [f]
+    return [[p["title"], STATUS_ZH[p["status"]], f"{p['overlap_m2']:,.1f}",
+             f"{p['overlap_mu']:,.2f}", f"{p['overlap_share']:.2%}",
+             "、".join(p["feature_ids"][:3])] for p in parts]
+
+
+def _store_with_layers() -> Any:
+    """The store, if it has any layer: vetting against nothing is a set-up mistake (exit 2)
+    that says where the store was looked for and how to load layers; nothing is created."""
+    from layers.errors import EmptyStore
+    from layers.repository import list_layers
+
+    store = open_store(create=False)
+    if not list_layers(store=store):
+        raise EmptyStore.at(store.location)
+    return store
 
 
 @app.command("vet")
@@ -83,8 +109,15 @@ def vet(
     rules: Annotated[str | None, typer.Option(help="Rules TOML file")] = None,
 ) -> None:
     """Vet a site against every layer of the blueprint."""
+    from analysis.capacity import parse_emissions
+    from analysis.site import read_site
+    from analysis.vetting import VetRequest, vet_site
+
     if format not in FORMATS:
         raise BadInput(f"--format must be one of {FORMATS}", message_zh="输出格式无效")
+    from service.context import rules_from_settings, site_limits
+    from service.settings import get_settings
+
     settings = get_settings()
     site = read_site(site_file, crs=crs, encoding=encoding, limits=site_limits(settings),
                      file_limits=settings.file_limits())
@@ -92,7 +125,7 @@ def vet(
                          emissions=parse_emissions(emissions), demands=parse_demands(demand),
                          year=year)
     ruleset = rules_from_settings(settings, rules)
-    _render(vet_site(request, store=open_store(), rules=ruleset), format)
+    _render(vet_site(request, store=_store_with_layers(), rules=ruleset), format)
 
 
 @app.command("vet-batch")
@@ -107,10 +140,14 @@ def vet_batch(
     if not files:
         raise BadInput("no site files found (.txt, .geojson, .gpkg, .shp, .zip, .kml)",
                        message_zh="没有找到地块文件")
+    from service.context import rules_from_settings, site_limits
+    from service.settings import get_settings
+
     settings = get_settings()
-    store, ruleset = open_store(), rules_from_settings(settings)
-    limits = site_limits(settings)
+    ruleset = rules_from_settings(settings)
+    limits = (site_limits(settings), settings.file_limits())
     ruleset.industry(industry)  # an unknown industry is one error, not one per file
+    store = _store_with_layers()
     counts: dict[str, int] = {}
     with progress_bar() as bar, output.open("w", encoding="utf-8") as fh:
         task = bar.add_task("批量审查", total=len(files))
@@ -120,16 +157,18 @@ def vet_batch(
             counts[outcome] = counts.get(outcome, 0) + 1
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
             bar.advance(task)
-    out.print(f"已审查 {len(files)} 个地块:" + ",".join(f"{k} {v} 个" for k, v in counts.items())
-              + f";结果已写入 {output}")
+    out.print(f"已审查 {len(files)} 个地块：" + "，".join(f"{k} {v} 个" for k, v in counts.items())
+              + f"；结果已写入 {output}")
 
 
 def _vet_one(path: Path, industry: str, store: Any, ruleset: Any,
-             limits: SiteLimits) -> dict[str, Any]:
+             limits: tuple[Any, Any]) -> dict[str, Any]:
+    from analysis.site import read_site
+    from analysis.vetting import VetRequest, to_json, vet_site
     from layers.errors import BlueprintError
 
     try:
-        site = read_site(path, limits=limits)
+        site = read_site(path, limits=limits[0], file_limits=limits[1])
         report = vet_site(VetRequest(site=site, industry=industry), store=store, rules=ruleset)
     except BlueprintError as exc:
         return {"file": str(path), "error": exc.to_dict()}

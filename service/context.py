@@ -4,28 +4,46 @@ from __future__ import annotations
 
 import getpass
 import os
+from typing import TYPE_CHECKING
 
-from analysis.rules import Rules, load_rules
-from analysis.site import SiteLimits
-from layers.store import Store, open_store
-from service.settings import Settings
+if TYPE_CHECKING:
+    from analysis.rules import Rules
+    from analysis.site import SiteLimits
+    from layers.store import Store
+    from service.settings import Settings
 
 
 def store_from_settings(settings: Settings, *, migrate: bool = True) -> Store:
     """Open the engine the settings choose: PostGIS if a URL is set, else embedded."""
+    from layers.store import open_store
+
     return open_store(settings.database_url, settings.data_dir, pool_size=settings.pool_size,
                       migrate=migrate)
 
 
 def rules_from_settings(settings: Settings, override: str | None = None) -> Rules:
     """The vetting rules: an explicit file, BLUEPRINT_RULES_FILE, or the packaged defaults."""
+    from analysis.rules import load_rules
+
     return load_rules(override or settings.rules_file)
 
 
 def site_limits(settings: Settings) -> SiteLimits:
     """The site size limits the settings set (``BLUEPRINT_MAX_SITE_VERTICES``/``_PARTS``)."""
+    from analysis.site import SiteLimits
+
     return SiteLimits(max_vertices=settings.max_site_vertices,
                       max_parts=settings.max_site_parts)
+
+
+def store_location(settings: Settings) -> str:
+    """Where the store is, for a person: the data folder's absolute path or the database."""
+    if settings.database_url:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(settings.database_url)
+        return f"PostgreSQL {url.host or 'localhost'}:{url.port or 5432}/{url.database}"
+    return str(settings.data_dir.resolve())
 
 
 def local_actor() -> str:

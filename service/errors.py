@@ -22,6 +22,7 @@ DEFAULT_STATUS_CODES: dict[type[errors.BlueprintError], int] = {
     errors.TooLarge: 413,
     errors.QuotaExceeded: 409,
     errors.Conflict: 409,
+    errors.EmptyStore: 409,
     errors.BadInput: 422,
     errors.StorageUnavailable: 503,
     errors.BlueprintError: 400,
@@ -69,5 +70,5 @@ def add_exception_handlers(app: FastAPI) -> None:
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return JSONResponse({"error": "internal", "message": "internal error; see the server log",
-                             "message_zh": "服务器内部错误,请联系管理员", "where": None},
+                             "message_zh": "服务器内部错误，请联系管理员", "where": None},
                             status_code=500)

@@ -53,7 +53,7 @@ def _check_params(request: Request, allowed: set[str]) -> None:
     unknown = sorted(set(request.query_params) - allowed - COMMON)
     if unknown:
         raise OgcBadRequest(f"unknown query parameter(s): {', '.join(unknown)}",
-                            message_zh=f"不支持的查询参数:{'、'.join(unknown)}", where=unknown[0])
+                            message_zh=f"不支持的查询参数：{'、'.join(unknown)}", where=unknown[0])
 
 
 def _url(request: Request, path: str, **params: Any) -> str:
@@ -93,7 +93,7 @@ def _vector(name: str, store: Any) -> LayerInfo:
     layer = get_layer(name, store=store)
     if layer.is_raster:
         raise NotFound(f"{name!r} is a raster layer, not a feature collection",
-                       message_zh=f"“{layer.title}”是栅格图层,不是要素集合")
+                       message_zh=f"“{layer.title}”是栅格图层，不是要素集合")
     return layer
 
 
@@ -102,7 +102,7 @@ def landing(request: Request, f: FParam = None) -> Response:
     """Links to the API definition, the conformance declaration and the collections."""
     _check_params(request, set())
     doc = {"title": "一张蓝图 Blueprint – OGC API – Features",
-           "description": "规划管控图层(只读),供 QGIS 等桌面 GIS 读取。",
+           "description": "规划管控图层（只读），供 QGIS 等桌面 GIS 读取。",
            "links": _self_links(request) + [
                {"href": _url(request, "/openapi.json"), "rel": "service-desc",
                 "type": "application/vnd.oai.openapi+json;version=3.1", "title": "OpenAPI"},
@@ -138,7 +138,7 @@ def _collection(request: Request, layer: LayerInfo, html: bool = False) -> dict[
             {"href": _url(request, f"{path}/items"), "rel": "items", "type": GEOJSON,
              "title": f"{layer.title} 要素"},
             {"href": _url(request, f"{path}/items", f="html"), "rel": "items",
-             "type": "text/html", "title": f"{layer.title} 要素 (HTML)"}]}
+             "type": "text/html", "title": f"{layer.title} 要素（HTML）"}]}
 
 
 @router.get("/collections", summary="Feature collections / 要素集合")
@@ -179,7 +179,7 @@ def _crs(text: str | None, name: str) -> str:
     uri = text.strip().strip("<>")
     if uri not in SUPPORTED_CRS:
         raise OgcBadRequest(f"{name} {text!r} is not supported; use {CRS84} or {CRS4490}",
-                            message_zh=f"不支持的坐标系 {text},可用 CRS84 或 EPSG:4490",
+                            message_zh=f"不支持的坐标系 {text}，可用 CRS84 或 EPSG:4490",
                             where=name)
     return uri
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from layers.errors import BadInput
-from layers.safe_open import Limits
+
+if TYPE_CHECKING:
+    from layers.safe_open import Limits
 
 
 class Settings(BaseSettings):
@@ -46,6 +49,8 @@ class Settings(BaseSettings):
 
     def file_limits(self, max_mb: int | None = None) -> Limits:
         """The limits every file a user sends is checked against before it is read."""
+        from layers.safe_open import Limits
+
         return Limits(max_bytes=(max_mb or self.max_upload_mb) * 1024 * 1024,
                       max_unzipped_bytes=self.max_unzipped_mb * 1024 * 1024,
                       max_zip_members=self.max_zip_members)

@@ -54,7 +54,7 @@ def test_vet_table_and_geojson(tmp_path, data_dir):
     run(["layers", "import", str(_layer(tmp_path)), "--kind", "ecological_redline"], data_dir)
     site = write(frame([box(0, 0, 200, 100)], name=["测试"]), tmp_path / "site.gpkg")
     table = run(["vet", str(site)], data_dir)
-    assert table.returncode == 0 and "初审结论:不通过" in table.stdout
+    assert table.returncode == 0 and "初审结论：不通过" in table.stdout
     gj = json.loads(run(["vet", str(site), "--format", "geojson"], data_dir).stdout)
     assert gj["type"] == "FeatureCollection" and len(gj["features"]) == 2
 
@@ -63,7 +63,7 @@ def test_vet_table_and_geojson(tmp_path, data_dir):
     (["vet", "missing.geojson"], "no such file"),
     (["layers", "import", "x.gpkg", "--kind", "golf"], "unknown layer kind"),
     (["vet", "data/sample/manifest.toml", "--format", "xml"], "--format"),
-    (["vet", "pyproject.toml"], "nor a known GIS format"),
+    (["vet", "pyproject.toml"], "neither a boundary-point coordinate file"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(data_dir, args, needle):
     done = run(args, data_dir)

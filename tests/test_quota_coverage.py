@@ -43,15 +43,18 @@ def test_county_reserve_then_pool_then_neither(store: Store) -> None:
     assert ok["status"] == "ok" and ok["year"] == Y
     assert ok["items"] == [{"kind": "new_construction_land", "title": "新增建设用地指标",
                             "unit": "ha", "demand": "70", "county_available": "70",
-                            "pool_available": "30", "covered_by": "county"}]
+                            "pool_available": "30", "other_counties_available": "0",
+                            "covered_by": "county"}]
     pool = quota_coverage(county="371502", demands={"new_construction_land": Decimal("100")},
                           year=None, store=store, at=T0)
     assert pool["status"] == "conditional" and pool["items"][0]["covered_by"] == "pool"
-    assert "缺口 30 公顷(450.00 亩)需从市级统筹池调剂" in pool["message"]
+    assert "缺口 30 公顷（450.00 亩）需从市级统筹池调剂" in pool["message"]
     none = quota_coverage(county="371502", demands={"land": Decimal("100.0001")}, year=None,
                           store=store, at=T0)
     assert none["status"] == "conflict" and none["items"][0]["covered_by"] == "none"
-    assert none["message"].startswith("要素指标(2026 年度,东昌府区)")
+    assert none["message"].startswith("要素指标（2026 年度，东昌府区）")
+    # nothing in the ledger covers it: the sentence offers no way out the ledger lacks
+    assert "有偿调剂" not in none["message"] and "不能保障" in none["message"]
 
 
 def test_one_uncovered_demand_makes_a_conflict(store: Store) -> None:
@@ -158,6 +161,12 @@ def test_vet_api_and_cli_show_the_quota_section(store: Store, tmp_path: Path,
     site.write_text(json.dumps(SQUARE), encoding="utf-8")
     monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
     monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
+    from layers.importer import ImportOptions, import_layer
+    from tests.helpers import box, frame, write
+
+    # the CLI refuses to vet against a store without any layer: give it one, far away
+    import_layer(write(frame([box(0, 0, 10, 10)]), tmp_path / "red.gpkg"),
+                 ImportOptions(kind="ecological_redline"), store=store)
     result = CliRunner().invoke(cli, ["vet", str(site), "--county", "371502", "--demand",
                                       "land=200", "--format", "json"])
     assert result.exit_code == 0, result.output

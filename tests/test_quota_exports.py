@@ -38,7 +38,7 @@ def test_balances_xlsx(ledger: Store, tmp_path: Path) -> None:
     county = by_title["东昌府区 县级储备"]
     assert county[header.index("已配置")] == pytest.approx(12.3456)
     assert county[header.index("可用")] == pytest.approx(57.6544)
-    assert county[header.index("可用(亩)")] == pytest.approx(864.82)  # 57.6544 × 15
+    assert county[header.index("可用（亩）")] == pytest.approx(864.82)  # 57.6544 × 15
     assert by_title["聊城-P1"][header.index("可用")] is None
     assert not (tmp_path / "b.xlsx.partial").exists()
 

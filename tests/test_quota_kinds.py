@@ -27,7 +27,7 @@ def test_the_kinds_of_the_issue() -> None:
                           "emission_VOCs", "emission_PM"}
     assert {k.unit for k in KINDS.values()} == {"ha", "tce", "t", "t/yr"}
     assert all(k.pool_share == Fraction(3, 10) for k in KINDS.values())
-    assert KINDS["new_construction_land"].text(to_units("2")) == "2 公顷(30.00 亩)"
+    assert KINDS["new_construction_land"].text(to_units("2")) == "2 公顷（30.00 亩）"
 
 
 @pytest.mark.parametrize("alias,code", [("land", "new_construction_land"),

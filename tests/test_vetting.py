@@ -234,7 +234,7 @@ def test_report_is_plain_json(city, tmp_path):
     report = to_json(_vet(city, tmp_path, SITE_A))
     text = json.dumps(report, ensure_ascii=False)
     assert set(report) >= {"verdict", "site", "findings", "capacity", "warnings"}
-    assert "初审结论:不通过" in report["summary_zh"]
+    assert "初审结论：不通过" in report["summary_zh"]
     assert "_overlaps" not in text
     for f in report["findings"]:
         assert set(f) >= {"layer", "kind", "rule", "status", "overlap_m2", "overlap_share",

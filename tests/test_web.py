@@ -188,7 +188,8 @@ def test_bad_upload_is_a_chinese_error_and_changes_nothing(client, sample_store)
     assert "界址点" in body["message_zh"] and "Traceback" not in answer.text
     assert body["where"].endswith(":5")
     garbage = client.post("/api/vet/file", files={"file": ("规划地块.geojson", b"hello")})
-    assert garbage.status_code == 422 and "不是可识别的 GIS 格式" in garbage.json()["message_zh"]
+    assert garbage.status_code == 422 and garbage.json()["message_zh"].startswith(
+        "文件既不是界址点坐标文件，也不是可识别的 GIS 格式")
     assert garbage.json()["where"] == "规划地块.geojson"  # the user's file, not a server path
     assert "/tmp" not in garbage.text and str(Path.cwd()) not in garbage.text
     empty = client.post("/api/vet/file", files={"file": ("empty.geojson", b"")})

@@ -78,7 +78,7 @@ def _bounds(layers: list[LayerInfo]) -> list[list[float]] | None:
 def build_map(layers: list[LayerInfo], options: PageOptions) -> folium.Map:
     """The folium map: one group per layer, drawing tools, the layer control and the panel."""
     fmap = folium.Map(location=CHINA_CENTRE, zoom_start=5, tiles=None, prefer_canvas=True,
-                      control_scale=True, max_zoom=19)
+                      control_scale=False, max_zoom=19)
     fmap.default_js = _local(options.base, MAP_JS)
     fmap.default_css = _local(options.base, MAP_CSS)
     if options.basemap_url:

@@ -51,6 +51,13 @@ def api_docs(request: Request) -> HTMLResponse:
         swagger_ui_parameters={"validatorUrl": None})
 
 
+@pages.get("/favicon.ico")
+def favicon() -> Response:
+    """The icon browsers ask for on every page (also /docs), 16 and 32 px."""
+    return Response((STATIC_DIR / "favicon.ico").read_bytes(), media_type="image/x-icon",
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
 @images.get("/layers/{name}/image.png", summary="Raster band as PNG / 栅格图层渲染图",
             response_class=Response,
             responses={200: {"content": {"image/png": {}},

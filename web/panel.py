@@ -55,6 +55,9 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
         <span><i class="bp-ico bp-ico-poly"></i> 多边形：依次点击地块拐点，再点击起点完成；
           <i class="bp-ico bp-ico-rect"></i> 矩形：按住鼠标拖动，松开完成。
           工具在地图左侧。</span>
+        <label class="bp-field">地块名称
+          <input type="text" id="bp-site-name" name="site_name" maxlength="100"
+                 placeholder="地图上绘制的地块"></label>
         <button type="button" id="bp-draw" class="bp-btn">开始绘制地块</button>
       </div>
       <div class="bp-way">

@@ -51,7 +51,7 @@ def band_index(layer: LayerInfo, band: str | None) -> int:
     if band.lower() in names:
         return names.index(band.lower()) + 1
     raise BadInput(f"layer {layer.name!r} has no band {band!r}; bands: {', '.join(layer.bands)}",
-                   message_zh=f"栅格图层没有“{band}”波段,可选:{'、'.join(layer.bands)}",
+                   message_zh=f"栅格图层没有“{band}”波段，可选：{'、'.join(layer.bands)}",
                    where="band")
 
 

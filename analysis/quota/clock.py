@@ -46,5 +46,5 @@ def parse_day_or_time(text: str, where: str) -> date | datetime:
         raise BadInput(f"{where} {text!r} is neither a date (YYYY-MM-DD) nor an ISO 8601 time "
                        "(YYYY-MM-DDTHH:MM[:SS][+08:00]; without a zone: China time)",
                        message_zh="应为日期 YYYY-MM-DD 或时间 YYYY-MM-DDTHH:MM"
-                                  "(未注明时区按北京时间)",
+                                  "（未注明时区按北京时间）",
                        where=where) from None

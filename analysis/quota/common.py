@@ -68,7 +68,7 @@ def guard_project_county(conn: Connection, project: str, county: str) -> None:
     known = project_county(conn, project)
     if known is not None and known != county:
         raise Conflict(f"project {project!r} belongs to county {known}, not {county}",
-                       message_zh=f"项目“{project}”属于县区 {known},不属于 {county}",
+                       message_zh=f"项目“{project}”属于县区 {known}，不属于 {county}",
                        where="project")
 
 
@@ -95,15 +95,15 @@ def draw(conn: Connection, kind: QuotaKind, units: int, county: Account, pool: A
             f"county {county.owner} has {format_amount(own)} and the pool "
             f"{format_amount(pooled)} {kind.unit} of {kind.code}; {format_amount(units)} needed",
             where=f"{county.year}/{kind.code}",
-            message_zh=f"{county.title}可用 {kind.text(own)},市级统筹池可用 "
-                       f"{kind.text(pooled)},合计不足 {kind.text(units)}")
+            message_zh=f"{county.title}可用 {kind.text(own)}，市级统筹池可用 "
+                       f"{kind.text(pooled)}，合计不足 {kind.text(units)}")
     if short:
-        hint = ";缺口可由市级要素保障管理员从市级统筹池调剂" if balance(conn, pool.id) >= short \
+        hint = "；缺口可由市级要素保障管理员从市级统筹池调剂" if balance(conn, pool.id) >= short \
             else ""
         raise QuotaExceeded(
             f"county {county.owner} has {format_amount(own)} {kind.unit} of {kind.code}; "
             f"{format_amount(units)} needed",
             where=f"{county.year}/{kind.code}",
-            message_zh=f"{county.title}{kind.title}可用 {kind.text(own)},不足 "
+            message_zh=f"{county.title}{kind.title}可用 {kind.text(own)}，不足 "
                        f"{kind.text(units)}{hint}")
     return parts

@@ -99,12 +99,12 @@ def reverse(*, operation_id: int, user: User, reason: str, key: str, store: Stor
     if target.op == "expire":
         raise Conflict(f"operation {operation_id} is the expiry of a hold and cannot be "
                        "reversed: an expired hold cannot be revived; place a new hold",
-                       message_zh="预留到期释放不能冲正:已到期的预留不能恢复,"
+                       message_zh="预留到期释放不能冲正：已到期的预留不能恢复，"
                                   "如需继续预留请重新办理预留",
                        where="operation_id")
     if target.op == "reverse" or not originals:
         raise Conflict(f"operation {operation_id} ({target.op}) cannot be reversed",
-                       message_zh="该操作不能冲正(冲正记录或无记账分录)", where="operation_id")
+                       message_zh="该操作不能冲正（冲正记录或无记账分录）", where="operation_id")
 
     def plan(conn: Any) -> Plan:
         done = conn.execute(sa.select(sa.func.count()).select_from(entries).where(

@@ -28,12 +28,12 @@ BALANCE_COLUMNS = (
     ("title", "账户"), ("county", "县区代码"), ("project", "项目"), ("granted", "下达"),
     ("held", "预留"), ("allocated", "已配置"), ("lent", "借出"), ("borrowed", "借入"),
     ("adjusted", "有偿调剂"), ("retired", "核销"), ("available", "可用"),
-    ("available_mu", "可用(亩)"),
+    ("available_mu", "可用（亩）"),
 )
 MOVEMENT_COLUMNS = (
-    ("id", "分录号"), ("at", "时间(UTC)"), ("operation_id", "操作号"), ("op_zh", "操作"),
+    ("id", "分录号"), ("at", "时间（UTC）"), ("operation_id", "操作号"), ("op_zh", "操作"),
     ("year", "年度"), ("kind_title", "指标类型"), ("unit", "单位"), ("from_title", "调出账户"),
-    ("to_title", "调入账户"), ("amount", "数量"), ("price", "价款(元)"), ("actor", "操作人"),
+    ("to_title", "调入账户"), ("amount", "数量"), ("price", "价款（元）"), ("actor", "操作人"),
     ("reason", "事由"), ("key", "幂等键"), ("reverses_id", "冲正分录号"),
 )
 SHEETS = {"balances": ("指标余额", BALANCE_COLUMNS), "movements": ("指标流水", MOVEMENT_COLUMNS)}
@@ -45,7 +45,7 @@ MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
 def _check(what: str, fmt: str) -> None:
     if what not in SHEETS:
         raise BadInput(f"--what must be one of {', '.join(SHEETS)}", where="what",
-                       message_zh="导出内容应为 balances(余额)或 movements(流水)")
+                       message_zh="导出内容应为 balances（余额）或 movements（流水）")
     if fmt not in FORMATS:
         raise BadInput(f"--format must be one of {', '.join(FORMATS)}", where="format",
                        message_zh="导出格式应为 xlsx 或 csv")

@@ -92,7 +92,7 @@ def grant_from_csv(path: Path, *, store: Store, actor: str) -> list[dict[str, An
     rows = read_grants(path)
     user = User(name=actor, role="admin")
     name = Path(path).name
-    reason = f"年度指标下达({name})"
+    reason = f"年度指标下达（{name}）"
     at = now_utc()
     jobs = [grant_job(year=r.year, kind=r.kind, county=r.county, amount=r.amount, user=user,
                       reason=reason, key=r.key, county_name=r.county_name or None, at=at)

@@ -46,7 +46,7 @@ class QuotaKind:
         """``12.5 公顷(187.5 亩)`` — an amount for a Chinese message."""
         value = format_amount(units)
         if self.show_mu:
-            return f"{value} {self.unit_zh}({format_mu(units)} 亩)"
+            return f"{value} {self.unit_zh}（{format_mu(units)} 亩）"
         return f"{value} {self.unit_zh}"
 
 
@@ -91,7 +91,7 @@ def check_unit(kind: QuotaKind, unit: str) -> None:
     names = {n.casefold() for n in UNIT_ALIASES.get(kind.unit, ())} | {kind.unit.casefold()}
     if unit.strip().casefold() not in names:
         raise BadInput(f"unit {unit!r} does not fit {kind.code} (expected {kind.unit})",
-                       message_zh=f"{kind.title}的单位应为{kind.unit_zh},而非“{unit}”",
+                       message_zh=f"{kind.title}的单位应为{kind.unit_zh}，而非“{unit}”",
                        where="unit")
 
 
@@ -108,7 +108,7 @@ def to_units(value: Decimal | str | int, *, allow_zero: bool = False) -> int:
     scaled = amount * SCALE
     if scaled != scaled.to_integral_value():
         raise BadInput(f"amount {value} has more than {len(str(SCALE)) - 1} decimal places",
-                       message_zh=f"数量 {value} 的小数位数过多(最多 {len(str(SCALE)) - 1} 位)",
+                       message_zh=f"数量 {value} 的小数位数过多（最多 {len(str(SCALE)) - 1} 位）",
                        where="amount")
     if abs(scaled) >= MAX_UNITS:
         raise BadInput(f"amount {value} is implausibly large", message_zh="数量过大",

@@ -201,7 +201,7 @@ def _check_account(conn: Connection, account: Account) -> None:
             f"{account.code} ({account.year} {account.kind}) would go below zero "
             f"by {format_amount(-left)} {kind.unit}",
             where=f"{account.year}/{account.kind}/{account.code}",
-            message_zh=f"{account.year} 年度{account.title}的{kind.title}余额不足,"
+            message_zh=f"{account.year} 年度{account.title}的{kind.title}余额不足，"
                        f"缺口 {kind.text(-left)}")
 
 
@@ -210,7 +210,7 @@ def _check_positions(conn: Connection, moves: list[Move], operation_id: int) -> 
              for m in moves if m.hold_id is not None}
     if any(v < 0 for *_, v in hold_positions(conn, [h for h in holds if h is not None])):
         raise Conflict("a hold would be released or used more than once",
-                       message_zh="预留指标已被释放或使用,不能重复操作")
+                       message_zh="预留指标已被释放或使用，不能重复操作")
     for m in moves:
         if m.loan_id not in (None, THIS_OPERATION) and loan_outstanding(
                 conn, int(m.loan_id), _lender_of(conn, int(m.loan_id))) < 0:

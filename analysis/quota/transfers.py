@@ -46,7 +46,7 @@ def _giver(conn: Any, year: int, kind: QuotaKind, county: str, units: int) -> Ac
         raise QuotaExceeded(
             f"county {county} has {format_amount(have)} {kind.unit} of {kind.code} in "
             f"{year}; {format_amount(units)} needed", where=f"{year}/{kind.code}/{county}",
-            message_zh=f"{year} 年度县区 {county} 的{kind.title}可用 {kind.text(have)},"
+            message_zh=f"{year} 年度县区 {county} 的{kind.title}可用 {kind.text(have)}，"
                        f"不足 {kind.text(units)}")
     return account
 
@@ -110,7 +110,7 @@ def repay(*, loan_id: int, user: User, reason: str, key: str, store: Store,
         if owed <= 0 or pay > owed:
             raise Conflict(f"loan {loan_id} has {format_amount(owed)} outstanding; cannot "
                            f"repay {format_amount(pay)}", where="amount",
-                           message_zh=f"借出记录 {loan_id} 未还 {format_amount(owed)},"
+                           message_zh=f"借出记录 {loan_id} 未还 {format_amount(owed)}，"
                                       f"不能归还 {format_amount(pay)}")
         return Plan([Move("repay", borrower, lender, pay, loan_id=loan_id)],
                     {"loan_id": loan_id, "year": loan.year, "kind": loan.kind,
@@ -132,7 +132,7 @@ def _price(value: Decimal | str) -> Decimal:
         price = Decimal("NaN")
     if not price.is_finite() or price < 0 or price != price.quantize(Decimal("0.01")):
         raise BadInput(f"price {value!r} must be a non-negative amount in yuan (2 decimals)",
-                       message_zh="调剂价款应为不小于零的金额(元,最多两位小数)", where="price")
+                       message_zh="调剂价款应为不小于零的金额（元，最多两位小数）", where="price")
     return price.quantize(Decimal("0.01"))
 
 

@@ -12,8 +12,8 @@ from layers.coordfile.model import ATTRIBUTES, RawFile, fail
 from layers.errors import UnknownCRS
 
 _OTHER_DATUMS = (
-    (("西安", "XIAN", "1980", "西80"), "1980西安坐标系 (Xian 1980)", "1980西安坐标系"),
-    (("北京", "BEIJING", "1954", "北54"), "1954北京坐标系 (Beijing 1954)", "1954北京坐标系"),
+    (("西安", "XIAN", "1980", "西80"), "1980西安坐标系（Xian 1980）", "1980西安坐标系"),
+    (("北京", "BEIJING", "1954", "北54"), "1954北京坐标系（Beijing 1954）", "1954北京坐标系"),
 )
 _CGCS2000_MARKERS = (
     "CGCS2000",

@@ -60,7 +60,7 @@ def parse_point(fields: list[str], number: int, name: str) -> Point:
             name,
             number,
             f"point row has {len(fields)} fields, expected 4 (name, ring, X, Y){hint}",
-            f"界址点行有 {len(fields)} 个字段，应为 4 个（点号,圈号,X,Y）{hint_zh}",
+            f"界址点行有 {len(fields)} 个字段，应为 4 个（点号，圈号，X，Y）{hint_zh}",
         )
     point_name, ring_s, x_s, y_s = fields
     if not ring_s.isdecimal() or int(ring_s) < 1:

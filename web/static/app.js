@@ -13,6 +13,7 @@
     "1001": "#b5835a", "11": "#9b7fd1", "1101": "#9b7fd1", "12": "#9ca3af", "13": "#5aa0e6",
     "14": "#7bc96f" };
   var entries = [];
+  L.control.scale({ metric: true, imperial: false }).addTo(map); // metres and kilometres only
   map.createPane("bpRaster").style.zIndex = 350; // under the vector layers (400)
   var notice = L.DomUtil.create("div", "bp-map-notice", map.getContainer());
   notice.hidden = true;
@@ -45,20 +46,48 @@
     });
   }
 
+  /* Popups show the fields a reviewer reads, under Chinese labels; other attributes of the
+   * source file (a viewer's centre point, counters, codes of no meaning here) stay out. */
+  var FIELD_ZH = { name: "名称", NAME: "名称", mc: "名称", MC: "名称", type: "类型",
+    TYPE: "类型", lx: "类型", county_code: "县区代码", XZQDM: "县区代码", xzqdm: "县区代码",
+    XZQMC: "所在县区", xzqmc: "所在县区", landuse: "用地代码", landuse_name: "用地类型",
+    DLMC: "地类名称", dlmc: "地类名称", DLBM: "地类编码", TBBH: "图斑编号", tbbh: "图斑编号",
+    hxbh: "红线编号", HXBH: "红线编号", level: "保护级别", jb: "保护级别",
+    industries: "主导产业", area: "面积", mj: "面积", MJ: "面积", bz: "备注", BZ: "备注",
+    remark: "备注" };
+  var CLASS_ZH = { water_source: "保护级别", zoning: "用地类型", admin_boundary: "名称",
+    basic_farmland: "地类", ecological_redline: "类型" };
+  var HAN = /[\u4e00-\u9fff]/;
+  function fieldLabel(key) {
+    return FIELD_ZH[key] || (HAN.test(key) ? key : null);
+  }
+  function classText(kind, value) {
+    if (kind === "water_source") {
+      return { "1": "一级保护区", "2": "二级保护区" }[String(value)] || value;
+    }
+    return value;
+  }
   function popup(entry) {
     return function (layer) {
-      var p = layer.feature.properties || {};
-      var rows = Object.keys(p).filter(function (k) { return k.charAt(0) !== "_"; })
-        .slice(0, 10).map(function (k) {
-          return "<tr><th>" + escapeHtml(k) + "</th><td>" + escapeHtml(p[k]) + "</td></tr>";
-        }).join("");
-      var cls = p._class ? "<tr><th>分类</th><td>" + escapeHtml(p._class) + "</td></tr>" : "";
+      var p = layer.feature.properties || {}, kind = entry.cfg.kind, seen = {};
+      var rows = Object.keys(p).filter(function (k) {
+        var label = fieldLabel(k);
+        if (k.charAt(0) === "_" || !label || seen[label] || p[k] === null || p[k] === "" ||
+            typeof p[k] === "object") { return false; }
+        seen[label] = true;
+        return true;
+      }).slice(0, 10).map(function (k) {
+        return "<tr><th>" + escapeHtml(fieldLabel(k)) + "</th><td>" +
+          escapeHtml(k === "level" ? classText(kind, p[k]) : p[k]) + "</td></tr>";
+      }).join("");
+      var cls = p._class && !seen[CLASS_ZH[kind] || "分类"] ? "<tr><th>" +
+        escapeHtml(CLASS_ZH[kind] || "分类") + "</th><td>" +
+        escapeHtml(classText(kind, p._class)) + "</td></tr>" : "";
       return "<div class='bp-popup'><div class='bp-pop-title'>" + escapeHtml(entry.cfg.title) +
         "</div><table><tr><th>编号</th><td>" + escapeHtml(layer.feature.id) + "</td></tr>" +
         cls + rows + "</table></div>";
     };
   }
-
   function countyLabel(feature) {
     var p = feature.properties || {};
     return p._class || p.name || p.NAME || p.xzqmc || p.XZQMC || feature.id;
@@ -150,7 +179,10 @@
   function showRaster(entry, band) {
     var url = cfg.base + "/api/layers/" + encodeURIComponent(entry.cfg.name) + "/image" +
       (band ? "?band=" + encodeURIComponent(band) : "");
+    var ticket = entry.ticket = (entry.ticket || 0) + 1;
     fetch(url).then(function (r) { return r.json(); }).then(function (meta) {
+      // switched off (or asked again) while the image was on its way: show nothing
+      if (ticket !== entry.ticket || !map.hasLayer(entry.group)) { return; }
       if (!meta.url) { throw new Error(meta.message_zh || "栅格加载失败"); }
       if (entry.overlay) {
         entry.overlay.setUrl(meta.url);
@@ -172,7 +204,7 @@
       if (entry.group !== ev.layer) { return; }
       if (entry.cfg.raster) {
         if (shown) { showRaster(entry, entry.overlay ? null : entry.cfg.bands[0]); }
-        else { legend.remove(); }
+        else { entry.ticket = (entry.ticket || 0) + 1; legend.remove(); }
       } else if (shown) {
         load(entry);
       }

@@ -20,7 +20,7 @@ window.BlueprintCheck = function (bp) {
     "industrial_park.warning_outside": "宜布局在产业园区内",
     "industrial_park.ignore": "不要求入园",
     "env_capacity.fits": "排放量不超过剩余环境容量",
-    "admin_boundary.inside": "须位于本市行政区划内(有规划数据)",
+    "admin_boundary.inside": "须位于本市行政区划内（有规划数据）",
     "layer.missing": "图层库须有该类图层"
   };
   var $ = function (id) { return document.getElementById(id); };
@@ -42,7 +42,7 @@ window.BlueprintCheck = function (bp) {
     return "<span class='bp-tag bp-tag-" + esc(status) + "'>" + esc(STATUS_ZH[status] || status) +
       "</span>";
   }
-  function rule(code) { return esc(RULE_ZH[code] || code) + " <small>" + esc(code) + "</small>"; }
+  function rule(code) { return esc(RULE_ZH[code] || (code ? "其他管控要求" : "—")); }
 
   function setState(state, html) {
     document.body.dataset.bpState = state;
@@ -135,6 +135,13 @@ window.BlueprintCheck = function (bp) {
       esc(body.message_zh || "审查失败，请检查输入后重试。") + "</p>" + where + hint + en);
   }
 
+  function pieceRule(p, finding) {
+    if (p.kind === "water_source") {
+      return "water_source.level_" + (String(p["class"]) === "2" ? "2" : "1");
+    }
+    return finding.rule || "";
+  }
+
   function piecePopup(f, report) {
     var p = f.properties, finding = (report.findings || []).filter(function (x) {
       return x.layer === p.layer; })[0] || {};
@@ -145,8 +152,8 @@ window.BlueprintCheck = function (bp) {
         (p["class"] ? "（" + esc(p["class"]) + "）" : "") + "</td></tr>";
     return "<div class='bp-popup'><div class='bp-pop-title'>" + tag(p.status) + " " +
       esc(p.title) + (outside ? "以外" : "") + "</div><table>" +
-      "<tr><th>图层</th><td>" + esc(p.title) + " <small>" + esc(p.layer) + "</small></td></tr>" +
-      what + "<tr><th>规则</th><td>" + rule(finding.rule || "") + "</td></tr>" +
+      "<tr><th>图层</th><td>" + esc(p.title) + "</td></tr>" +
+      what + "<tr><th>管控要求</th><td>" + rule(pieceRule(p, finding)) + "</td></tr>" +
       "<tr><th>重叠面积</th><td>" + fmt(p.area_m2, 2) + " m² ／ " + fmt(p.area_mu, 2) +
       " 亩</td></tr><tr><th>占地块</th><td>" + pct(share) + "</td></tr></table>" +
       (finding.message ? "<p>" + esc(finding.message) + "</p>" : "") + "</div>";
@@ -172,6 +179,20 @@ window.BlueprintCheck = function (bp) {
         fillColor: VERDICT_FILL[report.verdict] || "#1e3a8a", fillOpacity: 0.15,
         className: "bp-site-outline" } }).addTo(result);
     map.fitBounds(siteLayer.getBounds(), { padding: [80, 80], maxZoom: 15 });
+  }
+
+  /* One finding (or one water-source level): the row and its sentence. Environmental
+   * capacity has no overlap area: its row shows a dash, not "0.00 m²". */
+  function findingRows(f, part) {
+    var noArea = f.kind === "env_capacity";
+    var area = noArea ? "—" : fmt(part.overlap_m2, 2) + " m²<br><small>" +
+      fmt(part.overlap_mu, 2) + " 亩</small>";
+    return "<tr class='bp-finding bp-st-" + esc(part.status) + "' data-layer='" +
+      esc(f.layer) + "' data-kind='" + esc(f.kind) + "'><td>" + esc(part.title) + "</td><td>" +
+      tag(part.status) + "</td><td class='bp-area'>" + area + "</td><td>" +
+      (noArea ? "—" : pct(part.overlap_share)) + "</td></tr><tr class='bp-finding-msg bp-st-" +
+      esc(part.status) + "' data-layer='" + esc(f.layer) + "'><td colspan='4'><small>" +
+      rule(part.rule) + "</small><br>" + esc(part.message) + "</td></tr>";
   }
 
   function table(id, rows) { $(id).innerHTML = rows.join(""); }
@@ -200,12 +221,9 @@ window.BlueprintCheck = function (bp) {
       "<tr><th>地块数</th><td>" + s.parcels + "（面积按 " + esc(s.area_crs) + " 计算）</td></tr>"]);
     table("bp-findings", ["<tr><th>图层</th><th>结论</th><th>重叠面积</th><th>占比</th></tr>"]
       .concat(r.findings.map(function (f) {
-        return "<tr class='bp-finding bp-st-" + esc(f.status) + "' data-layer='" +
-          esc(f.layer) + "'><td>" + esc(f.title) + "</td><td>" + tag(f.status) + "</td><td>" +
-          fmt(f.overlap_m2, 2) + " m²<br><small>" + fmt(f.overlap_mu, 2) + " 亩</small></td><td>" +
-          pct(f.overlap_share) + "</td></tr><tr class='bp-finding-msg bp-st-" + esc(f.status) + "' data-layer='" +
-          esc(f.layer) + "'><td colspan='4'><small>" + rule(f.rule) + "</small><br>" +
-          esc(f.message) + "</td></tr>";
+        return ((f.by_level && f.by_level.length) ? f.by_level : [f]).map(function (part) {
+          return findingRows(f, part);
+        }).join("");
       })));
     var bands = [];
     (r.capacity.layers || []).forEach(function (l) { bands = bands.concat(l.bands); });
@@ -271,6 +289,11 @@ window.BlueprintCheck = function (bp) {
     input.addEventListener("input", emissionsChanged);
   });
   $("bp-rerun").addEventListener("click", run);
+  $("bp-site-name").addEventListener("change", function () {
+    if (!site || !site.feature) { return; }
+    site.label = site.feature.properties.name = this.value.trim() || "地图上绘制的地块";
+    run();
+  });
   $("bp-draw").addEventListener("click", function () {
     var button = document.querySelector(".leaflet-draw-draw-polygon");
     if (button) { button.click(); }
@@ -278,8 +301,9 @@ window.BlueprintCheck = function (bp) {
   map.on(L.Draw.Event.CREATED, function (ev) {
     drawn.eachLayer(function (l) { if (l !== ev.layer) { drawn.removeLayer(l); } });
     var feature = ev.layer.toGeoJSON();
-    feature.properties = { name: "地图上绘制的地块" };
-    site = { feature: feature, label: "地图上绘制的地块" };
+    var name = ($("bp-site-name") && $("bp-site-name").value.trim()) || "地图上绘制的地块";
+    feature.properties = { name: name };
+    site = { feature: feature, label: name };
     run();
   });
   setState("idle", "");

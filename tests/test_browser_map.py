@@ -1,0 +1,132 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.test_browser)
+"""Issue 9 on the map, in Debian's Chromium: the capacity legend, a random upload, popups in
+Chinese, the scale bar, a named drawn site, the token message and the favicon."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+
+from tests.conftest import SAMPLE
+from tests.test_browser import (  # noqa: F401  (fixtures)
+    PARK,
+    _drag_rectangle,
+    browser,
+    console,
+    page,
+    server,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def test_capacity_switched_off_before_its_image_arrives_leaves_no_legend(page):
+    held: list[Any] = []
+    page.route("**/api/layers/*/image?*", lambda route: held.append(route))
+    page.route("**/api/layers/*/image", lambda route: held.append(route))
+    label = page.locator(".leaflet-control-layers-overlays label", has_text="环境容量")
+    label.click()
+    page.wait_for_function("() => true")
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the capacity image was never asked for"
+    label.click()  # off again, before the answer
+    for route in held:
+        route.continue_()
+    page.wait_for_timeout(1500)
+    assert page.locator(".bp-legend").count() == 0 or page.locator(".bp-legend").is_hidden()
+    assert page.locator("img.bp-raster").count() == 0
+    # and switched on for good, the legend comes
+    page.unroute("**/api/layers/*/image?*")
+    page.unroute("**/api/layers/*/image")
+    label.click()
+    page.locator(".bp-legend").wait_for()
+
+
+def test_a_random_text_upload_says_what_it_is_not(page, console, tmp_path):
+    console.expect("status of 422")
+    path = tmp_path / "会议纪要.txt"
+    path.write_text("hello\nthis is not a site\n", encoding="utf-8")
+    page.set_input_files("#bp-file", str(path))
+    status = page.locator("#bp-status.bp-status-error")
+    status.wait_for()
+    text = status.inner_text()
+    assert "既不是界址点坐标文件" in text and "neither a boundary-point coordinate file" in text
+    assert "CSV:" not in text and "might help" not in text
+
+
+def test_popups_show_chinese_labels_not_raw_fields_or_rule_codes(page):
+    page.locator(".bp-county-label", has_text="东昌府区").first.wait_for()
+    text = page.evaluate("""() => {
+        const e = blueprint.layers.find(x => x.cfg.kind === 'admin_boundary');
+        const l = e.geo.getLayers()[0];
+        l.fire('click', {latlng: l.getBounds().getCenter()}, true);
+        const text = document.querySelector('.leaflet-popup-content').innerText;
+        blueprint.map.closePopup();
+        return text; }""")
+    assert "名称" in text
+    for raw in ("cp", "childNum"):
+        assert raw not in text, text
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "02_redline_conflict.txt"))
+    page.locator("#bp-verdict").wait_for()
+    findings = page.locator("#bp-findings").inner_text()
+    assert "不得占用生态保护红线" in findings and "no_overlap" not in findings
+    page.locator("tr.bp-finding[data-layer=ecological_redline]").click()
+    popup = page.locator(".leaflet-popup-content").last
+    popup.wait_for()
+    assert "不得占用生态保护红线" in popup.inner_text()
+    assert "ecological_redline" not in popup.inner_text()
+
+
+def test_capacity_row_shows_no_area(page, tmp_path):
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "05_water_source_l1.txt"))
+    page.locator("#bp-verdict").wait_for()
+    page.locator("details.bp-more summary").click()
+    page.fill("[data-pollutant=SO2]", "900")
+    page.locator("tr.bp-finding[data-kind=env_capacity]").first.wait_for(timeout=15000)
+    row = page.locator("tr.bp-finding[data-kind=env_capacity]").first.inner_text()
+    assert "0.00 m²" not in row and "—" in row
+    # each water-source level has its own row
+    water = page.locator("tr.bp-finding[data-kind=water_source]").all_inner_texts()
+    assert any("一级" in w for w in water) and any("二级" in w for w in water)
+
+
+def test_scale_bar_is_metric_only(page):
+    page.locator(".leaflet-control-scale-line").first.wait_for()
+    lines = page.locator(".leaflet-control-scale-line").all_inner_texts()
+    assert len(lines) == 1 and lines[0].strip().endswith(("m", "km")), lines
+
+
+def test_a_drawn_site_can_be_named(page):
+    page.locator(".bp-county-label").first.wait_for()
+    page.evaluate("() => { blueprint.map.setView([36.4399, 116.0380], 16, {animate: false}); }")
+    page.fill("#bp-site-name", "新能源项目一期")
+    _drag_rectangle(page, *PARK)
+    page.locator("#bp-verdict").wait_for()
+    assert "新能源项目一期" in page.locator("#bp-site").inner_text()
+
+
+def test_token_message_and_favicon(server, page, console):
+    body = json.dumps({"site": {"type": "Feature", "properties": {}, "geometry": {
+        "type": "Polygon", "coordinates": [[[116.0368, 36.4392], [116.0392, 36.4392],
+                                            [116.0392, 36.4407], [116.0368, 36.4392]]]}},
+        "demands": {"land": 1}}).encode()
+    request = urllib.request.Request(server + "/api/vet", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request)
+    assert answer.value.code == 401
+    error = json.loads(answer.value.read())
+    assert "登录" not in error["message_zh"] and "管理员" in error["message_zh"]
+    assert "Authorization: Bearer" in error["message_zh"]
+    with urllib.request.urlopen(server + "/favicon.ico") as icon:
+        assert icon.status == 200 and icon.headers["Content-Type"] == "image/x-icon"
+        assert icon.read()[:4] == b"\x00\x00\x01\x00"
+    page.goto(server + "/docs")  # no 404 for /favicon.ico in the console (page fixture)
+    page.locator(".swagger-ui").first.wait_for()
