@@ -45,13 +45,13 @@ class SiteLimits:
             raise SiteTooLarge(
                 f"the site has {vertices:,} vertices, more than the limit of "
                 f"{self.max_vertices:,} (BLUEPRINT_MAX_SITE_VERTICES): simplify it or split it",
-                message_zh=f"地块有 {vertices:,} 个顶点,超过上限 {self.max_vertices:,} 个,"
+                message_zh=f"地块有 {vertices:,} 个顶点，超过上限 {self.max_vertices:,} 个，"
                            "请简化图形或分开审查", where=where)
         if parts > self.max_parts:
             raise SiteTooLarge(
                 f"the site has {parts:,} polygon parts, more than the limit of "
                 f"{self.max_parts:,} (BLUEPRINT_MAX_SITE_PARTS): split it",
-                message_zh=f"地块有 {parts:,} 个面,超过上限 {self.max_parts:,} 个,请分开审查",
+                message_zh=f"地块有 {parts:,} 个面，超过上限 {self.max_parts:,} 个，请分开审查",
                 where=where)
 
 
