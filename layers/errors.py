@@ -130,3 +130,9 @@ class StorageUnavailable(BlueprintError):
 
     code = "storage_unavailable"
     default_zh = "数据库不可用"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a (database) exception's message, for one-line errors."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
