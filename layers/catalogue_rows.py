@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from layers.engine import Backend
+from layers.engine.base import Backend
 from layers.errors import Conflict
 from layers.import_model import ImportReport
 from layers.schema import layers

@@ -20,7 +20,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
-from layers.engine import Backend, backend_for_url, backend_of
+from layers.engine.base import Backend
+from layers.engine.registry import backend_for_url, backend_of
 from layers.errors import StorageUnavailable, first_line
 from layers.schema import audit_log
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from analysis.quota.kinds import KINDS, format_amount
 from analysis.quota.tables import accounts, entries
-from layers.engine import backend_of
+from layers.engine.registry import backend_of
 from layers.errors import Conflict, QuotaExceeded
 
 SOURCE, POOL, COUNTY, HOLD, PROJECT, RETIRED = (

@@ -2,7 +2,7 @@
 
 Everything else (catalogue rows, audit, users, quotas, rules) is portable SQLAlchemy and
 runs unchanged on every engine. An engine is chosen once, when the store opens
-(:func:`layers.engine.backend_for_url`), and kept as ``store.backend``.
+(:func:`layers.engine.registry.backend_for_url`), and kept as ``store.backend``.
 """
 
 from __future__ import annotations
