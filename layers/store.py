@@ -41,10 +41,10 @@ class Store:
     data_dir: Path
     database_url: str = ""
     cache: dict[str, Any] = field(default_factory=dict)
-    backend: Backend = None  # type: ignore[assignment]  # chosen in __post_init__ if not given
+    backend: Backend = field(default=None, compare=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        if self.backend is None:
+        if self.backend is None:  # a Store built around an engine open_store made
             self.backend = backend_of(self.engine)
 
     @property
