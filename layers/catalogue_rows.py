@@ -6,21 +6,21 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from layers.engine.base import Backend
 from layers.errors import Conflict
 from layers.import_model import ImportReport
-from layers.schema import layer_features, layers
+from layers.schema import layers
 from layers.store import now
 
 
-def replace_layer_row(conn: sa.Connection, values: dict[str, Any]) -> tuple[int, str | None]:
+def replace_layer_row(conn: sa.Connection, values: dict[str, Any], *,
+                      backend: Backend) -> tuple[int, str | None]:
     """Insert the layer row, or update it in place: a re-imported layer keeps its id.
 
     Keeping the id means a vetting that read the catalogue just before the import
     committed still finds the layer's features (old or new), never none.
     """
-    if conn.dialect.name == "postgresql":  # one import per layer name at a time
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('layer:' || :name))"),
-                     {"name": values["name"]})
+    backend.lock_layer_name(conn, values["name"])  # one import per layer name at a time
     old = conn.execute(sa.select(layers.c.id, layers.c.raster_path)
                        .where(layers.c.name == values["name"])).first()
     if old is None:
@@ -32,10 +32,7 @@ def replace_layer_row(conn: sa.Connection, values: dict[str, Any]) -> tuple[int,
             raise Conflict(f"layer {values['name']!r} was created by another import just now; "
                            "try again", message_zh="另一导入任务刚刚创建了同名图层，请重试",
                            where=values["source_file"]) from None
-    conn.execute(layer_features.delete().where(layer_features.c.layer_id == old.id))
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("DELETE FROM layer_features_sub WHERE layer_id = :id"),
-                     {"id": old.id})
+    backend.clear_features(conn, old.id)
     conn.execute(layers.update().where(layers.c.id == old.id).values(**values))
     return int(old.id), old.raster_path
 

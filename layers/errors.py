@@ -150,3 +150,9 @@ class EmptyStore(BlueprintError):
                               "导入图层（或设置 BLUEPRINT_DATA_DIR、BLUEPRINT_DATABASE_URL "
                               "指向已有图层库）",
                    where=location)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a (database) exception's message, for one-line errors."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__

@@ -7,13 +7,9 @@ same name in one transaction: a failed import leaves the previous state untouche
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
-from layers import postgis_io
 from layers.catalogue import get_kind
 from layers.catalogue_rows import layer_values, replace_layer_row
 from layers.errors import BadInput
@@ -21,7 +17,6 @@ from layers.import_model import ImportOptions, ImportReport, Progress
 from layers.prepare import bbox_of, feature_rows, repair_geometries
 from layers.raster_import import import_raster
 from layers.readers import RASTER_SUFFIXES, read_vector
-from layers.schema import layer_features
 from layers.store import Store, write_audit
 
 __all__ = ["BATCH", "ImportOptions", "ImportReport", "import_layer", "repair_geometries"]
@@ -103,22 +98,12 @@ def layer_name(given: str | None, path: Path) -> str:
 def _write_vector_layer(report: ImportReport, rows: list[dict[str, Any]], actor: str, *,
                         store: Store, progress: Progress | None) -> None:
     with store.engine.begin() as conn:
-        layer_id, _ = replace_layer_row(conn, layer_values(report, actor))
-        for done in _insert_features(conn, store, layer_id, rows):
+        layer_id, _ = replace_layer_row(conn, layer_values(report, actor),
+                                        backend=store.backend)
+        for done in store.backend.write_features(conn, layer_id, rows, batch=BATCH):
             if progress:
                 progress(done, len(rows))
         write_audit(conn, actor=actor, action="layer.import", obj=f"layer:{report.name}",
                     detail=report.to_dict())
-    if store.is_postgis:  # fresh statistics, so the planner picks the GiST indexes
-        postgis_io.analyze_features(store.engine)
+    store.backend.after_import(store=store)
 
-
-def _insert_features(conn: sa.Connection, store: Store, layer_id: int,
-                     rows: list[dict[str, Any]]) -> Iterator[int]:
-    if store.is_postgis:  # COPY in batches, subdivided as they go
-        yield from postgis_io.copy_features(conn, layer_id, rows, batch=BATCH)
-        return
-    for start in range(0, len(rows), BATCH):
-        batch = [dict(r, layer_id=layer_id) for r in rows[start:start + BATCH]]
-        conn.execute(layer_features.insert(), batch)
-        yield start + len(batch)

@@ -38,7 +38,8 @@ def import_raster(path: Path, kind: LayerKind, name: str, options: ImportOptions
     try:
         with store.engine.begin() as conn:
             _, old_path = replace_layer_row(conn, layer_values(
-                report, options.actor, raster_path=target.name, bands=json.dumps(bands)))
+                report, options.actor, raster_path=target.name, bands=json.dumps(bands)),
+                backend=store.backend)
             write_audit(conn, actor=options.actor, action="layer.import",
                         obj=f"layer:{name}", detail=report.to_dict())
     except BaseException:

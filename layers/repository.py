@@ -6,16 +6,17 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from layers.errors import NotFound, StorageUnavailable
+from layers.feature_arrays import FeatureArrays, load_features
 from layers.schema import layer_features, layers
 from layers.store import Store, write_audit
 
-if TYPE_CHECKING:
-    import numpy as np
+__all__ = ["FeatureArrays", "LayerInfo", "get_layer", "list_layers", "load_features",
+           "remove_layer"]
 
 
 @dataclass(frozen=True)
@@ -103,29 +104,3 @@ def remove_layer(name: str, *, store: Store, actor: str) -> None:
         write_audit(conn, actor=actor, action="layer.remove", obj=f"layer:{name}",
                     detail=info.to_dict())
 
-
-@dataclass
-class FeatureArrays:
-    """A layer's features as parallel arrays, geometry in EPSG:4490."""
-
-    fids: np.ndarray
-    klass: np.ndarray
-    geoms: np.ndarray
-    props: list[str]
-
-
-def load_features(layer: LayerInfo, *, store: Store) -> FeatureArrays:
-    """Every feature of a vector layer, as arrays (for the embedded engine and exports)."""
-    import numpy as np
-    import shapely
-
-    query = (sa.select(layer_features.c.fid, layer_features.c.klass, layer_features.c.props,
-                       layer_features.c.geom)
-             .where(layer_features.c.layer_id == layer.id).order_by(layer_features.c.fid))
-    with store.read() as conn:
-        rows = conn.execute(query).all()
-    return FeatureArrays(
-        fids=np.array([r.fid for r in rows], dtype=object),
-        klass=np.array([r.klass for r in rows], dtype=object),
-        geoms=shapely.from_wkb([r.geom for r in rows]) if rows else np.array([], dtype=object),
-        props=[r.props for r in rows])

@@ -1,5 +1,7 @@
 """Storage: one SQLAlchemy engine over SQLite (embedded) or PostgreSQL/PostGIS.
 
+What differs between the two lives behind :mod:`layers.engine`.
+
 The edge (CLI or service lifespan) opens a :class:`Store` once and passes it into
 core functions as the keyword-only argument ``store``.
 """
@@ -15,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from layers.errors import StorageUnavailable
+from layers.engine.base import Backend
+from layers.engine.registry import backend_for_url, backend_of
+from layers.errors import StorageUnavailable, first_line
 from layers.schema import audit_log
 
 log = logging.getLogger(__name__)
@@ -27,27 +30,31 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 @dataclass
 class Store:
-    """An open storage engine plus the folder for files (rasters)."""
+    """An open storage engine plus the folder for files (rasters).
+
+    ``engine`` is the SQLAlchemy engine; ``backend`` is what the storage engine does its
+    own way (overlay, paging, bulk writes, locks), chosen once when the store opens.
+    """
 
     engine: Engine
     data_dir: Path
     database_url: str = ""
     cache: dict[str, Any] = field(default_factory=dict)
+    backend: Backend = field(default=None, compare=False)  # type: ignore[assignment]
 
-    @property
-    def is_postgis(self) -> bool:
-        """True when records and layers live in PostgreSQL/PostGIS."""
-        return self.engine.dialect.name == "postgresql"
+    def __post_init__(self) -> None:
+        if self.backend is None:  # a Store built around an engine open_store made
+            self.backend = backend_of(self.engine)
 
     @property
     def engine_name(self) -> str:
-        """``postgis`` or ``embedded``."""
-        return "postgis" if self.is_postgis else "embedded"
+        """``postgis`` or ``embedded``: a label for reports and logs."""
+        return self.backend.name
 
     @property
     def location(self) -> str:
         """Where the store is, for a person: the data folder or the database server."""
-        if not self.is_postgis:
+        if not self.database_url:  # embedded: the data folder
             return str(self.data_dir.resolve())
         url = self.engine.url
         return f"PostgreSQL {url.host or 'localhost'}:{url.port or 5432}/{url.database}"
@@ -77,41 +84,6 @@ class Store:
         self.engine.dispose()
 
 
-def _sqlite_engine(data_dir: Path) -> Engine:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(
-        f"sqlite:///{data_dir / 'blueprint.db'}",
-        connect_args={"timeout": 60, "check_same_thread": False},
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # let us issue BEGIN ourselves
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        # Writers serialise at BEGIN: no lost updates, no deadlock upgrades.
-        # Readers (Store.read) begin deferred and are never blocked by a writer (WAL).
-        read_only = conn.get_execution_options().get("blueprint_read_only", False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
-    return engine
-
-
-def _postgres_engine(url: str, pool_size: int) -> Engine:
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg2://" + url.removeprefix("postgresql://")
-    return sa.create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
-        connect_args={"connect_timeout": 10, "application_name": "blueprint"},
-    )
-
-
 def open_store(database_url: str, data_dir: Path, *, pool_size: int = 5,
                migrate: bool = True) -> Store:
     """Open the configured engine, check it answers, and bring its schema up to date.
@@ -120,21 +92,21 @@ def open_store(database_url: str, data_dir: Path, *, pool_size: int = 5,
     the URL is wrong or PostGIS is missing.
     """
     data_dir = Path(data_dir)
+    backend = backend_for_url(database_url)
     try:
-        engine = (_postgres_engine(database_url, pool_size) if database_url
-                  else _sqlite_engine(data_dir))
+        engine = backend.create_engine(database_url, data_dir, pool_size=pool_size)
     except (ValueError, sa.exc.ArgumentError) as exc:  # the URL cannot be parsed
         raise StorageUnavailable(
-            f"BLUEPRINT_DATABASE_URL is not a valid database URL: {_first_line(exc)}",
+            f"BLUEPRINT_DATABASE_URL is not a valid database URL: {first_line(exc)}",
             message_zh="BLUEPRINT_DATABASE_URL 格式有误") from None
-    store = Store(engine=engine, data_dir=data_dir, database_url=database_url)
+    store = Store(engine=engine, data_dir=data_dir, database_url=database_url, backend=backend)
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
         engine.dispose()
         raise StorageUnavailable(
-            f"cannot connect to the database: {_first_line(exc)}",
+            f"cannot connect to the database: {first_line(exc)}",
             message_zh="无法连接数据库，请检查 BLUEPRINT_DATABASE_URL 和数据库服务",
         ) from None
     if migrate and not _embedded_at_head(store):
@@ -160,7 +132,7 @@ def _head_revision() -> str | None:
 def _embedded_at_head(store: Store) -> bool:
     """True when an embedded store's schema is already the newest: the CLI then skips
     importing Alembic (a third of a short command's start-up)."""
-    if store.is_postgis:
+    if store.database_url:  # a server database: Alembic decides
         return False
     try:
         with store.engine.connect() as conn:
@@ -172,24 +144,8 @@ def _embedded_at_head(store: Store) -> bool:
 
 def storage_unavailable(exc: BaseException) -> StorageUnavailable:
     """The one-line domain error for a database connection refused or lost mid-way."""
-    return StorageUnavailable(f"the database is unavailable: {_first_line(exc)}",
+    return StorageUnavailable(f"the database is unavailable: {first_line(exc)}",
                               message_zh="数据库暂时不可用，请稍后重试")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else exc.__class__.__name__
-
-
-def _ensure_postgis(conn: Connection) -> None:
-    try:
-        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    except sa.exc.SQLAlchemyError as exc:
-        raise StorageUnavailable(
-            f"the PostGIS extension is missing on this server and cannot be created: "
-            f"{_first_line(exc)} (a superuser must run CREATE EXTENSION postgis)",
-            message_zh="数据库缺少 PostGIS 扩展，请由超级用户执行 CREATE EXTENSION postgis",
-        ) from None
 
 
 def upgrade(store: Store) -> str:
@@ -203,8 +159,7 @@ def upgrade(store: Store) -> str:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with store.engine.begin() as conn:
-        if store.is_postgis:
-            _ensure_postgis(conn)
+        store.backend.prepare_schema(conn)
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
         from alembic.runtime.migration import MigrationContext

@@ -305,7 +305,7 @@ def test_two_first_imports_of_one_name_end_in_a_conflict_not_a_crash(store, tmp_
         thread.join(timeout=2)  # let the second reach its insert (it waits on the first)
     thread.join(timeout=60)
     assert len(outcome) == 1
-    if store.is_postgis:
+    if store.engine_name == "postgis":
         assert isinstance(outcome[0], Conflict) and "another import" in str(outcome[0])
         assert get_layer("red", store=store).imported_by == "first"
     else:

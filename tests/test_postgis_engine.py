@@ -16,13 +16,13 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from analysis.overlay import overlay_embedded, overlay_site
-from analysis.overlay_postgis import overlay_postgis
+from analysis.overlay import overlay_site
 from layers import importer
 from layers.crs import CGCS2000, gk3_epsg, to_crs
+from layers.engine.embedded import overlay_embedded
+from layers.engine.postgis import SUBDIVIDE_VERTICES, overlay_postgis
 from layers.errors import BadInput, InvalidFile
 from layers.importer import ImportOptions, import_layer
-from layers.postgis_io import SUBDIVIDE_VERTICES
 from layers.repository import get_layer, list_layers, load_features
 from layers.schema import audit_log
 from layers.store import upgrade
@@ -66,7 +66,7 @@ def test_import_reports_progress_per_batch(store, tmp_path, monkeypatch):
     _import(store, _five_boxes(tmp_path), progress=lambda done, total: seen.append((done, total)))
     assert seen == [(2, 5), (4, 5), (5, 5)]
     assert _fids(store) == [f"N-{i}" for i in range(5)]
-    if store.is_postgis:
+    if store.engine_name == "postgis":
         assert [fid for fid, _ in _pieces(store)] == [f"N-{i}" for i in range(5)]
 
 
@@ -75,7 +75,7 @@ def test_import_failing_mid_stream_leaves_the_old_layer(store, tmp_path, monkeyp
                tmp_path / "v1.gpkg")
     _import(store, v1, actor="first")
     before = get_layer("red", store=store)
-    pieces_before = _pieces(store) if store.is_postgis else []
+    pieces_before = _pieces(store) if store.engine_name == "postgis" else []
     monkeypatch.setattr(importer, "BATCH", 2)
 
     def interrupted(done: int, total: int) -> None:
@@ -86,7 +86,7 @@ def test_import_failing_mid_stream_leaves_the_old_layer(store, tmp_path, monkeyp
         _import(store, _five_boxes(tmp_path), progress=interrupted, actor="second")
     assert get_layer("red", store=store) == before
     assert _fids(store) == ["OLD-1", "OLD-2"]
-    if store.is_postgis:
+    if store.engine_name == "postgis":
         assert _pieces(store) == pieces_before
     with store.engine.connect() as conn:
         actors = conn.execute(sa.select(audit_log.c.actor)).scalars().all()
@@ -113,7 +113,7 @@ def test_successful_reimport_replaces_features_and_pieces(store, tmp_path):
     _import(store, _five_boxes(tmp_path, "v1.gpkg"))
     _import(store, write(frame([box(0, 0, 30, 30)], hxbh=["NEW"]), tmp_path / "v2.gpkg"))
     assert _fids(store) == ["NEW"]
-    if store.is_postgis:
+    if store.engine_name == "postgis":
         assert [fid for fid, _ in _pieces(store)] == ["NEW"]
         with store.engine.connect() as conn:
             orphans = conn.execute(sa.text(
@@ -160,7 +160,7 @@ def test_overlay_filter_can_use_the_gist_index_on_pieces(tmp_path):
         _import(store, _five_boxes(tmp_path))
         layer = get_layer("red", store=store)
         site = to_crs(box(10, 10, 20, 20), GK39, CGCS2000)
-        from analysis.overlay_postgis import overlay_statement
+        from layers.engine.postgis import overlay_statement
 
         with store.engine.begin() as conn:
             conn.execute(sa.text("SET LOCAL enable_seqscan = off"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,12 +20,12 @@ from sqlalchemy.engine import Connection
 
 from analysis.quota.kinds import KINDS, format_amount
 from analysis.quota.tables import accounts, entries
+from layers.engine.registry import backend_of
 from layers.errors import Conflict, QuotaExceeded
 
 SOURCE, POOL, COUNTY, HOLD, PROJECT, RETIRED = (
     "source", "pool", "county", "hold", "project", "retired")
 THIS_OPERATION = -1  # placeholder for the id of the operation being posted
-_LOCK_NAMESPACE = 0x51_07A  # first key of pg_advisory_xact_lock(int, int)
 TYPE_ZH = {SOURCE: "上级下达", POOL: "市级统筹池", COUNTY: "县级储备", HOLD: "项目预留",
            PROJECT: "项目配置", RETIRED: "核销"}
 
@@ -64,14 +63,9 @@ class Move:
 
 
 def lock(conn: Connection, scopes: Iterable[tuple[int, str]]) -> None:
-    """Serialise writers of the same (year, kind): PostgreSQL advisory transaction locks,
-    taken in sorted order (no deadlocks). SQLite is already serialised by BEGIN IMMEDIATE."""
-    if conn.dialect.name != "postgresql":
-        return
-    for year, kind in sorted(set(scopes)):
-        key = zlib.crc32(f"{year}:{kind}".encode()) - 2**31
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:ns, :key)"),
-                     {"ns": _LOCK_NAMESPACE, "key": key})
+    """Serialise writers of the same (year, kind), in sorted order (no deadlocks), as the
+    storage engine does it (advisory locks on PostGIS; BEGIN IMMEDIATE already on SQLite)."""
+    backend_of(conn).lock_ledger(conn, scopes)
 
 
 def _title(type_: str, owner: str, title: str | None) -> str:

@@ -9,11 +9,15 @@ version happens however many requests arrive at once: later callers wait for it.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import shapely
 
-from layers.repository import FeatureArrays, LayerInfo, load_features
-from layers.store import Store
+from layers.feature_arrays import FeatureArrays, load_features
+
+if TYPE_CHECKING:
+    from layers.repository import LayerInfo
+    from layers.store import Store
 
 _BUILD_LOCK = threading.Lock()
 _KEY_LOCKS: dict[str, threading.Lock] = {}

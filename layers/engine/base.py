@@ -1,0 +1,92 @@
+"""The seam between Blueprint and a storage engine: what each engine does its own way.
+
+Everything else (catalogue rows, audit, users, quotas, rules) is portable SQLAlchemy and
+runs unchanged on every engine. An engine is chosen once, when the store opens
+(:func:`layers.engine.registry.backend_for_url`), and kept as ``store.backend``.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import shapely
+import sqlalchemy as sa
+from shapely.geometry.base import BaseGeometry
+
+if TYPE_CHECKING:
+    from layers.engine.overlay_types import LayerOverlap
+    from layers.repository import LayerInfo
+    from layers.store import Store
+
+BBox = tuple[float, float, float, float]
+
+
+@dataclass
+class FeaturePage:
+    """A page of features: GeoJSON-ready dicts, and how many matched in all."""
+
+    features: list[dict[str, Any]]
+    matched: int
+
+
+def geojson_feature(fid: str, klass: str | None, props: str, geom: Any) -> dict[str, Any]:
+    """A stored feature (properties as JSON text) as a GeoJSON feature dict."""
+    properties = json.loads(props)
+    properties["_class"] = klass
+    return {"type": "Feature", "id": fid, "properties": properties,
+            "geometry": shapely.geometry.mapping(geom)}
+
+
+class Backend(ABC):
+    """One storage engine: how it connects, overlays, pages, writes and locks.
+
+    Methods taking ``conn`` run inside the caller's transaction; a failure rolls back
+    whatever the caller has done in it.
+    """
+
+    name: ClassVar[str]
+    """Label for reports and logs (``embedded``, ``postgis``); never branch on it."""
+
+    @abstractmethod
+    def create_engine(self, database_url: str, data_dir: Path, *, pool_size: int) -> sa.Engine:
+        """The SQLAlchemy engine (pool, connection settings, transaction begin)."""
+
+    @abstractmethod
+    def prepare_schema(self, conn: sa.Connection) -> None:
+        """What must exist before the migrations run (e.g. a database extension)."""
+
+    @abstractmethod
+    def overlay(self, site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo], *,
+                store: Store) -> list[LayerOverlap]:
+        """Overlay ``site`` (EPSG:4490) on vector ``layers``; areas planar in ``zone_epsg``."""
+
+    @abstractmethod
+    def page_features(self, layer: LayerInfo, bbox: BBox | None, *, store: Store, limit: int,
+                      offset: int, tolerance: float) -> FeaturePage:
+        """Features of ``layer`` meeting ``bbox``, ordered by id (code point), simplified."""
+
+    @abstractmethod
+    def lock_layer_name(self, conn: sa.Connection, name: str) -> None:
+        """Let one import at a time write the layer called ``name``."""
+
+    @abstractmethod
+    def clear_features(self, conn: sa.Connection, layer_id: int) -> None:
+        """Delete a layer's features and whatever the engine derived from them."""
+
+    @abstractmethod
+    def write_features(self, conn: sa.Connection, layer_id: int,
+                       rows: Sequence[dict[str, Any]], *, batch: int) -> Iterator[int]:
+        """Write an import's features in batches; yield how many are done after each."""
+
+    @abstractmethod
+    def after_import(self, *, store: Store) -> None:
+        """Work after an import has committed (e.g. fresh planner statistics)."""
+
+    @abstractmethod
+    def lock_ledger(self, conn: sa.Connection, scopes: Iterable[tuple[int, str]]) -> None:
+        """Serialise writers of the quota ledger for each (year, kind) scope, deadlock-free."""
