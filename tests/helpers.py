@@ -28,3 +28,16 @@ def write(gdf: gpd.GeoDataFrame, path: Path, **kwargs: object) -> Path:
                ".gdb": "OpenFileGDB"}
     gdf.to_file(path, driver=drivers[path.suffix], engine="pyogrio", **kwargs)
     return path
+
+
+def zipped_site_without_crs(folder: Path, name: str = "园区地块") -> Path:
+    """A zipped Shapefile of one park site, without ``.prj``: a file that has no CRS."""
+    import zipfile
+
+    site = shapely.box(116.0368, 36.4392, 116.0392, 36.4407)
+    shp = write(frame([site], crs=None, name=[name]), folder / f"{name}.shp")
+    packed = folder / f"{name}.zip"
+    with zipfile.ZipFile(packed, "w") as zf:
+        for part in (".shp", ".shx", ".dbf"):
+            zf.write(shp.with_suffix(part), shp.with_suffix(part).name)
+    return packed

@@ -305,18 +305,9 @@ def test_changing_emissions_checks_the_site_again(page):
 
 def test_upload_crs_choice_is_sent_with_the_file(page, console, tmp_path):
     console.expect("status of 422")  # the first try, without a CRS
-    import zipfile
+    from tests.helpers import zipped_site_without_crs
 
-    import shapely
-
-    from tests.helpers import frame, write
-
-    site = shapely.box(116.0368, 36.4392, 116.0392, 36.4407)
-    shp = write(frame([site], crs=None, name=["园区地块"]), tmp_path / "园区地块.shp")
-    packed = tmp_path / "园区地块.zip"
-    with zipfile.ZipFile(packed, "w") as zf:  # no .prj: the file has no CRS
-        for part in (".shp", ".shx", ".dbf"):
-            zf.write(shp.with_suffix(part), shp.with_suffix(part).name)
+    packed = zipped_site_without_crs(tmp_path)
     assert page.locator("#bp-crs").input_value() == ""  # 自动识别
     page.set_input_files("#bp-file", str(packed))
     error = page.locator("#bp-status.bp-status-error")

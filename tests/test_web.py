@@ -221,19 +221,9 @@ def test_upload_errors_and_report_name_the_users_file(client):
 
 
 def test_upload_takes_a_crs_for_files_without_one(client, tmp_path):
-    import zipfile
+    from tests.helpers import zipped_site_without_crs
 
-    import shapely
-
-    from tests.helpers import frame, write
-
-    site = shapely.box(116.0368, 36.4392, 116.0392, 36.4407)
-    shp = write(frame([site], crs=None, name=["园区地块"]), tmp_path / "地块.shp")
-    packed = tmp_path / "地块.zip"
-    with zipfile.ZipFile(packed, "w") as zf:  # no .prj: the file has no CRS
-        for part in (".shp", ".shx", ".dbf"):
-            zf.write(shp.with_suffix(part), shp.with_suffix(part).name)
-    data = packed.read_bytes()
+    data = zipped_site_without_crs(tmp_path, "地块").read_bytes()
     missing = client.post("/api/vet/file", files={"file": ("地块.zip", data)})
     assert missing.status_code == 422 and missing.json()["error"] == "unknown_crs"
     given = client.post("/api/vet/file", files={"file": ("地块.zip", data)},
