@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-MU_PER_M2 = 15 / 10_000
+from layers.units import m2_to_ha, m2_to_mu
 
 STATUS_ZH = {"ok": "符合", "warning": "提示", "conditional": "有条件通过", "conflict": "冲突"}
 VERDICT_ZH = {"pass": "通过", "conditional": "有条件通过", "fail": "不通过"}
@@ -10,7 +10,7 @@ VERDICT_ZH = {"pass": "通过", "conditional": "有条件通过", "fail": "不�
 
 def area_text(m2: float) -> str:
     """``1,234.5 平方米（0.1235 公顷，1.85 亩）``; never put it inside another parenthesis."""
-    return f"{m2:,.1f} 平方米（{m2 / 10_000:.4f} 公顷，{m2 * MU_PER_M2:.2f} 亩）"
+    return f"{m2:,.1f} 平方米（{m2_to_ha(m2):.4f} 公顷，{m2_to_mu(m2):.2f} 亩）"
 
 
 def ids_text(ids: list[str], limit: int = 8) -> str:

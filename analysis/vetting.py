@@ -21,9 +21,10 @@ from analysis.data_gaps import (
 )
 from analysis.overlay import LayerOverlap, overlay_site
 from analysis.rules import IndustryRules, Rules, load_rules
-from analysis.site import MU_PER_HA, Site
+from analysis.site import Site
 from layers.repository import list_layers
 from layers.store import Store
+from layers.units import m2_to_ha, m2_to_mu
 
 SEVERITY = {"ok": 0, "warning": 1, "conditional": 2, "conflict": 3}
 
@@ -116,7 +117,7 @@ def _sentences(finding: dict[str, Any]) -> list[tuple[str, str]]:
 def _site_summary(site: Site, site_m2: float) -> dict[str, Any]:
     return {
         "name": site.name, "source": site.source, "area_m2": round(site_m2, 2),
-        "area_ha": round(site_m2 / 10_000, 4), "area_mu": round(site_m2 / 10_000 * MU_PER_HA, 2),
+        "area_ha": round(m2_to_ha(site_m2), 4), "area_mu": round(m2_to_mu(site_m2), 2),
         "area_crs": f"EPSG:{site.zone_epsg}", "parcels": site.parcels,
         "bbox": [round(v, 7) for v in site.geometry.bounds],
     }
@@ -136,8 +137,8 @@ def _figures(area: float, site_m2: float) -> dict[str, float]:
     computations differ in the last digits and the share came out as 1.000001.
     """
     area = min(area, site_m2)
-    return {"overlap_m2": round(area, 2), "overlap_ha": round(area / 10_000, 4),
-            "overlap_mu": round(area / 10_000 * MU_PER_HA, 2),
+    return {"overlap_m2": round(area, 2), "overlap_ha": round(m2_to_ha(area), 4),
+            "overlap_mu": round(m2_to_mu(area), 2),
             "overlap_share": min(round(area / site_m2, 6), 1.0) if site_m2 else 0.0}
 
 
