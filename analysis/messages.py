@@ -6,6 +6,28 @@ from layers.units import m2_to_ha, m2_to_mu
 
 STATUS_ZH = {"ok": "符合", "warning": "提示", "conditional": "有条件通过", "conflict": "冲突"}
 VERDICT_ZH = {"pass": "通过", "conditional": "有条件通过", "fail": "不通过"}
+# What each rule of a finding asks, for the report's ``rule_zh`` (the web page shows it).
+RULE_ZH = {
+    "ecological_redline.no_overlap": "不得占用生态保护红线",
+    "basic_farmland.no_overlap": "不得占用永久基本农田",
+    "water_source.level_1": "饮用水水源一级保护区管控",
+    "water_source.level_2": "饮用水水源二级保护区管控",
+    "urban_boundary.required": "须位于城镇开发边界内",
+    "urban_boundary.preferred": "宜位于城镇开发边界内",
+    "urban_boundary.ignore": "不要求位于城镇开发边界内",
+    "zoning.suitable_landuse": "用途分区须符合项目行业",
+    "industrial_park.warning_outside": "宜布局在产业园区内",
+    "industrial_park.ignore": "不要求入园",
+    "env_capacity.fits": "排放量不超过剩余环境容量",
+    "admin_boundary.inside": "须位于本市行政区划内（有规划数据）",
+    "layer.missing": "图层库须有该类图层",
+}
+OTHER_RULE_ZH = "其他管控要求"
+
+
+def rule_zh(code: str | None) -> str:
+    """Chinese name of a finding's rule code (``其他管控要求`` for one not listed)."""
+    return RULE_ZH.get(code or "", OTHER_RULE_ZH if code else "—")
 
 
 def area_text(m2: float) -> str:

@@ -73,9 +73,18 @@ def vet_site(request: VetRequest, *, store: Store, rules: Rules | None = None
     report["verdict"] = verdict(report)
     report["verdict_zh"] = msg.VERDICT_ZH[report["verdict"]]
     report["summary_zh"] = summary(report)
+    for finding in findings:
+        label(finding)
     report["_overlaps"] = overlaps  # for GeoJSON output; dropped by to_json()
     report["_site_geometry"] = site.geometry
     return report
+
+
+def label(finding: dict[str, Any]) -> None:
+    """Add ``status_zh`` and ``rule_zh`` to a finding and to each of its water-source levels."""
+    for part in [finding, *finding.get("by_level", [])]:
+        part["status_zh"] = msg.STATUS_ZH[part["status"]]
+        part["rule_zh"] = msg.rule_zh(part.get("rule"))
 
 
 def verdict(report: dict[str, Any]) -> str:

@@ -318,3 +318,16 @@ def test_quota_check_in_vetting_needs_a_token(client):
     assert "county_available" not in anonymous.text
     forged = client.post("/api/vet", json=body, headers={"Authorization": "Bearer nope"})
     assert forged.status_code == 401
+
+
+def test_page_takes_status_and_rule_labels_from_the_server(client):
+    """One table of Chinese labels (analysis/messages.py): the page config, not check.js."""
+    from analysis import messages as msg
+
+    html = client.get("/").text
+    assert '"statusZh": {"ok": "符合"' in html and '"conditional": "有条件通过"' in html
+    assert f'"ecological_redline.no_overlap": "{msg.RULE_ZH["ecological_redline.no_overlap"]}"' \
+        in html
+    script = client.get("/static/check.js").text
+    for label in [*msg.STATUS_ZH.values(), *msg.RULE_ZH.values()]:
+        assert f'"{label}"' not in script, label
