@@ -366,3 +366,12 @@ def test_findings_carry_the_servers_chinese_labels(city, tmp_path):
     water = _finding(report, "water_source")
     assert water["rule_zh"] == "饮用水水源二级保护区管控"
     assert water["status_zh"] == "有条件通过"
+
+
+def test_report_matches_its_documented_model(city, tmp_path):
+    """The JSON report validates against analysis.report_schema.VetReport (the OpenAPI schema)."""
+    from analysis.report_schema import VetReport
+
+    report = to_json(_vet(city, tmp_path, box(650, 0, 100, 100)))
+    model = VetReport.model_validate(report)
+    assert model.model_dump(exclude_unset=True) == report

@@ -331,3 +331,14 @@ def test_page_takes_status_and_rule_labels_from_the_server(client):
     script = client.get("/static/check.js").text
     for label in [*msg.STATUS_ZH.values(), *msg.RULE_ZH.values()]:
         assert f'"{label}"' not in script, label
+
+
+def test_openapi_shows_the_vetting_report_schema(client):
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/vet", "/api/vet/file"):
+        ok = spec["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]
+        assert ok["schema"]["$ref"].endswith("/VetReport")
+    report = spec["components"]["schemas"]["VetReport"]["properties"]
+    assert {"site", "findings", "verdict", "verdict_zh", "summary_zh"} <= set(report)
+    finding = spec["components"]["schemas"]["Finding"]["properties"]
+    assert {"status_zh", "rule_zh", "overlap_mu"} <= set(finding)
