@@ -63,7 +63,7 @@ class PostgisBackend(Backend):
             raise StorageUnavailable(
                 f"the PostGIS extension is missing on this server and cannot be created: "
                 f"{first_line(exc)} (a superuser must run CREATE EXTENSION postgis)",
-                message_zh="数据库缺少 PostGIS 扩展,请由超级用户执行 CREATE EXTENSION postgis",
+                message_zh="数据库缺少 PostGIS 扩展，请由超级用户执行 CREATE EXTENSION postgis",
             ) from None
 
     def overlay(self, site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo], *,
