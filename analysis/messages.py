@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
-MU_PER_M2 = 15 / 10_000
+from layers.units import m2_to_ha, m2_to_mu
 
 STATUS_ZH = {"ok": "符合", "warning": "提示", "conditional": "有条件通过", "conflict": "冲突"}
 VERDICT_ZH = {"pass": "通过", "conditional": "有条件通过", "fail": "不通过"}
+# What each rule of a finding asks, for the report's ``rule_zh`` (the web page shows it).
+RULE_ZH = {
+    "ecological_redline.no_overlap": "不得占用生态保护红线",
+    "basic_farmland.no_overlap": "不得占用永久基本农田",
+    "water_source.level_1": "饮用水水源一级保护区管控",
+    "water_source.level_2": "饮用水水源二级保护区管控",
+    "urban_boundary.required": "须位于城镇开发边界内",
+    "urban_boundary.preferred": "宜位于城镇开发边界内",
+    "urban_boundary.ignore": "不要求位于城镇开发边界内",
+    "zoning.suitable_landuse": "用途分区须符合项目行业",
+    "industrial_park.warning_outside": "宜布局在产业园区内",
+    "industrial_park.ignore": "不要求入园",
+    "env_capacity.fits": "排放量不超过剩余环境容量",
+    "admin_boundary.inside": "须位于本市行政区划内（有规划数据）",
+    "layer.missing": "图层库须有该类图层",
+}
+OTHER_RULE_ZH = "其他管控要求"
+
+
+def rule_zh(code: str | None) -> str:
+    """Chinese name of a finding's rule code (``其他管控要求`` for one not listed)."""
+    return RULE_ZH.get(code or "", OTHER_RULE_ZH if code else "—")
 
 
 def area_text(m2: float) -> str:
     """``1,234.5 平方米（0.1235 公顷，1.85 亩）``; never put it inside another parenthesis."""
-    return f"{m2:,.1f} 平方米（{m2 / 10_000:.4f} 公顷，{m2 * MU_PER_M2:.2f} 亩）"
+    return f"{m2:,.1f} 平方米（{m2_to_ha(m2):.4f} 公顷，{m2_to_mu(m2):.2f} 亩）"
 
 
 def ids_text(ids: list[str], limit: int = 8) -> str:

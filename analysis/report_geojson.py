@@ -7,6 +7,7 @@ from typing import Any
 import shapely
 
 from analysis.vetting import _water_level, to_json
+from layers.units import m2_to_mu
 
 # Layers where the part of the site *inside* a feature is what the rule wants.
 INSIDE_IS_GOOD = {"urban_boundary", "industrial_park", "admin_boundary"}
@@ -63,7 +64,7 @@ def _props(role: str, layer: Any, area_m2: float, status: str, *, feature_id: st
            klass: str | None = None) -> dict[str, Any]:
     return {"role": role, "layer": layer.name, "kind": layer.kind, "title": layer.title,
             "feature_id": feature_id, "class": klass, "area_m2": round(area_m2, 2),
-            "area_mu": round(area_m2 * 15 / 10_000, 2), "status": status}
+            "area_mu": round(m2_to_mu(area_m2), 2), "status": status}
 
 
 def _feature(geometry: Any, properties: dict[str, Any]) -> dict[str, Any]:

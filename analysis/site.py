@@ -18,8 +18,6 @@ from layers.errors import InvalidFile, InvalidGeometry
 from layers.readers import DEFAULT_MAX_BYTES, read_vector
 from layers.safe_open import Limits
 
-MU_PER_HA = 15
-
 
 class SiteTooLarge(InvalidGeometry):
     """A site with more vertices or polygon parts than the service vets (422, exit 2)."""

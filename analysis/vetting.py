@@ -21,9 +21,10 @@ from analysis.data_gaps import (
 )
 from analysis.overlay import LayerOverlap, overlay_site
 from analysis.rules import IndustryRules, Rules, load_rules
-from analysis.site import MU_PER_HA, Site
+from analysis.site import Site
 from layers.repository import list_layers
 from layers.store import Store
+from layers.units import m2_to_ha, m2_to_mu
 
 SEVERITY = {"ok": 0, "warning": 1, "conditional": 2, "conflict": 3}
 
@@ -72,9 +73,18 @@ def vet_site(request: VetRequest, *, store: Store, rules: Rules | None = None
     report["verdict"] = verdict(report)
     report["verdict_zh"] = msg.VERDICT_ZH[report["verdict"]]
     report["summary_zh"] = summary(report)
+    for finding in findings:
+        label(finding)
     report["_overlaps"] = overlaps  # for GeoJSON output; dropped by to_json()
     report["_site_geometry"] = site.geometry
     return report
+
+
+def label(finding: dict[str, Any]) -> None:
+    """Add ``status_zh`` and ``rule_zh`` to a finding and to each of its water-source levels."""
+    for part in [finding, *finding.get("by_level", [])]:
+        part["status_zh"] = msg.STATUS_ZH[part["status"]]
+        part["rule_zh"] = msg.rule_zh(part.get("rule"))
 
 
 def verdict(report: dict[str, Any]) -> str:
@@ -116,7 +126,7 @@ def _sentences(finding: dict[str, Any]) -> list[tuple[str, str]]:
 def _site_summary(site: Site, site_m2: float) -> dict[str, Any]:
     return {
         "name": site.name, "source": site.source, "area_m2": round(site_m2, 2),
-        "area_ha": round(site_m2 / 10_000, 4), "area_mu": round(site_m2 / 10_000 * MU_PER_HA, 2),
+        "area_ha": round(m2_to_ha(site_m2), 4), "area_mu": round(m2_to_mu(site_m2), 2),
         "area_crs": f"EPSG:{site.zone_epsg}", "parcels": site.parcels,
         "bbox": [round(v, 7) for v in site.geometry.bounds],
     }
@@ -136,8 +146,8 @@ def _figures(area: float, site_m2: float) -> dict[str, float]:
     computations differ in the last digits and the share came out as 1.000001.
     """
     area = min(area, site_m2)
-    return {"overlap_m2": round(area, 2), "overlap_ha": round(area / 10_000, 4),
-            "overlap_mu": round(area / 10_000 * MU_PER_HA, 2),
+    return {"overlap_m2": round(area, 2), "overlap_ha": round(m2_to_ha(area), 4),
+            "overlap_mu": round(m2_to_mu(area), 2),
             "overlap_share": min(round(area / site_m2, 6), 1.0) if site_m2 else 0.0}
 
 

@@ -16,6 +16,20 @@ SRID = 4490
 
 metadata = sa.MetaData()
 
+# Tables in the database that are not described here, which Alembic's autogenerate must
+# leave alone (see :func:`include_object`, used by ``migrations/env.py``).
+UNMANAGED_TABLES = {
+    "spatial_ref_sys": "the PostGIS extension's own table, seen through the search_path",
+    "layer_features_sub": "PostGIS engine only: subdivided pieces (raw SQL in 0001_initial)",
+}
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
+                   compare_to: Any) -> bool:
+    """Alembic autogenerate filter: skip :data:`UNMANAGED_TABLES` and their indexes."""
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+    return table not in UNMANAGED_TABLES
+
 
 class _PostgisGeometry(UserDefinedType[Any]):
     cache_ok = True
@@ -114,4 +128,75 @@ users = sa.Table(
     sa.Column("token_hash", sa.String(128), nullable=False, unique=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+
+
+# ----- The quota ledger (migration ``0002_quota``; used by :mod:`analysis.quota`) -----
+#
+# All three tables are append-only; the database refuses UPDATE and DELETE on them with
+# triggers. An *entry* moves ``amount`` from its debit account (whose balance goes down)
+# to its credit account (whose balance goes up). Amounts are integers of 1/SCALE unit.
+
+# type: source (province), pool (city), county (reserve), hold (a project's holds),
+# project (allocated to a project), retired. owner: '' | county code | project code.
+quota_accounts = sa.Table(
+    "quota_accounts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("type", sa.String(12), nullable=False),
+    sa.Column("owner", sa.String(120), nullable=False),
+    sa.Column("county", sa.String(12)),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("year", "kind", "type", "owner", name="uq_quota_accounts_code"),
+)
+
+# One row per operation; ``key`` is the idempotency key; ``params`` the normalised
+# request (JSON) and ``result`` the result returned to the caller (JSON, without id).
+quota_operations = sa.Table(
+    "quota_operations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(200), nullable=False, unique=True),
+    sa.Column("op", sa.String(20), nullable=False),
+    sa.Column("year", sa.Integer),
+    sa.Column("kind", sa.String(40)),
+    sa.Column("county", sa.String(12)),
+    sa.Column("counterparty", sa.String(12)),
+    sa.Column("project", sa.String(120)),
+    sa.Column("amount", sa.BigInteger),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
+    sa.Column("due_date", sa.Date),
+    sa.Column("price", sa.String(40)),
+    sa.Column("target_id", sa.Integer),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("result", sa.Text, nullable=False),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# ``origin_id``: for entries into or out of hold/project accounts, the reserve (county
+# or pool) the quota came from, so a reclaim knows where to send it back.
+# ``hold_id`` / ``loan_id``: the hold or lend operation the entry belongs to.
+quota_entries = sa.Table(
+    "quota_entries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("operation_id", sa.Integer, sa.ForeignKey("quota_operations.id"), nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("purpose", sa.String(20), nullable=False),
+    sa.Column("debit_id", sa.Integer, sa.ForeignKey("quota_accounts.id"), nullable=False),
+    sa.Column("credit_id", sa.Integer, sa.ForeignKey("quota_accounts.id"), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("origin_id", sa.Integer, sa.ForeignKey("quota_accounts.id")),
+    sa.Column("hold_id", sa.Integer, sa.ForeignKey("quota_operations.id")),
+    sa.Column("loan_id", sa.Integer, sa.ForeignKey("quota_operations.id")),
+    sa.Column("reverses_id", sa.Integer, sa.ForeignKey("quota_entries.id"), unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("amount > 0", name="ck_quota_entries_positive"),
+    sa.CheckConstraint("debit_id <> credit_id", name="ck_quota_entries_two_accounts"),
 )

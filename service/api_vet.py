@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from analysis.capacity import parse_emissions
 from analysis.report_geojson import report_geojson
+from analysis.report_schema import VetReport
 from analysis.site import Site, read_site, site_from_geojson
 from analysis.vetting import VetRequest, to_json, vet_site
 from layers.errors import NotAuthenticated
@@ -23,6 +24,10 @@ from service.deps import OptionalUserDep, RulesDep, SettingsDep, StoreDep
 from service.uploads import naming_the_upload, save_upload, shown_name
 
 router = APIRouter(tags=["vetting"])
+# The schema of the json format (documentation only: the geojson format is a FeatureCollection
+# with the same report under ``report``).
+REPORT_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"model": VetReport, "description": "the vetting report (format=json)"}}
 
 
 class SiteIn(BaseModel):
@@ -54,7 +59,7 @@ def _run(site: Site, body: SiteIn, store: Any, rules: Any, user: User | None
     return report_geojson(report) if body.format == "geojson" else to_json(report)
 
 
-@router.post("/vet", summary="Vet a GeoJSON site / 选址初审（GeoJSON）")
+@router.post("/vet", summary="Vet a GeoJSON site / 选址初审（GeoJSON）", responses=REPORT_DOC)
 async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: SettingsDep,
                   user: OptionalUserDep) -> dict[str, Any]:
     """Vet a site given as GeoJSON; returns the report of ``blueprint vet --format json``.
@@ -77,7 +82,8 @@ def _name_after_upload(site: Site, saved: Path, filename: str | None) -> None:
         site.name = Path(shown).stem or site.name
 
 
-@router.post("/vet/file", summary="Vet an uploaded site file / 上传文件选址初审")
+@router.post("/vet/file", summary="Vet an uploaded site file / 上传文件选址初审",
+             responses=REPORT_DOC)
 async def api_vet_file(
     store: StoreDep, rules: RulesDep, settings: SettingsDep, user: OptionalUserDep,
     file: Annotated[UploadFile, File(description="coordinate file, GeoJSON, GeoPackage, "

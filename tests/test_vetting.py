@@ -351,3 +351,27 @@ def test_a_site_across_the_zone_boundary_uses_its_centroid_zone(store):
                                                       [115.40, 36.4]]]}
     report = vet_site(VetRequest(site=site_from_geojson(west_heavy)), store=store)
     assert report["site"]["area_crs"] == "EPSG:4547"  # centroid 115.46°E, west edge 115.40
+
+
+def test_findings_carry_the_servers_chinese_labels(city, tmp_path):
+    """status_zh / rule_zh come from analysis.messages, for every finding and water level."""
+    from analysis import messages as msg
+
+    report = _vet(city, tmp_path, box(650, 0, 100, 100))
+    parts = [p for f in report["findings"] for p in [f, *f.get("by_level", [])]]
+    assert any("by_level" in f and f["by_level"] for f in report["findings"])
+    for part in parts:
+        assert part["status_zh"] == msg.STATUS_ZH[part["status"]]
+        assert part["rule_zh"] == msg.RULE_ZH.get(part["rule"], msg.OTHER_RULE_ZH)
+    water = _finding(report, "water_source")
+    assert water["rule_zh"] == "饮用水水源二级保护区管控"
+    assert water["status_zh"] == "有条件通过"
+
+
+def test_report_matches_its_documented_model(city, tmp_path):
+    """The JSON report validates against analysis.report_schema.VetReport (the OpenAPI schema)."""
+    from analysis.report_schema import VetReport
+
+    report = to_json(_vet(city, tmp_path, box(650, 0, 100, 100)))
+    model = VetReport.model_validate(report)
+    assert model.model_dump(exclude_unset=True) == report

@@ -308,3 +308,27 @@ def test_quota_check_in_vetting_needs_a_token(client):
     assert "county_available" not in anonymous.text
     forged = client.post("/api/vet", json=body, headers={"Authorization": "Bearer nope"})
     assert forged.status_code == 401
+
+
+def test_page_takes_status_and_rule_labels_from_the_server(client):
+    """One table of Chinese labels (analysis/messages.py): the page config, not check.js."""
+    from analysis import messages as msg
+
+    html = client.get("/").text
+    assert '"statusZh": {"ok": "符合"' in html and '"conditional": "有条件通过"' in html
+    assert f'"ecological_redline.no_overlap": "{msg.RULE_ZH["ecological_redline.no_overlap"]}"' \
+        in html
+    script = client.get("/static/check.js").text
+    for label in [*msg.STATUS_ZH.values(), *msg.RULE_ZH.values()]:
+        assert f'"{label}"' not in script, label
+
+
+def test_openapi_shows_the_vetting_report_schema(client):
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/vet", "/api/vet/file"):
+        ok = spec["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]
+        assert ok["schema"]["$ref"].endswith("/VetReport")
+    report = spec["components"]["schemas"]["VetReport"]["properties"]
+    assert {"site", "findings", "verdict", "verdict_zh", "summary_zh"} <= set(report)
+    finding = spec["components"]["schemas"]["Finding"]["properties"]
+    assert {"status_zh", "rule_zh", "overlap_mu"} <= set(finding)

@@ -19,6 +19,7 @@ from branca.element import Figure, MacroElement
 from folium.plugins import Draw
 from folium.template import Template
 
+from analysis import messages as msg
 from analysis.capacity import POLLUTANT_NAMES_ZH
 from layers.catalogue import KINDS
 from layers.repository import LayerInfo
@@ -104,7 +105,8 @@ def build_map(layers: list[LayerInfo], options: PageOptions) -> folium.Map:
     bounds = _bounds(layers)  # app.js fits the map to them, without animation
     config = {"base": options.base, "map": fmap.get_name(),
               "drawnItems": f"drawnItems_{draw.get_name()}", "layers": groups,
-              "layerControl": control.get_name(), "bounds": bounds}
+              "layerControl": control.get_name(), "bounds": bounds,
+              "statusZh": msg.STATUS_ZH, "ruleZh": msg.RULE_ZH, "otherRuleZh": msg.OTHER_RULE_ZH}
     _add_page_parts(fmap, config, options)
     return fmap
 

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from analysis.quota import holds
 from analysis.quota.clock import now_utc
-from analysis.quota.kinds import KINDS, MU_PER_HA, from_units, resolve_kind
+from analysis.quota.kinds import KINDS, from_units, resolve_kind
 from analysis.quota.ledger import (
     COUNTY,
     HOLD,
@@ -37,6 +37,7 @@ from analysis.quota.ledger import (
 )
 from analysis.quota.tables import accounts, entries, operations
 from layers.store import Store
+from layers.units import ha_to_mu
 
 FIGURES = ("granted", "held", "allocated", "lent", "borrowed", "adjusted", "retired",
            "available")
@@ -137,7 +138,7 @@ def _amounts(row: dict[str, Any], fig: dict[str, int], *, available: bool) -> di
     if not available:
         row["available"] = None
     elif KINDS[row["kind"]].show_mu:
-        row["available_mu"] = (row["available"] * MU_PER_HA).quantize(Decimal("0.01"))
+        row["available_mu"] = ha_to_mu(row["available"]).quantize(Decimal("0.01"))
     return row
 
 

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from layers.errors import BadInput
+from layers.units import MU_PER_HA
 
 CONFIG = Path(__file__).with_name("kinds.toml")
-MU_PER_HA = 15
 MAX_UNITS = 10**16  # far below BIGINT, even summed over a million entries
 
 
@@ -130,7 +130,7 @@ def format_amount(units: int) -> str:
 
 
 def format_mu(units_ha: int) -> str:
-    """Hectare units shown in 亩 (1 ha = 15 亩), two decimals (display only)."""
+    """Hectare units shown in 亩 (see :mod:`layers.units`), two decimals (display only)."""
     return f"{Decimal(units_ha) * MU_PER_HA / SCALE:.2f}"
 
 

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from layers.schema import metadata
+from layers.schema import include_object, metadata
 
 connection = context.config.attributes["connection"]
 postgres = connection.dialect.name == "postgresql"
@@ -10,6 +10,7 @@ postgres = connection.dialect.name == "postgresql"
 # that one database can hold several blueprints (e.g. one schema per test).
 schema = connection.exec_driver_sql("SELECT current_schema()").scalar() if postgres else None
 context.configure(connection=connection, target_metadata=metadata,
-                  render_as_batch=not postgres, version_table_schema=schema)
+                  render_as_batch=not postgres, version_table_schema=schema,
+                  include_object=include_object)
 with context.begin_transaction():
     context.run_migrations()

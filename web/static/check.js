@@ -5,24 +5,11 @@ window.BlueprintCheck = function (bp) {
   "use strict";
   var map = bp.map, base = bp.config.base, esc = bp.escapeHtml;
   var drawn = window[bp.config.drawnItems];
-  var STATUS_ZH = { ok: "符合", warning: "提示", conditional: "有条件", conflict: "冲突" };
+  // Chinese labels come from the server (analysis/messages.py): each finding carries its
+  // status_zh / rule_zh; the page config has the tables for map pieces and other tags.
+  var STATUS_ZH = bp.config.statusZh || {}, RULE_ZH = bp.config.ruleZh || {};
   var COLORS = { conflict: "#dc2626", conditional: "#f59e0b", warning: "#eab308" };
   var VERDICT_FILL = { pass: "#16a34a", conditional: "#f59e0b", fail: "#dc2626" };
-  var RULE_ZH = {
-    "ecological_redline.no_overlap": "不得占用生态保护红线",
-    "basic_farmland.no_overlap": "不得占用永久基本农田",
-    "water_source.level_1": "饮用水水源一级保护区管控",
-    "water_source.level_2": "饮用水水源二级保护区管控",
-    "urban_boundary.required": "须位于城镇开发边界内",
-    "urban_boundary.preferred": "宜位于城镇开发边界内",
-    "urban_boundary.ignore": "不要求位于城镇开发边界内",
-    "zoning.suitable_landuse": "用途分区须符合项目行业",
-    "industrial_park.warning_outside": "宜布局在产业园区内",
-    "industrial_park.ignore": "不要求入园",
-    "env_capacity.fits": "排放量不超过剩余环境容量",
-    "admin_boundary.inside": "须位于本市行政区划内（有规划数据）",
-    "layer.missing": "图层库须有该类图层"
-  };
   var $ = function (id) { return document.getElementById(id); };
   map.createPane("bpResult").style.zIndex = 450;
   var renderer = L.svg({ pane: "bpResult" });
@@ -38,11 +25,11 @@ window.BlueprintCheck = function (bp) {
       maximumFractionDigits: digits });
   }
   function pct(v) { return (Number(v) * 100).toFixed(2) + "%"; }
-  function tag(status) {
-    return "<span class='bp-tag bp-tag-" + esc(status) + "'>" + esc(STATUS_ZH[status] || status) +
-      "</span>";
+  function tag(status, label) {
+    return "<span class='bp-tag bp-tag-" + esc(status) + "'>" +
+      esc(label || STATUS_ZH[status] || status) + "</span>";
   }
-  function rule(code) { return esc(RULE_ZH[code] || (code ? "其他管控要求" : "—")); }
+  function rule(code) { return esc(RULE_ZH[code] || (code ? bp.config.otherRuleZh : "—")); }
 
   function setState(state, html) {
     document.body.dataset.bpState = state;
@@ -189,10 +176,10 @@ window.BlueprintCheck = function (bp) {
       fmt(part.overlap_mu, 2) + " 亩</small>";
     return "<tr class='bp-finding bp-st-" + esc(part.status) + "' data-layer='" +
       esc(f.layer) + "' data-kind='" + esc(f.kind) + "'><td>" + esc(part.title) + "</td><td>" +
-      tag(part.status) + "</td><td class='bp-area'>" + area + "</td><td>" +
+      tag(part.status, part.status_zh) + "</td><td class='bp-area'>" + area + "</td><td>" +
       (noArea ? "—" : pct(part.overlap_share)) + "</td></tr><tr class='bp-finding-msg bp-st-" +
       esc(part.status) + "' data-layer='" + esc(f.layer) + "'><td colspan='4'><small>" +
-      rule(part.rule) + "</small><br>" + esc(part.message) + "</td></tr>";
+      (part.rule_zh ? esc(part.rule_zh) : rule(part.rule)) + "</small><br>" + esc(part.message) + "</td></tr>";
   }
 
   function table(id, rows) { $(id).innerHTML = rows.join(""); }
