@@ -16,6 +16,7 @@ import rasterio
 from exactextract import exact_extract
 from shapely.geometry.base import BaseGeometry
 
+from analysis.amounts import parse_pairs
 from layers.crs import CGCS2000, to_crs
 from layers.errors import BadInput
 from layers.repository import LayerInfo
@@ -42,18 +43,11 @@ def pollutant(name: str) -> str:
 
 def parse_emissions(text: str | None) -> dict[str, float]:
     """Parse ``SO2=12.5,NOx=30`` into ``{"SO2": 12.5, "NOx": 30.0}`` (t/yr)."""
-    result: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in (text or "").split(","))):
-        key, sep, value = part.partition("=")
-        try:
-            amount = float(value)
-        except ValueError:
-            amount = math.nan
-        if not sep or not math.isfinite(amount) or amount < 0:
-            raise BadInput(f"emission {part!r} is not POLLUTANT=TONNES",
-                           message_zh=f"排放量“{part}”格式应为 污染物=吨数")
-        result[pollutant(key)] = amount
-    return result
+    def bad(part: str) -> BadInput:
+        return BadInput(f"emission {part!r} is not POLLUTANT=TONNES",
+                        message_zh=f"排放量“{part}”格式应为 污染物=吨数")
+
+    return {pollutant(key): amount for key, amount in parse_pairs(text, float, bad)}
 
 
 def capacity_under_site(site: BaseGeometry, layers: list[LayerInfo],

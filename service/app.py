@@ -1,4 +1,8 @@
-"""The FastAPI application: one HTTP API over the same core as the CLI."""
+"""The FastAPI application: one HTTP API over the same core as the CLI.
+
+The one place that composes the HTTP API (``service/api/``) and the web pages (``web/``):
+web knows nothing of the service; it is handed the dependencies it needs here.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from service.body_limit import MB, BodyLimit
+from service.api.body_limit import MB, BodyLimit
+from service.api.errors import add_exception_handlers
 from service.context import rules_from_settings, store_from_settings
-from service.errors import add_exception_handlers
 from service.settings import Settings
 
 
@@ -37,10 +41,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _include_routers(app: FastAPI) -> None:
-    from service import api_layers, api_quota, api_vet, ogc
+    """The API under ``/api``, the OGC API under ``/ogc``, then the pages and ``/static``."""
+    from service.api import deps, layers, ogc, quota, quota_reports, vet
     from web import pages
 
-    app.include_router(api_layers.router, prefix="/api")
-    app.include_router(api_vet.router, prefix="/api")
-    for module in (api_quota, ogc, pages):
-        module.register(app)
+    for module in (layers, vet, quota, quota_reports):
+        app.include_router(module.router, prefix="/api")
+    ogc.register(app)
+    pages.register(app, pages.PageDeps(store=deps.get_store, rules=deps.get_rules,
+                                       settings=deps.get_app_settings))

@@ -139,9 +139,9 @@ def test_invalid_or_unknown_parameters_are_400(client, params):
 
 
 def test_limit_above_the_maximum_is_capped(client, monkeypatch):
-    import service.ogc
+    import service.api.ogc
 
-    monkeypatch.setattr(service.ogc, "MAX_LIMIT", 100)  # below the layer's 1,128 features
+    monkeypatch.setattr(service.api.ogc, "MAX_LIMIT", 100)  # below the layer's 1,128 features
     doc = client.get("/ogc/collections/basic_farmland/items", params={"limit": 50_000}).json()
     assert doc["numberReturned"] == 100 and doc["numberMatched"] == 1128
     assert any(link["rel"] == "next" for link in doc["links"])

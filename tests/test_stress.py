@@ -33,7 +33,7 @@ from tests.live_server import postgis_schema, serving
 CLIENTS = 32
 SECONDS = float(os.environ.get("BLUEPRINT_STRESS_SECONDS", "8"))
 STARTED = re.compile(r"Started server process \[(\d+)\]")
-# uvicorn's access log, with the worker's pid (service/cli_serve.py, log_config)
+# uvicorn's access log, with the worker's pid (service/cli/serve.py, log_config)
 SERVED = re.compile(r"\[(\d+)\] [\d.]+:\d+ - \"POST /api/vet HTTP/1.1\" 200")
 
 

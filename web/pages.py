@@ -1,94 +1,115 @@
 """Web pages of the service: the blueprint map (``/``), static assets and raster images.
 
-``register(app)`` is called by :func:`service.app.create_app` when this module exists.
+Web knows nothing of the service: :func:`service.app.create_app` calls :func:`register`
+with the FastAPI dependencies the pages need (the store, the rules, the settings).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: the routes are made inside functions, and
+# FastAPI must see their dependency annotations as objects, not as names to look up.
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from analysis.rules import Rules
 from layers.repository import get_layer, list_layers
-from service.deps import RulesDep, SettingsDep, StoreDep
+from layers.store import Store
 from web.map_page import PageOptions, render_page
 from web.raster import RAMP, render_band
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SWAGGER = "/static/vendor/swagger-ui-dist"
 
-pages = APIRouter(include_in_schema=False)
-images = APIRouter(tags=["layers"])
+
+@dataclass(frozen=True)
+class PageDeps:
+    """FastAPI dependencies the pages need, handed in by the app factory."""
+
+    store: Callable[..., Store]
+    rules: Callable[..., Rules]
+    settings: Callable[..., Any]  # has ``basemap_url`` and ``basemap_attribution``
 
 
-@pages.get("/", response_class=HTMLResponse)
-def map_page(request: Request, store: StoreDep, rules: RulesDep,
-             settings: SettingsDep) -> HTMLResponse:
-    """The blueprint map with the site-check panel."""
-    options = PageOptions(
-        base=request.scope.get("root_path", ""), basemap_url=settings.basemap_url,
-        basemap_attribution=settings.basemap_attribution,
-        industries=[(code, ind.title) for code, ind in rules.industries.items()])
-    html = render_page(list_layers(store=store), options)
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+def _page_routes(deps: PageDeps) -> APIRouter:
+    pages = APIRouter(include_in_schema=False)
+    StoreDep = Annotated[Store, Depends(deps.store)]
+    RulesDep = Annotated[Rules, Depends(deps.rules)]
+    SettingsDep = Annotated[Any, Depends(deps.settings)]
+
+    @pages.get("/", response_class=HTMLResponse)
+    def map_page(request: Request, store: StoreDep, rules: RulesDep,
+                 settings: SettingsDep) -> HTMLResponse:
+        """The blueprint map with the site-check panel."""
+        options = PageOptions(
+            base=request.scope.get("root_path", ""), basemap_url=settings.basemap_url,
+            basemap_attribution=settings.basemap_attribution,
+            industries=[(code, ind.title) for code, ind in rules.industries.items()])
+        html = render_page(list_layers(store=store), options)
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+    @pages.get("/docs", response_class=HTMLResponse)
+    def api_docs(request: Request) -> HTMLResponse:
+        """Swagger UI for the OpenAPI document, from the vendored copy (no CDN)."""
+        base = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{base}/openapi.json", title="一张蓝图 Blueprint API",
+            swagger_js_url=f"{base}{SWAGGER}/swagger-ui-bundle.js",
+            swagger_css_url=f"{base}{SWAGGER}/swagger-ui.css",
+            swagger_favicon_url=f"{base}/static/favicon.svg",
+            swagger_ui_parameters={"validatorUrl": None})
+
+    @pages.get("/favicon.ico")
+    def favicon() -> Response:
+        """The icon browsers ask for on every page (also /docs), 16 and 32 px."""
+        return Response((STATIC_DIR / "favicon.ico").read_bytes(), media_type="image/x-icon",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+    return pages
 
 
-@pages.get("/docs", response_class=HTMLResponse)
-def api_docs(request: Request) -> HTMLResponse:
-    """Swagger UI for the OpenAPI document, from the vendored copy (no CDN)."""
-    base = request.scope.get("root_path", "")
-    return get_swagger_ui_html(
-        openapi_url=f"{base}/openapi.json", title="一张蓝图 Blueprint API",
-        swagger_js_url=f"{base}{SWAGGER}/swagger-ui-bundle.js",
-        swagger_css_url=f"{base}{SWAGGER}/swagger-ui.css",
-        swagger_favicon_url=f"{base}/static/favicon.svg",
-        swagger_ui_parameters={"validatorUrl": None})
+def _image_routes(deps: PageDeps) -> APIRouter:
+    images = APIRouter(tags=["layers"])
+    StoreDep = Annotated[Store, Depends(deps.store)]
+
+    @images.get("/layers/{name}/image.png", summary="Raster band as PNG / 栅格图层渲染图",
+                response_class=Response,
+                responses={200: {"content": {"image/png": {}},
+                                 "description": "Web Mercator PNG, nodata transparent"}})
+    async def layer_image(name: str, store: StoreDep,
+                          band: Annotated[str | None, Query(description="band name, e.g. SO2")]
+                          = None) -> Response:
+        """One band of a raster layer, coloured red (little capacity left) to green (much)."""
+        image = await run_in_threadpool(render_band, get_layer(name, store=store), band)
+        return Response(image.png, media_type="image/png",
+                        headers={"Cache-Control": "public, max-age=300"})
+
+    @images.get("/layers/{name}/image", summary="Raster image metadata / 栅格渲染信息")
+    async def layer_image_info(request: Request, name: str, store: StoreDep,
+                               band: Annotated[str | None, Query()] = None) -> dict[str, Any]:
+        """Bounds (lat/lon), value range and colour ramp of the PNG of one band, for a legend."""
+        layer = get_layer(name, store=store)
+        image = await run_in_threadpool(render_band, layer, band)
+        base = request.scope.get("root_path", "")
+        return {"layer": layer.name, "title": layer.title, "band": image.band,
+                "bands": layer.bands, "units": "t/a", "bounds": image.bounds,
+                "min": image.vmin, "max": image.vmax, "colors": list(RAMP),
+                "url": f"{base}/api/layers/{quote(layer.name, safe='')}/image.png?"
+                       + urlencode({"band": image.band})}
+
+    return images
 
 
-@pages.get("/favicon.ico")
-def favicon() -> Response:
-    """The icon browsers ask for on every page (also /docs), 16 and 32 px."""
-    return Response((STATIC_DIR / "favicon.ico").read_bytes(), media_type="image/x-icon",
-                    headers={"Cache-Control": "public, max-age=86400"})
-
-
-@images.get("/layers/{name}/image.png", summary="Raster band as PNG / 栅格图层渲染图",
-            response_class=Response,
-            responses={200: {"content": {"image/png": {}},
-                             "description": "Web Mercator PNG, nodata transparent"}})
-async def layer_image(name: str, store: StoreDep,
-                      band: Annotated[str | None, Query(description="band name, e.g. SO2")]
-                      = None) -> Response:
-    """One band of a raster layer, coloured red (little capacity left) to green (much)."""
-    image = await run_in_threadpool(render_band, get_layer(name, store=store), band)
-    return Response(image.png, media_type="image/png",
-                    headers={"Cache-Control": "public, max-age=300"})
-
-
-@images.get("/layers/{name}/image", summary="Raster image metadata / 栅格渲染信息")
-async def layer_image_info(request: Request, name: str, store: StoreDep,
-                           band: Annotated[str | None, Query()] = None) -> dict[str, Any]:
-    """Bounds (lat/lon), value range and colour ramp of the PNG of one band, for a legend."""
-    layer = get_layer(name, store=store)
-    image = await run_in_threadpool(render_band, layer, band)
-    base = request.scope.get("root_path", "")
-    return {"layer": layer.name, "title": layer.title, "band": image.band,
-            "bands": layer.bands, "units": "t/a", "bounds": image.bounds,
-            "min": image.vmin, "max": image.vmax, "colors": list(RAMP),
-            "url": f"{base}/api/layers/{quote(layer.name, safe='')}/image.png?"
-                   + urlencode({"band": image.band})}
-
-
-def register(app: FastAPI) -> None:
+def register(app: FastAPI, deps: PageDeps) -> None:
     """Mount the pages, the image endpoints and ``/static``; replace the CDN-based docs."""
     app.router.routes[:] = [r for r in app.router.routes
                             if getattr(r, "path", None) not in ("/docs", "/redoc")]
-    app.include_router(pages)
-    app.include_router(images, prefix="/api")
+    app.include_router(_page_routes(deps))
+    app.include_router(_image_routes(deps), prefix="/api")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

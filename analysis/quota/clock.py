@@ -5,9 +5,11 @@ A time a user gives without a time zone is China time (API and CLI alike)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Literal, overload
 
 from layers.errors import BadInput
 
+When = Literal["day_or_time", "date", "time"]
 CST = timezone(timedelta(hours=8), "CST")  # China has one time zone and no DST
 
 
@@ -36,15 +38,45 @@ def china_time(value: datetime) -> datetime:
     return utc(value.replace(tzinfo=CST) if value.tzinfo is None else value)
 
 
-def parse_day_or_time(text: str, where: str) -> date | datetime:
-    """``YYYY-MM-DD`` as a date, anything longer as an exact ISO 8601 time (kept naive
-    when it has no zone: :func:`china_time` then takes it as China time)."""
+@overload
+def parse_day_or_time(text: str, where: str, want: Literal["time"]) -> datetime: ...
+
+
+@overload
+def parse_day_or_time(text: str, where: str, want: When = "day_or_time") -> date: ...
+
+
+def parse_day_or_time(text: str, where: str, want: When = "day_or_time") -> date:
+    """The one parser of dates and times users type (CLI options, API fields).
+
+    ``want="day_or_time"``: ``YYYY-MM-DD`` as a date, anything longer as an exact ISO 8601
+    time (kept naive when it has no zone: :func:`china_time` then takes it as China time).
+    ``want="date"``: a date only. ``want="time"``: always a datetime (a day is its
+    midnight). A bad value is :class:`BadInput` naming ``where``.
+
+    >>> parse_day_or_time("2026-05-06", "--since", "time")
+    datetime.datetime(2026, 5, 6, 0, 0)
+    """
     value = text.strip()
+    parsed: date | None
     try:
-        return date.fromisoformat(value) if len(value) <= 10 else datetime.fromisoformat(value)
+        parsed = date.fromisoformat(value) if len(value) <= 10 else datetime.fromisoformat(value)
     except ValueError:
-        raise BadInput(f"{where} {text!r} is neither a date (YYYY-MM-DD) nor an ISO 8601 time "
-                       "(YYYY-MM-DDTHH:MM[:SS][+08:00]; without a zone: China time)",
-                       message_zh="应为日期 YYYY-MM-DD 或时间 YYYY-MM-DDTHH:MM"
-                                  "（未注明时区按北京时间）",
-                       where=where) from None
+        parsed = None
+    if want == "date" and isinstance(parsed, datetime):
+        parsed = None
+    if parsed is None:
+        english, chinese = _WHEN_FORMATS[want]
+        raise BadInput(f"{where} {text!r} {english}", message_zh=chinese, where=where)
+    if want == "time" and not isinstance(parsed, datetime):
+        return datetime.combine(parsed, time(0))
+    return parsed
+
+
+_WHEN_FORMATS: dict[str, tuple[str, str]] = {
+    "day_or_time": ("is neither a date (YYYY-MM-DD) nor an ISO 8601 time "
+                    "(YYYY-MM-DDTHH:MM[:SS][+08:00]; without a zone: China time)",
+                    "应为日期 YYYY-MM-DD 或时间 YYYY-MM-DDTHH:MM（未注明时区按北京时间）"),
+    "date": ("is not a date (YYYY-MM-DD)", "日期格式应为 YYYY-MM-DD"),
+    "time": ("is not a date or time (ISO 8601)", "时间格式应为 YYYY-MM-DD 或 ISO 8601"),
+}

@@ -12,8 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 from layers.features import features_in_bbox, parse_bbox
 from layers.importer import ImportOptions, import_layer
 from layers.repository import get_layer, list_layers
-from service.deps import SettingsDep, StoreDep, UserDep
-from service.uploads import naming_the_upload, save_upload
+from service.api.deps import SettingsDep, StoreDep, UserDep
+from service.api.uploads import naming_the_upload, save_upload
 
 router = APIRouter(tags=["layers"])
 

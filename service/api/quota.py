@@ -3,6 +3,8 @@
 Every changing endpoint needs a bearer token with the right role and county scope and
 an ``Idempotency-Key`` header: sending the same key again returns the first result and
 changes nothing. Reading needs any valid token. Amounts are exact decimal strings.
+Reading (balances, movements, loans, kinds, exports) is in ``quota_reports``, with its
+own router under the same prefix.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header
+from fastapi import APIRouter, Header
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from analysis import quota
 from analysis.quota.clock import parse_day_or_time
 from layers.errors import BadInput
-from service.deps import StoreDep, UserDep
+from service.api.deps import StoreDep, UserDep
 
 router = APIRouter(prefix="/quota", tags=["quota"])
 KeyHeader = Annotated[str, Header(alias="Idempotency-Key", description="Idempotency key "
@@ -232,12 +234,3 @@ def api_reverse(operation_id: int, body: ReasonIn, user: UserDep, store: StoreDe
 def api_retire(body: RetireIn, user: UserDep, store: StoreDep, key: KeyHeader) -> Any:
     """Retire unused quota into the retired account (city level)."""
     return _op(quota.retire, user, store, key, body)
-
-
-# Reports and exports are in api_quota_reports; it adds its routes to ``router``.
-from service import api_quota_reports  # noqa: E402,F401
-
-
-def register(app: FastAPI) -> None:
-    """Mount the quota routes under ``/api``."""
-    app.include_router(router, prefix="/api")

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from layers.errors import BadInput, BlueprintError
-from service.cli import SAMPLE_DIR, app, err, open_store, out, sample_load
+from service.cli.console import err, open_store, out
+from service.cli.sample import SAMPLE_DIR, sample_load
 
 # What each worker process imports (uvicorn ``factory=True``): it builds its own app from
 # the environment, and the app's lifespan opens that process's own store.
@@ -53,7 +54,6 @@ def _check_port_free(host: str, port: int) -> None:
                            where=f"{host}:{port}") from None
 
 
-@app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,

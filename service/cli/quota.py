@@ -4,20 +4,22 @@ The CLI acts as the local operator (an admin named after ``BLUEPRINT_ACTOR`` or 
 user) unless ``--user NAME`` names a user of the users table, whose role and county
 then apply. Every changing command takes ``--reason`` and ``--key`` (idempotency; a
 fresh one by default: pass the same key again to retry safely).
+
+This module owns the group (``quota_app``) and its changing commands; ``quota_reports``
+adds the reading ones.
 """
 
 from __future__ import annotations
 
 import tomllib
 import uuid
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from layers.errors import BadInput, NotFound
-from service.cli import app, open_store, out, print_json
+from layers.errors import NotFound
+from service.cli.console import open_store, out, print_json, table
 from service.context import local_actor
 
 if TYPE_CHECKING:
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from layers.users import User
 
 # The kinds' codes for --help, read from the packaged file without importing the ledger.
-KIND_CODES = list(tomllib.loads((Path(__file__).resolve().parent.parent / "analysis" / "quota"
+KIND_CODES = list(tomllib.loads((Path(__file__).resolve().parents[2] / "analysis" / "quota"
                                  / "kinds.toml").read_text(encoding="utf-8"))["kind"])
 
 
@@ -44,7 +46,6 @@ quota = _LazyQuota()
 quota_app = typer.Typer(help="Quota ledger (要素指标台账): grant, hold, allocate, lend, "
                         "adjust, reclaim, reverse; balances, movements, loans, exports.",
                         no_args_is_help=True)
-app.add_typer(quota_app, name="quota")
 
 Reason = Annotated[str, typer.Option(help="Why (recorded with every movement)")]
 Key = Annotated[str | None, typer.Option(help="Idempotency key (default: a fresh one)")]
@@ -88,7 +89,6 @@ def _show(result: dict[str, Any], fmt: str) -> None:
         return
     from analysis.quota.history import OP_ZH
     from analysis.quota.kinds import KINDS
-    from service.cli_quota_reports import table
 
     op = OP_ZH.get(result["op"], result["op"])
     out.print(f"操作 {result['operation_id']}（{op}，幂等键 {result['key']}）已记账："
@@ -112,16 +112,6 @@ def _year(year: int | None) -> int:
     from analysis.quota.clock import today_cn
 
     return year if year is not None else today_cn().year
-
-
-def _date(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise BadInput(f"{option} {text!r} is not a date (YYYY-MM-DD)",
-                       message_zh="日期格式应为 YYYY-MM-DD", where=option) from None
 
 
 @quota_app.command("grant")
@@ -200,8 +190,10 @@ def lend_cmd(kind: Kind, lender: Annotated[str, typer.Option("--from", help="Len
              reason: Reason, year: Year = None, key: Key = None, user: UserName = None,
              format: Format = "table") -> None:
     """Lend quota between counties through the city, until a due date."""
+    from analysis.quota.clock import parse_day_or_time
+
     _run(quota.lend, user, key, reason, format, year=_year(year), kind=kind, lender=lender,
-         borrower=borrower, amount=amount, due=_date(due, "--due"))
+         borrower=borrower, amount=amount, due=parse_day_or_time(due, "--due", "date"))
 
 
 @quota_app.command("repay")
@@ -249,7 +241,3 @@ def retire_cmd(kind: Kind, account: Annotated[str, typer.Option(help="'pool' or 
     """Retire unused quota into the retired account (city level)."""
     _run(quota.retire, user, key, reason, format, year=_year(year), kind=kind,
          account=account, amount=amount)
-
-
-# Reports are in cli_quota_reports (balances, movements, loans, export).
-from service import cli_quota_reports  # noqa: E402,F401

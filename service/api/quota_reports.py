@@ -6,14 +6,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from analysis import quota
 from analysis.quota.exports import MEDIA_TYPES, export
 from analysis.quota.kinds import KINDS
-from service.api_quota import router
-from service.deps import StoreDep, UserDep
+from service.api.deps import StoreDep, UserDep
+
+router = APIRouter(prefix="/quota", tags=["quota"])
 
 YearQ = Annotated[int | None, Query(description="Only this year")]
 KindQ = Annotated[str | None, Query(description="Only this kind (code or alias)")]

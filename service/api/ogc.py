@@ -23,8 +23,8 @@ from shapely.geometry import mapping, shape
 from layers.errors import BadInput, NotFound
 from layers.features import MAX_LIMIT, feature_by_id, features_in_bbox, parse_bbox
 from layers.repository import LayerInfo, get_layer, list_layers
-from service.deps import StoreDep
-from service.ogc_html import render_html, wants_html
+from service.api.deps import StoreDep
+from service.api.ogc_html import render_html, wants_html
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CRS4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"

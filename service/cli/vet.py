@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,27 +10,11 @@ import typer
 
 from analysis.messages import STATUS_ZH, VERDICT_ZH
 from layers.errors import BadInput
-from service.cli import app, open_store, out, print_json, progress_bar, table
+from service.cli.console import open_store, out, print_json, progress_bar, table
 
 FORMATS = ("table", "json", "geojson")
 # Files vet-batch picks up from a folder (a .json file is vetted only when named).
 SITE_SUFFIXES = (".txt", ".geojson", ".gpkg", ".shp", ".zip", ".kml")
-
-
-def parse_demands(text: str | None) -> dict[str, Decimal]:
-    """Parse ``new_construction_land=2.5,energy=3000`` into exact amounts."""
-    result: dict[str, Decimal] = {}
-    for part in filter(None, (p.strip() for p in (text or "").split(","))):
-        key, sep, value = part.partition("=")
-        try:
-            amount = Decimal(value.strip())
-        except InvalidOperation:
-            amount = Decimal("NaN")
-        if not sep or not amount.is_finite() or amount < 0:
-            raise BadInput(f"demand {part!r} is not KIND=AMOUNT",
-                           message_zh=f"要素需求“{part}”格式应为 指标类型=数量")
-        result[key.strip()] = amount
-    return result
 
 
 def _render(report: dict[str, Any], fmt: str) -> None:
@@ -93,7 +76,6 @@ def _store_with_layers() -> Any:
     return store
 
 
-@app.command("vet")
 def vet(
     site_file: Annotated[Path, typer.Argument(metavar="SITE", help="Site file (any format)")],
     industry: Annotated[str, typer.Option(help="Industry code")] = "industrial",
@@ -109,6 +91,7 @@ def vet(
     rules: Annotated[str | None, typer.Option(help="Rules TOML file")] = None,
 ) -> None:
     """Vet a site against every layer of the blueprint."""
+    from analysis.amounts import parse_demands
     from analysis.capacity import parse_emissions
     from analysis.site import read_site
     from analysis.vetting import VetRequest, vet_site
@@ -128,7 +111,6 @@ def vet(
     _render(vet_site(request, store=_store_with_layers(), rules=ruleset), format)
 
 
-@app.command("vet-batch")
 def vet_batch(
     sites: Annotated[list[Path], typer.Argument(help="Site files or folders")],
     output: Annotated[Path, typer.Option(help="JSON Lines file, one report per site")],

@@ -8,17 +8,11 @@ from typing import Annotated
 import typer
 
 from layers.errors import BadInput, EmptyStore
-from service.cli import (
-    _import_progress,
-    layers_app,
-    open_store,
-    out,
-    print_json,
-    progress_bar,
-    table,
-)
+from service.cli.console import import_progress, open_store, out, print_json, progress_bar, table
 from service.context import local_actor
-from service.settings import get_settings
+
+layers_app = typer.Typer(help="Layers of the one blueprint (import, list, remove).",
+                         no_args_is_help=True)
 
 
 @layers_app.command("import")
@@ -37,6 +31,7 @@ def layers_import(
 ) -> None:
     """Import a layer file; a layer of the same name is replaced atomically."""
     from layers.importer import ImportOptions, import_layer
+    from service.settings import get_settings
 
     options = ImportOptions(kind=kind, name=name, title=title, layer=layer, encoding=encoding,
                             crs=crs, class_field=class_field, id_field=id_field,
@@ -47,7 +42,7 @@ def layers_import(
     store = open_store()
     with progress_bar() as bar:
         report = import_layer(path, options, store=store,
-                              progress=_import_progress(bar, options.name or path.stem))
+                              progress=import_progress(bar, options.name or path.stem))
     if format == "json":
         print_json(report.to_dict())
         return

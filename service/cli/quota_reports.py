@@ -8,25 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from layers.errors import BadInput
-from service.cli import open_store, out, print_json
-from service.cli_quota import Format, quota, quota_app
+from service.cli.console import open_store, out, print_json, table
+from service.cli.quota import Format, quota, quota_app
 
 YearOpt = Annotated[int | None, typer.Option(help="Only this year")]
 KindOpt = Annotated[str | None, typer.Option(help="Only this kind")]
 CountyOpt = Annotated[str | None, typer.Option(help="Only this county code")]
-
-
-def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    """A rich table whose cells wrap instead of being cut off on narrow terminals."""
-    from rich.table import Table
-
-    t = Table(title=title)
-    for c in columns:
-        t.add_column(c, overflow="fold")
-    for r in rows:
-        t.add_row(*[str(v) for v in r])
-    out.print(t)
 
 
 def _text(value: Any) -> str:
@@ -58,13 +45,12 @@ def balances_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt =
 
 
 def _when(text: str | None, option: str) -> datetime | None:
+    """``--since``, ``--until``, ``--on``: a date (its midnight) or an ISO 8601 time."""
     if text is None:
         return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise BadInput(f"{option} {text!r} is not a date or time (ISO 8601)",
-                       message_zh="时间格式应为 YYYY-MM-DD 或 ISO 8601", where=option) from None
+    from analysis.quota.clock import parse_day_or_time
+
+    return parse_day_or_time(text, option, "time")
 
 
 @quota_app.command("movements")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from analysis.amounts import parse_demands
 from analysis.capacity import parse_emissions
 from analysis.report_geojson import report_geojson
 from analysis.report_schema import VetReport
@@ -18,10 +19,9 @@ from analysis.site import Site, read_site, site_from_geojson
 from analysis.vetting import VetRequest, to_json, vet_site
 from layers.errors import NotAuthenticated
 from layers.users import User
-from service.cli_vet import parse_demands
+from service.api.deps import OptionalUserDep, RulesDep, SettingsDep, StoreDep
+from service.api.uploads import naming_the_upload, save_upload, shown_name
 from service.context import site_limits
-from service.deps import OptionalUserDep, RulesDep, SettingsDep, StoreDep
-from service.uploads import naming_the_upload, save_upload, shown_name
 
 router = APIRouter(tags=["vetting"])
 # The schema of the json format (documentation only: the geojson format is a FeatureCollection
@@ -43,20 +43,20 @@ class SiteIn(BaseModel):
     format: Literal["json", "geojson"] = "json"
 
 
-def _run(site: Site, body: SiteIn, store: Any, rules: Any, user: User | None
-         ) -> dict[str, Any]:
-    if body.demands and user is None:
+def _check_token(demands: dict[str, Decimal], user: User | None) -> None:
+    """Demands are checked against a county's balances: that reading needs a token."""
+    if demands and user is None:
         raise NotAuthenticated(
             "a check against quota balances (demands) needs a bearer token: it reads the "
             "county's balances; ask an administrator for a token (`blueprint users add`)",
             message_zh="核算要素指标会读取县区指标余额，须提供访问令牌：请向系统管理员申请"
                        "（管理员用 blueprint users add 发放），"
                        "请求头携带 Authorization: Bearer 令牌")
-    emissions = parse_emissions(",".join(f"{k}={v}" for k, v in body.emissions.items()))
-    request = VetRequest(site=site, industry=body.industry, county=body.county,
-                         emissions=emissions, demands=dict(body.demands), year=body.year)
+
+
+def _run(request: VetRequest, fmt: str, store: Any, rules: Any) -> dict[str, Any]:
     report = vet_site(request, store=store, rules=rules)
-    return report_geojson(report) if body.format == "geojson" else to_json(report)
+    return report_geojson(report) if fmt == "geojson" else to_json(report)
 
 
 @router.post("/vet", summary="Vet a GeoJSON site / 选址初审（GeoJSON）", responses=REPORT_DOC)
@@ -68,7 +68,12 @@ async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: Sett
     """
     site = await run_in_threadpool(site_from_geojson, body.site,
                                    limits=site_limits(settings))
-    return await run_in_threadpool(_run, site, body, store, rules, user)
+    _check_token(body.demands, user)
+    # Pollutant names as the CLI reads them (aliases, amounts finite and not negative).
+    emissions = parse_emissions(",".join(f"{k}={v}" for k, v in body.emissions.items()))
+    request = VetRequest(site=site, industry=body.industry, county=body.county,
+                         emissions=emissions, demands=dict(body.demands), year=body.year)
+    return await run_in_threadpool(_run, request, body.format, store, rules)
 
 
 def _name_after_upload(site: Site, saved: Path, filename: str | None) -> None:
@@ -104,7 +109,8 @@ async def api_vet_file(
                                            limits=site_limits(settings),
                                            file_limits=settings.file_limits())
     _name_after_upload(site, path, file.filename)
-    body = SiteIn(site={"type": "FeatureCollection", "features": []}, industry=industry,
-                  county=county, emissions=parse_emissions(emissions),
-                  demands=parse_demands(demands), year=year, format=format)
-    return await run_in_threadpool(_run, site, body, store, rules, user)
+    request = VetRequest(site=site, industry=industry, county=county,
+                         emissions=parse_emissions(emissions), demands=parse_demands(demands),
+                         year=year)
+    _check_token(request.demands, user)
+    return await run_in_threadpool(_run, request, format, store, rules)

@@ -1,0 +1,73 @@
+"""What every command shares: the consoles, the store, progress bars, JSON and tables.
+
+Light on purpose: heavy libraries (geopandas, shapely, rasterio, pyogrio, SQLAlchemy,
+pydantic-settings, FastAPI) are imported inside the functions that need them, so that
+``blueprint --help`` starts in a fraction of a second (bench/bench_cli_start.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from layers.store import Store
+
+# Markup off: names of sites, layers and files are data and may contain [brackets].
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
+
+
+def open_store(*, create: bool = True) -> Store:
+    """Open the configured store for one command.
+
+    With ``create=False`` (commands that only read) a missing embedded store is not
+    created: :class:`EmptyStore` says where it was looked for and how to load layers.
+    """
+    from service.context import store_from_settings, store_location
+    from service.settings import get_settings
+
+    settings = get_settings()
+    if not create and not settings.database_url and not (
+            settings.data_dir / "blueprint.db").exists():
+        from layers.errors import EmptyStore
+
+        raise EmptyStore.at(store_location(settings))
+    return store_from_settings(settings)
+
+
+def progress_bar() -> Progress:
+    """A progress bar on stderr (stdout stays clean for JSON)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    console=err, transient=True)
+
+
+def import_progress(bar: Progress, name: str) -> Callable[[int, int], None]:
+    """A task on ``bar`` for importing ``name``, as the importer's progress callback."""
+    task = bar.add_task(f"导入 {name}", total=None)
+    return lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def print_json(value: Any) -> None:
+    """Exactly one JSON document on stdout."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """A rich table on stdout whose cells wrap instead of being cut off on narrow terminals."""
+    from rich.table import Table
+
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        t.add_row(*[str(v) for v in r])
+    out.print(t)

@@ -1,0 +1,69 @@
+"""The ``blueprint`` command: the one place that assembles the command groups.
+
+Each group owns its Typer app (``layers``, ``sample``, ``db``, ``users``, ``quota``); the
+top-level commands (``serve``, ``vet``, ``vet-batch``) are plain functions registered here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+
+from layers.errors import BlueprintError
+from service.cli import db, quota_reports, sample, serve, users, vet
+from service.cli import layers as layer_commands
+from service.cli.console import err
+
+app = typer.Typer(help="一张蓝图 Blueprint: planning layers, site vetting, quotas.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(layer_commands.layers_app, name="layers")
+app.add_typer(sample.sample_app, name="sample")
+app.add_typer(db.db_app, name="db")
+app.add_typer(users.users_app, name="users")
+# The quota group (``service.cli.quota``) with the reading commands ``quota_reports`` adds.
+app.add_typer(quota_reports.quota_app, name="quota")
+app.command("serve")(serve.serve)
+app.command("vet")(vet.vet)
+app.command("vet-batch")(vet.vet_batch)
+
+
+def main() -> None:
+    """Entry point: run the CLI; domain errors become one line on stderr and exit 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        try:
+            app(standalone_mode=False)
+        except Exception as exc:  # a database server gone mid-way: one line, exit 2
+            if not _connection_lost(exc):
+                raise
+            from layers.store import storage_unavailable
+
+            raise storage_unavailable(exc) from None
+    except BlueprintError as exc:
+        sys.stderr.write(f"error: {exc} ({exc.message_zh})\n")
+        raise SystemExit(2) from None
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        raise SystemExit(130) from None
+    except Exception as exc:  # click usage errors and the unexpected
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(2) from None
+        if os.environ.get("BLUEPRINT_DEBUG"):
+            raise
+        sys.stderr.write(f"internal error: {exc.__class__.__name__}: {exc} "
+                         "(set BLUEPRINT_DEBUG=1 for details)\n")
+        raise SystemExit(1) from None
+
+
+def _connection_lost(exc: Exception) -> bool:
+    if "sqlalchemy" not in sys.modules:
+        return False
+    from sqlalchemy import exc as sa_exc
+
+    return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)

@@ -1,0 +1,36 @@
+"""``blueprint sample load``: the sample city (Liaocheng)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from service.cli.console import open_store, out, progress_bar
+from service.context import local_actor
+
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
+
+sample_app = typer.Typer(help="The sample city (Liaocheng).", no_args_is_help=True)
+
+
+@sample_app.command("load")
+def sample_load(path: Annotated[Path, typer.Option(help="Sample folder")] = SAMPLE_DIR) -> None:
+    """Import the sample city's layers and grant its yearly quotas."""
+    from analysis.sample import load_sample
+
+    store = open_store()
+    with progress_bar() as bar:
+        tasks: dict[str, Any] = {}
+
+        def step(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(f"导入 {name}", total=total)
+            bar.update(tasks[name], completed=done)
+
+        reports = load_sample(path, store=store, actor=local_actor(), progress=step)
+    for r in reports:
+        fixed = f"，修复无效几何 {r.repaired} 个" if r.repaired else ""
+        count = f"栅格 {len(r.bands)} 个波段" if r.bands else f"{r.feature_count} 个要素"
+        out.print(f"已导入 {r.title} [{r.name}]：{count}{fixed}", markup=False)
