@@ -157,3 +157,22 @@ def test_hold_expiry_a_day_or_an_exact_time_in_china_time(blueprint) -> None:
         assert as_json(blueprint(*hold, given))["expires_at"] == stored, given
     bad = blueprint(*hold, "30/06/2099", ok=False)
     assert isinstance(bad.exception, BadInput) and bad.exception.where == "--expires"
+
+
+def test_date_options_share_one_parser(blueprint) -> None:
+    """``--due`` a date, ``--since``/``--until``/``--on`` a date or time, ``--expires``
+    either (a day ends at 24:00 China time): bad values are one BadInput naming the option."""
+    cases = [
+        (["lend", "--kind", "land", "--from", "371521", "--to", "371502", "--amount", "1",
+          "--due", "2099-01-01T10:00", "--reason", "拆借"], "--due", "is not a date"),
+        (["movements", "--since", "yesterday"], "--since", "is not a date or time"),
+        (["loans", "--on", "2099-13-01"], "--on", "is not a date or time"),
+        (["hold", "--kind", "land", "--county", "371502", "--project", "P", "--amount", "1",
+          "--expires", "soon", "--reason", "审查"], "--expires", "is neither a date"),
+    ]
+    for args, option, message in cases:
+        result = blueprint(*args, ok=False)
+        assert isinstance(result.exception, BadInput), result.output
+        assert result.exception.where == option and message in result.exception.message
+    assert as_json(blueprint("movements", "--since", "2026-01-01", "--until",
+                             "2026-01-02T08:00", "--format", "json")) == []
