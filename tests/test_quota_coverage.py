@@ -174,6 +174,28 @@ def test_vet_api_and_cli_show_the_quota_section(store: Store, tmp_path: Path,
     assert report["verdict"] == "fail" and report["quota"]["items"][0]["covered_by"] == "none"
 
 
+
+def test_vet_file_api_reads_demands_like_the_cli(store: Store) -> None:
+    """``POST /api/vet/file`` with a ``demands`` form field: parsed by the same core parser
+    as ``blueprint vet --demand``, checked against the balances with a token only."""
+    _grant(store)
+    settings = Settings(database_url=store.database_url, data_dir=store.data_dir)
+    token = create_user("viewer", "viewer", None, store=store, actor="test")
+    site = ("site.geojson", json.dumps(SQUARE).encode())
+    form = {"county": "371502", "demands": "land=90", "emissions": "so2=0.5"}
+    auth = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(settings)) as client:
+        anonymous = client.post("/api/vet/file", files={"file": site}, data=form)
+        answer = client.post("/api/vet/file", files={"file": site}, data=form, headers=auth)
+        bad = client.post("/api/vet/file", files={"file": site}, headers=auth,
+                          data=form | {"demands": "land=-1"})
+    assert anonymous.status_code == 401
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["quota"]["status"] == "conditional"
+    assert report["capacity"]["emissions"] == {"SO2": 0.5}
+    assert bad.status_code == 422 and "KIND=AMOUNT" in bad.json()["message"]
+
 def test_sample_site_with_the_sample_quotas(sample_store: Store) -> None:
     with (SAMPLE / "quotas.csv").open(encoding="utf-8-sig") as fh:
         row = next(r for r in csv.DictReader(fh) if r["county_code"] == "371502"
