@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from analysis.overlay import overlay_site
 from layers import importer
 from layers.crs import CGCS2000, gk3_epsg, to_crs
-from layers.engine.embedded import overlay_embedded
+from layers.engine.embedded_overlay import overlay_embedded
 from layers.engine.postgis import SUBDIVIDE_VERTICES, overlay_postgis
 from layers.errors import BadInput, InvalidFile
 from layers.importer import ImportOptions, import_layer

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import shapely
 import sqlalchemy as sa
-from shapely.geometry.base import BaseGeometry
 
 if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
     from layers.engine.overlay_types import LayerOverlap
     from layers.repository import LayerInfo
     from layers.store import Store
@@ -36,6 +36,8 @@ class FeaturePage:
 
 def geojson_feature(fid: str, klass: str | None, props: str, geom: Any) -> dict[str, Any]:
     """A stored feature (properties as JSON text) as a GeoJSON feature dict."""
+    import shapely.geometry  # lazy: opening a store needs no shapely
+
     properties = json.loads(props)
     properties["_class"] = klass
     return {"type": "Feature", "id": fid, "properties": properties,

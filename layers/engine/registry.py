@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import sqlalchemy as sa
 
 from layers.engine.base import Backend
-from layers.engine.embedded import EmbeddedBackend
-from layers.engine.postgis import PostgisBackend
 
-_BY_DIALECT: dict[str, type[Backend]] = {"sqlite": EmbeddedBackend,
-                                         "postgresql": PostgisBackend}
+# dialect -> (module, class); an engine's module is imported only when a store uses it,
+# so the embedded default never loads psycopg2 and PostGIS never loads the STRtree code.
+_BY_DIALECT: dict[str, tuple[str, str]] = {
+    "sqlite": ("layers.engine.embedded", "EmbeddedBackend"),
+    "postgresql": ("layers.engine.postgis", "PostgisBackend"),
+}
+
+
+def _backend(dialect: str) -> Backend:
+    module, name = _BY_DIALECT[dialect]
+    backend: Backend = getattr(import_module(module), name)()
+    return backend
 
 
 def backend_for_url(database_url: str) -> Backend:
@@ -18,7 +28,7 @@ def backend_for_url(database_url: str) -> Backend:
     The settings accept only ``postgresql://`` URLs (or none); a new engine adds its
     scheme there and here.
     """
-    return PostgisBackend() if database_url else EmbeddedBackend()
+    return _backend("postgresql" if database_url else "sqlite")
 
 
 def backend_of(bind: sa.Engine | sa.Connection) -> Backend:
@@ -27,4 +37,4 @@ def backend_of(bind: sa.Engine | sa.Connection) -> Backend:
     For code that holds only a connection (the quota ledger) and for a
     :class:`~layers.store.Store` built around an existing SQLAlchemy engine.
     """
-    return _BY_DIALECT[bind.dialect.name]()
+    return _backend(bind.dialect.name)
