@@ -34,7 +34,7 @@ def parse_demands(text: str | None) -> dict[str, Decimal]:
     return result
 
 
-def _render(report: dict[str, Any], fmt: str) -> None:
+def _render(report: Any, fmt: str) -> None:
     from analysis.report_geojson import report_geojson
     from analysis.vetting import to_json
 
@@ -43,7 +43,7 @@ def _render(report: dict[str, Any], fmt: str) -> None:
     elif fmt == "geojson":
         print_json(report_geojson(report))
     else:
-        _print_table(report)
+        _print_table(to_json(report))
 
 
 def _print_table(report: dict[str, Any]) -> None:
