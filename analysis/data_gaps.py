@@ -7,38 +7,34 @@ make such a report at best conditional and tell the reviewer what to supply.
 
 from __future__ import annotations
 
-from typing import Any
-
 from analysis import messages as msg
-from layers.catalogue import KINDS
-
-# Without these the "three zones, three lines" and water protection cannot be checked.
-REQUIRED_KINDS = ("ecological_redline", "basic_farmland", "water_source", "urban_boundary")
-# Without these the report is still meaningful, but the reviewer should know.
-ADVISED_KINDS = ("admin_boundary", "zoning", "industrial_park", "env_capacity")
+from analysis.report_schema import Finding
+from layers.kinds import kinds
 
 
-def missing_layer_findings(present: set[str]) -> list[dict[str, Any]]:
-    """A conditional finding for each required layer kind the store lacks."""
-    findings: list[dict[str, Any]] = []
-    for kind in REQUIRED_KINDS:
+def missing_layer_findings(present: set[str]) -> list[Finding]:
+    """A conditional finding for each required layer kind the store lacks.
+
+    Required kinds (``missing = "required"`` in ``layers/kinds.toml``): without them the
+    "three zones, three lines" and water protection cannot be checked.
+    """
+    findings = []
+    for kind in kinds().missing("required"):
         if kind in present:
             continue
-        title = KINDS[kind].title
-        findings.append({
-            "layer": None, "kind": kind, "title": title, "rule": "layer.missing",
-            "status": "conditional", "overlap_m2": 0.0, "overlap_ha": 0.0, "overlap_mu": 0.0,
-            "overlap_share": 0.0, "feature_ids": [],
-            "message": f"图层库中没有{title}图层，无法判断地块是否涉及{title}，"
-                       "须补充该图层后复核。",
-        })
+        title = kinds().kinds[kind].title
+        findings.append(Finding(
+            layer=None, kind=kind, title=title, rule="layer.missing", status="conditional",
+            overlap_m2=0.0, overlap_ha=0.0, overlap_mu=0.0, overlap_share=0.0, feature_ids=[],
+            message=f"图层库中没有{title}图层，无法判断地块是否涉及{title}，须补充该图层后复核。"))
     return findings
 
 
 def missing_layer_warnings(present: set[str]) -> list[str]:
-    """Warnings for advised layer kinds the store lacks."""
-    return [f"图层库中没有{KINDS[k].title}图层，相关审查内容缺失 / no {k} layer in the store"
-            for k in ADVISED_KINDS if k not in present]
+    """Warnings for advised layer kinds the store lacks (the report is still meaningful)."""
+    titles = {k.name: k.title for k in kinds().kinds.values()}
+    return [f"图层库中没有{titles[k]}图层，相关审查内容缺失 / no {k} layer in the store"
+            for k in kinds().missing("advised") if k not in present]
 
 
 def outside_city_message(outside_m2: float, share: float, names: list[str]) -> str:

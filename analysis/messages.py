@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from layers.kinds import LiveMapping, kinds
 from layers.units import m2_to_ha, m2_to_mu
 
 STATUS_ZH = {"ok": "符合", "warning": "提示", "conditional": "有条件通过", "conflict": "冲突"}
 VERDICT_ZH = {"pass": "通过", "conditional": "有条件通过", "fail": "不通过"}
-# What each rule of a finding asks, for the report's ``rule_zh`` (the web page shows it).
-RULE_ZH = {
-    "ecological_redline.no_overlap": "不得占用生态保护红线",
-    "basic_farmland.no_overlap": "不得占用永久基本农田",
-    "water_source.level_1": "饮用水水源一级保护区管控",
-    "water_source.level_2": "饮用水水源二级保护区管控",
-    "urban_boundary.required": "须位于城镇开发边界内",
-    "urban_boundary.preferred": "宜位于城镇开发边界内",
-    "urban_boundary.ignore": "不要求位于城镇开发边界内",
-    "zoning.suitable_landuse": "用途分区须符合项目行业",
-    "industrial_park.warning_outside": "宜布局在产业园区内",
-    "industrial_park.ignore": "不要求入园",
-    "env_capacity.fits": "排放量不超过剩余环境容量",
-    "admin_boundary.inside": "须位于本市行政区划内（有规划数据）",
-    "layer.missing": "图层库须有该类图层",
-}
+GENERIC_RULE_ZH = {"layer.missing": "图层库须有该类图层"}
+
+
+def rule_table() -> dict[str, str]:
+    """What each rule of a finding asks, for the report's ``rule_zh`` (the web page shows it).
+
+    From the layer-kind registry (``rules_zh`` of each kind; a ``no_overlap`` kind without one
+    reads 不得占用<title>), then the rules of no kind.
+    """
+    table: dict[str, str] = {}
+    for kind in kinds().kinds.values():
+        if kind.rule == "no_overlap":
+            table[f"{kind.name}.no_overlap"] = f"不得占用{kind.title}"
+        table.update({f"{kind.name}.{code}": text for code, text in kind.rules_zh.items()})
+    return table | GENERIC_RULE_ZH
+
+
+RULE_ZH: Mapping[str, str] = LiveMapping(rule_table)
 OTHER_RULE_ZH = "其他管控要求"
 
 

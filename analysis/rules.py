@@ -5,26 +5,35 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from layers.errors import BadInput
+from layers.kinds import LayerKind, kinds
 
 DEFAULT_RULES = Path(__file__).with_name("rules.toml")
+Status = Literal["ok", "warning", "conditional", "conflict"]
 STATUSES = ("ok", "warning", "conditional", "conflict")
-URBAN_MODES = ("required", "preferred", "ignore")
-PARK_MODES = ("warning_outside", "ignore")
+# What an industry's table says about a kind called NAME, by the kind's rule
+# (layers/kinds.toml): a status for NAME (no_overlap) or for NAME_1 and NAME_2
+# (water_levels), each "conflict" when not given, or a mode for NAME (the first is the default).
+STATUS_KEYS = {"no_overlap": ("",), "water_levels": ("_1", "_2")}
+MODES = {"urban_boundary": ("required", "preferred", "ignore"),
+         "park": ("ignore", "warning_outside")}
 
 
 @dataclass(frozen=True)
 class IndustryRules:
-    """What one industry may and may not overlap."""
+    """What one industry may and may not overlap.
+
+    ``on_overlap``: the status of an overlap, by kind (``water_source_1`` … per level);
+    ``modes``: how a kind the site should lie in counts (``urban_boundary`` → ``required``).
+    """
 
     code: str
     title: str
-    on_overlap: dict[str, str]
-    urban_boundary: str
+    on_overlap: dict[str, Status]
+    modes: dict[str, str]
     suitable_landuse: tuple[str, ...]
-    industrial_park: str
 
 
 @dataclass(frozen=True)
@@ -33,8 +42,8 @@ class Rules:
 
     min_overlap_m2: float
     full_share: float
-    zoning_unsuitable: str
-    capacity_exceeded: str
+    zoning_unsuitable: Status
+    capacity_exceeded: Status
     landuse_names: dict[str, str]
     industries: dict[str, IndustryRules] = field(default_factory=dict)
 
@@ -74,24 +83,28 @@ def load_rules(path: str | Path | None = None) -> Rules:
         industries=industries)
 
 
-def _status(value: Any, where: str) -> str:
+def _status(value: Any, where: str) -> Status:
     if value not in STATUSES:
         raise BadInput(f"status {value!r} must be one of {STATUSES}",
                        message_zh="规则文件中的状态值无效", where=where)
-    return str(value)
+    return cast(Status, value)
 
 
 def _industry(code: str, spec: dict[str, Any], where: str) -> IndustryRules:
     where = f"{where} [industries.{code}]"
-    on_overlap = {k: _status(spec.get(k, "conflict"), where)
-                  for k in ("ecological_redline", "basic_farmland", "water_source_1",
-                            "water_source_2")}
-    urban = spec.get("urban_boundary", "required")
-    park = spec.get("industrial_park", "ignore")
-    if urban not in URBAN_MODES or park not in PARK_MODES:
-        raise BadInput("urban_boundary or industrial_park mode is not valid",
-                       message_zh="规则文件中的城镇开发边界或园区规则无效", where=where)
+    kinds_ = list(kinds().kinds.values())
+    on_overlap = {kind.name + suffix: _status(spec.get(kind.name + suffix, "conflict"), where)
+                  for kind in kinds_ for suffix in STATUS_KEYS.get(kind.rule, ())}
+    modes = {kind.name: _mode(kind, spec, where) for kind in kinds_ if kind.rule in MODES}
     return IndustryRules(code=code, title=str(spec.get("title", code)), on_overlap=on_overlap,
-                         urban_boundary=urban,
-                         suitable_landuse=tuple(str(c) for c in spec.get("suitable_landuse", [])),
-                         industrial_park=park)
+                         modes=modes,
+                         suitable_landuse=tuple(str(c) for c in spec.get("suitable_landuse", [])))
+
+
+def _mode(kind: LayerKind, spec: dict[str, Any], where: str) -> str:
+    allowed = MODES[kind.rule]
+    mode = spec.get(kind.name, allowed[0])
+    if mode not in allowed:
+        raise BadInput(f"{kind.name} mode {mode!r} must be one of {allowed}",
+                       message_zh=f"规则文件中的{kind.title}规则无效", where=where)
+    return str(mode)

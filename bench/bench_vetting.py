@@ -64,7 +64,7 @@ def run_engine(store: Store, sites: list[Site]) -> dict[str, object]:
         t0 = time.perf_counter()
         report = vet_site(VetRequest(site=site), store=store)
         times.append(time.perf_counter() - t0)
-        verdicts[report["verdict"]] = verdicts.get(report["verdict"], 0) + 1
+        verdicts[report.verdict] = verdicts.get(report.verdict, 0) + 1
     total = time.perf_counter() - start
     return {"total_s": total, "times": times, "verdicts": verdicts}
 

@@ -55,15 +55,13 @@ def import_layer(path: str | Path, options: ImportOptions, *, store: Store,
     return report
 
 
-# Kinds a report checks layer by layer: a second layer of one of them is listed (and
-# vetted) beside the first, which is seldom what an import meant.
-ONE_LAYER_KINDS = ("ecological_redline", "basic_farmland", "water_source", "urban_boundary",
-                   "admin_boundary")
-
-
 def second_layer_warnings(kind: str, name: str, *, store: Store) -> list[str]:
-    """A warning when ``name`` adds a second layer of a protected kind instead of replacing."""
-    if kind not in ONE_LAYER_KINDS:
+    """A warning when ``name`` adds a second layer of a protected kind instead of replacing.
+
+    Kinds a report checks layer by layer (``one_layer`` in ``layers/kinds.toml``): a second
+    layer of one of them is listed (and vetted) beside the first, seldom what an import meant.
+    """
+    if not get_kind(kind).one_layer:
         return []
     from layers.repository import list_layers
 

@@ -207,7 +207,7 @@ def _assert_areas(a: dict[Any, float], b: dict[Any, float], what: str) -> None:
 
 def assert_engines_agree(engines: Engines, site: Site, industry: str = "industrial") -> None:
     """Vet ``site`` on both engines; verdicts, statuses, ids and areas must agree."""
-    emb, pg = (vet_site(VetRequest(site=site, industry=industry), store=s)
+    emb, pg = (vet_site(VetRequest(site=site, industry=industry), store=s).to_json()
                for s in (engines.embedded, engines.postgis))
     assert (emb["verdict"], emb["county"]) == (pg["verdict"], pg["county"])
     assert [f["layer"] for f in emb["findings"]] == [f["layer"] for f in pg["findings"]]

@@ -19,7 +19,7 @@ SITES = REPO / "data" / "sample" / "sites"
 
 
 def _vet(store, name: str, **kwargs):
-    return vet_site(VetRequest(site=read_site(SITES / name), **kwargs), store=store)
+    return vet_site(VetRequest(site=read_site(SITES / name), **kwargs), store=store).to_json()
 
 
 def test_each_water_level_has_its_own_figures_and_sentence(sample_store):
@@ -44,10 +44,8 @@ def test_shares_never_exceed_one(sample_store):
 
 
 def test_summary_lists_conflicts_then_conditions_then_warnings():
-    report = {"verdict_zh": "不通过", "findings": [
-        {"status": "warning", "message": "W。"}, {"status": "conditional", "message": "C。"},
-        {"status": "conflict", "message": "X。"}, {"status": "ok", "message": "O。"}]}
-    text = summary(report)
+    text = summary("不通过", [("warning", "W。"), ("conditional", "C。"), ("conflict", "X。"),
+                             ("ok", "O。")])
     assert text == "初审结论：不通过。X。C。另请注意：W。"
 
 

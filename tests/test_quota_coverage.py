@@ -112,7 +112,7 @@ def test_vetting_verdict_follows_the_quota(store: Store, demand: str, verdict: s
     _grant(store)
     _protected_layers_elsewhere(store, tmp_path)  # so that only the quota decides
     report = vet_site(VetRequest(site=site_from_geojson(SQUARE), county="371502",
-                                 demands={"land": Decimal(demand)}), store=store)
+                                 demands={"land": Decimal(demand)}), store=store).to_json()
     assert report["verdict"] == verdict
     if verdict != "pass":
         assert report["quota"]["message"] in report["summary_zh"]
@@ -204,11 +204,12 @@ def test_sample_site_with_the_sample_quotas(sample_store: Store) -> None:
     county = Decimal(whole - whole * 3 // 10) / 10_000
     site = read_site(SAMPLE / "sites" / "01_park_clean.txt")
     small = vet_site(VetRequest(site=site, demands={"land": Decimal("12.6")}),
-                     store=sample_store)
+                     store=sample_store).to_json()
     assert small["county"] == "371502" and small["quota"]["status"] == "ok"
     assert small["verdict"] == "pass"  # the designed outcome of this site
     assert Decimal(small["quota"]["items"][0]["county_available"]) == county
-    big = vet_site(VetRequest(site=site, demands={"land": county + 1}), store=sample_store)
+    big = vet_site(VetRequest(site=site, demands={"land": county + 1}),
+                   store=sample_store).to_json()
     assert big["quota"]["status"] == "conditional" and big["verdict"] == "conditional"
 
 

@@ -31,7 +31,7 @@ def test_demo_site_gets_designed_outcome(sample_store, name):
     expected = EXPECTED[name]
     site = read_site(SAMPLE / "sites" / name)
     report = vet_site(VetRequest(site=site, industry=expected["designed_industry"]),
-                      store=sample_store)
+                      store=sample_store).to_json()
     assert report["verdict"] == expected["designed_outcome"]
     assert report["county"] == expected["county_code"]
     assert report["site"]["parcels"] == expected["parcels"]
@@ -52,5 +52,5 @@ CASES = sorted((name, industry, outcome) for name, spec in EXPECTED.items()
 @pytest.mark.parametrize("name, industry, outcome", CASES)
 def test_demo_site_outcome_per_industry(sample_store, name, industry, outcome):
     site = read_site(SAMPLE / "sites" / name)
-    report = vet_site(VetRequest(site=site, industry=industry), store=sample_store)
+    report = vet_site(VetRequest(site=site, industry=industry), store=sample_store).to_json()
     assert report["verdict"] == outcome

@@ -45,7 +45,7 @@ def test_every_sample_report_reads_as_one_style(sample_store):
             continue
         request = VetRequest(site=read_site(path), emissions={"SO2": 1.5, "NOx": 300},
                              demands={"land": Decimal("5")})
-        report = vet_site(request, store=sample_store)
+        report = vet_site(request, store=sample_store).to_json()
         texts = [report["summary_zh"], report["quota"]["message"]]
         texts += [f["message"] for f in report["findings"]]
         for text in texts:

@@ -60,9 +60,15 @@ def _site_file(tmp_path: Path, geom, name: str = "site") -> Path:
     return write(frame([geom], name=["测试地块"]), tmp_path / f"{name}.gpkg")
 
 
-def _vet(store, tmp_path, geom, **kw):
+def _vet_report(store, tmp_path, geom, **kw):
+    """The typed report (analysis.report_schema.VetReport)."""
     site = read_site(_site_file(tmp_path, geom))
     return vet_site(VetRequest(site=site, **kw), store=store)
+
+
+def _vet(store, tmp_path, geom, **kw):
+    """The report's JSON form."""
+    return _vet_report(store, tmp_path, geom, **kw).to_json()
 
 
 def _finding(report, kind):
@@ -154,7 +160,7 @@ def test_sliver_below_one_square_metre_is_not_a_conflict(city, tmp_path):
 def test_multi_parcel_site_is_vetted_as_one(city, tmp_path):
     path = write(frame([box(30, 200, 20, 20), box(160, 200, 20, 20)], name=["一号", "二号"]),
                  tmp_path / "two.gpkg")
-    report = vet_site(VetRequest(site=read_site(path)), store=city)
+    report = vet_site(VetRequest(site=read_site(path)), store=city).to_json()
     assert report["site"]["parcels"] == 2
     assert report["site"]["area_m2"] == pytest.approx(800, abs=0.1)
     assert _finding(report, "ecological_redline")["overlap_m2"] == pytest.approx(400, abs=0.1)
@@ -173,7 +179,7 @@ def test_rules_are_data_and_can_be_overridden(city, tmp_path):
     (tmp_path / "rules.toml").write_text(text, encoding="utf-8")
     rules = load_rules(tmp_path / "rules.toml")
     site = read_site(_site_file(tmp_path, box(160, 200, 20, 20)))
-    report = vet_site(VetRequest(site=site), store=city, rules=rules)
+    report = vet_site(VetRequest(site=site), store=city, rules=rules).to_json()
     assert _finding(report, "ecological_redline")["status"] == "warning"
     # the red line no longer fails it; only the residential zoning (07) makes it conditional
     assert report["verdict"] == "conditional"
@@ -184,7 +190,7 @@ def test_rules_are_data_and_can_be_overridden(city, tmp_path):
 
 
 def test_geojson_output_has_site_and_overlap_pieces(city, tmp_path):
-    fc = report_geojson(_vet(city, tmp_path, SITE_A))
+    fc = report_geojson(_vet_report(city, tmp_path, SITE_A))
     roles = [f["properties"]["role"] for f in fc["features"]]
     assert roles[0] == "site"
     pieces = {f["properties"]["layer"]: f for f in fc["features"][1:]}
@@ -231,7 +237,7 @@ def test_emissions_parsing():
 
 
 def test_report_is_plain_json(city, tmp_path):
-    report = to_json(_vet(city, tmp_path, SITE_A))
+    report = to_json(_vet_report(city, tmp_path, SITE_A))
     text = json.dumps(report, ensure_ascii=False)
     assert set(report) >= {"verdict", "site", "findings", "capacity", "warnings"}
     assert "初审结论：不通过" in report["summary_zh"]
@@ -335,7 +341,7 @@ def test_areas_are_in_the_zone_of_the_site_centroid(store, lon, zone_epsg):
     ring = [[lon - 0.004, 36.4], [lon + 0.004, 36.4], [lon + 0.004, 36.405],
             [lon - 0.004, 36.405], [lon - 0.004, 36.4]]
     site = site_from_geojson({"type": "Polygon", "coordinates": [ring]})
-    report = vet_site(VetRequest(site=site), store=store)
+    report = vet_site(VetRequest(site=site), store=store).to_json()
     assert report["site"]["area_crs"] == f"EPSG:{zone_epsg}"
     lons, lats = [p[0] for p in ring], [p[1] for p in ring]
     ellipsoidal = abs(Geod(ellps="GRS80").polygon_area_perimeter(lons, lats)[0])
@@ -349,7 +355,7 @@ def test_a_site_across_the_zone_boundary_uses_its_centroid_zone(store):
     west_heavy = {"type": "Polygon", "coordinates": [[[115.40, 36.4], [115.52, 36.4],
                                                       [115.52, 36.41], [115.40, 36.41],
                                                       [115.40, 36.4]]]}
-    report = vet_site(VetRequest(site=site_from_geojson(west_heavy)), store=store)
+    report = vet_site(VetRequest(site=site_from_geojson(west_heavy)), store=store).to_json()
     assert report["site"]["area_crs"] == "EPSG:4547"  # centroid 115.46°E, west edge 115.40
 
 
@@ -372,6 +378,6 @@ def test_report_matches_its_documented_model(city, tmp_path):
     """The JSON report validates against analysis.report_schema.VetReport (the OpenAPI schema)."""
     from analysis.report_schema import VetReport
 
-    report = to_json(_vet(city, tmp_path, box(650, 0, 100, 100)))
+    report = _vet(city, tmp_path, box(650, 0, 100, 100))
     model = VetReport.model_validate(report)
     assert model.model_dump(exclude_unset=True) == report

@@ -3,6 +3,8 @@
 The page holds no layer data: each vector layer is an empty ``FeatureGroup`` that
 ``web/static/app.js`` fills from ``/api/layers/{name}/features`` for the current viewport,
 simplified for the zoom; the capacity raster is a PNG from ``/api/layers/{name}/image.png``.
+How each kind is drawn (style, popup labels, the rule of a result piece) comes from the
+layer-kind registry (``layers/kinds.toml``), sent in the page's ``bp-config`` as ``kinds``.
 Folium's default scripts and stylesheets (Leaflet, jQuery, Bootstrap, Font Awesome from
 public CDNs) are replaced by the vendored copies under ``/static/vendor``.
 """
@@ -21,7 +23,7 @@ from folium.template import Template
 
 from analysis import messages as msg
 from analysis.capacity import POLLUTANT_NAMES_ZH
-from layers.catalogue import KINDS
+from layers.kinds import LayerKind, kinds
 from layers.repository import LayerInfo
 from web.panel import panel_html
 
@@ -31,7 +33,6 @@ MAP_CSS = [("leaflet_css", f"{VENDOR}/leaflet/leaflet.css"), ("blueprint_css", "
 DRAW_JS = [("leaflet_draw_js", f"{VENDOR}/leaflet-draw/leaflet.draw.js"),
            ("leaflet_draw_zh", "/static/draw-zh.js")]
 DRAW_CSS = [("leaflet_draw_css", f"{VENDOR}/leaflet-draw/leaflet.draw.css")]
-HIDDEN_BY_DEFAULT = {"zoning", "env_capacity"}
 CHINA_CENTRE = (35.0, 105.0)
 
 
@@ -62,10 +63,29 @@ def _local(base: str, links: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(name, base + url) for name, url in links]
 
 
+def _kind(name: str) -> LayerKind:
+    """The kind of a layer; a plain vector kind for one the registry does not know."""
+    return kinds().kinds.get(name) or LayerKind(name=name, title=name)
+
+
 def _label(info: LayerInfo) -> str:
-    colour = KINDS[info.kind].color if info.kind in KINDS else "#3388ff"
+    kind = _kind(info.kind)
+    swatch = f"--c:{kind.color}" + (f";{kind.web['swatch']}" if "swatch" in kind.web else "")
     return (f'<span class="bp-swatch bp-swatch-{html.escape(info.kind)}" '
-            f'style="--c:{colour}"></span>{html.escape(info.title)}')
+            f'style="{html.escape(swatch)}"></span>{html.escape(info.title)}')
+
+
+def kinds_config() -> dict[str, Any]:
+    """How the page draws each kind (read by ``app.js`` and ``check.js``), from the registry."""
+    return {kind.name: {
+        "title": kind.title, "color": kind.color, "raster": kind.raster,
+        "county": kind.rule == "admin", "style": kind.web.get("style", {}),
+        "classStyles": kind.web.get("class_styles", {}),
+        "classLabel": kind.web.get("class_label", "分类"),
+        "classNames": kind.web.get("class_names", {}),
+        "labelFields": kind.web.get("label_fields", []),
+        "pieceRules": kind.web.get("piece_rules", {}),
+    } for kind in kinds().kinds.values()}
 
 
 def _bounds(layers: list[LayerInfo]) -> list[list[float]] | None:
@@ -87,7 +107,8 @@ def build_map(layers: list[LayerInfo], options: PageOptions) -> folium.Map:
                          name="底图", overlay=False, control=False, max_zoom=19).add_to(fmap)
     groups = []
     for info in layers:
-        group = folium.FeatureGroup(name=_label(info), show=info.kind not in HIDDEN_BY_DEFAULT)
+        group = folium.FeatureGroup(name=_label(info),
+                                    show=_kind(info.kind).web.get("shown", True))
         group.add_to(fmap)
         groups.append(_layer_config(info, group.get_name()))
     draw = Draw(position="topleft", show_geometry_on_click=False,
@@ -106,15 +127,16 @@ def build_map(layers: list[LayerInfo], options: PageOptions) -> folium.Map:
     config = {"base": options.base, "map": fmap.get_name(),
               "drawnItems": f"drawnItems_{draw.get_name()}", "layers": groups,
               "layerControl": control.get_name(), "bounds": bounds,
-              "statusZh": msg.STATUS_ZH, "ruleZh": msg.RULE_ZH, "otherRuleZh": msg.OTHER_RULE_ZH}
+              "statusZh": msg.STATUS_ZH, "ruleZh": dict(msg.RULE_ZH),
+              "otherRuleZh": msg.OTHER_RULE_ZH, "kinds": kinds_config(),
+              "fieldLabels": dict(kinds().field_labels)}
     _add_page_parts(fmap, config, options)
     return fmap
 
 
 def _layer_config(info: LayerInfo, group: str) -> dict[str, Any]:
-    kind = KINDS.get(info.kind)
     return {"name": info.name, "kind": info.kind, "title": info.title, "group": group,
-            "color": kind.color if kind else "#3388ff", "raster": info.is_raster,
+            "color": _kind(info.kind).color, "raster": info.is_raster,
             "bands": info.bands, "count": info.feature_count}
 
 

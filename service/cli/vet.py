@@ -17,7 +17,7 @@ FORMATS = ("table", "json", "geojson")
 SITE_SUFFIXES = (".txt", ".geojson", ".gpkg", ".shp", ".zip", ".kml")
 
 
-def _render(report: dict[str, Any], fmt: str) -> None:
+def _render(report: Any, fmt: str) -> None:
     from analysis.report_geojson import report_geojson
     from analysis.vetting import to_json
 
@@ -26,7 +26,7 @@ def _render(report: dict[str, Any], fmt: str) -> None:
     elif fmt == "geojson":
         print_json(report_geojson(report))
     else:
-        _print_table(report)
+        _print_table(to_json(report))
 
 
 def _print_table(report: dict[str, Any]) -> None:

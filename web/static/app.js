@@ -1,7 +1,8 @@
 /* 一张蓝图 map page: layers loaded per viewport, the capacity overlay and its legend.
  * The page embeds no layer data. Each vector layer's group is filled from
  * /api/layers/{name}/features for the visible area, simplified for the zoom, and refilled
- * when the map moves. The site check lives in check.js. */
+ * when the map moves. How each kind is drawn (style, popup labels) comes from the server's
+ * layer-kind registry (layers/kinds.toml) as cfg.kinds. The site check lives in check.js. */
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("bp-config").textContent);
@@ -9,33 +10,24 @@
   var LIMIT = 3000;
   var PIXEL = 0.6; // simplification tolerance, in screen pixels
   var WIDE = 1200; // below this window width the layer control is collapsed (a button)
-  var ZONING_COLORS = { "07": "#f5e663", "08": "#e58ad6", "09": "#ef6a5a", "10": "#b5835a",
-    "1001": "#b5835a", "11": "#9b7fd1", "1101": "#9b7fd1", "12": "#9ca3af", "13": "#5aa0e6",
-    "14": "#7bc96f" };
+  var KINDS = cfg.kinds || {};
   var entries = [];
   L.control.scale({ metric: true, imperial: false }).addTo(map); // metres and kilometres only
   map.createPane("bpRaster").style.zIndex = 350; // under the vector layers (400)
   var notice = L.DomUtil.create("div", "bp-map-notice", map.getContainer());
   notice.hidden = true;
 
+  function kindOf(name) { return KINDS[name] || {}; }
+
+  /* The default path, then the kind's style, then its class's (by code, or its first two
+   * characters: "1001" falls back to "10"). */
   function style(kind, color) {
+    var k = kindOf(kind), byClass = k.classStyles || {};
     return function (feature) {
       var p = feature.properties || {};
       var s = { color: color, weight: 1, opacity: 0.9, fillColor: color, fillOpacity: 0.3 };
-      if (kind === "admin_boundary") {
-        s = { color: "#4b5563", weight: 2, dashArray: "6 4", fill: false };
-      } else if (kind === "urban_boundary") {
-        s.weight = 2; s.fillOpacity = 0.05;
-      } else if (kind === "zoning") {
-        var c = ZONING_COLORS[p._class] || ZONING_COLORS[String(p._class).slice(0, 2)] || color;
-        s = { color: c, weight: 0.5, fillColor: c, fillOpacity: 0.45 };
-      } else if (kind === "water_source") {
-        s.fillOpacity = String(p._class) === "1" ? 0.5 : 0.2;
-      } else if (kind === "industrial_park") {
-        s.weight = 2; s.dashArray = "5 3"; s.fillOpacity = 0.15;
-      } else if (kind === "basic_farmland") {
-        s.weight = 0.4; s.fillOpacity = 0.3;
-      }
+      Object.assign(s, k.style || {},
+        byClass[p._class] || byClass[String(p._class).slice(0, 2)] || {});
       return s;
     };
   }
@@ -48,24 +40,14 @@
 
   /* Popups show the fields a reviewer reads, under Chinese labels; other attributes of the
    * source file (a viewer's centre point, counters, codes of no meaning here) stay out. */
-  var FIELD_ZH = { name: "名称", NAME: "名称", mc: "名称", MC: "名称", type: "类型",
-    TYPE: "类型", lx: "类型", county_code: "县区代码", XZQDM: "县区代码", xzqdm: "县区代码",
-    XZQMC: "所在县区", xzqmc: "所在县区", landuse: "用地代码", landuse_name: "用地类型",
-    DLMC: "地类名称", dlmc: "地类名称", DLBM: "地类编码", TBBH: "图斑编号", tbbh: "图斑编号",
-    hxbh: "红线编号", HXBH: "红线编号", level: "保护级别", jb: "保护级别",
-    industries: "主导产业", area: "面积", mj: "面积", MJ: "面积", bz: "备注", BZ: "备注",
-    remark: "备注" };
-  var CLASS_ZH = { water_source: "保护级别", zoning: "用地类型", admin_boundary: "名称",
-    basic_farmland: "地类", ecological_redline: "类型" };
+  var FIELD_ZH = cfg.fieldLabels || {};
   var HAN = /[\u4e00-\u9fff]/;
   function fieldLabel(key) {
     return FIELD_ZH[key] || (HAN.test(key) ? key : null);
   }
+  function classLabel(kind) { return kindOf(kind).classLabel || "分类"; }
   function classText(kind, value) {
-    if (kind === "water_source") {
-      return { "1": "一级保护区", "2": "二级保护区" }[String(value)] || value;
-    }
-    return value;
+    return (kindOf(kind).classNames || {})[String(value)] || value;
   }
   function popup(entry) {
     return function (layer) {
@@ -80,17 +62,19 @@
         return "<tr><th>" + escapeHtml(fieldLabel(k)) + "</th><td>" +
           escapeHtml(k === "level" ? classText(kind, p[k]) : p[k]) + "</td></tr>";
       }).join("");
-      var cls = p._class && !seen[CLASS_ZH[kind] || "分类"] ? "<tr><th>" +
-        escapeHtml(CLASS_ZH[kind] || "分类") + "</th><td>" +
+      var cls = p._class && !seen[classLabel(kind)] ? "<tr><th>" +
+        escapeHtml(classLabel(kind)) + "</th><td>" +
         escapeHtml(classText(kind, p._class)) + "</td></tr>" : "";
       return "<div class='bp-popup'><div class='bp-pop-title'>" + escapeHtml(entry.cfg.title) +
         "</div><table><tr><th>编号</th><td>" + escapeHtml(layer.feature.id) + "</td></tr>" +
         cls + rows + "</table></div>";
     };
   }
-  function countyLabel(feature) {
+  /* A permanent label (county names): the class, else the first of the kind's label fields. */
+  function featureLabel(kind, feature) {
     var p = feature.properties || {};
-    return p._class || p.name || p.NAME || p.xzqmc || p.XZQMC || feature.id;
+    var field = (kindOf(kind).labelFields || []).filter(function (f) { return p[f]; })[0];
+    return p._class || (field ? p[field] : feature.id);
   }
 
   function tolerance() {
@@ -143,8 +127,8 @@
     entry.geo = L.geoJSON(null, {
       style: style(kind, entry.cfg.color),
       onEachFeature: function (feature, layer) {
-        if (kind === "admin_boundary") {
-          layer.bindTooltip(escapeHtml(countyLabel(feature)), {
+        if ((kindOf(kind).labelFields || []).length) {
+          layer.bindTooltip(escapeHtml(featureLabel(kind, feature)), {
             permanent: true, direction: "center", className: "bp-county-label", opacity: 1 });
         }
       }

@@ -8,6 +8,9 @@ window.BlueprintCheck = function (bp) {
   // Chinese labels come from the server (analysis/messages.py): each finding carries its
   // status_zh / rule_zh; the page config has the tables for map pieces and other tags.
   var STATUS_ZH = bp.config.statusZh || {}, RULE_ZH = bp.config.ruleZh || {};
+  // What the page knows of each layer kind comes from the registry (layers/kinds.toml).
+  var KINDS = bp.config.kinds || {};
+  function kindOf(name) { return KINDS[name] || {}; }
   var COLORS = { conflict: "#dc2626", conditional: "#f59e0b", warning: "#eab308" };
   var VERDICT_FILL = { pass: "#16a34a", conditional: "#f59e0b", fail: "#dc2626" };
   var $ = function (id) { return document.getElementById(id); };
@@ -122,11 +125,11 @@ window.BlueprintCheck = function (bp) {
       esc(body.message_zh || "审查失败，请检查输入后重试。") + "</p>" + where + hint + en);
   }
 
+  /* The rule a piece breaks: by its class where the kind says so (water-source levels),
+   * else its finding's. */
   function pieceRule(p, finding) {
-    if (p.kind === "water_source") {
-      return "water_source.level_" + (String(p["class"]) === "2" ? "2" : "1");
-    }
-    return finding.rule || "";
+    var rules = kindOf(p.kind).pieceRules || {};
+    return rules[String(p["class"])] || rules["*"] || finding.rule || "";
   }
 
   function piecePopup(f, report) {
@@ -171,7 +174,7 @@ window.BlueprintCheck = function (bp) {
   /* One finding (or one water-source level): the row and its sentence. Environmental
    * capacity has no overlap area: its row shows a dash, not "0.00 m²". */
   function findingRows(f, part) {
-    var noArea = f.kind === "env_capacity";
+    var noArea = !!kindOf(f.kind).raster;
     var area = noArea ? "—" : fmt(part.overlap_m2, 2) + " m²<br><small>" +
       fmt(part.overlap_mu, 2) + " 亩</small>";
     return "<tr class='bp-finding bp-st-" + esc(part.status) + "' data-layer='" +
@@ -186,7 +189,7 @@ window.BlueprintCheck = function (bp) {
 
   function countyName(fc, report) {
     var admin = fc.features.filter(function (f) {
-      return f.properties.kind === "admin_boundary"; })
+      return kindOf(f.properties.kind).county; })
       .sort(function (a, b) { return b.properties.area_m2 - a.properties.area_m2; })[0];
     return admin && admin.properties["class"] ? admin.properties["class"] + "（" +
       (report.county || "") + "）" : (report.county || "—");
