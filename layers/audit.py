@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,5 +42,5 @@ def read_audit(*, store: Store, project: str | None = None, action: str | None =
         query = query.where(audit_log.c.action == action)
     with store.read() as conn:
         rows = conn.execute(query).all()
-    return [AuditRow(r.id, r.at, r.actor, r.action, r.object, r.project, json.loads(r.detail))
-            for r in rows]
+    return [AuditRow(r.id, r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC), r.actor,
+                     r.action, r.object, r.project, json.loads(r.detail)) for r in rows]
