@@ -163,3 +163,10 @@ class IllegalTransition(Conflict):
 
     code = "illegal_transition"
     default_zh = "当前状态下不允许此操作"
+
+
+class CalendarUnavailable(BlueprintError):
+    """The holiday calendar does not cover a date (its package is older than the year)."""
+
+    code = "calendar_unavailable"
+    default_zh = "节假日数据未覆盖该日期"

@@ -79,25 +79,32 @@ def exit_project(code: str, *, user: User, reason: str, store: Store,
     with store.engine.begin() as conn:
         project = load_project(conn, code, for_update=True)
         require_staff(user, project.county)
-        history_id = move(conn, project, EXITED, via="exit", actor=user.name, reason=reason,
-                          at=at)
-        conn.execute(consultation_rounds.update().where(
-            consultation_rounds.c.project_id == project.id,
-            consultation_rounds.c.status.in_(("open", "referred"))).values(
-            status="cancelled", closed_at=at, closed_by=user.name,
-            close_reason=f"项目调出：{reason}"))
-        conn.execute(meeting_items.update().where(
-            meeting_items.c.project_id == project.id, meeting_items.c.status == "open"
-        ).values(status="withdrawn", decided_at=at, decided_by=user.name))
-        result = reclaim_within(conn, project=code, user=user, at=at,
-                                reason=f"项目调出，指标依法收回：{reason}",
-                                key=f"project-exit:{code}:{history_id}")
-        if result is not None:
-            write_audit(conn, actor=user.name, action="project.reclaim",
-                        obj=f"project:{code}", project=code, at=at,
-                        detail={"operation_id": result["operation_id"],
-                                "returned": result["returned"]})
+        result = exit_within(conn, project, user=user, reason=reason, at=at)
     return {"project": get_project(code, store=store), "reclaim": result}
+
+
+def exit_within(conn: Connection, project: Project, *, user: User, reason: str,
+                at: datetime) -> dict[str, Any] | None:
+    """The exit inside the caller's transaction (the joint meeting's "exit" decision uses
+    it too); returns the ledger's reclaim result or None."""
+    code = project.code
+    history_id = move(conn, project, EXITED, via="exit", actor=user.name, reason=reason, at=at)
+    conn.execute(consultation_rounds.update().where(
+        consultation_rounds.c.project_id == project.id,
+        consultation_rounds.c.status.in_(("open", "referred"))).values(
+        status="cancelled", closed_at=at, closed_by=user.name,
+        close_reason=f"项目调出：{reason}"))
+    conn.execute(meeting_items.update().where(
+        meeting_items.c.project_id == project.id, meeting_items.c.status == "open"
+    ).values(status="withdrawn", decided_at=at, decided_by=user.name))
+    result = reclaim_within(conn, project=code, user=user, at=at,
+                            reason=f"项目调出，指标依法收回：{reason}",
+                            key=f"project-exit:{code}:{history_id}")
+    if result is not None:
+        write_audit(conn, actor=user.name, action="project.reclaim", obj=f"project:{code}",
+                    project=code, at=at, detail={"operation_id": result["operation_id"],
+                                                 "returned": result["returned"]})
+    return result
 
 
 def stage_counts(*, store: Store, county: str | None = None) -> dict[str, int]:
