@@ -242,7 +242,7 @@ def test_exit_reclaims_every_quota_in_one_transaction(city: Store) -> None:
         project_row = after[(kind, f"project:{code}")]
         assert project_row["held"] == 0 and project_row["allocated"] == 0
     actions = [r.action for r in read_audit(store=city, project=code)]
-    assert actions[-2:] == ["project.stage", "project.reclaim"]
+    assert actions[-3:] == ["project.stage", "quota.reclaim", "project.reclaim"]
     # nothing to reclaim: the exit still happens
     other = create_project(park_project(), user=DCF_STAFF, store=city).code
     assert exit_project(other, user=DCF_STAFF, reason="撤回", store=city)["reclaim"] is None
