@@ -156,3 +156,17 @@ def first_line(exc: BaseException) -> str:
     """The first line of a (database) exception's message, for one-line errors."""
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+class IllegalTransition(Conflict):
+    """A project or consultation round cannot move from its state to the one asked for."""
+
+    code = "illegal_transition"
+    default_zh = "当前状态下不允许此操作"
+
+
+class CalendarUnavailable(BlueprintError):
+    """The holiday calendar does not cover a date (its package is older than the year)."""
+
+    code = "calendar_unavailable"
+    default_zh = "节假日数据未覆盖该日期"

@@ -116,6 +116,9 @@ audit_log = sa.Table(
     sa.Column("action", sa.String(80), nullable=False),
     sa.Column("object", sa.String(300), nullable=False),
     sa.Column("detail", sa.Text, nullable=False),  # JSON
+    sa.Column("project", sa.String(40)),  # the project code a row concerns (0004)
+    sa.Index("ix_audit_log_at", "at"),
+    sa.Index("ix_audit_log_project", "project"),
 )
 
 users = sa.Table(
@@ -128,6 +131,11 @@ users = sa.Table(
     sa.Column("token_hash", sa.String(128), nullable=False, unique=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    # 0004: a ``department`` user belongs to one department; an argon2 password hash (none
+    # until one is set: there is no default password).
+    sa.Column("department", sa.String(20),
+              sa.ForeignKey("departments.code", name="fk_users_department")),
+    sa.Column("password_hash", sa.String(200)),
 )
 
 
@@ -199,4 +207,188 @@ quota_entries = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("amount > 0", name="ck_quota_entries_positive"),
     sa.CheckConstraint("debit_id <> credit_id", name="ck_quota_entries_two_accounts"),
+)
+
+
+# ----- Projects and consultation (migration ``0004_projects``; :mod:`analysis.projects`,
+# :mod:`analysis.consultation`) -----
+#
+# Decimal amounts (investment in 亿元, US$ in 万美元) are exact decimal text; JSON in Text.
+
+_TIME = sa.DateTime(timezone=True)
+
+# Departments that consult (会商部门): data, seeded by the migration.
+departments = sa.Table(
+    "departments",
+    metadata,
+    sa.Column("code", sa.String(20), primary_key=True),
+    sa.Column("name_zh", sa.String(100), nullable=False),
+    sa.Column("sort", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("code", sa.String(40), nullable=False, unique=True),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("county", sa.String(12), nullable=False),
+    sa.Column("level", sa.String(10), nullable=False),  # city | county
+    sa.Column("investor_type", sa.String(12), nullable=False),  # state | private | foreign
+    sa.Column("origin", sa.String(12), nullable=False),  # government | social | attracted
+    sa.Column("industry", sa.String(40), nullable=False),
+    sa.Column("investment", sa.String(40), nullable=False),  # 亿元, decimal text
+    sa.Column("newly_planned", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("cross_county", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("foreign_annual_usd", sa.String(40)),  # 万美元 a year, decimal text
+    sa.Column("foreign_cash_usd", sa.String(40)),  # 万美元 registered capital in cash a year
+    sa.Column("demands", sa.Text, nullable=False),  # JSON {quota kind: decimal text}
+    sa.Column("emissions", sa.Text, nullable=False),  # JSON {pollutant: t/yr}
+    sa.Column("site", Geometry),
+    sa.Column("site_version", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("responsible_unit", sa.String(200), nullable=False),
+    sa.Column("service_officer", sa.String(120)),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("opinion_round_id", sa.Integer),  # the round whose opinions are 预审意见
+    sa.Column("created_at", _TIME, nullable=False),
+    sa.Column("created_by", sa.String(120), nullable=False),
+    sa.Column("updated_at", _TIME, nullable=False),
+    sa.UniqueConstraint("year", "seq", name="uq_projects_year_seq"),
+)
+
+project_tags = sa.Table(
+    "project_tags",
+    metadata,
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("tag", sa.String(40), nullable=False),
+    sa.Column("added_at", _TIME, nullable=False),
+    sa.Column("added_by", sa.String(120), nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "tag"),
+)
+
+# Every site a project had (version 1, 2, … after revisions); projects.site is the latest.
+project_sites = sa.Table(
+    "project_sites",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("geom", Geometry, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("area_m2", sa.Float, nullable=False),
+    sa.Column("created_at", _TIME, nullable=False),
+    sa.Column("created_by", sa.String(120), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.UniqueConstraint("project_id", "version", name="uq_project_sites_version"),
+)
+
+project_stages = sa.Table(
+    "project_stages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("from_stage", sa.String(20)),
+    sa.Column("to_stage", sa.String(20), nullable=False),
+    sa.Column("at", _TIME, nullable=False),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Index("ix_project_stages_project", "project_id"),
+)
+
+# A stored vetting report (JSON) and the layers it used: [{id, name, kind, imported_at}].
+project_reports = sa.Table(
+    "project_reports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("site_version", sa.Integer, nullable=False),
+    sa.Column("verdict", sa.String(20), nullable=False),
+    sa.Column("report", sa.Text, nullable=False),
+    sa.Column("layers", sa.Text, nullable=False),
+    sa.Column("vetted_at", _TIME, nullable=False),
+    sa.Column("vetted_by", sa.String(120), nullable=False),
+    sa.Index("ix_project_reports_project", "project_id"),
+)
+
+consultation_rounds = sa.Table(
+    "consultation_rounds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("site_version", sa.Integer, nullable=False),
+    sa.Column("report_id", sa.Integer, sa.ForeignKey("project_reports.id")),
+    sa.Column("period_days", sa.Integer, nullable=False),
+    sa.Column("started_on", sa.Date, nullable=False),
+    sa.Column("started_at", _TIME, nullable=False),
+    sa.Column("started_by", sa.String(120), nullable=False),
+    sa.Column("closed_at", _TIME),
+    sa.Column("closed_by", sa.String(120)),
+    sa.Column("close_reason", sa.Text),
+    sa.UniqueConstraint("project_id", "number", name="uq_consultation_rounds_number"),
+)
+
+# The departments of a round: picked by a rule (``how`` = rule, ``why`` = the rule's
+# reasons as JSON) or added by hand (manual, with the reason); removal is kept on record.
+round_departments = sa.Table(
+    "round_departments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("round_id", sa.Integer, sa.ForeignKey("consultation_rounds.id"),
+              nullable=False),
+    sa.Column("department", sa.String(20), sa.ForeignKey("departments.code"),
+              nullable=False),
+    sa.Column("deadline", sa.Date, nullable=False),
+    sa.Column("how", sa.String(10), nullable=False),
+    sa.Column("why", sa.Text, nullable=False),
+    sa.Column("added_at", _TIME, nullable=False),
+    sa.Column("added_by", sa.String(120), nullable=False),
+    sa.Column("removed_at", _TIME),
+    sa.Column("removed_by", sa.String(120)),
+    sa.Column("removed_reason", sa.Text),
+    sa.UniqueConstraint("round_id", "department", name="uq_round_departments"),
+)
+
+# A department's answer; a later answer in the same round amends (``amends_id``) the one
+# before it, which stays on record.
+opinions = sa.Table(
+    "opinions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("round_id", sa.Integer, sa.ForeignKey("consultation_rounds.id"),
+              nullable=False),
+    sa.Column("department", sa.String(20), sa.ForeignKey("departments.code"),
+              nullable=False),
+    sa.Column("answer", sa.String(20), nullable=False),  # agree | conditional | disagree
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("condition", Geometry),
+    sa.Column("author", sa.String(120), nullable=False),
+    sa.Column("at", _TIME, nullable=False),
+    sa.Column("amends_id", sa.Integer, sa.ForeignKey("opinions.id"), unique=True),
+    sa.Index("ix_opinions_round", "round_id"),
+)
+
+# The joint meeting's problem list (问题清单) and its decisions (联席会议, art. 4, 11).
+meeting_items = sa.Table(
+    "meeting_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("round_id", sa.Integer, sa.ForeignKey("consultation_rounds.id"),
+              nullable=False),
+    sa.Column("problem", sa.Text, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # open | decided
+    sa.Column("listed_at", _TIME, nullable=False),
+    sa.Column("listed_by", sa.String(120), nullable=False),
+    sa.Column("meeting_date", sa.Date),
+    sa.Column("attendees", sa.Text),  # JSON list
+    sa.Column("decision", sa.String(10)),  # proceed | exit
+    sa.Column("decision_text", sa.Text),
+    sa.Column("decided_at", _TIME),
+    sa.Column("decided_by", sa.String(120)),
 )

@@ -174,9 +174,14 @@ def now() -> datetime:
 
 
 def write_audit(conn: Connection, *, actor: str, action: str, obj: str,
-                detail: dict[str, Any]) -> None:
-    """Append one audit row (who, when, what) inside the caller's transaction."""
+                detail: dict[str, Any], project: str | None = None,
+                at: datetime | None = None) -> None:
+    """Append one audit row (who, when, what) inside the caller's transaction.
+
+    ``detail`` holds what changed (by convention ``before`` / ``after`` for edits);
+    ``project`` is the code of the project the change concerns, for reading by project.
+    """
     conn.execute(audit_log.insert().values(
-        at=now(), actor=actor, action=action, object=obj,
+        at=at or now(), actor=actor, action=action, object=obj, project=project,
         detail=json.dumps(detail, ensure_ascii=False, default=str),
     ))

@@ -1,14 +1,22 @@
-"""Users, roles and API tokens. Tokens are stored only as SHA-256 hashes."""
+"""Users, roles, departments, API tokens and passwords.
+
+Tokens are stored only as SHA-256 hashes (they are long random strings); passwords only as
+argon2id hashes (``argon2-cffi``). There is no default password: a user has none until
+:func:`set_password` gives one, and until then cannot sign in with a password.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
-from layers.errors import BadInput, Conflict, NotAllowed, NotAuthenticated
+from layers.departments import get_department
+from layers.errors import BadInput, Conflict, NotAllowed, NotAuthenticated, NotFound
 from layers.schema import users
 from layers.store import Store, now, write_audit
 
@@ -32,11 +40,13 @@ NO_TOKEN_ZH = ("此操作需要访问令牌：请向系统管理员申请（管�
 
 @dataclass(frozen=True)
 class User:
-    """An authenticated user: name, role and (for county staff) their county code."""
+    """An authenticated user: name, role, (for county staff) their county code and (for
+    ``department`` users) the department they answer for."""
 
     name: str
     role: str
     county: str | None = None
+    department: str | None = None
 
     @property
     def is_city_level(self) -> bool:
@@ -72,22 +82,71 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(name: str, role: str, county: str | None, *, store: Store, actor: str) -> str:
-    """Create a user and return their new API token (shown once, stored hashed)."""
+MIN_PASSWORD = 10
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """A row of the user list (never the token or password hash)."""
+
+    name: str
+    role: str
+    county: str | None
+    department: str | None
+    active: bool
+    has_password: bool
+    created_at: datetime
+
+
+def _hasher() -> Any:
+    from argon2 import PasswordHasher  # imported when used: keeps the CLI's start light
+
+    return PasswordHasher()
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise BadInput(f"a password needs at least {MIN_PASSWORD} characters",
+                       message_zh=f"密码至少 {MIN_PASSWORD} 位", where="password")
+
+
+def create_user(name: str, role: str, county: str | None, *, store: Store, actor: str,
+                department: str | None = None, password: str | None = None) -> str:
+    """Create a user and return their new API token (shown once, stored hashed).
+
+    A ``department`` user names the department they answer for; ``password`` (optional,
+    at least :data:`MIN_PASSWORD` characters) is stored as an argon2 hash.
+    """
     if role not in ROLES:
         raise BadInput(f"unknown role {role!r}; roles: {', '.join(ROLES)}",
                        message_zh="未知的角色")
     if role.startswith("county_") and not county:
         raise BadInput("a county role needs --county", message_zh="县级角色必须指定所属县")
+    if (role == "department") != bool(department):
+        raise BadInput("a department user needs --department, and only they have one",
+                       message_zh="会商部门用户必须指定所属部门，其他角色不设部门",
+                       where="department")
+    if password is not None:
+        _check_password(password)
     token = secrets.token_urlsafe(32)
+    pw_hash = _hasher().hash(password) if password is not None else None
     with store.engine.begin() as conn:
+        if department:
+            get_department(conn, department)
         if conn.execute(sa.select(users.c.id).where(users.c.name == name)).first():
             raise Conflict(f"user {name!r} exists", message_zh=f"用户“{name}”已存在")
         conn.execute(users.insert().values(name=name, role=role, county=county,
+                                           department=department, password_hash=pw_hash,
                                            token_hash=_hash(token), created_at=now()))
         write_audit(conn, actor=actor, action="user.create", obj=f"user:{name}",
-                    detail={"role": role, "county": county})
+                    detail={"after": {"role": role, "county": county,
+                                      "department": department,
+                                      "password": pw_hash is not None}})
     return token
+
+
+def _user(row: Any) -> User:
+    return User(name=row.name, role=row.role, county=row.county, department=row.department)
 
 
 def authenticate(token: str | None, *, store: Store) -> User:
@@ -99,4 +158,68 @@ def authenticate(token: str | None, *, store: Store) -> User:
                                                   users.c.active.is_(True))).first()
     if row is None:
         raise NotAuthenticated("the token is not valid", message_zh="访问令牌无效")
-    return User(name=row.name, role=row.role, county=row.county)
+    return _user(row)
+
+
+_DUMMY: list[str] = []
+
+
+def authenticate_password(name: str, password: str, *, store: Store) -> User:
+    """The active user ``name`` if ``password`` is theirs, else :class:`NotAuthenticated`
+    (the same error, and about the same time, for an unknown user or a wrong password)."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    with store.read() as conn:
+        row = conn.execute(sa.select(users).where(users.c.name == name,
+                                                  users.c.active.is_(True))).first()
+    hasher = _hasher()
+    if not _DUMMY:
+        _DUMMY.append(hasher.hash(secrets.token_urlsafe(16)))
+    stored = row.password_hash if row is not None and row.password_hash else _DUMMY[0]
+    try:
+        hasher.verify(stored, password or "")
+        ok = row is not None and bool(row.password_hash)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        raise NotAuthenticated("wrong user name or password", message_zh="用户名或密码错误")
+    return _user(row)
+
+
+def list_users(*, store: Store) -> list[UserInfo]:
+    """Every user, by name: role, county, department, active, whether a password is set."""
+    with store.read() as conn:
+        rows = conn.execute(sa.select(users).order_by(users.c.name)).all()
+    return [UserInfo(r.name, r.role, r.county, r.department, bool(r.active),
+                     r.password_hash is not None, r.created_at) for r in rows]
+
+
+def _update(name: str, values: dict[str, Any], *, store: Store, actor: str, action: str,
+            detail: dict[str, Any]) -> None:
+    with store.engine.begin() as conn:
+        done = conn.execute(users.update().where(users.c.name == name).values(**values))
+        if done.rowcount != 1:
+            raise NotFound(f"no user named {name!r}", message_zh=f"用户“{name}”不存在",
+                           where="name")
+        write_audit(conn, actor=actor, action=action, obj=f"user:{name}", detail=detail)
+
+
+def disable_user(name: str, *, store: Store, actor: str) -> None:
+    """Disable a user: their token and password stop working at once (kept on record)."""
+    _update(name, {"active": False}, store=store, actor=actor, action="user.disable",
+            detail={"before": {"active": True}, "after": {"active": False}})
+
+
+def rotate_token(name: str, *, store: Store, actor: str) -> str:
+    """Give a user a new API token (returned once); the old one stops working."""
+    token = secrets.token_urlsafe(32)
+    _update(name, {"token_hash": _hash(token)}, store=store, actor=actor,
+            action="user.rotate_token", detail={"after": {"token": "rotated"}})
+    return token
+
+
+def set_password(name: str, password: str, *, store: Store, actor: str) -> None:
+    """Set (or change) a user's password; stored as an argon2id hash."""
+    _check_password(password)
+    _update(name, {"password_hash": _hasher().hash(password)}, store=store, actor=actor,
+            action="user.set_password", detail={"after": {"password": "set"}})

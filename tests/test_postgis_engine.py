@@ -143,7 +143,8 @@ def test_schema_has_srid_4490_and_gist_indexes(tmp_path):
             indexes = conn.execute(sa.text(
                 "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
                 "AND indexdef ILIKE '%USING gist%'")).scalars().all()
-        assert srids == {"layer_features": 4490, "layer_features_sub": 4490}
+        assert srids == {"layer_features": 4490, "layer_features_sub": 4490,
+                         "projects": 4490, "project_sites": 4490, "opinions": 4490}
         assert any("layer_features USING gist (geom)" in d for d in indexes)
         assert any("layer_features_sub USING gist (geom)" in d for d in indexes)
         revision = upgrade(store)

@@ -12,13 +12,22 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from analysis.quota import holds
 from analysis.quota.clock import now_utc
 from analysis.quota.common import check_project, project_county, require_city, require_county
 from analysis.quota.kinds import format_amount, resolve_kind
-from analysis.quota.ledger import HOLD, PROJECT, Move, account_by_id, find_account, origin_positions
-from analysis.quota.runner import Plan, Request, execute
+from analysis.quota.ledger import (
+    HOLD,
+    PROJECT,
+    Move,
+    account_by_id,
+    find_account,
+    lock,
+    origin_positions,
+)
+from analysis.quota.runner import Plan, Request, execute, expire_due, record
 from analysis.quota.tables import accounts, entries, operations
 from layers.errors import Conflict, NotFound
 from layers.store import Store
@@ -78,6 +87,34 @@ def reclaim(*, project: str, user: User, reason: str, key: str, store: Store,
     request = Request("reclaim", key, user, reason, params, scopes, at,
                       row={"year": year, "kind": code, "county": county, "project": project})
     return execute(request, plan, store=store)
+
+
+def reclaim_within(conn: Connection, *, project: str, user: User, reason: str, key: str,
+                   at: datetime | None = None) -> dict[str, Any] | None:
+    """Reclaim everything ``project`` holds or received, inside the caller's transaction.
+
+    For a change that must happen together with the reclaim (a project's exit, art. 20,
+    29): the caller has checked the user's rights and commits or rolls back both. Locks
+    the project's (year, kind) scopes and posts due expiries first, as every quota
+    operation does. Returns the operation's result, or None when there was nothing.
+    """
+    project, at = check_project(project), now_utc(at)
+    county = project_county(conn, project)
+    scopes = _project_scopes(conn, project, None, None)
+    if county is None or not scopes:
+        return None
+    lock(conn, scopes)
+    expire_due(conn, scopes, at=at)
+    moves = [m for y, k in scopes for m in _reclaim_moves(conn, project, y, k)]
+    if not moves:
+        return None
+    info = {"project": project, "county": county,
+            "returned": [{"year": m.debit.year, "kind": m.debit.kind, "to": m.credit.code,
+                          "amount": format_amount(m.amount)} for m in moves]}
+    request = Request("reclaim", key, user, reason, {"project": project, "year": None,
+                                                     "kind": None}, scopes, at,
+                      row={"county": county, "project": project})
+    return record(conn, request, Plan(moves, info))
 
 
 def reverse(*, operation_id: int, user: User, reason: str, key: str, store: Store,

@@ -174,7 +174,7 @@ def record(conn: Connection, request: Request, plan: Plan, *,
     post(conn, plan.moves, operation_id=op_id, at=request.at)
     write_audit(conn, actor=actor, action=f"quota.{request.op}", obj=f"quota_operation:{op_id}",
                 detail={"key": request.key, "params": request.params, "reason": request.reason,
-                        "entries": len(plan.moves)})
+                        "entries": len(plan.moves)}, project=request.row.get("project"))
     return {"operation_id": op_id, **result}
 
 

@@ -1,0 +1,100 @@
+"""The joint meeting (联席会议, art. 4, 11): its problem list and its decisions.
+
+A round closed with ``meeting`` puts the project on the list. The decision (meeting date,
+attendees, text) either moves the project on (``proceed``: into the reserve, with the
+round's answers and the decision as its preliminary-review opinions) or out (``exit``:
+调出, quotas reclaimed, in the same transaction).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from analysis.consultation.model import DECIDED, check_round
+from analysis.consultation.records import load_round
+from analysis.projects.model import RESERVE
+from analysis.projects.records import load_project, require_staff
+from analysis.projects.stages import exit_within, move
+from analysis.quota.clock import now_utc, utc
+from layers.errors import BadInput, IllegalTransition, NotFound
+from layers.schema import consultation_rounds, meeting_items, projects
+from layers.store import Store, write_audit
+from layers.users import User
+
+DECISIONS = {"proceed": "同意推进，纳入储备", "exit": "调出项目库"}
+
+
+def _item(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "project": row.code, "name": row.name, "round_id": row.round_id,
+            "problem": row.problem, "status": row.status, "listed_at": utc(row.listed_at),
+            "listed_by": row.listed_by, "meeting_date": row.meeting_date,
+            "attendees": json.loads(row.attendees) if row.attendees else [],
+            "decision": row.decision, "decision_text": row.decision_text,
+            "decided_by": row.decided_by}
+
+
+def problem_list(*, store: Store, status: str | None = "open") -> list[dict[str, Any]]:
+    """The problem list: open items (``status=None``: every item, decisions included)."""
+    query = (sa.select(meeting_items, projects.c.code, projects.c.name)
+             .join(projects, projects.c.id == meeting_items.c.project_id)
+             .order_by(meeting_items.c.id))
+    if status is not None:
+        query = query.where(meeting_items.c.status == status)
+    with store.read() as conn:
+        return [_item(r) for r in conn.execute(query).all()]
+
+
+def decide(item_id: int, *, user: User, decision: str, meeting_date: date,
+           attendees: list[str], text: str, store: Store,
+           at: datetime | None = None) -> dict[str, Any]:
+    """Record the joint meeting's decision on a problem-list item and carry it out."""
+    at = now_utc(at)
+    if decision not in DECISIONS:
+        raise BadInput(f"decision {decision!r} is not proceed or exit", where="decision",
+                       message_zh="联席会议决定须为同意推进或调出")
+    if not (text or "").strip() or not [a for a in attendees if a.strip()]:
+        raise BadInput("a decision needs its text and the attendees", where="text",
+                       message_zh="须填写会议决定内容和参会人员")
+    with store.engine.begin() as conn:
+        query = sa.select(meeting_items).where(meeting_items.c.id == item_id)
+        row = conn.execute(query).first()
+        if row is None:
+            raise NotFound(f"no problem-list item {item_id}", where="item",
+                           message_zh=f"问题清单事项 {item_id} 不存在")
+        rnd = load_round(conn, row.round_id, for_update=True)  # the project, then the round
+        row = conn.execute(query.with_for_update()).one()
+        if row.status != "open":
+            raise IllegalTransition(f"problem-list item {item_id} is {row.status}",
+                                    message_zh="该事项已决定或已撤回", where="item")
+        project = load_project(conn, rnd.project, for_update=True)
+        require_staff(user, project.county)
+        check_round(rnd.id, rnd.status, DECIDED)
+        conn.execute(meeting_items.update().where(meeting_items.c.id == item_id).values(
+            status="decided", meeting_date=meeting_date, decided_at=at, decided_by=user.name,
+            attendees=json.dumps([a.strip() for a in attendees if a.strip()],
+                                 ensure_ascii=False),
+            decision=decision, decision_text=text.strip()))
+        conn.execute(consultation_rounds.update().where(consultation_rounds.c.id == rnd.id)
+                     .values(status=DECIDED, closed_at=at, closed_by=user.name,
+                             close_reason=f"联席会议决定：{text.strip()}"))
+        reason = f"联席会议（{meeting_date.isoformat()}）决定：{text.strip()}"
+        result = None
+        if decision == "proceed":
+            move(conn, project, RESERVE, via="consultation", actor=user.name, at=at,
+                 reason=reason)
+            conn.execute(projects.update().where(projects.c.id == project.id).values(
+                opinion_round_id=rnd.id))
+        else:
+            result = exit_within(conn, project, user=user, reason=reason, at=at)
+        write_audit(conn, actor=user.name, action="meeting.decide", obj=f"meeting:{item_id}",
+                    project=project.code, at=at,
+                    detail={"round": rnd.id, "before": {"status": "open"},
+                            "after": {"status": "decided", "decision": decision,
+                                      "meeting_date": meeting_date, "attendees": attendees,
+                                      "text": text.strip()}})
+    return {"item": item_id, "project": project.code, "stage": project.stage,
+            "decision": decision, "reclaim": result}

@@ -1,0 +1,112 @@
+"""A consultation round (会商轮次) and its state machine; departments' opinions.
+
+Round states: ``open`` (会商中) → ``agreed`` (every department agreed, with or without
+conditions: the project enters the reserve) | ``rejected`` (a 不同意: the project goes back
+to 策划生成 to be revised, then a new round) | ``referred`` (on the joint meeting's
+problem list) → ``decided``; ``open``/``referred`` → ``cancelled`` when the project exits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from layers.errors import IllegalTransition
+
+OPEN, AGREED, REJECTED, REFERRED, DECIDED, CANCELLED = (
+    "open", "agreed", "rejected", "referred", "decided", "cancelled")
+ROUND_STATUS_ZH = {OPEN: "会商中", AGREED: "会商通过", REJECTED: "未通过，修改后重新会商",
+                   REFERRED: "已提交联席会议", DECIDED: "联席会议已决定", CANCELLED: "已撤销"}
+ROUND_TRANSITIONS = {OPEN: {AGREED, REJECTED, REFERRED, CANCELLED},
+                     REFERRED: {DECIDED, CANCELLED}}
+
+AGREE, CONDITIONAL, DISAGREE = "agree", "conditional", "disagree"
+ANSWER_ZH = {AGREE: "同意", CONDITIONAL: "有条件同意", DISAGREE: "不同意"}
+
+
+def check_round(round_id: int, status: str, to: str) -> None:
+    """Raise :class:`IllegalTransition` unless a round in ``status`` may become ``to``."""
+    if to in ROUND_TRANSITIONS.get(status, set()):
+        return
+    raise IllegalTransition(
+        f"consultation round {round_id} is {status}: it cannot become {to}",
+        message_zh=f"会商轮次 {round_id} 状态为“{ROUND_STATUS_ZH[status]}”，不能变为"
+                   f"“{ROUND_STATUS_ZH[to]}”", where="round")
+
+
+def require_open(round_id: int, status: str) -> None:
+    """Raise unless the round is open (departments may be changed and may answer)."""
+    if status != OPEN:
+        raise IllegalTransition(
+            f"consultation round {round_id} is {status}, not open",
+            message_zh=f"会商轮次 {round_id} 状态为“{ROUND_STATUS_ZH[status]}”，已不能办理此事项",
+            where="round")
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """One answer of a department; ``amends_id`` is the answer it amends (kept on record);
+    ``condition`` a shapely geometry in EPSG:4490 or None."""
+
+    id: int
+    department: str
+    answer: str
+    text: str
+    condition: Any
+    author: str
+    at: datetime
+    amends_id: int | None
+
+    @property
+    def answer_zh(self) -> str:
+        """同意 / 有条件同意 / 不同意."""
+        return ANSWER_ZH[self.answer]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A department in a round: its working-day deadline, why it is there, its answers."""
+
+    department: str
+    name_zh: str
+    deadline: date
+    how: str  # rule | manual
+    why: list[str]
+    removed: bool
+    removed_reason: str | None
+    opinions: list[Opinion] = field(default_factory=list)  # oldest first
+
+    @property
+    def current(self) -> Opinion | None:
+        """The department's answer in force (the latest), or None."""
+        return self.opinions[-1] if self.opinions else None
+
+
+@dataclass(frozen=True)
+class ConsultationRound:
+    """A round of consultation on a project."""
+
+    id: int
+    project: str
+    number: int
+    status: str
+    site_version: int
+    report_id: int | None
+    period_days: int
+    started_on: date
+    started_at: datetime
+    started_by: str
+    closed_at: datetime | None
+    close_reason: str | None
+    assignments: list[Assignment]
+
+    @property
+    def status_zh(self) -> str:
+        """The status in Chinese."""
+        return ROUND_STATUS_ZH[self.status]
+
+    @property
+    def active(self) -> list[Assignment]:
+        """Departments still in the round (not removed)."""
+        return [a for a in self.assignments if not a.removed]

@@ -1,0 +1,151 @@
+"""Reading consultation rounds, inboxes and overdue answers (the same on both engines)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from analysis.consultation.model import (
+    AGREED,
+    DECIDED,
+    OPEN,
+    Assignment,
+    ConsultationRound,
+    Opinion,
+)
+from analysis.consultation.workdays import working_days_between
+from analysis.projects.records import load_project
+from analysis.quota.clock import today_cn, utc
+from layers.errors import NotFound
+from layers.schema import consultation_rounds, departments, opinions, projects, round_departments
+from layers.store import Store
+
+
+def _opinion(row: Any) -> Opinion:
+    import shapely
+
+    return Opinion(row.id, row.department, row.answer, row.text,
+                   shapely.from_wkb(row.condition) if row.condition is not None else None,
+                   row.author, utc(row.at), row.amends_id)
+
+
+def load_round(conn: Connection, round_id: int, *, for_update: bool = False
+               ) -> ConsultationRound:
+    """Round ``round_id`` with its departments and every answer, or :class:`NotFound`
+    (``for_update``: row-locked on PostgreSQL, its project first)."""
+    query = (sa.select(consultation_rounds, projects.c.code)
+             .join(projects, projects.c.id == consultation_rounds.c.project_id)
+             .where(consultation_rounds.c.id == round_id))
+    if for_update:  # locks in one order everywhere: the project, then its round
+        project_id = conn.execute(sa.select(consultation_rounds.c.project_id).where(
+            consultation_rounds.c.id == round_id)).scalar()
+        conn.execute(sa.select(projects.c.id).where(projects.c.id == project_id)
+                     .with_for_update())
+        query = query.with_for_update(of=consultation_rounds)
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"no consultation round {round_id}", where="round",
+                       message_zh=f"会商轮次 {round_id} 不存在")
+    names = dict(conn.execute(sa.select(departments.c.code, departments.c.name_zh)).all())
+    answers: dict[str, list[Opinion]] = {}
+    for o in conn.execute(sa.select(opinions).where(opinions.c.round_id == round_id)
+                          .order_by(opinions.c.id)):
+        answers.setdefault(o.department, []).append(_opinion(o))
+    assignments = [
+        Assignment(a.department, names.get(a.department, a.department), a.deadline, a.how,
+                   json.loads(a.why), a.removed_at is not None, a.removed_reason,
+                   answers.get(a.department, []))
+        for a in conn.execute(sa.select(round_departments).where(
+            round_departments.c.round_id == round_id).order_by(round_departments.c.id))]
+    return ConsultationRound(
+        row.id, row.code, row.number, row.status, row.site_version, row.report_id,
+        row.period_days, row.started_on, utc(row.started_at), row.started_by,
+        utc(row.closed_at) if row.closed_at else None, row.close_reason, assignments)
+
+
+def get_round(round_id: int, *, store: Store) -> ConsultationRound:
+    """Round ``round_id`` (departments, deadlines, answers and amendments)."""
+    with store.read() as conn:
+        return load_round(conn, round_id)
+
+
+def rounds_of(code: str, *, store: Store) -> list[ConsultationRound]:
+    """Every round of a project, first to last: the consultation's history."""
+    with store.read() as conn:
+        project = load_project(conn, code)
+        ids = conn.execute(sa.select(consultation_rounds.c.id).where(
+            consultation_rounds.c.project_id == project.id).order_by(
+            consultation_rounds.c.number)).scalars().all()
+        return [load_round(conn, i) for i in ids]
+
+
+def preliminary_opinions(code: str, *, store: Store) -> list[Opinion]:
+    """The project's preliminary-review opinions (预审意见, art. 12): the answers in force
+    of the round that put it in the reserve (by agreement or the joint meeting's decision)."""
+    with store.read() as conn:
+        project = load_project(conn, code)
+        if project.opinion_round_id is None:
+            return []
+        found = load_round(conn, project.opinion_round_id)
+    if found.status not in (AGREED, DECIDED):
+        return []
+    return [a.current for a in found.active if a.current is not None]
+
+
+def _open_assignments(conn: Connection, department: str | None) -> list[Any]:
+    query = (sa.select(round_departments, projects.c.code, projects.c.name,
+                       projects.c.county)
+             .join(consultation_rounds,
+                   consultation_rounds.c.id == round_departments.c.round_id)
+             .join(projects, projects.c.id == consultation_rounds.c.project_id)
+             .where(consultation_rounds.c.status == OPEN,
+                    round_departments.c.removed_at.is_(None))
+             .order_by(round_departments.c.deadline, round_departments.c.id))
+    if department is not None:
+        query = query.where(round_departments.c.department == department)
+    return list(conn.execute(query).all())
+
+
+def inbox(department: str, *, store: Store, today: date | None = None
+          ) -> list[dict[str, Any]]:
+    """Open rounds waiting for ``department``: overdue and due soonest first, with the
+    working days left (negative: overdue) and the department's answer so far, if any."""
+    today = today or today_cn()
+    rows = []
+    with store.read() as conn:
+        for a in _open_assignments(conn, department):
+            answered = conn.execute(sa.select(opinions.c.answer).where(
+                opinions.c.round_id == a.round_id, opinions.c.department == department)
+                .order_by(opinions.c.id.desc()).limit(1)).scalar()
+            left = working_days_between(today, a.deadline)
+            rows.append({"round_id": a.round_id, "project": a.code, "name": a.name,
+                         "county": a.county, "deadline": a.deadline,
+                         "working_days_left": left, "overdue": today > a.deadline and
+                         answered is None, "answer": answered})
+    rows.sort(key=lambda r: (r["answer"] is not None, r["deadline"]))
+    return rows
+
+
+def overdue(*, store: Store, today: date | None = None, department: str | None = None
+            ) -> dict[str, list[dict[str, Any]]]:
+    """Unanswered past their deadline, per department: ``{code: [{round_id, project, name,
+    deadline, working_days_overdue}]}`` (departments with none are left out)."""
+    today = today or today_cn()
+    out: dict[str, list[dict[str, Any]]] = {}
+    with store.read() as conn:
+        for a in _open_assignments(conn, department):
+            if today <= a.deadline:
+                continue
+            answered = conn.execute(sa.select(opinions.c.id).where(
+                opinions.c.round_id == a.round_id,
+                opinions.c.department == a.department).limit(1)).first()
+            if answered is None:
+                out.setdefault(a.department, []).append({
+                    "round_id": a.round_id, "project": a.code, "name": a.name,
+                    "deadline": a.deadline,
+                    "working_days_overdue": working_days_between(a.deadline, today)})
+    return out

@@ -1,0 +1,142 @@
+"""The project (项目) and its stages as an explicit state machine.
+
+Stages: 策划生成 planned → 会商中 consulting → 储备 reserve → 签约 signed → 开工 started →
+投产 producing → 达效 effective, and 调出 exited from any stage but itself. Moves into and
+out of consultation (planned ↔ consulting → reserve) are made only by the consultation
+(:mod:`analysis.consultation`); the later ones by :func:`analysis.projects.stages.advance`;
+exit by :func:`analysis.projects.stages.exit_project`. Every project starts planned, in
+the system (art. 13: one never planned here cannot reach the later stages).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from layers.errors import IllegalTransition
+
+PLANNED, CONSULTING, RESERVE = "planned", "consulting", "reserve"
+SIGNED, STARTED, PRODUCING, EFFECTIVE, EXITED = (
+    "signed", "started", "producing", "effective", "exited")
+
+STAGE_ZH = {PLANNED: "策划生成", CONSULTING: "会商中", RESERVE: "储备", SIGNED: "签约",
+            STARTED: "开工", PRODUCING: "投产", EFFECTIVE: "达效", EXITED: "调出"}
+STAGES = tuple(STAGE_ZH)
+
+# Who moves a project: "consultation" (rounds and the joint meeting), "manual" (advance),
+# "exit" (exit_project).
+TRANSITIONS: dict[str, dict[str, str]] = {
+    PLANNED: {CONSULTING: "consultation", EXITED: "exit"},
+    CONSULTING: {PLANNED: "consultation", RESERVE: "consultation", EXITED: "exit"},
+    RESERVE: {SIGNED: "manual", EXITED: "exit"},
+    SIGNED: {STARTED: "manual", EXITED: "exit"},
+    STARTED: {PRODUCING: "manual", EXITED: "exit"},
+    PRODUCING: {EFFECTIVE: "manual", EXITED: "exit"},
+    EFFECTIVE: {EXITED: "exit"},
+    EXITED: {},
+}
+
+LEVELS = {"city": "市级管理", "county": "县级管理"}
+INVESTOR_TYPES = {"state": "政府或国有企业", "private": "民营企业", "foreign": "外资企业"}
+ORIGINS = {"government": "政府投资", "social": "社会投资", "attracted": "招商引资"}
+
+
+def check_transition(code: str, stage: str, to: str, via: str) -> None:
+    """Raise :class:`IllegalTransition` (Chinese and English) unless ``stage → to`` is legal
+    and made the way ``via`` says."""
+    allowed = TRANSITIONS.get(stage, {})
+    if allowed.get(to) == via:
+        return
+    if to in allowed:  # legal, but not this way
+        how_zh = {"consultation": "须经业务协同（会商）或联席会议决定",
+                  "manual": "须由项目管理人员办理", "exit": "须办理调出"}[allowed[to]]
+        raise IllegalTransition(
+            f"project {code}: {stage} → {to} is made by {allowed[to]}, not {via}",
+            message_zh=f"项目“{code}”由“{STAGE_ZH[stage]}”转为“{STAGE_ZH[to]}”{how_zh}",
+            where="stage")
+    if stage == EXITED:
+        raise IllegalTransition(f"project {code} has exited the library; nothing can move it",
+                                message_zh=f"项目“{code}”已调出项目库，不能再变更阶段",
+                                where="stage")
+    later = STAGES.index(to) > STAGES.index(RESERVE) if to in STAGES else False
+    art13 = ("；未经策划生成、会商纳入储备的项目不纳入重点项目全周期管理（第十三条）"
+             if later and STAGES.index(stage) < STAGES.index(RESERVE) else "")
+    legal = ", ".join(allowed) or "none"
+    raise IllegalTransition(
+        f"project {code} is {stage}: it cannot move to {to} (from {stage}: {legal})",
+        message_zh=f"项目“{code}”处于“{STAGE_ZH.get(stage, stage)}”阶段，不能转为"
+                   f"“{STAGE_ZH.get(to, to)}”{art13}", where="stage")
+
+
+@dataclass
+class ProjectInput:
+    """What a user enters for a project (a new one, or a revision)."""
+
+    name: str
+    county: str
+    industry: str
+    investment: Decimal  # 亿元
+    responsible_unit: str
+    level: str = "county"
+    investor_type: str = "private"
+    origin: str = "social"
+    newly_planned: bool = False
+    cross_county: bool = False
+    foreign_annual_usd: Decimal | None = None  # 万美元 a year
+    foreign_cash_usd: Decimal | None = None  # 万美元 registered capital in cash a year
+    demands: dict[str, Decimal] = field(default_factory=dict)  # quota kind → amount
+    emissions: dict[str, float] = field(default_factory=dict)  # pollutant → t/yr
+    service_officer: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass
+class Project:
+    """A stored project. ``site`` is a shapely geometry in EPSG:4490 (or None)."""
+
+    id: int
+    code: str
+    name: str
+    county: str
+    level: str
+    investor_type: str
+    origin: str
+    industry: str
+    investment: Decimal
+    newly_planned: bool
+    cross_county: bool
+    foreign_annual_usd: Decimal | None
+    foreign_cash_usd: Decimal | None
+    demands: dict[str, Decimal]
+    emissions: dict[str, float]
+    site: Any
+    site_version: int
+    responsible_unit: str
+    service_officer: str | None
+    stage: str
+    tags: tuple[str, ...]
+    opinion_round_id: int | None
+    created_at: datetime
+    created_by: str
+
+    @property
+    def stage_zh(self) -> str:
+        """The stage in Chinese."""
+        return STAGE_ZH[self.stage]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON (amounts as decimal text, the site as GeoJSON)."""
+        import shapely
+
+        out = {k: v for k, v in self.__dict__.items() if k != "site"}
+        out["investment"] = str(self.investment)
+        out["demands"] = {k: str(v) for k, v in self.demands.items()}
+        for key in ("foreign_annual_usd", "foreign_cash_usd"):
+            out[key] = None if out[key] is None else str(out[key])
+        out["tags"] = list(self.tags)
+        out["stage_zh"] = self.stage_zh
+        out["created_at"] = self.created_at.isoformat()
+        out["site"] = None if self.site is None else shapely.geometry.mapping(self.site)
+        return out

@@ -1,0 +1,314 @@
+"""Storing projects: create (with a generated code), read, list, revise, tag.
+
+Every write is one transaction with its audit row (``project`` = the code). Codes are
+``<prefix>-<year>-<seq>`` (``LC-2026-0001``): the next number of the year, inserted
+under a unique constraint; two writers that pick the same number at once (PostgreSQL)
+make one of them fail and try again with the next.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from analysis.projects.config import load_settings
+from analysis.projects.model import (
+    EXITED,
+    INVESTOR_TYPES,
+    LEVELS,
+    ORIGINS,
+    PLANNED,
+    Project,
+    ProjectInput,
+)
+from analysis.quota.clock import now_utc, today_cn, utc
+from analysis.quota.common import check_county
+from analysis.quota.kinds import resolve_kind, to_units
+from analysis.rules import load_rules
+from analysis.site import Site
+from layers.errors import BadInput, IllegalTransition, NotAllowed, NotFound
+from layers.schema import project_sites, project_stages, project_tags, projects
+from layers.store import Store, write_audit
+from layers.users import User
+
+STAFF_ROLES = ("nr_staff", "city_quota_manager", "county_quota_manager")
+ATTEMPTS = 20
+
+
+def require_staff(user: User, county: str) -> None:
+    """Project staff (natural resources, quota managers, admin); county users only for
+    their own county."""
+    user.require(*STAFF_ROLES)
+    if user.role != "admin" and user.county and user.county != county:
+        raise NotAllowed(f"user {user.name!r} acts only for county {user.county}, not {county}",
+                         message_zh=f"用户“{user.name}”只能办理本县（{user.county}）的项目")
+
+
+def _choice(value: str, allowed: dict[str, str], where: str) -> str:
+    if value not in allowed:
+        raise BadInput(f"{where} {value!r} is not one of {', '.join(allowed)}",
+                       message_zh=f"{where} 取值无效，可选：{'、'.join(allowed.values())}",
+                       where=where)
+    return value
+
+
+def _text(value: str | None, where: str, required: bool = True) -> str | None:
+    text = (value or "").strip()
+    if required and not text:
+        raise BadInput(f"{where} is required", message_zh=f"必须填写 {where}", where=where)
+    if len(text) > 200:
+        raise BadInput(f"{where} is longer than 200 characters", where=where,
+                       message_zh=f"{where} 超过 200 字")
+    return text or None
+
+
+def _decimal(value: Any, where: str, positive: bool = True) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        number = Decimal("NaN")
+    if not number.is_finite() or number < 0 or (positive and number == 0):
+        raise BadInput(f"{where} must be a positive decimal number, not {value!r}",
+                       message_zh=f"{where} 必须是正数", where=where)
+    return number
+
+
+def check_input(data: ProjectInput) -> dict[str, Any]:
+    """The column values of a project's attributes, checked (industry from the vetting
+    rules, demand kinds from the quota kinds, libraries from the settings)."""
+    settings = load_settings()
+    demands = {}
+    for kind, amount in data.demands.items():
+        k = resolve_kind(kind)
+        to_units(amount)  # positive, exact to the ledger's scale
+        demands[k.code] = str(_decimal(amount, f"demands.{kind}"))
+    unknown = [t for t in data.tags if t not in settings.libraries]
+    if unknown:
+        raise BadInput(f"unknown libraries {unknown}; known: {', '.join(settings.libraries)}",
+                       message_zh="未知的项目库", where="tags")
+    foreign = {key: None if value is None else str(_decimal(value, key, positive=False))
+               for key, value in (("foreign_annual_usd", data.foreign_annual_usd),
+                                  ("foreign_cash_usd", data.foreign_cash_usd))}
+    return {
+        "name": _text(data.name, "name"), "county": check_county(data.county),
+        "level": _choice(data.level, LEVELS, "level"),
+        "investor_type": _choice(data.investor_type, INVESTOR_TYPES, "investor_type"),
+        "origin": _choice(data.origin, ORIGINS, "origin"),
+        "industry": load_rules().industry(data.industry).code,
+        "investment": str(_decimal(data.investment, "investment")),
+        "newly_planned": bool(data.newly_planned), "cross_county": bool(data.cross_county),
+        **foreign,
+        "demands": json.dumps(demands, sort_keys=True),
+        "emissions": json.dumps({str(k): float(v) for k, v in data.emissions.items()},
+                                sort_keys=True),
+        "responsible_unit": _text(data.responsible_unit, "responsible_unit"),
+        "service_officer": _text(data.service_officer, "service_officer", required=False),
+    }
+
+
+def _site_row(project_id: int, version: int, site: Site, actor: str, reason: str,
+              at: datetime) -> dict[str, Any]:
+    import shapely
+
+    return {"project_id": project_id, "version": version,
+            "geom": shapely.to_wkb(site.geometry), "name": site.name[:200],
+            "source": site.source[:200], "area_m2": site.area_m2, "created_at": at,
+            "created_by": actor, "reason": reason}
+
+
+def create_project(data: ProjectInput, *, user: User, store: Store, site: Site | None = None,
+                   at: datetime | None = None) -> Project:
+    """Plan a project (策划生成): store it with a new code, its site and libraries.
+
+    Examples
+    --------
+    >>> p = create_project(ProjectInput("聊城新材料产业园", "371502", "industrial",
+    ...                                 Decimal("12.5"), "东昌府区发展和改革局"),
+    ...                    site=site, user=staff, store=store)  # doctest: +SKIP
+    >>> p.code, p.stage  # doctest: +SKIP
+    ('LC-2026-0001', 'planned')
+    """
+    values = check_input(data)
+    require_staff(user, values["county"])
+    at = now_utc(at)
+    year, prefix = today_cn(at).year, load_settings().code_prefix
+    for attempt in range(ATTEMPTS):
+        try:
+            with store.engine.begin() as conn:
+                code = _insert(conn, values, data, site, user, prefix, year, at)
+            return get_project(code, store=store)
+        except sa.exc.IntegrityError:
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _insert(conn: Connection, values: dict[str, Any], data: ProjectInput, site: Site | None,
+            user: User, prefix: str, year: int, at: datetime) -> str:
+    seq = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(projects.c.seq), 0)).where(
+        projects.c.year == year)).scalar_one()) + 1
+    code = f"{prefix}-{year}-{seq:04d}"
+    import shapely
+
+    project_id = conn.execute(projects.insert().values(
+        code=code, year=year, seq=seq, **values, stage=PLANNED,
+        site=shapely.to_wkb(site.geometry) if site else None, site_version=1 if site else 0,
+        created_at=at, created_by=user.name, updated_at=at).returning(projects.c.id)
+    ).scalar_one()
+    if site is not None:
+        conn.execute(project_sites.insert().values(
+            _site_row(project_id, 1, site, user.name, "策划生成", at)))
+    for tag in dict.fromkeys(data.tags):
+        conn.execute(project_tags.insert().values(project_id=project_id, tag=tag, added_at=at,
+                                                  added_by=user.name))
+    conn.execute(project_stages.insert().values(project_id=project_id, from_stage=None,
+                                                to_stage=PLANNED, at=at, actor=user.name,
+                                                reason="策划生成"))
+    after = {**values, "demands": json.loads(values["demands"]), "tags": list(data.tags),
+             "site_area_m2": round(site.area_m2, 2) if site else None, "stage": PLANNED}
+    write_audit(conn, actor=user.name, action="project.create", obj=f"project:{code}",
+                project=code, detail={"before": None, "after": after}, at=at)
+    return code
+
+
+def _project(conn: Connection, row: Any) -> Project:
+    import shapely
+
+    tags = tuple(conn.execute(sa.select(project_tags.c.tag).where(
+        project_tags.c.project_id == row.id).order_by(project_tags.c.tag)).scalars())
+    return Project(
+        id=row.id, code=row.code, name=row.name, county=row.county, level=row.level,
+        investor_type=row.investor_type, origin=row.origin, industry=row.industry,
+        investment=Decimal(row.investment), newly_planned=bool(row.newly_planned),
+        cross_county=bool(row.cross_county),
+        foreign_annual_usd=Decimal(row.foreign_annual_usd) if row.foreign_annual_usd else None,
+        foreign_cash_usd=Decimal(row.foreign_cash_usd) if row.foreign_cash_usd else None,
+        demands={k: Decimal(v) for k, v in json.loads(row.demands).items()},
+        emissions=json.loads(row.emissions),
+        site=shapely.from_wkb(row.site) if row.site is not None else None,
+        site_version=row.site_version, responsible_unit=row.responsible_unit,
+        service_officer=row.service_officer, stage=row.stage, tags=tags,
+        opinion_round_id=row.opinion_round_id, created_at=utc(row.created_at),
+        created_by=row.created_by)
+
+
+def load_project(conn: Connection, code: str, *, for_update: bool = False) -> Project:
+    """The project ``code`` read on ``conn`` (row-locked with ``for_update`` on PostgreSQL;
+    SQLite writers are serialised already), or :class:`NotFound`."""
+    query = sa.select(projects).where(projects.c.code == code)
+    row = conn.execute(query.with_for_update() if for_update else query).first()
+    if row is None:
+        raise NotFound(f"no project {code!r}", message_zh=f"项目“{code}”不存在",
+                       where="project")
+    return _project(conn, row)
+
+
+def get_project(code: str, *, store: Store) -> Project:
+    """The project ``code`` or :class:`NotFound`."""
+    with store.read() as conn:
+        return load_project(conn, code)
+
+
+def list_projects(*, store: Store, county: str | None = None, stage: str | None = None,
+                  tag: str | None = None, industry: str | None = None) -> list[Project]:
+    """Projects by code, filtered by county, stage, library (tag) and industry."""
+    query = sa.select(projects).order_by(projects.c.year, projects.c.seq)
+    for column, value in ((projects.c.county, county), (projects.c.stage, stage),
+                          (projects.c.industry, industry)):
+        if value is not None:
+            query = query.where(column == value)
+    if tag is not None:
+        query = query.where(projects.c.id.in_(sa.select(project_tags.c.project_id).where(
+            project_tags.c.tag == tag)))
+    with store.read() as conn:
+        return [_project(conn, row) for row in conn.execute(query).all()]
+
+
+def stage_history(code: str, *, store: Store) -> list[dict[str, Any]]:
+    """Every stage change of a project: from, to, when, who, why (oldest first)."""
+    with store.read() as conn:
+        project = load_project(conn, code)
+        rows = conn.execute(sa.select(project_stages).where(
+            project_stages.c.project_id == project.id).order_by(project_stages.c.id)).all()
+    return [{"from": r.from_stage, "to": r.to_stage, "at": utc(r.at), "actor": r.actor,
+             "reason": r.reason} for r in rows]
+
+
+def revise_project(code: str, *, user: User, store: Store, reason: str,
+                   data: ProjectInput | None = None, site: Site | None = None,
+                   at: datetime | None = None) -> Project:
+    """Revise a planned project (after a 不同意, art. 11): new attributes and/or a new site
+    version; the old site stays in ``project_sites``. Only in 策划生成."""
+    _require_reason(reason)
+    at = now_utc(at)
+    values = check_input(data) if data is not None else {}
+    with store.engine.begin() as conn:
+        project = load_project(conn, code, for_update=True)
+        require_staff(user, project.county)
+        if values and values["county"] != project.county:
+            raise BadInput("a project's county cannot change", where="county",
+                           message_zh="项目所属县区不能变更")
+        if project.stage != PLANNED:
+            raise IllegalTransition(
+                f"project {code} is {project.stage}: only a planned project can be revised",
+                message_zh=f"项目“{code}”处于“{project.stage_zh}”阶段，只有策划生成阶段的项目"
+                           "可以修改（会商中的项目须先结束本轮会商）", where="stage")
+        before = {k: getattr(project, k) for k in values}
+        update = dict(values, updated_at=at)
+        if site is not None:
+            import shapely
+
+            version = project.site_version + 1
+            conn.execute(project_sites.insert().values(
+                _site_row(project.id, version, site, user.name, reason, at)))
+            update.update(site=shapely.to_wkb(site.geometry), site_version=version)
+            before["site_version"], values["site_version"] = project.site_version, version
+        if data is not None:
+            _replace_tags(conn, project, data.tags, user, at)
+        conn.execute(projects.update().where(projects.c.id == project.id).values(**update))
+        write_audit(conn, actor=user.name, action="project.revise", obj=f"project:{code}",
+                    project=code, at=at, detail={"reason": reason, "before": before,
+                                                 "after": values})
+    return get_project(code, store=store)
+
+
+def _replace_tags(conn: Connection, project: Project, tags: Iterable[str], user: User,
+                  at: datetime) -> None:
+    conn.execute(project_tags.delete().where(project_tags.c.project_id == project.id))
+    for tag in dict.fromkeys(tags):
+        conn.execute(project_tags.insert().values(project_id=project.id, tag=tag, added_at=at,
+                                                  added_by=user.name))
+
+
+def set_tags(code: str, tags: Iterable[str], *, user: User, store: Store, reason: str,
+             at: datetime | None = None) -> Project:
+    """Put a project in exactly these libraries (art. 6), any stage but 调出."""
+    _require_reason(reason)
+    tags, at = tuple(dict.fromkeys(tags)), now_utc(at)
+    settings = load_settings()
+    unknown = [t for t in tags if t not in settings.libraries]
+    if unknown:
+        raise BadInput(f"unknown libraries {unknown}", message_zh="未知的项目库", where="tags")
+    with store.engine.begin() as conn:
+        project = load_project(conn, code, for_update=True)
+        require_staff(user, project.county)
+        if project.stage == EXITED:
+            raise IllegalTransition(f"project {code} has exited the library",
+                                    message_zh=f"项目“{code}”已调出项目库", where="stage")
+        _replace_tags(conn, project, tags, user, at)
+        write_audit(conn, actor=user.name, action="project.tags", obj=f"project:{code}",
+                    project=code, at=at, detail={"reason": reason,
+                                                 "before": list(project.tags),
+                                                 "after": list(tags)})
+    return get_project(code, store=store)
+
+
+def _require_reason(reason: str) -> None:
+    if not (reason or "").strip():
+        raise BadInput("a reason is required", message_zh="必须填写事由", where="reason")

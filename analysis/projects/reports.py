@@ -1,0 +1,160 @@
+"""A project's stored vetting report, stamped with the version of every layer it used.
+
+The stamp is each layer's id, name, kind and ``imported_at`` when the site was vetted
+(taken *before* vetting: a layer re-imported meanwhile makes the report stale, never
+silently current). A report is stale when a layer it used was re-imported or removed, a
+layer was added, or the project's site was revised since; :func:`revet_stale` vets those
+projects again and says whose verdict changed. The report is kept in its JSON form.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from analysis.projects.model import EXITED, Project
+from analysis.projects.records import get_project, load_project, require_staff
+from analysis.quota.clock import now_utc, utc
+from analysis.rules import Rules
+from analysis.site import Site
+from analysis.vetting import VetRequest, to_json, vet_site
+from layers.errors import BadInput
+from layers.repository import LayerInfo, list_layers
+from layers.schema import project_reports, projects
+from layers.store import Store, write_audit
+from layers.users import User
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    """A vetting report as stored with its project."""
+
+    id: int
+    project: str
+    site_version: int
+    verdict: str
+    report: dict[str, Any]
+    layers: list[dict[str, Any]]
+    vetted_at: datetime
+    vetted_by: str
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """Why a project's stored report is out of date (``reasons`` in English codes, the
+    layers concerned by name)."""
+
+    project: str
+    report_id: int
+    verdict: str
+    reimported: tuple[str, ...]
+    removed: tuple[str, ...]
+    added: tuple[str, ...]
+    site_revised: bool
+
+
+def _stamp(layer: LayerInfo) -> dict[str, Any]:
+    return {"id": layer.id, "name": layer.name, "kind": layer.kind,
+            "imported_at": layer.imported_at.isoformat()}
+
+
+def project_site(project: Project) -> Site:
+    """The project's stored site, ready to vet."""
+    import shapely
+
+    if project.site is None:
+        raise BadInput(f"project {project.code} has no site to vet", where="site",
+                       message_zh=f"项目“{project.code}”尚无用地范围，无法审查")
+    return Site(geometry=project.site, parcels=int(shapely.get_num_geometries(project.site)),
+                name=project.name, source=f"project:{project.code}")
+
+
+def vet_project(code: str, *, user: User, store: Store, rules: Rules | None = None,
+                at: datetime | None = None) -> StoredReport:
+    """Vet the project's site with its industry and emissions; store the report stamped
+    with the layers used, and audit it."""
+    at = now_utc(at)
+    project = get_project(code, store=store)
+    require_staff(user, project.county)
+    stamp = [_stamp(layer) for layer in list_layers(store=store)]
+    request = VetRequest(site=project_site(project), industry=project.industry,
+                         county=project.county, emissions=dict(project.emissions))
+    report = to_json(vet_site(request, store=store, rules=rules))
+    text = json.dumps(report, ensure_ascii=False, default=str)
+    with store.engine.begin() as conn:
+        current = load_project(conn, code, for_update=True)
+        if current.site_version != project.site_version:  # revised while we vetted
+            raise BadInput(f"project {code}'s site changed while it was vetted; vet again",
+                           message_zh="审查期间项目用地范围已修改，请重新审查", where="site")
+        report_id = int(conn.execute(project_reports.insert().values(
+            project_id=project.id, site_version=project.site_version,
+            verdict=report["verdict"], report=text, layers=json.dumps(stamp),
+            vetted_at=at, vetted_by=user.name).returning(project_reports.c.id)).scalar_one())
+        write_audit(conn, actor=user.name, action="project.vet", obj=f"project:{code}",
+                    project=code, at=at,
+                    detail={"report_id": report_id, "verdict": report["verdict"],
+                            "site_version": project.site_version, "layers": stamp})
+    return StoredReport(report_id, code, project.site_version, report["verdict"],
+                        json.loads(text), stamp, at, user.name)
+
+
+def _stored(row: Any, code: str) -> StoredReport:
+    return StoredReport(row.id, code, row.site_version, row.verdict, json.loads(row.report),
+                        json.loads(row.layers), utc(row.vetted_at), row.vetted_by)
+
+
+def latest_report(code: str, *, store: Store) -> StoredReport | None:
+    """The project's most recent stored report, or None."""
+    with store.read() as conn:
+        project = load_project(conn, code)
+        row = conn.execute(sa.select(project_reports).where(
+            project_reports.c.project_id == project.id).order_by(
+            project_reports.c.id.desc()).limit(1)).first()
+    return _stored(row, code) if row is not None else None
+
+
+def _staleness(code: str, site_version: int, report: StoredReport,
+               now: dict[int, dict[str, Any]]) -> Staleness | None:
+    used = {entry["id"]: entry for entry in report.layers}
+    reimported = tuple(sorted(e["name"] for i, e in used.items()
+                              if i in now and now[i]["imported_at"] != e["imported_at"]))
+    removed = tuple(sorted(e["name"] for i, e in used.items() if i not in now))
+    added = tuple(sorted(e["name"] for i, e in now.items() if i not in used))
+    revised = site_version != report.site_version
+    if not (reimported or removed or added or revised):
+        return None
+    return Staleness(code, report.id, report.verdict, reimported, removed, added, revised)
+
+
+def stale_projects(*, store: Store) -> list[Staleness]:
+    """Projects (not exited) whose latest stored report is out of date, by code."""
+    now = {layer.id: _stamp(layer) for layer in list_layers(store=store)}
+    latest = (sa.select(sa.func.max(project_reports.c.id)).group_by(
+        project_reports.c.project_id))
+    query = (sa.select(projects.c.code, projects.c.site_version, project_reports)
+             .join(project_reports, project_reports.c.project_id == projects.c.id)
+             .where(project_reports.c.id.in_(latest), projects.c.stage != EXITED)
+             .order_by(projects.c.year, projects.c.seq))
+    with store.read() as conn:
+        rows = conn.execute(query).all()
+    found = [_staleness(r.code, r.site_version, _stored(r, r.code), now) for r in rows]
+    return [s for s in found if s is not None]
+
+
+def revet_stale(*, user: User, store: Store, rules: Rules | None = None,
+                at: datetime | None = None) -> list[dict[str, Any]]:
+    """Vet every stale project again; one row each: code, verdict before and after,
+    ``changed``, and why it was stale."""
+    results = []
+    for stale in stale_projects(store=store):
+        fresh = vet_project(stale.project, user=user, store=store, rules=rules, at=at)
+        results.append({"project": stale.project, "before": stale.verdict,
+                        "after": fresh.verdict, "changed": fresh.verdict != stale.verdict,
+                        "report_id": fresh.id, "reimported": list(stale.reimported),
+                        "removed": list(stale.removed), "added": list(stale.added),
+                        "site_revised": stale.site_revised})
+    return results

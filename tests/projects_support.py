@@ -1,0 +1,59 @@
+"""Helpers for the project and consultation tests: users, sites, a sample-city store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from analysis.projects import ProjectInput
+from analysis.site import Site, read_site
+from layers.store import Store
+from layers.users import User
+from tests.conftest import SAMPLE, make_store
+
+SITES = SAMPLE / "sites"
+T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in China, Monday 2 March 2026
+DCF = "371502"  # 东昌府区
+STAFF = User("nr_city", "nr_staff")
+DCF_STAFF = User("nr_dcf", "nr_staff", DCF)
+YG_STAFF = User("nr_yg", "nr_staff", "371521")
+CITY_QUOTA = User("city", "city_quota_manager")
+VIEWER = User("viewer", "viewer")
+
+
+def dept_user(code: str) -> User:
+    """A user answering for department ``code``."""
+    return User(f"dept_{code}", "department", department=code)
+
+
+def site(name: str) -> Site:
+    """One of the sample city's sites (``01_park_clean.txt`` …)."""
+    return read_site(SITES / name)
+
+
+def park_project(**changes: object) -> ProjectInput:
+    """An industrial project in 东昌府区 needing land and energy, with emissions."""
+    values: dict[str, object] = dict(
+        name="聊城新材料产业园一期", county=DCF, industry="industrial",
+        investment=Decimal("12.5"), responsible_unit="聊城新材料有限公司",
+        origin="attracted", investor_type="private", service_officer="李专员",
+        demands={"land": Decimal("12.6"), "energy": Decimal("3000")},
+        emissions={"SO2": 0.1})
+    values.update(changes)
+    return ProjectInput(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def city(engine_name: str, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, writable store with the sample city loaded (layers and 2026 quotas)."""
+    from analysis.sample import load_sample
+
+    gen = make_store(engine_name, tmp_path / "data")
+    store = next(gen)
+    load_sample(SAMPLE, store=store, actor="test")
+    yield store
+    next(gen, None)

@@ -1,0 +1,79 @@
+"""Departments as data, department users, passwords (argon2), disable and token rotation."""
+
+from __future__ import annotations
+
+import pytest
+
+from layers.audit import read_audit
+from layers.departments import add_department, list_departments
+from layers.errors import BadInput, Conflict, NotAuthenticated, NotFound
+from layers.store import Store
+from layers.users import (
+    authenticate,
+    authenticate_password,
+    create_user,
+    disable_user,
+    list_users,
+    rotate_token,
+    set_password,
+)
+
+
+def test_departments_are_seeded_and_can_be_added(store: Store) -> None:
+    codes = {d.code: d.name_zh for d in list_departments(store=store)}
+    assert codes["nr"] == "自然资源和规划局" and codes["ee"] == "生态环境局"
+    assert {"drc", "water", "forestry", "housing", "transport"} <= set(codes)
+    add_department("culture", "文化和旅游局", store=store, actor="test")
+    assert list_departments(store=store)[-1].code == "culture"
+    with pytest.raises(Conflict):
+        add_department("culture", "文化和旅游局", store=store, actor="test")
+    with pytest.raises(BadInput):
+        add_department("Bad Code", "x", store=store, actor="test")
+
+
+def test_a_department_user_belongs_to_one_known_department(store: Store) -> None:
+    token = create_user("环保张", "department", None, department="ee", store=store, actor="t")
+    assert authenticate(token, store=store).department == "ee"
+    with pytest.raises(NotFound):
+        create_user("x", "department", None, department="nosuch", store=store, actor="t")
+    with pytest.raises(BadInput):
+        create_user("y", "department", None, store=store, actor="t")
+    with pytest.raises(BadInput):
+        create_user("z", "nr_staff", None, department="ee", store=store, actor="t")
+
+
+def test_passwords_are_argon2_and_there_is_no_default(store: Store) -> None:
+    create_user("王科长", "nr_staff", None, store=store, actor="admin")
+    with pytest.raises(NotAuthenticated):  # no password yet: none works, not even empty
+        authenticate_password("王科长", "", store=store)
+    with pytest.raises(BadInput):
+        set_password("王科长", "short", store=store, actor="admin")
+    set_password("王科长", "correct horse battery", store=store, actor="admin")
+    assert authenticate_password("王科长", "correct horse battery", store=store).role == "nr_staff"
+    for name, pw in (("王科长", "wrong password!"), ("nobody", "correct horse battery")):
+        with pytest.raises(NotAuthenticated) as err:
+            authenticate_password(name, pw, store=store)
+        assert err.value.message_zh == "用户名或密码错误"
+    with store.engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT password_hash FROM users").scalar_one()
+    assert stored.startswith("$argon2id$") and "horse" not in stored
+
+
+def test_list_disable_and_rotate(store: Store) -> None:
+    old = create_user("a", "viewer", None, store=store, actor="admin",
+                      password="0123456789ab")
+    new = rotate_token("a", store=store, actor="admin")
+    with pytest.raises(NotAuthenticated):
+        authenticate(old, store=store)
+    assert authenticate(new, store=store).name == "a"
+    disable_user("a", store=store, actor="admin")
+    with pytest.raises(NotAuthenticated):
+        authenticate(new, store=store)
+    with pytest.raises(NotAuthenticated):
+        authenticate_password("a", "0123456789ab", store=store)
+    (info,) = list_users(store=store)
+    assert (info.name, info.active, info.has_password) == ("a", False, True)
+    with pytest.raises(NotFound):
+        disable_user("ghost", store=store, actor="admin")
+    actions = [r.action for r in read_audit(store=store)]
+    assert actions == ["user.create", "user.rotate_token", "user.disable"]
