@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import TypeVar
 
-from layers.errors import BadInput
+from blueprint.layers.errors import BadInput
 
 N = TypeVar("N", float, Decimal)
 

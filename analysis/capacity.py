@@ -16,10 +16,10 @@ import rasterio
 from exactextract import exact_extract
 from shapely.geometry.base import BaseGeometry
 
-from analysis.amounts import parse_pairs
-from layers.crs import CGCS2000, to_crs
-from layers.errors import BadInput
-from layers.repository import LayerInfo
+from blueprint.analysis.amounts import parse_pairs
+from blueprint.layers.crs import CGCS2000, to_crs
+from blueprint.layers.errors import BadInput
+from blueprint.layers.repository import LayerInfo
 
 POLLUTANT_ALIASES = {
     "so2": "SO2", "nox": "NOx", "cod": "COD", "nh3-n": "NH3-N", "nh3n": "NH3-N",

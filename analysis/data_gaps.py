@@ -7,9 +7,9 @@ make such a report at best conditional and tell the reviewer what to supply.
 
 from __future__ import annotations
 
-from analysis import messages as msg
-from analysis.report_schema import Finding
-from layers.kinds import kinds
+from blueprint.analysis import messages as msg
+from blueprint.analysis.report_schema import Finding
+from blueprint.layers.kinds import kinds
 
 
 def missing_layer_findings(present: set[str]) -> list[Finding]:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from analysis import messages as msg
-from analysis.data_gaps import outside_city_message
-from analysis.report_schema import Finding, LevelPart
-from analysis.rules import IndustryRules, Rules, Status
-from layers.engine.overlay_types import LayerOverlap
-from layers.kinds import kinds
-from layers.units import m2_to_ha, m2_to_mu
+from blueprint.analysis import messages as msg
+from blueprint.analysis.data_gaps import outside_city_message
+from blueprint.analysis.report_schema import Finding, LevelPart
+from blueprint.analysis.rules import IndustryRules, Rules, Status
+from blueprint.layers.engine.overlay_types import LayerOverlap
+from blueprint.layers.kinds import kinds
+from blueprint.layers.units import m2_to_ha, m2_to_mu
 
 SEVERITY = {"ok": 0, "warning": 1, "conditional": 2, "conflict": 3}
 Rule = Callable[[LayerOverlap, float, IndustryRules, Rules], Finding]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from layers.kinds import LiveMapping, kinds
-from layers.units import m2_to_ha, m2_to_mu
+from blueprint.layers.kinds import LiveMapping, kinds
+from blueprint.layers.units import m2_to_ha, m2_to_mu
 
 STATUS_ZH = {"ok": "符合", "warning": "提示", "conditional": "有条件通过", "conflict": "冲突"}
 VERDICT_ZH = {"pass": "通过", "conditional": "有条件通过", "fail": "不通过"}

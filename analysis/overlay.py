@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from shapely.geometry.base import BaseGeometry
 
-from layers.engine.overlay_types import SLIVER_M2, FeatureHit, LayerOverlap
-from layers.repository import LayerInfo
-from layers.store import Store
+from blueprint.layers.engine.overlay_types import SLIVER_M2, FeatureHit, LayerOverlap
+from blueprint.layers.repository import LayerInfo
+from blueprint.layers.store import Store
 
 __all__ = ["SLIVER_M2", "FeatureHit", "LayerOverlap", "overlay_site"]
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import shapely
 
-from analysis.evaluators import piece_status, rule_of
-from analysis.report_schema import Finding, VetReport
-from layers.units import m2_to_mu
+from blueprint.analysis.evaluators import piece_status, rule_of
+from blueprint.analysis.report_schema import Finding, VetReport
+from blueprint.layers.units import m2_to_mu
 
 NOT_OK = {"warning", "conditional", "conflict"}
 

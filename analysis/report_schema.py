@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from pydantic.json_schema import SkipJsonSchema
 from shapely.geometry.base import BaseGeometry
 
-from analysis import messages as msg
-from analysis.rules import Status
-from layers.engine.overlay_types import LayerOverlap
+from blueprint.analysis import messages as msg
+from blueprint.analysis.rules import Status
+from blueprint.layers.engine.overlay_types import LayerOverlap
 
 Verdict = Literal["pass", "conditional", "fail"]
 

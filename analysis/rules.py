@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from layers.errors import BadInput
-from layers.kinds import LayerKind, kinds
+from blueprint.layers.errors import BadInput
+from blueprint.layers.kinds import LayerKind, kinds
 
 DEFAULT_RULES = Path(__file__).with_name("rules.toml")
 Status = Literal["ok", "warning", "conditional", "conflict"]

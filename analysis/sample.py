@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from layers.errors import InvalidFile
-from layers.importer import ImportOptions, ImportReport, import_layer
-from layers.store import Store
+from blueprint.layers.errors import InvalidFile
+from blueprint.layers.importer import ImportOptions, ImportReport, import_layer
+from blueprint.layers.store import Store
 
 Progress = Callable[[str, int, int], None]
 
@@ -44,6 +44,6 @@ def load_sample(sample_dir: Path, *, store: Store, actor: str,
 
 
 def _grant_sample_quotas(path: Path, *, store: Store, actor: str) -> None:
-    from analysis.quota.grants import grant_from_csv
+    from blueprint.analysis.quota.grants import grant_from_csv
 
     grant_from_csv(path, store=store, actor=actor)

@@ -13,10 +13,10 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from layers.crs import CGCS2000, check_plausible, gk3_epsg, to_crs
-from layers.errors import InvalidFile, InvalidGeometry
-from layers.readers import DEFAULT_MAX_BYTES, read_vector
-from layers.safe_open import Limits
+from blueprint.layers.crs import CGCS2000, check_plausible, gk3_epsg, to_crs
+from blueprint.layers.errors import InvalidFile, InvalidGeometry
+from blueprint.layers.readers import DEFAULT_MAX_BYTES, read_vector
+from blueprint.layers.safe_open import Limits
 
 
 class SiteTooLarge(InvalidGeometry):

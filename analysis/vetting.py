@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from analysis import messages as msg
-from analysis.capacity import POLLUTANT_NAMES_ZH, capacity_under_site
-from analysis.data_gaps import missing_layer_findings, missing_layer_warnings
-from analysis.evaluators import evaluate, rule_of
-from analysis.evaluators import water_level as _water_level  # noqa: F401 - older name
-from analysis.overlay import LayerOverlap, overlay_site
-from analysis.report_schema import (
+from blueprint.analysis import messages as msg
+from blueprint.analysis.capacity import POLLUTANT_NAMES_ZH, capacity_under_site
+from blueprint.analysis.data_gaps import missing_layer_findings, missing_layer_warnings
+from blueprint.analysis.evaluators import evaluate, rule_of
+from blueprint.analysis.evaluators import water_level as _water_level  # noqa: F401 - older name
+from blueprint.analysis.overlay import LayerOverlap, overlay_site
+from blueprint.analysis.report_schema import (
     Capacity,
     Finding,
     QuotaCheck,
@@ -28,11 +28,11 @@ from analysis.report_schema import (
     Verdict,
     VetReport,
 )
-from analysis.rules import Rules, Status, load_rules
-from analysis.site import Site
-from layers.repository import list_layers
-from layers.store import Store
-from layers.units import m2_to_ha, m2_to_mu
+from blueprint.analysis.rules import Rules, Status, load_rules
+from blueprint.analysis.site import Site
+from blueprint.layers.repository import list_layers
+from blueprint.layers.store import Store
+from blueprint.layers.units import m2_to_ha, m2_to_mu
 
 
 @dataclass
@@ -67,7 +67,7 @@ def vet_site(request: VetRequest, *, store: Store, rules: Rules | None = None) -
     findings += _capacity_findings(capacity, rules)
     quota = None
     if request.demands:
-        from analysis.quota.coverage import quota_coverage
+        from blueprint.analysis.quota.coverage import quota_coverage
 
         quota = QuotaCheck.model_validate(quota_coverage(
             county=county, demands=request.demands, year=request.year, store=store))

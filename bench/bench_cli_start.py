@@ -48,7 +48,7 @@ def timed(argv: list[str], env: dict[str, str], runs: int) -> float:
 
 def heavy_imports(args: list[str], env: dict[str, str]) -> list[str]:
     """Which heavy libraries the command imported (``python -X importtime``)."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "service", *args],
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "blueprint.service", *args],
                           env=env, capture_output=True, text=True, check=True)
     names = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     return [h for h in HEAVY if h in names]
@@ -62,12 +62,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = _env(Path(tmp) / "store")
-        subprocess.run([sys.executable, "-m", "service", "sample", "load"], env=env,
+        subprocess.run([sys.executable, "-m", "blueprint.service", "sample", "load"], env=env,
                        capture_output=True, check=True)
         bare = timed([sys.executable, "-c", "pass"], env, args.runs)
         rows = []
         for name, cli_args in COMMANDS.items():
-            median = timed([sys.executable, "-m", "service", *cli_args], env, args.runs)
+            median = timed([sys.executable, "-m", "blueprint.service", *cli_args], env, args.runs)
             heavy = heavy_imports(cli_args, env)
             rows.append(f"| `{name}` | {median:.2f} | {median - bare:.2f} | "
                         f"{'yes' if median < GOAL_S else 'no'} | {', '.join(heavy) or '—'} |")

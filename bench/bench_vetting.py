@@ -26,11 +26,11 @@ import shapely
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from analysis.sample import load_sample  # noqa: E402
-from analysis.site import Site  # noqa: E402
-from analysis.vetting import VetRequest, vet_site  # noqa: E402
-from layers.repository import get_layer, list_layers, load_features  # noqa: E402
-from layers.store import Store, open_store  # noqa: E402
+from blueprint.analysis.sample import load_sample  # noqa: E402
+from blueprint.analysis.site import Site  # noqa: E402
+from blueprint.analysis.vetting import VetRequest, vet_site  # noqa: E402
+from blueprint.layers.repository import get_layer, list_layers, load_features  # noqa: E402
+from blueprint.layers.store import Store, open_store  # noqa: E402
 
 SAMPLE = REPO / "data" / "sample"
 # bench/bench_cli_start.py writes its own page; this report keeps the link to it.
@@ -93,7 +93,7 @@ def edge_sites(n: int, seed: int = 7) -> list[Site]:
 
 def run_large(store: Store, layer_file: Path, sites: list[Site]) -> dict[str, object]:
     """Import the big red line alone into ``store`` and vet the edge sites."""
-    from layers.importer import ImportOptions, import_layer
+    from blueprint.layers.importer import ImportOptions, import_layer
 
     t0 = time.perf_counter()
     import_layer(layer_file, ImportOptions(kind="ecological_redline", name="big"), store=store)
@@ -117,7 +117,7 @@ def grid_layer(path: Path, side: int = 250) -> int:
 def time_imports(store: Store, grid: Path, grid_store: Store) -> dict[str, float]:
     """Seconds to load the sample city into ``store`` and the big grid into ``grid_store``
     (a store of its own, so that the vetting arm sees the sample city only)."""
-    from layers.importer import ImportOptions, import_layer
+    from blueprint.layers.importer import ImportOptions, import_layer
 
     t0 = time.perf_counter()
     load_sample(SAMPLE, store=store, actor="bench")

@@ -11,10 +11,10 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from layers.errors import InvalidFile, RefusedFormat, TooLarge
+from blueprint.layers.errors import InvalidFile, RefusedFormat, TooLarge
 
 if TYPE_CHECKING:
-    from layers.safe_open import Limits
+    from blueprint.layers.safe_open import Limits
 
 MB = 1024 * 1024
 # Suffixes that mark the data file inside a zip (companions such as .dbf are not listed);

@@ -9,8 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from layers.schema import audit_log
-from layers.store import Store
+from blueprint.layers.schema import audit_log
+from blueprint.layers.store import Store
 
 
 @dataclass(frozen=True)

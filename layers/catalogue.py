@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from layers.errors import UnknownLayerKind
-from layers.kinds import LayerKind, LiveMapping, kinds
+from blueprint.layers.errors import UnknownLayerKind
+from blueprint.layers.kinds import LayerKind, LiveMapping, kinds
 
 __all__ = ["ID_FIELDS", "KINDS", "LayerKind", "get_kind"]
 

@@ -6,11 +6,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from layers.engine.base import Backend
-from layers.errors import Conflict
-from layers.import_model import ImportReport
-from layers.schema import layers
-from layers.store import now
+from blueprint.layers.engine.base import Backend
+from blueprint.layers.errors import Conflict
+from blueprint.layers.import_model import ImportReport
+from blueprint.layers.schema import layers
+from blueprint.layers.store import now
 
 
 def replace_layer_row(conn: sa.Connection, values: dict[str, Any], *,

@@ -9,7 +9,7 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
-from layers.errors import UnknownCRS
+from blueprint.layers.errors import UnknownCRS
 
 CGCS2000 = 4490
 # Mainland China and its seas, lon/lat degrees, with a margin.

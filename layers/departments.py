@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from layers.errors import BadInput, Conflict, NotFound
-from layers.schema import departments
-from layers.store import Store, write_audit
+from blueprint.layers.errors import BadInput, Conflict, NotFound
+from blueprint.layers.schema import departments
+from blueprint.layers.store import Store, write_audit
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
 

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from layers.schema import layer_features
+from blueprint.layers.schema import layer_features
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from layers.repository import LayerInfo
-    from layers.store import Store
+    from blueprint.layers.repository import LayerInfo
+    from blueprint.layers.store import Store
 
 
 @dataclass

@@ -9,11 +9,11 @@ import numpy as np
 import shapely
 import sqlalchemy as sa
 
-from layers.engine.base import FeaturePage, geojson_feature
-from layers.errors import BadInput, NotFound
-from layers.repository import LayerInfo
-from layers.schema import layer_features
-from layers.store import Store
+from blueprint.layers.engine.base import FeaturePage, geojson_feature
+from blueprint.layers.errors import BadInput, NotFound
+from blueprint.layers.repository import LayerInfo
+from blueprint.layers.schema import layer_features
+from blueprint.layers.store import Store
 
 __all__ = ["MAX_LIMIT", "FeaturePage", "feature_by_id", "features_in_bbox", "parse_bbox"]
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from layers.readers import DEFAULT_MAX_BYTES
-from layers.safe_open import Limits
+from blueprint.layers.readers import DEFAULT_MAX_BYTES
+from blueprint.layers.safe_open import Limits
 
 Progress = Callable[[int, int], None]
 

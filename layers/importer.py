@@ -10,14 +10,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from layers.catalogue import get_kind
-from layers.catalogue_rows import layer_values, replace_layer_row
-from layers.errors import BadInput
-from layers.import_model import ImportOptions, ImportReport, Progress
-from layers.prepare import bbox_of, feature_rows, repair_geometries
-from layers.raster_import import import_raster
-from layers.readers import RASTER_SUFFIXES, read_vector
-from layers.store import Store, write_audit
+from blueprint.layers.catalogue import get_kind
+from blueprint.layers.catalogue_rows import layer_values, replace_layer_row
+from blueprint.layers.errors import BadInput
+from blueprint.layers.import_model import ImportOptions, ImportReport, Progress
+from blueprint.layers.prepare import bbox_of, feature_rows, repair_geometries
+from blueprint.layers.raster_import import import_raster
+from blueprint.layers.readers import RASTER_SUFFIXES, read_vector
+from blueprint.layers.store import Store, write_audit
 
 __all__ = ["BATCH", "ImportOptions", "ImportReport", "import_layer", "repair_geometries"]
 
@@ -63,7 +63,7 @@ def second_layer_warnings(kind: str, name: str, *, store: Store) -> list[str]:
     """
     if not get_kind(kind).one_layer:
         return []
-    from layers.repository import list_layers
+    from blueprint.layers.repository import list_layers
 
     others = [i.name for i in list_layers(store=store) if i.kind == kind and i.name != name]
     if not others:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from layers.errors import BadInput
+from blueprint.layers.errors import BadInput
 
 DEFAULT_KINDS = Path(__file__).with_name("kinds.toml")
 MISSING = ("required", "advised", "")

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.catalogue import ID_FIELDS, LayerKind
-from layers.errors import BadInput, InvalidGeometry
-from layers.import_model import ImportOptions
+from blueprint.layers.catalogue import ID_FIELDS, LayerKind
+from blueprint.layers.errors import BadInput, InvalidGeometry
+from blueprint.layers.import_model import ImportOptions
 
 
 def repair_geometries(frame: gpd.GeoDataFrame, *, where: str) -> tuple[gpd.GeoDataFrame, int]:

@@ -11,13 +11,13 @@ import rasterio.crs
 from pyproj import CRS
 from rasterio.shutil import copy as rio_copy
 
-from layers.catalogue import LayerKind
-from layers.catalogue_rows import layer_values, replace_layer_row
-from layers.crs import check_plausible, crs_label, parse_crs, transformer
-from layers.errors import InvalidFile, UnknownCRS
-from layers.import_model import ImportOptions, ImportReport
-from layers.safe_open import FileFormat, Limits, opened
-from layers.store import Store, write_audit
+from blueprint.layers.catalogue import LayerKind
+from blueprint.layers.catalogue_rows import layer_values, replace_layer_row
+from blueprint.layers.crs import check_plausible, crs_label, parse_crs, transformer
+from blueprint.layers.errors import InvalidFile, UnknownCRS
+from blueprint.layers.import_model import ImportOptions, ImportReport
+from blueprint.layers.safe_open import FileFormat, Limits, opened
+from blueprint.layers.store import Store, write_audit
 
 
 def import_raster(path: Path, kind: LayerKind, name: str, options: ImportOptions, *,

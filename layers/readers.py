@@ -16,11 +16,11 @@ import geopandas as gpd
 import pyogrio
 from pyproj import CRS
 
-from layers import coordfile
-from layers.archives import check_shapefile_parts
-from layers.crs import CGCS2000, check_plausible, check_zone, crs_label, parse_crs
-from layers.errors import InvalidFile, UnknownCRS
-from layers.safe_open import (
+from blueprint.layers import coordfile
+from blueprint.layers.archives import check_shapefile_parts
+from blueprint.layers.crs import CGCS2000, check_plausible, check_zone, crs_label, parse_crs
+from blueprint.layers.errors import InvalidFile, UnknownCRS
+from blueprint.layers.safe_open import (
     VECTOR_FORMATS,
     FileFormat,
     Limits,

@@ -10,10 +10,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from layers.errors import NotFound, StorageUnavailable
-from layers.feature_arrays import FeatureArrays, load_features
-from layers.schema import layer_features, layers
-from layers.store import Store, write_audit
+from blueprint.layers.errors import NotFound, StorageUnavailable
+from blueprint.layers.feature_arrays import FeatureArrays, load_features
+from blueprint.layers.schema import layer_features, layers
+from blueprint.layers.store import Store, write_audit
 
 __all__ = ["FeatureArrays", "LayerInfo", "get_layer", "list_layers", "load_features",
            "remove_layer"]

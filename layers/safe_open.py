@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from layers import coordfile
-from layers.archives import unzip
-from layers.errors import InvalidFile, RefusedFormat, TooLarge
+from blueprint.layers import coordfile
+from blueprint.layers.archives import unzip
+from blueprint.layers.errors import InvalidFile, RefusedFormat, TooLarge
 
 MB = 1024 * 1024
 

@@ -19,10 +19,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from layers.engine.base import Backend
-from layers.engine.registry import backend_for_url, backend_of
-from layers.errors import StorageUnavailable, first_line
-from layers.schema import audit_log
+from blueprint.layers.engine.base import Backend
+from blueprint.layers.engine.registry import backend_for_url, backend_of
+from blueprint.layers.errors import StorageUnavailable, first_line
+from blueprint.layers.schema import audit_log
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")

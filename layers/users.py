@@ -15,10 +15,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from layers.departments import get_department
-from layers.errors import BadInput, Conflict, NotAllowed, NotAuthenticated, NotFound
-from layers.schema import users
-from layers.store import Store, now, write_audit
+from blueprint.layers.departments import get_department
+from blueprint.layers.errors import BadInput, Conflict, NotAllowed, NotAuthenticated, NotFound
+from blueprint.layers.schema import users
+from blueprint.layers.store import Store, now, write_audit
 
 ROLES = {
     "admin": "系统管理员",

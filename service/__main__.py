@@ -1,5 +1,5 @@
 """``python -m service`` runs the ``blueprint`` command line."""
 
-from service.cli import main
+from blueprint.service.cli import main
 
 main()

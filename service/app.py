@@ -11,10 +11,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from service.api.body_limit import MB, BodyLimit
-from service.api.errors import add_exception_handlers
-from service.context import rules_from_settings, store_from_settings
-from service.settings import Settings
+from blueprint.service.api.body_limit import MB, BodyLimit
+from blueprint.service.api.errors import add_exception_handlers
+from blueprint.service.context import rules_from_settings, store_from_settings
+from blueprint.service.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,8 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _include_routers(app: FastAPI) -> None:
     """The API under ``/api``, the OGC API under ``/ogc``, then the pages and ``/static``."""
-    from service.api import deps, layers, ogc, quota, quota_reports, vet
-    from web import pages
+    from blueprint.service.api import deps, layers, ogc, quota, quota_reports, vet
+    from blueprint.web import pages
 
     for module in (layers, vet, quota, quota_reports):
         app.include_router(module.router, prefix="/api")

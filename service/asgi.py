@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from service.app import create_app
-from service.settings import get_settings
+from blueprint.service.app import create_app
+from blueprint.service.settings import get_settings
 
 
 def create_app_from_env() -> FastAPI:

@@ -7,15 +7,15 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from analysis.rules import Rules
-    from analysis.site import SiteLimits
-    from layers.store import Store
-    from service.settings import Settings
+    from blueprint.analysis.rules import Rules
+    from blueprint.analysis.site import SiteLimits
+    from blueprint.layers.store import Store
+    from blueprint.service.settings import Settings
 
 
 def store_from_settings(settings: Settings, *, migrate: bool = True) -> Store:
     """Open the engine the settings choose: PostGIS if a URL is set, else embedded."""
-    from layers.store import open_store
+    from blueprint.layers.store import open_store
 
     return open_store(settings.database_url, settings.data_dir, pool_size=settings.pool_size,
                       migrate=migrate)
@@ -23,14 +23,14 @@ def store_from_settings(settings: Settings, *, migrate: bool = True) -> Store:
 
 def rules_from_settings(settings: Settings, override: str | None = None) -> Rules:
     """The vetting rules: an explicit file, BLUEPRINT_RULES_FILE, or the packaged defaults."""
-    from analysis.rules import load_rules
+    from blueprint.analysis.rules import load_rules
 
     return load_rules(override or settings.rules_file)
 
 
 def site_limits(settings: Settings) -> SiteLimits:
     """The site size limits the settings set (``BLUEPRINT_MAX_SITE_VERTICES``/``_PARTS``)."""
-    from analysis.site import SiteLimits
+    from blueprint.analysis.site import SiteLimits
 
     return SiteLimits(max_vertices=settings.max_site_vertices,
                       max_parts=settings.max_site_parts)

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from layers.errors import BadInput
+from blueprint.layers.errors import BadInput
 
 if TYPE_CHECKING:
-    from layers.safe_open import Limits
+    from blueprint.layers.safe_open import Limits
 
 
 ENV_PREFIX = "BLUEPRINT_"
@@ -67,7 +67,7 @@ class Settings(BaseModel):
 
     def file_limits(self, max_mb: int | None = None) -> Limits:
         """The limits every file a user sends is checked against before it is read."""
-        from layers.safe_open import Limits
+        from blueprint.layers.safe_open import Limits
 
         return Limits(max_bytes=(max_mb or self.max_upload_mb) * 1024 * 1024,
                       max_unzipped_bytes=self.max_unzipped_mb * 1024 * 1024,

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
-from layers.store import Store, open_store
+from blueprint.layers.store import Store, open_store
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "sample"
@@ -102,7 +102,7 @@ def sample_store(engine_name: str, tmp_path_factory: pytest.TempPathFactory,
                  request: pytest.FixtureRequest) -> Store:
     """A store with the sample city loaded, shared per engine for the session (read-only!)."""
     if engine_name not in _SAMPLE_STORES:
-        from analysis.sample import load_sample
+        from blueprint.analysis.sample import load_sample
 
         gen = make_store(engine_name, tmp_path_factory.mktemp(f"sample-{engine_name}"))
         store = next(gen)

@@ -71,8 +71,8 @@ def serving(data: Path, *, workers: int = 1, database_url: str = "",
            "BLUEPRINT_BASEMAP_URL": "", "PYTHONPATH": str(REPO), **(extra_env or {})}
     log_path = data / "serve.log"
     log = log_path.open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "service", "serve", "--sample", "--port",
-                             str(port), "--workers", str(workers)],
+    proc = subprocess.Popen([sys.executable, "-m", "blueprint.service", "serve", "--sample",
+                             "--port", str(port), "--workers", str(workers)],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = LiveServer(base=f"http://127.0.0.1:{port}", proc=proc, log=log_path)
     try:

@@ -22,12 +22,12 @@ from typing import Any
 
 import shapely
 
-from analysis.overlay import overlay_site
-from analysis.rules import load_rules
-from analysis.site import Site
-from analysis.vetting import VetRequest, to_json, vet_site
-from layers.repository import list_layers
-from layers.store import Store, open_store
+from blueprint.analysis.overlay import overlay_site
+from blueprint.analysis.rules import load_rules
+from blueprint.analysis.site import Site
+from blueprint.analysis.vetting import VetRequest, to_json, vet_site
+from blueprint.layers.repository import list_layers
+from blueprint.layers.store import Store, open_store
 
 # The layer indexes are dropped this often (s) during the run: the first concurrent uses of
 # a freshly built index are where lazily initialised GEOS state raced.

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis.projects import ProjectInput
-from analysis.site import Site, read_site
-from layers.store import Store
-from layers.users import User
+from blueprint.analysis.projects import ProjectInput
+from blueprint.analysis.site import Site, read_site
+from blueprint.layers.store import Store
+from blueprint.layers.users import User
 from tests.conftest import SAMPLE, make_store
 
 SITES = SAMPLE / "sites"
@@ -50,7 +50,7 @@ def park_project(**changes: object) -> ProjectInput:
 @pytest.fixture
 def city(engine_name: str, tmp_path: Path) -> Iterator[Store]:
     """A fresh, writable store with the sample city loaded (layers and 2026 quotas)."""
-    from analysis.sample import load_sample
+    from blueprint.analysis.sample import load_sample
 
     gen = make_store(engine_name, tmp_path / "data")
     store = next(gen)

@@ -12,9 +12,9 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from analysis.quota import balances
-from layers.store import Store
-from layers.users import User
+from blueprint.analysis.quota import balances
+from blueprint.layers.store import Store
+from blueprint.layers.users import User
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in China, Monday 2 March 2026
 Y = 2026

@@ -9,10 +9,10 @@ import rasterio
 from fastapi.testclient import TestClient
 from rasterio.transform import from_origin
 
-from layers.importer import ImportOptions, import_layer
-from layers.repository import get_layer
-from service.app import create_app
-from service.settings import Settings
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.repository import get_layer
+from blueprint.service.app import create_app
+from blueprint.service.settings import Settings
 
 SHAPE = {"error", "message", "message_zh", "where"}
 
@@ -48,7 +48,7 @@ def test_missing_raster_file_is_a_clear_503_on_map_and_vetting(store, tmp_path):
 
 
 def test_geopackage_with_two_layers_can_be_uploaded_by_naming_one(store, tmp_path):
-    from layers.users import create_user
+    from blueprint.layers.users import create_user
     from tests.helpers import box, frame, write
 
     path = tmp_path / "plans.gpkg"

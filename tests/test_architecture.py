@@ -11,6 +11,11 @@ is one, else to ``a.b`` (a name its ``__init__`` defines). Importing ``a.b.c`` a
 ``a/__init__`` and ``a/b/__init__``, but that is not an edge from ``a.b.c``: a package whose
 ``__init__`` re-exports its submodules is no cycle, while a submodule that takes a name
 from its package's ``__init__`` (which imports that submodule) is one.
+
+The product installs under one name (``blueprint.layers`` is the folder ``layers/``, linked
+from ``blueprint/``); modules are named here by their folder, and an import of
+``blueprint.layers.x`` is an edge to ``layers.x``. Importing the bare folder name
+(``layers.x``) is itself a failure: it would load a second copy of the module.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("layers", "analysis", "service", "web")
+INSTALLED = "blueprint."  # the one installed name
 CORE = ("layers", "analysis")
 # What the core never imports: the edges, web frameworks, maps, the CLI toolkit.
 NOT_IN_CORE = {"service", "web", "fastapi", "starlette", "uvicorn", "folium", "branca", "typer"}
@@ -66,18 +72,31 @@ def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                     [c for c in children if isinstance(c, ast.stmt | ast.excepthandler)])
 
 
+def raw_imports(path: Path) -> list[str]:
+    """Module names as written in a file's imports (absolute imports only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.append(node.module)
+    return found
+
+
 def imports(name: str, path: Path, *, module_level: bool) -> list[tuple[str, str | None]]:
     """What a module imports: ``(module, None)`` for ``import module``, ``(module, name)``
-    for ``from module import name`` (relative imports made absolute)."""
+    for ``from module import name`` (relative imports made absolute, the installed
+    ``blueprint.`` prefix taken off)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     nodes = _module_level(tree.body) if module_level else ast.walk(tree)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: list[tuple[str, str | None]] = []
     for node in nodes:
         if isinstance(node, ast.Import):
-            found += [(alias.name, None) for alias in node.names]
+            found += [(alias.name.removeprefix(INSTALLED), None) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
+            base = (node.module or "").removeprefix(INSTALLED)
             if node.level:
                 parts = package.split(".")
                 base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
@@ -182,6 +201,17 @@ def test_the_graph_sees_the_product():
     assert "service.cli.root" in graph["service.cli"]
     assert "service.cli.console" in graph["service.cli.vet"]
     assert "analysis.amounts" in graph["analysis.capacity"]
+
+
+def test_the_product_is_imported_under_its_one_name():
+    """``from blueprint.layers.store import …``, never ``from layers.store import …``: the
+    bare folder names are not installed, and from a checkout they would load every module
+    twice (two ``BlueprintError`` classes, two layer caches)."""
+    bare = {f"{path.relative_to(ROOT)}: {name}"
+            for path in [*find_modules().values(), *sorted((ROOT / "tests").glob("*.py")),
+                         *sorted((ROOT / "bench").glob("*.py"))]
+            for name in raw_imports(path) if name.split(".")[0] in PACKAGES}
+    assert not bare
 
 
 def test_core_never_imports_the_edges():

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from layers.store import Store
-from service.app import create_app
-from service.settings import Settings
+from blueprint.layers.store import Store
+from blueprint.service.app import create_app
+from blueprint.service.settings import Settings
 from tests.conftest import SAMPLE
 
 SEEDS = range(150)
@@ -24,8 +24,8 @@ SEEDS = range(150)
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    from analysis.sample import load_sample
-    from layers.store import open_store
+    from blueprint.analysis.sample import load_sample
+    from blueprint.layers.store import open_store
 
     data = tmp_path_factory.mktemp("fuzz")
     store: Store = open_store("", data)

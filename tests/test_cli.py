@@ -20,7 +20,7 @@ def run(args: list[str], data_dir: Path | str, cwd: Path = REPO,
     """Run ``blueprint ARGS`` on the embedded engine in ``data_dir``."""
     environ = {**os.environ, "BLUEPRINT_DATA_DIR": str(data_dir), "BLUEPRINT_DATABASE_URL": "",
                "COLUMNS": "200", "PYTHONPATH": str(REPO), **env}
-    return subprocess.run([sys.executable, "-m", "service", *args], cwd=cwd, env=environ,
+    return subprocess.run([sys.executable, "-m", "blueprint.service", *args], cwd=cwd, env=environ,
                           capture_output=True, text=True, timeout=300)
 
 

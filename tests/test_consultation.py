@@ -18,7 +18,7 @@ from projects_support import (
     site,
 )
 
-from analysis.consultation import (
+from blueprint.analysis.consultation import (
     add_department,
     answer,
     close_round,
@@ -31,13 +31,13 @@ from analysis.consultation import (
     remove_department,
     start_round,
 )
-from analysis.consultation.routing import load_routing
-from analysis.projects import create_project, get_project, vet_project
-from analysis.quota import allocate
-from layers.audit import read_audit
-from layers.errors import BadInput, Conflict, IllegalTransition, NotAllowed, NotFound
-from layers.store import Store
-from layers.users import User
+from blueprint.analysis.consultation.routing import load_routing
+from blueprint.analysis.projects import create_project, get_project, vet_project
+from blueprint.analysis.quota import allocate
+from blueprint.layers.audit import read_audit
+from blueprint.layers.errors import BadInput, Conflict, IllegalTransition, NotAllowed, NotFound
+from blueprint.layers.store import Store
+from blueprint.layers.users import User
 
 __all__ = ["city"]
 
@@ -62,7 +62,7 @@ def test_departments_follow_the_routing_rules(city: Store) -> None:
 
 
 def test_routing_is_data(city: Store, tmp_path, monkeypatch) -> None:
-    from analysis.consultation.routing import DEFAULT_FILE
+    from blueprint.analysis.consultation.routing import DEFAULT_FILE
 
     text = DEFAULT_FILE.read_text(encoding="utf-8").replace(
         "default_period_working_days = 5", "default_period_working_days = 10").replace(

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from projects_support import DCF_STAFF, city, park_project, site
 
-from analysis.consultation import add_working_days, get_round, is_working_day, start_round
-from analysis.consultation.workdays import working_days_between
-from analysis.projects import create_project, vet_project
-from layers.errors import CalendarUnavailable
-from layers.store import Store
+from blueprint.analysis.consultation import add_working_days, get_round, is_working_day, start_round
+from blueprint.analysis.consultation.workdays import working_days_between
+from blueprint.analysis.projects import create_project, vet_project
+from blueprint.layers.errors import CalendarUnavailable
+from blueprint.layers.store import Store
 
 __all__ = ["city"]
 

@@ -12,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import MultiPoint, MultiPolygon, Polygon, box
 
-from layers.coordfile import (
+from blueprint.layers.coordfile import (
     CoordinateFile,
     looks_like_coordinate_file,
     read_coordinate_file,
     write_coordinate_file,
 )
-from layers.errors import BadInput, CoordinateFileError, InvalidFile, UnknownCRS
+from blueprint.layers.errors import BadInput, CoordinateFileError, InvalidFile, UnknownCRS
 
 # Lines 1-11; the first parcel header is line 12 and its points start at line 13.
 HEAD = [

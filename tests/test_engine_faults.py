@@ -22,10 +22,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from layers.crs import CGCS2000, to_crs
-from layers.importer import ImportOptions, import_layer
-from service.app import create_app
-from service.settings import Settings
+from blueprint.layers.crs import CGCS2000, to_crs
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.service.app import create_app
+from blueprint.service.settings import Settings
 from tests.conftest import IN_CI, _create_schema, _drop_schema, _with_schema, postgis_url
 from tests.helpers import GK39, box, frame, write
 
@@ -39,7 +39,7 @@ def blueprint(args: list[str], url: str, data_dir: Path) -> subprocess.Completed
     env = {**os.environ, "BLUEPRINT_DATABASE_URL": url, "BLUEPRINT_DATA_DIR": str(data_dir),
            "COLUMNS": "60"}
     env.pop("BLUEPRINT_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "service", *args], cwd=REPO, env=env,
+    return subprocess.run([sys.executable, "-m", "blueprint.service", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

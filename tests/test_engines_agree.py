@@ -25,14 +25,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from shapely.geometry.base import BaseGeometry
 
-from analysis.overlay import overlay_site
-from analysis.rules import load_rules
-from analysis.sample import load_sample
-from analysis.site import Site, read_site, site_from_frame
-from analysis.vetting import VetRequest, vet_site
-from layers.features import features_in_bbox
-from layers.repository import LayerInfo, list_layers, load_features
-from layers.store import Store
+from blueprint.analysis.overlay import overlay_site
+from blueprint.analysis.rules import load_rules
+from blueprint.analysis.sample import load_sample
+from blueprint.analysis.site import Site, read_site, site_from_frame
+from blueprint.analysis.vetting import VetRequest, vet_site
+from blueprint.layers.features import features_in_bbox
+from blueprint.layers.repository import LayerInfo, list_layers, load_features
+from blueprint.layers.store import Store
 from tests.conftest import SAMPLE, make_store
 
 pytestmark = pytest.mark.postgis

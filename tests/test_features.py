@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from layers.errors import BadInput
-from layers.features import features_in_bbox, parse_bbox
-from layers.repository import get_layer
+from blueprint.layers.errors import BadInput
+from blueprint.layers.features import features_in_bbox, parse_bbox
+from blueprint.layers.repository import get_layer
 
 
 def test_bbox_filters_and_pages(sample_store):
@@ -43,7 +43,7 @@ def test_bbox_keeps_only_features_that_really_intersect(sample_store):
     """Not envelopes: a box in the gap of a curved red line returns nothing of it."""
     import shapely
 
-    from layers.repository import load_features
+    from blueprint.layers.repository import load_features
 
     layer = get_layer("ecological_redline", store=sample_store)
     arrays = load_features(layer, store=sample_store)

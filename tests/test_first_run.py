@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.site import read_site
-from analysis.vetting import VetRequest, summary, vet_site
+from blueprint.analysis.site import read_site
+from blueprint.analysis.vetting import VetRequest, summary, vet_site
 from tests.helpers import box, frame, write
 from tests.test_cli import run
 

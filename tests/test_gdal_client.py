@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from layers.gdal_walls import SETTINGS
+from blueprint.layers.gdal_walls import SETTINGS
 from tests.live_server import running_server
 
 CLIENT = """

@@ -24,10 +24,10 @@ import pytest
 import rasterio
 import shapely
 
-from layers.gdal_walls import ALLOWED_DRIVERS, SKIPPED_DRIVERS
-from layers.repository import list_layers
-from layers.store import Store
-from layers.users import create_user
+from blueprint.layers.gdal_walls import ALLOWED_DRIVERS, SKIPPED_DRIVERS
+from blueprint.layers.repository import list_layers
+from blueprint.layers.store import Store
+from blueprint.layers.users import create_user
 from tests.helpers import frame, write
 from tests.test_cli import run
 from tests.test_web import _client
@@ -215,7 +215,7 @@ def test_zip_limits(store, tmp_path):
 
 
 def test_a_large_dbf_is_sniffed_from_a_bounded_sample(tmp_path):
-    from layers.readers import guess_shapefile_encoding
+    from blueprint.layers.readers import guess_shapefile_encoding
 
     shp = write(frame([shapely.box(0, 0, 1, 1)] * 3, name=["地块一", "地块二", "地块三"]),
                 tmp_path / "gbk.shp", encoding="GBK")

@@ -13,11 +13,17 @@ import shapely
 import sqlalchemy as sa
 from rasterio.transform import from_origin
 
-from layers.crs import to_crs
-from layers.errors import BadInput, InvalidFile, InvalidGeometry, UnknownCRS, UnknownLayerKind
-from layers.importer import ImportOptions, import_layer
-from layers.repository import get_layer, list_layers, load_features
-from layers.schema import audit_log
+from blueprint.layers.crs import to_crs
+from blueprint.layers.errors import (
+    BadInput,
+    InvalidFile,
+    InvalidGeometry,
+    UnknownCRS,
+    UnknownLayerKind,
+)
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.repository import get_layer, list_layers, load_features
+from blueprint.layers.schema import audit_log
 from tests.helpers import GK39, box, frame, write
 
 NAMES = ["生态红线一号", "东昌湖湿地"]
@@ -240,7 +246,7 @@ def test_raster_without_crs_and_raster_as_vector_kind(store, tmp_path):
 
 
 def test_coordinate_file_imports_as_layer(store, tmp_path):
-    from layers.coordfile import write_coordinate_file
+    from blueprint.layers.coordfile import write_coordinate_file
 
     path = tmp_path / "site.txt"
     write_coordinate_file(frame([box(0, 0, 100, 50)], parcel_name=["一号地块"]), path)
@@ -283,9 +289,9 @@ def test_two_first_imports_of_one_name_end_in_a_conflict_not_a_crash(store, tmp_
     on SQLite writers queue, so the second simply replaces the first."""
     import threading
 
-    from layers.errors import Conflict
-    from layers.schema import layers as layers_table
-    from layers.store import now
+    from blueprint.layers.errors import Conflict
+    from blueprint.layers.schema import layers as layers_table
+    from blueprint.layers.store import now
 
     path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.gpkg")
     outcome: list[object] = []
@@ -330,7 +336,7 @@ def test_layer_name_from_an_untidy_file_name(store, tmp_path):
 def test_plausibility_messages_name_the_real_problem():
     from pyproj import CRS
 
-    from layers.crs import check_plausible
+    from blueprint.layers.crs import check_plausible
 
     lonlat = CRS.from_epsg(4490)
     check_plausible((115.9, 36.4, 116.0, 36.5), lonlat, "ok")

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from analysis.amounts import parse_demands, parse_pairs
-from analysis.capacity import parse_emissions
-from analysis.quota.clock import parse_day_or_time
-from layers.errors import BadInput
+from blueprint.analysis.amounts import parse_demands, parse_pairs
+from blueprint.analysis.capacity import parse_emissions
+from blueprint.analysis.quota.clock import parse_day_or_time
+from blueprint.layers.errors import BadInput
 
 BAD_AMOUNTS = ("SO2", "SO2=", "SO2=abc", "SO2=-1", "SO2=nan", "SO2=inf", "SO2=1e400", "=")
 

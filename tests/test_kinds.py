@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from analysis.evaluators import OTHER_RULES, RULES
-from analysis.report_geojson import report_geojson
-from analysis.rules import DEFAULT_RULES, load_rules
-from analysis.site import read_site
-from analysis.vetting import VetRequest, vet_site
-from layers.catalogue import KINDS, get_kind
-from layers.errors import BadInput, UnknownLayerKind
-from layers.importer import ImportOptions, import_layer
-from layers.kinds import DEFAULT_KINDS, load_kinds, use_kinds
+from blueprint.analysis.evaluators import OTHER_RULES, RULES
+from blueprint.analysis.report_geojson import report_geojson
+from blueprint.analysis.rules import DEFAULT_RULES, load_rules
+from blueprint.analysis.site import read_site
+from blueprint.analysis.vetting import VetRequest, vet_site
+from blueprint.layers.catalogue import KINDS, get_kind
+from blueprint.layers.errors import BadInput, UnknownLayerKind
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.kinds import DEFAULT_KINDS, load_kinds, use_kinds
 from tests.helpers import box, frame, write
 from tests.test_web import _client
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from layers.repository import list_layers
-from layers.store import Store
+from blueprint.layers.repository import list_layers
+from blueprint.layers.store import Store
 from tests.test_web import _client
 
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
@@ -139,9 +139,10 @@ def test_invalid_or_unknown_parameters_are_400(client, params):
 
 
 def test_limit_above_the_maximum_is_capped(client, monkeypatch):
-    import service.api.ogc
+    import blueprint.service.api.ogc
 
-    monkeypatch.setattr(service.api.ogc, "MAX_LIMIT", 100)  # below the layer's 1,128 features
+    # below the layer's 1,128 features
+    monkeypatch.setattr(blueprint.service.api.ogc, "MAX_LIMIT", 100)
     doc = client.get("/ogc/collections/basic_farmland/items", params={"limit": 50_000}).json()
     assert doc["numberReturned"] == 100 and doc["numberMatched"] == 1128
     assert any(link["rel"] == "next" for link in doc["links"])

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import shapely
 
-from analysis.overlay import overlay_site
-from analysis.site import read_site
-from layers.importer import ImportOptions, import_layer
-from layers.repository import list_layers
+from blueprint.analysis.overlay import overlay_site
+from blueprint.analysis.site import read_site
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.repository import list_layers
 from tests.helpers import box, frame, write
 
 

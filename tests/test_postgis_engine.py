@@ -16,16 +16,16 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from analysis.overlay import overlay_site
-from layers import importer
-from layers.crs import CGCS2000, gk3_epsg, to_crs
-from layers.engine.embedded_overlay import overlay_embedded
-from layers.engine.postgis import SUBDIVIDE_VERTICES, overlay_postgis
-from layers.errors import BadInput, InvalidFile
-from layers.importer import ImportOptions, import_layer
-from layers.repository import get_layer, list_layers, load_features
-from layers.schema import audit_log
-from layers.store import upgrade
+from blueprint.analysis.overlay import overlay_site
+from blueprint.layers import importer
+from blueprint.layers.crs import CGCS2000, gk3_epsg, to_crs
+from blueprint.layers.engine.embedded_overlay import overlay_embedded
+from blueprint.layers.engine.postgis import SUBDIVIDE_VERTICES, overlay_postgis
+from blueprint.layers.errors import BadInput, InvalidFile
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.repository import get_layer, list_layers, load_features
+from blueprint.layers.schema import audit_log
+from blueprint.layers.store import upgrade
 from tests.conftest import make_store, postgis_url
 from tests.helpers import GK39, X0, Y0, box, frame, write
 
@@ -161,7 +161,7 @@ def test_overlay_filter_can_use_the_gist_index_on_pieces(tmp_path):
         _import(store, _five_boxes(tmp_path))
         layer = get_layer("red", store=store)
         site = to_crs(box(10, 10, 20, 20), GK39, CGCS2000)
-        from layers.engine.postgis import overlay_statement
+        from blueprint.layers.engine.postgis import overlay_statement
 
         with store.engine.begin() as conn:
             conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
@@ -256,7 +256,7 @@ def test_overlay_is_one_statement_for_all_layers(tmp_path):
 
 @pytest.mark.postgis
 def test_removing_a_layer_removes_its_pieces(tmp_path):
-    from layers.repository import remove_layer
+    from blueprint.layers.repository import remove_layer
 
     gen = make_store("postgis", tmp_path / "data")
     store = next(gen)
@@ -276,7 +276,7 @@ def test_a_schema_gets_its_own_blueprint_even_when_public_has_one(tmp_path):
     import uuid
     from urllib.parse import quote
 
-    from layers.store import open_store
+    from blueprint.layers.store import open_store
 
     url = postgis_url()
     assert url is not None

@@ -21,7 +21,7 @@ from projects_support import (
     site,
 )
 
-from analysis.projects import (
+from blueprint.analysis.projects import (
     advance,
     create_project,
     exit_project,
@@ -37,12 +37,12 @@ from analysis.projects import (
     stale_projects,
     vet_project,
 )
-from analysis.projects.stages import move
-from analysis.quota import allocate, balances, hold
-from layers.audit import read_audit
-from layers.errors import BadInput, IllegalTransition, NotAllowed, NotFound
-from layers.importer import ImportOptions, import_layer
-from layers.store import Store
+from blueprint.analysis.projects.stages import move
+from blueprint.analysis.quota import allocate, balances, hold
+from blueprint.layers.audit import read_audit
+from blueprint.layers.errors import BadInput, IllegalTransition, NotAllowed, NotFound
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.store import Store
 
 __all__ = ["city"]  # the fixture
 
@@ -110,7 +110,7 @@ def test_codes_are_unique_under_concurrent_writers(store: Store) -> None:
 
 
 def _project(**attrs: object):  # a stored-like project for key_status, no database
-    from analysis.projects.model import Project
+    from blueprint.analysis.projects.model import Project
 
     base: dict[str, object] = dict(
         id=1, code="P", name="n", county=DCF, level="county", investor_type="private",
@@ -146,7 +146,7 @@ def test_key_status_follows_article_2(attrs: dict, reasons: tuple) -> None:
 
 
 def test_key_thresholds_are_configuration(tmp_path, monkeypatch) -> None:
-    from analysis.projects.config import DEFAULT_FILE
+    from blueprint.analysis.projects.config import DEFAULT_FILE
 
     text = DEFAULT_FILE.read_text(encoding="utf-8").replace('attracted_min = "5"',
                                                             'attracted_min = "3"')
@@ -168,7 +168,7 @@ def test_the_stage_machine_refuses_illegal_moves(store: Store) -> None:
     with pytest.raises(BadInput):
         advance(code, "signed", user=STAFF, reason=" ", store=store)
     with store.engine.begin() as conn:  # as the consultation would
-        from analysis.projects.records import load_project
+        from blueprint.analysis.projects.records import load_project
 
         p = load_project(conn, code, for_update=True)
         move(conn, p, "consulting", via="consultation", actor="t", reason="r", at=T0)
@@ -220,7 +220,7 @@ def test_revision_keeps_old_sites_and_only_while_planned(store: Store) -> None:
 def test_exit_reclaims_every_quota_in_one_transaction(city: Store) -> None:
     code = create_project(park_project(), user=DCF_STAFF, store=city, at=T0).code
     with city.engine.begin() as conn:  # straight to the reserve, as a consultation would
-        from analysis.projects.records import load_project
+        from blueprint.analysis.projects.records import load_project
 
         p = load_project(conn, code, for_update=True)
         move(conn, p, "consulting", via="consultation", actor="t", reason="r", at=T0)

@@ -24,7 +24,7 @@ from projects_support import (
 )
 from quota_support import check_invariants, row
 
-from analysis.consultation import (
+from blueprint.analysis.consultation import (
     answer,
     close_round,
     get_round,
@@ -32,7 +32,7 @@ from analysis.consultation import (
     rounds_of,
     start_round,
 )
-from analysis.projects import (
+from blueprint.analysis.projects import (
     advance,
     create_project,
     exit_project,
@@ -41,10 +41,10 @@ from analysis.projects import (
     stage_history,
     vet_project,
 )
-from analysis.quota import allocate, hold
-from layers.audit import read_audit
-from layers.errors import IllegalTransition
-from layers.store import Store
+from blueprint.analysis.quota import allocate, hold
+from blueprint.layers.audit import read_audit
+from blueprint.layers.errors import IllegalTransition
+from blueprint.layers.store import Store
 
 __all__ = ["city"]
 DEPARTMENTS = {"nr", "ee", "drc", "industry", "invest"}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from layers.audit import read_audit
-from layers.departments import add_department, list_departments
-from layers.errors import BadInput, Conflict, NotAuthenticated, NotFound
-from layers.store import Store
-from layers.users import (
+from blueprint.layers.audit import read_audit
+from blueprint.layers.departments import add_department, list_departments
+from blueprint.layers.errors import BadInput, Conflict, NotAuthenticated, NotFound
+from blueprint.layers.store import Store
+from blueprint.layers.users import (
     authenticate,
     authenticate_password,
     create_user,

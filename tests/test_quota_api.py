@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from layers.store import Store
-from layers.users import create_user
-from service.app import create_app
-from service.settings import Settings
+from blueprint.layers.store import Store
+from blueprint.layers.users import create_user
+from blueprint.service.app import create_app
+from blueprint.service.settings import Settings
 
 
 @pytest.fixture

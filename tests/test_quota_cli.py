@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from layers.errors import BadInput, NotAllowed, NotFound, QuotaExceeded
-from layers.store import Store
-from layers.users import create_user
-from service.cli import app
+from blueprint.layers.errors import BadInput, NotAllowed, NotFound, QuotaExceeded
+from blueprint.layers.store import Store
+from blueprint.layers.users import create_user
+from blueprint.service.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
 

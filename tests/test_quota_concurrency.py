@@ -21,9 +21,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from quota_support import CITY, DCF, T0, Y, check_invariants, raw_balances, row
 
-from analysis import quota
-from layers.errors import QuotaExceeded
-from layers.store import Store
+from blueprint.analysis import quota
+from blueprint.layers.errors import QuotaExceeded
+from blueprint.layers.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 CLIENTS = 20
@@ -89,9 +89,9 @@ def test_parallel_retries_of_one_key_post_once(store: Store) -> None:
 CHILD = """
 import os, sys
 from pathlib import Path
-from layers.store import open_store
-from layers.users import User
-from analysis import quota
+from blueprint.layers.store import open_store
+from blueprint.layers.users import User
+from blueprint.analysis import quota
 store = open_store(os.environ["QUOTA_TEST_URL"], Path(os.environ["QUOTA_TEST_DIR"]),
                    migrate=False)
 quota.allocate(year=2026, kind="land", county="371502", project="P1", amount="20",

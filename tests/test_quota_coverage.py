@@ -13,16 +13,16 @@ from fastapi.testclient import TestClient
 from quota_support import CITY, DCF, T0, Y, units
 from typer.testing import CliRunner
 
-from analysis import quota
-from analysis.quota.coverage import quota_coverage
-from analysis.site import read_site, site_from_geojson
-from analysis.vetting import VetRequest, vet_site
-from layers.errors import BadInput
-from layers.store import Store
-from layers.users import create_user
-from service.app import create_app
-from service.cli import app as cli
-from service.settings import Settings
+from blueprint.analysis import quota
+from blueprint.analysis.quota.coverage import quota_coverage
+from blueprint.analysis.site import read_site, site_from_geojson
+from blueprint.analysis.vetting import VetRequest, vet_site
+from blueprint.layers.errors import BadInput
+from blueprint.layers.store import Store
+from blueprint.layers.users import create_user
+from blueprint.service.app import create_app
+from blueprint.service.cli import app as cli
+from blueprint.service.settings import Settings
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 SQUARE = {"type": "Polygon", "coordinates": [[[115.98, 36.43], [115.982, 36.43],
@@ -124,7 +124,7 @@ def _protected_layers_elsewhere(store: Store, tmp_path: Path) -> None:
     import geopandas as gpd
     import shapely
 
-    from layers.importer import ImportOptions, import_layer
+    from blueprint.layers.importer import ImportOptions, import_layer
 
     far = shapely.box(116.4, 36.9, 116.41, 36.91)
     for kind in ("ecological_redline", "basic_farmland", "water_source", "urban_boundary"):
@@ -161,7 +161,7 @@ def test_vet_api_and_cli_show_the_quota_section(store: Store, tmp_path: Path,
     site.write_text(json.dumps(SQUARE), encoding="utf-8")
     monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
     monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
-    from layers.importer import ImportOptions, import_layer
+    from blueprint.layers.importer import ImportOptions, import_layer
     from tests.helpers import box, frame, write
 
     # the CLI refuses to vet against a store without any layer: give it one, far away

@@ -12,10 +12,10 @@ import pytest
 from openpyxl import load_workbook
 from quota_support import CITY, DCF, T0, Y
 
-from analysis import quota
-from analysis.quota.exports import BALANCE_COLUMNS, MOVEMENT_COLUMNS, export, write_export
-from layers.errors import BadInput
-from layers.store import Store
+from blueprint.analysis import quota
+from blueprint.analysis.quota.exports import BALANCE_COLUMNS, MOVEMENT_COLUMNS, export, write_export
+from blueprint.layers.errors import BadInput
+from blueprint.layers.store import Store
 
 
 @pytest.fixture

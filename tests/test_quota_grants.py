@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from quota_support import check_invariants, granted_totals, units
 
-from analysis import quota
-from analysis.quota.grants import grant_from_csv, read_grants
-from layers.errors import BadInput, Conflict, InvalidFile
-from layers.store import Store
+from blueprint.analysis import quota
+from blueprint.analysis.quota.grants import grant_from_csv, read_grants
+from blueprint.layers.errors import BadInput, Conflict, InvalidFile
+from blueprint.layers.store import Store
 
 SAMPLE_QUOTAS = Path(__file__).resolve().parent.parent / "data" / "sample" / "quotas.csv"
 HEADER = "year,county_code,county_name,kind,amount,unit\n"

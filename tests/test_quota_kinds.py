@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.quota.kinds import (
+from blueprint.analysis.quota.kinds import (
     KINDS,
     check_unit,
     format_amount,
@@ -18,7 +18,7 @@ from analysis.quota.kinds import (
     split_grant,
     to_units,
 )
-from layers.errors import BadInput
+from blueprint.layers.errors import BadInput
 
 
 def test_the_kinds_of_the_issue() -> None:

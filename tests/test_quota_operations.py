@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from quota_support import ADMIN, CITY, DCF, T0, VIEWER, YG, Y, check_invariants, raw_balances, row
 
-from analysis import quota
-from layers.errors import BadInput, Conflict, NotAllowed, NotFound, QuotaExceeded
-from layers.store import Store
+from blueprint.analysis import quota
+from blueprint.layers.errors import BadInput, Conflict, NotAllowed, NotFound, QuotaExceeded
+from blueprint.layers.store import Store
 
 LAND = "new_construction_land"
 

@@ -33,9 +33,9 @@ from hypothesis.stateful import (
 )
 from quota_support import CITY, DCF, T0, YG, Y, check_invariants, raw_balances
 
-from analysis import quota
-from analysis.quota.clock import today_cn
-from layers.errors import BadInput, Conflict, NotAllowed, NotFound
+from blueprint.analysis import quota
+from blueprint.analysis.quota.clock import today_cn
+from blueprint.layers.errors import BadInput, Conflict, NotAllowed, NotFound
 
 COUNTIES = ("371502", "371521")
 MANAGERS = {"371502": DCF, "371521": YG}

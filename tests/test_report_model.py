@@ -11,11 +11,11 @@ import jsonschema
 import pytest
 from fastapi.testclient import TestClient
 
-from analysis.report_geojson import report_geojson
-from analysis.report_schema import SiteOverlay, VetReport
-from analysis.site import read_site
-from analysis.vetting import VetRequest, vet_site
-from layers.store import Store
+from blueprint.analysis.report_geojson import report_geojson
+from blueprint.analysis.report_schema import SiteOverlay, VetReport
+from blueprint.analysis.site import read_site
+from blueprint.analysis.vetting import VetRequest, vet_site
+from blueprint.layers.store import Store
 from tests.conftest import SAMPLE
 from tests.test_web import _client
 

@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from analysis.site import read_site
-from analysis.vetting import VetRequest, vet_site
-from layers.repository import list_layers
+from blueprint.analysis.site import read_site
+from blueprint.analysis.vetting import VetRequest, vet_site
+from blueprint.layers.repository import list_layers
 from tests.conftest import SAMPLE
 
 EXPECTED = json.loads((SAMPLE / "sites" / "expected.json").read_text(encoding="utf-8"))["sites"]

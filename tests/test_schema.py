@@ -7,9 +7,9 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from analysis.quota import tables as quota_tables
-from layers.schema import include_object, metadata
-from layers.store import Store
+from blueprint.analysis.quota import tables as quota_tables
+from blueprint.layers.schema import include_object, metadata
+from blueprint.layers.store import Store
 
 
 def test_quota_tables_live_on_the_one_metadata() -> None:

@@ -15,9 +15,9 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
-from analysis.site import SiteLimits, SiteTooLarge, geojson_size, site_from_geojson
-from service.app import create_app
-from service.settings import Settings
+from blueprint.analysis.site import SiteLimits, SiteTooLarge, geojson_size, site_from_geojson
+from blueprint.service.app import create_app
+from blueprint.service.settings import Settings
 from tests.test_cli import run
 
 LON, LAT = 115.98, 36.45  # inside 东昌府区

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from layers.repository import list_layers
-from layers.store import write_audit
+from blueprint.layers.repository import list_layers
+from blueprint.layers.store import write_audit
 
 
 def test_readers_are_not_blocked_by_a_writer(store):

@@ -25,8 +25,8 @@ import httpx
 import pytest
 import shapely
 
-from analysis.site import read_site
-from layers.errors import BlueprintError
+from blueprint.analysis.site import read_site
+from blueprint.layers.errors import BlueprintError
 from tests.conftest import SAMPLE
 from tests.live_server import postgis_schema, serving
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.site import read_site
-from analysis.vetting import VetRequest, vet_site
+from blueprint.analysis.site import read_site
+from blueprint.analysis.vetting import VetRequest, vet_site
 from tests.zh_style import nested_parens, scan, violations
 
 REPO = Path(__file__).resolve().parent.parent

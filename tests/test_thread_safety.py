@@ -22,11 +22,11 @@ import numpy as np
 import pytest
 import shapely
 
-import layers.engine.embedded_index
-from layers.engine.embedded_index import LayerIndex, layer_index
-from layers.importer import ImportOptions, import_layer
-from layers.repository import list_layers
-from layers.store import Store
+import blueprint.layers.engine.embedded_index
+from blueprint.layers.engine.embedded_index import LayerIndex, layer_index
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.repository import list_layers
+from blueprint.layers.store import Store
 from tests.conftest import REPO
 
 THREADS = 16
@@ -69,14 +69,14 @@ def test_many_threads_overlaying_one_shared_layer_neither_crash_nor_differ(store
 def test_concurrent_first_calls_on_a_cold_cache_build_each_index_once(sample_store,
                                                                       monkeypatch):
     builds: dict[str, int] = {}
-    real_load = layers.engine.embedded_index.load_features
+    real_load = blueprint.layers.engine.embedded_index.load_features
 
     def counting_load(layer, *, store):  # the real load, counted and slowed down
         builds[layer.name] = builds.get(layer.name, 0) + 1
         time.sleep(0.1)  # widen the window in which a second build could start
         return real_load(layer, store=store)
 
-    monkeypatch.setattr(layers.engine.embedded_index, "load_features", counting_load)
+    monkeypatch.setattr(blueprint.layers.engine.embedded_index, "load_features", counting_load)
     cold = Store(engine=sample_store.engine, data_dir=sample_store.data_dir)  # empty cache
     vectors = [layer for layer in list_layers(store=cold) if not layer.is_raster]
     start = threading.Barrier(THREADS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from layers.units import M2_PER_MU, m2_to_ha, m2_to_mu
+from blueprint.layers.units import M2_PER_MU, m2_to_ha, m2_to_mu
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,13 +14,13 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from analysis.capacity import parse_emissions
-from analysis.report_geojson import report_geojson
-from analysis.rules import load_rules
-from analysis.site import read_site
-from analysis.vetting import VetRequest, to_json, vet_site
-from layers.errors import BadInput
-from layers.importer import ImportOptions, import_layer
+from blueprint.analysis.capacity import parse_emissions
+from blueprint.analysis.report_geojson import report_geojson
+from blueprint.analysis.rules import load_rules
+from blueprint.analysis.site import read_site
+from blueprint.analysis.vetting import VetRequest, to_json, vet_site
+from blueprint.layers.errors import BadInput
+from blueprint.layers.importer import ImportOptions, import_layer
 from tests.helpers import X0, Y0, box, frame, write
 
 # Site A: 200 m × 100 m at (0,0)-(200,100) → 20,000 m².
@@ -253,7 +253,7 @@ def test_report_is_plain_json(city, tmp_path):
     ("准保护区", "2"),
 ])
 def test_water_source_level_spellings(text, level):
-    from analysis.vetting import _water_level
+    from blueprint.analysis.vetting import _water_level
 
     assert _water_level(text) == level
 
@@ -298,7 +298,7 @@ def test_emissions_where_the_capacity_raster_has_no_data_are_conditional(city, t
 
 
 def test_world_file_raster_is_stored_self_contained(store, tmp_path):
-    from layers.repository import get_layer
+    from blueprint.layers.repository import get_layer
 
     src = _capacity_raster(tmp_path / "placed.tif")
     with rasterio.open(src) as placed:
@@ -323,7 +323,7 @@ def test_world_file_raster_is_stored_self_contained(store, tmp_path):
 
 
 def test_raster_crs_option_must_agree_with_the_file(store, tmp_path):
-    from layers.errors import UnknownCRS
+    from blueprint.layers.errors import UnknownCRS
 
     with pytest.raises(UnknownCRS, match="declares"):
         import_layer(_capacity_raster(tmp_path / "cap.tif"),
@@ -336,7 +336,7 @@ def test_areas_are_in_the_zone_of_the_site_centroid(store, lon, zone_epsg):
     """Liaocheng straddles 3° zones 38 (CM 114°E) and 39 (CM 117°E) at 115.5°E."""
     from pyproj import Geod
 
-    from analysis.site import site_from_geojson
+    from blueprint.analysis.site import site_from_geojson
 
     ring = [[lon - 0.004, 36.4], [lon + 0.004, 36.4], [lon + 0.004, 36.405],
             [lon - 0.004, 36.405], [lon - 0.004, 36.4]]
@@ -350,7 +350,7 @@ def test_areas_are_in_the_zone_of_the_site_centroid(store, lon, zone_epsg):
 
 
 def test_a_site_across_the_zone_boundary_uses_its_centroid_zone(store):
-    from analysis.site import site_from_geojson
+    from blueprint.analysis.site import site_from_geojson
 
     west_heavy = {"type": "Polygon", "coordinates": [[[115.40, 36.4], [115.52, 36.4],
                                                       [115.52, 36.41], [115.40, 36.41],
@@ -361,7 +361,7 @@ def test_a_site_across_the_zone_boundary_uses_its_centroid_zone(store):
 
 def test_findings_carry_the_servers_chinese_labels(city, tmp_path):
     """status_zh / rule_zh come from analysis.messages, for every finding and water level."""
-    from analysis import messages as msg
+    from blueprint.analysis import messages as msg
 
     report = _vet(city, tmp_path, box(650, 0, 100, 100))
     parts = [p for f in report["findings"] for p in [f, *f.get("by_level", [])]]
@@ -376,7 +376,7 @@ def test_findings_carry_the_servers_chinese_labels(city, tmp_path):
 
 def test_report_matches_its_documented_model(city, tmp_path):
     """The JSON report validates against analysis.report_schema.VetReport (the OpenAPI schema)."""
-    from analysis.report_schema import VetReport
+    from blueprint.analysis.report_schema import VetReport
 
     report = _vet(city, tmp_path, box(650, 0, 100, 100))
     model = VetReport.model_validate(report)

@@ -16,12 +16,12 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from layers.importer import ImportOptions, import_layer
-from layers.repository import list_layers
-from layers.store import Store
-from layers.users import create_user
-from service.app import create_app
-from service.settings import Settings
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.repository import list_layers
+from blueprint.layers.store import Store
+from blueprint.layers.users import create_user
+from blueprint.service.app import create_app
+from blueprint.service.settings import Settings
 from tests.conftest import SAMPLE
 
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -312,7 +312,7 @@ def test_quota_check_in_vetting_needs_a_token(client):
 
 def test_page_takes_status_and_rule_labels_from_the_server(client):
     """One table of Chinese labels (analysis/messages.py): the page config, not check.js."""
-    from analysis import messages as msg
+    from blueprint.analysis import messages as msg
 
     html = client.get("/").text
     assert '"statusZh": {"ok": "符合"' in html and '"conditional": "有条件通过"' in html

@@ -21,11 +21,11 @@ from branca.element import Figure, MacroElement
 from folium.plugins import Draw
 from folium.template import Template
 
-from analysis import messages as msg
-from analysis.capacity import POLLUTANT_NAMES_ZH
-from layers.kinds import LayerKind, kinds
-from layers.repository import LayerInfo
-from web.panel import panel_html
+from blueprint.analysis import messages as msg
+from blueprint.analysis.capacity import POLLUTANT_NAMES_ZH
+from blueprint.layers.kinds import LayerKind, kinds
+from blueprint.layers.repository import LayerInfo
+from blueprint.web.panel import panel_html
 
 VENDOR = "/static/vendor"
 MAP_JS = [("leaflet", f"{VENDOR}/leaflet/leaflet.js")]

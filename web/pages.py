@@ -18,11 +18,11 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from analysis.rules import Rules
-from layers.repository import get_layer, list_layers
-from layers.store import Store
-from web.map_page import PageOptions, render_page
-from web.raster import RAMP, render_band
+from blueprint.analysis.rules import Rules
+from blueprint.layers.repository import get_layer, list_layers
+from blueprint.layers.store import Store
+from blueprint.web.map_page import PageOptions, render_page
+from blueprint.web.raster import RAMP, render_band
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SWAGGER = "/static/vendor/swagger-ui-dist"

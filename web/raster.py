@@ -20,8 +20,8 @@ from rasterio.io import MemoryFile
 from rasterio.transform import from_bounds
 from rasterio.warp import Resampling, reproject, transform_bounds
 
-from layers.errors import BadInput
-from layers.repository import LayerInfo
+from blueprint.layers.errors import BadInput
+from blueprint.layers.repository import LayerInfo
 
 WEB_MERCATOR = CRS.from_epsg(3857)
 # RdYlGn-like ramp, low → high (remaining capacity: red is scarce, green is plentiful).

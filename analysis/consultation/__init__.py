@@ -7,22 +7,22 @@ rounds, inbox, overdue, preliminary-review opinions) and :mod:`meeting` (problem
 decisions). See ``docs/projects.md``.
 """
 
-from analysis.consultation.meeting import decide, problem_list
-from analysis.consultation.records import (
+from blueprint.analysis.consultation.meeting import decide, problem_list
+from blueprint.analysis.consultation.records import (
     get_round,
     inbox,
     overdue,
     preliminary_opinions,
     rounds_of,
 )
-from analysis.consultation.rounds import (
+from blueprint.analysis.consultation.rounds import (
     add_department,
     answer,
     close_round,
     remove_department,
     start_round,
 )
-from analysis.consultation.workdays import add_working_days, is_working_day
+from blueprint.analysis.consultation.workdays import add_working_days, is_working_day
 
 __all__ = ["add_department", "add_working_days", "answer", "close_round", "decide",
            "get_round", "inbox", "is_working_day", "overdue", "preliminary_opinions",

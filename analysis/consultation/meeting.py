@@ -14,16 +14,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from analysis.consultation.model import DECIDED, check_round
-from analysis.consultation.records import load_round
-from analysis.projects.model import RESERVE
-from analysis.projects.records import load_project, require_staff
-from analysis.projects.stages import exit_within, move
-from analysis.quota.clock import now_utc, utc
-from layers.errors import BadInput, IllegalTransition, NotFound
-from layers.schema import consultation_rounds, meeting_items, projects
-from layers.store import Store, write_audit
-from layers.users import User
+from blueprint.analysis.consultation.model import DECIDED, check_round
+from blueprint.analysis.consultation.records import load_round
+from blueprint.analysis.projects.model import RESERVE
+from blueprint.analysis.projects.records import load_project, require_staff
+from blueprint.analysis.projects.stages import exit_within, move
+from blueprint.analysis.quota.clock import now_utc, utc
+from blueprint.layers.errors import BadInput, IllegalTransition, NotFound
+from blueprint.layers.schema import consultation_rounds, meeting_items, projects
+from blueprint.layers.store import Store, write_audit
+from blueprint.layers.users import User
 
 DECISIONS = {"proceed": "同意推进，纳入储备", "exit": "调出项目库"}
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from layers.errors import IllegalTransition
+from blueprint.layers.errors import IllegalTransition
 
 OPEN, AGREED, REJECTED, REFERRED, DECIDED, CANCELLED = (
     "open", "agreed", "rejected", "referred", "decided", "cancelled")

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from analysis.consultation.model import (
+from blueprint.analysis.consultation.model import (
     AGREED,
     DECIDED,
     OPEN,
@@ -17,12 +17,18 @@ from analysis.consultation.model import (
     ConsultationRound,
     Opinion,
 )
-from analysis.consultation.workdays import working_days_between
-from analysis.projects.records import load_project
-from analysis.quota.clock import today_cn, utc
-from layers.errors import NotFound
-from layers.schema import consultation_rounds, departments, opinions, projects, round_departments
-from layers.store import Store
+from blueprint.analysis.consultation.workdays import working_days_between
+from blueprint.analysis.projects.records import load_project
+from blueprint.analysis.quota.clock import today_cn, utc
+from blueprint.layers.errors import NotFound
+from blueprint.layers.schema import (
+    consultation_rounds,
+    departments,
+    opinions,
+    projects,
+    round_departments,
+)
+from blueprint.layers.store import Store
 
 
 def _opinion(row: Any) -> Opinion:

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from analysis.consultation.model import (
+from blueprint.analysis.consultation.model import (
     AGREED,
     ANSWER_ZH,
     CONDITIONAL,
@@ -29,26 +29,26 @@ from analysis.consultation.model import (
     check_round,
     require_open,
 )
-from analysis.consultation.records import get_round, load_round
-from analysis.consultation.routing import Routing, load_routing, route
-from analysis.consultation.workdays import add_working_days
-from analysis.projects.model import CONSULTING, PLANNED, RESERVE
-from analysis.projects.records import get_project, load_project, require_staff
-from analysis.projects.reports import latest_report
-from analysis.projects.stages import move
-from analysis.quota.clock import now_utc, today_cn
-from analysis.site import Site, site_from_geojson
-from layers.departments import get_department
-from layers.errors import BadInput, Conflict, IllegalTransition, NotAllowed
-from layers.schema import (
+from blueprint.analysis.consultation.records import get_round, load_round
+from blueprint.analysis.consultation.routing import Routing, load_routing, route
+from blueprint.analysis.consultation.workdays import add_working_days
+from blueprint.analysis.projects.model import CONSULTING, PLANNED, RESERVE
+from blueprint.analysis.projects.records import get_project, load_project, require_staff
+from blueprint.analysis.projects.reports import latest_report
+from blueprint.analysis.projects.stages import move
+from blueprint.analysis.quota.clock import now_utc, today_cn
+from blueprint.analysis.site import Site, site_from_geojson
+from blueprint.layers.departments import get_department
+from blueprint.layers.errors import BadInput, Conflict, IllegalTransition, NotAllowed
+from blueprint.layers.schema import (
     consultation_rounds,
     meeting_items,
     opinions,
     projects,
     round_departments,
 )
-from layers.store import Store, write_audit
-from layers.users import User
+from blueprint.layers.store import Store, write_audit
+from blueprint.layers.users import User
 
 
 def _reason(reason: str | None, where: str = "reason") -> str:

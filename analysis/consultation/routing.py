@@ -13,11 +13,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from analysis.projects.model import ORIGINS, Project
-from analysis.quota.kinds import resolve_kind
-from analysis.rules import load_rules
-from layers.errors import BadInput
-from layers.store import Store
+from blueprint.analysis.projects.model import ORIGINS, Project
+from blueprint.analysis.quota.kinds import resolve_kind
+from blueprint.analysis.rules import load_rules
+from blueprint.layers.errors import BadInput
+from blueprint.layers.store import Store
 
 DEFAULT_FILE = Path(__file__).with_name("routing.toml")
 CONDITIONS = {"always", "industries", "origins", "demands", "emissions", "findings",
@@ -91,8 +91,8 @@ def water_source_distance_m(geometry: Any, *, store: Store) -> float | None:
     drinking-water source protection zone, 0 when they touch; None without such a layer."""
     import shapely
 
-    from layers.crs import CGCS2000, gk3_epsg, to_crs
-    from layers.repository import list_layers, load_features
+    from blueprint.layers.crs import CGCS2000, gk3_epsg, to_crs
+    from blueprint.layers.repository import list_layers, load_features
 
     zone = gk3_epsg(geometry.centroid.x)
     site = to_crs(geometry, CGCS2000, zone)

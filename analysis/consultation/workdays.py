@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from layers.errors import CalendarUnavailable
+from blueprint.layers.errors import CalendarUnavailable
 
 
 def is_working_day(day: date) -> bool:

@@ -7,9 +7,9 @@ Modules: :mod:`model` (the project and its stage machine), :mod:`config` (settin
 See ``docs/projects.md``.
 """
 
-from analysis.projects.key import KeyStatus, key_status
-from analysis.projects.model import STAGE_ZH, Project, ProjectInput
-from analysis.projects.records import (
+from blueprint.analysis.projects.key import KeyStatus, key_status
+from blueprint.analysis.projects.model import STAGE_ZH, Project, ProjectInput
+from blueprint.analysis.projects.records import (
     create_project,
     get_project,
     list_projects,
@@ -17,8 +17,13 @@ from analysis.projects.records import (
     set_tags,
     stage_history,
 )
-from analysis.projects.reports import latest_report, revet_stale, stale_projects, vet_project
-from analysis.projects.stages import advance, exit_project, stage_counts
+from blueprint.analysis.projects.reports import (
+    latest_report,
+    revet_stale,
+    stale_projects,
+    vet_project,
+)
+from blueprint.analysis.projects.stages import advance, exit_project, stage_counts
 
 __all__ = ["STAGE_ZH", "KeyStatus", "Project", "ProjectInput", "advance", "create_project",
            "exit_project", "get_project", "key_status", "latest_report", "list_projects",

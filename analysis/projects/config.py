@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
-from layers.errors import BadInput
+from blueprint.layers.errors import BadInput
 
 DEFAULT_FILE = Path(__file__).with_name("projects.toml")
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analysis.projects.config import ProjectSettings, load_settings
-from analysis.projects.model import Project
+from blueprint.analysis.projects.config import ProjectSettings, load_settings
+from blueprint.analysis.projects.model import Project
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from layers.errors import IllegalTransition
+from blueprint.layers.errors import IllegalTransition
 
 PLANNED, CONSULTING, RESERVE = "planned", "consulting", "reserve"
 SIGNED, STARTED, PRODUCING, EFFECTIVE, EXITED = (

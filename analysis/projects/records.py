@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from analysis.projects.config import load_settings
-from analysis.projects.model import (
+from blueprint.analysis.projects.config import load_settings
+from blueprint.analysis.projects.model import (
     EXITED,
     INVESTOR_TYPES,
     LEVELS,
@@ -27,15 +27,15 @@ from analysis.projects.model import (
     Project,
     ProjectInput,
 )
-from analysis.quota.clock import now_utc, today_cn, utc
-from analysis.quota.common import check_county
-from analysis.quota.kinds import resolve_kind, to_units
-from analysis.rules import load_rules
-from analysis.site import Site
-from layers.errors import BadInput, IllegalTransition, NotAllowed, NotFound
-from layers.schema import project_sites, project_stages, project_tags, projects
-from layers.store import Store, write_audit
-from layers.users import User
+from blueprint.analysis.quota.clock import now_utc, today_cn, utc
+from blueprint.analysis.quota.common import check_county
+from blueprint.analysis.quota.kinds import resolve_kind, to_units
+from blueprint.analysis.rules import load_rules
+from blueprint.analysis.site import Site
+from blueprint.layers.errors import BadInput, IllegalTransition, NotAllowed, NotFound
+from blueprint.layers.schema import project_sites, project_stages, project_tags, projects
+from blueprint.layers.store import Store, write_audit
+from blueprint.layers.users import User
 
 STAFF_ROLES = ("nr_staff", "city_quota_manager", "county_quota_manager")
 ATTEMPTS = 20

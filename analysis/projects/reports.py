@@ -16,17 +16,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from analysis.projects.model import EXITED, Project
-from analysis.projects.records import get_project, load_project, require_staff
-from analysis.quota.clock import now_utc, utc
-from analysis.rules import Rules
-from analysis.site import Site
-from analysis.vetting import VetRequest, to_json, vet_site
-from layers.errors import BadInput
-from layers.repository import LayerInfo, list_layers
-from layers.schema import project_reports, projects
-from layers.store import Store, write_audit
-from layers.users import User
+from blueprint.analysis.projects.model import EXITED, Project
+from blueprint.analysis.projects.records import get_project, load_project, require_staff
+from blueprint.analysis.quota.clock import now_utc, utc
+from blueprint.analysis.rules import Rules
+from blueprint.analysis.site import Site
+from blueprint.analysis.vetting import VetRequest, to_json, vet_site
+from blueprint.layers.errors import BadInput
+from blueprint.layers.repository import LayerInfo, list_layers
+from blueprint.layers.schema import project_reports, projects
+from blueprint.layers.store import Store, write_audit
+from blueprint.layers.users import User
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from analysis.projects.model import EXITED, STAGE_ZH, Project, check_transition
-from analysis.projects.records import get_project, load_project, require_staff
-from analysis.quota.clock import now_utc
-from analysis.quota.corrections import reclaim_within
-from layers.errors import BadInput
-from layers.schema import consultation_rounds, meeting_items, project_stages, projects
-from layers.store import Store, write_audit
-from layers.users import User
+from blueprint.analysis.projects.model import EXITED, STAGE_ZH, Project, check_transition
+from blueprint.analysis.projects.records import get_project, load_project, require_staff
+from blueprint.analysis.quota.clock import now_utc
+from blueprint.analysis.quota.corrections import reclaim_within
+from blueprint.layers.errors import BadInput
+from blueprint.layers.schema import consultation_rounds, meeting_items, project_stages, projects
+from blueprint.layers.store import Store, write_audit
+from blueprint.layers.users import User
 
 
 def move(conn: Connection, project: Project, to: str, *, via: str, actor: str, reason: str,

@@ -8,12 +8,12 @@ reverse), :mod:`balances`, :mod:`history` (movements, loans), :mod:`exports`,
 :mod:`coverage` (the quota section of site vetting) and :mod:`grants` (CSV grants).
 """
 
-from analysis.quota.balances import balances
-from analysis.quota.corrections import reclaim, reverse
-from analysis.quota.coverage import quota_coverage
-from analysis.quota.history import loans, movements
-from analysis.quota.operations import allocate, expire_holds, grant, hold, release, retire
-from analysis.quota.transfers import adjust, lend, repay
+from blueprint.analysis.quota.balances import balances
+from blueprint.analysis.quota.corrections import reclaim, reverse
+from blueprint.analysis.quota.coverage import quota_coverage
+from blueprint.analysis.quota.history import loans, movements
+from blueprint.analysis.quota.operations import allocate, expire_holds, grant, hold, release, retire
+from blueprint.analysis.quota.transfers import adjust, lend, repay
 
 __all__ = ["adjust", "allocate", "balances", "expire_holds", "grant", "hold", "lend", "loans",
            "movements", "quota_coverage", "reclaim", "release", "repay", "retire", "reverse"]

@@ -21,10 +21,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from analysis.quota import holds
-from analysis.quota.clock import now_utc
-from analysis.quota.kinds import KINDS, from_units, resolve_kind
-from analysis.quota.ledger import (
+from blueprint.analysis.quota import holds
+from blueprint.analysis.quota.clock import now_utc
+from blueprint.analysis.quota.kinds import KINDS, from_units, resolve_kind
+from blueprint.analysis.quota.ledger import (
     COUNTY,
     HOLD,
     POOL,
@@ -35,9 +35,9 @@ from analysis.quota.ledger import (
     Account,
     balance,
 )
-from analysis.quota.tables import accounts, entries, operations
-from layers.store import Store
-from layers.units import ha_to_mu
+from blueprint.analysis.quota.tables import accounts, entries, operations
+from blueprint.layers.store import Store
+from blueprint.layers.units import ha_to_mu
 
 FIGURES = ("granted", "held", "allocated", "lent", "borrowed", "adjusted", "retired",
            "available")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Literal, overload
 
-from layers.errors import BadInput
+from blueprint.layers.errors import BadInput
 
 When = Literal["day_or_time", "date", "time"]
 CST = timezone(timedelta(hours=8), "CST")  # China has one time zone and no DST

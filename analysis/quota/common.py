@@ -8,11 +8,19 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from analysis.quota.kinds import QuotaKind, format_amount
-from analysis.quota.ledger import COUNTY, HOLD, POOL, PROJECT, Account, balance, get_account
-from analysis.quota.tables import accounts
-from layers.errors import BadInput, Conflict, QuotaExceeded
-from layers.users import User
+from blueprint.analysis.quota.kinds import QuotaKind, format_amount
+from blueprint.analysis.quota.ledger import (
+    COUNTY,
+    HOLD,
+    POOL,
+    PROJECT,
+    Account,
+    balance,
+    get_account,
+)
+from blueprint.analysis.quota.tables import accounts
+from blueprint.layers.errors import BadInput, Conflict, QuotaExceeded
+from blueprint.layers.users import User
 
 CITY = "city_quota_manager"
 COUNTY_MANAGER = "county_quota_manager"

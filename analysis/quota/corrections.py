@@ -14,11 +14,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from analysis.quota import holds
-from analysis.quota.clock import now_utc
-from analysis.quota.common import check_project, project_county, require_city, require_county
-from analysis.quota.kinds import format_amount, resolve_kind
-from analysis.quota.ledger import (
+from blueprint.analysis.quota import holds
+from blueprint.analysis.quota.clock import now_utc
+from blueprint.analysis.quota.common import (
+    check_project,
+    project_county,
+    require_city,
+    require_county,
+)
+from blueprint.analysis.quota.kinds import format_amount, resolve_kind
+from blueprint.analysis.quota.ledger import (
     HOLD,
     PROJECT,
     Move,
@@ -27,11 +32,11 @@ from analysis.quota.ledger import (
     lock,
     origin_positions,
 )
-from analysis.quota.runner import Plan, Request, execute, expire_due, record
-from analysis.quota.tables import accounts, entries, operations
-from layers.errors import Conflict, NotFound
-from layers.store import Store
-from layers.users import User
+from blueprint.analysis.quota.runner import Plan, Request, execute, expire_due, record
+from blueprint.analysis.quota.tables import accounts, entries, operations
+from blueprint.layers.errors import Conflict, NotFound
+from blueprint.layers.store import Store
+from blueprint.layers.users import User
 
 
 def _project_scopes(conn: Any, project: str, year: int | None, kind: str | None

@@ -17,13 +17,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from analysis.quota.balances import available_now, latest_year
-from analysis.quota.clock import now_utc
-from analysis.quota.kinds import QuotaKind, format_amount, resolve_kind, to_units
-from analysis.quota.ledger import COUNTY, POOL, TYPE_ZH, find_account
-from analysis.quota.tables import accounts
-from layers.errors import BadInput
-from layers.store import Store
+from blueprint.analysis.quota.balances import available_now, latest_year
+from blueprint.analysis.quota.clock import now_utc
+from blueprint.analysis.quota.kinds import QuotaKind, format_amount, resolve_kind, to_units
+from blueprint.analysis.quota.ledger import COUNTY, POOL, TYPE_ZH, find_account
+from blueprint.analysis.quota.tables import accounts
+from blueprint.layers.errors import BadInput
+from blueprint.layers.store import Store
 
 # What each way of covering a demand still needs; a demand nothing in the ledger covers
 # fails, and its sentence names no way out the ledger does not have.

@@ -18,10 +18,10 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from analysis.quota.balances import balances
-from analysis.quota.history import movements
-from layers.errors import BadInput
-from layers.store import Store
+from blueprint.analysis.quota.balances import balances
+from blueprint.analysis.quota.history import movements
+from blueprint.layers.errors import BadInput
+from blueprint.layers.store import Store
 
 BALANCE_COLUMNS = (
     ("year", "年度"), ("kind_title", "指标类型"), ("unit_zh", "单位"), ("type_zh", "账户类型"),

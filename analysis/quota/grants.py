@@ -15,14 +15,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from analysis.quota.clock import now_utc
-from analysis.quota.common import check_county, check_year
-from analysis.quota.kinds import check_unit, from_units, resolve_kind, to_units
-from analysis.quota.operations import grant_job
-from analysis.quota.runner import execute_many
-from layers.errors import BadInput, BlueprintError, InvalidFile
-from layers.store import Store
-from layers.users import User
+from blueprint.analysis.quota.clock import now_utc
+from blueprint.analysis.quota.common import check_county, check_year
+from blueprint.analysis.quota.kinds import check_unit, from_units, resolve_kind, to_units
+from blueprint.analysis.quota.operations import grant_job
+from blueprint.analysis.quota.runner import execute_many
+from blueprint.layers.errors import BadInput, BlueprintError, InvalidFile
+from blueprint.layers.store import Store
+from blueprint.layers.users import User
 
 COLUMNS = ("year", "county_code", "county_name", "kind", "amount", "unit")
 

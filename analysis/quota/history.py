@@ -9,12 +9,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from analysis.quota.clock import today_cn, utc
-from analysis.quota.kinds import KINDS, from_units, resolve_kind
-from analysis.quota.ledger import HOLD, PROJECT, loan_outstanding
-from analysis.quota.tables import accounts, entries, operations
-from layers.errors import BadInput
-from layers.store import Store
+from blueprint.analysis.quota.clock import today_cn, utc
+from blueprint.analysis.quota.kinds import KINDS, from_units, resolve_kind
+from blueprint.analysis.quota.ledger import HOLD, PROJECT, loan_outstanding
+from blueprint.analysis.quota.tables import accounts, entries, operations
+from blueprint.layers.errors import BadInput
+from blueprint.layers.store import Store
 
 OPS = ("grant", "hold", "release", "expire", "allocate", "lend", "repay", "adjust",
        "reclaim", "reverse", "retire")

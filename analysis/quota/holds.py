@@ -17,10 +17,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from analysis.quota.clock import utc
-from analysis.quota.ledger import Move, account_by_id, hold_positions
-from analysis.quota.tables import operations
-from layers.errors import NotFound
+from blueprint.analysis.quota.clock import utc
+from blueprint.analysis.quota.ledger import Move, account_by_id, hold_positions
+from blueprint.analysis.quota.tables import operations
+from blueprint.layers.errors import NotFound
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from layers.errors import BadInput
-from layers.units import MU_PER_HA
+from blueprint.layers.errors import BadInput
+from blueprint.layers.units import MU_PER_HA
 
 CONFIG = Path(__file__).with_name("kinds.toml")
 MAX_UNITS = 10**16  # far below BIGINT, even summed over a million entries

@@ -18,10 +18,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from analysis.quota.kinds import KINDS, format_amount
-from analysis.quota.tables import accounts, entries
-from layers.engine.registry import backend_of
-from layers.errors import Conflict, QuotaExceeded
+from blueprint.analysis.quota.kinds import KINDS, format_amount
+from blueprint.analysis.quota.tables import accounts, entries
+from blueprint.layers.engine.registry import backend_of
+from blueprint.layers.errors import Conflict, QuotaExceeded
 
 SOURCE, POOL, COUNTY, HOLD, PROJECT, RETIRED = (
     "source", "pool", "county", "hold", "project", "retired")

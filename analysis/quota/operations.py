@@ -11,9 +11,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from analysis.quota import holds
-from analysis.quota.clock import china_time, end_of_day_utc, now_utc
-from analysis.quota.common import (
+from blueprint.analysis.quota import holds
+from blueprint.analysis.quota.clock import china_time, end_of_day_utc, now_utc
+from blueprint.analysis.quota.common import (
     COUNTY_MANAGER,
     check_county,
     check_project,
@@ -24,8 +24,8 @@ from analysis.quota.common import (
     require_county,
     reserves,
 )
-from analysis.quota.kinds import format_amount, resolve_kind, split_grant, to_units
-from analysis.quota.ledger import (
+from blueprint.analysis.quota.kinds import format_amount, resolve_kind, split_grant, to_units
+from blueprint.analysis.quota.ledger import (
     COUNTY,
     HOLD,
     POOL,
@@ -38,10 +38,10 @@ from analysis.quota.ledger import (
     find_account,
     get_account,
 )
-from analysis.quota.runner import Plan, Planner, Request, execute
-from layers.errors import BadInput, Conflict, NotFound
-from layers.store import Store
-from layers.users import User
+from blueprint.analysis.quota.runner import Plan, Planner, Request, execute
+from blueprint.layers.errors import BadInput, Conflict, NotFound
+from blueprint.layers.store import Store
+from blueprint.layers.users import User
 
 
 def grant(*, year: int, kind: str, county: str, amount: Decimal | str, user: User,

@@ -25,13 +25,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from analysis.quota import holds
-from analysis.quota.kinds import format_amount
-from analysis.quota.ledger import Move, lock, post
-from analysis.quota.tables import entries, operations
-from layers.errors import BadInput, BlueprintError, Conflict
-from layers.store import Store, write_audit
-from layers.users import User
+from blueprint.analysis.quota import holds
+from blueprint.analysis.quota.kinds import format_amount
+from blueprint.analysis.quota.ledger import Move, lock, post
+from blueprint.analysis.quota.tables import entries, operations
+from blueprint.layers.errors import BadInput, BlueprintError, Conflict
+from blueprint.layers.store import Store, write_audit
+from blueprint.layers.users import User
 
 SYSTEM_ACTOR = "system"
 _KEY = re.compile(r"^[\w.:@/+=-]{1,200}$")

@@ -7,9 +7,9 @@ uses them under the short names below.
 
 from __future__ import annotations
 
-from layers.schema import metadata
-from layers.schema import quota_accounts as accounts
-from layers.schema import quota_entries as entries
-from layers.schema import quota_operations as operations
+from blueprint.layers.schema import metadata
+from blueprint.layers.schema import quota_accounts as accounts
+from blueprint.layers.schema import quota_entries as entries
+from blueprint.layers.schema import quota_operations as operations
 
 __all__ = ["accounts", "entries", "metadata", "operations"]

@@ -11,10 +11,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from analysis.quota.clock import now_utc, today_cn
-from analysis.quota.common import CITY, COUNTY_MANAGER, check_county, check_year, require_city
-from analysis.quota.kinds import QuotaKind, format_amount, resolve_kind, to_units
-from analysis.quota.ledger import (
+from blueprint.analysis.quota.clock import now_utc, today_cn
+from blueprint.analysis.quota.common import (
+    CITY,
+    COUNTY_MANAGER,
+    check_county,
+    check_year,
+    require_city,
+)
+from blueprint.analysis.quota.kinds import QuotaKind, format_amount, resolve_kind, to_units
+from blueprint.analysis.quota.ledger import (
     COUNTY,
     THIS_OPERATION,
     Account,
@@ -24,11 +30,11 @@ from analysis.quota.ledger import (
     get_account,
     loan_outstanding,
 )
-from analysis.quota.runner import Plan, Request, execute
-from analysis.quota.tables import operations
-from layers.errors import BadInput, Conflict, NotFound, QuotaExceeded
-from layers.store import Store
-from layers.users import User
+from blueprint.analysis.quota.runner import Plan, Request, execute
+from blueprint.analysis.quota.tables import operations
+from blueprint.layers.errors import BadInput, Conflict, NotFound, QuotaExceeded
+from blueprint.layers.store import Store
+from blueprint.layers.users import User
 
 
 def _two_counties(a: str, b: str) -> tuple[str, str]:

@@ -18,16 +18,16 @@ rows), :mod:`.header` (datum, projection), :mod:`.zones` (zone → EPSG), :mod:`
 
 from __future__ import annotations
 
-from layers.coordfile.model import ATTRIBUTES as ATTRIBUTES
-from layers.coordfile.model import COLUMNS as COLUMNS
-from layers.coordfile.model import COORDINATES as COORDINATES
-from layers.coordfile.model import CoordinateFile
-from layers.coordfile.parcels import EASTING_RANGE as EASTING_RANGE
-from layers.coordfile.parcels import NORTHING_RANGE as NORTHING_RANGE
-from layers.coordfile.reader import read_coordinate_file
-from layers.coordfile.sniff import looks_like_coordinate_file
-from layers.coordfile.writer import write_coordinate_file
-from layers.coordfile.zones import ZONES as ZONES
+from blueprint.layers.coordfile.model import ATTRIBUTES as ATTRIBUTES
+from blueprint.layers.coordfile.model import COLUMNS as COLUMNS
+from blueprint.layers.coordfile.model import COORDINATES as COORDINATES
+from blueprint.layers.coordfile.model import CoordinateFile
+from blueprint.layers.coordfile.parcels import EASTING_RANGE as EASTING_RANGE
+from blueprint.layers.coordfile.parcels import NORTHING_RANGE as NORTHING_RANGE
+from blueprint.layers.coordfile.reader import read_coordinate_file
+from blueprint.layers.coordfile.sniff import looks_like_coordinate_file
+from blueprint.layers.coordfile.writer import write_coordinate_file
+from blueprint.layers.coordfile.zones import ZONES as ZONES
 
 __all__ = [
     "CoordinateFile",

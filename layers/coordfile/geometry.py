@@ -15,7 +15,7 @@ import shapely
 from shapely.geometry import LinearRing, MultiPolygon, Polygon
 from shapely.validation import explain_validity
 
-from layers.coordfile.model import Block, Point, fail
+from blueprint.layers.coordfile.model import Block, Point, fail
 
 _Coords = list[tuple[float, float]]
 _Parts = list[tuple[_Coords, list[_Coords]]]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from layers.coordfile.model import ATTRIBUTES, RawFile, fail
-from layers.errors import UnknownCRS
+from blueprint.layers.coordfile.model import ATTRIBUTES, RawFile, fail
+from blueprint.layers.errors import UnknownCRS
 
 _OTHER_DATUMS = (
     (("西安", "XIAN", "1980", "西80"), "1980西安坐标系（Xian 1980）", "1980西安坐标系"),

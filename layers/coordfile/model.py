@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 
-from layers.errors import BlueprintError, CoordinateFileError
+from blueprint.layers.errors import BlueprintError, CoordinateFileError
 
 ATTRIBUTES = "属性描述"
 COORDINATES = "地块坐标"

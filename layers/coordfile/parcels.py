@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 import re
 
-from layers.coordfile.model import Block, Point, fail
-from layers.coordfile.zones import PREFIX_MIN
-from layers.errors import UnknownCRS
+from blueprint.layers.coordfile.model import Block, Point, fail
+from blueprint.layers.coordfile.zones import PREFIX_MIN
+from blueprint.layers.errors import UnknownCRS
 
 _NUMBER_RE = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$", re.ASCII)
 

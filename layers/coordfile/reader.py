@@ -12,12 +12,17 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from layers.coordfile.geometry import area_warning, build_geometry, precision_m, split_rings
-from layers.coordfile.header import check_datum, check_projection
-from layers.coordfile.model import Block, CoordinateFile, RawFile
-from layers.coordfile.parcels import check_point
-from layers.coordfile.text import decode, load, parse, split_lines
-from layers.coordfile.zones import resolve_epsg
+from blueprint.layers.coordfile.geometry import (
+    area_warning,
+    build_geometry,
+    precision_m,
+    split_rings,
+)
+from blueprint.layers.coordfile.header import check_datum, check_projection
+from blueprint.layers.coordfile.model import Block, CoordinateFile, RawFile
+from blueprint.layers.coordfile.parcels import check_point
+from blueprint.layers.coordfile.text import decode, load, parse, split_lines
+from blueprint.layers.coordfile.zones import resolve_epsg
 
 
 def read_coordinate_file(

@@ -10,9 +10,9 @@ import os
 import re
 from pathlib import Path
 
-from layers.coordfile.model import ATTRIBUTES, COORDINATES, RawFile, fail
-from layers.coordfile.parcels import parse_header, parse_point
-from layers.errors import CoordinateFileError
+from blueprint.layers.coordfile.model import ATTRIBUTES, COORDINATES, RawFile, fail
+from blueprint.layers.coordfile.parcels import parse_header, parse_point
+from blueprint.layers.errors import CoordinateFileError
 
 _SECTION_RE = re.compile(r"^[\[【]\s*(属性描述|地块坐标)\s*[\]】]$")
 _ANY_SECTION_RE = re.compile(r"^[\[【].*[\]】]$")

@@ -18,9 +18,9 @@ from pyproj import CRS
 from shapely.geometry import LinearRing, MultiPolygon, Polygon
 from shapely.validation import explain_validity
 
-from layers.coordfile.model import ATTRIBUTES, COORDINATES
-from layers.coordfile.zones import ZONES
-from layers.errors import BadInput, InvalidGeometry, UnknownCRS
+from blueprint.layers.coordfile.model import ATTRIBUTES, COORDINATES
+from blueprint.layers.coordfile.zones import ZONES
+from blueprint.layers.errors import BadInput, InvalidGeometry, UnknownCRS
 
 _FIXED_KEYS = ("坐标系", "几度分带", "投影类型", "计量单位", "带号")
 

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
-    from layers.engine.overlay_types import LayerOverlap
-    from layers.repository import LayerInfo
-    from layers.store import Store
+    from blueprint.layers.engine.overlay_types import LayerOverlap
+    from blueprint.layers.repository import LayerInfo
+    from blueprint.layers.store import Store
 
 BBox = tuple[float, float, float, float]
 

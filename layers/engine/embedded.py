@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from layers.engine.base import Backend, BBox, FeaturePage
-from layers.schema import layer_features
+from blueprint.layers.engine.base import Backend, BBox, FeaturePage
+from blueprint.layers.schema import layer_features
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
-    from layers.engine.overlay_types import LayerOverlap
-    from layers.repository import LayerInfo
-    from layers.store import Store
+    from blueprint.layers.engine.overlay_types import LayerOverlap
+    from blueprint.layers.repository import LayerInfo
+    from blueprint.layers.store import Store
 
 
 class EmbeddedBackend(Backend):
@@ -41,13 +41,13 @@ class EmbeddedBackend(Backend):
     def overlay(self, site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo], *,
                 store: Store) -> list[LayerOverlap]:
         """Overlay with shapely and the layers' STRtrees (:func:`overlay_embedded`)."""
-        from layers.engine.embedded_overlay import overlay_embedded
+        from blueprint.layers.engine.embedded_overlay import overlay_embedded
         return overlay_embedded(site, zone_epsg, layers, store=store)
 
     def page_features(self, layer: LayerInfo, bbox: BBox | None, *, store: Store, limit: int,
                       offset: int, tolerance: float) -> FeaturePage:
         """A page from the layer's cached arrays, filtered by its STRtree."""
-        from layers.engine.embedded_overlay import page_embedded
+        from blueprint.layers.engine.embedded_overlay import page_embedded
         return page_embedded(layer, bbox, store=store, limit=limit, offset=offset,
                              tolerance=tolerance)
 

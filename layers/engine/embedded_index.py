@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import shapely
 
-from layers.feature_arrays import FeatureArrays, load_features
+from blueprint.layers.feature_arrays import FeatureArrays, load_features
 
 if TYPE_CHECKING:
-    from layers.repository import LayerInfo
-    from layers.store import Store
+    from blueprint.layers.repository import LayerInfo
+    from blueprint.layers.store import Store
 
 _BUILD_LOCK = threading.Lock()
 _KEY_LOCKS: dict[str, threading.Lock] = {}

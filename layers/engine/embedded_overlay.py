@@ -12,14 +12,14 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from layers.crs import CGCS2000, to_crs
-from layers.engine.base import BBox, FeaturePage, geojson_feature
-from layers.engine.embedded_index import LayerIndex, layer_index
-from layers.engine.overlay_types import SLIVER_M2, FeatureHit, LayerOverlap
+from blueprint.layers.crs import CGCS2000, to_crs
+from blueprint.layers.engine.base import BBox, FeaturePage, geojson_feature
+from blueprint.layers.engine.embedded_index import LayerIndex, layer_index
+from blueprint.layers.engine.overlay_types import SLIVER_M2, FeatureHit, LayerOverlap
 
 if TYPE_CHECKING:
-    from layers.repository import LayerInfo
-    from layers.store import Store
+    from blueprint.layers.repository import LayerInfo
+    from blueprint.layers.store import Store
 
 
 def page_embedded(layer: LayerInfo, bbox: BBox | None, *, store: Store, limit: int,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from shapely.geometry.base import BaseGeometry
 
 if TYPE_CHECKING:
-    from layers.repository import LayerInfo
+    from blueprint.layers.repository import LayerInfo
 
 # Pieces smaller than this (m²) are numerical slivers, not overlaps.
 SLIVER_M2 = 0.01

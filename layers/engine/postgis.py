@@ -21,14 +21,14 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
 
-from layers.engine.base import Backend, BBox, FeaturePage, geojson_feature
-from layers.engine.overlay_types import SLIVER_M2, FeatureHit, LayerOverlap
-from layers.errors import StorageUnavailable, first_line
-from layers.schema import layer_features
+from blueprint.layers.engine.base import Backend, BBox, FeaturePage, geojson_feature
+from blueprint.layers.engine.overlay_types import SLIVER_M2, FeatureHit, LayerOverlap
+from blueprint.layers.errors import StorageUnavailable, first_line
+from blueprint.layers.schema import layer_features
 
 if TYPE_CHECKING:
-    from layers.repository import LayerInfo
-    from layers.store import Store
+    from blueprint.layers.repository import LayerInfo
+    from blueprint.layers.store import Store
 
 SUBDIVIDE_VERTICES = 256
 LEDGER_LOCK_NAMESPACE = 0x51_07A  # first key of pg_advisory_xact_lock(int, int)
@@ -174,7 +174,8 @@ def subdivide_features(conn: sa.Connection, layer_id: int, fids: list[str]) -> N
 @lru_cache(maxsize=1)
 def overlay_statement() -> sa.TextClause:
     """The overlay SQL, read once from the package data (``sql/overlay.sql``)."""
-    text = resources.files("layers.engine").joinpath("sql", "overlay.sql").read_text("utf-8")
+    sql = resources.files("blueprint.layers.engine").joinpath("sql", "overlay.sql")
+    text = sql.read_text("utf-8")
     return sa.text(text)
 
 

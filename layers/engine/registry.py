@@ -6,13 +6,13 @@ from importlib import import_module
 
 import sqlalchemy as sa
 
-from layers.engine.base import Backend
+from blueprint.layers.engine.base import Backend
 
 # dialect -> (module, class); an engine's module is imported only when a store uses it,
 # so the embedded default never loads psycopg2 and PostGIS never loads the STRtree code.
 _BY_DIALECT: dict[str, tuple[str, str]] = {
-    "sqlite": ("layers.engine.embedded", "EmbeddedBackend"),
-    "postgresql": ("layers.engine.postgis", "PostgisBackend"),
+    "sqlite": ("blueprint.layers.engine.embedded", "EmbeddedBackend"),
+    "postgresql": ("blueprint.layers.engine.postgis", "PostgisBackend"),
 }
 
 

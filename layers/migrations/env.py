@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from layers.schema import include_object, metadata
+from blueprint.layers.schema import include_object, metadata
 
 connection = context.config.attributes["connection"]
 postgres = connection.dialect.name == "postgresql"

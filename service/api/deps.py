@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from analysis.rules import Rules
-from layers.store import Store
-from layers.users import User, authenticate
-from service.settings import Settings
+from blueprint.analysis.rules import Rules
+from blueprint.layers.store import Store
+from blueprint.layers.users import User, authenticate
+from blueprint.service.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False)
 

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from layers import errors
-from layers.store import storage_unavailable
+from blueprint.layers import errors
+from blueprint.layers.store import storage_unavailable
 
 log = logging.getLogger(__name__)
 

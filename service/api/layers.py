@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from layers.features import features_in_bbox, parse_bbox
-from layers.importer import ImportOptions, import_layer
-from layers.repository import get_layer, list_layers
-from service.api.deps import SettingsDep, StoreDep, UserDep
-from service.api.uploads import naming_the_upload, save_upload
+from blueprint.layers.features import features_in_bbox, parse_bbox
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.repository import get_layer, list_layers
+from blueprint.service.api.deps import SettingsDep, StoreDep, UserDep
+from blueprint.service.api.uploads import naming_the_upload, save_upload
 
 router = APIRouter(tags=["layers"])
 

@@ -20,11 +20,11 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from shapely.geometry import mapping, shape
 
-from layers.errors import BadInput, NotFound
-from layers.features import MAX_LIMIT, feature_by_id, features_in_bbox, parse_bbox
-from layers.repository import LayerInfo, get_layer, list_layers
-from service.api.deps import StoreDep
-from service.api.ogc_html import render_html, wants_html
+from blueprint.layers.errors import BadInput, NotFound
+from blueprint.layers.features import MAX_LIMIT, feature_by_id, features_in_bbox, parse_bbox
+from blueprint.layers.repository import LayerInfo, get_layer, list_layers
+from blueprint.service.api.deps import StoreDep
+from blueprint.service.api.ogc_html import render_html, wants_html
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CRS4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"
@@ -284,7 +284,7 @@ def _with_head(api: APIRouter) -> None:
     """Answer HEAD on every GET route (same status and headers, no body; the server drops
     the body of a HEAD answer). The HEAD routes stay out of the OpenAPI document."""
     for route in list(api.routes):
-        if isinstance(route, APIRoute) and "GET" in route.methods:
+        if isinstance(route, APIRoute) and "GET" in (route.methods or ()):
             api.add_api_route(route.path.removeprefix(api.prefix), route.endpoint,
                               methods=["HEAD"], include_in_schema=False,
                               response_class=route.response_class, name=f"{route.name}_head")

@@ -16,10 +16,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from analysis import quota
-from analysis.quota.clock import parse_day_or_time
-from layers.errors import BadInput
-from service.api.deps import StoreDep, UserDep
+from blueprint.analysis import quota
+from blueprint.analysis.quota.clock import parse_day_or_time
+from blueprint.layers.errors import BadInput
+from blueprint.service.api.deps import StoreDep, UserDep
 
 router = APIRouter(prefix="/quota", tags=["quota"])
 KeyHeader = Annotated[str, Header(alias="Idempotency-Key", description="Idempotency key "

@@ -9,10 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from analysis import quota
-from analysis.quota.exports import MEDIA_TYPES, export
-from analysis.quota.kinds import KINDS
-from service.api.deps import StoreDep, UserDep
+from blueprint.analysis import quota
+from blueprint.analysis.quota.exports import MEDIA_TYPES, export
+from blueprint.analysis.quota.kinds import KINDS
+from blueprint.service.api.deps import StoreDep, UserDep
 
 router = APIRouter(prefix="/quota", tags=["quota"])
 

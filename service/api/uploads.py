@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import UploadFile
 
-from layers.errors import BlueprintError, InvalidFile
+from blueprint.layers.errors import BlueprintError, InvalidFile
 
 CHUNK = 1024 * 1024
 

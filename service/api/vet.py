@@ -11,17 +11,17 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from analysis.amounts import parse_demands
-from analysis.capacity import parse_emissions
-from analysis.report_geojson import report_geojson
-from analysis.report_schema import VetReport
-from analysis.site import Site, read_site, site_from_geojson
-from analysis.vetting import VetRequest, to_json, vet_site
-from layers.errors import NotAuthenticated
-from layers.users import User
-from service.api.deps import OptionalUserDep, RulesDep, SettingsDep, StoreDep
-from service.api.uploads import naming_the_upload, save_upload, shown_name
-from service.context import site_limits
+from blueprint.analysis.amounts import parse_demands
+from blueprint.analysis.capacity import parse_emissions
+from blueprint.analysis.report_geojson import report_geojson
+from blueprint.analysis.report_schema import VetReport
+from blueprint.analysis.site import Site, read_site, site_from_geojson
+from blueprint.analysis.vetting import VetRequest, to_json, vet_site
+from blueprint.layers.errors import NotAuthenticated
+from blueprint.layers.users import User
+from blueprint.service.api.deps import OptionalUserDep, RulesDep, SettingsDep, StoreDep
+from blueprint.service.api.uploads import naming_the_upload, save_upload, shown_name
+from blueprint.service.context import site_limits
 
 router = APIRouter(tags=["vetting"])
 # The schema of the json format (documentation only: the geojson format is a FeatureCollection

@@ -4,6 +4,6 @@
 The console script is ``service.cli:main``.
 """
 
-from service.cli.root import app, main
+from blueprint.service.cli.root import app, main
 
 __all__ = ["app", "main"]

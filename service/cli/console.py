@@ -17,7 +17,7 @@ from rich.console import Console
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from layers.store import Store
+    from blueprint.layers.store import Store
 
 # Markup off: names of sites, layers and files are data and may contain [brackets].
 out = Console(markup=False)
@@ -30,13 +30,13 @@ def open_store(*, create: bool = True) -> Store:
     With ``create=False`` (commands that only read) a missing embedded store is not
     created: :class:`EmptyStore` says where it was looked for and how to load layers.
     """
-    from service.context import store_from_settings, store_location
-    from service.settings import get_settings
+    from blueprint.service.context import store_from_settings, store_location
+    from blueprint.service.settings import get_settings
 
     settings = get_settings()
     if not create and not settings.database_url and not (
             settings.data_dir / "blueprint.db").exists():
-        from layers.errors import EmptyStore
+        from blueprint.layers.errors import EmptyStore
 
         raise EmptyStore.at(store_location(settings))
     return store_from_settings(settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from service.cli.console import out
+from blueprint.service.cli.console import out
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -12,9 +12,9 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the schema (idempotent); creates the postgis extension if missing."""
-    from layers.store import upgrade
-    from service.context import store_from_settings
-    from service.settings import get_settings
+    from blueprint.layers.store import upgrade
+    from blueprint.service.context import store_from_settings
+    from blueprint.service.settings import get_settings
 
     store = store_from_settings(get_settings(), migrate=False)
     revision = upgrade(store)

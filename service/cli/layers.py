@@ -7,9 +7,16 @@ from typing import Annotated
 
 import typer
 
-from layers.errors import BadInput, EmptyStore
-from service.cli.console import import_progress, open_store, out, print_json, progress_bar, table
-from service.context import local_actor
+from blueprint.layers.errors import BadInput, EmptyStore
+from blueprint.service.cli.console import (
+    import_progress,
+    open_store,
+    out,
+    print_json,
+    progress_bar,
+    table,
+)
+from blueprint.service.context import local_actor
 
 layers_app = typer.Typer(help="Layers of the one blueprint (import, list, remove).",
                          no_args_is_help=True)
@@ -30,8 +37,8 @@ def layers_import(
     format: Annotated[str, typer.Option(help="table or json")] = "table",
 ) -> None:
     """Import a layer file; a layer of the same name is replaced atomically."""
-    from layers.importer import ImportOptions, import_layer
-    from service.settings import get_settings
+    from blueprint.layers.importer import ImportOptions, import_layer
+    from blueprint.service.settings import get_settings
 
     options = ImportOptions(kind=kind, name=name, title=title, layer=layer, encoding=encoding,
                             crs=crs, class_field=class_field, id_field=id_field,
@@ -57,8 +64,8 @@ def layers_list(format: Annotated[str, typer.Option(help="table or json")] = "ta
     """Show every layer: name, kind, feature count, extent, source, imported at."""
     if format not in ("table", "json"):
         raise BadInput("--format must be table or json", message_zh="输出格式应为 table 或 json")
-    from service.context import store_location
-    from service.settings import get_settings
+    from blueprint.service.context import store_location
+    from blueprint.service.settings import get_settings
 
     try:
         store = open_store(create=False)
@@ -70,7 +77,7 @@ def layers_list(format: Annotated[str, typer.Option(help="table or json")] = "ta
                       "请用 blueprint sample load 导入样例城市，或用 blueprint layers import "
                       "导入图层（也可设置 BLUEPRINT_DATA_DIR 指向已有图层库）。")
         return
-    from layers.repository import list_layers
+    from blueprint.layers.repository import list_layers
 
     infos = list_layers(store=store)
     if format == "json":
@@ -90,7 +97,7 @@ def layers_list(format: Annotated[str, typer.Option(help="table or json")] = "ta
 @layers_app.command("remove")
 def layers_remove(name: str) -> None:
     """Delete a layer (audited)."""
-    from layers.repository import remove_layer
+    from blueprint.layers.repository import remove_layer
 
     remove_layer(name, store=open_store(), actor=local_actor())
     out.print(f"已删除图层 {name}")

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from layers.errors import NotFound
-from service.cli.console import open_store, out, print_json, table
-from service.context import local_actor
+from blueprint.layers.errors import NotFound
+from blueprint.service.cli.console import open_store, out, print_json, table
+from blueprint.service.context import local_actor
 
 if TYPE_CHECKING:
-    from layers.store import Store
-    from layers.users import User
+    from blueprint.layers.store import Store
+    from blueprint.layers.users import User
 
 # The kinds' codes for --help, read from the packaged file without importing the ledger.
 KIND_CODES = list(tomllib.loads((Path(__file__).resolve().parents[2] / "analysis" / "quota"
@@ -36,7 +36,7 @@ class _LazyQuota:
     ``blueprint --help`` and other short commands start without it."""
 
     def __getattr__(self, name: str) -> Any:
-        from analysis import quota as module
+        from blueprint.analysis import quota as module
 
         return getattr(module, name)
 
@@ -58,14 +58,14 @@ Format = Annotated[str, typer.Option(help="table or json")]
 
 
 def _actor(store: Store, name: str | None) -> User:
-    from layers.users import User
+    from blueprint.layers.users import User
 
     if not name:
         return User(name=local_actor(), role="admin")
     with store.read() as conn:
         import sqlalchemy as sa
 
-        from layers.schema import users
+        from blueprint.layers.schema import users
 
         row = conn.execute(sa.select(users).where(users.c.name == name,
                                                   users.c.active.is_(True))).first()
@@ -87,8 +87,8 @@ def _show(result: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
         print_json(result)
         return
-    from analysis.quota.history import OP_ZH
-    from analysis.quota.kinds import KINDS
+    from blueprint.analysis.quota.history import OP_ZH
+    from blueprint.analysis.quota.kinds import KINDS
 
     op = OP_ZH.get(result["op"], result["op"])
     out.print(f"操作 {result['operation_id']}（{op}，幂等键 {result['key']}）已记账："
@@ -101,7 +101,7 @@ def _show(result: dict[str, Any], fmt: str) -> None:
 
 def account_zh(ref: str) -> str:
     """``county:371502`` → ``县级储备 371502``: account references in Chinese for tables."""
-    from analysis.quota.ledger import TYPE_ZH
+    from blueprint.analysis.quota.ledger import TYPE_ZH
 
     type_, _, owner = ref.partition(":")
     name = TYPE_ZH.get(type_, type_)
@@ -109,7 +109,7 @@ def account_zh(ref: str) -> str:
 
 
 def _year(year: int | None) -> int:
-    from analysis.quota.clock import today_cn
+    from blueprint.analysis.quota.clock import today_cn
 
     return year if year is not None else today_cn().year
 
@@ -127,7 +127,7 @@ def grant_cmd(kind: Kind, county: Annotated[str, typer.Option(help="County code"
 @quota_app.command("grant-file")
 def grant_file_cmd(path: Path, format: Format = "table") -> None:
     """Grant every row of a quotas CSV (year,county_code,county_name,kind,amount,unit)."""
-    from analysis.quota.grants import grant_from_csv
+    from blueprint.analysis.quota.grants import grant_from_csv
 
     results = grant_from_csv(path, store=open_store(), actor=local_actor())
     if format == "json":
@@ -147,7 +147,7 @@ def hold_cmd(kind: Kind, county: Annotated[str, typer.Option(help="County code")
                                                      "(city level)")] = False,
              key: Key = None, user: UserName = None, format: Format = "table") -> None:
     """Hold quota for a project under review (released on expiry)."""
-    from analysis.quota.clock import parse_day_or_time
+    from blueprint.analysis.quota.clock import parse_day_or_time
 
     _run(quota.hold, user, key, reason, format, year=_year(year), kind=kind, county=county,
          project=project, amount=amount,
@@ -190,7 +190,7 @@ def lend_cmd(kind: Kind, lender: Annotated[str, typer.Option("--from", help="Len
              reason: Reason, year: Year = None, key: Key = None, user: UserName = None,
              format: Format = "table") -> None:
     """Lend quota between counties through the city, until a due date."""
-    from analysis.quota.clock import parse_day_or_time
+    from blueprint.analysis.quota.clock import parse_day_or_time
 
     _run(quota.lend, user, key, reason, format, year=_year(year), kind=kind, lender=lender,
          borrower=borrower, amount=amount, due=parse_day_or_time(due, "--due", "date"))

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from service.cli.console import open_store, out, print_json, table
-from service.cli.quota import Format, quota, quota_app
+from blueprint.service.cli.console import open_store, out, print_json, table
+from blueprint.service.cli.quota import Format, quota, quota_app
 
 YearOpt = Annotated[int | None, typer.Option(help="Only this year")]
 KindOpt = Annotated[str | None, typer.Option(help="Only this kind")]
@@ -48,7 +48,7 @@ def _when(text: str | None, option: str) -> datetime | None:
     """``--since``, ``--until``, ``--on``: a date (its midnight) or an ISO 8601 time."""
     if text is None:
         return None
-    from analysis.quota.clock import parse_day_or_time
+    from blueprint.analysis.quota.clock import parse_day_or_time
 
     return parse_day_or_time(text, option, "time")
 
@@ -86,7 +86,7 @@ def loans_cmd(overdue: Annotated[bool, typer.Option(help="Only overdue loans")] 
               format: Format = "table") -> None:
     """Loans between counties with what is still owed (``--overdue``: past due)."""
     day = _when(on, "--on")
-    from analysis.quota.kinds import KINDS
+    from blueprint.analysis.quota.kinds import KINDS
 
     rows = quota.loans(store=open_store(), overdue=overdue, year=year, kind=kind,
                        county=county, today=day.date() if day else None)
@@ -107,7 +107,7 @@ def export_cmd(output: Annotated[Path, typer.Option(help="File to write")],
                format: Annotated[str, typer.Option(help="xlsx or csv")] = "xlsx",
                year: YearOpt = None, kind: KindOpt = None, county: CountyOpt = None) -> None:
     """Export balances or movements to .xlsx or CSV (Chinese headers)."""
-    from analysis.quota.exports import write_export
+    from blueprint.analysis.quota.exports import write_export
 
     path = write_export(output, what=what, fmt=format, store=open_store(), year=year,
                         kind=kind, county=county)

@@ -12,10 +12,10 @@ import sys
 
 import typer
 
-from layers.errors import BlueprintError
-from service.cli import db, quota_reports, sample, serve, users, vet
-from service.cli import layers as layer_commands
-from service.cli.console import err
+from blueprint.layers.errors import BlueprintError
+from blueprint.service.cli import db, quota_reports, sample, serve, users, vet
+from blueprint.service.cli import layers as layer_commands
+from blueprint.service.cli.console import err
 
 # Plain (click) help: typer's rich help loads markdown-it and rich.traceback, ~0.3 s of a
 # 0.5 s start budget (issue 9); the sub-apps inherit it.
@@ -41,7 +41,7 @@ def main() -> None:
         except Exception as exc:  # a database server gone mid-way: one line, exit 2
             if not _connection_lost(exc):
                 raise
-            from layers.store import storage_unavailable
+            from blueprint.layers.store import storage_unavailable
 
             raise storage_unavailable(exc) from None
     except BlueprintError as exc:

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from service.cli.console import open_store, out, progress_bar
-from service.context import local_actor
+from blueprint.service.cli.console import open_store, out, progress_bar
+from blueprint.service.context import local_actor
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
 
@@ -18,7 +18,7 @@ sample_app = typer.Typer(help="The sample city (Liaocheng).", no_args_is_help=Tr
 @sample_app.command("load")
 def sample_load(path: Annotated[Path, typer.Option(help="Sample folder")] = SAMPLE_DIR) -> None:
     """Import the sample city's layers and grant its yearly quotas."""
-    from analysis.sample import load_sample
+    from blueprint.analysis.sample import load_sample
 
     store = open_store()
     with progress_bar() as bar:

@@ -10,20 +10,20 @@ from typing import Annotated, Any
 
 import typer
 
-from layers.errors import BadInput, BlueprintError
-from service.cli.console import err, open_store, out
-from service.cli.sample import SAMPLE_DIR, sample_load
+from blueprint.layers.errors import BadInput, BlueprintError
+from blueprint.service.cli.console import err, open_store, out
+from blueprint.service.cli.sample import SAMPLE_DIR, sample_load
 
 # What each worker process imports (uvicorn ``factory=True``): it builds its own app from
 # the environment, and the app's lifespan opens that process's own store.
-APP_FACTORY = "service.asgi:create_app_from_env"
+APP_FACTORY = "blueprint.service.asgi:create_app_from_env"
 
 
 def _ensure_sample() -> None:
     """Load the sample city when the store holds no layer yet (first start)."""
     store = open_store()
     try:
-        from layers.repository import list_layers
+        from blueprint.layers.repository import list_layers
 
         empty = not list_layers(store=store)
     finally:
@@ -69,7 +69,7 @@ def serve(
     """Serve the blueprint map (/) and the HTTP API (/api, /ogc, /docs) with uvicorn."""
     import uvicorn
 
-    from service.settings import get_settings
+    from blueprint.service.settings import get_settings
 
     get_settings()  # a bad BLUEPRINT_… value is one clear line here, not one per worker
     _check_port_free(host, port)

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from service.cli.console import err, open_store, out
-from service.context import local_actor
+from blueprint.service.cli.console import err, open_store, out
+from blueprint.service.context import local_actor
 
 users_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
 
@@ -20,7 +20,7 @@ def users_add(name: str,
               county: Annotated[str | None, typer.Option(help="County code (county roles)")]
               = None) -> None:
     """Create a user and print their API token (shown once)."""
-    from layers.users import create_user
+    from blueprint.layers.users import create_user
 
     token = create_user(name, role, county, store=open_store(), actor=local_actor())
     err.print(f"已创建用户“{name}”（{role}）。下面一行是其 API 访问令牌，只显示这一次，"

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from analysis.messages import STATUS_ZH, VERDICT_ZH
-from layers.errors import BadInput
-from service.cli.console import open_store, out, print_json, progress_bar, table
+from blueprint.analysis.messages import STATUS_ZH, VERDICT_ZH
+from blueprint.layers.errors import BadInput
+from blueprint.service.cli.console import open_store, out, print_json, progress_bar, table
 
 FORMATS = ("table", "json", "geojson")
 # Files vet-batch picks up from a folder (a .json file is vetted only when named).
@@ -18,8 +18,8 @@ SITE_SUFFIXES = (".txt", ".geojson", ".gpkg", ".shp", ".zip", ".kml")
 
 
 def _render(report: Any, fmt: str) -> None:
-    from analysis.report_geojson import report_geojson
-    from analysis.vetting import to_json
+    from blueprint.analysis.report_geojson import report_geojson
+    from blueprint.analysis.vetting import to_json
 
     if fmt == "json":
         print_json(to_json(report))
@@ -67,8 +67,8 @@ def _finding_rows(f: dict[str, Any]) -> list[list[str]]:
 def _store_with_layers() -> Any:
     """The store, if it has any layer: vetting against nothing is a set-up mistake (exit 2)
     that says where the store was looked for and how to load layers; nothing is created."""
-    from layers.errors import EmptyStore
-    from layers.repository import list_layers
+    from blueprint.layers.errors import EmptyStore
+    from blueprint.layers.repository import list_layers
 
     store = open_store(create=False)
     if not list_layers(store=store):
@@ -91,15 +91,15 @@ def vet(
     rules: Annotated[str | None, typer.Option(help="Rules TOML file")] = None,
 ) -> None:
     """Vet a site against every layer of the blueprint."""
-    from analysis.amounts import parse_demands
-    from analysis.capacity import parse_emissions
-    from analysis.site import read_site
-    from analysis.vetting import VetRequest, vet_site
+    from blueprint.analysis.amounts import parse_demands
+    from blueprint.analysis.capacity import parse_emissions
+    from blueprint.analysis.site import read_site
+    from blueprint.analysis.vetting import VetRequest, vet_site
 
     if format not in FORMATS:
         raise BadInput(f"--format must be one of {FORMATS}", message_zh="输出格式无效")
-    from service.context import rules_from_settings, site_limits
-    from service.settings import get_settings
+    from blueprint.service.context import rules_from_settings, site_limits
+    from blueprint.service.settings import get_settings
 
     settings = get_settings()
     site = read_site(site_file, crs=crs, encoding=encoding, limits=site_limits(settings),
@@ -122,8 +122,8 @@ def vet_batch(
     if not files:
         raise BadInput("no site files found (.txt, .geojson, .gpkg, .shp, .zip, .kml)",
                        message_zh="没有找到地块文件")
-    from service.context import rules_from_settings, site_limits
-    from service.settings import get_settings
+    from blueprint.service.context import rules_from_settings, site_limits
+    from blueprint.service.settings import get_settings
 
     settings = get_settings()
     ruleset = rules_from_settings(settings)
@@ -145,9 +145,9 @@ def vet_batch(
 
 def _vet_one(path: Path, industry: str, store: Any, ruleset: Any,
              limits: tuple[Any, Any]) -> dict[str, Any]:
-    from analysis.site import read_site
-    from analysis.vetting import VetRequest, to_json, vet_site
-    from layers.errors import BlueprintError
+    from blueprint.analysis.site import read_site
+    from blueprint.analysis.vetting import VetRequest, to_json, vet_site
+    from blueprint.layers.errors import BlueprintError
 
     try:
         site = read_site(path, limits=limits[0], file_limits=limits[1])

@@ -6,7 +6,7 @@ Revision ID: 0001_initial
 import sqlalchemy as sa
 from alembic import op
 
-from layers.schema import Geometry
+from blueprint.layers.schema import Geometry
 
 revision = "0001_initial"
 down_revision = None

@@ -8,7 +8,7 @@ Revision ID: 0004_projects
 import sqlalchemy as sa
 from alembic import op
 
-from layers.schema import Geometry
+from blueprint.layers.schema import Geometry
 
 revision = "0004_projects"
 down_revision = "0003_source_crs_text"
