@@ -7,6 +7,7 @@ environment (no system site-packages), and the ``blueprint`` command runs there.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -21,8 +22,13 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a copy: setuptools writes build/ and *.egg-info beside the sources.
+    tree = out / "tree"
+    shutil.copytree(REPO, tree, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".blueprint", "build", "dist", "*.egg-info", "test-artifacts", ".venv",
+        "__pycache__", ".*_cache", ".hypothesis"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--no-build-isolation", "-w", str(out), str(REPO)], check=True)
+                    "--no-build-isolation", "-w", str(out), str(tree)], check=True)
     (found,) = out.glob("blueprint-*.whl")
     return found
 
