@@ -1,19 +1,30 @@
 """Environmental capacity (环境容量) left under a site, from the capacity rasters.
 
-Both engines read the rasters with rasterio through exactextract: the raster files are
-kept under the data folder and referenced from the layer catalogue (PostGIS stores the
-path, not the pixels: capacity grids are small, and exactextract's exact cell-coverage
-weights have no equal in PostGIS raster).
+Both engines read the rasters with rasterio and compute statistics with exactextract: the
+raster files are kept under the data folder and referenced from the layer catalogue
+(PostGIS stores the path, not the pixels: capacity grids are small, and exactextract's
+exact cell-coverage weights have no equal in PostGIS raster).
+
+A capacity grid is read once per file version (path, size, mtime) and kept in memory as
+read-only numpy arrays; each check hands exactextract those arrays and the site as plain
+GeoJSON. Opening the file, reading windows, building a GeoDataFrame and comparing CRSs on
+every call was most of a site check (issue 14).
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
+import numpy as np
 import rasterio
+import shapely
 from exactextract import exact_extract
+from exactextract.raster import NumPyRasterSource
 from shapely.geometry.base import BaseGeometry
 
 from blueprint.analysis.amounts import parse_pairs
@@ -64,19 +75,72 @@ def capacity_under_site(site: BaseGeometry, layers: list[LayerInfo],
             "emissions": emissions}
 
 
+@dataclass(frozen=True)
+class CapacityGrid:
+    """A capacity raster in memory: one read-only array per band, north-up."""
+
+    bands: tuple[np.ndarray, ...]
+    bounds: tuple[float, float, float, float]
+    nodata: float | None
+    crs: str
+    cell_m2: float
+
+    def sources(self) -> list[NumPyRasterSource]:
+        """Fresh exactextract sources over the shared arrays (named ``b1``, ``b2`` …)."""
+        return [NumPyRasterSource(band, *self.bounds, nodata=self.nodata, name=f"b{i}")
+                for i, band in enumerate(self.bands, start=1)]
+
+
+_GRIDS: OrderedDict[tuple[str, int, int], CapacityGrid] = OrderedDict()
+_GRIDS_LOCK = threading.Lock()
+_GRIDS_KEPT = 8
+
+
+def capacity_grid(path: Path) -> CapacityGrid:
+    """The grid of a raster file, read once per version of the file (path, size, mtime)."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    with _GRIDS_LOCK:
+        if key in _GRIDS:
+            _GRIDS.move_to_end(key)
+            return _GRIDS[key]
+    grid = _read_grid(path)
+    with _GRIDS_LOCK:
+        _GRIDS[key] = grid
+        while len(_GRIDS) > _GRIDS_KEPT:
+            _GRIDS.popitem(last=False)
+    return grid
+
+
+def _read_grid(path: Path) -> CapacityGrid:
+    with rasterio.open(path, driver="GTiff") as src:  # the file carries its own CRS
+        if src.transform.b or src.transform.d:
+            raise BadInput(f"capacity raster {path.name} is rotated; store it north-up",
+                           message_zh=f"环境容量栅格 {path.name} 有旋转，请转为正北方向后再导入")
+        data = src.read()
+        bands = []
+        for band in data:
+            band.setflags(write=False)
+            bands.append(band)
+        return CapacityGrid(bands=tuple(bands), bounds=tuple(src.bounds),
+                            nodata=src.nodata, crs=src.crs.to_string(),
+                            cell_m2=abs(src.transform.a * src.transform.e))
+
+
 def _layer_capacity(site: BaseGeometry, layer: LayerInfo,
                     emissions: dict[str, float]) -> dict[str, Any]:
-    with rasterio.open(layer.raster_file()) as src:  # the file carries its own CRS
-        crs = src.crs.to_string()
-        cell_m2 = abs(src.transform.a * src.transform.e)
-        frame = gpd.GeoDataFrame(geometry=[to_crs(site, CGCS2000, crs)], crs=crs)
-        stats = exact_extract(src, frame, ["mean", "min", "count"], output="pandas")
-    site_area = float(frame.area.iloc[0]) or 1.0
-    n = len(layer.bands)
+    grid = capacity_grid(layer.raster_file())
+    projected = to_crs(site, CGCS2000, grid.crs)
+    feature = {"type": "Feature", "properties": {},
+               "geometry": shapely.geometry.mapping(projected)}
+    (result,) = exact_extract(grid.sources(), [feature], ["mean", "min", "count"],
+                              output="geojson")
+    stats = result["properties"]
+    site_area = float(projected.area) or 1.0
     bands = []
     for i, name in enumerate(layer.bands, start=1):
-        mean, low = _stat(stats, f"band_{i}_mean", n), _stat(stats, f"band_{i}_min", n)
-        covered = min(1.0, (_stat(stats, f"band_{i}_count", n) or 0.0) * cell_m2 / site_area)
+        mean, low = _stat(stats, f"b{i}_mean"), _stat(stats, f"b{i}_min")
+        covered = min(1.0, (_stat(stats, f"b{i}_count") or 0.0) * grid.cell_m2 / site_area)
         code = _band_pollutant(name)
         demand = emissions.get(code) if code else None
         fits = None
@@ -89,10 +153,8 @@ def _layer_capacity(site: BaseGeometry, layer: LayerInfo,
     return {"layer": layer.name, "title": layer.title, "units": "t/a", "bands": bands}
 
 
-def _stat(stats: Any, column: str, nbands: int) -> float | None:
-    if column not in stats.columns and nbands == 1:
-        column = column.split("_", 2)[-1]
-    raw = stats[column].iloc[0] if column in stats.columns else None
+def _stat(stats: dict[str, Any], column: str) -> float | None:
+    raw = stats.get(column)
     value = math.nan if raw is None else float(raw)
     return None if math.isnan(value) else round(value, 6)
 
