@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from blueprint.layers.errors import BadInput
-from blueprint.layers.kinds import LayerKind, kinds
+from blueprint.layers.kinds import KindRegistry, LayerKind, kinds
 
 DEFAULT_RULES = Path(__file__).with_name("rules.toml")
 Status = Literal["ok", "warning", "conditional", "conflict"]
@@ -63,9 +64,36 @@ class Rules:
         return self.landuse_names.get(code, self.landuse_names.get(code[:2], code))
 
 
+_LOADED: dict[tuple[str, int], tuple[KindRegistry, Rules]] = {}
+_LOADED_LOCK = threading.Lock()
+
+
 def load_rules(path: str | Path | None = None) -> Rules:
-    """Load and check a rules file; the packaged defaults when ``path`` is None."""
+    """The rules of a file (the packaged defaults when ``path`` is None), checked.
+
+    Parsed once per version of the file (path, mtime) and layer-kind registry: a site check
+    that is not handed its rules no longer parses TOML every time (issue 14). ``Rules`` is
+    frozen, so one object serves every thread.
+    """
     path = Path(path) if path else DEFAULT_RULES
+    try:
+        key = (str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return _read_rules(path)  # says what is wrong with the path
+    registry = kinds()
+    with _LOADED_LOCK:
+        hit = _LOADED.get(key)
+    if hit and hit[0] is registry:
+        return hit[1]
+    rules = _read_rules(path)
+    with _LOADED_LOCK:
+        if len(_LOADED) > 16:
+            _LOADED.clear()
+        _LOADED[key] = (registry, rules)
+    return rules
+
+
+def _read_rules(path: Path) -> Rules:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
