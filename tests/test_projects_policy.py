@@ -227,3 +227,21 @@ def test_an_endpoint_missing_from_the_policy_is_found_and_refused(
     monkeypatch.setattr(policy, "POLICY", trimmed)
     refused = client.call("admin", "GET", "/projects/stale")
     assert refused.status_code == 403 and "未列入访问权限表" in refused.json()["message_zh"]
+
+
+def test_the_table_in_the_docs_is_the_policy() -> None:
+    from pathlib import Path
+
+    from blueprint.service.api.policy import EVERYONE
+    from blueprint.service.api.policy import STAFF as STAFF_ROLES
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "projects.md").read_text("utf-8")
+    rows = {}
+    for line in text.splitlines():
+        if line.startswith("| `") and " /api/" in line:
+            key, what, roles, scope = (c.strip() for c in line.strip("|").split("|"))
+            rows[key.strip("`")] = (what, roles, scope)
+    named = {"everyone": EVERYONE, "staff": STAFF_ROLES}
+    assert rows == {k: (r.what, next((n for n, v in named.items() if v == r.roles),
+                                     ", ".join(r.roles)), r.scope)
+                    for k, r in POLICY.items()}

@@ -36,6 +36,7 @@ def audit(project: Annotated[str | None, typer.Option(help="Only this project co
           user: UserName = None,
           format: Annotated[str, typer.Option(help="table or json")] = "table") -> None:
     """The latest audit rows, oldest first (city-level users only)."""
+    from blueprint.analysis.quota.clock import CST
     from blueprint.layers.audit import read_audit
 
     store = open_store(create=False)
@@ -45,6 +46,7 @@ def audit(project: Annotated[str | None, typer.Option(help="Only this project co
         print_json([r.__dict__ for r in rows])
         return
     table("审计日志", ["编号", "时间", "操作人", "操作", "对象", "项目", "内容"],
-          [[r.id, r.at.isoformat(timespec="seconds"), r.actor, action_zh(r.action), r.object,
-            r.project or "—", json.dumps(r.detail, ensure_ascii=False, default=str)[:200]]
+          [[r.id, r.at.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S"), r.actor,
+            action_zh(r.action), r.object, r.project or "—",
+            json.dumps(r.detail, ensure_ascii=False, default=str)[:200]]
            for r in rows])
