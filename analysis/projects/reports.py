@@ -135,13 +135,15 @@ def stale_projects(*, store: Store) -> list[Staleness]:
     now = {layer.id: _stamp(layer) for layer in list_layers(store=store)}
     latest = (sa.select(sa.func.max(project_reports.c.id)).group_by(
         project_reports.c.project_id))
-    query = (sa.select(projects.c.code, projects.c.site_version, project_reports)
+    # the project's site version under its own name: project_reports has one too
+    query = (sa.select(projects.c.code, projects.c.site_version.label("current_version"),
+                       project_reports)
              .join(project_reports, project_reports.c.project_id == projects.c.id)
              .where(project_reports.c.id.in_(latest), projects.c.stage != EXITED)
              .order_by(projects.c.year, projects.c.seq))
     with store.read() as conn:
         rows = conn.execute(query).all()
-    found = [_staleness(r.code, r.site_version, _stored(r, r.code), now) for r in rows]
+    found = [_staleness(r.code, r.current_version, _stored(r, r.code), now) for r in rows]
     return [s for s in found if s is not None]
 
 

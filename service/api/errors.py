@@ -21,10 +21,12 @@ DEFAULT_STATUS_CODES: dict[type[errors.BlueprintError], int] = {
     errors.NotFound: 404,
     errors.TooLarge: 413,
     errors.QuotaExceeded: 409,
+    errors.IllegalTransition: 409,
     errors.Conflict: 409,
     errors.EmptyStore: 409,
     errors.BadInput: 422,
     errors.StorageUnavailable: 503,
+    errors.CalendarUnavailable: 503,
     errors.BlueprintError: 400,
 }
 

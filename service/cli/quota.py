@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from blueprint.layers.errors import NotFound
+from blueprint.service.cli.actor import UserName, acting_user
 from blueprint.service.cli.console import open_store, out, print_json, table
 from blueprint.service.context import local_actor
 
@@ -49,8 +49,6 @@ quota_app = typer.Typer(help="Quota ledger (要素指标台账): grant, hold, al
 
 Reason = Annotated[str, typer.Option(help="Why (recorded with every movement)")]
 Key = Annotated[str | None, typer.Option(help="Idempotency key (default: a fresh one)")]
-UserName = Annotated[str | None, typer.Option("--user", help="Act as this user "
-                                              "(default: the local operator, admin)")]
 Year = Annotated[int | None, typer.Option(help="Quota year (default: this year)")]
 Kind = Annotated[str, typer.Option(help="Quota kind: " + ", ".join(KIND_CODES))]
 Amount = Annotated[str, typer.Option(help="Exact amount in the kind's unit")]
@@ -58,21 +56,7 @@ Format = Annotated[str, typer.Option(help="table or json")]
 
 
 def _actor(store: Store, name: str | None) -> User:
-    from blueprint.layers.users import User
-
-    if not name:
-        return User(name=local_actor(), role="admin")
-    with store.read() as conn:
-        import sqlalchemy as sa
-
-        from blueprint.layers.schema import users
-
-        row = conn.execute(sa.select(users).where(users.c.name == name,
-                                                  users.c.active.is_(True))).first()
-    if row is None:
-        raise NotFound(f"user {name!r} does not exist", message_zh=f"用户“{name}”不存在",
-                       where="--user")
-    return User(name=row.name, role=row.role, county=row.county)
+    return acting_user(store, name)
 
 
 def _run(operation: Any, user_name: str | None, key: str | None, reason: str, fmt: str,

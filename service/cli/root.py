@@ -1,7 +1,8 @@
 """The ``blueprint`` command: the one place that assembles the command groups.
 
-Each group owns its Typer app (``layers``, ``sample``, ``db``, ``users``, ``quota``); the
-top-level commands (``serve``, ``vet``, ``vet-batch``) are plain functions registered here.
+Each group owns its Typer app (``layers``, ``sample``, ``db``, ``users``, ``quota``,
+``projects``, ``consult``, ``meeting``); the top-level commands (``serve``, ``vet``,
+``vet-batch``, ``audit``) are plain functions registered here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,18 @@ import sys
 import typer
 
 from blueprint.layers.errors import BlueprintError
-from blueprint.service.cli import db, quota_reports, sample, serve, users, vet
+from blueprint.service.cli import (
+    audit,
+    consult,
+    db,
+    meeting,
+    projects,
+    quota_reports,
+    sample,
+    serve,
+    users,
+    vet,
+)
 from blueprint.service.cli import layers as layer_commands
 from blueprint.service.cli.console import err
 
@@ -27,6 +39,10 @@ app.add_typer(db.db_app, name="db")
 app.add_typer(users.users_app, name="users")
 # The quota group (``service.cli.quota``) with the reading commands ``quota_reports`` adds.
 app.add_typer(quota_reports.quota_app, name="quota")
+app.add_typer(projects.projects_app, name="projects")
+app.add_typer(consult.consult_app, name="consult")
+app.add_typer(meeting.meeting_app, name="meeting")
+app.command("audit")(audit.audit)
 app.command("serve")(serve.serve)
 app.command("vet")(vet.vet)
 app.command("vet-batch")(vet.vet_batch)

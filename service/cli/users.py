@@ -1,4 +1,4 @@
-"""``blueprint users add``: users and their API tokens."""
+"""``blueprint users …``: users, their API tokens and passwords (the local operator acts)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ from typing import Annotated
 
 import typer
 
-from blueprint.service.cli.console import err, open_store, out
+from blueprint.service.cli.console import err, open_store, out, print_json, table
 from blueprint.service.context import local_actor
 
-users_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
+users_app = typer.Typer(help="Users, API tokens and passwords.", no_args_is_help=True)
+
+TOKEN_USE = ("使用方法：调用接口时加请求头 Authorization: Bearer <令牌>，例如 "
+             "curl -H 'Authorization: Bearer <令牌>' http://127.0.0.1:8000/api/quota/balances")
 
 
 @users_app.command("add")
@@ -18,13 +21,55 @@ def users_add(name: str,
                                                 "county_quota_manager, nr_staff, department, "
                                                 "viewer")],
               county: Annotated[str | None, typer.Option(help="County code (county roles)")]
-              = None) -> None:
+              = None,
+              department: Annotated[str | None, typer.Option(
+                  help="Department code (department users: nr, ee, drc …)")] = None,
+              password_prompt: Annotated[bool, typer.Option(
+                  "--password-prompt", help="Ask for a sign-in password (typed twice, "
+                  "hidden); without it the user has none")] = False) -> None:
     """Create a user and print their API token (shown once)."""
     from blueprint.layers.users import create_user
 
-    token = create_user(name, role, county, store=open_store(), actor=local_actor())
+    password = typer.prompt("密码", hide_input=True, confirmation_prompt=True) \
+        if password_prompt else None
+    token = create_user(name, role, county, store=open_store(), actor=local_actor(),
+                        department=department, password=password)
     err.print(f"已创建用户“{name}”（{role}）。下面一行是其 API 访问令牌，只显示这一次，"
-              "请立即交给本人妥善保存（遗失只能重新创建用户）。")
-    err.print("使用方法：调用接口时加请求头 Authorization: Bearer <令牌>，例如 "
-              "curl -H 'Authorization: Bearer <令牌>' http://127.0.0.1:8000/api/quota/balances")
+              "请立即交给本人妥善保存（遗失可用 blueprint users rotate-token 重新发放）。")
+    err.print(TOKEN_USE)
+    out.print(token)
+
+
+@users_app.command("list")
+def users_list(format: Annotated[str, typer.Option(help="table or json")] = "table") -> None:
+    """Every user: role, county, department, whether active and whether a password is set."""
+    from blueprint.layers.users import ROLES, list_users
+
+    found = list_users(store=open_store(create=False))
+    if format == "json":
+        print_json([u.__dict__ for u in found])
+        return
+    table("用户", ["用户名", "角色", "所属县区", "所属部门", "状态", "登录密码", "创建时间"],
+          [[u.name, ROLES.get(u.role, u.role), u.county or "—", u.department or "—",
+            "启用" if u.active else "停用", "已设置" if u.has_password else "未设置",
+            u.created_at.isoformat(timespec="seconds")] for u in found])
+
+
+@users_app.command("disable")
+def users_disable(name: str) -> None:
+    """Disable a user: their token and password stop working at once."""
+    from blueprint.layers.users import disable_user
+
+    disable_user(name, store=open_store(), actor=local_actor())
+    err.print(f"已停用用户“{name}”，其访问令牌和密码即时失效。")
+
+
+@users_app.command("rotate-token")
+def users_rotate(name: str) -> None:
+    """Give a user a new API token (printed once); the old one stops working."""
+    from blueprint.layers.users import rotate_token
+
+    token = rotate_token(name, store=open_store(), actor=local_actor())
+    err.print(f"已为用户“{name}”发放新的访问令牌，原令牌即时失效。下面一行只显示这一次。")
+    err.print(TOKEN_USE)
     out.print(token)

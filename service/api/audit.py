@@ -1,0 +1,29 @@
+"""``/api/audit``: the audit log (who, when, what, before/after), city-level users only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from blueprint.layers.audit import read_audit
+from blueprint.layers.users import User
+from blueprint.service.api.deps import StoreDep
+from blueprint.service.api.policy import permit
+from blueprint.service.api.project_models import AuditOut
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/audit", response_model=list[AuditOut], summary="Audit log / 审计日志")
+def api_audit(
+    user: Annotated[User, permit("GET /api/audit")],
+    store: StoreDep,
+    project: str | None = None,
+    action: str | None = None,
+    limit: int = Query(1000, ge=1, le=10000),
+) -> Any:
+    """The latest ``limit`` rows, oldest first; of one project or action when given."""
+    return [
+        r.__dict__ for r in read_audit(store=store, project=project, action=action, limit=limit)
+    ]

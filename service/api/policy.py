@@ -1,0 +1,170 @@
+"""Who may call which endpoint of projects, consultation, the joint meeting and the audit
+log: the one written policy, and the one dependency that enforces it.
+
+:data:`POLICY` maps each endpoint (``"METHOD /path"`` as FastAPI routes it) to the roles
+that may call it and at which scope; ``docs/projects.md`` shows it as a table and
+``tests/test_projects_policy.py`` calls every endpoint as every role, county and
+department against it. :class:`Permit` is the one dependency every such endpoint
+takes, naming its key (``user: Annotated[User, permit("POST /api/projects")]``); a key
+missing from the table is refused (deny by default), never open, and the test checks that
+each route's key is its own method and path.
+
+Scopes:
+
+- ``any``: every county's records;
+- ``county``: the project's county (from the path: a project code, a round or a
+  problem-list item; for a new project, the ``county`` of the body); a user without a
+  county (city level) acts for every county;
+- ``city``: city-level users only (no county);
+- ``department``: a ``department`` user, and, for a round, a department still in it.
+
+``admin`` passes every scope, as :meth:`blueprint.layers.users.User.require` does; the
+core checks the same again (``analysis.projects.records.require_staff``,
+``analysis.consultation.rounds.answer``), so the policy is never looser than the core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from blueprint.layers.errors import NotAllowed, NotFound
+from blueprint.layers.store import Store
+from blueprint.layers.users import ROLES, User, authenticate
+
+EVERYONE = tuple(ROLES)
+STAFF = ("admin", "nr_staff", "city_quota_manager", "county_quota_manager")
+DEPARTMENT = ("department",)
+AUDITORS = ("admin", "city_quota_manager", "nr_staff")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call an endpoint: ``roles``, at ``scope`` (``any``, ``county``, ``city``,
+    ``department``); ``what`` says it in Chinese for the docs and the error."""
+
+    roles: tuple[str, ...]
+    scope: str
+    what: str
+
+
+POLICY: dict[str, Rule] = {
+    "POST /api/projects": Rule(STAFF, "county", "新建项目（策划生成）"),
+    "GET /api/projects": Rule(EVERYONE, "any", "项目列表"),
+    "GET /api/projects/stale": Rule(EVERYONE, "any", "审查结论已过期的项目"),
+    "POST /api/projects/revet": Rule(STAFF, "city", "重新审查过期项目"),
+    "GET /api/projects/{code}": Rule(EVERYONE, "any", "项目详情"),
+    "POST /api/projects/{code}/vet": Rule(STAFF, "county", "审查项目用地"),
+    "POST /api/projects/{code}/revise": Rule(STAFF, "county", "修改项目"),
+    "PUT /api/projects/{code}/tags": Rule(STAFF, "county", "设置项目库"),
+    "POST /api/projects/{code}/advance": Rule(STAFF, "county", "推进项目阶段"),
+    "POST /api/projects/{code}/exit": Rule(STAFF, "county", "调出项目"),
+    "POST /api/projects/{code}/rounds": Rule(STAFF, "county", "发起会商"),
+    "GET /api/rounds/{round_id}": Rule(EVERYONE, "any", "会商轮次详情"),
+    "POST /api/rounds/{round_id}/departments": Rule(STAFF, "county", "增加会商部门"),
+    "POST /api/rounds/{round_id}/departments/{department}/remove":
+        Rule(STAFF, "county", "移除会商部门"),
+    "POST /api/rounds/{round_id}/answers": Rule(DEPARTMENT, "department", "答复会商"),
+    "POST /api/rounds/{round_id}/close": Rule(STAFF, "county", "结束会商"),
+    "GET /api/consultation/inbox": Rule(DEPARTMENT, "department", "本部门待办会商"),
+    "GET /api/consultation/overdue": Rule(STAFF, "any", "逾期未答复"),
+    "GET /api/meeting/items": Rule(STAFF, "any", "联席会议问题清单"),
+    "POST /api/meeting/items/{item_id}/decide": Rule(STAFF, "city", "记录联席会议决定"),
+    "GET /api/audit": Rule(AUDITORS, "city", "审计日志"),
+}
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def _refuse(user: User, rule: Rule | None, why: str, why_zh: str) -> NotAllowed:
+    what = rule.what if rule else "此操作"
+    return NotAllowed(f"user {user.name!r} ({user.role}) may not do this: {why}",
+                      message_zh=f"用户“{user.name}”无权{what}：{why_zh}")
+
+
+def _resource(store: Store, params: dict[str, Any]) -> tuple[str | None, list[str]]:
+    """The county of the project a path names, and the departments still in its round."""
+    from blueprint.analysis.consultation.records import get_round
+    from blueprint.analysis.projects.records import get_project
+
+    if "round_id" in params:
+        rnd = get_round(int(params["round_id"]), store=store)
+        return get_project(rnd.project, store=store).county, [a.department for a in rnd.active]
+    if "item_id" in params:
+        from blueprint.analysis.consultation.meeting import problem_list
+
+        item_id = int(params["item_id"])
+        code = next((i["project"] for i in problem_list(store=store, status=None)
+                     if i["id"] == item_id), None)
+        if code is None:
+            raise NotFound(f"no problem-list item {item_id}", where="item",
+                           message_zh=f"问题清单事项 {item_id} 不存在")
+        return get_project(code, store=store).county, []
+    if "code" in params:
+        return get_project(str(params["code"]), store=store).county, []
+    return None, []
+
+
+def check_role(user: User, rule: Rule | None) -> Rule:
+    """Raise :class:`NotAllowed` unless ``rule`` names the user's role."""
+    if rule is None:
+        raise _refuse(user, rule, "the endpoint is not in the access policy",
+                      "该接口未列入访问权限表")
+    if user.role not in rule.roles:
+        raise _refuse(user, rule, f"needs one of: {', '.join(rule.roles)}", "角色不符")
+    return rule
+
+
+def check_scope(user: User, rule: Rule, county: str | None, departments: list[str],
+                round_named: bool) -> None:
+    """Raise :class:`NotAllowed` unless ``rule``'s scope lets ``user`` act on a resource
+    of ``county`` (a round with ``departments`` still in it, when ``round_named``)."""
+    if user.role == "admin":
+        return
+    if rule.scope == "city" and user.county:
+        raise _refuse(user, rule, "city-level users only", "仅限市级用户")
+    if rule.scope == "county" and user.county and county != user.county:
+        raise _refuse(user, rule, f"acts only for county {user.county}",
+                      f"只能办理本县（{user.county}）的项目")
+    if rule.scope == "department" and (
+            not user.department or (round_named and user.department not in departments)):
+        raise _refuse(user, rule, "the user's department is not consulted here",
+                      "本部门未参与该轮会商")
+
+
+class Permit:
+    """The dependency of one endpoint: the user of the bearer token (401 without one),
+    allowed by the rule :data:`POLICY` has for ``key`` to call it on this resource (403
+    otherwise; 404 for a resource that does not exist). A key the policy lacks is refused.
+    """
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    async def __call__(self, request: Request,
+                       creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+                       ) -> User:
+        """Authenticate, then check the role, then the scope."""
+        store: Store = request.app.state.store
+        user = await run_in_threadpool(authenticate, creds.credentials if creds else None,
+                                       store=store)
+        rule = check_role(user, POLICY.get(self.key))  # no lookups for the wrong role
+        county: str | None = None
+        departments: list[str] = []
+        params: dict[str, Any] = dict(request.path_params)
+        if rule.scope in ("county", "department"):
+            county, departments = await run_in_threadpool(_resource, store, params)
+            if county is None and rule.scope == "county":
+                body = await request.json() if await request.body() else {}
+                county = body.get("county") if isinstance(body, dict) else None
+        check_scope(user, rule, county, departments, "round_id" in params)
+        return user
+
+
+def permit(key: str) -> Any:
+    """``Annotated[User, permit("POST /api/projects")]``: the endpoint's one dependency."""
+    return Depends(Permit(key))

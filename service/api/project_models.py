@@ -1,0 +1,348 @@
+"""Request and response models of the projects, consultation and audit APIs (OpenAPI),
+and the conversions from the core's dataclasses. Storage stays in the core's tables."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from blueprint.analysis.consultation.model import ConsultationRound, Opinion
+from blueprint.analysis.projects import Project, ProjectInput, key_status
+
+GeoJSON = dict[str, Any]
+
+
+class ReasonIn(BaseModel):
+    """Every change says why."""
+
+    reason: str = Field(min_length=1, description="Why (kept on record)")
+
+
+class ProjectAttrs(BaseModel):
+    """A project's attributes (a new project, or a revision)."""
+
+    name: str
+    county: str = Field(description="County code, e.g. 371502")
+    industry: str = Field(description="A vetting industry of analysis/rules.toml")
+    investment: Decimal = Field(description="Total investment, 亿元")
+    responsible_unit: str
+    level: Literal["city", "county"] = "county"
+    investor_type: Literal["state", "private", "foreign"] = "private"
+    origin: Literal["government", "social", "attracted"] = "social"
+    newly_planned: bool = False
+    cross_county: bool = False
+    foreign_annual_usd: Decimal | None = Field(None, description="万美元 a year")
+    foreign_cash_usd: Decimal | None = Field(None, description="万美元 a year, in cash")
+    demands: dict[str, Decimal] = Field(default_factory=dict,
+                                        description="Quota kind → amount")
+    emissions: dict[str, float] = Field(default_factory=dict, description="t/yr")
+    service_officer: str | None = None
+    tags: list[str] = Field(default_factory=list, description="Libraries (art. 6)")
+
+    def to_input(self) -> ProjectInput:
+        """The core's input."""
+        values = self.model_dump(include=set(ProjectAttrs.model_fields))
+        values["tags"] = tuple(values["tags"])
+        return ProjectInput(**values)
+
+
+class ProjectIn(ProjectAttrs):
+    """A new project (策划生成): attributes and, optionally, its site."""
+
+    site: GeoJSON | None = Field(None, description="GeoJSON in lon/lat (CGCS2000)")
+    vet: bool = Field(True, description="Vet the site at once and store the report")
+
+
+class ReviseIn(ReasonIn):
+    """A revision: new attributes and/or a new site (only in 策划生成)."""
+
+    project: ProjectAttrs | None = None
+    site: GeoJSON | None = None
+
+
+class TagsIn(ReasonIn):
+    """Exactly these libraries."""
+
+    tags: list[str]
+
+
+class AdvanceIn(ReasonIn):
+    """The next stage after the reserve."""
+
+    to: Literal["signed", "started", "producing", "effective"]
+
+
+class StartRoundIn(BaseModel):
+    """A new consultation round; ``period_days`` working days (default: configuration)."""
+
+    period_days: int | None = Field(None, ge=1)
+
+
+class DepartmentIn(ReasonIn):
+    """A department added by hand."""
+
+    department: str
+
+
+class AnswerIn(BaseModel):
+    """A department's answer."""
+
+    answer: Literal["agree", "conditional", "disagree"]
+    text: str = Field(min_length=1)
+    condition: GeoJSON | None = Field(None, description="Condition area (conditional only)")
+
+
+class CloseIn(ReasonIn):
+    """Closing a round with a 不同意."""
+
+    outcome: Literal["revise", "meeting"]
+
+
+class DecideIn(BaseModel):
+    """The joint meeting's decision."""
+
+    decision: Literal["proceed", "exit"]
+    meeting_date: date
+    attendees: list[str] = Field(min_length=1)
+    text: str = Field(min_length=1)
+
+
+class KeyOut(BaseModel):
+    """Key-project status (art. 2)."""
+
+    is_key: bool
+    reasons: list[str]
+    reasons_zh: list[str]
+
+
+class ProjectOut(BaseModel):
+    """A stored project."""
+
+    code: str
+    name: str
+    county: str
+    level: str
+    investor_type: str
+    origin: str
+    industry: str
+    investment: Decimal
+    newly_planned: bool
+    cross_county: bool
+    foreign_annual_usd: Decimal | None
+    foreign_cash_usd: Decimal | None
+    demands: dict[str, Decimal]
+    emissions: dict[str, float]
+    site: GeoJSON | None
+    site_version: int
+    responsible_unit: str
+    service_officer: str | None
+    stage: str
+    stage_zh: str
+    tags: list[str]
+    opinion_round_id: int | None
+    created_at: datetime
+    created_by: str
+    key: KeyOut
+
+
+class ReportOut(BaseModel):
+    """The latest stored vetting report of a project."""
+
+    id: int
+    site_version: int
+    verdict: str
+    stale: bool
+    vetted_at: datetime
+    vetted_by: str
+    report: dict[str, Any]
+
+
+class StageChangeOut(BaseModel):
+    """One stage change."""
+
+    from_: str | None = Field(alias="from")
+    to: str
+    at: datetime
+    actor: str
+    reason: str | None
+
+
+class OpinionOut(BaseModel):
+    """One answer of a department (``amends_id``: the answer it amends)."""
+
+    id: int
+    department: str
+    answer: str
+    answer_zh: str
+    text: str
+    condition: GeoJSON | None
+    author: str
+    at: datetime
+    amends_id: int | None
+
+
+class AssignmentOut(BaseModel):
+    """A department in a round."""
+
+    department: str
+    name_zh: str
+    deadline: date
+    how: str
+    why: list[str]
+    removed: bool
+    removed_reason: str | None
+    opinions: list[OpinionOut]
+
+
+class RoundOut(BaseModel):
+    """A consultation round."""
+
+    id: int
+    project: str
+    number: int
+    status: str
+    status_zh: str
+    site_version: int
+    report_id: int | None
+    period_days: int
+    started_on: date
+    started_at: datetime
+    started_by: str
+    closed_at: datetime | None
+    close_reason: str | None
+    departments: list[AssignmentOut]
+
+
+class ProjectDetailOut(ProjectOut):
+    """A project with its report, stage history, rounds and preliminary opinions."""
+
+    report: ReportOut | None
+    history: list[StageChangeOut]
+    rounds: list[RoundOut]
+    preliminary_opinions: list[OpinionOut]
+
+
+class ExitOut(BaseModel):
+    """The exited project and the ledger's reclaim (None when it held nothing)."""
+
+    project: ProjectOut
+    reclaim: dict[str, Any] | None
+
+
+class StaleOut(BaseModel):
+    """A project whose stored verdict is out of date, and why."""
+
+    project: str
+    report_id: int
+    verdict: str
+    reimported: list[str]
+    removed: list[str]
+    added: list[str]
+    site_revised: bool
+
+
+class RevetOut(BaseModel):
+    """A stale project vetted again."""
+
+    project: str
+    before: str
+    after: str
+    changed: bool
+    report_id: int
+    reimported: list[str]
+    removed: list[str]
+    added: list[str]
+    site_revised: bool
+
+
+class InboxOut(BaseModel):
+    """A round waiting for the caller's department."""
+
+    round_id: int
+    project: str
+    name: str
+    county: str
+    deadline: date
+    working_days_left: int
+    overdue: bool
+    answer: str | None
+
+
+class OverdueOut(BaseModel):
+    """An answer past its deadline."""
+
+    round_id: int
+    project: str
+    name: str
+    deadline: date
+    working_days_overdue: int
+
+
+class ProblemOut(BaseModel):
+    """An item of the joint meeting's problem list."""
+
+    id: int
+    project: str
+    name: str
+    round_id: int
+    problem: str
+    status: str
+    listed_at: datetime
+    listed_by: str
+    meeting_date: date | None
+    attendees: list[str]
+    decision: str | None
+    decision_text: str | None
+    decided_by: str | None
+
+
+class DecisionOut(BaseModel):
+    """What the decision did."""
+
+    item: int
+    project: str
+    stage: str
+    decision: str
+    reclaim: dict[str, Any] | None
+
+
+class AuditOut(BaseModel):
+    """An audit row."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object: str
+    project: str | None
+    detail: dict[str, Any]
+
+
+def _geojson(geometry: Any) -> GeoJSON | None:
+    import shapely
+
+    return None if geometry is None else dict(shapely.geometry.mapping(geometry))
+
+
+def project_out(project: Project) -> dict[str, Any]:
+    """A project as :class:`ProjectOut`'s fields."""
+    key = key_status(project)
+    return project.to_dict() | {"key": {"is_key": key.is_key, "reasons": list(key.reasons),
+                                        "reasons_zh": list(key.reasons_zh)}}
+
+
+def opinion_out(opinion: Opinion) -> dict[str, Any]:
+    """An opinion as :class:`OpinionOut`'s fields (the condition area as GeoJSON)."""
+    return {**opinion.__dict__, "answer_zh": opinion.answer_zh,
+            "condition": _geojson(opinion.condition)}
+
+
+def round_out(rnd: ConsultationRound) -> dict[str, Any]:
+    """A round as :class:`RoundOut`'s fields."""
+    fields = {k: v for k, v in rnd.__dict__.items() if k != "assignments"}
+    departments = [{**{k: v for k, v in a.__dict__.items() if k != "opinions"},
+                    "opinions": [opinion_out(o) for o in a.opinions]} for a in rnd.assignments]
+    return fields | {"status_zh": rnd.status_zh, "departments": departments}

@@ -1,0 +1,198 @@
+"""``/api/projects``: the project library over HTTP (same core as ``blueprint projects``).
+
+Every endpoint takes :data:`~blueprint.service.api.policy.Allowed`: a bearer token whose
+role and scope the access policy (``service/api/policy.py``) allows. Illegal stage moves
+are 409 with an English and a Chinese message.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+
+from blueprint.analysis import projects as core
+from blueprint.analysis.projects.reports import StoredReport
+from blueprint.analysis.site import Site, site_from_geojson
+from blueprint.layers.users import User
+from blueprint.service.api.deps import RulesDep, SettingsDep, StoreDep
+from blueprint.service.api.policy import permit
+from blueprint.service.api.project_models import (
+    AdvanceIn,
+    ExitOut,
+    GeoJSON,
+    ProjectDetailOut,
+    ProjectIn,
+    ProjectOut,
+    ReasonIn,
+    ReportOut,
+    RevetOut,
+    ReviseIn,
+    StaleOut,
+    TagsIn,
+    opinion_out,
+    project_out,
+    round_out,
+)
+from blueprint.service.context import site_limits
+from blueprint.service.settings import Settings
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+def _site(value: GeoJSON | None, settings: Settings) -> Site | None:
+    if value is None:
+        return None
+    return site_from_geojson(value, name="项目用地范围", limits=site_limits(settings))
+
+
+def _report(report: StoredReport, stale: bool) -> dict[str, Any]:
+    return {**report.__dict__, "stale": stale}
+
+
+@router.post(
+    "",
+    response_model=ProjectOut,
+    status_code=201,
+    summary="Create a project / 新建项目（策划生成）",
+)
+def api_create(
+    body: ProjectIn,
+    user: Annotated[User, permit("POST /api/projects")],
+    store: StoreDep,
+    rules: RulesDep,
+    settings: SettingsDep,
+) -> Any:
+    """Store a planned project with a new code; with a site and ``vet``, vet it at once."""
+    project = core.create_project(
+        body.to_input(), site=_site(body.site, settings), user=user, store=store
+    )
+    if body.vet and project.site is not None:
+        core.vet_project(project.code, user=user, store=store, rules=rules)
+    return project_out(project)
+
+
+@router.get("", response_model=list[ProjectOut], summary="List projects / 项目列表")
+def api_list(
+    user: Annotated[User, permit("GET /api/projects")],
+    store: StoreDep,
+    county: str | None = None,
+    stage: str | None = None,
+    tag: str | None = None,
+    industry: str | None = None,
+) -> Any:
+    """Projects by code, filtered by county, stage, library and industry."""
+    return [
+        project_out(p)
+        for p in core.list_projects(
+            store=store, county=county, stage=stage, tag=tag, industry=industry
+        )
+    ]
+
+
+@router.get(
+    "/stale",
+    response_model=list[StaleOut],
+    summary="Projects with an out-of-date verdict / 审查结论已过期的项目",
+)
+def api_stale(user: Annotated[User, permit("GET /api/projects/stale")], store: StoreDep) -> Any:
+    """A layer re-imported, removed or added, or the site revised since the report."""
+    return [s.__dict__ for s in core.stale_projects(store=store)]
+
+
+@router.post(
+    "/revet", response_model=list[RevetOut], summary="Vet stale projects again / 重新审查过期项目"
+)
+def api_revet(
+    user: Annotated[User, permit("POST /api/projects/revet")], store: StoreDep, rules: RulesDep
+) -> Any:
+    """Vet every stale project again; says whose verdict changed (city level)."""
+    return core.revet_stale(user=user, store=store, rules=rules)
+
+
+@router.get("/{code}", response_model=ProjectDetailOut, summary="A project / 项目详情")
+def api_get(
+    code: str, user: Annotated[User, permit("GET /api/projects/{code}")], store: StoreDep
+) -> Any:
+    """The project, its latest report (and whether it is stale), stages and rounds."""
+    from blueprint.analysis.consultation import preliminary_opinions, rounds_of
+
+    project = core.get_project(code, store=store)
+    report = core.latest_report(code, store=store)
+    stale = {s.project for s in core.stale_projects(store=store)}
+    return project_out(project) | {
+        "report": _report(report, code in stale) if report else None,
+        "history": core.stage_history(code, store=store),
+        "rounds": [round_out(r) for r in rounds_of(code, store=store)],
+        "preliminary_opinions": [opinion_out(o) for o in preliminary_opinions(code, store=store)],
+    }
+
+
+@router.post(
+    "/{code}/vet", response_model=ReportOut, summary="Vet the project's site / 审查项目用地"
+)
+def api_vet(
+    code: str,
+    user: Annotated[User, permit("POST /api/projects/{code}/vet")],
+    store: StoreDep,
+    rules: RulesDep,
+) -> Any:
+    """Vet the stored site and store the report, stamped with the layers used."""
+    return _report(core.vet_project(code, user=user, store=store, rules=rules), False)
+
+
+@router.post(
+    "/{code}/revise", response_model=ProjectOut, summary="Revise a planned project / 修改项目"
+)
+def api_revise(
+    code: str,
+    body: ReviseIn,
+    user: Annotated[User, permit("POST /api/projects/{code}/revise")],
+    store: StoreDep,
+    settings: SettingsDep,
+) -> Any:
+    """New attributes and/or a new site version (策划生成 only; 409 otherwise)."""
+    return project_out(
+        core.revise_project(
+            code,
+            user=user,
+            store=store,
+            reason=body.reason,
+            data=body.project.to_input() if body.project else None,
+            site=_site(body.site, settings),
+        )
+    )
+
+
+@router.put("/{code}/tags", response_model=ProjectOut, summary="Libraries / 设置项目库")
+def api_tags(
+    code: str,
+    body: TagsIn,
+    user: Annotated[User, permit("PUT /api/projects/{code}/tags")],
+    store: StoreDep,
+) -> Any:
+    """Put the project in exactly these libraries (art. 6)."""
+    return project_out(core.set_tags(code, body.tags, user=user, store=store, reason=body.reason))
+
+
+@router.post("/{code}/advance", response_model=ProjectOut, summary="Next stage / 推进项目阶段")
+def api_advance(
+    code: str,
+    body: AdvanceIn,
+    user: Annotated[User, permit("POST /api/projects/{code}/advance")],
+    store: StoreDep,
+) -> Any:
+    """储备 → 签约 → 开工 → 投产 → 达效, one stage at a time (409 otherwise)."""
+    return project_out(core.advance(code, body.to, user=user, reason=body.reason, store=store))
+
+
+@router.post("/{code}/exit", response_model=ExitOut, summary="Exit / 调出项目")
+def api_exit(
+    code: str,
+    body: ReasonIn,
+    user: Annotated[User, permit("POST /api/projects/{code}/exit")],
+    store: StoreDep,
+) -> Any:
+    """Out of the library from any stage; its quotas reclaimed in the same transaction."""
+    result = core.exit_project(code, user=user, reason=body.reason, store=store)
+    return {"project": project_out(result["project"]), "reclaim": result["reclaim"]}

@@ -1,0 +1,154 @@
+"""``blueprint consult …``: consultation rounds between departments (业务协同).
+
+Staff start rounds and add, remove or close; a department user answers (``--user NAME``:
+the local operator is no department). Deadlines are working days (``chinesecalendar``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from blueprint.service.cli.actor import UserName, acting_user
+from blueprint.service.cli.console import open_store, out, print_json, table
+
+consult_app = typer.Typer(help="Consultation between departments (业务协同): rounds, "
+                          "answers, inbox, overdue.", no_args_is_help=True)
+
+Reason = Annotated[str, typer.Option(help="Why (kept on record)")]
+Format = Annotated[str, typer.Option(help="table or json")]
+
+
+def show_round(rnd: Any, fmt: str) -> None:
+    """A round as JSON or as a Chinese table of its departments."""
+    if fmt == "json":
+        print_json({k: v for k, v in rnd.__dict__.items() if k != "assignments"} | {
+            "status_zh": rnd.status_zh,
+            "departments": [{"department": a.department, "deadline": a.deadline,
+                             "removed": a.removed,
+                             "answer": a.current.answer if a.current else None}
+                            for a in rnd.assignments]})
+        return
+    out.print(f"会商轮次 {rnd.id}：项目 {rnd.project} 第 {rnd.number} 轮，{rnd.status_zh}。")
+    table("会商部门", ["部门", "答复期限", "纳入依据", "意见"],
+          [[a.name_zh, a.deadline, "；".join(a.why),
+            "已移除：" + (a.removed_reason or "") if a.removed else
+            (f"{a.current.answer_zh}：{a.current.text}" if a.current else "未答复")]
+           for a in rnd.assignments])
+
+
+@consult_app.command("start")
+def start_cmd(code: str, period: Annotated[int | None, typer.Option(
+        help="Working days to answer (default: configuration)")] = None,
+        user: UserName = None, format: Format = "table") -> None:
+    """Start a round on a planned, vetted project; departments picked by the rules."""
+    from blueprint.analysis.consultation import start_round
+
+    store = open_store()
+    show_round(start_round(code, user=acting_user(store, user), store=store,
+                           period_days=period), format)
+
+
+@consult_app.command("add-dept")
+def add_cmd(round_id: int, department: str, reason: Reason, user: UserName = None,
+            format: Format = "table") -> None:
+    """Add a department to an open round (its deadline counts from today)."""
+    from blueprint.analysis.consultation import add_department
+
+    store = open_store()
+    show_round(add_department(round_id, department, user=acting_user(store, user),
+                              reason=reason, store=store), format)
+
+
+@consult_app.command("remove-dept")
+def remove_cmd(round_id: int, department: str, reason: Reason, user: UserName = None,
+               format: Format = "table") -> None:
+    """Take a department out of an open round, with a reason."""
+    from blueprint.analysis.consultation import remove_department
+
+    store = open_store()
+    show_round(remove_department(round_id, department, user=acting_user(store, user),
+                                 reason=reason, store=store), format)
+
+
+@consult_app.command("answer")
+def answer_cmd(round_id: int,
+               answer: Annotated[str, typer.Option(help="agree, conditional or disagree")],
+               text: Annotated[str, typer.Option(help="The opinion")],
+               user: Annotated[str, typer.Option("--user", help="The department user")],
+               condition: Annotated[Path | None, typer.Option(
+                   help="Condition area file (conditional answers)")] = None,
+               format: Format = "table") -> None:
+    """Answer for your department; a second answer amends the first."""
+    from blueprint.analysis.consultation import answer as give_answer
+    from blueprint.analysis.site import read_site
+
+    store = open_store()
+    opinion = give_answer(round_id, user=acting_user(store, user), answer=answer, text=text,
+                          store=store,
+                          condition=read_site(condition) if condition is not None else None)
+    if format == "json":
+        print_json({k: v for k, v in opinion.__dict__.items() if k != "condition"}
+                   | {"condition": opinion.condition is not None})
+        return
+    amended = "（修改此前答复）" if opinion.amends_id else ""
+    out.print(f"已答复会商轮次 {round_id}：{opinion.answer_zh}{amended}。")
+
+
+@consult_app.command("close")
+def close_cmd(round_id: int, outcome: Annotated[str, typer.Option(
+        help="revise (back to planning) or meeting (to the joint meeting)")],
+        reason: Reason, user: UserName = None, format: Format = "table") -> None:
+    """Close an open round that has a 不同意."""
+    from blueprint.analysis.consultation import close_round
+
+    store = open_store()
+    show_round(close_round(round_id, user=acting_user(store, user), outcome=outcome,
+                           reason=reason, store=store), format)
+
+
+@consult_app.command("inbox")
+def inbox_cmd(department: Annotated[str | None, typer.Option(
+        help="Department code (default: that of --user)")] = None,
+        user: UserName = None, format: Format = "table") -> None:
+    """What a department has to answer: overdue and due soonest first."""
+    from blueprint.analysis.consultation import inbox
+    from blueprint.layers.errors import BadInput
+
+    store = open_store(create=False)
+    code = department or acting_user(store, user).department
+    if not code:
+        raise BadInput("name the department (--department) or a department user (--user)",
+                       message_zh="请用 --department 指定部门，或用 --user 指定会商部门用户",
+                       where="--department")
+    rows = inbox(code, store=store)
+    if format == "json":
+        print_json(rows)
+        return
+    table(f"待办会商（{code}）", ["轮次", "项目代码", "项目名称", "答复期限", "剩余工作日",
+                             "本部门意见"],
+          [[r["round_id"], r["project"], r["name"], r["deadline"],
+            "已逾期" if r["overdue"] else r["working_days_left"], _answer_zh(r["answer"])]
+           for r in rows])
+
+
+def _answer_zh(answer: str | None) -> str:
+    from blueprint.analysis.consultation.model import ANSWER_ZH
+
+    return ANSWER_ZH.get(answer or "", "未答复")
+
+
+@consult_app.command("overdue")
+def overdue_cmd(format: Format = "table") -> None:
+    """Answers past their deadline, per department."""
+    from blueprint.analysis.consultation import overdue
+
+    found = overdue(store=open_store(create=False))
+    if format == "json":
+        print_json(found)
+        return
+    table("逾期未答复", ["部门", "轮次", "项目代码", "项目名称", "答复期限", "逾期工作日"],
+          [[dept, r["round_id"], r["project"], r["name"], r["deadline"],
+            r["working_days_overdue"]] for dept, rows in found.items() for r in rows])

@@ -1,0 +1,136 @@
+"""``blueprint projects | consult | meeting | audit | users`` through typer's CliRunner, on
+both engines: a project from planning through two rounds and the joint meeting's list to
+its exit; the audit log for city-level users only; users listed, disabled, re-tokened and
+given a password at a hidden prompt."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from projects_api_support import T0, Clock
+from projects_support import SITES, city
+from typer.testing import CliRunner
+
+from blueprint.layers.errors import IllegalTransition, NotAllowed
+from blueprint.layers.store import Store
+from blueprint.layers.users import authenticate, authenticate_password, create_user
+from blueprint.service.cli import app
+
+__all__ = ["city"]
+DEPARTMENTS = ("nr", "ee", "drc", "industry", "invest")
+
+
+@pytest.fixture
+def blueprint(city: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", city.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(city.data_dir))
+    monkeypatch.setenv("BLUEPRINT_ACTOR", "cli-operator")
+    monkeypatch.setenv("COLUMNS", "250")
+    Clock(monkeypatch, T0)
+    for dept in DEPARTMENTS:
+        create_user(f"dept_{dept}", "department", None, department=dept, store=city,
+                    actor="test")
+    create_user("nr_yg", "nr_staff", "371521", store=city, actor="test")
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True, input: str | None = None) -> Any:
+        result = runner.invoke(app, list(args), input=input)
+        if ok:
+            assert result.exit_code == 0, (args, result.output, result.exception)
+        return result
+
+    yield run
+
+
+def _json(result: Any) -> Any:
+    return json.loads(result.stdout)
+
+
+def test_a_project_through_the_commands(blueprint: Any) -> None:
+    created = blueprint("projects", "create", "--name", "聊城新材料产业园一期", "--county",
+                        "371502", "--industry", "industrial", "--investment", "12.5", "--unit",
+                        "聊城新材料有限公司", "--origin", "attracted", "--demand",
+                        "land=12.6,energy=3000", "--emissions", "SO2=0.1",
+                        "--site", str(SITES / "02_redline_conflict.txt"))
+    assert "LC-2026-0001" in created.stdout and "不通过" in created.stdout
+    code = "LC-2026-0001"
+    listed = blueprint("projects", "list")
+    assert "聊城新材料产业园一期" in listed.stdout and "策划生成 1" in listed.stdout
+    first = _json(blueprint("consult", "start", code, "--format", "json"))
+    assert {d["department"] for d in first["departments"]} == set(DEPARTMENTS)
+    assert "聊城新材料产业园一期" in blueprint("consult", "inbox", "--user", "dept_ee").stdout
+    rid = str(first["id"])
+    said = blueprint("consult", "answer", rid, "--answer", "disagree", "--text",
+                     "占用生态保护红线，不同意。", "--user", "dept_nr")
+    assert "不同意" in said.stdout
+    refused = blueprint("consult", "answer", rid, "--answer", "agree", "--text", "同意。",
+                        "--user", "nr_yg", ok=False)  # staff answer for no department
+    assert isinstance(refused.exception, NotAllowed)
+    blueprint("consult", "close", rid, "--outcome", "revise", "--reason", "避让生态保护红线")
+    blueprint("projects", "revise", code, "--reason", "避让生态保护红线", "--site",
+              str(SITES / "01_park_clean.txt"))
+    assert code in blueprint("projects", "stale").stdout
+    assert "通过" in blueprint("projects", "vet", code).stdout
+    second = _json(blueprint("consult", "start", code, "--format", "json"))
+    rid = str(second["id"])
+    blueprint("consult", "answer", rid, "--answer", "conditional", "--text",
+              "西侧保留绿化隔离带。", "--user", "dept_ee", "--condition",
+              str(SITES / "01_park_clean.txt"))
+    for dept in ("nr", "drc", "industry", "invest"):
+        blueprint("consult", "answer", rid, "--answer", "agree", "--text", "同意。", "--user",
+                  f"dept_{dept}")
+    shown = blueprint("projects", "show", code)
+    assert "储备" in shown.stdout and "有条件同意" in shown.stdout
+    skip = blueprint("projects", "advance", code, "--to", "started", "--reason", "x", ok=False)
+    assert isinstance(skip.exception, IllegalTransition)
+    assert "不能转为" in skip.exception.message_zh
+    blueprint("projects", "advance", code, "--to", "signed", "--reason", "签约")
+    blueprint("quota", "allocate", "--year", "2026", "--kind", "land", "--county", "371502",
+              "--project", code, "--amount", "12.6", "--reason", "配置")
+    out = blueprint("projects", "exit", code, "--reason", "不再实施")
+    assert "已收回其全部指标" in out.stdout
+    audit = _json(blueprint("audit", "--project", code, "--format", "json"))
+    assert audit[0]["action"] == "project.create" and audit[-1]["action"] == "project.reclaim"
+    assert "阶段变更" in blueprint("audit", "--project", code).stdout
+    county = blueprint("audit", "--user", "nr_yg", ok=False)
+    assert isinstance(county.exception, NotAllowed)
+    assert "县级用户" in county.exception.message_zh
+
+
+def test_the_joint_meeting(blueprint: Any) -> None:
+    blueprint("projects", "create", "--name", "东昌湖畔项目", "--county", "371502",
+              "--industry", "industrial", "--investment", "3", "--unit", "某公司", "--site",
+              str(SITES / "02_redline_conflict.txt"))
+    rid = str(_json(blueprint("consult", "start", "LC-2026-0001", "--format", "json"))["id"])
+    blueprint("consult", "answer", rid, "--answer", "disagree", "--text", "不同意。",
+              "--user", "dept_nr")
+    blueprint("consult", "close", rid, "--outcome", "meeting", "--reason", "确需实施")
+    items = _json(blueprint("meeting", "list", "--format", "json"))
+    assert [i["problem"] for i in items] == ["确需实施"]
+    done = blueprint("meeting", "decide", str(items[0]["id"]), "--decision", "exit", "--date",
+                     "2026-03-05", "--attendee", "副市长", "--attendee", "自然资源和规划局局长",
+                     "--text", "不予实施，调出项目库。")
+    assert "调出" in done.stdout
+    assert blueprint("meeting", "list").stdout.count("确需实施") == 0
+    assert "确需实施" in blueprint("meeting", "list", "--all").stdout
+
+
+def test_users_list_disable_rotate_and_password(blueprint: Any, city: Store) -> None:
+    made = blueprint("users", "add", "环保局张科长", "--role", "department", "--department",
+                     "ee", "--password-prompt", input="long-enough-1\nlong-enough-1\n")
+    token = made.stdout.strip().splitlines()[-1]
+    assert authenticate(token, store=city).department == "ee"
+    assert authenticate_password("环保局张科长", "long-enough-1", store=city).role == "department"
+    mismatch = blueprint("users", "add", "某人", "--role", "viewer", "--password-prompt",
+                         input="long-enough-1\nother-words-2\nlong-enough-1\nlong-enough-1\n")
+    assert mismatch.exit_code == 0  # asked again until both match
+    listed = blueprint("users", "list")
+    assert "环保局张科长" in listed.stdout and "已设置" in listed.stdout
+    rotated = blueprint("users", "rotate-token", "环保局张科长").stdout.strip().splitlines()[-1]
+    assert rotated != token and authenticate(rotated, store=city).name == "环保局张科长"
+    blueprint("users", "disable", "环保局张科长")
+    assert not [u for u in _json(blueprint("users", "list", "--format", "json"))
+                if u["name"] == "环保局张科长" and u["active"]]

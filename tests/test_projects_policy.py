@@ -1,0 +1,247 @@
+"""Every endpoint of projects, consultation, the joint meeting and the audit log, called as
+every role × county (own, other, city level) × department (own, other) and anonymously,
+on both engines, against the one written policy (``service/api/policy.py``).
+
+Allowed → the endpoint's success status; a role or scope the policy refuses → 403;
+anonymous → 401. A refused call changes nothing: the audit log, every project and every
+round are compared before and after. The policy must name every route (and each route
+must enforce its own entry), and every entry must have a case here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from projects_api_support import DCF, PERSONAS, PROJECT, Api, Clock, city_api, geojson
+from projects_support import park_project, site
+
+from blueprint.analysis import consultation as rounds
+from blueprint.analysis import projects as core
+from blueprint.layers.schema import audit_log, consultation_rounds, projects
+from blueprint.layers.users import User
+from blueprint.service.api import audit, consultation, policy
+from blueprint.service.api import projects as project_api
+from blueprint.service.api.policy import POLICY, Permit, Rule
+
+PREFIXES = ("/api/projects", "/api/rounds", "/api/consultation", "/api/meeting", "/api/audit")
+ROUTERS = (project_api.router, consultation.router, audit.router)
+# the matrix: every role at city level, own county and other county; both departments
+CALLERS = ["admin", "nr_city", "nr_dcf", "nr_yg", "quota_city", "quota_dcf", "quota_yg",
+           "dept_ee", "dept_housing", "viewer", None]
+STAFF = User("setup", "nr_staff", DCF)
+
+
+def _user(name: str) -> User:
+    role, county, dept = PERSONAS[name]
+    return User(name, role, county, dept)
+
+
+# -- states the endpoints act on (made through the core, at the frozen clock) ----------
+
+def planned(store: Any) -> str:
+    """A planned project of 东昌府区 with a vetted site."""
+    code = core.create_project(park_project(), site=site("01_park_clean.txt"), user=STAFF,
+                               store=store).code
+    core.vet_project(code, user=STAFF, store=store)
+    return code
+
+
+def open_round(store: Any) -> tuple[str, int]:
+    """A project in consultation and its open round (nr, ee, drc, industry, invest)."""
+    code = planned(store)
+    return code, rounds.start_round(code, user=STAFF, store=store).id
+
+
+def disagreed(store: Any) -> tuple[str, int]:
+    """An open round where natural resources said 不同意."""
+    code, round_id = open_round(store)
+    rounds.answer(round_id, user=_user("dept_nr"), answer="disagree", text="不同意。",
+                  store=store)
+    return code, round_id
+
+
+def reserve(store: Any) -> str:
+    """A project in the reserve (every department agreed)."""
+    code, round_id = open_round(store)
+    for dept in ("nr", "ee", "drc", "industry", "invest"):
+        rounds.answer(round_id, user=_user(f"dept_{dept}"), answer="agree", text="同意。",
+                      store=store)
+    return code
+
+
+def meeting_item(store: Any) -> int:
+    """An item on the joint meeting's problem list."""
+    _, round_id = disagreed(store)
+    rounds.close_round(round_id, user=STAFF, outcome="meeting", reason="确需实施，提请联席会议",
+                       store=store)
+    return int(rounds.problem_list(store=store)[-1]["id"])
+
+
+@dataclass(frozen=True)
+class Case:
+    """How to call one endpoint: a fresh state → (path, body); the success status."""
+
+    make: Callable[[Any], tuple[str, Any]]
+    ok: int = 200
+
+
+CASES: dict[str, Case] = {
+    "POST /api/projects": Case(lambda s: ("/projects", PROJECT | {
+        "site": geojson("01_park_clean.txt"), "vet": False}), 201),
+    "GET /api/projects": Case(lambda s: ("/projects", None)),
+    "GET /api/projects/stale": Case(lambda s: ("/projects/stale", None)),
+    "POST /api/projects/revet": Case(lambda s: ("/projects/revet", None)),
+    "GET /api/projects/{code}": Case(lambda s: (f"/projects/{planned(s)}", None)),
+    "POST /api/projects/{code}/vet": Case(lambda s: (f"/projects/{planned(s)}/vet", None)),
+    "POST /api/projects/{code}/revise": Case(lambda s: (
+        f"/projects/{planned(s)}/revise", {"reason": "调整", "site":
+                                           geojson("02_redline_conflict.txt")})),
+    "PUT /api/projects/{code}/tags": Case(lambda s: (
+        f"/projects/{planned(s)}/tags", {"tags": ["city_key"], "reason": "列入市重点"})),
+    "POST /api/projects/{code}/advance": Case(lambda s: (
+        f"/projects/{reserve(s)}/advance", {"to": "signed", "reason": "签约"})),
+    "POST /api/projects/{code}/exit": Case(lambda s: (
+        f"/projects/{planned(s)}/exit", {"reason": "不再实施"})),
+    "POST /api/projects/{code}/rounds": Case(lambda s: (
+        f"/projects/{planned(s)}/rounds", {}), 201),
+    "GET /api/rounds/{round_id}": Case(lambda s: (f"/rounds/{open_round(s)[1]}", None)),
+    "POST /api/rounds/{round_id}/departments": Case(lambda s: (
+        f"/rounds/{open_round(s)[1]}/departments", {"department": "water",
+                                                    "reason": "涉及河道"})),
+    "POST /api/rounds/{round_id}/departments/{department}/remove": Case(lambda s: (
+        f"/rounds/{open_round(s)[1]}/departments/invest/remove", {"reason": "非招商项目"})),
+    "POST /api/rounds/{round_id}/answers": Case(lambda s: (
+        f"/rounds/{open_round(s)[1]}/answers", {"answer": "agree", "text": "同意。"}), 201),
+    "POST /api/rounds/{round_id}/close": Case(lambda s: (
+        f"/rounds/{disagreed(s)[1]}/close", {"outcome": "revise", "reason": "退回修改"})),
+    "GET /api/consultation/inbox": Case(lambda s: ("/consultation/inbox", None)),
+    "GET /api/consultation/overdue": Case(lambda s: ("/consultation/overdue", None)),
+    "GET /api/meeting/items": Case(lambda s: ("/meeting/items", None)),
+    "POST /api/meeting/items/{item_id}/decide": Case(lambda s: (
+        f"/meeting/items/{meeting_item(s)}/decide",
+        {"decision": "proceed", "meeting_date": "2026-03-05", "attendees": ["市长", "局长"],
+         "text": "同意推进。"})),
+    "GET /api/audit": Case(lambda s: ("/audit", None)),
+}
+
+
+def expected(key: str, caller: str | None, ok: int) -> int:
+    """What the policy says a caller gets (every resource here is of 东昌府区 and every
+    round consults ee, not housing)."""
+    rule = POLICY[key]
+    if caller is None:
+        return 401
+    role, county, dept = PERSONAS[caller]
+    if role not in rule.roles:
+        return 403
+    if role == "admin":
+        return ok
+    if rule.scope == "city" and county:
+        return 403
+    if rule.scope == "county" and county and county != DCF:
+        return 403
+    if rule.scope == "department" and dept == "housing" and "{round_id}" in key:
+        return 403
+    return ok
+
+
+def snapshot(store: Any) -> tuple[Any, ...]:
+    """Everything a call could change: the audit log, projects and rounds."""
+    with store.engine.connect() as conn:
+        return (conn.execute(sa.select(sa.func.count(), sa.func.max(audit_log.c.id))).one(),
+                conn.execute(sa.select(projects.c.code, projects.c.stage,
+                                       projects.c.site_version).order_by(projects.c.id)).all(),
+                conn.execute(sa.select(consultation_rounds.c.id, consultation_rounds.c.status)
+                             .order_by(consultation_rounds.c.id)).all())
+
+
+@pytest.fixture
+def api(engine_name: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+        ) -> Iterator[tuple[Api, Clock]]:
+    yield from city_api(engine_name, tmp_path, monkeypatch)
+
+
+def _method(key: str) -> str:
+    return key.split(" ", 1)[0]
+
+
+def test_every_endpoint_as_every_caller(api: tuple[Api, Clock]) -> None:
+    client, _ = api
+    store = client.store
+    for key, case in CASES.items():
+        wants = {caller: expected(key, caller, case.ok) for caller in CALLERS}
+        refused = [c for c, status in wants.items() if status in (401, 403)]
+        path, body = case.make(store)  # one state for every refused caller
+        before = snapshot(store)
+        for caller in refused:
+            got = client.call(caller, _method(key), path, body)
+            assert got.status_code == wants[caller], (key, caller, got.text)
+            assert snapshot(store) == before, (key, caller, "a refused call changed data")
+        for caller in (c for c in CALLERS if c not in refused):
+            if _method(key) != "GET":
+                path, body = case.make(store)  # a fresh state for each change
+            got = client.call(caller, _method(key), path, body)
+            assert got.status_code == wants[caller], (key, caller, got.text)
+        assert [c for c in CALLERS if c not in refused], f"nobody may call {key}"
+
+
+def _routes() -> set[str]:
+    """Every endpoint the routers of these areas serve, as 'METHOD /api/path'."""
+    return {f"{m} /api{r.path}" for router in ROUTERS for r in router.routes
+            for m in getattr(r, "methods", ())}
+
+
+def missing_from_policy(served: set[str], policy: dict[str, Rule]) -> set[str]:
+    """Endpoints served under the areas' prefixes that the policy does not name."""
+    return {key for key in served if key.split(" ", 1)[1].startswith(PREFIXES)
+            and key not in policy}
+
+
+def test_the_policy_names_every_route_and_every_route_enforces_its_own_entry(
+        api: tuple[Api, Clock]) -> None:
+    client, _ = api
+    served = {f"{method.upper()} {path}"
+              for path, ops in client.client.get("/openapi.json").json()["paths"].items()
+              for method in ops if path.startswith(PREFIXES)}
+    assert served == _routes()
+    assert missing_from_policy(served, POLICY) == set()
+    assert set(POLICY) == served == set(CASES)
+    for router in ROUTERS:
+        for route in router.routes:
+            keys = [d.call.key for d in route.dependant.dependencies  # type: ignore[attr-defined]
+                    if isinstance(d.call, Permit)]
+            assert keys == [f"{m} /api{route.path}"  # type: ignore[attr-defined]
+                            for m in route.methods], route  # type: ignore[attr-defined]
+
+
+def test_an_endpoint_missing_from_the_policy_is_found_and_refused(
+        api: tuple[Api, Clock], monkeypatch: pytest.MonkeyPatch) -> None:
+    client, _ = api
+    gone = "GET /api/projects/stale"
+    trimmed = {k: v for k, v in POLICY.items() if k != gone}
+    assert missing_from_policy(_routes(), trimmed) == {gone}
+    monkeypatch.setattr(policy, "POLICY", trimmed)
+    refused = client.call("admin", "GET", "/projects/stale")
+    assert refused.status_code == 403 and "未列入访问权限表" in refused.json()["message_zh"]
+
+
+def test_the_table_in_the_docs_is_the_policy() -> None:
+    from pathlib import Path
+
+    from blueprint.service.api.policy import EVERYONE
+    from blueprint.service.api.policy import STAFF as STAFF_ROLES
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "projects.md").read_text("utf-8")
+    rows = {}
+    for line in text.splitlines():
+        if line.startswith("| `") and " /api/" in line:
+            key, what, roles, scope = (c.strip() for c in line.strip("|").split("|"))
+            rows[key.strip("`")] = (what, roles, scope)
+    named = {"everyone": EVERYONE, "staff": STAFF_ROLES}
+    assert rows == {k: (r.what, next((n for n, v in named.items() if v == r.roles),
+                                     ", ".join(r.roles)), r.scope)
+                    for k, r in POLICY.items()}
