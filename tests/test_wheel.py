@@ -50,9 +50,10 @@ def test_the_wheel_installs_and_runs_in_a_clean_venv(wheel: Path, tmp_path: Path
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True, system_site_packages=False)
     py, exe = env_dir / "bin" / "python", env_dir / "bin" / "blueprint"
-    subprocess.run([str(py), "-m", "pip", "install", "-q", str(wheel)], check=True,
-                   timeout=900)
+    # nothing of this checkout or of the outer environment may leak into the clean venv
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    subprocess.run([str(py), "-m", "pip", "install", "-q", str(wheel)], check=True,
+                   timeout=900, env=env, cwd=tmp_path)
     env["BLUEPRINT_DATA_DIR"] = str(tmp_path / "data")
     env["COLUMNS"] = "400"  # no wrapping of the store path
     helped = subprocess.run([str(exe), "--help"], capture_output=True, text=True, env=env,
