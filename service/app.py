@@ -42,11 +42,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _include_routers(app: FastAPI) -> None:
     """The API under ``/api``, the OGC API under ``/ogc``, then the pages and ``/static``."""
-    from blueprint.service.api import deps, layers, ogc, quota, quota_reports, vet
+    from blueprint.service.api import deps, errors, layers, ogc, quota, quota_reports, vet
     from blueprint.web import pages
 
     for module in (layers, vet, quota, quota_reports):
         app.include_router(module.router, prefix="/api")
     ogc.register(app)
     pages.register(app, pages.PageDeps(store=deps.get_store, rules=deps.get_rules,
-                                       settings=deps.get_app_settings))
+                                       settings=deps.get_app_settings,
+                                       error_status=errors.status_for))
