@@ -74,7 +74,7 @@ def _save_project(client: TestClient, csrf: str) -> str:
     answer = client.post("/projects/new", follow_redirects=False, data={
         "csrf": csrf, "site": json.dumps(SITE), "name": "页面测试项目", "county": DCF,
         "industry": "industrial", "investment": "6", "responsible_unit": "聊城某公司",
-        "origin": "attracted", "demand_land": "1.5", "tags": "investment"})
+        "origin": "attracted", "demand_new_construction_land": "1.5", "tags": "investment"})
     assert answer.status_code == 303, answer.text
     return str(answer.headers["location"]).rsplit("/", 1)[1]
 

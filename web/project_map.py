@@ -21,7 +21,7 @@ def _map(base: str, height: str) -> folium.Map:
     fmap = folium.Map(location=(36.45, 115.98), zoom_start=10, tiles=None, height=height,
                       control_scale=True, max_zoom=19)
     fmap.default_js = _local(base, MAP_JS)
-    fmap.default_css = _local(base, MAP_CSS)
+    fmap.default_css = _local(base, MAP_CSS[:1])  # Leaflet only: app.css fills the window
     return fmap
 
 

@@ -227,7 +227,8 @@ def project_routes(signed_in: Any, context: Any, store_dep: Any, rules_dep: Any,
                     actions=_actions(session.user, project, rounds, report is not None),
                     next_stage=next((to for to, via in TRANSITIONS[project.stage].items()
                                      if via == "manual"), None),
-                    libraries=load_settings().libraries, stage_order=STAGES)
+                    libraries=load_settings().libraries, stage_order=STAGES, kinds=KINDS,
+                    industries={c: i.title for c, i in rules.industries.items()})
 
     @router.post("/projects/{code}/actions", response_model=None)
     async def project_action(code: str, request: Request, session: SessionDep, ctx: Ctx,
