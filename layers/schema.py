@@ -392,3 +392,16 @@ meeting_items = sa.Table(
     sa.Column("decided_at", _TIME),
     sa.Column("decided_by", sa.String(120)),
 )
+
+# Signed-in page sessions (migration ``0005_sessions``; :mod:`layers.sessions`). Only the
+# SHA-256 hash of the session id is stored; the id itself lives in the browser's cookie.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", _TIME, nullable=False),
+    sa.Column("expires_at", _TIME, nullable=False),
+    sa.Index("ix_sessions_user", "user_id"),
+)

@@ -46,6 +46,7 @@ def _include_routers(app: FastAPI) -> None:
         audit,
         consultation,
         deps,
+        errors,
         layers,
         ogc,
         projects,
@@ -59,4 +60,5 @@ def _include_routers(app: FastAPI) -> None:
         app.include_router(module.router, prefix="/api")
     ogc.register(app)
     pages.register(app, pages.PageDeps(store=deps.get_store, rules=deps.get_rules,
-                                       settings=deps.get_app_settings))
+                                       settings=deps.get_app_settings,
+                                       error_status=errors.status_for))

@@ -44,6 +44,10 @@ class Settings(BaseModel):
     max_site_vertices: int = Field(default=100_000, ge=4)  # per site, all parcels together
     max_site_parts: int = Field(default=1_000, ge=1)  # polygons per site
     debug: bool = False
+    session_hours: float = Field(default=8, gt=0, le=24 * 30)  # a page sign-in lasts this long
+    # the session cookie's Secure flag: auto = Secure except for plain http to a loopback
+    # host (127.0.0.1, localhost, ::1); true = always; false = never (plain-http deployments)
+    cookie_secure: str = "auto"
 
     @model_validator(mode="before")
     @classmethod
@@ -63,6 +67,14 @@ class Settings(BaseModel):
             raise ValueError("must be a postgresql:// URL (or empty)")
         if value.startswith("postgres://"):
             value = "postgresql://" + value.removeprefix("postgres://")
+        return value
+
+    @field_validator("cookie_secure")
+    @classmethod
+    def _check_cookie_secure(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("auto", "true", "false"):
+            raise ValueError("must be auto, true or false")
         return value
 
     def file_limits(self, max_mb: int | None = None) -> Limits:

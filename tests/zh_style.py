@@ -197,12 +197,32 @@ def toml_texts(path: Path) -> Iterator[tuple[int, str]]:
         yield 0, text
 
 
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
+_ATTR = re.compile(r'="([^"]*)"')
+_TAG = re.compile(r"<[^>]*>")
+
+
+def html_texts(path: Path) -> Iterator[tuple[int, str]]:
+    """The text and attribute values of a page template, line by line (Jinja parts are holes)."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.lstrip().startswith(("<style", "<script")):
+            continue
+        line = _JINJA.sub(HOLE, line)
+        for value in _ATTR.findall(line):
+            yield number, value
+        for text in _TAG.sub("\n", line).split("\n"):
+            if text.strip():
+                yield number, text.strip()
+
+
 def template_files(root: Path) -> list[Path]:
-    """Every file whose strings reach a user: the core, the edges and the map's scripts."""
+    """Every file whose strings reach a user: the core, the edges, the map's scripts and the
+    page templates."""
     files = [p for d in ("analysis", "layers", "service", "web") for p in
              sorted((root / d).rglob("*.py"))]
     files += sorted((root / "web" / "static").glob("*.js"))
     files += sorted(root.glob("analysis/**/*.toml"))
+    files += sorted((root / "web" / "templates").glob("*.html"))
     return [p for p in files if "migrations" not in p.parts]
 
 
@@ -210,7 +230,8 @@ def scan(root: Path) -> list[str]:
     """``path:line: text`` for every literal with half-width punctuation in Chinese text."""
     found = []
     for path in template_files(root):
-        texts = {".py": python_texts, ".js": js_texts, ".toml": toml_texts}[path.suffix](path)
+        texts = {".py": python_texts, ".js": js_texts, ".toml": toml_texts,
+                 ".html": html_texts}[path.suffix](path)
         for line, text in texts:
             if violations(text):
                 found.append(f"{path.relative_to(root)}:{line}: {text.replace(HOLE, '{}')!r}")

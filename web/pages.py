@@ -1,4 +1,6 @@
-"""Web pages of the service: the blueprint map (``/``), static assets and raster images.
+"""Web pages of the service: the blueprint map (``/``), static assets and raster images;
+sign-in, projects, the inbox and the meeting (:mod:`session`, :mod:`project_pages`,
+:mod:`consult_pages`).
 
 Web knows nothing of the service: :func:`service.app.create_app` calls :func:`register`
 with the FastAPI dependencies the pages need (the store, the rules, the settings).
@@ -19,10 +21,14 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from blueprint.analysis.rules import Rules
+from blueprint.layers.errors import BlueprintError
 from blueprint.layers.repository import get_layer, list_layers
+from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
 from blueprint.web.map_page import PageOptions, render_page
 from blueprint.web.raster import RAMP, render_band
+from blueprint.web.render import PageContext
+from blueprint.web.session import SessionDeps, install_redirect, login_routes
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SWAGGER = "/static/vendor/swagger-ui-dist"
@@ -34,7 +40,9 @@ class PageDeps:
 
     store: Callable[..., Store]
     rules: Callable[..., Rules]
-    settings: Callable[..., Any]  # has ``basemap_url`` and ``basemap_attribution``
+    settings: Callable[..., Any]  # has ``basemap_url``, ``session_hours``, ``cookie_secure`` …
+    # the HTTP status of a domain error (the API's one table), for the pages' error answers
+    error_status: Callable[[BlueprintError], int] = lambda _exc: 400
 
 
 def _page_routes(deps: PageDeps) -> APIRouter:
@@ -106,10 +114,30 @@ def _image_routes(deps: PageDeps) -> APIRouter:
     return images
 
 
+def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
+    """Sign-in, the project pages, the inbox and the meeting (they need a session)."""
+    from blueprint.web.consult_pages import consult_routes
+    from blueprint.web.project_pages import project_routes
+
+    sessions = SessionDeps(deps.store, deps.settings)
+
+    def context(request: Request,
+                session: Annotated[Session | None, Depends(sessions.current)]) -> PageContext:
+        return PageContext(base=request.scope.get("root_path", ""), session=session)
+
+    install_redirect(app)
+    app.include_router(login_routes(sessions, context))
+    app.include_router(project_routes(sessions.signed_in, context, deps.store, deps.rules,
+                                      deps.error_status))
+    app.include_router(consult_routes(sessions.signed_in, context, deps.store,
+                                      deps.error_status))
+
+
 def register(app: FastAPI, deps: PageDeps) -> None:
     """Mount the pages, the image endpoints and ``/static``; replace the CDN-based docs."""
     app.router.routes[:] = [r for r in app.router.routes
                             if getattr(r, "path", None) not in ("/docs", "/redoc")]
     app.include_router(_page_routes(deps))
+    _signed_in_pages(app, deps)
     app.include_router(_image_routes(deps), prefix="/api")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -83,6 +83,7 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
       <a id="bp-dl-json" class="bp-btn" href="#" download="report.json">下载报告（JSON）</a>
       <a id="bp-dl-geojson" class="bp-btn" href="#"
          download="report.geojson">下载图形（GeoJSON）</a>
+      <a id="bp-save-project" class="bp-btn bp-primary" href="{base}/projects/new">保存为项目</a>
     </div>
     <h2>地块信息</h2>
     <table id="bp-site" class="bp-table"></table>

@@ -121,8 +121,10 @@ window.BlueprintCheck = function (bp) {
     var en = body.message ? "<p class='bp-en' lang='en'>" + esc(body.message) + "</p>" : "";
     var hint = crsProblem ? "<p class='bp-hint-crs'>在上方“坐标系”中选择后，将自动再次审查此文件。" +
       "</p>" : "";
+    var login = body.error === "not_authenticated" ? "<p class='bp-login-hint'><a href='" +
+      base + "/login?next=/'>请先登录</a></p>" : "";
     setState("error", "<b>无法完成审查</b><p class='bp-error-zh'>" +
-      esc(body.message_zh || "审查失败，请检查输入后重试。") + "</p>" + where + hint + en);
+      esc(body.message_zh || "审查失败，请检查输入后重试。") + "</p>" + where + hint + login + en);
   }
 
   /* The rule a piece breaks: by its class where the kind says so (water-source levels),
@@ -248,9 +250,26 @@ window.BlueprintCheck = function (bp) {
     var name = "选址初审-" + (fc.report.site.name || "地块").replace(/[\\/:*?"<>|\s]+/g, "_");
     offer("bp-dl-json", JSON.stringify(fc.report, null, 2), "application/json", name + ".json");
     offer("bp-dl-geojson", JSON.stringify(fc, null, 2), "application/geo+json", name + ".geojson");
+    offerProject(fc);
     $("bp-result").hidden = false;
     setState("done", "");
     $("bp-result").scrollIntoView({ block: "start" });
+  }
+
+  /* "保存为项目": the checked site (as the server read it) waits in sessionStorage for the
+   * new-project form, which opens with the industry and county of the check. */
+  function offerProject(fc) {
+    var r = fc.report, outline = fc.features.filter(function (f) {
+      return f.properties.role === "site"; })[0];
+    if (!outline) { return; }
+    try {
+      sessionStorage.setItem("bp-checked-site", JSON.stringify({
+        feature: { type: "Feature", properties: {}, geometry: outline.geometry },
+        name: r.site.name, area_m2: r.site.area_m2, verdict_zh: r.verdict_zh }));
+    } catch (e) { return; }
+    var query = new URLSearchParams({ industry: r.industry || "", county: r.county || "",
+      name: r.site.name || "" });
+    $("bp-save-project").href = base + "/projects/new?" + query.toString();
   }
 
   function focusLayer(name) {

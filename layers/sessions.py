@@ -1,0 +1,88 @@
+"""Signed-in page sessions: a password sign-in gives a random session id for a cookie.
+
+Only the SHA-256 hash of the id is stored (``sessions.id_hash``), beside the user, a
+per-session CSRF token for the pages' forms and the expiry. A session stops working when it
+expires, when the user signs out and when the user is disabled (the user's ``active`` flag
+is read with every session). The API keeps bearer tokens (:mod:`layers.users`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from blueprint.layers.errors import NotAuthenticated
+from blueprint.layers.schema import sessions, users
+from blueprint.layers.store import Store, now, write_audit
+from blueprint.layers.users import User, authenticate_password
+
+SIGNED_OUT_ZH = "登录已过期或已退出，请重新登录"
+
+
+@dataclass(frozen=True)
+class Session:
+    """A live session: its user, the CSRF token its forms carry, and when it ends."""
+
+    user: User
+    csrf: str
+    expires_at: datetime
+
+
+def _hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def sign_in(name: str, password: str, *, store: Store, hours: float,
+            at: datetime | None = None) -> tuple[str, Session]:
+    """Check the password and open a session of ``hours``; return (session id, session).
+
+    The id is returned once, for the cookie; the store keeps only its hash. Expired
+    sessions of every user are deleted on the way.
+    """
+    user = authenticate_password(name, password, store=store)
+    at = at or now()
+    session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    expires = at + timedelta(hours=hours)
+    with store.engine.begin() as conn:
+        user_id = conn.execute(sa.select(users.c.id).where(users.c.name == name)).scalar_one()
+        conn.execute(sessions.delete().where(sessions.c.expires_at <= at))
+        conn.execute(sessions.insert().values(id_hash=_hash(session_id), user_id=user_id,
+                                              csrf_token=csrf, created_at=at,
+                                              expires_at=expires))
+        write_audit(conn, actor=user.name, action="user.sign_in", obj=f"user:{name}",
+                    at=at, detail={"expires_at": expires.isoformat()})
+    return session_id, Session(user=user, csrf=csrf, expires_at=expires)
+
+
+def session_user(session_id: str | None, *, store: Store,
+                 at: datetime | None = None) -> Session:
+    """The live session of a cookie's id, or :class:`NotAuthenticated` (no id, unknown,
+    expired, signed out, or the user disabled)."""
+    if not session_id:
+        raise NotAuthenticated("not signed in", message_zh="请先登录")
+    at = at or now()
+    query = (sa.select(sessions.c.csrf_token, sessions.c.expires_at, users)
+             .join(users, users.c.id == sessions.c.user_id)
+             .where(sessions.c.id_hash == _hash(session_id)))
+    with store.read() as conn:
+        row = conn.execute(query).first()
+    if row is None or not row.active or _aware(row.expires_at) <= at:
+        raise NotAuthenticated("the session has ended", message_zh=SIGNED_OUT_ZH)
+    user = User(name=row.name, role=row.role, county=row.county, department=row.department)
+    return Session(user=user, csrf=row.csrf_token, expires_at=_aware(row.expires_at))
+
+
+def sign_out(session_id: str | None, *, store: Store) -> None:
+    """End a session (nothing happens for an unknown id)."""
+    if not session_id:
+        return
+    with store.engine.begin() as conn:
+        conn.execute(sessions.delete().where(sessions.c.id_hash == _hash(session_id)))

@@ -1,0 +1,134 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.test_browser)
+"""Projects and consultation in Debian's Chromium, signed in through /login: natural
+resources staff check a site on the map, save it as a project and start a round; a
+department user finds it in /inbox, answers 有条件同意 with a condition polygon drawn on the
+small map, and sees the condition on the project page. No request leaves the machine, no
+console error (the page fixture of ``tests.test_browser`` holds both)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from blueprint.layers.store import open_store
+from blueprint.layers.users import create_user
+from tests.live_server import serving
+from tests.test_browser import (  # noqa: F401  (fixtures)
+    ARTIFACTS,
+    PARK,
+    _drag_rectangle,
+    _need_browser,
+    browser,
+    console,
+    page,
+)
+
+pytestmark = pytest.mark.browser
+PASSWORD = "browser-test-password"
+STATE: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``blueprint serve`` on the sample city, with a natural resources user and a user of
+    工业和信息化局 (consulted on industrial projects), both with passwords."""
+    _need_browser()
+    data = tmp_path_factory.mktemp("serve-projects")
+    with serving(data) as live:
+        store = open_store("", data)
+        try:
+            create_user("自然资源局小王", "nr_staff", None, store=store, actor="test",
+                        password=PASSWORD)
+            create_user("工信局小李", "department", None, store=store, actor="test",
+                        department="industry", password=PASSWORD)
+        finally:
+            store.close()
+        yield live.base
+
+
+def _sign_in(page: Any, server: str, name: str, target: str) -> None:
+    page.goto(f"{server}/login?next={target}")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}{target}*")
+    if target != "/":  # the map page has no page header
+        assert name in page.locator("#bp-user").inner_text()
+
+
+def _shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_a_staff_user_saves_a_checked_site_and_starts_a_round(server, page):
+    _sign_in(page, server, "自然资源局小王", "/")
+    page.locator(".bp-county-label").first.wait_for()
+    page.evaluate("() => { blueprint.map.setView([36.4399, 116.0380], 16, {animate: false}); }")
+    _drag_rectangle(page, *PARK)
+    page.locator("#bp-verdict").wait_for()
+    assert "通过" in page.locator("#bp-verdict").inner_text()
+    page.click("#bp-save-project")
+    page.wait_for_url(f"{server}/projects/new*")
+    assert page.locator("select[name=industry]").input_value() == "industrial"
+    assert "平方米" in page.locator("#bp-site-info").inner_text()
+    page.fill("input[name=name]", "浏览器测试新材料项目")
+    page.fill("input[name=investment]", "8")
+    page.fill("input[name=demand_new_construction_land]", "2.5")
+    page.fill("input[name=responsible_unit]", "聊城新材料有限公司")
+    page.fill("input[name=service_officer]", "李专员")
+    page.select_option("select[name=origin]", "attracted")
+    _shot(page, "projects_new_form")
+    page.click("#bp-save-project")
+    page.wait_for_url(f"{server}/projects/LC-*")
+    code = page.locator("#bp-code").inner_text()
+    assert page.locator("#bp-stage").inner_text() == "策划生成"
+    assert "通过" in page.locator("#bp-report-verdict").inner_text()
+    assert page.locator("#bp-project-map .leaflet-interactive").count() >= 1
+    page.click("#bp-start-round")
+    page.wait_for_url(f"{server}/projects/{code}")
+    assert page.locator("#bp-stage").inner_text() == "会商中"
+    assert "工业和信息化局" in page.locator("#bp-rounds").inner_text()
+    page.goto(f"{server}/projects")
+    assert code in page.locator("#bp-projects").inner_text()
+    assert "会商中 1" in page.locator("#bp-counts").inner_text()
+    STATE["code"] = code
+
+
+def _click_on_answer_map(page: Any, lat: float, lon: float) -> None:
+    x, y = page.evaluate("""([lat, lon]) => {
+        const cfg = JSON.parse(document.getElementById("bp-answer-config").textContent);
+        const map = window[cfg.map], box = map.getContainer().getBoundingClientRect();
+        const p = map.latLngToContainerPoint([lat, lon]);
+        return [box.left + p.x, box.top + p.y]; }""", [lat, lon])
+    page.mouse.click(x, y)
+    page.wait_for_timeout(150)
+
+
+def test_a_department_answers_with_a_drawn_condition(server, page):
+    code = STATE.get("code")
+    assert code, "the staff test saves the project first"
+    _sign_in(page, server, "工信局小李", "/inbox")
+    row = page.locator("#bp-inbox tr", has_text=code)
+    assert row.count() == 1 and "未答复" in row.inner_text()
+    page.locator("#bp-answer-map .leaflet-container").wait_for()
+    page.click("#bp-answer .leaflet-draw-draw-polygon")
+    (s, w), (n, e) = PARK
+    corners = [(s + (n - s) * 0.2, w + (e - w) * 0.2), (s + (n - s) * 0.2, w + (e - w) * 0.7),
+               (s + (n - s) * 0.7, w + (e - w) * 0.5)]
+    for lat, lon in [*corners, corners[0]]:
+        _click_on_answer_map(page, lat, lon)
+    assert page.locator("#bp-condition").input_value().startswith('{"type":"Polygon"')
+    assert page.locator("input[name=answer][value=conditional]").is_checked()
+    page.fill("textarea[name=text]", "须保留厂区东侧 30 米绿化隔离带。")
+    _shot(page, "inbox_answer_drawn")
+    page.click("#bp-send-answer")
+    page.wait_for_url(f"{server}/inbox?done=*")
+    assert "有条件同意" in page.locator("#bp-inbox tr", has_text=code).inner_text()
+    page.goto(f"{server}/projects/{code}")
+    rounds = page.locator("#bp-rounds").inner_text()
+    assert "有条件同意：须保留厂区东侧 30 米绿化隔离带。" in rounds and "附条件范围" in rounds
+    assert "（1 处）" in page.locator("body").inner_text()
+    assert page.locator("#bp-project-map path[stroke='#7b3294']").count() == 1

@@ -1,0 +1,210 @@
+"""The signed-in pages through the real app (FastAPI TestClient): sign-in, sessions, cookie
+flags, CSRF, redirects for anonymous visitors, and the core's permissions as the forms meet
+them (a department answers only for itself, county staff act only on their county's
+projects), on both engines where the store matters."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from projects_support import DCF, city  # noqa: F401  (fixture)
+
+from blueprint.analysis.consultation import rounds_of
+from blueprint.analysis.projects import get_project
+from blueprint.layers.departments import list_departments
+from blueprint.layers.schema import sessions
+from blueprint.layers.store import Store
+from blueprint.layers.users import create_user, disable_user
+from blueprint.service.app import create_app
+from blueprint.service.settings import Settings
+
+PASSWORD = "correct horse battery"
+SITE = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[
+    [116.0368, 36.4392], [116.0392, 36.4392], [116.0392, 36.4407], [116.0368, 36.4407],
+    [116.0368, 36.4392]]]}}
+CONDITION = {"type": "Polygon", "coordinates": [[[116.0370, 36.4394], [116.0380, 36.4394],
+                                                 [116.0380, 36.4400], [116.0370, 36.4394]]]}
+
+
+@contextmanager
+def _client(store: Store, tmp_path: Path, base_url: str = "https://testserver",
+            **settings: Any) -> Iterator[TestClient]:
+    """The real app serving ``store``; https so the Secure cookie is sent back."""
+    app = create_app(Settings(data_dir=tmp_path / "app", **settings))
+    with TestClient(app, base_url=base_url) as client:
+        own, app.state.store = app.state.store, store
+        try:
+            yield client
+        finally:
+            app.state.store = own
+
+
+def _users(store: Store) -> None:
+    for name, role, county, dept in [("nr", "nr_staff", None, None),
+                                     ("nr_yg", "nr_staff", "371521", None),
+                                     ("gxj", "department", None, "industry")]:
+        create_user(name, role, county, store=store, actor="test", department=dept,
+                    password=PASSWORD)
+
+
+def _login(client: TestClient, name: str, password: str = PASSWORD) -> Any:
+    token = re.search(r'name="login_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    return client.post("/login", data={"name": name, "password": password,
+                                       "login_token": token.group(1), "next": "/projects"},
+                       follow_redirects=False)
+
+
+def _csrf(client: TestClient, path: str = "/projects") -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
+    assert found, f"no CSRF field on {path}"
+    return found.group(1)
+
+
+def _save_project(client: TestClient, csrf: str) -> str:
+    answer = client.post("/projects/new", follow_redirects=False, data={
+        "csrf": csrf, "site": json.dumps(SITE), "name": "页面测试项目", "county": DCF,
+        "industry": "industrial", "investment": "6", "responsible_unit": "聊城某公司",
+        "origin": "attracted", "demand_new_construction_land": "1.5", "tags": "investment"})
+    assert answer.status_code == 303, answer.text
+    return str(answer.headers["location"]).rsplit("/", 1)[1]
+
+
+def test_sign_in_bad_password_and_disabled_user(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    _users(city)
+    with _client(city, tmp_path) as client:
+        bad = _login(client, "nr", "wrong password!")
+        assert bad.status_code == 401 and "用户名或密码错误" in bad.text
+        assert "bp_session" not in client.cookies
+        ok = _login(client, "nr")
+        assert ok.status_code == 303 and ok.headers["location"] == "/projects"
+        assert client.get("/projects").status_code == 200
+        with city.read() as conn:  # only the hash of the session id is stored
+            stored = set(conn.execute(sa.select(sessions.c.id_hash)).scalars())
+        cookie = client.cookies["bp_session"]
+        assert hashlib.sha256(cookie.encode()).hexdigest() in stored and cookie not in stored
+        disable_user("nr", store=city, actor="test")
+        gone = client.get("/projects", follow_redirects=False)
+        assert gone.status_code == 303 and gone.headers["location"].startswith("/login")
+        assert _login(client, "nr").status_code == 401
+
+
+def test_no_default_password(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    create_user("nopass", "nr_staff", None, store=city, actor="test")
+    with _client(city, tmp_path) as client:
+        assert _login(client, "nopass", "").status_code == 401
+        assert _login(client, "admin", "admin").status_code == 401
+
+
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_cookie_flags(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    _users(city)
+    with _client(city, tmp_path) as client:
+        cookie = _login(client, "nr").headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and "secure" in cookie
+        assert "max-age=28800" in cookie  # the default 8 hours
+    with _client(city, tmp_path, base_url="http://127.0.0.1") as client:  # plain-http loopback
+        assert "secure" not in _login(client, "nr").headers["set-cookie"].lower()
+    with _client(city, tmp_path, base_url="http://blueprint.example") as client:
+        assert "secure" in _login(client, "nr").headers["set-cookie"].lower()
+    with _client(city, tmp_path, base_url="http://127.0.0.1", cookie_secure="true") as client:
+        assert "secure" in _login(client, "nr").headers["set-cookie"].lower()
+
+
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_pages_send_anonymous_visitors_to_login(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    with _client(city, tmp_path) as client:
+        for path in ("/projects", "/projects/new?industry=industrial", "/projects/LC-2026-0001",
+                     "/inbox", "/meeting"):
+            answer = client.get(path, follow_redirects=False)
+            assert answer.status_code == 303, path
+            assert answer.headers["location"].startswith("/login?next=/"), path
+        posted = client.post("/projects/new", data={"name": "x"}, follow_redirects=False)
+        assert posted.status_code == 303
+        assert client.get("/").status_code == 200  # the map stays open to everyone
+        assert "请先登录" in client.get("/static/check.js").text
+
+
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_csrf_is_checked(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    _users(city)
+    with _client(city, tmp_path) as client:
+        no_token = client.post("/login", data={"name": "nr", "password": PASSWORD},
+                               follow_redirects=False)
+        assert no_token.status_code == 403 and "bp_session" not in client.cookies
+        _login(client, "nr")
+        code = _save_project(client, _csrf(client))
+        for token in (None, "forged"):
+            data = {"action": "start_round"} | ({"csrf": token} if token else {})
+            refused = client.post(f"/projects/{code}/actions", data=data)
+            assert refused.status_code == 403 and refused.json()["where"] == "csrf"
+        assert get_project(code, store=city).stage == "planned"
+        assert client.post("/logout", data={}).status_code == 403
+        assert client.get("/projects").status_code == 200  # still signed in
+
+
+def test_department_answers_only_for_itself(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "nr")
+        csrf = _csrf(client)
+        code = _save_project(client, csrf)
+        page = client.get(f"/projects/{code}").text
+        assert "发起会商" in page and "选址初审报告" in page
+        started = client.post(f"/projects/{code}/actions",
+                              data={"csrf": csrf, "action": "start_round"},
+                              follow_redirects=False)
+        assert started.status_code == 303
+        rnd = rounds_of(code, store=city)[-1]
+        consulted = {a.department for a in rnd.active}
+        other = next(d.code for d in list_departments(store=city) if d.code not in consulted)
+        create_user("other", "department", None, store=city, actor="test", department=other,
+                    password=PASSWORD)
+        assert "industry" in consulted
+    with _client(city, tmp_path) as other_client:
+        _login(other_client, "other")
+        assert code not in other_client.get("/inbox").text
+        refused = other_client.post(f"/inbox/{rnd.id}/answer", data={
+            "csrf": _csrf(other_client, "/inbox"), "answer": "agree", "text": "同意。"})
+        assert refused.status_code == 403 and "本部门未参与" in refused.text
+    with _client(city, tmp_path) as ee:
+        _login(ee, "gxj")
+        inbox = ee.get("/inbox").text
+        assert code in inbox and "提交意见" in inbox
+        answered = ee.post(f"/inbox/{rnd.id}/answer", follow_redirects=False, data={
+            "csrf": _csrf(ee, "/inbox"), "answer": "conditional", "text": "须退让河道 50 米。",
+            "condition": json.dumps(CONDITION)})
+        assert answered.status_code == 303, answered.text
+        project_page = ee.get(f"/projects/{code}").text
+        assert "有条件同意：须退让河道 50 米。" in project_page and "（1 处）" in project_page
+        assert "bp-actions" not in project_page  # a department user takes no project action
+    opinions = [o for a in rounds_of(code, store=city)[-1].assignments for o in a.opinions]
+    assert [(o.department, o.answer) for o in opinions] == [("industry", "conditional")]
+    assert opinions[0].condition is not None
+
+
+def test_county_staff_act_only_in_their_county(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "nr")
+        code = _save_project(client, _csrf(client))
+    with _client(city, tmp_path) as yg:
+        _login(yg, "nr_yg")
+        page = yg.get(f"/projects/{code}").text
+        assert code in page and "bp-actions" not in page
+        for action in ("start_round", "exit"):
+            refused = yg.post(f"/projects/{code}/actions", data={
+                "csrf": _csrf(yg), "action": action, "reason": "试图越权"})
+            assert refused.status_code == 403 and "本县" in refused.text
+        assert get_project(code, store=city).stage == "planned"
+        assert yg.get("/meeting").status_code == 200
+        assert "录入决定" not in yg.get("/meeting").text

@@ -1,0 +1,67 @@
+"""Rendering the server-side pages: Jinja templates in ``web/templates`` and folium maps
+embedded in them (their scripts and stylesheets from ``/static/vendor``, no CDN)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import folium
+from branca.element import Figure
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from blueprint.layers.errors import BlueprintError
+from blueprint.layers.sessions import Session
+from blueprint.layers.users import ROLES
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
+                   trim_blocks=True, lstrip_blocks=True)
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What every page needs: the app's root path and the session (None: anonymous)."""
+
+    base: str
+    session: Session | None
+
+    @property
+    def user(self) -> Any:
+        """The signed-in user, or None."""
+        return self.session.user if self.session else None
+
+
+def page(ctx: PageContext, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
+    """A whole page from a template, never cached (it shows a user's own data)."""
+    html = _ENV.get_template(template).render(
+        base=ctx.base, user=ctx.user, role_zh=ROLES.get(ctx.user.role, "") if ctx.user else "",
+        csrf=ctx.session.csrf if ctx.session else "", **values)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def error_page(ctx: PageContext, exc: BlueprintError, status: int, back: str) -> HTMLResponse:
+    """A refused or failed action, in Chinese, with the way back."""
+    return page(ctx, "error.html", status=status, message_zh=exc.message_zh,
+                message=exc.message, where=exc.where, back=back)
+
+
+@dataclass(frozen=True)
+class EmbeddedMap:
+    """A folium map split for a template: its head tags, its ``<div>`` and its script."""
+
+    head: str
+    html: str
+    script: str
+    name: str
+
+
+def embed(fmap: folium.Map) -> EmbeddedMap:
+    """Render a folium map into the three parts a page template places."""
+    figure = fmap.get_root()
+    assert isinstance(figure, Figure)
+    figure.render()
+    return EmbeddedMap(head=figure.header.render(), html=figure.html.render(),
+                       script=figure.script.render(), name=fmap.get_name())

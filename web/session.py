@@ -1,0 +1,150 @@
+"""Sign-in for the pages: the session cookie, the signed-in user, CSRF checks, /login, /logout.
+
+The session id lives in the cookie ``bp_session`` (``HttpOnly; SameSite=Strict``, and
+``Secure`` unless the settings allow plain http: ``cookie_secure = auto`` means Secure except
+for plain http to a loopback host); the store keeps only its hash
+(:mod:`blueprint.layers.sessions`). Every form that changes something carries the session's
+CSRF token in a hidden field ``csrf``; the sign-in form carries a token that must match the
+short-lived cookie ``bp_login`` (double submit), so another site cannot sign a browser in.
+"""
+
+# No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
+import secrets
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from blueprint.layers.errors import NotAllowed, NotAuthenticated
+from blueprint.layers.sessions import Session, session_user, sign_in, sign_out
+from blueprint.layers.store import Store
+from blueprint.web.render import PageContext, page
+
+COOKIE = "bp_session"
+LOGIN_COOKIE = "bp_login"
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+CSRF_ZH = "表单已失效，请刷新页面后重新提交"
+
+
+class LoginRequired(Exception):
+    """Raised by :func:`SessionDeps.signed_in` for an anonymous visitor: redirect to /login."""
+
+    def __init__(self, target: str):
+        super().__init__(target)
+        self.target = target
+
+
+def secure_cookie(request: Request, settings: Any) -> bool:
+    """Whether cookies carry ``Secure``: the setting, or (auto) unless plain http to loopback."""
+    mode = getattr(settings, "cookie_secure", "auto")
+    if mode in ("true", "false"):
+        return bool(mode == "true")
+    return not (request.url.scheme == "http" and request.url.hostname in LOOPBACK)
+
+
+def check_csrf(session: Session, token: Any) -> None:
+    """Refuse (403) a form whose ``csrf`` field is not the session's token."""
+    if not isinstance(token, str) or not secrets.compare_digest(token, session.csrf):
+        raise NotAllowed("the form's CSRF token is missing or wrong", message_zh=CSRF_ZH,
+                         where="csrf")
+
+
+def safe_target(target: Any) -> str:
+    """A local path to go back to after signing in (never another site)."""
+    text = target if isinstance(target, str) else ""
+    return text if text.startswith("/") and not text.startswith("//") and "\\" not in text \
+        else "/projects"
+
+
+class SessionDeps:
+    """The FastAPI dependencies of the pages' sign-in, over the store dependency."""
+
+    def __init__(self, store: Any, settings: Any):
+        StoreDep = Annotated[Store, Depends(store)]
+
+        def current(request: Request, store: StoreDep) -> Session | None:
+            """The live session of the cookie, or None."""
+            try:
+                return session_user(request.cookies.get(COOKIE), store=store)
+            except NotAuthenticated:
+                return None
+
+        def signed_in(request: Request,
+                      found: Annotated[Session | None, Depends(current)]) -> Session:
+            """The live session, or a redirect to /login that comes back here."""
+            if found is None:
+                query = f"?{request.url.query}" if request.url.query else ""
+                raise LoginRequired(request.url.path + query)
+            return found
+
+        self.store, self.settings = store, settings
+        self.current, self.signed_in = current, signed_in
+
+
+def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
+    """``GET/POST /login`` and ``POST /logout``."""
+    router = APIRouter(include_in_schema=False)
+    StoreDep = Annotated[Store, Depends(deps.store)]
+    SettingsDep = Annotated[Any, Depends(deps.settings)]
+    Ctx = Annotated[PageContext, Depends(context)]
+
+    def form(ctx: PageContext, secure: bool, target: str, error: str = "", name: str = "",
+             status: int = 200) -> HTMLResponse:
+        token = secrets.token_urlsafe(24)
+        answer = page(ctx, "login.html", status=status, login_token=token, next=target,
+                      error=error, name=name)
+        answer.set_cookie(LOGIN_COOKIE, token, max_age=1800, httponly=True, samesite="strict",
+                          secure=secure, path="/")
+        return answer
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request, ctx: Ctx, settings: SettingsDep) -> Response:
+        """The sign-in form."""
+        target = safe_target(request.query_params.get("next"))
+        if ctx.session is not None:
+            return RedirectResponse(ctx.base + target, status_code=303)
+        return form(ctx, secure_cookie(request, settings), target)
+
+    @router.post("/login")
+    async def login(request: Request, ctx: Ctx, store: StoreDep,
+                    settings: SettingsDep) -> Response:
+        """Check the password; open a session and go back where the user came from."""
+        data = await request.form()
+        name, password = str(data.get("name", "")).strip(), str(data.get("password", ""))
+        target, secure = safe_target(data.get("next")), secure_cookie(request, settings)
+        token, cookie = data.get("login_token"), request.cookies.get(LOGIN_COOKIE, "")
+        if not (isinstance(token, str) and cookie and secrets.compare_digest(token, cookie)):
+            return form(ctx, secure, target, CSRF_ZH, name, status=403)
+        try:
+            session_id, session = sign_in(name, password, store=store,
+                                          hours=settings.session_hours)
+        except NotAuthenticated as exc:
+            return form(ctx, secure, target, exc.message_zh, name, status=401)
+        answer = RedirectResponse(ctx.base + target, status_code=303)
+        answer.set_cookie(COOKIE, session_id, max_age=int(settings.session_hours * 3600),
+                          httponly=True, samesite="strict", secure=secure, path="/")
+        answer.delete_cookie(LOGIN_COOKIE, path="/")
+        return answer
+
+    @router.post("/logout")
+    async def logout(request: Request, ctx: Ctx, store: StoreDep) -> Response:
+        """End the session (its CSRF token is needed) and go to the sign-in page."""
+        if ctx.session is not None:
+            check_csrf(ctx.session, (await request.form()).get("csrf"))
+            sign_out(request.cookies.get(COOKIE), store=store)
+        answer = RedirectResponse(ctx.base + "/login", status_code=303)
+        answer.delete_cookie(COOKIE, path="/")
+        return answer
+
+    return router
+
+
+def install_redirect(app: FastAPI) -> None:
+    """Anonymous visitors of a page that needs a user go to /login (303), and come back."""
+
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, exc: LoginRequired) -> Response:
+        base = request.scope.get("root_path", "")
+        return RedirectResponse(f"{base}/login?next={quote(exc.target, safe='/')}",
+                                status_code=303)

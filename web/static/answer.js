@@ -1,0 +1,18 @@
+/* The inbox's answer form: a condition area drawn on the small map goes into the hidden
+ * field "condition" as GeoJSON (the last one drawn). */
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("bp-answer-config").textContent);
+  var map = window[cfg.map], drawn = window[cfg.drawnItems];
+  var field = document.getElementById("bp-condition");
+  var state = document.getElementById("bp-condition-state");
+  if (!map || !drawn) { return; }
+  map.on(L.Draw.Event.CREATED, function (ev) {
+    drawn.eachLayer(function (l) { if (l !== ev.layer) { drawn.removeLayer(l); } });
+    var feature = ev.layer.toGeoJSON();
+    field.value = JSON.stringify(feature.geometry);
+    state.textContent = "已绘制条件范围（提交时随意见保存）。";
+    var conditional = document.querySelector("input[name=answer][value=conditional]");
+    if (conditional) { conditional.checked = true; }
+  });
+})();

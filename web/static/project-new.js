@@ -1,0 +1,17 @@
+/* The new-project form: the site comes from the map's last check (sessionStorage). */
+(function () {
+  "use strict";
+  var field = document.getElementById("bp-site-json");
+  var info = document.getElementById("bp-site-info");
+  if (!field) { return; }
+  var saved = null;
+  try { saved = JSON.parse(sessionStorage.getItem("bp-checked-site") || "null"); } catch (e) { saved = null; }
+  if (!field.value && saved && saved.feature) { field.value = JSON.stringify(saved.feature); }
+  if (saved && saved.area_m2) {
+    info.textContent = "地块：" + (saved.name || "地图上的地块") + "，面积 " +
+      Number(saved.area_m2).toLocaleString("zh-CN", { maximumFractionDigits: 1 }) +
+      " 平方米，初审结论：" + (saved.verdict_zh || "") + "。";
+  } else if (!field.value) {
+    info.textContent = "没有地块：请先在地图上审查一个地块，再点击“保存为项目”。";
+  }
+})();
