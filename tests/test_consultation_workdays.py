@@ -15,7 +15,7 @@ import pytest
 from projects_support import DCF_STAFF, city, park_project, site
 
 from blueprint.analysis.consultation import add_working_days, get_round, is_working_day, start_round
-from blueprint.analysis.consultation.workdays import working_days_between
+from blueprint.analysis.consultation.workdays import is_provisional, working_days_between
 from blueprint.analysis.projects import create_project, vet_project
 from blueprint.layers.errors import CalendarUnavailable
 from blueprint.layers.store import Store
@@ -59,6 +59,17 @@ def test_the_2026_schedule(day: date, working: bool) -> None:
 def test_add_working_days(start: date, days: int, deadline: date) -> None:
     assert add_working_days(start, days) == deadline
     assert working_days_between(start, deadline) == days
+
+
+def test_the_year_after_the_last_notice_is_provisional() -> None:
+    """chinesecalendar 1.11 knows 2026; 2027's notice is not in it yet. Deadlines there come
+    from the statutory holidays (元旦 on Friday 1 January 2027; 春节 from 5 February) and
+    are marked provisional; 2026 deadlines are not."""
+    assert not is_provisional(date(2026, 12, 31))
+    assert is_provisional(date(2027, 1, 4))
+    # Mon 28 Dec 2026 + 5: 29, 30, 31 Dec, (1 Jan holiday, weekend), 4 Jan, 5 Jan
+    assert add_working_days(date(2026, 12, 28), 5) == date(2027, 1, 5)
+    assert not is_working_day(date(2027, 2, 8))  # 春节 (a Monday)
 
 
 def test_a_year_the_calendar_does_not_know_is_refused_not_guessed() -> None:

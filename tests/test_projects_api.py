@@ -167,11 +167,20 @@ def test_errors_map_to_http(api: tuple[Api, Clock]) -> None:
                      {"outcome": "revise", "reason": "x"}).status_code == 404
     code = api_.ok("nr_dcf", "POST", "/projects",
                    PROJECT | {"site": geojson("01_park_clean.txt")})["code"]
-    # 28 December 2026: five working days reach into 2027, which the calendar lacks → 503
-    clock.at = datetime(2026, 12, 28, 2, 0, tzinfo=UTC)
+    # 28 December 2027: five working days reach into 2028, two years past the calendar
+    # package's last notice (2026) → 503, nothing changes
+    clock.at = datetime(2027, 12, 28, 2, 0, tzinfo=UTC)
     late = api_.call("nr_dcf", "POST", f"/projects/{code}/rounds", {})
     assert late.status_code == 503 and late.json()["error"] == "calendar_unavailable"
     assert api_.ok("viewer", "GET", f"/projects/{code}")["stage"] == "planned"
+    # 28 December 2026: five working days reach into 2027, the year after the last notice:
+    # counted from the statutory holidays (元旦 1/1) and marked provisional
+    clock.at = datetime(2026, 12, 28, 2, 0, tzinfo=UTC)
+    started = api_.call("nr_dcf", "POST", f"/projects/{code}/rounds", {})
+    assert started.status_code in (200, 201), started.text
+    deadlines = {a["deadline"]: a["deadline_provisional"]
+                 for a in started.json()["departments"]}
+    assert deadlines == {"2027-01-05": True}
     bad = api_.call("nr_dcf", "POST", "/projects", PROJECT | {"investment": "-1"})
     assert bad.status_code == 422
     assert api_.call(None, "GET", "/projects").status_code == 401

@@ -12,6 +12,7 @@ from branca.element import Figure
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from blueprint.analysis.consultation.workdays import is_provisional
 from blueprint.layers.errors import BlueprintError
 from blueprint.layers.sessions import Session
 from blueprint.layers.users import ROLES
@@ -19,6 +20,8 @@ from blueprint.layers.users import ROLES
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
                    trim_blocks=True, lstrip_blocks=True)
+# a deadline counted before the year's holiday notice was in the calendar package: 暂定
+_ENV.globals["is_provisional"] = is_provisional
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from blueprint.analysis.consultation.model import ConsultationRound, Opinion
+from blueprint.analysis.consultation.workdays import is_provisional
 from blueprint.analysis.projects import Project, ProjectInput, key_status
 
 GeoJSON = dict[str, Any]
@@ -184,7 +185,20 @@ class OpinionOut(BaseModel):
     amends_id: int | None
 
 
-class AssignmentOut(BaseModel):
+class _HasDeadline(BaseModel):
+    """A working-day deadline, and whether it is provisional (暂定: counted before that
+    year's holiday notice reached the calendar package, without make-up working days)."""
+
+    deadline: date
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def deadline_provisional(self) -> bool:
+        """True when the deadline may move once the year's notice is published."""
+        return is_provisional(self.deadline)
+
+
+class AssignmentOut(_HasDeadline):
     """A department in a round."""
 
     department: str
@@ -258,7 +272,7 @@ class RevetOut(BaseModel):
     site_revised: bool
 
 
-class InboxOut(BaseModel):
+class InboxOut(_HasDeadline):
     """A round waiting for the caller's department."""
 
     round_id: int
@@ -271,7 +285,7 @@ class InboxOut(BaseModel):
     answer: str | None
 
 
-class OverdueOut(BaseModel):
+class OverdueOut(_HasDeadline):
     """An answer past its deadline."""
 
     round_id: int
