@@ -35,17 +35,20 @@ import json, statistics, sys, time, uuid
 from pathlib import Path
 from urllib.parse import quote
 import shapely
-try:
+tree, data, url, sites_file = sys.argv[1:5]
+if (Path(tree) / "blueprint" / "__init__.py").exists():  # the tree's own layout decides
     from blueprint.analysis.sample import load_sample
     from blueprint.analysis.site import Site
     from blueprint.analysis.vetting import VetRequest, vet_site
     from blueprint.layers.store import open_store
-except ImportError:
+else:
     from analysis.sample import load_sample
     from analysis.site import Site
     from analysis.vetting import VetRequest, vet_site
     from layers.store import open_store
-tree, data, url, sites_file = sys.argv[1:5]
+# an installed Blueprint must not stand in for the tree under test
+code = Path(vet_site.__code__.co_filename).resolve()
+assert str(code).startswith(str(Path(tree).resolve())), f"arm ran {code}, not {tree}"
 store = open_store(url or "", Path(data))
 load_sample(Path(tree) / "data" / "sample", store=store, actor="bench")
 sites = [Site(geometry=shapely.from_wkt(line), parcels=1, name="bench", source="bench")
