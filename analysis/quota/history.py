@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from blueprint.analysis.quota.clock import today_cn, utc
+from blueprint.analysis.quota.clock import CST, today_cn, utc
 from blueprint.analysis.quota.kinds import KINDS, from_units, resolve_kind
 from blueprint.analysis.quota.ledger import HOLD, PROJECT, loan_outstanding
 from blueprint.analysis.quota.tables import accounts, entries, operations
@@ -62,6 +62,17 @@ def _code(type_: str, owner: str) -> str:
     return f"{type_}:{owner}" if owner else type_
 
 
+def count_movements(*, store: Store, year: int | None = None, kind: str | None = None,
+                    county: str | None = None, project: str | None = None,
+                    op: str | None = None, since: datetime | None = None,
+                    until: datetime | None = None) -> int:
+    """How many entries :func:`movements` with these filters has in all (for paging)."""
+    query = _movement_query(year, kind, county, project, op, since, until).order_by(None)
+    with store.read() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(
+            query.subquery())).scalar_one())
+
+
 def movements(*, store: Store, year: int | None = None, kind: str | None = None,
               county: str | None = None, project: str | None = None, op: str | None = None,
               since: datetime | None = None, until: datetime | None = None,
@@ -71,7 +82,9 @@ def movements(*, store: Store, year: int | None = None, kind: str | None = None,
     with store.read() as conn:
         rows = conn.execute(query.limit(limit).offset(offset)).all()
     return [{
-        "id": r.id, "at": utc(r.created_at).isoformat(), "operation_id": r.operation_id,
+        "id": r.id, "at": utc(r.created_at).isoformat(),
+        "at_cn": utc(r.created_at).astimezone(CST).strftime("%Y-%m-%d %H:%M:%S"),
+        "operation_id": r.operation_id,
         "op": r.op, "op_zh": OP_ZH.get(r.op, r.op), "key": r.key, "purpose": r.purpose,
         "year": r.year, "kind": r.kind, "kind_title": KINDS[r.kind].title,
         "unit": KINDS[r.kind].unit, "from": _code(r.from_type, r.from_owner),

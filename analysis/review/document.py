@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from shapely.geometry.base import BaseGeometry
 
-from blueprint.analysis.quota.clock import china_time, now_utc
+from blueprint.analysis.quota.clock import CST, now_utc, utc
 from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.review.points import boundary_table
@@ -85,7 +85,7 @@ def _stamp_rows(stamps: list[dict[str, Any]], store: Store) -> list[dict[str, st
         when = datetime.fromisoformat(s["imported_at"])
         rows.append({"title": s.get("title") or titles.get(s["name"], s["name"]),
                      "name": s["name"], "kind": s["kind"],
-                     "imported_at": china_time(when).strftime("%Y-%m-%d %H:%M")})
+                     "imported_at": utc(when).astimezone(CST).strftime("%Y-%m-%d %H:%M")})
     return rows
 
 
@@ -115,8 +115,8 @@ def review_html(review: ReviewInput, *, store: Store) -> str:
                for layer in report["capacity"]["layers"] for b in layer["bands"]],
         points=boundary_table(review.site), layers=_stamp_rows(review.layers, store),
         opinions=review.opinions, reviewer=review.reviewer,
-        date=china_time(review.at).strftime("%Y年%m月%d日"),
-        time=china_time(review.at).strftime("%Y-%m-%d %H:%M"))
+        date=utc(review.at).astimezone(CST).strftime("%Y年%m月%d日"),
+        time=utc(review.at).astimezone(CST).strftime("%Y-%m-%d %H:%M"))
 
 
 def _overlap(part: dict[str, Any]) -> str:
