@@ -36,8 +36,8 @@ def colour_for(value: Decimal | None, top: Decimal) -> str:
 
 def choropleth(features: list[dict[str, Any]], available: dict[str, Decimal], unit: str,
                base: str, link: str) -> folium.Map:
-    """The counties coloured by available quota; each one's popup links to its card
-    (``link`` is the dashboard URL without the county)."""
+    """The counties coloured by available quota; a click on one opens its card (the page
+    script follows ``properties.link``; ``link`` is the dashboard URL without the county)."""
     fmap = _map(base, "380px")
     top = max(available.values(), default=Decimal(0))
     shapes = []
@@ -51,14 +51,11 @@ def choropleth(features: list[dict[str, Any]], available: dict[str, Decimal], un
         value = available[code]
         style = {"color": "#333333", "weight": 1, "fillOpacity": 0.8,
                  "fillColor": colour_for(value, top)}
-        popup = folium.Popup(f'<b>{name}</b><br>可用 {value} {html.escape(unit)}<br>'
-                             f'<a class="bp-county-link" href="{html.escape(link)}&county={code}">'
-                             "查看县区指标</a>", max_width=240)
-        layer = folium.GeoJson({"type": "Feature", "id": code, "properties": {"code": code},
+        props = {"code": code, "link": f"{link}&county={code}"}
+        layer = folium.GeoJson({"type": "Feature", "id": code, "properties": props,
                                 "geometry": f["geometry"]}, name=name,
                                style_function=lambda _f, s=style: s,
                                tooltip=folium.Tooltip(f"{name}：可用 {value} {html.escape(unit)}"))
-        popup.add_to(layer)
         layer.add_to(fmap)
     if shapes:
         x0, y0, x1, y1 = shapely.total_bounds(shapes)
