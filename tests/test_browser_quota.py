@@ -137,3 +137,22 @@ _FILL_OF_DCF = """() => {
         }
     }
     return null; }"""
+
+
+def test_map_panel_downloads_the_review_pdf(server, page, tmp_path):
+    """"下载初审意见书（PDF）" on the map's verdict panel: the checked site printed."""
+    import subprocess
+    from pathlib import Path
+
+    sites = Path(__file__).resolve().parent.parent / "data" / "sample" / "sites"
+    page.set_input_files("#bp-file", str(sites / "02_redline_conflict.txt"))
+    page.locator("#bp-verdict").wait_for()
+    with page.expect_download(timeout=120_000) as download:
+        page.click("#bp-dl-pdf")
+    pdf = Path(download.value.path())
+    assert download.value.suggested_filename.endswith(".pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    flat = "".join(text.split())
+    assert "初审结论：不通过" in flat and "东昌湖东岸文旅商业项目" in flat
