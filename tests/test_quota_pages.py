@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from projects_support import city  # noqa: F401  (fixture)
 
 from blueprint.analysis import quota
+from blueprint.analysis.quota.clock import today_cn
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
 from blueprint.service.app import create_app
@@ -130,6 +131,11 @@ def test_city_manager_allocates_from_the_pool(city: Store, tmp_path: Path) -> No
         card = client.get(f"/quota?county={DCF}").text
         assert re.search(r'id="bp-county-available">0(\.0+)?<', card)
         assert 'href="/projects/LC-2026-9002"' in card
+        today = today_cn().isoformat()  # dates on the page are China dates
+        assert re.search(r'id="bp-movement-total">0<', client.get(
+            "/quota?until=2026-01-01").text)
+        assert re.search(rf'id="bp-movement-total">{moved}<', client.get(
+            f"/quota?since={today}&until={today}").text)
         filtered = client.get("/quota?op=allocate&project=LC-2026-9002").text
         assert re.search(r'id="bp-movement-total">2<', filtered)
         xlsx = client.get("/quota/export?format=xlsx&op=allocate&project=LC-2026-9002")

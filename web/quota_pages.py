@@ -8,7 +8,7 @@ Chinese error page with the API's status.
 """
 
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprint.analysis import quota
-from blueprint.analysis.quota.clock import parse_day_or_time
+from blueprint.analysis.quota.clock import china_time, end_of_day_utc, parse_day_or_time
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export
 from blueprint.analysis.quota.history import OP_ZH, OPS
@@ -49,8 +49,15 @@ def _admin_features(store: Store) -> list[dict[str, Any]]:
     return []
 
 
-def _when(text: str | None, where: str) -> Any:
-    return parse_day_or_time(text, where, "time") if text else None
+def _when(text: str | None, where: str, *, end: bool = False) -> Any:
+    """A date or time typed on the page, in China time; ``end``: a date means the end of
+    that day (an "until" date includes the day)."""
+    if not text:
+        return None
+    parsed = parse_day_or_time(text, where)
+    if isinstance(parsed, datetime):
+        return china_time(parsed)
+    return end_of_day_utc(parsed) if end else end_of_day_utc(parsed - timedelta(days=1))
 
 
 def _movement_filters(q: Any, user: User) -> dict[str, Any]:
@@ -63,7 +70,8 @@ def _movement_filters(q: Any, user: User) -> dict[str, Any]:
 def _core_filters(values: dict[str, str], year: int, kind: str) -> dict[str, Any]:
     return {"year": year, "kind": kind, "county": values["county"] or None,
             "project": values["project"] or None, "op": values["op"] or None,
-            "since": _when(values["since"], "since"), "until": _when(values["until"], "until"),
+            "since": _when(values["since"], "since"),
+            "until": _when(values["until"], "until", end=True),
             "actor": values["actor"] or None}
 
 
