@@ -143,3 +143,39 @@ def test_city_manager_allocates_from_the_pool(city: Store, tmp_path: Path) -> No
         exported = client.get("/quota/export?format=csv&op=allocate&project=LC-2026-9002")
         rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
         assert rows[0][1] == "时间（北京时间）" and len(rows) == 3
+
+
+def test_every_operation_from_the_page(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """Hold, lend, repay, reclaim and reverse through the confirmation, as the core does."""
+    _users(city)
+    common = {"kind": "new_construction_land", "year": "2026", "reason": "页面操作"}
+    dcf, yg = _available(city, f"county:{DCF}"), _available(city, f"county:{YG}")
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        csrf = _csrf(client)
+
+        def run(op: str, **fields: str) -> str:
+            effect, answer = _confirm(client, {"csrf": csrf, "op": op, **common, **fields})
+            assert answer.status_code == 303, (op, answer.text)
+            return effect
+
+        assert "预留至 2099-06-30" in run("hold", county=DCF, project="LC-2026-9300",
+                                          amount="3", expires="2099-06-30")
+        assert _available(city, f"county:{DCF}") == dcf - 3
+        assert "归还期限 2099-12-31" in run("lend", lender=DCF, borrower=YG, amount="2",
+                                           due="2099-12-31")
+        assert _available(city, f"county:{YG}") == yg + 2
+        loan = quota.loans(store=city, county=YG)[-1]["loan_id"]
+        assert "全部未还数量" in run("repay", loan_id=str(loan))
+        assert _available(city, f"county:{YG}") == yg
+        assert "LC-2026-9300" in run("reclaim", project="LC-2026-9300")
+        assert _available(city, f"county:{DCF}") == dcf
+        last = quota.movements(store=city, op="reclaim")[-1]["operation_id"]
+        assert f"第 {last} 号" in run("reverse", operation_id=str(last))
+        assert _available(city, f"county:{DCF}") == dcf - 3  # the hold is back
+        refused = _confirm(client, {"csrf": csrf, "op": "reverse", **common,
+                                    "operation_id": str(last)})[1]
+        assert refused.status_code == 409  # reversed once already
+        missing = client.post("/quota/ops", data={"csrf": csrf, "op": "hold", **common,
+                                                  "reason": ""})
+        assert missing.status_code == 422 and "事由" in missing.text
