@@ -18,6 +18,8 @@ need_apt=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] && \
   [ -f /usr/share/postgresql/15/extension/postgis.control ] || need_apt+=(postgresql-15-postgis-3 postgresql-15)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# pdftotext / pdftoppm read the 初审意见书 PDF back (tests/test_review_report.py)
+command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
 # a CJK font so that browser-test screenshots show the Chinese UI
 fc-list 2>/dev/null | grep -qi wqy || need_apt+=(fonts-wqy-microhei)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -208,3 +208,33 @@ def test_county_staff_act_only_in_their_county(city: Store, tmp_path: Path) -> N
         assert get_project(code, store=city).stage == "planned"
         assert yg.get("/meeting").status_code == 200
         assert "录入决定" not in yg.get("/meeting").text
+
+
+def test_project_review_report(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The project's 初审意见书: its stored report, the opinions in force, a PDF; signed in."""
+    import shutil
+
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "nr")
+        csrf = _csrf(client)
+        code = _save_project(client, csrf)
+        assert f"/projects/{code}/report.pdf" in client.get(f"/projects/{code}").text
+        client.post(f"/projects/{code}/actions", data={"csrf": csrf, "action": "start_round"})
+        rnd = rounds_of(code, store=city)[-1]
+    with _client(city, tmp_path) as gxj:
+        _login(gxj, "gxj")
+        gxj.post(f"/inbox/{rnd.id}/answer", data={
+            "csrf": _csrf(gxj, "/inbox"), "answer": "conditional", "text": "须退让河道 50 米。"})
+        html = gxj.get(f"/projects/{code}/report")
+        assert html.status_code == 200, html.text
+        for text in (code, "页面测试项目", "初审结论：", "部门会商意见", "有条件同意",
+                     "须退让河道 50 米。", "所用图层版本", "界址点坐标", "审查人：nr"):
+            assert text in html.text, text
+        assert gxj.get("/projects/LC-1999-9999/report").status_code == 404
+        if shutil.which("chromium"):
+            pdf = gxj.get(f"/projects/{code}/report.pdf")
+            assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    with _client(city, tmp_path) as anonymous:
+        assert anonymous.get(f"/projects/{code}/report",
+                             follow_redirects=False).status_code == 303

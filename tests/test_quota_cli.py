@@ -125,7 +125,7 @@ def test_export_files(blueprint, tmp_path: Path) -> None:
     raw = moves.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     lines = raw.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("分录号,时间（UTC）,操作号,操作,年度,指标类型")
+    assert lines[0].startswith("分录号,时间（北京时间）,操作号,操作,年度,指标类型")
     assert [line.split(",")[9] for line in lines[1:]] == ["3.75", "8.75"]
     bad = blueprint("export", "--what", "balances", "--format", "pdf", "--output",
                     str(tmp_path / "x.pdf"), ok=False)

@@ -118,6 +118,8 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
     """Sign-in, the project pages, the inbox and the meeting (they need a session)."""
     from blueprint.web.consult_pages import consult_routes
     from blueprint.web.project_pages import project_routes
+    from blueprint.web.quota_pages import quota_routes
+    from blueprint.web.review_pages import review_routes
 
     sessions = SessionDeps(deps.store, deps.settings)
 
@@ -127,10 +129,14 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
 
     install_redirect(app)
     app.include_router(login_routes(sessions, context))
+    app.include_router(review_routes(sessions.signed_in, context, deps.store, deps.rules,
+                                     deps.error_status))
     app.include_router(project_routes(sessions.signed_in, context, deps.store, deps.rules,
                                       deps.error_status))
     app.include_router(consult_routes(sessions.signed_in, context, deps.store,
                                       deps.error_status))
+    app.include_router(quota_routes(sessions.signed_in, context, deps.store,
+                                    deps.error_status))
 
 
 def register(app: FastAPI, deps: PageDeps) -> None:

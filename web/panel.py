@@ -80,6 +80,7 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
     <div id="bp-verdict" class="bp-verdict"></div>
     <p id="bp-summary" class="bp-summary"></p>
     <div class="bp-downloads">
+      <a id="bp-dl-pdf" class="bp-btn bp-primary" href="#">下载初审意见书（PDF）</a>
       <a id="bp-dl-json" class="bp-btn" href="#" download="report.json">下载报告（JSON）</a>
       <a id="bp-dl-geojson" class="bp-btn" href="#"
          download="report.geojson">下载图形（GeoJSON）</a>

@@ -11,9 +11,10 @@ reverse), :mod:`balances`, :mod:`history` (movements, loans), :mod:`exports`,
 from blueprint.analysis.quota.balances import balances
 from blueprint.analysis.quota.corrections import reclaim, reverse
 from blueprint.analysis.quota.coverage import quota_coverage
-from blueprint.analysis.quota.history import loans, movements
+from blueprint.analysis.quota.history import count_movements, loans, movements
 from blueprint.analysis.quota.operations import allocate, expire_holds, grant, hold, release, retire
 from blueprint.analysis.quota.transfers import adjust, lend, repay
 
-__all__ = ["adjust", "allocate", "balances", "expire_holds", "grant", "hold", "lend", "loans",
-           "movements", "quota_coverage", "reclaim", "release", "repay", "retire", "reverse"]
+__all__ = ["adjust", "allocate", "balances", "count_movements", "expire_holds", "grant",
+           "hold", "lend", "loans", "movements", "quota_coverage", "reclaim", "release",
+           "repay", "retire", "reverse"]

@@ -62,7 +62,8 @@ def _accounts(conn: Connection, year: int | None, kind: str | None) -> list[Acco
             for r in conn.execute(query)]
 
 
-def _flows(conn: Connection, year: int | None, kind: str | None) -> list[sa.Row]:
+def _flows(conn: Connection, year: int | None, kind: str | None,
+           until: datetime | None = None) -> list[sa.Row]:
     cols = (entries.c.purpose, entries.c.debit_id, entries.c.credit_id, entries.c.origin_id,
             entries.c.loan_id)
     query = sa.select(*cols, sa.func.sum(entries.c.amount).label("amount")).group_by(*cols)
@@ -70,6 +71,8 @@ def _flows(conn: Connection, year: int | None, kind: str | None) -> list[sa.Row]
         query = query.where(entries.c.year == year)
     if kind is not None:
         query = query.where(entries.c.kind == kind)
+    if until is not None:
+        query = query.where(entries.c.created_at <= until)
     return list(conn.execute(query))
 
 
@@ -112,10 +115,10 @@ def _lenders(conn: Connection, ids: set[int]) -> dict[int, int]:
     return {firsts[int(e)]: int(d) for e, d in found}
 
 
-def _apply_expiry(conn: Connection, s: _Sums, at: datetime, scopes: set[tuple[int, str]]
-                  ) -> None:
+def _apply_expiry(conn: Connection, s: _Sums, at: datetime, scopes: set[tuple[int, str]],
+                  as_of: bool = False) -> None:
     f = s.figures
-    for p in holds.due_positions(conn, at=at, scopes=scopes):
+    for p in holds.due_positions(conn, at=at, scopes=scopes, as_of=as_of):
         f["available"][p.account_id] -= p.amount
         f["available"][p.origin_id] += p.amount
         f["held"][p.origin_id] -= p.amount
@@ -163,14 +166,19 @@ def _project_row(hold: Account | None, allocated: Account | None, s: _Sums) -> d
 
 
 def balance_rows(conn: Connection, *, year: int | None = None, kind: str | None = None,
-                 county: str | None = None, at: datetime | None = None) -> list[dict[str, Any]]:
+                 county: str | None = None, at: datetime | None = None,
+                 as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Balance rows inside an open connection (see :func:`balances`)."""
     code = resolve_kind(kind).code if kind else None
     found = _accounts(conn, year, code)
-    flows = _flows(conn, year, code)
+    flows = _flows(conn, year, code, as_of)
+    if as_of is not None:  # accounts opened later are not in the statement
+        touched = {r.debit_id for r in flows} | {r.credit_id for r in flows}
+        found = [a for a in found if a.id in touched]
     loan_ids = {int(r.loan_id) for r in flows if r.loan_id is not None}
     sums = _sum_flows(flows, {a.id: a.type for a in found}, _lenders(conn, loan_ids))
-    _apply_expiry(conn, sums, now_utc(at), {(a.year, a.kind) for a in found})
+    _apply_expiry(conn, sums, as_of or now_utc(at), {(a.year, a.kind) for a in found},
+                  as_of=as_of is not None)
     rows = [_reserve_row(a, sums) for a in found if a.type not in (HOLD, PROJECT)]
     pairs: dict[tuple[int, str, str], dict[str, Account]] = defaultdict(dict)
     for a in found:
@@ -185,10 +193,16 @@ def balance_rows(conn: Connection, *, year: int | None = None, kind: str | None 
 
 
 def balances(*, store: Store, year: int | None = None, kind: str | None = None,
-             county: str | None = None, at: datetime | None = None) -> list[dict[str, Any]]:
-    """Balance rows (amounts as exact Decimals) filtered by year, kind and county."""
+             county: str | None = None, at: datetime | None = None,
+             as_of: datetime | None = None) -> list[dict[str, Any]]:
+    """Balance rows (amounts as exact Decimals) filtered by year, kind and county.
+
+    ``as_of`` (a UTC time; :func:`analysis.quota.clock.as_of_time` makes one from a date)
+    gives the statement at that moment: only the entries posted up to then, holds that
+    had expired by then shown as released, accounts opened later left out.
+    """
     with store.read() as conn:
-        return balance_rows(conn, year=year, kind=kind, county=county, at=at)
+        return balance_rows(conn, year=year, kind=kind, county=county, at=at, as_of=as_of)
 
 
 def available_now(conn: Connection, account: Account, at: datetime) -> int:

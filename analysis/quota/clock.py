@@ -33,6 +33,19 @@ def end_of_day_utc(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), CST).astimezone(UTC)
 
 
+def as_of_time(text: str, where: str) -> datetime:
+    """A statement's moment, in UTC: a date is the *end* of that day in China
+    (``2026-12-31`` counts everything on 31 December), a time is exact (no zone: China).
+
+    >>> as_of_time("2026-12-31", "--as-of").isoformat()
+    '2026-12-31T16:00:00+00:00'
+    """
+    parsed = parse_day_or_time(text, where)
+    if isinstance(parsed, datetime):
+        return china_time(parsed)
+    return end_of_day_utc(parsed)
+
+
 def china_time(value: datetime) -> datetime:
     """An exact time as the user meant it: without a zone it is China time; in UTC."""
     return utc(value.replace(tzinfo=CST) if value.tzinfo is None else value)

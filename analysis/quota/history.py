@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from blueprint.analysis.quota.clock import today_cn, utc
+from blueprint.analysis.quota.clock import CST, today_cn, utc
 from blueprint.analysis.quota.kinds import KINDS, from_units, resolve_kind
 from blueprint.analysis.quota.ledger import HOLD, PROJECT, loan_outstanding
 from blueprint.analysis.quota.tables import accounts, entries, operations
@@ -25,7 +25,7 @@ OP_ZH = {"grant": "指标下达", "hold": "预留", "release": "释放预留", "
 
 def _movement_query(year: int | None, kind: str | None, county: str | None,
                     project: str | None, op: str | None, since: datetime | None,
-                    until: datetime | None) -> sa.Select[Any]:
+                    until: datetime | None, actor: str | None = None) -> sa.Select[Any]:
     debit, credit = accounts.alias("debit"), accounts.alias("credit")
     query = (sa.select(entries, operations.c.op, operations.c.key, operations.c.actor,
                        operations.c.reason, operations.c.price,
@@ -51,6 +51,8 @@ def _movement_query(year: int | None, kind: str | None, county: str | None,
             raise BadInput(f"unknown operation {op!r}; one of {', '.join(OPS)}",
                            message_zh="未知的操作类型", where="op")
         query = query.where(operations.c.op == op)
+    if actor:
+        query = query.where(operations.c.actor == actor)
     if since is not None:
         query = query.where(entries.c.created_at >= utc(since))
     if until is not None:
@@ -62,16 +64,31 @@ def _code(type_: str, owner: str) -> str:
     return f"{type_}:{owner}" if owner else type_
 
 
+def count_movements(*, store: Store, year: int | None = None, kind: str | None = None,
+                    county: str | None = None, project: str | None = None,
+                    op: str | None = None, since: datetime | None = None,
+                    until: datetime | None = None, actor: str | None = None) -> int:
+    """How many entries :func:`movements` with these filters has in all (for paging)."""
+    query = _movement_query(year, kind, county, project, op, since, until,
+                            actor).order_by(None)
+    with store.read() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(
+            query.subquery())).scalar_one())
+
+
 def movements(*, store: Store, year: int | None = None, kind: str | None = None,
               county: str | None = None, project: str | None = None, op: str | None = None,
               since: datetime | None = None, until: datetime | None = None,
-              limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+              limit: int = 1000, offset: int = 0, actor: str | None = None
+              ) -> list[dict[str, Any]]:
     """Ledger entries, oldest first, with the operation, actor and reason of each."""
-    query = _movement_query(year, kind, county, project, op, since, until)
+    query = _movement_query(year, kind, county, project, op, since, until, actor)
     with store.read() as conn:
         rows = conn.execute(query.limit(limit).offset(offset)).all()
     return [{
-        "id": r.id, "at": utc(r.created_at).isoformat(), "operation_id": r.operation_id,
+        "id": r.id, "at": utc(r.created_at).isoformat(),
+        "at_cn": utc(r.created_at).astimezone(CST).strftime("%Y-%m-%d %H:%M:%S"),
+        "operation_id": r.operation_id,
         "op": r.op, "op_zh": OP_ZH.get(r.op, r.op), "key": r.key, "purpose": r.purpose,
         "year": r.year, "kind": r.kind, "kind_title": KINDS[r.kind].title,
         "unit": KINDS[r.kind].unit, "from": _code(r.from_type, r.from_owner),

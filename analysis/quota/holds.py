@@ -78,19 +78,23 @@ def find_holds(conn: Connection, *, scopes: Iterable[tuple[int, str]] | None = N
     return holds
 
 
-def positions(conn: Connection, holds: list[Hold]) -> list[HoldPosition]:
-    """Outstanding positions (amount > 0) of the given holds."""
+def positions(conn: Connection, holds: list[Hold], *,
+              until: datetime | None = None) -> list[HoldPosition]:
+    """Outstanding positions (amount > 0) of the given holds (up to ``until``)."""
     by_id = {h.id: h for h in holds}
     return [HoldPosition(by_id[h], acct, origin, amount)
-            for h, acct, origin, amount in hold_positions(conn, by_id) if amount > 0]
+            for h, acct, origin, amount in hold_positions(conn, by_id, until=until)
+            if amount > 0]
 
 
 def due_positions(conn: Connection, *, at: datetime, scopes: Iterable[tuple[int, str]] | None
-                  = None, county: str | None = None) -> list[HoldPosition]:
-    """Positions of holds that expired at or before ``at`` and were not released yet."""
+                  = None, county: str | None = None, as_of: bool = False
+                  ) -> list[HoldPosition]:
+    """Positions of holds that expired at or before ``at`` and were not released yet
+    (``as_of``: counting only the entries posted up to ``at``)."""
     due = [h for h in find_holds(conn, scopes=scopes, county=county, expiring=True)
            if h.expires_at is not None and h.expires_at <= at]
-    return positions(conn, due)
+    return positions(conn, due, until=at if as_of else None)
 
 
 def release_moves(conn: Connection, held: list[HoldPosition], purpose: str) -> list[Move]:

@@ -138,8 +138,10 @@ def origin_positions(conn: Connection, account_id: int) -> dict[int, int]:
     return {int(o): int(v) for o, v in rows if o is not None}
 
 
-def hold_positions(conn: Connection, hold_ids: Iterable[int]) -> list[tuple[int, int, int, int]]:
-    """``(hold_id, hold account id, origin id, outstanding)`` of the given holds."""
+def hold_positions(conn: Connection, hold_ids: Iterable[int], *,
+                   until: datetime | None = None) -> list[tuple[int, int, int, int]]:
+    """``(hold_id, hold account id, origin id, outstanding)`` of the given holds (from the
+    entries posted up to ``until`` when given)."""
     ids = list(hold_ids)
     if not ids:
         return []
@@ -151,7 +153,8 @@ def hold_positions(conn: Connection, hold_ids: Iterable[int]) -> list[tuple[int,
         sa.select(entries.c.hold_id, sa.func.max(hold_account), entries.c.origin_id,
                   sa.func.sum(delta))
         .join(credit, credit.c.id == entries.c.credit_id)
-        .where(entries.c.hold_id.in_(ids))
+        .where(entries.c.hold_id.in_(ids),
+               entries.c.created_at <= until if until is not None else sa.true())
         .group_by(entries.c.hold_id, entries.c.origin_id)
         .order_by(entries.c.hold_id, entries.c.origin_id)).all()
     return [(int(h), int(a), int(o), int(v)) for h, a, o, v in rows]

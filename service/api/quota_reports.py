@@ -51,6 +51,7 @@ class MovementOut(BaseModel):
 
     id: int
     at: datetime
+    at_cn: str = Field(description="the same moment in China time (UTC+8), as pages show it")
     operation_id: int
     op: str
     op_zh: str
@@ -113,14 +114,23 @@ def api_kinds(user: UserDep) -> Any:
 
 @router.get("/balances", response_model=list[BalanceOut], summary="Balances / 指标余额")
 def api_balances(user: UserDep, store: StoreDep, year: YearQ = None, kind: KindQ = None,
-                 county: CountyQ = None) -> Any:
-    """Granted, held, allocated, lent, borrowed, adjusted, retired, available per account."""
-    return quota.balances(store=store, year=year, kind=kind, county=county)
+                 county: CountyQ = None,
+                 as_of: Annotated[str | None, Query(
+                     description="Statement as of the end of this day in China (YYYY-MM-DD) "
+                                 "or an exact ISO 8601 time (no zone: China time)")] = None,
+                 ) -> Any:
+    """Granted, held, allocated, lent, borrowed, adjusted, retired, available per account
+    (``as_of``: computed from the entries posted up to then)."""
+    from blueprint.analysis.quota.clock import as_of_time
+
+    moment = as_of_time(as_of, "as_of") if as_of else None
+    return quota.balances(store=store, year=year, kind=kind, county=county, as_of=moment)
 
 
 @router.get("/movements", response_model=list[MovementOut], summary="Movements / 指标流水")
 def api_movements(
-    user: UserDep, store: StoreDep, year: YearQ = None, kind: KindQ = None,
+    response: Response, user: UserDep, store: StoreDep, year: YearQ = None,
+    kind: KindQ = None,
     county: CountyQ = None, project: Annotated[str | None, Query()] = None,
     op: Annotated[str | None, Query(description="grant, hold, allocate …")] = None,
     since: Annotated[datetime | None, Query()] = None,
@@ -128,9 +138,12 @@ def api_movements(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
-    """Ledger entries, oldest first, filtered."""
-    return quota.movements(store=store, year=year, kind=kind, county=county, project=project,
-                           op=op, since=since, until=until, limit=limit, offset=offset)
+    """Ledger entries, oldest first, filtered; ``X-Total-Count`` says how many match in all
+    (so a client knows what lies beyond ``limit``)."""
+    filters: dict[str, Any] = {"year": year, "kind": kind, "county": county,
+                               "project": project, "op": op, "since": since, "until": until}
+    response.headers["X-Total-Count"] = str(quota.count_movements(store=store, **filters))
+    return quota.movements(store=store, limit=limit, offset=offset, **filters)
 
 
 @router.get("/loans", response_model=list[LoanOut], summary="Loans / 临时拆借")

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -114,3 +114,54 @@ async def api_vet_file(
                          year=year)
     _check_token(request.demands, user)
     return await run_in_threadpool(_run, request, format, store, rules)
+
+
+def _review(request: VetRequest, store: Any, rules: Any, reviewer: str, fmt: str) -> bytes:
+    from blueprint.analysis.review.document import review_html, site_review
+
+    html = review_html(site_review(vet_site(request, store=store, rules=rules), store=store,
+                                   reviewer=reviewer), store=store)
+    if fmt == "html":
+        return html.encode("utf-8")
+    from blueprint.analysis.review.pdf import html_to_pdf
+
+    return html_to_pdf(html)
+
+
+REVIEW_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}, "text/html": {}},
+          "description": "the 初审意见书 (PDF, or the printable page for report.html)"}}
+
+
+@router.post("/vet/report.pdf", summary="Preliminary-review report as PDF / 初审意见书（PDF）",
+             response_class=Response, responses=REVIEW_DOC)
+async def api_vet_report_pdf(body: SiteIn, store: StoreDep, rules: RulesDep,
+                             settings: SettingsDep, user: OptionalUserDep) -> Response:
+    """Vet a GeoJSON site (the body of ``POST /api/vet``) and answer its 初审意见书 as a PDF:
+    title block, map, findings, capacity, quota check, layer versions, boundary points."""
+    return await _review_response(body, store, rules, settings, user, "pdf")
+
+
+@router.post("/vet/report.html", summary="Printable preliminary-review report / 初审意见书（网页）",
+             response_class=Response, responses=REVIEW_DOC)
+async def api_vet_report_html(body: SiteIn, store: StoreDep, rules: RulesDep,
+                              settings: SettingsDep, user: OptionalUserDep) -> Response:
+    """The same 初审意见书 as a self-contained printable HTML page."""
+    return await _review_response(body, store, rules, settings, user, "html")
+
+
+async def _review_response(body: SiteIn, store: Any, rules: Any, settings: Any,
+                           user: User | None, fmt: str) -> Response:
+    site = await run_in_threadpool(site_from_geojson, body.site,
+                                   limits=site_limits(settings))
+    _check_token(body.demands, user)
+    emissions = parse_emissions(",".join(f"{k}={v}" for k, v in body.emissions.items()))
+    request = VetRequest(site=site, industry=body.industry, county=body.county,
+                         emissions=emissions, demands=dict(body.demands), year=body.year)
+    reviewer = user.name if user is not None else "未署名"
+    data = await run_in_threadpool(_review, request, store, rules, reviewer, fmt)
+    if fmt == "html":
+        return Response(data, media_type="text/html; charset=utf-8")
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": "attachment; filename=\"report.pdf\"; "
+                               "filename*=UTF-8''%E5%88%9D%E5%AE%A1%E6%84%8F%E8%A7%81%E4%B9%A6.pdf"})

@@ -29,13 +29,23 @@ def _available(row: dict[str, Any]) -> str:
 
 @quota_app.command("balances")
 def balances_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt = None,
+                 as_of: Annotated[str | None, typer.Option(
+                     "--as-of", help="Statement at the end of this day in China "
+                     "(YYYY-MM-DD) or at an exact ISO 8601 time")] = None,
                  format: Format = "table") -> None:
     """Balances per account: granted, held, allocated, lent, borrowed, available."""
-    rows = quota.balances(store=open_store(), year=year, kind=kind, county=county)
+    from blueprint.analysis.quota.clock import CST, as_of_time
+
+    moment = as_of_time(as_of, "--as-of") if as_of else None
+    rows = quota.balances(store=open_store(), year=year, kind=kind, county=county,
+                          as_of=moment)
     if format == "json":
         print_json(rows)
         return
-    table("要素指标余额", ["年度", "指标类型（单位）", "账户", "下达", "预留", "已配置", "借出",
+    title = "要素指标余额"
+    if moment is not None:
+        title += f"（截至北京时间 {moment.astimezone(CST):%Y-%m-%d %H:%M}）"
+    table(title, ["年度", "指标类型（单位）", "账户", "下达", "预留", "已配置", "借出",
                       "借入", "调剂", "核销", "可用"],
           [[r["year"], f"{r['kind_title']}({r['unit_zh']})", r["title"], r["granted"],
             r["held"], r["allocated"], r["lent"], r["borrowed"], r["adjusted"], r["retired"],
@@ -65,17 +75,27 @@ def movements_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt 
                   offset: Annotated[int, typer.Option(min=0)] = 0,
                   format: Format = "table") -> None:
     """Movement history: every entry with who, when, why, from and to."""
-    rows = quota.movements(store=open_store(), year=year, kind=kind, county=county,
-                           project=project, op=op, since=_when(since, "--since"),
-                           until=_when(until, "--until"), limit=limit, offset=offset)
+    store = open_store()
+    filters: dict[str, Any] = {"year": year, "kind": kind, "county": county,
+                               "project": project, "op": op,
+                               "since": _when(since, "--since"),
+                               "until": _when(until, "--until")}
+    rows = quota.movements(store=store, limit=limit, offset=offset, **filters)
     if format == "json":
         print_json(rows)
         return
-    table("要素指标流水", ["分录", "时间（UTC）", "操作", "指标类型", "调出", "调入", "数量",
+    table("要素指标流水", ["分录", "时间（北京时间）", "操作", "指标类型", "调出", "调入", "数量",
                      "操作人", "事由"],
-          [[r["id"], r["at"][:19], f"{r['op_zh']}#{r['operation_id']}", r["kind_title"],
+          [[r["id"], r["at_cn"], f"{r['op_zh']}#{r['operation_id']}", r["kind_title"],
             r["from_title"], r["to_title"], f"{r['amount']} {r['unit']}", r["actor"],
             r["reason"]] for r in rows])
+    total = quota.count_movements(store=store, **filters)
+    more = total - offset - len(rows)
+    if more > 0:
+        out.print(f"共 {total} 条，本页显示第 {offset + 1}–{offset + len(rows)} 条；"
+                  f"另有 {more} 条未显示（用 --offset {offset + len(rows)} 查看下一页）。")
+    else:
+        out.print(f"共 {total} 条。")
 
 
 @quota_app.command("loans")

@@ -12,7 +12,7 @@ from blueprint.analysis.messages import STATUS_ZH, VERDICT_ZH
 from blueprint.layers.errors import BadInput
 from blueprint.service.cli.console import open_store, out, print_json, progress_bar, table
 
-FORMATS = ("table", "json", "geojson")
+FORMATS = ("table", "json", "geojson", "html", "pdf")
 # Files vet-batch picks up from a folder (a .json file is vetted only when named).
 SITE_SUFFIXES = (".txt", ".geojson", ".gpkg", ".shp", ".zip", ".kml")
 
@@ -81,7 +81,11 @@ def vet(
     industry: Annotated[str, typer.Option(help="Industry code")] = "industrial",
     county: Annotated[str | None, typer.Option(help="County code (default: from "
                                                "the site's location)")] = None,
-    format: Annotated[str, typer.Option(help="table, json or geojson")] = "table",
+    format: Annotated[str, typer.Option(help="table, json, geojson, html or pdf "
+                                        "(初审意见书; html and pdf need --output)")] = "table",
+    output: Annotated[Path | None, typer.Option(help="File for --format html or pdf")] = None,
+    reviewer: Annotated[str | None, typer.Option(help="Reviewer named on the html/pdf "
+                                                 "report (default: the local operator)")] = None,
     emissions: Annotated[str | None, typer.Option(help="e.g. SO2=12.5,NOx=30 (t/yr)")] = None,
     demand: Annotated[str | None, typer.Option(help="Quota demands, e.g. "
                                                "new_construction_land=2.5,energy=3000")] = None,
@@ -98,6 +102,9 @@ def vet(
 
     if format not in FORMATS:
         raise BadInput(f"--format must be one of {FORMATS}", message_zh="输出格式无效")
+    if format in ("html", "pdf") and output is None:
+        raise BadInput(f"--format {format} needs --output FILE", where="--output",
+                       message_zh=f"输出 {format} 格式须用 --output 指定文件")
     from blueprint.service.context import rules_from_settings, site_limits
     from blueprint.service.settings import get_settings
 
@@ -108,7 +115,29 @@ def vet(
                          emissions=parse_emissions(emissions), demands=parse_demands(demand),
                          year=year)
     ruleset = rules_from_settings(settings, rules)
-    _render(vet_site(request, store=_store_with_layers(), rules=ruleset), format)
+    store = _store_with_layers()
+    report = vet_site(request, store=store, rules=ruleset)
+    if output is not None and format in ("html", "pdf"):
+        _write_review(report, store, format, output, reviewer)
+    else:
+        _render(report, format)
+
+
+def _write_review(report: Any, store: Any, fmt: str, output: Path,
+                  reviewer: str | None) -> None:
+    """The 初审意见书 as a printable page or a PDF."""
+    from blueprint.analysis.review.document import review_html, site_review
+    from blueprint.service.context import local_actor
+
+    html = review_html(site_review(report, store=store, reviewer=reviewer or local_actor()),
+                       store=store)
+    if fmt == "pdf":
+        from blueprint.analysis.review.pdf import html_to_pdf
+
+        output.write_bytes(html_to_pdf(html))
+    else:
+        output.write_text(html, encoding="utf-8")
+    out.print(f"{report.verdict_zh}：初审意见书已写入 {output}")
 
 
 def vet_batch(

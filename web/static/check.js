@@ -251,9 +251,46 @@ window.BlueprintCheck = function (bp) {
     offer("bp-dl-json", JSON.stringify(fc.report, null, 2), "application/json", name + ".json");
     offer("bp-dl-geojson", JSON.stringify(fc, null, 2), "application/geo+json", name + ".geojson");
     offerProject(fc);
+    offerPdf(fc, name);
     $("bp-result").hidden = false;
     setState("done", "");
     $("bp-result").scrollIntoView({ block: "start" });
+  }
+
+  /* "下载初审意见书（PDF）": the site as the server read it, vetted again and printed by
+   * POST /api/vet/report.pdf (same industry and emissions); the answer is saved as a file. */
+  function offerPdf(fc, name) {
+    var r = fc.report, outline = fc.features.filter(function (f) {
+      return f.properties.role === "site"; })[0];
+    var button = $("bp-dl-pdf");
+    button.onclick = function (ev) {
+      ev.preventDefault();
+      if (!outline || button.dataset.busy) { return; }
+      button.dataset.busy = "1";
+      button.textContent = "正在生成初审意见书…";
+      fetch(base + "/api/vet/report.pdf", { method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ site: { type: "Feature", properties: { name: r.site.name },
+          geometry: outline.geometry }, industry: r.industry,
+          emissions: (r.capacity && r.capacity.emissions) || {} }) }).then(function (res) {
+        if (!res.ok) { throw new Error("HTTP " + res.status); }
+        return res.blob();
+      }).then(function (blob) {
+        var url = URL.createObjectURL(blob), a = document.createElement("a");
+        blobs.push(url);
+        a.href = url;
+        a.download = name + ".pdf";
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+      }).catch(function () {
+        $("bp-status").hidden = false;
+        $("bp-status").textContent = "初审意见书生成失败，请稍后重试。";
+      }).then(function () {
+        delete button.dataset.busy;
+        button.textContent = "下载初审意见书（PDF）";
+      });
+    };
   }
 
   /* "保存为项目": the checked site (as the server read it) waits in sessionStorage for the

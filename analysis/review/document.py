@@ -1,0 +1,125 @@
+"""The 初审意见书 as a printable HTML page (its PDF: :mod:`.pdf`).
+
+One page for a site just vetted (:func:`site_review`) and for a project, with the report
+stored with it, its layer versions and its consultation opinions (:func:`project_review`).
+The page is self-contained (the map is an embedded PNG, fonts are the system's CJK fonts):
+it loads nothing, so printing it needs no network.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from shapely.geometry.base import BaseGeometry
+
+from blueprint.analysis.quota.clock import CST, now_utc, utc
+from blueprint.analysis.report_geojson import report_geojson
+from blueprint.analysis.report_schema import VetReport
+from blueprint.analysis.review.points import boundary_table
+from blueprint.analysis.review.static_map import site_map_png
+from blueprint.layers.repository import LayerInfo, list_layers
+from blueprint.layers.store import Store
+from blueprint.layers.units import m2_to_ha, m2_to_mu
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
+                   trim_blocks=True, lstrip_blocks=True)
+NOT_OK = ("warning", "conditional", "conflict")
+ROLE_OUTSIDE_ZH = "城镇开发边界外部分"
+
+
+@dataclass
+class ReviewInput:
+    """What the page shows: the report (its JSON form), the site and the pieces that break
+    a rule (EPSG:4490), the layers used, who reviewed it and when."""
+
+    report: dict[str, Any]
+    site: BaseGeometry
+    pieces: list[tuple[BaseGeometry, str]]
+    layers: list[dict[str, Any]]
+    reviewer: str
+    at: datetime
+    project: dict[str, Any] | None = None
+    opinions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def pieces_of(report: VetReport) -> list[tuple[BaseGeometry, str]]:
+    """The overlap pieces that break a rule (and the part outside the urban boundary)."""
+    import shapely
+
+    return [(shapely.geometry.shape(f["geometry"]), f["properties"]["status"])
+            for f in report_geojson(report)["features"]
+            if f["properties"]["role"] != "site" and f["properties"]["status"] in NOT_OK]
+
+
+def layer_stamps(layers: list[LayerInfo]) -> list[dict[str, Any]]:
+    """Each layer's name, kind, title and import time: the versions a report used."""
+    return [{"id": x.id, "name": x.name, "kind": x.kind, "title": x.title,
+             "imported_at": x.imported_at.isoformat()} for x in layers]
+
+
+def site_review(report: VetReport, *, store: Store, reviewer: str,
+                at: datetime | None = None) -> ReviewInput:
+    """The review of a site just vetted (its report must still hold its geometry)."""
+    if report.overlay is None:
+        raise ValueError("the report has no geometry: vet the site, not a stored report")
+    return ReviewInput(report=report.to_json(), site=report.overlay.geometry,
+                       pieces=pieces_of(report), layers=layer_stamps(list_layers(store=store)),
+                       reviewer=reviewer, at=now_utc(at))
+
+
+def area_zh(m2: float) -> str:
+    """``38,667.2 平方米（3.8667 公顷，58.00 亩）`` (docs/style-guide-zh.md)."""
+    return f"{m2:,.1f} 平方米（{m2_to_ha(m2):.4f} 公顷，{m2_to_mu(m2):.2f} 亩）"
+
+
+def _stamp_rows(stamps: list[dict[str, Any]], store: Store) -> list[dict[str, str]]:
+    titles = {x.name: x.title for x in list_layers(store=store)}
+    rows = []
+    for s in stamps:
+        when = datetime.fromisoformat(s["imported_at"])
+        rows.append({"title": s.get("title") or titles.get(s["name"], s["name"]),
+                     "name": s["name"], "kind": s["kind"],
+                     "imported_at": utc(when).astimezone(CST).strftime("%Y-%m-%d %H:%M")})
+    return rows
+
+
+def _county_name(code: str | None, store: Store) -> str:
+    from blueprint.analysis.quota.balances import balances
+
+    if not code:
+        return "未知"
+    for row in balances(store=store):
+        if row["type"] == "county" and row["county"] == code:
+            return f"{str(row['title']).split(' ')[0]}（{code}）"
+    return code
+
+
+def review_html(review: ReviewInput, *, store: Store) -> str:
+    """The whole printable page (A4), map included as a data URI."""
+    report = review.report
+    png = site_map_png(review.site, review.pieces, store=store)
+    site = report["site"]
+    return _ENV.get_template("review.html").render(
+        r=report, site=site, area=area_zh(site["area_m2"]), project=review.project,
+        county=_county_name(report.get("county"), store),
+        map_uri="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+        findings=[p | {"area": _overlap(p)} for f in report["findings"]
+                  for p in (f.get("by_level") or [f])],
+        bands=[b | {"layer": layer["title"], "units": layer["units"]}
+               for layer in report["capacity"]["layers"] for b in layer["bands"]],
+        points=boundary_table(review.site), layers=_stamp_rows(review.layers, store),
+        opinions=review.opinions, reviewer=review.reviewer,
+        date=utc(review.at).astimezone(CST).strftime("%Y年%m月%d日"),
+        time=utc(review.at).astimezone(CST).strftime("%Y-%m-%d %H:%M"))
+
+
+def _overlap(part: dict[str, Any]) -> str:
+    if not part.get("overlap_m2"):
+        return "—"
+    return f"{part['overlap_m2']:,.1f} 平方米（{part['overlap_mu']:,.2f} 亩）"

@@ -1,0 +1,62 @@
+"""The boundary-point table (界址点坐标) of a site in its Gauss-Krüger zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from blueprint.layers.crs import gk3_epsg, to_crs
+
+# More points than this are left out of the printed table (the file export has them all).
+MAX_POINTS = 400
+
+
+@dataclass(frozen=True)
+class BoundaryPoint:
+    """One corner: parcel and ring number (0 = outer ring), its name J1…, X north, Y east."""
+
+    parcel: int
+    ring: int
+    name: str
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class BoundaryTable:
+    """The corners of a site in CGCS2000 3-degree zone ``epsg`` (no zone prefix)."""
+
+    epsg: int
+    zone: int
+    central_meridian: int
+    points: list[BoundaryPoint]
+    total: int
+
+
+def boundary_table(site: BaseGeometry, *, limit: int = MAX_POINTS) -> BoundaryTable:
+    """The site's corners, X = northing and Y = easting in metres, rings closed on J1.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> t = boundary_table(box(116.0, 36.4, 116.01, 36.41))
+    >>> t.epsg, t.zone, len(t.points)
+    (4548, 39, 5)
+    """
+    epsg = gk3_epsg(site.centroid.x)
+    zone = epsg - 4534 + 25
+    planar = to_crs(site, 4490, epsg)
+    points: list[BoundaryPoint] = []
+    total = 0
+    for parcel, polygon in enumerate(shapely.get_parts(planar), start=1):
+        for ring_no, ring in enumerate([polygon.exterior, *polygon.interiors]):
+            coords = list(ring.coords)
+            for i, (east, north) in enumerate(coords):
+                total += 1
+                if len(points) < limit:
+                    number = i % (len(coords) - 1) + 1
+                    points.append(BoundaryPoint(parcel, ring_no, f"J{number}",
+                                                round(north, 3), round(east, 3)))
+    return BoundaryTable(epsg, zone, zone * 3, points, total)

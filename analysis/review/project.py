@@ -1,0 +1,52 @@
+"""The 初审意见书 of a project: its stored report, the layer versions stamped on it and the
+consultation opinions in force."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from blueprint.analysis.consultation.records import rounds_of
+from blueprint.analysis.projects.records import get_project
+from blueprint.analysis.projects.reports import latest_report, project_site
+from blueprint.analysis.quota.clock import CST, utc
+from blueprint.analysis.review.document import ReviewInput, pieces_of
+from blueprint.analysis.rules import Rules
+from blueprint.analysis.vetting import VetRequest, vet_site
+from blueprint.layers.errors import NotFound
+from blueprint.layers.store import Store
+
+
+def project_review(code: str, *, store: Store, rules: Rules | None = None) -> ReviewInput:
+    """The review of project ``code`` from its latest stored report.
+
+    The tables are the stored report's; the map's pieces come from vetting the site again
+    against the current layers (the stored JSON keeps no geometry), as on the project page.
+    """
+    project = get_project(code, store=store)
+    stored = latest_report(code, store=store)
+    if stored is None:
+        raise NotFound(f"project {code} has no vetting report yet",
+                       message_zh=f"项目“{code}”尚无审查报告，请先审查", where="report")
+    site = project_site(project)
+    fresh = vet_site(VetRequest(site=site, industry=project.industry, county=project.county,
+                                emissions=dict(project.emissions)), store=store, rules=rules)
+    return ReviewInput(report=stored.report, site=site.geometry, pieces=pieces_of(fresh),
+                       layers=stored.layers, reviewer=stored.vetted_by, at=stored.vetted_at,
+                       project={"code": project.code, "name": project.name},
+                       opinions=_opinions(code, store))
+
+
+def _opinions(code: str, store: Store) -> list[dict[str, str | int]]:
+    rows: list[dict[str, str | int]] = []
+    for rnd in rounds_of(code, store=store):
+        for a in rnd.assignments:
+            o = a.current
+            if o is not None:
+                rows.append({"round": rnd.number, "department": a.name_zh,
+                             "answer": o.answer_zh, "text": o.text, "author": o.author,
+                             "at": _cn(o.at)})
+    return rows
+
+
+def _cn(value: datetime) -> str:
+    return utc(value).astimezone(CST).strftime("%Y-%m-%d %H:%M")

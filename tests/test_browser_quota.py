@@ -1,0 +1,158 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.test_browser)
+"""The quota dashboard in Debian's Chromium, signed in through /login: a county quota
+manager sees only their county and the page refuses an operation on another one; a city
+quota manager allocates from the city pool through the confirmation, and the movement list
+and the choropleth change. No request leaves the machine, no console error (the page
+fixture of ``tests.test_browser`` holds both); screenshots in ``test-artifacts/``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from blueprint.layers.store import open_store
+from blueprint.layers.users import create_user
+from tests.live_server import serving
+from tests.test_browser import (  # noqa: F401  (fixtures)
+    ARTIFACTS,
+    _need_browser,
+    browser,
+    console,
+    page,
+)
+
+pytestmark = pytest.mark.browser
+PASSWORD = "browser-test-password"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``blueprint serve`` on the sample city with a city and a county quota manager."""
+    _need_browser()
+    data = tmp_path_factory.mktemp("serve-quota")
+    with serving(data) as live:
+        store = open_store("", data)
+        try:
+            create_user("市指标管理员", "city_quota_manager", None, store=store, actor="test",
+                        password=PASSWORD)
+            create_user("东昌府区指标员", "county_quota_manager", "371502", store=store,
+                        actor="test", password=PASSWORD)
+        finally:
+            store.close()
+        yield live.base
+
+
+def _sign_in(page: Any, server: str, name: str) -> None:
+    page.goto(f"{server}/login?next=/quota")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/quota*")
+    assert name in page.locator("#bp-user").inner_text()
+
+
+def _shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _total(page: Any) -> int:
+    return int(page.locator("#bp-movement-total").inner_text())
+
+
+def _counties_on_map(page: Any) -> int:
+    return page.locator("#bp-quota-map path.leaflet-interactive").count()
+
+
+def test_county_manager_sees_only_their_county(server, page, console):
+    _sign_in(page, server, "东昌府区指标员")
+    page.locator("#bp-quota-map .leaflet-container").wait_for()
+    assert _counties_on_map(page) == 1
+    rows = page.locator("#bp-county-list tr[data-county]")
+    assert rows.count() == 1 and "东昌府区" in rows.inner_text()
+    assert page.locator("#bp-op-lend").count() == 0
+    _shot(page, "quota_county_manager")
+    page.goto(f"{server}/quota?county=371521")
+    assert page.locator("#bp-county-card").get_attribute("data-county") == "371502"
+    form = page.locator("#bp-op-allocate")
+    form.locator("input[name=project]").fill("LC-2026-9100")
+    form.locator("input[name=amount]").fill("1")
+    form.locator("input[name=reason]").fill("试图为阳谷县配置")
+    page.evaluate("""() => { const s = document.querySelector('#bp-op-allocate select');
+        const o = document.createElement('option'); o.value = '371521'; o.text = '阳谷县';
+        s.appendChild(o); s.value = '371521'; }""")  # a forged choice, as a crafted post
+    form.locator("button[type=submit]").click()
+    page.locator("#bp-confirm").wait_for()
+    console.expect("status of 403")  # the refusal is a 403 page, which Chromium logs
+    page.click("#bp-confirm button[type=submit]")
+    page.wait_for_load_state()
+    assert "县" in page.locator("main").inner_text()
+    _shot(page, "quota_county_manager_refused")
+
+
+def test_city_manager_allocates_from_the_pool(server, page):
+    _sign_in(page, server, "市指标管理员")
+    page.locator("#bp-quota-map .leaflet-container").wait_for()
+    assert _counties_on_map(page) == 8
+    before_total = _total(page)
+    county_row = page.locator("#bp-county-list tr[data-county='371502'] td.bp-num")
+    before = county_row.inner_text()
+    fill_before = page.evaluate(_FILL_OF_DCF)
+    form = page.locator("#bp-op-allocate")
+    form.locator("select[name=county]").select_option("371502")
+    form.locator("input[name=project]").fill("LC-2026-9200")
+    form.locator("input[name=amount]").fill(str(float(before) + 1))
+    form.locator("input[name=from_pool]").check()
+    form.locator("input[name=reason]").fill("重点项目缺口，市级统筹")
+    form.locator("button[type=submit]").click()
+    effect = page.locator("#bp-effect").inner_text()
+    assert "LC-2026-9200" in effect and "市级统筹池" in effect
+    _shot(page, "quota_city_confirm")
+    page.click("#bp-confirm button[type=submit]")
+    page.wait_for_url(re.compile(r".*/quota\?.*"))
+    page.locator("#bp-quota-map .leaflet-container").wait_for()
+    assert page.locator("#bp-county-list tr[data-county='371502'] td.bp-num").inner_text() \
+        in ("0", "0.0000")
+    assert page.evaluate(_FILL_OF_DCF) != fill_before  # the choropleth changed
+    page.goto(f"{server}/quota")
+    assert _total(page) == before_total + 2
+    assert "重点项目缺口，市级统筹" in page.locator("#bp-movements").inner_text()
+    _shot(page, "quota_city_after_allocation")
+
+
+# The fill colour of 东昌府区 on the choropleth (its path's tooltip names it).
+_FILL_OF_DCF = """() => {
+    for (const key of Object.keys(window)) {
+        const v = window[key];
+        if (v && v._leaflet_id && v.feature && v.feature.id === '371502') {
+            return v.options.fillColor; }
+        if (v && v.eachLayer && v.toGeoJSON) {
+            let found = null;
+            v.eachLayer(l => { if (l.feature && l.feature.id === '371502') {
+                found = l.options.fillColor; } });
+            if (found) { return found; }
+        }
+    }
+    return null; }"""
+
+
+def test_map_panel_downloads_the_review_pdf(server, page, tmp_path):
+    """"下载初审意见书（PDF）" on the map's verdict panel: the checked site printed."""
+    import subprocess
+    from pathlib import Path
+
+    sites = Path(__file__).resolve().parent.parent / "data" / "sample" / "sites"
+    page.set_input_files("#bp-file", str(sites / "02_redline_conflict.txt"))
+    page.locator("#bp-verdict").wait_for()
+    with page.expect_download(timeout=120_000) as download:
+        page.click("#bp-dl-pdf")
+    pdf = Path(download.value.path())
+    assert download.value.suggested_filename.endswith(".pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    flat = "".join(text.split())
+    assert "初审结论：不通过" in flat and "东昌湖东岸文旅商业项目" in flat

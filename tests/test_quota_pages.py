@@ -1,0 +1,181 @@
+"""The quota dashboard ``/quota`` through the real app, on both engines: who sees which
+county, the confirmation before an operation, the core's refusals, CSRF, filters, paging
+and exports of exactly what is filtered."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from projects_support import city  # noqa: F401  (fixture)
+
+from blueprint.analysis import quota
+from blueprint.analysis.quota.clock import today_cn
+from blueprint.layers.store import Store
+from blueprint.layers.users import create_user
+from blueprint.service.app import create_app
+from blueprint.service.settings import Settings
+
+PASSWORD = "correct horse battery"
+DCF, YG = "371502", "371521"
+
+
+@contextmanager
+def _client(store: Store, tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(Settings(data_dir=tmp_path / "app"))
+    with TestClient(app, base_url="https://testserver") as client:
+        own, app.state.store = app.state.store, store
+        try:
+            yield client
+        finally:
+            app.state.store = own
+
+
+def _users(store: Store) -> None:
+    create_user("city_q", "city_quota_manager", None, store=store, actor="test",
+                password=PASSWORD)
+    create_user("dcf_q", "county_quota_manager", DCF, store=store, actor="test",
+                password=PASSWORD)
+
+
+def _login(client: TestClient, name: str) -> None:
+    token = re.search(r'name="login_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    done = client.post("/login", follow_redirects=False, data={
+        "name": name, "password": PASSWORD, "login_token": token.group(1), "next": "/quota"})
+    assert done.status_code == 303
+
+
+def _csrf(client: TestClient) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get("/quota").text)
+    assert found
+    return found.group(1)
+
+
+def _available(store: Store, account: str) -> Decimal:
+    rows = quota.balances(store=store, year=2026, kind="land")
+    return next(r["available"] for r in rows if r["account"] == account)
+
+
+def _confirm(client: TestClient, form: dict[str, Any]) -> tuple[str, Any]:
+    first = client.post("/quota/ops", data=form)
+    assert first.status_code == 200, first.text
+    effect = re.search(r'<p id="bp-effect">([^<]+)</p>', first.text)
+    assert effect
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+                             first.text.split('id="bp-confirm"')[1]))
+    return effect.group(1), client.post("/quota/ops", data=fields, follow_redirects=False)
+
+
+def test_county_manager_sees_and_touches_only_their_county(city: Store,  # noqa: F811
+                                                           tmp_path: Path) -> None:
+    _users(city)
+    before = _available(city, f"county:{YG}")
+    with _client(city, tmp_path) as client:
+        assert client.get("/quota", follow_redirects=False).status_code == 303  # anonymous
+        _login(client, "dcf_q")
+        page = client.get("/quota").text
+        assert 'data-county="371502"' in page and "东昌府区" in page
+        assert 'data-county="371521"' not in page and "阳谷县" not in page
+        other = client.get(f"/quota?county={YG}").text
+        assert 'id="bp-county-card" data-county="371502"' in other
+        assert "bp-op-lend" not in page and "bp-op-reverse" not in page  # city level only
+        assert "市级统筹池调入" not in page
+        exported = client.get(f"/quota/export?format=csv&county={YG}").content
+        rows = list(csv.reader(io.StringIO(exported.decode("utf-8-sig"))))
+        assert len(rows) > 1 and all("阳谷县" not in r[7] + r[8] for r in rows[1:])
+        effect, answer = _confirm(client, {
+            "csrf": _csrf(client), "op": "allocate", "kind": "new_construction_land",
+            "year": "2026", "county": YG, "project": "LC-2026-9001", "amount": "1",
+            "reason": "越权试探"})
+        assert "阳谷县" in effect
+        assert answer.status_code == 403 and "县" in answer.text
+        no_csrf = client.post("/quota/ops", data={"op": "allocate", "reason": "x"})
+        assert no_csrf.status_code == 403
+    assert _available(city, f"county:{YG}") == before
+
+
+def test_city_manager_allocates_from_the_pool(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    _users(city)
+    county, pool = _available(city, f"county:{DCF}"), _available(city, "pool")
+    amount = county + Decimal("2")  # more than the county reserve holds
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        page = client.get("/quota").text
+        assert page.count("<tr data-county=") == 8 and "bp-pool-available" in page
+        total = int(re.search(r'id="bp-movement-total">(\d+)<', page).group(1))
+        assert f"东昌府区：可用 {county} 公顷" in page  # the choropleth's tooltip
+        form = {"csrf": _csrf(client), "op": "allocate", "kind": "new_construction_land",
+                "year": "2026", "county": DCF, "project": "LC-2026-9002",
+                "amount": str(amount), "reason": "重点项目缺口，市级统筹", "from_pool": "1"}
+        cancelled = client.post("/quota/ops", data=form)
+        assert "市级统筹池" in cancelled.text and _available(city, "pool") == pool
+        effect, answer = _confirm(client, form)
+        assert "LC-2026-9002" in effect and "市级统筹池" in effect
+        assert answer.status_code == 303, answer.text
+        assert _available(city, f"county:{DCF}") == 0
+        assert _available(city, "pool") == pool - Decimal("2")
+        after = client.get("/quota").text
+        moved = int(re.search(r'id="bp-movement-total">(\d+)<', after).group(1))
+        assert moved == total + 2  # one entry from the county, one from the pool
+        assert "重点项目缺口，市级统筹" in after
+        assert f"东昌府区：可用 {county} 公顷" not in after  # the choropleth changed
+        assert "东昌府区：可用 0 公顷" in after
+        card = client.get(f"/quota?county={DCF}").text
+        assert re.search(r'id="bp-county-available">0(\.0+)?<', card)
+        assert 'href="/projects/LC-2026-9002"' in card
+        today = today_cn().isoformat()  # dates on the page are China dates
+        assert re.search(r'id="bp-movement-total">0<', client.get(
+            "/quota?until=2026-01-01").text)
+        assert re.search(rf'id="bp-movement-total">{moved}<', client.get(
+            f"/quota?since={today}&until={today}").text)
+        filtered = client.get("/quota?op=allocate&project=LC-2026-9002").text
+        assert re.search(r'id="bp-movement-total">2<', filtered)
+        xlsx = client.get("/quota/export?format=xlsx&op=allocate&project=LC-2026-9002")
+        assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+        exported = client.get("/quota/export?format=csv&op=allocate&project=LC-2026-9002")
+        rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+        assert rows[0][1] == "时间（北京时间）" and len(rows) == 3
+
+
+def test_every_operation_from_the_page(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """Hold, lend, repay, reclaim and reverse through the confirmation, as the core does."""
+    _users(city)
+    common = {"kind": "new_construction_land", "year": "2026", "reason": "页面操作"}
+    dcf, yg = _available(city, f"county:{DCF}"), _available(city, f"county:{YG}")
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        csrf = _csrf(client)
+
+        def run(op: str, **fields: str) -> str:
+            effect, answer = _confirm(client, {"csrf": csrf, "op": op, **common, **fields})
+            assert answer.status_code == 303, (op, answer.text)
+            return effect
+
+        assert "预留至 2099-06-30" in run("hold", county=DCF, project="LC-2026-9300",
+                                          amount="3", expires="2099-06-30")
+        assert _available(city, f"county:{DCF}") == dcf - 3
+        assert "归还期限 2099-12-31" in run("lend", lender=DCF, borrower=YG, amount="2",
+                                           due="2099-12-31")
+        assert _available(city, f"county:{YG}") == yg + 2
+        loan = quota.loans(store=city, county=YG)[-1]["loan_id"]
+        assert "全部未还数量" in run("repay", loan_id=str(loan))
+        assert _available(city, f"county:{YG}") == yg
+        assert "LC-2026-9300" in run("reclaim", project="LC-2026-9300")
+        assert _available(city, f"county:{DCF}") == dcf
+        last = quota.movements(store=city, op="reclaim")[-1]["operation_id"]
+        assert f"第 {last} 号" in run("reverse", operation_id=str(last))
+        assert _available(city, f"county:{DCF}") == dcf - 3  # the hold is back
+        refused = _confirm(client, {"csrf": csrf, "op": "reverse", **common,
+                                    "operation_id": str(last)})[1]
+        assert refused.status_code == 409  # reversed once already
+        missing = client.post("/quota/ops", data={"csrf": csrf, "op": "hold", **common,
+                                                  "reason": ""})
+        assert missing.status_code == 422 and "事由" in missing.text

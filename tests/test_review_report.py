@@ -1,0 +1,185 @@
+"""The preliminary-review report (初审意见书): the printable page and its PDF.
+
+The PDF is printed by the real headless Chromium and read back with poppler: page 1 is
+turned into a PNG (kept in ``test-artifacts/``), its text must hold the Chinese verdict,
+and the map must not be blank.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from matplotlib import image as mpimg
+
+from blueprint.analysis.review.document import review_html, site_review
+from blueprint.analysis.review.pdf import html_to_pdf
+from blueprint.analysis.review.points import boundary_table
+from blueprint.analysis.review.static_map import site_map_png
+from blueprint.analysis.site import read_site
+from blueprint.analysis.vetting import VetRequest, vet_site
+from blueprint.layers.store import Store
+from blueprint.service.app import create_app
+from blueprint.service.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+SITES = REPO / "data" / "sample" / "sites"
+ARTIFACTS = REPO / "test-artifacts"
+TOOLS = all(shutil.which(t) for t in ("chromium", "pdftoppm", "pdftotext"))
+needs_tools = pytest.mark.skipif(not TOOLS and not os.environ.get("CI"),
+                                 reason="needs chromium and poppler-utils")
+INDUSTRY = {"02_redline_conflict.txt": "commercial",
+            "10_commercial_on_residential.geojson": "residential"}
+
+
+def _report(store: Store, name: str):  # type: ignore[no-untyped-def]
+    site = read_site(SITES / name)
+    return vet_site(VetRequest(site=site, industry=INDUSTRY.get(name, "industrial")),
+                    store=store)
+
+
+def _variance(png: bytes) -> float:
+    pixels = mpimg.imread(io.BytesIO(png), format="png")[..., :3]
+    return float(np.var(pixels))
+
+
+def _pdf_text_and_page(pdf: bytes, stem: str, tmp_path: Path) -> tuple[str, bytes]:
+    path = tmp_path / f"{stem}.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", "1", "-l", "1", "-singlefile",
+                    str(path), str(tmp_path / stem)], check=True)
+    png = (tmp_path / f"{stem}.png").read_bytes()
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"review-{stem}-page1.png").write_bytes(png)
+    return text, png
+
+
+def test_boundary_points_are_the_site_in_its_zone() -> None:
+    """X north, Y east in zone 39 (EPSG:4548), rings closed on J1, and the points' area is
+    the site's planar area."""
+    site = read_site(SITES / "07_multi_parcel.txt").geometry
+    table = boundary_table(site)
+    assert (table.epsg, table.zone, table.central_meridian) == (4548, 39, 117)
+    assert all(3_000_000 < p.x < 5_000_000 and 100_000 < p.y < 900_000 for p in table.points)
+    parcels = {p.parcel for p in table.points}
+    assert len(parcels) == shapely.get_num_geometries(site) > 1
+    area = 0.0
+    for parcel in parcels:
+        for ring in {p.ring for p in table.points if p.parcel == parcel}:
+            pts = [p for p in table.points if p.parcel == parcel and p.ring == ring]
+            assert pts[0].name == pts[-1].name == "J1" and (pts[0].x, pts[0].y) == \
+                (pts[-1].x, pts[-1].y)
+            ring_area = abs(shapely.Polygon([(p.y, p.x) for p in pts]).area)
+            area += ring_area if ring == 0 else -ring_area
+    from blueprint.layers.crs import to_crs
+
+    assert area == pytest.approx(to_crs(site, 4490, 4548).area, rel=1e-6)
+
+
+def test_map_shows_layers_and_conflict(sample_store: Store) -> None:
+    """The static map is not blank, and the conflict piece is drawn in red."""
+    report = _report(sample_store, "02_redline_conflict.txt")
+    review = site_review(report, store=sample_store, reviewer="测试")
+    assert any(status == "conflict" for _, status in review.pieces)
+    png = site_map_png(review.site, review.pieces, store=sample_store)
+    pixels = mpimg.imread(io.BytesIO(png), format="png")[..., :3]
+    assert _variance(png) > 0.005
+    red = (pixels[..., 0] > 0.75) & (pixels[..., 1] < 0.35) & (pixels[..., 2] < 0.35)
+    assert red.sum() > 500, "no conflict piece on the map"
+
+
+def test_page_of_every_demo_site(sample_store: Store) -> None:
+    """Every demo site gets a page with its verdict, areas, findings and corner table."""
+    for path in sorted(SITES.iterdir()):
+        if path.suffix not in (".txt", ".geojson"):
+            continue
+        report = _report(sample_store, path.name)
+        html = review_html(site_review(report, store=sample_store, reviewer="王审查"),
+                           store=sample_store)
+        assert f"初审结论：{report.verdict_zh}" in html, path.name
+        assert "公顷" in html and "亩" in html and "界址点坐标" in html and "王审查" in html
+        assert "data:image/png;base64," in html
+        assert "http://" not in html and "https://" not in html  # loads nothing
+        for f in report.findings:
+            assert f.title in html
+
+
+@needs_tools
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_pdf_of_every_demo_site(sample_store: Store, tmp_path: Path) -> None:
+    """Chromium prints every demo site's report; the text is extractable Chinese and page
+    one's map is not blank (PNG kept in test-artifacts/)."""
+    for path in sorted(SITES.iterdir()):
+        if path.suffix not in (".txt", ".geojson"):
+            continue
+        report = _report(sample_store, path.name)
+        pdf = html_to_pdf(review_html(site_review(report, store=sample_store,
+                                                  reviewer="王审查"), store=sample_store))
+        assert pdf.startswith(b"%PDF")
+        text, page1 = _pdf_text_and_page(pdf, path.stem, tmp_path)
+        flat = "".join(text.split())
+        assert "建设项目选址初审意见书" in flat, path.name
+        assert f"初审结论：{report.verdict_zh}" in flat, path.name
+        assert "界址点坐标" in flat and "王审查" in flat
+        assert _variance(page1) > 0.01, f"page 1 of {path.name} looks blank"
+
+
+def _run_cli(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BLUEPRINT_DATA_DIR": str(data_dir), "BLUEPRINT_DATABASE_URL": "",
+           "PYTHONPATH": str(REPO), "BLUEPRINT_ACTOR": "李审查"}
+    return subprocess.run([sys.executable, "-m", "blueprint.service", *args], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+@needs_tools
+def test_cli_writes_pdf(tmp_path: Path) -> None:
+    """``blueprint vet SITE --format pdf --output FILE``; without --output it exits 2."""
+    data = tmp_path / "bp"
+    assert _run_cli(["sample", "load"], data).returncode == 0
+    site = str(SITES / "02_redline_conflict.txt")
+    refused = _run_cli(["vet", site, "--format", "pdf"], data)
+    assert refused.returncode == 2 and "--output" in refused.stderr
+    out = tmp_path / "初审意见书.pdf"
+    done = _run_cli(["vet", site, "--industry", "commercial", "--format", "pdf", "--output",
+                     str(out)], data)
+    assert done.returncode == 0, done.stderr
+    assert "不通过" in done.stdout
+    text, _ = _pdf_text_and_page(out.read_bytes(), "cli-02_redline_conflict", tmp_path)
+    flat = "".join(text.split())
+    assert "初审结论：不通过" in flat and "李审查" in flat and "生态保护红线" in flat
+
+
+@needs_tools
+def test_api_report_pdf_and_html(sample_store: Store, tmp_path: Path) -> None:
+    """``POST /api/vet/report.pdf`` and ``report.html`` take the body of ``POST /api/vet``."""
+    import json
+
+    feature = json.loads((SITES / "10_commercial_on_residential.geojson").read_text("utf-8"))
+    body = {"site": feature, "industry": "residential"}
+    app = create_app(Settings(data_dir=tmp_path / "app"))
+    with TestClient(app) as client:
+        own, app.state.store = app.state.store, sample_store
+        try:
+            verdict = client.post("/api/vet", json=body).json()["verdict_zh"]
+            html = client.post("/api/vet/report.html", json=body)
+            pdf = client.post("/api/vet/report.pdf", json=body)
+            bad = client.post("/api/vet/report.pdf", json={"site": {"type": "Point"}})
+        finally:
+            app.state.store = own
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert f"初审结论：{verdict}" in html.text
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert "attachment" in pdf.headers["content-disposition"]
+    text, _ = _pdf_text_and_page(pdf.content, "api-10_commercial_on_residential", tmp_path)
+    assert f"初审结论：{verdict}" in "".join(text.split())
+    assert bad.status_code == 422 and "message_zh" in bad.json()

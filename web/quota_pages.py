@@ -1,0 +1,224 @@
+"""The quota dashboard ``/quota`` (signed in): choropleth, county card, movements with
+exports, and the operations a role allows, each confirmed before it is posted.
+
+City-level users see every county; a user with a county (a county quota manager) sees
+only that one. The operations go to the same core functions as the CLI and the API, with
+the signed-in user: the core decides who may do what, and its refusals come back as the
+Chinese error page with the API's status.
+"""
+
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from blueprint.analysis import quota
+from blueprint.analysis.quota.clock import china_time, end_of_day_utc, parse_day_or_time
+from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
+from blueprint.analysis.quota.exports import MEDIA_TYPES, export
+from blueprint.analysis.quota.history import OP_ZH, OPS
+from blueprint.analysis.quota.kinds import KINDS, resolve_kind
+from blueprint.layers.errors import BadInput, BlueprintError
+from blueprint.layers.features import features_in_bbox
+from blueprint.layers.repository import list_layers
+from blueprint.layers.sessions import Session
+from blueprint.layers.store import Store
+from blueprint.layers.users import User
+from blueprint.web.quota_view import RAMP, bar_chart, choropleth, effect_zh
+from blueprint.web.render import PageContext, embed, error_page, page
+from blueprint.web.session import check_csrf
+
+PAGE_SIZE = 50
+FILTERS = ("county", "project", "op", "since", "until", "actor")
+OPERATIONS = ("hold", "allocate", "lend", "repay", "reclaim", "reverse")
+CITY_OPS = ("lend", "reverse")  # city level only (docs/quota.md)
+
+
+def _years(store: Store) -> list[int]:
+    return sorted({r["year"] for r in quota.balances(store=store)}, reverse=True)
+
+
+def _admin_features(store: Store) -> list[dict[str, Any]]:
+    for layer in list_layers(store=store):
+        if layer.kind == "admin_boundary":
+            return features_in_bbox(layer, None, store=store, limit=100,
+                                    tolerance=0.002).features
+    return []
+
+
+def _when(text: str | None, where: str, *, end: bool = False) -> Any:
+    """A date or time typed on the page, in China time; ``end``: a date means the end of
+    that day (an "until" date includes the day)."""
+    if not text:
+        return None
+    parsed = parse_day_or_time(text, where)
+    if isinstance(parsed, datetime):
+        return china_time(parsed)
+    return end_of_day_utc(parsed) if end else end_of_day_utc(parsed - timedelta(days=1))
+
+
+def _movement_filters(q: Any, user: User) -> dict[str, Any]:
+    values = {k: (q.get(k) or "").strip() for k in FILTERS}
+    if not sees_all_counties(user):
+        values["county"] = user.county or ""
+    return values
+
+
+def _core_filters(values: dict[str, str], year: int, kind: str) -> dict[str, Any]:
+    return {"year": year, "kind": kind, "county": values["county"] or None,
+            "project": values["project"] or None, "op": values["op"] or None,
+            "since": _when(values["since"], "since"),
+            "until": _when(values["until"], "until", end=True),
+            "actor": values["actor"] or None}
+
+
+def _may_operate(user: User) -> list[str]:
+    if user.role in ("admin", "city_quota_manager"):
+        return list(OPERATIONS)
+    if user.role == "county_quota_manager":
+        return [op for op in OPERATIONS if op not in CITY_OPS]
+    return []
+
+
+def _dashboard(ctx: PageContext, store: Store, q: Any) -> HTMLResponse:
+    user = ctx.user
+    years = _years(store)
+    kind = resolve_kind(q.get("kind") or "new_construction_land").code
+    year = int(q.get("year") or (years[0] if years else date.today().year))
+    rows = quota.balances(store=store, year=year, kind=kind)
+    reserves = {r["county"]: r for r in rows if r["type"] == "county"}
+    visible = sorted(reserves) if sees_all_counties(user) else \
+        [c for c in reserves if c == user.county]
+    chosen = q.get("county") if q.get("county") in visible else \
+        (user.county if user.county in visible else (visible[0] if visible else None))
+    cards = county_cards(store=store, year=year, kind=kind, counties=visible)
+    unit = KINDS[kind].unit_zh
+    base_link = f"{ctx.base}/quota?" + urlencode({"kind": kind, "year": year})
+    fmap = embed(choropleth(_admin_features(store), {c: reserves[c]["available"]
+                                                     for c in visible}, unit, ctx.base,
+                            base_link))
+    values = _movement_filters(q, user)
+    filters = _core_filters(values, year, kind)
+    page_no = max(1, int(q.get("page") or 1))
+    total = quota.count_movements(store=store, **filters)
+    moves = quota.movements(store=store, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
+                            **filters)
+    query = {"kind": kind, "year": year, **{k: v for k, v in values.items() if v}}
+    pool = next((r for r in rows if r["type"] == "pool"), None)
+    names = {c: cards[c]["name"] for c in cards}
+    return page(ctx, "quota.html", kind=kind, year=year, years=years or [year], kinds=KINDS,
+                unit=unit, fmap=fmap, pool=pool,
+                visible=visible, chosen=chosen, card=cards.get(chosen) if chosen else None,
+                chart=bar_chart(cards[chosen], unit) if chosen in cards else "",
+                cards=cards, names=names, moves=moves, total=total, page_no=page_no,
+                pages=max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE), values=values,
+                ops=OPS, op_zh=OP_ZH, query=urlencode(query), ramp=RAMP,
+                operations=_may_operate(user), city=user.role in ("admin",
+                                                                  "city_quota_manager"),
+                today=date.today().isoformat())
+
+
+def _run(op: str, f: dict[str, str], user: User, store: Store, key: str) -> dict[str, Any]:
+    """Post one operation through the core (the same functions as the CLI and the API)."""
+    common: dict[str, Any] = {"user": user, "reason": f["reason"], "key": key, "store": store}
+    year, kind = int(f["year"]), f["kind"]
+    if op == "hold":
+        expires = parse_day_or_time(f["expires"], "expires") if f.get("expires") else None
+        return quota.hold(year=year, kind=kind, county=f["county"], project=f["project"],
+                          amount=f["amount"], expires=expires,
+                          from_pool=bool(f.get("from_pool")), **common)
+    if op == "allocate":
+        return quota.allocate(year=year, kind=kind, county=f["county"], project=f["project"],
+                              amount=f["amount"], from_pool=bool(f.get("from_pool")), **common)
+    if op == "lend":
+        return quota.lend(year=year, kind=kind, lender=f["lender"], borrower=f["borrower"],
+                          amount=f["amount"], due=parse_day_or_time(f["due"], "due", "date"),
+                          **common)
+    if op == "repay":
+        return quota.repay(loan_id=_int(f, "loan_id"), amount=f.get("amount") or None,
+                           **common)
+    if op == "reclaim":
+        return quota.reclaim(project=f["project"], year=year, kind=kind, **common)
+    return quota.reverse(operation_id=_int(f, "operation_id"), **common)
+
+
+def _int(f: dict[str, str], name: str) -> int:
+    try:
+        return int(f.get(name, ""))
+    except ValueError:
+        raise BadInput(f"{name} must be a number", message_zh="编号应为数字", where=name) \
+            from None
+
+
+def _form(form: Any) -> dict[str, str]:
+    return {k: str(v).strip() for k, v in form.items() if k not in ("csrf",)}
+
+
+def quota_routes(signed_in: Any, context: Any, store_dep: Any, error_status: Any
+                 ) -> APIRouter:
+    """``/quota``, ``/quota/export`` and ``POST /quota/ops``."""
+    router = APIRouter(include_in_schema=False)
+    SessionDep = Annotated[Session, Depends(signed_in)]
+    Ctx = Annotated[PageContext, Depends(context)]
+    StoreDep = Annotated[Store, Depends(store_dep)]
+
+    @router.get("/quota", response_class=HTMLResponse)
+    def dashboard(request: Request, session: SessionDep, ctx: Ctx,
+                  store: StoreDep) -> HTMLResponse:
+        """The dashboard for the chosen kind and year."""
+        try:
+            return _dashboard(ctx, store, request.query_params)
+        except BlueprintError as exc:
+            return error_page(ctx, exc, error_status(exc), "/quota")
+
+    @router.get("/quota/export", response_model=None)
+    def export_movements(request: Request, session: SessionDep, ctx: Ctx,
+                         store: StoreDep) -> Response:
+        """The movements exactly as filtered on the page, as xlsx or CSV."""
+        q = request.query_params
+        try:
+            fmt = q.get("format") or "xlsx"
+            kind = resolve_kind(q.get("kind") or "new_construction_land").code
+            year = int(q.get("year") or _years(store)[0])
+            filters = _core_filters(_movement_filters(q, session.user), year, kind)
+            data = export(what="movements", fmt=fmt, store=store, **filters)
+        except BlueprintError as exc:
+            return error_page(ctx, exc, error_status(exc), "/quota")
+        return Response(data, media_type=MEDIA_TYPES[fmt], headers={
+            "Content-Disposition": f'attachment; filename="movements-{year}-{kind}.{fmt}"'})
+
+    @router.post("/quota/ops", response_model=None)
+    async def operate(request: Request, session: SessionDep, ctx: Ctx,
+                      store: StoreDep) -> Response:
+        """First post: the confirmation stating the effect; second (``confirm``): post it."""
+        form = await request.form()
+        check_csrf(session, form.get("csrf"))
+        f = _form(form)
+        op = f.get("op", "")
+        back = "/quota?" + urlencode({"kind": f.get("kind", ""), "year": f.get("year", "")})
+        try:
+            if op not in OPERATIONS:
+                raise BadInput(f"unknown operation {op!r}", message_zh="未知的操作", where="op")
+            if not f.get("reason"):
+                raise BadInput("a reason is required", message_zh="请填写事由", where="reason")
+            kind = resolve_kind(f.get("kind") or "new_construction_land")
+            if f.get("confirm") != "1":
+                names = {r["county"]: str(r["title"]).split(" ")[0]
+                         for r in quota.balances(store=store) if r["type"] == "county"}
+                effect = effect_zh(op, f, kind.title, kind.unit_zh, names)
+                return page(ctx, "quota_confirm.html", op=op, op_zh=OP_ZH[op], effect=effect,
+                            fields=f, key=f"page:{uuid.uuid4()}", back=back)
+            result = _run(op, f | {"kind": kind.code}, session.user, store,
+                          f.get("key") or f"page:{uuid.uuid4()}")
+        except BlueprintError as exc:
+            return error_page(ctx, exc, error_status(exc), back)
+        target = f"{ctx.base}{back}&" + urlencode({"county": f.get("county") or
+                                                   f.get("lender") or "",
+                                                   "done": result.get("operation_id", "")})
+        return RedirectResponse(target, status_code=303)
+
+    return router
+

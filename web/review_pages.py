@@ -1,0 +1,57 @@
+"""A project's 初审意见书: the printable page and its PDF (signed in)."""
+
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+
+from blueprint.analysis.review.document import review_html
+from blueprint.analysis.review.pdf import html_to_pdf
+from blueprint.analysis.review.project import project_review
+from blueprint.analysis.rules import Rules
+from blueprint.layers.errors import BlueprintError
+from blueprint.layers.sessions import Session
+from blueprint.layers.store import Store
+from blueprint.web.render import PageContext, error_page
+
+
+def review_routes(signed_in: Any, context: Any, store_dep: Any, rules_dep: Any,
+                  error_status: Any) -> APIRouter:
+    """``/projects/{code}/report`` (HTML) and ``/projects/{code}/report.pdf``."""
+    router = APIRouter(include_in_schema=False)
+    SessionDep = Annotated[Session, Depends(signed_in)]
+    Ctx = Annotated[PageContext, Depends(context)]
+    StoreDep = Annotated[Store, Depends(store_dep)]
+    RulesDep = Annotated[Rules, Depends(rules_dep)]
+
+    def render(code: str, store: Store, rules: Rules) -> str:
+        return review_html(project_review(code, store=store, rules=rules), store=store)
+
+    @router.get("/projects/{code}/report", response_model=None)
+    async def review_page(code: str, session: SessionDep, ctx: Ctx, store: StoreDep,
+                          rules: RulesDep) -> Response:
+        """The printable 初审意见书 of the project's latest stored report."""
+        try:
+            html = await run_in_threadpool(render, code, store, rules)
+        except BlueprintError as exc:
+            return error_page(ctx, exc, error_status(exc), f"/projects/{quote(code)}")
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+    @router.get("/projects/{code}/report.pdf", response_model=None)
+    async def review_pdf(code: str, session: SessionDep, ctx: Ctx, store: StoreDep,
+                         rules: RulesDep) -> Response:
+        """The same page printed to PDF (headless Chromium)."""
+        try:
+            html = await run_in_threadpool(render, code, store, rules)
+            pdf = await run_in_threadpool(html_to_pdf, html)
+        except BlueprintError as exc:
+            return error_page(ctx, exc, error_status(exc), f"/projects/{quote(code)}")
+        name = quote(f"初审意见书-{code}.pdf")
+        return Response(pdf, media_type="application/pdf", headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f"attachment; filename=\"report.pdf\"; filename*=UTF-8''{name}"})
+
+    return router
