@@ -32,7 +32,7 @@ __all__ = ["CODE_LEN", "MAX_ID", "MAX_YEAR", "MIN_YEAR", "NAME_LEN", "ONE_LINE",
 MAX_OFFSET = 2**31 - 1
 MAX_AMOUNT = Decimal(10) ** 12
 MAX_FLOAT = 1e12
-KEY_LEN = NAME_LEN  # idempotency keys
+KEY_LEN = 180  # idempotency keys (scoped to the actor: stored with a 14-character prefix)
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_LEN, pattern=ONE_LINE)]
@@ -52,7 +52,7 @@ YearQuery = Annotated[int | None, Query(ge=MIN_YEAR, le=MAX_YEAR, description="O
 OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 KeyHeader = Annotated[str, Header(
     alias="Idempotency-Key", min_length=1, max_length=KEY_LEN, pattern=ONE_LINE,
-    description="Idempotency key (1–200 characters, one line); a replay by the same user "
+    description="Idempotency key (1–180 characters, one line); a replay by the same user "
                 "returns the first result")]
 NameQuery = Annotated[str | None, Query(min_length=1, max_length=NAME_LEN, pattern=ONE_LINE)]
 CodeForm = Annotated[str, Form(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
