@@ -110,6 +110,49 @@ def check_shapefile_parts(path: Path) -> None:
             ".shx, .dbf and .prj together (zip them to upload)",
             message_zh="Shapefile 缺少配套文件（" + "、".join(missing) + "），"
             "请将 .shp、.shx、.dbf、.prj 一起打包为 .zip 上传", where=path.name)
+    check_dbf(_part(path, ".dbf"), records=_shx_records(_part(path, ".shx")))
+
+
+def _part(path: Path, suffix: str) -> Path:
+    lower = path.with_suffix(suffix)
+    return lower if lower.exists() else path.with_suffix(suffix.upper())
+
+
+def _shx_records(shx: Path) -> int | None:
+    """The number of shapes the ``.shx`` indexes (100-byte header, 8 bytes a shape)."""
+    size = shx.stat().st_size
+    return (size - 100) // 8 if size >= 100 and (size - 100) % 8 == 0 else None
+
+
+def check_dbf(dbf: Path, *, records: int | None = None) -> None:
+    """Refuse a ``.dbf`` that is cut short or does not match the shapes: GDAL would read
+    such a file with empty attributes (ids, levels) and say nothing."""
+    size = dbf.stat().st_size
+    with open(dbf, "rb") as fh:
+        head = fh.read(32)
+    if len(head) < 32:
+        raise _bad_dbf(dbf, f"it is only {size} bytes, shorter than a .dbf header",
+                       f"仅 {size} 字节，不足一个文件头")
+    count = int.from_bytes(head[4:8], "little")
+    header_len = int.from_bytes(head[8:10], "little")
+    record_len = int.from_bytes(head[10:12], "little")
+    if header_len < 33 or record_len < 1:
+        raise _bad_dbf(dbf, "its header is not a dBASE header", "文件头不是 dBASE 格式")
+    whole = max(size - header_len, 0) // record_len
+    if size < header_len or whole < count:
+        raise _bad_dbf(dbf, f"it is truncated: its header declares {count} records of "
+                       f"{record_len} bytes, the file holds {whole}",
+                       f"文件不完整：文件头声明 {count} 条记录，实际只有 {whole} 条")
+    if records is not None and records != count:
+        raise _bad_dbf(dbf, f"it has {count} records but the .shx indexes {records} shapes",
+                       f"属性记录 {count} 条，与 .shx 中的 {records} 个图形不一致")
+
+
+def _bad_dbf(dbf: Path, why: str, why_zh: str) -> InvalidFile:
+    return InvalidFile(f"the attribute table {dbf.name} cannot be read: {why}; the ids and "
+                       "classes of the features would be lost (export the Shapefile again)",
+                       message_zh=f"属性表 {dbf.name} 无法读取：{why_zh}，要素编号和分类将丢失，"
+                                  "请重新导出 Shapefile", where=dbf.name)
 
 
 def _sibling(path: Path, suffix: str) -> bool:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from quota_support import CITY, DCF, T0, Y, check_invariants, raw_balances, row
 
 from blueprint.analysis import quota
+from blueprint.analysis.quota.runner import stored_key
 from blueprint.layers.errors import QuotaExceeded
 from blueprint.layers.store import Store
 
@@ -81,8 +82,8 @@ def test_parallel_retries_of_one_key_post_once(store: Store) -> None:
     assert all(r == results[0] for r in results), results
     assert row(store, "project:P1")["allocated"] == Decimal("10")
     with store.engine.connect() as conn:
-        ops = conn.execute(sa.text(
-            "SELECT COUNT(*) FROM quota_operations WHERE key = 'same-key'")).scalar_one()
+        ops = conn.execute(sa.text("SELECT COUNT(*) FROM quota_operations WHERE key = :key"),
+                           {"key": stored_key("same-key", DCF.name)}).scalar_one()
     assert ops == 1
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from quota_support import ADMIN, CITY, DCF, T0, VIEWER, YG, Y, check_invariants, raw_balances, row
+from quota_support import CITY, DCF, T0, VIEWER, YG, Y, check_invariants, raw_balances, row
 
 from blueprint.analysis import quota
 from blueprint.layers.errors import BadInput, Conflict, NotAllowed, NotFound, QuotaExceeded
@@ -79,7 +79,8 @@ def test_bad_input_is_refused_and_records_nothing(store: Store, field: str, valu
 def test_replay_returns_first_result_and_changes_nothing(store: Store) -> None:
     first = grant(store, key="grant-2026-dcf")
     before, balances_before = counts(store), raw_balances(store)
-    again = quota.grant(year=Y, kind="land", county="371502", amount="100", user=ADMIN,
+    # The same user again (keys are scoped to their actor: tests/test_idempotency_scope.py).
+    again = quota.grant(year=Y, kind="land", county="371502", amount="100", user=CITY,
                         reason="重试", key="grant-2026-dcf", store=store)
     assert again == first
     assert again["actor"] == "city"

@@ -6,7 +6,7 @@ import json
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprint.analysis.consultation import answer, get_round, inbox, problem_list
@@ -16,6 +16,7 @@ from blueprint.analysis.consultation.model import ANSWER_ZH
 from blueprint.analysis.projects import get_project
 from blueprint.analysis.projects.records import STAFF_ROLES
 from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed
+from blueprint.layers.inputs import MAX_ID, check_fields
 from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
@@ -23,6 +24,7 @@ from blueprint.web.project_map import answer_map
 from blueprint.web.render import PageContext, embed, error_page, page
 from blueprint.web.session import check_csrf
 
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 def city_staff(user: User) -> bool:
     """City-level project staff (not tied to one county): who decides at the joint meeting."""
@@ -69,11 +71,12 @@ def consult_routes(signed_in: Any, context: Any, store_dep: Any, error_status: A
                     config=json.dumps(names), answers=ANSWER_ZH, not_department=False)
 
     @router.post("/inbox/{round_id}/answer", response_model=None)
-    async def answer_round(round_id: int, request: Request, session: SessionDep, ctx: Ctx,
+    async def answer_round(round_id: RowId, request: Request, session: SessionDep, ctx: Ctx,
                            store: StoreDep) -> Response:
         """Record the department's answer (the core checks the user's department)."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
+        check_fields(form.multi_items(), long=("condition",))
         try:
             condition = _condition(str(form.get("condition") or ""))
             answer(round_id, user=session.user, answer=str(form.get("answer") or ""),
@@ -93,11 +96,12 @@ def consult_routes(signed_in: Any, context: Any, store_dep: Any, error_status: A
                     today=date.today().isoformat())
 
     @router.post("/meeting/{item_id}/decide", response_model=None)
-    async def decide(item_id: int, request: Request, session: SessionDep, ctx: Ctx,
+    async def decide(item_id: RowId, request: Request, session: SessionDep, ctx: Ctx,
                      store: StoreDep) -> Response:
         """Record the joint meeting's decision; city-level staff only."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
+        check_fields(form.multi_items())
         try:
             if not city_staff(session.user):
                 raise NotAllowed(f"user {session.user.name!r} is not city-level staff",

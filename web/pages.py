@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
@@ -22,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 
 from blueprint.analysis.rules import Rules
 from blueprint.layers.errors import BlueprintError
+from blueprint.layers.inputs import CODE_LEN, NAME_LEN, ONE_LINE
 from blueprint.layers.repository import get_layer, list_layers
 from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
@@ -85,22 +87,23 @@ def _page_routes(deps: PageDeps) -> APIRouter:
 def _image_routes(deps: PageDeps) -> APIRouter:
     images = APIRouter(tags=["layers"])
     StoreDep = Annotated[Store, Depends(deps.store)]
+    LayerName = Annotated[str, PathParam(min_length=1, max_length=NAME_LEN, pattern=ONE_LINE)]
+    Band = Annotated[str | None, Query(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE,
+                                        description="band name, e.g. SO2")]
 
     @images.get("/layers/{name}/image.png", summary="Raster band as PNG / 栅格图层渲染图",
                 response_class=Response,
                 responses={200: {"content": {"image/png": {}},
                                  "description": "Web Mercator PNG, nodata transparent"}})
-    async def layer_image(name: str, store: StoreDep,
-                          band: Annotated[str | None, Query(description="band name, e.g. SO2")]
-                          = None) -> Response:
+    async def layer_image(name: LayerName, store: StoreDep, band: Band = None) -> Response:
         """One band of a raster layer, coloured red (little capacity left) to green (much)."""
         image = await run_in_threadpool(render_band, get_layer(name, store=store), band)
         return Response(image.png, media_type="image/png",
                         headers={"Cache-Control": "public, max-age=300"})
 
     @images.get("/layers/{name}/image", summary="Raster image metadata / 栅格渲染信息")
-    async def layer_image_info(request: Request, name: str, store: StoreDep,
-                               band: Annotated[str | None, Query()] = None) -> dict[str, Any]:
+    async def layer_image_info(request: Request, name: LayerName, store: StoreDep,
+                               band: Band = None) -> dict[str, Any]:
         """Bounds (lat/lon), value range and colour ramp of the PNG of one band, for a legend."""
         layer = get_layer(name, store=store)
         image = await run_in_threadpool(render_band, layer, band)

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprint.analysis.consultation import close_round, rounds_of, start_round
@@ -50,6 +50,7 @@ from blueprint.analysis.rules import Rules
 from blueprint.analysis.site import site_from_geojson
 from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.errors import BadInput, BlueprintError
+from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
 from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
@@ -59,6 +60,8 @@ from blueprint.web.session import check_csrf
 
 NOT_OK = ("conflict", "conditional")
 
+
+ProjectCode = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
 
 def may_act(user: User, county: str) -> bool:
     """Project staff of this county (or city-wide): who may act on a project."""
@@ -182,6 +185,7 @@ def project_routes(signed_in: Any, context: Any, store_dep: Any, rules_dep: Any,
         """Save the project with its site, vet it and store the report; go to its page."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
+        check_fields(form.multi_items(), long=("site",))
         values: dict[str, Any] = {k: form.get(k) for k in form if k != "csrf"}
         values["tags"] = form.getlist("tags")
         try:
@@ -203,7 +207,7 @@ def project_routes(signed_in: Any, context: Any, store_dep: Any, rules_dep: Any,
         return RedirectResponse(f"{ctx.base}/projects/{quote(project.code)}", status_code=303)
 
     @router.get("/projects/{code}", response_class=HTMLResponse)
-    def project_page(code: str, session: SessionDep, ctx: Ctx, store: StoreDep,
+    def project_page(code: ProjectCode, session: SessionDep, ctx: Ctx, store: StoreDep,
                      rules: RulesDep) -> HTMLResponse:
         """One project: map, report, consultation, stages, quotas, allowed actions."""
         try:
@@ -231,11 +235,12 @@ def project_routes(signed_in: Any, context: Any, store_dep: Any, rules_dep: Any,
                     industries={c: i.title for c, i in rules.industries.items()})
 
     @router.post("/projects/{code}/actions", response_model=None)
-    async def project_action(code: str, request: Request, session: SessionDep, ctx: Ctx,
+    async def project_action(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
                              store: StoreDep) -> Response:
         """Start a round, close one, advance the stage or exit: the core checks the user."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
+        check_fields(form.multi_items())
         action, reason = form.get("action"), str(form.get("reason") or "")
         user = session.user
         try:

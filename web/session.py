@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprint.layers.errors import NotAllowed, NotAuthenticated
+from blueprint.layers.inputs import check_fields
 from blueprint.layers.sessions import Session, session_user, sign_in, sign_out
 from blueprint.layers.store import Store
 from blueprint.web.render import PageContext, page
@@ -111,6 +112,7 @@ def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
                     settings: SettingsDep) -> Response:
         """Check the password; open a session and go back where the user came from."""
         data = await request.form()
+        check_fields(data.multi_items())
         name, password = str(data.get("name", "")).strip(), str(data.get("password", ""))
         target, secure = safe_target(data.get("next")), secure_cookie(request, settings)
         token, cookie = data.get("login_token"), request.cookies.get(LOGIN_COOKIE, "")

@@ -99,7 +99,7 @@ def exit_within(conn: Connection, project: Project, *, user: User, reason: str,
     ).values(status="withdrawn", decided_at=at, decided_by=user.name))
     result = reclaim_within(conn, project=code, user=user, at=at,
                             reason=f"项目调出，指标依法收回：{reason}",
-                            key=f"project-exit:{code}:{history_id}")
+                            key=f"project-exit:{code}:{history_id}", system=True)
     if result is not None:
         write_audit(conn, actor=user.name, action="project.reclaim", obj=f"project:{code}",
                     project=code, at=at, detail={"operation_id": result["operation_id"],

@@ -95,7 +95,7 @@ def reclaim(*, project: str, user: User, reason: str, key: str, store: Store,
 
 
 def reclaim_within(conn: Connection, *, project: str, user: User, reason: str, key: str,
-                   at: datetime | None = None) -> dict[str, Any] | None:
+                   at: datetime | None = None, system: bool = False) -> dict[str, Any] | None:
     """Reclaim everything ``project`` holds or received, inside the caller's transaction.
 
     For a change that must happen together with the reclaim (a project's exit, art. 20,
@@ -118,7 +118,7 @@ def reclaim_within(conn: Connection, *, project: str, user: User, reason: str, k
                           "amount": format_amount(m.amount)} for m in moves]}
     request = Request("reclaim", key, user, reason, {"project": project, "year": None,
                                                      "kind": None}, scopes, at,
-                      row={"county": county, "project": project})
+                      row={"county": county, "project": project}, system=system)
     return record(conn, request, Plan(moves, info))
 
 

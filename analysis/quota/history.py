@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from blueprint.analysis.quota.clock import CST, today_cn, utc
 from blueprint.analysis.quota.kinds import KINDS, from_units, resolve_kind
 from blueprint.analysis.quota.ledger import HOLD, PROJECT, loan_outstanding
+from blueprint.analysis.quota.runner import shown_key
 from blueprint.analysis.quota.tables import accounts, entries, operations
 from blueprint.layers.errors import BadInput
 from blueprint.layers.store import Store
@@ -89,7 +90,8 @@ def movements(*, store: Store, year: int | None = None, kind: str | None = None,
         "id": r.id, "at": utc(r.created_at).isoformat(),
         "at_cn": utc(r.created_at).astimezone(CST).strftime("%Y-%m-%d %H:%M:%S"),
         "operation_id": r.operation_id,
-        "op": r.op, "op_zh": OP_ZH.get(r.op, r.op), "key": r.key, "purpose": r.purpose,
+        "op": r.op, "op_zh": OP_ZH.get(r.op, r.op), "key": shown_key(r.key),
+        "purpose": r.purpose,
         "year": r.year, "kind": r.kind, "kind_title": KINDS[r.kind].title,
         "unit": KINDS[r.kind].unit, "from": _code(r.from_type, r.from_owner),
         "from_title": r.from_title, "to": _code(r.to_type, r.to_owner),

@@ -4,7 +4,8 @@ Each operation is one database transaction:
 
 1. lock the (year, kind) scopes it touches (PostgreSQL advisory locks; SQLite writers
    are already serialised by ``BEGIN IMMEDIATE``);
-2. if its idempotency key was used before, return the first result unchanged (or raise
+2. if its idempotency key was used before (by the same user: a client's key is scoped to
+   its actor, see :func:`stored_key`), return the first result unchanged (or raise
    :class:`Conflict` when the parameters differ) — nothing else happens;
 3. post release entries for holds that expired in those scopes;
 4. plan the entries from the current balances, record the operation, post the entries
@@ -15,6 +16,7 @@ Any error rolls the whole transaction back.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -34,7 +36,11 @@ from blueprint.layers.store import Store, write_audit
 from blueprint.layers.users import User
 
 SYSTEM_ACTOR = "system"
-_KEY = re.compile(r"^[\w.:@/+=-]{1,200}$")
+_KEY = re.compile(r"^[\w.:@/+=-]{1,180}$")
+#: Prefixes of the keys the system makes itself (the yearly grant file, a project's exit,
+#: automatic expiry): refused from clients, so nobody can take the key a grant will use.
+RESERVED_PREFIXES = ("grant-csv:", "project-exit:", "auto:", "system:")
+_SCOPED = re.compile(r"^~[0-9a-f]{12}/")
 
 
 @dataclass
@@ -50,6 +56,27 @@ class Request:
     at: datetime
     row: dict[str, Any] = field(default_factory=dict)  # extra columns of the operation row
     auto_expire: bool = True
+    system: bool = False  # a key the system made (reserved prefix, not scoped to the actor)
+
+    @property
+    def stored_key(self) -> str:
+        """The key as the operations table holds it (see :func:`stored_key`)."""
+        return stored_key(self.key, self.user.name, system=self.system)
+
+
+def stored_key(key: str, actor: str, *, system: bool = False) -> str:
+    """A client's key scoped to its actor: ``~<12 hex of the actor's hash>/<key>``.
+
+    Two users may use the same key without meeting (one cannot replay, or block, the
+    other's operation); the system's own keys (``grant-csv:…``) are stored as they are."""
+    if system:
+        return key
+    return f"~{hashlib.sha256(actor.encode()).hexdigest()[:12]}/{key}"
+
+
+def shown_key(stored: str) -> str:
+    """The key as its client sent it (the actor's scope taken off)."""
+    return _SCOPED.sub("", stored, count=1)
 
 
 @dataclass
@@ -63,11 +90,17 @@ class Plan:
 Planner = Callable[[Connection], Plan]
 
 
-def check_request(key: str, reason: str) -> None:
-    """Refuse a malformed idempotency key or a missing reason."""
-    if not key or not _KEY.match(key) or key.startswith("auto:"):
-        raise BadInput("the idempotency key must be 1–200 letters, digits or ._:@/+=- "
-                       "and must not start with 'auto:'", message_zh="幂等键格式无效",
+def check_request(key: str, reason: str, *, system: bool = False) -> None:
+    """Refuse a malformed idempotency key, a client's key with a system prefix, or a
+    missing reason."""
+    if not system and key.startswith(RESERVED_PREFIXES):
+        raise BadInput(f"idempotency keys starting with {key.split(':')[0]}: are reserved "
+                       "for the system (the yearly grant file, project exits); choose another",
+                       message_zh="该幂等键前缀为系统保留（年度指标下达文件、项目调出等），"
+                                  "请换一个", where="key")
+    if not key or not _KEY.match(key):
+        raise BadInput("the idempotency key must be 1–180 letters, digits or ._:@/+=-",
+                       message_zh="幂等键格式无效：须为 1–180 个字母、数字或 ._:@/+=-",
                        where="key")
     if not reason or not reason.strip():
         raise BadInput("a reason is required", message_zh="必须填写操作事由", where="reason")
@@ -75,12 +108,12 @@ def check_request(key: str, reason: str) -> None:
 
 def execute(request: Request, planner: Planner, *, store: Store) -> dict[str, Any]:
     """Run one operation exactly once; a replay returns the first result."""
-    check_request(request.key, request.reason)
+    check_request(request.key, request.reason, system=request.system)
     for attempt in range(2):
         try:
             with store.engine.begin() as conn:
                 lock(conn, request.scopes)
-                prior = _find(conn, request.key)
+                prior = _find(conn, request.stored_key)
                 if prior is not None:
                     return _replay(prior, request)
                 if request.auto_expire:
@@ -88,7 +121,7 @@ def execute(request: Request, planner: Planner, *, store: Store) -> dict[str, An
                 return record(conn, request, planner(conn))
         except sa.exc.IntegrityError:
             # Two first tries of one key in different scopes: the loser replays.
-            if attempt or not _key_taken(store, request.key):
+            if attempt or not _key_taken(store, request.stored_key):
                 raise
     raise AssertionError("unreachable")
 
@@ -101,7 +134,7 @@ def execute_many(jobs: Sequence[tuple[Request, Planner]], *, store: Store,
     them rolls all of them back; when ``labels`` are given (e.g. the line of a file), the
     error is re-raised with the failing job's label as its ``where``."""
     for request, _ in jobs:
-        check_request(request.key, request.reason)
+        check_request(request.key, request.reason, system=request.system)
     scopes = sorted({s for request, _ in jobs for s in request.scopes})
     for attempt in range(2):
         try:
@@ -110,7 +143,7 @@ def execute_many(jobs: Sequence[tuple[Request, Planner]], *, store: Store,
                 return _run_all(conn, jobs, labels)
         except sa.exc.IntegrityError:
             # Another client recorded one of the keys first: run again, it now replays.
-            if attempt or not any(_key_taken(store, r.key) for r, _ in jobs):
+            if attempt or not any(_key_taken(store, r.stored_key) for r, _ in jobs):
                 raise
     raise AssertionError("unreachable")
 
@@ -120,7 +153,7 @@ def _run_all(conn: Connection, jobs: Sequence[tuple[Request, Planner]],
     results = []
     for i, (request, planner) in enumerate(jobs):
         try:
-            prior = _find(conn, request.key)
+            prior = _find(conn, request.stored_key)
             if prior is not None:
                 results.append(_replay(prior, request))
                 continue
@@ -167,7 +200,7 @@ def record(conn: Connection, request: Request, plan: Plan, *,
                      "amount": format_amount(m.amount)} for m in plan.moves],
     }
     op_id = conn.execute(operations.insert().values(
-        key=request.key, op=request.op, params=_canonical(request.params),
+        key=request.stored_key, op=request.op, params=_canonical(request.params),
         result=json.dumps(result, ensure_ascii=False, default=str), actor=actor,
         reason=request.reason, created_at=request.at, **request.row,
     ).returning(operations.c.id)).scalar_one()
@@ -191,7 +224,8 @@ def expire_due(conn: Connection, scopes: list[tuple[int, str]], *, at: datetime)
                           user=User(SYSTEM_ACTOR, "admin"), reason="预留到期自动释放",
                           params={"hold_id": hold_id}, scopes=[(hold.year, hold.kind)], at=at,
                           row={"year": hold.year, "kind": hold.kind, "county": hold.county,
-                               "project": hold.project, "target_id": hold_id})
+                               "project": hold.project, "target_id": hold_id},
+                          system=True)
         plan = Plan(holds.release_moves(conn, held, "expire"), {"expired_holds": [hold_id]})
         done.append(record(conn, request, plan)["operation_id"])
     return done

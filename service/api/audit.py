@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from blueprint.layers.audit import read_audit
 from blueprint.layers.users import User
+from blueprint.service.api.bounds import CodeQuery
 from blueprint.service.api.deps import StoreDep
 from blueprint.service.api.policy import permit
 from blueprint.service.api.project_models import AuditOut
@@ -19,8 +20,8 @@ router = APIRouter(tags=["audit"])
 def api_audit(
     user: Annotated[User, permit("GET /api/audit")],
     store: StoreDep,
-    project: str | None = None,
-    action: str | None = None,
+    project: CodeQuery = None,
+    action: CodeQuery = None,
     limit: int = Query(1000, ge=1, le=10000),
 ) -> Any:
     """The latest ``limit`` rows, oldest first; of one project or action when given."""

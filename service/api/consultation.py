@@ -17,6 +17,7 @@ from fastapi import APIRouter
 from blueprint.analysis import consultation as core
 from blueprint.analysis.site import site_from_geojson
 from blueprint.layers.users import User
+from blueprint.service.api.bounds import CodePath, CodeQuery, IdPath
 from blueprint.service.api.deps import SettingsDep, StoreDep
 from blueprint.service.api.policy import permit
 from blueprint.service.api.project_models import (
@@ -47,7 +48,7 @@ router = APIRouter(tags=["consultation"])
     summary="Start a consultation round / 发起会商",
 )
 def api_start(
-    code: str,
+    code: CodePath,
     body: StartRoundIn,
     user: Annotated[User, permit("POST /api/projects/{code}/rounds")],
     store: StoreDep,
@@ -58,7 +59,7 @@ def api_start(
 
 @router.get("/rounds/{round_id}", response_model=RoundOut, summary="A round / 会商轮次")
 def api_round(
-    round_id: int, user: Annotated[User, permit("GET /api/rounds/{round_id}")], store: StoreDep
+    round_id: IdPath, user: Annotated[User, permit("GET /api/rounds/{round_id}")], store: StoreDep
 ) -> Any:
     """Departments, deadlines, answers and amendments."""
     return round_out(core.get_round(round_id, store=store))
@@ -70,7 +71,7 @@ def api_round(
     summary="Add a department / 增加会商部门",
 )
 def api_add(
-    round_id: int,
+    round_id: IdPath,
     body: DepartmentIn,
     user: Annotated[User, permit("POST /api/rounds/{round_id}/departments")],
     store: StoreDep,
@@ -87,8 +88,8 @@ def api_add(
     summary="Remove a department / 移除会商部门",
 )
 def api_remove(
-    round_id: int,
-    department: str,
+    round_id: IdPath,
+    department: CodePath,
     body: ReasonIn,
     user: Annotated[User, permit("POST /api/rounds/{round_id}/departments/{department}/remove")],
     store: StoreDep,
@@ -106,7 +107,7 @@ def api_remove(
     summary="Answer / 答复会商",
 )
 def api_answer(
-    round_id: int,
+    round_id: IdPath,
     body: AnswerIn,
     user: Annotated[User, permit("POST /api/rounds/{round_id}/answers")],
     store: StoreDep,
@@ -137,7 +138,7 @@ def api_answer(
     summary="Close a round with a 不同意 / 结束会商",
 )
 def api_close(
-    round_id: int,
+    round_id: IdPath,
     body: CloseIn,
     user: Annotated[User, permit("POST /api/rounds/{round_id}/close")],
     store: StoreDep,
@@ -167,7 +168,7 @@ def api_inbox(user: Annotated[User, permit("GET /api/consultation/inbox")], stor
 def api_overdue(
     user: Annotated[User, permit("GET /api/consultation/overdue")],
     store: StoreDep,
-    department: str | None = None,
+    department: CodeQuery = None,
 ) -> Any:
     """Unanswered past their deadline, per department code."""
     return core.overdue(store=store, department=department)
@@ -191,7 +192,7 @@ def api_problems(
     summary="Record the decision / 记录联席会议决定",
 )
 def api_decide(
-    item_id: int,
+    item_id: IdPath,
     body: DecideIn,
     user: Annotated[User, permit("POST /api/meeting/items/{item_id}/decide")],
     store: StoreDep,

@@ -6,12 +6,21 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from blueprint.layers.features import features_in_bbox, parse_bbox
 from blueprint.layers.importer import ImportOptions, import_layer
 from blueprint.layers.repository import get_layer, list_layers
+from blueprint.service.api.bounds import (
+    NAME_LEN,
+    ONE_LINE,
+    CodeForm,
+    NamePath,
+    OffsetQuery,
+    OptCodeForm,
+    OptNameForm,
+)
 from blueprint.service.api.deps import SettingsDep, StoreDep, UserDep
 from blueprint.service.api.uploads import naming_the_upload, save_upload
 
@@ -25,17 +34,18 @@ def api_list_layers(store: StoreDep) -> list[dict[str, Any]]:
 
 
 @router.get("/layers/{name}", summary="Layer metadata / 图层信息")
-def api_get_layer(name: str, store: StoreDep) -> dict[str, Any]:
+def api_get_layer(name: NamePath, store: StoreDep) -> dict[str, Any]:
     """One layer's metadata."""
     return get_layer(name, store=store).to_dict()
 
 
 @router.get("/layers/{name}/features", summary="Features by bbox / 按范围获取要素")
 def api_layer_features(
-    name: str, store: StoreDep,
-    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (EPSG:4490)")] = None,
+    name: NamePath, store: StoreDep,
+    bbox: Annotated[str | None, Query(max_length=NAME_LEN, pattern=ONE_LINE,
+                                      description="minx,miny,maxx,maxy (EPSG:4490)")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
     simplify: Annotated[float, Query(ge=0, le=1, description="tolerance in degrees")] = 0.0,
 ) -> dict[str, Any]:
     """A GeoJSON FeatureCollection of the layer's features in ``bbox``."""
@@ -49,11 +59,11 @@ def api_layer_features(
 async def api_import_layer(
     user: UserDep, store: StoreDep, settings: SettingsDep,
     file: Annotated[UploadFile, File(description="Layer file (zip a Shapefile)")],
-    kind: Annotated[str, Form()], name: Annotated[str | None, Form()] = None,
-    encoding: Annotated[str | None, Form()] = None, crs: Annotated[str | None, Form()] = None,
-    class_field: Annotated[str | None, Form()] = None,
-    layer: Annotated[str | None, Form(description="Sublayer of a GeoPackage or FileGDB")] = None,
-    id_field: Annotated[str | None, Form()] = None,
+    kind: CodeForm, name: OptNameForm = None,
+    encoding: OptCodeForm = None, crs: OptNameForm = None,
+    class_field: OptNameForm = None,
+    layer: OptNameForm = None,
+    id_field: OptNameForm = None,
 ) -> dict[str, Any]:
     """Import an uploaded layer file (natural resources staff or admin); atomic."""
     user.require_city_wide("nr_staff")

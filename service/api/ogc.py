@@ -23,6 +23,7 @@ from shapely.geometry import mapping, shape
 from blueprint.layers.errors import BadInput, NotFound
 from blueprint.layers.features import MAX_LIMIT, feature_by_id, features_in_bbox, parse_bbox
 from blueprint.layers.repository import LayerInfo, get_layer, list_layers
+from blueprint.service.api.bounds import MAX_OFFSET, NAME_LEN, NamePath
 from blueprint.service.api.deps import StoreDep
 from blueprint.service.api.ogc_html import render_html, wants_html
 
@@ -40,7 +41,7 @@ DEFAULT_LIMIT = 100
 COMMON = {"f"}
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
-FParam = Annotated[str | None, Query(description="json (default) or html")]
+FParam = Annotated[str | None, Query(max_length=NAME_LEN, description="json (default) or html")]
 
 
 class OgcBadRequest(BadInput):
@@ -152,7 +153,7 @@ def collections(request: Request, store: StoreDep, f: FParam = None) -> Response
 
 
 @router.get("/collections/{name}", summary="One feature collection / 要素集合信息")
-def collection(request: Request, name: str, store: StoreDep, f: FParam = None) -> Response:
+def collection(request: Request, name: NamePath, store: StoreDep, f: FParam = None) -> Response:
     """One collection: title, extent, CRSs and links to its items."""
     _check_params(request, set())
     layer = _vector(name, store)
@@ -167,9 +168,10 @@ def _int(text: str | None, name: str, default: int, minimum: int) -> int:
         value = int(text)
     except ValueError:
         value = minimum - 1
-    if value < minimum:
-        raise OgcBadRequest(f"{name} must be an integer ≥ {minimum}",
-                            message_zh=f"{name} 必须是不小于 {minimum} 的整数", where=name)
+    if not minimum <= value <= MAX_OFFSET:
+        raise OgcBadRequest(f"{name} must be an integer from {minimum} to {MAX_OFFSET}",
+                            message_zh=f"{name} 必须是 {minimum} 至 {MAX_OFFSET} 之间的整数",
+                            where=name)
     return value
 
 
@@ -227,14 +229,16 @@ def _in_crs(feature: dict[str, Any], crs: str) -> dict[str, Any]:
 @router.get("/collections/{name}/items", summary="Features / 要素",
             response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
 def items(
-    request: Request, name: str, store: StoreDep, f: FParam = None,
-    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (CRS84 unless "
-                                      "bbox-crs)")] = None,
-    bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
-    limit: Annotated[str | None, Query(description=f"1–{MAX_LIMIT}, default "
+    request: Request, name: NamePath, store: StoreDep, f: FParam = None,
+    bbox: Annotated[str | None, Query(max_length=NAME_LEN, description="minx,miny,maxx,"
+                                      "maxy (CRS84 unless bbox-crs)")] = None,
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", max_length=NAME_LEN)] = None,
+    limit: Annotated[str | None, Query(max_length=NAME_LEN, description=f"1–{MAX_LIMIT}, default "
                                        f"{DEFAULT_LIMIT}")] = None,
-    offset: Annotated[str | None, Query(description="features to skip")] = None,
-    crs: Annotated[str | None, Query(description="output CRS: CRS84 or EPSG:4490")] = None,
+    offset: Annotated[str | None, Query(max_length=NAME_LEN,
+                                        description="features to skip")] = None,
+    crs: Annotated[str | None, Query(max_length=NAME_LEN,
+                                     description="output CRS: CRS84 or EPSG:4490")] = None,
 ) -> Response:
     """Features of one collection, by bbox, paged with limit/offset (next link)."""
     _check_params(request, {"bbox", "bbox-crs", "limit", "offset", "crs"})
@@ -265,8 +269,9 @@ def items(
 
 @router.get("/collections/{name}/items/{fid}", summary="One feature / 单个要素",
             response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
-def item(request: Request, name: str, fid: str, store: StoreDep, f: FParam = None,
-         crs: Annotated[str | None, Query(description="CRS84 or EPSG:4490")] = None
+def item(request: Request, name: NamePath, fid: NamePath, store: StoreDep, f: FParam = None,
+         crs: Annotated[str | None, Query(max_length=NAME_LEN,
+                                          description="CRS84 or EPSG:4490")] = None
          ) -> Response:
     """One feature by id."""
     _check_params(request, {"crs"})

@@ -25,6 +25,7 @@ core checks the same again (``analysis.projects.records.require_staff``,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -32,7 +33,8 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from blueprint.layers.errors import NotAllowed, NotFound
+from blueprint.layers.errors import BadInput, NotAllowed, NotFound
+from blueprint.layers.inputs import CODE_LEN, MAX_ID, check_text
 from blueprint.layers.store import Store
 from blueprint.layers.users import ROLES, User, authenticate
 
@@ -78,12 +80,38 @@ POLICY: dict[str, Rule] = {
 }
 
 _bearer = HTTPBearer(auto_error=False)
+_ID = re.compile(r"[0-9]{1,10}")
 
 
 def _refuse(user: User, rule: Rule | None, why: str, why_zh: str) -> NotAllowed:
     what = rule.what if rule else "此操作"
     return NotAllowed(f"user {user.name!r} ({user.role}) may not do this: {why}",
                       message_zh=f"用户“{user.name}”无权{what}：{why_zh}")
+
+
+def _checked(params: dict[str, Any]) -> dict[str, Any]:
+    """The path's ids and code checked before any lookup: this dependency runs before
+    FastAPI validates the parameters (a ``round_id`` of ``null`` or 10^20 is a 422)."""
+    for name in ("round_id", "item_id"):
+        if name in params:
+            text = str(params[name])
+            if not _ID.fullmatch(text) or not 1 <= int(text) <= MAX_ID:
+                raise BadInput(f"{name} must be an integer from 1 to {MAX_ID}",
+                               message_zh=f"{name} 须为 1 至 {MAX_ID} 之间的整数", where=name)
+    for name in ("code", "department"):
+        if name in params:
+            check_text(str(params[name]), name, max_len=CODE_LEN)
+    return params
+
+
+async def _body_county(request: Request) -> str | None:
+    """The ``county`` of a JSON body, if it has one (the body is not validated yet)."""
+    try:
+        body = await request.json() if await request.body() else {}
+    except ValueError:  # not JSON (or not UTF-8): the body's own validation answers 422
+        return None
+    county = body.get("county") if isinstance(body, dict) else None
+    return county if isinstance(county, str) else None
 
 
 def _resource(store: Store, params: dict[str, Any]) -> tuple[str | None, list[str]]:
@@ -155,12 +183,11 @@ class Permit:
         rule = check_role(user, POLICY.get(self.key))  # no lookups for the wrong role
         county: str | None = None
         departments: list[str] = []
-        params: dict[str, Any] = dict(request.path_params)
+        params: dict[str, Any] = _checked(dict(request.path_params))
         if rule.scope in ("county", "department"):
             county, departments = await run_in_threadpool(_resource, store, params)
             if county is None and rule.scope == "county":
-                body = await request.json() if await request.body() else {}
-                county = body.get("county") if isinstance(body, dict) else None
+                county = await _body_county(request)
         check_scope(user, rule, county, departments, "round_id" in params)
         return user
 

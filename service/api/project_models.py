@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, computed_field
 from blueprint.analysis.consultation.model import ConsultationRound, Opinion
 from blueprint.analysis.consultation.workdays import is_provisional
 from blueprint.analysis.projects import Project, ProjectInput, key_status
+from blueprint.service.api.bounds import Amount, Code, Days, Name, Quantity, Text
 
 GeoJSON = dict[str, Any]
 
@@ -19,29 +20,31 @@ GeoJSON = dict[str, Any]
 class ReasonIn(BaseModel):
     """Every change says why."""
 
-    reason: str = Field(min_length=1, description="Why (kept on record)")
+    reason: Text = Field(description="Why (kept on record)")
 
 
 class ProjectAttrs(BaseModel):
     """A project's attributes (a new project, or a revision)."""
 
-    name: str
-    county: str = Field(description="County code, e.g. 371502")
-    industry: str = Field(description="A vetting industry of analysis/rules.toml")
-    investment: Decimal = Field(description="Total investment, 亿元")
-    responsible_unit: str
+    name: Name
+    county: Code = Field(description="County code, e.g. 371502")
+    industry: Code = Field(description="A vetting industry of analysis/rules.toml")
+    investment: Amount = Field(description="Total investment, 亿元")
+    responsible_unit: Name
     level: Literal["city", "county"] = "county"
     investor_type: Literal["state", "private", "foreign"] = "private"
     origin: Literal["government", "social", "attracted"] = "social"
     newly_planned: bool = False
     cross_county: bool = False
-    foreign_annual_usd: Decimal | None = Field(None, description="万美元 a year")
-    foreign_cash_usd: Decimal | None = Field(None, description="万美元 a year, in cash")
-    demands: dict[str, Decimal] = Field(default_factory=dict,
+    foreign_annual_usd: Amount | None = Field(None, description="万美元 a year")
+    foreign_cash_usd: Amount | None = Field(None, description="万美元 a year, in cash")
+    demands: dict[Code, Amount] = Field(default_factory=dict, max_length=50,
                                         description="Quota kind → amount")
-    emissions: dict[str, float] = Field(default_factory=dict, description="t/yr")
-    service_officer: str | None = None
-    tags: list[str] = Field(default_factory=list, description="Libraries (art. 6)")
+    emissions: dict[Code, Quantity] = Field(default_factory=dict, max_length=50,
+                                            description="t/yr")
+    service_officer: Name | None = None
+    tags: list[Code] = Field(default_factory=list, max_length=50,
+                             description="Libraries (art. 6)")
 
     def to_input(self) -> ProjectInput:
         """The core's input."""
@@ -67,7 +70,7 @@ class ReviseIn(ReasonIn):
 class TagsIn(ReasonIn):
     """Exactly these libraries."""
 
-    tags: list[str]
+    tags: list[Code] = Field(max_length=50)
 
 
 class AdvanceIn(ReasonIn):
@@ -79,20 +82,20 @@ class AdvanceIn(ReasonIn):
 class StartRoundIn(BaseModel):
     """A new consultation round; ``period_days`` working days (default: configuration)."""
 
-    period_days: int | None = Field(None, ge=1)
+    period_days: Days | None = None
 
 
 class DepartmentIn(ReasonIn):
     """A department added by hand."""
 
-    department: str
+    department: Code
 
 
 class AnswerIn(BaseModel):
     """A department's answer."""
 
     answer: Literal["agree", "conditional", "disagree"]
-    text: str = Field(min_length=1)
+    text: Text
     condition: GeoJSON | None = Field(None, description="Condition area (conditional only)")
 
 
@@ -107,8 +110,8 @@ class DecideIn(BaseModel):
 
     decision: Literal["proceed", "exit"]
     meeting_date: date
-    attendees: list[str] = Field(min_length=1)
-    text: str = Field(min_length=1)
+    attendees: list[Name] = Field(min_length=1, max_length=200)
+    text: Text
 
 
 class KeyOut(BaseModel):

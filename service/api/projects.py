@@ -15,6 +15,7 @@ from blueprint.analysis import projects as core
 from blueprint.analysis.projects.reports import StoredReport
 from blueprint.analysis.site import Site, site_from_geojson
 from blueprint.layers.users import User
+from blueprint.service.api.bounds import CodePath, CodeQuery
 from blueprint.service.api.deps import RulesDep, SettingsDep, StoreDep
 from blueprint.service.api.policy import permit
 from blueprint.service.api.project_models import (
@@ -76,10 +77,10 @@ def api_create(
 def api_list(
     user: Annotated[User, permit("GET /api/projects")],
     store: StoreDep,
-    county: str | None = None,
-    stage: str | None = None,
-    tag: str | None = None,
-    industry: str | None = None,
+    county: CodeQuery = None,
+    stage: CodeQuery = None,
+    tag: CodeQuery = None,
+    industry: CodeQuery = None,
 ) -> Any:
     """Projects by code, filtered by county, stage, library and industry."""
     return [
@@ -112,7 +113,7 @@ def api_revet(
 
 @router.get("/{code}", response_model=ProjectDetailOut, summary="A project / 项目详情")
 def api_get(
-    code: str, user: Annotated[User, permit("GET /api/projects/{code}")], store: StoreDep
+    code: CodePath, user: Annotated[User, permit("GET /api/projects/{code}")], store: StoreDep
 ) -> Any:
     """The project, its latest report (and whether it is stale), stages and rounds."""
     from blueprint.analysis.consultation import preliminary_opinions, rounds_of
@@ -132,7 +133,7 @@ def api_get(
     "/{code}/vet", response_model=ReportOut, summary="Vet the project's site / 审查项目用地"
 )
 def api_vet(
-    code: str,
+    code: CodePath,
     user: Annotated[User, permit("POST /api/projects/{code}/vet")],
     store: StoreDep,
     rules: RulesDep,
@@ -145,7 +146,7 @@ def api_vet(
     "/{code}/revise", response_model=ProjectOut, summary="Revise a planned project / 修改项目"
 )
 def api_revise(
-    code: str,
+    code: CodePath,
     body: ReviseIn,
     user: Annotated[User, permit("POST /api/projects/{code}/revise")],
     store: StoreDep,
@@ -166,7 +167,7 @@ def api_revise(
 
 @router.put("/{code}/tags", response_model=ProjectOut, summary="Libraries / 设置项目库")
 def api_tags(
-    code: str,
+    code: CodePath,
     body: TagsIn,
     user: Annotated[User, permit("PUT /api/projects/{code}/tags")],
     store: StoreDep,
@@ -177,7 +178,7 @@ def api_tags(
 
 @router.post("/{code}/advance", response_model=ProjectOut, summary="Next stage / 推进项目阶段")
 def api_advance(
-    code: str,
+    code: CodePath,
     body: AdvanceIn,
     user: Annotated[User, permit("POST /api/projects/{code}/advance")],
     store: StoreDep,
@@ -188,7 +189,7 @@ def api_advance(
 
 @router.post("/{code}/exit", response_model=ExitOut, summary="Exit / 调出项目")
 def api_exit(
-    code: str,
+    code: CodePath,
     body: ReasonIn,
     user: Annotated[User, permit("POST /api/projects/{code}/exit")],
     store: StoreDep,

@@ -11,45 +11,53 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from blueprint.analysis import quota
 from blueprint.analysis.quota.clock import parse_day_or_time
 from blueprint.layers.errors import BadInput
+from blueprint.service.api.bounds import (
+    Amount,
+    Code,
+    CodePath,
+    IdPath,
+    KeyHeader,
+    Name,
+    Text,
+    Year,
+)
 from blueprint.service.api.deps import StoreDep, UserDep
 
 router = APIRouter(prefix="/quota", tags=["quota"])
-KeyHeader = Annotated[str, Header(alias="Idempotency-Key", description="Idempotency key "
-                                  "(1–200 characters); a replay returns the first result")]
 
 
 class ReasonIn(BaseModel):
     """Every change says why."""
 
-    reason: str = Field(min_length=1, description="Why (recorded with every movement)")
+    reason: Text = Field(description="Why (recorded with every movement)")
 
 
 class GrantIn(ReasonIn):
     """A county's yearly quota."""
 
-    year: int
-    kind: str = Field(description="Quota kind code or alias (land, SO2 …)")
-    county: str
-    amount: Decimal
-    county_name: str | None = None
+    year: Year
+    kind: Code = Field(description="Quota kind code or alias (land, SO2 …)")
+    county: Code
+    amount: Amount
+    county_name: Name | None = None
 
 
 class ProjectQuotaIn(ReasonIn):
     """Quota for one project of a county."""
 
-    year: int
-    kind: str
-    county: str
-    project: str
-    amount: Decimal
+    year: Year
+    kind: Code
+    county: Code
+    project: Code
+    amount: Amount
     from_pool: bool = Field(False, description="Shortfall from the city pool (city level)")
 
 
@@ -78,60 +86,60 @@ class HoldIn(ProjectQuotaIn):
 class ExpireIn(ReasonIn):
     """Release expired holds (a county manager: their county's)."""
 
-    county: str | None = None
-    year: int | None = None
+    county: Code | None = None
+    year: Year | None = None
 
 
 class LendIn(ReasonIn):
     """Temporary lending between counties through the city."""
 
-    year: int
-    kind: str
-    lender: str
-    borrower: str
-    amount: Decimal
+    year: Year
+    kind: Code
+    lender: Code
+    borrower: Code
+    amount: Amount
     due: date
 
 
 class RepayIn(ReasonIn):
     """Repayment of a loan; all of it unless ``amount``."""
 
-    amount: Decimal | None = None
+    amount: Amount | None = None
 
 
 class AdjustIn(ReasonIn):
     """Paid adjustment between counties."""
 
-    year: int
-    kind: str
-    seller: str
-    buyer: str
-    amount: Decimal
-    price: Decimal = Field(description="Total price in yuan")
+    year: Year
+    kind: Code
+    seller: Code
+    buyer: Code
+    amount: Amount
+    price: Amount = Field(description="Total price in yuan")
 
 
 class ReclaimIn(ReasonIn):
     """Reclaim a cancelled project's quota (all years and kinds unless narrowed)."""
 
-    year: int | None = None
-    kind: str | None = None
+    year: Year | None = None
+    kind: Code | None = None
 
 
 class RetireIn(ReasonIn):
     """Retire unused quota from the pool or a county reserve."""
 
-    year: int
-    kind: str
-    account: str = Field(description="'pool' or a county code")
-    amount: Decimal
+    year: Year
+    kind: Code
+    account: Code = Field(description="'pool' or a county code")
+    amount: Amount
 
 
 class EntryOut(BaseModel):
     """One ledger entry of an operation."""
 
     purpose: str
-    year: int
-    kind: str
+    year: Year
+    kind: Code
     from_: str = Field(alias="from")
     to: str
     amount: Decimal
@@ -183,7 +191,7 @@ def api_expire(body: ExpireIn, user: UserDep, store: StoreDep, key: KeyHeader) -
 
 @router.post("/holds/{hold_id}/release", response_model=OperationOut,
              summary="Release a hold / 释放预留")
-def api_release(hold_id: int, body: ReasonIn, user: UserDep, store: StoreDep,
+def api_release(hold_id: IdPath, body: ReasonIn, user: UserDep, store: StoreDep,
                 key: KeyHeader) -> Any:
     """Release what is left of a hold."""
     return _op(quota.release, user, store, key, body, hold_id=hold_id)
@@ -202,7 +210,7 @@ def api_lend(body: LendIn, user: UserDep, store: StoreDep, key: KeyHeader) -> An
 
 
 @router.post("/loans/{loan_id}/repay", response_model=OperationOut, summary="Repay / 归还拆借")
-def api_repay(loan_id: int, body: RepayIn, user: UserDep, store: StoreDep,
+def api_repay(loan_id: IdPath, body: RepayIn, user: UserDep, store: StoreDep,
               key: KeyHeader) -> Any:
     """Repay a loan (city level or the borrowing county)."""
     return _op(quota.repay, user, store, key, body, loan_id=loan_id)
@@ -216,7 +224,7 @@ def api_adjust(body: AdjustIn, user: UserDep, store: StoreDep, key: KeyHeader) -
 
 @router.post("/projects/{project}/reclaim", response_model=OperationOut,
              summary="Reclaim a project's quota / 收回指标")
-def api_reclaim(project: str, body: ReclaimIn, user: UserDep, store: StoreDep,
+def api_reclaim(project: CodePath, body: ReclaimIn, user: UserDep, store: StoreDep,
                 key: KeyHeader) -> Any:
     """Everything the project holds or received goes back where it came from."""
     return _op(quota.reclaim, user, store, key, body, project=project)
@@ -224,7 +232,7 @@ def api_reclaim(project: str, body: ReclaimIn, user: UserDep, store: StoreDep,
 
 @router.post("/operations/{operation_id}/reverse", response_model=OperationOut,
              summary="Reverse an operation / 冲正")
-def api_reverse(operation_id: int, body: ReasonIn, user: UserDep, store: StoreDep,
+def api_reverse(operation_id: IdPath, body: ReasonIn, user: UserDep, store: StoreDep,
                 key: KeyHeader) -> Any:
     """Correction: post the opposite of each entry of the operation (city level)."""
     return _op(quota.reverse, user, store, key, body, operation_id=operation_id)

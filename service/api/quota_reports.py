@@ -12,13 +12,16 @@ from pydantic import BaseModel, Field
 from blueprint.analysis import quota
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export
 from blueprint.analysis.quota.kinds import KINDS
+from blueprint.service.api.bounds import CODE_LEN, ONE_LINE, CodeQuery, OffsetQuery, YearQuery
 from blueprint.service.api.deps import StoreDep, UserDep
 
 router = APIRouter(prefix="/quota", tags=["quota"])
 
-YearQ = Annotated[int | None, Query(description="Only this year")]
-KindQ = Annotated[str | None, Query(description="Only this kind (code or alias)")]
-CountyQ = Annotated[str | None, Query(description="Only this county code")]
+YearQ = YearQuery
+KindQ = Annotated[str | None, Query(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE,
+                                    description="Only this kind (code or alias)")]
+CountyQ = Annotated[str | None, Query(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE,
+                                      description="Only this county code")]
 
 
 class BalanceOut(BaseModel):
@@ -131,12 +134,13 @@ def api_balances(user: UserDep, store: StoreDep, year: YearQ = None, kind: KindQ
 def api_movements(
     response: Response, user: UserDep, store: StoreDep, year: YearQ = None,
     kind: KindQ = None,
-    county: CountyQ = None, project: Annotated[str | None, Query()] = None,
-    op: Annotated[str | None, Query(description="grant, hold, allocate …")] = None,
+    county: CountyQ = None, project: CodeQuery = None,
+    op: Annotated[str | None, Query(max_length=CODE_LEN, pattern=ONE_LINE,
+                                    description="grant, hold, allocate …")] = None,
     since: Annotated[datetime | None, Query()] = None,
     until: Annotated[datetime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Any:
     """Ledger entries, oldest first, filtered; ``X-Total-Count`` says how many match in all
     (so a client knows what lies beyond ``limit``)."""

@@ -19,6 +19,19 @@ from blueprint.analysis.site import Site, read_site, site_from_geojson
 from blueprint.analysis.vetting import VetRequest, to_json, vet_site
 from blueprint.layers.errors import NotAuthenticated
 from blueprint.layers.users import User
+from blueprint.service.api.bounds import (
+    MAX_YEAR,
+    MIN_YEAR,
+    NAME_LEN,
+    ONE_LINE,
+    Amount,
+    Code,
+    CodeForm,
+    OptCodeForm,
+    OptNameForm,
+    Quantity,
+    Year,
+)
 from blueprint.service.api.deps import OptionalUserDep, RulesDep, SettingsDep, StoreDep
 from blueprint.service.api.uploads import naming_the_upload, save_upload, shown_name
 from blueprint.service.context import site_limits
@@ -35,11 +48,13 @@ class SiteIn(BaseModel):
 
     site: dict[str, Any] = Field(description="GeoJSON Feature, FeatureCollection or geometry "
                                  "in lon/lat (CGCS2000)")
-    industry: str = "industrial"
-    county: str | None = None
-    emissions: dict[str, float] = Field(default_factory=dict, description="t/yr per pollutant")
-    demands: dict[str, Decimal] = Field(default_factory=dict, description="quota demands")
-    year: int | None = None
+    industry: Code = "industrial"
+    county: Code | None = None
+    emissions: dict[Code, Quantity] = Field(default_factory=dict, max_length=50,
+                                            description="t/yr per pollutant")
+    demands: dict[Code, Amount] = Field(default_factory=dict, max_length=50,
+                                        description="quota demands")
+    year: Year | None = None
     format: Literal["json", "geojson"] = "json"
 
 
@@ -93,12 +108,14 @@ async def api_vet_file(
     store: StoreDep, rules: RulesDep, settings: SettingsDep, user: OptionalUserDep,
     file: Annotated[UploadFile, File(description="coordinate file, GeoJSON, GeoPackage, "
                                      "zipped Shapefile…")],
-    industry: Annotated[str, Form()] = "industrial",
-    county: Annotated[str | None, Form()] = None,
-    emissions: Annotated[str | None, Form(description="SO2=1.2,NOx=3")] = None,
-    demands: Annotated[str | None, Form(description="new_construction_land=2.5")] = None,
-    year: Annotated[int | None, Form()] = None,
-    crs: Annotated[str | None, Form()] = None,
+    industry: CodeForm = "industrial",
+    county: OptCodeForm = None,
+    emissions: Annotated[str | None, Form(max_length=NAME_LEN, pattern=ONE_LINE,
+                                          description="SO2=1.2,NOx=3")] = None,
+    demands: Annotated[str | None, Form(max_length=NAME_LEN, pattern=ONE_LINE,
+                                        description="new_construction_land=2.5")] = None,
+    year: Annotated[int | None, Form(ge=MIN_YEAR, le=MAX_YEAR)] = None,
+    crs: OptNameForm = None,
     format: Annotated[Literal["json", "geojson"], Form()] = "json",
 ) -> dict[str, Any]:
     """Vet an uploaded site file in any format ``blueprint vet`` accepts."""

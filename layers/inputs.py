@@ -1,0 +1,53 @@
+"""Bounds on text and numbers that come from users (API, pages, CLI).
+
+The API states them in its schema (``service/api/bounds.py``); the pages and the CLI check
+form fields with :func:`check_fields`. A NUL byte or another control character where it
+makes no sense is refused with a clear error, never handed to the database (PostgreSQL
+refuses NUL in text with an exception; SQLite would store it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from blueprint.layers.errors import BadInput
+
+MAX_ID = 2**31 - 1
+MIN_YEAR, MAX_YEAR = 2000, 2100
+CODE_LEN = 64       # county codes, project codes, kinds, departments
+NAME_LEN = 200      # names, units, layer names, CRS strings, idempotency keys
+TEXT_LEN = 5000     # reasons, opinions, decisions
+
+#: One line: no control character at all (C0, DEL).
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+#: A text: line breaks and tabs allowed, no other control character.
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+_BAD_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_text(value: str, where: str, *, max_len: int = TEXT_LEN) -> str:
+    """``value`` unchanged, or :class:`BadInput` naming ``where`` for a control character
+    (line breaks and tabs are fine) or a text longer than ``max_len``."""
+    bad = _BAD_IN_TEXT.search(value)
+    if bad:
+        code = f"U+{ord(bad.group()):04X}"
+        raise BadInput(f"{where} contains the control character {code} at position "
+                       f"{bad.start() + 1}; remove it",
+                       message_zh=f"{where} 含有控制字符 {code}（第 {bad.start() + 1} 个字符），"
+                                  "请删除后重试", where=where)
+    if len(value) > max_len:
+        raise BadInput(f"{where} is {len(value)} characters long; at most {max_len}",
+                       message_zh=f"{where} 过长（{len(value)} 个字符），最多 {max_len} 个",
+                       where=where)
+    return value
+
+
+def check_fields(items: Iterable[tuple[str, object]], *, long: Iterable[str] = ()) -> None:
+    """Check every text field of a form; the ``long`` ones (GeoJSON) only for control
+    characters."""
+    unbounded = set(long)
+    for key, value in items:
+        if isinstance(value, str):
+            check_text(value, key, max_len=10**8 if key in unbounded else TEXT_LEN)

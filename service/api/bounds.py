@@ -1,0 +1,60 @@
+"""Bounds every request value shares: lengths, ranges, no control characters.
+
+One place for the limits the API's schema states (and so its OpenAPI document shows):
+a year 2000–2100, a database id up to 2^31 − 1, short codes and names on one line, longer
+texts (reasons, opinions) that may hold line breaks and tabs but no other control
+character (a NUL byte is refused everywhere). A value out of bounds is a 422 with the
+usual error body, never a 500 from the database.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import Form, Header, Path, Query
+from pydantic import Field, StringConstraints
+
+from blueprint.layers.inputs import (
+    CODE_LEN,
+    MAX_ID,
+    MAX_YEAR,
+    MIN_YEAR,
+    NAME_LEN,
+    ONE_LINE,
+    TEXT,
+    TEXT_LEN,
+)
+
+__all__ = ["CODE_LEN", "MAX_ID", "MAX_YEAR", "MIN_YEAR", "NAME_LEN", "ONE_LINE", "TEXT",
+           "TEXT_LEN"]
+
+MAX_OFFSET = 2**31 - 1
+MAX_AMOUNT = Decimal(10) ** 12
+MAX_FLOAT = 1e12
+KEY_LEN = 180  # idempotency keys (scoped to the actor: stored with a 14-character prefix)
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_LEN, pattern=ONE_LINE)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_LEN, pattern=TEXT)]
+Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
+Amount = Annotated[Decimal, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False)]
+Quantity = Annotated[float, Field(ge=-MAX_FLOAT, le=MAX_FLOAT, allow_inf_nan=False)]
+Days = Annotated[int, Field(ge=1, le=366)]
+
+# Parameters (path, query, header) with the same bounds.
+CodePath = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
+NamePath = Annotated[str, Path(min_length=1, max_length=NAME_LEN, pattern=ONE_LINE)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+CodeQuery = Annotated[str | None, Query(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
+YearQuery = Annotated[int | None, Query(ge=MIN_YEAR, le=MAX_YEAR, description="Only this year")]
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+KeyHeader = Annotated[str, Header(
+    alias="Idempotency-Key", min_length=1, max_length=KEY_LEN, pattern=ONE_LINE,
+    description="Idempotency key (1–180 characters, one line); a replay by the same user "
+                "returns the first result")]
+NameQuery = Annotated[str | None, Query(min_length=1, max_length=NAME_LEN, pattern=ONE_LINE)]
+CodeForm = Annotated[str, Form(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
+OptCodeForm = Annotated[str | None, Form(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
+OptNameForm = Annotated[str | None, Form(min_length=1, max_length=NAME_LEN, pattern=ONE_LINE)]
