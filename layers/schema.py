@@ -107,6 +107,9 @@ layer_features = sa.Table(
     sa.PrimaryKeyConstraint("layer_id", "fid"),
 )
 
+# Append-only (0006_records): the database refuses UPDATE and DELETE on the audit log and on
+# the history tables (project_stages, project_sites, project_reports, opinions); on users it
+# refuses DELETE and any change of name, role, county, department or created_at.
 audit_log = sa.Table(
     "audit_log",
     metadata,
@@ -117,6 +120,9 @@ audit_log = sa.Table(
     sa.Column("object", sa.String(300), nullable=False),
     sa.Column("detail", sa.Text, nullable=False),  # JSON
     sa.Column("project", sa.String(40)),  # the project code a row concerns (0004)
+    # 0006: the hash chain (layers.audit_chain): the previous row's hash and this row's.
+    sa.Column("prev_hash", sa.String(64)),
+    sa.Column("hash", sa.String(64)),
     sa.Index("ix_audit_log_at", "at"),
     sa.Index("ix_audit_log_project", "project"),
 )
@@ -136,6 +142,7 @@ users = sa.Table(
     sa.Column("department", sa.String(20),
               sa.ForeignKey("departments.code", name="fk_users_department")),
     sa.Column("password_hash", sa.String(200)),
+    sa.Column("token_expires_at", sa.DateTime(timezone=True)),  # 0006; None: never
 )
 
 
