@@ -93,6 +93,15 @@ layers = sa.Table(
     sa.Column("bands", sa.Text),  # JSON list of band names for rasters
     sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("imported_by", sa.String(120), nullable=False),
+    # 0006: layer versions. A re-import adds a row (version + 1) and keeps the old one, its
+    # features and raster under its own id, renamed ``NAME@vN`` (``name`` stays unique),
+    # not current, superseded at the new import's time. ``layer_name`` is NAME for all.
+    sa.Column("layer_name", sa.String(200)),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("current", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("checksum", sa.String(64)),  # SHA-256 of the features (or the raster file)
+    sa.Column("superseded_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_layers_layer_name_version", "layer_name", "version", unique=True),
 )
 
 layer_features = sa.Table(

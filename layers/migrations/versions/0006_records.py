@@ -8,6 +8,8 @@
 - ``users``: DELETE is refused, and so is any change of who a user is (name, role, county,
   department, created_at); what the code changes (active, token, password, expiry) it
   changes with an audit row in the same transaction. ``token_expires_at`` is new.
+- ``layers`` keeps every version (``layer_name``, ``version``, ``current``, ``checksum``,
+  ``superseded_at``): a re-import adds a row instead of replacing the features.
 
 SQLite drops a table's triggers when Alembic's ``batch_alter_table`` rebuilds it: a later
 migration that batch-alters one of these tables must create its triggers again.
@@ -66,6 +68,19 @@ def _chain_existing_rows() -> None:
         prev = digest
 
 
+def _layer_versions() -> None:
+    op.add_column("layers", sa.Column("layer_name", sa.String(200)))
+    op.add_column("layers", sa.Column("version", sa.Integer, nullable=False,
+                                      server_default="1"))
+    op.add_column("layers", sa.Column("current", sa.Boolean, nullable=False,
+                                      server_default=sa.true()))
+    op.add_column("layers", sa.Column("checksum", sa.String(64)))
+    op.add_column("layers", sa.Column("superseded_at", sa.DateTime(timezone=True)))
+    op.execute("UPDATE layers SET layer_name = name")
+    op.create_index("ix_layers_layer_name_version", "layers", ["layer_name", "version"],
+                    unique=True)
+
+
 def _triggers(postgres: bool) -> None:
     if postgres:
         op.execute(PG_FUNCTION)
@@ -97,6 +112,7 @@ def upgrade() -> None:
     op.add_column("audit_log", sa.Column("prev_hash", sa.String(64)))
     op.add_column("audit_log", sa.Column("hash", sa.String(64)))
     op.add_column("users", sa.Column("token_expires_at", sa.DateTime(timezone=True)))
+    _layer_versions()
     _chain_existing_rows()
     _triggers(postgres)
 
@@ -110,6 +126,10 @@ def downgrade() -> None:
     if postgres:
         op.execute("DROP FUNCTION IF EXISTS records_append_only()")
         op.execute("DROP FUNCTION IF EXISTS users_identity_fixed()")
+    op.drop_index("ix_layers_layer_name_version", "layers")
+    with op.batch_alter_table("layers") as batch:
+        for column in ("superseded_at", "checksum", "current", "version", "layer_name"):
+            batch.drop_column(column)
     with op.batch_alter_table("users") as batch:
         batch.drop_column("token_expires_at")
     with op.batch_alter_table("audit_log") as batch:
