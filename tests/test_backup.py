@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from helpers import box, frame, write
 from projects_support import CITY_QUOTA, STAFF, T0, city, dept_user, park_project, site
 from quota_support import raw_balances
 from typer.testing import CliRunner
@@ -20,6 +21,8 @@ from blueprint.analysis.quota import allocate
 from blueprint.layers.audit import verify_audit
 from blueprint.layers.backup import backup_store, is_empty, restore_store
 from blueprint.layers.errors import Conflict
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.repository import layer_history
 from blueprint.layers.store import Store, open_store
 from blueprint.layers.users import create_user
 from blueprint.service.cli import app
@@ -29,7 +32,7 @@ __all__ = ["city"]
 
 def _records(store: Store) -> dict[str, Any]:
     tables = {"projects": "code", "opinions": "id", "layers": "id", "audit_log": "id",
-              "project_stages": "id", "users": "id"}
+              "project_stages": "id", "users": "id", "layer_features": "layer_id, fid"}
     with store.engine.connect() as conn:
         found: dict[str, Any] = {t: [tuple(r) for r in conn.execute(
             sa.text(f"SELECT * FROM {t} ORDER BY {key}"))] for t, key in tables.items()}
@@ -38,7 +41,11 @@ def _records(store: Store) -> dict[str, Any]:
     return found
 
 
-def _history(store: Store) -> None:
+def _history(store: Store, tmp_path: Path) -> None:
+    for version, x in enumerate((0, 300)):  # a layer with two versions
+        path = write(frame([box(x, 0, 100, 100)], hxbh=[f"HX-{version}"]),
+                     tmp_path / f"red{version}.gpkg")
+        import_layer(path, ImportOptions(kind="ecological_redline", name="red"), store=store)
     code = create_project(park_project(), site=site("01_park_clean.txt"), user=STAFF,
                           store=store, at=T0).code
     vet_project(code, user=STAFF, store=store, at=T0)
@@ -50,8 +57,9 @@ def _history(store: Store) -> None:
 
 
 def test_round_trip_on_the_same_store(city: Store, tmp_path: Path) -> None:
-    _history(city)
+    _history(city, tmp_path)
     before = _records(city)
+    assert [v.version_number for v in layer_history("red", store=city)] == [1, 2]
     archive = tmp_path / "blueprint-backup.tar.gz"
     manifest = backup_store(archive, store=city)
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
@@ -61,6 +69,7 @@ def test_round_trip_on_the_same_store(city: Store, tmp_path: Path) -> None:
         restore_store(archive, store=city)
     restore_store(archive, store=city, force=True)
     assert _records(city) == before
+    assert [v.current for v in layer_history("red", store=city)] == [False, True]
     check = verify_audit(store=city)
     assert check.ok and check.rows == len(before["audit_log"])
 
