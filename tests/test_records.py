@@ -240,3 +240,25 @@ def test_token_expiry_follows_the_setting_and_the_cli_records_the_os_user(
     create_user("direct", "viewer", None, store=store, actor="test")  # not through the CLI
     assert "origin" not in read_audit(store=store)[-1].detail
     assert "administrator's tool" in runner.invoke(app, ["--help"]).stdout
+
+
+def test_superseded_layer_versions_cannot_change(store: Store, tmp_path) -> None:  # noqa: ANN001
+    from helpers import box, frame, write
+
+    from blueprint.layers.importer import ImportOptions, import_layer
+    from blueprint.layers.repository import layer_history, remove_layer
+
+    for version, x in enumerate((0, 300)):
+        path = write(frame([box(x, 0, 100, 100)], hxbh=[f"HX-{version}"]),
+                     tmp_path / f"red{version}.gpkg")
+        import_layer(path, ImportOptions(kind="ecological_redline", name="red"), store=store)
+    old = layer_history("red", store=store)[0].id
+    for statement in (f"UPDATE layers SET title = 'edited' WHERE id = {old}",
+                      f"DELETE FROM layers WHERE id = {old}",
+                      f"UPDATE layer_features SET klass = 'x' WHERE layer_id = {old}",
+                      f"DELETE FROM layer_features WHERE layer_id = {old}"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with store.engine.begin() as conn:
+                conn.execute(sa.text(statement))
+    remove_layer("red", store=store, actor="test")  # the current version may go
+    assert [v.version_number for v in layer_history("red", store=store)] == [1]

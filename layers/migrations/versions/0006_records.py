@@ -53,6 +53,42 @@ END $$
 """
 
 
+PG_LAYERS_FUNCTION = """
+CREATE OR REPLACE FUNCTION layer_versions_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE superseded boolean;
+BEGIN
+  IF TG_TABLE_NAME = 'layers' THEN
+    superseded := NOT OLD.current;
+  ELSE
+    superseded := EXISTS (SELECT 1 FROM layers l WHERE l.id = OLD.layer_id AND NOT l.current);
+  END IF;
+  IF superseded THEN
+    RAISE EXCEPTION 'records are append-only: % of a superseded layer version refused',
+      TG_OP USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+  RETURN NEW;
+END $$
+"""
+
+
+def _layer_version_triggers(postgres: bool) -> None:
+    """A superseded layer version (row and features) can no longer change or go."""
+    if postgres:
+        op.execute(PG_LAYERS_FUNCTION)
+        for table in ("layers", "layer_features"):
+            op.execute(f"CREATE TRIGGER {table}_versions_fixed BEFORE UPDATE OR DELETE ON"
+                       f" {table} FOR EACH ROW EXECUTE FUNCTION layer_versions_fixed()")
+        return
+    superseded = {"layers": "NOT OLD.current",
+                  "layer_features": "(SELECT NOT current FROM layers WHERE id = OLD.layer_id)"}
+    for table, when in superseded.items():
+        for action in ("UPDATE", "DELETE"):
+            op.execute(f"CREATE TRIGGER {table}_versions_no_{action.lower()} BEFORE {action}"
+                       f" ON {table} WHEN {when} BEGIN SELECT RAISE(ABORT, 'records are"
+                       f" append-only: {action} of a superseded layer version refused'); END")
+
+
 def _chain_existing_rows() -> None:
     conn = op.get_bind()
     log = sa.table("audit_log", sa.column("id", sa.Integer),
@@ -115,6 +151,7 @@ def upgrade() -> None:
     _layer_versions()
     _chain_existing_rows()
     _triggers(postgres)
+    _layer_version_triggers(postgres)
 
 
 def downgrade() -> None:
@@ -123,7 +160,12 @@ def downgrade() -> None:
         for name in ("append_only", "no_truncate", "no_update", "no_delete", "identity_fixed"):
             op.execute(f"DROP TRIGGER IF EXISTS {table}_{name}"
                        + (f" ON {table}" if postgres else ""))
+    for table in ("layers", "layer_features"):
+        for name in ("versions_fixed", "versions_no_update", "versions_no_delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_{name}"
+                       + (f" ON {table}" if postgres else ""))
     if postgres:
+        op.execute("DROP FUNCTION IF EXISTS layer_versions_fixed()")
         op.execute("DROP FUNCTION IF EXISTS records_append_only()")
         op.execute("DROP FUNCTION IF EXISTS users_identity_fixed()")
     op.drop_index("ix_layers_layer_name_version", "layers")
