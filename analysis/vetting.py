@@ -10,6 +10,7 @@ here only; ``report.to_json()`` is its JSON form, the same for the CLI and the A
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +31,7 @@ from blueprint.analysis.report_schema import (
 )
 from blueprint.analysis.rules import Rules, Status, load_rules
 from blueprint.analysis.site import Site
-from blueprint.layers.repository import list_layers
+from blueprint.layers.repository import layers_as_of, list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.units import m2_to_ha, m2_to_mu
 
@@ -45,6 +46,7 @@ class VetRequest:
     emissions: dict[str, float] = field(default_factory=dict)
     demands: dict[str, Decimal] = field(default_factory=dict)
     year: int | None = None
+    as_of: datetime | None = None  # vet against the layer versions current then
 
 
 def vet_site(request: VetRequest, *, store: Store, rules: Rules | None = None) -> VetReport:
@@ -53,7 +55,8 @@ def vet_site(request: VetRequest, *, store: Store, rules: Rules | None = None) -
     industry = rules.industry(request.industry)
     site = request.site
     site_m2 = site.area_m2
-    all_layers = list_layers(store=store)
+    all_layers = (layers_as_of(request.as_of, store=store) if request.as_of
+                  else list_layers(store=store))
     vectors = [layer for layer in all_layers if not layer.is_raster]
     overlaps = overlay_site(site.geometry, site.zone_epsg, vectors, store=store)
     present = {layer.kind for layer in all_layers}

@@ -1,4 +1,4 @@
-"""Writing a layer's catalogue row: insert, or update in place on re-import."""
+"""Writing a layer's catalogue row: a new version on every import, the old one kept."""
 
 from __future__ import annotations
 
@@ -15,26 +15,33 @@ from blueprint.layers.store import now
 
 def replace_layer_row(conn: sa.Connection, values: dict[str, Any], *,
                       backend: Backend) -> tuple[int, str | None]:
-    """Insert the layer row, or update it in place: a re-imported layer keeps its id.
+    """Insert the layer row as the current version; a re-import keeps the version before
+    (its row, features and raster under its own id, renamed ``NAME@vN``, no longer
+    current, superseded now), so past reports can be reproduced (``vet --as-of``).
 
-    Keeping the id means a vetting that read the catalogue just before the import
-    committed still finds the layer's features (old or new), never none.
+    A vetting that read the catalogue just before the import committed still finds the
+    old version's features. Returns the new id and None (no file is to be deleted).
     """
-    backend.lock_layer_name(conn, values["name"])  # one import per layer name at a time
-    old = conn.execute(sa.select(layers.c.id, layers.c.raster_path)
-                       .where(layers.c.name == values["name"])).first()
-    if old is None:
-        try:
-            with conn.begin_nested():
-                new_id = conn.execute(layers.insert().values(**values).returning(layers.c.id))
-                return int(new_id.scalar_one()), None
-        except sa.exc.IntegrityError:
-            raise Conflict(f"layer {values['name']!r} was created by another import just now; "
-                           "try again", message_zh="另一导入任务刚刚创建了同名图层，请重试",
-                           where=values["source_file"]) from None
-    backend.clear_features(conn, old.id)
-    conn.execute(layers.update().where(layers.c.id == old.id).values(**values))
-    return int(old.id), old.raster_path
+    name = values["name"]
+    backend.lock_layer_name(conn, name)  # one import per layer name at a time
+    old = conn.execute(sa.select(layers.c.id, layers.c.version)
+                       .where(layers.c.name == name)).first()
+    last = conn.execute(sa.select(sa.func.max(layers.c.version))
+                        .where(layers.c.layer_name == name)).scalar()
+    if old is not None:
+        conn.execute(layers.update().where(layers.c.id == old.id).values(
+            name=f"{name}@v{old.version}", current=False,
+            superseded_at=values["imported_at"]))
+    try:
+        with conn.begin_nested():
+            new_id = conn.execute(layers.insert().values(
+                **values, layer_name=name, version=(last or 0) + 1, current=True
+            ).returning(layers.c.id))
+            return int(new_id.scalar_one()), None
+    except sa.exc.IntegrityError:
+        raise Conflict(f"layer {name!r} was created by another import just now; "
+                       "try again", message_zh="另一导入任务刚刚创建了同名图层，请重试",
+                       where=values["source_file"]) from None
 
 
 def layer_values(report: ImportReport, actor: str, **extra: Any) -> dict[str, Any]:

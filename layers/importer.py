@@ -6,6 +6,8 @@ same name in one transaction: a failed import leaves the previous state untouche
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -93,10 +95,21 @@ def layer_name(given: str | None, path: Path) -> str:
     return tidy[:100]
 
 
+def features_checksum(rows: list[dict[str, Any]]) -> str:
+    """SHA-256 over an import's features (id, class, properties, WKB), in file order."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps([row["fid"], row["klass"], row["props"]],
+                                 ensure_ascii=False).encode("utf-8"))
+        digest.update(bytes(row["geom"]))
+    return digest.hexdigest()
+
+
 def _write_vector_layer(report: ImportReport, rows: list[dict[str, Any]], actor: str, *,
                         store: Store, progress: Progress | None) -> None:
     with store.engine.begin() as conn:
-        layer_id, _ = replace_layer_row(conn, layer_values(report, actor),
+        layer_id, _ = replace_layer_row(conn, layer_values(report, actor,
+                                                           checksum=features_checksum(rows)),
                                         backend=store.backend)
         for done in store.backend.write_features(conn, layer_id, rows, batch=BATCH):
             if progress:

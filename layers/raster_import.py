@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from pathlib import Path
@@ -38,7 +39,8 @@ def import_raster(path: Path, kind: LayerKind, name: str, options: ImportOptions
     try:
         with store.engine.begin() as conn:
             _, old_path = replace_layer_row(conn, layer_values(
-                report, options.actor, raster_path=target.name, bands=json.dumps(bands)),
+                report, options.actor, raster_path=target.name, bands=json.dumps(bands),
+                checksum=hashlib.sha256(target.read_bytes()).hexdigest()),
                 backend=store.backend)
             write_audit(conn, actor=options.actor, action="layer.import",
                         obj=f"layer:{name}", detail=report.to_dict())

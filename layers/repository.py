@@ -15,8 +15,8 @@ from blueprint.layers.feature_arrays import FeatureArrays, load_features
 from blueprint.layers.schema import layer_features, layers
 from blueprint.layers.store import Store, write_audit
 
-__all__ = ["FeatureArrays", "LayerInfo", "get_layer", "list_layers", "load_features",
-           "remove_layer"]
+__all__ = ["FeatureArrays", "LayerInfo", "get_layer", "layer_history", "layers_as_of",
+           "list_layers", "load_features", "remove_layer"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,10 @@ class LayerInfo:
     repaired_count: int
     raster_path: str | None = None
     bands: list[str] = field(default_factory=list)
+    version_number: int = 1  # 1, 2, … per name: each import adds one (0006)
+    checksum: str | None = None
+    current: bool = True
+    superseded_at: datetime | None = None
 
     @property
     def is_raster(self) -> bool:
@@ -71,18 +75,52 @@ class LayerInfo:
 
 def _info(row: Any, raster_dir: Path) -> LayerInfo:
     return LayerInfo(
-        id=row.id, name=row.name, kind=row.kind, title=row.title,
+        id=row.id, name=row.layer_name or row.name, kind=row.kind, title=row.title,
         feature_count=row.feature_count, bbox=(row.minx, row.miny, row.maxx, row.maxy),
         source_file=row.source_file, source_crs=row.source_crs, imported_at=row.imported_at,
         imported_by=row.imported_by, repaired_count=row.repaired_count,
         raster_path=str(raster_dir / Path(row.raster_path).name) if row.raster_path else None,
-        bands=json.loads(row.bands) if row.bands else [])
+        bands=json.loads(row.bands) if row.bands else [],
+        version_number=row.version, checksum=row.checksum, current=bool(row.current),
+        superseded_at=row.superseded_at)
 
 
 def list_layers(*, store: Store) -> list[LayerInfo]:
-    """All layers, ordered by name."""
+    """All layers (their current versions), in the order they were first imported."""
     with store.read() as conn:
-        rows = conn.execute(sa.select(layers).order_by(layers.c.id)).all()
+        rows = conn.execute(sa.select(layers).where(layers.c.current.is_(True))
+                            .order_by(layers.c.id)).all()
+    return sorted((_info(r, store.raster_dir) for r in rows), key=_first_import(store))
+
+
+def _first_import(store: Store) -> Any:
+    with store.read() as conn:
+        first = dict(conn.execute(sa.select(layers.c.layer_name, sa.func.min(layers.c.id))
+                                  .group_by(layers.c.layer_name)).all())
+    return lambda info: first.get(info.name, info.id)
+
+
+def layers_as_of(at: datetime, *, store: Store) -> list[LayerInfo]:
+    """The versions that were current at ``at`` (imported by then, not yet replaced), in
+    the order of :func:`list_layers`: a past vetting's layers (``vet --as-of``)."""
+    from blueprint.layers.audit_chain import utc
+
+    at = utc(at)
+    query = sa.select(layers).where(
+        layers.c.imported_at <= at,
+        sa.or_(layers.c.superseded_at.is_(None), layers.c.superseded_at > at))
+    with store.read() as conn:
+        rows = conn.execute(query.order_by(layers.c.id)).all()
+    return sorted((_info(r, store.raster_dir) for r in rows), key=_first_import(store))
+
+
+def layer_history(name: str, *, store: Store) -> list[LayerInfo]:
+    """Every version of layer ``name``, oldest first, or :class:`NotFound`."""
+    with store.read() as conn:
+        rows = conn.execute(sa.select(layers).where(layers.c.layer_name == name)
+                            .order_by(layers.c.version)).all()
+    if not rows:
+        raise NotFound(f"no layer named {name!r}", message_zh=f"图层“{name}”不存在")
     return [_info(r, store.raster_dir) for r in rows]
 
 
@@ -96,7 +134,8 @@ def get_layer(name: str, *, store: Store) -> LayerInfo:
 
 
 def remove_layer(name: str, *, store: Store, actor: str) -> None:
-    """Delete a layer and its features (audited)."""
+    """Delete a layer's current version and its features (audited); earlier versions stay
+    on record (``layers history``)."""
     info = get_layer(name, store=store)
     with store.engine.begin() as conn:
         conn.execute(layer_features.delete().where(layer_features.c.layer_id == info.id))

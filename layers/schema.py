@@ -93,6 +93,15 @@ layers = sa.Table(
     sa.Column("bands", sa.Text),  # JSON list of band names for rasters
     sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("imported_by", sa.String(120), nullable=False),
+    # 0006: layer versions. A re-import adds a row (version + 1) and keeps the old one, its
+    # features and raster under its own id, renamed ``NAME@vN`` (``name`` stays unique),
+    # not current, superseded at the new import's time. ``layer_name`` is NAME for all.
+    sa.Column("layer_name", sa.String(200)),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("current", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("checksum", sa.String(64)),  # SHA-256 of the features (or the raster file)
+    sa.Column("superseded_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_layers_layer_name_version", "layer_name", "version", unique=True),
 )
 
 layer_features = sa.Table(
@@ -107,6 +116,9 @@ layer_features = sa.Table(
     sa.PrimaryKeyConstraint("layer_id", "fid"),
 )
 
+# Append-only (0006_records): the database refuses UPDATE and DELETE on the audit log and on
+# the history tables (project_stages, project_sites, project_reports, opinions); on users it
+# refuses DELETE and any change of name, role, county, department or created_at.
 audit_log = sa.Table(
     "audit_log",
     metadata,
@@ -117,6 +129,9 @@ audit_log = sa.Table(
     sa.Column("object", sa.String(300), nullable=False),
     sa.Column("detail", sa.Text, nullable=False),  # JSON
     sa.Column("project", sa.String(40)),  # the project code a row concerns (0004)
+    # 0006: the hash chain (layers.audit_chain): the previous row's hash and this row's.
+    sa.Column("prev_hash", sa.String(64)),
+    sa.Column("hash", sa.String(64)),
     sa.Index("ix_audit_log_at", "at"),
     sa.Index("ix_audit_log_project", "project"),
 )
@@ -136,6 +151,7 @@ users = sa.Table(
     sa.Column("department", sa.String(20),
               sa.ForeignKey("departments.code", name="fk_users_department")),
     sa.Column("password_hash", sa.String(200)),
+    sa.Column("token_expires_at", sa.DateTime(timezone=True)),  # 0006; None: never
 )
 
 

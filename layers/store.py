@@ -67,7 +67,8 @@ class Store:
         relative ``BLUEPRINT_DATA_DIR`` values work from any working directory.
         """
         path = self.data_dir.resolve() / "rasters"
-        path.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.mkdir(parents=True, mode=0o700)
         return path
 
     def read(self) -> Connection:
@@ -180,8 +181,21 @@ def write_audit(conn: Connection, *, actor: str, action: str, obj: str,
 
     ``detail`` holds what changed (by convention ``before`` / ``after`` for edits);
     ``project`` is the code of the project the change concerns, for reading by project.
+    Where the write comes from (the CLI's OS user, :data:`layers.audit_chain.AUDIT_ORIGIN`)
+    goes into ``detail["origin"]``. The row is chained to the one before it
+    (:mod:`layers.audit_chain`) under the audit lock, held to the end of the transaction
+    (``BEGIN IMMEDIATE`` on SQLite already).
     """
+    from blueprint.layers.audit_chain import AUDIT_ORIGIN, GENESIS, row_hash, utc
+
+    if (origin := AUDIT_ORIGIN.get()) is not None:
+        detail = {**detail, "origin": origin}
+    backend_of(conn).lock_audit(conn)
+    at, text = utc(at or now()), json.dumps(detail, ensure_ascii=False, default=str)
+    prev = conn.execute(sa.select(audit_log.c.hash).order_by(audit_log.c.id.desc())
+                        .limit(1)).scalar() or GENESIS
     conn.execute(audit_log.insert().values(
-        at=at or now(), actor=actor, action=action, object=obj, project=project,
-        detail=json.dumps(detail, ensure_ascii=False, default=str),
+        at=at, actor=actor, action=action, object=obj, project=project, detail=text,
+        prev_hash=prev, hash=row_hash(prev, at=at, actor=actor, action=action, obj=obj,
+                                      project=project, detail=text),
     ))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ ROLES = {
     "viewer": "只读用户",
 }
 CITY_ROLES = {"admin", "city_quota_manager"}
+DEFAULT_TOKEN_DAYS = 90.0  # an API token's lifetime unless the caller says (BLUEPRINT_TOKEN_DAYS)
 
 
 # There is no sign-in page: a token comes from an administrator (``blueprint users add``).
@@ -96,6 +97,7 @@ class UserInfo:
     active: bool
     has_password: bool
     created_at: datetime
+    token_expires_at: datetime | None = None
 
 
 def _hasher() -> Any:
@@ -110,9 +112,17 @@ def _check_password(password: str) -> None:
                        message_zh=f"密码至少 {MIN_PASSWORD} 位", where="password")
 
 
+def _expiry(token_days: float) -> datetime:
+    from blueprint.layers.audit_chain import utc
+
+    return utc(now() + timedelta(days=token_days))
+
+
 def create_user(name: str, role: str, county: str | None, *, store: Store, actor: str,
-                department: str | None = None, password: str | None = None) -> str:
-    """Create a user and return their new API token (shown once, stored hashed).
+                department: str | None = None, password: str | None = None,
+                token_days: float = DEFAULT_TOKEN_DAYS) -> str:
+    """Create a user and return their new API token (shown once, stored hashed), valid for
+    ``token_days`` days (:func:`token_expiry` says until when).
 
     A ``department`` user names the department they answer for; ``password`` (optional,
     at least :data:`MIN_PASSWORD` characters) is stored as an argon2 hash.
@@ -128,7 +138,7 @@ def create_user(name: str, role: str, county: str | None, *, store: Store, actor
                        where="department")
     if password is not None:
         _check_password(password)
-    token = secrets.token_urlsafe(32)
+    token, expires = secrets.token_urlsafe(32), _expiry(token_days)
     pw_hash = _hasher().hash(password) if password is not None else None
     with store.engine.begin() as conn:
         if department:
@@ -137,11 +147,13 @@ def create_user(name: str, role: str, county: str | None, *, store: Store, actor
             raise Conflict(f"user {name!r} exists", message_zh=f"用户“{name}”已存在")
         conn.execute(users.insert().values(name=name, role=role, county=county,
                                            department=department, password_hash=pw_hash,
-                                           token_hash=_hash(token), created_at=now()))
+                                           token_hash=_hash(token), created_at=now(),
+                                           token_expires_at=expires))
         write_audit(conn, actor=actor, action="user.create", obj=f"user:{name}",
                     detail={"after": {"role": role, "county": county,
                                       "department": department,
-                                      "password": pw_hash is not None}})
+                                      "password": pw_hash is not None,
+                                      "token_expires_at": expires.isoformat()}})
     return token
 
 
@@ -158,7 +170,27 @@ def authenticate(token: str | None, *, store: Store) -> User:
                                                   users.c.active.is_(True))).first()
     if row is None:
         raise NotAuthenticated("the token is not valid", message_zh="访问令牌无效")
+    if row.token_expires_at is not None and _utc(row.token_expires_at) <= now():
+        raise NotAuthenticated("the token has expired: ask an administrator for a new one "
+                               "(`blueprint users rotate-token`)",
+                               message_zh="访问令牌已过期，请联系系统管理员重新发放"
+                               "（blueprint users rotate-token）")
     return _user(row)
+
+
+def _utc(at: datetime) -> datetime:
+    from blueprint.layers.audit_chain import utc
+
+    return utc(at)
+
+
+def token_expiry(name: str, *, store: Store) -> datetime | None:
+    """When the API token of user ``name`` expires (UTC; None: never, a token from before
+    expiry existed)."""
+    with store.read() as conn:
+        at = conn.execute(sa.select(users.c.token_expires_at)
+                          .where(users.c.name == name)).scalar()
+    return _utc(at) if at is not None else None
 
 
 _DUMMY: list[str] = []
@@ -191,7 +223,8 @@ def list_users(*, store: Store) -> list[UserInfo]:
     with store.read() as conn:
         rows = conn.execute(sa.select(users).order_by(users.c.name)).all()
     return [UserInfo(r.name, r.role, r.county, r.department, bool(r.active),
-                     r.password_hash is not None, r.created_at) for r in rows]
+                     r.password_hash is not None, r.created_at,
+                     _utc(r.token_expires_at) if r.token_expires_at else None) for r in rows]
 
 
 def _update(name: str, values: dict[str, Any], *, store: Store, actor: str, action: str,
@@ -210,11 +243,14 @@ def disable_user(name: str, *, store: Store, actor: str) -> None:
             detail={"before": {"active": True}, "after": {"active": False}})
 
 
-def rotate_token(name: str, *, store: Store, actor: str) -> str:
-    """Give a user a new API token (returned once); the old one stops working."""
-    token = secrets.token_urlsafe(32)
-    _update(name, {"token_hash": _hash(token)}, store=store, actor=actor,
-            action="user.rotate_token", detail={"after": {"token": "rotated"}})
+def rotate_token(name: str, *, store: Store, actor: str,
+                 token_days: float = DEFAULT_TOKEN_DAYS) -> str:
+    """Give a user a new API token (returned once) valid for ``token_days`` days; the old
+    one stops working."""
+    token, expires = secrets.token_urlsafe(32), _expiry(token_days)
+    _update(name, {"token_hash": _hash(token), "token_expires_at": expires}, store=store,
+            actor=actor, action="user.rotate_token",
+            detail={"after": {"token": "rotated", "token_expires_at": expires.isoformat()}})
     return token
 
 

@@ -46,6 +46,17 @@ def store_location(settings: Settings) -> str:
     return str(settings.data_dir.resolve())
 
 
+def command_origin() -> dict[str, str | None]:
+    """What a CLI command's audit rows record beside the actor: the OS user always, and the
+    actor BLUEPRINT_ACTOR declared (anyone at the keyboard can declare any name)."""
+    try:
+        os_user = getpass.getuser()
+    except (KeyError, OSError):
+        os_user = "unknown"
+    return {"via": "cli", "os_user": os_user,
+            "declared_actor": os.environ.get("BLUEPRINT_ACTOR") or None}
+
+
 def local_actor() -> str:
     """Who runs the CLI: BLUEPRINT_ACTOR or the OS user."""
     try:

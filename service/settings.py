@@ -45,6 +45,7 @@ class Settings(BaseModel):
     max_site_parts: int = Field(default=1_000, ge=1)  # polygons per site
     debug: bool = False
     session_hours: float = Field(default=8, gt=0, le=24 * 30)  # a page sign-in lasts this long
+    token_days: float = Field(default=90, gt=0, le=3650)  # a new or rotated API token's life
     # the session cookie's Secure flag: auto = Secure except for plain http to a loopback
     # host (127.0.0.1, localhost, ::1); true = always; false = never (plain-http deployments)
     cookie_secure: str = "auto"

@@ -233,7 +233,8 @@ def test_geotiff_capacity_layer(store, tmp_path):
     assert 115.9 < info.bbox[0] < info.bbox[2] < 116.1
     first = info.raster_path
     _import(store, _raster(tmp_path / "cap2.tif"), kind="env_capacity", name="cap")
-    assert not Path(first).exists()  # the replaced raster file is cleaned up
+    assert Path(first).exists()  # the replaced version keeps its raster (layer versions)
+    assert Path(get_layer("cap", store=store).raster_path or "") != Path(first)
 
 
 def test_raster_without_crs_and_raster_as_vector_kind(store, tmp_path):
@@ -263,14 +264,17 @@ def test_zipped_shapefile(store, tmp_path):
     assert _import(store, Path(archive)).feature_count == 2
 
 
-def test_reimport_keeps_the_layer_id(store, tmp_path):
-    """A vet that read the catalogue just before a re-import still finds features by id."""
+def test_reimport_adds_a_version_and_keeps_the_old_one(store, tmp_path):
+    """A vet that read the catalogue just before a re-import still finds the features of
+    the version it read (kept, under its own id: layer versions, issue 12)."""
     _import(store, write(frame(_two_boxes(), name=NAMES), tmp_path / "v1.gpkg"))
     first = get_layer("red", store=store)
     _import(store, write(frame([box(0, 0, 30, 30)], name=["新"]), tmp_path / "v2.gpkg"))
     second = get_layer("red", store=store)
-    assert second.id == first.id and second.version != first.version
-    assert len(load_features(first, store=store).fids) == 1  # the old handle sees new features
+    assert second.id != first.id and second.version != first.version
+    assert (first.version_number, second.version_number) == (1, 2)
+    assert len(load_features(first, store=store).fids) == 2  # the old handle: old features
+    assert len(load_features(second, store=store).fids) == 1
 
 
 def test_feature_ids_come_from_the_first_unique_code_or_name(store, tmp_path):

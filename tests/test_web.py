@@ -137,7 +137,8 @@ def test_raster_url_quotes_the_layer_name(store, tmp_path):
                  ImportOptions(kind="env_capacity", name="capacity2", title="环境容量二"),
                  store=store)
     with store.engine.begin() as conn:
-        conn.execute(sa.text("UPDATE layers SET name = '容量 #2' WHERE name = 'capacity2'"))
+        conn.execute(sa.text("UPDATE layers SET name = '容量 #2', layer_name = '容量 #2' "
+                             "WHERE name = 'capacity2'"))
     with _client(store, tmp_path) as client:
         info = client.get("/api/layers/容量%20%232/image", params={"band": "NOx"})
         assert info.status_code == 200, info.text

@@ -59,7 +59,7 @@ class Staleness:
 
 def _stamp(layer: LayerInfo) -> dict[str, Any]:
     return {"id": layer.id, "name": layer.name, "kind": layer.kind,
-            "imported_at": layer.imported_at.isoformat()}
+            "version": layer.version_number, "imported_at": layer.imported_at.isoformat()}
 
 
 def project_site(project: Project) -> Site:
@@ -118,8 +118,8 @@ def latest_report(code: str, *, store: Store) -> StoredReport | None:
 
 
 def _staleness(code: str, site_version: int, report: StoredReport,
-               now: dict[int, dict[str, Any]]) -> Staleness | None:
-    used = {entry["id"]: entry for entry in report.layers}
+               now: dict[str, dict[str, Any]]) -> Staleness | None:
+    used = {entry["name"]: entry for entry in report.layers}
     reimported = tuple(sorted(e["name"] for i, e in used.items()
                               if i in now and now[i]["imported_at"] != e["imported_at"]))
     removed = tuple(sorted(e["name"] for i, e in used.items() if i not in now))
@@ -132,7 +132,7 @@ def _staleness(code: str, site_version: int, report: StoredReport,
 
 def stale_projects(*, store: Store) -> list[Staleness]:
     """Projects (not exited) whose latest stored report is out of date, by code."""
-    now = {layer.id: _stamp(layer) for layer in list_layers(store=store)}
+    now = {layer.name: _stamp(layer) for layer in list_layers(store=store)}
     latest = (sa.select(sa.func.max(project_reports.c.id)).group_by(
         project_reports.c.project_id))
     # the project's site version under its own name: project_reports has one too

@@ -91,4 +91,9 @@ class Backend(ABC):
 
     @abstractmethod
     def lock_ledger(self, conn: sa.Connection, scopes: Iterable[tuple[int, str]]) -> None:
-        """Serialise writers of the quota ledger for each (year, kind) scope, deadlock-free."""
+        """Serialise writers of the quota ledger for each (year, kind) scope, deadlock-free
+        (the audit lock first: every ledger writer writes an audit row too)."""
+
+    @abstractmethod
+    def lock_audit(self, conn: sa.Connection) -> None:
+        """Serialise writers of the audit log's hash chain until the transaction ends."""

@@ -8,6 +8,7 @@ left to do.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,11 +73,21 @@ class EmbeddedBackend(Backend):
     def lock_ledger(self, conn: sa.Connection, scopes: Iterable[tuple[int, str]]) -> None:
         """Nothing: SQLite writers are already serialised by ``BEGIN IMMEDIATE``."""
 
+    def lock_audit(self, conn: sa.Connection) -> None:
+        """Nothing: SQLite writers are already serialised by ``BEGIN IMMEDIATE``."""
+
 
 def _sqlite_engine(data_dir: Path) -> sa.Engine:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    if not data_dir.exists():  # a new data folder and database: for the owner only
+        data_dir.mkdir(parents=True, mode=0o700)
+    database = data_dir / "blueprint.db"
+    if not database.exists():
+        try:
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:  # another process made it first
+            pass
     engine = sa.create_engine(
-        f"sqlite:///{data_dir / 'blueprint.db'}",
+        f"sqlite:///{database}",
         connect_args={"timeout": 60, "check_same_thread": False},
     )
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 SUBDIVIDE_VERTICES = 256
 LEDGER_LOCK_NAMESPACE = 0x51_07A  # first key of pg_advisory_xact_lock(int, int)
+AUDIT_LOCK_KEY = 0x0A_0D17  # pg_advisory_xact_lock(bigint): the audit log's hash chain
 
 _COPY = "COPY layer_features (layer_id, fid, klass, props, geom) FROM STDIN"
 _SUBDIVIDE = sa.text(
@@ -119,11 +120,17 @@ class PostgisBackend(Backend):
             conn.execute(sa.text("ANALYZE layer_features_sub"))
 
     def lock_ledger(self, conn: sa.Connection, scopes: Iterable[tuple[int, str]]) -> None:
-        """Advisory transaction locks, one per (year, kind), taken in sorted order."""
+        """Advisory transaction locks: the audit lock, then one per (year, kind), taken in
+        sorted order (always in this order: no deadlock)."""
+        self.lock_audit(conn)
         for year, kind in sorted(set(scopes)):
             key = zlib.crc32(f"{year}:{kind}".encode()) - 2**31
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:ns, :key)"),
                          {"ns": LEDGER_LOCK_NAMESPACE, "key": key})
+
+    def lock_audit(self, conn: sa.Connection) -> None:
+        """An advisory transaction lock (re-entrant): one audit writer at a time."""
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
 
 
 # ---- writing an import -----------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -55,7 +56,15 @@ class SiteIn(BaseModel):
     demands: dict[Code, Amount] = Field(default_factory=dict, max_length=50,
                                         description="quota demands")
     year: Year | None = None
+    as_of: datetime | None = Field(default=None, description="vet against the layer versions "
+                                   "current at this time (ISO 8601; no offset: China time)")
     format: Literal["json", "geojson"] = "json"
+
+
+def _as_of(at: datetime | None) -> datetime | None:
+    from blueprint.analysis.quota.clock import CST
+
+    return at if at is None or at.tzinfo else at.replace(tzinfo=CST)
 
 
 def _check_token(demands: dict[str, Decimal], user: User | None) -> None:
@@ -87,7 +96,8 @@ async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: Sett
     # Pollutant names as the CLI reads them (aliases, amounts finite and not negative).
     emissions = parse_emissions(",".join(f"{k}={v}" for k, v in body.emissions.items()))
     request = VetRequest(site=site, industry=body.industry, county=body.county,
-                         emissions=emissions, demands=dict(body.demands), year=body.year)
+                         emissions=emissions, demands=dict(body.demands), year=body.year,
+                         as_of=_as_of(body.as_of))
     return await run_in_threadpool(_run, request, body.format, store, rules)
 
 

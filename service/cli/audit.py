@@ -1,4 +1,5 @@
-"""``blueprint audit``: the audit log (who, when, what, before/after), city level only."""
+"""``blueprint audit``: the audit log (who, when, what, before/after), city level only;
+``blueprint audit verify`` checks its hash chain."""
 
 from __future__ import annotations
 
@@ -29,13 +30,21 @@ def action_zh(action: str) -> str:
     return ACTION_ZH.get(action) or (OP_ZH.get(op, action) if kind == "quota" else action)
 
 
-def audit(project: Annotated[str | None, typer.Option(help="Only this project code")] = None,
+audit_app = typer.Typer(help="The audit log (city-level users); `audit verify` checks it.",
+                        invoke_without_command=True)
+
+
+@audit_app.callback()
+def audit(ctx: typer.Context,
+          project: Annotated[str | None, typer.Option(help="Only this project code")] = None,
           action: Annotated[str | None, typer.Option(help="Only this action, e.g. "
                                                      "project.stage")] = None,
           limit: Annotated[int, typer.Option(help="The latest N rows")] = 100,
           user: UserName = None,
           format: Annotated[str, typer.Option(help="table or json")] = "table") -> None:
     """The latest audit rows, oldest first (city-level users only)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from blueprint.analysis.quota.clock import CST
     from blueprint.layers.audit import read_audit
 
@@ -50,3 +59,21 @@ def audit(project: Annotated[str | None, typer.Option(help="Only this project co
             action_zh(r.action), r.object, r.project or "—",
             json.dumps(r.detail, ensure_ascii=False, default=str)[:200]]
            for r in rows])
+
+
+@audit_app.command("verify")
+def audit_verify(last_hash: Annotated[str | None, typer.Option(
+                     "--last-hash", help="A hash printed by an earlier verify: it must "
+                     "still be in the chain (nothing cut off the end)")] = None,
+                 user: UserName = None) -> None:
+    """Check the audit log's hash chain: exit 0 if whole, 1 with the first broken row."""
+    from blueprint.layers.audit import verify_audit
+
+    store = open_store(create=False)
+    acting_user(store, user).require_city_wide("city_quota_manager", "nr_staff")
+    check = verify_audit(store=store, expect_last=last_hash)
+    print_json({"ok": check.ok, "rows": check.rows, "last_hash": check.last_hash,
+                "broken_id": check.broken_id, "problem": check.problem,
+                "message_zh": check.message_zh})
+    if not check.ok:
+        raise typer.Exit(1)

@@ -101,3 +101,23 @@ def layers_remove(name: str) -> None:
 
     remove_layer(name, store=open_store(), actor=local_actor())
     out.print(f"已删除图层 {name}")
+
+
+@layers_app.command("history")
+def layers_history(name: str,
+                   format: Annotated[str, typer.Option(help="table or json")] = "table") -> None:
+    """Every version of a layer: who imported it, when, from which file, features, checksum."""
+    from blueprint.analysis.quota.clock import CST
+    from blueprint.layers.repository import layer_history
+
+    versions = layer_history(name, store=open_store(create=False))
+    if format == "json":
+        print_json([{**v.to_dict(), "version": v.version_number, "checksum": v.checksum,
+                     "current": v.current, "superseded_at": v.superseded_at}
+                    for v in versions])
+        return
+    table(f"图层“{name}”的版本",
+          ["版本", "导入时间", "导入人", "源文件", "要素数", "校验值（SHA-256）", "状态"],
+          [[v.version_number, v.imported_at.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S"),
+            v.imported_by, v.source_file, v.feature_count, (v.checksum or "—")[:16],
+            "现行" if v.current else "已被替换"] for v in versions])

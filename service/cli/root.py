@@ -1,8 +1,8 @@
 """The ``blueprint`` command: the one place that assembles the command groups.
 
 Each group owns its Typer app (``layers``, ``sample``, ``db``, ``users``, ``quota``,
-``projects``, ``consult``, ``meeting``); the top-level commands (``serve``, ``vet``,
-``vet-batch``, ``audit``) are plain functions registered here.
+``projects``, ``consult``, ``meeting``, ``audit``); the top-level commands (``serve``,
+``vet``, ``vet-batch``, ``backup``, ``restore``) are plain functions registered here.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import typer
 from blueprint.layers.errors import BlueprintError
 from blueprint.service.cli import (
     audit,
+    backup,
     consult,
     db,
     meeting,
@@ -31,8 +32,23 @@ from blueprint.service.cli.console import err
 
 # Plain (click) help: typer's rich help loads markdown-it and rich.traceback, ~0.3 s of a
 # 0.5 s start budget (issue 9); the sub-apps inherit it.
-app = typer.Typer(help="一张蓝图 Blueprint: planning layers, site vetting, quotas.",
+app = typer.Typer(help="一张蓝图 Blueprint: planning layers, site vetting, quotas.\n\n"
+                  "The command line is an administrator's tool (命令行仅供系统管理员使用): "
+                  "it acts as admin on the store it can open. Every audit row it writes "
+                  "records the operating-system user beside the actor BLUEPRINT_ACTOR or "
+                  "--user declares. Staff use the web pages and the API with their own "
+                  "accounts.",
                   no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+@app.callback()
+def _command_origin(ctx: typer.Context) -> None:
+    from blueprint.layers.audit_chain import AUDIT_ORIGIN
+    from blueprint.service.context import command_origin
+
+    token = AUDIT_ORIGIN.set(command_origin())
+    ctx.call_on_close(lambda: AUDIT_ORIGIN.reset(token))
+
 app.add_typer(layer_commands.layers_app, name="layers")
 app.add_typer(sample.sample_app, name="sample")
 app.add_typer(db.db_app, name="db")
@@ -42,10 +58,12 @@ app.add_typer(quota_reports.quota_app, name="quota")
 app.add_typer(projects.projects_app, name="projects")
 app.add_typer(consult.consult_app, name="consult")
 app.add_typer(meeting.meeting_app, name="meeting")
-app.command("audit")(audit.audit)
+app.add_typer(audit.audit_app, name="audit")
 app.command("serve")(serve.serve)
 app.command("vet")(vet.vet)
 app.command("vet-batch")(vet.vet_batch)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 
 
 def main() -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from blueprint.service.cli.console import err, open_store, out, print_json, table
 from blueprint.service.context import local_actor
+
+if TYPE_CHECKING:
+    from blueprint.layers.store import Store
 
 users_app = typer.Typer(help="Users, API tokens and passwords.", no_args_is_help=True)
 
@@ -32,10 +36,15 @@ def users_add(name: str,
 
     password = typer.prompt("密码", hide_input=True, confirmation_prompt=True) \
         if password_prompt else None
-    token = create_user(name, role, county, store=open_store(), actor=local_actor(),
-                        department=department, password=password)
+    from blueprint.service.settings import get_settings
+
+    store = open_store()
+    token = create_user(name, role, county, store=store, actor=local_actor(),
+                        department=department, password=password,
+                        token_days=get_settings().token_days)
     err.print(f"已创建用户“{name}”（{role}）。下面一行是其 API 访问令牌，只显示这一次，"
               "请立即交给本人妥善保存（遗失可用 blueprint users rotate-token 重新发放）。")
+    err.print(_expires_line(name, store))
     err.print(TOKEN_USE)
     out.print(token)
 
@@ -49,10 +58,12 @@ def users_list(format: Annotated[str, typer.Option(help="table or json")] = "tab
     if format == "json":
         print_json([u.__dict__ for u in found])
         return
-    table("用户", ["用户名", "角色", "所属县区", "所属部门", "状态", "登录密码", "创建时间"],
+    table("用户", ["用户名", "角色", "所属县区", "所属部门", "状态", "登录密码", "创建时间",
+                 "令牌有效期至"],
           [[u.name, ROLES.get(u.role, u.role), u.county or "—", u.department or "—",
             "启用" if u.active else "停用", "已设置" if u.has_password else "未设置",
-            u.created_at.isoformat(timespec="seconds")] for u in found])
+            u.created_at.isoformat(timespec="seconds"), _china_time(u.token_expires_at)]
+           for u in found])
 
 
 @users_app.command("disable")
@@ -68,8 +79,25 @@ def users_disable(name: str) -> None:
 def users_rotate(name: str) -> None:
     """Give a user a new API token (printed once); the old one stops working."""
     from blueprint.layers.users import rotate_token
+    from blueprint.service.settings import get_settings
 
-    token = rotate_token(name, store=open_store(), actor=local_actor())
+    store = open_store()
+    token = rotate_token(name, store=store, actor=local_actor(),
+                         token_days=get_settings().token_days)
     err.print(f"已为用户“{name}”发放新的访问令牌，原令牌即时失效。下面一行只显示这一次。")
+    err.print(_expires_line(name, store))
     err.print(TOKEN_USE)
     out.print(token)
+
+
+def _china_time(at: datetime | None) -> str:
+    from blueprint.analysis.quota.clock import CST
+
+    return at.astimezone(CST).strftime("%Y-%m-%d %H:%M") if at else "长期"
+
+
+def _expires_line(name: str, store: Store) -> str:
+    from blueprint.layers.users import token_expiry
+
+    return (f"令牌有效期至 {_china_time(token_expiry(name, store=store))}（北京时间），"
+            "到期后请求返回 401，须用 blueprint users rotate-token 重新发放。")

@@ -64,6 +64,25 @@ def _finding_rows(f: dict[str, Any]) -> list[list[str]]:
              "、".join(p["feature_ids"][:3])] for p in parts]
 
 
+def parse_as_of(text: str) -> Any:
+    """A date (the end of that day, China time) or a time (China time unless it says)."""
+    from datetime import datetime, time, timedelta
+
+    from blueprint.analysis.quota.clock import CST
+
+    try:
+        if len(text.strip()) == 10:
+            day = datetime.fromisoformat(text.strip()).date()
+            return datetime.combine(day + timedelta(days=1), time(), CST) \
+                - timedelta(microseconds=1)
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInput(f"--as-of {text!r} is not a date (2026-03-02) or a time "
+                       "(2026-03-02T10:00)", message_zh="--as-of 应为日期或时间",
+                       where="--as-of") from None
+    return at if at.tzinfo else at.replace(tzinfo=CST)
+
+
 def _store_with_layers() -> Any:
     """The store, if it has any layer: vetting against nothing is a set-up mistake (exit 2)
     that says where the store was looked for and how to load layers; nothing is created."""
@@ -93,6 +112,9 @@ def vet(
     crs: Annotated[str | None, typer.Option(help="CRS when the file has none")] = None,
     encoding: Annotated[str | None, typer.Option(help="Text encoding")] = None,
     rules: Annotated[str | None, typer.Option(help="Rules TOML file")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Vet against the layer versions current then: 2026-03-02 (the end "
+        "of that day, China time) or 2026-03-02T10:00[+08:00]")] = None,
 ) -> None:
     """Vet a site against every layer of the blueprint."""
     from blueprint.analysis.amounts import parse_demands
@@ -113,7 +135,7 @@ def vet(
                      file_limits=settings.file_limits())
     request = VetRequest(site=site, industry=industry, county=county,
                          emissions=parse_emissions(emissions), demands=parse_demands(demand),
-                         year=year)
+                         year=year, as_of=parse_as_of(as_of) if as_of else None)
     ruleset = rules_from_settings(settings, rules)
     store = _store_with_layers()
     report = vet_site(request, store=store, rules=ruleset)

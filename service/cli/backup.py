@@ -1,0 +1,33 @@
+"""``blueprint backup FILE`` and ``blueprint restore FILE [--force]``: the whole store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from blueprint.service.cli.console import err, open_store, print_json
+
+
+def backup(file: Annotated[Path, typer.Argument(help="The archive to write (tar.gz)")]) \
+        -> None:
+    """Back up the whole store (records, layers, rasters) into one archive (mode 0600)."""
+    from blueprint.layers.backup import backup_store
+
+    manifest = backup_store(file, store=open_store(create=False))
+    err.print(f"已备份到 {file}（仅本人可读）：" + "，".join(
+        f"{k} {v} 行" for k, v in manifest["counts"].items()))
+    print_json(manifest)
+
+
+def restore(file: Annotated[Path, typer.Argument(help="An archive `blueprint backup` wrote")],
+            force: Annotated[bool, typer.Option(
+                "--force", help="Replace a store that is not empty")] = False) -> None:
+    """Restore the whole store from a backup; a store that is not empty needs --force."""
+    from blueprint.layers.backup import restore_store
+
+    manifest = restore_store(file, store=open_store(), force=force)
+    err.print(f"已从 {file} 恢复（备份时间 {manifest['created_at']}）。"
+              "建议随后运行 blueprint audit verify 核对审计日志。")
+    print_json(manifest)
