@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,9 @@ from blueprint.service.cli.console import (
     table,
 )
 from blueprint.service.context import local_actor
+
+if TYPE_CHECKING:
+    from blueprint.layers.layer_info import LayerInfo
 
 layers_app = typer.Typer(help="Layers of the one blueprint (import, list, remove).",
                          no_args_is_help=True)
@@ -67,6 +70,15 @@ def layers_list(format: Annotated[str, typer.Option(help="table or json")] = "ta
     from blueprint.service.context import store_location
     from blueprint.service.settings import get_settings
 
+    settings = get_settings()
+    if not settings.database_url:  # embedded: a read-only look without SQLAlchemy (fast)
+        from blueprint.layers.catalogue_quick import quick_list_layers
+
+        db_file = settings.data_dir / "blueprint.db"
+        quick = quick_list_layers(db_file, settings.data_dir.resolve() / "rasters")
+        if quick is not None:
+            _print_layers(quick, str(settings.data_dir.resolve()), format)
+            return
     try:
         store = open_store(create=False)
     except EmptyStore:  # nothing there yet: say where we looked, create nothing
@@ -79,7 +91,10 @@ def layers_list(format: Annotated[str, typer.Option(help="table or json")] = "ta
         return
     from blueprint.layers.repository import list_layers
 
-    infos = list_layers(store=store)
+    _print_layers(list_layers(store=store), store.location, format)
+
+
+def _print_layers(infos: list[LayerInfo], location: str, format: str) -> None:
     if format == "json":
         print_json([i.to_dict() for i in infos])
         return
@@ -88,7 +103,7 @@ def layers_list(format: Annotated[str, typer.Option(help="table or json")] = "ta
              i.imported_at.strftime("%Y-%m-%d %H:%M")] for i in infos]
     columns = ["名称", "类型", "标题", "要素数", "范围（EPSG:4490）", "来源文件", "导入时间"]
     table("图层目录", columns, rows)
-    out.print(f"图层库：{store.location}（共 {len(infos)} 个图层）")
+    out.print(f"图层库：{location}（共 {len(infos)} 个图层）")
     if not infos:
         out.print("图层库中还没有图层：请用 blueprint sample load 导入样例城市，"
                   "或用 blueprint layers import 导入图层。")
