@@ -78,8 +78,9 @@ def layers_list(format: Annotated[str, typer.Option(help="table or json")] = "ta
                       "导入图层（也可设置 BLUEPRINT_DATA_DIR 指向已有图层库）。")
         return
     from blueprint.layers.repository import list_layers
+    from blueprint.service.context import reading_store
 
-    infos = list_layers(store=store)
+    infos = list_layers(store=reading_store(store))
     if format == "json":
         print_json([i.to_dict() for i in infos])
         return
