@@ -100,7 +100,13 @@ def read_connections(engine: sa.Engine) -> int:
 
 
 @pytest.fixture
-def replicated(sample_store: Store) -> Store:
+def standby() -> str:
+    """The standby's URL (skips or fails before any data is loaded for nothing)."""
+    return replica_base_url()
+
+
+@pytest.fixture
+def replicated(standby: str, sample_store: Store) -> Store:
     """The session's PostGIS sample store (read-only!), caught up on the standby."""
     primary = sample_store
     replica = open_replica(replica_url_for(primary), primary)
@@ -148,7 +154,8 @@ def test_vetting_on_the_replica_gives_the_primarys_report(
 
 
 @pytest.mark.parametrize("engine_name", ["postgis"])
-def test_writes_go_to_the_primary_and_reach_the_standby(store: Store, tmp_path: Path) -> None:
+def test_writes_go_to_the_primary_and_reach_the_standby(standby: str, store: Store,
+                                                        tmp_path: Path) -> None:
     replica_url = replica_url_for(store)
     token = create_user("city", "city_quota_manager", None, store=store, actor="test")
     staff = create_user("staff", "nr_staff", None, store=store, actor="test")
@@ -180,7 +187,8 @@ def test_writes_go_to_the_primary_and_reach_the_standby(store: Store, tmp_path: 
 
 
 @pytest.mark.parametrize("engine_name", ["postgis"])
-def test_a_write_routed_to_the_read_pool_is_never_made(store: Store, tmp_path: Path) -> None:
+def test_a_write_routed_to_the_read_pool_is_never_made(standby: str, store: Store,
+                                                       tmp_path: Path) -> None:
     red = write(frame([box(0, 0, 200, 200)], hxbh=["HX-1"]), tmp_path / "red.gpkg")
     options = ImportOptions(kind="ecological_redline", name="red", actor="test")
     # the standby: read-only by nature; and the primary itself opened as a read pool (a
