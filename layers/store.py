@@ -41,6 +41,7 @@ class Store:
     database_url: str = ""
     cache: dict[str, Any] = field(default_factory=dict)
     backend: Backend = field(default=None, compare=False)  # type: ignore[assignment]
+    replica: Store | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.backend is None:  # a Store built around an engine open_store made
@@ -80,15 +81,29 @@ class Store:
         """
         return self.engine.connect().execution_options(blueprint_read_only=True)
 
+    def for_reads(self) -> Store:
+        """The store to hand to reads that may lag a moment behind the last commit.
+
+        With a read replica open (``BLUEPRINT_READ_DATABASE_URL``) that is a store over the
+        replica's read-only pool; otherwise this store. The edge decides which reads may
+        use it (:func:`blueprint.service.context.reading_store`); the core uses whatever
+        store it is given.
+        """
+        return self.replica or self
+
     def close(self) -> None:
-        """Dispose of the connection pool."""
+        """Dispose of the connection pool (and the replica's)."""
         self.engine.dispose()
+        if self.replica is not None:
+            self.replica.engine.dispose()
 
 
 def open_store(database_url: str, data_dir: Path, *, pool_size: int = 5,
-               migrate: bool = True) -> Store:
+               migrate: bool = True, read_url: str = "") -> Store:
     """Open the configured engine, check it answers, and bring its schema up to date.
 
+    ``read_url`` (PostgreSQL only) opens a streaming replica beside it as
+    ``store.replica`` (:func:`open_replica`); the schema is migrated on the primary only.
     Raises :class:`StorageUnavailable` with one clear line when the server is down,
     the URL is wrong or PostGIS is missing.
     """
@@ -112,7 +127,52 @@ def open_store(database_url: str, data_dir: Path, *, pool_size: int = 5,
         ) from None
     if migrate and not _embedded_at_head(store):
         upgrade(store)
+    if read_url:
+        store.replica = open_replica(read_url, store, pool_size=pool_size)
     return store
+
+
+READ_APPLICATION_NAME = "blueprint-read"
+
+
+def open_replica(read_url: str, primary: Store, *, pool_size: int = 5) -> Store:
+    """A store over a read replica of ``primary``: same engine kind, data folder and cache.
+
+    Its connections say ``application_name=blueprint-read`` (``pg_stat_activity``) and run
+    every transaction read-only (``default_transaction_read_only``), so a write routed
+    there by mistake fails instead of landing anywhere, even when the URL names a server
+    that accepts writes.
+    """
+    if not primary.database_url:
+        raise StorageUnavailable(
+            "BLUEPRINT_READ_DATABASE_URL needs BLUEPRINT_DATABASE_URL: only PostgreSQL has "
+            "read replicas",
+            message_zh="只读副本须与 PostgreSQL 主库（BLUEPRINT_DATABASE_URL）同用")
+    try:
+        engine = primary.backend.create_engine(read_url, primary.data_dir, pool_size=pool_size)
+    except (ValueError, sa.exc.ArgumentError) as exc:
+        raise StorageUnavailable(
+            f"BLUEPRINT_READ_DATABASE_URL is not a valid database URL: {first_line(exc)}",
+            message_zh="BLUEPRINT_READ_DATABASE_URL 格式有误") from None
+    sa.event.listen(engine, "do_connect", _read_only_connect)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as exc:
+        engine.dispose()
+        raise StorageUnavailable(
+            f"cannot connect to the read replica: {first_line(exc)}",
+            message_zh="无法连接只读副本，请检查 BLUEPRINT_READ_DATABASE_URL 和数据库服务",
+        ) from None
+    return Store(engine=engine, data_dir=primary.data_dir, database_url=read_url,
+                 cache=primary.cache, backend=primary.backend)
+
+
+def _read_only_connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+    """Every replica connection: named ``blueprint-read``, read-only transactions."""
+    cparams["application_name"] = READ_APPLICATION_NAME
+    cparams["options"] = " ".join(filter(None, (cparams.get("options"),
+                                                "-c default_transaction_read_only=on")))
 
 
 def _head_revision() -> str | None:

@@ -61,4 +61,5 @@ def _include_routers(app: FastAPI) -> None:
     ogc.register(app)
     pages.register(app, pages.PageDeps(store=deps.get_store, rules=deps.get_rules,
                                        settings=deps.get_app_settings,
-                                       error_status=errors.status_for))
+                                       error_status=errors.status_for,
+                                       read_store=deps.get_read_store))

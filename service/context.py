@@ -14,11 +14,26 @@ if TYPE_CHECKING:
 
 
 def store_from_settings(settings: Settings, *, migrate: bool = True) -> Store:
-    """Open the engine the settings choose: PostGIS if a URL is set, else embedded."""
+    """Open the engine the settings choose: PostGIS if a URL is set, else embedded; with
+    ``BLUEPRINT_READ_DATABASE_URL`` also its read replica (:func:`reading_store`)."""
     from blueprint.layers.store import open_store
 
     return open_store(settings.database_url, settings.data_dir, pool_size=settings.pool_size,
-                      migrate=migrate)
+                      migrate=migrate, read_url=settings.read_database_url)
+
+
+def reading_store(store: Store, *, ledger: bool = False) -> Store:
+    """The store a read-only command or request hands to the core: the routing rule.
+
+    Vetting, site search, the layer catalogue, features and the map read the replica
+    (``BLUEPRINT_READ_DATABASE_URL``) when there is one: they may be a moment behind the
+    last commit. The quota ledger, projects and consultation records, the audit log and
+    users, every write, and every read after a write in the same command or request stay
+    on ``store``, the primary: those edges never call this. ``ledger=True`` (a vet with
+    quota demands reads the county's balances) keeps the primary too. Without a replica
+    this is ``store`` itself (docs/scaling.md).
+    """
+    return store if ledger else store.for_reads()
 
 
 def rules_from_settings(settings: Settings, override: str | None = None) -> Rules:

@@ -11,7 +11,15 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from blueprint.layers.errors import BadInput
 
@@ -27,12 +35,16 @@ class Settings(BaseModel):
 
     ``database_url`` empty means the embedded engine: SQLite in ``data_dir``.
     A ``postgresql://`` URL switches every record and layer to PostgreSQL/PostGIS.
+    ``read_database_url`` (PostgreSQL only) is a streaming replica of it: vetting, the
+    layer catalogue, features and the map read there; everything else stays on the
+    primary (:func:`blueprint.service.context.reading_store`, docs/scaling.md).
     """
 
     model_config = ConfigDict(extra="ignore")
 
     data_dir: Path = Field(default=Path(".blueprint"))
     database_url: str = ""
+    read_database_url: str = ""  # a hot standby of database_url (docs/scaling.md)
     basemap_url: str = ""  # e.g. http://127.0.0.1:8081/{z}/{x}/{y}.png ; empty: no basemap
     basemap_attribution: str = ""
     max_upload_mb: int = 200  # a file upload (multipart body), checked before it is read
@@ -63,11 +75,14 @@ class Settings(BaseModel):
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        value = value.strip()
-        if value and not value.startswith(("postgresql://", "postgresql+psycopg2://", "postgres://")):
-            raise ValueError("must be a postgresql:// URL (or empty)")
-        if value.startswith("postgres://"):
-            value = "postgresql://" + value.removeprefix("postgres://")
+        return _postgres_url(value)
+
+    @field_validator("read_database_url")
+    @classmethod
+    def _check_read_url(cls, value: str, info: ValidationInfo) -> str:
+        value = _postgres_url(value)
+        if value and not info.data.get("database_url"):
+            raise ValueError("a read replica needs BLUEPRINT_DATABASE_URL (PostgreSQL) set too")
         return value
 
     @field_validator("cookie_secure")
@@ -90,6 +105,16 @@ class Settings(BaseModel):
     def engine_name(self) -> str:
         """``postgis`` or ``embedded``."""
         return "postgis" if self.database_url else "embedded"
+
+
+def _postgres_url(value: str) -> str:
+    """A ``postgresql://`` URL (``postgres://`` accepted) or empty; anything else is refused."""
+    value = value.strip()
+    if value and not value.startswith(("postgresql://", "postgresql+psycopg2://", "postgres://")):
+        raise ValueError("must be a postgresql:// URL (or empty)")
+    if value.startswith("postgres://"):
+        value = "postgresql://" + value.removeprefix("postgres://")
+    return value
 
 
 def get_settings() -> Settings:

@@ -44,6 +44,12 @@ as_postgres psql -qc "ALTER USER postgres PASSWORD 'postgres'" >/dev/null
 as_postgres psql -qAtc "SELECT 1 FROM pg_database WHERE datname='blueprint_test'" \
   | grep -q 1 || as_postgres createdb blueprint_test
 export BLUEPRINT_TEST_DATABASE_URL="${BLUEPRINT_TEST_DATABASE_URL:-postgresql://postgres:postgres@127.0.0.1:5432/blueprint_test}"
+if [ "${CI:-}" = "true" ]; then
+  # a hot standby of the cluster above on port 5433 (tests/test_read_replica.py); only adds one
+  echo "== PostgreSQL hot standby"
+  bash .ci/replica.sh
+  export BLUEPRINT_TEST_READ_DATABASE_URL="${BLUEPRINT_TEST_READ_DATABASE_URL:-postgresql://postgres:postgres@127.0.0.1:5433/blueprint_test}"
+fi
 
 echo "== Lint and types"
 python3 -m ruff check .

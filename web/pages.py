@@ -45,11 +45,13 @@ class PageDeps:
     settings: Callable[..., Any]  # has ``basemap_url``, ``session_hours``, ``cookie_secure`` …
     # the HTTP status of a domain error (the API's one table), for the pages' error answers
     error_status: Callable[[BlueprintError], int] = lambda _exc: 400
+    # the store for read-only pages (the map, raster images): a read replica if configured
+    read_store: Callable[..., Store] | None = None
 
 
 def _page_routes(deps: PageDeps) -> APIRouter:
     pages = APIRouter(include_in_schema=False)
-    StoreDep = Annotated[Store, Depends(deps.store)]
+    StoreDep = Annotated[Store, Depends(deps.read_store or deps.store)]
     RulesDep = Annotated[Rules, Depends(deps.rules)]
     SettingsDep = Annotated[Any, Depends(deps.settings)]
 
@@ -86,7 +88,7 @@ def _page_routes(deps: PageDeps) -> APIRouter:
 
 def _image_routes(deps: PageDeps) -> APIRouter:
     images = APIRouter(tags=["layers"])
-    StoreDep = Annotated[Store, Depends(deps.store)]
+    StoreDep = Annotated[Store, Depends(deps.read_store or deps.store)]
     LayerName = Annotated[str, PathParam(min_length=1, max_length=NAME_LEN, pattern=ONE_LINE)]
     Band = Annotated[str | None, Query(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE,
                                         description="band name, e.g. SO2")]

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from blueprint.analysis.rules import Rules
 from blueprint.layers.store import Store
 from blueprint.layers.users import User, authenticate
+from blueprint.service.context import reading_store
 from blueprint.service.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False)
@@ -18,6 +19,12 @@ _bearer = HTTPBearer(auto_error=False)
 def get_store(request: Request) -> Store:
     """The store opened by the lifespan."""
     return request.app.state.store  # type: ignore[no-any-return]
+
+
+def get_read_store(request: Request) -> Store:
+    """The store for read-only requests: the read replica when configured
+    (:func:`blueprint.service.context.reading_store`)."""
+    return reading_store(get_store(request))
 
 
 def get_rules(request: Request) -> Rules:
@@ -47,6 +54,7 @@ def optional_user(request: Request,
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
+ReadStoreDep = Annotated[Store, Depends(get_read_store)]
 RulesDep = Annotated[Rules, Depends(get_rules)]
 UserDep = Annotated[User, Depends(current_user)]
 OptionalUserDep = Annotated[User | None, Depends(optional_user)]

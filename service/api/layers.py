@@ -21,27 +21,27 @@ from blueprint.service.api.bounds import (
     OptCodeForm,
     OptNameForm,
 )
-from blueprint.service.api.deps import SettingsDep, StoreDep, UserDep
+from blueprint.service.api.deps import ReadStoreDep, SettingsDep, StoreDep, UserDep
 from blueprint.service.api.uploads import naming_the_upload, save_upload
 
 router = APIRouter(tags=["layers"])
 
 
 @router.get("/layers", summary="List layers / 图层目录")
-def api_list_layers(store: StoreDep) -> list[dict[str, Any]]:
+def api_list_layers(store: ReadStoreDep) -> list[dict[str, Any]]:
     """Every layer with its kind, Chinese title, feature count and extent."""
     return [info.to_dict() for info in list_layers(store=store)]
 
 
 @router.get("/layers/{name}", summary="Layer metadata / 图层信息")
-def api_get_layer(name: NamePath, store: StoreDep) -> dict[str, Any]:
+def api_get_layer(name: NamePath, store: ReadStoreDep) -> dict[str, Any]:
     """One layer's metadata."""
     return get_layer(name, store=store).to_dict()
 
 
 @router.get("/layers/{name}/features", summary="Features by bbox / 按范围获取要素")
 def api_layer_features(
-    name: NamePath, store: StoreDep,
+    name: NamePath, store: ReadStoreDep,
     bbox: Annotated[str | None, Query(max_length=NAME_LEN, pattern=ONE_LINE,
                                       description="minx,miny,maxx,maxy (EPSG:4490)")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,

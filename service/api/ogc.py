@@ -24,7 +24,7 @@ from blueprint.layers.errors import BadInput, NotFound
 from blueprint.layers.features import MAX_LIMIT, feature_by_id, features_in_bbox, parse_bbox
 from blueprint.layers.repository import LayerInfo, get_layer, list_layers
 from blueprint.service.api.bounds import MAX_OFFSET, NAME_LEN, NamePath
-from blueprint.service.api.deps import StoreDep
+from blueprint.service.api.deps import ReadStoreDep
 from blueprint.service.api.ogc_html import render_html, wants_html
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -143,7 +143,7 @@ def _collection(request: Request, layer: LayerInfo, html: bool = False) -> dict[
 
 
 @router.get("/collections", summary="Feature collections / 要素集合")
-def collections(request: Request, store: StoreDep, f: FParam = None) -> Response:
+def collections(request: Request, store: ReadStoreDep, f: FParam = None) -> Response:
     """Every vector layer as a collection."""
     _check_params(request, set())
     items = [_collection(request, layer) for layer in list_layers(store=store)
@@ -153,7 +153,7 @@ def collections(request: Request, store: StoreDep, f: FParam = None) -> Response
 
 
 @router.get("/collections/{name}", summary="One feature collection / 要素集合信息")
-def collection(request: Request, name: NamePath, store: StoreDep, f: FParam = None) -> Response:
+def collection(request: Request, name: NamePath, store: ReadStoreDep, f: FParam = None) -> Response:
     """One collection: title, extent, CRSs and links to its items."""
     _check_params(request, set())
     layer = _vector(name, store)
@@ -229,7 +229,7 @@ def _in_crs(feature: dict[str, Any], crs: str) -> dict[str, Any]:
 @router.get("/collections/{name}/items", summary="Features / 要素",
             response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
 def items(
-    request: Request, name: NamePath, store: StoreDep, f: FParam = None,
+    request: Request, name: NamePath, store: ReadStoreDep, f: FParam = None,
     bbox: Annotated[str | None, Query(max_length=NAME_LEN, description="minx,miny,maxx,"
                                       "maxy (CRS84 unless bbox-crs)")] = None,
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs", max_length=NAME_LEN)] = None,
@@ -269,7 +269,7 @@ def items(
 
 @router.get("/collections/{name}/items/{fid}", summary="One feature / 单个要素",
             response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
-def item(request: Request, name: NamePath, fid: NamePath, store: StoreDep, f: FParam = None,
+def item(request: Request, name: NamePath, fid: NamePath, store: ReadStoreDep, f: FParam = None,
          crs: Annotated[str | None, Query(max_length=NAME_LEN,
                                           description="CRS84 or EPSG:4490")] = None
          ) -> Response:

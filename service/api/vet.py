@@ -35,7 +35,7 @@ from blueprint.service.api.bounds import (
 )
 from blueprint.service.api.deps import OptionalUserDep, RulesDep, SettingsDep, StoreDep
 from blueprint.service.api.uploads import naming_the_upload, save_upload, shown_name
-from blueprint.service.context import site_limits
+from blueprint.service.context import reading_store, site_limits
 
 router = APIRouter(tags=["vetting"])
 # The schema of the json format (documentation only: the geojson format is a FeatureCollection
@@ -79,7 +79,8 @@ def _check_token(demands: dict[str, Decimal], user: User | None) -> None:
 
 
 def _run(request: VetRequest, fmt: str, store: Any, rules: Any) -> dict[str, Any]:
-    report = vet_site(request, store=store, rules=rules)
+    report = vet_site(request, store=reading_store(store, ledger=bool(request.demands)),
+                      rules=rules)
     return report_geojson(report) if fmt == "geojson" else to_json(report)
 
 
@@ -146,8 +147,9 @@ async def api_vet_file(
 def _review(request: VetRequest, store: Any, rules: Any, reviewer: str, fmt: str) -> bytes:
     from blueprint.analysis.review.document import review_html, site_review
 
-    html = review_html(site_review(vet_site(request, store=store, rules=rules), store=store,
-                                   reviewer=reviewer), store=store)
+    report = vet_site(request, store=reading_store(store, ledger=bool(request.demands)),
+                      rules=rules)
+    html = review_html(site_review(report, store=store, reviewer=reviewer), store=store)
     if fmt == "html":
         return html.encode("utf-8")
     from blueprint.analysis.review.pdf import html_to_pdf

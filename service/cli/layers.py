@@ -90,8 +90,9 @@ def layers_list(format: Annotated[str, typer.Option(help="table or json")] = "ta
                       "导入图层（也可设置 BLUEPRINT_DATA_DIR 指向已有图层库）。")
         return
     from blueprint.layers.repository import list_layers
+    from blueprint.service.context import reading_store
 
-    _print_layers(list_layers(store=store), store.location, format)
+    _print_layers(list_layers(store=reading_store(store)), store.location, format)
 
 
 def _print_layers(infos: list[LayerInfo], location: str, format: str) -> None:

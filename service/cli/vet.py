@@ -127,7 +127,7 @@ def vet(
     if format in ("html", "pdf") and output is None:
         raise BadInput(f"--format {format} needs --output FILE", where="--output",
                        message_zh=f"输出 {format} 格式须用 --output 指定文件")
-    from blueprint.service.context import rules_from_settings, site_limits
+    from blueprint.service.context import reading_store, rules_from_settings, site_limits
     from blueprint.service.settings import get_settings
 
     settings = get_settings()
@@ -138,7 +138,8 @@ def vet(
                          year=year, as_of=parse_as_of(as_of) if as_of else None)
     ruleset = rules_from_settings(settings, rules)
     store = _store_with_layers()
-    report = vet_site(request, store=store, rules=ruleset)
+    report = vet_site(request, store=reading_store(store, ledger=bool(request.demands)),
+                      rules=ruleset)
     if output is not None and format in ("html", "pdf"):
         _write_review(report, store, format, output, reviewer)
     else:
@@ -173,14 +174,14 @@ def vet_batch(
     if not files:
         raise BadInput("no site files found (.txt, .geojson, .gpkg, .shp, .zip, .kml)",
                        message_zh="没有找到地块文件")
-    from blueprint.service.context import rules_from_settings, site_limits
+    from blueprint.service.context import reading_store, rules_from_settings, site_limits
     from blueprint.service.settings import get_settings
 
     settings = get_settings()
     ruleset = rules_from_settings(settings)
     limits = (site_limits(settings), settings.file_limits())
     ruleset.industry(industry)  # an unknown industry is one error, not one per file
-    store = _store_with_layers()
+    store = reading_store(_store_with_layers())
     counts: dict[str, int] = {}
     with progress_bar() as bar, output.open("w", encoding="utf-8") as fh:
         task = bar.add_task("批量审查", total=len(files))
