@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import quote
 
 from blueprint.layers import coordfile
 from blueprint.layers.archives import unzip
@@ -243,7 +244,9 @@ def _check_geojson(path: Path, shown: str) -> None:
 
 def check_geopackage(path: Path, shown: str) -> None:
     """Inspect a GeoPackage read-only (immutable, no journal files) before GDAL opens it."""
-    uri = f"file:{path.resolve()}?mode=ro&immutable=1"
+    # quoted: a '#' or '?' in the file name would otherwise end the path (and the check
+    # would inspect an empty database instead of the file)
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
     try:
         conn = sqlite3.connect(uri, uri=True)
     except sqlite3.Error:

@@ -354,6 +354,8 @@ def main() -> None:
     geopackage(HERE / "struct_gpkg_no_tables.gpkg")
     geopackage(HERE / "struct_gpkg_view.gpkg",
                "CREATE VIEW secrets AS SELECT * FROM sqlite_master;")
+    geopackage(HERE / "struct_gpkg_view_named_#1.gpkg",  # '#' once hid the file from the check
+               "CREATE VIEW secrets AS SELECT * FROM sqlite_master;")
     geopackage(HERE / "struct_gpkg_url_table.gpkg",
                "PRAGMA writable_schema=ON; INSERT INTO sqlite_master VALUES ('table', 'remote',"
                " 'remote', 0, 'CREATE VIRTUAL TABLE remote USING VirtualOGR("
