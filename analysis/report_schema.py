@@ -186,6 +186,17 @@ class SiteOverlay:
         self.overlaps = overlaps  # per vector layer, with each overlap piece
 
 
+class LayerVersion(_Model):
+    """One layer version a report used: re-imports add versions, old ones stay on record."""
+
+    name: str
+    title: str
+    kind: str
+    version: int = Field(description="1, 2, … per layer name (`blueprint layers history`)")
+    imported_at: str = Field(description="When that version was imported (ISO 8601, UTC)")
+    checksum: str | None = None
+
+
 class VetReport(_Model):
     """The vetting report (``blueprint vet --format json``, ``POST /api/vet``)."""
 
@@ -203,6 +214,8 @@ class VetReport(_Model):
     verdict: Verdict
     verdict_zh: str
     summary_zh: str
+    layers: list[LayerVersion] = Field(default_factory=list, description="The layer versions "
+                                       "the report used (current, or those of ``as_of``)")
     overlay: SkipJsonSchema[SiteOverlay | None] = Field(None, exclude=True, repr=False)
 
     def to_json(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from blueprint.analysis.overlay import LayerOverlap, overlay_site
 from blueprint.analysis.report_schema import (
     Capacity,
     Finding,
+    LayerVersion,
     QuotaCheck,
     SiteOverlay,
     SiteSummary,
@@ -82,6 +83,9 @@ def vet_site(request: VetRequest, *, store: Store, rules: Rules | None = None) -
         engine=store.engine_name, quota=quota, verdict=outcome,
         verdict_zh=msg.VERDICT_ZH[outcome],
         summary_zh=summary(msg.VERDICT_ZH[outcome], reasons(findings, quota)),
+        layers=[LayerVersion(name=x.name, title=x.title, kind=x.kind, version=x.version_number,
+                             imported_at=x.imported_at.isoformat(), checksum=x.checksum)
+                for x in all_layers],
         overlay=SiteOverlay(site.geometry, overlaps))
 
 

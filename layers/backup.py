@@ -19,15 +19,18 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import sqlalchemy as sa
 
-from blueprint.layers.errors import BadInput, Conflict
+from blueprint.layers.errors import BadInput, Conflict, TooLarge
 from blueprint.layers.store import Store, now
 
 FORMAT = 1
+GIB = 1024**3
+DEFAULT_MAX_RESTORE_BYTES = 10 * GIB  # the archive, and what it unpacks to
+_TOP_FILES = ("manifest.json", "blueprint.db", "store.pgdump")
 _RECORD_TABLES = ("layers", "audit_log", "users", "quota_operations", "projects")
 
 
@@ -86,18 +89,24 @@ def backup_store(path: Path, *, store: Store) -> dict[str, Any]:
     return manifest
 
 
-def restore_store(path: Path, *, store: Store, force: bool = False) -> dict[str, Any]:
+def restore_store(path: Path, *, store: Store, force: bool = False,
+                  max_bytes: int = DEFAULT_MAX_RESTORE_BYTES) -> dict[str, Any]:
     """Replace the content of ``store`` with the backup at ``path``; returns its manifest.
 
-    Raises :class:`Conflict` on a store that is not empty unless ``force``, and
-    :class:`BadInput` when the archive is not a Blueprint backup of this engine.
+    Raises :class:`TooLarge` when the archive, or what it unpacks to, is over ``max_bytes``;
+    :class:`Conflict` on a store that is not empty unless ``force``; :class:`BadInput` when
+    the archive is not a Blueprint backup of this engine or holds anything else (other
+    names, links, paths leaving the folder). All of it is checked before anything is
+    unpacked.
     """
+    path = Path(path)
+    _check_size(path, max_bytes)
     if not force and not is_empty(store=store):
         raise Conflict("the store is not empty: restore with --force to replace it",
                        message_zh="当前数据库不是空的；确需覆盖请加 --force")
     with tempfile.TemporaryDirectory(prefix="blueprint-restore-") as tmp:
         work = Path(tmp)
-        manifest = _unpack(Path(path), work)
+        manifest = _unpack(path, work, max_bytes)
         if manifest.get("engine") != store.engine_name:
             raise BadInput(f"a backup of the {manifest.get('engine')} engine cannot be "
                            f"restored into a {store.engine_name} store",
@@ -115,12 +124,49 @@ def restore_store(path: Path, *, store: Store, force: bool = False) -> dict[str,
     return manifest
 
 
-def _unpack(path: Path, work: Path) -> dict[str, Any]:
+def _gib(size: int) -> str:
+    return f"{size / GIB:.1f} GiB"
+
+
+def _check_size(path: Path, max_bytes: int) -> None:
+    if not path.is_file():
+        raise BadInput(f"no such backup file: {path}", message_zh=f"备份文件不存在：{path.name}",
+                       where=str(path))
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise TooLarge(f"the backup is {_gib(size)}, more than the limit of {_gib(max_bytes)} "
+                       "(BLUEPRINT_MAX_RESTORE_GB)",
+                       message_zh=f"备份文件过大（{_gib(size)}，上限 {_gib(max_bytes)}）；确属正常"
+                       "请调大 BLUEPRINT_MAX_RESTORE_GB", where=str(path))
+
+
+def _check_members(tar: tarfile.TarFile, path: Path, max_bytes: int) -> None:
+    """Only what :func:`backup_store` writes: the manifest, the database and ``rasters/``
+    (regular files and folders, no links, no path out of the folder), within the limit."""
+    total = 0
+    for member in tar.getmembers():
+        name = member.name
+        parts = PurePosixPath(name).parts
+        allowed = name in _TOP_FILES or (parts and parts[0] == "rasters")
+        if not allowed or name.startswith("/") or ".." in parts or "\\" in name \
+                or not (member.isfile() or member.isdir()):
+            raise BadInput(f"the backup holds an unexpected entry: {name!r}",
+                           message_zh=f"备份文件含有不应有的内容：{name}", where=str(path))
+        total += member.size
+        if total > max_bytes:
+            raise TooLarge(f"the backup unpacks to more than {_gib(max_bytes)} "
+                           "(BLUEPRINT_MAX_RESTORE_GB)",
+                           message_zh=f"备份文件解压后超过 {_gib(max_bytes)}；确属正常请调大 "
+                           "BLUEPRINT_MAX_RESTORE_GB", where=str(path))
+
+
+def _unpack(path: Path, work: Path, max_bytes: int) -> dict[str, Any]:
     try:
         with tarfile.open(path, mode="r:gz") as tar:
+            _check_members(tar, path, max_bytes)
             tar.extractall(work, filter="data")
         return dict(json.loads((work / "manifest.json").read_text()))
-    except (OSError, tarfile.TarError, ValueError, KeyError) as exc:
+    except (OSError, EOFError, tarfile.TarError, ValueError, KeyError) as exc:
         raise BadInput(f"not a Blueprint backup: {exc}", message_zh="不是有效的蓝图备份文件",
                        where=str(path)) from None
 

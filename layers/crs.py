@@ -67,6 +67,7 @@ def check_plausible(bounds: tuple[float, float, float, float], crs: CRS, where: 
     ``bounds`` are the data's bounds in ``crs``. Raises :class:`UnknownCRS` saying
     what looks wrong.
     """
+    bounds = (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3]))
     if _in_china_in(bounds, crs):
         return
     minx, miny, maxx, maxy = bounds

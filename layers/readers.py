@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import codecs
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
+import shapely
 from pyproj import CRS
 
 from blueprint.layers import coordfile
 from blueprint.layers.archives import check_shapefile_parts
 from blueprint.layers.crs import CGCS2000, check_plausible, check_zone, crs_label, parse_crs
-from blueprint.layers.errors import InvalidFile, UnknownCRS
+from blueprint.layers.errors import InvalidFile, InvalidGeometry, UnknownCRS
 from blueprint.layers.safe_open import (
     VECTOR_FORMATS,
     FileFormat,
@@ -103,18 +106,42 @@ def _read_with_ogr(source: Source, *, layer: str | None,
                           message_zh=f"文件包含多个图层（{names}），请用 --layer 指定",
                           where=str(path))
     try:
-        frame = gpd.read_file(target, layer=layer, encoding=encoding, engine="pyogrio",
-                              **options)
+        with warnings.catch_warnings():  # GDAL's and shapely's notes are not for the user
+            warnings.simplefilter("ignore", RuntimeWarning)
+            frame = gpd.read_file(target, layer=layer, encoding=encoding, engine="pyogrio",
+                                  **options)
+    except UnicodeDecodeError as exc:
+        raise InvalidFile(f"the text is not in the expected encoding: {_one_line(exc)}",
+                          message_zh="文字编码无法识别（GeoJSON 须为 UTF-8；Shapefile 可用 "
+                          "--encoding 指定编码）", where=str(path)) from None
     except Exception as exc:
-        raise InvalidFile(f"cannot read features: {_one_line(exc)}",
-                          message_zh="读取要素失败", where=str(path)) from None
+        reason = _one_line(exc)
+        unclosed = "closed linestring" in reason  # GEOS on a ring whose ends differ
+        raise InvalidFile(f"cannot read features: {reason}",
+                          message_zh="多边形的圈未闭合（首尾点不同），请检查图形" if unclosed
+                          else "读取要素失败", where=str(path)) from None
     if not isinstance(frame, gpd.GeoDataFrame) or frame.active_geometry_name is None:
         raise InvalidFile("the file (or layer) holds a table without geometry",
                           message_zh="文件（或图层）中只有属性表，没有几何图形", where=str(path))
     if len(frame) == 0:
         raise InvalidFile("the file has no features", message_zh="文件中没有要素",
                           where=str(path))
+    _check_coordinates(frame, str(path))
     return frame
+
+
+def _check_coordinates(frame: gpd.GeoDataFrame, where: str) -> None:
+    """Refuse a file whose features all lack a geometry (a truncated ``.shp`` reads so)
+    and coordinates that are not finite numbers (NaN, infinity)."""
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if missing.all():
+        raise InvalidGeometry("the features have no geometry (or it cannot be read: a "
+                              "truncated .shp?)", message_zh="要素没有几何图形，或几何数据已"
+                              "损坏（如 .shp 不完整）", where=where)
+    if not np.isfinite(shapely.get_coordinates(geoms[~missing])).all():
+        raise InvalidGeometry("coordinates are not finite numbers (NaN or infinity)",
+                              message_zh="坐标含有非数值（NaN）或无穷大", where=where)
 
 
 def _first_line(exc: BaseException) -> str:

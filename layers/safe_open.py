@@ -25,10 +25,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import quote
 
 from blueprint.layers import coordfile
 from blueprint.layers.archives import unzip
-from blueprint.layers.errors import InvalidFile, RefusedFormat, TooLarge
+from blueprint.layers.errors import BlueprintError, InvalidFile, RefusedFormat, TooLarge
 
 MB = 1024 * 1024
 
@@ -114,8 +115,15 @@ def _sniff_head(head: bytes, path: Path) -> FileFormat | None:
     return None
 
 
-def _refused(head: bytes, shown: str) -> RefusedFormat:
+def _refused(head: bytes, shown: str) -> BlueprintError:
+    if head.startswith(b"PK\x05\x06"):  # the end record alone: a zip with nothing in it
+        return InvalidFile("the zip archive is empty", message_zh="压缩包是空的", where=shown)
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:15].lower().startswith((b"<!doctype html", b"<html")):
+        return RefusedFormat(
+            f"a web page (HTML) is not a GIS file (a download that went wrong?); send "
+            f"{ALLOWED_EN}", message_zh=f"这是网页（HTML）文件，不是地理数据文件（下载出错？），"
+            f"请提交{ALLOWED_ZH}", where=shown)
     if text.startswith(b"<"):
         return RefusedFormat(
             "XML files (GDAL VRT, KML, GML…) are not accepted: they can point at other data; "
@@ -236,7 +244,9 @@ def _check_geojson(path: Path, shown: str) -> None:
 
 def check_geopackage(path: Path, shown: str) -> None:
     """Inspect a GeoPackage read-only (immutable, no journal files) before GDAL opens it."""
-    uri = f"file:{path.resolve()}?mode=ro&immutable=1"
+    # quoted: a '#' or '?' in the file name would otherwise end the path (and the check
+    # would inspect an empty database instead of the file)
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
     try:
         conn = sqlite3.connect(uri, uri=True)
     except sqlite3.Error:
@@ -244,6 +254,8 @@ def check_geopackage(path: Path, shown: str) -> None:
                           where=shown) from None
     try:
         rows = conn.execute("SELECT type, name, coalesce(sql, '') FROM sqlite_master").fetchall()
+        contents = conn.execute("SELECT count(*) FROM gpkg_contents").fetchone()[0] \
+            if any(kind == "table" and name == "gpkg_contents" for kind, name, _ in rows) else 0
     except sqlite3.Error:
         raise InvalidFile("not a readable GeoPackage", message_zh="GeoPackage 无法读取",
                           where=shown) from None
@@ -259,6 +271,9 @@ def check_geopackage(path: Path, shown: str) -> None:
                 "data; export the layers as plain tables",
                 message_zh=f"GeoPackage 含视图或虚拟表（{name}），可能引用其他数据，"
                 "请导出为普通数据表后再提交", where=shown)
+    if not contents:
+        raise InvalidFile("the GeoPackage holds no data table (gpkg_contents is empty)",
+                          message_zh="GeoPackage 中没有任何数据表", where=shown)
 
 
 def dbf_sample(path: Path, limit: int) -> bytes:

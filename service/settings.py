@@ -51,6 +51,7 @@ class Settings(BaseModel):
     max_json_mb: int = 10  # any other request body (a GeoJSON site, a quota operation)
     max_unzipped_mb: int = 1024  # what a zip may unpack to
     max_zip_members: int = 1000
+    max_restore_gb: float = Field(default=10, gt=0)  # a backup `blueprint restore` accepts
     rules_file: Path | None = None
     pool_size: int = 5
     max_site_vertices: int = Field(default=100_000, ge=4)  # per site, all parcels together

@@ -60,7 +60,8 @@ def pieces_of(report: VetReport) -> list[tuple[BaseGeometry, str]]:
 def layer_stamps(layers: list[LayerInfo]) -> list[dict[str, Any]]:
     """Each layer's name, kind, title and import time: the versions a report used."""
     return [{"id": x.id, "name": x.name, "kind": x.kind, "title": x.title,
-             "imported_at": x.imported_at.isoformat()} for x in layers]
+             "version": x.version_number, "imported_at": x.imported_at.isoformat()}
+            for x in layers]
 
 
 def site_review(report: VetReport, *, store: Store, reviewer: str,
@@ -68,9 +69,11 @@ def site_review(report: VetReport, *, store: Store, reviewer: str,
     """The review of a site just vetted (its report must still hold its geometry)."""
     if report.overlay is None:
         raise ValueError("the report has no geometry: vet the site, not a stored report")
+    # the versions the report used (an ``as_of`` report: those current then)
+    used = [x.model_dump() for x in report.layers] or layer_stamps(list_layers(store=store))
     return ReviewInput(report=report.to_json(), site=report.overlay.geometry,
-                       pieces=pieces_of(report), layers=layer_stamps(list_layers(store=store)),
-                       reviewer=reviewer, at=now_utc(at))
+                       pieces=pieces_of(report), layers=used, reviewer=reviewer,
+                       at=now_utc(at))
 
 
 def area_zh(m2: float) -> str:
@@ -85,6 +88,7 @@ def _stamp_rows(stamps: list[dict[str, Any]], store: Store) -> list[dict[str, st
         when = datetime.fromisoformat(s["imported_at"])
         rows.append({"title": s.get("title") or titles.get(s["name"], s["name"]),
                      "name": s["name"], "kind": s["kind"],
+                     "version": f"v{s['version']}" if s.get("version") else "—",
                      "imported_at": utc(when).astimezone(CST).strftime("%Y-%m-%d %H:%M")})
     return rows
 

@@ -24,10 +24,14 @@ def backup(file: Annotated[Path, typer.Argument(help="The archive to write (tar.
 def restore(file: Annotated[Path, typer.Argument(help="An archive `blueprint backup` wrote")],
             force: Annotated[bool, typer.Option(
                 "--force", help="Replace a store that is not empty")] = False) -> None:
-    """Restore the whole store from a backup; a store that is not empty needs --force."""
-    from blueprint.layers.backup import restore_store
+    """Restore the whole store from a backup; a store that is not empty needs --force.
 
-    manifest = restore_store(file, store=open_store(), force=force)
+    A backup over BLUEPRINT_MAX_RESTORE_GB (default 10), or unpacking to more, is refused."""
+    from blueprint.layers.backup import restore_store
+    from blueprint.service.settings import get_settings
+
+    limit = int(get_settings().max_restore_gb * 1024**3)
+    manifest = restore_store(file, store=open_store(), force=force, max_bytes=limit)
     err.print(f"已从 {file} 恢复（备份时间 {manifest['created_at']}）。"
               "建议随后运行 blueprint audit verify 核对审计日志。")
     print_json(manifest)

@@ -45,9 +45,21 @@ def _print_table(report: dict[str, Any]) -> None:
                for b in bands])
     if "quota" in report:
         out.print(report["quota"]["message"], markup=False)
+    if report.get("layers"):
+        table("所用图层版本", ["图层", "名称", "版本", "导入时间（北京时间）"],
+              [[x["title"], x["name"], f"v{x['version']}", _china_time(x["imported_at"])]
+               for x in report["layers"]])
     for w in report["warnings"]:
         out.print(f"提示：{w}", markup=False)
     out.print(report["summary_zh"], style="bold")
+
+
+def _china_time(iso: str) -> str:
+    from datetime import datetime
+
+    from blueprint.analysis.quota.clock import CST, utc
+
+    return utc(datetime.fromisoformat(iso)).astimezone(CST).strftime("%Y-%m-%d %H:%M")
 
 
 def _num(value: float | None) -> str:

@@ -1,0 +1,217 @@
+"""The bad-input corpus (issue 12): every file of ``tests/data/bad/`` gets its clear message.
+
+``tests/data/bad/expected.toml`` maps each file to the routes it is sent through and the
+fragment the answer must contain:
+
+- ``cli-vet`` / ``cli-import``: ``blueprint vet FILE`` / ``blueprint layers import FILE``,
+  run in-process through the real entry point (:func:`blueprint.service.cli.root.main`):
+  exit 2, the fragment on stderr, no traceback, nothing on stdout;
+- ``api-vet-file`` / ``api-import``: ``POST /api/vet/file`` / ``POST /api/layers``;
+- ``api-json``: the file is the body of ``endpoint`` (as ``role``);
+
+each over HTTP a 4xx with the fragment in the error body, never a 5xx. After every file
+the store's fingerprint (row counts of every table, the layers and the last audit row) is
+what it was. One store per engine for the module: the routes that may write (imports,
+JSON operations) run on both engines, the vet routes (read-only) on the embedded one. The
+site vertex cap is set to 1,000 so that the over-the-cap file stays small.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from blueprint.analysis import quota
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.store import Store
+from blueprint.layers.users import User, create_user
+from blueprint.service.app import create_app
+from blueprint.service.settings import Settings
+from tests.conftest import ENGINES, make_store
+from tests.helpers import box, frame, write
+
+BAD = Path(__file__).resolve().parent / "data" / "bad"
+EXPECTED: dict[str, dict[str, Any]] = tomllib.loads(
+    (BAD / "expected.toml").read_text(encoding="utf-8"))["files"]
+FILE_ROUTES = ("cli-vet", "cli-import", "api-vet-file", "api-import")
+ROUTES = (*FILE_ROUTES, "api-json")
+MAX_VERTICES = "1000"
+# The vet routes only read the store (and refuse before they do): the embedded engine is
+# enough for them; the routes that may write (imports, JSON operations) run on both.
+READ_ONLY = ("cli-vet", "api-vet-file")
+CASES = [(name, route) for name, entry in sorted(EXPECTED.items()) for route in entry["routes"]]
+READ_CASES = [case for case in CASES if case[1] in READ_ONLY]
+WRITE_CASES = [case for case in CASES if case[1] not in READ_ONLY]
+BOTH = [pytest.param(e, marks=[pytest.mark.postgis] if e == "postgis" else [], id=e)
+        for e in ENGINES]
+
+
+class Bench:
+    """The module's store on one engine, its HTTP client, tokens and the CLI's environment."""
+
+    def __init__(self, store: Store, client: TestClient, tokens: dict[str, str]) -> None:
+        self.store, self.client, self.tokens = store, client, tokens
+        with store.read() as conn:
+            tables = [t for t in sa.inspect(conn).get_table_names() if not t.startswith("alembic")]
+        self.counts = sa.text(" UNION ALL ".join(  # one round trip for every table
+            f"SELECT '{t}', count(*) FROM \"{t}\"" for t in tables))
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Row counts of every table, the layers' rows and the newest audit row's hash."""
+        with self.store.read() as conn:
+            found: dict[str, Any] = {row[0]: row[1] for row in conn.execute(self.counts)}
+            layers = [tuple(map(str, r)) for r in conn.execute(sa.text(
+                "SELECT id, layer_name, version, current, feature_count, checksum "
+                "FROM layers ORDER BY id"))]
+            found["layers_rows"] = hashlib.sha256(repr(layers).encode()).hexdigest()
+            found["audit_last"] = conn.execute(sa.text(
+                "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")).scalar()
+        found["rasters"] = sorted(p.name for p in self.store.raster_dir.iterdir()) \
+            if self.store.raster_dir.exists() else []
+        return found
+
+    def cli(self, args: list[str]) -> tuple[int, str, str]:
+        """``blueprint ARGS`` in this process, on this store: exit code, stdout, stderr."""
+        from blueprint.service import context
+        from blueprint.service.cli.root import main
+
+        env = {"BLUEPRINT_DATA_DIR": str(self.store.data_dir),
+               "BLUEPRINT_DATABASE_URL": self.store.database_url,
+               "BLUEPRINT_MAX_SITE_VERTICES": MAX_VERTICES, "BLUEPRINT_ACTOR": "bad-corpus"}
+        out, err = io.StringIO(), io.StringIO()
+        with pytest.MonkeyPatch.context() as patch:
+            for key, value in env.items():
+                patch.setenv(key, value)
+            patch.delenv("BLUEPRINT_DEBUG", raising=False)
+            patch.setattr(sys, "argv", ["blueprint", *args])
+            # the store the settings name, already open (PostGIS: no new pool per command)
+            patch.setattr(context, "store_from_settings", lambda *_a, **_k: self.store)
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    main()
+                    code = 0
+                except SystemExit as exc:
+                    code = int(exc.code or 0)
+        return code, out.getvalue(), err.getvalue()
+
+
+def _seed(store: Store, tmp: Path) -> dict[str, str]:
+    """One red-line layer, a 2026 land grant for 东昌府区 and three users with tokens."""
+    red = write(frame([box(0, 0, 100, 100)], hxbh=["HX-1"]), tmp / "red.gpkg")
+    import_layer(red, ImportOptions(kind="ecological_redline", name="red"), store=store)
+    quota.grant(year=2026, kind="land", county="371502", amount="100",
+                user=User("city", "city_quota_manager"), reason="下达", key="bad-grant",
+                store=store)
+    return {role: create_user(f"bad_{role}", role, county, store=store, actor="test")
+            for role, county in (("nr_staff", None), ("city_quota_manager", None),
+                                 ("county_quota_manager", "371502"))}
+
+
+@pytest.fixture(scope="module")
+def bench(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[Bench]:
+    """One store per engine for the module (the tests name the engine: ``indirect``)."""
+    if request.param == "postgis":
+        request.applymarker(pytest.mark.postgis)
+    tmp = tmp_path_factory.mktemp(f"bad-{request.param}")
+    gen = make_store(str(request.param), tmp / "data")
+    store = next(gen)
+    try:
+        tokens = _seed(store, tmp)
+        app = create_app(Settings(data_dir=tmp / "app", max_site_vertices=int(MAX_VERTICES)))
+        with TestClient(app) as client:
+            own, app.state.store = app.state.store, store
+            try:
+                yield Bench(store, client, tokens)
+            finally:
+                app.state.store = own
+    finally:
+        next(gen, None)
+
+
+def _send(bench: Bench, name: str, route: str, entry: dict[str, Any]) -> tuple[int, str]:
+    """Send ``name`` through ``route``: (exit code or HTTP status, the text to search)."""
+    path, data = BAD / name, (BAD / name).read_bytes()
+    kind = entry.get("kind", "ecological_redline")
+    if route == "cli-vet":
+        code, out, err = bench.cli(["vet", str(path)])
+        assert out == "", out
+        return code, err
+    if route == "cli-import":
+        code, out, err = bench.cli(["layers", "import", str(path), "--kind", kind,
+                                    "--name", "bad"])
+        return code, err
+    auth = {"Authorization": f"Bearer {bench.tokens[entry.get('role', 'nr_staff')]}"}
+    if route == "api-vet-file":
+        answer = bench.client.post("/api/vet/file", files={"file": (name, data)})
+    elif route == "api-import":
+        answer = bench.client.post("/api/layers", files={"file": (name, data)}, headers=auth,
+                                   data={"kind": kind, "name": "bad"})
+    else:
+        method, url = entry["endpoint"].split(" ", 1)
+        answer = bench.client.request(method, url, content=data, headers={
+            **(auth if "role" in entry else {}), "Content-Type": "application/json",
+            "Idempotency-Key": f"bad-{name}"})
+    body = answer.json()
+    assert set(body) >= {"error", "message", "message_zh"}, answer.text
+    return answer.status_code, json.dumps(body, ensure_ascii=False)
+
+
+def test_the_corpus_is_complete() -> None:
+    on_disk = {p.name for p in BAD.iterdir() if p.name not in ("make.py", "expected.toml")}
+    assert on_disk == set(EXPECTED), (on_disk ^ set(EXPECTED))
+    assert len(EXPECTED) >= 40
+    for name, entry in EXPECTED.items():
+        assert entry["routes"] and set(entry["routes"]) <= set(ROUTES), name
+        assert entry["message"].strip(), name
+        assert ("endpoint" in entry) == (entry["routes"] == ["api-json"]), name
+
+
+def test_the_readme_states_the_count() -> None:
+    readme = (BAD.parent.parent.parent / "README.md").read_text(encoding="utf-8")
+    assert f"tests/data/bad/` holds {len(EXPECTED)} " in readme
+
+
+@pytest.mark.parametrize("bench", ["embedded"], indirect=True)
+@pytest.mark.parametrize(("name", "route"), READ_CASES)
+def test_bad_site_is_refused_clearly_and_changes_nothing(bench: Bench, name: str, route: str
+                                                         ) -> None:
+    _check(bench, name, route)
+
+
+@pytest.mark.parametrize("bench", BOTH, indirect=True)
+@pytest.mark.parametrize(("name", "route"), WRITE_CASES)
+def test_bad_input_is_refused_clearly_and_changes_nothing(bench: Bench, name: str, route: str
+                                                          ) -> None:
+    _check(bench, name, route)
+
+
+def _check(bench: Bench, name: str, route: str) -> None:
+    entry = EXPECTED[name]
+    before = bench.fingerprint()
+    code, text = _send(bench, name, route, entry)
+    message = entry.get("import_message", entry["message"]) if route.endswith("-import") \
+        else entry["message"]
+    if route.startswith("cli-"):
+        assert code == 2, (name, route, code, text)
+        assert "Traceback" not in text and "internal error" not in text, text
+        assert len(text.strip().splitlines()) == 1, text
+    else:
+        assert 400 <= code < 500, (name, route, code, text)
+        if "status" in entry:
+            assert code == entry["status"], (name, route, code, text)
+    assert message in text, (name, route, message, text)
+    assert bench.fingerprint() == before, (name, route)
+    if route.startswith("api-"):  # no server path in an answer
+        assert "/tmp/" not in text and str(BAD) not in text, text
