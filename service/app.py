@@ -49,6 +49,7 @@ def _include_routers(app: FastAPI) -> None:
         errors,
         layers,
         ogc,
+        policy,
         projects,
         quota,
         quota_reports,
@@ -61,4 +62,5 @@ def _include_routers(app: FastAPI) -> None:
     ogc.register(app)
     pages.register(app, pages.PageDeps(store=deps.get_store, rules=deps.get_rules,
                                        settings=deps.get_app_settings,
-                                       error_status=errors.status_for))
+                                       error_status=errors.status_for,
+                                       permit=policy.check_page))
