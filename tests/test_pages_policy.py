@@ -13,13 +13,17 @@ without one fails here), and every entry a case.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from projects_api_support import DCF, PERSONAS, T0, Clock, geojson
 from test_projects_policy import (
@@ -34,7 +38,7 @@ from test_projects_policy import (
 )
 
 from blueprint.layers.errors import NotAllowed
-from blueprint.layers.sessions import sign_in
+from blueprint.layers.schema import sessions, users
 from blueprint.layers.users import User, create_user
 from blueprint.service.api.policy import (
     PAGE_POLICY,
@@ -49,7 +53,6 @@ from blueprint.service.settings import Settings
 from blueprint.web.session import COOKIE
 from tests.conftest import SAMPLE, make_store
 
-PASSWORD = "page-policy-password"
 SITE = json.dumps({"type": "Feature", "properties": {}, "geometry": geojson("01_park_clean.txt")})
 ATTRS = {"name": "页面权限测试项目", "county": DCF, "industry": "industrial",
          "investment": "6", "responsible_unit": "聊城某公司", "origin": "attracted",
@@ -112,6 +115,20 @@ CASES: dict[str, Case] = {
 }
 
 
+def _open_session(store: Any, name: str) -> tuple[str, str]:
+    """A live session of user ``name`` as sign-in stores it (its id hashed), without the
+    password check (``tests/test_pages.py`` signs in through /login; argon2 for eleven
+    users would cost more than this whole test)."""
+    session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    with store.engine.begin() as conn:
+        user_id = conn.execute(sa.select(users.c.id).where(users.c.name == name)).scalar_one()
+        conn.execute(sessions.insert().values(
+            id_hash=hashlib.sha256(session_id.encode()).hexdigest(), user_id=user_id,
+            csrf_token=csrf, created_at=now, expires_at=now + timedelta(hours=2)))
+    return session_id, csrf
+
+
 class Pages:
     """The app over a sample city, one signed-in session per persona."""
 
@@ -136,22 +153,13 @@ def pages(engine_name: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> I
     gen = make_store(engine_name, tmp_path / "data")
     store = next(gen)
     load_sample(SAMPLE, store=store, actor="test")
-    sessions = {}
-    for name in CALLERS:
-        if name is None:
-            continue
-        role, county, dept = PERSONAS[name]
-        create_user(name, role, county, department=dept, store=store, actor="test",
-                    password=PASSWORD)
-        session_id, session = sign_in(name, PASSWORD, store=store, hours=2)
-        sessions[name] = (session_id, session.csrf)
-    for name in ("dept_nr", "dept_drc", "dept_industry", "dept_invest"):  # for the states
-        role, county, dept = PERSONAS[name]
+    for name, (role, county, dept) in PERSONAS.items():
         create_user(name, role, county, department=dept, store=store, actor="test")
+    opened = {name: _open_session(store, name) for name in CALLERS if name is not None}
     Clock(monkeypatch, T0)
     app = create_app(Settings(database_url=store.database_url, data_dir=store.data_dir))
     with TestClient(app, base_url="https://testserver") as client:
-        yield Pages(client, store, sessions)
+        yield Pages(client, store, opened)
     next(gen, None)
 
 
