@@ -228,3 +228,21 @@ def test_a_page_action_missing_from_the_policy_is_refused() -> None:
     for key in ("POST /projects/{code}/actions teleport", "POST /login", "POST /nowhere"):
         with pytest.raises(NotAllowed):
             check_page(admin, key, DCF)
+
+
+def test_the_table_in_the_docs_is_the_page_policy() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "web.md").read_text("utf-8")
+    section = text.split("the page policy", 1)[1].split("tests/test_pages_policy.py", 1)[0]
+    special = {PUBLIC: "public", SESSION: "whoever is signed in", QUOTA_CORE: "quota ledger"}
+    rows = {}
+    for line in section.splitlines():
+        if line.startswith("| `POST /"):
+            form, follows = (c.strip() for c in line.strip("|").split("|"))
+            key = " ".join(part.strip("`") for part in form.split("` `"))
+            rows[key] = follows
+    assert set(rows) == set(PAGE_POLICY)
+    for key, api_key in PAGE_POLICY.items():
+        assert (special[api_key] in rows[key]) if api_key in special \
+            else rows[key] == f"`{api_key}`", key
