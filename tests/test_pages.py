@@ -274,7 +274,8 @@ def test_project_forms_revise_revet_and_errors(city: Store, tmp_path: Path) -> N
         page = client.get(f"/projects/{code}").text
         assert "已过期" in page and "项目地块已修改" in page and "bp-revet-button" in page
         revet = client.post(f"/projects/{code}/vet", data={"csrf": csrf})
-        changed = re.search(r'id="bp-revet">已重新初审：初审结论由“([^”]+)”变为“不通过”', revet.text)
+        changed = re.search(r'id="bp-revet">已重新初审：初审结论由“([^”]+)”变为“不通过”',
+                            revet.text)
         assert changed and changed.group(1) != "不通过", revet.text[-500:]
 
         refused = client.post(f"/projects/{code}/tags", data={"csrf": csrf, "tags": "none",
