@@ -271,7 +271,7 @@ def test_project_forms_revise_revet_and_errors(city: Store, tmp_path: Path) -> N
         nr = User("nr", "nr_staff")
         revise_project(code, user=nr, store=city, reason="调整地块",
                        site=read_site(sites / "02_redline_conflict.txt"))
-        assert "二氧化硫 0.3 吨/年；氨氮 0.05 吨/年" in client.get(f"/projects/{code}").text
+        assert "氨氮 0.05 吨/年；二氧化硫 0.3 吨/年" in client.get(f"/projects/{code}").text
         page = client.get(f"/projects/{code}").text
         assert "已过期" in page and "项目地块已修改" in page and "bp-revet-button" in page
         revet = client.post(f"/projects/{code}/vet", data={"csrf": csrf})
