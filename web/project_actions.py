@@ -19,7 +19,6 @@ from fastapi.responses import RedirectResponse, Response
 from blueprint.analysis.consultation import (
     add_department,
     remove_department,
-    rounds_of,
     start_round,
 )
 from blueprint.analysis.projects import (
@@ -30,25 +29,16 @@ from blueprint.analysis.projects import (
     vet_project,
 )
 from blueprint.analysis.projects.config import load_settings
-from blueprint.layers.errors import BlueprintError, Conflict
+from blueprint.layers.errors import BlueprintError
 from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
 from blueprint.layers.users import User
 from blueprint.web.project_forms import project_input, site_from_form
-from blueprint.web.project_view import open_round, period
+from blueprint.web.project_view import open_round_id, period
 from blueprint.web.render import error_page
 from blueprint.web.session import check_csrf
 
 ProjectCode = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
 Act = Callable[[Any, User], Awaitable[str]]
-
-
-def _round_id(code: str, store: Any) -> int:
-    """The project's open round, or :class:`Conflict` in Chinese."""
-    current = open_round(rounds_of(code, store=store))
-    if current is None:
-        raise Conflict(f"project {code} has no open consultation round", where="round",
-                       message_zh=f"项目“{code}”没有正在进行的会商")
-    return current.id
 
 
 def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # noqa: N803
@@ -76,7 +66,7 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
                        store: StoreDep) -> Response:
         """Add a department to the open round, with a reason (its deadline from today)."""
         async def act(form: Any, user: User) -> str:
-            add_department(_round_id(code, store), str(form.get("department") or ""),
+            add_department(open_round_id(code, store), str(form.get("department") or ""),
                            user=user, reason=str(form.get("reason") or ""), store=store)
             return ""
         return await run(code, request, session, ctx, store,
@@ -87,7 +77,7 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
                           store: StoreDep) -> Response:
         """Take a department out of the open round, with a reason kept on record."""
         async def act(form: Any, user: User) -> str:
-            remove_department(_round_id(code, store), str(form.get("department") or ""),
+            remove_department(open_round_id(code, store), str(form.get("department") or ""),
                               user=user, reason=str(form.get("reason") or ""), store=store)
             return ""
         return await run(code, request, session, ctx, store,

@@ -1,9 +1,10 @@
 """Project pages: the library (``/projects``), a new project from a checked site
 (``/projects/new``) and one project (``/projects/{code}``) with the actions its viewer may take.
 
-The pages call the core with the signed-in user; the core decides who may do what (county
-staff only for their county). The page shows only the actions the user's role and county
-allow, and every form carries the session's CSRF token.
+Every form carries the session's CSRF token and is checked against the page policy
+(``PAGE_POLICY`` of ``service/api/policy.py``, handed in as ``permit``) before the core is
+called with the signed-in user; the core checks again (county staff only for their county).
+The page shows only the actions the same policy allows the user on this project.
 """
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
@@ -56,7 +57,14 @@ from blueprint.web.project_forms import (
     site_from_form,
 )
 from blueprint.web.project_map import project_map
-from blueprint.web.project_view import ACTIONS, counties, form_choices, period, project_view
+from blueprint.web.project_view import (
+    ACTIONS,
+    counties,
+    form_choices,
+    open_round_id,
+    period,
+    project_view,
+)
 from blueprint.web.render import PageContext, embed, error_page, page
 from blueprint.web.session import check_csrf
 
@@ -204,8 +212,8 @@ def project_routes(signed_in: Any, context: Any, store_dep: Any, rules_dep: Any,
             if action == "start_round":
                 start_round(code, user=user, store=store,
                             period_days=period(form.get("period_days")))
-            elif action == "close_round":
-                close_round(int(str(form.get("round_id"))), user=user, store=store,
+            elif action == "close_round":  # the project's own open round, whatever the form says
+                close_round(open_round_id(code, store), user=user, store=store,
                             outcome=str(form.get("outcome")), reason=reason)
             elif action == "advance":
                 advance(code, str(form.get("to")), user=user, reason=reason, store=store)
@@ -213,10 +221,6 @@ def project_routes(signed_in: Any, context: Any, store_dep: Any, rules_dep: Any,
                 exit_project(code, user=user, reason=reason, store=store)
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), f"/projects/{quote(code)}")
-        except ValueError:
-            bad = BadInput("round_id must be a number", message_zh="会商轮次无效",
-                           where="round_id")
-            return error_page(ctx, bad, 400, f"/projects/{quote(code)}")
         return RedirectResponse(f"{ctx.base}/projects/{quote(code)}", status_code=303)
 
     router.include_router(action_routes(SessionDep, Ctx, StoreDep, RulesDep, SettingsDep,

@@ -26,7 +26,7 @@ from blueprint.analysis.quota import balances
 from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.rules import Rules
 from blueprint.layers.departments import list_departments
-from blueprint.layers.errors import BadInput
+from blueprint.layers.errors import BadInput, Conflict
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 from blueprint.web.project_forms import FLAGS
@@ -64,6 +64,17 @@ def period(value: Any) -> int | None:
 def open_round(rounds: list[ConsultationRound]) -> ConsultationRound | None:
     """The project's open round, if any."""
     return rounds[-1] if rounds and rounds[-1].status == OPEN else None
+
+
+def open_round_id(code: str, store: Store) -> int:
+    """The id of the project's open round, or :class:`Conflict` in Chinese."""
+    from blueprint.analysis.consultation import rounds_of
+
+    current = open_round(rounds_of(code, store=store))
+    if current is None:
+        raise Conflict(f"project {code} has no open consultation round", where="round",
+                       message_zh=f"项目“{code}”没有正在进行的会商")
+    return current.id
 
 
 def _actions(user: User, project: Project, current: ConsultationRound | None,
