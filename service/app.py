@@ -49,6 +49,7 @@ def _include_routers(app: FastAPI) -> None:
         errors,
         layers,
         ogc,
+        policy,
         projects,
         quota,
         quota_reports,
@@ -62,4 +63,5 @@ def _include_routers(app: FastAPI) -> None:
     pages.register(app, pages.PageDeps(store=deps.get_store, rules=deps.get_rules,
                                        settings=deps.get_app_settings,
                                        error_status=errors.status_for,
-                                       read_store=deps.get_read_store))
+                                       read_store=deps.get_read_store,
+                                       permit=policy.check_page))

@@ -2,7 +2,9 @@
 """Projects and consultation in Debian's Chromium, signed in through /login: natural
 resources staff check a site on the map, save it as a project and start a round; a
 department user finds it in /inbox, answers 有条件同意 with a condition polygon drawn on the
-small map, and sees the condition on the project page. No request leaves the machine, no
+small map, and sees the condition on the project page; staff add a department with a reason
+and put the project in a library, while a county user of another county sees no action on
+it. No request leaves the machine, no
 console error (the page fixture of ``tests.test_browser`` holds both)."""
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ STATE: dict[str, str] = {}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``blueprint serve`` on the sample city, with a natural resources user and a user of
-    工业和信息化局 (consulted on industrial projects), both with passwords."""
+    """``blueprint serve`` on the sample city, with a natural resources user (city level),
+    one of 阳谷县 and a user of 工业和信息化局 (consulted on industrial projects), all with
+    passwords."""
     _need_browser()
     data = tmp_path_factory.mktemp("serve-projects")
     with serving(data) as live:
@@ -43,6 +46,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                         password=PASSWORD)
             create_user("工信局小李", "department", None, store=store, actor="test",
                         department="industry", password=PASSWORD)
+            create_user("阳谷县小赵", "nr_staff", "371521", store=store, actor="test",
+                        password=PASSWORD)
         finally:
             store.close()
         yield live.base
@@ -132,3 +137,28 @@ def test_a_department_answers_with_a_drawn_condition(server, page):
     assert "有条件同意：须保留厂区东侧 30 米绿化隔离带。" in rounds and "附条件范围" in rounds
     assert "（1 处）" in page.locator("body").inner_text()
     assert page.locator("#bp-project-map path[stroke='#7b3294']").count() == 1
+
+
+def test_staff_add_a_department_and_a_library_another_county_sees_no_action(server, page):
+    code = STATE.get("code")
+    assert code, "the staff test saves the project first"
+    _sign_in(page, server, "自然资源局小王", f"/projects/{code}")
+    page.select_option("#bp-add-dept-form select[name=department]", "water")
+    page.fill("#bp-add-dept-form input[name=reason]", "地块临近河道，须征求水利部门意见")
+    page.click("#bp-add-dept")
+    page.wait_for_url(f"{server}/projects/{code}")
+    rounds = page.locator("#bp-rounds").inner_text()
+    assert "水利局" in rounds and "人工添加：地块临近河道，须征求水利部门意见" in rounds
+    page.check("#bp-tags-form input[name=tags][value=city_key]")
+    page.fill("#bp-tags-form input[name=reason]", "列入市重点项目库")
+    page.click("#bp-set-tags")
+    page.wait_for_url(f"{server}/projects/{code}")
+    assert "市重点项目库" in page.locator("table.bp-table").first.inner_text()
+    _shot(page, "project_actions_staff")
+    page.context.clear_cookies()
+    _sign_in(page, server, "阳谷县小赵", f"/projects/{code}")
+    assert code in page.locator("#bp-code").inner_text()
+    for action in ("#bp-actions", "#bp-add-dept", "#bp-set-tags", "#bp-revise-form",
+                   "#bp-revet-button"):
+        assert page.locator(action).count() == 0, action
+    _shot(page, "project_other_county")

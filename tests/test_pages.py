@@ -238,3 +238,71 @@ def test_project_review_report(city: Store, tmp_path: Path) -> None:  # noqa: F8
     with _client(city, tmp_path) as anonymous:
         assert anonymous.get(f"/projects/{code}/report",
                              follow_redirects=False).status_code == 303
+
+
+def test_project_forms_revise_revet_and_errors(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The new-project form takes every attribute the API takes (emissions as t/a); a stale
+    report offers 重新初审 and says the verdict changed; a 不同意 closed for revision offers
+    the revise form, whose uploaded site is vetted and consulted in a new round; a refused
+    form is a Chinese page, never a stack trace."""
+    from blueprint.analysis.consultation import answer
+    from blueprint.analysis.projects import revise_project
+    from blueprint.analysis.site import read_site
+    from blueprint.layers.users import User
+
+    _users(city)
+    sites = Path(__file__).resolve().parents[1] / "data" / "sample" / "sites"
+    with _client(city, tmp_path) as client:
+        _login(client, "nr")
+        csrf = _csrf(client)
+        form = {"csrf": csrf, "site": json.dumps(SITE), "name": "排放项目", "county": DCF,
+                "industry": "industrial", "investment": "6", "responsible_unit": "聊城某公司",
+                "emission_SO2": "0.3", "emission_NH3-N": "0.05", "newly_planned": "1",
+                "foreign_annual_usd": "1200"}
+        bad = client.post("/projects/new", data=form | {"emission_NOx": "很多"})
+        assert bad.status_code == 422 and "氮氧化物排放量须为非负数" in bad.text
+        assert "Traceback" not in bad.text and 'value="0.3"' in bad.text
+        saved = client.post("/projects/new", data=form, follow_redirects=False)
+        code = str(saved.headers["location"]).rsplit("/", 1)[1]
+        project = get_project(code, store=city)
+        assert project.emissions == {"SO2": 0.3, "NH3-N": 0.05} and project.newly_planned
+        assert str(project.foreign_annual_usd) == "1200"
+
+        nr = User("nr", "nr_staff")
+        revise_project(code, user=nr, store=city, reason="调整地块",
+                       site=read_site(sites / "02_redline_conflict.txt"))
+        assert "氨氮 0.05 吨/年；二氧化硫 0.3 吨/年" in client.get(f"/projects/{code}").text
+        page = client.get(f"/projects/{code}").text
+        assert "已过期" in page and "项目地块已修改" in page and "bp-revet-button" in page
+        revet = client.post(f"/projects/{code}/vet", data={"csrf": csrf})
+        changed = re.search(r'id="bp-revet">已重新初审：初审结论由“([^”]+)”变为“不通过”',
+                            revet.text)
+        assert changed and changed.group(1) != "不通过", revet.text[-500:]
+
+        refused = client.post(f"/projects/{code}/tags", data={"csrf": csrf, "tags": "none",
+                                                              "reason": "试试"})
+        assert refused.status_code == 422 and "未知的项目库" in refused.text
+
+        client.post(f"/projects/{code}/actions", data={"csrf": csrf, "action": "start_round"})
+        rnd = rounds_of(code, store=city)[-1]
+        answer(rnd.id, user=User("n", "department", department="nr"), answer="disagree",
+               text="占用生态保护红线。", store=city)
+        client.post(f"/projects/{code}/actions", data={
+            "csrf": csrf, "action": "close_round", "round_id": str(rnd.id),
+            "outcome": "revise", "reason": "退回调整选址"})
+        assert 'id="bp-revise-form"' in client.get(f"/projects/{code}").text
+        fields = {k: v for k, v in form.items() if k != "site"} | {
+            "reason": "避让红线", "new_round": "1", "crs": ""}
+        with (sites / "01_park_clean.txt").open("rb") as fh:
+            revised = client.post(f"/projects/{code}/revise", data=fields,
+                                  files={"site_file": ("新地块.txt", fh, "text/plain")})
+        assert revised.status_code == 200 and "第 2 轮" in revised.text, revised.text[-2000:]
+        project = get_project(code, store=city)
+        assert (project.stage, project.site_version) == ("consulting", 3)
+    with city.engine.connect() as conn:
+        from blueprint.layers.schema import audit_log
+
+        actions = set(conn.execute(sa.select(audit_log.c.action).where(
+            audit_log.c.project == code)).scalars())
+    assert {"project.create", "project.revise", "project.tags", "round.start"} - actions \
+        == {"project.tags"}  # the refused tags form wrote nothing

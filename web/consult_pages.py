@@ -14,22 +14,16 @@ from blueprint.analysis.consultation import decide as decide_item
 from blueprint.analysis.consultation.meeting import DECISIONS
 from blueprint.analysis.consultation.model import ANSWER_ZH
 from blueprint.analysis.projects import get_project
-from blueprint.analysis.projects.records import STAFF_ROLES
-from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed
+from blueprint.layers.errors import BadInput, BlueprintError, NotFound
 from blueprint.layers.inputs import MAX_ID, check_fields
 from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
-from blueprint.layers.users import User
 from blueprint.web.project_map import answer_map
+from blueprint.web.project_pages import allows
 from blueprint.web.render import PageContext, embed, error_page, page
 from blueprint.web.session import check_csrf
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
-
-def city_staff(user: User) -> bool:
-    """City-level project staff (not tied to one county): who decides at the joint meeting."""
-    return user.role == "admin" or (user.role in STAFF_ROLES and not user.county)
-
 
 def _condition(text: str) -> dict[str, Any] | None:
     if not text.strip():
@@ -42,9 +36,10 @@ def _condition(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def consult_routes(signed_in: Any, context: Any, store_dep: Any, error_status: Any
-                   ) -> APIRouter:
-    """The inbox and the meeting pages, over the app's dependencies."""
+def consult_routes(signed_in: Any, context: Any, store_dep: Any, error_status: Any,
+                   permit: Any) -> APIRouter:
+    """The inbox and the meeting pages, over the app's dependencies; ``permit`` is the page
+    policy (``PAGE_POLICY`` of ``service/api/policy.py``), checked before the core."""
     router = APIRouter(include_in_schema=False)
     SessionDep = Annotated[Session, Depends(signed_in)]
     Ctx = Annotated[PageContext, Depends(context)]
@@ -78,13 +73,16 @@ def consult_routes(signed_in: Any, context: Any, store_dep: Any, error_status: A
         check_csrf(session, form.get("csrf"))
         check_fields(form.multi_items(), long=("condition",))
         try:
+            rnd = get_round(round_id, store=store)
+            permit(session.user, "POST /inbox/{round_id}/answer",
+                   get_project(rnd.project, store=store).county,
+                   [a.department for a in rnd.active])
             condition = _condition(str(form.get("condition") or ""))
             answer(round_id, user=session.user, answer=str(form.get("answer") or ""),
                    text=str(form.get("text") or ""), condition=condition, store=store)
-            code = get_round(round_id, store=store).project
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), f"/inbox?round={round_id}")
-        return RedirectResponse(f"{ctx.base}/inbox?done={code}", status_code=303)
+        return RedirectResponse(f"{ctx.base}/inbox?done={rnd.project}", status_code=303)
 
     @router.get("/meeting", response_class=HTMLResponse)
     def meeting_page(session: SessionDep, ctx: Ctx, store: StoreDep) -> HTMLResponse:
@@ -92,7 +90,8 @@ def consult_routes(signed_in: Any, context: Any, store_dep: Any, error_status: A
         items = problem_list(store=store, status=None)
         return page(ctx, "meeting.html", open_items=[i for i in items if i["status"] == "open"],
                     decided=[i for i in items if i["status"] == "decided"],
-                    decisions=DECISIONS, may_decide=city_staff(session.user),
+                    decisions=DECISIONS, may_decide=allows(
+                        permit, session.user, "POST /meeting/{item_id}/decide", None),
                     today=date.today().isoformat())
 
     @router.post("/meeting/{item_id}/decide", response_model=None)
@@ -103,9 +102,13 @@ def consult_routes(signed_in: Any, context: Any, store_dep: Any, error_status: A
         check_csrf(session, form.get("csrf"))
         check_fields(form.multi_items())
         try:
-            if not city_staff(session.user):
-                raise NotAllowed(f"user {session.user.name!r} is not city-level staff",
-                                 message_zh="联席会议决定须由市级工作人员录入")
+            item = next((i for i in problem_list(store=store, status=None)
+                         if i["id"] == item_id), None)
+            if item is None:
+                raise NotFound(f"no problem-list item {item_id}", where="item",
+                               message_zh=f"问题清单事项 {item_id} 不存在")
+            permit(session.user, "POST /meeting/{item_id}/decide",
+                   get_project(item["project"], store=store).county, None)
             try:
                 day = date.fromisoformat(str(form.get("meeting_date") or ""))
             except ValueError:

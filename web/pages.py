@@ -9,7 +9,7 @@ with the FastAPI dependencies the pages need (the store, the rules, the settings
 # No ``from __future__ import annotations``: the routes are made inside functions, and
 # FastAPI must see their dependency annotations as objects, not as names to look up.
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from blueprint.analysis.rules import Rules
-from blueprint.layers.errors import BlueprintError
+from blueprint.layers.errors import BlueprintError, NotAllowed
 from blueprint.layers.inputs import CODE_LEN, NAME_LEN, ONE_LINE
 from blueprint.layers.repository import get_layer, list_layers
 from blueprint.layers.sessions import Session
@@ -36,6 +36,10 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 SWAGGER = "/static/vendor/swagger-ui-dist"
 
 
+def _deny_all(user: Any, key: str, *_args: Any) -> None:
+    raise NotAllowed(f"no page policy for {key}", message_zh="未配置页面访问权限")
+
+
 @dataclass(frozen=True)
 class PageDeps:
     """FastAPI dependencies the pages need, handed in by the app factory."""
@@ -47,6 +51,9 @@ class PageDeps:
     error_status: Callable[[BlueprintError], int] = lambda _exc: 400
     # the store for read-only pages (the map, raster images): a read replica if configured
     read_store: Callable[..., Store] | None = None
+    # the page policy: raises NotAllowed unless the user may take the page action (user,
+    # key of PAGE_POLICY, the project's county, the round's departments); denies by default
+    permit: Callable[..., None] = field(default=_deny_all)
 
 
 def _page_routes(deps: PageDeps) -> APIRouter:
@@ -137,9 +144,9 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
     app.include_router(review_routes(sessions.signed_in, context, deps.store, deps.rules,
                                      deps.error_status))
     app.include_router(project_routes(sessions.signed_in, context, deps.store, deps.rules,
-                                      deps.error_status))
+                                      deps.error_status, deps.settings, deps.permit))
     app.include_router(consult_routes(sessions.signed_in, context, deps.store,
-                                      deps.error_status))
+                                      deps.error_status, deps.permit))
     app.include_router(quota_routes(sessions.signed_in, context, deps.store,
                                     deps.error_status))
 

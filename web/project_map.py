@@ -40,9 +40,10 @@ def _shape(geometry: Any, name: str, style: dict[str, Any], tip: str,
 
 
 def project_map(site: Any, pieces: list[dict[str, Any]], conditions: list[dict[str, Any]],
-                base: str = "") -> folium.Map:
+                base: str = "", draw: bool = False) -> tuple[folium.Map, dict[str, str]]:
     """The site (blue outline), the pieces that break a rule (red / amber) and every
-    condition area a department attached (purple, dashed), each with a tooltip."""
+    condition area a department attached (purple, dashed), each with a tooltip; with
+    ``draw``, the tools to draw a revised site and the names ``revise.js`` needs."""
     fmap = _map(base, "420px")
     sites = folium.FeatureGroup(name="地块").add_to(fmap)
     if site is not None:
@@ -58,16 +59,11 @@ def project_map(site: Any, pieces: list[dict[str, Any]], conditions: list[dict[s
         _shape(cond["geometry"], "condition", CONDITION_STYLE, cond["label"], areas)
     folium.LayerControl(collapsed=False).add_to(fmap)
     _fit(fmap, [site] + [c["geometry"] for c in conditions])
-    return fmap
+    return fmap, (_draw_tools(fmap, base) if draw else {})
 
 
-def answer_map(site: Any, base: str = "") -> tuple[folium.Map, dict[str, str]]:
-    """A small map of the project's site with drawing tools for a condition area; and the
-    names ``answer.js`` needs (the map, the drawn-items group)."""
-    fmap = _map(base, "300px")
-    group = folium.FeatureGroup(name="地块").add_to(fmap)
-    if site is not None:
-        _shape(site, "site", SITE_STYLE, "项目地块", group)
+def _draw_tools(fmap: folium.Map, base: str) -> dict[str, str]:
+    """Polygon and rectangle tools on ``fmap``; the names of the map and the drawn items."""
     draw = Draw(position="topleft", show_geometry_on_click=False,
                 draw_options={"polyline": False, "circle": False, "marker": False,
                               "circlemarker": False,
@@ -78,5 +74,16 @@ def answer_map(site: Any, base: str = "") -> tuple[folium.Map, dict[str, str]]:
     draw.default_css = _local(base, DRAW_CSS)
     draw.add_to(fmap)
     _Expose(fmap.get_name()).add_to(fmap)
+    return {"map": fmap.get_name(), "drawnItems": f"drawnItems_{draw.get_name()}"}
+
+
+def answer_map(site: Any, base: str = "") -> tuple[folium.Map, dict[str, str]]:
+    """A small map of the project's site with drawing tools for a condition area; and the
+    names ``answer.js`` needs (the map, the drawn-items group)."""
+    fmap = _map(base, "300px")
+    group = folium.FeatureGroup(name="地块").add_to(fmap)
+    if site is not None:
+        _shape(site, "site", SITE_STYLE, "项目地块", group)
+    names = _draw_tools(fmap, base)
     _fit(fmap, [site])
-    return fmap, {"map": fmap.get_name(), "drawnItems": f"drawnItems_{draw.get_name()}"}
+    return fmap, names

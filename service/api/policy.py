@@ -79,6 +79,32 @@ POLICY: dict[str, Rule] = {
     "GET /api/audit": Rule(AUDITORS, "city", "审计日志"),
 }
 
+# The pages' forms (``POST`` routes of ``web/``): each names the API endpoint whose rule it
+# follows, so a page never lets anyone do what the API would refuse them. A route that
+# dispatches on its form's ``action`` has one entry per action (``"POST /path action"``).
+# ``PUBLIC``: anyone (the sign-in form, its own double-submit token); ``SESSION``: whoever is
+# signed in (signing out); ``QUOTA_CORE``: the quota ledger's own role and county checks
+# (``analysis/quota``, ``docs/quota.md``), tested in ``tests/test_quota_pages.py``.
+PUBLIC, SESSION, QUOTA_CORE = "public", "session", "quota-core"
+PAGE_POLICY: dict[str, str] = {
+    "POST /login": PUBLIC,
+    "POST /logout": SESSION,
+    "POST /quota/ops": QUOTA_CORE,
+    "POST /projects/new": "POST /api/projects",
+    "POST /projects/{code}/actions start_round": "POST /api/projects/{code}/rounds",
+    "POST /projects/{code}/actions close_round": "POST /api/rounds/{round_id}/close",
+    "POST /projects/{code}/actions advance": "POST /api/projects/{code}/advance",
+    "POST /projects/{code}/actions exit": "POST /api/projects/{code}/exit",
+    "POST /projects/{code}/departments": "POST /api/rounds/{round_id}/departments",
+    "POST /projects/{code}/departments/remove":
+        "POST /api/rounds/{round_id}/departments/{department}/remove",
+    "POST /projects/{code}/revise": "POST /api/projects/{code}/revise",
+    "POST /projects/{code}/tags": "PUT /api/projects/{code}/tags",
+    "POST /projects/{code}/vet": "POST /api/projects/{code}/vet",
+    "POST /inbox/{round_id}/answer": "POST /api/rounds/{round_id}/answers",
+    "POST /meeting/{item_id}/decide": "POST /api/meeting/items/{item_id}/decide",
+}
+
 _bearer = HTTPBearer(auto_error=False)
 _ID = re.compile(r"[0-9]{1,10}")
 
@@ -162,6 +188,16 @@ def check_scope(user: User, rule: Rule, county: str | None, departments: list[st
             not user.department or (round_named and user.department not in departments)):
         raise _refuse(user, rule, "the user's department is not consulted here",
                       "本部门未参与该轮会商")
+
+
+def check_page(user: User, key: str, county: str | None,
+               departments: list[str] | None = None) -> None:
+    """Raise :class:`NotAllowed` unless the rule :data:`PAGE_POLICY` follows for the page
+    action ``key`` lets ``user`` act on a project of ``county`` (a round with
+    ``departments`` still in it, when given). A key missing from the table is refused."""
+    rule = POLICY.get(PAGE_POLICY.get(key, ""))
+    check_scope(user, check_role(user, rule), county, departments or [],
+                departments is not None)
 
 
 class Permit:

@@ -293,8 +293,9 @@ window.BlueprintCheck = function (bp) {
     };
   }
 
-  /* "保存为项目": the checked site (as the server read it) waits in sessionStorage for the
-   * new-project form, which opens with the industry and county of the check. */
+  /* "保存为项目": the checked site (as the server read it) and the emissions of the check
+   * wait in sessionStorage for the new-project form, which opens with the industry and
+   * county of the check. */
   function offerProject(fc) {
     var r = fc.report, outline = fc.features.filter(function (f) {
       return f.properties.role === "site"; })[0];
@@ -302,7 +303,8 @@ window.BlueprintCheck = function (bp) {
     try {
       sessionStorage.setItem("bp-checked-site", JSON.stringify({
         feature: { type: "Feature", properties: {}, geometry: outline.geometry },
-        name: r.site.name, area_m2: r.site.area_m2, verdict_zh: r.verdict_zh }));
+        name: r.site.name, area_m2: r.site.area_m2, verdict_zh: r.verdict_zh,
+        emissions: (r.capacity && r.capacity.emissions) || {} }));
     } catch (e) { return; }
     var query = new URLSearchParams({ industry: r.industry || "", county: r.county || "",
       name: r.site.name || "" });

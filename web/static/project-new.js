@@ -1,4 +1,5 @@
-/* The new-project form: the site comes from the map's last check (sessionStorage). */
+/* The new-project form: the site (and the emissions) come from the map's last check
+ * (sessionStorage). */
 (function () {
   "use strict";
   var field = document.getElementById("bp-site-json");
@@ -6,7 +7,15 @@
   if (!field) { return; }
   var saved = null;
   try { saved = JSON.parse(sessionStorage.getItem("bp-checked-site") || "null"); } catch (e) { saved = null; }
-  if (!field.value && saved && saved.feature) { field.value = JSON.stringify(saved.feature); }
+  if (!field.value && saved && saved.feature) {
+    field.value = JSON.stringify(saved.feature);
+    /* the emissions typed for the check (t/a), unless the form already has some */
+    var emissions = saved.emissions || {};
+    document.querySelectorAll("input[data-pollutant]").forEach(function (input) {
+      var amount = emissions[input.dataset.pollutant];
+      if (input.value === "" && typeof amount === "number") { input.value = String(amount); }
+    });
+  }
   if (saved && saved.area_m2) {
     info.textContent = "地块：" + (saved.name || "地图上的地块") + "，面积 " +
       Number(saved.area_m2).toLocaleString("zh-CN", { maximumFractionDigits: 1 }) +

@@ -1,0 +1,125 @@
+"""The project page's forms beyond the stage moves: add or remove a department of the open
+round (with a reason), revise the project after a 不同意 (attributes and a drawn or
+uploaded site; a new round can start at once), set its libraries, and vet it again.
+
+Each form carries the session's CSRF token; the page policy (``PAGE_POLICY`` of
+``service/api/policy.py``, handed in as ``permit``) is checked before the same core
+functions the API calls, and they write the audit rows. Errors come back as a page in
+Chinese.
+"""
+
+# No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from blueprint.analysis.consultation import (
+    add_department,
+    remove_department,
+    start_round,
+)
+from blueprint.analysis.projects import (
+    get_project,
+    latest_report,
+    revise_project,
+    set_tags,
+    vet_project,
+)
+from blueprint.analysis.projects.config import load_settings
+from blueprint.layers.errors import BlueprintError
+from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
+from blueprint.layers.users import User
+from blueprint.web.project_forms import project_input, site_from_form
+from blueprint.web.project_view import open_round_id, period
+from blueprint.web.render import error_page
+from blueprint.web.session import check_csrf
+
+ProjectCode = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
+Act = Callable[[Any, User], Awaitable[str]]
+
+
+def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # noqa: N803
+                  SettingsDep: Any, error_status: Any, permit: Any) -> APIRouter:
+    """The routes, over the project router's dependency types."""
+    router = APIRouter(include_in_schema=False)
+
+    async def run(code: str, request: Request, session: Any, ctx: Any, store: Any,
+                  key: str, act: Act) -> Response:
+        """CSRF, the form's fields, the page policy, then ``act``; back to the project
+        page (with what ``act`` returns as its query) or an error page."""
+        form = await request.form()
+        check_csrf(session, form.get("csrf"))
+        check_fields(form.multi_items(), long=("site",))
+        back = f"/projects/{quote(code)}"
+        try:
+            permit(session.user, key, get_project(code, store=store).county, None)
+            query = await act(form, session.user)
+        except BlueprintError as exc:
+            return error_page(ctx, exc, error_status(exc), back)
+        return RedirectResponse(f"{ctx.base}{back}{query}", status_code=303)
+
+    @router.post("/projects/{code}/departments", response_model=None)
+    async def add_dept(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
+                       store: StoreDep) -> Response:
+        """Add a department to the open round, with a reason (its deadline from today)."""
+        async def act(form: Any, user: User) -> str:
+            add_department(open_round_id(code, store), str(form.get("department") or ""),
+                           user=user, reason=str(form.get("reason") or ""), store=store)
+            return ""
+        return await run(code, request, session, ctx, store,
+                         "POST /projects/{code}/departments", act)
+
+    @router.post("/projects/{code}/departments/remove", response_model=None)
+    async def remove_dept(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
+                          store: StoreDep) -> Response:
+        """Take a department out of the open round, with a reason kept on record."""
+        async def act(form: Any, user: User) -> str:
+            remove_department(open_round_id(code, store), str(form.get("department") or ""),
+                              user=user, reason=str(form.get("reason") or ""), store=store)
+            return ""
+        return await run(code, request, session, ctx, store,
+                         "POST /projects/{code}/departments/remove", act)
+
+    @router.post("/projects/{code}/revise", response_model=None)
+    async def revise(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
+                     store: StoreDep, rules: RulesDep, settings: SettingsDep) -> Response:
+        """New attributes and/or site (策划生成 only), vetted again (the industry or the
+        emissions may have changed); a new round at once when ``new_round`` is ticked."""
+        async def act(form: Any, user: User) -> str:
+            data = project_input(form, load_settings().libraries)
+            site = await site_from_form(form, settings, data.name or "项目地块")
+            days = period(form.get("period_days"))
+            revise_project(code, user=user, store=store, reason=str(form.get("reason") or ""),
+                           data=data, site=site)
+            vet_project(code, user=user, store=store, rules=rules)  # industry may change too
+            if form.get("new_round") == "1":
+                start_round(code, user=user, store=store, period_days=days)
+            return ""
+        return await run(code, request, session, ctx, store,
+                         "POST /projects/{code}/revise", act)
+
+    @router.post("/projects/{code}/tags", response_model=None)
+    async def tags(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
+                   store: StoreDep) -> Response:
+        """Put the project in exactly the ticked libraries (art. 6), with a reason."""
+        async def act(form: Any, user: User) -> str:
+            set_tags(code, form.getlist("tags"), user=user, store=store,
+                     reason=str(form.get("reason") or ""))
+            return ""
+        return await run(code, request, session, ctx, store, "POST /projects/{code}/tags", act)
+
+    @router.post("/projects/{code}/vet", response_model=None)
+    async def revet(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
+                    store: StoreDep, rules: RulesDep) -> Response:
+        """Vet the stored site again against today's layers; the page says whether the
+        verdict changed."""
+        async def act(form: Any, user: User) -> str:
+            before = latest_report(code, store=store)
+            vet_project(code, user=user, store=store, rules=rules)
+            return "?" + urlencode({"revet": before.verdict}) if before else ""
+        return await run(code, request, session, ctx, store, "POST /projects/{code}/vet", act)
+
+    return router

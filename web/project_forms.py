@@ -1,0 +1,138 @@
+"""The project forms' fields: a :class:`ProjectInput` from the new-project and revise forms
+(the attributes the API's ``ProjectAttrs`` takes, emissions as pollutant → t/a), the form's
+values of a stored project, and a site from the form (drawn on the map as GeoJSON, or an
+uploaded file in any format ``blueprint vet`` reads)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tempfile
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from blueprint.analysis.capacity import POLLUTANT_NAMES_ZH, pollutant
+from blueprint.analysis.projects import Project, ProjectInput
+from blueprint.analysis.quota.kinds import KINDS
+from blueprint.analysis.site import Site, SiteLimits, read_site, site_from_geojson
+from blueprint.layers.errors import BadInput, InvalidFile
+
+ATTRIBUTES = ("name", "county", "industry", "investment", "responsible_unit", "level",
+              "investor_type", "origin", "service_officer", "foreign_annual_usd",
+              "foreign_cash_usd")
+FLAGS = {"newly_planned": "新谋划项目", "cross_county": "跨县区项目"}
+
+
+def _decimal(value: Any, where: str, label: str) -> Decimal | None:
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite():
+        raise BadInput(f"{where} is not a number: {text!r}", where=where,
+                       message_zh=f"{label}须为数字")
+    return number
+
+
+def _emissions(form: Any) -> dict[str, float]:
+    """``emission_SO2`` … fields → pollutant → t/a (blank fields left out)."""
+    out: dict[str, float] = {}
+    for code, title in POLLUTANT_NAMES_ZH.items():
+        text = str(form.get(f"emission_{code}") or "").strip()
+        if not text:
+            continue
+        try:
+            amount = float(text)
+        except ValueError:
+            amount = math.nan
+        if not math.isfinite(amount) or amount < 0:
+            raise BadInput(f"emission_{code} must be a number of tonnes, not {text!r}",
+                           where=f"emission_{code}", message_zh=f"{title}排放量须为非负数（吨/年）")
+        out[pollutant(code)] = amount
+    return out
+
+
+def project_input(form: Any, libraries: dict[str, str]) -> ProjectInput:
+    """A :class:`ProjectInput` from the project form's fields."""
+    demands = {code: amount for code in KINDS
+               if (amount := _decimal(form.get(f"demand_{code}"), f"demand_{code}",
+                                      KINDS[code].title)) is not None}
+    return ProjectInput(
+        name=str(form.get("name", "")), county=str(form.get("county", "")),
+        industry=str(form.get("industry", "")),
+        investment=_decimal(form.get("investment"), "investment", "总投资") or Decimal(0),
+        responsible_unit=str(form.get("responsible_unit", "")),
+        level=str(form.get("level", "county")),
+        investor_type=str(form.get("investor_type", "private")),
+        origin=str(form.get("origin", "social")), demands=demands,
+        emissions=_emissions(form),
+        newly_planned=form.get("newly_planned") == "1",
+        cross_county=form.get("cross_county") == "1",
+        foreign_annual_usd=_decimal(form.get("foreign_annual_usd"), "foreign_annual_usd",
+                                    "年度实际使用外资"),
+        foreign_cash_usd=_decimal(form.get("foreign_cash_usd"), "foreign_cash_usd",
+                                  "年度外资现汇进资"),
+        service_officer=str(form.get("service_officer", "")).strip() or None,
+        tags=tuple(t for t in form.getlist("tags") if t in libraries))
+
+
+def form_values(form: Any) -> dict[str, Any]:
+    """What the user typed, to show the form again after an error."""
+    values: dict[str, Any] = {k: form.get(k) for k in form if k not in ("csrf", "site_file")}
+    values["tags"] = form.getlist("tags")
+    return values
+
+
+def project_values(project: Project) -> dict[str, Any]:
+    """The form's values of a stored project (the revise form starts from them)."""
+    values: dict[str, Any] = {k: getattr(project, k) for k in ATTRIBUTES}
+    values.update({f"demand_{k}": v for k, v in project.demands.items()})
+    values.update({f"emission_{k}": v for k, v in project.emissions.items()})
+    values.update({k: "1" for k in FLAGS if getattr(project, k)})
+    values["tags"] = list(project.tags)
+    return {k: ("" if v is None else v) for k, v in values.items()}
+
+
+async def site_from_form(form: Any, settings: Any, name: str) -> Site | None:
+    """The site of a form: an uploaded file (``site_file``, with ``crs``) or a drawn one
+    (``site``, GeoJSON); None when the form has neither."""
+    limits = SiteLimits(max_vertices=settings.max_site_vertices,
+                        max_parts=settings.max_site_parts)
+    upload = form.get("site_file")
+    if upload is not None and not isinstance(upload, str) and upload.filename:
+        crs = str(form.get("crs") or "").strip() or None
+        return await _read_upload(upload, crs, settings, limits)
+    text = str(form.get("site") or "").strip()
+    if not text:
+        return None
+    try:
+        feature = json.loads(text)
+    except ValueError:
+        raise BadInput("the site is not GeoJSON", where="site",
+                       message_zh="地块数据无效，请在地图上重新绘制") from None
+    return site_from_geojson(feature, name=name, limits=limits)
+
+
+async def _read_upload(upload: Any, crs: str | None, settings: Any, limits: SiteLimits
+                       ) -> Site:
+    from fastapi.concurrency import run_in_threadpool
+
+    shown = Path(str(upload.filename).replace("\\", "/")).name or "upload"
+    data = await upload.read(settings.max_upload_mb * 1024 * 1024 + 1)
+    if not data:
+        raise InvalidFile("the upload is empty", message_zh="上传文件为空", where=shown)
+    if len(data) > settings.max_upload_mb * 1024 * 1024:
+        raise InvalidFile(f"the upload is larger than {settings.max_upload_mb} MB",
+                          where=shown, message_zh=f"上传文件超过 {settings.max_upload_mb} MB")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / (re.sub(r"[^\w.\-]", "_", shown).lstrip(".") or "upload.txt")
+        path.write_bytes(data)
+        site = await run_in_threadpool(read_site, path, crs=crs, limits=limits,
+                                       file_limits=settings.file_limits())
+    site.source = shown
+    return site
