@@ -72,6 +72,11 @@ class PostgisBackend(Backend):
         """Overlay in one SQL statement for all layers (:func:`overlay_postgis`)."""
         return overlay_postgis(site, zone_epsg, layers, store=store)
 
+    def overlay_many(self, sites: Sequence[BaseGeometry], zones: Sequence[int],
+                     layers: list[LayerInfo], *, store: Store) -> list[list[LayerOverlap]]:
+        """The batch's overlays in one SQL statement (:func:`overlay_postgis_many`)."""
+        return overlay_postgis_many(sites, zones, layers, store=store)
+
     # Ids sort by code point on both engines (Python's str order = the "C" collation on UTF-8).
     def page_features(self, layer: LayerInfo, bbox: BBox | None, *, store: Store, limit: int,
                       offset: int, tolerance: float) -> FeaturePage:
@@ -178,10 +183,10 @@ def subdivide_features(conn: sa.Connection, layer_id: int, fids: list[str]) -> N
 
 # ---- the overlay -----------------------------------------------------------------------
 
-@lru_cache(maxsize=1)
-def overlay_statement() -> sa.TextClause:
-    """The overlay SQL, read once from the package data (``sql/overlay.sql``)."""
-    sql = resources.files("blueprint.layers.engine").joinpath("sql", "overlay.sql")
+@lru_cache(maxsize=4)
+def overlay_statement(name: str = "overlay.sql") -> sa.TextClause:
+    """An overlay statement, read once from the package data (``sql/overlay.sql``)."""
+    sql = resources.files("blueprint.layers.engine").joinpath("sql", name)
     text = sql.read_text("utf-8")
     return sa.text(text)
 
@@ -215,6 +220,26 @@ def overlay_postgis(site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo],
     for result in results.values():
         result.hits.sort(key=lambda h: h.fid)
     return [results[layer.id] for layer in layers]
+
+
+def overlay_postgis_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
+                         layers: list[LayerInfo], *, store: Store) -> list[list[LayerOverlap]]:
+    """:func:`overlay_postgis` for a batch of sites in one statement
+    (``sql/overlay_many.sql``); each site's answer is the one it gets alone."""
+    answers = [{layer.id: LayerOverlap(layer=layer) for layer in layers} for _ in sites]
+    if not layers or not sites:
+        return [[] for _ in sites]
+    params = {"sites": [shapely.to_wkb(s, output_dimension=2) for s in sites],
+              "zones": [int(z) for z in zones], "layer_ids": [layer.id for layer in layers],
+              "sliver": SLIVER_M2}
+    with store.read() as conn:
+        rows = conn.execute(overlay_statement("overlay_many.sql"), params).all()
+    for row in rows:
+        _apply_row(answers[row.site_no - 1][row.layer_id], row)
+    for results in answers:
+        for result in results.values():
+            result.hits.sort(key=lambda h: h.fid)
+    return [[results[layer.id] for layer in layers] for results in answers]
 
 
 def _apply_row(result: LayerOverlap, row: Any) -> None:
