@@ -180,7 +180,8 @@ def vet_batch(
 
     rules_from_settings(get_settings()).industry(industry)  # one error, not one per file
     _store_with_layers().close()  # the workers open their own
-    chunks = -(-len(files) // CHUNK)
-    counts = run_batch(files, output, industry, min(workers or default_workers(), chunks))
+    workers = min(workers or default_workers(), len(files))
+    size = min(CHUNK, -(-len(files) // workers))  # a few files still go to every worker
+    counts = run_batch(files, output, industry, workers, size)
     out.print(f"已审查 {len(files)} 个地块：" + "，".join(f"{k} {v} 个" for k, v in counts.items())
               + f"；结果已写入 {output}")

@@ -105,17 +105,19 @@ def chunks(files: list[Path], size: int = CHUNK) -> Iterator[list[str]]:
         yield [str(p) for p in files[start:start + size]]
 
 
-def run_batch(files: list[Path], output: Path, industry: str, workers: int) -> dict[str, int]:
-    """Vet ``files`` into ``output`` (JSON Lines, in the files' order); count the verdicts."""
+def run_batch(files: list[Path], output: Path, industry: str, workers: int,
+              size: int = CHUNK) -> dict[str, int]:
+    """Vet ``files`` into ``output`` (JSON Lines, in the files' order), ``size`` files per
+    task on ``workers`` processes (1: in this one); count the verdicts."""
     counts: dict[str, int] = {}
     with ExitStack() as stack:
         if workers == 1:
-            results = _in_process(files, industry)
+            results = _in_process(chunks(files, size), industry)
         else:  # the workers are forked here, before the progress bar starts its thread
             pool = stack.enter_context(ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context("fork"),
                 initializer=open_worker, initargs=(industry,)))
-            results = _in_pool(pool, chunks(files), workers * IN_FLIGHT)
+            results = _in_pool(pool, chunks(files, size), workers * IN_FLIGHT)
         bar = stack.enter_context(progress_bar())
         fh = stack.enter_context(output.open("w", encoding="utf-8"))
         task = bar.add_task("批量审查", total=len(files))
@@ -128,10 +130,10 @@ def run_batch(files: list[Path], output: Path, industry: str, workers: int) -> d
     return counts
 
 
-def _in_process(files: list[Path], industry: str) -> Iterator[list[tuple[str, str]]]:
+def _in_process(todo: Iterator[list[str]], industry: str) -> Iterator[list[tuple[str, str]]]:
     open_worker(industry)
     try:
-        for chunk in chunks(files):
+        for chunk in todo:
             yield vet_chunk(chunk)
     finally:
         _WORKER.pop("store").close()
