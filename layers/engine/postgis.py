@@ -10,6 +10,7 @@ Concurrent writers serialise on advisory transaction locks.
 from __future__ import annotations
 
 import io
+import re
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
@@ -214,12 +215,42 @@ def overlay_postgis(site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo],
     params = {"site": shapely.to_wkb(site, output_dimension=2), "zone": int(zone_epsg),
               "layer_ids": list(results), "sliver": SLIVER_M2}
     with store.read() as conn:
-        rows = conn.execute(overlay_statement(), params).all()
+        rows = execute_prepared(conn, "blueprint_overlay", "overlay.sql", params)
     for row in rows:
         _apply_row(results[row.layer_id], row)
     for result in results.values():
         result.hits.sort(key=lambda h: h.fid)
     return [results[layer.id] for layer in layers]
+
+
+# The overlay statements' parameters, in the order PREPARE numbers them, with their types.
+PREPARED_PARAMS = {"site": "bytea", "zone": "integer", "layer_ids": "integer[]",
+                   "sliver": "double precision", "sites": "bytea[]", "zones": "integer[]"}
+
+
+@lru_cache(maxsize=4)
+def prepared_sql(file: str) -> tuple[str, tuple[str, ...]]:
+    """``sql/<file>`` with its ``:name`` parameters numbered (``$1`` …) for PREPARE, and
+    the parameter names in that order."""
+    text = overlay_statement(file).text
+    names = tuple(n for n in PREPARED_PARAMS if re.search(rf":{n}\b", text))
+    for i, name in enumerate(names, start=1):
+        text = re.sub(rf"(?<!:):{name}\b", f"${i}", text)
+    return text, names
+
+
+def execute_prepared(conn: sa.Connection, name: str, file: str,
+                     params: dict[str, Any]) -> list[Any]:
+    """Run ``sql/<file>`` as the prepared statement ``name``: prepared once per database
+    connection (planned per call no more), then executed with ``params``."""
+    text, names = prepared_sql(file)
+    info = conn.connection.info  # lives as long as this DBAPI connection
+    if name not in info.setdefault("blueprint_prepared", set()):
+        types = ", ".join(PREPARED_PARAMS[n] for n in names)
+        conn.exec_driver_sql(f"PREPARE {name} ({types}) AS {text}")
+        info["blueprint_prepared"].add(name)
+    values = ", ".join(f"%({n})s" for n in names)
+    return list(conn.exec_driver_sql(f"EXECUTE {name} ({values})", params).all())
 
 
 def overlay_postgis_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
@@ -233,7 +264,7 @@ def overlay_postgis_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
               "zones": [int(z) for z in zones], "layer_ids": [layer.id for layer in layers],
               "sliver": SLIVER_M2}
     with store.read() as conn:
-        rows = conn.execute(overlay_statement("overlay_many.sql"), params).all()
+        rows = execute_prepared(conn, "blueprint_overlay_many", "overlay_many.sql", params)
     for row in rows:
         _apply_row(answers[row.site_no - 1][row.layer_id], row)
     for results in answers:

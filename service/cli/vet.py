@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -182,6 +183,10 @@ def vet_batch(
     _store_with_layers().close()  # the workers open their own
     workers = min(workers or default_workers(), len(files))
     size = min(CHUNK, -(-len(files) // workers))  # a few files still go to every worker
+    started = time.perf_counter()
     counts = run_batch(files, output, industry, workers, size)
+    took = time.perf_counter() - started
     out.print(f"已审查 {len(files)} 个地块：" + "，".join(f"{k} {v} 个" for k, v in counts.items())
               + f"；结果已写入 {output}")
+    out.print(f"用时 {took:.2f} 秒，每秒 {len(files) / max(took, 1e-9):.0f} 个地块"
+              f"（{workers} 个进程）")
