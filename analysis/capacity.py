@@ -127,16 +127,41 @@ def _read_grid(path: Path) -> CapacityGrid:
                             cell_m2=abs(src.transform.a * src.transform.e))
 
 
+def capacity_under_sites(sites: list[BaseGeometry], layers: list[LayerInfo],
+                         emissions: list[dict[str, float]]) -> list[dict[str, Any]]:
+    """:func:`capacity_under_site` for many sites at once: one exactextract call per layer.
+
+    Each site's statistics are exactly those a call for that site alone gives.
+    """
+    per_layer = [_layer_capacities(sites, layer, emissions) for layer in layers]
+    results = []
+    for i, wanted in enumerate(emissions):
+        layer_results = [rows[i] for rows in per_layer]
+        checks = [b["fits"] for r in layer_results for b in r["bands"] if b["fits"] is not None]
+        results.append({"layers": layer_results, "fits": all(checks) if checks else None,
+                        "emissions": wanted})
+    return results
+
+
 def _layer_capacity(site: BaseGeometry, layer: LayerInfo,
                     emissions: dict[str, float]) -> dict[str, Any]:
+    return _layer_capacities([site], layer, [emissions])[0]
+
+
+def _layer_capacities(sites: list[BaseGeometry], layer: LayerInfo,
+                      emissions: list[dict[str, float]]) -> list[dict[str, Any]]:
     grid = capacity_grid(layer.raster_file())
-    projected = to_crs(site, CGCS2000, grid.crs)
-    feature = {"type": "Feature", "properties": {},
-               "geometry": shapely.geometry.mapping(projected)}
-    (result,) = exact_extract(grid.sources(), [feature], ["mean", "min", "count"],
-                              output="geojson")
-    stats = result["properties"]
-    site_area = float(projected.area) or 1.0
+    projected = to_crs(np.asarray(sites, dtype=object), CGCS2000, grid.crs)
+    features = [{"type": "Feature", "properties": {},
+                 "geometry": shapely.geometry.mapping(g)} for g in projected]
+    results = exact_extract(grid.sources(), features, ["mean", "min", "count"],
+                            output="geojson")
+    return [_bands(result["properties"], float(g.area) or 1.0, grid, layer, wanted)
+            for result, g, wanted in zip(results, projected, emissions, strict=True)]
+
+
+def _bands(stats: dict[str, Any], site_area: float, grid: CapacityGrid, layer: LayerInfo,
+           emissions: dict[str, float]) -> dict[str, Any]:
     bands = []
     for i, name in enumerate(layer.bands, start=1):
         mean, low = _stat(stats, f"b{i}_mean"), _stat(stats, f"b{i}_min")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from blueprint.layers.kinds import LiveMapping, kinds
 from blueprint.layers.units import m2_to_ha, m2_to_mu
@@ -18,14 +19,20 @@ def rule_table() -> dict[str, str]:
     From the layer-kind registry (``rules_zh`` of each kind; a ``no_overlap`` kind without one
     reads 不得占用<title>), then the rules of no kind.
     """
+    registry = kinds()
+    if _RULE_TABLE and _RULE_TABLE[0] is registry:  # built once per registry in use
+        return _RULE_TABLE[1]
     table: dict[str, str] = {}
-    for kind in kinds().kinds.values():
+    for kind in registry.kinds.values():
         if kind.rule == "no_overlap":
             table[f"{kind.name}.no_overlap"] = f"不得占用{kind.title}"
         table.update({f"{kind.name}.{code}": text for code, text in kind.rules_zh.items()})
-    return table | GENERIC_RULE_ZH
+    table |= GENERIC_RULE_ZH
+    _RULE_TABLE[:] = [registry, table]
+    return table
 
 
+_RULE_TABLE: list[Any] = []
 RULE_ZH: Mapping[str, str] = LiveMapping(rule_table)
 OTHER_RULE_ZH = "其他管控要求"
 

@@ -119,8 +119,16 @@ def site_from_frame(frame: gpd.GeoDataFrame, *, name: str, source: str,
     The one place every site is built (CLI, API, uploads): the size limits are checked
     first, before validity checks and the union.
     """
-    geoms = frame.geometry.values
-    arr = np.asarray(geoms, dtype=object)
+    return site_from_geometries(list(frame.geometry.values), name=name, source=source,
+                                warnings=warnings, limits=limits)
+
+
+def site_from_geometries(geoms: list[BaseGeometry], *, name: str, source: str,
+                         warnings: list[str] | None = None,
+                         limits: SiteLimits = DEFAULT_LIMITS) -> Site:
+    """:func:`site_from_frame` for parcels given as a list of geometries (EPSG:4490)."""
+    arr = np.empty(len(geoms), dtype=object)
+    arr[:] = geoms
     limits.check(int(shapely.get_num_coordinates(arr).sum()),
                  int(shapely.get_num_geometries(arr).sum()), where=source)
     for i, geom in enumerate(geoms):
@@ -135,7 +143,7 @@ def site_from_frame(frame: gpd.GeoDataFrame, *, name: str, source: str,
             reason = shapely.is_valid_reason(geom)
             raise InvalidGeometry(f"invalid polygon: {reason}",
                                   message_zh=f"地块图形无效（自相交等）：{reason}", where=where)
-    dissolved = shapely.union_all(np.asarray(geoms))
+    dissolved = shapely.union_all(arr)
     return Site(geometry=dissolved, parcels=len(geoms), name=name, source=source,
                 warnings=list(warnings or []), parcel_geometries=list(geoms))
 

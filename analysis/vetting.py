@@ -32,7 +32,7 @@ from blueprint.analysis.report_schema import (
 )
 from blueprint.analysis.rules import Rules, Status, load_rules
 from blueprint.analysis.site import Site
-from blueprint.layers.repository import layers_as_of, list_layers
+from blueprint.layers.repository import LayerInfo, layers_as_of, list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.units import m2_to_ha, m2_to_mu
 
@@ -53,21 +53,38 @@ class VetRequest:
 def vet_site(request: VetRequest, *, store: Store, rules: Rules | None = None) -> VetReport:
     """Vet a site against every layer; return the report (see README, "Vetting report")."""
     rules = rules or load_rules()
-    industry = rules.industry(request.industry)
     site = request.site
-    site_m2 = site.area_m2
     all_layers = (layers_as_of(request.as_of, store=store) if request.as_of
                   else list_layers(store=store))
     vectors = [layer for layer in all_layers if not layer.is_raster]
     overlaps = overlay_site(site.geometry, site.zone_epsg, vectors, store=store)
+    capacity = capacity_under_site(site.geometry, capacity_layers(all_layers),
+                                   request.emissions)
+    return build_report(request, all_layers, overlaps, capacity, store=store, rules=rules)
+
+
+def capacity_layers(all_layers: list[LayerInfo]) -> list[LayerInfo]:
+    """The raster layers whose kind's rule is the capacity check."""
+    return [layer for layer in all_layers
+            if layer.is_raster and rule_of(layer.kind) == "capacity"]
+
+
+def build_report(request: VetRequest, all_layers: list[LayerInfo],
+                 overlaps: list[LayerOverlap], capacity_raw: dict[str, Any], *,
+                 store: Store, rules: Rules) -> VetReport:
+    """The report from what was measured: the overlaps and the capacity under the site.
+
+    The one place a report is assembled: :func:`vet_site` and the batch path
+    (:mod:`analysis.batch`) measure the same things their own way and hand them here.
+    """
+    industry = rules.industry(request.industry)
+    site = request.site
+    site_m2 = site.area_m2
     present = {layer.kind for layer in all_layers}
     findings = [evaluate(o, site_m2, industry, rules) for o in overlaps]
     findings += missing_layer_findings(present)
     county = request.county or _county_of(overlaps)
-    rasters = [layer for layer in all_layers
-               if layer.is_raster and rule_of(layer.kind) == "capacity"]
-    capacity = Capacity.model_validate(
-        capacity_under_site(site.geometry, rasters, request.emissions))
+    capacity = Capacity.model_validate(capacity_raw)
     findings += _capacity_findings(capacity, rules)
     quota = None
     if request.demands:

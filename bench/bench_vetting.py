@@ -35,7 +35,11 @@ from blueprint.layers.store import Store, open_store  # noqa: E402
 SAMPLE = REPO / "data" / "sample"
 # bench/bench_cli_start.py writes its own page; this report keeps the link to it.
 CLI_LINK = ("CLI start-up (`blueprint --help`, `blueprint layers list`): "
-            "[benchmarks-cli.md](benchmarks-cli.md), written by `bench/bench_cli_start.py`.")
+            "[benchmarks-cli.md](benchmarks-cli.md), written by `bench/bench_cli_start.py`.\n\n"
+            "`blueprint vet-batch` on all cores and the per-site arms beside PostGIS by the "
+            "book: [benchmarks-batch.md](benchmarks-batch.md) (`bench/bench_batch.py`); "
+            "`POST /api/vet` under 32 clients: [benchmarks-http.md](benchmarks-http.md) "
+            "(`bench/bench_http.py`).")
 
 
 def random_sites(store: Store, n: int, seed: int = 20261121) -> list[Site]:

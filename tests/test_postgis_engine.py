@@ -247,8 +247,13 @@ def test_overlay_is_one_statement_for_all_layers(tmp_path):
         sa.event.listen(store.engine, "before_cursor_execute",
                         lambda *args: statements.append(args[2]))
         site = to_crs(box(10, 10, 200, 20), GK39, CGCS2000)
-        red, farm = overlay_postgis(site, gk3_epsg(site.centroid.x), layers, store=store)
-        assert len(statements) == 1
+        for _ in range(4):  # prepared once per connection, then one EXECUTE per call
+            statements.clear()
+            red, farm = overlay_postgis(site, gk3_epsg(site.centroid.x), layers, store=store)
+            assert [s.split()[0] for s in statements if not s.startswith("PREPARE")] == [
+                "EXECUTE"]
+            prepared = len(statements) - 1
+        assert prepared == 0  # the last call found its statement prepared
         assert red.feature_ids == farm.feature_ids == ["N-0", "N-1", "N-2"]
     finally:
         next(gen, None)

@@ -67,6 +67,15 @@ class Backend(ABC):
                 store: Store) -> list[LayerOverlap]:
         """Overlay ``site`` (EPSG:4490) on vector ``layers``; areas planar in ``zone_epsg``."""
 
+    def overlay_many(self, sites: Sequence[BaseGeometry], zones: Sequence[int],
+                     layers: list[LayerInfo], *, store: Store) -> list[list[LayerOverlap]]:
+        """:meth:`overlay` for many sites (a batch); each answer is exactly that site's own.
+
+        Engines may do the batch in fewer, larger steps; this default asks one site at a time.
+        """
+        return [self.overlay(site, zone, layers, store=store)
+                for site, zone in zip(sites, zones, strict=True)]
+
     @abstractmethod
     def page_features(self, layer: LayerInfo, bbox: BBox | None, *, store: Store, limit: int,
                       offset: int, tolerance: float) -> FeaturePage:

@@ -50,6 +50,12 @@ class EmbeddedBackend(Backend):
         from blueprint.layers.engine.embedded_overlay import overlay_embedded
         return overlay_embedded(site, zone_epsg, layers, store=store)
 
+    def overlay_many(self, sites: Sequence[BaseGeometry], zones: Sequence[int],
+                     layers: list[LayerInfo], *, store: Store) -> list[list[LayerOverlap]]:
+        """The batch's overlays, each layer's geometry work vectorised over all sites."""
+        from blueprint.layers.engine.embedded_overlay import overlay_embedded_many
+        return overlay_embedded_many(sites, zones, layers, store=store)
+
     def page_features(self, layer: LayerInfo, bbox: BBox | None, *, store: Store, limit: int,
                       offset: int, tolerance: float) -> FeaturePage:
         """A page from the layer's cached arrays, filtered by its STRtree."""

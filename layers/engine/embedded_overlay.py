@@ -6,6 +6,7 @@ Kept apart from :mod:`layers.engine.embedded` so that opening a store (``layers 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,50 +45,83 @@ def page_embedded(layer: LayerInfo, bbox: BBox | None, *, store: Store, limit: i
 def overlay_embedded(site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo], *,
                      store: Store) -> list[LayerOverlap]:
     """Overlay ``site`` (EPSG:4490) on ``layers`` with shapely and STRtrees."""
-    shapely.prepare(site)
-    return [_overlay_one(site, zone_epsg, layer, layer_index(layer, store=store))
-            for layer in layers]
+    return overlay_embedded_many([site], [zone_epsg], layers, store=store)[0]
 
 
-def _overlay_one(site: BaseGeometry, zone_epsg: int, layer: LayerInfo,
-                 index: LayerIndex) -> LayerOverlap:
-    result = LayerOverlap(layer=layer)
-    cand = index.tree.query(site, predicate="intersects")
-    if cand.size == 0:
-        return result
-    geoms = index.arrays.geoms[cand]
-    pieces = _intersections(geoms, site)
-    projected = to_crs(pieces, CGCS2000, zone_epsg)
+def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
+                          layers: list[LayerInfo], *, store: Store) -> list[list[LayerOverlap]]:
+    """Overlay each of ``sites`` on ``layers``: per layer, one vectorised pass over the
+    (site, feature) pairs its STRtree finds; per site, the same answer as alone."""
+    site_arr = np.empty(len(sites), dtype=object)
+    site_arr[:] = list(sites)
+    shapely.prepare(site_arr)
+    zone_arr = np.asarray(zones, dtype=np.int64)
+    answers: list[list[LayerOverlap]] = [[] for _ in sites]
+    for layer in layers:
+        overlaps = _overlay_layer(site_arr, zone_arr, layer, layer_index(layer, store=store))
+        for answer, overlap in zip(answers, overlaps, strict=True):
+            answer.append(overlap)
+    return answers
+
+
+def _overlay_layer(sites: np.ndarray, zones: np.ndarray, layer: LayerInfo,
+                   index: LayerIndex) -> list[LayerOverlap]:
+    results = [LayerOverlap(layer=layer) for _ in sites]
+    # One query for all the sites: pairs grouped by site, each site's features in the
+    # order a query for that site alone gives (the stable sort keeps it).
+    pairs = index.tree.query(sites, predicate="intersects")
+    order = np.argsort(pairs[0], kind="stable")
+    owner, cand = pairs[0][order], pairs[1][order]
+    counts = np.bincount(owner, minlength=len(sites))
+    if not counts.any():
+        return results
+    pieces = _intersections(index.arrays.geoms[cand], sites[owner])
+    projected = np.empty(len(pieces), dtype=object)
+    piece_zones = zones[owner]
+    for zone in np.unique(piece_zones):
+        mask = piece_zones == zone
+        projected[mask] = to_crs(pieces[mask], CGCS2000, int(zone))
     areas = shapely.area(projected)
+    ends = np.cumsum(counts)
+    for i in np.flatnonzero(counts):
+        part = slice(ends[i] - counts[i], ends[i])
+        _fill(results[i], index.arrays.fids[cand[part]], index.arrays.klass[cand[part]],
+              areas[part], pieces[part], projected[part])
+    return results
+
+
+def _fill(result: LayerOverlap, fids: np.ndarray, klass: np.ndarray, areas: np.ndarray,
+          pieces: np.ndarray, projected: np.ndarray) -> None:
+    """One site's hits on one layer and the areas of their unions, in all and per class."""
     keep = areas > SLIVER_M2
-    klass = index.arrays.klass[cand]
     result.hits = [FeatureHit(fid=str(f), klass=k, area_m2=float(a), geometry=g)
-                   for f, k, a, g in zip(index.arrays.fids[cand][keep], klass[keep],
-                                         areas[keep], pieces[keep], strict=True)]
+                   for f, k, a, g in zip(fids[keep], klass[keep], areas[keep], pieces[keep],
+                                         strict=True)]
     if not keep.any():
-        return result
+        return
     result.area_m2 = float(shapely.union_all(projected[keep]).area)
     for value in dict.fromkeys(klass[keep]):
         mask = keep & (klass == value)
         result.class_area_m2[value] = float(shapely.union_all(projected[mask]).area)
-    return result
 
 
-def _intersections(geoms: np.ndarray, site: BaseGeometry) -> np.ndarray:
-    """Intersection with the site, short-cutting features covered by it (and vice versa)."""
+def _intersections(geoms: np.ndarray, sites: np.ndarray) -> np.ndarray:
+    """Intersection of each feature with its site, short-cutting features covered by it
+    (and vice versa)."""
     out = np.empty(len(geoms), dtype=object)
     # The site (prepared per request) is always the first operand: the shared layer
     # geometries are never prepared, as GEOS prepared geometries are not thread-safe.
-    covered = shapely.covers(site, geoms)
+    covered = shapely.covers(sites, geoms)
     out[covered] = geoms[covered]
     rest = ~covered
     if rest.any():
-        site_inside = shapely.covered_by(site, geoms[rest])
         idx = np.flatnonzero(rest)
-        out[idx[site_inside]] = site
+        site_inside = shapely.covered_by(sites[idx], geoms[idx])
+        out[idx[site_inside]] = sites[idx[site_inside]]
         todo = idx[~site_inside]
         if todo.size:
-            out[todo] = [_polygons_only(g) for g in shapely.intersection(geoms[todo], site)]
+            out[todo] = [_polygons_only(g)
+                         for g in shapely.intersection(geoms[todo], sites[todo])]
     return out
 
 

@@ -10,6 +10,7 @@ Concurrent writers serialise on advisory transaction locks.
 from __future__ import annotations
 
 import io
+import re
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
@@ -71,6 +72,11 @@ class PostgisBackend(Backend):
                 store: Store) -> list[LayerOverlap]:
         """Overlay in one SQL statement for all layers (:func:`overlay_postgis`)."""
         return overlay_postgis(site, zone_epsg, layers, store=store)
+
+    def overlay_many(self, sites: Sequence[BaseGeometry], zones: Sequence[int],
+                     layers: list[LayerInfo], *, store: Store) -> list[list[LayerOverlap]]:
+        """The batch's overlays in one SQL statement (:func:`overlay_postgis_many`)."""
+        return overlay_postgis_many(sites, zones, layers, store=store)
 
     # Ids sort by code point on both engines (Python's str order = the "C" collation on UTF-8).
     def page_features(self, layer: LayerInfo, bbox: BBox | None, *, store: Store, limit: int,
@@ -178,10 +184,10 @@ def subdivide_features(conn: sa.Connection, layer_id: int, fids: list[str]) -> N
 
 # ---- the overlay -----------------------------------------------------------------------
 
-@lru_cache(maxsize=1)
-def overlay_statement() -> sa.TextClause:
-    """The overlay SQL, read once from the package data (``sql/overlay.sql``)."""
-    sql = resources.files("blueprint.layers.engine").joinpath("sql", "overlay.sql")
+@lru_cache(maxsize=4)
+def overlay_statement(name: str = "overlay.sql") -> sa.TextClause:
+    """An overlay statement, read once from the package data (``sql/overlay.sql``)."""
+    sql = resources.files("blueprint.layers.engine").joinpath("sql", name)
     text = sql.read_text("utf-8")
     return sa.text(text)
 
@@ -209,12 +215,62 @@ def overlay_postgis(site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo],
     params = {"site": shapely.to_wkb(site, output_dimension=2), "zone": int(zone_epsg),
               "layer_ids": list(results), "sliver": SLIVER_M2}
     with store.read() as conn:
-        rows = conn.execute(overlay_statement(), params).all()
+        rows = execute_prepared(conn, "blueprint_overlay", "overlay.sql", params)
     for row in rows:
         _apply_row(results[row.layer_id], row)
     for result in results.values():
         result.hits.sort(key=lambda h: h.fid)
     return [results[layer.id] for layer in layers]
+
+
+# The overlay statements' parameters, in the order PREPARE numbers them, with their types.
+PREPARED_PARAMS = {"site": "bytea", "zone": "integer", "layer_ids": "integer[]",
+                   "sliver": "double precision", "sites": "bytea[]", "zones": "integer[]"}
+
+
+@lru_cache(maxsize=4)
+def prepared_sql(file: str) -> tuple[str, tuple[str, ...]]:
+    """``sql/<file>`` with its ``:name`` parameters numbered (``$1`` …) for PREPARE, and
+    the parameter names in that order."""
+    text = overlay_statement(file).text
+    names = tuple(n for n in PREPARED_PARAMS if re.search(rf":{n}\b", text))
+    for i, name in enumerate(names, start=1):
+        text = re.sub(rf"(?<!:):{name}\b", f"${i}", text)
+    return text, names
+
+
+def execute_prepared(conn: sa.Connection, name: str, file: str,
+                     params: dict[str, Any]) -> list[Any]:
+    """Run ``sql/<file>`` as the prepared statement ``name``: prepared once per database
+    connection (planned per call no more), then executed with ``params``."""
+    text, names = prepared_sql(file)
+    info = conn.connection.info  # lives as long as this DBAPI connection
+    if name not in info.setdefault("blueprint_prepared", set()):
+        types = ", ".join(PREPARED_PARAMS[n] for n in names)
+        conn.exec_driver_sql(f"PREPARE {name} ({types}) AS {text}")
+        info["blueprint_prepared"].add(name)
+    values = ", ".join(f"%({n})s" for n in names)
+    return list(conn.exec_driver_sql(f"EXECUTE {name} ({values})", params).all())
+
+
+def overlay_postgis_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
+                         layers: list[LayerInfo], *, store: Store) -> list[list[LayerOverlap]]:
+    """:func:`overlay_postgis` for a batch of sites in one statement
+    (``sql/overlay_many.sql``); each site's answer is the one it gets alone."""
+    answers = [{layer.id: LayerOverlap(layer=layer) for layer in layers} for _ in sites]
+    if not layers or not sites:
+        return [[] for _ in sites]
+    params = {"sites": [shapely.to_wkb(s, output_dimension=2) for s in sites],
+              "zones": [int(z) for z in zones], "layer_ids": [layer.id for layer in layers],
+              "sliver": SLIVER_M2}
+    with store.read() as conn:
+        rows = execute_prepared(conn, "blueprint_overlay_many", "overlay_many.sql", params)
+    for row in rows:
+        _apply_row(answers[row.site_no - 1][row.layer_id], row)
+    for results in answers:
+        for result in results.values():
+            result.hits.sort(key=lambda h: h.fid)
+    return [[results[layer.id] for layer in layers] for results in answers]
 
 
 def _apply_row(result: LayerOverlap, row: Any) -> None:

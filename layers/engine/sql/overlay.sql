@@ -44,14 +44,32 @@ projected AS (
     FROM cut
 ),
 kept AS (
-    SELECT layer_id, fid, klass, geom, zgeom, ST_Area(zgeom) AS area
+    SELECT layer_id, fid, klass, geom, zgeom, ST_Area(zgeom) AS area,
+           count(*) OVER (PARTITION BY layer_id, klass) AS in_class,
+           count(*) OVER (PARTITION BY layer_id) AS in_layer
     FROM projected
     WHERE ST_Area(zgeom) > :sliver
+),
+-- A union only where there is something to unite: a class of one piece is that piece's
+-- area, and a layer whose pieces are all of one class is that class's area.
+classes AS (
+    SELECT layer_id, klass, max(in_layer) = count(*) AS whole_layer,
+           coalesce(ST_Area(ST_Union(zgeom) FILTER (WHERE in_class > 1)), max(area)) AS area
+    FROM kept
+    GROUP BY layer_id, klass
 )
 SELECT 'feature' AS level, layer_id, fid, klass, area, ST_AsBinary(geom) AS wkb
 FROM kept
 UNION ALL
-SELECT CASE WHEN GROUPING(klass) = 1 THEN 'layer' ELSE 'class' END AS level,
-       layer_id, NULL AS fid, klass, ST_Area(ST_Union(zgeom)) AS area, NULL AS wkb
+SELECT 'class' AS level, layer_id, NULL AS fid, klass, area, NULL AS wkb
+FROM classes
+UNION ALL
+SELECT 'layer' AS level, layer_id, NULL AS fid, NULL AS klass, area, NULL AS wkb
+FROM classes
+WHERE whole_layer
+UNION ALL
+SELECT 'layer' AS level, layer_id, NULL AS fid, NULL AS klass,
+       ST_Area(ST_Union(zgeom)) AS area, NULL AS wkb
 FROM kept
-GROUP BY GROUPING SETS ((layer_id, klass), (layer_id))
+WHERE in_class < in_layer
+GROUP BY layer_id

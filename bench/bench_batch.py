@@ -1,0 +1,291 @@
+"""Benchmark: ``blueprint vet-batch`` sites/s, one worker vs all cores, both engines.
+
+Loads the sample city into a fresh embedded store and (with BLUEPRINT_BENCH_DATABASE_URL
+or BLUEPRINT_TEST_DATABASE_URL) a fresh PostGIS schema, writes N seeded GeoJSON site files
+and runs the real command (`python -m blueprint.service vet-batch DIR --workers W`) on
+each engine with one worker and with all cores, ROUNDS times, arms interleaved. Every
+worker process is pinned to one native thread (OMP/MKL/OPENBLAS/GDAL/NUMEXPR_NUM_THREADS=1).
+Also measured, in this process on the same sites: the old path (read_site + vet_site one
+site at a time), PostGIS's overlay alone and PostGIS "by the book" (plain per-layer tables
+with a GiST index, ST_Intersection in one UNION ALL query), for the ratio of a whole
+vet_site to the by-the-book overlay. Writes docs/benchmarks-batch.md and
+docs/benchmarks-batch.png.
+
+Run:  python bench/bench_batch.py --sites 2000 --rounds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.bench_vetting import (  # noqa: E402
+    drop_schema,
+    machine,
+    open_postgis,
+    postgres_version,
+    random_sites,
+)
+from blueprint.analysis.sample import load_sample  # noqa: E402
+from blueprint.analysis.site import read_site  # noqa: E402
+from blueprint.analysis.vetting import VetRequest, vet_site  # noqa: E402
+from blueprint.layers.engine.postgis import overlay_postgis  # noqa: E402
+from blueprint.layers.repository import list_layers  # noqa: E402
+from blueprint.layers.store import Store, open_store  # noqa: E402
+
+SAMPLE = REPO / "data" / "sample"
+HEAD = ("| arm | sites | command s | sites/s, whole command | vetting s | sites/s vetting | "
+        "sites/s vetting, every round | client CPU ms/site |\n"
+        "|---|---|---|---|---|---|---|---|")
+PINNED = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                 "GDAL_NUM_THREADS", "NUMEXPR_NUM_THREADS")}
+
+
+def write_sites(store: Store, n: int, folder: Path) -> list[Path]:
+    """N seeded sites (1–30 ha, inside the city) as GeoJSON files."""
+    folder.mkdir(parents=True)
+    paths = []
+    for i, site in enumerate(random_sites(store, n)):
+        path = folder / f"site_{i:05d}.geojson"
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"name": site.name},
+             "geometry": shapely.geometry.mapping(site.geometry)}]}), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def store_url(store: Store) -> str:
+    """The URL a command needs to open ``store`` (empty: embedded)."""
+    if not store.database_url:
+        return ""
+    return store.engine.url.render_as_string(hide_password=False).replace(
+        "postgresql+psycopg2://", "postgresql://", 1)
+
+
+def run_command(store: Store, folder: Path, workers: int, output: Path) -> dict[str, float]:
+    """One ``vet-batch`` run: wall seconds and the CPU seconds of all its processes."""
+    env = {**os.environ, **PINNED, "BLUEPRINT_DATA_DIR": str(store.data_dir),
+           "BLUEPRINT_DATABASE_URL": store_url(store), "PYTHONPATH": str(REPO)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "blueprint.service", "vet-batch", str(folder),
+                           "--output", str(output), "--workers", str(workers)], env=env,
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"vet-batch failed: {done.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    took = re.search(r"用时 ([0-9.]+) 秒", done.stdout)
+    return {"wall": wall, "cpu": cpu, "vetting": float(took.group(1)) if took else wall}
+
+
+def reports(path: Path) -> list[dict[str, object]]:
+    """The reports of an output file, without the engine's name (for the cross-check)."""
+    lines = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+    for line in lines:
+        line.pop("engine", None)
+    return lines
+
+
+def per_site_arms(store: Store, paths: list[Path]) -> dict[str, list[float]]:
+    """Per-site seconds: the old vet-batch path, and on PostGIS the overlay arms."""
+    sites = [read_site(p) for p in paths]
+    vet_site(VetRequest(site=sites[0]), store=store)
+    times: dict[str, list[float]] = {"old": [], "vet_site": []}
+    for path, site in zip(paths, sites, strict=True):
+        t0 = time.perf_counter()
+        vet_site(VetRequest(site=read_site(path)), store=store)
+        t1 = time.perf_counter()
+        vet_site(VetRequest(site=site), store=store)
+        times["old"].append(t1 - t0)
+        times["vet_site"].append(time.perf_counter() - t1)
+    if store.database_url:
+        times.update(postgis_overlay_arms(store, sites))
+    return times
+
+
+def postgis_overlay_arms(store: Store, sites: list) -> dict[str, list[float]]:  # type: ignore[type-arg]
+    """PostGIS overlay alone, and by the book on plain per-layer tables with GiST."""
+    vectors = [x for x in list_layers(store=store) if not x.is_raster]
+    with store.engine.begin() as conn:
+        for layer in vectors:
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS book_{layer.id}"))
+            conn.execute(sa.text(f"CREATE TABLE book_{layer.id} AS SELECT fid, klass, geom "
+                                 f"FROM layer_features WHERE layer_id = {layer.id}"))
+            conn.execute(sa.text(f"CREATE INDEX ON book_{layer.id} USING gist (geom)"))
+            conn.execute(sa.text(f"ANALYZE book_{layer.id}"))
+    book = sa.text(" UNION ALL ".join(
+        f"SELECT {layer.id} AS layer_id, fid, ST_Area(ST_Transform(ST_Intersection(geom, "
+        f"s.g), CAST(:zone AS integer))) AS area FROM book_{layer.id}, "
+        f"(SELECT ST_GeomFromWKB(:site, 4490) AS g) AS s "
+        f"WHERE geom && s.g AND ST_Intersects(geom, s.g)" for layer in vectors))
+    out: dict[str, list[float]] = {"overlay": [], "book": []}
+    for site in sites:
+        t0 = time.perf_counter()
+        overlay_postgis(site.geometry, site.zone_epsg, vectors, store=store)
+        t1 = time.perf_counter()
+        with store.read() as conn:
+            conn.execute(book, {"site": shapely.to_wkb(site.geometry, output_dimension=2),
+                                "zone": site.zone_epsg}).all()
+        out["overlay"].append(t1 - t0)
+        out["book"].append(time.perf_counter() - t1)
+    return out
+
+
+def main() -> None:
+    """Run every arm and write the report."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sites", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--per-site", type=int, default=300, help="sites for the per-site arms")
+    args = parser.parse_args()
+    url = os.environ.get("BLUEPRINT_BENCH_DATABASE_URL") or os.environ.get(
+        "BLUEPRINT_TEST_DATABASE_URL")
+    cores = len(os.sched_getaffinity(0))
+    load_start = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp_name:
+        tmp = Path(tmp_name)
+        stores = {"embedded": open_store("", tmp / "embedded")}
+        schema = None
+        if url:
+            stores["PostGIS"], schema = open_postgis(url, tmp / "postgis")
+        try:
+            for store in stores.values():
+                load_sample(SAMPLE, store=store, actor="bench")
+            paths = write_sites(stores["embedded"], args.sites, tmp / "sites")
+            runs: dict[tuple[str, int], list[dict[str, float]]] = {}
+            outputs: dict[tuple[str, int], Path] = {}
+            for _ in range(args.rounds):
+                for name, store in stores.items():
+                    for workers in (1, cores):
+                        out = tmp / f"{name}-{workers}.jsonl"
+                        runs.setdefault((name, workers), []).append(
+                            run_command(store, tmp / "sites", workers, out))
+                        outputs[(name, workers)] = out
+            first = reports(next(iter(outputs.values())))
+            agree = all(reports(p) == first for p in outputs.values())
+            per_site = {name: per_site_arms(store, paths[:args.per_site])
+                        for name, store in stores.items()}
+        finally:
+            for store in stores.values():
+                store.close()
+            if url and schema:
+                drop_schema(url, schema)
+    write_report(args, cores, runs, per_site, agree, url, load_start, os.getloadavg())
+
+
+def write_report(args: argparse.Namespace, cores: int,
+                 runs: dict[tuple[str, int], list[dict[str, float]]],
+                 per_site: dict[str, dict[str, list[float]]], agree: bool, url: str | None,
+                 load_start: tuple[float, float, float],
+                 load_end: tuple[float, float, float]) -> None:
+    """docs/benchmarks-batch.md and its plot."""
+    n = args.sites
+    rows = []
+    rates: dict[str, float] = {}
+    for (name, workers), results in runs.items():
+        top = min(results, key=lambda r: r["vetting"])
+        cpu = statistics.median(r["cpu"] for r in results)
+        label = f"{name}, {workers} worker{'s' if workers > 1 else ''}"
+        rates[label] = n / top["vetting"]
+        rounds = ", ".join(f"{n / r['vetting']:,.0f}" for r in results)
+        rows.append(f"| {label} | {n} | {top['wall']:.2f} | {n / top['wall']:,.0f} | "
+                    f"{top['vetting']:.2f} | **{n / top['vetting']:,.0f}** | {rounds} | "
+                    f"{cpu / n * 1000:.2f} |")
+    site_rows = []
+    for name, arms in per_site.items():
+        for arm, label in (("old", "read_site + vet_site per file (the old vet-batch loop)"),
+                           ("vet_site", "vet_site alone"), ("overlay", "overlay alone"),
+                           ("book", "by the book: per-layer tables, GiST, ST_Intersection, "
+                                    "one UNION ALL query")):
+            if arm in arms:
+                ms = np.array(arms[arm]) * 1000
+                site_rows.append(f"| {name} | {label} | {len(ms)} | {np.median(ms):.2f} | "
+                                 f"{np.percentile(ms, 95):.2f} | {1000 / np.median(ms):,.0f} |")
+    ratio = ""
+    if "PostGIS" in per_site and "book" in per_site["PostGIS"]:
+        book = statistics.median(per_site["PostGIS"]["book"])
+        ratio = "\n".join(
+            f"- {name} whole `vet_site` p50 ÷ PostGIS by-the-book overlay p50: "
+            f"**{statistics.median(arms['vet_site']) / book:.2f}**"
+            for name, arms in per_site.items())
+    plot(rates, REPO / "docs" / "benchmarks-batch.png")
+    pg = f"PostgreSQL: {postgres_version(url)}." if url else "PostGIS: not measured (no URL)."
+    text = f"""# vet-batch throughput
+
+Generated by `python bench/bench_batch.py --sites {n} --rounds {args.rounds}` on \
+{date.today()}; do not edit by hand.
+
+Machine: {machine()}. {pg}
+**The machine was shared with other jobs during the run** (other test suites and a soak
+test): load average {load_start[0]:.1f} at the start, {load_end[0]:.1f} at the end, on
+{cores} cores. Wall-clock figures are therefore pessimistic and noisy; CPU ms per site (all
+the command's processes, user + system) is steadier.
+
+## `blueprint vet-batch`, sample city (Liaocheng), {n} GeoJSON site files
+
+The real command, one process per worker (`--workers 1` runs in the command's own process),
+each worker opening its own store; every process pinned to one native thread
+(`OMP_NUM_THREADS`, `MKL_NUM_THREADS`, `OPENBLAS_NUM_THREADS`, `GDAL_NUM_THREADS`,
+`NUMEXPR_NUM_THREADS` = 1). "Whole command" includes the start-up (Python imports, the
+check that the store has layers); "vetting" is the time the command itself reports (`用时 …
+秒`): from starting the workers to the last report written, reading the files included.
+Arms interleaved over {args.rounds} rounds; the best round is taken (least
+disturbed by the other jobs). On PostGIS the server's CPU is not counted in
+CPU ms/site.
+All arms wrote the same reports (engine name aside): **{"yes" if agree else "NO"}**.
+
+{HEAD}
+{chr(10).join(rows)}
+
+![sites per second](benchmarks-batch.png)
+
+## Per site, in one process (the first {args.per_site} of the same sites)
+
+| engine | arm | sites | p50 ms | p95 ms | sites/s at p50 |
+|---|---|---|---|---|---|
+{chr(10).join(site_rows)}
+
+{ratio}
+"""
+    (REPO / "docs" / "benchmarks-batch.md").write_text(text, encoding="utf-8")
+
+
+def plot(rates: dict[str, float], path: Path) -> None:
+    """Bars: sites/s per arm, with the 1,000 sites/s goal."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    names = list(rates)
+    ax.barh(names, [rates[x] for x in names], color="#4a7dbd")
+    ax.axvline(1000, color="#c0392b", linestyle="--", label="goal: 1,000 sites/s")
+    ax.set_xlabel("sites/s, vetting (best round)")
+    ax.invert_yaxis()
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()

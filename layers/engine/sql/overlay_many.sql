@@ -1,0 +1,70 @@
+-- Overlay of a batch of sites on the blueprint's vector layers: ONE statement per batch.
+--
+-- sql/overlay.sql for many sites at once (blueprint vet-batch); every site's rows are the
+-- rows that statement gives for the site alone, tagged with the site's number.
+--
+-- Parameters (all bound, never formatted in):
+--   :sites      WKB of each site's polygon(s), EPSG:4490 (bytea array)
+--   :zones      EPSG code of each site's Gauss-Krüger zone (integer array, same order)
+--   :layer_ids  ids of the vector layers to overlay (integer array)
+--   :sliver     overlaps of a feature up to this many m² are numerical slivers, dropped
+--
+-- Rows returned: site_no (1-based position in :sites), then as sql/overlay.sql.
+WITH site AS (
+    SELECT s.site_no, ST_GeomFromWKB(s.wkb, 4490) AS geom, s.zone
+    FROM unnest(CAST(:sites AS bytea[]), CAST(:zones AS integer[]))
+         WITH ORDINALITY AS s(wkb, zone, site_no)
+),
+touched AS (
+    SELECT site.site_no, s.layer_id, s.fid, bool_or(ST_CoveredBy(site.geom, s.geom)) AS site_inside
+    FROM site
+    JOIN layer_features_sub AS s
+      ON s.geom && site.geom AND ST_Intersects(s.geom, site.geom)
+    WHERE s.layer_id = ANY(CAST(:layer_ids AS integer[]))
+    GROUP BY site.site_no, s.layer_id, s.fid
+),
+cut AS (
+    SELECT t.site_no, f.layer_id, f.fid, f.klass, site.zone,
+           CASE
+               WHEN ST_CoveredBy(f.geom, site.geom) THEN f.geom
+               WHEN t.site_inside THEN site.geom
+               ELSE ST_CollectionExtract(ST_Intersection(f.geom, site.geom), 3)
+           END AS geom
+    FROM touched AS t
+    JOIN layer_features AS f ON f.layer_id = t.layer_id AND f.fid = t.fid
+    JOIN site ON site.site_no = t.site_no
+),
+projected AS (
+    SELECT site_no, layer_id, fid, klass, geom, ST_Transform(geom, zone) AS zgeom
+    FROM cut
+),
+kept AS (
+    SELECT site_no, layer_id, fid, klass, geom, zgeom, ST_Area(zgeom) AS area,
+           count(*) OVER (PARTITION BY site_no, layer_id, klass) AS in_class,
+           count(*) OVER (PARTITION BY site_no, layer_id) AS in_layer
+    FROM projected
+    WHERE ST_Area(zgeom) > :sliver
+),
+-- A union only where there is something to unite: a class of one piece is that piece's
+-- area, and a layer whose pieces are all of one class is that class's area.
+classes AS (
+    SELECT site_no, layer_id, klass, max(in_layer) = count(*) AS whole_layer,
+           coalesce(ST_Area(ST_Union(zgeom) FILTER (WHERE in_class > 1)), max(area)) AS area
+    FROM kept
+    GROUP BY site_no, layer_id, klass
+)
+SELECT 'feature' AS level, site_no, layer_id, fid, klass, area, ST_AsBinary(geom) AS wkb
+FROM kept
+UNION ALL
+SELECT 'class' AS level, site_no, layer_id, NULL AS fid, klass, area, NULL AS wkb
+FROM classes
+UNION ALL
+SELECT 'layer' AS level, site_no, layer_id, NULL AS fid, NULL AS klass, area, NULL AS wkb
+FROM classes
+WHERE whole_layer
+UNION ALL
+SELECT 'layer' AS level, site_no, layer_id, NULL AS fid, NULL AS klass,
+       ST_Area(ST_Union(zgeom)) AS area, NULL AS wkb
+FROM kept
+WHERE in_class < in_layer
+GROUP BY site_no, layer_id
