@@ -15,10 +15,9 @@ import numpy as np
 import pytest
 import shapely
 
-from tests.conftest import SAMPLE
 from tests.live_server import serving
 from tests.test_browser import _need_browser, browser, console, page  # noqa: F401
-from tests.tiles_support import COUNTIES, farmland_parcels
+from tests.tiles_support import COUNTIES, farmland_parcels, store_farmland
 
 pytestmark = pytest.mark.browser
 N = 100_000
@@ -27,20 +26,15 @@ FARMLAND = np.array([0xF4, 0xC5, 0x42])  # basic_farmland's colour in layers/kin
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``blueprint serve`` on the sample city with its farmland replaced by 10^5 parcels."""
+    """``blueprint serve`` on a store holding only the 10^5 parcels (the page, its config and
+    the tiles are the same with the rest of the sample city; loading it costs seconds)."""
     _need_browser()
-    from blueprint.analysis.sample import load_sample
-    from blueprint.layers.importer import ImportOptions, import_layer
     from blueprint.layers.store import open_store
 
     data = tmp_path_factory.mktemp("serve-tiles")
-    path = data / "farmland.gpkg"
-    farmland_parcels(N).to_file(path, engine="pyogrio")
     store = open_store("", data / "store")
     try:
-        load_sample(SAMPLE, store=store, actor="test")
-        import_layer(path, ImportOptions(kind="basic_farmland", name="basic_farmland",
-                                         title="永久基本农田"), store=store)
+        store_farmland(store, N)
     finally:
         store.close()
     with serving(data / "store") as live:
@@ -68,8 +62,6 @@ def test_a_large_layer_is_drawn_across_the_whole_city(page):
         x => x.cfg.kind === 'basic_farmland'); return {tiled: e.cfg.tiled, count: e.cfg.count,
         zoom: blueprint.map.getZoom()}; }""")
     assert entry["tiled"] and entry["count"] > 0.99 * N and entry["zoom"] <= 10, entry
-    page.evaluate("() => blueprint.map.removeLayer(blueprint.layers.find("
-                  "x => x.cfg.kind === 'basic_farmland').group)")
     page.evaluate("""() => blueprint.layers.forEach(e => blueprint.map.removeLayer(e.group))""")
     page.wait_for_timeout(300)
     background = np.median(_map_pixels(page).reshape(-1, 3), axis=0)
