@@ -173,7 +173,7 @@
     fetch(url).then(function (r) { return r.json(); }).then(function (fc) {
       if (!fc.features || !fc.features.length) { return; }
       L.popup().setLatLng(latlng).setContent(popup(entry)({ feature: fc.features[0] })).openOn(map);
-    });
+    }).catch(function () { /* no popup: the layer itself is drawn from its tiles */ });
   }
 
   /* ----- the capacity raster: a PNG per band, with its colour scale ----- */
