@@ -2,7 +2,9 @@
 
 The page holds no layer data: each vector layer is an empty ``FeatureGroup`` that
 ``web/static/app.js`` fills from ``/api/layers/{name}/features`` for the current viewport,
-simplified for the zoom; the capacity raster is a PNG from ``/api/layers/{name}/image.png``.
+simplified for the zoom, or, for a layer of more than 3,000 features, with vector tiles
+(``/api/layers/{name}/tiles/{z}/{x}/{y}.pbf``, Leaflet.VectorGrid); the capacity raster
+is a PNG from ``/api/layers/{name}/image.png``.
 How each kind is drawn (style, popup labels, the rule of a result piece) comes from the
 layer-kind registry (``layers/kinds.toml``), sent in the page's ``bp-config`` as ``kinds``.
 Folium's default scripts and stylesheets (Leaflet, jQuery, Bootstrap, Font Awesome from
@@ -28,12 +30,15 @@ from blueprint.layers.repository import LayerInfo
 from blueprint.web.panel import panel_html
 
 VENDOR = "/static/vendor"
-MAP_JS = [("leaflet", f"{VENDOR}/leaflet/leaflet.js")]
+MAP_JS = [("leaflet", f"{VENDOR}/leaflet/leaflet.js"),
+          ("leaflet_vectorgrid",
+           f"{VENDOR}/leaflet-vectorgrid/Leaflet.VectorGrid.bundled.min.js")]
 MAP_CSS = [("leaflet_css", f"{VENDOR}/leaflet/leaflet.css"), ("blueprint_css", "/static/app.css")]
 DRAW_JS = [("leaflet_draw_js", f"{VENDOR}/leaflet-draw/leaflet.draw.js"),
            ("leaflet_draw_zh", "/static/draw-zh.js")]
 DRAW_CSS = [("leaflet_draw_css", f"{VENDOR}/leaflet-draw/leaflet.draw.css")]
 CHINA_CENTRE = (35.0, 105.0)
+TILED_ABOVE = 3000  # a layer with more features is drawn from vector tiles (docs/web.md)
 
 
 @dataclass
@@ -134,10 +139,18 @@ def build_map(layers: list[LayerInfo], options: PageOptions) -> folium.Map:
     return fmap
 
 
+def tiled(info: LayerInfo) -> bool:
+    """Whether the page draws ``info`` from vector tiles: a vector layer of more than
+    :data:`TILED_ABOVE` features whose kind has no permanent labels (county names)."""
+    return (not info.is_raster and info.feature_count > TILED_ABOVE
+            and not _kind(info.kind).web.get("label_fields"))
+
+
 def _layer_config(info: LayerInfo, group: str) -> dict[str, Any]:
     return {"name": info.name, "kind": info.kind, "title": info.title, "group": group,
             "color": _kind(info.kind).color, "raster": info.is_raster,
-            "bands": info.bands, "count": info.feature_count}
+            "bands": info.bands, "count": info.feature_count, "tiled": tiled(info),
+            "version": info.version}
 
 
 def _add_page_parts(fmap: folium.Map, config: dict[str, Any], options: PageOptions) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from blueprint.layers.engine.overlay_types import LayerOverlap
     from blueprint.layers.repository import LayerInfo
     from blueprint.layers.store import Store
+    from blueprint.layers.tiles import TileSpec
 
 BBox = tuple[float, float, float, float]
 
@@ -80,6 +81,11 @@ class Backend(ABC):
     def page_features(self, layer: LayerInfo, bbox: BBox | None, *, store: Store, limit: int,
                       offset: int, tolerance: float) -> FeaturePage:
         """Features of ``layer`` meeting ``bbox``, ordered by id (code point), simplified."""
+
+    @abstractmethod
+    def vector_tile(self, layer: LayerInfo, tile: TileSpec, *, store: Store) -> bytes:
+        """The Mapbox Vector Tile of ``layer`` at ``tile``, by the rules of
+        :mod:`layers.tiles` (empty bytes when nothing is there)."""
 
     @abstractmethod
     def lock_layer_name(self, conn: sa.Connection, name: str) -> None:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from blueprint.layers.engine.overlay_types import LayerOverlap
     from blueprint.layers.repository import LayerInfo
     from blueprint.layers.store import Store
+    from blueprint.layers.tiles import TileSpec
 
 
 class EmbeddedBackend(Backend):
@@ -62,6 +63,11 @@ class EmbeddedBackend(Backend):
         from blueprint.layers.engine.embedded_overlay import page_embedded
         return page_embedded(layer, bbox, store=store, limit=limit, offset=offset,
                              tolerance=tolerance)
+
+    def vector_tile(self, layer: LayerInfo, tile: TileSpec, *, store: Store) -> bytes:
+        """Cut from the layer's STRtree and arrays (:func:`tile_embedded`)."""
+        from blueprint.layers.engine.embedded_tiles import tile_embedded
+        return tile_embedded(layer, tile, store=store)
 
     def lock_layer_name(self, conn: sa.Connection, name: str) -> None:
         """Nothing: the import's ``BEGIN IMMEDIATE`` already holds the one write lock."""

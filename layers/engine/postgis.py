@@ -30,6 +30,7 @@ from blueprint.layers.schema import layer_features
 if TYPE_CHECKING:
     from blueprint.layers.repository import LayerInfo
     from blueprint.layers.store import Store
+    from blueprint.layers.tiles import TileSpec
 
 SUBDIVIDE_VERTICES = 256
 LEDGER_LOCK_NAMESPACE = 0x51_07A  # first key of pg_advisory_xact_lock(int, int)
@@ -102,6 +103,11 @@ class PostgisBackend(Backend):
         feats = [geojson_feature(r.fid, r.klass, r.props, shapely.from_wkb(bytes(r.wkb)))
                  for r in rows]
         return FeaturePage(features=feats, matched=int(matched))
+
+    def vector_tile(self, layer: LayerInfo, tile: TileSpec, *, store: Store) -> bytes:
+        """``ST_AsMVT`` in one statement (:func:`tile_postgis`)."""
+        from blueprint.layers.engine.postgis_tiles import tile_postgis
+        return tile_postgis(layer, tile, store=store)
 
     def lock_layer_name(self, conn: sa.Connection, name: str) -> None:
         """An advisory transaction lock on the layer's name."""

@@ -1,17 +1,21 @@
-"""``/api/layers``: the layer catalogue, metadata and features by bbox; import by upload."""
+"""``/api/layers``: the layer catalogue, metadata, features by bbox, vector tiles; import by
+upload."""
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 
 from blueprint.layers.features import features_in_bbox, parse_bbox
 from blueprint.layers.importer import ImportOptions, import_layer
 from blueprint.layers.repository import get_layer, list_layers
+from blueprint.layers.tiles import MAX_ZOOM, MEDIA_TYPE, vector_tile
 from blueprint.service.api.bounds import (
     NAME_LEN,
     ONE_LINE,
@@ -53,6 +57,31 @@ def api_layer_features(
                             limit=limit, offset=offset, tolerance=simplify)
     return {"type": "FeatureCollection", "features": page.features,
             "numberMatched": page.matched, "numberReturned": len(page.features)}
+
+
+ZoomPath = Annotated[int, PathParam(ge=0, le=MAX_ZOOM)]
+TilePath = Annotated[int, PathParam(ge=0, le=2**MAX_ZOOM - 1, description="0 … 2^z − 1")]
+TILE_CACHE = "public, max-age=3600"  # the page adds ?v=<layer version>: re-imported, new URL
+
+
+@router.get("/layers/{name}/tiles/{z}/{x}/{y}.pbf", summary="Vector tile / 矢量瓦片",
+            response_class=Response,
+            responses={200: {"content": {MEDIA_TYPE: {}}, "description": "Mapbox Vector Tile"},
+                       304: {"description": "Not modified"}})
+def api_layer_tile(name: NamePath, z: ZoomPath, x: TilePath, y: TilePath, store: StoreDep,
+                   request: Request) -> Response:
+    """The layer's Mapbox Vector Tile z/x/y (web-mercator grid); empty where it has nothing.
+
+    Features smaller than 4 pixels are merged into one-pixel cells (``_merged``), so every
+    layer is drawn where it is at every zoom (docs/web.md)."""
+    layer = get_layer(name, store=store)
+    key = f"{layer.version}/{z}/{x}/{y}".encode()
+    etag = '"' + hashlib.sha256(key).hexdigest()[:24] + '"'
+    headers = {"Cache-Control": TILE_CACHE, "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    data = vector_tile(layer, z, x, y, store=store)
+    return Response(data, media_type=MEDIA_TYPE, headers=headers)
 
 
 @router.post("/layers", summary="Import a layer / 导入图层", status_code=201)

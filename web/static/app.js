@@ -1,8 +1,11 @@
 /* 一张蓝图 map page: layers loaded per viewport, the capacity overlay and its legend.
  * The page embeds no layer data. Each vector layer's group is filled from
  * /api/layers/{name}/features for the visible area, simplified for the zoom, and refilled
- * when the map moves. How each kind is drawn (style, popup labels) comes from the server's
- * layer-kind registry (layers/kinds.toml) as cfg.kinds. The site check lives in check.js. */
+ * when the map moves; a layer of more than 3,000 features (cfg.layers[].tiled) is drawn
+ * from vector tiles instead (/api/layers/{name}/tiles/{z}/{x}/{y}.pbf, Leaflet.VectorGrid),
+ * whole at every zoom, and a click asks the features endpoint what is there. How each kind
+ * is drawn (style, popup labels) comes from the server's layer-kind registry
+ * (layers/kinds.toml) as cfg.kinds. The site check lives in check.js. */
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("bp-config").textContent);
@@ -97,7 +100,7 @@
   }
 
   function load(entry) {
-    if (!map.hasLayer(entry.group)) { return; }
+    if (!map.hasLayer(entry.group) || entry.cfg.tiled) { return; }
     if (entry.ctrl) { entry.ctrl.abort(); }
     var ctrl = entry.ctrl = new AbortController();
     var url = cfg.base + "/api/layers/" + encodeURIComponent(entry.cfg.name) +
@@ -133,6 +136,44 @@
         }
       }
     }).bindPopup(popup(entry)).addTo(entry.group);
+  }
+
+  /* Leaflet.VectorGrid 1.3 calls L.DomEvent.fakeStop, which Leaflet 1.8 removed. */
+  if (!L.DomEvent.fakeStop) { L.DomEvent.fakeStop = function (e) { e._stopped = true; }; }
+
+  /* A large layer: vector tiles, styled like the GeoJSON layers; the cells that stand for
+   * parcels smaller than 4 pixels (_merged) are filled without outlines. */
+  function tiledEntry(entry) {
+    var kind = entry.cfg.kind, paint = style(kind, entry.cfg.color), styles = {};
+    styles[entry.cfg.name] = function (props) {
+      var s = paint({ properties: props });
+      if (s.fill === undefined) { s.fill = true; }
+      if (props._merged) { // no outline, and never fainter than the default fill
+        s.stroke = false; s.fill = true; s.fillOpacity = Math.max(s.fillOpacity, 0.3);
+      }
+      return s;
+    };
+    var url = cfg.base + "/api/layers/" + encodeURIComponent(entry.cfg.name) +
+      "/tiles/{z}/{x}/{y}.pbf?v=" + encodeURIComponent(entry.cfg.version);
+    entry.tiles = L.vectorGrid.protobuf(url, {
+      rendererFactory: L.canvas.tile, interactive: true, maxNativeZoom: 20,
+      vectorTileLayerStyles: styles
+    }).addTo(entry.group);
+    entry.tiles.on("click", function (ev) { identify(entry, ev.latlng); });
+  }
+
+  /* What is under a click on a tiled layer: the features endpoint, for a 5-pixel box. */
+  function identify(entry, latlng) {
+    var p = map.latLngToContainerPoint(latlng);
+    var sw = map.containerPointToLatLng(p.add([-2, 2]));
+    var ne = map.containerPointToLatLng(p.add([2, -2]));
+    var box = [sw.lng, sw.lat, ne.lng, ne.lat].map(function (v) { return v.toFixed(6); }).join(",");
+    var url = cfg.base + "/api/layers/" + encodeURIComponent(entry.cfg.name) +
+      "/features?limit=1&bbox=" + box;
+    fetch(url).then(function (r) { return r.json(); }).then(function (fc) {
+      if (!fc.features || !fc.features.length) { return; }
+      L.popup().setLatLng(latlng).setContent(popup(entry)({ feature: fc.features[0] })).openOn(map);
+    }).catch(function () { /* no popup: the layer itself is drawn from its tiles */ });
   }
 
   /* ----- the capacity raster: a PNG per band, with its colour scale ----- */
@@ -214,7 +255,7 @@
   if (cfg.bounds) { map.fitBounds(cfg.bounds, { animate: false }); }
   cfg.layers.forEach(function (layerCfg) {
     var entry = { cfg: layerCfg, group: window[layerCfg.group] };
-    if (!layerCfg.raster) { vectorEntry(entry); }
+    if (layerCfg.tiled) { tiledEntry(entry); } else if (!layerCfg.raster) { vectorEntry(entry); }
     entries.push(entry);
   });
   map.on("moveend", function () { entries.forEach(function (e) { if (!e.cfg.raster) { load(e); } }); });
