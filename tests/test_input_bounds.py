@@ -60,6 +60,11 @@ CASES: list[tuple[str, str, Any, dict[str, str] | None]] = [
     ("GET", "/ogc/collections/x/items", None, {"offset": "9223372036854775808"}),
     ("GET", "/ogc/collections/x%00/items/1", None, None),
     ("GET", "/api/layers/x/image", None, {"band": "S\x00"}),
+    ("POST", "/api/sites/download", {"site": {}}, {"format": "kml"}),
+    ("POST", "/api/sites/download", {"site": {}, "name": "地块\x00"}, None),
+    ("POST", "/api/sites/download", {"site": {}, "name": "x" * 1000}, None),
+    ("GET", "/api/projects/LC%00/site", None, None),
+    ("GET", "/api/projects/LC-2026-0001/site", None, {"format": "x" * 1000}),
 ]
 
 

@@ -18,6 +18,18 @@ UPLOAD_CRS = [  # (code, short label, full name)
 ]
 
 
+#: What a checked site downloads as (``POST /api/sites/download?format=…``).
+SITE_DOWNLOADS = [("coordfile", "界址点坐标文件", "GBK，CGCS2000 3度带高斯-克吕格，含带号与面积"),
+                  ("gpkg", "GeoPackage", "CGCS2000 经纬度"),
+                  ("geojson", "GeoJSON", "CGCS2000 经纬度"),
+                  ("shp", "Shapefile（zip）", "CGCS2000 经纬度，属性 UTF-8")]
+
+
+def _site_downloads() -> str:
+    return "".join(f'<a class="bp-btn" href="#" data-site-format="{code}" title="{escape(hint)}">'
+                   f"{escape(title)}</a>" for code, title, hint in SITE_DOWNLOADS)
+
+
 def _options(industries: list[tuple[str, str]]) -> str:
     return "".join(f'<option value="{escape(code)}">{escape(title)}</option>'
                    for code, title in industries)
@@ -85,6 +97,9 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
       <a id="bp-dl-geojson" class="bp-btn" href="#"
          download="report.geojson">下载图形（GeoJSON）</a>
       <a id="bp-save-project" class="bp-btn bp-primary" href="{base}/projects/new">保存为项目</a>
+    </div>
+    <div class="bp-downloads bp-site-downloads" id="bp-site-downloads">
+      <span>下载地块</span>{_site_downloads()}
     </div>
     <h2>地块信息</h2>
     <table id="bp-site" class="bp-table"></table>

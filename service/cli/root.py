@@ -2,7 +2,7 @@
 
 Each group owns its Typer app (``layers``, ``sample``, ``db``, ``users``, ``quota``,
 ``projects``, ``consult``, ``meeting``, ``audit``); the top-level commands (``serve``,
-``vet``, ``vet-batch``, ``backup``, ``restore``) are plain functions registered here.
+``vet``, ``vet-batch``, ``convert``, ``backup``, ``restore``) are plain functions registered here.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from blueprint.service.cli import (
     audit,
     backup,
     consult,
+    convert,
     db,
     meeting,
     projects,
@@ -62,6 +63,7 @@ app.add_typer(audit.audit_app, name="audit")
 app.command("serve")(serve.serve)
 app.command("vet")(vet.vet)
 app.command("vet-batch")(vet.vet_batch)
+app.command("convert")(convert.convert)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 
