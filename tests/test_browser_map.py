@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -130,3 +131,20 @@ def test_token_message_and_favicon(server, page, console):
         assert icon.read()[:4] == b"\x00\x00\x01\x00"
     page.goto(server + "/docs")  # no 404 for /favicon.ico in the console (page fixture)
     page.locator(".swagger-ui").first.wait_for()
+
+
+def test_a_checked_site_downloads_as_a_coordinate_file_and_a_shapefile(page, tmp_path):
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "01_park_clean.txt"))
+    page.locator("#bp-verdict").wait_for()
+    links = page.locator("#bp-site-downloads [data-site-format]").all_inner_texts()
+    assert links == ["界址点坐标文件", "GeoPackage", "GeoJSON", "Shapefile（zip）"]
+    with page.expect_download() as caught:
+        page.locator("[data-site-format=coordfile]").click()
+    got = caught.value
+    assert got.suggested_filename == "聊城经开区新能源汽车零部件项目.txt"
+    data = Path(got.path()).read_bytes()
+    assert "带号=39" in data.decode("gbk") and "聊城经开区".encode("gbk") in data
+    with page.expect_download() as caught:
+        page.locator("[data-site-format=shp]").click()
+    assert caught.value.suggested_filename.endswith(".zip")
+    assert Path(caught.value.path()).read_bytes()[:4] == b"PK\x03\x04"
