@@ -24,6 +24,7 @@ from blueprint.service.cli import (
     quota_reports,
     sample,
     serve,
+    site_search,
     users,
     vet,
 )
@@ -62,6 +63,7 @@ app.add_typer(audit.audit_app, name="audit")
 app.command("serve")(serve.serve)
 app.command("vet")(vet.vet)
 app.command("vet-batch")(vet.vet_batch)
+app.command("site-search")(site_search.site_search)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 
