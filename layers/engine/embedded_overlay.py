@@ -73,6 +73,21 @@ def _overlay_one(site: BaseGeometry, zone_epsg: int, layer: LayerInfo,
     return result
 
 
+def class_unions_embedded(layer: LayerInfo, area: BaseGeometry, *, store: Store
+                          ) -> dict[str | None, BaseGeometry]:
+    """The layer's features clipped to ``area`` and dissolved per class (shapely)."""
+    index = layer_index(layer, store=store)
+    area = shapely.from_wkb(shapely.to_wkb(area))  # a private copy, prepared here only
+    shapely.prepare(area)
+    cand = np.sort(index.tree.query(area, predicate="intersects"))
+    if cand.size == 0:
+        return {}
+    pieces = _intersections(index.arrays.geoms[cand], area)
+    klass = index.arrays.klass[cand]
+    return {value: shapely.union_all(pieces[klass == value])
+            for value in dict.fromkeys(klass)}
+
+
 def _intersections(geoms: np.ndarray, site: BaseGeometry) -> np.ndarray:
     """Intersection with the site, short-cutting features covered by it (and vice versa)."""
     out = np.empty(len(geoms), dtype=object)

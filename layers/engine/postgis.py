@@ -97,6 +97,15 @@ class PostgisBackend(Backend):
                  for r in rows]
         return FeaturePage(features=feats, matched=int(matched))
 
+    def class_unions(self, layer: LayerInfo, area: BaseGeometry, *, store: Store
+                     ) -> dict[str | None, BaseGeometry]:
+        """Clip and dissolve in the database (``sql/class_unions.sql``), one round trip."""
+        params = {"area": shapely.to_wkb(area, output_dimension=2), "layer_id": layer.id}
+        with store.read() as conn:
+            rows = conn.execute(sql_statement("class_unions.sql"), params).all()
+        return {r.klass: shapely.from_wkb(bytes(r.wkb)) for r in rows
+                if r.wkb is not None}
+
     def lock_layer_name(self, conn: sa.Connection, name: str) -> None:
         """An advisory transaction lock on the layer's name."""
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('layer:' || :name))"),
@@ -178,12 +187,16 @@ def subdivide_features(conn: sa.Connection, layer_id: int, fids: list[str]) -> N
 
 # ---- the overlay -----------------------------------------------------------------------
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=8)
+def sql_statement(name: str) -> sa.TextClause:
+    """A statement from the package data (``sql/NAME``), read once."""
+    sql = resources.files("blueprint.layers.engine").joinpath("sql", name)
+    return sa.text(sql.read_text("utf-8"))
+
+
 def overlay_statement() -> sa.TextClause:
-    """The overlay SQL, read once from the package data (``sql/overlay.sql``)."""
-    sql = resources.files("blueprint.layers.engine").joinpath("sql", "overlay.sql")
-    text = sql.read_text("utf-8")
-    return sa.text(text)
+    """The overlay SQL (``sql/overlay.sql``)."""
+    return sql_statement("overlay.sql")
 
 
 def overlay_postgis(site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo], *,

@@ -25,6 +25,7 @@ from blueprint.service.cli import (
     quota_reports,
     sample,
     serve,
+    site_search,
     users,
     vet,
 )
@@ -64,6 +65,7 @@ app.command("serve")(serve.serve)
 app.command("vet")(vet.vet)
 app.command("vet-batch")(vet.vet_batch)
 app.command("convert")(convert.convert)
+app.command("site-search")(site_search.site_search)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 

@@ -1,0 +1,141 @@
+"""Candidate sites "anywhere": compact rectangles of the requested area inside the region.
+
+For each side ratio and orientation of the search file, rectangles of the requested area
+are centred on a grid (aligned to multiples of its step, so the same region always gives
+the same grid), kept when they lie inside the allowed region less a small margin, scored
+with the cheap geometric criteria and picked greedily, best first, without overlaps. The
+vetting then has the last word on each (``analysis.site_search.search``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely import GeometryType
+from shapely.geometry.base import BaseGeometry
+
+from blueprint.analysis.site_search.config import SearchConfig
+from blueprint.analysis.site_search.ranking import geometric_scores
+from blueprint.analysis.site_search.region_types import Region
+
+MAX_SCORED = 8000  # feasible rectangles scored at most (evenly thinned beyond)
+
+
+@dataclass
+class Placement:
+    """A rectangle placed in the region (projected), with its expected status and score."""
+
+    geometry: BaseGeometry
+    conditional: bool
+    score: float
+
+
+def place_rectangles(region: Region, area_m2: float, want: int, *, config: SearchConfig,
+                     near: BaseGeometry | None = None) -> list[Placement]:
+    """Up to ``want`` non-overlapping rectangles of ``area_m2`` inside ``region.allowed``.
+
+    Examples
+    --------
+    >>> picks = place_rectangles(region, 120_000, 10, config=config)  # doctest: +SKIP
+    >>> all(region.allowed.contains(p.geometry) for p in picks)  # doctest: +SKIP
+    True
+    """
+    if region.allowed.is_empty or region.allowed.area < area_m2:
+        return []
+    safe = shapely.buffer(region.allowed, -config.margin_m, join_style="mitre")
+    if safe.is_empty:
+        return []
+    passing = shapely.difference(safe, shapely.buffer(region.conditional, config.margin_m,
+                                                      quad_segs=2))
+    shapely.prepare(safe)
+    shapely.prepare(passing)
+    found = [_fitting(safe, area_m2, aspect, angle, config) for aspect in config.aspects
+             for angle in _angles(aspect, config)]
+    rects = np.concatenate([f[0] for f in found])
+    centres = np.concatenate([f[1] for f in found])
+    if rects.size == 0:
+        return []
+    if rects.size > MAX_SCORED:
+        keep = np.linspace(0, rects.size - 1, MAX_SCORED).astype(int)
+        rects, centres = rects[keep], centres[keep]
+    conditional = ~shapely.contains(passing, rects)
+    scores = _scores(rects, centres, region, config, near)
+    keys = np.round(centres[:, 0]) * 1e7 + np.round(centres[:, 1])
+    order = np.lexsort((keys, -scores, conditional))
+    return _greedy(rects, conditional, scores, order, want)
+
+
+def _angles(aspect: float, config: SearchConfig) -> list[float]:
+    """Orientations in [0, 180) (a square repeats every 90 degrees)."""
+    period = 90.0 if aspect == 1.0 else 180.0
+    return sorted({a % period for a in config.orientations_deg})
+
+
+def _fitting(safe: BaseGeometry, area_m2: float, aspect: float, angle: float,
+             config: SearchConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Rectangles of one shape on the grid that lie inside ``safe``, and their centres."""
+    w = math.sqrt(area_m2 * aspect)
+    h = area_m2 / w
+    t = math.radians(angle)
+    corners = np.array([(-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)])
+    rot = corners @ np.array([[math.cos(t), math.sin(t)], [-math.sin(t), math.cos(t)]])
+    x0, y0, x1, y1 = safe.bounds
+    step = max(h * config.grid_step, math.sqrt((x1 - x0) * (y1 - y0) / config.max_grid_points),
+               1.0)
+    xs = np.arange(math.floor(x0 / step), math.ceil(x1 / step) + 1) * step
+    ys = np.arange(math.floor(y0 / step), math.ceil(y1 / step) + 1) * step
+    gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
+    inside = shapely.contains_xy(safe, gx, gy)
+    centres = np.column_stack([gx[inside], gy[inside]])
+    if centres.size == 0:
+        return np.array([], dtype=object), np.empty((0, 2))
+    ring = np.concatenate([rot, rot[:1]])  # closed: built in one vectorised call
+    coords = (ring[None, :, :] + centres[:, None, :]).reshape(-1, 2)
+    n = len(centres)
+    rects = shapely.from_ragged_array(GeometryType.POLYGON, coords,
+                                      (np.arange(0, 5 * n + 1, 5), np.arange(n + 1)))
+    ok = shapely.contains(safe, rects)
+    return rects[ok], centres[ok]
+
+
+def _share(rects: np.ndarray, prefer: BaseGeometry | None) -> np.ndarray:
+    out = np.zeros(len(rects))
+    if prefer is None or prefer.is_empty:
+        return out
+    shapely.prepare(prefer)
+    hit = shapely.intersects(prefer, rects)
+    if hit.any():
+        out[hit] = shapely.area(shapely.intersection(rects[hit], prefer)) / \
+            shapely.area(rects[hit])
+    return out
+
+
+def _scores(rects: np.ndarray, centres: np.ndarray, region: Region, config: SearchConfig,
+            near: BaseGeometry | None) -> np.ndarray:
+    targets = [near] if near is not None else region.seats
+    xy = np.array([(t.x, t.y) for t in targets])
+    dist = np.min(np.hypot(centres[:, None, 0] - xy[None, :, 0],
+                           centres[:, None, 1] - xy[None, :, 1]), axis=1)
+    zoning = _share(rects, region.suitable) if region.suitable is not None else None
+    compact = 4 * math.pi * shapely.area(rects) / shapely.length(rects) ** 2
+    return np.round(geometric_scores(_share(rects, region.park), zoning, compact, dist,
+                                     config), 6)
+
+
+def _greedy(rects: np.ndarray, conditional: np.ndarray, scores: np.ndarray,
+            order: np.ndarray, want: int) -> list[Placement]:
+    chosen: list[Placement] = []
+    taken: list[BaseGeometry] = []
+    for i in order:
+        if len(chosen) >= want:
+            break
+        g = rects[i]
+        if taken and shapely.intersects(np.array(taken, dtype=object), g).any():
+            continue
+        taken.append(g)
+        chosen.append(Placement(geometry=g, conditional=bool(conditional[i]),
+                                score=float(scores[i])))
+    return chosen
