@@ -148,3 +148,26 @@ def test_a_checked_site_downloads_as_a_coordinate_file_and_a_shapefile(page, tmp
         page.locator("[data-site-format=shp]").click()
     assert caught.value.suggested_filename.endswith(".zip")
     assert Path(caught.value.path()).read_bytes()[:4] == b"PK\x03\x04"
+
+
+def test_find_a_site_draws_numbered_candidates_and_opens_their_reports(page):
+    page.locator("#bp-search > summary").click()
+    page.select_option("#bp-search-county", "371502")
+    page.fill("#bp-search-area", "12")
+    page.locator("#bp-search-run").click()
+    page.locator(".bp-candidate-item").first.wait_for(timeout=60000)
+    items = page.locator(".bp-candidate-item")
+    assert items.count() >= 1
+    assert page.locator("path.bp-allowed-pass").count() >= 1  # the allowed region, shaded
+    labels = page.locator(".bp-candidate-label").all_inner_texts()
+    assert labels[:2] == ["1", "2"][:len(labels[:2])]
+    first = items.first.inner_text()
+    assert "通过" in first and "公顷" in first
+    items.first.locator("[data-act=report]").click()
+    page.locator("#bp-verdict").wait_for()
+    assert page.locator("#bp-verdict").inner_text() == "初审结论：通过"
+    assert "找地块推荐地块 1" in page.locator("#bp-site").inner_text()
+    assert page.locator("tr.bp-finding").count() >= 3
+    with page.expect_download() as caught:
+        items.first.locator("[data-act=download]").click()
+    assert caught.value.suggested_filename.endswith(".txt")

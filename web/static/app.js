@@ -231,4 +231,5 @@
   }
   window.blueprint = { map: map, config: cfg, layers: entries, escapeHtml: escapeHtml };
   if (window.BlueprintCheck) { window.blueprint.check = window.BlueprintCheck(window.blueprint); }
+  if (window.BlueprintSearch) { window.BlueprintSearch(window.blueprint); }
 })();

@@ -205,7 +205,8 @@ window.BlueprintCheck = function (bp) {
     $("bp-summary").textContent = r.summary_zh;
     table("bp-site", [
       "<tr><th>地块</th><td>" + esc(s.name) + "</td></tr>",
-      "<tr><th>来源</th><td>" + (site && site.feature ? "地图绘制" : esc(s.source)) + "</td></tr>",
+      "<tr><th>来源</th><td>" + (site && site.feature ? esc(site.sourceZh || "地图绘制")
+        : esc(s.source)) + "</td></tr>",
       "<tr><th>项目行业</th><td>" + esc(r.industry_title) + "</td></tr>",
       "<tr><th>所在县区</th><td>" + esc(countyName(fc, r)) + "</td></tr>",
       "<tr><th>面积</th><td>" + fmt(s.area_m2, 2) + " m² ／ " + fmt(s.area_ha, 4) + " 公顷 ／ " +
@@ -398,6 +399,29 @@ window.BlueprintCheck = function (bp) {
     site = { feature: feature, label: name };
     run();
   });
+  /* A site found by 找地块 (search.js): its report is the one the search vetted, shown as a
+   * check's; the industry select and 重新审查 then check it again like any site. */
+  function candidateFc(feature, report) {
+    return { type: "FeatureCollection", report: report, features: [{ type: "Feature",
+      geometry: feature.geometry, properties: { role: "site", name: report.site.name,
+        area_m2: report.site.area_m2, verdict: report.verdict } }] };
+  }
+  function showCandidate(feature, report, sourceZh) {
+    ++seq;
+    if (inflight) { inflight.abort(); inflight = null; }
+    site = { feature: { type: "Feature", properties: { name: report.site.name },
+      geometry: feature.geometry }, label: report.site.name, sourceZh: sourceZh };
+    if (report.industry && $("bp-industry").querySelector("option[value='" + report.industry + "']")) {
+      $("bp-industry").value = report.industry;
+    }
+    showResult(candidateFc(feature, report));
+  }
+  function saveAsProject(feature, report) {
+    offerProject(candidateFc(feature, report));
+    window.location.href = $("bp-save-project").href;
+  }
+
   setState("idle", "");
-  return { downloadSite: downloadSite };
+  return { downloadSite: downloadSite, showCandidate: showCandidate,
+    saveAsProject: saveAsProject };
 };
