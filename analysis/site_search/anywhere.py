@@ -22,6 +22,7 @@ from blueprint.analysis.site_search.ranking import geometric_scores
 from blueprint.analysis.site_search.region_types import Region
 
 MAX_SCORED = 8000  # feasible rectangles scored at most (evenly thinned beyond)
+REFINE = (1.0, 4.0, 16.0)  # grid refinements tried while too few rectangles fit
 
 
 @dataclass
@@ -52,10 +53,13 @@ def place_rectangles(region: Region, area_m2: float, want: int, *, config: Searc
                                                       quad_segs=2))
     shapely.prepare(safe)
     shapely.prepare(passing)
-    found = [_fitting(safe, area_m2, aspect, angle, config) for aspect in config.aspects
-             for angle in _angles(aspect, config)]
-    rects = np.concatenate([f[0] for f in found])
-    centres = np.concatenate([f[1] for f in found])
+    for refine in REFINE:  # a finer grid only where a coarse one found too little room
+        found = [_fitting(safe, area_m2, aspect, angle, config, refine)
+                 for aspect in config.aspects for angle in _angles(aspect, config)]
+        rects = np.concatenate([f[0] for f in found])
+        centres = np.concatenate([f[1] for f in found])
+        if rects.size >= want * 4:
+            break
     if rects.size == 0:
         return []
     if rects.size > MAX_SCORED:
@@ -75,7 +79,7 @@ def _angles(aspect: float, config: SearchConfig) -> list[float]:
 
 
 def _fitting(safe: BaseGeometry, area_m2: float, aspect: float, angle: float,
-             config: SearchConfig) -> tuple[np.ndarray, np.ndarray]:
+             config: SearchConfig, refine: float) -> tuple[np.ndarray, np.ndarray]:
     """Rectangles of one shape on the grid that lie inside ``safe``, and their centres."""
     w = math.sqrt(area_m2 * aspect)
     h = area_m2 / w
@@ -83,8 +87,8 @@ def _fitting(safe: BaseGeometry, area_m2: float, aspect: float, angle: float,
     corners = np.array([(-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)])
     rot = corners @ np.array([[math.cos(t), math.sin(t)], [-math.sin(t), math.cos(t)]])
     x0, y0, x1, y1 = safe.bounds
-    step = max(h * config.grid_step, math.sqrt((x1 - x0) * (y1 - y0) / config.max_grid_points),
-               1.0)
+    step = max(h * config.grid_step / refine,
+               math.sqrt((x1 - x0) * (y1 - y0) / config.max_grid_points), 1.0)
     xs = np.arange(math.floor(x0 / step), math.ceil(x1 / step) + 1) * step
     ys = np.arange(math.floor(y0 / step), math.ceil(y1 / step) + 1) * step
     gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))

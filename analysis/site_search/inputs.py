@@ -11,7 +11,7 @@ from blueprint.layers.errors import BadInput
 AREA_UNITS = {"ha": 10_000.0, "公顷": 10_000.0, "mu": 10_000.0 / 15, "亩": 10_000.0 / 15,
               "m2": 1.0, "m²": 1.0, "㎡": 1.0, "平方米": 1.0, "": 1.0, "km2": 1e6,
               "km²": 1e6, "平方公里": 1e6}
-_AREA = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([^\s0-9.]*)\s*")
+_AREA = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(\S*?)\s*")
 
 
 def parse_area(text: str) -> float:
@@ -28,7 +28,7 @@ def parse_area(text: str) -> float:
         raise BadInput(f"area {text!r} is not a number with ha, mu, m2 or km2",
                        message_zh=f"用地面积“{text}”应为数字加单位，如 12ha、180亩、120000m2",
                        where="--area")
-    value = float(match.group(1)) * AREA_UNITS[unit]
+    value = round(float(match.group(1)) * AREA_UNITS[unit], 6)
     if not 0 < value <= 1e9:
         raise BadInput("area must be more than 0 and at most 100,000 ha",
                        message_zh="用地面积须大于 0 且不超过 100,000 公顷", where="--area")

@@ -156,7 +156,8 @@ def _constraints(layer: LayerInfo, rule: str, unions: dict[str | None, BaseGeome
         buffer = config.buffers.get(key, 0.0)
         if buffer > 0:
             geom = shapely.buffer(geom, buffer, quad_segs=4)
-        out.append(Constraint(key=key, title=title, status=status, geometry=geom))
+        out.append(Constraint(key=key, title=title, status=status, geometry=geom,
+                              buffer_m=buffer))
     return out
 
 

@@ -22,6 +22,7 @@ class Constraint:
     title: str
     status: Status
     geometry: BaseGeometry  # projected, buffered
+    buffer_m: float = 0.0
 
 
 @dataclass
@@ -46,6 +47,12 @@ class Region:
     def passing(self) -> BaseGeometry:
         """The part of the allowed region where a site would pass."""
         return shapely.difference(self.allowed, self.conditional)
+
+    def in_buffer(self, geom: BaseGeometry, tolerance_m2: float = 1.0) -> bool:
+        """Whether a projected site reaches into a buffer the rules keep sites out of."""
+        return any(c.buffer_m > 0 and c.status == "conflict"
+                   and shapely.intersection(c.geometry, geom).area > tolerance_m2
+                   for c in self.constraints)
 
     def to_geo(self, geom: BaseGeometry) -> BaseGeometry:
         """A geometry of this region back in EPSG:4490."""
