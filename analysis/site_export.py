@@ -91,8 +91,9 @@ def _parts(site: Site) -> list[BaseGeometry]:
 
 
 def _one_line(text: str) -> str:
-    """The coordinate file holds no commas or line breaks in a field."""
-    return re.sub(r"[\r\n]+", " ", text).replace(",", "，").strip()
+    """The coordinate file holds no commas or line breaks in a field, nor a lone ``@``."""
+    text = re.sub(r"[\r\n]+", " ", text).replace(",", "，").strip()
+    return "＠" if text == "@" else text
 
 
 def site_frame(site: Site) -> gpd.GeoDataFrame:

@@ -132,6 +132,9 @@ def test_names_the_format_cannot_hold_are_tidied_and_unknown_formats_refused(tmp
     assert export_site(site, "geojson").filename == "一期,二期_北区.geojson"
     with pytest.raises(BadInput):
         export_site(site, "kml")
+    with pytest.raises(BadInput, match="gbk"):  # said, not replaced silently
+        export_site(_lonlat_site(115.98, 36.43, name="😀地块"), "coordfile")
+    assert b"\xa3\xc0" in export_site(_lonlat_site(115.98, 36.43, name="@"), "coordfile").data
     multi = site_from_geojson({"type": "MultiPolygon", "coordinates": [
         [[[116.0, 36.4], [116.01, 36.4], [116.01, 36.41], [116.0, 36.4]]],
         [[[116.02, 36.4], [116.03, 36.4], [116.03, 36.41], [116.02, 36.4]]]]})
