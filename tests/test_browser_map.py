@@ -5,6 +5,7 @@ Chinese, the scale bar, a named drawn site, the token message and the favicon.""
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -171,3 +172,9 @@ def test_find_a_site_draws_numbered_candidates_and_opens_their_reports(page):
     with page.expect_download() as caught:
         items.first.locator("[data-act=download]").click()
     assert caught.value.suggested_filename.endswith(".txt")
+    # 保存为项目 from a candidate: the new-project form (after sign-in) gets its site
+    items.nth(1).locator("[data-act=project]").click()
+    page.wait_for_url(re.compile(r"/login\?next=.*projects.*new"))
+    saved = json.loads(page.evaluate("() => sessionStorage.getItem('bp-checked-site')"))
+    assert saved["feature"]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert saved["verdict_zh"] == "通过" and abs(saved["area_m2"] - 120_000) < 12_000
