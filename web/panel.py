@@ -84,7 +84,7 @@ def search_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, s
         <option value="both">储备地块与自动布设</option>
         <option value="land_bank">仅储备地块</option>
         <option value="anywhere">仅自动布设</option></select></label>
-    <details class="bp-more">
+    <details class="bp-search-more">
       <summary>年排放量（可选）</summary>
       <div class="bp-emissions">{_search_emissions(pollutants)}</div>
     </details>
