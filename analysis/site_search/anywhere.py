@@ -10,6 +10,7 @@ vetting then has the last word on each (``analysis.site_search.search``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ from blueprint.analysis.site_search.region_types import Region
 
 MAX_SCORED = 8000  # feasible rectangles scored at most (evenly thinned beyond)
 REFINE = (1.0, 4.0, 16.0)  # grid refinements tried while too few rectangles fit
+PER_WANTED, MIN_PER_SHAPE = 40, 800  # centres tried per shape: the best by a cheap score
 
 
 @dataclass
@@ -51,10 +53,13 @@ def place_rectangles(region: Region, area_m2: float, want: int, *, config: Searc
         return []
     passing = shapely.difference(safe, shapely.buffer(region.conditional, config.margin_m,
                                                       quad_segs=2))
-    shapely.prepare(safe)
-    shapely.prepare(passing)
+    for geom in (safe, passing, region.park, region.suitable):
+        if geom is not None:
+            shapely.prepare(geom)
+    proxy = _point_scores(region, passing, config, near)
+    keep = max(want * PER_WANTED, MIN_PER_SHAPE)
     for refine in REFINE:  # a finer grid only where a coarse one found too little room
-        found = [_fitting(safe, area_m2, aspect, angle, config, refine)
+        found = [_fitting(safe, area_m2, aspect, angle, config, refine, proxy, keep)
                  for aspect in config.aspects for angle in _angles(aspect, config)]
         rects = np.concatenate([f[0] for f in found])
         centres = np.concatenate([f[1] for f in found])
@@ -78,9 +83,33 @@ def _angles(aspect: float, config: SearchConfig) -> list[float]:
     return sorted({a % period for a in config.orientations_deg})
 
 
+def _point_scores(region: Region, passing: BaseGeometry, config: SearchConfig,
+                  near: BaseGeometry | None) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A cheap score of grid centres (in a park, on suitable zoning, in the passing part,
+    near the seat): which centres are worth a rectangle at all."""
+    w = config.weights
+    targets = np.array([(t.x, t.y) for t in ([near] if near is not None else region.seats)])
+
+    def score(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        dist = np.min(np.hypot(x[:, None] - targets[None, :, 0],
+                               y[:, None] - targets[None, :, 1]), axis=1)
+        total = w["distance"] * np.maximum(0.0, 1.0 - dist / config.distance_scale_m)
+        total = total + 1000.0 * shapely.contains_xy(passing, x, y)
+        if not region.park.is_empty:
+            total = total + w["in_park"] * shapely.contains_xy(region.park, x, y)
+        if region.suitable is not None and not region.suitable.is_empty:
+            total = total + w["zoning_match"] * shapely.contains_xy(region.suitable, x, y)
+        return np.asarray(total, dtype=float)
+
+    return score
+
+
 def _fitting(safe: BaseGeometry, area_m2: float, aspect: float, angle: float,
-             config: SearchConfig, refine: float) -> tuple[np.ndarray, np.ndarray]:
-    """Rectangles of one shape on the grid that lie inside ``safe``, and their centres."""
+             config: SearchConfig, refine: float,
+             proxy: Callable[[np.ndarray, np.ndarray], np.ndarray], keep: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Rectangles of one shape on the grid that lie inside ``safe``, and their centres:
+    only the ``keep`` centres that score best on :func:`_point_scores` are tried."""
     w = math.sqrt(area_m2 * aspect)
     h = area_m2 / w
     t = math.radians(angle)
@@ -93,7 +122,11 @@ def _fitting(safe: BaseGeometry, area_m2: float, aspect: float, angle: float,
     ys = np.arange(math.floor(y0 / step), math.ceil(y1 / step) + 1) * step
     gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
     inside = shapely.contains_xy(safe, gx, gy)
-    centres = np.column_stack([gx[inside], gy[inside]])
+    gx, gy = gx[inside], gy[inside]
+    if gx.size > keep:
+        best = np.lexsort((gy, gx, -proxy(gx, gy)))[:keep]
+        gx, gy = gx[best], gy[best]
+    centres = np.column_stack([gx, gy])
     if centres.size == 0:
         return np.array([], dtype=object), np.empty((0, 2))
     ring = np.concatenate([rot, rot[:1]])  # closed: built in one vectorised call

@@ -40,7 +40,8 @@ def parse_point(text: str) -> tuple[float, float]:
     try:
         lon, lat = (float(v) for v in text.split(","))
     except ValueError:
-        raise BadInput(f"point {text!r} is not LON,LAT", message_zh="坐标应为 经度,纬度",
+        raise BadInput(f"point {text!r} is not LON,LAT",
+                       message_zh="坐标应写作 LON,LAT，如 115.98,36.45",
                        where="--near") from None
     if not (math.isfinite(lon) and math.isfinite(lat) and 70 <= lon <= 140 and 0 <= lat <= 60):
         raise BadInput(f"point {text!r} is not a longitude and latitude in China",

@@ -17,8 +17,9 @@ the CGCS2000 Gauss-Krüger zone of the searched area (metres).
 
 from __future__ import annotations
 
+from typing import Any
+
 import shapely
-from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from blueprint.analysis.evaluators import WATER_LEVEL_ZH, rule_of, water_level
@@ -29,7 +30,7 @@ from blueprint.analysis.site_search.region_types import EMPTY, GRID_M, Constrain
 from blueprint.layers.crs import CGCS2000, gk3_epsg, to_crs
 from blueprint.layers.errors import BadInput
 from blueprint.layers.kinds import kinds
-from blueprint.layers.repository import LayerInfo, list_layers
+from blueprint.layers.repository import LayerInfo, list_layers, load_features
 from blueprint.layers.store import Store
 
 
@@ -90,22 +91,27 @@ def _area_of_interest(vectors: list[LayerInfo], county: str | None, *, store: St
                       ) -> tuple[BaseGeometry, str]:
     """The county (or every county) from the administrative layer, and its Chinese name."""
     admins = [layer for layer in vectors if rule_of(layer.kind) == "admin"]
-    feats = [f for layer in admins for f in store.backend.page_features(
-        layer, None, store=store, limit=100_000, offset=0, tolerance=0.0).features]
+    feats = [(str(fid), klass, geom) for layer in admins
+             for fid, klass, geom in zip(*_arrays(layer, store), strict=True)]
     if county is not None:
-        feats = [f for f in feats if str(f["id"]) == county]
+        feats = [f for f in feats if f[0] == county]
         if not feats:
             raise BadInput(f"no county {county!r} in the administrative boundary layer",
                            message_zh=f"行政区划图层中没有县区代码“{county}”", where="county")
     if feats:
-        names = [str(f["properties"].get("_class") or f["id"]) for f in feats]
-        geom = shapely.union_all([shape(f["geometry"]) for f in feats])
-        return geom, names[0] if county else "全市"
+        geom = shapely.union_all([f[2] for f in feats])
+        return geom, str(feats[0][1] or feats[0][0]) if county else "全市"
     if county is not None or not vectors:
         raise BadInput("the store has no administrative boundary layer to search in",
                        message_zh="图层库中没有行政区划图层，无法确定搜索范围", where="county")
     boxes = [shapely.box(*layer.bbox) for layer in vectors]
     return shapely.union_all(boxes), "图层范围"
+
+
+def _arrays(layer: LayerInfo, store: Store) -> tuple[Any, Any, Any]:
+    """A small layer's ids, classes and geometries (the portable read of every engine)."""
+    arrays = load_features(layer, store=store)
+    return arrays.fids, arrays.klass, arrays.geoms
 
 
 def _inside_required(vectors: list[LayerInfo], aoi: BaseGeometry, industry: IndustryRules,
