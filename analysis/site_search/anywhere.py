@@ -68,8 +68,8 @@ def place_rectangles(region: Region, area_m2: float, want: int, *, config: Searc
     if rects.size == 0:
         return []
     if rects.size > MAX_SCORED:
-        keep = np.linspace(0, rects.size - 1, MAX_SCORED).astype(int)
-        rects, centres = rects[keep], centres[keep]
+        thin = np.linspace(0, rects.size - 1, MAX_SCORED).astype(int)
+        rects, centres = rects[thin], centres[thin]
     conditional = ~shapely.contains(passing, rects)
     scores = _scores(rects, centres, region, config, near)
     keys = np.round(centres[:, 0]) * 1e7 + np.round(centres[:, 1])
