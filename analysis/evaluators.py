@@ -163,6 +163,13 @@ def info(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: Rules)
                     msg.admin_message(names))
 
 
+def supply(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: Rules
+           ) -> Finding:
+    """Land the government can supply (储备/可供地块): listed, never a problem."""
+    return _finding(o, f"{o.layer.kind}.supply", "ok", o.area_m2, site_m2,
+                    msg.supply_message(o.feature_ids, o.area_m2))
+
+
 def admin(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: Rules) -> Finding:
     """Counties the site lies in; a part outside the city has no data and is conditional."""
     names = [h.klass or h.fid for h in sorted(o.hits, key=lambda h: -h.area_m2)]
@@ -176,7 +183,7 @@ def admin(o: LayerOverlap, site_m2: float, industry: IndustryRules, rules: Rules
 
 RULES: dict[str, Rule] = {
     "no_overlap": no_overlap, "water_levels": water_levels, "urban_boundary": urban_boundary,
-    "land_use": land_use, "park": park, "admin": admin, "info": info,
+    "land_use": land_use, "park": park, "admin": admin, "info": info, "supply": supply,
 }
 # Rules evaluated elsewhere: capacity rasters (analysis.capacity, in vetting).
 OTHER_RULES = ("capacity",)

@@ -106,6 +106,13 @@ def park_message(inside_m2: float, ids: list[str], status: str) -> str:
     return "地块不涉及产业园区。"
 
 
+def supply_message(feature_ids: list[str], area_m2: float) -> str:
+    """Message for the land bank (储备/可供地块) under a site."""
+    if not feature_ids:
+        return "地块不涉及储备或可供地块。"
+    return f"地块涉及储备或可供地块 {ids_text(feature_ids)}，重叠 {area_text(area_m2)}。"
+
+
 def admin_message(names: list[str]) -> str:
     """Message for administrative divisions (行政区划)."""
     if not names:

@@ -53,11 +53,14 @@ def _include_routers(app: FastAPI) -> None:
         projects,
         quota,
         quota_reports,
+        site_search,
+        sites,
         vet,
     )
     from blueprint.web import pages
 
-    for module in (layers, vet, quota, quota_reports, projects, consultation, audit):
+    for module in (layers, vet, sites, site_search, quota, quota_reports, projects,
+                   consultation, audit):
         app.include_router(module.router, prefix="/api")
     ogc.register(app)
     pages.register(app, pages.PageDeps(store=deps.get_store, rules=deps.get_rules,

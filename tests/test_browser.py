@@ -126,7 +126,7 @@ def test_map_shows_every_layer_in_its_control(page, server):
     # wide enough: the control stays open, as the legend
     assert "leaflet-control-layers-expanded" in (
         page.locator(".leaflet-control-layers").get_attribute("class") or "")
-    assert labels.count() == len(layers) == 8
+    assert labels.count() == len(layers) == 9
     names = labels.all_inner_texts()
     for layer in layers:
         assert any(layer["title"] in name for name in names), layer["title"]

@@ -5,8 +5,10 @@ Chinese, the scale bar, a named drawn site, the token message and the favicon.""
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -130,3 +132,49 @@ def test_token_message_and_favicon(server, page, console):
         assert icon.read()[:4] == b"\x00\x00\x01\x00"
     page.goto(server + "/docs")  # no 404 for /favicon.ico in the console (page fixture)
     page.locator(".swagger-ui").first.wait_for()
+
+
+def test_a_checked_site_downloads_as_a_coordinate_file_and_a_shapefile(page, tmp_path):
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "01_park_clean.txt"))
+    page.locator("#bp-verdict").wait_for()
+    links = page.locator("#bp-site-downloads [data-site-format]").all_inner_texts()
+    assert links == ["界址点坐标文件", "GeoPackage", "GeoJSON", "Shapefile（zip）"]
+    with page.expect_download() as caught:
+        page.locator("[data-site-format=coordfile]").click()
+    got = caught.value
+    assert got.suggested_filename == "聊城经开区新能源汽车零部件项目.txt"
+    data = Path(got.path()).read_bytes()
+    assert "带号=39" in data.decode("gbk") and "聊城经开区".encode("gbk") in data
+    with page.expect_download() as caught:
+        page.locator("[data-site-format=shp]").click()
+    assert caught.value.suggested_filename.endswith(".zip")
+    assert Path(caught.value.path()).read_bytes()[:4] == b"PK\x03\x04"
+
+
+def test_find_a_site_draws_numbered_candidates_and_opens_their_reports(page):
+    page.locator("#bp-search > summary").click()
+    page.select_option("#bp-search-county", "371502")
+    page.fill("#bp-search-area", "12")
+    page.locator("#bp-search-run").click()
+    page.locator(".bp-candidate-item").first.wait_for(timeout=60000)
+    items = page.locator(".bp-candidate-item")
+    assert items.count() >= 1
+    assert page.locator("path.bp-allowed-pass").count() >= 1  # the allowed region, shaded
+    labels = page.locator(".bp-candidate-label").all_inner_texts()
+    assert labels[:2] == ["1", "2"][:len(labels[:2])]
+    first = items.first.inner_text()
+    assert "通过" in first and "公顷" in first
+    items.first.locator("[data-act=report]").click()
+    page.locator("#bp-verdict").wait_for()
+    assert page.locator("#bp-verdict").inner_text() == "初审结论：通过"
+    assert "找地块推荐地块 1" in page.locator("#bp-site").inner_text()
+    assert page.locator("tr.bp-finding").count() >= 3
+    with page.expect_download() as caught:
+        items.first.locator("[data-act=download]").click()
+    assert caught.value.suggested_filename.endswith(".txt")
+    # 保存为项目 from a candidate: the new-project form (after sign-in) gets its site
+    items.nth(1).locator("[data-act=project]").click()
+    page.wait_for_url(re.compile(r"/login\?next=.*projects.*new"))
+    saved = json.loads(page.evaluate("() => sessionStorage.getItem('bp-checked-site')"))
+    assert saved["feature"]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert saved["verdict_zh"] == "通过" and abs(saved["area_m2"] - 120_000) < 12_000

@@ -57,9 +57,20 @@ CASES: list[tuple[str, str, Any, dict[str, str] | None]] = [
     ("POST", "/api/vet", {"site": {}, "year": int(BIG)}, None),
     ("POST", "/api/vet", {"site": {}, "county": "\x00"}, None),
     ("POST", "/api/vet", {"site": {}, "emissions": {"SO2": 1e300}}, None),
+    ("POST", "/api/site-search", {"area_m2": 0}, None),
+    ("POST", "/api/site-search", {"area_m2": 1e300}, None),
+    ("POST", "/api/site-search", {"area_m2": 1, "top": 51}, None),
+    ("POST", "/api/site-search", {"area_m2": 1, "near": [1e300, 0]}, None),
+    ("POST", "/api/site-search", {"area_m2": 1, "tolerance": 2}, None),
+    ("POST", "/api/site-search", {"area_m2": 1, "county": "\x00"}, None),
     ("GET", "/ogc/collections/x/items", None, {"offset": "9223372036854775808"}),
     ("GET", "/ogc/collections/x%00/items/1", None, None),
     ("GET", "/api/layers/x/image", None, {"band": "S\x00"}),
+    ("POST", "/api/sites/download", {"site": {}}, {"format": "kml"}),
+    ("POST", "/api/sites/download", {"site": {}, "name": "地块\x00"}, None),
+    ("POST", "/api/sites/download", {"site": {}, "name": "x" * 1000}, None),
+    ("GET", "/api/projects/LC%00/site", None, None),
+    ("GET", "/api/projects/LC-2026-0001/site", None, {"format": "x" * 1000}),
 ]
 
 

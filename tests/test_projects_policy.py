@@ -96,6 +96,7 @@ CASES: dict[str, Case] = {
     "GET /api/projects/stale": Case(lambda s: ("/projects/stale", None)),
     "POST /api/projects/revet": Case(lambda s: ("/projects/revet", None)),
     "GET /api/projects/{code}": Case(lambda s: (f"/projects/{planned(s)}", None)),
+    "GET /api/projects/{code}/site": Case(lambda s: (f"/projects/{planned(s)}/site", None)),
     "POST /api/projects/{code}/vet": Case(lambda s: (f"/projects/{planned(s)}/vet", None)),
     "POST /api/projects/{code}/revise": Case(lambda s: (
         f"/projects/{planned(s)}/revise", {"reason": "调整", "site":

@@ -23,7 +23,8 @@ ID_CHECKED = ("ecological_redline", "basic_farmland", "admin_boundary", "urban_b
 def test_sample_loads_every_kind(sample_store):
     kinds = {layer.kind for layer in list_layers(store=sample_store)}
     assert kinds == {"admin_boundary", "ecological_redline", "basic_farmland", "urban_boundary",
-                     "zoning", "water_source", "industrial_park", "env_capacity"}
+                     "zoning", "water_source", "industrial_park", "land_supply",
+                     "env_capacity"}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

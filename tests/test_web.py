@@ -64,7 +64,7 @@ def test_map_page_is_chinese_and_names_every_layer(client, sample_store):
     for text in ("一张蓝图", "选址初审", "项目行业", "上传地块文件", "下载报告（JSON）"):
         assert text in html
     layers = list_layers(store=sample_store)
-    assert len(layers) == 8
+    assert len(layers) == 9
     for layer in layers:
         assert layer.title in html, layer.title
         assert f'"name": "{layer.name}"' in html  # in the page config, with its group

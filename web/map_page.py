@@ -49,6 +49,7 @@ class PageOptions:
     basemap_url: str = ""
     basemap_attribution: str = ""
     industries: list[tuple[str, str]] = field(default_factory=list)  # (code, Chinese title)
+    counties: list[tuple[str, str]] = field(default_factory=list)  # (code, name), for 找地块
 
 
 class _Expose(MacroElement):
@@ -160,11 +161,12 @@ def _add_page_parts(fmap: folium.Map, config: dict[str, Any], options: PageOptio
         '<title>一张蓝图 · 选址初审</title>'
         f'<link rel="icon" href="{options.base}/static/favicon.svg" type="image/svg+xml">'
         f'<script defer src="{options.base}/static/check.js"></script>'
+        f'<script defer src="{options.base}/static/search.js"></script>'
         f'<script defer src="{options.base}/static/app.js"></script>'), name="bp_head")
     payload = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
     pollutants = list(POLLUTANT_NAMES_ZH.items())
     figure.html.add_child(folium.Element(
-        panel_html(options.industries, pollutants, options.base)
+        panel_html(options.industries, pollutants, options.base, options.counties)
         + f'<script id="bp-config" type="application/json">{payload}</script>'),
         name="bp_panel")
 

@@ -28,6 +28,7 @@ from blueprint.layers.repository import get_layer, list_layers
 from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
 from blueprint.web.map_page import PageOptions, render_page
+from blueprint.web.project_pages import counties
 from blueprint.web.raster import RAMP, render_band
 from blueprint.web.render import PageContext
 from blueprint.web.session import SessionDeps, install_redirect, login_routes
@@ -69,7 +70,8 @@ def _page_routes(deps: PageDeps) -> APIRouter:
         options = PageOptions(
             base=request.scope.get("root_path", ""), basemap_url=settings.basemap_url,
             basemap_attribution=settings.basemap_attribution,
-            industries=[(code, ind.title) for code, ind in rules.industries.items()])
+            industries=[(code, ind.title) for code, ind in rules.industries.items()],
+            counties=sorted(counties(store).items()))
         html = render_page(list_layers(store=store), options)
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 

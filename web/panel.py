@@ -1,4 +1,5 @@
-"""The side panel of the map page: check a site, read the verdict, download the report."""
+"""The side panel of the map page: check a site, read the verdict, download the report;
+find a site (找地块)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,18 @@ UPLOAD_CRS = [  # (code, short label, full name)
     ("EPSG:4547", "EPSG:4547 38带 不含带号", "CGCS2000 3度带 第38带（中央经线114°），坐标不含带号"),
     ("EPSG:4548", "EPSG:4548 39带 不含带号", "CGCS2000 3度带 第39带（中央经线117°），坐标不含带号"),
 ]
+
+
+#: What a checked site downloads as (``POST /api/sites/download?format=…``).
+SITE_DOWNLOADS = [("coordfile", "界址点坐标文件", "GBK，CGCS2000 3度带高斯-克吕格，含带号与面积"),
+                  ("gpkg", "GeoPackage", "CGCS2000 经纬度"),
+                  ("geojson", "GeoJSON", "CGCS2000 经纬度"),
+                  ("shp", "Shapefile（zip）", "CGCS2000 经纬度，属性 UTF-8")]
+
+
+def _site_downloads() -> str:
+    return "".join(f'<a class="bp-btn" href="#" data-site-format="{code}" title="{escape(hint)}">'
+                   f"{escape(title)}</a>" for code, title, hint in SITE_DOWNLOADS)
 
 
 def _options(industries: list[tuple[str, str]]) -> str:
@@ -36,8 +49,66 @@ def _emission_inputs(pollutants: list[tuple[str, str]]) -> str:
         for code, title in pollutants)
 
 
+def _search_emissions(pollutants: list[tuple[str, str]]) -> str:
+    return "".join(
+        f'<label class="bp-emission">{escape(title)} <small>{escape(code)}</small>'
+        f'<input type="number" min="0" step="any" inputmode="decimal" '
+        f'data-search-pollutant="{escape(code)}" placeholder="吨/年"></label>'
+        for code, title in pollutants)
+
+
+def _county_options(counties: list[tuple[str, str]]) -> str:
+    return '<option value="">全部县区</option>' + "".join(
+        f'<option value="{escape(code)}">{escape(name)}（{escape(code)}）</option>'
+        for code, name in counties)
+
+
+def search_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, str]],
+                counties: list[tuple[str, str]]) -> str:
+    """The 找地块 card (精准选址, ``POST /api/site-search``), run by ``web/static/search.js``."""
+    return f"""
+  <details class="bp-card bp-search" id="bp-search">
+    <summary>找地块（精准选址）</summary>
+    <p class="bp-hint">给出项目的行业、用地面积和排放量，系统在管控规则允许的范围内查找
+       可用地块：绿色为可用范围，橙色为有条件可用范围，编号为推荐地块。</p>
+    <label class="bp-field">项目行业
+      <select id="bp-search-industry" name="search_industry">{_options(industries)}</select></label>
+    <label class="bp-field">用地面积（公顷）
+      <input type="number" id="bp-search-area" name="search_area" min="0.01" max="100000"
+             step="any" inputmode="decimal" placeholder="如 12"></label>
+    <label class="bp-field">所在县区
+      <select id="bp-search-county" name="search_county">{_county_options(counties)}
+      </select></label>
+    <label class="bp-field">候选来源
+      <select id="bp-search-source" name="search_source">
+        <option value="both">储备地块与自动布设</option>
+        <option value="land_bank">仅储备地块</option>
+        <option value="anywhere">仅自动布设</option></select></label>
+    <details class="bp-search-more">
+      <summary>年排放量（可选）</summary>
+      <div class="bp-emissions">{_search_emissions(pollutants)}</div>
+    </details>
+    <div class="bp-near">
+      <button type="button" id="bp-search-near" class="bp-btn">在地图上点选参考位置</button>
+      <span id="bp-search-near-text">按距县城远近排序</span>
+      <button type="button" id="bp-search-near-clear" class="bp-btn" hidden>清除</button>
+    </div>
+    <button type="button" id="bp-search-run" class="bp-btn bp-primary">开始找地块</button>
+    <div id="bp-search-status" role="status" aria-live="polite" hidden></div>
+    <div id="bp-search-result" hidden>
+      <p id="bp-search-summary" class="bp-summary"></p>
+      <label class="bp-field bp-search-format">下载格式
+        <select id="bp-search-format">{"".join(
+            f'<option value="{code}">{escape(title)}</option>'
+            for code, title, _ in SITE_DOWNLOADS)}</select></label>
+      <ol id="bp-candidates" class="bp-candidates"></ol>
+    </div>
+  </details>
+"""
+
+
 def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, str]],
-               base: str = "") -> str:
+               base: str = "", counties: list[tuple[str, str]] | None = None) -> str:
     """The panel's HTML (filled in by ``web/static/app.js``)."""
     return f"""
 <aside id="bp-panel" aria-label="选址初审">
@@ -75,6 +146,7 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
     </details>
     <button type="button" id="bp-rerun" class="bp-btn bp-primary" disabled>重新审查当前地块</button>
   </section>
+{search_html(industries, pollutants, counties or [])}
   <section id="bp-status" role="status" aria-live="polite" hidden></section>
   <section class="bp-card" id="bp-result" hidden>
     <div id="bp-verdict" class="bp-verdict"></div>
@@ -85,6 +157,9 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
       <a id="bp-dl-geojson" class="bp-btn" href="#"
          download="report.geojson">下载图形（GeoJSON）</a>
       <a id="bp-save-project" class="bp-btn bp-primary" href="{base}/projects/new">保存为项目</a>
+    </div>
+    <div class="bp-downloads bp-site-downloads" id="bp-site-downloads">
+      <span>下载地块</span>{_site_downloads()}
     </div>
     <h2>地块信息</h2>
     <table id="bp-site" class="bp-table"></table>

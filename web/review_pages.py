@@ -1,17 +1,20 @@
-"""A project's 初审意见书: the printable page and its PDF (signed in)."""
+"""A project's 初审意见书 (the printable page and its PDF) and its site as a file (signed in)."""
 
 
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
+from blueprint.analysis.projects import get_project
+from blueprint.analysis.projects.reports import project_site
 from blueprint.analysis.review.document import review_html
 from blueprint.analysis.review.pdf import html_to_pdf
 from blueprint.analysis.review.project import project_review
 from blueprint.analysis.rules import Rules
+from blueprint.analysis.site_export import FORMATS, SiteFile, export_site
 from blueprint.layers.errors import BlueprintError
 from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
@@ -20,7 +23,8 @@ from blueprint.web.render import PageContext, error_page
 
 def review_routes(signed_in: Any, context: Any, store_dep: Any, rules_dep: Any,
                   error_status: Any) -> APIRouter:
-    """``/projects/{code}/report`` (HTML) and ``/projects/{code}/report.pdf``."""
+    """``/projects/{code}/report`` (HTML), ``/projects/{code}/report.pdf`` and
+    ``/projects/{code}/site?format=…`` (下载地块)."""
     router = APIRouter(include_in_schema=False)
     SessionDep = Annotated[Session, Depends(signed_in)]
     Ctx = Annotated[PageContext, Depends(context)]
@@ -53,5 +57,27 @@ def review_routes(signed_in: Any, context: Any, store_dep: Any, rules_dep: Any,
         return Response(pdf, media_type="application/pdf", headers={
             "Cache-Control": "no-store",
             "Content-Disposition": f"attachment; filename=\"report.pdf\"; filename*=UTF-8''{name}"})
+
+    def site_file(code: str, fmt: str, store: Store) -> SiteFile:
+        project = get_project(code, store=store)
+        site = project_site(project)
+        site.name = f"{project.code}-{project.name}"
+        return export_site(site, fmt)
+
+    @router.get("/projects/{code}/site", response_model=None)
+    async def site_download(code: str, session: SessionDep, ctx: Ctx, store: StoreDep,
+                            format: Annotated[str, Query(max_length=16)] = "coordfile",
+                            ) -> Response:
+        """The project's site as 界址点坐标文件, GeoPackage, GeoJSON or zipped Shapefile."""
+        if format not in FORMATS:
+            format = "coordfile"
+        try:
+            result = await run_in_threadpool(site_file, code, format, store)
+        except BlueprintError as exc:
+            return error_page(ctx, exc, error_status(exc), f"/projects/{quote(code)}")
+        return Response(result.data, media_type=result.format.media_type, headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f"attachment; filename=\"site{result.format.suffix}\"; "
+                                   f"filename*=UTF-8''{quote(result.filename)}"})
 
     return router

@@ -23,6 +23,8 @@ from blueprint.layers.coordfile.zones import ZONES
 from blueprint.layers.errors import BadInput, InvalidGeometry, UnknownCRS
 
 _FIXED_KEYS = ("坐标系", "几度分带", "投影类型", "计量单位", "带号")
+#: The stated precision (精度, metres): coordinates are written to the millimetre.
+PRECISION = "0.001"
 
 
 def write_coordinate_file(
@@ -35,10 +37,12 @@ def write_coordinate_file(
 ) -> None:
     """Write polygons as a boundary-point coordinate file in CGCS2000 3-degree Gauss-Krüger.
 
-    The zone is that of the centroid of all geometries (``round(lon / 3)``). Each row becomes
+    The zone is that of the centroid of all geometries (``round(lon / 3)``), as for the
+    vetting report's area CRS. Each row becomes
     one parcel; ``parcel_no``, ``parcel_name`` (or ``name``), ``map_sheet``, ``land_use`` and
     ``land_class`` columns are used when present. Coordinates are written to the millimetre,
-    X = northing and Y = easting, every ring closed by repeating its first point.
+    X = northing and Y = easting, every ring closed by repeating its first point; the header
+    states ``精度=0.001`` and each parcel's area (ha, four decimals) in the zone.
 
     Parameters
     ----------
@@ -121,8 +125,10 @@ def _check_geometry(position: int, geometry: Any) -> None:
 
 
 def _zone_of(gdf: gpd.GeoDataFrame) -> int:
+    """The 3-degree zone of the centroid, by the rule of the vetting's area CRS
+    (:func:`blueprint.layers.crs.gk3_epsg`), so the file and the report share a zone."""
     centroid = gdf.to_crs(4490).geometry.union_all().centroid
-    zone = math.floor(centroid.x / 3 + 0.5)
+    zone = int(round(centroid.x / 3.0))
     if zone not in ZONES[3]:
         raise UnknownCRS(
             f"the features' centroid (lon {centroid.x:.3f}) is outside China's "
@@ -140,7 +146,7 @@ def _attributes(zone: int, overrides: dict[str, str] | None) -> dict[str, str]:
         "投影类型": "高斯克吕格",
         "计量单位": "米",
         "带号": str(zone),
-        "精度": "0.01",
+        "精度": PRECISION,
         "转换参数": ",,,,,,",
     }
     for key, value in (overrides or {}).items():

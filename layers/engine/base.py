@@ -88,6 +88,15 @@ class Backend(ABC):
         :mod:`layers.tiles` (empty bytes when nothing is there)."""
 
     @abstractmethod
+    def class_unions(self, layer: LayerInfo, area: BaseGeometry, *, store: Store
+                     ) -> dict[str | None, BaseGeometry]:
+        """The features of ``layer`` clipped to ``area`` (EPSG:4490), dissolved per class.
+
+        What site search (``analysis.site_search``) builds its allowed region from: one
+        polygonal geometry per class value met inside ``area``; classes not met are absent.
+        """
+
+    @abstractmethod
     def lock_layer_name(self, conn: sa.Connection, name: str) -> None:
         """Let one import at a time write the layer called ``name``."""
 

@@ -69,6 +69,12 @@ class EmbeddedBackend(Backend):
         from blueprint.layers.engine.embedded_tiles import tile_embedded
         return tile_embedded(layer, tile, store=store)
 
+    def class_unions(self, layer: LayerInfo, area: BaseGeometry, *, store: Store
+                     ) -> dict[str | None, BaseGeometry]:
+        """Clip with the layer's STRtree and dissolve per class with shapely."""
+        from blueprint.layers.engine.embedded_overlay import class_unions_embedded
+        return class_unions_embedded(layer, area, store=store)
+
     def lock_layer_name(self, conn: sa.Connection, name: str) -> None:
         """Nothing: the import's ``BEGIN IMMEDIATE`` already holds the one write lock."""
 

@@ -105,6 +105,21 @@ def _fill(result: LayerOverlap, fids: np.ndarray, klass: np.ndarray, areas: np.n
         result.class_area_m2[value] = float(shapely.union_all(projected[mask]).area)
 
 
+def class_unions_embedded(layer: LayerInfo, area: BaseGeometry, *, store: Store
+                          ) -> dict[str | None, BaseGeometry]:
+    """The layer's features clipped to ``area`` and dissolved per class (shapely)."""
+    index = layer_index(layer, store=store)
+    area = shapely.from_wkb(shapely.to_wkb(area))  # a private copy, prepared here only
+    shapely.prepare(area)
+    cand = np.sort(index.tree.query(area, predicate="intersects"))
+    if cand.size == 0:
+        return {}
+    pieces = _intersections(index.arrays.geoms[cand], np.full(cand.size, area, dtype=object))
+    klass = index.arrays.klass[cand]
+    return {value: shapely.union_all(pieces[klass == value])
+            for value in dict.fromkeys(klass)}
+
+
 def _intersections(geoms: np.ndarray, sites: np.ndarray) -> np.ndarray:
     """Intersection of each feature with its site, short-cutting features covered by it
     (and vice versa)."""

@@ -109,6 +109,15 @@ class PostgisBackend(Backend):
         from blueprint.layers.engine.postgis_tiles import tile_postgis
         return tile_postgis(layer, tile, store=store)
 
+    def class_unions(self, layer: LayerInfo, area: BaseGeometry, *, store: Store
+                     ) -> dict[str | None, BaseGeometry]:
+        """Clip and dissolve in the database (``sql/class_unions.sql``), one round trip."""
+        params = {"area": shapely.to_wkb(area, output_dimension=2), "layer_id": layer.id}
+        with store.read() as conn:
+            rows = conn.execute(sql_statement("class_unions.sql"), params).all()
+        return {r.klass: shapely.from_wkb(bytes(r.wkb)) for r in rows
+                if r.wkb is not None}
+
     def lock_layer_name(self, conn: sa.Connection, name: str) -> None:
         """An advisory transaction lock on the layer's name."""
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('layer:' || :name))"),
@@ -190,12 +199,16 @@ def subdivide_features(conn: sa.Connection, layer_id: int, fids: list[str]) -> N
 
 # ---- the overlay -----------------------------------------------------------------------
 
-@lru_cache(maxsize=4)
-def overlay_statement(name: str = "overlay.sql") -> sa.TextClause:
-    """An overlay statement, read once from the package data (``sql/overlay.sql``)."""
+@lru_cache(maxsize=8)
+def sql_statement(name: str) -> sa.TextClause:
+    """A statement from the package data (``sql/NAME``), read once."""
     sql = resources.files("blueprint.layers.engine").joinpath("sql", name)
-    text = sql.read_text("utf-8")
-    return sa.text(text)
+    return sa.text(sql.read_text("utf-8"))
+
+
+def overlay_statement(name: str = "overlay.sql") -> sa.TextClause:
+    """An overlay statement (``sql/overlay.sql``, ``sql/overlay_many.sql``)."""
+    return sql_statement(name)
 
 
 def overlay_postgis(site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo], *,

@@ -60,6 +60,7 @@ POLICY: dict[str, Rule] = {
     "GET /api/projects/stale": Rule(EVERYONE, "any", "审查结论已过期的项目"),
     "POST /api/projects/revet": Rule(STAFF, "city", "重新审查过期项目"),
     "GET /api/projects/{code}": Rule(EVERYONE, "any", "项目详情"),
+    "GET /api/projects/{code}/site": Rule(EVERYONE, "any", "下载项目用地范围"),
     "POST /api/projects/{code}/vet": Rule(STAFF, "county", "审查项目用地"),
     "POST /api/projects/{code}/revise": Rule(STAFF, "county", "修改项目"),
     "PUT /api/projects/{code}/tags": Rule(STAFF, "county", "设置项目库"),

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
+from fastapi.concurrency import run_in_threadpool
 
 from blueprint.analysis import projects as core
-from blueprint.analysis.projects.reports import StoredReport
+from blueprint.analysis.projects.reports import StoredReport, project_site
 from blueprint.analysis.site import Site, site_from_geojson
+from blueprint.analysis.site_export import export_site
 from blueprint.layers.users import User
 from blueprint.service.api.bounds import CodePath, CodeQuery
 from blueprint.service.api.deps import RulesDep, SettingsDep, StoreDep
@@ -35,6 +37,7 @@ from blueprint.service.api.project_models import (
     project_out,
     round_out,
 )
+from blueprint.service.api.sites import DOWNLOAD_DOC, FormatQuery, download
 from blueprint.service.context import site_limits
 from blueprint.service.settings import Settings
 
@@ -127,6 +130,26 @@ def api_get(
         "rounds": [round_out(r) for r in rounds_of(code, store=store)],
         "preliminary_opinions": [opinion_out(o) for o in preliminary_opinions(code, store=store)],
     }
+
+
+@router.get("/{code}/site", summary="Download the project's site / 下载项目用地范围",
+            response_class=Response, responses=DOWNLOAD_DOC)
+async def api_site(
+    code: CodePath,
+    user: Annotated[User, permit("GET /api/projects/{code}/site")],
+    store: StoreDep,
+    format: FormatQuery = "coordfile",
+) -> Response:
+    """The stored site (its current version) as 界址点坐标文件, GeoPackage, GeoJSON or zipped
+    Shapefile, named after the project's code and name."""
+
+    def export() -> Any:
+        project = core.get_project(code, store=store)
+        site = project_site(project)
+        site.name = f"{project.code}-{project.name}"
+        return export_site(site, format)
+
+    return download(await run_in_threadpool(export))
 
 
 @router.post(

@@ -2,7 +2,7 @@
 
 Each group owns its Typer app (``layers``, ``sample``, ``db``, ``users``, ``quota``,
 ``projects``, ``consult``, ``meeting``, ``audit``); the top-level commands (``serve``,
-``vet``, ``vet-batch``, ``backup``, ``restore``) are plain functions registered here.
+``vet``, ``vet-batch``, ``convert``, ``backup``, ``restore``) are plain functions registered here.
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from blueprint.service.cli import (
     audit,
     backup,
     consult,
+    convert,
     db,
     meeting,
     projects,
     quota_reports,
     sample,
     serve,
+    site_search,
     users,
     vet,
 )
@@ -62,6 +64,8 @@ app.add_typer(audit.audit_app, name="audit")
 app.command("serve")(serve.serve)
 app.command("vet")(vet.vet)
 app.command("vet-batch")(vet.vet_batch)
+app.command("convert")(convert.convert)
+app.command("site-search")(site_search.site_search)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 

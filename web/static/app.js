@@ -271,5 +271,6 @@
     notice.hidden = false;
   }
   window.blueprint = { map: map, config: cfg, layers: entries, escapeHtml: escapeHtml };
-  if (window.BlueprintCheck) { window.BlueprintCheck(window.blueprint); }
+  if (window.BlueprintCheck) { window.blueprint.check = window.BlueprintCheck(window.blueprint); }
+  if (window.BlueprintSearch) { window.BlueprintSearch(window.blueprint); }
 })();

@@ -205,7 +205,8 @@ window.BlueprintCheck = function (bp) {
     $("bp-summary").textContent = r.summary_zh;
     table("bp-site", [
       "<tr><th>地块</th><td>" + esc(s.name) + "</td></tr>",
-      "<tr><th>来源</th><td>" + (site && site.feature ? "地图绘制" : esc(s.source)) + "</td></tr>",
+      "<tr><th>来源</th><td>" + (site && site.feature ? esc(site.sourceZh || "地图绘制")
+        : esc(s.source)) + "</td></tr>",
       "<tr><th>项目行业</th><td>" + esc(r.industry_title) + "</td></tr>",
       "<tr><th>所在县区</th><td>" + esc(countyName(fc, r)) + "</td></tr>",
       "<tr><th>面积</th><td>" + fmt(s.area_m2, 2) + " m² ／ " + fmt(s.area_ha, 4) + " 公顷 ／ " +
@@ -252,6 +253,7 @@ window.BlueprintCheck = function (bp) {
     offer("bp-dl-geojson", JSON.stringify(fc, null, 2), "application/geo+json", name + ".geojson");
     offerProject(fc);
     offerPdf(fc, name);
+    offerSite(fc);
     $("bp-result").hidden = false;
     setState("done", "");
     $("bp-result").scrollIntoView({ block: "start" });
@@ -276,13 +278,7 @@ window.BlueprintCheck = function (bp) {
         if (!res.ok) { throw new Error("HTTP " + res.status); }
         return res.blob();
       }).then(function (blob) {
-        var url = URL.createObjectURL(blob), a = document.createElement("a");
-        blobs.push(url);
-        a.href = url;
-        a.download = name + ".pdf";
-        document.body.appendChild(a);
-        a.click();
-        a.remove();
+        save(blob, name + ".pdf");
       }).catch(function () {
         $("bp-status").hidden = false;
         $("bp-status").textContent = "初审意见书生成失败，请稍后重试。";
@@ -291,6 +287,57 @@ window.BlueprintCheck = function (bp) {
         button.textContent = "下载初审意见书（PDF）";
       });
     };
+  }
+
+  function save(blob, filename) {
+    var url = URL.createObjectURL(blob), a = document.createElement("a");
+    blobs.push(url);
+    a.href = url;
+    a.download = filename;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+  }
+
+  /* The file name the server gives (Content-Disposition filename*), else the fallback. */
+  function dispositionName(res, fallback) {
+    var m = /filename\*=UTF-8''([^;]+)/i.exec(res.headers.get("Content-Disposition") || "");
+    try { return m ? decodeURIComponent(m[1]) : fallback; } catch (e) { return fallback; }
+  }
+
+  /* 下载地块: a site (GeoJSON Feature) as 界址点坐标文件, GeoPackage, GeoJSON or zipped
+   * Shapefile, written by POST /api/sites/download; used after a check and by 找地块. */
+  function downloadSite(feature, name, format, button) {
+    if (!feature || (button && button.dataset.busy)) { return Promise.resolve(); }
+    var label = button ? button.textContent : "";
+    if (button) { button.dataset.busy = "1"; button.textContent = "正在生成…"; }
+    return fetch(base + "/api/sites/download?format=" + encodeURIComponent(format), {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ site: feature, name: name || undefined }) }).then(function (res) {
+      if (!res.ok) {
+        return res.json().catch(function () { return {}; }).then(function (body) {
+          throw new Error(body.message_zh || "HTTP " + res.status);
+        });
+      }
+      return res.blob().then(function (blob) { save(blob, dispositionName(res, "地块")); });
+    }).catch(function (err) {
+      $("bp-status").hidden = false;
+      $("bp-status").textContent = "地块文件生成失败：" + err.message;
+    }).then(function () {
+      if (button) { delete button.dataset.busy; button.textContent = label; }
+    });
+  }
+
+  function offerSite(fc) {
+    var outline = fc.features.filter(function (f) { return f.properties.role === "site"; })[0];
+    document.querySelectorAll("#bp-site-downloads [data-site-format]").forEach(function (a) {
+      a.onclick = function (ev) {
+        ev.preventDefault();
+        if (!outline) { return; }
+        downloadSite({ type: "Feature", properties: {}, geometry: outline.geometry },
+          fc.report.site.name, a.dataset.siteFormat, a);
+      };
+    });
   }
 
   /* "保存为项目": the checked site (as the server read it) and the emissions of the check
@@ -354,5 +401,29 @@ window.BlueprintCheck = function (bp) {
     site = { feature: feature, label: name };
     run();
   });
+  /* A site found by 找地块 (search.js): its report is the one the search vetted, shown as a
+   * check's; the industry select and 重新审查 then check it again like any site. */
+  function candidateFc(feature, report) {
+    return { type: "FeatureCollection", report: report, features: [{ type: "Feature",
+      geometry: feature.geometry, properties: { role: "site", name: report.site.name,
+        area_m2: report.site.area_m2, verdict: report.verdict } }] };
+  }
+  function showCandidate(feature, report, sourceZh) {
+    ++seq;
+    if (inflight) { inflight.abort(); inflight = null; }
+    site = { feature: { type: "Feature", properties: { name: report.site.name },
+      geometry: feature.geometry }, label: report.site.name, sourceZh: sourceZh };
+    if (report.industry && $("bp-industry").querySelector("option[value='" + report.industry + "']")) {
+      $("bp-industry").value = report.industry;
+    }
+    showResult(candidateFc(feature, report));
+  }
+  function saveAsProject(feature, report) {
+    offerProject(candidateFc(feature, report));
+    window.location.href = $("bp-save-project").href;
+  }
+
   setState("idle", "");
+  return { downloadSite: downloadSite, showCandidate: showCandidate,
+    saveAsProject: saveAsProject };
 };

@@ -29,6 +29,7 @@ from .city import City, add_counties, add_redline, add_urban, add_wetlands
 from .common import DEFAULT_COUNTIES, FIXED_DATE, SAMPLE_DIR, log
 from .expectations import expectations
 from .land import add_farmland, add_parks, add_water, reserve_site04
+from .land_supply import add_land_supply
 from .quotas import write_quotas
 from .rasters import write_raster
 from .site_files import write_sites
@@ -49,7 +50,8 @@ ABOUT = ("Designed facts of each demo site, computed by data/sample/build.py fro
 def build_layers(c: City) -> None:
     """Build and write every layer, in the one order that the seeded generator allows."""
     for step in (add_counties, add_wetlands, add_urban, add_redline, add_parks, add_water,
-                 reserve_site04, add_farmland, to_geo_all, add_zoning, write_layers,
+                 reserve_site04, add_farmland, to_geo_all, add_zoning, add_land_supply,
+                 write_layers,
                  write_raster, write_quotas):
         step(c)
     write_manifest(c.out)

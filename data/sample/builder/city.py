@@ -60,6 +60,7 @@ class City:
     farm_union: Geom
     villages: Geom
     zone: list[Feature]
+    supply: list[Feature]
 
     def __init__(self, counties_path: Path, out: Path):
         self.src = counties_path

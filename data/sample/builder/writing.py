@@ -15,6 +15,7 @@ from .city import City
 from .common import FIXED_DATE, GEO_EPSG, TO_GEO, log, template
 from .design import LANDUSE, UB_NAMES
 from .geometry import largest_part, to_geo
+from .land_supply import supply_columns
 
 
 def to_geo_all(c: City) -> None:
@@ -117,6 +118,9 @@ def write_layers(c: City) -> None:
                    "industries": [p["industries"] for p in c.park]},
                   [p["geom_geo"] for p in c.park])
     write(park, lay / "industrial_park.geojson", driver="GeoJSON", layer="industrial_park")
+    cols, geoms = supply_columns(c)
+    write(_frame(cols, geoms), lay / "land_supply.geojson", driver="GeoJSON",
+          layer="land_supply")
     for shp in ("basic_farmland", "water_source"):
         fix_dbf_date(lay / f"{shp}.dbf")
 

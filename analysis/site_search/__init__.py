@@ -1,0 +1,15 @@
+"""Site search (精准选址): given a project, where it can go (docs/site-selection.md).
+
+The package knows no web framework: the CLI (``blueprint site-search``) and the API
+(``POST /api/site-search``) both call :func:`search_sites` and :func:`result_json`.
+"""
+
+from blueprint.analysis.site_search.search import (
+    Candidate,
+    SearchRequest,
+    SearchResult,
+    result_json,
+    search_sites,
+)
+
+__all__ = ["Candidate", "SearchRequest", "SearchResult", "result_json", "search_sites"]

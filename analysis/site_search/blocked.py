@@ -1,0 +1,44 @@
+"""Why a search found nothing, in one Chinese sentence a reviewer can paste."""
+
+from __future__ import annotations
+
+import shapely
+
+from blueprint.analysis.site_search.land_bank import LandBank
+from blueprint.analysis.site_search.region_types import Region
+from blueprint.layers.units import m2_to_ha
+
+
+def blockers(region: Region) -> list[str]:
+    """Titles of what excludes land from the scope, most land first."""
+    taken = [(float(shapely.area(shapely.intersection(region.scope, c.geometry))), c.title)
+             for c in region.constraints if c.status == "conflict"]
+    return [title for area, title in sorted(taken, key=lambda t: -t[0]) if area > 1.0]
+
+
+def blocked_message(region: Region, area_m2: float, industry_title: str, source: str,
+                    bank: LandBank | None) -> str:
+    """The sentence for an empty result: what blocks the project, and where."""
+    use = industry_title.removesuffix("项目")
+    what = "、".join(blockers(region)) or "管控要求"
+    need = f"{m2_to_ha(area_m2):.4f} 公顷"
+    if region.scope.is_empty or region.scope.area <= 1.0:
+        where = region.scope_zh.removesuffix("内").removesuffix("范围")
+        return f"{where}没有可供{use}项目选址的范围。"
+    if region.allowed.area <= 1.0:
+        return f"{region.scope_zh}符合{use}用途的用地均已被{what}占用。"
+    parts = shapely.get_parts(region.allowed)
+    largest = max(float(p.area) for p in parts)
+    anywhere = (f"{region.scope_zh}可用于{use}项目的用地零散，最大一片约 "
+                f"{m2_to_ha(largest):.4f} 公顷，容纳不下 {need}的地块，主要受{what}限制。")
+    if source == "anywhere":
+        return anywhere
+    if bank is None or bank.layers == 0:
+        bank_text = "图层库中没有储备及可供地块图层。"
+    elif not bank.fitting:
+        bank_text = (f"{region.place_zh}的 {bank.offered} 个储备或可供地块中"
+                     f"没有面积与 {need}相符的。")
+    else:
+        bank_text = (f"{region.place_zh}面积相符的 {len(bank.fitting)} 个储备或可供地块"
+                     "初审均不通过。")
+    return bank_text if source == "land_bank" else bank_text + anywhere

@@ -1,0 +1,49 @@
+"""Reading what an officer types: an area with its unit, a point as ``LON,LAT``."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from blueprint.layers.errors import BadInput
+
+# unit → m²; a bare number is m²
+AREA_UNITS = {"ha": 10_000.0, "公顷": 10_000.0, "mu": 10_000.0 / 15, "亩": 10_000.0 / 15,
+              "m2": 1.0, "m²": 1.0, "㎡": 1.0, "平方米": 1.0, "": 1.0, "km2": 1e6,
+              "km²": 1e6, "平方公里": 1e6}
+_AREA = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(\S*?)\s*")
+
+
+def parse_area(text: str) -> float:
+    """``12ha``, ``180亩``, ``120000`` (m²) → m².
+
+    Examples
+    --------
+    >>> parse_area("12ha"), parse_area("180亩"), parse_area("5000")
+    (120000.0, 120000.0, 5000.0)
+    """
+    match = _AREA.fullmatch(text or "")
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in AREA_UNITS:
+        raise BadInput(f"area {text!r} is not a number with ha, mu, m2 or km2",
+                       message_zh=f"用地面积“{text}”应为数字加单位，如 12ha、180亩、120000m2",
+                       where="--area")
+    value = round(float(match.group(1)) * AREA_UNITS[unit], 6)
+    if not 0 < value <= 1e9:
+        raise BadInput("area must be more than 0 and at most 100,000 ha",
+                       message_zh="用地面积须大于 0 且不超过 100,000 公顷", where="--area")
+    return value
+
+
+def parse_point(text: str) -> tuple[float, float]:
+    """``115.98,36.45`` → (lon, lat), checked to lie in China's longitudes and latitudes."""
+    try:
+        lon, lat = (float(v) for v in text.split(","))
+    except ValueError:
+        raise BadInput(f"point {text!r} is not LON,LAT",
+                       message_zh="坐标应写作 LON,LAT，如 115.98,36.45",
+                       where="--near") from None
+    if not (math.isfinite(lon) and math.isfinite(lat) and 70 <= lon <= 140 and 0 <= lat <= 60):
+        raise BadInput(f"point {text!r} is not a longitude and latitude in China",
+                       message_zh="坐标不在我国经纬度范围内", where="--near")
+    return lon, lat

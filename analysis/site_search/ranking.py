@@ -1,0 +1,126 @@
+"""Ranking candidates as data: verdict first, then a weighted score with Chinese reasons.
+
+The criteria and their weights are ``[ranking]`` of the search file
+(``analysis/site_search.toml``); each criterion is a value from 0 to 1. The facts come from
+the candidate's own vetting report (:func:`facts_from_report`) so that what the ranking says
+is what the report shows; placing rectangles uses the same score on cheaper facts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from shapely.geometry.base import BaseGeometry
+
+from blueprint.analysis.evaluators import rule_of
+from blueprint.analysis.messages import VERDICT_ZH
+from blueprint.analysis.report_schema import VetReport
+from blueprint.analysis.site_search.config import SearchConfig
+
+VERDICT_ORDER = {"pass": 0, "conditional": 1, "fail": 2}
+
+
+@dataclass
+class Facts:
+    """What the ranking reads about one candidate (None: not known, not counted)."""
+
+    verdict: str
+    park_share: float = 0.0
+    park_names: list[str] = field(default_factory=list)
+    zoning_share: float | None = None
+    capacity_margin: float | None = None
+    quota_cover: float | None = None
+    compactness: float = 0.0
+    distance_m: float | None = None
+    distance_to: str = "县城"
+
+
+def score(facts: Facts, config: SearchConfig) -> tuple[float, list[str]]:
+    """The weighted score and the reasons, in Chinese, in the order of the criteria.
+
+    Examples
+    --------
+    >>> from blueprint.analysis.site_search.config import load_search_config
+    >>> total, why = score(Facts(verdict="pass", park_share=1.0, compactness=0.785),
+    ...                    load_search_config())
+    >>> why[0], why[1]
+    ('初审结论：通过', '全部位于产业园区内')
+    """
+    w = config.weights
+    total = w["in_park"] * facts.park_share + w["compactness"] * facts.compactness
+    reasons = [f"初审结论：{VERDICT_ZH.get(facts.verdict, facts.verdict)}", _park(facts)]
+    if facts.zoning_share is not None:
+        total += w["zoning_match"] * facts.zoning_share
+        reasons.append(f"符合行业用途的用途分区占地块面积 {facts.zoning_share:.2%}")
+    if facts.capacity_margin is not None:
+        total += w["capacity_margin"] * facts.capacity_margin
+        reasons.append(f"排放后剩余环境容量余量 {facts.capacity_margin:.2%}（按最紧的污染物）")
+    if facts.quota_cover is not None:
+        total += w["quota"] * facts.quota_cover
+        reasons.append({1.0: "本县区指标余额可以满足用地需求",
+                        0.5: "本县区指标不足，须使用市级统筹指标"}.get(
+            facts.quota_cover, "县区和市级统筹指标均不足"))
+    reasons.append(f"形状紧凑度 {facts.compactness:.2f}")
+    if facts.distance_m is not None:
+        closeness = max(0.0, 1.0 - facts.distance_m / config.distance_scale_m)
+        total += w["distance"] * closeness
+        reasons.append(f"距{facts.distance_to} {facts.distance_m / 1000:.1f} 公里")
+    return round(total, 4), reasons
+
+
+def geometric_scores(park: np.ndarray, zoning: np.ndarray | None, compact: np.ndarray,
+                     distance_m: np.ndarray, config: SearchConfig) -> np.ndarray:
+    """:func:`score` of many placed rectangles at once, from their geometry alone."""
+    w = config.weights
+    total = w["in_park"] * park + w["compactness"] * compact
+    if zoning is not None:
+        total = total + w["zoning_match"] * zoning
+    closeness = np.maximum(0.0, 1.0 - distance_m / config.distance_scale_m)
+    return np.asarray(total + w["distance"] * closeness, dtype=float)
+
+
+def _park(facts: Facts) -> str:
+    names = f"：{'、'.join(facts.park_names)}" if facts.park_names else ""
+    if facts.park_share >= 0.999:
+        return f"全部位于产业园区内{names}"
+    if facts.park_share > 0:
+        return f"{facts.park_share:.2%} 位于产业园区内{names}"
+    return "不在产业园区内"
+
+
+def compactness(geom: BaseGeometry) -> float:
+    """4πA/P² of a projected geometry: 1 for a circle, about 0.79 for a square."""
+    return 4 * math.pi * geom.area / geom.length ** 2 if geom.length else 0.0
+
+
+def facts_from_report(report: VetReport, *, compact: float, distance_m: float | None,
+                      distance_to: str) -> Facts:
+    """The facts of a vetted candidate, read from its report."""
+    site_m2 = report.site.area_m2 or 1.0
+    park_share, parks, zoning = 0.0, [], None
+    for f in report.findings:
+        if rule_of(f.kind) == "park":
+            park_share = max(park_share, f.overlap_share)
+            parks += f.feature_ids
+        if f.by_class_m2 is not None:
+            zoning = max(0.0, min(1.0, (f.overlap_m2 - (f.unsuitable_m2 or 0.0)) / site_m2))
+    return Facts(verdict=report.verdict, park_share=min(park_share, 1.0),
+                 park_names=list(dict.fromkeys(parks)), zoning_share=zoning,
+                 capacity_margin=_margin(report), quota_cover=_quota(report),
+                 compactness=compact, distance_m=distance_m, distance_to=distance_to)
+
+
+def _margin(report: VetReport) -> float | None:
+    margins = [max(0.0, (b.min - b.demand) / b.min) if b.min and b.min > 0 else 0.0
+               for layer in report.capacity.layers for b in layer.bands
+               if b.demand is not None and b.min is not None]
+    return min(margins) if margins else None
+
+
+def _quota(report: VetReport) -> float | None:
+    if report.quota is None or not report.quota.items:
+        return None
+    cover = {"county": 1.0, "pool": 0.5}
+    return min(cover.get(item.covered_by, 0.0) for item in report.quota.items)

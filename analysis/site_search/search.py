@@ -1,0 +1,188 @@
+"""Site search (精准选址): where a project can go, as ranked candidates the vetting passes.
+
+:func:`search_sites` builds the allowed region (:mod:`.region`), takes the land bank's
+parcels that fit (:mod:`.land_bank`) and places compact sites anywhere in the region
+(:mod:`.anywhere`), vets every candidate with :func:`~analysis.vetting.vet_site` (the
+report's verdict *is* the candidate's verdict; a candidate that fails is dropped) and ranks
+them (:mod:`.ranking`). :func:`result_json` is the one JSON form (CLI and API).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import shapely
+from shapely.geometry import Point, mapping
+from shapely.geometry.base import BaseGeometry
+
+from blueprint.analysis.report_schema import VetReport
+from blueprint.analysis.rules import Rules, load_rules
+from blueprint.analysis.site import Site
+from blueprint.analysis.site_search.anywhere import place_rectangles
+from blueprint.analysis.site_search.blocked import blocked_message
+from blueprint.analysis.site_search.config import SearchConfig, load_search_config
+from blueprint.analysis.site_search.land_bank import land_bank_parcels
+from blueprint.analysis.site_search.ranking import (
+    VERDICT_ORDER,
+    compactness,
+    facts_from_report,
+    score,
+)
+from blueprint.analysis.site_search.region import allowed_region
+from blueprint.analysis.site_search.region_types import Region
+from blueprint.analysis.vetting import VetRequest, vet_site
+from blueprint.layers.crs import CGCS2000, to_crs
+from blueprint.layers.errors import BadInput
+from blueprint.layers.store import Store
+
+SOURCES = ("land_bank", "anywhere", "both")
+MAX_TOP = 50
+
+
+@dataclass
+class SearchRequest:
+    """What the officer asks: the project (industry, area, emissions, demand) and where."""
+
+    industry: str = "industrial"
+    area_m2: float = 0.0
+    county: str | None = None
+    emissions: dict[str, float] = field(default_factory=dict)
+    demands: dict[str, Decimal] = field(default_factory=dict)
+    top: int = 10
+    near: tuple[float, float] | None = None  # lon, lat (CGCS2000)
+    source: str = "both"
+    tolerance: float | None = None  # share of the area; None: the search file's
+    year: int | None = None
+
+
+@dataclass
+class Candidate:
+    """One proposed site with its vetting report and the reasons for its rank."""
+
+    id: str
+    source: str
+    verdict: str
+    score: float
+    reasons_zh: list[str]
+    area_m2: float
+    geometry: BaseGeometry  # EPSG:4490
+    report: VetReport
+    rank: int = 0
+
+
+@dataclass
+class SearchResult:
+    """The allowed region, the ranked candidates, and why nothing was found (if so)."""
+
+    region: Region
+    candidates: list[Candidate]
+    blocked_zh: str | None
+    notes_zh: list[str] = field(default_factory=list)
+    vetted: int = 0
+
+
+def check_request(req: SearchRequest) -> None:
+    """Refuse what cannot be searched, naming the field."""
+    if not 0 < req.area_m2 <= 1e9:
+        raise BadInput("area must be more than 0 and at most 100,000 ha",
+                       message_zh="用地面积须大于 0 且不超过 100,000 公顷", where="area")
+    if not 1 <= req.top <= MAX_TOP:
+        raise BadInput(f"top must be from 1 to {MAX_TOP}",
+                       message_zh=f"候选数量须在 1 至 {MAX_TOP} 之间", where="top")
+    if req.source not in SOURCES:
+        raise BadInput(f"source must be one of {', '.join(SOURCES)}",
+                       message_zh="候选来源须为 land_bank、anywhere 或 both", where="source")
+    if req.tolerance is not None and not 0 <= req.tolerance <= 1:
+        raise BadInput("tolerance must be a share from 0 to 1",
+                       message_zh="面积容差须在 0 至 1 之间", where="tolerance")
+
+
+def search_sites(req: SearchRequest, *, store: Store, rules: Rules | None = None,
+                 config: SearchConfig | None = None) -> SearchResult:
+    """Find, vet and rank candidate sites for a project.
+
+    Examples
+    --------
+    >>> result = search_sites(SearchRequest(industry="industrial", area_m2=120_000,
+    ...                                     county="371502"), store=store)  # doctest: +SKIP
+    >>> [(c.rank, c.verdict) for c in result.candidates][:2]  # doctest: +SKIP
+    [(1, 'pass'), (2, 'pass')]
+    """
+    check_request(req)
+    rules = rules or load_rules()
+    config = config or load_search_config()
+    industry = rules.industry(req.industry)
+    region = allowed_region(industry, store=store, rules=rules, config=config,
+                            county=req.county, emissions=req.emissions)
+    tolerance = config.area_tolerance if req.tolerance is None else req.tolerance
+    near = to_crs(Point(*req.near), CGCS2000, region.epsg) if req.near else None
+    want = req.top * config.vet_factor
+    sites: list[tuple[str, str, BaseGeometry, str]] = []
+    bank = None
+    if req.source in ("land_bank", "both"):
+        bank = land_bank_parcels(region.area_geo, req.area_m2, tolerance, store=store,
+                                 config=config)
+        sites += [(p.id, "land_bank", p.geometry, f"储备地块 {p.name}")
+                  for p in bank.fitting
+                  if not region.in_buffer(to_crs(p.geometry, CGCS2000, region.epsg))]
+    if req.source in ("anywhere", "both"):
+        placed = place_rectangles(region, req.area_m2, want, config=config, near=near)
+        sites += [(f"A{i:02d}", "anywhere", region.to_geo(p.geometry), f"候选地块 A{i:02d}")
+                  for i, p in enumerate(placed, start=1)]
+    candidates = [c for c in (_vetted(s, req, region, near, store, rules, config)
+                              for s in sites) if c.verdict != "fail"]
+    candidates.sort(key=lambda c: (VERDICT_ORDER[c.verdict], -c.score, c.source, c.id))
+    for rank, cand in enumerate(candidates, start=1):
+        cand.rank = rank
+    blocked = None if candidates else blocked_message(region, req.area_m2, industry.title,
+                                                      req.source, bank)
+    return SearchResult(region=region, candidates=candidates[:req.top], blocked_zh=blocked,
+                        notes_zh=list(region.notes_zh), vetted=len(sites))
+
+
+def _vetted(spec: tuple[str, str, BaseGeometry, str], req: SearchRequest, region: Region,
+            near: BaseGeometry | None, store: Store, rules: Rules,
+            config: SearchConfig) -> Candidate:
+    cid, source, geom, name = spec
+    site = Site(geometry=geom, parcels=1, name=name, source="site-search")
+    report = vet_site(VetRequest(site=site, industry=req.industry, county=req.county,
+                                 emissions=req.emissions, demands=req.demands,
+                                 year=req.year), store=store, rules=rules)
+    projected = to_crs(geom, CGCS2000, region.epsg)
+    targets = [near] if near is not None else region.seats
+    distance = min(float(shapely.distance(projected.centroid, t)) for t in targets)
+    facts = facts_from_report(report, compact=compactness(projected), distance_m=distance,
+                              distance_to="指定地点" if near is not None else "县城")
+    total, reasons = score(facts, config)
+    if source == "land_bank":
+        reasons.insert(0, f"来自{name}")
+    return Candidate(id=cid, source=source, verdict=report.verdict, score=total,
+                     reasons_zh=reasons, area_m2=report.site.area_m2, geometry=geom,
+                     report=report)
+
+
+def region_geojson(region: Region, *, simplify_m: float = 1.0) -> dict[str, Any]:
+    """The allowed region as a FeatureCollection (lon/lat), one feature per status."""
+    feats = []
+    for status, geom in (("pass", region.passing), ("conditional", region.conditional)):
+        if geom.is_empty:
+            continue
+        shown = region.to_geo(shapely.simplify(geom, simplify_m, preserve_topology=True))
+        feats.append({"type": "Feature", "properties": {"status": status},
+                      "geometry": mapping(shown)})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def result_json(result: SearchResult) -> dict[str, Any]:
+    """The JSON form (``blueprint site-search --format json``, ``POST /api/site-search``)."""
+    return {
+        "allowed": region_geojson(result.region),
+        "candidates": [{
+            "rank": c.rank, "id": c.id, "source": c.source, "verdict": c.verdict,
+            "score": c.score, "reasons_zh": c.reasons_zh, "area_m2": round(c.area_m2, 2),
+            "geometry": mapping(c.geometry), "report": c.report.to_json()}
+            for c in result.candidates],
+        "blocked_zh": result.blocked_zh,
+    }

@@ -1,0 +1,87 @@
+"""``/api/site-search``: where a project can go (精准选址), ranked candidates with reports."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from blueprint.analysis.report_schema import VetReport
+from blueprint.layers.store import Store
+from blueprint.service.api.bounds import Amount, Code, Quantity
+from blueprint.service.api.deps import OptionalUserDep, RulesDep, StoreDep
+from blueprint.service.api.vet import _check_token
+
+router = APIRouter(tags=["site search"])
+
+Lon = Annotated[float, Field(ge=70.0, le=140.0, allow_inf_nan=False)]
+Lat = Annotated[float, Field(ge=0.0, le=60.0, allow_inf_nan=False)]
+
+
+class SiteSearchIn(BaseModel):
+    """A project to find land for: industry, area, emissions, demand, where to look."""
+
+    industry: Code = "industrial"
+    area_m2: float = Field(gt=0, le=1e9, allow_inf_nan=False,
+                           description="the site area the project needs, m²")
+    county: Code | None = Field(default=None, description="county code; none: every county")
+    emissions: dict[Code, Quantity] = Field(default_factory=dict, max_length=50,
+                                            description="t/yr per pollutant")
+    demand: dict[Code, Amount] = Field(default_factory=dict, max_length=50,
+                                       description="quota demands (needs a token)")
+    top: int = Field(default=10, ge=1, le=50)
+    near: tuple[Lon, Lat] | None = Field(default=None, description="[lon, lat]: rank by the "
+                                         "distance to this point instead of the county seat")
+    source: Literal["land_bank", "anywhere", "both"] = "both"
+    tolerance: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False,
+                             description="share of the area a land-bank parcel may differ by")
+
+
+class CandidateOut(BaseModel):
+    """One candidate: rank, where it came from, the verdict, the reasons, the report."""
+
+    rank: int
+    id: str
+    source: Literal["land_bank", "anywhere"]
+    verdict: Literal["pass", "conditional", "fail"]
+    score: float
+    reasons_zh: list[str]
+    area_m2: float
+    geometry: dict[str, Any]
+    report: VetReport
+
+
+class SiteSearchOut(BaseModel):
+    """The allowed region (GeoJSON, ``status`` pass/conditional), candidates, or what blocks."""
+
+    allowed: dict[str, Any]
+    candidates: list[CandidateOut]
+    blocked_zh: str | None
+
+
+DOC: dict[int | str, dict[str, Any]] = {
+    200: {"model": SiteSearchOut, "description": "the allowed region and ranked candidates"}}
+
+
+def _search(body: SiteSearchIn, store: Store, rules: Any) -> dict[str, Any]:
+    from blueprint.analysis.capacity import parse_emissions
+    from blueprint.analysis.site_search import SearchRequest, result_json, search_sites
+
+    emissions = parse_emissions(",".join(f"{k}={v}" for k, v in body.emissions.items()))
+    request = SearchRequest(industry=body.industry, area_m2=body.area_m2, county=body.county,
+                            emissions=emissions, demands=dict(body.demand), top=body.top,
+                            near=body.near, source=body.source, tolerance=body.tolerance)
+    return result_json(search_sites(request, store=store, rules=rules))
+
+
+@router.post("/site-search", summary="Find sites for a project / 精准选址", responses=DOC)
+async def api_site_search(body: SiteSearchIn, store: StoreDep, rules: RulesDep,
+                          user: OptionalUserDep) -> dict[str, Any]:
+    """The allowed region and up to ``top`` candidates, each vetted (the ``report`` is what
+    ``POST /api/vet`` answers for it), pass before conditional, with the reasons for the
+    rank; ``blocked_zh`` says what blocks the project when there is none. Anyone may
+    search; sending ``demand`` (a quota check) needs a bearer token."""
+    _check_token(dict(body.demand), user)
+    return await run_in_threadpool(_search, body, store, rules)

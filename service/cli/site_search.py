@@ -1,0 +1,100 @@
+"""``blueprint site-search``: where a project can go (精准选址), ranked candidates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from blueprint.analysis.messages import VERDICT_ZH
+from blueprint.layers.errors import BadInput
+from blueprint.service.cli.console import open_store, out, print_json, table
+
+FORMATS = ("table", "json", "geojson")
+SOURCE_ZH = {"land_bank": "储备地块", "anywhere": "自动布设"}
+
+
+def site_search(
+    area: Annotated[str, typer.Option(help="Site area: 12ha, 180亩, 120000m2")],
+    industry: Annotated[str, typer.Option(help="Industry code")] = "industrial",
+    county: Annotated[str | None, typer.Option(help="County code (default: every county)")]
+    = None,
+    emissions: Annotated[str | None, typer.Option(help="e.g. SO2=2,NOx=3 (t/yr)")] = None,
+    demand: Annotated[str | None, typer.Option(help="Quota demands, e.g. land=12")] = None,
+    top: Annotated[int, typer.Option(help="Candidates to list (1–50)")] = 10,
+    near: Annotated[str | None, typer.Option(help="LON,LAT: rank by distance to this point "
+                                             "(default: the county seat)")] = None,
+    source: Annotated[str, typer.Option(help="land_bank, anywhere or both")] = "both",
+    tolerance: Annotated[float | None, typer.Option(
+        help="Share a land-bank parcel's area may differ by (default 0.1)")] = None,
+    format: Annotated[str, typer.Option(help="table, json or geojson")] = "table",
+    rules: Annotated[str | None, typer.Option(help="Rules TOML file")] = None,
+    ranking: Annotated[Path | None, typer.Option(help="Search and ranking TOML file "
+                                                 "(default: analysis/site_search.toml)")]
+    = None,
+) -> None:
+    """Find where a project can go: candidates the vetting passes, ranked, with reasons."""
+    from blueprint.analysis.amounts import parse_demands
+    from blueprint.analysis.capacity import parse_emissions
+    from blueprint.analysis.site_search import SearchRequest, result_json, search_sites
+    from blueprint.analysis.site_search.config import load_search_config
+    from blueprint.analysis.site_search.inputs import parse_area, parse_point
+    from blueprint.service.context import rules_from_settings
+    from blueprint.service.settings import get_settings
+
+    if format not in FORMATS:
+        raise BadInput(f"--format must be one of {FORMATS}", message_zh="输出格式无效")
+    request = SearchRequest(industry=industry, area_m2=parse_area(area), county=county,
+                            emissions=parse_emissions(emissions), demands=parse_demands(demand),
+                            top=top, near=parse_point(near) if near else None, source=source,
+                            tolerance=tolerance)
+    ruleset = rules_from_settings(get_settings(), rules)
+    store = _store_with_layers()
+    try:
+        result = search_sites(request, store=store, rules=ruleset,
+                              config=load_search_config(ranking))
+    finally:
+        store.close()
+    doc = result_json(result)
+    if format == "json":
+        print_json(doc)
+    elif format == "geojson":
+        print_json(_geojson(doc))
+    else:
+        _print_table(doc, result.notes_zh)
+
+
+def _store_with_layers() -> Any:
+    from blueprint.layers.errors import EmptyStore
+    from blueprint.layers.repository import list_layers
+
+    store = open_store(create=False)
+    if not list_layers(store=store):
+        store.close()
+        raise EmptyStore.at(store.location)
+    return store
+
+
+def _geojson(doc: dict[str, Any]) -> dict[str, Any]:
+    """One FeatureCollection: the allowed region, then each candidate (its report inside)."""
+    feats = [{**f, "properties": {"kind": "allowed", **f["properties"]}}
+             for f in doc["allowed"]["features"]]
+    for c in doc["candidates"]:
+        props = {k: v for k, v in c.items() if k != "geometry"}
+        feats.append({"type": "Feature", "id": c["id"], "geometry": c["geometry"],
+                      "properties": {"kind": "candidate", **props}})
+    return {"type": "FeatureCollection", "features": feats, "blocked_zh": doc["blocked_zh"]}
+
+
+def _print_table(doc: dict[str, Any], notes: list[str]) -> None:
+    rows = [[str(c["rank"]), c["id"], SOURCE_ZH[c["source"]], VERDICT_ZH[c["verdict"]],
+             f"{c['score']:.1f}", f"{c['area_m2'] / 10_000:.4f}", "；".join(c["reasons_zh"])]
+            for c in doc["candidates"]]
+    if rows:
+        table("精准选址候选地块", ["排名", "编号", "来源", "初审结论", "得分", "面积（公顷）",
+                            "理由"], rows)
+    for note in notes:
+        out.print(f"提示：{note}")
+    if doc["blocked_zh"]:
+        out.print(f"未找到候选地块：{doc['blocked_zh']}", style="bold")

@@ -1,0 +1,170 @@
+/* 一张蓝图: 找地块 (精准选址). POST /api/site-search with the project (industry, area, county,
+ * emissions, a point to be near); the allowed region is shaded (green: pass, amber:
+ * conditional), the candidates numbered on the map and listed; a candidate opens its
+ * report in the check panel (check.js), downloads as a file (POST /api/sites/download) and
+ * becomes a project (the 保存为项目 flow after a check). */
+window.BlueprintSearch = function (bp) {
+  "use strict";
+  var map = bp.map, base = bp.config.base, esc = bp.escapeHtml, check = bp.check || {};
+  var $ = function (id) { return document.getElementById(id); };
+  if (!$("bp-search")) { return; }
+  var REGION = { pass: "#16a34a", conditional: "#f59e0b" };
+  var VERDICT_ZH = { pass: "通过", conditional: "有条件通过", fail: "不通过" };
+  var SOURCE_ZH = { land_bank: "储备地块", anywhere: "自动布设" };
+  map.createPane("bpSearch").style.zIndex = 430; // over the layers, under a check's result
+  var renderer = L.svg({ pane: "bpSearch" });
+  var layer = L.featureGroup().addTo(map);
+  var near = null, nearMarker = null, picking = false, ctrl = null, shown = [];
+
+  function status(kind, html) {
+    var box = $("bp-search-status");
+    box.className = "bp-status bp-status-" + kind;
+    box.innerHTML = html || "";
+    box.hidden = !html;
+  }
+
+  function emissions() {
+    var out = {};
+    document.querySelectorAll("[data-search-pollutant]").forEach(function (input) {
+      if (input.value !== "") { out[input.dataset.searchPollutant] = Number(input.value); }
+    });
+    return out;
+  }
+
+  function body() {
+    var ha = Number($("bp-search-area").value);
+    var out = { industry: $("bp-search-industry").value, area_m2: ha * 10000,
+      emissions: emissions(), source: $("bp-search-source").value };
+    if ($("bp-search-county").value) { out.county = $("bp-search-county").value; }
+    if (near) { out.near = [near.lng, near.lat]; }
+    return out;
+  }
+
+  function run() {
+    var ha = Number($("bp-search-area").value);
+    if (!(ha > 0)) {
+      status("error", "请填写项目用地面积（公顷）。");
+      $("bp-search-area").focus();
+      return;
+    }
+    if (ctrl) { ctrl.abort(); }
+    var mine = ctrl = new AbortController();
+    status("busy", "<span class='bp-spinner'></span>正在查找可用地块，请稍候…");
+    $("bp-search-run").disabled = true;
+    fetch(base + "/api/site-search", { method: "POST", signal: mine.signal,
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(body()) })
+      .then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (b) {
+          return { ok: r.ok, body: b };
+        });
+      }).then(function (res) {
+        if (mine !== ctrl) { return; }
+        if (!res.ok) {
+          status("error", "<b>无法完成查找</b><p class='bp-error-zh'>" +
+            esc(res.body.message_zh || "查找失败，请检查输入后重试。") + "</p>");
+          return;
+        }
+        show(res.body);
+      }).catch(function (err) {
+        if (err && err.name === "AbortError") { return; }
+        status("error", "无法连接服务，请确认服务仍在运行后重试。");
+      }).then(function () {
+        if (mine === ctrl) { ctrl = null; $("bp-search-run").disabled = false; }
+      });
+  }
+
+  function show(result) {
+    layer.clearLayers();
+    shown = result.candidates || [];
+    L.geoJSON(result.allowed, { pane: "bpSearch", renderer: renderer, interactive: false,
+      style: function (f) {
+        var c = REGION[f.properties.status] || REGION.pass;
+        return { color: c, weight: 1, fillColor: c, fillOpacity: 0.25,
+          className: "bp-allowed bp-allowed-" + f.properties.status };
+      } }).addTo(layer);
+    shown.forEach(function (c, i) {
+      var outline = L.geoJSON({ type: "Feature", geometry: c.geometry, properties: {} }, {
+        pane: "bpSearch", renderer: renderer, style: { color: "#1e3a8a", weight: 2,
+          fillColor: "#1e3a8a", fillOpacity: 0.2, className: "bp-candidate" } });
+      outline.bindTooltip(String(c.rank), { permanent: true, direction: "center",
+        className: "bp-candidate-label" });
+      outline.on("click", function () { pick(i); });
+      outline.addTo(layer);
+    });
+    $("bp-search-result").hidden = false;
+    $("bp-search-summary").textContent = result.blocked_zh ? result.blocked_zh :
+      "找到 " + shown.length + " 个推荐地块，按通过优先、得分从高到低排列；点击查看初审报告。";
+    $("bp-candidates").innerHTML = shown.map(function (c, i) {
+      var reasons = (c.reasons_zh || []).map(function (r) { return "<li>" + esc(r) + "</li>"; });
+      return "<li class='bp-candidate-item' data-index='" + i + "'>" +
+        "<div class='bp-candidate-head'><b>" + esc(c.rank) + "</b> " +
+        "<span class='bp-tag bp-tag-" + esc(c.verdict) + "'>" + esc(VERDICT_ZH[c.verdict] || c.verdict) +
+        "</span> " + esc(SOURCE_ZH[c.source] || c.source) + " " + esc(c.id) + "，" +
+        (Number(c.area_m2) / 10000).toFixed(2) + " 公顷，得分 " + Number(c.score).toFixed(1) +
+        "</div><ul class='bp-reasons'>" + reasons.join("") + "</ul>" +
+        "<div class='bp-candidate-actions'>" +
+        "<button type='button' class='bp-btn' data-act='report'>查看报告</button>" +
+        "<button type='button' class='bp-btn' data-act='download'>下载</button>" +
+        "<button type='button' class='bp-btn bp-primary' data-act='project'>保存为项目</button>" +
+        "</div></li>";
+    }).join("");
+    status("done", "");
+    $("bp-search-status").hidden = true;
+    var bounds = layer.getBounds();
+    if (bounds.isValid()) { map.fitBounds(bounds, { padding: [40, 40], maxZoom: 15 }); }
+  }
+
+  function feature(c) {
+    return { type: "Feature", properties: { name: c.report.site.name }, geometry: c.geometry };
+  }
+
+  function pick(i) {
+    var c = shown[i];
+    if (!c || !check.showCandidate) { return; }
+    document.querySelectorAll(".bp-candidate-item").forEach(function (li) {
+      li.classList.toggle("bp-selected", li.dataset.index === String(i));
+    });
+    check.showCandidate(feature(c), c.report, "找地块推荐地块 " + c.rank + "（" +
+      (SOURCE_ZH[c.source] || c.source) + " " + c.id + "）");
+  }
+
+  $("bp-candidates").addEventListener("click", function (ev) {
+    var item = ev.target.closest(".bp-candidate-item");
+    if (!item) { return; }
+    var i = Number(item.dataset.index), c = shown[i], act = ev.target.dataset.act;
+    if (act === "download" && check.downloadSite) {
+      check.downloadSite(feature(c), c.report.site.name, $("bp-search-format").value, ev.target);
+    } else if (act === "project" && check.saveAsProject) {
+      check.saveAsProject(feature(c), c.report);
+    } else {
+      pick(i);
+    }
+  });
+
+  /* 参考位置: the next click on the map; ranking then prefers candidates near it. */
+  $("bp-search-near").addEventListener("click", function () {
+    picking = true;
+    map.getContainer().classList.add("bp-picking");
+    $("bp-search-near-text").textContent = "请在地图上点击参考位置…";
+  });
+  $("bp-search-near-clear").addEventListener("click", function () {
+    near = null;
+    if (nearMarker) { nearMarker.remove(); nearMarker = null; }
+    $("bp-search-near-clear").hidden = true;
+    $("bp-search-near-text").textContent = "按距县城远近排序";
+  });
+  map.on("click", function (ev) {
+    if (!picking) { return; }
+    picking = false;
+    map.getContainer().classList.remove("bp-picking");
+    near = ev.latlng;
+    if (nearMarker) { nearMarker.remove(); }
+    nearMarker = L.circleMarker(near, { pane: "bpSearch", radius: 7, color: "#7c3aed",
+      weight: 2, fillColor: "#7c3aed", fillOpacity: 0.6, className: "bp-near-point" }).addTo(map);
+    $("bp-search-near-clear").hidden = false;
+    $("bp-search-near-text").textContent = "参考位置：" + near.lng.toFixed(5) + "，" +
+      near.lat.toFixed(5);
+  });
+  $("bp-search-industry").value = $("bp-industry").value;
+  $("bp-search-run").addEventListener("click", run);
+};
