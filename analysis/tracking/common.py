@@ -43,7 +43,7 @@ def amount(value: Any, where: str) -> Decimal:
     if not number.is_finite() or number < 0 or number > Decimal("1e9"):
         raise BadInput(f"{where} must be a non-negative amount in 万元, not {value!r}",
                        message_zh=f"{where} 须为非负金额（万元）", where=where)
-    return number.normalize() if number == number.to_integral() else number
+    return Decimal(format(number.normalize(), "f"))
 
 
 def text(value: str | None, where: str, *, required: bool = True, limit: int = 200) -> str:

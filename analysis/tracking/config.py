@@ -34,6 +34,7 @@ class TrackingSettings:
     close_day: int
     colours: Colours
     weights: dict[str, Decimal]
+    counties: dict[str, str]
 
 
 def _decimal(value: object, where: str) -> Decimal:
@@ -74,4 +75,5 @@ def _load(path: Path) -> TrackingSettings:
             red_investment_shortfall=_decimal(c["red_investment_shortfall"],
                                               "red_investment_shortfall"),
             red_when_escalated=bool(c.get("red_when_escalated", True))),
-        weights={k: _decimal(v, f"weights.{k}") for k, v in data.get("weights", {}).items()})
+        weights={k: _decimal(v, f"weights.{k}") for k, v in data.get("weights", {}).items()},
+        counties={str(k): str(v) for k, v in data.get("counties", {}).items()})

@@ -1,8 +1,8 @@
 """The ``blueprint`` command: the one place that assembles the command groups.
 
 Each group owns its Typer app (``layers``, ``sample``, ``db``, ``users``, ``quota``,
-``projects``, ``consult``, ``meeting``, ``audit``); the top-level commands (``serve``,
-``vet``, ``vet-batch``, ``backup``, ``restore``) are plain functions registered here.
+``projects``, ``consult``, ``meeting``, ``audit``, ``tracking``); the top-level commands (``serve``,
+``vet``, ``vet-batch``, ``backup``, ``restore``, ``bulletin``) are plain functions registered here.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from blueprint.service.cli import (
     quota_reports,
     sample,
     serve,
+    tracking,
     users,
     vet,
 )
@@ -59,11 +60,13 @@ app.add_typer(projects.projects_app, name="projects")
 app.add_typer(consult.consult_app, name="consult")
 app.add_typer(meeting.meeting_app, name="meeting")
 app.add_typer(audit.audit_app, name="audit")
+app.add_typer(tracking.tracking_app, name="tracking")
 app.command("serve")(serve.serve)
 app.command("vet")(vet.vet)
 app.command("vet-batch")(vet.vet_batch)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
+app.command("bulletin")(tracking.bulletin)
 
 
 def main() -> None:
