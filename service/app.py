@@ -52,11 +52,13 @@ def _include_routers(app: FastAPI) -> None:
         projects,
         quota,
         quota_reports,
+        tracking,
         vet,
     )
     from blueprint.web import pages
 
-    for module in (layers, vet, quota, quota_reports, projects, consultation, audit):
+    for module in (layers, vet, quota, quota_reports, projects, consultation, audit,
+                   tracking):
         app.include_router(module.router, prefix="/api")
     ogc.register(app)
     pages.register(app, pages.PageDeps(store=deps.get_store, rules=deps.get_rules,
