@@ -152,7 +152,7 @@ def api_figures(month: MonthQuery, user: Annotated[User, permit("GET /api/tracki
     return core.month_figures(month, store=store).to_dict()
 
 
-@router.get("/bulletin", summary="The monthly bulletin / 月度通报 (PDF or xlsx)",
+@router.get("/bulletin", summary="The monthly bulletin, PDF or xlsx / 月度通报",
             response_class=Response)
 async def api_bulletin(month: MonthQuery,
                        user: Annotated[User, permit("GET /api/tracking/bulletin")],
