@@ -14,9 +14,18 @@ from blueprint.web.project_map import _fit, _map
 COLOUR_HEX = {"green": "#1a9850", "yellow": "#f1c40f", "red": "#d7191c"}
 
 
-def battle_map(statuses: list[Any], names: dict[str, str], base: str = "") -> folium.Map:
-    """One polygon (or point) per project, coloured by its computed status."""
+BOUNDARY_STYLE = {"color": "#7f8c8d", "weight": 1.5, "fill": False}
+
+
+def battle_map(statuses: list[Any], names: dict[str, str], base: str = "",
+               boundaries: list[dict[str, Any]] | None = None) -> folium.Map:
+    """One polygon (or point) per project, coloured by its computed status, over the county
+    boundaries (grey outlines, not interactive) when given as GeoJSON features."""
     fmap = _map(base, "560px")
+    if boundaries:
+        folium.GeoJson({"type": "FeatureCollection", "features": boundaries},
+                       name="行政区划", style_function=lambda _f: BOUNDARY_STYLE,
+                       interactive=False, control=False).add_to(fmap)
     groups = {c: folium.FeatureGroup(name=f"{zh}项目").add_to(fmap)
               for c, zh in (("red", "红色"), ("yellow", "黄色"), ("green", "绿色"))}
     shapes = []

@@ -29,6 +29,8 @@ from blueprint.analysis.tracking.config import load_settings
 from blueprint.analysis.tracking.figures import RATE_ZH
 from blueprint.analysis.tracking.model import COLOUR_ZH, check_month, last_closed_month
 from blueprint.layers.errors import BlueprintError
+from blueprint.layers.features import features_in_bbox
+from blueprint.layers.repository import list_layers
 from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
 from blueprint.web.render import PageContext, embed, error_page, page
@@ -44,6 +46,15 @@ def _month(request: Request) -> str:
     asked = request.query_params.get("month")
     return check_month(asked) if asked else last_closed_month(
         now_utc(), load_settings().close_day)
+
+
+def _boundaries(store: Store) -> list[dict[str, Any]]:
+    """The county boundaries (simplified GeoJSON features) under the battle map."""
+    layer = next((x for x in list_layers(store=store) if x.kind == "admin_boundary"), None)
+    if layer is None:
+        return []
+    return list(features_in_bbox(layer, None, store=store, limit=100,
+                                 tolerance=0.002).features)
 
 
 def _charts(b: Any) -> list[str]:
@@ -82,7 +93,7 @@ def tracking_routes(signed_in: Any, context: Any, store_dep: Any, error_status: 
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/tracking")
         names = county_names()
-        fmap = embed(battle_map(statuses, names, ctx.base))
+        fmap = embed(battle_map(statuses, names, ctx.base, _boundaries(store)))
         problems = list_problems(store=store, status="open", county=chosen["county"])
         return page(ctx, "tracking.html", statuses=statuses, fmap=fmap, chosen=chosen,
                     counties=names, stages=STAGE_ZH, colours=COLOUR_ZH, hexes=COLOUR_HEX,

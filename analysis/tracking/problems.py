@@ -129,7 +129,8 @@ def close(problem_id: int, *, user: User, store: Store, note: str,
 
 
 def list_problems(*, store: Store, status: str | None = None, county: str | None = None,
-                  project: str | None = None, at: datetime | None = None) -> list[Problem]:
+                  project: str | None = None, at: datetime | None = None,
+                  problem_id: int | None = None) -> list[Problem]:
     """Problems (oldest first) as they stood at ``at``, filtered by status (open: not
     closed, escalated or not), county and project."""
     until = now_utc(at)
@@ -140,10 +141,14 @@ def list_problems(*, store: Store, status: str | None = None, county: str | None
         query = query.where(projects.c.county == county)
     if project:
         query = query.where(projects.c.code == project)
+    events_query = sa.select(tracking_problem_events).where(
+        tracking_problem_events.c.at <= until).order_by(tracking_problem_events.c.id)
+    if problem_id is not None:
+        query = query.where(tracking_problems.c.id == problem_id)
+        events_query = events_query.where(tracking_problem_events.c.problem_id == problem_id)
     with store.read() as conn:
         rows = conn.execute(query).all()
-        events = conn.execute(sa.select(tracking_problem_events).where(
-            tracking_problem_events.c.at <= until).order_by(tracking_problem_events.c.id)).all()
+        events = conn.execute(events_query).all()
     found = {r.id: Problem(r.id, r.code, r.county, r.source, r.text, r.owner_unit, r.due_on,
                            utc(r.raised_at), r.raised_by) for r in rows}
     for e in events:
@@ -163,7 +168,7 @@ def list_problems(*, store: Store, status: str | None = None, county: str | None
 
 def get_problem(problem_id: int, *, store: Store) -> Problem:
     """One problem, or :class:`NotFound`."""
-    found = [p for p in list_problems(store=store) if p.id == problem_id]
+    found = list_problems(store=store, problem_id=problem_id)
     if not found:
         raise NotFound(f"no problem {problem_id}", where="problem",
                        message_zh=f"问题 {problem_id} 不存在")

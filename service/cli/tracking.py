@@ -198,7 +198,11 @@ def figures_cmd(month: Month, format: Format = "table") -> None:
     if format == "json":
         print_json(b.figures.to_dict())
         return
-    table(f"{month} 各县区指标与排名", COUNTY_COLUMNS, b.county_rows())
+    wide = b.county_rows()  # the whole table is in --format json and the bulletin's xlsx
+    keep = [COUNTY_COLUMNS.index(c) for c in ("排名", "县区", "综合得分", "绿", "黄", "红",
+                                              "季度开工率", "资金到位率", "投资完成率")]
+    table(f"{month} 各县区指标与排名", [COUNTY_COLUMNS[i] for i in keep],
+          [[row[i] for i in keep] for row in wide])
     table(f"{month} 责任单位", UNIT_COLUMNS, b.unit_rows())
 
 
