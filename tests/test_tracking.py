@@ -143,3 +143,45 @@ def test_figures_of_a_month_agree_with_a_count_by_hand(tstore: Store) -> None:
     assert sorted(r["rank"] for r in figures.counties.values()) == [1, 2]
     unit = figures.units["住房和城乡建设局"]
     assert unit["due"] >= 2 and unit["on_time"] >= 1
+
+
+def test_the_commands(tstore: Store, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # noqa: ANN001
+    """``blueprint tracking …`` and ``blueprint bulletin`` on the same core (CliRunner)."""
+    import json
+
+    from openpyxl import load_workbook
+    from typer.testing import CliRunner
+
+    from blueprint.layers.users import create_user
+    from blueprint.service.cli import app
+
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", tstore.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(tstore.data_dir))
+    monkeypatch.setenv("COLUMNS", "250")
+    create_user("cli_yg", "nr_staff", YG, store=tstore, actor="test")
+    code = create_project(park_project(name="命令行项目"), user=STAFF, store=tstore).code
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = runner.invoke(app, list(args))
+        assert (result.exit_code == 0) == ok, (args, result.output, result.exception)
+        return str(result.stdout)
+
+    run("tracking", "plan", "set", code, "--milestone", "start=2026-01-10@住建局@李专员",
+        "--investment", "2026-01=100")
+    assert json.loads(run("tracking", "plan", "show", code, "--format", "json"))[
+        "milestones"][0]["responsible_unit"] == "住建局"
+    run("tracking", "report", code, "--month", "2026-01", "--investment", "40",
+        "--user", "cli_yg", ok=False)  # 阳谷 staff, a 东昌府区 project
+    assert "已填报" in run("tracking", "report", code, "--month", "2026-01", "--investment",
+                          "40", "--problem", "缺少施工用水@水务局")
+    [problem] = json.loads(run("tracking", "problems", "--format", "json"))[-1:]
+    assert problem["project"] == code and problem["owner_unit"] == "水务局"
+    assert "已提级" in run("tracking", "problem", "escalate", str(problem["id"]), "--text", "提级")
+    assert "已销号" in run("tracking", "problem", "close", str(problem["id"]), "--text", "已解决")
+    late = json.loads(run("tracking", "late", "--month", "2026-01", "--format", "json"))
+    assert isinstance(late["reports"], list)
+    run("bulletin", "--month", "2026-06", "--out", str(tmp_path), "--no-pdf")
+    book = load_workbook(tmp_path / "bulletin-2026-06.xlsx")
+    assert book.sheetnames == ["县区排名", "红黄项目", "未销号问题", "责任单位"]
+    assert book["县区排名"]["B1"].value == "县区"

@@ -146,6 +146,8 @@ def problem_cmd(action: Annotated[str, typer.Argument(help="raise, escalate or c
                 text: Annotated[str, typer.Option(help="The problem (raise) or the note")],
                 unit: Annotated[str | None, typer.Option(help="Owner unit")] = None,
                 due: Annotated[str | None, typer.Option(help="Due date YYYY-MM-DD")] = None,
+                source: Annotated[str, typer.Option(
+                    help="report, consultation or manual (raise)")] = "manual",
                 user: UserName = None) -> None:
     """Raise a problem, escalate it to city level, or close it (销号)."""
     from blueprint.analysis.tracking import close, escalate, raise_problem
@@ -154,7 +156,8 @@ def problem_cmd(action: Annotated[str, typer.Argument(help="raise, escalate or c
     store = open_store()
     actor = acting_user(store, user)
     if action == "raise":
-        p = raise_problem(target, text, owner_unit=unit, due_on=due, user=actor, store=store)
+        p = raise_problem(target, text, owner_unit=unit, due_on=due, source=source,
+                          user=actor, store=store)
     elif action in ("escalate", "close") and target.isdigit():
         fn = escalate if action == "escalate" else close
         p = fn(int(target), note=text, user=actor, store=store)
