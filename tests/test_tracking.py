@@ -82,6 +82,8 @@ def test_colour_follows_the_reports_and_a_late_report_is_listed(tstore: Store) -
     escalate(p.id, user=DCF_STAFF, store=tstore, note="县级无法协调",
              at=cn("2026-06-12 10:00"))
     assert _colour(tstore, code, "2026-06-13 10:00") == "red"
+    with pytest.raises(NotAllowed):  # escalated: the city closes it
+        close(p.id, user=DCF_STAFF, store=tstore, note="已接入", at=cn("2026-06-19 10:00"))
     close(p.id, user=STAFF, store=tstore, note="已接入，销号", at=cn("2026-06-20 10:00"))
     assert _colour(tstore, code, "2026-06-21 10:00") == "green"
 
@@ -185,3 +187,26 @@ def test_the_commands(tstore: Store, monkeypatch: pytest.MonkeyPatch, tmp_path) 
     book = load_workbook(tmp_path / "bulletin-2026-06.xlsx")
     assert book.sheetnames == ["县区排名", "红黄项目", "未销号问题", "责任单位"]
     assert book["县区排名"]["B1"].value == "县区"
+
+
+def test_county_staff_report_over_http_only_for_their_county(tstore: Store) -> None:
+    from fastapi.testclient import TestClient
+
+    from blueprint.layers.users import create_user
+    from blueprint.service.app import create_app
+    from blueprint.service.settings import Settings
+
+    code = _tracked(tstore, "接口权限项目")
+    tokens = {name: create_user(f"http_{name}", "county_quota_manager", county, store=tstore,
+                                actor="test") for name, county in (("dcf", DCF), ("yg", YG))}
+    app = create_app(Settings(database_url=tstore.database_url, data_dir=tstore.data_dir))
+    body = {"month": "2026-02", "investment": "100"}
+    with TestClient(app) as client:
+        refused, done = (client.post(f"/api/tracking/projects/{code}/reports", json=body,
+                                     headers={"Authorization": f"Bearer {tokens[who]}"})
+                         for who in ("yg", "dcf"))
+        assert refused.status_code == 403 and "本县" in refused.json()["message_zh"]
+        assert done.status_code == 201 and done.json()["investment"] == "100"
+        statuses = client.get("/api/tracking/projects", params={"county": DCF},
+                              headers={"Authorization": f"Bearer {tokens['yg']}"}).json()
+        assert code in [s["project"] for s in statuses]  # reading is open to every county

@@ -88,8 +88,8 @@ def _event(problem_id: int, kind: str, *, user: User, store: Store, note: str,
     problem = get_problem(problem_id, store=store)
     with store.engine.begin() as conn:
         project = load_project(conn, problem.project, for_update=True)
-        if kind == "reassign" and problem.escalated:
-            require_city(user)
+        if kind in ("reassign", "close") and problem.escalated:
+            require_city(user)  # escalated: the city owns it now
         else:
             require_reporter(user, project)
         if problem.status == "closed":
@@ -124,7 +124,7 @@ def reassign(problem_id: int, *, user: User, store: Store, note: str, owner_unit
 
 def close(problem_id: int, *, user: User, store: Store, note: str,
           at: datetime | None = None) -> Problem:
-    """Close a solved problem with its record (销号)."""
+    """Close a solved problem with its record (销号); an escalated one at city level."""
     return _event(problem_id, "close", user=user, store=store, note=note, at=at)
 
 
