@@ -11,7 +11,7 @@ level (red). Nothing here is random.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -68,10 +68,9 @@ def _cn(day: date, hour: int = 10) -> datetime:
 
 
 def _milestones(d: Demo) -> list[Milestone]:
-    y = d.start.year
     production = [Milestone("production", d.production[0], d.unit)] if d.production else []
-    return [Milestone("land", date(y - 1 if d.start.month < 3 else y, 12 if d.start.month < 3
-                                   else d.start.month - 2, 10), "自然资源和规划局", "王专员"),
+    land = max(date(2025, 12, 10), (d.start - timedelta(days=60)).replace(day=10))
+    return [Milestone("land", land, "自然资源和规划局", "王专员"),
             Milestone("environment", date(2025, 12, 20), "生态环境局", "赵专员"),
             Milestone("start", d.start, "住房和城乡建设局", "李专员"),
             Milestone("completion", date(d.start.year + 1, d.start.month, 28), d.unit),
