@@ -70,6 +70,11 @@ def test_the_battle_map_shows_projects_in_their_colours(server: str, page: Any) 
     fills = page.eval_on_selector_all("#bp-battle-map path.leaflet-interactive",
                                       "els => els.map(e => e.getAttribute('fill'))")
     assert fills and set(fills) == {HEX["red"]}
+    reds.first.locator("a").click()  # one project: its plan, reports and problems
+    page.wait_for_url(f"{server}/tracking/projects/LC-*")
+    assert "红色" in page.locator("#bp-colour").inner_text()
+    assert "开工" in page.locator("#bp-milestones").inner_text()
+    assert page.locator("#bp-months tbody tr").count() == 12
 
 
 def test_the_bulletin_pdf_has_readable_chinese(server: str, page: Any,

@@ -11,10 +11,17 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from blueprint.analysis.projects import STAGE_ZH
+from blueprint.analysis.projects import STAGE_ZH, get_project
 from blueprint.analysis.projects.config import load_settings as project_settings
 from blueprint.analysis.quota.clock import now_utc
-from blueprint.analysis.tracking import late_reports, list_problems, project_statuses
+from blueprint.analysis.tracking import (
+    MILESTONE_ZH,
+    get_plan,
+    late_reports,
+    list_problems,
+    project_reports,
+    project_statuses,
+)
 from blueprint.analysis.tracking.bulletin import (
     COUNTY_COLUMNS,
     PROBLEM_COLUMNS,
@@ -30,6 +37,7 @@ from blueprint.analysis.tracking.figures import RATE_ZH
 from blueprint.analysis.tracking.model import COLOUR_ZH, check_month, last_closed_month
 from blueprint.layers.errors import BlueprintError
 from blueprint.layers.features import features_in_bbox
+from blueprint.layers.inputs import CODE_LEN, ONE_LINE
 from blueprint.layers.repository import list_layers
 from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
@@ -38,6 +46,7 @@ from blueprint.web.tracking_charts import bar_chart, colour_chart
 from blueprint.web.tracking_map import COLOUR_HEX, battle_map
 
 MonthPath = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{2}$")]
+CodePath = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -99,6 +108,23 @@ def tracking_routes(signed_in: Any, context: Any, store_dep: Any, error_status: 
                     counties=names, stages=STAGE_ZH, colours=COLOUR_ZH, hexes=COLOUR_HEX,
                     libraries=project_settings().libraries, late=late, month=month,
                     problems=problems)
+
+    @router.get("/tracking/projects/{code}", response_class=HTMLResponse)
+    def tracked_project(code: CodePath, session: SessionDep, ctx: Ctx,
+                        store: StoreDep) -> HTMLResponse:
+        """One project's plan (倒排工期, monthly investment), reports and problems."""
+        try:
+            project = get_project(code, store=store)
+            plan = get_plan(code, store=store)
+        except BlueprintError as exc:
+            return error_page(ctx, exc, error_status(exc), "/tracking")
+        status = next((s for s in project_statuses(store=store, county=project.county)
+                       if s.project.code == code), None)
+        reports = {r.month: r for r in project_reports(code, store=store)}
+        return page(ctx, "tracking_project.html", p=project, plan=plan, state=status,
+                    reports=reports, colours=COLOUR_ZH, hexes=COLOUR_HEX,
+                    problems=list_problems(store=store, project=code),
+                    milestone_zh=MILESTONE_ZH)
 
     @router.get("/tracking/figures", response_class=HTMLResponse)
     def figures_page(request: Request, session: SessionDep, ctx: Ctx,
