@@ -421,3 +421,96 @@ sessions = sa.Table(
     sa.Column("expires_at", _TIME, nullable=False),
     sa.Index("ix_sessions_user", "user_id"),
 )
+
+# ----- Tracking after approval (migration ``0007_tracking``; :mod:`analysis.tracking`) -----
+#
+# Append-only like the records tables: a correction is a new row (a new plan version, a
+# report that ``corrects`` an earlier one, a problem event). Monthly money is 万元 as
+# exact decimal text; months are ``YYYY-MM``.
+
+# A project's plan (倒排工期 and monthly investment), one row a version; the newest counts.
+tracking_plans = sa.Table(
+    "tracking_plans",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", _TIME, nullable=False),
+    sa.Column("created_by", sa.String(120), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.UniqueConstraint("project_id", "version", name="uq_tracking_plans_version"),
+    sa.Index("ix_tracking_plans_project", "project_id"),
+)
+
+# The milestones of a plan version: kind, planned date, responsible unit, service officer.
+tracking_milestones = sa.Table(
+    "tracking_milestones",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("plan_id", sa.Integer, sa.ForeignKey("tracking_plans.id"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("planned_on", sa.Date, nullable=False),
+    sa.Column("responsible_unit", sa.String(200), nullable=False),
+    sa.Column("service_officer", sa.String(120)),
+    sa.UniqueConstraint("plan_id", "kind", name="uq_tracking_milestones_kind"),
+)
+
+# The monthly investment plan of a plan version (万元 a month).
+tracking_investment_plan = sa.Table(
+    "tracking_investment_plan",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("plan_id", sa.Integer, sa.ForeignKey("tracking_plans.id"), nullable=False),
+    sa.Column("month", sa.String(7), nullable=False),
+    sa.Column("amount", sa.String(40), nullable=False),
+    sa.UniqueConstraint("plan_id", "month", name="uq_tracking_investment_plan_month"),
+)
+
+# Monthly progress reports; a report sent again for a month corrects the one before.
+tracking_reports = sa.Table(
+    "tracking_reports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("month", sa.String(7), nullable=False),
+    sa.Column("investment", sa.String(40), nullable=False),  # 万元 completed this month
+    sa.Column("funds_arrived", sa.String(40), nullable=False),  # 万元 arrived this month
+    sa.Column("milestones", sa.Text, nullable=False),  # JSON {kind: YYYY-MM-DD}
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("reported_at", _TIME, nullable=False),
+    sa.Column("reported_by", sa.String(120), nullable=False),
+    sa.Column("corrects_id", sa.Integer, sa.ForeignKey("tracking_reports.id")),
+    sa.Index("ix_tracking_reports_project_month", "project_id", "month"),
+)
+
+# Problems raised in reports, in consultation or by hand; their life is in the events.
+tracking_problems = sa.Table(
+    "tracking_problems",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("report_id", sa.Integer, sa.ForeignKey("tracking_reports.id")),
+    sa.Column("source", sa.String(20), nullable=False),  # report | consultation | manual
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("owner_unit", sa.String(200), nullable=False),
+    sa.Column("due_on", sa.Date, nullable=False),
+    sa.Column("raised_at", _TIME, nullable=False),
+    sa.Column("raised_by", sa.String(120), nullable=False),
+    sa.Index("ix_tracking_problems_project", "project_id"),
+)
+
+# Escalation to city level (art. 21), reassignment, closing (销号).
+tracking_problem_events = sa.Table(
+    "tracking_problem_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("problem_id", sa.Integer, sa.ForeignKey("tracking_problems.id"),
+              nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # escalate | reassign | close
+    sa.Column("owner_unit", sa.String(200)),
+    sa.Column("due_on", sa.Date),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("at", _TIME, nullable=False),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Index("ix_tracking_problem_events_problem", "problem_id"),
+)

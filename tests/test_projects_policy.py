@@ -1,6 +1,6 @@
-"""Every endpoint of projects, consultation, the joint meeting and the audit log, called as
-every role × county (own, other, city level) × department (own, other) and anonymously,
-on both engines, against the one written policy (``service/api/policy.py``).
+"""Every endpoint of projects, consultation, the joint meeting, the audit log and tracking,
+called as every role × county (own, other, city level) × department (own, other) and
+anonymously, on both engines, against the one written policy (``service/api/policy.py``).
 
 Allowed → the endpoint's success status; a role or scope the policy refuses → 403;
 anonymous → 401. A refused call changes nothing: the audit log, every project and every
@@ -25,10 +25,12 @@ from blueprint.layers.schema import audit_log, consultation_rounds, projects
 from blueprint.layers.users import User
 from blueprint.service.api import audit, consultation, policy
 from blueprint.service.api import projects as project_api
+from blueprint.service.api import tracking as tracking_api
 from blueprint.service.api.policy import POLICY, Permit, Rule
 
-PREFIXES = ("/api/projects", "/api/rounds", "/api/consultation", "/api/meeting", "/api/audit")
-ROUTERS = (project_api.router, consultation.router, audit.router)
+PREFIXES = ("/api/projects", "/api/rounds", "/api/consultation", "/api/meeting", "/api/audit",
+            "/api/tracking")
+ROUTERS = (project_api.router, consultation.router, audit.router, tracking_api.router)
 # the matrix: every role at city level, own county and other county; both departments
 CALLERS = ["admin", "nr_city", "nr_dcf", "nr_yg", "quota_city", "quota_dcf", "quota_yg",
            "dept_ee", "dept_housing", "viewer", None]
@@ -71,6 +73,25 @@ def reserve(store: Any) -> str:
         rounds.answer(round_id, user=_user(f"dept_{dept}"), answer="agree", text="同意。",
                       store=store)
     return code
+
+
+def tracked(store: Any) -> str:
+    """A planned project of 东昌府区 with a tracking plan."""
+    from datetime import date
+
+    from blueprint.analysis import tracking
+
+    code = core.create_project(park_project(), user=STAFF, store=store).code
+    tracking.set_plan(code, milestones=[tracking.Milestone("start", date(2026, 6, 1), "住建局")],
+                      investment={"2026-02": "100"}, user=STAFF, store=store)
+    return code
+
+
+def problem(store: Any) -> int:
+    """An open problem of a tracked project of 东昌府区."""
+    from blueprint.analysis import tracking
+
+    return tracking.raise_problem(tracked(store), "施工用电未接入", user=STAFF, store=store).id
 
 
 def meeting_item(store: Any) -> int:
@@ -127,6 +148,23 @@ CASES: dict[str, Case] = {
         {"decision": "proceed", "meeting_date": "2026-03-05", "attendees": ["市长", "局长"],
          "text": "同意推进。"})),
     "GET /api/audit": Case(lambda s: ("/audit", None)),
+    "GET /api/tracking/projects": Case(lambda s: ("/tracking/projects", None)),
+    "GET /api/tracking/projects/{code}/plan": Case(lambda s: (
+        f"/tracking/projects/{tracked(s)}/plan", None)),
+    "PUT /api/tracking/projects/{code}/plan": Case(lambda s: (
+        f"/tracking/projects/{tracked(s)}/plan", {"investment": {"2026-03": "50"}})),
+    "POST /api/tracking/projects/{code}/reports": Case(lambda s: (
+        f"/tracking/projects/{tracked(s)}/reports", {"month": "2026-02", "investment": "90"}),
+        201),
+    "GET /api/tracking/late": Case(lambda s: ("/tracking/late?month=2026-02", None)),
+    "GET /api/tracking/problems": Case(lambda s: ("/tracking/problems", None)),
+    "POST /api/tracking/problems/{problem_id}/escalate": Case(lambda s: (
+        f"/tracking/problems/{problem(s)}/escalate", {"note": "县级无法协调"})),
+    "POST /api/tracking/problems/{problem_id}/close": Case(lambda s: (
+        f"/tracking/problems/{problem(s)}/close", {"note": "已解决，销号"})),
+    "GET /api/tracking/figures": Case(lambda s: ("/tracking/figures?month=2026-02", None)),
+    "GET /api/tracking/bulletin": Case(lambda s: (
+        "/tracking/bulletin?month=2026-02&format=xlsx", None)),
 }
 
 

@@ -134,6 +134,7 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
     from blueprint.web.project_pages import project_routes
     from blueprint.web.quota_pages import quota_routes
     from blueprint.web.review_pages import review_routes
+    from blueprint.web.tracking_pages import tracking_routes
 
     sessions = SessionDeps(deps.store, deps.settings)
 
@@ -151,6 +152,8 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
                                       deps.error_status, deps.permit))
     app.include_router(quota_routes(sessions.signed_in, context, deps.store,
                                     deps.error_status))
+    app.include_router(tracking_routes(sessions.signed_in, context, deps.store,
+                                       deps.error_status))
 
 
 def register(app: FastAPI, deps: PageDeps) -> None:

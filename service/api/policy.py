@@ -12,9 +12,9 @@ each route's key is its own method and path.
 Scopes:
 
 - ``any``: every county's records;
-- ``county``: the project's county (from the path: a project code, a round or a
-  problem-list item; for a new project, the ``county`` of the body); a user without a
-  county (city level) acts for every county;
+- ``county``: the project's county (from the path: a project code, a round, a
+  problem-list item or a tracked problem; for a new project, the ``county`` of the
+  body); a user without a county (city level) acts for every county;
 - ``city``: city-level users only (no county);
 - ``department``: a ``department`` user, and, for a round, a department still in it.
 
@@ -78,6 +78,16 @@ POLICY: dict[str, Rule] = {
     "GET /api/meeting/items": Rule(STAFF, "any", "联席会议问题清单"),
     "POST /api/meeting/items/{item_id}/decide": Rule(STAFF, "city", "记录联席会议决定"),
     "GET /api/audit": Rule(AUDITORS, "city", "审计日志"),
+    "GET /api/tracking/projects": Rule(EVERYONE, "any", "项目三色状态"),
+    "GET /api/tracking/projects/{code}/plan": Rule(EVERYONE, "any", "查看倒排工期"),
+    "PUT /api/tracking/projects/{code}/plan": Rule(STAFF, "county", "制定倒排工期"),
+    "POST /api/tracking/projects/{code}/reports": Rule(STAFF, "county", "填报月报"),
+    "GET /api/tracking/late": Rule(STAFF, "any", "月报逾期、未报清单"),
+    "GET /api/tracking/problems": Rule(EVERYONE, "any", "跟踪问题清单"),
+    "POST /api/tracking/problems/{problem_id}/escalate": Rule(STAFF, "county", "问题提级"),
+    "POST /api/tracking/problems/{problem_id}/close": Rule(STAFF, "county", "问题销号"),
+    "GET /api/tracking/figures": Rule(EVERYONE, "any", "指标与排名"),
+    "GET /api/tracking/bulletin": Rule(EVERYONE, "any", "月度通报"),
 }
 
 # The pages' forms (``POST`` routes of ``web/``): each names the API endpoint whose rule it
@@ -119,7 +129,7 @@ def _refuse(user: User, rule: Rule | None, why: str, why_zh: str) -> NotAllowed:
 def _checked(params: dict[str, Any]) -> dict[str, Any]:
     """The path's ids and code checked before any lookup: this dependency runs before
     FastAPI validates the parameters (a ``round_id`` of ``null`` or 10^20 is a 422)."""
-    for name in ("round_id", "item_id"):
+    for name in ("round_id", "item_id", "problem_id"):
         if name in params:
             text = str(params[name])
             if not _ID.fullmatch(text) or not 1 <= int(text) <= MAX_ID:
@@ -159,6 +169,10 @@ def _resource(store: Store, params: dict[str, Any]) -> tuple[str | None, list[st
             raise NotFound(f"no problem-list item {item_id}", where="item",
                            message_zh=f"问题清单事项 {item_id} 不存在")
         return get_project(code, store=store).county, []
+    if "problem_id" in params:
+        from blueprint.analysis.tracking.problems import get_problem
+
+        return get_problem(int(params["problem_id"]), store=store).county, []
     if "code" in params:
         return get_project(str(params["code"]), store=store).county, []
     return None, []

@@ -1,8 +1,9 @@
 """The ``blueprint`` command: the one place that assembles the command groups.
 
 Each group owns its Typer app (``layers``, ``sample``, ``db``, ``users``, ``quota``,
-``projects``, ``consult``, ``meeting``, ``audit``); the top-level commands (``serve``,
-``vet``, ``vet-batch``, ``convert``, ``backup``, ``restore``) are plain functions registered here.
+``projects``, ``consult``, ``meeting``, ``audit``, ``tracking``); the top-level commands
+(``serve``, ``vet``, ``vet-batch``, ``convert``, ``site-search``, ``backup``, ``restore``,
+``bulletin``) are plain functions registered here.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from blueprint.service.cli import (
     sample,
     serve,
     site_search,
+    tracking,
     users,
     vet,
 )
@@ -61,6 +63,7 @@ app.add_typer(projects.projects_app, name="projects")
 app.add_typer(consult.consult_app, name="consult")
 app.add_typer(meeting.meeting_app, name="meeting")
 app.add_typer(audit.audit_app, name="audit")
+app.add_typer(tracking.tracking_app, name="tracking")
 app.command("serve")(serve.serve)
 app.command("vet")(vet.vet)
 app.command("vet-batch")(vet.vet_batch)
@@ -68,6 +71,7 @@ app.command("convert")(convert.convert)
 app.command("site-search")(site_search.site_search)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
+app.command("bulletin")(tracking.bulletin)
 
 
 def main() -> None:

@@ -1,0 +1,35 @@
+"""Tracking projects after approval (跟踪调度): plans, monthly reports, three colours,
+problems, figures and rankings, the monthly bulletin's content.
+
+Modules: :mod:`model` (milestones, months, the report window), :mod:`config` (settings
+from ``tracking.toml``), :mod:`plans` (reversed schedules and monthly investment plans),
+:mod:`reports` (monthly reports, late and missing ones), :mod:`problems` (owner, due date,
+escalation, 销号), :mod:`status` (the three colours), :mod:`figures` (rates, scores,
+rankings) and :mod:`sample` (a year of plans and reports for the sample city). See
+``docs/tracking.md``.
+"""
+
+from blueprint.analysis.tracking.figures import Figures, month_figures
+from blueprint.analysis.tracking.model import MILESTONE_ZH, Milestone, Plan, Report
+from blueprint.analysis.tracking.plans import get_plan, set_plan
+from blueprint.analysis.tracking.problems import (
+    Problem,
+    close,
+    escalate,
+    list_problems,
+    raise_problem,
+    reassign,
+)
+from blueprint.analysis.tracking.reports import (
+    ProblemInput,
+    late_counts,
+    late_reports,
+    project_reports,
+    submit_report,
+)
+from blueprint.analysis.tracking.status import Status, project_statuses
+
+__all__ = ["MILESTONE_ZH", "Figures", "Milestone", "Plan", "Problem", "ProblemInput", "Report",
+           "Status", "close", "escalate", "get_plan", "late_counts", "late_reports",
+           "list_problems", "month_figures", "project_reports", "project_statuses",
+           "raise_problem", "reassign", "set_plan", "submit_report"]

@@ -1,0 +1,68 @@
+"""Checks shared by the tracking modules: amounts, texts, dates, who may write."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from blueprint.analysis.projects.model import Project
+from blueprint.layers.errors import BadInput, NotAllowed
+from blueprint.layers.users import User
+
+WRITERS = ("nr_staff", "city_quota_manager", "county_quota_manager")
+
+
+def require_reporter(user: User, project: Project) -> None:
+    """Project staff of the project's county (city level: any county), or the project's
+    service officer; nobody else writes a project's plan, reports or problems."""
+    if user.role == "admin" or (project.service_officer and user.name == project.service_officer
+                                and user.role != "viewer"):
+        return
+    user.require(*WRITERS)
+    if user.county and user.county != project.county:
+        raise NotAllowed(f"user {user.name!r} reports only for county {user.county}, "
+                         f"not {project.county}",
+                         message_zh=f"用户“{user.name}”只能填报本县（{user.county}）的项目")
+
+
+def require_city(user: User) -> None:
+    """City-level staff only (escalated problems are the city's)."""
+    user.require(*WRITERS)
+    if user.county and user.role != "admin":
+        raise NotAllowed(f"user {user.name!r} acts for county {user.county} only",
+                         message_zh=f"用户“{user.name}”为县级用户，此操作仅限市级")
+
+
+def amount(value: Any, where: str) -> Decimal:
+    """A non-negative exact amount (万元)."""
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        number = Decimal("NaN")
+    if not number.is_finite() or number < 0 or number > Decimal("1e9"):
+        raise BadInput(f"{where} must be a non-negative amount in 万元, not {value!r}",
+                       message_zh=f"{where} 须为非负金额（万元）", where=where)
+    return Decimal(format(number.normalize(), "f"))
+
+
+def text(value: str | None, where: str, *, required: bool = True, limit: int = 200) -> str:
+    """Stripped text, required unless told, at most ``limit`` characters."""
+    out = (value or "").strip()
+    if required and not out:
+        raise BadInput(f"{where} is required", message_zh=f"必须填写 {where}", where=where)
+    if len(out) > limit or "\x00" in out:
+        raise BadInput(f"{where} is longer than {limit} characters", where=where,
+                       message_zh=f"{where} 超过 {limit} 字")
+    return out
+
+
+def day(value: Any, where: str) -> date:
+    """A date from ``YYYY-MM-DD`` (or a date)."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise BadInput(f"{where} must be YYYY-MM-DD, not {value!r}", where=where,
+                       message_zh=f"{where} 须为日期（年-月-日）") from None

@@ -1,0 +1,201 @@
+"""Figures and rankings for a month (一月一通报), per county and per responsible unit.
+
+Per county, as of the close of the month's report window (China time):
+
+- projects and investment (亿元) by stage;
+- conversion planned → reserve → signed: of the county's projects, the share that ever
+  reached reserve (储备) and signed (签约) or later (Hanyin's target: ≥ 40 % signed);
+- start rate of the quarter: tracked projects whose start was planned in the month's
+  quarter up to the close, the share started (a report says so);
+- completion and production rates: of completion / production milestones planned by the
+  close, the share reached;
+- contract-performance rate (履约率): of tracked projects signed or later, the share with no
+  milestone overdue;
+- capital-arrival rate (资金到位率): funds arrived / investment planned, cumulated;
+- investment vs plan: investment completed / planned, cumulated;
+- a weighted score (weights in ``tracking.toml``; rates not applicable are left out and
+  the rest weighed up), and the ranking by it.
+
+Per responsible unit (the units of the milestones and of the problems): milestones due,
+reached on time, overdue; problems owned, open, overdue; the on-time rate and a ranking.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from blueprint.analysis.projects.model import RESERVE, SIGNED, STAGES, Project
+from blueprint.analysis.projects.records import list_projects
+from blueprint.analysis.quota.clock import CST, utc
+from blueprint.analysis.tracking.config import RATES, load_settings
+from blueprint.analysis.tracking.model import check_month, quarter_months, window_close
+from blueprint.analysis.tracking.problems import list_problems
+from blueprint.analysis.tracking.status import Status, project_statuses
+from blueprint.layers.schema import project_stages
+from blueprint.layers.store import Store
+
+LATER = ("signed", "started", "producing", "effective")
+RATE_ZH = {"start_rate": "季度开工率", "completion_rate": "竣工率", "production_rate": "投产率",
+           "contract_performance_rate": "履约率", "capital_arrival_rate": "资金到位率",
+           "investment_vs_plan": "投资完成率"}
+
+
+def rate(part: float | Decimal, whole: float | Decimal) -> Decimal | None:
+    """``part / whole`` to four places, None when nothing is due."""
+    if not whole:
+        return None
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"))
+
+
+@dataclass
+class Figures:
+    """A month's figures: per county (with score and rank) and per unit."""
+
+    month: str
+    at: datetime
+    counties: dict[str, dict[str, Any]]
+    units: dict[str, dict[str, Any]]
+    statuses: list[Status]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON (rates as decimal text)."""
+        def plain(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            return str(value) if isinstance(value, Decimal) else value
+
+        return {"month": self.month, "at": self.at.isoformat(),
+                "counties": plain(self.counties), "units": plain(self.units)}
+
+
+def _reached_stages(store: Store, at: datetime) -> dict[int, set[str]]:
+    with store.read() as conn:
+        rows = conn.execute(sa.select(project_stages.c.project_id, project_stages.c.to_stage,
+                                      project_stages.c.at)).all()
+    found: dict[int, set[str]] = {}
+    for r in rows:
+        if utc(r.at) <= at:
+            found.setdefault(r.project_id, set()).add(r.to_stage)
+    return found
+
+
+def _reached_at_least(stages: set[str], stage: str) -> bool:
+    floor = STAGES.index(stage)
+    return any(s in STAGES[floor:STAGES.index("effective") + 1] for s in stages)
+
+
+def _county(projects: list[Project], statuses: list[Status], reached: dict[int, set[str]],
+            quarter: list[str], at: datetime) -> dict[str, Any]:
+    today = at.astimezone(CST).date()
+    by_stage: dict[str, dict[str, Any]] = {}
+    for p in projects:
+        row = by_stage.setdefault(p.stage, {"count": 0, "investment": Decimal(0)})
+        row["count"] += 1
+        row["investment"] += p.investment
+    total = len(projects)
+    to_reserve = sum(_reached_at_least(reached.get(p.id, set()), RESERVE) for p in projects)
+    to_signed = sum(_reached_at_least(reached.get(p.id, set()), SIGNED) for p in projects)
+    due: Counter[str] = Counter()
+    met: Counter[str] = Counter()
+    for s in statuses:
+        plan = {m.kind: m.planned_on for m in s.plan_milestones}
+        start = plan.get("start")
+        if start and start.strftime("%Y-%m") in quarter and start <= today:
+            due["start"] += 1
+            met["start"] += "start" in s.reached
+        for kind in ("completion", "production"):
+            if kind in plan and plan[kind] <= today:
+                due[kind] += 1
+                met[kind] += kind in s.reached
+    later = [s for s in statuses if s.project.stage in LATER]
+    planned = sum((s.planned for s in statuses), Decimal(0))
+    rates = {"start_rate": rate(met["start"], due["start"]),
+             "completion_rate": rate(met["completion"], due["completion"]),
+             "production_rate": rate(met["production"], due["production"]),
+             "contract_performance_rate": rate(sum(not s.overdue for s in later), len(later)),
+             "capital_arrival_rate": rate(sum((s.funds for s in statuses), Decimal(0)), planned),
+             "investment_vs_plan": rate(sum((s.done for s in statuses), Decimal(0)), planned)}
+    colours = Counter(s.colour for s in statuses)
+    return {"projects": total, "tracked": len(statuses), "by_stage": by_stage,
+            "conversion_reserve": rate(to_reserve, total),
+            "conversion_signed": rate(to_signed, total),
+            "planned": planned, "done": sum((s.done for s in statuses), Decimal(0)),
+            **rates, "green": colours["green"], "yellow": colours["yellow"],
+            "red": colours["red"]}
+
+
+def score(rates: dict[str, Any], weights: dict[str, Decimal]) -> Decimal:
+    """Σ weight × min(rate, 1) over the rates that apply, over their weights, × 100."""
+    used = {k: w for k, w in weights.items() if rates.get(k) is not None and w}
+    if not used:
+        return Decimal(0)
+    total = sum((w * min(Decimal(rates[k]), Decimal(1)) for k, w in used.items()), Decimal(0))
+    return (total / sum(used.values(), Decimal(0)) * 100).quantize(Decimal("0.01"))
+
+
+def _rank(rows: dict[str, dict[str, Any]], key: str) -> None:
+    order = sorted(rows, key=lambda k: (-(rows[k][key] or Decimal(-1)), k))
+    for place, name in enumerate(order, 1):
+        rows[name]["rank"] = place
+
+
+def _units(statuses: list[Status], store: Store, at: datetime) -> dict[str, dict[str, Any]]:
+    today = at.astimezone(CST).date()
+    units: dict[str, dict[str, Any]] = {}
+
+    def unit(name: str) -> dict[str, Any]:
+        return units.setdefault(name, {"due": 0, "on_time": 0, "overdue": 0, "problems": 0,
+                                       "problems_open": 0, "problems_overdue": 0})
+
+    for s in statuses:
+        for m in s.plan_milestones:
+            if m.planned_on <= today:
+                row = unit(m.responsible_unit)
+                row["due"] += 1
+                row["on_time"] += m.kind in s.reached and s.reached[m.kind] <= m.planned_on
+                row["overdue"] += m.kind in s.overdue
+    for p in list_problems(store=store, at=at):
+        row = unit(p.owner_unit)
+        row["problems"] += 1
+        row["problems_open"] += p.closed_at is None
+        row["problems_overdue"] += p.overdue(today)
+    for row in units.values():
+        row["on_time_rate"] = rate(row["on_time"], row["due"])
+    _rank(units, "on_time_rate")
+    return dict(sorted(units.items()))
+
+
+def month_figures(month: str, *, store: Store, at: datetime | None = None) -> Figures:
+    """The figures of ``month`` as of ``at`` (default: the close of its report window).
+
+    Examples
+    --------
+    >>> f = month_figures("2026-11", store=store)  # doctest: +SKIP
+    >>> f.counties["371502"]["investment_vs_plan"], f.counties["371502"]["rank"]  # doctest: +SKIP
+    (Decimal('0.9375'), 1)
+    """
+    settings = load_settings()
+    month = check_month(month)
+    at = at or window_close(month, settings.close_day)
+    year, mon = (int(p) for p in month.split("-"))
+    quarter = [m for m in quarter_months(year, (mon - 1) // 3 + 1) if m <= month]
+    statuses = project_statuses(store=store, at=at)
+    reached = _reached_stages(store, at)
+    counties: dict[str, dict[str, Any]] = {}
+    everyone = [p for p in list_projects(store=store) if p.created_at <= at]
+    for county in sorted({p.county for p in everyone}):
+        row = _county([p for p in everyone if p.county == county],
+                      [s for s in statuses if s.project.county == county], reached, quarter, at)
+        row["score"] = score(row, settings.weights)
+        counties[county] = row
+    _rank(counties, "score")
+    return Figures(month, at, counties, _units(statuses, store, at), statuses)
+
+
+__all__ = ["RATES", "RATE_ZH", "Figures", "month_figures", "rate", "score"]

@@ -1,0 +1,140 @@
+"""What tracking stores: milestones of a reversed schedule (倒排工期), monthly amounts,
+reports and problems; months as ``YYYY-MM`` and the reporting window in China time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from blueprint.analysis.quota.clock import CST
+from blueprint.layers.errors import BadInput
+
+# Milestone kinds, in the order a project meets them.
+MILESTONE_ZH = {"land": "用地审批", "planning": "规划许可", "environment": "环评批复",
+                "energy": "能评批复", "start": "开工", "completion": "竣工",
+                "production": "投产", "effective": "达效"}
+MILESTONES = tuple(MILESTONE_ZH)
+COLOUR_ZH = {"green": "绿色（按计划推进）", "yellow": "黄色（滞后）",
+             "red": "红色（严重滞后或受阻）"}
+
+
+def check_month(text: str, where: str = "month") -> str:
+    """``YYYY-MM`` checked, or :class:`BadInput`."""
+    try:
+        parsed = datetime.strptime(str(text), "%Y-%m")
+    except ValueError:
+        raise BadInput(f"{where} must be YYYY-MM, not {text!r}", where=where,
+                       message_zh=f"{where} 须为“年-月”，如 2026-11") from None
+    return f"{parsed.year:04d}-{parsed.month:02d}"
+
+
+def month_of(day: date) -> str:
+    """The month ``YYYY-MM`` of a day."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def next_month(month: str) -> str:
+    """The month after ``month``."""
+    year, mon = (int(p) for p in month.split("-"))
+    return f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
+
+
+def months_between(first: str, last: str) -> list[str]:
+    """Every month from ``first`` to ``last`` inclusive (empty when ``last`` < ``first``)."""
+    found, month = [], first
+    while month <= last:
+        found.append(month)
+        month = next_month(month)
+    return found
+
+
+def window_close(month: str, close_day: int) -> datetime:
+    """The moment (UTC) the report window of ``month`` closes: the end of ``close_day``
+    of that month in China.
+
+    >>> window_close("2026-11", 28).isoformat()
+    '2026-11-28T16:00:00+00:00'
+    """
+    year, mon = (int(p) for p in month.split("-"))
+    end = datetime.combine(date(year, mon, close_day) + timedelta(days=1), time(0), CST)
+    return end.astimezone(UTC)
+
+
+def last_closed_month(at: datetime, close_day: int) -> str:
+    """The newest month whose report window has closed by ``at``."""
+    today = at.astimezone(CST).date()
+    month = month_of(today)
+    if window_close(month, close_day) <= at:
+        return month
+    year, mon = today.year, today.month
+    return f"{year - (mon == 1):04d}-{(mon - 2) % 12 + 1:02d}"
+
+
+def quarter_months(year: int, quarter: int) -> list[str]:
+    """The three months of a quarter."""
+    return [f"{year:04d}-{m:02d}" for m in range(3 * quarter - 2, 3 * quarter + 1)]
+
+
+@dataclass
+class Milestone:
+    """One milestone of a plan: kind, planned date, who is responsible."""
+
+    kind: str
+    planned_on: date
+    responsible_unit: str
+    service_officer: str | None = None
+
+    @property
+    def kind_zh(self) -> str:
+        """The kind in Chinese."""
+        return MILESTONE_ZH[self.kind]
+
+
+@dataclass
+class Plan:
+    """A project's plan (newest version): milestones and monthly investment (万元)."""
+
+    project: str
+    version: int
+    milestones: list[Milestone]
+    investment: dict[str, Decimal]  # YYYY-MM → 万元
+    created_at: datetime | None = None
+    created_by: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        return {"project": self.project, "version": self.version,
+                "milestones": [{"kind": m.kind, "kind_zh": m.kind_zh,
+                                "planned_on": m.planned_on.isoformat(),
+                                "responsible_unit": m.responsible_unit,
+                                "service_officer": m.service_officer}
+                               for m in self.milestones],
+                "investment": {k: str(v) for k, v in self.investment.items()},
+                "created_by": self.created_by}
+
+
+@dataclass
+class Report:
+    """A monthly report (the newest one sent for its month)."""
+
+    id: int
+    project: str
+    month: str
+    investment: Decimal  # 万元 completed this month
+    funds_arrived: Decimal  # 万元 arrived this month
+    milestones: dict[str, date]
+    note: str
+    reported_at: datetime
+    reported_by: str
+    corrects_id: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        return {"id": self.id, "project": self.project, "month": self.month,
+                "investment": str(self.investment), "funds_arrived": str(self.funds_arrived),
+                "milestones": {k: v.isoformat() for k, v in self.milestones.items()},
+                "note": self.note, "reported_at": self.reported_at.isoformat(),
+                "reported_by": self.reported_by, "corrects_id": self.corrects_id}

@@ -1,0 +1,175 @@
+"""Problems (问题) met by tracked projects: raised in a report, in consultation or by hand;
+each has an owner unit and a due date; a county that cannot solve one escalates it to city
+level (art. 21); a solved one is closed with a record (销号). The problem row never changes:
+escalation, reassignment and closing are events, and its state is read from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from blueprint.analysis.projects.records import load_project
+from blueprint.analysis.quota.clock import now_utc, today_cn, utc
+from blueprint.analysis.tracking.common import day, require_city, require_reporter, text
+from blueprint.analysis.tracking.reports import DEFAULT_DUE_DAYS
+from blueprint.layers.errors import BadInput, IllegalTransition, NotFound
+from blueprint.layers.schema import projects, tracking_problem_events, tracking_problems
+from blueprint.layers.store import Store, write_audit
+from blueprint.layers.users import User
+
+SOURCES = {"report": "月报", "consultation": "会商", "manual": "调度"}
+STATUS_ZH = {"open": "待解决", "escalated": "已提级至市级", "closed": "已销号"}
+
+
+@dataclass
+class Problem:
+    """A problem and its state as its events leave it."""
+
+    id: int
+    project: str
+    county: str
+    source: str
+    text: str
+    owner_unit: str
+    due_on: date
+    raised_at: datetime
+    raised_by: str
+    escalated: bool = False
+    closed_at: datetime | None = None
+    closing_note: str | None = None
+
+    @property
+    def status(self) -> str:
+        """open, escalated or closed."""
+        return "closed" if self.closed_at else "escalated" if self.escalated else "open"
+
+    def overdue(self, today: date) -> bool:
+        """Still open after its due date."""
+        return self.closed_at is None and today > self.due_on
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        out = dict(self.__dict__)
+        out.update(status=self.status, status_zh=STATUS_ZH[self.status],
+                   due_on=self.due_on.isoformat(), raised_at=self.raised_at.isoformat(),
+                   closed_at=self.closed_at.isoformat() if self.closed_at else None)
+        return out
+
+
+def raise_problem(code: str, problem: str, *, user: User, store: Store, source: str = "manual",
+                  owner_unit: str | None = None, due_on: Any = None,
+                  at: datetime | None = None) -> Problem:
+    """Put a problem of project ``code`` on the list."""
+    if source not in SOURCES:
+        raise BadInput(f"source must be one of {', '.join(SOURCES)}", where="source",
+                       message_zh="问题来源无效")
+    at = now_utc(at)
+    due = day(due_on, "due_on") if due_on else today_cn(at) + timedelta(days=DEFAULT_DUE_DAYS)
+    with store.engine.begin() as conn:
+        project = load_project(conn, code, for_update=True)
+        require_reporter(user, project)
+        pid = conn.execute(tracking_problems.insert().values(
+            project_id=project.id, source=source, text=text(problem, "problem", limit=2000),
+            owner_unit=text(owner_unit or project.responsible_unit, "owner_unit"), due_on=due,
+            raised_at=at, raised_by=user.name).returning(tracking_problems.c.id)).scalar_one()
+        write_audit(conn, actor=user.name, action="tracking.problem", obj=f"problem:{pid}",
+                    project=code, at=at, detail={"text": problem, "due_on": due.isoformat()})
+    return get_problem(pid, store=store)
+
+
+def _event(problem_id: int, kind: str, *, user: User, store: Store, note: str,
+           owner_unit: str | None = None, due_on: Any = None,
+           at: datetime | None = None) -> Problem:
+    at, note = now_utc(at), text(note, "note", limit=2000)
+    problem = get_problem(problem_id, store=store)
+    with store.engine.begin() as conn:
+        project = load_project(conn, problem.project, for_update=True)
+        if kind in ("reassign", "close") and problem.escalated:
+            require_city(user)  # escalated: the city owns it now
+        else:
+            require_reporter(user, project)
+        if problem.status == "closed":
+            raise IllegalTransition(f"problem {problem_id} is closed", where="problem",
+                                    message_zh=f"问题 {problem_id} 已销号")
+        if kind == "escalate" and problem.escalated:
+            raise IllegalTransition(f"problem {problem_id} is escalated already",
+                                    where="problem", message_zh=f"问题 {problem_id} 已提级")
+        conn.execute(tracking_problem_events.insert().values(
+            problem_id=problem_id, kind=kind, note=note, at=at, actor=user.name,
+            owner_unit=text(owner_unit, "owner_unit") if owner_unit else None,
+            due_on=day(due_on, "due_on") if due_on else None))
+        write_audit(conn, actor=user.name, action=f"tracking.problem.{kind}",
+                    obj=f"problem:{problem_id}", project=problem.project, at=at,
+                    detail={"note": note, "owner_unit": owner_unit})
+    return get_problem(problem_id, store=store)
+
+
+def escalate(problem_id: int, *, user: User, store: Store, note: str,
+             owner_unit: str = "市重点项目办", at: datetime | None = None) -> Problem:
+    """The county cannot solve it: escalate to city level (提级), a city unit owns it."""
+    return _event(problem_id, "escalate", user=user, store=store, note=note,
+                  owner_unit=owner_unit, at=at)
+
+
+def reassign(problem_id: int, *, user: User, store: Store, note: str, owner_unit: str,
+             due_on: Any = None, at: datetime | None = None) -> Problem:
+    """Another owner unit and/or due date (city level for an escalated problem)."""
+    return _event(problem_id, "reassign", user=user, store=store, note=note,
+                  owner_unit=owner_unit, due_on=due_on, at=at)
+
+
+def close(problem_id: int, *, user: User, store: Store, note: str,
+          at: datetime | None = None) -> Problem:
+    """Close a solved problem with its record (销号); an escalated one at city level."""
+    return _event(problem_id, "close", user=user, store=store, note=note, at=at)
+
+
+def list_problems(*, store: Store, status: str | None = None, county: str | None = None,
+                  project: str | None = None, at: datetime | None = None,
+                  problem_id: int | None = None) -> list[Problem]:
+    """Problems (oldest first) as they stood at ``at``, filtered by status (open: not
+    closed, escalated or not), county and project."""
+    until = now_utc(at)
+    query = sa.select(tracking_problems, projects.c.code, projects.c.county).join(
+        projects, projects.c.id == tracking_problems.c.project_id).where(
+        tracking_problems.c.raised_at <= until).order_by(tracking_problems.c.id)
+    if county:
+        query = query.where(projects.c.county == county)
+    if project:
+        query = query.where(projects.c.code == project)
+    events_query = sa.select(tracking_problem_events).where(
+        tracking_problem_events.c.at <= until).order_by(tracking_problem_events.c.id)
+    if problem_id is not None:
+        query = query.where(tracking_problems.c.id == problem_id)
+        events_query = events_query.where(tracking_problem_events.c.problem_id == problem_id)
+    with store.read() as conn:
+        rows = conn.execute(query).all()
+        events = conn.execute(events_query).all()
+    found = {r.id: Problem(r.id, r.code, r.county, r.source, r.text, r.owner_unit, r.due_on,
+                           utc(r.raised_at), r.raised_by) for r in rows}
+    for e in events:
+        p = found.get(e.problem_id)
+        if p is None:
+            continue
+        p.owner_unit = e.owner_unit or p.owner_unit
+        p.due_on = e.due_on or p.due_on
+        p.escalated = p.escalated or e.kind == "escalate"
+        if e.kind == "close":
+            p.closed_at, p.closing_note = utc(e.at), e.note
+    out = list(found.values())
+    if status == "open":
+        return [p for p in out if p.closed_at is None]
+    return [p for p in out if status is None or p.status == status]
+
+
+def get_problem(problem_id: int, *, store: Store) -> Problem:
+    """One problem, or :class:`NotFound`."""
+    found = list_problems(store=store, problem_id=problem_id)
+    if not found:
+        raise NotFound(f"no problem {problem_id}", where="problem",
+                       message_zh=f"问题 {problem_id} 不存在")
+    return found[0]

@@ -1,0 +1,181 @@
+"""Monthly progress reports (月报) and the reporting window.
+
+A report for month M says the investment completed and the funds arrived in M (万元), the
+milestones reached (with their dates) and the problems met. Sending a report again for a
+month stores a correction (a new row naming the one it corrects); the newest counts. The
+window of M closes at the end of the configured day of M in China (28th by default): a
+first report after it is *late*; none at all, once it has closed, is *missing*.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from blueprint.analysis.projects.model import EXITED
+from blueprint.analysis.projects.records import list_projects, load_project
+from blueprint.analysis.quota.clock import now_utc, today_cn, utc
+from blueprint.analysis.tracking.common import amount, day, require_reporter, text
+from blueprint.analysis.tracking.config import load_settings
+from blueprint.analysis.tracking.model import (
+    MILESTONES,
+    Plan,
+    Report,
+    check_month,
+    month_of,
+    window_close,
+)
+from blueprint.analysis.tracking.plans import all_plans
+from blueprint.layers.errors import BadInput
+from blueprint.layers.schema import projects, tracking_problems, tracking_reports
+from blueprint.layers.store import Store, write_audit
+from blueprint.layers.users import User
+
+DEFAULT_DUE_DAYS = 30
+
+
+@dataclass
+class ProblemInput:
+    """A problem raised in a report: what, which unit owns it, by when (default: 30 days)."""
+
+    text: str
+    owner_unit: str | None = None
+    due_on: date | None = None
+
+
+def submit_report(code: str, month: str, *, investment: Any, user: User, store: Store,
+                  funds_arrived: Any = "0", milestones: dict[str, Any] | None = None,
+                  problems: list[ProblemInput] | None = None, note: str = "",
+                  at: datetime | None = None) -> Report:
+    """Store project ``code``'s report for ``month`` (a correction if one exists).
+
+    Examples
+    --------
+    >>> submit_report("LC-2026-0001", "2026-11", investment="850", milestones={
+    ...     "start": "2026-11-06"}, user=staff, store=store)  # doctest: +SKIP
+    """
+    month, at = check_month(month), now_utc(at)
+    money = amount(investment, "investment")
+    funds = amount(funds_arrived, "funds_arrived")
+    reached = {}
+    for kind, value in (milestones or {}).items():
+        if kind not in MILESTONES:
+            raise BadInput(f"unknown milestone {kind!r}; known: {', '.join(MILESTONES)}",
+                           message_zh="未知的节点类型", where="milestones")
+        reached[kind] = day(value, f"milestones.{kind}")
+        if reached[kind] > today_cn(at):
+            raise BadInput(f"milestone {kind} cannot be reached after today",
+                           message_zh="节点完成日期不能晚于今天", where=f"milestones.{kind}")
+    if month > month_of(today_cn(at)):
+        raise BadInput(f"no report for {month} before that month", where="month",
+                       message_zh=f"{month} 尚未到来，不能填报")
+    note = text(note, "note", required=False, limit=2000)
+    with store.engine.begin() as conn:
+        project = load_project(conn, code, for_update=True)
+        require_reporter(user, project)
+        if project.stage == EXITED:
+            raise BadInput(f"project {code} has exited the library", where="project",
+                           message_zh=f"项目“{code}”已调出项目库，无需填报")
+        before = conn.execute(sa.select(tracking_reports.c.id).where(
+            tracking_reports.c.project_id == project.id, tracking_reports.c.month == month
+        ).order_by(tracking_reports.c.id.desc()).limit(1)).scalar()
+        report_id = conn.execute(tracking_reports.insert().values(
+            project_id=project.id, month=month, investment=str(money),
+            funds_arrived=str(funds), milestones=json.dumps(
+                {k: v.isoformat() for k, v in reached.items()}, sort_keys=True),
+            note=note, reported_at=at, reported_by=user.name, corrects_id=before
+        ).returning(tracking_reports.c.id)).scalar_one()
+        for p in problems or []:
+            conn.execute(tracking_problems.insert().values(
+                project_id=project.id, report_id=report_id, source="report",
+                text=text(p.text, "problem", limit=2000),
+                owner_unit=text(p.owner_unit or project.responsible_unit, "owner_unit"),
+                due_on=p.due_on or today_cn(at) + timedelta(days=DEFAULT_DUE_DAYS),
+                raised_at=at, raised_by=user.name))
+        write_audit(conn, actor=user.name, action="tracking.report", obj=f"project:{code}",
+                    project=code, at=at, detail={"month": month, "investment": str(money),
+                                                 "corrects": before,
+                                                 "problems": len(problems or [])})
+    return Report(report_id, code, month, money, funds, reached, note, at, user.name, before,
+                  [p.text for p in problems or []])
+
+
+def _report(row: Any, code: str) -> Report:
+    return Report(row.id, code, row.month, Decimal(row.investment), Decimal(row.funds_arrived),
+                  {k: date.fromisoformat(v) for k, v in json.loads(row.milestones).items()},
+                  row.note, utc(row.reported_at), row.reported_by, row.corrects_id)
+
+
+def all_reports(conn: Connection, until: datetime | None = None
+                ) -> tuple[dict[int, dict[str, Report]], dict[tuple[int, str], datetime]]:
+    """The newest report of every project and month sent by ``until``
+    (``{project id: {month: report}}``), and when each first came
+    (``{(project id, month): first reported_at}``)."""
+    query = sa.select(tracking_reports, projects.c.code).join(
+        projects, projects.c.id == tracking_reports.c.project_id).order_by(
+        tracking_reports.c.id)
+    if until is not None:
+        query = query.where(tracking_reports.c.reported_at <= until)
+    newest: dict[int, dict[str, Report]] = {}
+    first: dict[tuple[int, str], datetime] = {}
+    for row in conn.execute(query).all():
+        newest.setdefault(row.project_id, {})[row.month] = _report(row, row.code)
+        first.setdefault((row.project_id, row.month), utc(row.reported_at))
+    return newest, first
+
+
+def project_reports(code: str, *, store: Store) -> list[Report]:
+    """Project ``code``'s reports, the newest per month, oldest month first."""
+    with store.read() as conn:
+        project = load_project(conn, code)
+        newest, _ = all_reports(conn)
+    return sorted(newest.get(project.id, {}).values(), key=lambda r: r.month)
+
+
+def plan_start(plan: Plan) -> str | None:
+    """The first month a plan asks for reports: its first month of investment or first
+    milestone, whichever comes first."""
+    months = [*plan.investment, *(month_of(m.planned_on) for m in plan.milestones)]
+    return min(months) if months else None
+
+
+def late_reports(month: str, *, store: Store, at: datetime | None = None,
+                 county: str | None = None) -> list[dict[str, Any]]:
+    """Projects whose report for ``month`` came after the window closed (late) or has not
+    come although it closed (missing), by ``at``; each with county and responsible unit."""
+    month, at = check_month(month), now_utc(at)
+    closes = window_close(month, load_settings().close_day)
+    if at < closes:
+        return []
+    found = []
+    with store.read() as conn:
+        plans = all_plans(conn)
+        _, first = all_reports(conn, until=at)
+    for p in list_projects(store=store, county=county):
+        plan = plans.get(p.id)
+        start = plan_start(plan) if plan else None
+        if p.stage == EXITED or start is None or start > month:
+            continue
+        sent = first.get((p.id, month))
+        if sent is None or sent > closes:
+            found.append({"project": p.code, "name": p.name, "county": p.county,
+                          "unit": p.responsible_unit, "officer": p.service_officer,
+                          "status": "missing" if sent is None else "late",
+                          "reported_at": sent.isoformat() if sent else None,
+                          "closes_at": closes.isoformat()})
+    return found
+
+
+def late_counts(found: list[dict[str, Any]], by: str) -> dict[str, dict[str, int]]:
+    """Late and missing reports counted by ``county`` or ``unit``."""
+    counts: dict[str, Counter[str]] = {}
+    for item in found:
+        counts.setdefault(item[by], Counter())[item["status"]] += 1
+    return {k: {"late": v["late"], "missing": v["missing"]} for k, v in sorted(counts.items())}

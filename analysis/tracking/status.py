@@ -1,0 +1,134 @@
+"""Three colours (三色管理), computed from the plan and the reports, never typed.
+
+- **red**: seriously behind (a milestone overdue by ``red_milestone_days`` or more, or the
+  investment completed short of plan by ``red_investment_shortfall`` or more) or blocked
+  (an open problem escalated to city level);
+- **yellow**: behind (a milestone overdue by ``yellow_milestone_days``, or investment short
+  by ``yellow_investment_shortfall``);
+- **green**: on schedule.
+
+Investment is cumulated over the months whose report window has closed: a missing report
+counts as nothing done. A milestone is overdue from the day after its planned date until a
+report says it was reached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from blueprint.analysis.projects.model import EXITED, Project
+from blueprint.analysis.projects.records import list_projects
+from blueprint.analysis.quota.clock import now_utc, today_cn
+from blueprint.analysis.tracking.config import Colours, load_settings
+from blueprint.analysis.tracking.model import (
+    COLOUR_ZH,
+    MILESTONE_ZH,
+    Milestone,
+    Plan,
+    Report,
+    last_closed_month,
+)
+from blueprint.analysis.tracking.plans import all_plans
+from blueprint.analysis.tracking.problems import Problem, list_problems
+from blueprint.analysis.tracking.reports import all_reports
+from blueprint.layers.store import Store
+
+COLOURS = ("green", "yellow", "red")
+
+
+@dataclass
+class Status:
+    """A tracked project's colour and why."""
+
+    project: Project
+    colour: str
+    planned: Decimal  # 万元, cumulated to the last closed month
+    done: Decimal  # 万元, reported for those months
+    funds: Decimal  # 万元 arrived, reported for those months
+    shortfall: Decimal  # 0..1
+    overdue: dict[str, int]  # milestone kind → days overdue
+    reached: dict[str, date]
+    blocked: bool
+    reasons: list[str] = field(default_factory=list)
+    plan_milestones: list[Milestone] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON (the project by code, name, county, stage)."""
+        p = self.project
+        return {"project": p.code, "name": p.name, "county": p.county, "stage": p.stage,
+                "stage_zh": p.stage_zh, "tags": list(p.tags), "unit": p.responsible_unit,
+                "colour": self.colour, "colour_zh": COLOUR_ZH[self.colour],
+                "planned": str(self.planned), "done": str(self.done), "funds": str(self.funds),
+                "shortfall": str(self.shortfall), "overdue": self.overdue,
+                "reached": {k: v.isoformat() for k, v in self.reached.items()},
+                "blocked": self.blocked, "reasons": self.reasons}
+
+
+def reached_milestones(reports: dict[str, Report]) -> dict[str, date]:
+    """Each milestone's date as the reports give it (the earliest, if told twice)."""
+    reached: dict[str, date] = {}
+    for report in reports.values():
+        for kind, when in report.milestones.items():
+            reached[kind] = min(when, reached.get(kind, when))
+    return reached
+
+
+def colour_of(project: Project, plan: Plan, reports: dict[str, Report],
+              problems: list[Problem], *, at: datetime, colours: Colours,
+              close_day: int) -> Status:
+    """The colour of one project at ``at`` (pure: everything comes in)."""
+    today, closed = today_cn(at), last_closed_month(at, close_day)
+    reached = {k: v for k, v in reached_milestones(reports).items() if v <= today}
+    overdue = {m.kind: (today - m.planned_on).days for m in plan.milestones
+               if m.kind not in reached and m.planned_on < today}
+    planned = sum((v for k, v in plan.investment.items() if k <= closed), Decimal(0))
+    done = sum((r.investment for k, r in reports.items() if k <= closed), Decimal(0))
+    funds = sum((r.funds_arrived for k, r in reports.items() if k <= closed), Decimal(0))
+    shortfall = max(Decimal(0), 1 - done / planned) if planned else Decimal(0)
+    shortfall = shortfall.quantize(Decimal("0.0001"))
+    blocked = colours.red_when_escalated and any(
+        p.status == "escalated" for p in problems)
+    late = max(overdue.values(), default=0)
+    reasons = [f"{MILESTONE_ZH[k]}节点逾期 {d} 天" for k, d in overdue.items()]
+    if shortfall:
+        reasons.append(f"累计完成投资 {done} 万元，计划 {planned} 万元，"
+                       f"滞后 {(shortfall * 100).quantize(Decimal('0.1'))}%")
+    if blocked:
+        reasons.append("有已提级至市级的问题未解决")
+    if blocked or late >= colours.red_milestone_days \
+            or shortfall >= colours.red_investment_shortfall:
+        colour = "red"
+    elif (overdue and late >= colours.yellow_milestone_days) \
+            or shortfall >= colours.yellow_investment_shortfall:
+        colour = "yellow"
+    else:
+        colour = "green"
+    return Status(project, colour, planned, done, funds, shortfall, overdue, reached, blocked,
+                  reasons, list(plan.milestones))
+
+
+def project_statuses(*, store: Store, at: datetime | None = None, county: str | None = None,
+                     stage: str | None = None, library: str | None = None,
+                     colour: str | None = None) -> list[Status]:
+    """The colour of every tracked project (one with a plan, not exited), filtered."""
+    at, settings = now_utc(at), load_settings()
+    with store.read() as conn:
+        plans = all_plans(conn)
+        reports, _ = all_reports(conn, until=at)
+    problems: dict[str, list[Problem]] = {}
+    for p in list_problems(store=store, status="open", at=at):
+        problems.setdefault(p.project, []).append(p)
+    found = []
+    for project in list_projects(store=store, county=county, stage=stage, tag=library):
+        plan = plans.get(project.id)
+        if plan is None or project.stage == EXITED:
+            continue
+        status = colour_of(project, plan, reports.get(project.id, {}),
+                           problems.get(project.code, []), at=at, colours=settings.colours,
+                           close_day=settings.close_day)
+        if colour is None or status.colour == colour:
+            found.append(status)
+    return found

@@ -1,0 +1,170 @@
+"""``/api/tracking``: following projects after approval over HTTP (the same core as
+``blueprint tracking``): plans, monthly reports, problems, late reports, the three
+colours, the month's figures and the bulletin (PDF or xlsx).
+
+Every endpoint takes its :data:`~blueprint.service.api.policy.POLICY` entry: county staff
+write only for their county's projects (403 otherwise); city level acts for every county.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from blueprint.analysis import tracking as core
+from blueprint.layers.users import User
+from blueprint.service.api.bounds import Amount, Code, CodePath, CodeQuery, IdPath, Name, Text
+from blueprint.service.api.deps import StoreDep
+from blueprint.service.api.policy import permit
+
+router = APIRouter(prefix="/tracking", tags=["tracking"])
+MonthQuery = Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")]
+Month = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")]
+
+
+class MilestoneIn(BaseModel):
+    """One milestone of a reversed schedule (倒排工期)."""
+
+    kind: Code = Field(description="land, planning, environment, energy, start, "
+                                   "completion, production or effective")
+    planned_on: date
+    responsible_unit: Name
+    service_officer: Name | None = None
+
+
+class PlanIn(BaseModel):
+    """A new version of a project's plan."""
+
+    milestones: list[MilestoneIn] = Field(default_factory=list, max_length=8)
+    investment: dict[Month, Amount] = Field(default_factory=dict, max_length=120,
+                                            description="万元 a month")
+    reason: Text = "制定计划"
+
+
+class ProblemIn(BaseModel):
+    """A problem met (raised with a report)."""
+
+    text: Text
+    owner_unit: Name | None = None
+    due_on: date | None = None
+
+
+class ReportIn(BaseModel):
+    """A monthly report; sending one again for a month corrects it."""
+
+    month: Month
+    investment: Amount = Field(description="万元 completed this month")
+    funds_arrived: Amount = Field(Decimal(0), description="万元 arrived this month")
+    milestones: dict[Code, date] = Field(default_factory=dict, max_length=8,
+                                         description="milestones reached, with dates")
+    problems: list[ProblemIn] = Field(default_factory=list, max_length=20)
+    note: Text | None = None
+
+
+class NoteIn(BaseModel):
+    """A note kept on record (escalation, closing)."""
+
+    note: Text
+
+
+@router.get("/projects", summary="Tracked projects and their colours / 项目三色状态")
+def api_statuses(user: Annotated[User, permit("GET /api/tracking/projects")], store: StoreDep,
+                 county: CodeQuery = None, stage: CodeQuery = None, library: CodeQuery = None,
+                 colour: CodeQuery = None) -> Any:
+    """Every tracked project with its computed colour and why."""
+    return [s.to_dict() for s in core.project_statuses(
+        store=store, county=county, stage=stage, library=library, colour=colour)]
+
+
+@router.get("/projects/{code}/plan", summary="A project's plan / 倒排工期")
+def api_plan(code: CodePath,
+             user: Annotated[User, permit("GET /api/tracking/projects/{code}/plan")],
+             store: StoreDep) -> Any:
+    """The newest plan version: milestones and monthly investment."""
+    return core.get_plan(code, store=store).to_dict()
+
+
+@router.put("/projects/{code}/plan", summary="Set a project's plan / 制定倒排工期")
+def api_set_plan(code: CodePath, body: PlanIn,
+                 user: Annotated[User, permit("PUT /api/tracking/projects/{code}/plan")],
+                 store: StoreDep) -> Any:
+    """Store a new plan version (the old ones stay on record)."""
+    milestones = [core.Milestone(m.kind, m.planned_on, m.responsible_unit, m.service_officer)
+                  for m in body.milestones]
+    return core.set_plan(code, milestones=milestones, investment=dict(body.investment),
+                         reason=body.reason, user=user, store=store).to_dict()
+
+
+@router.post("/projects/{code}/reports", status_code=201,
+             summary="Send a monthly report / 填报月报")
+def api_report(code: CodePath, body: ReportIn,
+               user: Annotated[User, permit("POST /api/tracking/projects/{code}/reports")],
+               store: StoreDep) -> Any:
+    """A project's report for a month (a correction when one was sent before)."""
+    problems = [core.ProblemInput(p.text, p.owner_unit, p.due_on) for p in body.problems]
+    return core.submit_report(code, body.month, investment=body.investment,
+                              funds_arrived=body.funds_arrived,
+                              milestones=dict(body.milestones), problems=problems,
+                              note=body.note or "", user=user, store=store).to_dict()
+
+
+@router.get("/late", summary="Late and missing reports / 月报逾期、未报清单")
+def api_late(month: MonthQuery, user: Annotated[User, permit("GET /api/tracking/late")],
+             store: StoreDep, county: CodeQuery = None) -> Any:
+    """Late and missing reports of a month, with counts per county and unit."""
+    found = core.late_reports(month, store=store, county=county)
+    return {"reports": found, "by_county": core.late_counts(found, "county"),
+            "by_unit": core.late_counts(found, "unit")}
+
+
+@router.get("/problems", summary="The problem list / 问题清单")
+def api_problems(user: Annotated[User, permit("GET /api/tracking/problems")], store: StoreDep,
+                 status: CodeQuery = None, county: CodeQuery = None) -> Any:
+    """Problems (open, escalated or closed)."""
+    return [p.to_dict() for p in core.list_problems(store=store, status=status, county=county)]
+
+
+@router.post("/problems/{problem_id}/escalate", summary="Escalate to city level / 提级")
+def api_escalate(problem_id: IdPath, body: NoteIn,
+                 user: Annotated[User, permit("POST /api/tracking/problems/{problem_id}/"
+                                              "escalate")], store: StoreDep) -> Any:
+    """The county cannot solve it: the city owns it now (art. 21)."""
+    return core.escalate(problem_id, note=body.note, user=user, store=store).to_dict()
+
+
+@router.post("/problems/{problem_id}/close", summary="Close a problem / 销号")
+def api_close(problem_id: IdPath, body: NoteIn,
+              user: Annotated[User, permit("POST /api/tracking/problems/{problem_id}/close")],
+              store: StoreDep) -> Any:
+    """Solved: closed with its record (销号)."""
+    return core.close(problem_id, note=body.note, user=user, store=store).to_dict()
+
+
+@router.get("/figures", summary="The month's figures and ranking / 指标与排名")
+def api_figures(month: MonthQuery, user: Annotated[User, permit("GET /api/tracking/figures")],
+                store: StoreDep) -> Any:
+    """Per county (rates, score, rank) and per responsible unit."""
+    return core.month_figures(month, store=store).to_dict()
+
+
+@router.get("/bulletin", summary="The monthly bulletin, PDF or xlsx / 月度通报",
+            response_class=Response)
+async def api_bulletin(month: MonthQuery,
+                       user: Annotated[User, permit("GET /api/tracking/bulletin")],
+                       store: StoreDep,
+                       format: Annotated[str, Query(pattern="^(pdf|xlsx)$")] = "pdf") -> Any:
+    """The bulletin of a month as a download."""
+    from blueprint.analysis.tracking.bulletin import build_bulletin, bulletin_pdf, bulletin_xlsx
+
+    b = await run_in_threadpool(build_bulletin, month, store=store)
+    render = bulletin_pdf if format == "pdf" else bulletin_xlsx
+    body = await run_in_threadpool(render, b)
+    media = ("application/pdf" if format == "pdf" else
+             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return Response(body, media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="bulletin-{b.month}.{format}"'})

@@ -1,0 +1,236 @@
+"""``blueprint tracking …`` and ``blueprint bulletin``: following projects after approval.
+
+Plans (倒排工期 and monthly investment), monthly reports, problems, late and missing
+reports, the three colours, the month's figures and ranking, and the monthly bulletin (PDF
+and xlsx). Commands act as the local operator (admin) unless ``--user NAME``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from blueprint.service.cli.actor import UserName, acting_user
+from blueprint.service.cli.console import open_store, out, print_json, table
+
+tracking_app = typer.Typer(help="Tracking after approval (跟踪调度): plans, monthly reports, "
+                           "problems, late reports, colours, figures.", no_args_is_help=True)
+plan_app = typer.Typer(help="A project's plan (倒排工期, monthly investment).",
+                       no_args_is_help=True)
+tracking_app.add_typer(plan_app, name="plan")
+
+Format = Annotated[str, typer.Option(help="table or json")]
+Month = Annotated[str, typer.Option(help="Month, YYYY-MM")]
+
+
+def _pairs(values: list[str] | None, where: str) -> dict[str, str]:
+    from blueprint.layers.errors import BadInput
+
+    found = {}
+    for value in values or []:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip():
+            raise BadInput(f"{where} {value!r} is not KEY=VALUE", where=where,
+                           message_zh=f"{where} 格式应为 键=值")
+        found[key.strip()] = rest.strip()
+    return found
+
+
+@plan_app.command("set")
+def plan_set(code: str,
+             milestone: Annotated[list[str] | None, typer.Option(
+                 help="KIND=YYYY-MM-DD@UNIT[@OFFICER] (repeat); kinds: land, planning, "
+                      "environment, energy, start, completion, production, effective")] = None,
+             investment: Annotated[list[str] | None, typer.Option(
+                 help="YYYY-MM=万元 (repeat)")] = None,
+             reason: Annotated[str, typer.Option(help="Why (kept on record)")] = "制定计划",
+             user: UserName = None, format: Format = "table") -> None:
+    """Set (a new version of) a project's plan."""
+    from blueprint.analysis.tracking import Milestone, set_plan
+
+    store = open_store()
+    milestones = []
+    for kind, rest in _pairs(milestone, "--milestone").items():
+        when, _, who = rest.partition("@")
+        unit, _, officer = who.partition("@")
+        milestones.append(Milestone(kind, when, unit, officer or None))  # type: ignore[arg-type]
+    plan = set_plan(code, milestones=milestones, investment=_pairs(investment, "--investment"),
+                    user=acting_user(store, user), store=store, reason=reason)
+    _show_plan(plan, format)
+
+
+def _show_plan(plan: Any, fmt: str) -> None:
+    if fmt == "json":
+        print_json(plan.to_dict())
+        return
+    table(f"{plan.project} 倒排工期（第 {plan.version} 版）", ["节点", "计划日期", "责任单位",
+                                                      "服务专员"],
+          [[m.kind_zh, m.planned_on, m.responsible_unit, m.service_officer or ""]
+           for m in plan.milestones])
+    table("月度投资计划（万元）", ["月份", "计划投资"],
+          [[k, v] for k, v in plan.investment.items()])
+
+
+@plan_app.command("show")
+def plan_show(code: str, format: Format = "table") -> None:
+    """A project's plan (newest version)."""
+    from blueprint.analysis.tracking import get_plan
+
+    _show_plan(get_plan(code, store=open_store(create=False)), format)
+
+
+@tracking_app.command("report")
+def report_cmd(code: str, month: Month,
+               investment: Annotated[str, typer.Option(help="Investment completed, 万元")],
+               funds: Annotated[str, typer.Option(help="Funds arrived, 万元")] = "0",
+               reached: Annotated[list[str] | None, typer.Option(
+                   help="KIND=YYYY-MM-DD milestone reached (repeat)")] = None,
+               problem: Annotated[list[str] | None, typer.Option(
+                   help="A problem met (repeat); TEXT or TEXT@OWNER UNIT")] = None,
+               note: str = "", user: UserName = None, format: Format = "table") -> None:
+    """Send (or correct) a project's monthly report."""
+    from blueprint.analysis.tracking import ProblemInput, submit_report
+
+    store = open_store()
+    problems = [ProblemInput(p.partition("@")[0], p.partition("@")[2] or None)
+                for p in problem or []]
+    report = submit_report(code, month, investment=investment, funds_arrived=funds,
+                           milestones=dict(_pairs(reached, "--reached")), problems=problems,
+                           note=note, user=acting_user(store, user), store=store)
+    if format == "json":
+        print_json(report.to_dict())
+        return
+    fixed = "（更正此前填报）" if report.corrects_id else ""
+    out.print(f"已填报 {code} {month} 月报{fixed}：完成投资 {report.investment} 万元。",
+              markup=False)
+
+
+@tracking_app.command("status")
+def status_cmd(county: Annotated[str | None, typer.Option(help="Only this county")] = None,
+               colour: Annotated[str | None, typer.Option(help="green, yellow or red")] = None,
+               format: Format = "table") -> None:
+    """The three colours of the tracked projects, now."""
+    from blueprint.analysis.tracking import project_statuses
+
+    found = project_statuses(store=open_store(create=False), county=county, colour=colour)
+    if format == "json":
+        print_json([s.to_dict() for s in found])
+        return
+    table("项目三色状态", ["项目代码", "项目名称", "县区", "状态", "原因"],
+          [[s.project.code, s.project.name, s.project.county, s.to_dict()["colour_zh"],
+            "；".join(s.reasons)] for s in found])
+
+
+@tracking_app.command("problems")
+def problems_cmd(status: Annotated[str | None, typer.Option(
+                     help="open, escalated or closed (default: every one)")] = None,
+                 county: Annotated[str | None, typer.Option(help="Only this county")] = None,
+                 format: Format = "table") -> None:
+    """The problem list."""
+    from blueprint.analysis.tracking import list_problems
+
+    found = list_problems(store=open_store(create=False), status=status, county=county)
+    if format == "json":
+        print_json([p.to_dict() for p in found])
+        return
+    table("问题清单", ["编号", "项目代码", "县区", "问题", "责任单位", "办结时限", "状态"],
+          [[p.id, p.project, p.county, p.text, p.owner_unit, p.due_on,
+            p.to_dict()["status_zh"]] for p in found])
+
+
+@tracking_app.command("problem")
+def problem_cmd(action: Annotated[str, typer.Argument(help="raise, escalate or close")],
+                target: Annotated[str, typer.Argument(help="Project code (raise) or problem id")],
+                text: Annotated[str, typer.Option(help="The problem (raise) or the note")],
+                unit: Annotated[str | None, typer.Option(help="Owner unit")] = None,
+                due: Annotated[str | None, typer.Option(help="Due date YYYY-MM-DD")] = None,
+                source: Annotated[str, typer.Option(
+                    help="report, consultation or manual (raise)")] = "manual",
+                user: UserName = None) -> None:
+    """Raise a problem, escalate it to city level, or close it (销号)."""
+    from blueprint.analysis.tracking import close, escalate, raise_problem
+    from blueprint.layers.errors import BadInput
+
+    store = open_store()
+    actor = acting_user(store, user)
+    if action == "raise":
+        p = raise_problem(target, text, owner_unit=unit, due_on=due, source=source,
+                          user=actor, store=store)
+    elif action in ("escalate", "close") and target.isdigit():
+        fn = escalate if action == "escalate" else close
+        p = fn(int(target), note=text, user=actor, store=store)
+    else:
+        raise BadInput("usage: problem raise CODE | problem escalate ID | problem close ID",
+                       message_zh="用法：problem raise 项目代码 | escalate 编号 | close 编号",
+                       where="action")
+    out.print(f"问题 {p.id}（{p.project}）：{p.to_dict()['status_zh']}。", markup=False)
+
+
+@tracking_app.command("late")
+def late_cmd(month: Month,
+             county: Annotated[str | None, typer.Option(help="Only this county")] = None,
+             format: Format = "table") -> None:
+    """Late and missing reports of a month, with counts per county and unit."""
+    from blueprint.analysis.tracking import late_counts, late_reports
+
+    found = late_reports(month, store=open_store(create=False), county=county)
+    if format == "json":
+        print_json({"reports": found, "by_county": late_counts(found, "county"),
+                    "by_unit": late_counts(found, "unit")})
+        return
+    zh = {"late": "逾期报送", "missing": "未报送"}
+    table(f"{month} 月报逾期、未报清单", ["项目代码", "项目名称", "县区", "责任单位", "情况"],
+          [[r["project"], r["name"], r["county"], r["unit"], zh[r["status"]]] for r in found])
+    for by, title in (("county", "按县区"), ("unit", "按责任单位")):
+        table(title, ["名称", "逾期报送", "未报送"],
+              [[k, v["late"], v["missing"]] for k, v in late_counts(found, by).items()])
+
+
+@tracking_app.command("figures")
+def figures_cmd(month: Month, format: Format = "table") -> None:
+    """The month's figures per county (with score and rank) and per unit."""
+    from blueprint.analysis.tracking.bulletin import (
+        COUNTY_COLUMNS,
+        UNIT_COLUMNS,
+        build_bulletin,
+    )
+
+    b = build_bulletin(month, store=open_store(create=False))
+    if format == "json":
+        print_json(b.figures.to_dict())
+        return
+    wide = b.county_rows()  # the whole table is in --format json and the bulletin's xlsx
+    keep = [COUNTY_COLUMNS.index(c) for c in ("排名", "县区", "综合得分", "绿", "黄", "红",
+                                              "季度开工率", "资金到位率", "投资完成率")]
+    table(f"{month} 各县区指标与排名", [COUNTY_COLUMNS[i] for i in keep],
+          [[row[i] for i in keep] for row in wide])
+    table(f"{month} 责任单位", UNIT_COLUMNS, b.unit_rows())
+
+
+def bulletin(month: Month,
+             out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into")]
+             = Path("."),
+             pdf: Annotated[bool, typer.Option(help="Write the PDF (needs Chromium)")] = True
+             ) -> None:
+    """The monthly bulletin (一月一通报): PDF and xlsx of figures, red and yellow projects,
+    open problems and the ranking."""
+    from blueprint.analysis.tracking.bulletin import (
+        build_bulletin,
+        bulletin_pdf,
+        bulletin_xlsx,
+    )
+
+    b = build_bulletin(month, store=open_store(create=False))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    xlsx = out_dir / f"bulletin-{b.month}.xlsx"
+    xlsx.write_bytes(bulletin_xlsx(b))
+    written.append(xlsx)
+    if pdf:
+        target = out_dir / f"bulletin-{b.month}.pdf"
+        target.write_bytes(bulletin_pdf(b))
+        written.append(target)
+    for path in written:
+        out.print(f"已生成 {path}", markup=False)

@@ -1,0 +1,97 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.test_browser)
+"""Tracking in Debian's Chromium on the sample city (its demo projects carry a year of plans
+and reports): the battle map (挂图作战) shows every tracked project in its computed colour,
+filters by colour, and the bulletin page's PDF has readable Chinese. No request leaves the
+machine, no console error (the page fixture of ``tests.test_browser`` holds both)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blueprint.layers.store import open_store
+from blueprint.layers.users import create_user
+from tests.live_server import serving
+from tests.test_browser import (  # noqa: F401  (fixtures)
+    _need_browser,
+    browser,
+    console,
+    page,
+)
+
+pytestmark = pytest.mark.browser
+PASSWORD = "browser-test-password"
+HEX = {"green": "#1a9850", "yellow": "#f1c40f", "red": "#d7191c"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``blueprint serve`` on the sample city with a read-only user."""
+    _need_browser()
+    data = tmp_path_factory.mktemp("serve-tracking")
+    with serving(data) as live:
+        store = open_store("", data)
+        try:
+            create_user("市领导", "viewer", None, store=store, actor="test", password=PASSWORD)
+        finally:
+            store.close()
+        yield live.base
+
+
+def _sign_in(page: Any, server: str, target: str) -> None:
+    page.goto(f"{server}/login?next={target}")
+    page.fill("input[name=name]", "市领导")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}{target}*")
+
+
+def test_the_battle_map_shows_projects_in_their_colours(server: str, page: Any) -> None:
+    _sign_in(page, server, "/tracking")
+    rows = page.locator("#bp-tracking-list tbody tr[data-colour]")
+    colours = [rows.nth(i).get_attribute("data-colour") for i in range(rows.count())]
+    assert len(colours) == 6 and {"red", "green"} <= set(colours)
+    page.locator("#bp-battle-map .leaflet-interactive").first.wait_for()
+    fills = page.eval_on_selector_all("#bp-battle-map path.leaflet-interactive",
+                                      "els => els.map(e => e.getAttribute('fill'))")
+    for colour in set(colours):  # every colour of the list is drawn on the map
+        assert HEX[colour] in fills, (colour, fills)
+    assert set(fills) <= set(HEX.values())
+    page.select_option("select[name=colour]", "red")
+    page.click("#bp-tracking-filters button[type=submit]")
+    page.wait_for_url(f"{server}/tracking?*colour=red*")
+    reds = page.locator("#bp-tracking-list tbody tr[data-colour]")
+    assert reds.count() == colours.count("red")
+    assert all(reds.nth(i).get_attribute("data-colour") == "red" for i in range(reds.count()))
+    fills = page.eval_on_selector_all("#bp-battle-map path.leaflet-interactive",
+                                      "els => els.map(e => e.getAttribute('fill'))")
+    assert fills and set(fills) == {HEX["red"]}
+    reds.first.locator("a").click()  # one project: its plan, reports and problems
+    page.wait_for_url(f"{server}/tracking/projects/LC-*")
+    assert "红色" in page.locator("#bp-colour").inner_text()
+    assert "开工" in page.locator("#bp-milestones").inner_text()
+    assert page.locator("#bp-months tbody tr").count() == 12
+
+
+def test_the_bulletin_pdf_has_readable_chinese(server: str, page: Any,
+                                               tmp_path: Path) -> None:
+    _sign_in(page, server, "/tracking/bulletin")
+    page.goto(f"{server}/tracking/bulletin?month=2026-11")
+    assert "临清轴承智能制造项目" in page.locator("#bp-flagged").inner_text()
+    figures = page.request.get(f"{server}/tracking/figures?month=2026-11")
+    assert figures.ok and "<svg" in figures.text()
+    with page.expect_download() as info:
+        page.click("#bp-bulletin-pdf")
+    path = tmp_path / "bulletin.pdf"
+    info.value.save_as(path)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    for words in ("重点项目建设情况通报（2026年11月）", "各县区综合排名", "临清轴承智能制造项目",
+                  "施工用电线路迁改需跨县协调", "已提级至市级"):
+        assert words in text, words
+    xlsx = page.request.get(f"{server}/tracking/bulletin/2026-11.xlsx")
+    assert xlsx.ok and xlsx.body()[:2] == b"PK"

@@ -1,0 +1,212 @@
+"""Tracking after approval (issue 13), both engines: colours follow the reports, a late
+report is listed the day after its window closes (China time), figures agree with values
+computed here, county staff report only for their county, records are append-only."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from projects_support import DCF, DCF_STAFF, STAFF, YG_STAFF, park_project
+from tracking_support import cn, tstore
+
+from blueprint.analysis.projects import create_project
+from blueprint.analysis.tracking import (
+    Milestone,
+    ProblemInput,
+    close,
+    escalate,
+    late_reports,
+    list_problems,
+    month_figures,
+    project_statuses,
+    set_plan,
+    submit_report,
+)
+from blueprint.layers.errors import NotAllowed
+from blueprint.layers.store import Store
+
+__all__ = ["tstore"]
+YG = "371521"
+MONTHS = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
+
+
+def _tracked(store: Store, name: str, county: str = DCF, per_month: str = "100",
+             start: date = date(2026, 3, 15)) -> str:
+    code = create_project(park_project(name=name, county=county), user=STAFF, store=store,
+                          at=cn("2026-01-05 09:00")).code
+    set_plan(code, milestones=[Milestone("start", start, "住房和城乡建设局", "李专员"),
+                               Milestone("completion", date(2026, 12, 20), "住房和城乡建设局")],
+             investment={m: per_month for m in MONTHS}, user=STAFF, store=store,
+             at=cn("2026-01-06 09:00"))
+    return code
+
+
+def _colour(store: Store, code: str, when: str) -> str:
+    found = [s for s in project_statuses(store=store, at=cn(when)) if s.project.code == code]
+    return found[0].colour
+
+
+def test_colour_follows_the_reports_and_a_late_report_is_listed(tstore: Store) -> None:
+    code = _tracked(tstore, "三色测试项目")
+    for month, day_ in (("2026-01", "01-20"), ("2026-02", "02-20")):
+        submit_report(code, month, investment="100", user=DCF_STAFF, store=tstore,
+                      at=cn(f"2026-{day_} 10:00"))
+    assert _colour(tstore, code, "2026-03-01 10:00") == "green"
+    submit_report(code, "2026-03", investment="60", user=DCF_STAFF, store=tstore,
+                  at=cn("2026-03-20 10:00"))
+    assert _colour(tstore, code, "2026-03-29 10:00") == "yellow"  # 260 of 300, start late
+    # April: no report. The window closes at the end of 28 April, China time.
+    assert late_reports("2026-04", store=tstore, at=cn("2026-04-28 23:59")) == []
+    missing = late_reports("2026-04", store=tstore, at=cn("2026-04-29 00:01"))
+    assert [(m["project"], m["status"]) for m in missing] == [(code, "missing")]
+    assert _colour(tstore, code, "2026-04-29 10:00") == "red"  # 260 of 400
+    submit_report(code, "2026-04", investment="0", user=DCF_STAFF, store=tstore,
+                  at=cn("2026-04-30 10:00"))
+    late = late_reports("2026-04", store=tstore, at=cn("2026-05-01 10:00"))
+    assert [(m["project"], m["status"], m["county"]) for m in late] == [(code, "late", DCF)]
+    # May: catches up (240) and starts; back to green once May's window closes.
+    submit_report(code, "2026-05", investment="240", milestones={"start": "2026-05-10"},
+                  user=DCF_STAFF, store=tstore, at=cn("2026-05-20 10:00"))
+    assert _colour(tstore, code, "2026-05-29 10:00") == "green"  # 500 of 500
+    # A problem escalated to city level blocks: red, and green again once closed (销号).
+    problem = list_problems(store=tstore, project=code)
+    assert problem == []
+    submit_report(code, "2026-06", investment="100", user=DCF_STAFF, store=tstore,
+                  problems=[ProblemInput("施工用电未接入", "供电公司")],
+                  at=cn("2026-06-10 10:00"))
+    [p] = list_problems(store=tstore, project=code, status="open", at=cn("2026-06-11 10:00"))
+    assert p.owner_unit == "供电公司" and p.due_on == date(2026, 7, 10)
+    escalate(p.id, user=DCF_STAFF, store=tstore, note="县级无法协调",
+             at=cn("2026-06-12 10:00"))
+    assert _colour(tstore, code, "2026-06-13 10:00") == "red"
+    with pytest.raises(NotAllowed):  # escalated: the city closes it
+        close(p.id, user=DCF_STAFF, store=tstore, note="已接入", at=cn("2026-06-19 10:00"))
+    close(p.id, user=STAFF, store=tstore, note="已接入，销号", at=cn("2026-06-20 10:00"))
+    assert _colour(tstore, code, "2026-06-21 10:00") == "green"
+
+
+def test_county_staff_report_only_for_their_county(tstore: Store) -> None:
+    code = _tracked(tstore, "权限测试项目")
+    with pytest.raises(NotAllowed):
+        submit_report(code, "2026-01", investment="1", user=YG_STAFF, store=tstore,
+                      at=cn("2026-01-20 10:00"))
+    with pytest.raises(NotAllowed):
+        set_plan(code, milestones=[], investment={"2026-01": "1"}, user=YG_STAFF,
+                 store=tstore, at=cn("2026-01-20 10:00"))
+
+
+def test_tracking_records_are_append_only(tstore: Store) -> None:
+    code = _tracked(tstore, "只增测试项目")
+    submit_report(code, "2026-01", investment="5", user=STAFF, store=tstore,
+                  problems=[ProblemInput("用地指标不足")], at=cn("2026-01-20 10:00"))
+    for table in ("tracking_plans", "tracking_milestones", "tracking_investment_plan",
+                  "tracking_reports", "tracking_problems"):
+        for statement in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+                with tstore.engine.begin() as conn:
+                    conn.execute(sa.text(statement))
+
+
+def test_figures_of_a_month_agree_with_a_count_by_hand(tstore: Store) -> None:
+    """Two more counties' projects, reports through May; figures for 2026-05 at the close."""
+    a = _tracked(tstore, "阳谷甲项目", county=YG, per_month="200", start=date(2026, 4, 10))
+    b = _tracked(tstore, "阳谷乙项目", county=YG, per_month="50", start=date(2026, 5, 10))
+    for month in MONTHS[:5]:
+        submit_report(a, month, investment="200", funds_arrived="150", user=STAFF,
+                      store=tstore, milestones={"start": "2026-04-08"} if month >= "2026-04"
+                      else {}, at=cn(f"{month}-25 10:00"))
+        if month != "2026-03":
+            submit_report(b, month, investment="25", funds_arrived="25", user=STAFF,
+                          store=tstore, at=cn(f"{month}-26 10:00"))
+    figures = month_figures("2026-05", store=tstore)
+    yg = figures.counties[YG]
+    planned = Decimal(200 * 5 + 50 * 5)
+    assert yg["planned"] == planned
+    assert yg["done"] == Decimal(200 * 5 + 25 * 4)
+    assert yg["investment_vs_plan"] == (Decimal(1100) / planned).quantize(Decimal("0.0001"))
+    assert yg["capital_arrival_rate"] == (Decimal(150 * 5 + 25 * 4) / planned).quantize(
+        Decimal("0.0001"))
+    # Q2 (April–May): a's start (10 April) reached, b's (10 May) not.
+    assert yg["start_rate"] == Decimal("0.5")
+    assert yg["completion_rate"] is None and yg["projects"] == 2 == yg["tracked"]
+    assert yg["conversion_reserve"] == 0 and yg["by_stage"]["planned"]["count"] == 2
+    # b: 1100/1250 ⇒ a is green, b is 100/250 short (60 %) and its start 19 days late: red.
+    assert (yg["green"], yg["yellow"], yg["red"]) == (1, 0, 1)
+    rates = {"start_rate": Decimal("0.5"), "investment_vs_plan": yg["investment_vs_plan"],
+             "capital_arrival_rate": yg["capital_arrival_rate"]}
+    weights = {"start_rate": Decimal("0.25"), "investment_vs_plan": Decimal("0.25"),
+               "capital_arrival_rate": Decimal("0.15")}
+    expected = (sum(weights[k] * rates[k] for k in rates) / sum(weights.values())
+                * 100).quantize(Decimal("0.01"))
+    assert yg["score"] == expected
+    assert sorted(r["rank"] for r in figures.counties.values()) == [1, 2]
+    unit = figures.units["住房和城乡建设局"]
+    assert unit["due"] >= 2 and unit["on_time"] >= 1
+
+
+def test_the_commands(tstore: Store, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # noqa: ANN001
+    """``blueprint tracking …`` and ``blueprint bulletin`` on the same core (CliRunner)."""
+    import json
+
+    from openpyxl import load_workbook
+    from typer.testing import CliRunner
+
+    from blueprint.layers.users import create_user
+    from blueprint.service.cli import app
+
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", tstore.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(tstore.data_dir))
+    monkeypatch.setenv("COLUMNS", "250")
+    create_user("cli_yg", "nr_staff", YG, store=tstore, actor="test")
+    code = create_project(park_project(name="命令行项目"), user=STAFF, store=tstore).code
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = runner.invoke(app, list(args))
+        assert (result.exit_code == 0) == ok, (args, result.output, result.exception)
+        return str(result.stdout)
+
+    run("tracking", "plan", "set", code, "--milestone", "start=2026-01-10@住建局@李专员",
+        "--investment", "2026-01=100")
+    assert json.loads(run("tracking", "plan", "show", code, "--format", "json"))[
+        "milestones"][0]["responsible_unit"] == "住建局"
+    run("tracking", "report", code, "--month", "2026-01", "--investment", "40",
+        "--user", "cli_yg", ok=False)  # 阳谷 staff, a 东昌府区 project
+    assert "已填报" in run("tracking", "report", code, "--month", "2026-01", "--investment",
+                          "40", "--problem", "缺少施工用水@水务局")
+    [problem] = json.loads(run("tracking", "problems", "--format", "json"))[-1:]
+    assert problem["project"] == code and problem["owner_unit"] == "水务局"
+    assert "已提级" in run("tracking", "problem", "escalate", str(problem["id"]), "--text", "提级")
+    assert "已销号" in run("tracking", "problem", "close", str(problem["id"]), "--text", "已解决")
+    late = json.loads(run("tracking", "late", "--month", "2026-01", "--format", "json"))
+    assert isinstance(late["reports"], list)
+    run("bulletin", "--month", "2026-06", "--out", str(tmp_path), "--no-pdf")
+    book = load_workbook(tmp_path / "bulletin-2026-06.xlsx")
+    assert book.sheetnames == ["县区排名", "红黄项目", "未销号问题", "责任单位"]
+    assert book["县区排名"]["B1"].value == "县区"
+
+
+def test_county_staff_report_over_http_only_for_their_county(tstore: Store) -> None:
+    from fastapi.testclient import TestClient
+
+    from blueprint.layers.users import create_user
+    from blueprint.service.app import create_app
+    from blueprint.service.settings import Settings
+
+    code = _tracked(tstore, "接口权限项目")
+    tokens = {name: create_user(f"http_{name}", "county_quota_manager", county, store=tstore,
+                                actor="test") for name, county in (("dcf", DCF), ("yg", YG))}
+    app = create_app(Settings(database_url=tstore.database_url, data_dir=tstore.data_dir))
+    body = {"month": "2026-02", "investment": "100"}
+    with TestClient(app) as client:
+        refused, done = (client.post(f"/api/tracking/projects/{code}/reports", json=body,
+                                     headers={"Authorization": f"Bearer {tokens[who]}"})
+                         for who in ("yg", "dcf"))
+        assert refused.status_code == 403 and "本县" in refused.json()["message_zh"]
+        assert done.status_code == 201 and done.json()["investment"] == "100"
+        statuses = client.get("/api/tracking/projects", params={"county": DCF},
+                              headers={"Authorization": f"Bearer {tokens['yg']}"}).json()
+        assert code in [s["project"] for s in statuses]  # reading is open to every county
