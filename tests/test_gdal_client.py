@@ -52,7 +52,7 @@ def ogc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_gdal_lists_every_vector_layer(ogc):
     names = set(gdal(ogc, "layers"))  # type: ignore[arg-type]
     assert names == {"admin_boundary", "ecological_redline", "basic_farmland", "urban_boundary",
-                     "zoning", "water_source", "industrial_park"}
+                     "zoning", "water_source", "industrial_park", "land_supply"}
 
 
 def test_gdal_reads_whole_layers_through_paging(ogc):
