@@ -111,12 +111,13 @@ class PostgisBackend(Backend):
 
     def class_unions(self, layer: LayerInfo, area: BaseGeometry, *, store: Store
                      ) -> dict[str | None, BaseGeometry]:
-        """Clip and dissolve in the database (``sql/class_unions.sql``), one round trip."""
+        """Clip in the database (``sql/class_unions.sql``, one round trip), dissolve the
+        pieces with GEOS as the embedded engine does."""
         params = {"area": shapely.to_wkb(area, output_dimension=2), "layer_id": layer.id}
         with store.read() as conn:
             rows = conn.execute(sql_statement("class_unions.sql"), params).all()
-        return {r.klass: shapely.from_wkb(bytes(r.wkb)) for r in rows
-                if r.wkb is not None}
+        return {r.klass: shapely.union_all(shapely.from_wkb([bytes(b) for b in r.pieces]))
+                for r in rows}
 
     def lock_layer_name(self, conn: sa.Connection, name: str) -> None:
         """An advisory transaction lock on the layer's name."""
