@@ -196,6 +196,8 @@ def test_a_write_routed_to_the_read_pool_is_never_made(standby: str, store: Stor
     for read_url in (replica_url_for(store), store.database_url):
         reader = open_replica(read_url, store)
         try:
+            if read_url != store.database_url:  # the test schema must be on the standby first
+                wait_replayed(store, reader)
             with pytest.raises(sa.exc.InternalError, match="read-only transaction"):
                 import_layer(red, options, store=reader)
         finally:
