@@ -246,7 +246,7 @@ def test_superseded_layer_versions_cannot_change(store: Store, tmp_path) -> None
     from helpers import box, frame, write
 
     from blueprint.layers.importer import ImportOptions, import_layer
-    from blueprint.layers.repository import layer_history, remove_layer
+    from blueprint.layers.repository import layer_history, list_layers, remove_layer
 
     for version, x in enumerate((0, 300)):
         path = write(frame([box(x, 0, 100, 100)], hxbh=[f"HX-{version}"]),
@@ -260,5 +260,33 @@ def test_superseded_layer_versions_cannot_change(store: Store, tmp_path) -> None
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             with store.engine.begin() as conn:
                 conn.execute(sa.text(statement))
-    remove_layer("red", store=store, actor="test")  # the current version may go
-    assert [v.version_number for v in layer_history("red", store=store)] == [1]
+    current = layer_history("red", store=store)[-1].id
+    for statement in (f"UPDATE layers SET title = 'edited' WHERE id = {current}",
+                      f"UPDATE layers SET current = false WHERE id = {current}",  # no rename
+                      f"UPDATE layers SET checksum = 'x', current = false, name = 'red@v2',"
+                      f" superseded_at = imported_at WHERE id = {current}",
+                      f"DELETE FROM layers WHERE id = {current}",
+                      f"UPDATE layer_features SET klass = 'x' WHERE layer_id = {current}",
+                      f"DELETE FROM layer_features WHERE layer_id = {current}"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with store.engine.begin() as conn:
+                conn.execute(sa.text(statement))
+    if store.database_url:  # PostgreSQL: no TRUNCATE either
+        for table in ("layers", "layer_features"):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+                with store.engine.begin() as conn:
+                    conn.execute(sa.text(f"TRUNCATE {table} CASCADE"))
+    assert [(v.version_number, v.current) for v in layer_history("red", store=store)] == [
+        (1, False), (2, True)]
+    remove_layer("red", store=store, actor="test")  # superseded: nothing is deleted
+    assert list_layers(store=store) == []
+    history = layer_history("red", store=store)
+    assert [(v.version_number, v.current) for v in history] == [(1, False), (2, False)]
+    assert history[1].superseded_at is not None and history[1].feature_count == 1
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM layer_features WHERE layer_id ="
+                                    f" {current}")).scalar_one() == 1
+    path = write(frame([box(600, 0, 100, 100)], hxbh=["HX-3"]), tmp_path / "red3.gpkg")
+    import_layer(path, ImportOptions(kind="ecological_redline", name="red"), store=store)
+    assert [v.version_number for v in layer_history("red", store=store)] == [1, 2, 3]
+    assert [layer.version_number for layer in list_layers(store=store)] == [3]
