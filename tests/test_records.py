@@ -290,3 +290,49 @@ def test_superseded_layer_versions_cannot_change(store: Store, tmp_path) -> None
     import_layer(path, ImportOptions(kind="ecological_redline", name="red"), store=store)
     assert [v.version_number for v in layer_history("red", store=store)] == [1, 2, 3]
     assert [layer.version_number for layer in list_layers(store=store)] == [3]
+
+
+def test_project_records_are_never_deleted_and_keep_their_identity(store: Store) -> None:
+    """Projects, rounds, round departments and meeting items change state through the code
+    (audited); in SQL their rows cannot be deleted nor their identity edited (0008)."""
+    from blueprint.analysis.projects import exit_project
+
+    code = _history(store)  # a vetted project, a round with its departments and an opinion
+    with store.engine.connect() as conn:
+        rnd = conn.execute(sa.text("SELECT id FROM consultation_rounds")).one()
+    exit_project(code, user=STAFF, reason="投资意愿变更", store=store)  # state changes: allowed
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT stage FROM projects WHERE code = :c"),
+                            {"c": code}).scalar_one() == "exited"
+    refused = [f"UPDATE projects SET code = 'LC-2026-9999' WHERE code = '{code}'",
+               f"UPDATE projects SET created_by = 'someone' WHERE code = '{code}'",
+               f"UPDATE projects SET year = 2020 WHERE code = '{code}'",
+               f"DELETE FROM projects WHERE code = '{code}'",
+               f"UPDATE consultation_rounds SET started_by = 'x' WHERE id = {rnd.id}",
+               f"DELETE FROM consultation_rounds WHERE id = {rnd.id}",
+               f"UPDATE round_departments SET department = 'nr' WHERE round_id = {rnd.id}",
+               f"DELETE FROM round_departments WHERE round_id = {rnd.id}"]
+    for statement in refused:
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with store.engine.begin() as conn:
+                conn.execute(sa.text(statement))
+    tables = ("projects", "consultation_rounds", "round_departments", "meeting_items")
+    if store.database_url:
+        for table in tables:
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+                with store.engine.begin() as conn:
+                    conn.execute(sa.text(f"TRUNCATE {table} CASCADE"))
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM round_departments WHERE round_id ="
+                                    f" {rnd.id}")).scalar_one() > 0
+        triggers = _trigger_names(conn, bool(store.database_url))
+    for table in tables:  # meeting items too (no row here to try)
+        assert {f"{table}_no_delete", f"{table}_identity_fixed"} <= triggers
+
+
+def _trigger_names(conn: sa.Connection, postgres: bool) -> set[str]:
+    if postgres:
+        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+    else:
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    return {r[0] for r in conn.execute(sa.text(query))}

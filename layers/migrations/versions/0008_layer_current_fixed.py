@@ -11,6 +11,12 @@ or deleted in SQL. From here on, on both engines:
 - ``layer_features`` rows never change or go, current or not;
 - TRUNCATE of either table is refused on PostgreSQL.
 
+The records of the projects issue whose rows carry a current state (a project's stage and
+site, a round's status, a department's place in a round, a meeting item's decision) are
+changed through the code only, each change audited; from here on none of those rows can be
+deleted (or truncated), and the columns that say what the row is and who made it when
+never change (:data:`STATE_IDENTITY`).
+
 Revision ID: 0008_layer_current_fixed
 """
 
@@ -69,6 +75,62 @@ SQLITE_0006 = {"layers": "NOT OLD.current",
                "layer_features": "(SELECT NOT current FROM layers WHERE id = OLD.layer_id)"}
 
 
+# rows whose state changes (audited, through the code): never deleted; identity fixed
+STATE_IDENTITY = {
+    "projects": ("id", "code", "year", "seq", "created_at", "created_by"),
+    "consultation_rounds": ("id", "project_id", "number", "started_on", "started_at",
+                            "started_by"),
+    "round_departments": ("id", "round_id", "department", "how", "why", "added_at",
+                          "added_by"),
+    "meeting_items": ("id", "project_id", "round_id", "problem", "listed_at", "listed_by"),
+}
+
+PG_IDENTITY_FUNCTION = """
+CREATE OR REPLACE FUNCTION records_identity_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE column_name text;
+BEGIN
+  FOREACH column_name IN ARRAY TG_ARGV LOOP
+    IF to_jsonb(NEW) -> column_name IS DISTINCT FROM to_jsonb(OLD) -> column_name THEN
+      RAISE EXCEPTION 'records are append-only: %.% cannot change', TG_TABLE_NAME,
+        column_name USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+  END LOOP;
+  RETURN NEW;
+END $$
+"""
+# records_append_only() comes from 0006_records
+
+
+def _state_triggers(postgres: bool) -> None:
+    if postgres:
+        op.execute(PG_IDENTITY_FUNCTION)
+        for table, columns in STATE_IDENTITY.items():
+            args = ", ".join(f"'{c}'" for c in columns)
+            op.execute(f"CREATE TRIGGER {table}_identity_fixed BEFORE UPDATE ON {table}"
+                       f" FOR EACH ROW EXECUTE FUNCTION records_identity_fixed({args})")
+            op.execute(f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}"
+                       " FOR EACH ROW EXECUTE FUNCTION records_append_only()")
+            op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}"
+                       " FOR EACH STATEMENT EXECUTE FUNCTION records_append_only()")
+        return
+    for table, columns in STATE_IDENTITY.items():
+        changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in columns)
+        op.execute(f"CREATE TRIGGER {table}_identity_fixed BEFORE UPDATE ON {table} WHEN"
+                   f" {changed} " + _raise(f"what a {table} row is and who made it when"
+                                           " cannot change"))
+        op.execute(f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+                   + _raise(f"DELETE on {table} refused"))
+
+
+def _drop_state_triggers(postgres: bool) -> None:
+    for table in STATE_IDENTITY:
+        for name in ("identity_fixed", "no_delete", "no_truncate"):
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_{name}"
+                       + (f" ON {table}" if postgres else ""))
+    if postgres:
+        op.execute("DROP FUNCTION IF EXISTS records_identity_fixed()")
+
+
 def _raise(message: str) -> str:
     return f"BEGIN SELECT RAISE(ABORT, 'records are append-only: {message}'); END"
 
@@ -95,14 +157,18 @@ def _upgrade_postgres() -> None:
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    postgres = op.get_bind().dialect.name == "postgresql"
+    if postgres:
         _upgrade_postgres()
     else:
         _upgrade_sqlite()
+    _state_triggers(postgres)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    postgres = op.get_bind().dialect.name == "postgresql"
+    _drop_state_triggers(postgres)
+    if postgres:
         for table in TABLES:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_versions_no_truncate ON {table}")
         op.execute(PG_FUNCTION_0006)
