@@ -3,36 +3,158 @@
 Each group owns its Typer app (``layers``, ``sample``, ``db``, ``users``, ``quota``,
 ``projects``, ``consult``, ``meeting``, ``audit``, ``tracking``); the top-level commands
 (``serve``, ``vet``, ``vet-batch``, ``convert``, ``site-search``, ``backup``, ``restore``,
-``bulletin``) are plain functions registered here.
+``bulletin``) are plain functions in their modules.
+
+Registration is lazy (issue 9: ``blueprint --help`` and ``layers list`` start in under
+0.5 s): :data:`COMMANDS` names each command and group, the module and attribute that hold
+it and its one-line help. ``blueprint --help`` prints the table without importing any of
+those modules; a command's module is imported, and its Typer app converted to a click
+command, only when that command is invoked (or its own ``--help`` is asked for).
+tests/test_cli_lazy.py keeps the table in step with the modules.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
+from collections.abc import Iterator, MutableMapping
+from typing import Any, NamedTuple
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from blueprint.layers.errors import BlueprintError
-from blueprint.service.cli import (
-    audit,
-    backup,
-    consult,
-    convert,
-    db,
-    meeting,
-    projects,
-    quota_reports,
-    sample,
-    serve,
-    site_search,
-    tracking,
-    users,
-    vet,
-)
-from blueprint.service.cli import layers as layer_commands
 from blueprint.service.cli.console import err
+
+
+class Lazy(NamedTuple):
+    """Where a command lives: ``service.cli.<module>.<attribute>`` (a Typer app for a group,
+    a function for a command) and the first paragraph of its help, shown by ``--help``."""
+
+    module: str
+    attribute: str
+    help: str
+
+
+# In the order ``blueprint --help`` lists them: the commands, then the groups.
+COMMANDS: dict[str, Lazy] = {
+    "serve": Lazy("serve", "serve", "Serve the blueprint map (/) and the HTTP API (/api, "
+                  "/ogc, /docs) with uvicorn."),
+    "vet": Lazy("vet", "vet", "Vet a site against every layer of the blueprint."),
+    "vet-batch": Lazy("vet", "vet_batch", "Vet many sites on all cores with a progress bar; "
+                      "bad files are reported, not fatal."),
+    "convert": Lazy("convert", "convert", "Write a site in the form an applicant or a "
+                    "surveyor uses (exit 2 on bad input)."),
+    "site-search": Lazy("site_search", "site_search", "Find where a project can go: "
+                        "candidates the vetting passes, ranked, with reasons."),
+    "backup": Lazy("backup", "backup", "Back up the whole store (records, layers, rasters) "
+                   "into one archive (mode 0600)."),
+    "restore": Lazy("backup", "restore", "Restore the whole store from a backup; a store "
+                    "that is not empty needs --force."),
+    "bulletin": Lazy("tracking", "bulletin", "The monthly bulletin (一月一通报): PDF and xlsx "
+                     "of figures, red and yellow projects, open problems and the ranking."),
+    "layers": Lazy("layers", "layers_app", "Layers of the one blueprint (import, list, "
+                   "remove)."),
+    "sample": Lazy("sample", "sample_app", "The sample city (Liaocheng)."),
+    "db": Lazy("db", "db_app", "Database schema."),
+    "users": Lazy("users", "users_app", "Users, API tokens and passwords."),
+    # The quota group (``service.cli.quota``) with the reading commands ``quota_reports`` adds.
+    "quota": Lazy("quota_reports", "quota_app", "Quota ledger (要素指标台账): grant, hold, "
+                  "allocate, lend, adjust, reclaim, reverse; balances, movements, loans, "
+                  "exports."),
+    "projects": Lazy("projects", "projects_app", "Project library (项目库): create, list, "
+                     "show, vet, revise, libraries, stages, exit, stale reports."),
+    "consult": Lazy("consult", "consult_app", "Consultation between departments (业务协同): "
+                    "rounds, answers, inbox, overdue."),
+    "meeting": Lazy("meeting", "meeting_app", "Joint meeting (联席会议): problem list and "
+                    "decisions."),
+    "audit": Lazy("audit", "audit_app", "The audit log (city-level users); `audit verify` "
+                  "checks it."),
+    "tracking": Lazy("tracking", "tracking_app", "Tracking after approval (跟踪调度): plans, "
+                     "monthly reports, problems, late reports, colours, figures."),
+}
+
+
+def load_command(name: str) -> Any:
+    """The Typer app or function registered as ``name`` (imports its module)."""
+    entry = COMMANDS[name]
+    return getattr(importlib.import_module(f"blueprint.service.cli.{entry.module}"),
+                   entry.attribute)
+
+
+class _Commands(MutableMapping[str, Any]):
+    """A group's commands by name: every name of :data:`COMMANDS` is there from the start;
+    a command is built (its module imported) the first time it is looked up."""
+
+    def __init__(self, built: MutableMapping[str, Any]) -> None:
+        self._built = dict(built)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            self._built[name] = _click_command(name, load_command(name))
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from COMMANDS
+        yield from (n for n in self._built if n not in COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS) + sum(1 for n in self._built if n not in COMMANDS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in COMMANDS or name in self._built
+
+    def is_built(self, name: str) -> bool:
+        return name in self._built
+
+
+def _click_command(name: str, target: Any) -> Any:
+    """The click command for a Typer app or a function, as ``app.add_typer`` or
+    ``app.command`` on the root would have built it (plain help, as the root's)."""
+    wrapper = typer.Typer(rich_markup_mode=app.rich_markup_mode, add_completion=False,
+                          pretty_exceptions_short=app.pretty_exceptions_short)
+    if isinstance(target, typer.Typer):
+        wrapper.add_typer(target, name=name)
+    else:
+        wrapper.command(name)(target)
+    return typer.main.get_group(wrapper).commands[name]
+
+
+class LazyGroup(TyperGroup):
+    """The root group: knows every command's name and help, builds a command on use."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _Commands(self.commands)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """``--help``: the commands from the table, without importing their modules."""
+        commands = self.commands
+        assert isinstance(commands, _Commands)
+        rows = []
+        limit = formatter.width - 6 - max(len(name) for name in commands)
+        for name in commands:
+            if commands.is_built(name):
+                command = commands[name]
+                if command.hidden:
+                    continue
+                rows.append((name, command.get_short_help_str(limit)))
+            else:  # same truncation as the real command's
+                rows.append((name, TyperCommand(name, help=COMMANDS[name].help)
+                             .get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
 
 # Plain (click) help: typer's rich help loads markdown-it and rich.traceback, ~0.3 s of a
 # 0.5 s start budget (issue 9); the sub-apps inherit it.
@@ -42,7 +164,8 @@ app = typer.Typer(help="一张蓝图 Blueprint: planning layers, site vetting, q
                   "records the operating-system user beside the actor BLUEPRINT_ACTOR or "
                   "--user declares. Staff use the web pages and the API with their own "
                   "accounts.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None)
+                  cls=LazyGroup, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None)
 
 
 @app.callback()
@@ -52,26 +175,6 @@ def _command_origin(ctx: typer.Context) -> None:
 
     token = AUDIT_ORIGIN.set(command_origin())
     ctx.call_on_close(lambda: AUDIT_ORIGIN.reset(token))
-
-app.add_typer(layer_commands.layers_app, name="layers")
-app.add_typer(sample.sample_app, name="sample")
-app.add_typer(db.db_app, name="db")
-app.add_typer(users.users_app, name="users")
-# The quota group (``service.cli.quota``) with the reading commands ``quota_reports`` adds.
-app.add_typer(quota_reports.quota_app, name="quota")
-app.add_typer(projects.projects_app, name="projects")
-app.add_typer(consult.consult_app, name="consult")
-app.add_typer(meeting.meeting_app, name="meeting")
-app.add_typer(audit.audit_app, name="audit")
-app.add_typer(tracking.tracking_app, name="tracking")
-app.command("serve")(serve.serve)
-app.command("vet")(vet.vet)
-app.command("vet-batch")(vet.vet_batch)
-app.command("convert")(convert.convert)
-app.command("site-search")(site_search.site_search)
-app.command("backup")(backup.backup)
-app.command("restore")(backup.restore)
-app.command("bulletin")(tracking.bulletin)
 
 
 def main() -> None:
@@ -93,9 +196,7 @@ def main() -> None:
         err.print("aborted")
         raise SystemExit(130) from None
     except Exception as exc:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
+        if isinstance(exc, _click_errors()):
             exc.show()
             raise SystemExit(2) from None
         if os.environ.get("BLUEPRINT_DEBUG"):
@@ -103,6 +204,18 @@ def main() -> None:
         sys.stderr.write(f"internal error: {exc.__class__.__name__}: {exc} "
                          "(set BLUEPRINT_DEBUG=1 for details)\n")
         raise SystemExit(1) from None
+
+
+def _click_errors() -> tuple[type[Any], ...]:
+    """click's usage errors (no such command, a bad option, a missing argument): typer ≥ 0.2x
+    carries its own copy of click (``typer._click``), whose errors are not ``click``'s."""
+    import click
+
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:  # an older typer runs on click itself
+        return (click.ClickException,)
+    return (click.ClickException, ClickException)
 
 
 def _connection_lost(exc: Exception) -> bool:
