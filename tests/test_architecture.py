@@ -248,14 +248,13 @@ def test_no_import_cycles():
 
 
 def test_the_cli_starts_without_heavy_libraries():
-    """What ``blueprint`` imports before running a command: the root and the console, not
-    the command modules (registration is lazy, service/cli/root.py); and no heavy library at
+    """What ``blueprint`` imports before running a command: the root, not the command
+    modules (registration is lazy, service/cli/root.py); and no heavy library at
     the top of any command module either, since ``blueprint GROUP --help`` loads one (they
     are imported inside the commands that need them). tests/test_cli_lazy.py checks the
     same on the running command."""
     loaded = loaded_at_import("service.cli")
-    assert {n for n in loaded if n.startswith("service.cli.")} == {
-        "service.cli.root", "service.cli.console"}
+    assert {n for n in loaded if n.startswith("service.cli.")} == {"service.cli.root"}
     commands = [n for n in find_modules() if n.startswith("service.cli.")]
     assert {"service.cli.quota_reports", "service.cli.serve", "service.cli.layers"} <= set(
         commands)

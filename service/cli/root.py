@@ -26,7 +26,6 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from blueprint.layers.errors import BlueprintError
-from blueprint.service.cli.console import err
 
 
 class Lazy(NamedTuple):
@@ -193,7 +192,7 @@ def main() -> None:
         sys.stderr.write(f"error: {exc} ({exc.message_zh})\n")
         raise SystemExit(2) from None
     except (typer.Abort, KeyboardInterrupt):
-        err.print("aborted")
+        sys.stderr.write("aborted\n")
         raise SystemExit(130) from None
     except Exception as exc:  # click usage errors and the unexpected
         if isinstance(exc, _click_errors()):
