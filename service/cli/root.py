@@ -55,7 +55,7 @@ COMMANDS: dict[str, Lazy] = {
     "bulletin": Lazy("tracking", "bulletin", "The monthly bulletin (一月一通报): PDF and xlsx "
                      "of figures, red and yellow projects, open problems and the ranking."),
     "layers": Lazy("layers", "layers_app", "Layers of the one blueprint (import, list, "
-                   "remove)."),
+                   "history, remove)."),
     "sample": Lazy("sample", "sample_app", "The sample city (Liaocheng)."),
     "db": Lazy("db", "db_app", "Database schema."),
     "users": Lazy("users", "users_app", "Users, API tokens and passwords."),
