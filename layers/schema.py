@@ -574,6 +574,7 @@ tracking_adjustment_items = sa.Table(
               nullable=False),
     sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
     sa.Column("action", sa.String(10), nullable=False),  # in | out | replan
+    sa.Column("library", sa.String(40)),  # in / out: which library
     sa.Column("reason", sa.Text, nullable=False),
     sa.Index("ix_tracking_adjustment_items_adjustment", "adjustment_id"),
 )

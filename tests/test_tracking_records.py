@@ -1,0 +1,276 @@
+"""Tracking records of issue 13's second part, both engines: photos with monthly reports
+(JPEG/PNG decided from the bytes, capped, stored by content hash, hostile files refused
+leaving nothing behind), the weekly dispatch and the quarterly adjustment, problems flowing
+in from consultation and the joint meeting (once per source), and who may report over HTTP
+(the project's service officer, county staff for their county)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from projects_support import DCF, DCF_STAFF, STAFF, T0, YG_STAFF, city, dept_user, park_project, site
+from tracking_support import cn, tstore
+
+from blueprint.analysis.projects import create_project, get_project, vet_project
+from blueprint.analysis.tracking import (
+    AdjustmentItem,
+    DispatchProblem,
+    Milestone,
+    list_adjustments,
+    list_dispatches,
+    list_problems,
+    photo_file,
+    project_reports,
+    record_adjustment,
+    record_dispatch,
+    set_plan,
+    submit_report,
+    sync_consultation_problems,
+)
+from blueprint.analysis.tracking.photos import MAX_PHOTO_BYTES
+from blueprint.layers.errors import InvalidFile, NotAllowed, TooLarge
+from blueprint.layers.schema import audit_log, tracking_photos, tracking_reports
+from blueprint.layers.store import Store
+from blueprint.layers.users import User
+
+__all__ = ["city", "tstore"]
+YG = "371521"
+
+
+def image(fmt: str, colour: str = "red", size: tuple[int, int] = (40, 30)) -> bytes:
+    """A real little image made by Pillow."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format=fmt)
+    return out.getvalue()
+
+
+def png_on_zip() -> bytes:
+    """A zip archive behind a PNG signature and header."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("payload.txt", "not a photo")
+    return image("PNG")[:33] + archive.getvalue()
+
+
+SVG = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg">'
+       b'<script>alert(1)</script></svg>')
+
+
+def tracked(store: Store, name: str, county: str = DCF) -> str:
+    code = create_project(park_project(name=name, county=county), user=STAFF, store=store,
+                          at=cn("2026-01-05 09:00")).code
+    set_plan(code, milestones=[Milestone("start", date(2026, 3, 15), "住房和城乡建设局", "李专员")],
+             investment={"2026-01": "100", "2026-02": "100"}, user=STAFF, store=store,
+             at=cn("2026-01-06 09:00"))
+    return code
+
+
+def _state(store: Store) -> tuple[Any, ...]:
+    folder = store.data_dir.resolve() / "tracking-photos"
+    files = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    with store.engine.connect() as conn:
+        return (files, *(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+                         for t in (tracking_photos, tracking_reports, audit_log)))
+
+
+def test_photos_go_with_a_report_by_content_hash(tstore: Store) -> None:
+    import hashlib
+
+    code = tracked(tstore, "照片测试项目")
+    jpeg, png = image("JPEG"), image("PNG", "blue")
+    report = submit_report(code, "2026-01", investment="100", user=DCF_STAFF, store=tstore,
+                           photos=[("../../etc/现场.jpg", io.BytesIO(jpeg)),
+                                   ("C:\\temp\\图.png", io.BytesIO(png))],
+                           at=cn("2026-01-20 10:00"))
+    assert [(p["content_type"], p["name"], p["size"]) for p in report.photos] == [
+        ("image/jpeg", "现场.jpg", len(jpeg)), ("image/png", "图.png", len(png))]
+    folder = tstore.data_dir.resolve() / "tracking-photos"
+    for photo, data in zip(report.photos, (jpeg, png), strict=True):
+        assert photo["sha256"] == hashlib.sha256(data).hexdigest()
+        found, path = photo_file(photo["id"], store=tstore)
+        assert path == folder / photo["sha256"] and path.read_bytes() == data
+        assert found.content_type == photo["content_type"] and found.project == code
+    assert not (tstore.data_dir / "etc").exists()
+    [listed] = project_reports(code, store=tstore)
+    assert [p["id"] for p in listed.photos] == [p["id"] for p in report.photos]
+    assert listed.to_dict()["photos"][0]["url"] == f"/api/tracking/photos/{report.photos[0]['id']}"
+
+
+@pytest.mark.parametrize("name,data,error,says", [
+    ("zip.png", png_on_zip(), InvalidFile, "不是有效的 JPEG 或 PNG 图片"),
+    ("x.svg", SVG, InvalidFile, "不是有效的 JPEG 或 PNG 图片"),
+    ("x.png", image("PNG")[:-20], InvalidFile, "不是有效的 JPEG 或 PNG 图片"),
+    ("x.gif", image("GIF"), InvalidFile, "不是有效的 JPEG 或 PNG 图片"),
+    ("big.jpg", image("JPEG") + b"\0" * MAX_PHOTO_BYTES, TooLarge, "超过 10 MB 的上限"),
+])
+def test_hostile_photos_are_refused_and_leave_nothing(tstore: Store, name: str, data: bytes,
+                                                      error: type, says: str) -> None:
+    code = tracked(tstore, f"拒收照片项目{name}")
+    before = _state(tstore)
+    with pytest.raises(error) as refused:
+        submit_report(code, "2026-01", investment="100", user=DCF_STAFF, store=tstore,
+                      photos=[("ok.jpg", io.BytesIO(image("JPEG", "green"))),
+                              (name, io.BytesIO(data))], at=cn("2026-01-20 10:00"))
+    assert says in refused.value.message_zh and name in refused.value.message_zh
+    assert _state(tstore) == before  # no report, no photo row, no file, no audit row
+
+
+def test_a_photo_file_is_removed_when_its_transaction_fails(tstore: Store) -> None:
+    code = tracked(tstore, "回滚照片项目")
+    before = _state(tstore)
+    with pytest.raises(NotAllowed):  # 阳谷 staff: refused inside the transaction
+        submit_report(code, "2026-01", investment="1", user=YG_STAFF, store=tstore,
+                      photos=[("a.png", io.BytesIO(image("PNG", "purple")))],
+                      at=cn("2026-01-20 10:00"))
+    assert _state(tstore) == before
+
+
+def test_weekly_dispatch_raises_its_problems(tstore: Store) -> None:
+    a, b = tracked(tstore, "调度甲项目"), tracked(tstore, "调度乙项目", county=YG)
+    with pytest.raises(NotAllowed):
+        record_dispatch(held_on="2026-02-02", attendees=["市发展改革委"], projects_discussed=[a],
+                        decisions="加快推进", user=DCF_STAFF, store=tstore)
+    held = record_dispatch(
+        held_on="2026-02-02", attendees=["市发展改革委", "东昌府区政府", " "],
+        projects_discussed=[a], decisions="甲项目本周完成施工图审查。", user=STAFF, store=tstore,
+        problems=[DispatchProblem(a, "施工图审查滞后", "市住房和城乡建设局", date(2026, 2, 9)),
+                  DispatchProblem(b, "用电增容未批复", "国网阳谷供电公司")],
+        at=cn("2026-02-02 16:00"))
+    assert held.week == "2026-W06" and held.projects == [a, b]
+    assert held.attendees == ["市发展改革委", "东昌府区政府"] and len(held.problems) == 2
+    found = {p.project: p for p in list_problems(store=tstore, status="open")
+             if p.id in held.problems}
+    assert (found[a].owner_unit, found[a].due_on, found[a].source) == (
+        "市住房和城乡建设局", date(2026, 2, 9), "dispatch")
+    assert found[b].due_on == date(2026, 3, 4)  # 30 days by default
+    assert found[b].source_ref == f"dispatch:{held.id}:2"
+    [listed] = list_dispatches(store=tstore, project=b)
+    assert listed.id == held.id and listed.problems == held.problems
+    assert listed.decisions == "甲项目本周完成施工图审查。"
+
+
+def test_quarterly_adjustment_moves_projects_with_reasons(tstore: Store) -> None:
+    a, b = tracked(tstore, "调整甲项目"), tracked(tstore, "调整乙项目")
+    with pytest.raises(NotAllowed):
+        record_adjustment(quarter="2026-Q1", decided_on="2026-03-30", user=DCF_STAFF,
+                          store=tstore, items=[AdjustmentItem(a, "in", "投资加大")])
+    done = record_adjustment(
+        quarter="2026-q1", decided_on="2026-03-30", note="一季度调整", user=STAFF, store=tstore,
+        items=[AdjustmentItem(a, "in", "总投资增至 12 亿元"),
+               AdjustmentItem(b, "replan", "环评批复推迟，重排工期")],
+        at=cn("2026-03-30 10:00"))
+    assert done.quarter == "2026-Q1"
+    assert "city_key" in get_project(a, store=tstore).tags
+    record_adjustment(quarter="2026-Q2", decided_on="2026-06-29", user=STAFF, store=tstore,
+                      items=[AdjustmentItem(a, "out", "投资主体变更")], at=cn("2026-06-29 10:00"))
+    assert "city_key" not in get_project(a, store=tstore).tags
+    listed = [x for x in list_adjustments(store=tstore) if x.id >= done.id]
+    assert [x.quarter for x in listed] == ["2026-Q2", "2026-Q1"]
+    assert [(i.project, i.action_zh, i.reason) for i in listed[1].items] == [
+        (a, "调入", "总投资增至 12 亿元"), (b, "计划调整", "环评批复推迟，重排工期")]
+
+
+def test_new_tracking_records_are_append_only(tstore: Store) -> None:
+    code = tracked(tstore, "只增照片项目")
+    submit_report(code, "2026-01", investment="5", user=STAFF, store=tstore,
+                  photos=[("a.jpg", io.BytesIO(image("JPEG", "white")))],
+                  at=cn("2026-01-20 10:00"))
+    record_dispatch(held_on="2026-01-26", attendees=["市重点项目办"], projects_discussed=[code],
+                    decisions="推进", user=STAFF, store=tstore, at=cn("2026-01-26 10:00"))
+    record_adjustment(quarter="2026-Q1", decided_on="2026-03-30", user=STAFF, store=tstore,
+                      items=[AdjustmentItem(code, "replan", "重排")], at=cn("2026-03-30 10:00"))
+    for table in ("tracking_photos", "tracking_dispatches", "tracking_adjustments",
+                  "tracking_adjustment_items"):
+        for statement in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+                with tstore.engine.begin() as conn:
+                    conn.execute(sa.text(statement))
+
+
+def test_consultation_objections_and_meeting_items_become_problems_once(city: Store) -> None:
+    from blueprint.analysis.consultation import answer, close_round, decide, problem_list, start_round
+
+    code = create_project(park_project(), site=site("01_park_clean.txt"), user=STAFF,
+                          store=city, at=T0).code
+    vet_project(code, user=STAFF, store=city, at=T0)
+    rnd = start_round(code, user=STAFF, store=city, at=T0)
+    answer(rnd.id, user=dept_user("nr"), answer="disagree", text="占用永久基本农田。",
+           store=city, at=T0)
+    first = answer(rnd.id, user=dept_user("ee"), answer="disagree", text="缺少环评。",
+                   store=city, at=T0)
+    answer(rnd.id, user=dept_user("ee"), answer="agree", text="已补充，同意。", store=city, at=T0)
+    assert list_problems(store=city, project=code) == []
+    close_round(rnd.id, user=STAFF, outcome="meeting", reason="确需实施，提请联席会议",
+                store=city, at=T0)
+    problems = list_problems(store=city, project=code)
+    [item] = problem_list(store=city)
+    by_source = {p.source: p for p in problems}
+    assert set(by_source) == {"consultation", "meeting"}  # ee's objection was withdrawn
+    objection = by_source["consultation"]
+    assert objection.owner_unit == "自然资源和规划局" and "占用永久基本农田" in objection.text
+    assert objection.source_ref.startswith("opinion:") and objection.due_on == date(2026, 4, 1)
+    assert objection.source_ref != f"opinion:{first.id}"
+    meeting = by_source["meeting"]
+    assert meeting.source_ref == f"meeting_item:{item['id']}" and meeting.owner_unit == "市重点项目办"
+    # a retry (the sync over every closed round and item) creates nothing more
+    assert sync_consultation_problems(user=STAFF, store=city) == []
+    assert sync_consultation_problems(user=STAFF, store=city) == []
+    assert len(list_problems(store=city, project=code)) == 2
+    decide(item["id"], user=STAFF, decision="proceed", meeting_date=date(2026, 3, 5),
+           attendees=["市发展改革委"], text="同意推进。", store=city, at=T0)
+    closed = {p.source: p for p in list_problems(store=city, project=code)}
+    assert closed["meeting"].status == "closed" and "同意推进" in closed["meeting"].closing_note
+    assert closed["consultation"].status == "open"
+    assert sync_consultation_problems(user=STAFF, store=city) == []
+
+
+def test_the_sync_raises_what_older_rounds_left(city: Store) -> None:
+    """A round closed before the hook existed (its problems deleted here by hand, with the
+    append-only trigger off): the sync raises them, once."""
+    from blueprint.analysis.consultation import answer, close_round, start_round
+
+    code = create_project(park_project(name="旧会商项目"), site=site("01_park_clean.txt"),
+                          user=STAFF, store=city, at=T0).code
+    vet_project(code, user=STAFF, store=city, at=T0)
+    rnd = start_round(code, user=STAFF, store=city, at=T0)
+    answer(rnd.id, user=dept_user("nr"), answer="disagree", text="不同意。", store=city, at=T0)
+    close_round(rnd.id, user=STAFF, outcome="revise", reason="退回修改", store=city, at=T0)
+    [raised] = list_problems(store=city, project=code)
+    _drop_problem(city, raised.id)
+    assert list_problems(store=city, project=code) == []
+    again = sync_consultation_problems(user=STAFF, store=city)
+    assert len(again) == 1 and sync_consultation_problems(user=STAFF, store=city) == []
+    [back] = list_problems(store=city, project=code)
+    assert back.source_ref == raised.source_ref and back.owner_unit == raised.owner_unit
+    with pytest.raises(NotAllowed):
+        sync_consultation_problems(user=DCF_STAFF, store=city)
+
+
+def _drop_problem(store: Store, problem_id: int) -> None:
+    postgres = store.engine.dialect.name == "postgresql"
+    with store.engine.begin() as conn:
+        if postgres:
+            conn.execute(sa.text("ALTER TABLE tracking_problems DISABLE TRIGGER "
+                                 "tracking_problems_append_only"))
+        else:
+            conn.execute(sa.text("DROP TRIGGER tracking_problems_no_delete"))
+        conn.execute(sa.text(f"DELETE FROM tracking_problems WHERE id = {problem_id}"))
+        if postgres:
+            conn.execute(sa.text("ALTER TABLE tracking_problems ENABLE TRIGGER "
+                                 "tracking_problems_append_only"))
+
+
+def _path(store: Store) -> Path:
+    return store.data_dir
+
+
+def _user(name: str, role: str, county: str | None = None) -> User:
+    return User(name, role, county)
