@@ -9,12 +9,21 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from projects_support import DCF, DCF_STAFF, STAFF, T0, YG_STAFF, city, dept_user, park_project, site
+from projects_support import (
+    DCF,
+    DCF_STAFF,
+    STAFF,
+    T0,
+    YG_STAFF,
+    city,
+    dept_user,
+    park_project,
+    site,
+)
 from tracking_support import cn, tstore
 
 from blueprint.analysis.projects import create_project, get_project, vet_project
@@ -37,7 +46,6 @@ from blueprint.analysis.tracking.photos import MAX_PHOTO_BYTES
 from blueprint.layers.errors import InvalidFile, NotAllowed, TooLarge
 from blueprint.layers.schema import audit_log, tracking_photos, tracking_reports
 from blueprint.layers.store import Store
-from blueprint.layers.users import User
 
 __all__ = ["city", "tstore"]
 YG = "371521"
@@ -196,7 +204,13 @@ def test_new_tracking_records_are_append_only(tstore: Store) -> None:
 
 
 def test_consultation_objections_and_meeting_items_become_problems_once(city: Store) -> None:
-    from blueprint.analysis.consultation import answer, close_round, decide, problem_list, start_round
+    from blueprint.analysis.consultation import (
+        answer,
+        close_round,
+        decide,
+        problem_list,
+        start_round,
+    )
 
     code = create_project(park_project(), site=site("01_park_clean.txt"), user=STAFF,
                           store=city, at=T0).code
@@ -219,7 +233,8 @@ def test_consultation_objections_and_meeting_items_become_problems_once(city: St
     assert objection.source_ref.startswith("opinion:") and objection.due_on == date(2026, 4, 1)
     assert objection.source_ref != f"opinion:{first.id}"
     meeting = by_source["meeting"]
-    assert meeting.source_ref == f"meeting_item:{item['id']}" and meeting.owner_unit == "市重点项目办"
+    assert meeting.source_ref == f"meeting_item:{item['id']}"
+    assert meeting.owner_unit == "市重点项目办"
     # a retry (the sync over every closed round and item) creates nothing more
     assert sync_consultation_problems(user=STAFF, store=city) == []
     assert sync_consultation_problems(user=STAFF, store=city) == []
@@ -266,11 +281,3 @@ def _drop_problem(store: Store, problem_id: int) -> None:
         if postgres:
             conn.execute(sa.text("ALTER TABLE tracking_problems ENABLE TRIGGER "
                                  "tracking_problems_append_only"))
-
-
-def _path(store: Store) -> Path:
-    return store.data_dir
-
-
-def _user(name: str, role: str, county: str | None = None) -> User:
-    return User(name, role, county)
