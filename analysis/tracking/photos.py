@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -116,7 +117,7 @@ def _display_name(name: str | None) -> str:
     return clean or "照片"
 
 
-def check_photos(files: list[tuple[str | None, IO[bytes]]]) -> list[Checked]:
+def check_photos(files: Sequence[tuple[str | None, IO[bytes]]]) -> list[Checked]:
     """Every photo read (capped) and sniffed, before anything is written."""
     if len(files) > MAX_PHOTOS:
         raise BadInput(f"at most {MAX_PHOTOS} photos at a time", where="photos",
@@ -131,7 +132,7 @@ def check_photos(files: list[tuple[str | None, IO[bytes]]]) -> list[Checked]:
     return checked
 
 
-def add_photos(report_id: int, files: list[tuple[str | None, IO[bytes]]], *, user: User,
+def add_photos(report_id: int, files: Sequence[tuple[str | None, IO[bytes]]], *, user: User,
                store: Store, at: datetime | None = None) -> list[Photo]:
     """Store ``files`` (``(name as sent, stream)``) as photos of report ``report_id``, all
     or none: each is capped, sniffed and checked before anything is written."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -35,7 +36,7 @@ from blueprint.analysis.tracking.model import (
 )
 from blueprint.analysis.tracking.photos import check_photos, report_photos, store_photos
 from blueprint.analysis.tracking.plans import all_plans
-from blueprint.layers.errors import BadInput
+from blueprint.layers.errors import BadInput, NotFound
 from blueprint.layers.schema import projects, tracking_problems, tracking_reports
 from blueprint.layers.store import Store, write_audit
 from blueprint.layers.users import User
@@ -55,7 +56,7 @@ class ProblemInput:
 def submit_report(code: str, month: str, *, investment: Any, user: User, store: Store,
                   funds_arrived: Any = "0", milestones: dict[str, Any] | None = None,
                   problems: list[ProblemInput] | None = None, note: str = "",
-                  photos: list[tuple[str | None, IO[bytes]]] | None = None,
+                  photos: Sequence[tuple[str | None, IO[bytes]]] | None = None,
                   at: datetime | None = None) -> Report:
     """Store project ``code``'s report for ``month`` (a correction if one exists), with
     its problems and photos (``(name as sent, stream)``, JPEG or PNG: see
@@ -127,6 +128,18 @@ def _submit(code: str, month: str, money: Any, funds: Any, reached: dict[str, da
                               created)
     return Report(report_id, code, month, money, funds, reached, note, at, user.name, before,
                   [p.text for p in problems], [p.to_dict() for p in stored])
+
+
+def report_project(report_id: int, *, store: Store) -> str:
+    """The code of the project report ``report_id`` is of, or :class:`NotFound`."""
+    with store.read() as conn:
+        code = conn.execute(sa.select(projects.c.code).join(
+            tracking_reports, projects.c.id == tracking_reports.c.project_id).where(
+            tracking_reports.c.id == report_id)).scalar()
+    if code is None:
+        raise NotFound(f"no report {report_id}", where="report",
+                       message_zh=f"月报 {report_id} 不存在")
+    return str(code)
 
 
 def _report(row: Any, code: str) -> Report:
