@@ -281,3 +281,122 @@ def _drop_problem(store: Store, problem_id: int) -> None:
         if postgres:
             conn.execute(sa.text("ALTER TABLE tracking_problems ENABLE TRIGGER "
                                  "tracking_problems_append_only"))
+
+
+def _app(store: Store) -> Any:
+    from blueprint.service.app import create_app
+    from blueprint.service.settings import Settings
+
+    return create_app(Settings(database_url=store.database_url, data_dir=store.data_dir))
+
+
+def test_the_service_officer_and_county_staff_report_over_http(tstore: Store) -> None:
+    """李专员 is the officer of one project (whatever his role and county) and may report
+    for it with his own token; not for another project. County staff: their county only."""
+    from fastapi.testclient import TestClient
+
+    from blueprint.layers.users import create_user
+
+    mine = tracked(tstore, "专员填报项目")
+    other = create_project(park_project(name="他人项目", service_officer="王专员"), user=STAFF,
+                           store=tstore, at=cn("2026-01-05 09:00")).code
+    tokens = {
+        "officer": create_user("李专员", "department", None, department="drc", store=tstore,
+                               actor="test"),
+        "officer_yg": create_user("王专员", "nr_staff", YG, store=tstore, actor="test"),
+        "dcf": create_user("api_dcf", "county_quota_manager", DCF, store=tstore, actor="test"),
+        "yg": create_user("api_yg", "county_quota_manager", YG, store=tstore, actor="test"),
+        "viewer": create_user("api_viewer", "viewer", None, store=tstore, actor="test"),
+    }
+    body = {"month": "2026-01", "investment": "100"}
+
+    def post(who: str, code: str) -> Any:
+        return client.post(f"/api/tracking/projects/{code}/reports", json=body,
+                           headers={"Authorization": f"Bearer {tokens[who]}"})
+
+    with TestClient(_app(tstore)) as client:
+        done = post("officer", mine)
+        assert done.status_code == 201 and done.json()["reported_by"] == "李专员"
+        refused = post("officer", other)  # not his project: 403, and nothing stored
+        assert refused.status_code == 403 and "服务专员" in refused.json()["message_zh"]
+        assert post("officer_yg", other).status_code == 201  # 阳谷 staff, but its officer
+        assert post("yg", mine).status_code == 403  # 阳谷 staff, a 东昌府区 project
+        assert "本县" in post("yg", mine).json()["message_zh"]
+        assert post("dcf", mine).status_code == 201
+        assert post("viewer", mine).status_code == 403
+        reports = client.get(f"/api/tracking/projects/{mine}/reports",
+                             headers={"Authorization": f"Bearer {tokens['viewer']}"}).json()
+        assert [r["reported_by"] for r in reports] == ["api_dcf"]  # the newest of January
+
+
+def test_photos_over_http(tstore: Store) -> None:
+    from fastapi.testclient import TestClient
+
+    from blueprint.layers.users import create_user
+
+    code = tracked(tstore, "接口照片项目")
+    staff = create_user("photo_dcf", "nr_staff", DCF, store=tstore, actor="test")
+    yg = create_user("photo_yg", "nr_staff", YG, store=tstore, actor="test")
+    viewer = create_user("photo_viewer", "viewer", None, store=tstore, actor="test")
+    auth = {"Authorization": f"Bearer {staff}"}
+    jpeg = image("JPEG", "orange")
+    with TestClient(_app(tstore)) as client:
+        report = client.post(f"/api/tracking/projects/{code}/reports", headers=auth,
+                             json={"month": "2026-01", "investment": "10"}).json()
+        url = f"/api/tracking/reports/{report['id']}/photos"
+        before = _state(tstore)
+        for name, data, status in (("zip.png", png_on_zip(), 422), ("a.svg", SVG, 422),
+                                   ("big.jpg", jpeg + b"\0" * MAX_PHOTO_BYTES, 413)):
+            got = client.post(url, headers=auth, files=[("photos", (name, data, "image/png"))])
+            assert got.status_code == status, got.text
+            assert name in got.json()["message_zh"] and "拒收" in got.json()["message_zh"]
+        assert client.post(url, headers={"Authorization": f"Bearer {yg}"},
+                           files=[("photos", ("a.jpg", jpeg, "image/jpeg"))]).status_code == 403
+        assert _state(tstore) == before
+        added = client.post(url, headers=auth,
+                            files=[("photos", ("现场.txt", jpeg, "text/plain"))])
+        assert added.status_code == 201
+        [photo] = added.json()
+        assert photo["content_type"] == "image/jpeg" and photo["name"] == "现场.txt"
+        [listed] = client.get(f"/api/tracking/projects/{code}/reports",
+                              headers={"Authorization": f"Bearer {viewer}"}).json()
+        assert [p["id"] for p in listed["photos"]] == [photo["id"]]
+        served = client.get(photo["url"], headers={"Authorization": f"Bearer {viewer}"})
+        assert served.status_code == 200 and served.content == jpeg
+        assert served.headers["content-type"] == "image/jpeg"
+        assert served.headers["x-content-type-options"] == "nosniff"
+        assert client.get(photo["url"]).status_code == 401
+        assert client.get("/api/tracking/photos/999999", headers=auth).status_code == 404
+
+
+def test_dispatch_and_adjustment_over_http(tstore: Store) -> None:
+    from fastapi.testclient import TestClient
+
+    from blueprint.layers.users import create_user
+
+    code = tracked(tstore, "接口调度项目")
+    city_ = create_user("disp_city", "nr_staff", None, store=tstore, actor="test")
+    county = create_user("disp_dcf", "nr_staff", DCF, store=tstore, actor="test")
+    meeting = {"held_on": "2026-02-09", "attendees": ["市重点项目办", "市住房和城乡建设局"],
+               "projects": [code], "decisions": "本周完成施工许可。",
+               "problems": [{"project": code, "text": "施工许可材料不全",
+                             "owner_unit": "市住房和城乡建设局", "due_on": "2026-02-16"}]}
+    adjust = {"quarter": "2026-Q1", "decided_on": "2026-03-30",
+              "items": [{"project": code, "action": "replan", "reason": "环评推迟"}]}
+    with TestClient(_app(tstore)) as client:
+        for path, body in (("dispatches", meeting), ("adjustments", adjust)):
+            refused = client.post(f"/api/tracking/{path}", json=body,
+                                  headers={"Authorization": f"Bearer {county}"})
+            assert refused.status_code == 403 and "市级" in refused.json()["message_zh"]
+            done = client.post(f"/api/tracking/{path}", json=body,
+                               headers={"Authorization": f"Bearer {city_}"})
+            assert done.status_code == 201, done.text
+        listed = client.get("/api/tracking/dispatches", params={"project": code},
+                            headers={"Authorization": f"Bearer {county}"}).json()
+        assert listed[0]["week"] == "2026-W07" and len(listed[0]["problems"]) == 1
+        problems = client.get("/api/tracking/problems",
+                              headers={"Authorization": f"Bearer {county}"}).json()
+        assert any(p["source_zh"] == "周调度" and p["due_on"] == "2026-02-16" for p in problems)
+        [adj] = [a for a in client.get("/api/tracking/adjustments", headers={
+            "Authorization": f"Bearer {county}"}).json() if a["items"][0]["project"] == code]
+        assert adj["items"][0]["action_zh"] == "计划调整"
