@@ -400,3 +400,43 @@ def test_dispatch_and_adjustment_over_http(tstore: Store) -> None:
         [adj] = [a for a in client.get("/api/tracking/adjustments", headers={
             "Authorization": f"Bearer {county}"}).json() if a["items"][0]["project"] == code]
         assert adj["items"][0]["action_zh"] == "计划调整"
+
+
+def test_the_record_commands(tstore: Store, monkeypatch: pytest.MonkeyPatch,
+                             tmp_path: Any) -> None:
+    """``blueprint tracking report --photo``, ``dispatch``, ``adjust``, ``sync-problems``."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from blueprint.service.cli import app
+
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", tstore.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(tstore.data_dir))
+    monkeypatch.setenv("COLUMNS", "250")
+    code = tracked(tstore, "命令行记录项目")
+    (tmp_path / "现场.png").write_bytes(image("PNG", "navy"))
+    (tmp_path / "fake.png").write_bytes(SVG)
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = runner.invoke(app, list(args))
+        assert (result.exit_code == 0) == ok, (args, result.output, result.exception)
+        return str(result.output)
+
+    assert "照片 1 张" in run("tracking", "report", code, "--month", "2026-01", "--investment",
+                             "10", "--photo", str(tmp_path / "现场.png"))
+    refused = runner.invoke(app, ["tracking", "report", code, "--month", "2026-02",
+                                  "--investment", "10", "--photo", str(tmp_path / "fake.png")])
+    assert isinstance(refused.exception, InvalidFile)  # the CLI's entry point prints it
+    assert "不是有效的 JPEG 或 PNG 图片" in refused.exception.message_zh
+    assert "交办问题 1 个" in run(
+        "tracking", "dispatch", "record", "--date", "2026-02-02", "--attendee", "市重点项目办",
+        "--project", code, "--decisions", "加快推进", "--problem", f"{code}@道路未通@交通运输局")
+    [held] = [d for d in json.loads(run("tracking", "dispatch", "list", "--project", code,
+                                        "--format", "json"))]
+    assert held["week"] == "2026-W06"
+    assert "1 个项目" in run("tracking", "adjust", "record", "--quarter", "2026-Q1", "--date",
+                            "2026-03-30", "--item", f"{code}@in@投资增加")
+    assert "调入" in run("tracking", "adjust", "list")
+    assert "生成问题" in run("tracking", "sync-problems")
