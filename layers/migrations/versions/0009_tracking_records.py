@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_tracking_records"
-down_revision = "0007_tracking"
+down_revision = "0008_layer_current_fixed"
 branch_labels = None
 depends_on = None
 
