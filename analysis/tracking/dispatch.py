@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from blueprint.analysis.projects.config import load_settings as project_settings
 from blueprint.analysis.projects.model import EXITED
 from blueprint.analysis.projects.records import _replace_tags, load_project
-from blueprint.analysis.quota.clock import now_utc, utc
+from blueprint.analysis.quota.clock import now_utc, today_cn, utc
 from blueprint.analysis.tracking.common import day, require_city, text
 from blueprint.analysis.tracking.problems import raise_linked
 from blueprint.layers.errors import BadInput, IllegalTransition
@@ -114,6 +114,15 @@ def iso_week(held_on: date) -> str:
     return f"{year:04d}-W{week:02d}"
 
 
+def _past(value: Any, where: str, at: datetime) -> date:
+    """A date that is not after today (China time): what was held or decided."""
+    found = day(value, where)
+    if found > today_cn(at):
+        raise BadInput(f"{where} {found} is after today", where=where,
+                       message_zh="日期不能晚于今天")
+    return found
+
+
 def _names(values: list[str], where: str, zh: str) -> list[str]:
     found = [text(v, where) for v in values if (v or "").strip()]
     if not found:
@@ -129,7 +138,8 @@ def record_dispatch(*, held_on: Any, attendees: list[str], projects_discussed: l
                     at: datetime | None = None) -> Dispatch:
     """Record a weekly dispatch meeting and raise its problems, in one transaction."""
     require_city(user)
-    at, held = now_utc(at), day(held_on, "held_on")
+    at = now_utc(at)
+    held = _past(held_on, "held_on", at)
     people = _names(attendees, "attendees", "参会人员或单位")
     codes = _names(projects_discussed, "projects", "调度的项目")
     decisions = text(decisions, "decisions", limit=5000)
@@ -191,7 +201,8 @@ def record_adjustment(*, quarter: str, decided_on: Any, items: list[AdjustmentIt
     """Record a quarterly adjustment: each project moved in or out of a library (its
     libraries change now) or its plan re-set, each with its reason; all or nothing."""
     require_city(user)
-    at, quarter, decided = now_utc(at), check_quarter(quarter), day(decided_on, "decided_on")
+    at, quarter = now_utc(at), check_quarter(quarter)
+    decided = _past(decided_on, "decided_on", at)
     note = text(note, "note", required=False, limit=2000)
     if not items:
         raise BadInput("an adjustment needs at least one project", where="items",
