@@ -28,6 +28,7 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
 pytestmark = pytest.mark.browser
 PASSWORD = "browser-test-password"
 HEX = {"green": "#1a9850", "yellow": "#f1c40f", "red": "#d7191c"}
+DATA: dict[str, Path] = {}  # the served data folder, for records made through the core
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``blueprint serve`` on the sample city with a read-only user."""
     _need_browser()
     data = tmp_path_factory.mktemp("serve-tracking")
+    DATA["dir"] = data
     with serving(data) as live:
         store = open_store("", data)
         try:
@@ -146,3 +148,38 @@ def test_a_report_is_filed_through_the_form(server: str, page: Any, console: Any
     page.wait_for_function("img => img.complete && img.naturalWidth === 48",
                            arg=photo.element_handle())
     assert "塔吊进场道路未硬化" in page.locator("#bp-project-problems").inner_text()
+
+
+def test_dispatches_and_adjustments_are_listed(server: str, page: Any) -> None:
+    """A weekly dispatch and a quarterly adjustment recorded through the core show on the
+    battle map page and on the project's page; the dispatch's problem is on the list."""
+    from datetime import date
+
+    from blueprint.analysis.tracking import (
+        AdjustmentItem,
+        DispatchProblem,
+        record_adjustment,
+        record_dispatch,
+    )
+    from blueprint.layers.users import User
+
+    city = User("市跟踪专员", "nr_staff")
+    store = open_store("", DATA["dir"])
+    try:
+        code = "LC-2025-0004"
+        record_dispatch(held_on=date(2026, 11, 30), attendees=["市重点项目办", "临清市人民政府"],
+                        projects_discussed=[code], decisions="本周完成进场道路硬化。",
+                        problems=[DispatchProblem(code, "施工用水未接通", "临清市水务局")],
+                        user=city, store=store)
+        record_adjustment(quarter="2026-Q4", decided_on=date(2026, 11, 30), user=city,
+                          store=store, items=[AdjustmentItem(code, "replan", "环评批复推迟")])
+    finally:
+        store.close()
+    _sign_in(page, server, "/tracking")
+    dispatches = page.locator("#bp-dispatches").inner_text()
+    assert "2026-W49" in dispatches and "本周完成进场道路硬化" in dispatches
+    assert "计划调整" in page.locator("#bp-adjustments").inner_text()
+    assert "施工用水未接通" in page.locator("#bp-problems").inner_text()
+    page.locator("#bp-dispatches a", has_text=code).first.click()
+    page.wait_for_url(f"{server}/tracking/projects/{code}")
+    assert "临清市人民政府" in page.locator("#bp-project-dispatches").inner_text()

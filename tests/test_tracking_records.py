@@ -440,3 +440,58 @@ def test_the_record_commands(tstore: Store, monkeypatch: pytest.MonkeyPatch,
                             "2026-03-30", "--item", f"{code}@in@投资增加")
     assert "调入" in run("tracking", "adjust", "list")
     assert "生成问题" in run("tracking", "sync-problems")
+
+
+def test_the_report_form_files_through_the_core_and_answers_in_chinese(tstore: Store) -> None:
+    """The project page's form: CSRF needed; a bad amount or a fake photo answers the page
+    (HTML, in Chinese) with nothing stored; a good form with a photo is filed (303), and the
+    page shows the photo, served with its type. Another county's staff get no form."""
+    from fastapi.testclient import TestClient
+
+    from blueprint.layers.sessions import sign_in
+    from blueprint.layers.users import create_user
+    from blueprint.web.session import COOKIE
+
+    code = tracked(tstore, "表单填报项目")
+    for name, county in (("form_dcf", DCF), ("form_yg", YG)):
+        create_user(name, "nr_staff", county, store=tstore, actor="test", password="pw-1234567890")
+    sessions = {n: sign_in(n, "pw-1234567890", store=tstore, hours=1) for n in ("form_dcf",
+                                                                          "form_yg")}
+    url = f"/tracking/projects/{code}/reports"
+    png = image("PNG", "yellow")
+    with TestClient(_app(tstore), base_url="https://testserver") as client:
+        def post(who: str, data: dict[str, str], files: Any = None, csrf: bool = True) -> Any:
+            session_id, session = sessions[who]
+            client.cookies.set(COOKIE, session_id)
+            form = data | ({"csrf": session.csrf} if csrf else {})
+            return client.post(url, data=form, files=files, follow_redirects=False)
+
+        client.cookies.set(COOKIE, sessions["form_yg"][0])
+        assert 'id="bp-report-form"' not in client.get(f"/tracking/projects/{code}").text
+        client.cookies.set(COOKIE, sessions["form_dcf"][0])
+        assert 'id="bp-report-form"' in client.get(f"/tracking/projects/{code}").text
+        before = _state(tstore)
+        good = {"month": "2026-02", "investment": "88", "funds_arrived": "80",
+                "reached_land": "2026-02-10", "problems": "用地报批材料缺失@市自然资源和规划局"}
+        assert post("form_dcf", good, csrf=False).status_code == 403
+        bad = post("form_dcf", good | {"investment": "八十八"})
+        assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
+        assert "须为非负金额" in bad.text and 'value="八十八"' in bad.text  # kept as typed
+        fake = post("form_dcf", good, files=[("photos", ("伪装.png", png_on_zip(), "image/png"))])
+        assert fake.status_code == 422 and "照片“伪装.png”不是有效的 JPEG 或 PNG 图片" in fake.text
+        refused = post("form_yg", good)
+        assert refused.status_code == 403 and "本县" in refused.text
+        assert _state(tstore) == before
+        done = post("form_dcf", good, files=[("photos", ("现场.png", png, "image/png"))])
+        assert done.status_code == 303
+        assert done.headers["location"] == f"/tracking/projects/{code}?filed=1"
+        [report] = project_reports(code, store=tstore)
+        assert (report.investment, report.reported_by) == (88, "form_dcf")
+        assert report.milestones == {"land": date(2026, 2, 10)}
+        [photo] = report.photos
+        shown = client.get(f"/tracking/projects/{code}").text
+        assert f'/tracking/photos/{photo["id"]}' in shown and "用地报批材料缺失" in shown
+        served = client.get(f"/tracking/photos/{photo['id']}")
+        assert served.content == png and served.headers["content-type"] == "image/png"
+        [problem] = list_problems(store=tstore, project=code)
+        assert problem.owner_unit == "市自然资源和规划局" and problem.source == "report"

@@ -208,7 +208,7 @@ def tracking_routes(signed_in: Any, context: Any, store_dep: Any, error_status: 
                        if values.get(f"reached_{kind}", "").strip()}
             await run_in_threadpool(
                 submit_report, code, values.get("month", ""), store=store, user=session.user,
-                investment=values.get("investment", "").strip() or "0",
+                investment=values.get("investment", "").strip(),
                 funds_arrived=values.get("funds_arrived", "").strip() or "0",
                 milestones=reached, problems=_problems(values.get("problems", "")),
                 note=values.get("note", ""), photos=[(f.filename, f.file) for f in uploads])

@@ -38,6 +38,7 @@ from blueprint.layers.store import Store, write_audit
 from blueprint.layers.users import User
 
 MEETING_OWNER = "市重点项目办"
+LONGEST = 2000  # a problem's text; a longer opinion is cut (the opinion itself stays whole)
 
 
 def objections_to_problems(conn: Connection, round_id: int, *, actor: str,
@@ -62,7 +63,7 @@ def objections_to_problems(conn: Connection, round_id: int, *, actor: str,
         name = names.get(dept, dept)
         pid = raise_linked(conn, project_id=rnd.id, code=rnd.code, source="consultation",
                            ref=f"opinion:{opinion_id}", owner_unit=name, actor=actor, at=at,
-                           problem=f"第 {rnd.number} 轮会商{name}不同意：{text}")
+                           problem=f"第 {rnd.number} 轮会商{name}不同意：{text}"[:LONGEST])
         if pid is not None:
             raised.append(pid)
     return raised
@@ -77,7 +78,7 @@ def meeting_item_to_problem(conn: Connection, item_id: int, *, actor: str,
                         .where(meeting_items.c.id == item_id)).one()
     return raise_linked(conn, project_id=item.id, code=item.code, source="meeting",
                         ref=f"meeting_item:{item_id}", owner_unit=MEETING_OWNER, actor=actor,
-                        at=at, problem=f"提请联席会议：{item.problem}")
+                        at=at, problem=f"提请联席会议：{item.problem}"[:LONGEST])
 
 
 def close_meeting_problem(conn: Connection, item_id: int, *, note: str, actor: str,
