@@ -496,7 +496,11 @@ tracking_problems = sa.Table(
     sa.Column("due_on", sa.Date, nullable=False),
     sa.Column("raised_at", _TIME, nullable=False),
     sa.Column("raised_by", sa.String(120), nullable=False),
+    # where it came from, when not a report or by hand (migration ``0009_tracking_records``):
+    # ``opinion:<id>``, ``meeting_item:<id>``, ``dispatch:<id>:<n>``; raising it again is a no-op
+    sa.Column("source_ref", sa.String(80)),
     sa.Index("ix_tracking_problems_project", "project_id"),
+    sa.Index("uq_tracking_problems_source_ref", "source_ref", unique=True),
 )
 
 # Escalation to city level (art. 21), reassignment, closing (销号).
@@ -513,4 +517,64 @@ tracking_problem_events = sa.Table(
     sa.Column("at", _TIME, nullable=False),
     sa.Column("actor", sa.String(120), nullable=False),
     sa.Index("ix_tracking_problem_events_problem", "problem_id"),
+)
+
+# ----- Tracking records (migration ``0009_tracking_records``; :mod:`analysis.tracking`) -----
+
+# Photos sent with a monthly report: the file is ``<data folder>/tracking-photos/<sha256>``
+# (never a name the sender chose); JPEG or PNG, decided from the bytes.
+tracking_photos = sa.Table(
+    "tracking_photos",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("report_id", sa.Integer, sa.ForeignKey("tracking_reports.id"), nullable=False),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("content_type", sa.String(20), nullable=False),  # image/jpeg | image/png
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),  # as sent, shown only
+    sa.Column("uploaded_at", _TIME, nullable=False),
+    sa.Column("uploaded_by", sa.String(120), nullable=False),
+    sa.Index("ix_tracking_photos_report", "report_id"),
+)
+
+# The weekly dispatch meeting (一周一调度, Liaocheng art. 23); problems raised there are
+# ``tracking_problems`` with ``source_ref`` ``dispatch:<id>:<n>``.
+tracking_dispatches = sa.Table(
+    "tracking_dispatches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("held_on", sa.Date, nullable=False),
+    sa.Column("week", sa.String(8), nullable=False),  # ISO week, 2026-W48
+    sa.Column("attendees", sa.Text, nullable=False),  # JSON list
+    sa.Column("projects", sa.Text, nullable=False),  # JSON list of project codes
+    sa.Column("decisions", sa.Text, nullable=False),
+    sa.Column("recorded_at", _TIME, nullable=False),
+    sa.Column("recorded_by", sa.String(120), nullable=False),
+)
+
+# The quarterly adjustment (一季一调整): projects moved into or out of the key library, or
+# their plan re-set, each with its reason.
+tracking_adjustments = sa.Table(
+    "tracking_adjustments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("quarter", sa.String(7), nullable=False),  # 2026-Q4
+    sa.Column("decided_on", sa.Date, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("recorded_at", _TIME, nullable=False),
+    sa.Column("recorded_by", sa.String(120), nullable=False),
+)
+
+tracking_adjustment_items = sa.Table(
+    "tracking_adjustment_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("adjustment_id", sa.Integer, sa.ForeignKey("tracking_adjustments.id"),
+              nullable=False),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("action", sa.String(10), nullable=False),  # in | out | replan
+    sa.Column("library", sa.String(40)),  # in / out: which library
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Index("ix_tracking_adjustment_items_adjustment", "adjustment_id"),
 )

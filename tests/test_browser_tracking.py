@@ -1,7 +1,9 @@
 # ruff: noqa: F811  (pytest fixtures imported from tests.test_browser)
 """Tracking in Debian's Chromium on the sample city (its demo projects carry a year of plans
 and reports): the battle map (挂图作战) shows every tracked project in its computed colour,
-filters by colour, and the bulletin page's PDF has readable Chinese. No request leaves the
+filters by colour, and the bulletin page's PDF has readable Chinese; a monthly report with a
+photo is filed through the project page's form (a bad amount and a fake photo are refused
+on the page, in Chinese), and the read-only user gets no form. No request leaves the
 machine, no console error (the page fixture of ``tests.test_browser`` holds both)."""
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
 pytestmark = pytest.mark.browser
 PASSWORD = "browser-test-password"
 HEX = {"green": "#1a9850", "yellow": "#f1c40f", "red": "#d7191c"}
+DATA: dict[str, Path] = {}  # the served data folder, for records made through the core
 
 
 @pytest.fixture(scope="module")
@@ -33,18 +36,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``blueprint serve`` on the sample city with a read-only user."""
     _need_browser()
     data = tmp_path_factory.mktemp("serve-tracking")
+    DATA["dir"] = data
     with serving(data) as live:
         store = open_store("", data)
         try:
             create_user("市领导", "viewer", None, store=store, actor="test", password=PASSWORD)
+            create_user("市跟踪专员", "nr_staff", None, store=store, actor="test",
+                        password=PASSWORD)
         finally:
             store.close()
         yield live.base
 
 
-def _sign_in(page: Any, server: str, target: str) -> None:
+def _sign_in(page: Any, server: str, target: str, name: str = "市领导") -> None:
     page.goto(f"{server}/login?next={target}")
-    page.fill("input[name=name]", "市领导")
+    page.fill("input[name=name]", name)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{server}{target}*")
@@ -95,3 +101,85 @@ def test_the_bulletin_pdf_has_readable_chinese(server: str, page: Any,
         assert words in text, words
     xlsx = page.request.get(f"{server}/tracking/bulletin/2026-11.xlsx")
     assert xlsx.ok and xlsx.body()[:2] == b"PK"
+
+
+def _png(path: Path) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", (48, 32), "teal").save(path, format="PNG")
+    return path
+
+
+def test_a_report_is_filed_through_the_form(server: str, page: Any, console: Any,
+                                            tmp_path: Path) -> None:
+    console.expect("status of 422")  # the two refusals are 422 pages, which Chromium logs
+    _sign_in(page, server, "/tracking")  # the read-only user: no form
+    page.locator("#bp-tracking-list tbody tr[data-colour] a").first.click()
+    page.wait_for_url(f"{server}/tracking/projects/LC-*")
+    assert page.locator("#bp-report-form").count() == 0
+    target = page.url.removeprefix(server)
+    page.context.clear_cookies()
+    _sign_in(page, server, target, "市跟踪专员")
+    form = page.locator("#bp-report-form")
+    # refused on the page, in Chinese: an amount that is not one, then a fake photo
+    form.locator("input[name=month]").fill("2026-12")
+    form.locator("input[name=investment]").fill("一百")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "须为非负金额" in page.locator("#bp-error").inner_text()
+    (tmp_path / "fake.png").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    form.locator("input[name=investment]").fill("320")
+    form.locator("input[name=photos]").set_input_files(str(tmp_path / "fake.png"))
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "不是有效的 JPEG 或 PNG 图片" in page.locator("#bp-error").inner_text()
+    assert page.locator("#bp-months tr[data-month='2026-12']").count() == 0
+    # filed: the month's row shows the amount, who sent it, and the photo (it loads)
+    form.locator("input[name=investment]").fill("320")
+    form.locator("input[name=funds_arrived]").fill("300")
+    form.locator("textarea[name=problems]").fill("塔吊进场道路未硬化@县交通运输局")
+    form.locator("input[name=photos]").set_input_files(str(_png(tmp_path / "现场.png")))
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(f"{server}{target}?filed=1")
+    row = page.locator("#bp-months tr[data-month='2026-12']")
+    assert "320" in row.inner_text() and "市跟踪专员" in row.inner_text()
+    photo = row.locator("img")
+    photo.wait_for()
+    page.wait_for_function("img => img.complete && img.naturalWidth === 48",
+                           arg=photo.element_handle())
+    assert "塔吊进场道路未硬化" in page.locator("#bp-project-problems").inner_text()
+
+
+def test_dispatches_and_adjustments_are_listed(server: str, page: Any) -> None:
+    """A weekly dispatch and a quarterly adjustment recorded through the core show on the
+    battle map page and on the project's page; the dispatch's problem is on the list."""
+    from datetime import date
+
+    from blueprint.analysis.tracking import (
+        AdjustmentItem,
+        DispatchProblem,
+        record_adjustment,
+        record_dispatch,
+    )
+    from blueprint.layers.users import User
+
+    city = User("市跟踪专员", "nr_staff")
+    store = open_store("", DATA["dir"])
+    try:
+        code = "LC-2025-0004"
+        record_dispatch(held_on=date(2026, 11, 30), attendees=["市重点项目办", "临清市人民政府"],
+                        projects_discussed=[code], decisions="本周完成进场道路硬化。",
+                        problems=[DispatchProblem(code, "施工用水未接通", "临清市水务局")],
+                        user=city, store=store)
+        record_adjustment(quarter="2026-Q4", decided_on=date(2026, 11, 30), user=city,
+                          store=store, items=[AdjustmentItem(code, "replan", "环评批复推迟")])
+    finally:
+        store.close()
+    _sign_in(page, server, "/tracking")
+    dispatches = page.locator("#bp-dispatches").inner_text()
+    assert "2026-W49" in dispatches and "本周完成进场道路硬化" in dispatches
+    assert "计划调整" in page.locator("#bp-adjustments").inner_text()
+    assert "施工用水未接通" in page.locator("#bp-problems").inner_text()
+    page.locator("#bp-dispatches a", has_text=code).first.click()
+    page.wait_for_url(f"{server}/tracking/projects/{code}")
+    assert "临清市人民政府" in page.locator("#bp-project-dispatches").inner_text()

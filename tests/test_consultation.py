@@ -208,4 +208,5 @@ def test_the_joint_meeting_can_take_a_project_out(city: Store) -> None:
     assert out["stage"] == "exited" and out["reclaim"]["returned"][0]["amount"] == "10"
     assert get_round(rnd.id, store=city).status == "decided"
     actions = [r.action for r in read_audit(store=city, project=code)]
-    assert actions[-3:] == ["quota.reclaim", "project.reclaim", "meeting.decide"]
+    assert actions[-4:] == ["quota.reclaim", "project.reclaim", "meeting.decide",
+                            "tracking.problem.close"]  # the item's tracking problem: 销号

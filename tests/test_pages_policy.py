@@ -35,6 +35,7 @@ from test_projects_policy import (
     planned,
     reserve,
     snapshot,
+    tracked,
 )
 
 from blueprint.layers.errors import NotAllowed
@@ -112,6 +113,9 @@ CASES: dict[str, Case] = {
          "text": "同意推进。"},
         {"decision": "proceed", "meeting_date": "三月", "attendees": "市长",
          "text": "同意推进。"})),
+    "POST /tracking/projects/{code}/reports": Case(lambda s: (
+        f"/tracking/projects/{tracked(s)}/reports", {"month": "2026-02", "investment": "90"},
+        {"month": "2026-02", "investment": "x"})),
 }
 
 

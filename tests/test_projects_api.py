@@ -89,7 +89,8 @@ def test_a_whole_life_over_http(api: tuple[Api, Clock]) -> None:
                            "round.amend", "round.answer", "round.answer", "round.answer"]
     api_.ok("nr_dcf", "POST", f"/rounds/{r1['id']}/close",
             {"outcome": "revise", "reason": "调整选址，避让生态保护红线"})
-    assert audit.new() == ["project.stage", "round.rejected"]
+    assert audit.new() == ["project.stage", "round.rejected",
+                           "tracking.problem"]  # the 不同意 is a tracking problem now
 
     # revise the site; a round is refused (409, both languages) until it is vetted again
     revised = api_.ok("nr_dcf", "POST", f"/projects/{code}/revise",

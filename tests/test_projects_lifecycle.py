@@ -108,7 +108,8 @@ def test_a_whole_life(city: Store) -> None:
     close_round(r1.id, user=DCF_STAFF, outcome="revise", store=city, at=T0,
                 reason="调整选址，避让生态保护红线")
     assert get_project(code, store=city).stage == "planned"
-    assert audit.new() == ["project.stage", "round.rejected"]
+    assert audit.new() == ["project.stage", "round.rejected",
+                           "tracking.problem"]  # the 不同意 is a tracking problem now
 
     # revised site; a round on the old report is refused until the new site is vetted
     clean = site("01_park_clean.txt")

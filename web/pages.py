@@ -153,7 +153,7 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
     app.include_router(quota_routes(sessions.signed_in, context, deps.store,
                                     deps.error_status))
     app.include_router(tracking_routes(sessions.signed_in, context, deps.store,
-                                       deps.error_status))
+                                       deps.error_status, deps.permit))
 
 
 def register(app: FastAPI, deps: PageDeps) -> None:

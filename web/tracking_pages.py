@@ -1,26 +1,39 @@
-"""Tracking pages: the battle map with the colour list (``/tracking``, 挂图作战), the month's
-figures with charts (``/tracking/figures``) and the bulletin with its downloads
-(``/tracking/bulletin``, PDF and xlsx). Everything is computed by :mod:`analysis.tracking`;
-the pages only show it, to any signed-in user."""
+"""Tracking pages: the battle map with the colour list (``/tracking``, 挂图作战, with the
+weekly dispatches and quarterly adjustments), a project's plan, reports, photos and report
+form (``/tracking/projects/{code}``), the month's figures with charts
+(``/tracking/figures``) and the bulletin with its downloads (``/tracking/bulletin``, PDF
+and xlsx). Everything is computed by :mod:`analysis.tracking`; the pages show it to any
+signed-in user. The report form follows the API's rule for ``POST
+/api/tracking/projects/{code}/reports`` (``PAGE_POLICY``; the project's service officer or
+its county's staff) and calls the same core; its errors come back on the page, in Chinese.
+"""
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from blueprint.analysis.projects import STAGE_ZH, get_project
 from blueprint.analysis.projects.config import load_settings as project_settings
-from blueprint.analysis.quota.clock import now_utc
+from blueprint.analysis.quota.clock import now_utc, today_cn
 from blueprint.analysis.tracking import (
     MILESTONE_ZH,
+    ProblemInput,
     get_plan,
     late_reports,
+    list_adjustments,
+    list_dispatches,
     list_problems,
+    photo_file,
     project_reports,
     project_statuses,
+    submit_report,
 )
 from blueprint.analysis.tracking.bulletin import (
     COUNTY_COLUMNS,
@@ -34,20 +47,54 @@ from blueprint.analysis.tracking.bulletin import (
 )
 from blueprint.analysis.tracking.config import load_settings
 from blueprint.analysis.tracking.figures import RATE_ZH
-from blueprint.analysis.tracking.model import COLOUR_ZH, check_month, last_closed_month
-from blueprint.layers.errors import BlueprintError
+from blueprint.analysis.tracking.model import (
+    COLOUR_ZH,
+    MILESTONES,
+    check_month,
+    last_closed_month,
+    month_of,
+)
+from blueprint.analysis.tracking.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
+from blueprint.analysis.tracking.problems import SOURCES
+from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed
 from blueprint.layers.features import features_in_bbox
-from blueprint.layers.inputs import CODE_LEN, ONE_LINE
+from blueprint.layers.inputs import CODE_LEN, MAX_ID, ONE_LINE, check_fields
 from blueprint.layers.repository import list_layers
 from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
 from blueprint.web.render import PageContext, embed, error_page, page
+from blueprint.web.session import check_csrf
 from blueprint.web.tracking_charts import bar_chart, colour_chart
 from blueprint.web.tracking_map import COLOUR_HEX, battle_map
 
 MonthPath = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{2}$")]
 CodePath = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
+PhotoPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REPORT_KEY = "POST /tracking/projects/{code}/reports"
+
+
+def _problems(text: str) -> list[ProblemInput]:
+    """One problem a line: ``问题`` or ``问题@责任单位`` or ``问题@责任单位@YYYY-MM-DD``."""
+    found = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        what, _, rest = line.partition("@")
+        unit, _, due = rest.partition("@")
+        try:
+            due_on = date.fromisoformat(due.strip()) if due.strip() else None
+        except ValueError:
+            raise BadInput(f"problem due date {due!r} is not YYYY-MM-DD", where="problems",
+                           message_zh=f"问题“{what.strip()}”的办结时限须为日期（年-月-日）"
+                           ) from None
+        found.append(ProblemInput(what.strip(), unit.strip() or None, due_on))
+    return found
+
+
+def _report_values(form: Any) -> dict[str, Any]:
+    """The form's text fields, to fill the form again after an error."""
+    return {k: str(v) for k, v in form.multi_items() if isinstance(v, str) and k != "csrf"}
 
 
 def _month(request: Request) -> str:
@@ -79,9 +126,9 @@ def _charts(b: Any) -> list[str]:
     return charts
 
 
-def tracking_routes(signed_in: Any, context: Any, store_dep: Any, error_status: Any
-                    ) -> APIRouter:
-    """The tracking pages, over the app's dependencies."""
+def tracking_routes(signed_in: Any, context: Any, store_dep: Any, error_status: Any,
+                    permit: Any) -> APIRouter:
+    """The tracking pages, over the app's dependencies; ``permit`` is the page policy."""
     router = APIRouter(include_in_schema=False)
     SessionDep = Annotated[Session, Depends(signed_in)]
     Ctx = Annotated[PageContext, Depends(context)]
@@ -107,24 +154,83 @@ def tracking_routes(signed_in: Any, context: Any, store_dep: Any, error_status: 
         return page(ctx, "tracking.html", statuses=statuses, fmap=fmap, chosen=chosen,
                     counties=names, stages=STAGE_ZH, colours=COLOUR_ZH, hexes=COLOUR_HEX,
                     libraries=project_settings().libraries, late=late, month=month,
-                    problems=problems)
+                    problems=problems, sources=SOURCES,
+                    dispatches=list_dispatches(store=store)[:10],
+                    adjustments=list_adjustments(store=store)[:8])
 
-    @router.get("/tracking/projects/{code}", response_class=HTMLResponse)
-    def tracked_project(code: CodePath, session: SessionDep, ctx: Ctx,
-                        store: StoreDep) -> HTMLResponse:
-        """One project's plan (倒排工期, monthly investment), reports and problems."""
+    def project_page(ctx: PageContext, code: str, store: Store, *, error: str = "",
+                     values: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
         try:
             project = get_project(code, store=store)
             plan = get_plan(code, store=store)
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/tracking")
-        status = next((s for s in project_statuses(store=store, county=project.county)
-                       if s.project.code == code), None)
+        state = next((s for s in project_statuses(store=store, county=project.county)
+                      if s.project.code == code), None)
         reports = {r.month: r for r in project_reports(code, store=store)}
-        return page(ctx, "tracking_project.html", p=project, plan=plan, state=status,
-                    reports=reports, colours=COLOUR_ZH, hexes=COLOUR_HEX,
+        try:
+            permit(ctx.user, REPORT_KEY, project.county, None, project.service_officer)
+            may_report = True
+        except NotAllowed:
+            may_report = False
+        return page(ctx, "tracking_project.html", status=status, p=project, plan=plan,
+                    state=state, reports=reports, colours=COLOUR_ZH, hexes=COLOUR_HEX,
                     problems=list_problems(store=store, project=code),
-                    milestone_zh=MILESTONE_ZH)
+                    milestone_zh=MILESTONE_ZH, milestones=MILESTONES, sources=SOURCES,
+                    months=sorted(set(plan.investment) | set(reports)),
+                    dispatches=list_dispatches(store=store, project=code),
+                    may_report=may_report, error=error,
+                    values=values or {"month": month_of(today_cn())},
+                    max_photos=MAX_PHOTOS, max_photo_mb=MAX_PHOTO_BYTES // (1024 * 1024))
+
+    @router.get("/tracking/projects/{code}", response_class=HTMLResponse)
+    def tracked_project(code: CodePath, session: SessionDep, ctx: Ctx,
+                        store: StoreDep) -> HTMLResponse:
+        """One project's plan (倒排工期, monthly investment), reports with their photos,
+        problems, the dispatch meetings that discussed it, and the report form."""
+        return project_page(ctx, code, store)
+
+    @router.post("/tracking/projects/{code}/reports", response_model=None)
+    async def file_report(code: CodePath, request: Request, session: SessionDep, ctx: Ctx,
+                          store: StoreDep) -> Response:
+        """File the monthly report from the form (photos included): the page policy, then
+        the core (the same as the API's) checks the user; an error shows on the page."""
+        form = await request.form(max_files=MAX_PHOTOS + 1)
+        check_csrf(session, form.get("csrf"))
+        check_fields(form.multi_items())
+        values = _report_values(form)
+        uploads = [f for f in form.getlist("photos")
+                   if isinstance(f, UploadFile) and f.filename]
+        try:
+            project = get_project(code, store=store)
+            permit(session.user, REPORT_KEY, project.county, None, project.service_officer)
+            reached = {kind: values[f"reached_{kind}"] for kind in MILESTONES
+                       if values.get(f"reached_{kind}", "").strip()}
+            await run_in_threadpool(
+                submit_report, code, values.get("month", ""), store=store, user=session.user,
+                investment=values.get("investment", "").strip(),
+                funds_arrived=values.get("funds_arrived", "").strip() or "0",
+                milestones=reached, problems=_problems(values.get("problems", "")),
+                note=values.get("note", ""), photos=[(f.filename, f.file) for f in uploads])
+        except BlueprintError as exc:
+            return project_page(ctx, code, store, error=exc.message_zh, values=values,
+                                status=error_status(exc))
+        finally:
+            for f in uploads:
+                await f.close()
+        return RedirectResponse(f"{ctx.base}/tracking/projects/{quote(code)}?filed=1",
+                                status_code=303)
+
+    @router.get("/tracking/photos/{photo_id}", response_model=None)
+    def photo(photo_id: PhotoPath, session: SessionDep, ctx: Ctx,
+              store: StoreDep) -> Response:
+        """A report's photo, for a signed-in user, with its sniffed content type."""
+        try:
+            found, path = photo_file(photo_id, store=store)
+        except BlueprintError as exc:
+            return error_page(ctx, exc, error_status(exc), "/tracking")
+        return FileResponse(path, media_type=found.content_type, headers={
+            "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"})
 
     @router.get("/tracking/figures", response_class=HTMLResponse)
     def figures_page(request: Request, session: SessionDep, ctx: Ctx,

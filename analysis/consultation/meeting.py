@@ -20,6 +20,7 @@ from blueprint.analysis.projects.model import RESERVE
 from blueprint.analysis.projects.records import load_project, require_staff
 from blueprint.analysis.projects.stages import exit_within, move
 from blueprint.analysis.quota.clock import now_utc, utc
+from blueprint.analysis.tracking.linked import close_meeting_problem
 from blueprint.layers.errors import BadInput, IllegalTransition, NotFound
 from blueprint.layers.schema import consultation_rounds, meeting_items, projects
 from blueprint.layers.store import Store, write_audit
@@ -96,5 +97,7 @@ def decide(item_id: int, *, user: User, decision: str, meeting_date: date,
                             "after": {"status": "decided", "decision": decision,
                                       "meeting_date": meeting_date, "attendees": attendees,
                                       "text": text.strip()}})
+        close_meeting_problem(conn, item_id, actor=user.name, at=at,
+                              note=f"{reason}（{DECISIONS[decision]}）")
     return {"item": item_id, "project": project.code, "stage": project.stage,
             "decision": decision, "reclaim": result}

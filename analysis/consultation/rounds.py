@@ -38,6 +38,7 @@ from blueprint.analysis.projects.reports import latest_report
 from blueprint.analysis.projects.stages import move
 from blueprint.analysis.quota.clock import now_utc, today_cn
 from blueprint.analysis.site import Site, site_from_geojson
+from blueprint.analysis.tracking.linked import meeting_item_to_problem, objections_to_problems
 from blueprint.layers.departments import get_department
 from blueprint.layers.errors import BadInput, Conflict, IllegalTransition, NotAllowed
 from blueprint.layers.schema import (
@@ -266,9 +267,14 @@ def close_round(round_id: int, *, user: User, outcome: str, reason: str, store: 
             move(conn, project, PLANNED, via="consultation", actor=user.name, at=at,
                  reason=f"第 {rnd.number} 轮会商有不同意意见，退回修改：{reason}")
         else:
-            conn.execute(meeting_items.insert().values(
+            item_id = int(conn.execute(meeting_items.insert().values(
                 project_id=load_project(conn, rnd.project).id, round_id=rnd.id,
-                problem=reason, status="open", listed_at=at, listed_by=user.name))
+                problem=reason, status="open", listed_at=at, listed_by=user.name
+            ).returning(meeting_items.c.id)).scalar_one())
         _audit(conn, user.name, f"round.{status}", rnd, at, reason=reason,
                before={"status": rnd.status}, after={"status": status})
+        # the objections, and the meeting item, are tracking problems from now on
+        objections_to_problems(conn, rnd.id, actor=user.name, at=at)
+        if outcome == "meeting":
+            meeting_item_to_problem(conn, item_id, actor=user.name, at=at)
     return get_round(round_id, store=store)

@@ -130,10 +130,12 @@ class Report:
     reported_by: str
     corrects_id: int | None = None
     problems: list[str] = field(default_factory=list)
+    photos: list[dict[str, Any]] = field(default_factory=list)  # Photo.to_dict() of each
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""
         return {"id": self.id, "project": self.project, "month": self.month,
+                "photos": self.photos,
                 "investment": str(self.investment), "funds_arrived": str(self.funds_arrived),
                 "milestones": {k: v.isoformat() for k, v in self.milestones.items()},
                 "note": self.note, "reported_at": self.reported_at.isoformat(),

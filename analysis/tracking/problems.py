@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from blueprint.analysis.projects.records import load_project
 from blueprint.analysis.quota.clock import now_utc, today_cn, utc
@@ -21,7 +22,8 @@ from blueprint.layers.schema import projects, tracking_problem_events, tracking_
 from blueprint.layers.store import Store, write_audit
 from blueprint.layers.users import User
 
-SOURCES = {"report": "月报", "consultation": "会商", "manual": "调度"}
+SOURCES = {"report": "月报", "consultation": "会商", "meeting": "联席会议", "dispatch": "周调度",
+           "manual": "调度"}
 STATUS_ZH = {"open": "待解决", "escalated": "已提级至市级", "closed": "已销号"}
 
 
@@ -41,6 +43,7 @@ class Problem:
     escalated: bool = False
     closed_at: datetime | None = None
     closing_note: str | None = None
+    source_ref: str | None = None  # opinion:<id>, meeting_item:<id>, dispatch:<id>:<n>
 
     @property
     def status(self) -> str:
@@ -55,6 +58,7 @@ class Problem:
         """Plain dict for JSON."""
         out = dict(self.__dict__)
         out.update(status=self.status, status_zh=STATUS_ZH[self.status],
+                   source_zh=SOURCES.get(self.source, self.source),
                    due_on=self.due_on.isoformat(), raised_at=self.raised_at.isoformat(),
                    closed_at=self.closed_at.isoformat() if self.closed_at else None)
         return out
@@ -79,6 +83,29 @@ def raise_problem(code: str, problem: str, *, user: User, store: Store, source: 
         write_audit(conn, actor=user.name, action="tracking.problem", obj=f"problem:{pid}",
                     project=code, at=at, detail={"text": problem, "due_on": due.isoformat()})
     return get_problem(pid, store=store)
+
+
+def raise_linked(conn: Connection, *, project_id: int, code: str, source: str, ref: str,
+                 problem: str, owner_unit: str, actor: str, at: datetime,
+                 due_on: date | None = None) -> int | None:
+    """Within the caller's transaction: a problem raised where it was met (a consultation
+    objection, a joint-meeting item, a dispatch meeting), linked back by ``ref``. Once per
+    ``ref``: raising it again (a retry, a second sync) does nothing and returns None; the
+    unique index on ``source_ref`` holds the same against a concurrent writer."""
+    if conn.execute(sa.select(tracking_problems.c.id).where(
+            tracking_problems.c.source_ref == ref)).first() is not None:
+        return None
+    due = due_on or today_cn(at) + timedelta(days=DEFAULT_DUE_DAYS)
+    pid = int(conn.execute(tracking_problems.insert().values(
+        project_id=project_id, source=source, source_ref=ref,
+        text=text(problem, "problem", limit=2000), owner_unit=text(owner_unit, "owner_unit"),
+        due_on=due, raised_at=at, raised_by=actor).returning(tracking_problems.c.id)
+    ).scalar_one())
+    write_audit(conn, actor=actor, action="tracking.problem", obj=f"problem:{pid}",
+                project=code, at=at, detail={"text": problem, "due_on": due.isoformat(),
+                                             "source": source, "source_ref": ref,
+                                             "owner_unit": owner_unit})
+    return pid
 
 
 def _event(problem_id: int, kind: str, *, user: User, store: Store, note: str,
@@ -150,7 +177,8 @@ def list_problems(*, store: Store, status: str | None = None, county: str | None
         rows = conn.execute(query).all()
         events = conn.execute(events_query).all()
     found = {r.id: Problem(r.id, r.code, r.county, r.source, r.text, r.owner_unit, r.due_on,
-                           utc(r.raised_at), r.raised_by) for r in rows}
+                           utc(r.raised_at), r.raised_by, source_ref=r.source_ref)
+             for r in rows}
     for e in events:
         p = found.get(e.problem_id)
         if p is None:

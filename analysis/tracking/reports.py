@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -32,8 +34,9 @@ from blueprint.analysis.tracking.model import (
     month_of,
     window_close,
 )
+from blueprint.analysis.tracking.photos import check_photos, report_photos, store_photos
 from blueprint.analysis.tracking.plans import all_plans
-from blueprint.layers.errors import BadInput
+from blueprint.layers.errors import BadInput, NotFound
 from blueprint.layers.schema import projects, tracking_problems, tracking_reports
 from blueprint.layers.store import Store, write_audit
 from blueprint.layers.users import User
@@ -53,8 +56,11 @@ class ProblemInput:
 def submit_report(code: str, month: str, *, investment: Any, user: User, store: Store,
                   funds_arrived: Any = "0", milestones: dict[str, Any] | None = None,
                   problems: list[ProblemInput] | None = None, note: str = "",
+                  photos: Sequence[tuple[str | None, IO[bytes]]] | None = None,
                   at: datetime | None = None) -> Report:
-    """Store project ``code``'s report for ``month`` (a correction if one exists).
+    """Store project ``code``'s report for ``month`` (a correction if one exists), with
+    its problems and photos (``(name as sent, stream)``, JPEG or PNG: see
+    :mod:`~blueprint.analysis.tracking.photos`), all or nothing.
 
     Examples
     --------
@@ -77,6 +83,21 @@ def submit_report(code: str, month: str, *, investment: Any, user: User, store: 
         raise BadInput(f"no report for {month} before that month", where="month",
                        message_zh=f"{month} 尚未到来，不能填报")
     note = text(note, "note", required=False, limit=2000)
+    checked = check_photos(photos or [])
+    created: list[Path] = []
+    try:
+        return _submit(code, month, money, funds, reached, problems or [], note, checked,
+                       created, user=user, store=store, at=at)
+    except BaseException:  # the photo files written go with the rows not committed
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _submit(code: str, month: str, money: Any, funds: Any, reached: dict[str, date],
+            problems: list[ProblemInput], note: str, checked: list[Any], created: list[Path],
+            *, user: User, store: Store, at: datetime) -> Report:
+    """The report's transaction: its row, problems, audit row and photos."""
     with store.engine.begin() as conn:
         project = load_project(conn, code, for_update=True)
         require_reporter(user, project)
@@ -92,7 +113,7 @@ def submit_report(code: str, month: str, *, investment: Any, user: User, store: 
                 {k: v.isoformat() for k, v in reached.items()}, sort_keys=True),
             note=note, reported_at=at, reported_by=user.name, corrects_id=before
         ).returning(tracking_reports.c.id)).scalar_one()
-        for p in problems or []:
+        for p in problems:
             conn.execute(tracking_problems.insert().values(
                 project_id=project.id, report_id=report_id, source="report",
                 text=text(p.text, "problem", limit=2000),
@@ -102,9 +123,23 @@ def submit_report(code: str, month: str, *, investment: Any, user: User, store: 
         write_audit(conn, actor=user.name, action="tracking.report", obj=f"project:{code}",
                     project=code, at=at, detail={"month": month, "investment": str(money),
                                                  "corrects": before,
-                                                 "problems": len(problems or [])})
+                                                 "problems": len(problems)})
+        stored = store_photos(conn, store, checked, report_id, project.id, code, user, at,
+                              created)
     return Report(report_id, code, month, money, funds, reached, note, at, user.name, before,
-                  [p.text for p in problems or []])
+                  [p.text for p in problems], [p.to_dict() for p in stored])
+
+
+def report_project(report_id: int, *, store: Store) -> str:
+    """The code of the project report ``report_id`` is of, or :class:`NotFound`."""
+    with store.read() as conn:
+        code = conn.execute(sa.select(projects.c.code).join(
+            tracking_reports, projects.c.id == tracking_reports.c.project_id).where(
+            tracking_reports.c.id == report_id)).scalar()
+    if code is None:
+        raise NotFound(f"no report {report_id}", where="report",
+                       message_zh=f"月报 {report_id} 不存在")
+    return str(code)
 
 
 def _report(row: Any, code: str) -> Report:
@@ -136,7 +171,17 @@ def project_reports(code: str, *, store: Store) -> list[Report]:
     with store.read() as conn:
         project = load_project(conn, code)
         newest, _ = all_reports(conn)
-    return sorted(newest.get(project.id, {}).values(), key=lambda r: r.month)
+        found = sorted(newest.get(project.id, {}).values(), key=lambda r: r.month)
+        # photos of every version of a month's report, the newest version's listed with it
+        versions = conn.execute(sa.select(tracking_reports.c.id, tracking_reports.c.month)
+                                .where(tracking_reports.c.project_id == project.id)).all()
+        photos = report_photos(conn, [v.id for v in versions])
+    by_month: dict[str, list[dict[str, Any]]] = {}
+    for v in sorted(versions, key=lambda v: v.id):
+        by_month.setdefault(v.month, []).extend(p.to_dict() for p in photos.get(v.id, []))
+    for r in found:
+        r.photos = by_month.get(r.month, [])
+    return found
 
 
 def plan_start(plan: Plan) -> str | None:

@@ -1,7 +1,8 @@
 """A year of tracking for the sample city (Dec 2025 – Nov 2026): six demo projects on the
 demo sites, taken through vetting and consultation to their stages, each with a plan and
-monthly reports, so that the battle map, the lists, the figures and the bulletin of
-2026-11 show something real on a fresh install (``blueprint sample load`` calls it).
+monthly reports, a weekly dispatch meeting and a quarterly adjustment, so that the battle
+map, the lists, the figures and the bulletin of 2026-11 show something real on a fresh
+install (``blueprint sample load`` calls it).
 
 The projects are designed to end November 2026 in every colour: on schedule (green),
 behind on investment (yellow), a start long overdue (red) and a problem escalated to city
@@ -137,4 +138,21 @@ def load_tracking_sample(sample_dir: Path, *, store: Store) -> list[str]:
             escalate(problem.id, user=OFFICE, store=store, note="县级无法协调，提请市级调度",
                      at=_cn(date(2026, 10, 8)))
         codes.append(project.code)
+    _dispatch_and_adjust(codes[1:], store)
     return codes
+
+
+def _dispatch_and_adjust(codes: list[str], store: Store) -> None:
+    """A weekly dispatch meeting of late November and the third quarter's adjustment, so
+    that their lists show something (no problem raised: the bulletin's list stays as is)."""
+    from blueprint.analysis.tracking import AdjustmentItem, record_adjustment, record_dispatch
+
+    record_dispatch(held_on=date(2026, 11, 23), attendees=["市重点项目办", "市发展和改革委员会",
+                                                         "市自然资源和规划局"],
+                    projects_discussed=codes[:3], user=OFFICE, store=store,
+                    decisions="各项目按倒排工期推进；滞后项目责任单位一周内报送赶工措施。",
+                    at=_cn(date(2026, 11, 23), 16))
+    record_adjustment(quarter="2026-Q3", decided_on=date(2026, 9, 28), user=OFFICE,
+                      store=store, note="三季度项目库调整",
+                      items=[AdjustmentItem(codes[-1], "replan", "施工用电线路迁改，重排竣工节点")],
+                      at=_cn(date(2026, 9, 28), 15))

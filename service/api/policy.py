@@ -16,7 +16,9 @@ Scopes:
   problem-list item or a tracked problem; for a new project, the ``county`` of the
   body); a user without a county (city level) acts for every county;
 - ``city``: city-level users only (no county);
-- ``department``: a ``department`` user, and, for a round, a department still in it.
+- ``department``: a ``department`` user, and, for a round, a department still in it;
+- ``reporter``: the project's service officer (服务专员, its ``service_officer``), or
+  staff at ``county`` scope (a monthly report and its photos).
 
 ``admin`` passes every scope, as :meth:`blueprint.layers.users.User.require` does; the
 core checks the same again (``analysis.projects.records.require_staff``,
@@ -42,6 +44,9 @@ EVERYONE = tuple(ROLES)
 STAFF = ("admin", "nr_staff", "city_quota_manager", "county_quota_manager")
 DEPARTMENT = ("department",)
 AUDITORS = ("admin", "city_quota_manager", "nr_staff")
+# who may file a project's monthly report: staff (county scope), or the project's service
+# officer (服务专员) whatever their role, read-only users excepted
+REPORTERS = tuple(r for r in ROLES if r != "viewer")
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,15 @@ POLICY: dict[str, Rule] = {
     "GET /api/tracking/projects": Rule(EVERYONE, "any", "项目三色状态"),
     "GET /api/tracking/projects/{code}/plan": Rule(EVERYONE, "any", "查看倒排工期"),
     "PUT /api/tracking/projects/{code}/plan": Rule(STAFF, "county", "制定倒排工期"),
-    "POST /api/tracking/projects/{code}/reports": Rule(STAFF, "county", "填报月报"),
+    "POST /api/tracking/projects/{code}/reports": Rule(REPORTERS, "reporter", "填报月报"),
+    "GET /api/tracking/projects/{code}/reports": Rule(EVERYONE, "any", "查看月报"),
+    "POST /api/tracking/reports/{report_id}/photos": Rule(REPORTERS, "reporter",
+                                                          "上传月报照片"),
+    "GET /api/tracking/photos/{photo_id}": Rule(EVERYONE, "any", "查看月报照片"),
+    "GET /api/tracking/dispatches": Rule(EVERYONE, "any", "周调度记录"),
+    "POST /api/tracking/dispatches": Rule(STAFF, "city", "记录周调度"),
+    "GET /api/tracking/adjustments": Rule(EVERYONE, "any", "季度调整记录"),
+    "POST /api/tracking/adjustments": Rule(STAFF, "city", "记录季度调整"),
     "GET /api/tracking/late": Rule(STAFF, "any", "月报逾期、未报清单"),
     "GET /api/tracking/problems": Rule(EVERYONE, "any", "跟踪问题清单"),
     "POST /api/tracking/problems/{problem_id}/escalate": Rule(STAFF, "county", "问题提级"),
@@ -114,6 +127,7 @@ PAGE_POLICY: dict[str, str] = {
     "POST /projects/{code}/vet": "POST /api/projects/{code}/vet",
     "POST /inbox/{round_id}/answer": "POST /api/rounds/{round_id}/answers",
     "POST /meeting/{item_id}/decide": "POST /api/meeting/items/{item_id}/decide",
+    "POST /tracking/projects/{code}/reports": "POST /api/tracking/projects/{code}/reports",
 }
 
 _bearer = HTTPBearer(auto_error=False)
@@ -129,7 +143,7 @@ def _refuse(user: User, rule: Rule | None, why: str, why_zh: str) -> NotAllowed:
 def _checked(params: dict[str, Any]) -> dict[str, Any]:
     """The path's ids and code checked before any lookup: this dependency runs before
     FastAPI validates the parameters (a ``round_id`` of ``null`` or 10^20 is a 422)."""
-    for name in ("round_id", "item_id", "problem_id"):
+    for name in ("round_id", "item_id", "problem_id", "report_id", "photo_id"):
         if name in params:
             text = str(params[name])
             if not _ID.fullmatch(text) or not 1 <= int(text) <= MAX_ID:
@@ -178,6 +192,20 @@ def _resource(store: Store, params: dict[str, Any]) -> tuple[str | None, list[st
     return None, []
 
 
+def _reporter_resource(store: Store, params: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The county and service officer of the project a report path names."""
+    from blueprint.analysis.projects.records import get_project
+
+    if "report_id" in params:
+        from blueprint.analysis.tracking.reports import report_project
+
+        code = report_project(int(params["report_id"]), store=store)
+    else:
+        code = str(params["code"])
+    project = get_project(code, store=store)
+    return project.county, project.service_officer
+
+
 def check_role(user: User, rule: Rule | None) -> Rule:
     """Raise :class:`NotAllowed` unless ``rule`` names the user's role."""
     if rule is None:
@@ -189,14 +217,21 @@ def check_role(user: User, rule: Rule | None) -> Rule:
 
 
 def check_scope(user: User, rule: Rule, county: str | None, departments: list[str],
-                round_named: bool) -> None:
+                round_named: bool, officer: str | None = None) -> None:
     """Raise :class:`NotAllowed` unless ``rule``'s scope lets ``user`` act on a resource
-    of ``county`` (a round with ``departments`` still in it, when ``round_named``)."""
+    of ``county`` (a round with ``departments`` still in it, when ``round_named``; a
+    project whose service officer is ``officer``, for the ``reporter`` scope)."""
     if user.role == "admin":
         return
+    if rule.scope == "reporter":
+        if officer and user.name == officer:
+            return
+        if user.role not in STAFF:
+            raise _refuse(user, rule, "neither staff nor the project's service officer",
+                          "只有本项目的服务专员或本县工作人员可以填报")
     if rule.scope == "city" and user.county:
         raise _refuse(user, rule, "city-level users only", "仅限市级用户")
-    if rule.scope == "county" and user.county and county != user.county:
+    if rule.scope in ("county", "reporter") and user.county and county != user.county:
         raise _refuse(user, rule, f"acts only for county {user.county}",
                       f"只能办理本县（{user.county}）的项目")
     if rule.scope == "department" and (
@@ -206,13 +241,14 @@ def check_scope(user: User, rule: Rule, county: str | None, departments: list[st
 
 
 def check_page(user: User, key: str, county: str | None,
-               departments: list[str] | None = None) -> None:
+               departments: list[str] | None = None, officer: str | None = None) -> None:
     """Raise :class:`NotAllowed` unless the rule :data:`PAGE_POLICY` follows for the page
     action ``key`` lets ``user`` act on a project of ``county`` (a round with
-    ``departments`` still in it, when given). A key missing from the table is refused."""
+    ``departments`` still in it, when given; a project whose service officer is
+    ``officer``). A key missing from the table is refused."""
     rule = POLICY.get(PAGE_POLICY.get(key, ""))
     check_scope(user, check_role(user, rule), county, departments or [],
-                departments is not None)
+                departments is not None, officer)
 
 
 class Permit:
@@ -234,12 +270,15 @@ class Permit:
         rule = check_role(user, POLICY.get(self.key))  # no lookups for the wrong role
         county: str | None = None
         departments: list[str] = []
+        officer: str | None = None
         params: dict[str, Any] = _checked(dict(request.path_params))
-        if rule.scope in ("county", "department"):
+        if rule.scope == "reporter":
+            county, officer = await run_in_threadpool(_reporter_resource, store, params)
+        elif rule.scope in ("county", "department"):
             county, departments = await run_in_threadpool(_resource, store, params)
             if county is None and rule.scope == "county":
                 county = await _body_county(request)
-        check_scope(user, rule, county, departments, "round_id" in params)
+        check_scope(user, rule, county, departments, "round_id" in params, officer)
         return user
 
 

@@ -3,7 +3,9 @@
 colours, the month's figures and the bulletin (PDF or xlsx).
 
 Every endpoint takes its :data:`~blueprint.service.api.policy.POLICY` entry: county staff
-write only for their county's projects (403 otherwise); city level acts for every county.
+write only for their county's projects (403 otherwise); city level acts for every county;
+a project's service officer (服务专员) files its monthly reports and photos; the weekly
+dispatch and the quarterly adjustment are city level.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, File, Query, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from blueprint.analysis import tracking as core
@@ -66,6 +69,45 @@ class ReportIn(BaseModel):
     note: Text | None = None
 
 
+class DispatchProblemIn(BaseModel):
+    """A problem raised at a dispatch meeting."""
+
+    project: Code
+    text: Text
+    owner_unit: Name
+    due_on: date | None = None
+
+
+class DispatchIn(BaseModel):
+    """A weekly dispatch meeting (一周一调度)."""
+
+    held_on: date
+    attendees: list[Name] = Field(min_length=1, max_length=200,
+                                  description="attendees or units")
+    projects: list[Code] = Field(min_length=1, max_length=200,
+                                 description="codes of the projects discussed")
+    decisions: Text
+    problems: list[DispatchProblemIn] = Field(default_factory=list, max_length=50)
+
+
+class AdjustmentItemIn(BaseModel):
+    """One project of a quarterly adjustment."""
+
+    project: Code
+    action: Code = Field(description="in, out (of ``library``) or replan")
+    library: Code = "city_key"
+    reason: Text
+
+
+class AdjustmentIn(BaseModel):
+    """A quarterly adjustment (一季一调整)."""
+
+    quarter: Annotated[str, Field(pattern=r"^[0-9]{4}-[Qq][1-4]$", description="YYYY-Qn")]
+    decided_on: date
+    items: list[AdjustmentItemIn] = Field(min_length=1, max_length=200)
+    note: Text | None = None
+
+
 class NoteIn(BaseModel):
     """A note kept on record (escalation, closing)."""
 
@@ -111,6 +153,77 @@ def api_report(code: CodePath, body: ReportIn,
                               funds_arrived=body.funds_arrived,
                               milestones=dict(body.milestones), problems=problems,
                               note=body.note or "", user=user, store=store).to_dict()
+
+
+@router.get("/projects/{code}/reports", summary="A project's monthly reports / 月报")
+def api_reports(code: CodePath,
+                user: Annotated[User, permit("GET /api/tracking/projects/{code}/reports")],
+                store: StoreDep) -> Any:
+    """The newest report of each month, oldest month first, with its photos."""
+    return [r.to_dict() for r in core.project_reports(code, store=store)]
+
+
+@router.post("/reports/{report_id}/photos", status_code=201,
+             summary="Photos of a monthly report / 上传月报照片")
+def api_photos(report_id: IdPath,
+               user: Annotated[User, permit("POST /api/tracking/reports/{report_id}/photos")],
+               store: StoreDep,
+               photos: Annotated[list[UploadFile], File(description="JPEG or PNG images")]
+               ) -> Any:
+    """Add JPEG or PNG photos to a report (all or none; each at most 10 MB)."""
+    files = [(f.filename, f.file) for f in photos]
+    return [p.to_dict() for p in core.add_photos(report_id, files, user=user, store=store)]
+
+
+@router.get("/photos/{photo_id}", summary="A report's photo / 月报照片",
+            response_class=FileResponse)
+def api_photo(photo_id: IdPath,
+              user: Annotated[User, permit("GET /api/tracking/photos/{photo_id}")],
+              store: StoreDep) -> Any:
+    """The image, with the content type its bytes were found to be."""
+    photo, path = core.photo_file(photo_id, store=store)
+    return FileResponse(path, media_type=photo.content_type, headers={
+        "Content-Disposition": f'inline; filename="photo-{photo.id}"',
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/dispatches", summary="Weekly dispatch meetings / 周调度记录")
+def api_dispatches(user: Annotated[User, permit("GET /api/tracking/dispatches")],
+                   store: StoreDep, project: CodeQuery = None) -> Any:
+    """Dispatch meetings, newest first (``project``: those that discussed it)."""
+    return [d.to_dict() for d in core.list_dispatches(store=store, project=project)]
+
+
+@router.post("/dispatches", status_code=201, summary="Record a dispatch meeting / 记录周调度")
+def api_dispatch(body: DispatchIn,
+                 user: Annotated[User, permit("POST /api/tracking/dispatches")],
+                 store: StoreDep) -> Any:
+    """A weekly dispatch meeting; its problems go on the problem list."""
+    problems = [core.DispatchProblem(p.project, p.text, p.owner_unit, p.due_on)
+                for p in body.problems]
+    return core.record_dispatch(held_on=body.held_on, attendees=list(body.attendees),
+                                projects_discussed=list(body.projects),
+                                decisions=body.decisions, problems=problems, user=user,
+                                store=store).to_dict()
+
+
+@router.get("/adjustments", summary="Quarterly adjustments / 季度调整记录")
+def api_adjustments(user: Annotated[User, permit("GET /api/tracking/adjustments")],
+                    store: StoreDep) -> Any:
+    """Quarterly adjustments, newest first, with their projects and reasons."""
+    return [a.to_dict() for a in core.list_adjustments(store=store)]
+
+
+@router.post("/adjustments", status_code=201,
+             summary="Record a quarterly adjustment / 记录季度调整")
+def api_adjust(body: AdjustmentIn,
+               user: Annotated[User, permit("POST /api/tracking/adjustments")],
+               store: StoreDep) -> Any:
+    """Projects moved into or out of a library, or their plan re-set, with reasons."""
+    items = [core.AdjustmentItem(i.project, i.action, i.reason, i.library) for i in body.items]
+    return core.record_adjustment(quarter=body.quarter, decided_on=body.decided_on,
+                                  items=items, note=body.note or "", user=user,
+                                  store=store).to_dict()
 
 
 @router.get("/late", summary="Late and missing reports / 月报逾期、未报清单")

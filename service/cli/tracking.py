@@ -20,6 +20,10 @@ tracking_app = typer.Typer(help="Tracking after approval (跟踪调度): plans, 
 plan_app = typer.Typer(help="A project's plan (倒排工期, monthly investment).",
                        no_args_is_help=True)
 tracking_app.add_typer(plan_app, name="plan")
+dispatch_app = typer.Typer(help="Weekly dispatch meetings (一周一调度).", no_args_is_help=True)
+tracking_app.add_typer(dispatch_app, name="dispatch")
+adjust_app = typer.Typer(help="Quarterly adjustments (一季一调整).", no_args_is_help=True)
+tracking_app.add_typer(adjust_app, name="adjust")
 
 Format = Annotated[str, typer.Option(help="table or json")]
 Month = Annotated[str, typer.Option(help="Month, YYYY-MM")]
@@ -89,22 +93,132 @@ def report_cmd(code: str, month: Month,
                    help="KIND=YYYY-MM-DD milestone reached (repeat)")] = None,
                problem: Annotated[list[str] | None, typer.Option(
                    help="A problem met (repeat); TEXT or TEXT@OWNER UNIT")] = None,
+               photo: Annotated[list[Path] | None, typer.Option(
+                   help="A JPEG or PNG photo (repeat)", exists=True, dir_okay=False)] = None,
                note: str = "", user: UserName = None, format: Format = "table") -> None:
     """Send (or correct) a project's monthly report."""
+    from contextlib import ExitStack
+
     from blueprint.analysis.tracking import ProblemInput, submit_report
 
     store = open_store()
     problems = [ProblemInput(p.partition("@")[0], p.partition("@")[2] or None)
                 for p in problem or []]
-    report = submit_report(code, month, investment=investment, funds_arrived=funds,
-                           milestones=dict(_pairs(reached, "--reached")), problems=problems,
-                           note=note, user=acting_user(store, user), store=store)
+    with ExitStack() as files:
+        photos = [(str(p.name), files.enter_context(p.open("rb"))) for p in photo or []]
+        report = submit_report(code, month, investment=investment, funds_arrived=funds,
+                               milestones=dict(_pairs(reached, "--reached")),
+                               problems=problems, note=note, photos=photos,
+                               user=acting_user(store, user), store=store)
     if format == "json":
         print_json(report.to_dict())
         return
     fixed = "（更正此前填报）" if report.corrects_id else ""
-    out.print(f"已填报 {code} {month} 月报{fixed}：完成投资 {report.investment} 万元。",
+    pictures = f"，照片 {len(report.photos)} 张" if report.photos else ""
+    out.print(f"已填报 {code} {month} 月报{fixed}：完成投资 {report.investment} 万元{pictures}。",
               markup=False)
+
+
+@dispatch_app.command("record")
+def dispatch_record(
+        held_on: Annotated[str, typer.Option("--date", help="Meeting date, YYYY-MM-DD")],
+        attendee: Annotated[list[str], typer.Option(help="Attendee or unit (repeat)")],
+        project: Annotated[list[str], typer.Option(help="Project code discussed (repeat)")],
+        decisions: Annotated[str, typer.Option(help="What the meeting decided")],
+        problem: Annotated[list[str] | None, typer.Option(
+            help="CODE@TEXT@OWNER UNIT[@YYYY-MM-DD] (repeat): a problem raised")] = None,
+        user: UserName = None, format: Format = "table") -> None:
+    """Record a weekly dispatch meeting; its problems go on the problem list."""
+    from blueprint.analysis.tracking import DispatchProblem, record_dispatch
+    from blueprint.layers.errors import BadInput
+
+    raised = []
+    for value in problem or []:
+        parts = value.split("@")
+        if len(parts) not in (3, 4):
+            raise BadInput(f"--problem {value!r} is not CODE@TEXT@UNIT[@DUE]", where="problem",
+                           message_zh="--problem 格式应为 项目代码@问题@责任单位[@办结时限]")
+        raised.append(DispatchProblem(parts[0], parts[1], parts[2],
+                                      parts[3] if len(parts) == 4 else None))  # type: ignore[arg-type]
+    store = open_store()
+    held = record_dispatch(held_on=held_on, attendees=attendee, projects_discussed=project,
+                           decisions=decisions, problems=raised,
+                           user=acting_user(store, user), store=store)
+    if format == "json":
+        print_json(held.to_dict())
+        return
+    out.print(f"已记录 {held.week} 周调度（{held.held_on}）：调度项目 {len(held.projects)} 个，"
+              f"交办问题 {len(held.problems)} 个。", markup=False)
+
+
+@dispatch_app.command("list")
+def dispatch_list(project: Annotated[str | None, typer.Option(
+                      help="Only meetings that discussed this project")] = None,
+                  format: Format = "table") -> None:
+    """Weekly dispatch meetings, newest first."""
+    from blueprint.analysis.tracking import list_dispatches
+
+    found = list_dispatches(store=open_store(create=False), project=project)
+    if format == "json":
+        print_json([d.to_dict() for d in found])
+        return
+    table("周调度记录", ["编号", "日期", "周次", "参会", "调度项目", "决定", "交办问题"],
+          [[d.id, d.held_on, d.week, "、".join(d.attendees), "、".join(d.projects),
+            d.decisions, len(d.problems)] for d in found])
+
+
+@adjust_app.command("record")
+def adjust_record(
+        quarter: Annotated[str, typer.Option(help="Quarter, YYYY-Qn")],
+        decided_on: Annotated[str, typer.Option("--date", help="Decided on, YYYY-MM-DD")],
+        item: Annotated[list[str], typer.Option(
+            help="CODE@in|out|replan@REASON[@LIBRARY] (repeat; library: city_key)")],
+        note: str = "", user: UserName = None, format: Format = "table") -> None:
+    """Record a quarterly adjustment: projects in or out of a library, or re-planned."""
+    from blueprint.analysis.tracking import AdjustmentItem, record_adjustment
+    from blueprint.layers.errors import BadInput
+
+    items = []
+    for value in item:
+        parts = value.split("@")
+        if len(parts) not in (3, 4):
+            raise BadInput(f"--item {value!r} is not CODE@ACTION@REASON[@LIBRARY]",
+                           where="item",
+                           message_zh="--item 格式应为 项目代码@调整方式@理由[@项目库]")
+        items.append(AdjustmentItem(parts[0], parts[1], parts[2],
+                                    *(parts[3:] or ["city_key"])))
+    store = open_store()
+    done = record_adjustment(quarter=quarter, decided_on=decided_on, items=items, note=note,
+                             user=acting_user(store, user), store=store)
+    if format == "json":
+        print_json(done.to_dict())
+        return
+    out.print(f"已记录 {done.quarter} 季度调整：{len(done.items)} 个项目。", markup=False)
+
+
+@adjust_app.command("list")
+def adjust_list(format: Format = "table") -> None:
+    """Quarterly adjustments, newest first."""
+    from blueprint.analysis.tracking import list_adjustments
+
+    found = list_adjustments(store=open_store(create=False))
+    if format == "json":
+        print_json([a.to_dict() for a in found])
+        return
+    table("季度调整记录", ["编号", "季度", "日期", "项目代码", "调整", "理由"],
+          [[a.id, a.quarter, a.decided_on, i.project, i.action_zh, i.reason]
+           for a in found for i in a.items])
+
+
+@tracking_app.command("sync-problems")
+def sync_problems(user: UserName = None) -> None:
+    """Raise the tracking problems of consultation objections and joint-meeting items that
+    have none yet (rounds closed earlier); running it again raises nothing."""
+    from blueprint.analysis.tracking import sync_consultation_problems
+
+    store = open_store()
+    raised = sync_consultation_problems(user=acting_user(store, user), store=store)
+    out.print(f"已从会商和联席会议生成问题 {len(raised)} 个。", markup=False)
 
 
 @tracking_app.command("status")

@@ -1,0 +1,497 @@
+"""Tracking records of issue 13's second part, both engines: photos with monthly reports
+(JPEG/PNG decided from the bytes, capped, stored by content hash, hostile files refused
+leaving nothing behind), the weekly dispatch and the quarterly adjustment, problems flowing
+in from consultation and the joint meeting (once per source), and who may report over HTTP
+(the project's service officer, county staff for their county)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import date
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from projects_support import (
+    DCF,
+    DCF_STAFF,
+    STAFF,
+    T0,
+    YG_STAFF,
+    city,
+    dept_user,
+    park_project,
+    site,
+)
+from tracking_support import cn, tstore
+
+from blueprint.analysis.projects import create_project, get_project, vet_project
+from blueprint.analysis.tracking import (
+    AdjustmentItem,
+    DispatchProblem,
+    Milestone,
+    list_adjustments,
+    list_dispatches,
+    list_problems,
+    photo_file,
+    project_reports,
+    record_adjustment,
+    record_dispatch,
+    set_plan,
+    submit_report,
+    sync_consultation_problems,
+)
+from blueprint.analysis.tracking.photos import MAX_PHOTO_BYTES
+from blueprint.layers.errors import InvalidFile, NotAllowed, TooLarge
+from blueprint.layers.schema import audit_log, tracking_photos, tracking_reports
+from blueprint.layers.store import Store
+
+__all__ = ["city", "tstore"]
+YG = "371521"
+
+
+def image(fmt: str, colour: str = "red", size: tuple[int, int] = (40, 30)) -> bytes:
+    """A real little image made by Pillow."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format=fmt)
+    return out.getvalue()
+
+
+def png_on_zip() -> bytes:
+    """A zip archive behind a PNG signature and header."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("payload.txt", "not a photo")
+    return image("PNG")[:33] + archive.getvalue()
+
+
+SVG = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg">'
+       b'<script>alert(1)</script></svg>')
+
+
+def tracked(store: Store, name: str, county: str = DCF) -> str:
+    code = create_project(park_project(name=name, county=county), user=STAFF, store=store,
+                          at=cn("2026-01-05 09:00")).code
+    set_plan(code, milestones=[Milestone("start", date(2026, 3, 15), "住房和城乡建设局", "李专员")],
+             investment={"2026-01": "100", "2026-02": "100"}, user=STAFF, store=store,
+             at=cn("2026-01-06 09:00"))
+    return code
+
+
+def _state(store: Store) -> tuple[Any, ...]:
+    folder = store.data_dir.resolve() / "tracking-photos"
+    files = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    with store.engine.connect() as conn:
+        return (files, *(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+                         for t in (tracking_photos, tracking_reports, audit_log)))
+
+
+def test_photos_go_with_a_report_by_content_hash(tstore: Store) -> None:
+    import hashlib
+
+    code = tracked(tstore, "照片测试项目")
+    jpeg, png = image("JPEG"), image("PNG", "blue")
+    report = submit_report(code, "2026-01", investment="100", user=DCF_STAFF, store=tstore,
+                           photos=[("../../etc/现场.jpg", io.BytesIO(jpeg)),
+                                   ("C:\\temp\\图.png", io.BytesIO(png))],
+                           at=cn("2026-01-20 10:00"))
+    assert [(p["content_type"], p["name"], p["size"]) for p in report.photos] == [
+        ("image/jpeg", "现场.jpg", len(jpeg)), ("image/png", "图.png", len(png))]
+    folder = tstore.data_dir.resolve() / "tracking-photos"
+    for photo, data in zip(report.photos, (jpeg, png), strict=True):
+        assert photo["sha256"] == hashlib.sha256(data).hexdigest()
+        found, path = photo_file(photo["id"], store=tstore)
+        assert path == folder / photo["sha256"] and path.read_bytes() == data
+        assert found.content_type == photo["content_type"] and found.project == code
+    assert not (tstore.data_dir / "etc").exists()
+    [listed] = project_reports(code, store=tstore)
+    assert [p["id"] for p in listed.photos] == [p["id"] for p in report.photos]
+    assert listed.to_dict()["photos"][0]["url"] == f"/api/tracking/photos/{report.photos[0]['id']}"
+
+
+@pytest.mark.parametrize("name,data,error,says", [
+    ("zip.png", png_on_zip(), InvalidFile, "不是有效的 JPEG 或 PNG 图片"),
+    ("x.svg", SVG, InvalidFile, "不是有效的 JPEG 或 PNG 图片"),
+    ("x.png", image("PNG")[:-20], InvalidFile, "不是有效的 JPEG 或 PNG 图片"),
+    ("x.gif", image("GIF"), InvalidFile, "不是有效的 JPEG 或 PNG 图片"),
+    ("big.jpg", image("JPEG") + b"\0" * MAX_PHOTO_BYTES, TooLarge, "超过 10 MB 的上限"),
+])
+def test_hostile_photos_are_refused_and_leave_nothing(tstore: Store, name: str, data: bytes,
+                                                      error: type, says: str) -> None:
+    code = tracked(tstore, f"拒收照片项目{name}")
+    before = _state(tstore)
+    with pytest.raises(error) as refused:
+        submit_report(code, "2026-01", investment="100", user=DCF_STAFF, store=tstore,
+                      photos=[("ok.jpg", io.BytesIO(image("JPEG", "green"))),
+                              (name, io.BytesIO(data))], at=cn("2026-01-20 10:00"))
+    assert says in refused.value.message_zh and name in refused.value.message_zh
+    assert _state(tstore) == before  # no report, no photo row, no file, no audit row
+
+
+def test_a_photo_file_is_removed_when_its_transaction_fails(tstore: Store) -> None:
+    code = tracked(tstore, "回滚照片项目")
+    before = _state(tstore)
+    with pytest.raises(NotAllowed):  # 阳谷 staff: refused inside the transaction
+        submit_report(code, "2026-01", investment="1", user=YG_STAFF, store=tstore,
+                      photos=[("a.png", io.BytesIO(image("PNG", "purple")))],
+                      at=cn("2026-01-20 10:00"))
+    assert _state(tstore) == before
+
+
+def test_weekly_dispatch_raises_its_problems(tstore: Store) -> None:
+    a, b = tracked(tstore, "调度甲项目"), tracked(tstore, "调度乙项目", county=YG)
+    with pytest.raises(NotAllowed):
+        record_dispatch(held_on="2026-02-02", attendees=["市发展改革委"], projects_discussed=[a],
+                        decisions="加快推进", user=DCF_STAFF, store=tstore)
+    held = record_dispatch(
+        held_on="2026-02-02", attendees=["市发展改革委", "东昌府区政府", " "],
+        projects_discussed=[a], decisions="甲项目本周完成施工图审查。", user=STAFF, store=tstore,
+        problems=[DispatchProblem(a, "施工图审查滞后", "市住房和城乡建设局", date(2026, 2, 9)),
+                  DispatchProblem(b, "用电增容未批复", "国网阳谷供电公司")],
+        at=cn("2026-02-02 16:00"))
+    assert held.week == "2026-W06" and held.projects == [a, b]
+    assert held.attendees == ["市发展改革委", "东昌府区政府"] and len(held.problems) == 2
+    found = {p.project: p for p in list_problems(store=tstore, status="open")
+             if p.id in held.problems}
+    assert (found[a].owner_unit, found[a].due_on, found[a].source) == (
+        "市住房和城乡建设局", date(2026, 2, 9), "dispatch")
+    assert found[b].due_on == date(2026, 3, 4)  # 30 days by default
+    assert found[b].source_ref == f"dispatch:{held.id}:2"
+    [listed] = list_dispatches(store=tstore, project=b)
+    assert listed.id == held.id and listed.problems == held.problems
+    assert listed.decisions == "甲项目本周完成施工图审查。"
+
+
+def test_quarterly_adjustment_moves_projects_with_reasons(tstore: Store) -> None:
+    a, b = tracked(tstore, "调整甲项目"), tracked(tstore, "调整乙项目")
+    with pytest.raises(NotAllowed):
+        record_adjustment(quarter="2026-Q1", decided_on="2026-03-30", user=DCF_STAFF,
+                          store=tstore, items=[AdjustmentItem(a, "in", "投资加大")])
+    done = record_adjustment(
+        quarter="2026-q1", decided_on="2026-03-30", note="一季度调整", user=STAFF, store=tstore,
+        items=[AdjustmentItem(a, "in", "总投资增至 12 亿元"),
+               AdjustmentItem(b, "replan", "环评批复推迟，重排工期")],
+        at=cn("2026-03-30 10:00"))
+    assert done.quarter == "2026-Q1"
+    assert "city_key" in get_project(a, store=tstore).tags
+    record_adjustment(quarter="2026-Q2", decided_on="2026-06-29", user=STAFF, store=tstore,
+                      items=[AdjustmentItem(a, "out", "投资主体变更")], at=cn("2026-06-29 10:00"))
+    assert "city_key" not in get_project(a, store=tstore).tags
+    listed = [x for x in list_adjustments(store=tstore) if x.id >= done.id]
+    assert [x.quarter for x in listed] == ["2026-Q2", "2026-Q1"]
+    assert [(i.project, i.action_zh, i.reason) for i in listed[1].items] == [
+        (a, "调入", "总投资增至 12 亿元"), (b, "计划调整", "环评批复推迟，重排工期")]
+
+
+def test_new_tracking_records_are_append_only(tstore: Store) -> None:
+    code = tracked(tstore, "只增照片项目")
+    submit_report(code, "2026-01", investment="5", user=STAFF, store=tstore,
+                  photos=[("a.jpg", io.BytesIO(image("JPEG", "white")))],
+                  at=cn("2026-01-20 10:00"))
+    record_dispatch(held_on="2026-01-26", attendees=["市重点项目办"], projects_discussed=[code],
+                    decisions="推进", user=STAFF, store=tstore, at=cn("2026-01-26 10:00"))
+    record_adjustment(quarter="2026-Q1", decided_on="2026-03-30", user=STAFF, store=tstore,
+                      items=[AdjustmentItem(code, "replan", "重排")], at=cn("2026-03-30 10:00"))
+    for table in ("tracking_photos", "tracking_dispatches", "tracking_adjustments",
+                  "tracking_adjustment_items"):
+        for statement in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+                with tstore.engine.begin() as conn:
+                    conn.execute(sa.text(statement))
+
+
+def test_consultation_objections_and_meeting_items_become_problems_once(city: Store) -> None:
+    from blueprint.analysis.consultation import (
+        answer,
+        close_round,
+        decide,
+        problem_list,
+        start_round,
+    )
+
+    code = create_project(park_project(), site=site("01_park_clean.txt"), user=STAFF,
+                          store=city, at=T0).code
+    vet_project(code, user=STAFF, store=city, at=T0)
+    rnd = start_round(code, user=STAFF, store=city, at=T0)
+    answer(rnd.id, user=dept_user("nr"), answer="disagree", text="占用永久基本农田。",
+           store=city, at=T0)
+    first = answer(rnd.id, user=dept_user("ee"), answer="disagree", text="缺少环评。",
+                   store=city, at=T0)
+    answer(rnd.id, user=dept_user("ee"), answer="agree", text="已补充，同意。", store=city, at=T0)
+    assert list_problems(store=city, project=code) == []
+    close_round(rnd.id, user=STAFF, outcome="meeting", reason="确需实施，提请联席会议",
+                store=city, at=T0)
+    problems = list_problems(store=city, project=code)
+    [item] = problem_list(store=city)
+    by_source = {p.source: p for p in problems}
+    assert set(by_source) == {"consultation", "meeting"}  # ee's objection was withdrawn
+    objection = by_source["consultation"]
+    assert objection.owner_unit == "自然资源和规划局" and "占用永久基本农田" in objection.text
+    assert objection.source_ref.startswith("opinion:") and objection.due_on == date(2026, 4, 1)
+    assert objection.source_ref != f"opinion:{first.id}"
+    meeting = by_source["meeting"]
+    assert meeting.source_ref == f"meeting_item:{item['id']}"
+    assert meeting.owner_unit == "市重点项目办"
+    # a retry (the sync over every closed round and item) creates nothing more
+    assert sync_consultation_problems(user=STAFF, store=city) == []
+    assert sync_consultation_problems(user=STAFF, store=city) == []
+    assert len(list_problems(store=city, project=code)) == 2
+    decide(item["id"], user=STAFF, decision="proceed", meeting_date=date(2026, 3, 5),
+           attendees=["市发展改革委"], text="同意推进。", store=city, at=T0)
+    closed = {p.source: p for p in list_problems(store=city, project=code)}
+    assert closed["meeting"].status == "closed" and "同意推进" in closed["meeting"].closing_note
+    assert closed["consultation"].status == "open"
+    assert sync_consultation_problems(user=STAFF, store=city) == []
+
+
+def test_the_sync_raises_what_older_rounds_left(city: Store) -> None:
+    """A round closed before the hook existed (its problems deleted here by hand, with the
+    append-only trigger off): the sync raises them, once."""
+    from blueprint.analysis.consultation import answer, close_round, start_round
+
+    code = create_project(park_project(name="旧会商项目"), site=site("01_park_clean.txt"),
+                          user=STAFF, store=city, at=T0).code
+    vet_project(code, user=STAFF, store=city, at=T0)
+    rnd = start_round(code, user=STAFF, store=city, at=T0)
+    answer(rnd.id, user=dept_user("nr"), answer="disagree", text="不同意。", store=city, at=T0)
+    close_round(rnd.id, user=STAFF, outcome="revise", reason="退回修改", store=city, at=T0)
+    [raised] = list_problems(store=city, project=code)
+    _drop_problem(city, raised.id)
+    assert list_problems(store=city, project=code) == []
+    again = sync_consultation_problems(user=STAFF, store=city)
+    assert len(again) == 1 and sync_consultation_problems(user=STAFF, store=city) == []
+    [back] = list_problems(store=city, project=code)
+    assert back.source_ref == raised.source_ref and back.owner_unit == raised.owner_unit
+    with pytest.raises(NotAllowed):
+        sync_consultation_problems(user=DCF_STAFF, store=city)
+
+
+def _drop_problem(store: Store, problem_id: int) -> None:
+    postgres = store.engine.dialect.name == "postgresql"
+    with store.engine.begin() as conn:
+        if postgres:
+            conn.execute(sa.text("ALTER TABLE tracking_problems DISABLE TRIGGER "
+                                 "tracking_problems_append_only"))
+        else:
+            conn.execute(sa.text("DROP TRIGGER tracking_problems_no_delete"))
+        conn.execute(sa.text(f"DELETE FROM tracking_problems WHERE id = {problem_id}"))
+        if postgres:
+            conn.execute(sa.text("ALTER TABLE tracking_problems ENABLE TRIGGER "
+                                 "tracking_problems_append_only"))
+
+
+def _app(store: Store) -> Any:
+    from blueprint.service.app import create_app
+    from blueprint.service.settings import Settings
+
+    return create_app(Settings(database_url=store.database_url, data_dir=store.data_dir))
+
+
+def test_the_service_officer_and_county_staff_report_over_http(tstore: Store) -> None:
+    """李专员 is the officer of one project (whatever his role and county) and may report
+    for it with his own token; not for another project. County staff: their county only."""
+    from fastapi.testclient import TestClient
+
+    from blueprint.layers.users import create_user
+
+    mine = tracked(tstore, "专员填报项目")
+    other = create_project(park_project(name="他人项目", service_officer="王专员"), user=STAFF,
+                           store=tstore, at=cn("2026-01-05 09:00")).code
+    tokens = {
+        "officer": create_user("李专员", "department", None, department="drc", store=tstore,
+                               actor="test"),
+        "officer_yg": create_user("王专员", "nr_staff", YG, store=tstore, actor="test"),
+        "dcf": create_user("api_dcf", "county_quota_manager", DCF, store=tstore, actor="test"),
+        "yg": create_user("api_yg", "county_quota_manager", YG, store=tstore, actor="test"),
+        "viewer": create_user("api_viewer", "viewer", None, store=tstore, actor="test"),
+    }
+    body = {"month": "2026-01", "investment": "100"}
+
+    def post(who: str, code: str) -> Any:
+        return client.post(f"/api/tracking/projects/{code}/reports", json=body,
+                           headers={"Authorization": f"Bearer {tokens[who]}"})
+
+    with TestClient(_app(tstore)) as client:
+        done = post("officer", mine)
+        assert done.status_code == 201 and done.json()["reported_by"] == "李专员"
+        refused = post("officer", other)  # not his project: 403, and nothing stored
+        assert refused.status_code == 403 and "服务专员" in refused.json()["message_zh"]
+        assert post("officer_yg", other).status_code == 201  # 阳谷 staff, but its officer
+        assert post("yg", mine).status_code == 403  # 阳谷 staff, a 东昌府区 project
+        assert "本县" in post("yg", mine).json()["message_zh"]
+        assert post("dcf", mine).status_code == 201
+        assert post("viewer", mine).status_code == 403
+        reports = client.get(f"/api/tracking/projects/{mine}/reports",
+                             headers={"Authorization": f"Bearer {tokens['viewer']}"}).json()
+        assert [r["reported_by"] for r in reports] == ["api_dcf"]  # the newest of January
+
+
+def test_photos_over_http(tstore: Store) -> None:
+    from fastapi.testclient import TestClient
+
+    from blueprint.layers.users import create_user
+
+    code = tracked(tstore, "接口照片项目")
+    staff = create_user("photo_dcf", "nr_staff", DCF, store=tstore, actor="test")
+    yg = create_user("photo_yg", "nr_staff", YG, store=tstore, actor="test")
+    viewer = create_user("photo_viewer", "viewer", None, store=tstore, actor="test")
+    auth = {"Authorization": f"Bearer {staff}"}
+    jpeg = image("JPEG", "orange")
+    with TestClient(_app(tstore)) as client:
+        report = client.post(f"/api/tracking/projects/{code}/reports", headers=auth,
+                             json={"month": "2026-01", "investment": "10"}).json()
+        url = f"/api/tracking/reports/{report['id']}/photos"
+        before = _state(tstore)
+        for name, data, status in (("zip.png", png_on_zip(), 422), ("a.svg", SVG, 422),
+                                   ("big.jpg", jpeg + b"\0" * MAX_PHOTO_BYTES, 413)):
+            got = client.post(url, headers=auth, files=[("photos", (name, data, "image/png"))])
+            assert got.status_code == status, got.text
+            assert name in got.json()["message_zh"] and "拒收" in got.json()["message_zh"]
+        assert client.post(url, headers={"Authorization": f"Bearer {yg}"},
+                           files=[("photos", ("a.jpg", jpeg, "image/jpeg"))]).status_code == 403
+        assert _state(tstore) == before
+        added = client.post(url, headers=auth,
+                            files=[("photos", ("现场.txt", jpeg, "text/plain"))])
+        assert added.status_code == 201
+        [photo] = added.json()
+        assert photo["content_type"] == "image/jpeg" and photo["name"] == "现场.txt"
+        [listed] = client.get(f"/api/tracking/projects/{code}/reports",
+                              headers={"Authorization": f"Bearer {viewer}"}).json()
+        assert [p["id"] for p in listed["photos"]] == [photo["id"]]
+        served = client.get(photo["url"], headers={"Authorization": f"Bearer {viewer}"})
+        assert served.status_code == 200 and served.content == jpeg
+        assert served.headers["content-type"] == "image/jpeg"
+        assert served.headers["x-content-type-options"] == "nosniff"
+        assert client.get(photo["url"]).status_code == 401
+        assert client.get("/api/tracking/photos/999999", headers=auth).status_code == 404
+
+
+def test_dispatch_and_adjustment_over_http(tstore: Store) -> None:
+    from fastapi.testclient import TestClient
+
+    from blueprint.layers.users import create_user
+
+    code = tracked(tstore, "接口调度项目")
+    city_ = create_user("disp_city", "nr_staff", None, store=tstore, actor="test")
+    county = create_user("disp_dcf", "nr_staff", DCF, store=tstore, actor="test")
+    meeting = {"held_on": "2026-02-09", "attendees": ["市重点项目办", "市住房和城乡建设局"],
+               "projects": [code], "decisions": "本周完成施工许可。",
+               "problems": [{"project": code, "text": "施工许可材料不全",
+                             "owner_unit": "市住房和城乡建设局", "due_on": "2026-02-16"}]}
+    adjust = {"quarter": "2026-Q1", "decided_on": "2026-03-30",
+              "items": [{"project": code, "action": "replan", "reason": "环评推迟"}]}
+    with TestClient(_app(tstore)) as client:
+        for path, body in (("dispatches", meeting), ("adjustments", adjust)):
+            refused = client.post(f"/api/tracking/{path}", json=body,
+                                  headers={"Authorization": f"Bearer {county}"})
+            assert refused.status_code == 403 and "市级" in refused.json()["message_zh"]
+            done = client.post(f"/api/tracking/{path}", json=body,
+                               headers={"Authorization": f"Bearer {city_}"})
+            assert done.status_code == 201, done.text
+        listed = client.get("/api/tracking/dispatches", params={"project": code},
+                            headers={"Authorization": f"Bearer {county}"}).json()
+        assert listed[0]["week"] == "2026-W07" and len(listed[0]["problems"]) == 1
+        problems = client.get("/api/tracking/problems",
+                              headers={"Authorization": f"Bearer {county}"}).json()
+        assert any(p["source_zh"] == "周调度" and p["due_on"] == "2026-02-16" for p in problems)
+        [adj] = [a for a in client.get("/api/tracking/adjustments", headers={
+            "Authorization": f"Bearer {county}"}).json() if a["items"][0]["project"] == code]
+        assert adj["items"][0]["action_zh"] == "计划调整"
+
+
+def test_the_record_commands(tstore: Store, monkeypatch: pytest.MonkeyPatch,
+                             tmp_path: Any) -> None:
+    """``blueprint tracking report --photo``, ``dispatch``, ``adjust``, ``sync-problems``."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from blueprint.service.cli import app
+
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", tstore.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(tstore.data_dir))
+    monkeypatch.setenv("COLUMNS", "250")
+    code = tracked(tstore, "命令行记录项目")
+    (tmp_path / "现场.png").write_bytes(image("PNG", "navy"))
+    (tmp_path / "fake.png").write_bytes(SVG)
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = runner.invoke(app, list(args))
+        assert (result.exit_code == 0) == ok, (args, result.output, result.exception)
+        return str(result.output)
+
+    assert "照片 1 张" in run("tracking", "report", code, "--month", "2026-01", "--investment",
+                             "10", "--photo", str(tmp_path / "现场.png"))
+    refused = runner.invoke(app, ["tracking", "report", code, "--month", "2026-02",
+                                  "--investment", "10", "--photo", str(tmp_path / "fake.png")])
+    assert isinstance(refused.exception, InvalidFile)  # the CLI's entry point prints it
+    assert "不是有效的 JPEG 或 PNG 图片" in refused.exception.message_zh
+    assert "交办问题 1 个" in run(
+        "tracking", "dispatch", "record", "--date", "2026-02-02", "--attendee", "市重点项目办",
+        "--project", code, "--decisions", "加快推进", "--problem", f"{code}@道路未通@交通运输局")
+    [held] = [d for d in json.loads(run("tracking", "dispatch", "list", "--project", code,
+                                        "--format", "json"))]
+    assert held["week"] == "2026-W06"
+    assert "1 个项目" in run("tracking", "adjust", "record", "--quarter", "2026-Q1", "--date",
+                            "2026-03-30", "--item", f"{code}@in@投资增加")
+    assert "调入" in run("tracking", "adjust", "list")
+    assert "生成问题" in run("tracking", "sync-problems")
+
+
+def test_the_report_form_files_through_the_core_and_answers_in_chinese(tstore: Store) -> None:
+    """The project page's form: CSRF needed; a bad amount or a fake photo answers the page
+    (HTML, in Chinese) with nothing stored; a good form with a photo is filed (303), and the
+    page shows the photo, served with its type. Another county's staff get no form."""
+    from fastapi.testclient import TestClient
+
+    from blueprint.layers.sessions import sign_in
+    from blueprint.layers.users import create_user
+    from blueprint.web.session import COOKIE
+
+    code = tracked(tstore, "表单填报项目")
+    for name, county in (("form_dcf", DCF), ("form_yg", YG)):
+        create_user(name, "nr_staff", county, store=tstore, actor="test", password="pw-1234567890")
+    sessions = {n: sign_in(n, "pw-1234567890", store=tstore, hours=1) for n in ("form_dcf",
+                                                                          "form_yg")}
+    url = f"/tracking/projects/{code}/reports"
+    png = image("PNG", "yellow")
+    with TestClient(_app(tstore), base_url="https://testserver") as client:
+        def post(who: str, data: dict[str, str], files: Any = None, csrf: bool = True) -> Any:
+            session_id, session = sessions[who]
+            client.cookies.set(COOKIE, session_id)
+            form = data | ({"csrf": session.csrf} if csrf else {})
+            return client.post(url, data=form, files=files, follow_redirects=False)
+
+        client.cookies.set(COOKIE, sessions["form_yg"][0])
+        assert 'id="bp-report-form"' not in client.get(f"/tracking/projects/{code}").text
+        client.cookies.set(COOKIE, sessions["form_dcf"][0])
+        assert 'id="bp-report-form"' in client.get(f"/tracking/projects/{code}").text
+        before = _state(tstore)
+        good = {"month": "2026-02", "investment": "88", "funds_arrived": "80",
+                "reached_land": "2026-02-10", "problems": "用地报批材料缺失@市自然资源和规划局"}
+        assert post("form_dcf", good, csrf=False).status_code == 403
+        bad = post("form_dcf", good | {"investment": "八十八"})
+        assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
+        assert "须为非负金额" in bad.text and 'value="八十八"' in bad.text  # kept as typed
+        fake = post("form_dcf", good, files=[("photos", ("伪装.png", png_on_zip(), "image/png"))])
+        assert fake.status_code == 422 and "照片“伪装.png”不是有效的 JPEG 或 PNG 图片" in fake.text
+        refused = post("form_yg", good)
+        assert refused.status_code == 403 and "本县" in refused.text
+        assert _state(tstore) == before
+        done = post("form_dcf", good, files=[("photos", ("现场.png", png, "image/png"))])
+        assert done.status_code == 303
+        assert done.headers["location"] == f"/tracking/projects/{code}?filed=1"
+        [report] = project_reports(code, store=tstore)
+        assert (report.investment, report.reported_by) == (88, "form_dcf")
+        assert report.milestones == {"land": date(2026, 2, 10)}
+        [photo] = report.photos
+        shown = client.get(f"/tracking/projects/{code}").text
+        assert f'/tracking/photos/{photo["id"]}' in shown and "用地报批材料缺失" in shown
+        served = client.get(f"/tracking/photos/{photo['id']}")
+        assert served.content == png and served.headers["content-type"] == "image/png"
+        [problem] = list_problems(store=tstore, project=code)
+        assert problem.owner_unit == "市自然资源和规划局" and problem.source == "report"
