@@ -243,3 +243,24 @@ def test_tile_cache_is_bounded():
     for i in range(4):
         cache.put(("l", "v3", 0, 0, i), b"")
     assert len(cache) == 3
+
+
+def test_join_tiles_keeps_both_tiles_features_and_properties():
+    """A tile written elsewhere (here by mapbox-vector-tile, on PostGIS by ST_AsMVT) gains the
+    cells feature written by layers/mvt.py: one layer, tags renumbered."""
+    from blueprint.layers.mvt import encode_layer, join_tiles
+    from blueprint.layers.tile_overview import cell_batch, cell_runs
+
+    first = mapbox_vector_tile.encode([{"name": "farmland", "features": [
+        {"geometry": "POLYGON ((0 0, 100 0, 100 100, 0 100, 0 0))",
+         "properties": {"_class": "011"}},
+        {"geometry": "POLYGON ((200 200, 300 200, 300 300, 200 300, 200 200))",
+         "properties": {"_class": "012"}}]}], default_options={"y_coord_down": True})
+    cells = np.array([5 * 256 + 7, 5 * 256 + 8, 9 * 256 + 0])
+    second = encode_layer("farmland", cell_batch(cell_runs(cells)))
+    features = decode(join_tiles(first, second))
+    assert [f["properties"] for f in features] == [{"_class": "011"}, {"_class": "012"},
+                                                    {"_merged": 1}]
+    merged = shape(features[2]["geometry"])
+    assert merged.area == 3 * 16 * 16 and len(merged.geoms) == 2
+    assert join_tiles(b"", second) == second and join_tiles(first, b"") == first
