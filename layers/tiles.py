@@ -12,6 +12,11 @@ The rules every engine follows, so that a tile shows the same features whoever m
   class). At city zoom a layer of 10^6 parcels is drawn where the parcels are, at pixel
   resolution, in a tile of bounded size.
 
+How a tile is made fast at every zoom (:mod:`layers.tile_overview`): at city and county
+zoom from a per-layer-version overview (features sorted by size, each zoom's marked cells
+computed once), above it by the engine's spatial query; made tiles are kept in a bounded
+cache per store keyed by layer version, so a re-imported layer is never drawn stale.
+
 Geometry is EPSG:4490, taken as lon/lat on the WGS 84 web-mercator grid (the two datums
 differ by centimetres). The only property is ``_class``; a popup asks the features endpoint.
 """
@@ -94,9 +99,11 @@ def tile_spec(z: int, x: int, y: int) -> TileSpec:
     return TileSpec(z, x, y)
 
 
-def vector_tile(layer: LayerInfo, z: int, x: int, y: int, *, store: Store) -> bytes:
+def vector_tile(layer: LayerInfo, z: int, x: int, y: int, *, store: Store,
+                cache: bool = True) -> bytes:
     """The Mapbox Vector Tile z/x/y of ``layer`` (one MVT layer named after it); empty bytes
-    where the layer has nothing.
+    where the layer has nothing. Kept in the store's tile cache by layer version unless
+    ``cache`` is false (the benchmark's computed tiles).
 
     Examples
     --------
@@ -107,4 +114,15 @@ def vector_tile(layer: LayerInfo, z: int, x: int, y: int, *, store: Store) -> by
     """
     if layer.is_raster:
         raise BadInput(f"layer {layer.name!r} is a raster", message_zh="栅格图层没有矢量瓦片")
-    return store.backend.vector_tile(layer, tile_spec(z, x, y), store=store)
+    spec = tile_spec(z, x, y)
+    if not cache:
+        return store.backend.vector_tile(layer, spec, store=store)
+    from blueprint.layers.tile_overview import tile_cache  # numpy: not at CLI start
+
+    tiles = tile_cache(store)
+    key = (layer.name, layer.version, z, x, y)
+    data = tiles.get(key)
+    if data is None:
+        data = store.backend.vector_tile(layer, spec, store=store)
+        tiles.put(key, data)
+    return data

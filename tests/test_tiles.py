@@ -175,3 +175,92 @@ def test_tile_grid_is_bounded():
                                                        20037508.34, 20037508.34))
     with pytest.raises(Exception, match="off the grid"):
         tile_spec(2, 4, 0)
+
+
+def _summary(features: list[dict]) -> tuple[Counter, float]:
+    """Classes of the whole features, and the area of the merged cells."""
+    classes = Counter(f["properties"].get("_class", "") for f in features
+                      if not f["properties"].get("_merged"))
+    merged = sum(shape(f["geometry"]).area for f in features if f["properties"].get("_merged"))
+    return classes, merged
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_overview_draws_what_the_spatial_query_draws(stores, engine, monkeypatch):
+    """Low-zoom tiles come from the layer's overview; made by the spatial query instead
+    (the overview switched off), they show the same features and cells."""
+    from blueprint.layers.engine import embedded_tiles, postgis_tiles
+
+    store = stores(engine)
+    zooms = (8, 10, 11, 12)
+    overview = {z: decode(tile(store, *tile_of(*PARK, z))) for z in zooms}
+    for module in (embedded_tiles, postgis_tiles):
+        monkeypatch.setattr(module, "OVERVIEW_MAX_ZOOM", -1)
+    layer = get_layer("farmland", store=store)
+    seen_whole = 0
+    for z in zooms:
+        direct = decode(vector_tile(layer, *tile_of(*PARK, z), store=store, cache=False))
+        (a_classes, a_merged), (b_classes, b_merged) = _summary(overview[z]), _summary(direct)
+        assert a_classes == b_classes, z
+        assert a_merged == pytest.approx(b_merged, rel=0.01, abs=256), z
+        seen_whole += sum(a_classes.values())
+    assert seen_whole > 50
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_reimported_layer_shows_new_tiles(stores, engine, tmp_path):
+    """Tiles are cached by layer version: a re-import (a new version) is drawn at once."""
+    store = stores(engine)
+    frame = farmland_parcels(N)
+    cy = shapely.get_y(shapely.centroid(frame.geometry.values))
+    south, north = frame[cy < np.median(cy)], frame[cy >= np.median(cy)]
+    z, x, y = tile_of(115.9, 36.5, 8)
+    rows_drawn = []
+    for part, name in ((south, "south"), (north, "north")):
+        path = tmp_path / f"{name}.gpkg"
+        part.to_file(path, engine="pyogrio")
+        import_layer(path, ImportOptions(kind="basic_farmland", name="farmland_v",
+                                         class_field="dlbm"), store=store)
+        layer = get_layer("farmland_v", store=store)
+        features = decode(vector_tile(layer, z, x, y, store=store))
+        tile_twice = decode(vector_tile(layer, z, x, y, store=store))  # from the cache
+        assert tile_twice == features
+        merged = [f for f in features if f["properties"].get("_merged")]
+        rows_drawn.append(np.mean([p.centroid.y for p in shape(merged[0]["geometry"]).geoms]))
+    assert rows_drawn[1] < rows_drawn[0]  # north: smaller tile rows (y down)
+
+
+def test_tile_cache_is_bounded():
+    from blueprint.layers.tile_overview import TileCache
+
+    cache = TileCache(max_bytes=10, max_entries=3)
+    for i in range(5):
+        cache.put(("l", "v1", 0, 0, i), b"abcd")
+    assert len(cache) == 2 and cache.get(("l", "v1", 0, 0, 4)) == b"abcd"
+    assert cache.get(("l", "v1", 0, 0, 0)) is None
+    cache.put(("l", "v2", 0, 0, 0), b"x" * 11)  # bigger than the whole cache: not kept
+    assert cache.get(("l", "v2", 0, 0, 0)) is None
+    for i in range(4):
+        cache.put(("l", "v3", 0, 0, i), b"")
+    assert len(cache) == 3
+
+
+def test_join_tiles_keeps_both_tiles_features_and_properties():
+    """A tile written elsewhere (here by mapbox-vector-tile, on PostGIS by ST_AsMVT) gains the
+    cells feature written by layers/mvt.py: one layer, tags renumbered."""
+    from blueprint.layers.mvt import encode_layer, join_tiles
+    from blueprint.layers.tile_overview import cell_batch, cell_runs
+
+    first = mapbox_vector_tile.encode([{"name": "farmland", "features": [
+        {"geometry": "POLYGON ((0 0, 100 0, 100 100, 0 100, 0 0))",
+         "properties": {"_class": "011"}},
+        {"geometry": "POLYGON ((200 200, 300 200, 300 300, 200 300, 200 200))",
+         "properties": {"_class": "012"}}]}], default_options={"y_coord_down": True})
+    cells = np.array([5 * 256 + 7, 5 * 256 + 8, 9 * 256 + 0])
+    second = encode_layer("farmland", cell_batch(cell_runs(cells)))
+    features = decode(join_tiles(first, second))
+    assert [f["properties"] for f in features] == [{"_class": "011"}, {"_class": "012"},
+                                                    {"_merged": 1}]
+    merged = shape(features[2]["geometry"])
+    assert merged.area == 3 * 16 * 16 and len(merged.geoms) == 2
+    assert join_tiles(b"", second) == second and join_tiles(first, b"") == first

@@ -2,9 +2,12 @@
 :mod:`layers.mvt`, by the rules of :mod:`layers.tiles`.
 
 Each feature's web-mercator bounding box is computed once per layer version and kept
-beside the layer's STRtree, so that at city zoom (10^5–10^6 candidates) sorting small
-features into one-pixel cells is array arithmetic; only features drawn as themselves are
-clipped, simplified and encoded one by one.
+beside the layer's STRtree. At zoom :data:`~layers.tile_overview.OVERVIEW_MAX_ZOOM` and
+below a tile comes from the layer's overview (:mod:`layers.tile_overview`: the features
+drawn whole and the marked cells, without touching the other features); above it the
+STRtree answers the tile's features and small ones are sorted into one-pixel cells by
+array arithmetic. Only features drawn as themselves are clipped, simplified and encoded
+one by one.
 """
 
 from __future__ import annotations
@@ -17,11 +20,18 @@ import shapely
 
 from blueprint.layers.engine.embedded_index import LayerIndex, layer_index
 from blueprint.layers.mvt import PolygonBatch, encode_layer
+from blueprint.layers.tile_overview import (
+    OVERVIEW_MAX_ZOOM,
+    TileOverview,
+    cell_batch,
+    cell_runs,
+    layer_overview,
+    mercator,
+    mercator_boxes,
+)
 from blueprint.layers.tiles import (
     BUFFER,
-    EARTH_M,
     EXTENT,
-    MAX_LAT,
     MIN_FEATURE_PX,
     SIMPLIFY_PX,
     TILE_PX,
@@ -35,12 +45,7 @@ if TYPE_CHECKING:
 _BOUNDS_LOCK = threading.Lock()
 
 
-def mercator(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Spherical web mercator (EPSG:3857) of lon/lat degrees, vectorised."""
-    lat = np.clip(lat, -MAX_LAT, MAX_LAT)
-    x = EARTH_M * np.radians(lon)
-    y = EARTH_M * np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))
-    return x, y
+__all__ = ["mercator", "tile_embedded"]
 
 
 def _mercator_bounds(index: LayerIndex) -> np.ndarray:
@@ -50,10 +55,7 @@ def _mercator_bounds(index: LayerIndex) -> np.ndarray:
         with _BOUNDS_LOCK:
             cached = getattr(index, "mercator_bounds", None)
             if cached is None:
-                b = shapely.bounds(index.arrays.geoms)
-                x0, y0 = mercator(b[:, 0], b[:, 1])
-                x1, y1 = mercator(b[:, 2], b[:, 3])
-                cached = np.column_stack([x0, y0, x1, y1])
+                cached = mercator_boxes(shapely.bounds(index.arrays.geoms))
                 index.mercator_bounds = cached  # type: ignore[attr-defined]
     return np.asarray(cached)
 
@@ -61,6 +63,12 @@ def _mercator_bounds(index: LayerIndex) -> np.ndarray:
 def tile_embedded(layer: LayerInfo, tile: TileSpec, *, store: Store) -> bytes:
     """The tile of ``layer``: whole features where they are big enough, cells elsewhere."""
     index = layer_index(layer, store=store)
+    if tile.z <= OVERVIEW_MAX_ZOOM:
+        overview = layer_overview(layer, store=store, build=lambda: _overview(index))
+        ids = np.sort(overview.whole(tile)).astype(np.intp)
+        cells = cell_batch(cell_runs(overview.cells(tile)))
+        batch = _join(_whole_features(index, ids, tile), cells)
+        return encode_layer(layer.name, batch, extent=EXTENT)
     ids = index.tree.query(shapely.box(*tile.lonlat_bbox()))
     if ids.size == 0:
         return b""
@@ -70,6 +78,12 @@ def tile_embedded(layer: LayerInfo, tile: TileSpec, *, store: Store) -> bytes:
     big = size_px >= MIN_FEATURE_PX
     batch = _join(_whole_features(index, ids[big], tile), _merged_cells(mb[~big], tile))
     return encode_layer(layer.name, batch, extent=EXTENT)
+
+
+def _overview(index: LayerIndex) -> TileOverview:
+    """The overview of the index's layer: keys are positions in the index."""
+    boxes = _mercator_bounds(index)
+    return TileOverview.build(boxes, np.arange(len(boxes)))
 
 
 def _to_tile_units(geoms: np.ndarray, tile: TileSpec) -> np.ndarray:
@@ -118,18 +132,7 @@ def _merged_cells(mb: np.ndarray, tile: TileSpec) -> PolygonBatch:
     if not inside.any():
         return _empty()
     cells = np.unique(row[inside].astype(np.int64) * TILE_PX + col[inside].astype(np.int64))
-    starts = np.ones(cells.size, dtype=bool)
-    starts[1:] = np.diff(cells) != 1  # a new run where a column is skipped or the row changes
-    starts[1:] |= (cells[1:] // TILE_PX) != (cells[:-1] // TILE_PX)
-    first = cells[starts]
-    last = cells[np.append(np.flatnonzero(starts)[1:], cells.size) - 1]
-    unit = EXTENT // TILE_PX
-    cx0, cx1 = (first % TILE_PX) * unit, (last % TILE_PX + 1) * unit
-    cy0 = (first // TILE_PX) * unit
-    cy1 = cy0 + unit
-    ring = np.stack([cx0, cy0, cx1, cy0, cx1, cy1, cx0, cy1, cx0, cy0], axis=1)
-    return PolygonBatch(coords=ring.reshape(-1, 2), ring_offsets=np.arange(first.size + 1) * 5,
-                        feature_rings=np.array([first.size]), properties=[{"_merged": 1}])
+    return cell_batch(cell_runs(cells))
 
 
 def _empty() -> PolygonBatch:
