@@ -32,7 +32,7 @@ from blueprint.analysis.report_schema import (
 )
 from blueprint.analysis.rules import Rules, Status, load_rules
 from blueprint.analysis.site import Site
-from blueprint.layers.repository import LayerInfo, layers_as_of, list_layers
+from blueprint.layers.repository import LayerInfo, layers_as_of
 from blueprint.layers.store import Store
 from blueprint.layers.units import m2_to_ha, m2_to_mu
 
@@ -54,10 +54,13 @@ def vet_site(request: VetRequest, *, store: Store, rules: Rules | None = None) -
     """Vet a site against every layer; return the report (see README, "Vetting report")."""
     rules = rules or load_rules()
     site = request.site
-    all_layers = (layers_as_of(request.as_of, store=store) if request.as_of
-                  else list_layers(store=store))
-    vectors = [layer for layer in all_layers if not layer.is_raster]
-    overlaps = overlay_site(site.geometry, site.zone_epsg, vectors, store=store)
+    if request.as_of:
+        all_layers = layers_as_of(request.as_of, store=store)
+        vectors = [layer for layer in all_layers if not layer.is_raster]
+        overlaps = overlay_site(site.geometry, site.zone_epsg, vectors, store=store)
+    else:  # the catalogue, kept while it is unchanged, and the overlay on it
+        all_layers, overlaps = store.backend.overlay_current(site.geometry, site.zone_epsg,
+                                                              store=store)
     capacity = capacity_under_site(site.geometry, capacity_layers(all_layers),
                                    request.emissions)
     return build_report(request, all_layers, overlaps, capacity, store=store, rules=rules)

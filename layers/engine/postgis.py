@@ -74,6 +74,12 @@ class PostgisBackend(Backend):
         """Overlay in one SQL statement for all layers (:func:`overlay_postgis`)."""
         return overlay_postgis(site, zone_epsg, layers, store=store)
 
+    def overlay_current(self, site: BaseGeometry, zone_epsg: int, *, store: Store
+                        ) -> tuple[list[LayerInfo], list[LayerOverlap]]:
+        """The catalogue's marker read in the overlay's own statement
+        (:func:`overlay_current_postgis`)."""
+        return overlay_current_postgis(site, zone_epsg, store=store)
+
     def overlay_many(self, sites: Sequence[BaseGeometry], zones: Sequence[int],
                      layers: list[LayerInfo], *, store: Store) -> list[list[LayerOverlap]]:
         """The batch's overlays in one SQL statement (:func:`overlay_postgis_many`)."""
@@ -229,13 +235,51 @@ def overlay_postgis(site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo],
     ...                            store=store)  # doctest: +SKIP
     >>> [(o.layer.name, round(o.area_m2)) for o in overlaps]  # doctest: +SKIP
     """
-    results = {layer.id: LayerOverlap(layer=layer) for layer in layers}
-    if not results:
+    if not layers:
         return []
-    params = {"site": shapely.to_wkb(site, output_dimension=2), "zone": int(zone_epsg),
-              "layer_ids": list(results), "sliver": SLIVER_M2}
     with store.read() as conn:
-        rows = execute_prepared(conn, "blueprint_overlay", "overlay.sql", params)
+        rows = execute_prepared(conn, "blueprint_overlay", "overlay.sql",
+                                _overlay_params(site, zone_epsg, layers))
+    return _overlaps(layers, rows)
+
+
+def overlay_current_postgis(site: BaseGeometry, zone_epsg: int, *, store: Store
+                            ) -> tuple[list[LayerInfo], list[LayerOverlap]]:
+    """The current catalogue and :func:`overlay_postgis` on its vector layers, in one round
+    trip when the catalogue has not changed since the last call.
+
+    The overlay runs on the layers last read (:func:`~blueprint.layers.catalogue_cache.
+    known_layers`), and the same statement returns the catalogue's marker as one more row
+    (``level = 'catalogue'``), read in the same snapshot as the features. When it is the
+    marker those layers were read under, they were the current ones for that overlay;
+    otherwise the catalogue is read again and the overlay run again on it.
+    """
+    from blueprint.layers.catalogue_cache import current_layers, known_layers
+
+    known = known_layers(store)
+    if known is not None:
+        marker, layers = known
+        vectors = [layer for layer in layers if not layer.is_raster]
+        with store.read() as conn:
+            rows = execute_prepared(conn, "blueprint_overlay_current", "overlay.sql",
+                                    _overlay_params(site, zone_epsg, vectors),
+                                    catalogue=True)
+        seen = [row.fid for row in rows if row.level == "catalogue"]
+        if seen == [marker]:
+            return list(layers), _overlaps(vectors, [r for r in rows if r.level != "catalogue"])
+    current = current_layers(store=store)
+    vectors = [layer for layer in current if not layer.is_raster]
+    return current, overlay_postgis(site, zone_epsg, vectors, store=store)
+
+
+def _overlay_params(site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo]
+                    ) -> dict[str, Any]:
+    return {"site": shapely.to_wkb(site, output_dimension=2), "zone": int(zone_epsg),
+            "layer_ids": [layer.id for layer in layers], "sliver": SLIVER_M2}
+
+
+def _overlaps(layers: list[LayerInfo], rows: list[Any]) -> list[LayerOverlap]:
+    results = {layer.id: LayerOverlap(layer=layer) for layer in layers}
     for row in rows:
         _apply_row(results[row.layer_id], row)
     for result in results.values():
@@ -249,10 +293,17 @@ PREPARED_PARAMS = {"site": "bytea", "zone": "integer", "layer_ids": "integer[]",
 
 
 @lru_cache(maxsize=4)
-def prepared_sql(file: str) -> tuple[str, tuple[str, ...]]:
+def prepared_sql(file: str, catalogue: bool = False) -> tuple[str, tuple[str, ...]]:
     """``sql/<file>`` with its ``:name`` parameters numbered (``$1`` …) for PREPARE, and
-    the parameter names in that order."""
+    the parameter names in that order. With ``catalogue``, one more row (``level =
+    'catalogue'``, the marker of :mod:`blueprint.layers.catalogue_cache` as ``fid``)."""
+    from blueprint.layers.catalogue_cache import MARKER_SQL
+
     text = overlay_statement(file).text
+    if catalogue:
+        text = (f"{text.rstrip().removesuffix(';')}\nUNION ALL\n"
+                f"SELECT 'catalogue' AS level, NULL AS layer_id, ({MARKER_SQL}) AS fid, "
+                "NULL AS klass, NULL AS area, NULL AS wkb")
     names = tuple(n for n in PREPARED_PARAMS if re.search(rf":{n}\b", text))
     for i, name in enumerate(names, start=1):
         text = re.sub(rf"(?<!:):{name}\b", f"${i}", text)
@@ -260,10 +311,11 @@ def prepared_sql(file: str) -> tuple[str, tuple[str, ...]]:
 
 
 def execute_prepared(conn: sa.Connection, name: str, file: str,
-                     params: dict[str, Any]) -> list[Any]:
+                     params: dict[str, Any], *, catalogue: bool = False) -> list[Any]:
     """Run ``sql/<file>`` as the prepared statement ``name``: prepared once per database
-    connection (planned per call no more), then executed with ``params``."""
-    text, names = prepared_sql(file)
+    connection (planned per call no more), then executed with ``params`` (``catalogue``:
+    see :func:`prepared_sql`)."""
+    text, names = prepared_sql(file, catalogue)
     info = conn.connection.info  # lives as long as this DBAPI connection
     if name not in info.setdefault("blueprint_prepared", set()):
         types = ", ".join(PREPARED_PARAMS[n] for n in names)
