@@ -36,26 +36,17 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.bench_vetting import (  # noqa: E402
-    drop_schema,
-    machine,
-    open_postgis,
-    postgres_version,
-    random_sites,
-)
-from blueprint.analysis.sample import load_sample  # noqa: E402
+from bench.bench_vetting import machine, postgres_version, random_sites  # noqa: E402
+from bench.common import bench_database_url, child_env, sample_stores  # noqa: E402
 from blueprint.analysis.site import read_site  # noqa: E402
 from blueprint.analysis.vetting import VetRequest, vet_site  # noqa: E402
 from blueprint.layers.engine.postgis import overlay_postgis  # noqa: E402
 from blueprint.layers.repository import list_layers  # noqa: E402
-from blueprint.layers.store import Store, open_store  # noqa: E402
+from blueprint.layers.store import Store  # noqa: E402
 
-SAMPLE = REPO / "data" / "sample"
 HEAD = ("| arm | sites | command s | sites/s, whole command | vetting s | sites/s vetting | "
         "sites/s vetting, every round | client CPU ms/site |\n"
         "|---|---|---|---|---|---|---|---|")
-PINNED = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                 "GDAL_NUM_THREADS", "NUMEXPR_NUM_THREADS")}
 
 
 def write_sites(store: Store, n: int, folder: Path) -> list[Path]:
@@ -71,18 +62,9 @@ def write_sites(store: Store, n: int, folder: Path) -> list[Path]:
     return paths
 
 
-def store_url(store: Store) -> str:
-    """The URL a command needs to open ``store`` (empty: embedded)."""
-    if not store.database_url:
-        return ""
-    return store.engine.url.render_as_string(hide_password=False).replace(
-        "postgresql+psycopg2://", "postgresql://", 1)
-
-
 def run_command(store: Store, folder: Path, workers: int, output: Path) -> dict[str, float]:
     """One ``vet-batch`` run: wall seconds and the CPU seconds of all its processes."""
-    env = {**os.environ, **PINNED, "BLUEPRINT_DATA_DIR": str(store.data_dir),
-           "BLUEPRINT_DATABASE_URL": store_url(store), "PYTHONPATH": str(REPO)}
+    env = child_env(store)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "blueprint.service", "vet-batch", str(folder),
@@ -157,19 +139,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--per-site", type=int, default=300, help="sites for the per-site arms")
     args = parser.parse_args()
-    url = os.environ.get("BLUEPRINT_BENCH_DATABASE_URL") or os.environ.get(
-        "BLUEPRINT_TEST_DATABASE_URL")
+    url = bench_database_url()
     cores = len(os.sched_getaffinity(0))
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp_name:
         tmp = Path(tmp_name)
-        stores = {"embedded": open_store("", tmp / "embedded")}
-        schema = None
-        if url:
-            stores["PostGIS"], schema = open_postgis(url, tmp / "postgis")
-        try:
-            for store in stores.values():
-                load_sample(SAMPLE, store=store, actor="bench")
+        with sample_stores(tmp, url) as stores:
             paths = write_sites(stores["embedded"], args.sites, tmp / "sites")
             runs: dict[tuple[str, int], list[dict[str, float]]] = {}
             outputs: dict[tuple[str, int], Path] = {}
@@ -184,11 +159,6 @@ def main() -> None:
             agree = all(reports(p) == first for p in outputs.values())
             per_site = {name: per_site_arms(store, paths[:args.per_site])
                         for name, store in stores.items()}
-        finally:
-            for store in stores.values():
-                store.close()
-            if url and schema:
-                drop_schema(url, schema)
     write_report(args, cores, runs, per_site, agree, url, load_start, os.getloadavg())
 
 
