@@ -17,6 +17,7 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +202,8 @@ def _stat(stats: dict[str, Any], column: str) -> float | None:
     return None if math.isnan(value) else round(value, 6)
 
 
-def _band_pollutant(name: str) -> str | None:
+@lru_cache(maxsize=256)
+def _band_pollutant(name: str) -> str | None:  # cached: a BadInput per band cost 60 µs
     try:
         return pollutant(name)
     except BadInput:

@@ -103,10 +103,25 @@ def build_report(request: VetRequest, all_layers: list[LayerInfo],
         engine=store.engine_name, quota=quota, verdict=outcome,
         verdict_zh=msg.VERDICT_ZH[outcome],
         summary_zh=summary(msg.VERDICT_ZH[outcome], reasons(findings, quota)),
-        layers=[LayerVersion(name=x.name, title=x.title, kind=x.kind, version=x.version_number,
-                             imported_at=x.imported_at.isoformat(), checksum=x.checksum)
-                for x in all_layers],
+        layers=[_layer_version(x) for x in all_layers],
         overlay=SiteOverlay(site.geometry, overlaps))
+
+
+_VERSIONS: dict[tuple[Any, ...], LayerVersion] = {}
+
+
+def _layer_version(x: LayerInfo) -> LayerVersion:
+    """A report's record of one layer version, built once per catalogue row (the same
+    row gives the same record; reports only read it)."""
+    key = (x.id, x.name, x.title, x.kind, x.version_number, x.imported_at, x.checksum)
+    found = _VERSIONS.get(key)
+    if found is None:
+        if len(_VERSIONS) > 4096:
+            _VERSIONS.clear()
+        found = _VERSIONS[key] = LayerVersion(
+            name=x.name, title=x.title, kind=x.kind, version=x.version_number,
+            imported_at=x.imported_at.isoformat(), checksum=x.checksum)
+    return found
 
 
 def verdict(findings: list[Finding], quota: QuotaCheck | None = None) -> Verdict:
