@@ -13,6 +13,7 @@ import io
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -237,7 +238,7 @@ def overlay_postgis(site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo],
     """
     if not layers:
         return []
-    with store.read() as conn:
+    with overlay_read(store) as conn:
         rows = execute_prepared(conn, "blueprint_overlay", "overlay.sql",
                                 _overlay_params(site, zone_epsg, layers))
     return _overlaps(layers, rows)
@@ -260,7 +261,7 @@ def overlay_current_postgis(site: BaseGeometry, zone_epsg: int, *, store: Store
     if known is not None:
         marker, layers = known
         vectors = [layer for layer in layers if not layer.is_raster]
-        with store.read() as conn:
+        with overlay_read(store) as conn:
             rows = execute_prepared(conn, "blueprint_overlay_current", "overlay.sql",
                                     _overlay_params(site, zone_epsg, vectors),
                                     catalogue=True)
@@ -270,6 +271,21 @@ def overlay_current_postgis(site: BaseGeometry, zone_epsg: int, *, store: Store
     current = current_layers(store=store)
     vectors = [layer for layer in current if not layer.is_raster]
     return current, overlay_postgis(site, zone_epsg, vectors, store=store)
+
+
+@contextmanager
+def overlay_read(store: Store) -> Iterator[sa.Connection]:
+    """A read connection for one overlay statement, in autocommit: the statement is its
+    own snapshot, and psycopg2 sends no BEGIN before it and no ROLLBACK after it (one
+    round trip where there were three with the pool's ping). The connection goes back
+    to the pool as it came (autocommit off)."""
+    with store.read() as conn:
+        dbapi = conn.connection.dbapi_connection
+        dbapi.autocommit = True  # type: ignore[union-attr]
+        try:
+            yield conn
+        finally:
+            dbapi.autocommit = False  # type: ignore[union-attr]
 
 
 def _overlay_params(site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo]
@@ -335,7 +351,7 @@ def overlay_postgis_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
     params = {"sites": [shapely.to_wkb(s, output_dimension=2) for s in sites],
               "zones": [int(z) for z in zones], "layer_ids": [layer.id for layer in layers],
               "sliver": SLIVER_M2}
-    with store.read() as conn:
+    with overlay_read(store) as conn:
         rows = execute_prepared(conn, "blueprint_overlay_many", "overlay_many.sql", params)
     for row in rows:
         _apply_row(answers[row.site_no - 1][row.layer_id], row)
