@@ -91,12 +91,13 @@ def per_site_arms(store: Store, paths: list[Path]) -> dict[str, list[float]]:
     """Per-site seconds: the old vet-batch path, and on PostGIS the overlay arms."""
     sites = [read_site(p) for p in paths]
     vet_site(VetRequest(site=sites[0]), store=store)
-    times: dict[str, list[float]] = {"old": [], "vet_site": []}
+    times: dict[str, list[float]] = {"old": [], "vet_site": [], "vet_site:cpu": []}
     for path, site in zip(paths, sites, strict=True):
         t0 = time.perf_counter()
         vet_site(VetRequest(site=read_site(path)), store=store)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         vet_site(VetRequest(site=site), store=store)
+        times["vet_site:cpu"].append(time.process_time() - c1)
         times["old"].append(t1 - t0)
         times["vet_site"].append(time.perf_counter() - t1)
     if store.database_url:
@@ -120,16 +121,19 @@ def postgis_overlay_arms(store: Store, sites: list) -> dict[str, list[float]]:  
         f"s.g), CAST(:zone AS integer))) AS area FROM book_{layer.id}, "
         f"(SELECT ST_GeomFromWKB(:site, 4490) AS g) AS s "
         f"WHERE geom && s.g AND ST_Intersects(geom, s.g)" for layer in vectors))
-    out: dict[str, list[float]] = {"overlay": [], "book": []}
+    out: dict[str, list[float]] = {"overlay": [], "book": [], "overlay:cpu": [],
+                                   "book:cpu": []}
     for site in sites:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         overlay_postgis(site.geometry, site.zone_epsg, vectors, store=store)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         with overlay_read(store) as conn:  # the same autocommit read as the engine's
             conn.execute(book, {"site": shapely.to_wkb(site.geometry, output_dimension=2),
                                 "zone": site.zone_epsg}).all()
         out["overlay"].append(t1 - t0)
         out["book"].append(time.perf_counter() - t1)
+        out["overlay:cpu"].append(c1 - c0)
+        out["book:cpu"].append(time.process_time() - c1)
     return out
 
 
@@ -189,8 +193,11 @@ def write_report(args: argparse.Namespace, cores: int,
                                     "one UNION ALL query")):
             if arm in arms:
                 ms = np.array(arms[arm]) * 1000
+                cpu = (f"{np.mean(arms[arm + ':cpu']) * 1000:.2f}" if arm + ":cpu" in arms
+                       else "")
                 site_rows.append(f"| {name} | {label} | {len(ms)} | {np.median(ms):.2f} | "
-                                 f"{np.percentile(ms, 95):.2f} | {1000 / np.median(ms):,.0f} |")
+                                 f"{np.percentile(ms, 95):.2f} | {1000 / np.median(ms):,.0f} | "
+                                 f"{cpu} |")
     ratio = ""
     if "PostGIS" in per_site and "book" in per_site["PostGIS"]:
         book = statistics.median(per_site["PostGIS"]["book"])
@@ -231,8 +238,10 @@ All arms wrote the same reports (engine name aside): **{"yes" if agree else "NO"
 
 ## Per site, in one process (the first {args.per_site} of the same sites)
 
-| engine | arm | sites | p50 ms | p95 ms | sites/s at p50 |
-|---|---|---|---|---|---|
+Client CPU ms/site is this process's CPU (mean); on PostGIS the server's is not in it.
+
+| engine | arm | sites | p50 ms | p95 ms | sites/s at p50 | client CPU ms/site |
+|---|---|---|---|---|---|---|
 {chr(10).join(site_rows)}
 
 {ratio}
