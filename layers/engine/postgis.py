@@ -284,8 +284,9 @@ def overlay_read(store: Store) -> Iterator[sa.Connection]:
         dbapi.autocommit = True  # type: ignore[union-attr]
         try:
             yield conn
-        finally:
-            dbapi.autocommit = False  # type: ignore[union-attr]
+        finally:  # a connection the server dropped stays closed (the pool discards it)
+            if not dbapi.closed:  # type: ignore[union-attr]
+                dbapi.autocommit = False  # type: ignore[union-attr]
 
 
 def _overlay_params(site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo]
