@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -38,7 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.bench_vetting import machine, postgres_version, random_sites  # noqa: E402
 from bench.common import bench_database_url, child_env, sample_stores  # noqa: E402
-from blueprint.analysis.site import read_site  # noqa: E402
+from blueprint.analysis.site import Site, read_site  # noqa: E402
 from blueprint.analysis.vetting import VetRequest, vet_site  # noqa: E402
 from blueprint.layers.engine.postgis import overlay_postgis, overlay_read  # noqa: E402
 from blueprint.layers.repository import list_layers  # noqa: E402
@@ -90,25 +91,35 @@ def reports(path: Path) -> list[dict[str, object]]:
     return lines
 
 
-def per_site_arms(store: Store, paths: list[Path]) -> dict[str, list[float]]:
-    """Per-site seconds: the old vet-batch path, and on PostGIS the overlay arms."""
+def per_site_arms(stores: dict[str, Store], paths: list[Path]) -> dict[str, dict[str, list[float]]]:
+    """Per-site seconds (and this process's CPU seconds, ``ARM:cpu``) of every arm, per
+    engine: first the old vet-batch path (read_site + vet_site per file) on each engine;
+    then, site by site and arms interleaved (the same load on all of them), vet_site on
+    each engine, PostGIS's overlay alone and PostGIS by the book."""
     sites = [read_site(p) for p in paths]
-    vet_site(VetRequest(site=sites[0]), store=store)
-    times: dict[str, list[float]] = {"old": [], "vet_site": [], "vet_site:cpu": []}
-    for path, site in zip(paths, sites, strict=True):
-        t0 = time.perf_counter()
-        vet_site(VetRequest(site=read_site(path)), store=store)
-        t1, c1 = time.perf_counter(), time.process_time()
-        vet_site(VetRequest(site=site), store=store)
-        times["vet_site:cpu"].append(time.process_time() - c1)
-        times["old"].append(t1 - t0)
-        times["vet_site"].append(time.perf_counter() - t1)
-    if store.database_url:
-        times.update(postgis_overlay_arms(store, sites))
-    return times
+    out: dict[str, dict[str, list[float]]] = {name: {} for name in stores}
+    for name, store in stores.items():
+        vet_site(VetRequest(site=sites[0]), store=store)
+        for path in paths:
+            t0 = time.perf_counter()
+            vet_site(VetRequest(site=read_site(path)), store=store)
+            out[name].setdefault("old", []).append(time.perf_counter() - t0)
+    arms: list[tuple[str, str, Callable[[Site], object]]] = [
+        (name, "vet_site", lambda site, store=store: vet_site(VetRequest(site=site),
+                                                               store=store))
+        for name, store in stores.items()]
+    if "PostGIS" in stores:
+        arms += postgis_overlay_arms(stores["PostGIS"])
+    for site in sites:
+        for name, arm, run in arms:
+            t0, c0 = time.perf_counter(), time.process_time()
+            run(site)
+            out[name].setdefault(arm, []).append(time.perf_counter() - t0)
+            out[name].setdefault(f"{arm}:cpu", []).append(time.process_time() - c0)
+    return out
 
 
-def postgis_overlay_arms(store: Store, sites: list) -> dict[str, list[float]]:  # type: ignore[type-arg]
+def postgis_overlay_arms(store: Store) -> list[tuple[str, str, Callable[[Site], object]]]:
     """PostGIS overlay alone, and by the book on plain per-layer tables with GiST (read
     the way the engine reads: one pooled connection in autocommit per statement)."""
     vectors = [x for x in list_layers(store=store) if not x.is_raster]
@@ -124,20 +135,16 @@ def postgis_overlay_arms(store: Store, sites: list) -> dict[str, list[float]]:  
         f"s.g), CAST(:zone AS integer))) AS area FROM book_{layer.id}, "
         f"(SELECT ST_GeomFromWKB(:site, 4490) AS g) AS s "
         f"WHERE geom && s.g AND ST_Intersects(geom, s.g)" for layer in vectors))
-    out: dict[str, list[float]] = {"overlay": [], "book": [], "overlay:cpu": [],
-                                   "book:cpu": []}
-    for site in sites:
-        t0, c0 = time.perf_counter(), time.process_time()
-        overlay_postgis(site.geometry, site.zone_epsg, vectors, store=store)
-        t1, c1 = time.perf_counter(), time.process_time()
+
+    def by_the_book(site: Site) -> object:
         with overlay_read(store) as conn:  # the same autocommit read as the engine's
-            conn.execute(book, {"site": shapely.to_wkb(site.geometry, output_dimension=2),
-                                "zone": site.zone_epsg}).all()
-        out["overlay"].append(t1 - t0)
-        out["book"].append(time.perf_counter() - t1)
-        out["overlay:cpu"].append(c1 - c0)
-        out["book:cpu"].append(time.process_time() - c1)
-    return out
+            return conn.execute(book, {"site": shapely.to_wkb(site.geometry,
+                                                              output_dimension=2),
+                                       "zone": site.zone_epsg}).all()
+
+    return [("PostGIS", "overlay", lambda site: overlay_postgis(
+                site.geometry, site.zone_epsg, vectors, store=store)),
+            ("PostGIS", "book", by_the_book)]
 
 
 def main() -> None:
@@ -165,8 +172,7 @@ def main() -> None:
                         outputs[(name, workers)] = out
             first = reports(next(iter(outputs.values())))
             agree = all(reports(p) == first for p in outputs.values())
-            per_site = {name: per_site_arms(store, paths[:args.per_site])
-                        for name, store in stores.items()}
+            per_site = per_site_arms(stores, paths[:args.per_site])
     write_report(args, cores, runs, per_site, agree, url, load_start, os.getloadavg())
 
 
@@ -241,6 +247,10 @@ All arms wrote the same reports (engine name and the layers' import times aside)
 ![sites per second](benchmarks-batch.png)
 
 ## Per site, in one process (the first {args.per_site} of the same sites)
+
+The old loop first, engine by engine; then, for each site in turn, `vet_site` on each
+engine, PostGIS's overlay alone and PostGIS by the book, one after the other, so that
+every arm meets the same load.
 
 Client CPU ms/site is this process's CPU (mean); on PostGIS the server's is not in it.
 
