@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,9 +30,7 @@ def replace_layer_row(conn: sa.Connection, values: dict[str, Any], *,
     last = conn.execute(sa.select(sa.func.max(layers.c.version))
                         .where(layers.c.layer_name == name)).scalar()
     if old is not None:
-        conn.execute(layers.update().where(layers.c.id == old.id).values(
-            name=f"{name}@v{old.version}", current=False,
-            superseded_at=values["imported_at"]))
+        supersede(conn, old.id, name, old.version, at=values["imported_at"])
     try:
         with conn.begin_nested():
             new_id = conn.execute(layers.insert().values(
@@ -42,6 +41,14 @@ def replace_layer_row(conn: sa.Connection, values: dict[str, Any], *,
         raise Conflict(f"layer {name!r} was created by another import just now; "
                        "try again", message_zh="另一导入任务刚刚创建了同名图层，请重试",
                        where=values["source_file"]) from None
+
+
+def supersede(conn: sa.Connection, layer_id: int, name: str, version: int, *,
+              at: datetime) -> None:
+    """Make the current version ``layer_id`` of ``name`` a superseded one, renamed
+    ``NAME@vN``: the one change the catalogue's triggers allow on a layer row."""
+    conn.execute(layers.update().where(layers.c.id == layer_id).values(
+        name=f"{name}@v{version}", current=False, superseded_at=at))
 
 
 def layer_values(report: ImportReport, actor: str, **extra: Any) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from blueprint.layers.errors import NotFound
 from blueprint.layers.feature_arrays import FeatureArrays, load_features
 from blueprint.layers.layer_info import LayerInfo
 from blueprint.layers.layer_info import layer_info as _info
-from blueprint.layers.schema import layer_features, layers
-from blueprint.layers.store import Store, write_audit
+from blueprint.layers.schema import layers
+from blueprint.layers.store import Store, now, write_audit
 
 __all__ = ["FeatureArrays", "LayerInfo", "get_layer", "layer_history", "layers_as_of",
            "list_layers", "load_features", "remove_layer"]
@@ -67,12 +67,18 @@ def get_layer(name: str, *, store: Store) -> LayerInfo:
 
 
 def remove_layer(name: str, *, store: Store, actor: str) -> None:
-    """Delete a layer's current version and its features (audited); earlier versions stay
-    on record (``layers history``)."""
-    info = get_layer(name, store=store)
+    """Take a layer off the map and out of vetting (audited). Nothing is deleted: its current
+    version is superseded now, so it stays on record (``layers history``) with its features,
+    and a report made before can still be reproduced (``vet --as-of``)."""
+    from blueprint.layers.catalogue_rows import supersede
+
     with store.engine.begin() as conn:
-        conn.execute(layer_features.delete().where(layer_features.c.layer_id == info.id))
-        conn.execute(layers.delete().where(layers.c.id == info.id))
+        store.backend.lock_layer_name(conn, name)  # not while an import of it commits
+        row = conn.execute(sa.select(layers).where(layers.c.name == name)).first()
+        if row is None:
+            raise NotFound(f"no layer named {name!r}", message_zh=f"图层“{name}”不存在")
+        info = _info(row, store.raster_dir)
+        supersede(conn, info.id, name, info.version_number, at=now())
         write_audit(conn, actor=actor, action="layer.remove", obj=f"layer:{name}",
                     detail=info.to_dict())
 

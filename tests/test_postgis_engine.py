@@ -8,6 +8,7 @@ independently of both engines.
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -260,19 +261,31 @@ def test_overlay_is_one_statement_for_all_layers(tmp_path):
 
 
 @pytest.mark.postgis
-def test_removing_a_layer_removes_its_pieces(tmp_path):
-    from blueprint.layers.repository import remove_layer
+def test_removing_a_layer_keeps_its_pieces_for_past_reports(tmp_path):
+    """Removal supersedes the current version: vetting stops seeing it, while its pieces
+    stay for ``vet --as-of`` (and the catalogue's triggers forbid deleting them)."""
+    from blueprint.layers.repository import layers_as_of, list_layers, remove_layer
 
     gen = make_store("postgis", tmp_path / "data")
     store = next(gen)
     try:
         _import(store, _five_boxes(tmp_path))
-        assert len(_pieces(store)) == 5
+        at = datetime.now(UTC)
+        before = layers_as_of(at, store=store)
         remove_layer("red", store=store, actor="test")
-        with store.engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT count(*) FROM layer_features_sub")).scalar() == 0
+        assert list_layers(store=store) == []
+        assert [v.id for v in layers_as_of(at, store=store)] == [before[0].id]
+        assert _pieces(store, "red@v1") == _pieces_of(store, before[0].id)
+        assert len(_pieces(store, "red@v1")) == 5
     finally:
         next(gen, None)
+
+
+def _pieces_of(store, layer_id: int) -> list[tuple[str, int]]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT fid, ST_NPoints(geom) FROM layer_features_sub "
+                                    "WHERE layer_id = :id ORDER BY 1, 2"), {"id": layer_id})
+        return [(r[0], int(r[1])) for r in rows]
 
 
 @pytest.mark.postgis

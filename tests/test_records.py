@@ -246,7 +246,7 @@ def test_superseded_layer_versions_cannot_change(store: Store, tmp_path) -> None
     from helpers import box, frame, write
 
     from blueprint.layers.importer import ImportOptions, import_layer
-    from blueprint.layers.repository import layer_history, remove_layer
+    from blueprint.layers.repository import layer_history, list_layers, remove_layer
 
     for version, x in enumerate((0, 300)):
         path = write(frame([box(x, 0, 100, 100)], hxbh=[f"HX-{version}"]),
@@ -260,5 +260,79 @@ def test_superseded_layer_versions_cannot_change(store: Store, tmp_path) -> None
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             with store.engine.begin() as conn:
                 conn.execute(sa.text(statement))
-    remove_layer("red", store=store, actor="test")  # the current version may go
-    assert [v.version_number for v in layer_history("red", store=store)] == [1]
+    current = layer_history("red", store=store)[-1].id
+    for statement in (f"UPDATE layers SET title = 'edited' WHERE id = {current}",
+                      f"UPDATE layers SET current = false WHERE id = {current}",  # no rename
+                      f"UPDATE layers SET checksum = 'x', current = false, name = 'red@v2',"
+                      f" superseded_at = imported_at WHERE id = {current}",
+                      f"DELETE FROM layers WHERE id = {current}",
+                      f"UPDATE layer_features SET klass = 'x' WHERE layer_id = {current}",
+                      f"DELETE FROM layer_features WHERE layer_id = {current}"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with store.engine.begin() as conn:
+                conn.execute(sa.text(statement))
+    if store.database_url:  # PostgreSQL: no TRUNCATE either
+        for table in ("layers", "layer_features"):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+                with store.engine.begin() as conn:
+                    conn.execute(sa.text(f"TRUNCATE {table} CASCADE"))
+    assert [(v.version_number, v.current) for v in layer_history("red", store=store)] == [
+        (1, False), (2, True)]
+    remove_layer("red", store=store, actor="test")  # superseded: nothing is deleted
+    assert list_layers(store=store) == []
+    history = layer_history("red", store=store)
+    assert [(v.version_number, v.current) for v in history] == [(1, False), (2, False)]
+    assert history[1].superseded_at is not None and history[1].feature_count == 1
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM layer_features WHERE layer_id ="
+                                    f" {current}")).scalar_one() == 1
+    path = write(frame([box(600, 0, 100, 100)], hxbh=["HX-3"]), tmp_path / "red3.gpkg")
+    import_layer(path, ImportOptions(kind="ecological_redline", name="red"), store=store)
+    assert [v.version_number for v in layer_history("red", store=store)] == [1, 2, 3]
+    assert [layer.version_number for layer in list_layers(store=store)] == [3]
+
+
+def test_project_records_are_never_deleted_and_keep_their_identity(store: Store) -> None:
+    """Projects, rounds, round departments and meeting items change state through the code
+    (audited); in SQL their rows cannot be deleted nor their identity edited (0008)."""
+    from blueprint.analysis.projects import exit_project
+
+    code = _history(store)  # a vetted project, a round with its departments and an opinion
+    with store.engine.connect() as conn:
+        rnd = conn.execute(sa.text("SELECT id FROM consultation_rounds")).one()
+    exit_project(code, user=STAFF, reason="投资意愿变更", store=store)  # state changes: allowed
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT stage FROM projects WHERE code = :c"),
+                            {"c": code}).scalar_one() == "exited"
+    refused = [f"UPDATE projects SET code = 'LC-2026-9999' WHERE code = '{code}'",
+               f"UPDATE projects SET created_by = 'someone' WHERE code = '{code}'",
+               f"UPDATE projects SET year = 2020 WHERE code = '{code}'",
+               f"DELETE FROM projects WHERE code = '{code}'",
+               f"UPDATE consultation_rounds SET started_by = 'x' WHERE id = {rnd.id}",
+               f"DELETE FROM consultation_rounds WHERE id = {rnd.id}",
+               f"UPDATE round_departments SET department = 'nr' WHERE round_id = {rnd.id}",
+               f"DELETE FROM round_departments WHERE round_id = {rnd.id}"]
+    for statement in refused:
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with store.engine.begin() as conn:
+                conn.execute(sa.text(statement))
+    tables = ("projects", "consultation_rounds", "round_departments", "meeting_items")
+    if store.database_url:
+        for table in tables:
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+                with store.engine.begin() as conn:
+                    conn.execute(sa.text(f"TRUNCATE {table} CASCADE"))
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM round_departments WHERE round_id ="
+                                    f" {rnd.id}")).scalar_one() > 0
+        triggers = _trigger_names(conn, bool(store.database_url))
+    for table in tables:  # meeting items too (no row here to try)
+        assert {f"{table}_no_delete", f"{table}_identity_fixed"} <= triggers
+
+
+def _trigger_names(conn: sa.Connection, postgres: bool) -> set[str]:
+    if postgres:
+        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+    else:
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    return {r[0] for r in conn.execute(sa.text(query))}

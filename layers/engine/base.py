@@ -115,10 +115,6 @@ class Backend(ABC):
         """Let one import at a time write the layer called ``name``."""
 
     @abstractmethod
-    def clear_features(self, conn: sa.Connection, layer_id: int) -> None:
-        """Delete a layer's features and whatever the engine derived from them."""
-
-    @abstractmethod
     def write_features(self, conn: sa.Connection, layer_id: int,
                        rows: Sequence[dict[str, Any]], *, batch: int) -> Iterator[int]:
         """Write an import's features in batches; yield how many are done after each."""

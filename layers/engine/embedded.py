@@ -78,10 +78,6 @@ class EmbeddedBackend(Backend):
     def lock_layer_name(self, conn: sa.Connection, name: str) -> None:
         """Nothing: the import's ``BEGIN IMMEDIATE`` already holds the one write lock."""
 
-    def clear_features(self, conn: sa.Connection, layer_id: int) -> None:
-        """Delete the layer's feature rows."""
-        conn.execute(layer_features.delete().where(layer_features.c.layer_id == layer_id))
-
     def write_features(self, conn: sa.Connection, layer_id: int,
                        rows: Sequence[dict[str, Any]], *, batch: int) -> Iterator[int]:
         """Executemany inserts, ``batch`` rows at a time."""

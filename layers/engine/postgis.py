@@ -26,7 +26,6 @@ from shapely.geometry.base import BaseGeometry
 from blueprint.layers.engine.base import Backend, BBox, FeaturePage, geojson_feature
 from blueprint.layers.engine.overlay_types import SLIVER_M2, FeatureHit, LayerOverlap
 from blueprint.layers.errors import StorageUnavailable, first_line
-from blueprint.layers.schema import layer_features
 
 if TYPE_CHECKING:
     from blueprint.layers.repository import LayerInfo
@@ -130,12 +129,6 @@ class PostgisBackend(Backend):
         """An advisory transaction lock on the layer's name."""
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('layer:' || :name))"),
                      {"name": name})
-
-    def clear_features(self, conn: sa.Connection, layer_id: int) -> None:
-        """Delete the layer's feature rows and their subdivided pieces."""
-        conn.execute(layer_features.delete().where(layer_features.c.layer_id == layer_id))
-        conn.execute(sa.text("DELETE FROM layer_features_sub WHERE layer_id = :id"),
-                     {"id": layer_id})
 
     def write_features(self, conn: sa.Connection, layer_id: int,
                        rows: Sequence[dict[str, Any]], *, batch: int) -> Iterator[int]:

@@ -21,7 +21,7 @@ from blueprint.service.context import local_actor
 if TYPE_CHECKING:
     from blueprint.layers.layer_info import LayerInfo
 
-layers_app = typer.Typer(help="Layers of the one blueprint (import, list, remove).",
+layers_app = typer.Typer(help="Layers of the one blueprint (import, list, history, remove).",
                          no_args_is_help=True)
 
 
@@ -112,11 +112,11 @@ def _print_layers(infos: list[LayerInfo], location: str, format: str) -> None:
 
 @layers_app.command("remove")
 def layers_remove(name: str) -> None:
-    """Delete a layer (audited)."""
+    """Take a layer off the map and out of vetting (audited; its versions stay on record)."""
     from blueprint.layers.repository import remove_layer
 
     remove_layer(name, store=open_store(), actor=local_actor())
-    out.print(f"已删除图层 {name}")
+    out.print(f"已移除图层 {name}（各版本仍存档，可用 blueprint layers history {name} 查看）")
 
 
 @layers_app.command("history")
