@@ -5,15 +5,16 @@ site check needs the same list every time, and reading it was as costly as the w
 embedded overlay (issue 14). :func:`current_layers` reads a one-row change marker instead
 and rebuilds the list only when the marker moved.
 
-The marker is one text, ``count|sum of ids|max id|max imported_at|max superseded_at`` over
-every row of ``layers`` (:data:`MARKER_SQL`, the same expression on both engines; the
-PostGIS overlay reads it in its own statement, see :meth:`Backend.overlay_current`).
-Every catalogue write changes it: an import inserts a row (count and sum of ids grow,
-``imported_at`` is the import's time, later than any before it); a re-import also marks
-the old row superseded; a removal deletes a row (count shrinks). A removal and an import
-between two checks still move ``imported_at``. The marker is read before the list, so a
-write that lands between the two is seen by the next check: the list is never newer than
-the marker it is kept under, only possibly older. A restored backup clears the cache.
+The marker is one text, ``count|sum of ids|max id|sum of current ids|max imported_at|max
+superseded_at`` over every row of ``layers`` (:data:`MARKER_SQL`, the same expression on
+both engines; the PostGIS overlay reads it in its own statement, see
+:meth:`Backend.overlay_current`). Every catalogue write changes it: an import inserts a
+row (count, sum and max of ids grow; ``imported_at`` is the import's time) and a
+re-import also supersedes the row before; ``layers remove`` supersedes the current row
+(it leaves the current set: the sum of current ids drops, ``superseded_at`` is now). The
+marker is read before the list, so a write that lands between the two is seen by the
+next check: the list is never newer than the marker it is kept under, only possibly
+older. A restored backup clears the cache.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = ["MARKER_SQL", "catalogue_marker", "current_layers", "known_layers",
 _KEY = "catalogue:current"
 MARKER_SQL = ("SELECT CAST(count(*) AS text) || '|' || CAST(coalesce(sum(id), 0) AS text) "
               "|| '|' || CAST(coalesce(max(id), 0) AS text) "
+              "|| '|' || CAST(coalesce(sum(CASE WHEN current THEN id END), 0) AS text) "
               "|| '|' || coalesce(CAST(max(imported_at) AS text), '') "
               "|| '|' || coalesce(CAST(max(superseded_at) AS text), '') FROM layers")
 _MARKER = sa.text(MARKER_SQL)
