@@ -13,7 +13,7 @@ from blueprint.analysis.capacity import capacity_under_sites
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.rules import Rules, load_rules
 from blueprint.analysis.vetting import VetRequest, build_report, capacity_layers, vet_site
-from blueprint.layers.repository import list_layers
+from blueprint.layers.catalogue_cache import current_layers
 from blueprint.layers.store import Store
 
 __all__ = ["vet_sites"]
@@ -35,7 +35,7 @@ def vet_sites(requests: list[VetRequest], *, store: Store,
     plain = [i for i, r in enumerate(requests) if r.as_of is None and not r.demands]
     reports: dict[int, VetReport] = {}
     if plain:
-        all_layers = list_layers(store=store)
+        all_layers = current_layers(store=store)
         vectors = [layer for layer in all_layers if not layer.is_raster]
         sites = [requests[i].site for i in plain]
         overlaps = store.backend.overlay_many([s.geometry for s in sites],

@@ -32,7 +32,7 @@ from blueprint.analysis.report_schema import (
 )
 from blueprint.analysis.rules import Rules, Status, load_rules
 from blueprint.analysis.site import Site
-from blueprint.layers.repository import LayerInfo, layers_as_of, list_layers
+from blueprint.layers.repository import LayerInfo, layers_as_of
 from blueprint.layers.store import Store
 from blueprint.layers.units import m2_to_ha, m2_to_mu
 
@@ -54,10 +54,13 @@ def vet_site(request: VetRequest, *, store: Store, rules: Rules | None = None) -
     """Vet a site against every layer; return the report (see README, "Vetting report")."""
     rules = rules or load_rules()
     site = request.site
-    all_layers = (layers_as_of(request.as_of, store=store) if request.as_of
-                  else list_layers(store=store))
-    vectors = [layer for layer in all_layers if not layer.is_raster]
-    overlaps = overlay_site(site.geometry, site.zone_epsg, vectors, store=store)
+    if request.as_of:
+        all_layers = layers_as_of(request.as_of, store=store)
+        vectors = [layer for layer in all_layers if not layer.is_raster]
+        overlaps = overlay_site(site.geometry, site.zone_epsg, vectors, store=store)
+    else:  # the catalogue, kept while it is unchanged, and the overlay on it
+        all_layers, overlaps = store.backend.overlay_current(site.geometry, site.zone_epsg,
+                                                              store=store)
     capacity = capacity_under_site(site.geometry, capacity_layers(all_layers),
                                    request.emissions)
     return build_report(request, all_layers, overlaps, capacity, store=store, rules=rules)
@@ -100,10 +103,25 @@ def build_report(request: VetRequest, all_layers: list[LayerInfo],
         engine=store.engine_name, quota=quota, verdict=outcome,
         verdict_zh=msg.VERDICT_ZH[outcome],
         summary_zh=summary(msg.VERDICT_ZH[outcome], reasons(findings, quota)),
-        layers=[LayerVersion(name=x.name, title=x.title, kind=x.kind, version=x.version_number,
-                             imported_at=x.imported_at.isoformat(), checksum=x.checksum)
-                for x in all_layers],
+        layers=[_layer_version(x) for x in all_layers],
         overlay=SiteOverlay(site.geometry, overlaps))
+
+
+_VERSIONS: dict[tuple[Any, ...], LayerVersion] = {}
+
+
+def _layer_version(x: LayerInfo) -> LayerVersion:
+    """A report's record of one layer version, built once per catalogue row (the same
+    row gives the same record; reports only read it)."""
+    key = (x.id, x.name, x.title, x.kind, x.version_number, x.imported_at, x.checksum)
+    found = _VERSIONS.get(key)
+    if found is None:
+        if len(_VERSIONS) > 4096:
+            _VERSIONS.clear()
+        found = _VERSIONS[key] = LayerVersion(
+            name=x.name, title=x.title, kind=x.kind, version=x.version_number,
+            imported_at=x.imported_at.isoformat(), checksum=x.checksum)
+    return found
 
 
 def verdict(findings: list[Finding], quota: QuotaCheck | None = None) -> Verdict:

@@ -32,19 +32,9 @@ import shapely
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.bench_vetting import (  # noqa: E402
-    drop_schema,
-    machine,
-    open_postgis,
-    postgres_version,
-    random_sites,
-)
-from blueprint.analysis.sample import load_sample  # noqa: E402
-from blueprint.layers.store import Store, open_store  # noqa: E402
-
-SAMPLE = REPO / "data" / "sample"
-PINNED = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                 "GDAL_NUM_THREADS", "NUMEXPR_NUM_THREADS")}
+from bench.bench_vetting import machine, postgres_version, random_sites  # noqa: E402
+from bench.common import bench_database_url, child_env, sample_stores  # noqa: E402
+from blueprint.layers.store import Store  # noqa: E402
 
 
 def free_port() -> int:
@@ -54,18 +44,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def store_url(store: Store) -> str:
-    """The URL the server needs to open ``store`` (empty: embedded)."""
-    if not store.database_url:
-        return ""
-    return store.engine.url.render_as_string(hide_password=False).replace(
-        "postgresql+psycopg2://", "postgresql://", 1)
-
-
 def start_server(store: Store, workers: int, port: int) -> subprocess.Popen[bytes]:
     """``blueprint serve`` on ``port``; returns once it answers."""
-    env = {**os.environ, **PINNED, "BLUEPRINT_DATA_DIR": str(store.data_dir),
-           "BLUEPRINT_DATABASE_URL": store_url(store), "PYTHONPATH": str(REPO)}
+    env = child_env(store)
     server = subprocess.Popen([sys.executable, "-m", "blueprint.service", "serve", "--port",
                                str(port), "--workers", str(workers)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -131,36 +112,23 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="worker counts, comma-separated")
     parser.add_argument("--sites", type=int, default=500)
     args = parser.parse_args()
-    url = os.environ.get("BLUEPRINT_BENCH_DATABASE_URL") or os.environ.get(
-        "BLUEPRINT_TEST_DATABASE_URL")
+    url = bench_database_url()
     load_start = os.getloadavg()
     results: dict[tuple[str, int], dict[str, object]] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp_name:
-        tmp = Path(tmp_name)
-        stores = {"embedded": open_store("", tmp / "embedded")}
-        schema = None
-        if url:
-            stores["PostGIS"], schema = open_postgis(url, tmp / "postgis")
-        try:
-            for store in stores.values():
-                load_sample(SAMPLE, store=store, actor="bench")
-            bodies = [{"site": shapely.geometry.mapping(s.geometry), "industry": "industrial"}
-                      for s in random_sites(stores["embedded"], args.sites)]
-            for workers in (int(w) for w in args.workers.split(",")):
-                for name, store in stores.items():
-                    port = free_port()
-                    server = start_server(store, workers, port)
-                    try:
-                        asyncio.run(drive(port, bodies[:8], 4, 3))  # warm every worker
-                        results[(name, workers)] = asyncio.run(
-                            drive(port, bodies, args.clients, args.seconds))
-                    finally:
-                        stop_server(server)
-        finally:
-            for store in stores.values():
-                store.close()
-            if url and schema:
-                drop_schema(url, schema)
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp_name, \
+            sample_stores(Path(tmp_name), url) as stores:
+        bodies = [{"site": shapely.geometry.mapping(s.geometry), "industry": "industrial"}
+                  for s in random_sites(stores["embedded"], args.sites)]
+        for workers in (int(w) for w in args.workers.split(",")):
+            for name, store in stores.items():
+                port = free_port()
+                server = start_server(store, workers, port)
+                try:
+                    asyncio.run(drive(port, bodies[:8], 4, 3))  # warm every worker
+                    results[(name, workers)] = asyncio.run(
+                        drive(port, bodies, args.clients, args.seconds))
+                finally:
+                    stop_server(server)
     write_report(args, results, url, load_start, os.getloadavg())
     bad = {k: v["errors"] for k, v in results.items() if v["errors"]}
     if bad:

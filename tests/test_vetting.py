@@ -381,3 +381,32 @@ def test_report_matches_its_documented_model(city, tmp_path):
     report = _vet(city, tmp_path, box(650, 0, 100, 100))
     model = VetReport.model_validate(report)
     assert model.model_dump(exclude_unset=True) == report
+
+
+def test_the_next_check_sees_every_catalogue_change(city, tmp_path):
+    """The catalogue is kept between checks (issue 14) but never outlives a change: an
+    import, a re-import and a removal are each seen by the very next check."""
+    from blueprint.layers.repository import remove_layer
+
+    def redline(report):
+        return _finding(report, "ecological_redline")
+
+    before = _vet(city, tmp_path, SITE_A)
+    assert redline(before)["overlap_m2"] == pytest.approx(5_000, abs=0.5)
+    assert not [f for f in before["findings"] if f["kind"] == "admin_boundary"]
+    import_layer(write(frame([box(-1000, -1000, 3000, 3000)], name=["东昌府区"], id=["371502"]),
+                       tmp_path / "admin.gpkg"),
+                 ImportOptions(kind="admin_boundary", name="admin"), store=city)
+    assert _vet(city, tmp_path, SITE_A)["county"] == "371502"
+    # the red line again, now covering x in [100, 400): 10,000 m² of site A
+    import_layer(write(frame([box(100, -50, 300, 350)], hxbh=["HX-2"]),
+                       tmp_path / "redline2.gpkg"),
+                 ImportOptions(kind="ecological_redline", name="ecological_redline",
+                               id_field="hxbh"), store=city)
+    again = _vet(city, tmp_path, SITE_A)
+    assert redline(again)["overlap_m2"] == pytest.approx(10_000, abs=0.5)
+    assert redline(again)["feature_ids"] == ["HX-2"]
+    remove_layer("admin", store=city, actor="test")
+    after = _vet(city, tmp_path, SITE_A)
+    assert after["county"] is None
+    assert "admin" not in {x["name"] for x in after["layers"]}

@@ -68,6 +68,20 @@ class Backend(ABC):
                 store: Store) -> list[LayerOverlap]:
         """Overlay ``site`` (EPSG:4490) on vector ``layers``; areas planar in ``zone_epsg``."""
 
+    def overlay_current(self, site: BaseGeometry, zone_epsg: int, *, store: Store
+                        ) -> tuple[list[LayerInfo], list[LayerOverlap]]:
+        """The current catalogue (as :func:`~blueprint.layers.repository.list_layers`) and
+        ``site``'s overlay on its vector layers, the one consistent with the other.
+
+        Engines may read the catalogue's change marker in the overlay's own round trip;
+        this default reads it first (:func:`~blueprint.layers.catalogue_cache.current_layers`).
+        """
+        from blueprint.layers.catalogue_cache import current_layers
+
+        current = current_layers(store=store)
+        vectors = [layer for layer in current if not layer.is_raster]
+        return current, self.overlay(site, zone_epsg, vectors, store=store)
+
     def overlay_many(self, sites: Sequence[BaseGeometry], zones: Sequence[int],
                      layers: list[LayerInfo], *, store: Store) -> list[list[LayerOverlap]]:
         """:meth:`overlay` for many sites (a batch); each answer is exactly that site's own.

@@ -13,6 +13,7 @@ import io
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -72,6 +73,12 @@ class PostgisBackend(Backend):
                 store: Store) -> list[LayerOverlap]:
         """Overlay in one SQL statement for all layers (:func:`overlay_postgis`)."""
         return overlay_postgis(site, zone_epsg, layers, store=store)
+
+    def overlay_current(self, site: BaseGeometry, zone_epsg: int, *, store: Store
+                        ) -> tuple[list[LayerInfo], list[LayerOverlap]]:
+        """The catalogue's marker read in the overlay's own statement
+        (:func:`overlay_current_postgis`)."""
+        return overlay_current_postgis(site, zone_epsg, store=store)
 
     def overlay_many(self, sites: Sequence[BaseGeometry], zones: Sequence[int],
                      layers: list[LayerInfo], *, store: Store) -> list[list[LayerOverlap]]:
@@ -222,13 +229,67 @@ def overlay_postgis(site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo],
     ...                            store=store)  # doctest: +SKIP
     >>> [(o.layer.name, round(o.area_m2)) for o in overlaps]  # doctest: +SKIP
     """
-    results = {layer.id: LayerOverlap(layer=layer) for layer in layers}
-    if not results:
+    if not layers:
         return []
-    params = {"site": shapely.to_wkb(site, output_dimension=2), "zone": int(zone_epsg),
-              "layer_ids": list(results), "sliver": SLIVER_M2}
+    with overlay_read(store) as conn:
+        rows = execute_prepared(conn, "blueprint_overlay", "overlay.sql",
+                                _overlay_params(site, zone_epsg, layers))
+    return _overlaps(layers, rows)
+
+
+def overlay_current_postgis(site: BaseGeometry, zone_epsg: int, *, store: Store
+                            ) -> tuple[list[LayerInfo], list[LayerOverlap]]:
+    """The current catalogue and :func:`overlay_postgis` on its vector layers, in one round
+    trip when the catalogue has not changed since the last call.
+
+    The overlay runs on the layers last read (:func:`~blueprint.layers.catalogue_cache.
+    known_layers`), and the same statement returns the catalogue's marker as one more row
+    (``level = 'catalogue'``), read in the same snapshot as the features. When it is the
+    marker those layers were read under, they were the current ones for that overlay;
+    otherwise the catalogue is read again and the overlay run again on it.
+    """
+    from blueprint.layers.catalogue_cache import current_layers, known_layers
+
+    known = known_layers(store)
+    if known is not None:
+        marker, layers = known
+        vectors = [layer for layer in layers if not layer.is_raster]
+        with overlay_read(store) as conn:
+            rows = execute_prepared(conn, "blueprint_overlay_current", "overlay.sql",
+                                    _overlay_params(site, zone_epsg, vectors),
+                                    catalogue=True)
+        seen = [row.fid for row in rows if row.level == "catalogue"]
+        if seen == [marker]:
+            return list(layers), _overlaps(vectors, [r for r in rows if r.level != "catalogue"])
+    current = current_layers(store=store)
+    vectors = [layer for layer in current if not layer.is_raster]
+    return current, overlay_postgis(site, zone_epsg, vectors, store=store)
+
+
+@contextmanager
+def overlay_read(store: Store) -> Iterator[sa.Connection]:
+    """A read connection for one overlay statement, in autocommit: the statement is its
+    own snapshot, and psycopg2 sends no BEGIN before it and no ROLLBACK after it (one
+    round trip where there were three with the pool's ping). The connection goes back
+    to the pool as it came (autocommit off)."""
     with store.read() as conn:
-        rows = execute_prepared(conn, "blueprint_overlay", "overlay.sql", params)
+        dbapi = conn.connection.dbapi_connection
+        dbapi.autocommit = True  # type: ignore[union-attr]
+        try:
+            yield conn
+        finally:  # a connection the server dropped stays closed (the pool discards it)
+            if not dbapi.closed:  # type: ignore[union-attr]
+                dbapi.autocommit = False  # type: ignore[union-attr]
+
+
+def _overlay_params(site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo]
+                    ) -> dict[str, Any]:
+    return {"site": shapely.to_wkb(site, output_dimension=2), "zone": int(zone_epsg),
+            "layer_ids": [layer.id for layer in layers], "sliver": SLIVER_M2}
+
+
+def _overlaps(layers: list[LayerInfo], rows: list[Any]) -> list[LayerOverlap]:
+    results = {layer.id: LayerOverlap(layer=layer) for layer in layers}
     for row in rows:
         _apply_row(results[row.layer_id], row)
     for result in results.values():
@@ -242,10 +303,17 @@ PREPARED_PARAMS = {"site": "bytea", "zone": "integer", "layer_ids": "integer[]",
 
 
 @lru_cache(maxsize=4)
-def prepared_sql(file: str) -> tuple[str, tuple[str, ...]]:
+def prepared_sql(file: str, catalogue: bool = False) -> tuple[str, tuple[str, ...]]:
     """``sql/<file>`` with its ``:name`` parameters numbered (``$1`` …) for PREPARE, and
-    the parameter names in that order."""
+    the parameter names in that order. With ``catalogue``, one more row (``level =
+    'catalogue'``, the marker of :mod:`blueprint.layers.catalogue_cache` as ``fid``)."""
+    from blueprint.layers.catalogue_cache import MARKER_SQL
+
     text = overlay_statement(file).text
+    if catalogue:
+        text = (f"{text.rstrip().removesuffix(';')}\nUNION ALL\n"
+                f"SELECT 'catalogue' AS level, NULL AS layer_id, ({MARKER_SQL}) AS fid, "
+                "NULL AS klass, NULL AS area, NULL AS wkb")
     names = tuple(n for n in PREPARED_PARAMS if re.search(rf":{n}\b", text))
     for i, name in enumerate(names, start=1):
         text = re.sub(rf"(?<!:):{name}\b", f"${i}", text)
@@ -253,10 +321,11 @@ def prepared_sql(file: str) -> tuple[str, tuple[str, ...]]:
 
 
 def execute_prepared(conn: sa.Connection, name: str, file: str,
-                     params: dict[str, Any]) -> list[Any]:
+                     params: dict[str, Any], *, catalogue: bool = False) -> list[Any]:
     """Run ``sql/<file>`` as the prepared statement ``name``: prepared once per database
-    connection (planned per call no more), then executed with ``params``."""
-    text, names = prepared_sql(file)
+    connection (planned per call no more), then executed with ``params`` (``catalogue``:
+    see :func:`prepared_sql`)."""
+    text, names = prepared_sql(file, catalogue)
     info = conn.connection.info  # lives as long as this DBAPI connection
     if name not in info.setdefault("blueprint_prepared", set()):
         types = ", ".join(PREPARED_PARAMS[n] for n in names)
@@ -276,7 +345,7 @@ def overlay_postgis_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
     params = {"sites": [shapely.to_wkb(s, output_dimension=2) for s in sites],
               "zones": [int(z) for z in zones], "layer_ids": [layer.id for layer in layers],
               "sliver": SLIVER_M2}
-    with store.read() as conn:
+    with overlay_read(store) as conn:
         rows = execute_prepared(conn, "blueprint_overlay_many", "overlay_many.sql", params)
     for row in rows:
         _apply_row(answers[row.site_no - 1][row.layer_id], row)

@@ -15,7 +15,9 @@
 -- each, GiST): a feature is touched exactly when one of its pieces is, and a site inside
 -- one piece lies inside the feature. The overlap itself is cut from the whole feature,
 -- as the embedded engine does: cutting piece by piece would add vertices on the site's
--- edges, and an edge with an extra vertex bends differently once projected to the zone.
+-- edges, and an edge with an extra vertex bends differently once projected to the zone
+-- (measured: 0.003 m² on a 120,000-vertex red line). A big feature is clipped to a box
+-- around the site first, which only adds vertices outside the site (see `cut`).
 WITH site AS (
     SELECT ST_GeomFromWKB(:site, 4490) AS geom
 ),
@@ -28,18 +30,25 @@ touched AS (
       AND ST_Intersects(s.geom, site.geom)
     GROUP BY s.layer_id, s.fid
 ),
-cut AS (
+cut AS MATERIALIZED (
     SELECT f.layer_id, f.fid, f.klass,
            CASE
                WHEN ST_CoveredBy(f.geom, site.geom) THEN f.geom
                WHEN t.site_inside THEN site.geom
-               ELSE ST_CollectionExtract(ST_Intersection(f.geom, site.geom), 3)
+               -- a big feature (over 64 KB: some 4,000 vertices) is first clipped to the
+               -- site's box grown by 1e-4° (GEOS ClipByRect, one pass over its vertices):
+               -- the new vertices lie on that box, outside the site, so the overlap is the
+               -- same to the last bits; GEOS no longer builds the whole feature to cut it.
+               ELSE ST_CollectionExtract(ST_Intersection(
+                   CASE WHEN ST_MemSize(f.geom) > 65536
+                        THEN ST_ClipByBox2D(f.geom, ST_Expand(box2d(site.geom), 1e-4))
+                        ELSE f.geom END, site.geom), 3)
            END AS geom
     FROM touched AS t
     JOIN layer_features AS f ON f.layer_id = t.layer_id AND f.fid = t.fid
     CROSS JOIN site
 ),
-projected AS (
+projected AS MATERIALIZED (
     SELECT layer_id, fid, klass, geom, ST_Transform(geom, CAST(:zone AS integer)) AS zgeom
     FROM cut
 ),

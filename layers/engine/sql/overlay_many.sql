@@ -23,18 +23,25 @@ touched AS (
     WHERE s.layer_id = ANY(CAST(:layer_ids AS integer[]))
     GROUP BY site.site_no, s.layer_id, s.fid
 ),
-cut AS (
+cut AS MATERIALIZED (
     SELECT t.site_no, f.layer_id, f.fid, f.klass, site.zone,
            CASE
                WHEN ST_CoveredBy(f.geom, site.geom) THEN f.geom
                WHEN t.site_inside THEN site.geom
-               ELSE ST_CollectionExtract(ST_Intersection(f.geom, site.geom), 3)
+               -- a big feature (over 64 KB: some 4,000 vertices) is first clipped to the
+               -- site's box grown by 1e-4° (GEOS ClipByRect, one pass over its vertices):
+               -- the new vertices lie on that box, outside the site, so the overlap is the
+               -- same to the last bits; GEOS no longer builds the whole feature to cut it.
+               ELSE ST_CollectionExtract(ST_Intersection(
+                   CASE WHEN ST_MemSize(f.geom) > 65536
+                        THEN ST_ClipByBox2D(f.geom, ST_Expand(box2d(site.geom), 1e-4))
+                        ELSE f.geom END, site.geom), 3)
            END AS geom
     FROM touched AS t
     JOIN layer_features AS f ON f.layer_id = t.layer_id AND f.fid = t.fid
     JOIN site ON site.site_no = t.site_no
 ),
-projected AS (
+projected AS MATERIALIZED (
     SELECT site_no, layer_id, fid, klass, geom, ST_Transform(geom, zone) AS zgeom
     FROM cut
 ),
