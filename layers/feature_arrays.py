@@ -1,9 +1,17 @@
-"""A layer's features as parallel arrays, read the same way on every engine."""
+"""A layer's features as parallel arrays, read the same way on every engine.
+
+Only what the spatial index needs is loaded (id, class, geometry); the attributes of a
+feature are read when asked for (:class:`LazyProps`), so that a layer of 10^6 features
+loads in about a second and without its attributes in memory. On the embedded engine the
+rows are read with the ``sqlite3`` cursor directly and the WKB decoded in one vectorised
+``shapely.from_wkb`` call (SQLAlchemy's per-row handling was most of the cold start).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import sqlalchemy as sa
 
@@ -15,6 +23,65 @@ if TYPE_CHECKING:
     from blueprint.layers.repository import LayerInfo
     from blueprint.layers.store import Store
 
+# rows fetched per sqlite3 ``fetchmany`` while loading (bounds the transient row tuples)
+LOAD_CHUNK = 100_000
+# attributes read at once when one is asked for (a page reads its features in id order)
+WINDOW = 256
+
+
+class LazyProps(Sequence[str]):
+    """A layer's JSON attributes in feature order, each read from the store when asked."""
+
+    def __init__(self, store: Store, layer_id: int, fids: np.ndarray):
+        self._store = store
+        self._layer_id = layer_id
+        self._fids = fids
+        self._window: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._fids)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return self.take(range(len(self._fids))[index])
+        i = range(len(self._fids))[index]  # IndexError as a list would
+        fid = str(self._fids[i])
+        cached = self._window.get(fid)
+        if cached is None:  # read ahead: pages walk the arrays in id order
+            self._window = dict(zip(self._window_fids(i), self.take(range(i, i + WINDOW)
+                                                                    ), strict=False))
+            cached = self._window[fid]
+        return cached
+
+    def _window_fids(self, i: int) -> list[str]:
+        return [str(f) for f in self._fids[i:i + WINDOW]]
+
+    def __iter__(self) -> Iterator[str]:
+        query = (sa.select(layer_features.c.props)
+                 .where(layer_features.c.layer_id == self._layer_id)
+                 .order_by(layer_features.c.fid))  # the order the arrays were loaded in
+        with self._store.read() as conn:
+            yield from conn.execute(query).scalars()
+
+    def take(self, indices: Sequence[int]) -> list[str]:
+        """The attributes of the features at ``indices`` (positions in the arrays)."""
+        wanted = [str(self._fids[int(i)]) for i in indices if int(i) < len(self._fids)]
+        found: dict[str, str] = {}
+        with self._store.read() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                rows = conn.execute(sa.select(layer_features.c.fid, layer_features.c.props)
+                                    .where(layer_features.c.layer_id == self._layer_id,
+                                           layer_features.c.fid.in_(chunk)))
+                found.update((r.fid, r.props) for r in rows)
+        return [found[f] for f in wanted]
+
 
 @dataclass
 class FeatureArrays:
@@ -23,21 +90,56 @@ class FeatureArrays:
     fids: np.ndarray
     klass: np.ndarray
     geoms: np.ndarray
-    props: list[str]
+    props: Sequence[str]
 
 
 def load_features(layer: LayerInfo, *, store: Store) -> FeatureArrays:
-    """Every feature of a vector layer, as arrays (for the embedded engine and exports)."""
+    """Every feature of a vector layer, as arrays sorted by id (for the embedded engine's
+    index and exports); attributes are read lazily (:class:`LazyProps`)."""
     import numpy as np  # imported here: the CLI starts without numpy and shapely
     import shapely
 
-    query = (sa.select(layer_features.c.fid, layer_features.c.klass, layer_features.c.props,
-                       layer_features.c.geom)
-             .where(layer_features.c.layer_id == layer.id).order_by(layer_features.c.fid))
-    with store.read() as conn:
-        rows = conn.execute(query).all()
+    if store.engine.dialect.name == "sqlite":
+        fids, klass, wkbs = _read_sqlite(layer.id, store=store)
+    else:
+        query = (sa.select(layer_features.c.fid, layer_features.c.klass, layer_features.c.geom)
+                 .where(layer_features.c.layer_id == layer.id)
+                 .order_by(layer_features.c.fid))
+        with store.read() as conn:
+            rows = conn.execute(query).all()
+        fids = [r.fid for r in rows]
+        klass = [r.klass for r in rows]
+        wkbs = [r.geom for r in rows]
+        del rows
+    fid_array = np.array(fids, dtype=object)
     return FeatureArrays(
-        fids=np.array([r.fid for r in rows], dtype=object),
-        klass=np.array([r.klass for r in rows], dtype=object),
-        geoms=shapely.from_wkb([r.geom for r in rows]) if rows else np.array([], dtype=object),
-        props=[r.props for r in rows])
+        fids=fid_array,
+        klass=np.array(klass, dtype=object),
+        geoms=shapely.from_wkb(wkbs) if wkbs else np.array([], dtype=object),
+        props=LazyProps(store, layer.id, fid_array))
+
+
+def _read_sqlite(layer_id: int, *, store: Store) -> tuple[list[str], list[str | None],
+                                                          list[bytes]]:
+    """(fids, classes, WKBs) of a layer in id order, straight from the sqlite3 cursor.
+
+    SQLite's BINARY collation orders ids by code point, as ``ORDER BY fid`` through
+    SQLAlchemy did (and Python's ``str`` order).
+    """
+    fids: list[str] = []
+    klass: list[str | None] = []
+    wkbs: list[bytes] = []
+    with store.read() as conn:
+        conn.exec_driver_sql("SELECT 1")  # BEGIN (deferred): one snapshot for the read
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute("SELECT fid, klass, geom FROM layer_features WHERE layer_id = ? "
+                           "ORDER BY fid", (layer_id,))
+            while chunk := cursor.fetchmany(LOAD_CHUNK):
+                f, k, g = zip(*chunk, strict=True)
+                fids.extend(f)
+                klass.extend(k)
+                wkbs.extend(g)
+        finally:
+            cursor.close()
+    return fids, klass, wkbs

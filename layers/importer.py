@@ -2,6 +2,14 @@
 
 ``import_layer`` reads a file, checks and repairs it, and replaces the layer of the
 same name in one transaction: a failed import leaves the previous state untouched.
+
+A file of more than :data:`STREAM_BATCH` features is streamed: read, checked, repaired
+and written :data:`STREAM_BATCH` features at a time, the checksum computed as it goes, so
+that memory stays bounded however large the file. The streamed import stores exactly what
+the whole read would (same rows, same checksum); whatever only the whole file can decide
+(a missing geometry, an invalid one, an id that is not unique, coordinates out of range)
+rolls the transaction back and the file is then read whole, which reports the error in
+its own words (or imports it, when the doubt was only the stream's).
 """
 
 from __future__ import annotations
@@ -9,21 +17,44 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from blueprint.layers.catalogue import get_kind
+import sqlalchemy as sa
+
+from blueprint.layers.catalogue import LayerKind, get_kind
 from blueprint.layers.catalogue_rows import layer_values, replace_layer_row
+from blueprint.layers.crs import CGCS2000, check_plausible, check_zone, crs_label
 from blueprint.layers.errors import BadInput
 from blueprint.layers.import_model import ImportOptions, ImportReport, Progress
-from blueprint.layers.prepare import bbox_of, feature_rows, repair_geometries
+from blueprint.layers.prepare import (
+    batch_rows,
+    bbox_of,
+    feature_rows,
+    repair_geometries,
+    stream_fields,
+)
 from blueprint.layers.raster_import import import_raster
-from blueprint.layers.readers import RASTER_SUFFIXES, read_vector
+from blueprint.layers.readers import (
+    RASTER_SUFFIXES,
+    StreamFallback,
+    VectorStream,
+    open_vector_stream,
+    read_vector,
+    resolve_crs,
+)
+from blueprint.layers.safe_open import Limits
+from blueprint.layers.schema import layers
 from blueprint.layers.store import Store, write_audit
 
-__all__ = ["BATCH", "ImportOptions", "ImportReport", "import_layer", "repair_geometries"]
+__all__ = ["BATCH", "STREAM_BATCH", "ImportOptions", "ImportReport", "import_layer",
+           "repair_geometries"]
 
 BATCH = 2000
+BBox4 = tuple[float, float, float, float]
+# features read, checked and written at a time by a streamed import (larger files stream)
+STREAM_BATCH = 50_000
 NAME_PATTERN = re.compile(r"[\w\-][\w.\-]{0,99}")
 
 
@@ -41,6 +72,9 @@ def import_layer(path: str | Path, options: ImportOptions, *, store: Store,
     if path.suffix.lower() in RASTER_SUFFIXES:
         raise BadInput(f"a raster cannot be imported as kind {kind.name!r} (only env_capacity)",
                        message_zh="栅格文件只能作为环境容量图层导入", where=str(path))
+    streamed = _import_streamed(path, kind, name, options, store=store, progress=progress)
+    if streamed is not None:
+        return streamed
     data = read_vector(path, layer=options.layer, encoding=options.encoding, crs=options.crs,
                        max_bytes=options.max_bytes, limits=options.limits)
     frame, repaired = repair_geometries(data.frame, where=str(path))
@@ -95,14 +129,111 @@ def layer_name(given: str | None, path: Path) -> str:
     return tidy[:100]
 
 
-def features_checksum(rows: list[dict[str, Any]]) -> str:
+def features_checksum(rows: Iterable[dict[str, Any]]) -> str:
     """SHA-256 over an import's features (id, class, properties, WKB), in file order."""
     digest = hashlib.sha256()
+    _digest_rows(digest, rows)
+    return digest.hexdigest()
+
+
+def _digest_rows(digest: Any, rows: Iterable[dict[str, Any]]) -> None:
     for row in rows:
         digest.update(json.dumps([row["fid"], row["klass"], row["props"]],
                                  ensure_ascii=False).encode("utf-8"))
         digest.update(bytes(row["geom"]))
-    return digest.hexdigest()
+
+
+def _is_duplicate_id(exc: BaseException) -> bool:
+    """A unique violation from the store (SQLite or PostgreSQL, through SQLAlchemy or not)."""
+    if isinstance(exc, sa.exc.IntegrityError):
+        return True
+    return getattr(exc, "pgcode", None) == "23505"
+
+
+def _import_streamed(path: Path, kind: LayerKind, name: str, options: ImportOptions, *,
+                     store: Store, progress: Progress | None) -> ImportReport | None:
+    """Import a file of more than :data:`STREAM_BATCH` features batch by batch; None when the
+    file is smaller, or when only the whole read can decide (nothing is then left behind:
+    the transaction is rolled back)."""
+    limits = options.limits or Limits(max_bytes=options.max_bytes)
+    try:
+        with open_vector_stream(path, layer=options.layer, encoding=options.encoding,
+                                limits=limits) as stream:
+            if stream is None or stream.count <= STREAM_BATCH:
+                return None
+            return _write_streamed(stream, path, kind, name, options, store=store,
+                                   progress=progress)
+    except (BadInput, StreamFallback):
+        return None
+    except Exception as exc:
+        if _is_duplicate_id(exc):
+            return None
+        raise
+
+
+def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str,
+                    options: ImportOptions, *, store: Store,
+                    progress: Progress | None) -> ImportReport:
+    where = str(path)
+    batches = stream.batches(STREAM_BATCH)
+    first = next(batches)
+    source_crs = resolve_crs(first, options.crs, where)
+    columns = [c for c in first.columns if c != first.geometry.name]
+    id_col, class_col = stream_fields(columns, kind, options, where)
+    report = ImportReport(
+        name=name, kind=kind.name, title=options.title or kind.title,
+        feature_count=stream.count, repaired=0, bbox=(0.0, 0.0, 0.0, 0.0),
+        source_file=path.name, source_crs=crs_label(source_crs), encoding=stream.encoding)
+    report.warnings += second_layer_warnings(kind.name, name, store=store)
+    digest = hashlib.sha256()
+    source_bounds: list[BBox4] = []
+    bounds: list[BBox4] = []
+    with store.engine.begin() as conn:
+        layer_id, _ = replace_layer_row(conn, layer_values(report, options.actor),
+                                        backend=store.backend)
+        done = 0
+        for frame in _chain(first, batches):
+            if id_col is not None and frame[id_col].isna().any():
+                raise StreamFallback("a null id")
+            batch_bounds = bbox_of(frame)
+            check_plausible(batch_bounds, source_crs, where)  # else to_crs could misread
+            source_bounds.append(batch_bounds)
+            frame = frame.set_crs(source_crs, allow_override=True).to_crs(CGCS2000)
+            frame, repaired = repair_geometries(frame, where=where)  # feature by feature
+            report.repaired += repaired
+            bounds.append(bbox_of(frame))
+            rows = list(batch_rows(frame, columns, id_col, class_col, start=done, where=where))
+            _digest_rows(digest, rows)
+            for written in store.backend.write_features(conn, layer_id, rows, batch=BATCH):
+                if progress:
+                    progress(done + written, stream.count)
+            done += len(rows)
+            del rows, frame
+        total = _union_bounds(source_bounds)
+        check_plausible(total, source_crs, where)
+        check_zone(total, source_crs, where)
+        report.bbox = _union_bounds(bounds)
+        minx, miny, maxx, maxy = report.bbox
+        conn.execute(layers.update().where(layers.c.id == layer_id).values(
+            minx=minx, miny=miny, maxx=maxx, maxy=maxy, repaired_count=report.repaired,
+            checksum=digest.hexdigest()))
+        if report.repaired:
+            report.warnings.insert(0, f"repaired {report.repaired} invalid geometries "
+                                   f"(make_valid) / 修复了 {report.repaired} 个无效几何")
+        write_audit(conn, actor=options.actor, action="layer.import", obj=f"layer:{name}",
+                    detail=report.to_dict())
+    store.backend.after_import(store=store)
+    return report
+
+
+def _chain(first: Any, rest: Iterable[Any]) -> Iterable[Any]:
+    yield first
+    yield from rest
+
+
+def _union_bounds(boxes: list[BBox4]) -> BBox4:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 def _write_vector_layer(report: ImportReport, rows: list[dict[str, Any]], actor: str, *,

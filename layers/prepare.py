@@ -109,9 +109,33 @@ def feature_rows(frame: gpd.GeoDataFrame, kind: LayerKind, options: ImportOption
     columns = [c for c in frame.columns if c != frame.geometry.name]
     id_col = _id_field(frame, columns, options.id_field, where)
     class_col = _pick_field(columns, options.class_field, kind.class_fields, where, "class")
+    return batch_rows(frame, columns, id_col, class_col, start=0, where=where)
+
+
+def stream_fields(columns: list[str], kind: LayerKind, options: ImportOptions,
+                  where: str) -> tuple[str | None, str | None]:
+    """The id and class fields of a file read in batches, before its values are seen.
+
+    The id field is the one asked for or the first known code or name field present:
+    :func:`feature_rows` would pick the same one when its values are unique and present
+    in the whole file, which the streamed import then checks (a null in a batch, or a
+    duplicate id refused by the store, sends it back to the whole read).
+    """
+    if options.id_field:
+        id_col = _pick_field(columns, options.id_field, (), where, "feature id")
+    else:
+        lower = {c.lower(): c for c in columns}
+        id_col = next((lower[c] for c in ID_FIELDS if c in lower), None)
+    class_col = _pick_field(columns, options.class_field, kind.class_fields, where, "class")
+    return id_col, class_col
+
+
+def batch_rows(frame: gpd.GeoDataFrame, columns: list[str], id_col: str | None,
+               class_col: str | None, *, start: int, where: str) -> Iterator[dict[str, Any]]:
+    """:func:`feature_rows` for a frame holding the file's features from ``start`` on."""
     wkbs = shapely.to_wkb(frame.geometry.values, output_dimension=2)
     attrs = frame[columns].to_dict("records")
-    for i, (props, wkb) in enumerate(zip(attrs, wkbs, strict=True)):
+    for i, (props, wkb) in enumerate(zip(attrs, wkbs, strict=True), start=start):
         fid = str(props[id_col]) if id_col else str(i + 1)
         klass = _text(props.get(class_col)) if class_col else None
         _check_lengths(fid, klass, where=f"{where}: feature {i + 1}")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import codecs
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,11 +75,116 @@ def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
                                                             limits.dbf_sample_bytes)
         frame = _read_with_ogr(source, layer=layer, encoding=encoding)
     where = str(path)
-    source_crs = _resolve_crs(frame, crs, where)
+    source_crs = resolve_crs(frame, crs, where)
     check_plausible(tuple(frame.total_bounds), source_crs, where)
     check_zone(tuple(frame.total_bounds), source_crs, where)
     frame = frame.set_crs(source_crs, allow_override=True).to_crs(CGCS2000)
     return VectorData(frame=frame, source_crs=crs_label(source_crs), encoding=encoding)
+
+
+class StreamFallback(Exception):
+    """A streamed read cannot promise the whole-file read's result: read the file whole."""
+
+
+@dataclass
+class VectorStream:
+    """A vector file opened for reading in batches (:func:`open_vector_stream`).
+
+    Each batch is what :func:`read_vector`'s whole read holds for those rows, before the
+    CRS is applied: same columns, same dtypes (an integer or boolean field that has a null
+    anywhere in the file is read as float64 in every batch, as the whole read does).
+    """
+
+    source: Source
+    layer: str | None
+    encoding: str | None
+    count: int
+    promoted: list[str]  # integer/boolean fields with a null somewhere in the file
+    options: dict[str, str]
+
+    def batches(self, size: int) -> Iterator[gpd.GeoDataFrame]:
+        """The features ``size`` at a time, in file order.
+
+        Raises :class:`StreamFallback` for anything the whole read would judge on the
+        whole file (a missing geometry, a non-finite coordinate, a read error), so that the
+        caller can read it whole and report exactly what it reports.
+        """
+        for start in range(0, self.count, size):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    frame = gpd.read_file(str(self.source.path), layer=self.layer,
+                                          encoding=self.encoding, engine="pyogrio",
+                                          skip_features=start, max_features=size,
+                                          **self.options)
+            except Exception as exc:
+                raise StreamFallback(str(exc)) from None
+            if not isinstance(frame, gpd.GeoDataFrame) or frame.active_geometry_name is None \
+                    or len(frame) != min(size, self.count - start):
+                raise StreamFallback("unexpected batch")
+            geoms = np.asarray(frame.geometry.values, dtype=object)
+            missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+            if missing.any() or not np.isfinite(shapely.get_coordinates(geoms)).all():
+                raise StreamFallback("missing geometry or non-finite coordinates")
+            for column in self.promoted:
+                if frame[column].dtype != np.float64:
+                    frame[column] = frame[column].astype(np.float64)
+            yield frame
+
+
+@contextmanager
+def open_vector_stream(path: str | os.PathLike[str], *, layer: str | None = None,
+                       encoding: str | None = None,
+                       limits: Limits | None = None) -> Iterator[VectorStream | None]:
+    """Open a vector file for :meth:`VectorStream.batches`, or yield None when only the
+    whole read (:func:`read_vector`) can read it (a coordinate file, several layers, a
+    count GDAL does not know) or when it would refuse it (it then says why).
+
+    The file goes through the same :func:`layers.safe_open.opened` checks (which raise).
+    """
+    limits = limits or Limits()
+    with opened(Path(path), limits=limits, allowed=VECTOR_FORMATS) as source:
+        try:
+            stream = _vector_stream(source, layer, encoding, limits)
+        except InvalidFile:  # the whole read raises it, in its words
+            stream = None
+        yield stream
+
+
+def _vector_stream(source: Source, layer: str | None, encoding: str | None,
+                   limits: Limits) -> VectorStream | None:
+    if source.format is FileFormat.COORDINATE_FILE:
+        return None
+    if source.format is FileFormat.SHAPEFILE:
+        check_shapefile_parts(source.path)
+        encoding = encoding or guess_shapefile_encoding(source.path, limits.dbf_sample_bytes)
+    target = str(source.path)
+    options = {"IMMUTABLE": "YES"} if source.format is FileFormat.GEOPACKAGE else {}
+    try:
+        if layer is None and len(pyogrio.list_layers(target)) > 1:
+            return None
+        info = pyogrio.read_info(target, layer=layer, encoding=encoding, **options)
+        count = int(info["features"])
+        if count <= 0 or info["geometry_type"] is None:
+            return None
+        promoted = [str(name) for name, dtype in zip(info["fields"], info["dtypes"],
+                                                     strict=True)
+                    if (str(dtype).startswith(("int", "uint")) or str(dtype) == "bool")
+                    and _has_null(target, layer, encoding, str(name), options)]
+    except Exception:  # GDAL's errors: the whole read words them
+        return None
+    return VectorStream(source=source, layer=layer, encoding=encoding, count=count,
+                        promoted=promoted, options=options)
+
+
+def _has_null(target: str, layer: str | None, encoding: str | None, field_name: str,
+              options: dict[str, str]) -> bool:
+    """Whether ``field_name`` is null in any feature (GDAL evaluates the filter)."""
+    quoted = '"' + field_name.replace('"', '""') + '"'
+    found = pyogrio.read_dataframe(target, layer=layer, encoding=encoding, read_geometry=False,
+                                   columns=[field_name], where=f"{quoted} IS NULL",
+                                   max_features=1, **options)
+    return len(found) > 0
 
 
 def _read_coordinate_file(path: Path, encoding: str | None, shown: str) -> VectorData:
@@ -149,7 +256,8 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else exc.__class__.__name__
 
 
-def _resolve_crs(frame: gpd.GeoDataFrame, given: str | None, where: str) -> CRS:
+def resolve_crs(frame: gpd.GeoDataFrame, given: str | None, where: str) -> CRS:
+    """The file's CRS: ``given`` (which must agree with a declared one) or the declared."""
     declared = CRS.from_user_input(frame.crs) if frame.crs is not None else None
     if given:
         wanted = parse_crs(given)

@@ -23,6 +23,8 @@ from blueprint.layers.schema import layer_features
 # How long a writer waits for its place in this process's queue before it waits on SQLite
 # alone (the same bound as the SQLite busy timeout).
 WRITER_QUEUE_TIMEOUT_S = 60
+_INSERT_FEATURE = ("INSERT INTO layer_features (layer_id, fid, klass, props, geom) "
+                   "VALUES (?, ?, ?, ?, ?)")
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
@@ -80,10 +82,12 @@ class EmbeddedBackend(Backend):
 
     def write_features(self, conn: sa.Connection, layer_id: int,
                        rows: Sequence[dict[str, Any]], *, batch: int) -> Iterator[int]:
-        """Executemany inserts, ``batch`` rows at a time."""
+        """Executemany inserts of plain tuples, ``batch`` rows at a time (the sqlite3
+        driver's own executemany: no per-row SQLAlchemy handling)."""
         for start in range(0, len(rows), batch):
-            chunk = [dict(r, layer_id=layer_id) for r in rows[start:start + batch]]
-            conn.execute(layer_features.insert(), chunk)
+            chunk = [(layer_id, r["fid"], r["klass"], r["props"], r["geom"])
+                     for r in rows[start:start + batch]]
+            conn.exec_driver_sql(_INSERT_FEATURE, chunk)
             yield start + len(chunk)
 
     def after_import(self, *, store: Store) -> None:
