@@ -15,9 +15,9 @@ its own words (or imports it, when the doubt was only the stream's).
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -137,9 +137,14 @@ def features_checksum(rows: Iterable[dict[str, Any]]) -> str:
 
 
 def _digest_rows(digest: Any, rows: Iterable[dict[str, Any]]) -> None:
+    """Add rows to the checksum: ``json.dumps([fid, klass, props], ensure_ascii=False)``
+    (written out: the same text) and the WKB of each."""
     for row in rows:
-        digest.update(json.dumps([row["fid"], row["klass"], row["props"]],
-                                 ensure_ascii=False).encode("utf-8"))
+        klass = row["klass"]
+        head = "[" + encode_basestring(row["fid"]) + ", " + \
+            ("null" if klass is None else encode_basestring(klass)) + ", " + \
+            encode_basestring(row["props"]) + "]"
+        digest.update(head.encode("utf-8"))
         digest.update(bytes(row["geom"]))
 
 
