@@ -45,7 +45,6 @@ from blueprint.layers.readers import (
     resolve_crs,
 )
 from blueprint.layers.safe_open import Limits
-from blueprint.layers.schema import layers
 from blueprint.layers.store import Store, write_audit
 
 __all__ = ["BATCH", "STREAM_BATCH", "ImportOptions", "ImportReport", "import_layer",
@@ -194,8 +193,7 @@ def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str
     source_bounds: list[BBox4] = []
     bounds: list[BBox4] = []
     with store.engine.begin() as conn:
-        layer_id, _ = replace_layer_row(conn, layer_values(report, options.actor),
-                                        backend=store.backend)
+        sink = store.backend.feature_sink(conn)
         done = 0
         for frame in _chain(first, batches):
             if id_col is not None and frame[id_col].isna().any():
@@ -209,7 +207,7 @@ def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str
             bounds.append(bbox_of(frame))
             rows = list(batch_rows(frame, columns, id_col, class_col, start=done, where=where))
             _digest_rows(digest, rows)
-            for written in store.backend.write_features(conn, layer_id, rows, batch=BATCH):
+            for written in sink.write(rows, batch=BATCH):
                 if progress:
                     progress(done + written, stream.count)
             done += len(rows)
@@ -218,13 +216,14 @@ def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str
         check_plausible(total, source_crs, where)
         check_zone(total, source_crs, where)
         report.bbox = _union_bounds(bounds)
-        minx, miny, maxx, maxy = report.bbox
-        conn.execute(layers.update().where(layers.c.id == layer_id).values(
-            minx=minx, miny=miny, maxx=maxx, maxy=maxy, repaired_count=report.repaired,
-            checksum=digest.hexdigest()))
         if report.repaired:
             report.warnings.insert(0, f"repaired {report.repaired} invalid geometries "
                                    f"(make_valid) / 修复了 {report.repaired} 个无效几何")
+        values = layer_values(report, options.actor, checksum=digest.hexdigest())
+        if sink.layer_id is not None:
+            values["id"] = sink.layer_id
+        layer_id, _ = replace_layer_row(conn, values, backend=store.backend)
+        sink.publish(layer_id)
         write_audit(conn, actor=options.actor, action="layer.import", obj=f"layer:{name}",
                     detail=report.to_dict())
     store.backend.after_import(store=store)

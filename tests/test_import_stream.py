@@ -137,16 +137,23 @@ def test_a_failure_in_a_later_batch_leaves_nothing(store, tmp_path, monkeypatch)
                                      ).scalar_one()
     calls = _spy_stream(monkeypatch, 3)
     backend = type(store.backend)
-    real = backend.write_features
+    real_sink = backend.feature_sink
     written: list[int] = []
 
-    def failing(self, conn, layer_id, rows, *, batch):
-        written.append(len(rows))
-        if len(written) == 3:
-            raise RuntimeError("the disk is full")
-        yield from real(self, conn, layer_id, rows, batch=batch)
+    def failing_sink(self, conn):
+        sink = real_sink(self, conn)
+        real_write = sink.write
 
-    monkeypatch.setattr(backend, "write_features", failing)
+        def write(rows, *, batch):
+            written.append(len(rows))
+            if len(written) == 3:
+                raise RuntimeError("the disk is full")
+            yield from real_write(rows, batch=batch)
+
+        sink.write = write
+        return sink
+
+    monkeypatch.setattr(backend, "feature_sink", failing_sink)
     with pytest.raises(RuntimeError, match="disk is full"):
         import_layer(first, ImportOptions(kind="industrial_park", name="park"), store=store)
     assert calls == ["streaming"] and written == [3, 3, 3]

@@ -45,6 +45,24 @@ def geojson_feature(fid: str, klass: str | None, props: str, geom: Any) -> dict[
             "geometry": shapely.geometry.mapping(geom)}
 
 
+class FeatureSink(ABC):
+    """A streamed import's features on their way into ``layer_features``.
+
+    ``layer_id`` is the id the layer row must be inserted with (None: any); ``publish``
+    files the written features under the layer row once it exists, in the same transaction.
+    """
+
+    layer_id: int | None = None
+
+    @abstractmethod
+    def write(self, rows: Sequence[dict[str, Any]], *, batch: int) -> Iterator[int]:
+        """Write rows in batches; yield how many of ``rows`` are done after each."""
+
+    @abstractmethod
+    def publish(self, layer_id: int) -> None:
+        """File the features written under the layer row ``layer_id``."""
+
+
 class Backend(ABC):
     """One storage engine: how it connects, overlays, pages, writes and locks.
 
@@ -118,6 +136,11 @@ class Backend(ABC):
     def write_features(self, conn: sa.Connection, layer_id: int,
                        rows: Sequence[dict[str, Any]], *, batch: int) -> Iterator[int]:
         """Write an import's features in batches; yield how many are done after each."""
+
+    @abstractmethod
+    def feature_sink(self, conn: sa.Connection) -> FeatureSink:
+        """Where a streamed import writes its features before its layer row exists (the
+        row holds the checksum and bounds, known at the end, and never changes after)."""
 
     @abstractmethod
     def after_import(self, *, store: Store) -> None:

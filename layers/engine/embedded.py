@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from blueprint.layers.engine.base import Backend, BBox, FeaturePage
-from blueprint.layers.schema import layer_features
+from blueprint.layers.engine.base import Backend, BBox, FeaturePage, FeatureSink
 
 # How long a writer waits for its place in this process's queue before it waits on SQLite
 # alone (the same bound as the SQLite busy timeout).
@@ -90,6 +89,11 @@ class EmbeddedBackend(Backend):
             conn.exec_driver_sql(_INSERT_FEATURE, chunk)
             yield start + len(chunk)
 
+    def feature_sink(self, conn: sa.Connection) -> FeatureSink:
+        """Straight into ``layer_features`` under the id the layer row will get, the
+        foreign key checked at commit (:class:`EmbeddedSink`)."""
+        return EmbeddedSink(self, conn)
+
     def after_import(self, *, store: Store) -> None:
         """Nothing: the STRtree is rebuilt on first use of the new layer version."""
 
@@ -98,6 +102,31 @@ class EmbeddedBackend(Backend):
 
     def lock_audit(self, conn: sa.Connection) -> None:
         """Nothing: SQLite writers are already serialised by ``BEGIN IMMEDIATE``."""
+
+
+class EmbeddedSink(FeatureSink):
+    """Features written once, under the layer id reserved at the start.
+
+    The import holds SQLite's one write lock from ``BEGIN IMMEDIATE`` to commit, so the id
+    SQLite would give the next layer row (one past the largest: rows are never deleted) is
+    the import's; the foreign key to that row is checked at commit (``defer_foreign_keys``).
+    """
+
+    def __init__(self, backend: EmbeddedBackend, conn: sa.Connection):
+        self._backend, self._conn = backend, conn
+        conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # until this transaction ends
+        self.layer_id = int(conn.exec_driver_sql(
+            "SELECT coalesce(max(id), 0) + 1 FROM layers").scalar_one())
+
+    def write(self, rows: Sequence[dict[str, Any]], *, batch: int) -> Iterator[int]:
+        """Insert under the reserved id."""
+        assert self.layer_id is not None
+        return self._backend.write_features(self._conn, self.layer_id, rows, batch=batch)
+
+    def publish(self, layer_id: int) -> None:
+        """Nothing to move: the rows were written under ``layer_id`` already."""
+        if layer_id != self.layer_id:
+            raise RuntimeError(f"layer row {layer_id} is not the reserved {self.layer_id}")
 
 
 def _sqlite_engine(data_dir: Path) -> sa.Engine:

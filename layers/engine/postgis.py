@@ -23,7 +23,13 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
 
-from blueprint.layers.engine.base import Backend, BBox, FeaturePage, geojson_feature
+from blueprint.layers.engine.base import (
+    Backend,
+    BBox,
+    FeaturePage,
+    FeatureSink,
+    geojson_feature,
+)
 from blueprint.layers.engine.overlay_types import SLIVER_M2, FeatureHit, LayerOverlap
 from blueprint.layers.errors import StorageUnavailable, first_line
 
@@ -135,6 +141,11 @@ class PostgisBackend(Backend):
         """COPY in batches, subdivided as they go (:func:`copy_features`)."""
         return copy_features(conn, layer_id, rows, batch=batch)
 
+    def feature_sink(self, conn: sa.Connection) -> FeatureSink:
+        """A temporary table filled by COPY, moved under the layer row at the end and
+        subdivided in one statement (:class:`PostgisSink`)."""
+        return PostgisSink(conn)
+
     def after_import(self, *, store: Store) -> None:
         """Fresh statistics, so the planner picks the GiST indexes."""
         with store.engine.begin() as conn:
@@ -191,6 +202,48 @@ def copy_features(conn: sa.Connection, layer_id: int, rows: Sequence[dict[str, A
             cursor.close()
         subdivide_features(conn, layer_id, [row["fid"] for row in chunk])
         yield start + len(chunk)
+
+
+_STAGED = "blueprint_staged_features"
+_COPY_STAGED = f"COPY {_STAGED} (fid, klass, props, geom) FROM STDIN"
+
+
+class PostgisSink(FeatureSink):
+    """COPY into a temporary table (dropped at commit or rollback), then one ``INSERT …
+    SELECT`` into ``layer_features`` and one ``ST_Subdivide`` over the layer."""
+
+    def __init__(self, conn: sa.Connection):
+        self._conn = conn
+        conn.execute(sa.text(
+            f"CREATE TEMPORARY TABLE {_STAGED} (fid varchar(200) NOT NULL, klass varchar(80), "
+            "props text NOT NULL, geom geometry(Geometry,4490) NOT NULL) ON COMMIT DROP"))
+
+    def write(self, rows: Sequence[dict[str, Any]], *, batch: int) -> Iterator[int]:
+        """COPY ``batch`` rows at a time into the temporary table."""
+        for start in range(0, len(rows), batch):
+            chunk = rows[start:start + batch]
+            buf = io.StringIO()
+            for row in chunk:
+                buf.write(f"{_copy_value(row['fid'])}\t{_copy_value(row['klass'])}"
+                          f"\t{_copy_value(row['props'])}\tSRID=4490;{row['geom'].hex()}\n")
+            buf.seek(0)
+            cursor = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.copy_expert(_COPY_STAGED, buf)
+            finally:
+                cursor.close()
+            yield start + len(chunk)
+
+    def publish(self, layer_id: int) -> None:
+        """Move the rows under ``layer_id`` and cut them into pieces."""
+        self._conn.execute(sa.text(
+            "INSERT INTO layer_features (layer_id, fid, klass, props, geom) "
+            f"SELECT :id, fid, klass, props, geom FROM {_STAGED}"), {"id": layer_id})
+        self._conn.execute(sa.text(f"DROP TABLE {_STAGED}"))
+        self._conn.execute(sa.text(
+            "INSERT INTO layer_features_sub (layer_id, fid, klass, geom) "
+            "SELECT layer_id, fid, klass, ST_Subdivide(geom, :n) FROM layer_features "
+            "WHERE layer_id = :id"), {"id": layer_id, "n": SUBDIVIDE_VERTICES})
 
 
 def subdivide_features(conn: sa.Connection, layer_id: int, fids: list[str]) -> None:
