@@ -207,6 +207,8 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks-scale.md")
     parser.add_argument("--render", type=Path, help="write the report from a run's JSON")
+    parser.add_argument("--imports-from", type=Path,
+                        help="take the import arms from an earlier run's JSON (cold start only)")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("argv", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -228,8 +230,13 @@ def main() -> None:
     loads = [os.getloadavg()]
     imports: list[dict[str, Any]] = []
     colds: list[dict[str, Any]] = []
+    earlier = json.loads(args.imports_from.read_text(encoding="utf-8")) \
+        if args.imports_from else None
+    if earlier:
+        imports, loads = earlier["imports"], [tuple(x) for x in earlier["loads"]]
+        loads.append(os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-        for label, tree in arms:  # imports, one engine after the other
+        for label, tree in [] if earlier else arms:  # imports, one engine after the other
             result = import_arm(tree, gpkg, Path(tmp) / f"emb-{label}", "")
             imports.append({"arm": label, "engine": "embedded", **result})
             print(imports[-1], flush=True)
@@ -254,6 +261,8 @@ def main() -> None:
                 print(colds[-1], flush=True)
         loads.append(os.getloadavg())
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    if earlier:
+        when = f"{earlier.get('when', '?')} (imports) and {when} (cold start)"
     args.output.with_suffix(".json").write_text(json.dumps(
         {"imports": imports, "colds": colds, "loads": loads, "when": when}, indent=1),
         encoding="utf-8")

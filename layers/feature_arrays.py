@@ -107,28 +107,27 @@ def load_features(layer: LayerInfo, *, store: Store) -> FeatureArrays:
                  .order_by(layer_features.c.fid))
         with store.read() as conn:
             rows = conn.execute(query).all()
-        fids = [r.fid for r in rows]
-        klass = [r.klass for r in rows]
-        wkbs = [r.geom for r in rows]
+        fids = np.array([r.fid for r in rows], dtype=object)
+        klass = np.array([r.klass for r in rows], dtype=object)
+        wkbs = np.array([r.geom for r in rows], dtype=object)
         del rows
-    fid_array = np.array(fids, dtype=object)
     return FeatureArrays(
-        fids=fid_array,
-        klass=np.array(klass, dtype=object),
-        geoms=shapely.from_wkb(wkbs) if wkbs else np.array([], dtype=object),
-        props=LazyProps(store, layer.id, fid_array))
+        fids=fids, klass=klass,
+        geoms=shapely.from_wkb(wkbs) if len(wkbs) else np.array([], dtype=object),
+        props=LazyProps(store, layer.id, fids))
 
 
-def _read_sqlite(layer_id: int, *, store: Store) -> tuple[list[str], list[str | None],
-                                                          list[bytes]]:
+def _read_sqlite(layer_id: int, *, store: Store) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(fids, classes, WKBs) of a layer in id order, straight from the sqlite3 cursor.
 
     SQLite's BINARY collation orders ids by code point, as ``ORDER BY fid`` through
-    SQLAlchemy did (and Python's ``str`` order).
+    SQLAlchemy did (and Python's ``str`` order). Each chunk of row tuples becomes one 2-D
+    object array (numpy unpacks the tuples in C); the columns are copied out of it so that
+    the WKB can be freed once decoded.
     """
-    fids: list[str] = []
-    klass: list[str | None] = []
-    wkbs: list[bytes] = []
+    import numpy as np
+
+    parts = []
     with store.read() as conn:
         conn.exec_driver_sql("SELECT 1")  # BEGIN (deferred): one snapshot for the read
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -136,10 +135,10 @@ def _read_sqlite(layer_id: int, *, store: Store) -> tuple[list[str], list[str | 
             cursor.execute("SELECT fid, klass, geom FROM layer_features WHERE layer_id = ? "
                            "ORDER BY fid", (layer_id,))
             while chunk := cursor.fetchmany(LOAD_CHUNK):
-                f, k, g = zip(*chunk, strict=True)
-                fids.extend(f)
-                klass.extend(k)
-                wkbs.extend(g)
+                part = np.empty((len(chunk), 3), dtype=object)
+                part[:] = chunk
+                parts.append(part)
         finally:
             cursor.close()
-    return fids, klass, wkbs
+    rows = np.concatenate(parts) if parts else np.empty((0, 3), dtype=object)
+    return rows[:, 0].copy(), rows[:, 1].copy(), rows[:, 2].copy()

@@ -82,6 +82,12 @@ def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
     return VectorData(frame=frame, source_crs=crs_label(source_crs), encoding=encoding)
 
 
+# Formats GDAL reads from any feature on (``skip_features``) without reading those before
+# it: a GeoPackage by row, a Shapefile through its .shx. A GeoJSON file would be parsed again
+# from the start for every batch; it (and the rest) is read whole.
+SEEKABLE = frozenset({FileFormat.GEOPACKAGE, FileFormat.SHAPEFILE})
+
+
 class StreamFallback(Exception):
     """A streamed read cannot promise the whole-file read's result: read the file whole."""
 
@@ -137,8 +143,8 @@ def open_vector_stream(path: str | os.PathLike[str], *, layer: str | None = None
                        encoding: str | None = None,
                        limits: Limits | None = None) -> Iterator[VectorStream | None]:
     """Open a vector file for :meth:`VectorStream.batches`, or yield None when only the
-    whole read (:func:`read_vector`) can read it (a coordinate file, several layers, a
-    count GDAL does not know) or when it would refuse it (it then says why).
+    whole read (:func:`read_vector`) can read it (a format not in :data:`SEEKABLE`, several
+    layers, a count GDAL does not know) or when it would refuse it (it then says why).
 
     The file goes through the same :func:`layers.safe_open.opened` checks (which raise).
     """
@@ -153,7 +159,7 @@ def open_vector_stream(path: str | os.PathLike[str], *, layer: str | None = None
 
 def _vector_stream(source: Source, layer: str | None, encoding: str | None,
                    limits: Limits) -> VectorStream | None:
-    if source.format is FileFormat.COORDINATE_FILE:
+    if source.format not in SEEKABLE:
         return None
     if source.format is FileFormat.SHAPEFILE:
         check_shapefile_parts(source.path)

@@ -7,6 +7,7 @@ failure in a later batch must leave nothing behind.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -24,7 +25,7 @@ from blueprint.layers.schema import audit_log, layer_features, layers
 from tests.helpers import box, frame, write
 
 
-def _parcels(tmp_path, *, ids=None):
+def _parcels(tmp_path, *, ids=None, suffix=".gpkg"):
     geoms = [box(i * 120, 0, 100, 100) for i in range(10)]
     geoms[7] = shapely.Polygon([(410_000 + 840, 4_034_000), (410_000 + 940, 4_034_100),
                                 (410_000 + 940, 4_034_000), (410_000 + 840, 4_034_100)])
@@ -36,7 +37,12 @@ def _parcels(tmp_path, *, ids=None):
                               dtype="boolean"),
                 area=[1.5, float("nan"), 3.0, 4.25, 5.0, 6.0, 7.0, 8.0, 9.0, 1e20],
                 name=['东昌"湖"', "a\tb", "湿地", "", "x\\y", "é", "田", "田", "田", "末"])
-    return write(gdf, tmp_path / "parcels.gpkg")
+    if suffix == ".shp":  # GBK attributes, no .cpg: the encoding is guessed from the bytes
+        gdf["flag"] = gdf["flag"].astype("float64")
+        path = write(gdf, tmp_path / "parcels.shp", encoding="GBK")
+        path.with_suffix(".cpg").unlink(missing_ok=True)
+        return path
+    return write(gdf, tmp_path / f"parcels{suffix}")
 
 
 def _stored(store, name):
@@ -68,8 +74,10 @@ def _spy_stream(monkeypatch, batch):
     return calls
 
 
-def test_streamed_import_stores_what_the_whole_read_stores(store, tmp_path, monkeypatch):
-    path = _parcels(tmp_path)
+@pytest.mark.parametrize("suffix", [".gpkg", ".shp"])
+def test_streamed_import_stores_what_the_whole_read_stores(store, tmp_path, monkeypatch,
+                                                           suffix):
+    path = _parcels(tmp_path, suffix=suffix)
     monkeypatch.setattr(importer, "STREAM_BATCH", 10**9)
     whole = import_layer(path, ImportOptions(kind="industrial_park", name="whole"), store=store)
     calls = _spy_stream(monkeypatch, 3)
@@ -81,6 +89,7 @@ def test_streamed_import_stores_what_the_whole_read_stores(store, tmp_path, monk
     assert streamed.to_dict() | {"name": "whole"} == whole.to_dict()
     props = [json.loads(p) for _, _, p, _ in _stored(store, "streamed")[1]]
     assert [p["n"] for p in props][:5] == [1.0, 2.0, 3.0, 4.0, None]  # float in every batch
+    assert props[0]["name"] == '东昌"湖"' and streamed.encoding == whole.encoding
     assert _stored(store, "streamed")[0][1] is not None  # the checksum is written
 
 
@@ -197,3 +206,24 @@ def test_json_column_is_json_dumps(values):
     expected = [json.dumps(_jsonable(r["v"]), ensure_ascii=False)
                 for r in column.to_frame("v").to_dict("records")]
     assert json_column(column) == expected
+
+
+def test_a_geojson_file_is_read_whole(store, tmp_path, monkeypatch):
+    """GDAL would parse a GeoJSON file again from the start for every batch."""
+    path = write(frame([box(i * 120, 0, 100, 100) for i in range(10)]).to_crs(4490),
+                 tmp_path / "parcels.geojson")
+    calls = _spy_stream(monkeypatch, 3)
+    assert import_layer(path, ImportOptions(kind="industrial_park", name="g"),
+                        store=store).feature_count == 10
+    assert calls == []
+
+
+def test_the_checksum_is_json_dumps_of_id_class_and_attributes():
+    rows = [{"fid": 'a"\\b\t东', "klass": None, "props": '{"k": "v\\n"}', "geom": b"\x01\x02"},
+            {"fid": "2", "klass": "011", "props": "{}", "geom": b""}]
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps([row["fid"], row["klass"], row["props"]],
+                                 ensure_ascii=False).encode("utf-8"))
+        digest.update(row["geom"])
+    assert importer.features_checksum(rows) == digest.hexdigest()
