@@ -290,7 +290,8 @@ def write_report(args: argparse.Namespace, imports: list[dict[str, Any]],
         f"- Machine: {machine()}.",
         f"- Versions: {versions()}.",
         "- **The machine is shared** with other jobs (about seven at once on 2 cores): load "
-        "average (1, 5, 15 min) at the start, after each arm's imports and at the end: "
+        "average (1, 5, 15 min) where the run sampled it (its start, after each code's "
+        "imports, its end): "
         + "; ".join(f"{a:.1f}, {b:.1f}, {c:.1f}" for a, b, c in loads)
         + ". Wall times are inflated by the other jobs; CPU time (user + system of the "
         "measuring process and its children) is given beside them and is the steadier "
@@ -359,7 +360,29 @@ NOTES = """## What changed
   whole file can decide (a missing or non-finite geometry, an id that is not unique, a
   null id, coordinates outside the CRS) rolls the transaction back and the file is read
   whole, as before, which words the error as before (or imports it). Files of up to
-  50,000 features take the whole read unchanged (the bad-input corpus among them).
+  50,000 features take the whole read unchanged (the bad-input corpus among them), and so do
+  GeoJSON and File Geodatabase files (GDAL would parse a GeoJSON file again from the start
+  for every batch).
+
+## What is left
+
+- **Cold start under 2 s.** After the change the whole process is about 5 s of CPU. An
+  in-process profile (cProfile, under load: proportions, not timings) splits it into
+  roughly three equal parts: Python and the CLI's imports; reading the 10^6 (id, class,
+  WKB) rows from SQLite; decoding the WKB (`shapely.from_wkb`) and building the STRtree.
+  Every geometry is still decoded before the first query; under 2 s needs an index that
+  does not: e.g. a sidecar file per layer version with the bounding boxes as numpy
+  arrays and the WKB packed, the candidates found on the boxes and only those decoded
+  (the overlay reads
+  `index.tree` and `index.arrays.geoms` directly, so this changes the overlay's index
+  interface, owned with the overlay).
+- **Imports at 50k features/s.** The embedded import's client CPU is about 16 s for 10^6
+  features (about 60k features/s of CPU); its wall time here is the shared machine's. The
+  PostGIS import's client needs about 14 s of CPU of its 108 s; the rest is the server's
+  work (COPY parsing, the primary key and GiST indexes of `layer_features` and
+  `layer_features_sub`, `ST_Subdivide`, `ANALYZE`) and waiting for a core on the shared
+  machine (not split further here). Overlapping the client's batches with the server's
+  COPY (a thread) would save at most the client's part.
 """.splitlines()
 
 
