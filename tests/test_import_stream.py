@@ -227,3 +227,22 @@ def test_the_checksum_is_json_dumps_of_id_class_and_attributes():
                                  ensure_ascii=False).encode("utf-8"))
         digest.update(row["geom"])
     assert importer.features_checksum(rows) == digest.hexdigest()
+
+
+def test_lazy_attributes_read_like_a_list(store, tmp_path, monkeypatch):
+    from blueprint.layers import feature_arrays
+    from blueprint.layers.repository import load_features
+
+    monkeypatch.setattr(feature_arrays, "WINDOW", 3)  # several read-aheads over ten features
+    import_layer(_parcels(tmp_path), ImportOptions(kind="industrial_park", name="p"),
+                 store=store)
+    arrays = load_features(get_layer("p", store=store), store=store)
+    stored = [p for _, _, p, _ in _stored(store, "p")[1]]
+    assert list(arrays.fids) == sorted(arrays.fids) == [f for f, _, _, _ in
+                                                         _stored(store, "p")[1]]
+    assert len(arrays.props) == 10 and list(arrays.props) == stored
+    assert [arrays.props[i] for i in range(10)] == stored  # one at a time, in id order
+    assert [arrays.props[i] for i in (9, 0, 5)] == [stored[9], stored[0], stored[5]]
+    assert arrays.props[-1] == stored[-1] and arrays.props[2:5] == stored[2:5]
+    with pytest.raises(IndexError):
+        arrays.props[10]
