@@ -33,13 +33,20 @@ from blueprint.layers.repository import get_layer, list_layers, load_features  #
 from blueprint.layers.store import Store, open_store  # noqa: E402
 
 SAMPLE = REPO / "data" / "sample"
-# bench/bench_cli_start.py writes its own page; this report keeps the link to it.
+# the other bench scripts write their own pages; this report keeps the links to them.
 CLI_LINK = ("CLI start-up (`blueprint --help`, `blueprint layers list`): "
             "[benchmarks-cli.md](benchmarks-cli.md), written by `bench/bench_cli_start.py`.\n\n"
             "`blueprint vet-batch` on all cores and the per-site arms beside PostGIS by the "
             "book: [benchmarks-batch.md](benchmarks-batch.md) (`bench/bench_batch.py`); "
             "`POST /api/vet` under 32 clients: [benchmarks-http.md](benchmarks-http.md) "
-            "(`bench/bench_http.py`).")
+            "(`bench/bench_http.py`).\n\n"
+            "Imports and the embedded cold start at 10^6 features (streamed imports, the index "
+            "loaded without attributes): [benchmarks-scale.md](benchmarks-scale.md) "
+            "(`bench/bench_scale.py`).\n\n"
+            "Map tiles at 10^6 features, per zoom: [benchmarks-tiles.md](benchmarks-tiles.md) "
+            "(`bench/bench_tiles.py`); site search: "
+            "[benchmarks-site-search.md](benchmarks-site-search.md) "
+            "(`bench/bench_site_search.py`).")
 
 
 def random_sites(store: Store, n: int, seed: int = 20261121) -> list[Site]:
