@@ -142,7 +142,7 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
                 session: Annotated[Session | None, Depends(sessions.current)]) -> PageContext:
         return PageContext(base=request.scope.get("root_path", ""), session=session)
 
-    install_redirect(app)
+    install_redirect(app, deps.error_status)
     app.include_router(login_routes(sessions, context))
     app.include_router(review_routes(sessions.signed_in, context, deps.store, deps.rules,
                                      deps.error_status))
