@@ -10,7 +10,7 @@ short-lived cookie ``bp_login`` (double submit), so another site cannot sign a b
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
 import secrets
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -85,6 +85,22 @@ class SessionDeps:
 
         self.store, self.settings = store, settings
         self.current, self.signed_in = current, signed_in
+
+
+class PageDependencies(NamedTuple):
+    """The dependency types a signed-in page takes, handed to the page routers as
+    ``quota_routes(*deps, …)`` (parameters ``SessionDep``, ``Ctx``, ``StoreDep``)."""
+
+    session: Any
+    ctx: Any
+    store: Any
+
+
+def page_dependencies(signed_in: Any, context: Any, store: Any) -> PageDependencies:
+    """The live session (else a redirect to /login), the page context and the store."""
+    return PageDependencies(Annotated[Session, Depends(signed_in)],
+                            Annotated[PageContext, Depends(context)],
+                            Annotated[Store, Depends(store)])
 
 
 def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
