@@ -262,6 +262,9 @@ def corpus() -> dict[str, bytes]:
     files["enc_gbk_geojson.geojson"] = feature_collection(polygon(SQUARE)).decode().encode("gbk")
     files["enc_utf16.geojson"] = b"\xff\xfe" + feature_collection(polygon(SQUARE)).decode() \
         .encode("utf-16-le")
+    files["enc_nul_in_geojson.geojson"] = feature_collection(polygon(SQUARE)).replace(
+        "测试地块".encode(), b"\x00rm -rf")
+    files["enc_nul_in_coord.txt"] = coordinate_file(GOOD_POINTS).replace(b"J2,1", b"J2\x00,1")
     files["enc_bom_not_json.geojson"] = b"\xef\xbb\xbf" + b"name,wkt\n"
     files["enc_coord_mixed.txt"] = coordinate_file(GOOD_POINTS).replace(
         "数据产生单位=聊城市自然资源和规划局".encode(),
