@@ -387,6 +387,8 @@ def download_bodies(site: dict[str, object]) -> dict[str, object]:
             [[LON, LAT], [LON + 0.002, LAT + 0.002], [LON + 0.002, LAT], [LON, LAT + 0.002],
              [LON, LAT]])},
         "api_download_too_many_vertices.json": {"site": polygon(spiral(1_200))},
+        "api_download_under_a_millimetre.json": {"site": polygon(
+            [[LON, LAT], [LON + 1e-12, LAT], [LON + 1e-12, LAT + 1e-12], [LON, LAT]])},
     }
 
 
