@@ -318,6 +318,7 @@ def api_bodies() -> dict[str, bytes]:
         "api_vet_nul_in_county.json": {"site": site, "county": "3715\u000002"},
         "api_vet_negative_emissions.json": {"site": site, "emissions": {"SO2": -5}},
         "api_vet_unknown_pollutant.json": {"site": site, "emissions": {"鸡毛": 1}},
+        "api_vet_pollutant_with_pairs.json": {"site": site, "emissions": {"SO2=1,NOx": 2}},
         "api_vet_swapped_xy.json": {"site": polygon([[y, x] for x, y in SQUARE])},
         "api_vet_self_intersecting.json": {"site": polygon(
             [[LON, LAT], [LON + 0.002, LAT + 0.002], [LON + 0.002, LAT], [LON, LAT + 0.002],
