@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from blueprint.layers.crs import CGCS2000, check_plausible, gk3_epsg, to_crs
-from blueprint.layers.errors import InvalidFile, InvalidGeometry
+from blueprint.layers.errors import InvalidFile, InvalidGeometry, RefusedFormat, UnknownCRS
 from blueprint.layers.readers import DEFAULT_MAX_BYTES, read_vector
 from blueprint.layers.safe_open import Limits
 
@@ -155,6 +156,7 @@ def site_from_geojson(obj: dict[str, Any], *, name: str = "绘制地块",
         raise InvalidFile("not a GeoJSON object", message_zh="不是有效的 GeoJSON",
                           where="geojson")
     limits.check(*geojson_size(obj), where="geojson")
+    check_posted_crs(obj)
     if obj["type"] == "FeatureCollection":
         features = obj.get("features") or []
     elif obj["type"] == "Feature":
@@ -173,6 +175,40 @@ def site_from_geojson(obj: dict[str, Any], *, name: str = "绘制地块",
                            limits=limits)
     check_plausible(tuple(site.geometry.bounds), CRS.from_epsg(CGCS2000), "geojson")
     return site
+
+
+# What a posted site's "crs" member may say: lon/lat, by name (never a link or a file).
+_LONLAT = re.compile(r"EPSG:(4490|4326)|urn:ogc:def:crs:(EPSG::(4490|4326)|OGC:1\.3:CRS84)")
+_CRS_NAME = re.compile(r"EPSG:\d{4,5}|urn:ogc:def:crs:EPSG::\d{4,5}")
+
+
+def check_posted_crs(obj: dict[str, Any]) -> None:
+    """Refuse a ``crs`` member (top level or a feature's) that is not a lon/lat CRS name.
+
+    A posted site is lon/lat CGCS2000; a link or a file name is refused as in an uploaded
+    GeoJSON (never followed), a projected CRS name because the coordinates would be read
+    as degrees.
+    """
+    features = obj.get("features") if obj.get("type") == "FeatureCollection" else None
+    items = [obj, *(f for f in features if isinstance(f, dict))] \
+        if isinstance(features, list) else [obj]
+    for item in items:
+        if "crs" not in item:
+            continue
+        crs = item["crs"]
+        props = crs.get("properties") if isinstance(crs, dict) else None
+        name = props.get("name") if isinstance(props, dict) and crs.get("type") == "name" \
+            else None
+        if isinstance(name, str) and _LONLAT.fullmatch(name):
+            continue
+        if isinstance(name, str) and _CRS_NAME.fullmatch(name):
+            raise UnknownCRS(f"a posted site is lon/lat (CGCS2000, EPSG:4490), not {name}",
+                             message_zh=f"提交的地块须为经纬度坐标（CGCS2000，EPSG:4490），"
+                                        f"不能是 {name}", where="geojson: crs")
+        raise RefusedFormat("the GeoJSON's \"crs\" member is not a plain CRS name (EPSG:…); "
+                            "links and file names are not followed",
+                            message_zh="GeoJSON 的 crs 成员不是坐标系名称（应为 EPSG 代码），"
+                                       "不接受链接或文件路径", where="geojson: crs")
 
 
 def geojson_size(obj: Any) -> tuple[int, int]:

@@ -12,7 +12,9 @@ drivers, so this module must be imported before either (``layers/__init__.py`` d
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 
 ALLOWED_DRIVERS = frozenset({
     "ESRI Shapefile", "GPKG", "GeoJSON", "OpenFileGDB",  # vector files users send
@@ -62,6 +64,28 @@ SETTINGS = {
 }
 
 
+# rasterio's GDAL (3.10) lacks some drivers pyogrio's (3.12) has, and one GDAL_SKIP serves
+# both: on every driver registration it says so once per missing name, through rasterio's
+# logger. Exactly that message, for exactly our names, is dropped; any other stays.
+_UNKNOWN_SKIP = re.compile(r"Unable to find driver [`']?(.+?)'? to unload from GDAL_SKIP")
+
+
+class SkipListNoise(logging.Filter):
+    """Drop GDAL's "Unable to find driver X to unload from GDAL_SKIP" for our skip list."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False (drop) for the message about one of :data:`SKIPPED_DRIVERS`."""
+        found = _UNKNOWN_SKIP.search(record.getMessage())
+        return found is None or found.group(1) not in SKIPPED_DRIVERS
+
+
+def quiet_skip_list_noise() -> None:
+    """Install :class:`SkipListNoise` on rasterio's GDAL logger (once)."""
+    logger = logging.getLogger("rasterio._env")
+    if not any(isinstance(f, SkipListNoise) for f in logger.filters):
+        logger.addFilter(SkipListNoise())
+
+
 def apply() -> None:
     """Put the settings into this process's environment (before GDAL registers drivers).
 
@@ -74,6 +98,7 @@ def apply() -> None:
             os.environ[key] = ",".join(dict.fromkeys(given + SKIPPED_DRIVERS))
         else:
             os.environ.setdefault(key, value)
+    quiet_skip_list_noise()
 
 
 apply()

@@ -24,7 +24,7 @@ from pyproj import CRS
 from blueprint.layers import coordfile
 from blueprint.layers.archives import check_shapefile_parts
 from blueprint.layers.crs import CGCS2000, check_plausible, check_zone, crs_label, parse_crs
-from blueprint.layers.errors import InvalidFile, InvalidGeometry, UnknownCRS
+from blueprint.layers.errors import BadInput, InvalidFile, InvalidGeometry, UnknownCRS
 from blueprint.layers.safe_open import (
     VECTOR_FORMATS,
     FileFormat,
@@ -54,6 +54,18 @@ def check_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
     return check_size(path, max_bytes=max_bytes)
 
 
+def check_encoding(encoding: str | None) -> None:
+    """Refuse an encoding name Python does not know (GDAL would ignore it silently)."""
+    if encoding is None:
+        return
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, ValueError):
+        raise BadInput(f"unknown text encoding {encoding!r}; e.g. utf-8, gbk, gb18030",
+                       message_zh=f"无法识别的编码“{encoding}”，可用 utf-8、gbk、gb18030 等",
+                       where="--encoding") from None
+
+
 def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
                 encoding: str | None = None, crs: str | None = None,
                 max_bytes: int = DEFAULT_MAX_BYTES, limits: Limits | None = None) -> VectorData:
@@ -65,6 +77,7 @@ def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
     refused.
     """
     path = Path(path)
+    check_encoding(encoding)
     limits = limits or Limits(max_bytes=max_bytes)
     with opened(path, limits=limits, allowed=VECTOR_FORMATS) as source:
         if source.format is FileFormat.COORDINATE_FILE:

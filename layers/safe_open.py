@@ -238,6 +238,11 @@ def _check_geojson(path: Path, shown: str) -> None:
                     "file names are not followed", message_zh="GeoJSON 的 crs 成员不是坐标系名称"
                     "（应为 EPSG 代码），不接受链接或文件路径", where=shown)
         head = bytes(data[:64]).lstrip(b"\xef\xbb\xbf \t\r\n")
+        nul = data.find(b"\x00")
+    if nul != -1:  # not JSON text (GDAL would cut the value at it)
+        raise InvalidFile(f"the GeoJSON holds a NUL byte (at byte {nul}): not JSON text",
+                          message_zh=f"GeoJSON 含有空字符（NUL，第 {nul} 字节），不是有效的 "
+                                     "JSON 文本", where=shown)
     if not head.startswith(b"{"):
         raise RefusedFormat("not a GeoJSON object", message_zh="不是 GeoJSON 对象", where=shown)
 

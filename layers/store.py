@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,22 +110,9 @@ def open_store(database_url: str, data_dir: Path, *, pool_size: int = 5,
     """
     data_dir = Path(data_dir)
     backend = backend_for_url(database_url)
-    try:
-        engine = backend.create_engine(database_url, data_dir, pool_size=pool_size)
-    except (ValueError, sa.exc.ArgumentError) as exc:  # the URL cannot be parsed
-        raise StorageUnavailable(
-            f"BLUEPRINT_DATABASE_URL is not a valid database URL: {first_line(exc)}",
-            message_zh="BLUEPRINT_DATABASE_URL 格式有误") from None
+    engine = _connected_engine(backend, database_url, data_dir, pool_size=pool_size,
+                               setting="BLUEPRINT_DATABASE_URL", what=("database", "数据库"))
     store = Store(engine=engine, data_dir=data_dir, database_url=database_url, backend=backend)
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.SQLAlchemyError as exc:
-        engine.dispose()
-        raise StorageUnavailable(
-            f"cannot connect to the database: {first_line(exc)}",
-            message_zh="无法连接数据库，请检查 BLUEPRINT_DATABASE_URL 和数据库服务",
-        ) from None
     if migrate and not _embedded_at_head(store):
         upgrade(store)
     if read_url:
@@ -148,24 +136,35 @@ def open_replica(read_url: str, primary: Store, *, pool_size: int = 5) -> Store:
             "BLUEPRINT_READ_DATABASE_URL needs BLUEPRINT_DATABASE_URL: only PostgreSQL has "
             "read replicas",
             message_zh="只读副本须与 PostgreSQL 主库（BLUEPRINT_DATABASE_URL）同用")
+    engine = _connected_engine(primary.backend, read_url, primary.data_dir,
+                               pool_size=pool_size, setting="BLUEPRINT_READ_DATABASE_URL",
+                               what=("read replica", "只读副本"), on_connect=_read_only_connect)
+    return Store(engine=engine, data_dir=primary.data_dir, database_url=read_url,
+                 cache=primary.cache, backend=primary.backend)
+
+
+def _connected_engine(backend: Backend, url: str, data_dir: Path, *, pool_size: int,
+                      setting: str, what: tuple[str, str],
+                      on_connect: Callable[..., None] | None = None) -> Engine:
+    """The engine for ``url``, checked to answer (``on_connect`` listens to ``do_connect``
+    before the first connection); StorageUnavailable in one line naming ``setting`` when
+    the URL cannot be parsed or the server does not answer (``what``: English, Chinese)."""
     try:
-        engine = primary.backend.create_engine(read_url, primary.data_dir, pool_size=pool_size)
-    except (ValueError, sa.exc.ArgumentError) as exc:
-        raise StorageUnavailable(
-            f"BLUEPRINT_READ_DATABASE_URL is not a valid database URL: {first_line(exc)}",
-            message_zh="BLUEPRINT_READ_DATABASE_URL 格式有误") from None
-    sa.event.listen(engine, "do_connect", _read_only_connect)
+        engine = backend.create_engine(url, data_dir, pool_size=pool_size)
+    except (ValueError, sa.exc.ArgumentError) as exc:  # the URL cannot be parsed
+        raise StorageUnavailable(f"{setting} is not a valid database URL: {first_line(exc)}",
+                                 message_zh=f"{setting} 格式有误") from None
+    if on_connect is not None:
+        sa.event.listen(engine, "do_connect", on_connect)
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
         engine.dispose()
         raise StorageUnavailable(
-            f"cannot connect to the read replica: {first_line(exc)}",
-            message_zh="无法连接只读副本，请检查 BLUEPRINT_READ_DATABASE_URL 和数据库服务",
-        ) from None
-    return Store(engine=engine, data_dir=primary.data_dir, database_url=read_url,
-                 cache=primary.cache, backend=primary.backend)
+            f"cannot connect to the {what[0]}: {first_line(exc)}",
+            message_zh=f"无法连接{what[1]}，请检查 {setting} 和数据库服务") from None
+    return engine
 
 
 def _read_only_connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> None:

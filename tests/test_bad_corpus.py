@@ -6,10 +6,14 @@ fragment the answer must contain:
 - ``cli-vet`` / ``cli-import``: ``blueprint vet FILE`` / ``blueprint layers import FILE``,
   run in-process through the real entry point (:func:`blueprint.service.cli.root.main`):
   exit 2, the fragment on stderr, no traceback, nothing on stdout;
+- ``cli-convert``: ``blueprint convert FILE --to geojson`` in an empty folder: the same,
+  and the folder stays empty (no file written);
 - ``api-vet-file`` / ``api-import``: ``POST /api/vet/file`` / ``POST /api/layers``;
 - ``api-json``: the file is the body of ``endpoint`` (as ``role``);
 
-each over HTTP a 4xx with the fragment in the error body, never a 5xx. After every file
+each over HTTP a 4xx with the fragment in the error body, never a 5xx. The ``[flags]``
+table holds command lines (``blueprint site-search``, ``blueprint convert`` flags) with the
+fragment of their one-line error. After every file
 the store's fingerprint (row counts of every table, the layers and the last audit row) is
 what it was. One store per engine for the module: the routes that may write (imports,
 JSON operations) run on both engines, the vet routes (read-only) on the embedded one. The
@@ -42,14 +46,15 @@ from tests.conftest import ENGINES, make_store
 from tests.helpers import box, frame, write
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
-EXPECTED: dict[str, dict[str, Any]] = tomllib.loads(
-    (BAD / "expected.toml").read_text(encoding="utf-8"))["files"]
-FILE_ROUTES = ("cli-vet", "cli-import", "api-vet-file", "api-import")
+TOML: dict[str, dict[str, dict[str, Any]]] = tomllib.loads(
+    (BAD / "expected.toml").read_text(encoding="utf-8"))
+EXPECTED, FLAGS = TOML["files"], TOML["flags"]
+FILE_ROUTES = ("cli-vet", "cli-convert", "cli-import", "api-vet-file", "api-import")
 ROUTES = (*FILE_ROUTES, "api-json")
 MAX_VERTICES = "1000"
-# The vet routes only read the store (and refuse before they do): the embedded engine is
-# enough for them; the routes that may write (imports, JSON operations) run on both.
-READ_ONLY = ("cli-vet", "api-vet-file")
+# The vet and convert routes only read the store (and refuse before they do): the embedded
+# engine is enough for them; the routes that may write (imports, JSON operations) run on both.
+READ_ONLY = ("cli-vet", "cli-convert", "api-vet-file")
 CASES = [(name, route) for name, entry in sorted(EXPECTED.items()) for route in entry["routes"]]
 READ_CASES = [case for case in CASES if case[1] in READ_ONLY]
 WRITE_CASES = [case for case in CASES if case[1] not in READ_ONLY]
@@ -81,8 +86,9 @@ class Bench:
             if self.store.raster_dir.exists() else []
         return found
 
-    def cli(self, args: list[str]) -> tuple[int, str, str]:
-        """``blueprint ARGS`` in this process, on this store: exit code, stdout, stderr."""
+    def cli(self, args: list[str], cwd: Path | None = None) -> tuple[int, str, str]:
+        """``blueprint ARGS`` in this process, on this store (in ``cwd``): exit code, stdout,
+        stderr."""
         from blueprint.service import context
         from blueprint.service.cli.root import main
 
@@ -95,6 +101,8 @@ class Bench:
                 patch.setenv(key, value)
             patch.delenv("BLUEPRINT_DEBUG", raising=False)
             patch.setattr(sys, "argv", ["blueprint", *args])
+            if cwd is not None:
+                patch.chdir(cwd)
             # the store the settings name, already open (PostGIS: no new pool per command)
             patch.setattr(context, "store_from_settings", lambda *_a, **_k: self.store)
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -107,9 +115,14 @@ class Bench:
 
 
 def _seed(store: Store, tmp: Path) -> dict[str, str]:
-    """One red-line layer, a 2026 land grant for 东昌府区 and three users with tokens."""
+    """One red-line layer, the county (东昌府区), a 2026 land grant for it and three users
+    with tokens."""
     red = write(frame([box(0, 0, 100, 100)], hxbh=["HX-1"]), tmp / "red.gpkg")
     import_layer(red, ImportOptions(kind="ecological_redline", name="red"), store=store)
+    county = write(frame([box(-500, -500, 5000, 5000)], code=["371502"], name=["东昌府区"]),
+                   tmp / "county.geojson")
+    import_layer(county, ImportOptions(kind="admin_boundary", name="county", id_field="code"),
+                 store=store)
     quota.grant(year=2026, kind="land", county="371502", amount="100",
                 user=User("city", "city_quota_manager"), reason="下达", key="bad-grant",
                 store=store)
@@ -147,6 +160,12 @@ def _send(bench: Bench, name: str, route: str, entry: dict[str, Any]) -> tuple[i
     if route == "cli-vet":
         code, out, err = bench.cli(["vet", str(path)])
         assert out == "", out
+        return code, err
+    if route == "cli-convert":
+        folder = bench.store.data_dir.parent / "convert"
+        folder.mkdir(exist_ok=True)
+        code, out, err = bench.cli(["convert", str(path), "--to", "geojson"], cwd=folder)
+        assert out == "" and list(folder.iterdir()) == [], (out, list(folder.iterdir()))
         return code, err
     if route == "cli-import":
         code, out, err = bench.cli(["layers", "import", str(path), "--kind", kind,
@@ -215,3 +234,41 @@ def _check(bench: Bench, name: str, route: str) -> None:
     assert bench.fingerprint() == before, (name, route)
     if route.startswith("api-"):  # no server path in an answer
         assert "/tmp/" not in text and str(BAD) not in text, text
+
+
+FLAG_CASES = sorted(FLAGS)
+
+
+@pytest.mark.parametrize("bench", ["embedded"], indirect=True)
+@pytest.mark.parametrize("name", FLAG_CASES)
+def test_bad_flags_are_refused_clearly_and_change_nothing(bench: Bench, name: str) -> None:
+    """``blueprint site-search`` / ``convert`` with a bad flag: exit 2, one line, no file."""
+    entry = FLAGS[name]
+    folder = bench.store.data_dir.parent / f"flags-{name}"
+    folder.mkdir()
+    args = [str(BAD / a[len("BAD/"):]) if a.startswith("BAD/") else a for a in entry["args"]]
+    before = bench.fingerprint()
+    code, out, err = bench.cli(args, cwd=folder)
+    assert code == 2, (name, code, out, err)
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert entry["message"] in err, (name, entry["message"], err)
+    assert out == "" and list(folder.iterdir()) == []
+    assert bench.fingerprint() == before, name
+
+
+@pytest.mark.parametrize("bench", BOTH, indirect=True)
+@pytest.mark.parametrize("endpoint", ["/api/sites/download", "/api/site-search", "/api/vet"])
+def test_a_body_over_the_limit_is_413_and_changes_nothing(bench: Bench, endpoint: str) -> None:
+    """11 MB of JSON (over the 10 MB body limit), with and without Content-Length."""
+    body = b'{"area_m2": 120000, "site": "' + b"x" * (11 * 1024 * 1024) + b'"}'
+    before = bench.fingerprint()
+    sized = bench.client.post(endpoint, content=body,
+                              headers={"Content-Type": "application/json"})
+    streamed = bench.client.post(endpoint, content=iter([body[:1 << 20], body[1 << 20:]]),
+                                 headers={"Content-Type": "application/json"})
+    for answer in (sized, streamed):
+        assert answer.status_code == 413, answer.text[:300]
+        assert answer.json()["error"] == "too_large"
+        assert "请求数据超过 10 MB 的上限" in answer.json()["message_zh"]
+    assert bench.fingerprint() == before

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import os
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -24,7 +28,7 @@ import pytest
 import rasterio
 import shapely
 
-from blueprint.layers.gdal_walls import ALLOWED_DRIVERS, SKIPPED_DRIVERS
+from blueprint.layers.gdal_walls import ALLOWED_DRIVERS, SKIPPED_DRIVERS, SkipListNoise
 from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
@@ -122,6 +126,77 @@ def test_only_allowed_gdal_drivers_are_registered():
     with rasterio.Env() as env:
         assert set(env.drivers()) <= ALLOWED_DRIVERS
     assert "OGR_VRT" in SKIPPED_DRIVERS and "VRT" in SKIPPED_DRIVERS
+
+
+QUIET_IMPORTS = r"""
+import logging, sys
+from pathlib import Path
+logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)  # every record reaches stderr
+import blueprint.layers  # the walls, as in every entry point
+import numpy as np, pyogrio, rasterio, shapely
+import geopandas as gpd
+from rasterio.transform import from_origin
+from blueprint.layers.gdal_walls import SKIPPED_DRIVERS
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.store import open_store
+
+tmp = Path(sys.argv[1])
+with rasterio.open(tmp / "cap.tif", "w", driver="GTiff", width=20, height=20, count=1,
+                   dtype="float32", crs="EPSG:4548", nodata=-9999,
+                   transform=from_origin(409_000, 4_035_000, 100, 100)) as dst:
+    dst.write(np.full((1, 20, 20), 5.0, "float32"))
+    dst.set_band_description(1, "SO2")
+gpd.GeoDataFrame({"hxbh": ["HX-1"]}, crs="EPSG:4548", geometry=[
+    shapely.box(409_000, 4_033_000, 409_500, 4_033_500)]).to_file(tmp / "red.gpkg")
+store = open_store("", tmp / "data")
+import_layer(tmp / "cap.tif", ImportOptions(kind="env_capacity", name="cap"), store=store)
+import_layer(tmp / "red.gpkg", ImportOptions(kind="ecological_redline", name="red"),
+             store=store)
+store.close()
+(tmp / "x.vrt").write_text('<VRTDataset rasterXSize="1" rasterYSize="1"></VRTDataset>')
+for opener in (rasterio.open, pyogrio.read_info):
+    try:
+        opener(tmp / "x.vrt")
+    except Exception as exc:  # refused: no VRT driver
+        print(opener.__module__, "refused", type(exc).__name__)
+    else:
+        print(opener.__module__, "OPENED A VRT")
+with rasterio.Env() as env:
+    print("rasterio skipped registered:", sorted(set(env.drivers()) & set(SKIPPED_DRIVERS)))
+print("pyogrio skipped registered:", sorted(set(pyogrio.list_drivers()) & set(SKIPPED_DRIVERS)))
+"""
+
+
+def test_imports_say_nothing_about_the_skip_list_and_the_wall_holds(tmp_path):
+    """A GeoTIFF and a GeoPackage imported with logging at DEBUG: no "Unable to find
+    driver … GDAL_SKIP" line (rasterio's GDAL lacks some names pyogrio's has), and the
+    skipped drivers still cannot open anything (a VRT is refused by both libraries)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", QUIET_IMPORTS, str(tmp_path)], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "rasterio" in done.stderr  # the logging was on: rasterio's own records are there
+    assert "Unable to find driver" not in done.stderr, done.stderr[-3000:]
+    assert "GDAL_SKIP" not in done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split()[1] for line in lines[:2]] == ["refused", "refused"], done.stdout
+    assert lines[2:] == ["rasterio skipped registered: []", "pyogrio skipped registered: []"]
+
+
+def test_the_noise_filter_drops_only_our_skip_list_message():
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("rasterio._env", logging.WARNING, __file__, 1, message,
+                                 None, None)
+
+    noise = SkipListNoise()
+    assert not noise.filter(record("CPLE_AppDefined in Unable to find driver XLSX to unload "
+                                   "from GDAL_SKIP environment variable."))
+    assert not noise.filter(record("CPLE_AppDefined in Unable to find driver MapInfo File to "
+                                   "unload from GDAL_SKIP environment variable."))
+    assert noise.filter(record("CPLE_AppDefined in Unable to find driver GTiff to unload "
+                               "from GDAL_SKIP environment variable."))  # not ours: kept
+    assert noise.filter(record("CPLE_AppDefined in TIFFReadDirectory: bad tag"))
+    assert any(isinstance(f, SkipListNoise) for f in logging.getLogger("rasterio._env").filters)
 
 
 def test_hostile_uploads_are_refused_over_http(store, tmp_path, listener):

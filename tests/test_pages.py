@@ -146,10 +146,29 @@ def test_csrf_is_checked(city: Store, tmp_path: Path) -> None:  # noqa: F811
         for token in (None, "forged"):
             data = {"action": "start_round"} | ({"csrf": token} if token else {})
             refused = client.post(f"/projects/{code}/actions", data=data)
-            assert refused.status_code == 403 and refused.json()["where"] == "csrf"
+            _assert_csrf_page(refused, back=f"/projects/{code}")
+        from_page = client.post(f"/projects/{code}/departments", data={"csrf": "forged"},
+                                headers={"Referer": f"https://testserver/projects/{code}?x=1"})
+        _assert_csrf_page(from_page, back=f"/projects/{code}")
+        elsewhere = client.post(f"/projects/{code}/departments", data={"csrf": "forged"},
+                                headers={"Referer": "https://evil.example/projects/x"})
+        _assert_csrf_page(elsewhere, back=f"/projects/{code}")
         assert get_project(code, store=city).stage == "planned"
-        assert client.post("/logout", data={}).status_code == 403
+        _assert_csrf_page(client.post("/logout", data={}), back="/projects")
         assert client.get("/projects").status_code == 200  # still signed in
+        # the API keeps answering JSON (a refused call: no token)
+        api = client.post("/api/projects", json={"name": "x"})
+        assert api.status_code == 401 and api.headers["content-type"] == "application/json"
+        assert api.json()["error"] == "not_authenticated"
+
+
+def _assert_csrf_page(answer: Any, back: str) -> None:
+    """A stale form: a page in Chinese (403), with the way back, not JSON."""
+    assert answer.status_code == 403, answer.text[:300]
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "表单已失效，请刷新页面后重新提交" in answer.text
+    assert f'href="{back}">返回</a>' in answer.text, answer.text
+    assert '"error"' not in answer.text
 
 
 def test_department_answers_only_for_itself(city: Store, tmp_path: Path) -> None:  # noqa: F811

@@ -142,6 +142,18 @@ def test_names_the_format_cannot_hold_are_tidied_and_unknown_formats_refused(tmp
     assert isinstance(back.parcels.geometry.iloc[0], MultiPolygon)
 
 
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_a_site_with_heights_exports_in_plan(fmt, tmp_path):
+    """A site with Z values (a GPS survey's heights) is written and read back in plan: the
+    coordinate file once failed on them with a 500."""
+    ring = [[116.0, 36.4, 31.5], [116.01, 36.4, 32.0], [116.01, 36.41, 30.2], [116.0, 36.4, 31.5]]
+    result = export_site(site_from_geojson({"type": "Polygon", "coordinates": [ring]}), fmt)
+    (tmp_path / result.filename).write_bytes(result.data)
+    back = shapely.force_2d(read_site(tmp_path / result.filename).geometry)
+    plan = Polygon([p[:2] for p in ring])
+    assert back.normalize().equals_exact(plan.normalize(), tolerance=1e-7), back.wkt
+
+
 # --------------------------------------------------------------------------- command line
 
 

@@ -31,7 +31,12 @@ from blueprint.web.map_page import PageOptions, render_page
 from blueprint.web.project_pages import counties
 from blueprint.web.raster import RAMP, render_band
 from blueprint.web.render import PageContext
-from blueprint.web.session import SessionDeps, install_redirect, login_routes
+from blueprint.web.session import (
+    SessionDeps,
+    install_redirect,
+    login_routes,
+    page_dependencies,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SWAGGER = "/static/vendor/swagger-ui-dist"
@@ -142,7 +147,7 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
                 session: Annotated[Session | None, Depends(sessions.current)]) -> PageContext:
         return PageContext(base=request.scope.get("root_path", ""), session=session)
 
-    install_redirect(app)
+    install_redirect(app, deps.error_status)
     app.include_router(login_routes(sessions, context))
     app.include_router(review_routes(sessions.signed_in, context, deps.store, deps.rules,
                                      deps.error_status))
@@ -150,10 +155,9 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
                                       deps.error_status, deps.settings, deps.permit))
     app.include_router(consult_routes(sessions.signed_in, context, deps.store,
                                       deps.error_status, deps.permit))
-    app.include_router(quota_routes(sessions.signed_in, context, deps.store,
-                                    deps.error_status))
-    app.include_router(tracking_routes(sessions.signed_in, context, deps.store,
-                                       deps.error_status, deps.permit))
+    signed_in_page = page_dependencies(sessions.signed_in, context, deps.store)
+    app.include_router(quota_routes(*signed_in_page, deps.error_status))
+    app.include_router(tracking_routes(*signed_in_page, deps.error_status, deps.permit))
 
 
 def register(app: FastAPI, deps: PageDeps) -> None:

@@ -61,27 +61,24 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
             return error_page(ctx, exc, error_status(exc), back)
         return RedirectResponse(f"{ctx.base}{back}{query}", status_code=303)
 
-    @router.post("/projects/{code}/departments", response_model=None)
-    async def add_dept(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
-                       store: StoreDep) -> Response:
-        """Add a department to the open round, with a reason (its deadline from today)."""
-        async def act(form: Any, user: User) -> str:
-            add_department(open_round_id(code, store), str(form.get("department") or ""),
-                           user=user, reason=str(form.get("reason") or ""), store=store)
-            return ""
-        return await run(code, request, session, ctx, store,
-                         "POST /projects/{code}/departments", act)
+    def department_route(path: str, change: Callable[..., Any], doc: str) -> None:
+        """``POST path``: ``change`` (add or remove) a department of the open round, with
+        a reason; the page policy's key is ``POST path``."""
+        async def endpoint(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
+                           store: StoreDep) -> Response:
+            async def act(form: Any, user: User) -> str:
+                change(open_round_id(code, store), str(form.get("department") or ""),
+                       user=user, reason=str(form.get("reason") or ""), store=store)
+                return ""
+            return await run(code, request, session, ctx, store, f"POST {path}", act)
+        endpoint.__doc__ = doc
+        router.post(path, response_model=None)(endpoint)
 
-    @router.post("/projects/{code}/departments/remove", response_model=None)
-    async def remove_dept(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
-                          store: StoreDep) -> Response:
-        """Take a department out of the open round, with a reason kept on record."""
-        async def act(form: Any, user: User) -> str:
-            remove_department(open_round_id(code, store), str(form.get("department") or ""),
-                              user=user, reason=str(form.get("reason") or ""), store=store)
-            return ""
-        return await run(code, request, session, ctx, store,
-                         "POST /projects/{code}/departments/remove", act)
+    department_route("/projects/{code}/departments", add_department,
+                     "Add a department to the open round, with a reason (its deadline from "
+                     "today).")
+    department_route("/projects/{code}/departments/remove", remove_department,
+                     "Take a department out of the open round, with a reason kept on record.")
 
     @router.post("/projects/{code}/revise", response_model=None)
     async def revise(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,

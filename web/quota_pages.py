@@ -9,10 +9,10 @@ Chinese error page with the API's status.
 
 import uuid
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprint.analysis import quota
@@ -24,7 +24,6 @@ from blueprint.analysis.quota.kinds import KINDS, resolve_kind
 from blueprint.layers.errors import BadInput, BlueprintError
 from blueprint.layers.features import features_in_bbox
 from blueprint.layers.repository import list_layers
-from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 from blueprint.web.quota_view import RAMP, bar_chart, choropleth, effect_zh
@@ -157,13 +156,10 @@ def _form(form: Any) -> dict[str, str]:
     return {k: str(v).strip() for k, v in form.items() if k not in ("csrf",)}
 
 
-def quota_routes(signed_in: Any, context: Any, store_dep: Any, error_status: Any
-                 ) -> APIRouter:
+def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
+                 error_status: Any) -> APIRouter:
     """``/quota``, ``/quota/export`` and ``POST /quota/ops``."""
     router = APIRouter(include_in_schema=False)
-    SessionDep = Annotated[Session, Depends(signed_in)]
-    Ctx = Annotated[PageContext, Depends(context)]
-    StoreDep = Annotated[Store, Depends(store_dep)]
 
     @router.get("/quota", response_class=HTMLResponse)
     def dashboard(request: Request, session: SessionDep, ctx: Ctx,

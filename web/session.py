@@ -10,8 +10,8 @@ short-lived cookie ``bp_login`` (double submit), so another site cannot sign a b
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
 import secrets
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import Annotated, Any, NamedTuple
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,7 +20,7 @@ from blueprint.layers.errors import NotAllowed, NotAuthenticated
 from blueprint.layers.inputs import check_fields
 from blueprint.layers.sessions import Session, session_user, sign_in, sign_out
 from blueprint.layers.store import Store
-from blueprint.web.render import PageContext, page
+from blueprint.web.render import PageContext, error_page, page
 
 COOKIE = "bp_session"
 LOGIN_COOKIE = "bp_login"
@@ -36,6 +36,10 @@ class LoginRequired(Exception):
         self.target = target
 
 
+class FormExpired(NotAllowed):
+    """A page form whose CSRF token is missing or wrong: answered as a page, never JSON."""
+
+
 def secure_cookie(request: Request, settings: Any) -> bool:
     """Whether cookies carry ``Secure``: the setting, or (auto) unless plain http to loopback."""
     mode = getattr(settings, "cookie_secure", "auto")
@@ -47,8 +51,8 @@ def secure_cookie(request: Request, settings: Any) -> bool:
 def check_csrf(session: Session, token: Any) -> None:
     """Refuse (403) a form whose ``csrf`` field is not the session's token."""
     if not isinstance(token, str) or not secrets.compare_digest(token, session.csrf):
-        raise NotAllowed("the form's CSRF token is missing or wrong", message_zh=CSRF_ZH,
-                         where="csrf")
+        raise FormExpired("the form's CSRF token is missing or wrong", message_zh=CSRF_ZH,
+                          where="csrf")
 
 
 def safe_target(target: Any) -> str:
@@ -81,6 +85,22 @@ class SessionDeps:
 
         self.store, self.settings = store, settings
         self.current, self.signed_in = current, signed_in
+
+
+class PageDependencies(NamedTuple):
+    """The dependency types a signed-in page takes, handed to the page routers as
+    ``quota_routes(*deps, …)`` (parameters ``SessionDep``, ``Ctx``, ``StoreDep``)."""
+
+    session: Any
+    ctx: Any
+    store: Any
+
+
+def page_dependencies(signed_in: Any, context: Any, store: Any) -> PageDependencies:
+    """The live session (else a redirect to /login), the page context and the store."""
+    return PageDependencies(Annotated[Session, Depends(signed_in)],
+                            Annotated[PageContext, Depends(context)],
+                            Annotated[Store, Depends(store)])
 
 
 def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
@@ -142,8 +162,25 @@ def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
     return router
 
 
-def install_redirect(app: FastAPI) -> None:
-    """Anonymous visitors of a page that needs a user go to /login (303), and come back."""
+def back_link(request: Request) -> str:
+    """Where a refused form goes back to: the page it was sent from (same site), else the
+    page above the form's address (``/projects/X/actions`` → ``/projects/X``)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    base = request.scope.get("root_path", "")
+    if referer.netloc == request.url.netloc and referer.path.startswith(base + "/"):
+        return safe_target(referer.path[len(base):])
+    return safe_target(request.url.path[len(base):].rsplit("/", 1)[0] or "/projects")
+
+
+def install_redirect(app: FastAPI, error_status: Any) -> None:
+    """Anonymous visitors of a page that needs a user go to /login (303), and come back; a
+    form with a stale CSRF token gets a page in Chinese (its status from ``error_status``,
+    the one table of the service) with a link back."""
+
+    @app.exception_handler(FormExpired)
+    async def _form_expired(request: Request, exc: FormExpired) -> Response:
+        ctx = PageContext(base=request.scope.get("root_path", ""), session=None)
+        return error_page(ctx, exc, error_status(exc), back_link(request))
 
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, exc: LoginRequired) -> Response:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
@@ -60,7 +60,6 @@ from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed
 from blueprint.layers.features import features_in_bbox
 from blueprint.layers.inputs import CODE_LEN, MAX_ID, ONE_LINE, check_fields
 from blueprint.layers.repository import list_layers
-from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
 from blueprint.web.render import PageContext, embed, error_page, page
 from blueprint.web.session import check_csrf
@@ -126,13 +125,10 @@ def _charts(b: Any) -> list[str]:
     return charts
 
 
-def tracking_routes(signed_in: Any, context: Any, store_dep: Any, error_status: Any,
-                    permit: Any) -> APIRouter:
+def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
+                    error_status: Any, permit: Any) -> APIRouter:
     """The tracking pages, over the app's dependencies; ``permit`` is the page policy."""
     router = APIRouter(include_in_schema=False)
-    SessionDep = Annotated[Session, Depends(signed_in)]
-    Ctx = Annotated[PageContext, Depends(context)]
-    StoreDep = Annotated[Store, Depends(store_dep)]
 
     @router.get("/tracking", response_class=HTMLResponse)
     def tracking_page(request: Request, session: SessionDep, ctx: Ctx,

@@ -51,6 +51,10 @@ def decode(data: bytes, encoding: str | None, name: str) -> str:
         text = text.removeprefix("\ufeff")
         if not text.strip():
             raise fail(name, 1, "the file is empty", "文件为空")
+        if "\x00" in text:  # GDAL and the writers would cut a value at it
+            line = text[: text.index("\x00")].count("\n") + 1
+            raise fail(name, line, "the line holds a NUL character: not a text file",
+                       f"第 {line} 行含有空字符（NUL），不是有效的文本文件")
         return text
     assert error is not None
     line = data[: error.start].count(b"\n") + 1

@@ -112,15 +112,15 @@ def _check_geometry(position: int, geometry: Any) -> None:
     ):
         kind = "missing" if geometry is None else geometry.geom_type
         raise InvalidGeometry(
-            f"row {position}: a site must be a non-empty polygon, found {kind}",
-            message_zh=f"第 {position} 行：用地范围须为非空多边形",
-            where=f"row {position}",
+            f"parcel {position + 1}: a site must be a non-empty polygon, found {kind}",
+            message_zh=f"第 {position + 1} 个地块：用地范围须为非空多边形",
+            where=f"parcel {position + 1}",
         )
     if not geometry.is_valid:
         raise InvalidGeometry(
-            f"row {position}: invalid polygon ({explain_validity(geometry)})",
-            message_zh=f"第 {position} 行：多边形无效",
-            where=f"row {position}",
+            f"parcel {position + 1}: invalid polygon ({explain_validity(geometry)})",
+            message_zh=f"第 {position + 1} 个地块：多边形无效",
+            where=f"parcel {position + 1}",
         )
 
 
@@ -194,10 +194,10 @@ def _parcel_lines(gdf: gpd.GeoDataFrame, position: int) -> list[str]:
     for value in fields:
         if re.search(r"[,\r\n]", value) or value == "@":
             raise BadInput(
-                f"row {position}: {value!r} contains a comma or line break, which the format "
-                "cannot hold",
-                message_zh=f"第 {position} 行：“{value}”含有逗号或换行，无法写入界址点文件",
-                where=f"row {position}",
+                f"parcel {position + 1}: {value!r} contains a comma or line break, which the "
+                "format cannot hold",
+                message_zh=f"第 {position + 1} 个地块：“{value}”含有逗号或换行，无法写入界址点文件",
+                where=f"parcel {position + 1}",
             )
     rows = _point_rows(geometry, position)
     header = [str(len(rows)), f"{geometry.area / 10_000:.4f}", *fields, "@"]
@@ -225,9 +225,10 @@ def _point_rows(geometry: Polygon | MultiPolygon, position: int) -> list[str]:
         coords = _ring_coords(ring)
         if len(coords) < 3:
             raise InvalidGeometry(
-                f"row {position}: ring {ring_no} has fewer than 3 distinct points at mm precision",
-                message_zh=f"第 {position} 行：第 {ring_no} 圈按毫米精度不足 3 个点",
-                where=f"row {position}",
+                f"parcel {position + 1}: ring {ring_no} has fewer than 3 distinct points at mm "
+                "precision",
+                message_zh=f"第 {position + 1} 个地块：第 {ring_no} 圈按毫米精度不足 3 个点",
+                where=f"parcel {position + 1}",
             )
         first = number + 1
         for text in coords:
@@ -240,7 +241,7 @@ def _point_rows(geometry: Polygon | MultiPolygon, position: int) -> list[str]:
 def _ring_coords(ring: LinearRing) -> list[str]:
     """Return a ring's distinct ``X,Y`` (northing, easting) texts to the mm, unclosed."""
     coords: list[str] = []
-    for x, y in list(ring.coords)[:-1]:
+    for x, y, *_z in list(ring.coords)[:-1]:  # a Z is dropped
         text = f"{y:.3f},{x:.3f}"
         if not coords or coords[-1] != text:
             coords.append(text)

@@ -35,6 +35,9 @@ MAX_FLOAT = 1e12
 KEY_LEN = 180  # idempotency keys (scoped to the actor: stored with a 14-character prefix)
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
+# a key of KEY=AMOUNT pairs (emissions): no '=' or ',' (the pairs are parsed as text)
+PairKey = Annotated[str, StringConstraints(min_length=1, max_length=CODE_LEN,
+                                           pattern=r"^[^=,\x00-\x1f\x7f]*$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_LEN, pattern=ONE_LINE)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_LEN, pattern=TEXT)]
 Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]

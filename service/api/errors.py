@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -39,6 +40,51 @@ def status_for(exc: errors.BlueprintError) -> int:
     return 400
 
 
+# pydantic's error types → what the user reads (the rest: 请求参数有误 and where)
+_VALIDATION_ZH = {
+    "json_invalid": "请求内容不是有效的 JSON",
+    "missing": "缺少必填项",
+    "greater_than": "须大于 {gt}",
+    "greater_than_equal": "须不小于 {ge}",
+    "less_than": "须小于 {lt}",
+    "less_than_equal": "须不大于 {le}",
+    "string_pattern_mismatch": "含有不允许的字符（如控制字符）",
+    "string_too_long": "过长（至多 {max_length} 个字符）",
+    "string_too_short": "不能为空",
+    "finite_number": "须为有限的数",
+    "literal_error": "须为 {expected} 之一",
+    "dict_type": "须为 JSON 对象",
+    "int_parsing": "须为整数",
+    "int_type": "须为整数",
+    "float_parsing": "须为数字",
+    "float_type": "须为数字",
+    "decimal_parsing": "须为数字",
+    "string_type": "须为文字",
+    "too_long": "项数过多（至多 {max_length} 项）",
+    "model_attributes_type": "须为 JSON 对象",
+}
+
+
+def validation_zh(error: Any, where: str) -> str:
+    """The Chinese message of a request validation error: where, and what is wrong.
+
+    >>> validation_zh({"type": "greater_than", "ctx": {"gt": 0}}, "body.area_m2")
+    '请求参数有误（body.area_m2）：须大于 0'
+    """
+    template = _VALIDATION_ZH.get(error.get("type", ""))
+    at = f"（{where}）" if where else ""
+    if template is None:
+        return f"请求参数有误{at}"
+    ctx = dict(error.get("ctx", {}))
+    if "expected" in ctx:  # "'a', 'b' or 'c'" → "'a'、'b'、'c'"
+        ctx["expected"] = str(ctx["expected"]).replace(" or ", ", ").replace(", ", "、")
+    try:
+        detail = template.format(**ctx)
+    except (KeyError, IndexError, ValueError):
+        detail = template.split("{")[0].rstrip() or "取值无效"
+    return f"请求参数有误{at}：{detail}"
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     """Install JSON error bodies: what was wrong, in English and Chinese; never a trace."""
 
@@ -50,7 +96,8 @@ def add_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        zh = {404: "请求的地址不存在", 405: "不支持该请求方法"}.get(exc.status_code, "请求有误")
+        zh = {400: "请求内容无法解析（如 JSON 嵌套过深）", 404: "请求的地址不存在",
+              405: "不支持该请求方法"}.get(exc.status_code, "请求有误")
         return JSONResponse({"error": "http_error", "message": str(exc.detail),
                              "message_zh": zh, "where": None},
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))
@@ -60,7 +107,8 @@ def add_exception_handlers(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
         return JSONResponse({"error": "bad_input", "message": first.get("msg", "invalid request"),
-                             "message_zh": "请求参数有误", "where": where}, status_code=422)
+                             "message_zh": validation_zh(first, where), "where": where},
+                            status_code=422)
 
     @app.exception_handler(sa_exc.OperationalError)
     @app.exception_handler(sa_exc.InterfaceError)

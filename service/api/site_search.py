@@ -9,8 +9,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from blueprint.analysis.report_schema import VetReport
+from blueprint.layers.errors import BadInput
 from blueprint.layers.store import Store
-from blueprint.service.api.bounds import Amount, Code, Quantity
+from blueprint.service.api.bounds import Amount, Code, PairKey, Quantity
 from blueprint.service.api.deps import OptionalUserDep, RulesDep, StoreDep
 from blueprint.service.api.vet import _check_token
 
@@ -27,7 +28,7 @@ class SiteSearchIn(BaseModel):
     area_m2: float = Field(gt=0, le=1e9, allow_inf_nan=False,
                            description="the site area the project needs, m²")
     county: Code | None = Field(default=None, description="county code; none: every county")
-    emissions: dict[Code, Quantity] = Field(default_factory=dict, max_length=50,
+    emissions: dict[PairKey, Quantity] = Field(default_factory=dict, max_length=50,
                                             description="t/yr per pollutant")
     demand: dict[Code, Amount] = Field(default_factory=dict, max_length=50,
                                        description="quota demands (needs a token)")
@@ -69,7 +70,11 @@ def _search(body: SiteSearchIn, store: Store, rules: Any) -> dict[str, Any]:
     from blueprint.analysis.capacity import parse_emissions
     from blueprint.analysis.site_search import SearchRequest, result_json, search_sites
 
-    emissions = parse_emissions(",".join(f"{k}={v}" for k, v in body.emissions.items()))
+    try:
+        emissions = parse_emissions(",".join(f"{k}={v}" for k, v in body.emissions.items()))
+    except BadInput as exc:
+        exc.where = exc.where or "body.emissions"
+        raise
     request = SearchRequest(industry=body.industry, area_m2=body.area_m2, county=body.county,
                             emissions=emissions, demands=dict(body.demand), top=body.top,
                             near=body.near, source=body.source, tolerance=body.tolerance)

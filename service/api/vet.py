@@ -30,6 +30,7 @@ from blueprint.service.api.bounds import (
     CodeForm,
     OptCodeForm,
     OptNameForm,
+    PairKey,
     Quantity,
     Year,
 )
@@ -51,7 +52,7 @@ class SiteIn(BaseModel):
                                  "in lon/lat (CGCS2000)")
     industry: Code = "industrial"
     county: Code | None = None
-    emissions: dict[Code, Quantity] = Field(default_factory=dict, max_length=50,
+    emissions: dict[PairKey, Quantity] = Field(default_factory=dict, max_length=50,
                                             description="t/yr per pollutant")
     demands: dict[Code, Amount] = Field(default_factory=dict, max_length=50,
                                         description="quota demands")

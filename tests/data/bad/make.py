@@ -262,6 +262,9 @@ def corpus() -> dict[str, bytes]:
     files["enc_gbk_geojson.geojson"] = feature_collection(polygon(SQUARE)).decode().encode("gbk")
     files["enc_utf16.geojson"] = b"\xff\xfe" + feature_collection(polygon(SQUARE)).decode() \
         .encode("utf-16-le")
+    files["enc_nul_in_geojson.geojson"] = feature_collection(polygon(SQUARE)).replace(
+        "测试地块".encode(), b"\x00rm -rf")
+    files["enc_nul_in_coord.txt"] = coordinate_file(GOOD_POINTS).replace(b"J2,1", b"J2\x00,1")
     files["enc_bom_not_json.geojson"] = b"\xef\xbb\xbf" + b"name,wkt\n"
     files["enc_coord_mixed.txt"] = coordinate_file(GOOD_POINTS).replace(
         "数据产生单位=聊城市自然资源和规划局".encode(),
@@ -315,6 +318,7 @@ def api_bodies() -> dict[str, bytes]:
         "api_vet_nul_in_county.json": {"site": site, "county": "3715\u000002"},
         "api_vet_negative_emissions.json": {"site": site, "emissions": {"SO2": -5}},
         "api_vet_unknown_pollutant.json": {"site": site, "emissions": {"鸡毛": 1}},
+        "api_vet_pollutant_with_pairs.json": {"site": site, "emissions": {"SO2=1,NOx": 2}},
         "api_vet_swapped_xy.json": {"site": polygon([[y, x] for x, y in SQUARE])},
         "api_vet_self_intersecting.json": {"site": polygon(
             [[LON, LAT], [LON + 0.002, LAT + 0.002], [LON + 0.002, LAT], [LON, LAT + 0.002],
@@ -339,10 +343,78 @@ def api_bodies() -> dict[str, bytes]:
         "api_project_no_name.json": {"county": "371502", "industry": "industrial",
                                      "investment": "1", "responsible_unit": "测试单位"},
     }
+    bodies.update(download_bodies(site))
+    bodies.update(search_bodies())
     found = {name: json.dumps(body, ensure_ascii=False).encode()
              for name, body in bodies.items()}
     found["api_vet_not_json.json"] = b"site=polygon"
+    found["api_download_not_json.json"] = b'{"site": {"type": "Polygon", "coordinates": [[['
+    found["api_download_deep.json"] = b'{"site": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    found["api_search_not_json.json"] = b"area=12ha"
+    found["api_search_top_huge.json"] = b'{"area_m2": 120000, "top": 100000000000000000000}'
     return found
+
+
+def download_bodies(site: dict[str, object]) -> dict[str, object]:
+    """Bodies of ``POST /api/sites/download`` (the site as a file; nothing is stored)."""
+    def collection(**extra: object) -> dict[str, object]:
+        return {"type": "FeatureCollection", **extra, "features": [
+            {"type": "Feature", "properties": {"name": "测试地块"}, "geometry": site}]}
+
+    return {
+        "api_download_site_is_a_string.json": {"site": "东昌府区某地块"},
+        "api_download_no_site.json": {"name": "测试地块"},
+        "api_download_site_no_type.json": {"site": {"coordinates": [SQUARE]}},
+        "api_download_unknown_type.json": {"site": {"type": "Circle", "coordinates": [LON, LAT]}},
+        "api_download_coordinates_text.json": {"site": {"type": "Polygon",
+                                                        "coordinates": "115.96,36.45"}},
+        "api_download_coordinates_nested.json": {"site": {"type": "MultiPolygon",
+                                                          "coordinates": [[[1, 2]]]}},
+        "api_download_features_text.json": {"site": {"type": "FeatureCollection",
+                                                     "features": "地块"}},
+        "api_download_properties_list.json": {"site": {"type": "Feature", "properties": [1],
+                                                       "geometry": site}},
+        "api_download_huge_coordinates.json": {"site": polygon(
+            [[1e30, 1e30], [2e30, 1e30], [2e30, 2e30], [1e30, 1e30]])},
+        "api_download_crs_link.json": {"site": collection(crs={
+            "type": "link", "properties": {"href": "http://127.0.0.1:9/crs.wkt"}})},
+        "api_download_crs_file.json": {"site": collection(crs={
+            "type": "name", "properties": {"name": "/etc/passwd"}})},
+        "api_download_crs_metres.json": {"site": collection(crs={
+            "type": "name", "properties": {"name": "EPSG:4548"}})},
+        "api_download_nul_in_name.json": {"site": site, "name": "测试\u0000地块"},
+        "api_download_line.json": {"site": {"type": "LineString", "coordinates": SQUARE[:3]}},
+        "api_download_self_intersecting.json": {"site": polygon(
+            [[LON, LAT], [LON + 0.002, LAT + 0.002], [LON + 0.002, LAT], [LON, LAT + 0.002],
+             [LON, LAT]])},
+        "api_download_too_many_vertices.json": {"site": polygon(spiral(1_200))},
+        "api_download_under_a_millimetre.json": {"site": polygon(
+            [[LON, LAT], [LON + 1e-12, LAT], [LON + 1e-12, LAT + 1e-12], [LON, LAT]])},
+    }
+
+
+def search_bodies() -> dict[str, object]:
+    """Bodies of ``POST /api/site-search`` (a search reads; it stores nothing)."""
+    return {
+        "api_search_no_area.json": {"industry": "industrial"},
+        "api_search_area_zero.json": {"area_m2": 0},
+        "api_search_area_negative.json": {"area_m2": -120000},
+        "api_search_area_1e30.json": {"area_m2": 1e30},
+        "api_search_area_text.json": {"area_m2": "12公顷"},
+        "api_search_top_zero.json": {"area_m2": 120000, "top": 0},
+        "api_search_unknown_industry.json": {"area_m2": 120000, "industry": "casino"},
+        "api_search_unknown_county.json": {"area_m2": 120000, "county": "999999"},
+        "api_search_nul_in_county.json": {"area_m2": 120000, "county": "3715\u000002"},
+        "api_search_unknown_pollutant.json": {"area_m2": 120000, "emissions": {"鸡毛": 1}},
+        "api_search_negative_emissions.json": {"area_m2": 120000, "emissions": {"SO2": -5}},
+        "api_search_emissions_text.json": {"area_m2": 120000, "emissions": {"SO2": "许多"}},
+        "api_search_pollutant_with_pairs.json": {"area_m2": 120000,
+                                                 "emissions": {"SO2=1,NOx": 2}},
+        "api_search_near_outside_china.json": {"area_m2": 120000, "near": [0, 0]},
+        "api_search_unknown_source.json": {"area_m2": 120000, "source": "everywhere"},
+        "api_search_demand_without_token.json": {"area_m2": 120000, "demand": {"land": "12"}},
+        "api_search_array.json": [120000],
+    }
 
 
 def main() -> None:
