@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +26,7 @@ import numpy as np
 import rasterio
 import shapely
 from exactextract import exact_extract
+from exactextract.feature import JSONFeature, JSONFeatureSource
 from exactextract.operation import Operation
 from exactextract.raster import NumPyRasterSource
 from shapely.geometry.base import BaseGeometry
@@ -170,12 +172,29 @@ def _layer_capacities(sites: list[BaseGeometry], layer: LayerInfo,
                       emissions: list[dict[str, float]]) -> list[dict[str, Any]]:
     grid = capacity_grid(layer.raster_file())
     projected = to_crs(np.asarray(sites, dtype=object), CGCS2000, grid.crs)
-    features = [{"type": "Feature", "properties": {},
-                 "geometry": shapely.geometry.mapping(g)} for g in projected]
     sources, operations = grid.operations()
-    results = exact_extract(sources, features, operations, output="geojson")
+    results = exact_extract(sources, _WkbSites(projected), operations, output="geojson")
     return [_bands(result["properties"], float(g.area) or 1.0, grid, layer, wanted)
             for result, g, wanted in zip(results, projected, emissions, strict=True)]
+
+
+class _WkbSite(JSONFeature):
+    """A site for exactextract as WKB: no GeoJSON text written here and parsed there."""
+
+    def __init__(self, geometry: BaseGeometry) -> None:
+        super().__init__({"type": "Feature", "properties": {}})
+        self.wkb = shapely.to_wkb(geometry)
+
+    def geometry(self) -> bytes:
+        return self.wkb
+
+
+class _WkbSites(JSONFeatureSource):
+    """The sites for one exactextract call, each read as WKB (:class:`_WkbSite`)."""
+
+    def __iter__(self) -> Iterator[_WkbSite]:
+        for geometry in self.src:
+            yield _WkbSite(geometry)
 
 
 def _bands(stats: dict[str, Any], site_area: float, grid: CapacityGrid, layer: LayerInfo,

@@ -410,3 +410,32 @@ def test_the_next_check_sees_every_catalogue_change(city, tmp_path):
     after = _vet(city, tmp_path, SITE_A)
     assert after["county"] is None
     assert "admin" not in {x["name"] for x in after["layers"]}
+
+
+def test_a_write_after_the_files_settled_is_seen(city, tmp_path):
+    """On the embedded engine the catalogue's marker is not queried while the database
+    files are as they were (size, modification time) and had been still for a while
+    (layers.catalogue_cache); a write then still reaches the very next check. The files'
+    times are set back here to stand for "still for a while"."""
+    import os
+    import time
+
+    from blueprint.layers.repository import remove_layer
+
+    def settle() -> None:  # as if the last write were a minute old
+        past = time.time() - 60
+        for path in city.data_dir.glob("blueprint.db*"):
+            os.utime(path, (past, past))
+
+    settle()
+    assert _vet(city, tmp_path, SITE_A)["county"] is None
+    settle()
+    assert _vet(city, tmp_path, SITE_A)["county"] is None  # the stamp now stands
+    import_layer(write(frame([box(-1000, -1000, 3000, 3000)], name=["东昌府区"], id=["371502"]),
+                       tmp_path / "admin.gpkg"),
+                 ImportOptions(kind="admin_boundary", name="admin"), store=city)
+    assert _vet(city, tmp_path, SITE_A)["county"] == "371502"
+    settle()
+    assert _vet(city, tmp_path, SITE_A)["county"] == "371502"
+    remove_layer("admin", store=city, actor="test")
+    assert _vet(city, tmp_path, SITE_A)["county"] is None

@@ -100,6 +100,12 @@ class Backend(ABC):
         vectors = [layer for layer in current if not layer.is_raster]
         return current, self.overlay(site, zone_epsg, vectors, store=store)
 
+    def change_stamp(self, store: Store) -> tuple[Any, ...] | None:
+        """Something that changes whenever the database's content may have (files' size
+        and modification time), read without a query; None: this engine has none (the
+        catalogue's marker is read by a query, :mod:`~blueprint.layers.catalogue_cache`)."""
+        return None
+
     def overlay_many(self, sites: Sequence[BaseGeometry], zones: Sequence[int],
                      layers: list[LayerInfo], *, store: Store) -> list[list[LayerOverlap]]:
         """:meth:`overlay` for many sites (a batch); each answer is exactly that site's own.

@@ -52,6 +52,20 @@ class EmbeddedBackend(Backend):
         from blueprint.layers.engine.embedded_overlay import overlay_embedded
         return overlay_embedded(site, zone_epsg, layers, store=store)
 
+    def change_stamp(self, store: Store) -> tuple[Any, ...] | None:
+        """The database file's and its write-ahead log's identity, size and modification
+        time (ns): every commit, by any process, writes to one of them."""
+        database = store.data_dir / "blueprint.db"
+        stamp: list[Any] = []
+        for path in (database, database.with_name("blueprint.db-wal")):
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                stamp.append(None)
+                continue
+            stamp.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+        return tuple(stamp)
+
     def overlay_many(self, sites: Sequence[BaseGeometry], zones: Sequence[int],
                      layers: list[LayerInfo], *, store: Store) -> list[list[LayerOverlap]]:
         """The batch's overlays, each layer's geometry work vectorised over all sites."""

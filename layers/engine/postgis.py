@@ -10,7 +10,10 @@ Concurrent writers serialise on advisory transaction locks.
 from __future__ import annotations
 
 import io
+import math
 import re
+import select
+import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -55,14 +58,18 @@ class PostgisBackend(Backend):
     name = "postgis"
 
     def create_engine(self, database_url: str, data_dir: Path, *, pool_size: int) -> sa.Engine:
-        """A psycopg2 pool of ``pool_size`` (+ twice that in overflow), pinged before use."""
+        """A psycopg2 pool of ``pool_size`` (+ twice that in overflow), checked before use
+        (:func:`check_on_checkout`)."""
         url = database_url
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg2://" + url.removeprefix("postgresql://")
-        return sa.create_engine(
-            url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+        engine = sa.create_engine(
+            url, pool_size=pool_size, max_overflow=pool_size * 2,
             connect_args={"connect_timeout": 10, "application_name": "blueprint"},
         )
+        sa.event.listen(engine, "checkout", check_on_checkout)
+        sa.event.listen(engine, "checkin", _note_checkin)
+        return engine
 
     def prepare_schema(self, conn: sa.Connection) -> None:
         """Create the PostGIS extension, or say in one line that it cannot be created."""
@@ -317,6 +324,41 @@ def overlay_current_postgis(site: BaseGeometry, zone_epsg: int, *, store: Store
     current = current_layers(store=store)
     vectors = [layer for layer in current if not layer.is_raster]
     return current, overlay_postgis(site, zone_epsg, vectors, store=store)
+
+
+PING_AFTER_IDLE_S = 10.0
+"""A pooled connection idle longer than this is pinged (a round trip) before use."""
+
+
+def check_on_checkout(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+    """The pool's check that a connection still works, without a round trip when it can.
+
+    A connection the server ended (``pg_terminate_backend``, a restart, an idle timeout)
+    has the server's farewell or the end of the stream waiting on its socket, while a
+    healthy idle one has nothing to read: one ``poll`` tells them apart. A connection with
+    something to read, or idle for more than :data:`PING_AFTER_IDLE_S` (a network that
+    dropped it silently), is pinged as ``pool_pre_ping`` did for every checkout (that
+    round trip was a site check's largest cost after the overlay, issue 14). A failed
+    ping makes the pool replace the connection.
+    """
+    idle = time.monotonic() - record.info.get("blueprint_checkin", -math.inf)
+    if not dbapi_conn.closed and idle <= PING_AFTER_IDLE_S:
+        waiting = select.poll()
+        waiting.register(dbapi_conn.fileno(), select.POLLIN | select.POLLPRI)
+        if not waiting.poll(0):
+            return
+    try:  # in autocommit, as SQLAlchemy's ping: no transaction is left open
+        autocommit = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        dbapi_conn.autocommit = autocommit
+    except Exception as exc:  # psycopg2's OperationalError, InterfaceError …
+        raise sa.exc.DisconnectionError(first_line(exc)) from exc
+
+
+def _note_checkin(dbapi_conn: Any, record: Any) -> None:
+    record.info["blueprint_checkin"] = time.monotonic()
 
 
 @contextmanager

@@ -59,6 +59,17 @@ def open_worker(industry: str) -> None:
                    limits=(site_limits(settings), settings.file_limits()))
 
 
+def preload() -> None:
+    """Import what a worker runs, once, in the parent before it forks the workers: every
+    worker then starts with it (copy-on-write) instead of importing it again (0.7 s of CPU
+    each, the geometry, projection and raster libraries). Threads are pinned first, as the
+    libraries read that when they load."""
+    pin_threads()
+    import blueprint.analysis.batch
+    import blueprint.analysis.site_files
+    import blueprint.service.context  # noqa: F401
+
+
 def vet_chunk(paths: list[str]) -> list[tuple[str, str]]:
     """Vet one chunk in this worker: ``(verdict or "error", JSON line)`` per file, in order."""
     from blueprint.analysis.batch import vet_sites
@@ -127,6 +138,7 @@ def run_batch(files: list[Path], output: Path, industry: str, workers: int,
         if workers == 1:
             results = _in_process(chunks(files, size), industry)
         else:  # the workers are forked here, before the progress bar starts its thread
+            preload()
             pool = stack.enter_context(ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context("fork"),
                 initializer=open_worker, initargs=(industry,)))
