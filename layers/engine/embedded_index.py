@@ -1,18 +1,18 @@
-"""The embedded engine's spatial index: a layer's features with an STRtree, cached.
+"""The embedded engine's spatial index: a layer's features by bounding box, cached.
 
-The tree is built over the features' bounding boxes and a geometry is decoded only when a
-query needs it (:class:`LazyGeoms`): on a cold start the boxes, ids and classes come from
-the layer version's sidecar (:mod:`layers.engine.index_sidecar`), so the first query reads
-and decodes only its candidates. Without a sidecar (the first load of a layer version)
-every row is read and decoded as before, and the sidecar written for the next process.
-A tree over boxes finds the same candidates in the same order as a tree over the
-geometries (GEOS builds both from the same envelopes); :class:`BoxTree` then applies the
-predicate to the decoded candidates, as ``STRtree.query`` does.
+The index holds each feature's bounding box, id and class; a geometry is read and decoded
+only when a query needs it (:class:`LazyGeoms`). On a cold start the boxes, ids and classes
+come from the layer version's sidecar (:mod:`layers.engine.index_sidecar`), so the first
+query reads and decodes only its candidates; without a sidecar (the first load of a layer
+version) every row is read and decoded as before, and the sidecar written for the next
+process. :class:`BoxTree` finds the candidates on the boxes (a numpy scan at first, an
+STRtree over the boxes once many lookups were made) and applies the predicate to them, as
+``STRtree.query`` does; a query's features come in ascending id order either way.
 
 Thread safety: GEOS prepared geometries are not thread-safe, so the shared features are
-never prepared (the per-request site is prepared instead), and the tree is built eagerly
-while the build lock is held, before any other thread can query it. One build per layer
-version happens however many requests arrive at once: later callers wait for it. Decoded
+never prepared (the per-request site is prepared instead). One load per layer version
+happens however many requests arrive at once: later callers wait for it. The STRtree over
+the boxes is built and queried once under a lock before it is published. Decoded
 geometries are stored under a lock; two threads decoding the same feature get equal
 geometries and one of them is kept.
 """
@@ -38,6 +38,8 @@ _BUILD_LOCK = threading.Lock()
 _KEY_LOCKS: dict[str, threading.Lock] = {}
 # ids per ``fid IN (…)`` statement when candidates are fetched
 FETCH_CHUNK = 500
+# geometries looked up by box scans before an STRtree over the boxes is built
+TREE_AFTER = 64
 
 
 class LazyGeoms:
@@ -108,31 +110,66 @@ class LazyGeoms:
 
 
 class BoxTree:
-    """An STRtree over the features' boxes that answers as one over their geometries."""
+    """The features' bounding boxes as a spatial index: ``query`` answers as
+    :meth:`shapely.STRtree.query` does (the same pairs), with each query's features in
+    ascending id order, whichever way they were found.
 
-    def __init__(self, boxes: np.ndarray, geoms: LazyGeoms):
-        self._tree = shapely.STRtree(boxes)
+    The first queries scan the boxes with numpy (a few milliseconds at 10^6 features, no
+    tree to build); once :data:`TREE_AFTER` geometries have been looked up, an STRtree over
+    the boxes (two-point lines: the same envelopes, half the memory of polygons) is built
+    once, under a lock, and used from then on. A predicate is evaluated on the decoded
+    candidates only, with the query geometry first (prepared when the caller prepared it),
+    as the STRtree does.
+    """
+
+    def __init__(self, bounds: np.ndarray, geoms: LazyGeoms):
+        self._bounds = bounds
         self._geoms = geoms
-        # GEOS builds the tree lazily on the first query: force it now, in one thread.
-        self._tree.query(shapely.Point(0, 0))
+        self._looked_up = 0
+        self._tree: shapely.STRtree | None = None
+        self._lock = threading.Lock()
 
     def query(self, geometry: Any, predicate: str | None = None) -> np.ndarray:
         """As :meth:`shapely.STRtree.query` (``predicate`` None or a binary predicate)."""
-        found = self._tree.query(geometry)
-        if predicate is None:
-            return found
-        if predicate == "dwithin" or not hasattr(shapely, predicate):
+        if predicate is not None and (predicate == "dwithin" or not hasattr(shapely, predicate)):
             raise ValueError(f"predicate {predicate!r} is not supported")
-        test = getattr(shapely, predicate)
-        if found.ndim == 1:
-            keep = test(geometry, self._geoms[found]) if found.size else \
-                np.zeros(0, dtype=bool)
-            return found[keep]
-        if not found.shape[1]:
-            return found
-        inputs = np.asarray(geometry, dtype=object)
-        keep = test(inputs[found[0]], self._geoms[found[1]])
-        return found[:, keep]
+        scalar = np.ndim(geometry) == 0
+        inputs = np.array([geometry], dtype=object) if scalar else np.asarray(geometry,
+                                                                              dtype=object)
+        pairs = self._envelope_pairs(inputs)
+        if predicate is not None and pairs.shape[1]:
+            keep = getattr(shapely, predicate)(inputs[pairs[0]], self._geoms[pairs[1]])
+            pairs = pairs[:, np.asarray(keep, dtype=bool)]
+        return pairs[1] if scalar else pairs
+
+    def _envelope_pairs(self, inputs: np.ndarray) -> np.ndarray:
+        """(input, feature) pairs whose envelopes intersect, by input then feature."""
+        tree = self._tree_if_due(len(inputs))
+        if tree is not None:
+            pairs = tree.query(inputs)
+            return pairs[:, np.lexsort((pairs[1], pairs[0]))]
+        b = self._bounds
+        parts = []
+        for i, (x0, y0, x1, y1) in enumerate(shapely.bounds(inputs)):
+            hit = np.flatnonzero((b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1)
+                                 & (b[:, 3] >= y0))  # NaN (empty) never compares true
+            parts.append(np.vstack([np.full(hit.size, i, dtype=np.intp), hit]))
+        return np.hstack(parts) if parts else np.zeros((2, 0), dtype=np.intp)
+
+    def _tree_if_due(self, lookups: int) -> shapely.STRtree | None:
+        self._looked_up += lookups
+        if self._tree is None and self._looked_up > TREE_AFTER:
+            with self._lock:
+                if self._tree is None:
+                    valid = ~np.isnan(self._bounds).any(axis=1)
+                    lines = np.full(len(self._bounds), None, dtype=object)
+                    if valid.any():
+                        lines[valid] = shapely.linestrings(
+                            np.ascontiguousarray(self._bounds[valid]).reshape(-1, 2, 2))
+                    tree = shapely.STRtree(lines)
+                    tree.query(shapely.Point(0, 0))  # GEOS builds lazily: build it now
+                    self._tree = tree
+        return self._tree
 
 
 @dataclass
@@ -147,15 +184,11 @@ class IndexArrays:
 
 
 class LayerIndex:
-    """A layer's features with an STRtree over their boxes, built once per layer version."""
+    """A layer's features with a spatial index over their boxes, one per layer version."""
 
     def __init__(self, arrays: IndexArrays):
         self.arrays = arrays
-        boxes = shapely.box(*arrays.bounds.T) if len(arrays.bounds) else \
-            np.array([], dtype=object)
-        if len(boxes):
-            boxes[np.isnan(arrays.bounds).any(axis=1)] = None  # empty: in no query
-        self.tree = BoxTree(boxes, arrays.geoms)
+        self.tree = BoxTree(arrays.bounds, arrays.geoms)
 
 
 def load_index_features(layer: LayerInfo, *, store: Store) -> IndexArrays:
