@@ -141,7 +141,7 @@ def test_the_sidecars_live_in_the_data_folder_and_a_restore_drops_them(
 
 def test_the_box_scan_and_the_tree_over_the_boxes_answer_alike(city: Store, monkeypatch) -> None:
     """The first lookups scan the boxes; later ones use an STRtree over them: same pairs,
-    same order."""
+    same order; and geometries fetched by id or in one pass over the rows alike."""
     import blueprint.layers.engine.embedded_index as embedded_index
 
     scanned = _answers(_cold(city))
@@ -150,3 +150,6 @@ def test_the_box_scan_and_the_tree_over_the_boxes_answer_alike(city: Store, monk
     assert _answers(cold) == scanned
     farmland = next(x for x in _vectors(city) if x.name == "basic_farmland")
     assert layer_index(farmland, store=cold).tree._tree is not None
+    # many candidates at once are read in one pass over the layer's rows: same answers
+    monkeypatch.setattr(embedded_index, "BULK_SHARE", 0.0)
+    assert _answers(_cold(city)) == scanned

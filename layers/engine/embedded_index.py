@@ -40,6 +40,8 @@ _KEY_LOCKS: dict[str, threading.Lock] = {}
 FETCH_CHUNK = 500
 # geometries looked up by box scans before an STRtree over the boxes is built
 TREE_AFTER = 64
+# above this share of a layer's features missing at once, one pass over all its rows
+BULK_SHARE = 0.2
 
 
 class LazyGeoms:
@@ -85,6 +87,9 @@ class LazyGeoms:
         from blueprint.layers.schema import layer_features
 
         assert self._store is not None
+        if positions.size > len(self._fids) * BULK_SHARE:
+            self._fetch_all(positions)
+            return
         wanted = [str(f) for f in self._fids[positions]]
         where = dict(zip(wanted, positions.tolist(), strict=True))
         got_pos: list[int] = []
@@ -107,6 +112,25 @@ class LazyGeoms:
             fresh = ~self._have[pos]
             self._geoms[pos[fresh]] = geoms[fresh]
             self._have[pos[fresh]] = True
+
+
+    def _fetch_all(self, positions: np.ndarray) -> None:
+        """Many at once (a map of the whole city): one pass over the layer's rows, in the
+        id order of the arrays, decoding only ``positions``."""
+        from blueprint.layers.feature_arrays import read_sqlite
+
+        assert self._store is not None
+        fids, _klass, wkbs = read_sqlite(self._layer_id, store=self._store)
+        if len(fids) != len(self._fids) or not np.array_equal(fids, self._fids):
+            raise RuntimeError(f"layer {self._layer_id}: the store's features are not "
+                               "those of the index")
+        del fids, _klass
+        geoms = shapely.from_wkb(wkbs[positions])
+        del wkbs
+        with self._lock:
+            fresh = ~self._have[positions]
+            self._geoms[positions[fresh]] = geoms[fresh]
+            self._have[positions[fresh]] = True
 
 
 class BoxTree:
