@@ -381,7 +381,8 @@ NOTES = """## What changed
   later process reads it (size, CRC-32 and the layer version it was made from are
   checked: a damaged or foreign file is ignored and rewritten), finds a query's candidates
   on the boxes (a numpy scan; an STRtree over the boxes once 64 lookups were made), and
-  reads and decodes only those geometries (`fid IN (…)`), keeping them for the next
+  reads and decodes only those geometries (`fid IN (…)`; more than a fifth of the layer
+  at once, e.g. a whole-city map, in one pass over its rows), keeping them for the next
   query. The cold start no longer reads or decodes the 10^6 rows nor builds a tree. The
   overlay's answers are the same (`tests/test_index_sidecar.py`: sidecar = rows, scan =
   tree, damaged sidecars; the vetting, engines-agree, features, tiles and thread-safety
