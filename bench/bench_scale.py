@@ -395,6 +395,9 @@ NOTES = """## What changed
   sidecar (the *after, first load* row): an import does not write it, so the first vetting
   after an import pays it once. Writing it at the end of the import (the rows' boxes are
   known batch by batch) would move that cost into the import.
+- **Old sidecars stay.** A superseded or removed layer version's sidecar is not deleted
+  (about 47 bytes a feature); pruning them with the catalogue (`remove_layer`, the
+  lead's) is left.
 - **Imports in the cold start.** Of the after arm's ~1.3 s of CPU, about 1 s is Python
   and imports (`python -X importtime`: `analysis.capacity` 0.41 s with rasterio 0.16 s
   and SQLAlchemy 0.13 s; `analysis.site` 0.32 s, of which geopandas 0.27 s, needed to read
