@@ -255,6 +255,10 @@ def main() -> None:
                        env=_env(REPO, city), capture_output=True, check=True)
         import_arm(REPO, gpkg, city, "", name="basic_farmland")
         site = REPO / "data" / "sample" / "sites" / "03_farmland.txt"
+        # the first load of the layer version reads every row and writes the index
+        # sidecar (layers/engine/index_sidecar.py); the runs after it read the sidecar
+        colds.append({"arm": "after, first load", **cold_start(REPO, city, site)})
+        print(colds[-1], flush=True)
         for _ in range(args.cold_runs):
             for label, tree in arms:
                 colds.append({"arm": label, **cold_start(tree, city, site)})
@@ -262,7 +266,8 @@ def main() -> None:
         loads.append(os.getloadavg())
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     if earlier:
-        when = f"{earlier.get('when', '?')} (imports) and {when} (cold start)"
+        imported = str(earlier.get("when", "?")).split(" (imports)")[0]
+        when = f"{imported} (imports) and {when} (cold start)"
     args.output.with_suffix(".json").write_text(json.dumps(
         {"imports": imports, "colds": colds, "loads": loads, "when": when}, indent=1),
         encoding="utf-8")
@@ -323,7 +328,12 @@ def write_report(args: argparse.Namespace, imports: list[dict[str, Any]],
         "A fresh process runs `blueprint vet data/sample/sites/03_farmland.txt --format json` "
         f"on the sample city whose farmland layer is the {n:,} parcels: wall time from "
         "process start to the report printed (the layer's index is loaded on the first "
-        f"vetting), over {args.cold_runs} runs per arm, arms interleaved.",
+        f"vetting), over {args.cold_runs} runs per arm, arms interleaved. *after, first "
+        "load*: the one run before them, the first load of the layer version, which reads "
+        "every row and writes the index sidecar the later runs read (an import does not "
+        "write it). The cold start's *before* is `main` when this was measured (the index "
+        "that reads and decodes every row); the imports' *before* is the code before the "
+        "streamed imports (taken from the earlier run).",
         "",
         "| code | runs | first report, median (s) | CPU median (s) | peak RSS median (MB) | "
         "verdict |",
@@ -364,18 +374,35 @@ NOTES = """## What changed
   GeoJSON and File Geodatabase files (GDAL would parse a GeoJSON file again from the start
   for every batch).
 
+- **The index decodes only what queries hit (cold start).** A layer version never
+  changes, so the embedded index writes, on its first load of a version, a sidecar
+  (`<data dir>/index/layer-<id>.idx`, `layers/engine/index_sidecar.py`): every feature's
+  bounding box (float64), class (codes) and id, in id order, 47 MB for 10^6 parcels. A
+  later process reads it (size, CRC-32 and the layer version it was made from are
+  checked: a damaged or foreign file is ignored and rewritten), finds a query's candidates
+  on the boxes (a numpy scan; an STRtree over the boxes once 64 lookups were made), and
+  reads and decodes only those geometries (`fid IN (…)`; more than a fifth of the layer
+  at once, e.g. a whole-city map, in one pass over its rows), keeping them for the next
+  query. The cold start no longer reads or decodes the 10^6 rows nor builds a tree. The
+  overlay's answers are the same (`tests/test_index_sidecar.py`: sidecar = rows, scan =
+  tree, damaged sidecars; the vetting, engines-agree, features, tiles and thread-safety
+  tests); a query's features now come in id order. A restore drops the sidecars (layer ids
+  may then name other layers); they are not in the backup.
+
 ## What is left
 
-- **Cold start under 2 s.** After the change the whole process is about 5 s of CPU. An
-  in-process profile (cProfile, under load: proportions, not timings) splits it into
-  roughly three equal parts: Python and the CLI's imports; reading the 10^6 (id, class,
-  WKB) rows from SQLite; decoding the WKB (`shapely.from_wkb`) and building the STRtree.
-  Every geometry is still decoded before the first query; under 2 s needs an index that
-  does not: e.g. a sidecar file per layer version with the bounding boxes as numpy
-  arrays and the WKB packed, the candidates found on the boxes and only those decoded
-  (the overlay reads
-  `index.tree` and `index.arrays.geoms` directly, so this changes the overlay's index
-  interface, owned with the overlay).
+- **The first load of a layer version** still reads and decodes every row, and writes the
+  sidecar (the *after, first load* row): an import does not write it, so the first vetting
+  after an import pays it once. Writing it at the end of the import (the rows' boxes are
+  known batch by batch) would move that cost into the import.
+- **Old sidecars stay.** A superseded or removed layer version's sidecar is not deleted
+  (about 47 bytes a feature); pruning them with the catalogue (`remove_layer`, the
+  lead's) is left.
+- **Imports in the cold start.** Of the after arm's ~1.3 s of CPU, about 1 s is Python
+  and imports (`python -X importtime`: `analysis.capacity` 0.41 s with rasterio 0.16 s
+  and SQLAlchemy 0.13 s; `analysis.site` 0.32 s, of which geopandas 0.27 s, needed to read
+  the site file through `layers.readers`); the vetting's own path (vet14's area) and the
+  site reader import them, so they were left.
 - **Imports at 50k features/s.** The embedded import's client CPU is about 16 s for 10^6
   features (about 60k features/s of CPU); its wall time here is the shared machine's. The
   PostGIS import's client needs about 14 s of CPU of its 108 s; the rest is the server's
@@ -398,6 +425,12 @@ def goal_lines(imports: list[dict[str, Any]], colds: list[dict[str, Any]]) -> li
         out.append(f"- First site under 2 s: {'met' if wall < 2 else 'not met'} "
                    f"({wall:.2f} s wall, whole process).")
         out.append(f"- RSS under 1 GB: {'met' if rss < 1024 else 'not met'} ({rss:,.0f} MB).")
+        first = [r for r in colds if r["arm"] == "after, first load"]
+        if first:
+            out.append(f"- Both once the layer version's index sidecar is written. The first "
+                       f"load of a layer version, which writes it: "
+                       f"{first[0]['wall_s']:.2f} s wall, {first[0]['cpu_s']:.2f} s CPU, "
+                       f"{first[0]['maxrss_mb']:,.0f} MB: not under 2 s.")
     for r in imports:
         if r["arm"] == "after":
             rate = r["features"] / r["import_s"]

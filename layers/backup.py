@@ -115,6 +115,10 @@ def restore_store(path: Path, *, store: Store, force: bool = False,
             _restore_postgis(work / "store.pgdump", store)
         else:
             _restore_sqlite(work / "blueprint.db", store)
+            # the index sidecars describe the replaced layers: rebuilt on the next load
+            from blueprint.layers.engine.index_sidecar import remove_sidecars
+
+            remove_sidecars(store)
         if (work / "rasters").is_dir():
             target = store.raster_dir
             shutil.rmtree(target)

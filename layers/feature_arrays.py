@@ -100,7 +100,7 @@ def load_features(layer: LayerInfo, *, store: Store) -> FeatureArrays:
     import shapely
 
     if store.engine.dialect.name == "sqlite":
-        fids, klass, wkbs = _read_sqlite(layer.id, store=store)
+        fids, klass, wkbs = read_sqlite(layer.id, store=store)
     else:
         query = (sa.select(layer_features.c.fid, layer_features.c.klass, layer_features.c.geom)
                  .where(layer_features.c.layer_id == layer.id)
@@ -117,7 +117,7 @@ def load_features(layer: LayerInfo, *, store: Store) -> FeatureArrays:
         props=LazyProps(store, layer.id, fids))
 
 
-def _read_sqlite(layer_id: int, *, store: Store) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def read_sqlite(layer_id: int, *, store: Store) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(fids, classes, WKBs) of a layer in id order, straight from the sqlite3 cursor.
 
     SQLite's BINARY collation orders ids by code point, as ``ORDER BY fid`` through

@@ -69,14 +69,15 @@ def test_many_threads_overlaying_one_shared_layer_neither_crash_nor_differ(store
 def test_concurrent_first_calls_on_a_cold_cache_build_each_index_once(sample_store,
                                                                       monkeypatch):
     builds: dict[str, int] = {}
-    real_load = blueprint.layers.engine.embedded_index.load_features
+    real_load = blueprint.layers.engine.embedded_index.load_index_features
 
     def counting_load(layer, *, store):  # the real load, counted and slowed down
         builds[layer.name] = builds.get(layer.name, 0) + 1
         time.sleep(0.1)  # widen the window in which a second build could start
         return real_load(layer, store=store)
 
-    monkeypatch.setattr(blueprint.layers.engine.embedded_index, "load_features", counting_load)
+    monkeypatch.setattr(blueprint.layers.engine.embedded_index, "load_index_features",
+                        counting_load)
     cold = Store(engine=sample_store.engine, data_dir=sample_store.data_dir)  # empty cache
     vectors = [layer for layer in list_layers(store=cold) if not layer.is_raster]
     start = threading.Barrier(THREADS)

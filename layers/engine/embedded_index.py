@@ -1,19 +1,34 @@
-"""The embedded engine's spatial index: a layer's features with an STRtree, cached.
+"""The embedded engine's spatial index: a layer's features by bounding box, cached.
+
+The index holds each feature's bounding box, id and class; a geometry is read and decoded
+only when a query needs it (:class:`LazyGeoms`). On a cold start the boxes, ids and classes
+come from the layer version's sidecar (:mod:`layers.engine.index_sidecar`), so the first
+query reads and decodes only its candidates; without a sidecar (the first load of a layer
+version) every row is read and decoded as before, and the sidecar written for the next
+process. :class:`BoxTree` finds the candidates on the boxes (a numpy scan at first, an
+STRtree over the boxes once many lookups were made) and applies the predicate to them, as
+``STRtree.query`` does; a query's features come in ascending id order either way.
 
 Thread safety: GEOS prepared geometries are not thread-safe, so the shared features are
-never prepared (the per-request site is prepared instead), and the tree is built eagerly
-while the build lock is held, before any other thread can query it. One build per layer
-version happens however many requests arrive at once: later callers wait for it.
+never prepared (the per-request site is prepared instead). One load per layer version
+happens however many requests arrive at once: later callers wait for it. The STRtree over
+the boxes is built and queried once under a lock before it is published. Decoded
+geometries are stored under a lock; two threads decoding the same feature get equal
+geometries and one of them is kept.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import shapely
 
-from blueprint.layers.feature_arrays import FeatureArrays, load_features
+from blueprint.layers.engine.index_sidecar import Sidecar, read_sidecar, write_sidecar
+from blueprint.layers.feature_arrays import LazyProps, load_features
 
 if TYPE_CHECKING:
     from blueprint.layers.repository import LayerInfo
@@ -21,16 +36,199 @@ if TYPE_CHECKING:
 
 _BUILD_LOCK = threading.Lock()
 _KEY_LOCKS: dict[str, threading.Lock] = {}
+# ids per ``fid IN (…)`` statement when candidates are fetched
+FETCH_CHUNK = 500
+# geometries looked up by box scans before an STRtree over the boxes is built
+TREE_AFTER = 64
+# above this share of a layer's features missing at once, one pass over all its rows
+BULK_SHARE = 0.2
+
+
+class LazyGeoms:
+    """A layer's geometries in id order, each read from the store and decoded when first
+    indexed (``geoms[indices]`` gives an object array, like numpy)."""
+
+    def __init__(self, store: Store | None, layer_id: int, fids: np.ndarray,
+                 decoded: np.ndarray | None = None):
+        self._store = store
+        self._layer_id = layer_id
+        self._fids = fids
+        self._geoms = decoded if decoded is not None else np.full(len(fids), None, dtype=object)
+        self._have = np.zeros(len(fids), dtype=bool) if decoded is None else \
+            np.ones(len(fids), dtype=bool)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._fids)
+
+    def __getitem__(self, index: Any) -> Any:
+        n = len(self._fids)
+        if isinstance(index, np.ndarray) and index.dtype.kind in "iu":
+            idx = np.where(index < 0, index + n, index) if index.dtype.kind == "i" else index
+            if idx.size and (idx.min() < 0 or idx.max() >= n):
+                raise IndexError("index out of range")
+        else:
+            idx = np.arange(n)[index]
+        if np.ndim(idx) == 0:
+            return self[np.array([idx])][0]
+        missing = np.unique(idx[~self._have[idx]])
+        if missing.size:
+            self._fetch(missing)
+        return self._geoms[idx]
+
+    @property
+    def decoded_count(self) -> int:
+        """How many geometries have been decoded so far."""
+        return int(self._have.sum())
+
+    def _fetch(self, positions: np.ndarray) -> None:
+        import sqlalchemy as sa
+
+        from blueprint.layers.schema import layer_features
+
+        assert self._store is not None
+        if positions.size > len(self._fids) * BULK_SHARE:
+            self._fetch_all(positions)
+            return
+        wanted = [str(f) for f in self._fids[positions]]
+        where = dict(zip(wanted, positions.tolist(), strict=True))
+        got_pos: list[int] = []
+        got_wkb: list[bytes] = []
+        with self._store.read() as conn:
+            for start in range(0, len(wanted), FETCH_CHUNK):
+                rows = conn.execute(
+                    sa.select(layer_features.c.fid, layer_features.c.geom)
+                    .where(layer_features.c.layer_id == self._layer_id,
+                           layer_features.c.fid.in_(wanted[start:start + FETCH_CHUNK])))
+                for fid, wkb in rows:
+                    got_pos.append(where[fid])
+                    got_wkb.append(wkb)
+        if len(got_pos) != len(wanted):
+            raise RuntimeError(f"layer {self._layer_id}: {len(wanted) - len(got_pos)} "
+                               "features of the index are missing from the store")
+        geoms = shapely.from_wkb(np.array(got_wkb, dtype=object))
+        pos = np.array(got_pos, dtype=np.int64)
+        with self._lock:
+            fresh = ~self._have[pos]
+            self._geoms[pos[fresh]] = geoms[fresh]
+            self._have[pos[fresh]] = True
+
+
+    def _fetch_all(self, positions: np.ndarray) -> None:
+        """Many at once (a map of the whole city): one pass over the layer's rows, in the
+        id order of the arrays, decoding only ``positions``."""
+        from blueprint.layers.feature_arrays import read_sqlite
+
+        assert self._store is not None
+        fids, _klass, wkbs = read_sqlite(self._layer_id, store=self._store)
+        if len(fids) != len(self._fids) or not np.array_equal(fids, self._fids):
+            raise RuntimeError(f"layer {self._layer_id}: the store's features are not "
+                               "those of the index")
+        del fids, _klass
+        geoms = shapely.from_wkb(wkbs[positions])
+        del wkbs
+        with self._lock:
+            fresh = ~self._have[positions]
+            self._geoms[positions[fresh]] = geoms[fresh]
+            self._have[positions[fresh]] = True
+
+
+class BoxTree:
+    """The features' bounding boxes as a spatial index: ``query`` answers as
+    :meth:`shapely.STRtree.query` does (the same pairs), with each query's features in
+    ascending id order, whichever way they were found.
+
+    The first queries scan the boxes with numpy (a few milliseconds at 10^6 features, no
+    tree to build); once :data:`TREE_AFTER` geometries have been looked up, an STRtree over
+    the boxes (two-point lines: the same envelopes, half the memory of polygons) is built
+    once, under a lock, and used from then on. A predicate is evaluated on the decoded
+    candidates only, with the query geometry first (prepared when the caller prepared it),
+    as the STRtree does.
+    """
+
+    def __init__(self, bounds: np.ndarray, geoms: LazyGeoms):
+        self._bounds = bounds
+        self._geoms = geoms
+        self._looked_up = 0
+        self._tree: shapely.STRtree | None = None
+        self._lock = threading.Lock()
+
+    def query(self, geometry: Any, predicate: str | None = None) -> np.ndarray:
+        """As :meth:`shapely.STRtree.query` (``predicate`` None or a binary predicate)."""
+        if predicate is not None and (predicate == "dwithin" or not hasattr(shapely, predicate)):
+            raise ValueError(f"predicate {predicate!r} is not supported")
+        scalar = np.ndim(geometry) == 0
+        inputs = np.array([geometry], dtype=object) if scalar else np.asarray(geometry,
+                                                                              dtype=object)
+        pairs = self._envelope_pairs(inputs)
+        if predicate is not None and pairs.shape[1]:
+            keep = getattr(shapely, predicate)(inputs[pairs[0]], self._geoms[pairs[1]])
+            pairs = pairs[:, np.asarray(keep, dtype=bool)]
+        return pairs[1] if scalar else pairs
+
+    def _envelope_pairs(self, inputs: np.ndarray) -> np.ndarray:
+        """(input, feature) pairs whose envelopes intersect, by input then feature."""
+        tree = self._tree_if_due(len(inputs))
+        if tree is not None:
+            pairs = tree.query(inputs)
+            return pairs[:, np.lexsort((pairs[1], pairs[0]))]
+        b = self._bounds
+        parts = []
+        for i, (x0, y0, x1, y1) in enumerate(shapely.bounds(inputs)):
+            hit = np.flatnonzero((b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1)
+                                 & (b[:, 3] >= y0))  # NaN (empty) never compares true
+            parts.append(np.vstack([np.full(hit.size, i, dtype=np.intp), hit]))
+        return np.hstack(parts) if parts else np.zeros((2, 0), dtype=np.intp)
+
+    def _tree_if_due(self, lookups: int) -> shapely.STRtree | None:
+        self._looked_up += lookups
+        if self._tree is None and self._looked_up > TREE_AFTER:
+            with self._lock:
+                if self._tree is None:
+                    valid = ~np.isnan(self._bounds).any(axis=1)
+                    lines = np.full(len(self._bounds), None, dtype=object)
+                    if valid.any():
+                        lines[valid] = shapely.linestrings(
+                            np.ascontiguousarray(self._bounds[valid]).reshape(-1, 2, 2))
+                    tree = shapely.STRtree(lines)
+                    tree.query(shapely.Point(0, 0))  # GEOS builds lazily: build it now
+                    self._tree = tree
+        return self._tree
+
+
+@dataclass
+class IndexArrays:
+    """A layer's features as the index holds them: parallel arrays in id order."""
+
+    fids: np.ndarray
+    klass: np.ndarray
+    geoms: LazyGeoms
+    bounds: np.ndarray  # float64 (n, 4)
+    props: Sequence[str]
 
 
 class LayerIndex:
-    """A layer's features with an STRtree, built once per layer version."""
+    """A layer's features with a spatial index over their boxes, one per layer version."""
 
-    def __init__(self, arrays: FeatureArrays):
+    def __init__(self, arrays: IndexArrays):
         self.arrays = arrays
-        self.tree = shapely.STRtree(arrays.geoms)
-        # GEOS builds the tree lazily on the first query: force it now, in one thread.
-        self.tree.query(shapely.Point(0, 0))
+        self.tree = BoxTree(arrays.bounds, arrays.geoms)
+
+
+def load_index_features(layer: LayerInfo, *, store: Store) -> IndexArrays:
+    """The index's arrays of ``layer``: from its sidecar when there is a valid one,
+    else every row (the sidecar then written for the next process)."""
+    sidecar = read_sidecar(store, layer)
+    if sidecar is not None:
+        geoms = LazyGeoms(store, layer.id, sidecar.fids)
+    else:
+        arrays = load_features(layer, store=store)
+        bounds = shapely.bounds(arrays.geoms) if len(arrays.geoms) else np.zeros((0, 4))
+        sidecar = Sidecar(fids=arrays.fids, klass=arrays.klass, bounds=bounds)
+        write_sidecar(store, layer, sidecar)
+        geoms = LazyGeoms(store, layer.id, arrays.fids, decoded=arrays.geoms)
+    return IndexArrays(fids=sidecar.fids, klass=sidecar.klass, geoms=geoms,
+                       bounds=sidecar.bounds, props=LazyProps(store, layer.id, sidecar.fids))
 
 
 def _key_lock(key: str) -> threading.Lock:
@@ -47,6 +245,6 @@ def layer_index(layer: LayerInfo, *, store: Store) -> LayerIndex:
     with _key_lock(f"{id(store)}:{key}"):
         cached = store.cache.get(key)
         if cached is None or cached[0] != layer.version:
-            cached = (layer.version, LayerIndex(load_features(layer, store=store)))
+            cached = (layer.version, LayerIndex(load_index_features(layer, store=store)))
             store.cache[key] = cached
     return cached[1]

@@ -55,7 +55,7 @@ def _mercator_bounds(index: LayerIndex) -> np.ndarray:
         with _BOUNDS_LOCK:
             cached = getattr(index, "mercator_bounds", None)
             if cached is None:
-                cached = mercator_boxes(shapely.bounds(index.arrays.geoms))
+                cached = mercator_boxes(index.arrays.bounds)
                 index.mercator_bounds = cached  # type: ignore[attr-defined]
     return np.asarray(cached)
 

@@ -1,0 +1,157 @@
+"""The embedded index's sidecar: a layer version's boxes, ids and classes in one file.
+
+A layer version never changes once imported (migration 0008), so what the index derives
+from it (each feature's bounding box, id and class, in id order) is written once to
+``<data dir>/index/layer-<id>.idx`` and read by the next process instead of every row and
+geometry: a cold start reads the boxes (32 bytes a feature), builds its tree over them and
+decodes only the geometries a query hits.
+
+The file is the store's own (its name is made from the layer's integer id, never from
+user input) and is never trusted blindly: its header names the layer version it was made
+from (id, import time, checksum, feature count) and the payload's size and CRC-32; a file
+that does not match in every respect is ignored (and replaced by the next load). It is
+written to a temporary file and renamed, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from blueprint.layers.repository import LayerInfo
+    from blueprint.layers.store import Store
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"BPIDX01\n"
+_HEADER_LEN = struct.Struct("<I")
+# a header is small; anything larger is not one of ours
+_MAX_HEADER = 1 << 20
+
+
+@dataclass
+class Sidecar:
+    """A layer version's features as the index needs them, in id order."""
+
+    fids: np.ndarray  # object (str)
+    klass: np.ndarray  # object (str or None)
+    bounds: np.ndarray  # float64, shape (n, 4): minx, miny, maxx, maxy (NaN when empty)
+
+
+def index_dir(store: Store) -> Path:
+    """The folder of the store's index sidecars (inside its data folder)."""
+    return Path(store.data_dir).resolve() / "index"
+
+
+def sidecar_path(store: Store, layer: LayerInfo) -> Path:
+    """Where the sidecar of ``layer`` lives: named by the layer's integer id only."""
+    return index_dir(store) / f"layer-{int(layer.id)}.idx"
+
+
+def fingerprint(layer: LayerInfo) -> str:
+    """What identifies a layer version: a sidecar of another version is not used."""
+    return f"{int(layer.id)}|{layer.imported_at.isoformat()}|{layer.checksum}|" \
+           f"{int(layer.feature_count)}"
+
+
+def read_sidecar(store: Store, layer: LayerInfo) -> Sidecar | None:
+    """The sidecar of ``layer``, or None when there is none or it does not check out
+    (another layer version, truncated, corrupt, not ours)."""
+    path = sidecar_path(store, layer)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        return _decode(data, fingerprint(layer))
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, struct.error) as exc:
+        log.warning("index sidecar %s ignored: %s", path.name, exc)
+        return None
+
+
+def _decode(data: bytes, expected: str) -> Sidecar:
+    if not data.startswith(MAGIC):
+        raise ValueError("not an index sidecar")
+    at = len(MAGIC)
+    (hlen,) = _HEADER_LEN.unpack_from(data, at)
+    at += _HEADER_LEN.size
+    if hlen > _MAX_HEADER or at + hlen > len(data):
+        raise ValueError("bad header length")
+    header = json.loads(data[at:at + hlen].decode("utf-8"))
+    at += hlen
+    if header["fingerprint"] != expected:
+        raise ValueError("made from another layer version")
+    n, fid_bytes = int(header["n"]), int(header["fid_bytes"])
+    classes = header["classes"]
+    if not isinstance(classes, list) or n < 0 or fid_bytes < 0:
+        raise ValueError("bad header")
+    payload = memoryview(data)[at:]
+    if len(payload) != 32 * n + 4 * n + fid_bytes:
+        raise ValueError("truncated or padded")
+    if zlib.crc32(payload) != int(header["crc32"]):
+        raise ValueError("checksum mismatch")
+    bounds = np.frombuffer(payload, dtype="<f8", count=4 * n).reshape(n, 4)
+    codes = np.frombuffer(payload, dtype="<i4", count=n, offset=32 * n)
+    if n and (codes.min() < -1 or codes.max() >= len(classes)):
+        raise ValueError("bad class code")
+    text = bytes(payload[36 * n:]).decode("utf-8")
+    fids = np.array(text.split("\n") if n else [], dtype=object)
+    if len(fids) != n:
+        raise ValueError("id count mismatch")
+    cats = np.array([*classes, None], dtype=object)  # code -1: no class
+    return Sidecar(fids=fids, klass=cats[codes], bounds=bounds)
+
+
+def write_sidecar(store: Store, layer: LayerInfo, sidecar: Sidecar) -> bool:
+    """Write the sidecar of ``layer`` atomically; False (and nothing written) when its ids
+    or classes cannot be stored faithfully or the data folder is not writable."""
+    fids = [str(f) for f in sidecar.fids]
+    if any("\n" in f for f in fids):
+        return False
+    classes = list(dict.fromkeys(k for k in sidecar.klass if k is not None))
+    if not all(isinstance(k, str) for k in classes):
+        return False
+    code_of = {k: i for i, k in enumerate(classes)}
+    codes = np.array([-1 if k is None else code_of[k] for k in sidecar.klass], dtype="<i4")
+    bounds = np.ascontiguousarray(sidecar.bounds, dtype="<f8")
+    text = "\n".join(fids).encode("utf-8")
+    payload = b"".join([bounds.tobytes(), codes.tobytes(), text])
+    header = json.dumps({"fingerprint": fingerprint(layer), "n": len(fids),
+                         "fid_bytes": len(text), "classes": classes,
+                         "crc32": zlib.crc32(payload)}).encode("utf-8")
+    path = sidecar_path(store, layer)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".layer-", suffix=".part", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(MAGIC)
+                out.write(_HEADER_LEN.pack(len(header)))
+                out.write(header)
+                out.write(payload)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        log.warning("index sidecar for layer %s not written: %s", layer.id, exc)
+        return False
+    return True
+
+
+def remove_sidecars(store: Store) -> None:
+    """Forget every sidecar (after a restore: the layer ids may mean other layers)."""
+    folder = index_dir(store)
+    if folder.is_dir():
+        for path in folder.glob("*.idx"):
+            path.unlink(missing_ok=True)
