@@ -5,6 +5,7 @@ cannot be edited behind the code's back, and the audit log's hash chain, which
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 
 import pytest
 import sqlalchemy as sa
@@ -253,29 +254,20 @@ def test_superseded_layer_versions_cannot_change(store: Store, tmp_path) -> None
                      tmp_path / f"red{version}.gpkg")
         import_layer(path, ImportOptions(kind="ecological_redline", name="red"), store=store)
     old = layer_history("red", store=store)[0].id
-    for statement in (f"UPDATE layers SET title = 'edited' WHERE id = {old}",
-                      f"DELETE FROM layers WHERE id = {old}",
-                      f"UPDATE layer_features SET klass = 'x' WHERE layer_id = {old}",
-                      f"DELETE FROM layer_features WHERE layer_id = {old}"):
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-            with store.engine.begin() as conn:
-                conn.execute(sa.text(statement))
+    _all_refused(store, [f"UPDATE layers SET title = 'edited' WHERE id = {old}",
+                         f"DELETE FROM layers WHERE id = {old}",
+                         f"UPDATE layer_features SET klass = 'x' WHERE layer_id = {old}",
+                         f"DELETE FROM layer_features WHERE layer_id = {old}"])
     current = layer_history("red", store=store)[-1].id
-    for statement in (f"UPDATE layers SET title = 'edited' WHERE id = {current}",
-                      f"UPDATE layers SET current = false WHERE id = {current}",  # no rename
-                      f"UPDATE layers SET checksum = 'x', current = false, name = 'red@v2',"
-                      f" superseded_at = imported_at WHERE id = {current}",
-                      f"DELETE FROM layers WHERE id = {current}",
-                      f"UPDATE layer_features SET klass = 'x' WHERE layer_id = {current}",
-                      f"DELETE FROM layer_features WHERE layer_id = {current}"):
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-            with store.engine.begin() as conn:
-                conn.execute(sa.text(statement))
+    _all_refused(store, [f"UPDATE layers SET title = 'edited' WHERE id = {current}",
+                         f"UPDATE layers SET current = false WHERE id = {current}",  # no rename
+                         f"UPDATE layers SET checksum = 'x', current = false, name = 'red@v2',"
+                         f" superseded_at = imported_at WHERE id = {current}",
+                         f"DELETE FROM layers WHERE id = {current}",
+                         f"UPDATE layer_features SET klass = 'x' WHERE layer_id = {current}",
+                         f"DELETE FROM layer_features WHERE layer_id = {current}"])
     if store.database_url:  # PostgreSQL: no TRUNCATE either
-        for table in ("layers", "layer_features"):
-            with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-                with store.engine.begin() as conn:
-                    conn.execute(sa.text(f"TRUNCATE {table} CASCADE"))
+        _all_refused(store, [f"TRUNCATE {t} CASCADE" for t in ("layers", "layer_features")])
     assert [(v.version_number, v.current) for v in layer_history("red", store=store)] == [
         (1, False), (2, True)]
     remove_layer("red", store=store, actor="test")  # superseded: nothing is deleted
@@ -312,16 +304,10 @@ def test_project_records_are_never_deleted_and_keep_their_identity(store: Store)
                f"DELETE FROM consultation_rounds WHERE id = {rnd.id}",
                f"UPDATE round_departments SET department = 'nr' WHERE round_id = {rnd.id}",
                f"DELETE FROM round_departments WHERE round_id = {rnd.id}"]
-    for statement in refused:
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-            with store.engine.begin() as conn:
-                conn.execute(sa.text(statement))
+    _all_refused(store, refused)
     tables = ("projects", "consultation_rounds", "round_departments", "meeting_items")
     if store.database_url:
-        for table in tables:
-            with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-                with store.engine.begin() as conn:
-                    conn.execute(sa.text(f"TRUNCATE {table} CASCADE"))
+        _all_refused(store, [f"TRUNCATE {t} CASCADE" for t in tables])
     with store.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM round_departments WHERE round_id ="
                                     f" {rnd.id}")).scalar_one() > 0
@@ -336,3 +322,11 @@ def _trigger_names(conn: sa.Connection, postgres: bool) -> set[str]:
     else:
         query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
     return {r[0] for r in conn.execute(sa.text(query))}
+
+
+def _all_refused(store: Store, statements: Iterable[str]) -> None:
+    """Each statement, in its own transaction, is refused by an append-only trigger."""
+    for statement in statements:
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with store.engine.begin() as conn:
+                conn.execute(sa.text(statement))
