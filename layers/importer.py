@@ -86,7 +86,11 @@ def import_layer(path: str | Path, options: ImportOptions, *, store: Store,
         report.warnings.append(f"repaired {repaired} invalid geometries (make_valid) / "
                                f"修复了 {repaired} 个无效几何")
     report.warnings += second_layer_warnings(kind.name, name, store=store)
-    _write_vector_layer(report, rows, options.actor, store=store, progress=progress)
+    layer_id = _write_vector_layer(report, rows, options.actor, store=store, progress=progress)
+    if store.backend.name == "embedded":
+        index = _IndexParts()
+        index.add(rows, frame)
+        index.write(store, layer_id, name)
     return report
 
 
@@ -192,6 +196,7 @@ def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str
     digest = hashlib.sha256()
     source_bounds: list[BBox4] = []
     bounds: list[BBox4] = []
+    index = _IndexParts() if store.backend.name == "embedded" else None
     with store.engine.begin() as conn:
         sink = store.backend.feature_sink(conn)
         done = 0
@@ -207,6 +212,8 @@ def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str
             bounds.append(bbox_of(frame))
             rows = list(batch_rows(frame, columns, id_col, class_col, start=done, where=where))
             _digest_rows(digest, rows)
+            if index is not None:
+                index.add(rows, frame)
             for written in sink.write(rows, batch=BATCH):
                 if progress:
                     progress(done + written, stream.count)
@@ -227,7 +234,31 @@ def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str
         write_audit(conn, actor=options.actor, action="layer.import", obj=f"layer:{name}",
                     detail=report.to_dict())
     store.backend.after_import(store=store)
+    if index is not None:
+        index.write(store, layer_id, name)
     return report
+
+
+class _IndexParts:
+    """What the embedded index's sidecar needs (ids, classes, boxes), gathered batch by
+    batch as an import writes its rows, then written once the import has committed."""
+
+    def __init__(self) -> None:
+        self.fids: list[str] = []
+        self.klass: list[str | None] = []
+        self.bounds: list[Any] = []
+
+    def add(self, rows: list[dict[str, Any]], frame: Any) -> None:
+        import shapely
+
+        self.fids += [r["fid"] for r in rows]
+        self.klass += [r["klass"] for r in rows]
+        self.bounds.append(shapely.bounds(frame.geometry.values))
+
+    def write(self, store: Store, layer_id: int, name: str) -> None:
+        from blueprint.layers.engine.index_sidecar import write_import_sidecar
+
+        write_import_sidecar(store, layer_id, name, self.fids, self.klass, self.bounds)
 
 
 def _chain(first: Any, rest: Iterable[Any]) -> Iterable[Any]:
@@ -241,7 +272,7 @@ def _union_bounds(boxes: list[BBox4]) -> BBox4:
 
 
 def _write_vector_layer(report: ImportReport, rows: list[dict[str, Any]], actor: str, *,
-                        store: Store, progress: Progress | None) -> None:
+                        store: Store, progress: Progress | None) -> int:
     with store.engine.begin() as conn:
         layer_id, _ = replace_layer_row(conn, layer_values(report, actor,
                                                            checksum=features_checksum(rows)),
@@ -252,4 +283,5 @@ def _write_vector_layer(report: ImportReport, rows: list[dict[str, Any]], actor:
         write_audit(conn, actor=actor, action="layer.import", obj=f"layer:{report.name}",
                     detail=report.to_dict())
     store.backend.after_import(store=store)
+    return layer_id
 

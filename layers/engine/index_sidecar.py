@@ -155,3 +155,30 @@ def remove_sidecars(store: Store) -> None:
     if folder.is_dir():
         for path in folder.glob("*.idx"):
             path.unlink(missing_ok=True)
+
+
+def write_import_sidecar(store: Store, layer_id: int, name: str, fids: list[str],
+                         klass: list[str | None], bounds: list[np.ndarray]) -> bool:
+    """Write the sidecar of the layer version an import has just committed, from what the
+    import had at hand (each feature's id, class and box, in file order), so that the first
+    load after an import need not read every row. Best effort: False (nothing written; the
+    first load rebuilds it, as without) when anything is amiss; never raises."""
+    try:
+        from blueprint.layers.repository import get_layer
+
+        layer = get_layer(name, store=store)
+        if int(layer.id) != int(layer_id) or int(layer.feature_count) != len(fids):
+            return False  # another import of the name committed since: not ours to write
+        ids = np.array(fids, dtype=str)  # code point order, as SQLite's BINARY collation
+        if len(ids) != len(fids) or any("\x00" in f for f in fids):
+            return False  # numpy's fixed-width text would drop trailing NULs
+        order = np.argsort(ids, kind="stable")
+        boxes = np.concatenate(bounds) if bounds else np.zeros((0, 4))
+        if boxes.shape != (len(fids), 4):
+            return False
+        sidecar = Sidecar(fids=np.array(fids, dtype=object)[order],
+                          klass=np.array(klass, dtype=object)[order], bounds=boxes[order])
+        return write_sidecar(store, layer, sidecar)
+    except Exception as exc:  # never fail a committed import over its cache
+        log.warning("index sidecar for layer %s not written after import: %s", layer_id, exc)
+        return False
