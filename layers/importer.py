@@ -142,13 +142,17 @@ def features_checksum(rows: Iterable[dict[str, Any]]) -> str:
 def _digest_rows(digest: Any, rows: Iterable[dict[str, Any]]) -> None:
     """Add rows to the checksum: ``json.dumps([fid, klass, props], ensure_ascii=False)``
     (written out: the same text) and the WKB of each."""
+    parts: list[bytes] = []
     for row in rows:
         klass = row["klass"]
-        head = "[" + encode_basestring(row["fid"]) + ", " + \
-            ("null" if klass is None else encode_basestring(klass)) + ", " + \
-            encode_basestring(row["props"]) + "]"
-        digest.update(head.encode("utf-8"))
-        digest.update(bytes(row["geom"]))
+        parts.append(("[" + encode_basestring(row["fid"]) + ", " +
+                      ("null" if klass is None else encode_basestring(klass)) + ", " +
+                      encode_basestring(row["props"]) + "]").encode("utf-8"))
+        parts.append(bytes(row["geom"]))
+        if len(parts) >= 8192:  # one update per few thousand rows: the same digest
+            digest.update(b"".join(parts))
+            parts.clear()
+    digest.update(b"".join(parts))
 
 
 def _is_duplicate_id(exc: BaseException) -> bool:
@@ -247,12 +251,15 @@ class _IndexParts:
         self.fids: list[str] = []
         self.klass: list[str | None] = []
         self.bounds: list[Any] = []
+        self._classes: dict[str, str] = {}
 
     def add(self, rows: list[dict[str, Any]], frame: Any) -> None:
         import shapely
 
         self.fids += [r["fid"] for r in rows]
-        self.klass += [r["klass"] for r in rows]
+        # one string per class (a layer has few), not one per feature
+        self.klass += [r["klass"] if r["klass"] is None else
+                       self._classes.setdefault(r["klass"], r["klass"]) for r in rows]
         self.bounds.append(shapely.bounds(frame.geometry.values))
 
     def write(self, store: Store, layer_id: int, name: str) -> None:
