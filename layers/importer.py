@@ -248,24 +248,20 @@ class _IndexParts:
     batch as an import writes its rows, then written once the import has committed."""
 
     def __init__(self) -> None:
-        self.fids: list[str] = []
-        self.klass: list[str | None] = []
-        self.bounds: list[Any] = []
-        self._classes: dict[str, str] = {}
+        from blueprint.layers.engine.index_sidecar import ImportParts
+
+        self.parts = ImportParts()
 
     def add(self, rows: list[dict[str, Any]], frame: Any) -> None:
         import shapely
 
-        self.fids += [r["fid"] for r in rows]
-        # one string per class (a layer has few), not one per feature
-        self.klass += [r["klass"] if r["klass"] is None else
-                       self._classes.setdefault(r["klass"], r["klass"]) for r in rows]
-        self.bounds.append(shapely.bounds(frame.geometry.values))
+        self.parts.add([r["fid"] for r in rows], [r["klass"] for r in rows],
+                       shapely.bounds(frame.geometry.values))
 
     def write(self, store: Store, layer_id: int, name: str) -> None:
         from blueprint.layers.engine.index_sidecar import write_import_sidecar
 
-        write_import_sidecar(store, layer_id, name, self.fids, self.klass, self.bounds)
+        write_import_sidecar(store, layer_id, name, self.parts)
 
 
 def _chain(first: Any, rest: Iterable[Any]) -> Iterable[Any]:
