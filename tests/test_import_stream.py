@@ -277,3 +277,28 @@ def test_an_embedded_import_writes_the_index_sidecar(store, tmp_path, monkeypatc
         assert written.fids[0] == "TB-00"
         assert list(rebuilt.klass) == list(written.klass)
         assert np.array_equal(rebuilt.bounds, written.bounds, equal_nan=True)
+
+
+def test_a_sidecar_that_cannot_be_written_does_not_fail_the_import(store, tmp_path,
+                                                                    monkeypatch):
+    from blueprint.layers.engine import index_sidecar
+    from blueprint.layers.engine.embedded_index import load_index_features
+
+    if store.backend.name != "embedded":
+        pytest.skip("the index sidecar is the embedded engine's")
+    path = _parcels(tmp_path)
+    _spy_stream(monkeypatch, 3)
+    (index_sidecar.index_dir(store)).parent.mkdir(parents=True, exist_ok=True)
+    index_sidecar.index_dir(store).write_bytes(b"not a folder")  # mkdir fails
+    report = import_layer(path, ImportOptions(kind="industrial_park", name="a"), store=store)
+    assert report.feature_count == 10
+    monkeypatch.setattr(index_sidecar, "_write_file",
+                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    import_layer(path, ImportOptions(kind="industrial_park", name="b"), store=store)
+    monkeypatch.undo()
+    index_sidecar.index_dir(store).unlink()
+    for name in ("a", "b"):
+        layer = get_layer(name, store=store)
+        assert layer.feature_count == 10
+        assert index_sidecar.read_sidecar(store, layer) is None
+        assert len(load_index_features(layer, store=store).fids) == 10  # from the rows
