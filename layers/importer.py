@@ -86,7 +86,11 @@ def import_layer(path: str | Path, options: ImportOptions, *, store: Store,
         report.warnings.append(f"repaired {repaired} invalid geometries (make_valid) / "
                                f"修复了 {repaired} 个无效几何")
     report.warnings += second_layer_warnings(kind.name, name, store=store)
-    _write_vector_layer(report, rows, options.actor, store=store, progress=progress)
+    layer_id = _write_vector_layer(report, rows, options.actor, store=store, progress=progress)
+    if store.backend.name == "embedded":
+        index = _IndexParts()
+        index.add(rows, frame)
+        index.write(store, layer_id, name)
     return report
 
 
@@ -138,13 +142,17 @@ def features_checksum(rows: Iterable[dict[str, Any]]) -> str:
 def _digest_rows(digest: Any, rows: Iterable[dict[str, Any]]) -> None:
     """Add rows to the checksum: ``json.dumps([fid, klass, props], ensure_ascii=False)``
     (written out: the same text) and the WKB of each."""
+    parts: list[bytes] = []
     for row in rows:
         klass = row["klass"]
-        head = "[" + encode_basestring(row["fid"]) + ", " + \
-            ("null" if klass is None else encode_basestring(klass)) + ", " + \
-            encode_basestring(row["props"]) + "]"
-        digest.update(head.encode("utf-8"))
-        digest.update(bytes(row["geom"]))
+        parts.append(("[" + encode_basestring(row["fid"]) + ", " +
+                      ("null" if klass is None else encode_basestring(klass)) + ", " +
+                      encode_basestring(row["props"]) + "]").encode("utf-8"))
+        parts.append(bytes(row["geom"]))
+        if len(parts) >= 8192:  # one update per few thousand rows: the same digest
+            digest.update(b"".join(parts))
+            parts.clear()
+    digest.update(b"".join(parts))
 
 
 def _is_duplicate_id(exc: BaseException) -> bool:
@@ -192,6 +200,7 @@ def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str
     digest = hashlib.sha256()
     source_bounds: list[BBox4] = []
     bounds: list[BBox4] = []
+    index = _IndexParts() if store.backend.name == "embedded" else None
     with store.engine.begin() as conn:
         sink = store.backend.feature_sink(conn)
         done = 0
@@ -207,6 +216,8 @@ def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str
             bounds.append(bbox_of(frame))
             rows = list(batch_rows(frame, columns, id_col, class_col, start=done, where=where))
             _digest_rows(digest, rows)
+            if index is not None:
+                index.add(rows, frame)
             for written in sink.write(rows, batch=BATCH):
                 if progress:
                     progress(done + written, stream.count)
@@ -227,7 +238,30 @@ def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str
         write_audit(conn, actor=options.actor, action="layer.import", obj=f"layer:{name}",
                     detail=report.to_dict())
     store.backend.after_import(store=store)
+    if index is not None:
+        index.write(store, layer_id, name)
     return report
+
+
+class _IndexParts:
+    """What the embedded index's sidecar needs (ids, classes, boxes), gathered batch by
+    batch as an import writes its rows, then written once the import has committed."""
+
+    def __init__(self) -> None:
+        from blueprint.layers.engine.index_sidecar import ImportParts
+
+        self.parts = ImportParts()
+
+    def add(self, rows: list[dict[str, Any]], frame: Any) -> None:
+        import shapely
+
+        self.parts.add([r["fid"] for r in rows], [r["klass"] for r in rows],
+                       shapely.bounds(frame.geometry.values))
+
+    def write(self, store: Store, layer_id: int, name: str) -> None:
+        from blueprint.layers.engine.index_sidecar import write_import_sidecar
+
+        write_import_sidecar(store, layer_id, name, self.parts)
 
 
 def _chain(first: Any, rest: Iterable[Any]) -> Iterable[Any]:
@@ -241,7 +275,7 @@ def _union_bounds(boxes: list[BBox4]) -> BBox4:
 
 
 def _write_vector_layer(report: ImportReport, rows: list[dict[str, Any]], actor: str, *,
-                        store: Store, progress: Progress | None) -> None:
+                        store: Store, progress: Progress | None) -> int:
     with store.engine.begin() as conn:
         layer_id, _ = replace_layer_row(conn, layer_values(report, actor,
                                                            checksum=features_checksum(rows)),
@@ -252,4 +286,5 @@ def _write_vector_layer(report: ImportReport, rows: list[dict[str, Any]], actor:
         write_audit(conn, actor=actor, action="layer.import", obj=f"layer:{report.name}",
                     detail=report.to_dict())
     store.backend.after_import(store=store)
+    return layer_id
 

@@ -139,16 +139,31 @@ def batch_rows(frame: gpd.GeoDataFrame, columns: list[str], id_col: str | None,
     column by column (:func:`json_column`): the same text, several times faster.
     """
     wkbs = shapely.to_wkb(frame.geometry.values, output_dimension=2)
+    n = len(wkbs)
     values = {c: _values(frame[c]) for c in (id_col, class_col) if c}
-    encoded = [json_column(frame[c]) for c in columns]
-    keys = [encode_basestring(str(c)) + ": " for c in columns]
-    for n, wkb in enumerate(wkbs):
-        i = start + n
-        fid = str(values[id_col][n]) if id_col else str(i + 1)
-        klass = _text(values[class_col][n]) if class_col else None
-        _check_lengths(fid, klass, where=f"{where}: feature {i + 1}")
-        props = "{" + ", ".join([k + col[n] for k, col in zip(keys, encoded, strict=True)]) + "}"
-        yield {"fid": fid, "klass": klass, "geom": wkb, "props": props}
+    # each column's "key: value" texts, then one join per row (the same text as before)
+    pairs = [[key + v for v in json_column(frame[c])]
+             for c, key in zip(columns, [encode_basestring(str(c)) + ": " for c in columns],
+                               strict=True)]
+    fids = [str(v) for v in values[id_col]] if id_col else \
+        [str(i) for i in range(start + 1, start + n + 1)]
+    klasses: list[str | None] = [_text(v) for v in values[class_col]] if class_col \
+        else [None] * n
+    _check_all_lengths(fids, klasses, start=start, where=where)
+    props = ["{" + ", ".join(row) + "}" for row in zip(*pairs, strict=True)] if pairs \
+        else ["{}"] * n
+    for fid, klass, wkb, text in zip(fids, klasses, wkbs, props, strict=True):
+        yield {"fid": fid, "klass": klass, "geom": wkb, "props": text}
+
+
+def _check_all_lengths(fids: list[str], klasses: list[str | None], *, start: int,
+                       where: str) -> None:
+    """:func:`_check_lengths` of every row, the first one too long named."""
+    if (max(map(len, fids), default=0) <= 200
+            and max((len(k) for k in klasses if k is not None), default=0) <= 80):
+        return
+    for n, (fid, klass) in enumerate(zip(fids, klasses, strict=True)):
+        _check_lengths(fid, klass, where=f"{where}: feature {start + n + 1}")
 
 
 def _native(value: Any) -> Any:

@@ -246,3 +246,59 @@ def test_lazy_attributes_read_like_a_list(store, tmp_path, monkeypatch):
     assert arrays.props[-1] == stored[-1] and arrays.props[2:5] == stored[2:5]
     with pytest.raises(IndexError):
         arrays.props[10]
+
+
+def test_an_embedded_import_writes_the_index_sidecar(store, tmp_path, monkeypatch):
+    """The sidecar written at the end of an import (streamed or whole) is the one the first
+    load would write from the rows; PostGIS has none."""
+    from blueprint.layers.engine.embedded_index import load_index_features
+    from blueprint.layers.engine.index_sidecar import read_sidecar, remove_sidecars
+
+    path = _parcels(tmp_path, ids=[f"TB-{i * 7 % 10:02d}" for i in range(10)])  # not sorted
+    import_layer(path, ImportOptions(kind="industrial_park", name="whole",
+                                     id_field="tbbh"), store=store)
+    calls = _spy_stream(monkeypatch, 3)
+    import_layer(path, ImportOptions(kind="industrial_park", name="streamed",
+                                     id_field="tbbh"), store=store)
+    assert calls == ["streaming", "done"]
+    layers_now = [get_layer(n, store=store) for n in ("whole", "streamed")]
+    if store.backend.name != "embedded":
+        assert all(read_sidecar(store, layer) is None for layer in layers_now)
+        return
+    from_import = [read_sidecar(store, layer) for layer in layers_now]
+    assert all(s is not None and len(s.fids) == 10 for s in from_import)
+    remove_sidecars(store)
+    for layer, written in zip(layers_now, from_import, strict=True):
+        assert read_sidecar(store, layer) is None
+        load_index_features(layer, store=store)  # from the rows: writes the sidecar again
+        rebuilt = read_sidecar(store, layer)
+        assert rebuilt is not None and written is not None
+        assert list(rebuilt.fids) == list(written.fids) == sorted(written.fids)
+        assert written.fids[0] == "TB-00"
+        assert list(rebuilt.klass) == list(written.klass)
+        assert np.array_equal(rebuilt.bounds, written.bounds, equal_nan=True)
+
+
+def test_a_sidecar_that_cannot_be_written_does_not_fail_the_import(store, tmp_path,
+                                                                    monkeypatch):
+    from blueprint.layers.engine import index_sidecar
+    from blueprint.layers.engine.embedded_index import load_index_features
+
+    if store.backend.name != "embedded":
+        pytest.skip("the index sidecar is the embedded engine's")
+    path = _parcels(tmp_path)
+    _spy_stream(monkeypatch, 3)
+    (index_sidecar.index_dir(store)).parent.mkdir(parents=True, exist_ok=True)
+    index_sidecar.index_dir(store).write_bytes(b"not a folder")  # mkdir fails
+    report = import_layer(path, ImportOptions(kind="industrial_park", name="a"), store=store)
+    assert report.feature_count == 10
+    monkeypatch.setattr(index_sidecar, "_write_file",
+                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    import_layer(path, ImportOptions(kind="industrial_park", name="b"), store=store)
+    monkeypatch.undo()
+    index_sidecar.index_dir(store).unlink()
+    for name in ("a", "b"):
+        layer = get_layer(name, store=store)
+        assert layer.feature_count == 10
+        assert index_sidecar.read_sidecar(store, layer) is None
+        assert len(load_index_features(layer, store=store).fids) == 10  # from the rows

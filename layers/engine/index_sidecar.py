@@ -23,7 +23,7 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -125,10 +125,23 @@ def write_sidecar(store: Store, layer: LayerInfo, sidecar: Sidecar) -> bool:
     codes = np.array([-1 if k is None else code_of[k] for k in sidecar.klass], dtype="<i4")
     bounds = np.ascontiguousarray(sidecar.bounds, dtype="<f8")
     text = "\n".join(fids).encode("utf-8")
-    payload = b"".join([bounds.tobytes(), codes.tobytes(), text])
-    header = json.dumps({"fingerprint": fingerprint(layer), "n": len(fids),
-                         "fid_bytes": len(text), "classes": classes,
-                         "crc32": zlib.crc32(payload)}).encode("utf-8")
+    return _write_file(store, layer, classes, len(fids), [bounds, codes, text])
+
+
+def _write_file(store: Store, layer: LayerInfo, classes: list[str], n: int,
+                parts: list[Any]) -> bool:
+    """The file: magic, header, then ``parts`` (the boxes, the class codes, the ids'
+    text; buffers written as they are, the CRC-32 computed over them in turn)."""
+    views = [memoryview(p) if isinstance(p, bytes)
+             else memoryview(np.ascontiguousarray(p).reshape(-1).view(np.uint8).data)
+             for p in parts]
+    crc = 0
+    for view in views:
+        crc = zlib.crc32(view, crc)
+    fid_bytes = len(views[2])
+    header = json.dumps({"fingerprint": fingerprint(layer), "n": n,
+                         "fid_bytes": fid_bytes, "classes": classes,
+                         "crc32": crc}).encode("utf-8")
     path = sidecar_path(store, layer)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -138,7 +151,8 @@ def write_sidecar(store: Store, layer: LayerInfo, sidecar: Sidecar) -> bool:
                 out.write(MAGIC)
                 out.write(_HEADER_LEN.pack(len(header)))
                 out.write(header)
-                out.write(payload)
+                for view in views:
+                    out.write(view)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -155,3 +169,64 @@ def remove_sidecars(store: Store) -> None:
     if folder.is_dir():
         for path in folder.glob("*.idx"):
             path.unlink(missing_ok=True)
+
+
+class ImportParts:
+    """What an import gathers for the sidecar, batch by batch: ids (fixed-width text
+    arrays), class codes and boxes; about 40 bytes a feature for short ids."""
+
+    def __init__(self) -> None:
+        self.fids: list[np.ndarray] = []
+        self.codes: list[np.ndarray] = []
+        self.bounds: list[np.ndarray] = []
+        self.classes: dict[str, int] = {}
+        self.usable = True
+
+    def add(self, fids: list[str], klass: list[str | None], bounds: np.ndarray) -> None:
+        """A batch's ids, classes and boxes, in file order."""
+        if not self.usable:
+            return
+        # numpy's fixed-width text drops trailing NULs; a newline separates ids in the file
+        if any("\x00" in f or "\n" in f for f in fids):
+            self.usable = False
+            return
+        code_of = self.classes
+        self.fids.append(np.array(fids, dtype=str) if fids else np.array([], dtype="U1"))
+        self.codes.append(np.array([-1 if k is None else code_of.setdefault(k, len(code_of))
+                                    for k in klass], dtype="<i4"))
+        self.bounds.append(np.asarray(bounds, dtype="<f8"))
+
+
+def write_import_sidecar(store: Store, layer_id: int, name: str, parts: ImportParts) -> bool:
+    """Write the sidecar of the layer version an import has just committed, from what the
+    import gathered (:class:`ImportParts`), so that the first load after an import need
+    not read every row. Best effort: False (nothing written; the first load writes it, as
+    without) when anything is amiss; never raises."""
+    try:
+        from blueprint.layers.repository import get_layer
+
+        if not parts.usable:
+            return False
+        layer = get_layer(name, store=store)
+        ids = np.concatenate(parts.fids) if parts.fids else np.array([], dtype="U1")
+        boxes = np.concatenate(parts.bounds) if parts.bounds else np.zeros((0, 4))
+        codes = np.concatenate(parts.codes) if parts.codes else np.zeros(0, "<i4")
+        parts.fids, parts.bounds, parts.codes = [], [], []  # the batches' copies go
+        n = len(ids)
+        if int(layer.id) != int(layer_id) or int(layer.feature_count) != n:
+            return False  # another import of the name committed since: not ours to write
+        if not all(isinstance(k, str) for k in parts.classes):
+            return False
+        order = np.argsort(ids, kind="stable")  # code point order: SQLite's BINARY collation
+        ids, boxes, codes = ids[order], boxes[order], codes[order]
+        del order
+        if boxes.shape != (n, 4) or codes.shape != (n,):
+            return False
+        step = 65_536  # the ids' text a slice at a time: no Python string per id kept
+        text = b"\n".join("\n".join(ids[i:i + step].tolist()).encode("utf-8")
+                          for i in range(0, n, step))
+        return _write_file(store, layer, list(parts.classes), n,
+                           [np.ascontiguousarray(boxes, dtype="<f8"), codes, text])
+    except Exception as exc:  # never fail a committed import over its cache
+        log.warning("index sidecar for layer %s not written after import: %s", layer_id, exc)
+        return False
