@@ -28,9 +28,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.pg_schemas import drop_schema, fresh_schema  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = 20261201
@@ -136,32 +138,6 @@ def cold_start(tree: Path, data_dir: Path, site: Path) -> dict[str, Any]:
     return result
 
 
-def open_postgis_schema(url: str) -> tuple[str, str]:
-    """A fresh schema on the server; the URL that uses it and its name."""
-    from urllib.parse import quote
-
-    import sqlalchemy as sa
-
-    schema = f"bench_scale_{uuid.uuid4().hex[:8]}"
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))
-    with engine.begin() as conn:
-        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options={quote(f'-csearch_path={schema},public')}", schema
-
-
-def drop_schema(url: str, schema: str) -> None:
-    """Remove a benchmark schema."""
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
-
-
 def versions() -> str:
     """Library versions of this run."""
     import geopandas
@@ -241,7 +217,7 @@ def main() -> None:
             imports.append({"arm": label, "engine": "embedded", **result})
             print(imports[-1], flush=True)
             if url:
-                schema_url, schema = open_postgis_schema(url)
+                schema_url, schema = fresh_schema(url, "bench_scale")
                 try:
                     result = import_arm(tree, gpkg, Path(tmp) / f"pg-{label}", schema_url)
                 finally:

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ import shapely
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.pg_schemas import drop_schema, fresh_schema  # noqa: E402
 from blueprint.analysis.sample import load_sample  # noqa: E402
 from blueprint.analysis.site import Site  # noqa: E402
 from blueprint.analysis.vetting import VetRequest, vet_site  # noqa: E402
@@ -163,30 +163,9 @@ def postgres_version(url: str) -> str:
 
 
 def open_postgis(url: str, data_dir: Path) -> tuple[Store, str]:
-    """A fresh schema on the server for the benchmark."""
-    from urllib.parse import quote
-
-    import sqlalchemy as sa
-
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))
-    with engine.begin() as conn:
-        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    sep = "&" if "?" in url else "?"
-    store = open_store(f"{url}{sep}options={quote(f'-csearch_path={schema},public')}", data_dir)
-    return store, schema
-
-
-def drop_schema(url: str, schema: str) -> None:
-    """Remove the benchmark schema."""
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
+    """A store in a fresh schema on the server for the benchmark, and the schema's name."""
+    schema_url, schema = fresh_schema(url)
+    return open_store(schema_url, data_dir), schema
 
 
 def summarise(name: str, result: dict[str, object], n: int) -> str:
