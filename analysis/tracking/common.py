@@ -6,8 +6,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
+
 from blueprint.analysis.projects.model import Project
-from blueprint.layers.errors import BadInput, NotAllowed
+from blueprint.layers.errors import BadInput, NotAllowed, NotFound
+from blueprint.layers.schema import projects, tracking_reports
 from blueprint.layers.users import User
 
 WRITERS = ("nr_staff", "city_quota_manager", "county_quota_manager")
@@ -66,3 +69,15 @@ def day(value: Any, where: str) -> date:
     except ValueError:
         raise BadInput(f"{where} must be YYYY-MM-DD, not {value!r}", where=where,
                        message_zh=f"{where} 须为日期（年-月-日）") from None
+
+
+def report_project_code(conn: sa.Connection, report_id: int) -> str:
+    """The code of the project report ``report_id`` is of, or :class:`NotFound`, inside a
+    transaction the caller holds."""
+    code = conn.execute(sa.select(projects.c.code).join(
+        tracking_reports, projects.c.id == tracking_reports.c.project_id).where(
+        tracking_reports.c.id == report_id)).scalar()
+    if code is None:
+        raise NotFound(f"no report {report_id}", where="report",
+                       message_zh=f"月报 {report_id} 不存在")
+    return str(code)

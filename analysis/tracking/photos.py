@@ -25,9 +25,9 @@ import sqlalchemy as sa
 
 from blueprint.analysis.projects.records import load_project
 from blueprint.analysis.quota.clock import now_utc, utc
-from blueprint.analysis.tracking.common import require_reporter
+from blueprint.analysis.tracking.common import report_project_code, require_reporter
 from blueprint.layers.errors import BadInput, InvalidFile, NotFound, TooLarge
-from blueprint.layers.schema import projects, tracking_photos, tracking_reports
+from blueprint.layers.schema import projects, tracking_photos
 from blueprint.layers.store import Store, write_audit
 from blueprint.layers.users import User
 
@@ -142,13 +142,8 @@ def add_photos(report_id: int, files: Sequence[tuple[str | None, IO[bytes]]], *,
     created: list[Path] = []
     try:
         with store.engine.begin() as conn:
-            row = conn.execute(sa.select(projects.c.code).join(
-                tracking_reports, projects.c.id == tracking_reports.c.project_id).where(
-                tracking_reports.c.id == report_id)).first()
-            if row is None:
-                raise NotFound(f"no report {report_id}", where="report",
-                               message_zh=f"月报 {report_id} 不存在")
-            project = load_project(conn, row.code, for_update=True)
+            project = load_project(conn, report_project_code(conn, report_id),
+                                   for_update=True)
             require_reporter(user, project)
             photos = store_photos(conn, store, checked, report_id, project.id, project.code,
                                   user, at, created)

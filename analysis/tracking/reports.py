@@ -24,7 +24,13 @@ from sqlalchemy.engine import Connection
 from blueprint.analysis.projects.model import EXITED
 from blueprint.analysis.projects.records import list_projects, load_project
 from blueprint.analysis.quota.clock import now_utc, today_cn, utc
-from blueprint.analysis.tracking.common import amount, day, require_reporter, text
+from blueprint.analysis.tracking.common import (
+    amount,
+    day,
+    report_project_code,
+    require_reporter,
+    text,
+)
 from blueprint.analysis.tracking.config import load_settings
 from blueprint.analysis.tracking.model import (
     MILESTONES,
@@ -36,7 +42,7 @@ from blueprint.analysis.tracking.model import (
 )
 from blueprint.analysis.tracking.photos import check_photos, report_photos, store_photos
 from blueprint.analysis.tracking.plans import all_plans
-from blueprint.layers.errors import BadInput, NotFound
+from blueprint.layers.errors import BadInput
 from blueprint.layers.schema import projects, tracking_problems, tracking_reports
 from blueprint.layers.store import Store, write_audit
 from blueprint.layers.users import User
@@ -133,13 +139,7 @@ def _submit(code: str, month: str, money: Any, funds: Any, reached: dict[str, da
 def report_project(report_id: int, *, store: Store) -> str:
     """The code of the project report ``report_id`` is of, or :class:`NotFound`."""
     with store.read() as conn:
-        code = conn.execute(sa.select(projects.c.code).join(
-            tracking_reports, projects.c.id == tracking_reports.c.project_id).where(
-            tracking_reports.c.id == report_id)).scalar()
-    if code is None:
-        raise NotFound(f"no report {report_id}", where="report",
-                       message_zh=f"月报 {report_id} 不存在")
-    return str(code)
+        return report_project_code(conn, report_id)
 
 
 def _report(row: Any, code: str) -> Report:
