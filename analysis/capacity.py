@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -66,14 +66,18 @@ def parse_emissions(text: str | None) -> dict[str, float]:
 
 
 def capacity_under_site(site: BaseGeometry, layers: list[LayerInfo],
-                        emissions: dict[str, float]) -> dict[str, Any]:
+                        emissions: dict[str, float], *,
+                        project: Callable[[str], BaseGeometry] | None = None
+                        ) -> dict[str, Any]:
     """Area-weighted mean and minimum of each capacity band under ``site`` (EPSG:4490).
 
     Cells partly covered count by their covered share (exactextract's coverage weights).
     With ``emissions`` (t/yr per pollutant), each band says whether the demand fits: it
     fits when it is no more than the minimum remaining capacity under the site.
+    ``project(crs)``, when given, is ``site`` transformed to a grid's CRS (the caller's
+    copy, e.g. :meth:`analysis.site.Site.in_crs`: the site's zone is usually the grid's).
     """
-    results = [_layer_capacity(site, layer, emissions) for layer in layers]
+    results = [_layer_capacity(site, layer, emissions, project) for layer in layers]
     checks = [b["fits"] for r in results for b in r["bands"] if b["fits"] is not None]
     return {"layers": results, "fits": all(checks) if checks else None,
             "emissions": emissions}
@@ -163,15 +167,20 @@ def capacity_under_sites(sites: list[BaseGeometry], layers: list[LayerInfo],
     return results
 
 
-def _layer_capacity(site: BaseGeometry, layer: LayerInfo,
-                    emissions: dict[str, float]) -> dict[str, Any]:
-    return _layer_capacities([site], layer, [emissions])[0]
+def _layer_capacity(site: BaseGeometry, layer: LayerInfo, emissions: dict[str, float],
+                    project: Callable[[str], BaseGeometry] | None) -> dict[str, Any]:
+    return _layer_capacities([site], layer, [emissions], project)[0]
 
 
 def _layer_capacities(sites: list[BaseGeometry], layer: LayerInfo,
-                      emissions: list[dict[str, float]]) -> list[dict[str, Any]]:
+                      emissions: list[dict[str, float]],
+                      project: Callable[[str], BaseGeometry] | None = None
+                      ) -> list[dict[str, Any]]:
     grid = capacity_grid(layer.raster_file())
-    projected = to_crs(np.asarray(sites, dtype=object), CGCS2000, grid.crs)
+    if project is not None:
+        projected = [project(grid.crs)]
+    else:
+        projected = list(to_crs(np.asarray(sites, dtype=object), CGCS2000, grid.crs))
     sources, operations = grid.operations()
     results = exact_extract(sources, _WkbSites(projected), operations, output="geojson")
     return [_bands(result["properties"], float(g.area) or 1.0, grid, layer, wanted)
