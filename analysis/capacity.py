@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 import rasterio
 import shapely
-from exactextract import exact_extract
 from exactextract.feature import JSONFeature, JSONFeatureSource
 from exactextract.operation import Operation
+from exactextract.processor import FeatureSequentialProcessor
 from exactextract.raster import NumPyRasterSource
+from exactextract.writer import JSONWriter
 from shapely.geometry.base import BaseGeometry
 
 from blueprint.analysis.amounts import parse_pairs
@@ -176,15 +177,42 @@ def _layer_capacities(sites: list[BaseGeometry], layer: LayerInfo,
                       emissions: list[dict[str, float]],
                       project: Callable[[str], BaseGeometry] | None = None
                       ) -> list[dict[str, Any]]:
-    grid = capacity_grid(layer.raster_file())
+    grid = _grid_of(layer)
     if project is not None:
         projected = [project(grid.crs)]
     else:
         projected = list(to_crs(np.asarray(sites, dtype=object), CGCS2000, grid.crs))
-    sources, operations = grid.operations()
-    results = exact_extract(sources, _WkbSites(projected), operations, output="geojson")
+    results = _extract(grid, _WkbSites(projected))
     return [_bands(result["properties"], float(g.area) or 1.0, grid, layer, wanted)
             for result, g, wanted in zip(results, projected, emissions, strict=True)]
+
+
+def _grid_of(layer: LayerInfo) -> CapacityGrid:
+    """The layer's grid; a missing file is :meth:`LayerInfo.raster_file`'s error (one
+    ``stat`` per check: :func:`capacity_grid` needs it anyway)."""
+    if not layer.raster_path:
+        layer.raster_file()  # raises
+    try:
+        return capacity_grid(Path(layer.raster_path or ""))
+    except FileNotFoundError:
+        layer.raster_file()  # raises
+        raise
+
+
+def _extract(grid: CapacityGrid, sites: _WkbSites) -> list[dict[str, Any]]:
+    """What ``exact_extract(sources, sites, operations, output="geojson")`` gives, without
+    preparing the (already prepared) sources and operations and comparing their CRSs again
+    on every call: the processor and writer it would build, with its settings."""
+    _, operations = grid.operations()
+    writer = JSONWriter()
+    processor = FeatureSequentialProcessor(sites, writer, operations)
+    processor.set_max_cells_in_memory(30_000_000)
+    processor.set_grid_compat_tol(1e-3)
+    processor.process()
+    writer.finish()
+    features: list[dict[str, Any]] = writer.features()
+    del processor  # ``sites`` and ``writer`` outlive it (the processor does not own them)
+    return features
 
 
 class _WkbSite(JSONFeature):
