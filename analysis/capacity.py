@@ -95,6 +95,8 @@ class CapacityGrid:
     cell_m2: float
     _operations: dict[int, tuple[list[NumPyRasterSource], list[Operation]]] = field(
         default_factory=dict, compare=False, repr=False)
+    _extractors: dict[int, _Extractor] = field(default_factory=dict, compare=False,
+                                               repr=False)
 
     def sources(self) -> list[NumPyRasterSource]:
         """Fresh exactextract sources over the shared arrays (named ``b1``, ``b2`` …)."""
@@ -182,7 +184,7 @@ def _layer_capacities(sites: list[BaseGeometry], layer: LayerInfo,
         projected = [project(grid.crs)]
     else:
         projected = list(to_crs(np.asarray(sites, dtype=object), CGCS2000, grid.crs))
-    results = _extract(grid, _WkbSites(projected))
+    results = _extract(grid, projected)
     return [_bands(result["properties"], float(g.area) or 1.0, grid, layer, wanted)
             for result, g, wanted in zip(results, projected, emissions, strict=True)]
 
@@ -199,20 +201,44 @@ def _grid_of(layer: LayerInfo) -> CapacityGrid:
         raise
 
 
-def _extract(grid: CapacityGrid, sites: _WkbSites) -> list[dict[str, Any]]:
-    """What ``exact_extract(sources, sites, operations, output="geojson")`` gives, without
-    preparing the (already prepared) sources and operations and comparing their CRSs again
-    on every call: the processor and writer it would build, with its settings."""
-    _, operations = grid.operations()
-    writer = JSONWriter()
-    processor = FeatureSequentialProcessor(sites, writer, operations)
-    processor.set_max_cells_in_memory(30_000_000)
-    processor.set_grid_compat_tol(1e-3)
-    processor.process()
-    writer.finish()
-    features: list[dict[str, Any]] = writer.features()
-    del processor  # ``sites`` and ``writer`` outlive it (the processor does not own them)
+def _extract(grid: CapacityGrid, sites: list[BaseGeometry]) -> list[dict[str, Any]]:
+    """What ``exact_extract(sources, sites, operations, output="geojson")`` gives for
+    ``sites`` (in the grid's CRS), by this thread's :class:`_Extractor` of the grid."""
+    thread = threading.get_ident()
+    extractor = grid._extractors.pop(thread, None) or _Extractor(grid)
+    features = extractor.run(sites)
+    grid._extractors[thread] = extractor  # kept only after a run that completed
     return features
+
+
+class _Extractor:
+    """exactextract's processor and writer over a grid's prepared sources and operations,
+    built once per thread and run again on each call's sites.
+
+    ``exact_extract`` prepares the sources and operations, compares their CRSs and builds
+    a processor and a writer on every call: that was a third of a site's capacity check.
+    The processor does not own its feature source and writer: they live here with it.
+    """
+
+    def __init__(self, grid: CapacityGrid) -> None:
+        _, operations = grid.operations()
+        self.sites = _WkbSites([])
+        self.writer = JSONWriter()
+        self.processor = FeatureSequentialProcessor(self.sites, self.writer, operations)
+        self.processor.set_max_cells_in_memory(30_000_000)  # exact_extract's defaults
+        self.processor.set_grid_compat_tol(1e-3)
+
+    def run(self, sites: list[BaseGeometry]) -> list[dict[str, Any]]:
+        """One GeoJSON-like feature per site, its statistics in ``properties``."""
+        self.sites.src = sites
+        self.writer.feature_list = []
+        try:
+            self.processor.process()
+            self.writer.finish()
+            features: list[dict[str, Any]] = self.writer.features()
+            return features
+        finally:
+            self.sites.src = []
 
 
 class _WkbSite(JSONFeature):
