@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 import rasterio
 import shapely
-from exactextract import exact_extract
 from exactextract.feature import JSONFeature, JSONFeatureSource
 from exactextract.operation import Operation
+from exactextract.processor import FeatureSequentialProcessor
 from exactextract.raster import NumPyRasterSource
+from exactextract.writer import JSONWriter
 from shapely.geometry.base import BaseGeometry
 
 from blueprint.analysis.amounts import parse_pairs
@@ -66,14 +67,18 @@ def parse_emissions(text: str | None) -> dict[str, float]:
 
 
 def capacity_under_site(site: BaseGeometry, layers: list[LayerInfo],
-                        emissions: dict[str, float]) -> dict[str, Any]:
+                        emissions: dict[str, float], *,
+                        project: Callable[[str], BaseGeometry] | None = None
+                        ) -> dict[str, Any]:
     """Area-weighted mean and minimum of each capacity band under ``site`` (EPSG:4490).
 
     Cells partly covered count by their covered share (exactextract's coverage weights).
     With ``emissions`` (t/yr per pollutant), each band says whether the demand fits: it
     fits when it is no more than the minimum remaining capacity under the site.
+    ``project(crs)``, when given, is ``site`` transformed to a grid's CRS (the caller's
+    copy, e.g. :meth:`analysis.site.Site.in_crs`: the site's zone is usually the grid's).
     """
-    results = [_layer_capacity(site, layer, emissions) for layer in layers]
+    results = [_layer_capacity(site, layer, emissions, project) for layer in layers]
     checks = [b["fits"] for r in results for b in r["bands"] if b["fits"] is not None]
     return {"layers": results, "fits": all(checks) if checks else None,
             "emissions": emissions}
@@ -90,6 +95,8 @@ class CapacityGrid:
     cell_m2: float
     _operations: dict[int, tuple[list[NumPyRasterSource], list[Operation]]] = field(
         default_factory=dict, compare=False, repr=False)
+    _extractors: dict[int, _Extractor] = field(default_factory=dict, compare=False,
+                                               repr=False)
 
     def sources(self) -> list[NumPyRasterSource]:
         """Fresh exactextract sources over the shared arrays (named ``b1``, ``b2`` …)."""
@@ -163,19 +170,75 @@ def capacity_under_sites(sites: list[BaseGeometry], layers: list[LayerInfo],
     return results
 
 
-def _layer_capacity(site: BaseGeometry, layer: LayerInfo,
-                    emissions: dict[str, float]) -> dict[str, Any]:
-    return _layer_capacities([site], layer, [emissions])[0]
+def _layer_capacity(site: BaseGeometry, layer: LayerInfo, emissions: dict[str, float],
+                    project: Callable[[str], BaseGeometry] | None) -> dict[str, Any]:
+    return _layer_capacities([site], layer, [emissions], project)[0]
 
 
 def _layer_capacities(sites: list[BaseGeometry], layer: LayerInfo,
-                      emissions: list[dict[str, float]]) -> list[dict[str, Any]]:
-    grid = capacity_grid(layer.raster_file())
-    projected = to_crs(np.asarray(sites, dtype=object), CGCS2000, grid.crs)
-    sources, operations = grid.operations()
-    results = exact_extract(sources, _WkbSites(projected), operations, output="geojson")
+                      emissions: list[dict[str, float]],
+                      project: Callable[[str], BaseGeometry] | None = None
+                      ) -> list[dict[str, Any]]:
+    grid = _grid_of(layer)
+    if project is not None:
+        projected = [project(grid.crs)]
+    else:
+        projected = list(to_crs(np.asarray(sites, dtype=object), CGCS2000, grid.crs))
+    results = _extract(grid, projected)
     return [_bands(result["properties"], float(g.area) or 1.0, grid, layer, wanted)
             for result, g, wanted in zip(results, projected, emissions, strict=True)]
+
+
+def _grid_of(layer: LayerInfo) -> CapacityGrid:
+    """The layer's grid; a missing file is :meth:`LayerInfo.raster_file`'s error (one
+    ``stat`` per check: :func:`capacity_grid` needs it anyway)."""
+    if not layer.raster_path:
+        layer.raster_file()  # raises
+    try:
+        return capacity_grid(Path(layer.raster_path or ""))
+    except FileNotFoundError:
+        layer.raster_file()  # raises
+        raise
+
+
+def _extract(grid: CapacityGrid, sites: list[BaseGeometry]) -> list[dict[str, Any]]:
+    """What ``exact_extract(sources, sites, operations, output="geojson")`` gives for
+    ``sites`` (in the grid's CRS), by this thread's :class:`_Extractor` of the grid."""
+    thread = threading.get_ident()
+    extractor = grid._extractors.pop(thread, None) or _Extractor(grid)
+    features = extractor.run(sites)
+    grid._extractors[thread] = extractor  # kept only after a run that completed
+    return features
+
+
+class _Extractor:
+    """exactextract's processor and writer over a grid's prepared sources and operations,
+    built once per thread and run again on each call's sites.
+
+    ``exact_extract`` prepares the sources and operations, compares their CRSs and builds
+    a processor and a writer on every call: that was a third of a site's capacity check.
+    The processor does not own its feature source and writer: they live here with it.
+    """
+
+    def __init__(self, grid: CapacityGrid) -> None:
+        _, operations = grid.operations()
+        self.sites = _WkbSites([])
+        self.writer = JSONWriter()
+        self.processor = FeatureSequentialProcessor(self.sites, self.writer, operations)
+        self.processor.set_max_cells_in_memory(30_000_000)  # exact_extract's defaults
+        self.processor.set_grid_compat_tol(1e-3)
+
+    def run(self, sites: list[BaseGeometry]) -> list[dict[str, Any]]:
+        """One GeoJSON-like feature per site, its statistics in ``properties``."""
+        self.sites.src = sites
+        self.writer.feature_list = []
+        try:
+            self.processor.process()
+            self.writer.finish()
+            features: list[dict[str, Any]] = self.writer.features()
+            return features
+        finally:
+            self.sites.src = []
 
 
 class _WkbSite(JSONFeature):

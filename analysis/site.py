@@ -68,20 +68,51 @@ class Site:
     warnings: list[str] = field(default_factory=list)
     parcel_geometries: list[BaseGeometry] = field(default_factory=list)
 
+    # What is derived from the geometry (its zone, its projections), kept while the
+    # geometry is the same object: a vetting used to project the site twice (its area and
+    # the capacity check, in the same zone) and find its zone four times.
+    _derived: dict[Any, Any] = field(default_factory=dict, init=False, repr=False,
+                                     compare=False)
+
+    def _cached(self) -> dict[Any, Any]:
+        if self._derived.get("geometry") is not self.geometry:
+            self._derived.clear()
+            self._derived["geometry"] = self.geometry
+        return self._derived
+
     @property
     def zone_epsg(self) -> int:
         """CGCS2000 3-degree GK zone (no prefix) of the site's centroid: where areas are planar."""
-        return gk3_epsg(self.geometry.centroid.x)
+        cache = self._cached()
+        if "zone" not in cache:
+            cache["zone"] = gk3_epsg(self.geometry.centroid.x)
+        return int(cache["zone"])
+
+    def in_crs(self, crs: int | str) -> BaseGeometry:
+        """The site transformed to ``crs`` (an EPSG code or ``"EPSG:…"``), computed once."""
+        key = ("crs", _epsg_key(crs))
+        cache = self._cached()
+        if key not in cache:
+            cache[key] = to_crs(self.geometry, CGCS2000, crs)
+        projected: BaseGeometry = cache[key]
+        return projected
 
     @property
     def projected(self) -> BaseGeometry:
         """The site in its Gauss-Krüger zone (metres)."""
-        return to_crs(self.geometry, CGCS2000, self.zone_epsg)
+        return self.in_crs(self.zone_epsg)
 
     @property
     def area_m2(self) -> float:
         """Planar area in the site's Gauss-Krüger zone, m²."""
         return float(self.projected.area)
+
+
+def _epsg_key(crs: int | str) -> int | str:
+    """``4548`` for ``4548``, ``"EPSG:4548"`` and ``"epsg:4548"``; other names as given."""
+    if isinstance(crs, str) and crs[:5].upper() == "EPSG:" and crs[5:].isdigit():
+        return int(crs[5:])
+    return crs
 
 
 def read_site(path: str | os.PathLike[str], *, crs: str | None = None,

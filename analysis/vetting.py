@@ -62,7 +62,7 @@ def vet_site(request: VetRequest, *, store: Store, rules: Rules | None = None) -
         all_layers, overlaps = store.backend.overlay_current(site.geometry, site.zone_epsg,
                                                               store=store)
     capacity = capacity_under_site(site.geometry, capacity_layers(all_layers),
-                                   request.emissions)
+                                   request.emissions, project=site.in_crs)
     return build_report(request, all_layers, overlaps, capacity, store=store, rules=rules)
 
 
