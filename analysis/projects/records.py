@@ -270,7 +270,7 @@ def revise_project(code: str, *, user: User, store: Store, reason: str,
             update.update(site=shapely.to_wkb(site.geometry), site_version=version)
             before["site_version"], values["site_version"] = project.site_version, version
         if data is not None:
-            _replace_tags(conn, project, data.tags, user, at)
+            replace_tags(conn, project, data.tags, user, at)
         conn.execute(projects.update().where(projects.c.id == project.id).values(**update))
         write_audit(conn, actor=user.name, action="project.revise", obj=f"project:{code}",
                     project=code, at=at, detail={"reason": reason, "before": before,
@@ -278,8 +278,11 @@ def revise_project(code: str, *, user: User, store: Store, reason: str,
     return get_project(code, store=store)
 
 
-def _replace_tags(conn: Connection, project: Project, tags: Iterable[str], user: User,
-                  at: datetime) -> None:
+def replace_tags(conn: Connection, project: Project, tags: Iterable[str], user: User,
+                 at: datetime) -> None:
+    """Put ``project`` in exactly these libraries, inside the caller's transaction (the caller
+    checks the stage and writes the audit row: project revision, ``set_tags``, a quarterly
+    adjustment)."""
     conn.execute(project_tags.delete().where(project_tags.c.project_id == project.id))
     for tag in dict.fromkeys(tags):
         conn.execute(project_tags.insert().values(project_id=project.id, tag=tag, added_at=at,
@@ -301,7 +304,7 @@ def set_tags(code: str, tags: Iterable[str], *, user: User, store: Store, reason
         if project.stage == EXITED:
             raise IllegalTransition(f"project {code} has exited the library",
                                     message_zh=f"项目“{code}”已调出项目库", where="stage")
-        _replace_tags(conn, project, tags, user, at)
+        replace_tags(conn, project, tags, user, at)
         write_audit(conn, actor=user.name, action="project.tags", obj=f"project:{code}",
                     project=code, at=at, detail={"reason": reason,
                                                  "before": list(project.tags),

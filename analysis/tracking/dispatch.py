@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from blueprint.analysis.projects.config import load_settings as project_settings
 from blueprint.analysis.projects.model import EXITED
-from blueprint.analysis.projects.records import _replace_tags, load_project
+from blueprint.analysis.projects.records import load_project, replace_tags
 from blueprint.analysis.quota.clock import now_utc, today_cn, utc
 from blueprint.analysis.tracking.common import day, require_city, text
 from blueprint.analysis.tracking.problems import raise_linked
@@ -229,7 +229,7 @@ def record_adjustment(*, quarter: str, decided_on: Any, items: list[AdjustmentIt
             if i.action != "replan":
                 tags = (tuple(dict.fromkeys((*project.tags, i.library))) if i.action == "in"
                         else tuple(t for t in project.tags if t != i.library))
-                _replace_tags(conn, project, tags, user, at)
+                replace_tags(conn, project, tags, user, at)
             conn.execute(tracking_adjustment_items.insert().values(
                 adjustment_id=adjustment_id, project_id=project.id, reason=i.reason,
                 action=i.action, library=None if i.action == "replan" else i.library))
