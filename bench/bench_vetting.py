@@ -46,7 +46,11 @@ CLI_LINK = ("CLI start-up (`blueprint --help`, `blueprint layers list`): "
             "Map tiles at 10^6 features, per zoom: [benchmarks-tiles.md](benchmarks-tiles.md) "
             "(`bench/bench_tiles.py`); site search: "
             "[benchmarks-site-search.md](benchmarks-site-search.md) "
-            "(`bench/bench_site_search.py`).")
+            "(`bench/bench_site_search.py`).\n\n"
+            "Every overlay arm of issue #14 at 10^3 … 10^6 features (both engines' `vet_site` "
+            "and overlay, PostGIS by the book, plain `geopandas.overlay`, the STRtree floor), "
+            "areas cross-checked: [benchmarks-sizes.md](benchmarks-sizes.md) "
+            "(`bench/bench_sizes.py`).")
 
 
 def random_sites(store: Store, n: int, seed: int = 20261121) -> list[Site]:
