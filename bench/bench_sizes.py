@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -88,7 +87,7 @@ def child_import(engine: str, data_dir: Path, url: str, gpkg: Path) -> dict[str,
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     store.close()
     return {"import_s": wall, "import_cpu_s": cpu, "features": report.feature_count,
-            "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "maxrss_mb": _hwm_mb()}  # VmHWM: ru_maxrss would keep the parent's across exec
 
 
 # ---------------------------------------------------------------- child: arms
