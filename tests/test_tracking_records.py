@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -139,6 +140,56 @@ def test_a_photo_file_is_removed_when_its_transaction_fails(tstore: Store) -> No
                       photos=[("a.png", io.BytesIO(image("PNG", "purple")))],
                       at=cn("2026-01-20 10:00"))
     assert _state(tstore) == before
+
+
+def test_the_same_photo_sent_twice_keeps_its_file_when_the_first_send_fails(
+        tstore: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two reports carry the same image (one file, named by its content). The first
+    report's transaction fails after its file was written; the second, sent meanwhile,
+    commits. Its photo row must still find the file (no clean-up may take it away)."""
+    import threading
+    import time
+
+    from blueprint.analysis.tracking import photos as photos_module
+
+    a, b = tracked(tstore, "同图甲项目"), tracked(tstore, "同图乙项目")
+    data = image("PNG", "olive", (33, 21))
+    wrote, real_audit = threading.Event(), photos_module.write_audit
+
+    real_unlink = Path.unlink
+
+    def audit(conn: Any, **kwargs: Any) -> None:
+        if kwargs.get("project") == a:  # the first report: its file is written, then it fails
+            wrote.set()
+            raise RuntimeError("disk full")
+        real_audit(conn, **kwargs)
+
+    def slow_unlink(path: Path, missing_ok: bool = False) -> None:
+        if threading.current_thread() is thread:  # the failed report's clean-up, slowed down
+            time.sleep(1.0)  # time for the second report to get as far as it can
+        real_unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(photos_module, "write_audit", audit)
+    monkeypatch.setattr(Path, "unlink", slow_unlink)
+    failed: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            submit_report(a, "2026-01", investment="1", user=STAFF, store=tstore,
+                          photos=[("甲.png", io.BytesIO(data))], at=cn("2026-01-20 10:00"))
+        except RuntimeError as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert wrote.wait(10)
+    second = submit_report(b, "2026-01", investment="1", user=STAFF, store=tstore,
+                           photos=[("乙.png", io.BytesIO(data))], at=cn("2026-01-20 10:01"))
+    thread.join(10)
+    assert failed and not thread.is_alive()
+    (photo,) = second.photos
+    found, path = photo_file(photo["id"], store=tstore)
+    assert path.read_bytes() == data and found.project == b
 
 
 def test_weekly_dispatch_raises_its_problems(tstore: Store) -> None:

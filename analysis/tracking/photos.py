@@ -11,11 +11,13 @@ leaves no file and no row behind.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -139,19 +141,36 @@ def add_photos(report_id: int, files: Sequence[tuple[str | None, IO[bytes]]], *,
     at, checked = now_utc(at), check_photos(files)
     if not checked:
         raise BadInput("no photo sent", where="photos", message_zh="没有选择照片")
+    with photo_files(store, checked) as created, store.engine.begin() as conn:
+        project = load_project(conn, report_project_code(conn, report_id), for_update=True)
+        require_reporter(user, project)
+        return store_photos(conn, store, checked, report_id, project.id, project.code,
+                            user, at, created)
+
+
+@contextmanager
+def photo_files(store: Store, checked: list[Checked]) -> Iterator[list[Path]]:
+    """Around a transaction that stores ``checked`` photos: the list of files it writes,
+    removed again if the transaction fails.
+
+    Photo writers take turns (an exclusive ``flock`` on one lock file beside the folder,
+    across threads and worker processes) from before their transaction until after that
+    clean-up. Files are named by content, so without turns a second upload of the same
+    image could find the first one's file, keep it, and lose it when the first upload's
+    transaction failed and removed it."""
     created: list[Path] = []
-    try:
-        with store.engine.begin() as conn:
-            project = load_project(conn, report_project_code(conn, report_id),
-                                   for_update=True)
-            require_reporter(user, project)
-            photos = store_photos(conn, store, checked, report_id, project.id, project.code,
-                                  user, at, created)
-    except BaseException:  # the files this call wrote go with the rows it did not commit
-        for path in created:
-            path.unlink(missing_ok=True)
-        raise
-    return photos
+    if not checked:
+        yield created
+        return
+    lock = photo_dir(store).parent / ".tracking-photos.lock"
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        try:
+            yield created
+        except BaseException:  # the files written go with the rows not committed
+            for path in created:
+                path.unlink(missing_ok=True)
+            raise
 
 
 def store_photos(conn: Any, store: Store, checked: list[Checked], report_id: int,

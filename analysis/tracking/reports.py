@@ -40,7 +40,12 @@ from blueprint.analysis.tracking.model import (
     month_of,
     window_close,
 )
-from blueprint.analysis.tracking.photos import check_photos, report_photos, store_photos
+from blueprint.analysis.tracking.photos import (
+    check_photos,
+    photo_files,
+    report_photos,
+    store_photos,
+)
 from blueprint.analysis.tracking.plans import all_plans
 from blueprint.layers.errors import BadInput
 from blueprint.layers.schema import projects, tracking_problems, tracking_reports
@@ -90,14 +95,9 @@ def submit_report(code: str, month: str, *, investment: Any, user: User, store: 
                        message_zh=f"{month} 尚未到来，不能填报")
     note = text(note, "note", required=False, limit=2000)
     checked = check_photos(photos or [])
-    created: list[Path] = []
-    try:
+    with photo_files(store, checked) as created:
         return _submit(code, month, money, funds, reached, problems or [], note, checked,
                        created, user=user, store=store, at=at)
-    except BaseException:  # the photo files written go with the rows not committed
-        for path in created:
-            path.unlink(missing_ok=True)
-        raise
 
 
 def _submit(code: str, month: str, money: Any, funds: Any, reached: dict[str, date],
