@@ -6,7 +6,7 @@ import json
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprint.analysis.consultation import answer, get_round, inbox, problem_list
@@ -16,11 +16,9 @@ from blueprint.analysis.consultation.model import ANSWER_ZH
 from blueprint.analysis.projects import get_project
 from blueprint.layers.errors import BadInput, BlueprintError, NotFound
 from blueprint.layers.inputs import MAX_ID, check_fields
-from blueprint.layers.sessions import Session
-from blueprint.layers.store import Store
 from blueprint.web.project_map import answer_map
 from blueprint.web.project_pages import allows
-from blueprint.web.render import PageContext, embed, error_page, page
+from blueprint.web.render import embed, error_page, page
 from blueprint.web.session import check_csrf
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -36,14 +34,12 @@ def _condition(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def consult_routes(signed_in: Any, context: Any, store_dep: Any, error_status: Any,
-                   permit: Any) -> APIRouter:
-    """The inbox and the meeting pages, over the app's dependencies; ``permit`` is the page
-    policy (``PAGE_POLICY`` of ``service/api/policy.py``), checked before the core."""
+def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
+                   error_status: Any, permit: Any) -> APIRouter:
+    """The inbox and the meeting pages, over the app's dependencies (``page_dependencies`` of
+    ``web/session.py``); ``permit`` is the page policy (``PAGE_POLICY`` of
+    ``service/api/policy.py``), checked before the core."""
     router = APIRouter(include_in_schema=False)
-    SessionDep = Annotated[Session, Depends(signed_in)]
-    Ctx = Annotated[PageContext, Depends(context)]
-    StoreDep = Annotated[Store, Depends(store_dep)]
 
     @router.get("/inbox", response_class=HTMLResponse)
     def inbox_page(request: Request, session: SessionDep, ctx: Ctx,

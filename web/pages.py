@@ -149,13 +149,11 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
 
     install_redirect(app, deps.error_status)
     app.include_router(login_routes(sessions, context))
-    app.include_router(review_routes(sessions.signed_in, context, deps.store, deps.rules,
-                                     deps.error_status))
-    app.include_router(project_routes(sessions.signed_in, context, deps.store, deps.rules,
-                                      deps.error_status, deps.settings, deps.permit))
-    app.include_router(consult_routes(sessions.signed_in, context, deps.store,
-                                      deps.error_status, deps.permit))
     signed_in_page = page_dependencies(sessions.signed_in, context, deps.store)
+    app.include_router(review_routes(*signed_in_page, deps.rules, deps.error_status))
+    app.include_router(project_routes(*signed_in_page, deps.rules, deps.error_status,
+                                      deps.settings, deps.permit))
+    app.include_router(consult_routes(*signed_in_page, deps.error_status, deps.permit))
     app.include_router(quota_routes(*signed_in_page, deps.error_status))
     app.include_router(tracking_routes(*signed_in_page, deps.error_status, deps.permit))
 

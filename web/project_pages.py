@@ -45,7 +45,6 @@ from blueprint.analysis.rules import Rules
 from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed
 from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
-from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 from blueprint.web.panel import UPLOAD_CRS
@@ -106,14 +105,13 @@ def _pieces(project: Project, store: Store, rules: Rules) -> list[dict[str, Any]
     return out
 
 
-def project_routes(signed_in: Any, context: Any, store_dep: Any, rules_dep: Any,
-                   error_status: Any, settings_dep: Any, permit: PagePermit) -> APIRouter:
-    """The project pages, over the app's dependencies; ``permit`` is the page policy
+def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
+                   rules_dep: Any, error_status: Any, settings_dep: Any,
+                   permit: PagePermit) -> APIRouter:
+    """The project pages, over the app's dependencies (the first three are
+    ``page_dependencies`` of ``web/session.py``); ``permit`` is the page policy
     (``service/api/policy.py``: ``PAGE_POLICY``), checked before the core is called."""
     router = APIRouter(include_in_schema=False)
-    SessionDep = Annotated[Session, Depends(signed_in)]
-    Ctx = Annotated[PageContext, Depends(context)]
-    StoreDep = Annotated[Store, Depends(store_dep)]
     RulesDep = Annotated[Rules, Depends(rules_dep)]
     SettingsDep = Annotated[Any, Depends(settings_dep)]
 
