@@ -162,13 +162,16 @@ def test_csrf_is_checked(city: Store, tmp_path: Path) -> None:  # noqa: F811
         assert api.json()["error"] == "not_authenticated"
 
 
-def _assert_csrf_page(answer: Any, back: str) -> None:
-    """A stale form: a page in Chinese (403), with the way back, not JSON."""
+def _assert_csrf_page(answer: Any, back: str, user: str = "nr") -> None:
+    """A stale form: a page in Chinese (403), with the way back, not JSON; the header still
+    shows the signed-in user (and the sign-out button), not the sign-in link."""
     assert answer.status_code == 403, answer.text[:300]
     assert answer.headers["content-type"].startswith("text/html")
     assert "表单已失效，请刷新页面后重新提交" in answer.text
     assert f'href="{back}">返回</a>' in answer.text, answer.text
     assert '"error"' not in answer.text
+    assert f'<span id="bp-user">{user}（' in answer.text, answer.text
+    assert "退出登录" in answer.text and 'name="csrf" value=""' not in answer.text
 
 
 def test_department_answers_only_for_itself(city: Store, tmp_path: Path) -> None:  # noqa: F811
