@@ -27,6 +27,7 @@ from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.errors import BadInput
 from blueprint.layers.importer import ImportOptions, import_layer
 from blueprint.layers.store import Store
+from blueprint.layers.users import create_user
 from blueprint.service.app import create_app
 from blueprint.service.settings import Settings
 from tests.conftest import SAMPLE, make_store
@@ -237,6 +238,27 @@ def test_api_answers_the_contract_with_vet_reports(synthetic):
                            ).status_code == 401
         assert client.post("/api/site-search", json={**body, "county": "999999"}
                            ).status_code == 422
+
+
+def test_api_demand_errors_name_the_kind(synthetic):
+    """A bad demand is refused before any search, at ``body.demand.<kind>``, and the Chinese
+    message names the kind (not a bare 数量 at ``amount``)."""
+    token = create_user(f"ss-{synthetic.engine_name}", "nr_staff", None, store=synthetic,
+                        actor="test")
+    app = create_app(Settings(data_dir=synthetic.data_dir, database_url=synthetic.database_url))
+    body = {"industry": "industrial", "area_m2": HA12, "county": "371502", "top": 1}
+    cases = [({"land": -1}, "body.demand.land", "新增建设用地指标"),
+             ({"energy": "0.00000000001"}, "body.demand.energy", "能耗指标"),
+             ({"nosuchkind": 1}, "body.demand.nosuchkind", "nosuchkind")]
+    with TestClient(app) as client:
+        for demand, where, kind_zh in cases:
+            answer = client.post("/api/site-search", json={**body, "demand": demand},
+                                 headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 422, answer.text
+            doc = answer.json()
+            assert doc["where"] == where, doc
+            assert kind_zh in doc["message_zh"], doc
+            assert "amount" not in doc["message"] or where in doc["message"], doc
 
 
 @pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)

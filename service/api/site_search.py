@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
@@ -66,6 +67,25 @@ DOC: dict[int | str, dict[str, Any]] = {
     200: {"model": SiteSearchOut, "description": "the allowed region and ranked candidates"}}
 
 
+def check_demands(demands: dict[str, Decimal], field: str) -> None:
+    """Refuse a bad demand before any work, at ``field.<kind>`` (as sent) and naming the kind
+    in Chinese: an unknown kind, or an amount that is not a positive exact number."""
+    from blueprint.analysis.quota.kinds import resolve_kind, to_units
+
+    for name, amount in demands.items():
+        where = f"{field}.{name}"
+        try:
+            kind = resolve_kind(name)
+        except BadInput as exc:
+            exc.where = where
+            raise
+        try:
+            to_units(amount, allow_zero=True)
+        except BadInput as exc:
+            raise BadInput(f"{where}: {exc.message}", where=where,
+                           message_zh=f"{kind.title}需求有误：{exc.message_zh}") from None
+
+
 def _search(body: SiteSearchIn, store: Store, rules: Any) -> dict[str, Any]:
     from blueprint.analysis.capacity import parse_emissions
     from blueprint.analysis.site_search import SearchRequest, result_json, search_sites
@@ -89,4 +109,5 @@ async def api_site_search(body: SiteSearchIn, store: StoreDep, rules: RulesDep,
     rank; ``blocked_zh`` says what blocks the project when there is none. Anyone may
     search; sending ``demand`` (a quota check) needs a bearer token."""
     _check_token(dict(body.demand), user)
+    check_demands(dict(body.demand), "body.demand")
     return await run_in_threadpool(_search, body, store, rules)
