@@ -40,6 +40,7 @@ from blueprint.analysis.projects.model import (
 )
 from blueprint.analysis.projects.reports import project_site
 from blueprint.analysis.quota import balances
+from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.rules import Rules
 from blueprint.analysis.vetting import VetRequest, vet_site
@@ -103,6 +104,12 @@ def _pieces(project: Project, store: Store, rules: Rules) -> list[dict[str, Any]
             out.append({"geometry": shapely.geometry.shape(f["geometry"]),
                         "status": p["status"], "label": label})
     return out
+
+
+def _kind_zh(code: str) -> str:
+    """A quota kind as the page shows it: its Chinese title and unit (the code if unknown)."""
+    kind = KINDS.get(code)
+    return f"{kind.title}（{kind.unit_zh}）" if kind else code
 
 
 def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
@@ -184,7 +191,8 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                             allows=partial(allows, permit), query=request.query_params)
         fmap, draw = project_map(project.site, pieces, conditions, ctx.base,
                                  draw="revise" in view["actions"])
-        quota = [r for r in balances(store=store) if r.get("project") == code]
+        quota = [r | {"kind_zh": _kind_zh(r["kind"])} for r in balances(store=store)
+                 if r.get("project") == code]
         return page(ctx, "project.html", p=project, key=key_status(project), report=report,
                     rounds=rounds, history=stage_history(code, store=store),
                     quota=quota, fmap=embed(fmap), draw=json.dumps(draw), stages=STAGE_ZH,
