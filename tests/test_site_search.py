@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from shapely.geometry import shape
 
 from blueprint.analysis.site import Site
 from blueprint.analysis.site_search import SearchRequest, result_json, search_sites
-from blueprint.analysis.site_search.config import load_search_config
+from blueprint.analysis.site_search.config import DEFAULT_SEARCH_FILE, load_search_config
 from blueprint.analysis.site_search.inputs import parse_area, parse_point
 from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.errors import BadInput
@@ -122,6 +123,10 @@ def _check_candidates(result: Any, store: Store, conflicts: list[Any]) -> None:
         for conflict in conflicts:
             assert shapely.intersection(site, conflict).area <= 1.0, cand.id
         assert abs(site.area - HA12) <= 0.1 * HA12, cand.id
+    placed = [_metres(c.geometry) for c in result.candidates if c.source == "anywhere"]
+    for i, one in enumerate(placed):  # the sites placed anywhere never overlap each other
+        for other in placed[i + 1:]:
+            assert shapely.intersection(one, other).area <= 1.0
 
 
 def test_the_search_finds_the_feasible_land_and_nothing_else(synthetic):
@@ -204,6 +209,28 @@ def test_sample_land_bank_and_anywhere(sample_store):
     bank = _search(sample_store, "sample-bank", source="land_bank")
     verdicts = {c.id: c.verdict for c in bank.candidates}
     assert verdicts == {"LC-GD-001": "pass", "LC-GD-002": "pass", "LC-GD-004": "conditional"}
+
+
+def test_quota_cover_ranks_and_the_weights_are_data(sample_store, tmp_path):
+    """The county's land quota (from the ledger) adds its weight when it covers the demand,
+    with the reason in Chinese; the weights come from the TOML file, not the code."""
+    base = {c.id: c for c in _search(sample_store, "sample-bank", source="land_bank").candidates}
+    request = SearchRequest(industry="industrial", area_m2=HA12, county="371502",
+                            source="land_bank", demands={"land": Decimal("12")})
+    config = load_search_config()
+    covered = {c.id: c for c in search_sites(request, store=sample_store).candidates}
+    assert set(covered) == set(base)
+    for cid, cand in covered.items():
+        assert "本县区指标余额可以满足用地需求" in cand.reasons_zh
+        assert cand.score == pytest.approx(base[cid].score + config.weights["quota"], abs=1e-6)
+    text = DEFAULT_SEARCH_FILE.read_text(encoding="utf-8")
+    assert "\nquota = 15.0 " in text
+    (tmp_path / "search.toml").write_text(text.replace("\nquota = 15.0 ", "\nquota = 40.0 "),
+                                          encoding="utf-8")
+    heavier = search_sites(request, store=sample_store,
+                           config=load_search_config(tmp_path / "search.toml"))
+    for cand in heavier.candidates:
+        assert cand.score == pytest.approx(base[cand.id].score + 40.0, abs=1e-6)
 
 
 def test_sample_engines_agree(sample_store, engine_name):
