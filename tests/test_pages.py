@@ -22,6 +22,7 @@ from projects_support import (  # noqa: F401  (city: fixture)
     CITY_QUOTA,
     DCF,
     DCF_STAFF,
+    SITES,
     T0,
     city,
     dept_user,
@@ -32,6 +33,7 @@ from projects_support import (  # noqa: F401  (city: fixture)
 from blueprint.analysis.consultation import (
     answer,
     close_round,
+    get_round,
     problem_list,
     rounds_of,
     start_round,
@@ -414,6 +416,15 @@ def test_library_filters_project_quota_inbox_order_and_meeting(city: Store,  # n
         assert amounts == {"新增建设用地指标（公顷）": (Decimal("5"), Decimal("0")),
                            "能耗指标（吨标准煤）": (Decimal("0"), Decimal("1000"))}, quota
 
+        # the disputed project sits on the 东昌湖 red line: its map fills the conflict red
+        conflict = create_project(park_project(name="红线上的项目"), user=DCF_STAFF, store=city,
+                                  site=site("02_redline_conflict.txt"), at=T0).code
+        vet_project(conflict, user=DCF_STAFF, store=city, at=T0)
+        mapped = client.get(f"/projects/{conflict}").text
+        assert re.search(r"生态保护红线：冲突，[\d,.]+ 平方米", mapped), mapped[-2000:]
+        assert '"fillColor": "#d7191c"' in mapped
+        assert '"fillColor": "#d7191c"' not in client.get(f"/projects/{reserve}").text
+
         meeting = client.get("/meeting").text
         assert "确需实施的湖畔商业配套" in meeting.split('id="bp-problems"', 1)[1]
         assert "尚无决定" in meeting
@@ -435,3 +446,38 @@ def test_library_filters_project_quota_inbox_order_and_meeting(city: Store,  # n
         inbox_rows = gxj.get("/inbox").text.split('id="bp-inbox"', 1)[1].split("</table>")[0]
         order = [c for c in re.findall(r"LC-2026-\d{4}", inbox_rows)]
         assert list(dict.fromkeys(order)) == [early, late], inbox_rows
+
+
+def test_a_department_answers_with_an_uploaded_condition(city: Store,  # noqa: F811
+                                                         tmp_path: Path) -> None:
+    """The inbox takes the condition area as a file too (any format ``vet`` reads): stored in
+    EPSG:4490 as read; a bad file or a file with a plain 同意 is refused, nothing stored."""
+    from blueprint.analysis.site import read_site
+
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "nr")
+        code = _save_project(client, _csrf(client))
+        client.post(f"/projects/{code}/actions", data={"csrf": _csrf(client),
+                                                       "action": "start_round"})
+        rnd = rounds_of(code, store=city)[-1]
+    park = SITES / "01_park_clean.txt"
+    with _client(city, tmp_path) as gxj:
+        _login(gxj, "gxj")
+        form = gxj.get(f"/inbox?round={rnd.id}").text
+        assert 'enctype="multipart/form-data"' in form and 'name="condition_file"' in form
+        base = {"csrf": _csrf(gxj, "/inbox"), "text": "须退让河道 50 米。"}
+        bad = gxj.post(f"/inbox/{rnd.id}/answer", data=base | {"answer": "conditional"},
+                       files={"condition_file": ("条件.txt", b"hello\nnot a site\n")})
+        assert bad.status_code == 422 and "既不是界址点坐标文件" in bad.text, bad.text[-600:]
+        plain = gxj.post(f"/inbox/{rnd.id}/answer", data=base | {"answer": "agree"},
+                         files={"condition_file": ("条件.txt", park.read_bytes())})
+        assert plain.status_code == 422 and "只有“有条件同意”可以附加条件范围" in plain.text
+        assert [o for a in get_round(rnd.id, store=city).assignments for o in a.opinions] == []
+        done = gxj.post(f"/inbox/{rnd.id}/answer", follow_redirects=False,
+                        data=base | {"answer": "conditional", "condition": json.dumps(CONDITION)},
+                        files={"condition_file": ("条件.txt", park.read_bytes())})
+        assert done.status_code == 303, done.text[-600:]
+    (opinion,) = [o for a in get_round(rnd.id, store=city).assignments for o in a.opinions]
+    assert opinion.answer == "conditional" and opinion.condition is not None
+    assert opinion.condition.equals_exact(read_site(park).geometry, 1e-9)  # the file won

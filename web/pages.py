@@ -153,7 +153,8 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
     app.include_router(review_routes(*signed_in_page, deps.rules, deps.error_status))
     app.include_router(project_routes(*signed_in_page, deps.rules, deps.error_status,
                                       deps.settings, deps.permit))
-    app.include_router(consult_routes(*signed_in_page, deps.error_status, deps.permit))
+    app.include_router(consult_routes(*signed_in_page, deps.error_status, deps.permit,
+                                      deps.settings))
     app.include_router(quota_routes(*signed_in_page, deps.error_status))
     app.include_router(tracking_routes(*signed_in_page, deps.error_status, deps.permit))
 
