@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
@@ -14,7 +13,7 @@ from blueprint.layers.errors import BadInput
 from blueprint.layers.store import Store
 from blueprint.service.api.bounds import Amount, Code, PairKey, Quantity
 from blueprint.service.api.deps import OptionalUserDep, RulesDep, StoreDep
-from blueprint.service.api.vet import _check_token
+from blueprint.service.api.vet import _check_token, check_demands
 
 router = APIRouter(tags=["site search"])
 
@@ -65,25 +64,6 @@ class SiteSearchOut(BaseModel):
 
 DOC: dict[int | str, dict[str, Any]] = {
     200: {"model": SiteSearchOut, "description": "the allowed region and ranked candidates"}}
-
-
-def check_demands(demands: dict[str, Decimal], field: str) -> None:
-    """Refuse a bad demand before any work, at ``field.<kind>`` (as sent) and naming the kind
-    in Chinese: an unknown kind, or an amount that is not a positive exact number."""
-    from blueprint.analysis.quota.kinds import resolve_kind, to_units
-
-    for name, amount in demands.items():
-        where = f"{field}.{name}"
-        try:
-            kind = resolve_kind(name)
-        except BadInput as exc:
-            exc.where = where
-            raise
-        try:
-            to_units(amount, allow_zero=True)
-        except BadInput as exc:
-            raise BadInput(f"{where}: {exc.message}", where=where,
-                           message_zh=f"{kind.title}需求有误：{exc.message_zh}") from None
 
 
 def _search(body: SiteSearchIn, store: Store, rules: Any) -> dict[str, Any]:
