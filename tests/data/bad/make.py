@@ -416,6 +416,7 @@ def search_bodies() -> dict[str, object]:
         "api_search_near_outside_china.json": {"area_m2": 120000, "near": [0, 0]},
         "api_search_unknown_source.json": {"area_m2": 120000, "source": "everywhere"},
         "api_search_demand_without_token.json": {"area_m2": 120000, "demand": {"land": "12"}},
+        "api_search_demand_negative.json": {"area_m2": 120000, "demand": {"land": "-12"}},
         "api_search_array.json": [120000],
     }
 
