@@ -424,6 +424,9 @@ def test_library_filters_project_quota_inbox_order_and_meeting(city: Store,  # n
         assert re.search(r"生态保护红线：冲突，[\d,.]+ 平方米", mapped), mapped[-2000:]
         assert '"fillColor": "#d7191c"' in mapped
         assert '"fillColor": "#d7191c"' not in client.get(f"/projects/{reserve}").text
+        # the page maps' scale bars are metric only (no feet or miles)
+        assert "L.control.scale({metric: true, imperial: false})" in mapped
+        assert "L.control.scale()" not in mapped
 
         meeting = client.get("/meeting").text
         assert "确需实施的湖畔商业配套" in meeting.split('id="bp-problems"', 1)[1]
@@ -465,6 +468,7 @@ def test_a_department_answers_with_an_uploaded_condition(city: Store,  # noqa: F
     with _client(city, tmp_path) as gxj:
         _login(gxj, "gxj")
         form = gxj.get(f"/inbox?round={rnd.id}").text
+        assert "imperial: false" in form and "L.control.scale()" not in form
         assert 'enctype="multipart/form-data"' in form and 'name="condition_file"' in form
         base = {"csrf": _csrf(gxj, "/inbox"), "text": "须退让河道 50 米。"}
         bad = gxj.post(f"/inbox/{rnd.id}/answer", data=base | {"answer": "conditional"},
