@@ -468,6 +468,7 @@ def test_a_department_answers_with_an_uploaded_condition(city: Store,  # noqa: F
     with _client(city, tmp_path) as gxj:
         _login(gxj, "gxj")
         form = gxj.get(f"/inbox?round={rnd.id}").text
+        assert '<span id="bp-user">gxj（会商部门，工业和信息化局）</span>' in form
         assert "imperial: false" in form and "L.control.scale()" not in form
         assert 'enctype="multipart/form-data"' in form and 'name="condition_file"' in form
         base = {"csrf": _csrf(gxj, "/inbox"), "text": "须退让河道 50 米。"}

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from blueprint.analysis.rules import Rules
+from blueprint.layers.departments import list_departments
 from blueprint.layers.errors import BlueprintError, NotAllowed
 from blueprint.layers.inputs import CODE_LEN, NAME_LEN, ONE_LINE
 from blueprint.layers.repository import get_layer, list_layers
@@ -144,8 +145,12 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
     sessions = SessionDeps(deps.store, deps.settings)
 
     def context(request: Request,
-                session: Annotated[Session | None, Depends(sessions.current)]) -> PageContext:
-        return PageContext(base=request.scope.get("root_path", ""), session=session)
+                session: Annotated[Session | None, Depends(sessions.current)],
+                store: Annotated[Store, Depends(deps.store)]) -> PageContext:
+        department = session.user.department if session is not None else None
+        names = {d.code: d.name_zh for d in list_departments(store=store)} if department else {}
+        return PageContext(base=request.scope.get("root_path", ""), session=session,
+                           department_zh=names.get(department or "", ""))
 
     install_redirect(app, deps.error_status)
     app.include_router(login_routes(sessions, context))
