@@ -56,6 +56,10 @@ _CRS_NAME = re.compile(rb'"crs"\s*:\s*\{\s*"type"\s*:\s*"name"\s*,\s*"properties
                        rb'"name"\s*:\s*"(urn:ogc:def:crs:(EPSG::\d{4,5}|OGC:1\.3:CRS84)|'
                        rb'EPSG:\d{4,5})"\s*\}\s*\}')
 # SQL that runs when a table is read: generated columns (computed on every read).
+# a NUL written as a JSON escape (an odd run of backslashes before ``u0000``): valid JSON,
+# but GDAL cuts the text at it and the rest of the value would be lost without a word
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_NUL_LOCATE_MAX = 64 * MB  # larger files: the byte offset only, no JSON parse to name a feature
 _COMPUTED_ON_READ = re.compile(r"GENERATED\s+ALWAYS|\bAS\s*\(", re.IGNORECASE)
 
 
@@ -239,12 +243,76 @@ def _check_geojson(path: Path, shown: str) -> None:
                     "（应为 EPSG 代码），不接受链接或文件路径", where=shown)
         head = bytes(data[:64]).lstrip(b"\xef\xbb\xbf \t\r\n")
         nul = data.find(b"\x00")
+        escaped = _NUL_ESCAPE.search(data) if nul == -1 and data.find(b"u0000") != -1 \
+            else None
     if nul != -1:  # not JSON text (GDAL would cut the value at it)
         raise InvalidFile(f"the GeoJSON holds a NUL byte (at byte {nul}): not JSON text",
                           message_zh=f"GeoJSON 含有空字符（NUL，第 {nul} 字节），不是有效的 "
                                      "JSON 文本", where=shown)
+    if escaped is not None:
+        _refuse_nul_escape(path, escaped.end() - 6, shown)
     if not head.startswith(b"{"):
         raise RefusedFormat("not a GeoJSON object", message_zh="不是 GeoJSON 对象", where=shown)
+
+
+def _refuse_nul_escape(path: Path, offset: int, shown: str) -> None:
+    """Refuse a GeoJSON with a ``\\u0000`` escape, naming the feature and property it is in
+    (when the file parses as JSON and is not too large to parse) and its byte offset."""
+    en, zh = "the GeoJSON", "GeoJSON "
+    found = _nul_place(path) if path.stat().st_size <= _NUL_LOCATE_MAX else None
+    if found is not None:
+        feature, key = found
+        shown_key = key.replace("\x00", "\\u0000")[:80] if key is not None else None
+        if feature is not None and shown_key is not None:
+            en, zh = f"feature {feature} of the GeoJSON, property {shown_key!r},", \
+                f"GeoJSON 第 {feature} 个要素的属性“{shown_key}”"
+        elif feature is not None:
+            en, zh = f"feature {feature} of the GeoJSON", f"GeoJSON 第 {feature} 个要素"
+    raise InvalidFile(f"{en} holds a NUL written as \\u0000 (at byte {offset}): GDAL would "
+                      "cut the text there; remove it", where=shown,
+                      message_zh=f"{zh}含有空字符（\\u0000，第 {offset} 字节），读取时文字会在"
+                                 "此处被截断，请删除后重新提交")
+
+
+def _nul_place(path: Path) -> tuple[int | None, str | None] | None:
+    """Where the first NUL is: (feature number from 1, property name), either None when it
+    is elsewhere; None when the file is not a JSON object."""
+    import json
+
+    try:
+        doc = json.loads(path.read_bytes())
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    listed = doc.get("features")
+    features: list[object] = listed if isinstance(listed, list) \
+        else [doc] if doc.get("type") == "Feature" else []
+    for number, feature in enumerate(features, start=1):
+        if not _holds_nul(feature):
+            continue
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        for key, value in (props.items() if isinstance(props, dict) else ()):
+            if "\x00" in key or _holds_nul(value):
+                return number, key
+        return number, None
+    return (None, None) if _holds_nul(doc) else None
+
+
+def _holds_nul(value: object) -> bool:
+    """Whether a parsed JSON value holds a NUL in any string (keys too), iteratively."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def check_geopackage(path: Path, shown: str) -> None:

@@ -378,3 +378,48 @@ def test_server_memory_stays_low_refusing_a_zip_bomb_and_huge_bodies(tmp_path):
         assert answer.status_code == 413
         assert proc.poll() is None  # still serving
         assert _peak_rss_mb(proc.pid) < 500
+
+
+def _nul_file(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode())
+    return path
+
+
+def test_a_nul_written_as_a_json_escape_is_refused_naming_the_feature(tmp_path):
+    """``\\u0000`` in a GeoJSON string is valid JSON but GDAL cuts the text at it: refused like
+    a raw NUL byte, naming the feature, the property and the byte; an escaped backslash
+    followed by ``u0000`` (the text ``\\u0000``) is ordinary text and passes."""
+    from blueprint.layers.errors import InvalidFile
+    from blueprint.layers.safe_open import opened
+
+    ring = "[[115.96, 36.44], [115.97, 36.44], [115.97, 36.45], [115.96, 36.44]]"
+    feature = '{"type": "Feature", "properties": %s, "geometry": {"type": "Polygon", ' \
+              '"coordinates": [' + ring + ']}}'
+    ok = feature % '{"name": "A"}'
+
+    def collection(*features: str) -> str:
+        return '{"type": "FeatureCollection", "features": [' + ", ".join(features) + "]}"
+
+    second = _nul_file(tmp_path, "second.geojson",
+                       collection(ok, feature % '{"name": "B", "dkbh": "P\\u0000; rm -rf"}'))
+    with pytest.raises(InvalidFile) as caught, opened(second):
+        pass
+    offset = second.read_bytes().index(b"\\u0000")
+    assert caught.value.where == "second.geojson"
+    assert caught.value.message_zh == (
+        f"GeoJSON 第 2 个要素的属性“dkbh”含有空字符（\\u0000，第 {offset} 字节），读取时文字会"
+        "在此处被截断，请删除后重新提交")
+    assert "feature 2" in caught.value.message and "'dkbh'" in caught.value.message
+    in_key = _nul_file(tmp_path, "key.geojson", collection(feature % '{"a\\u0000b": 1}'))
+    with pytest.raises(InvalidFile, match="'a\\\\\\\\u0000b'"), opened(in_key):
+        pass
+    outside = _nul_file(tmp_path, "outside.geojson", collection(ok)[:-1] + ', "x": "\\u0000"}')
+    with pytest.raises(InvalidFile) as caught, opened(outside):
+        pass
+    assert caught.value.message_zh.startswith("GeoJSON 含有空字符（\\u0000，第 ")
+    for text in (collection(feature % '{"name": "C:\\\\u0000"}'),  # the text \u0000
+                 collection(feature % '{"name": "u0000"}')):
+        plain = _nul_file(tmp_path, "plain.geojson", text)
+        with opened(plain) as source:
+            assert source.path.exists()

@@ -10,16 +10,36 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from projects_support import DCF, city  # noqa: F401  (fixture)
+from projects_support import (  # noqa: F401  (city: fixture)
+    CITY_QUOTA,
+    DCF,
+    DCF_STAFF,
+    SITES,
+    T0,
+    city,
+    dept_user,
+    park_project,
+    site,
+)
 
-from blueprint.analysis.consultation import rounds_of
-from blueprint.analysis.projects import get_project
+from blueprint.analysis.consultation import (
+    answer,
+    close_round,
+    get_round,
+    problem_list,
+    rounds_of,
+    start_round,
+)
+from blueprint.analysis.projects import create_project, get_project, vet_project
+from blueprint.analysis.quota import allocate, hold
 from blueprint.layers.departments import list_departments
 from blueprint.layers.schema import sessions
 from blueprint.layers.store import Store
@@ -162,13 +182,16 @@ def test_csrf_is_checked(city: Store, tmp_path: Path) -> None:  # noqa: F811
         assert api.json()["error"] == "not_authenticated"
 
 
-def _assert_csrf_page(answer: Any, back: str) -> None:
-    """A stale form: a page in Chinese (403), with the way back, not JSON."""
+def _assert_csrf_page(answer: Any, back: str, user: str = "nr") -> None:
+    """A stale form: a page in Chinese (403), with the way back, not JSON; the header still
+    shows the signed-in user (and the sign-out button), not the sign-in link."""
     assert answer.status_code == 403, answer.text[:300]
     assert answer.headers["content-type"].startswith("text/html")
     assert "表单已失效，请刷新页面后重新提交" in answer.text
     assert f'href="{back}">返回</a>' in answer.text, answer.text
     assert '"error"' not in answer.text
+    assert f'<span id="bp-user">{user}（' in answer.text, answer.text
+    assert "退出登录" in answer.text and 'name="csrf" value=""' not in answer.text
 
 
 def test_department_answers_only_for_itself(city: Store, tmp_path: Path) -> None:  # noqa: F811
@@ -325,3 +348,141 @@ def test_project_forms_revise_revet_and_errors(city: Store, tmp_path: Path) -> N
             audit_log.c.project == code)).scalars())
     assert {"project.create", "project.revise", "project.tags", "round.start"} - actions \
         == {"project.tags"}  # the refused tags form wrote nothing
+
+
+def _planned(store: Store, name: str, *, at: Any, **changes: Any) -> str:
+    """A vetted project of the sample's park site, by 东昌府区 staff, created at ``at``."""
+    code = create_project(park_project(name=name, **changes), site=site("01_park_clean.txt"),
+                          user=DCF_STAFF, store=store, at=at).code
+    vet_project(code, user=DCF_STAFF, store=store, at=at)
+    return code
+
+
+def test_library_filters_project_quota_inbox_order_and_meeting(city: Store,  # noqa: F811
+                                                                tmp_path: Path) -> None:
+    """The pages' lists, not only their forms: /projects filters by county, stage, library and
+    industry and marks key projects; a project page shows its quota held and allocated; the
+    inbox puts the earliest deadline first; /meeting lists the open problem, takes the
+    decision (date, attendees, text) and then shows it among the decisions."""
+    _users(city)
+    later = T0 + timedelta(days=14)
+    reserve = _planned(city, "储备项目", at=T0, tags=("city_key",))
+    first = start_round(reserve, user=DCF_STAFF, store=city, at=T0)
+    for a in first.active:
+        answer(first.id, user=dept_user(a.department), answer="agree", text="同意。",
+               store=city, at=T0)
+    assert get_project(reserve, store=city).stage == "reserve"
+    hold(year=2026, kind="land", county=DCF, project=reserve, amount="5", user=CITY_QUOTA,
+         reason="储备项目预留", key="pages-hold", store=city, at=later)
+    allocate(year=2026, kind="energy", county=DCF, project=reserve, amount="1000",
+             user=CITY_QUOTA, reason="配置能耗", key="pages-energy", store=city, at=later)
+    late = _planned(city, "后发起会商项目", at=later, investment=Decimal("2"), origin="social")
+    start_round(late, user=DCF_STAFF, store=city, at=later)
+    early = _planned(city, "先发起会商项目", at=T0, investment=Decimal("2"), origin="social")
+    start_round(early, user=DCF_STAFF, store=city, at=T0)
+    shop = _planned(city, "湖畔商业项目", at=T0, industry="commercial", demands={},
+                    emissions={}, investment=Decimal("1"), origin="social")
+    disputed = start_round(shop, user=DCF_STAFF, store=city, at=T0)
+    answer(disputed.id, user=dept_user("nr"), answer="disagree", text="不同意。", store=city,
+           at=T0)
+    close_round(disputed.id, user=DCF_STAFF, outcome="meeting", reason="确需实施的湖畔商业配套",
+                store=city, at=T0)
+
+    def codes(html: str) -> list[str]:
+        table = html.split('id="bp-projects"', 1)[1].split("</table>", 1)[0]
+        return re.findall(r'>(LC-2026-\d{4})</a>', table)
+
+    with _client(city, tmp_path) as client:
+        assert _login(client, "nr").status_code == 303
+        whole = client.get("/projects").text
+        assert sorted(codes(whole)) == sorted([reserve, late, early, shop])
+        assert "储备 <b>1</b>" in whole and "会商中 <b>3</b>" in whole
+        assert codes(client.get("/projects?stage=reserve").text) == [reserve]
+        assert sorted(codes(client.get("/projects?stage=consulting").text)) == sorted(
+            [late, early, shop])
+        keyed = client.get("/projects?tag=city_key").text
+        assert codes(keyed) == [reserve] and keyed.count('class="bp-key"') == 1
+        assert "重点项目</span>" in keyed and whole.count('class="bp-key"') == 1
+        assert codes(client.get("/projects?industry=commercial").text) == [shop]
+        assert codes(client.get(f"/projects?county={DCF}&industry=industrial").text) != []
+        assert codes(client.get("/projects?county=371521").text) == []
+        assert "没有符合条件的项目" in client.get("/projects?county=371521").text
+        quota = client.get(f"/projects/{reserve}").text.split('id="bp-quota"', 1)[1]
+        quota = quota.split("</table>", 1)[0]
+        rows = re.findall(r"<tr><td>2026</td><td>([^<]+)</td><td class=\"bp-num\">([^<]*)"
+                          r"</td><td class=\"bp-num\">([^<]*)</td></tr>", quota)
+        amounts = {kind: (Decimal(held or "0"), Decimal(done or "0"))
+                   for kind, held, done in rows}
+        assert amounts == {"新增建设用地指标（公顷）": (Decimal("5"), Decimal("0")),
+                           "能耗指标（吨标准煤）": (Decimal("0"), Decimal("1000"))}, quota
+
+        # the disputed project sits on the 东昌湖 red line: its map fills the conflict red
+        conflict = create_project(park_project(name="红线上的项目"), user=DCF_STAFF, store=city,
+                                  site=site("02_redline_conflict.txt"), at=T0).code
+        vet_project(conflict, user=DCF_STAFF, store=city, at=T0)
+        mapped = client.get(f"/projects/{conflict}").text
+        assert re.search(r"生态保护红线：冲突，[\d,.]+ 平方米", mapped), mapped[-2000:]
+        assert '"fillColor": "#d7191c"' in mapped
+        assert '"fillColor": "#d7191c"' not in client.get(f"/projects/{reserve}").text
+        # the page maps' scale bars are metric only (no feet or miles)
+        assert "L.control.scale({metric: true, imperial: false})" in mapped
+        assert "L.control.scale()" not in mapped
+
+        meeting = client.get("/meeting").text
+        assert "确需实施的湖畔商业配套" in meeting.split('id="bp-problems"', 1)[1]
+        assert "尚无决定" in meeting
+        (item,) = problem_list(store=city)
+        decided = client.post(f"/meeting/{item['id']}/decide", follow_redirects=False, data={
+            "csrf": _csrf(client, "/meeting"), "meeting_date": "2026-03-20",
+            "attendees": "副市长，自然资源和规划局局长", "decision": "exit",
+            "text": "不予实施，调出项目库。"})
+        assert decided.status_code == 303, decided.text
+        after = client.get("/meeting").text
+        assert "问题清单为空" in after
+        done = after.split('id="bp-decisions"', 1)[1]
+        assert "2026-03-20" in done and "副市长、自然资源和规划局局长" in done
+        assert "调出项目库：不予实施，调出项目库。" in done and shop in done
+        assert get_project(shop, store=city).stage == "exited"
+
+    with _client(city, tmp_path / "dept") as gxj:
+        assert _login(gxj, "gxj").status_code == 303
+        inbox_rows = gxj.get("/inbox").text.split('id="bp-inbox"', 1)[1].split("</table>")[0]
+        order = [c for c in re.findall(r"LC-2026-\d{4}", inbox_rows)]
+        assert list(dict.fromkeys(order)) == [early, late], inbox_rows
+
+
+def test_a_department_answers_with_an_uploaded_condition(city: Store,  # noqa: F811
+                                                         tmp_path: Path) -> None:
+    """The inbox takes the condition area as a file too (any format ``vet`` reads): stored in
+    EPSG:4490 as read; a bad file or a file with a plain 同意 is refused, nothing stored."""
+    from blueprint.analysis.site import read_site
+
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "nr")
+        code = _save_project(client, _csrf(client))
+        client.post(f"/projects/{code}/actions", data={"csrf": _csrf(client),
+                                                       "action": "start_round"})
+        rnd = rounds_of(code, store=city)[-1]
+    park = SITES / "01_park_clean.txt"
+    with _client(city, tmp_path) as gxj:
+        _login(gxj, "gxj")
+        form = gxj.get(f"/inbox?round={rnd.id}").text
+        assert '<span id="bp-user">gxj（会商部门，工业和信息化局）</span>' in form
+        assert "imperial: false" in form and "L.control.scale()" not in form
+        assert 'enctype="multipart/form-data"' in form and 'name="condition_file"' in form
+        base = {"csrf": _csrf(gxj, "/inbox"), "text": "须退让河道 50 米。"}
+        bad = gxj.post(f"/inbox/{rnd.id}/answer", data=base | {"answer": "conditional"},
+                       files={"condition_file": ("条件.txt", b"hello\nnot a site\n")})
+        assert bad.status_code == 422 and "既不是界址点坐标文件" in bad.text, bad.text[-600:]
+        plain = gxj.post(f"/inbox/{rnd.id}/answer", data=base | {"answer": "agree"},
+                         files={"condition_file": ("条件.txt", park.read_bytes())})
+        assert plain.status_code == 422 and "只有“有条件同意”可以附加条件范围" in plain.text
+        assert [o for a in get_round(rnd.id, store=city).assignments for o in a.opinions] == []
+        done = gxj.post(f"/inbox/{rnd.id}/answer", follow_redirects=False,
+                        data=base | {"answer": "conditional", "condition": json.dumps(CONDITION)},
+                        files={"condition_file": ("条件.txt", park.read_bytes())})
+        assert done.status_code == 303, done.text[-600:]
+    (opinion,) = [o for a in get_round(rnd.id, store=city).assignments for o in a.opinions]
+    assert opinion.answer == "conditional" and opinion.condition is not None
+    assert opinion.condition.equals_exact(read_site(park).geometry, 1e-9)  # the file won

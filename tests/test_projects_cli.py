@@ -134,3 +134,31 @@ def test_users_list_disable_rotate_and_password(blueprint: Any, city: Store) -> 
     blueprint("users", "disable", "环保局张科长")
     assert not [u for u in _json(blueprint("users", "list", "--format", "json"))
                 if u["name"] == "环保局张科长" and u["active"]]
+
+
+def test_a_reimported_layer_makes_stale_and_revet_shows_the_change(blueprint: Any,
+                                                                    tmp_path: Any) -> None:
+    """``projects stale`` lists the project once its red line is re-imported over the site;
+    ``projects revet`` vets it again and says its verdict changed (通过 → 不通过)."""
+    import geopandas as gpd
+
+    from blueprint.analysis.site import read_site
+
+    site = SITES / "01_park_clean.txt"
+    blueprint("projects", "create", "--name", "红线复核项目", "--county", "371502",
+              "--industry", "industrial", "--investment", "3", "--unit", "某公司",
+              "--site", str(site))
+    assert "LC-2026-0001" not in blueprint("projects", "stale").stdout
+    redline = gpd.GeoDataFrame({"code": ["HX-NEW"]}, crs=4490,
+                               geometry=[read_site(site).geometry.buffer(0.001)])
+    path = tmp_path / "redline.geojson"
+    redline.to_file(path, driver="GeoJSON", engine="pyogrio")
+    blueprint("layers", "import", str(path), "--kind", "ecological_redline", "--name",
+              "ecological_redline", "--id-field", "code")
+    stale = blueprint("projects", "stale").stdout
+    assert "LC-2026-0001" in stale and "ecological_redline" in stale
+    (result,) = _json(blueprint("projects", "revet", "--format", "json"))
+    assert (result["project"], result["before"], result["after"], result["changed"]) == (
+        "LC-2026-0001", "pass", "fail", True)
+    assert "LC-2026-0001" not in blueprint("projects", "stale").stdout
+    assert "不通过" in blueprint("projects", "show", "LC-2026-0001").stdout

@@ -175,6 +175,25 @@ def test_vet_api_and_cli_show_the_quota_section(store: Store, tmp_path: Path,
 
 
 
+def test_vet_api_names_a_bad_demand_by_its_kind(store: Store) -> None:
+    """A bad demand in a JSON body is refused at ``body.demands.<kind>`` with the kind named
+    in Chinese, on ``/api/vet`` and the 初审意见书 endpoint alike."""
+    _grant(store)
+    settings = Settings(database_url=store.database_url, data_dir=store.data_dir)
+    auth = {"Authorization": "Bearer " + create_user("viewer", "viewer", None, store=store,
+                                                     actor="test")}
+    body = {"site": SQUARE, "county": "371502"}
+    with TestClient(create_app(settings)) as client:
+        for path in ("/api/vet", "/api/vet/report.html"):
+            negative = client.post(path, json=body | {"demands": {"land": "-1"}}, headers=auth)
+            unknown = client.post(path, json=body | {"demands": {"coins": "1"}}, headers=auth)
+            assert negative.status_code == unknown.status_code == 422, negative.text
+            assert negative.json()["where"] == "body.demands.land"
+            assert negative.json()["message_zh"].startswith("新增建设用地指标需求有误：")
+            assert unknown.json()["where"] == "body.demands.coins"
+            assert "coins" in unknown.json()["message_zh"]
+
+
 def test_vet_file_api_reads_demands_like_the_cli(store: Store) -> None:
     """``POST /api/vet/file`` with a ``demands`` form field: parsed by the same core parser
     as ``blueprint vet --demand``, checked against the balances with a token only."""

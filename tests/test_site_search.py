@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,13 @@ from shapely.geometry import shape
 
 from blueprint.analysis.site import Site
 from blueprint.analysis.site_search import SearchRequest, result_json, search_sites
-from blueprint.analysis.site_search.config import load_search_config
+from blueprint.analysis.site_search.config import DEFAULT_SEARCH_FILE, load_search_config
 from blueprint.analysis.site_search.inputs import parse_area, parse_point
 from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.errors import BadInput
 from blueprint.layers.importer import ImportOptions, import_layer
 from blueprint.layers.store import Store
+from blueprint.layers.users import create_user
 from blueprint.service.app import create_app
 from blueprint.service.settings import Settings
 from tests.conftest import SAMPLE, make_store
@@ -121,6 +123,10 @@ def _check_candidates(result: Any, store: Store, conflicts: list[Any]) -> None:
         for conflict in conflicts:
             assert shapely.intersection(site, conflict).area <= 1.0, cand.id
         assert abs(site.area - HA12) <= 0.1 * HA12, cand.id
+    placed = [_metres(c.geometry) for c in result.candidates if c.source == "anywhere"]
+    for i, one in enumerate(placed):  # the sites placed anywhere never overlap each other
+        for other in placed[i + 1:]:
+            assert shapely.intersection(one, other).area <= 1.0
 
 
 def test_the_search_finds_the_feasible_land_and_nothing_else(synthetic):
@@ -205,6 +211,28 @@ def test_sample_land_bank_and_anywhere(sample_store):
     assert verdicts == {"LC-GD-001": "pass", "LC-GD-002": "pass", "LC-GD-004": "conditional"}
 
 
+def test_quota_cover_ranks_and_the_weights_are_data(sample_store, tmp_path):
+    """The county's land quota (from the ledger) adds its weight when it covers the demand,
+    with the reason in Chinese; the weights come from the TOML file, not the code."""
+    base = {c.id: c for c in _search(sample_store, "sample-bank", source="land_bank").candidates}
+    request = SearchRequest(industry="industrial", area_m2=HA12, county="371502",
+                            source="land_bank", demands={"land": Decimal("12")})
+    config = load_search_config()
+    covered = {c.id: c for c in search_sites(request, store=sample_store).candidates}
+    assert set(covered) == set(base)
+    for cid, cand in covered.items():
+        assert "本县区指标余额可以满足用地需求" in cand.reasons_zh
+        assert cand.score == pytest.approx(base[cid].score + config.weights["quota"], abs=1e-6)
+    text = DEFAULT_SEARCH_FILE.read_text(encoding="utf-8")
+    assert "\nquota = 15.0 " in text
+    (tmp_path / "search.toml").write_text(text.replace("\nquota = 15.0 ", "\nquota = 40.0 "),
+                                          encoding="utf-8")
+    heavier = search_sites(request, store=sample_store,
+                           config=load_search_config(tmp_path / "search.toml"))
+    for cand in heavier.candidates:
+        assert cand.score == pytest.approx(base[cand.id].score + 40.0, abs=1e-6)
+
+
 def test_sample_engines_agree(sample_store, engine_name):
     """The sample searches above, compared across engines (the second engine's run)."""
     results = [_RESULTS.get((name, "sample")) for name in ("embedded", "postgis")]
@@ -237,6 +265,27 @@ def test_api_answers_the_contract_with_vet_reports(synthetic):
                            ).status_code == 401
         assert client.post("/api/site-search", json={**body, "county": "999999"}
                            ).status_code == 422
+
+
+def test_api_demand_errors_name_the_kind(synthetic):
+    """A bad demand is refused before any search, at ``body.demand.<kind>``, and the Chinese
+    message names the kind (not a bare 数量 at ``amount``)."""
+    token = create_user(f"ss-{synthetic.engine_name}", "nr_staff", None, store=synthetic,
+                        actor="test")
+    app = create_app(Settings(data_dir=synthetic.data_dir, database_url=synthetic.database_url))
+    body = {"industry": "industrial", "area_m2": HA12, "county": "371502", "top": 1}
+    cases = [({"land": -1}, "body.demand.land", "新增建设用地指标"),
+             ({"energy": "0.00000000001"}, "body.demand.energy", "能耗指标"),
+             ({"nosuchkind": 1}, "body.demand.nosuchkind", "nosuchkind")]
+    with TestClient(app) as client:
+        for demand, where, kind_zh in cases:
+            answer = client.post("/api/site-search", json={**body, "demand": demand},
+                                 headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 422, answer.text
+            doc = answer.json()
+            assert doc["where"] == where, doc
+            assert kind_zh in doc["message_zh"], doc
+            assert "amount" not in doc["message"] or where in doc["message"], doc
 
 
 @pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)

@@ -14,13 +14,14 @@ from blueprint.analysis.consultation import decide as decide_item
 from blueprint.analysis.consultation.meeting import DECISIONS
 from blueprint.analysis.consultation.model import ANSWER_ZH
 from blueprint.analysis.projects import get_project
+from blueprint.analysis.site import Site, SiteLimits
 from blueprint.layers.errors import BadInput, BlueprintError, NotFound
 from blueprint.layers.inputs import MAX_ID, check_fields
-from blueprint.layers.sessions import Session
-from blueprint.layers.store import Store
+from blueprint.web.panel import UPLOAD_CRS
+from blueprint.web.project_forms import read_upload
 from blueprint.web.project_map import answer_map
 from blueprint.web.project_pages import allows
-from blueprint.web.render import PageContext, embed, error_page, page
+from blueprint.web.render import embed, error_page, page
 from blueprint.web.session import check_csrf
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -36,14 +37,25 @@ def _condition(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def consult_routes(signed_in: Any, context: Any, store_dep: Any, error_status: Any,
-                   permit: Any) -> APIRouter:
-    """The inbox and the meeting pages, over the app's dependencies; ``permit`` is the page
-    policy (``PAGE_POLICY`` of ``service/api/policy.py``), checked before the core."""
+async def _uploaded_condition(form: Any, settings: Any) -> Site | None:
+    """The condition area of an uploaded file (``condition_file``, ``crs`` when the file
+    has none), or None when no file was sent."""
+    upload = form.get("condition_file")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        return None
+    limits = SiteLimits(max_vertices=settings.max_site_vertices,
+                        max_parts=settings.max_site_parts)
+    crs = str(form.get("crs") or "").strip() or None
+    return await read_upload(upload, crs, settings, limits)
+
+
+def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
+                   error_status: Any, permit: Any, settings_dep: Any) -> APIRouter:
+    """The inbox and the meeting pages, over the app's dependencies (``page_dependencies`` of
+    ``web/session.py``); ``permit`` is the page policy (``PAGE_POLICY`` of
+    ``service/api/policy.py``), checked before the core."""
     router = APIRouter(include_in_schema=False)
-    SessionDep = Annotated[Session, Depends(signed_in)]
-    Ctx = Annotated[PageContext, Depends(context)]
-    StoreDep = Annotated[Store, Depends(store_dep)]
+    SettingsDep = Annotated[Any, Depends(settings_dep)]
 
     @router.get("/inbox", response_class=HTMLResponse)
     def inbox_page(request: Request, session: SessionDep, ctx: Ctx,
@@ -63,12 +75,14 @@ def consult_routes(signed_in: Any, context: Any, store_dep: Any, error_status: A
             fmap, names = answer_map(project.site, ctx.base)
             form_map = embed(fmap)
         return page(ctx, "inbox.html", rows=rows, current=current, fmap=form_map,
+                    upload_crs=UPLOAD_CRS,
                     config=json.dumps(names), answers=ANSWER_ZH, not_department=False)
 
     @router.post("/inbox/{round_id}/answer", response_model=None)
     async def answer_round(round_id: RowId, request: Request, session: SessionDep, ctx: Ctx,
-                           store: StoreDep) -> Response:
-        """Record the department's answer (the core checks the user's department)."""
+                           store: StoreDep, settings: SettingsDep) -> Response:
+        """Record the department's answer (the core checks the user's department), with a
+        condition area drawn on the map or uploaded as a file (the file wins)."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
         check_fields(form.multi_items(), long=("condition",))
@@ -77,7 +91,8 @@ def consult_routes(signed_in: Any, context: Any, store_dep: Any, error_status: A
             permit(session.user, "POST /inbox/{round_id}/answer",
                    get_project(rnd.project, store=store).county,
                    [a.department for a in rnd.active])
-            condition = _condition(str(form.get("condition") or ""))
+            condition = await _uploaded_condition(form, settings) \
+                or _condition(str(form.get("condition") or ""))
             answer(round_id, user=session.user, answer=str(form.get("answer") or ""),
                    text=str(form.get("text") or ""), condition=condition, store=store)
         except BlueprintError as exc:

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from blueprint.analysis.rules import Rules
+from blueprint.layers.departments import list_departments
 from blueprint.layers.errors import BlueprintError, NotAllowed
 from blueprint.layers.inputs import CODE_LEN, NAME_LEN, ONE_LINE
 from blueprint.layers.repository import get_layer, list_layers
@@ -144,18 +145,21 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
     sessions = SessionDeps(deps.store, deps.settings)
 
     def context(request: Request,
-                session: Annotated[Session | None, Depends(sessions.current)]) -> PageContext:
-        return PageContext(base=request.scope.get("root_path", ""), session=session)
+                session: Annotated[Session | None, Depends(sessions.current)],
+                store: Annotated[Store, Depends(deps.store)]) -> PageContext:
+        department = session.user.department if session is not None else None
+        names = {d.code: d.name_zh for d in list_departments(store=store)} if department else {}
+        return PageContext(base=request.scope.get("root_path", ""), session=session,
+                           department_zh=names.get(department or "", ""))
 
     install_redirect(app, deps.error_status)
     app.include_router(login_routes(sessions, context))
-    app.include_router(review_routes(sessions.signed_in, context, deps.store, deps.rules,
-                                     deps.error_status))
-    app.include_router(project_routes(sessions.signed_in, context, deps.store, deps.rules,
-                                      deps.error_status, deps.settings, deps.permit))
-    app.include_router(consult_routes(sessions.signed_in, context, deps.store,
-                                      deps.error_status, deps.permit))
     signed_in_page = page_dependencies(sessions.signed_in, context, deps.store)
+    app.include_router(review_routes(*signed_in_page, deps.rules, deps.error_status))
+    app.include_router(project_routes(*signed_in_page, deps.rules, deps.error_status,
+                                      deps.settings, deps.permit))
+    app.include_router(consult_routes(*signed_in_page, deps.error_status, deps.permit,
+                                      deps.settings))
     app.include_router(quota_routes(*signed_in_page, deps.error_status))
     app.include_router(tracking_routes(*signed_in_page, deps.error_status, deps.permit))
 

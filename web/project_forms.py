@@ -106,7 +106,7 @@ async def site_from_form(form: Any, settings: Any, name: str) -> Site | None:
     upload = form.get("site_file")
     if upload is not None and not isinstance(upload, str) and upload.filename:
         crs = str(form.get("crs") or "").strip() or None
-        return await _read_upload(upload, crs, settings, limits)
+        return await read_upload(upload, crs, settings, limits)
     text = str(form.get("site") or "").strip()
     if not text:
         return None
@@ -118,8 +118,10 @@ async def site_from_form(form: Any, settings: Any, name: str) -> Site | None:
     return site_from_geojson(feature, name=name, limits=limits)
 
 
-async def _read_upload(upload: Any, crs: str | None, settings: Any, limits: SiteLimits
-                       ) -> Site:
+async def read_upload(upload: Any, crs: str | None, settings: Any, limits: SiteLimits
+                      ) -> Site:
+    """An uploaded file (any format ``blueprint vet`` reads, ``crs`` when it has none) as a
+    site, within the upload size and the site limits of the settings."""
     from fastapi.concurrency import run_in_threadpool
 
     shown = Path(str(upload.filename).replace("\\", "/")).name or "upload"

@@ -8,7 +8,9 @@ from typing import Any
 
 import folium
 import shapely
+from branca.element import MacroElement
 from folium.plugins import Draw
+from folium.template import Template
 
 from blueprint.web.map_page import DRAW_CSS, DRAW_JS, MAP_CSS, MAP_JS, _Expose, _local
 
@@ -17,9 +19,22 @@ SITE_STYLE = {"color": "#1f4e9c", "weight": 3, "fill": False}
 CONDITION_STYLE = {"color": "#7b3294", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.25}
 
 
+class _MetricScale(MacroElement):
+    """A scale bar in metres and kilometres only (folium's own also shows feet and miles)."""
+
+    _template = Template("{% macro script(this, kwargs) %}"
+                         "L.control.scale({metric: true, imperial: false})"
+                         ".addTo({{ this._parent.get_name() }});{% endmacro %}")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
+
+
 def _map(base: str, height: str) -> folium.Map:
     fmap = folium.Map(location=(36.45, 115.98), zoom_start=10, tiles=None, height=height,
-                      control_scale=True, max_zoom=19)
+                      control_scale=False, max_zoom=19)
+    _MetricScale().add_to(fmap)
     fmap.default_js = _local(base, MAP_JS)
     fmap.default_css = _local(base, MAP_CSS[:1])  # Leaflet only: app.css fills the window
     return fmap

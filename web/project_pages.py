@@ -40,12 +40,12 @@ from blueprint.analysis.projects.model import (
 )
 from blueprint.analysis.projects.reports import project_site
 from blueprint.analysis.quota import balances
+from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.rules import Rules
 from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed
 from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
-from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 from blueprint.web.panel import UPLOAD_CRS
@@ -106,14 +106,19 @@ def _pieces(project: Project, store: Store, rules: Rules) -> list[dict[str, Any]
     return out
 
 
-def project_routes(signed_in: Any, context: Any, store_dep: Any, rules_dep: Any,
-                   error_status: Any, settings_dep: Any, permit: PagePermit) -> APIRouter:
-    """The project pages, over the app's dependencies; ``permit`` is the page policy
+def _kind_zh(code: str) -> str:
+    """A quota kind as the page shows it: its Chinese title and unit (the code if unknown)."""
+    kind = KINDS.get(code)
+    return f"{kind.title}（{kind.unit_zh}）" if kind else code
+
+
+def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
+                   rules_dep: Any, error_status: Any, settings_dep: Any,
+                   permit: PagePermit) -> APIRouter:
+    """The project pages, over the app's dependencies (the first three are
+    ``page_dependencies`` of ``web/session.py``); ``permit`` is the page policy
     (``service/api/policy.py``: ``PAGE_POLICY``), checked before the core is called."""
     router = APIRouter(include_in_schema=False)
-    SessionDep = Annotated[Session, Depends(signed_in)]
-    Ctx = Annotated[PageContext, Depends(context)]
-    StoreDep = Annotated[Store, Depends(store_dep)]
     RulesDep = Annotated[Rules, Depends(rules_dep)]
     SettingsDep = Annotated[Any, Depends(settings_dep)]
 
@@ -186,7 +191,8 @@ def project_routes(signed_in: Any, context: Any, store_dep: Any, rules_dep: Any,
                             allows=partial(allows, permit), query=request.query_params)
         fmap, draw = project_map(project.site, pieces, conditions, ctx.base,
                                  draw="revise" in view["actions"])
-        quota = [r for r in balances(store=store) if r.get("project") == code]
+        quota = [r | {"kind_zh": _kind_zh(r["kind"])} for r in balances(store=store)
+                 if r.get("project") == code]
         return page(ctx, "project.html", p=project, key=key_status(project), report=report,
                     rounds=rounds, history=stage_history(code, store=store),
                     quota=quota, fmap=embed(fmap), draw=json.dumps(draw), stages=STAGE_ZH,

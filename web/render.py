@@ -30,6 +30,7 @@ class PageContext:
 
     base: str
     session: Session | None
+    department_zh: str = ""  # the Chinese name of the signed-in user's department, if any
 
     @property
     def user(self) -> Any:
@@ -41,7 +42,8 @@ def page(ctx: PageContext, template: str, *, status: int = 200, **values: Any) -
     """A whole page from a template, never cached (it shows a user's own data)."""
     html = _ENV.get_template(template).render(
         base=ctx.base, user=ctx.user, role_zh=ROLES.get(ctx.user.role, "") if ctx.user else "",
-        csrf=ctx.session.csrf if ctx.session else "", **values)
+        csrf=ctx.session.csrf if ctx.session else "", department_zh=ctx.department_zh,
+        **values)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 

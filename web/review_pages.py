@@ -16,19 +16,15 @@ from blueprint.analysis.review.project import project_review
 from blueprint.analysis.rules import Rules
 from blueprint.analysis.site_export import FORMATS, SiteFile, export_site
 from blueprint.layers.errors import BlueprintError
-from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
-from blueprint.web.render import PageContext, error_page
+from blueprint.web.render import error_page
 
 
-def review_routes(signed_in: Any, context: Any, store_dep: Any, rules_dep: Any,
-                  error_status: Any) -> APIRouter:
+def review_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
+                  rules_dep: Any, error_status: Any) -> APIRouter:
     """``/projects/{code}/report`` (HTML), ``/projects/{code}/report.pdf`` and
-    ``/projects/{code}/site?format=…`` (下载地块)."""
+    ``/projects/{code}/site?format=…`` (下载地块); the first three are ``page_dependencies``."""
     router = APIRouter(include_in_schema=False)
-    SessionDep = Annotated[Session, Depends(signed_in)]
-    Ctx = Annotated[PageContext, Depends(context)]
-    StoreDep = Annotated[Store, Depends(store_dep)]
     RulesDep = Annotated[Rules, Depends(rules_dep)]
 
     def render(code: str, store: Store, rules: Rules) -> str:

@@ -37,7 +37,13 @@ class LoginRequired(Exception):
 
 
 class FormExpired(NotAllowed):
-    """A page form whose CSRF token is missing or wrong: answered as a page, never JSON."""
+    """A page form whose CSRF token is missing or wrong: answered as a page, never JSON, with
+    the header of the signed-in ``session`` it was sent in."""
+
+    def __init__(self, message: str, *, session: Session, message_zh: str | None = None,
+                 where: str | None = None):
+        super().__init__(message, message_zh=message_zh, where=where)
+        self.session = session
 
 
 def secure_cookie(request: Request, settings: Any) -> bool:
@@ -51,8 +57,8 @@ def secure_cookie(request: Request, settings: Any) -> bool:
 def check_csrf(session: Session, token: Any) -> None:
     """Refuse (403) a form whose ``csrf`` field is not the session's token."""
     if not isinstance(token, str) or not secrets.compare_digest(token, session.csrf):
-        raise FormExpired("the form's CSRF token is missing or wrong", message_zh=CSRF_ZH,
-                          where="csrf")
+        raise FormExpired("the form's CSRF token is missing or wrong", session=session,
+                          message_zh=CSRF_ZH, where="csrf")
 
 
 def safe_target(target: Any) -> str:
@@ -179,7 +185,7 @@ def install_redirect(app: FastAPI, error_status: Any) -> None:
 
     @app.exception_handler(FormExpired)
     async def _form_expired(request: Request, exc: FormExpired) -> Response:
-        ctx = PageContext(base=request.scope.get("root_path", ""), session=None)
+        ctx = PageContext(base=request.scope.get("root_path", ""), session=exc.session)
         return error_page(ctx, exc, error_status(exc), back_link(request))
 
     @app.exception_handler(LoginRequired)

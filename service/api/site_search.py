@@ -13,7 +13,7 @@ from blueprint.layers.errors import BadInput
 from blueprint.layers.store import Store
 from blueprint.service.api.bounds import Amount, Code, PairKey, Quantity
 from blueprint.service.api.deps import OptionalUserDep, RulesDep, StoreDep
-from blueprint.service.api.vet import _check_token
+from blueprint.service.api.vet import _check_token, check_demands
 
 router = APIRouter(tags=["site search"])
 
@@ -89,4 +89,5 @@ async def api_site_search(body: SiteSearchIn, store: StoreDep, rules: RulesDep,
     rank; ``blocked_zh`` says what blocks the project when there is none. Anyone may
     search; sending ``demand`` (a quota check) needs a bearer token."""
     _check_token(dict(body.demand), user)
+    check_demands(dict(body.demand), "body.demand")
     return await run_in_threadpool(_search, body, store, rules)

@@ -18,7 +18,7 @@ from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.site import Site, read_site, site_from_geojson
 from blueprint.analysis.vetting import VetRequest, to_json, vet_site
-from blueprint.layers.errors import NotAuthenticated
+from blueprint.layers.errors import BadInput, NotAuthenticated
 from blueprint.layers.users import User
 from blueprint.service.api.bounds import (
     MAX_YEAR,
@@ -79,6 +79,25 @@ def _check_token(demands: dict[str, Decimal], user: User | None) -> None:
                        "请求头携带 Authorization: Bearer 令牌")
 
 
+def check_demands(demands: dict[str, Decimal], field: str) -> None:
+    """Refuse a bad demand before any work, at ``field.<kind>`` (as sent) and naming the kind
+    in Chinese: an unknown kind, or an amount that is not a positive exact number."""
+    from blueprint.analysis.quota.kinds import resolve_kind, to_units
+
+    for name, amount in demands.items():
+        where = f"{field}.{name}"
+        try:
+            kind = resolve_kind(name)
+        except BadInput as exc:
+            exc.where = where
+            raise
+        try:
+            to_units(amount, allow_zero=True)
+        except BadInput as exc:
+            raise BadInput(f"{where}: {exc.message}", where=where,
+                           message_zh=f"{kind.title}需求有误：{exc.message_zh}") from None
+
+
 def _run(request: VetRequest, fmt: str, store: Any, rules: Any) -> dict[str, Any]:
     report = vet_site(request, store=reading_store(store, ledger=bool(request.demands)),
                       rules=rules)
@@ -95,6 +114,7 @@ async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: Sett
     site = await run_in_threadpool(site_from_geojson, body.site,
                                    limits=site_limits(settings))
     _check_token(body.demands, user)
+    check_demands(body.demands, "body.demands")
     # Pollutant names as the CLI reads them (aliases, amounts finite and not negative).
     emissions = parse_emissions(",".join(f"{k}={v}" for k, v in body.emissions.items()))
     request = VetRequest(site=site, industry=body.industry, county=body.county,
@@ -185,6 +205,7 @@ async def _review_response(body: SiteIn, store: Any, rules: Any, settings: Any,
     site = await run_in_threadpool(site_from_geojson, body.site,
                                    limits=site_limits(settings))
     _check_token(body.demands, user)
+    check_demands(body.demands, "body.demands")
     emissions = parse_emissions(",".join(f"{k}={v}" for k, v in body.emissions.items()))
     request = VetRequest(site=site, industry=body.industry, county=body.county,
                          emissions=emissions, demands=dict(body.demands), year=body.year)

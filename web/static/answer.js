@@ -1,11 +1,20 @@
 /* The inbox's answer form: a condition area drawn on the small map goes into the hidden
- * field "condition" as GeoJSON (the last one drawn). */
+ * field "condition" as GeoJSON (the last one drawn); a chosen file is sent instead. */
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("bp-answer-config").textContent);
   var map = window[cfg.map], drawn = window[cfg.drawnItems];
   var field = document.getElementById("bp-condition");
   var state = document.getElementById("bp-condition-state");
+  var file = document.getElementById("bp-condition-file");
+  if (file) {
+    file.addEventListener("change", function () {
+      if (!file.files.length) { return; }
+      state.textContent = "已选择条件范围文件“" + file.files[0].name + "”（提交时读取，优先于绘制的范围）。";
+      var conditional = document.querySelector("input[name=answer][value=conditional]");
+      if (conditional) { conditional.checked = true; }
+    });
+  }
   if (!map || !drawn) { return; }
   map.on(L.Draw.Event.CREATED, function (ev) {
     drawn.eachLayer(function (l) { if (l !== ev.layer) { drawn.removeLayer(l); } });

@@ -264,6 +264,9 @@ def corpus() -> dict[str, bytes]:
         .encode("utf-16-le")
     files["enc_nul_in_geojson.geojson"] = feature_collection(polygon(SQUARE)).replace(
         "测试地块".encode(), b"\x00rm -rf")
+    # the same NUL written as a JSON escape: valid JSON, but GDAL cuts the text at it
+    files["enc_nul_escape_in_geojson.geojson"] = feature_collection(polygon(SQUARE)).replace(
+        "测试地块".encode(), b"\\u0000rm -rf")
     files["enc_nul_in_coord.txt"] = coordinate_file(GOOD_POINTS).replace(b"J2,1", b"J2\x00,1")
     files["enc_bom_not_json.geojson"] = b"\xef\xbb\xbf" + b"name,wkt\n"
     files["enc_coord_mixed.txt"] = coordinate_file(GOOD_POINTS).replace(
@@ -413,6 +416,7 @@ def search_bodies() -> dict[str, object]:
         "api_search_near_outside_china.json": {"area_m2": 120000, "near": [0, 0]},
         "api_search_unknown_source.json": {"area_m2": 120000, "source": "everywhere"},
         "api_search_demand_without_token.json": {"area_m2": 120000, "demand": {"land": "12"}},
+        "api_search_demand_negative.json": {"area_m2": 120000, "demand": {"land": "-12"}},
         "api_search_array.json": [120000],
     }
 
