@@ -15,8 +15,10 @@ its own words (or imports it, when the doubt was only the stream's).
 from __future__ import annotations
 
 import hashlib
+import queue
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
@@ -201,10 +203,10 @@ def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str
     source_bounds: list[BBox4] = []
     bounds: list[BBox4] = []
     index = _IndexParts() if store.backend.name == "embedded" else None
-    with store.engine.begin() as conn:
+    with store.engine.begin() as conn, _Prefetch(batches) as reader:
         sink = store.backend.feature_sink(conn)
         done = 0
-        for frame in _chain(first, batches):
+        for frame in _chain(first, reader):
             if id_col is not None and frame[id_col].isna().any():
                 raise StreamFallback("a null id")
             batch_bounds = bbox_of(frame)
@@ -262,6 +264,55 @@ class _IndexParts:
         from blueprint.layers.engine.index_sidecar import write_import_sidecar
 
         write_import_sidecar(store, layer_id, name, self.parts)
+
+
+class _Prefetch:
+    """The file's next batch read on a thread while this one is checked, repaired and
+    written (GDAL and shapely let go of the GIL while they read and decode): one batch
+    ahead at most, so memory stays bounded. An error of the read (``StreamFallback``) is
+    raised where the batch would have been. Closing (``with``) stops the thread and waits
+    for the read in progress, before the file is closed."""
+
+    def __init__(self, batches: Iterator[Any]):
+        self._batches = batches
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="blueprint-read", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for frame in self._batches:
+                if not self._put(("batch", frame)):
+                    return
+            self._put(("end", None))
+        except BaseException as exc:  # raised to the import by __iter__
+            self._put(("error", exc))
+
+    def _put(self, item: tuple[str, Any]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            what, value = self._queue.get()
+            if what == "end":
+                return
+            if what == "error":
+                raise value
+            yield value
+
+    def __enter__(self) -> _Prefetch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _chain(first: Any, rest: Iterable[Any]) -> Iterable[Any]:
