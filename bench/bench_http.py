@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -169,7 +170,7 @@ def machine_busy() -> float:
 
 
 @contextmanager
-def cpu_meter(server: subprocess.Popen[bytes]) -> Iterator[dict[str, float]]:
+def cpu_meter(server: subprocess.Popen[bytes]) -> Iterator[dict[str, Any]]:
     """CPU seconds used while the block runs: ``server`` (all its processes), ``postgres``
     (its backends), ``machine`` (every CPU busy); the caller adds ``generator``."""
     pids = descendants(server.pid)
@@ -177,11 +178,16 @@ def cpu_meter(server: subprocess.Popen[bytes]) -> Iterator[dict[str, float]]:
     before = {p: process_cpu(p) for p in pids + backends}
     waits0 = {p: process_waits(p)[1] for p in pids}
     machine0 = machine_busy()
-    used: dict[str, float] = {}
+    used: dict[str, Any] = {}
     yield used
     used["machine"] = machine_busy() - machine0
     pids_after = descendants(server.pid)
     used["server"] = sum(process_cpu(p) - before.get(p, 0.0) for p in pids_after)
+    # The processes that did the work: uvicorn's workers, or with one worker the server itself
+    # (the supervisor and multiprocessing's resource tracker use next to nothing).
+    spent = {p: process_cpu(p) - before.get(p, 0.0) for p in pids_after}
+    workers = [p for p in pids_after if p != server.pid and spent[p] > 0.1] or [server.pid]
+    used["workers"] = sorted((spent[p] for p in workers), reverse=True)
     used["server_queued"] = sum(process_waits(p)[1] - waits0.get(p, 0.0) for p in pids_after)
     used["postgres"] = sum(process_cpu(p) - before.get(p, 0.0)
                            for p in postgres_backends(pids_after))
@@ -364,23 +370,24 @@ def row(name: str, workers: int, clients: int, r: dict[str, object]) -> str:
     """One markdown table row."""
     errors: dict[str, int] = r["errors"]  # type: ignore[assignment]
     ms: dict[str, float] = r["ms"]  # type: ignore[assignment]
-    cpu: dict[str, float] = r["cpu"]  # type: ignore[assignment]
+    cpu: dict[str, Any] = r["cpu"]  # type: ignore[assignment]
     seconds = float(r["seconds"])  # type: ignore[arg-type]
     n_err = sum(errors.values())
     shown = ", ".join(f"{k}: {v}" for k, v in errors.items()) if n_err else "0"
     good = int(r["requests"]) - n_err  # type: ignore[call-overload]
     wall = seconds * len(CPUS)
-    pg = f"{cpu['postgres']:.0f}" if name == "PostGIS" else "–"
+    pg = f"{cpu['postgres']:.1f}" if name == "PostGIS" else "–"
     gen = float(r["generator_cpu"])  # type: ignore[arg-type]
     return (f"| {name} | {workers} | {clients} | {seconds:.0f} | {r['requests']} | {shown} | "
             f"{good / seconds:.1f} | {ms['p50']:.0f} | {ms['p95']:.0f} | {ms['p99']:.0f} | "
-            f"{cpu['server']:.0f} | {cpu['server_queued']:.0f} | {pg} | {gen:.1f} | "
+            f"{cpu['server']:.0f} | {' / '.join(f'{w:.0f}' for w in cpu['workers'])} | "
+            f"{cpu['server_queued']:.0f} | {pg} | {gen:.1f} | "
             f"{cpu['machine']:.0f} ({100 * cpu['machine'] / wall:.0f} %) |")
 
 
 HEADER = ("| engine | workers | clients | s | requests | errors | req/s | p50 ms | p95 ms | "
-          "p99 ms | server CPU s | server waiting for a CPU s | PostgreSQL CPU s | "
-          "generator CPU s | machine busy CPU s |\n" + "|---" * 15 + "|")
+          "p99 ms | server CPU s | per worker | server waiting for a CPU s | "
+          "PostgreSQL CPU s | generator CPU s | machine busy CPU s |\n" + "|---" * 16 + "|")
 
 
 def write_report(args: argparse.Namespace, generator: str,
@@ -422,9 +429,10 @@ share this machine: the **machine busy** column is every CPU's busy time during 
 ours and theirs).
 
 The real server (`blueprint serve --workers W`, uvicorn, each worker process with its own
-store and, with W > 1, its own listening socket on the port, `SO_REUSEPORT`; every process pinned to one native thread: `OMP_NUM_THREADS`, `MKL_NUM_THREADS`,
-`OPENBLAS_NUM_THREADS`, `GDAL_NUM_THREADS`, `NUMEXPR_NUM_THREADS` = 1) on a loopback port,
-the sample city (Liaocheng) loaded. The load generator is {how}. It is pinned with
+store and, with W > 1, its own listening socket on the port, `SO_REUSEPORT`; every process
+pinned to one native thread: `OMP_NUM_THREADS`, `MKL_NUM_THREADS`, `OPENBLAS_NUM_THREADS`,
+`GDAL_NUM_THREADS`, `NUMEXPR_NUM_THREADS` = 1) on a loopback port, the sample city
+(Liaocheng) loaded. The load generator is {how}. It is pinned with
 `taskset -c {GENERATOR_CPU}` to one CPU; the server is not pinned (its workers may run on
 all {len(CPUS)} CPUs, so with 2 workers one of them shares a CPU with the generator). The
 requests are `POST /api/vet` of {args.sites} seeded random 1–30 ha sites inside the city,
@@ -433,13 +441,13 @@ warm-up. Latency is per request as the client sees it (queueing included). An er
 answer other than 2xx, a failed connection or a timeout (60 s).
 
 CPU columns are CPU seconds during the run, from /proc: **server** is every process of
-`blueprint serve` (the uvicorn supervisor and its workers), **server waiting for a CPU**
-the time its threads (summed over all of them) were ready to run but every CPU was taken
-(the kernel's run-queue wait, `/proc/PID/task/*/schedstat`: large means the machine, not
-the server, was the limit),
-**PostgreSQL** the backends
-its connections are served by, **generator** the load generator, **machine busy** all CPUs
-(and its share of {len(CPUS)} CPUs × the run's seconds).
+`blueprint serve` (the uvicorn supervisor and its workers), **per worker** each worker
+process's share of it (an uneven split means connections were not spread), **server
+waiting for a CPU** the time its threads (summed over all of them) were ready to run but
+every CPU was taken (the kernel's run-queue wait, `/proc/PID/task/*/schedstat`: large means
+the machine, not the server, was the limit), **PostgreSQL** the backends its connections
+are served by, **generator** the load generator, **machine busy** all CPUs (and its share
+of {len(CPUS)} CPUs × the run's seconds).
 
 {HEADER}
 {chr(10).join(rows)}
