@@ -452,9 +452,31 @@ of {len(CPUS)} CPUs × the run's seconds).
 {HEADER}
 {chr(10).join(rows)}
 
-Throughput with more workers, relative to 1: {"; ".join(scaling) or "–"}.
+Throughput with more workers, relative to 1: {"; ".join(scaling) or "–"}. On a busy machine
+the server can only go as fast as the CPU it gets: compare **server CPU s** between the rows.
 
 ![requests per second](benchmarks-http.png)
+
+## What kept 2 workers from being faster (found 2026-12-01, fixed)
+
+- **All connections on one worker.** uvicorn's `--workers` hands every worker one shared
+  listening socket, and a worker's event loop accepts every connection waiting when it
+  wakes: wrk's 32 keep-alive connections all went to the first worker (32 / 0 connections,
+  11.4 / 0.0 CPU s in a 15 s run), so 2 workers served like 1. Each worker now listens on a
+  socket of its own (`SO_REUSEPORT`, service/workers.py) and the kernel spreads the
+  connections (16 / 16, 10.0 / 11.1 CPU s; the **per worker** column).
+  `tests/test_stress.py` checks that each of 2 workers answers at least 10 % of the requests.
+- **A PostgreSQL connection per request.** With 32 requests in flight a worker ran up to 40
+  threads on a pool of 5 (+10 overflow): the overflow connections were opened and closed
+  per request (38 different server backends seen in 12 s), each a new backend with the
+  overlay statement prepared again. Each worker now runs at most `BLUEPRINT_POOL_SIZE`
+  requests' blocking work at once (5 backends for the whole run); vetting is Python under
+  one GIL, so more threads never vetted faster.
+- Not the cause: the load generator. The old Python generator (asyncio + httpx) spent
+  1.6 ms of CPU per request, wrk 0.08 ms (the **generator CPU s** column).
+- Per request the server spends about 5 ms of CPU (parsing the site about 1.3 ms, vetting
+  about 1.5–2 ms, the JSON report about 0.6 ms, HTTP and FastAPI the rest): one worker
+  serves at most about 200 requests/s per free core.
 """
     (REPO / "docs" / "benchmarks-http.md").write_text(text, encoding="utf-8")
     plot(results, rates, REPO / "docs" / "benchmarks-http.png")
