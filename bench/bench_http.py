@@ -469,9 +469,9 @@ the server can only go as fast as the CPU it gets: compare **server CPU s** betw
 - **A PostgreSQL connection per request.** With 32 requests in flight a worker ran up to 40
   threads on a pool of 5 (+10 overflow): the overflow connections were opened and closed
   per request (38 different server backends seen in 12 s), each a new backend with the
-  overlay statement prepared again. Each worker now runs at most `BLUEPRINT_POOL_SIZE`
-  requests' blocking work at once (5 backends for the whole run); vetting is Python under
-  one GIL, so more threads never vetted faster.
+  overlay statement prepared again. Each worker now vets at most `BLUEPRINT_POOL_SIZE`
+  sites at once (`POST /api/vet`, `/api/vet/file`; 5 backends for the whole run); vetting
+  is Python under one GIL, so more threads never vetted faster.
 - Not the cause: the load generator. The old Python generator (asyncio + httpx) spent
   1.6 ms of CPU per request, wrk 0.08 ms (the **generator CPU s** column).
 - Per request the server spends about 5 ms of CPU (parsing the site about 1.3 ms, vetting

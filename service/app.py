@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from anyio import to_thread
+from anyio import CapacityLimiter
 from fastapi import FastAPI
 
 from blueprint.service.api.body_limit import MB, BodyLimit
@@ -26,12 +26,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = store_from_settings(settings)
         app.state.rules = rules_from_settings(settings)
-        # The blocking work of requests (the store, vetting) runs in this worker's thread
-        # pool: no more threads at once than the store pools connections, or under load the
-        # pool opens and closes an overflow connection per request (with 32 clients on the
-        # PostGIS engine: a new server backend, and the overlay statement prepared again,
-        # for most requests). More threads would not vet faster: it is Python, one GIL.
-        to_thread.current_default_thread_limiter().total_tokens = max(1, settings.pool_size)
+        # Vetting runs in this worker's thread pool, but no more vettings at once than the
+        # store pools connections, or under load the pool opens and closes an overflow
+        # connection per request (with 32 clients on the PostGIS engine: a new server
+        # backend, and the overlay statement prepared again, for most requests). More
+        # threads would not vet faster: it is Python, one GIL (deps.get_store_threads).
+        app.state.store_threads = CapacityLimiter(max(1, settings.pool_size))
         try:
             yield
         finally:

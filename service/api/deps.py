@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from anyio import CapacityLimiter
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -36,6 +37,13 @@ async def get_read_store(request: Request) -> Store:
 async def get_rules(request: Request) -> Rules:
     """The vetting rules loaded at start-up."""
     return request.app.state.rules  # type: ignore[no-any-return]
+
+
+async def get_store_threads(request: Request) -> CapacityLimiter:
+    """How many threads of this worker may vet at once: ``BLUEPRINT_POOL_SIZE``, the
+    connections the store pools, so that a busy worker never opens and closes an overflow
+    connection per request (``anyio.to_thread.run_sync(..., limiter=...)``)."""
+    return request.app.state.store_threads  # type: ignore[no-any-return]
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -68,3 +76,4 @@ RulesDep = Annotated[Rules, Depends(get_rules)]
 UserDep = Annotated[User, Depends(current_user)]
 OptionalUserDep = Annotated[User | None, Depends(optional_user)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+StoreThreadsDep = Annotated[CapacityLimiter, Depends(get_store_threads)]
