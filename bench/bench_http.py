@@ -469,9 +469,11 @@ the server can only go as fast as the CPU it gets: compare **server CPU s** betw
 - **A PostgreSQL connection per request.** With 32 requests in flight a worker ran up to 40
   threads on a pool of 5 (+10 overflow): the overflow connections were opened and closed
   per request (38 different server backends seen in 12 s), each a new backend with the
-  overlay statement prepared again. Each worker now vets at most `BLUEPRINT_POOL_SIZE`
-  sites at once (`POST /api/vet`, `/api/vet/file`; 5 backends for the whole run); vetting
-  is Python under one GIL, so more threads never vetted faster.
+  overlay statement prepared again. On PostGIS each worker now vets at most
+  `BLUEPRINT_POOL_SIZE` sites at once (`POST /api/vet`, `/api/vet/file`; 5 backends for
+  the whole run); vetting is Python under one GIL, so more threads never vetted faster.
+  The embedded engine keeps the default thread pool (capped at 5 it used more CPU per
+  request in a quick comparison: 5.4–6.2 ms against 4.5–4.8 ms).
 - Not the cause: the load generator. The old Python generator (asyncio + httpx) spent
   1.6 ms of CPU per request, wrk 0.08 ms (the **generator CPU s** column).
 - Per request the server spends about 5 ms of CPU (parsing the site about 1.3 ms, vetting

@@ -39,10 +39,11 @@ async def get_rules(request: Request) -> Rules:
     return request.app.state.rules  # type: ignore[no-any-return]
 
 
-async def get_store_threads(request: Request) -> CapacityLimiter:
-    """How many threads of this worker may vet at once: ``BLUEPRINT_POOL_SIZE``, the
-    connections the store pools, so that a busy worker never opens and closes an overflow
-    connection per request (``anyio.to_thread.run_sync(..., limiter=...)``)."""
+async def get_store_threads(request: Request) -> CapacityLimiter | None:
+    """How many threads of this worker may vet at once (``anyio.to_thread.run_sync(...,
+    limiter=...)``): on PostGIS ``BLUEPRINT_POOL_SIZE``, the connections the store pools, so
+    that a busy worker never opens and closes an overflow connection per request; None (the
+    default thread pool) on the embedded engine (service/app.py)."""
     return request.app.state.store_threads  # type: ignore[no-any-return]
 
 
@@ -76,4 +77,4 @@ RulesDep = Annotated[Rules, Depends(get_rules)]
 UserDep = Annotated[User, Depends(current_user)]
 OptionalUserDep = Annotated[User | None, Depends(optional_user)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-StoreThreadsDep = Annotated[CapacityLimiter, Depends(get_store_threads)]
+StoreThreadsDep = Annotated[CapacityLimiter | None, Depends(get_store_threads)]
