@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI
 
 from blueprint.service.api.body_limit import MB, BodyLimit
@@ -25,6 +26,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = store_from_settings(settings)
         app.state.rules = rules_from_settings(settings)
+        # Vetting runs in this worker's thread pool. On PostGIS, no more vettings at once
+        # than the store pools connections, or under load the pool opens and closes an
+        # overflow connection per request (with 32 clients: a new server backend, and the
+        # overlay statement prepared again, for most requests); more threads would not vet
+        # faster (Python, one GIL). The embedded engine vets from its in-memory index and
+        # keeps the default pool: capped at 5 it used more CPU per request.
+        app.state.store_threads = (CapacityLimiter(max(1, settings.pool_size))
+                                   if app.state.store.database_url else None)
         try:
             yield
         finally:

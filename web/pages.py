@@ -8,7 +8,7 @@ with the FastAPI dependencies the pages need (the store, the rules, the settings
 
 # No ``from __future__ import annotations``: the routes are made inside functions, and
 # FastAPI must see their dependency annotations as objects, not as names to look up.
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,15 +49,16 @@ def _deny_all(user: Any, key: str, *_args: Any) -> None:
 
 @dataclass(frozen=True)
 class PageDeps:
-    """FastAPI dependencies the pages need, handed in by the app factory."""
+    """FastAPI dependencies the pages need (plain or async functions), handed in by the app
+    factory."""
 
-    store: Callable[..., Store]
-    rules: Callable[..., Rules]
+    store: Callable[..., Store | Awaitable[Store]]
+    rules: Callable[..., Rules | Awaitable[Rules]]
     settings: Callable[..., Any]  # has ``basemap_url``, ``session_hours``, ``cookie_secure`` …
     # the HTTP status of a domain error (the API's one table), for the pages' error answers
     error_status: Callable[[BlueprintError], int] = lambda _exc: 400
     # the store for read-only pages (the map, raster images): a read replica if configured
-    read_store: Callable[..., Store] | None = None
+    read_store: Callable[..., Store | Awaitable[Store]] | None = None
     # the page policy: raises NotAllowed unless the user may take the page action (user,
     # key of PAGE_POLICY, the project's county, the round's departments); denies by default
     permit: Callable[..., None] = field(default=_deny_all)

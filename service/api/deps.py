@@ -1,10 +1,17 @@
-"""FastAPI dependencies: the store, the rules and the authenticated user."""
+"""FastAPI dependencies: the store, the rules and the authenticated user.
+
+The ones that only read ``app.state`` are ``async``: FastAPI runs a plain ``def`` dependency
+in the thread pool, one hop per dependency per request; the user lookup reads the store and
+runs there.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
+from anyio import CapacityLimiter
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from blueprint.analysis.rules import Rules
@@ -16,41 +23,52 @@ from blueprint.service.settings import Settings
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     """The store opened by the lifespan."""
     return request.app.state.store  # type: ignore[no-any-return]
 
 
-def get_read_store(request: Request) -> Store:
+async def get_read_store(request: Request) -> Store:
     """The store for read-only requests: the read replica when configured
     (:func:`blueprint.service.context.reading_store`)."""
-    return reading_store(get_store(request))
+    return reading_store(request.app.state.store)
 
 
-def get_rules(request: Request) -> Rules:
+async def get_rules(request: Request) -> Rules:
     """The vetting rules loaded at start-up."""
     return request.app.state.rules  # type: ignore[no-any-return]
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_store_threads(request: Request) -> CapacityLimiter | None:
+    """How many threads of this worker may vet at once (``anyio.to_thread.run_sync(...,
+    limiter=...)``): on PostGIS ``BLUEPRINT_POOL_SIZE``, the connections the store pools, so
+    that a busy worker never opens and closes an overflow connection per request; None (the
+    default thread pool) on the embedded engine (service/app.py)."""
+    return request.app.state.store_threads  # type: ignore[no-any-return]
+
+
+async def get_app_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def current_user(request: Request,
-                 creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-                 ) -> User:
-    """The user of the bearer token; 401 without a valid one."""
-    return authenticate(creds.credentials if creds else None, store=get_store(request))
+async def current_user(request: Request,
+                       creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+                       ) -> User:
+    """The user of the bearer token; 401 without a valid one (looked up in the store, in the
+    thread pool)."""
+    return await run_in_threadpool(authenticate, creds.credentials if creds else None,
+                                   store=request.app.state.store)
 
 
-def optional_user(request: Request,
-                  creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-                  ) -> User | None:
+async def optional_user(request: Request,
+                        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+                        ) -> User | None:
     """The user of the bearer token, None without one; 401 for a token that is not valid."""
     if creds is None:
         return None
-    return authenticate(creds.credentials, store=get_store(request))
+    return await run_in_threadpool(authenticate, creds.credentials,
+                                   store=request.app.state.store)
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
@@ -59,3 +77,4 @@ RulesDep = Annotated[Rules, Depends(get_rules)]
 UserDep = Annotated[User, Depends(current_user)]
 OptionalUserDep = Annotated[User | None, Depends(optional_user)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+StoreThreadsDep = Annotated[CapacityLimiter | None, Depends(get_store_threads)]

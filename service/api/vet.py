@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from anyio import to_thread
 from fastapi import APIRouter, File, Form, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
@@ -34,7 +35,13 @@ from blueprint.service.api.bounds import (
     Quantity,
     Year,
 )
-from blueprint.service.api.deps import OptionalUserDep, RulesDep, SettingsDep, StoreDep
+from blueprint.service.api.deps import (
+    OptionalUserDep,
+    RulesDep,
+    SettingsDep,
+    StoreDep,
+    StoreThreadsDep,
+)
 from blueprint.service.api.uploads import naming_the_upload, save_upload, shown_name
 from blueprint.service.context import reading_store, site_limits
 
@@ -106,7 +113,7 @@ def _run(request: VetRequest, fmt: str, store: Any, rules: Any) -> dict[str, Any
 
 @router.post("/vet", summary="Vet a GeoJSON site / 选址初审（GeoJSON）", responses=REPORT_DOC)
 async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: SettingsDep,
-                  user: OptionalUserDep) -> dict[str, Any]:
+                  user: OptionalUserDep, threads: StoreThreadsDep) -> dict[str, Any]:
     """Vet a site given as GeoJSON; returns the report of ``blueprint vet --format json``.
 
     Anyone may vet; sending ``demands`` (a quota check) needs a bearer token.
@@ -120,7 +127,7 @@ async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: Sett
     request = VetRequest(site=site, industry=body.industry, county=body.county,
                          emissions=emissions, demands=dict(body.demands), year=body.year,
                          as_of=_as_of(body.as_of))
-    return await run_in_threadpool(_run, request, body.format, store, rules)
+    return await to_thread.run_sync(_run, request, body.format, store, rules, limiter=threads)
 
 
 def _name_after_upload(site: Site, saved: Path, filename: str | None) -> None:
@@ -138,6 +145,7 @@ def _name_after_upload(site: Site, saved: Path, filename: str | None) -> None:
              responses=REPORT_DOC)
 async def api_vet_file(
     store: StoreDep, rules: RulesDep, settings: SettingsDep, user: OptionalUserDep,
+    threads: StoreThreadsDep,
     file: Annotated[UploadFile, File(description="coordinate file, GeoJSON, GeoPackage, "
                                      "zipped Shapefile…")],
     industry: CodeForm = "industrial",
@@ -162,7 +170,7 @@ async def api_vet_file(
                          emissions=parse_emissions(emissions), demands=parse_demands(demands),
                          year=year)
     _check_token(request.demands, user)
-    return await run_in_threadpool(_run, request, format, store, rules)
+    return await to_thread.run_sync(_run, request, format, store, rules, limiter=threads)
 
 
 def _review(request: VetRequest, store: Any, rules: Any, reviewer: str, fmt: str) -> bytes:

@@ -67,8 +67,7 @@ def serve(
     = 1,
 ) -> None:
     """Serve the blueprint map (/) and the HTTP API (/api, /ogc, /docs) with uvicorn."""
-    import uvicorn
-
+    from blueprint.service import workers as supervisor
     from blueprint.service.settings import get_settings
 
     get_settings()  # a bad BLUEPRINT_… value is one clear line here, not one per worker
@@ -84,8 +83,10 @@ def serve(
               markup=False)
     if open_browser:
         threading.Timer(1.5, webbrowser.open, args=(url,)).start()
-    uvicorn.run(APP_FACTORY, factory=True, workers=workers, host=host, port=port,
-                log_level="info", log_config=log_config(), proxy_headers=True)
+    # More than one worker: each listens on its own socket, so that connections are spread
+    # over the workers (service/workers.py).
+    supervisor.run(APP_FACTORY, workers=workers, host=host, port=port, log_level="info",
+                   log_config=log_config(), proxy_headers=True)
 
 
 def log_config() -> dict[str, Any]:
