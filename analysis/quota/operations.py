@@ -19,10 +19,11 @@ from blueprint.analysis.quota.common import (
     check_project,
     check_year,
     draw,
-    guard_project_county,
+    guard_project,
     require_city,
     require_county,
     reserves,
+    share_project,
 )
 from blueprint.analysis.quota.kinds import format_amount, resolve_kind, split_grant, to_units
 from blueprint.analysis.quota.ledger import (
@@ -117,7 +118,7 @@ def hold(*, year: int, kind: str, county: str, project: str, amount: Decimal | s
 
     def plan(conn: Any) -> Plan:
         _check_future(expires_at, at)
-        guard_project_county(conn, project, county)
+        guard_project(conn, project, county)
         reserve, pool = reserves(conn, year, k.code, county, at)
         account = get_account(conn, year=year, kind=k.code, type=HOLD, owner=project,
                               county=county, at=at)
@@ -131,7 +132,8 @@ def hold(*, year: int, kind: str, county: str, project: str, amount: Decimal | s
               "amount": units, "expires": expires_at, "from_pool": from_pool}
     request = Request("hold", key, user, reason, params, [(year, k.code)], at,
                       row={"year": year, "kind": k.code, "county": county,
-                           "project": project, "amount": units, "expires_at": expires_at})
+                           "project": project, "amount": units, "expires_at": expires_at},
+                      first=share_project(project))
     return execute(request, plan, store=store)
 
 
@@ -208,7 +210,7 @@ def allocate(*, year: int, kind: str, county: str, project: str, amount: Decimal
         require_city(user)
 
     def plan(conn: Any) -> Plan:
-        guard_project_county(conn, project, county)
+        guard_project(conn, project, county)
         reserve, pool = reserves(conn, year, k.code, county, at)
         target = get_account(conn, year=year, kind=k.code, type=PROJECT, owner=project,
                              county=county, at=at)
@@ -222,7 +224,8 @@ def allocate(*, year: int, kind: str, county: str, project: str, amount: Decimal
               "amount": units, "from_pool": from_pool}
     request = Request("allocate", key, user, reason, params, [(year, k.code)], at,
                       row={"year": year, "kind": k.code, "county": county,
-                           "project": project, "amount": units})
+                           "project": project, "amount": units},
+                      first=share_project(project))
     return execute(request, plan, store=store)
 
 
