@@ -106,7 +106,9 @@ def hold(*, year: int, kind: str, county: str, project: str, amount: Decimal | s
          expires: date | datetime | None = None, from_pool: bool = False,
          at: datetime | None = None) -> dict[str, Any]:
     """Hold quota for a project under review (from the county reserve; the shortfall from
-    the city pool only with ``from_pool`` by city level). A date ``expires`` ends at
+    the city pool only with ``from_pool`` by city level). ``project`` is the code of a
+    project of ``county`` in the project library, not exited (else :class:`NotFound` or
+    :class:`Conflict`, and nothing is written). A date ``expires`` ends at
     midnight China time, an exact time as given (without a zone: China time); an expired
     hold stops counting."""
     year, k, county = check_year(year), resolve_kind(kind), check_county(county)
@@ -202,7 +204,9 @@ def allocate(*, year: int, kind: str, county: str, project: str, amount: Decimal
              user: User, reason: str, key: str, store: Store, from_pool: bool = False,
              at: datetime | None = None) -> dict[str, Any]:
     """Allocate quota to a project: first from its holds, then from its county reserve;
-    a shortfall from the city pool only with ``from_pool`` by a city-level manager."""
+    a shortfall from the city pool only with ``from_pool`` by a city-level manager.
+    ``project`` must be a project of ``county`` in the library, not exited (as for
+    :func:`hold`)."""
     year, k, county = check_year(year), resolve_kind(kind), check_county(county)
     project, units, at = check_project(project), to_units(amount), now_utc(at)
     require_county(user, county)
