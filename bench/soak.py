@@ -110,20 +110,21 @@ def set_up(base: str, env: dict[str, str], projects: int) -> dict[str, Any]:
                            json={"year": YEAR, "kind": "land", "county": COUNTY,
                                  "amount": "100000", "reason": "压力测试下达"}), 200, "grant")
         site = json.loads((SITES / "10_commercial_on_residential.geojson").read_text("utf-8"))
-        rounds = []
+        rounds, codes = [], []
         for i in range(projects):
             project = _check(client.post("/api/projects", headers=staff, json={
                 "name": f"压力测试项目{i + 1}", "county": COUNTY, "industry": "industrial",
                 "investment": "1.5", "responsible_unit": "聊城测试有限公司",
                 "demands": {"land": "1"}, "emissions": {"SO2": "0.1"}, "site": site}),
                 201, "project")
+            codes.append(project["code"])  # allocations go only to real projects
             rnd = _check(client.post(f"/api/projects/{project['code']}/rounds", headers=staff,
                                      json={}), 201, "round")
             departments = [a["department"] for a in rnd["departments"]]
             if departments == ["nr"]:
                 raise SystemExit("the round consults 自然资源 only: an answer would close it")
             rounds.append(rnd["id"])
-    return {"tokens": tokens, "rounds": rounds}
+    return {"tokens": tokens, "rounds": rounds, "codes": codes}
 
 
 class Soak:
@@ -158,7 +159,7 @@ class Soak:
                     args = {"url": "/api/quota/allocations",
                             "headers": {**city, "Idempotency-Key": f"soak-{uuid.uuid4().hex}"},
                             "json": {"year": YEAR, "kind": "land", "county": COUNTY,
-                                     "project": f"SOAK-{n:02d}-{rng.randrange(8)}",
+                                     "project": rng.choice(self.setup["codes"]),
                                      "amount": "0.01", "reason": "压力测试配置"}}
                 started = time.perf_counter()
                 try:

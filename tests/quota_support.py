@@ -6,13 +6,16 @@ The invariants are computed here straight from the tables, independently of
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from blueprint.analysis.quota import balances
+from blueprint.layers.schema import projects
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 
@@ -105,3 +108,34 @@ def row(store: Store, account: str, *, year: int = Y, kind: str = "new_construct
              if r["account"] == account]
     assert len(found) == 1, (account, found)
     return found[0]
+
+
+#: The year of the projects :func:`register_fixed_projects` writes: outside every year a
+#: generated code (``LC-<year>-<seq>``) uses, so they never move a generated sequence.
+FIXED_YEAR = 0
+
+
+def register_fixed_projects(store: Store, codes: Mapping[str, str] | Iterable[str],
+                            county: str = "371502", stage: str = "planned") -> None:
+    """TEST ONLY: put projects with these *fixed* codes in the project library.
+
+    Holds and allocations go only to real projects; the quota tests name their projects
+    by fixed codes (``P1``, ``LC-2026-9300`` …) that their expected account codes and
+    movements spell out. The core :func:`analysis.projects.create_project` generates the
+    codes, so this helper writes the ``projects`` rows directly (no audit row, no stage
+    history): ``codes`` maps code → county, or lists codes of ``county``. Tests that
+    exercise projects themselves use ``create_project``.
+    """
+    pairs = dict(codes) if isinstance(codes, Mapping) else dict.fromkeys(codes, county)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    with store.engine.begin() as conn:
+        seq = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(projects.c.seq), 0))
+                               .where(projects.c.year == FIXED_YEAR)).scalar_one())
+        for code, where in pairs.items():
+            seq += 1
+            conn.execute(projects.insert().values(
+                code=code, year=FIXED_YEAR, seq=seq, name=f"测试项目 {code}", county=where,
+                level="county", investor_type="private", origin="social",
+                industry="industrial", investment="1", demands=json.dumps({}),
+                emissions=json.dumps({}), responsible_unit="测试单位", stage=stage,
+                created_at=at, created_by="test", updated_at=at))

@@ -35,6 +35,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from quota_support import register_fixed_projects
 
 from blueprint.analysis import quota
 from blueprint.layers.importer import ImportOptions, import_layer
@@ -115,8 +116,8 @@ class Bench:
 
 
 def _seed(store: Store, tmp: Path) -> dict[str, str]:
-    """One red-line layer, the county (东昌府区), a 2026 land grant for it and three users
-    with tokens."""
+    """One red-line layer, the county (东昌府区), a 2026 land grant for it, a project
+    (BAD-1) and three users with tokens."""
     red = write(frame([box(0, 0, 100, 100)], hxbh=["HX-1"]), tmp / "red.gpkg")
     import_layer(red, ImportOptions(kind="ecological_redline", name="red"), store=store)
     county = write(frame([box(-500, -500, 5000, 5000)], code=["371502"], name=["东昌府区"]),
@@ -126,6 +127,7 @@ def _seed(store: Store, tmp: Path) -> dict[str, str]:
     quota.grant(year=2026, kind="land", county="371502", amount="100",
                 user=User("city", "city_quota_manager"), reason="下达", key="bad-grant",
                 store=store)
+    register_fixed_projects(store, ["BAD-1"])  # the project the allocations name
     return {role: create_user(f"bad_{role}", role, county, store=store, actor="test")
             for role, county in (("nr_staff", None), ("city_quota_manager", None),
                                  ("county_quota_manager", "371502"))}

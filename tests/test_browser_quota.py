@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from quota_support import register_fixed_projects
 
 from blueprint.layers.store import open_store
 from blueprint.layers.users import create_user
@@ -40,6 +41,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                         password=PASSWORD)
             create_user("东昌府区指标员", "county_quota_manager", "371502", store=store,
                         actor="test", password=PASSWORD)
+            # The projects the pages hold and allocate for (only real projects get quota).
+            register_fixed_projects(store, {"LC-2026-9100": "371521",
+                                            "LC-2026-9200": "371502"})
         finally:
             store.close()
         yield live.base

@@ -87,8 +87,9 @@ def test_cli_quota_line_does_not_repeat_its_label(loaded):
 
 
 def test_cli_quota_tables_have_no_english_words(loaded):
+    # LC-2025-0002: a sample project of 东昌府区 (quota goes only to real projects).
     done = run(["quota", "allocate", "--kind", "land", "--county", "371502", "--project",
-                "LC-2026-009", "--amount", "0.5", "--reason", "联席会议同意配置"], loaded)
+                "LC-2025-0002", "--amount", "0.5", "--reason", "联席会议同意配置"], loaded)
     assert done.returncode == 0, done.stderr
     assert not re.search(r"allocate|county:|project:", done.stdout), done.stdout
     assert "县级储备 371502" in done.stdout

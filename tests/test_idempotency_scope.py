@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from quota_support import register_fixed_projects
 
 from blueprint.analysis import quota
 from blueprint.analysis.quota.grants import grant_from_csv
@@ -23,6 +24,12 @@ from blueprint.service.settings import Settings
 CITY = User("市局", "city_quota_manager")
 COUNTY = User("王科长", "county_quota_manager", county="371502")
 GRANT_KEY = "grant-csv:2027:371502:new_construction_land"
+
+
+@pytest.fixture(autouse=True)
+def _project(store: Store) -> None:
+    """The project the holds name (quota goes only to real projects)."""
+    register_fixed_projects(store, ["LC-2027-0001"])
 
 
 def _grant(user: User, key: str, store: Store, amount: str = "100") -> dict:

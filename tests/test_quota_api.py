@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from quota_support import raw_balances, register_fixed_projects
 
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
@@ -24,6 +25,7 @@ def api(store: Store) -> Iterator[tuple[TestClient, dict[str, str]]]:
                                          ("dcf", "county_quota_manager", "371502"),
                                          ("yg", "county_quota_manager", "371521"),
                                          ("viewer", "viewer", None)]}
+    register_fixed_projects(store, {"P1": "371502", "YG-1": "371521", "YG-2": "371521"})
     app = create_app(Settings(database_url=store.database_url, data_dir=store.data_dir))
     with TestClient(app) as client:
         yield client, tokens
@@ -116,6 +118,28 @@ def test_errors_are_mapped(api) -> None:
     assert bad.status_code == 422 and bad.json()["where"] == "kind"
     assert city.post("/holds/999/release", {}).status_code == 404
     assert city.post("/grants", GRANT | {"amount": "1.00001"}).status_code == 422
+
+
+def test_unknown_project_is_404_and_other_county_409_and_nothing_written(
+        api, store: Store) -> None:
+    city = _callers(api)["city"]
+    city.post("/grants", GRANT)
+    before = raw_balances(store), len(city.get("/movements").json())
+    for path in ("/holds", "/allocations"):
+        body = {"year": 2026, "kind": "land", "county": "371502", "amount": "1"}
+        unknown = city.post(path, body | {"project": "LC-2026-0404"}, key=f"u{path[1:]}")
+        assert unknown.status_code == 404, unknown.json()
+        assert unknown.json()["error"] == "not_found" and unknown.json()["where"] == "project"
+        assert unknown.json()["message_zh"] == "项目“LC-2026-0404”不在项目库中，请先登记项目"
+        other = city.post(path, body | {"project": "YG-1"})
+        assert other.status_code == 409 and other.json()["error"] == "conflict"
+        assert "属于县区 371521" in other.json()["message_zh"]
+    assert (raw_balances(store), len(city.get("/movements").json())) == before
+    # The refused key was not recorded: once the project exists the same key runs.
+    register_fixed_projects(store, ["LC-2026-0404"])
+    done = city.post("/holds", {"year": 2026, "kind": "land", "county": "371502",
+                                "amount": "1", "project": "LC-2026-0404"}, key="uholds")
+    assert done.status_code == 200, done.json()
 
 
 def test_every_operation_over_http(api) -> None:

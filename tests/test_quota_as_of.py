@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from quota_support import CITY, DCF, SCALE, T0, Y
+from quota_support import CITY, DCF, SCALE, T0, Y, register_fixed_projects
 from typer.testing import CliRunner
 
 from blueprint.analysis import quota
@@ -35,6 +35,7 @@ def _k() -> str:
 
 
 def _history(store: Store) -> None:
+    register_fixed_projects(store, ["P1", "P2", "P3"])
     for county, amount in (("371502", "100"), ("371521", "50")):
         quota.grant(year=Y, kind="land", county=county, amount=amount, user=CITY,
                     reason="年度下达", key=_k(), store=store, at=T0)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from quota_support import raw_balances, register_fixed_projects
 from typer.testing import CliRunner
 
 from blueprint.layers.errors import BadInput, NotAllowed, NotFound, QuotaExceeded
@@ -27,6 +28,7 @@ def blueprint(store: Store, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("BLUEPRINT_ACTOR", "cli-operator")
     monkeypatch.setenv("COLUMNS", "200")  # rich tables: whole names on one line
     create_user("dcf", "county_quota_manager", "371502", store=store, actor="test")
+    register_fixed_projects(store, {"P1": "371502", "P": "371502", "X": "371521"})
     runner = CliRunner()
 
     def run(*args: str, ok: bool = True) -> Any:
@@ -133,6 +135,7 @@ def test_export_files(blueprint, tmp_path: Path) -> None:
 
 
 def test_a_domain_error_is_one_line_and_exit_2(store: Store) -> None:
+    register_fixed_projects(store, ["P"])
     env = os.environ | {"BLUEPRINT_DATABASE_URL": store.database_url,
                         "BLUEPRINT_DATA_DIR": str(store.data_dir)}
     done = subprocess.run([sys.executable, "-c", "from service.cli import main; main()",
@@ -142,6 +145,25 @@ def test_a_domain_error_is_one_line_and_exit_2(store: Store) -> None:
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "指标余额不足" in done.stderr or "不足" in done.stderr
+
+
+def test_unknown_project_is_one_line_exit_2_and_writes_nothing(store: Store) -> None:
+    env = os.environ | {"BLUEPRINT_DATABASE_URL": store.database_url,
+                        "BLUEPRINT_DATA_DIR": str(store.data_dir)}
+    cli = [sys.executable, "-c", "from service.cli import main; main()", "quota"]
+    granted = subprocess.run([*cli, "grant", "--kind", "land", "--county", "371502",
+                              "--amount", "100", "--reason", "下达"], env=env, cwd=REPO,
+                             capture_output=True, text=True, timeout=120)
+    assert granted.returncode == 0, granted.stderr
+    before = raw_balances(store)
+    for op in ("hold", "allocate"):
+        done = subprocess.run([*cli, op, "--kind", "land", "--county", "371502", "--project",
+                               "LC-2026-0404", "--amount", "1", "--reason", "x"],
+                              env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
+        assert "项目“LC-2026-0404”不在项目库中，请先登记项目" in done.stderr
+    assert raw_balances(store) == before
 
 
 def test_hold_expiry_a_day_or_an_exact_time_in_china_time(blueprint) -> None:

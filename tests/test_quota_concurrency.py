@@ -18,8 +18,18 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
-from quota_support import CITY, DCF, T0, Y, check_invariants, raw_balances, row
+from quota_support import (
+    CITY,
+    DCF,
+    T0,
+    Y,
+    check_invariants,
+    raw_balances,
+    register_fixed_projects,
+    row,
+)
 
 from blueprint.analysis import quota
 from blueprint.analysis.quota.runner import stored_key
@@ -28,6 +38,12 @@ from blueprint.layers.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 CLIENTS = 20
+
+
+@pytest.fixture(autouse=True)
+def _projects(store: Store) -> None:
+    """The projects these tests allocate for (quota goes only to real projects)."""
+    register_fixed_projects(store, [f"P{i}" for i in range(CLIENTS)])
 
 
 def _in_parallel(n: int, work) -> list[object]:
@@ -85,6 +101,32 @@ def test_parallel_retries_of_one_key_post_once(store: Store) -> None:
         ops = conn.execute(sa.text("SELECT COUNT(*) FROM quota_operations WHERE key = :key"),
                            {"key": stored_key("same-key", DCF.name)}).scalar_one()
     assert ops == 1
+
+
+def test_holds_racing_a_project_exit_leave_nothing_held(store: Store) -> None:
+    """A hold and its project's exit run one after the other (the project row is locked
+    before the scopes by both): every hold either ran before the exit and was reclaimed
+    by it, or came after it and was refused; no deadlock, nothing left held."""
+    from blueprint.analysis.projects import ProjectInput, create_project, exit_project
+
+    quota.grant(year=Y, kind="land", county="371502", amount="100", user=CITY, reason="下达",
+                key="g", store=store, at=T0)
+    code = create_project(ProjectInput("并发调出测试", "371502", "industrial", Decimal("1"),
+                                       "东昌府区发展和改革局"), user=CITY, store=store).code
+
+    def work(i: int) -> object:
+        if i == 8:
+            return exit_project(code, user=CITY, reason="企业放弃", store=store)
+        return quota.hold(year=Y, kind="land", county="371502", project=code, amount="1",
+                          user=DCF, reason="并发预留", key=f"h{i}", store=store)
+
+    results = _in_parallel(16, work)
+    kinds = Counter(type(r).__name__ for r in results)
+    assert set(kinds) <= {"dict", "Conflict"} and kinds["dict"] >= 1, results
+    mine = [r for r in quota.balances(store=store) if r["account"] == f"project:{code}"]
+    assert all(r["held"] == r["allocated"] == 0 for r in mine), mine
+    assert row(store, "county:371502")["available"] == Decimal("70")
+    check_invariants(store)
 
 
 CHILD = """

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from quota_support import CITY, DCF, T0, Y, units
+from quota_support import CITY, DCF, T0, Y, register_fixed_projects, units
 from typer.testing import CliRunner
 
 from blueprint.analysis import quota
@@ -79,6 +79,7 @@ def test_default_year_is_the_latest_granted(store: Store) -> None:
 
 def test_expired_holds_count_as_released(store: Store) -> None:
     _grant(store)
+    register_fixed_projects(store, ["P1"])
     quota.hold(year=Y, kind="land", county="371502", project="P1", amount="70", user=DCF,
                reason="审查", key="h", store=store, at=T0, expires=date(2026, 3, 2))
     demand = {"land": Decimal("70")}
@@ -255,6 +256,7 @@ def test_a_county_known_in_another_year_only_is_refused(store: Store) -> None:
 
 def test_a_known_county_with_nothing_left_still_gets_an_answer(store: Store) -> None:
     _grant(store)
+    register_fixed_projects(store, ["P1"])
     quota.allocate(year=Y, kind="land", county="371502", project="P1", amount="70",
                    user=DCF, reason="配置", key="all", store=store, at=T0)
     result = quota_coverage(county="371502", demands={"land": Decimal("1"),

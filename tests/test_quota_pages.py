@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from projects_support import city  # noqa: F401  (fixture)
+from quota_support import register_fixed_projects
 
 from blueprint.analysis import quota
 from blueprint.analysis.quota.clock import today_cn
@@ -43,6 +44,9 @@ def _users(store: Store) -> None:
                 password=PASSWORD)
     create_user("dcf_q", "county_quota_manager", DCF, store=store, actor="test",
                 password=PASSWORD)
+    # The projects these tests hold and allocate for (quota goes only to real projects).
+    register_fixed_projects(store, {"LC-2026-9001": YG, "LC-2026-9002": DCF,
+                                    "LC-2026-9300": DCF})
 
 
 def _login(client: TestClient, name: str) -> None:

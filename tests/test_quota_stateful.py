@@ -31,7 +31,16 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
-from quota_support import CITY, DCF, T0, YG, Y, check_invariants, raw_balances
+from quota_support import (
+    CITY,
+    DCF,
+    T0,
+    YG,
+    Y,
+    check_invariants,
+    raw_balances,
+    register_fixed_projects,
+)
 
 from blueprint.analysis import quota
 from blueprint.analysis.quota.clock import today_cn
@@ -56,6 +65,7 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         self._store_gen = make_store(self.engine_name, self.data_dir / uuid.uuid4().hex)
         self.store = next(self._store_gen)
+        register_fixed_projects(self.store, PROJECTS)  # quota goes only to real projects
         self.year = Y
         self.clock = T0
         self.holds: list[int] = []

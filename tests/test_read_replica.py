@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from conftest import IN_CI, SAMPLE
 from fastapi.testclient import TestClient
 from helpers import box, frame, write
+from quota_support import register_fixed_projects
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
@@ -159,6 +160,7 @@ def test_writes_go_to_the_primary_and_reach_the_standby(standby: str, store: Sto
     replica_url = replica_url_for(store)
     token = create_user("city", "city_quota_manager", None, store=store, actor="test")
     staff = create_user("staff", "nr_staff", None, store=store, actor="test")
+    register_fixed_projects(store, ["P1"])  # the project the allocation names
     red = write(frame([box(0, 0, 200, 200)], hxbh=["HX-1"]), tmp_path / "red.gpkg")
     settings = Settings(database_url=store.database_url, data_dir=store.data_dir,
                         read_database_url=replica_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -19,7 +20,8 @@ from blueprint.analysis.quota.ledger import (
     get_account,
 )
 from blueprint.analysis.quota.tables import accounts
-from blueprint.layers.errors import BadInput, Conflict, QuotaExceeded
+from blueprint.layers.errors import BadInput, Conflict, NotFound, QuotaExceeded
+from blueprint.layers.schema import projects
 from blueprint.layers.users import User
 
 CITY = "city_quota_manager"
@@ -69,6 +71,46 @@ def project_county(conn: Connection, project: str) -> str | None:
     row = conn.execute(sa.select(accounts.c.county).where(
         accounts.c.type.in_((HOLD, PROJECT)), accounts.c.owner == project).limit(1)).first()
     return row[0] if row else None
+
+
+#: The stage of a project taken out of the library (``analysis.projects.model.EXITED``;
+#: not imported: the project package imports this module).
+_EXITED = "exited"
+
+
+def _project_row(conn: Connection, project: str, *, share: bool = False) -> sa.Row | None:
+    query = sa.select(projects.c.county, projects.c.stage).where(projects.c.code == project)
+    return conn.execute(query.with_for_update(read=True) if share else query).first()
+
+
+def share_project(project: str) -> Callable[[Connection], None]:
+    """A row lock (``FOR SHARE`` on PostgreSQL; SQLite writers are serialised) on the
+    project ``project``, taken before the scope locks as a project's exit takes them: a
+    hold or allocation and the exit of its project then run one after the other."""
+    def first(conn: Connection) -> None:
+        _project_row(conn, project, share=True)
+    return first
+
+
+def guard_project(conn: Connection, project: str, county: str) -> None:
+    """Quota goes only to a real project (``projects`` table) of ``county`` that has not
+    left the library (调出), and a project's accounts stay in one county for ever."""
+    row = _project_row(conn, project)
+    if row is None:
+        raise NotFound(f"project {project!r} is not in the project library; register it "
+                       "first (blueprint projects create)",
+                       message_zh=f"项目“{project}”不在项目库中，请先登记项目",
+                       where="project")
+    if row.county != county:
+        raise Conflict(f"project {project!r} belongs to county {row.county}, not {county}",
+                       message_zh=f"项目“{project}”属于县区 {row.county}，不属于 {county}",
+                       where="project")
+    if row.stage == _EXITED:
+        raise Conflict(f"project {project!r} has left the project library (exited); it "
+                       "cannot hold or be allocated quota",
+                       message_zh=f"项目“{project}”已调出项目库，不能再预留或配置指标",
+                       where="project")
+    guard_project_county(conn, project, county)
 
 
 def guard_project_county(conn: Connection, project: str, county: str) -> None:

@@ -19,10 +19,11 @@ from blueprint.analysis.quota.common import (
     check_project,
     check_year,
     draw,
-    guard_project_county,
+    guard_project,
     require_city,
     require_county,
     reserves,
+    share_project,
 )
 from blueprint.analysis.quota.kinds import format_amount, resolve_kind, split_grant, to_units
 from blueprint.analysis.quota.ledger import (
@@ -105,7 +106,9 @@ def hold(*, year: int, kind: str, county: str, project: str, amount: Decimal | s
          expires: date | datetime | None = None, from_pool: bool = False,
          at: datetime | None = None) -> dict[str, Any]:
     """Hold quota for a project under review (from the county reserve; the shortfall from
-    the city pool only with ``from_pool`` by city level). A date ``expires`` ends at
+    the city pool only with ``from_pool`` by city level). ``project`` is the code of a
+    project of ``county`` in the project library, not exited (else :class:`NotFound` or
+    :class:`Conflict`, and nothing is written). A date ``expires`` ends at
     midnight China time, an exact time as given (without a zone: China time); an expired
     hold stops counting."""
     year, k, county = check_year(year), resolve_kind(kind), check_county(county)
@@ -117,7 +120,7 @@ def hold(*, year: int, kind: str, county: str, project: str, amount: Decimal | s
 
     def plan(conn: Any) -> Plan:
         _check_future(expires_at, at)
-        guard_project_county(conn, project, county)
+        guard_project(conn, project, county)
         reserve, pool = reserves(conn, year, k.code, county, at)
         account = get_account(conn, year=year, kind=k.code, type=HOLD, owner=project,
                               county=county, at=at)
@@ -131,7 +134,8 @@ def hold(*, year: int, kind: str, county: str, project: str, amount: Decimal | s
               "amount": units, "expires": expires_at, "from_pool": from_pool}
     request = Request("hold", key, user, reason, params, [(year, k.code)], at,
                       row={"year": year, "kind": k.code, "county": county,
-                           "project": project, "amount": units, "expires_at": expires_at})
+                           "project": project, "amount": units, "expires_at": expires_at},
+                      first=share_project(project))
     return execute(request, plan, store=store)
 
 
@@ -200,7 +204,9 @@ def allocate(*, year: int, kind: str, county: str, project: str, amount: Decimal
              user: User, reason: str, key: str, store: Store, from_pool: bool = False,
              at: datetime | None = None) -> dict[str, Any]:
     """Allocate quota to a project: first from its holds, then from its county reserve;
-    a shortfall from the city pool only with ``from_pool`` by a city-level manager."""
+    a shortfall from the city pool only with ``from_pool`` by a city-level manager.
+    ``project`` must be a project of ``county`` in the library, not exited (as for
+    :func:`hold`)."""
     year, k, county = check_year(year), resolve_kind(kind), check_county(county)
     project, units, at = check_project(project), to_units(amount), now_utc(at)
     require_county(user, county)
@@ -208,7 +214,7 @@ def allocate(*, year: int, kind: str, county: str, project: str, amount: Decimal
         require_city(user)
 
     def plan(conn: Any) -> Plan:
-        guard_project_county(conn, project, county)
+        guard_project(conn, project, county)
         reserve, pool = reserves(conn, year, k.code, county, at)
         target = get_account(conn, year=year, kind=k.code, type=PROJECT, owner=project,
                              county=county, at=at)
@@ -222,7 +228,8 @@ def allocate(*, year: int, kind: str, county: str, project: str, amount: Decimal
               "amount": units, "from_pool": from_pool}
     request = Request("allocate", key, user, reason, params, [(year, k.code)], at,
                       row={"year": year, "kind": k.code, "county": county,
-                           "project": project, "amount": units})
+                           "project": project, "amount": units},
+                      first=share_project(project))
     return execute(request, plan, store=store)
 
 

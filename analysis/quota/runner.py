@@ -57,6 +57,9 @@ class Request:
     row: dict[str, Any] = field(default_factory=dict)  # extra columns of the operation row
     auto_expire: bool = True
     system: bool = False  # a key the system made (reserved prefix, not scoped to the actor)
+    #: Row locks taken before the scope locks, in the order a project's exit takes them
+    #: (project row, then scopes), e.g. :func:`analysis.quota.common.share_project`.
+    first: Callable[[Connection], None] | None = None
 
     @property
     def stored_key(self) -> str:
@@ -112,6 +115,8 @@ def execute(request: Request, planner: Planner, *, store: Store) -> dict[str, An
     for attempt in range(2):
         try:
             with store.engine.begin() as conn:
+                if request.first is not None:
+                    request.first(conn)
                 lock(conn, request.scopes)
                 prior = _find(conn, request.stored_key)
                 if prior is not None:
