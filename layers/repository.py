@@ -81,4 +81,7 @@ def remove_layer(name: str, *, store: Store, actor: str) -> None:
         supersede(conn, info.id, name, info.version_number, at=now())
         write_audit(conn, actor=actor, action="layer.remove", obj=f"layer:{name}",
                     detail=info.to_dict())
+    from blueprint.layers.engine.index_sidecar import prune_sidecars
+
+    prune_sidecars(store)  # the embedded index's cache of the superseded version
 

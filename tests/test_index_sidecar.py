@@ -1,15 +1,21 @@
 """The embedded index's sidecar (issue #14): a cold index read from it answers exactly as
 one built from every row, decodes only what queries hit, and a sidecar that does not check
-out (truncated, corrupt, another layer version's, not ours) is ignored and rewritten."""
+out (truncated, corrupt, another layer version's, not ours) is ignored and rewritten; the
+sidecars of superseded layer versions are deleted, and ``vet --as-of`` on such a version
+builds its index from the rows (and writes its sidecar again)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 import shapely
+from helpers import box, frame, write
 
+from blueprint.analysis.site import read_site
+from blueprint.analysis.vetting import VetRequest, to_json, vet_site
 from blueprint.layers.backup import backup_store, restore_store
 from blueprint.layers.crs import gk3_epsg
 from blueprint.layers.engine.embedded_index import LayerIndex, layer_index
@@ -25,7 +31,8 @@ from blueprint.layers.engine.index_sidecar import (
     remove_sidecars,
     sidecar_path,
 )
-from blueprint.layers.repository import LayerInfo, list_layers
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.repository import LayerInfo, get_layer, list_layers, remove_layer
 from blueprint.layers.store import Store
 from tests.conftest import SAMPLE
 
@@ -169,3 +176,42 @@ def test_the_box_scan_and_the_tree_over_the_boxes_answer_alike(city: Store, monk
     # many candidates at once are read in one pass over the layer's rows: same answers
     monkeypatch.setattr(embedded_index, "BULK_SHARE", 0.0)
     assert _answers(_cold(city)) == scanned
+
+
+def _red(store: Store, tmp_path: Path, x: float, name: str) -> LayerInfo:
+    path = write(frame([box(x, 0, 100, 100)], hxbh=[f"HX-{name}"]), tmp_path / f"{name}.gpkg")
+    import_layer(path, ImportOptions(kind="ecological_redline", name="red", id_field="hxbh"),
+                 store=store)
+    return get_layer("red", store=store)
+
+
+def _vet(store: Store, tmp_path: Path, as_of: datetime | None = None) -> dict:
+    site = read_site(write(frame([box(50, 0, 100, 100)], name=["测试地块"]),
+                           tmp_path / "site.gpkg"))
+    return to_json(vet_site(VetRequest(site=site, as_of=as_of), store=store))
+
+
+def _sidecar_files(store: Store) -> set[str]:
+    return {p.name for p in index_dir(store).glob("*.idx")}
+
+
+def test_superseded_versions_lose_their_sidecars_and_as_of_rebuilds_them(
+        city: Store, tmp_path: Path) -> None:
+    others = {f"layer-{layer.id}.idx" for layer in _vectors(city)}
+    assert _sidecar_files(city) == others  # written by the sample's imports
+    v1 = _red(city, tmp_path, 0, "v1")
+    first = _vet(city, tmp_path)
+    assert next(f for f in first["findings"] if f["layer"] == "red")["status"] == "conflict"
+    between = datetime.now(UTC)
+    v2 = _red(city, tmp_path, 300, "v2")  # a new version: v1 is superseded
+    assert _sidecar_files(city) == others | {f"layer-{v2.id}.idx"}
+    assert not sidecar_path(city, v1).exists()
+    # vetting as of v1's time, in a new process: v1's index is built from its rows
+    assert _vet(_cold(city), tmp_path, as_of=between) == first
+    assert read_sidecar(city, v1) is not None  # the cache was written again
+    assert _vet(_cold(city), tmp_path, as_of=between) == first  # and read from it
+    # `blueprint layers remove`: the removed version's sidecar (and v1's again) go
+    remove_layer("red", store=city, actor="test")
+    assert _sidecar_files(city) == others
+    assert _vet(_cold(city), tmp_path, as_of=between) == first
+    assert all(f["layer"] != "red" for f in _vet(_cold(city), tmp_path)["findings"])

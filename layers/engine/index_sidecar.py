@@ -11,6 +11,12 @@ user input) and is never trusted blindly: its header names the layer version it 
 from (id, import time, checksum, feature count) and the payload's size and CRC-32; a file
 that does not match in every respect is ignored (and replaced by the next load). It is
 written to a temporary file and renamed, so a reader never sees half a file.
+
+Only current layer versions keep theirs: when a version is superseded (a new import of
+its name, ``blueprint layers remove``) the sidecars of every version no longer current
+are deleted (:func:`prune_sidecars`). A past version is still vetted (``vet --as-of``):
+its index is then built from its rows, as without a sidecar, and its sidecar written
+again until the next prune.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import struct
 import tempfile
 import zlib
@@ -171,6 +178,47 @@ def remove_sidecars(store: Store) -> None:
             path.unlink(missing_ok=True)
 
 
+_SIDECAR_NAME = re.compile(r"layer-([0-9]{1,18})\.idx")
+
+
+def prune_sidecars(store: Store) -> int:
+    """Delete the sidecars of layer versions that are no longer current (superseded by a
+    new import of their name or removed); return how many went. Best effort: never
+    raises (the files are a cache).
+
+    The folder is listed before the current versions are read: a sidecar on disk is of a
+    version committed by then, so a version that has just become current is never taken
+    for a superseded one.
+    """
+    folder = index_dir(store)
+    try:
+        if not folder.is_dir():
+            return 0
+        found = {}
+        for path in folder.iterdir():
+            match = _SIDECAR_NAME.fullmatch(path.name)
+            if match:
+                found[int(match.group(1))] = path
+        if not found:
+            return 0
+        import sqlalchemy as sa
+
+        from blueprint.layers.schema import layers
+
+        with store.read() as conn:
+            current = set(conn.execute(sa.select(layers.c.id)
+                                       .where(layers.c.current.is_(True))).scalars())
+        gone = 0
+        for layer_id, path in found.items():
+            if layer_id not in current:
+                path.unlink(missing_ok=True)
+                gone += 1
+        return gone
+    except Exception as exc:  # a stale cache file is never worth a failure
+        log.warning("index sidecars not pruned: %s", exc)
+        return 0
+
+
 class ImportParts:
     """What an import gathers for the sidecar, batch by batch: ids (fixed-width text
     arrays), class codes and boxes; about 40 bytes a feature for short ids."""
@@ -201,7 +249,15 @@ def write_import_sidecar(store: Store, layer_id: int, name: str, parts: ImportPa
     """Write the sidecar of the layer version an import has just committed, from what the
     import gathered (:class:`ImportParts`), so that the first load after an import need
     not read every row. Best effort: False (nothing written; the first load writes it, as
-    without) when anything is amiss; never raises."""
+    without) when anything is amiss; never raises. The sidecars of the versions the
+    import superseded are deleted either way (:func:`prune_sidecars`)."""
+    try:
+        return _write_import_sidecar(store, layer_id, name, parts)
+    finally:
+        prune_sidecars(store)
+
+
+def _write_import_sidecar(store: Store, layer_id: int, name: str, parts: ImportParts) -> bool:
     try:
         from blueprint.layers.repository import get_layer
 
