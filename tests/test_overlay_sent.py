@@ -156,3 +156,34 @@ def test_a_failure_before_the_answer_gives_the_connection_back(
                 vet_site(VetRequest(site=site), store=city)
     assert city.engine.pool.checkedout() == 0
     assert _reports(city, [site]) == want
+
+
+def test_a_connection_killed_while_the_overlay_runs_is_replaced(
+        city: Store, monkeypatch) -> None:
+    """The server ends the connection after the statement went out: the answer is asked
+    for again on a sound connection, and the dead one leaves the pool."""
+    import sqlalchemy as sa
+
+    site = _sites(city)[3]
+    want = _reports(city, [site])
+    real = pg_send.send_prepared
+    killed: list[int] = []
+
+    def send_then_kill(dbapi: Any, name: str, params: Any) -> pg_send.Sent:
+        sent = real(dbapi, name, params)
+        pid = dbapi.get_backend_pid()
+        with city.engine.connect() as other:  # another pooled connection
+            assert other.execute(sa.text("SELECT pg_terminate_backend(:pid)"),
+                                 {"pid": pid}).scalar_one()
+        killed.append(pid)
+        return sent
+
+    with monkeypatch.context() as m:
+        m.setattr(pg_send, "send_prepared", send_then_kill)
+        assert _reports(city, [site]) == want
+    assert killed
+    assert city.engine.pool.checkedout() == 0
+    with city.engine.connect() as conn:
+        pids = {conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()}
+    assert killed[0] not in pids
+    assert _reports(city, [site]) == want

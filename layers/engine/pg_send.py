@@ -60,7 +60,8 @@ def libpq() -> ctypes.CDLL | None:
                                     ctypes.POINTER(i), i]),
         "PQgetResult": (vp, [vp]), "PQresultStatus": (i, [vp]), "PQclear": (None, [vp]),
         "PQntuples": (i, [vp]), "PQnfields": (i, [vp]), "PQfname": (cp, [vp, i]),
-        "PQftype": (ctypes.c_uint, [vp, i]), "PQgetvalue": (vp, [vp, i, i]),
+        "PQftype": (ctypes.c_uint, [vp, i]),
+        "PQgetvalue": (ctypes.POINTER(ctypes.c_char), [vp, i, i]),
         "PQgetlength": (i, [vp, i, i]), "PQgetisnull": (i, [vp, i, i]),
         "PQstatus": (i, [vp]), "PQerrorMessage": (cp, [vp]),
         "PQresultErrorMessage": (cp, [vp]), "PQisBusy": (i, [vp]),
@@ -131,12 +132,16 @@ class Sent:
         decoders = [_decoder(int(lib.PQftype(res, c)), encoding) for c in range(ncols)]
         row_type = _row_type(tuple(names))
         getvalue, getlength, isnull = lib.PQgetvalue, lib.PQgetlength, lib.PQgetisnull
-        string_at = ctypes.string_at
+        columns = list(enumerate(decoders))
         rows = []
         for r in range(nrows):
-            values = [None if isnull(res, r, c) else
-                      decoders[c](string_at(getvalue(res, r, c), getlength(res, r, c)))
-                      for c in range(ncols)]
+            values = []
+            for c, decode in columns:
+                n = getlength(res, r, c)
+                if n:  # a NULL has length 0: asked only then
+                    values.append(decode(getvalue(res, r, c)[:n]))
+                else:
+                    values.append(None if isnull(res, r, c) else decode(b""))
             rows.append(row_type(*values))
         return rows
 
@@ -194,6 +199,12 @@ def send_prepared(dbapi: Any, name: str, params: Sequence[Any]) -> Sent:
     if lib.PQisBusy(pg) or not lib.PQsendQueryPrepared(pg, name.encode("ascii"), n, values,
                                                        lengths, formats, 1):
         raise NotSent((lib.PQerrorMessage(pg) or b"").decode("utf-8", "replace").strip())
+    return Sent(lib, dbapi, _python_encoding(dbapi.encoding))
+
+
+@lru_cache(maxsize=8)
+def _python_encoding(pg_encoding: str) -> str:
+    """The Python codec of a PostgreSQL client encoding, as psycopg2 decodes text with."""
     from psycopg2.extensions import encodings
 
-    return Sent(lib, dbapi, encodings.get(dbapi.encoding, "utf-8"))
+    return str(encodings.get(pg_encoding, "utf-8"))
