@@ -13,7 +13,9 @@ disposal); it must be in autocommit (the statement is its own transaction, as in
 :func:`~blueprint.layers.engine.postgis.overlay_read`) and idle, and is left idle again:
 every result is read to the end (or the connection closed) before it is given back.
 The answer comes in libpq's binary format and is decoded here by column type (text,
-integers, double precision, bytea), value for value what psycopg2 would have made of it.
+integers, double precision, bytea), value for value what psycopg2 makes of the text form
+(doubles: the exact binary value, which the text form also is at the server's default
+``extra_float_digits`` since PostgreSQL 12; bytea: a memoryview, as psycopg2 gives).
 Anything unexpected (no libpq found, an error, a column of another type) raises
 :class:`NotSent`; the caller then runs the statement the ordinary way, which answers or
 fails as it always did.
