@@ -5,6 +5,10 @@ rule of each layer's kind (:mod:`analysis.evaluators`) for the project's industr
 the environmental capacity under the site and, when demands are given, checks the
 county's quota. The report is one typed :class:`~analysis.report_schema.VetReport`, built
 here only; ``report.to_json()`` is its JSON form, the same for the CLI and the API.
+
+On an engine whose overlay runs on a database server, the overlay is sent first and the
+capacity read while the server computes it (:meth:`~blueprint.layers.engine.base.Backend.
+start_overlay_current`); the report is the same as when one follows the other.
 """
 
 from __future__ import annotations
@@ -58,12 +62,37 @@ def vet_site(request: VetRequest, *, store: Store, rules: Rules | None = None) -
         all_layers = layers_as_of(request.as_of, store=store)
         vectors = [layer for layer in all_layers if not layer.is_raster]
         overlaps = overlay_site(site.geometry, site.zone_epsg, vectors, store=store)
-    else:  # the catalogue, kept while it is unchanged, and the overlay on it
-        all_layers, overlaps = store.backend.overlay_current(site.geometry, site.zone_epsg,
-                                                              store=store)
-    capacity = capacity_under_site(site.geometry, capacity_layers(all_layers),
-                                   request.emissions, project=site.in_crs)
+        capacity = _capacity(request, all_layers)
+    else:  # the catalogue, kept while it is unchanged, and the overlay on it: sent, and
+        # the capacity read meanwhile on the catalogue the overlay is expected to answer
+        # for (again when it answered for another one); an error of that early reading
+        # stands only when the catalogue did not change, after the overlay's own errors
+        pending = store.backend.start_overlay_current(site.geometry, site.zone_epsg,
+                                                      store=store)
+        early: dict[str, Any] | Exception | None = None
+        try:
+            if pending.expected is not None:
+                early = _capacity(request, pending.expected)
+        except Exception as exc:  # raised below, after the overlay's
+            early = exc
+        except BaseException:
+            pending.abandon()
+            raise
+        all_layers, overlaps = pending.result()
+        if early is None or (capacity_layers(pending.expected or [])
+                             != capacity_layers(all_layers)):
+            capacity = _capacity(request, all_layers)
+        elif isinstance(early, Exception):
+            raise early
+        else:
+            capacity = early
     return build_report(request, all_layers, overlaps, capacity, store=store, rules=rules)
+
+
+def _capacity(request: VetRequest, all_layers: list[LayerInfo]) -> dict[str, Any]:
+    site = request.site
+    return capacity_under_site(site.geometry, capacity_layers(all_layers),
+                               request.emissions, project=site.in_crs)
 
 
 def capacity_layers(all_layers: list[LayerInfo]) -> list[LayerInfo]:

@@ -153,6 +153,9 @@ def main() -> None:
     parser.add_argument("--sites", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--per-site", type=int, default=300, help="sites for the per-site arms")
+    parser.add_argument("--per-site-only", action="store_true",
+                        help="only the per-site arms (vet_site, overlay alone, by the book) "
+                             "and the ratio, printed; docs/ untouched")
     args = parser.parse_args()
     url = bench_database_url()
     cores = len(os.sched_getaffinity(0))
@@ -161,6 +164,12 @@ def main() -> None:
         tmp = Path(tmp_name)
         with sample_stores(tmp, url) as stores:
             paths = write_sites(stores["embedded"], args.sites, tmp / "sites")
+            if args.per_site_only:
+                per_site = per_site_arms(stores, paths[:args.per_site])
+                print(f"load average {load_start[0]:.1f} at the start, "
+                      f"{os.getloadavg()[0]:.1f} at the end, on {cores} cores")
+                print(per_site_text(per_site))
+                return
             runs: dict[tuple[str, int], list[dict[str, float]]] = {}
             outputs: dict[tuple[str, int], Path] = {}
             for _ in range(args.rounds):
@@ -201,26 +210,6 @@ def write_report(args: argparse.Namespace, cores: int,
                        f"**{cores * n / cpu:,.0f} sites/s** (an estimate from CPU time, "
                        "start-up included; not measured on an idle machine). On PostGIS "
                        "the server's CPU shares the same cores, so no such bound is given.")
-    site_rows = []
-    for name, arms in per_site.items():
-        for arm, label in (("old", "read_site + vet_site per file (the old vet-batch loop)"),
-                           ("vet_site", "vet_site alone"), ("overlay", "overlay alone"),
-                           ("book", "by the book: per-layer tables, GiST, ST_Intersection, "
-                                    "one UNION ALL query")):
-            if arm in arms:
-                ms = np.array(arms[arm]) * 1000
-                cpu = (f"{np.mean(arms[arm + ':cpu']) * 1000:.2f}" if arm + ":cpu" in arms
-                       else "")
-                site_rows.append(f"| {name} | {label} | {len(ms)} | {np.median(ms):.2f} | "
-                                 f"{np.percentile(ms, 95):.2f} | {1000 / np.median(ms):,.0f} | "
-                                 f"{cpu} |")
-    ratio = ""
-    if "PostGIS" in per_site and "book" in per_site["PostGIS"]:
-        book = statistics.median(per_site["PostGIS"]["book"])
-        ratio = "\n".join(
-            f"- {name} whole `vet_site` p50 ÷ PostGIS by-the-book overlay p50: "
-            f"**{statistics.median(arms['vet_site']) / book:.2f}**"
-            for name, arms in per_site.items())
     plot(rates, REPO / "docs" / "benchmarks-batch.png")
     pg = f"PostgreSQL: {postgres_version(url)}." if url else "PostGIS: not measured (no URL)."
     text = f"""# vet-batch throughput
@@ -259,17 +248,43 @@ All arms wrote the same reports (engine name and the layers' import times aside)
 
 The old loop first, engine by engine; then, for each site in turn, `vet_site` on each
 engine, PostGIS's overlay alone and PostGIS by the book, one after the other, so that
-every arm meets the same load.
+every arm meets the same load. On PostGIS, `vet_site` sends the overlay and reads the
+capacity while the server computes it (`layers/engine/pg_send.py`).
 
 Client CPU ms/site is this process's CPU (mean); on PostGIS the server's is not in it.
 
-| engine | arm | sites | p50 ms | p95 ms | sites/s at p50 | client CPU ms/site |
+{per_site_text(per_site)}
+"""
+    (REPO / "docs" / "benchmarks-batch.md").write_text(text, encoding="utf-8")
+
+
+def per_site_text(per_site: dict[str, dict[str, list[float]]]) -> str:
+    """The per-site table and the ratios of a whole vet_site to the by-the-book overlay."""
+    site_rows = []
+    for name, arms in per_site.items():
+        for arm, label in (("old", "read_site + vet_site per file (the old vet-batch loop)"),
+                           ("vet_site", "vet_site alone"), ("overlay", "overlay alone"),
+                           ("book", "by the book: per-layer tables, GiST, ST_Intersection, "
+                                    "one UNION ALL query")):
+            if arm in arms:
+                ms = np.array(arms[arm]) * 1000
+                cpu = (f"{np.mean(arms[arm + ':cpu']) * 1000:.2f}" if arm + ":cpu" in arms
+                       else "")
+                site_rows.append(f"| {name} | {label} | {len(ms)} | {np.median(ms):.2f} | "
+                                 f"{np.percentile(ms, 95):.2f} | {1000 / np.median(ms):,.0f} | "
+                                 f"{cpu} |")
+    ratio = ""
+    if "PostGIS" in per_site and "book" in per_site["PostGIS"]:
+        book = statistics.median(per_site["PostGIS"]["book"])
+        ratio = "\n".join(
+            f"- {name} whole `vet_site` p50 ÷ PostGIS by-the-book overlay p50: "
+            f"**{statistics.median(arms['vet_site']) / book:.2f}**"
+            for name, arms in per_site.items())
+    return f"""| engine | arm | sites | p50 ms | p95 ms | sites/s at p50 | client CPU ms/site |
 |---|---|---|---|---|---|---|
 {chr(10).join(site_rows)}
 
-{ratio}
-"""
-    (REPO / "docs" / "benchmarks-batch.md").write_text(text, encoding="utf-8")
+{ratio}"""
 
 
 def plot(rates: dict[str, float], path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -63,6 +63,31 @@ class FeatureSink(ABC):
         """File the features written under the layer row ``layer_id``."""
 
 
+class PendingOverlay:
+    """An overlay of the current catalogue under way (:meth:`Backend.start_overlay_current`).
+
+    ``expected`` is the catalogue it is expected to answer for (the one last read), known
+    before the answer: work that needs only the catalogue may start on it, and must be
+    redone when :meth:`result` returns another catalogue. :meth:`result` (once) waits
+    for the answer; :meth:`abandon` drops it, for a caller that failed before reading it.
+    """
+
+    def __init__(self, expected: list[LayerInfo] | None,
+                 finish: Callable[[], tuple[list[LayerInfo], list[LayerOverlap]]],
+                 abandon: Callable[[], None] | None = None) -> None:
+        self.expected = expected
+        self._finish, self._abandon = finish, abandon
+
+    def result(self) -> tuple[list[LayerInfo], list[LayerOverlap]]:
+        """The current catalogue and the overlay on its vector layers."""
+        return self._finish()
+
+    def abandon(self) -> None:
+        """Drop the answer (nothing to do once :meth:`result` was called)."""
+        if self._abandon is not None:
+            self._abandon()
+
+
 class Backend(ABC):
     """One storage engine: how it connects, overlays, pages, writes and locks.
 
@@ -99,6 +124,14 @@ class Backend(ABC):
         current = current_layers(store=store)
         vectors = [layer for layer in current if not layer.is_raster]
         return current, self.overlay(site, zone_epsg, vectors, store=store)
+
+    def start_overlay_current(self, site: BaseGeometry, zone_epsg: int, *, store: Store
+                              ) -> PendingOverlay:
+        """:meth:`overlay_current` begun: engines whose overlay runs elsewhere (a database
+        server) may send it and return before its answer, so the caller can do other
+        work meanwhile (:class:`PendingOverlay`). This default does it all now."""
+        current, overlaps = self.overlay_current(site, zone_epsg, store=store)
+        return PendingOverlay(expected=current, finish=lambda: (current, overlaps))
 
     def change_stamp(self, store: Store) -> tuple[Any, ...] | None:
         """Something that changes whenever the database's content may have (files' size

@@ -31,6 +31,7 @@ from blueprint.layers.engine.base import (
     BBox,
     FeaturePage,
     FeatureSink,
+    PendingOverlay,
     geojson_feature,
 )
 from blueprint.layers.engine.overlay_types import SLIVER_M2, FeatureHit, LayerOverlap
@@ -92,6 +93,12 @@ class PostgisBackend(Backend):
         """The catalogue's marker read in the overlay's own statement
         (:func:`overlay_current_postgis`)."""
         return overlay_current_postgis(site, zone_epsg, store=store)
+
+    def start_overlay_current(self, site: BaseGeometry, zone_epsg: int, *, store: Store
+                              ) -> PendingOverlay:
+        """:meth:`overlay_current` sent to the server, its answer read when asked for
+        (:func:`start_overlay_current_postgis`)."""
+        return start_overlay_current_postgis(site, zone_epsg, store=store)
 
     def overlay_many(self, sites: Sequence[BaseGeometry], zones: Sequence[int],
                      layers: list[LayerInfo], *, store: Store) -> list[list[LayerOverlap]]:
@@ -326,6 +333,66 @@ def overlay_current_postgis(site: BaseGeometry, zone_epsg: int, *, store: Store
     return current, overlay_postgis(site, zone_epsg, vectors, store=store)
 
 
+def start_overlay_current_postgis(site: BaseGeometry, zone_epsg: int, *, store: Store
+                                  ) -> PendingOverlay:
+    """:func:`overlay_current_postgis`, sent without waiting for the answer.
+
+    The statement (the same prepared one, on the layers last read) goes out on a pooled
+    connection in autocommit through libpq (:mod:`~blueprint.layers.engine.pg_send`) and
+    the call returns; the answer is read by :meth:`PendingOverlay.result`, which then
+    checks the catalogue's marker as :func:`overlay_current_postgis` does. Before any
+    catalogue was read, or when the statement cannot be sent that way, everything happens
+    at once the ordinary way; an answer that fails to come is asked for again the
+    ordinary way, which answers or fails exactly as it always did.
+    """
+    from blueprint.layers.catalogue_cache import known_layers
+    from blueprint.layers.engine.pg_send import NotSent, send_prepared
+
+    known = known_layers(store)
+    if known is None:
+        current, overlaps = overlay_current_postgis(site, zone_epsg, store=store)
+        return PendingOverlay(expected=current, finish=lambda: (current, overlaps))
+    marker, layers = known
+    vectors = [layer for layer in layers if not layer.is_raster]
+    params = _overlay_params(site, zone_epsg, vectors)
+    name, file = "blueprint_overlay_current", "overlay.sql"
+    read = overlay_read(store)
+    conn = read.__enter__()
+    try:
+        names = prepare(conn, name, file, catalogue=True)
+        sent = send_prepared(conn.connection.dbapi_connection, name,
+                             [params[n] for n in names])
+    except NotSent:
+        read.__exit__(None, None, None)
+        current, overlaps = overlay_current_postgis(site, zone_epsg, store=store)
+        return PendingOverlay(expected=current, finish=lambda: (current, overlaps))
+    except BaseException as exc:
+        read.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+
+    def finish() -> tuple[list[LayerInfo], list[LayerOverlap]]:
+        try:
+            rows = sent.rows()
+        except NotSent:
+            rows = None
+        finally:
+            read.__exit__(None, None, None)
+        if rows is not None:
+            seen = [row.fid for row in rows if row.level == "catalogue"]
+            if seen == [marker]:
+                return list(layers), _overlaps(vectors, [r for r in rows
+                                                         if r.level != "catalogue"])
+        return overlay_current_postgis(site, zone_epsg, store=store)
+
+    def abandon() -> None:
+        try:
+            sent.abandon()
+        finally:
+            read.__exit__(None, None, None)
+
+    return PendingOverlay(expected=list(layers), finish=finish, abandon=abandon)
+
+
 PING_AFTER_IDLE_S = 10.0
 """A pooled connection idle longer than this is pinged (a round trip) before use."""
 
@@ -415,17 +482,25 @@ def prepared_sql(file: str, catalogue: bool = False) -> tuple[str, tuple[str, ..
     return text, names
 
 
-def execute_prepared(conn: sa.Connection, name: str, file: str,
-                     params: dict[str, Any], *, catalogue: bool = False) -> list[Any]:
-    """Run ``sql/<file>`` as the prepared statement ``name``: prepared once per database
-    connection (planned per call no more), then executed with ``params`` (``catalogue``:
-    see :func:`prepared_sql`)."""
+def prepare(conn: sa.Connection, name: str, file: str, *, catalogue: bool = False
+            ) -> tuple[str, ...]:
+    """Prepare ``sql/<file>`` as ``name`` on ``conn``'s database connection unless it is
+    already (once per connection); return its parameter names in order."""
     text, names = prepared_sql(file, catalogue)
     info = conn.connection.info  # lives as long as this DBAPI connection
     if name not in info.setdefault("blueprint_prepared", set()):
         types = ", ".join(PREPARED_PARAMS[n] for n in names)
         conn.exec_driver_sql(f"PREPARE {name} ({types}) AS {text}")
         info["blueprint_prepared"].add(name)
+    return names
+
+
+def execute_prepared(conn: sa.Connection, name: str, file: str,
+                     params: dict[str, Any], *, catalogue: bool = False) -> list[Any]:
+    """Run ``sql/<file>`` as the prepared statement ``name``: prepared once per database
+    connection (planned per call no more), then executed with ``params`` (``catalogue``:
+    see :func:`prepared_sql`)."""
+    names = prepare(conn, name, file, catalogue=catalogue)
     values = ", ".join(f"%({n})s" for n in names)
     return list(conn.exec_driver_sql(f"EXECUTE {name} ({values})", params).all())
 
