@@ -276,18 +276,20 @@ def write_report(args: argparse.Namespace, imports: list[dict[str, Any]],
         "",
         f"- Machine: {machine()}.",
         f"- Versions: {versions()}.",
-        "- **The machine is shared** with other jobs (about seven at once on 2 cores): load "
-        "average (1, 5, 15 min) where the run sampled it (its start, after each code's "
-        "imports, its end): "
+        "- Load average (1, 5, 15 min) where the run sampled it (its start, after each "
+        "code's imports, its end): "
         + "; ".join(f"{a:.1f}, {b:.1f}, {c:.1f}" for a, b, c in loads)
-        + ". Wall times are inflated by the other jobs; CPU time (user + system of the "
+        + " on 2 cores (the run itself keeps one to two busy; more means other jobs shared "
+        "the machine and wall times are inflated). CPU time (user + system of the "
         "measuring process and its children) is given beside them and is the steadier "
         "figure.",
         "- Each arm runs in a fresh process; peak RSS is that process's `ru_maxrss`. "
         "Threads: one (`OMP_NUM_THREADS=1`); the PostGIS server's own work is not in the "
         "client's CPU time.",
-        "- *before*: the code of `main` when the change was made (a second worktree), "
-        "*after*: this branch; both arms in the same run.",
+        ("- *before*: the code of `main` when the change was made (a second worktree), "
+         "*after*: this branch; both arms in the same run." if any(
+             r["arm"].startswith("before") for r in [*imports, *colds])
+         else "- *after*: this tree (run without `--base`: no *before* arms)."),
         "",
         "## Imports",
         "",
@@ -313,9 +315,8 @@ def write_report(args: argparse.Namespace, imports: list[dict[str, Any]],
         f"vetting), over {args.cold_runs} runs per arm, arms interleaved. *{FIRST}*: the one "
         "run before them, the first vetting after the import that made the layer version "
         "(the import wrote the index sidecar the vettings read; before, the first load "
-        "read every row and wrote it: 5.65 s wall, 4.72 s CPU, 940 MB in the earlier "
-        "run). The cold start's *before* is `main` when this was measured; the imports' "
-        "*before* is the code before the streamed imports (taken from the earlier run)."
+        "read every row and wrote it: 5.65 s wall, 4.72 s CPU, 940 MB in an earlier "
+        "run)."
         + (f" The import that made the city's layer (this branch, in the same run): "
            f"{city_import['import_s']:.1f} s, {city_import['cpu_s']:.1f} s CPU, "
            f"{city_import['maxrss_mb']:,.0f} MB peak RSS, sidecar included."
@@ -446,12 +447,6 @@ def goal_lines(imports: list[dict[str, Any]], colds: list[dict[str, Any]]) -> li
             out.append(f"- Import ≥ 50k features/s, {r['engine']}: "
                        f"{'met' if rate >= 50_000 else 'not met'} ({rate:,.0f}/s wall; peak "
                        f"RSS {r['maxrss_mb']:,.0f} MB).")
-    if imports:
-        out.append("- The import rates above were measured at a load average of about 7. On a "
-                   "quieter machine (a side run, *Imports at 50k features/s* below) the "
-                   "embedded import of 10^6 features ran at about 63k features/s (met, "
-                   "before this branch as well) and PostGIS at about 25k/s at 200,000 "
-                   "features (not met).")
     return out
 
 
