@@ -112,11 +112,10 @@ def child_arms(data_dir: Path, url: str, n_sites: int, gp_sites: int) -> dict[st
     seconds and the overlap areas of the cutting arms."""
     import geopandas as gpd
     import shapely
-    import sqlalchemy as sa
 
+    from bench.bench_batch import postgis_overlay_arms
     from bench.bench_vetting import random_sites
     from blueprint.analysis.vetting import VetRequest, vet_site
-    from blueprint.layers.engine.postgis import overlay_read
     from blueprint.layers.feature_arrays import load_features
     from blueprint.layers.repository import list_layers
     from blueprint.layers.store import open_store
@@ -135,18 +134,7 @@ def child_arms(data_dir: Path, url: str, n_sites: int, gp_sites: int) -> dict[st
 
     pg = stores["PostGIS"]
     names = {x.id: x.name for x in vectors["PostGIS"]}
-    with pg.engine.begin() as conn:
-        for layer in vectors["PostGIS"]:
-            conn.execute(sa.text(f"DROP TABLE IF EXISTS book_{layer.id}"))
-            conn.execute(sa.text(f"CREATE TABLE book_{layer.id} AS SELECT fid, klass, geom "
-                                 f"FROM layer_features WHERE layer_id = {layer.id}"))
-            conn.execute(sa.text(f"CREATE INDEX ON book_{layer.id} USING gist (geom)"))
-            conn.execute(sa.text(f"ANALYZE book_{layer.id}"))
-    book_sql = sa.text(" UNION ALL ".join(
-        f"SELECT {layer.id} AS layer_id, fid, ST_Area(ST_Transform(ST_Intersection(geom, "
-        f"s.g), CAST(:zone AS integer))) AS area FROM book_{layer.id}, "
-        f"(SELECT ST_GeomFromWKB(:site, 4490) AS g) AS s "
-        f"WHERE geom && s.g AND ST_Intersects(geom, s.g)" for layer in vectors["PostGIS"]))
+    book = {arm: run for _, arm, run in postgis_overlay_arms(pg)}["book"]  # bench_batch's
 
     frames, trees = {}, {}
     for layer in vectors["embedded"]:
@@ -180,10 +168,7 @@ def child_arms(data_dir: Path, url: str, n_sites: int, gp_sites: int) -> dict[st
         return run
 
     def run_book(i: int, site: Any) -> None:
-        with overlay_read(pg) as conn:
-            rows = conn.execute(book_sql, {"site": shapely.to_wkb(site.geometry,
-                                                                  output_dimension=2),
-                                           "zone": site.zone_epsg}).all()
+        rows: Any = book(site)
         for layer_id, fid, area in rows:
             if area > SLIVER:
                 areas["book"][(i, names[layer_id], str(fid))] = float(area)
