@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,11 +140,19 @@ _NAME_COLUMNS = ("parcel_name", "name", "项目名称", "xmmc")
 
 
 def _site_name(frame: gpd.GeoDataFrame, default: str) -> str:
+    """The site's name from the first name column the parcels have (all their names)."""
+    return _joined_names(lambda column: list(frame[column]) if column in frame.columns
+                         else None, default)
+
+
+def _joined_names(values_of: Callable[[str], list[Any] | None], default: str) -> str:
+    """The distinct names of the first of :data:`_NAME_COLUMNS` that is there (``values_of``
+    gives a column's values, None when the column is missing) and has one, joined."""
     for column in _NAME_COLUMNS:
-        if column in frame.columns:
-            values = [str(v) for v in frame[column] if v not in (None, "") and v == v]
-            if values:
-                return "、".join(dict.fromkeys(values))
+        values = values_of(column)
+        names = [str(v) for v in values or [] if v not in (None, "") and v == v]
+        if names:
+            return "、".join(dict.fromkeys(names))
     return default
 
 
@@ -225,13 +234,8 @@ def _properties(feature: dict[str, Any]) -> dict[str, Any]:
 
 def _name_from_properties(props: list[dict[str, Any]], default: str) -> str:
     """:func:`_site_name` for features given as GeoJSON mappings."""
-    for column in _NAME_COLUMNS:
-        if any(column in p for p in props):
-            values = [str(v) for p in props if (v := p.get(column)) not in (None, "")
-                      and v == v]
-            if values:
-                return "、".join(dict.fromkeys(values))
-    return default
+    return _joined_names(lambda column: [p.get(column) for p in props]
+                         if any(column in p for p in props) else None, default)
 
 
 # What a posted site's "crs" member may say: lon/lat, by name (never a link or a file).
