@@ -55,11 +55,11 @@ ALLOWED_EN = ("a boundary-point coordinate file, Shapefile (zipped), GeoPackage,
 _CRS_NAME = re.compile(rb'"crs"\s*:\s*\{\s*"type"\s*:\s*"name"\s*,\s*"properties"\s*:\s*\{\s*'
                        rb'"name"\s*:\s*"(urn:ogc:def:crs:(EPSG::\d{4,5}|OGC:1\.3:CRS84)|'
                        rb'EPSG:\d{4,5})"\s*\}\s*\}')
-# SQL that runs when a table is read: generated columns (computed on every read).
 # a NUL written as a JSON escape (an odd run of backslashes before ``u0000``): valid JSON,
 # but GDAL cuts the text at it and the rest of the value would be lost without a word
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 _NUL_LOCATE_MAX = 64 * MB  # larger files: the byte offset only, no JSON parse to name a feature
+# SQL that runs when a table is read: generated columns (computed on every read).
 _COMPUTED_ON_READ = re.compile(r"GENERATED\s+ALWAYS|\bAS\s*\(", re.IGNORECASE)
 
 
