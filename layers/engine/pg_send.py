@@ -13,9 +13,10 @@ disposal); it must be in autocommit (the statement is its own transaction, as in
 :func:`~blueprint.layers.engine.postgis.overlay_read`) and idle, and is left idle again:
 every result is read to the end (or the connection closed) before it is given back.
 The answer comes in libpq's binary format and is decoded here by column type (text,
-integers, double precision, bytea), value for value what psycopg2 makes of the text form
-(doubles: the exact binary value, which the text form also is at the server's default
-``extra_float_digits`` since PostgreSQL 12; bytea: a memoryview, as psycopg2 gives).
+integers, double precision, bytea; json as its bytes, for the caller to parse), value for
+value what psycopg2 makes of the text form (doubles: the exact binary value, which the text
+form also is at the server's default ``extra_float_digits`` since PostgreSQL 12; bytea: a
+memoryview, as psycopg2 gives).
 Anything unexpected (no libpq found, an error, a column of another type) raises
 :class:`NotSent`; the caller then runs the statement the ordinary way, which answers or
 fails as it always did.
@@ -35,7 +36,7 @@ _PGRES_TUPLES_OK = 2
 _CONNECTION_OK = 0
 _TEXT_OIDS = {25, 1043, 1042, 19}  # text, varchar, bpchar, name
 _INT = {20: struct.Struct(">q"), 23: struct.Struct(">i"), 21: struct.Struct(">h")}
-_FLOAT8, _FLOAT4, _BYTEA = 701, 700, 17
+_FLOAT8, _FLOAT4, _BYTEA, _JSON = 701, 700, 17, 114
 _F8, _F4 = struct.Struct(">d"), struct.Struct(">f")
 
 
@@ -165,6 +166,8 @@ def _decoder(oid: int, encoding: str) -> Any:
         return lambda b: _F4.unpack(b)[0]
     if oid == _BYTEA:
         return memoryview  # psycopg2 gives a memoryview for bytea
+    if oid == _JSON:  # its binary form is its text: the caller parses it
+        return bytes
     raise NotSent(f"a column of type {oid}")
 
 

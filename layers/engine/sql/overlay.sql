@@ -10,6 +10,7 @@
 --   'feature'  one per overlapped feature: layer_id, fid, klass, area (m²), wkb (EPSG:4490)
 --   'class'    one per (layer, class): area of the union of the class's overlaps
 --   'layer'    one per layer: area of the union of all its overlaps
+-- (layers/engine/postgis.prepared_sql hands these rows to the client as ONE json value.)
 --
 -- The index filter runs on the subdivided pieces (layer_features_sub: at most 256 vertices
 -- each, GiST): a feature is touched exactly when one of its pieces is, and a site inside
@@ -59,13 +60,26 @@ kept AS (
     FROM projected
     WHERE ST_Area(zgeom) > :sliver
 ),
--- A union only where there is something to unite: a class of one piece is that piece's
--- area, and a layer whose pieces are all of one class is that class's area.
+-- A union only where there is something to unite (as the embedded engine's `union_area`):
+-- pieces whose interiors never meet (features of a layer that tiles the land share edges
+-- at most) cover the sum of their areas. Pairs of one layer's pieces are found on their
+-- boxes and related exactly; a class, or a layer, is united only when two of its pieces
+-- share interior.
+overlapping AS (
+    SELECT a.layer_id, a.klass AS klass_a, b.klass AS klass_b
+    FROM kept AS a
+    JOIN kept AS b ON b.layer_id = a.layer_id AND b.fid > a.fid
+    WHERE a.in_layer > 1 AND a.zgeom && b.zgeom AND ST_Relate(a.zgeom, b.zgeom, '2********')
+),
 classes AS (
-    SELECT layer_id, klass, max(in_layer) = count(*) AS whole_layer,
-           coalesce(ST_Area(ST_Union(zgeom) FILTER (WHERE in_class > 1)), max(area)) AS area
-    FROM kept
-    GROUP BY layer_id, klass
+    SELECT k.layer_id, k.klass, max(k.in_layer) = count(*) AS whole_layer,
+           coalesce(ST_Area(ST_Union(k.zgeom) FILTER (WHERE EXISTS (
+                        SELECT 1 FROM overlapping AS o
+                        WHERE o.layer_id = k.layer_id AND o.klass_a IS NOT DISTINCT FROM k.klass
+                          AND o.klass_b IS NOT DISTINCT FROM k.klass))),
+                    sum(k.area)) AS area
+    FROM kept AS k
+    GROUP BY k.layer_id, k.klass
 )
 SELECT 'feature' AS level, layer_id, fid, klass, area, ST_AsBinary(geom) AS wkb
 FROM kept
@@ -77,8 +91,10 @@ SELECT 'layer' AS level, layer_id, NULL AS fid, NULL AS klass, area, NULL AS wkb
 FROM classes
 WHERE whole_layer
 UNION ALL
-SELECT 'layer' AS level, layer_id, NULL AS fid, NULL AS klass,
-       ST_Area(ST_Union(zgeom)) AS area, NULL AS wkb
-FROM kept
-WHERE in_class < in_layer
-GROUP BY layer_id
+SELECT 'layer' AS level, k.layer_id, NULL AS fid, NULL AS klass,
+       coalesce(ST_Area(ST_Union(k.zgeom) FILTER (WHERE EXISTS (
+                    SELECT 1 FROM overlapping AS o WHERE o.layer_id = k.layer_id))),
+                sum(k.area)) AS area, NULL AS wkb
+FROM kept AS k
+WHERE k.in_class < k.in_layer
+GROUP BY k.layer_id

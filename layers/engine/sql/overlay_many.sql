@@ -52,13 +52,25 @@ kept AS (
     FROM projected
     WHERE ST_Area(zgeom) > :sliver
 ),
--- A union only where there is something to unite: a class of one piece is that piece's
--- area, and a layer whose pieces are all of one class is that class's area.
+-- A union only where there is something to unite (as overlay.sql): a class, or a layer,
+-- is united only when two of its pieces (of one site) share interior; otherwise its area
+-- is the sum of its pieces'.
+overlapping AS (
+    SELECT a.site_no, a.layer_id, a.klass AS klass_a, b.klass AS klass_b
+    FROM kept AS a
+    JOIN kept AS b ON b.site_no = a.site_no AND b.layer_id = a.layer_id AND b.fid > a.fid
+    WHERE a.in_layer > 1 AND a.zgeom && b.zgeom AND ST_Relate(a.zgeom, b.zgeom, '2********')
+),
 classes AS (
-    SELECT site_no, layer_id, klass, max(in_layer) = count(*) AS whole_layer,
-           coalesce(ST_Area(ST_Union(zgeom) FILTER (WHERE in_class > 1)), max(area)) AS area
-    FROM kept
-    GROUP BY site_no, layer_id, klass
+    SELECT k.site_no, k.layer_id, k.klass, max(k.in_layer) = count(*) AS whole_layer,
+           coalesce(ST_Area(ST_Union(k.zgeom) FILTER (WHERE EXISTS (
+                        SELECT 1 FROM overlapping AS o
+                        WHERE o.site_no = k.site_no AND o.layer_id = k.layer_id
+                          AND o.klass_a IS NOT DISTINCT FROM k.klass
+                          AND o.klass_b IS NOT DISTINCT FROM k.klass))),
+                    sum(k.area)) AS area
+    FROM kept AS k
+    GROUP BY k.site_no, k.layer_id, k.klass
 )
 SELECT 'feature' AS level, site_no, layer_id, fid, klass, area, ST_AsBinary(geom) AS wkb
 FROM kept
@@ -70,8 +82,11 @@ SELECT 'layer' AS level, site_no, layer_id, NULL AS fid, NULL AS klass, area, NU
 FROM classes
 WHERE whole_layer
 UNION ALL
-SELECT 'layer' AS level, site_no, layer_id, NULL AS fid, NULL AS klass,
-       ST_Area(ST_Union(zgeom)) AS area, NULL AS wkb
-FROM kept
-WHERE in_class < in_layer
-GROUP BY site_no, layer_id
+SELECT 'layer' AS level, k.site_no, k.layer_id, NULL AS fid, NULL AS klass,
+       coalesce(ST_Area(ST_Union(k.zgeom) FILTER (WHERE EXISTS (
+                    SELECT 1 FROM overlapping AS o
+                    WHERE o.site_no = k.site_no AND o.layer_id = k.layer_id))),
+                sum(k.area)) AS area, NULL AS wkb
+FROM kept AS k
+WHERE k.in_class < k.in_layer
+GROUP BY k.site_no, k.layer_id
