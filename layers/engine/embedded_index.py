@@ -64,16 +64,15 @@ class LazyGeoms:
     def __getitem__(self, index: Any) -> Any:
         n = len(self._fids)
         if isinstance(index, np.ndarray) and index.dtype.kind in "iu":
-            idx = np.where(index < 0, index + n, index) if index.dtype.kind == "i" else index
-            if idx.size and (idx.min() < 0 or idx.max() >= n):
-                raise IndexError("index out of range")
+            idx = index  # numpy's own indexing below checks the bounds, wraps negatives
         else:
             idx = np.arange(n)[index]
         if np.ndim(idx) == 0:
             return self[np.array([idx])][0]
-        missing = np.unique(idx[~self._have[idx]])
-        if missing.size:
-            self._fetch(missing)
+        have = self._have[idx]
+        if not have.all():
+            wanted = idx[~have]
+            self._fetch(np.unique(np.where(wanted < 0, wanted + n, wanted)))
         return self._geoms[idx]
 
     @property

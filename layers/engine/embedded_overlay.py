@@ -15,7 +15,7 @@ from shapely.geometry.base import BaseGeometry
 
 from blueprint.layers.crs import CGCS2000, to_crs
 from blueprint.layers.engine.base import BBox, FeaturePage, geojson_feature
-from blueprint.layers.engine.embedded_index import LayerIndex, layer_index
+from blueprint.layers.engine.embedded_index import layer_index
 from blueprint.layers.engine.overlay_types import SLIVER_M2, FeatureHit, LayerOverlap
 
 if TYPE_CHECKING:
@@ -50,44 +50,52 @@ def overlay_embedded(site: BaseGeometry, zone_epsg: int, layers: list[LayerInfo]
 
 def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
                           layers: list[LayerInfo], *, store: Store) -> list[list[LayerOverlap]]:
-    """Overlay each of ``sites`` on ``layers``: per layer, one vectorised pass over the
-    (site, feature) pairs its STRtree finds; per site, the same answer as alone."""
+    """Overlay each of ``sites`` on ``layers``; per site, the same answer as alone.
+
+    Each layer's index finds its candidates on their boxes; then ONE vectorised pass over
+    the (site, feature) pairs of all layers at once (the exact test, the cut, the
+    projection to each site's zone, the areas), and per (site, layer) the hits and their
+    unions. A site meets a handful of features over all the layers: one pass instead of
+    one per layer saves a dozen numpy and GEOS calls per layer, most of the overlay's time
+    once the features are found."""
     site_arr = np.empty(len(sites), dtype=object)
     site_arr[:] = list(sites)
     shapely.prepare(site_arr)
     zone_arr = np.asarray(zones, dtype=np.int64)
-    answers: list[list[LayerOverlap]] = [[] for _ in sites]
-    for layer in layers:
-        overlaps = _overlay_layer(site_arr, zone_arr, layer, layer_index(layer, store=store))
-        for answer, overlap in zip(answers, overlaps, strict=True):
-            answer.append(overlap)
-    return answers
-
-
-def _overlay_layer(sites: np.ndarray, zones: np.ndarray, layer: LayerInfo,
-                   index: LayerIndex) -> list[LayerOverlap]:
-    results = [LayerOverlap(layer=layer) for _ in sites]
-    # One query for all the sites: pairs grouped by site, each site's features in the
-    # order a query for that site alone gives (the stable sort keeps it).
-    pairs = index.tree.query(sites, predicate="intersects")
-    order = np.argsort(pairs[0], kind="stable")
-    owner, cand = pairs[0][order], pairs[1][order]
-    counts = np.bincount(owner, minlength=len(sites))
-    if not counts.any():
-        return results
-    pieces = _intersections(index.arrays.geoms[cand], sites[owner])
+    answers = [[LayerOverlap(layer=layer) for layer in layers] for _ in sites]
+    indexes = [layer_index(layer, store=store) for layer in layers]
+    found = [(k, index.tree.query(site_arr)) for k, index in enumerate(indexes)]
+    found = [(k, pairs) for k, pairs in found if pairs.shape[1]]
+    if not found:
+        return answers
+    owner = np.concatenate([pairs[0] for _, pairs in found])
+    cand = np.concatenate([pairs[1] for _, pairs in found])
+    layer_no = np.concatenate([np.full(pairs.shape[1], k) for k, pairs in found])
+    geoms = np.concatenate([indexes[k].arrays.geoms[pairs[1]] for k, pairs in found])
+    touched = shapely.intersects(site_arr[owner], geoms)  # the site first: it is prepared
+    if not touched.any():
+        return answers
+    owner, cand, layer_no, geoms = owner[touched], cand[touched], layer_no[touched], \
+        geoms[touched]
+    pieces = _intersections(geoms, site_arr[owner])
     projected = np.empty(len(pieces), dtype=object)
-    piece_zones = zones[owner]
+    piece_zones = zone_arr[owner]
     for zone in np.unique(piece_zones):
         mask = piece_zones == zone
         projected[mask] = to_crs(pieces[mask], CGCS2000, int(zone))
     areas = shapely.area(projected)
-    ends = np.cumsum(counts)
-    for i in np.flatnonzero(counts):
-        part = slice(ends[i] - counts[i], ends[i])
-        _fill(results[i], index.arrays.fids[cand[part]], index.arrays.klass[cand[part]],
-              areas[part], pieces[part], projected[part])
-    return results
+    # (site, layer) groups, each in the features' id order (the stable sort keeps it)
+    order = np.lexsort((layer_no, owner))
+    owner, cand, layer_no = owner[order], cand[order], layer_no[order]
+    pieces, projected, areas = pieces[order], projected[order], areas[order]
+    starts = np.flatnonzero(np.r_[True, (owner[1:] != owner[:-1])
+                                  | (layer_no[1:] != layer_no[:-1])])
+    for start, stop in zip(starts, [*starts[1:], len(owner)], strict=True):
+        part = slice(start, stop)
+        arrays = indexes[layer_no[start]].arrays
+        _fill(answers[owner[start]][layer_no[start]], arrays.fids[cand[part]],
+              arrays.klass[cand[part]], areas[part], pieces[part], projected[part])
+    return answers
 
 
 def _fill(result: LayerOverlap, fids: np.ndarray, klass: np.ndarray, areas: np.ndarray,
