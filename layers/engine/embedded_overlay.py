@@ -107,14 +107,22 @@ def _fill(result: LayerOverlap, fids: np.ndarray, klass: np.ndarray, areas: np.n
                                          strict=True)]
     if not keep.any():
         return
-    result.area_m2 = union_area(projected[keep], areas[keep])
+    # pieces whose interiors never meet: every union is the sum of its pieces' areas
+    overlap = keep.sum() > 1 and interiors_overlap(projected[keep])
+    result.area_m2 = _union_area(projected[keep], areas[keep], overlap)
     values = list(dict.fromkeys(klass[keep]))
     if len(values) == 1:  # one class: its union is the layer's
         result.class_area_m2[values[0]] = result.area_m2
         return
     for value in values:
         mask = keep & (klass == value)
-        result.class_area_m2[value] = union_area(projected[mask], areas[mask])
+        result.class_area_m2[value] = _union_area(projected[mask], areas[mask], overlap)
+
+
+def _union_area(geoms: np.ndarray, areas: np.ndarray, overlap: bool) -> float:
+    """:func:`union_area` when whether any of the layer's pieces overlap is known (no
+    overlap among them all: none among some of them)."""
+    return union_area(geoms, areas) if overlap else float(areas.sum())
 
 
 def union_area(geoms: np.ndarray, areas: np.ndarray) -> float:
