@@ -170,6 +170,8 @@ class BoxTree:
         tree = self._tree_if_due(len(inputs))
         if tree is not None:
             pairs = tree.query(inputs)
+            if len(inputs) == 1:  # one input: the features' order is all there is to sort
+                return pairs[:, np.argsort(pairs[1])]
             return pairs[:, np.lexsort((pairs[1], pairs[0]))]
         b = self._bounds
         parts = []

@@ -84,10 +84,12 @@ def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
         mask = piece_zones == zone
         projected[mask] = to_crs(pieces[mask], CGCS2000, int(zone))
     areas = shapely.area(projected)
-    # (site, layer) groups, each in the features' id order (the stable sort keeps it)
-    order = np.lexsort((layer_no, owner))
-    owner, cand, layer_no = owner[order], cand[order], layer_no[order]
-    pieces, projected, areas = pieces[order], projected[order], areas[order]
+    # (site, layer) groups, each in the features' id order (the stable sort keeps it;
+    # one site's pairs are in that order already: layer by layer, each in id order)
+    if len(sites) > 1:
+        order = np.lexsort((layer_no, owner))
+        owner, cand, layer_no = owner[order], cand[order], layer_no[order]
+        pieces, projected, areas = pieces[order], projected[order], areas[order]
     starts = np.flatnonzero(np.r_[True, (owner[1:] != owner[:-1])
                                   | (layer_no[1:] != layer_no[:-1])])
     for start, stop in zip(starts, [*starts[1:], len(owner)], strict=True):
