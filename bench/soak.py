@@ -228,7 +228,12 @@ def ledger_checks(data_dir: Path, database_url: str, soak: Soak) -> dict[str, An
             allocations = int(conn.execute(sa.text(
                 "SELECT count(*) FROM quota_operations WHERE op = 'allocate'"
                 " AND key LIKE '%/soak-%'")).scalar() or 0)
-            opinions = int(conn.execute(sa.text("SELECT count(*) FROM opinions")).scalar() or 0)
+            # the soak's own rounds only: the sample city (serve --sample) has demo rounds
+            # with opinions of their own
+            opinions = int(conn.execute(
+                sa.text("SELECT count(*) FROM opinions WHERE round_id IN :rounds")
+                .bindparams(sa.bindparam("rounds", expanding=True)),
+                {"rounds": list(soak.setup["rounds"])}).scalar() or 0)
     finally:
         store.close()
     negative = [str(k) for k, v in balances.items() if k[2] != "source" and v < 0]
