@@ -126,7 +126,9 @@ def test_users_list_disable_rotate_and_password(blueprint: Any, city: Store) -> 
     assert authenticate_password("环保局张科长", "long-enough-1", store=city).role == "department"
     mismatch = blueprint("users", "add", "某人", "--role", "viewer", "--password-prompt",
                          input="long-enough-1\nother-words-2\nlong-enough-1\nlong-enough-1\n")
-    assert mismatch.exit_code == 0  # asked again until both match
+    assert mismatch.exit_code == 0  # asked again until both match, in Chinese
+    assert "两次输入的密码不一致" in mismatch.output and "再次输入密码" in mismatch.output
+    assert "Repeat" not in mismatch.output and "Error" not in mismatch.output
     listed = blueprint("users", "list")
     assert "环保局张科长" in listed.stdout and "已设置" in listed.stdout
     rotated = blueprint("users", "rotate-token", "环保局张科长").stdout.strip().splitlines()[-1]

@@ -34,8 +34,7 @@ def users_add(name: str,
     """Create a user and print their API token (shown once)."""
     from blueprint.layers.users import create_user
 
-    password = typer.prompt("密码", hide_input=True, confirmation_prompt=True) \
-        if password_prompt else None
+    password = _ask_password() if password_prompt else None
     from blueprint.service.settings import get_settings
 
     store = open_store()
@@ -47,6 +46,16 @@ def users_add(name: str,
     err.print(_expires_line(name, store))
     err.print(TOKEN_USE)
     out.print(token)
+
+
+def _ask_password() -> str:
+    """A sign-in password, typed twice (hidden), asked again until both match (click's own
+    confirmation speaks English)."""
+    while True:
+        first = typer.prompt("密码", hide_input=True)
+        if first == typer.prompt("再次输入密码", hide_input=True):
+            return str(first)
+        err.print("两次输入的密码不一致，请重新输入。")
 
 
 @users_app.command("list")
