@@ -59,9 +59,11 @@ def test_a_project_through_the_commands(blueprint: Any) -> None:
     code = "LC-2026-0001"
     listed = blueprint("projects", "list")
     assert "聊城新材料产业园一期" in listed.stdout and "策划生成 1" in listed.stdout
+    assert "东昌府区" in listed.stdout and "371502" not in listed.stdout  # 县区 by name
     first = _json(blueprint("consult", "start", code, "--format", "json"))
     assert {d["department"] for d in first["departments"]} == set(DEPARTMENTS)
-    assert "聊城新材料产业园一期" in blueprint("consult", "inbox", "--user", "dept_ee").stdout
+    inbox = blueprint("consult", "inbox", "--user", "dept_ee").stdout
+    assert "聊城新材料产业园一期" in inbox and "待办会商（生态环境局）" in inbox
     rid = str(first["id"])
     said = blueprint("consult", "answer", rid, "--answer", "disagree", "--text",
                      "占用生态保护红线，不同意。", "--user", "dept_nr")

@@ -127,8 +127,11 @@ def inbox_cmd(department: Annotated[str | None, typer.Option(
     if format == "json":
         print_json(rows)
         return
-    table(f"待办会商（{code}）", ["轮次", "项目代码", "项目名称", "答复期限", "剩余工作日",
-                             "本部门意见"],
+    from blueprint.layers.departments import list_departments
+
+    named = {d.code: d.name_zh for d in list_departments(store=store)}
+    table(f"待办会商（{named.get(code, code)}）",
+          ["轮次", "项目代码", "项目名称", "答复期限", "剩余工作日", "本部门意见"],
           [[r["round_id"], r["project"], r["name"], r["deadline"],
             "已逾期" if r["overdue"] else r["working_days_left"], _answer_zh(r["answer"])]
            for r in rows])

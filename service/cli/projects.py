@@ -44,8 +44,10 @@ def _rules() -> Any:
 def project_rows(found: list[Any]) -> list[list[Any]]:
     """Table rows of projects: code, name, county, investment, stage, key status."""
     from blueprint.analysis.projects import key_status
+    from blueprint.analysis.tracking.config import load_settings
 
-    return [[p.code, p.name, p.county, p.investment, p.stage_zh,
+    names = dict(load_settings().counties)  # code → 县区 name, as the bulletins use
+    return [[p.code, p.name, names.get(p.county, p.county), p.investment, p.stage_zh,
              "是" if key_status(p).is_key else "否"] for p in found]
 
 
