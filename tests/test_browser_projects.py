@@ -118,6 +118,7 @@ def test_a_department_answers_with_a_drawn_condition(server, page):
     _sign_in(page, server, "工信局小李", "/inbox")
     row = page.locator("#bp-inbox tr", has_text=code)
     assert row.count() == 1 and "未答复" in row.inner_text()
+    assert row.locator("td").nth(2).inner_text() == "东昌府区"  # the county's name, not its code
     page.locator("#bp-answer-map .leaflet-container").wait_for()
     page.click("#bp-answer .leaflet-draw-draw-polygon")
     (s, w), (n, e) = PARK
@@ -137,6 +138,27 @@ def test_a_department_answers_with_a_drawn_condition(server, page):
     assert "有条件同意：须保留厂区东侧 30 米绿化隔离带。" in rounds and "附条件范围" in rounds
     assert "（1 处）" in page.locator("body").inner_text()
     assert page.locator("#bp-project-map path[stroke='#7b3294']").count() == 1
+
+
+def test_a_stale_answer_form_keeps_the_department_in_the_header(server, page, console):
+    """A form whose CSRF token went stale: the page in Chinese with the way back, under the
+    same header as every page (the department's name, not its code)."""
+    code = STATE.get("code")
+    assert code, "the staff test saves the project first"
+    _sign_in(page, server, "工信局小李", "/inbox")
+    assert page.locator("#bp-user").inner_text() == "工信局小李（会商部门，工业和信息化局）"
+    page.locator("#bp-inbox tr", has_text=code).get_by_role("link", name="修改意见").click()
+    page.wait_for_url(f"{server}/inbox?round=*")
+    page.locator("#bp-answer-form input[name=csrf]").evaluate("e => { e.value = 'stale'; }")
+    page.check("input[name=answer][value=agree]")
+    page.fill("textarea[name=text]", "同意。")
+    console.expect("status of 403")
+    page.click("#bp-send-answer")
+    page.get_by_text("表单已失效，请刷新页面后重新提交").wait_for()
+    assert page.locator("#bp-user").inner_text() == "工信局小李（会商部门，工业和信息化局）"
+    page.get_by_role("link", name="返回").click()
+    page.wait_for_url(f"{server}/inbox*")
+    assert "有条件同意" in page.locator("#bp-inbox tr", has_text=code).inner_text()
 
 
 def test_staff_add_a_department_and_a_library_another_county_sees_no_action(server, page):

@@ -234,6 +234,36 @@ def test_department_answers_only_for_itself(city: Store, tmp_path: Path) -> None
     assert opinions[0].condition is not None
 
 
+def test_inbox_and_stale_form_name_the_county_and_department(city: Store,  # noqa: F811
+                                                              tmp_path: Path) -> None:
+    """The inbox's 县区 column shows the county's name (the code only in the link); a
+    department user's stale form gets the CSRF page whose header names the department, as
+    every other page does, not its code."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "nr")
+        code = _save_project(client, _csrf(client))
+        client.post(f"/projects/{code}/actions", data={"csrf": _csrf(client),
+                                                        "action": "start_round"})
+        rnd = rounds_of(code, store=city)[-1]
+    with _client(city, tmp_path) as gxj:
+        _login(gxj, "gxj")
+        inbox = gxj.get("/inbox").text
+        row = next(r for r in re.findall(r"<tr[ >].*?</tr>", inbox, re.S) if code in r)
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        assert cells[2] == "东昌府区", row
+        assert "<span id=\"bp-user\">gxj（会商部门，工业和信息化局）" in inbox
+        stale = gxj.post(f"/inbox/{rnd.id}/answer", data={
+            "csrf": "forged", "answer": "agree", "text": "同意。"})
+        _assert_csrf_page(stale, back=f"/inbox/{rnd.id}", user="gxj")
+        assert "gxj（会商部门，工业和信息化局）" in stale.text, stale.text
+        assert "，industry）" not in stale.text
+        logout = gxj.post("/logout", data={})
+        _assert_csrf_page(logout, back="/projects", user="gxj")
+        assert "gxj（会商部门，工业和信息化局）" in logout.text
+    assert not [o for a in rounds_of(code, store=city)[-1].assignments for o in a.opinions]
+
+
 def test_county_staff_act_only_in_their_county(city: Store, tmp_path: Path) -> None:  # noqa: F811
     _users(city)
     with _client(city, tmp_path) as client:

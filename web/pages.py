@@ -8,6 +8,7 @@ with the FastAPI dependencies the pages need (the store, the rules, the settings
 
 # No ``from __future__ import annotations``: the routes are made inside functions, and
 # FastAPI must see their dependency annotations as objects, not as names to look up.
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ class PageDeps:
     """FastAPI dependencies the pages need (plain or async functions), handed in by the app
     factory."""
 
+    # the store (called with the request alone, also outside a route: a stale form's page)
     store: Callable[..., Store | Awaitable[Store]]
     rules: Callable[..., Rules | Awaitable[Rules]]
     settings: Callable[..., Any]  # has ``basemap_url``, ``session_hours``, ``cookie_secure`` …
@@ -135,6 +137,15 @@ def _image_routes(deps: PageDeps) -> APIRouter:
     return images
 
 
+def page_context(request: Request, session: Session | None, store: Store) -> PageContext:
+    """What every page's header needs: the root path, the session and the Chinese name of the
+    signed-in user's department (if any)."""
+    department = session.user.department if session is not None else None
+    names = {d.code: d.name_zh for d in list_departments(store=store)} if department else {}
+    return PageContext(base=request.scope.get("root_path", ""), session=session,
+                       department_zh=names.get(department or "", ""))
+
+
 def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
     """Sign-in, the project pages, the inbox and the meeting (they need a session)."""
     from blueprint.web.consult_pages import consult_routes
@@ -148,12 +159,17 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
     def context(request: Request,
                 session: Annotated[Session | None, Depends(sessions.current)],
                 store: Annotated[Store, Depends(deps.store)]) -> PageContext:
-        department = session.user.department if session is not None else None
-        names = {d.code: d.name_zh for d in list_departments(store=store)} if department else {}
-        return PageContext(base=request.scope.get("root_path", ""), session=session,
-                           department_zh=names.get(department or "", ""))
+        return page_context(request, session, store)
 
-    install_redirect(app, deps.error_status)
+    async def error_context(request: Request, session: Session) -> PageContext:
+        """The context of a page answered by an exception handler (no dependencies there):
+        the store from the same dependency, called with the request."""
+        store = deps.store(request)
+        if inspect.isawaitable(store):
+            store = await store
+        return await run_in_threadpool(page_context, request, session, store)
+
+    install_redirect(app, deps.error_status, error_context)
     app.include_router(login_routes(sessions, context))
     signed_in_page = page_dependencies(sessions.signed_in, context, deps.store)
     app.include_router(review_routes(*signed_in_page, deps.rules, deps.error_status))

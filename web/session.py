@@ -10,6 +10,7 @@ short-lived cookie ``bp_login`` (double submit), so another site cannot sign a b
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
@@ -178,14 +179,16 @@ def back_link(request: Request) -> str:
     return safe_target(request.url.path[len(base):].rsplit("/", 1)[0] or "/projects")
 
 
-def install_redirect(app: FastAPI, error_status: Any) -> None:
+def install_redirect(app: FastAPI, error_status: Any,
+                     context: Callable[[Request, Session], Awaitable[PageContext]]) -> None:
     """Anonymous visitors of a page that needs a user go to /login (303), and come back; a
     form with a stale CSRF token gets a page in Chinese (its status from ``error_status``,
-    the one table of the service) with a link back."""
+    the one table of the service) with a link back, under the header every page has
+    (``context``: the page context of the request and the form's session)."""
 
     @app.exception_handler(FormExpired)
     async def _form_expired(request: Request, exc: FormExpired) -> Response:
-        ctx = PageContext(base=request.scope.get("root_path", ""), session=exc.session)
+        ctx = await context(request, exc.session)
         return error_page(ctx, exc, error_status(exc), back_link(request))
 
     @app.exception_handler(LoginRequired)
