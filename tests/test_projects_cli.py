@@ -166,3 +166,24 @@ def test_a_reimported_layer_makes_stale_and_revet_shows_the_change(blueprint: An
         "LC-2026-0001", "pass", "fail", True)
     assert "LC-2026-0001" not in blueprint("projects", "stale").stdout
     assert "不通过" in blueprint("projects", "show", "LC-2026-0001").stdout
+
+
+def test_audit_says_what_changed(blueprint: Any) -> None:
+    """``audit`` prints each row's change as ``field: before → after`` lines (a new record's
+    fields as ``field: value``, the rest of the detail as ``key: value``), never raw JSON;
+    ``--format json`` keeps the whole detail for machines."""
+    blueprint("projects", "create", "--name", "审计展示项目", "--county", "371502",
+              "--industry", "industrial", "--investment", "3", "--unit", "某公司",
+              "--demand", "land=2.5", "--site", str(SITES / "01_park_clean.txt"))
+    code = "LC-2026-0001"
+    blueprint("projects", "tags", code, "city_key", "--reason", "列入市重点")
+    blueprint("consult", "start", code)
+    shown = blueprint("audit", "--project", code).stdout
+    assert "stage: planned → consulting" in shown, shown
+    assert "—" in shown and "→ city_key" in shown  # the libraries: none → city_key
+    assert "name: 审计展示项目" in shown and "reason: 列入市重点" in shown
+    assert '{"' not in shown and '"before"' not in shown
+    rows = _json(blueprint("audit", "--project", code, "--format", "json"))
+    stage = next(r for r in rows if r["action"] == "project.stage")
+    assert stage["detail"]["before"] == {"stage": "planned"}
+    assert stage["detail"]["after"] == {"stage": "consulting"}

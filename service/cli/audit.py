@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -28,6 +28,66 @@ def action_zh(action: str) -> str:
 
     kind, _, op = action.partition(".")
     return ACTION_ZH.get(action) or (OP_ZH.get(op, action) if kind == "quota" else action)
+
+
+# one line of the 内容 column at most this long (a layer import's report is long)
+LINE = 80
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value in ("", "{}", "[]") or value == [] or value == {}
+
+
+def _text(value: Any) -> str:
+    """A value as one short line: — for none, lists joined by 、, dicts as ``k=v, …``."""
+    if isinstance(value, str) and value[:1] in "{[" and value:
+        try:  # a JSON column kept as text (a project's emissions)
+            value = json.loads(value)
+        except ValueError:
+            pass
+    if _empty(value):
+        return "—"
+    if isinstance(value, list):
+        text = "、".join(_text(v) for v in value)
+    elif isinstance(value, dict):
+        text = ", ".join(f"{k}={_text(v)}" for k, v in value.items())
+    else:
+        text = str(value)
+    return text if len(text) <= LINE else text[:LINE - 1] + "…"
+
+
+def _changes(before: Any, after: Any) -> list[str]:
+    """``field: before → after`` for each field that changed; a new record's fields as
+    ``field: value``; a value that is not a record (a project's libraries) as one line."""
+    if not isinstance(before, dict | None) or not isinstance(after, dict | None):
+        return [f"{_text(before)} → {_text(after)}"]
+    was, now = before or {}, after or {}
+    lines = []
+    for key in dict.fromkeys([*was, *now]):
+        old, new = was.get(key), now.get(key)
+        if before is None:
+            lines += [] if _empty(new) else [f"{key}: {_text(new)}"]
+        elif old != new:
+            lines.append(f"{key}: {_text(old)} → {_text(new)}")
+    return lines
+
+
+def detail_lines(detail: dict[str, Any]) -> list[str]:
+    """What an audit row's detail says, one line each: what changed (``before`` /
+    ``after``), then the rest (reason, round, parameters …) as ``key: value``.
+
+    >>> detail_lines({"reason": "签约", "before": {"stage": "reserve"},
+    ...               "after": {"stage": "signed"}})
+    ['stage: reserve → signed', 'reason: 签约']
+    """
+    lines = _changes(detail.get("before"), detail.get("after")) \
+        if "before" in detail or "after" in detail else []
+    lines += [f"{key}: {_text(value)}" for key, value in detail.items()
+              if key not in ("before", "after", "origin")]
+    origin = detail.get("origin")  # where the write came from (the CLI's OS user)
+    if isinstance(origin, dict):
+        lines.append("via: " + _text(origin).removeprefix("via="))
+    return lines
 
 
 audit_app = typer.Typer(help="The audit log (city-level users); `audit verify` checks it.",
@@ -57,7 +117,7 @@ def audit(ctx: typer.Context,
     table("审计日志", ["编号", "时间", "操作人", "操作", "对象", "项目", "内容"],
           [[r.id, r.at.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S"), r.actor,
             action_zh(r.action), r.object, r.project or "—",
-            json.dumps(r.detail, ensure_ascii=False, default=str)[:200]]
+            "\n".join(detail_lines(r.detail)) or "—"]
            for r in rows])
 
 
