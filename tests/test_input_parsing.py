@@ -12,7 +12,8 @@ from blueprint.analysis.capacity import parse_emissions
 from blueprint.analysis.quota.clock import parse_day_or_time
 from blueprint.layers.errors import BadInput
 
-BAD_AMOUNTS = ("SO2", "SO2=", "SO2=abc", "SO2=-1", "SO2=nan", "SO2=inf", "SO2=1e400", "=")
+BAD_FORMATS = ("SO2", "SO2=", "=", "=5")
+BAD_AMOUNTS = ("SO2=abc", "SO2=-1", "SO2=nan", "SO2=inf", "SO2=1e400")
 
 
 def test_pairs_keep_order_skip_empty_parts_and_strip():
@@ -21,16 +22,41 @@ def test_pairs_keep_order_skip_empty_parts_and_strip():
     assert list(parse_pairs(None, float, lambda part: BadInput(part))) == []
 
 
-@pytest.mark.parametrize("bad", BAD_AMOUNTS)
-def test_emissions_and_demands_refuse_the_same_bad_parts(bad):
+@pytest.mark.parametrize("bad", BAD_FORMATS + BAD_AMOUNTS)
+def test_emissions_refuse_bad_parts_as_their_format(bad):
     with pytest.raises(BadInput, match="POLLUTANT=TONNES") as emission:
         parse_emissions(bad)
     assert emission.value.message_zh == f"排放量“{bad}”格式应为 污染物=吨数"
-    if bad == "SO2=1e400":
-        return  # too large for a float (t/yr), but an exact Decimal demand has no overflow
+
+
+@pytest.mark.parametrize("bad", BAD_FORMATS)
+def test_demands_refuse_a_bad_format_as_such(bad):
     with pytest.raises(BadInput, match="KIND=AMOUNT") as demand:
         parse_demands(bad.replace("SO2", "land"))
     assert demand.value.message_zh.endswith("格式应为 指标类型=数量")
+
+
+@pytest.mark.parametrize(("text", "english", "chinese"), [
+    ("land=-1", "the land demand amount -1 is negative", "新增建设用地指标需求数量“-1”不能为负数"),
+    ("SO2=-0.5", "amount -0.5 is negative", "二氧化硫排放总量指标需求数量“-0.5”不能为负数"),
+    ("land=abc", "amount 'abc' is not a number", "新增建设用地指标需求数量“abc”不是有效数字"),
+    ("land=nan", "amount 'nan' is not a number", "新增建设用地指标需求数量“nan”不是有效数字"),
+    ("land=-inf", "amount '-inf' is not a number", "需求数量“-inf”不是有效数字"),
+    ("coins=-2", "the coins demand amount -2 is negative", "要素需求“coins”的数量“-2”不能为负数"),
+])
+def test_demands_name_the_kind_and_the_amount_of_a_bad_amount(text, english, chinese):
+    """A right format with a wrong amount is not a format error: the message names the kind
+    (in Chinese by its title) and the amount, at ``demands.<kind>``."""
+    with pytest.raises(BadInput) as refused:
+        parse_demands(f"energy=1,{text}")  # the bad part, not the first
+    assert english in refused.value.message and "KIND=AMOUNT" not in refused.value.message
+    assert refused.value.message_zh.endswith(chinese), refused.value.message_zh
+    assert "格式" not in refused.value.message_zh
+    assert refused.value.where == f"demands.{text.split('=')[0]}"
+
+
+def test_a_zero_demand_is_read():
+    assert parse_demands("land=0") == {"land": Decimal("0")}  # vetting reports it
 
 
 def test_demands_are_exact_and_emissions_named():

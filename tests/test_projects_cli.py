@@ -187,3 +187,38 @@ def test_audit_says_what_changed(blueprint: Any) -> None:
     stage = next(r for r in rows if r["action"] == "project.stage")
     assert stage["detail"]["before"] == {"stage": "planned"}
     assert stage["detail"]["after"] == {"stage": "consulting"}
+
+
+def test_a_negative_or_non_numeric_demand_is_named_not_called_a_bad_format(
+        blueprint: Any, city: Store) -> None:
+    """``--demand land=-1`` has the right format: every command that reads ``--demand``
+    (projects create, vet, site-search) refuses the amount, naming the kind and the amount;
+    the real entry point prints it as one line on stderr and exits 2; nothing is stored."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from blueprint.analysis.projects import list_projects
+    from blueprint.layers.errors import BadInput
+
+    site = str(SITES / "01_park_clean.txt")
+    commands = {
+        "projects": ["projects", "create", "--name", "负数需求项目", "--county", "371502",
+                     "--industry", "industrial", "--investment", "3", "--unit", "某公司"],
+        "vet": ["vet", site, "--county", "371502"],
+        "site-search": ["site-search", "--area", "2", "--county", "371502"]}
+    for name, args in commands.items():
+        for demand, zh in (("land=-1", "新增建设用地指标需求数量“-1”不能为负数"),
+                           ("energy=十", "能耗指标需求数量“十”不是有效数字")):
+            refused = blueprint(*args, "--demand", demand, ok=False)
+            assert isinstance(refused.exception, BadInput), (name, refused.output)
+            assert refused.exception.message_zh == zh, name
+            assert refused.exception.where == f"demands.{demand.split('=')[0]}"
+    assert list_projects(store=city) == []
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", "from service.cli import main; main()",
+                           "vet", site, "--demand", "land=-1"], cwd=repo,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == ("error: demands.land: the land demand amount -1 is negative; "
+                           "amounts are numbers >= 0 (新增建设用地指标需求数量“-1”不能为负数)\n")

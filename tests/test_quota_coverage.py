@@ -207,14 +207,24 @@ def test_vet_file_api_reads_demands_like_the_cli(store: Store) -> None:
     with TestClient(create_app(settings)) as client:
         anonymous = client.post("/api/vet/file", files={"file": site}, data=form)
         answer = client.post("/api/vet/file", files={"file": site}, data=form, headers=auth)
-        bad = client.post("/api/vet/file", files={"file": site}, headers=auth,
-                          data=form | {"demands": "land=-1"})
+        bad = {text: client.post("/api/vet/file", files={"file": site}, headers=auth,
+                                 data=form | {"demands": text})
+               for text in ("land=-1", "land=abc", "land")}
     assert anonymous.status_code == 401
     assert answer.status_code == 200, answer.text
     report = answer.json()
     assert report["quota"]["status"] == "conditional"
     assert report["capacity"]["emissions"] == {"SO2": 0.5}
-    assert bad.status_code == 422 and "KIND=AMOUNT" in bad.json()["message"]
+    # the right format with a wrong amount: named by the kind and the amount, not the format
+    negative, word, no_amount = (bad[t] for t in ("land=-1", "land=abc", "land"))
+    assert negative.status_code == word.status_code == 422, negative.text
+    assert negative.json() == {
+        "error": "bad_input", "where": "demands.land",
+        "message": "the land demand amount -1 is negative; amounts are numbers >= 0",
+        "message_zh": "新增建设用地指标需求数量“-1”不能为负数"}
+    assert word.json()["message_zh"] == "新增建设用地指标需求数量“abc”不是有效数字"
+    assert no_amount.status_code == 422 and "KIND=AMOUNT" in no_amount.json()["message"]
+    assert no_amount.json()["message_zh"] == "要素需求“land”格式应为 指标类型=数量"
 
 def test_sample_site_with_the_sample_quotas(sample_store: Store) -> None:
     with (SAMPLE / "quotas.csv").open(encoding="utf-8-sig") as fh:
