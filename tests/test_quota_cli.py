@@ -198,3 +198,34 @@ def test_date_options_share_one_parser(blueprint) -> None:
         assert result.exception.where == option and message in result.exception.message
     assert as_json(blueprint("movements", "--since", "2026-01-01", "--until",
                              "2026-01-02T08:00", "--format", "json")) == []
+
+
+def _doc_commands(prefix: str) -> list[list[str]]:
+    """The ``blueprint quota …`` lines of README.md and docs/*.md that start with ``prefix``
+    (as a shell reads them, the comment cut off), without ``blueprint quota``."""
+    import shlex
+
+    found = []
+    for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith(prefix):
+                found.append(shlex.split(line, comments=True)[2:])
+    return found
+
+
+def test_the_docs_hold_and_lend_examples_run_today(blueprint, store: Store) -> None:
+    """Every ``--expires`` of the docs and README is in a ``quota hold`` example, and those
+    and the ``quota lend`` example run as written today (a hold must end in the future, a
+    loan's due date must not be past), in this year's ledger."""
+    every = [line for path in [REPO / "README.md", *(REPO / "docs").glob("*.md")]
+             for line in path.read_text(encoding="utf-8").splitlines() if "--expires " in line]
+    holds, lends = _doc_commands("blueprint quota hold "), _doc_commands("blueprint quota lend ")
+    assert len(holds) == len(every) == 2 and len(lends) == 1
+    register_fixed_projects(store, ["LC-2025-0001", "LC-2025-0002"])
+    for kind, county in (("land", "371502"), ("energy", "371502"),
+                         ("cultivated_balance", "371521")):
+        blueprint("grant", "--kind", kind, "--county", county, "--amount", "10000",
+                  "--reason", "下达")
+    for args in holds + lends:
+        done = blueprint(*args, ok=False)
+        assert done.exit_code == 0, (args, done.exception)
