@@ -32,7 +32,7 @@ from exactextract.raster import NumPyRasterSource
 from exactextract.writer import JSONWriter
 from shapely.geometry.base import BaseGeometry
 
-from blueprint.analysis.amounts import parse_pairs
+from blueprint.analysis.amounts import amount_error, parse_pairs
 from blueprint.layers.crs import CGCS2000, to_crs
 from blueprint.layers.errors import BadInput
 from blueprint.layers.repository import LayerInfo
@@ -63,7 +63,15 @@ def parse_emissions(text: str | None) -> dict[str, float]:
         return BadInput(f"emission {part!r} is not POLLUTANT=TONNES",
                         message_zh=f"排放量“{part}”格式应为 污染物=吨数")
 
-    return {pollutant(key): amount for key, amount in parse_pairs(text, float, bad)}
+    def bad_amount(key: str, value: str, problem: str) -> BadInput:
+        try:
+            what_zh = f"{POLLUTANT_NAMES_ZH[pollutant(key)]}排放量"
+        except (BadInput, KeyError):
+            what_zh = f"排放量“{key}”的吨数"
+        return amount_error(f"{key} emission", f"emissions.{key}", value, problem, what_zh)
+
+    return {pollutant(key): amount
+            for key, amount in parse_pairs(text, float, bad, bad_amount)}
 
 
 def capacity_under_site(site: BaseGeometry, layers: list[LayerInfo],

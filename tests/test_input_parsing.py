@@ -22,11 +22,22 @@ def test_pairs_keep_order_skip_empty_parts_and_strip():
     assert list(parse_pairs(None, float, lambda part: BadInput(part))) == []
 
 
-@pytest.mark.parametrize("bad", BAD_FORMATS + BAD_AMOUNTS)
+@pytest.mark.parametrize("bad", BAD_FORMATS)
 def test_emissions_refuse_bad_parts_as_their_format(bad):
     with pytest.raises(BadInput, match="POLLUTANT=TONNES") as emission:
         parse_emissions(bad)
     assert emission.value.message_zh == f"排放量“{bad}”格式应为 污染物=吨数"
+
+
+@pytest.mark.parametrize("bad", BAD_AMOUNTS)
+def test_emissions_refuse_a_bad_amount_naming_the_pollutant_and_the_amount(bad):
+    value = bad.split("=", 1)[1]
+    with pytest.raises(BadInput) as emission:
+        parse_emissions(bad)
+    assert emission.value.where == "emissions.SO2"
+    assert emission.value.message_zh.startswith(f"二氧化硫排放量“{value}”")
+    assert ("不能为负数" if value == "-1" else "不是有效数字") in emission.value.message_zh
+    assert "POLLUTANT=TONNES" not in str(emission.value)
 
 
 @pytest.mark.parametrize("bad", BAD_FORMATS)
