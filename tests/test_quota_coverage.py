@@ -193,6 +193,14 @@ def test_vet_api_names_a_bad_demand_by_its_kind(store: Store) -> None:
             assert negative.json()["message_zh"].startswith("新增建设用地指标需求有误：")
             assert unknown.json()["where"] == "body.demands.coins"
             assert "coins" in unknown.json()["message_zh"]
+        for path in ("/api/vet", "/api/site-search"):  # emissions: at the pollutant, named
+            sent = body | {"emissions": {"so2": -2}} | (
+                {"area_m2": 50_000, "demand": {}} if path.endswith("search") else {})
+            sent.pop("site") if path.endswith("search") else None
+            emission = client.post(path, json=sent, headers=auth)
+            assert emission.status_code == 422, emission.text
+            assert emission.json()["where"] == "body.emissions.so2"
+            assert emission.json()["message_zh"] == "二氧化硫排放量“-2.0”不能为负数"
 
 
 def test_vet_file_api_reads_demands_like_the_cli(store: Store) -> None:

@@ -9,11 +9,10 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from blueprint.analysis.report_schema import VetReport
-from blueprint.layers.errors import BadInput
 from blueprint.layers.store import Store
 from blueprint.service.api.bounds import Amount, Code, PairKey, Quantity
 from blueprint.service.api.deps import OptionalUserDep, RulesDep, StoreDep
-from blueprint.service.api.vet import _check_token, check_demands
+from blueprint.service.api.vet import _check_token, body_emissions, check_demands
 
 router = APIRouter(tags=["site search"])
 
@@ -67,14 +66,9 @@ DOC: dict[int | str, dict[str, Any]] = {
 
 
 def _search(body: SiteSearchIn, store: Store, rules: Any) -> dict[str, Any]:
-    from blueprint.analysis.capacity import parse_emissions
     from blueprint.analysis.site_search import SearchRequest, result_json, search_sites
 
-    try:
-        emissions = parse_emissions(",".join(f"{k}={v}" for k, v in body.emissions.items()))
-    except BadInput as exc:
-        exc.where = exc.where or "body.emissions"
-        raise
+    emissions = body_emissions(body.emissions, "body.emissions")
     request = SearchRequest(industry=body.industry, area_m2=body.area_m2, county=body.county,
                             emissions=emissions, demands=dict(body.demand), top=body.top,
                             near=body.near, source=body.source, tolerance=body.tolerance)

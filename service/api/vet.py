@@ -105,6 +105,16 @@ def check_demands(demands: dict[str, Decimal], field: str) -> None:
                            message_zh=f"{kind.title}需求有误：{exc.message_zh}") from None
 
 
+def body_emissions(emissions: dict[str, float], field: str) -> dict[str, float]:
+    """Pollutant names and amounts as the CLI reads them (aliases; amounts finite and not
+    negative), a refusal placed at ``field.<pollutant>`` (or ``field``) of the body."""
+    try:
+        return parse_emissions(",".join(f"{k}={v}" for k, v in emissions.items()))
+    except BadInput as exc:
+        exc.where = f"{field}{exc.where.removeprefix('emissions')}" if exc.where else field
+        raise
+
+
 def _run(request: VetRequest, fmt: str, store: Any, rules: Any) -> dict[str, Any]:
     report = vet_site(request, store=reading_store(store, ledger=bool(request.demands)),
                       rules=rules)
@@ -122,8 +132,7 @@ async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: Sett
                                    limits=site_limits(settings))
     _check_token(body.demands, user)
     check_demands(body.demands, "body.demands")
-    # Pollutant names as the CLI reads them (aliases, amounts finite and not negative).
-    emissions = parse_emissions(",".join(f"{k}={v}" for k, v in body.emissions.items()))
+    emissions = body_emissions(body.emissions, "body.emissions")
     request = VetRequest(site=site, industry=body.industry, county=body.county,
                          emissions=emissions, demands=dict(body.demands), year=body.year,
                          as_of=_as_of(body.as_of))
@@ -214,7 +223,7 @@ async def _review_response(body: SiteIn, store: Any, rules: Any, settings: Any,
                                    limits=site_limits(settings))
     _check_token(body.demands, user)
     check_demands(body.demands, "body.demands")
-    emissions = parse_emissions(",".join(f"{k}={v}" for k, v in body.emissions.items()))
+    emissions = body_emissions(body.emissions, "body.emissions")
     request = VetRequest(site=site, industry=body.industry, county=body.county,
                          emissions=emissions, demands=dict(body.demands), year=body.year)
     reviewer = user.name if user is not None else "未署名"
