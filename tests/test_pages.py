@@ -262,6 +262,11 @@ def test_inbox_and_stale_form_name_the_county_and_department(city: Store,  # noq
         _assert_csrf_page(logout, back="/projects", user="gxj")
         assert "gxj（会商部门，工业和信息化局）" in logout.text
     assert not [o for a in rounds_of(code, store=city)[-1].assignments for o in a.opinions]
+    with _client(city, tmp_path) as county_staff:  # a county user: the county by its name
+        _login(county_staff, "nr_yg")
+        header = county_staff.get("/projects").text
+        assert "<span id=\"bp-user\">nr_yg（自然资源局工作人员，阳谷县）" in header, header[:3000]
+        assert "371521）" not in header
 
 
 def test_county_staff_act_only_in_their_county(city: Store, tmp_path: Path) -> None:  # noqa: F811

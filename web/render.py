@@ -31,6 +31,7 @@ class PageContext:
     base: str
     session: Session | None
     department_zh: str = ""  # the Chinese name of the signed-in user's department, if any
+    county_zh: str = ""  # the name of the signed-in user's county (县区), if any
 
     @property
     def user(self) -> Any:
@@ -43,7 +44,7 @@ def page(ctx: PageContext, template: str, *, status: int = 200, **values: Any) -
     html = _ENV.get_template(template).render(
         base=ctx.base, user=ctx.user, role_zh=ROLES.get(ctx.user.role, "") if ctx.user else "",
         csrf=ctx.session.csrf if ctx.session else "", department_zh=ctx.department_zh,
-        **values)
+        county_zh=ctx.county_zh, **values)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
