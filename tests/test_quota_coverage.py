@@ -190,7 +190,7 @@ def test_vet_api_names_a_bad_demand_by_its_kind(store: Store) -> None:
             unknown = client.post(path, json=body | {"demands": {"coins": "1"}}, headers=auth)
             assert negative.status_code == unknown.status_code == 422, negative.text
             assert negative.json()["where"] == "body.demands.land"
-            assert negative.json()["message_zh"].startswith("新增建设用地指标需求有误：")
+            assert negative.json()["message_zh"] == "新增建设用地指标需求有误：数量不能为负数"
             assert unknown.json()["where"] == "body.demands.coins"
             assert "coins" in unknown.json()["message_zh"]
         for path in ("/api/vet", "/api/site-search"):  # emissions: at the pollutant, named

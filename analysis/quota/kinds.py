@@ -113,6 +113,9 @@ def to_units(value: Decimal | str | int, *, allow_zero: bool = False) -> int:
     if abs(scaled) >= MAX_UNITS:
         raise BadInput(f"amount {value} is implausibly large", message_zh="数量过大",
                        where="amount")
+    if amount < 0 and allow_zero:
+        raise BadInput(f"amount must not be negative, not {value}", message_zh="数量不能为负数",
+                       where="amount")
     if amount < 0 or (amount == 0 and not allow_zero):
         raise BadInput(f"amount must be positive, not {value}", message_zh="数量必须大于零",
                        where="amount")
