@@ -211,6 +211,7 @@ def test_token_expiry_follows_the_setting_and_the_cli_records_the_os_user(
     import getpass
     import json
     from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
 
     from typer.testing import CliRunner
 
@@ -228,7 +229,8 @@ def test_token_expiry_follows_the_setting_and_the_cli_records_the_os_user(
     expires = token_expiry("李四", store=store)
     assert expires is not None
     assert abs(expires - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=5)
-    assert f"令牌有效期至 {expires.astimezone().strftime('%Y')}" in added.stderr
+    beijing = expires.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    assert f"令牌有效期至 {beijing}（北京时间）" in added.stderr  # not the machine's zone
     monkeypatch.setenv("BLUEPRINT_TOKEN_DAYS", "7")
     rotated = runner.invoke(app, ["users", "rotate-token", "李四"])
     assert rotated.exit_code == 0 and "令牌有效期至" in rotated.stderr
