@@ -54,7 +54,10 @@ LEDGER_LOCK_NAMESPACE = 0x51_07A  # first key of pg_advisory_xact_lock(int, int)
 AUDIT_LOCK_KEY = 0x0A_0D17  # pg_advisory_xact_lock(bigint): the audit log's hash chain
 
 _COPY = "COPY layer_features (layer_id, fid, klass, props, geom) FROM STDIN"
-_COPY_PIECES = "COPY layer_features_sub (layer_id, fid, klass, geom) FROM STDIN"
+# a sink's COPYs send UTF-8 bytes, whatever the connection's client encoding
+_COPY_UTF8 = f"{_COPY} WITH (ENCODING 'UTF8')"
+_COPY_PIECES_UTF8 = ("COPY layer_features_sub (layer_id, fid, klass, geom) FROM STDIN "
+                     "WITH (ENCODING 'UTF8')")
 _SUBDIVIDE = sa.text(
     "INSERT INTO layer_features_sub (layer_id, fid, klass, geom) "
     "SELECT layer_id, fid, klass, ST_Subdivide(geom, :n) FROM layer_features "
@@ -257,7 +260,7 @@ def _copy_column(values: list[str | None]) -> list[str]:
 
 
 def copy_texts(layer_id: int, rows: Sequence[dict[str, Any]]
-               ) -> tuple[str, str, list[str]]:
+               ) -> tuple[bytes, bytes, list[str]]:
     """COPY text of ``rows`` (dicts with fid, klass, props and WKB geom) for
     ``layer_features`` (layer_id, fid, klass, props, geom) and for the pieces
     ``ST_Subdivide`` would leave whole (layer_id, fid, klass, geom: polygons of at most
@@ -270,20 +273,23 @@ def copy_texts(layer_id: int, rows: Sequence[dict[str, Any]]
     heads = [f"{layer_id}\t{f}\t{k}\t" for f, k in zip(fids, klasses, strict=True)]
     geoms = [f"SRID=4490;{w.hex()}\n" for w in wkbs]
     features = "".join([f"{h}{p}\t{g}" for h, p, g in zip(heads, props, geoms, strict=True)])
+    del props
     whole, cut = [], []
     for row, head, wkb, geom in zip(rows, heads, wkbs, geoms, strict=True):
         if _SMALLEST_POLYGON_WKB <= len(wkb) <= PIECE_LIMIT_WKB and wkb[:5] == _POLYGON_WKB:
             whole.append(head + geom)
         else:
             cut.append(row["fid"])
-    return features, "".join(whole), cut
+    # UTF-8 at once: a str with Chinese in it holds 2–4 bytes a character, and the COPY
+    # reads bytes without a copy (BytesIO shares them)
+    return features.encode("utf-8"), "".join(whole).encode("utf-8"), cut
 
 
-def _copy(dbapi: Any, statement: str, text: str) -> None:
-    """One ``COPY … FROM STDIN`` of ``text`` on the DBAPI connection."""
+def _copy(dbapi: Any, statement: str, text: bytes) -> None:
+    """One ``COPY … FROM STDIN`` of ``text`` (UTF-8) on the DBAPI connection."""
     cursor = dbapi.cursor()
     try:
-        cursor.copy_expert(statement, io.StringIO(text), size=1 << 20)
+        cursor.copy_expert(statement, io.BytesIO(text), size=1 << 20)
     finally:
         cursor.close()
 
@@ -299,7 +305,7 @@ class _Writer:
 
     def __init__(self, dbapi: Any):
         self._dbapi = dbapi
-        self._queue: queue.Queue[tuple[str, str | None, tuple[Any, ...]] | None] = (
+        self._queue: queue.Queue[tuple[str, bytes | None, tuple[Any, ...]] | None] = (
             queue.Queue(self.DEPTH))
         self._error: BaseException | None = None
         self._stop = False
@@ -325,7 +331,7 @@ class _Writer:
         if self._error is not None:
             raise self._error
 
-    def put(self, statement: str, text: str | None = None, params: tuple[Any, ...] = ()
+    def put(self, statement: str, text: bytes | None = None, params: tuple[Any, ...] = ()
             ) -> None:
         """Queue a COPY of ``text`` (or, with no text, a statement with ``params``)."""
         self.check()
@@ -368,9 +374,9 @@ class PostgisSink(FeatureSink):
         if writer is None or layer_id is None:
             raise RuntimeError("the sink is closed")
         features, whole, cut = copy_texts(layer_id, rows)
-        writer.put(_COPY, features)
+        writer.put(_COPY_UTF8, features)
         if whole:
-            writer.put(_COPY_PIECES, whole)
+            writer.put(_COPY_PIECES_UTF8, whole)
         if cut:
             writer.put(_SUBDIVIDE_SOME, None, (SUBDIVIDE_VERTICES, layer_id, cut))
         yield len(rows)

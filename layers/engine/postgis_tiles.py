@@ -5,8 +5,8 @@ Above :data:`~layers.tile_overview.OVERVIEW_MAX_ZOOM` the statement (``sql/tile.
 finds the tile's features through their pieces' GiST index (``layer_features_sub``;
 ``layer_features`` has none since ``0010_import_speed``) and sorts the small ones into
 cells. At that zoom and below the tile comes from the layer's overview
-(:mod:`layers.tile_overview`, built
-once per layer version from one query of every feature's box and kept in the process):
+(:mod:`layers.tile_overview`, built once per layer version from one query of every
+feature's box and kept in the process):
 ``sql/tile_overview.sql`` is given the fids of the features drawn whole, so it reads a few
 hundred rows by primary key instead of up to 10^6 by GiST, and ``ST_AsMVT`` encodes them;
 the marked cells are encoded by :mod:`layers.mvt` (the same feature as the embedded
