@@ -241,6 +241,7 @@ vertices (9 bytes of header, 4 per ring, 16 per 2-D vertex): ``ST_Subdivide`` re
 as it is (the same EWKB), so it goes into ``layer_features_sub`` as it is."""
 _POLYGON_WKB = b"\x01\x03\x00\x00\x00"  # little-endian 2-D Polygon (shapely.to_wkb)
 _SMALLEST_POLYGON_WKB = 9 + 4 + 16 * 4  # one ring of four vertices (not empty)
+_TEXT_CHUNK = 10_000  # rows made into COPY text at a time (a few MB)
 _ESCAPED = re.compile(r"[\\\t\n\r]")
 _SUBDIVIDE_SOME = (
     "INSERT INTO layer_features_sub (layer_id, fid, klass, geom) "
@@ -280,16 +281,32 @@ def copy_texts(layer_id: int, rows: Sequence[dict[str, Any]]
             whole.append(head + geom)
         else:
             cut.append(row["fid"])
-    # UTF-8 at once: a str with Chinese in it holds 2–4 bytes a character, and the COPY
-    # reads bytes without a copy (BytesIO shares them)
+    # UTF-8 at once: a str with Chinese in it holds 2–4 bytes a character
     return features.encode("utf-8"), "".join(whole).encode("utf-8"), cut
 
 
-def _copy(dbapi: Any, statement: str, text: bytes) -> None:
-    """One ``COPY … FROM STDIN`` of ``text`` (UTF-8) on the DBAPI connection."""
+class _Chunks:
+    """A file of the given pieces of bytes, read one piece at a time (``COPY`` takes what
+    each read gives): no joined copy of a whole batch."""
+
+    def __init__(self, pieces: list[bytes]):
+        self._pieces = pieces
+        self._next = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self._next == len(self._pieces):
+            return b""
+        piece = self._pieces[self._next]
+        self._pieces[self._next] = b""  # let it go once sent
+        self._next += 1
+        return piece
+
+
+def _copy(dbapi: Any, statement: str, text: list[bytes]) -> None:
+    """One ``COPY … FROM STDIN`` of ``text`` (UTF-8, in pieces) on the DBAPI connection."""
     cursor = dbapi.cursor()
     try:
-        cursor.copy_expert(statement, io.BytesIO(text), size=1 << 20)
+        cursor.copy_expert(statement, _Chunks(text), size=1 << 20)
     finally:
         cursor.close()
 
@@ -305,7 +322,7 @@ class _Writer:
 
     def __init__(self, dbapi: Any):
         self._dbapi = dbapi
-        self._queue: queue.Queue[tuple[str, bytes | None, tuple[Any, ...]] | None] = (
+        self._queue: queue.Queue[tuple[str, list[bytes] | None, tuple[Any, ...]] | None] = (
             queue.Queue(self.DEPTH))
         self._error: BaseException | None = None
         self._stop = False
@@ -331,8 +348,8 @@ class _Writer:
         if self._error is not None:
             raise self._error
 
-    def put(self, statement: str, text: bytes | None = None, params: tuple[Any, ...] = ()
-            ) -> None:
+    def put(self, statement: str, text: list[bytes] | None = None,
+            params: tuple[Any, ...] = ()) -> None:
         """Queue a COPY of ``text`` (or, with no text, a statement with ``params``)."""
         self.check()
         self._queue.put((statement, text, params))
@@ -373,7 +390,15 @@ class PostgisSink(FeatureSink):
         writer, layer_id = self._writer, self.layer_id
         if writer is None or layer_id is None:
             raise RuntimeError("the sink is closed")
-        features, whole, cut = copy_texts(layer_id, rows)
+        features: list[bytes] = []
+        whole: list[bytes] = []
+        cut: list[str] = []
+        for start in range(0, len(rows), _TEXT_CHUNK):  # the text a piece at a time
+            texts = copy_texts(layer_id, rows[start:start + _TEXT_CHUNK])
+            features.append(texts[0])
+            if texts[1]:
+                whole.append(texts[1])
+            cut += texts[2]
         writer.put(_COPY_UTF8, features)
         if whole:
             writer.put(_COPY_PIECES_UTF8, whole)
