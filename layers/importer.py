@@ -206,25 +206,30 @@ def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str
     with store.engine.begin() as conn, _Prefetch(batches) as reader:
         sink = store.backend.feature_sink(conn)
         done = 0
-        for frame in _chain(first, reader):
-            if id_col is not None and frame[id_col].isna().any():
-                raise StreamFallback("a null id")
-            batch_bounds = bbox_of(frame)
-            check_plausible(batch_bounds, source_crs, where)  # else to_crs could misread
-            source_bounds.append(batch_bounds)
-            frame = frame.set_crs(source_crs, allow_override=True).to_crs(CGCS2000)
-            frame, repaired = repair_geometries(frame, where=where)  # feature by feature
-            report.repaired += repaired
-            bounds.append(bbox_of(frame))
-            rows = list(batch_rows(frame, columns, id_col, class_col, start=done, where=where))
-            _digest_rows(digest, rows)
-            if index is not None:
-                index.add(rows, frame)
-            for written in sink.write(rows, batch=BATCH):
-                if progress:
-                    progress(done + written, stream.count)
-            done += len(rows)
-            del rows, frame
+        try:
+            for frame in _chain(first, reader):
+                if id_col is not None and frame[id_col].isna().any():
+                    raise StreamFallback("a null id")
+                batch_bounds = bbox_of(frame)
+                check_plausible(batch_bounds, source_crs, where)  # else to_crs could misread
+                source_bounds.append(batch_bounds)
+                frame = frame.set_crs(source_crs, allow_override=True).to_crs(CGCS2000)
+                frame, repaired = repair_geometries(frame, where=where)  # feature by feature
+                report.repaired += repaired
+                bounds.append(bbox_of(frame))
+                rows = list(batch_rows(frame, columns, id_col, class_col, start=done, where=where))
+                _digest_rows(digest, rows)
+                if index is not None:
+                    index.add(rows, frame)
+                for written in sink.write(rows, batch=BATCH):
+                    if progress:
+                        progress(done + written, stream.count)
+                done += len(rows)
+                del rows, frame
+        except BaseException:
+            sink.close(failed=True)  # before the rollback: nothing may still be writing
+            raise
+        sink.close()  # its error (a duplicate id) first, in its own words
         total = _union_bounds(source_bounds)
         check_plausible(total, source_crs, where)
         check_zone(total, source_crs, where)

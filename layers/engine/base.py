@@ -62,6 +62,13 @@ class FeatureSink(ABC):
     def publish(self, layer_id: int) -> None:
         """File the features written under the layer row ``layer_id``."""
 
+    def close(self, *, failed: bool = False) -> None:
+        """Finish the writes still in flight: the connection is the caller's alone again.
+        Raises their error, unless ``failed`` (the import is failing already: the writes
+        still queued are dropped and the caller's error goes on). Nothing by default:
+        the engine writes as it is asked."""
+        return
+
 
 class PendingOverlay:
     """An overlay of the current catalogue under way (:meth:`Backend.start_overlay_current`).

@@ -1,9 +1,11 @@
 """The PostGIS engine: records and geometry in PostgreSQL, the overlay in one SQL statement.
 
 Features stream into ``layer_features`` with ``COPY … FROM STDIN`` in batches (geometry
-as hex EWKB with SRID 4490); after each batch the batch's polygons are also cut into
-pieces of at most :data:`SUBDIVIDE_VERTICES` vertices in ``layer_features_sub``, which
-the overlay (``sql/overlay.sql`` beside this module) queries through its GiST index.
+as hex EWKB with SRID 4490), with their pieces of at most :data:`SUBDIVIDE_VERTICES`
+vertices in ``layer_features_sub`` (``ST_Subdivide``; a polygon that small is its own
+piece and is sent as it is), which the overlay (``sql/overlay.sql`` beside this module)
+queries through its GiST index. An import writes under the layer id it reserves, before
+the layer row exists: the reference is checked at commit (:class:`PostgisSink`).
 Concurrent writers serialise on advisory transaction locks.
 """
 
@@ -12,8 +14,10 @@ from __future__ import annotations
 import io
 import json
 import math
+import queue
 import re
 import select
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -50,6 +54,10 @@ LEDGER_LOCK_NAMESPACE = 0x51_07A  # first key of pg_advisory_xact_lock(int, int)
 AUDIT_LOCK_KEY = 0x0A_0D17  # pg_advisory_xact_lock(bigint): the audit log's hash chain
 
 _COPY = "COPY layer_features (layer_id, fid, klass, props, geom) FROM STDIN"
+# a sink's COPYs send UTF-8 bytes, whatever the connection's client encoding
+_COPY_UTF8 = f"{_COPY} WITH (ENCODING 'UTF8')"
+_COPY_PIECES_UTF8 = ("COPY layer_features_sub (layer_id, fid, klass, geom) FROM STDIN "
+                     "WITH (ENCODING 'UTF8')")
 _SUBDIVIDE = sa.text(
     "INSERT INTO layer_features_sub (layer_id, fid, klass, geom) "
     "SELECT layer_id, fid, klass, ST_Subdivide(geom, :n) FROM layer_features "
@@ -111,12 +119,18 @@ class PostgisBackend(Backend):
     # Ids sort by code point on both engines (Python's str order = the "C" collation on UTF-8).
     def page_features(self, layer: LayerInfo, bbox: BBox | None, *, store: Store, limit: int,
                       offset: int, tolerance: float) -> FeaturePage:
-        """A page by SQL: GiST filter on the bbox, simplified in the database."""
+        """A page by SQL: the pieces' GiST filters on the bbox, simplified in the database."""
         where = "layer_id = :id"
         params: dict[str, Any] = {"id": layer.id, "limit": limit, "offset": offset,
                                   "tol": tolerance}
         if bbox:
-            where += (" AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)"
+            # through the pieces' GiST (layer_features has none): a feature meets the box
+            # where one of its pieces does; the probe is a hair wider (1e-9°, 0.1 mm) than
+            # the box, against rounding at the cuts, and the feature itself decides
+            where += (" AND fid IN (SELECT fid FROM layer_features_sub WHERE layer_id = :id"
+                      " AND geom && ST_MakeEnvelope(:x0 - 1e-9, :y0 - 1e-9, :x1 + 1e-9,"
+                      " :y1 + 1e-9, 4490))"
+                      " AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)"
                       " AND ST_Intersects(geom, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490))")
             x0, y0, x1, y1 = (float(v) for v in bbox)  # numpy floats do not bind
             params.update(x0=x0, y0=y0, x1=x1, y1=y1)
@@ -159,8 +173,8 @@ class PostgisBackend(Backend):
         return copy_features(conn, layer_id, rows, batch=batch)
 
     def feature_sink(self, conn: sa.Connection) -> FeatureSink:
-        """A temporary table filled by COPY, moved under the layer row at the end and
-        subdivided in one statement (:class:`PostgisSink`)."""
+        """COPY straight into the two tables under a reserved layer id, on a thread
+        while the import reads on (:class:`PostgisSink`)."""
         return PostgisSink(conn)
 
     def after_import(self, *, store: Store) -> None:
@@ -221,46 +235,189 @@ def copy_features(conn: sa.Connection, layer_id: int, rows: Sequence[dict[str, A
         yield start + len(chunk)
 
 
-_STAGED = "blueprint_staged_features"
-_COPY_STAGED = f"COPY {_STAGED} (fid, klass, props, geom) FROM STDIN"
+PIECE_LIMIT_WKB = 9 + 4 + 16 * SUBDIVIDE_VERTICES
+"""A polygon's WKB of at most this many bytes has at most :data:`SUBDIVIDE_VERTICES`
+vertices (9 bytes of header, 4 per ring, 16 per 2-D vertex): ``ST_Subdivide`` returns it
+as it is (the same EWKB), so it goes into ``layer_features_sub`` as it is."""
+_POLYGON_WKB = b"\x01\x03\x00\x00\x00"  # little-endian 2-D Polygon (shapely.to_wkb)
+_SMALLEST_POLYGON_WKB = 9 + 4 + 16 * 4  # one ring of four vertices (not empty)
+_TEXT_CHUNK = 10_000  # rows made into COPY text at a time (a few MB)
+_ESCAPED = re.compile(r"[\\\t\n\r]")
+_SUBDIVIDE_SOME = (
+    "INSERT INTO layer_features_sub (layer_id, fid, klass, geom) "
+    "SELECT layer_id, fid, klass, ST_Subdivide(geom, %s) FROM layer_features "
+    "WHERE layer_id = %s AND fid = ANY(CAST(%s AS varchar[]))")
+
+
+def _copy_column(values: list[str | None]) -> list[str]:
+    """:func:`_copy_value` of each value; a column with nothing to escape (one scan of
+    the joined text, the usual case) is taken as it is."""
+    present = [v for v in values if v is not None]
+    if _ESCAPED.search("".join(present)) is None:
+        if len(present) == len(values):
+            return present
+        return ["\\N" if v is None else v for v in values]
+    return [_copy_value(v) for v in values]
+
+
+def copy_texts(layer_id: int, rows: Sequence[dict[str, Any]]
+               ) -> tuple[bytes, bytes, list[str]]:
+    """COPY text of ``rows`` (dicts with fid, klass, props and WKB geom) for
+    ``layer_features`` (layer_id, fid, klass, props, geom) and for the pieces
+    ``ST_Subdivide`` would leave whole (layer_id, fid, klass, geom: polygons of at most
+    :data:`SUBDIVIDE_VERTICES` vertices, :data:`PIECE_LIMIT_WKB`); the ids of the features
+    still to be cut by the server (the rest)."""
+    fids = _copy_column([r["fid"] for r in rows])
+    klasses = _copy_column([r["klass"] for r in rows])
+    props = _copy_column([r["props"] for r in rows])
+    wkbs = [r["geom"] for r in rows]
+    heads = [f"{layer_id}\t{f}\t{k}\t" for f, k in zip(fids, klasses, strict=True)]
+    geoms = [f"SRID=4490;{w.hex()}\n" for w in wkbs]
+    features = "".join([f"{h}{p}\t{g}" for h, p, g in zip(heads, props, geoms, strict=True)])
+    del props
+    whole, cut = [], []
+    for row, head, wkb, geom in zip(rows, heads, wkbs, geoms, strict=True):
+        if _SMALLEST_POLYGON_WKB <= len(wkb) <= PIECE_LIMIT_WKB and wkb[:5] == _POLYGON_WKB:
+            whole.append(head + geom)
+        else:
+            cut.append(row["fid"])
+    # UTF-8 at once: a str with Chinese in it holds 2–4 bytes a character
+    return features.encode("utf-8"), "".join(whole).encode("utf-8"), cut
+
+
+class _Chunks:
+    """A file of the given pieces of bytes, read one piece at a time (``COPY`` takes what
+    each read gives): no joined copy of a whole batch."""
+
+    def __init__(self, pieces: list[bytes]):
+        self._pieces = pieces
+        self._next = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self._next == len(self._pieces):
+            return b""
+        piece = self._pieces[self._next]
+        self._pieces[self._next] = b""  # let it go once sent
+        self._next += 1
+        return piece
+
+
+def _copy(dbapi: Any, statement: str, text: list[bytes]) -> None:
+    """One ``COPY … FROM STDIN`` of ``text`` (UTF-8, in pieces) on the DBAPI connection."""
+    cursor = dbapi.cursor()
+    try:
+        cursor.copy_expert(statement, _Chunks(text), size=1 << 20)
+    finally:
+        cursor.close()
+
+
+class _Writer:
+    """A thread running one sink's statements on its connection, in order, while the
+    import prepares the next batch (psycopg2 lets go of the GIL while it sends and waits
+    for the server): the client's and the server's work overlap on two cores. At most
+    :attr:`DEPTH` statements wait (memory stays bounded); the first error is kept and
+    raised to the import at its next call."""
+
+    DEPTH = 2
+
+    def __init__(self, dbapi: Any):
+        self._dbapi = dbapi
+        self._queue: queue.Queue[tuple[str, list[bytes] | None, tuple[Any, ...]] | None] = (
+            queue.Queue(self.DEPTH))
+        self._error: BaseException | None = None
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="blueprint-copy", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is not None or self._stop:
+                continue  # drain: the import sees the error, or is failing
+            statement, text, params = item
+            try:
+                if text is None:
+                    with self._dbapi.cursor() as cursor:
+                        cursor.execute(statement, params)
+                else:
+                    _copy(self._dbapi, statement, text)
+            except BaseException as exc:  # raised to the import by check() / close()
+                self._error = exc
+
+    def check(self) -> None:
+        """Raise the first error of a statement run so far."""
+        if self._error is not None:
+            raise self._error
+
+    def put(self, statement: str, text: list[bytes] | None = None,
+            params: tuple[Any, ...] = ()) -> None:
+        """Queue a COPY of ``text`` (or, with no text, a statement with ``params``)."""
+        self.check()
+        self._queue.put((statement, text, params))
+
+    def close(self, *, failed: bool = False) -> None:
+        """Wait for the queued statements and raise the first error; when ``failed`` (the
+        import is failing already: its error goes on), skip what is still queued."""
+        self._stop = self._stop or failed
+        self._queue.put(None)
+        self._thread.join()
+        if not failed:
+            self.check()
 
 
 class PostgisSink(FeatureSink):
-    """COPY into a temporary table (dropped at commit or rollback), then one ``INSERT …
-    SELECT`` into ``layer_features`` and one ``ST_Subdivide`` over the layer."""
+    """Straight into ``layer_features`` and ``layer_features_sub`` under the layer id
+    taken from the ``layers`` id sequence at the start (the layer row is inserted with it
+    at the end, in the same transaction: the reference is checked at commit, migration
+    ``0010_import_speed``).
+
+    Each batch is one COPY of the features and one of their pieces that ``ST_Subdivide``
+    would leave whole (most parcels: polygons of at most 256 vertices, sent as they are);
+    the rest are cut by the server from the rows just written. The statements run on a
+    thread (:class:`_Writer`) while the import reads and checks the next batch, until
+    :meth:`close`."""
 
     def __init__(self, conn: sa.Connection):
         self._conn = conn
-        conn.execute(sa.text(
-            f"CREATE TEMPORARY TABLE {_STAGED} (fid varchar(200) NOT NULL, klass varchar(80), "
-            "props text NOT NULL, geom geometry(Geometry,4490) NOT NULL) ON COMMIT DROP"))
+        self.layer_id = int(conn.execute(sa.text(
+            "SELECT nextval(pg_get_serial_sequence('layers', 'id'))")).scalar_one())
+        self._writer: _Writer | None = _Writer(conn.connection.dbapi_connection)
 
     def write(self, rows: Sequence[dict[str, Any]], *, batch: int) -> Iterator[int]:
-        """COPY ``batch`` rows at a time into the temporary table."""
-        for start in range(0, len(rows), batch):
-            chunk = rows[start:start + batch]
-            buf = io.StringIO()
-            for row in chunk:
-                buf.write(f"{_copy_value(row['fid'])}\t{_copy_value(row['klass'])}"
-                          f"\t{_copy_value(row['props'])}\tSRID=4490;{row['geom'].hex()}\n")
-            buf.seek(0)
-            cursor = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            try:
-                cursor.copy_expert(_COPY_STAGED, buf)
-            finally:
-                cursor.close()
-            yield start + len(chunk)
+        """Hand the rows' COPYs to the writer thread: one COPY per table for all of
+        ``rows`` (a streamed import's batch), not ``batch`` at a time: each statement makes
+        the writer thread wait for the GIL while the import's thread computes (up to the
+        interpreter's switch interval, 5 ms, every time), so few large ones overlap best."""
+        writer, layer_id = self._writer, self.layer_id
+        if writer is None or layer_id is None:
+            raise RuntimeError("the sink is closed")
+        features: list[bytes] = []
+        whole: list[bytes] = []
+        cut: list[str] = []
+        for start in range(0, len(rows), _TEXT_CHUNK):  # the text a piece at a time
+            texts = copy_texts(layer_id, rows[start:start + _TEXT_CHUNK])
+            features.append(texts[0])
+            if texts[1]:
+                whole.append(texts[1])
+            cut += texts[2]
+        writer.put(_COPY_UTF8, features)
+        if whole:
+            writer.put(_COPY_PIECES_UTF8, whole)
+        if cut:
+            writer.put(_SUBDIVIDE_SOME, None, (SUBDIVIDE_VERTICES, layer_id, cut))
+        yield len(rows)
+
+    def close(self, *, failed: bool = False) -> None:
+        """Wait for the statements in flight (the connection is the caller's alone
+        again); raise the first one's error unless ``failed``."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close(failed=failed)
 
     def publish(self, layer_id: int) -> None:
-        """Move the rows under ``layer_id`` and cut them into pieces."""
-        self._conn.execute(sa.text(
-            "INSERT INTO layer_features (layer_id, fid, klass, props, geom) "
-            f"SELECT :id, fid, klass, props, geom FROM {_STAGED}"), {"id": layer_id})
-        self._conn.execute(sa.text(f"DROP TABLE {_STAGED}"))
-        self._conn.execute(sa.text(
-            "INSERT INTO layer_features_sub (layer_id, fid, klass, geom) "
-            "SELECT layer_id, fid, klass, ST_Subdivide(geom, :n) FROM layer_features "
-            "WHERE layer_id = :id"), {"id": layer_id, "n": SUBDIVIDE_VERTICES})
+        """Nothing left to move: the rows are in place under ``layer_id``."""
+        self.close()
+        if layer_id != self.layer_id:
+            raise RuntimeError(f"layer row {layer_id} is not the reserved {self.layer_id}")
 
 
 def subdivide_features(conn: sa.Connection, layer_id: int, fids: list[str]) -> None:

@@ -2,9 +2,11 @@
 by the rules of :mod:`layers.tiles`.
 
 Above :data:`~layers.tile_overview.OVERVIEW_MAX_ZOOM` the statement (``sql/tile.sql``)
-finds the tile's features with the GiST index and sorts the small ones into cells. At that
-zoom and below the tile comes from the layer's overview (:mod:`layers.tile_overview`, built
-once per layer version from one query of every feature's box and kept in the process):
+finds the tile's features through their pieces' GiST index (``layer_features_sub``;
+``layer_features`` has none since ``0010_import_speed``) and sorts the small ones into
+cells. At that zoom and below the tile comes from the layer's overview
+(:mod:`layers.tile_overview`, built once per layer version from one query of every
+feature's box and kept in the process):
 ``sql/tile_overview.sql`` is given the fids of the features drawn whole, so it reads a few
 hundred rows by primary key instead of up to 10^6 by GiST, and ``ST_AsMVT`` encodes them;
 the marked cells are encoded by :mod:`layers.mvt` (the same feature as the embedded
@@ -84,6 +86,11 @@ def tile_postgis(layer: LayerInfo, tile: TileSpec, *, store: Store) -> bytes:
               "lon1": lon1, "lat1": lat1, "mx0": mx0, "my0": my0, "mx1": mx1, "my1": my1,
               "px": tile.pixel_m, "min_px": MIN_FEATURE_PX, "tol": SIMPLIFY_PX * tile.pixel_m,
               "r": EARTH_M, "maxlat": MAX_LAT}
+    # the pieces' probe (sql/tile.sql): one pixel wider; x = R·lon, and a metre of
+    # web-mercator y is at most 1/R radians of latitude
+    widen = math.degrees(tile.pixel_m / EARTH_M)
+    params.update(plon0=lon0 - widen, plat0=lat0 - widen, plon1=lon1 + widen,
+                  plat1=lat1 + widen)
     if tile.z <= OVERVIEW_MAX_ZOOM:
         overview = layer_overview(layer, store=store, build=lambda: _overview(layer, store))
         fids = overview.whole(tile)

@@ -1,14 +1,22 @@
 -- One Mapbox Vector Tile of one layer, by the rules of layers/tiles.py (same as the
--- embedded engine): features whose bounding box meets the buffered tile (GiST); those at
+-- embedded engine): features whose bounding box meets the buffered tile; those at
 -- least :min_px pixels across drawn as themselves (simplified, clipped, on the 4096 grid),
 -- smaller ones as the one-pixel cell of their bounding-box centre, cells next to each
 -- other on a row joined into one rectangle, all of them one feature (_merged = 1).
 -- Bounds are web-mercator metres (:mx0 … :my1), :px the pixel size in metres.
-WITH cand AS (
-    SELECT klass, geom, box2d(geom) AS b
-    FROM layer_features
+-- The features are found through their pieces (layer_features_sub's GiST), whose boxes
+-- meet the buffered tile widened by a pixel (:plon0 … :plat1): a feature whose box meets
+-- the tile but none of whose pieces' boxes come that near is more than a pixel from the
+-- tile, so it would draw nothing there (clipped away, or simplified by at most half a
+-- pixel; a small one is within 3 px of its cell, inside the 4 px buffer): the same tile.
+WITH hit AS (  -- the pieces' GiST (layer_features has none: 0010_import_speed)
+    SELECT DISTINCT fid FROM layer_features_sub
     WHERE layer_id = :layer_id
-      AND geom && ST_MakeEnvelope(:lon0, :lat0, :lon1, :lat1, 4490)
+      AND geom && ST_MakeEnvelope(:plon0, :plat0, :plon1, :plat1, 4490)
+), cand AS (
+    SELECT f.klass, f.geom, box2d(f.geom) AS b
+    FROM hit JOIN layer_features AS f ON f.layer_id = :layer_id AND f.fid = hit.fid
+    WHERE f.geom && ST_MakeEnvelope(:lon0, :lat0, :lon1, :lat1, 4490)
 ), merc AS (
     SELECT klass, geom,
            :r * radians(ST_XMin(b)) AS x0, :r * radians(ST_XMax(b)) AS x1,
