@@ -348,10 +348,17 @@ NOTES = """## What changed
   checksum is computed as it goes and the attribute JSON is built column by column (the
   same text as `json.dumps`). Memory is bounded by the batch, not the file.
 - **Written once.** Since migration 0008 a layer row never changes after it is inserted,
-  and its checksum and bounds are known only at the end: on the embedded engine the rows go
-  straight into `layer_features` under the layer id reserved inside `BEGIN IMMEDIATE` (the
-  foreign key checked at commit); on PostGIS they are `COPY`ed into a temporary table and
-  moved under the layer row with one `INSERT … SELECT`, then cut with one `ST_Subdivide`.
+  and its checksum and bounds are known only at the end: the rows go straight into
+  `layer_features` under the layer id reserved at the start (embedded: inside `BEGIN
+  IMMEDIATE`, the foreign key checked at commit). PostGIS (migration 0010): one `COPY` per
+  50,000-row batch into `layer_features` and `layer_features_sub` on a writer thread while
+  the next batch is read (a polygon of up to 256 vertices is its own piece, byte for byte
+  what `ST_Subdivide` gives; other shapes are cut by the server after each batch);
+  `layer_features` has no GiST index (tiles and feature pages go through the pieces'
+  index); the reference to the layer row is checked once per statement at commit (a
+  trigger notes the ids, a constraint trigger checks and locks them) instead of a foreign
+  key checked row by row. Server CPU of a 10^6 import: 27.6 s → 13.1 s
+  (`bench/bench_import.py`; `tests/test_feature_references.py`).
 - **Same result.** The rows and the checksum are byte for byte those of the whole read
   (`tests/test_import_stream.py`, both engines, a tiny batch size). Whatever only the
   whole file can decide (a missing or non-finite geometry, an id that is not unique, a
@@ -386,42 +393,15 @@ NOTES = """## What changed
 
 - **A layer version imported by older code** (or whose sidecar was lost, e.g. after a
   restore) still has its first load read and decode every row and write the sidecar.
-- **Old sidecars stay.** A superseded or removed layer version's sidecar is not deleted
-  (about 47 bytes a feature); pruning them with the catalogue (`remove_layer`, the
-  lead's) is left.
-- **Imports in the cold start.** Of the after arm's ~1.3 s of CPU, about 1 s is Python
-  and imports (`python -X importtime`: `analysis.capacity` 0.41 s with rasterio 0.16 s
-  and SQLAlchemy 0.13 s; `analysis.site` 0.32 s, of which geopandas 0.27 s, needed to read
-  the site file through `layers.readers`); the vetting's own path (vet14's area) and the
-  site reader import them, so they were left.
-- **Imports at 50k features/s (a quieter machine, 2026-12-01 11:42–11:47 UTC, load
-  average 0.9–1.8).** A side run (not `bench_scale.py`: one process per import, each
-  checking its stored rows and checksum, `main` at 15cb2a7 and this branch interleaved,
-  `OMP_NUM_THREADS=1`): embedded, 10^6 features: `main` 15.7 s and 15.9 s (63.9k and
-  63.0k features/s, CPU 15.4 s and 15.7 s), this branch 15.7 s (63.6k/s, CPU 15.5 s,
-  the sidecar included); peak RSS 336 MB (`main`) against 503–529 MB (this branch: the
-  sidecar's ids, codes and boxes, about 150 MB at 10^6). PostGIS, 200,000 features:
-  `main` 8.1 s and 8.0 s (24.8k and 25.0k/s; client CPU 2.7 s), this branch 8.1 s and 7.8 s
-  (24.6k and 25.6k/s; client CPU 2.6 s and 2.5 s). Stored rows (fid, class, attributes,
-  WKB) and checksums identical in every pair. So on a quiet machine the embedded import
-  meets 50k features/s (it did before this branch too: the 22k/s in the table is the load
-  of about 7); PostGIS does not (about 25k/s, most of it the server's). The profile of a
-  200,000-feature embedded import (cProfile) put the Python row building (ids, classes,
-  attribute JSON, about 1.6 s under the profiler), the SQLite inserts (0.7–1.1 s: the
-  table and its primary key), GDAL's read (0.7–0.8 s), the checksum (0.5 s) and
-  `is_valid`/`to_wkb` (0.2 s each) first; the row building is now column by column (one
-  join per row) and the checksum one update per few thousand rows, which about pays for
-  writing the sidecar; a 64 MB SQLite page cache for the import gained nothing and was not
-  kept. The embedded import's client CPU is about 16 s for 10^6
-  features; its wall time here is the shared machine's. The
-  PostGIS import's client needs about 14 s of CPU of its 108 s; the rest is the server's
-  work and waiting for a core on the shared machine. Statement times of one 200,000-feature
-  PostGIS import (a side run, same load, not in the table): 8.8 s in all, of which 2.7 s
-  moving the rows into `layer_features` (its primary key and GiST index), 2.6 s
-  `ST_Subdivide` into `layer_features_sub` (its GiST index), 0.8 s the COPYs, 0.2 s
-  `ANALYZE`; the rest is the client's reading and preparing. Overlapping the client's
-  batches with the server's COPY (a thread) would save at most the client's part; the
-  index maintenance is the floor of this design.
+- **Imports in the cold start.** Of the first report's ~1.5 s, about 1 s is Python and
+  imports (`python -X importtime`: `analysis.capacity` with rasterio and SQLAlchemy,
+  `analysis.site` with geopandas to read the site file).
+- **The import's margin is thin.** Both engines meet 50k features/s at 10^6 on this
+  machine, with little to spare: each import's client needs 14–20 s of CPU for 10^6
+  features (GDAL's read, the validity check and repair, the rows, the checksum), and on
+  PostGIS the server another ~13 s on the second core (the heap and the primary key of two
+  tables, the pieces' GiST index). Binary `COPY` and a cheaper validity check are the next
+  steps.
 """.splitlines()
 
 
