@@ -208,7 +208,7 @@ def write_report(args: argparse.Namespace, cores: int,
             ceiling = (f"- If the {cores} cores were the command's alone, the CPU it used caps "
                        f"embedded `vet-batch` at {cores} ÷ {cpu / n * 1000:.2f} ms = "
                        f"**{cores * n / cpu:,.0f} sites/s** (an estimate from CPU time, "
-                       "start-up included; not measured on an idle machine). On PostGIS "
+                       "start-up included). On PostGIS "
                        "the server's CPU shares the same cores, so no such bound is given.")
     plot(rates, REPO / "docs" / "benchmarks-batch.png")
     pg = f"PostgreSQL: {postgres_version(url)}." if url else "PostGIS: not measured (no URL)."
