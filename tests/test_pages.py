@@ -76,6 +76,18 @@ def _users(store: Store) -> None:
                     password=PASSWORD)
 
 
+def _project_in_consultation(store: Store, tmp_path: Path) -> tuple[str, Any]:
+    """The users, and a project saved by staff with its first round started: its code and
+    that round."""
+    _users(store)
+    with _client(store, tmp_path) as client:
+        _login(client, "nr")
+        code = _save_project(client, _csrf(client))
+        client.post(f"/projects/{code}/actions", data={"csrf": _csrf(client),
+                                                       "action": "start_round"})
+    return code, rounds_of(code, store=store)[-1]
+
+
 def _login(client: TestClient, name: str, password: str = PASSWORD) -> Any:
     token = re.search(r'name="login_token" value="([^"]+)"', client.get("/login").text)
     assert token
@@ -239,13 +251,7 @@ def test_inbox_and_stale_form_name_the_county_and_department(city: Store,  # noq
     """The inbox's 县区 column shows the county's name (the code only in the link); a
     department user's stale form gets the CSRF page whose header names the department, as
     every other page does, not its code."""
-    _users(city)
-    with _client(city, tmp_path) as client:
-        _login(client, "nr")
-        code = _save_project(client, _csrf(client))
-        client.post(f"/projects/{code}/actions", data={"csrf": _csrf(client),
-                                                        "action": "start_round"})
-        rnd = rounds_of(code, store=city)[-1]
+    code, rnd = _project_in_consultation(city, tmp_path)
     with _client(city, tmp_path) as gxj:
         _login(gxj, "gxj")
         inbox = gxj.get("/inbox").text
@@ -492,13 +498,7 @@ def test_a_department_answers_with_an_uploaded_condition(city: Store,  # noqa: F
     EPSG:4490 as read; a bad file or a file with a plain 同意 is refused, nothing stored."""
     from blueprint.analysis.site import read_site
 
-    _users(city)
-    with _client(city, tmp_path) as client:
-        _login(client, "nr")
-        code = _save_project(client, _csrf(client))
-        client.post(f"/projects/{code}/actions", data={"csrf": _csrf(client),
-                                                       "action": "start_round"})
-        rnd = rounds_of(code, store=city)[-1]
+    code, rnd = _project_in_consultation(city, tmp_path)
     park = SITES / "01_park_clean.txt"
     with _client(city, tmp_path) as gxj:
         _login(gxj, "gxj")
