@@ -217,7 +217,7 @@ def test_vet_file_api_reads_demands_like_the_cli(store: Store) -> None:
         answer = client.post("/api/vet/file", files={"file": site}, data=form, headers=auth)
         bad = {text: client.post("/api/vet/file", files={"file": site}, headers=auth,
                                  data=form | {"demands": text})
-               for text in ("land=-1", "land=abc", "land")}
+               for text in ("land=-1", "land=abc", "land", "coins=1")}
     assert anonymous.status_code == 401
     assert answer.status_code == 200, answer.text
     report = answer.json()
@@ -233,6 +233,9 @@ def test_vet_file_api_reads_demands_like_the_cli(store: Store) -> None:
     assert word.json()["message_zh"] == "新增建设用地指标需求数量“abc”不是有效数字"
     assert no_amount.status_code == 422 and "KIND=AMOUNT" in no_amount.json()["message"]
     assert no_amount.json()["message_zh"] == "要素需求“land”格式应为 指标类型=数量"
+    unknown = bad["coins=1"]  # refused before the vetting, at the kind, as /api/vet does
+    assert unknown.status_code == 422, unknown.text
+    assert unknown.json()["where"] == "demands.coins" and "coins" in unknown.json()["message_zh"]
 
 def test_sample_site_with_the_sample_quotas(sample_store: Store) -> None:
     with (SAMPLE / "quotas.csv").open(encoding="utf-8-sig") as fh:

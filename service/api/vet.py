@@ -178,6 +178,7 @@ async def api_vet_file(
     request = VetRequest(site=site, industry=industry, county=county,
                          emissions=parse_emissions(emissions), demands=parse_demands(demands),
                          year=year)
+    check_demands(request.demands, "demands")
     _check_token(request.demands, user)
     return await to_thread.run_sync(_run, request, format, store, rules, limiter=threads)
 
