@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Match
 
 from blueprint.layers.errors import NotAllowed, NotAuthenticated
 from blueprint.layers.inputs import check_fields
@@ -171,12 +172,25 @@ def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
 
 def back_link(request: Request) -> str:
     """Where a refused form goes back to: the page it was sent from (same site), else the
-    page above the form's address (``/projects/X/actions`` → ``/projects/X``)."""
+    nearest page above the form's address (``/projects/X/actions`` → ``/projects/X``,
+    ``/inbox/7/answer`` → ``/inbox``: a page is an address the app answers with GET)."""
     referer = urlsplit(request.headers.get("referer", ""))
     base = request.scope.get("root_path", "")
     if referer.netloc == request.url.netloc and referer.path.startswith(base + "/"):
         return safe_target(referer.path[len(base):])
-    return safe_target(request.url.path[len(base):].rsplit("/", 1)[0] or "/projects")
+    parts = request.url.path[len(base):].rstrip("/").split("/")
+    while len(parts) > 2:
+        parts.pop()
+        above = "/".join(parts)
+        if _is_page(request, base + above):
+            return safe_target(above)
+    return "/projects"
+
+
+def _is_page(request: Request, path: str) -> bool:
+    """Whether one of the app's routes answers ``GET path`` (Starlette's own matching)."""
+    scope = {**request.scope, "method": "GET", "path": path}
+    return any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
 
 
 def install_redirect(app: FastAPI, error_status: Any,
