@@ -140,14 +140,14 @@ def _image_routes(deps: PageDeps) -> APIRouter:
 def page_context(request: Request, session: Session | None, store: Store) -> PageContext:
     """What every page's header needs: the root path, the session and the Chinese names of the
     signed-in user's department and county (if any)."""
-    from blueprint.analysis.tracking.config import load_settings
+    from blueprint.analysis.tracking.config import county_names
 
     department = session.user.department if session is not None else None
     county = session.user.county if session is not None else None
     names = {d.code: d.name_zh for d in list_departments(store=store)} if department else {}
     return PageContext(base=request.scope.get("root_path", ""), session=session,
                        department_zh=names.get(department or "", ""),
-                       county_zh=dict(load_settings().counties).get(county or "", ""))
+                       county_zh=county_names().get(county or "", ""))
 
 
 def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:

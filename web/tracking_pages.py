@@ -43,9 +43,8 @@ from blueprint.analysis.tracking.bulletin import (
     build_bulletin,
     bulletin_pdf,
     bulletin_xlsx,
-    county_names,
 )
-from blueprint.analysis.tracking.config import load_settings
+from blueprint.analysis.tracking.config import county_names, load_settings
 from blueprint.analysis.tracking.figures import RATE_ZH
 from blueprint.analysis.tracking.model import (
     COLOUR_ZH,

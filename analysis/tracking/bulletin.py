@@ -16,6 +16,7 @@ from typing import Any
 
 from blueprint.analysis.projects.model import STAGE_ZH
 from blueprint.analysis.quota.clock import CST
+from blueprint.analysis.tracking.config import county_names
 from blueprint.analysis.tracking.figures import RATE_ZH, Figures, month_figures
 from blueprint.analysis.tracking.model import COLOUR_ZH
 from blueprint.analysis.tracking.problems import STATUS_ZH, Problem, list_problems
@@ -71,13 +72,6 @@ class Bulletin:
 def pct(value: Decimal | None) -> str:
     """A rate as a percentage with one decimal, or — when nothing was due."""
     return "—" if value is None else f"{(value * 100).quantize(Decimal('0.1'))}%"
-
-
-def county_names() -> dict[str, str]:
-    """County code → name, from the tracking settings (``[counties]``)."""
-    from blueprint.analysis.tracking.config import load_settings
-
-    return dict(load_settings().counties)
 
 
 def build_bulletin(month: str, *, store: Store, at: datetime | None = None) -> Bulletin:

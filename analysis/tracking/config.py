@@ -53,6 +53,12 @@ def load_settings(path: str | Path | None = None) -> TrackingSettings:
     return _load(Path(path or os.environ.get("BLUEPRINT_TRACKING_FILE") or DEFAULT_FILE))
 
 
+def county_names() -> dict[str, str]:
+    """County code → name, from the tracking settings (``[counties]``): the bulletins, the
+    CLI's project tables and the page header name a county by it."""
+    return dict(load_settings().counties)
+
+
 @lru_cache(maxsize=8)
 def _load(path: Path) -> TrackingSettings:
     data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -44,9 +44,9 @@ def _rules() -> Any:
 def project_rows(found: list[Any]) -> list[list[Any]]:
     """Table rows of projects: code, name, county, investment, stage, key status."""
     from blueprint.analysis.projects import key_status
-    from blueprint.analysis.tracking.config import load_settings
+    from blueprint.analysis.tracking.config import county_names
 
-    names = dict(load_settings().counties)  # code → 县区 name, as the bulletins use
+    names = county_names()
     return [[p.code, p.name, names.get(p.county, p.county), p.investment, p.stage_zh,
              "是" if key_status(p).is_key else "否"] for p in found]
 
