@@ -78,11 +78,15 @@ def _mixed_parcels(tmp_path):
 
 
 @pytest.mark.postgis
-def test_streamed_pieces_are_what_st_subdivide_makes(tmp_path, monkeypatch):
+@pytest.mark.parametrize("stream_batch", [3, None], ids=["streamed", "whole-read"])
+def test_streamed_pieces_are_what_st_subdivide_makes(tmp_path, monkeypatch, stream_batch):
+    """Both write paths (a streamed import's sink, and ``write_features`` for a file read
+    whole) send the pieces ST_Subdivide would leave whole and have the server cut the rest."""
     gen = make_store("postgis", tmp_path / "data")
     store = next(gen)
     try:
-        monkeypatch.setattr(importer, "STREAM_BATCH", 3)  # streamed, in four batches
+        if stream_batch:
+            monkeypatch.setattr(importer, "STREAM_BATCH", stream_batch)  # in four batches
         import_layer(_mixed_parcels(tmp_path),
                      ImportOptions(kind="basic_farmland", name="mixed", id_field="tbbh"),
                      store=store)

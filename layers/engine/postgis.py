@@ -11,7 +11,6 @@ Concurrent writers serialise on advisory transaction locks.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import queue
@@ -207,31 +206,24 @@ def _copy_value(value: str | None) -> str:
             .replace("\r", "\\r"))
 
 
-def copy_buffer(layer_id: int, rows: Sequence[dict[str, Any]]) -> io.StringIO:
-    """The COPY text for ``rows`` (dicts with fid, klass, props and WKB geom)."""
-    buf = io.StringIO()
-    for row in rows:
-        buf.write(f"{layer_id}\t{_copy_value(row['fid'])}\t{_copy_value(row['klass'])}"
-                  f"\t{_copy_value(row['props'])}\tSRID=4490;{row['geom'].hex()}\n")
-    buf.seek(0)
-    return buf
-
-
 def copy_features(conn: sa.Connection, layer_id: int, rows: Sequence[dict[str, Any]], *,
                   batch: int) -> Iterator[int]:
-    """Stream features into ``layer_features`` with COPY and subdivide them, batch by batch.
+    """Stream features into ``layer_features`` with COPY, batch by batch, with their
+    pieces: those ``ST_Subdivide`` would leave whole sent as they are, the rest cut by the
+    server (:func:`copy_texts`, as :class:`PostgisSink` does on its thread).
 
     Yields how many rows are done after each batch (for a progress bar). Runs inside the
     caller's transaction on ``conn``.
     """
+    dbapi = conn.connection.dbapi_connection
     for start in range(0, len(rows), batch):
         chunk = rows[start:start + batch]
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.copy_expert(_COPY, copy_buffer(layer_id, chunk))
-        finally:
-            cursor.close()
-        subdivide_features(conn, layer_id, [row["fid"] for row in chunk])
+        features, whole, cut = copy_texts(layer_id, chunk)
+        _copy(dbapi, _COPY_UTF8, [features])
+        if whole:
+            _copy(dbapi, _COPY_PIECES_UTF8, [whole])
+        if cut:
+            subdivide_features(conn, layer_id, cut)
         yield start + len(chunk)
 
 
