@@ -14,6 +14,7 @@ from blueprint.analysis.consultation import decide as decide_item
 from blueprint.analysis.consultation.meeting import DECISIONS
 from blueprint.analysis.consultation.model import ANSWER_ZH
 from blueprint.analysis.projects import get_project
+from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.site import Site, SiteLimits
 from blueprint.layers.errors import BadInput, BlueprintError, NotFound
 from blueprint.layers.inputs import MAX_ID, check_fields
@@ -21,7 +22,6 @@ from blueprint.web.panel import UPLOAD_CRS
 from blueprint.web.project_forms import read_upload
 from blueprint.web.project_map import answer_map
 from blueprint.web.project_pages import allows
-from blueprint.web.project_view import counties
 from blueprint.web.render import embed, error_page, page
 from blueprint.web.session import check_csrf
 
@@ -76,7 +76,7 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             fmap, names = answer_map(project.site, ctx.base)
             form_map = embed(fmap)
         return page(ctx, "inbox.html", rows=rows, current=current, fmap=form_map,
-                    upload_crs=UPLOAD_CRS, counties=counties(store),
+                    upload_crs=UPLOAD_CRS, counties=counties(store=store),
                     config=json.dumps(names), answers=ANSWER_ZH, not_department=False)
 
     @router.post("/inbox/{round_id}/answer", response_model=None)

@@ -22,6 +22,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.rules import Rules
 from blueprint.layers.departments import list_departments
 from blueprint.layers.errors import BlueprintError, NotAllowed
@@ -30,7 +31,6 @@ from blueprint.layers.repository import get_layer, list_layers
 from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
 from blueprint.web.map_page import PageOptions, render_page
-from blueprint.web.project_pages import counties
 from blueprint.web.raster import RAMP, render_band
 from blueprint.web.render import PageContext
 from blueprint.web.session import (
@@ -80,7 +80,7 @@ def _page_routes(deps: PageDeps) -> APIRouter:
             base=request.scope.get("root_path", ""), basemap_url=settings.basemap_url,
             basemap_attribution=settings.basemap_attribution,
             industries=[(code, ind.title) for code, ind in rules.industries.items()],
-            counties=sorted(counties(store).items()))
+            counties=sorted(counties(store=store).items()))
         html = render_page(list_layers(store=store), options)
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
@@ -140,14 +140,12 @@ def _image_routes(deps: PageDeps) -> APIRouter:
 def page_context(request: Request, session: Session | None, store: Store) -> PageContext:
     """What every page's header needs: the root path, the session and the Chinese names of the
     signed-in user's department and county (if any)."""
-    from blueprint.analysis.tracking.config import county_names
-
     department = session.user.department if session is not None else None
     county = session.user.county if session is not None else None
     names = {d.code: d.name_zh for d in list_departments(store=store)} if department else {}
     return PageContext(base=request.scope.get("root_path", ""), session=session,
                        department_zh=names.get(department or "", ""),
-                       county_zh=county_names().get(county or "", ""))
+                       county_zh=counties(store=store).get(county or "", "") if county else "")
 
 
 def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:

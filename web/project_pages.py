@@ -40,6 +40,7 @@ from blueprint.analysis.projects.model import (
 )
 from blueprint.analysis.projects.reports import project_site
 from blueprint.analysis.quota import balances
+from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.rules import Rules
@@ -59,7 +60,6 @@ from blueprint.web.project_forms import (
 from blueprint.web.project_map import project_map
 from blueprint.web.project_view import (
     ACTIONS,
-    counties,
     form_choices,
     open_round_id,
     period,
@@ -132,7 +132,7 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         rows = [(p, key_status(p)) for p in found]
         return page(ctx, "projects.html", rows=rows, chosen=chosen, stages=STAGE_ZH,
                     counts=stage_counts(store=store, county=chosen["county"]),
-                    counties=counties(store), libraries=load_settings().libraries,
+                    counties=counties(store=store), libraries=load_settings().libraries,
                     industries={c: i.title for c, i in rules.industries.items()},
                     may_create=allows(permit, session.user, "POST /projects/new",
                                       session.user.county))

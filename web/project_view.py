@@ -22,7 +22,7 @@ from blueprint.analysis.projects.model import (
     TRANSITIONS,
 )
 from blueprint.analysis.projects.reports import StoredReport
-from blueprint.analysis.quota import balances
+from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.rules import Rules
 from blueprint.layers.departments import list_departments
@@ -35,16 +35,9 @@ ACTIONS = "POST /projects/{code}/actions"
 Allows = Callable[[User, str, "str | None", "list[str] | None"], bool]
 
 
-def counties(store: Store) -> dict[str, str]:
-    """County code → name, from the quota ledger's county reserves."""
-    rows = balances(store=store)
-    return {r["county"]: str(r["title"]).split(" ")[0] for r in rows
-            if r["type"] == "county" and r["county"]}
-
-
 def form_choices(store: Store, rules: Rules) -> dict[str, Any]:
     """The choices of the project form (new and revise)."""
-    return {"counties": counties(store), "levels": LEVELS, "investor_types": INVESTOR_TYPES,
+    return {"counties": counties(store=store), "levels": LEVELS, "investor_types": INVESTOR_TYPES,
             "origins": ORIGINS, "kinds": KINDS, "libraries": load_settings().libraries,
             "pollutants": POLLUTANT_NAMES_ZH, "flags": FLAGS,
             "industries": {c: i.title for c, i in rules.industries.items()}}

@@ -21,6 +21,7 @@ from starlette.datastructures import UploadFile
 
 from blueprint.analysis.projects import STAGE_ZH, get_project
 from blueprint.analysis.projects.config import load_settings as project_settings
+from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.clock import now_utc, today_cn
 from blueprint.analysis.tracking import (
     MILESTONE_ZH,
@@ -44,7 +45,7 @@ from blueprint.analysis.tracking.bulletin import (
     bulletin_pdf,
     bulletin_xlsx,
 )
-from blueprint.analysis.tracking.config import county_names, load_settings
+from blueprint.analysis.tracking.config import load_settings
 from blueprint.analysis.tracking.figures import RATE_ZH
 from blueprint.analysis.tracking.model import (
     COLOUR_ZH,
@@ -143,7 +144,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             late = late_reports(month, store=store, county=chosen["county"])
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/tracking")
-        names = county_names()
+        names = counties(store=store)
         fmap = embed(battle_map(statuses, names, ctx.base, _boundaries(store)))
         problems = list_problems(store=store, status="open", county=chosen["county"])
         return page(ctx, "tracking.html", statuses=statuses, fmap=fmap, chosen=chosen,

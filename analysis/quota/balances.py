@@ -34,6 +34,7 @@ from blueprint.analysis.quota.ledger import (
     TYPE_ZH,
     Account,
     balance,
+    county_names,
 )
 from blueprint.analysis.quota.tables import accounts, entries, operations
 from blueprint.layers.store import Store
@@ -203,6 +204,13 @@ def balances(*, store: Store, year: int | None = None, kind: str | None = None,
     """
     with store.read() as conn:
         return balance_rows(conn, year=year, kind=kind, county=county, at=at, as_of=as_of)
+
+
+def counties(*, store: Store) -> dict[str, str]:
+    """County code → name from the ledger's county reserves (see
+    :func:`~blueprint.analysis.quota.ledger.county_names`)."""
+    with store.read() as conn:
+        return county_names(conn)
 
 
 def available_now(conn: Connection, account: Account, at: datetime) -> int:

@@ -99,14 +99,25 @@ def get_account(conn: Connection, *, year: int, kind: str, type: str, owner: str
     return created
 
 
+def county_names(conn: Connection) -> dict[str, str]:
+    """County code → name, as the grants recorded them: the one list of the city's counties
+    (forms, page headers, bulletins, reports). A county granted without a name is named by
+    its code; the codes are in order."""
+    suffix = f" {TYPE_ZH[COUNTY]}"
+    names: dict[str, str] = {}
+    for owner, title in conn.execute(
+            sa.select(accounts.c.owner, accounts.c.title).where(accounts.c.type == COUNTY)
+            .order_by(accounts.c.owner, accounts.c.id)):
+        name = str(title).removesuffix(suffix)
+        if names.get(owner, owner) == owner:
+            names[owner] = name
+    return names
+
+
 def _county_name(conn: Connection, county: str) -> str | None:
     """The county's name as an earlier grant recorded it, if any."""
-    suffix = f" {TYPE_ZH[COUNTY]}"
-    for (title,) in conn.execute(sa.select(accounts.c.title).where(
-            accounts.c.type == COUNTY, accounts.c.owner == county).order_by(accounts.c.id)):
-        if title != f"{county}{suffix}":
-            return str(title).removesuffix(suffix)
-    return None
+    name = county_names(conn).get(county)
+    return None if name == county else name
 
 
 def account_by_id(conn: Connection, account_id: int) -> Account:

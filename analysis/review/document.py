@@ -94,14 +94,12 @@ def _stamp_rows(stamps: list[dict[str, Any]], store: Store) -> list[dict[str, st
 
 
 def _county_name(code: str | None, store: Store) -> str:
-    from blueprint.analysis.quota.balances import balances
+    from blueprint.analysis.quota.balances import counties
 
     if not code:
         return "未知"
-    for row in balances(store=store):
-        if row["type"] == "county" and row["county"] == code:
-            return f"{str(row['title']).split(' ')[0]}（{code}）"
-    return code
+    name = counties(store=store).get(code)
+    return f"{name}（{code}）" if name else code
 
 
 def review_html(review: ReviewInput, *, store: Store) -> str:

@@ -15,8 +15,8 @@ from html import escape
 from typing import Any
 
 from blueprint.analysis.projects.model import STAGE_ZH
+from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.clock import CST
-from blueprint.analysis.tracking.config import county_names
 from blueprint.analysis.tracking.figures import RATE_ZH, Figures, month_figures
 from blueprint.analysis.tracking.model import COLOUR_ZH
 from blueprint.analysis.tracking.problems import STATUS_ZH, Problem, list_problems
@@ -78,7 +78,7 @@ def build_bulletin(month: str, *, store: Store, at: datetime | None = None) -> B
     """The bulletin of ``month``: its figures and the problems open at the window's close."""
     figures = month_figures(month, store=store, at=at)
     problems = list_problems(store=store, status="open", at=figures.at)
-    return Bulletin(figures.month, figures, problems, county_names())
+    return Bulletin(figures.month, figures, problems, counties(store=store))
 
 
 def _table(columns: list[str], rows: list[list[Any]], empty: str) -> str:

@@ -34,7 +34,6 @@ class TrackingSettings:
     close_day: int
     colours: Colours
     weights: dict[str, Decimal]
-    counties: dict[str, str]
 
 
 def _decimal(value: object, where: str) -> Decimal:
@@ -51,12 +50,6 @@ def _decimal(value: object, where: str) -> Decimal:
 def load_settings(path: str | Path | None = None) -> TrackingSettings:
     """Load the settings (``BLUEPRINT_TRACKING_FILE`` or the packaged defaults)."""
     return _load(Path(path or os.environ.get("BLUEPRINT_TRACKING_FILE") or DEFAULT_FILE))
-
-
-def county_names() -> dict[str, str]:
-    """County code → name, from the tracking settings (``[counties]``): the bulletins, the
-    CLI's project tables and the page header name a county by it."""
-    return dict(load_settings().counties)
 
 
 @lru_cache(maxsize=8)
@@ -81,5 +74,4 @@ def _load(path: Path) -> TrackingSettings:
             red_investment_shortfall=_decimal(c["red_investment_shortfall"],
                                               "red_investment_shortfall"),
             red_when_escalated=bool(c.get("red_when_escalated", True))),
-        weights={k: _decimal(v, f"weights.{k}") for k, v in data.get("weights", {}).items()},
-        counties={str(k): str(v) for k, v in data.get("counties", {}).items()})
+        weights={k: _decimal(v, f"weights.{k}") for k, v in data.get("weights", {}).items()})

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from blueprint.layers.store import Store
 from blueprint.service.cli.actor import UserName, acting_user
 from blueprint.service.cli.console import open_store, out, print_json, table
 
@@ -41,12 +42,12 @@ def _rules() -> Any:
     return rules_from_settings(get_settings())
 
 
-def project_rows(found: list[Any]) -> list[list[Any]]:
+def project_rows(found: list[Any], *, store: Store) -> list[list[Any]]:
     """Table rows of projects: code, name, county, investment, stage, key status."""
     from blueprint.analysis.projects import key_status
-    from blueprint.analysis.tracking.config import county_names
+    from blueprint.analysis.quota.balances import counties
 
-    names = county_names()
+    names = counties(store=store)
     return [[p.code, p.name, names.get(p.county, p.county), p.investment, p.stage_zh,
              "是" if key_status(p).is_key else "否"] for p in found]
 
@@ -54,11 +55,11 @@ def project_rows(found: list[Any]) -> list[list[Any]]:
 PROJECT_COLUMNS = ["项目代码", "项目名称", "县区", "总投资（亿元）", "阶段", "重点项目"]
 
 
-def _show_one(project: Any, fmt: str, note: str = "") -> None:
+def _show_one(project: Any, fmt: str, note: str = "", *, store: Store) -> None:
     if fmt == "json":
         print_json(project.to_dict())
         return
-    table("项目", PROJECT_COLUMNS, project_rows([project]))
+    table("项目", PROJECT_COLUMNS, project_rows([project], store=store))
     if note:
         out.print(note)
 
@@ -103,7 +104,7 @@ def create_cmd(
     if project.site is not None:
         report = vet_project(project.code, user=actor, store=store, rules=_rules())
         note += f"选址审查结论：{report.report['verdict_zh']}。"
-    _show_one(project, format, note)
+    _show_one(project, format, note, store=store)
 
 
 @projects_app.command("list")
@@ -120,7 +121,7 @@ def list_cmd(county: Annotated[str | None, typer.Option(help="Only this county")
     if format == "json":
         print_json([p.to_dict() for p in found])
         return
-    table("项目清单", PROJECT_COLUMNS, project_rows(found))
+    table("项目清单", PROJECT_COLUMNS, project_rows(found, store=store))
     counts = stage_counts(store=store, county=county)
     out.print("各阶段项目数：" + "，".join(f"{STAGE_ZH[s]} {n}" for s, n in counts.items()))
 
@@ -148,7 +149,7 @@ def show_cmd(code: str, format: Format = "table") -> None:
                                         "stale": stale, "history": history,
                                         "rounds": [r.id for r in found]})
         return
-    _show_one(project, format)
+    _show_one(project, format, store=store)
     if report is None:
         out.print("尚无选址审查报告。")
     else:
@@ -192,7 +193,7 @@ def revise_cmd(code: str, reason: Reason, site: SiteFile = None, user: UserName 
     store = open_store()
     project = revise_project(code, user=acting_user(store, user), store=store, reason=reason,
                              site=_site(site))
-    _show_one(project, format, f"已修改，当前为第 {project.site_version} 版用地范围。")
+    _show_one(project, format, f"已修改，当前为第 {project.site_version} 版用地范围。", store=store)
 
 
 @projects_app.command("tags")
@@ -203,7 +204,7 @@ def tags_cmd(code: str, tags: Annotated[list[str], typer.Argument(help="Librarie
 
     store = open_store()
     project = set_tags(code, tags, user=acting_user(store, user), store=store, reason=reason)
-    _show_one(project, format)
+    _show_one(project, format, store=store)
 
 
 @projects_app.command("advance")
@@ -215,7 +216,7 @@ def advance_cmd(code: str, to: Annotated[str, typer.Option(help="signed, started
 
     store = open_store()
     project = advance(code, to, user=acting_user(store, user), reason=reason, store=store)
-    _show_one(project, format)
+    _show_one(project, format, store=store)
 
 
 @projects_app.command("exit")
@@ -230,7 +231,7 @@ def exit_cmd(code: str, reason: Reason, user: UserName = None,
         print_json({"project": result["project"].to_dict(), "reclaim": result["reclaim"]})
         return
     reclaimed = "，已收回其全部指标" if result["reclaim"] else "，无需收回指标"
-    _show_one(result["project"], format, f"项目 {code} 已调出项目库{reclaimed}。")
+    _show_one(result["project"], format, f"项目 {code} 已调出项目库{reclaimed}。", store=store)
 
 
 def _why(stale: dict[str, Any]) -> str:
