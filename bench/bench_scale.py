@@ -158,8 +158,10 @@ def versions() -> str:
         with engine.connect() as conn:
             pg = conn.execute(sa.text("SHOW server_version")).scalar_one()
             postgis = conn.execute(sa.text("SELECT postgis_lib_version()")).scalar_one()
+            standbys = conn.execute(sa.text("SELECT count(*) FROM pg_stat_replication")
+                                    ).scalar_one()
         engine.dispose()
-        line += f", PostgreSQL {pg}, PostGIS {postgis}"
+        line += f", PostgreSQL {pg}, PostGIS {postgis}; streaming standbys: {standbys}"
     return line
 
 

@@ -159,9 +159,12 @@ def machine() -> str:
 
 
 def postgres_version(url: str) -> str:
-    """The server's version string."""
+    """The server's version string, and whether a standby was streaming from it when the
+    run began (one on this machine replays every write of the run, e.g. an import's WAL,
+    on the same cores: ``.ci/replica.sh`` starts one for the tests; stop it to measure)."""
     out = subprocess.run(["psql", url, "-Atc", "SELECT split_part(version(), ' on ', 1) "
-                          "|| ', PostGIS ' || postgis_lib_version()"],
+                          "|| ', PostGIS ' || postgis_lib_version() || '; streaming standbys: '"
+                          "|| (SELECT count(*) FROM pg_stat_replication)"],
                          capture_output=True, text=True)
     return out.stdout.strip() if out.returncode == 0 else "?"
 
