@@ -10,6 +10,10 @@ fragment the answer must contain:
   and the folder stays empty (no file written);
 - ``api-vet-file`` / ``api-import``: ``POST /api/vet/file`` / ``POST /api/layers``;
 - ``api-json``: the file is the body of ``endpoint`` (as ``role``);
+- ``web-site``: every file sent to ``api-vet-file`` is also the site file of the project
+  form (``POST /projects/new``, signed in as a county's staff, every other field valid;
+  the department's condition upload reads files the same way, ``web.project_forms.read_upload``):
+  a 4xx page with the fragment, no traceback, no project saved;
 
 each over HTTP a 4xx with the fragment in the error body, never a 5xx. The ``[flags]``
 table holds command lines (``blueprint site-search``, ``blueprint convert`` flags) with the
@@ -24,8 +28,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
 import io
 import json
+import re
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -58,6 +64,9 @@ MAX_VERTICES = "1000"
 READ_ONLY = ("cli-vet", "cli-convert", "api-vet-file")
 CASES = [(name, route) for name, entry in sorted(EXPECTED.items()) for route in entry["routes"]]
 READ_CASES = [case for case in CASES if case[1] in READ_ONLY]
+WEB_CASES = [(name, "web-site") for name, entry in sorted(EXPECTED.items())
+             if "api-vet-file" in entry["routes"]]
+WEB_PASSWORD = "bad-corpus-web-1"
 WRITE_CASES = [case for case in CASES if case[1] not in READ_ONLY]
 BOTH = [pytest.param(e, marks=[pytest.mark.postgis] if e == "postgis" else [], id=e)
         for e in ENGINES]
@@ -66,8 +75,9 @@ BOTH = [pytest.param(e, marks=[pytest.mark.postgis] if e == "postgis" else [], i
 class Bench:
     """The module's store on one engine, its HTTP client, tokens and the CLI's environment."""
 
-    def __init__(self, store: Store, client: TestClient, tokens: dict[str, str]) -> None:
-        self.store, self.client, self.tokens = store, client, tokens
+    def __init__(self, store: Store, client: TestClient, tokens: dict[str, str],
+                 web: TestClient) -> None:
+        self.store, self.client, self.tokens, self.web = store, client, tokens, web
         with store.read() as conn:
             tables = [t for t in sa.inspect(conn).get_table_names() if not t.startswith("alembic")]
         self.counts = sa.text(" UNION ALL ".join(  # one round trip for every table
@@ -128,6 +138,8 @@ def _seed(store: Store, tmp: Path) -> dict[str, str]:
                 user=User("city", "city_quota_manager"), reason="下达", key="bad-grant",
                 store=store)
     register_fixed_projects(store, ["BAD-1"])  # the project the allocations name
+    create_user("bad_web", "nr_staff", "371502", store=store, actor="test",
+                password=WEB_PASSWORD)  # signs in to the pages
     return {role: create_user(f"bad_{role}", role, county, store=store, actor="test")
             for role, county in (("nr_staff", None), ("city_quota_manager", None),
                                  ("county_quota_manager", "371502"))}
@@ -148,11 +160,38 @@ def bench(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         with TestClient(app) as client:
             own, app.state.store = app.state.store, store
             try:
-                yield Bench(store, client, tokens)
+                yield Bench(store, client, tokens,
+                            _signed_in(TestClient(app, base_url="https://testserver")))
             finally:
                 app.state.store = own
     finally:
         next(gen, None)
+
+
+def _signed_in(web: TestClient) -> TestClient:
+    """``web`` (https: the session cookie is Secure) signed in to the pages as the county's
+    staff, with cookies of its own."""
+    token = re.search(r'name="login_token" value="([^"]+)"', web.get("/login").text)
+    assert token
+    answer = web.post("/login", follow_redirects=False, data={
+        "name": "bad_web", "password": WEB_PASSWORD, "login_token": token.group(1),
+        "next": "/projects"})
+    assert answer.status_code == 303, answer.text
+    return web
+
+
+def _project_form(bench: Bench, name: str, data: bytes) -> tuple[int, str]:
+    """``data`` as the site file of an otherwise valid new project."""
+    csrf = re.search(r'name="csrf" value="([^"]+)"', bench.web.get("/projects/new").text)
+    assert csrf
+    answer = bench.web.post("/projects/new", follow_redirects=False, files={
+        "site_file": (name, data)}, data={
+        "csrf": csrf.group(1), "name": "坏文件项目", "county": "371502",
+        "industry": "industrial", "investment": "6", "responsible_unit": "聊城某公司",
+        "origin": "attracted"})
+    text = html.unescape(answer.text)
+    assert "Traceback" not in text and "internal error" not in text, text[:500]
+    return answer.status_code, text
 
 
 def _send(bench: Bench, name: str, route: str, entry: dict[str, Any]) -> tuple[int, str]:
@@ -173,6 +212,8 @@ def _send(bench: Bench, name: str, route: str, entry: dict[str, Any]) -> tuple[i
         code, out, err = bench.cli(["layers", "import", str(path), "--kind", kind,
                                     "--name", "bad"])
         return code, err
+    if route == "web-site":
+        return _project_form(bench, name, data)
     auth = {"Authorization": f"Bearer {bench.tokens[entry.get('role', 'nr_staff')]}"}
     if route == "api-vet-file":
         answer = bench.client.post("/api/vet/file", files={"file": (name, data)})
@@ -212,7 +253,7 @@ def test_bad_site_is_refused_clearly_and_changes_nothing(bench: Bench, name: str
 
 
 @pytest.mark.parametrize("bench", BOTH, indirect=True)
-@pytest.mark.parametrize(("name", "route"), WRITE_CASES)
+@pytest.mark.parametrize(("name", "route"), WRITE_CASES + WEB_CASES)
 def test_bad_input_is_refused_clearly_and_changes_nothing(bench: Bench, name: str, route: str
                                                           ) -> None:
     _check(bench, name, route)
@@ -234,7 +275,7 @@ def _check(bench: Bench, name: str, route: str) -> None:
             assert code == entry["status"], (name, route, code, text)
     assert message in text, (name, route, message, text)
     assert bench.fingerprint() == before, (name, route)
-    if route.startswith("api-"):  # no server path in an answer
+    if route.startswith(("api-", "web-")):  # no server path in an answer
         assert "/tmp/" not in text and str(BAD) not in text, text
 
 
