@@ -8,13 +8,15 @@ Chinese table, or JSON with ``--format json``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from blueprint.layers.store import Store
 from blueprint.service.cli.actor import UserName, acting_user
 from blueprint.service.cli.console import open_store, out, print_json, table
+
+if TYPE_CHECKING:  # the store's module loads SQLAlchemy: not at `blueprint --help`
+    from blueprint.layers.store import Store
 
 projects_app = typer.Typer(help="Project library (项目库): create, list, show, vet, revise, "
                            "libraries, stages, exit, stale reports.", no_args_is_help=True)
