@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -521,3 +521,29 @@ def test_a_department_answers_with_an_uploaded_condition(city: Store,  # noqa: F
     (opinion,) = [o for a in get_round(rnd.id, store=city).assignments for o in a.opinions]
     assert opinion.answer == "conditional" and opinion.condition is not None
     assert opinion.condition.equals_exact(read_site(park).geometry, 1e-9)  # the file won
+
+
+def test_pages_show_stored_times_in_china_time(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """Moments are stored in UTC; the project page (stage history, report time, opinions)
+    and the meeting list show them in China time, as the quota ledger and the 初审意见书 do:
+    18:30 UTC on 1 March is 02:30 on 2 March in Liaocheng."""
+    _users(city)
+    evening = datetime(2026, 3, 1, 18, 30, tzinfo=UTC)
+    code = _planned(city, "夜间登记项目", at=evening)
+    rnd = start_round(code, user=DCF_STAFF, store=city, at=evening + timedelta(minutes=5))
+    answer(rnd.id, user=dept_user("nr"), answer="disagree", text="不同意。", store=city,
+           at=evening + timedelta(minutes=10))
+    close_round(rnd.id, user=DCF_STAFF, outcome="meeting", reason="提交联席会议研究",
+                store=city, at=evening + timedelta(minutes=15))
+    with _client(city, tmp_path) as client:
+        _login(client, "nr")
+        html = client.get(f"/projects/{code}").text
+        history = html.split('id="bp-history"', 1)[1].split("</table>", 1)[0]
+        assert "2026-03-02 02:30" in history and "2026-03-02 02:35" in history, history
+        assert "审查时间 2026-03-02 02:30" in html
+        rounds = html.split('id="bp-rounds"', 1)[1].split("</ol>", 1)[0]
+        assert "2026-03-02 02:40" in rounds, rounds
+        assert "2026-03-01 18:" not in html
+        problems = client.get("/meeting").text.split('id="bp-problems"', 1)[1]
+        problems = problems.split("</table>", 1)[0]
+        assert "<td>2026-03-02</td>" in problems and "2026-03-01" not in problems, problems

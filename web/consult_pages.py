@@ -15,6 +15,7 @@ from blueprint.analysis.consultation.meeting import DECISIONS
 from blueprint.analysis.consultation.model import ANSWER_ZH
 from blueprint.analysis.projects import get_project
 from blueprint.analysis.quota.balances import counties
+from blueprint.analysis.quota.clock import today_cn
 from blueprint.analysis.site import Site, SiteLimits
 from blueprint.layers.errors import BadInput, BlueprintError, NotFound
 from blueprint.layers.inputs import MAX_ID, check_fields
@@ -108,7 +109,7 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     decided=[i for i in items if i["status"] == "decided"],
                     decisions=DECISIONS, may_decide=allows(
                         permit, session.user, "POST /meeting/{item_id}/decide", None),
-                    today=date.today().isoformat())
+                    today=today_cn().isoformat())
 
     @router.post("/meeting/{item_id}/decide", response_model=None)
     async def decide(item_id: RowId, request: Request, session: SessionDep, ctx: Ctx,

@@ -8,7 +8,7 @@ Chinese error page with the API's status.
 """
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,7 +16,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprint.analysis import quota
-from blueprint.analysis.quota.clock import china_time, end_of_day_utc, parse_day_or_time
+from blueprint.analysis.quota.clock import (
+    china_time,
+    end_of_day_utc,
+    parse_day_or_time,
+    today_cn,
+)
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export
 from blueprint.analysis.quota.history import OP_ZH, OPS
@@ -86,7 +91,7 @@ def _dashboard(ctx: PageContext, store: Store, q: Any) -> HTMLResponse:
     user = ctx.user
     years = _years(store)
     kind = resolve_kind(q.get("kind") or "new_construction_land").code
-    year = int(q.get("year") or (years[0] if years else date.today().year))
+    year = int(q.get("year") or (years[0] if years else today_cn().year))
     rows = quota.balances(store=store, year=year, kind=kind)
     reserves = {r["county"]: r for r in rows if r["type"] == "county"}
     visible = sorted(reserves) if sees_all_counties(user) else \
@@ -117,7 +122,7 @@ def _dashboard(ctx: PageContext, store: Store, q: Any) -> HTMLResponse:
                 ops=OPS, op_zh=OP_ZH, query=urlencode(query), ramp=RAMP,
                 operations=_may_operate(user), city=user.role in ("admin",
                                                                   "city_quota_manager"),
-                today=date.today().isoformat())
+                today=today_cn().isoformat())
 
 
 def _run(op: str, f: dict[str, str], user: User, store: Store, key: str) -> dict[str, Any]:

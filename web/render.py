@@ -4,6 +4,7 @@ embedded in them (their scripts and stylesheets from ``/static/vendor``, no CDN)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from blueprint.analysis.consultation.workdays import is_provisional
+from blueprint.analysis.quota.clock import CST, utc
 from blueprint.layers.errors import BlueprintError
 from blueprint.layers.sessions import Session
 from blueprint.layers.users import ROLES
@@ -22,6 +24,19 @@ _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
                    trim_blocks=True, lstrip_blocks=True)
 # a deadline counted before the year's holiday notice was in the calendar package: 暂定
 _ENV.globals["is_provisional"] = is_provisional
+
+
+def china_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored moment (UTC; naive means UTC) as the user reads it, in China time.
+
+    >>> from datetime import UTC
+    >>> china_time(datetime(2026, 3, 1, 18, 30, tzinfo=UTC))
+    '2026-03-02 02:30'
+    """
+    return "" if value is None else utc(value).astimezone(CST).strftime(fmt)
+
+
+_ENV.filters["china_time"] = china_time
 
 
 @dataclass(frozen=True)
