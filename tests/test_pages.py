@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -510,6 +511,16 @@ def test_a_department_answers_with_an_uploaded_condition(city: Store,  # noqa: F
         bad = gxj.post(f"/inbox/{rnd.id}/answer", data=base | {"answer": "conditional"},
                        files={"condition_file": ("条件.txt", b"hello\nnot a site\n")})
         assert bad.status_code == 422 and "既不是界址点坐标文件" in bad.text, bad.text[-600:]
+        # the refusal is said above the same form, which keeps what was chosen and typed
+        assert 'id="bp-error">文件既不是界址点坐标文件' in bad.text
+        assert 'id="bp-answer-form"' in bad.text and ">须退让河道 50 米。</textarea>" in bad.text
+        assert re.search(r'value="conditional" required checked>', bad.text), bad.text[-3000:]
+        drawn = gxj.post(f"/inbox/{rnd.id}/answer", data=base | {
+            "answer": "conditional", "condition": json.dumps(CONDITION)},
+            files={"condition_file": ("条件.txt", b"hello\nnot a site\n")})
+        kept = re.search(r'id="bp-condition" value="([^"]*)"', drawn.text)
+        assert drawn.status_code == 422 and kept, drawn.text[-3000:]
+        assert json.loads(unescape(kept.group(1))) == CONDITION
         plain = gxj.post(f"/inbox/{rnd.id}/answer", data=base | {"answer": "agree"},
                          files={"condition_file": ("条件.txt", park.read_bytes())})
         assert plain.status_code == 422 and "只有“有条件同意”可以附加条件范围" in plain.text
