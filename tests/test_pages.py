@@ -529,6 +529,9 @@ def test_a_department_answers_with_an_uploaded_condition(city: Store,  # noqa: F
                         data=base | {"answer": "conditional", "condition": json.dumps(CONDITION)},
                         files={"condition_file": ("条件.txt", park.read_bytes())})
         assert done.status_code == 303, done.text[-600:]
+        told = gxj.get(done.headers["location"]).text  # the inbox says it was recorded
+        assert f'id="bp-done">已提交对项目 {code} ' in told and "的意见（有条件同意）。" in told
+        assert 'id="bp-done"' not in gxj.get("/inbox?done=LC-1999-0001").text
     (opinion,) = [o for a in get_round(rnd.id, store=city).assignments for o in a.opinions]
     assert opinion.answer == "conditional" and opinion.condition is not None
     assert opinion.condition.equals_exact(read_site(park).geometry, 1e-9)  # the file won

@@ -124,6 +124,10 @@ def test_city_manager_allocates_from_the_pool(city: Store, tmp_path: Path) -> No
         effect, answer = _confirm(client, form)
         assert "LC-2026-9002" in effect and "市级统筹池" in effect
         assert answer.status_code == 303, answer.text
+        told = client.get(answer.headers["location"]).text  # the page says it was recorded
+        operation = re.search(r"done=(\d+)", answer.headers["location"])
+        assert operation and f'id="bp-done">已记入台账（操作号 {operation.group(1)}）。' in told
+        assert 'id="bp-done"' not in client.get("/quota?done=x").text
         assert _available(city, f"county:{DCF}") == 0
         assert _available(city, "pool") == pool - Decimal("2")
         after = client.get("/quota").text

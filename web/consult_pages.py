@@ -61,10 +61,11 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
 
     def _inbox(ctx: Any, store: Any, user: Any, chosen: str | None, *,
                error: BlueprintError | None = None, values: dict[str, str] | None = None,
-               status: int = 200) -> HTMLResponse | None:
+               status: int = 200, done: str = "") -> HTMLResponse | None:
         """The inbox with the answer form of round ``chosen`` (default: the first one not
         answered). A refused answer (``error``) shows its reason above the form, which keeps
-        what the user chose and typed; None when that round is not in this inbox."""
+        what the user chose and typed; None when that round is not in this inbox. ``done``:
+        the project whose answer was just recorded (said at the top)."""
         rows = inbox(user.department, store=store)
         current = next((r for r in rows if str(r["round_id"]) == chosen), None)
         if current is None:
@@ -79,7 +80,8 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         return page(ctx, "inbox.html", status=status, rows=rows, current=current,
                     fmap=form_map, upload_crs=UPLOAD_CRS, counties=counties(store=store),
                     config=json.dumps(names), answers=ANSWER_ZH, not_department=False,
-                    error=error.message_zh if error is not None else "", values=values or {})
+                    error=error.message_zh if error is not None else "", values=values or {},
+                    done=next((r for r in rows if r["project"] == done), None))
 
     @router.get("/inbox", response_class=HTMLResponse)
     def inbox_page(request: Request, session: SessionDep, ctx: Ctx,
@@ -88,7 +90,8 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         user = session.user
         if user.role != "department" or not user.department:
             return page(ctx, "inbox.html", rows=[], not_department=True)
-        shown = _inbox(ctx, store, user, request.query_params.get("round"))
+        shown = _inbox(ctx, store, user, request.query_params.get("round"),
+                       done=request.query_params.get("done", ""))
         assert shown is not None  # only a refused answer has no page of its own
         return shown
 

@@ -122,7 +122,8 @@ def _dashboard(ctx: PageContext, store: Store, q: Any) -> HTMLResponse:
                 ops=OPS, op_zh=OP_ZH, query=urlencode(query), ramp=RAMP,
                 operations=_may_operate(user), city=user.role in ("admin",
                                                                   "city_quota_manager"),
-                today=today_cn().isoformat())
+                today=today_cn().isoformat(),
+                done=q.get("done", "") if q.get("done", "").isdigit() else "")
 
 
 def _run(op: str, f: dict[str, str], user: User, store: Store, key: str) -> dict[str, Any]:
