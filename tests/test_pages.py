@@ -215,6 +215,8 @@ def test_department_answers_only_for_itself(city: Store, tmp_path: Path) -> None
         code = _save_project(client, csrf)
         page = client.get(f"/projects/{code}").text
         assert "发起会商" in page and "选址初审报告" in page
+        assert 'id="bp-rounds">尚未会商。</p>' in page  # not item "1." of an empty list
+        assert "<li>尚未会商" not in page
         started = client.post(f"/projects/{code}/actions",
                               data={"csrf": csrf, "action": "start_round"},
                               follow_redirects=False)
