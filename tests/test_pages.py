@@ -563,3 +563,26 @@ def test_pages_show_stored_times_in_china_time(city: Store, tmp_path: Path) -> N
         problems = client.get("/meeting").text.split('id="bp-problems"', 1)[1]
         problems = problems.split("</table>", 1)[0]
         assert "<td>2026-03-02</td>" in problems and "2026-03-01" not in problems, problems
+
+
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_an_address_that_is_no_page_answers_a_page(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """A browser sent to an address no page answers (a typo, an old bookmark) gets a page in
+    Chinese under the usual header, not the API's JSON; programs keep the JSON."""
+    _users(city)
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    with _client(city, tmp_path) as client:
+        anonymous = client.get("/tracking/projects/", headers=browser)
+        assert anonymous.status_code == 404, anonymous.text
+        assert anonymous.headers["content-type"].startswith("text/html")
+        assert "该页面不存在，请检查地址" in anonymous.text and '"error"' not in anonymous.text
+        assert 'href="/">返回</a>' in anonymous.text and "bp-user" not in anonymous.text
+        _login(client, "nr")
+        signed_in = client.get("/projects/LC-2026-0001/nonsense", headers=browser)
+        assert signed_in.status_code == 404 and '<span id="bp-user">nr（' in signed_in.text
+        for path, headers in (("/nonsense", {}), ("/api/nonsense", browser)):
+            program = client.get(path, headers=headers)
+            assert program.status_code == 404, path
+            assert program.json()["message_zh"] == "请求的地址不存在", path
+        asset = client.get("/static/nonsense.js", headers=browser)
+        assert asset.status_code == 404 and "该页面不存在" not in asset.text
