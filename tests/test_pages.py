@@ -201,6 +201,7 @@ def _assert_csrf_page(answer: Any, back: str, user: str = "nr") -> None:
     assert answer.status_code == 403, answer.text[:300]
     assert answer.headers["content-type"].startswith("text/html")
     assert "表单已失效，请刷新页面后重新提交" in answer.text
+    assert "位置：" not in answer.text  # not the form field's code (csrf)
     assert f'href="{back}">返回</a>' in answer.text, answer.text
     assert '"error"' not in answer.text
     assert f'<span id="bp-user">{user}（' in answer.text, answer.text

@@ -187,3 +187,8 @@ def test_every_operation_from_the_page(city: Store, tmp_path: Path) -> None:  # 
         missing = client.post("/quota/ops", data={"csrf": csrf, "op": "hold", **common,
                                                   "reason": ""})
         assert missing.status_code == 422 and "事由" in missing.text
+        assert "位置：" not in missing.text  # no field code (reason) shown to the user
+        same = _confirm(client, {"csrf": csrf, "op": "lend", **common, "lender": DCF,
+                                 "borrower": DCF, "amount": "1", "due": "2099-12-31"})[1]
+        assert same.status_code == 422 and "不能是同一县区" in same.text
+        assert "位置：" not in same.text, same.text  # was 位置：to

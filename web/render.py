@@ -3,6 +3,7 @@ embedded in them (their scripts and stylesheets from ``/static/vendor``, no CDN)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -63,10 +64,22 @@ def page(ctx: PageContext, template: str, *, status: int = 200, **values: Any) -
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
+def readable_where(where: str | None) -> str | None:
+    """What of an error's ``where`` a person can use: a file's name or Chinese text, not a
+    form field's or an account's code (``amount``, ``csrf``, ``2026/new_construction_land``).
+
+    >>> [readable_where(w) for w in ("条件.txt", "bad.zip", "amount", "2026/land", None)]
+    ['条件.txt', 'bad.zip', None, None, None]
+    """
+    if not where or (where.isascii() and not re.search(r"\.[A-Za-z0-9]{1,5}$", where)):
+        return None
+    return where
+
+
 def error_page(ctx: PageContext, exc: BlueprintError, status: int, back: str) -> HTMLResponse:
     """A refused or failed action, in Chinese, with the way back."""
     return page(ctx, "error.html", status=status, message_zh=exc.message_zh,
-                message=exc.message, where=exc.where, back=back)
+                message=exc.message, where=readable_where(exc.where), back=back)
 
 
 @dataclass(frozen=True)
