@@ -192,3 +192,11 @@ def test_every_operation_from_the_page(city: Store, tmp_path: Path) -> None:  # 
                                  "borrower": DCF, "amount": "1", "due": "2099-12-31"})[1]
         assert same.status_code == 422 and "不能是同一县区" in same.text
         assert "位置：" not in same.text, same.text  # was 位置：to
+        # the dashboard says why at the top, and the lend form keeps what was filled in
+        assert 'id="bp-op-error">临时拆借未记入台账：调出方与调入方不能是同一县区。' in same.text
+        lend = same.text.split('id="bp-op-lend"', 1)[1].split("</form>", 1)[0]
+        for kept in ('name="amount" value="1"', 'name="due" value="2099-12-31"',
+                     'name="reason" value="页面操作"', f'value="{DCF}" selected'):
+            assert kept in lend, (kept, lend)
+        allocate = same.text.split('id="bp-op-allocate"', 1)[1].split("</form>", 1)[0]
+        assert 'name="reason" value=' not in allocate  # only the refused form is filled

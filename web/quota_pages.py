@@ -87,7 +87,10 @@ def _may_operate(user: User) -> list[str]:
     return []
 
 
-def _dashboard(ctx: PageContext, store: Store, q: Any) -> HTMLResponse:
+def _dashboard(ctx: PageContext, store: Store, q: Any, *, kept: dict[str, str] | None = None,
+               error: BlueprintError | None = None, status: int = 200) -> HTMLResponse:
+    """The dashboard; after a refused operation (``error``) it says why at the top and the
+    operation's form keeps what was filled in (``kept``)."""
     user = ctx.user
     years = _years(store)
     kind = resolve_kind(q.get("kind") or "new_construction_land").code
@@ -113,8 +116,8 @@ def _dashboard(ctx: PageContext, store: Store, q: Any) -> HTMLResponse:
     query = {"kind": kind, "year": year, **{k: v for k, v in values.items() if v}}
     pool = next((r for r in rows if r["type"] == "pool"), None)
     names = {c: cards[c]["name"] for c in cards}
-    return page(ctx, "quota.html", kind=kind, year=year, years=years or [year], kinds=KINDS,
-                unit=unit, fmap=fmap, pool=pool,
+    return page(ctx, "quota.html", status=status, kind=kind, year=year, years=years or [year],
+                kinds=KINDS, unit=unit, fmap=fmap, pool=pool,
                 visible=visible, chosen=chosen, card=cards.get(chosen) if chosen else None,
                 chart=bar_chart(cards[chosen], unit) if chosen in cards else "",
                 cards=cards, names=names, moves=moves, total=total, page_no=page_no,
@@ -123,7 +126,9 @@ def _dashboard(ctx: PageContext, store: Store, q: Any) -> HTMLResponse:
                 operations=_may_operate(user), city=user.role in ("admin",
                                                                   "city_quota_manager"),
                 today=today_cn().isoformat(),
-                done=q.get("done", "") if q.get("done", "").isdigit() else "")
+                done=q.get("done", "") if q.get("done", "").isdigit() else "",
+                kept=kept or {}, op_error=error.message_zh.rstrip("。") if error else "",
+                op_zh_kept=OP_ZH.get((kept or {}).get("op", ""), "操作"))
 
 
 def _run(op: str, f: dict[str, str], user: User, store: Store, key: str) -> dict[str, Any]:
@@ -216,7 +221,15 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             result = _run(op, f | {"kind": kind.code}, session.user, store,
                           f.get("key") or f"page:{uuid.uuid4()}")
         except BlueprintError as exc:
-            return error_page(ctx, exc, error_status(exc), back)
+            if op not in _may_operate(session.user):
+                return error_page(ctx, exc, error_status(exc), back)
+            shown = {"kind": f.get("kind", ""), "year": f.get("year", ""),
+                     "county": f.get("county") or f.get("lender") or ""}
+            try:
+                return _dashboard(ctx, store, shown, kept=f, error=exc,
+                                  status=error_status(exc))
+            except BlueprintError:  # the kind or year itself was refused
+                return error_page(ctx, exc, error_status(exc), back)
         target = f"{ctx.base}{back}&" + urlencode({"county": f.get("county") or
                                                    f.get("lender") or "",
                                                    "done": result.get("operation_id", "")})
