@@ -587,3 +587,25 @@ def test_an_address_that_is_no_page_answers_a_page(city: Store, tmp_path: Path) 
             assert program.json()["message_zh"] == "请求的地址不存在", path
         asset = client.get("/static/nonsense.js", headers=browser)
         assert asset.status_code == 404 and "该页面不存在" not in asset.text
+
+
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_who_may_not_save_a_project_is_told_before_the_form(city: Store,  # noqa: F811
+                                                             tmp_path: Path) -> None:
+    """/projects/new shows a department user or a read-only user why they cannot save a
+    project, instead of a long form refused only once filled in; staff get the form."""
+    _users(city)
+    create_user("leader", "viewer", None, store=city, actor="test", password=PASSWORD)
+    for name in ("gxj", "leader"):
+        with _client(city, tmp_path / name) as client:
+            _login(client, name)
+            refused = client.get("/projects/new?industry=industrial")
+            assert refused.status_code == 403, refused.text[-800:]
+            assert 'id="bp-refused">用户“' in refused.text and "无权" in refused.text
+            assert 'id="bp-project-form"' not in refused.text
+            assert "project-new.js" not in refused.text
+    for name in ("nr", "nr_yg"):
+        with _client(city, tmp_path / name) as staff:
+            _login(staff, name)
+            form = staff.get("/projects/new?industry=industrial")
+            assert form.status_code == 200 and 'id="bp-project-form"' in form.text, name
