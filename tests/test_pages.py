@@ -609,3 +609,17 @@ def test_who_may_not_save_a_project_is_told_before_the_form(city: Store,  # noqa
             _login(staff, name)
             form = staff.get("/projects/new?industry=industrial")
             assert form.status_code == 200 and 'id="bp-project-form"' in form.text, name
+
+
+
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_a_bad_month_is_said_in_chinese_words(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """A month typed wrong on the bulletin page is named 月份 in the message, not by the
+    query parameter's code (it read "month 须为…")."""
+    create_user("leader", "viewer", None, store=city, actor="test", password=PASSWORD)
+    with _client(city, tmp_path) as client:
+        _login(client, "leader")
+        bad = client.get("/tracking/bulletin?month=2026-13")
+        assert bad.status_code == 422
+        assert "月份须为“年-月”（如 2026-11），而非“2026-13”" in bad.text, bad.text[-800:]
+        assert "month 须为" not in bad.text
