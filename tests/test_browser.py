@@ -291,6 +291,8 @@ def test_changing_emissions_checks_the_site_again(page):
     page.set_input_files("#bp-file", str(SAMPLE / "sites" / "01_park_clean.txt"))
     page.locator("#bp-verdict").wait_for()
     assert "1,234.500" not in page.locator("#bp-capacity").inner_text()
+    heads = page.locator("#bp-capacity th").all_inner_texts()  # the numbers' unit is said
+    assert heads[1:4] == ["平均剩余（吨/年）", "最小剩余（吨/年）", "拟排放（吨/年）"], heads
     page.click("details.bp-more summary")
     so2 = page.locator("input[data-pollutant=SO2]")
 

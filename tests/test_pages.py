@@ -10,8 +10,9 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,7 @@ def _assert_csrf_page(answer: Any, back: str, user: str = "nr") -> None:
     assert answer.status_code == 403, answer.text[:300]
     assert answer.headers["content-type"].startswith("text/html")
     assert "表单已失效，请刷新页面后重新提交" in answer.text
+    assert "位置：" not in answer.text  # not the form field's code (csrf)
     assert f'href="{back}">返回</a>' in answer.text, answer.text
     assert '"error"' not in answer.text
     assert f'<span id="bp-user">{user}（' in answer.text, answer.text
@@ -214,6 +216,8 @@ def test_department_answers_only_for_itself(city: Store, tmp_path: Path) -> None
         code = _save_project(client, csrf)
         page = client.get(f"/projects/{code}").text
         assert "发起会商" in page and "选址初审报告" in page
+        assert 'id="bp-rounds">尚未会商。</p>' in page  # not item "1." of an empty list
+        assert "<li>尚未会商" not in page
         started = client.post(f"/projects/{code}/actions",
                               data={"csrf": csrf, "action": "start_round"},
                               follow_redirects=False)
@@ -510,6 +514,16 @@ def test_a_department_answers_with_an_uploaded_condition(city: Store,  # noqa: F
         bad = gxj.post(f"/inbox/{rnd.id}/answer", data=base | {"answer": "conditional"},
                        files={"condition_file": ("条件.txt", b"hello\nnot a site\n")})
         assert bad.status_code == 422 and "既不是界址点坐标文件" in bad.text, bad.text[-600:]
+        # the refusal is said above the same form, which keeps what was chosen and typed
+        assert 'id="bp-error">文件既不是界址点坐标文件' in bad.text
+        assert 'id="bp-answer-form"' in bad.text and ">须退让河道 50 米。</textarea>" in bad.text
+        assert re.search(r'value="conditional" required checked>', bad.text), bad.text[-3000:]
+        drawn = gxj.post(f"/inbox/{rnd.id}/answer", data=base | {
+            "answer": "conditional", "condition": json.dumps(CONDITION)},
+            files={"condition_file": ("条件.txt", b"hello\nnot a site\n")})
+        kept = re.search(r'id="bp-condition" value="([^"]*)"', drawn.text)
+        assert drawn.status_code == 422 and kept, drawn.text[-3000:]
+        assert json.loads(unescape(kept.group(1))) == CONDITION
         plain = gxj.post(f"/inbox/{rnd.id}/answer", data=base | {"answer": "agree"},
                          files={"condition_file": ("条件.txt", park.read_bytes())})
         assert plain.status_code == 422 and "只有“有条件同意”可以附加条件范围" in plain.text
@@ -518,6 +532,94 @@ def test_a_department_answers_with_an_uploaded_condition(city: Store,  # noqa: F
                         data=base | {"answer": "conditional", "condition": json.dumps(CONDITION)},
                         files={"condition_file": ("条件.txt", park.read_bytes())})
         assert done.status_code == 303, done.text[-600:]
+        told = gxj.get(done.headers["location"]).text  # the inbox says it was recorded
+        assert f'id="bp-done">已提交对项目 {code} ' in told and "的意见（有条件同意）。" in told
+        assert 'id="bp-done"' not in gxj.get("/inbox?done=LC-1999-0001").text
     (opinion,) = [o for a in get_round(rnd.id, store=city).assignments for o in a.opinions]
     assert opinion.answer == "conditional" and opinion.condition is not None
     assert opinion.condition.equals_exact(read_site(park).geometry, 1e-9)  # the file won
+
+
+def test_pages_show_stored_times_in_china_time(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """Moments are stored in UTC; the project page (stage history, report time, opinions)
+    and the meeting list show them in China time, as the quota ledger and the 初审意见书 do:
+    18:30 UTC on 1 March is 02:30 on 2 March in Liaocheng."""
+    _users(city)
+    evening = datetime(2026, 3, 1, 18, 30, tzinfo=UTC)
+    code = _planned(city, "夜间登记项目", at=evening)
+    rnd = start_round(code, user=DCF_STAFF, store=city, at=evening + timedelta(minutes=5))
+    answer(rnd.id, user=dept_user("nr"), answer="disagree", text="不同意。", store=city,
+           at=evening + timedelta(minutes=10))
+    close_round(rnd.id, user=DCF_STAFF, outcome="meeting", reason="提交联席会议研究",
+                store=city, at=evening + timedelta(minutes=15))
+    with _client(city, tmp_path) as client:
+        _login(client, "nr")
+        html = client.get(f"/projects/{code}").text
+        history = html.split('id="bp-history"', 1)[1].split("</table>", 1)[0]
+        assert "2026-03-02 02:30" in history and "2026-03-02 02:35" in history, history
+        assert "审查时间 2026-03-02 02:30" in html
+        rounds = html.split('id="bp-rounds"', 1)[1].split("</ol>", 1)[0]
+        assert "2026-03-02 02:40" in rounds, rounds
+        assert "2026-03-01 18:" not in html
+        problems = client.get("/meeting").text.split('id="bp-problems"', 1)[1]
+        problems = problems.split("</table>", 1)[0]
+        assert "<td>2026-03-02</td>" in problems and "2026-03-01" not in problems, problems
+
+
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_an_address_that_is_no_page_answers_a_page(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """A browser sent to an address no page answers (a typo, an old bookmark) gets a page in
+    Chinese under the usual header, not the API's JSON; programs keep the JSON."""
+    _users(city)
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    with _client(city, tmp_path) as client:
+        anonymous = client.get("/tracking/projects/", headers=browser)
+        assert anonymous.status_code == 404, anonymous.text
+        assert anonymous.headers["content-type"].startswith("text/html")
+        assert "该页面不存在，请检查地址" in anonymous.text and '"error"' not in anonymous.text
+        assert 'href="/">返回</a>' in anonymous.text and "bp-user" not in anonymous.text
+        _login(client, "nr")
+        signed_in = client.get("/projects/LC-2026-0001/nonsense", headers=browser)
+        assert signed_in.status_code == 404 and '<span id="bp-user">nr（' in signed_in.text
+        for path, headers in (("/nonsense", {}), ("/api/nonsense", browser)):
+            program = client.get(path, headers=headers)
+            assert program.status_code == 404, path
+            assert program.json()["message_zh"] == "请求的地址不存在", path
+        asset = client.get("/static/nonsense.js", headers=browser)
+        assert asset.status_code == 404 and "该页面不存在" not in asset.text
+
+
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_who_may_not_save_a_project_is_told_before_the_form(city: Store,  # noqa: F811
+                                                             tmp_path: Path) -> None:
+    """/projects/new shows a department user or a read-only user why they cannot save a
+    project, instead of a long form refused only once filled in; staff get the form."""
+    _users(city)
+    create_user("leader", "viewer", None, store=city, actor="test", password=PASSWORD)
+    for name in ("gxj", "leader"):
+        with _client(city, tmp_path / name) as client:
+            _login(client, name)
+            refused = client.get("/projects/new?industry=industrial")
+            assert refused.status_code == 403, refused.text[-800:]
+            assert 'id="bp-refused">用户“' in refused.text and "无权" in refused.text
+            assert 'id="bp-project-form"' not in refused.text
+            assert "project-new.js" not in refused.text
+    for name in ("nr", "nr_yg"):
+        with _client(city, tmp_path / name) as staff:
+            _login(staff, name)
+            form = staff.get("/projects/new?industry=industrial")
+            assert form.status_code == 200 and 'id="bp-project-form"' in form.text, name
+
+
+
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_a_bad_month_is_said_in_chinese_words(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """A month typed wrong on the bulletin page is named 月份 in the message, not by the
+    query parameter's code (it read "month 须为…")."""
+    create_user("leader", "viewer", None, store=city, actor="test", password=PASSWORD)
+    with _client(city, tmp_path) as client:
+        _login(client, "leader")
+        bad = client.get("/tracking/bulletin?month=2026-13")
+        assert bad.status_code == 422
+        assert "月份须为“年-月”（如 2026-11），而非“2026-13”" in bad.text, bad.text[-800:]
+        assert "month 须为" not in bad.text

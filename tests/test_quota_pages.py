@@ -124,6 +124,10 @@ def test_city_manager_allocates_from_the_pool(city: Store, tmp_path: Path) -> No
         effect, answer = _confirm(client, form)
         assert "LC-2026-9002" in effect and "市级统筹池" in effect
         assert answer.status_code == 303, answer.text
+        told = client.get(answer.headers["location"]).text  # the page says it was recorded
+        operation = re.search(r"done=(\d+)", answer.headers["location"])
+        assert operation and f'id="bp-done">已记入台账（操作号 {operation.group(1)}）。' in told
+        assert 'id="bp-done"' not in client.get("/quota?done=x").text
         assert _available(city, f"county:{DCF}") == 0
         assert _available(city, "pool") == pool - Decimal("2")
         after = client.get("/quota").text
@@ -183,3 +187,16 @@ def test_every_operation_from_the_page(city: Store, tmp_path: Path) -> None:  # 
         missing = client.post("/quota/ops", data={"csrf": csrf, "op": "hold", **common,
                                                   "reason": ""})
         assert missing.status_code == 422 and "事由" in missing.text
+        assert "位置：" not in missing.text  # no field code (reason) shown to the user
+        same = _confirm(client, {"csrf": csrf, "op": "lend", **common, "lender": DCF,
+                                 "borrower": DCF, "amount": "1", "due": "2099-12-31"})[1]
+        assert same.status_code == 422 and "不能是同一县区" in same.text
+        assert "位置：" not in same.text, same.text  # was 位置：to
+        # the dashboard says why at the top, and the lend form keeps what was filled in
+        assert 'id="bp-op-error">临时拆借未记入台账：调出方与调入方不能是同一县区。' in same.text
+        lend = same.text.split('id="bp-op-lend"', 1)[1].split("</form>", 1)[0]
+        for kept in ('name="amount" value="1"', 'name="due" value="2099-12-31"',
+                     'name="reason" value="页面操作"', f'value="{DCF}" selected'):
+            assert kept in lend, (kept, lend)
+        allocate = same.text.split('id="bp-op-allocate"', 1)[1].split("</form>", 1)[0]
+        assert 'name="reason" value=' not in allocate  # only the refused form is filled

@@ -4,6 +4,7 @@ computed here, county staff report only for their county, records are append-onl
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -210,3 +211,16 @@ def test_county_staff_report_over_http_only_for_their_county(tstore: Store) -> N
         statuses = client.get("/api/tracking/projects", params={"county": DCF},
                               headers={"Authorization": f"Bearer {tokens['yg']}"}).json()
         assert code in [s["project"] for s in statuses]  # reading is open to every county
+
+
+def test_the_colour_chart_writes_its_counts() -> None:
+    """The figures page's 三色项目数 chart says how many projects each bar stands for, as the
+    other charts write their values (the counts were only in hover tooltips)."""
+    from blueprint.web.tracking_charts import colour_chart
+
+    svg = colour_chart([("冠县", 1, 0, 0), ("东昌府区", 2, 1, 1), ("莘县", 0, 0, 0)])
+    said = re.findall(r"<text [^>]*>(共[^<]*)</text>", svg)
+    assert said == ["共 1 个：绿 1", "共 4 个：绿 2、黄 1、红 1", "共 0 个"], svg
+    ends = [float(x) for x in re.findall(r"<text x='([\d.]+)'[^>]*>共", svg)]
+    longest = sum(12 if ord(c) > 0x2E80 else 7 for c in "共 4 个：绿 2、黄 1、红 1")  # 12 px
+    assert max(ends) + longest <= 560  # inside the chart

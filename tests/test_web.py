@@ -244,6 +244,10 @@ def test_panel_offers_the_common_crs_and_explains_both_drawing_tools(client):
     polygon, rectangle = ways.split("矩形", 1)
     assert "依次点击" in polygon and "点击起点完成" in polygon
     assert "拖动" in rectangle and "依次点击" not in rectangle
+    foot = html.split('<footer class="bp-foot">', 1)[1].split("</footer>", 1)[0]
+    # the map has no page header: its foot leads to the signed-in pages
+    for href, text in (("/projects", "项目库"), ("/quota", "要素指标"), ("/tracking", "挂图作战")):
+        assert re.search(rf'<a href="{href}"[^>]*>{text}</a>', foot), foot
 
 
 def test_bad_layer_upload_imports_nothing(store, tmp_path):

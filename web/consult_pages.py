@@ -15,6 +15,7 @@ from blueprint.analysis.consultation.meeting import DECISIONS
 from blueprint.analysis.consultation.model import ANSWER_ZH
 from blueprint.analysis.projects import get_project
 from blueprint.analysis.quota.balances import counties
+from blueprint.analysis.quota.clock import today_cn
 from blueprint.analysis.site import Site, SiteLimits
 from blueprint.layers.errors import BadInput, BlueprintError, NotFound
 from blueprint.layers.inputs import MAX_ID, check_fields
@@ -58,6 +59,30 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
     router = APIRouter(include_in_schema=False)
     SettingsDep = Annotated[Any, Depends(settings_dep)]
 
+    def _inbox(ctx: Any, store: Any, user: Any, chosen: str | None, *,
+               error: BlueprintError | None = None, values: dict[str, str] | None = None,
+               status: int = 200, done: str = "") -> HTMLResponse | None:
+        """The inbox with the answer form of round ``chosen`` (default: the first one not
+        answered). A refused answer (``error``) shows its reason above the form, which keeps
+        what the user chose and typed; None when that round is not in this inbox. ``done``:
+        the project whose answer was just recorded (said at the top)."""
+        rows = inbox(user.department, store=store)
+        current = next((r for r in rows if str(r["round_id"]) == chosen), None)
+        if current is None:
+            if error is not None:
+                return None
+            current = next((r for r in rows if r["answer"] is None), None)
+        form_map, names = None, {}  # type: tuple[Any, dict[str, str]]
+        if current is not None:
+            project = get_project(current["project"], store=store)
+            fmap, names = answer_map(project.site, ctx.base)
+            form_map = embed(fmap)
+        return page(ctx, "inbox.html", status=status, rows=rows, current=current,
+                    fmap=form_map, upload_crs=UPLOAD_CRS, counties=counties(store=store),
+                    config=json.dumps(names), answers=ANSWER_ZH, not_department=False,
+                    error=error.message_zh if error is not None else "", values=values or {},
+                    done=next((r for r in rows if r["project"] == done), None))
+
     @router.get("/inbox", response_class=HTMLResponse)
     def inbox_page(request: Request, session: SessionDep, ctx: Ctx,
                    store: StoreDep) -> HTMLResponse:
@@ -65,19 +90,10 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         user = session.user
         if user.role != "department" or not user.department:
             return page(ctx, "inbox.html", rows=[], not_department=True)
-        rows = inbox(user.department, store=store)
-        chosen = request.query_params.get("round")
-        current = next((r for r in rows if str(r["round_id"]) == chosen), None)
-        if current is None:
-            current = next((r for r in rows if r["answer"] is None), None)
-        form_map, names = None, {}  # type: tuple[Any, dict[str, str]]
-        if current is not None:
-            project = get_project(current["project"], store=store)
-            fmap, names = answer_map(project.site, ctx.base)
-            form_map = embed(fmap)
-        return page(ctx, "inbox.html", rows=rows, current=current, fmap=form_map,
-                    upload_crs=UPLOAD_CRS, counties=counties(store=store),
-                    config=json.dumps(names), answers=ANSWER_ZH, not_department=False)
+        shown = _inbox(ctx, store, user, request.query_params.get("round"),
+                       done=request.query_params.get("done", ""))
+        assert shown is not None  # only a refused answer has no page of its own
+        return shown
 
     @router.post("/inbox/{round_id}/answer", response_model=None)
     async def answer_round(round_id: RowId, request: Request, session: SessionDep, ctx: Ctx,
@@ -97,7 +113,10 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             answer(round_id, user=session.user, answer=str(form.get("answer") or ""),
                    text=str(form.get("text") or ""), condition=condition, store=store)
         except BlueprintError as exc:
-            return error_page(ctx, exc, error_status(exc), f"/inbox?round={round_id}")
+            kept = {k: str(form.get(k) or "") for k in ("answer", "text", "condition")}
+            shown = _inbox(ctx, store, session.user, str(round_id), error=exc, values=kept,
+                           status=error_status(exc)) if session.user.department else None
+            return shown or error_page(ctx, exc, error_status(exc), f"/inbox?round={round_id}")
         return RedirectResponse(f"{ctx.base}/inbox?done={rnd.project}", status_code=303)
 
     @router.get("/meeting", response_class=HTMLResponse)
@@ -108,7 +127,7 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     decided=[i for i in items if i["status"] == "decided"],
                     decisions=DECISIONS, may_decide=allows(
                         permit, session.user, "POST /meeting/{item_id}/decide", None),
-                    today=date.today().isoformat())
+                    today=today_cn().isoformat())
 
     @router.post("/meeting/{item_id}/decide", response_model=None)
     async def decide(item_id: RowId, request: Request, session: SessionDep, ctx: Ctx,

@@ -35,6 +35,7 @@ from blueprint.web.raster import RAMP, render_band
 from blueprint.web.render import PageContext
 from blueprint.web.session import (
     SessionDeps,
+    install_not_found,
     install_redirect,
     login_routes,
     page_dependencies,
@@ -171,7 +172,17 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
             store = await store
         return await run_in_threadpool(page_context, request, session, store)
 
+    async def cookie_context(request: Request) -> PageContext:
+        """The context of a page answered by an exception handler without a session in
+        hand: the session of the request's cookie, if any."""
+        store = deps.store(request)
+        if inspect.isawaitable(store):
+            store = await store
+        return await run_in_threadpool(
+            lambda: page_context(request, sessions.current(request, store), store))
+
     install_redirect(app, deps.error_status, error_context)
+    install_not_found(app, cookie_context)
     app.include_router(login_routes(sessions, context))
     signed_in_page = page_dependencies(sessions.signed_in, context, deps.store)
     app.include_router(review_routes(*signed_in_page, deps.rules, deps.error_status))

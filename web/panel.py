@@ -172,6 +172,9 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
     <div id="bp-warnings-box" hidden><h2>提示</h2><ul id="bp-warnings"></ul></div>
   </section>
   <footer class="bp-foot">
+    <a href="{base}/projects" id="bp-to-pages">项目库</a> ·
+    <a href="{base}/quota">要素指标</a> ·
+    <a href="{base}/tracking">挂图作战</a> ·
     <a href="{base}/docs" target="_blank">接口文档</a> ·
     <a href="{base}/ogc" target="_blank">OGC API – Features</a> ·
     <a href="{base}/api/layers" target="_blank">图层目录</a>

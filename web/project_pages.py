@@ -149,6 +149,11 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         q = request.query_params
         values = {"industry": q.get("industry", ""), "county": q.get("county")
                   or session.user.county or "", "name": q.get("name", "")}
+        try:  # a user who may not save a project is told so before filling the form in
+            permit(session.user, "POST /projects/new", session.user.county, None)
+        except NotAllowed as exc:
+            return page(ctx, "project_new.html", status=403, values=values,
+                        refused=exc.message_zh.rstrip("。"))
         return new_form(ctx, store, rules, values)
 
     @router.post("/projects/new", response_model=None)

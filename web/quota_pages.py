@@ -8,7 +8,7 @@ Chinese error page with the API's status.
 """
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,7 +16,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprint.analysis import quota
-from blueprint.analysis.quota.clock import china_time, end_of_day_utc, parse_day_or_time
+from blueprint.analysis.quota.clock import (
+    china_time,
+    end_of_day_utc,
+    parse_day_or_time,
+    today_cn,
+)
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export
 from blueprint.analysis.quota.history import OP_ZH, OPS
@@ -82,11 +87,14 @@ def _may_operate(user: User) -> list[str]:
     return []
 
 
-def _dashboard(ctx: PageContext, store: Store, q: Any) -> HTMLResponse:
+def _dashboard(ctx: PageContext, store: Store, q: Any, *, kept: dict[str, str] | None = None,
+               error: BlueprintError | None = None, status: int = 200) -> HTMLResponse:
+    """The dashboard; after a refused operation (``error``) it says why at the top and the
+    operation's form keeps what was filled in (``kept``)."""
     user = ctx.user
     years = _years(store)
     kind = resolve_kind(q.get("kind") or "new_construction_land").code
-    year = int(q.get("year") or (years[0] if years else date.today().year))
+    year = int(q.get("year") or (years[0] if years else today_cn().year))
     rows = quota.balances(store=store, year=year, kind=kind)
     reserves = {r["county"]: r for r in rows if r["type"] == "county"}
     visible = sorted(reserves) if sees_all_counties(user) else \
@@ -108,8 +116,8 @@ def _dashboard(ctx: PageContext, store: Store, q: Any) -> HTMLResponse:
     query = {"kind": kind, "year": year, **{k: v for k, v in values.items() if v}}
     pool = next((r for r in rows if r["type"] == "pool"), None)
     names = {c: cards[c]["name"] for c in cards}
-    return page(ctx, "quota.html", kind=kind, year=year, years=years or [year], kinds=KINDS,
-                unit=unit, fmap=fmap, pool=pool,
+    return page(ctx, "quota.html", status=status, kind=kind, year=year, years=years or [year],
+                kinds=KINDS, unit=unit, fmap=fmap, pool=pool,
                 visible=visible, chosen=chosen, card=cards.get(chosen) if chosen else None,
                 chart=bar_chart(cards[chosen], unit) if chosen in cards else "",
                 cards=cards, names=names, moves=moves, total=total, page_no=page_no,
@@ -117,7 +125,10 @@ def _dashboard(ctx: PageContext, store: Store, q: Any) -> HTMLResponse:
                 ops=OPS, op_zh=OP_ZH, query=urlencode(query), ramp=RAMP,
                 operations=_may_operate(user), city=user.role in ("admin",
                                                                   "city_quota_manager"),
-                today=date.today().isoformat())
+                today=today_cn().isoformat(),
+                done=q.get("done", "") if q.get("done", "").isdigit() else "",
+                kept=kept or {}, op_error=error.message_zh.rstrip("。") if error else "",
+                op_zh_kept=OP_ZH.get((kept or {}).get("op", ""), "操作"))
 
 
 def _run(op: str, f: dict[str, str], user: User, store: Store, key: str) -> dict[str, Any]:
@@ -210,7 +221,15 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             result = _run(op, f | {"kind": kind.code}, session.user, store,
                           f.get("key") or f"page:{uuid.uuid4()}")
         except BlueprintError as exc:
-            return error_page(ctx, exc, error_status(exc), back)
+            if op not in _may_operate(session.user):
+                return error_page(ctx, exc, error_status(exc), back)
+            shown = {"kind": f.get("kind", ""), "year": f.get("year", ""),
+                     "county": f.get("county") or f.get("lender") or ""}
+            try:
+                return _dashboard(ctx, store, shown, kept=f, error=exc,
+                                  status=error_status(exc))
+            except BlueprintError:  # the kind or year itself was refused
+                return error_page(ctx, exc, error_status(exc), back)
         target = f"{ctx.base}{back}&" + urlencode({"county": f.get("county") or
                                                    f.get("lender") or "",
                                                    "done": result.get("operation_id", "")})

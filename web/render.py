@@ -3,7 +3,9 @@ embedded in them (their scripts and stylesheets from ``/static/vendor``, no CDN)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from blueprint.analysis.consultation.workdays import is_provisional
+from blueprint.analysis.quota.clock import CST, utc
 from blueprint.layers.errors import BlueprintError
 from blueprint.layers.sessions import Session
 from blueprint.layers.users import ROLES
@@ -22,6 +25,19 @@ _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
                    trim_blocks=True, lstrip_blocks=True)
 # a deadline counted before the year's holiday notice was in the calendar package: 暂定
 _ENV.globals["is_provisional"] = is_provisional
+
+
+def china_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored moment (UTC; naive means UTC) as the user reads it, in China time.
+
+    >>> from datetime import UTC
+    >>> china_time(datetime(2026, 3, 1, 18, 30, tzinfo=UTC))
+    '2026-03-02 02:30'
+    """
+    return "" if value is None else utc(value).astimezone(CST).strftime(fmt)
+
+
+_ENV.filters["china_time"] = china_time
 
 
 @dataclass(frozen=True)
@@ -48,10 +64,22 @@ def page(ctx: PageContext, template: str, *, status: int = 200, **values: Any) -
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
+def readable_where(where: str | None) -> str | None:
+    """What of an error's ``where`` a person can use: a file's name or Chinese text, not a
+    form field's or an account's code (``amount``, ``csrf``, ``2026/new_construction_land``).
+
+    >>> [readable_where(w) for w in ("条件.txt", "bad.zip", "amount", "2026/land", None)]
+    ['条件.txt', 'bad.zip', None, None, None]
+    """
+    if not where or (where.isascii() and not re.search(r"\.[A-Za-z0-9]{1,5}$", where)):
+        return None
+    return where
+
+
 def error_page(ctx: PageContext, exc: BlueprintError, status: int, back: str) -> HTMLResponse:
     """A refused or failed action, in Chinese, with the way back."""
     return page(ctx, "error.html", status=status, message_zh=exc.message_zh,
-                message=exc.message, where=exc.where, back=back)
+                message=exc.message, where=readable_where(exc.where), back=back)
 
 
 @dataclass(frozen=True)

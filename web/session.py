@@ -9,6 +9,7 @@ short-lived cookie ``bp_login`` (double submit), so another site cannot sign a b
 """
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
+import inspect
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NamedTuple
@@ -16,9 +17,10 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from blueprint.layers.errors import NotAllowed, NotAuthenticated
+from blueprint.layers.errors import NotAllowed, NotAuthenticated, NotFound
 from blueprint.layers.inputs import check_fields
 from blueprint.layers.sessions import Session, session_user, sign_in, sign_out
 from blueprint.layers.store import Store
@@ -210,3 +212,34 @@ def install_redirect(app: FastAPI, error_status: Any,
         base = request.scope.get("root_path", "")
         return RedirectResponse(f"{base}/login?next={quote(exc.target, safe='/')}",
                                 status_code=303)
+
+
+NOT_A_PAGE_ZH = "该页面不存在，请检查地址，或从上方的导航进入"
+_NOT_PAGES = ("/api/", "/ogc", "/static/", "/openapi.json")
+
+
+def _browsing(request: Request) -> bool:
+    """A person's browser asking for a page (not a program asking the API for JSON)."""
+    root = request.scope.get("root_path", "")
+    base = request.scope.get("app_root_path", root)  # root differs inside a mount (/static)
+    path = request.url.path[len(base):]
+    return (request.method in ("GET", "HEAD") and root == base
+            and not path.startswith(_NOT_PAGES)
+            and "text/html" in request.headers.get("accept", ""))
+
+
+def install_not_found(app: FastAPI, context: Callable[[Request], Awaitable[PageContext]]
+                      ) -> None:
+    """A browser sent to an address that is no page (a typo, an old bookmark) gets a page in
+    Chinese under the usual header (``context``: the request's page context, its session
+    from the cookie), not the API's JSON error; everything else keeps the handler the app
+    had (install the API's handlers first)."""
+    previous = app.exception_handlers[StarletteHTTPException]
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _not_a_page(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code != 404 or not _browsing(request):
+            answer = previous(request, exc)
+            return await answer if inspect.isawaitable(answer) else answer
+        gone = NotFound(f"no page at {request.url.path}", message_zh=NOT_A_PAGE_ZH)
+        return error_page(await context(request), gone, 404, "/")

@@ -30,10 +30,11 @@ def bar_chart(title: str, rows: list[tuple[str, Decimal | None]], *, unit: str =
 
 
 def colour_chart(rows: list[tuple[str, int, int, int]]) -> str:
-    """Stacked bars of green / yellow / red projects per county."""
+    """Stacked bars of green / yellow / red projects per county, each with its counts
+    written after it (not only in the bars' tooltips)."""
     height, width, left = 26 * len(rows) + 34, 560, 110
     most = max((g + y + r for _, g, y, r in rows), default=0) or 1
-    unit = (width - left - 40) / most
+    unit = (width - left - 170) / most  # room for the counts after the longest bar
     parts = [f"<svg xmlns='http://www.w3.org/2000/svg' class='bp-chart' role='img' "
              f"width='{width}' height='{height}' aria-label='三色项目数'>",
              "<text x='0' y='16' font-size='14' font-weight='bold'>三色项目数</text>"]
@@ -45,5 +46,8 @@ def colour_chart(rows: list[tuple[str, int, int, int]]) -> str:
                 parts.append(f"<rect x='{x:.1f}' y='{y}' width='{n * unit:.1f}' height='18' "
                              f"fill='{fill}'><title>{n}</title></rect>")
                 x += n * unit
+        said = "、".join(f"{zh} {n}" for zh, n in zip("绿黄红", counts, strict=True) if n)
+        parts.append(f"<text x='{x + 4:.1f}' y='{y + 14}' font-size='12'>"
+                     f"共 {sum(counts)} 个{'：' + said if said else ''}</text>")
     parts.append("</svg>")
     return "".join(parts)

@@ -26,7 +26,7 @@ def check_month(text: str, where: str = "month") -> str:
         parsed = datetime.strptime(str(text), "%Y-%m")
     except ValueError:
         raise BadInput(f"{where} must be YYYY-MM, not {text!r}", where=where,
-                       message_zh=f"{where} 须为“年-月”，如 2026-11") from None
+                       message_zh=f"月份须为“年-月”（如 2026-11），而非“{text}”") from None
     return f"{parsed.year:04d}-{parsed.month:02d}"
 
 

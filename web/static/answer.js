@@ -16,6 +16,12 @@
     });
   }
   if (!map || !drawn) { return; }
+  if (field.value) {  /* a refused answer comes back with the area drawn before */
+    try {
+      L.geoJSON(JSON.parse(field.value)).eachLayer(function (l) { drawn.addLayer(l); });
+      state.textContent = "已绘制条件范围（提交时随意见保存）。";
+    } catch (e) { field.value = ""; }
+  }
   map.on(L.Draw.Event.CREATED, function (ev) {
     drawn.eachLayer(function (l) { if (l !== ev.layer) { drawn.removeLayer(l); } });
     var feature = ev.layer.toGeoJSON();

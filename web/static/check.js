@@ -197,6 +197,8 @@ window.BlueprintCheck = function (bp) {
       (report.county || "") + "）" : (report.county || "—");
   }
 
+  var UNITS_ZH = { "t/a": "吨/年" };  /* the report's capacity units, as the forms say them */
+
   function showReport(fc) {
     var r = fc.report, s = r.site;
     var verdict = $("bp-verdict");
@@ -218,11 +220,16 @@ window.BlueprintCheck = function (bp) {
           return findingRows(f, part);
         }).join("");
       })));
-    var bands = [];
-    (r.capacity.layers || []).forEach(function (l) { bands = bands.concat(l.bands); });
+    var bands = [], units = [];
+    (r.capacity.layers || []).forEach(function (l) {
+      bands = bands.concat(l.bands);
+      var unit = UNITS_ZH[l.units] || l.units || "";
+      if (unit && units.indexOf(unit) < 0) { units.push(unit); }
+    });
     $("bp-capacity-box").hidden = !bands.length;
-    table("bp-capacity", ["<tr><th>污染物</th><th>平均剩余</th><th>最小剩余</th><th>拟排放</th>" +
-      "<th>是否满足</th></tr>"].concat(bands.map(function (b) {
+    var per = units.length ? "（" + esc(units.join("、")) + "）" : "";
+    table("bp-capacity", ["<tr><th>污染物</th><th>平均剩余" + per + "</th><th>最小剩余" + per +
+      "</th><th>拟排放" + per + "</th><th>是否满足</th></tr>"].concat(bands.map(function (b) {
       var fits = b.fits === null ? "—" : (b.fits ? tag("ok") : tag("conditional"));
       return "<tr><td>" + esc(b.title) + " <small>" + esc(b.band) + "</small></td><td>" +
         (b.mean === null ? "—" : fmt(b.mean, 3)) + "</td><td>" + (b.min === null ? "—" : fmt(b.min, 3)) +
