@@ -9,7 +9,7 @@ import pytest
 
 from blueprint.analysis.amounts import parse_demands, parse_pairs
 from blueprint.analysis.capacity import parse_emissions
-from blueprint.analysis.quota.clock import parse_day_or_time
+from blueprint.analysis.quota.clock import parse_day_or_time, shown_cn
 from blueprint.layers.errors import BadInput
 
 BAD_FORMATS = ("SO2", "SO2=", "=", "=5")
@@ -101,3 +101,21 @@ def test_bad_dates_say_what_was_wanted_and_where(text, want, english, chinese):
     assert caught.value.where == "--opt" and english in caught.value.message
     assert caught.value.message.startswith(f"--opt {text!r}")
     assert caught.value.message_zh.startswith(chinese)
+
+
+def test_stored_moments_are_shown_in_china_time_whatever_the_machine_zone(monkeypatch):
+    """Naive values are UTC as stored (SQLite reads them back so), not the machine's zone:
+    ``datetime.astimezone`` alone would take a naive value as local time."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        naive = datetime(2026, 3, 1, 18, 30)  # 18:30 UTC
+        aware = naive.replace(tzinfo=timezone(timedelta(hours=-5)))  # 23:30 UTC
+        assert shown_cn(naive) == "2026-03-02 02:30"
+        assert shown_cn(aware, "%Y年%m月%d日 %H:%M:%S") == "2026年03月02日 07:30:00"
+        assert shown_cn(None) == ""
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from blueprint.analysis.consultation.workdays import is_provisional
-from blueprint.analysis.quota.clock import CST, utc
+from blueprint.analysis.quota.clock import shown_cn
 from blueprint.layers.errors import BlueprintError
 from blueprint.layers.sessions import Session
 from blueprint.layers.users import ROLES
@@ -27,17 +26,7 @@ _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
 _ENV.globals["is_provisional"] = is_provisional
 
 
-def china_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored moment (UTC; naive means UTC) as the user reads it, in China time.
-
-    >>> from datetime import UTC
-    >>> china_time(datetime(2026, 3, 1, 18, 30, tzinfo=UTC))
-    '2026-03-02 02:30'
-    """
-    return "" if value is None else utc(value).astimezone(CST).strftime(fmt)
-
-
-_ENV.filters["china_time"] = china_time
+_ENV.filters["china_time"] = shown_cn  # stored moments, read in China time
 
 
 @dataclass(frozen=True)

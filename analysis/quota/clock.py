@@ -23,6 +23,16 @@ def now_utc(value: datetime | None = None) -> datetime:
     return utc(value) if value is not None else datetime.now(UTC)
 
 
+def shown_cn(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored moment as a person reads it: in China time, written with ``fmt`` ("" for
+    None). Naive values are UTC (SQLite reads them back so), never the machine's zone.
+
+    >>> shown_cn(datetime(2026, 3, 1, 18, 30))
+    '2026-03-02 02:30'
+    """
+    return "" if value is None else utc(value).astimezone(CST).strftime(fmt)
+
+
 def today_cn(at: datetime | None = None) -> date:
     """The calendar date in China at ``at`` (default now)."""
     return now_utc(at).astimezone(CST).date()

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from blueprint.analysis.quota.clock import CST, today_cn, utc
+from blueprint.analysis.quota.clock import shown_cn, today_cn, utc
 from blueprint.analysis.quota.kinds import KINDS, from_units, resolve_kind
 from blueprint.analysis.quota.ledger import HOLD, PROJECT, loan_outstanding
 from blueprint.analysis.quota.runner import shown_key
@@ -88,7 +88,7 @@ def movements(*, store: Store, year: int | None = None, kind: str | None = None,
         rows = conn.execute(query.limit(limit).offset(offset)).all()
     return [{
         "id": r.id, "at": utc(r.created_at).isoformat(),
-        "at_cn": utc(r.created_at).astimezone(CST).strftime("%Y-%m-%d %H:%M:%S"),
+        "at_cn": shown_cn(r.created_at, "%Y-%m-%d %H:%M:%S"),
         "operation_id": r.operation_id,
         "op": r.op, "op_zh": OP_ZH.get(r.op, r.op), "key": shown_key(r.key),
         "purpose": r.purpose,

@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from shapely.geometry.base import BaseGeometry
 
-from blueprint.analysis.quota.clock import CST, now_utc, utc
+from blueprint.analysis.quota.clock import now_utc, shown_cn
 from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.review.points import boundary_table
@@ -89,7 +89,7 @@ def _stamp_rows(stamps: list[dict[str, Any]], store: Store) -> list[dict[str, st
         rows.append({"title": s.get("title") or titles.get(s["name"], s["name"]),
                      "name": s["name"], "kind": s["kind"],
                      "version": f"v{s['version']}" if s.get("version") else "—",
-                     "imported_at": utc(when).astimezone(CST).strftime("%Y-%m-%d %H:%M")})
+                     "imported_at": shown_cn(when)})
     return rows
 
 
@@ -117,8 +117,7 @@ def review_html(review: ReviewInput, *, store: Store) -> str:
                for layer in report["capacity"]["layers"] for b in layer["bands"]],
         points=boundary_table(review.site), layers=_stamp_rows(review.layers, store),
         opinions=review.opinions, reviewer=review.reviewer,
-        date=utc(review.at).astimezone(CST).strftime("%Y年%m月%d日"),
-        time=utc(review.at).astimezone(CST).strftime("%Y-%m-%d %H:%M"))
+        date=shown_cn(review.at, "%Y年%m月%d日"), time=shown_cn(review.at))
 
 
 def _overlap(part: dict[str, Any]) -> str:

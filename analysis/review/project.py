@@ -8,7 +8,7 @@ from datetime import datetime
 from blueprint.analysis.consultation.records import rounds_of
 from blueprint.analysis.projects.records import get_project
 from blueprint.analysis.projects.reports import latest_report, project_site
-from blueprint.analysis.quota.clock import CST, utc
+from blueprint.analysis.quota.clock import shown_cn
 from blueprint.analysis.review.document import ReviewInput, pieces_of
 from blueprint.analysis.rules import Rules
 from blueprint.analysis.vetting import VetRequest, vet_site
@@ -49,4 +49,4 @@ def _opinions(code: str, store: Store) -> list[dict[str, str | int]]:
 
 
 def _cn(value: datetime) -> str:
-    return utc(value).astimezone(CST).strftime("%Y-%m-%d %H:%M")
+    return shown_cn(value)

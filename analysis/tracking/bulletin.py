@@ -16,7 +16,7 @@ from typing import Any
 
 from blueprint.analysis.projects.model import STAGE_ZH
 from blueprint.analysis.quota.balances import counties
-from blueprint.analysis.quota.clock import CST
+from blueprint.analysis.quota.clock import shown_cn
 from blueprint.analysis.tracking.figures import RATE_ZH, Figures, month_figures
 from blueprint.analysis.tracking.model import COLOUR_ZH
 from blueprint.analysis.tracking.problems import STATUS_ZH, Problem, list_problems
@@ -107,7 +107,7 @@ STYLE = """
 def bulletin_html(b: Bulletin) -> str:
     """The bulletin as a self-contained HTML page (no external resource)."""
     year, mon = b.month.split("-")
-    closes = b.figures.at.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+    closes = shown_cn(b.figures.at)
     title = f"重点项目建设情况通报（{year}年{int(mon)}月）"
     parts = [
         f"<h1>{escape(title)}</h1>",

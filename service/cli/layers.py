@@ -123,7 +123,7 @@ def layers_remove(name: str) -> None:
 def layers_history(name: str,
                    format: Annotated[str, typer.Option(help="table or json")] = "table") -> None:
     """Every version of a layer: who imported it, when, from which file, features, checksum."""
-    from blueprint.analysis.quota.clock import CST
+    from blueprint.analysis.quota.clock import shown_cn
     from blueprint.layers.repository import layer_history
 
     versions = layer_history(name, store=open_store(create=False))
@@ -134,6 +134,6 @@ def layers_history(name: str,
         return
     table(f"图层“{name}”的版本",
           ["版本", "导入时间", "导入人", "源文件", "要素数", "校验值（SHA-256）", "状态"],
-          [[v.version_number, v.imported_at.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S"),
+          [[v.version_number, shown_cn(v.imported_at, "%Y-%m-%d %H:%M:%S"),
             v.imported_by, v.source_file, v.feature_count, (v.checksum or "—")[:16],
             "现行" if v.current else "已被替换"] for v in versions])

@@ -100,9 +100,9 @@ def users_rotate(name: str) -> None:
 
 
 def _china_time(at: datetime | None) -> str:
-    from blueprint.analysis.quota.clock import CST
+    from blueprint.analysis.quota.clock import shown_cn
 
-    return at.astimezone(CST).strftime("%Y-%m-%d %H:%M") if at else "长期"
+    return shown_cn(at) if at else "长期"
 
 
 def _expires_line(name: str, store: Store) -> str:

@@ -57,9 +57,9 @@ def _print_table(report: dict[str, Any]) -> None:
 def _china_time(iso: str) -> str:
     from datetime import datetime
 
-    from blueprint.analysis.quota.clock import CST, utc
+    from blueprint.analysis.quota.clock import shown_cn
 
-    return utc(datetime.fromisoformat(iso)).astimezone(CST).strftime("%Y-%m-%d %H:%M")
+    return shown_cn(datetime.fromisoformat(iso))
 
 
 def _num(value: float | None) -> str:
