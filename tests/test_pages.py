@@ -222,6 +222,9 @@ def test_department_answers_only_for_itself(city: Store, tmp_path: Path) -> None
                               data={"csrf": csrf, "action": "start_round"},
                               follow_redirects=False)
         assert started.status_code == 303
+        # the rounds name themselves (第 1 轮): not also numbered by an ordered list ("1. 第 1 轮")
+        listed = client.get(f"/projects/{code}").text
+        assert '<ul class="bp-timeline" id="bp-rounds">' in listed and "<ol" not in listed
         rnd = rounds_of(code, store=city)[-1]
         consulted = {a.department for a in rnd.active}
         other = next(d.code for d in list_departments(store=city) if d.code not in consulted)
@@ -558,7 +561,7 @@ def test_pages_show_stored_times_in_china_time(city: Store, tmp_path: Path) -> N
         history = html.split('id="bp-history"', 1)[1].split("</table>", 1)[0]
         assert "2026-03-02 02:30" in history and "2026-03-02 02:35" in history, history
         assert "审查时间 2026-03-02 02:30" in html
-        rounds = html.split('id="bp-rounds"', 1)[1].split("</ol>", 1)[0]
+        rounds = html.split('id="bp-rounds"', 1)[1].split("<h2>阶段记录", 1)[0]
         assert "2026-03-02 02:40" in rounds, rounds
         assert "2026-03-01 18:" not in html
         problems = client.get("/meeting").text.split('id="bp-problems"', 1)[1]
