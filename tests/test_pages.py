@@ -607,11 +607,24 @@ def test_who_may_not_save_a_project_is_told_before_the_form(city: Store,  # noqa
             assert 'id="bp-refused">用户“' in refused.text and "无权" in refused.text
             assert 'id="bp-project-form"' not in refused.text
             assert "project-new.js" not in refused.text
+            # the map (a public page) does not offer them a button /projects/new refuses
+            panel = client.get("/").text
+            assert re.search(r'<button type="button" id="bp-save-project" class="bp-btn" '
+                             r'disabled data-refused="1" title="用户“[^"]*无权', panel), panel
+            assert re.search(r'id="bp-save-refused">用户“[^<]*无权[^<]*。新建项目请联系',
+                             panel)
+            assert 'href="/projects/new">保存为项目' not in panel
     for name in ("nr", "nr_yg"):
         with _client(city, tmp_path / name) as staff:
             _login(staff, name)
             form = staff.get("/projects/new?industry=industrial")
             assert form.status_code == 200 and 'id="bp-project-form"' in form.text, name
+            panel = staff.get("/").text
+            assert '<a id="bp-save-project" class="bp-btn bp-primary" href="/projects/new">' \
+                '保存为项目</a>' in panel and "bp-save-refused" not in panel
+    with _client(city, tmp_path / "anonymous") as anonymous:  # sent to sign in, then the form
+        panel = anonymous.get("/").text
+        assert 'href="/projects/new">保存为项目</a>' in panel and "bp-save-refused" not in panel
 
 
 
