@@ -596,7 +596,9 @@ def test_an_address_that_is_no_page_answers_a_page(city: Store, tmp_path: Path) 
 def test_who_may_not_save_a_project_is_told_before_the_form(city: Store,  # noqa: F811
                                                              tmp_path: Path) -> None:
     """/projects/new shows a department user or a read-only user why they cannot save a
-    project, instead of a long form refused only once filled in; staff get the form."""
+    project, instead of a long form refused only once filled in; staff get the form. The
+    map's 保存为项目 is likewise disabled for them, with the reason; its foot's 图层目录 is a
+    readable page."""
     _users(city)
     create_user("leader", "viewer", None, store=city, actor="test", password=PASSWORD)
     for name in ("gxj", "leader"):
@@ -625,6 +627,13 @@ def test_who_may_not_save_a_project_is_told_before_the_form(city: Store,  # noqa
     with _client(city, tmp_path / "anonymous") as anonymous:  # sent to sign in, then the form
         panel = anonymous.get("/").text
         assert 'href="/projects/new">保存为项目</a>' in panel and "bp-save-refused" not in panel
+        # the foot's 图层目录 is a page a person reads (the layers' titles), not the API's JSON
+        layer_list = re.search(r'<a href="([^"]+)"[^>]*>图层目录</a>', panel)
+        assert layer_list and "/api/" not in layer_list.group(1), panel[-2000:]
+        listed = anonymous.get(layer_list.group(1))
+        assert listed.status_code == 200 and listed.headers["content-type"].startswith(
+            "text/html"), listed.text[:300]
+        assert "生态保护红线" in listed.text, listed.text[:2000]
 
 
 

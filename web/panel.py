@@ -193,7 +193,7 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
     <a href="{base}/tracking">挂图作战</a> ·
     <a href="{base}/docs" target="_blank">接口文档</a> ·
     <a href="{base}/ogc" target="_blank">OGC API – Features</a> ·
-    <a href="{base}/api/layers" target="_blank">图层目录</a>
+    <a href="{base}/ogc/collections?f=html" target="_blank" id="bp-layer-list">图层目录</a>
   </footer>
 </aside>
 """
