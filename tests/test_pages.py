@@ -411,7 +411,8 @@ def test_library_filters_project_quota_inbox_order_and_meeting(city: Store,  # n
     """The pages' lists, not only their forms: /projects filters by county, stage, library and
     industry and marks key projects; a project page shows its quota held and allocated; the
     inbox puts the earliest deadline first; /meeting lists the open problem, takes the
-    decision (date, attendees, text) and then shows it among the decisions."""
+    decision (date, attendees, text) and then shows it among the decisions; a refused
+    decision is said above the same form, which keeps what was typed."""
     _users(city)
     later = T0 + timedelta(days=14)
     reserve = _planned(city, "储备项目", at=T0, tags=("city_key",))
@@ -480,6 +481,18 @@ def test_library_filters_project_quota_inbox_order_and_meeting(city: Store,  # n
         assert "确需实施的湖畔商业配套" in meeting.split('id="bp-problems"', 1)[1]
         assert "尚无决定" in meeting
         (item,) = problem_list(store=city)
+        # a refused decision is said above the same item's form, which keeps what was typed
+        refused = client.post(f"/meeting/{item['id']}/decide", data={
+            "csrf": _csrf(client, "/meeting"), "meeting_date": "2026-03-20",
+            "attendees": "、", "decision": "exit", "text": "不予实施，调出项目库。"})
+        assert refused.status_code == 422, refused.text[-1500:]
+        form = refused.text.split(f'id="bp-decide-{item["id"]}"', 1)[1].split("</form>")[0]
+        assert re.search(r'id="bp-error">决定未录入：[^<]*参会人员', form), form
+        assert 'name="meeting_date" value="2026-03-20"' in form
+        assert 'name="attendees" placeholder="以顿号分隔" value="、"' in form
+        assert '<option value="exit" selected>' in form
+        assert ">不予实施，调出项目库。</textarea>" in form
+        assert get_project(shop, store=city).stage != "exited"
         decided = client.post(f"/meeting/{item['id']}/decide", follow_redirects=False, data={
             "csrf": _csrf(client, "/meeting"), "meeting_date": "2026-03-20",
             "attendees": "副市长，自然资源和规划局局长", "decision": "exit",
