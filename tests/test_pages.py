@@ -334,7 +334,8 @@ def test_project_forms_revise_revet_and_errors(city: Store, tmp_path: Path) -> N
     """The new-project form takes every attribute the API takes (emissions as t/a); a stale
     report offers 重新初审 and says the verdict changed; a 不同意 closed for revision offers
     the revise form, whose uploaded site is vetted and consulted in a new round; a refused
-    form is a Chinese page, never a stack trace."""
+    form is a Chinese page, never a stack trace: the project page again, the reason said
+    above the refused form, which keeps what was filled in."""
     from blueprint.analysis.consultation import answer
     from blueprint.analysis.projects import revise_project
     from blueprint.analysis.site import read_site
@@ -372,17 +373,38 @@ def test_project_forms_revise_revet_and_errors(city: Store, tmp_path: Path) -> N
         refused = client.post(f"/projects/{code}/tags", data={"csrf": csrf, "tags": "none",
                                                               "reason": "试试"})
         assert refused.status_code == 422 and "未知的项目库" in refused.text
+        # the reason is said above the same form, which keeps the typed reason
+        tags_form = _form(refused.text, "bp-tags-form")
+        assert 'id="bp-error">未办理：未知的项目库' in tags_form, tags_form
+        assert 'name="reason" maxlength="200" value="试试" required' in tags_form
+        assert 'id="bp-error-top">未办理：未知的项目库' in refused.text  # also said on top
 
         client.post(f"/projects/{code}/actions", data={"csrf": csrf, "action": "start_round"})
         rnd = rounds_of(code, store=city)[-1]
         answer(rnd.id, user=User("n", "department", department="nr"), answer="disagree",
                text="占用生态保护红线。", store=city)
+        for path, data, form_id, kept in [
+                ("departments", {"department": "nosuch", "reason": "补充征求意见"},
+                 "bp-add-dept-form", 'value="补充征求意见"'),
+                ("actions", {"action": "close_round", "round_id": str(rnd.id),
+                             "outcome": "meeting", "reason": ""}, "bp-close-round-form",
+                 '<option value="meeting" selected>'),
+                ("actions", {"action": "exit", "reason": " "}, "bp-exit-form", 'id="bp-exit"')]:
+            again = client.post(f"/projects/{code}/{path}", data={"csrf": csrf} | data)
+            assert again.status_code in (404, 422), again.text[-1500:]
+            said = _form(again.text, form_id)
+            assert 'id="bp-error">未办理：' in said and kept in said, said
+            assert "返回</a>" not in again.text  # not the error page
         client.post(f"/projects/{code}/actions", data={
             "csrf": csrf, "action": "close_round", "round_id": str(rnd.id),
             "outcome": "revise", "reason": "退回调整选址"})
         assert 'id="bp-revise-form"' in client.get(f"/projects/{code}").text
         fields = {k: v for k, v in form.items() if k != "site"} | {
             "reason": "避让红线", "new_round": "1", "crs": ""}
+        bad_revise = client.post(f"/projects/{code}/revise", data=fields | {"investment": "很多"})
+        revise_form = _form(bad_revise.text, "bp-revise-form")
+        assert bad_revise.status_code == 422 and 'id="bp-error">未办理：' in revise_form
+        assert 'value="避让红线"' in revise_form and 'value="很多"' in revise_form, revise_form
         with (sites / "01_park_clean.txt").open("rb") as fh:
             revised = client.post(f"/projects/{code}/revise", data=fields,
                                   files={"site_file": ("新地块.txt", fh, "text/plain")})
@@ -396,6 +418,11 @@ def test_project_forms_revise_revet_and_errors(city: Store, tmp_path: Path) -> N
             audit_log.c.project == code)).scalars())
     assert {"project.create", "project.revise", "project.tags", "round.start"} - actions \
         == {"project.tags"}  # the refused tags form wrote nothing
+
+
+def _form(html: str, form_id: str) -> str:
+    """The form ``form_id`` of a page."""
+    return html.split(f'id="{form_id}"', 1)[1].split("</form>", 1)[0]
 
 
 def _planned(store: Store, name: str, *, at: Any, **changes: Any) -> str:
