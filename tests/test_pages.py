@@ -688,3 +688,20 @@ def test_a_bad_month_is_said_in_chinese_words(city: Store, tmp_path: Path) -> No
         assert bad.status_code == 422
         assert "月份须为“年-月”（如 2026-11），而非“2026-13”" in bad.text, bad.text[-800:]
         assert "month 须为" not in bad.text
+
+
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_a_month_without_data_says_so_on_its_charts(city: Store,  # noqa: F811
+                                                    tmp_path: Path) -> None:
+    """/tracking/figures of a month without project data: each chart says 本月无项目数据。
+    under its title (they showed only their titles), as the tables below it do."""
+    create_user("leader", "viewer", None, store=city, actor="test", password=PASSWORD)
+    with _client(city, tmp_path) as client:
+        _login(client, "leader")
+        shown = client.get("/tracking/figures?month=2020-01")
+        assert shown.status_code == 200, shown.text[-800:]
+        charts = re.findall(r"<svg .*?</svg>", shown.text.split('id="bp-charts"', 1)[1])
+        assert len(charts) == 5, charts
+        for svg in charts:
+            assert ">本月无项目数据。</text>" in svg, svg
+
