@@ -222,6 +222,9 @@ def test_department_answers_only_for_itself(city: Store, tmp_path: Path) -> None
                               data={"csrf": csrf, "action": "start_round"},
                               follow_redirects=False)
         assert started.status_code == 303
+        # the rounds name themselves (第 1 轮): not also numbered by an ordered list ("1. 第 1 轮")
+        listed = client.get(f"/projects/{code}").text
+        assert '<ul class="bp-timeline" id="bp-rounds">' in listed and "<ol" not in listed
         rnd = rounds_of(code, store=city)[-1]
         consulted = {a.department for a in rnd.active}
         other = next(d.code for d in list_departments(store=city) if d.code not in consulted)
@@ -331,7 +334,8 @@ def test_project_forms_revise_revet_and_errors(city: Store, tmp_path: Path) -> N
     """The new-project form takes every attribute the API takes (emissions as t/a); a stale
     report offers 重新初审 and says the verdict changed; a 不同意 closed for revision offers
     the revise form, whose uploaded site is vetted and consulted in a new round; a refused
-    form is a Chinese page, never a stack trace."""
+    form is a Chinese page, never a stack trace: the project page again, the reason said
+    above the refused form, which keeps what was filled in."""
     from blueprint.analysis.consultation import answer
     from blueprint.analysis.projects import revise_project
     from blueprint.analysis.site import read_site
@@ -369,17 +373,38 @@ def test_project_forms_revise_revet_and_errors(city: Store, tmp_path: Path) -> N
         refused = client.post(f"/projects/{code}/tags", data={"csrf": csrf, "tags": "none",
                                                               "reason": "试试"})
         assert refused.status_code == 422 and "未知的项目库" in refused.text
+        # the reason is said above the same form, which keeps the typed reason
+        tags_form = _form(refused.text, "bp-tags-form")
+        assert 'id="bp-error">未办理：未知的项目库' in tags_form, tags_form
+        assert 'name="reason" maxlength="200" value="试试" required' in tags_form
+        assert 'id="bp-error-top">未办理：未知的项目库' in refused.text  # also said on top
 
         client.post(f"/projects/{code}/actions", data={"csrf": csrf, "action": "start_round"})
         rnd = rounds_of(code, store=city)[-1]
         answer(rnd.id, user=User("n", "department", department="nr"), answer="disagree",
                text="占用生态保护红线。", store=city)
+        for path, data, form_id, kept in [
+                ("departments", {"department": "nosuch", "reason": "补充征求意见"},
+                 "bp-add-dept-form", 'value="补充征求意见"'),
+                ("actions", {"action": "close_round", "round_id": str(rnd.id),
+                             "outcome": "meeting", "reason": ""}, "bp-close-round-form",
+                 '<option value="meeting" selected>'),
+                ("actions", {"action": "exit", "reason": " "}, "bp-exit-form", 'id="bp-exit"')]:
+            again = client.post(f"/projects/{code}/{path}", data={"csrf": csrf} | data)
+            assert again.status_code in (404, 422), again.text[-1500:]
+            said = _form(again.text, form_id)
+            assert 'id="bp-error">未办理：' in said and kept in said, said
+            assert "返回</a>" not in again.text  # not the error page
         client.post(f"/projects/{code}/actions", data={
             "csrf": csrf, "action": "close_round", "round_id": str(rnd.id),
             "outcome": "revise", "reason": "退回调整选址"})
         assert 'id="bp-revise-form"' in client.get(f"/projects/{code}").text
         fields = {k: v for k, v in form.items() if k != "site"} | {
             "reason": "避让红线", "new_round": "1", "crs": ""}
+        bad_revise = client.post(f"/projects/{code}/revise", data=fields | {"investment": "很多"})
+        revise_form = _form(bad_revise.text, "bp-revise-form")
+        assert bad_revise.status_code == 422 and 'id="bp-error">未办理：' in revise_form
+        assert 'value="避让红线"' in revise_form and 'value="很多"' in revise_form, revise_form
         with (sites / "01_park_clean.txt").open("rb") as fh:
             revised = client.post(f"/projects/{code}/revise", data=fields,
                                   files={"site_file": ("新地块.txt", fh, "text/plain")})
@@ -395,6 +420,11 @@ def test_project_forms_revise_revet_and_errors(city: Store, tmp_path: Path) -> N
         == {"project.tags"}  # the refused tags form wrote nothing
 
 
+def _form(html: str, form_id: str) -> str:
+    """The form ``form_id`` of a page."""
+    return html.split(f'id="{form_id}"', 1)[1].split("</form>", 1)[0]
+
+
 def _planned(store: Store, name: str, *, at: Any, **changes: Any) -> str:
     """A vetted project of the sample's park site, by 东昌府区 staff, created at ``at``."""
     code = create_project(park_project(name=name, **changes), site=site("01_park_clean.txt"),
@@ -408,7 +438,8 @@ def test_library_filters_project_quota_inbox_order_and_meeting(city: Store,  # n
     """The pages' lists, not only their forms: /projects filters by county, stage, library and
     industry and marks key projects; a project page shows its quota held and allocated; the
     inbox puts the earliest deadline first; /meeting lists the open problem, takes the
-    decision (date, attendees, text) and then shows it among the decisions."""
+    decision (date, attendees, text) and then shows it among the decisions; a refused
+    decision is said above the same form, which keeps what was typed."""
     _users(city)
     later = T0 + timedelta(days=14)
     reserve = _planned(city, "储备项目", at=T0, tags=("city_key",))
@@ -477,6 +508,18 @@ def test_library_filters_project_quota_inbox_order_and_meeting(city: Store,  # n
         assert "确需实施的湖畔商业配套" in meeting.split('id="bp-problems"', 1)[1]
         assert "尚无决定" in meeting
         (item,) = problem_list(store=city)
+        # a refused decision is said above the same item's form, which keeps what was typed
+        refused = client.post(f"/meeting/{item['id']}/decide", data={
+            "csrf": _csrf(client, "/meeting"), "meeting_date": "2026-03-20",
+            "attendees": "、", "decision": "exit", "text": "不予实施，调出项目库。"})
+        assert refused.status_code == 422, refused.text[-1500:]
+        form = refused.text.split(f'id="bp-decide-{item["id"]}"', 1)[1].split("</form>")[0]
+        assert re.search(r'id="bp-error">决定未录入：[^<]*参会人员', form), form
+        assert 'name="meeting_date" value="2026-03-20"' in form
+        assert 'name="attendees" placeholder="以顿号分隔" value="、"' in form
+        assert '<option value="exit" selected>' in form
+        assert ">不予实施，调出项目库。</textarea>" in form
+        assert get_project(shop, store=city).stage != "exited"
         decided = client.post(f"/meeting/{item['id']}/decide", follow_redirects=False, data={
             "csrf": _csrf(client, "/meeting"), "meeting_date": "2026-03-20",
             "attendees": "副市长，自然资源和规划局局长", "decision": "exit",
@@ -558,7 +601,7 @@ def test_pages_show_stored_times_in_china_time(city: Store, tmp_path: Path) -> N
         history = html.split('id="bp-history"', 1)[1].split("</table>", 1)[0]
         assert "2026-03-02 02:30" in history and "2026-03-02 02:35" in history, history
         assert "审查时间 2026-03-02 02:30" in html
-        rounds = html.split('id="bp-rounds"', 1)[1].split("</ol>", 1)[0]
+        rounds = html.split('id="bp-rounds"', 1)[1].split("<h2>阶段记录", 1)[0]
         assert "2026-03-02 02:40" in rounds, rounds
         assert "2026-03-01 18:" not in html
         problems = client.get("/meeting").text.split('id="bp-problems"', 1)[1]
@@ -593,7 +636,9 @@ def test_an_address_that_is_no_page_answers_a_page(city: Store, tmp_path: Path) 
 def test_who_may_not_save_a_project_is_told_before_the_form(city: Store,  # noqa: F811
                                                              tmp_path: Path) -> None:
     """/projects/new shows a department user or a read-only user why they cannot save a
-    project, instead of a long form refused only once filled in; staff get the form."""
+    project, instead of a long form refused only once filled in; staff get the form. The
+    map's 保存为项目 is likewise disabled for them, with the reason; its foot's 图层目录 is a
+    readable page."""
     _users(city)
     create_user("leader", "viewer", None, store=city, actor="test", password=PASSWORD)
     for name in ("gxj", "leader"):
@@ -604,11 +649,31 @@ def test_who_may_not_save_a_project_is_told_before_the_form(city: Store,  # noqa
             assert 'id="bp-refused">用户“' in refused.text and "无权" in refused.text
             assert 'id="bp-project-form"' not in refused.text
             assert "project-new.js" not in refused.text
+            # the map (a public page) does not offer them a button /projects/new refuses
+            panel = client.get("/").text
+            assert re.search(r'<button type="button" id="bp-save-project" class="bp-btn" '
+                             r'disabled data-refused="1" title="用户“[^"]*无权', panel), panel
+            assert re.search(r'id="bp-save-refused">用户“[^<]*无权[^<]*。新建项目请联系',
+                             panel)
+            assert 'href="/projects/new">保存为项目' not in panel
     for name in ("nr", "nr_yg"):
         with _client(city, tmp_path / name) as staff:
             _login(staff, name)
             form = staff.get("/projects/new?industry=industrial")
             assert form.status_code == 200 and 'id="bp-project-form"' in form.text, name
+            panel = staff.get("/").text
+            assert '<a id="bp-save-project" class="bp-btn bp-primary" href="/projects/new">' \
+                '保存为项目</a>' in panel and "bp-save-refused" not in panel
+    with _client(city, tmp_path / "anonymous") as anonymous:  # sent to sign in, then the form
+        panel = anonymous.get("/").text
+        assert 'href="/projects/new">保存为项目</a>' in panel and "bp-save-refused" not in panel
+        # the foot's 图层目录 is a page a person reads (the layers' titles), not the API's JSON
+        layer_list = re.search(r'<a href="([^"]+)"[^>]*>图层目录</a>', panel)
+        assert layer_list and "/api/" not in layer_list.group(1), panel[-2000:]
+        listed = anonymous.get(layer_list.group(1))
+        assert listed.status_code == 200 and listed.headers["content-type"].startswith(
+            "text/html"), listed.text[:300]
+        assert "生态保护红线" in listed.text, listed.text[:2000]
 
 
 
@@ -623,3 +688,20 @@ def test_a_bad_month_is_said_in_chinese_words(city: Store, tmp_path: Path) -> No
         assert bad.status_code == 422
         assert "月份须为“年-月”（如 2026-11），而非“2026-13”" in bad.text, bad.text[-800:]
         assert "month 须为" not in bad.text
+
+
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_a_month_without_data_says_so_on_its_charts(city: Store,  # noqa: F811
+                                                    tmp_path: Path) -> None:
+    """/tracking/figures of a month without project data: each chart says 本月无项目数据。
+    under its title (they showed only their titles), as the tables below it do."""
+    create_user("leader", "viewer", None, store=city, actor="test", password=PASSWORD)
+    with _client(city, tmp_path) as client:
+        _login(client, "leader")
+        shown = client.get("/tracking/figures?month=2020-01")
+        assert shown.status_code == 200, shown.text[-800:]
+        charts = re.findall(r"<svg .*?</svg>", shown.text.split('id="bp-charts"', 1)[1])
+        assert len(charts) == 5, charts
+        for svg in charts:
+            assert ">本月无项目数据。</text>" in svg, svg
+

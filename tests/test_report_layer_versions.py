@@ -51,8 +51,15 @@ def test_reports_name_the_versions_they_used(store: Store, tmp_path: Path) -> No
     assert then.to_json()["layers"][0]["imported_at"] == v1.imported_at.isoformat()
     html = review_html(site_review(then, store=store, reviewer="审查员"), store=store)
     table = html.split('id="bp-layers"')[1].split("</table>")[0]
-    assert "<td>red</td>" in table and "<td>v1</td>" in table and "v2" not in table
+    assert "<td>v1</td>" in table and "v2" not in table
     assert _china(v1.imported_at) in table
+    # the kind in Chinese, the layer's code kept in a small column, not the kind's code
+    assert "<td>生态保护红线</td>" in table and '<td class="small">red</td>' in table, table
+    assert "ecological_redline" not in table
+    engine = {"embedded": "内置引擎（SQLite）", "postgis": "PostGIS 数据库"}[store.engine_name]
+    assert f"规则生成，计算引擎：{engine}。" in html
+    assert f"计算引擎：{store.engine_name}" not in html
+    assert then.to_json()["engine"] == store.engine_name  # the JSON report keeps its field
 
 
 def test_the_vet_table_lists_the_versions(store: Store, tmp_path: Path,

@@ -119,15 +119,24 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             return shown or error_page(ctx, exc, error_status(exc), f"/inbox?round={round_id}")
         return RedirectResponse(f"{ctx.base}/inbox?done={rnd.project}", status_code=303)
 
+    def _meeting(ctx: Any, store: Any, user: Any, *, refused: int | None = None,
+                 error: BlueprintError | None = None, values: dict[str, str] | None = None,
+                 status: int = 200) -> HTMLResponse:
+        """The open problem list and the decisions taken. A refused decision on item
+        ``refused`` shows its reason above that item's form, which keeps what was typed."""
+        items = problem_list(store=store, status=None)
+        return page(ctx, "meeting.html", status=status,
+                    open_items=[i for i in items if i["status"] == "open"],
+                    decided=[i for i in items if i["status"] == "decided"],
+                    decisions=DECISIONS, may_decide=allows(
+                        permit, user, "POST /meeting/{item_id}/decide", None),
+                    today=today_cn().isoformat(), refused=refused,
+                    error=error.message_zh if error is not None else "", values=values or {})
+
     @router.get("/meeting", response_class=HTMLResponse)
     def meeting_page(session: SessionDep, ctx: Ctx, store: StoreDep) -> HTMLResponse:
         """The open problem list and the decisions taken."""
-        items = problem_list(store=store, status=None)
-        return page(ctx, "meeting.html", open_items=[i for i in items if i["status"] == "open"],
-                    decided=[i for i in items if i["status"] == "decided"],
-                    decisions=DECISIONS, may_decide=allows(
-                        permit, session.user, "POST /meeting/{item_id}/decide", None),
-                    today=today_cn().isoformat())
+        return _meeting(ctx, store, session.user)
 
     @router.post("/meeting/{item_id}/decide", response_model=None)
     async def decide(item_id: RowId, request: Request, session: SessionDep, ctx: Ctx,
@@ -154,6 +163,12 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                         meeting_date=day, attendees=attendees.split("、"),
                         text=str(form.get("text") or ""), store=store)
         except BlueprintError as exc:
+            kept = {k: str(form.get(k) or "")
+                    for k in ("meeting_date", "attendees", "decision", "text")}
+            if any(i["id"] == item_id for i in problem_list(store=store)) and allows(
+                    permit, session.user, "POST /meeting/{item_id}/decide", None):
+                return _meeting(ctx, store, session.user, refused=item_id, error=exc,
+                                values=kept, status=error_status(exc))
             return error_page(ctx, exc, error_status(exc), "/meeting")
         return RedirectResponse(f"{ctx.base}/meeting", status_code=303)
 

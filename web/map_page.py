@@ -50,6 +50,7 @@ class PageOptions:
     basemap_attribution: str = ""
     industries: list[tuple[str, str]] = field(default_factory=list)  # (code, Chinese title)
     counties: list[tuple[str, str]] = field(default_factory=list)  # (code, name), for 找地块
+    save_refused: str = ""  # why the signed-in user may not save a project ("" if they may)
 
 
 class _Expose(MacroElement):
@@ -166,7 +167,8 @@ def _add_page_parts(fmap: folium.Map, config: dict[str, Any], options: PageOptio
     payload = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
     pollutants = list(POLLUTANT_NAMES_ZH.items())
     figure.html.add_child(folium.Element(
-        panel_html(options.industries, pollutants, options.base, options.counties)
+        panel_html(options.industries, pollutants, options.base, options.counties,
+                   options.save_refused)
         + f'<script id="bp-config" type="application/json">{payload}</script>'),
         name="bp_panel")
 

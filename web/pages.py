@@ -72,12 +72,25 @@ def _page_routes(deps: PageDeps) -> APIRouter:
     StoreDep = Annotated[Store, Depends(deps.read_store or deps.store)]
     RulesDep = Annotated[Rules, Depends(deps.rules)]
     SettingsDep = Annotated[Any, Depends(deps.settings)]
+    SessionDep = Annotated[Session | None, Depends(SessionDeps(deps.store, deps.settings).current)]
+
+    def save_refused(session: Session | None) -> str:
+        """Why the signed-in user may not save a checked site as a project (the check of
+        /projects/new); "" when they may or nobody is signed in."""
+        if session is None:
+            return ""
+        try:
+            deps.permit(session.user, "POST /projects/new", session.user.county, None)
+        except NotAllowed as exc:
+            return exc.message_zh.rstrip("。")
+        return ""
 
     @pages.get("/", response_class=HTMLResponse)
     def map_page(request: Request, store: StoreDep, rules: RulesDep,
-                 settings: SettingsDep) -> HTMLResponse:
-        """The blueprint map with the site-check panel."""
-        options = PageOptions(
+                 settings: SettingsDep, session: SessionDep) -> HTMLResponse:
+        """The blueprint map with the site-check panel; 保存为项目 is offered to those who
+        may save a project (a department or read-only user is told why not)."""
+        options = PageOptions(save_refused=save_refused(session),
             base=request.scope.get("root_path", ""), basemap_url=settings.basemap_url,
             basemap_attribution=settings.basemap_attribution,
             industries=[(code, ind.title) for code, ind in rules.industries.items()],

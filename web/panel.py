@@ -107,9 +107,24 @@ def search_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, s
 """
 
 
+def _save_project(base: str, refused: str) -> str:
+    """The 保存为项目 button; for a signed-in user who may not save a project (``refused``:
+    why not) a disabled button and the reason under the downloads."""
+    if not refused:
+        return (f'<a id="bp-save-project" class="bp-btn bp-primary" href="{base}/projects/new">'
+                "保存为项目</a>")
+    return ('<button type="button" id="bp-save-project" class="bp-btn" disabled '
+            f'data-refused="1" title="{escape(refused)}">保存为项目</button>')
+
+
 def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, str]],
-               base: str = "", counties: list[tuple[str, str]] | None = None) -> str:
-    """The panel's HTML (filled in by ``web/static/app.js``)."""
+               base: str = "", counties: list[tuple[str, str]] | None = None,
+               save_refused: str = "") -> str:
+    """The panel's HTML (filled in by ``web/static/app.js``); ``save_refused``: why the
+    signed-in user may not save a checked site as a project ("" when they may, or nobody is
+    signed in: /projects/new asks them to sign in)."""
+    refused = (f'<p class="bp-hint" id="bp-save-refused">{escape(save_refused)}。'
+               "新建项目请联系自然资源部门工作人员。</p>") if save_refused else ""
     return f"""
 <aside id="bp-panel" aria-label="选址初审">
   <header class="bp-head">
@@ -156,8 +171,9 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
       <a id="bp-dl-json" class="bp-btn" href="#" download="report.json">下载报告（JSON）</a>
       <a id="bp-dl-geojson" class="bp-btn" href="#"
          download="report.geojson">下载图形（GeoJSON）</a>
-      <a id="bp-save-project" class="bp-btn bp-primary" href="{base}/projects/new">保存为项目</a>
+      {_save_project(base, save_refused)}
     </div>
+    {refused}
     <div class="bp-downloads bp-site-downloads" id="bp-site-downloads">
       <span>下载地块</span>{_site_downloads()}
     </div>
@@ -177,7 +193,7 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
     <a href="{base}/tracking">挂图作战</a> ·
     <a href="{base}/docs" target="_blank">接口文档</a> ·
     <a href="{base}/ogc" target="_blank">OGC API – Features</a> ·
-    <a href="{base}/api/layers" target="_blank">图层目录</a>
+    <a href="{base}/ogc/collections?f=html" target="_blank" id="bp-layer-list">图层目录</a>
   </footer>
 </aside>
 """

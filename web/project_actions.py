@@ -4,8 +4,8 @@ uploaded site; a new round can start at once), set its libraries, and vet it aga
 
 Each form carries the session's CSRF token; the page policy (``PAGE_POLICY`` of
 ``service/api/policy.py``, handed in as ``permit``) is checked before the same core
-functions the API calls, and they write the audit rows. Errors come back as a page in
-Chinese.
+functions the API calls, and they write the audit rows. A refused form comes back on the
+project page with the reason above it and what was filled in kept.
 """
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
@@ -32,9 +32,8 @@ from blueprint.analysis.projects.config import load_settings
 from blueprint.layers.errors import BlueprintError
 from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
 from blueprint.layers.users import User
-from blueprint.web.project_forms import project_input, site_from_form
+from blueprint.web.project_forms import form_values, project_input, site_from_form
 from blueprint.web.project_view import open_round_id, period
-from blueprint.web.render import error_page
 from blueprint.web.session import check_csrf
 
 ProjectCode = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
@@ -42,14 +41,17 @@ Act = Callable[[Any, User], Awaitable[str]]
 
 
 def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # noqa: N803
-                  SettingsDep: Any, error_status: Any, permit: Any) -> APIRouter:
-    """The routes, over the project router's dependency types."""
+                  SettingsDep: Any, error_status: Any, permit: Any,
+                  refused_page: Callable[..., Response]) -> APIRouter:
+    """The routes, over the project router's dependency types; ``refused_page`` shows the
+    project page again with a refused form filled in and the reason above it."""
     router = APIRouter(include_in_schema=False)
 
     async def run(code: str, request: Request, session: Any, ctx: Any, store: Any,
-                  key: str, act: Act) -> Response:
+                  rules: Any, key: str, act: Act, form_name: str) -> Response:
         """CSRF, the form's fields, the page policy, then ``act``; back to the project
-        page (with what ``act`` returns as its query) or an error page."""
+        page (with what ``act`` returns as its query), or the page again with the form
+        ``form_name`` as it was filled in and the reason of the refusal."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
         check_fields(form.multi_items(), long=("site",))
@@ -58,26 +60,30 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
             permit(session.user, key, get_project(code, store=store).county, None)
             query = await act(form, session.user)
         except BlueprintError as exc:
-            return error_page(ctx, exc, error_status(exc), back)
+            return refused_page(code, request, session.user, ctx, store, rules, form_name, exc,
+                                form_values(form))
         return RedirectResponse(f"{ctx.base}{back}{query}", status_code=303)
 
-    def department_route(path: str, change: Callable[..., Any], doc: str) -> None:
+    def department_route(path: str, change: Callable[..., Any], form_name: str,
+                         doc: str) -> None:
         """``POST path``: ``change`` (add or remove) a department of the open round, with
         a reason; the page policy's key is ``POST path``."""
         async def endpoint(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
-                           store: StoreDep) -> Response:
+                           store: StoreDep, rules: RulesDep) -> Response:
             async def act(form: Any, user: User) -> str:
                 change(open_round_id(code, store), str(form.get("department") or ""),
                        user=user, reason=str(form.get("reason") or ""), store=store)
                 return ""
-            return await run(code, request, session, ctx, store, f"POST {path}", act)
+            return await run(code, request, session, ctx, store, rules, f"POST {path}", act,
+                             form_name)
         endpoint.__doc__ = doc
         router.post(path, response_model=None)(endpoint)
 
-    department_route("/projects/{code}/departments", add_department,
+    department_route("/projects/{code}/departments", add_department, "add_department",
                      "Add a department to the open round, with a reason (its deadline from "
                      "today).")
     department_route("/projects/{code}/departments/remove", remove_department,
+                     "remove_department",
                      "Take a department out of the open round, with a reason kept on record.")
 
     @router.post("/projects/{code}/revise", response_model=None)
@@ -95,18 +101,19 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
             if form.get("new_round") == "1":
                 start_round(code, user=user, store=store, period_days=days)
             return ""
-        return await run(code, request, session, ctx, store,
-                         "POST /projects/{code}/revise", act)
+        return await run(code, request, session, ctx, store, rules,
+                         "POST /projects/{code}/revise", act, "revise")
 
     @router.post("/projects/{code}/tags", response_model=None)
     async def tags(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
-                   store: StoreDep) -> Response:
+                   store: StoreDep, rules: RulesDep) -> Response:
         """Put the project in exactly the ticked libraries (art. 6), with a reason."""
         async def act(form: Any, user: User) -> str:
             set_tags(code, form.getlist("tags"), user=user, store=store,
                      reason=str(form.get("reason") or ""))
             return ""
-        return await run(code, request, session, ctx, store, "POST /projects/{code}/tags", act)
+        return await run(code, request, session, ctx, store, rules,
+                         "POST /projects/{code}/tags", act, "tags")
 
     @router.post("/projects/{code}/vet", response_model=None)
     async def revet(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
@@ -117,6 +124,7 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
             before = latest_report(code, store=store)
             vet_project(code, user=user, store=store, rules=rules)
             return "?" + urlencode({"revet": before.verdict}) if before else ""
-        return await run(code, request, session, ctx, store, "POST /projects/{code}/vet", act)
+        return await run(code, request, session, ctx, store, rules,
+                         "POST /projects/{code}/vet", act, "vet")
 
     return router

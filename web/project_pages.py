@@ -177,14 +177,14 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             return new_form(ctx, store, rules, values, exc.message_zh, error_status(exc))
         return RedirectResponse(f"{ctx.base}/projects/{quote(project.code)}", status_code=303)
 
-    @router.get("/projects/{code}", response_class=HTMLResponse)
-    def project_page(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
-                     store: StoreDep, rules: RulesDep) -> HTMLResponse:
-        """One project: map, report, consultation, stages, quotas, allowed actions."""
-        try:
-            project = get_project(code, store=store)
-        except BlueprintError as exc:
-            return error_page(ctx, exc, error_status(exc), "/projects")
+    def show_project(code: str, request: Request, user: User, ctx: PageContext, store: Store,
+                     rules: Rules, *, refused: str = "", error: BlueprintError | None = None,
+                     kept: dict[str, Any] | None = None,
+                     status: int = 200) -> HTMLResponse | None:
+        """The project page. A refused action (``refused``: its form's name among the
+        actions, ``error``) says why above that form, which keeps what was filled in
+        (``kept``); None when the user has no such form on the page now."""
+        project = get_project(code, store=store)
         report = latest_report(code, store=store)
         rounds = rounds_of(code, store=store)
         conditions = [{"geometry": o.condition, "label": f"{a.name_zh}（第 {r.number} 轮）："
@@ -192,25 +192,54 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                       for r in rounds for a in r.assignments for o in a.opinions
                       if o.condition is not None and o is a.current]
         pieces = _pieces(project, store, rules)
-        view = project_view(session.user, project, rounds, report, store=store,
+        view = project_view(user, project, rounds, report, store=store,
                             allows=partial(allows, permit), query=request.query_params)
+        if refused and refused not in view["actions"]:
+            return None
         fmap, draw = project_map(project.site, pieces, conditions, ctx.base,
                                  draw="revise" in view["actions"])
         quota = [r | {"kind_zh": _kind_zh(r["kind"])} for r in balances(store=store)
                  if r.get("project") == code]
-        return page(ctx, "project.html", p=project, key=key_status(project), report=report,
+        kept = kept or {}
+        return page(ctx, "project.html", status=status, p=project, key=key_status(project),
+                    report=report, refused=refused, kept=kept,
+                    error=error.message_zh if error is not None else "",
                     rounds=rounds, history=stage_history(code, store=store),
                     quota=quota, fmap=embed(fmap), draw=json.dumps(draw), stages=STAGE_ZH,
                     answers=ANSWER_ZH, conditions=len(conditions),
                     next_stage=next((to for to, via in TRANSITIONS[project.stage].items()
                                      if via == "manual"), None),
-                    stage_order=STAGES, values=project_values(project), **view,
+                    stage_order=STAGES, **view,
+                    values=kept if refused == "revise" else project_values(project),
                     upload_crs=UPLOAD_CRS,
                     **form_choices(store, rules))
 
+    @router.get("/projects/{code}", response_class=HTMLResponse)
+    def project_page(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
+                     store: StoreDep, rules: RulesDep) -> HTMLResponse:
+        """One project: map, report, consultation, stages, quotas, allowed actions."""
+        try:
+            shown = show_project(code, request, session.user, ctx, store, rules)
+        except BlueprintError as exc:
+            return error_page(ctx, exc, error_status(exc), "/projects")
+        assert shown is not None  # only a refused action has no page of its own
+        return shown
+
+    def refused_page(code: str, request: Request, user: User, ctx: PageContext, store: Store,
+                     rules: Rules, form_name: str, exc: BlueprintError,
+                     kept: dict[str, Any]) -> Response:
+        """The project page again with the refused form filled in and the reason above it;
+        the error page when that form is not on the page (the user may not take it)."""
+        try:
+            shown = show_project(code, request, user, ctx, store, rules, refused=form_name,
+                                 error=exc, kept=kept, status=error_status(exc))
+        except BlueprintError:
+            shown = None
+        return shown or error_page(ctx, exc, error_status(exc), f"/projects/{quote(code)}")
+
     @router.post("/projects/{code}/actions", response_model=None)
     async def project_action(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
-                             store: StoreDep) -> Response:
+                             store: StoreDep, rules: RulesDep) -> Response:
         """Start a round, close one, advance the stage or exit: the page policy, then the
         core, check the user."""
         form = await request.form()
@@ -231,9 +260,10 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             elif action == "exit":
                 exit_project(code, user=user, reason=reason, store=store)
         except BlueprintError as exc:
-            return error_page(ctx, exc, error_status(exc), f"/projects/{quote(code)}")
+            return refused_page(code, request, user, ctx, store, rules, action, exc,
+                                form_values(form))
         return RedirectResponse(f"{ctx.base}/projects/{quote(code)}", status_code=303)
 
     router.include_router(action_routes(SessionDep, Ctx, StoreDep, RulesDep, SettingsDep,
-                                        error_status, permit))
+                                        error_status, permit, refused_page))
     return router

@@ -5,14 +5,24 @@ from __future__ import annotations
 from decimal import Decimal
 from html import escape
 
+NO_DATA_ZH = "本月无项目数据。"  # as the figures tables below say
+
+
+def _no_data(rows: list[object]) -> str:
+    """A line under the title of a chart without rows (only the title was drawn)."""
+    return "" if rows else (f"<text x='0' y='44' font-size='12' fill='#666' "
+                            f"class='bp-no-data'>{NO_DATA_ZH}</text>")
+
 
 def bar_chart(title: str, rows: list[tuple[str, Decimal | None]], *, unit: str = "%",
               scale: Decimal = Decimal(100), top: Decimal = Decimal(100)) -> str:
-    """Horizontal bars: one a row (label, value 0..1 shown × ``scale``); — for no value."""
-    height, width, left = 26 * len(rows) + 34, 560, 110
+    """Horizontal bars: one a row (label, value 0..1 shown × ``scale``); — for no value;
+    a chart without rows says so."""
+    height, width, left = 26 * max(len(rows), 1) + 34, 560, 110
     parts = [f"<svg xmlns='http://www.w3.org/2000/svg' class='bp-chart' role='img' "
              f"width='{width}' height='{height}' aria-label='{escape(title)}'>",
-             f"<text x='0' y='16' font-size='14' font-weight='bold'>{escape(title)}</text>"]
+             f"<text x='0' y='16' font-size='14' font-weight='bold'>{escape(title)}</text>",
+             _no_data(list(rows))]
     for i, (label, value) in enumerate(rows):
         y = 30 + 26 * i
         parts.append(f"<text x='0' y='{y + 14}' font-size='12'>{escape(label)}</text>")
@@ -31,13 +41,14 @@ def bar_chart(title: str, rows: list[tuple[str, Decimal | None]], *, unit: str =
 
 def colour_chart(rows: list[tuple[str, int, int, int]]) -> str:
     """Stacked bars of green / yellow / red projects per county, each with its counts
-    written after it (not only in the bars' tooltips)."""
-    height, width, left = 26 * len(rows) + 34, 560, 110
+    written after it (not only in the bars' tooltips); a chart without rows says so."""
+    height, width, left = 26 * max(len(rows), 1) + 34, 560, 110
     most = max((g + y + r for _, g, y, r in rows), default=0) or 1
     unit = (width - left - 170) / most  # room for the counts after the longest bar
     parts = [f"<svg xmlns='http://www.w3.org/2000/svg' class='bp-chart' role='img' "
              f"width='{width}' height='{height}' aria-label='三色项目数'>",
-             "<text x='0' y='16' font-size='14' font-weight='bold'>三色项目数</text>"]
+             "<text x='0' y='16' font-size='14' font-weight='bold'>三色项目数</text>",
+             _no_data(list(rows))]
     for i, (label, *counts) in enumerate(rows):
         y, x = 30 + 26 * i, float(left)
         parts.append(f"<text x='0' y='{y + 14}' font-size='12'>{escape(label)}</text>")

@@ -22,6 +22,7 @@ from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.review.points import boundary_table
 from blueprint.analysis.review.static_map import site_map_png
+from blueprint.layers.catalogue import KINDS
 from blueprint.layers.repository import LayerInfo, list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.units import m2_to_ha, m2_to_mu
@@ -81,13 +82,20 @@ def area_zh(m2: float) -> str:
     return f"{m2:,.1f} 平方米（{m2_to_ha(m2):.4f} 公顷，{m2_to_mu(m2):.2f} 亩）"
 
 
+#: The engine a report was computed on (its ``engine`` field), in the document's words.
+ENGINE_ZH = {"embedded": "内置引擎（SQLite）", "postgis": "PostGIS 数据库"}
+
+
 def _stamp_rows(stamps: list[dict[str, Any]], store: Store) -> list[dict[str, str]]:
+    """The layers a report used, as the document lists them: the Chinese title and kind
+    (the layer's code kept, smaller, to find the very version again)."""
     titles = {x.name: x.title for x in list_layers(store=store)}
     rows = []
     for s in stamps:
         when = datetime.fromisoformat(s["imported_at"])
+        kind = KINDS.get(s["kind"])
         rows.append({"title": s.get("title") or titles.get(s["name"], s["name"]),
-                     "name": s["name"], "kind": s["kind"],
+                     "name": s["name"], "kind": kind.title if kind else s["kind"],
                      "version": f"v{s['version']}" if s.get("version") else "—",
                      "imported_at": shown_cn(when)})
     return rows
@@ -117,6 +125,7 @@ def review_html(review: ReviewInput, *, store: Store) -> str:
                for layer in report["capacity"]["layers"] for b in layer["bands"]],
         points=boundary_table(review.site), layers=_stamp_rows(review.layers, store),
         opinions=review.opinions, reviewer=review.reviewer,
+        engine=ENGINE_ZH.get(report.get("engine") or "", report.get("engine") or "未记录"),
         date=shown_cn(review.at, "%Y年%m月%d日"), time=shown_cn(review.at))
 
 

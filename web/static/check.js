@@ -426,6 +426,7 @@ window.BlueprintCheck = function (bp) {
     showResult(candidateFc(feature, report));
   }
   function saveAsProject(feature, report) {
+    if ($("bp-save-project").disabled) { return; }  /* the user may not save a project */
     offerProject(candidateFc(feature, report));
     window.location.href = $("bp-save-project").href;
   }

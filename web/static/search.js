@@ -7,6 +7,7 @@ window.BlueprintSearch = function (bp) {
   "use strict";
   var map = bp.map, base = bp.config.base, esc = bp.escapeHtml, check = bp.check || {};
   var $ = function (id) { return document.getElementById(id); };
+  var mayNotSave = Boolean($("bp-save-project") && $("bp-save-project").disabled);
   if (!$("bp-search")) { return; }
   var REGION = { pass: "#16a34a", conditional: "#f59e0b" };
   var VERDICT_ZH = { pass: "通过", conditional: "有条件通过", fail: "不通过" };
@@ -105,7 +106,8 @@ window.BlueprintSearch = function (bp) {
         "<div class='bp-candidate-actions'>" +
         "<button type='button' class='bp-btn' data-act='report'>查看报告</button>" +
         "<button type='button' class='bp-btn' data-act='download'>下载</button>" +
-        "<button type='button' class='bp-btn bp-primary' data-act='project'>保存为项目</button>" +
+        (mayNotSave ? "" :  /* a department or read-only user (the panel says why) */
+          "<button type='button' class='bp-btn bp-primary' data-act='project'>保存为项目</button>") +
         "</div></li>";
     }).join("");
     status("done", "");
