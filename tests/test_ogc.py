@@ -176,6 +176,20 @@ def test_collection_as_html_links_itself_as_html(client):
     assert "self · text/html" in browser.text
 
 
+def test_the_html_pages_read_in_chinese(client):
+    """The map's 图层目录 opens /ogc/collections?f=html: layer titles and link labels in
+    Chinese, the raw JSON folded away below them."""
+    text = client.get("/ogc/collections", params={"f": "html"}).text
+    assert "本文档（JSON）" in text and "this document" not in text
+    assert "<details><summary>原始 JSON 文档</summary><pre>" in text
+    assert text.index("</ul>") < text.index("<details>")  # the list first
+    landing = client.get("/ogc", params={"f": "html"}).text
+    assert all(label in landing for label in ("接口文档", "符合性声明", "图层集合"))
+    items = client.get("/ogc/collections/water_source/items",
+                       params={"f": "json", "limit": 1}).json()
+    assert {link["title"] for link in items["links"] if link["rel"] == "next"} == {"下一页"}
+
+
 @pytest.mark.parametrize("bbox", ["nan,nan,nan,nan", "115,36,inf,37", "-inf,36,116,37",
                                   "115,36,116,NaN", "115,36,0,116,37,nan"])
 def test_bbox_of_non_finite_numbers_is_400(client, bbox):

@@ -67,9 +67,9 @@ def _self_links(request: Request, media: str = JSON) -> list[dict[str, str]]:
     """``self`` and ``alternate`` links: JSON (``media``) and HTML, whichever was asked."""
     params = {k: v for k, v in request.query_params.items() if k != "f"}
     as_json = {"href": _url(request, request.url.path, **params, f="json"), "type": media,
-               "title": "this document as JSON"}
+               "title": "本文档（JSON）"}
     as_html = {"href": _url(request, request.url.path, **params, f="html"),
-               "type": "text/html", "title": "this document as HTML"}
+               "type": "text/html", "title": "本文档（网页）"}
     return _self_first(as_json, as_html, wants_html(request, request.query_params.get("f")))
 
 
@@ -108,11 +108,11 @@ def landing(request: Request, f: FParam = None) -> Response:
                {"href": _url(request, "/openapi.json"), "rel": "service-desc",
                 "type": "application/vnd.oai.openapi+json;version=3.1", "title": "OpenAPI"},
                {"href": _url(request, "/docs"), "rel": "service-doc", "type": "text/html",
-                "title": "API documentation"},
+                "title": "接口文档"},
                {"href": _url(request, "/ogc/conformance"), "rel": "conformance", "type": JSON,
-                "title": "conformance classes"},
+                "title": "符合性声明"},
                {"href": _url(request, "/ogc/collections"), "rel": "data", "type": JSON,
-                "title": "collections"}]}
+                "title": "图层集合"}]}
     return _respond(request, f, doc, "一张蓝图 OGC API – Features")
 
 
@@ -255,11 +255,11 @@ def items(
     params = {k: v for k, v in request.query_params.items() if k not in ("offset", "f")}
     if skip + len(feats) < page.matched:
         links.append({"href": _url(request, request.url.path, **params, offset=skip + count),
-                      "rel": "next", "type": GEOJSON, "title": "next page"})
+                      "rel": "next", "type": GEOJSON, "title": "下一页"})
     if skip > 0:
         links.append({"href": _url(request, request.url.path, **params,
                                    offset=max(skip - count, 0)),
-                      "rel": "prev", "type": GEOJSON, "title": "previous page"})
+                      "rel": "prev", "type": GEOJSON, "title": "上一页"})
     doc = {"type": "FeatureCollection", "features": feats, "links": links,
            "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
            "numberMatched": page.matched, "numberReturned": len(feats)}

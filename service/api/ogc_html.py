@@ -31,11 +31,13 @@ def _links(doc: dict[str, Any]) -> str:
 
 def render_html(title: str, doc: dict[str, Any],
                 headers: dict[str, str] | None = None) -> HTMLResponse:
-    """A plain page: the title, the links, then the JSON document itself."""
+    """A plain page: the title, the links (their titles in Chinese), then the JSON document
+    itself, folded (原始 JSON 文档) for whoever wants it."""
     body = escape(json.dumps(doc, ensure_ascii=False, indent=2))
     page = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
             f"<title>{escape(title)}</title><style>body{{font-family:sans-serif;margin:1.5em;"
             f"max-width:70em}}pre{{background:#f6f8fa;padding:1em;overflow:auto;"
             f"font-size:12px}}small{{color:#666}}</style></head><body>"
-            f"<h1>{escape(title)}</h1>{_links(doc)}<pre>{body}</pre></body></html>")
+            f"<h1>{escape(title)}</h1>{_links(doc)}<details><summary>原始 JSON 文档</summary>"
+            f"<pre>{body}</pre></details></body></html>")
     return HTMLResponse(page, headers=headers)
