@@ -31,6 +31,7 @@ from blueprint.layers.repository import get_layer, list_layers
 from blueprint.layers.sessions import Session
 from blueprint.layers.store import Store
 from blueprint.web.map_page import PageOptions, render_page
+from blueprint.web.project_pages import refusal
 from blueprint.web.raster import RAMP, render_band
 from blueprint.web.render import PageContext
 from blueprint.web.session import (
@@ -79,11 +80,8 @@ def _page_routes(deps: PageDeps) -> APIRouter:
         /projects/new); "" when they may or nobody is signed in."""
         if session is None:
             return ""
-        try:
-            deps.permit(session.user, "POST /projects/new", session.user.county, None)
-        except NotAllowed as exc:
-            return exc.message_zh.rstrip("。")
-        return ""
+        return refusal(deps.permit, session.user, "POST /projects/new",
+                       session.user.county) or ""
 
     @pages.get("/", response_class=HTMLResponse)
     def map_page(request: Request, store: StoreDep, rules: RulesDep,
@@ -177,20 +175,21 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
                 store: Annotated[Store, Depends(deps.store)]) -> PageContext:
         return page_context(request, session, store)
 
-    async def error_context(request: Request, session: Session) -> PageContext:
-        """The context of a page answered by an exception handler (no dependencies there):
-        the store from the same dependency, called with the request."""
+    async def request_store(request: Request) -> Store:
+        """The store of a page answered by an exception handler (no dependencies there):
+        from the same dependency, called with the request."""
         store = deps.store(request)
-        if inspect.isawaitable(store):
-            store = await store
-        return await run_in_threadpool(page_context, request, session, store)
+        return await store if inspect.isawaitable(store) else store
+
+    async def error_context(request: Request, session: Session) -> PageContext:
+        """The context of a page answered by an exception handler, for ``session``."""
+        return await run_in_threadpool(page_context, request, session,
+                                       await request_store(request))
 
     async def cookie_context(request: Request) -> PageContext:
         """The context of a page answered by an exception handler without a session in
         hand: the session of the request's cookie, if any."""
-        store = deps.store(request)
-        if inspect.isawaitable(store):
-            store = await store
+        store = await request_store(request)
         return await run_in_threadpool(
             lambda: page_context(request, sessions.current(request, store), store))
 

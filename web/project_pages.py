@@ -79,11 +79,18 @@ PagePermit = Callable[[User, str, "str | None", "list[str] | None"], None]
 def allows(permit: PagePermit, user: User, key: str, county: str | None,
            departments: list[str] | None = None) -> bool:
     """Whether the page policy lets ``user`` take the page action ``key`` (no exception)."""
+    return refusal(permit, user, key, county, departments) is None
+
+
+def refusal(permit: PagePermit, user: User, key: str, county: str | None,
+            departments: list[str] | None = None) -> str | None:
+    """Why the page policy refuses ``user`` the page action ``key`` (its Chinese message,
+    without the final 。), or None when it allows it."""
     try:
         permit(user, key, county, departments)
-    except NotAllowed:
-        return False
-    return True
+    except NotAllowed as exc:
+        return exc.message_zh.rstrip("。")
+    return None
 
 
 def _pieces(project: Project, store: Store, rules: Rules) -> list[dict[str, Any]]:
@@ -149,11 +156,10 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         q = request.query_params
         values = {"industry": q.get("industry", ""), "county": q.get("county")
                   or session.user.county or "", "name": q.get("name", "")}
-        try:  # a user who may not save a project is told so before filling the form in
-            permit(session.user, "POST /projects/new", session.user.county, None)
-        except NotAllowed as exc:
-            return page(ctx, "project_new.html", status=403, values=values,
-                        refused=exc.message_zh.rstrip("。"))
+        # a user who may not save a project is told so before filling the form in
+        refused = refusal(permit, session.user, "POST /projects/new", session.user.county)
+        if refused is not None:
+            return page(ctx, "project_new.html", status=403, values=values, refused=refused)
         return new_form(ctx, store, rules, values)
 
     @router.post("/projects/new", response_model=None)
