@@ -19,8 +19,10 @@ year's land quota, and projects with a vetted site and an open consultation roun
 It prints requests, errors (any answer other than the expected 2xx, or no answer) and
 p50/p95/p99 per kind, then stops the server and checks the ledger and the records:
 no balance below zero, each year's accounts hold exactly what was granted (by plain SQL),
-one allocation operation per successful request, one opinion per successful answer, and
-``blueprint audit verify``. Exit 0 only when there were no errors and every check held.
+one allocation operation per successful request, one opinion per successful answer on the
+soak's rounds and none anywhere else (the sample city's demo rounds come with opinions of
+their own, counted by plain SQL before the clients start), and ``blueprint audit verify``.
+Exit 0 only when there were no errors and every check held.
 """
 
 from __future__ import annotations
@@ -206,7 +208,20 @@ def figures(soak: Soak) -> dict[str, Any]:
     return result
 
 
-def ledger_checks(data_dir: Path, database_url: str, soak: Soak) -> dict[str, Any]:
+def count_opinions(data_dir: Path, database_url: str) -> int:
+    """Every opinion in the store, by plain SQL (before the clients start: the sample's)."""
+    from blueprint.layers.store import open_store
+
+    store = open_store(database_url, data_dir)
+    try:
+        with store.engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT count(*) FROM opinions")).scalar() or 0)
+    finally:
+        store.close()
+
+
+def ledger_checks(data_dir: Path, database_url: str, soak: Soak, opinions_before: int
+                  ) -> dict[str, Any]:
     """The ledger invariants by plain SQL, and the records the soak wrote, counted."""
     from blueprint.layers.store import open_store
 
@@ -234,6 +249,8 @@ def ledger_checks(data_dir: Path, database_url: str, soak: Soak) -> dict[str, An
                 sa.text("SELECT count(*) FROM opinions WHERE round_id IN :rounds")
                 .bindparams(sa.bindparam("rounds", expanding=True)),
                 {"rounds": list(soak.setup["rounds"])}).scalar() or 0)
+            elsewhere = int(conn.execute(sa.text("SELECT count(*) FROM opinions"))
+                            .scalar() or 0) - opinions - opinions_before
     finally:
         store.close()
     negative = [str(k) for k, v in balances.items() if k[2] != "source" and v < 0]
@@ -247,7 +264,8 @@ def ledger_checks(data_dir: Path, database_url: str, soak: Soak) -> dict[str, An
     return {"accounts": len(balances), "negative_balances": negative,
             "unbalanced_scopes": unbalanced,
             "allocations_posted": allocations, "allocations_ok": soak.ok["allocation"],
-            "opinions_stored": opinions, "opinions_ok": soak.ok["opinion"]}
+            "opinions_stored": opinions, "opinions_ok": soak.ok["opinion"],
+            "opinions_before": opinions_before, "opinions_added_elsewhere": elsewhere}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -276,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 _wait_up(base, proc, log)
                 setup = set_up(base, env, args.projects)
+                opinions_before = count_opinions(data_dir, args.database_url)
                 soak = Soak(base, setup, args.seconds)
                 started = time.monotonic()
                 soak.run(args.clients)
@@ -285,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                 proc.wait(timeout=60)
         server_errors = [line for line in log.read_text(errors="replace").splitlines()
                          if "Traceback" in line or " 500 " in line]
-        checks = ledger_checks(data_dir, args.database_url, soak)
+        checks = ledger_checks(data_dir, args.database_url, soak, opinions_before)
         verify = subprocess.run([sys.executable, "-m", "blueprint.service", "audit", "verify"],
                                 env=env, cwd=REPO, capture_output=True, text=True, check=False)
         result = {
@@ -302,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     good = (result["figures"]["all"]["errors"] == 0 and not checks["negative_balances"]
             and not checks["unbalanced_scopes"] and not server_errors
             and checks["allocations_posted"] == checks["allocations_ok"]
-            and checks["opinions_stored"] == checks["opinions_ok"] and verify.returncode == 0)
+            and checks["opinions_stored"] == checks["opinions_ok"]
+            and checks["opinions_added_elsewhere"] == 0 and verify.returncode == 0)
     print("soak: " + ("all checks held" if good else "FAILED"), file=sys.stderr)
     return 0 if good else 1
 

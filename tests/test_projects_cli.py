@@ -189,6 +189,58 @@ def test_audit_says_what_changed(blueprint: Any) -> None:
     assert stage["detail"]["after"] == {"stage": "consulting"}
 
 
+def test_audit_table_reads_in_a_100_column_terminal(blueprint: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 100 columns the 内容 column takes the room the others leave: each change is one
+    whole line; actions in Chinese; a project's own rows name it once (another record's row
+    names the record, its project under it); an instant in China time, as 时间 is."""
+    import re
+
+    from rich.console import Console
+
+    # the console reads its width once, when the CLI starts (COLUMNS or the terminal's)
+    monkeypatch.setattr("blueprint.service.cli.console.out", Console(markup=False, width=100))
+    blueprint("projects", "create", "--name", "审计窄屏项目", "--county", "371502",
+              "--industry", "industrial", "--investment", "3", "--unit", "聊城某公司",
+              "--demand", "land=2.5", "--site", str(SITES / "01_park_clean.txt"))
+    code = "LC-2026-0001"
+    blueprint("consult", "start", code)
+    shown = blueprint("audit", "--project", code).stdout
+    lines = shown.splitlines()
+    assert max(map(len, lines)) <= 100, shown
+    for change in ("stage: planned → consulting", "name: 审计窄屏项目",
+                   "responsible_unit: 聊城某公司"):
+        assert any(change in line for line in lines), (change, shown)
+    assert "新建项目" in shown and "发起会商" in shown and "project.create" not in shown
+    assert f"project:{code}" not in shown and "round:" in shown
+    users = blueprint("audit", "--action", "user.create").stdout
+    assert re.search(r"token_expires_at: \d{4}-\d\d-\d\d", users), users
+    assert not re.search(r"\dT\d|\+00:00", users) and "创建用户" in users
+
+
+def test_every_audit_action_has_a_chinese_name() -> None:
+    """Each action the product writes to the audit log (found in its source) reads in Chinese
+    in ``blueprint audit`` (the ledger's by their operation's name)."""
+    import re
+    from pathlib import Path
+
+    from blueprint.analysis.quota.history import OP_ZH
+    from blueprint.service.cli.audit import action_zh
+
+    repo = Path(__file__).resolve().parents[1]
+    source = "\n".join(p.read_text(encoding="utf-8") for folder in
+                       ("analysis", "layers", "service", "web")
+                       for p in (repo / folder).rglob("*.py"))
+    actions = set(re.findall(r'action="([a-z_]+\.[a-z_.]+)"', source))
+    actions |= set(re.findall(r'_audit\(conn, [\w.]+, "(round\.[a-z_]+)"', source))
+    actions |= {f"round.{s}" for s in ("agreed", "rejected", "referred")}  # round.{status}
+    actions |= {f"tracking.problem.{k}" for k in ("escalate", "reassign", "close")}
+    actions |= {f"quota.{op}" for op in OP_ZH}
+    assert len(actions) > 30 and "project.stage" in actions and "layer.import" in actions
+    untranslated = sorted(a for a in actions if action_zh(a) == a)
+    assert untranslated == [], untranslated
+
+
 def test_a_negative_or_non_numeric_demand_is_named_not_called_a_bad_format(
         blueprint: Any, city: Store) -> None:
     """``--demand land=-1`` has the right format: every command that reads ``--demand``

@@ -190,7 +190,7 @@ def test_vet_api_names_a_bad_demand_by_its_kind(store: Store) -> None:
             unknown = client.post(path, json=body | {"demands": {"coins": "1"}}, headers=auth)
             assert negative.status_code == unknown.status_code == 422, negative.text
             assert negative.json()["where"] == "body.demands.land"
-            assert negative.json()["message_zh"] == "新增建设用地指标需求有误：数量不能为负数"
+            assert negative.json()["message_zh"] == "新增建设用地指标需求数量“-1”不能为负数"
             assert unknown.json()["where"] == "body.demands.coins"
             assert "coins" in unknown.json()["message_zh"]
         for path in ("/api/vet", "/api/site-search"):  # emissions: at the pollutant, named
@@ -236,6 +236,99 @@ def test_vet_file_api_reads_demands_like_the_cli(store: Store) -> None:
     unknown = bad["coins=1"]  # refused before the vetting, at the kind, as /api/vet does
     assert unknown.status_code == 422, unknown.text
     assert unknown.json()["where"] == "demands.coins" and "coins" in unknown.json()["message_zh"]
+
+# a negative or non-finite amount in the right KEY=AMOUNT format: (flag, text, where,
+# message, message_zh); the CLI's one line is ``error: where: message (message_zh)``
+BAD_AMOUNTS = [
+    ("demand", "land=-1", "demands.land",
+     "the land demand amount -1 is negative; amounts are numbers >= 0",
+     "新增建设用地指标需求数量“-1”不能为负数"),
+    ("demand", "energy=-0.5", "demands.energy",
+     "the energy demand amount -0.5 is negative; amounts are numbers >= 0",
+     "能耗指标需求数量“-0.5”不能为负数"),
+    ("demand", "coins=-2", "demands.coins",
+     "the coins demand amount -2 is negative; amounts are numbers >= 0",
+     "要素需求“coins”的数量“-2”不能为负数"),
+    ("demand", "land=inf", "demands.land", "the land demand amount 'inf' is not a number",
+     "新增建设用地指标需求数量“inf”不是有效数字"),
+    ("demand", "land=NaN", "demands.land", "the land demand amount 'NaN' is not a number",
+     "新增建设用地指标需求数量“NaN”不是有效数字"),
+    ("emissions", "SO2=-1", "emissions.SO2",
+     "the SO2 emission amount -1 is negative; amounts are numbers >= 0",
+     "二氧化硫排放量“-1”不能为负数"),
+    ("emissions", "nox=1e400", "emissions.nox", "the nox emission amount '1e400' is not a number",
+     "氮氧化物排放量“1e400”不是有效数字"),
+]
+
+
+def _fingerprint(store: Store) -> dict[str, object]:
+    """Row counts of every table and the newest audit row's hash (as tests/test_bad_corpus.py)."""
+    import sqlalchemy as sa
+
+    with store.read() as conn:
+        tables = [t for t in sa.inspect(conn).get_table_names() if not t.startswith("alembic")]
+        found: dict[str, object] = {
+            t: conn.execute(sa.text(f'SELECT count(*) FROM "{t}"')).scalar() for t in tables}
+        found["audit_last"] = conn.execute(sa.text(
+            "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")).scalar()
+    return found
+
+
+def test_a_bad_amount_is_named_through_the_cli_and_the_api_and_nothing_is_written(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``blueprint vet --demand/--emissions`` (the real entry point) and ``POST /api/vet/file``
+    (``demands``/``emissions``) refuse a negative or non-finite amount as that, naming the kind
+    or pollutant and the amount, never as a bad ``KEY=AMOUNT`` format; ``POST /api/vet`` says a
+    negative JSON demand the same way. The store is unchanged after each."""
+    import sys
+
+    from blueprint.layers.importer import ImportOptions, import_layer
+    from blueprint.service.cli.root import main
+    from tests.helpers import box, frame, write
+
+    _grant(store)
+    import_layer(write(frame([box(0, 0, 10, 10)]), tmp_path / "red.gpkg"),  # a vettable store
+                 ImportOptions(kind="ecological_redline"), store=store)
+    site = tmp_path / "site.geojson"
+    site.write_text(json.dumps(SQUARE), encoding="utf-8")
+    auth = {"Authorization": "Bearer " + create_user("viewer", "viewer", None, store=store,
+                                                     actor="test")}
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
+    monkeypatch.delenv("BLUEPRINT_DEBUG", raising=False)
+    before = _fingerprint(store)
+    settings = Settings(database_url=store.database_url, data_dir=store.data_dir)
+    with TestClient(create_app(settings)) as client:
+        for flag, text, where, message, message_zh in BAD_AMOUNTS:
+            assert "格式应为" not in message_zh
+            monkeypatch.setattr(sys, "argv", ["blueprint", "vet", str(site), "--county",
+                                              "371502", f"--{flag}", text])
+            with pytest.raises(SystemExit) as exited:
+                main()
+            out, err = capsys.readouterr()
+            assert (exited.value.code, out) == (2, ""), (text, out, err)
+            assert err == f"error: {where}: {message} ({message_zh})\n", text
+            field = "demands" if flag == "demand" else "emissions"
+            answer = client.post("/api/vet/file", headers=auth, data={field: text},
+                                 files={"file": ("site.geojson", site.read_bytes())})
+            assert answer.status_code == 422, answer.text
+            assert answer.json() == {"error": "bad_input", "where": where, "message": message,
+                                     "message_zh": message_zh}, text
+            assert _fingerprint(store) == before, text
+        body = {"site": SQUARE, "county": "371502"}
+        negative = client.post("/api/vet", headers=auth,
+                               json=body | {"demands": {"land": "-1"}})
+        infinite = client.post("/api/vet", headers=auth,
+                               json=body | {"demands": {"land": "Infinity"}})
+    assert negative.status_code == infinite.status_code == 422, negative.text
+    assert negative.json() == {
+        "error": "bad_input", "where": "body.demands.land",
+        "message": "the land demand amount -1 is negative; amounts are numbers >= 0",
+        "message_zh": "新增建设用地指标需求数量“-1”不能为负数"}
+    assert infinite.json()["where"] == "body.demands.land", infinite.text
+    assert _fingerprint(store) == before
+
 
 def test_sample_site_with_the_sample_quotas(sample_store: Store) -> None:
     with (SAMPLE / "quotas.csv").open(encoding="utf-8-sig") as fh:

@@ -88,7 +88,9 @@ def _check_token(demands: dict[str, Decimal], user: User | None) -> None:
 
 def check_demands(demands: dict[str, Decimal], field: str) -> None:
     """Refuse a bad demand before any work, at ``field.<kind>`` (as sent) and naming the kind
-    in Chinese: an unknown kind, or an amount that is not a positive exact number."""
+    in Chinese: an unknown kind, or an amount that is not a positive exact number (a negative
+    one said as ``blueprint vet --demand`` and ``/api/vet/file`` say it, with the amount)."""
+    from blueprint.analysis.amounts import NEGATIVE, amount_error
     from blueprint.analysis.quota.kinds import resolve_kind, to_units
 
     for name, amount in demands.items():
@@ -98,6 +100,9 @@ def check_demands(demands: dict[str, Decimal], field: str) -> None:
         except BadInput as exc:
             exc.where = where
             raise
+        if amount < 0:
+            raise amount_error(f"{name} demand", where, str(amount), NEGATIVE,
+                               f"{kind.title}需求数量")
         try:
             to_units(amount, allow_zero=True)
         except BadInput as exc:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
 import typer
@@ -18,7 +19,13 @@ ACTION_ZH = {
     "round.add_department": "增加会商部门", "round.remove_department": "移除会商部门",
     "round.agreed": "会商通过", "round.rejected": "退回修改", "round.referred": "提交联席会议",
     "meeting.decide": "联席会议决定", "user.create": "创建用户", "user.disable": "停用用户",
-    "user.rotate_token": "更换令牌", "user.set_password": "设置密码",
+    "user.rotate_token": "更换令牌", "user.set_password": "设置密码", "user.sign_in": "登录",
+    "department.add": "增加部门", "layer.import": "导入图层", "layer.remove": "删除图层",
+    "tracking.plan": "制定跟踪计划", "tracking.report": "填报月报",
+    "tracking.photos": "上传现场照片", "tracking.dispatch": "周调度",
+    "tracking.adjust": "季度调整", "tracking.problem": "登记问题",
+    "tracking.problem.escalate": "问题提级", "tracking.problem.reassign": "问题改派",
+    "tracking.problem.close": "问题销号",
 }
 
 
@@ -38,13 +45,28 @@ def _empty(value: Any) -> bool:
     return value is None or value in ("", "{}", "[]") or value == [] or value == {}
 
 
+# an instant as the records keep it (ISO 8601 with its offset, e.g. a token's expiry)
+_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:\d\d|Z)")
+
+
 def _text(value: Any) -> str:
-    """A value as one short line: — for none, lists joined by 、, dicts as ``k=v, …``."""
+    """A value as one short line: — for none, lists joined by 、, dicts as ``k=v, …``, an
+    instant in China time to the minute (as the 时间 column).
+
+    >>> _text("2027-03-01T20:50:15.306357+00:00"), _text(["a", "b"]), _text(None)
+    ('2027-03-02 04:50', 'a、b', '—')
+    """
     if isinstance(value, str) and value[:1] in "{[" and value:
         try:  # a JSON column kept as text (a project's emissions)
             value = json.loads(value)
         except ValueError:
             pass
+    if isinstance(value, str) and _INSTANT.fullmatch(value):
+        from datetime import datetime
+
+        from blueprint.analysis.quota.clock import CST
+
+        return datetime.fromisoformat(value).astimezone(CST).strftime("%Y-%m-%d %H:%M")
     if _empty(value):
         return "—"
     if isinstance(value, list):
@@ -85,9 +107,22 @@ def detail_lines(detail: dict[str, Any]) -> list[str]:
     lines += [f"{key}: {_text(value)}" for key, value in detail.items()
               if key not in ("before", "after", "origin")]
     origin = detail.get("origin")  # where the write came from (the CLI's OS user)
-    if isinstance(origin, dict):
-        lines.append("via: " + _text(origin).removeprefix("via="))
+    if isinstance(origin, dict):  # what is known only: ``via: cli, os_user=root``
+        lines.append("via: " + _text({k: v for k, v in origin.items() if not _empty(v)})
+                     .removeprefix("via="))
     return lines
+
+
+def _object(obj: str, project: str | None) -> str:
+    """The 对象 cell: the object, and under it its project when that is another record (a
+    project's own rows say its code once).
+
+    >>> _object("project:LC-2026-0001", "LC-2026-0001"), _object("round:3", "LC-2026-0001")
+    ('LC-2026-0001', 'round:3\\nLC-2026-0001')
+    """
+    if project and obj == f"project:{project}":
+        return project
+    return f"{obj}\n{project}" if project else obj
 
 
 audit_app = typer.Typer(help="The audit log (city-level users); `audit verify` checks it.",
@@ -114,11 +149,12 @@ def audit(ctx: typer.Context,
     if format == "json":
         print_json([r.__dict__ for r in rows])
         return
-    table("审计日志", ["编号", "时间", "操作人", "操作", "对象", "项目", "内容"],
-          [[r.id, r.at.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S"), r.actor,
-            action_zh(r.action), r.object, r.project or "—",
+    # the 内容 column gets the room; the others keep to one line each where they can
+    table("审计日志", ["编号", "时间", "操作人", "操作", "对象（项目）", "内容"],
+          [[r.id, r.at.astimezone(CST).strftime("%Y-%m-%d %H:%M"), r.actor,
+            action_zh(r.action), _object(r.object, r.project),
             "\n".join(detail_lines(r.detail)) or "—"]
-           for r in rows])
+           for r in rows], wide="内容")
 
 
 @audit_app.command("verify")

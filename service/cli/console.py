@@ -61,13 +61,20 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    """A rich table on stdout whose cells wrap instead of being cut off on narrow terminals."""
+def table(title: str, columns: list[str], rows: list[list[Any]], *, wide: str | None = None
+          ) -> None:
+    """A rich table on stdout whose cells wrap instead of being cut off on narrow terminals.
+
+    ``wide``: the column that takes the room the others leave (they wrap only when the
+    terminal is too narrow even for them alone)."""
     from rich.table import Table
 
     t = Table(title=title)
     for c in columns:
-        t.add_column(c, overflow="fold")
+        if c == wide:
+            t.add_column(c, overflow="fold", ratio=1)
+        else:
+            t.add_column(c, overflow="fold", ratio=None if wide is None else 0)
     for r in rows:
         t.add_row(*[str(v) for v in r])
     out.print(t)
