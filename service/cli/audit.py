@@ -64,9 +64,9 @@ def _text(value: Any) -> str:
     if isinstance(value, str) and _INSTANT.fullmatch(value):
         from datetime import datetime
 
-        from blueprint.analysis.quota.clock import CST
+        from blueprint.analysis.quota.clock import shown_cn
 
-        return datetime.fromisoformat(value).astimezone(CST).strftime("%Y-%m-%d %H:%M")
+        return shown_cn(datetime.fromisoformat(value))
     if _empty(value):
         return "—"
     if isinstance(value, list):
@@ -140,7 +140,7 @@ def audit(ctx: typer.Context,
     """The latest audit rows, oldest first (city-level users only)."""
     if ctx.invoked_subcommand is not None:
         return
-    from blueprint.analysis.quota.clock import CST
+    from blueprint.analysis.quota.clock import shown_cn
     from blueprint.layers.audit import read_audit
 
     store = open_store(create=False)
@@ -151,7 +151,7 @@ def audit(ctx: typer.Context,
         return
     # the 内容 column gets the room; the others keep to one line each where they can
     table("审计日志", ["编号", "时间", "操作人", "操作", "对象（项目）", "内容"],
-          [[r.id, r.at.astimezone(CST).strftime("%Y-%m-%d %H:%M"), r.actor,
+          [[r.id, shown_cn(r.at), r.actor,
             action_zh(r.action), _object(r.object, r.project),
             "\n".join(detail_lines(r.detail)) or "—"]
            for r in rows], wide="内容")
