@@ -11,9 +11,11 @@ fragment the answer must contain:
 - ``api-vet-file`` / ``api-import``: ``POST /api/vet/file`` / ``POST /api/layers``;
 - ``api-json``: the file is the body of ``endpoint`` (as ``role``);
 - ``web-site``: every file sent to ``api-vet-file`` is also the site file of the project
-  form (``POST /projects/new``, signed in as a county's staff, every other field valid;
-  the department's condition upload reads files the same way, ``web.project_forms.read_upload``):
+  form (``POST /projects/new``, signed in as a county's staff, every other field valid):
   a 4xx page with the fragment, no traceback, no project saved;
+- ``web-condition``: and the condition area of a department's 有条件同意 in its inbox
+  (``POST /inbox/{round}/answer``, signed in as 自然资源和规划局 on an open round): the
+  same, no opinion stored;
 
 each over HTTP a 4xx with the fragment in the error body, never a 5xx. The ``[flags]``
 table holds command lines (``blueprint site-search``, ``blueprint convert`` flags) with the
@@ -41,9 +43,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from projects_support import park_project, site
 from quota_support import register_fixed_projects
 
 from blueprint.analysis import quota
+from blueprint.analysis.consultation import start_round
+from blueprint.analysis.projects import create_project, vet_project
 from blueprint.layers.importer import ImportOptions, import_layer
 from blueprint.layers.store import Store
 from blueprint.layers.users import User, create_user
@@ -64,8 +69,8 @@ MAX_VERTICES = "1000"
 READ_ONLY = ("cli-vet", "cli-convert", "api-vet-file")
 CASES = [(name, route) for name, entry in sorted(EXPECTED.items()) for route in entry["routes"]]
 READ_CASES = [case for case in CASES if case[1] in READ_ONLY]
-WEB_CASES = [(name, "web-site") for name, entry in sorted(EXPECTED.items())
-             if "api-vet-file" in entry["routes"]]
+WEB_CASES = [(name, route) for name, entry in sorted(EXPECTED.items())
+             if "api-vet-file" in entry["routes"] for route in ("web-site", "web-condition")]
 WEB_PASSWORD = "bad-corpus-web-1"
 WRITE_CASES = [case for case in CASES if case[1] not in READ_ONLY]
 BOTH = [pytest.param(e, marks=[pytest.mark.postgis] if e == "postgis" else [], id=e)
@@ -76,8 +81,9 @@ class Bench:
     """The module's store on one engine, its HTTP client, tokens and the CLI's environment."""
 
     def __init__(self, store: Store, client: TestClient, tokens: dict[str, str],
-                 web: TestClient) -> None:
+                 web: TestClient, department: TestClient, round_id: int) -> None:
         self.store, self.client, self.tokens, self.web = store, client, tokens, web
+        self.department, self.round_id = department, round_id  # the inbox's open round
         with store.read() as conn:
             tables = [t for t in sa.inspect(conn).get_table_names() if not t.startswith("alembic")]
         self.counts = sa.text(" UNION ALL ".join(  # one round trip for every table
@@ -140,6 +146,8 @@ def _seed(store: Store, tmp: Path) -> dict[str, str]:
     register_fixed_projects(store, ["BAD-1"])  # the project the allocations name
     create_user("bad_web", "nr_staff", "371502", store=store, actor="test",
                 password=WEB_PASSWORD)  # signs in to the pages
+    create_user("bad_dept", "department", None, store=store, actor="test", department="nr",
+                password=WEB_PASSWORD)  # answers in its inbox
     return {role: create_user(f"bad_{role}", role, county, store=store, actor="test")
             for role, county in (("nr_staff", None), ("city_quota_manager", None),
                                  ("county_quota_manager", "371502"))}
@@ -156,26 +164,42 @@ def bench(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     store = next(gen)
     try:
         tokens = _seed(store, tmp)
+        round_id = _open_round(store)
         app = create_app(Settings(data_dir=tmp / "app", max_site_vertices=int(MAX_VERTICES)))
         with TestClient(app) as client:
             own, app.state.store = app.state.store, store
             try:
                 yield Bench(store, client, tokens,
-                            _signed_in(TestClient(app, base_url="https://testserver")))
+                            _signed_in(TestClient(app, base_url="https://testserver")),
+                            _signed_in(TestClient(app, base_url="https://testserver"),
+                                       "bad_dept", "/inbox"), round_id)
             finally:
                 app.state.store = own
     finally:
         next(gen, None)
 
 
-def _signed_in(web: TestClient) -> TestClient:
-    """``web`` (https: the session cookie is Secure) signed in to the pages as the county's
-    staff, with cookies of its own."""
+def _open_round(store: Store) -> int:
+    """A vetted project of the county in consultation: its round, open to 自然资源和规划局
+    (a department every round has)."""
+    staff = User("bad_staff", "nr_staff", "371502")
+    code = create_project(park_project(), site=site("01_park_clean.txt"), user=staff,
+                          store=store).code
+    vet_project(code, user=staff, store=store)
+    rnd = start_round(code, user=staff, store=store)
+    assert "nr" in {a.department for a in rnd.active}
+    return rnd.id
+
+
+def _signed_in(web: TestClient, name: str = "bad_web", landing: str = "/projects"
+               ) -> TestClient:
+    """``web`` (https: the session cookie is Secure) signed in to the pages as ``name`` (the
+    county's staff by default), with cookies of its own."""
     token = re.search(r'name="login_token" value="([^"]+)"', web.get("/login").text)
     assert token
     answer = web.post("/login", follow_redirects=False, data={
-        "name": "bad_web", "password": WEB_PASSWORD, "login_token": token.group(1),
-        "next": "/projects"})
+        "name": name, "password": WEB_PASSWORD, "login_token": token.group(1),
+        "next": landing})
     assert answer.status_code == 303, answer.text
     return web
 
@@ -189,6 +213,20 @@ def _project_form(bench: Bench, name: str, data: bytes) -> tuple[int, str]:
         "csrf": csrf.group(1), "name": "坏文件项目", "county": "371502",
         "industry": "industrial", "investment": "6", "responsible_unit": "聊城某公司",
         "origin": "attracted"})
+    text = html.unescape(answer.text)
+    assert "Traceback" not in text and "internal error" not in text, text[:500]
+    return answer.status_code, text
+
+
+def _condition_form(bench: Bench, name: str, data: bytes) -> tuple[int, str]:
+    """``data`` as the condition area of the department's 有条件同意 on the open round."""
+    url = f"/inbox?round={bench.round_id}"
+    csrf = re.search(r'name="csrf" value="([^"]+)"', bench.department.get(url).text)
+    assert csrf
+    answer = bench.department.post(
+        f"/inbox/{bench.round_id}/answer", follow_redirects=False,
+        files={"condition_file": (name, data)},
+        data={"csrf": csrf.group(1), "answer": "conditional", "text": "须避让生态保护红线"})
     text = html.unescape(answer.text)
     assert "Traceback" not in text and "internal error" not in text, text[:500]
     return answer.status_code, text
@@ -214,6 +252,8 @@ def _send(bench: Bench, name: str, route: str, entry: dict[str, Any]) -> tuple[i
         return code, err
     if route == "web-site":
         return _project_form(bench, name, data)
+    if route == "web-condition":
+        return _condition_form(bench, name, data)
     auth = {"Authorization": f"Bearer {bench.tokens[entry.get('role', 'nr_staff')]}"}
     if route == "api-vet-file":
         answer = bench.client.post("/api/vet/file", files={"file": (name, data)})
