@@ -34,6 +34,7 @@ from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
 from blueprint.layers.users import User
 from blueprint.web.project_forms import form_values, project_input, site_from_form
 from blueprint.web.project_view import open_round_id, period
+from blueprint.web.render import Refusal
 from blueprint.web.session import check_csrf
 
 ProjectCode = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
@@ -60,8 +61,8 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
             permit(session.user, key, get_project(code, store=store).county, None)
             query = await act(form, session.user)
         except BlueprintError as exc:
-            return refused_page(code, request, session.user, ctx, store, rules, form_name, exc,
-                                form_values(form))
+            return refused_page(code, request, session.user, ctx, store, rules, Refusal(
+                exc, error_status(exc), form_values(form), form_name))
         return RedirectResponse(f"{ctx.base}{back}{query}", status_code=303)
 
     def department_route(path: str, change: Callable[..., Any], form_name: str,

@@ -9,6 +9,7 @@ Chinese error page with the API's status.
 
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,7 +33,7 @@ from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 from blueprint.web.quota_view import RAMP, bar_chart, choropleth, effect_zh
-from blueprint.web.render import PageContext, embed, error_page, page
+from blueprint.web.render import PageContext, Refusal, embed, error_page, page, page_again
 from blueprint.web.session import check_csrf
 
 PAGE_SIZE = 50
@@ -87,11 +88,15 @@ def _may_operate(user: User) -> list[str]:
     return []
 
 
-def _dashboard(ctx: PageContext, store: Store, q: Any, *, kept: dict[str, str] | None = None,
-               error: BlueprintError | None = None, status: int = 200) -> HTMLResponse:
-    """The dashboard; after a refused operation (``error``) it says why at the top and the
-    operation's form keeps what was filled in (``kept``)."""
+def _dashboard(ctx: PageContext, store: Store, q: Any,
+               refusal: Refusal | None = None) -> HTMLResponse:
+    """The dashboard; after a refused operation (``refusal``) it says why at the top and the
+    operation's form keeps what was filled in; the refusal's error is raised again when the
+    user has no form for that operation."""
     user = ctx.user
+    if refusal is not None and refusal.form not in _may_operate(user):
+        raise refusal.error
+    kept = refusal.kept if refusal is not None else {}
     years = _years(store)
     kind = resolve_kind(q.get("kind") or "new_construction_land").code
     year = int(q.get("year") or (years[0] if years else today_cn().year))
@@ -116,8 +121,8 @@ def _dashboard(ctx: PageContext, store: Store, q: Any, *, kept: dict[str, str] |
     query = {"kind": kind, "year": year, **{k: v for k, v in values.items() if v}}
     pool = next((r for r in rows if r["type"] == "pool"), None)
     names = {c: cards[c]["name"] for c in cards}
-    return page(ctx, "quota.html", status=status, kind=kind, year=year, years=years or [year],
-                kinds=KINDS, unit=unit, fmap=fmap, pool=pool,
+    return page(ctx, "quota.html", status=refusal.status if refusal else 200, kind=kind,
+                year=year, years=years or [year], kinds=KINDS, unit=unit, fmap=fmap, pool=pool,
                 visible=visible, chosen=chosen, card=cards.get(chosen) if chosen else None,
                 chart=bar_chart(cards[chosen], unit) if chosen in cards else "",
                 cards=cards, names=names, moves=moves, total=total, page_no=page_no,
@@ -127,8 +132,8 @@ def _dashboard(ctx: PageContext, store: Store, q: Any, *, kept: dict[str, str] |
                                                                   "city_quota_manager"),
                 today=today_cn().isoformat(),
                 done=q.get("done", "") if q.get("done", "").isdigit() else "",
-                kept=kept or {}, op_error=error.message_zh.rstrip("。") if error else "",
-                op_zh_kept=OP_ZH.get((kept or {}).get("op", ""), "操作"))
+                kept=kept, op_error=refusal.message_zh.rstrip("。") if refusal else "",
+                op_zh_kept=OP_ZH.get(kept.get("op", ""), "操作"))
 
 
 def _run(op: str, f: dict[str, str], user: User, store: Store, key: str) -> dict[str, Any]:
@@ -221,15 +226,11 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             result = _run(op, f | {"kind": kind.code}, session.user, store,
                           f.get("key") or f"page:{uuid.uuid4()}")
         except BlueprintError as exc:
-            if op not in _may_operate(session.user):
-                return error_page(ctx, exc, error_status(exc), back)
             shown = {"kind": f.get("kind", ""), "year": f.get("year", ""),
                      "county": f.get("county") or f.get("lender") or ""}
-            try:
-                return _dashboard(ctx, store, shown, kept=f, error=exc,
-                                  status=error_status(exc))
-            except BlueprintError:  # the kind or year itself was refused
-                return error_page(ctx, exc, error_status(exc), back)
+            # the error page when the kind or year itself was refused
+            return page_again(ctx, Refusal(exc, error_status(exc), f, op), back,
+                              partial(_dashboard, ctx, store, shown))
         target = f"{ctx.base}{back}&" + urlencode({"county": f.get("county") or
                                                    f.get("lender") or "",
                                                    "done": result.get("operation_id", "")})
