@@ -200,3 +200,42 @@ def test_every_operation_from_the_page(city: Store, tmp_path: Path) -> None:  # 
             assert kept in lend, (kept, lend)
         allocate = same.text.split('id="bp-op-allocate"', 1)[1].split("</form>", 1)[0]
         assert 'name="reason" value=' not in allocate  # only the refused form is filled
+
+
+def _actors(html: str) -> list[str]:
+    """The 操作人 column of the page's movement list."""
+    table = html.split('id="bp-movements"', 1)[1].split("</table>", 1)[0]
+    return [cells[6] for row in re.findall(r"<tr>(.*?)</tr>", table)
+            if len(cells := re.findall(r"<td[^>]*>(.*?)</td>", row)) == 8]
+
+
+def test_movements_say_who_did_it_as_a_manager_reads_it(city: Store,  # noqa: F811
+                                                         tmp_path: Path) -> None:
+    """A command at the server (``cli:root``) reads 命令行（root） in the list and the export,
+    and the filter takes it as shown; a signed-in user is their login name; the API keeps
+    the stored actor."""
+    from blueprint.layers.users import User
+
+    _users(city)
+    token = create_user("reader", "viewer", None, store=city, actor="test")
+    quota.hold(year=2026, kind="land", county=DCF, project="LC-2026-9300", amount="1",
+               user=User("cli:root", "admin"), reason="命令行预留", key="cli-hold",
+               store=city)
+    with _client(city, tmp_path) as client:
+        _login(client, "dcf_q")
+        effect, done = _confirm(client, {
+            "csrf": _csrf(client), "op": "hold", "kind": "new_construction_land",
+            "year": "2026", "county": DCF, "project": "LC-2026-9002", "amount": "1",
+            "reason": "页面预留"})
+        assert done.status_code == 303, done.text
+        actors = _actors(client.get("/quota").text)
+        assert {"命令行（root）", "dcf_q"} <= set(actors) and "cli:root" not in actors
+        shown = _actors(client.get("/quota", params={"actor": "命令行（root）"}).text)
+        assert shown == ["命令行（root）"]
+        exported = client.get("/quota/export", params={"format": "csv", "actor": "cli:root"})
+        rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+        column = rows[0].index("操作人")
+        assert [r[column] for r in rows[1:]] == ["命令行（root）"]
+        api = client.get("/api/quota/movements", params={"project": "LC-2026-9300"},
+                         headers={"Authorization": f"Bearer {token}"})
+        assert api.status_code == 200 and [m["actor"] for m in api.json()] == ["cli:root"]

@@ -31,7 +31,7 @@ from blueprint.layers.errors import BadInput, BlueprintError
 from blueprint.layers.features import features_in_bbox
 from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
-from blueprint.layers.users import User
+from blueprint.layers.users import User, actor_stored
 from blueprint.web.quota_view import RAMP, bar_chart, choropleth, effect_zh
 from blueprint.web.render import PageContext, Refusal, embed, error_page, page, page_again
 from blueprint.web.session import check_csrf
@@ -77,7 +77,7 @@ def _core_filters(values: dict[str, str], year: int, kind: str) -> dict[str, Any
             "project": values["project"] or None, "op": values["op"] or None,
             "since": _when(values["since"], "since"),
             "until": _when(values["until"], "until", end=True),
-            "actor": values["actor"] or None}
+            "actor": actor_stored(values["actor"]) or None}
 
 
 def _may_operate(user: User) -> list[str]:

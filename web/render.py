@@ -18,7 +18,7 @@ from blueprint.analysis.consultation.workdays import is_provisional
 from blueprint.analysis.quota.clock import shown_cn
 from blueprint.layers.errors import BlueprintError
 from blueprint.layers.sessions import Session
-from blueprint.layers.users import ROLES
+from blueprint.layers.users import ROLES, actor_zh
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
@@ -28,6 +28,7 @@ _ENV.globals["is_provisional"] = is_provisional
 
 
 _ENV.filters["china_time"] = shown_cn  # stored moments, read in China time
+_ENV.filters["actor_zh"] = actor_zh  # who did it: 命令行（root）, not cli:root
 
 
 @dataclass(frozen=True)
