@@ -14,7 +14,15 @@ from projects_support import SITES, city  # noqa: F401  (city: fixture)
 
 from blueprint.analysis.projects import get_project
 from blueprint.layers.store import Store
-from tests.test_pages import _client, _csrf, _form, _login, _save_project, _users
+from tests.test_pages import (
+    _client,
+    _csrf,
+    _form,
+    _login,
+    _project_in_consultation,
+    _save_project,
+    _users,
+)
 
 DRAWN = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[
     [116.0370, 36.4394], [116.0390, 36.4394], [116.0390, 36.4405], [116.0370, 36.4405],
@@ -68,3 +76,25 @@ def test_a_refused_revision_keeps_the_drawn_site_and_asks_for_a_file_again(
     drawn_site = shapely.geometry.shape(DRAWN["geometry"])
     assert project.site is not None and shapely.equals_exact(
         shapely.normalize(project.site), shapely.normalize(drawn_site), tolerance=1e-7)
+
+
+def test_a_refused_answer_asks_for_its_condition_file_again(city: Store,  # noqa: F811
+                                                            tmp_path: Path) -> None:
+    """A 同意 sent with a condition file is refused after the file was read: the reason says
+    the file must be chosen again (the browser dropped it); a refusal about the file itself
+    does not."""
+    code, rnd = _project_in_consultation(city, tmp_path)
+    with _client(city, tmp_path) as gxj:
+        _login(gxj, "gxj")
+        base = {"csrf": _csrf(gxj, "/inbox"), "text": "须退让河道 50 米。"}
+        park = (SITES / "01_park_clean.txt").read_bytes()
+        plain = gxj.post(f"/inbox/{rnd.id}/answer", data=base | {"answer": "agree"},
+                         files={"condition_file": ("条件.txt", park)})
+        assert plain.status_code == 422
+        said = 'id="bp-error">只有“有条件同意”可以附加条件范围。所选的条件范围文件未能保留'
+        assert said in plain.text, plain.text[-2000:]
+        bad = gxj.post(f"/inbox/{rnd.id}/answer", data=base | {"answer": "conditional"},
+                       files={"condition_file": ("条件.txt", b"hello\nnot a site\n")})
+        assert bad.status_code == 422 and "既不是界址点坐标文件" in bad.text
+        assert "请重新选择" not in bad.text  # the refusal is about the file itself
+    assert get_project(code, store=city).stage == "consulting"

@@ -28,6 +28,7 @@ from blueprint.web.render import Refusal, embed, kept_fields, page, page_again
 from blueprint.web.session import check_csrf
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+CONDITION_FILE_AGAIN = "所选的条件范围文件未能保留，请重新选择后再提交。"
 
 def _condition(text: str) -> dict[str, Any] | None:
     if not text.strip():
@@ -100,22 +101,25 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
     async def answer_round(round_id: RowId, request: Request, session: SessionDep, ctx: Ctx,
                            store: StoreDep, settings: SettingsDep) -> Response:
         """Record the department's answer (the core checks the user's department), with a
-        condition area drawn on the map or uploaded as a file (the file wins)."""
+        condition area drawn on the map or uploaded as a file (the file wins). A refusal
+        after the file was read asks for it again (a browser cannot keep it)."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
         check_fields(form.multi_items(), long=("condition",))
+        uploaded = None
         try:
             rnd = get_round(round_id, store=store)
             permit(session.user, "POST /inbox/{round_id}/answer",
                    get_project(rnd.project, store=store).county,
                    [a.department for a in rnd.active])
-            condition = await _uploaded_condition(form, settings) \
-                or _condition(str(form.get("condition") or ""))
+            uploaded = await _uploaded_condition(form, settings)
+            condition = uploaded or _condition(str(form.get("condition") or ""))
             answer(round_id, user=session.user, answer=str(form.get("answer") or ""),
                    text=str(form.get("text") or ""), condition=condition, store=store)
         except BlueprintError as exc:
             refusal = Refusal(exc, error_status(exc),
-                              kept_fields(form, ("answer", "text", "condition")))
+                              kept_fields(form, ("answer", "text", "condition")),
+                              note=CONDITION_FILE_AGAIN if uploaded is not None else "")
             return page_again(ctx, refusal, f"/inbox?round={round_id}", partial(
                 _inbox, ctx, store, session.user, str(round_id)))
         return RedirectResponse(f"{ctx.base}/inbox?done={rnd.project}", status_code=303)
