@@ -239,3 +239,27 @@ def test_movements_say_who_did_it_as_a_manager_reads_it(city: Store,  # noqa: F8
         api = client.get("/api/quota/movements", params={"project": "LC-2026-9300"},
                          headers={"Authorization": f"Bearer {token}"})
         assert api.status_code == 200 and [m["actor"] for m in api.json()] == ["cli:root"]
+
+
+def test_a_project_is_chosen_from_the_list_and_named_before_the_confirmation(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The project fields offer the projects of the counties the user sees (code and name);
+    the confirmation names the project; a code not in the library is refused at once, not
+    after the confirmation, with the form as typed."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "dcf_q")
+        page = client.get("/quota").text
+        offered = page.split('<datalist id="bp-project-codes">', 1)[1].split("</datalist>")[0]
+        assert '<option value="LC-2026-9002">测试项目 LC-2026-9002（东昌府区）</option>' in offered
+        assert "LC-2026-9001" not in offered  # 阳谷县's
+        assert page.count('list="bp-project-codes"') == 4  # hold, allocate, reclaim, filter
+        form = {"csrf": _csrf(client), "op": "hold", "kind": "new_construction_land",
+                "year": "2026", "county": DCF, "amount": "1", "reason": "项目预留"}
+        named = client.post("/quota/ops", data=form | {"project": "LC-2026-9002"})
+        assert "为项目 LC-2026-9002（测试项目 LC-2026-9002）预留 1 公顷" in named.text
+        unknown = client.post("/quota/ops", data=form | {"project": "LC-2026-0404"})
+        assert unknown.status_code == 404 and "确认记入台账" not in unknown.text
+        assert 'id="bp-op-error">预留未记入台账：项目“LC-2026-0404”不存在' in unknown.text
+        hold = unknown.text.split('id="bp-op-hold"', 1)[1].split("</form>", 1)[0]
+        assert 'name="project" value="LC-2026-0404"' in hold

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprint.analysis import quota
+from blueprint.analysis.projects import get_project, list_projects
 from blueprint.analysis.quota.clock import (
     china_time,
     end_of_day_utc,
@@ -40,6 +41,7 @@ PAGE_SIZE = 50
 FILTERS = ("county", "project", "op", "since", "until", "actor")
 OPERATIONS = ("hold", "allocate", "lend", "repay", "reclaim", "reverse")
 CITY_OPS = ("lend", "reverse")  # city level only (docs/quota.md)
+PROJECT_OPS = ("hold", "allocate", "reclaim")  # the operations that name a project
 
 
 def _years(store: Store) -> list[int]:
@@ -121,11 +123,14 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
     query = {"kind": kind, "year": year, **{k: v for k, v in values.items() if v}}
     pool = next((r for r in rows if r["type"] == "pool"), None)
     names = {c: cards[c]["name"] for c in cards}
+    shown = set(visible)  # the projects a form may name: those of the counties shown
+    projects = [p for p in list_projects(store=store) if p.county in shown]
     return page(ctx, "quota.html", status=refusal.status if refusal else 200, kind=kind,
                 year=year, years=years or [year], kinds=KINDS, unit=unit, fmap=fmap, pool=pool,
                 visible=visible, chosen=chosen, card=cards.get(chosen) if chosen else None,
                 chart=bar_chart(cards[chosen], unit) if chosen in cards else "",
-                cards=cards, names=names, moves=moves, total=total, page_no=page_no,
+                cards=cards, names=names, projects=projects, moves=moves, total=total,
+                page_no=page_no,
                 pages=max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE), values=values,
                 ops=OPS, op_zh=OP_ZH, query=urlencode(query), ramp=RAMP,
                 operations=_may_operate(user), city=user.role in ("admin",
@@ -220,7 +225,10 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             if f.get("confirm") != "1":
                 names = {r["county"]: str(r["title"]).split(" ")[0]
                          for r in quota.balances(store=store) if r["type"] == "county"}
-                effect = effect_zh(op, f, kind.title, kind.unit_zh, names)
+                # a project not in the library is refused now, not after the confirmation
+                title = get_project(f.get("project", ""), store=store).name \
+                    if op in PROJECT_OPS else ""
+                effect = effect_zh(op, f, kind.title, kind.unit_zh, names, title)
                 return page(ctx, "quota_confirm.html", op=op, op_zh=OP_ZH[op], effect=effect,
                             fields=f, key=f"page:{uuid.uuid4()}", back=back)
             result = _run(op, f | {"kind": kind.code}, session.user, store,
