@@ -263,3 +263,34 @@ def test_a_project_is_chosen_from_the_list_and_named_before_the_confirmation(
         assert 'id="bp-op-error">预留未记入台账：项目“LC-2026-0404”不存在' in unknown.text
         hold = unknown.text.split('id="bp-op-hold"', 1)[1].split("</form>", 1)[0]
         assert 'name="project" value="LC-2026-0404"' in hold
+
+
+def test_what_the_ledger_would_refuse_is_refused_before_the_confirmation(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """An amount that is no number or not positive, a date or a number that is none: said at
+    the first step with the core's words (no confirmation of 预留 两公顷 公顷), the form kept;
+    the date fields start at today."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        page = client.get("/quota").text
+        today = today_cn().isoformat()
+        assert f'name="expires" type="date" min="{today}"' in page
+        assert f'name="due" type="date" min="{today}"' in page
+        common = {"csrf": _csrf(client), "kind": "new_construction_land", "year": "2026",
+                  "reason": "试"}
+        hold = common | {"op": "hold", "county": DCF, "project": "LC-2026-9002"}
+        for form, said in [
+                (hold | {"amount": "两公顷"}, "数量不是有效数字"),
+                (hold | {"amount": "-1"}, "数量必须大于零"),
+                (hold | {"amount": "1", "expires": "明天"}, "应为日期 YYYY-MM-DD"),
+                (common | {"op": "lend", "lender": DCF, "borrower": YG, "amount": "1",
+                           "due": "下月"}, "日期格式应为 YYYY-MM-DD"),
+                (common | {"op": "repay", "loan_id": "第一笔"}, "编号应为数字"),
+                (common | {"op": "reverse", "operation_id": "x"}, "编号应为数字")]:
+            first = client.post("/quota/ops", data=form)
+            assert first.status_code == 422 and "确认记入台账" not in first.text, form
+            error = first.text.split('id="bp-op-error">', 1)[1].split("</p>", 1)[0]
+            assert "未记入台账" in error and said in error, (said, error)
+        kept = first.text.split('id="bp-op-reverse"', 1)[1].split("</form>", 1)[0]
+        assert 'name="operation_id" value="x"' in kept

@@ -27,7 +27,7 @@ from blueprint.analysis.quota.clock import (
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export
 from blueprint.analysis.quota.history import OP_ZH, OPS
-from blueprint.analysis.quota.kinds import KINDS, resolve_kind
+from blueprint.analysis.quota.kinds import KINDS, resolve_kind, to_units
 from blueprint.layers.errors import BadInput, BlueprintError
 from blueprint.layers.features import features_in_bbox
 from blueprint.layers.repository import list_layers
@@ -165,6 +165,21 @@ def _run(op: str, f: dict[str, str], user: User, store: Store, key: str) -> dict
     return quota.reverse(operation_id=_int(f, "operation_id"), **common)
 
 
+def _checked(op: str, f: dict[str, str], store: Store) -> str:
+    """Refuse before the confirmation what the core would refuse after it, with its own
+    parsers and messages: the amount, the dates, the numbers, a project not in the library.
+    The project's name, for the confirmation's sentence."""
+    if f.get("amount") or op in ("hold", "allocate", "lend"):
+        to_units(f.get("amount", ""))
+    if op == "hold" and f.get("expires"):
+        parse_day_or_time(f["expires"], "expires")
+    if op == "lend":
+        parse_day_or_time(f.get("due", ""), "due", "date")
+    if op in ("repay", "reverse"):
+        _int(f, "loan_id" if op == "repay" else "operation_id")
+    return get_project(f.get("project", ""), store=store).name if op in PROJECT_OPS else ""
+
+
 def _int(f: dict[str, str], name: str) -> int:
     try:
         return int(f.get(name, ""))
@@ -225,10 +240,8 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             if f.get("confirm") != "1":
                 names = {r["county"]: str(r["title"]).split(" ")[0]
                          for r in quota.balances(store=store) if r["type"] == "county"}
-                # a project not in the library is refused now, not after the confirmation
-                title = get_project(f.get("project", ""), store=store).name \
-                    if op in PROJECT_OPS else ""
-                effect = effect_zh(op, f, kind.title, kind.unit_zh, names, title)
+                effect = effect_zh(op, f, kind.title, kind.unit_zh, names,
+                                   _checked(op, f, store))
                 return page(ctx, "quota_confirm.html", op=op, op_zh=OP_ZH[op], effect=effect,
                             fields=f, key=f"page:{uuid.uuid4()}", back=back)
             result = _run(op, f | {"kind": kind.code}, session.user, store,
