@@ -123,7 +123,9 @@ def test_a_department_answers_with_a_drawn_condition(server, page):
     assert row.count() == 1 and "未答复" in row.inner_text()
     assert row.locator("td").nth(2).inner_text() == "东昌府区"  # the county's name, not its code
     page.locator("#bp-answer-map .leaflet-container").wait_for()
-    page.click("#bp-answer .leaflet-draw-draw-polygon")
+    tool = page.locator("#bp-answer .leaflet-draw-draw-polygon")
+    assert tool.get_attribute("title") == "绘制多边形条件范围"  # not 地块: a condition area
+    tool.click()
     (s, w), (n, e) = PARK
     corners = [(s + (n - s) * 0.2, w + (e - w) * 0.2), (s + (n - s) * 0.2, w + (e - w) * 0.7),
                (s + (n - s) * 0.7, w + (e - w) * 0.5)]
