@@ -60,9 +60,9 @@ def actor_stored(shown: str) -> str:
     ['cli:root', 'cli:root', 'system', 'cli:root']
     """
     text = shown.strip()
-    for opening, closing in (("命令行（", "）"), ("命令行(", ")")):
-        if text.startswith(opening) and text.endswith(closing):
-            return CLI_ACTOR + text[len(opening):-len(closing)]
+    typed = text.replace("(", "（").replace(")", "）")  # brackets typed half-width too
+    if typed.startswith("命令行（") and typed.endswith("）"):
+        return CLI_ACTOR + typed[len("命令行（"):-1]
     return SYSTEM_ACTOR if text == SYSTEM_ACTOR_ZH else text
 
 
