@@ -32,6 +32,40 @@ CITY_ROLES = {"admin", "city_quota_manager"}
 DEFAULT_TOKEN_DAYS = 90.0  # an API token's lifetime unless the caller says (BLUEPRINT_TOKEN_DAYS)
 
 
+CLI_ACTOR = "cli:"  # a command at the server's keyboard: cli:<OS user> (service/context.py)
+SYSTEM_ACTOR = "system"  # what Blueprint did by itself (an expired hold released)
+SYSTEM_ACTOR_ZH = "系统自动"
+
+
+def actor_zh(actor: str | None) -> str:
+    """Who did something, as a person reads it (pages, exports): a command run at the
+    server by the OS user ``root`` (``cli:root``) is 命令行（root）, what Blueprint did by
+    itself is 系统自动, a user is their login name (users have no other display name).
+
+    >>> [actor_zh(a) for a in ("cli:root", "system", "县级管理员")]
+    ['命令行（root）', '系统自动', '县级管理员']
+    """
+    if not actor:
+        return ""
+    if actor.startswith(CLI_ACTOR):
+        return f"命令行（{actor.removeprefix(CLI_ACTOR)}）"
+    return SYSTEM_ACTOR_ZH if actor == SYSTEM_ACTOR else actor
+
+
+def actor_stored(shown: str) -> str:
+    """The stored actor of what :func:`actor_zh` shows, so that a filter may be typed as
+    the page shows it (anything else is taken as stored).
+
+    >>> [actor_stored(s) for s in ("命令行（root）", "命令行(root)", "系统自动", "cli:root")]
+    ['cli:root', 'cli:root', 'system', 'cli:root']
+    """
+    text = shown.strip()
+    typed = text.replace("(", "（").replace(")", "）")  # brackets typed half-width too
+    if typed.startswith("命令行（") and typed.endswith("）"):
+        return CLI_ACTOR + typed[len("命令行（"):-1]
+    return SYSTEM_ACTOR if text == SYSTEM_ACTOR_ZH else text
+
+
 # There is no sign-in page: a token comes from an administrator (``blueprint users add``).
 NO_TOKEN = ("an API token is required: ask an administrator for one (they create it with "
             "`blueprint users add`) and send it as the header 'Authorization: Bearer <token>'")

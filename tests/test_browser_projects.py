@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from projects_support import DCF_STAFF, park_project, site
 
+from blueprint.analysis.projects import create_project, vet_project
 from blueprint.layers.store import open_store
 from blueprint.layers.users import create_user
 from tests.live_server import serving
@@ -40,6 +42,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _need_browser()
     data = tmp_path_factory.mktemp("serve-projects")
     with serving(data) as live:
+        STATE["data"] = str(data)
         store = open_store("", data)
         try:
             create_user("自然资源局小王", "nr_staff", None, store=store, actor="test",
@@ -120,7 +123,9 @@ def test_a_department_answers_with_a_drawn_condition(server, page):
     assert row.count() == 1 and "未答复" in row.inner_text()
     assert row.locator("td").nth(2).inner_text() == "东昌府区"  # the county's name, not its code
     page.locator("#bp-answer-map .leaflet-container").wait_for()
-    page.click("#bp-answer .leaflet-draw-draw-polygon")
+    tool = page.locator("#bp-answer .leaflet-draw-draw-polygon")
+    assert tool.get_attribute("title") == "绘制多边形条件范围"  # not 地块: a condition area
+    tool.click()
     (s, w), (n, e) = PARK
     corners = [(s + (n - s) * 0.2, w + (e - w) * 0.2), (s + (n - s) * 0.2, w + (e - w) * 0.7),
                (s + (n - s) * 0.7, w + (e - w) * 0.5)]
@@ -184,3 +189,54 @@ def test_staff_add_a_department_and_a_library_another_county_sees_no_action(serv
                    "#bp-revet-button"):
         assert page.locator(action).count() == 0, action
     _shot(page, "project_other_county")
+
+
+def _drag_on_revise_map(page: Any, south_west: tuple[float, float],
+                        north_east: tuple[float, float]) -> None:
+    """The revise form's rectangle tool on the project map: press, drag, release."""
+    page.click("#bp-project-map .leaflet-draw-draw-rectangle")
+    points = page.evaluate("""(corners) => {
+        const cfg = JSON.parse(document.getElementById("bp-revise-config").textContent);
+        const map = window[cfg.map], box = map.getContainer().getBoundingClientRect();
+        return corners.map(([lat, lon]) => {
+            const p = map.latLngToContainerPoint([lat, lon]);
+            return [box.left + p.x, box.top + p.y]; }); }""", [south_west, north_east])
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    page.mouse.move(*points[1], steps=8)
+    page.mouse.up()
+
+
+def test_a_refused_revision_keeps_the_drawn_site_on_the_map(server, page, console):
+    """修改项目 with a newly drawn site and a wrong amount: the page comes back with the
+    reason, the drawn site still on the map and in the form; the corrected form sends it."""
+    store = open_store("", STATE["data"])
+    try:
+        code = create_project(park_project(name="浏览器修改地块项目"),
+                              site=site("01_park_clean.txt"), user=DCF_STAFF,
+                              store=store).code
+        vet_project(code, user=DCF_STAFF, store=store)
+    finally:
+        store.close()
+    _sign_in(page, server, "自然资源局小王", f"/projects/{code}")
+    page.locator("#bp-project-map .leaflet-container").wait_for()
+    _drag_on_revise_map(page, (36.4395, 116.0372), (36.4404, 116.0388))
+    drawn = page.locator("#bp-revise-site").input_value()
+    assert drawn.startswith('{"type":"Feature"'), drawn
+    page.fill("#bp-revise-form input[name=investment]", "很多")
+    page.fill("#bp-revise-form input[name=reason]", "避让河道，缩小用地")
+    console.expect("status of 422")
+    page.click("#bp-revise")
+    page.locator("#bp-revise-form #bp-error").wait_for()
+    assert "总投资须为数字" in page.locator("#bp-revise-form #bp-error").inner_text()
+    assert page.locator("#bp-revise-site").input_value() == drawn
+    assert "保留自上次提交" in page.locator("#bp-revise-site-state").inner_text()
+    shown = page.evaluate("""() => {
+        const cfg = JSON.parse(document.getElementById("bp-revise-config").textContent);
+        return window[cfg.drawnItems].getLayers().length; }""")
+    assert shown == 1  # the drawn site is on the map again
+    _shot(page, "project_revise_refused_kept")
+    page.fill("#bp-revise-form input[name=investment]", "9")
+    page.click("#bp-revise")
+    page.wait_for_url(f"{server}/projects/{code}")
+    assert "地块第 2 版" in page.locator("body").inner_text()

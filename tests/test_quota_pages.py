@@ -200,3 +200,97 @@ def test_every_operation_from_the_page(city: Store, tmp_path: Path) -> None:  # 
             assert kept in lend, (kept, lend)
         allocate = same.text.split('id="bp-op-allocate"', 1)[1].split("</form>", 1)[0]
         assert 'name="reason" value=' not in allocate  # only the refused form is filled
+
+
+def _actors(html: str) -> list[str]:
+    """The 操作人 column of the page's movement list."""
+    table = html.split('id="bp-movements"', 1)[1].split("</table>", 1)[0]
+    return [cells[6] for row in re.findall(r"<tr>(.*?)</tr>", table)
+            if len(cells := re.findall(r"<td[^>]*>(.*?)</td>", row)) == 8]
+
+
+def test_movements_say_who_did_it_as_a_manager_reads_it(city: Store,  # noqa: F811
+                                                         tmp_path: Path) -> None:
+    """A command at the server (``cli:root``) reads 命令行（root） in the list and the export,
+    and the filter takes it as shown; a signed-in user is their login name; the API keeps
+    the stored actor."""
+    from blueprint.layers.users import User
+
+    _users(city)
+    token = create_user("reader", "viewer", None, store=city, actor="test")
+    quota.hold(year=2026, kind="land", county=DCF, project="LC-2026-9300", amount="1",
+               user=User("cli:root", "admin"), reason="命令行预留", key="cli-hold",
+               store=city)
+    with _client(city, tmp_path) as client:
+        _login(client, "dcf_q")
+        effect, done = _confirm(client, {
+            "csrf": _csrf(client), "op": "hold", "kind": "new_construction_land",
+            "year": "2026", "county": DCF, "project": "LC-2026-9002", "amount": "1",
+            "reason": "页面预留"})
+        assert done.status_code == 303, done.text
+        actors = _actors(client.get("/quota").text)
+        assert {"命令行（root）", "dcf_q"} <= set(actors) and "cli:root" not in actors
+        shown = _actors(client.get("/quota", params={"actor": "命令行（root）"}).text)
+        assert shown == ["命令行（root）"]
+        exported = client.get("/quota/export", params={"format": "csv", "actor": "cli:root"})
+        rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+        column = rows[0].index("操作人")
+        assert [r[column] for r in rows[1:]] == ["命令行（root）"]
+        api = client.get("/api/quota/movements", params={"project": "LC-2026-9300"},
+                         headers={"Authorization": f"Bearer {token}"})
+        assert api.status_code == 200 and [m["actor"] for m in api.json()] == ["cli:root"]
+
+
+def test_a_project_is_chosen_from_the_list_and_named_before_the_confirmation(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The project fields offer the projects of the counties the user sees (code and name);
+    the confirmation names the project; a code not in the library is refused at once, not
+    after the confirmation, with the form as typed."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "dcf_q")
+        page = client.get("/quota").text
+        offered = page.split('<datalist id="bp-project-codes">', 1)[1].split("</datalist>")[0]
+        assert '<option value="LC-2026-9002">测试项目 LC-2026-9002（东昌府区）</option>' in offered
+        assert "LC-2026-9001" not in offered  # 阳谷县's
+        assert page.count('list="bp-project-codes"') == 4  # hold, allocate, reclaim, filter
+        form = {"csrf": _csrf(client), "op": "hold", "kind": "new_construction_land",
+                "year": "2026", "county": DCF, "amount": "1", "reason": "项目预留"}
+        named = client.post("/quota/ops", data=form | {"project": "LC-2026-9002"})
+        assert "为项目 LC-2026-9002（测试项目 LC-2026-9002）预留 1 公顷" in named.text
+        unknown = client.post("/quota/ops", data=form | {"project": "LC-2026-0404"})
+        assert unknown.status_code == 404 and "确认记入台账" not in unknown.text
+        assert 'id="bp-op-error">预留未记入台账：项目“LC-2026-0404”不存在' in unknown.text
+        hold = unknown.text.split('id="bp-op-hold"', 1)[1].split("</form>", 1)[0]
+        assert 'name="project" value="LC-2026-0404"' in hold
+
+
+def test_what_the_ledger_would_refuse_is_refused_before_the_confirmation(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """An amount that is no number or not positive, a date or a number that is none: said at
+    the first step with the core's words (no confirmation of 预留 两公顷 公顷), the form kept;
+    the date fields start at today."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        page = client.get("/quota").text
+        today = today_cn().isoformat()
+        assert f'name="expires" type="date" min="{today}"' in page
+        assert f'name="due" type="date" min="{today}"' in page
+        common = {"csrf": _csrf(client), "kind": "new_construction_land", "year": "2026",
+                  "reason": "试"}
+        hold = common | {"op": "hold", "county": DCF, "project": "LC-2026-9002"}
+        for form, said in [
+                (hold | {"amount": "两公顷"}, "数量不是有效数字"),
+                (hold | {"amount": "-1"}, "数量必须大于零"),
+                (hold | {"amount": "1", "expires": "明天"}, "应为日期 YYYY-MM-DD"),
+                (common | {"op": "lend", "lender": DCF, "borrower": YG, "amount": "1",
+                           "due": "下月"}, "日期格式应为 YYYY-MM-DD"),
+                (common | {"op": "repay", "loan_id": "第一笔"}, "编号应为数字"),
+                (common | {"op": "reverse", "operation_id": "x"}, "编号应为数字")]:
+            first = client.post("/quota/ops", data=form)
+            assert first.status_code == 422 and "确认记入台账" not in first.text, form
+            error = first.text.split('id="bp-op-error">', 1)[1].split("</p>", 1)[0]
+            assert "未记入台账" in error and said in error, (said, error)
+        kept = first.text.split('id="bp-op-reverse"', 1)[1].split("</form>", 1)[0]
+        assert 'name="operation_id" value="x"' in kept

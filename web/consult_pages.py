@@ -4,6 +4,7 @@ a small map) and the joint meeting's problem list (``/meeting``, decisions by ci
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
 import json
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -23,10 +24,11 @@ from blueprint.web.panel import UPLOAD_CRS
 from blueprint.web.project_forms import read_upload
 from blueprint.web.project_map import answer_map
 from blueprint.web.project_pages import allows
-from blueprint.web.render import embed, error_page, page
+from blueprint.web.render import Refusal, embed, kept_fields, page, page_again
 from blueprint.web.session import check_csrf
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+CONDITION_FILE_AGAIN = "所选的条件范围文件未能保留，请重新选择后再提交。"
 
 def _condition(text: str) -> dict[str, Any] | None:
     if not text.strip():
@@ -59,28 +61,30 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
     router = APIRouter(include_in_schema=False)
     SettingsDep = Annotated[Any, Depends(settings_dep)]
 
-    def _inbox(ctx: Any, store: Any, user: Any, chosen: str | None, *,
-               error: BlueprintError | None = None, values: dict[str, str] | None = None,
-               status: int = 200, done: str = "") -> HTMLResponse | None:
+    def _inbox(ctx: Any, store: Any, user: Any, chosen: str | None,
+               refusal: Refusal | None = None, *, done: str = "") -> HTMLResponse:
         """The inbox with the answer form of round ``chosen`` (default: the first one not
-        answered). A refused answer (``error``) shows its reason above the form, which keeps
-        what the user chose and typed; None when that round is not in this inbox. ``done``:
-        the project whose answer was just recorded (said at the top)."""
-        rows = inbox(user.department, store=store)
+        answered). A refused answer (``refusal``) shows its reason above the form, which
+        keeps what the user chose and typed; its error is raised again when that round is
+        not in this inbox. ``done``: the project whose answer was just recorded (said at
+        the top)."""
+        rows = inbox(user.department, store=store) if user.department else []
         current = next((r for r in rows if str(r["round_id"]) == chosen), None)
         if current is None:
-            if error is not None:
-                return None
+            if refusal is not None:
+                raise refusal.error
             current = next((r for r in rows if r["answer"] is None), None)
         form_map, names = None, {}  # type: tuple[Any, dict[str, str]]
         if current is not None:
             project = get_project(current["project"], store=store)
             fmap, names = answer_map(project.site, ctx.base)
             form_map = embed(fmap)
-        return page(ctx, "inbox.html", status=status, rows=rows, current=current,
-                    fmap=form_map, upload_crs=UPLOAD_CRS, counties=counties(store=store),
-                    config=json.dumps(names), answers=ANSWER_ZH, not_department=False,
-                    error=error.message_zh if error is not None else "", values=values or {},
+        return page(ctx, "inbox.html", status=refusal.status if refusal else 200, rows=rows,
+                    current=current, fmap=form_map, upload_crs=UPLOAD_CRS,
+                    counties=counties(store=store), config=json.dumps(names),
+                    answers=ANSWER_ZH, not_department=False,
+                    error=refusal.message_zh if refusal else "",
+                    values=refusal.kept if refusal else {},
                     done=next((r for r in rows if r["project"] == done), None))
 
     @router.get("/inbox", response_class=HTMLResponse)
@@ -90,48 +94,56 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         user = session.user
         if user.role != "department" or not user.department:
             return page(ctx, "inbox.html", rows=[], not_department=True)
-        shown = _inbox(ctx, store, user, request.query_params.get("round"),
-                       done=request.query_params.get("done", ""))
-        assert shown is not None  # only a refused answer has no page of its own
-        return shown
+        return _inbox(ctx, store, user, request.query_params.get("round"),
+                      done=request.query_params.get("done", ""))
 
     @router.post("/inbox/{round_id}/answer", response_model=None)
     async def answer_round(round_id: RowId, request: Request, session: SessionDep, ctx: Ctx,
                            store: StoreDep, settings: SettingsDep) -> Response:
         """Record the department's answer (the core checks the user's department), with a
-        condition area drawn on the map or uploaded as a file (the file wins)."""
+        condition area drawn on the map or uploaded as a file (the file wins). A refusal
+        after the file was read asks for it again (a browser cannot keep it)."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
         check_fields(form.multi_items(), long=("condition",))
+        uploaded = None
         try:
             rnd = get_round(round_id, store=store)
             permit(session.user, "POST /inbox/{round_id}/answer",
                    get_project(rnd.project, store=store).county,
                    [a.department for a in rnd.active])
-            condition = await _uploaded_condition(form, settings) \
-                or _condition(str(form.get("condition") or ""))
+            uploaded = await _uploaded_condition(form, settings)
+            condition = uploaded or _condition(str(form.get("condition") or ""))
             answer(round_id, user=session.user, answer=str(form.get("answer") or ""),
                    text=str(form.get("text") or ""), condition=condition, store=store)
         except BlueprintError as exc:
-            kept = {k: str(form.get(k) or "") for k in ("answer", "text", "condition")}
-            shown = _inbox(ctx, store, session.user, str(round_id), error=exc, values=kept,
-                           status=error_status(exc)) if session.user.department else None
-            return shown or error_page(ctx, exc, error_status(exc), f"/inbox?round={round_id}")
+            refusal = Refusal(exc, error_status(exc),
+                              kept_fields(form, ("answer", "text", "condition")),
+                              note=CONDITION_FILE_AGAIN if uploaded is not None else "")
+            return page_again(ctx, refusal, f"/inbox?round={round_id}", partial(
+                _inbox, ctx, store, session.user, str(round_id)))
         return RedirectResponse(f"{ctx.base}/inbox?done={rnd.project}", status_code=303)
 
-    def _meeting(ctx: Any, store: Any, user: Any, *, refused: int | None = None,
-                 error: BlueprintError | None = None, values: dict[str, str] | None = None,
-                 status: int = 200) -> HTMLResponse:
+    def _meeting(ctx: Any, store: Any, user: Any,
+                 refusal: Refusal | None = None) -> HTMLResponse:
         """The open problem list and the decisions taken. A refused decision on item
-        ``refused`` shows its reason above that item's form, which keeps what was typed."""
+        ``refusal.form`` shows its reason above that item's form, which keeps what was
+        typed; its error is raised again when the item is not open or the user may not
+        decide."""
         items = problem_list(store=store, status=None)
-        return page(ctx, "meeting.html", status=status,
-                    open_items=[i for i in items if i["status"] == "open"],
+        open_items = [i for i in items if i["status"] == "open"]
+        may_decide = allows(permit, user, "POST /meeting/{item_id}/decide", None)
+        if refusal is not None and not (
+                may_decide and any(i["id"] == refusal.form for i in open_items)):
+            raise refusal.error
+        return page(ctx, "meeting.html", status=refusal.status if refusal else 200,
+                    open_items=open_items,
                     decided=[i for i in items if i["status"] == "decided"],
-                    decisions=DECISIONS, may_decide=allows(
-                        permit, user, "POST /meeting/{item_id}/decide", None),
-                    today=today_cn().isoformat(), refused=refused,
-                    error=error.message_zh if error is not None else "", values=values or {})
+                    decisions=DECISIONS, may_decide=may_decide,
+                    today=today_cn().isoformat(),
+                    refused=refusal.form if refusal else None,
+                    error=refusal.message_zh if refusal else "",
+                    values=refusal.kept if refusal else {})
 
     @router.get("/meeting", response_class=HTMLResponse)
     def meeting_page(session: SessionDep, ctx: Ctx, store: StoreDep) -> HTMLResponse:
@@ -163,13 +175,10 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                         meeting_date=day, attendees=attendees.split("、"),
                         text=str(form.get("text") or ""), store=store)
         except BlueprintError as exc:
-            kept = {k: str(form.get(k) or "")
-                    for k in ("meeting_date", "attendees", "decision", "text")}
-            if any(i["id"] == item_id for i in problem_list(store=store)) and allows(
-                    permit, session.user, "POST /meeting/{item_id}/decide", None):
-                return _meeting(ctx, store, session.user, refused=item_id, error=exc,
-                                values=kept, status=error_status(exc))
-            return error_page(ctx, exc, error_status(exc), "/meeting")
+            refusal = Refusal(exc, error_status(exc), kept_fields(
+                form, ("meeting_date", "attendees", "decision", "text")), item_id)
+            return page_again(ctx, refusal, "/meeting", partial(
+                _meeting, ctx, store, session.user))
         return RedirectResponse(f"{ctx.base}/meeting", status_code=303)
 
     return router

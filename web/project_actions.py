@@ -32,12 +32,19 @@ from blueprint.analysis.projects.config import load_settings
 from blueprint.layers.errors import BlueprintError
 from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
 from blueprint.layers.users import User
-from blueprint.web.project_forms import form_values, project_input, site_from_form
+from blueprint.web.project_forms import (
+    chosen_file,
+    form_values,
+    project_input,
+    site_from_form,
+)
 from blueprint.web.project_view import open_round_id, period
+from blueprint.web.render import Refusal
 from blueprint.web.session import check_csrf
 
 ProjectCode = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
 Act = Callable[[Any, User], Awaitable[str]]
+FILE_AGAIN = "所选的地块文件未能保留，请重新选择后再提交。"
 
 
 def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # noqa: N803
@@ -48,10 +55,12 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
     router = APIRouter(include_in_schema=False)
 
     async def run(code: str, request: Request, session: Any, ctx: Any, store: Any,
-                  rules: Any, key: str, act: Act, form_name: str) -> Response:
+                  rules: Any, key: str, act: Act, form_name: str,
+                  note: Callable[[Any], str] | None = None) -> Response:
         """CSRF, the form's fields, the page policy, then ``act``; back to the project
         page (with what ``act`` returns as its query), or the page again with the form
-        ``form_name`` as it was filled in and the reason of the refusal."""
+        ``form_name`` as it was filled in and the reason of the refusal (and ``note`` of
+        the form after it: what the page could not keep)."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
         check_fields(form.multi_items(), long=("site",))
@@ -60,8 +69,9 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
             permit(session.user, key, get_project(code, store=store).county, None)
             query = await act(form, session.user)
         except BlueprintError as exc:
-            return refused_page(code, request, session.user, ctx, store, rules, form_name, exc,
-                                form_values(form))
+            return refused_page(code, request, session.user, ctx, store, rules, Refusal(
+                exc, error_status(exc), form_values(form), form_name,
+                note(form) if note is not None else ""))
         return RedirectResponse(f"{ctx.base}{back}{query}", status_code=303)
 
     def department_route(path: str, change: Callable[..., Any], form_name: str,
@@ -90,10 +100,16 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
     async def revise(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
                      store: StoreDep, rules: RulesDep, settings: SettingsDep) -> Response:
         """New attributes and/or site (策划生成 only), vetted again (the industry or the
-        emissions may have changed); a new round at once when ``new_round`` is ticked."""
+        emissions may have changed); a new round at once when ``new_round`` is ticked. A
+        refused form keeps a drawn site; a chosen file is read first, and a refusal after
+        it was read asks for it again (a browser cannot keep it)."""
+        read: list[bool] = []  # the site was read: a later refusal is not about its file
+
         async def act(form: Any, user: User) -> str:
+            site = await site_from_form(form, settings,
+                                        str(form.get("name") or "") or "项目地块")
+            read.append(True)
             data = project_input(form, load_settings().libraries)
-            site = await site_from_form(form, settings, data.name or "项目地块")
             days = period(form.get("period_days"))
             revise_project(code, user=user, store=store, reason=str(form.get("reason") or ""),
                            data=data, site=site)
@@ -101,8 +117,10 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
             if form.get("new_round") == "1":
                 start_round(code, user=user, store=store, period_days=days)
             return ""
+        def note(form: Any) -> str:
+            return FILE_AGAIN if read and chosen_file(form, "site_file") is not None else ""
         return await run(code, request, session, ctx, store, rules,
-                         "POST /projects/{code}/revise", act, "revise")
+                         "POST /projects/{code}/revise", act, "revise", note)
 
     @router.post("/projects/{code}/tags", response_model=None)
     async def tags(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,

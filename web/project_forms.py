@@ -98,13 +98,21 @@ def project_values(project: Project) -> dict[str, Any]:
     return {k: ("" if v is None else v) for k, v in values.items()}
 
 
+def chosen_file(form: Any, name: str) -> Any:
+    """The file chosen in the form's file field ``name``, or None when none was chosen."""
+    upload = form.get(name)
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        return None
+    return upload
+
+
 async def site_from_form(form: Any, settings: Any, name: str) -> Site | None:
     """The site of a form: an uploaded file (``site_file``, with ``crs``) or a drawn one
     (``site``, GeoJSON); None when the form has neither."""
     limits = SiteLimits(max_vertices=settings.max_site_vertices,
                         max_parts=settings.max_site_parts)
-    upload = form.get("site_file")
-    if upload is not None and not isinstance(upload, str) and upload.filename:
+    upload = chosen_file(form, "site_file")
+    if upload is not None:
         crs = str(form.get("crs") or "").strip() or None
         return await read_upload(upload, crs, settings, limits)
     text = str(form.get("site") or "").strip()

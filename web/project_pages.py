@@ -65,7 +65,7 @@ from blueprint.web.project_view import (
     period,
     project_view,
 )
-from blueprint.web.render import PageContext, embed, error_page, page
+from blueprint.web.render import PageContext, Refusal, embed, error_page, page, page_again
 from blueprint.web.session import check_csrf
 
 NOT_OK = ("conflict", "conditional")
@@ -184,12 +184,10 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         return RedirectResponse(f"{ctx.base}/projects/{quote(project.code)}", status_code=303)
 
     def show_project(code: str, request: Request, user: User, ctx: PageContext, store: Store,
-                     rules: Rules, *, refused: str = "", error: BlueprintError | None = None,
-                     kept: dict[str, Any] | None = None,
-                     status: int = 200) -> HTMLResponse | None:
-        """The project page. A refused action (``refused``: its form's name among the
-        actions, ``error``) says why above that form, which keeps what was filled in
-        (``kept``); None when the user has no such form on the page now."""
+                     rules: Rules, refusal: Refusal | None = None) -> HTMLResponse:
+        """The project page. A refused action (``refusal``, its ``form`` the action's name)
+        says why above that form, which keeps what was filled in; raises the refusal's error
+        when the user has no such form on the page now."""
         project = get_project(code, store=store)
         report = latest_report(code, store=store)
         rounds = rounds_of(code, store=store)
@@ -200,16 +198,18 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         pieces = _pieces(project, store, rules)
         view = project_view(user, project, rounds, report, store=store,
                             allows=partial(allows, permit), query=request.query_params)
-        if refused and refused not in view["actions"]:
-            return None
+        if refusal is not None and refusal.form not in view["actions"]:
+            raise refusal.error
         fmap, draw = project_map(project.site, pieces, conditions, ctx.base,
                                  draw="revise" in view["actions"])
         quota = [r | {"kind_zh": _kind_zh(r["kind"])} for r in balances(store=store)
                  if r.get("project") == code]
-        kept = kept or {}
-        return page(ctx, "project.html", status=status, p=project, key=key_status(project),
+        refused = refusal.form if refusal is not None else ""
+        kept = refusal.kept if refusal is not None else {}
+        return page(ctx, "project.html", status=refusal.status if refusal else 200,
+                    p=project, key=key_status(project),
                     report=report, refused=refused, kept=kept,
-                    error=error.message_zh if error is not None else "",
+                    error=refusal.message_zh if refusal is not None else "",
                     rounds=rounds, history=stage_history(code, store=store),
                     quota=quota, fmap=embed(fmap), draw=json.dumps(draw), stages=STAGE_ZH,
                     answers=ANSWER_ZH, conditions=len(conditions),
@@ -225,23 +225,16 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                      store: StoreDep, rules: RulesDep) -> HTMLResponse:
         """One project: map, report, consultation, stages, quotas, allowed actions."""
         try:
-            shown = show_project(code, request, session.user, ctx, store, rules)
+            return show_project(code, request, session.user, ctx, store, rules)
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/projects")
-        assert shown is not None  # only a refused action has no page of its own
-        return shown
 
     def refused_page(code: str, request: Request, user: User, ctx: PageContext, store: Store,
-                     rules: Rules, form_name: str, exc: BlueprintError,
-                     kept: dict[str, Any]) -> Response:
+                     rules: Rules, refusal: Refusal) -> Response:
         """The project page again with the refused form filled in and the reason above it;
         the error page when that form is not on the page (the user may not take it)."""
-        try:
-            shown = show_project(code, request, user, ctx, store, rules, refused=form_name,
-                                 error=exc, kept=kept, status=error_status(exc))
-        except BlueprintError:
-            shown = None
-        return shown or error_page(ctx, exc, error_status(exc), f"/projects/{quote(code)}")
+        return page_again(ctx, refusal, f"/projects/{quote(code)}", partial(
+            show_project, code, request, user, ctx, store, rules))
 
     @router.post("/projects/{code}/actions", response_model=None)
     async def project_action(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
@@ -266,8 +259,8 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             elif action == "exit":
                 exit_project(code, user=user, reason=reason, store=store)
         except BlueprintError as exc:
-            return refused_page(code, request, user, ctx, store, rules, action, exc,
-                                form_values(form))
+            return refused_page(code, request, user, ctx, store, rules, Refusal(
+                exc, error_status(exc), form_values(form), action))
         return RedirectResponse(f"{ctx.base}/projects/{quote(code)}", status_code=303)
 
     router.include_router(action_routes(SessionDep, Ctx, StoreDep, RulesDep, SettingsDep,

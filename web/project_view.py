@@ -103,6 +103,19 @@ def _revet(query: Any, report: StoredReport | None) -> dict[str, str] | None:
             "changed": "1" if before != report.verdict else ""}
 
 
+def _answer_here(user: User, project: Project, current: ConsultationRound | None,
+                 allows: Allows) -> dict[str, Any] | None:
+    """Where the user's department answers the open round (its inbox form: the round's id,
+    and whether it answered already), or None when the user has nothing to answer here."""
+    mine = next((a for a in current.active if a.department == user.department), None) \
+        if current is not None and user.department else None
+    if current is None or mine is None or not allows(
+            user, "POST /inbox/{round_id}/answer", project.county,
+            [a.department for a in current.active]):
+        return None
+    return {"round": current.id, "answered": mine.current is not None}
+
+
 def project_view(user: User, project: Project, rounds: list[ConsultationRound],
                  report: StoredReport | None, *, store: Store, allows: Allows,
                  query: Any) -> dict[str, Any]:
@@ -115,6 +128,6 @@ def project_view(user: User, project: Project, rounds: list[ConsultationRound],
     names = {d.code: d.name_zh for d in list_departments(store=store)}
     always = {r.code for r in routing.departments if r.always}
     return {"actions": actions, "stale": staleness, "revet": _revet(query, report),
-            "current_round": current,
+            "current_round": current, "answer_here": _answer_here(user, project, current, allows),
             "add_departments": {c: n for c, n in names.items() if c not in in_round},
             "remove_departments": {c: names.get(c, c) for c in sorted(in_round - always)}}

@@ -9,6 +9,7 @@ Chinese error page with the API's status.
 
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprint.analysis import quota
+from blueprint.analysis.projects import get_project, list_projects
 from blueprint.analysis.quota.clock import (
     china_time,
     end_of_day_utc,
@@ -25,20 +27,21 @@ from blueprint.analysis.quota.clock import (
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export
 from blueprint.analysis.quota.history import OP_ZH, OPS
-from blueprint.analysis.quota.kinds import KINDS, resolve_kind
+from blueprint.analysis.quota.kinds import KINDS, resolve_kind, to_units
 from blueprint.layers.errors import BadInput, BlueprintError
 from blueprint.layers.features import features_in_bbox
 from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
-from blueprint.layers.users import User
+from blueprint.layers.users import User, actor_stored
 from blueprint.web.quota_view import RAMP, bar_chart, choropleth, effect_zh
-from blueprint.web.render import PageContext, embed, error_page, page
+from blueprint.web.render import PageContext, Refusal, embed, error_page, page, page_again
 from blueprint.web.session import check_csrf
 
 PAGE_SIZE = 50
 FILTERS = ("county", "project", "op", "since", "until", "actor")
 OPERATIONS = ("hold", "allocate", "lend", "repay", "reclaim", "reverse")
 CITY_OPS = ("lend", "reverse")  # city level only (docs/quota.md)
+PROJECT_OPS = ("hold", "allocate", "reclaim")  # the operations that name a project
 
 
 def _years(store: Store) -> list[int]:
@@ -76,7 +79,7 @@ def _core_filters(values: dict[str, str], year: int, kind: str) -> dict[str, Any
             "project": values["project"] or None, "op": values["op"] or None,
             "since": _when(values["since"], "since"),
             "until": _when(values["until"], "until", end=True),
-            "actor": values["actor"] or None}
+            "actor": actor_stored(values["actor"]) or None}
 
 
 def _may_operate(user: User) -> list[str]:
@@ -87,11 +90,15 @@ def _may_operate(user: User) -> list[str]:
     return []
 
 
-def _dashboard(ctx: PageContext, store: Store, q: Any, *, kept: dict[str, str] | None = None,
-               error: BlueprintError | None = None, status: int = 200) -> HTMLResponse:
-    """The dashboard; after a refused operation (``error``) it says why at the top and the
-    operation's form keeps what was filled in (``kept``)."""
+def _dashboard(ctx: PageContext, store: Store, q: Any,
+               refusal: Refusal | None = None) -> HTMLResponse:
+    """The dashboard; after a refused operation (``refusal``) it says why at the top and the
+    operation's form keeps what was filled in; the refusal's error is raised again when the
+    user has no form for that operation."""
     user = ctx.user
+    if refusal is not None and refusal.form not in _may_operate(user):
+        raise refusal.error
+    kept = refusal.kept if refusal is not None else {}
     years = _years(store)
     kind = resolve_kind(q.get("kind") or "new_construction_land").code
     year = int(q.get("year") or (years[0] if years else today_cn().year))
@@ -116,19 +123,22 @@ def _dashboard(ctx: PageContext, store: Store, q: Any, *, kept: dict[str, str] |
     query = {"kind": kind, "year": year, **{k: v for k, v in values.items() if v}}
     pool = next((r for r in rows if r["type"] == "pool"), None)
     names = {c: cards[c]["name"] for c in cards}
-    return page(ctx, "quota.html", status=status, kind=kind, year=year, years=years or [year],
-                kinds=KINDS, unit=unit, fmap=fmap, pool=pool,
+    shown = set(visible)  # the projects a form may name: those of the counties shown
+    projects = [p for p in list_projects(store=store) if p.county in shown]
+    return page(ctx, "quota.html", status=refusal.status if refusal else 200, kind=kind,
+                year=year, years=years or [year], kinds=KINDS, unit=unit, fmap=fmap, pool=pool,
                 visible=visible, chosen=chosen, card=cards.get(chosen) if chosen else None,
                 chart=bar_chart(cards[chosen], unit) if chosen in cards else "",
-                cards=cards, names=names, moves=moves, total=total, page_no=page_no,
+                cards=cards, names=names, projects=projects, moves=moves, total=total,
+                page_no=page_no,
                 pages=max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE), values=values,
                 ops=OPS, op_zh=OP_ZH, query=urlencode(query), ramp=RAMP,
                 operations=_may_operate(user), city=user.role in ("admin",
                                                                   "city_quota_manager"),
                 today=today_cn().isoformat(),
                 done=q.get("done", "") if q.get("done", "").isdigit() else "",
-                kept=kept or {}, op_error=error.message_zh.rstrip("。") if error else "",
-                op_zh_kept=OP_ZH.get((kept or {}).get("op", ""), "操作"))
+                kept=kept, op_error=refusal.message_zh.rstrip("。") if refusal else "",
+                op_zh_kept=OP_ZH.get(kept.get("op", ""), "操作"))
 
 
 def _run(op: str, f: dict[str, str], user: User, store: Store, key: str) -> dict[str, Any]:
@@ -153,6 +163,21 @@ def _run(op: str, f: dict[str, str], user: User, store: Store, key: str) -> dict
     if op == "reclaim":
         return quota.reclaim(project=f["project"], year=year, kind=kind, **common)
     return quota.reverse(operation_id=_int(f, "operation_id"), **common)
+
+
+def _checked(op: str, f: dict[str, str], store: Store) -> str:
+    """Refuse before the confirmation what the core would refuse after it, with its own
+    parsers and messages: the amount, the dates, the numbers, a project not in the library.
+    The project's name, for the confirmation's sentence."""
+    if f.get("amount") or op in ("hold", "allocate", "lend"):
+        to_units(f.get("amount", ""))
+    if op == "hold" and f.get("expires"):
+        parse_day_or_time(f["expires"], "expires")
+    if op == "lend":
+        parse_day_or_time(f.get("due", ""), "due", "date")
+    if op in ("repay", "reverse"):
+        _int(f, "loan_id" if op == "repay" else "operation_id")
+    return get_project(f.get("project", ""), store=store).name if op in PROJECT_OPS else ""
 
 
 def _int(f: dict[str, str], name: str) -> int:
@@ -215,21 +240,18 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             if f.get("confirm") != "1":
                 names = {r["county"]: str(r["title"]).split(" ")[0]
                          for r in quota.balances(store=store) if r["type"] == "county"}
-                effect = effect_zh(op, f, kind.title, kind.unit_zh, names)
+                effect = effect_zh(op, f, kind.title, kind.unit_zh, names,
+                                   _checked(op, f, store))
                 return page(ctx, "quota_confirm.html", op=op, op_zh=OP_ZH[op], effect=effect,
                             fields=f, key=f"page:{uuid.uuid4()}", back=back)
             result = _run(op, f | {"kind": kind.code}, session.user, store,
                           f.get("key") or f"page:{uuid.uuid4()}")
         except BlueprintError as exc:
-            if op not in _may_operate(session.user):
-                return error_page(ctx, exc, error_status(exc), back)
             shown = {"kind": f.get("kind", ""), "year": f.get("year", ""),
                      "county": f.get("county") or f.get("lender") or ""}
-            try:
-                return _dashboard(ctx, store, shown, kept=f, error=exc,
-                                  status=error_status(exc))
-            except BlueprintError:  # the kind or year itself was refused
-                return error_page(ctx, exc, error_status(exc), back)
+            # the error page when the kind or year itself was refused
+            return page_again(ctx, Refusal(exc, error_status(exc), f, op), back,
+                              partial(_dashboard, ctx, store, shown))
         target = f"{ctx.base}{back}&" + urlencode({"county": f.get("county") or
                                                    f.get("lender") or "",
                                                    "done": result.get("operation_id", "")})

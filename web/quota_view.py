@@ -87,19 +87,23 @@ def bar_chart(card: dict[str, Any], unit: str) -> str:
 
 
 def effect_zh(op: str, f: dict[str, str], kind_title: str, unit: str,
-              names: dict[str, str]) -> str:
-    """What an operation will do, in one Chinese sentence, before it is posted."""
+              names: dict[str, str], project_name: str = "") -> str:
+    """What an operation will do, in one Chinese sentence, before it is posted (the
+    project named by its code and ``project_name``)."""
     def name(code: str) -> str:
         return f"{names.get(code, code)}（{code}）"
+
+    code = f.get("project", "")  # its name in full-width brackets, or a space before the verb
+    project = f"{code}（{project_name}）" if project_name else f"{code} "
 
     amount = f"{f.get('amount', '')} {unit}{kind_title}"
     pool = "，县级储备不足部分从市级统筹池调入" if f.get("from_pool") else ""
     if op == "hold":
         until = (f"，预留至 {f['expires']}（北京时间当日 24 时）" if f.get("expires")
                  else "，不设期限")
-        return f"从{name(f['county'])}县级储备为项目 {f['project']} 预留 {amount}{pool}{until}。"
+        return f"从{name(f['county'])}县级储备为项目 {project}预留 {amount}{pool}{until}。"
     if op == "allocate":
-        return (f"向项目 {f['project']} 配置 {amount}：先使用该项目的预留，再使用"
+        return (f"向项目 {project}配置 {amount}：先使用该项目的预留，再使用"
                 f"{name(f['county'])}县级储备{pool}。")
     if op == "lend":
         return (f"由{name(f['lender'])}向{name(f['borrower'])}临时拆借 {amount}，"
@@ -108,6 +112,6 @@ def effect_zh(op: str, f: dict[str, str], kind_title: str, unit: str,
         what = f"{f['amount']} {unit}" if f.get("amount") else "全部未还数量"
         return f"归还临时拆借第 {f['loan_id']} 号：{what}。"
     if op == "reclaim":
-        return (f"收回项目 {f['project']} 在 {f['year']} 年度的{kind_title}预留和已配置指标，"
+        return (f"收回项目 {project}在 {f['year']} 年度的{kind_title}预留和已配置指标，"
                 "退回其来源账户。")
     return f"冲正第 {f.get('operation_id', '')} 号操作：以反向分录抵销其全部分录，原记录保留。"

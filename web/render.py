@@ -4,7 +4,8 @@ embedded in them (their scripts and stylesheets from ``/static/vendor``, no CDN)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from blueprint.analysis.consultation.workdays import is_provisional
 from blueprint.analysis.quota.clock import shown_cn
 from blueprint.layers.errors import BlueprintError
 from blueprint.layers.sessions import Session
-from blueprint.layers.users import ROLES
+from blueprint.layers.users import ROLES, actor_zh
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
@@ -27,6 +28,7 @@ _ENV.globals["is_provisional"] = is_provisional
 
 
 _ENV.filters["china_time"] = shown_cn  # stored moments, read in China time
+_ENV.filters["actor_zh"] = actor_zh  # who did it: 命令行（root）, not cli:root
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,44 @@ def error_page(ctx: PageContext, exc: BlueprintError, status: int, back: str) ->
     """A refused or failed action, in Chinese, with the way back."""
     return page(ctx, "error.html", status=status, message_zh=exc.message_zh,
                 message=exc.message, where=readable_where(exc.where), back=back)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A form the page policy or the core refused, to show again on its own page: the reason
+    (``error``, said above the form), the page's HTTP status, what the user filled in
+    (``kept``), which form of the page it was (``form``: a name or an item's id) and what
+    the page could not keep (``note``, said after the reason: a chosen file)."""
+
+    error: BlueprintError
+    status: int
+    kept: dict[str, Any] = field(default_factory=dict)
+    form: str | int | None = None
+    note: str = ""
+
+    @property
+    def message_zh(self) -> str:
+        """The reason in Chinese, and the note after it."""
+        if not self.note:
+            return self.error.message_zh
+        return f"{self.error.message_zh.rstrip('。')}。{self.note}"
+
+
+def kept_fields(form: Any, names: Iterable[str]) -> dict[str, str]:
+    """The fields ``names`` of a posted form as the user filled them in (blank: "")."""
+    return {name: str(form.get(name) or "") for name in names}
+
+
+def page_again(ctx: PageContext, refusal: Refusal, back: str,
+               show: Callable[[Refusal], HTMLResponse]) -> HTMLResponse:
+    """The page of a refused form again (``show``: the reason above the form, what was
+    filled in kept), or the error page with the way ``back`` when that page cannot show the
+    form (``show`` raises a :class:`BlueprintError`: the form is not on it for this user, or
+    the page itself is refused)."""
+    try:
+        return show(refusal)
+    except BlueprintError:
+        return error_page(ctx, refusal.error, refusal.status, back)
 
 
 @dataclass(frozen=True)

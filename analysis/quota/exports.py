@@ -3,6 +3,9 @@
 CSV files are UTF-8 with a byte-order mark so that Excel opens them with the right
 encoding; amounts are written as exact decimal text. In ``.xlsx`` amounts are numbers.
 
+操作人 is who did it as a person reads it (``layers.users.actor_zh``): a command at the
+server as 命令行（<OS user>）, an automatic step as 系统自动, a user by login name.
+
 Text is never a formula: reasons, project codes, names and keys come from users, and a
 spreadsheet would run a cell starting with ``=``, ``+``, ``-`` or ``@`` (or a tab or
 carriage return before one). In CSV such text gets a leading ``'``; in ``.xlsx`` every
@@ -22,6 +25,7 @@ from blueprint.analysis.quota.balances import balances
 from blueprint.analysis.quota.history import movements
 from blueprint.layers.errors import BadInput
 from blueprint.layers.store import Store
+from blueprint.layers.users import actor_zh
 
 BALANCE_COLUMNS = (
     ("year", "年度"), ("kind_title", "指标类型"), ("unit_zh", "单位"), ("type_zh", "账户类型"),
@@ -96,8 +100,9 @@ def export(*, what: str, fmt: str, store: Store, **filters: Any) -> bytes:
     _check(what, fmt)
     if what == "balances":
         rows = balances(store=store, **filters)
-    else:
-        rows = movements(store=store, limit=1_000_000, **filters)
+    else:  # 操作人 as the page shows it: 命令行（root）, not cli:root
+        rows = [r | {"actor": actor_zh(r["actor"])}
+                for r in movements(store=store, limit=1_000_000, **filters)]
     return render(rows, what=what, fmt=fmt)
 
 

@@ -16,6 +16,16 @@
     });
   }
   if (!map || !drawn) { return; }
+  /* the tools draw a condition area here, not a site (draw-zh.js names the site) */
+  var tools = { polygon: "绘制多边形条件范围", rectangle: "绘制矩形条件范围" };
+  Object.keys(tools).forEach(function (shape) {
+    var button = map.getContainer().querySelector(".leaflet-draw-draw-" + shape);
+    if (!button) { return; }
+    button.title = tools[shape];
+    var said = button.querySelector(".sr-only");  /* what a screen reader says */
+    if (said) { said.textContent = tools[shape]; }
+  });
+  L.drawLocal.draw.handlers.polygon.tooltip.end = "点击第一个拐点完成条件范围";
   if (field.value) {  /* a refused answer comes back with the area drawn before */
     try {
       L.geoJSON(JSON.parse(field.value)).eachLayer(function (l) { drawn.addLayer(l); });

@@ -1,5 +1,6 @@
 /* The revise form: a site drawn on the project map goes into the hidden field "site" as
- * GeoJSON (the last one drawn); an uploaded file takes precedence on the server. */
+ * GeoJSON (the last one drawn); an uploaded file takes precedence on the server. A refused
+ * form comes back with the site drawn before in that field: it is drawn again. */
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("bp-revise-config").textContent);
@@ -7,6 +8,13 @@
   var field = document.getElementById("bp-revise-site");
   var state = document.getElementById("bp-revise-site-state");
   if (!map || !drawn || !field) { return; }
+  if (field.value) {
+    try {
+      L.geoJSON(JSON.parse(field.value)).eachLayer(function (l) { drawn.addLayer(l); });
+      if (!map.getBounds().contains(drawn.getBounds())) { map.fitBounds(drawn.getBounds()); }
+      state.textContent = "已绘制新的项目地块（保留自上次提交；提交后作为新版本地块保存并重新审查）。";
+    } catch (e) { field.value = ""; }
+  }
   map.on(L.Draw.Event.CREATED, function (ev) {
     drawn.eachLayer(function (l) { if (l !== ev.layer) { drawn.removeLayer(l); } });
     field.value = JSON.stringify(ev.layer.toGeoJSON());

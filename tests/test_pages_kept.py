@@ -1,0 +1,100 @@
+"""What a refused form keeps when it comes back (the real app, FastAPI TestClient, both
+engines): the project page's 修改项目 keeps a newly drawn site in the form, so that a second
+submit sends it; a chosen file cannot be kept by a browser, and the reason says so unless
+the refusal was about that file."""
+
+from __future__ import annotations
+
+import json
+from html import unescape
+from pathlib import Path
+
+import shapely
+from projects_support import SITES, city  # noqa: F401  (city: fixture)
+
+from blueprint.analysis.projects import get_project
+from blueprint.layers.store import Store
+from tests.test_pages import (
+    _client,
+    _csrf,
+    _form,
+    _login,
+    _project_in_consultation,
+    _save_project,
+    _users,
+)
+
+DRAWN = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[
+    [116.0370, 36.4394], [116.0390, 36.4394], [116.0390, 36.4405], [116.0370, 36.4405],
+    [116.0370, 36.4394]]]}}
+FILE_AGAIN = "所选的地块文件未能保留，请重新选择后再提交"
+
+
+def _kept_site(html: str) -> str:
+    """The drawn site the revise form of a page holds (its hidden field ``site``)."""
+    form = _form(html, "bp-revise-form")
+    field = form.split('id="bp-revise-site" value="', 1)[1].split('"', 1)[0]
+    return unescape(field)
+
+
+def test_a_refused_revision_keeps_the_drawn_site_and_asks_for_a_file_again(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "nr")
+        csrf = _csrf(client)
+        code = _save_project(client, csrf)
+        assert _kept_site(client.get(f"/projects/{code}").text) == ""  # nothing drawn yet
+        fields = {"csrf": csrf, "name": "页面测试项目", "county": "371502",
+                  "industry": "industrial", "investment": "很多",
+                  "responsible_unit": "聊城某公司", "reason": "调整地块", "crs": ""}
+
+        drawn = client.post(f"/projects/{code}/revise", data=fields | {"site": json.dumps(DRAWN)})
+        assert drawn.status_code == 422, drawn.text[-1500:]
+        form = _form(drawn.text, "bp-revise-form")
+        assert 'id="bp-error">未办理：总投资须为数字' in form and FILE_AGAIN not in drawn.text
+        kept = _kept_site(drawn.text)
+        assert json.loads(kept) == DRAWN
+
+        with (SITES / "01_park_clean.txt").open("rb") as fh:
+            chosen = client.post(f"/projects/{code}/revise", data=fields,
+                                 files={"site_file": ("新地块.txt", fh, "text/plain")})
+        assert chosen.status_code == 422
+        assert f"总投资须为数字。{FILE_AGAIN}" in _form(chosen.text, "bp-revise-form")
+        assert f"未办理：总投资须为数字。{FILE_AGAIN}（见下方" in chosen.text  # on top too
+
+        empty = client.post(f"/projects/{code}/revise", data=fields | {"investment": "7"},
+                            files={"site_file": ("空.txt", b"", "text/plain")})
+        assert empty.status_code == 422 and "上传文件为空" in empty.text
+        assert FILE_AGAIN not in empty.text  # the refusal is about the file itself
+
+        again = client.post(f"/projects/{code}/revise", follow_redirects=False,
+                            data=fields | {"investment": "7", "site": kept})
+        assert again.status_code == 303, again.text[-1500:]
+    project = get_project(code, store=city)
+    assert project.site_version == 2 and str(project.investment) == "7"
+    drawn_site = shapely.geometry.shape(DRAWN["geometry"])
+    assert project.site is not None and shapely.equals_exact(
+        shapely.normalize(project.site), shapely.normalize(drawn_site), tolerance=1e-7)
+
+
+def test_a_refused_answer_asks_for_its_condition_file_again(city: Store,  # noqa: F811
+                                                            tmp_path: Path) -> None:
+    """A 同意 sent with a condition file is refused after the file was read: the reason says
+    the file must be chosen again (the browser dropped it); a refusal about the file itself
+    does not."""
+    code, rnd = _project_in_consultation(city, tmp_path)
+    with _client(city, tmp_path) as gxj:
+        _login(gxj, "gxj")
+        base = {"csrf": _csrf(gxj, "/inbox"), "text": "须退让河道 50 米。"}
+        park = (SITES / "01_park_clean.txt").read_bytes()
+        plain = gxj.post(f"/inbox/{rnd.id}/answer", data=base | {"answer": "agree"},
+                         files={"condition_file": ("条件.txt", park)})
+        assert plain.status_code == 422
+        said = 'id="bp-error">只有“有条件同意”可以附加条件范围。所选的条件范围文件未能保留'
+        assert said in plain.text, plain.text[-2000:]
+        bad = gxj.post(f"/inbox/{rnd.id}/answer", data=base | {"answer": "conditional"},
+                       files={"condition_file": ("条件.txt", b"hello\nnot a site\n")})
+        assert bad.status_code == 422 and "既不是界址点坐标文件" in bad.text
+        assert "请重新选择" not in bad.text  # the refusal is about the file itself
+    assert get_project(code, store=city).stage == "consulting"
