@@ -31,3 +31,22 @@ def test_the_project_page_names_a_command_line_operator_as_a_person_reads_it(
         assert "cli:root" not in page
         review = client.get(f"/projects/{code}/report").text
         assert "审查人：命令行（root）" in review and "cli:root" not in review
+
+
+def test_the_tracking_page_names_a_command_line_reporter_as_a_person_reads_it(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    from datetime import date
+
+    from blueprint.analysis import tracking
+
+    code = create_project(park_project(name="命令行填报项目"), user=OPERATOR, store=city).code
+    tracking.set_plan(code, milestones=[tracking.Milestone("start", date(2026, 6, 1), "住建局")],
+                      investment={"2026-02": "100"}, user=OPERATOR, store=city)
+    tracking.submit_report(code, "2026-02", investment="90", user=OPERATOR, store=city)
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "nr")
+        page = client.get(f"/tracking/projects/{code}").text
+        row = page.split("2026-02", 1)[1].split("</tr>", 1)[0]
+        assert "<td>命令行（root）</td>" in row, row
+        assert "cli:root" not in page

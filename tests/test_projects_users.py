@@ -77,3 +77,16 @@ def test_list_disable_and_rotate(store: Store) -> None:
         disable_user("ghost", store=store, actor="admin")
     actions = [r.action for r in read_audit(store=store)]
     assert actions == ["user.create", "user.rotate_token", "user.disable"]
+
+
+@pytest.mark.parametrize("name", ["system", "cli:root", "cli:"])
+def test_names_the_records_use_for_the_system_and_the_command_line_are_reserved(
+        store: Store, name: str) -> None:
+    """``system`` and ``cli:…`` name what Blueprint and the command line do (pages read
+    them 系统自动 and 命令行（…）): no user may take them, and nothing is written."""
+    before = len(read_audit(store=store))
+    with pytest.raises(BadInput) as refused:
+        create_user(name, "nr_staff", None, store=store, actor="test")
+    assert refused.value.where == "name" and "系统保留" in refused.value.message_zh
+    assert [u.name for u in list_users(store=store)] == []
+    assert len(read_audit(store=store)) == before

@@ -223,3 +223,27 @@ def test_hold_expiry_a_day_or_an_exact_time_in_china_time(api) -> None:
     for bad in (4102444800, "30/06/2099", "tomorrow"):
         answer = city.post("/holds", hold | {"expires": bad})
         assert answer.status_code == 422 and answer.json()["where"].endswith("expires"), bad
+
+
+def test_movements_since_and_until_without_a_zone_are_china_time(api, store: Store) -> None:
+    """A grant posted at 01:00 on 6 May in China (17:00 UTC on 5 May): ``since`` 00:30 with
+    no zone is China time and finds it (read as UTC it would not); ``until`` 01:30 too."""
+    from datetime import UTC, datetime
+
+    from blueprint.analysis import quota
+    from blueprint.layers.users import User
+
+    quota.grant(year=2026, kind="land", county="371502", amount="10", reason="下达",
+                user=User("city", "city_quota_manager"), key="at-one", store=store,
+                at=datetime(2026, 5, 5, 17, 0, tzinfo=UTC))
+    city = _callers(api)["city"]
+
+    def found(**params: str) -> int:
+        answer = city.get("/movements", **params)
+        assert answer.status_code == 200, answer.text
+        return int(answer.headers["X-Total-Count"])
+
+    assert found(since="2026-05-06T00:30:00") == 2  # pool and county reserve
+    assert found(until="2026-05-06T00:30:00") == 0
+    assert found(since="2026-05-06T01:30:00") == 0
+    assert found(since="2026-05-05T16:30:00Z", until="2026-05-05T17:30:00Z") == 2

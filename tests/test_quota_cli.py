@@ -187,7 +187,7 @@ def test_date_options_share_one_parser(blueprint) -> None:
     cases = [
         (["lend", "--kind", "land", "--from", "371521", "--to", "371502", "--amount", "1",
           "--due", "2099-01-01T10:00", "--reason", "拆借"], "--due", "is not a date"),
-        (["movements", "--since", "yesterday"], "--since", "is not a date or time"),
+        (["movements", "--since", "yesterday"], "--since", "is neither a date"),
         (["loans", "--on", "2099-13-01"], "--on", "is not a date or time"),
         (["hold", "--kind", "land", "--county", "371502", "--project", "P", "--amount", "1",
           "--expires", "soon", "--reason", "审查"], "--expires", "is neither a date"),
@@ -229,3 +229,29 @@ def test_the_docs_hold_and_lend_examples_run_today(blueprint, store: Store) -> N
     for args in holds + lends:
         done = blueprint(*args, ok=False)
         assert done.exit_code == 0, (args, done.exception)
+
+
+def test_movement_dates_are_days_in_china_as_on_the_quota_page(blueprint, store: Store
+                                                                ) -> None:
+    """A grant posted at 01:00 on 6 May in China (17:00 UTC on 5 May) is a movement of
+    6 May: ``--since 2026-05-06`` and ``--until 2026-05-06`` (the day included) find it,
+    ``--until 2026-05-05`` does not; the table names the command-line operator as the page
+    does."""
+    from datetime import UTC, datetime
+
+    from blueprint.analysis import quota
+    from blueprint.layers.users import User
+
+    quota.grant(year=2026, kind="land", county="371502", amount="10", reason="下达",
+                user=User("cli:root", "admin"), key="at-one", store=store,
+                at=datetime(2026, 5, 5, 17, 0, tzinfo=UTC))
+
+    def found(*args: str) -> int:
+        return len(as_json(blueprint("movements", *args, "--format", "json")))
+
+    assert found("--since", "2026-05-06", "--until", "2026-05-06") == 2
+    assert found("--until", "2026-05-05") == 0
+    assert found("--since", "2026-05-06T00:30") == 2  # no zone: China time
+    assert found("--since", "2026-05-06T01:30") == 0
+    table = blueprint("movements").output
+    assert "命令行（root）" in table and "cli:root" not in table

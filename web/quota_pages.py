@@ -8,7 +8,6 @@ Chinese error page with the API's status.
 """
 
 import uuid
-from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -19,8 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from blueprint.analysis import quota
 from blueprint.analysis.projects import get_project, list_projects
 from blueprint.analysis.quota.clock import (
-    china_time,
-    end_of_day_utc,
+    bound_utc,
     parse_day_or_time,
     today_cn,
 )
@@ -57,14 +55,8 @@ def _admin_features(store: Store) -> list[dict[str, Any]]:
 
 
 def _when(text: str | None, where: str, *, end: bool = False) -> Any:
-    """A date or time typed on the page, in China time; ``end``: a date means the end of
-    that day (an "until" date includes the day)."""
-    if not text:
-        return None
-    parsed = parse_day_or_time(text, where)
-    if isinstance(parsed, datetime):
-        return china_time(parsed)
-    return end_of_day_utc(parsed) if end else end_of_day_utc(parsed - timedelta(days=1))
+    """A date or time typed on the page (:func:`bound_utc`), None when empty."""
+    return bound_utc(text, where, end=end) if text else None
 
 
 def _movement_filters(q: Any, user: User) -> dict[str, Any]:

@@ -43,6 +43,21 @@ def end_of_day_utc(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), CST).astimezone(UTC)
 
 
+def bound_utc(text: str, where: str, *, end: bool = False) -> datetime:
+    """A "from" or "until" bound a person types (pages, the CLI), in UTC: a date is that
+    day in China, from its start (``end``: until its end, so that the day counts); a time
+    is exact (no zone: China time). A bad value is :class:`BadInput` naming ``where``.
+
+    >>> bound_utc("2026-05-06", "--since"), bound_utc("2026-05-06", "--until", end=True)
+    (datetime.datetime(2026, 5, 5, 16, 0, tzinfo=datetime.timezone.utc), \
+datetime.datetime(2026, 5, 6, 16, 0, tzinfo=datetime.timezone.utc))
+    """
+    parsed = parse_day_or_time(text, where)
+    if isinstance(parsed, datetime):
+        return china_time(parsed)
+    return end_of_day_utc(parsed if end else parsed - timedelta(days=1))
+
+
 def as_of_time(text: str, where: str) -> datetime:
     """A statement's moment, in UTC: a date is the *end* of that day in China
     (``2026-12-31`` counts everything on 31 December), a time is exact (no zone: China).

@@ -143,9 +143,14 @@ def api_movements(
     offset: OffsetQuery = 0,
 ) -> Any:
     """Ledger entries, oldest first, filtered; ``X-Total-Count`` says how many match in all
-    (so a client knows what lies beyond ``limit``)."""
+    (so a client knows what lies beyond ``limit``). ``since``/``until`` without a zone are
+    China time, as everywhere a person types a time."""
+    from blueprint.analysis.quota.clock import china_time
+
     filters: dict[str, Any] = {"year": year, "kind": kind, "county": county,
-                               "project": project, "op": op, "since": since, "until": until}
+                               "project": project, "op": op,
+                               "since": china_time(since) if since else None,
+                               "until": china_time(until) if until else None}
     response.headers["X-Total-Count"] = str(quota.count_movements(store=store, **filters))
     return quota.movements(store=store, limit=limit, offset=offset, **filters)
 

@@ -54,6 +54,16 @@ def balances_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt =
         out.print("没有符合条件的指标账户。")
 
 
+def _bound(text: str | None, option: str, *, end: bool = False) -> datetime | None:
+    """``--since``, ``--until``: a date is that day in China (``--until``: the day
+    included), a time without a zone China time, as on the quota page."""
+    if text is None:
+        return None
+    from blueprint.analysis.quota.clock import bound_utc
+
+    return bound_utc(text, option, end=end)
+
+
 def _when(text: str | None, option: str) -> datetime | None:
     """``--since``, ``--until``, ``--on``: a date (its midnight) or an ISO 8601 time."""
     if text is None:
@@ -68,18 +78,22 @@ def movements_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt 
                   project: Annotated[str | None, typer.Option(help="Only this project")] = None,
                   op: Annotated[str | None, typer.Option(help="Only this operation, e.g. "
                                                          "allocate")] = None,
-                  since: Annotated[str | None, typer.Option(help="From (ISO date/time, "
-                                                            "UTC)")] = None,
-                  until: Annotated[str | None, typer.Option(help="Before (ISO, UTC)")] = None,
+                  since: Annotated[str | None, typer.Option(
+                      help="From this date (China time) or ISO 8601 time")] = None,
+                  until: Annotated[str | None, typer.Option(
+                      help="Until this date, the day included (China time), or ISO 8601 "
+                           "time (before it)")] = None,
                   limit: Annotated[int, typer.Option(min=1)] = 200,
                   offset: Annotated[int, typer.Option(min=0)] = 0,
                   format: Format = "table") -> None:
     """Movement history: every entry with who, when, why, from and to."""
+    from blueprint.layers.users import actor_zh
+
     store = open_store()
     filters: dict[str, Any] = {"year": year, "kind": kind, "county": county,
                                "project": project, "op": op,
-                               "since": _when(since, "--since"),
-                               "until": _when(until, "--until")}
+                               "since": _bound(since, "--since"),
+                               "until": _bound(until, "--until", end=True)}
     rows = quota.movements(store=store, limit=limit, offset=offset, **filters)
     if format == "json":
         print_json(rows)
@@ -87,7 +101,7 @@ def movements_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt 
     table("要素指标流水", ["分录", "时间（北京时间）", "操作", "指标类型", "调出", "调入", "数量",
                      "操作人", "事由"],
           [[r["id"], r["at_cn"], f"{r['op_zh']}#{r['operation_id']}", r["kind_title"],
-            r["from_title"], r["to_title"], f"{r['amount']} {r['unit']}", r["actor"],
+            r["from_title"], r["to_title"], f"{r['amount']} {r['unit']}", actor_zh(r["actor"]),
             r["reason"]] for r in rows])
     total = quota.count_movements(store=store, **filters)
     more = total - offset - len(rows)
