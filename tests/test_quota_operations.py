@@ -246,6 +246,14 @@ def test_county_manager_acts_only_for_their_county(store: Store) -> None:
     with pytest.raises(NotAllowed):
         quota.reverse(operation_id=held["operation_id"], user=YG, reason="x", key=_key(),
                       store=store, at=T0)
+    before = counts(store)
+    with pytest.raises(NotAllowed):  # not quietly narrowed to the manager's own county
+        quota.expire_holds(county="371521", user=DCF, reason="x", key=_key(), store=store,
+                           at=T0)
+    assert counts(store) == before
+    own = quota.expire_holds(county="371502", user=DCF, reason="x", key=_key(), store=store,
+                             at=T0)
+    assert own["county"] == "371502"
 
 
 def test_a_project_belongs_to_one_county(store: Store) -> None:
