@@ -94,6 +94,11 @@ def test_one_date_parser_three_wants():
     ("06/05/2026", "date", "is not a date (YYYY-MM-DD)", "日期格式应为 YYYY-MM-DD"),
     ("yesterday", "time", "is not a date or time (ISO 8601)", "时间格式应为 YYYY-MM-DD"),
     ("2026-13-01", "day_or_time", "is neither a date", "应为日期 YYYY-MM-DD 或时间"),
+    # the end of 9999-12-31 (an as-of date, a hold's last day) is past datetime.max: a 500
+    # before; 0001-01-01T00:00 China time is before it
+    ("9999-12-31", "day_or_time", "is not between 2000 and 2100", "日期应在 2000 年至 2100 年之间"),
+    ("0001-01-01T00:00", "time", "is not between 2000 and 2100", "日期应在 2000 年至 2100 年之间"),
+    ("1999-12-31", "date", "is not between 2000 and 2100", "日期应在 2000 年至 2100 年之间"),
 ])
 def test_bad_dates_say_what_was_wanted_and_where(text, want, english, chinese):
     with pytest.raises(BadInput) as caught:
