@@ -10,6 +10,9 @@ import pytest
 from blueprint.analysis.amounts import parse_demands, parse_pairs
 from blueprint.analysis.capacity import parse_emissions
 from blueprint.analysis.quota.clock import parse_day_or_time, shown_cn
+from blueprint.analysis.tracking.common import day
+from blueprint.analysis.tracking.dispatch import check_quarter
+from blueprint.analysis.tracking.model import check_month
 from blueprint.layers.errors import BadInput
 
 BAD_FORMATS = ("SO2", "SO2=", "=", "=5")
@@ -124,3 +127,17 @@ def test_stored_moments_are_shown_in_china_time_whatever_the_machine_zone(monkey
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+@pytest.mark.parametrize(("check", "value"), [
+    (check_month, "0001-01"),  # a monthly report for January of year 1
+    (check_month, "9999-12"),
+    (lambda v: day(v, "held_on"), "1900-01-01"),  # a dispatch meeting held in 1900
+    (lambda v: day(v, "held_on"), date(9999, 12, 31)),  # as the API's date fields pass it
+    (check_quarter, "0001-Q4"),
+])
+def test_tracking_records_are_dated_in_plausible_years(check, value):
+    with pytest.raises(BadInput) as caught:
+        check(value)
+    assert caught.value.message_zh == "日期应在 2000 年至 2100 年之间"
+    assert check_month("2026-11") == "2026-11" and day("2100-12-31", "x") == date(2100, 12, 31)
