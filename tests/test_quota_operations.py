@@ -313,6 +313,9 @@ def test_lend_checks(store: Store) -> None:
     with pytest.raises(BadInput):
         quota.lend(lender="371502", borrower="371521", amount="1", due=date(2026, 3, 1),
                    user=CITY, key=_key(), **common)
+    with pytest.raises(BadInput):  # the API's due (a date field) as the CLI's --due
+        quota.lend(lender="371502", borrower="371521", amount="1", due=date(9999, 12, 31),
+                   user=CITY, key=_key(), **common)
 
     # a county no grant ever named (a mistyped code) never receives quota: its reserve would
     # stay in the ledger, and in every list of the city's counties, for good

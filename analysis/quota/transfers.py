@@ -34,6 +34,7 @@ from blueprint.analysis.quota.ledger import (
 from blueprint.analysis.quota.runner import Plan, Request, execute
 from blueprint.analysis.quota.tables import operations
 from blueprint.layers.errors import BadInput, Conflict, NotFound, QuotaExceeded
+from blueprint.layers.inputs import MAX_YEAR, MIN_YEAR
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 
@@ -84,6 +85,9 @@ def lend(*, year: int, kind: str, lender: str, borrower: str, amount: Decimal | 
         if due < today_cn(at):
             raise BadInput(f"due date {due} is in the past", message_zh="归还期限不能早于今天",
                            where="due")
+        if due.year > MAX_YEAR:  # as the CLI's --due (parse_day_or_time) refuses it
+            raise BadInput(f"due date {due} is after {MAX_YEAR}",
+                           message_zh=f"日期应在 {MIN_YEAR} 年至 {MAX_YEAR} 年之间", where="due")
         source = _giver(conn, year, k, lender, units)
         target = _taker(conn, year, k, borrower, "borrower", at)
         return Plan([Move("lend", source, target, units, loan_id=THIS_OPERATION)],
