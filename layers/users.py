@@ -8,6 +8,7 @@ argon2id hashes (``argon2-cffi``). There is no default password: a user has none
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ ROLES = {
     "viewer": "只读用户",
 }
 CITY_ROLES = {"admin", "city_quota_manager"}
+NAME_LEN, COUNTY_LEN = 120, 12  # the widths of users.name and users.county
 DEFAULT_TOKEN_DAYS = 90.0  # an API token's lifetime unless the caller says (BLUEPRINT_TOKEN_DAYS)
 
 
@@ -161,6 +163,9 @@ def create_user(name: str, role: str, county: str | None, *, store: Store, actor
     A ``department`` user names the department they answer for; ``password`` (optional,
     at least :data:`MIN_PASSWORD` characters) is stored as an argon2 hash.
     """
+    _check_name(name)
+    if county is not None:
+        _check_one_line(county, "county", COUNTY_LEN)
     if role not in ROLES:
         raise BadInput(f"unknown role {role!r}; roles: {', '.join(ROLES)}",
                        message_zh="未知的角色")
@@ -194,6 +199,29 @@ def create_user(name: str, role: str, county: str | None, *, store: Store, actor
                                       "password": pw_hash is not None,
                                       "token_expires_at": expires.isoformat()}})
     return token
+
+
+def _check_name(name: str) -> None:
+    """A user's name: what they sign in with and what every audit row and page shows."""
+    if not name.strip():
+        raise BadInput("a user needs a name", message_zh="用户名不能为空", where="name")
+    if name != name.strip():
+        raise BadInput(f"user name {name!r} starts or ends with a space",
+                       message_zh="用户名首尾不能有空格", where="name")
+    _check_one_line(name, "name", NAME_LEN)
+
+
+def _check_one_line(value: str, where: str, limit: int) -> None:
+    """One line of at most ``limit`` characters (the column's width on PostgreSQL)."""
+    bad = re.search(r"[\x00-\x1f\x7f]", value)
+    if bad:
+        raise BadInput(f"{where} contains the control character U+{ord(bad.group()):04X}",
+                       message_zh=f"{where} 含有控制字符（换行、制表符等），请删除后重试",
+                       where=where)
+    if len(value) > limit:
+        raise BadInput(f"{where} is {len(value)} characters long; at most {limit}",
+                       message_zh=f"{where} 过长（{len(value)} 个字符），最多 {limit} 个",
+                       where=where)
 
 
 def _user(row: Any) -> User:

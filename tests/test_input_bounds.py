@@ -26,6 +26,8 @@ REASON = {"reason": "测试"}
 CASES: list[tuple[str, str, Any, dict[str, str] | None]] = [
     ("GET", "/api/quota/balances", None, {"year": BIG}),
     ("GET", "/api/quota/balances", None, {"year": "1999"}),
+    ("GET", "/api/quota/balances", None, {"as_of": "9999-12-31"}),  # its end overflowed
+    ("GET", "/api/quota/balances", None, {"as_of": "0001-01-01T00:00"}),
     ("GET", "/api/quota/movements", None, {"offset": "9223372036854775808"}),
     ("GET", "/api/quota/movements", None, {"project": "LC\x00"}),
     ("GET", "/api/quota/loans", None, {"county": "3715\x0002"}),
@@ -48,6 +50,9 @@ CASES: list[tuple[str, str, Any, dict[str, str] | None]] = [
                                    "amount": "1E+100000", "reason": "r"}, None),
     ("POST", "/api/quota/grants", {"year": 2026, "kind": "land", "county": "x" * 1000,
                                    "amount": "1", "reason": "r"}, None),
+    ("POST", "/api/quota/holds", {"year": 2026, "kind": "land", "county": "371502",
+                                  "project": "P1", "amount": "1", "reason": "r",
+                                  "expires": "9999-12-31"}, None),
     ("POST", "/api/projects", {"name": "园区\x00", "county": "371502", "industry": "industrial",
                                "investment": "1", "responsible_unit": "u"}, None),
     ("POST", "/api/projects", {"name": "园区", "county": "371502", "industry": "industrial",

@@ -10,6 +10,9 @@ import pytest
 from blueprint.analysis.amounts import parse_demands, parse_pairs
 from blueprint.analysis.capacity import parse_emissions
 from blueprint.analysis.quota.clock import parse_day_or_time, shown_cn
+from blueprint.analysis.tracking.common import day
+from blueprint.analysis.tracking.dispatch import check_quarter
+from blueprint.analysis.tracking.model import check_month
 from blueprint.layers.errors import BadInput
 
 BAD_FORMATS = ("SO2", "SO2=", "=", "=5")
@@ -94,6 +97,11 @@ def test_one_date_parser_three_wants():
     ("06/05/2026", "date", "is not a date (YYYY-MM-DD)", "日期格式应为 YYYY-MM-DD"),
     ("yesterday", "time", "is not a date or time (ISO 8601)", "时间格式应为 YYYY-MM-DD"),
     ("2026-13-01", "day_or_time", "is neither a date", "应为日期 YYYY-MM-DD 或时间"),
+    # the end of 9999-12-31 (an as-of date, a hold's last day) is past datetime.max: a 500
+    # before; 0001-01-01T00:00 China time is before it
+    ("9999-12-31", "day_or_time", "is not between 2000 and 2100", "日期应在 2000 年至 2100 年之间"),
+    ("0001-01-01T00:00", "time", "is not between 2000 and 2100", "日期应在 2000 年至 2100 年之间"),
+    ("1999-12-31", "date", "is not between 2000 and 2100", "日期应在 2000 年至 2100 年之间"),
 ])
 def test_bad_dates_say_what_was_wanted_and_where(text, want, english, chinese):
     with pytest.raises(BadInput) as caught:
@@ -119,3 +127,17 @@ def test_stored_moments_are_shown_in_china_time_whatever_the_machine_zone(monkey
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+@pytest.mark.parametrize(("check", "value"), [
+    (check_month, "0001-01"),  # a monthly report for January of year 1
+    (check_month, "9999-12"),
+    (lambda v: day(v, "held_on"), "1900-01-01"),  # a dispatch meeting held in 1900
+    (lambda v: day(v, "held_on"), date(9999, 12, 31)),  # as the API's date fields pass it
+    (check_quarter, "0001-Q4"),
+])
+def test_tracking_records_are_dated_in_plausible_years(check, value):
+    with pytest.raises(BadInput) as caught:
+        check(value)
+    assert caught.value.message_zh == "日期应在 2000 年至 2100 年之间"
+    assert check_month("2026-11") == "2026-11" and day("2100-12-31", "x") == date(2100, 12, 31)

@@ -21,7 +21,13 @@ from projects_support import park_project, site
 
 from blueprint.analysis import consultation as rounds
 from blueprint.analysis import projects as core
-from blueprint.layers.schema import audit_log, consultation_rounds, projects
+from blueprint.layers.schema import (
+    audit_log,
+    consultation_rounds,
+    metadata,
+    projects,
+    sessions,
+)
 from blueprint.layers.users import User
 from blueprint.service.api import audit, consultation, policy
 from blueprint.service.api import projects as project_api
@@ -236,13 +242,16 @@ def expected(key: str, caller: str | None, ok: int) -> int:
 
 
 def snapshot(store: Any) -> tuple[Any, ...]:
-    """Everything a call could change: the audit log, projects and rounds."""
+    """Everything a call could change: the audit log, projects and rounds, and how many rows
+    every table of records holds (tracking reports, photos, problems, dispatches … too)."""
     with store.engine.connect() as conn:
         return (conn.execute(sa.select(sa.func.count(), sa.func.max(audit_log.c.id))).one(),
                 conn.execute(sa.select(projects.c.code, projects.c.stage,
                                        projects.c.site_version).order_by(projects.c.id)).all(),
                 conn.execute(sa.select(consultation_rounds.c.id, consultation_rounds.c.status)
-                             .order_by(consultation_rounds.c.id)).all())
+                             .order_by(consultation_rounds.c.id)).all(),
+                {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                 for t in metadata.sorted_tables if t.name != sessions.name})
 
 
 @pytest.fixture
@@ -279,9 +288,29 @@ def test_every_endpoint_as_every_caller(api: tuple[Api, Clock]) -> None:
         for caller in (c for c in CALLERS if c not in refused):
             if _method(key) != "GET":
                 path, body = case.make(store)  # a fresh state for each change
+            last = _last_audit_id(store)
             got = _call(client, caller, _method(key), path, body)
             assert got.status_code == wants[caller], (key, caller, got.text)
+            if _method(key) != "GET" and key not in CHANGES_NOTHING_HERE:
+                assert caller in _audit_actors_since(store, last), (key, caller, "no audit row")
         assert [c for c in CALLERS if c not in refused], f"nobody may call {key}"
+
+
+# changing calls whose state here leaves nothing to change (no project's review is stale)
+CHANGES_NOTHING_HERE = {"POST /api/projects/revet"}
+
+
+def _last_audit_id(store: Any) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0)))
+                   .scalar_one())
+
+
+def _audit_actors_since(store: Any, last: int) -> set[str]:
+    """Who the audit rows written after row ``last`` name: every change says who made it."""
+    with store.engine.connect() as conn:
+        return set(conn.execute(sa.select(audit_log.c.actor).where(audit_log.c.id > last))
+                   .scalars())
 
 
 def _routes() -> set[str]:

@@ -42,6 +42,20 @@ def test_a_department_user_belongs_to_one_known_department(store: Store) -> None
         create_user("z", "nr_staff", None, department="ee", store=store, actor="t")
 
 
+@pytest.mark.parametrize(("name", "county"), [
+    ("", None), ("   ", None), ("two\nlines", None), (" 王科长", None), ("u" * 121, None),
+    ("县级", "3715020000000"),  # wider than the column: PostgreSQL refused it with a 500
+])
+def test_a_user_has_a_name_on_one_line_that_fits(store: Store, name: str,
+                                                   county: str | None) -> None:
+    role = "county_quota_manager" if county else "viewer"
+    with pytest.raises(BadInput) as refused:
+        create_user(name, role, county, store=store, actor="t")
+    assert refused.value.where == ("county" if county else "name")
+    assert list_users(store=store) == [] and read_audit(store=store) == []
+    create_user("u" * 120, "viewer", None, store=store, actor="t")
+
+
 def test_passwords_are_argon2_and_there_is_no_default(store: Store) -> None:
     create_user("王科长", "nr_staff", None, store=store, actor="admin")
     with pytest.raises(NotAuthenticated):  # no password yet: none works, not even empty

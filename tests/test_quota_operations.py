@@ -24,6 +24,7 @@ from quota_support import (
 
 from blueprint.analysis import quota
 from blueprint.analysis.projects import ProjectInput, create_project, exit_project
+from blueprint.analysis.quota.balances import counties
 from blueprint.layers.errors import BadInput, Conflict, NotAllowed, NotFound, QuotaExceeded
 from blueprint.layers.store import Store
 
@@ -246,6 +247,14 @@ def test_county_manager_acts_only_for_their_county(store: Store) -> None:
     with pytest.raises(NotAllowed):
         quota.reverse(operation_id=held["operation_id"], user=YG, reason="x", key=_key(),
                       store=store, at=T0)
+    before = counts(store)
+    with pytest.raises(NotAllowed):  # not quietly narrowed to the manager's own county
+        quota.expire_holds(county="371521", user=DCF, reason="x", key=_key(), store=store,
+                           at=T0)
+    assert counts(store) == before
+    own = quota.expire_holds(county="371502", user=DCF, reason="x", key=_key(), store=store,
+                             at=T0)
+    assert own["county"] == "371502"
 
 
 def test_a_project_belongs_to_one_county(store: Store) -> None:
@@ -260,6 +269,7 @@ def test_a_project_belongs_to_one_county(store: Store) -> None:
 
 def test_lend_repay_and_overdue_loans(store: Store) -> None:
     grant(store)  # 371502: 70
+    grant(store, county="371521", kind="energy")  # 阳谷县 is in the ledger, with no land
     loan = quota.lend(year=Y, kind="land", lender="371502", borrower="371521", amount="10",
                       due=date(2026, 6, 30), user=CITY, reason="临时拆借", key=_key(),
                       store=store, at=T0)
@@ -303,10 +313,27 @@ def test_lend_checks(store: Store) -> None:
     with pytest.raises(BadInput):
         quota.lend(lender="371502", borrower="371521", amount="1", due=date(2026, 3, 1),
                    user=CITY, key=_key(), **common)
+    with pytest.raises(BadInput):  # the API's due (a date field) as the CLI's --due
+        quota.lend(lender="371502", borrower="371521", amount="1", due=date(9999, 12, 31),
+                   user=CITY, key=_key(), **common)
+
+    # a county no grant ever named (a mistyped code) never receives quota: its reserve would
+    # stay in the ledger, and in every list of the city's counties, for good
+    before = counts(store), counties(store=store)
+    with pytest.raises(NotFound) as unknown:
+        quota.lend(lender="371502", borrower="371251", amount="1", due=date(2026, 6, 1),
+                   user=CITY, key=_key(), **common)
+    assert unknown.value.where == "borrower" and "371251" in unknown.value.message_zh
+    with pytest.raises(NotFound) as unknown:
+        quota.adjust(seller="371502", buyer="371251", amount="1", price="100", user=CITY,
+                     key=_key(), **common)
+    assert unknown.value.where == "buyer"
+    assert (counts(store), counties(store=store)) == before
 
 
 def test_paid_adjustment_records_the_price(store: Store) -> None:
     grant(store)
+    grant(store, county="371521", kind="energy")
     result = quota.adjust(year=Y, kind="land", seller="371502", buyer="371521", amount="5",
                           price="1500000", user=CITY, reason="有偿调剂", key=_key(),
                           store=store, at=T0)

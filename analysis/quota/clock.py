@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Literal, overload
 
 from blueprint.layers.errors import BadInput
+from blueprint.layers.inputs import MAX_YEAR, MIN_YEAR
 
 When = Literal["day_or_time", "date", "time"]
 CST = timezone(timedelta(hours=8), "CST")  # China has one time zone and no DST
@@ -106,6 +107,9 @@ def parse_day_or_time(text: str, where: str, want: When = "day_or_time") -> date
     if parsed is None:
         english, chinese = _WHEN_FORMATS[want]
         raise BadInput(f"{where} {text!r} {english}", message_zh=chinese, where=where)
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:  # 9999-12-31's day after has no datetime
+        raise BadInput(f"{where} {text!r} is not between {MIN_YEAR} and {MAX_YEAR}",
+                       message_zh=f"日期应在 {MIN_YEAR} 年至 {MAX_YEAR} 年之间", where=where)
     if want == "time" and not isinstance(parsed, datetime):
         return datetime.combine(parsed, time(0))
     return parsed

@@ -180,9 +180,12 @@ def release(*, hold_id: int, user: User, reason: str, key: str, store: Store,
 def expire_holds(*, user: User, reason: str, key: str, store: Store,
                  county: str | None = None, year: int | None = None,
                  at: datetime | None = None) -> dict[str, Any]:
-    """Release every hold that has expired (a county manager: their county's only;
-    ``year``: only that year's)."""
+    """Release every hold that has expired (a county manager: their county's only, and
+    naming another county is refused; ``year``: only that year's)."""
     user.require("city_quota_manager", COUNTY_MANAGER)
+    if county is not None:
+        county = check_county(county)
+        require_county(user, county)
     county = user.county if not user.is_city_level else county
     at = now_utc(at)
     with store.read() as conn:

@@ -26,6 +26,7 @@ from blueprint.analysis.quota.ledger import (
     Account,
     Move,
     balance,
+    county_names,
     find_account,
     get_account,
     loan_outstanding,
@@ -33,6 +34,7 @@ from blueprint.analysis.quota.ledger import (
 from blueprint.analysis.quota.runner import Plan, Request, execute
 from blueprint.analysis.quota.tables import operations
 from blueprint.layers.errors import BadInput, Conflict, NotFound, QuotaExceeded
+from blueprint.layers.inputs import MAX_YEAR, MIN_YEAR
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 
@@ -43,6 +45,18 @@ def _two_counties(a: str, b: str) -> tuple[str, str]:
         raise BadInput("the two counties must differ", message_zh="调出方与调入方不能是同一县区",
                        where="to")
     return a, b
+
+
+def _taker(conn: Any, year: int, kind: QuotaKind, county: str, what: str,
+           at: datetime) -> Account:
+    """The receiving county's reserve: a county the ledger knows (one a grant named), never
+    a new one made up by a mistyped code (the ledger keeps every account for good)."""
+    if county not in county_names(conn):
+        raise NotFound(f"county {county} has never been granted quota",
+                       message_zh=f"县区“{county}”不在指标台账中（尚未下达过指标），请核对县区代码",
+                       where=what)
+    return get_account(conn, year=year, kind=kind.code, type=COUNTY, owner=county,
+                       county=county, at=at)
 
 
 def _giver(conn: Any, year: int, kind: QuotaKind, county: str, units: int) -> Account:
@@ -71,9 +85,11 @@ def lend(*, year: int, kind: str, lender: str, borrower: str, amount: Decimal | 
         if due < today_cn(at):
             raise BadInput(f"due date {due} is in the past", message_zh="归还期限不能早于今天",
                            where="due")
+        if due.year > MAX_YEAR:  # as the CLI's --due (parse_day_or_time) refuses it
+            raise BadInput(f"due date {due} is after {MAX_YEAR}",
+                           message_zh=f"日期应在 {MIN_YEAR} 年至 {MAX_YEAR} 年之间", where="due")
         source = _giver(conn, year, k, lender, units)
-        target = get_account(conn, year=year, kind=k.code, type=COUNTY, owner=borrower,
-                             county=borrower, at=at)
+        target = _taker(conn, year, k, borrower, "borrower", at)
         return Plan([Move("lend", source, target, units, loan_id=THIS_OPERATION)],
                     {"year": year, "kind": k.code, "lender": lender, "borrower": borrower,
                      "amount": format_amount(units), "due": due.isoformat()})
@@ -153,8 +169,7 @@ def adjust(*, year: int, kind: str, seller: str, buyer: str, amount: Decimal | s
 
     def plan(conn: Any) -> Plan:
         source = _giver(conn, year, k, seller, units)
-        target = get_account(conn, year=year, kind=k.code, type=COUNTY, owner=buyer,
-                             county=buyer, at=at)
+        target = _taker(conn, year, k, buyer, "buyer", at)
         return Plan([Move("adjust", source, target, units)],
                     {"year": year, "kind": k.code, "seller": seller, "buyer": buyer,
                      "amount": format_amount(units), "price": str(yuan)})

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from blueprint.analysis.projects.model import Project
+from blueprint.analysis.tracking.model import check_record_year
 from blueprint.layers.errors import BadInput, NotAllowed, NotFound
 from blueprint.layers.schema import projects, tracking_reports
 from blueprint.layers.users import User
@@ -61,14 +62,17 @@ def text(value: str | None, where: str, *, required: bool = True, limit: int = 2
 
 
 def day(value: Any, where: str) -> date:
-    """A date from ``YYYY-MM-DD`` (or a date)."""
+    """A date from ``YYYY-MM-DD`` (or a date), in the years records can be of."""
     if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise BadInput(f"{where} must be YYYY-MM-DD, not {value!r}", where=where,
-                       message_zh=f"{where} 须为日期（年-月-日）") from None
+        found = value
+    else:
+        try:
+            found = date.fromisoformat(str(value))
+        except ValueError:
+            raise BadInput(f"{where} must be YYYY-MM-DD, not {value!r}", where=where,
+                           message_zh=f"{where} 须为日期（年-月-日）") from None
+    check_record_year(found.year, where)
+    return found
 
 
 def report_project_code(conn: sa.Connection, report_id: int) -> str:

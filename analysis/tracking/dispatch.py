@@ -23,6 +23,7 @@ from blueprint.analysis.projects.model import EXITED
 from blueprint.analysis.projects.records import load_project, replace_tags
 from blueprint.analysis.quota.clock import now_utc, today_cn, utc
 from blueprint.analysis.tracking.common import day, require_city, text
+from blueprint.analysis.tracking.model import check_record_year
 from blueprint.analysis.tracking.problems import raise_linked
 from blueprint.layers.errors import BadInput, IllegalTransition
 from blueprint.layers.schema import (
@@ -192,6 +193,7 @@ def check_quarter(value: str) -> str:
     if len(value) != 7 or value[4:6] != "-Q" or not value[:4].isdigit() or value[6] not in "1234":
         raise BadInput(f"quarter must be YYYY-Qn, not {value!r}", where="quarter",
                        message_zh="季度须为“年-Q季”，如 2026-Q4")
+    check_record_year(int(value[:4]), "quarter")
     return value
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from blueprint.analysis.quota.clock import CST
 from blueprint.layers.errors import BadInput
+from blueprint.layers.inputs import MAX_YEAR, MIN_YEAR
 
 # Milestone kinds, in the order a project meets them.
 MILESTONE_ZH = {"land": "用地审批", "planning": "规划许可", "environment": "环评批复",
@@ -27,7 +28,16 @@ def check_month(text: str, where: str = "month") -> str:
     except ValueError:
         raise BadInput(f"{where} must be YYYY-MM, not {text!r}", where=where,
                        message_zh=f"月份须为“年-月”（如 2026-11），而非“{text}”") from None
+    check_record_year(parsed.year, where)
     return f"{parsed.year:04d}-{parsed.month:02d}"
+
+
+def check_record_year(year: int, where: str) -> None:
+    """A record's date, month or quarter lies in 2000–2100 (a report for 0001-01, a meeting
+    held in 1900 are typing mistakes, never records)."""
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise BadInput(f"{where}: year {year} is not between {MIN_YEAR} and {MAX_YEAR}",
+                       where=where, message_zh=f"日期应在 {MIN_YEAR} 年至 {MAX_YEAR} 年之间")
 
 
 def month_of(day: date) -> str:
