@@ -175,11 +175,6 @@ def create_user(name: str, role: str, county: str | None, *, store: Store, actor
         raise BadInput("a department user needs --department, and only they have one",
                        message_zh="会商部门用户必须指定所属部门，其他角色不设部门",
                        where="department")
-    if name == SYSTEM_ACTOR or name.startswith(CLI_ACTOR):
-        raise BadInput(f"the user name {name!r} is reserved: {SYSTEM_ACTOR!r} and 'cli:…' "
-                       "name what Blueprint and the command line do",
-                       message_zh=f"用户名“{name}”为系统保留（system 与 cli: 开头的名称用于"
-                       "记录系统自动操作和命令行操作），请换一个", where="name")
     if password is not None:
         _check_password(password)
     token, expires = secrets.token_urlsafe(32), _expiry(token_days)
@@ -209,6 +204,11 @@ def _check_name(name: str) -> None:
         raise BadInput(f"user name {name!r} starts or ends with a space",
                        message_zh="用户名首尾不能有空格", where="name")
     _check_one_line(name, "name", NAME_LEN)
+    if name == SYSTEM_ACTOR or name.startswith(CLI_ACTOR):
+        raise BadInput(f"the user name {name!r} is reserved: {SYSTEM_ACTOR!r} and 'cli:…' "
+                       "name what Blueprint and the command line do",
+                       message_zh=f"用户名“{name}”为系统保留（system 与 cli: 开头的名称用于"
+                       "记录系统自动操作和命令行操作），请换一个", where="name")
 
 
 def _check_one_line(value: str, where: str, limit: int) -> None:
