@@ -22,6 +22,7 @@ from blueprint.analysis.quota.clock import (
     parse_day_or_time,
     today_cn,
 )
+from blueprint.analysis.quota.common import check_year
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export
 from blueprint.analysis.quota.history import OP_ZH, OPS
@@ -36,6 +37,7 @@ from blueprint.web.render import PageContext, Refusal, embed, error_page, page, 
 from blueprint.web.session import check_csrf
 
 PAGE_SIZE = 50
+MAX_PAGE = 100_000  # a page number beyond any ledger (a typed one stays a number SQL takes)
 FILTERS = ("county", "project", "op", "since", "until", "actor")
 OPERATIONS = ("hold", "allocate", "lend", "repay", "reclaim", "reverse")
 CITY_OPS = ("lend", "reverse")  # city level only (docs/quota.md)
@@ -93,7 +95,7 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
     kept = refusal.kept if refusal is not None else {}
     years = _years(store)
     kind = resolve_kind(q.get("kind") or "new_construction_land").code
-    year = int(q.get("year") or (years[0] if years else today_cn().year))
+    year = _year(q.get("year") or str(years[0] if years else today_cn().year))
     rows = quota.balances(store=store, year=year, kind=kind)
     reserves = {r["county"]: r for r in rows if r["type"] == "county"}
     visible = sorted(reserves) if sees_all_counties(user) else \
@@ -108,7 +110,8 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
                             base_link))
     values = _movement_filters(q, user)
     filters = _core_filters(values, year, kind)
-    page_no = max(1, int(q.get("page") or 1))
+    asked = str(q.get("page") or "1")
+    page_no = min(max(1, int(asked)), MAX_PAGE) if asked.isdigit() else 1
     total = quota.count_movements(store=store, **filters)
     moves = quota.movements(store=store, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
                             **filters)
@@ -133,10 +136,40 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
                 op_zh_kept=OP_ZH.get(kept.get("op", ""), "操作"))
 
 
+# what each operation's form must fill in (the field, as its label says it)
+REQUIRED = {"hold": ("year", "county", "project", "amount"),
+            "allocate": ("year", "county", "project", "amount"),
+            "lend": ("year", "lender", "borrower", "amount", "due"),
+            "repay": ("loan_id",), "reclaim": ("year", "project"), "reverse": ("operation_id",)}
+FIELD_ZH = {"year": "年度", "county": "县区", "project": "项目编号", "amount": "数量",
+            "lender": "借出县区", "borrower": "借入县区", "due": "归还期限",
+            "loan_id": "拆借编号", "operation_id": "操作号"}
+
+
+def _required(op: str, f: dict[str, str]) -> None:
+    """Refuse a form that lacks a field its operation needs, or names no plausible year."""
+    for name in REQUIRED[op]:
+        if not f.get(name):
+            raise BadInput(f"{name} is required for {op}",
+                           message_zh=f"请填写{FIELD_ZH[name]}", where=name)
+    if "year" in REQUIRED[op]:
+        _year(f["year"])
+
+
+def _year(text: str) -> int:
+    """A year typed or chosen (a form field, a link's ``year``): a plausible quota year."""
+    try:
+        return check_year(int(text))
+    except ValueError:
+        raise BadInput(f"year {text!r} is not a number", message_zh="年度应为数字",
+                       where="year") from None
+
+
 def _run(op: str, f: dict[str, str], user: User, store: Store, key: str) -> dict[str, Any]:
-    """Post one operation through the core (the same functions as the CLI and the API)."""
+    """Post one operation through the core (the same functions as the CLI and the API);
+    the form has what :func:`_required` asks."""
     common: dict[str, Any] = {"user": user, "reason": f["reason"], "key": key, "store": store}
-    year, kind = int(f["year"]), f["kind"]
+    year, kind = int(f.get("year") or 0), f["kind"]
     if op == "hold":
         expires = parse_day_or_time(f["expires"], "expires") if f.get("expires") else None
         return quota.hold(year=year, kind=kind, county=f["county"], project=f["project"],
@@ -206,7 +239,7 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         try:
             fmt = q.get("format") or "xlsx"
             kind = resolve_kind(q.get("kind") or "new_construction_land").code
-            year = int(q.get("year") or _years(store)[0])
+            year = _year(q.get("year") or str(next(iter(_years(store)), today_cn().year)))
             filters = _core_filters(_movement_filters(q, session.user), year, kind)
             data = export(what="movements", fmt=fmt, store=store, **filters)
         except BlueprintError as exc:
@@ -229,6 +262,7 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             if not f.get("reason"):
                 raise BadInput("a reason is required", message_zh="请填写事由", where="reason")
             kind = resolve_kind(f.get("kind") or "new_construction_land")
+            _required(op, f)
             if f.get("confirm") != "1":
                 names = {r["county"]: str(r["title"]).split(" ")[0]
                          for r in quota.balances(store=store) if r["type"] == "county"}
