@@ -705,3 +705,40 @@ def test_a_month_without_data_says_so_on_its_charts(city: Store,  # noqa: F811
         for svg in charts:
             assert ">本月无项目数据。</text>" in svg, svg
 
+
+
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_an_unexpected_error_answers_a_browser_with_a_page(
+        city: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """A bug met by a page or a form (here a page function made to fail) gives a browser a
+    500 page in Chinese under the usual header with a way back, never the exception or a
+    trace; a program asking for JSON keeps the API's JSON answer."""
+    from blueprint.web import quota_pages
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("secret detail /srv/blueprint/data")
+
+    create_user("city_q", "city_quota_manager", None, store=city, actor="test",
+                password=PASSWORD)
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    app = create_app(Settings(data_dir=tmp_path / "app"))
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+        own, app.state.store = app.state.store, city
+        try:
+            _login(client, "city_q")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/quota").text)
+            assert csrf
+            monkeypatch.setattr(quota_pages, "_dashboard", broken)
+            monkeypatch.setattr(quota_pages, "_required", broken)
+            for answer in (client.get("/quota", headers=browser),
+                           client.post("/quota/ops", headers=browser, data={
+                               "csrf": csrf.group(1), "op": "hold", "reason": "试"})):
+                assert answer.status_code == 500, answer.text[:300]
+                assert answer.headers["content-type"].startswith("text/html")
+                assert "服务器内部错误，已记入服务器日志" in answer.text
+                assert '<span id="bp-user">city_q' in answer.text and "返回</a>" in answer.text
+                assert "secret detail" not in answer.text and "Traceback" not in answer.text
+            program = client.get("/quota")
+            assert program.status_code == 500 and program.json()["error"] == "internal"
+        finally:
+            app.state.store = own

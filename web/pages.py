@@ -38,6 +38,7 @@ from blueprint.web.session import (
     SessionDeps,
     install_not_found,
     install_redirect,
+    install_unexpected,
     login_routes,
     page_dependencies,
 )
@@ -195,6 +196,7 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
 
     install_redirect(app, deps.error_status, error_context)
     install_not_found(app, cookie_context)
+    install_unexpected(app, cookie_context)
     app.include_router(login_routes(sessions, context))
     signed_in_page = page_dependencies(sessions.signed_in, context, deps.store)
     app.include_router(review_routes(*signed_in_page, deps.rules, deps.error_status))

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from blueprint.layers.errors import NotAllowed, NotAuthenticated, NotFound
+from blueprint.layers.errors import BlueprintError, NotAllowed, NotAuthenticated, NotFound
 from blueprint.layers.inputs import check_fields
 from blueprint.layers.sessions import Session, session_user, sign_in, sign_out
 from blueprint.layers.store import Store
@@ -218,14 +218,40 @@ NOT_A_PAGE_ZH = "该页面不存在，请检查地址，或从上方的导航进
 _NOT_PAGES = ("/api/", "/ogc", "/static/", "/openapi.json")
 
 
-def _browsing(request: Request) -> bool:
-    """A person's browser asking for a page (not a program asking the API for JSON)."""
+def _browsing(request: Request, *, any_method: bool = False) -> bool:
+    """A person's browser asking for a page (not a program asking the API for JSON);
+    ``any_method``: or sending one of the pages' forms."""
     root = request.scope.get("root_path", "")
     base = request.scope.get("app_root_path", root)  # root differs inside a mount (/static)
     path = request.url.path[len(base):]
-    return (request.method in ("GET", "HEAD") and root == base
+    return ((any_method or request.method in ("GET", "HEAD")) and root == base
             and not path.startswith(_NOT_PAGES)
             and "text/html" in request.headers.get("accept", ""))
+
+
+UNEXPECTED_ZH = "服务器内部错误，已记入服务器日志，请稍后重试或联系管理员"
+
+
+def install_unexpected(app: FastAPI, context: Callable[[Request], Awaitable[PageContext]]
+                       ) -> None:
+    """A browser whose page or form met an unexpected error (a bug: it is logged with its
+    trace by the API's handler) gets a page in Chinese under the usual header, with a way
+    back, not the API's JSON; programs keep the JSON. When even that page cannot be made
+    (the store is down), the JSON answer stands."""
+    previous = app.exception_handlers[Exception]
+
+    @app.exception_handler(Exception)
+    async def _unexpected_page(request: Request, exc: Exception) -> Response:
+        answer = previous(request, exc)  # logs the trace
+        answer = await answer if inspect.isawaitable(answer) else answer
+        if not _browsing(request, any_method=True):
+            return answer
+        try:
+            ctx = await context(request)
+        except Exception:  # noqa: BLE001  (the JSON answer is the fallback)
+            return answer
+        failed = BlueprintError("internal error; see the server log", message_zh=UNEXPECTED_ZH)
+        return error_page(ctx, failed, 500, back_link(request))
 
 
 def install_not_found(app: FastAPI, context: Callable[[Request], Awaitable[PageContext]]
