@@ -133,7 +133,8 @@ def test_unknown_project_is_404_and_other_county_409_and_nothing_written(
         assert unknown.json()["message_zh"] == "项目“LC-2026-0404”不在项目库中，请先登记项目"
         other = city.post(path, body | {"project": "YG-1"})
         assert other.status_code == 409 and other.json()["error"] == "conflict"
-        assert "属于县区 371521" in other.json()["message_zh"]
+        # the counties as the grants named them: 371502 was granted as 东昌府区
+        assert other.json()["message_zh"] == "项目“YG-1”属于县区 371521，不属于东昌府区（371502）"
     assert (raw_balances(store), len(city.get("/movements").json())) == before
     # The refused key was not recorded: once the project exists the same key runs.
     register_fixed_projects(store, ["LC-2026-0404"])

@@ -615,7 +615,7 @@ def test_project_of_another_county_is_refused(store: Store) -> None:
     grant(store, county="371521")
     for exc in _refused_and_nothing_written(store, Conflict, "P9"):  # P9 is 阳谷县's
         assert "371521" in exc.message and "371502" in exc.message  # type: ignore[attr-defined]
-        assert exc.message_zh == "项目“P9”属于县区 371521，不属于 371502"  # type: ignore[attr-defined]
+        assert exc.message_zh == "项目“P9”属于县区 371521，不属于县区 371502"  # type: ignore[attr-defined]
     check_invariants(store)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
+from typing import NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -17,6 +18,7 @@ from blueprint.analysis.quota.ledger import (
     PROJECT,
     Account,
     balance,
+    county_names,
     get_account,
 )
 from blueprint.analysis.quota.tables import accounts
@@ -102,9 +104,7 @@ def guard_project(conn: Connection, project: str, county: str) -> None:
                        message_zh=f"项目“{project}”不在项目库中，请先登记项目",
                        where="project")
     if row.county != county:
-        raise Conflict(f"project {project!r} belongs to county {row.county}, not {county}",
-                       message_zh=f"项目“{project}”属于县区 {row.county}，不属于 {county}",
-                       where="project")
+        _other_county(conn, project, row.county, county)
     if row.stage == _EXITED:
         raise Conflict(f"project {project!r} has left the project library (exited); it "
                        "cannot hold or be allocated quota",
@@ -117,9 +117,21 @@ def guard_project_county(conn: Connection, project: str, county: str) -> None:
     """A project belongs to one county for ever."""
     known = project_county(conn, project)
     if known is not None and known != county:
-        raise Conflict(f"project {project!r} belongs to county {known}, not {county}",
-                       message_zh=f"项目“{project}”属于县区 {known}，不属于 {county}",
-                       where="project")
+        _other_county(conn, project, known, county)
+
+
+def _other_county(conn: Connection, project: str, known: str, county: str) -> NoReturn:
+    """Refuse quota of ``county`` for a project of county ``known``, naming both counties
+    as a manager knows them (东昌府区（371502）), the ledger's names."""
+    names = county_names(conn)
+
+    def named(code: str) -> str:
+        name = names.get(code, code)
+        return f"{name}（{code}）" if name != code else f"县区 {code}"
+
+    raise Conflict(f"project {project!r} belongs to county {known}, not {county}",
+                   message_zh=f"项目“{project}”属于{named(known)}，不属于{named(county)}",
+                   where="project")
 
 
 def reserves(conn: Connection, year: int, kind: str, county: str, at: datetime
