@@ -44,6 +44,22 @@ def check_text(value: str, where: str, *, max_len: int = TEXT_LEN) -> str:
     return value
 
 
+def check_range(value: int, where: str, low: int, high: int, *,
+                message_zh: str | None = None) -> int:
+    """``value`` unchanged, or :class:`BadInput` naming ``where`` when it is not between
+    ``low`` and ``high``: ids (1 to :data:`MAX_ID`), years and counts, bounded where a user
+    types them as the API's schema bounds them (SQLite cannot even bind an integer beyond
+    2^63; PostgreSQL would only find no such row).
+
+    >>> check_range(2026, "--year", MIN_YEAR, MAX_YEAR)
+    2026
+    """
+    if not low <= value <= high:
+        raise BadInput(f"{value} is not between {low} and {high}", where=where,
+                       message_zh=message_zh or f"{where} 须为 {low} 至 {high} 之间的整数")
+    return value
+
+
 def check_fields(items: Iterable[tuple[str, object]], *, long: Iterable[str] = ()) -> None:
     """Check every text field of a form; the ``long`` ones (GeoJSON) only for control
     characters."""

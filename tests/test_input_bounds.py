@@ -29,6 +29,10 @@ CASES: list[tuple[str, str, Any, dict[str, str] | None]] = [
     ("GET", "/api/quota/balances", None, {"as_of": "9999-12-31"}),  # its end overflowed
     ("GET", "/api/quota/balances", None, {"as_of": "0001-01-01T00:00"}),
     ("GET", "/api/quota/movements", None, {"offset": "9223372036854775808"}),
+    ("GET", "/api/quota/movements", None, {"since": "0001-01-01T00:00"}),  # was a 500
+    ("GET", "/api/quota/movements", None, {"until": "1999-12-31T23:59"}),
+    ("GET", "/api/quota/loans", None, {"on": "9999-12-31"}),
+    ("POST", "/api/quota/holds/expire", {"year": int(BIG), **REASON}, None),
     ("GET", "/api/quota/movements", None, {"project": "LC\x00"}),
     ("GET", "/api/quota/loans", None, {"county": "3715\x0002"}),
     ("GET", "/api/layers/x/features", None, {"offset": "9223372036854775808"}),

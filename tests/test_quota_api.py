@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from quota_support import raw_balances, register_fixed_projects
@@ -141,6 +142,25 @@ def test_unknown_project_is_404_and_other_county_409_and_nothing_written(
     done = city.post("/holds", {"year": 2026, "kind": "land", "county": "371502",
                                 "amount": "1", "project": "LC-2026-0404"}, key="uholds")
     assert done.status_code == 200, done.json()
+
+
+def test_expiring_holds_of_a_county_no_grant_named_is_404_and_writes_nothing(
+        api, store: Store) -> None:
+    city = _callers(api)["city"]
+    city.post("/grants", GRANT)
+
+    def written() -> list[int]:
+        with store.engine.connect() as conn:
+            return [conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
+                    for t in ("quota_operations", "quota_entries", "audit_log")]
+
+    before = written()
+    unknown = city.post("/holds/expire", {"county": "999999"})
+    assert unknown.status_code == 404, unknown.json()
+    assert unknown.json()["error"] == "not_found" and unknown.json()["where"] == "county"
+    assert "999999" in unknown.json()["message_zh"]
+    assert written() == before
+    assert city.post("/holds/expire", {"county": "371502"}).status_code == 200
 
 
 def test_every_operation_over_http(api) -> None:

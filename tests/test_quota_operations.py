@@ -257,6 +257,22 @@ def test_county_manager_acts_only_for_their_county(store: Store) -> None:
     assert own["county"] == "371502"
 
 
+def test_expiring_the_holds_of_a_county_no_grant_named_is_not_found(store: Store) -> None:
+    """A mistyped county (as lending to one): no empty operation, no audit row."""
+    grant(store)
+    quota.hold(year=Y, kind="land", county="371502", project="P1", amount="1", user=CITY,
+               reason="x", key=_key(), store=store, at=T0, expires=date(2026, 3, 2))
+    before = counts(store), counties(store=store)
+    with pytest.raises(NotFound) as unknown:
+        quota.expire_holds(county="999999", user=CITY, reason="x", key=_key(), store=store,
+                           at=T0 + timedelta(days=2))
+    assert unknown.value.where == "county" and "999999" in unknown.value.message_zh
+    assert (counts(store), counties(store=store)) == before
+    done = quota.expire_holds(county="371502", user=CITY, reason="x", key=_key(),
+                              store=store, at=T0 + timedelta(days=2))
+    assert done["county"] == "371502" and len(done["expired_holds"]) == 1
+
+
 def test_a_project_belongs_to_one_county(store: Store) -> None:
     grant(store)
     grant(store, county="371521")
@@ -467,7 +483,7 @@ def test_movement_filters(store: Store) -> None:
     grant(store)
     grant(store, county="371521", kind="SO2", amount="10")
     quota.allocate(year=Y, kind="land", county="371502", project="P1", amount="1", user=DCF,
-                   reason="配置", key=_key(), store=store, at=T0 + timedelta(days=1))
+                   reason="配置", key=_key(), store=store, at=T0 + timedelta(days=2))
     assert len(quota.movements(store=store)) == 5
     assert len(quota.movements(store=store, county="371521")) == 1
     assert len(quota.movements(store=store, kind="SO2")) == 2

@@ -5,12 +5,13 @@ A time a user gives without a time zone is China time (API and CLI alike)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from typing import Literal, overload
+from typing import Literal, TypeVar, overload
 
 from blueprint.layers.errors import BadInput
 from blueprint.layers.inputs import MAX_YEAR, MIN_YEAR
 
 When = Literal["day_or_time", "date", "time"]
+_D = TypeVar("_D", bound=date)
 CST = timezone(timedelta(hours=8), "CST")  # China has one time zone and no DST
 
 
@@ -107,12 +108,27 @@ def parse_day_or_time(text: str, where: str, want: When = "day_or_time") -> date
     if parsed is None:
         english, chinese = _WHEN_FORMATS[want]
         raise BadInput(f"{where} {text!r} {english}", message_zh=chinese, where=where)
-    if not MIN_YEAR <= parsed.year <= MAX_YEAR:  # 9999-12-31's day after has no datetime
-        raise BadInput(f"{where} {text!r} is not between {MIN_YEAR} and {MAX_YEAR}",
-                       message_zh=f"日期应在 {MIN_YEAR} 年至 {MAX_YEAR} 年之间", where=where)
+    in_years(parsed, where, text)  # 9999-12-31's day after has no datetime
     if want == "time" and not isinstance(parsed, datetime):
         return datetime.combine(parsed, time(0))
     return parsed
+
+
+def in_years(value: _D, where: str, text: str | None = None) -> _D:
+    """A date or time a person typed (as ``text``), unchanged, if it lies in 2000–2100;
+    else :class:`BadInput` naming ``where`` (0001-01-01 in China is before datetime's first
+    UTC moment: an OverflowError, never an answer).
+
+    >>> in_years(date(1999, 12, 31), "since")
+    Traceback (most recent call last):
+    ...
+    blueprint.layers.errors.BadInput: since: since '1999-12-31' is not between 2000 and 2100
+    """
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        shown = value.isoformat() if text is None else text
+        raise BadInput(f"{where} {shown!r} is not between {MIN_YEAR} and {MAX_YEAR}",
+                       message_zh=f"日期应在 {MIN_YEAR} 年至 {MAX_YEAR} 年之间", where=where)
+    return value
 
 
 _WHEN_FORMATS: dict[str, tuple[str, str]] = {

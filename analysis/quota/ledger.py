@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from blueprint.analysis.quota.kinds import KINDS, format_amount
 from blueprint.analysis.quota.tables import accounts, entries
 from blueprint.layers.engine.registry import backend_of
-from blueprint.layers.errors import Conflict, QuotaExceeded
+from blueprint.layers.errors import Conflict, NotFound, QuotaExceeded
 
 SOURCE, POOL, COUNTY, HOLD, PROJECT, RETIRED = (
     "source", "pool", "county", "hold", "project", "retired")
@@ -112,6 +112,17 @@ def county_names(conn: Connection) -> dict[str, str]:
         if names.get(owner, owner) == owner:
             names[owner] = name
     return names
+
+
+def check_known_county(conn: Connection, county: str, where: str) -> str:
+    """``county`` if a grant has named it, else :class:`NotFound` naming ``where``: a
+    mistyped code must not make a new reserve (the ledger keeps every account for good)
+    nor an empty operation."""
+    if county not in county_names(conn):
+        raise NotFound(f"county {county} has never been granted quota",
+                       message_zh=f"县区“{county}”不在指标台账中（尚未下达过指标），请核对县区代码",
+                       where=where)
+    return county
 
 
 def _county_name(conn: Connection, county: str) -> str | None:

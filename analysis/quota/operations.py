@@ -36,6 +36,7 @@ from blueprint.analysis.quota.ledger import (
     THIS_OPERATION,
     Move,
     account_by_id,
+    check_known_county,
     find_account,
     get_account,
 )
@@ -181,14 +182,18 @@ def expire_holds(*, user: User, reason: str, key: str, store: Store,
                  county: str | None = None, year: int | None = None,
                  at: datetime | None = None) -> dict[str, Any]:
     """Release every hold that has expired (a county manager: their county's only, and
-    naming another county is refused; ``year``: only that year's)."""
+    naming another county is refused; a city-level user naming a county no grant named,
+    a mistyped code, is not found; ``year``: only that year's)."""
     user.require("city_quota_manager", COUNTY_MANAGER)
-    if county is not None:
-        county = check_county(county)
-        require_county(user, county)
-    county = user.county if not user.is_city_level else county
+    named = check_county(county) if county is not None else None
+    year = check_year(year) if year is not None else None
+    if named is not None:
+        require_county(user, named)
+    county = user.county if not user.is_city_level else named
     at = now_utc(at)
     with store.read() as conn:
+        if named is not None and user.is_city_level:  # a county manager's own is theirs
+            check_known_county(conn, named, "county")
         scopes = sorted({(p.hold.year, p.hold.kind)
                          for p in holds.due_positions(conn, at=at, county=county)
                          if year is None or p.hold.year == year})

@@ -26,7 +26,7 @@ from blueprint.analysis.quota.ledger import (
     Account,
     Move,
     balance,
-    county_names,
+    check_known_county,
     find_account,
     get_account,
     loan_outstanding,
@@ -51,10 +51,7 @@ def _taker(conn: Any, year: int, kind: QuotaKind, county: str, what: str,
            at: datetime) -> Account:
     """The receiving county's reserve: a county the ledger knows (one a grant named), never
     a new one made up by a mistyped code (the ledger keeps every account for good)."""
-    if county not in county_names(conn):
-        raise NotFound(f"county {county} has never been granted quota",
-                       message_zh=f"县区“{county}”不在指标台账中（尚未下达过指标），请核对县区代码",
-                       where=what)
+    check_known_county(conn, county, what)
     return get_account(conn, year=year, kind=kind.code, type=COUNTY, owner=county,
                        county=county, at=at)
 

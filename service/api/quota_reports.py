@@ -145,12 +145,12 @@ def api_movements(
     """Ledger entries, oldest first, filtered; ``X-Total-Count`` says how many match in all
     (so a client knows what lies beyond ``limit``). ``since``/``until`` without a zone are
     China time, as everywhere a person types a time."""
-    from blueprint.analysis.quota.clock import china_time
+    from blueprint.analysis.quota.clock import china_time, in_years
 
-    filters: dict[str, Any] = {"year": year, "kind": kind, "county": county,
-                               "project": project, "op": op,
-                               "since": china_time(since) if since else None,
-                               "until": china_time(until) if until else None}
+    filters: dict[str, Any] = {
+        "year": year, "kind": kind, "county": county, "project": project, "op": op,
+        "since": china_time(in_years(since, "since")) if since else None,
+        "until": china_time(in_years(until, "until")) if until else None}
     response.headers["X-Total-Count"] = str(quota.count_movements(store=store, **filters))
     return quota.movements(store=store, limit=limit, offset=offset, **filters)
 
@@ -162,6 +162,10 @@ def api_loans(user: UserDep, store: StoreDep,
                                                "today in China)")] = None,
               year: YearQ = None, kind: KindQ = None, county: CountyQ = None) -> Any:
     """Loans with what is still owed; ``overdue=true`` keeps only those past due."""
+    from blueprint.analysis.quota.clock import in_years
+
+    if on is not None:
+        in_years(on, "on")
     return quota.loans(store=store, overdue=overdue, year=year, kind=kind, county=county,
                        today=on)
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import open_store, print_json, table
+from blueprint.service.cli.console import MAX_COUNT, count_bound, open_store, print_json, table
 
 ACTION_ZH = {
     "project.create": "新建项目", "project.vet": "选址审查", "project.stage": "阶段变更",
@@ -134,7 +134,8 @@ def audit(ctx: typer.Context,
           project: Annotated[str | None, typer.Option(help="Only this project code")] = None,
           action: Annotated[str | None, typer.Option(help="Only this action, e.g. "
                                                      "project.stage")] = None,
-          limit: Annotated[int, typer.Option(help="The latest N rows")] = 100,
+          limit: Annotated[int, typer.Option(help="The latest N rows",
+                                             callback=count_bound(1, MAX_COUNT))] = 100,
           user: UserName = None,
           format: Annotated[str, typer.Option(help="table or json")] = "table") -> None:
     """The latest audit rows, oldest first (city-level users only)."""

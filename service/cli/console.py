@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 # Markup off: names of sites, layers and files are data and may contain [brackets].
 out = Console(markup=False)
 err = Console(stderr=True, markup=False)
+
+MAX_COUNT = 2**31 - 1  # a --limit or --offset (the API's offsets are bounded so too)
 
 
 def open_store(*, create: bool = True) -> Store:
@@ -40,6 +43,43 @@ def open_store(*, create: bool = True) -> Store:
 
         raise EmptyStore.at(store_location(settings))
     return store_from_settings(settings)
+
+
+def param_name(param: typer.CallbackParam) -> str:
+    """How the user names a parameter: its long option (``--year``) or its argument's
+    name as ``--help`` shows it (``hold_id``)."""
+    if param.param_type_name == "option":
+        return max(param.opts, key=len)
+    return str(param.name)
+
+
+def id_bound(param: typer.CallbackParam, value: int | None) -> int | None:
+    """A row id argument or option (``callback=id_bound``): 1 to ``MAX_ID`` as the API's
+    ``RowId``, else the usual one-line error naming it (never SQLite's overflow)."""
+    from blueprint.layers.inputs import MAX_ID, check_range
+
+    return None if value is None else check_range(value, param_name(param), 1, MAX_ID)
+
+
+def year_bound(param: typer.CallbackParam, value: int | None) -> int | None:
+    """A year option (``callback=year_bound``): 2000 to 2100, as the API and the ledger take."""
+    from blueprint.layers.inputs import MAX_YEAR, MIN_YEAR, check_range
+
+    if value is None:
+        return None
+    where = param_name(param)
+    return check_range(value, where, MIN_YEAR, MAX_YEAR,
+                       message_zh=f"{where} 应在 {MIN_YEAR} 年至 {MAX_YEAR} 年之间")
+
+
+def count_bound(low: int, high: int) -> Callable[[typer.CallbackParam, int | None], int | None]:
+    """A callback bounding a count option (``--limit``, ``--offset``, ``--period``)."""
+    def check(param: typer.CallbackParam, value: int | None) -> int | None:
+        from blueprint.layers.inputs import check_range
+
+        return None if value is None else check_range(value, param_name(param), low, high)
+
+    return check
 
 
 def progress_bar() -> Progress:

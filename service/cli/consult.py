@@ -12,13 +12,14 @@ from typing import Annotated, Any
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import open_store, out, print_json, table
+from blueprint.service.cli.console import count_bound, id_bound, open_store, out, print_json, table
 
 consult_app = typer.Typer(help="Consultation between departments (业务协同): rounds, "
                           "answers, inbox, overdue.", no_args_is_help=True)
 
 Reason = Annotated[str, typer.Option(help="Why (kept on record)")]
 Format = Annotated[str, typer.Option(help="table or json")]
+RoundId = Annotated[int, typer.Argument(callback=id_bound)]
 
 
 def show_round(rnd: Any, fmt: str) -> None:
@@ -41,7 +42,8 @@ def show_round(rnd: Any, fmt: str) -> None:
 
 @consult_app.command("start")
 def start_cmd(code: str, period: Annotated[int | None, typer.Option(
-        help="Working days to answer (default: configuration)")] = None,
+        help="Working days to answer, 1–366 (default: configuration)",
+        callback=count_bound(1, 366))] = None,
         user: UserName = None, format: Format = "table") -> None:
     """Start a round on a planned, vetted project; departments picked by the rules."""
     from blueprint.analysis.consultation import start_round
@@ -52,7 +54,7 @@ def start_cmd(code: str, period: Annotated[int | None, typer.Option(
 
 
 @consult_app.command("add-dept")
-def add_cmd(round_id: int, department: str, reason: Reason, user: UserName = None,
+def add_cmd(round_id: RoundId, department: str, reason: Reason, user: UserName = None,
             format: Format = "table") -> None:
     """Add a department to an open round (its deadline counts from today)."""
     from blueprint.analysis.consultation import add_department
@@ -63,7 +65,7 @@ def add_cmd(round_id: int, department: str, reason: Reason, user: UserName = Non
 
 
 @consult_app.command("remove-dept")
-def remove_cmd(round_id: int, department: str, reason: Reason, user: UserName = None,
+def remove_cmd(round_id: RoundId, department: str, reason: Reason, user: UserName = None,
                format: Format = "table") -> None:
     """Take a department out of an open round, with a reason."""
     from blueprint.analysis.consultation import remove_department
@@ -74,7 +76,7 @@ def remove_cmd(round_id: int, department: str, reason: Reason, user: UserName = 
 
 
 @consult_app.command("answer")
-def answer_cmd(round_id: int,
+def answer_cmd(round_id: RoundId,
                answer: Annotated[str, typer.Option(help="agree, conditional or disagree")],
                text: Annotated[str, typer.Option(help="The opinion")],
                user: Annotated[str, typer.Option("--user", help="The department user")],
@@ -98,7 +100,7 @@ def answer_cmd(round_id: int,
 
 
 @consult_app.command("close")
-def close_cmd(round_id: int, outcome: Annotated[str, typer.Option(
+def close_cmd(round_id: RoundId, outcome: Annotated[str, typer.Option(
         help="revise (back to planning) or meeting (to the joint meeting)")],
         reason: Reason, user: UserName = None, format: Format = "table") -> None:
     """Close an open round that has a 不同意."""

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import open_store, out, print_json, table
+from blueprint.service.cli.console import id_bound, open_store, out, print_json, table
 
 meeting_app = typer.Typer(help="Joint meeting (联席会议): problem list and decisions.",
                           no_args_is_help=True)
@@ -32,7 +32,7 @@ def list_cmd(all: Annotated[bool, typer.Option("--all", help="Decided and withdr
 
 
 @meeting_app.command("decide")
-def decide_cmd(item_id: int,
+def decide_cmd(item_id: Annotated[int, typer.Argument(callback=id_bound)],
                decision: Annotated[str, typer.Option(help="proceed (into the reserve) or "
                                                      "exit (out, quotas reclaimed)")],
                date: Annotated[str, typer.Option(help="Meeting date YYYY-MM-DD")],

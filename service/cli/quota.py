@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import open_store, out, print_json, table
+from blueprint.service.cli.console import (
+    id_bound,
+    open_store,
+    out,
+    print_json,
+    table,
+    year_bound,
+)
 from blueprint.service.context import local_actor
 
 if TYPE_CHECKING:
@@ -49,7 +56,10 @@ quota_app = typer.Typer(help="Quota ledger (要素指标台账): grant, hold, al
 
 Reason = Annotated[str, typer.Option(help="Why (recorded with every movement)")]
 Key = Annotated[str | None, typer.Option(help="Idempotency key (default: a fresh one)")]
-Year = Annotated[int | None, typer.Option(help="Quota year (default: this year)")]
+Year = Annotated[int | None, typer.Option(help="Quota year (default: this year)",
+                                          callback=year_bound)]
+YearOnly = Annotated[int | None, typer.Option(help="Only this year", callback=year_bound)]
+RowId = Annotated[int, typer.Argument(callback=id_bound)]
 Kind = Annotated[str, typer.Option(help="Quota kind: " + ", ".join(KIND_CODES))]
 Amount = Annotated[str, typer.Option(help="Exact amount in the kind's unit")]
 Format = Annotated[str, typer.Option(help="table or json")]
@@ -140,7 +150,7 @@ def hold_cmd(kind: Kind, county: Annotated[str, typer.Option(help="County code")
 
 
 @quota_app.command("release")
-def release_cmd(hold_id: int, reason: Reason, key: Key = None, user: UserName = None,
+def release_cmd(hold_id: RowId, reason: Reason, key: Key = None, user: UserName = None,
                 format: Format = "table") -> None:
     """Release what is left of a hold."""
     _run(quota.release, user, key, reason, format, hold_id=hold_id)
@@ -149,7 +159,7 @@ def release_cmd(hold_id: int, reason: Reason, key: Key = None, user: UserName = 
 @quota_app.command("expire-holds")
 def expire_cmd(reason: Reason = "预留到期释放",
                county: Annotated[str | None, typer.Option(help="Only this county")] = None,
-               year: Annotated[int | None, typer.Option(help="Only this year")] = None,
+               year: YearOnly = None,
                key: Key = None, user: UserName = None, format: Format = "table") -> None:
     """Release every hold whose expiry has passed."""
     _run(quota.expire_holds, user, key, reason, format, county=county, year=year)
@@ -181,7 +191,7 @@ def lend_cmd(kind: Kind, lender: Annotated[str, typer.Option("--from", help="Len
 
 
 @quota_app.command("repay")
-def repay_cmd(loan_id: int, reason: Reason,
+def repay_cmd(loan_id: RowId, reason: Reason,
               amount: Annotated[str | None, typer.Option(help="Part to repay "
                                                          "(default: all)")] = None,
               key: Key = None, user: UserName = None, format: Format = "table") -> None:
@@ -203,7 +213,7 @@ def adjust_cmd(kind: Kind, seller: Annotated[str, typer.Option("--from", help="C
 
 @quota_app.command("reclaim")
 def reclaim_cmd(project: str, reason: Reason,
-                year: Annotated[int | None, typer.Option(help="Only this year")] = None,
+                year: YearOnly = None,
                 kind: Annotated[str | None, typer.Option(help="Only this kind")] = None,
                 key: Key = None, user: UserName = None, format: Format = "table") -> None:
     """Reclaim everything a cancelled project holds or received, back to its origin."""
@@ -211,7 +221,7 @@ def reclaim_cmd(project: str, reason: Reason,
 
 
 @quota_app.command("reverse")
-def reverse_cmd(operation_id: int, reason: Reason, key: Key = None, user: UserName = None,
+def reverse_cmd(operation_id: RowId, reason: Reason, key: Key = None, user: UserName = None,
                 format: Format = "table") -> None:
     """Correct an operation with reversing entries."""
     _run(quota.reverse, user, key, reason, format, operation_id=operation_id)

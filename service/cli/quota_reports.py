@@ -8,10 +8,17 @@ from typing import Annotated, Any
 
 import typer
 
-from blueprint.service.cli.console import open_store, out, print_json, table
-from blueprint.service.cli.quota import Format, quota, quota_app
+from blueprint.service.cli.console import (
+    MAX_COUNT,
+    count_bound,
+    open_store,
+    out,
+    print_json,
+    table,
+)
+from blueprint.service.cli.quota import Format, YearOnly, quota, quota_app
 
-YearOpt = Annotated[int | None, typer.Option(help="Only this year")]
+YearOpt = YearOnly
 KindOpt = Annotated[str | None, typer.Option(help="Only this kind")]
 CountyOpt = Annotated[str | None, typer.Option(help="Only this county code")]
 
@@ -83,8 +90,8 @@ def movements_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt 
                   until: Annotated[str | None, typer.Option(
                       help="Until this date, the day included (China time), or ISO 8601 "
                            "time (before it)")] = None,
-                  limit: Annotated[int, typer.Option(min=1)] = 200,
-                  offset: Annotated[int, typer.Option(min=0)] = 0,
+                  limit: Annotated[int, typer.Option(callback=count_bound(1, MAX_COUNT))] = 200,
+                  offset: Annotated[int, typer.Option(callback=count_bound(0, MAX_COUNT))] = 0,
                   format: Format = "table") -> None:
     """Movement history: every entry with who, when, why, from and to."""
     from blueprint.layers.users import actor_zh

@@ -266,15 +266,17 @@ def problem_cmd(action: Annotated[str, typer.Argument(help="raise, escalate or c
     """Raise a problem, escalate it to city level, or close it (销号)."""
     from blueprint.analysis.tracking import close, escalate, raise_problem
     from blueprint.layers.errors import BadInput
+    from blueprint.layers.inputs import MAX_ID, check_range
 
     store = open_store()
     actor = acting_user(store, user)
     if action == "raise":
         p = raise_problem(target, text, owner_unit=unit, due_on=due, source=source,
                           user=actor, store=store)
-    elif action in ("escalate", "close") and target.isdigit():
+    elif action in ("escalate", "close") and target.isascii() and target.isdigit():
         fn = escalate if action == "escalate" else close
-        p = fn(int(target), note=text, user=actor, store=store)
+        p = fn(check_range(int(target), "target", 1, MAX_ID), note=text, user=actor,
+               store=store)
     else:
         raise BadInput("usage: problem raise CODE | problem escalate ID | problem close ID",
                        message_zh="用法：problem raise 项目代码 | escalate 编号 | close 编号",

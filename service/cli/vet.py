@@ -10,7 +10,7 @@ import typer
 
 from blueprint.analysis.messages import STATUS_ZH
 from blueprint.layers.errors import BadInput
-from blueprint.service.cli.console import open_store, out, print_json, table
+from blueprint.service.cli.console import open_store, out, print_json, table, year_bound
 
 FORMATS = ("table", "json", "geojson", "html", "pdf")
 # Files vet-batch picks up from a folder (a .json file is vetted only when named).
@@ -120,7 +120,7 @@ def vet(
     emissions: Annotated[str | None, typer.Option(help="e.g. SO2=12.5,NOx=30 (t/yr)")] = None,
     demand: Annotated[str | None, typer.Option(help="Quota demands, e.g. "
                                                "new_construction_land=2.5,energy=3000")] = None,
-    year: Annotated[int | None, typer.Option(help="Quota year")] = None,
+    year: Annotated[int | None, typer.Option(help="Quota year", callback=year_bound)] = None,
     crs: Annotated[str | None, typer.Option(help="CRS when the file has none")] = None,
     encoding: Annotated[str | None, typer.Option(help="Text encoding")] = None,
     rules: Annotated[str | None, typer.Option(help="Rules TOML file")] = None,
