@@ -226,6 +226,33 @@ def test_bad_geojson_is_refused_alike_everywhere_and_changes_nothing(
 
 
 @pytest.mark.parametrize("bench", BOTH, indirect=True)
+@pytest.mark.parametrize("route", ["web-project", "web-condition"])
+@pytest.mark.parametrize("text", ["[1]", "5", '"site"', "null", "[" * 100_000 + "]" * 100_000,
+                                  "{not json"], ids=["array", "number", "string", "null",
+                                                     "deep", "not-json"])
+def test_drawn_text_that_is_no_geojson_object_is_refused_and_changes_nothing(
+        bench: Bench, extra: dict[str, Any], route: str, text: str) -> None:  # noqa: F811
+    """What the map posts is checked as text first: JSON that is not an object (the inbox
+    took it for no condition area and stored the answer), or nesting deeper than the
+    parser goes (a 500), is a 4xx page."""
+    before = bench.fingerprint()
+    if route == "web-project":
+        status, page = _web(bench.web, "/projects/new", "/projects/new", {
+            "site": text, "name": "绘制地块项目", "county": "371502", "industry": "industrial",
+            "investment": "6", "responsible_unit": "聊城某公司", "origin": "attracted"})
+        fragments = ("地块数据无效", "不是有效的 GeoJSON")
+    else:
+        status, page = _web(bench.department, f"/inbox?round={bench.round_id}",
+                            f"/inbox/{bench.round_id}/answer", {
+                                "condition": text, "answer": "conditional",
+                                "text": "须避让生态保护红线"})
+        fragments = ("条件范围数据无效",)
+    assert 400 <= status < 500, (status, page[:300])
+    assert "Traceback" not in page and any(f in page for f in fragments), page[-2000:]
+    assert bench.fingerprint() == before
+
+
+@pytest.mark.parametrize("bench", BOTH, indirect=True)
 def test_an_altitude_is_dropped_and_the_site_stored_alike(
         bench: Bench, extra: dict[str, Any]) -> None:  # noqa: F811
     """3-D positions (GeoJSON's altitude), some or all, are a site: 201 on both engines,
