@@ -268,3 +268,17 @@ def test_an_altitude_is_dropped_and_the_site_stored_alike(
     assert stored.status_code == 200, stored.text
     coords = stored.json()["site"]["coordinates"]
     assert {len(p) for p in coords[0]} == {2}, coords
+
+
+@pytest.mark.parametrize("bench", BOTH, indirect=True)
+@pytest.mark.parametrize(("bbox", "fragment"), [
+    ("1,2,3", "bbox 参数格式有误"), (",,,", "bbox 参数格式有误"),
+    ("115.9,36.4,116.1,36.5,9", "bbox 参数格式有误"), ("nan,0,1,1", "bbox 参数必须是有限数值"),
+    ("1e400,0,1e400,1", "bbox 参数必须是有限数值"), ("179,0,-179,1", "bbox 最小值大于最大值")])
+def test_a_bad_bbox_of_the_layer_api_says_where(bench: Bench, bbox: str,  # noqa: F811
+                                                fragment: str) -> None:
+    """The map's other geometry input, ``bbox`` of ``/api/layers/{name}/features``: 422
+    naming ``bbox`` on both engines (it said where: null)."""
+    answer = bench.client.get("/api/layers/red/features", params={"bbox": bbox})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["where"] == "bbox" and fragment in answer.json()["message_zh"]
