@@ -173,9 +173,12 @@ def site_from_frame(frame: gpd.GeoDataFrame, *, name: str, source: str,
 def site_from_geometries(geoms: list[BaseGeometry], *, name: str, source: str,
                          warnings: list[str] | None = None,
                          limits: SiteLimits = DEFAULT_LIMITS) -> Site:
-    """:func:`site_from_frame` for parcels given as a list of geometries (EPSG:4490)."""
+    """:func:`site_from_frame` for parcels given as a list of geometries (EPSG:4490); an
+    altitude (Z) is dropped: a site is 2-D, and PostGIS refuses Z in its 2-D columns."""
     arr = np.empty(len(geoms), dtype=object)
     arr[:] = geoms
+    arr = shapely.force_2d(arr)
+    geoms = list(arr)
     limits.check(int(shapely.get_num_coordinates(arr).sum()),
                  int(shapely.get_num_geometries(arr).sum()), where=source)
     for i, geom in enumerate(geoms):

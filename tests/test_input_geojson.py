@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 from projects_support import park_project, site
 
-from blueprint.analysis.projects import create_project
+from blueprint.analysis.projects import create_project, get_project
+from blueprint.analysis.site import read_site
 from blueprint.layers.users import User, create_user
 from tests.test_bad_corpus import BOTH, Bench, bench  # noqa: F401 - the module's store
 
@@ -282,3 +283,17 @@ def test_a_bad_bbox_of_the_layer_api_says_where(bench: Bench, bbox: str,  # noqa
     answer = bench.client.get("/api/layers/red/features", params={"bbox": bbox})
     assert answer.status_code == 422, answer.text
     assert answer.json()["where"] == "bbox" and fragment in answer.json()["message_zh"]
+
+
+def test_a_site_file_with_altitudes_is_stored_alike(store: Any, tmp_path: Any) -> None:
+    """A file whose positions carry an altitude (the file routes: uploads, the CLI) makes a
+    2-D site: PostGIS refused the project with a DataError (a 500) while SQLite stored Z."""
+    path = tmp_path / "z.geojson"
+    path.write_text(json.dumps(collection(poly([p + [5.0] for p in ring()]))), encoding="utf-8")
+    made = read_site(path)
+    assert not made.geometry.has_z and not any(g.has_z for g in made.parcel_geometries)
+    code = create_project(park_project(), site=made, user=User("geo", "nr_staff", "371502"),
+                          store=store).code
+    stored = get_project(code, store=store).site
+    assert stored is not None and not stored.has_z
+    assert stored.equals(made.geometry)
