@@ -320,7 +320,7 @@ GOOD: list[tuple[str, Any]] = [
 @pytest.mark.parametrize("route", ["api-vet", "api-download", "api-project", "api-revise",
                                    "api-answer", "web-project", "web-condition"])
 @pytest.mark.parametrize("value", [pytest.param(v, id=i) for i, v in GOOD])
-def test_good_geojson_is_taken_alike_everywhere(bench: Bench, extra: dict[str, Any],
-                                                route: str, value: Any) -> None:  # noqa: F811
+def test_good_geojson_is_taken_alike_everywhere(
+        bench: Bench, extra: dict[str, Any], route: str, value: Any) -> None:  # noqa: F811
     status, text, _ = send(bench, extra, route, value)
     assert status in (200, 201, 303), (route, status, text[:600])
