@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import CRS
-from shapely.geometry import shape
+from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from blueprint.layers.crs import CGCS2000, check_plausible, gk3_epsg, to_crs
@@ -212,8 +212,7 @@ def site_from_geojson(obj: dict[str, Any], *, name: str = "绘制地块",
     limits.check(*geojson_size(obj), where="geojson")
     check_posted_crs(obj)
     parcels, props = geojson_parcels(obj)
-    geoms = [None if p is None else shape(p) for p in parcels]
-    site = site_from_geometries(geoms, name=_name_from_properties(props, name),
+    site = site_from_geometries(parcels, name=_name_from_properties(props, name),
                                 source="geojson", limits=limits)
     check_plausible(tuple(site.geometry.bounds), CRS.from_epsg(CGCS2000), "geojson")
     return site
@@ -222,17 +221,19 @@ def site_from_geojson(obj: dict[str, Any], *, name: str = "绘制地块",
 _NOT_POLYGONS = ("Point", "MultiPoint", "LineString", "MultiLineString", "GeometryCollection")
 
 
-def geojson_parcels(obj: dict[str, Any]) -> tuple[list[dict[str, Any] | None],
+def geojson_parcels(obj: dict[str, Any]) -> tuple[list[BaseGeometry | None],
                                                   list[dict[str, Any]]]:
-    """The parcels of a posted site (a geometry mapping, None when null) and their
+    """The parcels of a posted site (2-D polygons, None when null or empty) and their
     properties, every position checked: a clear error naming the parcel, the ring and the
     JSON path (``where``) for anything that is not polygons of closed rings of 2 or 3
     finite numbers.
 
     Examples
     --------
-    >>> geojson_parcels({"type": "Polygon", "coordinates": [[[0, 0, 9], [1, 0], [1, 1], [0, 0]]]})
-    ([{'type': 'Polygon', 'coordinates': [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]]}], [{}])
+    >>> parcels, _ = geojson_parcels({"type": "Polygon",
+    ...                               "coordinates": [[[0, 0, 9], [1, 0], [1, 1], [0, 0]]]})
+    >>> parcels[0].wkt
+    'POLYGON ((0 0, 1 0, 1 1, 0 0))'
     """
     kind = obj.get("type")
     if kind == "FeatureCollection":
@@ -249,7 +250,7 @@ def geojson_parcels(obj: dict[str, Any]) -> tuple[list[dict[str, Any] | None],
         items = [("", obj)]
     else:
         items = [("", {"type": "Feature", "geometry": obj, "properties": {}})]
-    parcels: list[dict[str, Any] | None] = []
+    parcels: list[BaseGeometry | None] = []
     props: list[dict[str, Any]] = []
     for n, (path, feature) in enumerate(items, start=1):
         where = f"geojson: {path}" if path else "geojson"
@@ -276,8 +277,8 @@ def _join(where: str, member: str) -> str:
     return f"{where}.{member}" if where != "geojson" else f"geojson: {member}"
 
 
-def _parcel(geometry: Any, n: int, where: str) -> dict[str, Any] | None:
-    """Parcel ``n``'s geometry mapping, checked (None for a null or empty one)."""
+def _parcel(geometry: Any, n: int, where: str) -> BaseGeometry | None:
+    """Parcel ``n``'s geometry, checked, in 2-D (None for a null or empty one)."""
     if geometry is None:
         return None
     if not isinstance(geometry, dict):
@@ -298,14 +299,14 @@ def _parcel(geometry: Any, n: int, where: str) -> dict[str, Any] | None:
         return None
     where = _join(where, "coordinates")
     polygons = [(where, coords)] if kind == "Polygon" else _items(coords, where, n, "面")
-    checked = []
+    parts = []
     for p, (at, rings) in enumerate(polygons, start=1):
         part = f"第 {p} 个面" if kind == "MultiPolygon" else ""
-        checked.append([_check_ring(ring, ring_at, n, f"第 {n} 个地块{part}第 {r} 圈",
-                                    f"ring {r}{f' of part {p}' if part else ''} of parcel {n}")
-                        for r, (ring_at, ring) in enumerate(_items(rings, at, n, "圈"),
-                                                             start=1)])
-    return {"type": kind, "coordinates": checked[0] if kind == "Polygon" else checked}
+        checked = [_check_ring(ring, ring_at, n, f"第 {n} 个地块{part}第 {r} 圈",
+                               f"ring {r}{f' of part {p}' if part else ''} of parcel {n}")
+                   for r, (ring_at, ring) in enumerate(_items(rings, at, n, "圈"), start=1)]
+        parts.append(Polygon(checked[0], checked[1:]) if checked else Polygon())
+    return parts[0] if kind == "Polygon" else MultiPolygon(parts)
 
 
 def _finite(value: float) -> bool:
@@ -329,11 +330,57 @@ def _items(value: Any, where: str, n: int, what: str) -> list[tuple[str, Any]]:
     return [(f"{where}[{i}]", v) for i, v in enumerate(value)]
 
 
-def _check_ring(ring: Any, where: str, n: int, zh: str, en: str) -> list[list[float]]:
+_PLAIN = frozenset((int, float))  # JSON numbers (a boolean is not one)
+
+
+def _check_ring(ring: Any, where: str, n: int, zh: str, en: str) -> np.ndarray:
     """A ring of parcel ``n`` (``zh``/``en`` name it), checked: an array of at least 4
-    positions of 2 or 3 finite numbers, the last the first; its lon/lat (no altitude)."""
+    positions of 2 or 3 finite numbers, the last the first; its lon/lat (no altitude).
+
+    The loop over plain positions is kept tight (a site may have 100,000); the first
+    position that is not plain is explained by :func:`_refuse_position`."""
     if not isinstance(ring, list):
         raise _structure(n, where, "an array of positions")
+    sizes: set[int] = set()
+    lonlat: np.ndarray | None = None
+    for pos in ring:
+        if type(pos) is not list or not 2 <= len(pos) <= 3:
+            break
+        x, y, z = pos[0], pos[1], pos[-1]
+        if type(x) not in _PLAIN or type(y) not in _PLAIN or type(z) not in _PLAIN \
+                or x - x != 0 or y - y != 0 or z - z != 0:  # NaN and infinity are not
+            break
+        sizes.add(len(pos))
+    else:
+        lonlat = _lonlat(ring, sizes)
+    if lonlat is None:  # the loop stopped at a position, or one would not convert
+        _refuse_position(ring, where, n, zh, en)  # (numbers of numpy's own types pass)
+        lonlat = _lonlat(ring, {len(p) for p in ring})
+        assert lonlat is not None
+    if len(ring) < 4:
+        raise InvalidGeometry(
+            f"Too few points in {en}: {len(ring)} positions, a closed ring needs at least 4",
+            message_zh=f"{zh}只有 {len(ring)} 个点，闭合圈至少需要 4 个点", where=where)
+    if not np.array_equal(lonlat[0], lonlat[-1]):
+        raise InvalidGeometry(
+            f"{en} is not closed: its last position differs from its first",
+            message_zh=f"多边形的圈未闭合（首尾点不同），请检查图形（{zh}）", where=where)
+    return lonlat
+
+
+def _lonlat(ring: list[list[Any]], sizes: set[int]) -> np.ndarray | None:
+    """The positions' first two numbers as an (n, 2) array; None when one overflows."""
+    if not ring:
+        return np.empty((0, 2))
+    try:
+        return np.array(ring if len(sizes) == 1 else [p[:2] for p in ring],
+                        dtype=float).reshape(len(ring), -1)[:, :2]
+    except OverflowError:  # an integer of 400 digits
+        return None
+
+
+def _refuse_position(ring: list[Any], where: str, n: int, zh: str, en: str) -> None:
+    """Raise the error of the first position of ``ring`` that is not 2 or 3 finite numbers."""
     for i, pos in enumerate(ring):
         at = f"{where}[{i}]"
         if not isinstance(pos, list) or any(isinstance(v, (list, dict)) for v in pos):
@@ -358,15 +405,6 @@ def _check_ring(ring: Any, where: str, n: int, zh: str, en: str) -> list[list[fl
                     f"{i + 1} of {en}",
                     message_zh=f"坐标含有非数值（NaN）或无穷大（{zh}第 {i + 1} 个点）",
                     where=at)
-    if len(ring) < 4:
-        raise InvalidGeometry(
-            f"Too few points in {en}: {len(ring)} positions, a closed ring needs at least 4",
-            message_zh=f"{zh}只有 {len(ring)} 个点，闭合圈至少需要 4 个点", where=where)
-    if ring[0][:2] != ring[-1][:2]:
-        raise InvalidGeometry(
-            f"{en} is not closed: its last position differs from its first",
-            message_zh=f"多边形的圈未闭合（首尾点不同），请检查图形（{zh}）", where=where)
-    return [[float(pos[0]), float(pos[1])] for pos in ring]
 
 
 def _name_from_properties(props: list[dict[str, Any]], default: str) -> str:
