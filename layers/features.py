@@ -27,11 +27,14 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     try:
         minx, miny, maxx, maxy = (float(v) for v in text.split(","))
     except ValueError:
-        raise BadInput("bbox must be minx,miny,maxx,maxy", message_zh="bbox 参数格式有误") from None
+        raise BadInput("bbox must be minx,miny,maxx,maxy", message_zh="bbox 参数格式有误",
+                       where="bbox") from None
     if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
-        raise BadInput("bbox values must be finite numbers", message_zh="bbox 参数必须是有限数值")
+        raise BadInput("bbox values must be finite numbers", message_zh="bbox 参数必须是有限数值",
+                       where="bbox")
     if minx > maxx or miny > maxy:
-        raise BadInput("bbox min is greater than max", message_zh="bbox 最小值大于最大值")
+        raise BadInput("bbox min is greater than max", message_zh="bbox 最小值大于最大值",
+                       where="bbox")
     return (minx, miny, maxx, maxy)
 
 

@@ -17,7 +17,7 @@ from blueprint.analysis.consultation.model import ANSWER_ZH
 from blueprint.analysis.projects import get_project
 from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.clock import today_cn
-from blueprint.analysis.site import Site, SiteLimits
+from blueprint.analysis.site import Site, SiteLimits, site_from_geojson
 from blueprint.layers.errors import BadInput, BlueprintError, NotFound
 from blueprint.layers.inputs import MAX_ID, check_fields
 from blueprint.web.panel import UPLOAD_CRS
@@ -30,15 +30,22 @@ from blueprint.web.session import check_csrf
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 CONDITION_FILE_AGAIN = "所选的条件范围文件未能保留，请重新选择后再提交。"
 
-def _condition(text: str) -> dict[str, Any] | None:
+def _condition(text: str, settings: Any) -> Site | None:
+    """The condition area drawn on the map (GeoJSON text), checked against the site limits
+    of the settings as the API's; None when the field is empty."""
     if not text.strip():
         return None
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting deeper than the parser goes
         raise BadInput("the condition area is not GeoJSON", where="condition",
                        message_zh="条件范围数据无效，请重新绘制") from None
-    return value if isinstance(value, dict) else None
+    if not isinstance(value, dict):
+        raise BadInput("the condition area is not a GeoJSON object", where="condition",
+                       message_zh="条件范围数据无效，请重新绘制")
+    limits = SiteLimits(max_vertices=settings.max_site_vertices,
+                        max_parts=settings.max_site_parts)
+    return site_from_geojson(value, name="附加条件范围", limits=limits)
 
 
 async def _uploaded_condition(form: Any, settings: Any) -> Site | None:
@@ -113,7 +120,7 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                    get_project(rnd.project, store=store).county,
                    [a.department for a in rnd.active])
             uploaded = await _uploaded_condition(form, settings)
-            condition = uploaded or _condition(str(form.get("condition") or ""))
+            condition = uploaded or _condition(str(form.get("condition") or ""), settings)
             answer(round_id, user=session.user, answer=str(form.get("answer") or ""),
                    text=str(form.get("text") or ""), condition=condition, store=store)
         except BlueprintError as exc:

@@ -120,7 +120,7 @@ async def site_from_form(form: Any, settings: Any, name: str) -> Site | None:
         return None
     try:
         feature = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting deeper than the parser goes
         raise BadInput("the site is not GeoJSON", where="site",
                        message_zh="地块数据无效，请在地图上重新绘制") from None
     return site_from_geojson(feature, name=name, limits=limits)
