@@ -61,6 +61,11 @@ GIVE_CRS = "give the right CRS (--crs on the command line, the CRS choice when u
 GIVE_CRS_ZH = "请指定正确的坐标系（命令行用 --crs，网页上传时选择“坐标系”）"
 
 
+# Geographic coordinates beyond the globe but no larger than this are mistyped degrees;
+# larger ones are metres (Gauss-Krüger eastings are 10^5 and more, northings 10^6).
+DEGREES_AT_MOST = 1000.0
+
+
 def check_plausible(bounds: tuple[float, float, float, float], crs: CRS, where: str) -> None:
     """Refuse coordinates that cannot be in ``crs`` (metres as degrees, swapped X/Y).
 
@@ -76,6 +81,14 @@ def check_plausible(bounds: tuple[float, float, float, float], crs: CRS, where: 
             "X and Y appear swapped: the coordinates fall in China only with X and Y exchanged "
             "(latitude before longitude, or surveying order northing/easting?)",
             message_zh="X、Y 坐标疑似颠倒(纬度在前或测量坐标 X 为北坐标),请检查后重新导入",
+            where=where)
+    largest = max(abs(minx), abs(maxx), abs(miny), abs(maxy))
+    if crs.is_geographic and largest <= DEGREES_AT_MOST and (
+            max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90):
+        raise UnknownCRS(
+            f"coordinates up to ({maxx:g}, {maxy:g}) are outside longitude -180…180 and "
+            "latitude -90…90: mistyped degrees?",
+            message_zh="坐标超出经纬度的取值范围（经度 -180～180，纬度 -90～90），请检查坐标",
             where=where)
     if crs.is_geographic and (max(abs(minx), abs(maxx)) > 360 or max(abs(miny), abs(maxy)) > 90):
         raise UnknownCRS(

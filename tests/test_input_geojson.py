@@ -73,6 +73,7 @@ NOT_A_NUMBER = "坐标须为数字"
 POSITION = "每个坐标须为 2 个数（经度、纬度），可另带高程"
 STRUCTURE = "GeoJSON 几何格式有误"
 METRES = "坐标数值是米而坐标系声明为经纬度"
+BEYOND_DEGREES = "坐标超出经纬度的取值范围"
 SWAPPED = "X、Y 坐标疑似颠倒"
 NOT_IN_CHINA = "坐标不在声明的坐标系的中国范围内"
 NOT_LONLAT = "提交的地块须为经纬度坐标（CGCS2000，EPSG:4490），不能是 EPSG:4548"
@@ -130,6 +131,8 @@ BAD: list[tuple[str, Any, str]] = [
     ("1e400", poly([[float("1e400"), Y]] + ring()[1:]), NOT_FINITE),
     ("gauss-krueger-metres", poly(ring(39500000, 4000000, 100)), METRES),
     ("metres-without-zone", poly(ring(500000, 4000000, 100)), METRES),
+    ("latitude-beyond-90", poly(ring(116, 95)), BEYOND_DEGREES),
+    ("longitude-beyond-180", poly(ring(216, 36)), BEYOND_DEGREES),
     ("swapped-lat-lon", poly([[p[1], p[0]] for p in ring(115.9, 36.4)]), SWAPPED),
     ("outside-china", poly(ring(2.35, 48.85)), NOT_IN_CHINA),
     ("antimeridian", poly([[179.9, 10], [-179.9, 10], [-179.9, 11], [179.9, 11], [179.9, 10]]),
