@@ -228,7 +228,8 @@ _CRS_NAME = re.compile(r"EPSG:\d{4,5}|urn:ogc:def:crs:EPSG::\d{4,5}")
 
 
 def check_posted_crs(obj: dict[str, Any]) -> None:
-    """Refuse a ``crs`` member (top level or a feature's) that is not a lon/lat CRS name.
+    """Refuse a ``crs`` member (top level or a feature's) that is not a lon/lat CRS name
+    (a null one says no CRS: the site is lon/lat).
 
     A posted site is lon/lat CGCS2000; a link or a file name is refused as in an uploaded
     GeoJSON (never followed), a projected CRS name because the coordinates would be read
@@ -240,9 +241,9 @@ def check_posted_crs(obj: dict[str, Any]) -> None:
     items += [f["geometry"] for f in items  # a feature's geometry may say it too
               if f.get("type") == "Feature" and isinstance(f.get("geometry"), dict)]
     for item in items:
-        if "crs" not in item:
+        crs = item.get("crs")
+        if crs is None:  # absent, or null: "no CRS" in GeoJSON 2008 (lon/lat, as RFC 7946)
             continue
-        crs = item["crs"]
         props = crs.get("properties") if isinstance(crs, dict) else None
         name = props.get("name") if isinstance(props, dict) and crs.get("type") == "name" \
             else None

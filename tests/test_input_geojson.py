@@ -313,6 +313,7 @@ GOOD: list[tuple[str, Any]] = [
     ("duplicate-vertices", poly([[X, Y], [X, Y], [X + D, Y], [X + D, Y + D], [X, Y + D],
                                  [X, Y]])),
     ("crs84", {**poly(), "crs": named_crs("urn:ogc:def:crs:OGC:1.3:CRS84")}),
+    ("crs-null", {**poly(), "crs": None}),  # GeoJSON 2008: no CRS said (lon/lat then)
     ("integers-and-altitude", {"type": "Polygon", "coordinates": [
         [[116, 36], [116, 36.001, 3], [116.001, 36.001], [116, 36]]]}),
 ]
