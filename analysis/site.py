@@ -23,7 +23,7 @@ from blueprint.layers.safe_open import Limits
 
 
 class SiteTooLarge(InvalidGeometry):
-    """A site with more vertices or polygon parts than the service vets (422, exit 2)."""
+    """A site with more vertices, polygon parts or area than the service vets (422, exit 2)."""
 
     code = "site_too_large"
     default_zh = "地块过于复杂"
@@ -31,7 +31,8 @@ class SiteTooLarge(InvalidGeometry):
 
 @dataclass(frozen=True)
 class SiteLimits:
-    """The most vertices and polygon parts a site may have (``BLUEPRINT_MAX_SITE_…``).
+    """The most vertices, polygon parts and hectares a site may have
+    (``BLUEPRINT_MAX_SITE_…``).
 
     A real site (one or a few parcels) has tens to a few thousand vertices; the limits
     refuse, before any geometry work, what would only tie up a worker.
@@ -39,6 +40,25 @@ class SiteLimits:
 
     max_vertices: int = 100_000
     max_parts: int = 1_000
+    max_area_ha: float = 10_000.0  # 100 km²: a new town, not a province
+
+    @classmethod
+    def of(cls, settings: Any) -> SiteLimits:
+        """The limits the service's settings set (``max_site_vertices``, ``max_site_parts``,
+        ``max_site_ha``)."""
+        return cls(max_vertices=settings.max_site_vertices,
+                   max_parts=settings.max_site_parts, max_area_ha=settings.max_site_ha)
+
+    def check_area(self, area_m2: float, where: str) -> None:
+        """Raise :class:`SiteTooLarge` when the site covers more than ``max_area_ha``: its
+        report would list every feature of a city's layers."""
+        hectares = area_m2 / 10_000
+        if not hectares <= self.max_area_ha:  # (NaN too)
+            raise SiteTooLarge(
+                f"the site covers {hectares:,.1f} ha, more than the limit of "
+                f"{self.max_area_ha:,.0f} ha (BLUEPRINT_MAX_SITE_HA): split it",
+                message_zh=f"用地范围面积 {hectares:,.1f} 公顷，超过上限 "
+                           f"{self.max_area_ha:,.0f} 公顷，请分开审查", where=where)
 
     def check(self, vertices: int, parts: int, where: str) -> None:
         """Raise :class:`SiteTooLarge` when ``vertices`` or ``parts`` exceed the limits."""
@@ -192,8 +212,10 @@ def site_from_geometries(geoms: list[BaseGeometry], *, name: str, source: str,
             raise InvalidGeometry(f"invalid polygon: {reason}",
                                   message_zh=f"地块图形无效（自相交等）：{reason}", where=where)
     dissolved = shapely.union_all(arr)
-    return Site(geometry=dissolved, parcels=len(geoms), name=name, source=source,
+    site = Site(geometry=dissolved, parcels=len(geoms), name=name, source=source,
                 warnings=list(warnings or []), parcel_geometries=list(geoms))
+    limits.check_area(site.area_m2, where=source)
+    return site
 
 
 def site_from_geojson(obj: dict[str, Any], *, name: str = "绘制地块",
@@ -210,10 +232,11 @@ def site_from_geojson(obj: dict[str, Any], *, name: str = "绘制地块",
     limits.check(*geojson_size(obj), where="geojson")
     check_posted_crs(obj)
     parcels, props = geojson_parcels(obj)
-    site = site_from_geometries(parcels, name=_name_from_properties(props, name),
+    bounds = shapely.total_bounds(np.array(parcels, dtype=object))
+    if np.isfinite(bounds).all():  # (no parcel at all is said by site_from_geometries)
+        check_plausible(tuple(bounds), CRS.from_epsg(CGCS2000), "geojson")
+    return site_from_geometries(parcels, name=_name_from_properties(props, name),
                                 source="geojson", limits=limits)
-    check_plausible(tuple(site.geometry.bounds), CRS.from_epsg(CGCS2000), "geojson")
-    return site
 
 
 def _name_from_properties(props: list[dict[str, Any]], default: str) -> str:

@@ -44,11 +44,11 @@ def rules_from_settings(settings: Settings, override: str | None = None) -> Rule
 
 
 def site_limits(settings: Settings) -> SiteLimits:
-    """The site size limits the settings set (``BLUEPRINT_MAX_SITE_VERTICES``/``_PARTS``)."""
+    """The site size limits the settings set (``BLUEPRINT_MAX_SITE_VERTICES``/``_PARTS``/
+    ``_HA``)."""
     from blueprint.analysis.site import SiteLimits
 
-    return SiteLimits(max_vertices=settings.max_site_vertices,
-                      max_parts=settings.max_site_parts)
+    return SiteLimits.of(settings)
 
 
 def store_location(settings: Settings) -> str:

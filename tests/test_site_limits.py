@@ -105,3 +105,42 @@ def test_http_refuses_too_complex_sites_with_422(store, tmp_path: Path):
         assert answer.json()["error"] == "site_too_large"
         assert "顶点" in answer.json()["message_zh"]
         assert client.post("/api/vet", json={"site": polygon(500)}).status_code == 200
+
+
+def square_ha(hectares: float) -> dict:
+    """A square site of about ``hectares`` in 东昌府区 (a degree of latitude is ~111 km)."""
+    side = (hectares * 10_000) ** 0.5 / 111_000
+    lon_side = side / np.cos(np.radians(LAT))
+    return {"type": "Polygon", "coordinates": [[[LON, LAT], [LON + lon_side, LAT],
+                                                [LON + lon_side, LAT + side],
+                                                [LON, LAT + side], [LON, LAT]]]}
+
+
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_a_site_over_the_area_limit_is_refused_everywhere(store, tmp_path: Path):
+    """A site larger than ``BLUEPRINT_MAX_SITE_HA`` (its report would list every feature of
+    a city's layers): 422 on the API and the upload, exit 2 on the CLI, naming its hectares
+    and the limit (the pages take their limits from the same settings, ``SiteLimits.of``);
+    a site under the limit is vetted."""
+    settings = Settings(data_dir=store.data_dir, database_url=store.database_url,
+                        max_site_ha=50)
+    big, small = square_ha(60), square_ha(40)
+    assert 55 < site_from_geojson(big, limits=SiteLimits(max_area_ha=1e9)).area_m2 / 1e4 < 65
+    with TestClient(create_app(settings)) as client:
+        answer = client.post("/api/vet", json={"site": big})
+        assert answer.status_code == 422, answer.text
+        body = answer.json()
+        assert body["error"] == "site_too_large" and body["where"] == "geojson"
+        assert "超过上限 50 公顷" in body["message_zh"]
+        assert "BLUEPRINT_MAX_SITE_HA" in body["message"]
+        upload = tmp_path / "大地块.geojson"
+        upload.write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": big}))
+        with upload.open("rb") as fh:
+            answer = client.post("/api/vet/file", files={"file": ("大地块.geojson", fh)})
+        assert answer.status_code == 422 and "超过上限 50 公顷" in answer.json()["message_zh"]
+        assert client.post("/api/vet", json={"site": small}).status_code == 200
+    done = run(["vet", str(upload)], tmp_path / "bp", BLUEPRINT_MAX_SITE_HA="50")
+    assert done.returncode == 2 and "超过上限 50 公顷" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    with pytest.raises(SiteTooLarge):  # the default: 10,000 ha
+        site_from_geojson(square_ha(10_500))

@@ -43,8 +43,7 @@ def _condition(text: str, settings: Any) -> Site | None:
     if not isinstance(value, dict):
         raise BadInput("the condition area is not a GeoJSON object", where="condition",
                        message_zh="条件范围数据无效，请重新绘制")
-    limits = SiteLimits(max_vertices=settings.max_site_vertices,
-                        max_parts=settings.max_site_parts)
+    limits = SiteLimits.of(settings)
     return site_from_geojson(value, name="附加条件范围", limits=limits)
 
 
@@ -54,8 +53,7 @@ async def _uploaded_condition(form: Any, settings: Any) -> Site | None:
     upload = form.get("condition_file")
     if upload is None or isinstance(upload, str) or not upload.filename:
         return None
-    limits = SiteLimits(max_vertices=settings.max_site_vertices,
-                        max_parts=settings.max_site_parts)
+    limits = SiteLimits.of(settings)
     crs = str(form.get("crs") or "").strip() or None
     return await read_upload(upload, crs, settings, limits)
 

@@ -109,8 +109,7 @@ def chosen_file(form: Any, name: str) -> Any:
 async def site_from_form(form: Any, settings: Any, name: str) -> Site | None:
     """The site of a form: an uploaded file (``site_file``, with ``crs``) or a drawn one
     (``site``, GeoJSON); None when the form has neither."""
-    limits = SiteLimits(max_vertices=settings.max_site_vertices,
-                        max_parts=settings.max_site_parts)
+    limits = SiteLimits.of(settings)
     upload = chosen_file(form, "site_file")
     if upload is not None:
         crs = str(form.get("crs") or "").strip() or None
