@@ -17,11 +17,11 @@ from blueprint.analysis.consultation.model import ANSWER_ZH
 from blueprint.analysis.projects import get_project
 from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.clock import today_cn
-from blueprint.analysis.site import Site, SiteLimits, site_from_geojson
+from blueprint.analysis.site import Site, SiteLimits
 from blueprint.layers.errors import BadInput, BlueprintError, NotFound
 from blueprint.layers.inputs import MAX_ID, check_fields
 from blueprint.web.panel import UPLOAD_CRS
-from blueprint.web.project_forms import read_upload
+from blueprint.web.project_forms import drawn_site, read_upload
 from blueprint.web.project_map import answer_map
 from blueprint.web.project_pages import allows
 from blueprint.web.render import Refusal, embed, kept_fields, page, page_again
@@ -30,21 +30,11 @@ from blueprint.web.session import check_csrf
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 CONDITION_FILE_AGAIN = "所选的条件范围文件未能保留，请重新选择后再提交。"
 
-def _condition(text: str, settings: Any) -> Site | None:
+async def _condition(text: str, settings: Any) -> Site | None:
     """The condition area drawn on the map (GeoJSON text), checked against the site limits
     of the settings as the API's; None when the field is empty."""
-    if not text.strip():
-        return None
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):  # nesting deeper than the parser goes
-        raise BadInput("the condition area is not GeoJSON", where="condition",
-                       message_zh="条件范围数据无效，请重新绘制") from None
-    if not isinstance(value, dict):
-        raise BadInput("the condition area is not a GeoJSON object", where="condition",
-                       message_zh="条件范围数据无效，请重新绘制")
-    limits = SiteLimits.of(settings)
-    return site_from_geojson(value, name="附加条件范围", limits=limits)
+    return await drawn_site(text, SiteLimits.of(settings), name="附加条件范围",
+                            where="condition", message_zh="条件范围数据无效，请重新绘制")
 
 
 async def _uploaded_condition(form: Any, settings: Any) -> Site | None:
@@ -118,7 +108,7 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                    get_project(rnd.project, store=store).county,
                    [a.department for a in rnd.active])
             uploaded = await _uploaded_condition(form, settings)
-            condition = uploaded or _condition(str(form.get("condition") or ""), settings)
+            condition = uploaded or await _condition(str(form.get("condition") or ""), settings)
             answer(round_id, user=session.user, answer=str(form.get("answer") or ""),
                    text=str(form.get("text") or ""), condition=condition, store=store)
         except BlueprintError as exc:
