@@ -92,7 +92,7 @@ def check_plausible(bounds: tuple[float, float, float, float], crs: CRS, where: 
             where=where)
     if crs.is_geographic and (max(abs(minx), abs(maxx)) > 360 or max(abs(miny), abs(maxy)) > 90):
         raise UnknownCRS(
-            f"coordinates up to ({maxx:.0f}, {maxy:.0f}) are not degrees but the CRS "
+            f"coordinates up to ({maxx:.10g}, {maxy:.10g}) are not degrees but the CRS "
             f"{crs.to_string()} is geographic: projected metres labelled as degrees? {GIVE_CRS}",
             message_zh=f"坐标数值是米而坐标系声明为经纬度，{GIVE_CRS_ZH}", where=where)
     raise UnknownCRS(
