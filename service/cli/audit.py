@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import open_store, print_json, table
+from blueprint.service.cli.console import Format, open_store, print_json, table
 
 ACTION_ZH = {
     "project.create": "新建项目", "project.vet": "选址审查", "project.stage": "阶段变更",
@@ -136,7 +136,7 @@ def audit(ctx: typer.Context,
                                                      "project.stage")] = None,
           limit: Annotated[int, typer.Option(help="The latest N rows")] = 100,
           user: UserName = None,
-          format: Annotated[str, typer.Option(help="table or json")] = "table") -> None:
+          format: Format = "table") -> None:
     """The latest audit rows, oldest first (city-level users only)."""
     if ctx.invoked_subcommand is not None:
         return

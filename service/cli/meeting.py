@@ -7,11 +7,10 @@ from typing import Annotated
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import open_store, out, print_json, table
+from blueprint.service.cli.console import Format, open_store, out, print_json, table
 
 meeting_app = typer.Typer(help="Joint meeting (联席会议): problem list and decisions.",
                           no_args_is_help=True)
-Format = Annotated[str, typer.Option(help="table or json")]
 STATUS_ZH = {"open": "待决定", "decided": "已决定", "withdrawn": "已撤回"}
 
 

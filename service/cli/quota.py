@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import open_store, out, print_json, table
+from blueprint.service.cli.console import Format, open_store, out, print_json, table
 from blueprint.service.context import local_actor
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ Key = Annotated[str | None, typer.Option(help="Idempotency key (default: a fresh
 Year = Annotated[int | None, typer.Option(help="Quota year (default: this year)")]
 Kind = Annotated[str, typer.Option(help="Quota kind: " + ", ".join(KIND_CODES))]
 Amount = Annotated[str, typer.Option(help="Exact amount in the kind's unit")]
-Format = Annotated[str, typer.Option(help="table or json")]
 
 
 def _actor(store: Store, name: str | None) -> User:

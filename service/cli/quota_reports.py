@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from blueprint.service.cli.console import open_store, out, print_json, table
-from blueprint.service.cli.quota import Format, quota, quota_app
+from blueprint.service.cli.console import Format, open_store, out, output_file, print_json, table
+from blueprint.service.cli.quota import quota, quota_app
 
 YearOpt = Annotated[int | None, typer.Option(help="Only this year")]
 KindOpt = Annotated[str | None, typer.Option(help="Only this kind")]
@@ -143,6 +143,6 @@ def export_cmd(output: Annotated[Path, typer.Option(help="File to write")],
     """Export balances or movements to .xlsx or CSV (Chinese headers)."""
     from blueprint.analysis.quota.exports import write_export
 
-    path = write_export(output, what=what, fmt=format, store=open_store(), year=year,
-                        kind=kind, county=county)
+    path = write_export(output_file(output, where="--output"), what=what, fmt=format,
+                        store=open_store(), year=year, kind=kind, county=county)
     out.print(f"已导出到 {path}", markup=False)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import open_store, out, print_json, table
+from blueprint.service.cli.console import Format, choice, open_store, out, print_json, table
 
 tracking_app = typer.Typer(help="Tracking after approval (跟踪调度): plans, monthly reports, "
                            "problems, late reports, colours, figures.", no_args_is_help=True)
@@ -25,7 +25,6 @@ tracking_app.add_typer(dispatch_app, name="dispatch")
 adjust_app = typer.Typer(help="Quarterly adjustments (一季一调整).", no_args_is_help=True)
 tracking_app.add_typer(adjust_app, name="adjust")
 
-Format = Annotated[str, typer.Option(help="table or json")]
 Month = Annotated[str, typer.Option(help="Month, YYYY-MM")]
 
 
@@ -227,7 +226,9 @@ def status_cmd(county: Annotated[str | None, typer.Option(help="Only this county
                format: Format = "table") -> None:
     """The three colours of the tracked projects, now."""
     from blueprint.analysis.tracking import project_statuses
+    from blueprint.analysis.tracking.status import COLOURS
 
+    choice(colour, COLOURS, where="--colour", what_zh="项目状态颜色")
     found = project_statuses(store=open_store(create=False), county=county, colour=colour)
     if format == "json":
         print_json([s.to_dict() for s in found])
@@ -244,7 +245,9 @@ def problems_cmd(status: Annotated[str | None, typer.Option(
                  format: Format = "table") -> None:
     """The problem list."""
     from blueprint.analysis.tracking import list_problems
+    from blueprint.analysis.tracking.problems import STATUS_ZH
 
+    choice(status, tuple(STATUS_ZH), where="--status", what_zh="问题状态")
     found = list_problems(store=open_store(create=False), status=status, county=county)
     if format == "json":
         print_json([p.to_dict() for p in found])
@@ -336,6 +339,11 @@ def bulletin(month: Month,
         bulletin_xlsx,
     )
 
+    if out_dir.exists() and not out_dir.is_dir():
+        from blueprint.layers.errors import BadInput
+
+        raise BadInput(f"--out {out_dir} is a file, not a folder", where="--out",
+                       message_zh=f"--out {out_dir} 是文件而不是文件夹")
     b = build_bulletin(month, store=open_store(create=False))
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

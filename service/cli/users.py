@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from blueprint.service.cli.console import err, open_store, out, print_json, table
+from blueprint.service.cli.console import Format, err, open_store, out, print_json, table
 from blueprint.service.context import local_actor
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def _ask_password() -> str:
 
 
 @users_app.command("list")
-def users_list(format: Annotated[str, typer.Option(help="table or json")] = "table") -> None:
+def users_list(format: Format = "table") -> None:
     """Every user: role, county, department, whether active and whether a password is set."""
     from blueprint.layers.users import ROLES, list_users
 

@@ -10,7 +10,7 @@ import typer
 
 from blueprint.analysis.messages import STATUS_ZH
 from blueprint.layers.errors import BadInput
-from blueprint.service.cli.console import open_store, out, print_json, table
+from blueprint.service.cli.console import open_store, out, output_file, print_json, table
 
 FORMATS = ("table", "json", "geojson", "html", "pdf")
 # Files vet-batch picks up from a folder (a .json file is vetted only when named).
@@ -139,6 +139,12 @@ def vet(
     if format in ("html", "pdf") and output is None:
         raise BadInput(f"--format {format} needs --output FILE", where="--output",
                        message_zh=f"输出 {format} 格式须用 --output 指定文件")
+    if output is not None:
+        if format not in ("html", "pdf"):
+            raise BadInput(f"--output is for --format html or pdf, not {format}",
+                           where="--output",
+                           message_zh="--output 仅用于 --format html 或 pdf（初审意见书）")
+        output_file(output, where="--output")
     from blueprint.service.context import reading_store, rules_from_settings, site_limits
     from blueprint.service.settings import get_settings
 
@@ -183,6 +189,7 @@ def vet_batch(
                                          "its own store (0: one per core)")] = 0,
 ) -> None:
     """Vet many sites on all cores with a progress bar; bad files are reported, not fatal."""
+    output_file(output, where="--output")  # before the work, not after it
     files = [p for s in sites for p in (sorted(s.iterdir()) if s.is_dir() else [s])
              if p.suffix.lower() in SITE_SUFFIXES or (p == s and p.suffix.lower() == ".json")]
     if not files:
