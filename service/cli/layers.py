@@ -10,6 +10,7 @@ import typer
 from blueprint.layers.errors import EmptyStore
 from blueprint.service.cli.console import (
     Format,
+    china_time,
     import_progress,
     open_store,
     out,
@@ -98,8 +99,9 @@ def _print_layers(infos: list[LayerInfo], location: str, format: str) -> None:
         return
     rows = [[i.name, i.kind, i.title, i.feature_count if not i.is_raster else "栅格",
              ", ".join(f"{v:.4f}" for v in i.bbox), i.source_file,
-             i.imported_at.strftime("%Y-%m-%d %H:%M")] for i in infos]
-    columns = ["名称", "类型", "标题", "要素数", "范围（EPSG:4490）", "来源文件", "导入时间"]
+             china_time(i.imported_at)] for i in infos]
+    columns = ["名称", "类型", "标题", "要素数", "范围（EPSG:4490）", "来源文件",
+               "导入时间（北京时间）"]
     table("图层目录", columns, rows)
     out.print(f"图层库：{location}（共 {len(infos)} 个图层）")
     if not infos:
