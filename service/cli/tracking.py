@@ -28,6 +28,13 @@ tracking_app.add_typer(adjust_app, name="adjust")
 Month = Annotated[str, typer.Option(help="Month, YYYY-MM")]
 
 
+def _county_names(store: Any) -> dict[str, str]:
+    """County code → name (the ledger's one list), for the tables' 县区 column."""
+    from blueprint.analysis.quota.balances import counties
+
+    return counties(store=store)
+
+
 def _pairs(values: list[str] | None, where: str) -> dict[str, str]:
     from blueprint.layers.errors import BadInput
 
@@ -229,12 +236,15 @@ def status_cmd(county: Annotated[str | None, typer.Option(help="Only this county
     from blueprint.analysis.tracking.status import COLOURS
 
     choice(colour, COLOURS, where="--colour", what_zh="项目状态颜色")
-    found = project_statuses(store=open_store(create=False), county=county, colour=colour)
+    store = open_store(create=False)
+    found = project_statuses(store=store, county=county, colour=colour)
     if format == "json":
         print_json([s.to_dict() for s in found])
         return
+    names = _county_names(store)
     table("项目三色状态", ["项目代码", "项目名称", "县区", "状态", "原因"],
-          [[s.project.code, s.project.name, s.project.county, s.to_dict()["colour_zh"],
+          [[s.project.code, s.project.name, names.get(s.project.county, s.project.county),
+            s.to_dict()["colour_zh"],
             "；".join(s.reasons)] for s in found])
 
 
@@ -248,12 +258,14 @@ def problems_cmd(status: Annotated[str | None, typer.Option(
     from blueprint.analysis.tracking.problems import STATUS_ZH
 
     choice(status, tuple(STATUS_ZH), where="--status", what_zh="问题状态")
-    found = list_problems(store=open_store(create=False), status=status, county=county)
+    store = open_store(create=False)
+    found = list_problems(store=store, status=status, county=county)
     if format == "json":
         print_json([p.to_dict() for p in found])
         return
+    names = _county_names(store)
     table("问题清单", ["编号", "项目代码", "县区", "问题", "责任单位", "办结时限", "状态"],
-          [[p.id, p.project, p.county, p.text, p.owner_unit, p.due_on,
+          [[p.id, p.project, names.get(p.county, p.county), p.text, p.owner_unit, p.due_on,
             p.to_dict()["status_zh"]] for p in found])
 
 
@@ -292,17 +304,21 @@ def late_cmd(month: Month,
     """Late and missing reports of a month, with counts per county and unit."""
     from blueprint.analysis.tracking import late_counts, late_reports
 
-    found = late_reports(month, store=open_store(create=False), county=county)
+    store = open_store(create=False)
+    found = late_reports(month, store=store, county=county)
     if format == "json":
         print_json({"reports": found, "by_county": late_counts(found, "county"),
                     "by_unit": late_counts(found, "unit")})
         return
     zh = {"late": "逾期报送", "missing": "未报送"}
+    names = _county_names(store)
     table(f"{month} 月报逾期、未报清单", ["项目代码", "项目名称", "县区", "责任单位", "情况"],
-          [[r["project"], r["name"], r["county"], r["unit"], zh[r["status"]]] for r in found])
+          [[r["project"], r["name"], names.get(r["county"], r["county"]), r["unit"],
+            zh[r["status"]]] for r in found])
     for by, title in (("county", "按县区"), ("unit", "按责任单位")):
         table(title, ["名称", "逾期报送", "未报送"],
-              [[k, v["late"], v["missing"]] for k, v in late_counts(found, by).items()])
+              [[names.get(k, k) if by == "county" else k, v["late"], v["missing"]]
+               for k, v in late_counts(found, by).items()])
 
 
 @tracking_app.command("figures")
