@@ -12,6 +12,8 @@ import typer
 from blueprint.service.cli.actor import UserName, acting_user
 from blueprint.service.cli.console import Format, open_store, print_json, table
 
+MAX_LIMIT = 10_000  # as GET /api/audit
+
 ACTION_ZH = {
     "project.create": "新建项目", "project.vet": "选址审查", "project.stage": "阶段变更",
     "project.revise": "修改项目", "project.tags": "设置项目库", "project.reclaim": "调出收回指标",
@@ -140,6 +142,11 @@ def audit(ctx: typer.Context,
     """The latest audit rows, oldest first (city-level users only)."""
     if ctx.invoked_subcommand is not None:
         return
+    if not 1 <= limit <= MAX_LIMIT:  # SQLite reads LIMIT -1 as "all", PostgreSQL refuses it
+        from blueprint.layers.errors import BadInput
+
+        raise BadInput(f"--limit must be between 1 and {MAX_LIMIT:,}", where="--limit",
+                       message_zh=f"--limit 须在 1 至 {MAX_LIMIT:,} 之间")
     from blueprint.analysis.quota.clock import shown_cn
     from blueprint.layers.audit import read_audit
 
