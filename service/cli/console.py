@@ -42,6 +42,14 @@ def _table_or_json(value: str) -> str:
 Format = Annotated[str, typer.Option(help="table or json", callback=_table_or_json)]
 
 
+def checked_text(param: typer.CallbackParam, value: str | None) -> str | None:
+    """A text kept on record (``--reason``): no control character, at most 5,000 characters,
+    as the API's ``Text`` fields."""
+    from blueprint.layers.inputs import check_text
+
+    return None if value is None else check_text(value, f"--{param.name}")
+
+
 def choice(value: str | None, allowed: tuple[str, ...], *, where: str, what_zh: str
            ) -> str | None:
     """A filter option that must be one of ``allowed`` (None: no filter): an unknown value

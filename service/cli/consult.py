@@ -12,12 +12,13 @@ from typing import Annotated, Any
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import Format, open_store, out, print_json, table
+from blueprint.service.cli.console import Format, checked_text, open_store, out, print_json, table
 
 consult_app = typer.Typer(help="Consultation between departments (业务协同): rounds, "
                           "answers, inbox, overdue.", no_args_is_help=True)
 
-Reason = Annotated[str, typer.Option(help="Why (kept on record)")]
+Reason = Annotated[str, typer.Option(help="Why (kept on record)",
+                                           callback=checked_text)]
 
 
 def show_round(rnd: Any, fmt: str) -> None:

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import Format, choice, open_store, out, print_json, table
+from blueprint.service.cli.console import (
+    Format,
+    checked_text,
+    choice,
+    open_store,
+    out,
+    print_json,
+    table,
+)
 
 if TYPE_CHECKING:  # the store's module loads SQLAlchemy: not at `blueprint --help`
     from blueprint.layers.store import Store
@@ -21,7 +29,8 @@ if TYPE_CHECKING:  # the store's module loads SQLAlchemy: not at `blueprint --he
 projects_app = typer.Typer(help="Project library (项目库): create, list, show, vet, revise, "
                            "libraries, stages, exit, stale reports.", no_args_is_help=True)
 
-Reason = Annotated[str, typer.Option(help="Why (kept on record)")]
+Reason = Annotated[str, typer.Option(help="Why (kept on record)",
+                                           callback=checked_text)]
 SiteFile = Annotated[Path | None, typer.Option(help="Site file (any format vet reads)")]
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import Format, open_store, out, print_json, table
+from blueprint.service.cli.console import Format, checked_text, open_store, out, print_json, table
 from blueprint.service.context import local_actor
 
 if TYPE_CHECKING:
@@ -47,7 +47,8 @@ quota_app = typer.Typer(help="Quota ledger (要素指标台账): grant, hold, al
                         "adjust, reclaim, reverse; balances, movements, loans, exports.",
                         no_args_is_help=True)
 
-Reason = Annotated[str, typer.Option(help="Why (recorded with every movement)")]
+Reason = Annotated[str, typer.Option(help="Why (recorded with every movement)",
+                                           callback=checked_text)]
 Key = Annotated[str | None, typer.Option(help="Idempotency key (default: a fresh one)")]
 Year = Annotated[int | None, typer.Option(help="Quota year (default: this year)")]
 Kind = Annotated[str, typer.Option(help="Quota kind: " + ", ".join(KIND_CODES))]
