@@ -17,7 +17,7 @@ FORMATS = ("table", "json", "geojson", "html", "pdf")
 SITE_SUFFIXES = (".txt", ".geojson", ".gpkg", ".shp", ".zip", ".kml")
 
 
-def _render(report: Any, fmt: str) -> None:
+def _render(report: Any, fmt: str, store: Any) -> None:
     from blueprint.analysis.report_geojson import report_geojson
     from blueprint.analysis.vetting import to_json
 
@@ -26,14 +26,18 @@ def _render(report: Any, fmt: str) -> None:
     elif fmt == "geojson":
         print_json(report_geojson(report))
     else:
-        _print_table(to_json(report))
+        from blueprint.analysis.quota.balances import counties
+
+        _print_table(to_json(report), counties(store=store))
 
 
-def _print_table(report: dict[str, Any]) -> None:
-    site = report["site"]
+def _print_table(report: dict[str, Any], names: dict[str, str]) -> None:
+    site, county = report["site"], report["county"]
+    if county and names.get(county, county) != county:  # the ledger names it
+        county = f"{names[county]}（{county}）"
     out.print(f"{site['name']}：面积 {site['area_m2']:,.1f} 平方米，{site['area_ha']} 公顷，"
               f"{site['area_mu']} 亩（按 {site['area_crs']} 计算），{site['parcels']} 个地块，"
-              f"所在县区 {report['county'] or '未知'}")
+              f"所在县区 {county or '未知'}")
     rows = [row for f in report["findings"] for row in _finding_rows(f)]
     table(f"选址初审（{report['industry_title']}）",
           ["图层", "结论", "重叠（m²）", "重叠（亩）", "占比", "涉及图斑"], rows)
@@ -161,7 +165,7 @@ def vet(
     if output is not None and format in ("html", "pdf"):
         _write_review(report, store, format, output, reviewer)
     else:
-        _render(report, format)
+        _render(report, format, store)
 
 
 def _write_review(report: Any, store: Any, fmt: str, output: Path,
