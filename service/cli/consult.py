@@ -123,13 +123,16 @@ def inbox_cmd(department: Annotated[str | None, typer.Option(
         raise BadInput("name the department (--department) or a department user (--user)",
                        message_zh="请用 --department 指定部门，或用 --user 指定会商部门用户",
                        where="--department")
+    from blueprint.layers.departments import list_departments
+
+    named = {d.code: d.name_zh for d in list_departments(store=store)}
+    if code not in named:  # a mistyped code is an error, not an empty inbox
+        raise BadInput(f"unknown department {code[:40]!r}; departments: {', '.join(named)}",
+                       message_zh=f"未知的部门“{code[:40]}”", where="--department")
     rows = inbox(code, store=store)
     if format == "json":
         print_json(rows)
         return
-    from blueprint.layers.departments import list_departments
-
-    named = {d.code: d.name_zh for d in list_departments(store=store)}
     table(f"待办会商（{named.get(code, code)}）",
           ["轮次", "项目代码", "项目名称", "答复期限", "剩余工作日", "本部门意见"],
           [[r["round_id"], r["project"], r["name"], r["deadline"],
