@@ -76,7 +76,7 @@ def remove_cmd(round_id: int, department: str, reason: Reason, user: UserName = 
 @consult_app.command("answer")
 def answer_cmd(round_id: int,
                answer: Annotated[str, typer.Option(help="agree, conditional or disagree")],
-               text: Annotated[str, typer.Option(help="The opinion")],
+               text: Annotated[str, typer.Option(help="The opinion", callback=checked_text)],
                user: Annotated[str, typer.Option("--user", help="The department user")],
                condition: Annotated[Path | None, typer.Option(
                    help="Condition area file (conditional answers)")] = None,

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import Format, open_store, out, print_json, table
+from blueprint.service.cli.console import Format, checked_text, open_store, out, print_json, table
 
 meeting_app = typer.Typer(help="Joint meeting (联席会议): problem list and decisions.",
                           no_args_is_help=True)
@@ -36,7 +36,7 @@ def decide_cmd(item_id: int,
                                                      "exit (out, quotas reclaimed)")],
                date: Annotated[str, typer.Option(help="Meeting date YYYY-MM-DD")],
                attendee: Annotated[list[str], typer.Option(help="Attendee (repeat)")],
-               text: Annotated[str, typer.Option(help="The decision")],
+               text: Annotated[str, typer.Option(help="The decision", callback=checked_text)],
                user: UserName = None, format: Format = "table") -> None:
     """Record the joint meeting's decision on an item and carry it out."""
     from blueprint.analysis.consultation import decide

@@ -13,7 +13,15 @@ from typing import Annotated, Any
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import Format, choice, open_store, out, print_json, table
+from blueprint.service.cli.console import (
+    Format,
+    checked_text,
+    choice,
+    open_store,
+    out,
+    print_json,
+    table,
+)
 
 tracking_app = typer.Typer(help="Tracking after approval (跟踪调度): plans, monthly reports, "
                            "problems, late reports, colours, figures.", no_args_is_help=True)
@@ -130,7 +138,8 @@ def dispatch_record(
         held_on: Annotated[str, typer.Option("--date", help="Meeting date, YYYY-MM-DD")],
         attendee: Annotated[list[str], typer.Option(help="Attendee or unit (repeat)")],
         project: Annotated[list[str], typer.Option(help="Project code discussed (repeat)")],
-        decisions: Annotated[str, typer.Option(help="What the meeting decided")],
+        decisions: Annotated[str, typer.Option(help="What the meeting decided",
+                                               callback=checked_text)],
         problem: Annotated[list[str] | None, typer.Option(
             help="CODE@TEXT@OWNER UNIT[@YYYY-MM-DD] (repeat): a problem raised")] = None,
         user: UserName = None, format: Format = "table") -> None:
@@ -272,7 +281,8 @@ def problems_cmd(status: Annotated[str | None, typer.Option(
 @tracking_app.command("problem")
 def problem_cmd(action: Annotated[str, typer.Argument(help="raise, escalate or close")],
                 target: Annotated[str, typer.Argument(help="Project code (raise) or problem id")],
-                text: Annotated[str, typer.Option(help="The problem (raise) or the note")],
+                text: Annotated[str, typer.Option(help="The problem (raise) or the note",
+                                                  callback=checked_text)],
                 unit: Annotated[str | None, typer.Option(help="Owner unit")] = None,
                 due: Annotated[str | None, typer.Option(help="Due date YYYY-MM-DD")] = None,
                 source: Annotated[str, typer.Option(
