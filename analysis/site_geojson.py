@@ -121,12 +121,16 @@ def _structure(n: int, where: str, what: str) -> InvalidFile:
 
 def _items(value: Any, where: str, n: int, what: str) -> list[tuple[str, Any]]:
     """The items of a coordinates array (polygons, rings) with their paths."""
-    if not isinstance(value, list):
+    if not isinstance(value, ARRAYS):
         raise _structure(n, where, "an array")
     return [(f"{where}[{i}]", v) for i, v in enumerate(value)]
 
 
 _PLAIN = frozenset((int, float))  # JSON numbers (a boolean is not one)
+# JSON arrays: lists as parsed, tuples as shapely's ``mapping`` and ``__geo_interface__``
+# give them to a Python caller
+ARRAYS = (list, tuple)
+_ARRAY_TYPES = frozenset(ARRAYS)
 
 
 def _check_ring(ring: Any, where: str, n: int, zh: str, en: str) -> np.ndarray:
@@ -135,12 +139,12 @@ def _check_ring(ring: Any, where: str, n: int, zh: str, en: str) -> np.ndarray:
 
     The loop over plain positions is kept tight (a site may have 100,000); the first
     position that is not plain is explained by :func:`_refuse_position`."""
-    if not isinstance(ring, list):
+    if not isinstance(ring, ARRAYS):
         raise _structure(n, where, "an array of positions")
     sizes: set[int] = set()
     lonlat: np.ndarray | None = None
     for pos in ring:
-        if type(pos) is not list or not 2 <= len(pos) <= 3:
+        if type(pos) not in _ARRAY_TYPES or not 2 <= len(pos) <= 3:
             break
         x, y, z = pos[0], pos[1], pos[-1]
         if type(x) not in _PLAIN or type(y) not in _PLAIN or type(z) not in _PLAIN \
@@ -180,7 +184,7 @@ def _refuse_position(ring: list[Any], where: str, n: int, zh: str, en: str) -> N
     """Raise the error of the first position of ``ring`` that is not 2 or 3 finite numbers."""
     for i, pos in enumerate(ring):
         at = f"{where}[{i}]"
-        if not isinstance(pos, list) or any(isinstance(v, (list, dict)) for v in pos):
+        if not isinstance(pos, ARRAYS) or any(isinstance(v, (*ARRAYS, dict)) for v in pos):
             raise _structure(n, at, "a position [lon, lat]")
         if len(pos) not in (2, 3):
             raise InvalidGeometry(

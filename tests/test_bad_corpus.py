@@ -18,7 +18,8 @@ fragment the answer must contain:
   same, no opinion stored;
 
 each over HTTP a 4xx with the fragment in the error body, never a 5xx. The ``[flags]``
-table holds command lines (``blueprint site-search``, ``blueprint convert`` flags) with the
+table holds command lines (flags of ``site-search``, ``convert``, ``vet``, the output files
+and folders of the commands that write one, ``--format`` and the list filters) with the
 fragment of their one-line error. After every file
 the store's fingerprint (row counts of every table, the layers and the last audit row) is
 what it was. One store per engine for the module: the routes that may write (imports,
@@ -325,7 +326,7 @@ FLAG_CASES = sorted(FLAGS)
 @pytest.mark.parametrize("bench", ["embedded"], indirect=True)
 @pytest.mark.parametrize("name", FLAG_CASES)
 def test_bad_flags_are_refused_clearly_and_change_nothing(bench: Bench, name: str) -> None:
-    """``blueprint site-search`` / ``convert`` with a bad flag: exit 2, one line, no file."""
+    """``blueprint …`` with a bad flag: exit 2, one line, no file, the store unchanged."""
     entry = FLAGS[name]
     folder = bench.store.data_dir.parent / f"flags-{name}"
     folder.mkdir()

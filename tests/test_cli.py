@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -156,6 +157,18 @@ def test_serve_on_a_busy_port_is_one_clear_line(data_dir):
         done = run(["serve", "--port", str(port)], data_dir)
     assert done.returncode == 2 and f"127.0.0.1:{port}" in done.stderr
     assert "一张蓝图已启动" not in done.stdout and "Traceback" not in done.stderr
+
+
+def test_layers_list_shows_import_times_in_china_time(tmp_path, data_dir):
+    """The table's 导入时间 is China time (the JSON keeps the stored UTC moment)."""
+    run(["layers", "import", str(_layer(tmp_path)), "--kind", "ecological_redline"], data_dir)
+    stamp = datetime.fromisoformat(
+        json.loads(run(["layers", "list", "--format", "json"], data_dir).stdout)[0]["imported_at"])
+    stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    china = stamp.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    utc = stamp.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    shown = run(["layers", "list"], data_dir).stdout
+    assert "导入时间（北京时间）" in shown and china in shown and utc not in shown, shown
 
 
 def test_layers_list_refuses_an_unknown_format(data_dir):

@@ -68,7 +68,7 @@ CASES: list[tuple[str, str, str, tuple[int, int]]] = [
     ("quota loans", "quota loans --year {}", "--year", YEARS),
     ("quota export", "quota export --output {out} --year {}", "--year", YEARS),
     ("vet", "vet {site} --year {}", "--year", YEARS),
-    ("audit", "audit --limit {}", "--limit", COUNT),
+    ("audit", "audit --limit {}", "--limit", (1, 10_000)),  # as GET /api/audit
     ("consult start", "consult start LC-1 --period {}", "--period", (1, 366)),
 ]
 # Integer parameters that never reach the store, or that the core bounds with its own words.

@@ -327,3 +327,18 @@ def test_good_geojson_is_taken_alike_everywhere(
         bench: Bench, extra: dict[str, Any], route: str, value: Any) -> None:  # noqa: F811
     status, text, _ = send(bench, extra, route, value)
     assert status in (200, 201, 303), (route, status, text[:600])
+
+
+def test_a_python_callers_mapping_with_tuples_is_a_site() -> None:
+    """shapely's ``mapping`` and ``__geo_interface__`` give arrays as tuples: a Python caller
+    (a test, a script) passes them as they are, and gets the same site as from JSON."""
+    import json as _json
+
+    import shapely.geometry
+
+    from blueprint.analysis.site import site_from_geojson
+
+    square = shapely.geometry.shape(poly())
+    as_python = site_from_geojson(dict(shapely.geometry.mapping(square)))
+    as_json = site_from_geojson(_json.loads(_json.dumps(shapely.geometry.mapping(square))))
+    assert as_python.geometry.equals(as_json.geometry) and as_python.area_m2 > 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from projects_api_support import T0, Clock
 from projects_support import SITES, city
 from typer.testing import CliRunner
 
+from blueprint.analysis.quota.clock import CST
 from blueprint.layers.errors import IllegalTransition, NotAllowed
 from blueprint.layers.store import Store
 from blueprint.layers.users import authenticate, authenticate_password, create_user
@@ -133,6 +135,10 @@ def test_users_list_disable_rotate_and_password(blueprint: Any, city: Store) -> 
     assert "Repeat" not in mismatch.output and "Error" not in mismatch.output
     listed = blueprint("users", "list")
     assert "环保局张科长" in listed.stdout and "已设置" in listed.stdout
+    made_at = datetime.fromisoformat(next(u["created_at"] for u in _json(blueprint(
+        "users", "list", "--format", "json")) if u["name"] == "环保局张科长"))
+    made_at = made_at if made_at.tzinfo else made_at.replace(tzinfo=UTC)
+    assert made_at.astimezone(CST).strftime("%Y-%m-%d %H:%M") in listed.stdout  # China time
     rotated = blueprint("users", "rotate-token", "环保局张科长").stdout.strip().splitlines()[-1]
     assert rotated != token and authenticate(rotated, store=city).name == "环保局张科长"
     blueprint("users", "disable", "环保局张科长")

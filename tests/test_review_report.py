@@ -147,6 +147,8 @@ def test_cli_writes_pdf(tmp_path: Path) -> None:
     data = tmp_path / "bp"
     assert _run_cli(["sample", "load"], data).returncode == 0
     site = str(SITES / "02_redline_conflict.txt")
+    table = _run_cli(["vet", site, "--industry", "commercial"], data)
+    assert "所在县区 东昌府区（371502）" in table.stdout, table.stdout  # named, not a bare code
     refused = _run_cli(["vet", site, "--format", "pdf"], data)
     assert refused.returncode == 2 and "--output" in refused.stderr
     out = tmp_path / "初审意见书.pdf"

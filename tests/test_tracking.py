@@ -155,7 +155,8 @@ def test_the_commands(tstore: Store, monkeypatch: pytest.MonkeyPatch, tmp_path) 
     from openpyxl import load_workbook
     from typer.testing import CliRunner
 
-    from blueprint.layers.users import create_user
+    from blueprint.analysis.quota.operations import grant
+    from blueprint.layers.users import User, create_user
     from blueprint.service.cli import app
 
     monkeypatch.setenv("BLUEPRINT_DATABASE_URL", tstore.database_url)
@@ -180,6 +181,11 @@ def test_the_commands(tstore: Store, monkeypatch: pytest.MonkeyPatch, tmp_path) 
                           "40", "--problem", "缺少施工用水@水务局")
     [problem] = json.loads(run("tracking", "problems", "--format", "json"))[-1:]
     assert problem["project"] == code and problem["owner_unit"] == "水务局"
+    grant(year=2026, kind="new_construction_land", county=DCF, amount="1", reason="下达",
+          user=User("city", "city_quota_manager"), key="cli-county-name",
+          county_name="东昌府区", store=tstore)  # the ledger names the county
+    for shown in (run("tracking", "problems"), run("tracking", "status")):  # a name, not a code
+        assert code in shown and "东昌府区" in shown and DCF not in shown, shown
     assert "已提级" in run("tracking", "problem", "escalate", str(problem["id"]), "--text", "提级")
     assert "已销号" in run("tracking", "problem", "close", str(problem["id"]), "--text", "已解决")
     late = json.loads(run("tracking", "late", "--month", "2026-01", "--format", "json"))

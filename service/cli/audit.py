@@ -10,7 +10,15 @@ from typing import Annotated, Any
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import MAX_COUNT, count_bound, open_store, print_json, table
+from blueprint.service.cli.console import (
+    Format,
+    count_bound,
+    open_store,
+    print_json,
+    table,
+)
+
+MAX_LIMIT = 10_000  # as GET /api/audit (SQLite reads LIMIT -1 as all rows)
 
 ACTION_ZH = {
     "project.create": "新建项目", "project.vet": "选址审查", "project.stage": "阶段变更",
@@ -135,9 +143,9 @@ def audit(ctx: typer.Context,
           action: Annotated[str | None, typer.Option(help="Only this action, e.g. "
                                                      "project.stage")] = None,
           limit: Annotated[int, typer.Option(help="The latest N rows",
-                                             callback=count_bound(1, MAX_COUNT))] = 100,
+                                             callback=count_bound(1, MAX_LIMIT))] = 100,
           user: UserName = None,
-          format: Annotated[str, typer.Option(help="table or json")] = "table") -> None:
+          format: Format = "table") -> None:
     """The latest audit rows, oldest first (city-level users only)."""
     if ctx.invoked_subcommand is not None:
         return

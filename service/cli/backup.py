@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from blueprint.service.cli.console import err, open_store, print_json
+from blueprint.service.cli.console import err, open_store, output_file, print_json
 
 
 def backup(file: Annotated[Path, typer.Argument(help="The archive to write (tar.gz)")]) \
@@ -15,7 +15,7 @@ def backup(file: Annotated[Path, typer.Argument(help="The archive to write (tar.
     """Back up the whole store (records, layers, rasters) into one archive (mode 0600)."""
     from blueprint.layers.backup import backup_store
 
-    manifest = backup_store(file, store=open_store(create=False))
+    manifest = backup_store(output_file(file, where="FILE"), store=open_store(create=False))
     err.print(f"已备份到 {file}（仅本人可读）：" + "，".join(
         f"{k} {v} 行" for k, v in manifest["counts"].items()))
     print_json(manifest)

@@ -8,9 +8,12 @@ pydantic-settings, FastAPI) are imported inside the functions that need them, so
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -25,6 +28,67 @@ out = Console(markup=False)
 err = Console(stderr=True, markup=False)
 
 MAX_COUNT = 2**31 - 1  # a --limit or --offset (the API's offsets are bounded so too)
+
+
+def _table_or_json(value: str) -> str:
+    """``--format``: refused before the command does anything (a write included)."""
+    if value not in ("table", "json"):
+        from blueprint.layers.errors import BadInput
+
+        raise BadInput(f"--format must be table or json, not {value[:40]!r}",
+                       where="--format", message_zh="输出格式应为 table 或 json")
+    return value
+
+
+# The ``--format`` of the commands that print a table or one JSON document.
+Format = Annotated[str, typer.Option(help="table or json", callback=_table_or_json)]
+
+
+def checked_text(param: typer.CallbackParam, value: str | None) -> str | None:
+    """A text kept on record (``--reason``): no control character, at most 5,000 characters,
+    as the API's ``Text`` fields."""
+    from blueprint.layers.inputs import check_text
+
+    return None if value is None else check_text(value, f"--{param.name}")
+
+
+def choice(value: str | None, allowed: tuple[str, ...], *, where: str, what_zh: str
+           ) -> str | None:
+    """A filter option that must be one of ``allowed`` (None: no filter): an unknown value
+    is an error, not an empty list."""
+    if value is None or value in allowed:
+        return value
+    from blueprint.layers.errors import BadInput
+
+    raise BadInput(f"{where} must be one of {', '.join(allowed)}, not {value[:40]!r}",
+                   where=where, message_zh=f"{what_zh}须为 {'、'.join(allowed)} 之一")
+
+
+def output_file(path: Path, *, where: str) -> Path:
+    """``path`` as a file the command will write, checked before any work: not a folder,
+    in a folder that exists and may be written."""
+    from blueprint.layers.errors import BadInput
+
+    if path.is_dir():
+        raise BadInput(f"{path} is a folder; give a file name", where=where,
+                       message_zh=f"{path} 是文件夹，请指定文件名")
+    folder = path.parent
+    if not folder.is_dir():
+        raise BadInput(f"the folder {folder} does not exist", where=where,
+                       message_zh=f"文件夹 {folder} 不存在，请先创建")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BadInput(f"cannot write in the folder {folder}", where=where,
+                       message_zh=f"无权写入文件夹 {folder}")
+    return path
+
+
+CST = timezone(timedelta(hours=8), "CST")
+
+
+def china_time(at: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored moment in China time (naive values are UTC, as SQLite reads them back)."""
+    aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at
+    return aware.astimezone(CST).strftime(fmt)
 
 
 def open_store(*, create: bool = True) -> Store:

@@ -12,13 +12,22 @@ from typing import Annotated, Any
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import count_bound, id_bound, open_store, out, print_json, table
+from blueprint.service.cli.console import (
+    Format,
+    checked_text,
+    count_bound,
+    id_bound,
+    open_store,
+    out,
+    print_json,
+    table,
+)
 
 consult_app = typer.Typer(help="Consultation between departments (业务协同): rounds, "
                           "answers, inbox, overdue.", no_args_is_help=True)
 
-Reason = Annotated[str, typer.Option(help="Why (kept on record)")]
-Format = Annotated[str, typer.Option(help="table or json")]
+Reason = Annotated[str, typer.Option(help="Why (kept on record)",
+                                           callback=checked_text)]
 RoundId = Annotated[int, typer.Argument(callback=id_bound)]
 
 
@@ -78,7 +87,7 @@ def remove_cmd(round_id: RoundId, department: str, reason: Reason, user: UserNam
 @consult_app.command("answer")
 def answer_cmd(round_id: RoundId,
                answer: Annotated[str, typer.Option(help="agree, conditional or disagree")],
-               text: Annotated[str, typer.Option(help="The opinion")],
+               text: Annotated[str, typer.Option(help="The opinion", callback=checked_text)],
                user: Annotated[str, typer.Option("--user", help="The department user")],
                condition: Annotated[Path | None, typer.Option(
                    help="Condition area file (conditional answers)")] = None,
@@ -125,13 +134,16 @@ def inbox_cmd(department: Annotated[str | None, typer.Option(
         raise BadInput("name the department (--department) or a department user (--user)",
                        message_zh="请用 --department 指定部门，或用 --user 指定会商部门用户",
                        where="--department")
+    from blueprint.layers.departments import list_departments
+
+    named = {d.code: d.name_zh for d in list_departments(store=store)}
+    if code not in named:  # a mistyped code is an error, not an empty inbox
+        raise BadInput(f"unknown department {code[:40]!r}; departments: {', '.join(named)}",
+                       message_zh=f"未知的部门“{code[:40]}”", where="--department")
     rows = inbox(code, store=store)
     if format == "json":
         print_json(rows)
         return
-    from blueprint.layers.departments import list_departments
-
-    named = {d.code: d.name_zh for d in list_departments(store=store)}
     table(f"待办会商（{named.get(code, code)}）",
           ["轮次", "项目代码", "项目名称", "答复期限", "剩余工作日", "本部门意见"],
           [[r["round_id"], r["project"], r["name"], r["deadline"],

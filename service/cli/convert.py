@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from blueprint.layers.errors import BadInput
-from blueprint.service.cli.console import err
+from blueprint.service.cli.console import err, output_file
 
 TARGETS = ("coordfile", "gpkg", "geojson", "shp")
 SUFFIXES = {"coordfile": ".txt", "gpkg": ".gpkg", "geojson": ".geojson", "shp": ".zip"}
@@ -23,7 +23,7 @@ def _target(site_file: Path, to: str, output: Path | None, force: bool) -> Path 
             raise BadInput(f"--to {to} is a binary file; give -o FILE", where="-o",
                            message_zh=f"{to} 为二进制文件，请用 -o 指定输出文件")
         return None
-    target = output or Path(site_file.stem + SUFFIXES[to])
+    target = output_file(output or Path(site_file.stem + SUFFIXES[to]), where="-o")
     if target.exists() and (not force or target.resolve() == site_file.resolve()):
         raise BadInput(f"{target} exists; choose another -o (or --force to replace it)",
                        where=str(target),

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from blueprint.layers.errors import BadInput, EmptyStore
+from blueprint.layers.errors import EmptyStore
 from blueprint.service.cli.console import (
+    Format,
+    china_time,
     import_progress,
     open_store,
     out,
@@ -37,7 +39,7 @@ def layers_import(
     class_field: Annotated[str | None, typer.Option(help="Field with the class "
                                                     "(water level, land use)")] = None,
     id_field: Annotated[str | None, typer.Option(help="Field with feature ids")] = None,
-    format: Annotated[str, typer.Option(help="table or json")] = "table",
+    format: Format = "table",
 ) -> None:
     """Import a layer file; a layer of the same name is replaced atomically."""
     from blueprint.layers.importer import ImportOptions, import_layer
@@ -47,8 +49,6 @@ def layers_import(
                             crs=crs, class_field=class_field, id_field=id_field,
                             actor=local_actor(),  # an administrator's own files: 2 GB
                             limits=get_settings().file_limits(max_mb=2048))
-    if format not in ("table", "json"):
-        raise BadInput("--format must be table or json", message_zh="输出格式应为 table 或 json")
     store = open_store()
     with progress_bar() as bar:
         report = import_layer(path, options, store=store,
@@ -63,10 +63,8 @@ def layers_import(
 
 
 @layers_app.command("list")
-def layers_list(format: Annotated[str, typer.Option(help="table or json")] = "table") -> None:
+def layers_list(format: Format = "table") -> None:
     """Show every layer: name, kind, feature count, extent, source, imported at."""
-    if format not in ("table", "json"):
-        raise BadInput("--format must be table or json", message_zh="输出格式应为 table 或 json")
     from blueprint.service.context import store_location
     from blueprint.service.settings import get_settings
 
@@ -101,8 +99,9 @@ def _print_layers(infos: list[LayerInfo], location: str, format: str) -> None:
         return
     rows = [[i.name, i.kind, i.title, i.feature_count if not i.is_raster else "栅格",
              ", ".join(f"{v:.4f}" for v in i.bbox), i.source_file,
-             i.imported_at.strftime("%Y-%m-%d %H:%M")] for i in infos]
-    columns = ["名称", "类型", "标题", "要素数", "范围（EPSG:4490）", "来源文件", "导入时间"]
+             china_time(i.imported_at)] for i in infos]
+    columns = ["名称", "类型", "标题", "要素数", "范围（EPSG:4490）", "来源文件",
+               "导入时间（北京时间）"]
     table("图层目录", columns, rows)
     out.print(f"图层库：{location}（共 {len(infos)} 个图层）")
     if not infos:
@@ -121,7 +120,7 @@ def layers_remove(name: str) -> None:
 
 @layers_app.command("history")
 def layers_history(name: str,
-                   format: Annotated[str, typer.Option(help="table or json")] = "table") -> None:
+                   format: Format = "table") -> None:
     """Every version of a layer: who imported it, when, from which file, features, checksum."""
     from blueprint.analysis.quota.clock import shown_cn
     from blueprint.layers.repository import layer_history

@@ -7,11 +7,18 @@ from typing import Annotated
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import id_bound, open_store, out, print_json, table
+from blueprint.service.cli.console import (
+    Format,
+    checked_text,
+    id_bound,
+    open_store,
+    out,
+    print_json,
+    table,
+)
 
 meeting_app = typer.Typer(help="Joint meeting (联席会议): problem list and decisions.",
                           no_args_is_help=True)
-Format = Annotated[str, typer.Option(help="table or json")]
 STATUS_ZH = {"open": "待决定", "decided": "已决定", "withdrawn": "已撤回"}
 
 
@@ -37,7 +44,7 @@ def decide_cmd(item_id: Annotated[int, typer.Argument(callback=id_bound)],
                                                      "exit (out, quotas reclaimed)")],
                date: Annotated[str, typer.Option(help="Meeting date YYYY-MM-DD")],
                attendee: Annotated[list[str], typer.Option(help="Attendee (repeat)")],
-               text: Annotated[str, typer.Option(help="The decision")],
+               text: Annotated[str, typer.Option(help="The decision", callback=checked_text)],
                user: UserName = None, format: Format = "table") -> None:
     """Record the joint meeting's decision on an item and carry it out."""
     from blueprint.analysis.consultation import decide

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import open_store, out, print_json, table
+from blueprint.service.cli.console import (
+    Format,
+    checked_text,
+    choice,
+    open_store,
+    out,
+    print_json,
+    table,
+)
 
 if TYPE_CHECKING:  # the store's module loads SQLAlchemy: not at `blueprint --help`
     from blueprint.layers.store import Store
@@ -21,8 +29,8 @@ if TYPE_CHECKING:  # the store's module loads SQLAlchemy: not at `blueprint --he
 projects_app = typer.Typer(help="Project library (项目库): create, list, show, vet, revise, "
                            "libraries, stages, exit, stale reports.", no_args_is_help=True)
 
-Reason = Annotated[str, typer.Option(help="Why (kept on record)")]
-Format = Annotated[str, typer.Option(help="table or json")]
+Reason = Annotated[str, typer.Option(help="Why (kept on record)",
+                                           callback=checked_text)]
 SiteFile = Annotated[Path | None, typer.Option(help="Site file (any format vet reads)")]
 
 
@@ -118,6 +126,7 @@ def list_cmd(county: Annotated[str | None, typer.Option(help="Only this county")
     """Projects by code, with counts per stage."""
     from blueprint.analysis.projects import STAGE_ZH, list_projects, stage_counts
 
+    choice(stage, tuple(STAGE_ZH), where="--stage", what_zh="项目阶段")
     store = open_store(create=False)
     found = list_projects(store=store, county=county, stage=stage, tag=tag, industry=industry)
     if format == "json":

@@ -20,6 +20,8 @@ import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
 from blueprint.service.cli.console import (
+    Format,
+    checked_text,
     id_bound,
     open_store,
     out,
@@ -54,7 +56,8 @@ quota_app = typer.Typer(help="Quota ledger (要素指标台账): grant, hold, al
                         "adjust, reclaim, reverse; balances, movements, loans, exports.",
                         no_args_is_help=True)
 
-Reason = Annotated[str, typer.Option(help="Why (recorded with every movement)")]
+Reason = Annotated[str, typer.Option(help="Why (recorded with every movement)",
+                                           callback=checked_text)]
 Key = Annotated[str | None, typer.Option(help="Idempotency key (default: a fresh one)")]
 Year = Annotated[int | None, typer.Option(help="Quota year (default: this year)",
                                           callback=year_bound)]
@@ -62,7 +65,6 @@ YearOnly = Annotated[int | None, typer.Option(help="Only this year", callback=ye
 RowId = Annotated[int, typer.Argument(callback=id_bound)]
 Kind = Annotated[str, typer.Option(help="Quota kind: " + ", ".join(KIND_CODES))]
 Amount = Annotated[str, typer.Option(help="Exact amount in the kind's unit")]
-Format = Annotated[str, typer.Option(help="table or json")]
 
 
 def _actor(store: Store, name: str | None) -> User:

@@ -10,13 +10,15 @@ import typer
 
 from blueprint.service.cli.console import (
     MAX_COUNT,
+    Format,
     count_bound,
     open_store,
     out,
+    output_file,
     print_json,
     table,
 )
-from blueprint.service.cli.quota import Format, YearOnly, quota, quota_app
+from blueprint.service.cli.quota import YearOnly, quota, quota_app
 
 YearOpt = YearOnly
 KindOpt = Annotated[str | None, typer.Option(help="Only this kind")]
@@ -150,6 +152,6 @@ def export_cmd(output: Annotated[Path, typer.Option(help="File to write")],
     """Export balances or movements to .xlsx or CSV (Chinese headers)."""
     from blueprint.analysis.quota.exports import write_export
 
-    path = write_export(output, what=what, fmt=format, store=open_store(), year=year,
-                        kind=kind, county=county)
+    path = write_export(output_file(output, where="--output"), what=what, fmt=format,
+                        store=open_store(), year=year, kind=kind, county=county)
     out.print(f"已导出到 {path}", markup=False)

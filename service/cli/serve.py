@@ -71,6 +71,12 @@ def serve(
     from blueprint.service.settings import get_settings
 
     get_settings()  # a bad BLUEPRINT_… value is one clear line here, not one per worker
+    if not host.strip():  # "" would listen on every interface
+        raise BadInput("--host is empty; give an address such as 127.0.0.1", where="--host",
+                       message_zh="--host 不能为空（例如 127.0.0.1）")
+    if not 1 <= port <= 65535:
+        raise BadInput(f"--port must be between 1 and 65535, not {port}", where="--port",
+                       message_zh="--port 须在 1 至 65535 之间")
     _check_port_free(host, port)
     # Create or upgrade the schema once, here, so that workers starting together never race
     # to migrate it; each worker's own upgrade then finds nothing to do.

@@ -13,7 +13,15 @@ from typing import Annotated, Any
 import typer
 
 from blueprint.service.cli.actor import UserName, acting_user
-from blueprint.service.cli.console import open_store, out, print_json, table
+from blueprint.service.cli.console import (
+    Format,
+    checked_text,
+    choice,
+    open_store,
+    out,
+    print_json,
+    table,
+)
 
 tracking_app = typer.Typer(help="Tracking after approval (跟踪调度): plans, monthly reports, "
                            "problems, late reports, colours, figures.", no_args_is_help=True)
@@ -25,8 +33,14 @@ tracking_app.add_typer(dispatch_app, name="dispatch")
 adjust_app = typer.Typer(help="Quarterly adjustments (一季一调整).", no_args_is_help=True)
 tracking_app.add_typer(adjust_app, name="adjust")
 
-Format = Annotated[str, typer.Option(help="table or json")]
 Month = Annotated[str, typer.Option(help="Month, YYYY-MM")]
+
+
+def _county_names(store: Any) -> dict[str, str]:
+    """County code → name (the ledger's one list), for the tables' 县区 column."""
+    from blueprint.analysis.quota.balances import counties
+
+    return counties(store=store)
 
 
 def _pairs(values: list[str] | None, where: str) -> dict[str, str]:
@@ -124,7 +138,8 @@ def dispatch_record(
         held_on: Annotated[str, typer.Option("--date", help="Meeting date, YYYY-MM-DD")],
         attendee: Annotated[list[str], typer.Option(help="Attendee or unit (repeat)")],
         project: Annotated[list[str], typer.Option(help="Project code discussed (repeat)")],
-        decisions: Annotated[str, typer.Option(help="What the meeting decided")],
+        decisions: Annotated[str, typer.Option(help="What the meeting decided",
+                                               callback=checked_text)],
         problem: Annotated[list[str] | None, typer.Option(
             help="CODE@TEXT@OWNER UNIT[@YYYY-MM-DD] (repeat): a problem raised")] = None,
         user: UserName = None, format: Format = "table") -> None:
@@ -227,13 +242,18 @@ def status_cmd(county: Annotated[str | None, typer.Option(help="Only this county
                format: Format = "table") -> None:
     """The three colours of the tracked projects, now."""
     from blueprint.analysis.tracking import project_statuses
+    from blueprint.analysis.tracking.status import COLOURS
 
-    found = project_statuses(store=open_store(create=False), county=county, colour=colour)
+    choice(colour, COLOURS, where="--colour", what_zh="项目状态颜色")
+    store = open_store(create=False)
+    found = project_statuses(store=store, county=county, colour=colour)
     if format == "json":
         print_json([s.to_dict() for s in found])
         return
+    names = _county_names(store)
     table("项目三色状态", ["项目代码", "项目名称", "县区", "状态", "原因"],
-          [[s.project.code, s.project.name, s.project.county, s.to_dict()["colour_zh"],
+          [[s.project.code, s.project.name, names.get(s.project.county, s.project.county),
+            s.to_dict()["colour_zh"],
             "；".join(s.reasons)] for s in found])
 
 
@@ -244,20 +264,25 @@ def problems_cmd(status: Annotated[str | None, typer.Option(
                  format: Format = "table") -> None:
     """The problem list."""
     from blueprint.analysis.tracking import list_problems
+    from blueprint.analysis.tracking.problems import STATUS_ZH
 
-    found = list_problems(store=open_store(create=False), status=status, county=county)
+    choice(status, tuple(STATUS_ZH), where="--status", what_zh="问题状态")
+    store = open_store(create=False)
+    found = list_problems(store=store, status=status, county=county)
     if format == "json":
         print_json([p.to_dict() for p in found])
         return
+    names = _county_names(store)
     table("问题清单", ["编号", "项目代码", "县区", "问题", "责任单位", "办结时限", "状态"],
-          [[p.id, p.project, p.county, p.text, p.owner_unit, p.due_on,
+          [[p.id, p.project, names.get(p.county, p.county), p.text, p.owner_unit, p.due_on,
             p.to_dict()["status_zh"]] for p in found])
 
 
 @tracking_app.command("problem")
 def problem_cmd(action: Annotated[str, typer.Argument(help="raise, escalate or close")],
                 target: Annotated[str, typer.Argument(help="Project code (raise) or problem id")],
-                text: Annotated[str, typer.Option(help="The problem (raise) or the note")],
+                text: Annotated[str, typer.Option(help="The problem (raise) or the note",
+                                                  callback=checked_text)],
                 unit: Annotated[str | None, typer.Option(help="Owner unit")] = None,
                 due: Annotated[str | None, typer.Option(help="Due date YYYY-MM-DD")] = None,
                 source: Annotated[str, typer.Option(
@@ -291,17 +316,21 @@ def late_cmd(month: Month,
     """Late and missing reports of a month, with counts per county and unit."""
     from blueprint.analysis.tracking import late_counts, late_reports
 
-    found = late_reports(month, store=open_store(create=False), county=county)
+    store = open_store(create=False)
+    found = late_reports(month, store=store, county=county)
     if format == "json":
         print_json({"reports": found, "by_county": late_counts(found, "county"),
                     "by_unit": late_counts(found, "unit")})
         return
     zh = {"late": "逾期报送", "missing": "未报送"}
+    names = _county_names(store)
     table(f"{month} 月报逾期、未报清单", ["项目代码", "项目名称", "县区", "责任单位", "情况"],
-          [[r["project"], r["name"], r["county"], r["unit"], zh[r["status"]]] for r in found])
+          [[r["project"], r["name"], names.get(r["county"], r["county"]), r["unit"],
+            zh[r["status"]]] for r in found])
     for by, title in (("county", "按县区"), ("unit", "按责任单位")):
         table(title, ["名称", "逾期报送", "未报送"],
-              [[k, v["late"], v["missing"]] for k, v in late_counts(found, by).items()])
+              [[names.get(k, k) if by == "county" else k, v["late"], v["missing"]]
+               for k, v in late_counts(found, by).items()])
 
 
 @tracking_app.command("figures")
@@ -338,6 +367,11 @@ def bulletin(month: Month,
         bulletin_xlsx,
     )
 
+    if out_dir.exists() and not out_dir.is_dir():
+        from blueprint.layers.errors import BadInput
+
+        raise BadInput(f"--out {out_dir} is a file, not a folder", where="--out",
+                       message_zh=f"--out {out_dir} 是文件而不是文件夹")
     b = build_bulletin(month, store=open_store(create=False))
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from blueprint.service.cli.console import err, open_store, out, print_json, table
+from blueprint.service.cli.console import (
+    Format,
+    china_time,
+    err,
+    open_store,
+    out,
+    print_json,
+    table,
+)
 from blueprint.service.context import local_actor
 
 if TYPE_CHECKING:
@@ -59,7 +67,7 @@ def _ask_password() -> str:
 
 
 @users_app.command("list")
-def users_list(format: Annotated[str, typer.Option(help="table or json")] = "table") -> None:
+def users_list(format: Format = "table") -> None:
     """Every user: role, county, department, whether active and whether a password is set."""
     from blueprint.layers.users import ROLES, list_users
 
@@ -67,11 +75,11 @@ def users_list(format: Annotated[str, typer.Option(help="table or json")] = "tab
     if format == "json":
         print_json([u.__dict__ for u in found])
         return
-    table("用户", ["用户名", "角色", "所属县区", "所属部门", "状态", "登录密码", "创建时间",
-                 "令牌有效期至"],
+    table("用户", ["用户名", "角色", "所属县区", "所属部门", "状态", "登录密码",
+                 "创建时间（北京时间）", "令牌有效期至"],
           [[u.name, ROLES.get(u.role, u.role), u.county or "—", u.department or "—",
             "启用" if u.active else "停用", "已设置" if u.has_password else "未设置",
-            u.created_at.isoformat(timespec="seconds"), _china_time(u.token_expires_at)]
+            china_time(u.created_at), _china_time(u.token_expires_at)]
            for u in found])
 
 

@@ -10,14 +10,21 @@ import typer
 
 from blueprint.analysis.messages import STATUS_ZH
 from blueprint.layers.errors import BadInput
-from blueprint.service.cli.console import open_store, out, print_json, table, year_bound
+from blueprint.service.cli.console import (
+    open_store,
+    out,
+    output_file,
+    print_json,
+    table,
+    year_bound,
+)
 
 FORMATS = ("table", "json", "geojson", "html", "pdf")
 # Files vet-batch picks up from a folder (a .json file is vetted only when named).
 SITE_SUFFIXES = (".txt", ".geojson", ".gpkg", ".shp", ".zip", ".kml")
 
 
-def _render(report: Any, fmt: str) -> None:
+def _render(report: Any, fmt: str, store: Any) -> None:
     from blueprint.analysis.report_geojson import report_geojson
     from blueprint.analysis.vetting import to_json
 
@@ -26,14 +33,18 @@ def _render(report: Any, fmt: str) -> None:
     elif fmt == "geojson":
         print_json(report_geojson(report))
     else:
-        _print_table(to_json(report))
+        from blueprint.analysis.quota.balances import counties
+
+        _print_table(to_json(report), counties(store=store))
 
 
-def _print_table(report: dict[str, Any]) -> None:
-    site = report["site"]
+def _print_table(report: dict[str, Any], names: dict[str, str]) -> None:
+    site, county = report["site"], report["county"]
+    if county and names.get(county, county) != county:  # the ledger names it
+        county = f"{names[county]}（{county}）"
     out.print(f"{site['name']}：面积 {site['area_m2']:,.1f} 平方米，{site['area_ha']} 公顷，"
               f"{site['area_mu']} 亩（按 {site['area_crs']} 计算），{site['parcels']} 个地块，"
-              f"所在县区 {report['county'] or '未知'}")
+              f"所在县区 {county or '未知'}")
     rows = [row for f in report["findings"] for row in _finding_rows(f)]
     table(f"选址初审（{report['industry_title']}）",
           ["图层", "结论", "重叠（m²）", "重叠（亩）", "占比", "涉及图斑"], rows)
@@ -139,6 +150,12 @@ def vet(
     if format in ("html", "pdf") and output is None:
         raise BadInput(f"--format {format} needs --output FILE", where="--output",
                        message_zh=f"输出 {format} 格式须用 --output 指定文件")
+    if output is not None:
+        if format not in ("html", "pdf"):
+            raise BadInput(f"--output is for --format html or pdf, not {format}",
+                           where="--output",
+                           message_zh="--output 仅用于 --format html 或 pdf（初审意见书）")
+        output_file(output, where="--output")
     from blueprint.service.context import reading_store, rules_from_settings, site_limits
     from blueprint.service.settings import get_settings
 
@@ -155,7 +172,7 @@ def vet(
     if output is not None and format in ("html", "pdf"):
         _write_review(report, store, format, output, reviewer)
     else:
-        _render(report, format)
+        _render(report, format, store)
 
 
 def _write_review(report: Any, store: Any, fmt: str, output: Path,
@@ -183,6 +200,7 @@ def vet_batch(
                                          "its own store (0: one per core)")] = 0,
 ) -> None:
     """Vet many sites on all cores with a progress bar; bad files are reported, not fatal."""
+    output_file(output, where="--output")  # before the work, not after it
     files = [p for s in sites for p in (sorted(s.iterdir()) if s.is_dir() else [s])
              if p.suffix.lower() in SITE_SUFFIXES or (p == s and p.suffix.lower() == ".json")]
     if not files:
