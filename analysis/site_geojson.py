@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -169,7 +170,7 @@ def _check_ring(ring: Any, where: str, n: int, zh: str, en: str) -> np.ndarray:
     return lonlat
 
 
-def _lonlat(ring: list[list[Any]], sizes: set[int]) -> np.ndarray | None:
+def _lonlat(ring: Sequence[Sequence[Any]], sizes: set[int]) -> np.ndarray | None:
     """The positions' first two numbers as an (n, 2) array; None when one overflows."""
     if not ring:
         return np.empty((0, 2))
@@ -180,7 +181,7 @@ def _lonlat(ring: list[list[Any]], sizes: set[int]) -> np.ndarray | None:
         return None
 
 
-def _refuse_position(ring: list[Any], where: str, n: int, zh: str, en: str) -> None:
+def _refuse_position(ring: Sequence[Any], where: str, n: int, zh: str, en: str) -> None:
     """Raise the error of the first position of ``ring`` that is not 2 or 3 finite numbers."""
     for i, pos in enumerate(ring):
         at = f"{where}[{i}]"
