@@ -82,13 +82,19 @@ def output_file(path: Path, *, where: str) -> Path:
     return path
 
 
-CST = timezone(timedelta(hours=8), "CST")
+_CST = timezone(timedelta(hours=8), "CST")
 
 
-def china_time(at: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored moment in China time (naive values are UTC, as SQLite reads them back)."""
-    aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at
-    return aware.astimezone(CST).strftime(fmt)
+def china_time(at: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored moment in China time, as ``analysis.quota.clock.shown_cn`` writes it (naive
+    values are UTC, as SQLite reads them back); an ISO text as reports keep it; "" for
+    none. Its own few lines: importing the quota package loads the ledger and SQLAlchemy,
+    which ``blueprint layers list`` never needs (tests/test_cli_lazy.py)."""
+    if at is None:
+        return ""
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return aware.astimezone(_CST).strftime(fmt)
 
 
 def open_store(*, create: bool = True) -> Store:

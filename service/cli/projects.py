@@ -16,6 +16,7 @@ from blueprint.service.cli.actor import UserName, acting_user
 from blueprint.service.cli.console import (
     Format,
     checked_text,
+    china_time,
     choice,
     open_store,
     out,
@@ -173,13 +174,6 @@ def show_cmd(code: str, format: Format = "table") -> None:
           [[r.id, r.number, r.status_zh,
             "；".join(f"{a.name_zh}：{a.current.answer_zh if a.current else '未答复'}"
                      for a in r.active)] for r in found])
-
-
-def china_time(at: Any) -> str:
-    """A stored time as China time to the minute."""
-    from blueprint.analysis.quota.clock import CST
-
-    return str(at.astimezone(CST).strftime("%Y-%m-%d %H:%M"))
 
 
 @projects_app.command("vet")

@@ -108,9 +108,7 @@ def users_rotate(name: str) -> None:
 
 
 def _china_time(at: datetime | None) -> str:
-    from blueprint.analysis.quota.clock import shown_cn
-
-    return shown_cn(at) if at else "长期"
+    return china_time(at) if at else "长期"
 
 
 def _expires_line(name: str, store: Store) -> str:

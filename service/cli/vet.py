@@ -11,6 +11,7 @@ import typer
 from blueprint.analysis.messages import STATUS_ZH
 from blueprint.layers.errors import BadInput
 from blueprint.service.cli.console import (
+    china_time,
     open_store,
     out,
     output_file,
@@ -58,19 +59,12 @@ def _print_table(report: dict[str, Any], names: dict[str, str]) -> None:
         out.print(report["quota"]["message"], markup=False)
     if report.get("layers"):
         table("所用图层版本", ["图层", "名称", "版本", "导入时间（北京时间）"],
-              [[x["title"], x["name"], f"v{x['version']}", _china_time(x["imported_at"])]
+              [[x["title"], x["name"], f"v{x['version']}", china_time(x["imported_at"])]
                for x in report["layers"]])
     for w in report["warnings"]:
         out.print(f"提示：{w}", markup=False)
     out.print(report["summary_zh"], style="bold")
 
-
-def _china_time(iso: str) -> str:
-    from datetime import datetime
-
-    from blueprint.analysis.quota.clock import shown_cn
-
-    return shown_cn(datetime.fromisoformat(iso))
 
 
 def _num(value: float | None) -> str:
