@@ -67,3 +67,26 @@ def check_fields(items: Iterable[tuple[str, object]], *, long: Iterable[str] = (
     for key, value in items:
         if isinstance(value, str):
             check_text(value, key, max_len=10**8 if key in unbounded else TEXT_LEN)
+
+
+# How a person knows the fields the core checks (their codes are the API's names): the
+# Chinese half of an error says the label, the English half the code.
+FIELD_ZH = {
+    "name": "项目名称", "investment": "总投资", "responsible_unit": "责任单位",
+    "service_officer": "服务专员", "owner_unit": "责任单位", "reason": "事由", "note": "备注",
+    "problem": "问题描述", "decisions": "调度决定", "due_on": "办结期限",
+    "funds_arrived": "到位资金", "held_on": "会议日期", "attendees": "参会人员",
+    "demands": "要素需求", "milestones": "节点", "problems": "问题", "items": "调整事项",
+}
+
+
+def field_zh(where: str) -> str:
+    """A field's Chinese label (:data:`FIELD_ZH`), a nested one with its key; else the code.
+
+    >>> field_zh("investment"), field_zh("demands.land"), field_zh("items.reason"), field_zh("x")
+    ('总投资', '要素需求（land）', '调整事项（reason）', 'x')
+    """
+    if where in FIELD_ZH:
+        return FIELD_ZH[where]
+    head, _, key = where.partition(".")
+    return f"{FIELD_ZH[head]}（{key}）" if key and head in FIELD_ZH else where

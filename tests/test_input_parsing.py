@@ -141,3 +141,30 @@ def test_tracking_records_are_dated_in_plausible_years(check, value):
         check(value)
     assert caught.value.message_zh == "日期应在 2000 年至 2100 年之间"
     assert check_month("2026-11") == "2026-11" and day("2100-12-31", "x") == date(2100, 12, 31)
+
+
+def test_the_chinese_half_of_a_field_error_names_the_field_as_a_person_knows_it() -> None:
+    """Projects and tracking say 请填写项目名称, 总投资必须是正数, 会议日期须为日期… (the code
+    stays in ``where`` and the English half), not 必须填写 name or investment 必须是正数."""
+    from decimal import Decimal
+
+    from blueprint.analysis.projects.model import ProjectInput
+    from blueprint.analysis.projects.records import check_input
+    from blueprint.analysis.tracking.common import day, text
+    from blueprint.layers.errors import BadInput
+
+    good = dict(name="项目", county="371502", industry="industrial", investment=Decimal("1"),
+                responsible_unit="某单位")
+    for changed, where, said in [({"name": " "}, "name", "请填写项目名称"),
+                                 ({"investment": Decimal("-1")}, "investment", "总投资必须是正数"),
+                                 ({"responsible_unit": "单" * 201}, "responsible_unit",
+                                  "责任单位超过 200 字")]:
+        with pytest.raises(BadInput) as refused:
+            check_input(ProjectInput(**{**good, **changed}))  # type: ignore[arg-type]
+        assert (refused.value.where, refused.value.message_zh) == (where, said)
+    for call, said in [(lambda: day("6 May", "held_on"), "会议日期须为日期（年-月-日）"),
+                       (lambda: text("", "owner_unit"), "请填写责任单位"),
+                       (lambda: text("", "items.reason"), "请填写调整事项（reason）")]:
+        with pytest.raises(BadInput) as refused:
+            call()
+        assert refused.value.message_zh == said

@@ -33,6 +33,7 @@ from blueprint.analysis.quota.kinds import resolve_kind, to_units
 from blueprint.analysis.rules import load_rules
 from blueprint.analysis.site import Site
 from blueprint.layers.errors import BadInput, IllegalTransition, NotAllowed, NotFound
+from blueprint.layers.inputs import field_zh
 from blueprint.layers.schema import project_sites, project_stages, project_tags, projects
 from blueprint.layers.store import Store, write_audit
 from blueprint.layers.users import User
@@ -61,10 +62,11 @@ def _choice(value: str, allowed: dict[str, str], where: str) -> str:
 def _text(value: str | None, where: str, required: bool = True) -> str | None:
     text = (value or "").strip()
     if required and not text:
-        raise BadInput(f"{where} is required", message_zh=f"必须填写 {where}", where=where)
+        raise BadInput(f"{where} is required", message_zh=f"请填写{field_zh(where)}",
+                       where=where)
     if len(text) > 200:
         raise BadInput(f"{where} is longer than 200 characters", where=where,
-                       message_zh=f"{where} 超过 200 字")
+                       message_zh=f"{field_zh(where)}超过 200 字")
     return text or None
 
 
@@ -74,8 +76,8 @@ def _decimal(value: Any, where: str, positive: bool = True) -> Decimal:
     except ArithmeticError:
         number = Decimal("NaN")
     if not number.is_finite() or number < 0 or (positive and number == 0):
-        raise BadInput(f"{where} must be a positive decimal number, not {value!r}",
-                       message_zh=f"{where} 必须是正数", where=where)
+        raise BadInput(f"{where} must be a positive decimal number, not {str(value)[:40]!r}",
+                       message_zh=f"{field_zh(where)}必须是正数", where=where)
     return number
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from blueprint.analysis.projects.model import Project
 from blueprint.analysis.tracking.model import check_record_year
 from blueprint.layers.errors import BadInput, NotAllowed, NotFound
+from blueprint.layers.inputs import field_zh
 from blueprint.layers.schema import projects, tracking_reports
 from blueprint.layers.users import User
 
@@ -54,10 +55,11 @@ def text(value: str | None, where: str, *, required: bool = True, limit: int = 2
     """Stripped text, required unless told, at most ``limit`` characters."""
     out = (value or "").strip()
     if required and not out:
-        raise BadInput(f"{where} is required", message_zh=f"必须填写 {where}", where=where)
+        raise BadInput(f"{where} is required", message_zh=f"请填写{field_zh(where)}",
+                       where=where)
     if len(out) > limit or "\x00" in out:
         raise BadInput(f"{where} is longer than {limit} characters", where=where,
-                       message_zh=f"{where} 超过 {limit} 字")
+                       message_zh=f"{field_zh(where)}超过 {limit} 字")
     return out
 
 
@@ -69,8 +71,9 @@ def day(value: Any, where: str) -> date:
         try:
             found = date.fromisoformat(str(value))
         except ValueError:
-            raise BadInput(f"{where} must be YYYY-MM-DD, not {value!r}", where=where,
-                           message_zh=f"{where} 须为日期（年-月-日）") from None
+            raise BadInput(f"{where} must be YYYY-MM-DD, not {str(value)[:40]!r}",
+                           where=where,
+                           message_zh=f"{field_zh(where)}须为日期（年-月-日）") from None
     check_record_year(found.year, where)
     return found
 
