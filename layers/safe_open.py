@@ -162,6 +162,10 @@ def check_size(path: Path, *, max_bytes: int, shown: str | None = None) -> int:
                           where=str(path))
     size = (sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
             if path.is_dir() else path.stat().st_size)
+    if size == 0 and path.is_dir():  # (an empty name is the current folder)
+        raise InvalidFile(f"the folder {shown or path} holds no file: give a file",
+                          message_zh=f"文件夹“{shown or path}”中没有文件，请指定数据文件",
+                          where=shown or str(path))
     if size == 0:
         raise InvalidFile("the file is empty", message_zh="文件为空", where=shown)
     if size > max_bytes:

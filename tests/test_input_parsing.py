@@ -168,3 +168,19 @@ def test_the_chinese_half_of_a_field_error_names_the_field_as_a_person_knows_it(
         with pytest.raises(BadInput) as refused:
             call()
         assert refused.value.message_zh == said
+
+
+def test_an_empty_folder_is_not_called_an_empty_file(tmp_path) -> None:
+    """``blueprint vet <folder>`` (or an empty name, the current folder) says the folder holds
+    no file, not 文件为空."""
+    from blueprint.layers.errors import InvalidFile
+    from blueprint.layers.safe_open import check_size
+
+    (tmp_path / "地块").mkdir()
+    (tmp_path / "空.geojson").write_bytes(b"")
+    with pytest.raises(InvalidFile) as refused:
+        check_size(tmp_path / "地块", max_bytes=1000)
+    assert refused.value.message_zh == "文件夹“地块”中没有文件，请指定数据文件"
+    with pytest.raises(InvalidFile) as refused:
+        check_size(tmp_path / "空.geojson", max_bytes=1000)
+    assert refused.value.message_zh == "文件为空"
