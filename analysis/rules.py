@@ -100,8 +100,12 @@ def _read_rules(path: Path) -> Rules:
         raise BadInput(f"cannot read rules file: {exc}", message_zh="无法读取审查规则文件",
                        where=str(path)) from None
     defaults = raw.get("defaults", {})
+    if not isinstance(raw.get("industries"), dict) or not raw["industries"]:
+        raise BadInput("the rules file names no industry ([industries.<code>] tables)",
+                       message_zh="审查规则文件中没有任何行业（应有 [industries.行业代码] 表）",
+                       where=str(path))
     industries = {code: _industry(code, spec, str(path))
-                  for code, spec in raw.get("industries", {}).items()}
+                  for code, spec in raw["industries"].items()}
     return Rules(
         min_overlap_m2=float(defaults.get("min_overlap_m2", 1.0)),
         full_share=float(defaults.get("full_share", 0.999)),

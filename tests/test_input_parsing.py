@@ -184,3 +184,17 @@ def test_an_empty_folder_is_not_called_an_empty_file(tmp_path) -> None:
     with pytest.raises(InvalidFile) as refused:
         check_size(tmp_path / "空.geojson", max_bytes=1000)
     assert refused.value.message_zh == "文件为空"
+
+
+def test_a_rules_file_without_industries_is_refused_as_such(tmp_path) -> None:
+    """An empty (or industry-less) ``--rules`` file says so, not "unknown industry
+    'industrial'; known: " at the first site."""
+    from blueprint.analysis.rules import load_rules
+    from blueprint.layers.errors import BadInput
+
+    for text in ("", "[defaults]\nmin_overlap_m2 = 2\n"):
+        rules = tmp_path / "rules.toml"
+        rules.write_text(text, encoding="utf-8")
+        with pytest.raises(BadInput) as refused:
+            load_rules(rules)
+        assert "没有任何行业" in refused.value.message_zh
