@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import shapely
@@ -41,3 +43,34 @@ def zipped_site_without_crs(folder: Path, name: str = "园区地块") -> Path:
         for part in (".shp", ".shx", ".dbf"):
             zf.write(shp.with_suffix(part), shp.with_suffix(part).name)
     return packed
+
+
+class StoreFingerprint:
+    """What a refused request must leave as it was: the row counts of every table (one
+    query for them all, built once), the layers' rows, the newest audit row's hash and the
+    raster files. Call it before and after."""
+
+    def __init__(self, store: Any) -> None:
+        import sqlalchemy as sa
+
+        self.store = store
+        with store.read() as conn:
+            tables = [t for t in sa.inspect(conn).get_table_names() if not t.startswith("alembic")]
+        self.counts = sa.text(" UNION ALL ".join(  # one round trip for every table
+            f"SELECT '{t}', count(*) FROM \"{t}\"" for t in tables))
+
+    def __call__(self) -> dict[str, Any]:
+        import sqlalchemy as sa
+
+        with self.store.read() as conn:
+            found: dict[str, Any] = {row[0]: row[1] for row in conn.execute(self.counts)}
+            layers = [tuple(map(str, r)) for r in conn.execute(sa.text(
+                "SELECT id, layer_name, version, current, feature_count, checksum "
+                "FROM layers ORDER BY id"))]
+            found["layers_rows"] = hashlib.sha256(repr(layers).encode()).hexdigest()
+            found["audit_last"] = conn.execute(sa.text(
+                "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")).scalar()
+        raster_dir = self.store.raster_dir
+        found["rasters"] = sorted(p.name for p in raster_dir.iterdir()) \
+            if raster_dir.exists() else []
+        return found

@@ -30,7 +30,6 @@ site vertex cap is set to 1,000 so that the over-the-cap file stays small.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import html
 import io
 import json
@@ -42,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from projects_support import park_project, site
 from quota_support import register_fixed_projects
@@ -56,7 +54,7 @@ from blueprint.layers.users import User, create_user
 from blueprint.service.app import create_app
 from blueprint.service.settings import Settings
 from tests.conftest import ENGINES, make_store
-from tests.helpers import box, frame, write
+from tests.helpers import StoreFingerprint, box, frame, write
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
 TOML: dict[str, dict[str, dict[str, Any]]] = tomllib.loads(
@@ -85,24 +83,8 @@ class Bench:
                  web: TestClient, department: TestClient, round_id: int) -> None:
         self.store, self.client, self.tokens, self.web = store, client, tokens, web
         self.department, self.round_id = department, round_id  # the inbox's open round
-        with store.read() as conn:
-            tables = [t for t in sa.inspect(conn).get_table_names() if not t.startswith("alembic")]
-        self.counts = sa.text(" UNION ALL ".join(  # one round trip for every table
-            f"SELECT '{t}', count(*) FROM \"{t}\"" for t in tables))
-
-    def fingerprint(self) -> dict[str, Any]:
-        """Row counts of every table, the layers' rows and the newest audit row's hash."""
-        with self.store.read() as conn:
-            found: dict[str, Any] = {row[0]: row[1] for row in conn.execute(self.counts)}
-            layers = [tuple(map(str, r)) for r in conn.execute(sa.text(
-                "SELECT id, layer_name, version, current, feature_count, checksum "
-                "FROM layers ORDER BY id"))]
-            found["layers_rows"] = hashlib.sha256(repr(layers).encode()).hexdigest()
-            found["audit_last"] = conn.execute(sa.text(
-                "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")).scalar()
-        found["rasters"] = sorted(p.name for p in self.store.raster_dir.iterdir()) \
-            if self.store.raster_dir.exists() else []
-        return found
+        # row counts of every table, the layers' rows, the newest audit row's hash, rasters
+        self.fingerprint = StoreFingerprint(store)
 
     def cli(self, args: list[str], cwd: Path | None = None) -> tuple[int, str, str]:
         """``blueprint ARGS`` in this process, on this store (in ``cwd``): exit code, stdout,

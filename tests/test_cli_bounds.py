@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 import typer
 from quota_support import CITY, register_fixed_projects
 
@@ -29,6 +28,7 @@ from blueprint.layers.store import Store
 from blueprint.service.cli.console import MAX_COUNT, param_name
 from blueprint.service.cli.root import COMMANDS, load_command
 from tests.conftest import ENGINES, make_store
+from tests.helpers import StoreFingerprint
 
 BIG = 10**20
 IDS, YEARS, COUNT, OFFSET = (1, MAX_ID), (MIN_YEAR, MAX_YEAR), (1, MAX_COUNT), (0, MAX_COUNT)
@@ -97,17 +97,6 @@ def bench(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         next(gen, None)
 
 
-def fingerprint(store: Store) -> dict[str, Any]:
-    """Row counts of every table and the newest audit row's hash."""
-    with store.read() as conn:
-        tables = [t for t in sa.inspect(conn).get_table_names() if not t.startswith("alembic")]
-        found: dict[str, Any] = {t: conn.execute(sa.text(f'SELECT count(*) FROM "{t}"'))
-                                 .scalar_one() for t in tables}
-        found["audit_last"] = conn.execute(sa.text(
-            "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")).scalar()
-    return found
-
-
 def cli(store: Store, args: list[str]) -> tuple[int, str, str]:
     """``blueprint ARGS`` in this process on ``store``: exit code, stdout, stderr."""
     from blueprint.service import context
@@ -147,24 +136,26 @@ def test_an_integer_out_of_bounds_is_one_line_naming_it_and_writes_nothing(
     out_file = tmp_path / "export.xlsx"
     args = [word.format(value, out=out_file, site=tmp_path / "site.geojson")
             for word in line.split()]
-    before = fingerprint(bench)
+    fingerprint = StoreFingerprint(bench)
+    before = fingerprint()
     code, out, err = cli(bench, args)
     assert code == 2, (args, code, out, err)
     low, high = bounds
     zh = "应在 2000 年至 2100 年之间" if bounds == YEARS else f"须为 {low} 至 {high} 之间的整数"
     assert err == f"error: {name}: {value} is not between {low} and {high} ({name} {zh})\n", err
     assert out == "" and not out_file.exists()
-    assert fingerprint(bench) == before
+    assert fingerprint() == before
 
 
 @pytest.mark.parametrize("bench", BOTH, indirect=True)
 def test_expiring_the_holds_of_a_county_no_grant_named_writes_nothing(bench: Store) -> None:
-    before = fingerprint(bench)
+    fingerprint = StoreFingerprint(bench)
+    before = fingerprint()
     code, out, err = cli(bench, ["quota", "expire-holds", "--county", "999999"])
     assert (code, out) == (2, ""), err
     assert err.startswith("error: county: county 999999 has never been granted quota (")
     assert "县区“999999”不在指标台账中" in err and len(err.splitlines()) == 1
-    assert fingerprint(bench) == before
+    assert fingerprint() == before
 
 
 def _integer_parameters() -> set[tuple[str, str]]:

@@ -23,6 +23,7 @@ from blueprint.layers.users import create_user
 from blueprint.service.app import create_app
 from blueprint.service.cli import app as cli
 from blueprint.service.settings import Settings
+from tests.helpers import StoreFingerprint
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 SQUARE = {"type": "Polygon", "coordinates": [[[115.98, 36.43], [115.982, 36.43],
@@ -261,19 +262,6 @@ BAD_AMOUNTS = [
 ]
 
 
-def _fingerprint(store: Store) -> dict[str, object]:
-    """Row counts of every table and the newest audit row's hash (as tests/test_bad_corpus.py)."""
-    import sqlalchemy as sa
-
-    with store.read() as conn:
-        tables = [t for t in sa.inspect(conn).get_table_names() if not t.startswith("alembic")]
-        found: dict[str, object] = {
-            t: conn.execute(sa.text(f'SELECT count(*) FROM "{t}"')).scalar() for t in tables}
-        found["audit_last"] = conn.execute(sa.text(
-            "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")).scalar()
-    return found
-
-
 def test_a_bad_amount_is_named_through_the_cli_and_the_api_and_nothing_is_written(
         store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -297,7 +285,8 @@ def test_a_bad_amount_is_named_through_the_cli_and_the_api_and_nothing_is_writte
     monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
     monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
     monkeypatch.delenv("BLUEPRINT_DEBUG", raising=False)
-    before = _fingerprint(store)
+    fingerprint = StoreFingerprint(store)
+    before = fingerprint()
     settings = Settings(database_url=store.database_url, data_dir=store.data_dir)
     with TestClient(create_app(settings)) as client:
         for flag, text, where, message, message_zh in BAD_AMOUNTS:
@@ -315,7 +304,7 @@ def test_a_bad_amount_is_named_through_the_cli_and_the_api_and_nothing_is_writte
             assert answer.status_code == 422, answer.text
             assert answer.json() == {"error": "bad_input", "where": where, "message": message,
                                      "message_zh": message_zh}, text
-            assert _fingerprint(store) == before, text
+            assert fingerprint() == before, text
         body = {"site": SQUARE, "county": "371502"}
         negative = client.post("/api/vet", headers=auth,
                                json=body | {"demands": {"land": "-1"}})
@@ -327,7 +316,7 @@ def test_a_bad_amount_is_named_through_the_cli_and_the_api_and_nothing_is_writte
         "message": "the land demand amount -1 is negative; amounts are numbers >= 0",
         "message_zh": "新增建设用地指标需求数量“-1”不能为负数"}
     assert infinite.json()["where"] == "body.demands.land", infinite.text
-    assert _fingerprint(store) == before
+    assert fingerprint() == before
 
 
 def test_sample_site_with_the_sample_quotas(sample_store: Store) -> None:
