@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from blueprint.analysis.quota.clock import now_utc, today_cn
+from blueprint.analysis.quota.clock import in_years, now_utc, today_cn
 from blueprint.analysis.quota.common import (
     CITY,
     COUNTY_MANAGER,
@@ -34,7 +34,6 @@ from blueprint.analysis.quota.ledger import (
 from blueprint.analysis.quota.runner import Plan, Request, execute
 from blueprint.analysis.quota.tables import operations
 from blueprint.layers.errors import BadInput, Conflict, NotFound, QuotaExceeded
-from blueprint.layers.inputs import MAX_YEAR, MIN_YEAR
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 
@@ -82,9 +81,7 @@ def lend(*, year: int, kind: str, lender: str, borrower: str, amount: Decimal | 
         if due < today_cn(at):
             raise BadInput(f"due date {due} is in the past", message_zh="归还期限不能早于今天",
                            where="due")
-        if due.year > MAX_YEAR:  # as the CLI's --due (parse_day_or_time) refuses it
-            raise BadInput(f"due date {due} is after {MAX_YEAR}",
-                           message_zh=f"日期应在 {MIN_YEAR} 年至 {MAX_YEAR} 年之间", where="due")
+        in_years(due, "due")  # as the CLI's --due (parse_day_or_time) refuses it
         source = _giver(conn, year, k, lender, units)
         target = _taker(conn, year, k, borrower, "borrower", at)
         return Plan([Move("lend", source, target, units, loan_id=THIS_OPERATION)],
