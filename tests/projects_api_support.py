@@ -12,7 +12,7 @@ import shapely
 from fastapi.testclient import TestClient
 from projects_support import site
 
-from blueprint.analysis.quota import clock
+from blueprint.analysis import clock
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
 from blueprint.service.app import create_app
@@ -42,7 +42,7 @@ PERSONAS: dict[str, tuple[str, str | None, str | None]] = {
 
 
 class Clock:
-    """The core's clock (``analysis.quota.clock``) held at a time the test sets."""
+    """The core's clock (``analysis.clock``) held at a time the test sets."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
         self.at = at

@@ -9,7 +9,7 @@ import pytest
 
 from blueprint.analysis.amounts import parse_demands, parse_pairs
 from blueprint.analysis.capacity import parse_emissions
-from blueprint.analysis.quota.clock import parse_day_or_time, shown_cn
+from blueprint.analysis.clock import parse_day_or_time, shown_cn
 from blueprint.analysis.tracking.common import day
 from blueprint.analysis.tracking.dispatch import check_quarter
 from blueprint.analysis.tracking.model import check_month

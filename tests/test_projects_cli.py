@@ -15,7 +15,7 @@ from projects_api_support import T0, Clock
 from projects_support import SITES, city
 from typer.testing import CliRunner
 
-from blueprint.analysis.quota.clock import CST
+from blueprint.analysis.clock import CST
 from blueprint.layers.errors import IllegalTransition, NotAllowed
 from blueprint.layers.store import Store
 from blueprint.layers.users import authenticate, authenticate_password, create_user

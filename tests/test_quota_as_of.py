@@ -17,7 +17,7 @@ from quota_support import CITY, DCF, SCALE, T0, Y, register_fixed_projects
 from typer.testing import CliRunner
 
 from blueprint.analysis import quota
-from blueprint.analysis.quota.clock import as_of_time
+from blueprint.analysis.clock import as_of_time
 from blueprint.layers.errors import BadInput
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user

@@ -18,7 +18,7 @@ from projects_support import city  # noqa: F401  (fixture)
 from quota_support import register_fixed_projects
 
 from blueprint.analysis import quota
-from blueprint.analysis.quota.clock import today_cn
+from blueprint.analysis.clock import today_cn
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
 from blueprint.service.app import create_app

@@ -43,7 +43,7 @@ from quota_support import (
 )
 
 from blueprint.analysis import quota
-from blueprint.analysis.quota.clock import today_cn
+from blueprint.analysis.clock import today_cn
 from blueprint.layers.errors import BadInput, Conflict, NotAllowed, NotFound
 
 COUNTIES = ("371502", "371521")

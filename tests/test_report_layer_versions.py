@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from blueprint.analysis.quota.clock import CST
+from blueprint.analysis.clock import CST
 from blueprint.analysis.review.document import review_html, site_review
 from blueprint.analysis.site import read_site
 from blueprint.analysis.vetting import VetRequest, vet_site

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from blueprint.analysis.quota.clock import CST
+from blueprint.analysis.clock import CST
 from blueprint.layers.store import Store
 from tests.conftest import ENGINES, make_store
 

@@ -10,13 +10,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from blueprint.analysis.clock import today_cn
 from blueprint.analysis.consultation import answer, get_round, inbox, problem_list
 from blueprint.analysis.consultation import decide as decide_item
 from blueprint.analysis.consultation.meeting import DECISIONS
 from blueprint.analysis.consultation.model import ANSWER_ZH
 from blueprint.analysis.projects import get_project
 from blueprint.analysis.quota.balances import counties
-from blueprint.analysis.quota.clock import today_cn
 from blueprint.analysis.site import Site, SiteLimits
 from blueprint.layers.errors import BadInput, BlueprintError, NotFound
 from blueprint.layers.inputs import MAX_ID, check_fields

@@ -16,12 +16,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprint.analysis import quota
-from blueprint.analysis.projects import get_project, list_projects
-from blueprint.analysis.quota.clock import (
+from blueprint.analysis.clock import (
     bound_utc,
     parse_day_or_time,
     today_cn,
 )
+from blueprint.analysis.projects import get_project, list_projects
 from blueprint.analysis.quota.common import check_year
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export

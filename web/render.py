@@ -14,8 +14,8 @@ from branca.element import Figure
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from blueprint.analysis.clock import shown_cn
 from blueprint.analysis.consultation.workdays import is_provisional
-from blueprint.analysis.quota.clock import shown_cn
 from blueprint.layers.errors import BlueprintError
 from blueprint.layers.sessions import Session
 from blueprint.layers.users import ROLES, actor_zh

@@ -19,10 +19,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from blueprint.analysis.clock import now_utc, today_cn
 from blueprint.analysis.projects import STAGE_ZH, get_project
 from blueprint.analysis.projects.config import load_settings as project_settings
 from blueprint.analysis.quota.balances import counties
-from blueprint.analysis.quota.clock import now_utc, today_cn
 from blueprint.analysis.tracking import (
     MILESTONE_ZH,
     ProblemInput,

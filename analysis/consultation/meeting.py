@@ -14,12 +14,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from blueprint.analysis.clock import now_utc, utc
 from blueprint.analysis.consultation.model import DECIDED, check_round
 from blueprint.analysis.consultation.records import load_round
 from blueprint.analysis.projects.model import RESERVE
 from blueprint.analysis.projects.records import load_project, require_staff
 from blueprint.analysis.projects.stages import exit_within, move
-from blueprint.analysis.quota.clock import now_utc, utc
 from blueprint.analysis.tracking.linked import close_meeting_problem
 from blueprint.layers.errors import BadInput, IllegalTransition, NotFound
 from blueprint.layers.schema import consultation_rounds, meeting_items, projects

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from blueprint.analysis.clock import today_cn, utc
 from blueprint.analysis.consultation.model import (
     AGREED,
     DECIDED,
@@ -19,7 +20,6 @@ from blueprint.analysis.consultation.model import (
 )
 from blueprint.analysis.consultation.workdays import working_days_between
 from blueprint.analysis.projects.records import load_project
-from blueprint.analysis.quota.clock import today_cn, utc
 from blueprint.layers.errors import NotFound
 from blueprint.layers.schema import (
     consultation_rounds,

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from blueprint.analysis.clock import now_utc, today_cn
 from blueprint.analysis.consultation.model import (
     AGREED,
     ANSWER_ZH,
@@ -36,7 +37,6 @@ from blueprint.analysis.projects.model import CONSULTING, PLANNED, RESERVE
 from blueprint.analysis.projects.records import get_project, load_project, require_staff
 from blueprint.analysis.projects.reports import latest_report
 from blueprint.analysis.projects.stages import move
-from blueprint.analysis.quota.clock import now_utc, today_cn
 from blueprint.analysis.site import Site, site_from_geojson
 from blueprint.analysis.tracking.linked import meeting_item_to_problem, objections_to_problems
 from blueprint.layers.departments import get_department

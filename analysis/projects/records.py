@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from blueprint.analysis.clock import now_utc, today_cn, utc
 from blueprint.analysis.projects.config import load_settings
 from blueprint.analysis.projects.model import (
     EXITED,
@@ -27,7 +28,6 @@ from blueprint.analysis.projects.model import (
     Project,
     ProjectInput,
 )
-from blueprint.analysis.quota.clock import now_utc, today_cn, utc
 from blueprint.analysis.quota.common import check_county
 from blueprint.analysis.quota.kinds import resolve_kind, to_units
 from blueprint.analysis.rules import load_rules

@@ -16,9 +16,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from blueprint.analysis.clock import now_utc, utc
 from blueprint.analysis.projects.model import EXITED, Project
 from blueprint.analysis.projects.records import get_project, load_project, require_staff
-from blueprint.analysis.quota.clock import now_utc, utc
 from blueprint.analysis.rules import Rules
 from blueprint.analysis.site import Site
 from blueprint.analysis.vetting import VetRequest, to_json, vet_site

@@ -14,9 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from blueprint.analysis.clock import now_utc
 from blueprint.analysis.projects.model import EXITED, STAGE_ZH, Project, check_transition
 from blueprint.analysis.projects.records import get_project, load_project, require_staff
-from blueprint.analysis.quota.clock import now_utc
 from blueprint.analysis.quota.corrections import reclaim_within
 from blueprint.layers.errors import BadInput
 from blueprint.layers.schema import consultation_rounds, meeting_items, project_stages, projects

@@ -21,8 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from blueprint.analysis.clock import now_utc
 from blueprint.analysis.quota import holds
-from blueprint.analysis.quota.clock import now_utc
 from blueprint.analysis.quota.kinds import KINDS, from_units, resolve_kind
 from blueprint.analysis.quota.ledger import (
     COUNTY,
@@ -198,7 +198,7 @@ def balances(*, store: Store, year: int | None = None, kind: str | None = None,
              as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Balance rows (amounts as exact Decimals) filtered by year, kind and county.
 
-    ``as_of`` (a UTC time; :func:`analysis.quota.clock.as_of_time` makes one from a date)
+    ``as_of`` (a UTC time; :func:`analysis.clock.as_of_time` makes one from a date)
     gives the statement at that moment: only the entries posted up to then, holds that
     had expired by then shown as released, accounts opened later left out.
     """

@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from blueprint.analysis.clock import now_utc
 from blueprint.analysis.quota import holds
-from blueprint.analysis.quota.clock import now_utc
 from blueprint.analysis.quota.common import (
     check_project,
     project_county,

@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from blueprint.analysis.clock import now_utc
 from blueprint.analysis.quota.balances import available_now, latest_year
-from blueprint.analysis.quota.clock import now_utc
 from blueprint.analysis.quota.kinds import QuotaKind, format_amount, resolve_kind, to_units
 from blueprint.analysis.quota.ledger import COUNTY, POOL, TYPE_ZH, find_account
 from blueprint.analysis.quota.tables import accounts

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from blueprint.analysis.quota.clock import now_utc
+from blueprint.analysis.clock import now_utc
 from blueprint.analysis.quota.common import check_county, check_year
 from blueprint.analysis.quota.kinds import check_unit, from_units, resolve_kind, to_units
 from blueprint.analysis.quota.operations import grant_job

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from blueprint.analysis.quota.clock import shown_cn, today_cn, utc
+from blueprint.analysis.clock import shown_cn, today_cn, utc
 from blueprint.analysis.quota.kinds import KINDS, from_units, resolve_kind
 from blueprint.analysis.quota.ledger import HOLD, PROJECT, loan_outstanding
 from blueprint.analysis.quota.runner import shown_key

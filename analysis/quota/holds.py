@@ -17,7 +17,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from blueprint.analysis.quota.clock import utc
+from blueprint.analysis.clock import utc
 from blueprint.analysis.quota.ledger import Move, account_by_id, hold_positions
 from blueprint.analysis.quota.tables import operations
 from blueprint.layers.errors import NotFound

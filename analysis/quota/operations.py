@@ -11,8 +11,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from blueprint.analysis.clock import china_time, end_of_day_utc, now_utc
 from blueprint.analysis.quota import holds
-from blueprint.analysis.quota.clock import china_time, end_of_day_utc, now_utc
 from blueprint.analysis.quota.common import (
     COUNTY_MANAGER,
     check_county,

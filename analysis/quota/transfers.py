@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from blueprint.analysis.quota.clock import in_years, now_utc, today_cn
+from blueprint.analysis.clock import in_years, now_utc, today_cn
 from blueprint.analysis.quota.common import (
     CITY,
     COUNTY_MANAGER,

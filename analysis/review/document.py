@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from shapely.geometry.base import BaseGeometry
 
-from blueprint.analysis.quota.clock import now_utc, shown_cn
+from blueprint.analysis.clock import now_utc, shown_cn
 from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.review.points import boundary_table

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from blueprint.analysis.clock import shown_cn
 from blueprint.analysis.consultation.records import rounds_of
 from blueprint.analysis.projects.records import get_project
 from blueprint.analysis.projects.reports import latest_report, project_site
-from blueprint.analysis.quota.clock import shown_cn
 from blueprint.analysis.review.document import ReviewInput, pieces_of
 from blueprint.analysis.rules import Rules
 from blueprint.analysis.vetting import VetRequest, vet_site

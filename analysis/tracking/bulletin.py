@@ -14,9 +14,9 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
+from blueprint.analysis.clock import shown_cn
 from blueprint.analysis.projects.model import STAGE_ZH
 from blueprint.analysis.quota.balances import counties
-from blueprint.analysis.quota.clock import shown_cn
 from blueprint.analysis.tracking.figures import RATE_ZH, Figures, month_figures
 from blueprint.analysis.tracking.model import COLOUR_ZH
 from blueprint.analysis.tracking.problems import STATUS_ZH, Problem, list_problems

@@ -18,10 +18,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from blueprint.analysis.clock import now_utc, today_cn, utc
 from blueprint.analysis.projects.config import load_settings as project_settings
 from blueprint.analysis.projects.model import EXITED
 from blueprint.analysis.projects.records import load_project, replace_tags
-from blueprint.analysis.quota.clock import now_utc, today_cn, utc
 from blueprint.analysis.tracking.common import day, require_city, text
 from blueprint.analysis.tracking.model import check_record_year
 from blueprint.analysis.tracking.problems import raise_linked

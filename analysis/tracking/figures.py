@@ -30,9 +30,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from blueprint.analysis.clock import CST, utc
 from blueprint.analysis.projects.model import RESERVE, SIGNED, STAGES, Project
 from blueprint.analysis.projects.records import list_projects
-from blueprint.analysis.quota.clock import CST, utc
 from blueprint.analysis.tracking.config import RATES, load_settings
 from blueprint.analysis.tracking.model import check_month, quarter_months, window_close
 from blueprint.analysis.tracking.problems import list_problems

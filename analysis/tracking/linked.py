@@ -22,7 +22,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from blueprint.analysis.quota.clock import now_utc, utc
+from blueprint.analysis.clock import now_utc, utc
 from blueprint.analysis.tracking.problems import raise_linked
 from blueprint.layers.schema import (
     consultation_rounds,

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from blueprint.analysis.quota.clock import CST
+from blueprint.analysis.clock import CST
 from blueprint.layers.errors import BadInput
 from blueprint.layers.inputs import MAX_YEAR, MIN_YEAR
 

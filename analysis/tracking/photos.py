@@ -25,8 +25,8 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 
+from blueprint.analysis.clock import now_utc, utc
 from blueprint.analysis.projects.records import load_project
-from blueprint.analysis.quota.clock import now_utc, utc
 from blueprint.analysis.tracking.common import report_project_code, require_reporter
 from blueprint.layers.errors import BadInput, InvalidFile, NotFound, TooLarge
 from blueprint.layers.schema import projects, tracking_photos

@@ -12,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from blueprint.analysis.clock import now_utc, utc
 from blueprint.analysis.projects.records import load_project
-from blueprint.analysis.quota.clock import now_utc, utc
 from blueprint.analysis.tracking.common import amount, day, require_reporter, text
 from blueprint.analysis.tracking.model import MILESTONES, Milestone, Plan, check_month
 from blueprint.layers.errors import BadInput, NotFound

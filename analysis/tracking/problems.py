@@ -13,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from blueprint.analysis.clock import now_utc, today_cn, utc
 from blueprint.analysis.projects.records import load_project
-from blueprint.analysis.quota.clock import now_utc, today_cn, utc
 from blueprint.analysis.tracking.common import day, require_city, require_reporter, text
 from blueprint.analysis.tracking.reports import DEFAULT_DUE_DAYS
 from blueprint.layers.errors import BadInput, IllegalTransition, NotFound

@@ -21,9 +21,9 @@ from typing import IO, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from blueprint.analysis.clock import now_utc, today_cn, utc
 from blueprint.analysis.projects.model import EXITED
 from blueprint.analysis.projects.records import list_projects, load_project
-from blueprint.analysis.quota.clock import now_utc, today_cn, utc
 from blueprint.analysis.tracking.common import (
     amount,
     day,

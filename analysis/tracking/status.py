@@ -19,9 +19,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from blueprint.analysis.clock import now_utc, today_cn
 from blueprint.analysis.projects.model import EXITED, Project
 from blueprint.analysis.projects.records import list_projects
-from blueprint.analysis.quota.clock import now_utc, today_cn
 from blueprint.analysis.tracking.config import Colours, load_settings
 from blueprint.analysis.tracking.model import (
     COLOUR_ZH,

@@ -17,7 +17,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from blueprint.analysis import quota
-from blueprint.analysis.quota.clock import parse_day_or_time
+from blueprint.analysis.clock import parse_day_or_time
 from blueprint.layers.errors import BadInput
 from blueprint.service.api.bounds import (
     Amount,

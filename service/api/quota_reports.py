@@ -124,7 +124,7 @@ def api_balances(user: UserDep, store: StoreDep, year: YearQ = None, kind: KindQ
                  ) -> Any:
     """Granted, held, allocated, lent, borrowed, adjusted, retired, available per account
     (``as_of``: computed from the entries posted up to then)."""
-    from blueprint.analysis.quota.clock import as_of_time
+    from blueprint.analysis.clock import as_of_time
 
     moment = as_of_time(as_of, "as_of") if as_of else None
     return quota.balances(store=store, year=year, kind=kind, county=county, as_of=moment)
@@ -145,7 +145,7 @@ def api_movements(
     """Ledger entries, oldest first, filtered; ``X-Total-Count`` says how many match in all
     (so a client knows what lies beyond ``limit``). ``since``/``until`` without a zone are
     China time, as everywhere a person types a time."""
-    from blueprint.analysis.quota.clock import china_time, in_years
+    from blueprint.analysis.clock import china_time, in_years
 
     filters: dict[str, Any] = {
         "year": year, "kind": kind, "county": county, "project": project, "op": op,
@@ -162,7 +162,7 @@ def api_loans(user: UserDep, store: StoreDep,
                                                "today in China)")] = None,
               year: YearQ = None, kind: KindQ = None, county: CountyQ = None) -> Any:
     """Loans with what is still owed; ``overdue=true`` keeps only those past due."""
-    from blueprint.analysis.quota.clock import in_years
+    from blueprint.analysis.clock import in_years
 
     if on is not None:
         in_years(on, "on")

@@ -70,7 +70,7 @@ class SiteIn(BaseModel):
 
 
 def _as_of(at: datetime | None) -> datetime | None:
-    from blueprint.analysis.quota.clock import CST
+    from blueprint.analysis.clock import CST
 
     return at if at is None or at.tzinfo else at.replace(tzinfo=CST)
 

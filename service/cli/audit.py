@@ -72,7 +72,7 @@ def _text(value: Any) -> str:
     if isinstance(value, str) and _INSTANT.fullmatch(value):
         from datetime import datetime
 
-        from blueprint.analysis.quota.clock import shown_cn
+        from blueprint.analysis.clock import shown_cn
 
         return shown_cn(datetime.fromisoformat(value))
     if _empty(value):
@@ -149,7 +149,7 @@ def audit(ctx: typer.Context,
     """The latest audit rows, oldest first (city-level users only)."""
     if ctx.invoked_subcommand is not None:
         return
-    from blueprint.analysis.quota.clock import shown_cn
+    from blueprint.analysis.clock import shown_cn
     from blueprint.layers.audit import read_audit
 
     store = open_store(create=False)

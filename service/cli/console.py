@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -82,19 +82,12 @@ def output_file(path: Path, *, where: str) -> Path:
     return path
 
 
-_CST = timezone(timedelta(hours=8), "CST")
-
-
 def china_time(at: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored moment in China time, as ``analysis.quota.clock.shown_cn`` writes it (naive
-    values are UTC, as SQLite reads them back); an ISO text as reports keep it; "" for
-    none. Its own few lines: importing the quota package loads the ledger and SQLAlchemy,
-    which ``blueprint layers list`` never needs (tests/test_cli_lazy.py)."""
-    if at is None:
-        return ""
-    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-    return aware.astimezone(_CST).strftime(fmt)
+    """A stored moment in China time (:func:`analysis.clock.shown_cn`); an ISO text as
+    reports keep it; "" for none."""
+    from blueprint.analysis.clock import shown_cn
+
+    return shown_cn(datetime.fromisoformat(at) if isinstance(at, str) else at, fmt)
 
 
 def open_store(*, create: bool = True) -> Store:

@@ -122,7 +122,7 @@ def layers_remove(name: str) -> None:
 def layers_history(name: str,
                    format: Format = "table") -> None:
     """Every version of a layer: who imported it, when, from which file, features, checksum."""
-    from blueprint.analysis.quota.clock import shown_cn
+    from blueprint.analysis.clock import shown_cn
     from blueprint.layers.repository import layer_history
 
     versions = layer_history(name, store=open_store(create=False))

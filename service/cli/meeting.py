@@ -47,9 +47,9 @@ def decide_cmd(item_id: Annotated[int, typer.Argument(callback=id_bound)],
                text: Annotated[str, typer.Option(help="The decision", callback=checked_text)],
                user: UserName = None, format: Format = "table") -> None:
     """Record the joint meeting's decision on an item and carry it out."""
+    from blueprint.analysis.clock import parse_day_or_time
     from blueprint.analysis.consultation import decide
     from blueprint.analysis.projects import STAGE_ZH
-    from blueprint.analysis.quota.clock import parse_day_or_time
 
     store = open_store()
     result = decide(item_id, user=acting_user(store, user), decision=decision,

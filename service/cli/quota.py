@@ -105,7 +105,7 @@ def account_zh(ref: str) -> str:
 
 
 def _year(year: int | None) -> int:
-    from blueprint.analysis.quota.clock import today_cn
+    from blueprint.analysis.clock import today_cn
 
     return year if year is not None else today_cn().year
 
@@ -143,7 +143,7 @@ def hold_cmd(kind: Kind, county: Annotated[str, typer.Option(help="County code")
                                                      "(city level)")] = False,
              key: Key = None, user: UserName = None, format: Format = "table") -> None:
     """Hold quota for a project under review (released on expiry)."""
-    from blueprint.analysis.quota.clock import parse_day_or_time
+    from blueprint.analysis.clock import parse_day_or_time
 
     _run(quota.hold, user, key, reason, format, year=_year(year), kind=kind, county=county,
          project=project, amount=amount,
@@ -186,7 +186,7 @@ def lend_cmd(kind: Kind, lender: Annotated[str, typer.Option("--from", help="Len
              reason: Reason, year: Year = None, key: Key = None, user: UserName = None,
              format: Format = "table") -> None:
     """Lend quota between counties through the city, until a due date."""
-    from blueprint.analysis.quota.clock import parse_day_or_time
+    from blueprint.analysis.clock import parse_day_or_time
 
     _run(quota.lend, user, key, reason, format, year=_year(year), kind=kind, lender=lender,
          borrower=borrower, amount=amount, due=parse_day_or_time(due, "--due", "date"))

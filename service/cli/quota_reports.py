@@ -43,7 +43,7 @@ def balances_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt =
                      "(YYYY-MM-DD) or at an exact ISO 8601 time")] = None,
                  format: Format = "table") -> None:
     """Balances per account: granted, held, allocated, lent, borrowed, available."""
-    from blueprint.analysis.quota.clock import CST, as_of_time
+    from blueprint.analysis.clock import CST, as_of_time
 
     moment = as_of_time(as_of, "--as-of") if as_of else None
     rows = quota.balances(store=open_store(), year=year, kind=kind, county=county,
@@ -68,7 +68,7 @@ def _bound(text: str | None, option: str, *, end: bool = False) -> datetime | No
     included), a time without a zone China time, as on the quota page."""
     if text is None:
         return None
-    from blueprint.analysis.quota.clock import bound_utc
+    from blueprint.analysis.clock import bound_utc
 
     return bound_utc(text, option, end=end)
 
@@ -77,7 +77,7 @@ def _when(text: str | None, option: str) -> datetime | None:
     """``--since``, ``--until``, ``--on``: a date (its midnight) or an ISO 8601 time."""
     if text is None:
         return None
-    from blueprint.analysis.quota.clock import parse_day_or_time
+    from blueprint.analysis.clock import parse_day_or_time
 
     return parse_day_or_time(text, option, "time")
 

@@ -85,7 +85,7 @@ def parse_as_of(text: str) -> Any:
     """A date (the end of that day, China time) or a time (China time unless it says)."""
     from datetime import datetime, time, timedelta
 
-    from blueprint.analysis.quota.clock import CST
+    from blueprint.analysis.clock import CST
 
     try:
         if len(text.strip()) == 10:
