@@ -220,14 +220,16 @@ def test_a_refused_revision_keeps_the_drawn_site_on_the_map(server, page, consol
         store.close()
     _sign_in(page, server, "自然资源局小王", f"/projects/{code}")
     page.locator("#bp-project-map .leaflet-container").wait_for()
+    assert not page.locator("#bp-revise-form").is_visible()  # folded until wanted
     _drag_on_revise_map(page, (36.4395, 116.0372), (36.4404, 116.0388))
+    assert page.locator("#bp-revise-form").is_visible()  # drawing a site opens it
     drawn = page.locator("#bp-revise-site").input_value()
     assert drawn.startswith('{"type":"Feature"'), drawn
     page.fill("#bp-revise-form input[name=investment]", "很多")
     page.fill("#bp-revise-form input[name=reason]", "避让河道，缩小用地")
     console.expect("status of 422")
     page.click("#bp-revise")
-    page.locator("#bp-revise-form #bp-error").wait_for()
+    page.locator("#bp-revise-form #bp-error").wait_for()  # the refused form comes back open
     assert "总投资须为数字" in page.locator("#bp-revise-form #bp-error").inner_text()
     assert page.locator("#bp-revise-site").input_value() == drawn
     assert "保留自上次提交" in page.locator("#bp-revise-site-state").inner_text()

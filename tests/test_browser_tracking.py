@@ -17,6 +17,7 @@ import pytest
 
 from blueprint.layers.store import open_store
 from blueprint.layers.users import create_user
+from tests.conftest import REPO
 from tests.live_server import serving
 from tests.test_browser import (  # noqa: F401  (fixtures)
     _need_browser,
@@ -67,6 +68,7 @@ def test_the_battle_map_shows_projects_in_their_colours(server: str, page: Any) 
     for colour in set(colours):  # every colour of the list is drawn on the map
         assert HEX[colour] in fills, (colour, fills)
     assert set(fills) <= set(HEX.values())
+    _the_whole_city_is_in_view(page)
     page.select_option("select[name=colour]", "red")
     page.click("#bp-tracking-filters button[type=submit]")
     page.wait_for_url(f"{server}/tracking?*colour=red*")
@@ -108,6 +110,20 @@ def _png(path: Path) -> Path:
 
     Image.new("RGB", (48, 32), "teal").save(path, format="PNG")
     return path
+
+
+def _the_whole_city_is_in_view(page: Any) -> None:
+    """The map's view holds every county of the sample's boundary file (read here with
+    geopandas), not only the corner where the projects are."""
+    import geopandas
+
+    x0, y0, x1, y1 = geopandas.read_file(REPO / "data/sample/layers/liaocheng_counties.geojson"
+                                         ).to_crs(4326).total_bounds
+    view = page.evaluate("""() => {
+        const map = Object.values(window).find(v => v instanceof L.Map);
+        const b = map.getBounds();
+        return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }""")
+    assert view[0] <= x0 and view[1] <= y0 and view[2] >= x1 and view[3] >= y1, (view, x0, y0, x1, y1)
 
 
 def test_a_report_is_filed_through_the_form(server: str, page: Any, console: Any,

@@ -20,7 +20,8 @@ BOUNDARY_STYLE = {"color": "#7f8c8d", "weight": 1.5, "fill": False}
 def battle_map(statuses: list[Any], names: dict[str, str], base: str = "",
                boundaries: list[dict[str, Any]] | None = None) -> folium.Map:
     """One polygon (or point) per project, coloured by its computed status, over the county
-    boundaries (grey outlines, not interactive) when given as GeoJSON features."""
+    boundaries (grey outlines, not interactive) when given as GeoJSON features; the view
+    holds the whole city (the boundaries), not only the projects' corner of it."""
     fmap = _map(base, "560px")
     if boundaries:
         folium.GeoJson({"type": "FeatureCollection", "features": boundaries},
@@ -48,5 +49,5 @@ def battle_map(statuses: list[Any], names: dict[str, str], base: str = "",
                             tooltip=html.escape(tip)).add_to(groups[s.colour])
         shapes.append(site)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    _fit(fmap, shapes)
+    _fit(fmap, shapes + [shapely.geometry.shape(f["geometry"]) for f in boundaries or []])
     return fmap

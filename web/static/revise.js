@@ -1,12 +1,14 @@
 /* The revise form: a site drawn on the project map goes into the hidden field "site" as
  * GeoJSON (the last one drawn); an uploaded file takes precedence on the server. A refused
- * form comes back with the site drawn before in that field: it is drawn again. */
+ * form comes back with the site drawn before in that field: it is drawn again. The form is
+ * folded until it is opened or a site is drawn on the map (then it opens to show it). */
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("bp-revise-config").textContent);
   var map = window[cfg.map], drawn = window[cfg.drawnItems];
   var field = document.getElementById("bp-revise-site");
   var state = document.getElementById("bp-revise-site-state");
+  var box = document.getElementById("bp-revise-box");
   if (!map || !drawn || !field) { return; }
   if (field.value) {
     try {
@@ -19,5 +21,6 @@
     drawn.eachLayer(function (l) { if (l !== ev.layer) { drawn.removeLayer(l); } });
     field.value = JSON.stringify(ev.layer.toGeoJSON());
     state.textContent = "已绘制新的项目地块（提交后作为新版本地块保存并重新审查）。";
+    if (box) { box.open = true; }
   });
 })();
