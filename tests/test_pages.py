@@ -131,6 +131,27 @@ def test_sign_in_bad_password_and_disabled_user(city: Store, tmp_path: Path) -> 
         assert _login(client, "nr").status_code == 401
 
 
+def test_the_map_says_who_is_signed_in_and_signs_out(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The map has no page header: its panel's foot names the signed-in user as the pages'
+    header does, leads a department to its inbox, and signs out from there."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "gxj")
+        foot = client.get("/").text.split('<footer class="bp-foot">', 1)[1]
+        foot = foot.split("</footer>", 1)[0]
+        header = client.get("/inbox").text.split('<header class="bp-top">', 1)[1]
+        who = re.search(r'<span id="bp-user">([^<]+)</span>', foot)
+        assert who and who.group(1).startswith("gxj（会商部门")
+        assert who.group(0) in header  # the same words as every page's header
+        assert '<a href="/inbox">待办会商</a>' in foot and "登录</a>" not in foot
+        csrf = re.search(r'name="csrf" value="([^"]+)"', foot)
+        assert csrf
+        out = client.post("/logout", data={"csrf": csrf.group(1)}, follow_redirects=False)
+        assert out.status_code == 303
+        assert client.get("/inbox", follow_redirects=False).status_code == 303
+        assert 'id="bp-sign-in"' in client.get("/").text
+
+
 def test_no_default_password(city: Store, tmp_path: Path) -> None:  # noqa: F811
     create_user("nopass", "nr_staff", None, store=city, actor="test")
     with _client(city, tmp_path) as client:

@@ -245,9 +245,11 @@ def test_panel_offers_the_common_crs_and_explains_both_drawing_tools(client):
     assert "依次点击" in polygon and "点击起点完成" in polygon
     assert "拖动" in rectangle and "依次点击" not in rectangle
     foot = html.split('<footer class="bp-foot">', 1)[1].split("</footer>", 1)[0]
-    # the map has no page header: its foot leads to the signed-in pages
-    for href, text in (("/projects", "项目库"), ("/quota", "要素指标"), ("/tracking", "挂图作战")):
-        assert re.search(rf'<a href="{href}"[^>]*>{text}</a>', foot), foot
+    # the map has no page header: its foot leads to the signed-in pages and the sign-in
+    for href, text in (("/projects", "项目库"), ("/quota", "要素指标"), ("/tracking", "挂图作战"),
+                       ("/meeting", "联席会议"), ("/login?next=/", "登录")):
+        assert re.search(rf'<a [^>]*href="{re.escape(href)}"[^>]*>{text}</a>', foot), foot
+    assert "退出登录" not in foot and "待办会商" not in foot
 
 
 def test_bad_layer_upload_imports_nothing(store, tmp_path):

@@ -33,7 +33,7 @@ from blueprint.layers.store import Store
 from blueprint.web.map_page import PageOptions, render_page
 from blueprint.web.project_pages import refusal
 from blueprint.web.raster import RAMP, render_band
-from blueprint.web.render import PageContext
+from blueprint.web.render import PageContext, header_parts
 from blueprint.web.session import (
     SessionDeps,
     install_not_found,
@@ -89,7 +89,8 @@ def _page_routes(deps: PageDeps) -> APIRouter:
                  settings: SettingsDep, session: SessionDep) -> HTMLResponse:
         """The blueprint map with the site-check panel; 保存为项目 is offered to those who
         may save a project (a department or read-only user is told why not)."""
-        options = PageOptions(save_refused=save_refused(session),
+        header = header_parts(page_context(request, session, store), sign_in="/")
+        options = PageOptions(save_refused=save_refused(session), header=header,
             base=request.scope.get("root_path", ""), basemap_url=settings.basemap_url,
             basemap_attribution=settings.basemap_attribution,
             industries=[(code, ind.title) for code, ind in rules.industries.items()],

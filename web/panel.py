@@ -119,10 +119,11 @@ def _save_project(base: str, refused: str) -> str:
 
 def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, str]],
                base: str = "", counties: list[tuple[str, str]] | None = None,
-               save_refused: str = "") -> str:
+               save_refused: str = "", header: str = "") -> str:
     """The panel's HTML (filled in by ``web/static/app.js``); ``save_refused``: why the
     signed-in user may not save a checked site as a project ("" when they may, or nobody is
-    signed in: /projects/new asks them to sign in)."""
+    signed in: /projects/new asks them to sign in); ``header``: the pages' links and who is
+    signed in, at its foot (the map has no page header)."""
     refused = (f'<p class="bp-hint" id="bp-save-refused">{escape(save_refused)}。'
                "新建项目请联系自然资源部门工作人员。</p>") if save_refused else ""
     return f"""
@@ -188,12 +189,10 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
     <div id="bp-warnings-box" hidden><h2>提示</h2><ul id="bp-warnings"></ul></div>
   </section>
   <footer class="bp-foot">
-    <a href="{base}/projects" id="bp-to-pages">项目库</a> ·
-    <a href="{base}/quota">要素指标</a> ·
-    <a href="{base}/tracking">挂图作战</a> ·
-    <a href="{base}/docs" target="_blank">接口文档</a> ·
+    {header}
+    <p class="bp-api-links"><a href="{base}/docs" target="_blank">接口文档</a> ·
     <a href="{base}/ogc" target="_blank">OGC API – Features</a> ·
-    <a href="{base}/ogc/collections?f=html" target="_blank" id="bp-layer-list">图层目录</a>
+    <a href="{base}/ogc/collections?f=html" target="_blank" id="bp-layer-list">图层目录</a></p>
   </footer>
 </aside>
 """

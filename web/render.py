@@ -46,13 +46,26 @@ class PageContext:
         return self.session.user if self.session else None
 
 
+def _header_values(ctx: PageContext) -> dict[str, Any]:
+    """What the pages' header (``_nav.html``, ``_who.html``) shows."""
+    return {"base": ctx.base, "user": ctx.user,
+            "role_zh": ROLES.get(ctx.user.role, "") if ctx.user else "",
+            "csrf": ctx.session.csrf if ctx.session else "",
+            "department_zh": ctx.department_zh, "county_zh": ctx.county_zh}
+
+
 def page(ctx: PageContext, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
     """A whole page from a template, never cached (it shows a user's own data)."""
-    html = _ENV.get_template(template).render(
-        base=ctx.base, user=ctx.user, role_zh=ROLES.get(ctx.user.role, "") if ctx.user else "",
-        csrf=ctx.session.csrf if ctx.session else "", department_zh=ctx.department_zh,
-        county_zh=ctx.county_zh, **values)
+    html = _ENV.get_template(template).render(**_header_values(ctx), **values)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def header_parts(ctx: PageContext, sign_in: str) -> str:
+    """The pages' links and who is signed in (or a 登录 link back to ``sign_in``), as the
+    pages' header has them: for the map, whose panel stands in for the header."""
+    values = {**_header_values(ctx), "nav_id": "bp-pages-nav", "sign_in": sign_in}
+    return "".join(_ENV.get_template(name).render(**values)
+                   for name in ("_nav.html", "_who.html"))
 
 
 def readable_where(where: str | None) -> str | None:
