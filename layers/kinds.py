@@ -27,7 +27,7 @@ MISSING = ("required", "advised", "")
 _KEYS = {"title", "color", "raster", "class_fields", "rule", "one_layer", "missing",
          "rules_zh", "web"}
 _WEB_KEYS = {"shown", "style", "class_styles", "class_label", "class_names", "label_fields",
-             "piece_rules", "swatch"}
+             "label_min_zoom", "piece_rules", "swatch"}
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,22 @@ def test_map_shows_every_layer_in_its_control(page, server):
                            "document.querySelector('img.bp-raster').naturalWidth > 0")
 
 
+def test_plot_labels_wait_for_a_close_zoom(page):
+    """The land-supply plots' labels (可供, 已供, 储备) would cover the county names at city
+    scale: none at the opening zoom, a plot's label once zoomed in on it (label_min_zoom)."""
+    import geopandas
+
+    page.locator(".bp-county-label", has_text="东昌府区").first.wait_for()
+    plots = geopandas.read_file(REPO / "data/sample/layers/land_supply.geojson")
+    statuses = set(plots["status"])
+    assert statuses == {"储备", "已供", "可供"}
+    shown = set(page.locator(".bp-county-label").all_inner_texts())
+    assert not shown & statuses, shown
+    point = plots.geometry.iloc[0].representative_point()
+    page.evaluate("([lat, lon]) => { blueprint.map.setView([lat, lon], 15); }", [point.y, point.x])
+    page.locator(".bp-county-label", has_text=plots["status"].iloc[0]).first.wait_for()
+
+
 def test_uploaded_coordinate_file_shows_the_red_conflict(page, tmp_path):
     page.set_input_files("#bp-file", str(SAMPLE / "sites" / "02_redline_conflict.txt"))
     verdict = page.locator("#bp-verdict")

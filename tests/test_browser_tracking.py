@@ -123,7 +123,8 @@ def _the_whole_city_is_in_view(page: Any) -> None:
         const map = Object.values(window).find(v => v instanceof L.Map);
         const b = map.getBounds();
         return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }""")
-    assert view[0] <= x0 and view[1] <= y0 and view[2] >= x1 and view[3] >= y1, (view, x0, y0, x1, y1)
+    assert view[0] <= x0 and view[1] <= y0 and view[2] >= x1 and view[3] >= y1, \
+        (view, x0, y0, x1, y1)
 
 
 def test_a_report_is_filed_through_the_form(server: str, page: Any, console: Any,

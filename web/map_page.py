@@ -92,6 +92,7 @@ def kinds_config() -> dict[str, Any]:
         "classLabel": kind.web.get("class_label", "分类"),
         "classNames": kind.web.get("class_names", {}),
         "labelFields": kind.web.get("label_fields", []),
+        "labelMinZoom": kind.web.get("label_min_zoom", 0),
         "pieceRules": kind.web.get("piece_rules", {}),
     } for kind in kinds().kinds.values()}
 

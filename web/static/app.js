@@ -99,6 +99,18 @@
     notice.hidden = msgs.length === 0;
   }
 
+  /* Labels of a kind with a label_min_zoom (small plots) only from that zoom on: at city
+   * scale they would cover the county names. */
+  function fitLabels(entry) {
+    var min = kindOf(entry.cfg.kind).labelMinZoom || 0;
+    if (!min || !entry.geo) { return; }
+    var on = map.getZoom() >= min;
+    entry.geo.eachLayer(function (l) {
+      if (!l.getTooltip()) { return; }
+      if (on) { l.openTooltip(); } else { l.closeTooltip(); }
+    });
+  }
+
   function load(entry) {
     if (!map.hasLayer(entry.group) || entry.cfg.tiled) { return; }
     if (entry.ctrl) { entry.ctrl.abort(); }
@@ -113,6 +125,7 @@
     }).then(function (fc) {
       entry.geo.clearLayers();
       entry.geo.addData(fc);
+      fitLabels(entry);
       entry.problem = fc.numberMatched > fc.numberReturned
         ? "“" + entry.cfg.title + "”在当前范围内有 " + fc.numberMatched + " 个要素，仅显示 " +
           fc.numberReturned + " 个，请放大地图查看全部。" : "";
@@ -259,6 +272,7 @@
     entries.push(entry);
   });
   map.on("moveend", function () { entries.forEach(function (e) { if (!e.cfg.raster) { load(e); } }); });
+  map.on("zoomend", function () { entries.forEach(fitLabels); });
   map.on("overlayadd", function (ev) { onToggle(ev, true); });
   map.on("overlayremove", function (ev) { onToggle(ev, false); });
   entries.forEach(function (e) {
