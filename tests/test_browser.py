@@ -245,6 +245,11 @@ def test_bad_file_shows_a_readable_chinese_error(page, console, tmp_path):
     assert ":5" in text  # the line of the file
     assert "Traceback" not in text
     assert page.locator("#bp-result").is_hidden()
+    # the English message is for support, folded: a reader sees Chinese only
+    english = status.locator(".bp-en p[lang=en]")
+    assert english.count() == 1 and not english.is_visible()
+    status.locator(".bp-en summary").click()
+    assert english.is_visible() and english.inner_text()
 
 
 def _container_point(page: Any, lat: float, lon: float) -> tuple[float, float]:

@@ -342,7 +342,12 @@ def test_project_review_report(city: Store, tmp_path: Path) -> None:  # noqa: F8
         for text in (code, "页面测试项目", "初审结论：", "部门会商意见", "有条件同意",
                      "须退让河道 50 米。", "所用图层版本", "界址点坐标", "审查人：nr"):
             assert text in html.text, text
-        assert gxj.get("/projects/LC-1999-9999/report").status_code == 404
+        missing = gxj.get("/projects/LC-1999-9999/report")
+        assert missing.status_code == 404 and "不存在" in missing.text
+        # the English message only folded, for support: the page reads in Chinese
+        english = re.search(r'<details class="bp-en"><summary>技术信息（供技术支持）</summary>'
+                            r'<p lang="en">([^<]+)</p></details>', missing.text)
+        assert english and "LC-1999-9999" in english.group(1)
         if shutil.which("chromium"):
             pdf = gxj.get(f"/projects/{code}/report.pdf")
             assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")

@@ -118,7 +118,8 @@ window.BlueprintCheck = function (bp) {
     if (site && site.file && !crsProblem) { site = null; }
     $("bp-file").value = "";
     var where = body.where ? "<p class='bp-where'>位置：" + esc(body.where) + "</p>" : "";
-    var en = body.message ? "<p class='bp-en' lang='en'>" + esc(body.message) + "</p>" : "";
+    var en = body.message ? "<details class='bp-en'><summary>技术信息（供技术支持）</summary>" +
+      "<p lang='en'>" + esc(body.message) + "</p></details>" : "";
     var hint = crsProblem ? "<p class='bp-hint-crs'>在上方“坐标系”中选择后，将自动再次审查此文件。" +
       "</p>" : "";
     var login = body.error === "not_authenticated" ? "<p class='bp-login-hint'><a href='" +
