@@ -12,7 +12,7 @@ from pathlib import Path
 import shapely
 from projects_support import SITES, city  # noqa: F401  (city: fixture)
 
-from blueprint.analysis.projects import get_project
+from blueprint.analysis.projects import get_project, list_projects
 from blueprint.layers.store import Store
 from tests.test_pages import (
     _client,
@@ -98,3 +98,44 @@ def test_a_refused_answer_asks_for_its_condition_file_again(city: Store,  # noqa
         assert bad.status_code == 422 and "既不是界址点坐标文件" in bad.text
         assert "请重新选择" not in bad.text  # the refusal is about the file itself
     assert get_project(code, store=city).stage == "consulting"
+
+
+def test_a_new_project_takes_its_site_from_an_uploaded_file(city: Store,  # noqa: F811
+                                                            tmp_path: Path) -> None:
+    """保存为项目 without a check on the map: the site comes from a file chosen in the form
+    (a GeoJSON file here, so the stored site is compared with the file's own positions).
+    Refused after the file was read, the form asks for the file again; refused because of
+    the file, or with no site at all, it says that; nothing is saved by a refusal."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "nr")
+        csrf = _csrf(client)
+        form = _form(client.get("/projects/new").text, "bp-project-form")
+        assert 'enctype="multipart/form-data"' in client.get("/projects/new").text
+        assert 'name="site_file"' in form and 'name="crs"' in form
+        fields = {"csrf": csrf, "name": "上传地块项目", "county": "371502",
+                  "industry": "industrial", "investment": "很多", "origin": "attracted",
+                  "responsible_unit": "聊城某公司", "crs": ""}
+        geojson = json.dumps(DRAWN).encode()
+        before = len(list_projects(store=city))
+
+        bad = client.post("/projects/new", data=fields,
+                          files={"site_file": ("地块.geojson", geojson, "application/json")})
+        assert bad.status_code == 422 and f"总投资须为数字。{FILE_AGAIN}" in bad.text
+        empty = client.post("/projects/new", data=fields | {"investment": "6"},
+                            files={"site_file": ("空.geojson", b"", "application/json")})
+        assert empty.status_code == 422 and "上传文件为空" in empty.text
+        assert FILE_AGAIN not in empty.text  # the refusal is about the file itself
+        none = client.post("/projects/new", data=fields | {"investment": "6"})
+        assert none.status_code == 422 and "或上传地块文件" in none.text
+        assert len(list_projects(store=city)) == before
+
+        saved = client.post("/projects/new", data=fields | {"investment": "6"},
+                            follow_redirects=False,
+                            files={"site_file": ("地块.geojson", geojson, "application/json")})
+        assert saved.status_code == 303, saved.text[-1500:]
+    project = get_project(saved.headers["location"].rsplit("/", 1)[1], store=city)
+    assert project.name == "上传地块项目" and str(project.investment) == "6"
+    drawn_site = shapely.geometry.shape(DRAWN["geometry"])
+    assert project.site is not None and shapely.equals_exact(
+        shapely.normalize(project.site), shapely.normalize(drawn_site), tolerance=1e-7)

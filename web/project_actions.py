@@ -33,6 +33,7 @@ from blueprint.layers.errors import BlueprintError
 from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
 from blueprint.layers.users import User
 from blueprint.web.project_forms import (
+    FILE_AGAIN,
     chosen_file,
     form_values,
     project_input,
@@ -44,7 +45,6 @@ from blueprint.web.session import check_csrf
 
 ProjectCode = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
 Act = Callable[[Any, User], Awaitable[str]]
-FILE_AGAIN = "所选的地块文件未能保留，请重新选择后再提交。"
 
 
 def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # noqa: N803

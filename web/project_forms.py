@@ -98,6 +98,10 @@ def project_values(project: Project) -> dict[str, Any]:
     return {k: ("" if v is None else v) for k, v in values.items()}
 
 
+# a refused form whose chosen site file was read: a browser cannot keep it
+FILE_AGAIN = "所选的地块文件未能保留，请重新选择后再提交。"
+
+
 def chosen_file(form: Any, name: str) -> Any:
     """The file chosen in the form's file field ``name``, or None when none was chosen."""
     upload = form.get(name)

@@ -52,6 +52,8 @@ from blueprint.layers.users import User
 from blueprint.web.panel import UPLOAD_CRS
 from blueprint.web.project_actions import action_routes
 from blueprint.web.project_forms import (
+    FILE_AGAIN,
+    chosen_file,
     form_values,
     project_input,
     project_values,
@@ -147,12 +149,13 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
     def new_form(ctx: PageContext, store: Store, rules: Rules, values: dict[str, Any],
                  error: str = "", status: int = 200) -> HTMLResponse:
         return page(ctx, "project_new.html", status=status, values=values, error=error,
-                    **form_choices(store, rules))
+                    upload_crs=UPLOAD_CRS, **form_choices(store, rules))
 
     @router.get("/projects/new", response_class=HTMLResponse)
     def new_project(request: Request, session: SessionDep, ctx: Ctx, store: StoreDep,
                     rules: RulesDep) -> HTMLResponse:
-        """The form for a checked site's project (the site comes from the map's check)."""
+        """The form for a checked site's project (the site comes from the map's check, or
+        from a site file uploaded with the form)."""
         q = request.query_params
         values = {"industry": q.get("industry", ""), "county": q.get("county")
                   or session.user.county or "", "name": q.get("name", "")}
@@ -170,17 +173,22 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         check_csrf(session, form.get("csrf"))
         check_fields(form.multi_items(), long=("site",))
         values = form_values(form)
+        read = False  # the site was read: a later refusal is not about its file
         try:
             permit(session.user, "POST /projects/new", str(form.get("county") or ""), None)
-            data = project_input(form, load_settings().libraries)
-            site = await site_from_form(form, settings, data.name or "项目地块")
+            site = await site_from_form(form, settings, str(form.get("name") or "") or "项目地块")
             if site is None:
-                raise BadInput("no site: check one on the map first", where="site",
-                               message_zh="没有地块：请先在地图上审查一个地块，再保存为项目")
+                raise BadInput("no site: check one on the map first, or upload a site file",
+                               where="site", message_zh="没有地块：请先在地图上审查一个地块，"
+                               "或上传地块文件，再保存为项目")
+            read = True
+            data = project_input(form, load_settings().libraries)
             project = create_project(data, site=site, user=session.user, store=store)
             vet_project(project.code, user=session.user, store=store, rules=rules)
         except BlueprintError as exc:
-            return new_form(ctx, store, rules, values, exc.message_zh, error_status(exc))
+            again = read and chosen_file(form, "site_file") is not None  # a browser cannot keep it
+            error = f"{exc.message_zh.rstrip('。')}。{FILE_AGAIN}" if again else exc.message_zh
+            return new_form(ctx, store, rules, values, error, error_status(exc))
         return RedirectResponse(f"{ctx.base}/projects/{quote(project.code)}", status_code=303)
 
     def show_project(code: str, request: Request, user: User, ctx: PageContext, store: Store,

@@ -21,6 +21,6 @@
       Number(saved.area_m2).toLocaleString("zh-CN", { maximumFractionDigits: 1 }) +
       " 平方米，初审结论：" + (saved.verdict_zh || "") + "。";
   } else if (!field.value) {
-    info.textContent = "没有地块：请先在地图上审查一个地块，再点击“保存为项目”。";
+    info.textContent = "没有地块：请先在地图上审查一个地块，再点击“保存为项目”；或在下方上传地块文件。";
   }
 })();
