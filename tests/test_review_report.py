@@ -134,9 +134,10 @@ def test_pdf_of_every_demo_site(sample_store: Store, tmp_path: Path) -> None:
         assert _variance(page1) > 0.01, f"page 1 of {path.name} looks blank"
 
 
-def _run_cli(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
+def _run_cli(args: list[str], data_dir: Path, actor: str = "李审查"
+             ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BLUEPRINT_DATA_DIR": str(data_dir), "BLUEPRINT_DATABASE_URL": "",
-           "PYTHONPATH": str(REPO), "BLUEPRINT_ACTOR": "李审查"}
+           "PYTHONPATH": str(REPO), "BLUEPRINT_ACTOR": actor}
     return subprocess.run([sys.executable, "-m", "blueprint.service", *args], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=300)
 
@@ -159,6 +160,13 @@ def test_cli_writes_pdf(tmp_path: Path) -> None:
     text, _ = _pdf_text_and_page(out.read_bytes(), "cli-02_redline_conflict", tmp_path)
     flat = "".join(text.split())
     assert "初审结论：不通过" in flat and "李审查" in flat and "生态保护红线" in flat
+    # no BLUEPRINT_ACTOR: the command line's OS user, as a person reads it (not cli:NAME)
+    page = tmp_path / "初审意见书.html"
+    env_actor = _run_cli(["vet", site, "--format", "html", "--output", str(page)], data,
+                         actor="")
+    assert env_actor.returncode == 0, env_actor.stderr
+    html = page.read_text(encoding="utf-8")
+    assert "审查人：命令行（" in html and "cli:" not in html
 
 
 @needs_tools

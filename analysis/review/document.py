@@ -26,6 +26,7 @@ from blueprint.layers.catalogue import KINDS
 from blueprint.layers.repository import LayerInfo, list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.units import m2_to_ha, m2_to_mu
+from blueprint.layers.users import actor_zh
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
@@ -124,7 +125,7 @@ def review_html(review: ReviewInput, *, store: Store) -> str:
         bands=[b | {"layer": layer["title"], "units": layer["units"]}
                for layer in report["capacity"]["layers"] for b in layer["bands"]],
         points=boundary_table(review.site), layers=_stamp_rows(review.layers, store),
-        opinions=review.opinions, reviewer=review.reviewer,
+        opinions=review.opinions, reviewer=actor_zh(review.reviewer),  # 命令行（root）
         engine=ENGINE_ZH.get(report.get("engine") or "", report.get("engine") or "未记录"),
         date=shown_cn(review.at, "%Y年%m月%d日"), time=shown_cn(review.at))
 

@@ -14,7 +14,6 @@ from blueprint.analysis.rules import Rules
 from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.errors import NotFound
 from blueprint.layers.store import Store
-from blueprint.layers.users import actor_zh
 
 
 def project_review(code: str, *, store: Store, rules: Rules | None = None) -> ReviewInput:
@@ -32,7 +31,7 @@ def project_review(code: str, *, store: Store, rules: Rules | None = None) -> Re
     fresh = vet_site(VetRequest(site=site, industry=project.industry, county=project.county,
                                 emissions=dict(project.emissions)), store=store, rules=rules)
     return ReviewInput(report=stored.report, site=site.geometry, pieces=pieces_of(fresh),
-                       layers=stored.layers, reviewer=actor_zh(stored.vetted_by),
+                       layers=stored.layers, reviewer=stored.vetted_by,
                        at=stored.vetted_at,
                        project={"code": project.code, "name": project.name},
                        opinions=_opinions(code, store))
