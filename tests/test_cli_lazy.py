@@ -191,9 +191,9 @@ def test_each_command_helps_as_the_eager_one_did(name: str) -> None:
 def test_a_mistyped_command_is_a_usage_error_with_a_suggestion(tmp_path: Path) -> None:
     env = {**os.environ, "BLUEPRINT_DATA_DIR": str(tmp_path / "bp"),
            "BLUEPRINT_DATABASE_URL": "", "PYTHONPATH": str(REPO)}
-    for args, needle in [(["layer"], "Did you mean 'layers'?"),
+    for args, needle in [(["layer"], "是否要用 layers"),
                          (["layers"], "Commands:"),
-                         (["vet"], "Missing argument"),
+                         (["vet"], "请填写 SITE"),
                          (["layers", "list", "--bogus"], "No such option: --bogus")]:
         done = subprocess.run([sys.executable, "-m", "blueprint.service", *args], env=env,
                               capture_output=True, text=True, timeout=120)

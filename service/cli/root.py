@@ -181,7 +181,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         try:
-            app(standalone_mode=False)
+            app(standalone_mode=False, prog_name="blueprint")
         except Exception as exc:  # a database server gone mid-way: one line, exit 2
             if not _connection_lost(exc):
                 raise
@@ -196,7 +196,11 @@ def main() -> None:
         raise SystemExit(130) from None
     except Exception as exc:  # click usage errors and the unexpected
         if isinstance(exc, _click_errors()):
-            exc.show()
+            usage = _usage_error(exc)
+            if usage is None:  # no arguments: the help, as click shows it
+                exc.show()
+            else:
+                sys.stderr.write(f"error: {usage} ({usage.message_zh})\n")
             raise SystemExit(2) from None
         if os.environ.get("BLUEPRINT_DEBUG"):
             raise
@@ -215,6 +219,82 @@ def _click_errors() -> tuple[type[Any], ...]:
     except ImportError:  # an older typer runs on click itself
         return (click.ClickException,)
     return (click.ClickException, ClickException)
+
+
+# click's reasons for a bad value, in the words of the rest of the CLI.
+_REASONS_ZH = ((r"does not exist", "不存在"), (r"is a directory", "是文件夹，请指定文件"),
+               (r"is a file", "是文件，请指定文件夹"), (r"is not readable", "无权读取"),
+               (r"greater than or equal to (\S+?)\.?$", "须不小于 {}"),
+               (r"less than or equal to (\S+?)\.?$", "须不大于 {}"),
+               (r"greater than (\S+?)\.?$", "须大于 {}"), (r"less than (\S+?)\.?$", "须小于 {}"),
+               (r"valid integer|parse string as an integer", "须为整数"),
+               (r"valid number|valid float|as a number", "须为数字"),
+               (r"valid date|datetime", "须为日期"))
+
+
+def _usage_error(exc: Any) -> BlueprintError | None:
+    """click's usage error (a bad or missing value, an unknown option or command) as the
+    usual one-line error naming the option and the value, or None for the help click
+    shows when a group is given no arguments."""
+    import re
+
+    from blueprint.layers.errors import BadInput
+    from blueprint.service.cli.console import param_name
+
+    ctx = getattr(exc, "ctx", None)
+    help_line = f"{ctx.command_path} --help" if ctx is not None else "blueprint --help"
+    kind = type(exc).__name__
+    message = exc.format_message()
+    if kind == "NoArgsIsHelpError":
+        return None
+    param = getattr(exc, "param", None)
+    if kind == "MissingParameter" and param is not None:  # an argument as the usage line
+        name = param_name(param) if param.param_type_name == "option" else (
+            param.get_error_hint().strip("'"))
+        return BadInput(f"missing {param.param_type_name} {name}", where=name,
+                        message_zh=f"请填写 {name}")
+    if kind == "BadParameter" and param is not None:
+        name = param_name(param)
+        value = _typed_value(param)
+        shown = "" if value is None else f" {value!r}"
+        reason = next((zh.format(*m.groups()) for pattern, zh in _REASONS_ZH
+                       if (m := re.search(pattern, exc.message))), "")
+        return BadInput(f"invalid value{shown}: {exc.message}", where=name,
+                        message_zh=f"{name} 的值{'' if value is None else f'“{value}”'}无效"
+                                   + (f"：{reason}" if reason else ""))
+    if kind == "NoSuchOption":
+        option = exc.option_name
+        maybe = sorted(exc.possibilities or ())
+        return BadInput(message, where=ctx.command_path if ctx is not None else None,
+                        message_zh=f"没有选项 {option}"
+                                   + (f"，是否要用 {'、'.join(maybe)}" if maybe else "")
+                                   + f"；可用选项见 {help_line}")
+    if kind == "BadOptionUsage" and "requires an argument" in message:
+        return BadInput(message, where=exc.option_name,
+                        message_zh=f"选项 {exc.option_name} 需要一个值")
+    if (found := re.match(r"No such command '(.*?)'\.(?:\s*Did you mean '(.*)'\?)?$",
+                          message, re.S)):
+        guess = f"，是否要用 {found.group(2)}" if found.group(2) else ""
+        return BadInput(" ".join(message.split()),
+                        message_zh=f"没有命令“{found.group(1)}”{guess}；可用命令见 {help_line}")
+    if (found := re.match(r"Got unexpected extra argument\(s\) \((.*)\)$", message, re.S)):
+        return BadInput(message, message_zh=f"多余的参数：{found.group(1)}；用法见 {help_line}")
+    return BadInput(message, message_zh=f"命令用法有误，用法见 {help_line}")
+
+
+def _typed_value(param: Any) -> str | None:
+    """The value typed for the option ``param`` (the last, if repeated), as the command line
+    holds it: click's reasons do not all say it."""
+    if param.param_type_name != "option":
+        return None
+    words, value = sys.argv[1:], None
+    for at, word in enumerate(words):
+        for opt in param.opts:
+            if word == opt and at + 1 < len(words):
+                value = words[at + 1]
+            elif word.startswith(f"{opt}="):
+                value = word[len(opt) + 1:]
+    return value
 
 
 def _connection_lost(exc: Exception) -> bool:

@@ -1,0 +1,59 @@
+"""The command line's rough edges: click's usage errors, progress on a pipe, files written
+over, long and control-character values echoed, site files, empty values and filters that
+cannot match.
+
+Every refusal is the usual one-line error (``error: … (中文)``), exit 2, as a domain error
+is (``service/cli/root.py``); run in-process through the real entry point as
+tests/test_cli_bounds.py does, on both engines where the command opens the store.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_cli_bounds import BOTH, cli  # noqa: F401  (BOTH: the store's tests below)
+
+
+def usage(args: list[str], tmp_path: object) -> tuple[int, str, str]:
+    """A command refused before it opens any store."""
+    from blueprint.layers.store import open_store
+
+    store = open_store("", tmp_path)  # type: ignore[arg-type]
+    try:
+        return cli(store, args)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["vet-batch", "--workers", "-1", "a.geojson"],
+     "error: --workers: invalid value '-1': Input should be greater than or equal to 0 "
+     "(--workers 的值“-1”无效：须不小于 0)\n"),
+    (["vet-batch", "--workers=abc", "a.geojson"], "(--workers 的值“abc”无效：须为整数)\n"),
+    (["tracking", "report", "LC-1", "--month", "2026-05", "--investment", "1",
+      "--photo", "/nonexistent.jpg"], "(--photo 的值“/nonexistent.jpg”无效：不存在)\n"),
+    (["vet"], "error: SITE: missing argument SITE (请填写 SITE)\n"),
+    (["tracking", "report", "LC-1", "--investment", "1"], "(请填写 --month)\n"),
+    (["tracking", "report", "LC-1", "--investment", "1", "--month"],
+     "(选项 --month 需要一个值)\n"),
+    (["vet", "--bogus", "a.geojson"],
+     "(没有选项 --bogus；可用选项见 blueprint vet --help)\n"),
+    (["vet", "--yea", "2026", "a.geojson"], "是否要用 --demand、--year；"),
+    (["nosuch"], "(没有命令“nosuch”；可用命令见 blueprint --help)\n"),
+    (["layer"], "(没有命令“layer”，是否要用 layers；可用命令见 blueprint --help)\n"),
+    (["vet", "a", "b"], "(多余的参数：b；用法见 blueprint vet --help)\n"),
+])
+def test_a_usage_error_is_one_line_in_chinese_naming_the_option_and_value(
+        tmp_path: object, args: list[str], line: str) -> None:
+    code, out, err = usage(args, tmp_path)
+    assert (code, out) == (2, ""), err
+    assert err.startswith("error: ") and len(err.splitlines()) == 1, err
+    assert line in err, err
+    assert "Usage:" not in err and "Try '" not in err
+
+
+def test_help_and_a_bare_group_still_show_the_help(tmp_path: object) -> None:
+    code, out, err = usage(["vet", "--help"], tmp_path)
+    assert code == 0 and out.startswith("Usage: blueprint vet [OPTIONS]") and err == ""
+    code, out, err = usage(["tracking"], tmp_path)
+    assert code == 2 and "Usage: blueprint tracking [OPTIONS] COMMAND" in out + err
