@@ -57,3 +57,40 @@ def test_help_and_a_bare_group_still_show_the_help(tmp_path: object) -> None:
     assert code == 0 and out.startswith("Usage: blueprint vet [OPTIONS]") and err == ""
     code, out, err = usage(["tracking"], tmp_path)
     assert code == 2 and "Usage: blueprint tracking [OPTIONS] COMMAND" in out + err
+
+
+LONG = "a" * 10_000
+CONTROL = "ab\x1b[31mc\x07d"
+
+
+@pytest.mark.parametrize("args", [
+    ["tracking", "figures", "--month", LONG],
+    ["tracking", "figures", f"--month={LONG}"],
+    ["projects", "show", LONG],
+    ["vet", "--year", "2026", "--bogus" + LONG, "a.geojson"],
+])
+def test_a_long_value_is_echoed_cut_to_its_first_60_characters(
+        tmp_path: object, args: list[str]) -> None:
+    """(A value up to 200 characters, a file path, is shown whole.)"""
+    code, out, err = usage(args, tmp_path)
+    assert (code, out) == (2, ""), err
+    assert err.startswith("error: ") and len(err.splitlines()) == 1, err
+    assert len(err) < 400 and "a" * 61 not in err, err
+    assert ("a" * 60 + "…" in err) or ("--bogus" + "a" * 53 + "…" in err), err
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["vet", "b" * 200], f"error: {'b' * 200}: no such file: {'b' * 200} "
+     f"(文件不存在：{'b' * 200})\n"),
+    (["vet", f"x{CONTROL}"], "error: xab\\x1b[31mc\\x07d: no such file: xab\\x1b[31mc\\x07d "
+     "(文件不存在：xab\\x1b[31mc\\x07d)\n"),
+    (["projects", "show", CONTROL], "error: project: no project 'ab\\x1b[31mc\\x07d' "
+     "(项目“ab\\x1b[31mc\\x07d”不存在)\n"),
+    (["tracking", "figures", "--month", f"{CONTROL}\n2026-05"], "error: month: month must "
+     "be YYYY-MM, not 'ab\\x1b[31mc\\x07d\\n2026-05' (月份须为“年-月”（如 2026-11），"
+     "而非“ab\\x1b[31mc\\x07d\\n2026-05”)\n"),
+])
+def test_control_characters_in_an_echoed_value_are_shown_escaped(
+        tmp_path: object, args: list[str], line: str) -> None:
+    code, out, err = usage(args, tmp_path)
+    assert (code, out, err) == (2, "", line)

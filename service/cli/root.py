@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator, MutableMapping
 from typing import Any, NamedTuple
@@ -189,7 +190,7 @@ def main() -> None:
 
             raise storage_unavailable(exc) from None
     except BlueprintError as exc:
-        sys.stderr.write(f"error: {exc} ({exc.message_zh})\n")
+        sys.stderr.write(error_line(exc))
         raise SystemExit(2) from None
     except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("aborted\n")
@@ -200,12 +201,12 @@ def main() -> None:
             if usage is None:  # no arguments: the help, as click shows it
                 exc.show()
             else:
-                sys.stderr.write(f"error: {usage} ({usage.message_zh})\n")
+                sys.stderr.write(error_line(usage))
             raise SystemExit(2) from None
         if os.environ.get("BLUEPRINT_DEBUG"):
             raise
-        sys.stderr.write(f"internal error: {exc.__class__.__name__}: {exc} "
-                         "(set BLUEPRINT_DEBUG=1 for details)\n")
+        sys.stderr.write(shown(f"internal error: {exc.__class__.__name__}: {exc} "
+                               "(set BLUEPRINT_DEBUG=1 for details)") + "\n")
         raise SystemExit(1) from None
 
 
@@ -219,6 +220,33 @@ def _click_errors() -> tuple[type[Any], ...]:
     except ImportError:  # an older typer runs on click itself
         return (click.ClickException,)
     return (click.ClickException, ClickException)
+
+
+# A typed value longer than LONG_VALUE characters (a file path is shorter) is shown cut to
+# its first SHOWN_LEN ones.
+LONG_VALUE, SHOWN_LEN = 200, 60
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def error_line(exc: BlueprintError) -> str:
+    """The CLI's one error line: ``error: English (中文)``, as :func:`shown`."""
+    return shown(f"error: {exc} ({exc.message_zh})") + "\n"
+
+
+def shown(line: str) -> str:
+    """``line`` as the terminal may show it: control characters escaped as ``repr`` writes
+    them (``\\x1b``, ``\\n``: one line, no escape sequence run), and every value typed on
+    the command line longer than :data:`LONG_VALUE` characters that the line echoes cut
+    to its first :data:`SHOWN_LEN` ones and "…"."""
+    line = _escaped(line)
+    typed = {part for word in sys.argv[1:] for part in (word, word.partition("=")[2])}
+    for word in sorted((w for w in typed if len(w) > LONG_VALUE), key=len, reverse=True):
+        line = line.replace(_escaped(word), _escaped(word[:SHOWN_LEN]) + "…")
+    return line
+
+
+def _escaped(text: str) -> str:
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 # click's reasons for a bad value, in the words of the rest of the CLI.
