@@ -146,11 +146,12 @@ def count_bound(low: int, high: int) -> Callable[[typer.CallbackParam, int | Non
 
 
 def progress_bar() -> Progress:
-    """A progress bar on stderr (stdout stays clean for JSON)."""
+    """A progress bar on stderr (stdout stays clean for JSON), only on a terminal: with
+    stderr piped or in a file it prints nothing (rich would leave a blank line)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    console=err, transient=True)
+                    console=err, transient=True, disable=not err.is_terminal)
 
 
 def import_progress(bar: Progress, name: str) -> Callable[[int, int], None]:
