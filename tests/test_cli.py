@@ -106,6 +106,11 @@ def test_vet_batch_reports_progress_and_every_site(tmp_path, data_dir):
     assert by_file["b.gpkg"]["verdict"] == "conditional"
     assert {f["rule"] for f in by_file["b.gpkg"]["findings"]} >= {"layer.missing"}
     assert "error" in by_file["c.geojson"]
+    again = run(["vet-batch", str(folder), "--output", str(out)], data_dir)
+    assert again.returncode == 2 and "已存在" in again.stderr and "--force" in again.stderr
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 3
+    assert run(["vet-batch", str(folder), "--output", str(out), "--force"],
+               data_dir).returncode == 0
 
 
 def test_empty_data_dir_has_no_layers_until_sample_load(data_dir):

@@ -9,9 +9,22 @@ tests/test_cli_bounds.py does, on both engines where the command opens the store
 
 from __future__ import annotations
 
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
-from tests.test_cli_bounds import BOTH, cli  # noqa: F401  (BOTH: the store's tests below)
+from blueprint.layers.store import Store
+from tests.conftest import make_store
+from tests.test_cli_bounds import BOTH, cli
+
+
+@pytest.fixture(params=BOTH)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    gen = make_store(str(request.param), tmp_path / "store")
+    yield next(gen)
+    next(gen, None)
 
 
 def usage(args: list[str], tmp_path: object) -> tuple[int, str, str]:
@@ -94,3 +107,35 @@ def test_control_characters_in_an_echoed_value_are_shown_escaped(
         tmp_path: object, args: list[str], line: str) -> None:
     code, out, err = usage(args, tmp_path)
     assert (code, out, err) == (2, "", line)
+
+
+def test_backup_over_an_existing_file_needs_force_as_convert_does(
+        store: Store, tmp_path: Path) -> None:
+    kept = tmp_path / "kept.tar.gz"
+    kept.write_text("keep", encoding="utf-8")
+    code, out, err = cli(store, ["backup", str(kept)])
+    assert (code, out) == (2, "")
+    assert err == (f"error: {kept}: {kept} exists; choose another file (or --force to "
+                   f"replace it) ({kept} 已存在，请指定其他文件（或加 --force 覆盖）)\n")
+    assert kept.read_text(encoding="utf-8") == "keep"
+    code, out, err = cli(store, ["backup", str(kept), "--force"])
+    assert code == 0, err
+    assert tarfile.is_tarfile(kept)
+
+
+def test_vet_batch_over_an_existing_output_is_refused_before_any_vetting(
+        store: Store, tmp_path: Path) -> None:
+    """Refused before the store is even asked for layers (it has none: that would be the
+    error after any work)."""
+    site = tmp_path / "a.geojson"
+    site.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    kept = tmp_path / "out.jsonl"
+    kept.write_text("keep\n", encoding="utf-8")
+    code, out, err = cli(store, ["vet-batch", str(site), "--output", str(kept)])
+    assert (code, out) == (2, "")
+    assert err == (f"error: {kept}: {kept} exists; choose another --output (or --force to "
+                   f"replace it) ({kept} 已存在，请用 --output 指定其他文件"
+                   "（或加 --force 覆盖）)\n")
+    assert kept.read_text(encoding="utf-8") == "keep\n"
+    code, out, err = cli(store, ["vet-batch", str(site), "--output", str(kept), "--force"])
+    assert code == 2 and "已存在" not in err  # past the check: no layers to vet against

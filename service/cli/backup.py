@@ -10,12 +10,14 @@ import typer
 from blueprint.service.cli.console import err, open_store, output_file, print_json
 
 
-def backup(file: Annotated[Path, typer.Argument(help="The archive to write (tar.gz)")]) \
-        -> None:
+def backup(file: Annotated[Path, typer.Argument(help="The archive to write (tar.gz)")],
+           force: Annotated[bool, typer.Option(
+               "--force", help="Replace an existing file")] = False) -> None:
     """Back up the whole store (records, layers, rasters) into one archive (mode 0600)."""
     from blueprint.layers.backup import backup_store
 
-    manifest = backup_store(output_file(file, where="FILE"), store=open_store(create=False))
+    target = output_file(file, where="FILE", force=force)
+    manifest = backup_store(target, store=open_store(create=False))
     err.print(f"已备份到 {file}（仅本人可读）：" + "，".join(
         f"{k} {v} 行" for k, v in manifest["counts"].items()))
     print_json(manifest)

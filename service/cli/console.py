@@ -64,10 +64,18 @@ def choice(value: str | None, allowed: tuple[str, ...], *, where: str, what_zh: 
                    where=where, message_zh=f"{what_zh}须为 {'、'.join(allowed)} 之一")
 
 
-def output_file(path: Path, *, where: str) -> Path:
+def output_file(path: Path, *, where: str, force: bool | None = None) -> Path:
     """``path`` as a file the command will write, checked before any work: not a folder,
-    in a folder that exists and may be written."""
+    in a folder that exists and may be written; with ``force`` given (the command's
+    ``--force``), a file that exists only with it."""
     from blueprint.layers.errors import BadInput
+
+    if force is False and path.exists() and not path.is_dir():
+        option = where.startswith("-")
+        raise BadInput(f"{path} exists; choose another {where if option else 'file'} "
+                       "(or --force to replace it)", where=str(path),
+                       message_zh=f"{path} 已存在，请{f'用 {where} ' if option else ''}"
+                                  "指定其他文件（或加 --force 覆盖）")
 
     if path.is_dir():
         raise BadInput(f"{path} is a folder; give a file name", where=where,

@@ -23,12 +23,9 @@ def _target(site_file: Path, to: str, output: Path | None, force: bool) -> Path 
             raise BadInput(f"--to {to} is a binary file; give -o FILE", where="-o",
                            message_zh=f"{to} 为二进制文件，请用 -o 指定输出文件")
         return None
-    target = output_file(output or Path(site_file.stem + SUFFIXES[to]), where="-o")
-    if target.exists() and (not force or target.resolve() == site_file.resolve()):
-        raise BadInput(f"{target} exists; choose another -o (or --force to replace it)",
-                       where=str(target),
-                       message_zh=f"{target} 已存在，请用 -o 指定其他文件（或加 --force 覆盖）")
-    return target
+    target = output or Path(site_file.stem + SUFFIXES[to])
+    itself = target.exists() and target.resolve() == site_file.resolve()
+    return output_file(target, where="-o", force=force and not itself)
 
 
 def convert(

@@ -192,9 +192,10 @@ def vet_batch(
     industry: Annotated[str, typer.Option(help="Industry code")] = "industrial",
     workers: Annotated[int, typer.Option(min=0, max=256, help="Worker processes, each with "
                                          "its own store (0: one per core)")] = 0,
+    force: Annotated[bool, typer.Option(help="Replace an existing output file")] = False,
 ) -> None:
     """Vet many sites on all cores with a progress bar; bad files are reported, not fatal."""
-    output_file(output, where="--output")  # before the work, not after it
+    output_file(output, where="--output", force=force)  # before the work, not after it
     files = [p for s in sites for p in (sorted(s.iterdir()) if s.is_dir() else [s])
              if p.suffix.lower() in SITE_SUFFIXES or (p == s and p.suffix.lower() == ".json")]
     if not files:
