@@ -139,3 +139,30 @@ def test_vet_batch_over_an_existing_output_is_refused_before_any_vetting(
     assert kept.read_text(encoding="utf-8") == "keep\n"
     code, out, err = cli(store, ["vet-batch", str(site), "--output", str(kept), "--force"])
     assert code == 2 and "已存在" not in err  # past the check: no layers to vet against
+
+
+SITE = Path(__file__).resolve().parent.parent / "data" / "sample" / "sites" / "01_park_clean.txt"
+
+
+def test_every_command_reads_a_site_file_as_vet_does(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One reader (``console.read_site_file``): the same words for an empty file, and the same
+    configured limits (``consult answer --condition`` had read without them)."""
+    from blueprint.layers.users import create_user
+
+    create_user("规划科", "department", None, department="nr", store=store, actor="t")
+    empty = tmp_path / "empty.geojson"
+    empty.write_bytes(b"")
+    monkeypatch.setenv("BLUEPRINT_MAX_SITE_HA", "0.01")
+    commands = [["vet", "{}"], ["convert", "{}", "--to", "geojson", "-o", "-"],
+                ["projects", "revise", "LC-1", "--reason", "r", "--site", "{}"],
+                ["consult", "answer", "1", "--answer", "conditional", "--text", "t",
+                 "--user", "规划科", "--condition", "{}"]]
+    for site, needle in [(empty, "(文件为空)\n"), (SITE, "超过上限")]:
+        lines = set()
+        for command in commands:
+            code, out, err = cli(store, [w.format(site) for w in command])
+            assert (code, out) == (2, ""), (command, err)
+            assert needle in err, (command, err)
+            lines.add(err)
+        assert len(lines) == 1, lines

@@ -90,6 +90,19 @@ def output_file(path: Path, *, where: str, force: bool | None = None) -> Path:
     return path
 
 
+def read_site_file(path: Path, *, crs: str | None = None, encoding: str | None = None) -> Any:
+    """The site (or condition area) in the file ``path``, as ``blueprint vet`` reads it: the
+    one reader, its messages (文件为空 …) and the configured size limits, for every command
+    that takes a site file (the API checks a posted one with the same limits)."""
+    from blueprint.analysis.site import read_site
+    from blueprint.service.context import site_limits
+    from blueprint.service.settings import get_settings
+
+    settings = get_settings()
+    return read_site(path, crs=crs, encoding=encoding, limits=site_limits(settings),
+                     file_limits=settings.file_limits())
+
+
 def china_time(at: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored moment in China time (:func:`analysis.clock.shown_cn`); an ISO text as
     reports keep it; "" for none."""

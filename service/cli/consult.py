@@ -20,6 +20,7 @@ from blueprint.service.cli.console import (
     open_store,
     out,
     print_json,
+    read_site_file,
     table,
 )
 
@@ -94,12 +95,10 @@ def answer_cmd(round_id: RoundId,
                format: Format = "table") -> None:
     """Answer for your department; a second answer amends the first."""
     from blueprint.analysis.consultation import answer as give_answer
-    from blueprint.analysis.site import read_site
-
     store = open_store()
     opinion = give_answer(round_id, user=acting_user(store, user), answer=answer, text=text,
-                          store=store,
-                          condition=read_site(condition) if condition is not None else None)
+                          store=store, condition=None if condition is None
+                          else read_site_file(condition))
     if format == "json":
         print_json({k: v for k, v in opinion.__dict__.items() if k != "condition"}
                    | {"condition": opinion.condition is not None})

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from blueprint.layers.errors import BadInput
-from blueprint.service.cli.console import err, output_file
+from blueprint.service.cli.console import err, output_file, read_site_file
 
 TARGETS = ("coordfile", "gpkg", "geojson", "shp")
 SUFFIXES = {"coordfile": ".txt", "gpkg": ".gpkg", "geojson": ".geojson", "shp": ".zip"}
@@ -45,14 +45,9 @@ def convert(
         raise BadInput(f"--to must be one of {', '.join(TARGETS)}", where="--to",
                        message_zh=f"--to 须为 {'、'.join(TARGETS)} 之一")
     target = _target(site_file, to, output, force)
-    from blueprint.analysis.site import read_site
     from blueprint.analysis.site_export import export_site
-    from blueprint.service.context import site_limits
-    from blueprint.service.settings import get_settings
 
-    settings = get_settings()
-    site = read_site(site_file, crs=crs, encoding=encoding, limits=site_limits(settings),
-                     file_limits=settings.file_limits())
+    site = read_site_file(site_file, crs=crs, encoding=encoding)
     result = export_site(site, to)
     for warning in site.warnings:
         err.print(f"提示：{warning}")

@@ -21,6 +21,7 @@ from blueprint.service.cli.console import (
     open_store,
     out,
     print_json,
+    read_site_file,
     table,
 )
 
@@ -36,14 +37,7 @@ SiteFile = Annotated[Path | None, typer.Option(help="Site file (any format vet r
 
 
 def _site(path: Path | None) -> Any:
-    if path is None:
-        return None
-    from blueprint.analysis.site import read_site
-    from blueprint.service.context import site_limits
-    from blueprint.service.settings import get_settings
-
-    settings = get_settings()
-    return read_site(path, limits=site_limits(settings), file_limits=settings.file_limits())
+    return None if path is None else read_site_file(path)
 
 
 def _rules() -> Any:

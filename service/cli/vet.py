@@ -16,6 +16,7 @@ from blueprint.service.cli.console import (
     out,
     output_file,
     print_json,
+    read_site_file,
     table,
     year_bound,
 )
@@ -136,7 +137,6 @@ def vet(
     """Vet a site against every layer of the blueprint."""
     from blueprint.analysis.amounts import parse_demands
     from blueprint.analysis.capacity import parse_emissions
-    from blueprint.analysis.site import read_site
     from blueprint.analysis.vetting import VetRequest, vet_site
 
     if format not in FORMATS:
@@ -150,12 +150,11 @@ def vet(
                            where="--output",
                            message_zh="--output 仅用于 --format html 或 pdf（初审意见书）")
         output_file(output, where="--output")
-    from blueprint.service.context import reading_store, rules_from_settings, site_limits
+    from blueprint.service.context import reading_store, rules_from_settings
     from blueprint.service.settings import get_settings
 
     settings = get_settings()
-    site = read_site(site_file, crs=crs, encoding=encoding, limits=site_limits(settings),
-                     file_limits=settings.file_limits())
+    site = read_site_file(site_file, crs=crs, encoding=encoding)
     request = VetRequest(site=site, industry=industry, county=county,
                          emissions=parse_emissions(emissions), demands=parse_demands(demand),
                          year=year, as_of=parse_as_of(as_of) if as_of else None)
