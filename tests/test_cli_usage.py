@@ -166,3 +166,23 @@ def test_every_command_reads_a_site_file_as_vet_does(
             assert needle in err, (command, err)
             lines.add(err)
         assert len(lines) == 1, lines
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["vet", "--as-of", "", "a.geojson"], "error: --as-of: an empty value; give one or leave "
+     "the option out (--as-of 不能为空（不需要时请不写此选项）)\n"),
+    (["quota", "balances", "--county="], "(--county 不能为空（不需要时请不写此选项）)\n"),
+    (["projects", "list", "--county", ""], "(--county 不能为空（不需要时请不写此选项）)\n"),
+    (["projects", "show", ""], "error: code: an empty value; give one (code 不能为空，请填写 "
+     "code)\n"),
+    (["vet-batch", "a.geojson", "--output", ""], "(--output 不能为空，请填写 --output)\n"),
+    (["tracking", "report", "LC-1", "--month", "2026-05", "--investment", "1",
+      "--problem", "p", "--problem", ""], "(--problem 不能为空（不需要时请不写此选项）)\n"),
+    (["tracking", "report", "LC-1", "--month", "2026-05", "--investment", "1",
+      "--photo", ""], "(--photo 不能为空（不需要时请不写此选项）)\n"),
+])
+def test_an_empty_value_is_refused_naming_the_option_not_taken_as_not_given(
+        store: Store, args: list[str], line: str) -> None:
+    code, out, err = cli(store, args)
+    assert (code, out) == (2, ""), err
+    assert err.endswith(line) and len(err.splitlines()) == 1, err

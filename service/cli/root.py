@@ -127,7 +127,57 @@ def _click_command(name: str, target: Any) -> Any:
         wrapper.add_typer(target, name=name)
     else:
         wrapper.command(name)(target)
-    return typer.main.get_group(wrapper).commands[name]
+    command = typer.main.get_group(wrapper).commands[name]
+    todo = [command]
+    while todo:  # the command and its subcommands
+        built = todo.pop()
+        todo.extend(getattr(built, "commands", {}).values())
+        for param in built.params:
+            if _holds_text(param):
+                param.callback = _not_empty(param.callback)
+    return command
+
+
+def _holds_text(param: Any) -> bool:
+    """A text or path parameter (or a repeated one)."""
+    import typing
+    from pathlib import Path
+
+    described = getattr(param, "type_descriptor", None)
+    kind = getattr(described, "annotation", None)
+    if typing.get_origin(kind) is list:
+        kind = typing.get_args(kind)[0]
+    return kind in (str, Path)
+
+
+def _not_empty(callback: Any) -> Any:
+    """``callback`` after a check that an empty value typed for the parameter is refused,
+    naming it (``--county ''`` is not "every county"; leaving the option out is)."""
+    from pathlib import Path
+
+    def check(ctx: Any, param: Any, value: Any) -> Any:
+        source = ctx.get_parameter_source(param.name)
+        values = value if isinstance(value, list | tuple) else [value]
+        typed = _typed_values(param)
+        if getattr(source, "name", "") == "COMMANDLINE" and any(
+                v == "" or (isinstance(v, Path) and str(v) == "." and "" in typed)
+                for v in values):
+            raise _empty_value(param)
+        return value if callback is None else callback(ctx, param, value)
+
+    return check
+
+
+def _empty_value(param: Any) -> BlueprintError:
+    """The error for an empty value typed for ``param``, naming it."""
+    from blueprint.layers.errors import BadInput
+    from blueprint.service.cli.console import param_name
+
+    name = param_name(param)
+    optional = param.param_type_name == "option" and not param.required
+    return BadInput(f"an empty value; give one{' or leave the option out' * optional}",
+                    where=name, message_zh=f"{name} 不能为空"
+                    + ("（不需要时请不写此选项）" if optional else f"，请填写 {name}"))
 
 
 class LazyGroup(TyperGroup):
@@ -284,6 +334,8 @@ def _usage_error(exc: Any) -> BlueprintError | None:
     if kind == "BadParameter" and param is not None:
         name = param_name(param)
         value = _typed_value(param)
+        if value == "":  # a path checked by click before the empty check sees it
+            return _empty_value(param)
         shown = "" if value is None else f" {value!r}"
         reason = next((zh.format(*m.groups()) for pattern, zh in _REASONS_ZH
                        if (m := re.search(pattern, exc.message))), "")
@@ -313,16 +365,23 @@ def _usage_error(exc: Any) -> BlueprintError | None:
 def _typed_value(param: Any) -> str | None:
     """The value typed for the option ``param`` (the last, if repeated), as the command line
     holds it: click's reasons do not all say it."""
+    typed = _typed_values(param)
+    return typed[-1] if typed else None
+
+
+def _typed_values(param: Any) -> list[str]:
+    """Every value typed for the option ``param``, as the command line holds them (a path
+    typed as "" reaches a callback as "."); none for an argument."""
     if param.param_type_name != "option":
-        return None
-    words, value = sys.argv[1:], None
+        return []
+    words, values = sys.argv[1:], []
     for at, word in enumerate(words):
         for opt in param.opts:
             if word == opt and at + 1 < len(words):
-                value = words[at + 1]
+                values.append(words[at + 1])
             elif word.startswith(f"{opt}="):
-                value = word[len(opt) + 1:]
-    return value
+                values.append(word[len(opt) + 1:])
+    return values
 
 
 def _connection_lost(exc: Exception) -> bool:
