@@ -99,8 +99,8 @@ def test_a_long_value_is_echoed_cut_to_its_first_60_characters(
      "(文件不存在：xab\\x1b[31mc\\x07d)\n"),
     (["projects", "show", CONTROL], "error: project: no project 'ab\\x1b[31mc\\x07d' "
      "(项目“ab\\x1b[31mc\\x07d”不存在)\n"),
-    (["tracking", "figures", "--month", f"{CONTROL}\n2026-05"], "error: month: month must "
-     "be YYYY-MM, not 'ab\\x1b[31mc\\x07d\\n2026-05' (月份须为“年-月”（如 2026-11），"
+    (["tracking", "figures", "--month", f"{CONTROL}\n2026-05"], "error: --month: --month "
+     "must be YYYY-MM, not 'ab\\x1b[31mc\\x07d\\n2026-05' (月份须为“年-月”（如 2026-11），"
      "而非“ab\\x1b[31mc\\x07d\\n2026-05”)\n"),
 ])
 def test_control_characters_in_an_echoed_value_are_shown_escaped(
@@ -186,3 +186,70 @@ def test_an_empty_value_is_refused_naming_the_option_not_taken_as_not_given(
     code, out, err = cli(store, args)
     assert (code, out) == (2, ""), err
     assert err.endswith(line) and len(err.splitlines()) == 1, err
+
+
+@pytest.fixture
+def ledger(store: Store) -> Store:
+    """371502 granted quota; a project in 371521 (a county no grant names)."""
+    from quota_support import CITY, register_fixed_projects
+
+    from blueprint.analysis import quota
+
+    quota.grant(year=2026, kind="land", county="371502", amount="100", user=CITY,
+                reason="下达", key="grant", store=store)
+    register_fixed_projects(store, {"P1": "371521"})
+    return store
+
+
+COUNTY_FILTERS = [["quota", "balances"], ["quota", "movements"], ["quota", "loans"],
+                  ["projects", "list"], ["tracking", "status"], ["tracking", "problems"],
+                  ["tracking", "late", "--month", "2026-05"]]
+
+
+@pytest.mark.parametrize("command", COUNTY_FILTERS, ids=" ".join)
+def test_a_county_filter_that_cannot_match_is_refused_naming_the_known_counties(
+        ledger: Store, command: list[str]) -> None:
+    code, out, err = cli(ledger, [*command, "--county", "999999"])
+    assert (code, out) == (2, ""), err
+    assert err == ("error: --county: no grant, admin boundary or project names the county "
+                   "'999999'; known: 371502, 371521 (县区“999999”不在指标台账、行政区划图层或"
+                   "项目库中，已知县区：371502、371521)\n")
+    for county in ("371502", "371521"):  # granted; a project's
+        code, out, err = cli(ledger, [*command, "--county", county])
+        assert code == 0, err
+
+
+def test_a_county_of_the_admin_boundary_layer_is_known(store: Store, tmp_path: Path) -> None:
+    from tests.helpers import box, frame, write
+
+    layer = write(frame([box(0, 0, 100, 100)], xzqdm=["371581"]), tmp_path / "admin.gpkg")
+    code, _out, err = cli(store, ["layers", "import", str(layer), "--kind", "admin_boundary",
+                                  "--id-field", "xzqdm"])
+    assert code == 0, err
+    assert cli(store, ["projects", "list", "--county", "371581"])[0] == 0
+    code, _out, err = cli(store, ["projects", "list", "--county", "999999"])
+    assert code == 2 and "已知县区：371581)" in err, err
+
+
+def test_since_after_until_is_refused(ledger: Store) -> None:
+    code, out, err = cli(ledger, ["quota", "movements", "--since", "2026-05-02",
+                                  "--until", "2026-05-01"])
+    assert (code, out) == (2, "")
+    assert err == ("error: --since: --since 2026-05-02 is after --until 2026-05-01: nothing can "
+                   "match (--since 2026-05-02 晚于 --until 2026-05-01，不会有任何结果)\n")
+    code, out, err = cli(ledger, ["quota", "movements", "--since", "2026-05-01",
+                                  "--until", "2026-05-01"])  # one day: fine
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("command", [["tracking", "figures"], ["tracking", "late"],
+                                     ["tracking", "report", "P1", "--investment", "1"],
+                                     ["bulletin", "--out", "."]], ids=" ".join)
+def test_a_month_not_written_yyyy_mm_is_refused_as_the_api_refuses_it(
+        ledger: Store, command: list[str]) -> None:
+    """``GET /api/tracking/figures?month=2025-6`` is a 422 (pattern ``^[0-9]{4}-[0-9]{2}$``):
+    the CLI refuses it too rather than read it as 2025-06."""
+    code, out, err = cli(ledger, [*command, "--month", "2025-6"])
+    assert (code, out) == (2, "")
+    assert err == ("error: --month: --month must be YYYY-MM, not '2025-6' (月份须为“年-月”"
+                   "（如 2026-11），而非“2025-6”)\n")

@@ -3,6 +3,7 @@ reports and problems; months as ``YYYY-MM`` and the reporting window in China ti
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -21,9 +22,12 @@ COLOUR_ZH = {"green": "绿色（按计划推进）", "yellow": "黄色（滞后�
              "red": "红色（严重滞后或受阻）"}
 
 
-def check_month(text: str, where: str = "month") -> str:
-    """``YYYY-MM`` checked, or :class:`BadInput`."""
+def check_month(text: str, where: str = "month", *, exact: bool = False) -> str:
+    """``YYYY-MM`` checked, or :class:`BadInput`; ``exact``: written so, as the API's pattern
+    takes it (``2026-6`` refused, not read as ``2026-06``)."""
     try:
+        if exact and not re.fullmatch(r"[0-9]{4}-[0-9]{2}", str(text)):
+            raise ValueError(text)
         parsed = datetime.strptime(str(text), "%Y-%m")
     except ValueError:
         raise BadInput(f"{where} must be YYYY-MM, not {text!r}", where=where,

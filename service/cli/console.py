@@ -90,6 +90,33 @@ def output_file(path: Path, *, where: str, force: bool | None = None) -> Path:
     return path
 
 
+def known_county(county: str | None, *, store: Store, where: str = "--county") -> str | None:
+    """A ``--county`` filter that can match (None: no filter): a county a grant, the
+    admin-boundary layer or a project names; any other is refused naming the known ones,
+    not answered with an empty list."""
+    if county is None:
+        return None
+    import sqlalchemy as sa
+
+    from blueprint.analysis.quota.balances import counties
+    from blueprint.layers.errors import NotFound
+    from blueprint.layers.schema import layer_features, layers, projects
+
+    known = set(counties(store=store))
+    with store.read() as conn:
+        known.update(conn.execute(sa.select(layer_features.c.fid).distinct().join(
+            layers, layers.c.id == layer_features.c.layer_id)
+            .where(layers.c.kind == "admin_boundary")).scalars())
+        known.update(conn.execute(sa.select(projects.c.county).distinct()).scalars())
+    if county in known:
+        return county
+    listed = "、".join(sorted(known)) or "无"
+    raise NotFound(f"no grant, admin boundary or project names the county {county!r}; known: "
+                   f"{', '.join(sorted(known)) or 'none'}", where=where,
+                   message_zh=f"县区“{county}”不在指标台账、行政区划图层或项目库中，"
+                              f"已知县区：{listed}")
+
+
 def read_site_file(path: Path, *, crs: str | None = None, encoding: str | None = None) -> Any:
     """The site (or condition area) in the file ``path``, as ``blueprint vet`` reads it: the
     one reader, its messages (文件为空 …) and the configured size limits, for every command

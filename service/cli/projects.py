@@ -18,6 +18,7 @@ from blueprint.service.cli.console import (
     checked_text,
     china_time,
     choice,
+    known_county,
     open_store,
     out,
     print_json,
@@ -123,6 +124,7 @@ def list_cmd(county: Annotated[str | None, typer.Option(help="Only this county")
 
     choice(stage, tuple(STAGE_ZH), where="--stage", what_zh="项目阶段")
     store = open_store(create=False)
+    county = known_county(county, store=store)
     found = list_projects(store=store, county=county, stage=stage, tag=tag, industry=industry)
     if format == "json":
         print_json([p.to_dict() for p in found])

@@ -12,6 +12,7 @@ from blueprint.service.cli.console import (
     MAX_COUNT,
     Format,
     count_bound,
+    known_county,
     open_store,
     out,
     output_file,
@@ -46,8 +47,9 @@ def balances_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt =
     from blueprint.analysis.clock import CST, as_of_time
 
     moment = as_of_time(as_of, "--as-of") if as_of else None
-    rows = quota.balances(store=open_store(), year=year, kind=kind, county=county,
-                          as_of=moment)
+    store = open_store()
+    rows = quota.balances(store=store, year=year, kind=kind,
+                          county=known_county(county, store=store), as_of=moment)
     if format == "json":
         print_json(rows)
         return
@@ -98,11 +100,17 @@ def movements_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt 
     """Movement history: every entry with who, when, why, from and to."""
     from blueprint.layers.users import actor_zh
 
+    start, end = _bound(since, "--since"), _bound(until, "--until", end=True)
+    if start is not None and end is not None and start >= end:
+        from blueprint.layers.errors import BadInput
+
+        raise BadInput(f"--since {since} is after --until {until}: nothing can match",
+                       where="--since",
+                       message_zh=f"--since {since} 晚于 --until {until}，不会有任何结果")
     store = open_store()
-    filters: dict[str, Any] = {"year": year, "kind": kind, "county": county,
-                               "project": project, "op": op,
-                               "since": _bound(since, "--since"),
-                               "until": _bound(until, "--until", end=True)}
+    filters: dict[str, Any] = {"year": year, "kind": kind,
+                               "county": known_county(county, store=store),
+                               "project": project, "op": op, "since": start, "until": end}
     rows = quota.movements(store=store, limit=limit, offset=offset, **filters)
     if format == "json":
         print_json(rows)
@@ -131,8 +139,10 @@ def loans_cmd(overdue: Annotated[bool, typer.Option(help="Only overdue loans")] 
     day = _when(on, "--on")
     from blueprint.analysis.quota.kinds import KINDS
 
-    rows = quota.loans(store=open_store(), overdue=overdue, year=year, kind=kind,
-                       county=county, today=day.date() if day else None)
+    store = open_store()
+    rows = quota.loans(store=store, overdue=overdue, year=year, kind=kind,
+                       county=known_county(county, store=store),
+                       today=day.date() if day else None)
     if format == "json":
         print_json(rows)
         return

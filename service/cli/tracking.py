@@ -17,8 +17,10 @@ from blueprint.service.cli.console import (
     Format,
     checked_text,
     choice,
+    known_county,
     open_store,
     out,
+    param_name,
     print_json,
     table,
 )
@@ -33,7 +35,17 @@ tracking_app.add_typer(dispatch_app, name="dispatch")
 adjust_app = typer.Typer(help="Quarterly adjustments (一季一调整).", no_args_is_help=True)
 tracking_app.add_typer(adjust_app, name="adjust")
 
-Month = Annotated[str, typer.Option(help="Month, YYYY-MM")]
+
+
+def _month(param: typer.CallbackParam, value: str | None) -> str | None:
+    """``--month`` as the API takes the same field: exactly ``YYYY-MM`` (``2025-6`` is
+    refused, as ``GET /api/tracking/figures?month=2025-6`` is)."""
+    from blueprint.analysis.tracking.model import check_month
+
+    return None if value is None else check_month(value, param_name(param), exact=True)
+
+
+Month = Annotated[str, typer.Option(help="Month, YYYY-MM", callback=_month)]
 
 
 def _county_names(store: Any) -> dict[str, str]:
@@ -246,7 +258,8 @@ def status_cmd(county: Annotated[str | None, typer.Option(help="Only this county
 
     choice(colour, COLOURS, where="--colour", what_zh="项目状态颜色")
     store = open_store(create=False)
-    found = project_statuses(store=store, county=county, colour=colour)
+    found = project_statuses(store=store, county=known_county(county, store=store),
+                             colour=colour)
     if format == "json":
         print_json([s.to_dict() for s in found])
         return
@@ -268,7 +281,8 @@ def problems_cmd(status: Annotated[str | None, typer.Option(
 
     choice(status, tuple(STATUS_ZH), where="--status", what_zh="问题状态")
     store = open_store(create=False)
-    found = list_problems(store=store, status=status, county=county)
+    found = list_problems(store=store, status=status,
+                          county=known_county(county, store=store))
     if format == "json":
         print_json([p.to_dict() for p in found])
         return
@@ -317,7 +331,7 @@ def late_cmd(month: Month,
     from blueprint.analysis.tracking import late_counts, late_reports
 
     store = open_store(create=False)
-    found = late_reports(month, store=store, county=county)
+    found = late_reports(month, store=store, county=known_county(county, store=store))
     if format == "json":
         print_json({"reports": found, "by_county": late_counts(found, "county"),
                     "by_unit": late_counts(found, "unit")})
