@@ -253,3 +253,26 @@ def test_a_month_not_written_yyyy_mm_is_refused_as_the_api_refuses_it(
     assert (code, out) == (2, "")
     assert err == ("error: --month: --month must be YYYY-MM, not '2025-6' (月份须为“年-月”"
                    "（如 2026-11），而非“2025-6”)\n")
+
+
+def test_bulletin_shows_its_steps_on_a_terminal_and_nothing_off_one(
+        ledger: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The transient progress helper the other long commands use: on a terminal it shows
+    the steps; with stderr captured (not a terminal) nothing."""
+    import io
+
+    from rich.console import Console
+
+    from blueprint.service.cli import console
+
+    code, out, err = cli(ledger, ["bulletin", "--month", "2026-05", "--out", str(tmp_path),
+                                  "--no-pdf"])
+    assert (code, err) == (0, "")
+    assert out.startswith("已生成 ") and (tmp_path / "bulletin-2026-05.xlsx").is_file()
+    screen = io.StringIO()
+    monkeypatch.setattr(console, "err", Console(file=screen, force_terminal=True,
+                                                width=100, markup=False))
+    code, out, err = cli(ledger, ["bulletin", "--month", "2026-05", "--out", str(tmp_path),
+                                  "--no-pdf"])
+    assert code == 0, err
+    assert "统计本月指标" in screen.getvalue() or "写出 Excel 表" in screen.getvalue()

@@ -22,6 +22,7 @@ from blueprint.service.cli.console import (
     out,
     param_name,
     print_json,
+    progress_bar,
     table,
 )
 
@@ -386,15 +387,20 @@ def bulletin(month: Month,
 
         raise BadInput(f"--out {out_dir} is a file, not a folder", where="--out",
                        message_zh=f"--out {out_dir} 是文件而不是文件夹")
-    b = build_bulletin(month, store=open_store(create=False))
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    xlsx = out_dir / f"bulletin-{b.month}.xlsx"
-    xlsx.write_bytes(bulletin_xlsx(b))
-    written.append(xlsx)
-    if pdf:
-        target = out_dir / f"bulletin-{b.month}.pdf"
-        target.write_bytes(bulletin_pdf(b))
-        written.append(target)
+    with progress_bar() as bar:  # a few seconds, the PDF most (on a terminal only)
+        step = bar.add_task("统计本月指标", total=3 if pdf else 2)
+        b = build_bulletin(month, store=open_store(create=False))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        bar.update(step, advance=1, description="写出 Excel 表")
+        xlsx = out_dir / f"bulletin-{b.month}.xlsx"
+        xlsx.write_bytes(bulletin_xlsx(b))
+        written.append(xlsx)
+        if pdf:
+            bar.update(step, advance=1, description="生成 PDF")
+            target = out_dir / f"bulletin-{b.month}.pdf"
+            target.write_bytes(bulletin_pdf(b))
+            written.append(target)
+        bar.update(step, advance=1)
     for path in written:
         out.print(f"已生成 {path}", markup=False)
