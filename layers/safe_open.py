@@ -157,7 +157,11 @@ def _is_file_gdb(path: Path) -> bool:
 def check_size(path: Path, *, max_bytes: int, shown: str | None = None) -> int:
     """Refuse a missing, empty or oversized file (or folder); return its size in bytes."""
     shown = shown or path.name
-    if not path.exists():
+    try:
+        there = path.exists()
+    except OSError:  # a name too long for the file system (ENAMETOOLONG): no such file
+        there = False
+    if not there:
         raise InvalidFile(f"no such file: {path}", message_zh=f"文件不存在：{path.name}",
                           where=str(path))
     size = (sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())

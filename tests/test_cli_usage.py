@@ -276,3 +276,12 @@ def test_bulletin_shows_its_steps_on_a_terminal_and_nothing_off_one(
                                   "--no-pdf"])
     assert code == 0, err
     assert "统计本月指标" in screen.getvalue() or "写出 Excel 表" in screen.getvalue()
+
+
+def test_a_file_name_too_long_for_the_file_system_is_no_such_file(tmp_path: Path) -> None:
+    """(It was "internal error: OSError: [Errno 36] File name too long", the name whole.)"""
+    name = "x" + "a" * 300
+    code, out, err = usage(["vet", name], tmp_path)
+    assert (code, out) == (2, "")
+    cut = "x" + "a" * 59 + "…"
+    assert err == f"error: {cut}: no such file: {cut} (文件不存在：{cut})\n"
