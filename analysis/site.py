@@ -190,53 +190,58 @@ def site_from_frame(frame: gpd.GeoDataFrame, *, name: str, source: str,
 
 def site_from_geometries(geoms: list[BaseGeometry], *, name: str, source: str,
                          warnings: list[str] | None = None,
-                         limits: SiteLimits = DEFAULT_LIMITS) -> Site:
+                         limits: SiteLimits = DEFAULT_LIMITS,
+                         where: str | None = None, wheres: list[str] | None = None) -> Site:
     """:func:`site_from_frame` for parcels given as a list of geometries (EPSG:4490); an
-    altitude (Z) is dropped: a site is 2-D, and PostGIS refuses Z in its 2-D columns."""
+    altitude (Z) is dropped: a site is 2-D, and PostGIS refuses Z in its 2-D columns.
+    A refusal names ``where`` (default ``source``) for the whole site and ``wheres`` for
+    each parcel (default ``<source>: parcel <n>``)."""
     arr = np.empty(len(geoms), dtype=object)
     arr[:] = geoms
     arr = shapely.force_2d(arr)
     geoms = list(arr)
+    whole = where or source
     limits.check(int(shapely.get_num_coordinates(arr).sum()),
-                 int(shapely.get_num_geometries(arr).sum()), where=source)
+                 int(shapely.get_num_geometries(arr).sum()), where=whole)
     for i, geom in enumerate(geoms):
-        where = f"{source}: parcel {i + 1}"
+        at = wheres[i] if wheres else f"{source}: parcel {i + 1}"
         if geom is None or geom.is_empty:
             raise InvalidGeometry("the parcel has no geometry", message_zh="地块没有几何图形",
-                                  where=where)
+                                  where=at)
         if geom.geom_type not in ("Polygon", "MultiPolygon"):
             raise InvalidGeometry(f"a site must be polygons, not {geom.geom_type}",
-                                  message_zh="用地范围必须是面", where=where)
+                                  message_zh="用地范围必须是面", where=at)
         if not geom.is_valid:
             reason = shapely.is_valid_reason(geom)
             raise InvalidGeometry(f"invalid polygon: {reason}",
-                                  message_zh=f"地块图形无效（自相交等）：{reason}", where=where)
+                                  message_zh=f"地块图形无效（自相交等）：{reason}", where=at)
     dissolved = shapely.union_all(arr)
     site = Site(geometry=dissolved, parcels=len(geoms), name=name, source=source,
                 warnings=list(warnings or []), parcel_geometries=list(geoms))
-    limits.check_area(site.area_m2, where=source)
+    limits.check_area(site.area_m2, where=whole)
     return site
 
 
 def site_from_geojson(obj: dict[str, Any], *, name: str = "绘制地块",
-                      limits: SiteLimits = DEFAULT_LIMITS) -> Site:
+                      limits: SiteLimits = DEFAULT_LIMITS, field: str = "geojson") -> Site:
     """A site from a GeoJSON Feature, FeatureCollection or bare geometry (lon/lat CGCS2000).
 
     The structure and every position are checked (:func:`geojson_parcels`) before any
-    geometry is built, and refused with the words the file routes use; an altitude (a
-    third number) is dropped.
+    geometry is built, and refused with the words the file routes use and a ``where``
+    that is the JSON path from ``field``, the field the site came in (``body.site``,
+    ``body.condition``, a form's ``site``); an altitude (a third number) is dropped.
     """
     if not isinstance(obj, dict) or "type" not in obj:
         raise InvalidFile("not a GeoJSON object", message_zh="不是有效的 GeoJSON",
-                          where="geojson")
-    limits.check(*geojson_size(obj), where="geojson")
-    check_posted_crs(obj)
-    parcels, props = geojson_parcels(obj)
+                          where=field)
+    limits.check(*geojson_size(obj), where=field)
+    check_posted_crs(obj, field)
+    parcels, props, paths = geojson_parcels(obj, field)
     bounds = shapely.total_bounds(np.array(parcels, dtype=object))
     if np.isfinite(bounds).all():  # (no parcel at all is said by site_from_geometries)
-        check_plausible(tuple(bounds), CRS.from_epsg(CGCS2000), "geojson")
+        check_plausible(tuple(bounds), CRS.from_epsg(CGCS2000), field)
     return site_from_geometries(parcels, name=_name_from_properties(props, name),
-                                source="geojson", limits=limits)
+                                source="geojson", limits=limits, where=field, wheres=paths)
 
 
 def _name_from_properties(props: list[dict[str, Any]], default: str) -> str:
@@ -250,7 +255,7 @@ _LONLAT = re.compile(r"EPSG:(4490|4326)|urn:ogc:def:crs:(EPSG::(4490|4326)|OGC:1
 _CRS_NAME = re.compile(r"EPSG:\d{4,5}|urn:ogc:def:crs:EPSG::\d{4,5}")
 
 
-def check_posted_crs(obj: dict[str, Any]) -> None:
+def check_posted_crs(obj: dict[str, Any], field: str = "geojson") -> None:
     """Refuse a ``crs`` member (top level or a feature's) that is not a lon/lat CRS name
     (a null one says no CRS: the site is lon/lat).
 
@@ -259,11 +264,12 @@ def check_posted_crs(obj: dict[str, Any]) -> None:
     as degrees.
     """
     features = obj.get("features") if obj.get("type") == "FeatureCollection" else None
-    items = [obj, *(f for f in features if isinstance(f, dict))] \
-        if isinstance(features, list) else [obj]
-    items += [f["geometry"] for f in items  # a feature's geometry may say it too
+    items = [(field, obj), *((f"{field}.features[{i}]", f) for i, f in enumerate(features)
+                             if isinstance(f, dict))] \
+        if isinstance(features, list) else [(field, obj)]
+    items += [(f"{at}.geometry", f["geometry"]) for at, f in items  # a feature's geometry too
               if f.get("type") == "Feature" and isinstance(f.get("geometry"), dict)]
-    for item in items:
+    for at, item in items:
         crs = item.get("crs")
         if crs is None:  # absent, or null: "no CRS" in GeoJSON 2008 (lon/lat, as RFC 7946)
             continue
@@ -275,11 +281,11 @@ def check_posted_crs(obj: dict[str, Any]) -> None:
         if isinstance(name, str) and _CRS_NAME.fullmatch(name):
             raise UnknownCRS(f"a posted site is lon/lat (CGCS2000, EPSG:4490), not {name}",
                              message_zh=f"提交的地块须为经纬度坐标（CGCS2000，EPSG:4490），"
-                                        f"不能是 {name}", where="geojson: crs")
+                                        f"不能是 {name}", where=f"{at}.crs")
         raise RefusedFormat("the GeoJSON's \"crs\" member is not a plain CRS name (EPSG:…); "
                             "links and file names are not followed",
                             message_zh="GeoJSON 的 crs 成员不是坐标系名称（应为 EPSG 代码），"
-                                       "不接受链接或文件路径", where="geojson: crs")
+                                       "不接受链接或文件路径", where=f"{at}.crs")
 
 
 def geojson_size(obj: Any) -> tuple[int, int]:

@@ -18,39 +18,40 @@ from blueprint.layers.errors import InvalidFile, InvalidGeometry
 _NOT_POLYGONS = ("Point", "MultiPoint", "LineString", "MultiLineString", "GeometryCollection")
 
 
-def geojson_parcels(obj: dict[str, Any]) -> tuple[list[BaseGeometry | None],
-                                                  list[dict[str, Any]]]:
-    """The parcels of a posted site (2-D polygons, None when null or empty) and their
-    properties, every position checked: a clear error naming the parcel, the ring and the
-    JSON path (``where``) for anything that is not polygons of closed rings of 2 or 3
-    finite numbers.
+def geojson_parcels(obj: dict[str, Any], root: str = "geojson"
+                    ) -> tuple[list[BaseGeometry | None], list[dict[str, Any]], list[str]]:
+    """The parcels of a posted site (2-D polygons, None when null or empty), their
+    properties and the JSON paths of their geometries, every position checked: a clear
+    error naming the parcel, the ring and the JSON path (``where``, from ``root``: the
+    field the site came in, e.g. ``body.site``) for anything that is not polygons of closed
+    rings of 2 or 3 finite numbers.
 
     Examples
     --------
-    >>> parcels, _ = geojson_parcels({"type": "Polygon",
-    ...                               "coordinates": [[[0, 0, 9], [1, 0], [1, 1], [0, 0]]]})
-    >>> parcels[0].wkt
-    'POLYGON ((0 0, 1 0, 1 1, 0 0))'
+    >>> parcels, _, paths = geojson_parcels({"type": "Polygon",
+    ...     "coordinates": [[[0, 0, 9], [1, 0], [1, 1], [0, 0]]]}, root="body.site")
+    >>> parcels[0].wkt, paths
+    ('POLYGON ((0 0, 1 0, 1 1, 0 0))', ['body.site'])
     """
     kind = obj.get("type")
     if kind == "FeatureCollection":
         features = obj.get("features")
         if features is None or features == []:
             raise InvalidFile("the GeoJSON has no features", message_zh="GeoJSON 中没有要素",
-                              where="geojson")
+                              where=f"{root}.features")
         if not isinstance(features, list):
             raise InvalidFile('"features" must be an array of features',
                               message_zh="GeoJSON 格式有误：features 须为要素数组",
-                              where="geojson: features")
-        items = [(f"features[{i}]", f) for i, f in enumerate(features)]
+                              where=f"{root}.features")
+        items = [(f"{root}.features[{i}]", f) for i, f in enumerate(features)]
     elif kind == "Feature":
-        items = [("", obj)]
+        items = [(root, obj)]
     else:
-        items = [("", {"type": "Feature", "geometry": obj, "properties": {}})]
+        items = [(root, {"type": "Feature", "geometry": obj, "properties": {}})]
     parcels: list[BaseGeometry | None] = []
     props: list[dict[str, Any]] = []
-    for n, (path, feature) in enumerate(items, start=1):
-        where = f"geojson: {path}" if path else "geojson"
+    paths: list[str] = []
+    for n, (where, feature) in enumerate(items, start=1):
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
             raise InvalidFile(f"feature {n} is not a GeoJSON Feature",
                               message_zh=f"GeoJSON 格式有误：第 {n} 个要素不是 GeoJSON 要素"
@@ -65,13 +66,14 @@ def geojson_parcels(obj: dict[str, Any]) -> tuple[list[BaseGeometry | None],
                               message_zh=f"GeoJSON 格式有误：第 {n} 个要素的 properties 须为对象",
                               where=_join(where, "properties"))
         props.append(properties or {})
-        parcels.append(_parcel(feature["geometry"], n, _join(where, "geometry")
-                               if kind in ("Feature", "FeatureCollection") else where))
-    return parcels, props
+        paths.append(_join(where, "geometry") if kind in ("Feature", "FeatureCollection")
+                     else where)
+        parcels.append(_parcel(feature["geometry"], n, paths[-1]))
+    return parcels, props, paths
 
 
 def _join(where: str, member: str) -> str:
-    return f"{where}.{member}" if where != "geojson" else f"geojson: {member}"
+    return f"{where}.{member}"
 
 
 def _parcel(geometry: Any, n: int, where: str) -> BaseGeometry | None:
@@ -85,7 +87,7 @@ def _parcel(geometry: Any, n: int, where: str) -> BaseGeometry | None:
     kind = geometry.get("type")
     if kind in _NOT_POLYGONS:
         raise InvalidGeometry(f"a site must be polygons, not {kind}",
-                              message_zh="用地范围必须是面", where=f"geojson: parcel {n}")
+                              message_zh="用地范围必须是面", where=where)
     if kind not in ("Polygon", "MultiPolygon"):
         shown = json.dumps(kind, ensure_ascii=False)[:40].strip('"')
         raise InvalidFile(f"unsupported GeoJSON type {shown!r}",

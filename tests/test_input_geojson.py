@@ -225,9 +225,47 @@ def test_bad_geojson_is_refused_alike_everywhere_and_changes_nothing(
     assert fragment in text, (route, fragment, text[:600] if body is None else body)
     if body is not None:
         assert body["message"] and body["where"] and fragment in body["message_zh"], body
+        assert body["where"].startswith(FIELD[route]), body  # the body's field, not "geojson"
         assert not re.search(r"Exception|Error|attribute|subscriptable|iterable|float\(",
                              body["message"]), body
     assert bench.fingerprint() == before, route
+
+
+#: the body field each JSON route takes the GeoJSON in
+FIELD = {"api-vet": "body.site", "api-report-html": "body.site", "api-download": "body.site",
+         "api-project": "body.site", "api-revise": "body.site", "api-answer": "body.condition"}
+
+#: (id, the GeoJSON sent, the path under the field that ``where`` names)
+PLACED: list[tuple[str, Any, str]] = [
+    ("position-of-a-polygon", poly(ring()[:3] + [[X, "36"]] + ring()[4:]), ".coordinates[0][3]"),
+    ("position-in-a-collection", collection(poly(), poly([[X, Y, 1, 2]] + ring()[1:])),
+     ".features[1].geometry.coordinates[0][0]"),
+    ("ring-of-a-multipolygon", {"type": "MultiPolygon", "coordinates": [[ring()],
+                                                                      [ring()[:4]]]},
+     ".coordinates[1][0]"),
+    ("bow-tie-feature", feature(poly([[X, Y], [X + D, Y + D], [X + D, Y], [X, Y + D], [X, Y]])),
+     ".geometry"),
+    ("point-in-a-collection", collection(poly(), POINT), ".features[1].geometry"),
+    ("crs-of-a-feature-geometry", feature({**poly(), "crs": named_crs("EPSG:4548")}),
+     ".geometry.crs"),
+    ("features-object", {"type": "FeatureCollection", "features": {"a": 1}}, ".features"),
+    ("metres", poly(ring(39500000, 4000000, 100)), ""),
+    ("too-many-vertices", circle(1000), ""),
+]
+
+
+@pytest.mark.parametrize("bench", BOTH, indirect=True)
+@pytest.mark.parametrize("route", list(FIELD))
+@pytest.mark.parametrize(("value", "path"), [pytest.param(v, p, id=i) for i, v, p in PLACED])
+def test_a_refusal_names_the_body_field_the_geojson_came_in(
+        bench: Bench, extra: dict[str, Any], route: str, value: Any,  # noqa: F811
+        path: str) -> None:
+    """``where`` is the JSON path in the request body (``body.site.coordinates[0][3]``,
+    ``body.condition.features[1].geometry``), as a validation error of the body says it
+    (it was ``geojson: coordinates[0][3]``, naming no field)."""
+    status, text, body = send(bench, extra, route, value)
+    assert status == 422 and body is not None, (route, status, text[:600])
+    assert body["where"] == FIELD[route] + path, body
 
 
 @pytest.mark.parametrize("bench", BOTH, indirect=True)

@@ -93,7 +93,7 @@ def test_http_refuses_too_complex_sites_with_422(store, tmp_path: Path):
         assert answer.status_code == 422, answer.text
         body = answer.json()
         assert body["error"] == "site_too_large" and "顶点" in body["message_zh"]
-        assert "501 vertices" in body["message"] and body["where"] == "geojson"
+        assert "501 vertices" in body["message"] and body["where"] == "body.site"
         answer = client.post("/api/vet", json={"site": many_parts(11)})
         assert answer.status_code == 422 and "11 polygon parts" in answer.json()["message"]
         upload = tmp_path / "地块.geojson"
@@ -130,7 +130,7 @@ def test_a_site_over_the_area_limit_is_refused_everywhere(store, tmp_path: Path)
         answer = client.post("/api/vet", json={"site": big})
         assert answer.status_code == 422, answer.text
         body = answer.json()
-        assert body["error"] == "site_too_large" and body["where"] == "geojson"
+        assert body["error"] == "site_too_large" and body["where"] == "body.site"
         assert "超过上限 50 公顷" in body["message_zh"]
         assert "BLUEPRINT_MAX_SITE_HA" in body["message"]
         upload = tmp_path / "大地块.geojson"

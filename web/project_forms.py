@@ -139,7 +139,8 @@ async def drawn_site(text: str, limits: SiteLimits, *, name: str, where: str,
     if not isinstance(value, dict):
         raise BadInput(f"the {where} is not a GeoJSON object", where=where,
                        message_zh=message_zh)
-    return await run_in_threadpool(site_from_geojson, value, name=name, limits=limits)
+    return await run_in_threadpool(site_from_geojson, value, name=name, limits=limits,
+                                   field=where)
 
 
 async def read_upload(upload: Any, crs: str | None, settings: Any, limits: SiteLimits

@@ -118,7 +118,8 @@ def api_answer(
     condition = (
         None
         if body.condition is None
-        else site_from_geojson(body.condition, name="附加条件范围", limits=site_limits(settings))
+        else site_from_geojson(body.condition, name="附加条件范围", limits=site_limits(settings),
+                               field="body.condition")
     )
     return opinion_out(
         core.answer(

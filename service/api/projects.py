@@ -47,7 +47,8 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 def _site(value: GeoJSON | None, settings: Settings) -> Site | None:
     if value is None:
         return None
-    return site_from_geojson(value, name="项目用地范围", limits=site_limits(settings))
+    return site_from_geojson(value, name="项目用地范围", limits=site_limits(settings),
+                             field="body.site")
 
 
 def _report(report: StoredReport, stale: bool) -> dict[str, Any]:

@@ -48,7 +48,7 @@ def download(result: SiteFile) -> Response:
 
 
 def _export(body: SiteFileIn, fmt: str, limits: Any) -> SiteFile:
-    site = site_from_geojson(body.site, limits=limits)
+    site = site_from_geojson(body.site, limits=limits, field="body.site")
     if body.name:
         site.name = body.name
     return export_site(site, fmt)

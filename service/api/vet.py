@@ -134,7 +134,7 @@ async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: Sett
     Anyone may vet; sending ``demands`` (a quota check) needs a bearer token.
     """
     site = await run_in_threadpool(site_from_geojson, body.site,
-                                   limits=site_limits(settings))
+                                   limits=site_limits(settings), field="body.site")
     _check_token(body.demands, user)
     check_demands(body.demands, "body.demands")
     emissions = body_emissions(body.emissions, "body.emissions")
@@ -226,7 +226,7 @@ async def api_vet_report_html(body: SiteIn, store: StoreDep, rules: RulesDep,
 async def _review_response(body: SiteIn, store: Any, rules: Any, settings: Any,
                            user: User | None, fmt: str) -> Response:
     site = await run_in_threadpool(site_from_geojson, body.site,
-                                   limits=site_limits(settings))
+                                   limits=site_limits(settings), field="body.site")
     _check_token(body.demands, user)
     check_demands(body.demands, "body.demands")
     emissions = body_emissions(body.emissions, "body.emissions")
