@@ -16,7 +16,7 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from blueprint.analysis.site_geojson import geojson_parcels
-from blueprint.layers.crs import CGCS2000, check_plausible, gk3_epsg, to_crs
+from blueprint.layers.crs import CGCS2000, GEOJSON_ADVICE, check_plausible, gk3_epsg, to_crs
 from blueprint.layers.errors import InvalidFile, InvalidGeometry, RefusedFormat, UnknownCRS
 from blueprint.layers.readers import DEFAULT_MAX_BYTES, read_vector
 from blueprint.layers.safe_open import Limits
@@ -239,7 +239,7 @@ def site_from_geojson(obj: dict[str, Any], *, name: str = "绘制地块",
     parcels, props, paths = geojson_parcels(obj, field)
     bounds = shapely.total_bounds(np.array(parcels, dtype=object))
     if np.isfinite(bounds).all():  # (no parcel at all is said by site_from_geometries)
-        check_plausible(tuple(bounds), CRS.from_epsg(CGCS2000), field)
+        check_plausible(tuple(bounds), CRS.from_epsg(CGCS2000), field, advice=GEOJSON_ADVICE)
     return site_from_geometries(parcels, name=_name_from_properties(props, name),
                                 source="geojson", limits=limits, where=field, wheres=paths)
 

@@ -59,6 +59,17 @@ def in_china(bounds: tuple[float, float, float, float]) -> bool:
 
 GIVE_CRS = "give the right CRS (--crs on the command line, the CRS choice when uploading)"
 GIVE_CRS_ZH = "请指定正确的坐标系（命令行用 --crs，网页上传时选择“坐标系”）"
+#: What a refusal advises (English, Chinese) to whom the CRS was given by a file's channel
+#: (the command line's --crs, the upload form's 坐标系): :func:`check_plausible`'s default.
+FILE_ADVICE = (GIVE_CRS, GIVE_CRS_ZH)
+#: … and to whom posted GeoJSON (the JSON API's sites and areas, a page's drawn site): it is
+#: lon/lat, and its ``crs`` member may name only a lon/lat CRS (``check_posted_crs``).
+GEOJSON_ADVICE = (
+    "send longitude/latitude: posted GeoJSON is lon/lat CGCS2000 (EPSG:4490) by default, "
+    'and its "crs" member may name only a lon/lat CRS (EPSG:4490, EPSG:4326, CRS84); '
+    "convert projected metres to lon/lat first",
+    "提交的 GeoJSON 须为经纬度坐标，默认 CGCS2000（EPSG:4490），其 crs 成员只可声明经纬度坐标系"
+    "（EPSG:4490、EPSG:4326 或 CRS84）；投影坐标请先换算为经纬度")
 
 
 # Geographic coordinates beyond the globe but no larger than this are mistyped degrees;
@@ -66,12 +77,15 @@ GIVE_CRS_ZH = "请指定正确的坐标系（命令行用 --crs，网页上传�
 DEGREES_AT_MOST = 1000.0
 
 
-def check_plausible(bounds: tuple[float, float, float, float], crs: CRS, where: str) -> None:
+def check_plausible(bounds: tuple[float, float, float, float], crs: CRS, where: str, *,
+                    advice: tuple[str, str] = FILE_ADVICE) -> None:
     """Refuse coordinates that cannot be in ``crs`` (metres as degrees, swapped X/Y).
 
     ``bounds`` are the data's bounds in ``crs``. Raises :class:`UnknownCRS` saying
-    what looks wrong.
+    what looks wrong and, for a wrong CRS, ``advice`` (English, Chinese): how the caller's
+    channel gives the CRS (:data:`FILE_ADVICE`, :data:`GEOJSON_ADVICE`).
     """
+    give, give_zh = advice
     bounds = (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3]))
     if _in_china_in(bounds, crs):
         return
@@ -93,12 +107,12 @@ def check_plausible(bounds: tuple[float, float, float, float], crs: CRS, where: 
     if crs.is_geographic and (max(abs(minx), abs(maxx)) > 360 or max(abs(miny), abs(maxy)) > 90):
         raise UnknownCRS(
             f"coordinates up to ({maxx:.10g}, {maxy:.10g}) are not degrees but the CRS "
-            f"{crs.to_string()} is geographic: projected metres labelled as degrees? {GIVE_CRS}",
-            message_zh=f"坐标数值是米而坐标系声明为经纬度，{GIVE_CRS_ZH}", where=where)
+            f"{crs.to_string()} is geographic: projected metres labelled as degrees? {give}",
+            message_zh=f"坐标数值是米而坐标系声明为经纬度，{give_zh}", where=where)
     raise UnknownCRS(
         f"coordinates {bounds} cannot be in {crs.to_string()}: they fall outside China; "
-        f"is the declared CRS right? {GIVE_CRS}",
-        message_zh=f"坐标不在声明的坐标系的中国范围内，{GIVE_CRS_ZH}", where=where)
+        f"is the declared CRS right? {give}",
+        message_zh=f"坐标不在声明的坐标系的中国范围内，{give_zh}", where=where)
 
 
 # Gauss-Krüger coordinates more than this far (degrees) from the zone's central meridian

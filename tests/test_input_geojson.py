@@ -269,6 +269,25 @@ def test_a_refusal_names_the_body_field_the_geojson_came_in(
 
 
 @pytest.mark.parametrize("bench", BOTH, indirect=True)
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("value", [pytest.param(poly(ring(39500000, 4000000, 100)), id="metres"),
+                                   pytest.param(poly(ring(2.35, 48.85)), id="outside-china")])
+def test_a_wrong_crs_is_advised_the_geojson_way(
+        bench: Bench, extra: dict[str, Any], route: str, value: Any) -> None:  # noqa: F811
+    """Coordinates that are no lon/lat in China tell a GeoJSON sender how GeoJSON gives the
+    CRS (lon/lat by default, a ``crs`` member naming a lon/lat CRS), not the command line's
+    ``--crs`` or the upload form's 坐标系 (the file routes' advice, which they keep)."""
+    status, text, body = send(bench, extra, route, value)
+    assert status == 422, (route, status, text[:600])
+    said = text if body is None else body["message_zh"]
+    assert "提交的 GeoJSON 须为经纬度坐标" in said and "crs 成员只可声明经纬度坐标系" in said, said
+    assert "--crs" not in said and "网页上传" not in said, said
+    if body is not None:
+        assert '"crs" member may name only a lon/lat CRS' in body["message"], body
+        assert "--crs" not in body["message"] and "uploading" not in body["message"], body
+
+
+@pytest.mark.parametrize("bench", BOTH, indirect=True)
 @pytest.mark.parametrize("route", ["web-project", "web-condition"])
 @pytest.mark.parametrize("text", ["[1]", "5", '"site"', "null", "[" * 100_000 + "]" * 100_000,
                                   "{not json"], ids=["array", "number", "string", "null",
@@ -339,6 +358,20 @@ def test_a_site_file_with_altitudes_is_stored_alike(store: Any, tmp_path: Any) -
     stored = get_project(code, store=store).site
     assert stored is not None and not stored.has_z
     assert stored.equals(made.geometry)
+
+
+def test_a_site_file_in_metres_keeps_the_file_routes_advice(tmp_path: Any) -> None:
+    """The same coordinates in a file (the command line, an upload) are advised the file
+    way: ``--crs``, or the upload form's 坐标系."""
+    from blueprint.layers.errors import UnknownCRS
+
+    path = tmp_path / "metres.geojson"
+    path.write_text(json.dumps(collection(poly(ring(39500000, 4000000, 100)))),
+                    encoding="utf-8")
+    with pytest.raises(UnknownCRS) as caught:
+        read_site(path)
+    assert METRES in caught.value.message_zh and "命令行用 --crs" in caught.value.message_zh
+    assert "提交的 GeoJSON" not in caught.value.message_zh
 
 
 GOOD: list[tuple[str, Any]] = [
