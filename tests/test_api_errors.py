@@ -67,3 +67,26 @@ def test_geopackage_with_two_layers_can_be_uploaded_by_naming_one(store, tmp_pat
         chosen = upload(layer="redline", name="red")
     assert chosen.status_code == 201, chosen.text
     assert get_layer("red", store=store).feature_count == 1
+
+
+def test_a_body_deeper_than_the_parser_goes_is_malformed_json_like_any_other(store):
+    """JSON nested deeper than the parser goes, or bytes that are no UTF-8, answer as a
+    truncated body does: 422 ``bad_input`` at ``body`` saying the JSON is not valid (FastAPI
+    answered 400 ``http_error`` with no place)."""
+    deep = b'{"site": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        def post(url: str, body: bytes) -> object:
+            return client.post(url, content=body, headers={"Content-Type": "application/json"})
+
+        for url in ("/api/vet", "/api/sites/download", "/api/projects"):
+            truncated = post(url, b'{"site": ')
+            assert truncated.status_code == 422 and truncated.json()["error"] == "bad_input"
+            for body, why in ((deep, "嵌套层数过深"), (b'{"site": "\xff"}', "须为 UTF-8 编码")):
+                answer = post(url, body)
+                assert answer.status_code == 422, (url, answer.text)
+                assert answer.json() == {
+                    "error": "bad_input", "where": "body",
+                    "message": answer.json()["message"],
+                    "message_zh": f"请求参数有误（body）：请求内容不是有效的 JSON，{why}"}
+                assert answer.json()["message"].startswith("JSON decode error")

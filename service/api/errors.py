@@ -85,6 +85,22 @@ def validation_zh(error: Any, where: str) -> str:
     return f"请求参数有误{at}：{detail}"
 
 
+def _unparsed_body(exc: StarletteHTTPException) -> JSONResponse | None:
+    """FastAPI's 400 for a JSON body its parser gave up on (nesting deeper than it goes,
+    bytes that are no UTF-8) answered as any other malformed JSON: 422, ``json_invalid``'s
+    words at ``body``; None for another 400."""
+    cause = exc.__cause__
+    if isinstance(cause, RecursionError):
+        message, detail = "JSON nested too deeply to parse", "嵌套层数过深"
+    elif isinstance(cause, UnicodeDecodeError):
+        message, detail = "JSON that is not UTF-8", "须为 UTF-8 编码"
+    else:
+        return None
+    zh = validation_zh({"type": "json_invalid"}, "body")
+    return JSONResponse({"error": "bad_input", "message": f"JSON decode error: {message}",
+                         "message_zh": f"{zh}，{detail}", "where": "body"}, status_code=422)
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     """Install JSON error bodies: what was wrong, in English and Chinese; never a trace."""
 
@@ -96,7 +112,10 @@ def add_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        zh = {400: "请求内容无法解析（如 JSON 嵌套过深）", 404: "请求的地址不存在",
+        unparsed = _unparsed_body(exc) if exc.status_code == 400 else None
+        if unparsed is not None:
+            return unparsed
+        zh = {400: "请求内容无法解析", 404: "请求的地址不存在",
               405: "不支持该请求方法"}.get(exc.status_code, "请求有误")
         return JSONResponse({"error": "http_error", "message": str(exc.detail),
                              "message_zh": zh, "where": None},
