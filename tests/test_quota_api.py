@@ -163,6 +163,25 @@ def test_expiring_holds_of_a_county_no_grant_named_is_404_and_writes_nothing(
     assert city.post("/holds/expire", {"county": "371502"}).status_code == 200
 
 
+def test_a_county_manager_expiring_their_county_before_its_first_grant_is_404(
+        api, store: Store) -> None:
+    """As a city-level user's unknown county: 404 at county and nothing written (it wrote
+    an empty operation and an audit row), whether the manager names their county or not."""
+    from tests.helpers import StoreFingerprint
+
+    who = _callers(api)
+    who["city"].post("/grants", GRANT | {"county": "371521", "county_name": "阳谷县"})
+    fingerprint = StoreFingerprint(store)
+    before = fingerprint()
+    for body in ({"county": "371502"}, {}):
+        answer = who["dcf"].post("/holds/expire", body)
+        assert answer.status_code == 404, answer.json()
+        assert answer.json()["error"] == "not_found" and answer.json()["where"] == "county"
+        assert "371502" in answer.json()["message_zh"]
+    assert fingerprint() == before
+    assert who["yg"].post("/holds/expire", {}).status_code == 200  # a granted county's
+
+
 def test_every_operation_over_http(api) -> None:
     who = _callers(api)
     city, dcf, yg = who["city"], who["dcf"], who["yg"]

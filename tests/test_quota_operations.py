@@ -252,6 +252,7 @@ def test_county_manager_acts_only_for_their_county(store: Store) -> None:
         quota.expire_holds(county="371521", user=DCF, reason="x", key=_key(), store=store,
                            at=T0)
     assert counts(store) == before
+    grant(store)  # their own county, once granted (before: not found, see below)
     own = quota.expire_holds(county="371502", user=DCF, reason="x", key=_key(), store=store,
                              at=T0)
     assert own["county"] == "371502"
@@ -658,3 +659,25 @@ def test_exited_project_is_refused_and_its_replays_still_answer(store: Store) ->
                        at=T0)
     assert again == held and counts(store) == before
     check_invariants(store)
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["naming-it", "naming-none"])
+def test_a_county_manager_expiring_their_county_before_its_first_grant_is_not_found(
+        store: Store, named: bool) -> None:
+    """A county manager's own county that no grant named yet is refused as a city-level
+    user's mistyped county is (404 at county), whether they name it or not: it wrote an
+    empty operation and an audit row."""
+    from tests.helpers import StoreFingerprint
+
+    grant(store, county="371521")  # another county's: the ledger is not empty
+    fingerprint = StoreFingerprint(store)
+    before = fingerprint()
+    with pytest.raises(NotFound) as unknown:
+        quota.expire_holds(county="371502" if named else None, user=DCF, reason="x",
+                           key=_key(), store=store, at=T0 + timedelta(days=2))
+    assert unknown.value.where == "county" and "371502" in unknown.value.message_zh
+    assert fingerprint() == before
+    grant(store)  # its first grant: then its holds expire as any county's
+    done = quota.expire_holds(user=DCF, reason="x", key=_key(), store=store,
+                              at=T0 + timedelta(days=2))
+    assert done["county"] == "371502" and done["expired_holds"] == []

@@ -182,8 +182,9 @@ def expire_holds(*, user: User, reason: str, key: str, store: Store,
                  county: str | None = None, year: int | None = None,
                  at: datetime | None = None) -> dict[str, Any]:
     """Release every hold that has expired (a county manager: their county's only, and
-    naming another county is refused; a city-level user naming a county no grant named,
-    a mistyped code, is not found; ``year``: only that year's)."""
+    naming another county is refused; a county no grant named, a city-level user's
+    mistyped code or a county manager's own county before its first grant, is not found:
+    no empty operation; ``year``: only that year's)."""
     user.require("city_quota_manager", COUNTY_MANAGER)
     named = check_county(county) if county is not None else None
     year = check_year(year) if year is not None else None
@@ -192,8 +193,8 @@ def expire_holds(*, user: User, reason: str, key: str, store: Store,
     county = user.county if not user.is_city_level else named
     at = now_utc(at)
     with store.read() as conn:
-        if named is not None and user.is_city_level:  # a county manager's own is theirs
-            check_known_county(conn, named, "county")
+        if county is not None:  # named, or a county manager's own
+            check_known_county(conn, county, "county")
         scopes = sorted({(p.hold.year, p.hold.kind)
                          for p in holds.due_positions(conn, at=at, county=county)
                          if year is None or p.hold.year == year})
