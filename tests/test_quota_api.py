@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote, unquote
 
 import pytest
 import sqlalchemy as sa
@@ -235,7 +236,12 @@ def test_kinds_and_exports(api) -> None:
     assert kinds["emission_SO2"]["unit"] == "t/yr" and kinds["energy"]["pool_share"] == "0.3"
     xlsx = city.get("/export", what="balances", format="xlsx")
     assert xlsx.status_code == 200
-    assert "attachment" in xlsx.headers["content-disposition"]
+    assert xlsx.headers["content-disposition"] == (  # RFC 6266/5987: Chinese, ASCII fallback
+        "attachment; filename=\"balances.xlsx\"; filename*=UTF-8''" + quote("指标余额.xlsx"))
+    named = city.get("/export", what="movements", format="csv", year="2026", kind="land")
+    disposition = named.headers["content-disposition"]
+    assert 'filename="movements-2026-new_construction_land.csv"; ' in disposition
+    assert unquote(disposition.split("filename*=UTF-8''")[1]) == "指标流水-2026-新增建设用地.csv"
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     header = [c.value for c in sheet[1]]
     assert header[:5] == ["年度", "指标类型", "单位", "账户类型", "账户"]

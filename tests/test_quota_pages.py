@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi.testclient import TestClient
 from projects_support import city  # noqa: F401  (fixture)
@@ -148,6 +149,11 @@ def test_city_manager_allocates_from_the_pool(city: Store, tmp_path: Path) -> No
         assert re.search(r'id="bp-movement-total">2<', filtered)
         xlsx = client.get("/quota/export?format=xlsx&op=allocate&project=LC-2026-9002")
         assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+        # saved under its Chinese name (RFC 6266/5987), an ASCII name for old clients
+        disposition = xlsx.headers["content-disposition"]
+        assert disposition == (
+            'attachment; filename="movements-2026-new_construction_land.xlsx"; '
+            "filename*=UTF-8''" + quote("指标流水-2026-新增建设用地.xlsx")), disposition
         exported = client.get("/quota/export?format=csv&op=allocate&project=LC-2026-9002")
         rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
         assert rows[0][1] == "时间（北京时间）" and len(rows) == 3

@@ -10,7 +10,7 @@ Chinese error page with the API's status.
 import uuid
 from functools import partial
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,7 +24,7 @@ from blueprint.analysis.clock import (
 from blueprint.analysis.projects import get_project, list_projects
 from blueprint.analysis.quota.common import check_year
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
-from blueprint.analysis.quota.exports import MEDIA_TYPES, export
+from blueprint.analysis.quota.exports import MEDIA_TYPES, export, export_filename
 from blueprint.analysis.quota.history import OP_ZH, OPS
 from blueprint.analysis.quota.kinds import KINDS, resolve_kind, to_units
 from blueprint.layers.errors import BadInput, BlueprintError
@@ -242,10 +242,12 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             year = _year(q.get("year") or str(next(iter(_years(store)), today_cn().year)))
             filters = _core_filters(_movement_filters(q, session.user), year, kind)
             data = export(what="movements", fmt=fmt, store=store, **filters)
+            name, ascii_name = export_filename("movements", fmt, year=year, kind=kind)
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/quota")
-        return Response(data, media_type=MEDIA_TYPES[fmt], headers={
-            "Content-Disposition": f'attachment; filename="movements-{year}-{kind}.{fmt}"'})
+        return Response(data, media_type=MEDIA_TYPES[fmt], headers={  # RFC 6266, 5987
+            "Content-Disposition": f'attachment; filename="{ascii_name}"; '
+                                   f"filename*=UTF-8''{quote(name, safe='')}"})
 
     @router.post("/quota/ops", response_model=None)
     async def operate(request: Request, session: SessionDep, ctx: Ctx,

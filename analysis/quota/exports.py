@@ -95,6 +95,27 @@ def render(rows: list[dict[str, Any]], *, what: str, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
+def export_filename(what: str, fmt: str, *, year: int | None = None,
+                    kind: str | None = None) -> tuple[str, str]:
+    """The name an export is saved under (Chinese: what, year, the kind's short name) and
+    its ASCII fallback for the Content-Disposition ``filename=``.
+
+    Examples
+    --------
+    >>> export_filename("movements", "xlsx", year=2026, kind="new_construction_land")
+    ('指标流水-2026-新增建设用地.xlsx', 'movements-2026-new_construction_land.xlsx')
+    """
+    from blueprint.analysis.quota.kinds import resolve_kind
+
+    _check(what, fmt)
+    short = resolve_kind(kind) if kind is not None else None
+    zh = [SHEETS[what][0], *([str(year)] if year is not None else []),
+          *([short.short] if short is not None else [])]
+    en = [what, *([str(year)] if year is not None else []),
+          *([short.code] if short is not None else [])]
+    return "-".join(zh) + f".{fmt}", "-".join(en) + f".{fmt}"
+
+
 def export(*, what: str, fmt: str, store: Store, **filters: Any) -> bytes:
     """Balances or movements (with the filters of :func:`balances`/:func:`movements`)."""
     _check(what, fmt)

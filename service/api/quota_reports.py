@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from blueprint.analysis import quota
-from blueprint.analysis.quota.exports import MEDIA_TYPES, export
+from blueprint.analysis.quota.exports import MEDIA_TYPES, export, export_filename
 from blueprint.analysis.quota.kinds import KINDS
 from blueprint.service.api.bounds import CODE_LEN, ONE_LINE, CodeQuery, OffsetQuery, YearQuery
 from blueprint.service.api.deps import StoreDep, UserDep
@@ -177,6 +178,7 @@ def api_export(user: UserDep, store: StoreDep,
                year: YearQ = None, kind: KindQ = None, county: CountyQ = None) -> Response:
     """A downloadable .xlsx or CSV file with Chinese headers."""
     data = export(what=what, fmt=format, store=store, year=year, kind=kind, county=county)
-    name = f"quota-{what}.{format}"
-    return Response(data, media_type=MEDIA_TYPES[format],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    name, ascii_name = export_filename(what, format, year=year, kind=kind)
+    return Response(data, media_type=MEDIA_TYPES[format], headers={  # RFC 6266, 5987
+        "Content-Disposition": f'attachment; filename="{ascii_name}"; '
+                               f"filename*=UTF-8''{quote(name, safe='')}"})
