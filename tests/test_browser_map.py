@@ -178,3 +178,31 @@ def test_find_a_site_draws_numbered_candidates_and_opens_their_reports(page):
     saved = json.loads(page.evaluate("() => sessionStorage.getItem('bp-checked-site')"))
     assert saved["feature"]["geometry"]["type"] in ("Polygon", "MultiPolygon")
     assert saved["verdict_zh"] == "通过" and abs(saved["area_m2"] - 120_000) < 12_000
+
+
+def test_county_labels_are_the_one_lists_names_else_the_layers(page, server):
+    """The boundary layer's permanent labels take a county's name from ``countyNames`` (the
+    ledger's one list, sent by the server: tests/test_quota_pages.py) and the layer's own
+    name only for a code the list lacks. Here the list renames 茌平县 (371523) and lacks
+    东昌府区 (371502)."""
+    def renamed(route: Any) -> None:
+        answer = route.fetch()
+        body = answer.text()
+        config = re.search(r'(<script id="bp-config" type="application/json">)(.*?)(</script>)',
+                           body, re.S)
+        assert config
+        data = json.loads(config.group(2))
+        names = data.get("countyNames", {})
+        data["countyNames"] = {k: v for k, v in names.items() if k != "371502"} | {
+            "371523": "茌平区"}
+        route.fulfill(response=answer, body=body.replace(
+            config.group(0), config.group(1) + json.dumps(data, ensure_ascii=False)
+            .replace("<", "\\u003c") + config.group(3)))
+
+    page.route(server + "/", renamed)
+    page.goto(server + "/")
+    labels = page.locator(".bp-county-label")
+    labels.filter(has_text="茌平区").first.wait_for()
+    texts = labels.all_inner_texts()
+    assert "东昌府区" in texts and "阳谷县" in texts, texts  # lacking, and listed alike
+    assert "茌平县" not in texts, texts

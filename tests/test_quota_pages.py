@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,12 +15,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from fastapi.testclient import TestClient
 from projects_support import city  # noqa: F401  (fixture)
+from quota_support import CITY as CITY_USER
 from quota_support import register_fixed_projects
 
 from blueprint.analysis import quota
 from blueprint.analysis.clock import today_cn
+from blueprint.analysis.quota.balances import counties
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
 from blueprint.service.app import create_app
@@ -342,3 +346,42 @@ def test_a_form_missing_a_field_or_a_year_is_refused_not_a_server_error(
             assert answer.status_code == 422 and "年度" in answer.text, url
         for page_no in ("0", "abc", "99999999999999999999"):
             assert client.get(f"/quota?page={page_no}").status_code == 200, page_no
+
+
+
+@pytest.fixture
+def renamed_city(engine_name: str, tmp_path: Path) -> Iterator[Store]:
+    """The sample city whose ledger names 371523 茌平区 (its name since 2019) while the
+    boundary layer still says 茌平县: its first grant named it so, before the sample's."""
+    from blueprint.analysis.sample import load_sample
+    from tests.conftest import SAMPLE, make_store
+
+    gen = make_store(engine_name, tmp_path / "data")
+    store = next(gen)
+    quota.grant(year=2026, kind="energy", county="371523", amount="1", county_name="茌平区",
+                user=CITY_USER, reason="下达", key="renamed-371523", store=store)
+    load_sample(SAMPLE, store=store, actor="test")
+    quota.grant(year=2026, kind="land", county="371599", amount="1", user=CITY_USER,
+                reason="仅有代码", key="code-only-371599", store=store)
+    yield store
+    next(gen, None)
+
+
+def test_county_labels_on_the_maps_are_the_names_of_the_one_list(
+        renamed_city: Store, tmp_path: Path) -> None:
+    """The sample city's counties are named on the quota page's map and labelled on the
+    blueprint map as the ledger's list names them (``counties``, as every form and table),
+    the boundary layer's name only for a code the list lacks or knows by its code alone."""
+    _users(renamed_city)
+    assert counties(store=renamed_city)["371523"] == "茌平区"
+    with _client(renamed_city, tmp_path) as client:
+        _login(client, "city_q")
+        dashboard = client.get("/quota").text
+        assert "茌平区：可用" in dashboard and "茌平县：可用" not in dashboard
+        assert "东昌府区：可用" in dashboard  # its name in both lists
+        config = re.search(r'<script id="bp-config" type="application/json">(.*?)</script>',
+                           client.get("/").text, re.S)
+        assert config
+        names = json.loads(config.group(1))["countyNames"]
+    assert names["371523"] == "茌平区" and names["371502"] == "东昌府区"
+    assert "371599" not in names  # known by its code only: the layer's name, if any

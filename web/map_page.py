@@ -138,9 +138,16 @@ def build_map(layers: list[LayerInfo], options: PageOptions) -> folium.Map:
               "layerControl": control.get_name(), "bounds": bounds,
               "statusZh": msg.STATUS_ZH, "ruleZh": dict(msg.RULE_ZH),
               "otherRuleZh": msg.OTHER_RULE_ZH, "kinds": kinds_config(),
-              "fieldLabels": dict(kinds().field_labels)}
+              "fieldLabels": dict(kinds().field_labels),
+              "countyNames": county_names(options.counties)}
     _add_page_parts(fmap, config, options)
     return fmap
+
+
+def county_names(counties: list[tuple[str, str]]) -> dict[str, str]:
+    """The counties' names by code as the city's one list has them (a county known only by
+    its code is left out: the map labels it with the boundary layer's name)."""
+    return {code: name for code, name in counties if name and name != code}
 
 
 def tiled(info: LayerInfo) -> bool:

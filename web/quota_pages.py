@@ -22,6 +22,7 @@ from blueprint.analysis.clock import (
     today_cn,
 )
 from blueprint.analysis.projects import get_project, list_projects
+from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.common import check_year
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export, export_filename
@@ -107,7 +108,7 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
     base_link = f"{ctx.base}/quota?" + urlencode({"kind": kind, "year": year})
     fmap = embed(choropleth(_admin_features(store), {c: reserves[c]["available"]
                                                      for c in visible}, unit, ctx.base,
-                            base_link))
+                            base_link, counties(store=store)))
     values = _movement_filters(q, user)
     filters = _core_filters(values, year, kind)
     asked = str(q.get("page") or "1")

@@ -35,9 +35,12 @@ def colour_for(value: Decimal | None, top: Decimal) -> str:
 
 
 def choropleth(features: list[dict[str, Any]], available: dict[str, Decimal], unit: str,
-               base: str, link: str) -> folium.Map:
+               base: str, link: str, names: dict[str, str] | None = None) -> folium.Map:
     """The counties coloured by available quota; a click on one opens its card (the page
-    script follows ``properties.link``; ``link`` is the dashboard URL without the county)."""
+    script follows ``properties.link``; ``link`` is the dashboard URL without the county).
+    A county is named as ``names`` (the city's one list, by code) has it, the boundary
+    layer's name only for a code the list lacks or knows by its code alone."""
+    names = names or {}
     fmap = _map(base, "380px")
     top = max(available.values(), default=Decimal(0))
     shapes = []
@@ -47,7 +50,9 @@ def choropleth(features: list[dict[str, Any]], available: dict[str, Decimal], un
             continue
         geom = shapely.geometry.shape(f["geometry"])
         shapes.append(geom)
-        name = html.escape(str(f["properties"].get("name", code)))
+        listed = names.get(code)
+        name = html.escape(listed if listed and listed != code
+                           else str(f["properties"].get("name", code)))
         value = available[code]
         style = {"color": "#333333", "weight": 1, "fillOpacity": 0.8,
                  "fillColor": colour_for(value, top)}

@@ -73,9 +73,15 @@
         cls + rows + "</table></div>";
     };
   }
-  /* A permanent label (county names): the class, else the first of the kind's label fields. */
+  var COUNTY_NAMES = cfg.countyNames || {};
+  /* A permanent label (county names): a county's name from the city's one list of counties
+   * (cfg.countyNames, the names everywhere else), else the class, else the first of the
+   * kind's label fields (a code the list lacks keeps the layer's name). */
   function featureLabel(kind, feature) {
     var p = feature.properties || {};
+    if (kindOf(kind).county && COUNTY_NAMES[String(feature.id)]) {
+      return COUNTY_NAMES[String(feature.id)];
+    }
     var field = (kindOf(kind).labelFields || []).filter(function (f) { return p[f]; })[0];
     return p._class || (field ? p[field] : feature.id);
   }
