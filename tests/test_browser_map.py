@@ -58,8 +58,10 @@ def test_a_random_text_upload_says_what_it_is_not(page, console, tmp_path):
     page.set_input_files("#bp-file", str(path))
     status = page.locator("#bp-status.bp-status-error")
     status.wait_for()
+    assert "既不是界址点坐标文件" in status.inner_text()
+    status.locator(".bp-en summary").click()  # the English, for support, folded
     text = status.inner_text()
-    assert "既不是界址点坐标文件" in text and "neither a boundary-point coordinate file" in text
+    assert "neither a boundary-point coordinate file" in text
     assert "CSV:" not in text and "might help" not in text
 
 
