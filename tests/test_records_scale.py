@@ -191,3 +191,24 @@ def test_0011_indexes_the_audit_by_action_and_the_holds_by_project(store: Store)
     assert "ix_quota_operations_project" not in _plan(store, HOLDS_OF_PROJECT, {"p": "x"})
     assert upgrade(store) == "0011_records_indexes"
     assert "ix_audit_log_action" in _plan(store, AUDIT_OF_ACTION, {"a": "x"})
+
+
+def test_the_project_list_api_sends_a_page_and_the_total(store: Store, tmp_path: Path) -> None:
+    codes = _projects(store, 12)
+    token = create_user("reader", "viewer", None, store=store, actor="test")
+    auth = {"Authorization": f"Bearer {token}"}
+    with _signed_in(store, tmp_path) as client:
+        with counted(store) as seen:
+            whole = client.get("/api/projects", headers=auth)
+        few = seen[0]
+        assert [p["code"] for p in whole.json()] == codes
+        assert whole.headers["X-Total-Count"] == "12"
+        _projects(store, 30, start=12)
+        with counted(store) as seen:
+            part = client.get("/api/projects?limit=5&offset=10", headers=auth)
+        assert seen[0] == few
+        assert [p["code"] for p in part.json()] == codes[10:] + [
+            p.code for p in list_projects(store=store)][12:15]
+        assert part.headers["X-Total-Count"] == "42"
+        assert client.get("/api/projects?limit=0", headers=auth).status_code == 422
+        assert len(client.get("/api/projects", headers=auth).json()) == 42  # default 1000
