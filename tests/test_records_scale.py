@@ -212,3 +212,37 @@ def test_the_project_list_api_sends_a_page_and_the_total(store: Store, tmp_path:
         assert part.headers["X-Total-Count"] == "42"
         assert client.get("/api/projects?limit=0", headers=auth).status_code == 422
         assert len(client.get("/api/projects", headers=auth).json()) == 42  # default 1000
+
+
+def test_the_tracking_lists_read_only_the_projects_with_a_plan(
+        store: Store, monkeypatch: Any) -> None:
+    """The colours and the late reports read the projects that have a plan, not the whole
+    library with every site decoded (counted: the sites turned into shapes)."""
+    import shapely
+
+    from blueprint.analysis.tracking import Milestone, late_reports, project_statuses, set_plan
+
+    tracked = []
+    for n in range(2):
+        code = create_project(park_project(name=f"跟踪{n}"), site=site("01_park_clean.txt"),
+                              user=STAFF, store=store, at=T0).code
+        set_plan(code, milestones=[Milestone("start", date(2026, 4, 15), "住房和城乡建设局")],
+                 investment={"2026-03": "100", "2026-04": "100"}, user=STAFF, store=store,
+                 at=T0)
+        tracked.append(code)
+    for n in range(8):  # not tracked: no plan
+        create_project(park_project(name=f"未跟踪{n}"), site=site("01_park_clean.txt"),
+                       user=STAFF, store=store, at=T0)
+    decoded = [0]
+    real = shapely.from_wkb
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        decoded[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(shapely, "from_wkb", counting)
+    later = T0.replace(month=6)
+    assert sorted(s.project.code for s in project_statuses(store=store, at=later)) == tracked
+    assert decoded[0] == 2
+    late = late_reports("2026-04", store=store, at=later)
+    assert sorted(r["project"] for r in late) == tracked and decoded[0] == 4

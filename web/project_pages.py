@@ -141,8 +141,9 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
         asked = str(q.get("page") or "1")
         page_no = min(int(asked), pages) if asked.isdigit() and asked != "0" else 1
-        found = list_projects(store=store, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
-                              **chosen)
+        found = list_projects(store=store, county=chosen["county"], stage=chosen["stage"],
+                              tag=chosen["tag"], industry=chosen["industry"],
+                              limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
         rows = [(p, key_status(p)) for p in found]
         query = urlencode({k: v for k, v in chosen.items() if v})
         return page(ctx, "projects.html", rows=rows, chosen=chosen, stages=STAGE_ZH,

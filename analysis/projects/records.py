@@ -9,7 +9,7 @@ make one of them fail and try again with the next.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -243,12 +243,16 @@ def _filtered(query: Any, county: str | None, stage: str | None, tag: str | None
 
 def list_projects(*, store: Store, county: str | None = None, stage: str | None = None,
                   tag: str | None = None, industry: str | None = None,
-                  limit: int | None = None, offset: int = 0) -> list[Project]:
-    """Projects by code, filtered by county, stage, library (tag) and industry; at most
-    ``limit`` of them from the ``offset``-th on when given. The same few statements
-    whatever the number of projects (tags are read for all of them at once)."""
+                  limit: int | None = None, offset: int = 0,
+                  ids: Collection[int] | None = None) -> list[Project]:
+    """Projects by code, filtered by county, stage, library (tag), industry and, when
+    given, their ``ids``; at most ``limit`` of them from the ``offset``-th on when given.
+    The same few statements whatever the number of projects (tags are read for all of them
+    at once)."""
     query = _filtered(sa.select(projects).order_by(projects.c.year, projects.c.seq),
                       county, stage, tag, industry)
+    if ids is not None:
+        query = query.where(projects.c.id.in_(list(ids)))
     if limit is not None:
         query = query.limit(limit).offset(offset)
     with store.read() as conn:

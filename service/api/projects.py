@@ -93,8 +93,9 @@ def api_list(
     movements)."""
     filters = {"county": county, "stage": stage, "tag": tag, "industry": industry}
     response.headers["X-Total-Count"] = str(core.count_projects(store=store, **filters))
-    return [project_out(p)
-            for p in core.list_projects(store=store, limit=limit, offset=offset, **filters)]
+    return [project_out(p) for p in core.list_projects(
+        store=store, county=county, stage=stage, tag=tag, industry=industry, limit=limit,
+        offset=offset)]
 
 
 @router.get(
