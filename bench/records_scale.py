@@ -384,6 +384,10 @@ without it; the counts are not timed):
 - **`GET /api/projects` sent the whole table** (5 MB of JSON for 5,000 projects, sites
   included). Now `limit` (default 1000, at most 10,000) and `offset` with
   `X-Total-Count`, as `GET /api/quota/movements`.
+- **The tracking colours and the late reports read every project** (`project_statuses`,
+  `late_reports`: `list_projects` for all, then those with a plan kept): 5,000 projects
+  with their sites decoded to colour 150–300 tracked ones. Now only the projects with a
+  plan are read (`list_projects(ids=…)`).
 - **Two indexes** (migration `0011_records_indexes`): `audit_log (action, id)` — the
   audit list of one action scanned the whole log backwards (`SCAN audit_log` above; for a
   rare action every row); `quota_operations (project)` — a project's holds (read by every
@@ -403,10 +407,8 @@ Found and **not** fixed (larger than a small change, or another helper's area):
   (`web/quota_pages.py`: `list_projects(store=store)`, then filtered in Python): the whole
   project table read (sites decoded) on every view of `/quota`; a county user's page reads
   the city's. A search field or the county filter in SQL would do.
-- **The tracking colours and the late reports read every project** (`project_statuses`,
-  `late_reports` call `list_projects` for all, then keep those with a plan): 5,000 projects
-  with their sites decoded to colour 150–300 tracked ones; the tracking project page
-  computes the colours of its whole county to show one. A join on the plans would do.
+- **The tracking project page computes the colours of its whole county** to show one
+  project's (`web/tracking_pages.py`: `project_statuses(county=…)`, then the one code).
 - **The tracking page sends every tracked project at once** (about 1 MB of HTML with 300
   tracked projects: the battle map's folium features and the colour list, unpaginated).
 - **`GET /api/audit` has no `offset`**: `limit` at most 10,000 of the newest rows; older
