@@ -138,6 +138,7 @@ audit_log = sa.Table(
     sa.Column("hash", sa.String(64)),
     sa.Index("ix_audit_log_at", "at"),
     sa.Index("ix_audit_log_project", "project"),
+    sa.Index("ix_audit_log_action", "action", "id"),  # 0011_records_indexes
 )
 
 users = sa.Table(

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,6 +23,7 @@ from blueprint.analysis.projects import (
     STAGE_ZH,
     Project,
     advance,
+    count_projects,
     create_project,
     exit_project,
     get_project,
@@ -71,6 +72,7 @@ from blueprint.web.render import PageContext, Refusal, embed, error_page, page, 
 from blueprint.web.session import check_csrf
 
 NOT_OK = ("conflict", "conditional")
+PAGE_SIZE = 50  # projects a page of the library shows
 
 
 ProjectCode = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
@@ -137,9 +139,17 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         """The library with filters, key projects marked and counts per stage."""
         q = request.query_params
         chosen = {k: (q.get(k) or None) for k in ("county", "stage", "tag", "industry")}
-        found = list_projects(store=store, **chosen)
+        total = count_projects(store=store, **chosen)
+        pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+        asked = str(q.get("page") or "1")
+        page_no = min(int(asked), pages) if asked.isdigit() and asked != "0" else 1
+        found = list_projects(store=store, county=chosen["county"], stage=chosen["stage"],
+                              tag=chosen["tag"], industry=chosen["industry"],
+                              limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
         rows = [(p, key_status(p)) for p in found]
+        query = urlencode({k: v for k, v in chosen.items() if v})
         return page(ctx, "projects.html", rows=rows, chosen=chosen, stages=STAGE_ZH,
+                    total=total, page_no=page_no, pages=pages, query=query,
                     counts=stage_counts(store=store, county=chosen["county"]),
                     counties=counties(store=store), libraries=load_settings().libraries,
                     industries={c: i.title for c, i in rules.industries.items()},

@@ -116,6 +116,20 @@ def _open_assignments(conn: Connection, department: str | None) -> list[Any]:
     return list(conn.execute(query).all())
 
 
+def _latest_answers(conn: Connection, round_ids: list[int]) -> dict[tuple[int, str], str]:
+    """``(round id, department) -> its latest answer`` in the rounds ``round_ids``: one
+    query per thousand rounds, whatever the number of assignments."""
+    found: dict[tuple[int, str], str] = {}
+    ids = sorted(set(round_ids))
+    for start in range(0, len(ids), 1000):
+        for rid, dept, ans in conn.execute(
+                sa.select(opinions.c.round_id, opinions.c.department, opinions.c.answer)
+                .where(opinions.c.round_id.in_(ids[start:start + 1000]))
+                .order_by(opinions.c.id)):
+            found[(rid, dept)] = ans  # the last one (by id) wins
+    return found
+
+
 def inbox(department: str, *, store: Store, today: date | None = None
           ) -> list[dict[str, Any]]:
     """Open rounds waiting for ``department``: overdue and due soonest first, with the
@@ -123,10 +137,10 @@ def inbox(department: str, *, store: Store, today: date | None = None
     today = today or today_cn()
     rows = []
     with store.read() as conn:
-        for a in _open_assignments(conn, department):
-            answered = conn.execute(sa.select(opinions.c.answer).where(
-                opinions.c.round_id == a.round_id, opinions.c.department == department)
-                .order_by(opinions.c.id.desc()).limit(1)).scalar()
+        assignments = _open_assignments(conn, department)
+        answers = _latest_answers(conn, [a.round_id for a in assignments])
+        for a in assignments:
+            answered = answers.get((a.round_id, department))
             left = working_days_between(today, a.deadline)
             rows.append({"round_id": a.round_id, "project": a.code, "name": a.name,
                          "county": a.county, "deadline": a.deadline,
@@ -143,13 +157,10 @@ def overdue(*, store: Store, today: date | None = None, department: str | None =
     today = today or today_cn()
     out: dict[str, list[dict[str, Any]]] = {}
     with store.read() as conn:
-        for a in _open_assignments(conn, department):
-            if today <= a.deadline:
-                continue
-            answered = conn.execute(sa.select(opinions.c.id).where(
-                opinions.c.round_id == a.round_id,
-                opinions.c.department == a.department).limit(1)).first()
-            if answered is None:
+        late = [a for a in _open_assignments(conn, department) if today > a.deadline]
+        answers = _latest_answers(conn, [a.round_id for a in late])
+        for a in late:
+            if (a.round_id, a.department) not in answers:
                 out.setdefault(a.department, []).append({
                     "round_id": a.round_id, "project": a.code, "name": a.name,
                     "deadline": a.deadline,

@@ -9,7 +9,7 @@ make one of them fail and try again with the next.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -179,11 +179,23 @@ def _insert(conn: Connection, values: dict[str, Any], data: ProjectInput, site: 
     return code
 
 
-def _project(conn: Connection, row: Any) -> Project:
+def _tags(conn: Connection, ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """The tags of the projects ``ids``, sorted, in one query per thousand projects."""
+    found: dict[int, list[str]] = {i: [] for i in ids}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        for pid, tag in conn.execute(sa.select(project_tags.c.project_id, project_tags.c.tag)
+                                     .where(project_tags.c.project_id.in_(chunk))
+                                     .order_by(project_tags.c.tag)):
+            found[pid].append(tag)
+    return {i: tuple(t) for i, t in found.items()}
+
+
+def _project(conn: Connection, row: Any, tags: tuple[str, ...] | None = None) -> Project:
     import shapely
 
-    tags = tuple(conn.execute(sa.select(project_tags.c.tag).where(
-        project_tags.c.project_id == row.id).order_by(project_tags.c.tag)).scalars())
+    if tags is None:
+        tags = _tags(conn, [row.id])[row.id]
     return Project(
         id=row.id, code=row.code, name=row.name, county=row.county, level=row.level,
         investor_type=row.investor_type, origin=row.origin, industry=row.industry,
@@ -217,10 +229,8 @@ def get_project(code: str, *, store: Store) -> Project:
         return load_project(conn, code)
 
 
-def list_projects(*, store: Store, county: str | None = None, stage: str | None = None,
-                  tag: str | None = None, industry: str | None = None) -> list[Project]:
-    """Projects by code, filtered by county, stage, library (tag) and industry."""
-    query = sa.select(projects).order_by(projects.c.year, projects.c.seq)
+def _filtered(query: Any, county: str | None, stage: str | None, tag: str | None,
+              industry: str | None) -> Any:
     for column, value in ((projects.c.county, county), (projects.c.stage, stage),
                           (projects.c.industry, industry)):
         if value is not None:
@@ -228,8 +238,36 @@ def list_projects(*, store: Store, county: str | None = None, stage: str | None 
     if tag is not None:
         query = query.where(projects.c.id.in_(sa.select(project_tags.c.project_id).where(
             project_tags.c.tag == tag)))
+    return query
+
+
+def list_projects(*, store: Store, county: str | None = None, stage: str | None = None,
+                  tag: str | None = None, industry: str | None = None,
+                  limit: int | None = None, offset: int = 0,
+                  ids: Collection[int] | None = None) -> list[Project]:
+    """Projects by code, filtered by county, stage, library (tag), industry and, when
+    given, their ``ids``; at most ``limit`` of them from the ``offset``-th on when given.
+    The same few statements whatever the number of projects (tags are read for all of them
+    at once)."""
+    query = _filtered(sa.select(projects).order_by(projects.c.year, projects.c.seq),
+                      county, stage, tag, industry)
+    if ids is not None:
+        query = query.where(projects.c.id.in_(list(ids)))
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     with store.read() as conn:
-        return [_project(conn, row) for row in conn.execute(query).all()]
+        rows = conn.execute(query).all()
+        tags = _tags(conn, [row.id for row in rows])
+        return [_project(conn, row, tags[row.id]) for row in rows]
+
+
+def count_projects(*, store: Store, county: str | None = None, stage: str | None = None,
+                   tag: str | None = None, industry: str | None = None) -> int:
+    """How many projects :func:`list_projects` lists with the same filters."""
+    query = _filtered(sa.select(sa.func.count()).select_from(projects), county, stage, tag,
+                      industry)
+    with store.read() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def stage_history(code: str, *, store: Store) -> list[dict[str, Any]]:

@@ -122,7 +122,8 @@ def project_statuses(*, store: Store, at: datetime | None = None, county: str | 
     for p in list_problems(store=store, status="open", at=at):
         problems.setdefault(p.project, []).append(p)
     found = []
-    for project in list_projects(store=store, county=county, stage=stage, tag=library):
+    for project in list_projects(store=store, county=county, stage=stage, tag=library,
+                                 ids=list(plans)):  # only those with a plan
         plan = plans.get(project.id)
         if plan is None or project.stage == EXITED:
             continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from blueprint.analysis import projects as core
@@ -17,7 +17,7 @@ from blueprint.analysis.projects.reports import StoredReport, project_site
 from blueprint.analysis.site import Site, site_from_geojson
 from blueprint.analysis.site_export import export_site
 from blueprint.layers.users import User
-from blueprint.service.api.bounds import CodePath, CodeQuery
+from blueprint.service.api.bounds import CodePath, CodeQuery, OffsetQuery
 from blueprint.service.api.deps import RulesDep, SettingsDep, StoreDep
 from blueprint.service.api.policy import permit
 from blueprint.service.api.project_models import (
@@ -79,20 +79,24 @@ def api_create(
 
 @router.get("", response_model=list[ProjectOut], summary="List projects / 项目列表")
 def api_list(
+    response: Response,
     user: Annotated[User, permit("GET /api/projects")],
     store: StoreDep,
     county: CodeQuery = None,
     stage: CodeQuery = None,
     tag: CodeQuery = None,
     industry: CodeQuery = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: OffsetQuery = 0,
 ) -> Any:
-    """Projects by code, filtered by county, stage, library and industry."""
-    return [
-        project_out(p)
-        for p in core.list_projects(
-            store=store, county=county, stage=stage, tag=tag, industry=industry
-        )
-    ]
+    """Projects by code, filtered by county, stage, library and industry; at most ``limit``
+    from ``offset`` on, ``X-Total-Count`` saying how many match in all (as the quota
+    movements)."""
+    filters = {"county": county, "stage": stage, "tag": tag, "industry": industry}
+    response.headers["X-Total-Count"] = str(core.count_projects(store=store, **filters))
+    return [project_out(p) for p in core.list_projects(
+        store=store, county=county, stage=stage, tag=tag, industry=industry, limit=limit,
+        offset=offset)]
 
 
 @router.get(
