@@ -1,11 +1,13 @@
 """The README and docs/*.md point at files and at each other: every relative link (and its
 ``#anchor``), every repository path they name (in backticks or in the prose, such as
-``service/workers.py`` or ``tests/conftest.py``) and every ``module.function`` they cite
-(``analysis/tracking/common.require_reporter``) must exist, so a reader who follows one
-lands somewhere."""
+``service/workers.py`` or ``tests/conftest.py``), every ``module.function`` they cite
+(``analysis/tracking/common.require_reporter``) and every dotted name of the package
+(``analysis.vetting.vet_site``, ``layers.catalogue.KINDS``) must exist, so a reader who
+follows one lands somewhere."""
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
@@ -20,6 +22,7 @@ TO_BE_WRITTEN = {"layers/engine/duckdb.py"}  # docs/architecture.md, "Adding an 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 TOPS = "|".join(re.escape(t) for t in TOP)
 REPO_PATH = re.compile(rf"(?<![\w./-])((?:{TOPS})/[\w./*-]*[\w/*])")
+DOTTED = re.compile(r"`((?:layers|analysis|service|web)(?:\.[A-Za-z_]\w*)+)")
 FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 
 
@@ -72,6 +75,33 @@ def missing_paths(doc: Path) -> list[str]:
     return sorted(m for m in mentions if not resolves(doc, m))
 
 
+def dotted_name_exists(name: str) -> bool:
+    """``a.b.c`` under ``blueprint``: the longest importable module, then attributes."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module("blueprint." + ".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attribute in parts[cut:]:
+            if not hasattr(found, attribute):
+                return False
+            found = getattr(found, attribute)
+        return True
+    return False
+
+
+def missing_names(doc: Path) -> list[str]:
+    """The dotted names of the package ``doc`` cites in backticks that do not exist."""
+    return sorted({n for n in DOTTED.findall(doc.read_text(encoding="utf-8"))
+                   if not dotted_name_exists(n)})
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda d: str(d.relative_to(REPO)))
+def test_dotted_names_exist(doc: Path) -> None:
+    assert missing_names(doc) == []
+
+
 @pytest.mark.parametrize("doc", DOCS, ids=lambda d: str(d.relative_to(REPO)))
 def test_relative_links_resolve(doc: Path) -> None:
     assert broken_links(doc) == []
@@ -93,3 +123,6 @@ def test_the_checker_sees_what_is_broken(tmp_path: Path) -> None:
     assert missing_paths(doc) == ["analysis/tracking/common.nope", "layers/nope.py",
                                    "tests/test_nope_*.py"]
     assert slug("The quota dashboard (`/quota`)") == "the-quota-dashboard-quota"
+    doc.write_text("`analysis.vetting.vet_site`, `layers.catalogue.KINDS`, "
+                   "`analysis.vetting.no_such`, `layers.no_such_module`", encoding="utf-8")
+    assert missing_names(doc) == ["analysis.vetting.no_such", "layers.no_such_module"]
