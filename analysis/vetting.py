@@ -36,6 +36,7 @@ from blueprint.analysis.report_schema import (
 )
 from blueprint.analysis.rules import Rules, Status, load_rules
 from blueprint.analysis.site import Site
+from blueprint.layers.layer_info import iso_utc
 from blueprint.layers.repository import LayerInfo, layers_as_of
 from blueprint.layers.store import Store
 from blueprint.layers.units import m2_to_ha, m2_to_mu
@@ -149,7 +150,7 @@ def _layer_version(x: LayerInfo) -> LayerVersion:
             _VERSIONS.clear()
         found = _VERSIONS[key] = LayerVersion(
             name=x.name, title=x.title, kind=x.kind, version=x.version_number,
-            imported_at=x.imported_at.isoformat(), checksum=x.checksum)
+            imported_at=iso_utc(x.imported_at), checksum=x.checksum)
     return found
 
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from blueprint.layers.errors import StorageUnavailable
 
-__all__ = ["LayerInfo", "layer_info"]
+__all__ = ["LayerInfo", "iso_utc", "layer_info"]
+
+
+def iso_utc(at: datetime) -> str:
+    """A stored moment as ISO 8601 with its UTC offset, the same text on both engines
+    (SQLite reads ``timezone=True`` columns back naive, in UTC; PostgreSQL aware)."""
+    return (at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)).isoformat()
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class LayerInfo:
             "name": self.name, "kind": self.kind, "title": self.title,
             "feature_count": self.feature_count, "bbox": list(self.bbox),
             "source_file": self.source_file, "source_crs": self.source_crs,
-            "imported_at": self.imported_at.isoformat(), "imported_by": self.imported_by,
+            "imported_at": iso_utc(self.imported_at), "imported_by": self.imported_by,
             "repaired_count": self.repaired_count, "raster": self.is_raster,
             "bands": self.bands,
         }

@@ -5,7 +5,7 @@ lists the versions. Both engines."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -75,6 +75,22 @@ def test_layers_history_command(store: Store, tmp_path: Path,
     assert versions[0]["checksum"] != versions[1]["checksum"]
     shown = CliRunner().invoke(app, ["layers", "history", "red"])
     assert "已被替换" in shown.stdout and "现行" in shown.stdout
+    # the moments are ISO 8601 in UTC on both engines (SQLite reads them back naive)
+    moments = [versions[0]["imported_at"], versions[0]["superseded_at"], versions[1]["imported_at"]]
+    assert all(datetime.fromisoformat(m).utcoffset() == timedelta(0) and "T" in m
+               for m in moments), moments
+    assert versions[1]["superseded_at"] is None
+
+
+def test_import_times_are_utc_with_their_offset_on_both_engines(store: Store,
+                                                                 tmp_path: Path) -> None:
+    before = datetime.now(UTC)
+    _red(store, tmp_path, 0, "v1")
+    listed = list_layers(store=store)[0].to_dict()["imported_at"]
+    used = _vet(store, tmp_path)["layers"][0]["imported_at"]
+    assert listed == used
+    assert datetime.fromisoformat(listed).utcoffset() == timedelta(0)
+    assert before <= datetime.fromisoformat(listed) <= datetime.now(UTC)
 
 
 def test_as_of_on_the_command_line_and_the_api(store: Store, tmp_path: Path,

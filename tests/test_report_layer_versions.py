@@ -16,6 +16,7 @@ from blueprint.analysis.review.document import review_html, site_review
 from blueprint.analysis.site import read_site
 from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.layer_info import iso_utc
 from blueprint.layers.repository import layer_history
 from blueprint.layers.store import Store
 from blueprint.service.cli import app
@@ -48,7 +49,7 @@ def test_reports_name_the_versions_they_used(store: Store, tmp_path: Path) -> No
     then = vet_site(VetRequest(site=site, as_of=between), store=store)
     assert [(x.name, x.version, x.checksum) for x in now.layers] == [("red", 2, v2.checksum)]
     assert [(x.name, x.version, x.checksum) for x in then.layers] == [("red", 1, v1.checksum)]
-    assert then.to_json()["layers"][0]["imported_at"] == v1.imported_at.isoformat()
+    assert then.to_json()["layers"][0]["imported_at"] == iso_utc(v1.imported_at)
     html = review_html(site_review(then, store=store, reviewer="审查员"), store=store)
     table = html.split('id="bp-layers"')[1].split("</table>")[0]
     assert "<td>v1</td>" in table and "v2" not in table

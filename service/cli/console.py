@@ -209,8 +209,15 @@ def import_progress(bar: Progress, name: str) -> Callable[[int, int], None]:
 
 
 def print_json(value: Any) -> None:
-    """Exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+    """Exactly one JSON document on stdout; a moment as ISO 8601 in UTC with its offset on
+    both engines (SQLite reads stored moments back naive, in UTC)."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=_json_value) + "\n")
+
+
+def _json_value(value: Any) -> str:
+    from blueprint.layers.layer_info import iso_utc
+
+    return iso_utc(value) if isinstance(value, datetime) else str(value)
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]], *, wide: str | None = None

@@ -123,12 +123,14 @@ def layers_history(name: str,
                    format: Format = "table") -> None:
     """Every version of a layer: who imported it, when, from which file, features, checksum."""
     from blueprint.analysis.clock import shown_cn
+    from blueprint.layers.layer_info import iso_utc
     from blueprint.layers.repository import layer_history
 
     versions = layer_history(name, store=open_store(create=False))
     if format == "json":
         print_json([{**v.to_dict(), "version": v.version_number, "checksum": v.checksum,
-                     "current": v.current, "superseded_at": v.superseded_at}
+                     "current": v.current,
+                     "superseded_at": iso_utc(v.superseded_at) if v.superseded_at else None}
                     for v in versions])
         return
     table(f"图层“{name}”的版本",

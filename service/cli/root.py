@@ -232,7 +232,9 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         try:
-            app(standalone_mode=False, prog_name="blueprint")
+            # Without standalone mode click returns a command's typer.Exit(N) code
+            # (audit verify's 1) instead of exiting with it.
+            code = app(standalone_mode=False, prog_name="blueprint")
         except Exception as exc:  # a database server gone mid-way: one line, exit 2
             if not _connection_lost(exc):
                 raise
@@ -258,6 +260,8 @@ def main() -> None:
         sys.stderr.write(shown(f"internal error: {exc.__class__.__name__}: {exc} "
                                "(set BLUEPRINT_DEBUG=1 for details)") + "\n")
         raise SystemExit(1) from None
+    if type(code) is int and code:  # a command's typer.Exit(N); never a bool it returned
+        raise SystemExit(code)
 
 
 def _click_errors() -> tuple[type[Any], ...]:
