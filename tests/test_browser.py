@@ -154,11 +154,13 @@ def test_plot_labels_wait_for_a_close_zoom(page):
     plots = geopandas.read_file(REPO / "data/sample/layers/land_supply.geojson")
     statuses = set(plots["status"])
     assert statuses == {"储备", "已供", "可供"}
-    shown = set(page.locator(".bp-county-label").all_inner_texts())
+    plot_labels = page.locator(".bp-label-min-13")
+    plot_labels.first.wait_for(state="attached")  # the plots are on the map, their labels hidden
+    shown = set(page.locator(".bp-map-label:visible").all_inner_texts())
     assert not shown & statuses, shown
     point = plots.geometry.iloc[0].representative_point()
     page.evaluate("([lat, lon]) => { blueprint.map.setView([lat, lon], 15); }", [point.y, point.x])
-    page.locator(".bp-county-label", has_text=plots["status"].iloc[0]).first.wait_for()
+    page.locator(".bp-label-min-13", has_text=plots["status"].iloc[0]).first.wait_for()
 
 
 def test_uploaded_coordinate_file_shows_the_red_conflict(page, tmp_path):

@@ -106,15 +106,21 @@
   }
 
   /* Labels of a kind with a label_min_zoom (small plots) only from that zoom on: at city
-   * scale they would cover the county names. */
-  function fitLabels(entry) {
-    var min = kindOf(entry.cfg.kind).labelMinZoom || 0;
-    if (!min || !entry.geo) { return; }
-    var on = map.getZoom() >= min;
-    entry.geo.eachLayer(function (l) {
-      if (!l.getTooltip()) { return; }
-      if (on) { l.openTooltip(); } else { l.closeTooltip(); }
-    });
+   * scale they would cover the county names. A label carries bp-label-min-M, the map's
+   * container bp-zoom-below-M while the zoom is below M, and one CSS rule per M hides
+   * the one inside the other (whenever Leaflet adds or re-opens a label). */
+  var MIN_ZOOMS = Object.keys(KINDS).map(function (k) { return KINDS[k].labelMinZoom || 0; })
+    .filter(function (m, i, all) { return m && all.indexOf(m) === i; });
+  if (MIN_ZOOMS.length) {
+    var css = document.createElement("style");
+    css.textContent = MIN_ZOOMS.map(function (m) {
+      return ".bp-zoom-below-" + m + " .bp-label-min-" + m + " { display: none; }";
+    }).join("\n");
+    document.head.appendChild(css);
+  }
+  function fitLabels() {
+    var box = map.getContainer(), zoom = map.getZoom();
+    MIN_ZOOMS.forEach(function (m) { box.classList.toggle("bp-zoom-below-" + m, zoom < m); });
   }
 
   function load(entry) {
@@ -131,7 +137,6 @@
     }).then(function (fc) {
       entry.geo.clearLayers();
       entry.geo.addData(fc);
-      fitLabels(entry);
       entry.problem = fc.numberMatched > fc.numberReturned
         ? "“" + entry.cfg.title + "”在当前范围内有 " + fc.numberMatched + " 个要素，仅显示 " +
           fc.numberReturned + " 个，请放大地图查看全部。" : "";
@@ -150,8 +155,10 @@
       style: style(kind, entry.cfg.color),
       onEachFeature: function (feature, layer) {
         if ((kindOf(kind).labelFields || []).length) {
+          var min = kindOf(kind).labelMinZoom;
           layer.bindTooltip(escapeHtml(featureLabel(kind, feature)), {
-            permanent: true, direction: "center", className: "bp-county-label", opacity: 1 });
+            permanent: true, direction: "center", opacity: 1,
+            className: min ? "bp-map-label bp-label-min-" + min : "bp-map-label bp-county-label" });
         }
       }
     }).bindPopup(popup(entry)).addTo(entry.group);
@@ -278,7 +285,8 @@
     entries.push(entry);
   });
   map.on("moveend", function () { entries.forEach(function (e) { if (!e.cfg.raster) { load(e); } }); });
-  map.on("zoomend", function () { entries.forEach(fitLabels); });
+  map.on("zoomend", fitLabels);
+  fitLabels();
   map.on("overlayadd", function (ev) { onToggle(ev, true); });
   map.on("overlayremove", function (ev) { onToggle(ev, false); });
   entries.forEach(function (e) {
