@@ -74,3 +74,25 @@ class StoreFingerprint:
         found["rasters"] = sorted(p.name for p in raster_dir.iterdir()) \
             if raster_dir.exists() else []
         return found
+
+
+def reader_shell(tmp_path: Path, folder: str) -> tuple[Path, dict[str, str]]:
+    """A working folder and an environment in which the docs' commands run as a reader
+    types them: ``blueprint`` on PATH (this checkout's, through a shim), the repository's
+    ``data/`` in the folder, a fresh embedded store, wide tables."""
+    import os
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    shim = shims / "blueprint"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m blueprint.service "$@"\n')
+    shim.chmod(0o755)
+    work = tmp_path / folder
+    work.mkdir()
+    (work / "data").symlink_to(repo / "data")
+    env = {**os.environ, "PATH": f"{shims}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": str(repo), "BLUEPRINT_DATA_DIR": str(work / ".blueprint"),
+           "BLUEPRINT_DATABASE_URL": "", "COLUMNS": "160"}
+    return work, env

@@ -5,14 +5,14 @@ commands before them made, and every file they read is in the repository."""
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import reader_shell
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = ["blueprint sample load"]
@@ -47,17 +47,7 @@ def block_commands(doc: str, heading: str) -> list[str]:
 @pytest.mark.parametrize(("doc", "heading", "setup"), BLOCKS, ids=[b[0] for b in BLOCKS])
 def test_the_block_runs_as_written(doc: str, heading: str, setup: list[str],
                                    tmp_path: Path) -> None:
-    shims = tmp_path / "bin"
-    shims.mkdir()
-    shim = shims / "blueprint"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m blueprint.service "$@"\n')
-    shim.chmod(0o755)
-    work = tmp_path / "work"
-    work.mkdir()
-    (work / "data").symlink_to(REPO / "data")
-    env = {**os.environ, "PATH": f"{shims}{os.pathsep}{os.environ['PATH']}",
-           "PYTHONPATH": str(REPO), "BLUEPRINT_DATA_DIR": str(work / ".blueprint"),
-           "BLUEPRINT_DATABASE_URL": "", "COLUMNS": "160"}
+    work, env = reader_shell(tmp_path, "work")
     # one shell, as a reader types them: a variable one line sets is there on the next
     script = "\n".join(["set -eo pipefail",
                         "trap 'echo \"failed: $BASH_COMMAND\" >&2' ERR",

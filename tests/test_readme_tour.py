@@ -5,14 +5,14 @@ names and the files it writes all depend on the sample and the commands before).
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import reader_shell
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "tour-password-2026"
@@ -44,17 +44,7 @@ def test_the_tour_is_read_whole() -> None:
 
 
 def test_every_tour_command_succeeds(tmp_path: Path) -> None:
-    shims = tmp_path / "bin"
-    shims.mkdir()
-    shim = shims / "blueprint"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m blueprint.service "$@"\n')
-    shim.chmod(0o755)
-    work = tmp_path / "tour"
-    work.mkdir()
-    (work / "data").symlink_to(REPO / "data")
-    env = {**os.environ, "PATH": f"{shims}{os.pathsep}{os.environ['PATH']}",
-           "PYTHONPATH": str(REPO), "BLUEPRINT_DATA_DIR": str(work / ".blueprint"),
-           "BLUEPRINT_DATABASE_URL": "", "COLUMNS": "160"}
+    work, env = reader_shell(tmp_path, "tour")
 
     def run(command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["bash", "-c", f"set -o pipefail; {command}"], cwd=work,
