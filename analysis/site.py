@@ -132,7 +132,7 @@ class Site:
 
 def _epsg_key(crs: int | str) -> int | str:
     """``4548`` for ``4548``, ``"EPSG:4548"`` and ``"epsg:4548"``; other names as given."""
-    if isinstance(crs, str) and crs[:5].upper() == "EPSG:" and crs[5:].isdigit():
+    if isinstance(crs, str) and crs[:5].upper() == "EPSG:" and crs[5:].isdecimal():
         return int(crs[5:])
     return crs
 

@@ -142,7 +142,7 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         total = count_projects(store=store, **chosen)
         pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
         asked = str(q.get("page") or "1")
-        page_no = min(int(asked), pages) if asked.isdigit() and asked != "0" else 1
+        page_no = min(int(asked), pages) if asked.isdecimal() and asked != "0" else 1
         found = list_projects(store=store, county=chosen["county"], stage=chosen["stage"],
                               tag=chosen["tag"], industry=chosen["industry"],
                               limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)

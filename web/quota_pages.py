@@ -112,7 +112,7 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
     values = _movement_filters(q, user)
     filters = _core_filters(values, year, kind)
     asked = str(q.get("page") or "1")
-    page_no = min(max(1, int(asked)), MAX_PAGE) if asked.isdigit() else 1
+    page_no = min(max(1, int(asked)), MAX_PAGE) if asked.isdecimal() else 1
     total = quota.count_movements(store=store, **filters)
     moves = quota.movements(store=store, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
                             **filters)
@@ -132,7 +132,7 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
                 operations=_may_operate(user), city=user.role in ("admin",
                                                                   "city_quota_manager"),
                 today=today_cn().isoformat(),
-                done=q.get("done", "") if q.get("done", "").isdigit() else "",
+                done=q.get("done", "") if q.get("done", "").isdecimal() else "",
                 kept=kept, op_error=refusal.message_zh.rstrip("。") if refusal else "",
                 op_zh_kept=OP_ZH.get(kept.get("op", ""), "操作"))
 

@@ -190,7 +190,7 @@ def list_dispatches(*, store: Store, project: str | None = None) -> list[Dispatc
 def check_quarter(value: str) -> str:
     """``YYYY-Qn`` checked."""
     value = str(value or "").strip().upper()
-    if len(value) != 7 or value[4:6] != "-Q" or not value[:4].isdigit() or value[6] not in "1234":
+    if len(value) != 7 or value[4:6] != "-Q" or not value[:4].isdecimal() or value[6] not in "1234":
         raise BadInput(f"quarter must be YYYY-Qn, not {value!r}", where="quarter",
                        message_zh="季度须为“年-Q季”，如 2026-Q4")
     check_record_year(int(value[:4]), "quarter")

@@ -38,7 +38,7 @@ class BodyLimit:
         limit = (self.upload_bytes if headers.get("content-type", "").startswith("multipart/")
                  else self.other_bytes)
         length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > limit:
+        if length.isdecimal() and int(length) > limit:
             await _refuse(send, limit)
             return
         state = {"received": 0, "over": False, "started": False}
