@@ -9,15 +9,11 @@ from typing import Literal, TypeVar, overload
 
 from blueprint.layers.errors import BadInput
 from blueprint.layers.inputs import MAX_YEAR, MIN_YEAR
+from blueprint.layers.layer_info import utc as utc  # stored moments read back in UTC
 
 When = Literal["day_or_time", "date", "time"]
 _D = TypeVar("_D", bound=date)
 CST = timezone(timedelta(hours=8), "CST")  # China has one time zone and no DST
-
-
-def utc(value: datetime) -> datetime:
-    """An aware UTC datetime; naive values (SQLite reads them back so) are taken as UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def now_utc(value: datetime | None = None) -> datetime:

@@ -14,10 +14,15 @@ from blueprint.layers.errors import StorageUnavailable
 __all__ = ["LayerInfo", "iso_utc", "layer_info"]
 
 
+def utc(value: datetime) -> datetime:
+    """An aware UTC datetime; naive values (SQLite reads them back so) are taken as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def iso_utc(at: datetime) -> str:
     """A stored moment as ISO 8601 with its UTC offset, the same text on both engines
     (SQLite reads ``timezone=True`` columns back naive, in UTC; PostgreSQL aware)."""
-    return (at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)).isoformat()
+    return utc(at).isoformat()
 
 
 @dataclass(frozen=True)
