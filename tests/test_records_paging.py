@@ -5,15 +5,25 @@ its counting helpers are reused here)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from projects_support import CITY_QUOTA, DCF, T0, city
-from test_records_scale import _projects, _signed_in, counted
+import pytest
+from fastapi.testclient import TestClient
+from projects_support import CITY_QUOTA, DCF, STAFF, T0, city, park_project, site
+from test_records_scale import PASSWORD, _projects, _signed_in, counted
 
 from blueprint.analysis import quota
+from blueprint.analysis.projects import create_project
 from blueprint.layers.audit import read_audit
+from blueprint.layers.sessions import sign_in
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
+from blueprint.service.app import create_app
+from blueprint.service.settings import Settings
 
 __all__ = ["city"]  # the fixture
 
@@ -83,3 +93,74 @@ def test_the_balances_api_sends_a_page_and_the_total(city: Store, tmp_path: Path
         for bad in ({"limit": 0}, {"limit": 10_001}, {"offset": -1}):
             assert client.get("/api/quota/balances", headers=auth,
                               params=bad).status_code == 422
+
+
+@contextmanager
+def _page_user(store: Store, tmp_path: Path, name: str, role: str,
+               county: str | None) -> Iterator[TestClient]:
+    """The real app serving ``store``, signed in as a new user ``name``."""
+    create_user(name, role, county, store=store, actor="test", password=PASSWORD)
+    app = create_app(Settings(data_dir=tmp_path / f"app-{name}"))
+    with TestClient(app, base_url="https://testserver") as client:
+        own, app.state.store = app.state.store, store
+        try:
+            client.cookies.set("bp_session", sign_in(name, PASSWORD, store=store,
+                                                     hours=1)[0])
+            yield client
+        finally:
+            app.state.store = own
+
+
+def _sited(store: Store, n: int, county: str, start: int) -> list[str]:
+    return [create_project(park_project(name=f"选项项目{start + i}", county=county),
+                           site=site("01_park_clean.txt"), user=STAFF, store=store,
+                           at=T0).code for i in range(n)]
+
+
+def _choices(html: str) -> list[str]:
+    found = re.search(r'<datalist id="bp-project-codes">(.*?)</datalist>', html, re.S)
+    assert found is not None
+    return re.findall(r'<option value="([^"]+)"', found.group(1))
+
+
+def test_the_quota_page_offers_a_bounded_list_of_the_users_county_projects(
+        city: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forms' project choices: a county manager's are its county's, the newest few;
+    the page reads them by SQL (counted: the statements, the sites decoded), not the whole
+    library whatever its size."""
+    import shapely
+
+    from blueprint.web import quota_pages
+
+    monkeypatch.setattr(quota_pages, "PROJECT_CHOICES", 4)
+    ours = _sited(city, 3, DCF, 0)
+    _sited(city, 3, "371521", 3)
+    decoded = [0]
+    real = shapely.from_wkb
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        decoded[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(shapely, "from_wkb", counting)
+    with _page_user(city, tmp_path, "county_q", "county_quota_manager", DCF) as client:
+        assert client.get("/quota").status_code == 200  # the session's first use, once
+        decoded[0] = 0
+        with counted(city) as seen:
+            first = client.get("/quota")
+        at_first = decoded[0]  # the county boundaries' (PostGIS) and three projects' sites
+        few = seen[0]
+        assert _choices(first.text) == ours
+        assert 'id="bp-project-choices"' not in first.text
+        ours += _sited(city, 5, DCF, 6)
+        _sited(city, 5, "371521", 11)
+        decoded[0] = 0
+        with counted(city) as seen:
+            later = client.get("/quota").text
+        assert seen[0] == few  # not a statement more for more projects
+        assert _choices(later) == ours[-4:]  # the newest four of the county's eight
+        assert decoded[0] == at_first + 1  # one site more offered, not ten more read
+        assert "项目编号的候选列出最新的 4 个项目（共 8 个），其他项目请直接输入编号。" in later
+    with _page_user(city, tmp_path, "city_q", "city_quota_manager", None) as client:
+        shown = _choices(client.get("/quota").text)
+        assert len(shown) == 4 and shown[-1] != ours[-1]  # the city's newest: of 371521

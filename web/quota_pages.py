@@ -21,7 +21,7 @@ from blueprint.analysis.clock import (
     parse_day_or_time,
     today_cn,
 )
-from blueprint.analysis.projects import get_project, list_projects
+from blueprint.analysis.projects import count_projects, get_project, list_projects
 from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.common import check_year
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
@@ -38,6 +38,7 @@ from blueprint.web.render import PageContext, Refusal, embed, error_page, page, 
 from blueprint.web.session import check_csrf
 
 PAGE_SIZE = 50
+PROJECT_CHOICES = 200  # the newest projects a form's project field offers (any code is typed)
 MAX_PAGE = 100_000  # a page number beyond any ledger (a typed one stays a number SQL takes)
 FILTERS = ("county", "project", "op", "since", "until", "actor")
 OPERATIONS = ("hold", "allocate", "lend", "repay", "reclaim", "reverse")
@@ -75,6 +76,18 @@ def _core_filters(values: dict[str, str], year: int, kind: str) -> dict[str, Any
             "since": _when(values["since"], "since"),
             "until": _when(values["until"], "until", end=True),
             "actor": actor_stored(values["actor"]) or None}
+
+
+def _project_choices(store: Store, user: User, visible: list[str]) -> tuple[list[Any], int]:
+    """The projects a form's project field offers (the newest :data:`PROJECT_CHOICES` in
+    code order: a county user's of that county, city level any county's) and how many
+    there are in all; read by SQL, not the whole library."""
+    if not visible:
+        return [], 0
+    county = None if sees_all_counties(user) else user.county
+    total = count_projects(store=store, county=county)
+    return list_projects(store=store, county=county, limit=PROJECT_CHOICES,
+                         offset=max(0, total - PROJECT_CHOICES)), total
 
 
 def _may_operate(user: User) -> list[str]:
@@ -119,13 +132,13 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
     query = {"kind": kind, "year": year, **{k: v for k, v in values.items() if v}}
     pool = next((r for r in rows if r["type"] == "pool"), None)
     names = {c: cards[c]["name"] for c in cards}
-    shown = set(visible)  # the projects a form may name: those of the counties shown
-    projects = [p for p in list_projects(store=store) if p.county in shown]
+    projects, project_total = _project_choices(store, user, visible)
     return page(ctx, "quota.html", status=refusal.status if refusal else 200, kind=kind,
                 year=year, years=years or [year], kinds=KINDS, unit=unit, fmap=fmap, pool=pool,
                 visible=visible, chosen=chosen, card=cards.get(chosen) if chosen else None,
                 chart=bar_chart(cards[chosen], unit) if chosen in cards else "",
-                cards=cards, names=names, projects=projects, moves=moves, total=total,
+                cards=cards, names=names, projects=projects, project_total=project_total,
+                moves=moves, total=total,
                 page_no=page_no,
                 pages=max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE), values=values,
                 ops=OPS, op_zh=OP_ZH, query=urlencode(query), ramp=RAMP,
