@@ -164,3 +164,98 @@ def test_the_quota_page_offers_a_bounded_list_of_the_users_county_projects(
     with _page_user(city, tmp_path, "city_q", "city_quota_manager", None) as client:
         shown = _choices(client.get("/quota").text)
         assert len(shown) == 4 and shown[-1] != ours[-1]  # the city's newest: of 371521
+
+
+def _tracked(store: Store, n: int, start: int = 0) -> list[str]:
+    """``n`` projects of 东昌府区 with a plan (tracked), sites included."""
+    from datetime import date
+
+    from blueprint.analysis.tracking import Milestone, set_plan
+
+    codes = []
+    for i in range(n):
+        code = create_project(park_project(name=f"跟踪项目{start + i}"),
+                              site=site("01_park_clean.txt"), user=STAFF, store=store,
+                              at=T0).code
+        set_plan(code, milestones=[Milestone("start", date(2026, 4, 15), "住房和城乡建设局")],
+                 investment={"2026-03": "100", "2026-04": "100"}, user=STAFF, store=store,
+                 at=T0)
+        codes.append(code)
+    return codes
+
+
+def _listed(html: str) -> list[str]:
+    found = re.search(r'<table class="bp-table" id="bp-tracking-list">(.*?)</table>', html,
+                      re.S)
+    assert found is not None
+    return re.findall(r'<a href="/tracking/projects/(LC-\d{4}-\d{4})">', found.group(1))
+
+
+def test_the_tracking_page_is_one_page_of_tracked_projects(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from blueprint.web import tracking_pages
+
+    monkeypatch.setattr(tracking_pages, "PAGE_SIZE", 3)
+    codes = _tracked(store, 7)
+    _projects(store, 2, start=7)  # not tracked
+    with _signed_in(store, tmp_path) as client:
+        first = client.get("/tracking").text
+        assert _listed(first) == codes[:3]
+        assert "共 7 个跟踪项目（红色 7 个、黄色 0 个、绿色 0 个），第 1 / 3 页，" \
+               "地图和清单显示本页的项目" in first
+        assert 'id="bp-next-page"' in first
+        # the map holds the page's projects only: a tooltip names each by code and name
+        assert "跟踪项目0（" in first and "跟踪项目3（" not in first
+        last = client.get(f"/tracking?county={DCF}&colour=red&page=3").text
+        assert _listed(last) == codes[6:] and "第 3 / 3 页" in last
+        assert f"county={DCF}&amp;colour=red&amp;page=2" in last
+        assert 'id="bp-next-page"' not in last and "跟踪项目6（" in last
+        for asked in ("99", "0", "x", "²"):  # beyond the last: the last; else the first
+            shown = client.get("/tracking", params={"page": asked}).text
+            assert _listed(shown) == (codes[6:] if asked == "99" else codes[:3])
+        none = client.get("/tracking?colour=green").text
+        assert _listed(none) == [] and "共 0 个跟踪项目" in none and "第 1 / 1 页" in none
+
+
+def test_the_tracking_project_page_computes_only_its_projects_colour(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The project page's colour is the one the list gives, computed for that project
+    alone (counted: the colours computed, the sites decoded), not for its whole county."""
+    import shapely
+
+    from blueprint.analysis.tracking import project_statuses, status
+
+    codes = _tracked(store, 2)
+    computed, decoded = [0], [0]
+    real_colour, real_wkb = status.colour_of, shapely.from_wkb
+
+    def colour_of(*args: Any, **kwargs: Any) -> Any:
+        computed[0] += 1
+        return real_colour(*args, **kwargs)
+
+    def from_wkb(*args: Any, **kwargs: Any) -> Any:
+        decoded[0] += 1
+        return real_wkb(*args, **kwargs)
+
+    with _signed_in(store, tmp_path) as client:
+        def shown(code: str) -> tuple[str, int, int, int]:
+            computed[0] = decoded[0] = 0
+            with counted(store) as seen, monkeypatch.context() as m:
+                m.setattr(status, "colour_of", colour_of)
+                m.setattr(shapely, "from_wkb", from_wkb)
+                html = client.get(f"/tracking/projects/{code}").text
+            found = re.search(r'<span id="bp-colour"[^>]*>([^<]+)</span>', html)
+            assert found is not None
+            return found.group(1), computed[0], decoded[0], seen[0]
+
+        few = shown(codes[0])
+        codes += _tracked(store, 6, start=2)
+        many = shown(codes[0])
+        assert many == few and few[1] == 1  # one colour computed, whatever the county has
+        colours = {s.project.code: s.colour for s in project_statuses(store=store)}
+        from blueprint.analysis.tracking.model import COLOUR_ZH
+
+        assert few[0] == COLOUR_ZH[colours[codes[0]]]
+        untracked = _projects(store, 1, start=9)[0]
+        page = client.get(f"/tracking/projects/{untracked}")
+        assert page.status_code == 404 and 'id="bp-colour"' not in page.text
