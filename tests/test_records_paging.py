@@ -5,6 +5,7 @@ its counting helpers are reused here)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -259,3 +260,69 @@ def test_the_tracking_project_page_computes_only_its_projects_colour(
         untracked = _projects(store, 1, start=9)[0]
         page = client.get(f"/tracking/projects/{untracked}")
         assert page.status_code == 404 and 'id="bp-colour"' not in page.text
+
+
+def test_the_quota_export_is_sent_as_the_ledger_is_read(
+        city: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSV of movements is written a batch of entries at a time (counted: one statement
+    a batch, read only when the batch before has been sent), and sent as a stream (no
+    Content-Length: the server does not hold the file); the bytes are the same as the
+    whole file rendered at once. An .xlsx is still whole, handed out in pieces."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from blueprint.analysis.quota import exports
+    from blueprint.layers.errors import BadInput
+    from blueprint.layers.users import actor_zh
+
+    monkeypatch.setattr(exports, "BATCH", 3)
+    _held(city, 5)
+    rows = [r | {"actor": actor_zh(r["actor"])}
+            for r in quota.movements(store=city, limit=10_000)]
+    assert len(rows) > 9
+    whole = exports.render(rows, what="movements", fmt="csv")
+    chunks = exports.export_chunks(what="movements", fmt="csv", store=city)
+    with counted(city) as seen:
+        header = next(chunks)
+        assert seen[0] == 0 and header.decode("utf-8-sig").count("\r\n") == 1
+        pieces, read = [header], [0]
+        for piece in chunks:
+            pieces.append(piece)
+            read.append(seen[0])
+            assert piece.decode("utf-8").count("\r\n") == min(3, len(rows) - 3 * (
+                len(pieces) - 2))
+    # the same few statements for each batch, read when it is asked for
+    steps = {b - a for a, b in itertools.pairwise(read)}
+    assert len(steps) == 1 and steps.pop() > 0
+    assert b"".join(pieces) == whole and len(pieces) == 1 + (len(rows) + 2) // 3
+    try:
+        exports.export_chunks(what="movements", fmt="csv", store=city, op="nope")
+        raise AssertionError("a bad filter is refused before the first piece")
+    except BadInput as exc:
+        assert exc.where == "op"
+    out = exports.write_export(tmp_path / "m.csv", what="movements", fmt="csv", store=city)
+    assert out.read_bytes() == whole and not (tmp_path / "m.csv.partial").exists()
+    token = create_user("reader", "viewer", None, store=city, actor="test")
+    auth = {"Authorization": f"Bearer {token}"}
+    with _signed_in(city, tmp_path) as client:
+        with counted(city) as seen:
+            sent = client.get("/api/quota/export", headers=auth,
+                              params={"what": "movements", "format": "csv"})
+        assert sent.status_code == 200 and sent.content == whole
+        assert "content-length" not in sent.headers  # streamed, not one body
+        assert sent.headers["content-type"] == "text/csv; charset=utf-8"
+        assert seen[0] >= len(rows) // 3  # in batches
+        book = client.get("/api/quota/export", headers=auth,
+                          params={"what": "movements", "format": "xlsx"})
+        assert book.status_code == 200 and "content-length" not in book.headers
+        sheet = load_workbook(io.BytesIO(book.content)).active
+        assert sheet is not None and sheet.max_row == len(rows) + 1
+        page = client.get("/quota/export", params={"format": "csv", "year": "2026",
+                                                   "kind": "land"})
+        assert page.status_code == 200 and "content-length" not in page.headers
+        land = [r for r in rows if r["kind"] == "new_construction_land" and r["year"] == 2026]
+        assert page.content == exports.render(land, what="movements", fmt="csv")
+        refused = client.get("/api/quota/export", headers=auth,
+                             params={"what": "movements", "format": "csv", "kind": "x"})
+        assert refused.status_code == 422

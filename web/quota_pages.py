@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from blueprint.analysis import quota
 from blueprint.analysis.clock import (
@@ -25,7 +25,7 @@ from blueprint.analysis.projects import count_projects, get_project, list_projec
 from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.common import check_year
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
-from blueprint.analysis.quota.exports import MEDIA_TYPES, export, export_filename
+from blueprint.analysis.quota.exports import MEDIA_TYPES, export_chunks, export_filename
 from blueprint.analysis.quota.history import OP_ZH, OPS
 from blueprint.analysis.quota.kinds import KINDS, resolve_kind, to_units
 from blueprint.layers.errors import BadInput, BlueprintError
@@ -248,18 +248,19 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
     @router.get("/quota/export", response_model=None)
     def export_movements(request: Request, session: SessionDep, ctx: Ctx,
                          store: StoreDep) -> Response:
-        """The movements exactly as filtered on the page, as xlsx or CSV."""
+        """The movements exactly as filtered on the page, as xlsx or CSV, sent as it is
+        made (:func:`~blueprint.analysis.quota.exports.export_chunks`)."""
         q = request.query_params
         try:
             fmt = q.get("format") or "xlsx"
             kind = resolve_kind(q.get("kind") or "new_construction_land").code
             year = _year(q.get("year") or str(next(iter(_years(store)), today_cn().year)))
             filters = _core_filters(_movement_filters(q, session.user), year, kind)
-            data = export(what="movements", fmt=fmt, store=store, **filters)
+            chunks = export_chunks(what="movements", fmt=fmt, store=store, **filters)
             name, ascii_name = export_filename("movements", fmt, year=year, kind=kind)
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/quota")
-        return Response(data, media_type=MEDIA_TYPES[fmt], headers={  # RFC 6266, 5987
+        return StreamingResponse(chunks, media_type=MEDIA_TYPES[fmt], headers={  # RFC 6266
             "Content-Disposition": f'attachment; filename="{ascii_name}"; '
                                    f"filename*=UTF-8''{quote(name, safe='')}"})
 

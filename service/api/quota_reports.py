@@ -8,10 +8,11 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from blueprint.analysis import quota
-from blueprint.analysis.quota.exports import MEDIA_TYPES, export, export_filename
+from blueprint.analysis.quota.exports import MEDIA_TYPES, export_chunks, export_filename
 from blueprint.analysis.quota.kinds import KINDS
 from blueprint.service.api.bounds import CODE_LEN, ONE_LINE, CodeQuery, OffsetQuery, YearQuery
 from blueprint.service.api.deps import StoreDep, UserDep
@@ -186,9 +187,11 @@ def api_export(user: UserDep, store: StoreDep,
                what: Annotated[Literal["balances", "movements"], Query()] = "balances",
                format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",
                year: YearQ = None, kind: KindQ = None, county: CountyQ = None) -> Response:
-    """A downloadable .xlsx or CSV file with Chinese headers."""
-    data = export(what=what, fmt=format, store=store, year=year, kind=kind, county=county)
+    """A downloadable .xlsx or CSV file with Chinese headers, sent as it is made (a CSV
+    of movements as the ledger is read, a few thousand entries at a time)."""
+    chunks = export_chunks(what=what, fmt=format, store=store, year=year, kind=kind,
+                           county=county)
     name, ascii_name = export_filename(what, format, year=year, kind=kind)
-    return Response(data, media_type=MEDIA_TYPES[format], headers={  # RFC 6266, 5987
+    return StreamingResponse(chunks, media_type=MEDIA_TYPES[format], headers={  # RFC 6266
         "Content-Disposition": f'attachment; filename="{ascii_name}"; '
                                f"filename*=UTF-8''{quote(name, safe='')}"})
