@@ -267,7 +267,7 @@ def test_the_quota_export_is_sent_as_the_ledger_is_read(
     """A CSV of movements is written a batch of entries at a time (counted: one statement
     a batch, read only when the batch before has been sent), and sent as a stream (no
     Content-Length: the server does not hold the file); the bytes are the same as the
-    whole file rendered at once. An .xlsx is still whole, handed out in pieces."""
+    whole file rendered at once. An .xlsx is sent when it is complete."""
     import io
 
     from openpyxl import load_workbook

@@ -3,10 +3,13 @@
 CSV files are UTF-8 with a byte-order mark so that Excel opens them with the right
 encoding; amounts are written as exact decimal text. In ``.xlsx`` amounts are numbers.
 
-:func:`export_chunks` gives a file as pieces of bytes: a CSV of movements is written as
-the ledger is read, :data:`BATCH` entries at a time (a city's years of movements are never
-in memory at once); balances (computed whole) are encoded in pieces; an ``.xlsx`` is built
-whole in memory (a zip's directory comes last) and then handed out in pieces.
+:func:`export_chunks` gives a file as pieces of bytes, the movements read from the ledger
+:data:`BATCH` entries at a time (a city's years of movements are never in memory at once):
+a CSV piece is sent as soon as its batch is read; an ``.xlsx`` is written row by row by
+openpyxl's write-only sheet into a temporary file (not a cell object per value in memory;
+its shared strings are), zipped at the end (a zip's directory comes last), and then handed
+out in pieces: its first byte comes only when the whole workbook is made. Balances are
+computed whole, then written the same way.
 
 操作人 is who did it as a person reads it (``layers.users.actor_zh``): a command at the
 server as 命令行（<OS user>）, an automatic step as 系统自动, a user by login name.
@@ -102,21 +105,40 @@ def render(rows: list[dict[str, Any]], *, what: str, fmt: str) -> bytes:
     _check(what, fmt)
     if fmt == "csv":
         return b"".join(_csv_chunks([rows], what))
+    return b"".join(_xlsx_chunks([rows], what))
+
+
+def _xlsx_chunks(batches: Iterable[list[dict[str, Any]]], what: str) -> Iterator[bytes]:
+    """An ``.xlsx`` workbook in pieces. openpyxl's write-only sheet keeps the rows in a
+    temporary file as they come (not a cell object each in memory); the zip is written
+    at the end, and then handed out."""
+    import tempfile
+
+    from openpyxl.cell import WriteOnlyCell
+
     sheet_title, columns = SHEETS[what]
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = sheet_title
-    sheet.append([zh for _, zh in columns])
-    for r in _values(rows, columns):
-        sheet.append(r)
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # text, never a formula
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(sheet_title)
     sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+
+    def cells(values: list[Any]) -> list[Any]:
+        out = []
+        for value in values:
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text, never a formula
+            out.append(cell)
+        return out
+
+    sheet.append(cells([zh for _, zh in columns]))
+    for rows in batches:
+        for r in _values(rows, columns):
+            sheet.append(cells(r))
+    with tempfile.TemporaryFile() as out:
+        book.save(out)
+        out.seek(0)
+        while chunk := out.read(CHUNK):
+            yield chunk
 
 
 def export_filename(what: str, fmt: str, *, year: int | None = None,
@@ -157,10 +179,7 @@ def export_chunks(*, what: str, fmt: str, store: Store, **filters: Any) -> Itera
             rows[n:n + BATCH] for n in range(0, len(rows), BATCH))
     else:
         batches = _movement_rows(store, **filters)
-    if fmt == "csv":
-        return _csv_chunks(batches, what)
-    data = render([r for rows in batches for r in rows], what=what, fmt=fmt)
-    return (data[n:n + CHUNK] for n in range(0, len(data), CHUNK))
+    return _csv_chunks(batches, what) if fmt == "csv" else _xlsx_chunks(batches, what)
 
 
 def export(*, what: str, fmt: str, store: Store, **filters: Any) -> bytes:
