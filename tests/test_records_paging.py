@@ -326,3 +326,35 @@ def test_the_quota_export_is_sent_as_the_ledger_is_read(
         refused = client.get("/api/quota/export", headers=auth,
                              params={"what": "movements", "format": "csv", "kind": "x"})
         assert refused.status_code == 422
+
+
+def test_the_quota_page_computes_only_the_shown_year_and_kinds_balances(
+        city: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The year list and the confirmation's county names are read, not taken from every
+    year's and kind's balances computed (counted: the balance sheets computed)."""
+    import importlib
+
+    sheets = importlib.import_module("blueprint.analysis.quota.balances")
+    _held(city, 2)
+    quota.grant(year=2027, kind="land", county=DCF, amount="10", user=CITY_QUOTA,
+                reason="下一年度", key="grant-2027", store=city, at=T0)
+    asked: list[tuple[Any, Any]] = []
+    real = sheets.balance_rows
+
+    def balance_rows(conn: Any, **kwargs: Any) -> Any:
+        asked.append((kwargs.get("year"), kwargs.get("kind")))
+        return real(conn, **kwargs)
+
+    monkeypatch.setattr(sheets, "balance_rows", balance_rows)
+    with _page_user(city, tmp_path, "city_q", "city_quota_manager", None) as client:
+        page = client.get("/quota", params={"year": "2026", "kind": "land"}).text
+        assert asked and all(year == 2026 and kind for year, kind in asked)
+        assert ">2027</option>" in page and "<option selected>2026</option>" in page
+        asked.clear()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf is not None
+        confirm = client.post("/quota/ops", data={
+            "csrf": csrf.group(1), "op": "hold", "kind": "land", "year": "2026",
+            "county": DCF, "project": "LC-2026-0001", "amount": "1", "reason": "测试"})
+        assert confirm.status_code == 200 and "东昌府区" in confirm.text
+        assert all(year is not None for year, _ in asked)

@@ -22,7 +22,7 @@ from blueprint.analysis.clock import (
     today_cn,
 )
 from blueprint.analysis.projects import count_projects, get_project, list_projects
-from blueprint.analysis.quota.balances import counties
+from blueprint.analysis.quota.balances import counties, ledger_years
 from blueprint.analysis.quota.common import check_year
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export_chunks, export_filename
@@ -47,7 +47,7 @@ PROJECT_OPS = ("hold", "allocate", "reclaim")  # the operations that name a proj
 
 
 def _years(store: Store) -> list[int]:
-    return sorted({r["year"] for r in quota.balances(store=store)}, reverse=True)
+    return ledger_years(store=store)  # not every year's and kind's balances computed
 
 
 def _admin_features(store: Store) -> list[dict[str, Any]]:
@@ -281,8 +281,7 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             kind = resolve_kind(f.get("kind") or "new_construction_land")
             _required(op, f)
             if f.get("confirm") != "1":
-                names = {r["county"]: str(r["title"]).split(" ")[0]
-                         for r in quota.balances(store=store) if r["type"] == "county"}
+                names = counties(store=store)
                 effect = effect_zh(op, f, kind.title, kind.unit_zh, names,
                                    _checked(op, f, store))
                 return page(ctx, "quota_confirm.html", op=op, op_zh=OP_ZH[op], effect=effect,
