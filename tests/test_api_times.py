@@ -100,14 +100,17 @@ def test_every_moment_in_the_api_is_utc_with_z(api: tuple[Api, Clock]) -> None:
 
 
 def test_one_renderer_for_every_json_answer() -> None:
-    """Offsets other than UTC become UTC; dates, display times and text stay as sent."""
+    """Offsets other than UTC become UTC; dates, display times and text (a moment quoted in
+    it included) stay as sent."""
     from blueprint.service.api.responses import ApiJSONResponse
 
     body = ApiJSONResponse({"a": "2026-03-02T10:00:00+08:00", "b": "2026-03-02",
                             "c": "2026-03-02 10:00:00", "d": "开会：2026-03-02T10:00:00+00:00",
                             "e": ["2026-03-02T02:00:00.5+00:00"],
-                            "f": '"2026-03-02T02:00:00+00:00"'}).body
+                            "f": '"2026-03-02T02:00:00+00:00"', "g": '"2026-03-02T02:00:00+00:00',
+                            "h": float("nan")}).body
     assert body.decode() == (
         '{"a":"2026-03-02T02:00:00Z","b":"2026-03-02","c":"2026-03-02 10:00:00",'
         '"d":"开会：2026-03-02T10:00:00+00:00","e":["2026-03-02T02:00:00.5Z"],'
-        '"f":"\\"2026-03-02T02:00:00+00:00\\""}')
+        '"f":"\\"2026-03-02T02:00:00+00:00\\"","g":"\\"2026-03-02T02:00:00+00:00",'
+        '"h":null}')  # not finite: null, as FastAPI's own serializer writes it
