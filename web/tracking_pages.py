@@ -100,9 +100,11 @@ def _report_values(form: Any) -> dict[str, Any]:
 
 
 def _month(request: Request) -> str:
-    """The month asked for, or the newest one whose report window has closed."""
+    """The month asked for, written exactly ``YYYY-MM`` as the API and the CLI take it
+    (``2025-6`` refused, not read as 2025-06), or the newest one whose report window has
+    closed."""
     asked = request.query_params.get("month")
-    return check_month(asked) if asked else last_closed_month(
+    return check_month(asked, exact=True) if asked else last_closed_month(
         now_utc(), load_settings().close_day)
 
 
