@@ -8,6 +8,7 @@ machine, no console error (the page fixture of ``tests.test_browser`` holds both
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,6 +58,26 @@ def _sign_in(page: Any, server: str, target: str, name: str = "市领导") -> No
     page.wait_for_url(f"{server}{target}*")
 
 
+def _hover_a_shape(page: Any) -> str:
+    """The tooltip's text once the mouse rests on a shape of the battle map that nothing
+    covers (tried again while the map still moves into its view)."""
+    for _ in range(20):
+        spot = page.evaluate("""() => {
+            for (const el of document.querySelectorAll('#bp-battle-map path.leaflet-interactive')) {
+                const r = el.getBoundingClientRect(), x = r.x + r.width / 2, y = r.y + r.height / 2;
+                if (document.elementFromPoint(x, y) === el) return [x, y];
+            }
+            return null; }""")
+        if spot is not None:
+            page.mouse.move(spot[0] - 5, spot[1], steps=2)
+            page.mouse.move(*spot, steps=3)
+            tips = page.locator("#bp-battle-map .leaflet-tooltip")
+            if tips.count():
+                return str(tips.first.inner_text())
+        page.wait_for_timeout(250)
+    raise AssertionError("no shape of the battle map shows a tooltip")
+
+
 def test_the_battle_map_shows_projects_in_their_colours(server: str, page: Any) -> None:
     _sign_in(page, server, "/tracking")
     rows = page.locator("#bp-tracking-list tbody tr[data-colour]")
@@ -68,6 +89,10 @@ def test_the_battle_map_shows_projects_in_their_colours(server: str, page: Any) 
     for colour in set(colours):  # every colour of the list is drawn on the map
         assert HEX[colour] in fills, (colour, fills)
     assert set(fills) <= set(HEX.values())
+    # every site and its ring: two shapes a project, each naming it in its tooltip
+    assert len(fills) == 2 * len(colours)
+    tip = _hover_a_shape(page)
+    assert re.search(r"LC-\d{4}-\d{4} .+（.+）：(红|黄|绿)色", tip)
     _the_whole_city_is_in_view(page)
     page.select_option("select[name=colour]", "red")
     page.click("#bp-tracking-filters button[type=submit]")

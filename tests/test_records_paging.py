@@ -6,6 +6,7 @@ its counting helpers are reused here)."""
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -192,6 +193,11 @@ def _listed(html: str) -> list[str]:
     return re.findall(r'<a href="/tracking/projects/(LC-\d{4}-\d{4})">', found.group(1))
 
 
+def _on_map(page: str, words: str) -> bool:
+    """Whether the battle map's data (JSON in the page's script) holds ``words``."""
+    return json.dumps(words)[1:-1] in page
+
+
 def test_the_tracking_page_is_one_page_of_tracked_projects(
         store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from blueprint.web import tracking_pages
@@ -203,14 +209,15 @@ def test_the_tracking_page_is_one_page_of_tracked_projects(
         first = client.get("/tracking").text
         assert _listed(first) == codes[:3]
         assert "共 7 个跟踪项目（红色 7 个、黄色 0 个、绿色 0 个），第 1 / 3 页，" \
-               "地图和清单显示本页的项目" in first
+               "地图显示全部 7 个，清单显示本页的项目" in first
         assert 'id="bp-next-page"' in first
-        # the map holds the page's projects only: a tooltip names each by code and name
-        assert "跟踪项目0（" in first and "跟踪项目3（" not in first
+        # the map holds every tracked project, whatever the list's page: a tooltip names
+        # each by code and name
+        assert all(_on_map(first, f"跟踪项目{n}（") for n in range(7))
         last = client.get(f"/tracking?county={DCF}&colour=red&page=3").text
         assert _listed(last) == codes[6:] and "第 3 / 3 页" in last
         assert f"county={DCF}&amp;colour=red&amp;page=2" in last
-        assert 'id="bp-next-page"' not in last and "跟踪项目6（" in last
+        assert 'id="bp-next-page"' not in last and _on_map(last, "跟踪项目0（")
         for asked in ("99", "0", "x", "²"):  # beyond the last: the last; else the first
             shown = client.get("/tracking", params={"page": asked}).text
             assert _listed(shown) == (codes[6:] if asked == "99" else codes[:3])

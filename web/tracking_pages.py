@@ -139,8 +139,8 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
     def tracking_page(request: Request, session: SessionDep, ctx: Ctx,
                       store: StoreDep) -> HTMLResponse:
         """The battle map and the list, filtered by county, stage, library and colour, 50
-        projects a page (``?page=N``, as the library): the map shows the page's projects,
-        the pager the total and how many of each colour."""
+        projects a page (``?page=N``, as the library); the map shows every project the filters
+        keep (the city's picture), the pager the total and how many of each colour."""
         q = request.query_params
         chosen = {k: (q.get(k) or None) for k in ("county", "stage", "library", "colour")}
         try:
@@ -157,7 +157,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         page_no = min(int(asked), pages) if asked.isdecimal() and asked != "0" else 1
         shown = statuses[(page_no - 1) * PAGE_SIZE:page_no * PAGE_SIZE]
         names = counties(store=store)
-        fmap = embed(battle_map(shown, names, ctx.base, _boundaries(store)))
+        fmap = embed(battle_map(statuses, names, ctx.base, _boundaries(store)))
         problems = list_problems(store=store, status="open", county=chosen["county"])
         query = urlencode({k: v for k, v in {**chosen, "month": q.get("month")}.items()
                            if v})
