@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.a11y import assert_accessible
 from tests.conftest import IN_CI, REPO, SAMPLE
 from tests.live_server import running_server
 
@@ -181,6 +182,7 @@ def test_uploaded_coordinate_file_shows_the_red_conflict(page, tmp_path):
     text = popup.inner_text()
     for part in ("生态保护红线", "HX371502-001", "不得占用生态保护红线", "m²", "亩", "49.57%"):
         assert part in text, part
+    assert_accessible(page)  # the map page with a report and a popup open
     with page.expect_download() as download:
         page.click("#bp-dl-json")
     report = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
@@ -252,6 +254,7 @@ def test_bad_file_shows_a_readable_chinese_error(page, console, tmp_path):
     assert english.count() == 1 and not english.is_visible()
     status.locator(".bp-en summary").click()
     assert english.is_visible() and english.inner_text()
+    assert_accessible(page)  # the error, its English fold open
 
 
 def _container_point(page: Any, lat: float, lon: float) -> tuple[float, float]:

@@ -18,6 +18,7 @@ from projects_support import DCF_STAFF, park_project, site
 from blueprint.analysis.projects import create_project, vet_project
 from blueprint.layers.store import open_store
 from blueprint.layers.users import create_user
+from tests.a11y import assert_accessible
 from tests.live_server import serving
 from tests.test_browser import (  # noqa: F401  (fixtures)
     ARTIFACTS,
@@ -89,12 +90,14 @@ def test_a_staff_user_saves_a_checked_site_and_starts_a_round(server, page):
     page.fill("input[name=service_officer]", "李专员")
     page.select_option("select[name=origin]", "attracted")
     _shot(page, "projects_new_form")
+    assert_accessible(page)
     page.click("#bp-save-project")
     page.wait_for_url(f"{server}/projects/LC-*")
     code = page.locator("#bp-code").inner_text()
     assert page.locator("#bp-stage").inner_text() == "策划生成"
     assert "通过" in page.locator("#bp-report-verdict").inner_text()
     assert page.locator("#bp-project-map .leaflet-interactive").count() >= 1
+    assert_accessible(page)
     page.click("#bp-start-round")
     page.wait_for_url(f"{server}/projects/{code}")
     assert page.locator("#bp-stage").inner_text() == "会商中"
@@ -102,6 +105,7 @@ def test_a_staff_user_saves_a_checked_site_and_starts_a_round(server, page):
     page.goto(f"{server}/projects")
     assert code in page.locator("#bp-projects").inner_text()
     assert "会商中 1" in page.locator("#bp-counts").inner_text()
+    assert_accessible(page)
     STATE["code"] = code
 
 
@@ -135,6 +139,7 @@ def test_a_department_answers_with_a_drawn_condition(server, page):
     assert page.locator("input[name=answer][value=conditional]").is_checked()
     page.fill("textarea[name=text]", "须保留厂区东侧 30 米绿化隔离带。")
     _shot(page, "inbox_answer_drawn")
+    assert_accessible(page)
     page.click("#bp-send-answer")
     page.wait_for_url(f"{server}/inbox?done=*")
     assert "有条件同意" in page.locator("#bp-inbox tr", has_text=code).inner_text()
@@ -143,6 +148,7 @@ def test_a_department_answers_with_a_drawn_condition(server, page):
     assert "有条件同意：须保留厂区东侧 30 米绿化隔离带。" in rounds and "附条件范围" in rounds
     assert "（1 处）" in page.locator("body").inner_text()
     assert page.locator("#bp-project-map path[stroke='#7b3294']").count() == 1
+    assert_accessible(page)
 
 
 def test_a_stale_answer_form_keeps_the_department_in_the_header(server, page, console):
@@ -242,3 +248,21 @@ def test_a_refused_revision_keeps_the_drawn_site_on_the_map(server, page, consol
     page.click("#bp-revise")
     page.wait_for_url(f"{server}/projects/{code}")
     assert "地块第 2 版" in page.locator("body").inner_text()
+
+
+def test_the_sign_in_and_error_pages_are_accessible(server, page, console):
+    """axe-core on the pages every user meets first and last: the sign-in form, a refused
+    sign-in, an unknown project (its English fold open)."""
+    page.goto(f"{server}/login")
+    assert_accessible(page)
+    page.fill("input[name=name]", "自然资源局小王")
+    page.fill("input[name=password]", "not-the-password")
+    console.expect("status of 401")
+    page.click("button[type=submit]")
+    assert page.locator(".bp-error, [role=alert]").count() >= 1
+    assert_accessible(page)
+    _sign_in(page, server, "自然资源局小王", "/projects")
+    console.expect("status of 404")
+    page.goto(f"{server}/projects/LC-1999-0000")
+    page.locator(".bp-en summary").click()
+    assert_accessible(page)

@@ -16,6 +16,7 @@ from quota_support import register_fixed_projects
 
 from blueprint.layers.store import open_store
 from blueprint.layers.users import create_user
+from tests.a11y import assert_accessible
 from tests.live_server import serving
 from tests.test_browser import (  # noqa: F401  (fixtures)
     ARTIFACTS,
@@ -79,6 +80,7 @@ def test_county_manager_sees_only_their_county(server, page, console):
     assert rows.count() == 1 and "东昌府区" in rows.inner_text()
     assert page.locator("#bp-op-lend").count() == 0
     _shot(page, "quota_county_manager")
+    assert_accessible(page)
     page.goto(f"{server}/quota?county=371521")
     assert page.locator("#bp-county-card").get_attribute("data-county") == "371502"
     form = page.locator("#bp-op-allocate")
@@ -115,6 +117,7 @@ def test_city_manager_allocates_from_the_pool(server, page):
     effect = page.locator("#bp-effect").inner_text()
     assert "LC-2026-9200" in effect and "市级统筹池" in effect
     _shot(page, "quota_city_confirm")
+    assert_accessible(page)
     page.click("#bp-confirm button[type=submit]")
     page.wait_for_url(re.compile(r".*/quota\?.*"))
     page.locator("#bp-quota-map .leaflet-container").wait_for()

@@ -18,6 +18,7 @@ import pytest
 
 from blueprint.layers.store import open_store
 from blueprint.layers.users import create_user
+from tests.a11y import assert_accessible
 from tests.conftest import REPO
 from tests.live_server import serving
 from tests.test_browser import (  # noqa: F401  (fixtures)
@@ -91,6 +92,7 @@ def test_the_battle_map_shows_projects_in_their_colours(server: str, page: Any) 
     assert set(fills) <= set(HEX.values())
     # every site and its ring: two shapes a project, each naming it in its tooltip
     assert len(fills) == 2 * len(colours)
+    assert_accessible(page)
     tip = _hover_a_shape(page)
     assert re.search(r"LC-\d{4}-\d{4} .+（.+）：(红|黄|绿)色", tip)
     _the_whole_city_is_in_view(page)
@@ -108,6 +110,7 @@ def test_the_battle_map_shows_projects_in_their_colours(server: str, page: Any) 
     assert "红色" in page.locator("#bp-colour").inner_text()
     assert "开工" in page.locator("#bp-milestones").inner_text()
     assert page.locator("#bp-months tbody tr").count() == 12
+    assert_accessible(page)
 
 
 def test_the_bulletin_pdf_has_readable_chinese(server: str, page: Any,
@@ -115,6 +118,7 @@ def test_the_bulletin_pdf_has_readable_chinese(server: str, page: Any,
     _sign_in(page, server, "/tracking/bulletin")
     page.goto(f"{server}/tracking/bulletin?month=2026-11")
     assert "临清轴承智能制造项目" in page.locator("#bp-flagged").inner_text()
+    assert_accessible(page)
     figures = page.request.get(f"{server}/tracking/figures?month=2026-11")
     assert figures.ok and "<svg" in figures.text()
     with page.expect_download() as info:

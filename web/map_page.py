@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,7 +183,23 @@ def _add_page_parts(fmap: folium.Map, config: dict[str, Any], options: PageOptio
         name="bp_panel")
 
 
+# folium's map writes this tag, which stops a reader from zooming the page (WCAG 1.4.4)
+_NO_ZOOM = re.compile(r'<meta name="viewport"[^>]*user-scalable=no[^>]*>')
+ZOOMABLE = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+
+
+def zoomable(head: str, keep: str = "") -> str:
+    """``head`` with folium's zoom-blocking viewport tag replaced by ``keep`` (a page's
+    own tag, or nothing where the page template has one)."""
+    return _NO_ZOOM.sub(keep, head)
+
+
 def render_page(layers: list[LayerInfo], options: PageOptions) -> str:
     """The whole HTML page, with ``lang="zh-CN"``."""
-    page = build_map(layers, options).get_root().render()
+    fmap = build_map(layers, options)
+    page = zoomable(fmap.get_root().render(), ZOOMABLE)
+    # the map is the page's main content (the panel beside it is an <aside>): a landmark,
+    # so that a screen reader can go to it and every part of the page is in one
+    mapdiv = f'<div class="folium-map" id="{fmap.get_name()}"'
+    page = page.replace(mapdiv, f'{mapdiv} role="main" aria-label="地图"', 1)
     return page.replace("<html>", '<html lang="zh-CN">', 1)

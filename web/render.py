@@ -19,6 +19,7 @@ from blueprint.analysis.consultation.workdays import is_provisional
 from blueprint.layers.errors import BlueprintError
 from blueprint.layers.sessions import Session
 from blueprint.layers.users import ROLES, actor_zh
+from blueprint.web.map_page import zoomable
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
@@ -139,5 +140,5 @@ def embed(fmap: folium.Map) -> EmbeddedMap:
     figure = fmap.get_root()
     assert isinstance(figure, Figure)
     figure.render()
-    return EmbeddedMap(head=figure.header.render(), html=figure.html.render(),
+    return EmbeddedMap(head=zoomable(figure.header.render()), html=figure.html.render(),
                        script=figure.script.render(), name=fmap.get_name())

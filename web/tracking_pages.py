@@ -66,7 +66,7 @@ from blueprint.layers.store import Store
 from blueprint.web.render import PageContext, embed, error_page, page
 from blueprint.web.session import check_csrf
 from blueprint.web.tracking_charts import bar_chart, colour_chart
-from blueprint.web.tracking_map import COLOUR_HEX, battle_map
+from blueprint.web.tracking_map import battle_map
 
 MonthPath = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{2}$")]
 CodePath = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
@@ -164,7 +164,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         return page(ctx, "tracking.html", statuses=shown, fmap=fmap, chosen=chosen,
                     total=total, page_no=page_no, pages=pages, query=query,
                     colour_counts=Counter(s.colour for s in statuses),
-                    counties=names, stages=STAGE_ZH, colours=COLOUR_ZH, hexes=COLOUR_HEX,
+                    counties=names, stages=STAGE_ZH, colours=COLOUR_ZH,
                     libraries=project_settings().libraries, late=late, month=month,
                     problems=problems, sources=SOURCES,
                     dispatches=list_dispatches(store=store)[:10],
@@ -185,7 +185,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         except NotAllowed:
             may_report = False
         return page(ctx, "tracking_project.html", status=status, p=project, plan=plan,
-                    state=state, reports=reports, colours=COLOUR_ZH, hexes=COLOUR_HEX,
+                    state=state, reports=reports, colours=COLOUR_ZH,
                     problems=list_problems(store=store, project=code),
                     milestone_zh=MILESTONE_ZH, milestones=MILESTONES, sources=SOURCES,
                     months=sorted(set(plan.investment) | set(reports)),
