@@ -255,3 +255,25 @@ def test_movement_dates_are_days_in_china_as_on_the_quota_page(blueprint, store:
     assert found("--since", "2026-05-06T01:30") == 0
     table = blueprint("movements").output
     assert "命令行（root）" in table and "cli:root" not in table
+
+
+def test_grant_file_says_how_many_rows_were_new_and_how_many_on_record(
+        blueprint, tmp_path: Path) -> None:
+    """A re-run grants nothing and says so (it said 已下达 N 项, every line counted)."""
+    header = "year,county_code,county_name,kind,amount,unit\n"
+    first = tmp_path / "quotas.csv"
+    first.write_text(header + "2026,371502,东昌府区,land,10,ha\n", encoding="utf-8")
+    assert blueprint("grant-file", str(first)).stdout == "已下达 1 项年度指标。\n"
+    again = blueprint("grant-file", str(first))
+    assert again.stdout == "没有新下达的指标：文件中的 1 项此前均已下达，未重复下达。\n"
+    more = tmp_path / "more.csv"
+    more.write_text(header + "2026,371502,东昌府区,land,10,ha\n"
+                    "2026,371521,阳谷县,land,5,ha\n2026,371521,阳谷县,energy,7,tce\n",
+                    encoding="utf-8")
+    assert blueprint("grant-file", str(more)).stdout == (
+        "已下达 2 项年度指标；另有 1 项此前已下达，未重复下达。\n")
+    rerun = as_json(blueprint("grant-file", str(more), "--format", "json"))
+    assert [r["replayed"] for r in rerun] == [True, True, True]
+    granted = [r for r in as_json(blueprint("balances", "--format", "json"))
+               if r["type"] == "source"]
+    assert sorted(str(r["granted"]) for r in granted) == ["15", "7"]  # each row once

@@ -131,6 +131,15 @@ def execute(request: Request, planner: Planner, *, store: Store) -> dict[str, An
     raise AssertionError("unreachable")
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """One operation of :func:`run_many`: its result, and whether its key was on record
+    already (``replayed``: the first result returned, nothing done now)."""
+
+    result: dict[str, Any]
+    replayed: bool
+
+
 def execute_many(jobs: Sequence[tuple[Request, Planner]], *, store: Store,
                  labels: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Run several operations in one transaction: all are recorded, or none is.
@@ -138,6 +147,12 @@ def execute_many(jobs: Sequence[tuple[Request, Planner]], *, store: Store,
     Each is replayed or run as :func:`execute` would run it, in order. An error in any of
     them rolls all of them back; when ``labels`` are given (e.g. the line of a file), the
     error is re-raised with the failing job's label as its ``where``."""
+    return [o.result for o in run_many(jobs, store=store, labels=labels)]
+
+
+def run_many(jobs: Sequence[tuple[Request, Planner]], *, store: Store,
+             labels: Sequence[str] | None = None) -> list[Outcome]:
+    """:func:`execute_many`, saying of each operation whether it was replayed."""
     for request, _ in jobs:
         check_request(request.key, request.reason, system=request.system)
     scopes = sorted({s for request, _ in jobs for s in request.scopes})
@@ -154,17 +169,17 @@ def execute_many(jobs: Sequence[tuple[Request, Planner]], *, store: Store,
 
 
 def _run_all(conn: Connection, jobs: Sequence[tuple[Request, Planner]],
-             labels: Sequence[str] | None) -> list[dict[str, Any]]:
+             labels: Sequence[str] | None) -> list[Outcome]:
     results = []
     for i, (request, planner) in enumerate(jobs):
         try:
             prior = _find(conn, request.stored_key)
             if prior is not None:
-                results.append(_replay(prior, request))
+                results.append(Outcome(_replay(prior, request), replayed=True))
                 continue
             if request.auto_expire:
                 expire_due(conn, request.scopes, at=request.at)
-            results.append(record(conn, request, planner(conn)))
+            results.append(Outcome(record(conn, request, planner(conn)), replayed=False))
         except BlueprintError as exc:
             if labels is None:
                 raise

@@ -122,14 +122,23 @@ def grant_cmd(kind: Kind, county: Annotated[str, typer.Option(help="County code"
 
 @quota_app.command("grant-file")
 def grant_file_cmd(path: Path, format: Format = "table") -> None:
-    """Grant every row of a quotas CSV (year,county_code,county_name,kind,amount,unit)."""
-    from blueprint.analysis.quota.grants import grant_from_csv
+    """Grant every row of a quotas CSV (year,county_code,county_name,kind,amount,unit);
+    rows an earlier load granted are on record already and not granted again."""
+    from blueprint.analysis.quota.grants import grant_file
 
-    results = grant_from_csv(path, store=open_store(), actor=local_actor())
+    done = grant_file(path, store=open_store(), actor=local_actor())
     if format == "json":
-        print_json(results)
+        print_json([r | {"replayed": again} for r, again in zip(done.results, done.replayed,
+                                                                 strict=True)])
+    elif not done.results:
+        out.print("文件中没有指标行，未下达任何指标。")
+    elif not done.granted:
+        out.print(f"没有新下达的指标：文件中的 {done.on_record} 项此前均已下达，"
+                  "未重复下达。")
     else:
-        out.print(f"已下达 {len(results)} 项年度指标（重复导入不会重复下达）")
+        on_record = (f"；另有 {done.on_record} 项此前已下达，未重复下达"
+                     if done.on_record else "")
+        out.print(f"已下达 {done.granted} 项年度指标{on_record}。")
 
 
 @quota_app.command("hold")
