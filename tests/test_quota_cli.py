@@ -277,3 +277,20 @@ def test_grant_file_says_how_many_rows_were_new_and_how_many_on_record(
     granted = [r for r in as_json(blueprint("balances", "--format", "json"))
                if r["type"] == "source"]
     assert sorted(str(r["granted"]) for r in granted) == ["15", "7"]  # each row once
+
+
+def test_expire_holds_with_none_due_says_so_and_records_nothing(blueprint, store: Store
+                                                                ) -> None:
+    """没有到期的预留 and no operation, no audit row (it recorded an empty operation)."""
+    from tests.helpers import StoreFingerprint
+
+    blueprint("grant", "--kind", "land", "--county", "371502", "--amount", "10", "--reason",
+              "下达")
+    blueprint("hold", "--kind", "land", "--county", "371502", "--project", "P1", "--amount",
+              "1", "--expires", "2099-06-30", "--reason", "审查")
+    fingerprint = StoreFingerprint(store)
+    before = fingerprint()
+    assert blueprint("expire-holds").stdout == "没有到期的预留，未记账。\n"
+    shown = as_json(blueprint("expire-holds", "--format", "json"))
+    assert (shown["operation_id"], shown["expired_holds"], shown["entries"]) == (None, [], [])
+    assert fingerprint() == before

@@ -56,6 +56,9 @@ class Request:
     at: datetime
     row: dict[str, Any] = field(default_factory=dict)  # extra columns of the operation row
     auto_expire: bool = True
+    #: An operation whose plan posts no entry is not recorded (no operation, no audit row,
+    #: the key left unused): its result has ``operation_id`` None (expire-holds: none due).
+    skip_empty: bool = False
     system: bool = False  # a key the system made (reserved prefix, not scoped to the actor)
     #: Row locks taken before the scope locks, in the order a project's exit takes them
     #: (project row, then scopes), e.g. :func:`analysis.quota.common.share_project`.
@@ -123,7 +126,10 @@ def execute(request: Request, planner: Planner, *, store: Store) -> dict[str, An
                     return _replay(prior, request)
                 if request.auto_expire:
                     expire_due(conn, request.scopes, at=request.at)
-                return record(conn, request, planner(conn))
+                plan = planner(conn)
+                if request.skip_empty and not plan.moves:
+                    return unrecorded(request, plan)
+                return record(conn, request, plan)
         except sa.exc.IntegrityError:
             # Two first tries of one key in different scopes: the loser replays.
             if attempt or not _key_taken(store, request.stored_key):
@@ -208,17 +214,27 @@ def _replay(row: sa.Row, request: Request) -> dict[str, Any]:
     return {"operation_id": row.id, **json.loads(row.result)}
 
 
-def record(conn: Connection, request: Request, plan: Plan, *,
-           actor: str | None = None) -> dict[str, Any]:
-    """Insert the operation row, post its entries and write the audit row."""
-    actor = actor or request.user.name
-    result = {
+def _result(request: Request, plan: Plan, actor: str) -> dict[str, Any]:
+    return {
         "op": request.op, "key": request.key, "actor": actor, "reason": request.reason,
         "at": request.at.isoformat(), **plan.info,
         "entries": [{"purpose": m.purpose, "year": m.debit.year, "kind": m.debit.kind,
                      "from": m.debit.code, "to": m.credit.code,
                      "amount": format_amount(m.amount)} for m in plan.moves],
     }
+
+
+def unrecorded(request: Request, plan: Plan) -> dict[str, Any]:
+    """The result of an operation that had nothing to do (see ``Request.skip_empty``):
+    ``operation_id`` None, no entries; nothing was written."""
+    return {"operation_id": None, **_result(request, plan, request.user.name)}
+
+
+def record(conn: Connection, request: Request, plan: Plan, *,
+           actor: str | None = None) -> dict[str, Any]:
+    """Insert the operation row, post its entries and write the audit row."""
+    actor = actor or request.user.name
+    result = _result(request, plan, actor)
     op_id = conn.execute(operations.insert().values(
         key=request.stored_key, op=request.op, params=_canonical(request.params),
         result=json.dumps(result, ensure_ascii=False, default=str), actor=actor,

@@ -79,6 +79,10 @@ def _run(operation: Any, user_name: str | None, key: str | None, reason: str, fm
     _show(result, fmt)
 
 
+# What an operation that had nothing to do says (the core records none: ``skip_empty``).
+NOTHING_ZH = {"expire": "没有到期的预留，未记账。"}
+
+
 def _show(result: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
         print_json(result)
@@ -86,6 +90,9 @@ def _show(result: dict[str, Any], fmt: str) -> None:
     from blueprint.analysis.quota.history import OP_ZH
     from blueprint.analysis.quota.kinds import KINDS
 
+    if result["operation_id"] is None:  # nothing to do, nothing recorded
+        out.print(NOTHING_ZH[result["op"]])
+        return
     op = OP_ZH.get(result["op"], result["op"])
     out.print(f"操作 {result['operation_id']}（{op}，幂等键 {result['key']}）已记账："
               f"{result['reason']}", markup=False)
