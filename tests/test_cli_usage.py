@@ -320,3 +320,32 @@ def test_vet_output_over_an_existing_file_is_refused_before_any_vetting(
     code, out, err = cli(store, [*args, "--force"])
     assert code == 2 and "已存在" not in err  # past the check: the empty site, no layers
     assert kept.read_text(encoding="utf-8") == "keep"
+
+
+@pytest.mark.parametrize(("value", "traceback"), [
+    ("", False), ("0", False), ("false", False), ("1", True), ("true", True), ("on", True)])
+def test_blueprint_debug_is_read_as_a_switch(monkeypatch: pytest.MonkeyPatch, capsys,
+                                            value: str, traceback: bool) -> None:
+    """BLUEPRINT_DEBUG=0 showed the traceback too (any value did); the settings' own
+    ``debug`` field, read by nothing, is gone (the CLI reads the variable itself)."""
+    import sys
+
+    from blueprint.service.cli import root
+    from blueprint.service.settings import Settings
+
+    def boom(**_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(root, "app", boom)
+    monkeypatch.setattr(sys, "argv", ["blueprint", "layers", "list"])
+    monkeypatch.setenv("BLUEPRINT_DEBUG", value)
+    if traceback:
+        with pytest.raises(RuntimeError, match="boom"):
+            root.main()
+    else:
+        with pytest.raises(SystemExit) as exited:
+            root.main()
+        assert exited.value.code == 1
+        assert capsys.readouterr().err == (
+            "internal error: RuntimeError: boom (set BLUEPRINT_DEBUG=1 for details)\n")
+    assert "debug" not in Settings.model_fields
