@@ -60,7 +60,7 @@ def grant_job(*, year: int, kind: str, county: str, amount: Decimal | str, user:
               reason: str, key: str, county_name: str | None = None,
               at: datetime | None = None) -> tuple[Request, Planner]:
     """A checked grant, not yet run: ``(request, planner)`` for the runner (several grants
-    can then run in one transaction, see :func:`analysis.quota.runner.execute_many`)."""
+    can then run in one transaction, see :func:`analysis.quota.runner.run_many`)."""
     require_city(user)
     year, k, county, units = check_year(year), resolve_kind(kind), check_county(county), \
         to_units(amount)

@@ -146,19 +146,14 @@ class Outcome:
     replayed: bool
 
 
-def execute_many(jobs: Sequence[tuple[Request, Planner]], *, store: Store,
-                 labels: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Run several operations in one transaction: all are recorded, or none is.
-
-    Each is replayed or run as :func:`execute` would run it, in order. An error in any of
-    them rolls all of them back; when ``labels`` are given (e.g. the line of a file), the
-    error is re-raised with the failing job's label as its ``where``."""
-    return [o.result for o in run_many(jobs, store=store, labels=labels)]
-
-
 def run_many(jobs: Sequence[tuple[Request, Planner]], *, store: Store,
              labels: Sequence[str] | None = None) -> list[Outcome]:
-    """:func:`execute_many`, saying of each operation whether it was replayed."""
+    """Run several operations in one transaction: all are recorded, or none is.
+
+    Each is replayed or run as :func:`execute` would run it, in order, and its
+    :class:`Outcome` says which. An error in any of them rolls all of them back; when
+    ``labels`` are given (e.g. the line of a file), the error is re-raised with the failing
+    job's label as its ``where``."""
     for request, _ in jobs:
         check_request(request.key, request.reason, system=request.system)
     scopes = sorted({s for request, _ in jobs for s in request.scopes})
