@@ -11,7 +11,14 @@ from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import shown_cn, today_cn, utc
 from blueprint.analysis.quota.kinds import KINDS, from_units, resolve_kind
-from blueprint.analysis.quota.ledger import HOLD, PROJECT, loan_outstanding
+from blueprint.analysis.quota.ledger import (
+    COUNTY,
+    HOLD,
+    PROJECT,
+    TYPE_ZH,
+    county_names,
+    loan_outstanding,
+)
 from blueprint.analysis.quota.runner import shown_key
 from blueprint.analysis.quota.tables import accounts, entries, operations
 from blueprint.layers.errors import BadInput
@@ -65,6 +72,12 @@ def _code(type_: str, owner: str) -> str:
     return f"{type_}:{owner}" if owner else type_
 
 
+def _title(type_: str, owner: str, stored: str, names: dict[str, str]) -> str:
+    """A county reserve by the one rule's name (:func:`county_names`), not the name its
+    first grant stored; any other account by its stored title."""
+    return f"{names.get(owner, owner)} {TYPE_ZH[COUNTY]}" if type_ == COUNTY else stored
+
+
 def count_movements(*, store: Store, year: int | None = None, kind: str | None = None,
                     county: str | None = None, project: str | None = None,
                     op: str | None = None, since: datetime | None = None,
@@ -86,6 +99,7 @@ def movements(*, store: Store, year: int | None = None, kind: str | None = None,
     query = _movement_query(year, kind, county, project, op, since, until, actor)
     with store.read() as conn:
         rows = conn.execute(query.limit(limit).offset(offset)).all()
+        names = county_names(conn) if rows else {}
     return [{
         "id": r.id, "at": utc(r.created_at).isoformat(),
         "at_cn": shown_cn(r.created_at, "%Y-%m-%d %H:%M:%S"),
@@ -94,8 +108,10 @@ def movements(*, store: Store, year: int | None = None, kind: str | None = None,
         "purpose": r.purpose,
         "year": r.year, "kind": r.kind, "kind_title": KINDS[r.kind].title,
         "unit": KINDS[r.kind].unit, "from": _code(r.from_type, r.from_owner),
-        "from_title": r.from_title, "to": _code(r.to_type, r.to_owner),
-        "to_title": r.to_title, "amount": from_units(int(r.amount)),
+        "from_title": _title(r.from_type, r.from_owner, r.from_title, names),
+        "to": _code(r.to_type, r.to_owner),
+        "to_title": _title(r.to_type, r.to_owner, r.to_title, names),
+        "amount": from_units(int(r.amount)),
         "price": Decimal(r.price) if r.price is not None else None,
         "reverses_id": r.reverses_id, "hold_id": r.hold_id, "loan_id": r.loan_id,
         "actor": r.actor, "reason": r.reason,
