@@ -16,7 +16,15 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from blueprint.analysis.site_geojson import geojson_parcels
-from blueprint.layers.crs import CGCS2000, GEOJSON_ADVICE, check_plausible, gk3_epsg, to_crs
+from blueprint.layers.crs import (
+    CGCS2000,
+    FILE_ADVICE,
+    GEOJSON_ADVICE,
+    CrsAdvice,
+    check_plausible,
+    gk3_epsg,
+    to_crs,
+)
 from blueprint.layers.errors import InvalidFile, InvalidGeometry, RefusedFormat, UnknownCRS
 from blueprint.layers.readers import DEFAULT_MAX_BYTES, read_vector
 from blueprint.layers.safe_open import Limits
@@ -140,8 +148,9 @@ def _epsg_key(crs: int | str) -> int | str:
 def read_site(path: str | os.PathLike[str], *, crs: str | None = None,
               encoding: str | None = None, layer: str | None = None,
               max_bytes: int = DEFAULT_MAX_BYTES, limits: SiteLimits = DEFAULT_LIMITS,
-              file_limits: Limits | None = None) -> Site:
-    """Read a site from any vector format ``blueprint vet`` accepts.
+              file_limits: Limits | None = None, advice: CrsAdvice = FILE_ADVICE) -> Site:
+    """Read a site from any vector format ``blueprint vet`` accepts; a refusal about its CRS
+    advises the way ``advice`` says the caller gives one (``--crs`` by default).
 
     Examples
     --------
@@ -150,7 +159,7 @@ def read_site(path: str | os.PathLike[str], *, crs: str | None = None,
     """
     path = Path(path)
     data = read_vector(path, layer=layer, encoding=encoding, crs=crs, max_bytes=max_bytes,
-                       limits=file_limits)
+                       limits=file_limits, advice=advice)
     name = _site_name(data.frame, path.stem)
     return site_from_frame(data.frame, name=name, source=path.name, warnings=data.warnings,
                            limits=limits)

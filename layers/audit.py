@@ -28,25 +28,40 @@ class AuditRow:
     detail: dict[str, Any]
 
 
+def _audit_query(query: sa.Select[Any], project: str | None,
+                 action: str | None) -> sa.Select[Any]:
+    if project is not None:
+        query = query.where(audit_log.c.project == project)
+    if action is not None:
+        query = query.where(audit_log.c.action == action)
+    return query
+
+
 def read_audit(*, store: Store, project: str | None = None, action: str | None = None,
-               limit: int = 1000) -> list[AuditRow]:
-    """The latest ``limit`` audit rows, oldest first; only those of ``project`` (a code) or
-    ``action`` when given.
+               limit: int = 1000, offset: int = 0) -> list[AuditRow]:
+    """The latest ``limit`` audit rows after skipping the ``offset`` newest, oldest first;
+    only those of ``project`` (a code) or ``action`` when given. ``offset`` = ``limit``
+    gives the ``limit`` rows before the latest ones, and so on back to the first.
 
     Examples
     --------
     >>> [r.action for r in read_audit(store=store, project="LC-2026-0001")]  # doctest: +SKIP
     ['project.create', 'project.vet', 'round.start', …]
     """
-    query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
-    if project is not None:
-        query = query.where(audit_log.c.project == project)
-    if action is not None:
-        query = query.where(audit_log.c.action == action)
+    query = _audit_query(sa.select(audit_log).order_by(audit_log.c.id.desc())
+                         .limit(limit).offset(offset), project, action)
     with store.read() as conn:
         rows = conn.execute(query).all()[::-1]
     return [AuditRow(r.id, r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC), r.actor,
                      r.action, r.object, r.project, json.loads(r.detail)) for r in rows]
+
+
+def count_audit(*, store: Store, project: str | None = None,
+                action: str | None = None) -> int:
+    """How many audit rows :func:`read_audit` pages through with the same filters."""
+    query = _audit_query(sa.select(sa.func.count()).select_from(audit_log), project, action)
+    with store.read() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 @dataclass(frozen=True)

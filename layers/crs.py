@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import NamedTuple
 
 import shapely
 from pyproj import CRS, Transformer
@@ -57,19 +58,50 @@ def in_china(bounds: tuple[float, float, float, float]) -> bool:
     return cminx <= minx <= maxx <= cmaxx and cminy <= miny <= maxy <= cmaxy
 
 
+class CrsAdvice(NamedTuple):
+    """What a refusal about a CRS tells the caller (English, Chinese), in the words of the
+    channel the CRS comes by: ``give`` for coordinates that cannot be in it, ``missing`` for
+    a file without one, ``mismatch`` (``{declared}``, ``{given}``) for a file declaring
+    another than the one given."""
+
+    give: str
+    give_zh: str
+    missing: str
+    missing_zh: str
+    mismatch: str
+    mismatch_zh: str
+
+
 GIVE_CRS = "give the right CRS (--crs on the command line, the CRS choice when uploading)"
 GIVE_CRS_ZH = "请指定正确的坐标系（命令行用 --crs，网页上传时选择“坐标系”）"
-#: What a refusal advises (English, Chinese) to whom the CRS was given by a file's channel
-#: (the command line's --crs, the upload form's 坐标系): :func:`check_plausible`'s default.
-FILE_ADVICE = (GIVE_CRS, GIVE_CRS_ZH)
-#: … and to whom posted GeoJSON (the JSON API's sites and areas, a page's drawn site): it is
-#: lon/lat, and its ``crs`` member may name only a lon/lat CRS (``check_posted_crs``).
-GEOJSON_ADVICE = (
+#: What a refusal advises to whom the CRS was given by a file's channel (the command
+#: line's --crs, the upload form's 坐标系): :func:`check_plausible`'s default.
+FILE_ADVICE = CrsAdvice(
+    GIVE_CRS, GIVE_CRS_ZH,
+    "give one (--crs on the command line, e.g. --crs EPSG:4527, or the CRS choice when "
+    "uploading)", "请指定坐标系（命令行用 --crs，网页上传时选择“坐标系”）",
+    "the file declares {declared} but --crs says {given}", "文件自带坐标系与 --crs 指定的不一致")
+#: … to whom uploaded a file to the JSON API (``POST /api/vet/file``): the request's form
+#: field ``crs`` (which the map page's 坐标系 choice fills).
+API_FILE_ADVICE = CrsAdvice(
+    "give the right CRS in the request's form field crs (e.g. crs=EPSG:4527; on the map "
+    "page, the CRS choice)",
+    "请在请求的 crs 字段中指定正确的坐标系（如 EPSG:4527；网页上传时选择“坐标系”）",
+    "give one in the request's form field crs (e.g. crs=EPSG:4527; on the map page, the CRS "
+    "choice)", "请在请求的 crs 字段中指定坐标系（如 EPSG:4527；网页上传时选择“坐标系”）",
+    "the file declares {declared} but the form field crs says {given}",
+    "文件自带坐标系与请求的 crs 字段指定的不一致")
+_GEOJSON_GIVE = (
     "send longitude/latitude: posted GeoJSON is lon/lat CGCS2000 (EPSG:4490) by default, "
     'and its "crs" member may name only a lon/lat CRS (EPSG:4490, EPSG:4326, CRS84); '
     "convert projected metres to lon/lat first",
     "提交的 GeoJSON 须为经纬度坐标，默认 CGCS2000（EPSG:4490），其 crs 成员只可声明经纬度坐标系"
     "（EPSG:4490、EPSG:4326 或 CRS84）；投影坐标请先换算为经纬度")
+#: … and to whom posted GeoJSON (the JSON API's sites and areas, a page's drawn site): it is
+#: lon/lat, and its ``crs`` member may name only a lon/lat CRS (``check_posted_crs``).
+GEOJSON_ADVICE = CrsAdvice(*_GEOJSON_GIVE, *_GEOJSON_GIVE,
+                           'the "crs" member declares {declared}, not {given}',
+                           "GeoJSON 的 crs 成员与所给坐标系不一致")
 
 
 # Geographic coordinates beyond the globe but no larger than this are mistyped degrees;
@@ -78,14 +110,14 @@ DEGREES_AT_MOST = 1000.0
 
 
 def check_plausible(bounds: tuple[float, float, float, float], crs: CRS, where: str, *,
-                    advice: tuple[str, str] = FILE_ADVICE) -> None:
+                    advice: CrsAdvice = FILE_ADVICE) -> None:
     """Refuse coordinates that cannot be in ``crs`` (metres as degrees, swapped X/Y).
 
     ``bounds`` are the data's bounds in ``crs``. Raises :class:`UnknownCRS` saying
-    what looks wrong and, for a wrong CRS, ``advice`` (English, Chinese): how the caller's
-    channel gives the CRS (:data:`FILE_ADVICE`, :data:`GEOJSON_ADVICE`).
+    what looks wrong and, for a wrong CRS, ``advice.give``: how the caller's channel gives
+    the CRS (:data:`FILE_ADVICE`, :data:`API_FILE_ADVICE`, :data:`GEOJSON_ADVICE`).
     """
-    give, give_zh = advice
+    give, give_zh = advice.give, advice.give_zh
     bounds = (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3]))
     if _in_china_in(bounds, crs):
         return

@@ -23,7 +23,15 @@ from pyproj import CRS
 
 from blueprint.layers import coordfile
 from blueprint.layers.archives import check_shapefile_parts
-from blueprint.layers.crs import CGCS2000, check_plausible, check_zone, crs_label, parse_crs
+from blueprint.layers.crs import (
+    CGCS2000,
+    FILE_ADVICE,
+    CrsAdvice,
+    check_plausible,
+    check_zone,
+    crs_label,
+    parse_crs,
+)
 from blueprint.layers.errors import BadInput, InvalidFile, InvalidGeometry, UnknownCRS
 from blueprint.layers.safe_open import (
     VECTOR_FORMATS,
@@ -68,13 +76,14 @@ def check_encoding(encoding: str | None) -> None:
 
 def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
                 encoding: str | None = None, crs: str | None = None,
-                max_bytes: int = DEFAULT_MAX_BYTES, limits: Limits | None = None) -> VectorData:
+                max_bytes: int = DEFAULT_MAX_BYTES, limits: Limits | None = None,
+                advice: CrsAdvice = FILE_ADVICE) -> VectorData:
     """Read a vector file and return its features in CGCS2000 (EPSG:4490).
 
     The file goes through :func:`layers.safe_open.opened` first: its bytes must say it is an
     allowed vector format. A file without a CRS is refused unless ``crs`` is given;
     coordinates that cannot be in the CRS (metres labelled as degrees, swapped X/Y) are
-    refused.
+    refused; the refusals advise the way ``advice`` says the caller gives a CRS.
     """
     path = Path(path)
     check_encoding(encoding)
@@ -88,8 +97,8 @@ def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
                                                             limits.dbf_sample_bytes)
         frame = _read_with_ogr(source, layer=layer, encoding=encoding)
     where = str(path)
-    source_crs = resolve_crs(frame, crs, where)
-    check_plausible(tuple(frame.total_bounds), source_crs, where)
+    source_crs = resolve_crs(frame, crs, where, advice)
+    check_plausible(tuple(frame.total_bounds), source_crs, where, advice=advice)
     check_zone(tuple(frame.total_bounds), source_crs, where)
     frame = frame.set_crs(source_crs, allow_override=True).to_crs(CGCS2000)
     return VectorData(frame=frame, source_crs=crs_label(source_crs), encoding=encoding)
@@ -275,21 +284,22 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else exc.__class__.__name__
 
 
-def resolve_crs(frame: gpd.GeoDataFrame, given: str | None, where: str) -> CRS:
-    """The file's CRS: ``given`` (which must agree with a declared one) or the declared."""
+def resolve_crs(frame: gpd.GeoDataFrame, given: str | None, where: str,
+                advice: CrsAdvice = FILE_ADVICE) -> CRS:
+    """The file's CRS: ``given`` (which must agree with a declared one) or the declared; a
+    refusal in the words of ``advice`` (how the caller's channel gives the CRS)."""
     declared = CRS.from_user_input(frame.crs) if frame.crs is not None else None
     if given:
         wanted = parse_crs(given)
         if declared is not None and not declared.equals(wanted, ignore_axis_order=True):
-            raise UnknownCRS(
-                f"the file declares {declared.to_string()} but --crs says {wanted.to_string()}",
-                message_zh="文件自带坐标系与 --crs 指定的不一致", where=where)
+            raise UnknownCRS(advice.mismatch.format(declared=declared.to_string(),
+                                                    given=wanted.to_string()),
+                             message_zh=advice.mismatch_zh, where=where)
         return wanted
     if declared is None:
-        raise UnknownCRS("the file has no coordinate reference system; give one (--crs on the "
-                         "command line, e.g. --crs EPSG:4527, or the CRS choice when uploading)",
-                         message_zh="文件缺少坐标系信息（如 .prj），请指定坐标系（命令行用 --crs，"
-                         "网页上传时选择“坐标系”）", where=where)
+        raise UnknownCRS(f"the file has no coordinate reference system; {advice.missing}",
+                         message_zh=f"文件缺少坐标系信息（如 .prj），{advice.missing_zh}",
+                         where=where)
     return declared
 
 

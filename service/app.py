@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from blueprint.service.api.body_limit import MB, BodyLimit
 from blueprint.service.api.errors import add_exception_handlers
+from blueprint.service.api.responses import ApiJSONResponse
 from blueprint.service.context import rules_from_settings, store_from_settings
 from blueprint.service.settings import Settings
 
@@ -40,7 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.store.close()
 
     app = FastAPI(title="一张蓝图 Blueprint API", version="0.1.0", lifespan=lifespan,
-                  description="图层、选址初审、要素指标 — layers, site vetting, quotas")
+                  description="图层、选址初审、要素指标 — layers, site vetting, quotas",
+                  default_response_class=ApiJSONResponse)
     app.state.settings = settings
     app.add_middleware(BodyLimit, upload_bytes=settings.max_upload_mb * MB,
                        other_bytes=settings.max_json_mb * MB)

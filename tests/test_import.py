@@ -430,6 +430,36 @@ def test_title_length_is_checked(store, tmp_path):
     assert list_layers(store=store) == []
 
 
+def test_the_api_import_takes_a_title_as_the_cli_does(store, tmp_path):
+    """``POST /api/layers`` takes ``title`` (``blueprint layers import --title``): shown in
+    the catalogue; out of 1–200 characters it is refused with the CLI's words and nothing
+    is imported; a line break is refused as in every one-line field."""
+    from fastapi.testclient import TestClient
+
+    from blueprint.layers.users import create_user
+    from blueprint.service.app import create_app
+    from blueprint.service.settings import Settings
+
+    path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.gpkg")
+    auth = {"Authorization": "Bearer " + create_user("city_staff", "nr_staff", None,
+                                                     store=store, actor="test")}
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        def upload(name: str, **fields: str):
+            return client.post("/api/layers", headers=auth, data={
+                "kind": "ecological_redline", "name": name, **fields},
+                files={"file": ("red.gpkg", path.read_bytes())})
+
+        long, broken = upload("long", title="红" * 201), upload("broken", title="东昌湖\n红线")
+        done, plain = upload("titled", title="东昌湖生态保护红线"), upload("plain")
+        shown = client.get("/api/layers/titled").json()["title"]
+    assert long.status_code == 422 and long.json()["message_zh"] == "图层标题应为 1 至 200 个字符"
+    assert broken.status_code == 422 and broken.json()["where"] == "body.title"
+    assert done.status_code == 201 and done.json()["title"] == shown == "东昌湖生态保护红线"
+    assert plain.status_code == 201 and plain.json()["title"] == "生态保护红线"  # the kind's
+    assert {i.name for i in list_layers(store=store)} == {"titled", "plain"}
+
+
 def test_esri_wkt_prj_imports_on_both_engines(store, tmp_path):
     path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.shp")
     path.with_suffix(".prj").write_text(

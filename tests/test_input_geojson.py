@@ -413,3 +413,45 @@ def test_a_python_callers_mapping_with_tuples_is_a_site() -> None:
     as_python = site_from_geojson(dict(shapely.geometry.mapping(square)))
     as_json = site_from_geojson(_json.loads(_json.dumps(shapely.geometry.mapping(square))))
     assert as_python.geometry.equals(as_json.geometry) and as_python.area_m2 > 0
+
+
+def test_an_uploaded_file_is_advised_the_api_way(store: Any, tmp_path: Any) -> None:
+    """``POST /api/vet/file``: a file without a CRS, one whose coordinates cannot be in it,
+    one declaring another than the ``crs`` sent, are advised the way this request gives a
+    CRS (its form field ``crs``, which the map page's 坐标系 choice fills), not the command
+    line's ``--crs``; the command line keeps its words."""
+    from fastapi.testclient import TestClient
+
+    from blueprint.layers.errors import UnknownCRS
+    from blueprint.service.app import create_app
+    from blueprint.service.settings import Settings
+    from tests.conftest import REPO
+    from tests.helpers import box, frame, write
+
+    bad = REPO / "tests" / "data" / "bad"
+    declared = write(frame([box(500_000, 4_030_000, 100, 100)], crs=4548),
+                     tmp_path / "zone39.gpkg")
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        def vet(path: Any, **form: str) -> dict[str, Any]:
+            answer = client.post("/api/vet/file", data=form,
+                                 files={"file": (path.name, path.read_bytes())})
+            assert answer.status_code == 422 and answer.json()["error"] == "unknown_crs"
+            return dict(answer.json())
+
+        missing = vet(bad / "crs_missing_prj.zip")
+        metres = vet(bad / "crs_metres_in_geojson.geojson")
+        other = vet(declared, crs="EPSG:4527")
+    assert missing["message_zh"] == ("文件缺少坐标系信息（如 .prj），"
+                                     "请在请求的 crs 字段中指定坐标系"
+                                     "（如 EPSG:4527；网页上传时选择“坐标系”）")
+    assert metres["message_zh"] == (f"{METRES}，请在请求的 crs 字段中指定正确的坐标系"
+                                    "（如 EPSG:4527；网页上传时选择“坐标系”）")
+    assert other["message_zh"] == "文件自带坐标系与请求的 crs 字段指定的不一致"
+    for said in (missing, metres, other):
+        assert "--crs" not in said["message"] + said["message_zh"], said
+        assert "form field crs" in said["message"], said
+    with pytest.raises(UnknownCRS) as cli:
+        read_site(bad / "crs_missing_prj.zip")
+    assert "命令行用 --crs" in cli.value.message_zh
+    assert "--crs on the command line" in cli.value.message

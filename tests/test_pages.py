@@ -717,6 +717,28 @@ def test_a_bad_month_is_said_in_chinese_words(city: Store, tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_a_month_not_written_yyyy_mm_is_refused_by_pages_and_api_alike(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """``?month=2025-6`` was read as 2025-06 by the tracking pages while the API and the CLI
+    refused it: one parser (``check_month``, exact) refuses it on all three, in the same
+    words (the API said 含有不允许的字符 for its pattern)."""
+    said = "月份须为“年-月”（如 2026-11），而非“2025-6”"
+    token = create_user("leader", "viewer", None, store=city, actor="test", password=PASSWORD)
+    with _client(city, tmp_path) as client:
+        for path in ("/api/tracking/figures", "/api/tracking/late", "/api/tracking/bulletin"):
+            api = client.get(path, params={"month": "2025-6"},
+                             headers={"Authorization": f"Bearer {token}"})
+            assert api.status_code == 422, (path, api.text)
+            assert (api.json()["where"], api.json()["message_zh"]) == ("query.month", said)
+        _login(client, "leader")
+        for path in ("/tracking", "/tracking/figures", "/tracking/bulletin"):
+            page = client.get(path, params={"month": "2025-6"})
+            assert page.status_code == 422, (path, page.text[-800:])
+            assert said in page.text, page.text[-800:]
+            assert client.get(path, params={"month": "2025-06"}).status_code == 200, path
+
+
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
 def test_a_month_without_data_says_so_on_its_charts(city: Store,  # noqa: F811
                                                     tmp_path: Path) -> None:
     """/tracking/figures of a month without project data: each chart says 本月无项目数据。

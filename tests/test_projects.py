@@ -248,6 +248,40 @@ def test_exit_reclaims_every_quota_in_one_transaction(city: Store) -> None:
     assert exit_project(other, user=DCF_STAFF, reason="撤回", store=city)["reclaim"] is None
 
 
+def test_a_report_stored_with_naive_import_times_is_not_stale(city: Store) -> None:
+    """Reports stored on SQLite before the stamp carried its offset hold naive
+    ``imported_at`` text (UTC): the layer's current stamp is written in UTC with its offset
+    now, and the two are compared as moments, so such a report is not stale for that alone
+    (no migration rewrites them); a time that differs still is."""
+    import json
+    from datetime import datetime
+
+    import sqlalchemy as sa
+
+    from blueprint.layers.schema import project_reports
+
+    code = create_project(park_project(), site=site("01_park_clean.txt"), user=STAFF,
+                          store=city).code
+    stored = vet_project(code, user=STAFF, store=city)
+    assert all(datetime.fromisoformat(e["imported_at"]).utcoffset() == timedelta(0)
+               for e in stored.layers)  # written with its offset, on both engines
+
+    def store_stamp(change) -> None:  # a report as stored then (reports are append-only)
+        layers = [e | {"imported_at": change(datetime.fromisoformat(e["imported_at"]))}
+                  for e in stored.layers]
+        with city.engine.begin() as conn:
+            row = conn.execute(sa.select(project_reports).where(
+                project_reports.c.id == stored.id)).one()._asdict()
+            conn.execute(project_reports.insert().values(
+                {k: v for k, v in row.items() if k != "id"} | {"layers": json.dumps(layers)}))
+
+    store_stamp(lambda at: at.replace(tzinfo=None).isoformat())  # as SQLite stored it
+    assert "+" not in latest_report(code, store=city).layers[0]["imported_at"]
+    assert stale_projects(store=city) == []
+    store_stamp(lambda at: (at.replace(tzinfo=None) - timedelta(seconds=1)).isoformat())
+    assert {s.project for s in stale_projects(store=city)} == {code}
+
+
 def test_stored_report_is_stamped_and_goes_stale(city: Store, tmp_path) -> None:
     clean = site("01_park_clean.txt")
     code = create_project(park_project(), site=clean, user=STAFF, store=city).code

@@ -288,6 +288,41 @@ def test_api_demand_errors_name_the_kind(synthetic):
             assert next(iter(demand)) in doc["message"], doc  # the English names it too
 
 
+def test_api_takes_demands_as_vet_does_and_demand_as_before(synthetic):
+    """``demands`` is the name ``POST /api/vet`` (and the projects API) takes; site search
+    reads it, and still reads ``demand`` (its first name) the same; both at once is a 422.
+    A refusal names the field as sent."""
+    token = create_user(f"ss-names-{synthetic.engine_name}", "nr_staff", None, store=synthetic,
+                        actor="test")
+    auth = {"Authorization": f"Bearer {token}"}
+    app = create_app(Settings(data_dir=synthetic.data_dir, database_url=synthetic.database_url))
+    body = {"industry": "industrial", "area_m2": HA12, "county": "371502", "top": 1,
+            "source": "land_bank"}
+    with TestClient(app) as client:
+        assert client.post("/api/site-search", json=body | {"demands": {"land": 1}}
+                           ).status_code == 401  # read: a quota check needs a token
+        free = client.post("/api/site-search", json=body).json()
+        quotas = []
+        for name in ("demands", "demand"):
+            answer = client.post("/api/site-search", json=body | {name: {"land": 1}},
+                                 headers=auth)
+            assert answer.status_code == 200, answer.text
+            quotas.append(answer.json())
+            bad = client.post("/api/site-search", json=body | {name: {"land": -1}},
+                              headers=auth)
+            assert bad.status_code == 422 and bad.json()["where"] == f"body.{name}.land"
+            typed = client.post("/api/site-search", json=body | {name: {"land": "x"}},
+                                headers=auth)
+            assert typed.status_code == 422 and typed.json()["where"] == f"body.{name}.land"
+        both = client.post("/api/site-search", headers=auth,
+                           json=body | {"demands": {"land": 1}, "demand": {"land": 2}})
+    assert free["candidates"]  # without a demand a parcel passes; no quota is granted here:
+    assert quotas[0] == quotas[1] and not quotas[0]["candidates"]  # with one, none does
+    assert both.status_code == 422, both.text
+    assert both.json()["message_zh"] == ("请求参数有误（body）："
+                                         "demands 与 demand（demands 的旧名称）只能填写一个")
+
+
 @pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
 def test_cli_table_json_and_geojson(synthetic):
     args = ["site-search", "--industry", "industrial", "--area", "12ha", "--county", "371502",

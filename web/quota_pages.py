@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from blueprint.analysis import quota
 from blueprint.analysis.clock import (
@@ -21,11 +21,11 @@ from blueprint.analysis.clock import (
     parse_day_or_time,
     today_cn,
 )
-from blueprint.analysis.projects import get_project, list_projects
-from blueprint.analysis.quota.balances import counties
+from blueprint.analysis.projects import count_projects, get_project, list_projects
+from blueprint.analysis.quota.balances import counties, ledger_years
 from blueprint.analysis.quota.common import check_year
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
-from blueprint.analysis.quota.exports import MEDIA_TYPES, export, export_filename
+from blueprint.analysis.quota.exports import MEDIA_TYPES, export_chunks, export_filename
 from blueprint.analysis.quota.history import OP_ZH, OPS
 from blueprint.analysis.quota.kinds import KINDS, resolve_kind, to_units
 from blueprint.layers.errors import BadInput, BlueprintError
@@ -38,6 +38,7 @@ from blueprint.web.render import PageContext, Refusal, embed, error_page, page, 
 from blueprint.web.session import check_csrf
 
 PAGE_SIZE = 50
+PROJECT_CHOICES = 200  # the newest projects a form's project field offers (any code is typed)
 MAX_PAGE = 100_000  # a page number beyond any ledger (a typed one stays a number SQL takes)
 FILTERS = ("county", "project", "op", "since", "until", "actor")
 OPERATIONS = ("hold", "allocate", "lend", "repay", "reclaim", "reverse")
@@ -46,7 +47,7 @@ PROJECT_OPS = ("hold", "allocate", "reclaim")  # the operations that name a proj
 
 
 def _years(store: Store) -> list[int]:
-    return sorted({r["year"] for r in quota.balances(store=store)}, reverse=True)
+    return ledger_years(store=store)  # not every year's and kind's balances computed
 
 
 def _admin_features(store: Store) -> list[dict[str, Any]]:
@@ -75,6 +76,18 @@ def _core_filters(values: dict[str, str], year: int, kind: str) -> dict[str, Any
             "since": _when(values["since"], "since"),
             "until": _when(values["until"], "until", end=True),
             "actor": actor_stored(values["actor"]) or None}
+
+
+def _project_choices(store: Store, user: User, visible: list[str]) -> tuple[list[Any], int]:
+    """The projects a form's project field offers (the newest :data:`PROJECT_CHOICES` in
+    code order: a county user's of that county, city level any county's) and how many
+    there are in all; read by SQL, not the whole library."""
+    if not visible:
+        return [], 0
+    county = None if sees_all_counties(user) else user.county
+    total = count_projects(store=store, county=county)
+    return list_projects(store=store, county=county, limit=PROJECT_CHOICES,
+                         offset=max(0, total - PROJECT_CHOICES)), total
 
 
 def _may_operate(user: User) -> list[str]:
@@ -119,13 +132,13 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
     query = {"kind": kind, "year": year, **{k: v for k, v in values.items() if v}}
     pool = next((r for r in rows if r["type"] == "pool"), None)
     names = {c: cards[c]["name"] for c in cards}
-    shown = set(visible)  # the projects a form may name: those of the counties shown
-    projects = [p for p in list_projects(store=store) if p.county in shown]
+    projects, project_total = _project_choices(store, user, visible)
     return page(ctx, "quota.html", status=refusal.status if refusal else 200, kind=kind,
                 year=year, years=years or [year], kinds=KINDS, unit=unit, fmap=fmap, pool=pool,
                 visible=visible, chosen=chosen, card=cards.get(chosen) if chosen else None,
                 chart=bar_chart(cards[chosen], unit) if chosen in cards else "",
-                cards=cards, names=names, projects=projects, moves=moves, total=total,
+                cards=cards, names=names, projects=projects, project_total=project_total,
+                moves=moves, total=total,
                 page_no=page_no,
                 pages=max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE), values=values,
                 ops=OPS, op_zh=OP_ZH, query=urlencode(query), ramp=RAMP,
@@ -235,18 +248,19 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
     @router.get("/quota/export", response_model=None)
     def export_movements(request: Request, session: SessionDep, ctx: Ctx,
                          store: StoreDep) -> Response:
-        """The movements exactly as filtered on the page, as xlsx or CSV."""
+        """The movements exactly as filtered on the page, as xlsx or CSV, sent as it is
+        made (:func:`~blueprint.analysis.quota.exports.export_chunks`)."""
         q = request.query_params
         try:
             fmt = q.get("format") or "xlsx"
             kind = resolve_kind(q.get("kind") or "new_construction_land").code
             year = _year(q.get("year") or str(next(iter(_years(store)), today_cn().year)))
             filters = _core_filters(_movement_filters(q, session.user), year, kind)
-            data = export(what="movements", fmt=fmt, store=store, **filters)
+            chunks = export_chunks(what="movements", fmt=fmt, store=store, **filters)
             name, ascii_name = export_filename("movements", fmt, year=year, kind=kind)
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/quota")
-        return Response(data, media_type=MEDIA_TYPES[fmt], headers={  # RFC 6266, 5987
+        return StreamingResponse(chunks, media_type=MEDIA_TYPES[fmt], headers={  # RFC 6266
             "Content-Disposition": f'attachment; filename="{ascii_name}"; '
                                    f"filename*=UTF-8''{quote(name, safe='')}"})
 
@@ -267,8 +281,7 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             kind = resolve_kind(f.get("kind") or "new_construction_land")
             _required(op, f)
             if f.get("confirm") != "1":
-                names = {r["county"]: str(r["title"]).split(" ")[0]
-                         for r in quota.balances(store=store) if r["type"] == "county"}
+                names = counties(store=store)
                 effect = effect_zh(op, f, kind.title, kind.unit_zh, names,
                                    _checked(op, f, store))
                 return page(ctx, "quota_confirm.html", op=op, op_zh=OP_ZH[op], effect=effect,

@@ -9,10 +9,11 @@ its county's staff) and calls the same core; its errors come back on the page, i
 """
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
+from collections import Counter
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
@@ -33,6 +34,7 @@ from blueprint.analysis.tracking import (
     list_problems,
     photo_file,
     project_reports,
+    project_status,
     project_statuses,
     submit_report,
 )
@@ -71,6 +73,7 @@ CodePath = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LI
 PhotoPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REPORT_KEY = "POST /tracking/projects/{code}/reports"
+PAGE_SIZE = 50  # tracked projects a page of /tracking shows, on the map and in the list
 
 
 def _problems(text: str) -> list[ProblemInput]:
@@ -97,9 +100,11 @@ def _report_values(form: Any) -> dict[str, Any]:
 
 
 def _month(request: Request) -> str:
-    """The month asked for, or the newest one whose report window has closed."""
+    """The month asked for, written exactly ``YYYY-MM`` as the API and the CLI take it
+    (``2025-6`` refused, not read as 2025-06), or the newest one whose report window has
+    closed."""
     asked = request.query_params.get("month")
-    return check_month(asked) if asked else last_closed_month(
+    return check_month(asked, exact=True) if asked else last_closed_month(
         now_utc(), load_settings().close_day)
 
 
@@ -133,7 +138,9 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
     @router.get("/tracking", response_class=HTMLResponse)
     def tracking_page(request: Request, session: SessionDep, ctx: Ctx,
                       store: StoreDep) -> HTMLResponse:
-        """The battle map and the list, filtered by county, stage, library and colour."""
+        """The battle map and the list, filtered by county, stage, library and colour, 50
+        projects a page (``?page=N``, as the library): the map shows the page's projects,
+        the pager the total and how many of each colour."""
         q = request.query_params
         chosen = {k: (q.get(k) or None) for k in ("county", "stage", "library", "colour")}
         try:
@@ -144,10 +151,19 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             late = late_reports(month, store=store, county=chosen["county"])
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/tracking")
+        total = len(statuses)
+        pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+        asked = str(q.get("page") or "1")
+        page_no = min(int(asked), pages) if asked.isdecimal() and asked != "0" else 1
+        shown = statuses[(page_no - 1) * PAGE_SIZE:page_no * PAGE_SIZE]
         names = counties(store=store)
-        fmap = embed(battle_map(statuses, names, ctx.base, _boundaries(store)))
+        fmap = embed(battle_map(shown, names, ctx.base, _boundaries(store)))
         problems = list_problems(store=store, status="open", county=chosen["county"])
-        return page(ctx, "tracking.html", statuses=statuses, fmap=fmap, chosen=chosen,
+        query = urlencode({k: v for k, v in {**chosen, "month": q.get("month")}.items()
+                           if v})
+        return page(ctx, "tracking.html", statuses=shown, fmap=fmap, chosen=chosen,
+                    total=total, page_no=page_no, pages=pages, query=query,
+                    colour_counts=Counter(s.colour for s in statuses),
                     counties=names, stages=STAGE_ZH, colours=COLOUR_ZH, hexes=COLOUR_HEX,
                     libraries=project_settings().libraries, late=late, month=month,
                     problems=problems, sources=SOURCES,
@@ -161,8 +177,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             plan = get_plan(code, store=store)
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/tracking")
-        state = next((s for s in project_statuses(store=store, county=project.county)
-                      if s.project.code == code), None)
+        state = project_status(code, store=store)  # this project's, not its county's
         reports = {r.month: r for r in project_reports(code, store=store)}
         try:
             permit(ctx.user, REPORT_KEY, project.county, None, project.service_officer)

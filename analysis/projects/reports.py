@@ -23,6 +23,7 @@ from blueprint.analysis.rules import Rules
 from blueprint.analysis.site import Site
 from blueprint.analysis.vetting import VetRequest, to_json, vet_site
 from blueprint.layers.errors import BadInput
+from blueprint.layers.layer_info import iso_utc
 from blueprint.layers.repository import LayerInfo, list_layers
 from blueprint.layers.schema import project_reports, projects
 from blueprint.layers.store import Store, write_audit
@@ -59,7 +60,25 @@ class Staleness:
 
 def _stamp(layer: LayerInfo) -> dict[str, Any]:
     return {"id": layer.id, "name": layer.name, "kind": layer.kind,
-            "version": layer.version_number, "imported_at": layer.imported_at.isoformat()}
+            "version": layer.version_number, "imported_at": iso_utc(layer.imported_at)}
+
+
+def same_moment(stored: str, current: str) -> bool:
+    """Whether two stamps' ``imported_at`` say the same moment. Reports stored on SQLite
+    before the stamp was written in UTC with its offset hold naive text (UTC, as SQLite
+    reads it back): compared as moments, not as text, they are not stale for it.
+
+    >>> same_moment("2026-12-02T00:02:13.403287", "2026-12-02T00:02:13.403287+00:00")
+    True
+    >>> same_moment("2026-12-02T00:02:13", "2026-12-02T08:02:13+08:00")
+    True
+    >>> same_moment("2026-12-02T00:02:13", "2026-12-02T00:02:14+00:00")
+    False
+    """
+    try:
+        return utc(datetime.fromisoformat(stored)) == utc(datetime.fromisoformat(current))
+    except (TypeError, ValueError):  # not a moment: only the same text is the same
+        return stored == current
 
 
 def project_site(project: Project) -> Site:
@@ -121,7 +140,8 @@ def _staleness(code: str, site_version: int, report: StoredReport,
                now: dict[str, dict[str, Any]]) -> Staleness | None:
     used = {entry["name"]: entry for entry in report.layers}
     reimported = tuple(sorted(e["name"] for i, e in used.items()
-                              if i in now and now[i]["imported_at"] != e["imported_at"]))
+                              if i in now
+                              and not same_moment(e["imported_at"], now[i]["imported_at"])))
     removed = tuple(sorted(e["name"] for i, e in used.items() if i not in now))
     added = tuple(sorted(e["name"] for i, e in now.items() if i not in used))
     revised = site_version != report.site_version

@@ -240,6 +240,14 @@ def known_counties(*, store: Store) -> dict[str, str]:
     return dict(sorted({**known, **boundary, **granted}.items()))
 
 
+def ledger_years(*, store: Store) -> list[int]:
+    """The years the ledger has accounts of, newest first (the years :func:`balances`
+    has rows for), without computing any balance."""
+    with store.read() as conn:
+        return [int(y) for y in conn.execute(
+            sa.select(accounts.c.year).distinct().order_by(accounts.c.year.desc())).scalars()]
+
+
 def available_now(conn: Connection, account: Account, at: datetime) -> int:
     """An account's balance with expired holds counted as released."""
     value = balance(conn, account.id)

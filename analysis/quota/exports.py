@@ -3,6 +3,14 @@
 CSV files are UTF-8 with a byte-order mark so that Excel opens them with the right
 encoding; amounts are written as exact decimal text. In ``.xlsx`` amounts are numbers.
 
+:func:`export_chunks` gives a file as pieces of bytes, the movements read from the ledger
+:data:`BATCH` entries at a time (a city's years of movements are never in memory at once):
+a CSV piece is sent as soon as its batch is read; an ``.xlsx`` is written row by row by
+openpyxl's write-only sheet into a temporary file (not a cell object per value in memory;
+its shared strings are), zipped at the end (a zip's directory comes last), and then handed
+out in pieces: its first byte comes only when the whole workbook is made. Balances are
+computed whole, then written the same way.
+
 操作人 is who did it as a person reads it (``layers.users.actor_zh``): a command at the
 server as 命令行（<OS user>）, an automatic step as 系统自动, a user by login name.
 
@@ -16,13 +24,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
 
 from blueprint.analysis.quota.balances import balances
-from blueprint.analysis.quota.history import movements
+from blueprint.analysis.quota.history import movement_batches
 from blueprint.layers.errors import BadInput
 from blueprint.layers.store import Store
 from blueprint.layers.users import actor_zh
@@ -42,6 +51,8 @@ MOVEMENT_COLUMNS = (
 )
 SHEETS = {"balances": ("指标余额", BALANCE_COLUMNS), "movements": ("指标流水", MOVEMENT_COLUMNS)}
 FORMATS = ("xlsx", "csv")
+BATCH = 2000  # ledger entries read, and CSV rows written, at a time
+CHUNK = 1 << 16  # bytes of an .xlsx handed out at a time
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -67,32 +78,67 @@ def _csv_cell(value: Any) -> str:
     return str(value)
 
 
+def _values(rows: Iterable[dict[str, Any]], columns: tuple[tuple[str, str], ...]
+            ) -> list[list[Any]]:
+    return [[row.get(name) for name, _ in columns] for row in rows]
+
+
+def _csv_text(values: list[list[Any]], header: list[str] | None = None) -> str:
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    if header is not None:
+        writer.writerow(header)
+    writer.writerows([[_csv_cell(v) for v in r] for r in values])
+    return text.getvalue()
+
+
+def _csv_chunks(batches: Iterable[list[dict[str, Any]]], what: str) -> Iterator[bytes]:
+    """A CSV file in pieces: the byte-order mark and the header, then each batch's rows."""
+    columns = SHEETS[what][1]
+    yield _csv_text([], [zh for _, zh in columns]).encode("utf-8-sig")
+    for rows in batches:
+        yield _csv_text(_values(rows, columns)).encode("utf-8")
+
+
 def render(rows: list[dict[str, Any]], *, what: str, fmt: str) -> bytes:
     """The rows as an ``.xlsx`` workbook or a CSV file, headers in Chinese."""
     _check(what, fmt)
-    sheet_title, columns = SHEETS[what]
-    header = [zh for _, zh in columns]
-    values = [[row.get(name) for name, _ in columns] for row in rows]
     if fmt == "csv":
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\r\n")
-        writer.writerow(header)
-        writer.writerows([[_csv_cell(v) for v in r] for r in values])
-        return text.getvalue().encode("utf-8-sig")
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = sheet_title
-    sheet.append(header)
-    for r in values:
-        sheet.append(r)
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # text, never a formula
+        return b"".join(_csv_chunks([rows], what))
+    return b"".join(_xlsx_chunks([rows], what))
+
+
+def _xlsx_chunks(batches: Iterable[list[dict[str, Any]]], what: str) -> Iterator[bytes]:
+    """An ``.xlsx`` workbook in pieces. openpyxl's write-only sheet keeps the rows in a
+    temporary file as they come (not a cell object each in memory); the zip is written
+    at the end, and then handed out."""
+    import tempfile
+
+    from openpyxl.cell import WriteOnlyCell
+
+    sheet_title, columns = SHEETS[what]
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(sheet_title)
     sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+
+    def cells(values: list[Any]) -> list[Any]:
+        out = []
+        for value in values:
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text, never a formula
+            out.append(cell)
+        return out
+
+    sheet.append(cells([zh for _, zh in columns]))
+    for rows in batches:
+        for r in _values(rows, columns):
+            sheet.append(cells(r))
+    with tempfile.TemporaryFile() as out:
+        book.save(out)
+        out.seek(0)
+        while chunk := out.read(CHUNK):
+            yield chunk
 
 
 def export_filename(what: str, fmt: str, *, year: int | None = None,
@@ -116,22 +162,43 @@ def export_filename(what: str, fmt: str, *, year: int | None = None,
     return "-".join(zh) + f".{fmt}", "-".join(en) + f".{fmt}"
 
 
-def export(*, what: str, fmt: str, store: Store, **filters: Any) -> bytes:
-    """Balances or movements (with the filters of :func:`balances`/:func:`movements`)."""
+def _movement_rows(store: Store, **filters: Any) -> Iterator[list[dict[str, Any]]]:
+    """The movements in batches, 操作人 as the page shows it: 命令行（root）, not cli:root."""
+    batches = movement_batches(store=store, batch=BATCH, **filters)  # filters checked now
+    return ([r | {"actor": actor_zh(r["actor"])} for r in rows] for rows in batches)
+
+
+def export_chunks(*, what: str, fmt: str, store: Store, **filters: Any) -> Iterator[bytes]:
+    """Balances or movements (with the filters of :func:`balances`/:func:`movements`) as
+    the pieces of the file (see the module's notes). Everything that can be refused
+    (:class:`BadInput`: the format, a filter) is refused here, before the first piece."""
     _check(what, fmt)
     if what == "balances":
         rows = balances(store=store, **filters)
-    else:  # 操作人 as the page shows it: 命令行（root）, not cli:root
-        rows = [r | {"actor": actor_zh(r["actor"])}
-                for r in movements(store=store, limit=1_000_000, **filters)]
-    return render(rows, what=what, fmt=fmt)
+        batches: Iterable[list[dict[str, Any]]] = (
+            rows[n:n + BATCH] for n in range(0, len(rows), BATCH))
+    else:
+        batches = _movement_rows(store, **filters)
+    return _csv_chunks(batches, what) if fmt == "csv" else _xlsx_chunks(batches, what)
+
+
+def export(*, what: str, fmt: str, store: Store, **filters: Any) -> bytes:
+    """Balances or movements (with the filters of :func:`balances`/:func:`movements`), the
+    whole file at once (:func:`export_chunks` gives it in pieces)."""
+    return b"".join(export_chunks(what=what, fmt=fmt, store=store, **filters))
 
 
 def write_export(path: Path, *, what: str, fmt: str, store: Store, **filters: Any) -> Path:
-    """Write an export file; the file appears complete or not at all."""
-    data = export(what=what, fmt=fmt, store=store, **filters)
+    """Write an export file, piece by piece; the file appears complete or not at all."""
+    chunks = export_chunks(what=what, fmt=fmt, store=store, **filters)
     path = Path(path)
     partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
+    try:
+        with partial.open("wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     partial.replace(path)
     return path

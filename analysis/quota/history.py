@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -100,7 +101,42 @@ def movements(*, store: Store, year: int | None = None, kind: str | None = None,
     with store.read() as conn:
         rows = conn.execute(query.limit(limit).offset(offset)).all()
         names = county_names(conn) if rows else {}
-    return [{
+    return [_movement(r, names) for r in rows]
+
+
+def movement_batches(*, store: Store, year: int | None = None, kind: str | None = None,
+                     county: str | None = None, project: str | None = None,
+                     op: str | None = None, since: datetime | None = None,
+                     until: datetime | None = None, actor: str | None = None,
+                     batch: int = 2000) -> Iterator[list[dict[str, Any]]]:
+    """The entries :func:`movements` gives with ``filters``, all of them, oldest first, as
+    lists of at most ``batch`` rows, each read when the one before has been used (a short
+    read each, by entry id: the ledger only grows, and entries posted after the call are
+    left out, so the batches are one consistent list). The filters are checked at the call
+    (:class:`BadInput` then), not at the first batch."""
+    query = _movement_query(year, kind, county, project, op, since, until, actor)
+    with store.read() as conn:
+        ceiling = conn.execute(sa.select(sa.func.max(entries.c.id))).scalar()
+        names = county_names(conn)
+
+    def batches() -> Iterator[list[dict[str, Any]]]:
+        after = 0
+        while ceiling is not None:
+            with store.read() as conn:
+                rows = conn.execute(query.where(entries.c.id > after, entries.c.id <= ceiling)
+                                    .limit(batch)).all()
+            if rows:
+                yield [_movement(r, names) for r in rows]
+            if len(rows) < batch:
+                return
+            after = rows[-1].id
+
+    return batches()
+
+
+def _movement(r: sa.Row[Any], names: dict[str, str]) -> dict[str, Any]:
+    """One entry as :func:`movements` gives it; county reserves named by ``names``."""
+    return {
         "id": r.id, "at": utc(r.created_at).isoformat(),
         "at_cn": shown_cn(r.created_at, "%Y-%m-%d %H:%M:%S"),
         "operation_id": r.operation_id,
@@ -115,7 +151,7 @@ def movements(*, store: Store, year: int | None = None, kind: str | None = None,
         "price": Decimal(r.price) if r.price is not None else None,
         "reverses_id": r.reverses_id, "hold_id": r.hold_id, "loan_id": r.loan_id,
         "actor": r.actor, "reason": r.reason,
-    } for r in rows]
+    }
 
 
 def _lender_account(conn: Connection, loan: sa.Row) -> int | None:

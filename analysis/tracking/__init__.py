@@ -41,12 +41,13 @@ from blueprint.analysis.tracking.reports import (
     project_reports,
     submit_report,
 )
-from blueprint.analysis.tracking.status import Status, project_statuses
+from blueprint.analysis.tracking.status import Status, project_status, project_statuses
 
 __all__ = ["MILESTONE_ZH", "Adjustment", "AdjustmentItem", "Dispatch", "DispatchProblem",
            "Figures", "Milestone", "Photo", "Plan", "Problem", "ProblemInput", "Report",
            "Status", "add_photos", "close", "escalate", "get_plan", "late_counts",
            "late_reports", "list_adjustments", "list_dispatches", "list_problems",
-           "month_figures", "photo_file", "project_reports", "project_statuses",
+           "month_figures", "photo_file", "project_reports", "project_status",
+           "project_statuses",
            "raise_problem", "reassign", "record_adjustment", "record_dispatch", "set_plan",
            "submit_report", "sync_consultation_problems"]

@@ -175,6 +175,9 @@ def list_problems(*, store: Store, status: str | None = None, county: str | None
         events_query = events_query.where(tracking_problem_events.c.problem_id == problem_id)
     with store.read() as conn:
         rows = conn.execute(query).all()
+        if project and problem_id is None:  # one project's: not every problem's events
+            events_query = events_query.where(
+                tracking_problem_events.c.problem_id.in_([r.id for r in rows]))
         events = conn.execute(events_query).all()
     found = {r.id: Problem(r.id, r.code, r.county, r.source, r.text, r.owner_unit, r.due_on,
                            utc(r.raised_at), r.raised_by, source_ref=r.source_ref)

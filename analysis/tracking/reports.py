@@ -148,16 +148,19 @@ def _report(row: Any, code: str) -> Report:
                   row.note, utc(row.reported_at), row.reported_by, row.corrects_id)
 
 
-def all_reports(conn: Connection, until: datetime | None = None
+def all_reports(conn: Connection, until: datetime | None = None,
+                project_id: int | None = None
                 ) -> tuple[dict[int, dict[str, Report]], dict[tuple[int, str], datetime]]:
-    """The newest report of every project and month sent by ``until``
-    (``{project id: {month: report}}``), and when each first came
+    """The newest report of every project (or only of ``project_id``) and month sent by
+    ``until`` (``{project id: {month: report}}``), and when each first came
     (``{(project id, month): first reported_at}``)."""
     query = sa.select(tracking_reports, projects.c.code).join(
         projects, projects.c.id == tracking_reports.c.project_id).order_by(
         tracking_reports.c.id)
     if until is not None:
         query = query.where(tracking_reports.c.reported_at <= until)
+    if project_id is not None:
+        query = query.where(tracking_reports.c.project_id == project_id)
     newest: dict[int, dict[str, Report]] = {}
     first: dict[tuple[int, str], datetime] = {}
     for row in conn.execute(query).all():
@@ -170,7 +173,7 @@ def project_reports(code: str, *, store: Store) -> list[Report]:
     """Project ``code``'s reports, the newest per month, oldest month first."""
     with store.read() as conn:
         project = load_project(conn, code)
-        newest, _ = all_reports(conn)
+        newest, _ = all_reports(conn, project_id=project.id)
         found = sorted(newest.get(project.id, {}).values(), key=lambda r: r.month)
         # photos of every version of a month's report, the newest version's listed with it
         versions = conn.execute(sa.select(tracking_reports.c.id, tracking_reports.c.month)

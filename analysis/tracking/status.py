@@ -21,7 +21,7 @@ from typing import Any
 
 from blueprint.analysis.clock import now_utc, today_cn
 from blueprint.analysis.projects.model import EXITED, Project
-from blueprint.analysis.projects.records import list_projects
+from blueprint.analysis.projects.records import list_projects, load_project
 from blueprint.analysis.tracking.config import Colours, load_settings
 from blueprint.analysis.tracking.model import (
     COLOUR_ZH,
@@ -31,7 +31,7 @@ from blueprint.analysis.tracking.model import (
     Report,
     last_closed_month,
 )
-from blueprint.analysis.tracking.plans import all_plans
+from blueprint.analysis.tracking.plans import all_plans, load_plan
 from blueprint.analysis.tracking.problems import Problem, list_problems
 from blueprint.analysis.tracking.reports import all_reports
 from blueprint.layers.store import Store
@@ -133,3 +133,19 @@ def project_statuses(*, store: Store, at: datetime | None = None, county: str | 
         if colour is None or status.colour == colour:
             found.append(status)
     return found
+
+
+def project_status(code: str, *, store: Store, at: datetime | None = None) -> Status | None:
+    """The colour of one project (as :func:`project_statuses` gives it), reading only that
+    project's plan, reports and problems; None when it is not tracked (no plan, or
+    exited). :class:`NotFound` for an unknown code."""
+    at, settings = now_utc(at), load_settings()
+    with store.read() as conn:
+        project = load_project(conn, code)
+        plan = load_plan(conn, project.id, code)
+        reports, _ = all_reports(conn, until=at, project_id=project.id)
+    if plan is None or project.stage == EXITED:
+        return None
+    problems = list_problems(store=store, status="open", project=code, at=at)
+    return colour_of(project, plan, reports.get(project.id, {}), problems, at=at,
+                     colours=settings.colours, close_day=settings.close_day)

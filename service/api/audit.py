@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from blueprint.layers.audit import read_audit
+from blueprint.layers.audit import count_audit, read_audit
 from blueprint.layers.users import User
-from blueprint.service.api.bounds import CodeQuery
+from blueprint.service.api.bounds import CodeQuery, OffsetQuery
 from blueprint.service.api.deps import StoreDep
 from blueprint.service.api.policy import permit
 from blueprint.service.api.project_models import AuditOut
@@ -18,13 +18,19 @@ router = APIRouter(tags=["audit"])
 
 @router.get("/audit", response_model=list[AuditOut], summary="Audit log / 审计日志")
 def api_audit(
+    response: Response,
     user: Annotated[User, permit("GET /api/audit")],
     store: StoreDep,
     project: CodeQuery = None,
     action: CodeQuery = None,
     limit: int = Query(1000, ge=1, le=10000),
+    offset: OffsetQuery = 0,
 ) -> Any:
-    """The latest ``limit`` rows, oldest first; of one project or action when given."""
-    return [
-        r.__dict__ for r in read_audit(store=store, project=project, action=action, limit=limit)
-    ]
+    """The latest ``limit`` rows after the ``offset`` newest, oldest first; of one project
+    or action when given. ``X-Total-Count`` says how many match in all (as the projects and
+    the quota movements): ``offset`` = ``limit``, 2 × ``limit`` … reaches back to the first
+    row."""
+    response.headers["X-Total-Count"] = str(count_audit(store=store, project=project,
+                                                        action=action))
+    return [r.__dict__ for r in read_audit(store=store, project=project, action=action,
+                                           limit=limit, offset=offset)]

@@ -62,6 +62,7 @@ _VALIDATION_ZH = {
     "string_type": "须为文字",
     "too_long": "项数过多（至多 {max_length} 项）",
     "model_attributes_type": "须为 JSON 对象",
+    "two_names": "{name} 与 {alias}（{name} 的旧名称）只能填写一个",
 }
 
 

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 
@@ -89,6 +89,9 @@ async def api_import_layer(
     user: UserDep, store: StoreDep, settings: SettingsDep,
     file: Annotated[UploadFile, File(description="Layer file (zip a Shapefile)")],
     kind: CodeForm, name: OptNameForm = None,
+    title: Annotated[str | None, Form(
+        pattern=ONE_LINE, description="Chinese title shown on maps (1–200 characters; "
+        "default the kind's title), as `blueprint layers import --title`")] = None,
     encoding: OptCodeForm = None, crs: OptNameForm = None,
     class_field: OptNameForm = None,
     layer: OptNameForm = None,
@@ -98,7 +101,8 @@ async def api_import_layer(
     user.require_city_wide("nr_staff")
     with tempfile.TemporaryDirectory() as tmp:
         path = await save_upload(file, Path(tmp), max_mb=settings.max_upload_mb)
-        options = ImportOptions(kind=kind, name=name or Path(path).stem, encoding=encoding,
+        options = ImportOptions(kind=kind, name=name or Path(path).stem, title=title,
+                                encoding=encoding,
                                 crs=crs, class_field=class_field, layer=layer,
                                 id_field=id_field, actor=user.name,
                                 limits=settings.file_limits())

@@ -8,10 +8,11 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from blueprint.analysis import quota
-from blueprint.analysis.quota.exports import MEDIA_TYPES, export, export_filename
+from blueprint.analysis.quota.exports import MEDIA_TYPES, export_chunks, export_filename
 from blueprint.analysis.quota.kinds import KINDS
 from blueprint.service.api.bounds import CODE_LEN, ONE_LINE, CodeQuery, OffsetQuery, YearQuery
 from blueprint.service.api.deps import StoreDep, UserDep
@@ -23,6 +24,9 @@ KindQ = Annotated[str | None, Query(min_length=1, max_length=CODE_LEN, pattern=O
                                     description="Only this kind (code or alias)")]
 CountyQ = Annotated[str | None, Query(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE,
                                       description="Only this county code")]
+# accounts a page of balances holds at most, and by default (every account of most
+# cities at once, as before the API paged them)
+MAX_BALANCES = 10_000
 
 
 class BalanceOut(BaseModel):
@@ -117,18 +121,25 @@ def api_kinds(user: UserDep) -> Any:
 
 
 @router.get("/balances", response_model=list[BalanceOut], summary="Balances / 指标余额")
-def api_balances(user: UserDep, store: StoreDep, year: YearQ = None, kind: KindQ = None,
-                 county: CountyQ = None,
+def api_balances(response: Response, user: UserDep, store: StoreDep, year: YearQ = None,
+                 kind: KindQ = None, county: CountyQ = None,
                  as_of: Annotated[str | None, Query(
                      description="Statement as of the end of this day in China (YYYY-MM-DD) "
                                  "or an exact ISO 8601 time (no zone: China time)")] = None,
+                 limit: Annotated[int, Query(ge=1, le=MAX_BALANCES)] = MAX_BALANCES,
+                 offset: OffsetQuery = 0,
                  ) -> Any:
     """Granted, held, allocated, lent, borrowed, adjusted, retired, available per account
-    (``as_of``: computed from the entries posted up to then)."""
+    (``as_of``: computed from the entries posted up to then); at most ``limit`` accounts
+    from ``offset`` on, in the statement's order, ``X-Total-Count`` saying how many there
+    are in all (one hold and one project account per project and kind: a city has
+    thousands)."""
     from blueprint.analysis.clock import as_of_time
 
     moment = as_of_time(as_of, "as_of") if as_of else None
-    return quota.balances(store=store, year=year, kind=kind, county=county, as_of=moment)
+    rows = quota.balances(store=store, year=year, kind=kind, county=county, as_of=moment)
+    response.headers["X-Total-Count"] = str(len(rows))
+    return rows[offset:offset + limit]
 
 
 @router.get("/movements", response_model=list[MovementOut], summary="Movements / 指标流水")
@@ -176,9 +187,11 @@ def api_export(user: UserDep, store: StoreDep,
                what: Annotated[Literal["balances", "movements"], Query()] = "balances",
                format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",
                year: YearQ = None, kind: KindQ = None, county: CountyQ = None) -> Response:
-    """A downloadable .xlsx or CSV file with Chinese headers."""
-    data = export(what=what, fmt=format, store=store, year=year, kind=kind, county=county)
+    """A downloadable .xlsx or CSV file with Chinese headers, sent as it is made (a CSV
+    of movements as the ledger is read, a few thousand entries at a time)."""
+    chunks = export_chunks(what=what, fmt=format, store=store, year=year, kind=kind,
+                           county=county)
     name, ascii_name = export_filename(what, format, year=year, kind=kind)
-    return Response(data, media_type=MEDIA_TYPES[format], headers={  # RFC 6266, 5987
+    return StreamingResponse(chunks, media_type=MEDIA_TYPES[format], headers={  # RFC 6266
         "Content-Disposition": f'attachment; filename="{ascii_name}"; '
                                f"filename*=UTF-8''{quote(name, safe='')}"})

@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, model_validator
+from pydantic_core import PydanticCustomError
 
 from blueprint.analysis.report_schema import VetReport
 from blueprint.layers.store import Store
@@ -29,14 +30,32 @@ class SiteSearchIn(BaseModel):
     county: Code | None = Field(default=None, description="county code; none: every county")
     emissions: dict[PairKey, Quantity] = Field(default_factory=dict, max_length=50,
                                             description="t/yr per pollutant")
-    demand: dict[Code, Amount] = Field(default_factory=dict, max_length=50,
-                                       description="quota demands (needs a token)")
+    demands: dict[Code, Amount] = Field(
+        default_factory=dict, max_length=50, validation_alias=AliasChoices("demands", "demand"),
+        description="quota demands, as on `POST /api/vet` (needs a token); `demand`, the "
+                    "name this endpoint first took, is read the same")
     top: int = Field(default=10, ge=1, le=50)
     near: tuple[Lon, Lat] | None = Field(default=None, description="[lon, lat]: rank by the "
                                          "distance to this point instead of the county seat")
     source: Literal["land_bank", "anywhere", "both"] = "both"
     tolerance: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False,
                              description="share of the area a land-bank parcel may differ by")
+    _demands_at: str = PrivateAttr(default="body.demands")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _demands_as_sent(cls, data: Any, handler: Any) -> Any:
+        """``demand`` is read as ``demands`` (one of the two, never both); a refusal of a
+        demand names the field the caller sent."""
+        sent = data if isinstance(data, dict) else {}
+        if "demand" in sent and "demands" in sent:
+            raise PydanticCustomError(
+                "two_names", "send {name} only ({alias} is its older name), not both",
+                {"name": "demands", "alias": "demand"})
+        model = handler(data)
+        if "demand" in sent:
+            model._demands_at = "body.demand"
+        return model
 
 
 class CandidateOut(BaseModel):
@@ -70,7 +89,7 @@ def _search(body: SiteSearchIn, store: Store, rules: Any) -> dict[str, Any]:
 
     emissions = body_emissions(body.emissions, "body.emissions")
     request = SearchRequest(industry=body.industry, area_m2=body.area_m2, county=body.county,
-                            emissions=emissions, demands=dict(body.demand), top=body.top,
+                            emissions=emissions, demands=dict(body.demands), top=body.top,
                             near=body.near, source=body.source, tolerance=body.tolerance)
     return result_json(search_sites(request, store=store, rules=rules))
 
@@ -81,7 +100,8 @@ async def api_site_search(body: SiteSearchIn, store: StoreDep, rules: RulesDep,
     """The allowed region and up to ``top`` candidates, each vetted (the ``report`` is what
     ``POST /api/vet`` answers for it), pass before conditional, with the reasons for the
     rank; ``blocked_zh`` says what blocks the project when there is none. Anyone may
-    search; sending ``demand`` (a quota check) needs a bearer token."""
-    _check_token(dict(body.demand), user)
-    check_demands(dict(body.demand), "body.demand")
+    search; sending ``demands`` (a quota check; ``demand`` is read the same) needs a bearer
+    token."""
+    _check_token(dict(body.demands), user)
+    check_demands(dict(body.demands), body._demands_at)
     return await run_in_threadpool(_search, body, store, rules)

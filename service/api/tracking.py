@@ -14,19 +14,38 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from blueprint.analysis import tracking as core
+from blueprint.analysis.tracking.model import check_month
 from blueprint.layers.users import User
-from blueprint.service.api.bounds import Amount, Code, CodePath, CodeQuery, IdPath, Name, Text
+from blueprint.service.api.bounds import (
+    CODE_LEN,
+    Amount,
+    Code,
+    CodePath,
+    CodeQuery,
+    IdPath,
+    Name,
+    Text,
+)
 from blueprint.service.api.deps import StoreDep
 from blueprint.service.api.policy import permit
 
 router = APIRouter(prefix="/tracking", tags=["tracking"])
-MonthQuery = Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")]
+
+
+def _month_query(month: Annotated[str, Query(
+        max_length=CODE_LEN, description="YYYY-MM, written so (2025-6 is refused)")]) -> str:
+    """The ``month`` query parameter as the CLI's ``--month`` and the tracking pages read it
+    (one parser: ``check_month``, exact), refused at ``query.month`` in their words."""
+    return check_month(month, "query.month", exact=True)
+
+
+MonthQuery = Annotated[str, Depends(_month_query)]
 Month = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")]
 
 

@@ -19,6 +19,7 @@ from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.site import Site, read_site, site_from_geojson
 from blueprint.analysis.vetting import VetRequest, to_json, vet_site
+from blueprint.layers.crs import API_FILE_ADVICE
 from blueprint.layers.errors import BadInput, NotAuthenticated
 from blueprint.layers.users import User
 from blueprint.service.api.bounds import (
@@ -178,7 +179,8 @@ async def api_vet_file(
         with naming_the_upload(path, file.filename):
             site = await run_in_threadpool(read_site, path, crs=crs,
                                            limits=site_limits(settings),
-                                           file_limits=settings.file_limits())
+                                           file_limits=settings.file_limits(),
+                                           advice=API_FILE_ADVICE)
     _name_after_upload(site, path, file.filename)
     request = VetRequest(site=site, industry=industry, county=county,
                          emissions=parse_emissions(emissions), demands=parse_demands(demands),

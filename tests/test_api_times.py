@@ -1,0 +1,116 @@
+"""Every moment in the API's JSON is RFC 3339 in UTC with ``Z``, on both engines: the
+models wrote ``…Z`` while the layer catalogue, the stored reports' layer versions and the
+tracking records wrote ``…+00:00``. One renderer (``service/api/responses.py``) writes
+them all; this walks the main GET endpoints over a project with a round, a quota hold, a
+plan, a monthly report with a problem, a dispatch and an adjustment."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from projects_api_support import DCF, PROJECT, T0, Api, Clock, city_api, geojson
+
+# what looks like a moment: a date then a time of day
+LOOKS_LIKE_A_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+RFC3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
+
+
+@pytest.fixture
+def api(engine_name: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+        ) -> Iterator[tuple[Api, Clock]]:
+    yield from city_api(engine_name, tmp_path, monkeypatch)
+
+
+def moments(doc: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every string of a JSON document that looks like a moment, with where it is
+    (``at_cn`` fields are China time for display, documented so: left out)."""
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            if not str(key).endswith("_cn"):
+                yield from moments(value, f"{path}.{key}")
+    elif isinstance(doc, list):
+        for value in doc:
+            yield from moments(value, f"{path}[]")
+    elif isinstance(doc, str) and LOOKS_LIKE_A_MOMENT.match(doc):
+        yield path, doc
+
+
+def _populate(api: Api) -> str:
+    code = api.ok("nr_dcf", "POST", "/projects",
+                  PROJECT | {"site": geojson("01_park_clean.txt")})["code"]
+    round_ = api.ok("nr_dcf", "POST", f"/projects/{code}/rounds", {})
+    api.ok("dept_ee", "POST", f"/rounds/{round_['id']}/answers",
+           {"answer": "agree", "text": "同意。", "condition": None})
+    hold = api.client.post("/api/quota/holds", headers={
+        "Authorization": f"Bearer {api.tokens['quota_city']}", "Idempotency-Key": "times"},
+        json={"year": 2026, "county": DCF, "reason": "储备项目配置指标", "kind": "land",
+              "project": code, "amount": "1"})
+    assert hold.status_code == 200, hold.text
+    api.ok("admin", "PUT", f"/tracking/projects/{code}/plan", {
+        "milestones": [{"kind": "start", "planned_on": "2026-04-01",
+                        "responsible_unit": "住房和城乡建设局"}],
+        "investment": {"2026-03": "10"}})
+    api.ok("admin", "POST", f"/tracking/projects/{code}/reports", {
+        "month": "2026-02", "investment": "5",
+        "problems": [{"text": "缺少施工用水", "owner_unit": "水务局"}]})
+    api.ok("admin", "POST", "/tracking/dispatches", {
+        "held_on": "2026-03-01", "attendees": ["住房和城乡建设局"], "projects": [code],
+        "decisions": "加快推进"})
+    api.ok("admin", "POST", "/tracking/adjustments", {
+        "quarter": "2026-Q1", "decided_on": "2026-03-01",
+        "items": [{"project": code, "action": "replan", "reason": "调整计划"}]})
+    return code
+
+
+def test_every_moment_in_the_api_is_utc_with_z(api: tuple[Api, Clock]) -> None:
+    api_, _clock = api
+    code = _populate(api_)
+    paths = ["/layers", "/layers/ecological_redline", "/projects", f"/projects/{code}",
+             "/projects/stale", "/rounds/1", "/quota/balances", "/quota/movements",
+             "/quota/loans", "/audit", "/tracking/projects", f"/tracking/projects/{code}/plan",
+             f"/tracking/projects/{code}/reports", "/tracking/dispatches",
+             "/tracking/adjustments", "/tracking/late?month=2026-02", "/tracking/problems",
+             "/tracking/figures?month=2026-02"]
+    found: dict[str, str] = {}
+    for path in paths:
+        answer = api_.call("admin", "GET", path)
+        assert answer.status_code == 200, (path, answer.text)
+        found.update((f"GET {path.split('?')[0]}{where}", text)
+                     for where, text in moments(answer.json()))
+    inbox = api_.call("dept_ee", "GET", "/consultation/inbox")
+    found.update((f"inbox{where}", text) for where, text in moments(inbox.json()))
+    wrong = {where: text for where, text in found.items() if not RFC3339_UTC.fullmatch(text)}
+    assert wrong == {}
+    seen = set(found)
+    for where in ("GET /layers[].imported_at", f"GET /projects/{code}.created_at",
+                  f"GET /projects/{code}.report.report.layers[].imported_at",
+                  "GET /quota/movements[].at", "GET /audit[].at",
+                  f"GET /tracking/projects/{code}/reports[].reported_at",
+                  "GET /tracking/dispatches[].recorded_at", "GET /tracking/problems[].raised_at",
+                  "GET /tracking/adjustments[].recorded_at"):
+        assert where in seen, sorted(seen)  # the walk reached the moments it is about
+    created = found[f"GET /projects/{code}.created_at"]
+    assert datetime.fromisoformat(created) == T0  # the same moment, written with Z
+    layer = datetime.fromisoformat(found["GET /layers[].imported_at"])
+    assert layer.utcoffset() == timedelta(0) and layer <= datetime.now(UTC)
+
+
+def test_one_renderer_for_every_json_answer() -> None:
+    """Offsets other than UTC become UTC; dates, display times and text (a moment quoted in
+    it included) stay as sent."""
+    from blueprint.service.api.responses import ApiJSONResponse
+
+    body = ApiJSONResponse({"a": "2026-03-02T10:00:00+08:00", "b": "2026-03-02",
+                            "c": "2026-03-02 10:00:00", "d": "开会：2026-03-02T10:00:00+00:00",
+                            "e": ["2026-03-02T02:00:00.5+00:00"],
+                            "f": '"2026-03-02T02:00:00+00:00"', "g": '"2026-03-02T02:00:00+00:00',
+                            "h": float("nan")}).body
+    assert body.decode() == (
+        '{"a":"2026-03-02T02:00:00Z","b":"2026-03-02","c":"2026-03-02 10:00:00",'
+        '"d":"开会：2026-03-02T10:00:00+00:00","e":["2026-03-02T02:00:00.5Z"],'
+        '"f":"\\"2026-03-02T02:00:00+00:00\\"","g":"\\"2026-03-02T02:00:00+00:00",'
+        '"h":null}')  # not finite: null, as FastAPI's own serializer writes it
