@@ -16,6 +16,7 @@ from quota_support import CITY, T0, register_fixed_projects
 
 from blueprint.analysis import quota
 from blueprint.analysis.quota.balances import balances, counties, known_counties
+from blueprint.analysis.quota.exports import export
 from blueprint.analysis.quota.history import movements
 from blueprint.layers.importer import ImportOptions, import_layer
 from blueprint.layers.store import Store
@@ -38,8 +39,12 @@ def _boundary(store: Store, tmp_path: Path, names: dict[str, str], file: str) ->
 def _reserve_titles(store: Store) -> set[str]:
     """How balances and movements (and so exports and pages) name the county reserves."""
     shown = {r["title"] for r in balances(store=store) if r["type"] == "county"}
-    return shown | {m["to_title"] for m in movements(store=store)
-                    if m["to"].startswith("county:")}
+    shown |= {m["to_title"] for m in movements(store=store) if m["to"].startswith("county:")}
+    for what in ("balances", "movements"):  # the exports (movements streamed in batches)
+        text = export(what=what, fmt="csv", store=store).decode("utf-8-sig")
+        shown |= {cell for line in text.splitlines() for cell in line.split(",")
+                  if cell.endswith(" 县级储备")}
+    return shown
 
 
 def test_without_a_boundary_layer_the_newest_grants_name_wins(store: Store) -> None:
