@@ -57,7 +57,6 @@ class Settings(BaseModel):
     max_site_vertices: int = Field(default=100_000, ge=4)  # per site, all parcels together
     max_site_parts: int = Field(default=1_000, ge=1)  # polygons per site
     max_site_ha: float = Field(default=10_000.0, gt=0)  # hectares per site (100 km²)
-    debug: bool = False
     session_hours: float = Field(default=8, gt=0, le=24 * 30)  # a page sign-in lasts this long
     token_days: float = Field(default=90, gt=0, le=3650)  # a new or rotated API token's life
     # the session cookie's Secure flag: auto = Secure except for plain http to a loopback

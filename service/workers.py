@@ -80,8 +80,9 @@ def run(app: str, *, workers: int, host: str, port: int, **options: Any) -> None
     config = Config(app, factory=True, workers=workers, host=host, port=port, **options)
     placeholder = reuse_port_socket(host, port)  # holds the port; workers listen on theirs
     shown = f"[{host}]" if ":" in host else host
-    logger.info("Uvicorn running on http://%s:%d with %d workers, one socket each "
-                "(SO_REUSEPORT) (Press CTRL+C to quit)", shown, port, workers)
+    # Not "running": the workers are only starting (each says "Application startup complete").
+    logger.info("Uvicorn starting %d workers on http://%s:%d, one socket each "
+                "(SO_REUSEPORT) (Press CTRL+C to quit)", workers, shown, port)
     try:
         OwnSocketSupervisor(config, sockets=[placeholder]).run()
     finally:

@@ -167,6 +167,52 @@ def test_serve_on_a_busy_port_is_one_clear_line(data_dir):
     assert "一张蓝图已启动" not in done.stdout and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_says_it_is_up_only_once_it_accepts_connections(data_dir, workers):
+    """The ready line came before the workers had even imported the app. Not timed: read
+    what the server printed, then try its port; whenever the line was printed the port
+    must already accept (polled until the line appears, generous deadline)."""
+    import queue
+    import socket
+    import threading
+    import time
+
+    from tests.live_server import START_TIMEOUT_S, free_port
+
+    port = free_port()
+    env = {**os.environ, "BLUEPRINT_DATA_DIR": str(data_dir), "BLUEPRINT_DATABASE_URL": "",
+           "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    proc = subprocess.Popen([sys.executable, "-m", "blueprint.service", "serve", "--port",
+                             str(port), "--workers", str(workers)], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or ()],
+                     daemon=True).start()
+    log: list[str] = []
+    threading.Thread(target=lambda: log.extend(proc.stderr or ()), daemon=True).start()
+    printed: list[str] = []
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not any("一张蓝图已启动" in x for x in printed):
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(log)
+            while not lines.empty():
+                printed.append(lines.get())
+            said_up = any("一张蓝图已启动" in x for x in printed)
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+                accepting = True
+            except OSError:
+                accepting = False
+            assert accepting or not said_up, f"said it was up, port refused:\n{printed}"
+            time.sleep(0.05)
+        assert printed[-1] == (f"一张蓝图已启动，正在接受连接：在浏览器中打开 "
+                               f"http://127.0.0.1:{port}/（接口文档 http://127.0.0.1:{port}/"
+                               "docs，Ctrl+C 退出）\n")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)  # one worker: uvicorn re-raises the SIGTERM after its shutdown
+
+
 def test_layers_list_shows_import_times_in_china_time(tmp_path, data_dir):
     """The table's 导入时间 is China time (the JSON keeps the stored UTC moment)."""
     run(["layers", "import", str(_layer(tmp_path)), "--kind", "ecological_redline"], data_dir)

@@ -285,3 +285,67 @@ def test_a_file_name_too_long_for_the_file_system_is_no_such_file(tmp_path: Path
     assert (code, out) == (2, "")
     cut = "x" + "a" * 59 + "…"
     assert err == f"error: {cut}: no such file: {cut} (文件不存在：{cut})\n"
+
+
+def test_quota_export_over_an_existing_file_needs_force(store: Store, tmp_path: Path) -> None:
+    """As backup and vet-batch --output: refused before the ledger is read (it wrote over)."""
+    kept = tmp_path / "balances.xlsx"
+    kept.write_text("keep", encoding="utf-8")
+    code, out, err = cli(store, ["quota", "export", "--output", str(kept)])
+    assert (code, out) == (2, "")
+    assert err == (f"error: {kept}: {kept} exists; choose another --output (or --force to "
+                   f"replace it) ({kept} 已存在，请用 --output 指定其他文件"
+                   "（或加 --force 覆盖）)\n")
+    assert kept.read_text(encoding="utf-8") == "keep"
+    code, out, err = cli(store, ["quota", "export", "--output", str(kept), "--force"])
+    assert code == 0, err
+    assert kept.read_bytes().startswith(b"PK")  # an xlsx (a zip) now
+
+
+def test_vet_output_over_an_existing_file_is_refused_before_any_vetting(
+        store: Store, tmp_path: Path) -> None:
+    """As vet-batch --output: refused before the site is read or the store asked for layers
+    (it has none: that would be the error after any work)."""
+    site = tmp_path / "a.geojson"
+    site.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    kept = tmp_path / "review.html"
+    kept.write_text("keep", encoding="utf-8")
+    args = ["vet", str(site), "--format", "html", "--output", str(kept)]
+    code, out, err = cli(store, args)
+    assert (code, out) == (2, "")
+    assert err == (f"error: {kept}: {kept} exists; choose another --output (or --force to "
+                   f"replace it) ({kept} 已存在，请用 --output 指定其他文件"
+                   "（或加 --force 覆盖）)\n")
+    assert kept.read_text(encoding="utf-8") == "keep"
+    code, out, err = cli(store, [*args, "--force"])
+    assert code == 2 and "已存在" not in err  # past the check: the empty site, no layers
+    assert kept.read_text(encoding="utf-8") == "keep"
+
+
+@pytest.mark.parametrize(("value", "traceback"), [
+    ("", False), ("0", False), ("false", False), ("1", True), ("true", True), ("on", True)])
+def test_blueprint_debug_is_read_as_a_switch(monkeypatch: pytest.MonkeyPatch, capsys,
+                                            value: str, traceback: bool) -> None:
+    """BLUEPRINT_DEBUG=0 showed the traceback too (any value did); the settings' own
+    ``debug`` field, read by nothing, is gone (the CLI reads the variable itself)."""
+    import sys
+
+    from blueprint.service.cli import root
+    from blueprint.service.settings import Settings
+
+    def boom(**_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(root, "app", boom)
+    monkeypatch.setattr(sys, "argv", ["blueprint", "layers", "list"])
+    monkeypatch.setenv("BLUEPRINT_DEBUG", value)
+    if traceback:
+        with pytest.raises(RuntimeError, match="boom"):
+            root.main()
+    else:
+        with pytest.raises(SystemExit) as exited:
+            root.main()
+        assert exited.value.code == 1
+        assert capsys.readouterr().err == (
+            "internal error: RuntimeError: boom (set BLUEPRINT_DEBUG=1 for details)\n")
+    assert "debug" not in Settings.model_fields

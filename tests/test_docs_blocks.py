@@ -1,6 +1,6 @@
 """The command blocks of docs/*.md run as written, in order, on the sample city, as the
-README's tour does (tests/test_readme_tour.py): the numbers they name (operations 83, 88,
-90 in quota.md; rounds 7 and 8 in projects.md; problem 2 in tracking.md) are the ones the
+README's tour does (tests/test_readme_tour.py): the numbers they name (operations 83, 87,
+89 in quota.md; rounds 7 and 8 in projects.md; problem 2 in tracking.md) are the ones the
 commands before them made, and every file they read is in the repository."""
 
 from __future__ import annotations

@@ -161,7 +161,10 @@ def test_expiring_holds_of_a_county_no_grant_named_is_404_and_writes_nothing(
     assert unknown.json()["error"] == "not_found" and unknown.json()["where"] == "county"
     assert "999999" in unknown.json()["message_zh"]
     assert written() == before
-    assert city.post("/holds/expire", {"county": "371502"}).status_code == 200
+    none_due = city.post("/holds/expire", {"county": "371502"})
+    assert none_due.status_code == 200, none_due.json()
+    assert (none_due.json()["operation_id"], none_due.json()["expired_holds"]) == (None, [])
+    assert written() == before  # nothing due: no operation, no audit row (it wrote both)
 
 
 def test_a_county_manager_expiring_their_county_before_its_first_grant_is_404(

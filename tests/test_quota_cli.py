@@ -255,3 +255,42 @@ def test_movement_dates_are_days_in_china_as_on_the_quota_page(blueprint, store:
     assert found("--since", "2026-05-06T01:30") == 0
     table = blueprint("movements").output
     assert "命令行（root）" in table and "cli:root" not in table
+
+
+def test_grant_file_says_how_many_rows_were_new_and_how_many_on_record(
+        blueprint, tmp_path: Path) -> None:
+    """A re-run grants nothing and says so (it said 已下达 N 项, every line counted)."""
+    header = "year,county_code,county_name,kind,amount,unit\n"
+    first = tmp_path / "quotas.csv"
+    first.write_text(header + "2026,371502,东昌府区,land,10,ha\n", encoding="utf-8")
+    assert blueprint("grant-file", str(first)).stdout == "已下达 1 项年度指标。\n"
+    again = blueprint("grant-file", str(first))
+    assert again.stdout == "没有新下达的指标：文件中的 1 项此前均已下达，未重复下达。\n"
+    more = tmp_path / "more.csv"
+    more.write_text(header + "2026,371502,东昌府区,land,10,ha\n"
+                    "2026,371521,阳谷县,land,5,ha\n2026,371521,阳谷县,energy,7,tce\n",
+                    encoding="utf-8")
+    assert blueprint("grant-file", str(more)).stdout == (
+        "已下达 2 项年度指标；另有 1 项此前已下达，未重复下达。\n")
+    rerun = as_json(blueprint("grant-file", str(more), "--format", "json"))
+    assert [r["replayed"] for r in rerun] == [True, True, True]
+    granted = [r for r in as_json(blueprint("balances", "--format", "json"))
+               if r["type"] == "source"]
+    assert sorted(str(r["granted"]) for r in granted) == ["15", "7"]  # each row once
+
+
+def test_expire_holds_with_none_due_says_so_and_records_nothing(blueprint, store: Store
+                                                                ) -> None:
+    """没有到期的预留 and no operation, no audit row (it recorded an empty operation)."""
+    from tests.helpers import StoreFingerprint
+
+    blueprint("grant", "--kind", "land", "--county", "371502", "--amount", "10", "--reason",
+              "下达")
+    blueprint("hold", "--kind", "land", "--county", "371502", "--project", "P1", "--amount",
+              "1", "--expires", "2099-06-30", "--reason", "审查")
+    fingerprint = StoreFingerprint(store)
+    before = fingerprint()
+    assert blueprint("expire-holds").stdout == "没有到期的预留，未记账。\n"
+    shown = as_json(blueprint("expire-holds", "--format", "json"))
+    assert (shown["operation_id"], shown["expired_holds"], shown["entries"]) == (None, [], [])
+    assert fingerprint() == before

@@ -153,9 +153,30 @@ def test_expired_holds_stop_counting_then_are_released(store: Store) -> None:
     assert done["expired_holds"] == [held["operation_id"]]
     assert [e["to"] for e in done["entries"]] == ["county:371502"]
     assert row(store, "county:371502", at=T0)["available"] == Decimal("70")  # now posted
+    before = counts(store)
     again = quota.expire_holds(user=CITY, reason="到期", key=_key(), store=store, at=after)
     assert again["expired_holds"] == [] and again["entries"] == []
+    assert again["operation_id"] is None and counts(store) == before  # nothing recorded
     check_invariants(store, after)
+
+
+def test_expiring_holds_with_none_due_records_nothing(store: Store) -> None:
+    """No operation, no audit row (it wrote an empty operation and a row in the log); the
+    key stays unused, and a replay of a key that did expire holds still replays."""
+    grant(store)
+    held = quota.hold(year=Y, kind="land", county="371502", project="P1", amount="30",
+                      user=DCF, reason="审查", key=_key(), store=store, at=T0,
+                      expires=date(2026, 3, 5))
+    before = counts(store)
+    key = _key()
+    early = quota.expire_holds(user=CITY, reason="到期", key=key, store=store, at=T0)
+    assert (early["operation_id"], early["expired_holds"], early["entries"]) == (None, [], [])
+    assert counts(store) == before
+    after = T0.replace(day=6)
+    done = quota.expire_holds(user=CITY, reason="到期", key=key, store=store, at=after)
+    assert done["expired_holds"] == [held["operation_id"]]  # the key was free
+    assert quota.expire_holds(user=CITY, reason="到期", key=key, store=store,
+                              at=after) == done
 
 
 def test_next_operation_posts_expiry_before_it_plans(store: Store) -> None:

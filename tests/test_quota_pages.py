@@ -351,9 +351,11 @@ def test_a_form_missing_a_field_or_a_year_is_refused_not_a_server_error(
 
 @pytest.fixture
 def renamed_city(engine_name: str, tmp_path: Path) -> Iterator[Store]:
-    """The sample city whose ledger names 371523 茌平区 (its name since 2019) while the
-    boundary layer still says 茌平县: its first grant named it so, before the sample's."""
+    """The sample city whose ledger has two names for 371523 (a first grant said 茌平区,
+    its name since 2019; the sample's grants 茌平县) and whose boundary layer, in a new
+    version, renames it 茌平区: the layer's current name is the one rule's."""
     from blueprint.analysis.sample import load_sample
+    from blueprint.layers.importer import ImportOptions, import_layer
     from tests.conftest import SAMPLE, make_store
 
     gen = make_store(engine_name, tmp_path / "data")
@@ -361,6 +363,15 @@ def renamed_city(engine_name: str, tmp_path: Path) -> Iterator[Store]:
     quota.grant(year=2026, kind="energy", county="371523", amount="1", county_name="茌平区",
                 user=CITY_USER, reason="下达", key="renamed-371523", store=store)
     load_sample(SAMPLE, store=store, actor="test")
+    boundary = json.loads((SAMPLE / "layers" / "liaocheng_counties.geojson").read_text(
+        encoding="utf-8"))
+    for feature in boundary["features"]:
+        if feature["id"] == "371523":
+            feature["properties"]["name"] = "茌平区"
+    renamed = tmp_path / "counties-2019.geojson"
+    renamed.write_text(json.dumps(boundary, ensure_ascii=False), encoding="utf-8")
+    import_layer(renamed, ImportOptions(kind="admin_boundary", name="admin_boundary"),
+                 store=store)
     quota.grant(year=2026, kind="land", county="371599", amount="1", user=CITY_USER,
                 reason="仅有代码", key="code-only-371599", store=store)
     yield store
@@ -370,8 +381,9 @@ def renamed_city(engine_name: str, tmp_path: Path) -> Iterator[Store]:
 def test_county_labels_on_the_maps_are_the_names_of_the_one_list(
         renamed_city: Store, tmp_path: Path) -> None:
     """The sample city's counties are named on the quota page's map and labelled on the
-    blueprint map as the ledger's list names them (``counties``, as every form and table),
-    the boundary layer's name only for a code the list lacks or knows by its code alone."""
+    blueprint map as the ledger's list names them (``counties``, as every form and table:
+    the boundary layer's current name, over the sample grants' 茌平县), the boundary
+    layer's name only for a code the list lacks or knows by its code alone."""
     _users(renamed_city)
     assert counties(store=renamed_city)["371523"] == "茌平区"
     with _client(renamed_city, tmp_path) as client:

@@ -90,6 +90,9 @@ class LedgerMachine(RuleBasedStateMachine):
             assert not isinstance(exc, BadInput) or fn is quota.lend, exc
             return None
         assert not forbidden, f"{fn.__name__} by an out-of-scope user was allowed"
+        if result["operation_id"] is None:  # nothing to do (no hold due): nothing recorded
+            assert fn is quota.expire_holds and raw_balances(self.store) == before
+            return result
         self.ops.append(result["operation_id"])
         self.done.append((fn, kwargs, result))
         return result

@@ -167,6 +167,15 @@ def test_cli_writes_pdf(tmp_path: Path) -> None:
     assert env_actor.returncode == 0, env_actor.stderr
     html = page.read_text(encoding="utf-8")
     assert "审查人：命令行（" in html and "cli:" not in html
+    # an existing report is replaced only with --force (it was written over)
+    again = _run_cli(["vet", site, "--format", "html", "--output", str(page),
+                      "--reviewer", "王复核"], data)
+    assert again.returncode == 2 and "已存在" in again.stderr and "--force" in again.stderr
+    assert page.read_text(encoding="utf-8") == html
+    forced = _run_cli(["vet", site, "--format", "html", "--output", str(page),
+                       "--reviewer", "王复核", "--force"], data)
+    assert forced.returncode == 0, forced.stderr
+    assert "审查人：王复核" in page.read_text(encoding="utf-8")
 
 
 @needs_tools

@@ -34,9 +34,11 @@ from blueprint.analysis.quota.ledger import (
     TYPE_ZH,
     Account,
     balance,
+    boundary_counties,
     county_names,
 )
 from blueprint.analysis.quota.tables import accounts, entries, operations
+from blueprint.layers.schema import projects
 from blueprint.layers.store import Store
 from blueprint.layers.units import ha_to_mu
 
@@ -188,9 +190,21 @@ def balance_rows(conn: Connection, *, year: int | None = None, kind: str | None 
     rows += [_project_row(p.get(HOLD), p.get(PROJECT), sums) for p in pairs.values()]
     if county is not None:
         rows = [r for r in rows if r["county"] == county]
+    _name_reserves(conn, rows)
     rows.sort(key=lambda r: (r["year"], list(KINDS).index(r["kind"]), _ORDER[r["type"]],
                              r["county"] or "", r["account"]))
     return rows
+
+
+def _name_reserves(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """A county reserve's title by :func:`county_names`' one rule, not the name its first
+    grant stored in the account (the boundary layer's current name, else the newest
+    grant's)."""
+    reserves = [r for r in rows if r["type"] == COUNTY]
+    if reserves:
+        names = county_names(conn)
+        for r in reserves:
+            r["title"] = f"{names.get(r['county'], r['county'])} {TYPE_ZH[COUNTY]}"
 
 
 def balances(*, store: Store, year: int | None = None, kind: str | None = None,
@@ -211,6 +225,19 @@ def counties(*, store: Store) -> dict[str, str]:
     :func:`~blueprint.analysis.quota.ledger.county_names`)."""
     with store.read() as conn:
         return county_names(conn)
+
+
+def known_counties(*, store: Store) -> dict[str, str]:
+    """Every county code the city knows → its name: those a grant named, those of the
+    administrative boundary layer's current version and those a project names (what a
+    ``--county`` filter may ask for). Names by :func:`county_names`' rule; a code nothing
+    names is its own name. Codes in order."""
+    with store.read() as conn:
+        granted = county_names(conn)
+        boundary = boundary_counties(conn)
+        named_by_projects = conn.execute(sa.select(projects.c.county).distinct()).scalars()
+        known = {str(code): str(code) for code in named_by_projects if code}
+    return dict(sorted({**known, **boundary, **granted}.items()))
 
 
 def ledger_years(*, store: Store) -> list[int]:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from blueprint.analysis.clock import now_utc
 from blueprint.analysis.quota.balances import available_now, latest_year
 from blueprint.analysis.quota.kinds import QuotaKind, format_amount, resolve_kind, to_units
-from blueprint.analysis.quota.ledger import COUNTY, POOL, TYPE_ZH, find_account
+from blueprint.analysis.quota.ledger import COUNTY, POOL, TYPE_ZH, county_names, find_account
 from blueprint.analysis.quota.tables import accounts
 from blueprint.layers.errors import BadInput
 from blueprint.layers.store import Store
@@ -44,14 +44,21 @@ def _demands(demands: dict[str, Decimal]) -> list[tuple[QuotaKind, int]]:
 
 
 def _county_code(conn: Connection, county: str) -> tuple[str, str]:
-    """``(code, name)`` for a county code or name known to the ledger."""
+    """``(code, name)`` for a county code or name known to the ledger: the name by
+    :func:`county_names`' one rule; a name a grant once recorded is still understood."""
+    names = county_names(conn)
+    if county in names:
+        return county, names[county]
+    code = next((c for c, name in names.items() if name == county), None)
+    if code is not None:
+        return code, county
     rows = conn.execute(sa.select(accounts.c.owner, accounts.c.title).where(
         accounts.c.type == COUNTY, sa.or_(
             accounts.c.owner == county,
             accounts.c.title == f"{county} {TYPE_ZH[COUNTY]}")).limit(1)).first()
     if rows is None:
         return county, county
-    return rows.owner, rows.title.removesuffix(f" {TYPE_ZH[COUNTY]}")
+    return rows.owner, names.get(rows.owner, rows.owner)
 
 
 def _check_known(conn: Connection, county: str, code: str, year: int) -> None:

@@ -3,8 +3,9 @@
 Columns: ``year,county_code,county_name,kind,amount,unit``. Every row is checked before
 anything is granted; then the whole file is granted in one transaction, each row with the
 deterministic idempotency key ``grant-csv:<year>:<county>:<kind>``, so loading the same
-file twice grants once, and a file whose amount changed for an already granted row is
-refused as a conflict naming its line, with nothing granted.
+file twice grants once (:class:`GrantFile` says which rows were new), and a file whose
+amount changed for an already granted row is refused as a conflict naming its line, with
+nothing granted.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from blueprint.analysis.clock import now_utc
 from blueprint.analysis.quota.common import check_county, check_year
 from blueprint.analysis.quota.kinds import check_unit, from_units, resolve_kind, to_units
 from blueprint.analysis.quota.operations import grant_job
-from blueprint.analysis.quota.runner import execute_many
+from blueprint.analysis.quota.runner import run_many
 from blueprint.layers.errors import BadInput, BlueprintError, InvalidFile
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
@@ -85,10 +86,35 @@ def read_grants(path: Path) -> list[GrantRow]:
     return rows
 
 
+@dataclass(frozen=True)
+class GrantFile:
+    """What granting a file did: every row's result (in file order) and which rows' keys
+    were on record already (granted by an earlier load: nothing granted now)."""
+
+    results: list[dict[str, Any]]
+    replayed: list[bool]
+
+    @property
+    def granted(self) -> int:
+        """Rows granted by this load."""
+        return self.replayed.count(False)
+
+    @property
+    def on_record(self) -> int:
+        """Rows an earlier load had granted already."""
+        return self.replayed.count(True)
+
+
 def grant_from_csv(path: Path, *, store: Store, actor: str) -> list[dict[str, Any]]:
+    """Every row's result of :func:`grant_file` (a replayed row's is its first result)."""
+    return grant_file(path, store=store, actor=actor).results
+
+
+def grant_file(path: Path, *, store: Store, actor: str) -> GrantFile:
     """Grant every row of a quota file, all or nothing (idempotent: loading twice grants
-    once). The whole file is one transaction: a row that conflicts with an earlier grant
-    of its key (a changed amount) refuses the file, naming its line, and grants nothing."""
+    once, and says so). The whole file is one transaction: a row that conflicts with an
+    earlier grant of its key (a changed amount) refuses the file, naming its line, and
+    grants nothing."""
     rows = read_grants(path)
     user = User(name=actor, role="admin")
     name = Path(path).name
@@ -99,4 +125,5 @@ def grant_from_csv(path: Path, *, store: Store, actor: str) -> list[dict[str, An
             for r in rows]
     for request, _ in jobs:
         request.system = True  # the file's deterministic keys, the same whoever loads it
-    return execute_many(jobs, store=store, labels=[f"{name}:{r.line}" for r in rows])
+    done = run_many(jobs, store=store, labels=[f"{name}:{r.line}" for r in rows])
+    return GrantFile([o.result for o in done], [o.replayed for o in done])

@@ -12,7 +12,14 @@ from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import shown_cn, today_cn, utc
 from blueprint.analysis.quota.kinds import KINDS, from_units, resolve_kind
-from blueprint.analysis.quota.ledger import HOLD, PROJECT, loan_outstanding
+from blueprint.analysis.quota.ledger import (
+    COUNTY,
+    HOLD,
+    PROJECT,
+    TYPE_ZH,
+    county_names,
+    loan_outstanding,
+)
 from blueprint.analysis.quota.runner import shown_key
 from blueprint.analysis.quota.tables import accounts, entries, operations
 from blueprint.layers.errors import BadInput
@@ -66,6 +73,12 @@ def _code(type_: str, owner: str) -> str:
     return f"{type_}:{owner}" if owner else type_
 
 
+def _title(type_: str, owner: str, stored: str, names: dict[str, str]) -> str:
+    """A county reserve by the one rule's name (:func:`county_names`), not the name its
+    first grant stored; any other account by its stored title."""
+    return f"{names.get(owner, owner)} {TYPE_ZH[COUNTY]}" if type_ == COUNTY else stored
+
+
 def count_movements(*, store: Store, year: int | None = None, kind: str | None = None,
                     county: str | None = None, project: str | None = None,
                     op: str | None = None, since: datetime | None = None,
@@ -87,7 +100,8 @@ def movements(*, store: Store, year: int | None = None, kind: str | None = None,
     query = _movement_query(year, kind, county, project, op, since, until, actor)
     with store.read() as conn:
         rows = conn.execute(query.limit(limit).offset(offset)).all()
-    return [_movement(r) for r in rows]
+        names = county_names(conn) if rows else {}
+    return [_movement(r, names) for r in rows]
 
 
 def movement_batches(*, store: Store, year: int | None = None, kind: str | None = None,
@@ -103,6 +117,7 @@ def movement_batches(*, store: Store, year: int | None = None, kind: str | None 
     query = _movement_query(year, kind, county, project, op, since, until, actor)
     with store.read() as conn:
         ceiling = conn.execute(sa.select(sa.func.max(entries.c.id))).scalar()
+        names = county_names(conn)
 
     def batches() -> Iterator[list[dict[str, Any]]]:
         after = 0
@@ -111,7 +126,7 @@ def movement_batches(*, store: Store, year: int | None = None, kind: str | None 
                 rows = conn.execute(query.where(entries.c.id > after, entries.c.id <= ceiling)
                                     .limit(batch)).all()
             if rows:
-                yield [_movement(r) for r in rows]
+                yield [_movement(r, names) for r in rows]
             if len(rows) < batch:
                 return
             after = rows[-1].id
@@ -119,7 +134,8 @@ def movement_batches(*, store: Store, year: int | None = None, kind: str | None 
     return batches()
 
 
-def _movement(r: sa.Row[Any]) -> dict[str, Any]:
+def _movement(r: sa.Row[Any], names: dict[str, str]) -> dict[str, Any]:
+    """One entry as :func:`movements` gives it; county reserves named by ``names``."""
     return {
         "id": r.id, "at": utc(r.created_at).isoformat(),
         "at_cn": shown_cn(r.created_at, "%Y-%m-%d %H:%M:%S"),
@@ -128,8 +144,10 @@ def _movement(r: sa.Row[Any]) -> dict[str, Any]:
         "purpose": r.purpose,
         "year": r.year, "kind": r.kind, "kind_title": KINDS[r.kind].title,
         "unit": KINDS[r.kind].unit, "from": _code(r.from_type, r.from_owner),
-        "from_title": r.from_title, "to": _code(r.to_type, r.to_owner),
-        "to_title": r.to_title, "amount": from_units(int(r.amount)),
+        "from_title": _title(r.from_type, r.from_owner, r.from_title, names),
+        "to": _code(r.to_type, r.to_owner),
+        "to_title": _title(r.to_type, r.to_owner, r.to_title, names),
+        "amount": from_units(int(r.amount)),
         "price": Decimal(r.price) if r.price is not None else None,
         "reverses_id": r.reverses_id, "hold_id": r.hold_id, "loan_id": r.loan_id,
         "actor": r.actor, "reason": r.reason,

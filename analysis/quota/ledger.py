@@ -22,9 +22,11 @@ from blueprint.analysis.quota.kinds import KINDS, format_amount
 from blueprint.analysis.quota.tables import accounts, entries
 from blueprint.layers.engine.registry import backend_of
 from blueprint.layers.errors import Conflict, NotFound, QuotaExceeded
+from blueprint.layers.schema import layer_features, layers
 
 SOURCE, POOL, COUNTY, HOLD, PROJECT, RETIRED = (
     "source", "pool", "county", "hold", "project", "retired")
+ADMIN_KIND = "admin_boundary"  # the layer kind whose features are the city's counties
 THIS_OPERATION = -1  # placeholder for the id of the operation being posted
 TYPE_ZH = {SOURCE: "上级下达", POOL: "市级统筹池", COUNTY: "县级储备", HOLD: "项目预留",
            PROJECT: "项目配置", RETIRED: "核销"}
@@ -99,19 +101,41 @@ def get_account(conn: Connection, *, year: int, kind: str, type: str, owner: str
     return created
 
 
+def boundary_counties(conn: Connection) -> dict[str, str]:
+    """County code → name in the current version of the administrative boundary layer
+    (its features' ids and classes; a feature without a name is named by its code)."""
+    rows = conn.execute(
+        sa.select(layer_features.c.fid, layer_features.c.klass)
+        .join(layers, layers.c.id == layer_features.c.layer_id)
+        .where(layers.c.kind == ADMIN_KIND, layers.c.current))
+    return {str(fid): (str(klass).strip() or str(fid)) if klass is not None else str(fid)
+            for fid, klass in rows}
+
+
 def county_names(conn: Connection) -> dict[str, str]:
-    """County code → name, as the grants recorded them: the one list of the city's counties
-    (forms, page headers, bulletins, reports). A county granted without a name is named by
-    its code; the codes are in order."""
+    """County code → name for every county a grant has named: the one list of the ledger's
+    counties (forms, page headers, bulletins, reports, balances).
+
+    One rule for the name, whatever the grants called it (茌平县 has been 茌平区 since
+    2019): the current administrative boundary layer's name for the code, else the name
+    the newest grant recorded (its reserve account's), else the code. Codes in order."""
     suffix = f" {TYPE_ZH[COUNTY]}"
-    names: dict[str, str] = {}
+    granted: dict[str, str] = {}
     for owner, title in conn.execute(
             sa.select(accounts.c.owner, accounts.c.title).where(accounts.c.type == COUNTY)
-            .order_by(accounts.c.owner, accounts.c.id)):
+            .order_by(accounts.c.id)):
         name = str(title).removesuffix(suffix)
-        if names.get(owner, owner) == owner:
-            names[owner] = name
-    return names
+        if name != owner:  # the newest account's name wins; a bare code never does
+            granted[owner] = name
+        else:
+            granted.setdefault(owner, owner)
+    boundary = boundary_counties(conn) if granted else {}
+    return {code: _preferred(boundary.get(code), granted[code], code)
+            for code in sorted(granted)}
+
+
+def _preferred(boundary: str | None, granted: str, code: str) -> str:
+    return boundary if boundary and boundary != code else granted
 
 
 def check_known_county(conn: Connection, county: str, where: str) -> str:
@@ -126,7 +150,7 @@ def check_known_county(conn: Connection, county: str, where: str) -> str:
 
 
 def _county_name(conn: Connection, county: str) -> str | None:
-    """The county's name as an earlier grant recorded it, if any."""
+    """The county's name by :func:`county_names`' rule, if a grant has named it."""
     name = county_names(conn).get(county)
     return None if name == county else name
 

@@ -60,7 +60,7 @@ def grant_job(*, year: int, kind: str, county: str, amount: Decimal | str, user:
               reason: str, key: str, county_name: str | None = None,
               at: datetime | None = None) -> tuple[Request, Planner]:
     """A checked grant, not yet run: ``(request, planner)`` for the runner (several grants
-    can then run in one transaction, see :func:`analysis.quota.runner.execute_many`)."""
+    can then run in one transaction, see :func:`analysis.quota.runner.run_many`)."""
     require_city(user)
     year, k, county, units = check_year(year), resolve_kind(kind), check_county(county), \
         to_units(amount)
@@ -184,7 +184,9 @@ def expire_holds(*, user: User, reason: str, key: str, store: Store,
     """Release every hold that has expired (a county manager: their county's only, and
     naming another county is refused; a county no grant named, a city-level user's
     mistyped code or a county manager's own county before its first grant, is not found:
-    no empty operation; ``year``: only that year's)."""
+    no empty operation; ``year``: only that year's). With none due nothing is recorded
+    (no operation, no audit row; the key stays unused): the result's ``operation_id`` is
+    None and ``expired_holds`` empty."""
     user.require("city_quota_manager", COUNTY_MANAGER)
     named = check_county(county) if county is not None else None
     year = check_year(year) if year is not None else None
@@ -205,7 +207,8 @@ def expire_holds(*, user: User, reason: str, key: str, store: Store,
                     {"county": county, "expired_holds": sorted({p.hold.id for p in due})})
 
     request = Request("expire", key, user, reason, {"county": county, "year": year}, scopes,
-                      at, row={"county": county, "year": year}, auto_expire=False)
+                      at, row={"county": county, "year": year}, auto_expire=False,
+                      skip_empty=True)
     return execute(request, plan, store=store)
 
 

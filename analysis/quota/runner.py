@@ -56,6 +56,9 @@ class Request:
     at: datetime
     row: dict[str, Any] = field(default_factory=dict)  # extra columns of the operation row
     auto_expire: bool = True
+    #: An operation whose plan posts no entry is not recorded (no operation, no audit row,
+    #: the key left unused): its result has ``operation_id`` None (expire-holds: none due).
+    skip_empty: bool = False
     system: bool = False  # a key the system made (reserved prefix, not scoped to the actor)
     #: Row locks taken before the scope locks, in the order a project's exit takes them
     #: (project row, then scopes), e.g. :func:`analysis.quota.common.share_project`.
@@ -123,7 +126,10 @@ def execute(request: Request, planner: Planner, *, store: Store) -> dict[str, An
                     return _replay(prior, request)
                 if request.auto_expire:
                     expire_due(conn, request.scopes, at=request.at)
-                return record(conn, request, planner(conn))
+                plan = planner(conn)
+                if request.skip_empty and not plan.moves:
+                    return unrecorded(request, plan)
+                return record(conn, request, plan)
         except sa.exc.IntegrityError:
             # Two first tries of one key in different scopes: the loser replays.
             if attempt or not _key_taken(store, request.stored_key):
@@ -131,13 +137,23 @@ def execute(request: Request, planner: Planner, *, store: Store) -> dict[str, An
     raise AssertionError("unreachable")
 
 
-def execute_many(jobs: Sequence[tuple[Request, Planner]], *, store: Store,
-                 labels: Sequence[str] | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Outcome:
+    """One operation of :func:`run_many`: its result, and whether its key was on record
+    already (``replayed``: the first result returned, nothing done now)."""
+
+    result: dict[str, Any]
+    replayed: bool
+
+
+def run_many(jobs: Sequence[tuple[Request, Planner]], *, store: Store,
+             labels: Sequence[str] | None = None) -> list[Outcome]:
     """Run several operations in one transaction: all are recorded, or none is.
 
-    Each is replayed or run as :func:`execute` would run it, in order. An error in any of
-    them rolls all of them back; when ``labels`` are given (e.g. the line of a file), the
-    error is re-raised with the failing job's label as its ``where``."""
+    Each is replayed or run as :func:`execute` would run it, in order, and its
+    :class:`Outcome` says which. An error in any of them rolls all of them back; when
+    ``labels`` are given (e.g. the line of a file), the error is re-raised with the failing
+    job's label as its ``where``."""
     for request, _ in jobs:
         check_request(request.key, request.reason, system=request.system)
     scopes = sorted({s for request, _ in jobs for s in request.scopes})
@@ -154,17 +170,17 @@ def execute_many(jobs: Sequence[tuple[Request, Planner]], *, store: Store,
 
 
 def _run_all(conn: Connection, jobs: Sequence[tuple[Request, Planner]],
-             labels: Sequence[str] | None) -> list[dict[str, Any]]:
+             labels: Sequence[str] | None) -> list[Outcome]:
     results = []
     for i, (request, planner) in enumerate(jobs):
         try:
             prior = _find(conn, request.stored_key)
             if prior is not None:
-                results.append(_replay(prior, request))
+                results.append(Outcome(_replay(prior, request), replayed=True))
                 continue
             if request.auto_expire:
                 expire_due(conn, request.scopes, at=request.at)
-            results.append(record(conn, request, planner(conn)))
+            results.append(Outcome(record(conn, request, planner(conn)), replayed=False))
         except BlueprintError as exc:
             if labels is None:
                 raise
@@ -193,17 +209,27 @@ def _replay(row: sa.Row, request: Request) -> dict[str, Any]:
     return {"operation_id": row.id, **json.loads(row.result)}
 
 
-def record(conn: Connection, request: Request, plan: Plan, *,
-           actor: str | None = None) -> dict[str, Any]:
-    """Insert the operation row, post its entries and write the audit row."""
-    actor = actor or request.user.name
-    result = {
+def _result(request: Request, plan: Plan, actor: str) -> dict[str, Any]:
+    return {
         "op": request.op, "key": request.key, "actor": actor, "reason": request.reason,
         "at": request.at.isoformat(), **plan.info,
         "entries": [{"purpose": m.purpose, "year": m.debit.year, "kind": m.debit.kind,
                      "from": m.debit.code, "to": m.credit.code,
                      "amount": format_amount(m.amount)} for m in plan.moves],
     }
+
+
+def unrecorded(request: Request, plan: Plan) -> dict[str, Any]:
+    """The result of an operation that had nothing to do (see ``Request.skip_empty``):
+    ``operation_id`` None, no entries; nothing was written."""
+    return {"operation_id": None, **_result(request, plan, request.user.name)}
+
+
+def record(conn: Connection, request: Request, plan: Plan, *,
+           actor: str | None = None) -> dict[str, Any]:
+    """Insert the operation row, post its entries and write the audit row."""
+    actor = actor or request.user.name
+    result = _result(request, plan, actor)
     op_id = conn.execute(operations.insert().values(
         key=request.stored_key, op=request.op, params=_canonical(request.params),
         result=json.dumps(result, ensure_ascii=False, default=str), actor=actor,

@@ -150,7 +150,8 @@ class EntryOut(BaseModel):
 class OperationOut(BaseModel):
     """The (first) result of an operation; operation-specific fields are kept."""
 
-    operation_id: int
+    operation_id: int | None = Field(description="None: there was nothing to do (expiring "
+                                     "holds with none due), nothing was recorded")
     op: str
     key: str
     actor: str

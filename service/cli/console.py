@@ -92,22 +92,15 @@ def output_file(path: Path, *, where: str, force: bool | None = None) -> Path:
 
 def known_county(county: str | None, *, store: Store, where: str = "--county") -> str | None:
     """A ``--county`` filter that can match (None: no filter): a county a grant, the
-    admin-boundary layer or a project names; any other is refused naming the known ones,
-    not answered with an empty list."""
+    admin-boundary layer (its current version) or a project names (the core's
+    :func:`~blueprint.analysis.quota.balances.known_counties`); any other is refused
+    naming the known ones, not answered with an empty list."""
     if county is None:
         return None
-    import sqlalchemy as sa
-
-    from blueprint.analysis.quota.balances import counties
+    from blueprint.analysis.quota.balances import known_counties
     from blueprint.layers.errors import NotFound
-    from blueprint.layers.schema import layer_features, layers, projects
 
-    known = set(counties(store=store))
-    with store.read() as conn:
-        known.update(conn.execute(sa.select(layer_features.c.fid).distinct().join(
-            layers, layers.c.id == layer_features.c.layer_id)
-            .where(layers.c.kind == "admin_boundary")).scalars())
-        known.update(conn.execute(sa.select(projects.c.county).distinct()).scalars())
+    known = known_counties(store=store)
     if county in known:
         return county
     listed = "、".join(sorted(known)) or "无"

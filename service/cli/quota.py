@@ -79,6 +79,10 @@ def _run(operation: Any, user_name: str | None, key: str | None, reason: str, fm
     _show(result, fmt)
 
 
+# What an operation that had nothing to do says (the core records none: ``skip_empty``).
+NOTHING_ZH = {"expire": "没有到期的预留，未记账。"}
+
+
 def _show(result: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
         print_json(result)
@@ -86,6 +90,9 @@ def _show(result: dict[str, Any], fmt: str) -> None:
     from blueprint.analysis.quota.history import OP_ZH
     from blueprint.analysis.quota.kinds import KINDS
 
+    if result["operation_id"] is None:  # nothing to do, nothing recorded
+        out.print(NOTHING_ZH[result["op"]])
+        return
     op = OP_ZH.get(result["op"], result["op"])
     out.print(f"操作 {result['operation_id']}（{op}，幂等键 {result['key']}）已记账："
               f"{result['reason']}", markup=False)
@@ -122,14 +129,23 @@ def grant_cmd(kind: Kind, county: Annotated[str, typer.Option(help="County code"
 
 @quota_app.command("grant-file")
 def grant_file_cmd(path: Path, format: Format = "table") -> None:
-    """Grant every row of a quotas CSV (year,county_code,county_name,kind,amount,unit)."""
-    from blueprint.analysis.quota.grants import grant_from_csv
+    """Grant every row of a quotas CSV (year,county_code,county_name,kind,amount,unit);
+    rows an earlier load granted are on record already and not granted again."""
+    from blueprint.analysis.quota.grants import grant_file
 
-    results = grant_from_csv(path, store=open_store(), actor=local_actor())
+    done = grant_file(path, store=open_store(), actor=local_actor())
     if format == "json":
-        print_json(results)
+        print_json([r | {"replayed": again} for r, again in zip(done.results, done.replayed,
+                                                                 strict=True)])
+    elif not done.results:
+        out.print("文件中没有指标行，未下达任何指标。")
+    elif not done.granted:
+        out.print(f"没有新下达的指标：文件中的 {done.on_record} 项此前均已下达，"
+                  "未重复下达。")
     else:
-        out.print(f"已下达 {len(results)} 项年度指标（重复导入不会重复下达）")
+        on_record = (f"；另有 {done.on_record} 项此前已下达，未重复下达"
+                     if done.on_record else "")
+        out.print(f"已下达 {done.granted} 项年度指标{on_record}。")
 
 
 @quota_app.command("hold")

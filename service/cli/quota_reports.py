@@ -158,10 +158,14 @@ def loans_cmd(overdue: Annotated[bool, typer.Option(help="Only overdue loans")] 
 def export_cmd(output: Annotated[Path, typer.Option(help="File to write")],
                what: Annotated[str, typer.Option(help="balances or movements")] = "balances",
                format: Annotated[str, typer.Option(help="xlsx or csv")] = "xlsx",
-               year: YearOpt = None, kind: KindOpt = None, county: CountyOpt = None) -> None:
-    """Export balances or movements to .xlsx or CSV (Chinese headers)."""
+               year: YearOpt = None, kind: KindOpt = None, county: CountyOpt = None,
+               force: Annotated[bool, typer.Option(help="Replace an existing file")] = False
+               ) -> None:
+    """Export balances or movements to .xlsx or CSV (Chinese headers); an existing file
+    is replaced only with --force."""
     from blueprint.analysis.quota.exports import write_export
 
-    path = write_export(output_file(output, where="--output"), what=what, fmt=format,
+    target = output_file(output, where="--output", force=force)  # before any work
+    path = write_export(target, what=what, fmt=format,
                         store=open_store(), year=year, kind=kind, county=county)
     out.print(f"已导出到 {path}", markup=False)

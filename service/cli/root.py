@@ -255,13 +255,20 @@ def main() -> None:
             else:
                 sys.stderr.write(error_line(usage))
             raise SystemExit(2) from None
-        if os.environ.get("BLUEPRINT_DEBUG"):
+        if debug():
             raise
         sys.stderr.write(shown(f"internal error: {exc.__class__.__name__}: {exc} "
                                "(set BLUEPRINT_DEBUG=1 for details)") + "\n")
         raise SystemExit(1) from None
     if type(code) is int and code:  # a command's typer.Exit(N); never a bool it returned
         raise SystemExit(code)
+
+
+def debug() -> bool:
+    """``BLUEPRINT_DEBUG`` on (``1``, ``true``, ``yes``, ``on``): an unexpected error shows its
+    traceback instead of one line. Read here from the environment, not from the settings,
+    whose own errors (a bad ``BLUEPRINT_…`` value) this path must report too."""
+    return os.environ.get("BLUEPRINT_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _click_errors() -> tuple[type[Any], ...]:

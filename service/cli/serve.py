@@ -83,16 +83,39 @@ def serve(
     open_store().close()
     if sample:
         _ensure_sample()
-    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    url = f"http://{shown_host}:{port}/"
-    out.print(f"一张蓝图已启动：在浏览器中打开 {url}（接口文档 {url}docs，Ctrl+C 退出）",
-              markup=False)
+    stop = threading.Event()
+    threading.Thread(target=_announce_when_accepting, args=(host, port, open_browser, stop),
+                     name="announce", daemon=True).start()
+    try:
+        # More than one worker: each listens on its own socket, so that connections are
+        # spread over the workers (service/workers.py).
+        supervisor.run(APP_FACTORY, workers=workers, host=host, port=port, log_level="info",
+                       log_config=log_config(), proxy_headers=True)
+    finally:
+        stop.set()
+
+
+def _announce_when_accepting(host: str, port: int, open_browser: bool,
+                             stop: threading.Event) -> None:
+    """Say that the map is up (and open it) once the server accepts a connection, not
+    before: the workers import the app and run its start-up first, which takes seconds.
+    A worker's socket accepts only after its app has started; the kernel hands connections
+    only to listening sockets, so from then on every connection is served."""
+    probe = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    while not stop.is_set():
+        try:
+            with socket.create_connection((probe, port), timeout=2):
+                break
+        except OSError:
+            stop.wait(0.1)
+    else:
+        return  # the server stopped before it accepted anything
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
+    out.print(f"一张蓝图已启动，正在接受连接：在浏览器中打开 {url}（接口文档 {url}docs，"
+              "Ctrl+C 退出）", markup=False)
     if open_browser:
-        threading.Timer(1.5, webbrowser.open, args=(url,)).start()
-    # More than one worker: each listens on its own socket, so that connections are spread
-    # over the workers (service/workers.py).
-    supervisor.run(APP_FACTORY, workers=workers, host=host, port=port, log_level="info",
-                   log_config=log_config(), proxy_headers=True)
+        webbrowser.open(url)
 
 
 def log_config() -> dict[str, Any]:

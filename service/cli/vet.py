@@ -121,6 +121,7 @@ def vet(
     format: Annotated[str, typer.Option(help="table, json, geojson, html or pdf "
                                         "(初审意见书; html and pdf need --output)")] = "table",
     output: Annotated[Path | None, typer.Option(help="File for --format html or pdf")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing --output file")] = False,
     reviewer: Annotated[str | None, typer.Option(help="Reviewer named on the html/pdf "
                                                  "report (default: the local operator)")] = None,
     emissions: Annotated[str | None, typer.Option(help="e.g. SO2=12.5,NOx=30 (t/yr)")] = None,
@@ -149,7 +150,7 @@ def vet(
             raise BadInput(f"--output is for --format html or pdf, not {format}",
                            where="--output",
                            message_zh="--output 仅用于 --format html 或 pdf（初审意见书）")
-        output_file(output, where="--output")
+        output_file(output, where="--output", force=force)  # before the work, not after it
     from blueprint.service.context import reading_store, rules_from_settings
     from blueprint.service.settings import get_settings
 
