@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from projects_support import CITY_QUOTA, DCF, STAFF, T0, city, park_project, site
-from test_records_scale import PASSWORD, _projects, _signed_in, counted
+from test_records_scale import PASSWORD, _projects, _signed_in, counted, sites_decoded
 
 from blueprint.analysis import quota
 from blueprint.analysis.projects import create_project
@@ -130,21 +130,13 @@ def test_the_quota_page_offers_a_bounded_list_of_the_users_county_projects(
     """The forms' project choices: a county manager's are its county's, the newest few;
     the page reads them by SQL (counted: the statements, the sites decoded), not the whole
     library whatever its size."""
-    import shapely
 
     from blueprint.web import quota_pages
 
     monkeypatch.setattr(quota_pages, "PROJECT_CHOICES", 4)
     ours = _sited(city, 3, DCF, 0)
     _sited(city, 3, "371521", 3)
-    decoded = [0]
-    real = shapely.from_wkb
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        decoded[0] += 1
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(shapely, "from_wkb", counting)
+    decoded = sites_decoded(monkeypatch)
     with _page_user(city, tmp_path, "county_q", "county_quota_manager", DCF) as client:
         assert client.get("/quota").status_code == 200  # the session's first use, once
         decoded[0] = 0

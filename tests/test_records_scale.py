@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from projects_support import DCF, STAFF, T0, city, park_project, site
@@ -59,6 +60,22 @@ def _projects(store: Store, n: int, start: int = 0) -> list[str]:
     return [create_project(park_project(name=f"项目{start + i}", tags=("city_key",)),
                            user=STAFF, store=store, at=T0).code for i in range(n)]
 
+
+
+def sites_decoded(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A counter (``[n]``) of the geometries decoded from WKB from now on: a stored site
+    read is one; set it back to 0 to count one request."""
+    import shapely
+
+    decoded = [0]
+    real = shapely.from_wkb
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        decoded[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(shapely, "from_wkb", counting)
+    return decoded
 
 def test_listing_projects_takes_the_same_statements_for_few_and_many(store: Store) -> None:
     _projects(store, 3)
@@ -218,7 +235,6 @@ def test_the_tracking_lists_read_only_the_projects_with_a_plan(
         store: Store, monkeypatch: Any) -> None:
     """The colours and the late reports read the projects that have a plan, not the whole
     library with every site decoded (counted: the sites turned into shapes)."""
-    import shapely
 
     from blueprint.analysis.tracking import Milestone, late_reports, project_statuses, set_plan
 
@@ -233,14 +249,7 @@ def test_the_tracking_lists_read_only_the_projects_with_a_plan(
     for n in range(8):  # not tracked: no plan
         create_project(park_project(name=f"未跟踪{n}"), site=site("01_park_clean.txt"),
                        user=STAFF, store=store, at=T0)
-    decoded = [0]
-    real = shapely.from_wkb
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        decoded[0] += 1
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(shapely, "from_wkb", counting)
+    decoded = sites_decoded(monkeypatch)
     later = T0.replace(month=6)
     assert sorted(s.project.code for s in project_statuses(store=store, at=later)) == tracked
     assert decoded[0] == 2
