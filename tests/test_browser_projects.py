@@ -23,6 +23,7 @@ from tests.live_server import serving
 from tests.test_browser import (  # noqa: F401  (fixtures)
     ARTIFACTS,
     PARK,
+    _click_until,
     _drag_rectangle,
     _need_browser,
     browser,
@@ -109,14 +110,15 @@ def test_a_staff_user_saves_a_checked_site_and_starts_a_round(server, page):
     STATE["code"] = code
 
 
-def _click_on_answer_map(page: Any, lat: float, lon: float) -> None:
+def _click_on_answer_map(page: Any, lat: float, lon: float, done: str) -> None:
+    """Click there on the small map until it shows it took the click (``done``), not after
+    a fixed time: Leaflet.draw ignores a click too soon after the last one."""
     x, y = page.evaluate("""([lat, lon]) => {
         const cfg = JSON.parse(document.getElementById("bp-answer-config").textContent);
         const map = window[cfg.map], box = map.getContainer().getBoundingClientRect();
         const p = map.latLngToContainerPoint([lat, lon]);
         return [box.left + p.x, box.top + p.y]; }""", [lat, lon])
-    page.mouse.click(x, y)
-    page.wait_for_timeout(150)
+    _click_until(page, x, y, done)
 
 
 def test_a_department_answers_with_a_drawn_condition(server, page):
@@ -133,8 +135,11 @@ def test_a_department_answers_with_a_drawn_condition(server, page):
     (s, w), (n, e) = PARK
     corners = [(s + (n - s) * 0.2, w + (e - w) * 0.2), (s + (n - s) * 0.2, w + (e - w) * 0.7),
                (s + (n - s) * 0.7, w + (e - w) * 0.5)]
-    for lat, lon in [*corners, corners[0]]:
-        _click_on_answer_map(page, lat, lon)
+    vertices = "document.querySelectorAll('#bp-answer-map .leaflet-editing-icon').length"
+    for n, (lat, lon) in enumerate(corners, start=1):
+        _click_on_answer_map(page, lat, lon, f"{vertices} >= {n}")
+    # the first corner again closes the area, which goes into the form
+    _click_on_answer_map(page, *corners[0], "document.getElementById('bp-condition').value")
     assert page.locator("#bp-condition").input_value().startswith('{"type":"Polygon"')
     assert page.locator("input[name=answer][value=conditional]").is_checked()
     page.fill("textarea[name=text]", "须保留厂区东侧 30 米绿化隔离带。")
@@ -215,7 +220,19 @@ def _drag_on_revise_map(page: Any, south_west: tuple[float, float],
 
 def test_a_refused_revision_keeps_the_drawn_site_on_the_map(server, page, console):
     """修改项目 with a newly drawn site and a wrong amount: the page comes back with the
-    reason, the drawn site still on the map and in the form; the corrected form sends it."""
+    reason, the drawn site still on the map and in the form; the corrected form sends it.
+    The refused page says the site is kept before its script has run (held here, as a slow
+    machine does), and the test waits for the site on the map, not for time."""
+    held: list[Any] = []  # revise.js of the refused page, answered when the test says
+    holding = {"on": False}
+
+    def hold(route: Any) -> None:
+        if holding["on"]:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/static/revise.js", hold)
     store = open_store("", STATE["data"])
     try:
         code = create_project(park_project(name="浏览器修改地块项目"),
@@ -234,15 +251,19 @@ def test_a_refused_revision_keeps_the_drawn_site_on_the_map(server, page, consol
     page.fill("#bp-revise-form input[name=investment]", "很多")
     page.fill("#bp-revise-form input[name=reason]", "避让河道，缩小用地")
     console.expect("status of 422")
+    holding["on"] = True
     page.click("#bp-revise")
     page.locator("#bp-revise-form #bp-error").wait_for()  # the refused form comes back open
     assert "总投资须为数字" in page.locator("#bp-revise-form #bp-error").inner_text()
     assert page.locator("#bp-revise-site").input_value() == drawn
     assert "保留自上次提交" in page.locator("#bp-revise-site-state").inner_text()
-    shown = page.evaluate("""() => {
+    holding["on"] = False  # said by the page itself: its script was held until now
+    for route in held:
+        route.continue_()
+    page.wait_for_function("""() => {
         const cfg = JSON.parse(document.getElementById("bp-revise-config").textContent);
-        return window[cfg.drawnItems].getLayers().length; }""")
-    assert shown == 1  # the drawn site is on the map again
+        return window[cfg.drawnItems].getLayers().length === 1; }""")  # on the map again
+    assert "保留自上次提交" in page.locator("#bp-revise-site-state").inner_text()
     _shot(page, "project_revise_refused_kept")
     page.fill("#bp-revise-form input[name=investment]", "9")
     page.click("#bp-revise")

@@ -26,11 +26,14 @@
     if (said) { said.textContent = tools[shape]; }
   });
   L.drawLocal.draw.handlers.polygon.tooltip.end = "点击第一个拐点完成条件范围";
-  if (field.value) {  /* a refused answer comes back with the area drawn before */
+  if (field.value) {  /* a refused answer comes back with the area drawn before (the page says so) */
     try {
       L.geoJSON(JSON.parse(field.value)).eachLayer(function (l) { drawn.addLayer(l); });
-      state.textContent = "已绘制条件范围（提交时随意见保存）。";
-    } catch (e) { field.value = ""; }
+    } catch (e) {  /* not an area after all: nothing is kept, and the page says so */
+      field.value = "";
+      drawn.clearLayers();
+      state.textContent = state.dataset.none;
+    }
   }
   map.on(L.Draw.Event.CREATED, function (ev) {
     drawn.eachLayer(function (l) { if (l !== ev.layer) { drawn.removeLayer(l); } });

@@ -1,7 +1,8 @@
 /* The revise form: a site drawn on the project map goes into the hidden field "site" as
  * GeoJSON (the last one drawn); an uploaded file takes precedence on the server. A refused
- * form comes back with the site drawn before in that field: it is drawn again. The form is
- * folded until it is opened or a site is drawn on the map (then it opens to show it). */
+ * form comes back with the site drawn before in that field, and the page already says so
+ * (before this script runs): it is drawn again on the map. The form is folded until it is
+ * opened or a site is drawn on the map (then it opens to show it). */
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("bp-revise-config").textContent);
@@ -14,8 +15,11 @@
     try {
       L.geoJSON(JSON.parse(field.value)).eachLayer(function (l) { drawn.addLayer(l); });
       if (!map.getBounds().contains(drawn.getBounds())) { map.fitBounds(drawn.getBounds()); }
-      state.textContent = "已绘制新的项目地块（保留自上次提交；提交后作为新版本地块保存并重新审查）。";
-    } catch (e) { field.value = ""; }
+    } catch (e) {  /* not a site after all: nothing is kept, and the page says so */
+      field.value = "";
+      drawn.clearLayers();
+      state.textContent = state.dataset.unchanged;
+    }
   }
   map.on(L.Draw.Event.CREATED, function (ev) {
     drawn.eachLayer(function (l) { if (l !== ev.layer) { drawn.removeLayer(l); } });
