@@ -81,8 +81,8 @@ FILE_ADVICE = CrsAdvice(
     "give one (--crs on the command line, e.g. --crs EPSG:4527, or the CRS choice when "
     "uploading)", "请指定坐标系（命令行用 --crs，网页上传时选择“坐标系”）",
     "the file declares {declared} but --crs says {given}", "文件自带坐标系与 --crs 指定的不一致")
-#: … to whom uploaded a file to the JSON API (``POST /api/vet/file``): the request's form
-#: field ``crs`` (which the map page's 坐标系 choice fills).
+#: … to whom uploaded a file to the JSON API (``POST /api/vet/file``, ``POST /api/layers``):
+#: the request's form field ``crs`` (which the map page's 坐标系 choice fills for a site).
 API_FILE_ADVICE = CrsAdvice(
     "give the right CRS in the request's form field crs (e.g. crs=EPSG:4527; on the map "
     "page, the CRS choice)",

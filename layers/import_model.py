@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from blueprint.layers.crs import FILE_ADVICE, CrsAdvice
 from blueprint.layers.readers import DEFAULT_MAX_BYTES
 from blueprint.layers.safe_open import Limits
 
@@ -48,3 +49,4 @@ class ImportOptions:
     actor: str = "system"
     max_bytes: int = DEFAULT_MAX_BYTES
     limits: Limits | None = None  # size limits of the file (max_bytes alone when not given)
+    advice: CrsAdvice = FILE_ADVICE  # how a CRS refusal says to give one (the caller's channel)

@@ -77,7 +77,8 @@ def import_layer(path: str | Path, options: ImportOptions, *, store: Store,
     if streamed is not None:
         return streamed
     data = read_vector(path, layer=options.layer, encoding=options.encoding, crs=options.crs,
-                       max_bytes=options.max_bytes, limits=options.limits)
+                       max_bytes=options.max_bytes, limits=options.limits,
+                       advice=options.advice)
     frame, repaired = repair_geometries(data.frame, where=str(path))
     rows = list(feature_rows(frame, kind, options, where=str(path)))
     report = ImportReport(
@@ -191,7 +192,7 @@ def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str
     where = str(path)
     batches = stream.batches(STREAM_BATCH)
     first = next(batches)
-    source_crs = resolve_crs(first, options.crs, where)
+    source_crs = resolve_crs(first, options.crs, where, options.advice)
     columns = [c for c in first.columns if c != first.geometry.name]
     id_col, class_col = stream_fields(columns, kind, options, where)
     report = ImportReport(
@@ -211,7 +212,8 @@ def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str
                 if id_col is not None and frame[id_col].isna().any():
                     raise StreamFallback("a null id")
                 batch_bounds = bbox_of(frame)
-                check_plausible(batch_bounds, source_crs, where)  # else to_crs could misread
+                check_plausible(batch_bounds, source_crs, where,  # else to_crs could misread
+                                advice=options.advice)
                 source_bounds.append(batch_bounds)
                 frame = frame.set_crs(source_crs, allow_override=True).to_crs(CGCS2000)
                 frame, repaired = repair_geometries(frame, where=where)  # feature by feature
@@ -231,7 +233,7 @@ def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str
             raise
         sink.close()  # its error (a duplicate id) first, in its own words
         total = _union_bounds(source_bounds)
-        check_plausible(total, source_crs, where)
+        check_plausible(total, source_crs, where, advice=options.advice)
         check_zone(total, source_crs, where)
         report.bbox = _union_bounds(bounds)
         if report.repaired:

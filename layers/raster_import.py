@@ -14,7 +14,14 @@ from rasterio.shutil import copy as rio_copy
 
 from blueprint.layers.catalogue import LayerKind
 from blueprint.layers.catalogue_rows import layer_values, replace_layer_row
-from blueprint.layers.crs import check_plausible, crs_label, parse_crs, transformer
+from blueprint.layers.crs import (
+    FILE_ADVICE,
+    CrsAdvice,
+    check_plausible,
+    crs_label,
+    parse_crs,
+    transformer,
+)
 from blueprint.layers.errors import InvalidFile, UnknownCRS
 from blueprint.layers.import_model import ImportOptions, ImportReport
 from blueprint.layers.safe_open import FileFormat, Limits, opened
@@ -30,7 +37,7 @@ def import_raster(path: Path, kind: LayerKind, name: str, options: ImportOptions
     """
     with opened(path, limits=options.limits or Limits(max_bytes=options.max_bytes),
                 allowed=frozenset({FileFormat.GEOTIFF})) as source:
-        crs, bounds, bands = _inspect_raster(source.path, options.crs)
+        crs, bounds, bands = _inspect_raster(source.path, options.crs, options.advice)
         target = store.raster_dir / f"{name}-{uuid.uuid4().hex[:12]}.tif"
         _copy_georeferenced(source.path, target, crs)
     report = ImportReport(name=name, kind=kind.name, title=options.title or kind.title,
@@ -61,8 +68,10 @@ def _copy_georeferenced(path: Path, target: Path, crs: str) -> None:
             dst.crs = rasterio.crs.CRS.from_user_input(crs)
 
 
-def _inspect_raster(path: Path, given_crs: str | None
+def _inspect_raster(path: Path, given_crs: str | None, advice: CrsAdvice = FILE_ADVICE
                     ) -> tuple[str, tuple[float, float, float, float], list[str]]:
+    """The raster's CRS label, lon/lat bounds and band names; a CRS refusal in the words of
+    ``advice`` (how the caller's channel gives the CRS)."""
     try:
         with rasterio.open(path, driver="GTiff") as src:
             declared = CRS.from_user_input(src.crs.to_wkt()) if src.crs else None
@@ -79,13 +88,13 @@ def _inspect_raster(path: Path, given_crs: str | None
     crs = parse_crs(given_crs) if given_crs else declared
     if crs is not None and declared is not None and not declared.equals(crs,
                                                                         ignore_axis_order=True):
-        raise UnknownCRS(f"the raster declares {declared.to_string()} but --crs says "
-                         f"{crs.to_string()}", message_zh="栅格自带坐标系与 --crs 指定的不一致",
-                         where=str(path))
+        raise UnknownCRS(advice.mismatch.format(declared=declared.to_string(),
+                                                given=crs.to_string()),
+                         message_zh=advice.mismatch_zh, where=str(path))
     if crs is None:
-        raise UnknownCRS("the raster has no CRS; give one with --crs",
-                         message_zh="栅格缺少坐标系，请用 --crs 指定", where=str(path))
-    check_plausible(bounds, crs, str(path))  # type: ignore[arg-type]
+        raise UnknownCRS(f"the raster has no CRS; {advice.missing}",
+                         message_zh=f"栅格缺少坐标系，{advice.missing_zh}", where=str(path))
+    check_plausible(bounds, crs, str(path), advice=advice)  # type: ignore[arg-type]
     lonlat = _raster_bbox_4490(bounds, crs)  # type: ignore[arg-type]
     return crs_label(crs), lonlat, bands
 
