@@ -114,3 +114,43 @@ def test_one_renderer_for_every_json_answer() -> None:
         '"d":"开会：2026-03-02T10:00:00+00:00","e":["2026-03-02T02:00:00.5Z"],'
         '"f":"\\"2026-03-02T02:00:00+00:00\\"","g":"\\"2026-03-02T02:00:00+00:00",'
         '"h":null}')  # not finite: null, as FastAPI's own serializer writes it
+
+
+def test_moments_stored_naive_are_shown_in_utc_with_z(api: tuple[Api, Clock],
+                                                      engine_name: str) -> None:
+    """Audit rows and stored reports written on SQLite before moments were written with
+    their offset hold naive text (UTC): the audit row's ``at`` and the layer stamps'
+    ``imported_at`` (in a vetting's audit detail and in the stored report) are shown as the
+    same moment with ``Z``; other text of a detail that merely looks like a time is not
+    guessed at."""
+    import json
+
+    import sqlalchemy as sa
+
+    from blueprint.layers.schema import audit_log, project_reports
+
+    api_, _clock = api
+    code = api_.ok("nr_dcf", "POST", "/projects",
+                   PROJECT | {"site": geojson("01_park_clean.txt")})["code"]
+    naive = "2026-03-01T01:00:00.500000"
+    stamp = {"id": 1, "name": "zoning", "kind": "zoning", "version": 1, "imported_at": naive}
+    with api_.store.engine.begin() as conn:
+        conn.execute(sa.insert(audit_log).values(
+            # naive on SQLite, as it was written there; PostgreSQL's column keeps the offset
+            at=datetime(2026, 3, 1, 1, 0) if engine_name == "embedded" else
+            datetime(2026, 3, 1, 1, 0, tzinfo=UTC),
+            actor="nr_dcf", action="project.vet", object=f"project:{code}", project=code,
+            detail=json.dumps({"layers": [stamp], "note": naive})))
+        old = conn.execute(sa.select(project_reports).order_by(
+            project_reports.c.id.desc()).limit(1)).one()._asdict()
+        report = json.loads(old["report"])
+        report["layers"] = [{**s, "imported_at": naive} for s in report["layers"]]
+        del old["id"]
+        conn.execute(sa.insert(project_reports).values(
+            old | {"report": json.dumps(report), "layers": json.dumps([stamp])}))
+    row = api_.ok("admin", "GET", f"/audit?project={code}")[-1]
+    assert row["at"] == "2026-03-01T01:00:00Z"
+    assert row["detail"]["layers"][0]["imported_at"] == "2026-03-01T01:00:00.500000Z"
+    assert row["detail"]["note"] == naive  # not known to be a moment: left as stored
+    shown = api_.ok("admin", "GET", f"/projects/{code}")["report"]["report"]["layers"]
+    assert shown and {s["imported_at"] for s in shown} == {"2026-03-01T01:00:00.500000Z"}

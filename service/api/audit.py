@@ -12,6 +12,7 @@ from blueprint.service.api.bounds import CodeQuery, OffsetQuery
 from blueprint.service.api.deps import StoreDep
 from blueprint.service.api.policy import permit
 from blueprint.service.api.project_models import AuditOut
+from blueprint.service.api.responses import stamps_in_utc
 
 router = APIRouter(tags=["audit"])
 
@@ -32,5 +33,14 @@ def api_audit(
     row."""
     response.headers["X-Total-Count"] = str(count_audit(store=store, project=project,
                                                         action=action))
-    return [r.__dict__ for r in read_audit(store=store, project=project, action=action,
-                                           limit=limit, offset=offset)]
+    return [_in_utc(r.__dict__) for r in read_audit(store=store, project=project,
+                                                    action=action, limit=limit, offset=offset)]
+
+
+def _in_utc(row: dict[str, Any]) -> dict[str, Any]:
+    """An audit row with the layer stamps of its detail (a vetting's) in UTC: rows written
+    on SQLite before they were written with their offset hold naive text."""
+    detail = row["detail"]
+    if isinstance(detail, dict) and "layers" in detail:
+        return {**row, "detail": {**detail, "layers": stamps_in_utc(detail["layers"])}}
+    return row

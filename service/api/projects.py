@@ -37,6 +37,7 @@ from blueprint.service.api.project_models import (
     project_out,
     round_out,
 )
+from blueprint.service.api.responses import stamps_in_utc
 from blueprint.service.api.sites import DOWNLOAD_DOC, FormatQuery, download
 from blueprint.service.context import site_limits
 from blueprint.service.settings import Settings
@@ -52,7 +53,12 @@ def _site(value: GeoJSON | None, settings: Settings) -> Site | None:
 
 
 def _report(report: StoredReport, stale: bool) -> dict[str, Any]:
-    return {**report.__dict__, "stale": stale}
+    """The stored report, its layer stamps' times in UTC (naive on SQLite before)."""
+    body = report.report
+    if isinstance(body, dict) and "layers" in body:
+        body = {**body, "layers": stamps_in_utc(body["layers"])}
+    return {**report.__dict__, "report": body, "layers": stamps_in_utc(report.layers),
+            "stale": stale}
 
 
 @router.post(
