@@ -55,6 +55,9 @@ def test_a_refused_revision_keeps_the_drawn_site_and_asks_for_a_file_again(
         assert 'id="bp-error">未办理：总投资须为数字' in form and FILE_AGAIN not in drawn.text
         kept = _kept_site(drawn.text)
         assert json.loads(kept) == DRAWN
+        # and the page says so itself, not only once its script has drawn it again
+        state = form.split('id="bp-revise-site-state"', 1)[1].split("</p>", 1)[0]
+        assert ">已绘制新的项目地块（保留自上次提交" in state, state
 
         with (SITES / "01_park_clean.txt").open("rb") as fh:
             chosen = client.post(f"/projects/{code}/revise", data=fields,
@@ -139,3 +142,27 @@ def test_a_new_project_takes_its_site_from_an_uploaded_file(city: Store,  # noqa
     drawn_site = shapely.geometry.shape(DRAWN["geometry"])
     assert project.site is not None and shapely.equals_exact(
         shapely.normalize(project.site), shapely.normalize(drawn_site), tolerance=1e-7)
+
+
+def test_a_refused_answer_keeps_the_drawn_condition_area_and_says_so(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """A 同意 sent with an area drawn on the map is refused: the form comes back with the
+    area in its field and says it is drawn (the page itself, before its script redraws it);
+    a form with no area says none is drawn."""
+    code, rnd = _project_in_consultation(city, tmp_path)
+    area = json.dumps(DRAWN["geometry"])
+    with _client(city, tmp_path) as gxj:
+        _login(gxj, "gxj")
+        page = gxj.get(f"/inbox?round={rnd.id}").text
+        assert 'id="bp-condition-state"' in page and "未绘制条件范围。</p>" in page
+        refused = gxj.post(f"/inbox/{rnd.id}/answer", data={
+            "csrf": _csrf(gxj, "/inbox"), "text": "同意。", "answer": "agree",
+            "condition": area})
+        assert refused.status_code == 422
+        form = _form(refused.text, "bp-answer-form")
+        assert "只有“有条件同意”可以附加条件范围" in form
+        kept = form.split('id="bp-condition" value="', 1)[1].split('"', 1)[0]
+        assert json.loads(unescape(kept)) == DRAWN["geometry"]
+        state = form.split('id="bp-condition-state"', 1)[1].split("</p>", 1)[0]
+        assert state.endswith(">已绘制条件范围（提交时随意见保存）。"), state
+    assert get_project(code, store=city).stage == "consulting"
