@@ -68,7 +68,15 @@ from blueprint.web.project_view import (
     period,
     project_view,
 )
-from blueprint.web.render import PageContext, Refusal, embed, error_page, page, page_again
+from blueprint.web.render import (
+    PageContext,
+    Refusal,
+    embed,
+    error_page,
+    page,
+    page_again,
+    page_of,
+)
 from blueprint.web.session import check_csrf
 
 NOT_OK = ("conflict", "conditional")
@@ -140,9 +148,7 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         q = request.query_params
         chosen = {k: (q.get(k) or None) for k in ("county", "stage", "tag", "industry")}
         total = count_projects(store=store, **chosen)
-        pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
-        asked = str(q.get("page") or "1")
-        page_no = min(int(asked), pages) if asked.isdecimal() and asked != "0" else 1
+        page_no, pages = page_of(q.get("page"), total, PAGE_SIZE)
         found = list_projects(store=store, county=chosen["county"], stage=chosen["stage"],
                               tag=chosen["tag"], industry=chosen["industry"],
                               limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)

@@ -81,6 +81,19 @@ def readable_where(where: str | None) -> str | None:
     return where
 
 
+def page_of(asked: str | None, total: int, size: int) -> tuple[int, int]:
+    """The page to show of a list of ``total`` rows, ``size`` a page, and how many pages
+    there are: ``?page=`` as asked, the last page when asked beyond it, the first when the
+    value is not a page number (``0``, ``x``, ``²``).
+
+    >>> page_of("3", 120, 50), page_of("99", 120, 50), page_of("²", 120, 50), page_of(None, 0, 50)
+    ((3, 3), (3, 3), (1, 3), (1, 1))
+    """
+    pages = max(1, (total + size - 1) // size)
+    asked = str(asked or "1")
+    return (min(int(asked), pages) if asked.isdecimal() and asked != "0" else 1), pages
+
+
 def error_page(ctx: PageContext, exc: BlueprintError, status: int, back: str) -> HTMLResponse:
     """A refused or failed action, in Chinese, with the way back."""
     return page(ctx, "error.html", status=status, message_zh=exc.message_zh,

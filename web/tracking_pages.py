@@ -63,7 +63,7 @@ from blueprint.layers.features import features_in_bbox
 from blueprint.layers.inputs import CODE_LEN, MAX_ID, ONE_LINE, check_fields
 from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
-from blueprint.web.render import PageContext, embed, error_page, page
+from blueprint.web.render import PageContext, embed, error_page, page, page_of
 from blueprint.web.session import check_csrf
 from blueprint.web.tracking_charts import bar_chart, colour_chart
 from blueprint.web.tracking_map import battle_map
@@ -73,7 +73,7 @@ CodePath = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LI
 PhotoPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REPORT_KEY = "POST /tracking/projects/{code}/reports"
-PAGE_SIZE = 50  # tracked projects a page of /tracking shows, on the map and in the list
+PAGE_SIZE = 50  # tracked projects a page of /tracking's list shows (the map shows them all)
 
 
 def _problems(text: str) -> list[ProblemInput]:
@@ -152,9 +152,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/tracking")
         total = len(statuses)
-        pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
-        asked = str(q.get("page") or "1")
-        page_no = min(int(asked), pages) if asked.isdecimal() and asked != "0" else 1
+        page_no, pages = page_of(q.get("page"), total, PAGE_SIZE)
         shown = statuses[(page_no - 1) * PAGE_SIZE:page_no * PAGE_SIZE]
         names = counties(store=store)
         fmap = embed(battle_map(statuses, names, ctx.base, _boundaries(store)))
