@@ -165,6 +165,31 @@ def read_site(path: str | os.PathLike[str], *, crs: str | None = None,
                            limits=limits)
 
 
+def site_from_points(text: str, *, crs: str | None = None, name: str | None = None,
+                     limits: SiteLimits = DEFAULT_LIMITS) -> Site:
+    """A site from boundary points pasted as a table (:mod:`layers.coordfile.table`);
+    ``crs`` (``EPSG:4548``…) is the zone when the eastings carry no prefix.
+
+    >>> site = site_from_points("4034895.777 39413513.313\\n4034983.100 39413924.135\\n"
+    ...                         "4034689.655 39413986.508\\n4034602.332 39413575.686")
+    >>> round(site.area_m2 / 10_000, 2), site.name
+    (12.6, '粘贴的坐标')
+    """
+    from blueprint.layers.coordfile.table import PASTED, read_point_table
+
+    epsg = None
+    if crs:
+        key = _epsg_key(crs)
+        if not isinstance(key, int):
+            raise UnknownCRS(f"{crs!r} is not an EPSG code (EPSG:4548…)",
+                             message_zh=f"坐标系“{crs}”不是 EPSG 代码（如 EPSG:4548）",
+                             where="crs")
+        epsg = key
+    parsed = read_point_table(text, epsg=epsg)
+    return site_from_frame(parsed.parcels.to_crs(CGCS2000), name=name or PASTED,
+                           source=PASTED, warnings=parsed.warnings, limits=limits)
+
+
 _NAME_COLUMNS = ("parcel_name", "name", "项目名称", "xmmc")
 
 

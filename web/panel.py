@@ -130,7 +130,7 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
 <aside id="bp-panel" aria-label="选址初审">
   <header class="bp-head">
     <h1>一张蓝图 <span>选址初审</span></h1>
-    <p>在地图上画出项目地块，或上传地块文件，即可查看与生态保护红线、永久基本农田、
+    <p>在地图上画出项目地块、上传地块文件或粘贴界址点坐标，即可查看与生态保护红线、永久基本农田、
        饮用水水源保护区、城镇开发边界等管控图层的关系。</p>
   </header>
   <section class="bp-card" id="bp-check">
@@ -152,10 +152,19 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
         <span>界址点坐标文件（.txt）、GeoJSON、GeoPackage、Shapefile（打包为 .zip）、KML。</span>
         <label class="bp-btn bp-upload">选择文件…
           <input type="file" id="bp-file" name="file" accept="{ACCEPT}"></label>
-        <label class="bp-crs">坐标系 <small>（文件未自带时选择）</small>
+        <label class="bp-crs">坐标系 <small>（文件或坐标未含带号时选择）</small>
           <select id="bp-crs" name="crs">{_crs_options()}</select></label>
       </div>
     </div>
+    <details class="bp-more bp-paste">
+      <summary>或粘贴界址点坐标（从表格、文档复制）</summary>
+      <label class="bp-paste-hint"
+        for="bp-points">每行一个界址点：X（纵坐标）Y（横坐标），可带点号、圈号。</label>
+      <small class="bp-paste-hint">以逗号、空格或制表符分隔；未含带号时在上方选择坐标系。</small>
+      <textarea id="bp-points" name="points" rows="6" spellcheck="false"
+        placeholder="J1,4034895.777,39413513.313&#10;J2,4034983.100,39413924.135&#10;…"></textarea>
+      <button type="button" id="bp-points-check" class="bp-btn">审查粘贴的坐标</button>
+    </details>
     <details class="bp-more">
       <summary>年排放量（可选，用于核算环境容量）</summary>
       <div class="bp-emissions">{_emission_inputs(pollutants)}</div>

@@ -59,10 +59,11 @@ def read_coordinate_file(
     name = name or default_name
     text = decode(data, encoding, name)
     raw = parse(split_lines(text), name)
-    return _assemble(raw, name)
+    return assemble(raw, name)
 
 
-def _assemble(raw: RawFile, name: str) -> CoordinateFile:
+def assemble(raw: RawFile, name: str) -> CoordinateFile:
+    """Check what the line parser found and build the parcels (or raise, naming the line)."""
     warnings: list[str] = []
     check_datum(raw, name)
     check_projection(raw, name)

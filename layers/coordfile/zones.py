@@ -55,6 +55,19 @@ def resolve_epsg(raw: RawFile, points: list[Point], name: str, warnings: list[st
     return _EPSG_BASE[(width, prefixed)] + zone
 
 
+def epsg_zone(epsg: int) -> tuple[int, int, bool] | None:
+    """(zone width, zone, eastings prefixed) of a CGCS2000 Gauss-Krüger EPSG code; None
+    for any other code.
+
+    >>> epsg_zone(4527), epsg_zone(4548), epsg_zone(4490)
+    ((3, 39, True), (3, 39, False), None)
+    """
+    for (width, prefixed), base in _EPSG_BASE.items():
+        if base + ZONES[width].start <= epsg < base + ZONES[width].stop:
+            return width, epsg - base, prefixed
+    return None
+
+
 def _zone_width(raw: RawFile, name: str) -> int | None:
     value = raw.attributes.get("几度分带", "")
     if not value:

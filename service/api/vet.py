@@ -1,4 +1,4 @@
-"""``/api/vet``: vet a site given as GeoJSON or as an uploaded file."""
+"""``/api/vet``: vet a site given as GeoJSON, as an uploaded file or as pasted boundary points."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from blueprint.analysis.amounts import parse_demands
 from blueprint.analysis.capacity import parse_emissions
 from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.report_schema import VetReport
-from blueprint.analysis.site import Site, read_site, site_from_geojson
+from blueprint.analysis.site import Site, read_site, site_from_geojson, site_from_points
 from blueprint.analysis.vetting import VetRequest, to_json, vet_site
 from blueprint.layers.crs import API_FILE_ADVICE
 from blueprint.layers.errors import BadInput, NotAuthenticated
@@ -30,6 +30,7 @@ from blueprint.service.api.bounds import (
     Amount,
     Code,
     CodeForm,
+    Name,
     OptCodeForm,
     OptNameForm,
     PairKey,
@@ -47,17 +48,18 @@ from blueprint.service.api.uploads import naming_the_upload, save_upload, shown_
 from blueprint.service.context import reading_store, site_limits
 
 router = APIRouter(tags=["vetting"])
+#: At most this many characters of pasted points (some 20,000 rows).
+MAX_POINTS_TEXT = 1_000_000
 # The schema of the json format (documentation only: the geojson format is a FeatureCollection
 # with the same report under ``report``).
 REPORT_DOC: dict[int | str, dict[str, Any]] = {
     200: {"model": VetReport, "description": "the vetting report (format=json)"}}
 
 
-class SiteIn(BaseModel):
-    """A site drawn on the map or sent by another system."""
+class VetOptions(BaseModel):
+    """What a check is for, whatever gives the site: the industry, the county, emissions
+    and quota demands, the year, and the answer's format."""
 
-    site: dict[str, Any] = Field(description="GeoJSON Feature, FeatureCollection or geometry "
-                                 "in lon/lat (CGCS2000)")
     industry: Code = "industrial"
     county: Code | None = None
     emissions: dict[PairKey, Quantity] = Field(default_factory=dict, max_length=50,
@@ -65,9 +67,28 @@ class SiteIn(BaseModel):
     demands: dict[Code, Amount] = Field(default_factory=dict, max_length=50,
                                         description="quota demands")
     year: Year | None = None
+    format: Literal["json", "geojson"] = "json"
+
+
+class SiteIn(VetOptions):
+    """A site drawn on the map or sent by another system."""
+
+    site: dict[str, Any] = Field(description="GeoJSON Feature, FeatureCollection or geometry "
+                                 "in lon/lat (CGCS2000)")
     as_of: datetime | None = Field(default=None, description="vet against the layer versions "
                                    "current at this time (ISO 8601; no offset: China time)")
-    format: Literal["json", "geojson"] = "json"
+
+
+class PointsIn(VetOptions):
+    """A site's boundary points pasted as a table (界址点坐标表)."""
+
+    points: str = Field(min_length=1, max_length=MAX_POINTS_TEXT, description=(
+        "one point a line, X the northing and Y the easting (CGCS2000 Gauss-Krüger metres): "
+        "`X Y`, `name X Y` or `name ring X Y`, apart by commas, tabs or spaces; a first "
+        "line of column names is skipped; an unclosed ring is closed (with a warning)"))
+    crs: Name | None = Field(None, description="EPSG:4491–4554, when the eastings carry no "
+                             "zone prefix (checked against the prefix when they do)")
+    name: Name | None = Field(None, description="The site's name (default 粘贴的坐标)")
 
 
 def _as_of(at: datetime | None) -> datetime | None:
@@ -136,12 +157,29 @@ async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: Sett
     """
     site = await run_in_threadpool(site_from_geojson, body.site,
                                    limits=site_limits(settings), field="body.site")
+    return await _vet(site, body, user, store, rules, threads, as_of=_as_of(body.as_of))
+
+
+@router.post("/vet/points", summary="Vet pasted boundary points / 粘贴界址点坐标选址初审",
+             responses=REPORT_DOC)
+async def api_vet_points(body: PointsIn, store: StoreDep, rules: RulesDep,
+                         settings: SettingsDep, user: OptionalUserDep,
+                         threads: StoreThreadsDep) -> dict[str, Any]:
+    """Vet a site given as its boundary points, pasted as a table (the map's 粘贴坐标); a
+    refusal names the line (``where``: ``粘贴的坐标:<line>``). Otherwise as ``/api/vet``."""
+    site = await run_in_threadpool(site_from_points, body.points, crs=body.crs,
+                                   name=body.name, limits=site_limits(settings))
+    return await _vet(site, body, user, store, rules, threads)
+
+
+async def _vet(site: Site, body: VetOptions, user: User | None, store: Any, rules: Any,
+               threads: Any, *, as_of: datetime | None = None) -> dict[str, Any]:
     _check_token(body.demands, user)
     check_demands(body.demands, "body.demands")
     emissions = body_emissions(body.emissions, "body.emissions")
     request = VetRequest(site=site, industry=body.industry, county=body.county,
                          emissions=emissions, demands=dict(body.demands), year=body.year,
-                         as_of=_as_of(body.as_of))
+                         as_of=as_of)
     return await to_thread.run_sync(_run, request, body.format, store, rules, limiter=threads)
 
 

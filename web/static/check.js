@@ -1,5 +1,6 @@
-/* 一张蓝图: check a site drawn on the map or uploaded as a file; show and offer the report.
- * POST /api/vet (drawn GeoJSON) or /api/vet/file (upload), both with format=geojson:
+/* 一张蓝图: check a site drawn on the map, uploaded as a file or pasted as boundary points;
+ * show and offer the report. POST /api/vet (drawn GeoJSON), /api/vet/file (upload) or
+ * /api/vet/points (pasted), all with format=geojson:
  * the answer is the site, the overlap pieces and the full report. */
 window.BlueprintCheck = function (bp) {
   "use strict";
@@ -40,7 +41,8 @@ window.BlueprintCheck = function (bp) {
     box.className = "bp-status bp-status-" + state;
     box.innerHTML = html || "";
     box.hidden = !html;
-    $("bp-file").disabled = $("bp-industry").disabled = $("bp-crs").disabled = state === "busy";
+    $("bp-file").disabled = $("bp-industry").disabled = $("bp-crs").disabled =
+      $("bp-points-check").disabled = state === "busy";
     $("bp-rerun").disabled = state === "busy" || !site;
   }
 
@@ -71,6 +73,12 @@ window.BlueprintCheck = function (bp) {
       if (text) { form.append("emissions", text); }
       if ($("bp-crs").value) { form.append("crs", $("bp-crs").value); }
       return fetch(base + "/api/vet/file", { method: "POST", body: form, signal: signal });
+    }
+    if (site.points) {
+      return fetch(base + "/api/vet/points", { method: "POST", signal: signal,
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ points: site.points, crs: $("bp-crs").value || undefined,
+          industry: industry, emissions: em, format: "geojson" }) });
     }
     return fetch(base + "/api/vet", { method: "POST", signal: signal,
       headers: { "Content-Type": "application/json" },
@@ -114,14 +122,16 @@ window.BlueprintCheck = function (bp) {
     clearResult();
     // a file whose coordinate system is missing (or contradicts the one chosen) stays picked:
     // choosing in 坐标系 checks it again
-    var crsProblem = body.error === "unknown_crs" && site && site.file;
-    if (site && site.file && !crsProblem) { site = null; }
+    // so do pasted points (their text stays in the box whatever went wrong)
+    var given = site && (site.file || site.points);
+    var crsProblem = body.error === "unknown_crs" && given;
+    if (given && !crsProblem) { site = null; }
     $("bp-file").value = "";
     var where = body.where ? "<p class='bp-where'>位置：" + esc(body.where) + "</p>" : "";
     var en = body.message ? "<details class='bp-en'><summary>技术信息（供技术支持）</summary>" +
       "<p lang='en'>" + esc(body.message) + "</p></details>" : "";
-    var hint = crsProblem ? "<p class='bp-hint-crs'>在上方“坐标系”中选择后，将自动再次审查此文件。" +
-      "</p>" : "";
+    var hint = crsProblem ? "<p class='bp-hint-crs'>在上方“坐标系”中选择后，将自动再次审查此" +
+      (site.points ? "地块" : "文件") + "。</p>" : "";
     var login = body.error === "not_authenticated" ? "<p class='bp-login-hint'><a href='" +
       base + "/login?next=/'>请先登录</a></p>" : "";
     setState("error", "<b>无法完成审查</b><p class='bp-error-zh'>" +
@@ -387,7 +397,20 @@ window.BlueprintCheck = function (bp) {
     run();
   });
   $("bp-industry").addEventListener("change", run);
-  $("bp-crs").addEventListener("change", function () { if (site && site.file) { run(); } });
+  $("bp-crs").addEventListener("change", function () {
+    if (site && (site.file || site.points)) { run(); }
+  });
+  $("bp-points-check").addEventListener("click", function () {
+    var text = $("bp-points").value;
+    if (!text.trim()) {
+      site = null;
+      showError({ message_zh: "请先在框中粘贴界址点坐标（每行一个点：X Y）。" });
+      return;
+    }
+    drawn.clearLayers();
+    site = { points: text, label: "粘贴的坐标" };
+    run();
+  });
   document.querySelectorAll("[data-pollutant]").forEach(function (input) {
     input.addEventListener("input", emissionsChanged);
   });

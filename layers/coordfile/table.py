@@ -1,0 +1,166 @@
+"""Boundary points pasted as a table (界址点坐标表): a site typed or copied, not a file.
+
+Staff often hold a site's boundary as the point table of a survey (界址点成果表) in a
+document or a spreadsheet rather than as a coordinate file. Pasted, each row is one point,
+in the coordinate file's surveying order (**X the northing, Y the easting**), in one of
+three forms, fields apart by commas, tabs or spaces (full-width commas too):
+
+- ``X Y``
+- ``point-name X Y``
+- ``point-name ring X Y`` (the coordinate file's point row)
+
+A first row that is not a point (``点号 X Y``, a spreadsheet's column names) is skipped.
+The points are one parcel: its rings, holes and checks are the coordinate file's
+(:mod:`.geometry`, :mod:`.parcels`, :mod:`.zones`), and an error names the pasted line. A
+ring not closed by repeating its first point is closed, with a warning (a table lists each
+point once more often than not). The zone comes from the eastings' prefix, or from the
+CRS the user chose when the eastings carry none.
+"""
+
+from __future__ import annotations
+
+import re
+
+from blueprint.layers.coordfile.model import Block, CoordinateFile, Point, RawFile, fail
+from blueprint.layers.coordfile.parcels import check_point, parse_point
+from blueprint.layers.coordfile.reader import assemble
+from blueprint.layers.coordfile.text import split_lines
+from blueprint.layers.coordfile.zones import PREFIX_MIN, ZONES, epsg_zone
+from blueprint.layers.errors import CoordinateFileError, UnknownCRS
+
+#: Where a pasted table is named in errors (a line number follows).
+PASTED = "粘贴的坐标"
+#: At most this many points (rows) in a pasted table; a site's vertex limit comes later.
+MAX_ROWS = 20_000
+_FIELDS = re.compile(r"[\s,，;；]+")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def read_point_table(text: str, *, epsg: int | None = None,
+                     name: str = PASTED) -> CoordinateFile:
+    """Read a pasted point table as one parcel.
+
+    Parameters
+    ----------
+    text
+        The rows, as pasted.
+    epsg
+        The CGCS2000 Gauss-Krüger CRS the user chose (EPSG:4491–4554); needed when the
+        eastings carry no zone prefix, and checked against the prefix when they do.
+    name
+        The name errors give before the line number.
+
+    Raises
+    ------
+    CoordinateFileError
+        A row is not a point, a number is not a number, a ring is too short, X and Y look
+        swapped…; ``where`` is ``"name:line"``.
+    UnknownCRS
+        The zone cannot be known, or contradicts the chosen CRS.
+    """
+    points = _points(split_lines(text), name)
+    warnings: list[str] = []
+    block = Block(points[0].line, 0, None, "1", "", "面", "", "", "",
+                  points=_closed(points, warnings))
+    block.count = len(block.points)
+    raw = RawFile(attributes=_attributes(epsg, points, name), blocks=[block])
+    parsed = assemble(raw, name)
+    _check_chosen(epsg, parsed.epsg, points[0], name)
+    return CoordinateFile(parsed.attributes, parsed.epsg, parsed.parcels,
+                          warnings + parsed.warnings)
+
+
+def _points(lines: list[str], name: str) -> list[Point]:
+    rows = [(number, _FIELDS.split(line.strip())) for number, line in enumerate(lines, 1)
+            if line.strip()]
+    if rows and not _is_point(rows[0][1]):
+        rows = rows[1:]  # the table's column names
+    if not rows:
+        raise CoordinateFileError("no boundary points were given",
+                                  message_zh="没有界址点坐标", where=name)
+    if len(rows) > MAX_ROWS:
+        raise CoordinateFileError(
+            f"{len(rows):,} rows: at most {MAX_ROWS:,} boundary points may be pasted",
+            message_zh=f"共 {len(rows):,} 行，粘贴的界址点不能超过 {MAX_ROWS:,} 个",
+            where=name)
+    return [_point(fields, number, name) for number, fields in rows]
+
+
+def _is_point(fields: list[str]) -> bool:
+    return len(fields) >= 2 and all(_NUMBER.match(f) for f in fields[-2:])
+
+
+def _point(fields: list[str], number: int, name: str) -> Point:
+    if len(fields) == 2:
+        fields = [f"J{number}", "1", *fields]
+    elif len(fields) == 3:
+        fields = [fields[0], "1", *fields[1:]]
+    elif len(fields) != 4:
+        raise fail(name, number,
+                   f"the row has {len(fields)} fields; a point is X Y, name X Y or "
+                   "name ring X Y (X the northing, Y the easting)",
+                   f"该行有 {len(fields)} 项；每行应为“X Y”“点号 X Y”或“点号 圈号 X Y”"
+                   "（X 为纵坐标，Y 为横坐标）")
+    return parse_point(fields, number, name)
+
+
+def _closed(points: list[Point], warnings: list[str]) -> list[Point]:
+    """The points with every ring closed: a ring whose last point is not its first gets its
+    first again (at its last row's line), and a warning says so."""
+    out: list[Point] = []
+    for i, point in enumerate(points):
+        out.append(point)
+        last_of_ring = i + 1 == len(points) or points[i + 1].ring != point.ring
+        first = next(p for p in out if p.ring == point.ring)
+        if last_of_ring and (first.north, first.east) != (point.north, point.east):
+            out.append(Point(point.line, first.name, first.ring, first.north, first.east))
+            warnings.append(f"第 {first.ring} 圈未闭合，已按首点 {first.name} 闭合 / "
+                            f"ring {first.ring} did not close; closed on its first point")
+    return out
+
+
+def _attributes(epsg: int | None, points: list[Point], name: str) -> dict[str, str]:
+    """The coordinate file header the pasted points stand for: CGCS2000 Gauss-Krüger, and
+    the zone and width of the chosen CRS when the eastings carry no zone prefix (with a
+    prefix, the prefix is the zone, as in a file; :func:`_check_chosen` compares)."""
+    attributes = {"坐标系": "2000国家大地坐标系", "投影类型": "高斯克吕格", "计量单位": "米"}
+    first = points[0]
+    if first.east >= PREFIX_MIN:
+        prefix = int(first.east // 1_000_000)
+        widths = [width for width, zones in ZONES.items() if prefix in zones]
+        return {**attributes, "几度分带": str(widths[0])} if widths else attributes
+    if epsg is None:
+        check_point(first, name)  # degrees or X and Y swapped: say that, not "choose"
+        raise UnknownCRS(
+            "the eastings carry no zone prefix: choose the CRS (the zone) of the points",
+            message_zh="横坐标（Y）不含带号前缀，无法确定所在分带：请选择坐标系",
+            where=f"{name}:{first.line}")
+    width, zone, _ = _zone_of(epsg, name)
+    return {**attributes, "几度分带": str(width), "带号": str(zone)}
+
+
+def _zone_of(epsg: int, name: str) -> tuple[int, int, bool]:
+    found = epsg_zone(epsg)
+    if found is None:
+        raise UnknownCRS(
+            f"EPSG:{epsg} is not a CGCS2000 Gauss-Krüger CRS: pasted points are projected "
+            "metres (X northing, Y easting)",
+            message_zh=f"EPSG:{epsg} 不是 CGCS2000 高斯-克吕格投影坐标系；粘贴的界址点应为"
+                       "平面坐标（米），请选择所在分带",
+            where=name)
+    return found
+
+
+def _check_chosen(epsg: int | None, found: int, first: Point, name: str) -> None:
+    """The zone the eastings' prefix gives must be the chosen CRS's zone."""
+    if epsg is None or epsg == found:
+        return
+    width, zone, _ = _zone_of(epsg, name)
+    found_width, found_zone, _ = _zone_of(found, name)
+    if (width, zone) != (found_width, found_zone):
+        raise UnknownCRS(
+            f"Y={first.east}: the zone prefix says {found_width}-degree zone {found_zone}, "
+            f"the chosen CRS EPSG:{epsg} is {width}-degree zone {zone}",
+            message_zh=f"Y 坐标 {first.east} 的带号前缀为 {found_zone}，与所选坐标系 "
+                       f"EPSG:{epsg}（{width} 度带第 {zone} 带）不符",
+            where=f"{name}:{first.line}")

@@ -1,0 +1,205 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.test_browser)
+"""Boundary points pasted as a table (界址点坐标表): the map's 粘贴界址点坐标.
+
+A site pasted from a survey's point table is the same site as the coordinate file holding
+those points: every expected geometry below comes from the coordinate file reader (its own
+tests check it against the files' declared areas), never from the pasted-table reader."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+
+from blueprint.layers.audit import count_audit
+from blueprint.layers.coordfile import read_coordinate_file
+from blueprint.layers.coordfile.table import MAX_ROWS, read_point_table
+from blueprint.layers.coordfile.text import decode, split_lines
+from blueprint.layers.errors import CoordinateFileError, UnknownCRS
+from blueprint.layers.store import Store
+from tests.a11y import assert_accessible
+from tests.conftest import SAMPLE
+from tests.test_browser import browser, console, page, server  # noqa: F401  (fixtures)
+from tests.test_web import _client
+
+SITES = SAMPLE / "sites"
+ONE_PARCEL = ["01_park_clean.txt", "02_redline_conflict.txt", "03_farmland.txt",
+              "05_water_source_l1.txt", "08_with_hole.txt", "09_zone38_noprefix.txt",
+              "12_gbk_zone39.txt"]
+
+
+def _point_rows(path: Path) -> list[list[str]]:
+    """The file's point rows (name, ring, X, Y), as its own lines say them."""
+    text = decode(path.read_bytes(), None, path.name)
+    rows = []
+    section = ""
+    for line in split_lines(text):
+        stripped = line.strip()
+        if stripped.startswith(("[", "【")):
+            section = stripped
+            continue
+        if "坐标" in section and stripped and not stripped.endswith("@"):
+            rows.append([f.strip() for f in stripped.split(",")])
+    return rows
+
+
+def _epsg_unless_prefixed(path: Path) -> int | None:
+    expected = read_coordinate_file(path)
+    east = next(iter(shapely.get_coordinates(expected.parcels.geometry.iloc[0])))[0]
+    return None if east >= 10_000_000 else expected.epsg
+
+
+@pytest.mark.parametrize("name", ONE_PARCEL)
+def test_a_pasted_point_table_is_the_coordinate_files_site(name):
+    path = SITES / name
+    expected = read_coordinate_file(path)
+    assert len(expected.parcels) == 1
+    rows = _point_rows(path)
+    epsg = _epsg_unless_prefixed(path)
+    # as the file's rows, tab-separated, with the table's column names first
+    table = "点号\t圈号\tX\tY\r\n" + "\r\n".join("\t".join(r) for r in rows)
+    got = read_point_table(table, epsg=epsg)
+    assert got.epsg == expected.epsg
+    assert got.parcels.geometry.iloc[0].equals(expected.parcels.geometry.iloc[0])
+    if {r[1] for r in rows} == {"1"}:  # one ring: also without ring numbers or names
+        named = "\n".join(f"{r[0]}，{r[2]}， {r[3]}" for r in rows)
+        bare = "\n".join(f"{r[2]} {r[3]}" for r in rows[:-1])  # the first point not repeated
+        for text in (named, bare):
+            got = read_point_table(text, epsg=epsg)
+            assert got.parcels.geometry.iloc[0].equals(expected.parcels.geometry.iloc[0])
+        assert not read_point_table(named, epsg=epsg).warnings
+        warned = read_point_table(bare, epsg=epsg).warnings
+        assert len(warned) == 1 and "未闭合" in warned[0] and "已按首点" in warned[0]
+
+
+def _refusal(text: str, epsg: int | None = None) -> Any:
+    with pytest.raises((CoordinateFileError, UnknownCRS)) as caught:
+        read_point_table(text, epsg=epsg)
+    return caught.value
+
+
+PARK = _point_rows(SITES / "01_park_clean.txt")
+PARK_TEXT = "\n".join(" ".join(r) for r in PARK)
+NOPREFIX = _point_rows(SITES / "09_zone38_noprefix.txt")
+NOPREFIX_TEXT = "\n".join(" ".join(r) for r in NOPREFIX)
+
+
+def test_swapped_x_and_y_are_named_at_their_line():
+    rows = [list(r) for r in PARK]
+    rows[2][2], rows[2][3] = rows[2][3], rows[2][2]
+    error = _refusal("点号 圈号 X Y\n" + "\n".join(" ".join(r) for r in rows))
+    assert error.where == "粘贴的坐标:4" and "X 与 Y 似乎颠倒" in error.message_zh
+
+
+@pytest.mark.parametrize(("text", "line", "words"), [
+    (PARK_TEXT.replace(PARK[1][2], PARK[1][2][:3] + "x" + PARK[1][2][4:]), 2, "不是数字"),
+    (PARK_TEXT + "\nJ9 1 2 3 4", 6, "该行有 5 项"),
+    ("\n".join(" ".join(r) for r in PARK[:2]), 2, "至少需要 4 个点"),
+    ("39.1 116.2\n39.2 116.3\n39.1 116.3\n", 1, "经纬度"),
+])
+def test_a_bad_row_is_named_by_its_line(text, line, words):
+    error = _refusal(text)
+    assert error.where == f"粘贴的坐标:{line}", error.where
+    assert words in error.message_zh, error.message_zh
+
+
+def test_the_zone_comes_from_the_prefix_or_the_chosen_crs_and_they_must_agree():
+    missing = _refusal(NOPREFIX_TEXT)
+    assert isinstance(missing, UnknownCRS) and "请选择坐标系" in missing.message_zh
+    zone_38 = read_coordinate_file(SITES / "09_zone38_noprefix.txt").epsg
+    assert read_point_table(NOPREFIX_TEXT, epsg=zone_38).epsg == zone_38
+    # the park's eastings say zone 39: choosing zone 38 (with or without the prefix) is refused
+    for chosen in (4526, 4547):
+        wrong = _refusal(PARK_TEXT, epsg=chosen)
+        assert isinstance(wrong, UnknownCRS) and wrong.where == "粘贴的坐标:1"
+        assert "带号前缀为 39" in wrong.message_zh and f"EPSG:{chosen}" in wrong.message_zh
+    assert read_point_table(PARK_TEXT, epsg=4548).epsg == 4527  # zone 39 either way
+    degrees = _refusal(PARK_TEXT, epsg=4490)
+    assert isinstance(degrees, UnknownCRS) and "不是 CGCS2000 高斯-克吕格" in degrees.message_zh
+
+
+def test_nothing_or_too_much_is_refused_before_any_geometry():
+    assert "没有界址点" in _refusal(" \n\t\n").message_zh
+    assert "没有界址点" in _refusal("点号,X,Y").message_zh  # column names only
+    many = "\n".join(f"J{i} 4034895.{i % 1000:03d} 39413513.313" for i in range(MAX_ROWS + 1))
+    assert "不能超过" in _refusal(many).message_zh
+
+
+# ------------------------------------------------------------------ the API, both engines
+
+@pytest.fixture
+def client(sample_store: Store, tmp_path: Path) -> Iterator[TestClient]:
+    with _client(sample_store, tmp_path) as test_client:
+        yield test_client
+
+
+def _layer_areas(report: dict[str, Any]) -> dict[str, float]:
+    return {f["layer"]: f["overlap_m2"] for f in report["findings"]}
+
+
+def test_pasted_points_are_vetted_as_the_file_is(client):
+    path = SITES / "02_redline_conflict.txt"
+    with path.open("rb") as fh:
+        by_file = client.post("/api/vet/file", files={"file": (path.name, fh)}).json()
+    pasted = client.post("/api/vet/points", json={
+        "points": "\n".join("\t".join(r) for r in _point_rows(path)), "name": "红线地块"})
+    assert pasted.status_code == 200, pasted.text
+    report = pasted.json()
+    assert report["verdict"] == by_file["verdict"] == "fail"
+    assert report["site"]["name"] == "红线地块" and report["site"]["source"] == "粘贴的坐标"
+    assert report["site"]["area_m2"] == pytest.approx(by_file["site"]["area_m2"], abs=1e-6)
+    assert _layer_areas(report) == pytest.approx(_layer_areas(by_file), abs=1e-6)
+    # a zone given by the chosen CRS, and the answer as the map asks for it
+    fc = client.post("/api/vet/points", json={
+        "points": NOPREFIX_TEXT, "crs": "EPSG:4547", "format": "geojson"}).json()
+    assert fc["type"] == "FeatureCollection" and fc["report"]["site"]["area_m2"] > 0
+
+
+def test_refused_points_say_where_and_record_nothing(client, sample_store):
+    before = count_audit(store=sample_store)
+    missing = client.post("/api/vet/points", json={"points": NOPREFIX_TEXT})
+    assert missing.status_code == 422 and missing.json()["error"] == "unknown_crs"
+    assert missing.json()["where"] == "粘贴的坐标:1"
+    bad = client.post("/api/vet/points", json={"points": PARK_TEXT + "\nJ9 1 x 3"})
+    assert bad.status_code == 422 and bad.json()["where"] == "粘贴的坐标:6"
+    assert "Traceback" not in bad.text
+    not_epsg = client.post("/api/vet/points", json={"points": PARK_TEXT, "crs": "高斯"})
+    assert not_epsg.status_code == 422 and "不是 EPSG 代码" in not_epsg.json()["message_zh"]
+    empty = client.post("/api/vet/points", json={"points": ""})
+    assert empty.status_code == 422 and empty.json()["where"].startswith("body.points")
+    assert count_audit(store=sample_store) == before
+
+
+# ------------------------------------------------------------------ the map, in Chromium
+
+@pytest.mark.browser
+def test_points_pasted_on_the_map_are_checked_and_a_missing_zone_asks_for_the_crs(page,
+                                                                                 console):
+    console.expect("status of 422")  # the first try, without the zone
+    page.locator(".bp-paste summary").click()
+    page.fill("#bp-points", "点号\tX\tY\n" + "\n".join(
+        f"{r[0]}\t{r[2]}\t{r[3]}" for r in _point_rows(SITES / "02_redline_conflict.txt")))
+    page.click("#bp-points-check")
+    verdict = page.locator("#bp-verdict")
+    verdict.wait_for()
+    assert verdict.inner_text() == "初审结论：不通过"
+    assert page.locator("path.bp-site-outline").count() == 1
+    assert "粘贴的坐标" in page.locator("#bp-site").inner_text()
+    assert_accessible(page)  # the map page with the paste box open and a report
+    # points without the zone prefix: the page asks for the CRS, and choosing it checks again
+    page.fill("#bp-points", NOPREFIX_TEXT)
+    page.click("#bp-points-check")
+    error = page.locator("#bp-status.bp-status-error")
+    error.wait_for()
+    assert "请选择坐标系" in error.inner_text() and "粘贴的坐标:1" in error.inner_text()
+    assert "再次审查此地块" in error.inner_text()
+    with page.expect_request(lambda r: "/api/vet/points" in r.url
+                             and "EPSG:4547" in (r.post_data or "")):
+        page.select_option("#bp-crs", "EPSG:4547")
+    page.locator("#bp-verdict").wait_for()
+    assert page.locator("#bp-status.bp-status-error").count() == 0
+    assert page.locator("#bp-points").input_value() == NOPREFIX_TEXT  # the text stays
