@@ -166,9 +166,10 @@ def read_site(path: str | os.PathLike[str], *, crs: str | None = None,
 
 
 def site_from_points(text: str, *, crs: str | None = None, name: str | None = None,
-                     limits: SiteLimits = DEFAULT_LIMITS) -> Site:
+                     source: str | None = None, limits: SiteLimits = DEFAULT_LIMITS) -> Site:
     """A site from boundary points pasted as a table (:mod:`layers.coordfile.table`);
-    ``crs`` (``EPSG:4548``…) is the zone when the eastings carry no prefix.
+    ``crs`` (``EPSG:4548``…) is the zone when the eastings carry no prefix; ``source`` (a
+    file's name; by default 粘贴的坐标) is what refusals name before the line.
 
     >>> site = site_from_points("4034895.777 39413513.313\\n4034983.100 39413924.135\\n"
     ...                         "4034689.655 39413986.508\\n4034602.332 39413575.686")
@@ -185,9 +186,10 @@ def site_from_points(text: str, *, crs: str | None = None, name: str | None = No
                              message_zh=f"坐标系“{crs}”不是 EPSG 代码（如 EPSG:4548）",
                              where="crs")
         epsg = key
-    parsed = read_point_table(text, epsg=epsg)
+    source = source or PASTED
+    parsed = read_point_table(text, epsg=epsg, name=source)
     return site_from_frame(parsed.parcels.to_crs(CGCS2000), name=name or PASTED,
-                           source=PASTED, warnings=parsed.warnings, limits=limits)
+                           source=source, warnings=parsed.warnings, limits=limits)
 
 
 _NAME_COLUMNS = ("parcel_name", "name", "项目名称", "xmmc")

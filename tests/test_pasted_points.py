@@ -7,6 +7,10 @@ tests check it against the files' declared areas), never from the pasted-table r
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -203,3 +207,41 @@ def test_points_pasted_on_the_map_are_checked_and_a_missing_zone_asks_for_the_cr
     page.locator("#bp-verdict").wait_for()
     assert page.locator("#bp-status.bp-status-error").count() == 0
     assert page.locator("#bp-points").input_value() == NOPREFIX_TEXT  # the text stays
+
+
+# ------------------------------------------------------------------ the command line
+
+def test_blueprint_vet_points_reads_a_table_from_a_file_or_standard_input(tmp_path):
+    from tests.helpers import X0, Y0, box, frame, write
+    from tests.test_cli import run
+
+    data_dir = tmp_path / "bp"
+    red = write(frame([box(150, -50, 100, 350)], hxbh=["HX-1"], name=["红线"]),
+                tmp_path / "red.gpkg")
+    assert run(["layers", "import", str(red), "--kind", "ecological_redline"],
+               data_dir).returncode == 0
+    # the site box(0, 0, 200, 100) as a survey lists it: X the northing, Y the easting
+    corners = [(0, 0), (0, 200), (100, 200), (100, 0)]
+    rows = [f"J{i}\t{Y0 + north:.3f}\t{X0 + east:.3f}"
+            for i, (north, east) in enumerate(corners, 1)]
+    table = tmp_path / "界址点成果表.txt"
+    table.write_bytes(("点号\tX\tY\n" + "\n".join(rows)).encode("gbk"))
+    by_file = run(["vet", str(table), "--points", "--crs", "EPSG:4548", "--format", "json"],
+                  data_dir)
+    assert by_file.returncode == 0, by_file.stderr
+    report = json.loads(by_file.stdout)
+    assert report["site"]["name"] == "界址点成果表" and report["site"]["area_m2"] == \
+        pytest.approx(20_000, abs=0.5)
+    assert report["findings"][0]["overlap_m2"] == pytest.approx(5_000, abs=0.5)  # 50 × 100 m
+    assert any("未闭合" in w for w in report["warnings"])
+    piped = subprocess.run(
+        [sys.executable, "-m", "blueprint.service", "vet", "-", "--points", "--crs",
+         "EPSG:4548", "--format", "json"], input="\n".join(rows).encode(), capture_output=True,
+        env={**os.environ, "BLUEPRINT_DATA_DIR": str(data_dir), "BLUEPRINT_DATABASE_URL": ""},
+        timeout=300, cwd=Path(__file__).resolve().parent.parent)
+    assert piped.returncode == 0, piped.stderr
+    assert json.loads(piped.stdout)["findings"][0]["overlap_m2"] == pytest.approx(5_000,
+                                                                                  abs=0.5)
+    no_zone = run(["vet", str(table), "--points"], data_dir)
+    assert no_zone.returncode == 2 and "界址点成果表.txt:2" in no_zone.stderr
+    assert "Traceback" not in no_zone.stderr and no_zone.stdout == ""

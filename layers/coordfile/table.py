@@ -32,6 +32,8 @@ from blueprint.layers.errors import CoordinateFileError, UnknownCRS
 PASTED = "粘贴的坐标"
 #: At most this many points (rows) in a pasted table; a site's vertex limit comes later.
 MAX_ROWS = 20_000
+#: At most this many characters (or bytes of a file) of a table: some 20,000 long rows.
+MAX_TEXT = 1_000_000
 _FIELDS = re.compile(r"[\s,，;；]+")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 

@@ -19,6 +19,7 @@ from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.site import Site, read_site, site_from_geojson, site_from_points
 from blueprint.analysis.vetting import VetRequest, to_json, vet_site
+from blueprint.layers.coordfile.table import MAX_TEXT
 from blueprint.layers.crs import API_FILE_ADVICE
 from blueprint.layers.errors import BadInput, NotAuthenticated
 from blueprint.layers.users import User
@@ -48,8 +49,6 @@ from blueprint.service.api.uploads import naming_the_upload, save_upload, shown_
 from blueprint.service.context import reading_store, site_limits
 
 router = APIRouter(tags=["vetting"])
-#: At most this many characters of pasted points (some 20,000 rows).
-MAX_POINTS_TEXT = 1_000_000
 # The schema of the json format (documentation only: the geojson format is a FeatureCollection
 # with the same report under ``report``).
 REPORT_DOC: dict[int | str, dict[str, Any]] = {
@@ -82,7 +81,7 @@ class SiteIn(VetOptions):
 class PointsIn(VetOptions):
     """A site's boundary points pasted as a table (界址点坐标表)."""
 
-    points: str = Field(min_length=1, max_length=MAX_POINTS_TEXT, description=(
+    points: str = Field(min_length=1, max_length=MAX_TEXT, description=(
         "one point a line, X the northing and Y the easting (CGCS2000 Gauss-Krüger metres): "
         "`X Y`, `name X Y` or `name ring X Y`, apart by commas, tabs or spaces; a first "
         "line of column names is skipped; an unclosed ring is closed (with a warning)"))

@@ -130,6 +130,10 @@ def vet(
     year: Annotated[int | None, typer.Option(help="Quota year", callback=year_bound)] = None,
     crs: Annotated[str | None, typer.Option(help="CRS when the file has none")] = None,
     encoding: Annotated[str | None, typer.Option(help="Text encoding")] = None,
+    points: Annotated[bool, typer.Option(
+        "--points", help="SITE is a point table as pasted (界址点坐标表: X Y, name X Y or "
+        "name ring X Y a line, X the northing), or - for standard input; --crs gives the "
+        "zone when the eastings carry no prefix")] = False,
     rules: Annotated[str | None, typer.Option(help="Rules TOML file")] = None,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Vet against the layer versions current then: 2026-03-02 (the end "
@@ -155,7 +159,8 @@ def vet(
     from blueprint.service.settings import get_settings
 
     settings = get_settings()
-    site = read_site_file(site_file, crs=crs, encoding=encoding)
+    site = (_read_points(site_file, crs, encoding) if points
+            else read_site_file(site_file, crs=crs, encoding=encoding))
     request = VetRequest(site=site, industry=industry, county=county,
                          emissions=parse_emissions(emissions), demands=parse_demands(demand),
                          year=year, as_of=parse_as_of(as_of) if as_of else None)
@@ -167,6 +172,34 @@ def vet(
         _write_review(report, store, format, output, reviewer)
     else:
         _render(report, format, store)
+
+
+def _read_points(path: Path, crs: str | None, encoding: str | None) -> Any:
+    """The site in a point table: a file (or ``-``, standard input), at most
+    :data:`~layers.coordfile.table.MAX_TEXT` bytes, UTF-8 or GBK as a coordinate file."""
+    import sys
+
+    from blueprint.analysis.site import site_from_points
+    from blueprint.layers.coordfile.table import MAX_TEXT, PASTED
+    from blueprint.layers.coordfile.text import decode
+    from blueprint.layers.errors import TooLarge
+    from blueprint.layers.safe_open import check_size
+    from blueprint.service.context import site_limits
+    from blueprint.service.settings import get_settings
+
+    stdin = str(path) == "-"
+    if stdin:
+        data = sys.stdin.buffer.read(MAX_TEXT + 1)
+        if len(data) > MAX_TEXT:
+            raise TooLarge(f"more than {MAX_TEXT:,} bytes of points on standard input",
+                           message_zh=f"标准输入的界址点坐标超过 {MAX_TEXT:,} 字节", where="-")
+    else:
+        check_size(path, max_bytes=MAX_TEXT)
+        data = path.read_bytes()
+    source = PASTED if stdin else path.name
+    return site_from_points(decode(data, encoding, source), crs=crs,
+                            name=None if stdin else path.stem, source=source,
+                            limits=site_limits(get_settings()))
 
 
 def _write_review(report: Any, store: Any, fmt: str, output: Path,
