@@ -94,3 +94,18 @@ def test_random_geojson_sites(client):
                 "emissions": rng.choice([{}, {"SO2": 1.0}, {"XX": 1}, {"SO2": -1}])}
         _assert_clean(client.post("/api/vet", content=json.dumps(body),
                                   headers={"content-type": "application/json"}))
+
+
+def test_mangled_pasted_points(client):
+    """The point rows of the sample's files, mangled, pasted (``/api/vet/points``)."""
+    tables = []
+    for name in ("02_redline_conflict.txt", "08_with_hole.txt", "09_zone38_noprefix.txt"):
+        text = (SAMPLE / "sites" / name).read_bytes().decode("gb18030")
+        tables.append("\n".join(line for line in text.splitlines()
+                                if line.count(",") == 3 and not line.endswith("@")))
+    for seed in SEEDS:
+        rng = random.Random(seed)
+        raw = _mutate(rng.choice(tables).encode(), rng).decode("utf-8", "replace")
+        body = {"points": raw, "crs": rng.choice([None, "EPSG:4527", "EPSG:4547", "EPSG:4490",
+                                                  "EPSG:99999", "abc"])}
+        _assert_clean(client.post("/api/vet/points", json=body))
