@@ -104,6 +104,12 @@ def test_swapped_x_and_y_are_named_at_their_line():
     (PARK_TEXT + "\nJ9 1 2 3 4", 6, "该行有 5 项"),
     ("\n".join(" ".join(r) for r in PARK[:2]), 2, "至少需要 4 个点"),
     ("39.1 116.2\n39.2 116.3\n39.1 116.3\n", 1, "经纬度"),
+    # a first point with a typo is refused, not skipped as the table's column names
+    (PARK_TEXT.replace(PARK[0][3], PARK[0][3] + "x", 1), 1, "不是数字"),
+    # digits that are not ASCII are no number the reader takes (nor a header to skip)
+    (PARK_TEXT.replace(PARK[0][2], PARK[0][2].translate(str.maketrans("0123456789",
+                                                                     "０１２３４５６７８９"))),
+     1, "不是数字"),
 ])
 def test_a_bad_row_is_named_by_its_line(text, line, words):
     error = _refusal(text)

@@ -9,7 +9,7 @@ three forms, fields apart by commas, tabs or spaces (full-width commas too):
 - ``point-name X Y``
 - ``point-name ring X Y`` (the coordinate file's point row)
 
-A first row that is not a point (``点号 X Y``, a spreadsheet's column names) is skipped.
+A first row without any number (``点号 X Y``, a spreadsheet's column names) is skipped.
 The points are one parcel: its rings, holes and checks are the coordinate file's
 (:mod:`.geometry`, :mod:`.parcels`, :mod:`.zones`), and an error names the pasted line. A
 ring not closed by repeating its first point is closed, with a warning (a table lists each
@@ -75,8 +75,8 @@ def read_point_table(text: str, *, epsg: int | None = None,
 def _points(lines: list[str], name: str) -> list[Point]:
     rows = [(number, _FIELDS.split(line.strip())) for number, line in enumerate(lines, 1)
             if line.strip()]
-    if rows and not _is_point(rows[0][1]):
-        rows = rows[1:]  # the table's column names
+    if rows and not any(_NUMBER.match(f) for f in rows[0][1]):
+        rows = rows[1:]  # the table's column names (a point with a typo is no header)
     if not rows:
         raise CoordinateFileError("no boundary points were given",
                                   message_zh="没有界址点坐标", where=name)
@@ -86,10 +86,6 @@ def _points(lines: list[str], name: str) -> list[Point]:
             message_zh=f"共 {len(rows):,} 行，粘贴的界址点不能超过 {MAX_ROWS:,} 个",
             where=name)
     return [_point(fields, number, name) for number, fields in rows]
-
-
-def _is_point(fields: list[str]) -> bool:
-    return len(fields) >= 2 and all(_NUMBER.match(f) for f in fields[-2:])
 
 
 def _point(fields: list[str], number: int, name: str) -> Point:
