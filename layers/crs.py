@@ -81,8 +81,8 @@ FILE_ADVICE = CrsAdvice(
     "give one (--crs on the command line, e.g. --crs EPSG:4527, or the CRS choice when "
     "uploading)", "请指定坐标系（命令行用 --crs，网页上传时选择“坐标系”）",
     "the file declares {declared} but --crs says {given}", "文件自带坐标系与 --crs 指定的不一致")
-#: … to whom uploaded a file to the JSON API (``POST /api/vet/file``, ``POST /api/layers``):
-#: the request's form field ``crs`` (which the map page's 坐标系 choice fills for a site).
+#: … to whom uploaded a file to the JSON API's vetting (``POST /api/vet/file``): the
+#: request's form field ``crs`` (which the map page's 坐标系 choice fills).
 API_FILE_ADVICE = CrsAdvice(
     "give the right CRS in the request's form field crs (e.g. crs=EPSG:4527; on the map "
     "page, the CRS choice)",
@@ -91,6 +91,23 @@ API_FILE_ADVICE = CrsAdvice(
     "choice)", "请在请求的 crs 字段中指定坐标系（如 EPSG:4527；网页上传时选择“坐标系”）",
     "the file declares {declared} but the form field crs says {given}",
     "文件自带坐标系与请求的 crs 字段指定的不一致")
+#: … to whom uploaded a layer to the JSON API (``POST /api/layers``): the form field
+#: ``crs`` only (no page imports layers).
+API_LAYER_ADVICE = CrsAdvice(
+    "give the right CRS in the request's form field crs (e.g. crs=EPSG:4527)",
+    "请在请求的 crs 字段中指定正确的坐标系（如 EPSG:4527）",
+    "give one in the request's form field crs (e.g. crs=EPSG:4527)",
+    "请在请求的 crs 字段中指定坐标系（如 EPSG:4527）",
+    API_FILE_ADVICE.mismatch, API_FILE_ADVICE.mismatch_zh)
+#: … to whom uploaded a file on a page's form (a project's site, a condition area): the
+#: form's 坐标系 choice, neither the command line's --crs nor a request field.
+PAGE_ADVICE = CrsAdvice(
+    "choose the right CRS in the form's 坐标系 (e.g. EPSG:4527)",
+    "请在表单的“坐标系”中选择正确的坐标系（如 EPSG:4527）",
+    "choose it in the form's 坐标系 (e.g. EPSG:4527)",
+    "请在表单的“坐标系”中选择文件的坐标系（如 EPSG:4527）",
+    "the file declares {declared} but 坐标系 says {given}",
+    "文件自带坐标系与表单中所选的“坐标系”不一致")
 _GEOJSON_GIVE = (
     "send longitude/latitude: posted GeoJSON is lon/lat CGCS2000 (EPSG:4490) by default, "
     'and its "crs" member may name only a lon/lat CRS (EPSG:4490, EPSG:4326, CRS84); '

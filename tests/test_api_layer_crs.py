@@ -41,6 +41,8 @@ def _refusals(store: Any, uploads: list[tuple[Path, dict[str, str]]]) -> list[di
 def _in_the_apis_words(body: dict[str, Any]) -> None:
     assert "--crs" not in body["message"] and "--crs" not in body["message_zh"], body
     assert "form field crs" in body["message"] and "crs 字段" in body["message_zh"], body
+    # no page imports layers: the map page's 坐标系 is no advice for a layer upload
+    assert "map page" not in body["message"] and "网页" not in body["message_zh"], body
 
 
 def _raster_without_crs(path: Path) -> Path:

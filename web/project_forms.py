@@ -17,6 +17,7 @@ from blueprint.analysis.capacity import POLLUTANT_NAMES_ZH, pollutant
 from blueprint.analysis.projects import Project, ProjectInput
 from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.site import Site, SiteLimits, read_site, site_from_geojson
+from blueprint.layers.crs import PAGE_ADVICE
 from blueprint.layers.errors import BadInput, InvalidFile
 
 ATTRIBUTES = ("name", "county", "industry", "investment", "responsible_unit", "level",
@@ -160,6 +161,7 @@ async def read_upload(upload: Any, crs: str | None, settings: Any, limits: SiteL
         path = Path(tmp) / (re.sub(r"[^\w.\-]", "_", shown).lstrip(".") or "upload.txt")
         path.write_bytes(data)
         site = await run_in_threadpool(read_site, path, crs=crs, limits=limits,
-                                       file_limits=settings.file_limits())
+                                       file_limits=settings.file_limits(),
+                                       advice=PAGE_ADVICE)
     site.source = shown
     return site

@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 
-from blueprint.layers.crs import API_FILE_ADVICE
+from blueprint.layers.crs import API_LAYER_ADVICE
 from blueprint.layers.features import features_in_bbox, parse_bbox
 from blueprint.layers.importer import ImportOptions, import_layer
 from blueprint.layers.repository import get_layer, list_layers
@@ -106,7 +106,7 @@ async def api_import_layer(
                                 encoding=encoding,
                                 crs=crs, class_field=class_field, layer=layer,
                                 id_field=id_field, actor=user.name,
-                                limits=settings.file_limits(), advice=API_FILE_ADVICE)
+                                limits=settings.file_limits(), advice=API_LAYER_ADVICE)
         with naming_the_upload(path, file.filename):
             report = await run_in_threadpool(import_layer, path, options, store=store)
     return report.to_dict()
