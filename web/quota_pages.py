@@ -117,7 +117,7 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
         [c for c in reserves if c == user.county]
     chosen = q.get("county") if q.get("county") in visible else \
         (user.county if user.county in visible else (visible[0] if visible else None))
-    cards = county_cards(store=store, year=year, kind=kind, counties=visible)
+    cards = county_cards(store=store, year=year, kind=kind, counties=visible, rows=rows)
     unit = KINDS[kind].unit_zh
     base_link = f"{ctx.base}/quota?" + urlencode({"kind": kind, "year": year})
     fmap = embed(choropleth(_admin_features(store), {c: reserves[c]["available"]
