@@ -13,6 +13,7 @@ import json
 import uuid
 from pathlib import Path
 
+from fastapi.testclient import TestClient
 from quota_support import CITY, T0, register_fixed_projects
 
 from blueprint.analysis import quota
@@ -21,6 +22,9 @@ from blueprint.analysis.quota.exports import export
 from blueprint.analysis.quota.history import movements
 from blueprint.layers.importer import ImportOptions, import_layer
 from blueprint.layers.store import Store
+from blueprint.layers.users import create_user
+from blueprint.service.app import create_app
+from blueprint.service.settings import Settings
 from tests.helpers import box, frame, write
 
 
@@ -89,7 +93,8 @@ def test_a_county_whose_code_changed_is_still_asked_for_by_its_old_code(
     """茌平县 371523 became 茌平区 371503 in 2019: its grants and accounts stay under the old
     code, which the current boundary layer no longer has; a quota manager still asks for
     them with ``--county 371523``. A code only an older boundary version has is known too;
-    an unknown one is refused naming the known ones."""
+    an unknown one is refused naming the known ones. The API's county filters take the old
+    code too (they filter, refusing no code)."""
     from tests.test_cli_bounds import cli
 
     _boundary(store, tmp_path, {"371502": "东昌府区", "371523": "茌平县", "371524": "东阿县"},
@@ -114,3 +119,10 @@ def test_a_county_whose_code_changed_is_still_asked_for_by_its_old_code(
     assert err == ("error: --county: no grant, admin boundary or project names the county "
                    "'371599'; known: 371502, 371503, 371523, 371524 (县区“371599”不在指标台账、"
                    "行政区划图层或项目库中，已知县区：371502、371503、371523、371524)\n")
+    token = create_user("boss", "admin", None, store=store, actor="test")
+    app = create_app(Settings(data_dir=store.data_dir, database_url=store.database_url))
+    with TestClient(app) as client:  # the API filters by the old code as well
+        for path in ("/api/quota/balances", "/api/quota/movements"):
+            answer = client.get(path, params={"county": "371523"},
+                                headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 200 and len(answer.json()) == 1, answer.text
