@@ -22,10 +22,14 @@ shared socket (:func:`run`).
 from __future__ import annotations
 
 import logging
+import signal
 import socket
+import sys
+from types import FrameType
 from typing import Any
 
-from uvicorn.config import Config
+from uvicorn.config import STARTUP_FAILURE, Config
+from uvicorn.server import Server
 from uvicorn.supervisors import multiprocess
 
 logger = logging.getLogger("uvicorn.error")
@@ -69,12 +73,42 @@ class OwnSocketSupervisor(multiprocess.Multiprocess):
         super().run()
 
 
+class CleanStopServer(Server):
+    """uvicorn's server, except that a SIGTERM, once it has shut the server down cleanly,
+    lets the process end with status 0. uvicorn re-raises a signal it caught after the
+    shutdown, so that one worker exited -15 where the supervisor of two exits 0; SIGINT
+    (Ctrl+C) is left as uvicorn handles it."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Shut down on SIGTERM without raising it again afterwards; else uvicorn's."""
+        if sig == signal.SIGTERM:
+            self.should_exit = True
+            return
+        super().handle_exit(sig, frame)
+
+
+def _run_one(app: str, *, host: str, port: int, **options: Any) -> None:
+    """One worker in this process (what ``uvicorn.run`` does, with :class:`CleanStopServer`):
+    a server that never started exits with uvicorn's start-up failure status."""
+    server = CleanStopServer(Config(app, factory=True, host=host, port=port, **options))
+    try:
+        server.run()
+    except KeyboardInterrupt:  # Ctrl+C, raised again by uvicorn after its shutdown
+        pass
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
 def run(app: str, *, workers: int, host: str, port: int, **options: Any) -> None:
-    """Serve the ASGI factory ``app`` with ``workers`` processes: one worker is plain
-    ``uvicorn.run``; more get a socket each where the OS has ``SO_REUSEPORT``."""
+    """Serve the ASGI factory ``app`` with ``workers`` processes: one worker runs in this
+    process (:func:`_run_one`); more get a socket each where the OS has ``SO_REUSEPORT``.
+    A SIGTERM shuts down cleanly and ends with status 0 either way."""
     import uvicorn
 
-    if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
+    if workers == 1:
+        _run_one(app, host=host, port=port, **options)
+        return
+    if not hasattr(socket, "SO_REUSEPORT"):
         uvicorn.run(app, factory=True, workers=workers, host=host, port=port, **options)
         return
     config = Config(app, factory=True, workers=workers, host=host, port=port, **options)

@@ -39,9 +39,13 @@ def test_capacity_switched_off_before_its_image_arrives_leaves_no_legend(page):
         page.wait_for_timeout(100)
     assert held, "the capacity image was never asked for"
     label.click()  # off again, before the answer
+    answered = "() => Number(window.blueprint.map.getContainer().dataset.rasterAnswers || 0)"
+    before = page.evaluate(answered)
     for route in held:
         route.continue_()
-    page.wait_for_timeout(1500)
+    # the page has handled every held answer (drawn or dropped it): only then is the absence
+    # of the legend a finding, not a look taken too early
+    page.wait_for_function(f"n => ({answered})() >= n", arg=before + len(held))
     assert page.locator(".bp-legend").count() == 0 or page.locator(".bp-legend").is_hidden()
     assert page.locator("img.bp-raster").count() == 0
     # and switched on for good, the legend comes

@@ -171,7 +171,9 @@ def test_serve_on_a_busy_port_is_one_clear_line(data_dir):
 def test_serve_says_it_is_up_only_once_it_accepts_connections(data_dir, workers):
     """The ready line came before the workers had even imported the app. Not timed: read
     what the server printed, then try its port; whenever the line was printed the port
-    must already accept (polled until the line appears, generous deadline)."""
+    must already accept (polled until the line appears, generous deadline). A SIGTERM
+    then shuts it down cleanly, exit status 0 (one worker exited -15: uvicorn raised the
+    signal again after its shutdown)."""
     import queue
     import socket
     import threading
@@ -189,7 +191,8 @@ def test_serve_says_it_is_up_only_once_it_accepts_connections(data_dir, workers)
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or ()],
                      daemon=True).start()
     log: list[str] = []
-    threading.Thread(target=lambda: log.extend(proc.stderr or ()), daemon=True).start()
+    reader = threading.Thread(target=lambda: log.extend(proc.stderr or ()), daemon=True)
+    reader.start()
     printed: list[str] = []
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -208,9 +211,14 @@ def test_serve_says_it_is_up_only_once_it_accepts_connections(data_dir, workers)
         assert printed[-1] == (f"一张蓝图已启动，正在接受连接：在浏览器中打开 "
                                f"http://127.0.0.1:{port}/（接口文档 http://127.0.0.1:{port}/"
                                "docs，Ctrl+C 退出）\n")
+        proc.terminate()  # SIGTERM
+        status = proc.wait(timeout=60)
+        reader.join(timeout=30)  # everything it wrote on stderr, to its end
+        assert status == 0 and "Traceback" not in "".join(log), "".join(log)
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)  # one worker: uvicorn re-raises the SIGTERM after its shutdown
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=60)
 
 
 def test_layers_list_shows_import_times_in_china_time(tmp_path, data_dir):

@@ -397,3 +397,46 @@ def test_county_labels_on_the_maps_are_the_names_of_the_one_list(
         names = json.loads(config.group(1))["countyNames"]
     assert names["371523"] == "茌平区" and names["371502"] == "东昌府区"
     assert "371599" not in names  # known by its code only: the layer's name, if any
+
+
+def test_one_balance_sheet_per_view_and_the_same_figures(city: Store, tmp_path: Path,  # noqa: F811
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page and its county cards computed the chosen year's and kind's balance sheet
+    each (counted: the sheets computed, ``balance_rows``); now once, handed to the cards.
+    The figures shown are the sheet's: every county's available, the pool, the chosen
+    county's card and its projects."""
+    import importlib
+
+    sheets = importlib.import_module("blueprint.analysis.quota.balances")
+    _users(city)
+    quota.hold(year=2026, kind="land", county=DCF, project="LC-2026-9002", amount="1.5",
+               user=CITY_USER, reason="预留", key="hold-9002", store=city)
+    computed = [0]
+    real = sheets.balance_rows
+
+    def balance_rows(conn: Any, **kwargs: Any) -> Any:
+        computed[0] += 1
+        return real(conn, **kwargs)
+
+    monkeypatch.setattr(sheets, "balance_rows", balance_rows)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        computed[0] = 0
+        page = client.get("/quota", params={"year": "2026", "kind": "land", "county": DCF})
+        assert page.status_code == 200 and computed[0] == 1
+        computed[0] = 0
+        client.get("/quota")
+        assert computed[0] == 1
+    rows = quota.balances(store=city, year=2026, kind="land")
+    reserves = {r["county"]: r for r in rows if r["type"] == "county"}
+    shown = dict(re.findall(r'<tr data-county="(\d+)">.*?<td class="bp-num">([^<]+)</td>',
+                            page.text))
+    assert shown == {c: str(r["available"]) for c, r in reserves.items()} and len(shown) == 8
+    pool = next(r for r in rows if r["type"] == "pool")
+    assert f'id="bp-pool-available">{pool["available"]}<' in page.text
+    assert f'id="bp-county-available">{reserves[DCF]["available"]}<' in page.text
+    card = page.text.split('id="bp-card-projects"')[1].split("</table>")[0]
+    assert re.findall(r'>(LC-[\d-]+)</a></td><td class="bp-num">([^<]+)</td>', card) == [
+        (r["project"], str(r["held"])) for r in rows if r["type"] == "project"
+        and r["county"] == DCF and (r["held"] or r["allocated"])]
+    assert "LC-2026-9002" in card  # the hold made above

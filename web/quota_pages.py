@@ -10,7 +10,7 @@ Chinese error page with the API's status.
 import uuid
 from functools import partial
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -21,6 +21,7 @@ from blueprint.analysis.clock import (
     parse_day_or_time,
     today_cn,
 )
+from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.projects import count_projects, get_project, list_projects
 from blueprint.analysis.quota.balances import counties, ledger_years
 from blueprint.analysis.quota.common import check_year
@@ -116,7 +117,7 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
         [c for c in reserves if c == user.county]
     chosen = q.get("county") if q.get("county") in visible else \
         (user.county if user.county in visible else (visible[0] if visible else None))
-    cards = county_cards(store=store, year=year, kind=kind, counties=visible)
+    cards = county_cards(store=store, year=year, kind=kind, counties=visible, rows=rows)
     unit = KINDS[kind].unit_zh
     base_link = f"{ctx.base}/quota?" + urlencode({"kind": kind, "year": year})
     fmap = embed(choropleth(_admin_features(store), {c: reserves[c]["available"]
@@ -261,8 +262,7 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/quota")
         return StreamingResponse(chunks, media_type=MEDIA_TYPES[fmt], headers={  # RFC 6266
-            "Content-Disposition": f'attachment; filename="{ascii_name}"; '
-                                   f"filename*=UTF-8''{quote(name, safe='')}"})
+            "Content-Disposition": content_disposition(name, fallback=ascii_name)})
 
     @router.post("/quota/ops", response_model=None)
     async def operate(request: Request, session: SessionDep, ctx: Ctx,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
+from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.projects import get_project
 from blueprint.analysis.projects.reports import project_site
 from blueprint.analysis.review.document import review_html
@@ -49,10 +50,10 @@ def review_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             pdf = await run_in_threadpool(html_to_pdf, html)
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), f"/projects/{quote(code)}")
-        name = quote(f"初审意见书-{code}.pdf")
         return Response(pdf, media_type="application/pdf", headers={
             "Cache-Control": "no-store",
-            "Content-Disposition": f"attachment; filename=\"report.pdf\"; filename*=UTF-8''{name}"})
+            "Content-Disposition": content_disposition(f"初审意见书-{code}.pdf",
+                                                       fallback="report.pdf")})
 
     def site_file(code: str, fmt: str, store: Store) -> SiteFile:
         project = get_project(code, store=store)
@@ -73,7 +74,7 @@ def review_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             return error_page(ctx, exc, error_status(exc), f"/projects/{quote(code)}")
         return Response(result.data, media_type=result.format.media_type, headers={
             "Cache-Control": "no-store",
-            "Content-Disposition": f"attachment; filename=\"site{result.format.suffix}\"; "
-                                   f"filename*=UTF-8''{quote(result.filename)}"})
+            "Content-Disposition": content_disposition(
+                result.filename, fallback=f"site{result.format.suffix}")})
 
     return router

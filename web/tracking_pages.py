@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.datastructures import UploadFile
 
 from blueprint.analysis.clock import now_utc, today_cn
+from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.projects import STAGE_ZH, get_project
 from blueprint.analysis.projects.config import load_settings as project_settings
 from blueprint.analysis.quota.balances import counties
@@ -276,7 +277,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             return error_page(ctx, exc, error_status(exc), "/tracking/bulletin")
         return Response(body, media_type="application/pdf" if fmt == "pdf" else XLSX,
                         headers={"Content-Disposition":
-                                 f'attachment; filename="bulletin-{b.month}.{fmt}"',
+                                 content_disposition(f"bulletin-{b.month}.{fmt}"),
                                  "Cache-Control": "no-store"})
 
     return router

@@ -228,16 +228,22 @@ def counties(*, store: Store) -> dict[str, str]:
 
 
 def known_counties(*, store: Store) -> dict[str, str]:
-    """Every county code the city knows → its name: those a grant named, those of the
-    administrative boundary layer's current version and those a project names (what a
-    ``--county`` filter may ask for). Names by :func:`county_names`' rule; a code nothing
-    names is its own name. Codes in order."""
+    """Every county code the city knows → its name (what a ``--county`` filter may ask
+    for): those of the administrative boundary layer's current version, every code the
+    ledger has an account of (a county reserve, or a project's under its county: a code
+    that changed keeps its accounts and grants under the old code), those of the layer's
+    older versions and those a project names. Names by :func:`county_names`' rule, else
+    the newest boundary version's that has the code; a code nothing names is its own
+    name. Codes in order."""
     with store.read() as conn:
         granted = county_names(conn)
         boundary = boundary_counties(conn)
+        every_version = boundary_counties(conn, every_version=True)
+        in_ledger = conn.execute(sa.select(accounts.c.county).distinct()).scalars()
         named_by_projects = conn.execute(sa.select(projects.c.county).distinct()).scalars()
-        known = {str(code): str(code) for code in named_by_projects if code}
-    return dict(sorted({**known, **boundary, **granted}.items()))
+        known = {str(code): str(code) for codes in (in_ledger, named_by_projects)
+                 for code in codes if code}
+    return dict(sorted({**known, **every_version, **boundary, **granted}.items()))
 
 
 def ledger_years(*, store: Store) -> list[int]:

@@ -8,7 +8,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from blueprint.analysis.quota.balances import balances
 from blueprint.analysis.quota.history import loans
 from blueprint.analysis.quota.kinds import from_units, resolve_kind
 from blueprint.analysis.quota.tables import operations
@@ -37,11 +36,12 @@ def granted_totals(*, store: Store, year: int, kind: str) -> dict[str, Decimal]:
         return {str(c): from_units(int(v or 0)) for c, v in conn.execute(query)}
 
 
-def county_cards(*, store: Store, year: int, kind: str, counties: list[str]
-                 ) -> dict[str, dict[str, Any]]:
-    """Per county: its reserve row, pool share, projects and open loans."""
+def county_cards(*, store: Store, year: int, kind: str, counties: list[str],
+                 rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per county: its reserve row, pool share, projects and open loans. ``rows`` is the
+    year's and kind's balance sheet (:func:`~blueprint.analysis.quota.balances.balances`),
+    which the caller has computed for its own page: not computed here a second time."""
     code = resolve_kind(kind).code
-    rows = balances(store=store, year=year, kind=code)
     totals = granted_totals(store=store, year=year, kind=code)
     open_loans = loans(store=store, year=year, kind=code)
     cards: dict[str, dict[str, Any]] = {}

@@ -101,15 +101,22 @@ def get_account(conn: Connection, *, year: int, kind: str, type: str, owner: str
     return created
 
 
-def boundary_counties(conn: Connection) -> dict[str, str]:
+def boundary_counties(conn: Connection, *, every_version: bool = False) -> dict[str, str]:
     """County code → name in the current version of the administrative boundary layer
-    (its features' ids and classes; a feature without a name is named by its code)."""
-    rows = conn.execute(
-        sa.select(layer_features.c.fid, layer_features.c.klass)
-        .join(layers, layers.c.id == layer_features.c.layer_id)
-        .where(layers.c.kind == ADMIN_KIND, layers.c.current))
+    (its features' ids and classes; a feature without a name is named by its code).
+
+    ``every_version``: the codes of the older versions too (a code that changed, as
+    茌平县 371523 did in 2019, is still in the versions before), each named as its newest
+    version names it."""
+    query = (sa.select(layer_features.c.fid, layer_features.c.klass)
+             .join(layers, layers.c.id == layer_features.c.layer_id)
+             .where(layers.c.kind == ADMIN_KIND))
+    if every_version:
+        query = query.order_by(layers.c.current, layers.c.imported_at, layers.c.id)
+    else:
+        query = query.where(layers.c.current)
     return {str(fid): (str(klass).strip() or str(fid)) if klass is not None else str(fid)
-            for fid, klass in rows}
+            for fid, klass in conn.execute(query)}
 
 
 def county_names(conn: Connection) -> dict[str, str]:

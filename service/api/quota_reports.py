@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from blueprint.analysis import quota
+from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export_chunks, export_filename
 from blueprint.analysis.quota.kinds import KINDS
 from blueprint.service.api.bounds import CODE_LEN, ONE_LINE, CodeQuery, OffsetQuery, YearQuery
@@ -193,5 +193,4 @@ def api_export(user: UserDep, store: StoreDep,
                            county=county)
     name, ascii_name = export_filename(what, format, year=year, kind=kind)
     return StreamingResponse(chunks, media_type=MEDIA_TYPES[format], headers={  # RFC 6266
-        "Content-Disposition": f'attachment; filename="{ascii_name}"; '
-                               f"filename*=UTF-8''{quote(name, safe='')}"})
+        "Content-Disposition": content_disposition(name, fallback=ascii_name)})

@@ -4,12 +4,12 @@ GeoJSON or zipped Shapefile (the map's 下载地块; ``blueprint convert`` on th
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.site import site_from_geojson
 from blueprint.analysis.site_export import SiteFile, export_site
 from blueprint.service.api.bounds import Name
@@ -40,11 +40,10 @@ class SiteFileIn(BaseModel):
 
 def download(result: SiteFile) -> Response:
     """The file as an attachment; the name in UTF-8 (RFC 5987) with an ASCII fallback."""
-    fallback = f"site{result.format.suffix}"
     return Response(result.data, media_type=result.format.media_type, headers={
         "Cache-Control": "no-store",
-        "Content-Disposition": f"attachment; filename=\"{fallback}\"; "
-                               f"filename*=UTF-8''{quote(result.filename)}"})
+        "Content-Disposition": content_disposition(
+            result.filename, fallback=f"site{result.format.suffix}")})
 
 
 def _export(body: SiteFileIn, fmt: str, limits: Any) -> SiteFile:

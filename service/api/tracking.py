@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from blueprint.analysis import tracking as core
+from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.tracking.model import check_month
 from blueprint.layers.users import User
 from blueprint.service.api.bounds import (
@@ -202,7 +203,7 @@ def api_photo(photo_id: IdPath,
     """The image, with the content type its bytes were found to be."""
     photo, path = core.photo_file(photo_id, store=store)
     return FileResponse(path, media_type=photo.content_type, headers={
-        "Content-Disposition": f'inline; filename="photo-{photo.id}"',
+        "Content-Disposition": content_disposition(f"photo-{photo.id}", disposition="inline"),
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"})
 
 
@@ -299,4 +300,4 @@ async def api_bulletin(month: MonthQuery,
     media = ("application/pdf" if format == "pdf" else
              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return Response(body, media_type=media, headers={
-        "Content-Disposition": f'attachment; filename="bulletin-{b.month}.{format}"'})
+        "Content-Disposition": content_disposition(f"bulletin-{b.month}.{format}")})

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from blueprint.analysis.amounts import parse_demands
 from blueprint.analysis.capacity import parse_emissions
+from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.site import Site, read_site, site_from_geojson, site_from_points
@@ -276,5 +277,4 @@ async def _review_response(body: SiteIn, store: Any, rules: Any, settings: Any,
     if fmt == "html":
         return Response(data, media_type="text/html; charset=utf-8")
     return Response(data, media_type="application/pdf", headers={
-        "Content-Disposition": "attachment; filename=\"report.pdf\"; "
-                               "filename*=UTF-8''%E5%88%9D%E5%AE%A1%E6%84%8F%E8%A7%81%E4%B9%A6.pdf"})
+        "Content-Disposition": content_disposition("初审意见书.pdf", fallback="report.pdf")})

@@ -91,8 +91,8 @@ def output_file(path: Path, *, where: str, force: bool | None = None) -> Path:
 
 
 def known_county(county: str | None, *, store: Store, where: str = "--county") -> str | None:
-    """A ``--county`` filter that can match (None: no filter): a county a grant, the
-    admin-boundary layer (its current version) or a project names (the core's
+    """A ``--county`` filter that can match (None: no filter): a county the ledger has an
+    account of, the admin-boundary layer (any version) or a project names (the core's
     :func:`~blueprint.analysis.quota.balances.known_counties`); any other is refused
     naming the known ones, not answered with an empty list."""
     if county is None:

@@ -204,6 +204,7 @@
 
   /* ----- the capacity raster: a PNG per band, with its colour scale ----- */
   var legend = L.control({ position: "bottomleft" });
+  var rasterAnswers = 0;  // image answers handled (drawn or dropped): data-raster-answers
   legend.onAdd = function () {
     var div = L.DomUtil.create("div", "bp-legend");
     L.DomEvent.disableClickPropagation(div);
@@ -247,6 +248,8 @@
     }).catch(function (err) {
       entry.problem = "“" + entry.cfg.title + "”加载失败：" + err.message;
       showNotice();
+    }).then(function () {
+      map.getContainer().setAttribute("data-raster-answers", String(++rasterAnswers));
     });
   }
 
