@@ -155,8 +155,10 @@ def audit(ctx: typer.Context,
     store = open_store(create=False)
     acting_user(store, user).require_city_wide("city_quota_manager", "nr_staff")
     rows = read_audit(store=store, project=project, action=action, limit=limit)
-    if format == "json":
-        print_json([r.__dict__ for r in rows])
+    if format == "json":  # moments in UTC with Z, as GET /api/audit writes them
+        from blueprint.layers.layer_info import stored_moments
+
+        print_json([r.__dict__ | {"detail": stored_moments(r.detail)} for r in rows])
         return
     # the 内容 column gets the room; the others keep to one line each where they can
     table("审计日志", ["编号", "时间", "操作人", "操作", "对象（项目）", "内容"],
