@@ -45,12 +45,13 @@ def blueprint(city: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("BLUEPRINT_DATABASE_URL", city.database_url)
     monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(city.data_dir))
     monkeypatch.setenv("BLUEPRINT_ACTOR", "cli-operator")
+    monkeypatch.setenv("COLUMNS", "250")  # rich tables: whole values on one line
     runner = CliRunner()
 
-    def run(*args: str) -> Any:
-        done = runner.invoke(app, [*args, "--format", "json"])
+    def run(*args: str, format: str = "json") -> Any:
+        done = runner.invoke(app, [*args, "--format", format])
         assert done.exit_code == 0, (args, done.output, done.exception)
-        return json.loads(done.stdout)
+        return json.loads(done.stdout) if format == "json" else done.stdout
 
     yield run
 
@@ -80,3 +81,7 @@ def test_printed_moments_end_with_z_as_the_apis(blueprint: Any) -> None:
     assert made["detail"]["after"]["name"] == AS_TYPED, made
     vetted = next(r for r in rows if r["action"] == "project.vet")
     assert all(RFC3339_UTC.fullmatch(s["imported_at"]) for s in vetted["detail"]["layers"])
+    # the audit table shows moments in China time by their keys, a name as typed
+    shown_table = blueprint("audit", "--project", code, format="table")
+    assert f"name: {AS_TYPED}" in shown_table, shown_table
+    assert "2026-01-01 00:00" not in shown_table and "+00:00" not in shown_table
