@@ -145,6 +145,20 @@ def test_the_renderer_writes_text_as_given() -> None:
     assert json.loads(body) == sent | {"h": None}
 
 
+def test_a_models_moment_is_written_in_utc_with_z() -> None:
+    """A response model's moment (responses.Moment) is written in UTC with Z whatever it
+    was given: naive (SQLite reads stored moments back so, in UTC), another offset, or the
+    core's text."""
+    from pydantic import TypeAdapter
+
+    from blueprint.service.api.responses import Moment
+
+    written = TypeAdapter(Moment)
+    for given in (datetime(2026, 3, 2, 2, 0), datetime.fromisoformat("2026-03-02T10:00+08:00"),
+                  "2026-03-02T02:00:00Z", "2026-03-02T02:00:00+00:00"):
+        assert written.dump_json(written.validate_python(given)) == b'"2026-03-02T02:00:00Z"'
+
+
 def test_moments_stored_naive_are_shown_in_utc_with_z(api: tuple[Api, Clock],
                                                       engine_name: str) -> None:
     """Audit rows and stored reports written on SQLite before moments were written with
