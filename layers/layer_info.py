@@ -1,5 +1,7 @@
 """One row of the layer catalogue, as every reader returns it (no database library here:
-the quick catalogue read of ``blueprint layers list`` imports this module alone)."""
+the quick catalogue read of ``blueprint layers list`` imports this module alone); and how
+moments are written for machines, by the API and the CLI alike (:func:`iso_utc`, and
+:func:`stored_moments` for text stored before)."""
 
 from __future__ import annotations
 
@@ -52,7 +54,6 @@ def stored_moment(value: Any) -> Any:
         return value
 
 
-
 def stamps_in_utc(stamps: Any) -> Any:
     """Layer stamps (``[{id, name, kind, version, imported_at}]``) as stored with a report,
     each ``imported_at`` written by :func:`stored_moment`; anything else as it is."""
@@ -60,6 +61,7 @@ def stamps_in_utc(stamps: Any) -> Any:
         return stamps
     return [{**s, "imported_at": stored_moment(s["imported_at"])}
             if isinstance(s, dict) and "imported_at" in s else s for s in stamps]
+
 
 # Keys that hold a moment wherever the code writes them into a stored JSON document (an
 # audit row's detail and its before/after, a stored report's layer stamps, a quota
