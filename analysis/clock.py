@@ -9,6 +9,7 @@ from typing import Literal, TypeVar, overload
 
 from blueprint.layers.errors import BadInput
 from blueprint.layers.inputs import MAX_YEAR, MIN_YEAR
+from blueprint.layers.layer_info import iso_utc as iso_utc  # moments written for machines
 from blueprint.layers.layer_info import utc as utc  # stored moments read back in UTC
 
 When = Literal["day_or_time", "date", "time"]

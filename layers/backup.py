@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from blueprint.layers.errors import BadInput, Conflict, TooLarge
+from blueprint.layers.layer_info import iso_utc
 from blueprint.layers.store import Store, now
 
 FORMAT = 1
@@ -68,7 +69,7 @@ def backup_store(path: Path, *, store: Store) -> dict[str, Any]:
     """Write a backup of ``store`` to ``path`` (a new file, 0600); returns the manifest."""
     path = Path(path)
     manifest = {"format": FORMAT, "engine": store.engine_name, "created_at":
-                now().isoformat(), "counts": _counts(store)}
+                iso_utc(now()), "counts": _counts(store)}
     with tempfile.TemporaryDirectory(prefix="blueprint-backup-") as tmp:
         work = Path(tmp)
         if store.database_url:

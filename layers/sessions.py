@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from blueprint.layers.errors import NotAuthenticated
+from blueprint.layers.layer_info import iso_utc
 from blueprint.layers.schema import sessions, users
 from blueprint.layers.store import Store, now, write_audit
 from blueprint.layers.users import User, authenticate_password
@@ -58,7 +59,7 @@ def sign_in(name: str, password: str, *, store: Store, hours: float,
                                               csrf_token=csrf, created_at=at,
                                               expires_at=expires))
         write_audit(conn, actor=user.name, action="user.sign_in", obj=f"user:{name}",
-                    at=at, detail={"expires_at": expires.isoformat()})
+                    at=at, detail={"expires_at": iso_utc(expires)})
     return session_id, Session(user=user, csrf=csrf, expires_at=expires)
 
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from blueprint.layers.departments import get_department
 from blueprint.layers.errors import BadInput, Conflict, NotAllowed, NotAuthenticated, NotFound
+from blueprint.layers.layer_info import iso_utc
 from blueprint.layers.schema import users
 from blueprint.layers.store import Store, now, write_audit
 
@@ -192,7 +193,7 @@ def create_user(name: str, role: str, county: str | None, *, store: Store, actor
                     detail={"after": {"role": role, "county": county,
                                       "department": department,
                                       "password": pw_hash is not None,
-                                      "token_expires_at": expires.isoformat()}})
+                                      "token_expires_at": iso_utc(expires)}})
     return token
 
 
@@ -317,7 +318,7 @@ def rotate_token(name: str, *, store: Store, actor: str,
     token, expires = secrets.token_urlsafe(32), _expiry(token_days)
     _update(name, {"token_hash": _hash(token), "token_expires_at": expires}, store=store,
             actor=actor, action="user.rotate_token",
-            detail={"after": {"token": "rotated", "token_expires_at": expires.isoformat()}})
+            detail={"after": {"token": "rotated", "token_expires_at": iso_utc(expires)}})
     return token
 
 

@@ -6,6 +6,7 @@ plan, a monthly report with a problem, a dispatch and an adjustment."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -99,21 +100,63 @@ def test_every_moment_in_the_api_is_utc_with_z(api: tuple[Api, Clock]) -> None:
     assert layer.utcoffset() == timedelta(0) and layer <= datetime.now(UTC)
 
 
-def test_one_renderer_for_every_json_answer() -> None:
-    """Offsets other than UTC become UTC; dates, display times and text (a moment quoted in
-    it included) stay as sent."""
+# a user's text that reads exactly as a moment with an offset (the old renderer wrote it
+# back as 2025-12-31T16:00:00Z)
+AS_TYPED = "2026-01-01T00:00:00+08:00"
+
+
+def test_users_text_that_reads_as_a_moment_comes_back_as_typed(api: tuple[Api, Clock]) -> None:
+    """A project's name and a department's opinion are the user's text, whatever they read
+    as: the record, the list, the round and the audit log give them back as typed, while the
+    records' own moments are in UTC with Z."""
+    api_, _clock = api
+    code = api_.ok("nr_dcf", "POST", "/projects", PROJECT | {
+        "name": AS_TYPED, "site": geojson("01_park_clean.txt")})["code"]
+    round_ = api_.ok("nr_dcf", "POST", f"/projects/{code}/rounds", {})
+    [waiting] = [r for r in api_.ok("dept_ee", "GET", "/consultation/inbox")
+                 if r["round_id"] == round_["id"]]
+    assert waiting["name"] == AS_TYPED, waiting
+    api_.ok("dept_ee", "POST", f"/rounds/{round_['id']}/answers",
+            {"answer": "agree", "text": AS_TYPED, "condition": None})
+    one = api_.ok("admin", "GET", f"/projects/{code}")
+    assert one["name"] == AS_TYPED and RFC3339_UTC.fullmatch(one["created_at"]), one
+    [listed] = [p for p in api_.ok("admin", "GET", "/projects") if p["code"] == code]
+    assert listed["name"] == AS_TYPED and listed["created_at"] == one["created_at"]
+    [opinion] = [o for d in api_.ok("admin", "GET", f"/rounds/{round_['id']}")["departments"]
+                 for o in d["opinions"]]
+    assert opinion["text"] == AS_TYPED and RFC3339_UTC.fullmatch(opinion["at"]), opinion
+    rows = api_.ok("admin", "GET", f"/audit?project={code}")
+    created = next(r for r in rows if r["action"] == "project.create")
+    assert created["detail"]["after"]["name"] == AS_TYPED
+    assert all(RFC3339_UTC.fullmatch(r["at"]) for r in rows), rows
+    answered = next(r for r in rows if r["action"] == "round.answer")
+    assert answered["detail"]["after"]["text"] == AS_TYPED, answered
+
+
+def test_the_renderer_writes_text_as_given() -> None:
+    """The renderer rewrites no string: text that reads as a moment (a user's) stays as
+    sent; moments are written as moments where they are known to be (the core's iso_utc,
+    the models' Moment). Not finite: null, as FastAPI's own serializer writes it."""
     from blueprint.service.api.responses import ApiJSONResponse
 
-    body = ApiJSONResponse({"a": "2026-03-02T10:00:00+08:00", "b": "2026-03-02",
-                            "c": "2026-03-02 10:00:00", "d": "开会：2026-03-02T10:00:00+00:00",
-                            "e": ["2026-03-02T02:00:00.5+00:00"],
-                            "f": '"2026-03-02T02:00:00+00:00"', "g": '"2026-03-02T02:00:00+00:00',
-                            "h": float("nan")}).body
-    assert body.decode() == (
-        '{"a":"2026-03-02T02:00:00Z","b":"2026-03-02","c":"2026-03-02 10:00:00",'
-        '"d":"开会：2026-03-02T10:00:00+00:00","e":["2026-03-02T02:00:00.5Z"],'
-        '"f":"\\"2026-03-02T02:00:00+00:00\\"","g":"\\"2026-03-02T02:00:00+00:00",'
-        '"h":null}')  # not finite: null, as FastAPI's own serializer writes it
+    sent = {"a": "2026-03-02T10:00:00+08:00", "b": "2026-03-02", "c": "2026-03-02 10:00:00",
+            "d": "开会：2026-03-02T10:00:00+00:00", "e": ["2026-03-02T02:00:00.5+00:00"]}
+    body = ApiJSONResponse(sent | {"h": float("nan")}).body
+    assert json.loads(body) == sent | {"h": None}
+
+
+def test_a_models_moment_is_written_in_utc_with_z() -> None:
+    """A response model's moment (responses.Moment) is written in UTC with Z whatever it
+    was given: naive (SQLite reads stored moments back so, in UTC), another offset, or the
+    core's text."""
+    from pydantic import TypeAdapter
+
+    from blueprint.service.api.responses import Moment
+
+    written = TypeAdapter(Moment)
+    for given in (datetime(2026, 3, 2, 2, 0), datetime.fromisoformat("2026-03-02T10:00+08:00"),
+                  "2026-03-02T02:00:00Z", "2026-03-02T02:00:00+00:00"):
+        assert written.dump_json(written.validate_python(given)) == b'"2026-03-02T02:00:00Z"'
 
 
 def test_moments_stored_naive_are_shown_in_utc_with_z(api: tuple[Api, Clock],
@@ -121,10 +164,9 @@ def test_moments_stored_naive_are_shown_in_utc_with_z(api: tuple[Api, Clock],
     """Audit rows and stored reports written on SQLite before moments were written with
     their offset hold naive text (UTC): the audit row's ``at`` and the layer stamps'
     ``imported_at`` (in a vetting's audit detail and in the stored report) are shown as the
-    same moment with ``Z``; other text of a detail that merely looks like a time is not
-    guessed at."""
-    import json
-
+    same moment with ``Z``, and so is any detail's moment by its key (a token's expiry in
+    ``after``, a session's ``expires_at``); other text of a detail that merely looks like a
+    time is not guessed at."""
     import sqlalchemy as sa
 
     from blueprint.layers.schema import audit_log, project_reports
@@ -141,6 +183,12 @@ def test_moments_stored_naive_are_shown_in_utc_with_z(api: tuple[Api, Clock],
             datetime(2026, 3, 1, 1, 0, tzinfo=UTC),
             actor="nr_dcf", action="project.vet", object=f"project:{code}", project=code,
             detail=json.dumps({"layers": [stamp], "note": naive})))
+        conn.execute(sa.insert(audit_log).values(  # any detail's moments, by their keys
+            at=datetime(2026, 3, 1, 1, 0, tzinfo=UTC), actor="admin", action="user.create",
+            object="user:王科长", detail=json.dumps({
+                "after": {"role": "department", "department": AS_TYPED,
+                          "token_expires_at": naive},
+                "expires_at": "2026-03-01T09:00:00.5+08:00", "reason": AS_TYPED})))
         old = conn.execute(sa.select(project_reports).order_by(
             project_reports.c.id.desc()).limit(1)).one()._asdict()
         report = json.loads(old["report"])
@@ -152,5 +200,9 @@ def test_moments_stored_naive_are_shown_in_utc_with_z(api: tuple[Api, Clock],
     assert row["at"] == "2026-03-01T01:00:00Z"
     assert row["detail"]["layers"][0]["imported_at"] == "2026-03-01T01:00:00.500000Z"
     assert row["detail"]["note"] == naive  # not known to be a moment: left as stored
+    user = api_.ok("admin", "GET", "/audit?action=user.create")[-1]["detail"]
+    assert user == {"after": {"role": "department", "department": AS_TYPED,
+                              "token_expires_at": "2026-03-01T01:00:00.500000Z"},
+                    "expires_at": "2026-03-01T01:00:00.500000Z", "reason": AS_TYPED}
     shown = api_.ok("admin", "GET", f"/projects/{code}")["report"]["report"]["layers"]
     assert shown and {s["imported_at"] for s in shown} == {"2026-03-01T01:00:00.500000Z"}

@@ -268,7 +268,7 @@ def test_hold_expiry_a_day_or_an_exact_time_in_china_time(api) -> None:
     for given, stored in expected.items():
         answer = city.post("/holds", hold | {"expires": given})
         assert answer.status_code == 200, answer.json()
-        assert answer.json()["expires_at"].replace("+00:00", "Z") == stored, given
+        assert answer.json()["expires_at"] == stored, given
     for bad in (4102444800, "30/06/2099", "tomorrow"):
         answer = city.post("/holds", hold | {"expires": bad})
         assert answer.status_code == 422 and answer.json()["where"].endswith("expires"), bad

@@ -171,10 +171,10 @@ def test_hold_expiry_a_day_or_an_exact_time_in_china_time(blueprint) -> None:
               "100", "--reason", "下达")
     hold = ("hold", "--year", "2026", "--kind", "land", "--county", "371502", "--project",
             "P1", "--amount", "1", "--reason", "审查", "--format", "json", "--expires")
-    expected = {"2099-06-30": "2099-06-30T16:00:00+00:00",  # 24:00 China time
-                "2099-06-30T00:00:00+08:00": "2099-06-29T16:00:00+00:00",  # exact, kept
-                "2099-06-30T08:00": "2099-06-30T00:00:00+00:00",  # no zone: China time
-                "2099-06-30T08:00:00Z": "2099-06-30T08:00:00+00:00"}
+    expected = {"2099-06-30": "2099-06-30T16:00:00Z",  # 24:00 China time
+                "2099-06-30T00:00:00+08:00": "2099-06-29T16:00:00Z",  # exact, kept
+                "2099-06-30T08:00": "2099-06-30T00:00:00Z",  # no zone: China time
+                "2099-06-30T08:00:00Z": "2099-06-30T08:00:00Z"}  # in UTC with Z, as the API
     for given, stored in expected.items():
         assert as_json(blueprint(*hold, given))["expires_at"] == stored, given
     bad = blueprint(*hold, "30/06/2099", ok=False)

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from blueprint.layers.errors import IllegalTransition
+from blueprint.layers.layer_info import iso_utc
 
 PLANNED, CONSULTING, RESERVE = "planned", "consulting", "reserve"
 SIGNED, STARTED, PRODUCING, EFFECTIVE, EXITED = (
@@ -137,6 +138,6 @@ class Project:
             out[key] = None if out[key] is None else str(out[key])
         out["tags"] = list(self.tags)
         out["stage_zh"] = self.stage_zh
-        out["created_at"] = self.created_at.isoformat()
+        out["created_at"] = iso_utc(self.created_at)
         out["site"] = None if self.site is None else shapely.geometry.mapping(self.site)
         return out

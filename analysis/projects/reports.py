@@ -23,7 +23,7 @@ from blueprint.analysis.rules import Rules
 from blueprint.analysis.site import Site
 from blueprint.analysis.vetting import VetRequest, to_json, vet_site
 from blueprint.layers.errors import BadInput
-from blueprint.layers.layer_info import iso_utc
+from blueprint.layers.layer_info import iso_utc, stamps_in_utc
 from blueprint.layers.repository import LayerInfo, list_layers
 from blueprint.layers.schema import project_reports, projects
 from blueprint.layers.store import Store, write_audit
@@ -122,8 +122,14 @@ def vet_project(code: str, *, user: User, store: Store, rules: Rules | None = No
 
 
 def _stored(row: Any, code: str) -> StoredReport:
-    return StoredReport(row.id, code, row.site_version, row.verdict, json.loads(row.report),
-                        json.loads(row.layers), utc(row.vetted_at), row.vetted_by)
+    """A stored report as read back, its layer stamps' ``imported_at`` in UTC with ``Z``
+    (stored ``…+00:00`` before, or naive on SQLite, in UTC: :func:`stamps_in_utc`)."""
+    report = json.loads(row.report)
+    if isinstance(report, dict) and "layers" in report:
+        report["layers"] = stamps_in_utc(report["layers"])
+    return StoredReport(row.id, code, row.site_version, row.verdict, report,
+                        stamps_in_utc(json.loads(row.layers)), utc(row.vetted_at),
+                        row.vetted_by)
 
 
 def latest_report(code: str, *, store: Store) -> StoredReport | None:

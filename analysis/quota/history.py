@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from blueprint.analysis.clock import shown_cn, today_cn, utc
+from blueprint.analysis.clock import iso_utc, shown_cn, today_cn, utc
 from blueprint.analysis.quota.kinds import KINDS, from_units, resolve_kind
 from blueprint.analysis.quota.ledger import (
     COUNTY,
@@ -137,7 +137,7 @@ def movement_batches(*, store: Store, year: int | None = None, kind: str | None 
 def _movement(r: sa.Row[Any], names: dict[str, str]) -> dict[str, Any]:
     """One entry as :func:`movements` gives it; county reserves named by ``names``."""
     return {
-        "id": r.id, "at": utc(r.created_at).isoformat(),
+        "id": r.id, "at": iso_utc(r.created_at),
         "at_cn": shown_cn(r.created_at, "%Y-%m-%d %H:%M:%S"),
         "operation_id": r.operation_id,
         "op": r.op, "op_zh": OP_ZH.get(r.op, r.op), "key": shown_key(r.key),
@@ -190,5 +190,5 @@ def loans(*, store: Store, overdue: bool = False, year: int | None = None,
                 "due": loan.due_date.isoformat(), "overdue": late,
                 "days_overdue": (day - loan.due_date).days if late else 0,
                 "actor": loan.actor, "reason": loan.reason,
-                "at": utc(loan.created_at).isoformat()})
+                "at": iso_utc(loan.created_at)})
     return result

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from blueprint.analysis.clock import china_time, end_of_day_utc, now_utc
+from blueprint.analysis.clock import china_time, end_of_day_utc, iso_utc, now_utc
 from blueprint.analysis.quota import holds
 from blueprint.analysis.quota.common import (
     COUNTY_MANAGER,
@@ -129,7 +129,7 @@ def hold(*, year: int, kind: str, county: str, project: str, amount: Decimal | s
         moves = [Move("hold", src, account, part, origin=src, hold_id=THIS_OPERATION)
                  for src, part in parts]
         return Plan(moves, _drawn_info(year, k.code, county, project, units, parts) |
-                    {"expires_at": expires_at.isoformat() if expires_at else None})
+                    {"expires_at": iso_utc(expires_at) if expires_at else None})
 
     params = {"year": year, "kind": k.code, "county": county, "project": project,
               "amount": units, "expires": expires_at, "from_pool": from_pool}

@@ -27,11 +27,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from blueprint.analysis.clock import iso_utc
 from blueprint.analysis.quota import holds
 from blueprint.analysis.quota.kinds import format_amount
 from blueprint.analysis.quota.ledger import Move, lock, post
 from blueprint.analysis.quota.tables import entries, operations
 from blueprint.layers.errors import BadInput, BlueprintError, Conflict
+from blueprint.layers.layer_info import stored_moments
 from blueprint.layers.store import Store, write_audit
 from blueprint.layers.users import User
 
@@ -206,13 +208,14 @@ def _replay(row: sa.Row, request: Request) -> dict[str, Any]:
         raise Conflict(f"idempotency key {request.key!r} was already used for a different "
                        f"request ({row.op} {row.params})", where="key",
                        message_zh=f"幂等键“{request.key}”已用于另一项不同的操作")
-    return {"operation_id": row.id, **json.loads(row.result)}
+    # as first answered, its moments (at, a hold's expires_at) in UTC with Z whenever stored
+    return {"operation_id": row.id, **stored_moments(json.loads(row.result))}
 
 
 def _result(request: Request, plan: Plan, actor: str) -> dict[str, Any]:
     return {
         "op": request.op, "key": request.key, "actor": actor, "reason": request.reason,
-        "at": request.at.isoformat(), **plan.info,
+        "at": iso_utc(request.at), **plan.info,
         "entries": [{"purpose": m.purpose, "year": m.debit.year, "kind": m.debit.kind,
                      "from": m.debit.code, "to": m.credit.code,
                      "amount": format_amount(m.amount)} for m in plan.moves],

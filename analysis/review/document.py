@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from shapely.geometry.base import BaseGeometry
 
-from blueprint.analysis.clock import now_utc, shown_cn
+from blueprint.analysis.clock import iso_utc, now_utc, shown_cn
 from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.review.points import boundary_table
@@ -62,7 +62,7 @@ def pieces_of(report: VetReport) -> list[tuple[BaseGeometry, str]]:
 def layer_stamps(layers: list[LayerInfo]) -> list[dict[str, Any]]:
     """Each layer's name, kind, title and import time: the versions a report used."""
     return [{"id": x.id, "name": x.name, "kind": x.kind, "title": x.title,
-             "version": x.version_number, "imported_at": x.imported_at.isoformat()}
+             "version": x.version_number, "imported_at": iso_utc(x.imported_at)}
             for x in layers]
 
 

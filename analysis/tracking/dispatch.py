@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from blueprint.analysis.clock import now_utc, today_cn, utc
+from blueprint.analysis.clock import iso_utc, now_utc, today_cn, utc
 from blueprint.analysis.projects.config import load_settings as project_settings
 from blueprint.analysis.projects.model import EXITED
 from blueprint.analysis.projects.records import load_project, replace_tags
@@ -67,7 +67,7 @@ class Dispatch:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""
         out = dict(self.__dict__)
-        out.update(held_on=self.held_on.isoformat(), recorded_at=self.recorded_at.isoformat())
+        out.update(held_on=self.held_on.isoformat(), recorded_at=iso_utc(self.recorded_at))
         return out
 
 
@@ -103,7 +103,7 @@ class Adjustment:
         """Plain dict for JSON."""
         return {"id": self.id, "quarter": self.quarter,
                 "decided_on": self.decided_on.isoformat(), "note": self.note,
-                "recorded_at": self.recorded_at.isoformat(), "recorded_by": self.recorded_by,
+                "recorded_at": iso_utc(self.recorded_at), "recorded_by": self.recorded_by,
                 "items": [{"project": i.project, "action": i.action, "action_zh": i.action_zh,
                            "library": i.library if i.action != "replan" else None,
                            "reason": i.reason} for i in self.items]}

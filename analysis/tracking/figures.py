@@ -30,7 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from blueprint.analysis.clock import CST, utc
+from blueprint.analysis.clock import CST, iso_utc, utc
 from blueprint.analysis.projects.model import RESERVE, SIGNED, STAGES, Project
 from blueprint.analysis.projects.records import list_projects
 from blueprint.analysis.tracking.config import RATES, load_settings
@@ -70,7 +70,7 @@ class Figures:
                 return {k: plain(v) for k, v in value.items()}
             return str(value) if isinstance(value, Decimal) else value
 
-        return {"month": self.month, "at": self.at.isoformat(),
+        return {"month": self.month, "at": iso_utc(self.at),
                 "counties": plain(self.counties), "units": plain(self.units)}
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from blueprint.analysis.clock import CST
+from blueprint.analysis.clock import CST, iso_utc
 from blueprint.layers.errors import BadInput
 from blueprint.layers.inputs import MAX_YEAR, MIN_YEAR
 
@@ -152,5 +152,5 @@ class Report:
                 "photos": self.photos,
                 "investment": str(self.investment), "funds_arrived": str(self.funds_arrived),
                 "milestones": {k: v.isoformat() for k, v in self.milestones.items()},
-                "note": self.note, "reported_at": self.reported_at.isoformat(),
+                "note": self.note, "reported_at": iso_utc(self.reported_at),
                 "reported_by": self.reported_by, "corrects_id": self.corrects_id}

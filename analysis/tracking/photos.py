@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 
-from blueprint.analysis.clock import now_utc, utc
+from blueprint.analysis.clock import iso_utc, now_utc, utc
 from blueprint.analysis.projects.records import load_project
 from blueprint.analysis.tracking.common import report_project_code, require_reporter
 from blueprint.layers.errors import BadInput, InvalidFile, NotFound, TooLarge
@@ -62,7 +62,7 @@ class Photo:
         """Plain dict for JSON (``url``: where the API serves it)."""
         return {"id": self.id, "report_id": self.report_id, "project": self.project,
                 "sha256": self.sha256, "content_type": self.content_type, "size": self.size,
-                "name": self.name, "uploaded_at": self.uploaded_at.isoformat(),
+                "name": self.name, "uploaded_at": iso_utc(self.uploaded_at),
                 "uploaded_by": self.uploaded_by, "url": f"/api/tracking/photos/{self.id}"}
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from blueprint.analysis.clock import now_utc, today_cn, utc
+from blueprint.analysis.clock import iso_utc, now_utc, today_cn, utc
 from blueprint.analysis.projects.records import load_project
 from blueprint.analysis.tracking.common import day, require_city, require_reporter, text
 from blueprint.analysis.tracking.reports import DEFAULT_DUE_DAYS
@@ -59,8 +59,8 @@ class Problem:
         out = dict(self.__dict__)
         out.update(status=self.status, status_zh=STATUS_ZH[self.status],
                    source_zh=SOURCES.get(self.source, self.source),
-                   due_on=self.due_on.isoformat(), raised_at=self.raised_at.isoformat(),
-                   closed_at=self.closed_at.isoformat() if self.closed_at else None)
+                   due_on=self.due_on.isoformat(), raised_at=iso_utc(self.raised_at),
+                   closed_at=iso_utc(self.closed_at) if self.closed_at else None)
         return out
 
 

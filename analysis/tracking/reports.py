@@ -21,7 +21,7 @@ from typing import IO, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from blueprint.analysis.clock import now_utc, today_cn, utc
+from blueprint.analysis.clock import iso_utc, now_utc, today_cn, utc
 from blueprint.analysis.projects.model import EXITED
 from blueprint.analysis.projects.records import list_projects, load_project
 from blueprint.analysis.tracking.common import (
@@ -216,8 +216,8 @@ def late_reports(month: str, *, store: Store, at: datetime | None = None,
             found.append({"project": p.code, "name": p.name, "county": p.county,
                           "unit": p.responsible_unit, "officer": p.service_officer,
                           "status": "missing" if sent is None else "late",
-                          "reported_at": sent.isoformat() if sent else None,
-                          "closes_at": closes.isoformat()})
+                          "reported_at": iso_utc(sent) if sent else None,
+                          "closes_at": iso_utc(closes)})
     return found
 
 

@@ -12,7 +12,7 @@ from blueprint.service.api.bounds import CodeQuery, OffsetQuery
 from blueprint.service.api.deps import StoreDep
 from blueprint.service.api.policy import permit
 from blueprint.service.api.project_models import AuditOut
-from blueprint.service.api.responses import stamps_in_utc
+from blueprint.service.api.responses import stored_moments
 
 router = APIRouter(tags=["audit"])
 
@@ -38,9 +38,8 @@ def api_audit(
 
 
 def _in_utc(row: dict[str, Any]) -> dict[str, Any]:
-    """An audit row with the layer stamps of its detail (a vetting's) in UTC: rows written
-    on SQLite before they were written with their offset hold naive text."""
-    detail = row["detail"]
-    if isinstance(detail, dict) and "layers" in detail:
-        return {**row, "detail": {**detail, "layers": stamps_in_utc(detail["layers"])}}
-    return row
+    """An audit row with the moments of its detail (a vetting's layer stamps, a token's or
+    a session's expiry, a project's ``created_at`` in ``after`` …) in UTC with ``Z``, read
+    by field (:func:`stored_moments`): rows written on SQLite before moments carried their
+    offset hold naive text, older rows ``…+00:00``; a user's text is left as stored."""
+    return {**row, "detail": stored_moments(row["detail"])}

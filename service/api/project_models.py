@@ -3,7 +3,7 @@ and the conversions from the core's dataclasses. Storage stays in the core's tab
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -13,6 +13,7 @@ from blueprint.analysis.consultation.model import ConsultationRound, Opinion
 from blueprint.analysis.consultation.workdays import is_provisional
 from blueprint.analysis.projects import Project, ProjectInput, key_status
 from blueprint.service.api.bounds import Amount, Code, Days, Name, Quantity, Text
+from blueprint.service.api.responses import Moment
 
 GeoJSON = dict[str, Any]
 
@@ -147,7 +148,7 @@ class ProjectOut(BaseModel):
     stage_zh: str
     tags: list[str]
     opinion_round_id: int | None
-    created_at: datetime
+    created_at: Moment
     created_by: str
     key: KeyOut
 
@@ -159,7 +160,7 @@ class ReportOut(BaseModel):
     site_version: int
     verdict: str
     stale: bool
-    vetted_at: datetime
+    vetted_at: Moment
     vetted_by: str
     report: dict[str, Any]
 
@@ -169,7 +170,7 @@ class StageChangeOut(BaseModel):
 
     from_: str | None = Field(alias="from")
     to: str
-    at: datetime
+    at: Moment
     actor: str
     reason: str | None
 
@@ -184,7 +185,7 @@ class OpinionOut(BaseModel):
     text: str
     condition: GeoJSON | None
     author: str
-    at: datetime
+    at: Moment
     amends_id: int | None
 
 
@@ -226,9 +227,9 @@ class RoundOut(BaseModel):
     report_id: int | None
     period_days: int
     started_on: date
-    started_at: datetime
+    started_at: Moment
     started_by: str
-    closed_at: datetime | None
+    closed_at: Moment | None
     close_reason: str | None
     departments: list[AssignmentOut]
 
@@ -307,7 +308,7 @@ class ProblemOut(BaseModel):
     round_id: int
     problem: str
     status: str
-    listed_at: datetime
+    listed_at: Moment
     listed_by: str
     meeting_date: date | None
     attendees: list[str]
@@ -330,7 +331,7 @@ class AuditOut(BaseModel):
     """An audit row."""
 
     id: int
-    at: datetime
+    at: Moment
     actor: str
     action: str
     object: str

@@ -37,7 +37,6 @@ from blueprint.service.api.project_models import (
     project_out,
     round_out,
 )
-from blueprint.service.api.responses import stamps_in_utc
 from blueprint.service.api.sites import DOWNLOAD_DOC, FormatQuery, download
 from blueprint.service.context import site_limits
 from blueprint.service.settings import Settings
@@ -53,12 +52,8 @@ def _site(value: GeoJSON | None, settings: Settings) -> Site | None:
 
 
 def _report(report: StoredReport, stale: bool) -> dict[str, Any]:
-    """The stored report, its layer stamps' times in UTC (naive on SQLite before)."""
-    body = report.report
-    if isinstance(body, dict) and "layers" in body:
-        body = {**body, "layers": stamps_in_utc(body["layers"])}
-    return {**report.__dict__, "report": body, "layers": stamps_in_utc(report.layers),
-            "stale": stale}
+    """The stored report (the core reads its layer stamps' times back in UTC with Z)."""
+    return {**report.__dict__, "stale": stale}
 
 
 @router.post(

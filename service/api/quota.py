@@ -30,6 +30,7 @@ from blueprint.service.api.bounds import (
     Year,
 )
 from blueprint.service.api.deps import StoreDep, UserDep
+from blueprint.service.api.responses import Moment
 
 router = APIRouter(prefix="/quota", tags=["quota"])
 
@@ -156,7 +157,7 @@ class OperationOut(BaseModel):
     key: str
     actor: str
     reason: str
-    at: datetime
+    at: Moment
     entries: list[EntryOut]
 
     model_config = ConfigDict(extra="allow")

@@ -16,6 +16,7 @@ from blueprint.analysis.quota.exports import MEDIA_TYPES, export_chunks, export_
 from blueprint.analysis.quota.kinds import KINDS
 from blueprint.service.api.bounds import CODE_LEN, ONE_LINE, CodeQuery, OffsetQuery, YearQuery
 from blueprint.service.api.deps import StoreDep, UserDep
+from blueprint.service.api.responses import Moment
 
 router = APIRouter(prefix="/quota", tags=["quota"])
 
@@ -58,7 +59,7 @@ class MovementOut(BaseModel):
     """One ledger entry with its operation, actor and reason."""
 
     id: int
-    at: datetime
+    at: Moment
     at_cn: str = Field(description="the same moment in China time (UTC+8), as pages show it")
     operation_id: int
     op: str
@@ -99,7 +100,7 @@ class LoanOut(BaseModel):
     days_overdue: int
     actor: str
     reason: str
-    at: datetime
+    at: Moment
 
 
 class KindOut(BaseModel):

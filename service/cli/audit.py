@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated, Any
 
 import typer
 
+from blueprint.layers.layer_info import MOMENT_KEYS
 from blueprint.service.cli.actor import UserName, acting_user
 from blueprint.service.cli.console import (
     Format,
@@ -53,34 +53,37 @@ def _empty(value: Any) -> bool:
     return value is None or value in ("", "{}", "[]") or value == [] or value == {}
 
 
-# an instant as the records keep it (ISO 8601 with its offset, e.g. a token's expiry)
-_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:\d\d|Z)")
+def _text(value: Any, key: str | None = None) -> str:
+    """A value as one short line: — for none, lists joined by 、, dicts as ``k=v, …``, the
+    value of a key that holds a moment (:data:`layers.layer_info.MOMENT_KEYS`) in China time
+    to the minute (as the 时间 column); any other text as it is, even one that reads as a
+    moment (a project's name is the user's).
 
-
-def _text(value: Any) -> str:
-    """A value as one short line: — for none, lists joined by 、, dicts as ``k=v, …``, an
-    instant in China time to the minute (as the 时间 column).
-
-    >>> _text("2027-03-01T20:50:15.306357+00:00"), _text(["a", "b"]), _text(None)
-    ('2027-03-02 04:50', 'a、b', '—')
+    >>> _text("2027-03-01T20:50:15.306357+00:00", "token_expires_at"), _text(["a", "b"])
+    ('2027-03-02 04:50', 'a、b')
+    >>> _text("2027-03-01T20:50:15+00:00", "name"), _text(None)
+    ('2027-03-01T20:50:15+00:00', '—')
     """
     if isinstance(value, str) and value[:1] in "{[" and value:
         try:  # a JSON column kept as text (a project's emissions)
             value = json.loads(value)
         except ValueError:
             pass
-    if isinstance(value, str) and _INSTANT.fullmatch(value):
+    if isinstance(value, str) and key in MOMENT_KEYS:
         from datetime import datetime
 
         from blueprint.analysis.clock import shown_cn
 
-        return shown_cn(datetime.fromisoformat(value))
+        try:
+            return shown_cn(datetime.fromisoformat(value))
+        except ValueError:
+            pass
     if _empty(value):
         return "—"
     if isinstance(value, list):
         text = "、".join(_text(v) for v in value)
     elif isinstance(value, dict):
-        text = ", ".join(f"{k}={_text(v)}" for k, v in value.items())
+        text = ", ".join(f"{k}={_text(v, k)}" for k, v in value.items())
     else:
         text = str(value)
     return text if len(text) <= LINE else text[:LINE - 1] + "…"
@@ -96,9 +99,9 @@ def _changes(before: Any, after: Any) -> list[str]:
     for key in dict.fromkeys([*was, *now]):
         old, new = was.get(key), now.get(key)
         if before is None:
-            lines += [] if _empty(new) else [f"{key}: {_text(new)}"]
+            lines += [] if _empty(new) else [f"{key}: {_text(new, key)}"]
         elif old != new:
-            lines.append(f"{key}: {_text(old)} → {_text(new)}")
+            lines.append(f"{key}: {_text(old, key)} → {_text(new, key)}")
     return lines
 
 
@@ -112,7 +115,7 @@ def detail_lines(detail: dict[str, Any]) -> list[str]:
     """
     lines = _changes(detail.get("before"), detail.get("after")) \
         if "before" in detail or "after" in detail else []
-    lines += [f"{key}: {_text(value)}" for key, value in detail.items()
+    lines += [f"{key}: {_text(value, key)}" for key, value in detail.items()
               if key not in ("before", "after", "origin")]
     origin = detail.get("origin")  # where the write came from (the CLI's OS user)
     if isinstance(origin, dict):  # what is known only: ``via: cli, os_user=root``
@@ -155,8 +158,10 @@ def audit(ctx: typer.Context,
     store = open_store(create=False)
     acting_user(store, user).require_city_wide("city_quota_manager", "nr_staff")
     rows = read_audit(store=store, project=project, action=action, limit=limit)
-    if format == "json":
-        print_json([r.__dict__ for r in rows])
+    if format == "json":  # moments in UTC with Z, as GET /api/audit writes them
+        from blueprint.layers.layer_info import stored_moments
+
+        print_json([r.__dict__ | {"detail": stored_moments(r.detail)} for r in rows])
         return
     # the 内容 column gets the room; the others keep to one line each where they can
     table("审计日志", ["编号", "时间", "操作人", "操作", "对象（项目）", "内容"],

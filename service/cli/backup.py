@@ -30,10 +30,13 @@ def restore(file: Annotated[Path, typer.Argument(help="An archive `blueprint bac
 
     A backup over BLUEPRINT_MAX_RESTORE_GB (default 10), or unpacking to more, is refused."""
     from blueprint.layers.backup import restore_store
+    from blueprint.layers.layer_info import stored_moments
     from blueprint.service.settings import get_settings
 
     limit = int(get_settings().max_restore_gb * 1024**3)
-    manifest = restore_store(file, store=open_store(), force=force, max_bytes=limit)
+    # a backup written before moments were written with Z says ``…+00:00``
+    manifest = stored_moments(restore_store(file, store=open_store(), force=force,
+                                            max_bytes=limit))
     err.print(f"已从 {file} 恢复（备份时间 {manifest['created_at']}）。"
               "建议随后运行 blueprint audit verify 核对审计日志。")
     print_json(manifest)

@@ -202,8 +202,9 @@ def import_progress(bar: Progress, name: str) -> Callable[[int, int], None]:
 
 
 def print_json(value: Any) -> None:
-    """Exactly one JSON document on stdout; a moment as ISO 8601 in UTC with its offset on
-    both engines (SQLite reads stored moments back naive, in UTC)."""
+    """Exactly one JSON document on stdout; a moment as the API writes it, RFC 3339 in UTC
+    with ``Z`` on both engines (:func:`layers.layer_info.iso_utc`; SQLite reads stored
+    moments back naive, in UTC). The core's dicts write theirs with the same function."""
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=_json_value) + "\n")
 
 
