@@ -233,6 +233,14 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def _detail_value(value: Any) -> str:
+    """A value of an audit detail that JSON has no type for: a moment as the API writes it
+    (RFC 3339 in UTC with ``Z``), anything else as its text."""
+    from blueprint.layers.layer_info import iso_utc
+
+    return iso_utc(value) if isinstance(value, datetime) else str(value)
+
+
 def write_audit(conn: Connection, *, actor: str, action: str, obj: str,
                 detail: dict[str, Any], project: str | None = None,
                 at: datetime | None = None) -> None:
@@ -250,7 +258,7 @@ def write_audit(conn: Connection, *, actor: str, action: str, obj: str,
     if (origin := AUDIT_ORIGIN.get()) is not None:
         detail = {**detail, "origin": origin}
     backend_of(conn).lock_audit(conn)
-    at, text = utc(at or now()), json.dumps(detail, ensure_ascii=False, default=str)
+    at, text = utc(at or now()), json.dumps(detail, ensure_ascii=False, default=_detail_value)
     prev = conn.execute(sa.select(audit_log.c.hash).order_by(audit_log.c.id.desc())
                         .limit(1)).scalar() or GENESIS
     conn.execute(audit_log.insert().values(

@@ -98,7 +98,7 @@ def _check_future(expires_at: datetime | None, at: datetime) -> None:
     """A new hold must end in the future (checked after the idempotency lookup, so that a
     replay after the expiry still returns the first result)."""
     if expires_at is not None and expires_at <= at:
-        raise BadInput(f"the hold would expire at {expires_at.isoformat()}, which is not in "
+        raise BadInput(f"the hold would expire at {iso_utc(expires_at)}, which is not in "
                        "the future", message_zh="预留到期时间必须晚于当前时间", where="expires")
 
 
