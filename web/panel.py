@@ -156,7 +156,7 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
           <select id="bp-crs" name="crs">{_crs_options()}</select></label>
       </div>
     </div>
-    <details class="bp-more bp-paste">
+    <details class="bp-paste">
       <summary>或粘贴界址点坐标（从表格、文档复制）</summary>
       <label class="bp-paste-hint"
         for="bp-points">每行一个界址点：X（纵坐标）Y（横坐标），可带点号、圈号。</label>
