@@ -63,7 +63,8 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         keeps what the user chose and typed; its error is raised again when that round is
         not in this inbox. ``done``: the project whose answer was just recorded (said at
         the top)."""
-        rows = inbox(user.department, store=store) if user.department else []
+        today = today_cn()
+        rows = inbox(user.department, store=store, today=today) if user.department else []
         current = next((r for r in rows if str(r["round_id"]) == chosen), None)
         if current is None:
             if refusal is not None:
@@ -77,7 +78,7 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         return page(ctx, "inbox.html", status=refusal.status if refusal else 200, rows=rows,
                     current=current, fmap=form_map, upload_crs=UPLOAD_CRS,
                     counties=counties(store=store), config=json.dumps(names),
-                    answers=ANSWER_ZH, not_department=False,
+                    answers=ANSWER_ZH, not_department=False, today=today,
                     error=refusal.message_zh if refusal else "",
                     values=refusal.kept if refusal else {},
                     done=next((r for r in rows if r["project"] == done), None))
