@@ -1,7 +1,8 @@
-"""Deadlines as a department reads them (the real app, FastAPI TestClient, both engines, the
-pages' clock set to one China day): the inbox says 已逾期 N 个工作日 for an unanswered round
-past its deadline, 今日到期 on the deadline itself, 已过期限 for a round it answered late
-(never a negative number of days left)."""
+"""Deadlines as a department and staff read them (the real app, FastAPI TestClient, both
+engines, the pages' clock set to one China day): the inbox says 已逾期 N 个工作日 for an
+unanswered round past its deadline, 今日到期 on the deadline itself, 已过期限 for a round it
+answered late (never a negative number of days left); the project page marks a department
+of the open round that has not answered by its deadline (已逾期)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def _days_left(html: str, code: str) -> str:
 def _set_today(monkeypatch: pytest.MonkeyPatch, day: date) -> None:
     """The pages' clock: ``day`` in China (the core is given the same day)."""
     monkeypatch.setattr("blueprint.web.consult_pages.today_cn", lambda: day, raising=False)
+    monkeypatch.setattr("blueprint.web.project_view.today_cn", lambda: day, raising=False)
 
 
 def test_the_inbox_says_overdue_due_today_and_past_in_words(
@@ -61,3 +63,27 @@ def test_the_inbox_says_overdue_due_today_and_past_in_words(
         _set_today(monkeypatch, date(2026, 3, 14))
         assert _days_left(gxj.get("/inbox").text, friday) == "已逾期"
 
+
+def test_the_project_page_marks_a_department_that_has_not_answered_in_time(
+        city: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    _users(city)
+    code = _planned(city, "逾期项目", at=T0)
+    rnd = start_round(code, user=DCF_STAFF, store=city, at=T0)  # due Monday 9 March
+    answer(rnd.id, user=dept_user("industry"), answer="agree", text="同意。", store=city,
+           at=T0 + timedelta(days=1))
+    names = {a.department: a.name_zh for a in rnd.active}
+
+    def marks(html: str) -> dict[str, str]:
+        rounds = html.split('id="bp-rounds"', 1)[1].split("</ul>\n    </li>", 1)[0]
+        found = re.findall(r'<li class="bp-dept">([^（]+)（截止[^）]*）'
+                           r'(?:<span class="bp-tag bp-late">([^<]*)</span>)?', rounds)
+        return {name: mark for name, mark in found}
+
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        _set_today(monkeypatch, date(2026, 3, 9))  # the deadline itself: not late yet
+        assert set(marks(nr.get(f"/projects/{code}").text).values()) == {""}
+        _set_today(monkeypatch, MONDAY)
+        shown = marks(nr.get(f"/projects/{code}").text)
+    assert shown[names["industry"]] == ""  # it answered in time
+    assert {shown[n] for d, n in names.items() if d != "industry"} == {"已逾期 5 个工作日"}
