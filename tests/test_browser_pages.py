@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from projects_support import DCF_STAFF, park_project, site
+from projects_support import DCF_STAFF, SITES, park_project, site
 
 from blueprint.analysis.consultation import start_round
 from blueprint.analysis.projects import create_project, vet_project
@@ -92,4 +92,25 @@ def test_a_condition_area_drawn_by_mistake_can_be_cleared(server, page, console)
     page.click("#bp-send-answer")
     page.wait_for_url(f"{server}/inbox?done=*")
     assert "同意" in page.locator("#bp-inbox tr", has_text=code).inner_text()
+
+
+def test_a_chosen_site_file_is_said_to_be_the_site(server, page):
+    _sign_in(page, server, "东昌府区小李", "/projects/new")
+    info = page.locator("#bp-site-info")
+    assert info.inner_text().startswith("没有地块")
+    page.set_input_files("#bp-site-file", str(SITES / "01_park_clean.txt"))
+    assert info.inner_text() == "地块：所选文件“01_park_clean.txt”（提交时读取，以文件为准）。"
+    assert_accessible(page)
+
+    page.goto(f"{server}/projects/{STATE['待修改项目']}")
+    page.click("#bp-revise-box > summary")
+    state = page.locator("#bp-revise-site-state")
+    assert state.inner_text().startswith("地块不变")
+    page.set_input_files("#bp-revise-form input[name=site_file]",
+                         str(SITES / "10_commercial_on_residential.geojson"))
+    assert state.inner_text().startswith(
+        "新的项目地块：所选文件“10_commercial_on_residential.geojson”")
+    page.set_input_files("#bp-revise-form input[name=site_file]", [])
+    assert state.inner_text().startswith("地块不变")
+    assert_accessible(page)
 
