@@ -103,7 +103,12 @@ def test_a_chosen_site_file_is_said_to_be_the_site(server, page):
     assert_accessible(page)
 
     page.goto(f"{server}/projects/{STATE['待修改项目']}")
-    page.click("#bp-revise-box > summary")
+    summary = page.locator("#bp-revise-box > summary")
+    heading = summary.locator("h2")
+    # the folded form's heading beside its triangle, not on a line of its own below it
+    assert heading.evaluate("e => getComputedStyle(e).display") == "inline"
+    assert summary.bounding_box()["height"] < 1.5 * heading.bounding_box()["height"]
+    summary.click()
     state = page.locator("#bp-revise-site-state")
     assert state.inner_text().startswith("地块不变")
     page.set_input_files("#bp-revise-form input[name=site_file]",
