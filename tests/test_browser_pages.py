@@ -119,3 +119,20 @@ def test_a_chosen_site_file_is_said_to_be_the_site(server, page):
     assert state.inner_text().startswith("地块不变")
     assert_accessible(page)
 
+
+def test_the_pages_fit_a_phone(server, page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    _sign_in(page, server, "生态环境局小张", "/inbox")
+    for path in ("/inbox", "/projects", f"/projects/{STATE['会商中项目']}"):
+        page.goto(server + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        brand = page.locator(".bp-brand").bounding_box()
+        assert brand["width"] > 2 * brand["height"], (path, brand)  # 一张蓝图 on one line
+        for link in page.locator(".bp-top nav a").all():
+            shown = link.bounding_box()
+            assert shown["width"] > shown["height"], (path, link.inner_text(), shown)
+        # a table's headings and codes keep whole; the table scrolls sideways instead
+        for cell in page.locator(".bp-table th").all()[:8]:
+            shown = cell.bounding_box()
+            assert shown["width"] > shown["height"], (path, cell.inner_text(), shown)
+    assert_accessible(page)
