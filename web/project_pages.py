@@ -156,7 +156,9 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         query = urlencode({k: v for k, v in chosen.items() if v})
         return page(ctx, "projects.html", rows=rows, chosen=chosen, stages=STAGE_ZH,
                     total=total, page_no=page_no, pages=pages, query=query,
-                    counts=stage_counts(store=store, county=chosen["county"]),
+                    counts=stage_counts(store=store, county=chosen["county"],
+                                        tag=chosen["tag"], industry=chosen["industry"]),
+                    but_stage=urlencode({k: v for k, v in chosen.items() if v and k != "stage"}),
                     counties=counties(store=store), libraries=load_settings().libraries,
                     industries={c: i.title for c, i in rules.industries.items()},
                     may_create=allows(permit, session.user, "POST /projects/new",
