@@ -48,6 +48,21 @@ async def _uploaded_condition(form: Any, settings: Any) -> Site | None:
     return await read_upload(upload, crs, settings, limits)
 
 
+def _answered(row: dict[str, Any] | None, user: Any, store: Any) -> dict[str, str]:
+    """The form filled in with the department's answer in force on the inbox row ``row``
+    (answer, text, condition area as GeoJSON), to amend it; empty when it has not answered."""
+    import shapely.geometry
+
+    if row is None or row["answer"] is None:
+        return {}
+    rnd = get_round(row["round_id"], store=store)
+    mine = next((a.current for a in rnd.active if a.department == user.department), None)
+    if mine is None:
+        return {}
+    return {"answer": mine.answer, "text": mine.text, "condition": "" if mine.condition is None
+            else json.dumps(shapely.geometry.mapping(mine.condition))}
+
+
 def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                    error_status: Any, permit: Any, settings_dep: Any) -> APIRouter:
     """The inbox and the meeting pages, over the app's dependencies (``page_dependencies`` of
@@ -71,6 +86,7 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                 raise refusal.error
             current = next((r for r in rows if r["answer"] is None), None)
         form_map, names = None, {}  # type: tuple[Any, dict[str, str]]
+        values = refusal.kept if refusal else _answered(current, user, store)
         if current is not None:
             project = get_project(current["project"], store=store)
             fmap, names = answer_map(project.site, ctx.base)
@@ -80,7 +96,7 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     counties=counties(store=store), config=json.dumps(names),
                     answers=ANSWER_ZH, not_department=False, today=today,
                     error=refusal.message_zh if refusal else "",
-                    values=refusal.kept if refusal else {},
+                    values=values, amending=refusal is None and bool(values),
                     done=next((r for r in rows if r["project"] == done), None))
 
     @router.get("/inbox", response_class=HTMLResponse)
