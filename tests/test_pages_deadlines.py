@@ -2,7 +2,8 @@
 engines, the pages' clock set to one China day): the inbox says 已逾期 N 个工作日 for an
 unanswered round past its deadline, 今日到期 on the deadline itself, 已过期限 for a round it
 answered late (never a negative number of days left); the project page marks a department
-of the open round that has not answered by its deadline (已逾期)."""
+of the open round that has not answered by its deadline (已逾期), and says of a department
+that never answered a round now closed that it did not (未答复), not that it has yet to."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from projects_support import DCF_STAFF, T0, city, dept_user  # noqa: F401  (city: fixture)
 
-from blueprint.analysis.consultation import answer, start_round
+from blueprint.analysis.consultation import answer, close_round, start_round
 from blueprint.layers.store import Store
 from tests.test_pages import _client, _login, _planned, _users
 
@@ -87,3 +88,19 @@ def test_the_project_page_marks_a_department_that_has_not_answered_in_time(
         shown = marks(nr.get(f"/projects/{code}").text)
     assert shown[names["industry"]] == ""  # it answered in time
     assert {shown[n] for d, n in names.items() if d != "industry"} == {"已逾期 5 个工作日"}
+
+
+def test_a_closed_round_says_who_did_not_answer_not_who_has_yet_to(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    _users(city)
+    code = _planned(city, "退回修改项目", at=T0)
+    rnd = start_round(code, user=DCF_STAFF, store=city, at=T0)
+    answer(rnd.id, user=dept_user("industry"), answer="disagree", text="不同意。", store=city,
+           at=T0)
+    close_round(rnd.id, user=DCF_STAFF, outcome="revise", reason="调整选址", store=city, at=T0)
+    silent = len(rnd.active) - 1
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        rounds = nr.get(f"/projects/{code}").text.split('id="bp-rounds"', 1)[1]
+    assert rounds.count("未答复（本轮已结束）") == silent > 0, rounds[:3000]
+    assert "尚未答复" not in rounds.split("阶段记录", 1)[0]
