@@ -166,8 +166,14 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
 
     def new_form(ctx: PageContext, store: Store, rules: Rules, values: dict[str, Any],
                  error: str = "", status: int = 200) -> HTMLResponse:
+        choices = form_choices(store, rules)
+        user = ctx.user
+        if user is not None and user.county and not user.is_city_level:
+            # county staff save projects of their own county only: offer no other
+            choices["counties"] = {c: n for c, n in choices["counties"].items()
+                                   if c == user.county}
         return page(ctx, "project_new.html", status=status, values=values, error=error,
-                    upload_crs=UPLOAD_CRS, **form_choices(store, rules))
+                    upload_crs=UPLOAD_CRS, **choices)
 
     @router.get("/projects/new", response_class=HTMLResponse)
     def new_project(request: Request, session: SessionDep, ctx: Ctx, store: StoreDep,
