@@ -66,7 +66,9 @@ def test_a_refused_revision_keeps_the_drawn_site_and_asks_for_a_file_again(
                                  files={"site_file": ("新地块.txt", fh, "text/plain")})
         assert chosen.status_code == 422
         assert f"{NOT_A_NUMBER}。{FILE_AGAIN}" in _form(chosen.text, "bp-revise-form")
-        assert f"未办理：{NOT_A_NUMBER}。{FILE_AGAIN}（见下方" in chosen.text  # on top too
+        # on top too, naming the section the form is in (修改项目, not 办理)
+        assert f'未办理：{NOT_A_NUMBER}。{FILE_AGAIN}（见下方<a href="#bp-error">修改项目</a>' \
+            in chosen.text
 
         empty = client.post(f"/projects/{code}/revise", data=fields | {"investment": "7"},
                             files={"site_file": ("空.txt", b"", "text/plain")})
