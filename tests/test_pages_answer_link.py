@@ -10,9 +10,9 @@ import re
 from html import unescape
 from pathlib import Path
 
-from projects_support import city  # noqa: F401  (city: fixture)
+from projects_support import STAFF, city, dept_user  # noqa: F401  (city: fixture)
 
-from blueprint.analysis.consultation import rounds_of
+from blueprint.analysis.consultation import answer, close_round, rounds_of
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
 from tests.test_pages import (
@@ -86,3 +86,21 @@ def test_修改意见_opens_the_form_filled_in_with_the_answer_in_force(
 def _form(html: str) -> str:
     """The inbox's answer form."""
     return html.split('id="bp-answer-form"', 1)[1].split("</form>", 1)[0]
+
+
+def test_an_answer_to_a_round_closed_meanwhile_names_the_project_and_round(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The form was open while staff closed the round: the refusal names the project and the
+    round's number as the department knows them, not the round's row id."""
+    code, rnd = _project_in_consultation(city, tmp_path)
+    with _client(city, tmp_path) as gxj:
+        _login(gxj, "gxj")
+        csrf = _csrf(gxj, f"/inbox?round={rnd.id}")
+        answer(rnd.id, user=dept_user("nr"), answer="disagree", text="不同意。", store=city)
+        close_round(rnd.id, user=STAFF, outcome="revise", reason="调整选址", store=city)
+        late = gxj.post(f"/inbox/{rnd.id}/answer", data={
+            "csrf": csrf, "answer": "agree", "text": "同意。"})
+    assert late.status_code == 409
+    said = f"项目“{code}”第 1 轮会商已结束（未通过，修改后重新会商），不能再办理此事项"
+    assert said in late.text, late.text[-1500:]
+    assert f"会商轮次 {rnd.id}" not in late.text
