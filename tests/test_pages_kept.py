@@ -29,6 +29,8 @@ DRAWN = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "c
     [116.0370, 36.4394]]]}}
 FILE_AGAIN = "所选的地块文件未能保留，请重新选择后再提交"
 
+NOT_A_NUMBER = "总投资须为数字，如 8.5（不带单位和逗号）"  # what to type, not only what is wrong
+
 
 def _kept_site(html: str) -> str:
     """The drawn site the revise form of a page holds (its hidden field ``site``)."""
@@ -63,8 +65,10 @@ def test_a_refused_revision_keeps_the_drawn_site_and_asks_for_a_file_again(
             chosen = client.post(f"/projects/{code}/revise", data=fields,
                                  files={"site_file": ("新地块.txt", fh, "text/plain")})
         assert chosen.status_code == 422
-        assert f"总投资须为数字。{FILE_AGAIN}" in _form(chosen.text, "bp-revise-form")
-        assert f"未办理：总投资须为数字。{FILE_AGAIN}（见下方" in chosen.text  # on top too
+        assert f"{NOT_A_NUMBER}。{FILE_AGAIN}" in _form(chosen.text, "bp-revise-form")
+        # on top too, naming the section the form is in (修改项目, not 办理)
+        assert f'未办理：{NOT_A_NUMBER}。{FILE_AGAIN}（见下方<a href="#bp-error">修改项目</a>' \
+            in chosen.text
 
         empty = client.post(f"/projects/{code}/revise", data=fields | {"investment": "7"},
                             files={"site_file": ("空.txt", b"", "text/plain")})
@@ -124,7 +128,7 @@ def test_a_new_project_takes_its_site_from_an_uploaded_file(city: Store,  # noqa
 
         bad = client.post("/projects/new", data=fields,
                           files={"site_file": ("地块.geojson", geojson, "application/json")})
-        assert bad.status_code == 422 and f"总投资须为数字。{FILE_AGAIN}" in bad.text
+        assert bad.status_code == 422 and f"{NOT_A_NUMBER}。{FILE_AGAIN}" in bad.text
         empty = client.post("/projects/new", data=fields | {"investment": "6"},
                             files={"site_file": ("空.geojson", b"", "application/json")})
         assert empty.status_code == 422 and "上传文件为空" in empty.text

@@ -48,6 +48,21 @@ async def _uploaded_condition(form: Any, settings: Any) -> Site | None:
     return await read_upload(upload, crs, settings, limits)
 
 
+def _answered(row: dict[str, Any] | None, user: Any, store: Any) -> dict[str, str]:
+    """The form filled in with the department's answer in force on the inbox row ``row``
+    (answer, text, condition area as GeoJSON), to amend it; empty when it has not answered."""
+    import shapely.geometry
+
+    if row is None or row["answer"] is None:
+        return {}
+    rnd = get_round(row["round_id"], store=store)
+    mine = next((a.current for a in rnd.active if a.department == user.department), None)
+    if mine is None:
+        return {}
+    return {"answer": mine.answer, "text": mine.text, "condition": "" if mine.condition is None
+            else json.dumps(shapely.geometry.mapping(mine.condition))}
+
+
 def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                    error_status: Any, permit: Any, settings_dep: Any) -> APIRouter:
     """The inbox and the meeting pages, over the app's dependencies (``page_dependencies`` of
@@ -63,13 +78,15 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         keeps what the user chose and typed; its error is raised again when that round is
         not in this inbox. ``done``: the project whose answer was just recorded (said at
         the top)."""
-        rows = inbox(user.department, store=store) if user.department else []
+        today = today_cn()
+        rows = inbox(user.department, store=store, today=today) if user.department else []
         current = next((r for r in rows if str(r["round_id"]) == chosen), None)
         if current is None:
             if refusal is not None:
                 raise refusal.error
             current = next((r for r in rows if r["answer"] is None), None)
         form_map, names = None, {}  # type: tuple[Any, dict[str, str]]
+        values = refusal.kept if refusal else _answered(current, user, store)
         if current is not None:
             project = get_project(current["project"], store=store)
             fmap, names = answer_map(project.site, ctx.base)
@@ -77,9 +94,9 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         return page(ctx, "inbox.html", status=refusal.status if refusal else 200, rows=rows,
                     current=current, fmap=form_map, upload_crs=UPLOAD_CRS,
                     counties=counties(store=store), config=json.dumps(names),
-                    answers=ANSWER_ZH, not_department=False,
+                    answers=ANSWER_ZH, not_department=False, today=today,
                     error=refusal.message_zh if refusal else "",
-                    values=refusal.kept if refusal else {},
+                    values=values, amending=refusal is None and bool(values),
                     done=next((r for r in rows if r["project"] == done), None))
 
     @router.get("/inbox", response_class=HTMLResponse)

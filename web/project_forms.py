@@ -36,7 +36,7 @@ def _decimal(value: Any, where: str, label: str) -> Decimal | None:
         number = Decimal("NaN")
     if not number.is_finite():
         raise BadInput(f"{where} is not a number: {text!r}", where=where,
-                       message_zh=f"{label}须为数字")
+                       message_zh=f"{label}须为数字，如 8.5（不带单位和逗号）")
     return number
 
 

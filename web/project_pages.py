@@ -156,7 +156,9 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         query = urlencode({k: v for k, v in chosen.items() if v})
         return page(ctx, "projects.html", rows=rows, chosen=chosen, stages=STAGE_ZH,
                     total=total, page_no=page_no, pages=pages, query=query,
-                    counts=stage_counts(store=store, county=chosen["county"]),
+                    counts=stage_counts(store=store, county=chosen["county"],
+                                        tag=chosen["tag"], industry=chosen["industry"]),
+                    but_stage=urlencode({k: v for k, v in chosen.items() if v and k != "stage"}),
                     counties=counties(store=store), libraries=load_settings().libraries,
                     industries={c: i.title for c, i in rules.industries.items()},
                     may_create=allows(permit, session.user, "POST /projects/new",
@@ -164,8 +166,14 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
 
     def new_form(ctx: PageContext, store: Store, rules: Rules, values: dict[str, Any],
                  error: str = "", status: int = 200) -> HTMLResponse:
+        choices = form_choices(store, rules)
+        user = ctx.user
+        if user is not None and user.county and not user.is_city_level:
+            # county staff save projects of their own county only: offer no other
+            choices["counties"] = {c: n for c, n in choices["counties"].items()
+                                   if c == user.county}
         return page(ctx, "project_new.html", status=status, values=values, error=error,
-                    upload_crs=UPLOAD_CRS, **form_choices(store, rules))
+                    upload_crs=UPLOAD_CRS, **choices)
 
     @router.get("/projects/new", response_class=HTMLResponse)
     def new_project(request: Request, session: SessionDep, ctx: Ctx, store: StoreDep,

@@ -72,6 +72,12 @@ def safe_target(target: Any) -> str:
         else "/projects"
 
 
+def landing(user: Any) -> str:
+    """Where a user who signed in without a page to go back to starts: a department's
+    inbox (its work), the project library for everyone else."""
+    return "/inbox" if user.role == "department" and user.department else "/projects"
+
+
 class SessionDeps:
     """The FastAPI dependencies of the pages' sign-in, over the store dependency."""
 
@@ -132,9 +138,11 @@ def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
     @router.get("/login", response_class=HTMLResponse)
     def login_page(request: Request, ctx: Ctx, settings: SettingsDep) -> Response:
         """The sign-in form."""
-        target = safe_target(request.query_params.get("next"))
+        asked = request.query_params.get("next")
+        target = safe_target(asked) if asked else ""  # "": the user's landing page
         if ctx.session is not None:
-            return RedirectResponse(ctx.base + target, status_code=303)
+            return RedirectResponse(ctx.base + (target or landing(ctx.session.user)),
+                                    status_code=303)
         return form(ctx, secure_cookie(request, settings), target)
 
     @router.post("/login")
@@ -144,7 +152,8 @@ def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
         data = await request.form()
         check_fields(data.multi_items())
         name, password = str(data.get("name", "")).strip(), str(data.get("password", ""))
-        target, secure = safe_target(data.get("next")), secure_cookie(request, settings)
+        asked, secure = data.get("next"), secure_cookie(request, settings)
+        target = safe_target(asked) if asked else ""  # "": the user's landing page
         token, cookie = data.get("login_token"), request.cookies.get(LOGIN_COOKIE, "")
         if not (isinstance(token, str) and cookie and secrets.compare_digest(token, cookie)):
             return form(ctx, secure, target, CSRF_ZH, name, status=403)
@@ -153,7 +162,8 @@ def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
                                           hours=settings.session_hours)
         except NotAuthenticated as exc:
             return form(ctx, secure, target, exc.message_zh, name, status=401)
-        answer = RedirectResponse(ctx.base + target, status_code=303)
+        answer = RedirectResponse(ctx.base + (target or landing(session.user)),
+                                  status_code=303)
         answer.set_cookie(COOKIE, session_id, max_age=int(settings.session_hours * 3600),
                           httponly=True, samesite="strict", secure=secure, path="/")
         answer.delete_cookie(LOGIN_COOKIE, path="/")

@@ -35,12 +35,14 @@ def check_round(round_id: int, status: str, to: str) -> None:
                    f"“{ROUND_STATUS_ZH[to]}”", where="round")
 
 
-def require_open(round_id: int, status: str) -> None:
-    """Raise unless the round is open (departments may be changed and may answer)."""
-    if status != OPEN:
+def require_open(rnd: ConsultationRound) -> None:
+    """Raise unless the round is open (departments may be changed and may answer); said
+    as its users know it: the project's code and the round's number, not its row id."""
+    if rnd.status != OPEN:
         raise IllegalTransition(
-            f"consultation round {round_id} is {status}, not open",
-            message_zh=f"会商轮次 {round_id} 状态为“{ROUND_STATUS_ZH[status]}”，已不能办理此事项",
+            f"consultation round {rnd.id} is {rnd.status}, not open",
+            message_zh=f"项目“{rnd.project}”第 {rnd.number} 轮会商已结束"
+                       f"（{ROUND_STATUS_ZH[rnd.status]}），不能再办理此事项",
             where="round")
 
 

@@ -115,7 +115,7 @@ def start_round(code: str, *, user: User, store: Store, period_days: int | None 
 def _staff_round(conn: Connection, round_id: int, user: User) -> ConsultationRound:
     rnd = load_round(conn, round_id, for_update=True)
     require_staff(user, load_project(conn, rnd.project).county)
-    require_open(rnd.id, rnd.status)
+    require_open(rnd)
     return rnd
 
 
@@ -202,7 +202,7 @@ def answer(round_id: int, *, user: User, answer: str, text: str, store: Store,
                          message_zh=f"用户“{user.name}”不是会商部门用户，不能答复会商")
     with store.engine.begin() as conn:
         rnd = load_round(conn, round_id, for_update=True)
-        require_open(rnd.id, rnd.status)
+        require_open(rnd)
         mine = next((a for a in rnd.active if a.department == user.department), None)
         if mine is None:
             raise NotAllowed(f"department {user.department} is not consulted in round "

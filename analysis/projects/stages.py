@@ -16,7 +16,12 @@ from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import now_utc
 from blueprint.analysis.projects.model import EXITED, STAGE_ZH, Project, check_transition
-from blueprint.analysis.projects.records import get_project, load_project, require_staff
+from blueprint.analysis.projects.records import (
+    _filtered,
+    get_project,
+    load_project,
+    require_staff,
+)
 from blueprint.analysis.quota.corrections import reclaim_within
 from blueprint.layers.errors import BadInput
 from blueprint.layers.schema import consultation_rounds, meeting_items, project_stages, projects
@@ -107,11 +112,12 @@ def exit_within(conn: Connection, project: Project, *, user: User, reason: str,
     return result
 
 
-def stage_counts(*, store: Store, county: str | None = None) -> dict[str, int]:
-    """Projects per stage (every stage present, zero when none)."""
-    query = sa.select(projects.c.stage, sa.func.count()).group_by(projects.c.stage)
-    if county is not None:
-        query = query.where(projects.c.county == county)
+def stage_counts(*, store: Store, county: str | None = None, tag: str | None = None,
+                 industry: str | None = None) -> dict[str, int]:
+    """Projects per stage (every stage present, zero when none), filtered as
+    :func:`list_projects` filters them."""
+    query = _filtered(sa.select(projects.c.stage, sa.func.count()), county, None, tag,
+                      industry).group_by(projects.c.stage)
     with store.read() as conn:
         found: dict[str, int] = {str(s): int(n) for s, n in conn.execute(query).all()}
     return {stage: int(found.get(stage, 0)) for stage in STAGE_ZH}

@@ -1,5 +1,6 @@
 /* The inbox's answer form: a condition area drawn on the small map goes into the hidden
- * field "condition" as GeoJSON (the last one drawn); a chosen file is sent instead. */
+ * field "condition" as GeoJSON (the last one drawn); a chosen file is sent instead; the
+ * button 清除条件范围 drops both (only 有条件同意 may carry an area). */
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("bp-answer-config").textContent);
@@ -13,6 +14,15 @@
       state.textContent = "已选择条件范围文件“" + file.files[0].name + "”（提交时读取，优先于绘制的范围）。";
       var conditional = document.querySelector("input[name=answer][value=conditional]");
       if (conditional) { conditional.checked = true; }
+    });
+  }
+  var clear = document.getElementById("bp-clear-condition");
+  if (clear) {  /* the way back from an area drawn (or a file chosen) by mistake */
+    clear.addEventListener("click", function () {
+      field.value = "";
+      if (file) { file.value = ""; }
+      if (drawn) { drawn.clearLayers(); }
+      state.textContent = state.dataset.none;
     });
   }
   if (!map || !drawn) { return; }

@@ -1,5 +1,5 @@
 /* The new-project form: the site (and the emissions) come from the map's last check
- * (sessionStorage). */
+ * (sessionStorage), or from a site file chosen in the form. */
 (function () {
   "use strict";
   var field = document.getElementById("bp-site-json");
@@ -22,5 +22,13 @@
       " 平方米，初审结论：" + (saved.verdict_zh || "") + "。";
   } else if (!field.value) {
     info.textContent = "没有地块：请先在地图上审查一个地块，再点击“保存为项目”；或在下方上传地块文件。";
+  }
+  /* a chosen file is the site (the server reads it first): say so, not "no site" */
+  var file = document.getElementById("bp-site-file"), before = info.textContent;
+  if (file) {
+    file.addEventListener("change", function () {
+      info.textContent = file.files.length ? "地块：所选文件“" + file.files[0].name +
+        "”（提交时读取，以文件为准）。" : before;
+    });
   }
 })();

@@ -10,6 +10,15 @@
   var field = document.getElementById("bp-revise-site");
   var state = document.getElementById("bp-revise-site-state");
   var box = document.getElementById("bp-revise-box");
+  var DRAWN = "已绘制新的项目地块（提交后作为新版本地块保存并重新审查）。";
+  var file = document.querySelector("#bp-revise-form input[name=site_file]");
+  if (file && state) {  /* a chosen file is the new site (the server reads it first) */
+    file.addEventListener("change", function () {
+      state.textContent = file.files.length ? "新的项目地块：所选文件“" + file.files[0].name +
+        "”（提交时读取，优先于绘制的地块；提交后作为新版本地块保存并重新审查）。"
+        : field && field.value ? DRAWN : state.dataset.unchanged;
+    });
+  }
   if (!map || !drawn || !field) { return; }
   if (field.value) {
     try {
@@ -24,7 +33,7 @@
   map.on(L.Draw.Event.CREATED, function (ev) {
     drawn.eachLayer(function (l) { if (l !== ev.layer) { drawn.removeLayer(l); } });
     field.value = JSON.stringify(ev.layer.toGeoJSON());
-    state.textContent = "已绘制新的项目地块（提交后作为新版本地块保存并重新审查）。";
+    if (!file || !file.files.length) { state.textContent = DRAWN; }  /* a chosen file still wins */
     if (box) { box.open = true; }
   });
 })();

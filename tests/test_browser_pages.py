@@ -1,0 +1,138 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.test_browser)
+"""The consultation and project pages as their users meet them in Debian's Chromium, signed
+in through /login: a department that drew a condition area and then answers 同意 is told
+why it is refused and can clear the area (no dead end); natural resources staff who choose
+a site file are told the file is the site (保存为项目, 修改项目), and the folded 修改项目
+heading sits beside its triangle; on a phone the header wraps whole links and a wide table
+scrolls instead of squeezing its cells to one character a line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from projects_support import DCF_STAFF, SITES, park_project, site
+
+from blueprint.analysis.consultation import start_round
+from blueprint.analysis.projects import create_project, vet_project
+from blueprint.layers.store import open_store
+from blueprint.layers.users import create_user
+from tests.a11y import assert_accessible
+from tests.live_server import serving
+from tests.test_browser import (  # noqa: F401  (fixtures)
+    _need_browser,
+    browser,
+    console,
+    page,
+)
+
+pytestmark = pytest.mark.browser
+PASSWORD = "browser-test-password"
+STATE: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``blueprint serve`` on the sample city with a 东昌府区 staff user, a user of 生态环境局,
+    a planned project and one in consultation (生态环境局 consulted)."""
+    _need_browser()
+    data = tmp_path_factory.mktemp("serve-pages")
+    with serving(data) as live:
+        store = open_store("", data)
+        try:
+            create_user("东昌府区小李", "nr_staff", "371502", store=store, actor="test",
+                        password=PASSWORD)
+            create_user("生态环境局小张", "department", None, store=store, actor="test",
+                        department="ee", password=PASSWORD)
+            for name in ("待修改项目", "会商中项目"):
+                code = create_project(park_project(name=name), user=DCF_STAFF, store=store,
+                                      site=site("01_park_clean.txt")).code
+                vet_project(code, user=DCF_STAFF, store=store)
+                STATE[name] = code
+            rnd = start_round(STATE["会商中项目"], user=DCF_STAFF, store=store)
+            assert "ee" in {a.department for a in rnd.active}
+            STATE["round"] = rnd.id
+        finally:
+            store.close()
+        yield live.base
+
+
+def _sign_in(page: Any, server: str, name: str, target: str) -> None:
+    page.goto(f"{server}/login?next={target}")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}{target}*")
+
+
+def test_a_condition_area_drawn_by_mistake_can_be_cleared(server, page, console):
+    code = STATE["会商中项目"]
+    _sign_in(page, server, "生态环境局小张", f"/inbox?round={STATE['round']}")
+    page.locator("#bp-answer-map .leaflet-container").wait_for()
+    page.click("#bp-answer .leaflet-draw-draw-rectangle")
+    box = page.locator("#bp-answer-map .leaflet-container").bounding_box()
+    x, y = box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.4
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 80, y + 60, steps=8)
+    page.mouse.up()
+    page.wait_for_function("document.getElementById('bp-condition').value !== ''")
+    page.check("input[name=answer][value=agree]")  # changed their mind: no condition after all
+    page.fill("textarea[name=text]", "同意。")
+    console.expect("status of 422")
+    page.click("#bp-send-answer")
+    page.get_by_text("只有“有条件同意”可以附加条件范围").first.wait_for()
+    assert page.locator("#bp-condition").input_value() != ""  # kept, as the page says
+    page.click("#bp-clear-condition")
+    assert page.locator("#bp-condition").input_value() == ""
+    assert page.locator("#bp-condition-state").inner_text() == "未绘制条件范围。"
+    assert page.locator("#bp-answer-map path.leaflet-interactive").count() == 1  # the site only
+    assert_accessible(page)
+    page.click("#bp-send-answer")
+    page.wait_for_url(f"{server}/inbox?done=*")
+    assert "同意" in page.locator("#bp-inbox tr", has_text=code).inner_text()
+
+
+def test_a_chosen_site_file_is_said_to_be_the_site(server, page):
+    _sign_in(page, server, "东昌府区小李", "/projects/new")
+    info = page.locator("#bp-site-info")
+    assert info.inner_text().startswith("没有地块")
+    page.set_input_files("#bp-site-file", str(SITES / "01_park_clean.txt"))
+    assert info.inner_text() == "地块：所选文件“01_park_clean.txt”（提交时读取，以文件为准）。"
+    assert_accessible(page)
+
+    page.goto(f"{server}/projects/{STATE['待修改项目']}")
+    summary = page.locator("#bp-revise-box > summary")
+    heading = summary.locator("h2")
+    # the folded form's heading beside its triangle, not on a line of its own below it
+    assert heading.evaluate("e => getComputedStyle(e).display") == "inline"
+    assert summary.bounding_box()["height"] < 1.5 * heading.bounding_box()["height"]
+    summary.click()
+    state = page.locator("#bp-revise-site-state")
+    assert state.inner_text().startswith("地块不变")
+    page.set_input_files("#bp-revise-form input[name=site_file]",
+                         str(SITES / "10_commercial_on_residential.geojson"))
+    assert state.inner_text().startswith(
+        "新的项目地块：所选文件“10_commercial_on_residential.geojson”")
+    page.set_input_files("#bp-revise-form input[name=site_file]", [])
+    assert state.inner_text().startswith("地块不变")
+    assert_accessible(page)
+
+
+def test_the_pages_fit_a_phone(server, page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    _sign_in(page, server, "生态环境局小张", "/inbox")
+    for path in ("/inbox", "/projects", f"/projects/{STATE['会商中项目']}"):
+        page.goto(server + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        brand = page.locator(".bp-brand").bounding_box()
+        assert brand["width"] > 2 * brand["height"], (path, brand)  # 一张蓝图 on one line
+        for link in page.locator(".bp-top nav a").all():
+            shown = link.bounding_box()
+            assert shown["width"] > shown["height"], (path, link.inner_text(), shown)
+        # a table's headings and codes keep whole; the table scrolls sideways instead
+        for cell in page.locator(".bp-table th").all()[:8]:
+            shown = cell.bounding_box()
+            assert shown["width"] > shown["height"], (path, cell.inner_text(), shown)
+    assert_accessible(page)

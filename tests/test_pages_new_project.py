@@ -1,0 +1,49 @@
+"""The 保存为项目 form (the real app, FastAPI TestClient, both engines) offers county staff
+their own county only: a 阳谷县 user was offered all eight and refused after filling the
+form in when choosing another; city-level staff still choose any county. A number it
+refuses is refused saying how to write it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from projects_support import city  # noqa: F401  (city: fixture)
+
+from blueprint.layers.store import Store
+from tests.test_pages import SITE, _client, _csrf, _login, _users
+
+
+def _counties(html: str) -> list[str]:
+    select = html.split('<select name="county"', 1)[1].split("</select>", 1)[0]
+    return re.findall(r'<option value="(\d+)"', select)
+
+
+def test_county_staff_are_offered_their_own_county_only(city: Store,  # noqa: F811
+                                                         tmp_path: Path) -> None:
+    _users(city)
+    with _client(city, tmp_path) as yg:
+        _login(yg, "nr_yg")
+        assert _counties(yg.get("/projects/new").text) == ["371521"]
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        assert len(_counties(nr.get("/projects/new").text)) == 8
+
+
+def test_a_number_written_as_people_write_it_is_refused_saying_how_to_write_it(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """总投资 typed 8.5亿 or 8,5 (a unit, a comma) is refused with what to type instead, and
+    the form keeps what was typed."""
+    _users(city)
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        for typed in ("8.5亿", "8,5"):
+            refused = nr.post("/projects/new", data={
+                "csrf": _csrf(nr, "/projects/new"), "site": json.dumps(SITE),
+                "name": "数字项目", "county": "371502", "industry": "industrial",
+                "investment": typed, "responsible_unit": "某公司"})
+            assert refused.status_code == 422
+            assert "总投资须为数字，如 8.5（不带单位和逗号）" in refused.text, typed
+            assert f'name="investment" inputmode="decimal" required value="{typed}"' \
+                in refused.text
