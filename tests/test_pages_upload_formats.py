@@ -64,3 +64,17 @@ def test_no_site_file_field_offers_kml(city: Store, tmp_path: Path) -> None:  # 
         assert "KML" not in label.upper(), label
         assert ".kml" not in accept.split(","), accept
         assert "GeoJSON" in label and ".geojson" in accept.split(",")
+
+
+def test_the_map_offers_only_what_the_site_reader_takes(city: Store,  # noqa: F811
+                                                        tmp_path: Path) -> None:
+    """The map page's 上传地块文件 names and accepts no KML, GML or CSV (all refused)."""
+    with _client(city, tmp_path) as client:
+        page = client.get("/").text
+    accept = re.search(r'id="bp-file"[^>]*accept="([^"]*)"', page)
+    assert accept, "the map has no file field"
+    suffixes = accept.group(1).split(",")
+    assert {".txt", ".geojson", ".gpkg", ".zip"} <= set(suffixes)
+    assert not {".kml", ".gml", ".csv"} & set(suffixes), suffixes
+    way = page.split("方式二", 1)[1].split("</div>", 1)[0]
+    assert "GeoJSON" in way and "KML" not in way.upper(), way

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-ACCEPT = ".txt,.geojson,.json,.gpkg,.zip,.kml,.gml,.csv"
+ACCEPT = ".txt,.geojson,.json,.gpkg,.zip"
 # The coordinate systems a file without one (CSV, a Shapefile without .prj) is most likely in:
 # CGCS2000 lon/lat and the 3-degree Gauss-Krüger zones of the region, with the zone number in
 # front of the easting (8 digits, e.g. 39409858) or without it (6 digits).
@@ -149,7 +149,7 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
       </div>
       <div class="bp-way">
         <b>方式二：上传地块文件</b>
-        <span>界址点坐标文件（.txt）、GeoJSON、GeoPackage、Shapefile（打包为 .zip）、KML。</span>
+        <span>界址点坐标文件（.txt）、GeoJSON、GeoPackage、Shapefile（打包为 .zip）。</span>
         <label class="bp-btn bp-upload">选择文件…
           <input type="file" id="bp-file" name="file" accept="{ACCEPT}"></label>
         <label class="bp-crs">坐标系 <small>（文件或坐标未含带号时选择）</small>
