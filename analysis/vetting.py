@@ -117,6 +117,8 @@ def build_report(request: VetRequest, all_layers: list[LayerInfo],
     findings = [evaluate(o, site_m2, industry, rules) for o in overlaps]
     findings += missing_layer_findings(present)
     county = request.county or _county_of(overlaps)
+    if request.county:
+        findings = _in_county(findings, overlaps, request.county, store)
     capacity = Capacity.model_validate(capacity_raw)
     findings += _capacity_findings(capacity, rules)
     quota = None
@@ -197,6 +199,27 @@ def _site_summary(site: Site, site_m2: float) -> SiteSummary:
 def _county_of(overlaps: list[LayerOverlap]) -> str | None:
     hits = [h for o in overlaps if rule_of(o.layer.kind) == "admin" for h in o.hits]
     return max(hits, key=lambda h: h.area_m2).fid if hits else None
+
+
+def _in_county(findings: list[Finding], overlaps: list[LayerOverlap], county: str,
+               store: Store) -> list[Finding]:
+    """The findings, the administrative division's made conditional when the site lies in
+    the city but not in the county given for it (a project's county, whose quota it draws
+    on): the county is to be checked, not taken on trust. A site partly in it is in it."""
+    admin = next((o for o in overlaps if rule_of(o.layer.kind) == "admin"), None)
+    if admin is None or not admin.hits or county in {h.fid for h in admin.hits}:
+        return findings  # no division layer, wholly outside the city (said), or in it
+    from blueprint.analysis.quota.balances import known_counties
+
+    names = [h.klass or h.fid for h in sorted(admin.hits, key=lambda h: -h.area_m2)]
+    given = known_counties(store=store).get(county, county)
+    named = f"{given}（{county}）" if given != county else county
+    text = (f"地块位于{'、'.join(names)}，不在所填县区{named}内：请核实项目所属县区"
+            "（要素指标按所属县区核算）。")
+    return [f.model_copy(update={"status": "conditional", "rule": f"{admin.layer.kind}.county",
+                                 "message": text if f.status == "ok" else f.message + text})
+            if f.layer == admin.layer.name and f.kind == admin.layer.kind else f
+            for f in findings]
 
 
 CAPACITY_KIND, CAPACITY_TITLE = "env_capacity", "环境容量"
