@@ -210,3 +210,26 @@ def test_the_joint_meeting_can_take_a_project_out(city: Store) -> None:
     actions = [r.action for r in read_audit(store=city, project=code)]
     assert actions[-4:] == ["quota.reclaim", "project.reclaim", "meeting.decide",
                             "tracking.problem.close"]  # the item's tracking problem: 销号
+
+
+def test_a_condition_area_apart_from_the_site_is_refused(city: Store) -> None:
+    """A condition area must be on the project's site or meet it; one kilometres away (the
+    wrong file) is refused, nothing recorded; one on the site's edge is taken."""
+    import shapely
+
+    code, rnd = _round(city)
+    project = get_project(code, store=city)
+    minx, miny, maxx, maxy = project.site.bounds
+    far = shapely.box(maxx + 0.05, miny, maxx + 0.06, miny + 0.01)  # some 5 km east
+    nr = dept_user(rnd.active[0].department)
+    before = [r.action for r in read_audit(store=city, project=code)]
+    with pytest.raises(BadInput) as refused:
+        answer(rnd.id, user=nr, answer="conditional", text="限制高度", store=city,
+               condition=shapely.geometry.mapping(far))
+    assert refused.value.where == "condition" and "不相交" in refused.value.message_zh
+    assert get_round(rnd.id, store=city).active[0].opinions == []
+    assert [r.action for r in read_audit(store=city, project=code)] == before
+    edge = shapely.box(maxx - 0.001, miny, maxx + 0.002, maxy)  # across the site's edge
+    taken = answer(rnd.id, user=nr, answer="conditional", text="限制高度", store=city,
+                   condition=shapely.geometry.mapping(edge))
+    assert taken.condition is not None and shapely.intersects(taken.condition, project.site)

@@ -182,6 +182,17 @@ def _condition(value: dict[str, Any] | Site | None) -> bytes | None:
     return bytes(shapely.to_wkb(site.geometry))
 
 
+def _check_condition_meets_site(wkb: bytes, site: Any) -> None:
+    """A condition area is on the project's site or meets it: one that lies apart from it
+    (another file, another project's area) is a mistake to be told, not a condition."""
+    import shapely
+
+    if site is not None and not shapely.intersects(shapely.from_wkb(wkb), site):
+        raise BadInput("the condition area does not meet the project's site",
+                       message_zh="条件范围与项目用地范围不相交：条件范围应在项目地块上或与之相接，"
+                                  "请核对所绘范围或所选文件", where="condition")
+
+
 def answer(round_id: int, *, user: User, answer: str, text: str, store: Store,
            condition: dict[str, Any] | Site | None = None,
            at: datetime | None = None) -> Opinion:
@@ -207,6 +218,8 @@ def answer(round_id: int, *, user: User, answer: str, text: str, store: Store,
         if mine is None:
             raise NotAllowed(f"department {user.department} is not consulted in round "
                              f"{round_id}", message_zh="本部门未参与该轮会商，不能答复")
+        if wkb is not None:
+            _check_condition_meets_site(wkb, load_project(conn, rnd.project).site)
         before = mine.current
         opinion_id = int(conn.execute(opinions.insert().values(
             round_id=round_id, department=user.department, answer=answer, text=text,
