@@ -385,8 +385,10 @@ GOOD: list[tuple[str, Any]] = [
                                  [X, Y]])),
     ("crs84", {**poly(), "crs": named_crs("urn:ogc:def:crs:OGC:1.3:CRS84")}),
     ("crs-null", {**poly(), "crs": None}),  # GeoJSON 2008: no CRS said (lon/lat then)
+    # an integer longitude and an altitude; long and thin across the site, so that a
+    # condition area made of it meets the project's site as every condition area must
     ("integers-and-altitude", {"type": "Polygon", "coordinates": [
-        [[116, 36], [116, 36.001, 3], [116.001, 36.001], [116, 36]]]}),
+        [[116, Y], [116.04, Y, 3], [116.04, Y + 0.001], [116, Y]]]}),
 ]
 
 
