@@ -51,6 +51,10 @@ VECTOR_FORMATS = frozenset({FileFormat.COORDINATE_FILE, FileFormat.SHAPEFILE,
 ALLOWED_ZH = "界址点坐标文件、Shapefile（.zip）、GeoPackage、GeoJSON、File Geodatabase、GeoTIFF"
 ALLOWED_EN = ("a boundary-point coordinate file, Shapefile (zipped), GeoPackage, GeoJSON, "
               "File Geodatabase or GeoTIFF")
+# … where only vectors are taken (a site, a condition area): a refusal names no raster
+VECTOR_ALLOWED_ZH = "界址点坐标文件、Shapefile（.zip）、GeoPackage、GeoJSON 或 File Geodatabase"
+VECTOR_ALLOWED_EN = ("a boundary-point coordinate file, Shapefile (zipped), GeoPackage, "
+                     "GeoJSON or File Geodatabase")
 # GeoJSON "crs" members GDAL is allowed to see: names only, never links or file paths.
 _CRS_NAME = re.compile(rb'"crs"\s*:\s*\{\s*"type"\s*:\s*"name"\s*,\s*"properties"\s*:\s*\{\s*'
                        rb'"name"\s*:\s*"(urn:ogc:def:crs:(EPSG::\d{4,5}|OGC:1\.3:CRS84)|'
@@ -83,21 +87,31 @@ class Source:
     shown: str  # the name to show in messages
 
 
-def sniff(path: Path, *, shown: str | None = None) -> FileFormat:
-    """The format of ``path`` from its bytes (a folder: a File Geodatabase), or a clear error."""
+def sniff(path: Path, *, shown: str | None = None,
+          allowed: frozenset[FileFormat] | None = None) -> FileFormat:
+    """The format of ``path`` from its bytes (a folder: a File Geodatabase), or a clear error
+    naming what may be sent (``allowed``: the formats taken here; by default all)."""
     shown = shown or path.name
+    words_en, words_zh = _allowed_words(allowed)
     if path.is_dir():
         if _is_file_gdb(path):
             return FileFormat.FILE_GDB
-        raise RefusedFormat(f"the folder is not a File Geodatabase; send a file ({ALLOWED_EN})",
-                            message_zh=f"该文件夹不是 File Geodatabase，请提交{ALLOWED_ZH}",
+        raise RefusedFormat(f"the folder is not a File Geodatabase; send a file ({words_en})",
+                            message_zh=f"该文件夹不是 File Geodatabase，请提交{words_zh}",
                             where=shown)
     with open(path, "rb") as fh:
         head = fh.read(4096)
     found = _sniff_head(head, path)
     if found is None:
-        raise _refused(head, shown)
+        raise _refused(head, shown, words_en, words_zh)
     return found
+
+
+def _allowed_words(allowed: frozenset[FileFormat] | None) -> tuple[str, str]:
+    """The formats a refusal names (English, Chinese): no raster where none is taken."""
+    if allowed is not None and FileFormat.GEOTIFF not in allowed:
+        return VECTOR_ALLOWED_EN, VECTOR_ALLOWED_ZH
+    return ALLOWED_EN, ALLOWED_ZH
 
 
 def _sniff_head(head: bytes, path: Path) -> FileFormat | None:
@@ -119,28 +133,28 @@ def _sniff_head(head: bytes, path: Path) -> FileFormat | None:
     return None
 
 
-def _refused(head: bytes, shown: str) -> BlueprintError:
+def _refused(head: bytes, shown: str, words_en: str, words_zh: str) -> BlueprintError:
     if head.startswith(b"PK\x05\x06"):  # the end record alone: a zip with nothing in it
         return InvalidFile("the zip archive is empty", message_zh="压缩包是空的", where=shown)
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text[:15].lower().startswith((b"<!doctype html", b"<html")):
         return RefusedFormat(
             f"a web page (HTML) is not a GIS file (a download that went wrong?); send "
-            f"{ALLOWED_EN}", message_zh=f"这是网页（HTML）文件，不是地理数据文件（下载出错？），"
-            f"请提交{ALLOWED_ZH}", where=shown)
+            f"{words_en}", message_zh=f"这是网页（HTML）文件，不是地理数据文件（下载出错？），"
+            f"请提交{words_zh}", where=shown)
     if text.startswith(b"<"):
         return RefusedFormat(
             "XML files (GDAL VRT, KML, GML…) are not accepted: they can point at other data; "
-            f"send {ALLOWED_EN}",
+            f"send {words_en}",
             message_zh="不接受 XML 文件（如 GDAL VRT、KML、GML）：此类文件可引用其他数据，"
-            f"请提交{ALLOWED_ZH}", where=shown)
+            f"请提交{words_zh}", where=shown)
     if head.startswith(b"SQLite format 3\x00"):
         return RefusedFormat("a SQLite database that is not a GeoPackage is not accepted",
                              message_zh="不接受非 GeoPackage 的 SQLite 数据库", where=shown)
     return RefusedFormat(
         f"the file is neither a boundary-point coordinate file nor a known GIS format; send "
-        f"{ALLOWED_EN}",
-        message_zh=f"文件既不是界址点坐标文件，也不是可识别的 GIS 格式，请提交{ALLOWED_ZH}",
+        f"{words_en}",
+        message_zh=f"文件既不是界址点坐标文件，也不是可识别的 GIS 格式，请提交{words_zh}",
         where=shown)
 
 
@@ -190,12 +204,12 @@ def opened(path: Path, *, limits: Limits = Limits(), allowed: frozenset[FileForm
     """
     shown = path.name
     check_size(path, max_bytes=limits.max_bytes)
-    found = sniff(path, shown=shown)
+    found = sniff(path, shown=shown, allowed=allowed)
     with tempfile.TemporaryDirectory(prefix="blueprint-open-") as work:
         if found is FileFormat.ZIP:
             inner = unzip(path, Path(work) / "unzipped", limits)
             shown = f"{path.name}/{inner.relative_to(Path(work) / 'unzipped').as_posix()}"
-            found = sniff(inner, shown=shown)
+            found = sniff(inner, shown=shown, allowed=allowed)
             if found is FileFormat.ZIP:
                 raise RefusedFormat("a zip inside a zip is not accepted",
                                     message_zh="不接受嵌套的压缩包", where=shown)

@@ -78,3 +78,22 @@ def test_the_map_offers_only_what_the_site_reader_takes(city: Store,  # noqa: F8
     assert not {".kml", ".gml", ".csv"} & set(suffixes), suffixes
     way = page.split("方式二", 1)[1].split("</div>", 1)[0]
     assert "GeoJSON" in way and "KML" not in way.upper(), way
+
+
+def test_a_refused_site_file_names_only_what_a_site_may_be(tmp_path: Path) -> None:
+    """A site is vectors: the refusal of an unknown file lists no GeoTIFF (it did, from the
+    list shared with layer imports), while a layer import's refusal still names it."""
+    from blueprint.layers.safe_open import FileFormat, sniff
+
+    notes = tmp_path / "会议纪要.txt"
+    notes.write_text("hello\nthis is not a site\n", encoding="utf-8")
+    with pytest.raises(RefusedFormat) as site_refused:
+        read_site(notes)
+    said = site_refused.value.message_zh + site_refused.value.message
+    assert "GeoJSON" in said and "GeoTIFF" not in said, said
+    with pytest.raises(RefusedFormat) as any_refused:
+        sniff(notes)
+    assert "GeoTIFF" in any_refused.value.message_zh
+    with pytest.raises(RefusedFormat) as raster_refused:
+        sniff(notes, allowed=frozenset({FileFormat.GEOTIFF}))
+    assert "GeoTIFF" in raster_refused.value.message_zh
