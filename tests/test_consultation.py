@@ -196,6 +196,12 @@ def test_the_joint_meeting_moves_a_project_on(city: Store) -> None:
     with pytest.raises(IllegalTransition):
         decide(item["id"], user=STAFF, decision="exit", meeting_date=date(2026, 3, 5),
                attendees=["a"], text="x", store=city)
+    from blueprint.analysis.consultation.model import check_round
+
+    with pytest.raises(IllegalTransition) as said:  # named as users know it, not by row id
+        check_round(get_round(rnd.id, store=city), "agreed")
+    assert said.value.message_zh == (f"项目“{code}”第 1 轮会商状态为“联席会议已决定”，"
+                                     "不能变为“会商通过”"), said.value.message_zh
 
 
 def test_the_joint_meeting_can_take_a_project_out(city: Store) -> None:

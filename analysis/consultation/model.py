@@ -25,14 +25,16 @@ AGREE, CONDITIONAL, DISAGREE = "agree", "conditional", "disagree"
 ANSWER_ZH = {AGREE: "同意", CONDITIONAL: "有条件同意", DISAGREE: "不同意"}
 
 
-def check_round(round_id: int, status: str, to: str) -> None:
-    """Raise :class:`IllegalTransition` unless a round in ``status`` may become ``to``."""
-    if to in ROUND_TRANSITIONS.get(status, set()):
+def check_round(rnd: ConsultationRound, to: str) -> None:
+    """Raise :class:`IllegalTransition` unless the round may become ``to``; said as its users
+    know it (the project's code and the round's number, not its row id)."""
+    if to in ROUND_TRANSITIONS.get(rnd.status, set()):
         return
     raise IllegalTransition(
-        f"consultation round {round_id} is {status}: it cannot become {to}",
-        message_zh=f"会商轮次 {round_id} 状态为“{ROUND_STATUS_ZH[status]}”，不能变为"
-                   f"“{ROUND_STATUS_ZH[to]}”", where="round")
+        f"consultation round {rnd.id} is {rnd.status}: it cannot become {to}",
+        message_zh=f"项目“{rnd.project}”第 {rnd.number} 轮会商状态为"
+                   f"“{ROUND_STATUS_ZH[rnd.status]}”，不能变为“{ROUND_STATUS_ZH[to]}”",
+        where="round")
 
 
 def require_open(rnd: ConsultationRound) -> None:

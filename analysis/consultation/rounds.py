@@ -239,7 +239,7 @@ def _maybe_agree(conn: Connection, round_id: int, actor: str, at: datetime) -> N
     current = [a.current for a in rnd.active]
     if not current or any(o is None or o.answer == DISAGREE for o in current):
         return
-    check_round(rnd.id, rnd.status, AGREED)
+    check_round(rnd, AGREED)
     _set_status(conn, rnd, AGREED, actor, at, "各部门均同意（含有条件同意）")
     project = load_project(conn, rnd.project, for_update=True)
     move(conn, project, RESERVE, via="consultation", actor=actor, at=at,
@@ -273,7 +273,7 @@ def close_round(round_id: int, *, user: User, outcome: str, reason: str, store: 
                 "department has agreed", where="round",
                 message_zh="本轮会商没有不同意意见，各部门均答复同意后自动结束")
         status = REJECTED if outcome == "revise" else REFERRED
-        check_round(rnd.id, rnd.status, status)
+        check_round(rnd, status)
         _set_status(conn, rnd, status, user.name, at, reason)
         if outcome == "revise":
             project = load_project(conn, rnd.project, for_update=True)
