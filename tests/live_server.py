@@ -10,10 +10,11 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,6 +85,33 @@ def serving(data: Path, *, workers: int = 1, database_url: str = "",
             server.stop()
         finally:
             log.close()
+
+
+#: The password of every user a browser test's server is given (:func:`serving_city`).
+PASSWORD = "browser-test-password"
+#: A user of a served city: name, role, county (None: city level), department.
+ServedUser = tuple[str, str, "str | None", "str | None"]
+
+
+@contextmanager
+def serving_city(data: Path, users: list[ServedUser],
+                 setup: Callable[[Any], None] | None = None) -> Iterator[str]:
+    """:func:`serving` the sample city with ``users`` (each with :data:`PASSWORD`) and
+    whatever ``setup(store)`` records through the core; yield the server's base URL."""
+    from blueprint.layers.store import open_store
+    from blueprint.layers.users import create_user
+
+    with serving(data) as live:
+        store = open_store("", data)
+        try:
+            for name, role, county, department in users:
+                create_user(name, role, county, store=store, actor="test",
+                            department=department, password=PASSWORD)
+            if setup is not None:
+                setup(store)
+        finally:
+            store.close()
+        yield live.base
 
 
 @contextmanager

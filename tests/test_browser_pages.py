@@ -16,10 +16,8 @@ from projects_support import DCF_STAFF, SITES, park_project, site
 
 from blueprint.analysis.consultation import start_round
 from blueprint.analysis.projects import create_project, vet_project
-from blueprint.layers.store import open_store
-from blueprint.layers.users import create_user
 from tests.a11y import assert_accessible
-from tests.live_server import serving
+from tests.live_server import PASSWORD, serving_city
 from tests.test_browser import (  # noqa: F401  (fixtures)
     _need_browser,
     browser,
@@ -28,7 +26,6 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
 )
 
 pytestmark = pytest.mark.browser
-PASSWORD = "browser-test-password"
 STATE: dict[str, Any] = {}
 
 
@@ -37,25 +34,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``blueprint serve`` on the sample city with a 东昌府区 staff user, a user of 生态环境局,
     a planned project and one in consultation (生态环境局 consulted)."""
     _need_browser()
-    data = tmp_path_factory.mktemp("serve-pages")
-    with serving(data) as live:
-        store = open_store("", data)
-        try:
-            create_user("东昌府区小李", "nr_staff", "371502", store=store, actor="test",
-                        password=PASSWORD)
-            create_user("生态环境局小张", "department", None, store=store, actor="test",
-                        department="ee", password=PASSWORD)
-            for name in ("待修改项目", "会商中项目"):
-                code = create_project(park_project(name=name), user=DCF_STAFF, store=store,
-                                      site=site("01_park_clean.txt")).code
-                vet_project(code, user=DCF_STAFF, store=store)
-                STATE[name] = code
-            rnd = start_round(STATE["会商中项目"], user=DCF_STAFF, store=store)
-            assert "ee" in {a.department for a in rnd.active}
-            STATE["round"] = rnd.id
-        finally:
-            store.close()
-        yield live.base
+
+    def projects(store: Any) -> None:
+        for name in ("待修改项目", "会商中项目"):
+            code = create_project(park_project(name=name), user=DCF_STAFF, store=store,
+                                  site=site("01_park_clean.txt")).code
+            vet_project(code, user=DCF_STAFF, store=store)
+            STATE[name] = code
+        rnd = start_round(STATE["会商中项目"], user=DCF_STAFF, store=store)
+        assert "ee" in {a.department for a in rnd.active}
+        STATE["round"] = rnd.id
+
+    with serving_city(tmp_path_factory.mktemp("serve-pages"), [
+            ("东昌府区小李", "nr_staff", "371502", None),
+            ("生态环境局小张", "department", None, "ee")], projects) as base:
+        yield base
 
 
 def _sign_in(page: Any, server: str, name: str, target: str) -> None:

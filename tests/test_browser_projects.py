@@ -17,9 +17,8 @@ from projects_support import DCF_STAFF, park_project, site
 
 from blueprint.analysis.projects import create_project, vet_project
 from blueprint.layers.store import open_store
-from blueprint.layers.users import create_user
 from tests.a11y import assert_accessible
-from tests.live_server import serving
+from tests.live_server import PASSWORD, serving_city
 from tests.test_browser import (  # noqa: F401  (fixtures)
     ARTIFACTS,
     PARK,
@@ -32,7 +31,6 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
 )
 
 pytestmark = pytest.mark.browser
-PASSWORD = "browser-test-password"
 STATE: dict[str, str] = {}
 
 
@@ -43,19 +41,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     passwords."""
     _need_browser()
     data = tmp_path_factory.mktemp("serve-projects")
-    with serving(data) as live:
-        STATE["data"] = str(data)
-        store = open_store("", data)
-        try:
-            create_user("自然资源局小王", "nr_staff", None, store=store, actor="test",
-                        password=PASSWORD)
-            create_user("工信局小李", "department", None, store=store, actor="test",
-                        department="industry", password=PASSWORD)
-            create_user("阳谷县小赵", "nr_staff", "371521", store=store, actor="test",
-                        password=PASSWORD)
-        finally:
-            store.close()
-        yield live.base
+    STATE["data"] = str(data)
+    with serving_city(data, [("自然资源局小王", "nr_staff", None, None),
+                             ("工信局小李", "department", None, "industry"),
+                             ("阳谷县小赵", "nr_staff", "371521", None)]) as base:
+        yield base
 
 
 def _sign_in(page: Any, server: str, name: str, target: str) -> None:

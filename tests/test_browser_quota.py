@@ -14,10 +14,8 @@ from typing import Any
 import pytest
 from quota_support import register_fixed_projects
 
-from blueprint.layers.store import open_store
-from blueprint.layers.users import create_user
 from tests.a11y import assert_accessible
-from tests.live_server import serving
+from tests.live_server import PASSWORD, serving_city
 from tests.test_browser import (  # noqa: F401  (fixtures)
     ARTIFACTS,
     _need_browser,
@@ -27,27 +25,20 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
 )
 
 pytestmark = pytest.mark.browser
-PASSWORD = "browser-test-password"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``blueprint serve`` on the sample city with a city and a county quota manager."""
     _need_browser()
-    data = tmp_path_factory.mktemp("serve-quota")
-    with serving(data) as live:
-        store = open_store("", data)
-        try:
-            create_user("市指标管理员", "city_quota_manager", None, store=store, actor="test",
-                        password=PASSWORD)
-            create_user("东昌府区指标员", "county_quota_manager", "371502", store=store,
-                        actor="test", password=PASSWORD)
-            # The projects the pages hold and allocate for (only real projects get quota).
-            register_fixed_projects(store, {"LC-2026-9100": "371521",
-                                            "LC-2026-9200": "371502"})
-        finally:
-            store.close()
-        yield live.base
+
+    def projects(store: Any) -> None:  # the projects the pages hold and allocate for
+        register_fixed_projects(store, {"LC-2026-9100": "371521", "LC-2026-9200": "371502"})
+
+    with serving_city(tmp_path_factory.mktemp("serve-quota"), [
+            ("市指标管理员", "city_quota_manager", None, None),
+            ("东昌府区指标员", "county_quota_manager", "371502", None)], projects) as base:
+        yield base
 
 
 def _sign_in(page: Any, server: str, name: str) -> None:

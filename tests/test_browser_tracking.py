@@ -17,10 +17,9 @@ from typing import Any
 import pytest
 
 from blueprint.layers.store import open_store
-from blueprint.layers.users import create_user
 from tests.a11y import assert_accessible
 from tests.conftest import REPO
-from tests.live_server import serving
+from tests.live_server import PASSWORD, serving_city
 from tests.test_browser import (  # noqa: F401  (fixtures)
     _need_browser,
     browser,
@@ -29,7 +28,6 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
 )
 
 pytestmark = pytest.mark.browser
-PASSWORD = "browser-test-password"
 HEX = {"green": "#1a9850", "yellow": "#f1c40f", "red": "#d7191c"}
 DATA: dict[str, Path] = {}  # the served data folder, for records made through the core
 
@@ -40,15 +38,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _need_browser()
     data = tmp_path_factory.mktemp("serve-tracking")
     DATA["dir"] = data
-    with serving(data) as live:
-        store = open_store("", data)
-        try:
-            create_user("市领导", "viewer", None, store=store, actor="test", password=PASSWORD)
-            create_user("市跟踪专员", "nr_staff", None, store=store, actor="test",
-                        password=PASSWORD)
-        finally:
-            store.close()
-        yield live.base
+    with serving_city(data, [("市领导", "viewer", None, None),
+                             ("市跟踪专员", "nr_staff", None, None)]) as base:
+        yield base
 
 
 def _sign_in(page: Any, server: str, target: str, name: str = "市领导") -> None:
