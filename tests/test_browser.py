@@ -19,13 +19,25 @@ import pytest
 
 from tests.a11y import assert_accessible
 from tests.conftest import IN_CI, REPO, SAMPLE
-from tests.live_server import running_server
+from tests.live_server import PASSWORD, running_server
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def sign_in(page: Any, server: str, name: str, target: str) -> None:
+    """Sign in through /login as ``name`` (a user of :func:`tests.live_server.serving_city`)
+    and land on ``target``; a page with a header then names the user."""
+    page.goto(f"{server}/login?next={target}")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}{target}*")
+    if target != "/":  # the map page has no page header
+        assert name in page.locator("#bp-user").inner_text()
 
 
 def _need_browser() -> Any:

@@ -17,12 +17,13 @@ from projects_support import DCF_STAFF, SITES, park_project, site
 from blueprint.analysis.consultation import start_round
 from blueprint.analysis.projects import create_project, vet_project
 from tests.a11y import assert_accessible
-from tests.live_server import PASSWORD, serving_city
+from tests.live_server import serving_city
 from tests.test_browser import (  # noqa: F401  (fixtures)
     _need_browser,
     browser,
     console,
     page,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -51,17 +52,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-def _sign_in(page: Any, server: str, name: str, target: str) -> None:
-    page.goto(f"{server}/login?next={target}")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server}{target}*")
-
-
 def test_a_condition_area_drawn_by_mistake_can_be_cleared(server, page, console):
     code = STATE["会商中项目"]
-    _sign_in(page, server, "生态环境局小张", f"/inbox?round={STATE['round']}")
+    sign_in(page, server, "生态环境局小张", f"/inbox?round={STATE['round']}")
     page.locator("#bp-answer-map .leaflet-container").wait_for()
     page.click("#bp-answer .leaflet-draw-draw-rectangle")
     box = page.locator("#bp-answer-map .leaflet-container").bounding_box()
@@ -88,7 +81,7 @@ def test_a_condition_area_drawn_by_mistake_can_be_cleared(server, page, console)
 
 
 def test_a_chosen_site_file_is_said_to_be_the_site(server, page):
-    _sign_in(page, server, "东昌府区小李", "/projects/new")
+    sign_in(page, server, "东昌府区小李", "/projects/new")
     info = page.locator("#bp-site-info")
     assert info.inner_text().startswith("没有地块")
     page.set_input_files("#bp-site-file", str(SITES / "01_park_clean.txt"))
@@ -115,7 +108,7 @@ def test_a_chosen_site_file_is_said_to_be_the_site(server, page):
 
 def test_the_pages_fit_a_phone(server, page):
     page.set_viewport_size({"width": 390, "height": 844})
-    _sign_in(page, server, "生态环境局小张", "/inbox")
+    sign_in(page, server, "生态环境局小张", "/inbox")
     for path in ("/inbox", "/projects", f"/projects/{STATE['会商中项目']}"):
         page.goto(server + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path

@@ -18,7 +18,7 @@ from projects_support import DCF_STAFF, park_project, site
 from blueprint.analysis.projects import create_project, vet_project
 from blueprint.layers.store import open_store
 from tests.a11y import assert_accessible
-from tests.live_server import PASSWORD, serving_city
+from tests.live_server import serving_city
 from tests.test_browser import (  # noqa: F401  (fixtures)
     ARTIFACTS,
     PARK,
@@ -28,6 +28,7 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
     browser,
     console,
     page,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -48,23 +49,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-def _sign_in(page: Any, server: str, name: str, target: str) -> None:
-    page.goto(f"{server}/login?next={target}")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server}{target}*")
-    if target != "/":  # the map page has no page header
-        assert name in page.locator("#bp-user").inner_text()
-
-
 def _shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_a_staff_user_saves_a_checked_site_and_starts_a_round(server, page):
-    _sign_in(page, server, "自然资源局小王", "/")
+    sign_in(page, server, "自然资源局小王", "/")
     page.locator(".bp-county-label").first.wait_for()
     page.evaluate("() => { blueprint.map.setView([36.4399, 116.0380], 16, {animate: false}); }")
     _drag_rectangle(page, *PARK)
@@ -114,7 +105,7 @@ def _click_on_answer_map(page: Any, lat: float, lon: float, done: str) -> None:
 def test_a_department_answers_with_a_drawn_condition(server, page):
     code = STATE.get("code")
     assert code, "the staff test saves the project first"
-    _sign_in(page, server, "工信局小李", "/inbox")
+    sign_in(page, server, "工信局小李", "/inbox")
     row = page.locator("#bp-inbox tr", has_text=code)
     assert row.count() == 1 and "未答复" in row.inner_text()
     assert row.locator("td").nth(2).inner_text() == "东昌府区"  # the county's name, not its code
@@ -151,7 +142,7 @@ def test_a_stale_answer_form_keeps_the_department_in_the_header(server, page, co
     same header as every page (the department's name, not its code)."""
     code = STATE.get("code")
     assert code, "the staff test saves the project first"
-    _sign_in(page, server, "工信局小李", "/inbox")
+    sign_in(page, server, "工信局小李", "/inbox")
     assert page.locator("#bp-user").inner_text() == "工信局小李（会商部门，工业和信息化局）"
     page.locator("#bp-inbox tr", has_text=code).get_by_role("link", name="修改意见").click()
     page.wait_for_url(f"{server}/inbox?round=*")
@@ -170,7 +161,7 @@ def test_a_stale_answer_form_keeps_the_department_in_the_header(server, page, co
 def test_staff_add_a_department_and_a_library_another_county_sees_no_action(server, page):
     code = STATE.get("code")
     assert code, "the staff test saves the project first"
-    _sign_in(page, server, "自然资源局小王", f"/projects/{code}")
+    sign_in(page, server, "自然资源局小王", f"/projects/{code}")
     page.select_option("#bp-add-dept-form select[name=department]", "water")
     page.fill("#bp-add-dept-form input[name=reason]", "地块临近河道，须征求水利部门意见")
     page.click("#bp-add-dept")
@@ -184,7 +175,7 @@ def test_staff_add_a_department_and_a_library_another_county_sees_no_action(serv
     assert "市重点项目库" in page.locator("table.bp-table").first.inner_text()
     _shot(page, "project_actions_staff")
     page.context.clear_cookies()
-    _sign_in(page, server, "阳谷县小赵", f"/projects/{code}")
+    sign_in(page, server, "阳谷县小赵", f"/projects/{code}")
     assert code in page.locator("#bp-code").inner_text()
     for action in ("#bp-actions", "#bp-add-dept", "#bp-set-tags", "#bp-revise-form",
                    "#bp-revet-button"):
@@ -231,7 +222,7 @@ def test_a_refused_revision_keeps_the_drawn_site_on_the_map(server, page, consol
         vet_project(code, user=DCF_STAFF, store=store)
     finally:
         store.close()
-    _sign_in(page, server, "自然资源局小王", f"/projects/{code}")
+    sign_in(page, server, "自然资源局小王", f"/projects/{code}")
     page.locator("#bp-project-map .leaflet-container").wait_for()
     assert not page.locator("#bp-revise-form").is_visible()  # folded until wanted
     _drag_on_revise_map(page, (36.4395, 116.0372), (36.4404, 116.0388))
@@ -272,7 +263,7 @@ def test_the_sign_in_and_error_pages_are_accessible(server, page, console):
     page.click("button[type=submit]")
     assert page.locator(".bp-error, [role=alert]").count() >= 1
     assert_accessible(page)
-    _sign_in(page, server, "自然资源局小王", "/projects")
+    sign_in(page, server, "自然资源局小王", "/projects")
     console.expect("status of 404")
     page.goto(f"{server}/projects/LC-1999-0000")
     page.locator(".bp-en summary").click()
