@@ -106,10 +106,12 @@ def _closed(points: list[Point], warnings: list[str]) -> list[Point]:
     """The points with every ring closed: a ring whose last point is not its first gets its
     first again (at its last row's line), and a warning says so."""
     out: list[Point] = []
+    first = points[0]
     for i, point in enumerate(points):
+        if point.ring != first.ring:  # a run of another ring number starts here
+            first = point
         out.append(point)
         last_of_ring = i + 1 == len(points) or points[i + 1].ring != point.ring
-        first = next(p for p in out if p.ring == point.ring)
         if last_of_ring and (first.north, first.east) != (point.north, point.east):
             out.append(Point(point.line, first.name, first.ring, first.north, first.east))
             warnings.append(f"第 {first.ring} 圈未闭合，已按首点 {first.name} 闭合 / "
