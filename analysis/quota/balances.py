@@ -36,6 +36,7 @@ from blueprint.analysis.quota.ledger import (
     balance,
     boundary_counties,
     county_names,
+    reserve_title,
 )
 from blueprint.analysis.quota.tables import accounts, entries, operations
 from blueprint.layers.schema import projects
@@ -204,7 +205,7 @@ def _name_reserves(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if reserves:
         names = county_names(conn)
         for r in reserves:
-            r["title"] = f"{names.get(r['county'], r['county'])} {TYPE_ZH[COUNTY]}"
+            r["title"] = reserve_title(r["county"], names)
 
 
 def balances(*, store: Store, year: int | None = None, kind: str | None = None,
@@ -237,13 +238,13 @@ def known_counties(*, store: Store) -> dict[str, str]:
     name. Codes in order."""
     with store.read() as conn:
         granted = county_names(conn)
-        boundary = boundary_counties(conn)
+        # every version's codes, the current version's names last (they win)
         every_version = boundary_counties(conn, every_version=True)
         in_ledger = conn.execute(sa.select(accounts.c.county).distinct()).scalars()
         named_by_projects = conn.execute(sa.select(projects.c.county).distinct()).scalars()
         known = {str(code): str(code) for codes in (in_ledger, named_by_projects)
                  for code in codes if code}
-    return dict(sorted({**known, **every_version, **boundary, **granted}.items()))
+    return dict(sorted({**known, **every_version, **granted}.items()))
 
 
 def ledger_years(*, store: Store) -> list[int]:

@@ -16,9 +16,9 @@ from blueprint.analysis.quota.ledger import (
     COUNTY,
     HOLD,
     PROJECT,
-    TYPE_ZH,
     county_names,
     loan_outstanding,
+    reserve_title,
 )
 from blueprint.analysis.quota.runner import shown_key
 from blueprint.analysis.quota.tables import accounts, entries, operations
@@ -76,7 +76,7 @@ def _code(type_: str, owner: str) -> str:
 def _title(type_: str, owner: str, stored: str, names: dict[str, str]) -> str:
     """A county reserve by the one rule's name (:func:`county_names`), not the name its
     first grant stored; any other account by its stored title."""
-    return f"{names.get(owner, owner)} {TYPE_ZH[COUNTY]}" if type_ == COUNTY else stored
+    return reserve_title(owner, names) if type_ == COUNTY else stored
 
 
 def count_movements(*, store: Store, year: int | None = None, kind: str | None = None,

@@ -141,6 +141,12 @@ def county_names(conn: Connection) -> dict[str, str]:
             for code in sorted(granted)}
 
 
+def reserve_title(county: str, names: dict[str, str]) -> str:
+    """A county reserve's title by :func:`county_names`' rule (``names``), not the name its
+    first grant stored in the account: ``茌平区 县级储备``."""
+    return f"{names.get(county, county)} {TYPE_ZH[COUNTY]}"
+
+
 def _preferred(boundary: str | None, granted: str, code: str) -> str:
     return boundary if boundary and boundary != code else granted
 
