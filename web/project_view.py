@@ -10,8 +10,8 @@ from typing import Any
 from blueprint.analysis.capacity import POLLUTANT_NAMES_ZH
 from blueprint.analysis.clock import today_cn
 from blueprint.analysis.consultation.model import DISAGREE, OPEN, ConsultationRound
+from blueprint.analysis.consultation.records import late_in_round
 from blueprint.analysis.consultation.routing import load_routing
-from blueprint.analysis.consultation.workdays import working_days_between
 from blueprint.analysis.messages import VERDICT_ZH
 from blueprint.analysis.projects import Project, stale_projects
 from blueprint.analysis.projects.config import load_settings
@@ -118,16 +118,6 @@ def _answer_here(user: User, project: Project, current: ConsultationRound | None
     return {"round": current.id, "answered": mine.current is not None}
 
 
-def late(current: ConsultationRound | None) -> dict[str, int]:
-    """The departments of the open round past their deadline without an answer, with the
-    working days since it (0: only days off since the deadline), as the inbox counts them."""
-    if current is None:
-        return {}
-    today = today_cn()
-    return {a.department: working_days_between(a.deadline, today) for a in current.active
-            if a.current is None and today > a.deadline}
-
-
 def project_view(user: User, project: Project, rounds: list[ConsultationRound],
                  report: StoredReport | None, *, store: Store, allows: Allows,
                  query: Any) -> dict[str, Any]:
@@ -140,7 +130,7 @@ def project_view(user: User, project: Project, rounds: list[ConsultationRound],
     names = {d.code: d.name_zh for d in list_departments(store=store)}
     always = {r.code for r in routing.departments if r.always}
     return {"actions": actions, "stale": staleness, "revet": _revet(query, report),
-            "current_round": current, "late": late(current),
+            "current_round": current, "late": late_in_round(current, today_cn()) if current else {},
             "answer_here": _answer_here(user, project, current, allows),
             "add_departments": {c: n for c, n in names.items() if c not in in_round},
             "remove_departments": {c: names.get(c, c) for c in sorted(in_round - always)}}

@@ -150,6 +150,15 @@ def inbox(department: str, *, store: Store, today: date | None = None
     return rows
 
 
+def late_in_round(rnd: ConsultationRound, today: date | None = None) -> dict[str, int]:
+    """The departments of ``rnd`` past their deadline without an answer (as :func:`overdue`
+    counts them, for a round already read), with the working days since the deadline (0:
+    only days off since then)."""
+    today = today or today_cn()
+    return {a.department: working_days_between(a.deadline, today) for a in rnd.active
+            if a.current is None and today > a.deadline}
+
+
 def overdue(*, store: Store, today: date | None = None, department: str | None = None
             ) -> dict[str, list[dict[str, Any]]]:
     """Unanswered past their deadline, per department: ``{code: [{round_id, project, name,
