@@ -251,3 +251,31 @@ def test_blueprint_vet_points_reads_a_table_from_a_file_or_standard_input(tmp_pa
     no_zone = run(["vet", str(table), "--points"], data_dir)
     assert no_zone.returncode == 2 and "界址点成果表.txt:2" in no_zone.stderr
     assert "Traceback" not in no_zone.stderr and no_zone.stdout == ""
+
+
+def test_blueprint_vet_points_refuses_hostile_input_before_reading_it(tmp_path):
+    """A point table on the command line is size-capped before it is read (a file by its
+    size, standard input by reading one byte past the cap), and an empty or binary one is
+    one line of error: exit 2, nothing on stdout, no traceback."""
+    from blueprint.layers.coordfile.table import MAX_TEXT
+    from tests.test_cli import run
+
+    data_dir = tmp_path / "bp"
+    huge = tmp_path / "huge.txt"
+    huge.write_bytes(b"4034895.777 39413513.313\n" * (MAX_TEXT // 25 + 1))
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(bytes(range(256)) * 8)
+    for path, words in ((huge, "过大"), (empty, "文件为空"), (binary, "不是有效的")):
+        done = run(["vet", str(path), "--points"], data_dir)
+        assert done.returncode == 2, (path.name, done.stderr)
+        assert words in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    piped = subprocess.run(
+        [sys.executable, "-m", "blueprint.service", "vet", "-", "--points"],
+        input=huge.read_bytes(), capture_output=True, timeout=300,
+        env={**os.environ, "BLUEPRINT_DATA_DIR": str(data_dir), "BLUEPRINT_DATABASE_URL": ""},
+        cwd=Path(__file__).resolve().parent.parent)
+    assert piped.returncode == 2 and "超过" in piped.stderr.decode(), piped.stderr.decode()
+    assert b"Traceback" not in piped.stderr and piped.stdout == b""
