@@ -181,6 +181,10 @@ def test_refused_points_say_where_and_record_nothing(client, sample_store):
     assert not_epsg.status_code == 422 and "不是 EPSG 代码" in not_epsg.json()["message_zh"]
     empty = client.post("/api/vet/points", json={"points": ""})
     assert empty.status_code == 422 and empty.json()["where"].startswith("body.points")
+    from blueprint.layers.coordfile.table import MAX_TEXT
+
+    huge = client.post("/api/vet/points", json={"points": "1" * (MAX_TEXT + 1)})
+    assert huge.status_code == 422 and huge.json()["where"].startswith("body.points")
     assert count_audit(store=sample_store) == before
 
 
