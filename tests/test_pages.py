@@ -602,7 +602,8 @@ def test_a_department_answers_with_an_uploaded_condition(city: Store,  # noqa: F
                         files={"condition_file": ("条件.txt", park.read_bytes())})
         assert done.status_code == 303, done.text[-600:]
         told = gxj.get(done.headers["location"]).text  # the inbox says it was recorded
-        assert f'id="bp-done">已提交对项目 {code} ' in told and "的意见（有条件同意）。" in told
+        assert f'id="bp-done">已提交对项目 <a href="/projects/{code}">{code} ' in told
+        assert "的意见（有条件同意）。" in told
         assert 'id="bp-done"' not in gxj.get("/inbox?done=LC-1999-0001").text
     (opinion,) = [o for a in get_round(rnd.id, store=city).assignments for o in a.opinions]
     assert opinion.answer == "conditional" and opinion.condition is not None

@@ -23,6 +23,7 @@ from blueprint.analysis.projects import (
     STAGE_ZH,
     Project,
     advance,
+    check_filters,
     count_projects,
     create_project,
     exit_project,
@@ -147,6 +148,13 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         """The library with filters, key projects marked and counts per stage."""
         q = request.query_params
         chosen = {k: (q.get(k) or None) for k in ("county", "stage", "tag", "industry")}
+        refused = []
+        for key, value in chosen.items():  # a filter nothing could match: said, then dropped
+            try:
+                check_filters(store=store, **{key: value})
+            except BlueprintError as exc:
+                refused.append(exc.message_zh)
+                chosen[key] = None
         total = count_projects(store=store, **chosen)
         page_no, pages = page_of(q.get("page"), total, PAGE_SIZE)
         found = list_projects(store=store, county=chosen["county"], stage=chosen["stage"],
@@ -154,7 +162,8 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                               limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
         rows = [(p, key_status(p)) for p in found]
         query = urlencode({k: v for k, v in chosen.items() if v})
-        return page(ctx, "projects.html", rows=rows, chosen=chosen, stages=STAGE_ZH,
+        return page(ctx, "projects.html", status=400 if refused else 200, refused=refused,
+                    rows=rows, chosen=chosen, stages=STAGE_ZH,
                     total=total, page_no=page_no, pages=pages, query=query,
                     counts=stage_counts(store=store, county=chosen["county"],
                                         tag=chosen["tag"], industry=chosen["industry"]),

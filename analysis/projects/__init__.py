@@ -10,6 +10,7 @@ See ``docs/projects.md``.
 from blueprint.analysis.projects.key import KeyStatus, key_status
 from blueprint.analysis.projects.model import STAGE_ZH, Project, ProjectInput
 from blueprint.analysis.projects.records import (
+    check_filters,
     count_projects,
     create_project,
     get_project,
@@ -26,7 +27,8 @@ from blueprint.analysis.projects.reports import (
 )
 from blueprint.analysis.projects.stages import advance, exit_project, stage_counts
 
-__all__ = ["STAGE_ZH", "KeyStatus", "Project", "ProjectInput", "advance", "count_projects",
-           "create_project", "exit_project", "get_project", "key_status", "latest_report",
+__all__ = ["STAGE_ZH", "KeyStatus", "Project", "ProjectInput", "advance", "check_filters",
+           "count_projects", "create_project", "exit_project", "get_project", "key_status",
+           "latest_report",
            "list_projects", "revet_stale", "revise_project", "set_tags", "stage_counts",
            "stage_history", "stale_projects", "vet_project"]

@@ -25,6 +25,7 @@ from blueprint.analysis.projects.model import (
     LEVELS,
     ORIGINS,
     PLANNED,
+    STAGE_ZH,
     Project,
     ProjectInput,
 )
@@ -239,6 +240,27 @@ def _filtered(query: Any, county: str | None, stage: str | None, tag: str | None
         query = query.where(projects.c.id.in_(sa.select(project_tags.c.project_id).where(
             project_tags.c.tag == tag)))
     return query
+
+
+def check_filters(*, store: Store, county: str | None = None, stage: str | None = None,
+                  tag: str | None = None, industry: str | None = None) -> None:
+    """Library filters that can match (None: no filter), else refused naming what each may
+    be, not answered with an empty list: a stage, a library of the settings, an industry of
+    the vetting rules, a county the city knows (:func:`~blueprint.analysis.quota.balances.
+    known_county`)."""
+    from blueprint.analysis.quota.balances import known_county
+
+    for where, value, allowed, what in (
+            ("stage", stage, STAGE_ZH, "阶段"),
+            ("tag", tag, load_settings().libraries, "项目库"),
+            ("industry", industry, {c: i.title for c, i in load_rules().industries.items()},
+             "行业")):
+        if value is not None and value not in allowed:
+            raise BadInput(f"{where} {value[:40]!r} is not one of {', '.join(allowed)}",
+                           message_zh=f"没有{what}“{value[:40]}”，可选："
+                                      + "、".join(f"{c}（{zh}）" for c, zh in allowed.items()),
+                           where=where)
+    known_county(county, store=store)
 
 
 def list_projects(*, store: Store, county: str | None = None, stage: str | None = None,

@@ -39,6 +39,7 @@ from blueprint.analysis.quota.ledger import (
     reserve_title,
 )
 from blueprint.analysis.quota.tables import accounts, entries, operations
+from blueprint.layers.errors import NotFound
 from blueprint.layers.schema import projects
 from blueprint.layers.store import Store
 from blueprint.layers.units import ha_to_mu
@@ -226,6 +227,21 @@ def counties(*, store: Store) -> dict[str, str]:
     :func:`~blueprint.analysis.quota.ledger.county_names`)."""
     with store.read() as conn:
         return county_names(conn)
+
+
+def known_county(county: str | None, *, store: Store, where: str = "county") -> str | None:
+    """A county filter that can match (None: no filter): a code :func:`known_counties`
+    knows; any other is refused naming the known ones, not answered with an empty list."""
+    if county is None:
+        return None
+    known = known_counties(store=store)
+    if county in known:
+        return county
+    listed = "、".join(sorted(known)) or "无"
+    raise NotFound(f"no grant, admin boundary or project names the county {county[:40]!r}; "
+                   f"known: {', '.join(sorted(known)) or 'none'}", where=where,
+                   message_zh=f"县区“{county[:40]}”不在指标台账、行政区划图层或项目库中，"
+                              f"已知县区：{listed}")
 
 
 def known_counties(*, store: Store) -> dict[str, str]:

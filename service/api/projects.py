@@ -92,8 +92,10 @@ def api_list(
 ) -> Any:
     """Projects by code, filtered by county, stage, library and industry; at most ``limit``
     from ``offset`` on, ``X-Total-Count`` saying how many match in all (as the quota
-    movements)."""
+    movements). A filter no project could match (an unknown stage, library or industry:
+    422; a county the city does not know: 404) is refused naming what it may be."""
     filters = {"county": county, "stage": stage, "tag": tag, "industry": industry}
+    core.check_filters(store=store, **filters)
     response.headers["X-Total-Count"] = str(core.count_projects(store=store, **filters))
     return [project_out(p) for p in core.list_projects(
         store=store, county=county, stage=stage, tag=tag, industry=industry, limit=limit,

@@ -91,23 +91,11 @@ def output_file(path: Path, *, where: str, force: bool | None = None) -> Path:
 
 
 def known_county(county: str | None, *, store: Store, where: str = "--county") -> str | None:
-    """A ``--county`` filter that can match (None: no filter): a county the ledger has an
-    account of, the admin-boundary layer (any version) or a project names (the core's
-    :func:`~blueprint.analysis.quota.balances.known_counties`); any other is refused
-    naming the known ones, not answered with an empty list."""
-    if county is None:
-        return None
-    from blueprint.analysis.quota.balances import known_counties
-    from blueprint.layers.errors import NotFound
+    """A ``--county`` filter that can match (the core's
+    :func:`~blueprint.analysis.quota.balances.known_county`)."""
+    from blueprint.analysis.quota.balances import known_county as known
 
-    known = known_counties(store=store)
-    if county in known:
-        return county
-    listed = "、".join(sorted(known)) or "无"
-    raise NotFound(f"no grant, admin boundary or project names the county {county!r}; known: "
-                   f"{', '.join(sorted(known)) or 'none'}", where=where,
-                   message_zh=f"县区“{county}”不在指标台账、行政区划图层或项目库中，"
-                              f"已知县区：{listed}")
+    return known(county, store=store, where=where)
 
 
 def read_site_file(path: Path, *, crs: str | None = None, encoding: str | None = None) -> Any:

@@ -17,7 +17,6 @@ from blueprint.service.cli.console import (
     Format,
     checked_text,
     china_time,
-    choice,
     known_county,
     open_store,
     out,
@@ -120,10 +119,10 @@ def list_cmd(county: Annotated[str | None, typer.Option(help="Only this county")
              industry: Annotated[str | None, typer.Option(help="Only this industry")] = None,
              format: Format = "table") -> None:
     """Projects by code, with counts per stage."""
-    from blueprint.analysis.projects import STAGE_ZH, list_projects, stage_counts
+    from blueprint.analysis.projects import STAGE_ZH, check_filters, list_projects, stage_counts
 
-    choice(stage, tuple(STAGE_ZH), where="--stage", what_zh="项目阶段")
     store = open_store(create=False)
+    check_filters(store=store, stage=stage, tag=tag, industry=industry)
     county = known_county(county, store=store)
     found = list_projects(store=store, county=county, stage=stage, tag=tag, industry=industry)
     if format == "json":

@@ -1,0 +1,106 @@
+"""A library filter no project could match is refused naming what it may be, not answered
+with an empty list that reads as "no such projects": an unknown stage, library (tag),
+industry or county, on the page (/projects says which filter it dropped and shows the rest),
+the API (GET /api/projects: 422, or 404 for a county the city does not know) and the CLI
+(tests/data/bad/expected.toml). And the inbox marks the round being answered and links the
+project whose answer was just recorded. The real app (FastAPI TestClient), both engines."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from projects_support import DCF, T0, city  # noqa: F401  (city: fixture)
+
+from blueprint.layers.store import Store
+from blueprint.layers.users import create_user
+from tests.test_pages import (
+    _client,
+    _csrf,
+    _login,
+    _planned,
+    _project_in_consultation,
+    _users,
+)
+
+
+def _table_codes(html: str) -> list[str]:
+    table = html.split('id="bp-projects"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r">(LC-\d{4}-\d{4})</a>", table)
+
+
+@pytest.mark.parametrize(("query", "said"), [
+    ("stage=nonsense", "没有阶段“nonsense”，可选：planned（策划生成）、"),
+    ("tag=nope", "没有项目库“nope”，可选：province_key（省重点项目库）、"),
+    ("industry=steel", "没有行业“steel”，可选：industrial（工业项目）、"),
+    ("county=999999", "县区“999999”不在指标台账、行政区划图层或项目库中，已知县区：371502"),
+])
+def test_the_library_page_says_which_filter_it_dropped_and_keeps_the_others(
+        city: Store, tmp_path: Path, query: str, said: str) -> None:  # noqa: F811
+    _users(city)
+    shop = _planned(city, "商业项目", at=T0, industry="commercial", demands={}, emissions={},
+                    investment=Decimal("1"))
+    works = _planned(city, "工业项目", at=T0)
+    other = "stage=planned" if query.startswith("industry") else "industry=commercial"
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        page = nr.get(f"/projects?{query}&{other}")
+        assert page.status_code == 400
+        html = page.text
+        refused = re.search(r'id="bp-filter-refused">([^<]*)<', html)
+        assert refused and refused.group(1).startswith("筛选条件无效，已忽略："), html[:3000]
+        assert said in refused.group(1)
+        if other == "stage=planned":  # the stage kept: both planned projects
+            assert sorted(_table_codes(html)) == sorted([shop, works])
+            assert 'value="planned" selected' in html
+        else:  # the industry kept: the shop only
+            assert _table_codes(html) == [shop]
+            assert 'value="commercial" selected' in html
+        good = nr.get(f"/projects?{other}")
+        assert good.status_code == 200 and 'id="bp-filter-refused"' not in good.text
+
+
+def test_the_project_list_api_refuses_a_filter_nothing_could_match(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    code = _planned(city, "工业项目", at=T0)
+    token = create_user("reader", "viewer", None, store=city, actor="test")
+    auth = {"Authorization": f"Bearer {token}"}
+    with _client(city, tmp_path) as client:
+        for query, status, where in (("stage=nonsense", 422, "stage"), ("tag=nope", 422, "tag"),
+                                     ("industry=steel", 422, "industry"),
+                                     ("county=999999", 404, "county")):
+            answer = client.get(f"/api/projects?{query}", headers=auth)
+            assert answer.status_code == status, (query, answer.text)
+            body = answer.json()
+            assert body["where"] == where and "X-Total-Count" not in answer.headers, body
+            assert query.split("=")[1] in body["message_zh"], body
+        fine = client.get(f"/api/projects?stage=planned&industry=industrial&county={DCF}",
+                          headers=auth)
+        assert fine.status_code == 200 and [p["code"] for p in fine.json()] == [code]
+        none = client.get("/api/projects?stage=exited", headers=auth)  # known, empty: fine
+        assert none.status_code == 200 and none.json() == []
+
+
+def test_the_inbox_marks_the_round_being_answered_and_links_the_answered_project(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    code, rnd = _project_in_consultation(city, tmp_path)
+    with _client(city, tmp_path) as gxj:
+        _login(gxj, "gxj")
+        html = gxj.get("/inbox").text
+        rows = re.findall(r"<tr class=\"([^\"]*)\"([^>]*)>(.*?)</tr>", html, re.S)
+        (marked,) = [r for r in rows if "aria-current" in r[1]]
+        assert "bp-current" in marked[0] and code in marked[2]
+        assert '<a href="#bp-answer">正在答复（见下方）</a>' in marked[2]
+        done = gxj.post(f"/inbox/{rnd.id}/answer", follow_redirects=False,
+                        data={"csrf": _csrf(gxj, "/inbox"), "answer": "agree",
+                              "text": "同意。", "condition": ""})
+        assert done.status_code == 303, done.text[-600:]
+        told = gxj.get(done.headers["location"]).text
+        notice = re.search(r'id="bp-done">(.*?)</p>', told, re.S)
+        assert notice and f'<a href="/projects/{code}">{code} ' in notice.group(1), told[:3000]
+        again = gxj.get(f"/inbox?round={rnd.id}").text  # amending: the row says so
+        rows = re.findall(r"<tr class=\"([^\"]*)\"([^>]*)>(.*?)</tr>", again, re.S)
+        (marked,) = [r for r in rows if "aria-current" in r[1]]
+        assert '<a href="#bp-answer">正在修改（见下方）</a>' in marked[2]
