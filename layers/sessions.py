@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from blueprint.layers.errors import NotAuthenticated
+from blueprint.layers.errors import BadInput, NotAuthenticated
 from blueprint.layers.layer_info import iso_utc
 from blueprint.layers.schema import sessions, users
 from blueprint.layers.store import Store, now, write_audit
-from blueprint.layers.users import User, authenticate_password
+from blueprint.layers.users import User, authenticate_password, set_password
 
 SIGNED_OUT_ZH = "登录已过期或已退出，请重新登录"
 
@@ -87,3 +87,21 @@ def sign_out(session_id: str | None, *, store: Store) -> None:
         return
     with store.engine.begin() as conn:
         conn.execute(sessions.delete().where(sessions.c.id_hash == _hash(session_id)))
+
+
+def change_password(session_id: str | None, current: str, new: str, *, store: Store) -> User:
+    """A signed-in user's own new password. The current one is asked (a session left open
+    is not enough to take over the account); the user's other sessions end, this one stays.
+    Returns the user."""
+    user = session_user(session_id, store=store).user
+    try:
+        authenticate_password(user.name, current, store=store)
+    except NotAuthenticated:
+        raise BadInput("the current password is wrong", message_zh="当前密码不正确，密码未修改",
+                       where="current") from None
+    if new == current:
+        raise BadInput("the new password is the current one", where="new",
+                       message_zh="新密码与当前密码相同，密码未修改")
+    set_password(user.name, new, store=store, actor=user.name,
+                 keep_session=_hash(str(session_id)))
+    return user

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from blueprint.layers.departments import get_department
 from blueprint.layers.errors import BadInput, Conflict, NotAllowed, NotAuthenticated, NotFound
 from blueprint.layers.layer_info import iso_utc
-from blueprint.layers.schema import users
+from blueprint.layers.schema import sessions, users
 from blueprint.layers.store import Store, now, write_audit
 
 ROLES = {
@@ -295,13 +295,31 @@ def list_users(*, store: Store) -> list[UserInfo]:
                      _utc(r.token_expires_at) if r.token_expires_at else None) for r in rows]
 
 
+def user_info(name: str, *, store: Store) -> UserInfo:
+    """User ``name`` as :func:`list_users` lists them, or :class:`NotFound`."""
+    found = [u for u in list_users(store=store) if u.name == name]
+    if not found:
+        raise NotFound(f"no user named {name!r}", message_zh=f"用户“{name}”不存在",
+                       where="name")
+    return found[0]
+
+
 def _update(name: str, values: dict[str, Any], *, store: Store, actor: str, action: str,
-            detail: dict[str, Any]) -> None:
+            detail: dict[str, Any], end_sessions: bool = False,
+            keep_session: str | None = None) -> None:
+    """Change user ``name``'s row with an audit row in one transaction; with
+    ``end_sessions`` their page sessions end too (but ``keep_session``, a session id's hash),
+    and the audit row says how many ended."""
     with store.engine.begin() as conn:
-        done = conn.execute(users.update().where(users.c.name == name).values(**values))
-        if done.rowcount != 1:
+        found = conn.execute(sa.select(users.c.id).where(users.c.name == name)).first()
+        if found is None:
             raise NotFound(f"no user named {name!r}", message_zh=f"用户“{name}”不存在",
                            where="name")
+        conn.execute(users.update().where(users.c.id == found.id).values(**values))
+        if end_sessions:
+            ended = conn.execute(sessions.delete().where(
+                sessions.c.user_id == found.id, sessions.c.id_hash != (keep_session or "")))
+            detail = {**detail, "sessions_ended": ended.rowcount}
         write_audit(conn, actor=actor, action=action, obj=f"user:{name}", detail=detail)
 
 
@@ -322,8 +340,36 @@ def rotate_token(name: str, *, store: Store, actor: str,
     return token
 
 
-def set_password(name: str, password: str, *, store: Store, actor: str) -> None:
-    """Set (or change) a user's password; stored as an argon2id hash."""
+def set_password(name: str, password: str, *, store: Store, actor: str,
+                 keep_session: str | None = None) -> None:
+    """Set (or change) a user's password, stored as an argon2id hash. Their page sessions
+    end (whoever signed in with the old password is signed out), but ``keep_session`` (the
+    hash of the session that changes its own password)."""
     _check_password(password)
     _update(name, {"password_hash": _hasher().hash(password)}, store=store, actor=actor,
-            action="user.set_password", detail={"after": {"password": "set"}})
+            action="user.set_password", detail={"after": {"password": "set"}},
+            end_sessions=True, keep_session=keep_session)
+
+
+def enable_user(name: str, *, store: Store, actor: str,
+                token_days: float = DEFAULT_TOKEN_DAYS) -> str:
+    """Enable a disabled user again with a new API token (returned once): the token they
+    had when disabled stays dead; a password they had works again. An active user is
+    refused (:class:`Conflict`), their working token untouched."""
+    token, expires = secrets.token_urlsafe(32), _expiry(token_days)
+    with store.engine.begin() as conn:
+        row = conn.execute(sa.select(users.c.id, users.c.active)
+                           .where(users.c.name == name)).first()
+        if row is None:
+            raise NotFound(f"no user named {name!r}", message_zh=f"用户“{name}”不存在",
+                           where="name")
+        if row.active:
+            raise Conflict(f"user {name!r} is active", where="name",
+                           message_zh=f"用户“{name}”未被停用，无需启用（令牌未变）")
+        conn.execute(users.update().where(users.c.id == row.id).values(
+            active=True, token_hash=_hash(token), token_expires_at=expires))
+        write_audit(conn, actor=actor, action="user.enable", obj=f"user:{name}",
+                    detail={"before": {"active": False},
+                            "after": {"active": True, "token": "rotated",
+                                      "token_expires_at": iso_utc(expires)}})
+    return token

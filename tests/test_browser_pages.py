@@ -17,7 +17,7 @@ from projects_support import DCF_STAFF, SITES, park_project, site
 from blueprint.analysis.consultation import start_round
 from blueprint.analysis.projects import create_project, vet_project
 from tests.a11y import assert_accessible
-from tests.live_server import serving_city
+from tests.live_server import PASSWORD, serving_city
 from tests.test_browser import (  # noqa: F401  (fixtures)
     _need_browser,
     browser,
@@ -48,7 +48,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with serving_city(tmp_path_factory.mktemp("serve-pages"), [
             ("东昌府区小李", "nr_staff", "371502", None),
-            ("生态环境局小张", "department", None, "ee")], projects) as base:
+            ("生态环境局小张", "department", None, "ee"),
+            ("市局小王", "nr_staff", None, None)], projects) as base:
         yield base
 
 
@@ -122,3 +123,34 @@ def test_the_pages_fit_a_phone(server, page):
             shown = cell.bounding_box()
             assert shown["width"] > shown["height"], (path, cell.inner_text(), shown)
     assert_accessible(page)
+
+
+def test_a_user_changes_their_own_password_from_the_header(server, page, console):
+    """修改密码 in the header leads to /account; a wrong current password is said above the
+    form, which is empty again; the change is confirmed and the new password signs in."""
+    sign_in(page, server, "市局小王", "/projects")
+    page.click("#bp-account-link")
+    page.wait_for_url(f"{server}/account")
+    assert "市局小王" in page.locator("#bp-account").inner_text()
+    new = "a-new-password-7"
+    console.expect("status of 422")  # the refused wrong password
+    page.fill("input[name=current]", "not-my-password")
+    page.fill("input[name=new]", new)
+    page.fill("input[name=again]", new)
+    page.click("#bp-password-form button[type=submit]")
+    assert page.locator("#bp-error").inner_text() == "当前密码不正确，密码未修改"
+    assert page.input_value("input[name=new]") == ""  # no password sent back
+    page.fill("input[name=current]", PASSWORD)
+    page.fill("input[name=new]", new)
+    page.fill("input[name=again]", new)
+    page.click("#bp-password-form button[type=submit]")
+    page.wait_for_url(f"{server}/account?done=password")
+    assert "密码已修改" in page.locator("#bp-password-done").inner_text()
+    assert_accessible(page)
+    page.click("#bp-who button[type=submit], form.bp-who button[type=submit]")
+    page.wait_for_url(f"{server}/login*")
+    page.fill("input[name=name]", "市局小王")
+    page.fill("input[name=password]", new)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/projects*")
+    assert "市局小王" in page.locator("#bp-user").inner_text()

@@ -20,10 +20,23 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from blueprint.layers.errors import BlueprintError, NotAllowed, NotAuthenticated, NotFound
+from blueprint.layers.errors import (
+    BadInput,
+    BlueprintError,
+    NotAllowed,
+    NotAuthenticated,
+    NotFound,
+)
 from blueprint.layers.inputs import check_fields
-from blueprint.layers.sessions import Session, session_user, sign_in, sign_out
+from blueprint.layers.sessions import (
+    Session,
+    change_password,
+    session_user,
+    sign_in,
+    sign_out,
+)
 from blueprint.layers.store import Store
+from blueprint.layers.users import MIN_PASSWORD
 from blueprint.web.render import PageContext, error_page, page
 
 COOKIE = "bp_session"
@@ -120,11 +133,13 @@ def page_dependencies(signed_in: Any, context: Any, store: Any) -> PageDependenc
 
 
 def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
-    """``GET/POST /login`` and ``POST /logout``."""
+    """``GET/POST /login``, ``POST /logout`` and the signed-in user's own password
+    (``GET /account``, ``POST /account/password``)."""
     router = APIRouter(include_in_schema=False)
     StoreDep = Annotated[Store, Depends(deps.store)]
     SettingsDep = Annotated[Any, Depends(deps.settings)]
     Ctx = Annotated[PageContext, Depends(context)]
+    SignedIn = Annotated[Session, Depends(deps.signed_in)]
 
     def form(ctx: PageContext, secure: bool, target: str, error: str = "", name: str = "",
              status: int = 200) -> HTMLResponse:
@@ -178,6 +193,33 @@ def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
         answer = RedirectResponse(ctx.base + "/login", status_code=303)
         answer.delete_cookie(COOKIE, path="/")
         return answer
+
+    @router.get("/account", response_class=HTMLResponse)
+    def account(request: Request, session: SignedIn, ctx: Ctx) -> HTMLResponse:
+        """Who the user is, and the form to change their own password."""
+        return page(ctx, "account.html", min_password=MIN_PASSWORD,
+                    done=request.query_params.get("done") == "password")
+
+    @router.post("/account/password")
+    async def account_password(request: Request, session: SignedIn, ctx: Ctx,
+                               store: StoreDep) -> Response:
+        """Change the signed-in user's own password: the current one asked, the new one
+        typed twice; the user's other sessions end, this one stays. A refusal says why
+        above the form, which never sends a password back."""
+        data = await request.form()
+        check_csrf(session, data.get("csrf"))
+        check_fields(data.multi_items())
+        new = str(data.get("new", ""))
+        try:
+            if new != str(data.get("again", "")):
+                raise BadInput("the new password was typed differently twice", where="again",
+                               message_zh="两次输入的新密码不一致，密码未修改")
+            change_password(request.cookies.get(COOKIE), str(data.get("current", "")), new,
+                            store=store)
+        except BlueprintError as exc:
+            return page(ctx, "account.html", status=422, error=exc.message_zh,
+                        min_password=MIN_PASSWORD)
+        return RedirectResponse(ctx.base + "/account?done=password", status_code=303)
 
     return router
 

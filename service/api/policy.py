@@ -113,6 +113,7 @@ PUBLIC, SESSION, QUOTA_CORE = "public", "session", "quota-core"
 PAGE_POLICY: dict[str, str] = {
     "POST /login": PUBLIC,
     "POST /logout": SESSION,
+    "POST /account/password": SESSION,
     "POST /quota/ops": QUOTA_CORE,
     "POST /projects/new": "POST /api/projects",
     "POST /projects/{code}/actions start_round": "POST /api/projects/{code}/rounds",

@@ -92,6 +92,34 @@ def users_disable(name: str) -> None:
     err.print(f"已停用用户“{name}”，其访问令牌和密码即时失效。")
 
 
+@users_app.command("enable")
+def users_enable(name: str) -> None:
+    """Enable a disabled user again and print their new API token (shown once)."""
+    from blueprint.layers.users import enable_user
+    from blueprint.service.settings import get_settings
+
+    store = open_store()
+    token = enable_user(name, store=store, actor=local_actor(),
+                        token_days=get_settings().token_days)
+    err.print(f"已重新启用用户“{name}”。停用前的访问令牌仍然无效，下面一行是新令牌，只显示这一次；"
+              "原有登录密码恢复可用（如需更换：blueprint users set-password）。")
+    err.print(_expires_line(name, store))
+    err.print(TOKEN_USE)
+    out.print(token)
+
+
+@users_app.command("set-password")
+def users_set_password(name: str) -> None:
+    """Set or reset a user's sign-in password (typed twice, hidden); their page sessions end."""
+    from blueprint.layers.users import set_password, user_info
+
+    store = open_store(create=False)
+    user_info(name, store=store)  # an unknown name before the password is typed
+    password = _ask_password()
+    set_password(name, password, store=store, actor=local_actor())
+    err.print(f"已为用户“{name}”设置新的登录密码；其已登录的页面会话全部退出，需用新密码重新登录。")
+
+
 @users_app.command("rotate-token")
 def users_rotate(name: str) -> None:
     """Give a user a new API token (printed once); the old one stops working."""
