@@ -171,6 +171,7 @@ def test_a_report_is_filed_through_the_form(server: str, page: Any, console: Any
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
     assert "不是有效的 JPEG 或 PNG 图片" in page.locator("#bp-error").inner_text()
+    assert "所选照片未保存，请重新选择" in page.locator("#bp-error").inner_text()
     assert page.locator("#bp-months tr[data-month='2026-12']").count() == 0
     # filed: the month's row shows the amount, who sent it, and the photo (it loads)
     form.locator("input[name=investment]").fill("320")
@@ -178,7 +179,8 @@ def test_a_report_is_filed_through_the_form(server: str, page: Any, console: Any
     form.locator("textarea[name=problems]").fill("塔吊进场道路未硬化@县交通运输局")
     form.locator("input[name=photos]").set_input_files(str(_png(tmp_path / "现场.png")))
     form.locator("button[type=submit]").click()
-    page.wait_for_url(f"{server}{target}?filed=1")
+    page.wait_for_url(f"{server}{target}?filed=2026-12")
+    assert "2026-12 月报已报送" in page.locator("#bp-filed").inner_text()
     row = page.locator("#bp-months tr[data-month='2026-12']")
     assert "320" in row.inner_text() and "市跟踪专员" in row.inner_text()
     photo = row.locator("img")

@@ -527,21 +527,30 @@ def test_the_report_form_files_through_the_core_and_answers_in_chinese(tstore: S
         assert post("form_dcf", good, csrf=False).status_code == 403
         bad = post("form_dcf", good | {"investment": "八十八"})
         assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
-        assert "须为非负金额" in bad.text and 'value="八十八"' in bad.text  # kept as typed
+        # the refusal names the field as the form labels it, and what was typed
+        assert "本月完成投资须为非负金额（万元），“八十八”不是" in bad.text
+        assert 'value="八十八"' in bad.text  # kept as typed
+        assert "所选照片未保存" not in bad.text  # none was chosen
         fake = post("form_dcf", good, files=[("photos", ("伪装.png", png_on_zip(), "image/png"))])
         assert fake.status_code == 422 and "照片“伪装.png”不是有效的 JPEG 或 PNG 图片" in fake.text
+        # the page shown again cannot keep the chosen photo: it says to choose it again
+        assert "所选照片未保存，请重新选择后再提交。" in fake.text
+        late = post("form_dcf", good | {"reached_land": "2099-01-01"})
+        assert late.status_code == 422 and "用地审批节点的完成日期不能晚于今天" in late.text
         refused = post("form_yg", good)
         assert refused.status_code == 403 and "本县" in refused.text
         assert _state(tstore) == before
         done = post("form_dcf", good, files=[("photos", ("现场.png", png, "image/png"))])
         assert done.status_code == 303
-        assert done.headers["location"] == f"/tracking/projects/{code}?filed=1"
+        assert done.headers["location"] == f"/tracking/projects/{code}?filed=2026-02"
         [report] = project_reports(code, store=tstore)
         assert (report.investment, report.reported_by) == (88, "form_dcf")
         assert report.milestones == {"land": date(2026, 2, 10)}
         [photo] = report.photos
-        shown = client.get(f"/tracking/projects/{code}").text
+        shown = client.get(f"/tracking/projects/{code}?filed=2026-02").text
         assert f'/tracking/photos/{photo["id"]}' in shown and "用地报批材料缺失" in shown
+        assert "2026-02 月报已报送" in shown  # the filer is told it went through
+        assert "月报已报送" not in client.get(f"/tracking/projects/{code}?filed=<b>").text
         served = client.get(f"/tracking/photos/{photo['id']}")
         assert served.content == png and served.headers["content-type"] == "image/png"
         [problem] = list_problems(store=tstore, project=code)

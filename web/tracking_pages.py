@@ -9,6 +9,7 @@ its county's staff) and calls the same core; its errors come back on the page, i
 """
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
+import re
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -74,6 +75,7 @@ CodePath = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LI
 PhotoPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REPORT_KEY = "POST /tracking/projects/{code}/reports"
+FILED_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")  # ?filed= after a report, as the notice says it
 PAGE_SIZE = 50  # tracked projects a page of /tracking's list shows (the map shows them all)
 
 
@@ -170,7 +172,8 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     adjustments=list_adjustments(store=store)[:8])
 
     def project_page(ctx: PageContext, code: str, store: Store, *, error: str = "",
-                     values: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
+                     values: dict[str, Any] | None = None, status: int = 200,
+                     filed: str = "") -> HTMLResponse:
         try:
             project = get_project(code, store=store)
             plan = get_plan(code, store=store)
@@ -189,16 +192,19 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     milestone_zh=MILESTONE_ZH, milestones=MILESTONES, sources=SOURCES,
                     months=sorted(set(plan.investment) | set(reports)),
                     dispatches=list_dispatches(store=store, project=code),
-                    may_report=may_report, error=error,
+                    may_report=may_report, error=error, filed=filed,
                     values=values or {"month": month_of(today_cn())},
                     max_photos=MAX_PHOTOS, max_photo_mb=MAX_PHOTO_BYTES // (1024 * 1024))
 
     @router.get("/tracking/projects/{code}", response_class=HTMLResponse)
-    def tracked_project(code: CodePath, session: SessionDep, ctx: Ctx,
+    def tracked_project(code: CodePath, request: Request, session: SessionDep, ctx: Ctx,
                         store: StoreDep) -> HTMLResponse:
         """One project's plan (倒排工期, monthly investment), reports with their photos,
-        problems, the dispatch meetings that discussed it, and the report form."""
-        return project_page(ctx, code, store)
+        problems, the dispatch meetings that discussed it, and the report form; after a
+        report was filed (``?filed=YYYY-MM``) it says so at the top."""
+        filed = request.query_params.get("filed") or ""
+        return project_page(ctx, code, store,
+                            filed=filed if FILED_MONTH.fullmatch(filed) else "")
 
     @router.post("/tracking/projects/{code}/reports", response_model=None)
     async def file_report(code: CodePath, request: Request, session: SessionDep, ctx: Ctx,
@@ -223,12 +229,15 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                 milestones=reached, problems=_problems(values.get("problems", "")),
                 note=values.get("note", ""), photos=[(f.filename, f.file) for f in uploads])
         except BlueprintError as exc:
-            return project_page(ctx, code, store, error=exc.message_zh, values=values,
-                                status=error_status(exc))
+            # a browser cannot keep chosen files in a form it shows again: say they are gone
+            again = "。所选照片未保存，请重新选择后再提交" if uploads else ""
+            return project_page(ctx, code, store, error=exc.message_zh.rstrip("。") + again + "。",
+                                values=values, status=error_status(exc))
         finally:
             for f in uploads:
                 await f.close()
-        return RedirectResponse(f"{ctx.base}/tracking/projects/{quote(code)}?filed=1",
+        return RedirectResponse(f"{ctx.base}/tracking/projects/{quote(code)}?"
+                                + urlencode({"filed": check_month(values.get("month", ""))}),
                                 status_code=303)
 
     @router.get("/tracking/photos/{photo_id}", response_model=None)
