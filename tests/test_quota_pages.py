@@ -198,9 +198,12 @@ def test_every_operation_from_the_page(city: Store, tmp_path: Path) -> None:  # 
                                                   "reason": ""})
         assert missing.status_code == 422 and "事由" in missing.text
         assert "位置：" not in missing.text  # no field code (reason) shown to the user
-        same = _confirm(client, {"csrf": csrf, "op": "lend", **common, "lender": DCF,
-                                 "borrower": DCF, "amount": "1", "due": "2099-12-31"})[1]
+        # refused at the first step, before a confirmation the ledger would refuse after
+        same = client.post("/quota/ops", data={"csrf": csrf, "op": "lend", **common,
+                                               "lender": DCF, "borrower": DCF, "amount": "1",
+                                               "due": "2099-12-31"})
         assert same.status_code == 422 and "不能是同一县区" in same.text
+        assert "确认记入台账" not in same.text
         assert "位置：" not in same.text, same.text  # was 位置：to
         # the dashboard says why at the top, and the lend form keeps what was filled in
         assert 'id="bp-op-error">临时拆借未记入台账：调出方与调入方不能是同一县区。' in same.text
@@ -210,6 +213,96 @@ def test_every_operation_from_the_page(city: Store, tmp_path: Path) -> None:  # 
             assert kept in lend, (kept, lend)
         allocate = same.text.split('id="bp-op-allocate"', 1)[1].split("</form>", 1)[0]
         assert 'name="reason" value=' not in allocate  # only the refused form is filled
+
+
+def test_a_reversal_or_repayment_says_what_the_number_is_before_it_is_confirmed(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """冲正 and 归还拆借 are typed as a number: the confirmation said only “冲正第 N 号操作”
+    and stated a repayment in the unit of the kind the page showed, so a manager on the
+    energy page reversed a land grant blind, and was told a loan of 吨标准煤 was repaid in
+    公顷. Now it says what the number is (operation, kind, year, who, its entries; the loan's
+    counties, amount and what is owed) in that record's unit, and the dashboard afterwards
+    shows that kind and year; an unknown number, or another county's loan for a county
+    manager, is refused at the first step."""
+    _users(city)
+    quota.lend(year=2026, kind="energy", lender=YG, borrower=DCF, amount="250",
+               due=today_cn().replace(year=2099), user=CITY_USER, reason="能耗拆借",
+               key="lend-energy-page", store=city)
+    quota.lend(year=2026, kind="energy", lender=DCF, borrower=YG, amount="40",
+               due=today_cn().replace(year=2099), user=CITY_USER, reason="反向拆借",
+               key="lend-energy-back", store=city)
+    to_dcf, to_yg = (next(x["loan_id"] for x in quota.loans(store=city, kind="energy")
+                          if x["borrower"] == who) for who in (DCF, YG))
+    grant = quota.movements(store=city, op="grant", kind="land", county=DCF)[0]
+    land = {"kind": "new_construction_land", "year": "2026"}
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        csrf = _csrf(client)
+        on_energy = {"csrf": csrf, "kind": "energy", "year": "2026", "reason": "录入错误"}
+        first = client.post("/quota/ops", data=on_energy | {
+            "op": "reverse", "operation_id": str(grant["operation_id"])})
+        assert first.status_code == 200, first.text
+        target = first.text.split('id="bp-target">', 1)[1].split("</p>", 1)[0]
+        assert f"第 {grant['operation_id']} 号操作是指标下达（2026 年度新增建设用地指标" in target
+        assert f"东昌府区 县级储备 {grant['amount']} 公顷" in target, target
+        assert '<input type="hidden" name="kind" value="new_construction_land">' in first.text
+        effect, done = _confirm(client, on_energy | {
+            "op": "reverse", "operation_id": str(grant["operation_id"])})
+        assert done.status_code == 303 and "kind=new_construction_land" in done.headers[
+            "location"]  # the page after it lists the reversal
+        told = client.get(done.headers["location"]).text
+        assert "录入错误" in told.split('id="bp-movements"', 1)[1]
+        on_land = {"csrf": csrf, **land, "reason": "归还"}
+        repay = client.post("/quota/ops", data=on_land | {"op": "repay",
+                                                          "loan_id": str(to_dcf),
+                                                          "amount": "50"})
+        assert repay.status_code == 200, repay.text
+        assert "阳谷县借给东昌府区 250 吨标准煤，未还 250 吨标准煤" in repay.text
+        effect = repay.text.split('id="bp-effect">', 1)[1].split("</p>", 1)[0]
+        assert effect == f"归还临时拆借第 {to_dcf} 号：50 吨标准煤。", effect
+        for op, field in (("reverse", "operation_id"), ("repay", "loan_id")):
+            unknown = client.post("/quota/ops", data=on_land | {"op": op, field: "999999"})
+            assert unknown.status_code == 404 and "确认记入台账" not in unknown.text
+            assert "999999 不存在" in unknown.text
+        client.cookies.clear()
+        _login(client, "dcf_q")
+        mine = client.post("/quota/ops", data={"csrf": _csrf(client), **land, "reason": "还",
+                                               "op": "repay", "loan_id": str(to_dcf)})
+        assert mine.status_code == 200 and "未还 250 吨标准煤" in mine.text
+        theirs = client.post("/quota/ops", data={"csrf": _csrf(client), **land, "reason": "还",
+                                                 "op": "repay", "loan_id": str(to_yg)})
+        assert theirs.status_code == 403 and "确认记入台账" not in theirs.text
+        assert "未还 40" not in theirs.text  # another county's loan is not described
+
+
+def test_the_lend_form_starts_with_two_different_counties(city: Store,  # noqa: F811
+                                                          tmp_path: Path) -> None:
+    """Both county lists of 临时拆借 started at the first county, so the form as shown
+    asked to lend a county to itself; now the lender is the county shown, the borrower
+    another."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        form = client.get(f"/quota?county={YG}").text.split('id="bp-op-lend"', 1)[1]
+        lender = form.split('name="lender"', 1)[1].split("</select>", 1)[0]
+        borrower = form.split('name="borrower"', 1)[1].split("</select>", 1)[0]
+        assert re.findall(r'value="(\d+)" selected', lender) == [YG]
+        chosen = re.findall(r'value="(\d+)" selected', borrower)
+        assert len(chosen) == 1 and chosen != [YG]
+
+
+def test_the_movements_export_states_the_unit_in_chinese(city: Store,  # noqa: F811
+                                                          tmp_path: Path) -> None:
+    """The finance office's export of movements said the unit as the code (ha, tce) where
+    the balances export and every page say 公顷, 吨标准煤."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        for kind, unit in (("new_construction_land", "公顷"), ("energy", "吨标准煤")):
+            got = client.get(f"/quota/export?format=csv&kind={kind}&year=2026")
+            rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+            column = rows[0].index("单位")
+            assert len(rows) > 1 and {r[column] for r in rows[1:]} == {unit}, rows[:2]
 
 
 def _actors(html: str) -> list[str]:

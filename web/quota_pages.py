@@ -29,11 +29,11 @@ from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export_chunks, export_filename
 from blueprint.analysis.quota.history import OP_ZH, OPS
 from blueprint.analysis.quota.kinds import KINDS, resolve_kind, to_units
-from blueprint.layers.errors import BadInput, BlueprintError
+from blueprint.layers.errors import BadInput, BlueprintError, NotFound
 from blueprint.layers.features import features_in_bbox
 from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
-from blueprint.layers.users import User, actor_stored
+from blueprint.layers.users import User, actor_stored, actor_zh
 from blueprint.web.quota_view import RAMP, bar_chart, choropleth, effect_zh
 from blueprint.web.render import PageContext, Refusal, embed, error_page, page, page_again
 from blueprint.web.session import check_csrf
@@ -215,9 +215,45 @@ def _checked(op: str, f: dict[str, str], store: Store) -> str:
         parse_day_or_time(f["expires"], "expires")
     if op == "lend":
         parse_day_or_time(f.get("due", ""), "due", "date")
+        if f.get("lender") == f.get("borrower"):  # as the core says it (transfers.lend)
+            raise BadInput("the two counties must differ", where="borrower",
+                           message_zh="调出方与调入方不能是同一县区")
     if op in ("repay", "reverse"):
         _int(f, "loan_id" if op == "repay" else "operation_id")
     return get_project(f.get("project", ""), store=store).name if op in PROJECT_OPS else ""
+
+
+def _target(op: str, f: dict[str, str], user: User, store: Store) -> str:
+    """For a reversal or a repayment (the form names only a number): what that number is,
+    in words, for the confirmation; its kind and year are set in ``f`` (the effect is said
+    in its unit, and the dashboard after it shows that kind and year). An unknown number,
+    or another county's loan for a county manager, is refused here as the core would."""
+    names = counties(store=store)
+    if op == "reverse":
+        number = _int(f, "operation_id")
+        entries = quota.movements(store=store, operation_id=number, limit=100)
+        if not entries:
+            raise NotFound(f"operation {number} does not exist", where="operation_id",
+                           message_zh=f"操作记录 {number} 不存在")
+        first = entries[0]
+        f |= {"kind": first["kind"], "year": str(first["year"])}
+        moved = "；".join(f"{e['from_title']} → {e['to_title']} {e['amount']} {e['unit_zh']}"
+                         for e in entries)
+        return (f"第 {number} 号操作是{first['op_zh']}（{first['year']} 年度"
+                f"{first['kind_title']}，{actor_zh(first['actor'])}于 {first['at_cn']} 记入，"
+                f"事由：{first['reason']}），其分录：{moved}。")
+    number = _int(f, "loan_id")
+    loan = next((x for x in quota.loans(store=store) if x["loan_id"] == number), None)
+    if loan is None:
+        raise NotFound(f"loan {number} does not exist", where="loan_id",
+                       message_zh=f"借出记录 {number} 不存在")
+    user.require("city_quota_manager", "county_quota_manager", county=loan["borrower"])
+    f |= {"kind": loan["kind"], "year": str(loan["year"])}
+    unit = KINDS[loan["kind"]].unit_zh
+    return (f"第 {number} 号拆借：{loan['year']} 年度{loan['kind_title']}，"
+            f"{names.get(loan['lender'], loan['lender'])}借给"
+            f"{names.get(loan['borrower'], loan['borrower'])} {loan['amount']} {unit}，"
+            f"未还 {loan['outstanding']} {unit}，归还期限 {loan['due']}。")
 
 
 def _int(f: dict[str, str], name: str) -> int:
@@ -282,10 +318,13 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             _required(op, f)
             if f.get("confirm") != "1":
                 names = counties(store=store)
-                effect = effect_zh(op, f, kind.title, kind.unit_zh, names,
-                                   _checked(op, f, store))
+                project_name = _checked(op, f, store)
+                target = _target(op, f, session.user, store) if op in ("reverse", "repay") \
+                    else ""
+                kind = resolve_kind(f.get("kind") or kind.code)  # the reversed one's, a loan's
+                effect = effect_zh(op, f, kind.title, kind.unit_zh, names, project_name)
                 return page(ctx, "quota_confirm.html", op=op, op_zh=OP_ZH[op], effect=effect,
-                            fields=f, key=f"page:{uuid.uuid4()}", back=back)
+                            target=target, fields=f, key=f"page:{uuid.uuid4()}", back=back)
             result = _run(op, f | {"kind": kind.code}, session.user, store,
                           f.get("key") or f"page:{uuid.uuid4()}")
         except BlueprintError as exc:
