@@ -190,6 +190,17 @@ def test_a_report_is_filed_through_the_form(server: str, page: Any, console: Any
     assert "塔吊进场道路未硬化" in page.locator("#bp-project-problems").inner_text()
 
 
+def test_the_figures_fit_a_phone(server: str, page: Any) -> None:
+    """The figures page's charts (560 px drawn) made it 573 px wide on a 390 px phone; now
+    each scrolls in its box and the page fits."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    _sign_in(page, server, "/tracking/figures")
+    assert page.locator("#bp-charts svg.bp-chart").count() >= 5
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for chart in page.locator(".bp-chart-box").all():
+        assert chart.bounding_box()["width"] <= 390
+
+
 def test_dispatches_and_adjustments_are_listed(server: str, page: Any) -> None:
     """A weekly dispatch and a quarterly adjustment recorded through the core show on the
     battle map page and on the project's page; the dispatch's problem is on the list."""
