@@ -106,6 +106,13 @@ def test_county_manager_sees_and_touches_only_their_county(city: Store,  # noqa:
             "reason": "越权试探"})
         assert "阳谷县" in effect
         assert answer.status_code == 403 and "县" in answer.text
+        # their own county with another county's project: refused before the confirmation
+        other = client.post("/quota/ops", data={
+            "csrf": _csrf(client), "op": "hold", "kind": "new_construction_land",
+            "year": "2026", "county": DCF, "project": "LC-2026-9001", "amount": "1",
+            "reason": "填错项目"})
+        assert other.status_code == 409 and "确认记入台账" not in other.text
+        assert "项目“LC-2026-9001”属于阳谷县（371521），不属于东昌府区（371502）" in other.text
         no_csrf = client.post("/quota/ops", data={"op": "allocate", "reason": "x"})
         assert no_csrf.status_code == 403
     assert _available(city, f"county:{YG}") == before
@@ -243,7 +250,7 @@ def test_a_reversal_or_repayment_says_what_the_number_is_before_it_is_confirmed(
             "op": "reverse", "operation_id": str(grant["operation_id"])})
         assert first.status_code == 200, first.text
         target = first.text.split('id="bp-target">', 1)[1].split("</p>", 1)[0]
-        assert f"第 {grant['operation_id']} 号操作是指标下达（2026 年度新增建设用地指标" in target
+        assert f"第 {grant['operation_id']} 号操作：指标下达，2026 年度新增建设用地指标" in target
         assert f"东昌府区 县级储备 {grant['amount']} 公顷" in target, target
         assert '<input type="hidden" name="kind" value="new_construction_land">' in first.text
         effect, done = _confirm(client, on_energy | {

@@ -24,7 +24,7 @@ from blueprint.analysis.clock import (
 from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.projects import count_projects, get_project, list_projects
 from blueprint.analysis.quota.balances import counties, ledger_years
-from blueprint.analysis.quota.common import check_year
+from blueprint.analysis.quota.common import check_year, guard_project
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export_chunks, export_filename
 from blueprint.analysis.quota.history import OP_ZH, OPS
@@ -220,7 +220,11 @@ def _checked(op: str, f: dict[str, str], store: Store) -> str:
                            message_zh="调出方与调入方不能是同一县区")
     if op in ("repay", "reverse"):
         _int(f, "loan_id" if op == "repay" else "operation_id")
-    return get_project(f.get("project", ""), store=store).name if op in PROJECT_OPS else ""
+    name = get_project(f.get("project", ""), store=store).name if op in PROJECT_OPS else ""
+    if op in ("hold", "allocate"):  # another county's project, one that left the library
+        with store.read() as conn:
+            guard_project(conn, f["project"], f["county"])
+    return name
 
 
 def _target(op: str, f: dict[str, str], user: User, store: Store) -> str:
@@ -239,9 +243,9 @@ def _target(op: str, f: dict[str, str], user: User, store: Store) -> str:
         f |= {"kind": first["kind"], "year": str(first["year"])}
         moved = "；".join(f"{e['from_title']} → {e['to_title']} {e['amount']} {e['unit_zh']}"
                          for e in entries)
-        return (f"第 {number} 号操作是{first['op_zh']}（{first['year']} 年度"
+        return (f"第 {number} 号操作：{first['op_zh']}，{first['year']} 年度"
                 f"{first['kind_title']}，{actor_zh(first['actor'])}于 {first['at_cn']} 记入，"
-                f"事由：{first['reason']}），其分录：{moved}。")
+                f"事由“{first['reason']}”。其分录：{moved}。")
     number = _int(f, "loan_id")
     loan = next((x for x in quota.loans(store=store) if x["loan_id"] == number), None)
     if loan is None:
