@@ -536,7 +536,15 @@ def test_one_balance_sheet_per_view_and_the_same_figures(city: Store, tmp_path: 
     assert f'id="bp-pool-available">{pool["available"]}<' in page.text
     assert f'id="bp-county-available">{reserves[DCF]["available"]}<' in page.text
     card = page.text.split('id="bp-card-projects"')[1].split("</table>")[0]
-    assert re.findall(r'>(LC-[\d-]+)</a></td><td class="bp-num">([^<]+)</td>', card) == [
+    assert re.findall(r'>(LC-[\d-]+)</a>[^<]*</td><td class="bp-num">([^<]+)</td>', card) == [
         (r["project"], str(r["held"])) for r in rows if r["type"] == "project"
         and r["county"] == DCF and (r["held"] or r["allocated"])]
-    assert "LC-2026-9002" in card  # the hold made above
+    # the hold made above, its project named (the code alone told a manager nothing) and
+    # the columns' unit said
+    assert ">LC-2026-9002</a> 测试项目 LC-2026-9002</td>" in card
+    assert "<th>预留（公顷）</th><th>已配置（公顷）</th>" in card
+    # the bar chart's figures as everywhere else on the page: 71.219, not 71.2190
+    chart = page.text.split('class="bp-chart"', 1)[1].split("</svg>", 1)[0]
+    figures = re.findall(r">([\d.]+) 公顷</text>", chart)
+    assert len(figures) == 8 and not [f for f in figures if "." in f and f.endswith("0")], \
+        figures

@@ -134,9 +134,17 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
     pool = next((r for r in rows if r["type"] == "pool"), None)
     names = {c: cards[c]["name"] for c in cards}
     projects, project_total = _project_choices(store, user, visible)
+    card = cards.get(chosen) if chosen else None
+    project_names = {p.code: p.name for p in projects}
+    for r in card["projects"] if card else []:  # the card's projects named, not codes alone
+        if r["project"] not in project_names:
+            try:
+                project_names[r["project"]] = get_project(r["project"], store=store).name
+            except BlueprintError:  # a ledger project no longer in the library: its code
+                project_names[r["project"]] = ""
     return page(ctx, "quota.html", status=refusal.status if refusal else 200, kind=kind,
                 year=year, years=years or [year], kinds=KINDS, unit=unit, fmap=fmap, pool=pool,
-                visible=visible, chosen=chosen, card=cards.get(chosen) if chosen else None,
+                visible=visible, chosen=chosen, card=card, project_names=project_names,
                 chart=bar_chart(cards[chosen], unit) if chosen in cards else "",
                 cards=cards, names=names, projects=projects, project_total=project_total,
                 moves=moves, total=total,
