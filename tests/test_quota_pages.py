@@ -282,6 +282,34 @@ def test_a_reversal_or_repayment_says_what_the_number_is_before_it_is_confirmed(
         assert "未还 40" not in theirs.text  # another county's loan is not described
 
 
+def test_a_confirmation_goes_back_to_its_form_filled_in(city: Store,  # noqa: F811
+                                                        tmp_path: Path) -> None:
+    """The confirmation offered only 确认 or 取消, and 取消 brought back empty forms: a manager
+    who saw a wrong amount in the effect typed everything again. 返回修改 brings back the
+    form as it was filled in, says nothing was recorded, and records nothing."""
+    _users(city)
+    before = quota.movements(store=city, limit=10_000)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        first = client.post("/quota/ops", data={
+            "csrf": _csrf(client), "op": "allocate", "kind": "new_construction_land",
+            "year": "2026", "county": YG, "project": "LC-2026-9001", "amount": "12.5",
+            "reason": "阳谷县项目配置", "from_pool": "1"})
+        assert 'id="bp-edit"' in first.text
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+                                 first.text.split('id="bp-confirm"')[1]))
+        back = client.post("/quota/ops", data=fields | {"edit": "1"})
+        assert back.status_code == 200 and "确认记入台账" not in back.text
+        assert 'id="bp-editing">配置尚未记入台账' in back.text
+        form = back.text.split('id="bp-op-allocate"', 1)[1].split("</form>", 1)[0]
+        for kept in ('name="project" value="LC-2026-9001"', 'name="amount" value="12.5"',
+                     'name="reason" value="阳谷县项目配置"', f'value="{YG}" selected',
+                     'name="from_pool" value="1" checked'):
+            assert kept in form, (kept, form)
+        assert 'id="bp-editing"' not in client.get("/quota").text
+    assert quota.movements(store=city, limit=10_000) == before
+
+
 def test_the_lend_form_starts_with_two_different_counties(city: Store,  # noqa: F811
                                                           tmp_path: Path) -> None:
     """Both county lists of 临时拆借 started at the first county, so the form as shown

@@ -100,14 +100,16 @@ def _may_operate(user: User) -> list[str]:
 
 
 def _dashboard(ctx: PageContext, store: Store, q: Any,
-               refusal: Refusal | None = None) -> HTMLResponse:
+               refusal: Refusal | None = None, edit: dict[str, str] | None = None
+               ) -> HTMLResponse:
     """The dashboard; after a refused operation (``refusal``) it says why at the top and the
     operation's form keeps what was filled in; the refusal's error is raised again when the
-    user has no form for that operation."""
+    user has no form for that operation. ``edit``: a confirmation sent back to be changed,
+    its form filled in again."""
     user = ctx.user
     if refusal is not None and refusal.form not in _may_operate(user):
         raise refusal.error
-    kept = refusal.kept if refusal is not None else {}
+    kept = refusal.kept if refusal is not None else (edit or {})
     years = _years(store)
     kind = resolve_kind(q.get("kind") or "new_construction_land").code
     year = _year(q.get("year") or str(years[0] if years else today_cn().year))
@@ -156,6 +158,7 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
                 today=today_cn().isoformat(),
                 done=q.get("done", "") if q.get("done", "").isdecimal() else "",
                 kept=kept, op_error=refusal.message_zh.rstrip("。") if refusal else "",
+                editing=bool(edit and edit.get("op") in _may_operate(user)),
                 op_zh_kept=OP_ZH.get(kept.get("op", ""), "操作"))
 
 
@@ -321,6 +324,14 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         f = _form(form)
         op = f.get("op", "")
         back = "/quota?" + urlencode({"kind": f.get("kind", ""), "year": f.get("year", "")})
+        shown = {"kind": f.get("kind", ""), "year": f.get("year", ""),
+                 "county": f.get("county") or f.get("lender") or ""}
+        if f.get("edit") == "1":  # 返回修改 on the confirmation: the form as it was filled
+            kept = {k: v for k, v in f.items() if k not in ("confirm", "key", "edit")}
+            try:
+                return _dashboard(ctx, store, shown, edit=kept)
+            except BlueprintError as exc:
+                return error_page(ctx, exc, error_status(exc), "/quota")
         try:
             if op not in OPERATIONS:
                 raise BadInput(f"unknown operation {op!r}", message_zh="未知的操作", where="op")
@@ -340,8 +351,6 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             result = _run(op, f | {"kind": kind.code}, session.user, store,
                           f.get("key") or f"page:{uuid.uuid4()}")
         except BlueprintError as exc:
-            shown = {"kind": f.get("kind", ""), "year": f.get("year", ""),
-                     "county": f.get("county") or f.get("lender") or ""}
             # the error page when the kind or year itself was refused
             return page_again(ctx, Refusal(exc, error_status(exc), f, op), back,
                               partial(_dashboard, ctx, store, shown))
