@@ -267,6 +267,11 @@ def test_a_reversal_or_repayment_says_what_the_number_is_before_it_is_confirmed(
         assert "阳谷县借给东昌府区 250 吨标准煤，未还 250 吨标准煤" in repay.text
         effect = repay.text.split('id="bp-effect">', 1)[1].split("</p>", 1)[0]
         assert effect == f"归还临时拆借第 {to_dcf} 号：50 吨标准煤。", effect
+        repaid = _confirm(client, on_land | {"op": "repay", "loan_id": str(to_dcf),
+                                             "amount": "50"})[1]
+        assert repaid.status_code == 303  # then the borrower's card, in the loan's kind
+        assert "kind=energy" in repaid.headers["location"]
+        assert f"county={DCF}" in repaid.headers["location"]
         for op, field in (("reverse", "operation_id"), ("repay", "loan_id")):
             unknown = client.post("/quota/ops", data=on_land | {"op": op, field: "999999"})
             assert unknown.status_code == 404 and "确认记入台账" not in unknown.text
@@ -275,7 +280,7 @@ def test_a_reversal_or_repayment_says_what_the_number_is_before_it_is_confirmed(
         _login(client, "dcf_q")
         mine = client.post("/quota/ops", data={"csrf": _csrf(client), **land, "reason": "还",
                                                "op": "repay", "loan_id": str(to_dcf)})
-        assert mine.status_code == 200 and "未还 250 吨标准煤" in mine.text
+        assert mine.status_code == 200 and "未还 200 吨标准煤" in mine.text
         theirs = client.post("/quota/ops", data={"csrf": _csrf(client), **land, "reason": "还",
                                                  "op": "repay", "loan_id": str(to_yg)})
         assert theirs.status_code == 403 and "确认记入台账" not in theirs.text

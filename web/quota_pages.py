@@ -240,8 +240,9 @@ def _checked(op: str, f: dict[str, str], store: Store) -> str:
 
 def _target(op: str, f: dict[str, str], user: User, store: Store) -> str:
     """For a reversal or a repayment (the form names only a number): what that number is,
-    in words, for the confirmation; its kind and year are set in ``f`` (the effect is said
-    in its unit, and the dashboard after it shows that kind and year). An unknown number,
+    in words, for the confirmation; its kind and year (a loan's borrower too) are set in
+    ``f`` (the effect is said in its unit, and the dashboard after it shows that kind, year
+    and county). An unknown number,
     or another county's loan for a county manager, is refused here as the core would."""
     names = counties(store=store)
     if op == "reverse":
@@ -263,7 +264,7 @@ def _target(op: str, f: dict[str, str], user: User, store: Store) -> str:
         raise NotFound(f"loan {number} does not exist", where="loan_id",
                        message_zh=f"借出记录 {number} 不存在")
     user.require("city_quota_manager", "county_quota_manager", county=loan["borrower"])
-    f |= {"kind": loan["kind"], "year": str(loan["year"])}
+    f |= {"kind": loan["kind"], "year": str(loan["year"]), "county": loan["borrower"]}
     unit = KINDS[loan["kind"]].unit_zh
     return (f"第 {number} 号拆借：{loan['year']} 年度{loan['kind_title']}，"
             f"{names.get(loan['lender'], loan['lender'])}借给"
