@@ -555,3 +555,39 @@ def test_the_report_form_files_through_the_core_and_answers_in_chinese(tstore: S
         assert served.content == png and served.headers["content-type"] == "image/png"
         [problem] = list_problems(store=tstore, project=code)
         assert problem.owner_unit == "市自然资源和规划局" and problem.source == "report"
+
+
+def test_a_month_without_a_report_is_late_only_once_its_window_closed(tstore: Store) -> None:
+    """The project page said 未报送 for every planned month without a report: the month
+    still open (due by the 28th) and months of the plan still to come read as missed, the
+    word the late list uses for a missed report. Now: 未报送 once the window has closed,
+    待报送 with the closing day while it is open, 未到报送期 for a month to come."""
+    from fastapi.testclient import TestClient
+
+    from blueprint.analysis.clock import today_cn
+    from blueprint.analysis.tracking.config import load_settings
+    from blueprint.analysis.tracking.model import month_of
+    from blueprint.layers.sessions import sign_in
+    from blueprint.layers.users import create_user
+    from blueprint.web.session import COOKIE
+
+    today = today_cn()
+    this = month_of(today)
+    coming = month_of(date(today.year + today.month // 12, today.month % 12 + 1, 1))
+    code = create_project(park_project(name="报送期测试项目"), user=STAFF, store=tstore).code
+    set_plan(code, milestones=[], investment={"2026-01": "10", this: "10", coming: "10"},
+             user=STAFF, store=tstore)
+    create_user("months_viewer", "viewer", None, store=tstore, actor="test",
+                password="pw-1234567890")
+    session_id, _ = sign_in("months_viewer", "pw-1234567890", store=tstore, hours=1)
+    with TestClient(_app(tstore), base_url="https://testserver") as client:
+        client.cookies.set(COOKIE, session_id)
+        shown = client.get(f"/tracking/projects/{code}").text
+    cells = {m: shown.split(f'<tr data-month="{m}">', 1)[1].split("</tr>", 1)[0]
+             for m in ("2026-01", this, coming)}
+    assert "未报送" in cells["2026-01"]
+    close_day = load_settings().close_day  # 28 unless configured
+    closed = today.day > close_day
+    assert ("未报送" if closed else f"待报送（{this}-{close_day:02d} 截止）") in cells[this], \
+        cells[this]
+    assert "未到报送期" in cells[coming] and "未报送" not in cells[coming], cells[coming]

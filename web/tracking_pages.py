@@ -57,6 +57,7 @@ from blueprint.analysis.tracking.model import (
     check_month,
     last_closed_month,
     month_of,
+    window_close,
 )
 from blueprint.analysis.tracking.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
 from blueprint.analysis.tracking.problems import SOURCES
@@ -181,6 +182,13 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             return error_page(ctx, exc, error_status(exc), "/tracking")
         state = project_status(code, store=store)  # this project's, not its county's
         reports = {r.month: r for r in project_reports(code, store=store)}
+        months = sorted(set(plan.investment) | set(reports))
+        # a month without a report: 未报送 only once its window has closed
+        now, close_day = now_utc(), load_settings().close_day
+        this_month = month_of(today_cn(now))
+        unreported = {m: "未报送" if window_close(m, close_day) <= now else
+                      f"待报送（{m}-{close_day:02d} 截止）" if m <= this_month else "未到报送期"
+                      for m in months if m not in reports}
         try:
             permit(ctx.user, REPORT_KEY, project.county, None, project.service_officer)
             may_report = True
@@ -190,7 +198,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     state=state, reports=reports, colours=COLOUR_ZH,
                     problems=list_problems(store=store, project=code),
                     milestone_zh=MILESTONE_ZH, milestones=MILESTONES, sources=SOURCES,
-                    months=sorted(set(plan.investment) | set(reports)),
+                    months=months, unreported=unreported,
                     dispatches=list_dispatches(store=store, project=code),
                     may_report=may_report, error=error, filed=filed,
                     values=values or {"month": month_of(today_cn())},
