@@ -557,14 +557,19 @@ def test_the_report_form_files_through_the_core_and_answers_in_chinese(tstore: S
         assert problem.owner_unit == "市自然资源和规划局" and problem.source == "report"
 
 
-def test_a_month_without_a_report_is_late_only_once_its_window_closed(tstore: Store) -> None:
-    """The project page said 未报送 for every planned month without a report: the month
+def test_months_and_problems_are_late_only_once_they_are(tstore: Store) -> None:
+    """An open problem past its due date was listed without a word of it (the bulletin alone
+    counted it): now 逾期 N 天 beside the date, on the project page and the battle map page.
+    The project page said 未报送 for every planned month without a report: the month
     still open (due by the 28th) and months of the plan still to come read as missed, the
     word the late list uses for a missed report. Now: 未报送 once the window has closed,
     待报送 with the closing day while it is open, 未到报送期 for a month to come."""
     from fastapi.testclient import TestClient
 
+    from datetime import timedelta
+
     from blueprint.analysis.clock import today_cn
+    from blueprint.analysis.tracking import raise_problem
     from blueprint.analysis.tracking.config import load_settings
     from blueprint.analysis.tracking.model import month_of
     from blueprint.layers.sessions import sign_in
@@ -580,9 +585,17 @@ def test_a_month_without_a_report_is_late_only_once_its_window_closed(tstore: St
     create_user("months_viewer", "viewer", None, store=tstore, actor="test",
                 password="pw-1234567890")
     session_id, _ = sign_in("months_viewer", "pw-1234567890", store=tstore, hours=1)
+    late = raise_problem(code, "临时用电未接通", user=STAFF, store=tstore,
+                         owner_unit="国网供电公司", due_on=today - timedelta(days=3))
     with TestClient(_app(tstore), base_url="https://testserver") as client:
         client.cookies.set(COOKIE, session_id)
         shown = client.get(f"/tracking/projects/{code}").text
+        listed = client.get("/tracking").text
+    # a problem past its due date says so where it is listed (only the bulletin counted it)
+    for page, table in ((shown, "bp-project-problems"), (listed, "bp-problems")):
+        row = page.split(f'id="{table}"', 1)[1].split("临时用电未接通", 1)[1].split("</tr>")[0]
+        assert '<span class="bp-tag bp-late">逾期 3 天</span>' in row, row
+    assert late.overdue(today)
     cells = {m: shown.split(f'<tr data-month="{m}">', 1)[1].split("</tr>", 1)[0]
              for m in ("2026-01", this, coming)}
     assert "未报送" in cells["2026-01"]

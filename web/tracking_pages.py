@@ -168,7 +168,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     colour_counts=Counter(s.colour for s in statuses),
                     counties=names, stages=STAGE_ZH, colours=COLOUR_ZH,
                     libraries=project_settings().libraries, late=late, month=month,
-                    problems=problems, sources=SOURCES,
+                    problems=problems, sources=SOURCES, today=today_cn(),
                     dispatches=list_dispatches(store=store)[:10],
                     adjustments=list_adjustments(store=store)[:8])
 
@@ -202,7 +202,8 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     dispatches=list_dispatches(store=store, project=code),
                     may_report=may_report, error=error, filed=filed,
                     values=values or {"month": month_of(today_cn())},
-                    max_photos=MAX_PHOTOS, max_photo_mb=MAX_PHOTO_BYTES // (1024 * 1024))
+                    max_photos=MAX_PHOTOS, max_photo_mb=MAX_PHOTO_BYTES // (1024 * 1024),
+                    today=today_cn(now))
 
     @router.get("/tracking/projects/{code}", response_class=HTMLResponse)
     def tracked_project(code: CodePath, request: Request, session: SessionDep, ctx: Ctx,
