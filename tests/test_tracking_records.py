@@ -564,9 +564,9 @@ def test_months_and_problems_are_late_only_once_they_are(tstore: Store) -> None:
     still open (due by the 28th) and months of the plan still to come read as missed, the
     word the late list uses for a missed report. Now: 未报送 once the window has closed,
     待报送 with the closing day while it is open, 未到报送期 for a month to come."""
-    from fastapi.testclient import TestClient
-
     from datetime import timedelta
+
+    from fastapi.testclient import TestClient
 
     from blueprint.analysis.clock import today_cn
     from blueprint.analysis.tracking import raise_problem
