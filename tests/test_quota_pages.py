@@ -315,6 +315,24 @@ def test_a_confirmation_goes_back_to_its_form_filled_in(city: Store,  # noqa: F8
     assert quota.movements(store=city, limit=10_000) == before
 
 
+def test_a_page_beyond_the_last_and_reversed_dates_are_said(city: Store,  # noqa: F811
+                                                            tmp_path: Path) -> None:
+    """A page number past the movements (an old link after a filter) showed 第 999 / 1 页 and
+    no row; dates typed the wrong way round listed nothing without a word. Now the last
+    page is shown, and the reversed dates are named."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        beyond = client.get("/quota?page=999").text
+        assert "第 1 / 1 页" in beyond and "没有符合条件的流水" not in beyond
+        assert "年度指标下达" in beyond.split('id="bp-movements"', 1)[1]
+        reversed_ = client.get("/quota?since=2026-12-05&until=2026-12-01").text
+        assert ('id="bp-dates-reversed">筛选的起始日期（2026-12-05）晚于截止日期（2026-12-01）'
+                in reversed_)
+        assert 'id="bp-dates-reversed"' not in client.get(
+            "/quota?since=2026-12-01&until=2026-12-05").text
+
+
 def test_the_lend_form_starts_with_two_different_counties(city: Store,  # noqa: F811
                                                           tmp_path: Path) -> None:
     """Both county lists of 临时拆借 started at the first county, so the form as shown

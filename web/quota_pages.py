@@ -128,8 +128,9 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
     values = _movement_filters(q, user)
     filters = _core_filters(values, year, kind)
     asked = str(q.get("page") or "1")
-    page_no = min(max(1, int(asked)), MAX_PAGE) if asked.isdecimal() else 1
     total = quota.count_movements(store=store, **filters)
+    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)  # a page beyond them: the last
+    page_no = min(max(1, int(asked)), MAX_PAGE, pages) if asked.isdecimal() else 1
     moves = quota.movements(store=store, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
                             **filters)
     query = {"kind": kind, "year": year, **{k: v for k, v in values.items() if v}}
@@ -151,7 +152,7 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
                 cards=cards, names=names, projects=projects, project_total=project_total,
                 moves=moves, total=total,
                 page_no=page_no,
-                pages=max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE), values=values,
+                pages=pages, values=values,
                 ops=OPS, op_zh=OP_ZH, query=urlencode(query), ramp=RAMP,
                 operations=_may_operate(user), city=user.role in ("admin",
                                                                   "city_quota_manager"),
