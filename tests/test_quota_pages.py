@@ -331,6 +331,11 @@ def test_a_page_beyond_the_last_and_reversed_dates_are_said(city: Store,  # noqa
                 in reversed_)
         assert 'id="bp-dates-reversed"' not in client.get(
             "/quota?since=2026-12-01&until=2026-12-05").text
+        # a year without grants: said so, and the year list shows the year the page is of
+        later = client.get("/quota?year=2031").text
+        assert 'id="bp-no-grant">台账中没有 2031 年度新增建设用地指标的县区储备' in later
+        assert "<option selected>2031</option>" in later and "<option>2026</option>" in later
+        assert 'id="bp-no-grant"' not in client.get("/quota?year=2026").text
 
 
 def test_the_lend_form_starts_with_two_different_counties(city: Store,  # noqa: F811

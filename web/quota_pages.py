@@ -146,7 +146,8 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
             except BlueprintError:  # a ledger project no longer in the library: its code
                 project_names[r["project"]] = ""
     return page(ctx, "quota.html", status=refusal.status if refusal else 200, kind=kind,
-                year=year, years=years or [year], kinds=KINDS, unit=unit, fmap=fmap, pool=pool,
+                year=year, years=sorted({*years, year}, reverse=True), kinds=KINDS,
+                unit=unit, fmap=fmap, pool=pool,
                 visible=visible, chosen=chosen, card=card, project_names=project_names,
                 chart=bar_chart(cards[chosen], unit) if chosen in cards else "",
                 cards=cards, names=names, projects=projects, project_total=project_total,
