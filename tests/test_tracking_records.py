@@ -528,7 +528,7 @@ def test_the_report_form_files_through_the_core_and_answers_in_chinese(tstore: S
         bad = post("form_dcf", good | {"investment": "八十八"})
         assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
         # the refusal names the field as the form labels it, and what was typed
-        assert "本月完成投资须为非负金额（万元），“八十八”不是" in bad.text
+        assert "本月完成投资须为非负金额（万元），而非“八十八”" in bad.text
         assert 'value="八十八"' in bad.text  # kept as typed
         assert "所选照片未保存" not in bad.text  # none was chosen
         fake = post("form_dcf", good, files=[("photos", ("伪装.png", png_on_zip(), "image/png"))])

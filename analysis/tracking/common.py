@@ -49,7 +49,7 @@ def amount(value: Any, where: str, label: str = "") -> Decimal:
     if not number.is_finite() or number < 0 or number > Decimal("1e9"):
         raise BadInput(f"{where} must be a non-negative amount in 万元, not {value!r}",
                        message_zh=f"{label or field_zh(where)}须为非负金额（万元），"
-                       f"“{str(value)[:40]}”不是", where=where)
+                       f"而非“{str(value)[:40]}”", where=where)
     return Decimal(format(number.normalize(), "f"))
 
 
