@@ -155,6 +155,8 @@ def test_a_report_is_filed_through_the_form(server: str, page: Any, console: Any
     page.locator("#bp-tracking-list tbody tr[data-colour] a").first.click()
     page.wait_for_url(f"{server}/tracking/projects/LC-*")
     assert page.locator("#bp-report-form").count() == 0
+    assert "工作人员、市级工作人员或本项目的服务专员填报" in page.locator(
+        "#bp-no-report").inner_text()  # says who files, instead of nothing
     target = page.url.removeprefix(server)
     page.context.clear_cookies()
     _sign_in(page, server, target, "市跟踪专员")

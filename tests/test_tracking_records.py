@@ -518,9 +518,13 @@ def test_the_report_form_files_through_the_core_and_answers_in_chinese(tstore: S
             return client.post(url, data=form, files=files, follow_redirects=False)
 
         client.cookies.set(COOKIE, sessions["form_yg"][0])
-        assert 'id="bp-report-form"' not in client.get(f"/tracking/projects/{code}").text
+        other = client.get(f"/tracking/projects/{code}").text
+        assert 'id="bp-report-form"' not in other  # and says who reports, not a blank
+        assert ('id="bp-no-report">本项目的月报由县区 371502 工作人员、市级工作人员或本项目的'
+                '服务专员填报') in other  # a county the ledger's list does not name: its code
         client.cookies.set(COOKIE, sessions["form_dcf"][0])
-        assert 'id="bp-report-form"' in client.get(f"/tracking/projects/{code}").text
+        mine = client.get(f"/tracking/projects/{code}").text
+        assert 'id="bp-report-form"' in mine and 'id="bp-no-report"' not in mine
         before = _state(tstore)
         good = {"month": "2026-02", "investment": "88", "funds_arrived": "80",
                 "reached_land": "2026-02-10", "problems": "用地报批材料缺失@市自然资源和规划局"}

@@ -201,6 +201,8 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     months=months, unreported=unreported,
                     dispatches=list_dispatches(store=store, project=code),
                     may_report=may_report, error=error, filed=filed,
+                    county_name=counties(store=store).get(project.county,
+                                                          f"县区 {project.county} "),
                     values=values or {"month": month_of(today_cn())},
                     max_photos=MAX_PHOTOS, max_photo_mb=MAX_PHOTO_BYTES // (1024 * 1024),
                     today=today_cn(now))
