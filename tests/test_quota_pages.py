@@ -301,6 +301,9 @@ def test_a_confirmation_goes_back_to_its_form_filled_in(city: Store,  # noqa: F8
             "year": "2026", "county": YG, "project": "LC-2026-9001", "amount": "12.5",
             "reason": "阳谷县项目配置", "from_pool": "1"})
         assert 'id="bp-edit"' in first.text
+        # 取消 goes back to the county the form was for (it went to the first county)
+        assert ('href="/quota?kind=new_construction_land&amp;year=2026&amp;county=371521">取消'
+                in first.text), first.text.split('id="bp-edit"', 1)[1][:300]
         fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
                                  first.text.split('id="bp-confirm"')[1]))
         back = client.post("/quota/ops", data=fields | {"edit": "1"})

@@ -326,7 +326,8 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         check_csrf(session, form.get("csrf"))
         f = _form(form)
         op = f.get("op", "")
-        back = "/quota?" + urlencode({"kind": f.get("kind", ""), "year": f.get("year", "")})
+        back = "/quota?" + urlencode({"kind": f.get("kind", ""), "year": f.get("year", ""),
+                                      "county": f.get("county") or f.get("lender") or ""})
         shown = {"kind": f.get("kind", ""), "year": f.get("year", ""),
                  "county": f.get("county") or f.get("lender") or ""}
         if f.get("edit") == "1":  # 返回修改 on the confirmation: the form as it was filled
@@ -357,9 +358,7 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             # the error page when the kind or year itself was refused
             return page_again(ctx, Refusal(exc, error_status(exc), f, op), back,
                               partial(_dashboard, ctx, store, shown))
-        target = f"{ctx.base}{back}&" + urlencode({"county": f.get("county") or
-                                                   f.get("lender") or "",
-                                                   "done": result.get("operation_id", "")})
+        target = f"{ctx.base}{back}&" + urlencode({"done": result.get("operation_id", "")})
         return RedirectResponse(target, status_code=303)
 
     return router
