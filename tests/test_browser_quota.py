@@ -154,3 +154,21 @@ def test_map_panel_downloads_the_review_pdf(server, page, tmp_path):
                           check=True).stdout
     flat = "".join(text.split())
     assert "初审结论：不通过" in flat and "东昌湖东岸文旅商业项目" in flat
+
+
+def _fits_a_phone(page: Any, path: str) -> None:
+    """The page is no wider than the phone; a chart scrolls sideways in its box, its
+    lettering kept at the size it is drawn."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+    for chart in page.locator(".bp-chart-box").all():
+        assert chart.bounding_box()["width"] <= 390, path
+        assert chart.evaluate("e => e.scrollWidth >= e.querySelector('svg').width.baseVal.value")
+
+
+def test_the_dashboard_fits_a_phone(server, page):
+    """The county card's bar chart (460 px drawn) made the whole page 473 px wide on a
+    390 px phone: everything slid sideways."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    _sign_in(page, server, "市指标管理员")
+    page.locator("#bp-county-card svg.bp-chart").wait_for()
+    _fits_a_phone(page, "/quota")

@@ -155,6 +155,8 @@ def test_a_report_is_filed_through_the_form(server: str, page: Any, console: Any
     page.locator("#bp-tracking-list tbody tr[data-colour] a").first.click()
     page.wait_for_url(f"{server}/tracking/projects/LC-*")
     assert page.locator("#bp-report-form").count() == 0
+    assert "工作人员、市级工作人员或本项目的服务专员填报" in page.locator(
+        "#bp-no-report").inner_text()  # says who files, instead of nothing
     target = page.url.removeprefix(server)
     page.context.clear_cookies()
     _sign_in(page, server, target, "市跟踪专员")
@@ -171,6 +173,7 @@ def test_a_report_is_filed_through_the_form(server: str, page: Any, console: Any
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
     assert "不是有效的 JPEG 或 PNG 图片" in page.locator("#bp-error").inner_text()
+    assert "所选照片未保存，请重新选择" in page.locator("#bp-error").inner_text()
     assert page.locator("#bp-months tr[data-month='2026-12']").count() == 0
     # filed: the month's row shows the amount, who sent it, and the photo (it loads)
     form.locator("input[name=investment]").fill("320")
@@ -178,7 +181,8 @@ def test_a_report_is_filed_through_the_form(server: str, page: Any, console: Any
     form.locator("textarea[name=problems]").fill("塔吊进场道路未硬化@县交通运输局")
     form.locator("input[name=photos]").set_input_files(str(_png(tmp_path / "现场.png")))
     form.locator("button[type=submit]").click()
-    page.wait_for_url(f"{server}{target}?filed=1")
+    page.wait_for_url(f"{server}{target}?filed=2026-12")
+    assert "2026-12 月报已报送" in page.locator("#bp-filed").inner_text()
     row = page.locator("#bp-months tr[data-month='2026-12']")
     assert "320" in row.inner_text() and "市跟踪专员" in row.inner_text()
     photo = row.locator("img")
@@ -186,6 +190,17 @@ def test_a_report_is_filed_through_the_form(server: str, page: Any, console: Any
     page.wait_for_function("img => img.complete && img.naturalWidth === 48",
                            arg=photo.element_handle())
     assert "塔吊进场道路未硬化" in page.locator("#bp-project-problems").inner_text()
+
+
+def test_the_figures_fit_a_phone(server: str, page: Any) -> None:
+    """The figures page's charts (560 px drawn) made it 573 px wide on a 390 px phone; now
+    each scrolls in its box and the page fits."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    _sign_in(page, server, "/tracking/figures")
+    assert page.locator("#bp-charts svg.bp-chart").count() >= 5
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for chart in page.locator(".bp-chart-box").all():
+        assert chart.bounding_box()["width"] <= 390
 
 
 def test_dispatches_and_adjustments_are_listed(server: str, page: Any) -> None:

@@ -715,6 +715,9 @@ def test_a_bad_month_is_said_in_chinese_words(city: Store, tmp_path: Path) -> No
         assert bad.status_code == 422
         assert "月份须为“年-月”（如 2026-11），而非“2026-13”" in bad.text, bad.text[-800:]
         assert "month 须为" not in bad.text
+        for path in ("/tracking/bulletin", "/tracking/figures"):  # not ranked ahead of time
+            ahead = client.get(path, params={"month": "2099-01"})
+            assert ahead.status_code == 422 and "2099-01 尚未到来，还没有指标和通报" in ahead.text
 
 
 @pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)

@@ -106,6 +106,13 @@ def test_county_manager_sees_and_touches_only_their_county(city: Store,  # noqa:
             "reason": "越权试探"})
         assert "阳谷县" in effect
         assert answer.status_code == 403 and "县" in answer.text
+        # their own county with another county's project: refused before the confirmation
+        other = client.post("/quota/ops", data={
+            "csrf": _csrf(client), "op": "hold", "kind": "new_construction_land",
+            "year": "2026", "county": DCF, "project": "LC-2026-9001", "amount": "1",
+            "reason": "填错项目"})
+        assert other.status_code == 409 and "确认记入台账" not in other.text
+        assert "项目“LC-2026-9001”属于阳谷县（371521），不属于东昌府区（371502）" in other.text
         no_csrf = client.post("/quota/ops", data={"op": "allocate", "reason": "x"})
         assert no_csrf.status_code == 403
     assert _available(city, f"county:{YG}") == before
@@ -198,9 +205,12 @@ def test_every_operation_from_the_page(city: Store, tmp_path: Path) -> None:  # 
                                                   "reason": ""})
         assert missing.status_code == 422 and "事由" in missing.text
         assert "位置：" not in missing.text  # no field code (reason) shown to the user
-        same = _confirm(client, {"csrf": csrf, "op": "lend", **common, "lender": DCF,
-                                 "borrower": DCF, "amount": "1", "due": "2099-12-31"})[1]
+        # refused at the first step, before a confirmation the ledger would refuse after
+        same = client.post("/quota/ops", data={"csrf": csrf, "op": "lend", **common,
+                                               "lender": DCF, "borrower": DCF, "amount": "1",
+                                               "due": "2099-12-31"})
         assert same.status_code == 422 and "不能是同一县区" in same.text
+        assert "确认记入台账" not in same.text
         assert "位置：" not in same.text, same.text  # was 位置：to
         # the dashboard says why at the top, and the lend form keeps what was filled in
         assert 'id="bp-op-error">临时拆借未记入台账：调出方与调入方不能是同一县区。' in same.text
@@ -210,6 +220,155 @@ def test_every_operation_from_the_page(city: Store, tmp_path: Path) -> None:  # 
             assert kept in lend, (kept, lend)
         allocate = same.text.split('id="bp-op-allocate"', 1)[1].split("</form>", 1)[0]
         assert 'name="reason" value=' not in allocate  # only the refused form is filled
+
+
+def test_a_reversal_or_repayment_says_what_the_number_is_before_it_is_confirmed(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """冲正 and 归还拆借 are typed as a number: the confirmation said only “冲正第 N 号操作”
+    and stated a repayment in the unit of the kind the page showed, so a manager on the
+    energy page reversed a land grant blind, and was told a loan of 吨标准煤 was repaid in
+    公顷. Now it says what the number is (operation, kind, year, who, its entries; the loan's
+    counties, amount and what is owed) in that record's unit, and the dashboard afterwards
+    shows that kind and year; an unknown number, or another county's loan for a county
+    manager, is refused at the first step."""
+    _users(city)
+    quota.lend(year=2026, kind="energy", lender=YG, borrower=DCF, amount="250",
+               due=today_cn().replace(year=2099), user=CITY_USER, reason="能耗拆借",
+               key="lend-energy-page", store=city)
+    quota.lend(year=2026, kind="energy", lender=DCF, borrower=YG, amount="40",
+               due=today_cn().replace(year=2099), user=CITY_USER, reason="反向拆借",
+               key="lend-energy-back", store=city)
+    to_dcf, to_yg = (next(x["loan_id"] for x in quota.loans(store=city, kind="energy")
+                          if x["borrower"] == who) for who in (DCF, YG))
+    grant = quota.movements(store=city, op="grant", kind="land", county=DCF)[0]
+    land = {"kind": "new_construction_land", "year": "2026"}
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        csrf = _csrf(client)
+        on_energy = {"csrf": csrf, "kind": "energy", "year": "2026", "reason": "录入错误"}
+        first = client.post("/quota/ops", data=on_energy | {
+            "op": "reverse", "operation_id": str(grant["operation_id"])})
+        assert first.status_code == 200, first.text
+        target = first.text.split('id="bp-target">', 1)[1].split("</p>", 1)[0]
+        assert f"第 {grant['operation_id']} 号操作：指标下达，2026 年度新增建设用地指标" in target
+        assert f"东昌府区 县级储备 {grant['amount']} 公顷" in target, target
+        assert '<input type="hidden" name="kind" value="new_construction_land">' in first.text
+        effect, done = _confirm(client, on_energy | {
+            "op": "reverse", "operation_id": str(grant["operation_id"])})
+        assert done.status_code == 303 and "kind=new_construction_land" in done.headers[
+            "location"]  # the page after it lists the reversal
+        told = client.get(done.headers["location"]).text
+        assert "录入错误" in told.split('id="bp-movements"', 1)[1]
+        on_land = {"csrf": csrf, **land, "reason": "归还"}
+        repay = client.post("/quota/ops", data=on_land | {"op": "repay",
+                                                          "loan_id": str(to_dcf),
+                                                          "amount": "50"})
+        assert repay.status_code == 200, repay.text
+        assert "阳谷县借给东昌府区 250 吨标准煤，未还 250 吨标准煤" in repay.text
+        effect = repay.text.split('id="bp-effect">', 1)[1].split("</p>", 1)[0]
+        assert effect == f"归还临时拆借第 {to_dcf} 号：50 吨标准煤。", effect
+        repaid = _confirm(client, on_land | {"op": "repay", "loan_id": str(to_dcf),
+                                             "amount": "50"})[1]
+        assert repaid.status_code == 303  # then the borrower's card, in the loan's kind
+        assert "kind=energy" in repaid.headers["location"]
+        assert f"county={DCF}" in repaid.headers["location"]
+        for op, field in (("reverse", "operation_id"), ("repay", "loan_id")):
+            unknown = client.post("/quota/ops", data=on_land | {"op": op, field: "999999"})
+            assert unknown.status_code == 404 and "确认记入台账" not in unknown.text
+            assert "999999 不存在" in unknown.text
+        client.cookies.clear()
+        _login(client, "dcf_q")
+        mine = client.post("/quota/ops", data={"csrf": _csrf(client), **land, "reason": "还",
+                                               "op": "repay", "loan_id": str(to_dcf)})
+        assert mine.status_code == 200 and "未还 200 吨标准煤" in mine.text
+        theirs = client.post("/quota/ops", data={"csrf": _csrf(client), **land, "reason": "还",
+                                                 "op": "repay", "loan_id": str(to_yg)})
+        assert theirs.status_code == 403 and "确认记入台账" not in theirs.text
+        assert "未还 40" not in theirs.text  # another county's loan is not described
+
+
+def test_a_confirmation_goes_back_to_its_form_filled_in(city: Store,  # noqa: F811
+                                                        tmp_path: Path) -> None:
+    """The confirmation offered only 确认 or 取消, and 取消 brought back empty forms: a manager
+    who saw a wrong amount in the effect typed everything again. 返回修改 brings back the
+    form as it was filled in, says nothing was recorded, and records nothing."""
+    _users(city)
+    before = quota.movements(store=city, limit=10_000)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        first = client.post("/quota/ops", data={
+            "csrf": _csrf(client), "op": "allocate", "kind": "new_construction_land",
+            "year": "2026", "county": YG, "project": "LC-2026-9001", "amount": "12.5",
+            "reason": "阳谷县项目配置", "from_pool": "1"})
+        assert 'id="bp-edit"' in first.text
+        # 取消 goes back to the county the form was for (it went to the first county)
+        assert ('href="/quota?kind=new_construction_land&amp;year=2026&amp;county=371521">取消'
+                in first.text), first.text.split('id="bp-edit"', 1)[1][:300]
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+                                 first.text.split('id="bp-confirm"')[1]))
+        back = client.post("/quota/ops", data=fields | {"edit": "1"})
+        assert back.status_code == 200 and "确认记入台账" not in back.text
+        assert 'id="bp-editing">配置尚未记入台账' in back.text
+        form = back.text.split('id="bp-op-allocate"', 1)[1].split("</form>", 1)[0]
+        for kept in ('name="project" value="LC-2026-9001"', 'name="amount" value="12.5"',
+                     'name="reason" value="阳谷县项目配置"', f'value="{YG}" selected',
+                     'name="from_pool" value="1" checked'):
+            assert kept in form, (kept, form)
+        assert 'id="bp-editing"' not in client.get("/quota").text
+    assert quota.movements(store=city, limit=10_000) == before
+
+
+def test_a_page_beyond_the_last_and_reversed_dates_are_said(city: Store,  # noqa: F811
+                                                            tmp_path: Path) -> None:
+    """A page number past the movements (an old link after a filter) showed 第 999 / 1 页 and
+    no row; dates typed the wrong way round listed nothing without a word. Now the last
+    page is shown, and the reversed dates are named."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        beyond = client.get("/quota?page=999").text
+        assert "第 1 / 1 页" in beyond and "没有符合条件的流水" not in beyond
+        assert "年度指标下达" in beyond.split('id="bp-movements"', 1)[1]
+        reversed_ = client.get("/quota?since=2026-12-05&until=2026-12-01").text
+        assert ('id="bp-dates-reversed">筛选的起始日期（2026-12-05）晚于截止日期（2026-12-01）'
+                in reversed_)
+        assert 'id="bp-dates-reversed"' not in client.get(
+            "/quota?since=2026-12-01&until=2026-12-05").text
+        # a year without grants: said so, and the year list shows the year the page is of
+        later = client.get("/quota?year=2031").text
+        assert 'id="bp-no-grant">台账中没有 2031 年度新增建设用地指标的县区储备' in later
+        assert "<option selected>2031</option>" in later and "<option>2026</option>" in later
+        assert 'id="bp-no-grant"' not in client.get("/quota?year=2026").text
+
+
+def test_the_lend_form_starts_with_two_different_counties(city: Store,  # noqa: F811
+                                                          tmp_path: Path) -> None:
+    """Both county lists of 临时拆借 started at the first county, so the form as shown
+    asked to lend a county to itself; now the lender is the county shown, the borrower
+    another."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        form = client.get(f"/quota?county={YG}").text.split('id="bp-op-lend"', 1)[1]
+        lender = form.split('name="lender"', 1)[1].split("</select>", 1)[0]
+        borrower = form.split('name="borrower"', 1)[1].split("</select>", 1)[0]
+        assert re.findall(r'value="(\d+)" selected', lender) == [YG]
+        chosen = re.findall(r'value="(\d+)" selected', borrower)
+        assert len(chosen) == 1 and chosen != [YG]
+
+
+def test_the_movements_export_states_the_unit_in_chinese(city: Store,  # noqa: F811
+                                                          tmp_path: Path) -> None:
+    """The finance office's export of movements said the unit as the code (ha, tce) where
+    the balances export and every page say 公顷, 吨标准煤."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        for kind, unit in (("new_construction_land", "公顷"), ("energy", "吨标准煤")):
+            got = client.get(f"/quota/export?format=csv&kind={kind}&year=2026")
+            rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+            column = rows[0].index("单位")
+            assert len(rows) > 1 and {r[column] for r in rows[1:]} == {unit}, rows[:2]
 
 
 def _actors(html: str) -> list[str]:
@@ -436,7 +595,15 @@ def test_one_balance_sheet_per_view_and_the_same_figures(city: Store, tmp_path: 
     assert f'id="bp-pool-available">{pool["available"]}<' in page.text
     assert f'id="bp-county-available">{reserves[DCF]["available"]}<' in page.text
     card = page.text.split('id="bp-card-projects"')[1].split("</table>")[0]
-    assert re.findall(r'>(LC-[\d-]+)</a></td><td class="bp-num">([^<]+)</td>', card) == [
+    assert re.findall(r'>(LC-[\d-]+)</a>[^<]*</td><td class="bp-num">([^<]+)</td>', card) == [
         (r["project"], str(r["held"])) for r in rows if r["type"] == "project"
         and r["county"] == DCF and (r["held"] or r["allocated"])]
-    assert "LC-2026-9002" in card  # the hold made above
+    # the hold made above, its project named (the code alone told a manager nothing) and
+    # the columns' unit said
+    assert ">LC-2026-9002</a> 测试项目 LC-2026-9002</td>" in card
+    assert "<th>预留（公顷）</th><th>已配置（公顷）</th>" in card
+    # the bar chart's figures as everywhere else on the page: 71.219, not 71.2190
+    chart = page.text.split('class="bp-chart"', 1)[1].split("</svg>", 1)[0]
+    figures = re.findall(r">([\d.]+) 公顷</text>", chart)
+    assert len(figures) == 8 and not [f for f in figures if "." in f and f.endswith("0")], \
+        figures

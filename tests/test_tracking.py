@@ -26,7 +26,7 @@ from blueprint.analysis.tracking import (
     set_plan,
     submit_report,
 )
-from blueprint.layers.errors import NotAllowed
+from blueprint.layers.errors import BadInput, NotAllowed
 from blueprint.layers.store import Store
 
 __all__ = ["tstore"]
@@ -109,6 +109,27 @@ def test_tracking_records_are_append_only(tstore: Store) -> None:
             with pytest.raises(sa.exc.DBAPIError, match="append-only"):
                 with tstore.engine.begin() as conn:
                     conn.execute(sa.text(statement))
+
+
+def test_a_month_to_come_has_no_figures_and_the_open_month_is_as_of_now(
+        tstore: Store) -> None:
+    """A month picked ahead of time (the figures page, the bulletin) was ranked as of its
+    window's close: every project red or behind on reports nobody could file yet, a
+    bulletin of the future. Now it is refused; the month still open is computed as of now,
+    not as of a close still to come."""
+    from blueprint.analysis.clock import now_utc, today_cn
+    from blueprint.analysis.tracking.bulletin import build_bulletin
+    from blueprint.analysis.tracking.model import month_of
+
+    this = month_of(today_cn())
+    year, mon = (int(p) for p in this.split("-"))
+    coming = f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
+    for build in (month_figures, build_bulletin):
+        with pytest.raises(BadInput) as refused:
+            build(coming, store=tstore)
+        assert refused.value.message_zh == f"{coming} 尚未到来，还没有指标和通报"
+    assert month_figures(this, store=tstore).at <= now_utc()  # never a moment to come
+    assert month_figures(coming, store=tstore, at=now_utc()).month == coming  # as asked
 
 
 def test_figures_of_a_month_agree_with_a_count_by_hand(tstore: Store) -> None:

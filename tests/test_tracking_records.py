@@ -518,31 +518,93 @@ def test_the_report_form_files_through_the_core_and_answers_in_chinese(tstore: S
             return client.post(url, data=form, files=files, follow_redirects=False)
 
         client.cookies.set(COOKIE, sessions["form_yg"][0])
-        assert 'id="bp-report-form"' not in client.get(f"/tracking/projects/{code}").text
+        other = client.get(f"/tracking/projects/{code}").text
+        assert 'id="bp-report-form"' not in other  # and says who reports, not a blank
+        assert ('id="bp-no-report">本项目的月报由县区 371502 工作人员、市级工作人员或本项目的'
+                '服务专员填报') in other  # a county the ledger's list does not name: its code
         client.cookies.set(COOKIE, sessions["form_dcf"][0])
-        assert 'id="bp-report-form"' in client.get(f"/tracking/projects/{code}").text
+        mine = client.get(f"/tracking/projects/{code}").text
+        assert 'id="bp-report-form"' in mine and 'id="bp-no-report"' not in mine
         before = _state(tstore)
         good = {"month": "2026-02", "investment": "88", "funds_arrived": "80",
                 "reached_land": "2026-02-10", "problems": "用地报批材料缺失@市自然资源和规划局"}
         assert post("form_dcf", good, csrf=False).status_code == 403
         bad = post("form_dcf", good | {"investment": "八十八"})
         assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
-        assert "须为非负金额" in bad.text and 'value="八十八"' in bad.text  # kept as typed
+        # the refusal names the field as the form labels it, and what was typed
+        assert "本月完成投资须为非负金额（万元），而非“八十八”" in bad.text
+        assert 'value="八十八"' in bad.text  # kept as typed
+        assert "所选照片未保存" not in bad.text  # none was chosen
         fake = post("form_dcf", good, files=[("photos", ("伪装.png", png_on_zip(), "image/png"))])
         assert fake.status_code == 422 and "照片“伪装.png”不是有效的 JPEG 或 PNG 图片" in fake.text
+        # the page shown again cannot keep the chosen photo: it says to choose it again
+        assert "所选照片未保存，请重新选择后再提交。" in fake.text
+        late = post("form_dcf", good | {"reached_land": "2099-01-01"})
+        assert late.status_code == 422 and "用地审批节点的完成日期不能晚于今天" in late.text
         refused = post("form_yg", good)
         assert refused.status_code == 403 and "本县" in refused.text
         assert _state(tstore) == before
         done = post("form_dcf", good, files=[("photos", ("现场.png", png, "image/png"))])
         assert done.status_code == 303
-        assert done.headers["location"] == f"/tracking/projects/{code}?filed=1"
+        assert done.headers["location"] == f"/tracking/projects/{code}?filed=2026-02"
         [report] = project_reports(code, store=tstore)
         assert (report.investment, report.reported_by) == (88, "form_dcf")
         assert report.milestones == {"land": date(2026, 2, 10)}
         [photo] = report.photos
-        shown = client.get(f"/tracking/projects/{code}").text
+        shown = client.get(f"/tracking/projects/{code}?filed=2026-02").text
         assert f'/tracking/photos/{photo["id"]}' in shown and "用地报批材料缺失" in shown
+        assert "2026-02 月报已报送" in shown  # the filer is told it went through
+        assert "月报已报送" not in client.get(f"/tracking/projects/{code}?filed=<b>").text
         served = client.get(f"/tracking/photos/{photo['id']}")
         assert served.content == png and served.headers["content-type"] == "image/png"
         [problem] = list_problems(store=tstore, project=code)
         assert problem.owner_unit == "市自然资源和规划局" and problem.source == "report"
+
+
+def test_months_and_problems_are_late_only_once_they_are(tstore: Store) -> None:
+    """An open problem past its due date was listed without a word of it (the bulletin alone
+    counted it): now 逾期 N 天 beside the date, on the project page and the battle map page.
+    The project page said 未报送 for every planned month without a report: the month
+    still open (due by the 28th) and months of the plan still to come read as missed, the
+    word the late list uses for a missed report. Now: 未报送 once the window has closed,
+    待报送 with the closing day while it is open, 未到报送期 for a month to come."""
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+
+    from blueprint.analysis.clock import today_cn
+    from blueprint.analysis.tracking import raise_problem
+    from blueprint.analysis.tracking.config import load_settings
+    from blueprint.analysis.tracking.model import month_of
+    from blueprint.layers.sessions import sign_in
+    from blueprint.layers.users import create_user
+    from blueprint.web.session import COOKIE
+
+    today = today_cn()
+    this = month_of(today)
+    coming = month_of(date(today.year + today.month // 12, today.month % 12 + 1, 1))
+    code = create_project(park_project(name="报送期测试项目"), user=STAFF, store=tstore).code
+    set_plan(code, milestones=[], investment={"2026-01": "10", this: "10", coming: "10"},
+             user=STAFF, store=tstore)
+    create_user("months_viewer", "viewer", None, store=tstore, actor="test",
+                password="pw-1234567890")
+    session_id, _ = sign_in("months_viewer", "pw-1234567890", store=tstore, hours=1)
+    late = raise_problem(code, "临时用电未接通", user=STAFF, store=tstore,
+                         owner_unit="国网供电公司", due_on=today - timedelta(days=3))
+    with TestClient(_app(tstore), base_url="https://testserver") as client:
+        client.cookies.set(COOKIE, session_id)
+        shown = client.get(f"/tracking/projects/{code}").text
+        listed = client.get("/tracking").text
+    # a problem past its due date says so where it is listed (only the bulletin counted it)
+    for page, table in ((shown, "bp-project-problems"), (listed, "bp-problems")):
+        row = page.split(f'id="{table}"', 1)[1].split("临时用电未接通", 1)[1].split("</tr>")[0]
+        assert '<span class="bp-tag bp-late">逾期 3 天</span>' in row, row
+    assert late.overdue(today)
+    cells = {m: shown.split(f'<tr data-month="{m}">', 1)[1].split("</tr>", 1)[0]
+             for m in ("2026-01", this, coming)}
+    assert "未报送" in cells["2026-01"]
+    close_day = load_settings().close_day  # 28 unless configured
+    closed = today.day > close_day
+    assert ("未报送" if closed else f"待报送（{this}-{close_day:02d} 截止）") in cells[this], \
+        cells[this]
+    assert "未到报送期" in cells[coming] and "未报送" not in cells[coming], cells[coming]

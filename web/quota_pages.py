@@ -24,16 +24,16 @@ from blueprint.analysis.clock import (
 from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.projects import count_projects, get_project, list_projects
 from blueprint.analysis.quota.balances import counties, ledger_years
-from blueprint.analysis.quota.common import check_year
+from blueprint.analysis.quota.common import check_year, guard_project
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export_chunks, export_filename
 from blueprint.analysis.quota.history import OP_ZH, OPS
 from blueprint.analysis.quota.kinds import KINDS, resolve_kind, to_units
-from blueprint.layers.errors import BadInput, BlueprintError
+from blueprint.layers.errors import BadInput, BlueprintError, NotFound
 from blueprint.layers.features import features_in_bbox
 from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
-from blueprint.layers.users import User, actor_stored
+from blueprint.layers.users import User, actor_stored, actor_zh
 from blueprint.web.quota_view import RAMP, bar_chart, choropleth, effect_zh
 from blueprint.web.render import PageContext, Refusal, embed, error_page, page, page_again
 from blueprint.web.session import check_csrf
@@ -100,14 +100,16 @@ def _may_operate(user: User) -> list[str]:
 
 
 def _dashboard(ctx: PageContext, store: Store, q: Any,
-               refusal: Refusal | None = None) -> HTMLResponse:
+               refusal: Refusal | None = None, edit: dict[str, str] | None = None
+               ) -> HTMLResponse:
     """The dashboard; after a refused operation (``refusal``) it says why at the top and the
     operation's form keeps what was filled in; the refusal's error is raised again when the
-    user has no form for that operation."""
+    user has no form for that operation. ``edit``: a confirmation sent back to be changed,
+    its form filled in again."""
     user = ctx.user
     if refusal is not None and refusal.form not in _may_operate(user):
         raise refusal.error
-    kept = refusal.kept if refusal is not None else {}
+    kept = refusal.kept if refusal is not None else (edit or {})
     years = _years(store)
     kind = resolve_kind(q.get("kind") or "new_construction_land").code
     year = _year(q.get("year") or str(years[0] if years else today_cn().year))
@@ -126,28 +128,39 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
     values = _movement_filters(q, user)
     filters = _core_filters(values, year, kind)
     asked = str(q.get("page") or "1")
-    page_no = min(max(1, int(asked)), MAX_PAGE) if asked.isdecimal() else 1
     total = quota.count_movements(store=store, **filters)
+    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)  # a page beyond them: the last
+    page_no = min(max(1, int(asked)), MAX_PAGE, pages) if asked.isdecimal() else 1
     moves = quota.movements(store=store, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
                             **filters)
     query = {"kind": kind, "year": year, **{k: v for k, v in values.items() if v}}
     pool = next((r for r in rows if r["type"] == "pool"), None)
     names = {c: cards[c]["name"] for c in cards}
     projects, project_total = _project_choices(store, user, visible)
+    card = cards.get(chosen) if chosen else None
+    project_names = {p.code: p.name for p in projects}
+    for r in card["projects"] if card else []:  # the card's projects named, not codes alone
+        if r["project"] not in project_names:
+            try:
+                project_names[r["project"]] = get_project(r["project"], store=store).name
+            except BlueprintError:  # a ledger project no longer in the library: its code
+                project_names[r["project"]] = ""
     return page(ctx, "quota.html", status=refusal.status if refusal else 200, kind=kind,
-                year=year, years=years or [year], kinds=KINDS, unit=unit, fmap=fmap, pool=pool,
-                visible=visible, chosen=chosen, card=cards.get(chosen) if chosen else None,
+                year=year, years=sorted({*years, year}, reverse=True), kinds=KINDS,
+                unit=unit, fmap=fmap, pool=pool,
+                visible=visible, chosen=chosen, card=card, project_names=project_names,
                 chart=bar_chart(cards[chosen], unit) if chosen in cards else "",
                 cards=cards, names=names, projects=projects, project_total=project_total,
                 moves=moves, total=total,
                 page_no=page_no,
-                pages=max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE), values=values,
+                pages=pages, values=values,
                 ops=OPS, op_zh=OP_ZH, query=urlencode(query), ramp=RAMP,
                 operations=_may_operate(user), city=user.role in ("admin",
                                                                   "city_quota_manager"),
                 today=today_cn().isoformat(),
                 done=q.get("done", "") if q.get("done", "").isdecimal() else "",
                 kept=kept, op_error=refusal.message_zh.rstrip("。") if refusal else "",
+                editing=bool(edit and edit.get("op") in _may_operate(user)),
                 op_zh_kept=OP_ZH.get(kept.get("op", ""), "操作"))
 
 
@@ -215,9 +228,50 @@ def _checked(op: str, f: dict[str, str], store: Store) -> str:
         parse_day_or_time(f["expires"], "expires")
     if op == "lend":
         parse_day_or_time(f.get("due", ""), "due", "date")
+        if f.get("lender") == f.get("borrower"):  # as the core says it (transfers.lend)
+            raise BadInput("the two counties must differ", where="borrower",
+                           message_zh="调出方与调入方不能是同一县区")
     if op in ("repay", "reverse"):
         _int(f, "loan_id" if op == "repay" else "operation_id")
-    return get_project(f.get("project", ""), store=store).name if op in PROJECT_OPS else ""
+    name = get_project(f.get("project", ""), store=store).name if op in PROJECT_OPS else ""
+    if op in ("hold", "allocate"):  # another county's project, one that left the library
+        with store.read() as conn:
+            guard_project(conn, f["project"], f["county"])
+    return name
+
+
+def _target(op: str, f: dict[str, str], user: User, store: Store) -> str:
+    """For a reversal or a repayment (the form names only a number): what that number is,
+    in words, for the confirmation; its kind and year (a loan's borrower too) are set in
+    ``f`` (the effect is said in its unit, and the dashboard after it shows that kind, year
+    and county). An unknown number,
+    or another county's loan for a county manager, is refused here as the core would."""
+    names = counties(store=store)
+    if op == "reverse":
+        number = _int(f, "operation_id")
+        entries = quota.movements(store=store, operation_id=number, limit=100)
+        if not entries:
+            raise NotFound(f"operation {number} does not exist", where="operation_id",
+                           message_zh=f"操作记录 {number} 不存在")
+        first = entries[0]
+        f |= {"kind": first["kind"], "year": str(first["year"])}
+        moved = "；".join(f"{e['from_title']} → {e['to_title']} {e['amount']} {e['unit_zh']}"
+                         for e in entries)
+        return (f"第 {number} 号操作：{first['op_zh']}，{first['year']} 年度"
+                f"{first['kind_title']}，{actor_zh(first['actor'])}于 {first['at_cn']} 记入，"
+                f"事由“{first['reason']}”。其分录：{moved}。")
+    number = _int(f, "loan_id")
+    loan = next((x for x in quota.loans(store=store) if x["loan_id"] == number), None)
+    if loan is None:
+        raise NotFound(f"loan {number} does not exist", where="loan_id",
+                       message_zh=f"借出记录 {number} 不存在")
+    user.require("city_quota_manager", "county_quota_manager", county=loan["borrower"])
+    f |= {"kind": loan["kind"], "year": str(loan["year"]), "county": loan["borrower"]}
+    unit = KINDS[loan["kind"]].unit_zh
+    return (f"第 {number} 号拆借：{loan['year']} 年度{loan['kind_title']}，"
+            f"{names.get(loan['lender'], loan['lender'])}借给"
+            f"{names.get(loan['borrower'], loan['borrower'])} {loan['amount']} {unit}，"
+            f"未还 {loan['outstanding']} {unit}，归还期限 {loan['due']}。")
 
 
 def _int(f: dict[str, str], name: str) -> int:
@@ -272,7 +326,16 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         check_csrf(session, form.get("csrf"))
         f = _form(form)
         op = f.get("op", "")
-        back = "/quota?" + urlencode({"kind": f.get("kind", ""), "year": f.get("year", "")})
+        back = "/quota?" + urlencode({"kind": f.get("kind", ""), "year": f.get("year", ""),
+                                      "county": f.get("county") or f.get("lender") or ""})
+        shown = {"kind": f.get("kind", ""), "year": f.get("year", ""),
+                 "county": f.get("county") or f.get("lender") or ""}
+        if f.get("edit") == "1":  # 返回修改 on the confirmation: the form as it was filled
+            kept = {k: v for k, v in f.items() if k not in ("confirm", "key", "edit")}
+            try:
+                return _dashboard(ctx, store, shown, edit=kept)
+            except BlueprintError as exc:
+                return error_page(ctx, exc, error_status(exc), "/quota")
         try:
             if op not in OPERATIONS:
                 raise BadInput(f"unknown operation {op!r}", message_zh="未知的操作", where="op")
@@ -282,21 +345,20 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             _required(op, f)
             if f.get("confirm") != "1":
                 names = counties(store=store)
-                effect = effect_zh(op, f, kind.title, kind.unit_zh, names,
-                                   _checked(op, f, store))
+                project_name = _checked(op, f, store)
+                target = _target(op, f, session.user, store) if op in ("reverse", "repay") \
+                    else ""
+                kind = resolve_kind(f.get("kind") or kind.code)  # the reversed one's, a loan's
+                effect = effect_zh(op, f, kind.title, kind.unit_zh, names, project_name)
                 return page(ctx, "quota_confirm.html", op=op, op_zh=OP_ZH[op], effect=effect,
-                            fields=f, key=f"page:{uuid.uuid4()}", back=back)
+                            target=target, fields=f, key=f"page:{uuid.uuid4()}", back=back)
             result = _run(op, f | {"kind": kind.code}, session.user, store,
                           f.get("key") or f"page:{uuid.uuid4()}")
         except BlueprintError as exc:
-            shown = {"kind": f.get("kind", ""), "year": f.get("year", ""),
-                     "county": f.get("county") or f.get("lender") or ""}
             # the error page when the kind or year itself was refused
             return page_again(ctx, Refusal(exc, error_status(exc), f, op), back,
                               partial(_dashboard, ctx, store, shown))
-        target = f"{ctx.base}{back}&" + urlencode({"county": f.get("county") or
-                                                   f.get("lender") or "",
-                                                   "done": result.get("operation_id", "")})
+        target = f"{ctx.base}{back}&" + urlencode({"done": result.get("operation_id", "")})
         return RedirectResponse(target, status_code=303)
 
     return router

@@ -86,7 +86,7 @@ def bar_chart(card: dict[str, Any], unit: str) -> str:
             f'<rect data-figure="{key}" x="{left}" y="{y + 3}" width="{max(length, 0):.1f}" '
             f'height="16" fill="{BAR_COLOURS[key]}"></rect>'
             f'<text x="{left + max(length, 0) + 4:.1f}" y="{y + 15}" font-size="12">'
-            f'{value} {html.escape(unit)}</text>')
+            f'{format(value.normalize(), "f")} {html.escape(unit)}</text>')  # 71.219, not 71.2190
     parts.append("</svg>")
     return "".join(parts)
 

@@ -9,6 +9,7 @@ its county's staff) and calls the same core; its errors come back on the page, i
 """
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
+import re
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -56,6 +57,7 @@ from blueprint.analysis.tracking.model import (
     check_month,
     last_closed_month,
     month_of,
+    window_close,
 )
 from blueprint.analysis.tracking.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
 from blueprint.analysis.tracking.problems import SOURCES
@@ -74,6 +76,7 @@ CodePath = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LI
 PhotoPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REPORT_KEY = "POST /tracking/projects/{code}/reports"
+FILED_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")  # ?filed= after a report, as the notice says it
 PAGE_SIZE = 50  # tracked projects a page of /tracking's list shows (the map shows them all)
 
 
@@ -165,12 +168,13 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     colour_counts=Counter(s.colour for s in statuses),
                     counties=names, stages=STAGE_ZH, colours=COLOUR_ZH,
                     libraries=project_settings().libraries, late=late, month=month,
-                    problems=problems, sources=SOURCES,
+                    problems=problems, sources=SOURCES, today=today_cn(),
                     dispatches=list_dispatches(store=store)[:10],
                     adjustments=list_adjustments(store=store)[:8])
 
     def project_page(ctx: PageContext, code: str, store: Store, *, error: str = "",
-                     values: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
+                     values: dict[str, Any] | None = None, status: int = 200,
+                     filed: str = "") -> HTMLResponse:
         try:
             project = get_project(code, store=store)
             plan = get_plan(code, store=store)
@@ -178,6 +182,13 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             return error_page(ctx, exc, error_status(exc), "/tracking")
         state = project_status(code, store=store)  # this project's, not its county's
         reports = {r.month: r for r in project_reports(code, store=store)}
+        months = sorted(set(plan.investment) | set(reports))
+        # a month without a report: 未报送 only once its window has closed
+        now, close_day = now_utc(), load_settings().close_day
+        this_month = month_of(today_cn(now))
+        unreported = {m: "未报送" if window_close(m, close_day) <= now else
+                      f"待报送（{m}-{close_day:02d} 截止）" if m <= this_month else "未到报送期"
+                      for m in months if m not in reports}
         try:
             permit(ctx.user, REPORT_KEY, project.county, None, project.service_officer)
             may_report = True
@@ -187,18 +198,24 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     state=state, reports=reports, colours=COLOUR_ZH,
                     problems=list_problems(store=store, project=code),
                     milestone_zh=MILESTONE_ZH, milestones=MILESTONES, sources=SOURCES,
-                    months=sorted(set(plan.investment) | set(reports)),
+                    months=months, unreported=unreported,
                     dispatches=list_dispatches(store=store, project=code),
-                    may_report=may_report, error=error,
+                    may_report=may_report, error=error, filed=filed,
+                    county_name=counties(store=store).get(project.county,
+                                                          f"县区 {project.county} "),
                     values=values or {"month": month_of(today_cn())},
-                    max_photos=MAX_PHOTOS, max_photo_mb=MAX_PHOTO_BYTES // (1024 * 1024))
+                    max_photos=MAX_PHOTOS, max_photo_mb=MAX_PHOTO_BYTES // (1024 * 1024),
+                    today=today_cn(now))
 
     @router.get("/tracking/projects/{code}", response_class=HTMLResponse)
-    def tracked_project(code: CodePath, session: SessionDep, ctx: Ctx,
+    def tracked_project(code: CodePath, request: Request, session: SessionDep, ctx: Ctx,
                         store: StoreDep) -> HTMLResponse:
         """One project's plan (倒排工期, monthly investment), reports with their photos,
-        problems, the dispatch meetings that discussed it, and the report form."""
-        return project_page(ctx, code, store)
+        problems, the dispatch meetings that discussed it, and the report form; after a
+        report was filed (``?filed=YYYY-MM``) it says so at the top."""
+        filed = request.query_params.get("filed") or ""
+        return project_page(ctx, code, store,
+                            filed=filed if FILED_MONTH.fullmatch(filed) else "")
 
     @router.post("/tracking/projects/{code}/reports", response_model=None)
     async def file_report(code: CodePath, request: Request, session: SessionDep, ctx: Ctx,
@@ -223,12 +240,15 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                 milestones=reached, problems=_problems(values.get("problems", "")),
                 note=values.get("note", ""), photos=[(f.filename, f.file) for f in uploads])
         except BlueprintError as exc:
-            return project_page(ctx, code, store, error=exc.message_zh, values=values,
-                                status=error_status(exc))
+            # a browser cannot keep chosen files in a form it shows again: say they are gone
+            again = "。所选照片未保存，请重新选择后再提交" if uploads else ""
+            return project_page(ctx, code, store, error=exc.message_zh.rstrip("。") + again + "。",
+                                values=values, status=error_status(exc))
         finally:
             for f in uploads:
                 await f.close()
-        return RedirectResponse(f"{ctx.base}/tracking/projects/{quote(code)}?filed=1",
+        return RedirectResponse(f"{ctx.base}/tracking/projects/{quote(code)}?"
+                                + urlencode({"filed": check_month(values.get("month", ""))}),
                                 status_code=303)
 
     @router.get("/tracking/photos/{photo_id}", response_model=None)

@@ -45,7 +45,7 @@ BALANCE_COLUMNS = (
 )
 MOVEMENT_COLUMNS = (
     ("id", "分录号"), ("at_cn", "时间（北京时间）"), ("operation_id", "操作号"), ("op_zh", "操作"),
-    ("year", "年度"), ("kind_title", "指标类型"), ("unit", "单位"), ("from_title", "调出账户"),
+    ("year", "年度"), ("kind_title", "指标类型"), ("unit_zh", "单位"), ("from_title", "调出账户"),
     ("to_title", "调入账户"), ("amount", "数量"), ("price", "价款（元）"), ("actor", "操作人"),
     ("reason", "事由"), ("key", "幂等键"), ("reverses_id", "冲正分录号"),
 )

@@ -34,7 +34,8 @@ OP_ZH = {"grant": "指标下达", "hold": "预留", "release": "释放预留", "
 
 def _movement_query(year: int | None, kind: str | None, county: str | None,
                     project: str | None, op: str | None, since: datetime | None,
-                    until: datetime | None, actor: str | None = None) -> sa.Select[Any]:
+                    until: datetime | None, actor: str | None = None,
+                    operation_id: int | None = None) -> sa.Select[Any]:
     debit, credit = accounts.alias("debit"), accounts.alias("credit")
     query = (sa.select(entries, operations.c.op, operations.c.key, operations.c.actor,
                        operations.c.reason, operations.c.price,
@@ -62,6 +63,8 @@ def _movement_query(year: int | None, kind: str | None, county: str | None,
         query = query.where(operations.c.op == op)
     if actor:
         query = query.where(operations.c.actor == actor)
+    if operation_id is not None:
+        query = query.where(entries.c.operation_id == operation_id)
     if since is not None:
         query = query.where(entries.c.created_at >= utc(since))
     if until is not None:
@@ -94,10 +97,12 @@ def count_movements(*, store: Store, year: int | None = None, kind: str | None =
 def movements(*, store: Store, year: int | None = None, kind: str | None = None,
               county: str | None = None, project: str | None = None, op: str | None = None,
               since: datetime | None = None, until: datetime | None = None,
-              limit: int = 1000, offset: int = 0, actor: str | None = None
-              ) -> list[dict[str, Any]]:
-    """Ledger entries, oldest first, with the operation, actor and reason of each."""
-    query = _movement_query(year, kind, county, project, op, since, until, actor)
+              limit: int = 1000, offset: int = 0, actor: str | None = None,
+              operation_id: int | None = None) -> list[dict[str, Any]]:
+    """Ledger entries, oldest first, with the operation, actor and reason of each
+    (``operation_id``: the entries of that one operation)."""
+    query = _movement_query(year, kind, county, project, op, since, until, actor,
+                            operation_id)
     with store.read() as conn:
         rows = conn.execute(query.limit(limit).offset(offset)).all()
         names = county_names(conn) if rows else {}
@@ -143,7 +148,8 @@ def _movement(r: sa.Row[Any], names: dict[str, str]) -> dict[str, Any]:
         "op": r.op, "op_zh": OP_ZH.get(r.op, r.op), "key": shown_key(r.key),
         "purpose": r.purpose,
         "year": r.year, "kind": r.kind, "kind_title": KINDS[r.kind].title,
-        "unit": KINDS[r.kind].unit, "from": _code(r.from_type, r.from_owner),
+        "unit": KINDS[r.kind].unit, "unit_zh": KINDS[r.kind].unit_zh,
+        "from": _code(r.from_type, r.from_owner),
         "from_title": _title(r.from_type, r.from_owner, r.from_title, names),
         "to": _code(r.to_type, r.to_owner),
         "to_title": _title(r.to_type, r.to_owner, r.to_title, names),

@@ -39,15 +39,17 @@ def require_city(user: User) -> None:
                          message_zh=f"用户“{user.name}”为县级用户，此操作仅限市级")
 
 
-def amount(value: Any, where: str) -> Decimal:
-    """A non-negative exact amount (万元)."""
+def amount(value: Any, where: str, label: str = "") -> Decimal:
+    """A non-negative exact amount (万元); a refusal names the field by ``label`` (its
+    Chinese name where the code alone is ambiguous) or :func:`field_zh`."""
     try:
         number = Decimal(str(value))
     except ArithmeticError:
         number = Decimal("NaN")
     if not number.is_finite() or number < 0 or number > Decimal("1e9"):
         raise BadInput(f"{where} must be a non-negative amount in 万元, not {value!r}",
-                       message_zh=f"{where} 须为非负金额（万元）", where=where)
+                       message_zh=f"{label or field_zh(where)}须为非负金额（万元），"
+                       f"而非“{str(value)[:40]}”", where=where)
     return Decimal(format(number.normalize(), "f"))
 
 

@@ -30,13 +30,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from blueprint.analysis.clock import CST, iso_utc, utc
+from blueprint.analysis.clock import CST, iso_utc, now_utc, today_cn, utc
 from blueprint.analysis.projects.model import RESERVE, SIGNED, STAGES, Project
 from blueprint.analysis.projects.records import list_projects
 from blueprint.analysis.tracking.config import RATES, load_settings
-from blueprint.analysis.tracking.model import check_month, quarter_months, window_close
+from blueprint.analysis.tracking.model import (
+    check_month,
+    month_of,
+    quarter_months,
+    window_close,
+)
 from blueprint.analysis.tracking.problems import list_problems
 from blueprint.analysis.tracking.status import Status, project_statuses
+from blueprint.layers.errors import BadInput
 from blueprint.layers.schema import project_stages
 from blueprint.layers.store import Store
 
@@ -182,7 +188,12 @@ def month_figures(month: str, *, store: Store, at: datetime | None = None) -> Fi
     """
     settings = load_settings()
     month = check_month(month)
-    at = at or window_close(month, settings.close_day)
+    if at is None:  # a month to come has no figures; the open month's are as of now
+        now = now_utc()
+        if month > month_of(today_cn(now)):
+            raise BadInput(f"month {month} has not begun; it has no figures yet", where="month",
+                           message_zh=f"{month} 尚未到来，还没有指标和通报")
+        at = min(window_close(month, settings.close_day), now)
     year, mon = (int(p) for p in month.split("-"))
     quarter = [m for m in quarter_months(year, (mon - 1) // 3 + 1) if m <= month]
     statuses = project_statuses(store=store, at=at)

@@ -34,7 +34,8 @@ def _checked(milestones: list[Milestone], investment: dict[str, Any]
                          text(m.service_officer, "service_officer", required=False) or None)
                for m in milestones]
     checked.sort(key=lambda m: MILESTONES.index(m.kind))
-    money = {check_month(k): amount(v, f"investment.{k}") for k, v in investment.items()}
+    money = {check_month(k): amount(v, f"investment.{k}", f"{k} 月的计划投资")
+             for k, v in investment.items()}
     if not checked and not money:
         raise BadInput("a plan needs milestones or monthly investment",
                        message_zh="计划须有节点或月度投资计划", where="plan")

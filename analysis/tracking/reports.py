@@ -33,6 +33,7 @@ from blueprint.analysis.tracking.common import (
 )
 from blueprint.analysis.tracking.config import load_settings
 from blueprint.analysis.tracking.model import (
+    MILESTONE_ZH,
     MILESTONES,
     Plan,
     Report,
@@ -79,8 +80,8 @@ def submit_report(code: str, month: str, *, investment: Any, user: User, store: 
     ...     "start": "2026-11-06"}, user=staff, store=store)  # doctest: +SKIP
     """
     month, at = check_month(month), now_utc(at)
-    money = amount(investment, "investment")
-    funds = amount(funds_arrived, "funds_arrived")
+    money = amount(investment, "investment", "本月完成投资")
+    funds = amount(funds_arrived, "funds_arrived", "本月到位资金")
     reached = {}
     for kind, value in (milestones or {}).items():
         if kind not in MILESTONES:
@@ -89,7 +90,8 @@ def submit_report(code: str, month: str, *, investment: Any, user: User, store: 
         reached[kind] = day(value, f"milestones.{kind}")
         if reached[kind] > today_cn(at):
             raise BadInput(f"milestone {kind} cannot be reached after today",
-                           message_zh="节点完成日期不能晚于今天", where=f"milestones.{kind}")
+                           message_zh=f"{MILESTONE_ZH[kind]}节点的完成日期不能晚于今天",
+                           where=f"milestones.{kind}")
     if month > month_of(today_cn(at)):
         raise BadInput(f"no report for {month} before that month", where="month",
                        message_zh=f"{month} 尚未到来，不能填报")
