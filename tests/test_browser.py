@@ -258,7 +258,7 @@ def test_bad_file_shows_a_readable_chinese_error(page, console, tmp_path):
     status.wait_for()
     text = status.inner_text()
     assert "无法完成审查" in text and "界址点行有 3 个字段" in text
-    assert ":5" in text  # the line of the file
+    assert "位置：坏地块.txt 第 5 行" in text  # the line of the file, as a reader says it
     assert "Traceback" not in text
     assert page.locator("#bp-result").is_hidden()
     # the English message is for support, folded: a reader sees Chinese only

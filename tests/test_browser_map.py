@@ -212,3 +212,43 @@ def test_county_labels_are_the_one_lists_names_else_the_layers(page, server):
     texts = labels.all_inner_texts()
     assert "东昌府区" in texts and "阳谷县" in texts, texts  # lacking, and listed alike
     assert "茌平县" not in texts, texts
+
+
+def test_the_map_controls_are_named_in_chinese(page):
+    """Leaflet names its buttons in English ("Zoom in", "Layers", "Close popup"): a pointer's
+    title and what a screen reader reads are Chinese here (web/static/draw-zh.js)."""
+    page.locator(".bp-county-label").first.wait_for()
+    zoom_in, zoom_out = page.locator(".leaflet-control-zoom-in"), page.locator(
+        ".leaflet-control-zoom-out")
+    assert zoom_in.get_attribute("title") == zoom_in.get_attribute("aria-label") == "放大"
+    assert zoom_out.get_attribute("title") == zoom_out.get_attribute("aria-label") == "缩小"
+    assert "interactive maps" not in (page.locator(
+        ".leaflet-control-attribution a").first.get_attribute("title") or "")
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "02_redline_conflict.txt"))
+    page.locator("tr.bp-finding[data-layer=ecological_redline]").click()
+    page.locator(".leaflet-popup-content").wait_for()
+    assert page.locator(".leaflet-popup-close-button").get_attribute("aria-label") == "关闭"
+    # on a narrow screen the layer control folds into a button, named too
+    page.set_viewport_size({"width": 1024, "height": 700})
+    toggle = page.locator(".leaflet-control-layers-toggle")
+    page.wait_for_function("!document.querySelector('.leaflet-control-layers')"
+                           ".classList.contains('leaflet-control-layers-expanded')")
+    assert toggle.get_attribute("title") == toggle.get_attribute("aria-label") == "图层"
+    english = page.evaluate("""() => [...document.querySelectorAll('[title],[aria-label]')]
+        .map(e => (e.getAttribute('title') || '') + ' ' + (e.getAttribute('aria-label') || ''))
+        .filter(t => /Zoom|Layers|Close popup/.test(t))""")
+    assert english == []
+
+
+def test_a_refused_line_is_named_as_a_line(page, console):
+    """A refusal of pasted points names the line as one reads it (第 3 行), not the API's
+    粘贴的坐标:3."""
+    console.expect("status of 422")
+    page.locator(".bp-paste summary").click()
+    page.fill("#bp-points", "J1,4034895.777,39413513.313\nJ2,4034983.100,39413924.135\n"
+                            "J3,4034700.1,abc\nJ4,4034600,39413500")
+    page.click("#bp-points-check")
+    error = page.locator("#bp-status.bp-status-error")
+    error.wait_for()
+    assert "“abc”不是数字" in error.inner_text()
+    assert page.locator(".bp-where").inner_text() == "位置：粘贴的坐标 第 3 行"

@@ -118,6 +118,13 @@ window.BlueprintCheck = function (bp) {
     }, EMISSIONS_DELAY);
   }
 
+  /* A refusal's place: a file's or the pasted text's line ("粘贴的坐标:3") as 第 3 行
+   * (not a code such as EPSG:4490). */
+  function whereZh(where) {
+    var m = /^(.*\S):(\d+)$/.exec(String(where));
+    return m && !/^[A-Z]+$/.test(m[1]) ? m[1] + " 第 " + m[2] + " 行" : String(where);
+  }
+
   function showError(body) {
     clearResult();
     // a file whose coordinate system is missing (or contradicts the one chosen) stays picked:
@@ -127,7 +134,7 @@ window.BlueprintCheck = function (bp) {
     var crsProblem = body.error === "unknown_crs" && given;
     if (given && !crsProblem) { site = null; }
     $("bp-file").value = "";
-    var where = body.where ? "<p class='bp-where'>位置：" + esc(body.where) + "</p>" : "";
+    var where = body.where ? "<p class='bp-where'>位置：" + esc(whereZh(body.where)) + "</p>" : "";
     var en = body.message ? "<details class='bp-en'><summary>技术信息（供技术支持）</summary>" +
       "<p lang='en'>" + esc(body.message) + "</p></details>" : "";
     var hint = crsProblem ? "<p class='bp-hint-crs'>在上方“坐标系”中选择后，将自动再次审查此" +
