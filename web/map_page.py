@@ -53,6 +53,7 @@ class PageOptions:
     counties: list[tuple[str, str]] = field(default_factory=list)  # (code, name), for 找地块
     save_refused: str = ""  # why the signed-in user may not save a project ("" if they may)
     header: str = ""  # the pages' links and who is signed in (HTML, ``render.header_parts``)
+    county: str = ""  # the signed-in user's county: 找地块 searches it first ("" city-wide)
 
 
 class _Expose(MacroElement):
@@ -178,7 +179,7 @@ def _add_page_parts(fmap: folium.Map, config: dict[str, Any], options: PageOptio
     pollutants = list(POLLUTANT_NAMES_ZH.items())
     figure.html.add_child(folium.Element(
         panel_html(options.industries, pollutants, options.base, options.counties,
-                   options.save_refused, options.header)
+                   options.save_refused, options.header, options.county)
         + f'<script id="bp-config" type="application/json">{payload}</script>'),
         name="bp_panel")
 

@@ -91,6 +91,7 @@ def _page_routes(deps: PageDeps) -> APIRouter:
         may save a project (a department or read-only user is told why not)."""
         header = header_parts(page_context(request, session, store), sign_in="/")
         options = PageOptions(save_refused=save_refused(session), header=header,
+            county=(session.user.county or "") if session else "",
             base=request.scope.get("root_path", ""), basemap_url=settings.basemap_url,
             basemap_attribution=settings.basemap_attribution,
             industries=[(code, ind.title) for code, ind in rules.industries.items()],

@@ -207,12 +207,16 @@ window.BlueprintCheck = function (bp) {
 
   function table(id, rows) { $(id).innerHTML = rows.join(""); }
 
+  /* The county by name and code: the boundary piece's name, else (a site found by 找地块,
+   * whose answer has no pieces) the city's one list of counties, else the code alone. */
+  var COUNTY_NAMES = bp.config.countyNames || {};
   function countyName(fc, report) {
     var admin = fc.features.filter(function (f) {
       return kindOf(f.properties.kind).county; })
       .sort(function (a, b) { return b.properties.area_m2 - a.properties.area_m2; })[0];
-    return admin && admin.properties["class"] ? admin.properties["class"] + "（" +
-      (report.county || "") + "）" : (report.county || "—");
+    var name = admin && admin.properties["class"] ? admin.properties["class"]
+      : COUNTY_NAMES[report.county];
+    return name ? esc(name) + "（" + esc(report.county || "") + "）" : esc(report.county || "—");
   }
 
   var UNITS_ZH = { "t/a": "吨/年" };  /* the report's capacity units, as the forms say them */
@@ -228,7 +232,7 @@ window.BlueprintCheck = function (bp) {
       "<tr><th>来源</th><td>" + (site && site.feature ? esc(site.sourceZh || "地图绘制")
         : esc(s.source)) + "</td></tr>",
       "<tr><th>项目行业</th><td>" + esc(r.industry_title) + "</td></tr>",
-      "<tr><th>所在县区</th><td>" + esc(countyName(fc, r)) + "</td></tr>",
+      "<tr><th>所在县区</th><td>" + countyName(fc, r) + "</td></tr>",
       "<tr><th>面积</th><td>" + fmt(s.area_m2, 2) + " m² ／ " + fmt(s.area_ha, 4) + " 公顷 ／ " +
         fmt(s.area_mu, 2) + " 亩</td></tr>",
       "<tr><th>地块数</th><td>" + s.parcels + "（面积按 " + esc(s.area_crs) + " 计算）</td></tr>"]);

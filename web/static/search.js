@@ -83,7 +83,7 @@ window.BlueprintSearch = function (bp) {
         return { color: c, weight: 1, fillColor: c, fillOpacity: 0.25,
           className: "bp-allowed bp-allowed-" + f.properties.status };
       } }).addTo(layer);
-    shown.forEach(function (c, i) {
+    var outlines = shown.map(function (c, i) {
       var outline = L.geoJSON({ type: "Feature", geometry: c.geometry, properties: {} }, {
         pane: "bpSearch", renderer: renderer, style: { color: "#1e3a8a", weight: 2,
           fillColor: "#1e3a8a", fillOpacity: 0.2, className: "bp-candidate" } });
@@ -91,7 +91,13 @@ window.BlueprintSearch = function (bp) {
         className: "bp-candidate-label" });
       outline.on("click", function () { pick(i); });
       outline.addTo(layer);
+      /* where numbers overlap (a city-wide view) the better one is on top: 1, not 10 */
+      var label = outline.getTooltip() && outline.getTooltip().getElement();
+      if (label) { label.style.zIndex = String(shown.length - i); }
+      return outline;
     });
+    /* and so is its outline, which a click on the number reaches */
+    outlines.reverse().forEach(function (outline) { outline.bringToFront(); });
     $("bp-search-result").hidden = false;
     $("bp-search-summary").textContent = result.blocked_zh ? result.blocked_zh :
       "找到 " + shown.length + " 个推荐地块，按通过优先、得分从高到低排列；点击查看初审报告。";
@@ -101,6 +107,7 @@ window.BlueprintSearch = function (bp) {
         "<div class='bp-candidate-head'><b>" + esc(c.rank) + "</b> " +
         "<span class='bp-tag bp-tag-" + esc(c.verdict) + "'>" + esc(VERDICT_ZH[c.verdict] || c.verdict) +
         "</span> " + esc(SOURCE_ZH[c.source] || c.source) + " " + esc(c.id) + "，" +
+        countyText(c) +
         (Number(c.area_m2) / 10000).toFixed(2) + " 公顷，得分 " + Number(c.score).toFixed(1) +
         "</div><ul class='bp-reasons'>" + reasons.join("") + "</ul>" +
         "<div class='bp-candidate-actions'>" +
@@ -114,6 +121,13 @@ window.BlueprintSearch = function (bp) {
     $("bp-search-status").hidden = true;
     var bounds = layer.getBounds();
     if (bounds.isValid()) { map.fitBounds(bounds, { padding: [40, 40], maxZoom: 15 }); }
+  }
+
+  /* Which county a candidate is in, by name (the city's one list), for a city-wide search. */
+  var COUNTY_NAMES = bp.config.countyNames || {};
+  function countyText(c) {
+    var code = c.report && c.report.county;
+    return code ? esc(COUNTY_NAMES[code] || code) + "，" : "";
   }
 
   function feature(c) {
@@ -155,8 +169,18 @@ window.BlueprintSearch = function (bp) {
     $("bp-search-near-clear").hidden = true;
     $("bp-search-near-text").textContent = "按距县城远近排序";
   });
-  map.on("click", function (ev) {
+  /* "preclick": Leaflet fires it on the map for every click, also one on a feature (the
+   * county boundaries cover the whole city), whose own click opens its popup and stops
+   * there, before the map's "click". The popup of the feature under the picked point is
+   * not wanted now: closed once this click is handled. */
+  map.on("preclick", function (ev) {
     if (!picking) { return; }
+    var opened = null, seen = function (e) { opened = e.popup; };
+    map.on("popupopen", seen);
+    setTimeout(function () {
+      map.off("popupopen", seen);
+      if (opened) { map.closePopup(opened); }
+    }, 0);
     picking = false;
     map.getContainer().classList.remove("bp-picking");
     near = ev.latlng;
