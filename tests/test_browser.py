@@ -194,6 +194,9 @@ def test_uploaded_coordinate_file_shows_the_red_conflict(page, tmp_path):
     text = popup.inner_text()
     for part in ("生态保护红线", "HX371502-001", "不得占用生态保护红线", "m²", "亩", "49.57%"):
         assert part in text, part
+    # the popup opens once the map has moved to the piece, fading in: read it when shown
+    page.wait_for_function("getComputedStyle(document.querySelector('.leaflet-popup'))"
+                           ".opacity === '1'")
     assert_accessible(page)  # the map page with a report and a popup open
     with page.expect_download() as download:
         page.click("#bp-dl-json")

@@ -252,3 +252,31 @@ def test_a_refused_line_is_named_as_a_line(page, console):
     error.wait_for()
     assert "“abc”不是数字" in error.inner_text()
     assert page.locator(".bp-where").inner_text() == "位置：粘贴的坐标 第 3 行"
+
+
+def test_a_pieces_popup_fits_a_phones_map_between_its_controls(page):
+    """On a phone (390 × 844: the map is the top 55 %), a finding's popup is shown whole in
+    the map and clear of its controls: it was as wide as the map, under the zoom and drawing
+    buttons, its top cut off (opened during the move to the piece, it was not panned)."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    page.locator(".bp-county-label").first.wait_for()
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "05_water_source_l1.txt"))
+    page.locator("#bp-verdict").wait_for()
+    for kind in ("water_source", "zoning"):
+        page.locator(f"tr.bp-finding[data-kind={kind}]").first.click()
+        popup = page.locator(".leaflet-popup")
+        popup.wait_for()
+        page.wait_for_function("() => !blueprint.map._panAnim || !blueprint.map._panAnim"
+                               "._inProgress")
+        boxes = page.evaluate("""() => Object.fromEntries(['.folium-map', '.leaflet-popup',
+            '.leaflet-control-zoom', '.leaflet-draw', '.leaflet-control-layers'].map(s => {
+              const b = document.querySelector(s).getBoundingClientRect();
+              return [s, [b.left, b.top, b.right, b.bottom]]; }))""")
+        left, top, right, bottom = boxes.pop(".leaflet-popup")
+        mleft, mtop, mright, mbottom = boxes.pop(".folium-map")
+        assert mleft <= left and mtop <= top and right <= mright and bottom <= mbottom, kind
+        for name, (cl, ct, cr, cb) in boxes.items():
+            assert cr <= left or right <= cl or cb <= top or bottom <= ct, (kind, name)
+        page.evaluate("() => { blueprint.map.closePopup(); }")
+        popup.wait_for(state="detached")

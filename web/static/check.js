@@ -169,6 +169,15 @@ window.BlueprintCheck = function (bp) {
       (finding.message ? "<p>" + esc(finding.message) + "</p>" : "") + "</div>";
   }
 
+  /* A piece's popup fits the map between its controls (zoom and drawing tools at the left,
+   * the layers button at the right): on a phone the map is 390 × 460 px, and a popup as wide
+   * and taller had its top cut off and the controls over its text. */
+  function popupFit() {
+    var size = map.getSize();
+    return { maxWidth: Math.max(160, Math.min(340, size.x - 170)),
+      maxHeight: Math.max(120, size.y - 120), autoPanPadding: L.point(58, 10) };
+  }
+
   function drawResult(fc) {
     var report = fc.report, order = { warning: 0, conditional: 1, conflict: 2 };
     fc.features.filter(function (f) {
@@ -180,7 +189,7 @@ window.BlueprintCheck = function (bp) {
       var layer = L.geoJSON(f, { pane: "bpResult", renderer: renderer, style: {
         color: c, weight: 1.5, fillColor: c, fillOpacity: 0.7,
         className: "bp-piece bp-piece-" + f.properties.status } });
-      layer.bindPopup(piecePopup(f, report), { maxWidth: 340 }).addTo(result);
+      layer.bindPopup(piecePopup(f, report), popupFit()).addTo(result);
       (pieces[f.properties.layer] = pieces[f.properties.layer] || []).push(layer);
     });
     var siteLayer = L.geoJSON(fc.features.filter(function (f) {
@@ -392,8 +401,10 @@ window.BlueprintCheck = function (bp) {
     if (!list || !list.length) { return; }
     var bounds = L.latLngBounds([]);
     list.forEach(function (l) { bounds.extend(l.getBounds()); });
+    /* the popup once the map has moved: opened during the move, it was not panned into
+     * view (on a phone its top was cut off) */
+    map.once("moveend", function () { list[list.length - 1].openPopup(bounds.getCenter()); });
     map.fitBounds(bounds, { padding: [60, 60], maxZoom: 17 });
-    list[list.length - 1].openPopup(bounds.getCenter());
   }
 
   $("bp-findings").addEventListener("click", function (ev) {
