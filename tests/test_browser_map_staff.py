@@ -117,3 +117,26 @@ def test_a_reference_point_is_picked_inside_the_city_and_cleared(server, page):
     assert clear.is_hidden()
     assert page.locator("#bp-search-near-text").inner_text() == "按距县城远近排序"
     assert page.locator("path.bp-near-point").count() == 0
+
+
+def test_a_refused_search_leaves_no_candidates_of_the_one_before(server, page, console):
+    """A search refused (a negative emission) says why, and the candidates of the search
+    before, listed and drawn, go: they are not its answer (they stayed under the refusal)."""
+    console.expect("status of 422")
+    _search(page, "5")
+    assert page.locator("path.bp-candidate").count() >= 1
+    page.locator(".bp-search-more > summary").click()
+    page.fill("[data-search-pollutant=SO2]", "-3")
+    page.locator("#bp-search-run").click()
+    status = page.locator("#bp-search-status.bp-status-error")
+    status.wait_for()
+    assert "无法完成查找" in status.inner_text() and "不能为负数" in status.inner_text()
+    assert page.locator("#bp-search-result").is_hidden()
+    assert page.locator(".bp-candidate-item").count() == 0
+    assert page.locator("path.bp-candidate").count() == 0
+    assert page.locator("path.bp-allowed").count() == 0
+    # corrected, the search answers again
+    page.fill("[data-search-pollutant=SO2]", "3")
+    page.locator("#bp-search-run").click()
+    page.locator(".bp-candidate-item").first.wait_for()
+    assert page.locator("#bp-search-status").is_hidden()

@@ -61,6 +61,7 @@ window.BlueprintSearch = function (bp) {
       }).then(function (res) {
         if (mine !== ctrl) { return; }
         if (!res.ok) {
+          forget();
           status("error", "<b>无法完成查找</b><p class='bp-error-zh'>" +
             esc(res.body.message_zh || "查找失败，请检查输入后重试。") + "</p>");
           return;
@@ -68,10 +69,20 @@ window.BlueprintSearch = function (bp) {
         show(res.body);
       }).catch(function (err) {
         if (err && err.name === "AbortError") { return; }
+        forget();
         status("error", "无法连接服务，请确认服务仍在运行后重试。");
       }).then(function () {
         if (mine === ctrl) { ctrl = null; $("bp-search-run").disabled = false; }
       });
+  }
+
+  /* A refused or failed search: the candidates of the one before are not its answer, and
+   * stay neither listed nor on the map. */
+  function forget() {
+    layer.clearLayers();
+    shown = [];
+    $("bp-candidates").innerHTML = "";
+    $("bp-search-result").hidden = true;
   }
 
   function show(result) {
