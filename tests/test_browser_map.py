@@ -280,3 +280,25 @@ def test_a_pieces_popup_fits_a_phones_map_between_its_controls(page):
             assert cr <= left or right <= cl or cb <= top or bottom <= ct, (kind, name)
         page.evaluate("() => { blueprint.map.closePopup(); }")
         popup.wait_for(state="detached")
+
+
+def test_the_capacity_scale_reads_alike_and_names_its_pollutants(page, server):
+    """The capacity legend's three numbers have one number of decimals (they read 0.224,
+    2.59, 4.953) and its pollutants are named as the panel names them (二氧化硫 SO2, not SO2)."""
+    with urllib.request.urlopen(server + "/api/layers/env_capacity/image?band=SO2") as answer:
+        meta = json.load(answer)
+    page.locator(".leaflet-control-layers-overlays label", has_text="环境容量").click()
+    labels = page.locator(".bp-ramp-labels span")
+    labels.first.wait_for()
+    texts = labels.all_inner_texts()
+    decimals = {len(t.partition(".")[2]) for t in texts}
+    assert len(decimals) == 1, texts
+    shown = [float(t.replace(",", "")) for t in texts]
+    assert shown[0] == pytest.approx(meta["min"], abs=0.01)
+    assert shown[2] == pytest.approx(meta["max"], abs=0.01)
+    options = page.locator(".bp-legend select option").all_inner_texts()
+    assert options[0] == "二氧化硫 SO2" and "颗粒物 PM" in options, options
+    page.locator(".bp-legend select").select_option("NOx")
+    page.wait_for_function("document.querySelector('img.bp-raster') && "
+                           "document.querySelector('img.bp-raster').src.includes('band=NOx')")
+    assert page.locator(".bp-legend select").input_value() == "NOx"

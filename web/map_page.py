@@ -141,7 +141,8 @@ def build_map(layers: list[LayerInfo], options: PageOptions) -> folium.Map:
               "statusZh": msg.STATUS_ZH, "ruleZh": dict(msg.RULE_ZH),
               "otherRuleZh": msg.OTHER_RULE_ZH, "kinds": kinds_config(),
               "fieldLabels": dict(kinds().field_labels),
-              "countyNames": county_names(options.counties)}
+              "countyNames": county_names(options.counties),
+              "pollutantsZh": dict(POLLUTANT_NAMES_ZH)}
     _add_page_parts(fmap, config, options)
     return fmap
 

@@ -211,17 +211,32 @@
     return div;
   };
 
+  /* The scale's three numbers with one number of decimals, enough for its largest: 0.22,
+   * 2.59, 4.95 (they read 0.224, 2.59, 4.953). */
+  function scaleLabels(min, max) {
+    var top = Math.max(Math.abs(min), Math.abs(max));
+    var digits = top > 0 ? Math.min(6, Math.max(0, 2 - Math.floor(Math.log10(top)))) : 0;
+    return [min, (min + max) / 2, max].map(function (v) {
+      return Number(v).toLocaleString("zh-CN", { minimumFractionDigits: digits,
+        maximumFractionDigits: digits });
+    });
+  }
+  var POLLUTANTS_ZH = cfg.pollutantsZh || {};
+
   function renderLegend(entry, meta) {
     var div = legend.getContainer();
     var options = entry.cfg.bands.map(function (b) {
-      return "<option" + (b === meta.band ? " selected" : "") + ">" + escapeHtml(b) + "</option>";
+      var name = POLLUTANTS_ZH[b] ? POLLUTANTS_ZH[b] + " " + b : b;  // 二氧化硫 SO2
+      return "<option value='" + escapeHtml(b) + "'" + (b === meta.band ? " selected" : "") +
+        ">" + escapeHtml(name) + "</option>";
     }).join("");
     var ramp = "linear-gradient(to right," + meta.colors.join(",") + ")";
+    var labels = scaleLabels(meta.min, meta.max);
     div.innerHTML = "<div class='bp-legend-title'>" + escapeHtml(entry.cfg.title) +
       " <select aria-label='污染物'>" + options + "</select></div>" +
       "<div class='bp-ramp' style='background:" + ramp + "'></div>" +
-      "<div class='bp-ramp-labels'><span>" + meta.min + "</span><span>" +
-      ((meta.min + meta.max) / 2).toFixed(2) + "</span><span>" + meta.max + "</span></div>" +
+      "<div class='bp-ramp-labels'><span>" + labels[0] + "</span><span>" + labels[1] +
+      "</span><span>" + labels[2] + "</span></div>" +
       "<div class='bp-legend-note'>剩余容量（吨/年·每格网），红色为余量紧张</div>";
     div.querySelector("select").addEventListener("change", function (ev) {
       showRaster(entry, ev.target.value);
