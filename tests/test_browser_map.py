@@ -302,3 +302,19 @@ def test_the_capacity_scale_reads_alike_and_names_its_pollutants(page, server):
     page.wait_for_function("document.querySelector('img.bp-raster') && "
                            "document.querySelector('img.bp-raster').src.includes('band=NOx')")
     assert page.locator(".bp-legend select").input_value() == "NOx"
+
+
+def test_the_capacity_table_answers_its_question(page):
+    """The capacity table's last column asks 是否满足 and answers 满足 or 不满足 (it answered
+    with a finding's words, 符合 and 有条件通过); a pollutant without a demand has a dash."""
+    page.click("details.bp-more summary")
+    page.fill("[data-pollutant=SO2]", "5000")
+    page.fill("[data-pollutant=NOx]", "0.001")
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "01_park_clean.txt"))
+    page.locator("#bp-verdict").wait_for()
+    rows = {row.split("\t")[0]: row.split("\t") for row in
+            page.locator("#bp-capacity tr").all_inner_texts()}
+    assert rows["污染物"][-1] == "是否满足"
+    assert rows["二氧化硫 SO2"][-1] == "不满足", rows
+    assert rows["氮氧化物 NOx"][-1] == "满足", rows
+    assert rows["化学需氧量 COD"][-1] == "—", rows

@@ -261,7 +261,8 @@ window.BlueprintCheck = function (bp) {
     var per = units.length ? "（" + esc(units.join("、")) + "）" : "";
     table("bp-capacity", ["<tr><th>污染物</th><th>平均剩余" + per + "</th><th>最小剩余" + per +
       "</th><th>拟排放" + per + "</th><th>是否满足</th></tr>"].concat(bands.map(function (b) {
-      var fits = b.fits === null ? "—" : (b.fits ? tag("ok") : tag("conditional"));
+      /* the column asks 是否满足: 满足 or 不满足, not a finding's 符合 / 有条件通过 */
+      var fits = b.fits === null ? "—" : (b.fits ? tag("ok", "满足") : tag("conditional", "不满足"));
       return "<tr><td>" + esc(b.title) + " <small>" + esc(b.band) + "</small></td><td>" +
         (b.mean === null ? "—" : fmt(b.mean, 3)) + "</td><td>" + (b.min === null ? "—" : fmt(b.min, 3)) +
         "</td><td>" + (b.demand === null ? "—" : fmt(b.demand, 3)) + "</td><td>" + fits + "</td></tr>";
