@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.a11y import assert_accessible
 from tests.live_server import serving_city
 from tests.test_browser import (  # noqa: F401  (fixtures)
     _need_browser,
@@ -71,6 +72,8 @@ def test_a_city_wide_search_names_each_candidates_county(server, page):
     first = page.locator(".bp-candidate-item").first
     first.locator("[data-act=report]").click()
     page.locator("#bp-verdict").wait_for()
+    assert "bp-selected" in (first.get_attribute("class") or "")
+    assert_accessible(page)  # the chosen candidate (its reasons on blue) and its report
     county_row = page.locator("#bp-site tr", has_text="所在县区").inner_text()
     named = re.search(r"(\S+)（(\d{6})）", county_row)
     assert named and names[named.group(2)] == named.group(1), county_row
