@@ -318,3 +318,25 @@ def test_the_capacity_table_answers_its_question(page):
     assert rows["二氧化硫 SO2"][-1] == "不满足", rows
     assert rows["氮氧化物 NOx"][-1] == "满足", rows
     assert rows["化学需氧量 COD"][-1] == "—", rows
+
+
+def test_a_findings_pieces_are_located_by_keyboard(page):
+    """点击一行可在地图上定位重叠部分: the rows took a click only; the name of a layer with pieces
+    on the map is a button, reached with Tab and pressed with Enter (a layer without pieces
+    has none: it would locate nothing)."""
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "02_redline_conflict.txt"))
+    page.locator("#bp-verdict").wait_for()
+    buttons = page.locator("#bp-findings button.bp-locate")
+    layers = [b.evaluate("b => b.closest('tr').dataset.layer") for b in buttons.all()]
+    assert "ecological_redline" in layers and "basic_farmland" not in layers, layers
+    page.locator("#bp-dl-pdf").focus()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('bp-locate')"):
+            break
+    assert page.evaluate("document.activeElement.closest('tr').dataset.layer") == layers[0]
+    page.keyboard.press("Enter")
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert page.locator(f"tr.bp-finding[data-layer={layers[0]}] td").first.inner_text() \
+        in popup.inner_text()

@@ -206,8 +206,12 @@ window.BlueprintCheck = function (bp) {
     var noArea = !!kindOf(f.kind).raster;
     var area = noArea ? "—" : fmt(part.overlap_m2, 2) + " m²<br><small>" +
       fmt(part.overlap_mu, 2) + " 亩</small>";
+    /* a layer with pieces on the map is located by a click on its rows, or by keyboard
+     * with the button its name is (a row cannot take the focus) */
+    var title = pieces[f.layer] ? "<button type='button' class='bp-locate' title='在地图上定位" +
+      "重叠部分'>" + esc(part.title) + "</button>" : esc(part.title);
     return "<tr class='bp-finding bp-st-" + esc(part.status) + "' data-layer='" +
-      esc(f.layer) + "' data-kind='" + esc(f.kind) + "'><td>" + esc(part.title) + "</td><td>" +
+      esc(f.layer) + "' data-kind='" + esc(f.kind) + "'><td>" + title + "</td><td>" +
       tag(part.status, part.status_zh) + "</td><td class='bp-area'>" + area + "</td><td>" +
       (noArea ? "—" : pct(part.overlap_share)) + "</td></tr><tr class='bp-finding-msg bp-st-" +
       esc(part.status) + "' data-layer='" + esc(f.layer) + "'><td colspan='4'><small>" +
