@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.a11y import assert_accessible
+from tests.conftest import SAMPLE
 from tests.live_server import serving_city
 from tests.test_browser import (  # noqa: F401  (fixtures)
     _need_browser,
@@ -69,15 +70,6 @@ def test_a_city_wide_search_names_each_candidates_county(server, page):
     heads = page.locator(".bp-candidate-head").all_inner_texts()
     for head in heads:
         assert any(f"，{name}，" in head for name in names.values()), head
-    first = page.locator(".bp-candidate-item").first
-    first.locator("[data-act=report]").click()
-    page.locator("#bp-verdict").wait_for()
-    assert "bp-selected" in (first.get_attribute("class") or "")
-    assert_accessible(page)  # the chosen candidate (its reasons on blue) and its report
-    county_row = page.locator("#bp-site tr", has_text="所在县区").inner_text()
-    named = re.search(r"(\S+)（(\d{6})）", county_row)
-    assert named and names[named.group(2)] == named.group(1), county_row
-    assert f"，{named.group(1)}，" in heads[0]
     # the city-wide view: numbers overlap (the sample's candidates crowd its parks)
     page.evaluate("() => { blueprint.map.fitBounds(blueprint.config.bounds, {animate: false}); }")
     top = page.evaluate("""() => {
@@ -96,6 +88,15 @@ def test_a_city_wide_search_names_each_candidates_county(server, page):
     }""")
     assert top["overlapped"], "the check needs overlapping numbers"
     assert top["top"] == "1", top
+    first = page.locator(".bp-candidate-item").first
+    first.locator("[data-act=report]").click()
+    page.locator("#bp-verdict").wait_for()
+    assert "bp-selected" in (first.get_attribute("class") or "")
+    assert_accessible(page)  # the chosen candidate (its reasons on blue) and its report
+    county_row = page.locator("#bp-site tr", has_text="所在县区").inner_text()
+    named = re.search(r"(\S+)（(\d{6})）", county_row)
+    assert named and names[named.group(2)] == named.group(1), county_row
+    assert f"，{named.group(1)}，" in heads[0]
 
 
 def test_a_reference_point_is_picked_inside_the_city_and_cleared(server, page):
@@ -143,3 +144,18 @@ def test_a_refused_search_leaves_no_candidates_of_the_one_before(server, page, c
     page.locator("#bp-search-run").click()
     page.locator(".bp-candidate-item").first.wait_for()
     assert page.locator("#bp-search-status").is_hidden()
+
+
+def test_a_site_checked_after_a_search_is_drawn_over_the_candidates(server, page):
+    """A site checked after a search (here in the park where the candidates are) is drawn
+    over the candidates' numbers: they were in Leaflet's tooltip pane, over everything, and
+    hid the site's outline."""
+    sign_in(page, server, COUNTY_STAFF, "/")
+    _search(page, "5")
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "01_park_clean.txt"))
+    page.locator("#bp-verdict").wait_for()
+    order = page.evaluate("""() => {
+        const z = e => Number(getComputedStyle(e.closest('.leaflet-pane')).zIndex);
+        return {site: z(document.querySelector('path.bp-site-outline')),
+                numbers: [...document.querySelectorAll('.bp-candidate-label')].map(z)}; }""")
+    assert order["numbers"] and max(order["numbers"]) < order["site"], order

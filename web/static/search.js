@@ -98,13 +98,16 @@ window.BlueprintSearch = function (bp) {
       var outline = L.geoJSON({ type: "Feature", geometry: c.geometry, properties: {} }, {
         pane: "bpSearch", renderer: renderer, style: { color: "#1e3a8a", weight: 2,
           fillColor: "#1e3a8a", fillOpacity: 0.2, className: "bp-candidate" } });
+      /* the number in the search's pane, under a check's result (a site checked after the
+       * search was hidden under the numbers of the candidates around it) */
       outline.bindTooltip(String(c.rank), { permanent: true, direction: "center",
-        className: "bp-candidate-label" });
+        className: "bp-candidate-label", pane: "bpSearch" });
       outline.on("click", function () { pick(i); });
       outline.addTo(layer);
-      /* where numbers overlap (a city-wide view) the better one is on top: 1, not 10 */
+      /* where numbers overlap (a city-wide view) the better one is on top: 1, not 10; all
+       * over the outlines (Leaflet puts a pane's SVG at z-index 200) */
       var label = outline.getTooltip() && outline.getTooltip().getElement();
-      if (label) { label.style.zIndex = String(shown.length - i); }
+      if (label) { label.style.zIndex = String(200 + shown.length - i); }
       return outline;
     });
     /* and so is its outline, which a click on the number reaches */
