@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.a11y import assert_accessible
 from tests.conftest import SAMPLE
 from tests.test_browser import (  # noqa: F401  (fixtures)
     PARK,
@@ -340,3 +341,30 @@ def test_a_findings_pieces_are_located_by_keyboard(page):
     popup.wait_for()
     assert page.locator(f"tr.bp-finding[data-layer={layers[0]}] td").first.inner_text() \
         in popup.inner_text()
+
+
+def test_the_zoning_layer_says_which_colour_is_which_class(page):
+    """用途分区 is drawn in one colour per land-use class, while its legend entry had one
+    green swatch: shown, it brings a legend of its classes by name and colour (the rules'
+    landuse_names), and its popups name the class; hidden, the legend goes."""
+    page.locator(".bp-county-label").first.wait_for()
+    assert page.locator(".bp-class-legend").count() == 0  # the layer is off at first
+    page.locator(".leaflet-control-layers-overlays label", has_text="用途分区").click()
+    legend = page.locator(".bp-class-legend[data-layer=zoning]")
+    legend.wait_for()
+    rows = legend.locator("li").all_inner_texts()
+    assert "商业服务业用地 09" in rows and "居住用地 07" in rows, rows
+    assert not any("1001" in row for row in rows), rows  # 工业用地 has the colour of 10
+    swatch = legend.locator("li", has_text="商业服务业用地").locator(".bp-class-swatch")
+    assert swatch.evaluate("s => getComputedStyle(s).backgroundColor") == "rgb(239, 106, 90)"
+    assert_accessible(page)
+    page.evaluate("() => { blueprint.map.setView([36.45, 115.99], 13, {animate: false}); }")
+    page.wait_for_function("() => blueprint.layers.find(e => e.cfg.kind === 'zoning').loaded")
+    text = page.evaluate("""() => {
+        const e = blueprint.layers.find(x => x.cfg.kind === 'zoning');
+        const l = e.geo.getLayers().find(x => x.feature.properties._class === '09');
+        l.fire('click', {latlng: l.getBounds().getCenter()}, true);
+        return document.querySelector('.leaflet-popup-content').innerText; }""")
+    assert "商业服务业用地" in text, text
+    page.locator(".leaflet-control-layers-overlays label", has_text="用途分区").click()
+    legend.wait_for(state="detached")

@@ -95,6 +95,7 @@ def _page_routes(deps: PageDeps) -> APIRouter:
             base=request.scope.get("root_path", ""), basemap_url=settings.basemap_url,
             basemap_attribution=settings.basemap_attribution,
             industries=[(code, ind.title) for code, ind in rules.industries.items()],
+            class_names=dict(rules.landuse_names),
             counties=sorted(counties(store=store).items()))
         html = render_page(list_layers(store=store), options)
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})

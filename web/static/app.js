@@ -268,14 +268,49 @@
     });
   }
 
+  /* ----- a layer drawn in its classes' colours (用途分区): which colour is which class ----- */
+  function classRows(entry) {
+    var k = kindOf(entry.cfg.kind), styles = k.classStyles || {}, names = k.classNames || {};
+    return Object.keys(styles).filter(function (code) {  // 1001 has the colour of 10
+      return names[code] && (styles[code].fillColor || styles[code].color) &&
+        !(code.length > 2 && styles[code.slice(0, 2)]);
+    }).sort().map(function (code) {
+      var s = styles[code], c = s.fillColor || s.color;
+      return "<li><span class='bp-class-swatch' style='background:" + escapeHtml(c) + "'>" +
+        "</span>" + escapeHtml(names[code]) + " <small>" + escapeHtml(code) + "</small></li>";
+    });
+  }
+  function classLegend(entry, shown) {
+    if (!shown) {
+      if (entry.legend) { entry.legend.remove(); entry.legend = null; }
+      return;
+    }
+    var rows = classRows(entry);
+    if (!rows.length || entry.legend) { return; }
+    entry.legend = L.control({ position: "bottomleft" });
+    entry.legend.onAdd = function () {
+      var div = L.DomUtil.create("div", "bp-class-legend");
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      div.dataset.layer = entry.cfg.name;
+      /* folded on a narrow screen, where it would cover much of the map */
+      div.innerHTML = "<details" + (window.innerWidth < WIDE ? "" : " open") + "><summary>" + escapeHtml(entry.cfg.title) + "（" +
+        escapeHtml(classLabel(entry.cfg.kind)) + "）</summary><ul>" + rows.join("") +
+        "</ul></details>";
+      return div;
+    };
+    entry.legend.addTo(map);
+  }
+
   function onToggle(ev, shown) {
     entries.forEach(function (entry) {
       if (entry.group !== ev.layer) { return; }
       if (entry.cfg.raster) {
         if (shown) { showRaster(entry, entry.overlay ? null : entry.cfg.bands[0]); }
         else { entry.ticket = (entry.ticket || 0) + 1; legend.remove(); }
-      } else if (shown) {
-        load(entry);
+      } else {
+        if (shown) { load(entry); }
+        classLegend(entry, shown);
       }
       showNotice();
     });
@@ -309,7 +344,7 @@
   map.on("overlayremove", function (ev) { onToggle(ev, false); });
   entries.forEach(function (e) {
     if (e.cfg.raster && map.hasLayer(e.group)) { showRaster(e, e.cfg.bands[0]); }
-    else if (!e.cfg.raster) { load(e); }
+    else if (!e.cfg.raster) { load(e); classLegend(e, map.hasLayer(e.group)); }
   });
   if (!cfg.layers.length) {
     notice.textContent = "尚未导入任何图层：请运行 blueprint sample load 导入样例城市，" +
