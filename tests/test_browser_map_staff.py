@@ -55,8 +55,19 @@ def test_a_county_staff_member_finds_sites_in_their_county_first(server, page):
     assert page.locator("#bp-search-county").input_value() == "371502"
     heads = page.locator(".bp-candidate-head").all_inner_texts()
     assert heads and all("东昌府区" in head for head in heads), heads
-    page.select_option("#bp-search-county", "")  # 全部县区 stays a choice
-    assert page.locator("#bp-search-county").input_value() == ""
+    assert page.locator(".bp-candidate-item [data-act=project]").count() == len(heads)
+    # 全部县区 stays a choice; a candidate elsewhere is not offered as their project (the
+    # new-project form has only their county: it was filed there, its site in another)
+    page.select_option("#bp-search-county", "")
+    page.locator("#bp-search-run").click()
+    page.locator(".bp-candidate-item", has_text="临清市").first.wait_for()
+    for item in page.locator(".bp-candidate-item").all():
+        text = item.inner_text()
+        offered = item.locator("[data-act=project]").count() == 1
+        head = item.locator(".bp-candidate-head").inner_text()
+        assert offered == ("，东昌府区，" in head), text
+        if not offered:
+            assert "不在您所属的东昌府区，不能保存为项目" in text, text
 
 
 def test_a_city_wide_search_names_each_candidates_county(server, page):

@@ -69,7 +69,7 @@ def search_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, s
     ``county``: the signed-in user's county (a county's staff), chosen at first in 所在县区
     (a search across the city would offer them sites in other counties first)."""
     return f"""
-  <details class="bp-card bp-search" id="bp-search">
+  <details class="bp-card bp-search" id="bp-search" data-county="{escape(county)}">
     <summary>找地块（精准选址）</summary>
     <p class="bp-hint">给出项目的行业、用地面积和排放量，系统在管控规则允许的范围内查找
        可用地块：绿色为可用范围，橙色为有条件可用范围，编号为推荐地块。</p>

@@ -128,6 +128,7 @@ window.BlueprintSearch = function (bp) {
         "<button type='button' class='bp-btn' data-act='report'>查看报告</button>" +
         "<button type='button' class='bp-btn' data-act='download'>下载</button>" +
         (mayNotSave ? "" :  /* a department or read-only user (the panel says why) */
+          elsewhere(c) ? "<small class='bp-other-county'>" + elsewhere(c) + "</small>" :
           "<button type='button' class='bp-btn bp-primary' data-act='project'>保存为项目</button>") +
         "</div></li>";
     }).join("");
@@ -142,6 +143,17 @@ window.BlueprintSearch = function (bp) {
   function countyText(c) {
     var code = c.report && c.report.county;
     return code ? esc(COUNTY_NAMES[code] || code) + "，" : "";
+  }
+
+  /* A county's staff save projects of their county only (the new-project form offers no
+   * other): a candidate in another county (全部县区 chosen) says so instead of offering
+   * 保存为项目, which filed it under their county with its site elsewhere. */
+  var OWN_COUNTY = $("bp-search").dataset.county || "";
+  function elsewhere(c) {
+    var code = c.report && c.report.county;
+    if (!OWN_COUNTY || !code || code === OWN_COUNTY) { return ""; }
+    return "位于" + esc(COUNTY_NAMES[code] || code) + "，不在您所属的" +
+      esc(COUNTY_NAMES[OWN_COUNTY] || OWN_COUNTY) + "，不能保存为项目";
   }
 
   function feature(c) {
