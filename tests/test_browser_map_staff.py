@@ -170,3 +170,26 @@ def test_a_site_checked_after_a_search_is_drawn_over_the_candidates(server, page
         return {site: z(document.querySelector('path.bp-site-outline')),
                 numbers: [...document.querySelectorAll('.bp-candidate-label')].map(z)}; }""")
     assert order["numbers"] and max(order["numbers"]) < order["site"], order
+
+
+def test_picking_a_reference_point_can_be_called_off(server, page):
+    """"在地图上点选参考位置" pressed again (or Esc) calls the picking off: the next click on the
+    map, to read a feature, then sets no point (it did: the picking could not be left)."""
+    page.locator(".bp-county-label", has_text="东昌府区").first.wait_for()
+    page.locator("#bp-search > summary").click()
+    pick, text = page.locator("#bp-search-near"), page.locator("#bp-search-near-text")
+    pick.click()
+    assert pick.inner_text() == "取消点选" and pick.get_attribute("aria-pressed") == "true"
+    assert "Esc 取消" in text.inner_text()
+    pick.click()
+    assert pick.inner_text() == "在地图上点选参考位置" and text.inner_text() == "按距县城远近排序"
+    pick.click()
+    page.keyboard.press("Escape")
+    assert pick.get_attribute("aria-pressed") == "false"
+    x, y = page.evaluate("""() => { const m = blueprint.map, b = m.getContainer()
+        .getBoundingClientRect(), p = m.latLngToContainerPoint([36.43, 116.03]);
+        return [b.left + p.x, b.top + p.y]; }""")
+    page.mouse.click(x, y)
+    page.locator(".leaflet-popup").wait_for()  # the county's popup: a click to read it
+    assert page.locator("path.bp-near-point").count() == 0
+    assert text.inner_text() == "按距县城远近排序"

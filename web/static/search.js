@@ -184,16 +184,28 @@ window.BlueprintSearch = function (bp) {
   });
 
   /* 参考位置: the next click on the map; ranking then prefers candidates near it. */
-  $("bp-search-near").addEventListener("click", function () {
-    picking = true;
-    map.getContainer().classList.add("bp-picking");
-    $("bp-search-near-text").textContent = "请在地图上点击参考位置…";
+  /* The button starts picking and, pressed again while picking (or Esc), calls it off: a
+   * later click on the map (to read a feature) set a point the user no longer wanted. */
+  function nearText() {
+    return near ? "参考位置：" + near.lng.toFixed(5) + "，" + near.lat.toFixed(5)
+      : "按距县城远近排序";
+  }
+  function setPicking(on) {
+    picking = on;
+    map.getContainer().classList.toggle("bp-picking", on);
+    $("bp-search-near").textContent = on ? "取消点选" : "在地图上点选参考位置";
+    $("bp-search-near").setAttribute("aria-pressed", on ? "true" : "false");
+    $("bp-search-near-text").textContent = on ? "请在地图上点击参考位置（Esc 取消）…" : nearText();
+  }
+  $("bp-search-near").addEventListener("click", function () { setPicking(!picking); });
+  document.addEventListener("keydown", function (ev) {
+    if (picking && ev.key === "Escape") { setPicking(false); }
   });
   $("bp-search-near-clear").addEventListener("click", function () {
     near = null;
     if (nearMarker) { nearMarker.remove(); nearMarker = null; }
     $("bp-search-near-clear").hidden = true;
-    $("bp-search-near-text").textContent = "按距县城远近排序";
+    setPicking(false);
   });
   /* "preclick": Leaflet fires it on the map for every click, also one on a feature (the
    * county boundaries cover the whole city), whose own click opens its popup and stops
@@ -207,15 +219,12 @@ window.BlueprintSearch = function (bp) {
       map.off("popupopen", seen);
       if (opened) { map.closePopup(opened); }
     }, 0);
-    picking = false;
-    map.getContainer().classList.remove("bp-picking");
     near = ev.latlng;
+    setPicking(false);
     if (nearMarker) { nearMarker.remove(); }
     nearMarker = L.circleMarker(near, { pane: "bpSearch", radius: 7, color: "#7c3aed",
       weight: 2, fillColor: "#7c3aed", fillOpacity: 0.6, className: "bp-near-point" }).addTo(map);
     $("bp-search-near-clear").hidden = false;
-    $("bp-search-near-text").textContent = "参考位置：" + near.lng.toFixed(5) + "，" +
-      near.lat.toFixed(5);
   });
   $("bp-search-industry").value = $("bp-industry").value;
   $("bp-search-run").addEventListener("click", run);
