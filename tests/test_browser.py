@@ -194,6 +194,9 @@ def test_uploaded_coordinate_file_shows_the_red_conflict(page, tmp_path):
     text = popup.inner_text()
     for part in ("生态保护红线", "HX371502-001", "不得占用生态保护红线", "m²", "亩", "49.57%"):
         assert part in text, part
+    # the popup opens once the map has moved to the piece, fading in: read it when shown
+    page.wait_for_function("getComputedStyle(document.querySelector('.leaflet-popup'))"
+                           ".opacity === '1'")
     assert_accessible(page)  # the map page with a report and a popup open
     with page.expect_download() as download:
         page.click("#bp-dl-json")
@@ -258,7 +261,7 @@ def test_bad_file_shows_a_readable_chinese_error(page, console, tmp_path):
     status.wait_for()
     text = status.inner_text()
     assert "无法完成审查" in text and "界址点行有 3 个字段" in text
-    assert ":5" in text  # the line of the file
+    assert "位置：坏地块.txt 第 5 行" in text  # the line of the file, as a reader says it
     assert "Traceback" not in text
     assert page.locator("#bp-result").is_hidden()
     # the English message is for support, folded: a reader sees Chinese only

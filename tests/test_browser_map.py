@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.a11y import assert_accessible
 from tests.conftest import SAMPLE
 from tests.test_browser import (  # noqa: F401  (fixtures)
     PARK,
@@ -212,3 +213,158 @@ def test_county_labels_are_the_one_lists_names_else_the_layers(page, server):
     texts = labels.all_inner_texts()
     assert "东昌府区" in texts and "阳谷县" in texts, texts  # lacking, and listed alike
     assert "茌平县" not in texts, texts
+
+
+def test_the_map_controls_are_named_in_chinese(page):
+    """Leaflet names its buttons in English ("Zoom in", "Layers", "Close popup"): a pointer's
+    title and what a screen reader reads are Chinese here (web/static/draw-zh.js)."""
+    page.locator(".bp-county-label").first.wait_for()
+    zoom_in, zoom_out = page.locator(".leaflet-control-zoom-in"), page.locator(
+        ".leaflet-control-zoom-out")
+    assert zoom_in.get_attribute("title") == zoom_in.get_attribute("aria-label") == "放大"
+    assert zoom_out.get_attribute("title") == zoom_out.get_attribute("aria-label") == "缩小"
+    assert "interactive maps" not in (page.locator(
+        ".leaflet-control-attribution a").first.get_attribute("title") or "")
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "02_redline_conflict.txt"))
+    page.locator("tr.bp-finding[data-layer=ecological_redline]").click()
+    page.locator(".leaflet-popup-content").wait_for()
+    assert page.locator(".leaflet-popup-close-button").get_attribute("aria-label") == "关闭"
+    # on a narrow screen the layer control folds into a button, named too
+    page.set_viewport_size({"width": 1024, "height": 700})
+    toggle = page.locator(".leaflet-control-layers-toggle")
+    page.wait_for_function("!document.querySelector('.leaflet-control-layers')"
+                           ".classList.contains('leaflet-control-layers-expanded')")
+    assert toggle.get_attribute("title") == toggle.get_attribute("aria-label") == "图层"
+    english = page.evaluate("""() => [...document.querySelectorAll('[title],[aria-label]')]
+        .map(e => (e.getAttribute('title') || '') + ' ' + (e.getAttribute('aria-label') || ''))
+        .filter(t => /Zoom|Layers|Close popup/.test(t))""")
+    assert english == []
+
+
+def test_a_refused_line_is_named_as_a_line(page, console):
+    """A refusal of pasted points names the line as one reads it (第 3 行), not the API's
+    粘贴的坐标:3."""
+    console.expect("status of 422")
+    page.locator(".bp-paste summary").click()
+    page.fill("#bp-points", "J1,4034895.777,39413513.313\nJ2,4034983.100,39413924.135\n"
+                            "J3,4034700.1,abc\nJ4,4034600,39413500")
+    page.click("#bp-points-check")
+    error = page.locator("#bp-status.bp-status-error")
+    error.wait_for()
+    assert "“abc”不是数字" in error.inner_text()
+    assert page.locator(".bp-where").inner_text() == "位置：粘贴的坐标 第 3 行"
+
+
+def test_a_pieces_popup_fits_a_phones_map_between_its_controls(page):
+    """On a phone (390 × 844: the map is the top 55 %), a finding's popup is shown whole in
+    the map and clear of its controls: it was as wide as the map, under the zoom and drawing
+    buttons, its top cut off (opened during the move to the piece, it was not panned)."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    page.locator(".bp-county-label").first.wait_for()
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "05_water_source_l1.txt"))
+    page.locator("#bp-verdict").wait_for()
+    for kind in ("water_source", "zoning"):
+        page.locator(f"tr.bp-finding[data-kind={kind}]").first.click()
+        popup = page.locator(".leaflet-popup")
+        popup.wait_for()
+        page.wait_for_function("() => !blueprint.map._panAnim || !blueprint.map._panAnim"
+                               "._inProgress")
+        boxes = page.evaluate("""() => Object.fromEntries(['.folium-map', '.leaflet-popup',
+            '.leaflet-control-zoom', '.leaflet-draw', '.leaflet-control-layers'].map(s => {
+              const b = document.querySelector(s).getBoundingClientRect();
+              return [s, [b.left, b.top, b.right, b.bottom]]; }))""")
+        left, top, right, bottom = boxes.pop(".leaflet-popup")
+        mleft, mtop, mright, mbottom = boxes.pop(".folium-map")
+        assert mleft <= left and mtop <= top and right <= mright and bottom <= mbottom, kind
+        for name, (cl, ct, cr, cb) in boxes.items():
+            assert cr <= left or right <= cl or cb <= top or bottom <= ct, (kind, name)
+        page.evaluate("() => { blueprint.map.closePopup(); }")
+        popup.wait_for(state="detached")
+
+
+def test_the_capacity_scale_reads_alike_and_names_its_pollutants(page, server):
+    """The capacity legend's three numbers have one number of decimals (they read 0.224,
+    2.59, 4.953) and its pollutants are named as the panel names them (二氧化硫 SO2, not SO2)."""
+    with urllib.request.urlopen(server + "/api/layers/env_capacity/image?band=SO2") as answer:
+        meta = json.load(answer)
+    page.locator(".leaflet-control-layers-overlays label", has_text="环境容量").click()
+    labels = page.locator(".bp-ramp-labels span")
+    labels.first.wait_for()
+    texts = labels.all_inner_texts()
+    decimals = {len(t.partition(".")[2]) for t in texts}
+    assert len(decimals) == 1, texts
+    shown = [float(t.replace(",", "")) for t in texts]
+    assert shown[0] == pytest.approx(meta["min"], abs=0.01)
+    assert shown[2] == pytest.approx(meta["max"], abs=0.01)
+    options = page.locator(".bp-legend select option").all_inner_texts()
+    assert options[0] == "二氧化硫 SO2" and "颗粒物 PM" in options, options
+    page.locator(".bp-legend select").select_option("NOx")
+    page.wait_for_function("document.querySelector('img.bp-raster') && "
+                           "document.querySelector('img.bp-raster').src.includes('band=NOx')")
+    assert page.locator(".bp-legend select").input_value() == "NOx"
+
+
+def test_the_capacity_table_answers_its_question(page):
+    """The capacity table's last column asks 是否满足 and answers 满足 or 不满足 (it answered
+    with a finding's words, 符合 and 有条件通过); a pollutant without a demand has a dash."""
+    page.click("details.bp-more summary")
+    page.fill("[data-pollutant=SO2]", "5000")
+    page.fill("[data-pollutant=NOx]", "0.001")
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "01_park_clean.txt"))
+    page.locator("#bp-verdict").wait_for()
+    rows = {row.split("\t")[0]: row.split("\t") for row in
+            page.locator("#bp-capacity tr").all_inner_texts()}
+    assert rows["污染物"][-1] == "是否满足"
+    assert rows["二氧化硫 SO2"][-1] == "不满足", rows
+    assert rows["氮氧化物 NOx"][-1] == "满足", rows
+    assert rows["化学需氧量 COD"][-1] == "—", rows
+
+
+def test_a_findings_pieces_are_located_by_keyboard(page):
+    """点击一行可在地图上定位重叠部分: the rows took a click only; the name of a layer with pieces
+    on the map is a button, reached with Tab and pressed with Enter (a layer without pieces
+    has none: it would locate nothing)."""
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "02_redline_conflict.txt"))
+    page.locator("#bp-verdict").wait_for()
+    buttons = page.locator("#bp-findings button.bp-locate")
+    layers = [b.evaluate("b => b.closest('tr').dataset.layer") for b in buttons.all()]
+    assert "ecological_redline" in layers and "basic_farmland" not in layers, layers
+    page.locator("#bp-dl-pdf").focus()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('bp-locate')"):
+            break
+    assert page.evaluate("document.activeElement.closest('tr').dataset.layer") == layers[0]
+    page.keyboard.press("Enter")
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert page.locator(f"tr.bp-finding[data-layer={layers[0]}] td").first.inner_text() \
+        in popup.inner_text()
+
+
+def test_the_zoning_layer_says_which_colour_is_which_class(page):
+    """用途分区 is drawn in one colour per land-use class, while its legend entry had one
+    green swatch: shown, it brings a legend of its classes by name and colour (the rules'
+    landuse_names), and its popups name the class; hidden, the legend goes."""
+    page.locator(".bp-county-label").first.wait_for()
+    assert page.locator(".bp-class-legend").count() == 0  # the layer is off at first
+    page.locator(".leaflet-control-layers-overlays label", has_text="用途分区").click()
+    legend = page.locator(".bp-class-legend[data-layer=zoning]")
+    legend.wait_for()
+    rows = legend.locator("li").all_inner_texts()
+    assert "商业服务业用地 09" in rows and "居住用地 07" in rows, rows
+    assert not any("1001" in row for row in rows), rows  # 工业用地 has the colour of 10
+    swatch = legend.locator("li", has_text="商业服务业用地").locator(".bp-class-swatch")
+    assert swatch.evaluate("s => getComputedStyle(s).backgroundColor") == "rgb(239, 106, 90)"
+    assert_accessible(page)
+    page.evaluate("() => { blueprint.map.setView([36.45, 115.99], 13, {animate: false}); }")
+    page.wait_for_function("() => blueprint.layers.find(e => e.cfg.kind === 'zoning').loaded")
+    text = page.evaluate("""() => {
+        const e = blueprint.layers.find(x => x.cfg.kind === 'zoning');
+        const l = e.geo.getLayers().find(x => x.feature.properties._class === '09');
+        l.fire('click', {latlng: l.getBounds().getCenter()}, true);
+        return document.querySelector('.leaflet-popup-content').innerText; }""")
+    assert "商业服务业用地" in text, text
+    page.locator(".leaflet-control-layers-overlays label", has_text="用途分区").click()
+    legend.wait_for(state="detached")

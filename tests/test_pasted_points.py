@@ -209,7 +209,8 @@ def test_points_pasted_on_the_map_are_checked_and_a_missing_zone_asks_for_the_cr
     page.click("#bp-points-check")
     error = page.locator("#bp-status.bp-status-error")
     error.wait_for()
-    assert "请选择坐标系" in error.inner_text() and "粘贴的坐标:1" in error.inner_text()
+    # the line as a reader says it (the API's where is 粘贴的坐标:1)
+    assert "请选择坐标系" in error.inner_text() and "粘贴的坐标 第 1 行" in error.inner_text()
     assert "再次审查此地块" in error.inner_text()
     with page.expect_request(lambda r: "/api/vet/points" in r.url
                              and "EPSG:4547" in (r.post_data or "")):

@@ -53,6 +53,9 @@ class PageOptions:
     counties: list[tuple[str, str]] = field(default_factory=list)  # (code, name), for 找地块
     save_refused: str = ""  # why the signed-in user may not save a project ("" if they may)
     header: str = ""  # the pages' links and who is signed in (HTML, ``render.header_parts``)
+    county: str = ""  # the signed-in user's county: 找地块 searches it first ("" city-wide)
+    # the land-use classes' names by code (the rules' landuse_names): the zoning legend
+    class_names: dict[str, str] = field(default_factory=dict)
 
 
 class _Expose(MacroElement):
@@ -138,11 +141,23 @@ def build_map(layers: list[LayerInfo], options: PageOptions) -> folium.Map:
               "drawnItems": f"drawnItems_{draw.get_name()}", "layers": groups,
               "layerControl": control.get_name(), "bounds": bounds,
               "statusZh": msg.STATUS_ZH, "ruleZh": dict(msg.RULE_ZH),
-              "otherRuleZh": msg.OTHER_RULE_ZH, "kinds": kinds_config(),
+              "otherRuleZh": msg.OTHER_RULE_ZH, "kinds": _with_class_names(options.class_names),
               "fieldLabels": dict(kinds().field_labels),
-              "countyNames": county_names(options.counties)}
+              "countyNames": county_names(options.counties),
+              "pollutantsZh": dict(POLLUTANT_NAMES_ZH)}
     _add_page_parts(fmap, config, options)
     return fmap
+
+
+def _with_class_names(landuse: dict[str, str]) -> dict[str, Any]:
+    """:func:`kinds_config` with the land-use classes' names (the rules' ``landuse_names``)
+    for the zoning kinds (rule ``land_use``), under the kind's own: its popups and legend
+    name a class (商业服务业用地), not only its code (09)."""
+    config = kinds_config()
+    for kind in kinds().kinds.values():
+        if kind.rule == "land_use" and landuse:
+            config[kind.name]["classNames"] = {**landuse, **config[kind.name]["classNames"]}
+    return config
 
 
 def county_names(counties: list[tuple[str, str]]) -> dict[str, str]:
@@ -178,7 +193,7 @@ def _add_page_parts(fmap: folium.Map, config: dict[str, Any], options: PageOptio
     pollutants = list(POLLUTANT_NAMES_ZH.items())
     figure.html.add_child(folium.Element(
         panel_html(options.industries, pollutants, options.base, options.counties,
-                   options.save_refused, options.header)
+                   options.save_refused, options.header, options.county)
         + f'<script id="bp-config" type="application/json">{payload}</script>'),
         name="bp_panel")
 

@@ -91,9 +91,11 @@ def _page_routes(deps: PageDeps) -> APIRouter:
         may save a project (a department or read-only user is told why not)."""
         header = header_parts(page_context(request, session, store), sign_in="/")
         options = PageOptions(save_refused=save_refused(session), header=header,
+            county=(session.user.county or "") if session else "",
             base=request.scope.get("root_path", ""), basemap_url=settings.basemap_url,
             basemap_attribution=settings.basemap_attribution,
             industries=[(code, ind.title) for code, ind in rules.industries.items()],
+            class_names=dict(rules.landuse_names),
             counties=sorted(counties(store=store).items()))
         html = render_page(list_layers(store=store), options)
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})

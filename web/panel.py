@@ -57,17 +57,19 @@ def _search_emissions(pollutants: list[tuple[str, str]]) -> str:
         for code, title in pollutants)
 
 
-def _county_options(counties: list[tuple[str, str]]) -> str:
+def _county_options(counties: list[tuple[str, str]], chosen: str = "") -> str:
     return '<option value="">全部县区</option>' + "".join(
-        f'<option value="{escape(code)}">{escape(name)}（{escape(code)}）</option>'
-        for code, name in counties)
+        f'<option value="{escape(code)}"{" selected" if code == chosen else ""}>'
+        f"{escape(name)}（{escape(code)}）</option>" for code, name in counties)
 
 
 def search_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, str]],
-                counties: list[tuple[str, str]]) -> str:
-    """The 找地块 card (精准选址, ``POST /api/site-search``), run by ``web/static/search.js``."""
+                counties: list[tuple[str, str]], county: str = "") -> str:
+    """The 找地块 card (精准选址, ``POST /api/site-search``), run by ``web/static/search.js``;
+    ``county``: the signed-in user's county (a county's staff), chosen at first in 所在县区
+    (a search across the city would offer them sites in other counties first)."""
     return f"""
-  <details class="bp-card bp-search" id="bp-search">
+  <details class="bp-card bp-search" id="bp-search" data-county="{escape(county)}">
     <summary>找地块（精准选址）</summary>
     <p class="bp-hint">给出项目的行业、用地面积和排放量，系统在管控规则允许的范围内查找
        可用地块：绿色为可用范围，橙色为有条件可用范围，编号为推荐地块。</p>
@@ -77,7 +79,7 @@ def search_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, s
       <input type="number" id="bp-search-area" name="search_area" min="0.01" max="100000"
              step="any" inputmode="decimal" placeholder="如 12"></label>
     <label class="bp-field">所在县区
-      <select id="bp-search-county" name="search_county">{_county_options(counties)}
+      <select id="bp-search-county" name="search_county">{_county_options(counties, county)}
       </select></label>
     <label class="bp-field">候选来源
       <select id="bp-search-source" name="search_source">
@@ -119,11 +121,12 @@ def _save_project(base: str, refused: str) -> str:
 
 def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, str]],
                base: str = "", counties: list[tuple[str, str]] | None = None,
-               save_refused: str = "", header: str = "") -> str:
+               save_refused: str = "", header: str = "", county: str = "") -> str:
     """The panel's HTML (filled in by ``web/static/app.js``); ``save_refused``: why the
     signed-in user may not save a checked site as a project ("" when they may, or nobody is
     signed in: /projects/new asks them to sign in); ``header``: the pages' links and who is
-    signed in, at its foot (the map has no page header)."""
+    signed in, at its foot (the map has no page header); ``county``: the signed-in user's
+    county ("" for city-level users), where 找地块 looks first."""
     refused = (f'<p class="bp-hint" id="bp-save-refused">{escape(save_refused)}。'
                "新建项目请联系自然资源部门工作人员。</p>") if save_refused else ""
     return f"""
@@ -171,7 +174,7 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
     </details>
     <button type="button" id="bp-rerun" class="bp-btn bp-primary" disabled>重新审查当前地块</button>
   </section>
-{search_html(industries, pollutants, counties or [])}
+{search_html(industries, pollutants, counties or [], county)}
   <section id="bp-status" role="status" aria-live="polite" hidden></section>
   <section class="bp-card" id="bp-result" hidden>
     <div id="bp-verdict" class="bp-verdict"></div>

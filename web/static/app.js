@@ -211,17 +211,32 @@
     return div;
   };
 
+  /* The scale's three numbers with one number of decimals, enough for its largest: 0.22,
+   * 2.59, 4.95 (they read 0.224, 2.59, 4.953). */
+  function scaleLabels(min, max) {
+    var top = Math.max(Math.abs(min), Math.abs(max));
+    var digits = top > 0 ? Math.min(6, Math.max(0, 2 - Math.floor(Math.log10(top)))) : 0;
+    return [min, (min + max) / 2, max].map(function (v) {
+      return Number(v).toLocaleString("zh-CN", { minimumFractionDigits: digits,
+        maximumFractionDigits: digits });
+    });
+  }
+  var POLLUTANTS_ZH = cfg.pollutantsZh || {};
+
   function renderLegend(entry, meta) {
     var div = legend.getContainer();
     var options = entry.cfg.bands.map(function (b) {
-      return "<option" + (b === meta.band ? " selected" : "") + ">" + escapeHtml(b) + "</option>";
+      var name = POLLUTANTS_ZH[b] ? POLLUTANTS_ZH[b] + " " + b : b;  // 二氧化硫 SO2
+      return "<option value='" + escapeHtml(b) + "'" + (b === meta.band ? " selected" : "") +
+        ">" + escapeHtml(name) + "</option>";
     }).join("");
     var ramp = "linear-gradient(to right," + meta.colors.join(",") + ")";
+    var labels = scaleLabels(meta.min, meta.max);
     div.innerHTML = "<div class='bp-legend-title'>" + escapeHtml(entry.cfg.title) +
       " <select aria-label='污染物'>" + options + "</select></div>" +
       "<div class='bp-ramp' style='background:" + ramp + "'></div>" +
-      "<div class='bp-ramp-labels'><span>" + meta.min + "</span><span>" +
-      ((meta.min + meta.max) / 2).toFixed(2) + "</span><span>" + meta.max + "</span></div>" +
+      "<div class='bp-ramp-labels'><span>" + labels[0] + "</span><span>" + labels[1] +
+      "</span><span>" + labels[2] + "</span></div>" +
       "<div class='bp-legend-note'>剩余容量（吨/年·每格网），红色为余量紧张</div>";
     div.querySelector("select").addEventListener("change", function (ev) {
       showRaster(entry, ev.target.value);
@@ -253,14 +268,49 @@
     });
   }
 
+  /* ----- a layer drawn in its classes' colours (用途分区): which colour is which class ----- */
+  function classRows(entry) {
+    var k = kindOf(entry.cfg.kind), styles = k.classStyles || {}, names = k.classNames || {};
+    return Object.keys(styles).filter(function (code) {  // 1001 has the colour of 10
+      return names[code] && (styles[code].fillColor || styles[code].color) &&
+        !(code.length > 2 && styles[code.slice(0, 2)]);
+    }).sort().map(function (code) {
+      var s = styles[code], c = s.fillColor || s.color;
+      return "<li><span class='bp-class-swatch' style='background:" + escapeHtml(c) + "'>" +
+        "</span>" + escapeHtml(names[code]) + " <small>" + escapeHtml(code) + "</small></li>";
+    });
+  }
+  function classLegend(entry, shown) {
+    if (!shown) {
+      if (entry.legend) { entry.legend.remove(); entry.legend = null; }
+      return;
+    }
+    var rows = classRows(entry);
+    if (!rows.length || entry.legend) { return; }
+    entry.legend = L.control({ position: "bottomleft" });
+    entry.legend.onAdd = function () {
+      var div = L.DomUtil.create("div", "bp-class-legend");
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      div.dataset.layer = entry.cfg.name;
+      /* folded on a narrow screen, where it would cover much of the map */
+      div.innerHTML = "<details" + (window.innerWidth < WIDE ? "" : " open") + "><summary>" + escapeHtml(entry.cfg.title) + "（" +
+        escapeHtml(classLabel(entry.cfg.kind)) + "）</summary><ul>" + rows.join("") +
+        "</ul></details>";
+      return div;
+    };
+    entry.legend.addTo(map);
+  }
+
   function onToggle(ev, shown) {
     entries.forEach(function (entry) {
       if (entry.group !== ev.layer) { return; }
       if (entry.cfg.raster) {
         if (shown) { showRaster(entry, entry.overlay ? null : entry.cfg.bands[0]); }
         else { entry.ticket = (entry.ticket || 0) + 1; legend.remove(); }
-      } else if (shown) {
-        load(entry);
+      } else {
+        if (shown) { load(entry); }
+        classLegend(entry, shown);
       }
       showNotice();
     });
@@ -294,7 +344,7 @@
   map.on("overlayremove", function (ev) { onToggle(ev, false); });
   entries.forEach(function (e) {
     if (e.cfg.raster && map.hasLayer(e.group)) { showRaster(e, e.cfg.bands[0]); }
-    else if (!e.cfg.raster) { load(e); }
+    else if (!e.cfg.raster) { load(e); classLegend(e, map.hasLayer(e.group)); }
   });
   if (!cfg.layers.length) {
     notice.textContent = "尚未导入任何图层：请运行 blueprint sample load 导入样例城市，" +

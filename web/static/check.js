@@ -118,6 +118,13 @@ window.BlueprintCheck = function (bp) {
     }, EMISSIONS_DELAY);
   }
 
+  /* A refusal's place: a file's or the pasted text's line ("粘贴的坐标:3") as 第 3 行
+   * (not a code such as EPSG:4490). */
+  function whereZh(where) {
+    var m = /^(.*\S):(\d+)$/.exec(String(where));
+    return m && !/^[A-Z]+$/.test(m[1]) ? m[1] + " 第 " + m[2] + " 行" : String(where);
+  }
+
   function showError(body) {
     clearResult();
     // a file whose coordinate system is missing (or contradicts the one chosen) stays picked:
@@ -127,7 +134,7 @@ window.BlueprintCheck = function (bp) {
     var crsProblem = body.error === "unknown_crs" && given;
     if (given && !crsProblem) { site = null; }
     $("bp-file").value = "";
-    var where = body.where ? "<p class='bp-where'>位置：" + esc(body.where) + "</p>" : "";
+    var where = body.where ? "<p class='bp-where'>位置：" + esc(whereZh(body.where)) + "</p>" : "";
     var en = body.message ? "<details class='bp-en'><summary>技术信息（供技术支持）</summary>" +
       "<p lang='en'>" + esc(body.message) + "</p></details>" : "";
     var hint = crsProblem ? "<p class='bp-hint-crs'>在上方“坐标系”中选择后，将自动再次审查此" +
@@ -162,6 +169,15 @@ window.BlueprintCheck = function (bp) {
       (finding.message ? "<p>" + esc(finding.message) + "</p>" : "") + "</div>";
   }
 
+  /* A piece's popup fits the map between its controls (zoom and drawing tools at the left,
+   * the layers button at the right): on a phone the map is 390 × 460 px, and a popup as wide
+   * and taller had its top cut off and the controls over its text. */
+  function popupFit() {
+    var size = map.getSize();
+    return { maxWidth: Math.max(160, Math.min(340, size.x - 170)),
+      maxHeight: Math.max(120, size.y - 120), autoPanPadding: L.point(58, 10) };
+  }
+
   function drawResult(fc) {
     var report = fc.report, order = { warning: 0, conditional: 1, conflict: 2 };
     fc.features.filter(function (f) {
@@ -173,7 +189,7 @@ window.BlueprintCheck = function (bp) {
       var layer = L.geoJSON(f, { pane: "bpResult", renderer: renderer, style: {
         color: c, weight: 1.5, fillColor: c, fillOpacity: 0.7,
         className: "bp-piece bp-piece-" + f.properties.status } });
-      layer.bindPopup(piecePopup(f, report), { maxWidth: 340 }).addTo(result);
+      layer.bindPopup(piecePopup(f, report), popupFit()).addTo(result);
       (pieces[f.properties.layer] = pieces[f.properties.layer] || []).push(layer);
     });
     var siteLayer = L.geoJSON(fc.features.filter(function (f) {
@@ -190,8 +206,12 @@ window.BlueprintCheck = function (bp) {
     var noArea = !!kindOf(f.kind).raster;
     var area = noArea ? "—" : fmt(part.overlap_m2, 2) + " m²<br><small>" +
       fmt(part.overlap_mu, 2) + " 亩</small>";
+    /* a layer with pieces on the map is located by a click on its rows, or by keyboard
+     * with the button its name is (a row cannot take the focus) */
+    var title = pieces[f.layer] ? "<button type='button' class='bp-locate' title='在地图上定位" +
+      "重叠部分'>" + esc(part.title) + "</button>" : esc(part.title);
     return "<tr class='bp-finding bp-st-" + esc(part.status) + "' data-layer='" +
-      esc(f.layer) + "' data-kind='" + esc(f.kind) + "'><td>" + esc(part.title) + "</td><td>" +
+      esc(f.layer) + "' data-kind='" + esc(f.kind) + "'><td>" + title + "</td><td>" +
       tag(part.status, part.status_zh) + "</td><td class='bp-area'>" + area + "</td><td>" +
       (noArea ? "—" : pct(part.overlap_share)) + "</td></tr><tr class='bp-finding-msg bp-st-" +
       esc(part.status) + "' data-layer='" + esc(f.layer) + "'><td colspan='4'><small>" +
@@ -200,12 +220,16 @@ window.BlueprintCheck = function (bp) {
 
   function table(id, rows) { $(id).innerHTML = rows.join(""); }
 
+  /* The county by name and code: the boundary piece's name, else (a site found by 找地块,
+   * whose answer has no pieces) the city's one list of counties, else the code alone. */
+  var COUNTY_NAMES = bp.config.countyNames || {};
   function countyName(fc, report) {
     var admin = fc.features.filter(function (f) {
       return kindOf(f.properties.kind).county; })
       .sort(function (a, b) { return b.properties.area_m2 - a.properties.area_m2; })[0];
-    return admin && admin.properties["class"] ? admin.properties["class"] + "（" +
-      (report.county || "") + "）" : (report.county || "—");
+    var name = admin && admin.properties["class"] ? admin.properties["class"]
+      : COUNTY_NAMES[report.county];
+    return name ? esc(name) + "（" + esc(report.county || "") + "）" : esc(report.county || "—");
   }
 
   var UNITS_ZH = { "t/a": "吨/年" };  /* the report's capacity units, as the forms say them */
@@ -221,7 +245,7 @@ window.BlueprintCheck = function (bp) {
       "<tr><th>来源</th><td>" + (site && site.feature ? esc(site.sourceZh || "地图绘制")
         : esc(s.source)) + "</td></tr>",
       "<tr><th>项目行业</th><td>" + esc(r.industry_title) + "</td></tr>",
-      "<tr><th>所在县区</th><td>" + esc(countyName(fc, r)) + "</td></tr>",
+      "<tr><th>所在县区</th><td>" + countyName(fc, r) + "</td></tr>",
       "<tr><th>面积</th><td>" + fmt(s.area_m2, 2) + " m² ／ " + fmt(s.area_ha, 4) + " 公顷 ／ " +
         fmt(s.area_mu, 2) + " 亩</td></tr>",
       "<tr><th>地块数</th><td>" + s.parcels + "（面积按 " + esc(s.area_crs) + " 计算）</td></tr>"]);
@@ -241,7 +265,8 @@ window.BlueprintCheck = function (bp) {
     var per = units.length ? "（" + esc(units.join("、")) + "）" : "";
     table("bp-capacity", ["<tr><th>污染物</th><th>平均剩余" + per + "</th><th>最小剩余" + per +
       "</th><th>拟排放" + per + "</th><th>是否满足</th></tr>"].concat(bands.map(function (b) {
-      var fits = b.fits === null ? "—" : (b.fits ? tag("ok") : tag("conditional"));
+      /* the column asks 是否满足: 满足 or 不满足, not a finding's 符合 / 有条件通过 */
+      var fits = b.fits === null ? "—" : (b.fits ? tag("ok", "满足") : tag("conditional", "不满足"));
       return "<tr><td>" + esc(b.title) + " <small>" + esc(b.band) + "</small></td><td>" +
         (b.mean === null ? "—" : fmt(b.mean, 3)) + "</td><td>" + (b.min === null ? "—" : fmt(b.min, 3)) +
         "</td><td>" + (b.demand === null ? "—" : fmt(b.demand, 3)) + "</td><td>" + fits + "</td></tr>";
@@ -381,8 +406,10 @@ window.BlueprintCheck = function (bp) {
     if (!list || !list.length) { return; }
     var bounds = L.latLngBounds([]);
     list.forEach(function (l) { bounds.extend(l.getBounds()); });
+    /* the popup once the map has moved: opened during the move, it was not panned into
+     * view (on a phone its top was cut off) */
+    map.once("moveend", function () { list[list.length - 1].openPopup(bounds.getCenter()); });
     map.fitBounds(bounds, { padding: [60, 60], maxZoom: 17 });
-    list[list.length - 1].openPopup(bounds.getCenter());
   }
 
   $("bp-findings").addEventListener("click", function (ev) {

@@ -61,6 +61,7 @@ window.BlueprintSearch = function (bp) {
       }).then(function (res) {
         if (mine !== ctrl) { return; }
         if (!res.ok) {
+          forget();
           status("error", "<b>无法完成查找</b><p class='bp-error-zh'>" +
             esc(res.body.message_zh || "查找失败，请检查输入后重试。") + "</p>");
           return;
@@ -68,10 +69,20 @@ window.BlueprintSearch = function (bp) {
         show(res.body);
       }).catch(function (err) {
         if (err && err.name === "AbortError") { return; }
+        forget();
         status("error", "无法连接服务，请确认服务仍在运行后重试。");
       }).then(function () {
         if (mine === ctrl) { ctrl = null; $("bp-search-run").disabled = false; }
       });
+  }
+
+  /* A refused or failed search: the candidates of the one before are not its answer, and
+   * stay neither listed nor on the map. */
+  function forget() {
+    layer.clearLayers();
+    shown = [];
+    $("bp-candidates").innerHTML = "";
+    $("bp-search-result").hidden = true;
   }
 
   function show(result) {
@@ -83,15 +94,24 @@ window.BlueprintSearch = function (bp) {
         return { color: c, weight: 1, fillColor: c, fillOpacity: 0.25,
           className: "bp-allowed bp-allowed-" + f.properties.status };
       } }).addTo(layer);
-    shown.forEach(function (c, i) {
+    var outlines = shown.map(function (c, i) {
       var outline = L.geoJSON({ type: "Feature", geometry: c.geometry, properties: {} }, {
         pane: "bpSearch", renderer: renderer, style: { color: "#1e3a8a", weight: 2,
           fillColor: "#1e3a8a", fillOpacity: 0.2, className: "bp-candidate" } });
+      /* the number in the search's pane, under a check's result (a site checked after the
+       * search was hidden under the numbers of the candidates around it) */
       outline.bindTooltip(String(c.rank), { permanent: true, direction: "center",
-        className: "bp-candidate-label" });
+        className: "bp-candidate-label", pane: "bpSearch" });
       outline.on("click", function () { pick(i); });
       outline.addTo(layer);
+      /* where numbers overlap (a city-wide view) the better one is on top: 1, not 10; all
+       * over the outlines (Leaflet puts a pane's SVG at z-index 200) */
+      var label = outline.getTooltip() && outline.getTooltip().getElement();
+      if (label) { label.style.zIndex = String(200 + shown.length - i); }
+      return outline;
     });
+    /* and so is its outline, which a click on the number reaches */
+    outlines.reverse().forEach(function (outline) { outline.bringToFront(); });
     $("bp-search-result").hidden = false;
     $("bp-search-summary").textContent = result.blocked_zh ? result.blocked_zh :
       "找到 " + shown.length + " 个推荐地块，按通过优先、得分从高到低排列；点击查看初审报告。";
@@ -101,12 +121,14 @@ window.BlueprintSearch = function (bp) {
         "<div class='bp-candidate-head'><b>" + esc(c.rank) + "</b> " +
         "<span class='bp-tag bp-tag-" + esc(c.verdict) + "'>" + esc(VERDICT_ZH[c.verdict] || c.verdict) +
         "</span> " + esc(SOURCE_ZH[c.source] || c.source) + " " + esc(c.id) + "，" +
+        countyText(c) +
         (Number(c.area_m2) / 10000).toFixed(2) + " 公顷，得分 " + Number(c.score).toFixed(1) +
         "</div><ul class='bp-reasons'>" + reasons.join("") + "</ul>" +
         "<div class='bp-candidate-actions'>" +
         "<button type='button' class='bp-btn' data-act='report'>查看报告</button>" +
         "<button type='button' class='bp-btn' data-act='download'>下载</button>" +
         (mayNotSave ? "" :  /* a department or read-only user (the panel says why) */
+          elsewhere(c) ? "<small class='bp-other-county'>" + elsewhere(c) + "</small>" :
           "<button type='button' class='bp-btn bp-primary' data-act='project'>保存为项目</button>") +
         "</div></li>";
     }).join("");
@@ -114,6 +136,24 @@ window.BlueprintSearch = function (bp) {
     $("bp-search-status").hidden = true;
     var bounds = layer.getBounds();
     if (bounds.isValid()) { map.fitBounds(bounds, { padding: [40, 40], maxZoom: 15 }); }
+  }
+
+  /* Which county a candidate is in, by name (the city's one list), for a city-wide search. */
+  var COUNTY_NAMES = bp.config.countyNames || {};
+  function countyText(c) {
+    var code = c.report && c.report.county;
+    return code ? esc(COUNTY_NAMES[code] || code) + "，" : "";
+  }
+
+  /* A county's staff save projects of their county only (the new-project form offers no
+   * other): a candidate in another county (全部县区 chosen) says so instead of offering
+   * 保存为项目, which filed it under their county with its site elsewhere. */
+  var OWN_COUNTY = $("bp-search").dataset.county || "";
+  function elsewhere(c) {
+    var code = c.report && c.report.county;
+    if (!OWN_COUNTY || !code || code === OWN_COUNTY) { return ""; }
+    return "位于" + esc(COUNTY_NAMES[code] || code) + "，不在您所属的" +
+      esc(COUNTY_NAMES[OWN_COUNTY] || OWN_COUNTY) + "，不能保存为项目";
   }
 
   function feature(c) {
@@ -144,28 +184,47 @@ window.BlueprintSearch = function (bp) {
   });
 
   /* 参考位置: the next click on the map; ranking then prefers candidates near it. */
-  $("bp-search-near").addEventListener("click", function () {
-    picking = true;
-    map.getContainer().classList.add("bp-picking");
-    $("bp-search-near-text").textContent = "请在地图上点击参考位置…";
+  /* The button starts picking and, pressed again while picking (or Esc), calls it off: a
+   * later click on the map (to read a feature) set a point the user no longer wanted. */
+  function nearText() {
+    return near ? "参考位置：" + near.lng.toFixed(5) + "，" + near.lat.toFixed(5)
+      : "按距县城远近排序";
+  }
+  function setPicking(on) {
+    picking = on;
+    map.getContainer().classList.toggle("bp-picking", on);
+    $("bp-search-near").textContent = on ? "取消点选" : "在地图上点选参考位置";
+    $("bp-search-near").setAttribute("aria-pressed", on ? "true" : "false");
+    $("bp-search-near-text").textContent = on ? "请在地图上点击参考位置（Esc 取消）…" : nearText();
+  }
+  $("bp-search-near").addEventListener("click", function () { setPicking(!picking); });
+  document.addEventListener("keydown", function (ev) {
+    if (picking && ev.key === "Escape") { setPicking(false); }
   });
   $("bp-search-near-clear").addEventListener("click", function () {
     near = null;
     if (nearMarker) { nearMarker.remove(); nearMarker = null; }
     $("bp-search-near-clear").hidden = true;
-    $("bp-search-near-text").textContent = "按距县城远近排序";
+    setPicking(false);
   });
-  map.on("click", function (ev) {
+  /* "preclick": Leaflet fires it on the map for every click, also one on a feature (the
+   * county boundaries cover the whole city), whose own click opens its popup and stops
+   * there, before the map's "click". The popup of the feature under the picked point is
+   * not wanted now: closed once this click is handled. */
+  map.on("preclick", function (ev) {
     if (!picking) { return; }
-    picking = false;
-    map.getContainer().classList.remove("bp-picking");
+    var opened = null, seen = function (e) { opened = e.popup; };
+    map.on("popupopen", seen);
+    setTimeout(function () {
+      map.off("popupopen", seen);
+      if (opened) { map.closePopup(opened); }
+    }, 0);
     near = ev.latlng;
+    setPicking(false);
     if (nearMarker) { nearMarker.remove(); }
     nearMarker = L.circleMarker(near, { pane: "bpSearch", radius: 7, color: "#7c3aed",
       weight: 2, fillColor: "#7c3aed", fillOpacity: 0.6, className: "bp-near-point" }).addTo(map);
     $("bp-search-near-clear").hidden = false;
-    $("bp-search-near-text").textContent = "参考位置：" + near.lng.toFixed(5) + "，" +
-      near.lat.toFixed(5);
   });
   $("bp-search-industry").value = $("bp-industry").value;
   $("bp-search-run").addEventListener("click", run);

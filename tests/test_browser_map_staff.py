@@ -1,0 +1,195 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.test_browser)
+"""The map page as natural resources staff use it, signed in through /login, in Debian's
+Chromium: a county's staff member and one of the city look for a site (找地块) and read the
+candidates. No request leaves the machine, no console error (the page fixture of
+``tests.test_browser`` holds both)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.a11y import assert_accessible
+from tests.conftest import SAMPLE
+from tests.live_server import serving_city
+from tests.test_browser import (  # noqa: F401  (fixtures)
+    _need_browser,
+    browser,
+    console,
+    page,
+    sign_in,
+)
+
+pytestmark = pytest.mark.browser
+COUNTY_STAFF, CITY_STAFF = "东昌府区李干事", "市局刘科长"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``blueprint serve`` on the sample city with natural resources staff of 东昌府区
+    (371502) and of the city."""
+    _need_browser()
+    with serving_city(tmp_path_factory.mktemp("serve-map-staff"),
+                      [(COUNTY_STAFF, "nr_staff", "371502", None),
+                       (CITY_STAFF, "nr_staff", None, None)]) as base:
+        yield base
+
+
+def _search(page: Any, hectares: str) -> None:
+    page.locator(".bp-county-label").first.wait_for()
+    page.locator("#bp-search > summary").click()
+    page.fill("#bp-search-area", hectares)
+    page.locator("#bp-search-run").click()
+    page.locator(".bp-candidate-item").first.wait_for(timeout=60000)
+
+
+def test_a_county_staff_member_finds_sites_in_their_county_first(server, page):
+    """找地块 starts in the signed-in staff member's county (a city-wide search offered a
+    东昌府区 user sites in 临清市 first, and 保存为项目 then filed one under 东昌府区 with its
+    site elsewhere); they may still choose 全部县区."""
+    sign_in(page, server, COUNTY_STAFF, "/")
+    _search(page, "5")
+    assert page.locator("#bp-search-county").input_value() == "371502"
+    heads = page.locator(".bp-candidate-head").all_inner_texts()
+    assert heads and all("东昌府区" in head for head in heads), heads
+    assert page.locator(".bp-candidate-item [data-act=project]").count() == len(heads)
+    # 全部县区 stays a choice; a candidate elsewhere is not offered as their project (the
+    # new-project form has only their county: it was filed there, its site in another)
+    page.select_option("#bp-search-county", "")
+    page.locator("#bp-search-run").click()
+    page.locator(".bp-candidate-item", has_text="临清市").first.wait_for()
+    for item in page.locator(".bp-candidate-item").all():
+        text = item.inner_text()
+        offered = item.locator("[data-act=project]").count() == 1
+        head = item.locator(".bp-candidate-head").inner_text()
+        assert offered == ("，东昌府区，" in head), text
+        if not offered:
+            assert "不在您所属的东昌府区，不能保存为项目" in text, text
+
+
+def test_a_city_wide_search_names_each_candidates_county(server, page):
+    """City staff search the whole city: each candidate says its county by name, its report
+    names the county (not the bare code 371581), and where the numbers overlap on the
+    city-wide map, number 1 is on top (it was under 8)."""
+    sign_in(page, server, CITY_STAFF, "/")
+    assert page.locator("#bp-search-county").input_value() == ""
+    _search(page, "5")
+    names = page.evaluate("() => blueprint.config.countyNames")
+    heads = page.locator(".bp-candidate-head").all_inner_texts()
+    for head in heads:
+        assert any(f"，{name}，" in head for name in names.values()), head
+    # the city-wide view: numbers overlap (the sample's candidates crowd its parks)
+    page.evaluate("() => { blueprint.map.fitBounds(blueprint.config.bounds, {animate: false}); }")
+    top = page.evaluate("""() => {
+        const labels = [...document.querySelectorAll('.bp-candidate-label')];
+        // which is drawn on top: labels let clicks through (pointer-events: none)
+        labels.forEach(l => { l.style.pointerEvents = 'auto'; });
+        const one = labels.find(l => l.textContent.trim() === '1');
+        const r = one.getBoundingClientRect();
+        const overlapped = labels.filter(l => l !== one).some(l => {
+          const o = l.getBoundingClientRect();
+          return o.left < r.right && r.left < o.right && o.top < r.bottom && r.top < o.bottom;
+        });
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return {overlapped, top: hit && hit.closest('.bp-candidate-label')
+                                      ? hit.closest('.bp-candidate-label').textContent : null};
+    }""")
+    assert top["overlapped"], "the check needs overlapping numbers"
+    assert top["top"] == "1", top
+    first = page.locator(".bp-candidate-item").first
+    first.locator("[data-act=report]").click()
+    page.locator("#bp-verdict").wait_for()
+    assert "bp-selected" in (first.get_attribute("class") or "")
+    assert_accessible(page)  # the chosen candidate (its reasons on blue) and its report
+    county_row = page.locator("#bp-site tr", has_text="所在县区").inner_text()
+    named = re.search(r"(\S+)（(\d{6})）", county_row)
+    assert named and names[named.group(2)] == named.group(1), county_row
+    assert f"，{named.group(1)}，" in heads[0]
+
+
+def test_a_reference_point_is_picked_inside_the_city_and_cleared(server, page):
+    """参考位置 of 找地块: a click on the map inside the city (on a county, whose popup used to
+    open instead, so that no point inside the city could be picked) sets it, without the
+    county's popup; 清除 shows only with a point (the class's display overrode ``hidden``:
+    it was shown before any point was picked and did nothing)."""
+    page.locator(".bp-county-label", has_text="东昌府区").first.wait_for()
+    page.locator("#bp-search > summary").click()
+    clear = page.locator("#bp-search-near-clear")
+    assert clear.is_hidden()
+    page.locator("#bp-search-near").click()
+    x, y = page.evaluate("""() => { const m = blueprint.map, b = m.getContainer()
+        .getBoundingClientRect(), p = m.latLngToContainerPoint([36.43, 116.03]);
+        return [b.left + p.x, b.top + p.y]; }""")  # in 东昌府区, off its label
+    page.mouse.click(x, y)
+    clear.wait_for()
+    # the county's popup is shut again (Leaflet fades it out, then removes it)
+    page.wait_for_function("document.querySelectorAll('.leaflet-popup').length === 0")
+    assert page.locator("#bp-search-near-text").inner_text().startswith("参考位置：")
+    clear.click()
+    assert clear.is_hidden()
+    assert page.locator("#bp-search-near-text").inner_text() == "按距县城远近排序"
+    assert page.locator("path.bp-near-point").count() == 0
+
+
+def test_a_refused_search_leaves_no_candidates_of_the_one_before(server, page, console):
+    """A search refused (a negative emission) says why, and the candidates of the search
+    before, listed and drawn, go: they are not its answer (they stayed under the refusal)."""
+    console.expect("status of 422")
+    _search(page, "5")
+    assert page.locator("path.bp-candidate").count() >= 1
+    page.locator(".bp-search-more > summary").click()
+    page.fill("[data-search-pollutant=SO2]", "-3")
+    page.locator("#bp-search-run").click()
+    status = page.locator("#bp-search-status.bp-status-error")
+    status.wait_for()
+    assert "无法完成查找" in status.inner_text() and "不能为负数" in status.inner_text()
+    assert page.locator("#bp-search-result").is_hidden()
+    assert page.locator(".bp-candidate-item").count() == 0
+    assert page.locator("path.bp-candidate").count() == 0
+    assert page.locator("path.bp-allowed").count() == 0
+    # corrected, the search answers again
+    page.fill("[data-search-pollutant=SO2]", "3")
+    page.locator("#bp-search-run").click()
+    page.locator(".bp-candidate-item").first.wait_for()
+    assert page.locator("#bp-search-status").is_hidden()
+
+
+def test_a_site_checked_after_a_search_is_drawn_over_the_candidates(server, page):
+    """A site checked after a search (here in the park where the candidates are) is drawn
+    over the candidates' numbers: they were in Leaflet's tooltip pane, over everything, and
+    hid the site's outline."""
+    sign_in(page, server, COUNTY_STAFF, "/")
+    _search(page, "5")
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "01_park_clean.txt"))
+    page.locator("#bp-verdict").wait_for()
+    order = page.evaluate("""() => {
+        const z = e => Number(getComputedStyle(e.closest('.leaflet-pane')).zIndex);
+        return {site: z(document.querySelector('path.bp-site-outline')),
+                numbers: [...document.querySelectorAll('.bp-candidate-label')].map(z)}; }""")
+    assert order["numbers"] and max(order["numbers"]) < order["site"], order
+
+
+def test_picking_a_reference_point_can_be_called_off(server, page):
+    """"在地图上点选参考位置" pressed again (or Esc) calls the picking off: the next click on the
+    map, to read a feature, then sets no point (it did: the picking could not be left)."""
+    page.locator(".bp-county-label", has_text="东昌府区").first.wait_for()
+    page.locator("#bp-search > summary").click()
+    pick, text = page.locator("#bp-search-near"), page.locator("#bp-search-near-text")
+    pick.click()
+    assert pick.inner_text() == "取消点选" and pick.get_attribute("aria-pressed") == "true"
+    assert "Esc 取消" in text.inner_text()
+    pick.click()
+    assert pick.inner_text() == "在地图上点选参考位置" and text.inner_text() == "按距县城远近排序"
+    pick.click()
+    page.keyboard.press("Escape")
+    assert pick.get_attribute("aria-pressed") == "false"
+    x, y = page.evaluate("""() => { const m = blueprint.map, b = m.getContainer()
+        .getBoundingClientRect(), p = m.latLngToContainerPoint([36.43, 116.03]);
+        return [b.left + p.x, b.top + p.y]; }""")
+    page.mouse.click(x, y)
+    page.locator(".leaflet-popup").wait_for()  # the county's popup: a click to read it
+    assert page.locator("path.bp-near-point").count() == 0
+    assert text.inner_text() == "按距县城远近排序"
