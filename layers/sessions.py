@@ -22,6 +22,8 @@ from blueprint.layers.store import Store, now, write_audit
 from blueprint.layers.users import User, authenticate_password, set_password
 
 SIGNED_OUT_ZH = "登录已过期或已退出，请重新登录"
+#: The cookie that carries a page session's id (HttpOnly, SameSite=Strict).
+SESSION_COOKIE = "bp_session"
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from blueprint.layers.errors import (
 )
 from blueprint.layers.inputs import check_fields
 from blueprint.layers.sessions import (
+    SESSION_COOKIE,
     Session,
     change_password,
     session_user,
@@ -39,7 +40,7 @@ from blueprint.layers.store import Store
 from blueprint.layers.users import MIN_PASSWORD
 from blueprint.web.render import PageContext, error_page, page
 
-COOKIE = "bp_session"
+COOKIE = SESSION_COOKIE
 LOGIN_COOKIE = "bp_login"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 CSRF_ZH = "表单已失效，请刷新页面后重新提交"

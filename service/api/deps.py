@@ -15,6 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from blueprint.analysis.rules import Rules
+from blueprint.layers.errors import NotAuthenticated
+from blueprint.layers.sessions import SESSION_COOKIE, session_user
 from blueprint.layers.store import Store
 from blueprint.layers.users import User, authenticate
 from blueprint.service.context import reading_store
@@ -64,11 +66,24 @@ async def current_user(request: Request,
 async def optional_user(request: Request,
                         creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
                         ) -> User | None:
-    """The user of the bearer token, None without one; 401 for a token that is not valid."""
+    """The user of the bearer token; without one, the user of the page session the map's
+    requests carry (same site only: its cookie is SameSite=Strict), so that a report made
+    on the map names who signed in; None for neither. 401 for a token that is not valid; a
+    session that ended counts as none. Only read-only endpoints take this dependency."""
     if creds is None:
-        return None
+        return await run_in_threadpool(_session_user, request.cookies.get(SESSION_COOKIE),
+                                       request.app.state.store)
     return await run_in_threadpool(authenticate, creds.credentials,
                                    store=request.app.state.store)
+
+
+def _session_user(session_id: str | None, store: Store) -> User | None:
+    if not session_id:
+        return None
+    try:
+        return session_user(session_id, store=store).user
+    except NotAuthenticated:
+        return None
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
