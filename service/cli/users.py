@@ -49,8 +49,15 @@ def users_add(name: str,
     token = create_user(name, role, county, store=store, actor=local_actor(),
                         department=department, password=password,
                         token_days=get_settings().token_days)
-    err.print(f"已创建用户“{name}”（{role}）。下面一行是其 API 访问令牌，只显示这一次，"
-              "请立即交给本人妥善保存（遗失可用 blueprint users rotate-token 重新发放）。")
+    _hand_out(token, name, store, f"已创建用户“{name}”（{role}）。下面一行是其 API 访问令牌，"
+              "只显示这一次，请立即交给本人妥善保存"
+              "（遗失可用 blueprint users rotate-token 重新发放）。")
+
+
+def _hand_out(token: str, name: str, store: Store, said: str) -> None:
+    """A new API token of user ``name``: what happened, until when it works and how to use
+    it on standard error, the token alone on standard output (shown once)."""
+    err.print(said)
     err.print(_expires_line(name, store))
     err.print(TOKEN_USE)
     out.print(token)
@@ -101,11 +108,9 @@ def users_enable(name: str) -> None:
     store = open_store()
     token = enable_user(name, store=store, actor=local_actor(),
                         token_days=get_settings().token_days)
-    err.print(f"已重新启用用户“{name}”。停用前的访问令牌仍然无效，下面一行是新令牌，只显示这一次；"
-              "原有登录密码恢复可用（如需更换：blueprint users set-password）。")
-    err.print(_expires_line(name, store))
-    err.print(TOKEN_USE)
-    out.print(token)
+    _hand_out(token, name, store, f"已重新启用用户“{name}”。停用前的访问令牌仍然无效，下面一行是"
+              "新令牌，只显示这一次；原有登录密码恢复可用"
+              "（如需更换：blueprint users set-password）。")
 
 
 @users_app.command("set-password")
@@ -129,10 +134,8 @@ def users_rotate(name: str) -> None:
     store = open_store()
     token = rotate_token(name, store=store, actor=local_actor(),
                          token_days=get_settings().token_days)
-    err.print(f"已为用户“{name}”发放新的访问令牌，原令牌即时失效。下面一行只显示这一次。")
-    err.print(_expires_line(name, store))
-    err.print(TOKEN_USE)
-    out.print(token)
+    _hand_out(token, name, store,
+              f"已为用户“{name}”发放新的访问令牌，原令牌即时失效。下面一行只显示这一次。")
 
 
 def _china_time(at: datetime | None) -> str:
