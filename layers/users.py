@@ -286,22 +286,30 @@ def authenticate_password(name: str, password: str, *, store: Store) -> User:
     return _user(row)
 
 
+def _no_user(name: str) -> NotFound:
+    return NotFound(f"no user named {name!r}", message_zh=f"用户“{name}”不存在", where="name")
+
+
+def _info(r: Any) -> UserInfo:
+    return UserInfo(r.name, r.role, r.county, r.department, bool(r.active),
+                    r.password_hash is not None, r.created_at,
+                    _utc(r.token_expires_at) if r.token_expires_at else None)
+
+
 def list_users(*, store: Store) -> list[UserInfo]:
     """Every user, by name: role, county, department, active, whether a password is set."""
     with store.read() as conn:
         rows = conn.execute(sa.select(users).order_by(users.c.name)).all()
-    return [UserInfo(r.name, r.role, r.county, r.department, bool(r.active),
-                     r.password_hash is not None, r.created_at,
-                     _utc(r.token_expires_at) if r.token_expires_at else None) for r in rows]
+    return [_info(r) for r in rows]
 
 
 def user_info(name: str, *, store: Store) -> UserInfo:
-    """User ``name`` as :func:`list_users` lists them, or :class:`NotFound`."""
-    found = [u for u in list_users(store=store) if u.name == name]
-    if not found:
-        raise NotFound(f"no user named {name!r}", message_zh=f"用户“{name}”不存在",
-                       where="name")
-    return found[0]
+    """User ``name`` as :func:`list_users` lists them (one row read), or :class:`NotFound`."""
+    with store.read() as conn:
+        row = conn.execute(sa.select(users).where(users.c.name == name)).first()
+    if row is None:
+        raise _no_user(name)
+    return _info(row)
 
 
 def _update(name: str, values: dict[str, Any], *, store: Store, actor: str, action: str,
@@ -313,8 +321,7 @@ def _update(name: str, values: dict[str, Any], *, store: Store, actor: str, acti
     with store.engine.begin() as conn:
         found = conn.execute(sa.select(users.c.id).where(users.c.name == name)).first()
         if found is None:
-            raise NotFound(f"no user named {name!r}", message_zh=f"用户“{name}”不存在",
-                           where="name")
+            raise _no_user(name)
         conn.execute(users.update().where(users.c.id == found.id).values(**values))
         if end_sessions:
             ended = conn.execute(sessions.delete().where(
@@ -361,8 +368,7 @@ def enable_user(name: str, *, store: Store, actor: str,
         row = conn.execute(sa.select(users.c.id, users.c.active)
                            .where(users.c.name == name)).first()
         if row is None:
-            raise NotFound(f"no user named {name!r}", message_zh=f"用户“{name}”不存在",
-                           where="name")
+            raise _no_user(name)
         if row.active:
             raise Conflict(f"user {name!r} is active", where="name",
                            message_zh=f"用户“{name}”未被停用，无需启用（令牌未变）")

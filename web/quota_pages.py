@@ -240,13 +240,14 @@ def _checked(op: str, f: dict[str, str], store: Store) -> str:
     return name
 
 
-def _target(op: str, f: dict[str, str], user: User, store: Store) -> str:
+def _target(op: str, f: dict[str, str], user: User, store: Store,
+            names: dict[str, str]) -> str:
     """For a reversal or a repayment (the form names only a number): what that number is,
     in words, for the confirmation; its kind and year (a loan's borrower too) are set in
     ``f`` (the effect is said in its unit, and the dashboard after it shows that kind, year
     and county). An unknown number,
-    or another county's loan for a county manager, is refused here as the core would."""
-    names = counties(store=store)
+    or another county's loan for a county manager, is refused here as the core would.
+    ``names``: the counties' names by code."""
     if op == "reverse":
         number = _int(f, "operation_id")
         entries = quota.movements(store=store, operation_id=number, limit=100)
@@ -326,10 +327,9 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         check_csrf(session, form.get("csrf"))
         f = _form(form)
         op = f.get("op", "")
-        back = "/quota?" + urlencode({"kind": f.get("kind", ""), "year": f.get("year", ""),
-                                      "county": f.get("county") or f.get("lender") or ""})
         shown = {"kind": f.get("kind", ""), "year": f.get("year", ""),
                  "county": f.get("county") or f.get("lender") or ""}
+        back = "/quota?" + urlencode(shown)
         if f.get("edit") == "1":  # 返回修改 on the confirmation: the form as it was filled
             kept = {k: v for k, v in f.items() if k not in ("confirm", "key", "edit")}
             try:
@@ -346,8 +346,8 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             if f.get("confirm") != "1":
                 names = counties(store=store)
                 project_name = _checked(op, f, store)
-                target = _target(op, f, session.user, store) if op in ("reverse", "repay") \
-                    else ""
+                target = _target(op, f, session.user, store, names) \
+                    if op in ("reverse", "repay") else ""
                 kind = resolve_kind(f.get("kind") or kind.code)  # the reversed one's, a loan's
                 effect = effect_zh(op, f, kind.title, kind.unit_zh, names, project_name)
                 return page(ctx, "quota_confirm.html", op=op, op_zh=OP_ZH[op], effect=effect,

@@ -70,16 +70,16 @@ async def optional_user(request: Request,
     requests carry (same site only: its cookie is SameSite=Strict), so that a report made
     on the map names who signed in; None for neither. 401 for a token that is not valid; a
     session that ended counts as none. Only read-only endpoints take this dependency."""
-    if creds is None:
-        return await run_in_threadpool(_session_user, request.cookies.get(SESSION_COOKIE),
-                                       request.app.state.store)
-    return await run_in_threadpool(authenticate, creds.credentials,
-                                   store=request.app.state.store)
-
-
-def _session_user(session_id: str | None, store: Store) -> User | None:
-    if not session_id:
+    if creds is not None:
+        return await run_in_threadpool(authenticate, creds.credentials,
+                                       store=request.app.state.store)
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id:  # an anonymous request: no store read, no thread-pool hop
         return None
+    return await run_in_threadpool(_session_user, session_id, request.app.state.store)
+
+
+def _session_user(session_id: str, store: Store) -> User | None:
     try:
         return session_user(session_id, store=store).user
     except NotAuthenticated:
