@@ -28,6 +28,27 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# apt-get may have upgraded postgresql-15 under a running server (installing PostGIS next to
+# an older minor release does): that server still runs the old, deleted binary and cannot load
+# the new libraries (CREATE EXTENSION postgis fails: plpgsql.so "undefined symbol"). Restart
+# the cluster and stop a standby left from an earlier run (.ci/replica.sh builds it again).
+old_server() {
+  for pid in $(pgrep -u postgres -x postgres || true); do
+    $SUDO readlink "/proc/$pid/exe" 2>/dev/null | grep -q '(deleted)' && return 0
+  done
+  return 1
+}
+if old_server; then
+  echo "== PostgreSQL was upgraded while running: restarting it"
+  if pg_lsclusters -h 2>/dev/null | grep -q '^15 \+main .* online'; then
+    $SUDO pg_ctlcluster 15 main restart
+  fi
+  replica="${BLUEPRINT_REPLICA_DIR:-/tmp/blueprint-pg15-replica}"
+  if [ -f "$replica/postmaster.pid" ]; then
+    as_postgres /usr/lib/postgresql/15/bin/pg_ctl -D "$replica" -m fast stop >/dev/null || true
+  fi
+fi
+
 echo "== PostgreSQL"
 clusters=$(pg_lsclusters -h 2>/dev/null || true)
 if ! grep -q '^15 \+main' <<<"$clusters"; then
