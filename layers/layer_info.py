@@ -69,7 +69,8 @@ def stamps_in_utc(stamps: Any) -> Any:
 MOMENT_KEYS = frozenset({
     "at", "created_at", "updated_at", "imported_at", "superseded_at", "expires_at",
     "token_expires_at", "vetted_at", "started_at", "closed_at", "reported_at", "closes_at",
-    "recorded_at", "raised_at", "uploaded_at", "listed_at", "added_at", "expires"})
+    "recorded_at", "raised_at", "uploaded_at", "listed_at", "added_at", "expires",
+    "locked_until"})
 
 
 def stored_moments(doc: Any) -> Any:

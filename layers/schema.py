@@ -427,6 +427,17 @@ sessions = sa.Table(
     sa.Index("ix_sessions_user", "user_id"),
 )
 
+# Sign-in lock-out (migration ``0012_sign_in_failures``; :mod:`layers.sign_in_guard`): wrong
+# passwords in a row per name typed (known or not), and until when the name is locked.
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("name", sa.String(120), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failed_at", _TIME, nullable=False),
+    sa.Column("locked_until", _TIME),
+)
+
 # ----- Tracking after approval (migration ``0007_tracking``; :mod:`analysis.tracking`) -----
 #
 # Append-only like the records tables: a correction is a new row (a new plan version, a

@@ -18,6 +18,15 @@ import sqlalchemy as sa
 from blueprint.layers.errors import BadInput, NotAuthenticated
 from blueprint.layers.layer_info import iso_utc
 from blueprint.layers.schema import sessions, users
+from blueprint.layers.sign_in_guard import (
+    DEFAULT_LOCKOUT,
+    Lockout,
+    SignInLocked,
+    check_not_locked,
+    clear,
+    record_failure,
+    wrong_password,
+)
 from blueprint.layers.store import Store, now, write_audit
 from blueprint.layers.users import User, authenticate_password, set_password
 
@@ -44,19 +53,22 @@ def _aware(value: datetime) -> datetime:
 
 
 def sign_in(name: str, password: str, *, store: Store, hours: float,
-            at: datetime | None = None) -> tuple[str, Session]:
+            lockout: Lockout = DEFAULT_LOCKOUT, at: datetime | None = None) -> tuple[str, Session]:
     """Check the password and open a session of ``hours``; return (session id, session).
 
     The id is returned once, for the cookie; the store keeps only its hash. Expired
-    sessions of every user are deleted on the way.
+    sessions of every user are deleted on the way. A name locked after wrong passwords
+    (:mod:`layers.sign_in_guard`) is refused before its password is looked at; a wrong
+    password counts towards the lock, a right one clears the count.
     """
-    user = authenticate_password(name, password, store=store)
     at = at or now()
+    user = _checked_password(name, password, store=store, lockout=lockout, at=at)
     session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     expires = at + timedelta(hours=hours)
     with store.engine.begin() as conn:
         user_id = conn.execute(sa.select(users.c.id).where(users.c.name == name)).scalar_one()
         conn.execute(sessions.delete().where(sessions.c.expires_at <= at))
+        clear(conn, name)
         conn.execute(sessions.insert().values(id_hash=_hash(session_id), user_id=user_id,
                                               csrf_token=csrf, created_at=at,
                                               expires_at=expires))
@@ -91,16 +103,35 @@ def sign_out(session_id: str | None, *, store: Store) -> None:
         conn.execute(sessions.delete().where(sessions.c.id_hash == _hash(session_id)))
 
 
-def change_password(session_id: str | None, current: str, new: str, *, store: Store) -> User:
+def _checked_password(name: str, password: str, *, store: Store, lockout: Lockout,
+                      at: datetime, wrong_zh: str = "用户名或密码错误") -> User:
+    """The user if ``password`` is theirs and the name is not locked; a wrong password
+    counts towards the lock, and the refusal (``wrong_zh``) says how many more lock it."""
+    check_not_locked(name, store=store, lockout=lockout, at=at)
+    try:
+        return authenticate_password(name, password, store=store)
+    except NotAuthenticated:
+        failures, until = record_failure(name, store=store, lockout=lockout, at=at)
+        if until is not None:
+            raise SignInLocked(until, lockout) from None
+        raise wrong_password(failures, lockout, wrong_zh) from None
+
+
+def change_password(session_id: str | None, current: str, new: str, *, store: Store,
+                    lockout: Lockout = DEFAULT_LOCKOUT) -> User:
     """A signed-in user's own new password. The current one is asked (a session left open
-    is not enough to take over the account); the user's other sessions end, this one stays.
-    Returns the user."""
+    is not enough to take over the account), and a wrong one counts towards the sign-in
+    lock like a wrong password on the sign-in page; the user's other sessions end, this
+    one stays. Returns the user."""
     user = session_user(session_id, store=store).user
     try:
-        authenticate_password(user.name, current, store=store)
-    except NotAuthenticated:
-        raise BadInput("the current password is wrong", message_zh="当前密码不正确，密码未修改",
-                       where="current") from None
+        _checked_password(user.name, current, store=store, lockout=lockout, at=now(),
+                          wrong_zh="当前密码不正确，密码未修改")
+    except SignInLocked:
+        raise
+    except NotAuthenticated as exc:
+        raise BadInput("the current password is wrong", where="current",
+                       message_zh=exc.message_zh) from None
     if new == current:
         raise BadInput("the new password is the current one", where="new",
                        message_zh="新密码与当前密码相同，密码未修改")

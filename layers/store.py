@@ -241,6 +241,9 @@ def _detail_value(value: Any) -> str:
     return iso_utc(value) if isinstance(value, datetime) else str(value)
 
 
+SYSTEM_ACTOR = "system"  # what Blueprint did by itself (an expired hold released, a lock)
+
+
 def write_audit(conn: Connection, *, actor: str, action: str, obj: str,
                 detail: dict[str, Any], project: str | None = None,
                 at: datetime | None = None) -> None:

@@ -19,8 +19,10 @@ import sqlalchemy as sa
 from blueprint.layers.departments import get_department
 from blueprint.layers.errors import BadInput, Conflict, NotAllowed, NotAuthenticated, NotFound
 from blueprint.layers.layer_info import iso_utc
-from blueprint.layers.schema import sessions, users
-from blueprint.layers.store import Store, now, write_audit
+from blueprint.layers.schema import sessions, sign_in_failures, users
+from blueprint.layers.sign_in_guard import clear as clear_sign_in_failures
+from blueprint.layers.sign_in_guard import locked_until
+from blueprint.layers.store import SYSTEM_ACTOR, Store, now, write_audit
 
 ROLES = {
     "admin": "系统管理员",
@@ -36,7 +38,6 @@ DEFAULT_TOKEN_DAYS = 90.0  # an API token's lifetime unless the caller says (BLU
 
 
 CLI_ACTOR = "cli:"  # a command at the server's keyboard: cli:<OS user> (service/context.py)
-SYSTEM_ACTOR = "system"  # what Blueprint did by itself (an expired hold released)
 SYSTEM_ACTOR_ZH = "系统自动"
 
 
@@ -135,6 +136,7 @@ class UserInfo:
     has_password: bool
     created_at: datetime
     token_expires_at: datetime | None = None
+    locked_until: datetime | None = None  # sign-in locked after wrong passwords, until
 
 
 def _hasher() -> Any:
@@ -290,39 +292,50 @@ def _no_user(name: str) -> NotFound:
     return NotFound(f"no user named {name!r}", message_zh=f"用户“{name}”不存在", where="name")
 
 
-def _info(r: Any) -> UserInfo:
+def _info(r: Any, at: datetime) -> UserInfo:
+    locked = _utc(r.locked_until) if r.locked_until is not None else None
     return UserInfo(r.name, r.role, r.county, r.department, bool(r.active),
                     r.password_hash is not None, r.created_at,
-                    _utc(r.token_expires_at) if r.token_expires_at else None)
+                    _utc(r.token_expires_at) if r.token_expires_at else None,
+                    locked if locked is not None and locked > at else None)
+
+
+_WITH_LOCK = (sa.select(users, sign_in_failures.c.locked_until)
+              .outerjoin(sign_in_failures, sign_in_failures.c.name == users.c.name))
 
 
 def list_users(*, store: Store) -> list[UserInfo]:
-    """Every user, by name: role, county, department, active, whether a password is set."""
+    """Every user, by name: role, county, department, active, whether a password is set,
+    until when their sign-in is locked."""
     with store.read() as conn:
-        rows = conn.execute(sa.select(users).order_by(users.c.name)).all()
-    return [_info(r) for r in rows]
+        rows = conn.execute(_WITH_LOCK.order_by(users.c.name)).all()
+    at = now()
+    return [_info(r, at) for r in rows]
 
 
 def user_info(name: str, *, store: Store) -> UserInfo:
     """User ``name`` as :func:`list_users` lists them (one row read), or :class:`NotFound`."""
     with store.read() as conn:
-        row = conn.execute(sa.select(users).where(users.c.name == name)).first()
+        row = conn.execute(_WITH_LOCK.where(users.c.name == name)).first()
     if row is None:
         raise _no_user(name)
-    return _info(row)
+    return _info(row, now())
 
 
 def _update(name: str, values: dict[str, Any], *, store: Store, actor: str, action: str,
             detail: dict[str, Any], end_sessions: bool = False,
-            keep_session: str | None = None) -> None:
+            keep_session: str | None = None, clear_lock: bool = False) -> None:
     """Change user ``name``'s row with an audit row in one transaction; with
     ``end_sessions`` their page sessions end too (but ``keep_session``, a session id's hash),
-    and the audit row says how many ended."""
+    and the audit row says how many ended; with ``clear_lock`` a sign-in lock or count of
+    wrong passwords (:mod:`layers.sign_in_guard`) is cleared, and the audit row says so."""
     with store.engine.begin() as conn:
         found = conn.execute(sa.select(users.c.id).where(users.c.name == name)).first()
         if found is None:
             raise _no_user(name)
         conn.execute(users.update().where(users.c.id == found.id).values(**values))
+        if clear_lock and clear_sign_in_failures(conn, name):
+            detail = {**detail, "sign_in_unlocked": True}
         if end_sessions:
             ended = conn.execute(sessions.delete().where(
                 sessions.c.user_id == found.id, sessions.c.id_hash != (keep_session or "")))
@@ -355,7 +368,7 @@ def set_password(name: str, password: str, *, store: Store, actor: str,
     _check_password(password)
     _update(name, {"password_hash": _hasher().hash(password)}, store=store, actor=actor,
             action="user.set_password", detail={"after": {"password": "set"}},
-            end_sessions=True, keep_session=keep_session)
+            end_sessions=True, keep_session=keep_session, clear_lock=True)
 
 
 def enable_user(name: str, *, store: Store, actor: str,
@@ -374,8 +387,25 @@ def enable_user(name: str, *, store: Store, actor: str,
                            message_zh=f"用户“{name}”未被停用，无需启用（令牌未变）")
         conn.execute(users.update().where(users.c.id == row.id).values(
             active=True, token_hash=_hash(token), token_expires_at=expires))
+        unlocked = {"sign_in_unlocked": True} if clear_sign_in_failures(conn, name) else {}
         write_audit(conn, actor=actor, action="user.enable", obj=f"user:{name}",
                     detail={"before": {"active": False},
                             "after": {"active": True, "token": "rotated",
-                                      "token_expires_at": iso_utc(expires)}})
+                                      "token_expires_at": iso_utc(expires)}, **unlocked})
     return token
+
+
+def unlock_user(name: str, *, store: Store, actor: str) -> None:
+    """Lift user ``name``'s sign-in lock (and forget their wrong passwords) before it ends
+    by itself. A user who is not locked is refused (:class:`Conflict`)."""
+    with store.engine.begin() as conn:
+        if conn.execute(sa.select(users.c.id).where(users.c.name == name)).first() is None:
+            raise _no_user(name)
+        until = locked_until(conn, name, now())
+        if until is None:
+            raise Conflict(f"user {name!r} is not locked", where="name",
+                           message_zh=f"用户“{name}”未被锁定，无需解锁")
+        clear_sign_in_failures(conn, name)
+        write_audit(conn, actor=actor, action="user.unlock", obj=f"user:{name}",
+                    detail={"before": {"locked_until": iso_utc(until)},
+                            "after": {"locked_until": None}})

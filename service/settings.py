@@ -59,6 +59,9 @@ class Settings(BaseModel):
     max_site_ha: float = Field(default=10_000.0, gt=0)  # hectares per site (100 km²)
     session_hours: float = Field(default=8, gt=0, le=24 * 30)  # a page sign-in lasts this long
     token_days: float = Field(default=90, gt=0, le=3650)  # a new or rotated API token's life
+    # sign-in lock-out: this many wrong passwords in a row lock the name for lockout_minutes
+    lockout_failures: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: float = Field(default=15, gt=0, le=24 * 60)
     # the session cookie's Secure flag: auto = Secure except for plain http to a loopback
     # host (127.0.0.1, localhost, ::1); true = always; false = never (plain-http deployments)
     cookie_secure: str = "auto"

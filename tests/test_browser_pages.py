@@ -138,7 +138,8 @@ def test_a_user_changes_their_own_password_from_the_header(server, page, console
     page.fill("input[name=new]", new)
     page.fill("input[name=again]", new)
     page.click("#bp-password-form button[type=submit]")
-    assert page.locator("#bp-error").inner_text() == "当前密码不正确，密码未修改"
+    assert page.locator("#bp-error").inner_text() == ("当前密码不正确，密码未修改；再错 4 次，"
+                                                       "该账户将锁定 15 分钟")
     assert page.input_value("input[name=new]") == ""  # no password sent back
     page.fill("input[name=current]", PASSWORD)
     page.fill("input[name=new]", new)

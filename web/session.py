@@ -10,6 +10,7 @@ short-lived cookie ``bp_login`` (double submit), so another site cannot sign a b
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
 import inspect
+import math
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NamedTuple
@@ -36,7 +37,8 @@ from blueprint.layers.sessions import (
     sign_in,
     sign_out,
 )
-from blueprint.layers.store import Store
+from blueprint.layers.sign_in_guard import Lockout, SignInLocked
+from blueprint.layers.store import Store, now
 from blueprint.layers.users import MIN_PASSWORD
 from blueprint.web.render import PageContext, error_page, page
 
@@ -175,7 +177,11 @@ def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
             return form(ctx, secure, target, CSRF_ZH, name, status=403)
         try:
             session_id, session = sign_in(name, password, store=store,
-                                          hours=settings.session_hours)
+                                          hours=settings.session_hours,
+                                          lockout=lockout_of(settings))
+        except SignInLocked as exc:
+            return _retry_after(form(ctx, secure, target, exc.message_zh, name, status=429),
+                                exc)
         except NotAuthenticated as exc:
             return form(ctx, secure, target, exc.message_zh, name, status=401)
         answer = RedirectResponse(ctx.base + (target or landing(session.user)),
@@ -203,7 +209,7 @@ def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
 
     @router.post("/account/password")
     async def account_password(request: Request, session: SignedIn, ctx: Ctx,
-                               store: StoreDep) -> Response:
+                               store: StoreDep, settings: SettingsDep) -> Response:
         """Change the signed-in user's own password: the current one asked, the new one
         typed twice; the user's other sessions end, this one stays. A refusal says why
         above the form, which never sends a password back."""
@@ -216,13 +222,28 @@ def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
                 raise BadInput("the new password was typed differently twice", where="again",
                                message_zh="两次输入的新密码不一致，密码未修改")
             change_password(request.cookies.get(COOKIE), str(data.get("current", "")), new,
-                            store=store)
+                            store=store, lockout=lockout_of(settings))
+        except SignInLocked as exc:
+            return _retry_after(page(ctx, "account.html", status=429, error=exc.message_zh,
+                                     min_password=MIN_PASSWORD), exc)
         except BlueprintError as exc:
             return page(ctx, "account.html", status=422, error=exc.message_zh,
                         min_password=MIN_PASSWORD)
         return RedirectResponse(ctx.base + "/account?done=password", status_code=303)
 
     return router
+
+
+def lockout_of(settings: Any) -> Lockout:
+    """The sign-in lock-out the settings ask for (BLUEPRINT_LOCKOUT_FAILURES, _MINUTES)."""
+    return Lockout(failures=settings.lockout_failures, minutes=settings.lockout_minutes)
+
+
+def _retry_after(answer: Response, locked: SignInLocked) -> Response:
+    """A 429 answer says in whole seconds when to try again (RFC 9110 Retry-After)."""
+    wait = (locked.until - now()).total_seconds()
+    answer.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return answer
 
 
 def back_link(request: Request) -> str:

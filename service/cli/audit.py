@@ -28,7 +28,7 @@ ACTION_ZH = {
     "round.agreed": "会商通过", "round.rejected": "退回修改", "round.referred": "提交联席会议",
     "meeting.decide": "联席会议决定", "user.create": "创建用户", "user.disable": "停用用户",
     "user.enable": "重新启用用户", "user.rotate_token": "更换令牌", "user.set_password": "设置密码",
-    "user.sign_in": "登录",
+    "user.sign_in": "登录", "user.sign_in_locked": "登录失败锁定", "user.unlock": "解除登录锁定",
     "department.add": "增加部门", "layer.import": "导入图层", "layer.remove": "删除图层",
     "tracking.plan": "制定跟踪计划", "tracking.report": "填报月报",
     "tracking.photos": "上传现场照片", "tracking.dispatch": "周调度",

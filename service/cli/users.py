@@ -20,6 +20,7 @@ from blueprint.service.context import local_actor
 
 if TYPE_CHECKING:
     from blueprint.layers.store import Store
+    from blueprint.layers.users import UserInfo
 
 users_app = typer.Typer(help="Users, API tokens and passwords.", no_args_is_help=True)
 
@@ -85,9 +86,17 @@ def users_list(format: Format = "table") -> None:
     table("用户", ["用户名", "角色", "所属县区", "所属部门", "状态", "登录密码",
                  "创建时间（北京时间）", "令牌有效期至"],
           [[u.name, ROLES.get(u.role, u.role), u.county or "—", u.department or "—",
-            "启用" if u.active else "停用", "已设置" if u.has_password else "未设置",
+            _state(u), "已设置" if u.has_password else "未设置",
             china_time(u.created_at), _china_time(u.token_expires_at)]
            for u in found])
+
+
+def _state(user: UserInfo) -> str:
+    if not user.active:
+        return "停用"
+    if user.locked_until is not None:
+        return f"启用（登录锁定至 {china_time(user.locked_until)}）"
+    return "启用"
 
 
 @users_app.command("disable")
@@ -123,6 +132,15 @@ def users_set_password(name: str) -> None:
     password = _ask_password()
     set_password(name, password, store=store, actor=local_actor())
     err.print(f"已为用户“{name}”设置新的登录密码；其已登录的页面会话全部退出，需用新密码重新登录。")
+
+
+@users_app.command("unlock")
+def users_unlock(name: str) -> None:
+    """Lift a user's sign-in lock (set after repeated wrong passwords) before it ends."""
+    from blueprint.layers.users import unlock_user
+
+    unlock_user(name, store=open_store(), actor=local_actor())
+    err.print(f"已解除用户“{name}”的登录锁定，可立即重新登录。")
 
 
 @users_app.command("rotate-token")
