@@ -343,8 +343,18 @@ def _update(name: str, values: dict[str, Any], *, store: Store, actor: str, acti
         write_audit(conn, actor=actor, action=action, obj=f"user:{name}", detail=detail)
 
 
+def not_oneself(name: str, actor: str, what_zh: str, instead_zh: str = "") -> None:
+    """Refuse (:class:`Conflict`) an administrator doing ``what_zh`` to their own account
+    (disabling it would lock them out; their own password is changed on /account)."""
+    if name == actor:
+        raise Conflict(f"user {name!r} may not do this to their own account", where="name",
+                       message_zh=f"不能{what_zh}自己的账户{instead_zh}")
+
+
 def disable_user(name: str, *, store: Store, actor: str) -> None:
-    """Disable a user: their token and password stop working at once (kept on record)."""
+    """Disable a user: their token and password stop working at once (kept on record). Nobody
+    disables themselves (:func:`not_oneself`)."""
+    not_oneself(name, actor, "停用")
     _update(name, {"active": False}, store=store, actor=actor, action="user.disable",
             detail={"before": {"active": True}, "after": {"active": False}})
 
@@ -369,6 +379,14 @@ def set_password(name: str, password: str, *, store: Store, actor: str,
     _update(name, {"password_hash": _hasher().hash(password)}, store=store, actor=actor,
             action="user.set_password", detail={"after": {"password": "set"}},
             end_sessions=True, keep_session=keep_session, clear_lock=True)
+
+
+def reset_password(name: str, password: str, *, store: Store, actor: str) -> None:
+    """An administrator's new password for a user who forgot theirs (:func:`set_password`:
+    their sessions end, a sign-in lock is lifted). Not one's own: that is changed with the
+    current password (:func:`layers.sessions.change_password`)."""
+    not_oneself(name, actor, "重设", "（修改自己的密码请用页面右上角的“修改密码”，须输入当前密码）")
+    set_password(name, password, store=store, actor=actor)
 
 
 def enable_user(name: str, *, store: Store, actor: str,

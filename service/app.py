@@ -67,12 +67,13 @@ def _include_routers(app: FastAPI) -> None:
         site_search,
         sites,
         tracking,
+        users,
         vet,
     )
     from blueprint.web import pages
 
     for module in (layers, vet, sites, site_search, quota, quota_reports, projects,
-                   consultation, audit, tracking):
+                   consultation, audit, tracking, users):
         app.include_router(module.router, prefix="/api")
     ogc.register(app)
     pages.register(app, pages.PageDeps(store=deps.get_store, rules=deps.get_rules,

@@ -49,7 +49,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with serving_city(tmp_path_factory.mktemp("serve-pages"), [
             ("东昌府区小李", "nr_staff", "371502", None),
             ("生态环境局小张", "department", None, "ee"),
-            ("市局小王", "nr_staff", None, None)], projects) as base:
+            ("市局小王", "nr_staff", None, None),
+            ("县局小赵", "nr_staff", "371502", None),
+            ("市局管理员", "admin", None, None)], projects) as base:
         yield base
 
 
@@ -155,3 +157,36 @@ def test_a_user_changes_their_own_password_from_the_header(server, page, console
     page.click("button[type=submit]")
     page.wait_for_url(f"{server}/projects*")
     assert "市局小王" in page.locator("#bp-user").inner_text()
+
+
+def test_an_administrator_lifts_a_sign_in_lock_from_the_users_page(server, page, console):
+    """Five wrong passwords lock 县局小赵 (the right one is then refused too, with the time
+    the lock ends); the administrator finds the lock under 用户管理 and lifts it; 县局小赵
+    signs in at once."""
+    console.expect("status of 401")
+    console.expect("status of 429")
+    page.goto(f"{server}/login")
+    for left in (4, 3, 2, 1, 0):
+        page.fill("input[name=name]", "县局小赵")
+        page.fill("input[name=password]", "not-the-password")
+        page.click("button[type=submit]")
+        said = page.locator("#bp-error, .bp-error").first.inner_text()
+        assert (f"再错 {left} 次" in said) if left else ("连续 5 次密码错误" in said), said
+    page.fill("input[name=name]", "县局小赵")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    assert "该账户已锁定" in page.locator("#bp-error, .bp-error").first.inner_text()
+
+    sign_in(page, server, "市局管理员", "/projects")
+    page.get_by_role("link", name="用户管理").click()
+    page.wait_for_url(f"{server}/users")
+    row = page.locator("tr.bp-locked", has_text="县局小赵")
+    assert "登录已锁定" in row.inner_text()
+    assert_accessible(page)
+    row.get_by_role("button", name="解除县局小赵的登录锁定").click()
+    page.wait_for_url(f"{server}/users?done=unlock*")
+    assert "已解除“县局小赵”的登录锁定" in page.locator("#bp-done").inner_text()
+    assert page.locator("tr.bp-locked").count() == 0
+    page.click("form.bp-who button[type=submit]")
+    page.wait_for_url(f"{server}/login*")
+    sign_in(page, server, "县局小赵", "/projects")

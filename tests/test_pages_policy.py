@@ -28,6 +28,7 @@ from fastapi.testclient import TestClient
 from projects_api_support import DCF, PERSONAS, T0, Clock, geojson
 from test_projects_policy import (
     CALLERS,
+    a_user,
     disagreed,
     expected,
     meeting_item,
@@ -116,7 +117,22 @@ CASES: dict[str, Case] = {
     "POST /tracking/projects/{code}/reports": Case(lambda s: (
         f"/tracking/projects/{tracked(s)}/reports", {"month": "2026-02", "investment": "90"},
         {"month": "2026-02", "investment": "x"})),
+    "POST /users/actions unlock": Case(lambda s: (
+        "/users/actions", _act("unlock", name=_name(a_user(s, locked=True))),
+        _act("unlock", name=""))),
+    "POST /users/actions disable": Case(lambda s: (
+        "/users/actions", _act("disable", name=_name(a_user(s))), _act("disable", name=""))),
+    "POST /users/actions password": Case(lambda s: (lambda n: (
+        "/users/actions", _act("password", name=n, password="new-password-22",
+                               again="new-password-22"),
+        _act("password", name=n, password="short", again="short")))(_name(a_user(s)))),
 }
+
+
+def _name(quoted: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(quoted)
 
 
 def _open_session(store: Any, name: str) -> tuple[str, str]:

@@ -32,12 +32,14 @@ from blueprint.layers.users import User
 from blueprint.service.api import audit, consultation, policy
 from blueprint.service.api import projects as project_api
 from blueprint.service.api import tracking as tracking_api
+from blueprint.service.api import users as users_api
 from blueprint.service.api.policy import POLICY, Permit, Rule
 from blueprint.service.api.policy import STAFF as STAFF_ROLES
 
 PREFIXES = ("/api/projects", "/api/rounds", "/api/consultation", "/api/meeting", "/api/audit",
-            "/api/tracking")
-ROUTERS = (project_api.router, consultation.router, audit.router, tracking_api.router)
+            "/api/tracking", "/api/users")
+ROUTERS = (project_api.router, consultation.router, audit.router, tracking_api.router,
+           users_api.router)
 # the matrix: every role at city level, own county and other county; both departments
 CALLERS = ["admin", "nr_city", "nr_dcf", "nr_yg", "quota_city", "quota_dcf", "quota_yg",
            "dept_ee", "dept_housing", "viewer", None]
@@ -140,6 +142,26 @@ def meeting_item(store: Any) -> int:
     return int(rounds.problem_list(store=store)[-1]["id"])
 
 
+def a_user(store: Any, *, locked: bool = False) -> str:
+    """A new user of 东昌府区 to act on (its sign-in locked by wrong passwords, if asked),
+    quoted for a path."""
+    from urllib.parse import quote
+
+    from blueprint.layers.sign_in_guard import Lockout, record_failure
+    from blueprint.layers.users import create_user
+
+    name = f"县局科员{_next_user()}"
+    create_user(name, "nr_staff", DCF, store=store, actor="test", password="old-password-1")
+    for _ in range(5 if locked else 0):
+        record_failure(name, store=store, lockout=Lockout())
+    return quote(name, safe="")
+
+
+def _next_user(counter: list[int] = [0]) -> int:  # noqa: B006  (a counter across cases)
+    counter[0] += 1
+    return counter[0]
+
+
 @dataclass(frozen=True)
 class Case:
     """How to call one endpoint: a fresh state → (path, body); the success status."""
@@ -186,6 +208,12 @@ CASES: dict[str, Case] = {
         {"decision": "proceed", "meeting_date": "2026-03-05", "attendees": ["市长", "局长"],
          "text": "同意推进。"})),
     "GET /api/audit": Case(lambda s: ("/audit", None)),
+    "GET /api/users": Case(lambda s: ("/users", None)),
+    "POST /api/users/{name}/unlock": Case(lambda s: (
+        f"/users/{a_user(s, locked=True)}/unlock", None)),
+    "POST /api/users/{name}/disable": Case(lambda s: (f"/users/{a_user(s)}/disable", None)),
+    "POST /api/users/{name}/password": Case(lambda s: (
+        f"/users/{a_user(s, locked=True)}/password", {"password": "new-password-22"})),
     "GET /api/tracking/projects": Case(lambda s: ("/tracking/projects", None)),
     "GET /api/tracking/projects/{code}/plan": Case(lambda s: (
         f"/tracking/projects/{tracked(s)}/plan", None)),

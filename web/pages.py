@@ -171,6 +171,7 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
     from blueprint.web.quota_pages import quota_routes
     from blueprint.web.review_pages import review_routes
     from blueprint.web.tracking_pages import tracking_routes
+    from blueprint.web.user_pages import user_routes
 
     sessions = SessionDeps(deps.store, deps.settings)
 
@@ -209,6 +210,7 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
                                       deps.settings))
     app.include_router(quota_routes(*signed_in_page, deps.error_status))
     app.include_router(tracking_routes(*signed_in_page, deps.error_status, deps.permit))
+    app.include_router(user_routes(*signed_in_page, deps.error_status, deps.permit))
 
 
 def register(app: FastAPI, deps: PageDeps) -> None:

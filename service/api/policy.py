@@ -44,6 +44,7 @@ EVERYONE = tuple(ROLES)
 STAFF = ("admin", "nr_staff", "city_quota_manager", "county_quota_manager")
 DEPARTMENT = ("department",)
 AUDITORS = ("admin", "city_quota_manager", "nr_staff")
+ADMIN = ("admin",)
 # who may file a project's monthly report: staff (county scope), or the project's service
 # officer (服务专员) whatever their role, read-only users excepted
 REPORTERS = tuple(r for r in ROLES if r != "viewer")
@@ -83,6 +84,10 @@ POLICY: dict[str, Rule] = {
     "GET /api/meeting/items": Rule(STAFF, "any", "联席会议问题清单"),
     "POST /api/meeting/items/{item_id}/decide": Rule(STAFF, "city", "记录联席会议决定"),
     "GET /api/audit": Rule(AUDITORS, "city", "审计日志"),
+    "GET /api/users": Rule(ADMIN, "any", "查看用户"),
+    "POST /api/users/{name}/unlock": Rule(ADMIN, "any", "解除登录锁定"),
+    "POST /api/users/{name}/disable": Rule(ADMIN, "any", "停用用户"),
+    "POST /api/users/{name}/password": Rule(ADMIN, "any", "重设用户密码"),
     "GET /api/tracking/projects": Rule(EVERYONE, "any", "项目三色状态"),
     "GET /api/tracking/projects/{code}/plan": Rule(EVERYONE, "any", "查看倒排工期"),
     "PUT /api/tracking/projects/{code}/plan": Rule(STAFF, "county", "制定倒排工期"),
@@ -129,6 +134,9 @@ PAGE_POLICY: dict[str, str] = {
     "POST /inbox/{round_id}/answer": "POST /api/rounds/{round_id}/answers",
     "POST /meeting/{item_id}/decide": "POST /api/meeting/items/{item_id}/decide",
     "POST /tracking/projects/{code}/reports": "POST /api/tracking/projects/{code}/reports",
+    "POST /users/actions unlock": "POST /api/users/{name}/unlock",
+    "POST /users/actions disable": "POST /api/users/{name}/disable",
+    "POST /users/actions password": "POST /api/users/{name}/password",
 }
 
 _bearer = HTTPBearer(auto_error=False)
