@@ -161,8 +161,8 @@ def test_a_user_changes_their_own_password_from_the_header(server, page, console
 
 def test_an_administrator_lifts_a_sign_in_lock_from_the_users_page(server, page, console):
     """Five wrong passwords lock 县局小赵 (the right one is then refused too, with the time
-    the lock ends); the administrator finds the lock under 用户管理 and lifts it; 县局小赵
-    signs in at once."""
+    the lock ends); the administrator finds the lock under 用户管理 and lifts it, and reads
+    both in 审计日志; 县局小赵 signs in at once."""
     console.expect("status of 401")
     console.expect("status of 429")
     page.goto(f"{server}/login")
@@ -187,6 +187,12 @@ def test_an_administrator_lifts_a_sign_in_lock_from_the_users_page(server, page,
     page.wait_for_url(f"{server}/users?done=unlock*")
     assert "已解除“县局小赵”的登录锁定" in page.locator("#bp-done").inner_text()
     assert page.locator("tr.bp-locked").count() == 0
+    page.get_by_role("link", name="审计日志").click()  # both on record, newest first
+    page.wait_for_url(f"{server}/audit")
+    rows = page.locator("#bp-audit tbody tr")
+    assert "解除登录锁定" in rows.nth(0).inner_text() and "市局管理员" in rows.nth(0).inner_text()
+    assert "登录失败锁定" in page.locator("#bp-audit").inner_text()
+    assert_accessible(page)
     page.click("form.bp-who button[type=submit]")
     page.wait_for_url(f"{server}/login*")
     sign_in(page, server, "县局小赵", "/projects")

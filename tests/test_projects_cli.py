@@ -101,6 +101,7 @@ def test_a_project_through_the_commands(blueprint: Any) -> None:
     assert "阶段变更" in blueprint("audit", "--project", code).stdout
     county = blueprint("audit", "--user", "nr_yg", ok=False)
     assert isinstance(county.exception, NotAllowed)
+    assert "无权查看审计日志" in county.exception.message_zh  # not "无权修改全市图层"
     assert "县级用户" in county.exception.message_zh
 
 
@@ -230,8 +231,8 @@ def test_every_audit_action_has_a_chinese_name() -> None:
     import re
     from pathlib import Path
 
+    from blueprint.analysis.audit_view import action_zh
     from blueprint.analysis.quota.history import OP_ZH
-    from blueprint.service.cli.audit import action_zh
 
     repo = Path(__file__).resolve().parents[1]
     source = "\n".join(p.read_text(encoding="utf-8") for folder in

@@ -166,6 +166,7 @@ def page_context(request: Request, session: Session | None, store: Store) -> Pag
 
 def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
     """Sign-in, the project pages, the inbox and the meeting (they need a session)."""
+    from blueprint.web.audit_page import audit_routes
     from blueprint.web.consult_pages import consult_routes
     from blueprint.web.project_pages import project_routes
     from blueprint.web.quota_pages import quota_routes
@@ -211,6 +212,7 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
     app.include_router(quota_routes(*signed_in_page, deps.error_status))
     app.include_router(tracking_routes(*signed_in_page, deps.error_status, deps.permit))
     app.include_router(user_routes(*signed_in_page, deps.error_status, deps.permit))
+    app.include_router(audit_routes(*signed_in_page))
 
 
 def register(app: FastAPI, deps: PageDeps) -> None:

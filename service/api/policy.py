@@ -35,6 +35,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from blueprint.analysis.audit_view import READERS
 from blueprint.layers.errors import BadInput, NotAllowed, NotFound
 from blueprint.layers.inputs import CODE_LEN, MAX_ID, check_text
 from blueprint.layers.store import Store
@@ -43,7 +44,7 @@ from blueprint.layers.users import ROLES, User, authenticate
 EVERYONE = tuple(ROLES)
 STAFF = ("admin", "nr_staff", "city_quota_manager", "county_quota_manager")
 DEPARTMENT = ("department",)
-AUDITORS = ("admin", "city_quota_manager", "nr_staff")
+AUDITORS = READERS  # who reads the audit log (analysis.audit_view, the CLI and /audit)
 ADMIN = ("admin",)
 # who may file a project's monthly report: staff (county scope), or the project's service
 # officer (服务专员) whatever their role, read-only users excepted

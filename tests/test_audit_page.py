@@ -1,0 +1,74 @@
+"""The audit log page (/audit, 审计日志), on both engines: city-level administrators, natural
+resources staff and quota managers read every change newest first, 50 a page, by action and
+project, in Chinese (系统自动, 登录失败锁定, what changed line by line); a filter nothing could
+match is said and dropped; the hash chain is checked on request and a row edited behind the
+product's back is found; county staff and departments are refused."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from blueprint.layers.schema import audit_log
+from blueprint.layers.sign_in_guard import Lockout, record_failure
+from blueprint.layers.store import Store
+from blueprint.layers.users import create_user
+from tests.test_pages import _client, _login
+from tests.test_records import _drop_triggers
+
+PASSWORD = "right-password-1"
+
+
+def _ids(html: str) -> list[int]:
+    body = html.split('id="bp-audit"', 1)[1].split("</table>", 1)[0]
+    return [int(i) for i in re.findall(r"<tr><td>(\d+)</td>", body)]
+
+
+def test_the_audit_page_reads_the_log_newest_first(store: Store, tmp_path: Path) -> None:
+    create_user("市局小王", "nr_staff", None, store=store, actor="admin", password=PASSWORD)
+    create_user("县局小李", "nr_staff", "371502", store=store, actor="admin", password=PASSWORD)
+    create_user("环保局小张", "department", None, department="ee", store=store, actor="admin",
+                password=PASSWORD)
+    for n in range(52):
+        create_user(f"用户{n:02d}", "viewer", None, store=store, actor="cli:root")
+    for _ in range(5):
+        record_failure("用户07", store=store, lockout=Lockout())
+    with store.read() as conn:
+        newest = conn.execute(sa.select(sa.func.max(audit_log.c.id))).scalar_one()
+    with _client(store, tmp_path) as client:
+        _login(client, "市局小王", PASSWORD)  # a sign-in is on record too
+        first = client.get("/audit")
+        assert first.status_code == 200 and '<a href="/audit">审计日志</a>' in first.text
+        ids = _ids(first.text)
+        assert len(ids) == 50 and ids == sorted(ids, reverse=True) and ids[0] == newest + 1
+        assert "共 57 条记录，第 1 / 2 页" in first.text  # 55 users, a lock, a sign-in
+        assert "<td>登录</td>" in first.text and "<td>登录失败锁定</td>" in first.text
+        assert "<td>系统自动</td>" in first.text and "failures: 5" in first.text
+        second = client.get("/audit?page=2")
+        assert _ids(second.text) == list(range(ids[-1] - 1, 0, -1))
+        assert "命令行（root）" in first.text + second.text
+
+        locked = client.get("/audit?action=user.sign_in_locked")
+        assert _ids(locked.text) == [newest] and "共 1 条记录" in locked.text
+        refused = client.get("/audit?action=user.teleport")
+        assert refused.status_code == 400 and "没有操作类型“user.teleport”" in refused.text
+        assert len(_ids(refused.text)) == 50  # the filter dropped, the log shown
+        assert "没有符合条件的记录" in client.get("/audit?project=LC-2099-0001").text
+
+        whole = client.get("/audit?verify=1")
+        assert "审计链完整：已校验全部 57 条记录" in whole.text
+        _drop_triggers(store)  # an edit behind the product's back, past its triggers
+        with store.engine.begin() as conn:
+            conn.execute(audit_log.update().where(audit_log.c.id == 3)
+                         .values(actor="somebody-else"))
+        broken = client.get("/audit?verify=1")
+        assert "审计链异常" in broken.text and "审计链完整" not in broken.text
+
+    for who in ("县局小李", "环保局小张"):
+        with _client(store, tmp_path) as client:
+            _login(client, who, PASSWORD)
+            page = client.get("/audit")
+            assert page.status_code == 403 and "无权" in page.text and "bp-audit" not in page.text
+            assert "审计日志</a>" not in client.get("/projects").text
