@@ -251,3 +251,23 @@ def test_the_colour_chart_writes_its_counts() -> None:
     ends = [float(x) for x in re.findall(r"<text x='([\d.]+)'[^>]*>共", svg)]
     longest = sum(12 if ord(c) > 0x2E80 else 7 for c in "共 4 个：绿 2、黄 1、红 1")  # 12 px
     assert max(ends) + longest <= 560  # inside the chart
+
+
+@pytest.mark.parametrize(("month", "when", "state"), [
+    ("2026-11", "2026-11-28 23:59:59", ("open", "待报送（2026-11-28 截止）")),
+    ("2026-11", "2026-11-29 00:00", ("missing", "未报送")),  # the close: 16:00 UTC on the 28th
+    ("2026-11", "2026-11-01 00:00", ("open", "待报送（2026-11-28 截止）")),
+    ("2026-12", "2026-11-30 23:59", ("coming", "未到报送期")),
+    ("2026-12", "2026-12-01 00:00", ("open", "待报送（2026-12-28 截止）")),  # 16:00 UTC 30 Nov
+    ("2027-01", "2026-12-31 23:59", ("coming", "未到报送期")),  # a year to come
+    ("2025-06", "2026-11-01 00:00", ("missing", "未报送")),
+])
+def test_a_month_without_a_report_is_stated_by_the_core(
+        month: str, when: str, state: tuple[str, str]) -> None:
+    """The project page's 未报送 / 待报送 / 未到报送期 was decided in the page; now the core
+    says it (``month_state``), by the China-time close of the 28th and the China month."""
+    from blueprint.analysis.tracking.model import month_state
+
+    assert month_state(month, cn(when), 28) == state
+    assert month_state("2026-02", cn("2026-02-05 00:00"), 5)[0] == "open"
+    assert month_state("2026-02", cn("2026-02-06 00:00"), 5) == ("missing", "未报送")

@@ -54,10 +54,11 @@ from blueprint.analysis.tracking.figures import RATE_ZH
 from blueprint.analysis.tracking.model import (
     COLOUR_ZH,
     MILESTONES,
+    REPORT_STATE_ZH,
     check_month,
     last_closed_month,
     month_of,
-    window_close,
+    month_state,
 )
 from blueprint.analysis.tracking.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
 from blueprint.analysis.tracking.problems import SOURCES
@@ -169,6 +170,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     counties=names, stages=STAGE_ZH, colours=COLOUR_ZH,
                     libraries=project_settings().libraries, late=late, month=month,
                     problems=problems, sources=SOURCES, today=today_cn(),
+                    report_states=REPORT_STATE_ZH,
                     dispatches=list_dispatches(store=store)[:10],
                     adjustments=list_adjustments(store=store)[:8])
 
@@ -185,10 +187,8 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         months = sorted(set(plan.investment) | set(reports))
         # a month without a report: 未报送 only once its window has closed
         now, close_day = now_utc(), load_settings().close_day
-        this_month = month_of(today_cn(now))
-        unreported = {m: "未报送" if window_close(m, close_day) <= now else
-                      f"待报送（{m}-{close_day:02d} 截止）" if m <= this_month else "未到报送期"
-                      for m in months if m not in reports}
+        unreported = {m: month_state(m, now, close_day)[1] for m in months
+                      if m not in reports}
         try:
             permit(ctx.user, REPORT_KEY, project.county, None, project.service_officer)
             may_report = True

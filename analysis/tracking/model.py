@@ -86,6 +86,28 @@ def last_closed_month(at: datetime, close_day: int) -> str:
     return f"{year - (mon == 1):04d}-{(mon - 2) % 12 + 1:02d}"
 
 
+# A month's report as the late list and the pages name it (``late_reports``' status).
+REPORT_STATE_ZH = {"late": "逾期报送", "missing": "未报送"}
+
+
+def month_state(month: str, now: datetime, close_day: int) -> tuple[str, str]:
+    """Where a month without a report stands at ``now``, and how the pages say it:
+    ``missing`` (未报送) once its window has closed, ``open`` (待报送, with the closing day)
+    while it is open, ``coming`` (未到报送期) for a month not yet begun in China.
+
+    >>> from blueprint.analysis.clock import CST
+    >>> month_state("2026-11", datetime(2026, 11, 28, 23, 59, tzinfo=CST), 28)
+    ('open', '待报送（2026-11-28 截止）')
+    >>> month_state("2026-11", datetime(2026, 11, 29, 0, 0, tzinfo=CST), 28)
+    ('missing', '未报送')
+    """
+    if window_close(month, close_day) <= now:
+        return "missing", REPORT_STATE_ZH["missing"]
+    if month <= month_of(now.astimezone(CST).date()):
+        return "open", f"待报送（{month}-{close_day:02d} 截止）"
+    return "coming", "未到报送期"
+
+
 def quarter_months(year: int, quarter: int) -> list[str]:
     """The three months of a quarter."""
     return [f"{year:04d}-{m:02d}" for m in range(3 * quarter - 2, 3 * quarter + 1)]

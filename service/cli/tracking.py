@@ -330,6 +330,7 @@ def late_cmd(month: Month,
              format: Format = "table") -> None:
     """Late and missing reports of a month, with counts per county and unit."""
     from blueprint.analysis.tracking import late_counts, late_reports
+    from blueprint.analysis.tracking.model import REPORT_STATE_ZH as zh
 
     store = open_store(create=False)
     found = late_reports(month, store=store, county=known_county(county, store=store))
@@ -337,7 +338,6 @@ def late_cmd(month: Month,
         print_json({"reports": found, "by_county": late_counts(found, "county"),
                     "by_unit": late_counts(found, "unit")})
         return
-    zh = {"late": "逾期报送", "missing": "未报送"}
     names = _county_names(store)
     table(f"{month} 月报逾期、未报清单", ["项目代码", "项目名称", "县区", "责任单位", "情况"],
           [[r["project"], r["name"], names.get(r["county"], r["county"]), r["unit"],
