@@ -57,6 +57,7 @@ from blueprint.analysis.tracking.model import (
     REPORT_STATE_ZH,
     check_month,
     last_closed_month,
+    milestone_offer,
     month_of,
     month_state,
 )
@@ -189,6 +190,10 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         now, close_day = now_utc(), load_settings().close_day
         unreported = {m: month_state(m, now, close_day)[1] for m in months
                       if m not in reports}
+        values = values or {"month": month_of(today_cn(now))}
+        asked = values.get("month", "")
+        offer = milestone_offer(plan, reports, asked if FILED_MONTH.fullmatch(asked)
+                                else month_of(today_cn(now)))
         try:
             permit(ctx.user, REPORT_KEY, project.county, None, project.service_officer)
             may_report = True
@@ -197,13 +202,14 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         return page(ctx, "tracking_project.html", status=status, p=project, plan=plan,
                     state=state, reports=reports, colours=COLOUR_ZH,
                     problems=list_problems(store=store, project=code),
-                    milestone_zh=MILESTONE_ZH, milestones=MILESTONES, sources=SOURCES,
+                    milestone_zh=MILESTONE_ZH, sources=SOURCES,
+                    offered=[kind for kind, why in offer.items() if not why],
                     months=months, unreported=unreported,
                     dispatches=list_dispatches(store=store, project=code),
                     may_report=may_report, error=error, filed=filed,
                     county_name=counties(store=store).get(project.county,
                                                           f"县区 {project.county} "),
-                    values=values or {"month": month_of(today_cn())},
+                    values=values,
                     max_photos=MAX_PHOTOS, max_photo_mb=MAX_PHOTO_BYTES // (1024 * 1024),
                     today=today_cn(now))
 

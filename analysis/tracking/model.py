@@ -176,3 +176,29 @@ class Report:
                 "milestones": {k: v.isoformat() for k, v in self.milestones.items()},
                 "note": self.note, "reported_at": iso_utc(self.reported_at),
                 "reported_by": self.reported_by, "corrects_id": self.corrects_id}
+
+
+def milestone_offer(plan: Plan | None, reports: dict[str, Report], month: str
+                    ) -> dict[str, str]:
+    """Which milestones a report for ``month`` may say were reached: every kind, in order,
+    mapped to ``""`` when it may, else to why not, in Chinese. A milestone may be reported
+    when it is in the project's plan and no report of another month (the newest of each
+    month, ``reports``) says it was reached: the month's own report may be corrected. The
+    report form offers the kinds mapped to ``""``; :func:`submit_report` refuses the others
+    with the reason.
+    """
+    planned = {m.kind for m in plan.milestones} if plan else set()
+    done = {kind: (m, when) for m, r in sorted(reports.items()) if m != month
+            for kind, when in r.milestones.items()}
+    offer = {}
+    for kind, zh in MILESTONE_ZH.items():
+        if kind not in planned:
+            offer[kind] = f"{zh}节点不在本项目的跟踪计划（倒排工期）中，不能填报为已完成"
+        elif kind in done:
+            reported, when = done[kind]
+            offer[kind] = (f"{zh}节点已于 {when.isoformat()} 完成（{reported} 月报已报送），"
+                           "不能再次填报；如有误，请更正该月月报")
+        else:
+            offer[kind] = ""
+    return offer
+
