@@ -251,7 +251,7 @@ def test_a_reversal_or_repayment_says_what_the_number_is_before_it_is_confirmed(
         assert first.status_code == 200, first.text
         target = first.text.split('id="bp-target">', 1)[1].split("</p>", 1)[0]
         assert f"第 {grant['operation_id']} 号操作：指标下达，2026 年度新增建设用地指标" in target
-        assert f"东昌府区 县级储备 {grant['amount']} 公顷" in target, target
+        assert f"东昌府区县级储备 {grant['amount']} 公顷" in target, target
         assert '<input type="hidden" name="kind" value="new_construction_land">' in first.text
         effect, done = _confirm(client, on_energy | {
             "op": "reverse", "operation_id": str(grant["operation_id"])})
