@@ -25,6 +25,7 @@ from blueprint.analysis.clock import now_utc, today_cn
 from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.projects import STAGE_ZH, get_project
 from blueprint.analysis.projects.config import load_settings as project_settings
+from blueprint.analysis.projects.records import check_filters
 from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.tracking import (
     MILESTONE_ZH,
@@ -63,7 +64,7 @@ from blueprint.analysis.tracking.model import (
 )
 from blueprint.analysis.tracking.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
 from blueprint.analysis.tracking.problems import SOURCES
-from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed
+from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed, NotFound
 from blueprint.layers.features import features_in_bbox
 from blueprint.layers.inputs import CODE_LEN, MAX_ID, ONE_LINE, check_fields
 from blueprint.layers.repository import list_layers
@@ -114,6 +115,43 @@ def _month(request: Request) -> str:
         now_utc(), load_settings().close_day)
 
 
+def _default_month() -> str:
+    """The newest month whose report window has closed."""
+    return last_closed_month(now_utc(), load_settings().close_day)
+
+
+def _bulletin_or_default(request: Request, store: Store, refused: list[str]) -> Any:
+    """The bulletin of the month asked for; a month that is no month, or one still to come,
+    said in ``refused`` and the newest closed month's bulletin shown instead."""
+    try:
+        return build_bulletin(_month(request), store=store)
+    except BadInput as exc:
+        said = exc.message_zh if len(exc.message_zh) <= 120 else exc.message_zh[:120] + "…"
+        refused.append(f"{said}，已显示 {_default_month()} 的情况")
+        return build_bulletin(_default_month(), store=store)
+
+
+def _refused_filters(chosen: dict[str, str | None], store: Store) -> list[str]:
+    """The battle map's filters nothing could match, each said in Chinese and dropped from
+    ``chosen``: a county the city does not know, a stage, library or colour that is none."""
+    refused = []
+    for key, value in list(chosen.items()):
+        if value is None:
+            continue
+        try:
+            if key == "colour":
+                if value not in COLOUR_ZH:
+                    raise BadInput(f"colour {value[:40]!r} is not one of {', '.join(COLOUR_ZH)}",
+                                   where="colour", message_zh=f"没有颜色“{value[:40]}”，可选："
+                                   + "、".join(f"{c}（{zh}）" for c, zh in COLOUR_ZH.items()))
+            else:
+                check_filters(store=store, **{"tag" if key == "library" else key: value})
+        except BlueprintError as exc:
+            refused.append(exc.message_zh)
+            chosen[key] = None
+    return refused
+
+
 def _boundaries(store: Store) -> list[dict[str, Any]]:
     """The county boundaries (simplified GeoJSON features) under the battle map."""
     layer = next((x for x in list_layers(store=store) if x.kind == "admin_boundary"), None)
@@ -149,11 +187,17 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         keep (the city's picture), the pager the total and how many of each colour."""
         q = request.query_params
         chosen = {k: (q.get(k) or None) for k in ("county", "stage", "library", "colour")}
+        refused = _refused_filters(chosen, store)  # said, then dropped (as the library)
+        try:
+            month = _month(request)
+        except BadInput as exc:
+            said = exc.message_zh if len(exc.message_zh) <= 120 else exc.message_zh[:120] + "…"
+            refused.append(f"{said}，已显示 {_default_month()} 的情况")
+            month = _default_month()
         try:
             statuses = project_statuses(store=store, county=chosen["county"],
                                         stage=chosen["stage"], library=chosen["library"],
                                         colour=chosen["colour"])
-            month = _month(request)
             late = late_reports(month, store=store, county=chosen["county"])
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/tracking")
@@ -163,9 +207,10 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         names = counties(store=store)
         fmap = embed(battle_map(statuses, names, ctx.base, _boundaries(store)))
         problems = list_problems(store=store, status="open", county=chosen["county"])
-        query = urlencode({k: v for k, v in {**chosen, "month": q.get("month")}.items()
-                           if v})
-        return page(ctx, "tracking.html", statuses=shown, fmap=fmap, chosen=chosen,
+        query = urlencode({k: v for k, v in {**chosen, "month": month if q.get("month")
+                                             else None}.items() if v})
+        return page(ctx, "tracking.html", status=400 if refused else 200, refused=refused,
+                    statuses=shown, fmap=fmap, chosen=chosen,
                     total=total, page_no=page_no, pages=pages, query=query,
                     colour_counts=Counter(s.colour for s in statuses),
                     counties=names, stages=STAGE_ZH, colours=COLOUR_ZH,
@@ -272,22 +317,26 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
     def figures_page(request: Request, session: SessionDep, ctx: Ctx,
                      store: StoreDep) -> HTMLResponse:
         """The month's figures per county and unit, with charts."""
+        refused: list[str] = []
         try:
-            b = build_bulletin(_month(request), store=store)
+            b = _bulletin_or_default(request, store, refused)
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/tracking")
-        return page(ctx, "tracking_figures.html", b=b, charts=_charts(b),
+        return page(ctx, "tracking_figures.html", status=400 if refused else 200,
+                    refused=refused, b=b, charts=_charts(b),
                     county_columns=COUNTY_COLUMNS, unit_columns=UNIT_COLUMNS)
 
     @router.get("/tracking/bulletin", response_class=HTMLResponse)
     def bulletin_page(request: Request, session: SessionDep, ctx: Ctx,
                       store: StoreDep) -> HTMLResponse:
         """The bulletin of a month: its sections and the PDF and xlsx downloads."""
+        refused: list[str] = []
         try:
-            b = build_bulletin(_month(request), store=store)
+            b = _bulletin_or_default(request, store, refused)
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/tracking")
-        return page(ctx, "tracking_bulletin.html", b=b, county_columns=COUNTY_COLUMNS,
+        return page(ctx, "tracking_bulletin.html", status=400 if refused else 200,
+                    refused=refused, b=b, county_columns=COUNTY_COLUMNS,
                     project_columns=PROJECT_COLUMNS, problem_columns=PROBLEM_COLUMNS)
 
     @router.get("/tracking/bulletin/{month}.{fmt}", response_model=None)
@@ -295,7 +344,9 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                             store: StoreDep) -> Response:
         """The bulletin as PDF (printed by Chromium) or xlsx."""
         if fmt not in ("pdf", "xlsx"):
-            return Response("not found", status_code=404)
+            gone = NotFound(f"no bulletin format {fmt!r}", where="format",
+                            message_zh=f"通报只有 PDF 和 xlsx 两种下载，没有“.{fmt[:20]}”")
+            return error_page(ctx, gone, 404, "/tracking/bulletin")
         try:
             b = await run_in_threadpool(build_bulletin, month, store=store)
             body = await run_in_threadpool(bulletin_pdf if fmt == "pdf" else bulletin_xlsx, b)
