@@ -230,6 +230,11 @@ def test_every_operation_over_http(api) -> None:
     moves = yg.get("/movements", project="P1").json()
     assert {m["from"] for m in moves} >= {"county:371502", "pool", "hold:P1"}
     assert len(yg.get("/movements", op="grant").json()) == 4
+    # a reversing entry says what it reverses, in words, beside its reverses_id
+    undone = {m["id"]: m for m in moves if m["op"] == "reclaim"}
+    back = [m for m in yg.get("/movements", op="reverse").json()]
+    assert back and all(m["reverses_zh"] == f"冲正分录 {m['reverses_id']}（操作 "
+                        f"{undone[m['reverses_id']]['operation_id']}，收回）" for m in back)
 
 
 def test_kinds_and_exports(api) -> None:
