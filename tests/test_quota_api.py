@@ -230,6 +230,11 @@ def test_every_operation_over_http(api) -> None:
     moves = yg.get("/movements", project="P1").json()
     assert {m["from"] for m in moves} >= {"county:371502", "pool", "hold:P1"}
     assert len(yg.get("/movements", op="grant").json()) == 4
+    # a reversing entry says what it reverses, in words, beside its reverses_id
+    undone = {m["id"]: m for m in moves if m["op"] == "reclaim"}
+    back = [m for m in yg.get("/movements", op="reverse").json()]
+    assert back and all(m["reverses_zh"] == f"冲正分录 {m['reverses_id']}（操作 "
+                        f"{undone[m['reverses_id']]['operation_id']}，收回）" for m in back)
 
 
 def test_kinds_and_exports(api) -> None:
@@ -249,11 +254,11 @@ def test_kinds_and_exports(api) -> None:
     header = [c.value for c in sheet[1]]
     assert header[:5] == ["年度", "指标类型", "单位", "账户类型", "账户"]
     titles = {row[4]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
-    assert titles["东昌府区 县级储备"][header.index("可用")] == 70
+    assert titles["东昌府区县级储备"][header.index("可用")] == 70
     text = city.get("/export", what="movements", format="csv").content.decode("utf-8-sig")
     table = list(csv.DictReader(io.StringIO(text)))
     assert [(r["调出账户"], r["调入账户"], r["数量"]) for r in table] == [
-        ("上级下达", "市级统筹池", "30"), ("上级下达", "东昌府区 县级储备", "70")]
+        ("上级下达", "市级统筹池", "30"), ("上级下达", "东昌府区县级储备", "70")]
     assert city.get("/export", what="nothing").status_code == 422
 
 

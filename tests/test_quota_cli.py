@@ -120,7 +120,7 @@ def test_export_files(blueprint, tmp_path: Path) -> None:
     rows = list(sheet.iter_rows(values_only=True))
     header = rows[0]
     by_title = {r[header.index("账户")]: r for r in rows[1:]}
-    assert by_title["东昌府区 县级储备"][header.index("可用")] == pytest.approx(8.75)
+    assert by_title["东昌府区县级储备"][header.index("可用")] == pytest.approx(8.75)
     assert by_title["市级统筹池"][header.index("可用")] == pytest.approx(3.75)
     moves = tmp_path / "moves.csv"
     blueprint("export", "--what", "movements", "--format", "csv", "--output", str(moves))

@@ -41,7 +41,7 @@ def test_sample_quotas_are_granted_once(store: Store) -> None:
     reserve = next(b for b in quota.balances(store=store, kind="land", county="371502")
                    if b["type"] == "county")
     assert reserve["available"] * 10_000 == whole - whole * 3 // 10
-    assert reserve["title"] == f"{row['county_name']} 县级储备"
+    assert reserve["title"] == f"{row['county_name']}县级储备"
     check_invariants(store)
 
 

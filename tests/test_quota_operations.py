@@ -702,3 +702,29 @@ def test_a_county_manager_expiring_their_county_before_its_first_grant_is_not_fo
     done = quota.expire_holds(user=DCF, reason="x", key=_key(), store=store,
                               at=T0 + timedelta(days=2))
     assert done["county"] == "371502" and done["expired_holds"] == []
+
+
+def test_accounts_are_named_without_the_odd_space_and_projects_by_name(store: Store) -> None:
+    """Account titles read “东昌府区 县级储备” and “P1 项目配置” (a code alone) in the
+    movements, balances and the 不足 refusal. Now: 东昌府区县级储备, and a project as
+    名称（代码）: 测试项目 P1（P1）项目配置 (the fixture names P1 “测试项目 P1”)."""
+    quota.grant(year=Y, kind="land", county="371502", amount="10", user=CITY, reason="下达",
+                key=_key(), store=store, county_name="东昌府区", at=T0)
+    quota.hold(year=Y, kind="land", county="371502", project="P1", amount="1", user=DCF,
+               reason="预留", key=_key(), store=store, at=T0)
+    quota.allocate(year=Y, kind="land", county="371502", project="P1", amount="2",
+                   user=DCF, reason="配置", key=_key(), store=store, at=T0)
+    moves = quota.movements(store=store, year=Y, kind="land", project="P1")
+    assert [(m["from_title"], m["to_title"]) for m in moves] == [
+        ("东昌府区县级储备", "测试项目 P1（P1）项目预留"),
+        ("测试项目 P1（P1）项目预留", "测试项目 P1（P1）项目配置"),
+        ("东昌府区县级储备", "测试项目 P1（P1）项目配置")]
+    titles = {r["account"]: r["title"] for r in quota.balances(store=store, year=Y,
+                                                                kind="land")}
+    assert titles["county:371502"] == "东昌府区县级储备"
+    assert titles["project:P1"] == "测试项目 P1（P1）项目配置"
+    with pytest.raises(QuotaExceeded) as short:
+        quota.allocate(year=Y, kind="land", county="371502", project="P2", amount="8",
+                       user=DCF, reason="x", key=_key(), store=store, at=T0)
+    assert short.value.message_zh.startswith(
+        "东昌府区县级储备新增建设用地指标可用 5 公顷（75.00 亩），不足 8 公顷（120.00 亩）")

@@ -251,7 +251,7 @@ def test_a_reversal_or_repayment_says_what_the_number_is_before_it_is_confirmed(
         assert first.status_code == 200, first.text
         target = first.text.split('id="bp-target">', 1)[1].split("</p>", 1)[0]
         assert f"第 {grant['operation_id']} 号操作：指标下达，2026 年度新增建设用地指标" in target
-        assert f"东昌府区 县级储备 {grant['amount']} 公顷" in target, target
+        assert f"东昌府区县级储备 {grant['amount']} 公顷" in target, target
         assert '<input type="hidden" name="kind" value="new_construction_land">' in first.text
         effect, done = _confirm(client, on_energy | {
             "op": "reverse", "operation_id": str(grant["operation_id"])})
@@ -499,12 +499,15 @@ def test_a_form_missing_a_field_or_a_year_is_refused_not_a_server_error(
                     continue
                 assert answer.status_code == 422 and "年度" in answer.text, (op, year)
         assert quota.movements(store=city, limit=10_000) == before
-        for url in ("/quota?year=abc", "/quota?year=99999999999999999999",
-                    "/quota/export?year=abc"):
-            answer = client.get(url)
-            assert answer.status_code == 422 and "年度" in answer.text, url
-        for page_no in ("0", "abc", "99999999999999999999"):
+        for url in ("/quota?year=abc", "/quota?year=99999999999999999999"):
+            answer = client.get(url)  # the dashboard itself, saying what was wrong
+            assert answer.status_code == 400 and "筛选条件“年度”的值" in answer.text, url
+            assert 'id="bp-movements"' in answer.text, url
+        answer = client.get("/quota/export?year=abc")
+        assert answer.status_code == 422 and "年度" in answer.text
+        for page_no in ("0", "99999999999999999999"):
             assert client.get(f"/quota?page={page_no}").status_code == 200, page_no
+        assert client.get("/quota?page=abc").status_code == 400
 
 
 

@@ -138,7 +138,7 @@ def test_figures_of_a_month_agree_with_a_count_by_hand(tstore: Store) -> None:
     b = _tracked(tstore, "阳谷乙项目", county=YG, per_month="50", start=date(2026, 5, 10))
     for month in MONTHS[:5]:
         submit_report(a, month, investment="200", funds_arrived="150", user=STAFF,
-                      store=tstore, milestones={"start": "2026-04-08"} if month >= "2026-04"
+                      store=tstore, milestones={"start": "2026-04-08"} if month == "2026-04"
                       else {}, at=cn(f"{month}-25 10:00"))
         if month != "2026-03":
             submit_report(b, month, investment="25", funds_arrived="25", user=STAFF,
@@ -251,3 +251,49 @@ def test_the_colour_chart_writes_its_counts() -> None:
     ends = [float(x) for x in re.findall(r"<text x='([\d.]+)'[^>]*>共", svg)]
     longest = sum(12 if ord(c) > 0x2E80 else 7 for c in "共 4 个：绿 2、黄 1、红 1")  # 12 px
     assert max(ends) + longest <= 560  # inside the chart
+
+
+@pytest.mark.parametrize(("month", "when", "state"), [
+    ("2026-11", "2026-11-28 23:59:59", ("open", "待报送（2026-11-28 截止）")),
+    ("2026-11", "2026-11-29 00:00", ("missing", "未报送")),  # the close: 16:00 UTC on the 28th
+    ("2026-11", "2026-11-01 00:00", ("open", "待报送（2026-11-28 截止）")),
+    ("2026-12", "2026-11-30 23:59", ("coming", "未到报送期")),
+    ("2026-12", "2026-12-01 00:00", ("open", "待报送（2026-12-28 截止）")),  # 16:00 UTC 30 Nov
+    ("2027-01", "2026-12-31 23:59", ("coming", "未到报送期")),  # a year to come
+    ("2025-06", "2026-11-01 00:00", ("missing", "未报送")),
+])
+def test_a_month_without_a_report_is_stated_by_the_core(
+        month: str, when: str, state: tuple[str, str]) -> None:
+    """The project page's 未报送 / 待报送 / 未到报送期 was decided in the page; now the core
+    says it (``month_state``), by the China-time close of the 28th and the China month."""
+    from blueprint.analysis.tracking.model import month_state
+
+    assert month_state(month, cn(when), 28) == state
+    assert month_state("2026-02", cn("2026-02-05 00:00"), 5)[0] == "open"
+    assert month_state("2026-02", cn("2026-02-06 00:00"), 5) == ("missing", "未报送")
+
+
+def test_a_report_names_only_milestones_of_the_plan_not_yet_reached(tstore: Store) -> None:
+    """The report took any of the 8 milestones: one the plan does not have (用地审批 of a
+    project planned with 开工 and 竣工 only), or 开工 again a month after it was reached.
+    Now the core refuses them, naming the milestone; the month's own report may still be
+    corrected with it."""
+    code = _tracked(tstore, "节点范围测试项目")
+    with pytest.raises(BadInput) as unplanned:
+        submit_report(code, "2026-03", investment="100", milestones={"land": "2026-03-02"},
+                      user=DCF_STAFF, store=tstore, at=cn("2026-03-20 10:00"))
+    assert unplanned.value.message_zh == ("用地审批节点不在本项目的跟踪计划（倒排工期）中，"
+                                          "不能填报为已完成")
+    submit_report(code, "2026-03", investment="100", milestones={"start": "2026-03-10"},
+                  user=DCF_STAFF, store=tstore, at=cn("2026-03-20 10:00"))
+    with pytest.raises(BadInput) as again:
+        submit_report(code, "2026-04", investment="100", milestones={"start": "2026-04-02"},
+                      user=DCF_STAFF, store=tstore, at=cn("2026-04-20 10:00"))
+    assert again.value.message_zh == ("开工节点已于 2026-03-10 完成（2026-03 月报已报送），"
+                                      "不能再次填报；如有误，请更正该月月报")
+    assert again.value.where == "milestones.start"
+    fixed = submit_report(code, "2026-03", investment="100", user=DCF_STAFF, store=tstore,
+                          milestones={"start": "2026-03-09"}, at=cn("2026-03-21 10:00"))
+    assert fixed.corrects_id is not None and fixed.milestones == {"start": date(2026, 3, 9)}
+    submit_report(code, "2026-04", investment="100", milestones={"completion": "2026-04-02"},
+                  user=DCF_STAFF, store=tstore, at=cn("2026-04-20 10:00"))

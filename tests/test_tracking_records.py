@@ -527,7 +527,7 @@ def test_the_report_form_files_through_the_core_and_answers_in_chinese(tstore: S
         assert 'id="bp-report-form"' in mine and 'id="bp-no-report"' not in mine
         before = _state(tstore)
         good = {"month": "2026-02", "investment": "88", "funds_arrived": "80",
-                "reached_land": "2026-02-10", "problems": "用地报批材料缺失@市自然资源和规划局"}
+                "reached_start": "2026-02-10", "problems": "用地报批材料缺失@市自然资源和规划局"}
         assert post("form_dcf", good, csrf=False).status_code == 403
         bad = post("form_dcf", good | {"investment": "八十八"})
         assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
@@ -539,8 +539,8 @@ def test_the_report_form_files_through_the_core_and_answers_in_chinese(tstore: S
         assert fake.status_code == 422 and "照片“伪装.png”不是有效的 JPEG 或 PNG 图片" in fake.text
         # the page shown again cannot keep the chosen photo: it says to choose it again
         assert "所选照片未保存，请重新选择后再提交。" in fake.text
-        late = post("form_dcf", good | {"reached_land": "2099-01-01"})
-        assert late.status_code == 422 and "用地审批节点的完成日期不能晚于今天" in late.text
+        late = post("form_dcf", good | {"reached_start": "2099-01-01"})
+        assert late.status_code == 422 and "开工节点的完成日期不能晚于今天" in late.text
         refused = post("form_yg", good)
         assert refused.status_code == 403 and "本县" in refused.text
         assert _state(tstore) == before
@@ -549,7 +549,7 @@ def test_the_report_form_files_through_the_core_and_answers_in_chinese(tstore: S
         assert done.headers["location"] == f"/tracking/projects/{code}?filed=2026-02"
         [report] = project_reports(code, store=tstore)
         assert (report.investment, report.reported_by) == (88, "form_dcf")
-        assert report.milestones == {"land": date(2026, 2, 10)}
+        assert report.milestones == {"start": date(2026, 2, 10)}
         [photo] = report.photos
         shown = client.get(f"/tracking/projects/{code}?filed=2026-02").text
         assert f'/tracking/photos/{photo["id"]}' in shown and "用地报批材料缺失" in shown
@@ -608,3 +608,41 @@ def test_months_and_problems_are_late_only_once_they_are(tstore: Store) -> None:
     assert ("未报送" if closed else f"待报送（{this}-{close_day:02d} 截止）") in cells[this], \
         cells[this]
     assert "未到报送期" in cells[coming] and "未报送" not in cells[coming], cells[coming]
+
+
+def test_the_report_form_offers_the_milestones_the_core_takes(tstore: Store) -> None:
+    """The form offered all 8 milestones, those not in the plan and the one already reached
+    too. Now it offers the plan's milestones not yet reached (开工 only, for this plan),
+    then none once 开工 is reported; a milestone typed into the post anyway is refused on
+    the page, named."""
+    from fastapi.testclient import TestClient
+
+    from blueprint.analysis.clock import today_cn
+    from blueprint.analysis.tracking.model import month_of
+    from blueprint.layers.sessions import sign_in
+    from blueprint.layers.users import create_user
+    from blueprint.web.session import COOKIE
+
+    code = tracked(tstore, "表单节点项目")
+    create_user("offer_dcf", "nr_staff", DCF, store=tstore, actor="test",
+                password="pw-1234567890")
+    session_id, session = sign_in("offer_dcf", "pw-1234567890", store=tstore, hours=1)
+
+    def offered(html: str) -> list[str]:
+        box = html.split('id="bp-reached"', 1)[1].split("</fieldset>", 1)[0]
+        return [n.split('"', 1)[0] for n in box.split('name="reached_')[1:]]
+
+    with TestClient(_app(tstore), base_url="https://testserver") as client:
+        client.cookies.set(COOKIE, session_id)
+        assert offered(client.get(f"/tracking/projects/{code}").text) == ["start"]
+        form = {"csrf": session.csrf, "month": "2026-02", "investment": "10",
+                "reached_land": "2026-02-03"}
+        refused = client.post(f"/tracking/projects/{code}/reports", data=form)
+        assert refused.status_code == 422
+        assert "用地审批节点不在本项目的跟踪计划（倒排工期）中" in refused.text
+        assert project_reports(code, store=tstore) == []
+        submit_report(code, "2026-02", investment="10", milestones={"start": "2026-02-03"},
+                      user=DCF_STAFF, store=tstore)
+        shown = client.get(f"/tracking/projects/{code}").text
+        assert month_of(today_cn()) != "2026-02" and offered(shown) == []
+        assert "计划中的节点均已报送完成" in shown

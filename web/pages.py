@@ -36,6 +36,7 @@ from blueprint.web.raster import RAMP, render_band
 from blueprint.web.render import PageContext, header_parts
 from blueprint.web.session import (
     SessionDeps,
+    install_invalid_request,
     install_not_found,
     install_redirect,
     install_unexpected,
@@ -201,6 +202,7 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
 
     install_redirect(app, deps.error_status, error_context)
     install_not_found(app, cookie_context)
+    install_invalid_request(app, cookie_context)
     install_unexpected(app, cookie_context)
     app.include_router(login_routes(sessions, context))
     signed_in_page = page_dependencies(sessions.signed_in, context, deps.store)

@@ -72,11 +72,43 @@ def _movement_filters(q: Any, user: User) -> dict[str, Any]:
 
 
 def _core_filters(values: dict[str, str], year: int, kind: str) -> dict[str, Any]:
+    if values["op"] and values["op"] not in OPS:
+        raise BadInput(f"unknown operation {values['op']!r}; one of {', '.join(OPS)}",
+                       message_zh="未知的操作类型", where="op")
     return {"year": year, "kind": kind, "county": values["county"] or None,
             "project": values["project"] or None, "op": values["op"] or None,
             "since": _when(values["since"], "since"),
             "until": _when(values["until"], "until", end=True),
             "actor": actor_stored(values["actor"]) or None}
+
+
+# the page's query parameters as its filters label them
+QUERY_ZH = {"kind": "指标类型", "year": "年度", "county": "县区", "project": "项目",
+            "op": "操作", "since": "起", "until": "止", "actor": "操作人", "page": "页码"}
+
+
+def _bad_query(exc: BadInput, value: str) -> str:
+    """What a link or a typed address got wrong, as the page says it: the field by its
+    label, the value as given (shortened), why, and that the page ignores it."""
+    where = str(exc.where or "")
+    shown = value if len(value) <= 40 else value[:40] + "…"
+    return (f"筛选条件“{QUERY_ZH.get(where, where)}”的值“{shown}”无效："
+            f"{exc.message_zh.rstrip('。')}。该条件未生效，其余条件照常列出")
+
+
+def _lenient_filters(values: dict[str, str], year: int, kind: str,
+                     problems: list[str]) -> dict[str, Any]:
+    """:func:`_core_filters`, a bad value left out (and said in ``problems``, its field
+    emptied in ``values``) so the page shows the rest as asked."""
+    for _ in range(len(values) + 1):
+        try:
+            return _core_filters(values, year, kind)
+        except BadInput as exc:
+            if exc.where not in values or not values[str(exc.where)]:
+                raise
+            problems.append(_bad_query(exc, values[str(exc.where)]))
+            values[str(exc.where)] = ""
+    return _core_filters(values, year, kind)
 
 
 def _project_choices(store: Store, user: User, visible: list[str]) -> tuple[list[Any], int]:
@@ -111,8 +143,20 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
         raise refusal.error
     kept = refusal.kept if refusal is not None else (edit or {})
     years = _years(store)
-    kind = resolve_kind(q.get("kind") or "new_construction_land").code
-    year = _year(q.get("year") or str(years[0] if years else today_cn().year))
+    problems: list[str] = []  # query parameters a link or a typed address got wrong
+    default_year = str(years[0] if years else today_cn().year)
+    try:
+        kind = resolve_kind(q.get("kind") or "new_construction_land").code
+    except BadInput as exc:
+        problems.append(_bad_query(BadInput(exc.message, where="kind",
+                                            message_zh=exc.message_zh), q.get("kind")))
+        kind = "new_construction_land"
+    try:
+        year = _year(q.get("year") or default_year)
+    except BadInput as exc:
+        problems.append(_bad_query(BadInput(exc.message, where="year",
+                                            message_zh=exc.message_zh), q.get("year")))
+        year = _year(default_year)
     rows = quota.balances(store=store, year=year, kind=kind)
     reserves = {r["county"]: r for r in rows if r["type"] == "county"}
     visible = sorted(reserves) if sees_all_counties(user) else \
@@ -126,8 +170,11 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
                                                      for c in visible}, unit, ctx.base,
                             base_link, counties(store=store)))
     values = _movement_filters(q, user)
-    filters = _core_filters(values, year, kind)
+    filters = _lenient_filters(values, year, kind, problems)
     asked = str(q.get("page") or "1")
+    if not asked.isdecimal():
+        problems.append(_bad_query(BadInput("page must be a whole number", where="page",
+                                            message_zh="页码应为正整数"), asked))
     total = quota.count_movements(store=store, **filters)
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)  # a page beyond them: the last
     page_no = min(max(1, int(asked)), MAX_PAGE, pages) if asked.isdecimal() else 1
@@ -145,7 +192,8 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
                 project_names[r["project"]] = get_project(r["project"], store=store).name
             except BlueprintError:  # a ledger project no longer in the library: its code
                 project_names[r["project"]] = ""
-    return page(ctx, "quota.html", status=refusal.status if refusal else 200, kind=kind,
+    status = refusal.status if refusal else 400 if problems else 200
+    return page(ctx, "quota.html", status=status, kind=kind, query_errors=problems,
                 year=year, years=sorted({*years, year}, reverse=True), kinds=KINDS,
                 unit=unit, fmap=fmap, pool=pool,
                 visible=visible, chosen=chosen, card=card, project_names=project_names,

@@ -17,6 +17,7 @@ from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -343,3 +344,28 @@ def install_not_found(app: FastAPI, context: Callable[[Request], Awaitable[PageC
             return await answer if inspect.isawaitable(answer) else answer
         gone = NotFound(f"no page at {request.url.path}", message_zh=NOT_A_PAGE_ZH)
         return error_page(await context(request), gone, 404, "/")
+
+
+def install_invalid_request(app: FastAPI, context: Callable[[Request], Awaitable[PageContext]]
+                            ) -> None:
+    """A browser whose address FastAPI could not read (a page's path part out of range, such
+    as ``/tracking/photos/0`` or a 300-character project code) gets a page in Chinese under
+    the usual header: an address naming no page is 404 (该页面不存在), a query value 400 with
+    what was wrong; programs keep the API's JSON (422)."""
+    previous = app.exception_handlers[RequestValidationError]
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_page(request: Request, exc: RequestValidationError) -> Response:
+        if not _browsing(request):
+            answer = previous(request, exc)
+            return await answer if inspect.isawaitable(answer) else answer
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = [str(p) for p in first.get("loc", ())]
+        if loc[:1] == ["path"]:
+            gone = NotFound(f"no page at {request.url.path}", message_zh=NOT_A_PAGE_ZH)
+            return error_page(await context(request), gone, 404, "/")
+        where = ".".join(loc[1:])
+        bad = BadInput(str(first.get("msg", "invalid request")), where=where,
+                       message_zh=f"地址中的参数“{where}”取值无效，请检查链接或从页面上的筛选进入")
+        return error_page(await context(request), bad, 400, back_link(request))
+

@@ -25,6 +25,7 @@ from blueprint.analysis.clock import now_utc, today_cn
 from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.projects import STAGE_ZH, get_project
 from blueprint.analysis.projects.config import load_settings as project_settings
+from blueprint.analysis.projects.records import check_filters
 from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.tracking import (
     MILESTONE_ZH,
@@ -54,14 +55,16 @@ from blueprint.analysis.tracking.figures import RATE_ZH
 from blueprint.analysis.tracking.model import (
     COLOUR_ZH,
     MILESTONES,
+    REPORT_STATE_ZH,
     check_month,
     last_closed_month,
+    milestone_offer,
     month_of,
-    window_close,
+    month_state,
 )
 from blueprint.analysis.tracking.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
 from blueprint.analysis.tracking.problems import SOURCES
-from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed
+from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed, NotFound
 from blueprint.layers.features import features_in_bbox
 from blueprint.layers.inputs import CODE_LEN, MAX_ID, ONE_LINE, check_fields
 from blueprint.layers.repository import list_layers
@@ -112,6 +115,43 @@ def _month(request: Request) -> str:
         now_utc(), load_settings().close_day)
 
 
+def _default_month() -> str:
+    """The newest month whose report window has closed."""
+    return last_closed_month(now_utc(), load_settings().close_day)
+
+
+def _bulletin_or_default(request: Request, store: Store, refused: list[str]) -> Any:
+    """The bulletin of the month asked for; a month that is no month, or one still to come,
+    said in ``refused`` and the newest closed month's bulletin shown instead."""
+    try:
+        return build_bulletin(_month(request), store=store)
+    except BadInput as exc:
+        said = exc.message_zh if len(exc.message_zh) <= 120 else exc.message_zh[:120] + "…"
+        refused.append(f"{said}，已显示 {_default_month()} 的情况")
+        return build_bulletin(_default_month(), store=store)
+
+
+def _refused_filters(chosen: dict[str, str | None], store: Store) -> list[str]:
+    """The battle map's filters nothing could match, each said in Chinese and dropped from
+    ``chosen``: a county the city does not know, a stage, library or colour that is none."""
+    refused = []
+    for key, value in list(chosen.items()):
+        if value is None:
+            continue
+        try:
+            if key == "colour":
+                if value not in COLOUR_ZH:
+                    raise BadInput(f"colour {value[:40]!r} is not one of {', '.join(COLOUR_ZH)}",
+                                   where="colour", message_zh=f"没有颜色“{value[:40]}”，可选："
+                                   + "、".join(f"{c}（{zh}）" for c, zh in COLOUR_ZH.items()))
+            else:
+                check_filters(store=store, **{"tag" if key == "library" else key: value})
+        except BlueprintError as exc:
+            refused.append(exc.message_zh)
+            chosen[key] = None
+    return refused
+
+
 def _boundaries(store: Store) -> list[dict[str, Any]]:
     """The county boundaries (simplified GeoJSON features) under the battle map."""
     layer = next((x for x in list_layers(store=store) if x.kind == "admin_boundary"), None)
@@ -147,11 +187,17 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         keep (the city's picture), the pager the total and how many of each colour."""
         q = request.query_params
         chosen = {k: (q.get(k) or None) for k in ("county", "stage", "library", "colour")}
+        refused = _refused_filters(chosen, store)  # said, then dropped (as the library)
+        try:
+            month = _month(request)
+        except BadInput as exc:
+            said = exc.message_zh if len(exc.message_zh) <= 120 else exc.message_zh[:120] + "…"
+            refused.append(f"{said}，已显示 {_default_month()} 的情况")
+            month = _default_month()
         try:
             statuses = project_statuses(store=store, county=chosen["county"],
                                         stage=chosen["stage"], library=chosen["library"],
                                         colour=chosen["colour"])
-            month = _month(request)
             late = late_reports(month, store=store, county=chosen["county"])
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/tracking")
@@ -161,14 +207,16 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         names = counties(store=store)
         fmap = embed(battle_map(statuses, names, ctx.base, _boundaries(store)))
         problems = list_problems(store=store, status="open", county=chosen["county"])
-        query = urlencode({k: v for k, v in {**chosen, "month": q.get("month")}.items()
-                           if v})
-        return page(ctx, "tracking.html", statuses=shown, fmap=fmap, chosen=chosen,
+        query = urlencode({k: v for k, v in {**chosen, "month": month if q.get("month")
+                                             else None}.items() if v})
+        return page(ctx, "tracking.html", status=400 if refused else 200, refused=refused,
+                    statuses=shown, fmap=fmap, chosen=chosen,
                     total=total, page_no=page_no, pages=pages, query=query,
                     colour_counts=Counter(s.colour for s in statuses),
                     counties=names, stages=STAGE_ZH, colours=COLOUR_ZH,
                     libraries=project_settings().libraries, late=late, month=month,
                     problems=problems, sources=SOURCES, today=today_cn(),
+                    report_states=REPORT_STATE_ZH,
                     dispatches=list_dispatches(store=store)[:10],
                     adjustments=list_adjustments(store=store)[:8])
 
@@ -185,10 +233,12 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         months = sorted(set(plan.investment) | set(reports))
         # a month without a report: 未报送 only once its window has closed
         now, close_day = now_utc(), load_settings().close_day
-        this_month = month_of(today_cn(now))
-        unreported = {m: "未报送" if window_close(m, close_day) <= now else
-                      f"待报送（{m}-{close_day:02d} 截止）" if m <= this_month else "未到报送期"
-                      for m in months if m not in reports}
+        unreported = {m: month_state(m, now, close_day)[1] for m in months
+                      if m not in reports}
+        values = values or {"month": month_of(today_cn(now))}
+        asked = values.get("month", "")
+        offer = milestone_offer(plan, reports, asked if FILED_MONTH.fullmatch(asked)
+                                else month_of(today_cn(now)))
         try:
             permit(ctx.user, REPORT_KEY, project.county, None, project.service_officer)
             may_report = True
@@ -197,13 +247,14 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         return page(ctx, "tracking_project.html", status=status, p=project, plan=plan,
                     state=state, reports=reports, colours=COLOUR_ZH,
                     problems=list_problems(store=store, project=code),
-                    milestone_zh=MILESTONE_ZH, milestones=MILESTONES, sources=SOURCES,
+                    milestone_zh=MILESTONE_ZH, sources=SOURCES,
+                    offered=[kind for kind, why in offer.items() if not why],
                     months=months, unreported=unreported,
                     dispatches=list_dispatches(store=store, project=code),
                     may_report=may_report, error=error, filed=filed,
                     county_name=counties(store=store).get(project.county,
                                                           f"县区 {project.county} "),
-                    values=values or {"month": month_of(today_cn())},
+                    values=values,
                     max_photos=MAX_PHOTOS, max_photo_mb=MAX_PHOTO_BYTES // (1024 * 1024),
                     today=today_cn(now))
 
@@ -266,22 +317,26 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
     def figures_page(request: Request, session: SessionDep, ctx: Ctx,
                      store: StoreDep) -> HTMLResponse:
         """The month's figures per county and unit, with charts."""
+        refused: list[str] = []
         try:
-            b = build_bulletin(_month(request), store=store)
+            b = _bulletin_or_default(request, store, refused)
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/tracking")
-        return page(ctx, "tracking_figures.html", b=b, charts=_charts(b),
+        return page(ctx, "tracking_figures.html", status=400 if refused else 200,
+                    refused=refused, b=b, charts=_charts(b),
                     county_columns=COUNTY_COLUMNS, unit_columns=UNIT_COLUMNS)
 
     @router.get("/tracking/bulletin", response_class=HTMLResponse)
     def bulletin_page(request: Request, session: SessionDep, ctx: Ctx,
                       store: StoreDep) -> HTMLResponse:
         """The bulletin of a month: its sections and the PDF and xlsx downloads."""
+        refused: list[str] = []
         try:
-            b = build_bulletin(_month(request), store=store)
+            b = _bulletin_or_default(request, store, refused)
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/tracking")
-        return page(ctx, "tracking_bulletin.html", b=b, county_columns=COUNTY_COLUMNS,
+        return page(ctx, "tracking_bulletin.html", status=400 if refused else 200,
+                    refused=refused, b=b, county_columns=COUNTY_COLUMNS,
                     project_columns=PROJECT_COLUMNS, problem_columns=PROBLEM_COLUMNS)
 
     @router.get("/tracking/bulletin/{month}.{fmt}", response_model=None)
@@ -289,7 +344,9 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                             store: StoreDep) -> Response:
         """The bulletin as PDF (printed by Chromium) or xlsx."""
         if fmt not in ("pdf", "xlsx"):
-            return Response("not found", status_code=404)
+            gone = NotFound(f"no bulletin format {fmt!r}", where="format",
+                            message_zh=f"通报只有 PDF 和 xlsx 两种下载，没有“.{fmt[:20]}”")
+            return error_page(ctx, gone, 404, "/tracking/bulletin")
         try:
             b = await run_in_threadpool(build_bulletin, month, store=store)
             body = await run_in_threadpool(bulletin_pdf if fmt == "pdf" else bulletin_xlsx, b)

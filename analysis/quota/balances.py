@@ -33,10 +33,11 @@ from blueprint.analysis.quota.ledger import (
     SOURCE,
     TYPE_ZH,
     Account,
+    account_title,
     balance,
     boundary_counties,
     county_names,
-    reserve_title,
+    project_names,
 )
 from blueprint.analysis.quota.tables import accounts, entries, operations
 from blueprint.layers.errors import NotFound
@@ -199,14 +200,16 @@ def balance_rows(conn: Connection, *, year: int | None = None, kind: str | None 
 
 
 def _name_reserves(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """A county reserve's title by :func:`county_names`' one rule, not the name its first
-    grant stored in the account (the boundary layer's current name, else the newest
-    grant's)."""
-    reserves = [r for r in rows if r["type"] == COUNTY]
-    if reserves:
-        names = county_names(conn)
-        for r in reserves:
-            r["title"] = reserve_title(r["county"], names)
+    """Every account's title by :func:`account_title`: a county reserve by
+    :func:`county_names`' one rule, not the name its first grant stored in the account (the
+    boundary layer's current name, else the newest grant's); a project's as 名称（代码）."""
+    def owner(row: dict[str, Any]) -> str:
+        return str(row["account"]).partition(":")[2]
+
+    names = county_names(conn) if any(r["type"] == COUNTY for r in rows) else {}
+    named = project_names(conn, [owner(r) for r in rows if r["type"] in (HOLD, PROJECT)])
+    for r in rows:
+        r["title"] = account_title(r["type"], owner(r), names, named)
 
 
 def balances(*, store: Store, year: int | None = None, kind: str | None = None,

@@ -20,6 +20,7 @@ from blueprint.analysis.quota.ledger import (
     balance,
     county_names,
     get_account,
+    title_of,
 )
 from blueprint.analysis.quota.tables import accounts
 from blueprint.layers.errors import BadInput, Conflict, NotFound, QuotaExceeded
@@ -149,6 +150,7 @@ def draw(conn: Connection, kind: QuotaKind, units: int, county: Account, pool: A
     take = min(own, units)
     parts = [(county, take)] if take else []
     short = units - take
+    title = title_of(conn, county)
     if short and from_pool:
         pooled = balance(conn, pool.id)
         if pooled >= short:
@@ -157,7 +159,7 @@ def draw(conn: Connection, kind: QuotaKind, units: int, county: Account, pool: A
             f"county {county.owner} has {format_amount(own)} and the pool "
             f"{format_amount(pooled)} {kind.unit} of {kind.code}; {format_amount(units)} needed",
             where=f"{county.year}/{kind.code}",
-            message_zh=f"{county.title}可用 {kind.text(own)}，市级统筹池可用 "
+            message_zh=f"{title}可用 {kind.text(own)}，市级统筹池可用 "
                        f"{kind.text(pooled)}，合计不足 {kind.text(units)}")
     if short:
         hint = "；缺口可由市级要素保障管理员从市级统筹池调剂" if balance(conn, pool.id) >= short \
@@ -166,6 +168,6 @@ def draw(conn: Connection, kind: QuotaKind, units: int, county: Account, pool: A
             f"county {county.owner} has {format_amount(own)} {kind.unit} of {kind.code}; "
             f"{format_amount(units)} needed",
             where=f"{county.year}/{kind.code}",
-            message_zh=f"{county.title}{kind.title}可用 {kind.text(own)}，不足 "
+            message_zh=f"{title}{kind.title}可用 {kind.text(own)}，不足 "
                        f"{kind.text(units)}{hint}")
     return parts

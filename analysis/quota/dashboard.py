@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from blueprint.analysis.quota.history import loans
 from blueprint.analysis.quota.kinds import from_units, resolve_kind
+from blueprint.analysis.quota.ledger import COUNTY, TYPE_ZH
 from blueprint.analysis.quota.tables import operations
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
@@ -52,7 +53,7 @@ def county_cards(*, store: Store, year: int, kind: str, counties: list[str],
             continue
         pool_share = totals.get(county, Decimal(0)) - reserve["granted"]
         cards[county] = {
-            "reserve": reserve, "name": str(reserve["title"]).split(" ")[0],
+            "reserve": reserve, "name": str(reserve["title"]).removesuffix(TYPE_ZH[COUNTY]),
             "pool_share": max(pool_share, Decimal(0)),
             "projects": [r for r in rows if r["type"] == "project" and r["county"] == county
                          and (r["held"] or r["allocated"])],

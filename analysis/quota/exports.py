@@ -11,6 +11,10 @@ its shared strings are), zipped at the end (a zip's directory comes last), and t
 out in pieces: its first byte comes only when the whole workbook is made. Balances are
 computed whole, then written the same way.
 
+冲正对象 says what a reversing entry reverses (``冲正分录 12（操作 7，配置）``); 系统参考号,
+last, is the operation's idempotency key (``page:<uuid>``, the key a client sent), a
+technical reference for tracing a request, not a figure of the ledger.
+
 操作人 is who did it as a person reads it (``layers.users.actor_zh``): a command at the
 server as 命令行（<OS user>）, an automatic step as 系统自动, a user by login name.
 
@@ -47,7 +51,7 @@ MOVEMENT_COLUMNS = (
     ("id", "分录号"), ("at_cn", "时间（北京时间）"), ("operation_id", "操作号"), ("op_zh", "操作"),
     ("year", "年度"), ("kind_title", "指标类型"), ("unit_zh", "单位"), ("from_title", "调出账户"),
     ("to_title", "调入账户"), ("amount", "数量"), ("price", "价款（元）"), ("actor", "操作人"),
-    ("reason", "事由"), ("key", "幂等键"), ("reverses_id", "冲正分录号"),
+    ("reason", "事由"), ("reverses_zh", "冲正对象"), ("key", "系统参考号"),
 )
 SHEETS = {"balances": ("指标余额", BALANCE_COLUMNS), "movements": ("指标流水", MOVEMENT_COLUMNS)}
 FORMATS = ("xlsx", "csv")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,12 +13,12 @@ from sqlalchemy.engine import Connection
 from blueprint.analysis.clock import iso_utc, shown_cn, today_cn, utc
 from blueprint.analysis.quota.kinds import KINDS, from_units, resolve_kind
 from blueprint.analysis.quota.ledger import (
-    COUNTY,
     HOLD,
     PROJECT,
+    account_title,
     county_names,
     loan_outstanding,
-    reserve_title,
+    project_names,
 )
 from blueprint.analysis.quota.runner import shown_key
 from blueprint.analysis.quota.tables import accounts, entries, operations
@@ -37,14 +37,18 @@ def _movement_query(year: int | None, kind: str | None, county: str | None,
                     until: datetime | None, actor: str | None = None,
                     operation_id: int | None = None) -> sa.Select[Any]:
     debit, credit = accounts.alias("debit"), accounts.alias("credit")
+    reversed_, reversed_op = entries.alias("reversed"), operations.alias("reversed_op")
     query = (sa.select(entries, operations.c.op, operations.c.key, operations.c.actor,
                        operations.c.reason, operations.c.price,
                        debit.c.type.label("from_type"), debit.c.owner.label("from_owner"),
-                       debit.c.title.label("from_title"), credit.c.type.label("to_type"),
-                       credit.c.owner.label("to_owner"), credit.c.title.label("to_title"))
+                       credit.c.type.label("to_type"), credit.c.owner.label("to_owner"),
+                       reversed_.c.operation_id.label("reverses_operation_id"),
+                       reversed_op.c.op.label("reverses_op"))
              .join(operations, operations.c.id == entries.c.operation_id)
              .join(debit, debit.c.id == entries.c.debit_id)
              .join(credit, credit.c.id == entries.c.credit_id)
+             .outerjoin(reversed_, reversed_.c.id == entries.c.reverses_id)
+             .outerjoin(reversed_op, reversed_op.c.id == reversed_.c.operation_id)
              .order_by(entries.c.id))
     if year is not None:
         query = query.where(entries.c.year == year)
@@ -76,10 +80,6 @@ def _code(type_: str, owner: str) -> str:
     return f"{type_}:{owner}" if owner else type_
 
 
-def _title(type_: str, owner: str, stored: str, names: dict[str, str]) -> str:
-    """A county reserve by the one rule's name (:func:`county_names`), not the name its
-    first grant stored; any other account by its stored title."""
-    return reserve_title(owner, names) if type_ == COUNTY else stored
 
 
 def count_movements(*, store: Store, year: int | None = None, kind: str | None = None,
@@ -106,7 +106,8 @@ def movements(*, store: Store, year: int | None = None, kind: str | None = None,
     with store.read() as conn:
         rows = conn.execute(query.limit(limit).offset(offset)).all()
         names = county_names(conn) if rows else {}
-    return [_movement(r, names) for r in rows]
+        projects = _projects(conn, rows)
+    return [_movement(r, names, projects) for r in rows]
 
 
 def movement_batches(*, store: Store, year: int | None = None, kind: str | None = None,
@@ -130,8 +131,9 @@ def movement_batches(*, store: Store, year: int | None = None, kind: str | None 
             with store.read() as conn:
                 rows = conn.execute(query.where(entries.c.id > after, entries.c.id <= ceiling)
                                     .limit(batch)).all()
+                projects = _projects(conn, rows)
             if rows:
-                yield [_movement(r, names) for r in rows]
+                yield [_movement(r, names, projects) for r in rows]
             if len(rows) < batch:
                 return
             after = rows[-1].id
@@ -139,8 +141,16 @@ def movement_batches(*, store: Store, year: int | None = None, kind: str | None 
     return batches()
 
 
-def _movement(r: sa.Row[Any], names: dict[str, str]) -> dict[str, Any]:
-    """One entry as :func:`movements` gives it; county reserves named by ``names``."""
+def _projects(conn: Connection, rows: Sequence[sa.Row[Any]]) -> dict[str, str]:
+    """The names of the projects whose hold or project accounts ``rows`` move between."""
+    return project_names(conn, [owner for r in rows for type_, owner in (
+        (r.from_type, r.from_owner), (r.to_type, r.to_owner)) if type_ in (HOLD, PROJECT)])
+
+
+def _movement(r: sa.Row[Any], names: dict[str, str], projects: dict[str, str]
+              ) -> dict[str, Any]:
+    """One entry as :func:`movements` gives it; accounts titled by :func:`account_title`
+    (county reserves by ``names``, projects by ``projects``)."""
     return {
         "id": r.id, "at": iso_utc(r.created_at),
         "at_cn": shown_cn(r.created_at, "%Y-%m-%d %H:%M:%S"),
@@ -150,12 +160,15 @@ def _movement(r: sa.Row[Any], names: dict[str, str]) -> dict[str, Any]:
         "year": r.year, "kind": r.kind, "kind_title": KINDS[r.kind].title,
         "unit": KINDS[r.kind].unit, "unit_zh": KINDS[r.kind].unit_zh,
         "from": _code(r.from_type, r.from_owner),
-        "from_title": _title(r.from_type, r.from_owner, r.from_title, names),
+        "from_title": account_title(r.from_type, r.from_owner, names, projects),
         "to": _code(r.to_type, r.to_owner),
-        "to_title": _title(r.to_type, r.to_owner, r.to_title, names),
+        "to_title": account_title(r.to_type, r.to_owner, names, projects),
         "amount": from_units(int(r.amount)),
         "price": Decimal(r.price) if r.price is not None else None,
         "reverses_id": r.reverses_id, "hold_id": r.hold_id, "loan_id": r.loan_id,
+        "reverses_zh": (f"冲正分录 {r.reverses_id}（操作 {r.reverses_operation_id}，"
+                        f"{OP_ZH.get(r.reverses_op, r.reverses_op)}）")
+        if r.reverses_id is not None else None,
         "actor": r.actor, "reason": r.reason,
     }
 

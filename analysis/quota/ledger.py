@@ -23,6 +23,7 @@ from blueprint.analysis.quota.tables import accounts, entries
 from blueprint.layers.engine.registry import backend_of
 from blueprint.layers.errors import Conflict, NotFound, QuotaExceeded
 from blueprint.layers.schema import layer_features, layers
+from blueprint.layers.schema import projects as project_table
 
 SOURCE, POOL, COUNTY, HOLD, PROJECT, RETIRED = (
     "source", "pool", "county", "hold", "project", "retired")
@@ -141,10 +142,45 @@ def county_names(conn: Connection) -> dict[str, str]:
             for code in sorted(granted)}
 
 
+def account_title(type_: str, owner: str, counties: dict[str, str],
+                  project_names: dict[str, str]) -> str:
+    """An account as every page, table, export and refusal names it: ``市级统筹池``,
+    ``东昌府区县级储备`` (the county by :func:`county_names`' rule, ``counties``),
+    ``新材料产业园项目（LC-2025-0002）项目配置`` (the project by 名称（代码）, ``project_names``:
+    code → name). The title stored in the account (``东昌府区 县级储备``, ``LC-2025-0002
+    项目配置``) is what its first use recorded, and is not shown."""
+    if type_ not in (COUNTY, HOLD, PROJECT):
+        return TYPE_ZH[type_]
+    if type_ == COUNTY:
+        name = counties.get(owner, owner)
+        return f"{name}{TYPE_ZH[COUNTY]}" if name != owner else f"县区 {owner} {TYPE_ZH[COUNTY]}"
+    project = project_names.get(owner)
+    return (f"{project}（{owner}）{TYPE_ZH[type_]}" if project
+            else f"项目 {owner} {TYPE_ZH[type_]}")
+
+
 def reserve_title(county: str, names: dict[str, str]) -> str:
     """A county reserve's title by :func:`county_names`' rule (``names``), not the name its
-    first grant stored in the account: ``茌平区 县级储备``."""
-    return f"{names.get(county, county)} {TYPE_ZH[COUNTY]}"
+    first grant stored in the account: ``茌平区县级储备``."""
+    return account_title(COUNTY, county, names, {})
+
+
+def project_names(conn: Connection, codes: Iterable[str]) -> dict[str, str]:
+    """Project code → name, for the codes of the project library among ``codes``."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    return {str(c): str(n) for c, n in conn.execute(
+        sa.select(project_table.c.code, project_table.c.name)
+        .where(project_table.c.code.in_(wanted)))}
+
+
+def title_of(conn: Connection, account: Account) -> str:
+    """:func:`account_title` of one account, its county or project named from ``conn``."""
+    if account.type == COUNTY:
+        return reserve_title(account.owner, county_names(conn))
+    return account_title(account.type, account.owner, {},
+                         project_names(conn, [account.owner] if account.owner else []))
 
 
 def _preferred(boundary: str | None, granted: str, code: str) -> str:

@@ -27,9 +27,11 @@ from blueprint.analysis.quota.ledger import (
     Move,
     balance,
     check_known_county,
+    county_names,
     find_account,
     get_account,
     loan_outstanding,
+    reserve_title,
 )
 from blueprint.analysis.quota.runner import Plan, Request, execute
 from blueprint.analysis.quota.tables import operations
@@ -62,7 +64,8 @@ def _giver(conn: Any, year: int, kind: QuotaKind, county: str, units: int) -> Ac
         raise QuotaExceeded(
             f"county {county} has {format_amount(have)} {kind.unit} of {kind.code} in "
             f"{year}; {format_amount(units)} needed", where=f"{year}/{kind.code}/{county}",
-            message_zh=f"{year} 年度县区 {county} 的{kind.title}可用 {kind.text(have)}，"
+            message_zh=f"{year} 年度{reserve_title(county, county_names(conn))}的{kind.title}"
+                       f"可用 {kind.text(have)}，"
                        f"不足 {kind.text(units)}")
     return account
 

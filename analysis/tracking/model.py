@@ -86,6 +86,28 @@ def last_closed_month(at: datetime, close_day: int) -> str:
     return f"{year - (mon == 1):04d}-{(mon - 2) % 12 + 1:02d}"
 
 
+# A month's report as the late list and the pages name it (``late_reports``' status).
+REPORT_STATE_ZH = {"late": "逾期报送", "missing": "未报送"}
+
+
+def month_state(month: str, now: datetime, close_day: int) -> tuple[str, str]:
+    """Where a month without a report stands at ``now``, and how the pages say it:
+    ``missing`` (未报送) once its window has closed, ``open`` (待报送, with the closing day)
+    while it is open, ``coming`` (未到报送期) for a month not yet begun in China.
+
+    >>> from blueprint.analysis.clock import CST
+    >>> month_state("2026-11", datetime(2026, 11, 28, 23, 59, tzinfo=CST), 28)
+    ('open', '待报送（2026-11-28 截止）')
+    >>> month_state("2026-11", datetime(2026, 11, 29, 0, 0, tzinfo=CST), 28)
+    ('missing', '未报送')
+    """
+    if window_close(month, close_day) <= now:
+        return "missing", REPORT_STATE_ZH["missing"]
+    if month <= month_of(now.astimezone(CST).date()):
+        return "open", f"待报送（{month}-{close_day:02d} 截止）"
+    return "coming", "未到报送期"
+
+
 def quarter_months(year: int, quarter: int) -> list[str]:
     """The three months of a quarter."""
     return [f"{year:04d}-{m:02d}" for m in range(3 * quarter - 2, 3 * quarter + 1)]
@@ -154,3 +176,29 @@ class Report:
                 "milestones": {k: v.isoformat() for k, v in self.milestones.items()},
                 "note": self.note, "reported_at": iso_utc(self.reported_at),
                 "reported_by": self.reported_by, "corrects_id": self.corrects_id}
+
+
+def milestone_offer(plan: Plan | None, reports: dict[str, Report], month: str
+                    ) -> dict[str, str]:
+    """Which milestones a report for ``month`` may say were reached: every kind, in order,
+    mapped to ``""`` when it may, else to why not, in Chinese. A milestone may be reported
+    when it is in the project's plan and no report of another month (the newest of each
+    month, ``reports``) says it was reached: the month's own report may be corrected. The
+    report form offers the kinds mapped to ``""``; :func:`submit_report` refuses the others
+    with the reason.
+    """
+    planned = {m.kind for m in plan.milestones} if plan else set()
+    done = {kind: (m, when) for m, r in sorted(reports.items()) if m != month
+            for kind, when in r.milestones.items()}
+    offer = {}
+    for kind, zh in MILESTONE_ZH.items():
+        if kind not in planned:
+            offer[kind] = f"{zh}节点不在本项目的跟踪计划（倒排工期）中，不能填报为已完成"
+        elif kind in done:
+            reported, when = done[kind]
+            offer[kind] = (f"{zh}节点已于 {when.isoformat()} 完成（{reported} 月报已报送），"
+                           "不能再次填报；如有误，请更正该月月报")
+        else:
+            offer[kind] = ""
+    return offer
+

@@ -38,6 +38,7 @@ from blueprint.analysis.tracking.model import (
     Plan,
     Report,
     check_month,
+    milestone_offer,
     month_of,
     window_close,
 )
@@ -47,7 +48,7 @@ from blueprint.analysis.tracking.photos import (
     report_photos,
     store_photos,
 )
-from blueprint.analysis.tracking.plans import all_plans
+from blueprint.analysis.tracking.plans import all_plans, load_plan
 from blueprint.layers.errors import BadInput
 from blueprint.layers.schema import projects, tracking_problems, tracking_reports
 from blueprint.layers.store import Store, write_audit
@@ -112,6 +113,7 @@ def _submit(code: str, month: str, money: Any, funds: Any, reached: dict[str, da
         if project.stage == EXITED:
             raise BadInput(f"project {code} has exited the library", where="project",
                            message_zh=f"项目“{code}”已调出项目库，无需填报")
+        _check_milestones(conn, project.id, code, month, reached)
         before = conn.execute(sa.select(tracking_reports.c.id).where(
             tracking_reports.c.project_id == project.id, tracking_reports.c.month == month
         ).order_by(tracking_reports.c.id.desc()).limit(1)).scalar()
@@ -136,6 +138,20 @@ def _submit(code: str, month: str, money: Any, funds: Any, reached: dict[str, da
                               created)
     return Report(report_id, code, month, money, funds, reached, note, at, user.name, before,
                   [p.text for p in problems], [p.to_dict() for p in stored])
+
+
+def _check_milestones(conn: Connection, project_id: int, code: str, month: str,
+                      reached: dict[str, date]) -> None:
+    """Refuse a milestone the report form would not offer (:func:`milestone_offer`)."""
+    if not reached:
+        return
+    newest, _ = all_reports(conn, project_id=project_id)
+    offer = milestone_offer(load_plan(conn, project_id, code), newest.get(project_id, {}),
+                            month)
+    for kind in reached:
+        if offer[kind]:
+            raise BadInput(f"milestone {kind} may not be reported for {code} in {month}",
+                           where=f"milestones.{kind}", message_zh=offer[kind])
 
 
 def report_project(report_id: int, *, store: Store) -> str:

@@ -77,6 +77,9 @@ class MovementOut(BaseModel):
     amount: Decimal
     price: Decimal | None
     reverses_id: int | None
+    reverses_zh: str | None = Field(
+        default=None, description="what a reversing entry reverses, as the export says it: "
+                                  "冲正分录 12（操作 7，配置）")
     hold_id: int | None
     loan_id: int | None
     actor: str

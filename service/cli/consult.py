@@ -144,7 +144,7 @@ def inbox_cmd(department: Annotated[str | None, typer.Option(
         print_json(rows)
         return
     table(f"待办会商（{named.get(code, code)}）",
-          ["轮次", "项目代码", "项目名称", "答复期限", "剩余工作日", "本部门意见"],
+          ["轮次", "项目编号", "项目名称", "答复期限", "剩余工作日", "本部门意见"],
           [[r["round_id"], r["project"], r["name"], r["deadline"],
             "已逾期" if r["overdue"] else r["working_days_left"], _answer_zh(r["answer"])]
            for r in rows])
@@ -165,6 +165,6 @@ def overdue_cmd(format: Format = "table") -> None:
     if format == "json":
         print_json(found)
         return
-    table("逾期未答复", ["部门", "轮次", "项目代码", "项目名称", "答复期限", "逾期工作日"],
+    table("逾期未答复", ["部门", "轮次", "项目编号", "项目名称", "答复期限", "逾期工作日"],
           [[dept, r["round_id"], r["project"], r["name"], r["deadline"],
             r["working_days_overdue"]] for dept, rows in found.items() for r in rows])

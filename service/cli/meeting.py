@@ -33,7 +33,7 @@ def list_cmd(all: Annotated[bool, typer.Option("--all", help="Decided and withdr
     if format == "json":
         print_json(items)
         return
-    table("联席会议问题清单", ["事项", "项目代码", "项目名称", "问题", "状态", "会议日期", "决定"],
+    table("联席会议问题清单", ["事项", "项目编号", "项目名称", "问题", "状态", "会议日期", "决定"],
           [[i["id"], i["project"], i["name"], i["problem"], STATUS_ZH.get(i["status"], "—"),
             i["meeting_date"] or "—", i["decision_text"] or "—"] for i in items])
 

@@ -57,7 +57,7 @@ def project_rows(found: list[Any], *, store: Store) -> list[list[Any]]:
              "是" if key_status(p).is_key else "否"] for p in found]
 
 
-PROJECT_COLUMNS = ["项目代码", "项目名称", "县区", "总投资（亿元）", "阶段", "重点项目"]
+PROJECT_COLUMNS = ["项目编号", "项目名称", "县区", "总投资（亿元）", "阶段", "重点项目"]
 
 
 def _show_one(project: Any, fmt: str, note: str = "", *, store: Store) -> None:
@@ -251,7 +251,7 @@ def stale_cmd(format: Format = "table") -> None:
     if format == "json":
         print_json(found)
         return
-    table("审查结论已过期的项目", ["项目代码", "原结论", "原因"],
+    table("审查结论已过期的项目", ["项目编号", "原结论", "原因"],
           [[s["project"], VERDICT_ZH.get(s["verdict"], s["verdict"]), _why(s)] for s in found])
 
 
@@ -266,7 +266,7 @@ def revet_cmd(user: UserName = None, format: Format = "table") -> None:
     if format == "json":
         print_json(results)
         return
-    table("重新审查结果", ["项目代码", "原结论", "新结论", "是否变化", "原因"],
+    table("重新审查结果", ["项目编号", "原结论", "新结论", "是否变化", "原因"],
           [[r["project"], VERDICT_ZH.get(r["before"], r["before"]),
             VERDICT_ZH.get(r["after"], r["after"]), "是" if r["changed"] else "否", _why(r)]
            for r in results])

@@ -165,7 +165,7 @@ def dispatch_record(
         parts = value.split("@")
         if len(parts) not in (3, 4):
             raise BadInput(f"--problem {value!r} is not CODE@TEXT@UNIT[@DUE]", where="problem",
-                           message_zh="--problem 格式应为 项目代码@问题@责任单位[@办结时限]")
+                           message_zh="--problem 格式应为 项目编号@问题@责任单位[@办结时限]")
         raised.append(DispatchProblem(parts[0], parts[1], parts[2],
                                       parts[3] if len(parts) == 4 else None))  # type: ignore[arg-type]
     store = open_store()
@@ -212,7 +212,7 @@ def adjust_record(
         if len(parts) not in (3, 4):
             raise BadInput(f"--item {value!r} is not CODE@ACTION@REASON[@LIBRARY]",
                            where="item",
-                           message_zh="--item 格式应为 项目代码@调整方式@理由[@项目库]")
+                           message_zh="--item 格式应为 项目编号@调整方式@理由[@项目库]")
         items.append(AdjustmentItem(parts[0], parts[1], parts[2],
                                     *(parts[3:] or ["city_key"])))
     store = open_store()
@@ -233,7 +233,7 @@ def adjust_list(format: Format = "table") -> None:
     if format == "json":
         print_json([a.to_dict() for a in found])
         return
-    table("季度调整记录", ["编号", "季度", "日期", "项目代码", "调整", "理由"],
+    table("季度调整记录", ["编号", "季度", "日期", "项目编号", "调整", "理由"],
           [[a.id, a.quarter, a.decided_on, i.project, i.action_zh, i.reason]
            for a in found for i in a.items])
 
@@ -265,7 +265,7 @@ def status_cmd(county: Annotated[str | None, typer.Option(help="Only this county
         print_json([s.to_dict() for s in found])
         return
     names = _county_names(store)
-    table("项目三色状态", ["项目代码", "项目名称", "县区", "状态", "原因"],
+    table("项目三色状态", ["项目编号", "项目名称", "县区", "状态", "原因"],
           [[s.project.code, s.project.name, names.get(s.project.county, s.project.county),
             s.to_dict()["colour_zh"],
             "；".join(s.reasons)] for s in found])
@@ -288,7 +288,7 @@ def problems_cmd(status: Annotated[str | None, typer.Option(
         print_json([p.to_dict() for p in found])
         return
     names = _county_names(store)
-    table("问题清单", ["编号", "项目代码", "县区", "问题", "责任单位", "办结时限", "状态"],
+    table("问题清单", ["编号", "项目编号", "县区", "问题", "责任单位", "办结时限", "状态"],
           [[p.id, p.project, names.get(p.county, p.county), p.text, p.owner_unit, p.due_on,
             p.to_dict()["status_zh"]] for p in found])
 
@@ -319,7 +319,7 @@ def problem_cmd(action: Annotated[str, typer.Argument(help="raise, escalate or c
                store=store)
     else:
         raise BadInput("usage: problem raise CODE | problem escalate ID | problem close ID",
-                       message_zh="用法：problem raise 项目代码 | escalate 编号 | close 编号",
+                       message_zh="用法：problem raise 项目编号 | escalate 编号 | close 编号",
                        where="action")
     out.print(f"问题 {p.id}（{p.project}）：{p.to_dict()['status_zh']}。", markup=False)
 
@@ -330,6 +330,7 @@ def late_cmd(month: Month,
              format: Format = "table") -> None:
     """Late and missing reports of a month, with counts per county and unit."""
     from blueprint.analysis.tracking import late_counts, late_reports
+    from blueprint.analysis.tracking.model import REPORT_STATE_ZH as zh
 
     store = open_store(create=False)
     found = late_reports(month, store=store, county=known_county(county, store=store))
@@ -337,9 +338,8 @@ def late_cmd(month: Month,
         print_json({"reports": found, "by_county": late_counts(found, "county"),
                     "by_unit": late_counts(found, "unit")})
         return
-    zh = {"late": "逾期报送", "missing": "未报送"}
     names = _county_names(store)
-    table(f"{month} 月报逾期、未报清单", ["项目代码", "项目名称", "县区", "责任单位", "情况"],
+    table(f"{month} 月报逾期、未报清单", ["项目编号", "项目名称", "县区", "责任单位", "情况"],
           [[r["project"], r["name"], names.get(r["county"], r["county"]), r["unit"],
             zh[r["status"]]] for r in found])
     for by, title in (("county", "按县区"), ("unit", "按责任单位")):

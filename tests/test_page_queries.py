@@ -1,0 +1,86 @@
+"""Nonsense in a page's address (a hand-edited link, an old bookmark) gets the page itself,
+under the usual header, naming the field and the value and keeping the other filters — not
+a bare error page, a JSON body or a server error. Both engines, the sample city."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from blueprint.layers.store import Store
+from tests.conftest import ENGINES, SAMPLE, make_store
+
+LONG = "9" * 5000
+NO_PAGE = "该页面不存在，请检查地址，或从上方的导航进入"
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[TestClient]:
+    """The real app over the sample city, signed in as a city quota manager."""
+    from blueprint.analysis.sample import load_sample
+    from blueprint.layers.sessions import sign_in
+    from blueprint.layers.users import create_user
+    from blueprint.service.app import create_app
+    from blueprint.service.settings import Settings
+    from blueprint.web.session import COOKIE
+
+    if request.param == "postgis":
+        request.applymarker(pytest.mark.postgis)
+    gen = make_store(str(request.param), tmp_path_factory.mktemp(f"q-{request.param}"))
+    store: Store = next(gen)
+    load_sample(SAMPLE, store=store, actor="test")
+    create_user("q_city", "city_quota_manager", None, store=store, actor="test",
+                password="pw-1234567890")
+    session_id, _ = sign_in("q_city", "pw-1234567890", store=store, hours=1)
+    app = create_app(Settings(database_url=store.database_url, data_dir=store.data_dir))
+    with TestClient(app, base_url="https://testserver",
+                    headers={"accept": "text/html"}) as test_client:
+        test_client.cookies.set(COOKIE, session_id)
+        yield test_client
+    next(gen, None)
+
+
+CASES: list[tuple[str, dict[str, str], int, list[str]]] = [
+    ("/quota", {"since": "2026-13-45", "op": "allocate", "county": "371502"}, 400,
+     ["筛选条件“起”的值“2026-13-45”无效", '<option value="allocate" selected>',
+      '<option value="371502" selected>']),
+    ("/quota", {"since": "abc"}, 400, ["筛选条件“起”的值“abc”无效"]),
+    ("/quota", {"until": "2026-02-30", "op": "grant"}, 400,
+     ["筛选条件“止”的值“2026-02-30”无效", '<option value="grant" selected>']),
+    ("/quota", {"op": "steal"}, 400, ["筛选条件“操作”的值“steal”无效：未知的操作类型"]),
+    ("/quota", {"kind": "gold"}, 400, ["筛选条件“指标类型”的值“gold”无效"]),
+    ("/quota", {"year": "abc"}, 400, ["筛选条件“年度”的值“abc”无效"]),
+    ("/quota", {"year": "99999"}, 400, ["筛选条件“年度”的值“99999”无效"]),
+    ("/quota", {"page": "-1"}, 400, ["筛选条件“页码”的值“-1”无效"]),
+    ("/quota", {"since": LONG}, 400, ["筛选条件“起”的值“" + "9" * 40 + "…”无效"]),
+    ("/tracking", {"colour": "purple", "stage": "started"}, 400,
+     ["没有颜色“purple”", 'value="started" selected']),
+    ("/tracking", {"county": "999999"}, 400, ["县区“999999”不在"]),
+    ("/tracking", {"month": "2026-13"}, 400, ["而非“2026-13”，已显示"]),
+    ("/tracking/figures", {"month": "abc"}, 400, ["月份无效，已忽略：月份须为“年-月”"]),
+    ("/tracking/bulletin", {"month": "2099-01"}, 400, ["2099-01 尚未到来，还没有指标和通报"]),
+    ("/tracking/photos/0", {}, 404, [NO_PAGE]),
+    ("/tracking/photos/abc", {}, 404, [NO_PAGE]),
+    ("/tracking/projects/" + "A" * 300, {}, 404, [NO_PAGE]),
+    ("/projects/" + "A" * 300, {}, 404, [NO_PAGE]),
+    ("/tracking/bulletin/abc.pdf", {}, 404, [NO_PAGE]),
+    ("/tracking/bulletin/2026-11.doc", {}, 404, ["通报只有 PDF 和 xlsx 两种下载，没有“.doc”"]),
+]
+
+
+@pytest.mark.parametrize(("path", "params", "status", "said"), CASES,
+                         ids=[f"{p[:30]}-{'&'.join(q)}" for p, q, _, _ in CASES])
+def test_nonsense_in_the_address_gets_the_page_saying_what_was_wrong(
+        client: TestClient, path: str, params: dict[str, Any], status: int,
+        said: list[str]) -> None:
+    answer = client.get(path, params=params, follow_redirects=False)
+    assert answer.status_code == status, answer.text[-1500:]
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "<nav" in answer.text and "Traceback" not in answer.text  # under the usual header
+    for text in said:
+        assert text in answer.text, (text, answer.text[-2500:])
+    assert LONG not in answer.text  # a very long value is shortened, not echoed whole
