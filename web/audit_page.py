@@ -47,7 +47,7 @@ def audit_routes(SessionDep: Any, Ctx: Any, StoreDep: Any) -> APIRouter:  # noqa
             refused.append(f"没有操作类型“{action[:CODE_LEN]}”，已忽略该条件")
             action = None
         if project is not None and len(project) > CODE_LEN:
-            refused.append(f"项目代码不超过 {CODE_LEN} 个字符，已忽略该条件")
+            refused.append(f"项目编号不超过 {CODE_LEN} 个字符，已忽略该条件")
             project = None
         total = count_audit(store=store, project=project, action=action)
         page_no, pages = page_of(q.get("page"), total, PAGE_SIZE)
