@@ -187,6 +187,7 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
       {_save_project(base, save_refused)}
     </div>
     {refused}
+    <p class="bp-hint" id="bp-save-elsewhere" hidden></p>
     <div class="bp-downloads bp-site-downloads" id="bp-site-downloads">
       <span>下载地块</span>{_site_downloads()}
     </div>

@@ -398,7 +398,29 @@ window.BlueprintCheck = function (bp) {
     } catch (e) { return; }
     var query = new URLSearchParams({ industry: r.industry || "", county: r.county || "",
       name: r.site.name || "" });
-    $("bp-save-project").href = base + "/projects/new?" + query.toString();
+    var button = $("bp-save-project"), note = $("bp-save-elsewhere");
+    button.href = base + "/projects/new?" + query.toString();
+    if (button.disabled || !note) { return; }  /* the user may not save a project at all */
+    var why = elsewhereZh(r);
+    button.hidden = !!why;
+    note.hidden = !why;
+    note.textContent = why;
+  }
+
+  /* A county's staff save projects of their own county only (the new-project form offers
+   * no other, and the server refuses it): a site with no part in their county says so
+   * instead of offering 保存为项目. The counties are the administrative finding's. */
+  var OWN_COUNTY = ($("bp-search") && $("bp-search").dataset.county) || "";
+  function elsewhereZh(r) {
+    if (!OWN_COUNTY) { return ""; }
+    var codes = [];
+    (r.findings || []).forEach(function (f) {
+      if (kindOf(f.kind).county) { codes = codes.concat(f.feature_ids || []); }
+    });
+    if (!codes.length || codes.indexOf(OWN_COUNTY) >= 0) { return ""; }
+    var named = codes.map(function (c) { return (COUNTY_NAMES[c] || c) + "（" + c + "）"; });
+    return "地块位于" + named.join("、") + "，不在本县区（" + (COUNTY_NAMES[OWN_COUNTY] ||
+      OWN_COUNTY) + "）内：县区工作人员只能保存本县区的项目，不能保存为项目。";
   }
 
   function focusLayer(name) {
@@ -479,6 +501,7 @@ window.BlueprintCheck = function (bp) {
   function saveAsProject(feature, report) {
     if ($("bp-save-project").disabled) { return; }  /* the user may not save a project */
     offerProject(candidateFc(feature, report));
+    if ($("bp-save-project").hidden) { return; }  /* a site in another county */
     window.location.href = $("bp-save-project").href;
   }
 
