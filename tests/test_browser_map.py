@@ -368,3 +368,34 @@ def test_the_zoning_layer_says_which_colour_is_which_class(page):
     assert "商业服务业用地" in text, text
     page.locator(".leaflet-control-layers-overlays label", has_text="用途分区").click()
     legend.wait_for(state="detached")
+
+
+def _level_one_overlap_m2(site_name: str) -> float:
+    """The site's overlap with the level-1 zone, from the source files with geopandas, in
+    the site's Gauss-Krüger zone 39 (EPSG:4548), not through the product."""
+    import geopandas as gpd
+
+    from blueprint.layers.coordfile import read_coordinate_file
+
+    site = read_coordinate_file(SAMPLE / "sites" / site_name).parcels.to_crs(4548)
+    zones = gpd.read_file(SAMPLE / "layers" / "water_source.shp").to_crs(4548)
+    level = next(c for c in zones.columns if zones[c].astype(str).str.contains("一级").any())
+    one = zones[zones[level].astype(str).str.contains("一级")]
+    return float(site.geometry.iloc[0].intersection(one.geometry.union_all()).area)
+
+
+def test_a_level_one_water_source_piece_says_its_own_facts(page):
+    """The popup of a 一级 piece read the finding's whole text: the 二级 part's overlap of
+    34,560 m² included. Now its own level, area and the rule sentence, shortly."""
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "05_water_source_l1.txt"))
+    page.locator("#bp-verdict").wait_for()
+    page.locator("tr.bp-finding[data-layer=water_source]").first.click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert "饮用水水源一级保护区" in text and "二级" not in text, text
+    assert "不得占用饮用水水源一级保护区" in text, text
+    shown = re.search(r"本图斑重叠面积\s*([\d,.]+) m²", text)
+    assert shown and float(shown.group(1).replace(",", "")) == pytest.approx(
+        _level_one_overlap_m2("05_water_source_l1.txt"), abs=0.05), text
+    assert "平方米（" not in text  # the facts are the table's, not a sentence again
