@@ -399,3 +399,23 @@ def test_a_level_one_water_source_piece_says_its_own_facts(page):
     assert shown and float(shown.group(1).replace(",", "")) == pytest.approx(
         _level_one_overlap_m2("05_water_source_l1.txt"), abs=0.05), text
     assert "平方米（" not in text  # the facts are the table's, not a sentence again
+
+
+def test_find_a_site_writes_hectares_as_a_planner_does(page):
+    """找地块 for 100,000 公顷 said 容纳不下 100000.0000 公顷; the candidates 12.00 公顷."""
+    page.locator(".bp-county-label").first.wait_for()
+    page.locator("#bp-search > summary").click()
+    page.select_option("#bp-search-county", "371502")
+    page.fill("#bp-search-area", "100000")
+    page.locator("#bp-search-run").click()
+    summary = page.locator("#bp-search-summary")
+    page.wait_for_function("document.querySelector('#bp-search-summary').textContent"
+                           ".includes('公顷')", timeout=60000)
+    text = summary.inner_text()
+    assert "100,000 公顷" in text and "100000" not in text and ".0000" not in text, text
+    page.fill("#bp-search-area", "12")
+    page.locator("#bp-search-run").click()
+    page.locator(".bp-candidate-item").first.wait_for(timeout=60000)
+    heads = page.locator(".bp-candidate-head").all_inner_texts()
+    assert all(re.search(r"，\d+(\.\d{1,2})? 公顷，", h) for h in heads), heads
+    assert any("，12 公顷，" in h for h in heads), heads  # LC-GD-001 is 12 ha
