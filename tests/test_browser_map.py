@@ -355,8 +355,13 @@ def test_the_zoning_layer_says_which_colour_is_which_class(page):
     rows = legend.locator("li").all_inner_texts()
     assert "商业服务业用地 09" in rows and "居住用地 07" in rows, rows
     assert not any("1001" in row for row in rows), rows  # 工业用地 has the colour of 10
+    # the legend's swatch is the colour of kinds.toml, as the features are drawn
+    from blueprint.layers.catalogue import get_kind
+
+    colour = get_kind("zoning").web["class_styles"]["09"]["fillColor"]
+    rgb = "rgb({}, {}, {})".format(*(int(colour[i:i + 2], 16) for i in (1, 3, 5)))
     swatch = legend.locator("li", has_text="商业服务业用地").locator(".bp-class-swatch")
-    assert swatch.evaluate("s => getComputedStyle(s).backgroundColor") == "rgb(239, 106, 90)"
+    assert swatch.evaluate("s => getComputedStyle(s).backgroundColor") == rgb
     assert_accessible(page)
     page.evaluate("() => { blueprint.map.setView([36.45, 115.99], 13, {animate: false}); }")
     page.wait_for_function("() => blueprint.layers.find(e => e.cfg.kind === 'zoning').loaded")
@@ -366,6 +371,9 @@ def test_the_zoning_layer_says_which_colour_is_which_class(page):
         l.fire('click', {latlng: l.getBounds().getCenter()}, true);
         return document.querySelector('.leaflet-popup-content').innerText; }""")
     assert "商业服务业用地" in text, text
+    drawn = page.evaluate("""() => blueprint.layers.find(x => x.cfg.kind === 'zoning').geo
+        .getLayers().find(x => x.feature.properties._class === '09').options.fillColor""")
+    assert drawn == colour
     page.locator(".leaflet-control-layers-overlays label", has_text="用途分区").click()
     legend.wait_for(state="detached")
 
