@@ -165,6 +165,9 @@ def test_zoning_classes_do_not_look_like_the_control_layers():
         assert _delta_e(distinct[one], distinct[other]) >= 20, (one, other)
     for code in colours:  # 1001 is drawn as 10 (the legend lists 10 only)
         assert colours[code] == colours[code[:2]], code
+    # the layer list's swatch shows the classes' colours, not one green
+    swatch = get_kind("zoning").web["swatch"]
+    assert set(re.findall(r"#[0-9a-f]{6}", swatch)) == set(distinct.values()), swatch
 
 
 def _one_colour(style: dict) -> bool:
