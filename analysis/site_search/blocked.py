@@ -29,7 +29,11 @@ def blocked_message(region: Region, area_m2: float, industry_title: str, source:
         return f"{region.scope_zh}符合{use}用途的用地均已被{what}占用。"
     parts = shapely.get_parts(region.allowed)
     largest = max(float(p.area) for p in parts)
-    anywhere = (f"{region.scope_zh}可用于{use}项目的用地零散，最大一片约 "
+    total = float(region.allowed.area)
+    # land short in all is not "scattered": say how much there is
+    anywhere = (f"{region.scope_zh}可用于{use}项目的用地共约 {ha_text(total)}，不足 {need}，"
+                f"主要受{what}限制。" if total < area_m2 else
+                f"{region.scope_zh}可用于{use}项目的用地零散，最大一片约 "
                 f"{ha_text(largest)}，容纳不下 {need}的地块，主要受{what}限制。")
     if source == "anywhere":
         return anywhere
