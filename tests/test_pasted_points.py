@@ -280,6 +280,12 @@ def test_pasted_degrees_are_vetted_as_the_file_is_and_must_lie_in_the_city(clien
     multi = client.post("/api/vet/points", json={
         "points": "\n".join(_section_rows(SITES / "07_multi_parcel.txt"))}).json()
     assert multi["site"]["parcels"] == 2
+    # named by its parcels, as the file is (it was 粘贴的坐标, and so was the saved project)
+    with (SITES / "07_multi_parcel.txt").open("rb") as fh:
+        file_name = client.post("/api/vet/file", files={
+            "file": ("07_multi_parcel.txt", fh)}).json()["site"]["name"]
+    assert multi["site"]["name"] == file_name == "、".join(
+        r.split(",")[3] for r in _section_rows(SITES / "07_multi_parcel.txt") if r.endswith("@"))
 
 
 # ------------------------------------------------------------------ the map, in Chromium
