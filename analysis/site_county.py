@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from blueprint.analysis.evaluators import rule_of
 from blueprint.analysis.overlay import overlay_site
 from blueprint.analysis.site import Site
-from blueprint.layers.errors import NotAllowed, UnknownCRS
+from blueprint.layers.errors import BadInput, NotAllowed, UnknownCRS
 from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
@@ -48,6 +48,16 @@ def site_counties(site: Site, *, store: Store) -> list[SiteCounty]:
         by_code[h.fid] = SiteCounty(h.fid, h.klass or h.fid,
                                     h.area_m2 + (old.area_m2 if old else 0.0))
     return sorted(by_code.values(), key=lambda c: -c.area_m2)
+
+
+def site_county(site: Site, *, store: Store) -> str:
+    """The code of the county holding most of ``site``: a project's county by default.
+    Raises :class:`BadInput` when the site lies in no county of the city."""
+    counties = site_counties(site, store=store)
+    if not counties:
+        raise BadInput("the site lies in no county of the city: choose the county",
+                       message_zh="地块不在本市任何县区内，请选择所在县区", where="county")
+    return counties[0].code
 
 
 def require_site_in_county(user: User, county: str, site: Site | None, *,
