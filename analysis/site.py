@@ -188,7 +188,9 @@ def site_from_points(text: str, *, crs: str | None = None, name: str | None = No
         epsg = key
     source = source or PASTED
     parsed = read_point_table(text, epsg=epsg, name=source)
-    return site_from_frame(parsed.parcels.to_crs(CGCS2000), name=name or PASTED,
+    # unnamed, the site has its parcels' names when headers gave them, as a file's has
+    return site_from_frame(parsed.parcels.to_crs(CGCS2000),
+                           name=name or _site_name(parsed.parcels, PASTED),
                            source=source, warnings=parsed.warnings, limits=limits)
 
 

@@ -18,6 +18,18 @@ def m2_to_ha(m2: float) -> float:
     return m2 / M2_PER_HA
 
 
+def ha_text(m2: float) -> str:
+    """Square metres as a planner writes hectares in a sentence: thousands separated, two
+    decimals (four below 1 公顷, where two would hide the site), trailing zeros dropped.
+
+    >>> [ha_text(m) for m in (1e9, 120_000, 126_000, 300_000.4, 5_237, 0)]
+    ['100,000 公顷', '12 公顷', '12.6 公顷', '30 公顷', '0.5237 公顷', '0 公顷']
+    """
+    ha = m2_to_ha(m2)
+    digits = 2 if abs(ha) >= 1 else 4
+    return f"{ha:,.{digits}f}".rstrip("0").rstrip(".") + " 公顷"
+
+
 def m2_to_mu(m2: float) -> float:
     """Square metres in 亩."""
     return m2 / M2_PER_HA * MU_PER_HA

@@ -355,8 +355,13 @@ def test_the_zoning_layer_says_which_colour_is_which_class(page):
     rows = legend.locator("li").all_inner_texts()
     assert "商业服务业用地 09" in rows and "居住用地 07" in rows, rows
     assert not any("1001" in row for row in rows), rows  # 工业用地 has the colour of 10
+    # the legend's swatch is the colour of kinds.toml, as the features are drawn
+    from blueprint.layers.catalogue import get_kind
+
+    colour = get_kind("zoning").web["class_styles"]["09"]["fillColor"]
+    rgb = "rgb({}, {}, {})".format(*(int(colour[i:i + 2], 16) for i in (1, 3, 5)))
     swatch = legend.locator("li", has_text="商业服务业用地").locator(".bp-class-swatch")
-    assert swatch.evaluate("s => getComputedStyle(s).backgroundColor") == "rgb(239, 106, 90)"
+    assert swatch.evaluate("s => getComputedStyle(s).backgroundColor") == rgb
     assert_accessible(page)
     page.evaluate("() => { blueprint.map.setView([36.45, 115.99], 13, {animate: false}); }")
     page.wait_for_function("() => blueprint.layers.find(e => e.cfg.kind === 'zoning').loaded")
@@ -366,5 +371,59 @@ def test_the_zoning_layer_says_which_colour_is_which_class(page):
         l.fire('click', {latlng: l.getBounds().getCenter()}, true);
         return document.querySelector('.leaflet-popup-content').innerText; }""")
     assert "商业服务业用地" in text, text
+    drawn = page.evaluate("""() => blueprint.layers.find(x => x.cfg.kind === 'zoning').geo
+        .getLayers().find(x => x.feature.properties._class === '09').options.fillColor""")
+    assert drawn == colour
     page.locator(".leaflet-control-layers-overlays label", has_text="用途分区").click()
     legend.wait_for(state="detached")
+
+
+def _level_one_overlap_m2(site_name: str) -> float:
+    """The site's overlap with the level-1 zone, from the source files with geopandas, in
+    the site's Gauss-Krüger zone 39 (EPSG:4548), not through the product."""
+    import geopandas as gpd
+
+    from blueprint.layers.coordfile import read_coordinate_file
+
+    site = read_coordinate_file(SAMPLE / "sites" / site_name).parcels.to_crs(4548)
+    zones = gpd.read_file(SAMPLE / "layers" / "water_source.shp").to_crs(4548)
+    level = next(c for c in zones.columns if zones[c].astype(str).str.contains("一级").any())
+    one = zones[zones[level].astype(str).str.contains("一级")]
+    return float(site.geometry.iloc[0].intersection(one.geometry.union_all()).area)
+
+
+def test_a_level_one_water_source_piece_says_its_own_facts(page):
+    """The popup of a 一级 piece read the finding's whole text: the 二级 part's overlap of
+    34,560 m² included. Now its own level, area and the rule sentence, shortly."""
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "05_water_source_l1.txt"))
+    page.locator("#bp-verdict").wait_for()
+    page.locator("tr.bp-finding[data-layer=water_source]").first.click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert "饮用水水源一级保护区" in text and "二级" not in text, text
+    assert "不得占用饮用水水源一级保护区" in text, text
+    shown = re.search(r"本图斑重叠面积\s*([\d,.]+) m²", text)
+    assert shown and float(shown.group(1).replace(",", "")) == pytest.approx(
+        _level_one_overlap_m2("05_water_source_l1.txt"), abs=0.05), text
+    assert "平方米（" not in text  # the facts are the table's, not a sentence again
+
+
+def test_find_a_site_writes_hectares_as_a_planner_does(page):
+    """找地块 for 100,000 公顷 said 容纳不下 100000.0000 公顷; the candidates 12.00 公顷."""
+    page.locator(".bp-county-label").first.wait_for()
+    page.locator("#bp-search > summary").click()
+    page.select_option("#bp-search-county", "371502")
+    page.fill("#bp-search-area", "100000")
+    page.locator("#bp-search-run").click()
+    summary = page.locator("#bp-search-summary")
+    page.wait_for_function("document.querySelector('#bp-search-summary').textContent"
+                           ".includes('公顷')", timeout=60000)
+    text = summary.inner_text()
+    assert "100,000 公顷" in text and "100000" not in text and ".0000" not in text, text
+    page.fill("#bp-search-area", "12")
+    page.locator("#bp-search-run").click()
+    page.locator(".bp-candidate-item").first.wait_for(timeout=60000)
+    heads = page.locator(".bp-candidate-head").all_inner_texts()
+    assert all(re.search(r"，\d+(\.\d{1,2})? 公顷，", h) for h in heads), heads
+    assert any("，12 公顷，" in h for h in heads), heads  # LC-GD-001 is 12 ha

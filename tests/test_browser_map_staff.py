@@ -193,3 +193,34 @@ def test_picking_a_reference_point_can_be_called_off(server, page):
     page.locator(".leaflet-popup").wait_for()  # the county's popup: a click to read it
     assert page.locator("path.bp-near-point").count() == 0
     assert text.inner_text() == "按距县城远近排序"
+
+
+def _check_file(page: Any, name: str) -> None:
+    page.locator(".bp-county-label").first.wait_for()
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / name))
+    page.wait_for_function("document.body.dataset.bpState === 'done'", timeout=60000)
+
+
+def test_county_staff_are_not_offered_a_site_in_another_county_as_their_project(server, page):
+    """A 东昌府区 user checks a site in 茌平 (03_farmland.txt, sites/README.md): 保存为项目
+    filed it under 东昌府区 and the project page warned 不在所填县区; now the panel says why
+    it cannot be saved. Their own county's site is offered as before."""
+    sign_in(page, server, COUNTY_STAFF, "/")
+    _check_file(page, "03_farmland.txt")
+    assert not page.locator("#bp-save-project").is_visible()
+    note = page.locator("#bp-save-elsewhere")
+    assert note.is_visible()
+    assert "茌平" in note.inner_text() and "不在本县区（东昌府区）内" in note.inner_text()
+    _check_file(page, "01_park_clean.txt")
+    assert page.locator("#bp-save-project").is_visible()
+    assert not page.locator("#bp-save-elsewhere").is_visible()
+
+
+def test_city_staff_save_a_site_under_the_county_holding_it(server, page):
+    """City staff check a site in 茌平: 保存为项目 opens the form with 茌平 (371523) chosen."""
+    sign_in(page, server, CITY_STAFF, "/")
+    _check_file(page, "03_farmland.txt")
+    assert not page.locator("#bp-save-elsewhere").is_visible()
+    page.locator("#bp-save-project").click()
+    page.wait_for_url("**/projects/new?*")
+    assert page.locator("select[name=county]").input_value() == "371523"

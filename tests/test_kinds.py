@@ -7,6 +7,7 @@ imported, vetted (both engines), drawn as GeoJSON and shown on the map page.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -118,3 +119,57 @@ def test_a_registry_entry_with_a_typo_is_refused(tmp_path):
         load_kinds(path)
     with pytest.raises(UnknownLayerKind):
         get_kind("nature_reserve")
+
+
+def _lab(hex_colour: str) -> tuple[float, float, float]:
+    """CIE L*a*b* (D65) of an sRGB colour, by the textbook formulas."""
+    rgb = [int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb)
+    x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+
+    def f(t: float) -> float:
+        return t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116
+
+    return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+
+
+def _delta_e(one: str, other: str) -> float:
+    return sum((p - q) ** 2 for p, q in zip(_lab(one), _lab(other), strict=True)) ** 0.5
+
+
+def test_zoning_classes_do_not_look_like_the_control_layers():
+    """用途分区's 居住 was the farmland's yellow (ΔE 17), 公共管理 the land bank's pink (8),
+    公用设施 the water source's blue (14), 商业 next to the red line: a class must read as
+    a class, not as a control line or a check's red / amber piece."""
+    zoning = get_kind("zoning").web["class_styles"]
+    others = {name: kind.web.get("style", {}).get("color", kind.color)
+              for name, kind in KINDS.items() if name != "zoning"}
+    others |= {f"{name}.color": kind.color for name, kind in KINDS.items()
+               if name != "zoning"}
+    check_js = (Path(__file__).resolve().parent.parent / "web/static/check.js").read_text()
+    for name in ("COLORS", "VERDICT_FILL"):
+        block = re.search(name + r" = \{([^}]*)\}", check_js)
+        assert block, name
+        others |= {f"{name}.{k}": v for k, v in re.findall(r'(\w+): "(#[0-9a-f]{6})"',
+                                                            block.group(1))}
+    assert len(others) > 15
+    colours = {code: s["fillColor"] for code, s in zoning.items()}
+    for code, colour in colours.items():
+        assert _one_colour(zoning[code]), code
+        near = min(others.items(), key=lambda o: _delta_e(colour, o[1]))
+        assert _delta_e(colour, near[1]) >= 25, (code, colour, near)
+    distinct = {code: c for code, c in colours.items() if len(code) == 2}
+    for one, other in itertools.combinations(distinct, 2):
+        assert _delta_e(distinct[one], distinct[other]) >= 20, (one, other)
+    for code in colours:  # 1001 is drawn as 10 (the legend lists 10 only)
+        assert colours[code] == colours[code[:2]], code
+    # the layer list's swatch shows the classes' colours, not one green
+    swatch = get_kind("zoning").web["swatch"]
+    assert set(re.findall(r"#[0-9a-f]{6}", swatch)) == set(distinct.values()), swatch
+
+
+def _one_colour(style: dict) -> bool:
+    """The outline and the fill of a class are one colour (the legend shows one swatch)."""
+    return style.get("color") == style.get("fillColor")

@@ -47,3 +47,31 @@ def test_a_number_written_as_people_write_it_is_refused_saying_how_to_write_it(
             assert "总投资须为数字，如 8.5（不带单位和逗号）" in refused.text, typed
             assert f'name="investment" inputmode="decimal" required value="{typed}"' \
                 in refused.text
+
+
+def test_city_staff_filing_a_site_get_the_county_holding_most_of_it(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The form opened without a county (a site file chosen in the form) had 东昌府区, the
+    first of the list, chosen: a 茌平 site was filed there. Now 按地块所在县区 is chosen,
+    and the project gets the county holding most of the site (03_farmland.txt: 茌平,
+    data/sample/sites/README.md)."""
+    import shapely
+    from projects_support import site
+
+    _users(city)
+    farmland = {"type": "Feature", "properties": {},
+                "geometry": shapely.geometry.mapping(site("03_farmland.txt").geometry)}
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        form = nr.get("/projects/new").text
+        assert re.search(r'<option value="" selected>按地块所在县区', form), form
+        saved = nr.post("/projects/new", data={
+            "csrf": _csrf(nr, "/projects/new"), "site": json.dumps(farmland),
+            "name": "茌平项目", "county": "", "industry": "industrial", "investment": "6",
+            "responsible_unit": "某公司"}, follow_redirects=False)
+        assert saved.status_code == 303, saved.text
+        page = nr.get(saved.headers["location"]).text
+        assert "茌平县（371523）" in page
+    with _client(city, tmp_path) as yg:  # a county's staff have their county only
+        _login(yg, "nr_yg")
+        assert "按地块所在县区" not in yg.get("/projects/new").text

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +130,10 @@ def test_the_zone_comes_from_the_prefix_or_the_chosen_crs_and_they_must_agree():
         assert isinstance(wrong, UnknownCRS) and wrong.where == "粘贴的坐标:1"
         assert "带号前缀为 39" in wrong.message_zh and f"EPSG:{chosen}" in wrong.message_zh
     assert read_point_table(PARK_TEXT, epsg=4548).epsg == 4527  # zone 39 either way
+    # metres given as degrees (EPSG:4490 chosen): said at the line, with the way out
     degrees = _refusal(PARK_TEXT, epsg=4490)
-    assert isinstance(degrees, UnknownCRS) and "不是 CGCS2000 高斯-克吕格" in degrees.message_zh
+    assert isinstance(degrees, UnknownCRS) and degrees.where == "粘贴的坐标:1"
+    assert "平面坐标（米）" in degrees.message_zh and "经纬度" in degrees.message_zh
 
 
 def test_nothing_or_too_much_is_refused_before_any_geometry():
@@ -137,6 +141,72 @@ def test_nothing_or_too_much_is_refused_before_any_geometry():
     assert "没有界址点" in _refusal("点号,X,Y").message_zh  # column names only
     many = "\n".join(f"J{i} 4034895.{i % 1000:03d} 39413513.313" for i in range(MAX_ROWS + 1))
     assert "不能超过" in _refusal(many).message_zh
+
+
+# ------------------------------------------------------------------ degrees (EPSG:4490)
+
+def _shoelace_m2(rows: list[list[str]]) -> float:
+    """The planar area of one closed ring of point rows (X north, Y east), by hand."""
+    xy = [(float(r[3]) % 1_000_000, float(r[2])) for r in rows]
+    return abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in pairwise(xy))) / 2
+
+
+def _degrees(rows: list[list[str]], zone_epsg: int) -> list[tuple[float, float]]:
+    """The rows' points as longitude/latitude, transformed by pyproj itself."""
+    from pyproj import Transformer
+
+    to_degrees = Transformer.from_crs(zone_epsg, 4490, always_xy=True)
+    return [to_degrees.transform(float(r[3]), float(r[2])) for r in rows]
+
+
+def test_longitude_and_latitude_are_read_when_cgcs2000_degrees_are_chosen():
+    """The 坐标系 list offers EPSG:4490, yet pasted lon/lat was refused (planar only)."""
+    from blueprint.analysis.site import site_from_points
+
+    lonlat = _degrees(PARK, 4527)  # the park's eastings carry zone prefix 39
+    text = "\n".join(f"J{i} {lon:.9f} {lat:.9f}" for i, (lon, lat) in enumerate(lonlat, 1))
+    site = site_from_points(text, crs="EPSG:4490")
+    assert site.zone_epsg in (4527, 4548)  # zone 39, 117°E
+    assert site.area_m2 == pytest.approx(_shoelace_m2(PARK), abs=0.05)
+    corner = shapely.get_coordinates(site.geometry)[0]
+    assert corner == pytest.approx(lonlat[0], abs=1e-9)
+    assert not site.warnings
+    # latitude first (the surveying order X north, Y east): read so, and said
+    swapped = "\n".join(f"{lat:.9f}\t{lon:.9f}" for lon, lat in lonlat)
+    again = site_from_points(swapped, crs="EPSG:4490")
+    assert again.area_m2 == pytest.approx(site.area_m2, abs=1e-6)
+    assert any("纬度在前" in w for w in again.warnings)
+    # a table mixing the orders is refused at the row that differs
+    mixed = text.splitlines()
+    mixed[2] = f"J3 {lonlat[2][1]:.9f} {lonlat[2][0]:.9f}"
+    error = _refusal("\n".join(mixed), epsg=4490)
+    assert error.where == "粘贴的坐标:3" and "顺序" in error.message_zh
+    outside = _refusal("1.0 2.0\n1.1 2.0\n1.1 2.1\n", epsg=4490)
+    assert outside.where == "粘贴的坐标:1" and "中国境内的经纬度" in outside.message_zh
+
+
+def _section_rows(path: Path) -> list[str]:
+    """The lines of a coordinate file's [地块坐标] section: parcel headers and points."""
+    text = decode(path.read_bytes(), None, path.name)
+    lines = split_lines(text)
+    start = next(i for i, line in enumerate(lines) if "地块坐标" in line)
+    return [line.strip() for line in lines[start + 1:] if line.strip()]
+
+
+def test_a_paste_with_parcel_headers_makes_the_files_parcels():
+    """A file's [地块坐标] section pasted whole: its parcel header lines (…,@) made the
+    paste fail (该行有 9 项); now each starts a parcel, as in the file."""
+    path = SITES / "07_multi_parcel.txt"
+    expected = read_coordinate_file(path)
+    assert len(expected.parcels) == 2
+    got = read_point_table("\n".join(_section_rows(path)))
+    assert list(got.parcels["parcel_name"]) == list(expected.parcels["parcel_name"])
+    for mine, theirs in zip(got.parcels.geometry, expected.parcels.geometry, strict=True):
+        assert mine.equals(theirs)
+    # a header's point count is checked as the file's
+    rows = _section_rows(path)
+    short = _refusal("\n".join(rows[:3] + rows[4:]))
+    assert short.where == "粘贴的坐标:1" and "界址点数为 5" in short.message_zh
 
 
 # ------------------------------------------------------------------ the API, both engines
@@ -188,6 +258,36 @@ def test_refused_points_say_where_and_record_nothing(client, sample_store):
     assert count_audit(store=sample_store) == before
 
 
+def test_pasted_degrees_are_vetted_as_the_file_is_and_must_lie_in_the_city(client):
+    path = SITES / "02_redline_conflict.txt"
+    with path.open("rb") as fh:
+        by_file = client.post("/api/vet/file", files={"file": (path.name, fh)}).json()
+    rows = _point_rows(path)
+    zone = read_coordinate_file(path).epsg
+    text = "\n".join(f"{lon:.9f},{lat:.9f}" for lon, lat in _degrees(rows, zone))
+    pasted = client.post("/api/vet/points", json={"points": text, "crs": "EPSG:4490"})
+    assert pasted.status_code == 200, pasted.text
+    report = pasted.json()
+    assert report["verdict"] == by_file["verdict"] == "fail"
+    assert report["site"]["area_m2"] == pytest.approx(_shoelace_m2(rows), abs=0.05)
+    assert _layer_areas(report) == pytest.approx(_layer_areas(by_file), abs=0.05)
+    # 天安门 (116.397, 39.909): in China, not in the city
+    beijing = "116.397 39.909\n116.399 39.909\n116.399 39.911\n116.397 39.911"
+    far = client.post("/api/vet/points", json={"points": beijing, "crs": "EPSG:4490"})
+    assert far.status_code == 422 and far.json()["error"] == "unknown_crs"
+    assert "不在本市行政区划范围内" in far.json()["message_zh"]
+    # several parcels pasted with their headers are several parcels
+    multi = client.post("/api/vet/points", json={
+        "points": "\n".join(_section_rows(SITES / "07_multi_parcel.txt"))}).json()
+    assert multi["site"]["parcels"] == 2
+    # named by its parcels, as the file is (it was 粘贴的坐标, and so was the saved project)
+    with (SITES / "07_multi_parcel.txt").open("rb") as fh:
+        file_name = client.post("/api/vet/file", files={
+            "file": ("07_multi_parcel.txt", fh)}).json()["site"]["name"]
+    assert multi["site"]["name"] == file_name == "、".join(
+        r.split(",")[3] for r in _section_rows(SITES / "07_multi_parcel.txt") if r.endswith("@"))
+
+
 # ------------------------------------------------------------------ the map, in Chromium
 
 @pytest.mark.browser
@@ -218,6 +318,23 @@ def test_points_pasted_on_the_map_are_checked_and_a_missing_zone_asks_for_the_cr
     page.locator("#bp-verdict").wait_for()
     assert page.locator("#bp-status.bp-status-error").count() == 0
     assert page.locator("#bp-points").input_value() == NOPREFIX_TEXT  # the text stays
+
+
+@pytest.mark.browser
+def test_longitude_and_latitude_pasted_on_the_map_with_cgcs2000_degrees_chosen(page):
+    rows = _point_rows(SITES / "02_redline_conflict.txt")
+    zone = read_coordinate_file(SITES / "02_redline_conflict.txt").epsg
+    page.locator(".bp-paste summary").click()
+    page.select_option("#bp-crs", "EPSG:4490")
+    page.fill("#bp-points", "经度,纬度\n" + "\n".join(
+        f"{lon:.9f},{lat:.9f}" for lon, lat in _degrees(rows, zone)))
+    page.click("#bp-points-check")
+    page.locator("#bp-verdict").wait_for()
+    assert page.locator("#bp-verdict").inner_text() == "初审结论：不通过"
+    shown = page.locator("#bp-site").inner_text()
+    m2 = re.search(r"([\d,.]+) m²", shown)
+    assert m2 and float(m2.group(1).replace(",", "")) == pytest.approx(_shoelace_m2(rows),
+                                                                        abs=0.02), shown
 
 
 # ------------------------------------------------------------------ the command line

@@ -169,8 +169,10 @@ def test_too_large_a_project_says_the_land_is_too_small(synthetic):
     result = search_sites(SearchRequest(industry="industrial", area_m2=400_000,
                                         county="371502", source="anywhere"), store=synthetic)
     assert result.candidates == []
-    assert "最大一片约 30.0000 公顷" in result.blocked_zh
-    assert "容纳不下 40.0000 公顷的地块" in result.blocked_zh
+    # the 600 × 500 m hole, 30 ha, is all the land there is: short in all, not scattered
+    # (it said 用地零散，最大一片约 30.0000 公顷，容纳不下 40.0000 公顷的地块)
+    assert "可用于工业项目的用地共约 30 公顷，不足 40 公顷，" in result.blocked_zh
+    assert "零散" not in result.blocked_zh
 
 
 def test_both_engines_give_the_same_candidates(synthetic_stores):

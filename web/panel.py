@@ -163,7 +163,9 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
       <summary>或粘贴界址点坐标（从表格、文档复制）</summary>
       <label class="bp-paste-hint"
         for="bp-points">每行一个界址点：X（纵坐标）Y（横坐标），可带点号、圈号。</label>
-      <small class="bp-paste-hint">以逗号、空格或制表符分隔；未含带号时在上方选择坐标系。</small>
+      <small class="bp-paste-hint">以逗号、空格或制表符分隔；未含带号时在上方选择坐标系。
+        坐标系选“EPSG:4490 经纬度”时每行为“经度 纬度”（度）。多个地块可连同地块头行
+        （以“@”结尾）一起粘贴。</small>
       <textarea id="bp-points" name="points" rows="6" spellcheck="false"
         placeholder="J1,4034895.777,39413513.313&#10;J2,4034983.100,39413924.135&#10;…"></textarea>
       <button type="button" id="bp-points-check" class="bp-btn">审查粘贴的坐标</button>
@@ -187,6 +189,7 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
       {_save_project(base, save_refused)}
     </div>
     {refused}
+    <p class="bp-hint" id="bp-save-elsewhere" hidden></p>
     <div class="bp-downloads bp-site-downloads" id="bp-site-downloads">
       <span>下载地块</span>{_site_downloads()}
     </div>

@@ -10,6 +10,7 @@ The page shows only the actions the same policy allows the user on this project.
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -46,6 +47,7 @@ from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.rules import Rules
+from blueprint.analysis.site_county import site_county
 from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed
 from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
@@ -216,6 +218,8 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                                "或上传地块文件，再保存为项目")
             read = True
             data = project_input(form, load_settings().libraries)
+            if not data.county:  # 按地块所在县区: the county holding most of the site
+                data = replace(data, county=site_county(site, store=store))
             project = create_project(data, site=site, user=session.user, store=store)
             vet_project(project.code, user=session.user, store=store, rules=rules)
         except BlueprintError as exc:

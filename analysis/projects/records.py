@@ -33,6 +33,7 @@ from blueprint.analysis.quota.common import check_county
 from blueprint.analysis.quota.kinds import resolve_kind, to_units
 from blueprint.analysis.rules import load_rules
 from blueprint.analysis.site import Site
+from blueprint.analysis.site_county import require_site_in_county
 from blueprint.layers.errors import BadInput, IllegalTransition, NotAllowed, NotFound
 from blueprint.layers.inputs import field_zh
 from blueprint.layers.schema import project_sites, project_stages, project_tags, projects
@@ -139,6 +140,7 @@ def create_project(data: ProjectInput, *, user: User, store: Store, site: Site |
     """
     values = check_input(data)
     require_staff(user, values["county"])
+    require_site_in_county(user, values["county"], site, store=store)
     at = now_utc(at)
     year, prefix = today_cn(at).year, load_settings().code_prefix
     for attempt in range(ATTEMPTS):
@@ -310,6 +312,8 @@ def revise_project(code: str, *, user: User, store: Store, reason: str,
     _require_reason(reason)
     at = now_utc(at)
     values = check_input(data) if data is not None else {}
+    if site is not None:  # read outside the write (a project's county never changes)
+        require_site_in_county(user, get_project(code, store=store).county, site, store=store)
     with store.engine.begin() as conn:
         project = load_project(conn, code, for_update=True)
         require_staff(user, project.county)

@@ -6,7 +6,7 @@ import shapely
 
 from blueprint.analysis.site_search.land_bank import LandBank
 from blueprint.analysis.site_search.region_types import Region
-from blueprint.layers.units import m2_to_ha
+from blueprint.layers.units import ha_text
 
 
 def blockers(region: Region) -> list[str]:
@@ -21,7 +21,7 @@ def blocked_message(region: Region, area_m2: float, industry_title: str, source:
     """The sentence for an empty result: what blocks the project, and where."""
     use = industry_title.removesuffix("项目")
     what = "、".join(blockers(region)) or "管控要求"
-    need = f"{m2_to_ha(area_m2):.4f} 公顷"
+    need = ha_text(area_m2)
     if region.scope.is_empty or region.scope.area <= 1.0:
         where = region.scope_zh.removesuffix("内").removesuffix("范围")
         return f"{where}没有可供{use}项目选址的范围。"
@@ -29,8 +29,12 @@ def blocked_message(region: Region, area_m2: float, industry_title: str, source:
         return f"{region.scope_zh}符合{use}用途的用地均已被{what}占用。"
     parts = shapely.get_parts(region.allowed)
     largest = max(float(p.area) for p in parts)
-    anywhere = (f"{region.scope_zh}可用于{use}项目的用地零散，最大一片约 "
-                f"{m2_to_ha(largest):.4f} 公顷，容纳不下 {need}的地块，主要受{what}限制。")
+    total = float(region.allowed.area)
+    # land short in all is not "scattered": say how much there is
+    anywhere = (f"{region.scope_zh}可用于{use}项目的用地共约 {ha_text(total)}，不足 {need}，"
+                f"主要受{what}限制。" if total < area_m2 else
+                f"{region.scope_zh}可用于{use}项目的用地零散，最大一片约 "
+                f"{ha_text(largest)}，容纳不下 {need}的地块，主要受{what}限制。")
     if source == "anywhere":
         return anywhere
     if bank is None or bank.layers == 0:

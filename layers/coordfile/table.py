@@ -10,7 +10,9 @@ three forms, fields apart by commas, tabs or spaces (full-width commas too):
 - ``point-name ring X Y`` (the coordinate file's point row)
 
 A first row without any number (``点号 X Y``, a spreadsheet's column names) is skipped.
-The points are one parcel: its rings, holes and checks are the coordinate file's
+A coordinate file's parcel header line (ending with ``@``) starts a parcel, as in the file;
+without one, the points are one parcel. With EPSG:4490 chosen the two numbers are degrees
+(:mod:`.degrees`). The parcels' rings, holes and checks are the coordinate file's
 (:mod:`.geometry`, :mod:`.parcels`, :mod:`.zones`), and an error names the pasted line. A
 ring not closed by repeating its first point is closed, with a warning (a table lists each
 point once more often than not). The zone comes from the eastings' prefix, or from the
@@ -21,8 +23,11 @@ from __future__ import annotations
 
 import re
 
+from pyproj import CRS
+
+from blueprint.layers.coordfile.degrees import read_degrees
 from blueprint.layers.coordfile.model import Block, CoordinateFile, Point, RawFile, fail
-from blueprint.layers.coordfile.parcels import check_point, parse_point
+from blueprint.layers.coordfile.parcels import check_point, parse_header, parse_point
 from blueprint.layers.coordfile.reader import assemble
 from blueprint.layers.coordfile.text import split_lines
 from blueprint.layers.coordfile.zones import PREFIX_MIN, ZONES, epsg_zone
@@ -35,20 +40,24 @@ MAX_ROWS = 20_000
 #: At most this many characters (or bytes of a file) of a table: some 20,000 long rows.
 MAX_TEXT = 1_000_000
 _FIELDS = re.compile(r"[\s,，;；]+")
+_HEADER_FIELDS = re.compile(r"[,，\t]")  # a header's empty fields count
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
 def read_point_table(text: str, *, epsg: int | None = None,
                      name: str = PASTED) -> CoordinateFile:
-    """Read a pasted point table as one parcel.
+    """Read a pasted point table: one parcel, or one per parcel header line.
 
     Parameters
     ----------
     text
-        The rows, as pasted.
+        The rows, as pasted. A coordinate file's parcel header lines (``5,1.2345,1,一号地块,
+        面,,工业用地,,@``, ending with ``@``) start a new parcel each, as in the file.
     epsg
-        The CGCS2000 Gauss-Krüger CRS the user chose (EPSG:4491–4554); needed when the
-        eastings carry no zone prefix, and checked against the prefix when they do.
+        The CRS the user chose: a CGCS2000 Gauss-Krüger CRS (EPSG:4491–4554), needed when
+        the eastings carry no zone prefix and checked against the prefix when they do; or
+        geographic CGCS2000 (EPSG:4490), the points then being longitude and latitude in
+        degrees (latitude first is recognised, the ranges in China being apart, and said).
     name
         The name errors give before the line number.
 
@@ -60,22 +69,22 @@ def read_point_table(text: str, *, epsg: int | None = None,
     UnknownCRS
         The zone cannot be known, or contradicts the chosen CRS.
     """
-    points = _points(split_lines(text), name)
     warnings: list[str] = []
-    block = Block(points[0].line, 0, None, "1", "", "面", "", "", "",
-                  points=_closed(points, warnings))
-    block.count = len(block.points)
-    raw = RawFile(attributes=_attributes(epsg, points, name), blocks=[block])
+    blocks = _blocks(split_lines(text), name, warnings)
+    points = [point for block in blocks for point in block.points]
+    if epsg is not None and _geographic(epsg, name):
+        return read_degrees(blocks, epsg, name, warnings)
+    raw = RawFile(attributes=_attributes(epsg, points, name), blocks=blocks)
     parsed = assemble(raw, name)
     _check_chosen(epsg, parsed.epsg, points[0], name)
     return CoordinateFile(parsed.attributes, parsed.epsg, parsed.parcels,
                           warnings + parsed.warnings)
 
 
-def _points(lines: list[str], name: str) -> list[Point]:
-    rows = [(number, _FIELDS.split(line.strip())) for number, line in enumerate(lines, 1)
-            if line.strip()]
-    if rows and not any(_NUMBER.match(f) for f in rows[0][1]):
+def _rows(lines: list[str], name: str) -> list[tuple[int, str]]:
+    rows = [(number, line.strip()) for number, line in enumerate(lines, 1) if line.strip()]
+    if rows and not rows[0][1].endswith("@") and not any(
+            _NUMBER.match(f) for f in _FIELDS.split(rows[0][1])):
         rows = rows[1:]  # the table's column names (a point with a typo is no header)
     if not rows:
         raise CoordinateFileError("no boundary points were given",
@@ -85,7 +94,40 @@ def _points(lines: list[str], name: str) -> list[Point]:
             f"{len(rows):,} rows: at most {MAX_ROWS:,} boundary points may be pasted",
             message_zh=f"共 {len(rows):,} 行，粘贴的界址点不能超过 {MAX_ROWS:,} 个",
             where=name)
-    return [_point(fields, number, name) for number, fields in rows]
+    return rows
+
+
+def _blocks(lines: list[str], name: str, warnings: list[str]) -> list[Block]:
+    """The parcels: a parcel header line (ending with ``@``) starts one, as in a coordinate
+    file; points before any header are one parcel. Every ring is closed (:func:`_closed`);
+    a header's point count is checked against the rows pasted under it."""
+    blocks: list[Block] = []
+    implicit: set[int] = set()
+    for number, line in _rows(lines, name):
+        if line.endswith("@"):
+            fields = [f.strip() for f in _HEADER_FIELDS.split(line[:-1])]
+            if fields and not fields[-1]:
+                fields = fields[:-1]  # the comma before the '@'
+            blocks.append(parse_header(fields, number, name))
+            continue
+        if not blocks:
+            blocks.append(Block(number, 0, None, "1", "", "面", "", "", ""))
+            implicit.add(id(blocks[0]))
+        blocks[-1].points.append(_point(_FIELDS.split(line), number, name))
+    for block in blocks:
+        given = len(block.points)
+        block.points = _closed(block.points, warnings)
+        block.count = (len(block.points) if id(block) in implicit
+                       else block.count + len(block.points) - given)
+    return blocks
+
+
+def _geographic(epsg: int, name: str) -> bool:
+    try:
+        return bool(CRS.from_epsg(epsg).is_geographic)
+    except Exception:  # pyproj's CRSError: no such code
+        raise UnknownCRS(f"EPSG:{epsg} is not a known CRS",
+                         message_zh=f"无法识别的坐标系 EPSG:{epsg}", where=name) from None
 
 
 def _point(fields: list[str], number: int, name: str) -> Point:

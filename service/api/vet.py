@@ -19,6 +19,7 @@ from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.site import Site, read_site, site_from_geojson, site_from_points
+from blueprint.analysis.site_county import require_in_city
 from blueprint.analysis.vetting import VetRequest, to_json, vet_site
 from blueprint.layers.coordfile.table import MAX_TEXT
 from blueprint.layers.crs import API_FILE_ADVICE
@@ -87,7 +88,9 @@ class PointsIn(VetOptions):
         "`X Y`, `name X Y` or `name ring X Y`, apart by commas, tabs or spaces; a first "
         "line of column names is skipped; an unclosed ring is closed (with a warning)"))
     crs: Name | None = Field(None, description="EPSG:4491–4554, when the eastings carry no "
-                             "zone prefix (checked against the prefix when they do)")
+                             "zone prefix (checked against the prefix when they do); "
+                             "EPSG:4490: the points are longitude and latitude in degrees "
+                             "(latitude first is recognised, with a warning)")
     name: Name | None = Field(None, description="The site's name (default 粘贴的坐标)")
 
 
@@ -169,6 +172,7 @@ async def api_vet_points(body: PointsIn, store: StoreDep, rules: RulesDep,
     refusal names the line (``where``: ``粘贴的坐标:<line>``). Otherwise as ``/api/vet``."""
     site = await run_in_threadpool(site_from_points, body.points, crs=body.crs,
                                    name=body.name, limits=site_limits(settings))
+    await run_in_threadpool(require_in_city, site, store=store)
     return await _vet(site, body, user, store, rules, threads)
 
 

@@ -166,6 +166,10 @@ def vet(
                          year=year, as_of=parse_as_of(as_of) if as_of else None)
     ruleset = rules_from_settings(settings, rules)
     store = _store_with_layers()
+    if points:
+        from blueprint.analysis.site_county import require_in_city
+
+        require_in_city(site, store=store)
     report = vet_site(request, store=reading_store(store, ledger=bool(request.demands)),
                       rules=ruleset)
     if output is not None and format in ("html", "pdf"):

@@ -351,7 +351,15 @@
       "或用 blueprint layers import 导入本地图层。";
     notice.hidden = false;
   }
-  window.blueprint = { map: map, config: cfg, layers: entries, escapeHtml: escapeHtml };
+  /* Square metres as hectares the way layers/units.py's ha_text writes them: thousands
+   * separated, two decimals (four below 1 公顷), trailing zeros dropped: "100,000 公顷". */
+  function haText(m2) {
+    var ha = Number(m2) / 10000, digits = Math.abs(ha) >= 1 ? 2 : 4;
+    return Number(ha.toFixed(digits)).toLocaleString("en-US", { maximumFractionDigits: digits }) +
+      " 公顷";
+  }
+  window.blueprint = { map: map, config: cfg, layers: entries, escapeHtml: escapeHtml,
+    haText: haText };
   if (window.BlueprintCheck) { window.blueprint.check = window.BlueprintCheck(window.blueprint); }
   if (window.BlueprintSearch) { window.BlueprintSearch(window.blueprint); }
 })();

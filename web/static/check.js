@@ -152,21 +152,39 @@ window.BlueprintCheck = function (bp) {
     return rules[String(p["class"])] || rules["*"] || finding.rule || "";
   }
 
+  /* A piece's popup says that piece's own facts: its layer, its feature and class (a
+   * water-source piece's level by name), its own area and share, the rule it breaks, and
+   * the rule's sentence short. The finding's whole text (every level's, every feature's
+   * overlap) is the panel's: in a 一级 piece it read as that piece's, areas of the 二级
+   * part included. */
+  function piecePart(p, finding) {
+    return (finding.by_level || []).filter(function (part) {
+      return String(part.level) === String(p["class"]); })[0];
+  }
+  function ruleSentence(p, finding, part) {
+    var text = (part || finding).message || "";
+    if (p.role === "outside" || !/^地块与/.test(text)) { return p.role === "outside" ? text : ""; }
+    return text.slice(text.indexOf("。") + 1);  /* the overlap facts are the table's */
+  }
   function piecePopup(f, report) {
     var p = f.properties, finding = (report.findings || []).filter(function (x) {
       return x.layer === p.layer; })[0] || {};
+    var part = piecePart(p, finding);
     var share = report.site.area_m2 ? p.area_m2 / report.site.area_m2 : 0;
     var outside = p.role === "outside";
+    var klass = part ? part.title : p["class"];
     var what = outside ? "<tr><th>部位</th><td>地块位于" + esc(p.title) + "以外的部分</td></tr>"
-      : "<tr><th>图斑</th><td>" + esc(p.feature_id) +
-        (p["class"] ? "（" + esc(p["class"]) + "）" : "") + "</td></tr>";
+      : "<tr><th>图斑</th><td>" + esc(p.feature_id) + "</td></tr>" +
+        (klass ? "<tr><th>" + (part ? "级别" : "类别") + "</th><td>" + esc(klass) +
+          "</td></tr>" : "");
+    var sentence = ruleSentence(p, finding, part);
     return "<div class='bp-popup'><div class='bp-pop-title'>" + tag(p.status) + " " +
-      esc(p.title) + (outside ? "以外" : "") + "</div><table>" +
+      esc(part ? part.title : p.title) + (outside ? "以外" : "") + "</div><table>" +
       "<tr><th>图层</th><td>" + esc(p.title) + "</td></tr>" +
       what + "<tr><th>管控要求</th><td>" + rule(pieceRule(p, finding)) + "</td></tr>" +
-      "<tr><th>重叠面积</th><td>" + fmt(p.area_m2, 2) + " m² ／ " + fmt(p.area_mu, 2) +
+      "<tr><th>本图斑重叠面积</th><td>" + fmt(p.area_m2, 2) + " m² ／ " + fmt(p.area_mu, 2) +
       " 亩</td></tr><tr><th>占地块</th><td>" + pct(share) + "</td></tr></table>" +
-      (finding.message ? "<p>" + esc(finding.message) + "</p>" : "") + "</div>";
+      (sentence ? "<p class='bp-pop-rule'>" + esc(sentence) + "</p>" : "") + "</div>";
   }
 
   /* A piece's popup fits the map between its controls (zoom and drawing tools at the left,
@@ -398,7 +416,29 @@ window.BlueprintCheck = function (bp) {
     } catch (e) { return; }
     var query = new URLSearchParams({ industry: r.industry || "", county: r.county || "",
       name: r.site.name || "" });
-    $("bp-save-project").href = base + "/projects/new?" + query.toString();
+    var button = $("bp-save-project"), note = $("bp-save-elsewhere");
+    button.href = base + "/projects/new?" + query.toString();
+    if (button.disabled || !note) { return; }  /* the user may not save a project at all */
+    var why = elsewhereZh(r);
+    button.hidden = !!why;
+    note.hidden = !why;
+    note.textContent = why;
+  }
+
+  /* A county's staff save projects of their own county only (the new-project form offers
+   * no other, and the server refuses it): a site with no part in their county says so
+   * instead of offering 保存为项目. The counties are the administrative finding's. */
+  var OWN_COUNTY = ($("bp-search") && $("bp-search").dataset.county) || "";
+  function elsewhereZh(r) {
+    if (!OWN_COUNTY) { return ""; }
+    var codes = [];
+    (r.findings || []).forEach(function (f) {
+      if (kindOf(f.kind).county) { codes = codes.concat(f.feature_ids || []); }
+    });
+    if (!codes.length || codes.indexOf(OWN_COUNTY) >= 0) { return ""; }
+    var named = codes.map(function (c) { return (COUNTY_NAMES[c] || c) + "（" + c + "）"; });
+    return "地块位于" + named.join("、") + "，不在本县区（" + (COUNTY_NAMES[OWN_COUNTY] ||
+      OWN_COUNTY) + "）内：县区工作人员只能保存本县区的项目，不能保存为项目。";
   }
 
   function focusLayer(name) {
@@ -479,6 +519,7 @@ window.BlueprintCheck = function (bp) {
   function saveAsProject(feature, report) {
     if ($("bp-save-project").disabled) { return; }  /* the user may not save a project */
     offerProject(candidateFc(feature, report));
+    if ($("bp-save-project").hidden) { return; }  /* a site in another county */
     window.location.href = $("bp-save-project").href;
   }
 

@@ -122,7 +122,7 @@ window.BlueprintSearch = function (bp) {
         "<span class='bp-tag bp-tag-" + esc(c.verdict) + "'>" + esc(VERDICT_ZH[c.verdict] || c.verdict) +
         "</span> " + esc(SOURCE_ZH[c.source] || c.source) + " " + esc(c.id) + "，" +
         countyText(c) +
-        (Number(c.area_m2) / 10000).toFixed(2) + " 公顷，得分 " + Number(c.score).toFixed(1) +
+        bp.haText(c.area_m2) + "，得分 " + Number(c.score).toFixed(1) +
         "</div><ul class='bp-reasons'>" + reasons.join("") + "</ul>" +
         "<div class='bp-candidate-actions'>" +
         "<button type='button' class='bp-btn' data-act='report'>查看报告</button>" +

@@ -1,0 +1,95 @@
+"""Which counties a site lies in: the administrative boundary layer against the site.
+
+Used where a site is filed under a county (a project): a county's staff may file only a
+site in their county, and city staff are offered the county holding most of the site.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from blueprint.analysis.evaluators import rule_of
+from blueprint.analysis.overlay import overlay_site
+from blueprint.analysis.site import Site
+from blueprint.layers.errors import BadInput, NotAllowed, UnknownCRS
+from blueprint.layers.repository import list_layers
+from blueprint.layers.store import Store
+from blueprint.layers.users import User
+
+
+@dataclass(frozen=True)
+class SiteCounty:
+    """One county a site overlaps: its code, name and the overlap (m², planar)."""
+
+    code: str
+    name: str
+    area_m2: float
+
+
+def site_counties(site: Site, *, store: Store) -> list[SiteCounty]:
+    """The counties of the administrative layer that ``site`` overlaps, most area first
+    (empty without such a layer, or for a site wholly outside the city).
+
+    Examples
+    --------
+    >>> [c.code for c in site_counties(read_site("01_park_clean.txt"),
+    ...                                store=store)]  # doctest: +SKIP
+    ['371502']
+    """
+    admin = [layer for layer in list_layers(store=store)
+             if not layer.is_raster and rule_of(layer.kind) == "admin"]
+    if not admin:
+        return []
+    hits = [h for o in overlay_site(site.geometry, site.zone_epsg, admin, store=store)
+            for h in o.hits]
+    by_code: dict[str, SiteCounty] = {}
+    for h in hits:
+        old = by_code.get(h.fid)
+        by_code[h.fid] = SiteCounty(h.fid, h.klass or h.fid,
+                                    h.area_m2 + (old.area_m2 if old else 0.0))
+    return sorted(by_code.values(), key=lambda c: -c.area_m2)
+
+
+def site_county(site: Site, *, store: Store) -> str:
+    """The code of the county holding most of ``site``: a project's county by default.
+    Raises :class:`BadInput` when the site lies in no county of the city."""
+    counties = site_counties(site, store=store)
+    if not counties:
+        raise BadInput("the site lies in no county of the city: choose the county",
+                       message_zh="地块不在本市任何县区内，请选择所在县区", where="county")
+    return counties[0].code
+
+
+def require_site_in_county(user: User, county: str, site: Site | None, *,
+                           store: Store) -> None:
+    """Refuse a county's staff a site that lies in the city but not in their county (a
+    site partly in it is in it, as the vetting says): their projects are their county's.
+    City-level users and administrators may file any site under any county."""
+    if site is None or not user.county or user.is_city_level or user.role == "admin":
+        return
+    counties = site_counties(site, store=store)
+    if not counties or county in {c.code for c in counties}:
+        return
+    names = "、".join(f"{c.name}（{c.code}）" for c in counties)
+    raise NotAllowed(
+        f"the site lies in {', '.join(c.code for c in counties)}, not in county {county}: "
+        f"user {user.name!r} files projects of county {county} only",
+        message_zh=f"地块位于{names}，不在本县区（{county}）内：县区工作人员只能保存本县区的"
+                   "项目，请由市级工作人员或地块所在县区办理", where="site")
+
+
+def require_in_city(site: Site, *, store: Store) -> None:
+    """Refuse a site (pasted boundary points) with no part in the city: coordinates of
+    another place, or read in the wrong coordinate system. Without an administrative layer
+    nothing can be said, and nothing is refused."""
+    admin = [layer for layer in list_layers(store=store)
+             if not layer.is_raster and rule_of(layer.kind) == "admin"]
+    if not admin or site_counties(site, store=store):
+        return
+    west, south, east, north = site.geometry.bounds
+    where = f"{west:.5f}, {south:.5f} – {east:.5f}, {north:.5f}"
+    raise UnknownCRS(
+        f"the points ({where}, longitude/latitude) lie outside the city's counties: check "
+        "the coordinates and the coordinate system chosen",
+        message_zh=f"界址点（换算为经纬度：{where}）不在本市行政区划范围内，请检查坐标和所选"
+                   "坐标系", where=site.source)
