@@ -34,6 +34,7 @@ from blueprint.analysis.quota.kinds import resolve_kind, to_units
 from blueprint.analysis.rules import load_rules
 from blueprint.analysis.site import Site
 from blueprint.analysis.site_county import require_site_in_county
+from blueprint.layers.engine.registry import backend_of
 from blueprint.layers.errors import BadInput, IllegalTransition, NotAllowed, NotFound
 from blueprint.layers.inputs import field_zh
 from blueprint.layers.schema import project_sites, project_stages, project_tags, projects
@@ -156,6 +157,10 @@ def create_project(data: ProjectInput, *, user: User, store: Store, site: Site |
 
 def _insert(conn: Connection, values: dict[str, Any], data: ProjectInput, site: Site | None,
             user: User, prefix: str, year: int, at: datetime) -> str:
+    # The audit lock first (its row is written below anyway): creators queue for the next
+    # number instead of racing for it (PostgreSQL; SQLite writers queue already), so the
+    # retries above are for the unforeseen, not for every busy minute.
+    backend_of(conn).lock_audit(conn)
     seq = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(projects.c.seq), 0)).where(
         projects.c.year == year)).scalar_one()) + 1
     code = f"{prefix}-{year}-{seq:04d}"
