@@ -171,10 +171,7 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
                             base_link, counties(store=store)))
     values = _movement_filters(q, user)
     filters = _lenient_filters(values, year, kind, problems)
-    asked = str(q.get("page") or "1")
-    if not asked.isdecimal():
-        problems.append(_bad_query(BadInput("page must be a whole number", where="page",
-                                            message_zh="页码应为正整数"), asked))
+    asked = str(q.get("page") or "1")  # not a page number: the first page, as every page
     total = quota.count_movements(store=store, **filters)
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)  # a page beyond them: the last
     page_no = min(max(1, int(asked)), MAX_PAGE, pages) if asked.isdecimal() else 1

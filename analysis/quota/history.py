@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,11 +18,11 @@ from blueprint.analysis.quota.ledger import (
     account_title,
     county_names,
     loan_outstanding,
-    project_names,
 )
 from blueprint.analysis.quota.runner import shown_key
 from blueprint.analysis.quota.tables import accounts, entries, operations
 from blueprint.layers.errors import BadInput
+from blueprint.layers.schema import projects as project_table
 from blueprint.layers.store import Store
 
 OPS = ("grant", "hold", "release", "expire", "allocate", "lend", "repay", "adjust",
@@ -38,17 +38,25 @@ def _movement_query(year: int | None, kind: str | None, county: str | None,
                     operation_id: int | None = None) -> sa.Select[Any]:
     debit, credit = accounts.alias("debit"), accounts.alias("credit")
     reversed_, reversed_op = entries.alias("reversed"), operations.alias("reversed_op")
+    from_project, to_project = project_table.alias("from_project"), project_table.alias(
+        "to_project")  # a hold's or project account's project, by name (one statement)
     query = (sa.select(entries, operations.c.op, operations.c.key, operations.c.actor,
                        operations.c.reason, operations.c.price,
                        debit.c.type.label("from_type"), debit.c.owner.label("from_owner"),
                        credit.c.type.label("to_type"), credit.c.owner.label("to_owner"),
                        reversed_.c.operation_id.label("reverses_operation_id"),
-                       reversed_op.c.op.label("reverses_op"))
+                       reversed_op.c.op.label("reverses_op"),
+                       from_project.c.name.label("from_project_name"),
+                       to_project.c.name.label("to_project_name"))
              .join(operations, operations.c.id == entries.c.operation_id)
              .join(debit, debit.c.id == entries.c.debit_id)
              .join(credit, credit.c.id == entries.c.credit_id)
              .outerjoin(reversed_, reversed_.c.id == entries.c.reverses_id)
              .outerjoin(reversed_op, reversed_op.c.id == reversed_.c.operation_id)
+             .outerjoin(from_project, sa.and_(debit.c.type.in_((HOLD, PROJECT)),
+                                              from_project.c.code == debit.c.owner))
+             .outerjoin(to_project, sa.and_(credit.c.type.in_((HOLD, PROJECT)),
+                                            to_project.c.code == credit.c.owner))
              .order_by(entries.c.id))
     if year is not None:
         query = query.where(entries.c.year == year)
@@ -106,8 +114,7 @@ def movements(*, store: Store, year: int | None = None, kind: str | None = None,
     with store.read() as conn:
         rows = conn.execute(query.limit(limit).offset(offset)).all()
         names = county_names(conn) if rows else {}
-        projects = _projects(conn, rows)
-    return [_movement(r, names, projects) for r in rows]
+    return [_movement(r, names) for r in rows]
 
 
 def movement_batches(*, store: Store, year: int | None = None, kind: str | None = None,
@@ -131,9 +138,8 @@ def movement_batches(*, store: Store, year: int | None = None, kind: str | None 
             with store.read() as conn:
                 rows = conn.execute(query.where(entries.c.id > after, entries.c.id <= ceiling)
                                     .limit(batch)).all()
-                projects = _projects(conn, rows)
             if rows:
-                yield [_movement(r, names, projects) for r in rows]
+                yield [_movement(r, names) for r in rows]
             if len(rows) < batch:
                 return
             after = rows[-1].id
@@ -141,16 +147,11 @@ def movement_batches(*, store: Store, year: int | None = None, kind: str | None 
     return batches()
 
 
-def _projects(conn: Connection, rows: Sequence[sa.Row[Any]]) -> dict[str, str]:
-    """The names of the projects whose hold or project accounts ``rows`` move between."""
-    return project_names(conn, [owner for r in rows for type_, owner in (
-        (r.from_type, r.from_owner), (r.to_type, r.to_owner)) if type_ in (HOLD, PROJECT)])
-
-
-def _movement(r: sa.Row[Any], names: dict[str, str], projects: dict[str, str]
-              ) -> dict[str, Any]:
+def _movement(r: sa.Row[Any], names: dict[str, str]) -> dict[str, Any]:
     """One entry as :func:`movements` gives it; accounts titled by :func:`account_title`
-    (county reserves by ``names``, projects by ``projects``)."""
+    (county reserves by ``names``, projects by the names the query joined)."""
+    projects = {owner: name for owner, name in ((r.from_owner, r.from_project_name),
+                                                (r.to_owner, r.to_project_name)) if name}
     return {
         "id": r.id, "at": iso_utc(r.created_at),
         "at_cn": shown_cn(r.created_at, "%Y-%m-%d %H:%M:%S"),

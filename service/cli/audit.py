@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from blueprint.analysis.audit_view import action_zh, check_reader, detail_lines, object_cell
 from blueprint.service.cli.actor import UserName, acting_user
 from blueprint.service.cli.console import (
     Format,
@@ -36,6 +35,7 @@ def audit(ctx: typer.Context,
     """The latest audit rows, oldest first (city-level users only)."""
     if ctx.invoked_subcommand is not None:
         return
+    from blueprint.analysis.audit_view import action_zh, check_reader, detail_lines, object_cell
     from blueprint.analysis.clock import shown_cn
     from blueprint.layers.audit import read_audit
 
@@ -61,6 +61,7 @@ def audit_verify(last_hash: Annotated[str | None, typer.Option(
                      "still be in the chain (nothing cut off the end)")] = None,
                  user: UserName = None) -> None:
     """Check the audit log's hash chain: exit 0 if whole, 1 with the first broken row."""
+    from blueprint.analysis.audit_view import check_reader
     from blueprint.layers.audit import verify_audit
 
     store = open_store(create=False)
