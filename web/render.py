@@ -32,6 +32,21 @@ _ENV.filters["china_time"] = shown_cn  # stored moments, read in China time
 _ENV.filters["actor_zh"] = actor_zh  # who did it: 命令行（root）, not cli:root
 
 
+def _may_read_audit(user: Any) -> bool:
+    """Whether the header links 审计日志: the page's own rule (``check_reader``)."""
+    from blueprint.analysis.audit_view import check_reader
+    from blueprint.layers.errors import NotAllowed
+
+    try:
+        check_reader(user)
+    except NotAllowed:
+        return False
+    return True
+
+
+_ENV.globals["may_read_audit"] = _may_read_audit
+
+
 @dataclass(frozen=True)
 class PageContext:
     """What every page needs: the app's root path and the session (None: anonymous)."""
