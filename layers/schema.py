@@ -157,6 +157,8 @@ users = sa.Table(
               sa.ForeignKey("departments.code", name="fk_users_department")),
     sa.Column("password_hash", sa.String(200)),
     sa.Column("token_expires_at", sa.DateTime(timezone=True)),  # 0006; None: never
+    # 0013: a password an administrator set is changed by its user at the next sign-in
+    sa.Column("password_must_change", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 

@@ -37,11 +37,14 @@ SESSION_COOKIE = "bp_session"
 
 @dataclass(frozen=True)
 class Session:
-    """A live session: its user, the CSRF token its forms carry, and when it ends."""
+    """A live session: its user, the CSRF token its forms carry, and when it ends;
+    ``must_change_password``: an administrator set the user's password, and until the user
+    changes it the session opens /account only (:mod:`web.session`)."""
 
     user: User
     csrf: str
     expires_at: datetime
+    must_change_password: bool = False
 
 
 def _hash(session_id: str) -> str:
@@ -66,7 +69,9 @@ def sign_in(name: str, password: str, *, store: Store, hours: float,
     session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     expires = at + timedelta(hours=hours)
     with store.engine.begin() as conn:
-        user_id = conn.execute(sa.select(users.c.id).where(users.c.name == name)).scalar_one()
+        user_id, must_change = conn.execute(
+            sa.select(users.c.id, users.c.password_must_change)
+            .where(users.c.name == name)).one()
         conn.execute(sessions.delete().where(sessions.c.expires_at <= at))
         clear(conn, name)
         conn.execute(sessions.insert().values(id_hash=_hash(session_id), user_id=user_id,
@@ -74,7 +79,8 @@ def sign_in(name: str, password: str, *, store: Store, hours: float,
                                               expires_at=expires))
         write_audit(conn, actor=user.name, action="user.sign_in", obj=f"user:{name}",
                     at=at, detail={"expires_at": iso_utc(expires)})
-    return session_id, Session(user=user, csrf=csrf, expires_at=expires)
+    return session_id, Session(user=user, csrf=csrf, expires_at=expires,
+                               must_change_password=bool(must_change))
 
 
 def session_user(session_id: str | None, *, store: Store,
@@ -92,7 +98,8 @@ def session_user(session_id: str | None, *, store: Store,
     if row is None or not row.active or _aware(row.expires_at) <= at:
         raise NotAuthenticated("the session has ended", message_zh=SIGNED_OUT_ZH)
     user = User(name=row.name, role=row.role, county=row.county, department=row.department)
-    return Session(user=user, csrf=row.csrf_token, expires_at=_aware(row.expires_at))
+    return Session(user=user, csrf=row.csrf_token, expires_at=_aware(row.expires_at),
+                   must_change_password=bool(row.password_must_change))
 
 
 def sign_out(session_id: str | None, *, store: Store) -> None:
@@ -122,7 +129,8 @@ def change_password(session_id: str | None, current: str, new: str, *, store: St
     """A signed-in user's own new password. The current one is asked (a session left open
     is not enough to take over the account), and a wrong one counts towards the sign-in
     lock like a wrong password on the sign-in page; the user's other sessions end, this
-    one stays. Returns the user."""
+    one stays, and a demand to change the password (an administrator set it) is met.
+    Returns the user."""
     user = session_user(session_id, store=store).user
     try:
         _checked_password(user.name, current, store=store, lockout=lockout, at=now(),

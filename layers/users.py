@@ -137,6 +137,7 @@ class UserInfo:
     created_at: datetime
     token_expires_at: datetime | None = None
     locked_until: datetime | None = None  # sign-in locked after wrong passwords, until
+    must_change_password: bool = False  # set by an administrator, to change at next sign-in
 
 
 def _hasher() -> Any:
@@ -159,12 +160,14 @@ def _expiry(token_days: float) -> datetime:
 
 def create_user(name: str, role: str, county: str | None, *, store: Store, actor: str,
                 department: str | None = None, password: str | None = None,
-                token_days: float = DEFAULT_TOKEN_DAYS) -> str:
+                token_days: float = DEFAULT_TOKEN_DAYS, must_change: bool = False) -> str:
     """Create a user and return their new API token (shown once, stored hashed), valid for
     ``token_days`` days (:func:`token_expiry` says until when).
 
     A ``department`` user names the department they answer for; ``password`` (optional,
-    at least :data:`MIN_PASSWORD` characters) is stored as an argon2 hash.
+    at least :data:`MIN_PASSWORD` characters) is stored as an argon2 hash; with
+    ``must_change`` (the administrator chose it for them) the user changes it at their
+    first sign-in before any other page opens.
     """
     _check_name(name)
     if county is not None:
@@ -180,6 +183,9 @@ def create_user(name: str, role: str, county: str | None, *, store: Store, actor
                        where="department")
     if password is not None:
         _check_password(password)
+    elif must_change:
+        raise BadInput("--temporary needs a password", where="password",
+                       message_zh="未设置密码，无需要求首次登录修改")
     token, expires = secrets.token_urlsafe(32), _expiry(token_days)
     pw_hash = _hasher().hash(password) if password is not None else None
     with store.engine.begin() as conn:
@@ -190,11 +196,14 @@ def create_user(name: str, role: str, county: str | None, *, store: Store, actor
         conn.execute(users.insert().values(name=name, role=role, county=county,
                                            department=department, password_hash=pw_hash,
                                            token_hash=_hash(token), created_at=now(),
-                                           token_expires_at=expires))
+                                           token_expires_at=expires,
+                                           password_must_change=must_change))
         write_audit(conn, actor=actor, action="user.create", obj=f"user:{name}",
                     detail={"after": {"role": role, "county": county,
                                       "department": department,
                                       "password": pw_hash is not None,
+                                      **({"password_must_change": True} if must_change
+                                         else {}),
                                       "token_expires_at": iso_utc(expires)}})
     return token
 
@@ -297,7 +306,8 @@ def _info(r: Any, at: datetime) -> UserInfo:
     return UserInfo(r.name, r.role, r.county, r.department, bool(r.active),
                     r.password_hash is not None, r.created_at,
                     _utc(r.token_expires_at) if r.token_expires_at else None,
-                    locked if locked is not None and locked > at else None)
+                    locked if locked is not None and locked > at else None,
+                    bool(r.password_must_change))
 
 
 _WITH_LOCK = (sa.select(users, sign_in_failures.c.locked_until)
@@ -371,22 +381,28 @@ def rotate_token(name: str, *, store: Store, actor: str,
 
 
 def set_password(name: str, password: str, *, store: Store, actor: str,
-                 keep_session: str | None = None) -> None:
+                 keep_session: str | None = None, must_change: bool = False) -> None:
     """Set (or change) a user's password, stored as an argon2id hash. Their page sessions
     end (whoever signed in with the old password is signed out), but ``keep_session`` (the
-    hash of the session that changes its own password)."""
+    hash of the session that changes its own password). With ``must_change`` (someone else
+    chose it) the user must change it at the next sign-in; without, a demand to change it
+    is met."""
     _check_password(password)
-    _update(name, {"password_hash": _hasher().hash(password)}, store=store, actor=actor,
-            action="user.set_password", detail={"after": {"password": "set"}},
+    after: dict[str, Any] = {"password": "set",
+                             **({"password_must_change": True} if must_change else {})}
+    _update(name, {"password_hash": _hasher().hash(password),
+                   "password_must_change": must_change}, store=store, actor=actor,
+            action="user.set_password", detail={"after": after},
             end_sessions=True, keep_session=keep_session, clear_lock=True)
 
 
 def reset_password(name: str, password: str, *, store: Store, actor: str) -> None:
     """An administrator's new password for a user who forgot theirs (:func:`set_password`:
-    their sessions end, a sign-in lock is lifted). Not one's own: that is changed with the
-    current password (:func:`layers.sessions.change_password`)."""
+    their sessions end, a sign-in lock is lifted). The administrator knows it, so the user
+    must change it at the next sign-in. Not one's own: that is changed with the current
+    password (:func:`layers.sessions.change_password`)."""
     not_oneself(name, actor, "重设", "（修改自己的密码请用页面右上角的“修改密码”，须输入当前密码）")
-    set_password(name, password, store=store, actor=actor)
+    set_password(name, password, store=store, actor=actor, must_change=True)
 
 
 def enable_user(name: str, *, store: Store, actor: str,

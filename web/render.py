@@ -67,7 +67,8 @@ def _header_values(ctx: PageContext) -> dict[str, Any]:
     return {"base": ctx.base, "user": ctx.user,
             "role_zh": ROLES.get(ctx.user.role, "") if ctx.user else "",
             "csrf": ctx.session.csrf if ctx.session else "",
-            "department_zh": ctx.department_zh, "county_zh": ctx.county_zh}
+            "department_zh": ctx.department_zh, "county_zh": ctx.county_zh,
+            "must_change_password": bool(ctx.session and ctx.session.must_change_password)}
 
 
 def page(ctx: PageContext, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:

@@ -57,6 +57,15 @@ class LoginRequired(Exception):
         self.target = target
 
 
+class PasswordChangeRequired(Exception):
+    """Raised by :func:`SessionDeps.signed_in` for a session whose user must first change a
+    password an administrator set: every signed-in page but /account goes to /account."""
+
+
+#: What a session that must change its password may open (paths below the app's root).
+PASSWORD_PAGES = ("/account", "/account/password")
+
+
 class FormExpired(NotAllowed):
     """A page form whose CSRF token is missing or wrong: answered as a page, never JSON, with
     the header of the signed-in ``session`` it was sent in."""
@@ -110,10 +119,14 @@ class SessionDeps:
 
         def signed_in(request: Request,
                       found: Annotated[Session | None, Depends(current)]) -> Session:
-            """The live session, or a redirect to /login that comes back here."""
+            """The live session, or a redirect to /login that comes back here; a session
+            that must change its password first goes to /account."""
             if found is None:
                 query = f"?{request.url.query}" if request.url.query else ""
                 raise LoginRequired(request.url.path + query)
+            path = request.url.path[len(request.scope.get("root_path", "")):]
+            if found.must_change_password and path not in PASSWORD_PAGES:
+                raise PasswordChangeRequired
             return found
 
         self.store, self.settings = store, settings
@@ -185,6 +198,8 @@ def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
                                 exc)
         except NotAuthenticated as exc:
             return form(ctx, secure, target, exc.message_zh, name, status=401)
+        if session.must_change_password:  # a password an administrator set: changed first
+            target = "/account"
         answer = RedirectResponse(ctx.base + (target or landing(session.user)),
                                   status_code=303)
         answer.set_cookie(COOKIE, session_id, max_age=int(settings.session_hours * 3600),
@@ -272,7 +287,8 @@ def _is_page(request: Request, path: str) -> bool:
 
 def install_redirect(app: FastAPI, error_status: Any,
                      context: Callable[[Request, Session], Awaitable[PageContext]]) -> None:
-    """Anonymous visitors of a page that needs a user go to /login (303), and come back; a
+    """Anonymous visitors of a page that needs a user go to /login (303), and come back;
+    a user who must change a password an administrator set goes to /account (303); a
     form with a stale CSRF token gets a page in Chinese (its status from ``error_status``,
     the one table of the service) with a link back, under the header every page has
     (``context``: the page context of the request and the form's session)."""
@@ -286,6 +302,11 @@ def install_redirect(app: FastAPI, error_status: Any,
     async def _to_login(request: Request, exc: LoginRequired) -> Response:
         base = request.scope.get("root_path", "")
         return RedirectResponse(f"{base}/login?next={quote(exc.target, safe='/')}",
+                                status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def _to_account(request: Request, exc: PasswordChangeRequired) -> Response:
+        return RedirectResponse(request.scope.get("root_path", "") + "/account",
                                 status_code=303)
 
 

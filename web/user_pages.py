@@ -30,7 +30,7 @@ DONE_ZH = {"unlock": "已解除“{name}”的登录锁定，可立即重新登�
            "disable": "已停用“{name}”：其访问令牌、密码和已登录的页面即时失效。"
                       "重新启用须在服务器上运行 blueprint users enable（发放新令牌）。",
            "password": "已为“{name}”设置新密码，并解除其登录锁定；其已登录的页面全部退出。"
-                       "请当面或电话告知本人，并提醒其登录后在“修改密码”中改为自己的密码。"}
+                       "请当面或电话告知本人；其下次登录须先改为只有自己知道的密码。"}
 
 
 def user_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803

@@ -43,6 +43,9 @@ class UserOut(BaseModel):
     token_expires_at: Moment | None = Field(description="None: the token never expires")
     locked_until: Moment | None = Field(
         description="Sign-in locked after repeated wrong passwords until then (None: not)")
+    must_change_password: bool = Field(
+        description="An administrator set the password: the user changes it at the next "
+        "sign-in before any other page opens")
 
 
 class PasswordIn(BaseModel):
@@ -89,6 +92,7 @@ def api_password(name: UserName, body: PasswordIn,
                  user: Annotated[User, permit("POST /api/users/{name}/password")],
                  store: StoreDep) -> Any:
     """Set a new sign-in password for a user who forgot theirs: their page sessions end, a
-    sign-in lock is lifted. Not one's own (409): that is changed with the current password."""
+    sign-in lock is lifted, and the user must change it at the next sign-in (the
+    administrator knows it). Not one's own (409): that is changed with the current password."""
     reset_password(name, body.password, store=store, actor=user.name)
     return user_out(user_info(name, store=store))

@@ -38,6 +38,7 @@ def audit(ctx: typer.Context,
     from blueprint.analysis.audit_view import action_zh, check_reader, detail_lines, object_cell
     from blueprint.analysis.clock import shown_cn
     from blueprint.layers.audit import read_audit
+    from blueprint.layers.users import actor_zh
 
     store = open_store(create=False)
     check_reader(acting_user(store, user))
@@ -49,7 +50,7 @@ def audit(ctx: typer.Context,
         return
     # the 内容 column gets the room; the others keep to one line each where they can
     table("审计日志", ["编号", "时间", "操作人", "操作", "对象（项目）", "内容"],
-          [[r.id, shown_cn(r.at), r.actor,
+          [[r.id, shown_cn(r.at), actor_zh(r.actor),
             action_zh(r.action), object_cell(r.object, r.project),
             "\n".join(detail_lines(r.detail)) or "—"]
            for r in rows], wide="内容")

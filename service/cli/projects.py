@@ -144,6 +144,7 @@ def show_cmd(code: str, format: Format = "table") -> None:
         stage_history,
         stale_projects,
     )
+    from blueprint.layers.users import actor_zh
 
     store = open_store(create=False)
     project = get_project(code, store=store)
@@ -163,8 +164,8 @@ def show_cmd(code: str, format: Format = "table") -> None:
         out.print(f"选址审查结论：{report.report['verdict_zh']}（第 {report.site_version} 版用地"
                   f"范围）{'，图层已更新，结论已过期，请重新审查' if stale else ''}。")
     table("阶段变更", ["时间", "由", "至", "办理人", "事由"],
-          [[china_time(h["at"]), STAGE_ZH.get(h["from"], "—"), STAGE_ZH[h["to"]], h["actor"],
-            h["reason"] or ""] for h in history])
+          [[china_time(h["at"]), STAGE_ZH.get(h["from"], "—"), STAGE_ZH[h["to"]],
+            actor_zh(h["actor"]), h["reason"] or ""] for h in history])
     table("会商轮次", ["编号", "轮次", "状态", "部门意见"],
           [[r.id, r.number, r.status_zh,
             "；".join(f"{a.name_zh}：{a.current.answer_zh if a.current else '未答复'}"

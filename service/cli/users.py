@@ -39,7 +39,10 @@ def users_add(name: str,
                   help="Department code (department users: nr, ee, drc …)")] = None,
               password_prompt: Annotated[bool, typer.Option(
                   "--password-prompt", help="Ask for a sign-in password (typed twice, "
-                  "hidden); without it the user has none")] = False) -> None:
+                  "hidden); without it the user has none")] = False,
+              temporary: Annotated[bool, typer.Option(
+                  "--temporary", help="The user must change the password at the first "
+                  "sign-in (you chose it for them)")] = False) -> None:
     """Create a user and print their API token (shown once)."""
     from blueprint.layers.users import create_user
 
@@ -49,7 +52,7 @@ def users_add(name: str,
     store = open_store()
     token = create_user(name, role, county, store=store, actor=local_actor(),
                         department=department, password=password,
-                        token_days=get_settings().token_days)
+                        token_days=get_settings().token_days, must_change=temporary)
     _hand_out(token, name, store, f"已创建用户“{name}”（{role}）。下面一行是其 API 访问令牌，"
               "只显示这一次，请立即交给本人妥善保存"
               "（遗失可用 blueprint users rotate-token 重新发放）。")
@@ -86,9 +89,15 @@ def users_list(format: Format = "table") -> None:
     table("用户", ["用户名", "角色", "所属县区", "所属部门", "状态", "登录密码",
                  "创建时间（北京时间）", "令牌有效期至"],
           [[u.name, ROLES.get(u.role, u.role), u.county or "—", u.department or "—",
-            _state(u), "已设置" if u.has_password else "未设置",
+            _state(u), _password(u),
             china_time(u.created_at), _china_time(u.token_expires_at)]
            for u in found])
+
+
+def _password(user: UserInfo) -> str:
+    if not user.has_password:
+        return "未设置"
+    return "已设置（待本人修改）" if user.must_change_password else "已设置"
 
 
 def _state(user: UserInfo) -> str:
@@ -123,15 +132,18 @@ def users_enable(name: str) -> None:
 
 
 @users_app.command("set-password")
-def users_set_password(name: str) -> None:
+def users_set_password(name: str, temporary: Annotated[bool, typer.Option(
+        "--temporary", help="The user must change it at the next sign-in (you chose it for "
+        "them); without it, your own or a final password")] = False) -> None:
     """Set or reset a user's sign-in password (typed twice, hidden); their page sessions end."""
     from blueprint.layers.users import set_password, user_info
 
     store = open_store(create=False)
     user_info(name, store=store)  # an unknown name before the password is typed
     password = _ask_password()
-    set_password(name, password, store=store, actor=local_actor())
-    err.print(f"已为用户“{name}”设置新的登录密码；其已登录的页面会话全部退出，需用新密码重新登录。")
+    set_password(name, password, store=store, actor=local_actor(), must_change=temporary)
+    err.print(f"已为用户“{name}”设置新的登录密码；其已登录的页面会话全部退出，需用新密码重新登录"
+              + ("，登录后须先修改密码。" if temporary else "。"))
 
 
 @users_app.command("unlock")
