@@ -51,6 +51,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             ("生态环境局小张", "department", None, "ee"),
             ("市局小王", "nr_staff", None, None),
             ("县局小赵", "nr_staff", "371502", None),
+            ("县局小孙", "nr_staff", "371502", None),
             ("市局管理员", "admin", None, None)], projects) as base:
         yield base
 
@@ -196,3 +197,40 @@ def test_an_administrator_lifts_a_sign_in_lock_from_the_users_page(server, page,
     page.click("form.bp-who button[type=submit]")
     page.wait_for_url(f"{server}/login*")
     sign_in(page, server, "县局小赵", "/projects")
+
+
+def test_a_password_the_administrator_set_is_changed_first(server, page, console):
+    """The administrator sets 县局小孙 a new password under 用户管理 (待本人修改 in the list);
+    县局小孙 signs in with it and lands on 账号与密码, which says why; the header's links lead
+    back there until the password is changed; then 项目库 opens."""
+    temporary, own = "told-on-phone-1", "only-sun-knows-2"
+    sign_in(page, server, "市局管理员", "/users")
+    row = page.locator("tr", has_text="县局小孙")
+    row.locator("summary", has_text="重设密码").click()
+    row.locator("input[name=password]").fill(temporary)
+    row.locator("input[name=again]").fill(temporary)
+    row.get_by_role("button", name="设置新密码").click()
+    page.wait_for_url(f"{server}/users?done=password*")
+    assert "下次登录须先改为只有自己知道的密码" in page.locator("#bp-done").inner_text()
+    assert "待本人修改" in page.locator("tr", has_text="县局小孙").inner_text()
+    page.click("form.bp-who button[type=submit]")
+    page.wait_for_url(f"{server}/login*")
+
+    page.fill("input[name=name]", "县局小孙")
+    page.fill("input[name=password]", temporary)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/account")
+    assert "系统管理员为您重设了密码" in page.locator("#bp-must-change").inner_text()
+    assert page.locator("#bp-account-link").inner_text() == "请先修改密码"
+    assert_accessible(page)
+    page.get_by_role("link", name="项目库").click()
+    page.wait_for_url(f"{server}/account")  # not yet
+    page.fill("input[name=current]", temporary)
+    page.fill("input[name=new]", own)
+    page.fill("input[name=again]", own)
+    page.click("#bp-password-form button[type=submit]")
+    page.wait_for_url(f"{server}/account?done=password")
+    assert page.locator("#bp-must-change").count() == 0
+    page.get_by_role("link", name="项目库").click()
+    page.wait_for_url(f"{server}/projects*")
+    assert "县局小孙" in page.locator("#bp-user").inner_text()
