@@ -143,3 +143,27 @@ def test_a_temporary_password_needs_a_password_and_an_admin_reset_is_temporary(
     assert user_info(CLERK, store=store).must_change_password
     set_password(CLERK, OWN, store=store, actor=CLERK)
     assert not user_info(CLERK, store=store).must_change_password
+
+
+def test_behind_a_path_prefix_the_account_page_still_opens(people: Store,
+                                                           tmp_path: Path) -> None:
+    """Served under a root path (a proxy's /bp), the demand leads to /bp/account, and that
+    page opens (no redirect loop)."""
+    from fastapi.testclient import TestClient
+
+    from blueprint.service.app import create_app
+    from blueprint.service.settings import Settings
+
+    store = people
+    reset_password(CLERK, TEMPORARY, store=store, actor=ADMIN)
+    app = create_app(Settings(data_dir=tmp_path / "app"))
+    with TestClient(app, base_url="https://testserver", root_path="/bp") as client:
+        own, app.state.store = app.state.store, store
+        try:
+            assert _login(client, CLERK, TEMPORARY).headers["location"] == "/bp/account"
+            moved = client.get("/projects", follow_redirects=False)
+            assert (moved.status_code, moved.headers["location"]) == (303, "/bp/account")
+            account = client.get("/account", follow_redirects=False)
+            assert account.status_code == 200 and 'id="bp-must-change"' in account.text
+        finally:
+            app.state.store = own

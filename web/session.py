@@ -124,8 +124,8 @@ class SessionDeps:
             if found is None:
                 query = f"?{request.url.query}" if request.url.query else ""
                 raise LoginRequired(request.url.path + query)
-            path = request.url.path[len(request.scope.get("root_path", "")):]
-            if found.must_change_password and path not in PASSWORD_PAGES:
+            route = getattr(request.scope.get("route"), "path", None)  # whatever the root
+            if found.must_change_password and route not in PASSWORD_PAGES:
                 raise PasswordChangeRequired
             return found
 
