@@ -94,6 +94,22 @@ CASES: list[tuple[str, dict[str, str], int, list[str]]] = [
     ("/projects/" + "A" * 300, {}, 404, [NO_PAGE]),
     ("/tracking/bulletin/abc.pdf", {}, 404, [NO_PAGE]),
     ("/tracking/bulletin/2026-11.doc", {}, 404, ["通报只有 PDF 和 xlsx 两种下载，没有“.doc”"]),
+    ("/tracking/bulletin/2026-13.pdf", {}, 400, ["而非“2026-13”"]),
+    ("/tracking/bulletin/2099-01.xlsx", {}, 400, ["2099-01 尚未到来，还没有指标和通报"]),
+    ("/quota/export", {"format": "doc", "op": "allocate", "county": "371502"}, 400,
+     ["未能导出：地址中“导出格式”的值“doc”无效：导出格式应为 xlsx 或 csv",
+      'href="/quota?op=allocate&amp;county=371502"']),
+    ("/quota/export", {"format": "csv", "since": "2026-13-45"}, 400,
+     ["未能导出：地址中“起”的值“2026-13-45”无效"]),
+    ("/quota/export", {"until": "x", "kind": "land"}, 400,
+     ["地址中“止”的值“x”无效", 'href="/quota?kind=land"']),
+    ("/quota/export", {"kind": "gold"}, 400,
+     ["地址中“指标类型”的值“gold”无效：未知的指标类型“gold”"]),
+    ("/quota/export", {"op": "steal"}, 400, ["地址中“操作”的值“steal”无效：未知的操作类型"]),
+    ("/quota/export", {"year": "abc"}, 400, ["地址中“年度”的值“abc”无效：年度应为数字"]),
+    ("/quota/export", {"year": "99999"}, 400, ["地址中“年度”的值“99999”无效：年度无效"]),
+    ("/quota/export", {"year": "²"}, 400, ["地址中“年度”的值“²”无效"]),
+    ("/quota/export", {"since": LONG}, 400, ["地址中“起”的值“" + "9" * 40 + "…”无效"]),
 ]
 
 

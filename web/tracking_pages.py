@@ -350,6 +350,8 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         try:
             b = await run_in_threadpool(build_bulletin, month, store=store)
             body = await run_in_threadpool(bulletin_pdf if fmt == "pdf" else bulletin_xlsx, b)
+        except BadInput as exc:  # the month of the address: no month, or one still to come
+            return error_page(ctx, exc, 400, "/tracking/bulletin")
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/tracking/bulletin")
         return Response(body, media_type="application/pdf" if fmt == "pdf" else XLSX,
