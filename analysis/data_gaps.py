@@ -33,7 +33,7 @@ def missing_layer_findings(present: set[str]) -> list[Finding]:
 def missing_layer_warnings(present: set[str]) -> list[str]:
     """Warnings for advised layer kinds the store lacks (the report is still meaningful)."""
     titles = {k.name: k.title for k in kinds().kinds.values()}
-    return [f"图层库中没有{titles[k]}图层，相关审查内容缺失 / no {k} layer in the store"
+    return [f"图层库中没有{titles[k]}图层，相关审查内容缺失"
             for k in kinds().missing("advised") if k not in present]
 
 

@@ -60,6 +60,19 @@ def site_county(site: Site, *, store: Store) -> str:
     return counties[0].code
 
 
+def default_county(user: User, site: Site | None, *, store: Store) -> str:
+    """The county a new project is filed under when none is given: a county user's own
+    (:func:`require_site_in_county` then refuses a site outside it), else the county
+    holding most of ``site`` (:func:`site_county`). Raises :class:`BadInput` without a
+    site to take it from."""
+    if user.county:
+        return user.county
+    if site is None:
+        raise BadInput("county is required for a project without a site", where="county",
+                       message_zh="没有地块时须指定项目所在县区")
+    return site_county(site, store=store)
+
+
 def require_site_in_county(user: User, county: str, site: Site | None, *,
                            store: Store) -> None:
     """Refuse a county's staff a site that lies in the city but not in their county (a

@@ -192,6 +192,45 @@ def test_a_report_is_filed_through_the_form(server: str, page: Any, console: Any
     assert "塔吊进场道路未硬化" in page.locator("#bp-project-problems").inner_text()
 
 
+def test_the_milestones_offered_follow_the_month_typed(server: str, page: Any,
+                                                      console: Any) -> None:
+    """The form offered the milestones of the month first shown whatever month was typed
+    then: 临清轴承's 用地审批 was reported in 2026-05, so only that month's report may say
+    it (a correction); 开工 and 竣工, not yet reported, any month. A date typed stays with
+    its milestone, and a milestone the month does not offer, posted anyway, is refused."""
+    console.expect("status of 422")  # the refusal is a 422 page, which Chromium logs
+    _sign_in(page, server, "/tracking/projects/LC-2025-0004", "市跟踪专员")
+    form = page.locator("#bp-report-form")
+    month, box = form.locator("input[name=month]"), page.locator("#bp-reached")
+
+    def offered() -> list[str]:
+        return [str(n).removeprefix("reached_") for n in box.locator("input").evaluate_all(
+            "els => els.map(e => e.name)")]
+
+    month.fill("2026-05")
+    assert offered() == ["land", "start", "completion"]
+    assert "用地审批" in box.inner_text()
+    box.locator("input[name=reached_land]").fill("2026-05-20")
+    month.fill("2026-07")
+    assert offered() == ["start", "completion"] and "用地审批" not in box.inner_text()
+    month.fill("2025-12")
+    assert offered() == ["environment", "start", "completion"]
+    month.fill("2026-05")
+    assert box.locator("input[name=reached_land]").input_value() == "2026-05-20"
+    # posted for a month that does not offer it: the core refuses it, named
+    month.fill("2026-07")
+    form.locator("input[name=investment]").fill("10")
+    page.evaluate("""() => { const i = document.createElement('input');
+        i.type = 'hidden'; i.name = 'reached_land'; i.value = '2026-07-01';
+        document.getElementById('bp-report-form').append(i); }""")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    said = page.locator("#bp-error").inner_text()
+    assert "用地审批节点已于" in said and "2026-05 月报已报送" in said, said
+    assert page.locator("#bp-months tr[data-month='2026-07'] td").nth(2).inner_text() != "10"
+    assert_accessible(page)
+
+
 def test_the_figures_fit_a_phone(server: str, page: Any) -> None:
     """The figures page's charts (560 px drawn) made it 573 px wide on a 390 px phone; now
     each scrolls in its box and the page fits."""

@@ -9,24 +9,37 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from projects_support import DCF_STAFF, dept_user, park_project, site
 
+from blueprint.analysis.consultation import answer, start_round
+from blueprint.analysis.projects import create_project, vet_project
 from blueprint.layers.store import Store
+from blueprint.web.session import COOKIE
 from tests.conftest import ENGINES, SAMPLE, make_store
 
 LONG = "9" * 5000
 NO_PAGE = "该页面不存在，请检查地址，或从上方的导航进入"
 
 
+def _in_consultation(store: Store, name: str) -> tuple[str, int]:
+    """A project of 东昌府区 in consultation: its code and its open round (自然资源和规划局,
+    ``nr``, answers every round)."""
+    code = create_project(park_project(name=name), site=site("01_park_clean.txt"),
+                          user=DCF_STAFF, store=store).code
+    vet_project(code, user=DCF_STAFF, store=store)
+    return code, start_round(code, user=DCF_STAFF, store=store).id
+
+
 @pytest.fixture(scope="module", params=ENGINES)
-def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[TestClient]:
-    """The real app over the sample city, signed in as a city quota manager."""
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[tuple[TestClient, dict[str, Any]]]:
+    """The real app over the sample city, signed in as a city quota manager; the session of
+    a department user (``nr``) with two rounds to answer, the first answered."""
     from blueprint.analysis.sample import load_sample
     from blueprint.layers.sessions import sign_in
     from blueprint.layers.users import create_user
     from blueprint.service.app import create_app
     from blueprint.service.settings import Settings
-    from blueprint.web.session import COOKIE
 
     if request.param == "postgis":
         request.applymarker(pytest.mark.postgis)
@@ -36,12 +49,25 @@ def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     create_user("q_city", "city_quota_manager", None, store=store, actor="test",
                 password="pw-1234567890")
     session_id, _ = sign_in("q_city", "pw-1234567890", store=store, hours=1)
+    create_user("q_nr", "department", None, store=store, actor="test", department="nr",
+                password="pw-1234567890")
+    answered, first = _in_consultation(store, "会商地址测试一")
+    waiting, second = _in_consultation(store, "会商地址测试二")
+    answer(first, user=dept_user("nr"), answer="agree", text="同意。", store=store)
+    known = {"department": sign_in("q_nr", "pw-1234567890", store=store, hours=1)[0],
+             "answered": answered, "waiting": waiting, "round": second}
     app = create_app(Settings(database_url=store.database_url, data_dir=store.data_dir))
     with TestClient(app, base_url="https://testserver",
                     headers={"accept": "text/html"}) as test_client:
         test_client.cookies.set(COOKIE, session_id)
-        yield test_client
+        yield test_client, known
     next(gen, None)
+
+
+@pytest.fixture(scope="module")
+def client(world: tuple[TestClient, dict[str, Any]]) -> TestClient:
+    """The app, signed in as a city quota manager."""
+    return world[0]
 
 
 CASES: list[tuple[str, dict[str, str], int, list[str]]] = [
@@ -68,6 +94,22 @@ CASES: list[tuple[str, dict[str, str], int, list[str]]] = [
     ("/projects/" + "A" * 300, {}, 404, [NO_PAGE]),
     ("/tracking/bulletin/abc.pdf", {}, 404, [NO_PAGE]),
     ("/tracking/bulletin/2026-11.doc", {}, 404, ["通报只有 PDF 和 xlsx 两种下载，没有“.doc”"]),
+    ("/tracking/bulletin/2026-13.pdf", {}, 400, ["而非“2026-13”"]),
+    ("/tracking/bulletin/2099-01.xlsx", {}, 400, ["2099-01 尚未到来，还没有指标和通报"]),
+    ("/quota/export", {"format": "doc", "op": "allocate", "county": "371502"}, 400,
+     ["未能导出：地址中“导出格式”的值“doc”无效：导出格式应为 xlsx 或 csv",
+      'href="/quota?op=allocate&amp;county=371502"']),
+    ("/quota/export", {"format": "csv", "since": "2026-13-45"}, 400,
+     ["未能导出：地址中“起”的值“2026-13-45”无效"]),
+    ("/quota/export", {"until": "x", "kind": "land"}, 400,
+     ["地址中“止”的值“x”无效", 'href="/quota?kind=land"']),
+    ("/quota/export", {"kind": "gold"}, 400,
+     ["地址中“指标类型”的值“gold”无效：未知的指标类型“gold”"]),
+    ("/quota/export", {"op": "steal"}, 400, ["地址中“操作”的值“steal”无效：未知的操作类型"]),
+    ("/quota/export", {"year": "abc"}, 400, ["地址中“年度”的值“abc”无效：年度应为数字"]),
+    ("/quota/export", {"year": "99999"}, 400, ["地址中“年度”的值“99999”无效：年度无效"]),
+    ("/quota/export", {"year": "²"}, 400, ["地址中“年度”的值“²”无效"]),
+    ("/quota/export", {"since": LONG}, 400, ["地址中“起”的值“" + "9" * 40 + "…”无效"]),
 ]
 
 
@@ -83,3 +125,37 @@ def test_nonsense_in_the_address_gets_the_page_saying_what_was_wrong(
     for text in said:
         assert text in answer.text, (text, answer.text[-2500:])
     assert LONG not in answer.text  # a very long value is shortened, not echoed whole
+
+
+INBOX_CASES: list[tuple[str, list[str]]] = [
+    ("abc", ["地址中的会商轮次（round）“abc”无效：不是会商轮次的编号"]),
+    ("-1", ["会商轮次（round）“-1”无效：不是会商轮次的编号"]),
+    ("999999", ["会商轮次（round）“999999”无效：本部门的待办会商中没有这一轮"]),
+    (LONG, ["会商轮次（round）“" + "9" * 40 + "…”无效：不是会商轮次的编号"]),
+]
+
+
+@pytest.mark.parametrize(("value", "said"), INBOX_CASES, ids=[v[:10] for v, _ in INBOX_CASES])
+def test_a_round_not_in_the_inbox_is_said_and_the_inbox_shown_as_without_it(
+        world: tuple[TestClient, dict[str, Any]], value: str, said: list[str]) -> None:
+    """``/inbox?round=`` naming no round of this department's inbox: 400, the inbox itself
+    saying so, with the other values of the address kept (``done``: the answer just
+    recorded) and the first round still to answer open below."""
+    client, known = world
+    city = client.cookies.get(COOKIE)
+    client.cookies.set(COOKIE, known["department"])
+    try:
+        answer = client.get("/inbox", params={"round": value, "done": known["answered"]})
+        asked = client.get("/inbox", params={"round": known["round"]})
+    finally:
+        client.cookies.set(COOKIE, city)
+    assert answer.status_code == 400, answer.text[-1500:]
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "<nav" in answer.text and "Traceback" not in answer.text
+    for text in said:
+        assert text in answer.text, (text, answer.text[-2500:])
+    assert LONG not in answer.text
+    assert f"已提交对项目 <a href=\"/projects/{known['answered']}\">" in answer.text
+    assert f"<h2>答复：{known['waiting']} " in answer.text  # the first round to answer
+    assert asked.status_code == 200 and 'id="bp-query-error"' not in asked.text
+    assert f"<h2>答复：{known['waiting']} " in asked.text

@@ -44,3 +44,26 @@ def test_city_staff_file_any_site(api: tuple[Api, Clock]) -> None:
     elsewhere = api_.ok("nr_city", "POST", "/projects",
                         PROJECT | {"site": geojson("03_farmland.txt")})
     assert elsewhere["county"] == DCF
+
+
+def test_without_a_county_a_project_is_filed_where_the_form_would_file_it(
+        api: tuple[Api, Clock]) -> None:
+    """``county`` left out: a county user's own county (the site must lie in it), else the
+    county holding most of the site, as the new-project form defaults it."""
+    api_, _ = api
+    bare = {k: v for k, v in PROJECT.items() if k != "county"}
+    city = api_.ok("nr_city", "POST", "/projects", bare | {"site": geojson("03_farmland.txt")})
+    assert city["county"] == CHIPING
+    assert api_.ok("nr_city", "POST", "/projects",
+                   bare | {"county": None, "site": geojson("01_park_clean.txt")})["county"] == DCF
+    own = api_.ok("nr_dcf", "POST", "/projects", bare | {"site": geojson("01_park_clean.txt")})
+    assert own["county"] == DCF
+    assert api_.ok("nr_yg", "POST", "/projects", bare)["county"] == "371521"  # no site
+    elsewhere = api_.call("nr_dcf", "POST", "/projects",
+                          bare | {"site": geojson("03_farmland.txt")})
+    assert elsewhere.status_code == 403 and "茌平" in elsewhere.json()["message_zh"]
+    nowhere = api_.call("nr_city", "POST", "/projects", bare)  # no site, no county
+    assert nowhere.status_code == 422, nowhere.text
+    assert nowhere.json()["message_zh"] == "没有地块时须指定项目所在县区"
+    assert [p["code"] for p in api_.ok("viewer", "GET", "/projects")] == [
+        city["code"], "LC-2026-0002", own["code"], "LC-2026-0004"]

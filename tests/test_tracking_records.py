@@ -7,6 +7,7 @@ in from consultation and the joint meeting (once per source), and who may report
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -646,3 +647,15 @@ def test_the_report_form_offers_the_milestones_the_core_takes(tstore: Store) -> 
         shown = client.get(f"/tracking/projects/{code}").text
         assert month_of(today_cn()) != "2026-02" and offered(shown) == []
         assert "计划中的节点均已报送完成" in shown
+        # the form's script offers, for each month typed, what the core takes for it:
+        # 开工 for 2026-02 (its own report may be corrected), nothing for any other month
+        offers = json.loads(shown.split('<script id="bp-offers" type="application/json">',
+                                        1)[1].split("</script>", 1)[0])
+        assert offers["months"] == {"2026-02": ["start"]} and offers["other"] == []
+        assert offers["names"]["start"] == "开工"
+        form |= {"reached_start": "2026-02-03", "reached_land": ""}
+        assert client.post(f"/tracking/projects/{code}/reports", data=form,
+                           follow_redirects=False).status_code == 303
+        late = client.post(f"/tracking/projects/{code}/reports", data=form | {
+            "month": "2026-03", "reached_start": "2026-03-01"})
+        assert late.status_code == 422 and "开工节点已于 2026-02-03 完成" in late.text

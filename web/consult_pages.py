@@ -30,6 +30,20 @@ from blueprint.web.session import check_csrf
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 CONDITION_FILE_AGAIN = "所选的条件范围文件未能保留，请重新选择后再提交。"
 
+
+def bad_round(value: str) -> str:
+    """What the inbox says of an address whose ``round`` names no round of this inbox (a
+    hand-edited link, an old bookmark to a round since closed): the field, the value as given
+    (shortened) and why; the page shows the inbox as without it.
+
+    >>> bad_round("abc")
+    '地址中的会商轮次（round）“abc”无效：不是会商轮次的编号。下面照常列出本部门的待办会商'
+    """
+    shown = value if len(value) <= 40 else value[:40] + "…"
+    why = ("本部门的待办会商中没有这一轮（该轮可能已结束，或不需本部门答复）"
+           if value.isdecimal() and len(value) <= len(str(MAX_ID)) else "不是会商轮次的编号")
+    return f"地址中的会商轮次（round）“{shown}”无效：{why}。下面照常列出本部门的待办会商"
+
 async def _condition(text: str, settings: Any) -> Site | None:
     """The condition area drawn on the map (GeoJSON text), checked against the site limits
     of the settings as the API's; None when the field is empty."""
@@ -77,13 +91,16 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         answered). A refused answer (``refusal``) shows its reason above the form, which
         keeps what the user chose and typed; its error is raised again when that round is
         not in this inbox. ``done``: the project whose answer was just recorded (said at
-        the top)."""
+        the top). A ``chosen`` round not in this inbox (no refusal) is said at the top, with
+        status 400, and the inbox shown as without it."""
         today = today_cn()
         rows = inbox(user.department, store=store, today=today) if user.department else []
         current = next((r for r in rows if str(r["round_id"]) == chosen), None)
+        query_error = ""
         if current is None:
             if refusal is not None:
                 raise refusal.error
+            query_error = bad_round(chosen) if chosen else ""
             current = next((r for r in rows if r["answer"] is None), None)
         form_map, names = None, {}  # type: tuple[Any, dict[str, str]]
         values = refusal.kept if refusal else _answered(current, user, store)
@@ -91,7 +108,8 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             project = get_project(current["project"], store=store)
             fmap, names = answer_map(project.site, ctx.base)
             form_map = embed(fmap)
-        return page(ctx, "inbox.html", status=refusal.status if refusal else 200, rows=rows,
+        status = refusal.status if refusal else 400 if query_error else 200
+        return page(ctx, "inbox.html", status=status, rows=rows, query_error=query_error,
                     current=current, fmap=form_map, upload_crs=UPLOAD_CRS,
                     counties=counties(store=store), config=json.dumps(names),
                     answers=ANSWER_ZH, not_department=False, today=today,

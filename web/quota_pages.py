@@ -82,9 +82,10 @@ def _core_filters(values: dict[str, str], year: int, kind: str) -> dict[str, Any
             "actor": actor_stored(values["actor"]) or None}
 
 
-# the page's query parameters as its filters label them
+# the page's query parameters as its filters label them (and the export's format)
 QUERY_ZH = {"kind": "指标类型", "year": "年度", "county": "县区", "project": "项目",
-            "op": "操作", "since": "起", "until": "止", "actor": "操作人", "page": "页码"}
+            "op": "操作", "since": "起", "until": "止", "actor": "操作人", "page": "页码",
+            "format": "导出格式"}
 
 
 def _bad_query(exc: BadInput, value: str) -> str:
@@ -94,6 +95,21 @@ def _bad_query(exc: BadInput, value: str) -> str:
     shown = value if len(value) <= 40 else value[:40] + "…"
     return (f"筛选条件“{QUERY_ZH.get(where, where)}”的值“{shown}”无效："
             f"{exc.message_zh.rstrip('。')}。该条件未生效，其余条件照常列出")
+
+
+def _bad_export(ctx: PageContext, exc: BadInput, q: Any) -> HTMLResponse:
+    """An export refused for a value of its address (a hand-edited link, an old bookmark):
+    400, saying the field and the value, with the way back to the dashboard filtered as the
+    rest of the address asked."""
+    where = str(exc.where)
+    value = str(q.get(where))
+    shown = value if len(value) <= 40 else value[:40] + "…"
+    said = BadInput(exc.message if len(exc.message) <= 300 else exc.message[:300] + "…",
+                    where=where, message_zh=(
+        f"未能导出：地址中“{QUERY_ZH[where]}”的值“{shown}”无效："
+        f"{exc.message_zh.rstrip('。')}。请回到台账，改正后重新导出"))
+    kept = {k: v for k, v in q.items() if k not in (where, "format") and len(v) <= 200}
+    return error_page(ctx, said, 400, "/quota?" + urlencode(kept))
 
 
 def _lenient_filters(values: dict[str, str], year: int, kind: str,
@@ -354,11 +370,18 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         q = request.query_params
         try:
             fmt = q.get("format") or "xlsx"
-            kind = resolve_kind(q.get("kind") or "new_construction_land").code
+            try:
+                kind = resolve_kind(q.get("kind") or "new_construction_land").code
+            except BadInput as exc:
+                raise BadInput(exc.message, where="kind", message_zh=exc.message_zh) from None
             year = _year(q.get("year") or str(next(iter(_years(store)), today_cn().year)))
             filters = _core_filters(_movement_filters(q, session.user), year, kind)
             chunks = export_chunks(what="movements", fmt=fmt, store=store, **filters)
             name, ascii_name = export_filename("movements", fmt, year=year, kind=kind)
+        except BadInput as exc:
+            if str(exc.where) in QUERY_ZH and q.get(str(exc.where)):
+                return _bad_export(ctx, exc, q)
+            return error_page(ctx, exc, error_status(exc), "/quota")
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/quota")
         return StreamingResponse(chunks, media_type=MEDIA_TYPES[fmt], headers={  # RFC 6266

@@ -9,6 +9,7 @@ its county's staff) and calls the same core; its errors come back on the page, i
 """
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
+import json
 import re
 from collections import Counter
 from datetime import date
@@ -118,6 +119,18 @@ def _month(request: Request) -> str:
 def _default_month() -> str:
     """The newest month whose report window has closed."""
     return last_closed_month(now_utc(), load_settings().close_day)
+
+
+def _offers(plan: Any, reports: dict[str, Any]) -> dict[str, Any]:
+    """The milestones the report form offers for each month (``milestone_offer``), for the
+    form's script to follow the month typed: ``other`` for a month without a report (every
+    report counts), ``months`` for each month with one (its own report may be corrected);
+    with the milestones' Chinese names."""
+    def offered(month: str) -> list[str]:
+        return [k for k, why in milestone_offer(plan, reports, month).items() if not why]
+
+    return {"other": offered(""), "months": {m: offered(m) for m in reports},
+            "names": MILESTONE_ZH}
 
 
 def _bulletin_or_default(request: Request, store: Store, refused: list[str]) -> Any:
@@ -249,6 +262,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     problems=list_problems(store=store, project=code),
                     milestone_zh=MILESTONE_ZH, sources=SOURCES,
                     offered=[kind for kind, why in offer.items() if not why],
+                    offers=json.dumps(_offers(plan, reports)),
                     months=months, unreported=unreported,
                     dispatches=list_dispatches(store=store, project=code),
                     may_report=may_report, error=error, filed=filed,
@@ -350,6 +364,8 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         try:
             b = await run_in_threadpool(build_bulletin, month, store=store)
             body = await run_in_threadpool(bulletin_pdf if fmt == "pdf" else bulletin_xlsx, b)
+        except BadInput as exc:  # the month of the address: no month, or one still to come
+            return error_page(ctx, exc, 400, "/tracking/bulletin")
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/tracking/bulletin")
         return Response(body, media_type="application/pdf" if fmt == "pdf" else XLSX,

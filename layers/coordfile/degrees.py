@@ -62,8 +62,7 @@ def read_degrees(blocks: list[Block], epsg: int, name: str,
                         else Point(p.line, p.name, p.ring, p.east, p.north)
                         for p in block.points]
     if lat_first:
-        warnings.append("粘贴的经纬度为纬度在前、经度在后，已按此顺序读取 / the points were "
-                        "read as latitude before longitude")
+        warnings.append("粘贴的经纬度为纬度在前、经度在后，已按此顺序读取")
     geometries = [build_geometry(block, split_rings(block, name), name) for block in blocks]
     attributes = {"坐标系": "2000国家大地坐标系", "计量单位": "度"}
     return CoordinateFile(attributes, epsg, _frame(blocks, geometries, epsg), warnings)

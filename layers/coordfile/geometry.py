@@ -201,6 +201,5 @@ def area_warning(
         return None
     return (
         f"{name}:{block.line}: 地块 {block.label} 申报面积 {block.area_ha:.4f} 公顷，"
-        f"按坐标计算为 {computed / 10_000:.4f} 公顷 / parcel {block.label}: declared area "
-        f"{block.area_ha:.4f} ha differs from the computed {computed / 10_000:.4f} ha"
+        f"按坐标计算为 {computed / 10_000:.4f} 公顷"
     )

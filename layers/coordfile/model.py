@@ -40,7 +40,7 @@ class CoordinateFile:
         One row per parcel (columns in :data:`COLUMNS` plus ``geometry``), CRS ``EPSG:epsg``,
         Polygon/MultiPolygon geometries in GIS order (x = easting, y = northing).
     warnings
-        Human-readable warnings in Chinese and English (e.g. a declared area that differs).
+        Warnings for the user, in Chinese (e.g. a declared area that differs).
     """
 
     attributes: dict[str, str]

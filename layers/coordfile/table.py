@@ -156,8 +156,7 @@ def _closed(points: list[Point], warnings: list[str]) -> list[Point]:
         last_of_ring = i + 1 == len(points) or points[i + 1].ring != point.ring
         if last_of_ring and (first.north, first.east) != (point.north, point.east):
             out.append(Point(point.line, first.name, first.ring, first.north, first.east))
-            warnings.append(f"第 {first.ring} 圈未闭合，已按首点 {first.name} 闭合 / "
-                            f"ring {first.ring} did not close; closed on its first point")
+            warnings.append(f"第 {first.ring} 圈未闭合，已按首点 {first.name} 闭合")
     return out
 
 

@@ -38,10 +38,7 @@ def resolve_epsg(raw: RawFile, points: list[Point], name: str, warnings: list[st
         )
     if width is None:
         width = _infer_width(zone, zone_line, name)
-        warnings.append(
-            f"几度分带缺失，按带号 {zone} 判定为 {width} 度分带 / "
-            f"几度分带 is missing; zone {zone} implies {width}-degree zones"
-        )
+        warnings.append(f"几度分带缺失，按带号 {zone} 判定为 {width} 度分带")
     if zone not in ZONES[width]:
         raise fail(
             name,

@@ -165,14 +165,18 @@ def _checked(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-async def _body_county(request: Request) -> str | None:
-    """The ``county`` of a JSON body, if it has one (the body is not validated yet)."""
+async def _body_county(request: Request, own: str | None) -> str | None:
+    """The ``county`` of a JSON body, if it has one (the body is not validated yet); a JSON
+    object without one (or with ``null``) is for the user's ``own`` county, as the endpoint
+    files it (``POST /api/projects``: a county user's own county)."""
     try:
         body = await request.json() if await request.body() else {}
     except ValueError:  # not JSON (or not UTF-8): the body's own validation answers 422
         return None
-    county = body.get("county") if isinstance(body, dict) else None
-    return county if isinstance(county, str) else None
+    if not isinstance(body, dict):
+        return None
+    county = body.get("county")
+    return county if isinstance(county, str) else own if county is None else None
 
 
 def _resource(store: Store, params: dict[str, Any]) -> tuple[str | None, list[str]]:
@@ -287,7 +291,7 @@ class Permit:
         elif rule.scope in ("county", "department"):
             county, departments = await run_in_threadpool(_resource, store, params)
             if county is None and rule.scope == "county":
-                county = await _body_county(request)
+                county = await _body_county(request, user.county)
         check_scope(user, rule, county, departments, "round_id" in params, officer)
         return user
 

@@ -55,8 +55,12 @@ class ProjectAttrs(BaseModel):
 
 
 class ProjectIn(ProjectAttrs):
-    """A new project (策划生成): attributes and, optionally, its site."""
+    """A new project (策划生成): attributes and, optionally, its site; without ``county``,
+    a county user's own county, else the county holding most of the site."""
 
+    county: Code | None = Field(  # type: ignore[assignment]
+        None, description="County code, e.g. 371502; default: a county user's own county, "
+        "else the county holding most of the site (required without a site)")
     site: GeoJSON | None = Field(None, description="GeoJSON in lon/lat (CGCS2000)")
     vet: bool = Field(True, description="Vet the site at once and store the report")
 

@@ -7,6 +7,7 @@ are 409 with an English and a Chinese message.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -15,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from blueprint.analysis import projects as core
 from blueprint.analysis.projects.reports import StoredReport, project_site
 from blueprint.analysis.site import Site, site_from_geojson
+from blueprint.analysis.site_county import default_county
 from blueprint.analysis.site_export import export_site
 from blueprint.layers.users import User
 from blueprint.service.api.bounds import CodePath, CodeQuery, OffsetQuery
@@ -69,9 +71,13 @@ def api_create(
     rules: RulesDep,
     settings: SettingsDep,
 ) -> Any:
-    """Store a planned project with a new code; with a site and ``vet``, vet it at once."""
+    """Store a planned project with a new code; with a site and ``vet``, vet it at once.
+    Without ``county``: a county user's own county (the site must lie in it), else the
+    county holding most of the site, as the page's form offers it."""
+    site = _site(body.site, settings)
+    county = body.county or default_county(user, site, store=store)
     project = core.create_project(
-        body.to_input(), site=_site(body.site, settings), user=user, store=store
+        replace(body.to_input(), county=county), site=site, user=user, store=store
     )
     if body.vet and project.site is not None:
         core.vet_project(project.code, user=user, store=store, rules=rules)
