@@ -6,9 +6,15 @@ number of projects or loans). tests/test_records_scale.py has the counting helpe
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from projects_support import CITY_QUOTA, DCF, STAFF, T0, city, park_project
 from test_records_paging import _page_user
 from test_records_scale import counted
@@ -18,6 +24,30 @@ from blueprint.analysis.projects import create_project
 from blueprint.layers.store import Store
 
 __all__ = ["city"]  # the fixture
+
+
+@contextmanager
+def rows_read(store: Store) -> Iterator[list[int]]:
+    """The number of rows the SELECT statements run on ``store`` inside the block returned
+    (``[n]``), each statement counted again by the database (``SELECT count(*)`` of it,
+    with its parameters) on the same connection."""
+    seen = [0]
+
+    def count(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith("SELECT") or "FOR UPDATE" in statement:
+            return
+        again = conn.connection.dbapi_connection.cursor()
+        try:
+            again.execute(f"SELECT count(*) FROM ({statement}) AS counted", parameters)
+            seen[0] += int(again.fetchone()[0])
+        finally:
+            again.close()
+
+    sa.event.listen(store.engine, "after_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(store.engine, "after_cursor_execute", count)
 
 
 def _held(store: Store, n: int, start: int = 0) -> list[str]:
@@ -56,3 +86,69 @@ def test_the_county_card_names_its_projects_in_one_query(
         assert _card_projects(many.text) == [(c, f"持有项目{i}") for i, c in enumerate(codes)]
         assert more[0] == seen[0]  # not a statement more for nine projects more
 
+
+YG = "371521"  # 阳谷县
+
+
+def _lend(store: Store, n: int, start: int = 0) -> list[int]:
+    """``n`` loans of land quota from 东昌府区 to 阳谷县, their ids."""
+    for i in range(start, start + n):
+        quota.lend(year=2026, kind="land", lender=DCF, borrower=YG, amount="0.02",
+                   due=date(2026, 12, 1), user=CITY_QUOTA, reason="临时拆借",
+                   key=f"lend-{i}", store=store, at=T0)
+    return [x["loan_id"] for x in quota.loans(store=store)][start:]
+
+
+def _card_loans(html: str) -> list[tuple[str, str]]:
+    card = html.split('id="bp-card-loans"')[1].split("</table>")[0]
+    return re.findall(r'<tr[^>]*><td>(\d+)</td>.*?<td class="bp-num">([^<]+)</td>', card)
+
+
+def test_a_loan_is_read_by_its_number_and_the_card_reads_the_open_ones(
+        city: Store, tmp_path: Path) -> None:
+    """归还拆借's confirmation reads the loan it names, not every loan with what each
+    owes; the card lists the open loans, read at once (counted: the statements for 2 loans
+    and for 12, two of them repaid)."""
+    first = _lend(city, 2)
+    quota.repay(loan_id=first[1], amount="0.01", user=CITY_QUOTA, reason="部分归还",
+                key="repay-part", store=city, at=T0)
+    with _page_user(city, tmp_path, "city_q", "city_quota_manager", None) as client:
+        card = {"county": YG, "kind": "land", "year": "2026"}
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/quota", params=card).text)
+        assert csrf is not None
+        asked = {"csrf": csrf.group(1), "op": "repay", "loan_id": str(first[1]),
+                 "reason": "归还", "kind": "land", "year": "2026"}
+
+        def confirm() -> tuple[str, int, int]:
+            with counted(city) as seen, rows_read(city) as rows:
+                shown = client.post("/quota/ops", data=asked)
+            assert shown.status_code == 200, shown.text
+            return (shown.text.split('id="bp-target">', 1)[1].split("</p>", 1)[0], seen[0],
+                    rows[0])
+
+        def listed() -> tuple[list[tuple[str, str]], int]:
+            with counted(city) as seen:
+                html = client.get("/quota", params=card).text
+            return _card_loans(html), seen[0]
+
+        target, few, few_rows = confirm()
+        assert target == (f"第 {first[1]} 号拆借：2026 年度新增建设用地指标，东昌府区借给阳谷县 "
+                          "0.02 公顷，未还 0.01 公顷，归还期限 2026-12-01。")
+        loans, few_card = listed()
+        assert loans == [(str(first[0]), "0.02"), (str(first[1]), "0.01")]
+        more = _lend(city, 10, start=2)
+        for loan in (first[0], more[3]):  # repaid in full: off the card
+            quota.repay(loan_id=loan, user=CITY_QUOTA, reason="归还", key=f"repay-{loan}",
+                        store=city, at=T0)
+        # not a statement more for ten loans more, nor a row more read
+        assert confirm() == (target, few, few_rows)
+        loans, many_card = listed()
+        assert many_card == few_card
+        assert loans == [(str(first[1]), "0.01")] + [(str(x), "0.02") for x in more
+                                                     if x != more[3]]
+        gone = client.post("/quota/ops", data=asked | {"loan_id": str(more[-1] + 1000)})
+        assert gone.status_code == 404 and f"借出记录 {more[-1] + 1000} 不存在" in gone.text
+    assert quota.loans(store=city, loan_id=first[1])[0]["outstanding"] == Decimal("0.01")
+    assert quota.loans(store=city, loan_id=more[-1] + 1000) == []
+    assert [x["loan_id"] for x in quota.loans(store=city, open_only=True, county=YG)] == [
+        first[1]] + [x for x in more if x != more[3]]

@@ -306,7 +306,7 @@ def _target(op: str, f: dict[str, str], user: User, store: Store,
                 f"{first['kind_title']}，{actor_zh(first['actor'])}于 {first['at_cn']} 记入，"
                 f"事由“{first['reason']}”。其分录：{moved}。")
     number = _int(f, "loan_id")
-    loan = next((x for x in quota.loans(store=store) if x["loan_id"] == number), None)
+    loan = next(iter(quota.loans(store=store, loan_id=number)), None)  # that one alone
     if loan is None:
         raise NotFound(f"loan {number} does not exist", where="loan_id",
                        message_zh=f"借出记录 {number} 不存在")
