@@ -152,3 +152,38 @@ def test_a_loan_is_read_by_its_number_and_the_card_reads_the_open_ones(
     assert quota.loans(store=city, loan_id=more[-1] + 1000) == []
     assert [x["loan_id"] for x in quota.loans(store=city, open_only=True, county=YG)] == [
         first[1]] + [x for x in more if x != more[3]]
+
+
+def _late(html: str) -> list[str]:
+    table = html.split('id="bp-late"')[1].split("</table>")[0]
+    return re.findall(r"<tr><td>(LC-\d{4}-\d{4})</td>", table)
+
+
+def test_the_tracking_page_decodes_each_site_once(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The battle map needs every tracked project's site and colour (it shows them all,
+    and the pager counts each colour); the late list beside it needs no site, and no
+    longer reads and decodes them all a second time (counted: sites decoded, statements,
+    for 3 tracked projects and for 9)."""
+    from test_records_paging import _on_map, _tracked
+    from test_records_scale import _signed_in, sites_decoded
+
+    codes = _tracked(store, 3)
+    decoded = sites_decoded(monkeypatch)
+    with _signed_in(store, tmp_path) as client:
+        client.get("/tracking")
+
+        def shown() -> tuple[list[str], int, int]:
+            decoded[0] = 0
+            with counted(store) as seen:
+                html = client.get("/tracking").text
+            assert all(_on_map(html, f"跟踪项目{i}（") for i in range(len(codes)))
+            return _late(html), decoded[0], seen[0]
+
+        late, few_sites, few = shown()
+        assert late == codes  # no report since the plans began: each missing
+        codes += _tracked(store, 6, start=3)
+        late, many_sites, many = shown()
+        assert late == codes and many == few
+        assert many_sites - few_sites == 6  # one site each for six more projects
+

@@ -224,7 +224,8 @@ def late_reports(month: str, *, store: Store, at: datetime | None = None,
     with store.read() as conn:
         plans = all_plans(conn)
         _, first = all_reports(conn, until=at)
-    for p in list_projects(store=store, county=county, ids=list(plans)):  # with a plan
+    # with a plan; their sites not read (the list has no map)
+    for p in list_projects(store=store, county=county, ids=list(plans), sites=False):
         plan = plans.get(p.id)
         start = plan_start(plan) if plan else None
         if p.stage == EXITED or start is None or start > month:
