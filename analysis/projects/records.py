@@ -279,7 +279,7 @@ def list_projects(*, store: Store, county: str | None = None, stage: str | None 
     The same few statements whatever the number of projects (tags are read for all of them
     at once). ``sites=False``: for a list that shows no map, each ``site`` left None, not
     read and decoded."""
-    columns = [c for c in projects.c if sites or c.name != "site"]
+    columns: list[Any] = [c for c in projects.c if sites or c.name != "site"]
     if not sites:
         columns.append(sa.null().label("site"))
     query = _filtered(sa.select(*columns).order_by(projects.c.year, projects.c.seq),
