@@ -187,3 +187,64 @@ def test_the_tracking_page_decodes_each_site_once(
         assert late == codes and many == few
         assert many_sites - few_sites == 6  # one site each for six more projects
 
+
+
+def _ledger(store: Store, n: int, start: int = 0) -> None:
+    """Projects of two counties holding (one hold expiring), allocated, a loan between
+    the counties repaid in part, energy quota too: every kind of balance row."""
+    codes = _held(store, n, start=start)
+    other = [create_project(park_project(name=f"阳谷项目{start + i}", county=YG), user=STAFF,
+                            store=store, at=T0).code for i in range(2)]
+    quota.hold(year=2026, kind="land", county=YG, project=other[0], amount="0.03",
+               user=CITY_QUOTA, reason="预留", key=f"yg-hold-{start}", store=store, at=T0,
+               expires=date(2026, 3, 10))  # expired by now: shown released
+    quota.allocate(year=2026, kind="energy", county=YG, project=other[1], amount="5",
+                   user=CITY_QUOTA, reason="配置", key=f"yg-energy-{start}", store=store,
+                   at=T0)
+    quota.allocate(year=2026, kind="land", county=DCF, project=codes[0], amount="0.02",
+                   user=CITY_QUOTA, reason="配置", key=f"dcf-alloc-{start}", store=store,
+                   at=T0.replace(day=20))
+    _lend(store, 1, start=100 + start)
+    loan = quota.loans(store=store)[-1]["loan_id"]
+    quota.repay(loan_id=loan, amount="0.01", user=CITY_QUOTA, reason="归还",
+                key=f"repay-{start}", store=store, at=T0.replace(day=25))
+
+
+def test_a_page_of_balances_is_chosen_in_the_query(city: Store, tmp_path: Path) -> None:
+    """``GET /api/quota/balances`` pages the sheet in SQL: every page, with any filter, the
+    slice of the whole sheet (and the total its length), computed from that page's
+    accounts' entries (counted: the rows read for a page of 5 projects, with 6 projects
+    holding and with 24)."""
+    from blueprint.analysis.clock import as_of_time
+    from blueprint.analysis.quota.balance_page import balance_page
+    from blueprint.layers.users import create_user
+
+    _ledger(city, 6)
+    token = create_user("reader", "viewer", None, store=city, actor="test")
+    auth = {"Authorization": f"Bearer {token}"}
+    land = {"year": 2026, "kind": "land"}
+    after = 1 + [r["type"] for r in quota.balances(store=city, **land)].index("project")
+    with _page_user(city, tmp_path, "q", "city_quota_manager", None) as client:
+
+        def page(**params: Any) -> tuple[list[dict[str, Any]], int, int]:
+            with rows_read(city) as rows:
+                got = client.get("/api/quota/balances", headers=auth, params=params)
+            assert got.status_code == 200, got.text
+            return got.json(), int(got.headers["X-Total-Count"]), rows[0]
+
+        _, _, few = page(limit=5, offset=after, **land)
+        _held(city, 18, start=6)
+        shown, total, many = page(limit=5, offset=after, **land)
+        assert many == few  # the same rows read for a page, whatever the city holds
+        whole = client.get("/api/quota/balances", headers=auth, params=land).json()
+        assert shown == whole[after:after + 5] and total == len(whole) > 24
+        assert [r["type"] for r in shown] == ["project"] * 5
+    for filters in ({}, {"year": 2026}, {"kind": "land"}, {"county": DCF},
+                    {"county": YG, "kind": "energy"}, {"county": "370000"},
+                    {"as_of": as_of_time("2026-03-15", "as_of")},
+                    {"as_of": as_of_time("2026-03-02", "as_of"), "county": DCF}):
+        sheet = quota.balances(store=city, **filters)
+        for limit, offset in ((7, 0), (7, 7), (4, 22), (100, 0), (3, max(0, len(sheet) - 1)),
+                              (5, len(sheet) + 2)):
+            rows, count = balance_page(store=city, limit=limit, offset=offset, **filters)
+            assert (rows, count) == (sheet[offset:offset + limit], len(sheet)), filters
