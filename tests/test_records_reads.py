@@ -248,3 +248,63 @@ def test_a_page_of_balances_is_chosen_in_the_query(city: Store, tmp_path: Path) 
                               (5, len(sheet) + 2)):
             rows, count = balance_page(store=city, limit=limit, offset=offset, **filters)
             assert (rows, count) == (sheet[offset:offset + limit], len(sheet)), filters
+
+
+def _other_county(store: Store, n: int, start: int = 0) -> None:
+    """``n`` tracked projects of 阳谷县, each with a plan, a report raising a problem, and
+    that problem closed (its events)."""
+    from blueprint.analysis.tracking import (
+        Milestone,
+        ProblemInput,
+        close,
+        set_plan,
+        submit_report,
+    )
+    from blueprint.analysis.tracking import list_problems as problems_of
+
+    for i in range(start, start + n):
+        code = create_project(park_project(name=f"阳谷跟踪{i}", county=YG), user=STAFF,
+                              store=store, at=T0).code
+        set_plan(code, milestones=[Milestone("start", date(2026, 4, 15), "住房和城乡建设局")],
+                 investment={"2026-03": "100"}, user=STAFF, store=store, at=T0)
+        submit_report(code, "2026-03", investment="50", user=STAFF, store=store,
+                      problems=[ProblemInput("征地未完成", "自然资源局")])
+        [problem] = problems_of(store=store, project=code)
+        close(problem.id, user=STAFF, store=store, note="已解决")
+
+
+def test_a_county_users_tracking_lists_read_that_county_alone(
+        store: Store, tmp_path: Path) -> None:
+    """The colours, the late reports and the problems of one county read that county's
+    plans, reports, problems and events in the query, not the city's to keep one county's
+    (counted: the rows read, with 2 projects of another county and with 10)."""
+    from test_records_paging import _tracked
+
+    from blueprint.analysis.tracking import ProblemInput, submit_report
+    from blueprint.layers.users import create_user
+
+    ours = _tracked(store, 2)
+    submit_report(ours[0], "2026-03", investment="10", user=STAFF, store=store,
+                  problems=[ProblemInput("资金未到位", "财政局")])
+    _other_county(store, 2)
+    token = create_user("dcf_staff", "nr_staff", DCF, store=store, actor="test")
+    auth = {"Authorization": f"Bearer {token}"}
+    asked = (("/api/tracking/projects", {}), ("/api/tracking/late", {"month": "2026-04"}),
+             ("/api/tracking/problems", {}))
+    with _page_user(store, tmp_path, "viewer", "viewer", None) as client:
+
+        def read() -> list[tuple[Any, int]]:
+            found = []
+            for url, params in asked:
+                with rows_read(store) as rows:
+                    got = client.get(url, headers=auth, params=params | {"county": DCF})
+                assert got.status_code == 200, got.text
+                found.append((got.json(), rows[0]))
+            return found
+
+        few = read()
+        assert [s["project"] for s in few[0][0]] == ours
+        assert [r["project"] for r in few[1][0]["reports"]] == ours
+        assert [(p["project"], p["text"]) for p in few[2][0]] == [(ours[0], "资金未到位")]
+        _other_county(store, 8, start=2)
+        assert read() == few  # the same lists, and not a row more read
