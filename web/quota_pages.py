@@ -23,7 +23,7 @@ from blueprint.analysis.clock import (
 )
 from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.projects import count_projects, get_project, list_projects
-from blueprint.analysis.quota.balances import counties, ledger_years
+from blueprint.analysis.quota.balances import counties, ledger_years, named_projects
 from blueprint.analysis.quota.common import check_year, guard_project
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export_chunks, export_filename
@@ -199,12 +199,11 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
     projects, project_total = _project_choices(store, user, visible)
     card = cards.get(chosen) if chosen else None
     project_names = {p.code: p.name for p in projects}
-    for r in card["projects"] if card else []:  # the card's projects named, not codes alone
-        if r["project"] not in project_names:
-            try:
-                project_names[r["project"]] = get_project(r["project"], store=store).name
-            except BlueprintError:  # a ledger project no longer in the library: its code
-                project_names[r["project"]] = ""
+    # the card's projects named, not codes alone (one query for them all); a ledger
+    # project no longer in the library: its code alone
+    project_names |= named_projects([r["project"] for r in card["projects"]
+                                     if r["project"] not in project_names] if card else [],
+                                    store=store)
     status = refusal.status if refusal else 400 if problems else 200
     return page(ctx, "quota.html", status=status, kind=kind, query_errors=problems,
                 year=year, years=sorted({*years, year}, reverse=True), kinds=KINDS,
@@ -323,7 +322,7 @@ def _target(op: str, f: dict[str, str], user: User, store: Store,
                 f"{first['kind_title']}，{actor_zh(first['actor'])}于 {first['at_cn']} 记入，"
                 f"事由“{first['reason']}”。其分录：{moved}。")
     number = _int(f, "loan_id")
-    loan = next((x for x in quota.loans(store=store) if x["loan_id"] == number), None)
+    loan = next(iter(quota.loans(store=store, loan_id=number)), None)  # that one alone
     if loan is None:
         raise NotFound(f"loan {number} does not exist", where="loan_id",
                        message_zh=f"借出记录 {number} 不存在")

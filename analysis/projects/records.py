@@ -273,12 +273,16 @@ def check_filters(*, store: Store, county: str | None = None, stage: str | None 
 def list_projects(*, store: Store, county: str | None = None, stage: str | None = None,
                   tag: str | None = None, industry: str | None = None,
                   limit: int | None = None, offset: int = 0,
-                  ids: Collection[int] | None = None) -> list[Project]:
+                  ids: Collection[int] | None = None, sites: bool = True) -> list[Project]:
     """Projects by code, filtered by county, stage, library (tag), industry and, when
     given, their ``ids``; at most ``limit`` of them from the ``offset``-th on when given.
     The same few statements whatever the number of projects (tags are read for all of them
-    at once)."""
-    query = _filtered(sa.select(projects).order_by(projects.c.year, projects.c.seq),
+    at once). ``sites=False``: for a list that shows no map, each ``site`` left None, not
+    read and decoded."""
+    columns: list[Any] = [c for c in projects.c if sites or c.name != "site"]
+    if not sites:
+        columns.append(sa.null().label("site"))
+    query = _filtered(sa.select(*columns).order_by(projects.c.year, projects.c.seq),
                       county, stage, tag, industry)
     if ids is not None:
         query = query.where(projects.c.id.in_(list(ids)))

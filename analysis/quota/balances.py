@@ -232,6 +232,15 @@ def counties(*, store: Store) -> dict[str, str]:
         return county_names(conn)
 
 
+def named_projects(codes: list[str], *, store: Store) -> dict[str, str]:
+    """Project code → name for those of ``codes`` the library has (others left out), in
+    one query whatever their number."""
+    if not codes:
+        return {}
+    with store.read() as conn:
+        return project_names(conn, codes)
+
+
 def known_county(county: str | None, *, store: Store, where: str = "county") -> str | None:
     """A county filter that can match (None: no filter): a code :func:`known_counties`
     knows; any other is refused naming the known ones, not answered with an empty list."""

@@ -44,7 +44,9 @@ def county_cards(*, store: Store, year: int, kind: str, counties: list[str],
     which the caller has computed for its own page: not computed here a second time."""
     code = resolve_kind(kind).code
     totals = granted_totals(store=store, year=year, kind=code)
-    open_loans = loans(store=store, year=year, kind=code)
+    # the open loans alone, of the one county when a county user sees only theirs
+    open_loans = loans(store=store, year=year, kind=code, open_only=True,
+                       county=counties[0] if len(counties) == 1 else None)
     cards: dict[str, dict[str, Any]] = {}
     for county in counties:
         reserve = next((r for r in rows if r["type"] == "county" and r["county"] == county),
@@ -57,7 +59,6 @@ def county_cards(*, store: Store, year: int, kind: str, counties: list[str],
             "pool_share": max(pool_share, Decimal(0)),
             "projects": [r for r in rows if r["type"] == "project" and r["county"] == county
                          and (r["held"] or r["allocated"])],
-            "loans": [x for x in open_loans if county in (x["lender"], x["borrower"])
-                      and x["outstanding"] > 0],
+            "loans": [x for x in open_loans if county in (x["lender"], x["borrower"])],
         }
     return cards

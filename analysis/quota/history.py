@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import iso_utc, shown_cn, today_cn, utc
 from blueprint.analysis.quota.kinds import KINDS, from_units, resolve_kind
@@ -17,7 +16,6 @@ from blueprint.analysis.quota.ledger import (
     PROJECT,
     account_title,
     county_names,
-    loan_outstanding,
 )
 from blueprint.analysis.quota.runner import shown_key
 from blueprint.analysis.quota.tables import accounts, entries, operations
@@ -174,19 +172,21 @@ def _movement(r: sa.Row[Any], names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _lender_account(conn: Connection, loan: sa.Row) -> int | None:
-    return conn.execute(sa.select(accounts.c.id).where(
-        accounts.c.year == loan.year, accounts.c.kind == loan.kind,
-        accounts.c.type == "county", accounts.c.owner == loan.county)).scalar()
-
-
-def loans(*, store: Store, overdue: bool = False, year: int | None = None,
-          kind: str | None = None, county: str | None = None, today: date | None = None,
-          at: datetime | None = None) -> list[dict[str, Any]]:
-    """Loans between counties with what is still owed; ``overdue`` keeps only those past
-    their due date (China date) and not fully repaid."""
-    day = today or today_cn(at)
-    query = sa.select(operations).where(operations.c.op == "lend").order_by(operations.c.id)
+def _loan_query(year: int | None, kind: str | None, county: str | None,
+                loan_id: int | None, open_only: bool) -> sa.Select[Any]:
+    """The lend operations with what each still owes (``owed``: lent minus repaid, as
+    :func:`~blueprint.analysis.quota.ledger.loan_outstanding` computes it, NULL without
+    the lender's reserve), in one statement whatever their number."""
+    lender = accounts.alias("lender")
+    net = sa.select(sa.func.coalesce(sa.func.sum(sa.case(
+        (entries.c.debit_id == lender.c.id, entries.c.amount), else_=-entries.c.amount)), 0)
+    ).where(entries.c.loan_id == operations.c.id).scalar_subquery()
+    owed = sa.case((lender.c.id.is_(None), None), else_=net)
+    query = (sa.select(operations, owed.label("owed"))
+             .select_from(operations.outerjoin(lender, sa.and_(
+                 lender.c.year == operations.c.year, lender.c.kind == operations.c.kind,
+                 lender.c.type == "county", lender.c.owner == operations.c.county)))
+             .where(operations.c.op == "lend").order_by(operations.c.id))
     if year is not None:
         query = query.where(operations.c.year == year)
     if kind is not None:
@@ -194,21 +194,36 @@ def loans(*, store: Store, overdue: bool = False, year: int | None = None,
     if county is not None:
         query = query.where(sa.or_(operations.c.county == county,
                                    operations.c.counterparty == county))
+    if loan_id is not None:
+        query = query.where(operations.c.id == loan_id)
+    if open_only:
+        query = query.where(owed > 0)
+    return query
+
+
+def loans(*, store: Store, overdue: bool = False, year: int | None = None,
+          kind: str | None = None, county: str | None = None, today: date | None = None,
+          at: datetime | None = None, loan_id: int | None = None,
+          open_only: bool = False) -> list[dict[str, Any]]:
+    """Loans between counties with what is still owed; ``overdue`` keeps only those past
+    their due date (China date) and not fully repaid, ``open_only`` those not fully
+    repaid, ``loan_id`` that one loan (an empty list: no such loan). One statement."""
+    day = today or today_cn(at)
     result = []
     with store.read() as conn:
-        for loan in conn.execute(query).all():
-            lender = _lender_account(conn, loan)
-            owed = loan_outstanding(conn, loan.id, lender) if lender is not None else 0
-            late = owed > 0 and loan.due_date < day
-            if overdue and not late:
-                continue
-            result.append({
-                "loan_id": loan.id, "year": loan.year, "kind": loan.kind,
-                "kind_title": KINDS[loan.kind].title, "unit": KINDS[loan.kind].unit,
-                "lender": loan.county, "borrower": loan.counterparty,
-                "amount": from_units(int(loan.amount)), "outstanding": from_units(owed),
-                "due": loan.due_date.isoformat(), "overdue": late,
-                "days_overdue": (day - loan.due_date).days if late else 0,
-                "actor": loan.actor, "reason": loan.reason,
-                "at": iso_utc(loan.created_at)})
+        rows = conn.execute(_loan_query(year, kind, county, loan_id, open_only)).all()
+    for loan in rows:
+        owed = int(loan.owed or 0)
+        late = owed > 0 and loan.due_date < day
+        if overdue and not late:
+            continue
+        result.append({
+            "loan_id": loan.id, "year": loan.year, "kind": loan.kind,
+            "kind_title": KINDS[loan.kind].title, "unit": KINDS[loan.kind].unit,
+            "lender": loan.county, "borrower": loan.counterparty,
+            "amount": from_units(int(loan.amount)), "outstanding": from_units(owed),
+            "due": loan.due_date.isoformat(), "overdue": late,
+            "days_overdue": (day - loan.due_date).days if late else 0,
+            "actor": loan.actor, "reason": loan.reason,
+            "at": iso_utc(loan.created_at)})
     return result

@@ -106,16 +106,20 @@ def get_plan(code: str, *, store: Store) -> Plan:
     return plan
 
 
-def all_plans(conn: Connection) -> dict[int, Plan]:
-    """The newest plan of every project that has one, by project id (few queries)."""
+def all_plans(conn: Connection, county: str | None = None) -> dict[int, Plan]:
+    """The newest plan of every project that has one (of ``county`` when given: not read
+    city-wide to keep one county's), by project id (few queries)."""
     from blueprint.layers.schema import projects
 
     newest = sa.select(tracking_plans.c.project_id, sa.func.max(tracking_plans.c.version)
                        .label("v")).group_by(tracking_plans.c.project_id).subquery()
-    rows = conn.execute(sa.select(tracking_plans, projects.c.code).join(
+    query = sa.select(tracking_plans, projects.c.code).join(
         newest, sa.and_(newest.c.project_id == tracking_plans.c.project_id,
                         newest.c.v == tracking_plans.c.version)).join(
-        projects, projects.c.id == tracking_plans.c.project_id)).all()
+        projects, projects.c.id == tracking_plans.c.project_id)
+    if county is not None:
+        query = query.where(projects.c.county == county)
+    rows = conn.execute(query).all()
     by_plan = {r.id: Plan(r.code, r.version, [], {}, utc(r.created_at), r.created_by)
                for r in rows}
     pid = {r.id: r.project_id for r in rows}

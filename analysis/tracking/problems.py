@@ -173,11 +173,11 @@ def list_problems(*, store: Store, status: str | None = None, county: str | None
     if problem_id is not None:
         query = query.where(tracking_problems.c.id == problem_id)
         events_query = events_query.where(tracking_problem_events.c.problem_id == problem_id)
+    if (project or county) and problem_id is None:  # the events of these problems alone
+        events_query = events_query.where(tracking_problem_events.c.problem_id.in_(
+            query.with_only_columns(tracking_problems.c.id).order_by(None)))
     with store.read() as conn:
         rows = conn.execute(query).all()
-        if project and problem_id is None:  # one project's: not every problem's events
-            events_query = events_query.where(
-                tracking_problem_events.c.problem_id.in_([r.id for r in rows]))
         events = conn.execute(events_query).all()
     found = {r.id: Problem(r.id, r.code, r.county, r.source, r.text, r.owner_unit, r.due_on,
                            utc(r.raised_at), r.raised_by, source_ref=r.source_ref)

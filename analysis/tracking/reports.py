@@ -167,11 +167,11 @@ def _report(row: Any, code: str) -> Report:
 
 
 def all_reports(conn: Connection, until: datetime | None = None,
-                project_id: int | None = None
+                project_id: int | None = None, county: str | None = None
                 ) -> tuple[dict[int, dict[str, Report]], dict[tuple[int, str], datetime]]:
-    """The newest report of every project (or only of ``project_id``) and month sent by
-    ``until`` (``{project id: {month: report}}``), and when each first came
-    (``{(project id, month): first reported_at}``)."""
+    """The newest report of every project (or only of ``project_id``, of ``county``'s
+    projects) and month sent by ``until`` (``{project id: {month: report}}``), and when
+    each first came (``{(project id, month): first reported_at}``)."""
     query = sa.select(tracking_reports, projects.c.code).join(
         projects, projects.c.id == tracking_reports.c.project_id).order_by(
         tracking_reports.c.id)
@@ -179,6 +179,8 @@ def all_reports(conn: Connection, until: datetime | None = None,
         query = query.where(tracking_reports.c.reported_at <= until)
     if project_id is not None:
         query = query.where(tracking_reports.c.project_id == project_id)
+    if county is not None:
+        query = query.where(projects.c.county == county)
     newest: dict[int, dict[str, Report]] = {}
     first: dict[tuple[int, str], datetime] = {}
     for row in conn.execute(query).all():
@@ -222,9 +224,10 @@ def late_reports(month: str, *, store: Store, at: datetime | None = None,
         return []
     found = []
     with store.read() as conn:
-        plans = all_plans(conn)
-        _, first = all_reports(conn, until=at)
-    for p in list_projects(store=store, county=county, ids=list(plans)):  # with a plan
+        plans = all_plans(conn, county)  # one county's, when asked: not the city's
+        _, first = all_reports(conn, until=at, county=county)
+    # with a plan; their sites not read (the list has no map)
+    for p in list_projects(store=store, county=county, ids=list(plans), sites=False):
         plan = plans.get(p.id)
         start = plan_start(plan) if plan else None
         if p.stage == EXITED or start is None or start > month:

@@ -116,10 +116,10 @@ def project_statuses(*, store: Store, at: datetime | None = None, county: str | 
     """The colour of every tracked project (one with a plan, not exited), filtered."""
     at, settings = now_utc(at), load_settings()
     with store.read() as conn:
-        plans = all_plans(conn)
-        reports, _ = all_reports(conn, until=at)
+        plans = all_plans(conn, county)  # one county's, when asked: not the city's
+        reports, _ = all_reports(conn, until=at, county=county)
     problems: dict[str, list[Problem]] = {}
-    for p in list_problems(store=store, status="open", at=at):
+    for p in list_problems(store=store, status="open", county=county, at=at):
         problems.setdefault(p.project, []).append(p)
     found = []
     for project in list_projects(store=store, county=county, stage=stage, tag=library,

@@ -139,11 +139,13 @@ def api_balances(response: Response, user: UserDep, store: StoreDep, year: YearQ
     are in all (one hold and one project account per project and kind: a city has
     thousands)."""
     from blueprint.analysis.clock import as_of_time
+    from blueprint.analysis.quota.balance_page import balance_page
 
     moment = as_of_time(as_of, "as_of") if as_of else None
-    rows = quota.balances(store=store, year=year, kind=kind, county=county, as_of=moment)
-    response.headers["X-Total-Count"] = str(len(rows))
-    return rows[offset:offset + limit]
+    rows, total = balance_page(store=store, year=year, kind=kind, county=county,
+                               as_of=moment, limit=limit, offset=offset)  # paged in SQL
+    response.headers["X-Total-Count"] = str(total)
+    return rows
 
 
 @router.get("/movements", response_model=list[MovementOut], summary="Movements / 指标流水")

@@ -1,0 +1,136 @@
+"""One page of the balance sheet, chosen by SQL: the rows' order, their number and the
+page are read in the query (a project's hold and project accounts one row, as in the
+sheet), and the figures computed from the entries of that page's accounts alone. The
+rows are exactly ``balances(...)[offset:offset + limit]`` and the total ``len(balances(...))``
+(:func:`~blueprint.analysis.quota.balances.balances` computes the whole sheet)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from blueprint.analysis.clock import now_utc
+from blueprint.analysis.quota.balances import (
+    _ORDER,
+    _apply_expiry,
+    _lenders,
+    _name_reserves,
+    _project_row,
+    _reserve_row,
+    _sum_flows,
+)
+from blueprint.analysis.quota.kinds import KINDS, resolve_kind
+from blueprint.analysis.quota.ledger import HOLD, PROJECT, Account
+from blueprint.analysis.quota.tables import accounts, entries
+from blueprint.layers.store import Store
+
+
+def _binary(conn: Connection, text: Any) -> Any:
+    """Text ordered by code point, as Python sorts it (PostgreSQL: not by its locale)."""
+    return sa.collate(text, "C") if conn.dialect.name == "postgresql" else text
+
+
+def _filters(year: int | None, kind: str | None, as_of: datetime | None) -> list[Any]:
+    found: list[Any] = []
+    if year is not None:
+        found.append(accounts.c.year == year)
+    if kind is not None:
+        found.append(accounts.c.kind == kind)
+    if as_of is not None:  # accounts opened later are not in the statement
+        posted = sa.select(entries.c.id).where(
+            sa.or_(entries.c.debit_id == accounts.c.id, entries.c.credit_id == accounts.c.id),
+            entries.c.created_at <= as_of)
+        found.append(posted.exists())
+    return found
+
+
+def _sheet(conn: Connection, year: int | None, kind: str | None, county: str | None,
+           as_of: datetime | None) -> Any:
+    """The sheet's rows as keys (the sort key of :func:`balance_rows`) and account ids:
+    a reserve row its account, a project row its hold and project accounts."""
+    kind_order = sa.case({k: i for i, k in enumerate(KINDS)}, value=accounts.c.kind,
+                         else_=len(KINDS))
+    type_order = sa.case({t: i for t, i in _ORDER.items()}, value=accounts.c.type,
+                         else_=len(_ORDER))
+    where = _filters(year, kind, as_of)
+    reserves = sa.select(
+        accounts.c.year, kind_order.label("k"), type_order.label("t"),
+        accounts.c.county.label("county"),
+        sa.case((accounts.c.owner == "", accounts.c.type),
+                else_=accounts.c.type + ":" + accounts.c.owner).label("account"),
+        accounts.c.id.label("reserve_id"), sa.null().label("hold_id"),
+        sa.null().label("project_id")).where(accounts.c.type.not_in((HOLD, PROJECT)), *where)
+    if county is not None:
+        reserves = reserves.where(accounts.c.county == county)
+
+    def of(type_: str, column: Any) -> Any:
+        return sa.func.max(sa.case((accounts.c.type == type_, column)))
+
+    # the row's county: its project account's, else its hold account's (as the sheet)
+    row_county = sa.case((of(PROJECT, accounts.c.id).is_not(None),
+                          of(PROJECT, accounts.c.county)), else_=of(HOLD, accounts.c.county))
+    projects = sa.select(
+        accounts.c.year, kind_order.label("k"), sa.literal(_ORDER[PROJECT]).label("t"),
+        row_county.label("county"), (sa.literal(PROJECT + ":") + accounts.c.owner).label(
+            "account"), sa.null().label("reserve_id"), of(HOLD, accounts.c.id).label("hold_id"),
+        of(PROJECT, accounts.c.id).label("project_id")).where(
+        accounts.c.type.in_((HOLD, PROJECT)), *where).group_by(
+        accounts.c.year, accounts.c.kind, accounts.c.owner)
+    if county is not None:
+        projects = projects.having(row_county == county)
+    return sa.union_all(reserves, projects).subquery("sheet")
+
+
+def _accounts(conn: Connection, ids: Collection[int]) -> dict[int, Account]:
+    return {r.id: Account(r.id, r.year, r.kind, r.type, r.owner, r.county, r.title)
+            for r in conn.execute(sa.select(accounts).where(accounts.c.id.in_(list(ids))))}
+
+
+def _flows(conn: Connection, ids: Collection[int], as_of: datetime | None) -> list[sa.Row]:
+    """The entries moving into, out of or on behalf of (``origin``) the accounts ``ids``,
+    summed as :func:`~blueprint.analysis.quota.balances._flows` sums them."""
+    cols = (entries.c.purpose, entries.c.debit_id, entries.c.credit_id, entries.c.origin_id,
+            entries.c.loan_id)
+    wanted = list(ids)
+    query = sa.select(*cols, sa.func.sum(entries.c.amount).label("amount")).where(sa.or_(
+        entries.c.debit_id.in_(wanted), entries.c.credit_id.in_(wanted),
+        entries.c.origin_id.in_(wanted))).group_by(*cols)
+    if as_of is not None:
+        query = query.where(entries.c.created_at <= as_of)
+    return list(conn.execute(query))
+
+
+def balance_page(*, store: Store, year: int | None = None, kind: str | None = None,
+                 county: str | None = None, at: datetime | None = None,
+                 as_of: datetime | None = None, limit: int, offset: int = 0
+                 ) -> tuple[list[dict[str, Any]], int]:
+    """The rows ``balances(...)[offset:offset + limit]`` (the same filters) and how many
+    rows the whole sheet has, reading the entries of that page's accounts only."""
+    code = resolve_kind(kind).code if kind else None
+    with store.read() as conn:
+        sheet = _sheet(conn, year, code, county, as_of)
+        total = int(conn.execute(sa.select(sa.func.count()).select_from(sheet)).scalar_one())
+        keys = conn.execute(sa.select(sheet).order_by(
+            sheet.c.year, sheet.c.k, sheet.c.t,
+            _binary(conn, sa.func.coalesce(sheet.c.county, "")),
+            _binary(conn, sheet.c.account)).limit(limit).offset(offset)).all()
+        ids = {int(i) for k in keys for i in (k.reserve_id, k.hold_id, k.project_id)
+               if i is not None}
+        if not ids:
+            return [], total
+        flows = _flows(conn, ids, as_of)
+        found = _accounts(conn, ids | {r.debit_id for r in flows} | {r.credit_id for r in flows})
+        loan_ids = {int(r.loan_id) for r in flows if r.loan_id is not None}
+        sums = _sum_flows(flows, {i: a.type for i, a in found.items()},
+                          _lenders(conn, loan_ids))
+        _apply_expiry(conn, sums, as_of or now_utc(at),
+                      {(found[i].year, found[i].kind) for i in ids}, as_of=as_of is not None)
+        rows = [_reserve_row(found[k.reserve_id], sums) if k.reserve_id is not None else
+                _project_row(found.get(k.hold_id), found.get(k.project_id), sums)
+                for k in keys]
+        _name_reserves(conn, rows)
+    return rows, total

@@ -1,0 +1,310 @@
+"""Records pages and APIs read what they show, not the whole city: the county card's
+project names, a loan to repay, the tracking list's colours, a page of balances, a county
+user's lists (counted: the SQL statements, the rows read; the same few whatever the
+number of projects or loans). tests/test_records_scale.py has the counting helpers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from projects_support import CITY_QUOTA, DCF, STAFF, T0, city, park_project
+from test_records_paging import _page_user
+from test_records_scale import counted
+
+from blueprint.analysis import quota
+from blueprint.analysis.projects import create_project
+from blueprint.layers.store import Store
+
+__all__ = ["city"]  # the fixture
+
+
+@contextmanager
+def rows_read(store: Store) -> Iterator[list[int]]:
+    """The number of rows the SELECT statements run on ``store`` inside the block returned
+    (``[n]``), each statement counted again by the database (``SELECT count(*)`` of it,
+    with its parameters) on the same connection."""
+    seen = [0]
+
+    def count(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith("SELECT") or "FOR UPDATE" in statement:
+            return
+        again = conn.connection.dbapi_connection.cursor()
+        try:
+            again.execute(f"SELECT count(*) FROM ({statement}) AS counted", parameters)
+            seen[0] += int(again.fetchone()[0])
+        finally:
+            again.close()
+
+    sa.event.listen(store.engine, "after_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(store.engine, "after_cursor_execute", count)
+
+
+def _held(store: Store, n: int, start: int = 0) -> list[str]:
+    """``n`` projects of 东昌府区 named 持有项目<i>, each holding a little land quota."""
+    codes = [create_project(park_project(name=f"持有项目{start + i}"), user=STAFF,
+                            store=store, at=T0).code for i in range(n)]
+    for code in codes:
+        quota.hold(year=2026, kind="land", county=DCF, project=code, amount="0.01",
+                   user=CITY_QUOTA, reason="测试预留", key=f"hold-{code}", store=store, at=T0)
+    return codes
+
+
+def _card_projects(html: str) -> list[tuple[str, str]]:
+    card = html.split('id="bp-card-projects"')[1].split("</table>")[0]
+    return re.findall(r'>(LC-[\d-]+)</a> ?([^<]*)</td>', card)
+
+
+def test_the_county_card_names_its_projects_in_one_query(
+        city: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The card's projects that the forms' choices do not hold are named all at once, not
+    read one by one (counted: the statements of the page for 3 and for 12 of them)."""
+    from blueprint.web import quota_pages
+
+    monkeypatch.setattr(quota_pages, "PROJECT_CHOICES", 1)  # the rest named by the card
+    codes = _held(city, 3)
+    asked = {"county": DCF, "kind": "land", "year": "2026"}
+    with _page_user(city, tmp_path, "city_q", "city_quota_manager", None) as client:
+        assert client.get("/quota", params=asked).status_code == 200  # the session's first
+        with counted(city) as seen:
+            few = client.get("/quota", params=asked)
+        assert few.status_code == 200
+        assert _card_projects(few.text) == [(c, f"持有项目{i}") for i, c in enumerate(codes)]
+        codes += _held(city, 9, start=3)
+        with counted(city) as more:
+            many = client.get("/quota", params=asked)
+        assert _card_projects(many.text) == [(c, f"持有项目{i}") for i, c in enumerate(codes)]
+        assert more[0] == seen[0]  # not a statement more for nine projects more
+
+
+YG = "371521"  # 阳谷县
+
+
+def _lend(store: Store, n: int, start: int = 0) -> list[int]:
+    """``n`` loans of land quota from 东昌府区 to 阳谷县, their ids."""
+    for i in range(start, start + n):
+        quota.lend(year=2026, kind="land", lender=DCF, borrower=YG, amount="0.02",
+                   due=date(2026, 12, 1), user=CITY_QUOTA, reason="临时拆借",
+                   key=f"lend-{i}", store=store, at=T0)
+    return [x["loan_id"] for x in quota.loans(store=store)][start:]
+
+
+def _card_loans(html: str) -> list[tuple[str, str]]:
+    card = html.split('id="bp-card-loans"')[1].split("</table>")[0]
+    return re.findall(r'<tr[^>]*><td>(\d+)</td>.*?<td class="bp-num">([^<]+)</td>', card)
+
+
+def test_a_loan_is_read_by_its_number_and_the_card_reads_the_open_ones(
+        city: Store, tmp_path: Path) -> None:
+    """归还拆借's confirmation reads the loan it names, not every loan with what each
+    owes; the card lists the open loans, read at once (counted: the statements for 2 loans
+    and for 12, two of them repaid)."""
+    first = _lend(city, 2)
+    quota.repay(loan_id=first[1], amount="0.01", user=CITY_QUOTA, reason="部分归还",
+                key="repay-part", store=city, at=T0)
+    with _page_user(city, tmp_path, "city_q", "city_quota_manager", None) as client:
+        card = {"county": YG, "kind": "land", "year": "2026"}
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/quota", params=card).text)
+        assert csrf is not None
+        asked = {"csrf": csrf.group(1), "op": "repay", "loan_id": str(first[1]),
+                 "reason": "归还", "kind": "land", "year": "2026"}
+
+        def confirm() -> tuple[str, int, int]:
+            with counted(city) as seen, rows_read(city) as rows:
+                shown = client.post("/quota/ops", data=asked)
+            assert shown.status_code == 200, shown.text
+            return (shown.text.split('id="bp-target">', 1)[1].split("</p>", 1)[0], seen[0],
+                    rows[0])
+
+        def listed() -> tuple[list[tuple[str, str]], int]:
+            with counted(city) as seen:
+                html = client.get("/quota", params=card).text
+            return _card_loans(html), seen[0]
+
+        target, few, few_rows = confirm()
+        assert target == (f"第 {first[1]} 号拆借：2026 年度新增建设用地指标，东昌府区借给阳谷县 "
+                          "0.02 公顷，未还 0.01 公顷，归还期限 2026-12-01。")
+        loans, few_card = listed()
+        assert loans == [(str(first[0]), "0.02"), (str(first[1]), "0.01")]
+        more = _lend(city, 10, start=2)
+        for loan in (first[0], more[3]):  # repaid in full: off the card
+            quota.repay(loan_id=loan, user=CITY_QUOTA, reason="归还", key=f"repay-{loan}",
+                        store=city, at=T0)
+        # not a statement more for ten loans more, nor a row more read
+        assert confirm() == (target, few, few_rows)
+        loans, many_card = listed()
+        assert many_card == few_card
+        assert loans == [(str(first[1]), "0.01")] + [(str(x), "0.02") for x in more
+                                                     if x != more[3]]
+        gone = client.post("/quota/ops", data=asked | {"loan_id": str(more[-1] + 1000)})
+        assert gone.status_code == 404 and f"借出记录 {more[-1] + 1000} 不存在" in gone.text
+    assert quota.loans(store=city, loan_id=first[1])[0]["outstanding"] == Decimal("0.01")
+    assert quota.loans(store=city, loan_id=more[-1] + 1000) == []
+    assert [x["loan_id"] for x in quota.loans(store=city, open_only=True, county=YG)] == [
+        first[1]] + [x for x in more if x != more[3]]
+
+
+def _late(html: str) -> list[str]:
+    table = html.split('id="bp-late"')[1].split("</table>")[0]
+    return re.findall(r"<tr><td>(LC-\d{4}-\d{4})</td>", table)
+
+
+def test_the_tracking_page_decodes_each_site_once(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The battle map needs every tracked project's site and colour (it shows them all,
+    and the pager counts each colour); the late list beside it needs no site, and no
+    longer reads and decodes them all a second time (counted: sites decoded, statements,
+    for 3 tracked projects and for 9)."""
+    from test_records_paging import _on_map, _tracked
+    from test_records_scale import _signed_in, sites_decoded
+
+    codes = _tracked(store, 3)
+    decoded = sites_decoded(monkeypatch)
+    with _signed_in(store, tmp_path) as client:
+        client.get("/tracking")
+
+        def shown() -> tuple[list[str], int, int]:
+            decoded[0] = 0
+            with counted(store) as seen:
+                html = client.get("/tracking").text
+            assert all(_on_map(html, f"跟踪项目{i}（") for i in range(len(codes)))
+            return _late(html), decoded[0], seen[0]
+
+        late, few_sites, few = shown()
+        assert late == codes  # no report since the plans began: each missing
+        codes += _tracked(store, 6, start=3)
+        late, many_sites, many = shown()
+        assert late == codes and many == few
+        assert many_sites - few_sites == 6  # one site each for six more projects
+
+
+
+def _ledger(store: Store, n: int, start: int = 0) -> None:
+    """Projects of two counties holding (one hold expiring), allocated, a loan between
+    the counties repaid in part, energy quota too: every kind of balance row."""
+    codes = _held(store, n, start=start)
+    other = [create_project(park_project(name=f"阳谷项目{start + i}", county=YG), user=STAFF,
+                            store=store, at=T0).code for i in range(2)]
+    quota.hold(year=2026, kind="land", county=YG, project=other[0], amount="0.03",
+               user=CITY_QUOTA, reason="预留", key=f"yg-hold-{start}", store=store, at=T0,
+               expires=date(2026, 3, 10))  # expired by now: shown released
+    quota.allocate(year=2026, kind="energy", county=YG, project=other[1], amount="5",
+                   user=CITY_QUOTA, reason="配置", key=f"yg-energy-{start}", store=store,
+                   at=T0)
+    quota.allocate(year=2026, kind="land", county=DCF, project=codes[0], amount="0.02",
+                   user=CITY_QUOTA, reason="配置", key=f"dcf-alloc-{start}", store=store,
+                   at=T0.replace(day=20))
+    _lend(store, 1, start=100 + start)
+    loan = quota.loans(store=store)[-1]["loan_id"]
+    quota.repay(loan_id=loan, amount="0.01", user=CITY_QUOTA, reason="归还",
+                key=f"repay-{start}", store=store, at=T0.replace(day=25))
+
+
+def test_a_page_of_balances_is_chosen_in_the_query(city: Store, tmp_path: Path) -> None:
+    """``GET /api/quota/balances`` pages the sheet in SQL: every page, with any filter, the
+    slice of the whole sheet (and the total its length), computed from that page's
+    accounts' entries (counted: the rows read for a page of 5 projects, with 6 projects
+    holding and with 24)."""
+    from blueprint.analysis.clock import as_of_time
+    from blueprint.analysis.quota.balance_page import balance_page
+    from blueprint.layers.users import create_user
+
+    _ledger(city, 6)
+    token = create_user("reader", "viewer", None, store=city, actor="test")
+    auth = {"Authorization": f"Bearer {token}"}
+    land = {"year": 2026, "kind": "land"}
+    after = 1 + [r["type"] for r in quota.balances(store=city, **land)].index("project")
+    with _page_user(city, tmp_path, "q", "city_quota_manager", None) as client:
+
+        def page(**params: Any) -> tuple[list[dict[str, Any]], int, int]:
+            with rows_read(city) as rows:
+                got = client.get("/api/quota/balances", headers=auth, params=params)
+            assert got.status_code == 200, got.text
+            return got.json(), int(got.headers["X-Total-Count"]), rows[0]
+
+        _, _, few = page(limit=5, offset=after, **land)
+        _held(city, 18, start=6)
+        shown, total, many = page(limit=5, offset=after, **land)
+        assert many == few  # the same rows read for a page, whatever the city holds
+        whole = client.get("/api/quota/balances", headers=auth, params=land).json()
+        assert shown == whole[after:after + 5] and total == len(whole) > 24
+        assert [r["type"] for r in shown] == ["project"] * 5
+    for filters in ({}, {"year": 2026}, {"kind": "land"}, {"county": DCF},
+                    {"county": YG, "kind": "energy"}, {"county": "370000"},
+                    {"as_of": as_of_time("2026-03-15", "as_of")},
+                    {"as_of": as_of_time("2026-03-02", "as_of"), "county": DCF}):
+        sheet = quota.balances(store=city, **filters)
+        for limit, offset in ((7, 0), (7, 7), (4, 22), (100, 0), (3, max(0, len(sheet) - 1)),
+                              (5, len(sheet) + 2)):
+            rows, count = balance_page(store=city, limit=limit, offset=offset, **filters)
+            assert (rows, count) == (sheet[offset:offset + limit], len(sheet)), filters
+
+
+def _other_county(store: Store, n: int, start: int = 0) -> None:
+    """``n`` tracked projects of 阳谷县, each with a plan, a report raising a problem, and
+    that problem closed (its events)."""
+    from blueprint.analysis.tracking import (
+        Milestone,
+        ProblemInput,
+        close,
+        set_plan,
+        submit_report,
+    )
+    from blueprint.analysis.tracking import list_problems as problems_of
+
+    for i in range(start, start + n):
+        code = create_project(park_project(name=f"阳谷跟踪{i}", county=YG), user=STAFF,
+                              store=store, at=T0).code
+        set_plan(code, milestones=[Milestone("start", date(2026, 4, 15), "住房和城乡建设局")],
+                 investment={"2026-03": "100"}, user=STAFF, store=store, at=T0)
+        submit_report(code, "2026-03", investment="50", user=STAFF, store=store,
+                      problems=[ProblemInput("征地未完成", "自然资源局")])
+        [problem] = problems_of(store=store, project=code)
+        close(problem.id, user=STAFF, store=store, note="已解决")
+
+
+def test_a_county_users_tracking_lists_read_that_county_alone(
+        store: Store, tmp_path: Path) -> None:
+    """The colours, the late reports and the problems of one county read that county's
+    plans, reports, problems and events in the query, not the city's to keep one county's
+    (counted: the rows read, with 2 projects of another county and with 10)."""
+    from test_records_paging import _tracked
+
+    from blueprint.analysis.tracking import ProblemInput, submit_report
+    from blueprint.layers.users import create_user
+
+    ours = _tracked(store, 2)
+    submit_report(ours[0], "2026-03", investment="10", user=STAFF, store=store,
+                  problems=[ProblemInput("资金未到位", "财政局")])
+    _other_county(store, 2)
+    token = create_user("dcf_staff", "nr_staff", DCF, store=store, actor="test")
+    auth = {"Authorization": f"Bearer {token}"}
+    asked = (("/api/tracking/projects", {}), ("/api/tracking/late", {"month": "2026-04"}),
+             ("/api/tracking/problems", {}))
+    with _page_user(store, tmp_path, "viewer", "viewer", None) as client:
+
+        def read() -> list[tuple[Any, int]]:
+            found = []
+            for url, params in asked:
+                with rows_read(store) as rows:
+                    got = client.get(url, headers=auth, params=params | {"county": DCF})
+                assert got.status_code == 200, got.text
+                found.append((got.json(), rows[0]))
+            return found
+
+        few = read()
+        assert [s["project"] for s in few[0][0]] == ours
+        assert [r["project"] for r in few[1][0]["reports"]] == ours
+        assert [(p["project"], p["text"]) for p in few[2][0]] == [(ours[0], "资金未到位")]
+        _other_county(store, 8, start=2)
+        assert read() == few  # the same lists, and not a row more read
