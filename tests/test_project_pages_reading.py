@@ -1,0 +1,85 @@
+"""The project pages as a county's or the city's natural-resources staff read them (the real
+app, FastAPI TestClient, both engines, the sample city): what a stale report names, what
+the first vetting is called, the downloads' and the library's addresses, and what a refused
+form keeps."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from projects_support import (  # noqa: F401  (city: fixture)
+    DCF_STAFF,
+    SAMPLE,
+    city,
+    park_project,
+    site,
+)
+
+from blueprint.analysis.projects import create_project, vet_project
+from blueprint.layers.store import Store
+from tests.test_pages import _client, _csrf, _login, _users
+
+NO_PAGE = "该页面不存在，请检查地址，或从上方的导航进入"
+
+
+def _project(store: Store, *, vetted: bool = True) -> str:
+    """A 东昌府区 project on the sample's park site, vetted or not: its code."""
+    code = create_project(park_project(), site=site("01_park_clean.txt"), user=DCF_STAFF,
+                          store=store).code
+    if vetted:
+        vet_project(code, user=DCF_STAFF, store=store)
+    return code
+
+
+def test_a_stale_report_names_the_layers_in_chinese(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """Re-importing the red line made every stored report stale, and the project page said
+    重新导入的图层：ecological_redline — the catalogue's key, not the layer's title; a removed
+    layer is named by its kind's title (it has left the catalogue)."""
+    from blueprint.layers.importer import ImportOptions, import_layer
+    from blueprint.layers.repository import remove_layer
+
+    _users(city)
+    code = _project(city)
+    import_layer(SAMPLE / "layers" / "ecological_redline.gpkg",
+                 ImportOptions(kind="ecological_redline", name="ecological_redline"),
+                 store=city)
+    remove_layer("water_source", store=city, actor="test")
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        page = nr.get(f"/projects/{code}").text
+    why = re.search(r'id="bp-stale-why">(.*?)</p>', page, re.S)
+    assert why, page[-3000:]
+    assert "重新导入的图层：生态保护红线。" in why.group(1), why.group(1)
+    assert "已删除的图层：饮用水水源保护区。" in why.group(1), why.group(1)
+    assert "ecological_redline" not in why.group(1) and "water_source" not in why.group(1)
+    # the page asks about its own project only, and learns what the library-wide list says
+    from blueprint.analysis.projects import (
+        get_project,
+        latest_report,
+        stale_projects,
+        staleness_of,
+    )
+
+    mine = staleness_of(get_project(code, store=city), latest_report(code, store=city),
+                        store=city)
+    assert mine is not None and mine.reimported == ("ecological_redline",)
+    assert mine == next(s for s in stale_projects(store=city) if s.project == code)
+
+
+def test_a_project_never_vetted_offers_the_first_vetting_not_a_second(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """A project saved without its report (the sample's 策划生成 one has none) offered
+    重新初审 (vet *again*) and no 发起会商, without saying the round waits for the report."""
+    _users(city)
+    code = _project(city, vetted=False)
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        page = nr.get(f"/projects/{code}").text
+        assert "尚无审查报告" in page and 'id="bp-start-round"' not in page
+        button = re.search(r'id="bp-revet-button">([^<]+)<', page)
+        assert button and button.group(1) == "初审", page[-3000:]
+        assert "有初审报告后方可发起会商" in page
+        vetted = nr.post(f"/projects/{code}/vet", data={"csrf": _csrf(nr)})
+        assert vetted.status_code == 200 and 'id="bp-start-round"' in vetted.text
+        assert "重新初审" not in vetted.text  # the report is current: nothing to vet again
