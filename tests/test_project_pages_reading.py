@@ -83,3 +83,30 @@ def test_a_project_never_vetted_offers_the_first_vetting_not_a_second(
         vetted = nr.post(f"/projects/{code}/vet", data={"csrf": _csrf(nr)})
         assert vetted.status_code == 200 and 'id="bp-start-round"' in vetted.text
         assert "重新初审" not in vetted.text  # the report is current: nothing to vet again
+
+
+def test_a_site_download_in_a_format_there_is_not_is_refused_naming_the_field(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """下载地块 with ?format=xyz (a hand-edited link) sent the GBK coordinate file instead,
+    saying nothing; a long value was refused naming the field by its English name. Now the
+    400 page names 下载格式 and the four formats, with the way back to the project; a code
+    longer than any project's is no page, as on the project page itself."""
+    _users(city)
+    code = _project(city)
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        for asked, shown in [("xyz", "xyz"), ("A" * 300, "A" * 40 + "…")]:
+            refused = nr.get(f"/projects/{code}/site", params={"format": asked},
+                             headers={"accept": "text/html"})
+            assert refused.status_code == 400, refused.headers
+            assert refused.headers["content-type"].startswith("text/html")
+            assert f"下载格式“{shown}”无效，可选：界址点坐标文件、GeoPackage、GeoJSON、" \
+                   "Shapefile（zip）" in refused.text, refused.text[-2000:]
+            assert f'href="/projects/{code}">返回</a>' in refused.text
+            assert "A" * 41 not in refused.text
+        for fmt, media in [(None, "text/plain; charset=GBK"), ("gpkg", "application/geopackage")]:
+            sent = nr.get(f"/projects/{code}/site", params={"format": fmt} if fmt else {})
+            assert sent.status_code == 200 and sent.headers["content-type"].startswith(media)
+        for path in ("site", "report", "report.pdf"):
+            long = nr.get(f"/projects/{'A' * 300}/{path}", headers={"accept": "text/html"})
+            assert long.status_code == 404 and NO_PAGE in long.text, (path, long.text[-800:])
