@@ -110,3 +110,37 @@ def test_a_site_download_in_a_format_there_is_not_is_refused_naming_the_field(
         for path in ("site", "report", "report.pdf"):
             long = nr.get(f"/projects/{'A' * 300}/{path}", headers={"accept": "text/html"})
             assert long.status_code == 404 and NO_PAGE in long.text, (path, long.text[-800:])
+
+
+def _crs_chosen(html: str, form_id: str) -> list[str]:
+    form = html.split(f'id="{form_id}"', 1)[1].split("</form>", 1)[0]
+    select = form.split('<select name="crs">', 1)[1].split("</select>", 1)[0]
+    return re.findall(r'<option value="([^"]*)"[^>]* selected>', select)
+
+
+def test_a_refused_form_keeps_the_coordinate_system_chosen_for_its_file(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """A site file chosen with 坐标系 39带 and a 总投资 typed wrong: the form came back with
+    the file to choose again (a browser cannot keep it) and 坐标系 back on 自动识别, so the
+    file chosen again was read without the zone it needs. The new-project and the revise
+    forms keep the choice."""
+    _users(city)
+    code = _project(city)
+    park = SAMPLE / "sites" / "01_park_clean.txt"
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        fields = {"name": "坐标系项目", "county": "371502", "industry": "industrial",
+                  "investment": "很多", "responsible_unit": "某公司", "crs": "EPSG:4527"}
+        with park.open("rb") as fh:
+            refused = nr.post("/projects/new", data=fields | {
+                "csrf": _csrf(nr, "/projects/new")},
+                files={"site_file": ("地块.txt", fh, "text/plain")})
+        assert refused.status_code == 422 and "请重新选择" in refused.text, refused.text[-1500:]
+        assert _crs_chosen(refused.text, "bp-project-form") == ["EPSG:4527"]
+        assert _crs_chosen(nr.get("/projects/new").text, "bp-project-form") == []  # 自动识别
+        with park.open("rb") as fh:
+            again = nr.post(f"/projects/{code}/revise", data=fields | {
+                "csrf": _csrf(nr), "crs": "EPSG:4548", "reason": "调整"},
+                files={"site_file": ("地块.txt", fh, "text/plain")})
+        assert again.status_code == 422, again.text[-1500:]
+        assert _crs_chosen(again.text, "bp-revise-form") == ["EPSG:4548"]
