@@ -144,3 +144,27 @@ def test_a_refused_form_keeps_the_coordinate_system_chosen_for_its_file(
                 files={"site_file": ("地块.txt", fh, "text/plain")})
         assert again.status_code == 422, again.text[-1500:]
         assert _crs_chosen(again.text, "bp-revise-form") == ["EPSG:4548"]
+
+
+def test_the_library_finds_a_project_by_its_code(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """A 项目编号 from a document could only be found by paging the library 50 at a time.
+    Typed in 按项目编号查找 (letter case and spaces aside) it opens the project; a code no
+    project has is said on the library, the code kept in the box, the list still shown."""
+    _users(city)
+    code = _project(city)
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        library = nr.get("/projects").text
+        assert 'id="bp-code-search"' in library and 'name="code"' in library
+        for typed in (code, f" {code.lower()} "):
+            found = nr.get("/projects", params={"code": typed}, follow_redirects=False)
+            assert found.status_code == 303, found.text[-800:]
+            assert found.headers["location"] == f"/projects/{code}"
+        missing = nr.get("/projects", params={"code": "LC-2099-0009"})
+        assert missing.status_code == 404
+        assert "没有项目编号为“LC-2099-0009”的项目" in missing.text, missing.text[-2000:]
+        assert 'name="code" value="LC-2099-0009"' in missing.text
+        assert f'href="/projects/{code}"' in missing.text  # the library is still there
+        long = nr.get("/projects", params={"code": "9" * 5000})
+        assert long.status_code == 404 and "9" * 41 + "”" not in long.text
+        assert "“" + "9" * 40 + "…”" in long.text
