@@ -168,3 +168,19 @@ def test_the_library_finds_a_project_by_its_code(city: Store, tmp_path: Path) ->
         long = nr.get("/projects", params={"code": "9" * 5000})
         assert long.status_code == 404 and "9" * 41 + "”" not in long.text
         assert "“" + "9" * 40 + "…”" in long.text
+
+
+def test_the_project_page_says_how_large_the_site_is(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """基本信息 listed county, industry, investment and demands but not the site's area: a
+    reviewer comparing it with the 新增建设用地 asked had to open the 初审意见书. It is said
+    as the 初审意见书 says it (平方米, 公顷, 亩), with the site's version."""
+    _users(city)
+    code = _project(city)
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        page = nr.get(f"/projects/{code}").text
+    area = re.search(r'id="bp-site-area">([^<]+)<', page)
+    assert area, page[-3000:]
+    # the park site is 12.6 ha (data/sample/sites/README.md)
+    assert re.fullmatch(r"126,0\d\d\.\d 平方米（12\.6\d{3} 公顷，189\.\d\d 亩）；地块第 1 版",
+                        area.group(1)), area.group(1)

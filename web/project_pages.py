@@ -47,6 +47,7 @@ from blueprint.analysis.quota import balances
 from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.report_geojson import report_geojson
+from blueprint.analysis.review.document import area_zh
 from blueprint.analysis.rules import Rules
 from blueprint.analysis.site_county import site_county
 from blueprint.analysis.vetting import VetRequest, vet_site
@@ -261,6 +262,7 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                       for r in rounds for a in r.assignments for o in a.opinions
                       if o.condition is not None and o is a.current]
         pieces = _pieces(project, store, rules)
+        site = project_site(project) if project.site is not None else None
         view = project_view(user, project, rounds, report, store=store,
                             allows=partial(allows, permit), query=request.query_params)
         if refusal is not None and refusal.form not in view["actions"]:
@@ -273,6 +275,8 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         kept = refusal.kept if refusal is not None else {}
         return page(ctx, "project.html", status=refusal.status if refusal else 200,
                     p=project, key=key_status(project),
+                    site_area=area_zh(site.area_m2) if site else "",
+                    parcels=site.parcels if site else 0,
                     report=report, refused=refused, kept=kept,
                     error=refusal.message_zh if refusal is not None else "",
                     rounds=rounds, history=stage_history(code, store=store),
