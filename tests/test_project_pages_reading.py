@@ -184,3 +184,21 @@ def test_the_project_page_says_how_large_the_site_is(city: Store, tmp_path: Path
     # the park site is 12.6 ha (data/sample/sites/README.md)
     assert re.fullmatch(r"126,0\d\d\.\d 平方米（12\.6\d{3} 公顷，189\.\d\d 亩）；地块第 1 版",
                         area.group(1)), area.group(1)
+
+
+def test_the_new_project_form_starts_where_the_api_and_the_cli_do(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """A county's staff member who left 管理层级, 投资主体 and 项目来源 alone saved a
+    市级管理 project of 政府或国有企业 by 政府投资 — each list's first choice — where the API
+    and ``blueprint projects create`` default to 县级管理, 民营企业, 社会投资."""
+    from blueprint.analysis.projects import ProjectInput
+
+    _users(city)
+    with _client(city, tmp_path) as yg:
+        _login(yg, "nr_yg")
+        form = yg.get("/projects/new").text
+    for field, zh in [("level", "县级管理"), ("investor_type", "民营企业"),
+                      ("origin", "社会投资")]:
+        select = form.split(f'<select name="{field}">', 1)[1].split("</select>", 1)[0]
+        chosen = re.findall(r'<option value="([^"]+)" selected>([^<]+)<', select)
+        assert chosen == [(getattr(ProjectInput, field), zh)], (field, select)

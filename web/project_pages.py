@@ -24,6 +24,7 @@ from blueprint.analysis.consultation.model import ANSWER_ZH
 from blueprint.analysis.projects import (
     STAGE_ZH,
     Project,
+    ProjectInput,
     advance,
     check_filters,
     count_projects,
@@ -85,6 +86,9 @@ from blueprint.web.render import (
 from blueprint.web.session import check_csrf
 
 NOT_OK = ("conflict", "conditional")
+# the new-project form starts where the API and the CLI do (县级管理, 民营企业, 社会投资),
+# not on each list's first choice (市级管理, 政府或国有企业, 政府投资)
+NEW_DEFAULTS = {k: getattr(ProjectInput, k) for k in ("level", "investor_type", "origin")}
 PAGE_SIZE = 50  # projects a page of the library shows
 
 
@@ -214,7 +218,8 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         from a site file uploaded with the form)."""
         q = request.query_params
         values = {"industry": q.get("industry", ""), "county": q.get("county")
-                  or session.user.county or "", "name": q.get("name", "")}
+                  or session.user.county or "", "name": q.get("name", ""),
+                  **NEW_DEFAULTS}
         # a user who may not save a project is told so before filling the form in
         refused = refusal(permit, session.user, "POST /projects/new", session.user.county)
         if refused is not None:
