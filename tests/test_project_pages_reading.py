@@ -202,3 +202,33 @@ def test_the_new_project_form_starts_where_the_api_and_the_cli_do(
         select = form.split(f'<select name="{field}">', 1)[1].split("</select>", 1)[0]
         chosen = re.findall(r'<option value="([^"]+)" selected>([^<]+)<', select)
         assert chosen == [(getattr(ProjectInput, field), zh)], (field, select)
+
+
+def test_the_timeline_marks_an_amended_answer_and_points_to_the_joint_meeting(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """A department's 有条件同意 amended to 不同意 read as two answers in force (only the
+    second said 修改前次意见); a round sent to the joint meeting said so but not where the
+    decision is made, while the project stays 会商中."""
+    from projects_support import dept_user
+
+    from blueprint.analysis.consultation import answer, close_round, rounds_of, start_round
+
+    _users(city)
+    code = _project(city)
+    rnd = start_round(code, user=DCF_STAFF, store=city)
+    ee = dept_user(rnd.active[0].department)
+    answer(rnd.id, user=ee, answer="conditional", text="须落实污染物总量来源。", store=city)
+    answer(rnd.id, user=ee, answer="disagree", text="排放总量无来源。", store=city)
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        page = nr.get(f"/projects/{code}").text
+        opinions = re.findall(r'<div class="bp-opinion[^"]*">(.*?)</div>', page, re.S)
+        assert len(opinions) == 2, opinions
+        assert "已被修改" in opinions[0] and "须落实污染物总量来源" in opinions[0]
+        assert "已被修改" not in opinions[1]
+        assert "bp-meeting-link" not in page  # the round is open, not before the meeting
+        close_round(rounds_of(code, store=city)[-1].id, user=DCF_STAFF, outcome="meeting",
+                    reason="提请联席会议", store=city)
+        referred = nr.get(f"/projects/{code}").text
+        link = '待<a href="/meeting" id="bp-meeting-link">联席会议</a>决定'
+        assert re.search("已提交联席会议.*?" + re.escape(link), referred, re.S), referred[-3000:]
