@@ -232,3 +232,22 @@ def test_the_timeline_marks_an_amended_answer_and_points_to_the_joint_meeting(
         referred = nr.get(f"/projects/{code}").text
         link = '待<a href="/meeting" id="bp-meeting-link">联席会议</a>决定'
         assert re.search("已提交联席会议.*?" + re.escape(link), referred, re.S), referred[-3000:]
+
+
+def test_the_library_links_to_the_new_project_form_for_a_site_file(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The new-project form takes a site file, but the library only said to check a site on
+    the map first: staff holding a coordinate file had no way to the form from the library.
+    Those who may not save a project are offered neither."""
+    from blueprint.layers.users import create_user
+
+    _users(city)
+    create_user("ck", "viewer", None, store=city, actor="test", password="correct horse battery")
+    with _client(city, tmp_path) as yg:
+        _login(yg, "nr_yg")
+        library = yg.get("/projects").text
+        assert 'href="/projects/new" id="bp-new-project">上传地块文件新建项目</a>' in library
+        assert yg.get("/projects/new").status_code == 200
+    with _client(city, tmp_path) as viewer:
+        _login(viewer, "ck")
+        assert "bp-new-project" not in viewer.get("/projects").text
