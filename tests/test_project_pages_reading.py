@@ -251,3 +251,19 @@ def test_the_library_links_to_the_new_project_form_for_a_site_file(
     with _client(city, tmp_path) as viewer:
         _login(viewer, "ck")
         assert "bp-new-project" not in viewer.get("/projects").text
+
+
+def test_the_round_period_says_what_blank_means(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """会商期限 said 留空按默认 — by which default, the staff member could not tell; it says
+    the working days of the routing file (analysis/consultation/routing.toml)."""
+    from blueprint.analysis.consultation.routing import load_routing
+
+    _users(city)
+    code = _project(city)
+    days = load_routing().default_period
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        page = nr.get(f"/projects/{code}").text
+    start = page.split('id="bp-start-round-form"', 1)[1].split("</form>", 1)[0]
+    assert f"会商期限（工作日，留空为 {days} 个工作日）" in start, start
+    assert "留空按默认" not in page

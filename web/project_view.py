@@ -153,5 +153,6 @@ def project_view(user: User, project: Project, rounds: list[ConsultationRound],
             "revet": _revet(query, report),
             "current_round": current, "late": late_in_round(current, today_cn()) if current else {},
             "answer_here": _answer_here(user, project, current, allows),
+            "default_period": routing.default_period,
             "add_departments": {c: n for c, n in names.items() if c not in in_round},
             "remove_departments": {c: names.get(c, c) for c in sorted(in_round - always)}}
