@@ -9,6 +9,7 @@ The page shows only the actions the same policy allows the user on this project.
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
 import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
@@ -23,6 +24,7 @@ from blueprint.analysis.consultation.model import ANSWER_ZH
 from blueprint.analysis.projects import (
     STAGE_ZH,
     Project,
+    ProjectInput,
     advance,
     check_filters,
     count_projects,
@@ -46,10 +48,11 @@ from blueprint.analysis.quota import balances
 from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.report_geojson import report_geojson
+from blueprint.analysis.review.document import area_zh
 from blueprint.analysis.rules import Rules
 from blueprint.analysis.site_county import site_county
 from blueprint.analysis.vetting import VetRequest, vet_site
-from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed
+from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed, NotFound
 from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
@@ -83,6 +86,9 @@ from blueprint.web.render import (
 from blueprint.web.session import check_csrf
 
 NOT_OK = ("conflict", "conditional")
+# the new-project form starts where the API and the CLI do (县级管理, 民营企业, 社会投资),
+# not on each list's first choice (市级管理, 政府或国有企业, 政府投资)
+NEW_DEFAULTS = {k: getattr(ProjectInput, k) for k in ("level", "investor_type", "origin")}
 PAGE_SIZE = 50  # projects a page of the library shows
 
 
@@ -128,6 +134,18 @@ def _pieces(project: Project, store: Store, rules: Rules) -> list[dict[str, Any]
     return out
 
 
+def _find_code(typed: str, store: Store) -> str | None:
+    """The project whose 项目编号 was typed (spaces around it and letter case aside), or
+    None when there is none."""
+    code = typed.upper()
+    if len(code) > CODE_LEN or not re.match(ONE_LINE, code):
+        return None
+    try:
+        return get_project(code, store=store).code
+    except NotFound:
+        return None
+
+
 def _kind_zh(code: str) -> str:
     """A quota kind as the page shows it: its Chinese title and unit (the code if unknown)."""
     kind = KINDS.get(code)
@@ -146,9 +164,15 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
 
     @router.get("/projects", response_class=HTMLResponse)
     def project_list(request: Request, session: SessionDep, ctx: Ctx,
-                     store: StoreDep, rules: RulesDep) -> HTMLResponse:
+                     store: StoreDep, rules: RulesDep) -> Response:
         """The library with filters, key projects marked and counts per stage."""
         q = request.query_params
+        sought = (q.get("code") or "").strip()
+        if sought:  # 按项目编号查找: straight to the project, or said on the library
+            found_code = _find_code(sought, store)
+            if found_code is not None:
+                return RedirectResponse(f"{ctx.base}/projects/{quote(found_code)}",
+                                        status_code=303)
         chosen = {k: (q.get(k) or None) for k in ("county", "stage", "tag", "industry")}
         refused = []
         for key, value in chosen.items():  # a filter nothing could match: said, then dropped
@@ -164,7 +188,8 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                               limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
         rows = [(p, key_status(p)) for p in found]
         query = urlencode({k: v for k, v in chosen.items() if v})
-        return page(ctx, "projects.html", status=400 if refused else 200, refused=refused,
+        status = 400 if refused else 404 if sought else 200
+        return page(ctx, "projects.html", status=status, refused=refused, sought=sought,
                     rows=rows, chosen=chosen, stages=STAGE_ZH,
                     total=total, page_no=page_no, pages=pages, query=query,
                     counts=stage_counts(store=store, county=chosen["county"],
@@ -193,7 +218,8 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         from a site file uploaded with the form)."""
         q = request.query_params
         values = {"industry": q.get("industry", ""), "county": q.get("county")
-                  or session.user.county or "", "name": q.get("name", "")}
+                  or session.user.county or "", "name": q.get("name", ""),
+                  **NEW_DEFAULTS}
         # a user who may not save a project is told so before filling the form in
         refused = refusal(permit, session.user, "POST /projects/new", session.user.county)
         if refused is not None:
@@ -241,6 +267,7 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                       for r in rounds for a in r.assignments for o in a.opinions
                       if o.condition is not None and o is a.current]
         pieces = _pieces(project, store, rules)
+        site = project_site(project) if project.site is not None else None
         view = project_view(user, project, rounds, report, store=store,
                             allows=partial(allows, permit), query=request.query_params)
         if refusal is not None and refusal.form not in view["actions"]:
@@ -253,6 +280,8 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         kept = refusal.kept if refusal is not None else {}
         return page(ctx, "project.html", status=refusal.status if refusal else 200,
                     p=project, key=key_status(project),
+                    site_area=area_zh(site.area_m2) if site else "",
+                    parcels=site.parcels if site else 0,
                     report=report, refused=refused, kept=kept,
                     error=refusal.message_zh if refusal is not None else "",
                     rounds=rounds, history=stage_history(code, store=store),

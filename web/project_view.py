@@ -13,7 +13,7 @@ from blueprint.analysis.consultation.model import DISAGREE, OPEN, ConsultationRo
 from blueprint.analysis.consultation.records import late_in_round
 from blueprint.analysis.consultation.routing import load_routing
 from blueprint.analysis.messages import VERDICT_ZH
-from blueprint.analysis.projects import Project, stale_projects
+from blueprint.analysis.projects import Project, staleness_of
 from blueprint.analysis.projects.config import load_settings
 from blueprint.analysis.projects.model import (
     EXITED,
@@ -23,12 +23,14 @@ from blueprint.analysis.projects.model import (
     PLANNED,
     TRANSITIONS,
 )
-from blueprint.analysis.projects.reports import StoredReport
+from blueprint.analysis.projects.reports import Staleness, StoredReport
 from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.rules import Rules
 from blueprint.layers.departments import list_departments
 from blueprint.layers.errors import BadInput, Conflict
+from blueprint.layers.kinds import kinds
+from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 from blueprint.web.project_forms import FLAGS
@@ -118,19 +120,39 @@ def _answer_here(user: User, project: Project, current: ConsultationRound | None
     return {"round": current.id, "answered": mine.current is not None}
 
 
+def stale_zh(staleness: Staleness | None, report: StoredReport | None, *,
+             store: Store) -> dict[str, Any] | None:
+    """Why the stored report is stale, the layers by their Chinese titles (a removed layer
+    by its kind's), not by the names the catalogue keys them with."""
+    if staleness is None or report is None:
+        return None
+    known = kinds().kinds
+    titles = {e["name"]: known[e["kind"]].title for e in report.layers
+              if e.get("kind") in known}
+    titles |= {layer.name: layer.title for layer in list_layers(store=store)}
+
+    def named(names: tuple[str, ...]) -> list[str]:
+        return [titles.get(n) or n for n in names]
+
+    return {"reimported": named(staleness.reimported), "removed": named(staleness.removed),
+            "added": named(staleness.added), "site_revised": staleness.site_revised}
+
+
 def project_view(user: User, project: Project, rounds: list[ConsultationRound],
                  report: StoredReport | None, *, store: Store, allows: Allows,
                  query: Any) -> dict[str, Any]:
     """The page's parts that depend on the viewer and the project's state."""
-    staleness = next((s for s in stale_projects(store=store) if s.project == project.code), None)
+    staleness = staleness_of(project, report, store=store)
     current = open_round(rounds)
     actions = _actions(user, project, current, report, staleness is not None, allows)
     in_round = {a.department for a in current.active} if current else set()
     routing = load_routing()
     names = {d.code: d.name_zh for d in list_departments(store=store)}
     always = {r.code for r in routing.departments if r.always}
-    return {"actions": actions, "stale": staleness, "revet": _revet(query, report),
+    return {"actions": actions, "stale": stale_zh(staleness, report, store=store),
+            "revet": _revet(query, report),
             "current_round": current, "late": late_in_round(current, today_cn()) if current else {},
             "answer_here": _answer_here(user, project, current, allows),
+            "default_period": routing.default_period,
             "add_departments": {c: n for c, n in names.items() if c not in in_round},
             "remove_departments": {c: names.get(c, c) for c in sorted(in_round - always)}}

@@ -23,6 +23,7 @@ from blueprint.analysis.projects.reports import (
     latest_report,
     revet_stale,
     stale_projects,
+    staleness_of,
     vet_project,
 )
 from blueprint.analysis.projects.stages import advance, exit_project, stage_counts
@@ -31,4 +32,4 @@ __all__ = ["STAGE_ZH", "KeyStatus", "Project", "ProjectInput", "advance", "check
            "count_projects", "create_project", "exit_project", "get_project", "key_status",
            "latest_report",
            "list_projects", "revet_stale", "revise_project", "set_tags", "stage_counts",
-           "stage_history", "stale_projects", "vet_project"]
+           "stage_history", "stale_projects", "staleness_of", "vet_project"]

@@ -173,6 +173,16 @@ def stale_projects(*, store: Store) -> list[Staleness]:
     return [s for s in found if s is not None]
 
 
+def staleness_of(project: Project, report: StoredReport | None, *,
+                 store: Store) -> Staleness | None:
+    """Why ``report``, the project's latest, is out of date (None when current, missing or
+    the project exited): :func:`stale_projects` for one project, reading no other's report."""
+    if report is None or project.stage == EXITED:
+        return None
+    now = {layer.name: _stamp(layer) for layer in list_layers(store=store)}
+    return _staleness(project.code, project.site_version, report, now)
+
+
 def revet_stale(*, user: User, store: Store, rules: Rules | None = None,
                 at: datetime | None = None) -> list[dict[str, Any]]:
     """Vet every stale project again; one row each: code, verdict before and after,
