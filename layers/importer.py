@@ -86,8 +86,7 @@ def import_layer(path: str | Path, options: ImportOptions, *, store: Store,
         repaired=repaired, bbox=bbox_of(frame), source_file=path.name, source_crs=data.source_crs,
         encoding=data.encoding, warnings=list(data.warnings))
     if repaired:
-        report.warnings.append(f"repaired {repaired} invalid geometries (make_valid) / "
-                               f"修复了 {repaired} 个无效几何")
+        report.warnings.append(repaired_zh(repaired))
     report.warnings += second_layer_warnings(kind.name, name, store=store)
     layer_id = _write_vector_layer(report, rows, options.actor, store=store, progress=progress)
     if store.backend.name == "embedded":
@@ -95,6 +94,12 @@ def import_layer(path: str | Path, options: ImportOptions, *, store: Store,
         index.add(rows, frame)
         index.write(store, layer_id, name)
     return report
+
+
+def repaired_zh(count: int) -> str:
+    """The warning for ``count`` invalid geometries repaired on import (``make_valid``), in
+    Chinese: what a warning tells the user (the CLI, the import API) is Chinese only."""
+    return f"修复了 {count} 个无效几何（make_valid 自动修复，请核对源数据）"
 
 
 def second_layer_warnings(kind: str, name: str, *, store: Store) -> list[str]:
@@ -111,10 +116,7 @@ def second_layer_warnings(kind: str, name: str, *, store: Store) -> list[str]:
     if not others:
         return []
     title = get_kind(kind).title
-    return [f"the store already has a {kind} layer ({', '.join(others)}); this import adds "
-            f"a second one and every report will list both. To replace it instead, import "
-            f"with --name {others[0]} (and remove the extra layer with "
-            f"`blueprint layers remove {name}`) / 图层库中已有{title}图层"
+    return [f"图层库中已有{title}图层"
             f"（{'、'.join(others)}），本次导入将新增第二个{title}图层，审查报告会分别列出；"
             f"如要替换原图层，请用 --name {others[0]} 导入（多余图层可用 "
             f"blueprint layers remove {name} 删除）"]
@@ -237,8 +239,7 @@ def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str
         check_zone(total, source_crs, where)
         report.bbox = _union_bounds(bounds)
         if report.repaired:
-            report.warnings.insert(0, f"repaired {report.repaired} invalid geometries "
-                                   f"(make_valid) / 修复了 {report.repaired} 个无效几何")
+            report.warnings.insert(0, repaired_zh(report.repaired))
         values = layer_values(report, options.actor, checksum=digest.hexdigest())
         if sink.layer_id is not None:
             values["id"] = sink.layer_id
