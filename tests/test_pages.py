@@ -657,6 +657,10 @@ def test_an_address_that_is_no_page_answers_a_page(city: Store, tmp_path: Path) 
             assert program.json()["message_zh"] == "请求的地址不存在", path
         asset = client.get("/static/nonsense.js", headers=browser)
         assert asset.status_code == 404 and "该页面不存在" not in asset.text
+        long = "/" + "x" * 300  # a pasted wall of text: its technical line is shortened
+        pasted = client.get(long, headers=browser)
+        assert pasted.status_code == 404 and "/" + "x" * 119 + "…" in pasted.text
+        assert "x" * 120 not in pasted.text
 
 
 @pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)

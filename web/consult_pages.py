@@ -24,7 +24,7 @@ from blueprint.web.panel import UPLOAD_CRS
 from blueprint.web.project_forms import drawn_site, read_upload
 from blueprint.web.project_map import answer_map
 from blueprint.web.project_pages import allows
-from blueprint.web.render import Refusal, embed, kept_fields, page, page_again
+from blueprint.web.render import Refusal, embed, kept_fields, page, page_again, shortened
 from blueprint.web.session import check_csrf
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -39,7 +39,7 @@ def bad_round(value: str) -> str:
     >>> bad_round("abc")
     '地址中的会商轮次（round）“abc”无效：不是会商轮次的编号。下面照常列出本部门的待办会商'
     """
-    shown = value if len(value) <= 40 else value[:40] + "…"
+    shown = shortened(value)
     why = ("本部门的待办会商中没有这一轮（该轮可能已结束，或不需本部门答复）"
            if value.isdecimal() and len(value) <= len(str(MAX_ID)) else "不是会商轮次的编号")
     return f"地址中的会商轮次（round）“{shown}”无效：{why}。下面照常列出本部门的待办会商"

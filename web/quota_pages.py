@@ -35,7 +35,15 @@ from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.users import User, actor_stored, actor_zh
 from blueprint.web.quota_view import RAMP, bar_chart, choropleth, effect_zh
-from blueprint.web.render import PageContext, Refusal, embed, error_page, page, page_again
+from blueprint.web.render import (
+    PageContext,
+    Refusal,
+    embed,
+    error_page,
+    page,
+    page_again,
+    shortened,
+)
 from blueprint.web.session import check_csrf
 
 PAGE_SIZE = 50
@@ -92,7 +100,7 @@ def _bad_query(exc: BadInput, value: str) -> str:
     """What a link or a typed address got wrong, as the page says it: the field by its
     label, the value as given (shortened), why, and that the page ignores it."""
     where = str(exc.where or "")
-    shown = value if len(value) <= 40 else value[:40] + "…"
+    shown = shortened(value)
     return (f"筛选条件“{QUERY_ZH.get(where, where)}”的值“{shown}”无效："
             f"{exc.message_zh.rstrip('。')}。该条件未生效，其余条件照常列出")
 
@@ -103,8 +111,8 @@ def _bad_export(ctx: PageContext, exc: BadInput, q: Any) -> HTMLResponse:
     rest of the address asked."""
     where = str(exc.where)
     value = str(q.get(where))
-    shown = value if len(value) <= 40 else value[:40] + "…"
-    said = BadInput(exc.message if len(exc.message) <= 300 else exc.message[:300] + "…",
+    shown = shortened(value)
+    said = BadInput(shortened(exc.message, 300),
                     where=where, message_zh=(
         f"未能导出：地址中“{QUERY_ZH[where]}”的值“{shown}”无效："
         f"{exc.message_zh.rstrip('。')}。请回到台账，改正后重新导出"))

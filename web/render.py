@@ -85,6 +85,16 @@ def header_parts(ctx: PageContext, sign_in: str) -> str:
                    for name in ("_nav.html", "_who.html"))
 
 
+def shortened(value: str, limit: int = 40) -> str:
+    """A value from an address or a form as a page repeats it: at most ``limit``
+    characters, then …, so that a pasted page of text does not fill the message.
+
+    >>> shortened("abc"), shortened("x" * 41)[-3:], len(shortened("x" * 41))
+    ('abc', 'xx…', 41)
+    """
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
 def readable_where(where: str | None) -> str | None:
     """What of an error's ``where`` a person can use: a file's name or Chinese text, not a
     form field's or an account's code (``amount``, ``csrf``, ``2026/new_construction_land``).

@@ -19,7 +19,7 @@ from blueprint.analysis.site_export import FORMATS, SiteFile, export_site
 from blueprint.layers.errors import BadInput, BlueprintError
 from blueprint.layers.inputs import CODE_LEN, ONE_LINE
 from blueprint.layers.store import Store
-from blueprint.web.render import error_page
+from blueprint.web.render import error_page, shortened
 
 # as the project page's: a longer code is no page (404), not echoed in a refusal
 ProjectCode = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
@@ -30,7 +30,7 @@ def download_format(value: str | None) -> str:
     the field and the formats there are: another format is not sent instead."""
     if value is None or value in FORMATS:
         return value or "coordfile"
-    shown = value if len(value) <= 40 else value[:40] + "…"
+    shown = shortened(value)
     raise BadInput(f"format {value[:40]!r} is not one of {', '.join(FORMATS)}", where="format",
                    message_zh=f"下载格式“{shown}”无效，可选："
                               + "、".join(f.title_zh for f in FORMATS.values()))

@@ -41,7 +41,7 @@ from blueprint.layers.sessions import (
 from blueprint.layers.sign_in_guard import Lockout, SignInLocked
 from blueprint.layers.store import Store, now
 from blueprint.layers.users import MIN_PASSWORD
-from blueprint.web.render import PageContext, error_page, page
+from blueprint.web.render import PageContext, error_page, page, shortened
 
 COOKIE = SESSION_COOKIE
 LOGIN_COOKIE = "bp_login"
@@ -363,7 +363,7 @@ def install_not_found(app: FastAPI, context: Callable[[Request], Awaitable[PageC
         if exc.status_code != 404 or not _browsing(request):
             answer = previous(request, exc)
             return await answer if inspect.isawaitable(answer) else answer
-        gone = NotFound(f"no page at {request.url.path}", message_zh=NOT_A_PAGE_ZH)
+        gone = NotFound(f"no page at {shortened(request.url.path, 120)}", message_zh=NOT_A_PAGE_ZH)
         return error_page(await context(request), gone, 404, "/")
 
 
@@ -383,7 +383,8 @@ def install_invalid_request(app: FastAPI, context: Callable[[Request], Awaitable
         first = exc.errors()[0] if exc.errors() else {}
         loc = [str(p) for p in first.get("loc", ())]
         if loc[:1] == ["path"]:
-            gone = NotFound(f"no page at {request.url.path}", message_zh=NOT_A_PAGE_ZH)
+            gone = NotFound(f"no page at {shortened(request.url.path, 120)}",
+                            message_zh=NOT_A_PAGE_ZH)
             return error_page(await context(request), gone, 404, "/")
         where = ".".join(loc[1:])
         bad = BadInput(str(first.get("msg", "invalid request")), where=where,
