@@ -40,6 +40,11 @@ def test_stage_counts_and_their_links_keep_the_other_filters(city: Store,  # noq
         links = dict(re.findall(r'href="([^"]+)"[^>]*>([^ <]+) <b>', counts))
         consulting = unescape(next(href for href, zh in links.items() if zh == "会商中"))
         assert consulting == f"/projects?stage=consulting&county={DCF}&industry=commercial"
+        assert "全部 <b>2</b>" in counts  # every stage, the other filters kept
+        assert unescape(next(href for href, zh in links.items() if zh == "全部")) == \
+            f"/projects?county={DCF}&industry=commercial"
         chosen = nr.get(consulting).text
+        again = chosen.split('id="bp-counts"', 1)[1].split("</p>", 1)[0]
+        assert 'class="bp-count">全部' in again  # a stage chosen: 全部 is the way back
         table = chosen.split('id="bp-projects"', 1)[1].split("</table>", 1)[0]
         assert re.findall(r">(LC-\d{4}-\d{4})</a>", table) == [shop]
