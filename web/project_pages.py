@@ -274,8 +274,10 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             raise refusal.error
         fmap, draw = project_map(project.site, pieces, conditions, ctx.base,
                                  draw="revise" in view["actions"])
-        quota = [r | {"kind_zh": _kind_zh(r["kind"])} for r in balances(store=store)
-                 if r.get("project") == code]
+        # the project's rows: its county's sheet (a project's county never changes)
+        quota = [r | {"kind_zh": _kind_zh(r["kind"])}
+                 for r in balances(store=store, county=project.county)
+                 if r.get("project") == project.code]
         refused = refusal.form if refusal is not None else ""
         kept = refusal.kept if refusal is not None else {}
         return page(ctx, "project.html", status=refusal.status if refusal else 200,
