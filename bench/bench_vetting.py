@@ -50,7 +50,11 @@ CLI_LINK = ("CLI start-up (`blueprint --help`, `blueprint layers list`): "
             "Every overlay arm of issue #14 at 10^3 … 10^6 features (both engines' `vet_site` "
             "and overlay, PostGIS by the book, plain `geopandas.overlay`, the STRtree floor), "
             "areas cross-checked: [benchmarks-sizes.md](benchmarks-sizes.md) "
-            "(`bench/bench_sizes.py`).")
+            "(`bench/bench_sizes.py`).\n"
+            "How far the embedded overlay at 10^6 is from that floor, against the floor plus "
+            "the GEOS cut of the features that must be cut (what any overlay returning pieces "
+            "pays): [benchmarks-overlay-floor.md](benchmarks-overlay-floor.md) "
+            "(`bench/bench_overlay_floor.py`).")
 
 
 def random_sites(store: Store, n: int, seed: int = 20261121) -> list[Site]:
