@@ -9,7 +9,7 @@ from blueprint.analysis.overlay import overlay_site
 from blueprint.analysis.site import read_site
 from blueprint.layers.importer import ImportOptions, import_layer
 from blueprint.layers.repository import list_layers
-from tests.helpers import box, frame, write
+from tests.helpers import X0, Y0, box, frame, write
 
 
 def test_edge_shared_with_the_site_is_not_part_of_the_overlap(store, tmp_path):
@@ -57,3 +57,77 @@ def test_class_and_layer_areas_are_the_areas_of_their_unions(store, tmp_path):
     # the overlaps are really there: a plain sum would be larger by them
     assert sum(pieces[f].area for f in ("O1", "O2")) - result.class_area_m2["1001"] > 100
     assert result.area_m2 < sum(p.area for p in pieces.values()) - 200
+
+
+def _areas(result) -> tuple:  # noqa: ANN001 - a LayerOverlap
+    return ([(h.fid, h.klass, round(h.area_m2, 3)) for h in result.hits],
+            round(result.area_m2, 3), {k: round(v, 3) for k, v in result.class_area_m2.items()})
+
+
+def test_many_sites_at_once_answer_as_each_alone_with_their_own_unions(store, tmp_path):
+    """Batch vetting overlays many sites in one pass: each site's hits, layer area and class
+    areas are what it gets alone, and each is the area of its own pieces' union (shapely,
+    here), whether its pieces overlap (O1, O2) or only share edges (T1, T2), and whatever
+    the other sites in the pass touch."""
+    features = {"T1": (box(0, 0, 30, 40), "070101"), "T2": (box(30, 0, 30, 40), "070101"),
+                "O1": (box(100, 0, 40, 40), "1001"), "O2": (box(120, 10, 40, 40), "1001")}
+    import_layer(write(frame([g for g, _ in features.values()], bm=list(features),
+                             yddm=[k for _, k in features.values()]), tmp_path / "z.gpkg"),
+                 ImportOptions(kind="zoning", name="zoning", id_field="bm",
+                               class_field="yddm"), store=store)
+    shapes = [box(10, 5, 40, 30), box(110, 5, 40, 30), box(5, 5, 150, 20),
+              box(400, 400, 20, 20)]  # tiles only, overlapping pair only, both, nothing
+    sites = [read_site(write(frame([g], name=[f"地块{i}"]), tmp_path / f"s{i}.gpkg"))
+             for i, g in enumerate(shapes)]
+    layers = list_layers(store=store)
+    together = store.backend.overlay_many([s.geometry for s in sites],
+                                          [s.zone_epsg for s in sites], layers, store=store)
+    for site, shape, (result,) in zip(sites, shapes, together, strict=True):
+        (alone,) = overlay_site(site.geometry, site.zone_epsg, layers, store=store)
+        assert _areas(result) == _areas(alone)
+        pieces = [g.intersection(shape) for g, _ in features.values()]
+        assert result.area_m2 == pytest.approx(shapely.union_all(pieces).area, abs=0.05)
+    assert [len(r.hits) for (r,) in together] == [2, 2, 4, 0]
+    # the overlapping pair's union is less than its pieces' sum: the union was taken
+    assert together[1][0].area_m2 < sum(h.area_m2 for h in together[1][0].hits) - 100
+
+
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_a_site_inside_a_large_feature_is_tested_on_each_threads_own_copy(store, tmp_path):
+    """A site inside a feature of many vertices (a county): its piece is the whole site. The
+    embedded engine tests it through a prepared copy of the feature per thread; the shared
+    feature itself is never prepared (prepared geometries shared by threads crashed the
+    server), and two threads never hold the same copy."""
+    import threading
+
+    import numpy as np
+
+    from blueprint.layers.engine import embedded_overlay
+    from blueprint.layers.engine.embedded_index import layer_index
+
+    t = np.linspace(0, 2 * np.pi, 4 * embedded_overlay.BIG_VERTICES, endpoint=False)
+    ring = shapely.Polygon(np.c_[X0 + 500 + 400 * np.cos(t), Y0 + 500 + 400 * np.sin(t)])
+    import_layer(write(frame([ring], bm=["县界"]), tmp_path / "c.gpkg"),
+                 ImportOptions(kind="ecological_redline", name="red", id_field="bm"),
+                 store=store)
+    shape = box(480, 480, 40, 40)
+    site = read_site(write(frame([shape], name=["地块"]), tmp_path / "s.gpkg"))
+    layers = list_layers(store=store)
+    copies: dict[str, object] = {}
+
+    def overlay(name: str) -> None:
+        (result,) = overlay_site(site.geometry, site.zone_epsg, layers, store=store)
+        (hit,) = result.hits
+        assert shapely.equals(hit.geometry, site.geometry)
+        assert hit.area_m2 == pytest.approx(1600.0, abs=0.05)
+        held = list(embedded_overlay._LOCAL.copies.values())
+        assert len(held) == 1 and shapely.is_prepared(held[0][1])
+        copies[name] = held[0][1]
+
+    workers = [threading.Thread(target=overlay, args=(n,)) for n in ("a", "b")]
+    for w in workers:
+        w.start()
+        w.join()
+    assert set(copies) == {"a", "b"} and copies["a"] is not copies["b"]
+    shared = layer_index(layers[0], store=store).arrays.geoms[np.array([0])][0]
+    assert shapely.equals_exact(shared, copies["a"], 0) and not shapely.is_prepared(shared)

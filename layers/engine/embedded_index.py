@@ -10,7 +10,8 @@ STRtree over the boxes once many lookups were made) and applies the predicate to
 ``STRtree.query`` does; a query's features come in ascending id order either way.
 
 Thread safety: GEOS prepared geometries are not thread-safe, so the shared features are
-never prepared (the per-request site is prepared instead). One load per layer version
+never prepared (the per-request site is prepared instead, and the overlay tests a site
+against a large feature through a prepared copy of its own per thread). One load per layer version
 happens however many requests arrive at once: later callers wait for it. The STRtree over
 the boxes is built and queried once under a lock before it is published. Decoded
 geometries are stored under a lock; two threads decoding the same feature get equal

@@ -6,6 +6,8 @@ Kept apart from :mod:`layers.engine.embedded` so that opening a store (``layers 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -21,6 +23,12 @@ from blueprint.layers.engine.overlay_types import SLIVER_M2, FeatureHit, LayerOv
 if TYPE_CHECKING:
     from blueprint.layers.repository import LayerInfo
     from blueprint.layers.store import Store
+
+# A feature with more vertices than this is tested through a prepared copy per thread.
+BIG_VERTICES = 256
+# Prepared copies each thread keeps (least recently used dropped first).
+PREPARED_PER_THREAD = 64
+_LOCAL = threading.local()
 
 
 def page_embedded(layer: LayerInfo, bbox: BBox | None, *, store: Store, limit: int,
@@ -90,41 +98,52 @@ def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
         order = np.lexsort((layer_no, owner))
         owner, cand, layer_no = owner[order], cand[order], layer_no[order]
         pieces, projected, areas = pieces[order], projected[order], areas[order]
-    starts = np.flatnonzero(np.r_[True, (owner[1:] != owner[:-1])
-                                  | (layer_no[1:] != layer_no[:-1])])
-    for start, stop in zip(starts, [*starts[1:], len(owner)], strict=True):
-        part = slice(start, stop)
-        arrays = indexes[layer_no[start]].arrays
-        _fill(answers[owner[start]][layer_no[start]], arrays.fids[cand[part]],
-              arrays.klass[cand[part]], areas[part], pieces[part], projected[part])
+    keep = areas > SLIVER_M2
+    overlapping = _overlapping_groups(projected[keep], (owner * len(layers) + layer_no)[keep])
+    kept = np.flatnonzero(keep)
+    for site_no, k, c, area, piece in zip(owner[kept].tolist(), layer_no[kept].tolist(),
+                                           cand[kept].tolist(), areas[kept].tolist(),
+                                           pieces[kept], strict=True):
+        # one Python pass: a site keeps a handful of pieces over all the layers
+        answer, arrays = answers[site_no][k], indexes[k].arrays
+        klass = arrays.klass[c]
+        answer.hits.append(FeatureHit(fid=str(arrays.fids[c]), klass=klass, area_m2=area,
+                                      geometry=piece))
+        answer.area_m2 += area
+        answer.class_area_m2[klass] = answer.class_area_m2.get(klass, 0.0) + area
+    for group in overlapping:  # pieces that overlap: the areas of their unions
+        site_no, k = divmod(group, len(layers))
+        mine = keep & (owner == site_no) & (layer_no == k)
+        _dissolve(answers[site_no][k], projected[mine], areas[mine],
+                  indexes[k].arrays.klass[cand[mine]])
     return answers
 
 
-def _fill(result: LayerOverlap, fids: np.ndarray, klass: np.ndarray, areas: np.ndarray,
-          pieces: np.ndarray, projected: np.ndarray) -> None:
-    """One site's hits on one layer and the areas of their unions, in all and per class."""
-    keep = areas > SLIVER_M2
-    result.hits = [FeatureHit(fid=str(f), klass=k, area_m2=float(a), geometry=g)
-                   for f, k, a, g in zip(fids[keep], klass[keep], areas[keep], pieces[keep],
-                                         strict=True)]
-    if not keep.any():
-        return
-    # pieces whose interiors never meet: every union is the sum of its pieces' areas
-    overlap = keep.sum() > 1 and interiors_overlap(projected[keep])
-    result.area_m2 = _union_area(projected[keep], areas[keep], overlap)
-    values = list(dict.fromkeys(klass[keep]))
-    if len(values) == 1:  # one class: its union is the layer's
-        result.class_area_m2[values[0]] = result.area_m2
-        return
-    for value in values:
-        mask = keep & (klass == value)
-        result.class_area_m2[value] = _union_area(projected[mask], areas[mask], overlap)
+def _overlapping_groups(geoms: np.ndarray, groups: np.ndarray) -> list[int]:
+    """The groups (one per site and layer) in which two of ``geoms`` share interior.
+
+    Within a group, pieces whose interiors never meet (parcels of a layer that tiles the
+    land share edges at most) cover the sum of their areas; only the groups found here
+    need unions. One pass for all groups: pairs whose boxes meet with an area, in the same
+    group, related exactly (:func:`interiors_overlap`)."""
+    if len(geoms) < 2:
+        return []
+    left, right = _box_pairs(geoms)
+    same = groups[left] == groups[right]
+    left, right = left[same], right[same]
+    if left.size == 0:
+        return []
+    inner = shapely.relate_pattern(geoms[left], geoms[right], "2********")
+    return sorted({int(g) for g in groups[left[inner]]})
 
 
-def _union_area(geoms: np.ndarray, areas: np.ndarray, overlap: bool) -> float:
-    """:func:`union_area` when whether any of the layer's pieces overlap is known (no
-    overlap among them all: none among some of them)."""
-    return union_area(geoms, areas) if overlap else float(areas.sum())
+def _dissolve(result: LayerOverlap, projected: np.ndarray, areas: np.ndarray,
+              klass: np.ndarray) -> None:
+    """Areas of one (site, layer)'s unions, in all and per class, for pieces that overlap."""
+    result.area_m2 = union_area(projected, areas)
+    for value in result.class_area_m2:
+        mask = klass == value
+        result.class_area_m2[value] = union_area(projected[mask], areas[mask])
 
 
 def union_area(geoms: np.ndarray, areas: np.ndarray) -> float:
@@ -146,18 +165,23 @@ def interiors_overlap(geoms: np.ndarray) -> bool:
 
     Pairs are found on their boxes (numpy for a few pieces, an STRtree for many) and only
     those are related exactly (DE-9IM interior/interior of dimension 2)."""
+    left, right = _box_pairs(geoms)
+    if left.size == 0:
+        return False
+    return bool(shapely.relate_pattern(geoms[left], geoms[right], "2********").any())
+
+
+def _box_pairs(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``i < j`` of ``geoms`` whose boxes meet (numpy for a few, an STRtree for many)."""
     bounds = shapely.bounds(geoms)
     if len(geoms) <= 64:
         lo, hi = bounds[:, None, :2], bounds[None, :, 2:]  # boxes meeting with an area
         meet = ((lo < hi) & (bounds[None, :, :2] < bounds[:, None, 2:])).all(axis=2)
         left, right = np.nonzero(np.triu(meet, 1))
-    else:
-        left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-        upper = left < right
-        left, right = left[upper], right[upper]
-    if left.size == 0:
-        return False
-    return bool(shapely.relate_pattern(geoms[left], geoms[right], "2********").any())
+        return left, right
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    upper = left < right
+    return left[upper], right[upper]
 
 
 def class_unions_embedded(layer: LayerInfo, area: BaseGeometry, *, store: Store
@@ -178,21 +202,53 @@ def class_unions_embedded(layer: LayerInfo, area: BaseGeometry, *, store: Store
 def _intersections(geoms: np.ndarray, sites: np.ndarray) -> np.ndarray:
     """Intersection of each feature with its site, short-cutting features covered by it
     (and vice versa)."""
-    out = np.empty(len(geoms), dtype=object)
-    # The site (prepared per request) is always the first operand: the shared layer
-    # geometries are never prepared, as GEOS prepared geometries are not thread-safe.
-    covered = shapely.covers(sites, geoms)
-    out[covered] = geoms[covered]
-    rest = ~covered
-    if rest.any():
-        idx = np.flatnonzero(rest)
-        site_inside = shapely.covered_by(sites[idx], geoms[idx])
-        out[idx[site_inside]] = sites[idx[site_inside]]
-        todo = idx[~site_inside]
+    out = geoms.copy()  # a feature the site covers is its own piece
+    # The site (prepared per request) is the first operand; the shared layer geometries
+    # are never prepared, as GEOS prepared geometries are not thread-safe.
+    rest = np.flatnonzero(~shapely.covers(sites, geoms))
+    if rest.size:
+        inside = _site_inside(sites[rest], geoms[rest])
+        out[rest[inside]] = sites[rest[inside]]
+        todo = rest[~inside]
         if todo.size:
-            out[todo] = [_polygons_only(g)
-                         for g in shapely.intersection(geoms[todo], sites[todo])]
+            cut = shapely.intersection(geoms[todo], sites[todo])
+            for i in np.flatnonzero(shapely.get_type_id(cut) == 7).tolist():
+                cut[i] = _polygons_only(cut[i])  # a GeometryCollection: edges met too
+            out[todo] = cut
     return out
+
+
+def _site_inside(sites: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """Whether each site lies inside its feature. A large feature (a county, a zoning
+    plan) is tested through this thread's own prepared copy of it: unprepared, GEOS would
+    index its every edge again for each site."""
+    big = shapely.get_num_coordinates(geoms) > BIG_VERTICES
+    if not big.any():
+        return shapely.covered_by(sites, geoms)
+    inside = np.empty(len(geoms), dtype=bool)
+    inside[~big] = shapely.covered_by(sites[~big], geoms[~big])
+    copies = np.array([_prepared_copy(g) for g in geoms[big]], dtype=object)
+    inside[big] = shapely.covers(copies, sites[big])
+    return inside
+
+
+def _prepared_copy(geom: BaseGeometry) -> BaseGeometry:
+    """This thread's prepared copy of a shared layer geometry (the last
+    :data:`PREPARED_PER_THREAD` used are kept). The copy is never seen by another thread,
+    so preparing it is safe where preparing the shared geometry is not."""
+    copies = getattr(_LOCAL, "copies", None)
+    if copies is None:
+        copies = _LOCAL.copies = OrderedDict()
+    held = copies.get(id(geom))
+    if held is not None and held[0] is geom:  # the entry holds geom: its id is not reused
+        copies.move_to_end(id(geom))
+        return held[1]
+    copy = shapely.from_wkb(shapely.to_wkb(geom))
+    shapely.prepare(copy)
+    copies[id(geom)] = (geom, copy)
+    if len(copies) > PREPARED_PER_THREAD:
+        copies.popitem(last=False)
+    return copy
 
 
 def _polygons_only(geom: BaseGeometry) -> BaseGeometry:
