@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -127,9 +128,10 @@ class LayerInfo:
                 message_zh=f"图层“{self.title}”的栅格文件缺失，请重新导入")
         return path
 
-    @property
+    @cached_property
     def version(self) -> str:
-        """Changes whenever the layer is re-imported (cache key)."""
+        """Changes whenever the layer is re-imported (cache key; made once: every overlay
+        asks each layer's)."""
         return f"{self.id}:{self.imported_at.isoformat()}"
 
     def to_dict(self) -> dict[str, Any]:

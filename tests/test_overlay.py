@@ -131,3 +131,32 @@ def test_a_site_inside_a_large_feature_is_tested_on_each_threads_own_copy(store,
     assert set(copies) == {"a", "b"} and copies["a"] is not copies["b"]
     shared = layer_index(layers[0], store=store).arrays.geoms[np.array([0])][0]
     assert shapely.equals_exact(shared, copies["a"], 0) and not shapely.is_prepared(shared)
+
+
+@pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
+def test_the_embedded_index_learns_which_features_overlap_others(store, tmp_path):
+    """Pieces can overlap only where their features do: the embedded index learns, feature
+    by feature as sites reach them, which features share interior with another of their
+    layer (O1 and O2 here; tiles T1, T2 only share an edge), and a site outside the layer's
+    extent does not query it at all. Areas stay the unions (the test above)."""
+    import numpy as np
+
+    from blueprint.layers.engine.embedded_index import layer_index
+
+    features = [box(0, 0, 30, 40), box(30, 0, 30, 40), box(100, 0, 40, 40),
+                box(120, 10, 40, 40)]
+    import_layer(write(frame(features, bm=["T1", "T2", "O1", "O2"]), tmp_path / "z.gpkg"),
+                 ImportOptions(kind="zoning", name="zoning", id_field="bm"), store=store)
+    layers = list_layers(store=store)
+    index = layer_index(layers[0], store=store)
+    assert index.alone.tolist() == [-1, -1, -1, -1]
+    far = read_site(write(frame([box(900, 900, 20, 20)], name=["远处"]), tmp_path / "f.gpkg"))
+    overlay_site(far.geometry, far.zone_epsg, layers, store=store)
+    assert index.tree._looked_up == 0  # outside the extent: never queried
+    site = read_site(write(frame([box(10, 5, 140, 20)], name=["地块"]), tmp_path / "s.gpkg"))
+    (result,) = overlay_site(site.geometry, site.zone_epsg, layers, store=store)
+    assert len(result.hits) == 4
+    assert dict(zip(index.arrays.fids, index.alone.tolist(), strict=True)) \
+        == {"O1": 0, "O2": 0, "T1": 1, "T2": 1}
+    assert index.overlaps_none(np.arange(4)).tolist() == [
+        index.arrays.fids[i] in ("T1", "T2") for i in range(4)]

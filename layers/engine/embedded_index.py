@@ -210,11 +210,45 @@ class IndexArrays:
 
 
 class LayerIndex:
-    """A layer's features with a spatial index over their boxes, one per layer version."""
+    """A layer's features with a spatial index over their boxes, one per layer version.
+
+    ``extent`` is the box around all of them (None for no feature): a site outside it
+    meets none. ``alone`` tells, per feature, whether it shares interior with no other
+    feature of the layer (1), does with some (0), or is not yet known (-1); it is learnt
+    feature by feature when an overlay first needs it (:meth:`overlaps_none`) and holds
+    for the layer version, which never changes."""
 
     def __init__(self, arrays: IndexArrays):
         self.arrays = arrays
         self.tree = BoxTree(arrays.bounds, arrays.geoms)
+        valid = arrays.bounds[~np.isnan(arrays.bounds).any(axis=1)]
+        self.extent: tuple[float, float, float, float] | None = None if not len(valid) \
+            else (*valid[:, :2].min(axis=0).tolist(), *valid[:, 2:].max(axis=0).tolist())
+        self.alone = np.full(len(arrays.fids), -1, dtype=np.int8)
+
+    def misses(self, bounds: Sequence[float]) -> bool:
+        """Whether nothing of the layer can meet a geometry of these bounds."""
+        e = self.extent
+        return e is None or bounds[0] > e[2] or bounds[2] < e[0] or bounds[1] > e[3] \
+            or bounds[3] < e[1]
+
+    def overlaps_none(self, positions: np.ndarray) -> np.ndarray:
+        """Per feature at ``positions``: whether no other feature of the layer shares
+        interior with it (DE-9IM interior/interior of dimension 2), learnt for those not
+        yet known. Two threads may learn the same feature at once: they write the same
+        answer."""
+        unknown = positions[self.alone[positions] < 0]
+        if unknown.size:
+            unknown = np.unique(unknown)
+            mine = self.arrays.geoms[unknown]
+            pairs = self.tree.query(mine)
+            pairs = pairs[:, unknown[pairs[0]] != pairs[1]]  # not the feature itself
+            inner = shapely.relate_pattern(mine[pairs[0]], self.arrays.geoms[pairs[1]],
+                                           "2********")
+            shared = np.zeros(len(unknown), dtype=bool)
+            shared[pairs[0][inner]] = True
+            self.alone[unknown] = np.where(shared, 0, 1)
+        return self.alone[positions] == 1
 
 
 def load_index_features(layer: LayerInfo, *, store: Store) -> IndexArrays:

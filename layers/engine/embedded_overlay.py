@@ -17,7 +17,7 @@ from shapely.geometry.base import BaseGeometry
 
 from blueprint.layers.crs import CGCS2000, to_crs
 from blueprint.layers.engine.base import BBox, FeaturePage, geojson_feature
-from blueprint.layers.engine.embedded_index import layer_index
+from blueprint.layers.engine.embedded_index import LayerIndex, layer_index
 from blueprint.layers.engine.overlay_types import SLIVER_M2, FeatureHit, LayerOverlap
 
 if TYPE_CHECKING:
@@ -72,7 +72,11 @@ def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
     zone_arr = np.asarray(zones, dtype=np.int64)
     answers = [[LayerOverlap(layer=layer) for layer in layers] for _ in sites]
     indexes = [layer_index(layer, store=store) for layer in layers]
-    found = [(k, index.tree.query(site_arr)) for k, index in enumerate(indexes)]
+    boxes = shapely.bounds(site_arr)
+    extent = boxes[0].tolist() if len(sites) == 1 else \
+        [*boxes[:, :2].min(axis=0).tolist(), *boxes[:, 2:].max(axis=0).tolist()]
+    found = [(k, index.tree.query(site_arr)) for k, index in enumerate(indexes)
+             if not index.misses(extent)]
     found = [(k, pairs) for k, pairs in found if pairs.shape[1]]
     if not found:
         return answers
@@ -99,18 +103,21 @@ def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
         owner, cand, layer_no = owner[order], cand[order], layer_no[order]
         pieces, projected, areas = pieces[order], projected[order], areas[order]
     keep = areas > SLIVER_M2
-    overlapping = _overlapping_groups(projected[keep], (owner * len(layers) + layer_no)[keep])
     kept = np.flatnonzero(keep)
-    for site_no, k, c, area, piece in zip(owner[kept].tolist(), layer_no[kept].tolist(),
-                                           cand[kept].tolist(), areas[kept].tolist(),
-                                           pieces[kept], strict=True):
+    suspects: dict[int, list[int]] = {}  # per (site, layer) group: pieces that may overlap
+    for i, site_no, k, c, area, piece in zip(
+            kept.tolist(), owner[kept].tolist(), layer_no[kept].tolist(),
+            cand[kept].tolist(), areas[kept].tolist(), pieces[kept], strict=True):
         # one Python pass: a site keeps a handful of pieces over all the layers
-        answer, arrays = answers[site_no][k], indexes[k].arrays
-        klass = arrays.klass[c]
-        answer.hits.append(FeatureHit(fid=str(arrays.fids[c]), klass=klass, area_m2=area,
-                                      geometry=piece))
+        answer, index = answers[site_no][k], indexes[k]
+        klass = index.arrays.klass[c]
+        answer.hits.append(FeatureHit(fid=str(index.arrays.fids[c]), klass=klass,
+                                      area_m2=area, geometry=piece))
         answer.area_m2 += area
         answer.class_area_m2[klass] = answer.class_area_m2.get(klass, 0.0) + area
+        if index.alone[c] != 1:
+            suspects.setdefault(site_no * len(layers) + k, []).append(i)
+    overlapping = _overlapping_groups(suspects, indexes, len(layers), cand, projected)
     for group in overlapping:  # pieces that overlap: the areas of their unions
         site_no, k = divmod(group, len(layers))
         mine = keep & (owner == site_no) & (layer_no == k)
@@ -119,15 +126,30 @@ def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
     return answers
 
 
-def _overlapping_groups(geoms: np.ndarray, groups: np.ndarray) -> list[int]:
-    """The groups (one per site and layer) in which two of ``geoms`` share interior.
+def _overlapping_groups(suspects: dict[int, list[int]], indexes: list[LayerIndex],
+                        n_layers: int, cand: np.ndarray, projected: np.ndarray) -> list[int]:
+    """The (site, layer) groups in which two pieces share interior.
 
     Within a group, pieces whose interiors never meet (parcels of a layer that tiles the
     land share edges at most) cover the sum of their areas; only the groups found here
-    need unions. One pass for all groups: pairs whose boxes meet with an area, in the same
-    group, related exactly (:func:`interiors_overlap`)."""
-    if len(geoms) < 2:
+    need unions. A piece lies inside its feature, so only pieces of features that share
+    interior with another feature of their layer can overlap (``suspects``, those whose
+    feature is not known to be alone): their features are checked first (once per layer
+    version, :meth:`LayerIndex.overlaps_none`), then the pieces, in one pass for all
+    groups: pairs whose boxes meet with an area, in the same group, related exactly."""
+    pieces: list[int] = []
+    of_group: list[int] = []
+    for group, members in suspects.items():
+        if len(members) < 2:
+            continue
+        alone = indexes[group % n_layers].overlaps_none(cand[members]).tolist()
+        crowd = [m for m, a in zip(members, alone, strict=True) if not a]
+        if len(crowd) >= 2:
+            pieces.extend(crowd)
+            of_group.extend([group] * len(crowd))
+    if not pieces:
         return []
+    geoms, groups = projected[pieces], np.array(of_group)
     left, right = _box_pairs(geoms)
     same = groups[left] == groups[right]
     left, right = left[same], right[same]
