@@ -179,7 +179,7 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             try:
                 check_filters(store=store, **{key: value})
             except BlueprintError as exc:
-                refused.append(exc.message_zh)
+                refused.append(exc.page_zh)  # the names the filter form offers, not codes
                 chosen[key] = None
         total = count_projects(store=store, **chosen)
         page_no, pages = page_of(q.get("page"), total, PAGE_SIZE)
