@@ -1,9 +1,11 @@
 """Domain errors of Blueprint.
 
 Every error a user can cause is a :class:`BlueprintError`. Each carries an English
-message (``message``), a Chinese message for the UI (``message_zh``) and, where known,
-where the problem is (``where``: a file, a line, a feature). The edges map these
-classes to exit codes (CLI) and HTTP statuses (service) in one place each.
+message (``message``), a Chinese message for the UI (``message_zh``), where it differs the
+Chinese message a page shows (``page_zh``: the names of what may be chosen, where the API
+and the CLI, which take codes, list the codes) and, where known, where the problem is
+(``where``: a file, a line, a feature). The edges map these classes to exit codes (CLI)
+and HTTP statuses (service) in one place each.
 """
 
 from __future__ import annotations
@@ -15,11 +17,18 @@ class BlueprintError(Exception):
     code = "error"
     default_zh = "操作失败"
 
-    def __init__(self, message: str, *, message_zh: str | None = None, where: str | None = None):
+    def __init__(self, message: str, *, message_zh: str | None = None, where: str | None = None,
+                 page_zh: str | None = None):
         super().__init__(message)
         self.message = message
         self.message_zh = message_zh or self.default_zh
         self.where = where
+        self._page_zh = page_zh
+
+    @property
+    def page_zh(self) -> str:
+        """What a page says: ``message_zh`` unless the error has a page's own wording."""
+        return self._page_zh or self.message_zh
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" if self.where else self.message

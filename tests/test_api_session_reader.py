@@ -10,9 +10,9 @@ from pathlib import Path
 
 from projects_support import SITES, city  # noqa: F401  (city: fixture)
 
-from blueprint.layers.sessions import SESSION_COOKIE, sign_in, sign_out
+from blueprint.layers.sessions import SESSION_COOKIE, change_password, sign_in, sign_out
 from blueprint.layers.store import Store
-from blueprint.layers.users import create_user
+from blueprint.layers.users import create_user, rotate_token
 from tests.test_pages import _client
 
 PASSWORD = "a-long-password-1"
@@ -48,3 +48,30 @@ def test_a_report_made_on_the_map_names_the_signed_in_user(city: Store,  # noqa:
         client.cookies.set(SESSION_COOKIE, session)
         assert _reviewer(client.post("/api/vet/report.html", json=body).text) == "未署名"
         assert client.post("/api/vet", json=demand).status_code == 401
+
+
+def test_the_session_of_a_user_who_must_change_the_password_is_refused_by_the_api(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """A user whose password an administrator set is sent to /account by every page; their
+    session cookie opened the API all the same (a report naming them as 审查人). Now 403 in
+    the API's error shape, until they change it; their own token is unaffected."""
+    create_user("县局科员小王", "nr_staff", "371502", store=city, actor="t",
+                password=PASSWORD, must_change=True)
+    token = rotate_token("县局科员小王", store=city, actor="t")
+    feature = json.loads((SITES / "10_commercial_on_residential.geojson").read_text("utf-8"))
+    body = {"site": feature, "industry": "residential"}
+    session = sign_in("县局科员小王", PASSWORD, store=city, hours=8)[0]
+    with _client(city, tmp_path) as client:
+        client.cookies.set(SESSION_COOKIE, session)
+        for path in ("/api/vet", "/api/vet/report.html"):
+            refused = client.post(path, json=body)
+            assert refused.status_code == 403, (path, refused.text[:500])
+            said = refused.json()
+            assert said["error"] == "not_allowed" and said["where"] == "password", said
+            assert "修改" in said["message_zh"] and "password" in said["message"], said
+        by_token = client.post("/api/vet/report.html", json=body,
+                               headers={"Authorization": f"Bearer {token}"})
+        assert by_token.status_code == 200 and _reviewer(by_token.text) == "县局科员小王"
+        change_password(session, PASSWORD, "changed-by-me-1", store=city)  # on /account
+        signed = client.post("/api/vet/report.html", json=body)
+        assert signed.status_code == 200 and _reviewer(signed.text) == "县局科员小王"

@@ -31,11 +31,14 @@ def _table_codes(html: str) -> list[str]:
     return re.findall(r">(LC-\d{4}-\d{4})</a>", table)
 
 
+# the page names what its filter form offers (the API and the CLI, which take codes, list
+# the codes with their names: below, and tests/data/bad/expected.toml)
 @pytest.mark.parametrize(("query", "said"), [
-    ("stage=nonsense", "没有阶段“nonsense”，可选：planned（策划生成）、"),
-    ("tag=nope", "没有项目库“nope”，可选：province_key（省重点项目库）、"),
-    ("industry=steel", "没有行业“steel”，可选：industrial（工业项目）、"),
-    ("county=999999", "县区“999999”不在指标台账、行政区划图层或项目库中，已知县区：371502"),
+    ("stage=nonsense", "没有阶段“nonsense”，可选：策划生成、会商中、储备、签约、开工、投产、"
+                       "达效、调出"),
+    ("tag=nope", "没有项目库“nope”，可选：省重点项目库、市重点项目库、"),
+    ("industry=steel", "没有行业“steel”，可选：工业项目、"),
+    ("county=999999", "县区“999999”不在指标台账、行政区划图层或项目库中，已知县区：东昌府区、"),
 ])
 def test_the_library_page_says_which_filter_it_dropped_and_keeps_the_others(
         city: Store, tmp_path: Path, query: str, said: str) -> None:  # noqa: F811
@@ -52,6 +55,8 @@ def test_the_library_page_says_which_filter_it_dropped_and_keeps_the_others(
         refused = re.search(r'id="bp-filter-refused">([^<]*)<', html)
         assert refused and refused.group(1).startswith("筛选条件无效，已忽略："), html[:3000]
         assert said in refused.group(1)
+        assert not re.search(r"[a-z_]{4,}（|\d{6}", refused.group(1).split("，可选", 1)[-1]
+                             .split("，已知县区", 1)[-1]), refused.group(1)  # no codes
         if other == "stage=planned":  # the stage kept: both planned projects
             assert sorted(_table_codes(html)) == sorted([shop, works])
             assert 'value="planned" selected' in html
@@ -60,6 +65,23 @@ def test_the_library_page_says_which_filter_it_dropped_and_keeps_the_others(
             assert 'value="commercial" selected' in html
         good = nr.get(f"/projects?{other}")
         assert good.status_code == 200 and 'id="bp-filter-refused"' not in good.text
+
+
+def test_the_battle_map_names_what_its_filters_offer(city: Store,  # noqa: F811
+                                                      tmp_path: Path) -> None:
+    _users(city)
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        page = nr.get("/tracking?stage=nonsense&library=nope&colour=purple&county=999999")
+        assert page.status_code == 400
+        refused = re.search(r'id="bp-filter-refused">([^<]*)<', page.text)
+        assert refused, page.text[:3000]
+        for said in ("没有阶段“nonsense”，可选：策划生成、会商中、",
+                     "没有项目库“nope”，可选：省重点项目库、",
+                     "没有颜色“purple”，可选：绿色（按计划推进）、黄色（滞后）、",
+                     "已知县区：东昌府区、"):
+            assert said in refused.group(1), refused.group(1)
+        assert not re.search(r"planned|province_key|green|371502", refused.group(1))
 
 
 def test_the_project_list_api_refuses_a_filter_nothing_could_match(
@@ -76,6 +98,8 @@ def test_the_project_list_api_refuses_a_filter_nothing_could_match(
             body = answer.json()
             assert body["where"] == where and "X-Total-Count" not in answer.headers, body
             assert query.split("=")[1] in body["message_zh"], body
+        said = client.get("/api/projects?stage=nonsense", headers=auth).json()["message_zh"]
+        assert "可选：planned（策划生成）、" in said, said  # codes, as the API takes them
         fine = client.get(f"/api/projects?stage=planned&industry=industrial&county={DCF}",
                           headers=auth)
         assert fine.status_code == 200 and [p["code"] for p in fine.json()] == [code]

@@ -75,3 +75,27 @@ def test_city_staff_filing_a_site_get_the_county_holding_most_of_it(
     with _client(city, tmp_path) as yg:  # a county's staff have their county only
         _login(yg, "nr_yg")
         assert "按地块所在县区" not in yg.get("/projects/new").text
+
+
+def test_county_staff_who_leave_the_county_empty_file_under_their_own_county(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The county field sent empty by a county's staff (the API's missing county) was a
+    permission refusal (无权新建项目：只能办理本县…); it is their own county, as
+    POST /api/projects files it, and a site outside it is refused naming where it lies."""
+    import shapely
+    from projects_support import site
+
+    _users(city)
+    yanggu = {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(
+        site("04_partly_outside_boundary.geojson").geometry)}
+    with _client(city, tmp_path) as yg:
+        _login(yg, "nr_yg")
+        fields = {"csrf": _csrf(yg, "/projects/new"), "name": "阳谷项目", "county": "",
+                  "industry": "logistics", "investment": "6", "responsible_unit": "某公司"}
+        saved = yg.post("/projects/new", data=fields | {"site": json.dumps(yanggu)},
+                        follow_redirects=False)
+        assert saved.status_code == 303, saved.text[-2000:]
+        assert "阳谷县（371521）" in yg.get(saved.headers["location"]).text
+        elsewhere = yg.post("/projects/new", data=fields | {"site": json.dumps(SITE)})
+        assert elsewhere.status_code == 403
+        assert "不在本县区（371521）内" in elsewhere.text and "无权" not in elsewhere.text

@@ -50,7 +50,7 @@ from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.review.document import area_zh
 from blueprint.analysis.rules import Rules
-from blueprint.analysis.site_county import site_county
+from blueprint.analysis.site_county import default_county
 from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed, NotFound
 from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
@@ -179,7 +179,7 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             try:
                 check_filters(store=store, **{key: value})
             except BlueprintError as exc:
-                refused.append(exc.message_zh)
+                refused.append(exc.page_zh)  # the names the filter form offers, not codes
                 chosen[key] = None
         total = count_projects(store=store, **chosen)
         page_no, pages = page_of(q.get("page"), total, PAGE_SIZE)
@@ -236,7 +236,9 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         values = form_values(form)
         read = False  # the site was read: a later refusal is not about its file
         try:
-            permit(session.user, "POST /projects/new", str(form.get("county") or ""), None)
+            # no county chosen: a county user's own, as POST /api/projects files it
+            permit(session.user, "POST /projects/new",
+                   str(form.get("county") or "") or session.user.county, None)
             site = await site_from_form(form, settings, str(form.get("name") or "") or "项目地块")
             if site is None:
                 raise BadInput("no site: check one on the map first, or upload a site file",
@@ -244,8 +246,8 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                                "或上传地块文件，再保存为项目")
             read = True
             data = project_input(form, load_settings().libraries)
-            if not data.county:  # 按地块所在县区: the county holding most of the site
-                data = replace(data, county=site_county(site, store=store))
+            if not data.county:  # 按地块所在县区 (city staff), or the user's own county
+                data = replace(data, county=default_county(session.user, site, store=store))
             project = create_project(data, site=site, user=session.user, store=store)
             vet_project(project.code, user=session.user, store=store, rules=rules)
         except BlueprintError as exc:

@@ -156,11 +156,11 @@ def _refused_filters(chosen: dict[str, str | None], store: Store) -> list[str]:
                 if value not in COLOUR_ZH:
                     raise BadInput(f"colour {value[:40]!r} is not one of {', '.join(COLOUR_ZH)}",
                                    where="colour", message_zh=f"没有颜色“{value[:40]}”，可选："
-                                   + "、".join(f"{c}（{zh}）" for c, zh in COLOUR_ZH.items()))
+                                   + "、".join(COLOUR_ZH.values()))
             else:
                 check_filters(store=store, **{"tag" if key == "library" else key: value})
         except BlueprintError as exc:
-            refused.append(exc.message_zh)
+            refused.append(exc.page_zh)  # the names the filter form offers, not codes
             chosen[key] = None
     return refused
 

@@ -254,7 +254,8 @@ def check_filters(*, store: Store, county: str | None = None, stage: str | None 
     """Library filters that can match (None: no filter), else refused naming what each may
     be, not answered with an empty list: a stage, a library of the settings, an industry of
     the vetting rules, a county the city knows (:func:`~blueprint.analysis.quota.balances.
-    known_county`)."""
+    known_county`). The API and the CLI, which take codes, are told the codes with their
+    names (``message_zh``), a page the names it offers (``page_zh``)."""
     from blueprint.analysis.quota.balances import known_county
 
     for where, value, allowed, what in (
@@ -263,10 +264,11 @@ def check_filters(*, store: Store, county: str | None = None, stage: str | None 
             ("industry", industry, {c: i.title for c, i in load_rules().industries.items()},
              "行业")):
         if value is not None and value not in allowed:
+            refused = f"没有{what}“{value[:40]}”，可选："
             raise BadInput(f"{where} {value[:40]!r} is not one of {', '.join(allowed)}",
-                           message_zh=f"没有{what}“{value[:40]}”，可选："
-                                      + "、".join(f"{c}（{zh}）" for c, zh in allowed.items()),
-                           where=where)
+                           message_zh=refused + "、".join(f"{c}（{zh}）"
+                                                         for c, zh in allowed.items()),
+                           page_zh=refused + "、".join(allowed.values()), where=where)
     known_county(county, store=store)
 
 

@@ -250,10 +250,11 @@ def known_county(county: str | None, *, store: Store, where: str = "county") -> 
     if county in known:
         return county
     listed = "、".join(sorted(known)) or "无"
+    said = f"县区“{county[:40]}”不在指标台账、行政区划图层或项目库中，已知县区："
     raise NotFound(f"no grant, admin boundary or project names the county {county[:40]!r}; "
                    f"known: {', '.join(sorted(known)) or 'none'}", where=where,
-                   message_zh=f"县区“{county[:40]}”不在指标台账、行政区划图层或项目库中，"
-                              f"已知县区：{listed}")
+                   message_zh=said + listed,  # codes, as the API and the CLI take them
+                   page_zh=said + ("、".join(known.values()) or "无"))
 
 
 def known_counties(*, store: Store) -> dict[str, str]:

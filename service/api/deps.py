@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from blueprint.analysis.rules import Rules
-from blueprint.layers.errors import NotAuthenticated
+from blueprint.layers.errors import NotAllowed, NotAuthenticated
 from blueprint.layers.sessions import SESSION_COOKIE, session_user
 from blueprint.layers.store import Store
 from blueprint.layers.users import User, authenticate
@@ -69,7 +69,9 @@ async def optional_user(request: Request,
     """The user of the bearer token; without one, the user of the page session the map's
     requests carry (same site only: its cookie is SameSite=Strict), so that a report made
     on the map names who signed in; None for neither. 401 for a token that is not valid; a
-    session that ended counts as none. Only read-only endpoints take this dependency."""
+    session that ended counts as none; 403 for the session of a user who must first change
+    a password an administrator set (the pages send them to /account; a token is the
+    user's own). Only read-only endpoints take this dependency."""
     if creds is not None:
         return await run_in_threadpool(authenticate, creds.credentials,
                                        store=request.app.state.store)
@@ -81,9 +83,15 @@ async def optional_user(request: Request,
 
 def _session_user(session_id: str, store: Store) -> User | None:
     try:
-        return session_user(session_id, store=store).user
+        session = session_user(session_id, store=store)
     except NotAuthenticated:
         return None
+    if session.must_change_password:
+        raise NotAllowed(f"user {session.user.name!r} must change the password an "
+                         "administrator set before using the API (on /account)",
+                         message_zh="请先在“账号与密码”页修改管理员设置的密码，再使用本功能",
+                         where="password")
+    return session.user
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
