@@ -6,6 +6,7 @@ number of projects or loans). tests/test_records_scale.py has the counting helpe
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -186,6 +187,54 @@ def test_the_tracking_page_decodes_each_site_once(
         late, many_sites, many = shown()
         assert late == codes and many == few
         assert many_sites - few_sites == 6  # one site each for six more projects
+
+
+TRACKING_TABLES = ("tracking_plans", "tracking_milestones", "tracking_investment_plan",
+                   "tracking_reports", "tracking_problems", "tracking_problem_events")
+
+
+@contextmanager
+def tables_read(store: Store) -> Iterator[Counter[str]]:
+    """How many statements run on ``store`` inside the block read from each tracking table
+    (the table of the statement's first FROM: not a table its subqueries only filter by)."""
+    seen: Counter[str] = Counter()
+
+    def count(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        first = re.search(r"\bFROM (\w+)", statement)
+        if first and first.group(1) in TRACKING_TABLES:
+            seen[first.group(1)] += 1
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+
+
+def test_the_tracking_page_reads_the_plans_and_the_reports_once(
+        store: Store, tmp_path: Path) -> None:
+    """The colours, the late list and the problems list of ``/tracking`` are of the same
+    plans, reports and open problems: each read once a request, not once for the colours
+    and again for the late list (counted: the statements reading each table, whole city
+    and one county)."""
+    from test_records_paging import _tracked
+    from test_records_scale import _signed_in
+
+    from blueprint.analysis.tracking import ProblemInput, submit_report
+
+    codes = _tracked(store, 3)
+    submit_report(codes[0], "2026-03", investment="10", user=STAFF, store=store,
+                  problems=[ProblemInput("资金未到位", "财政局")])
+    with _signed_in(store, tmp_path) as client:
+        client.get("/tracking")
+        for params in ({}, {"county": DCF}):
+            with tables_read(store) as seen:
+                html = client.get("/tracking", params=params).text
+            assert _late(html) == codes  # no report for the month shown: each missing
+            assert "资金未到位" in html
+            # tracking_problems twice: the open problems, and the ids of those raised at
+            # dispatch meetings (list_dispatches, the weekly dispatches beside the map)
+            assert seen == {t: 1 for t in TRACKING_TABLES} | {"tracking_problems": 2}, params
 
 
 
