@@ -357,3 +357,52 @@ def test_a_county_users_tracking_lists_read_that_county_alone(
         assert [(p["project"], p["text"]) for p in few[2][0]] == [(ours[0], "资金未到位")]
         _other_county(store, 8, start=2)
         assert read() == few  # the same lists, and not a row more read
+
+
+def test_the_open_problems_are_read_without_the_closed_ones(store: Store) -> None:
+    """``list_problems(status="open")`` of the whole city (the battle map's list, the
+    colours, the bulletin) read every problem and every event, the closed ones' too, to
+    keep the open ones: it reads the problems of the status asked and their events alone
+    (counted: the rows read, with 2 closed problems and with 10), each status's list the
+    whole list's problems of that status, at any moment."""
+    from datetime import timedelta
+
+    from test_records_paging import _tracked
+
+    from blueprint.analysis.clock import now_utc
+    from blueprint.analysis.tracking import (
+        ProblemInput,
+        close,
+        escalate,
+        list_problems,
+        submit_report,
+    )
+
+    ours = _tracked(store, 2)
+    for code, what in zip(ours, ("资金未到位", "用地未落实"), strict=True):
+        submit_report(code, "2026-03", investment="10", user=STAFF, store=store,
+                      problems=[ProblemInput(what, "财政局")])
+    escalated, later = (list_problems(store=store, project=c)[0].id for c in ours)
+    escalate(escalated, user=STAFF, store=store, note="县级无法解决")
+    tomorrow = now_utc() + timedelta(days=1)
+    close(later, user=STAFF, store=store, note="已解决", at=tomorrow)  # open until then
+    _other_county(store, 2)
+
+    def read(status: str) -> tuple[list[dict[str, Any]], int]:
+        with rows_read(store) as rows:
+            found = list_problems(store=store, status=status)
+        return [p.to_dict() for p in found], rows[0]
+
+    few = {s: read(s) for s in ("open", "escalated")}
+    assert [(p["id"], p["status"]) for p in few["open"][0]] == [(escalated, "escalated"),
+                                                                (later, "open")]
+    _other_county(store, 8, start=2)
+    assert {s: read(s) for s in ("open", "escalated")} == few  # not a row more read
+    for at in (None, tomorrow + timedelta(days=1)):
+        whole = list_problems(store=store, at=at)
+        assert {p.status for p in whole} == ({"escalated", "closed"} if at else
+                                             {"open", "escalated", "closed"})
+        for status in ("open", "escalated", "closed"):
+            assert list_problems(store=store, status=status, at=at) == [
+                p for p in whole if p.status == status
+                or (status == "open" and p.status == "escalated")], (status, at)
