@@ -267,3 +267,35 @@ def test_the_round_period_says_what_blank_means(city: Store, tmp_path: Path) -> 
     start = page.split('id="bp-start-round-form"', 1)[1].split("</form>", 1)[0]
     assert f"会商期限（工作日，留空为 {days} 个工作日）" in start, start
     assert "留空按默认" not in page
+
+
+def test_a_stale_report_reads_the_layer_catalogue_once(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """Whether the report is stale and the stale layers' titles come from one read of the
+    layer catalogue, not one each (counted: the catalogue's statements of the page)."""
+    import sqlalchemy as sa
+
+    from blueprint.layers.importer import ImportOptions, import_layer
+
+    _users(city)
+    code = _project(city)
+    import_layer(SAMPLE / "layers" / "ecological_redline.gpkg",
+                 ImportOptions(kind="ecological_redline", name="ecological_redline"),
+                 store=city)
+    catalogue = re.compile(r"FROM layers\s+WHERE layers\.current\b")
+    seen: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *_: object) -> None:
+        if catalogue.search(statement):
+            seen.append(statement)
+
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        nr.get(f"/projects/{code}")  # the first view: what the page caches filled
+        sa.event.listen(city.engine, "before_cursor_execute", count)
+        try:
+            page = nr.get(f"/projects/{code}").text
+        finally:
+            sa.event.remove(city.engine, "before_cursor_execute", count)
+    why = re.search(r'id="bp-stale-why">(.*?)</p>', page, re.S)
+    assert why and "重新导入的图层：生态保护红线。" in why.group(1), page[-3000:]
+    assert len(seen) == 1

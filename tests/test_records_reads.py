@@ -6,6 +6,7 @@ number of projects or loans). tests/test_records_scale.py has the counting helpe
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -188,6 +189,54 @@ def test_the_tracking_page_decodes_each_site_once(
         assert many_sites - few_sites == 6  # one site each for six more projects
 
 
+TRACKING_TABLES = ("tracking_plans", "tracking_milestones", "tracking_investment_plan",
+                   "tracking_reports", "tracking_problems", "tracking_problem_events")
+
+
+@contextmanager
+def tables_read(store: Store) -> Iterator[Counter[str]]:
+    """How many statements run on ``store`` inside the block read from each tracking table
+    (the table of the statement's first FROM: not a table its subqueries only filter by)."""
+    seen: Counter[str] = Counter()
+
+    def count(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        first = re.search(r"\bFROM (\w+)", statement)
+        if first and first.group(1) in TRACKING_TABLES:
+            seen[first.group(1)] += 1
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+
+
+def test_the_tracking_page_reads_the_plans_and_the_reports_once(
+        store: Store, tmp_path: Path) -> None:
+    """The colours, the late list and the problems list of ``/tracking`` are of the same
+    plans, reports and open problems: each read once a request, not once for the colours
+    and again for the late list (counted: the statements reading each table, whole city
+    and one county)."""
+    from test_records_paging import _tracked
+    from test_records_scale import _signed_in
+
+    from blueprint.analysis.tracking import ProblemInput, submit_report
+
+    codes = _tracked(store, 3)
+    submit_report(codes[0], "2026-03", investment="10", user=STAFF, store=store,
+                  problems=[ProblemInput("资金未到位", "财政局")])
+    with _signed_in(store, tmp_path) as client:
+        client.get("/tracking")
+        for params in ({}, {"county": DCF}):
+            with tables_read(store) as seen:
+                html = client.get("/tracking", params=params).text
+            assert _late(html) == codes  # no report for the month shown: each missing
+            assert "资金未到位" in html
+            # tracking_problems twice: the open problems, and the ids of those raised at
+            # dispatch meetings (list_dispatches, the weekly dispatches beside the map)
+            assert seen == {t: 1 for t in TRACKING_TABLES} | {"tracking_problems": 2}, params
+
+
 
 def _ledger(store: Store, n: int, start: int = 0) -> None:
     """Projects of two counties holding (one hold expiring), allocated, a loan between
@@ -308,3 +357,52 @@ def test_a_county_users_tracking_lists_read_that_county_alone(
         assert [(p["project"], p["text"]) for p in few[2][0]] == [(ours[0], "资金未到位")]
         _other_county(store, 8, start=2)
         assert read() == few  # the same lists, and not a row more read
+
+
+def test_the_open_problems_are_read_without_the_closed_ones(store: Store) -> None:
+    """``list_problems(status="open")`` of the whole city (the battle map's list, the
+    colours, the bulletin) read every problem and every event, the closed ones' too, to
+    keep the open ones: it reads the problems of the status asked and their events alone
+    (counted: the rows read, with 2 closed problems and with 10), each status's list the
+    whole list's problems of that status, at any moment."""
+    from datetime import timedelta
+
+    from test_records_paging import _tracked
+
+    from blueprint.analysis.clock import now_utc
+    from blueprint.analysis.tracking import (
+        ProblemInput,
+        close,
+        escalate,
+        list_problems,
+        submit_report,
+    )
+
+    ours = _tracked(store, 2)
+    for code, what in zip(ours, ("资金未到位", "用地未落实"), strict=True):
+        submit_report(code, "2026-03", investment="10", user=STAFF, store=store,
+                      problems=[ProblemInput(what, "财政局")])
+    escalated, later = (list_problems(store=store, project=c)[0].id for c in ours)
+    escalate(escalated, user=STAFF, store=store, note="县级无法解决")
+    tomorrow = now_utc() + timedelta(days=1)
+    close(later, user=STAFF, store=store, note="已解决", at=tomorrow)  # open until then
+    _other_county(store, 2)
+
+    def read(status: str) -> tuple[list[dict[str, Any]], int]:
+        with rows_read(store) as rows:
+            found = list_problems(store=store, status=status)
+        return [p.to_dict() for p in found], rows[0]
+
+    few = {s: read(s) for s in ("open", "escalated")}
+    assert [(p["id"], p["status"]) for p in few["open"][0]] == [(escalated, "escalated"),
+                                                                (later, "open")]
+    _other_county(store, 8, start=2)
+    assert {s: read(s) for s in ("open", "escalated")} == few  # not a row more read
+    for at in (None, tomorrow + timedelta(days=1)):
+        whole = list_problems(store=store, at=at)
+        assert {p.status for p in whole} == ({"escalated", "closed"} if at else
+                                             {"open", "escalated", "closed"})
+        for status in ("open", "escalated", "closed"):
+            assert list_problems(store=store, status=status, at=at) == [
+                p for p in whole if p.status == status
+                or (status == "open" and p.status == "escalated")], (status, at)

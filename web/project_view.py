@@ -30,7 +30,7 @@ from blueprint.analysis.rules import Rules
 from blueprint.layers.departments import list_departments
 from blueprint.layers.errors import BadInput, Conflict
 from blueprint.layers.kinds import kinds
-from blueprint.layers.repository import list_layers
+from blueprint.layers.repository import LayerInfo, list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 from blueprint.web.project_forms import FLAGS
@@ -120,16 +120,16 @@ def _answer_here(user: User, project: Project, current: ConsultationRound | None
     return {"round": current.id, "answered": mine.current is not None}
 
 
-def stale_zh(staleness: Staleness | None, report: StoredReport | None, *,
-             store: Store) -> dict[str, Any] | None:
+def stale_zh(staleness: Staleness | None, report: StoredReport | None,
+             layers: list[LayerInfo]) -> dict[str, Any] | None:
     """Why the stored report is stale, the layers by their Chinese titles (a removed layer
-    by its kind's), not by the names the catalogue keys them with."""
+    by its kind's), not by the names the catalogue (``layers``) keys them with."""
     if staleness is None or report is None:
         return None
     known = kinds().kinds
     titles = {e["name"]: known[e["kind"]].title for e in report.layers
               if e.get("kind") in known}
-    titles |= {layer.name: layer.title for layer in list_layers(store=store)}
+    titles |= {layer.name: layer.title for layer in layers}
 
     def named(names: tuple[str, ...]) -> list[str]:
         return [titles.get(n) or n for n in names]
@@ -142,14 +142,18 @@ def project_view(user: User, project: Project, rounds: list[ConsultationRound],
                  report: StoredReport | None, *, store: Store, allows: Allows,
                  query: Any) -> dict[str, Any]:
     """The page's parts that depend on the viewer and the project's state."""
-    staleness = staleness_of(project, report, store=store)
+    # the catalogue read once, for both why the report is stale and the layers' titles
+    # (not at all where staleness_of reads none: no report, or the project exited)
+    layers = list_layers(store=store) if report is not None and project.stage != EXITED \
+        else []
+    staleness = staleness_of(project, report, store=store, layers=layers)
     current = open_round(rounds)
     actions = _actions(user, project, current, report, staleness is not None, allows)
     in_round = {a.department for a in current.active} if current else set()
     routing = load_routing()
     names = {d.code: d.name_zh for d in list_departments(store=store)}
     always = {r.code for r in routing.departments if r.always}
-    return {"actions": actions, "stale": stale_zh(staleness, report, store=store),
+    return {"actions": actions, "stale": stale_zh(staleness, report, layers),
             "revet": _revet(query, report),
             "current_round": current, "late": late_in_round(current, today_cn()) if current else {},
             "answer_here": _answer_here(user, project, current, allows),

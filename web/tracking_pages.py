@@ -65,6 +65,7 @@ from blueprint.analysis.tracking.model import (
 )
 from blueprint.analysis.tracking.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
 from blueprint.analysis.tracking.problems import SOURCES
+from blueprint.analysis.tracking.reports import read_tracked
 from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed, NotFound
 from blueprint.layers.features import features_in_bbox
 from blueprint.layers.inputs import CODE_LEN, MAX_ID, ONE_LINE, check_fields
@@ -208,10 +209,15 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             refused.append(f"{said}，已显示 {_default_month()} 的情况")
             month = _default_month()
         try:
-            statuses = project_statuses(store=store, county=chosen["county"],
-                                        stage=chosen["stage"], library=chosen["library"],
-                                        colour=chosen["colour"])
-            late = late_reports(month, store=store, county=chosen["county"])
+            # the plans, the reports and the open problems read once, for the colours,
+            # the late list and the problems list alike
+            tracked = read_tracked(store=store, county=chosen["county"])
+            problems = list_problems(store=store, status="open", county=chosen["county"],
+                                     at=tracked.at)
+            statuses = project_statuses(store=store, stage=chosen["stage"],
+                                        library=chosen["library"], colour=chosen["colour"],
+                                        tracked=tracked, open_problems=problems)
+            late = late_reports(month, store=store, tracked=tracked)
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), "/tracking")
         total = len(statuses)
@@ -219,7 +225,6 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         shown = statuses[(page_no - 1) * PAGE_SIZE:page_no * PAGE_SIZE]
         names = counties(store=store)
         fmap = embed(battle_map(statuses, names, ctx.base, _boundaries(store)))
-        problems = list_problems(store=store, status="open", county=chosen["county"])
         query = urlencode({k: v for k, v in {**chosen, "month": month if q.get("month")
                                              else None}.items() if v})
         return page(ctx, "tracking.html", status=400 if refused else 200, refused=refused,

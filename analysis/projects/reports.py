@@ -173,13 +173,16 @@ def stale_projects(*, store: Store) -> list[Staleness]:
     return [s for s in found if s is not None]
 
 
-def staleness_of(project: Project, report: StoredReport | None, *,
-                 store: Store) -> Staleness | None:
+def staleness_of(project: Project, report: StoredReport | None, *, store: Store,
+                 layers: list[LayerInfo] | None = None) -> Staleness | None:
     """Why ``report``, the project's latest, is out of date (None when current, missing or
-    the project exited): :func:`stale_projects` for one project, reading no other's report."""
+    the project exited): :func:`stale_projects` for one project, reading no other's report.
+    ``layers``: the catalogue (:func:`list_layers`) when the caller has read it already."""
     if report is None or project.stage == EXITED:
         return None
-    now = {layer.name: _stamp(layer) for layer in list_layers(store=store)}
+    if layers is None:
+        layers = list_layers(store=store)
+    now = {layer.name: _stamp(layer) for layer in layers}
     return _staleness(project.code, project.site_version, report, now)
 
 

@@ -15,13 +15,13 @@ from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import now_utc
 from blueprint.analysis.quota.balances import (
-    _ORDER,
-    _apply_expiry,
-    _lenders,
-    _name_reserves,
-    _project_row,
-    _reserve_row,
-    _sum_flows,
+    TYPE_ORDER,
+    apply_expiry,
+    loan_lenders,
+    name_reserves,
+    project_row,
+    reserve_row,
+    sum_flows,
 )
 from blueprint.analysis.quota.kinds import KINDS, resolve_kind
 from blueprint.analysis.quota.ledger import HOLD, PROJECT, Account
@@ -54,8 +54,8 @@ def _sheet(conn: Connection, year: int | None, kind: str | None, county: str | N
     a reserve row its account, a project row its hold and project accounts."""
     kind_order = sa.case({k: i for i, k in enumerate(KINDS)}, value=accounts.c.kind,
                          else_=len(KINDS))
-    type_order = sa.case({t: i for t, i in _ORDER.items()}, value=accounts.c.type,
-                         else_=len(_ORDER))
+    type_order = sa.case({t: i for t, i in TYPE_ORDER.items()}, value=accounts.c.type,
+                         else_=len(TYPE_ORDER))
     where = _filters(year, kind, as_of)
     reserves = sa.select(
         accounts.c.year, kind_order.label("k"), type_order.label("t"),
@@ -74,7 +74,7 @@ def _sheet(conn: Connection, year: int | None, kind: str | None, county: str | N
     row_county = sa.case((of(PROJECT, accounts.c.id).is_not(None),
                           of(PROJECT, accounts.c.county)), else_=of(HOLD, accounts.c.county))
     projects = sa.select(
-        accounts.c.year, kind_order.label("k"), sa.literal(_ORDER[PROJECT]).label("t"),
+        accounts.c.year, kind_order.label("k"), sa.literal(TYPE_ORDER[PROJECT]).label("t"),
         row_county.label("county"), (sa.literal(PROJECT + ":") + accounts.c.owner).label(
             "account"), sa.null().label("reserve_id"), of(HOLD, accounts.c.id).label("hold_id"),
         of(PROJECT, accounts.c.id).label("project_id")).where(
@@ -125,12 +125,12 @@ def balance_page(*, store: Store, year: int | None = None, kind: str | None = No
         flows = _flows(conn, ids, as_of)
         found = _accounts(conn, ids | {r.debit_id for r in flows} | {r.credit_id for r in flows})
         loan_ids = {int(r.loan_id) for r in flows if r.loan_id is not None}
-        sums = _sum_flows(flows, {i: a.type for i, a in found.items()},
-                          _lenders(conn, loan_ids))
-        _apply_expiry(conn, sums, as_of or now_utc(at),
+        sums = sum_flows(flows, {i: a.type for i, a in found.items()},
+                         loan_lenders(conn, loan_ids))
+        apply_expiry(conn, sums, as_of or now_utc(at),
                       {(found[i].year, found[i].kind) for i in ids}, as_of=as_of is not None)
-        rows = [_reserve_row(found[k.reserve_id], sums) if k.reserve_id is not None else
-                _project_row(found.get(k.hold_id), found.get(k.project_id), sums)
+        rows = [reserve_row(found[k.reserve_id], sums) if k.reserve_id is not None else
+                project_row(found.get(k.hold_id), found.get(k.project_id), sums)
                 for k in keys]
-        _name_reserves(conn, rows)
+        name_reserves(conn, rows)
     return rows, total

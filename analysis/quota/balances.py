@@ -47,11 +47,12 @@ from blueprint.layers.units import ha_to_mu
 
 FIGURES = ("granted", "held", "allocated", "lent", "borrowed", "adjusted", "retired",
            "available")
-_ORDER = {SOURCE: 0, POOL: 1, COUNTY: 2, PROJECT: 3, RETIRED: 4}
+# the sheet's order of account types (a project's hold and project accounts: one row)
+TYPE_ORDER = {SOURCE: 0, POOL: 1, COUNTY: 2, PROJECT: 3, RETIRED: 4}
 
 
 @dataclass
-class _Sums:
+class Sums:
     """Figures per account id, in integer units."""
 
     figures: dict[str, defaultdict[int, int]] = field(
@@ -82,8 +83,10 @@ def _flows(conn: Connection, year: int | None, kind: str | None,
     return list(conn.execute(query))
 
 
-def _sum_flows(flows: list[sa.Row], types: dict[int, str], lenders: dict[int, int]) -> _Sums:
-    s = _Sums()
+def sum_flows(flows: list[sa.Row], types: dict[int, str], lenders: dict[int, int]) -> Sums:
+    """The figures of the summed entries ``flows`` per account (``types``: account id →
+    type; ``lenders``: loan id → the lender's account id, :func:`loan_lenders`)."""
+    s = Sums()
     f = s.figures
     for row in flows:
         amount, debit, credit = int(row.amount), row.debit_id, row.credit_id
@@ -108,7 +111,7 @@ def _sum_flows(flows: list[sa.Row], types: dict[int, str], lenders: dict[int, in
     return s
 
 
-def _lenders(conn: Connection, ids: set[int]) -> dict[int, int]:
+def loan_lenders(conn: Connection, ids: set[int]) -> dict[int, int]:
     """Loan id -> the lender's account id (the debit of the loan's own first entry)."""
     if not ids:
         return {}
@@ -121,8 +124,9 @@ def _lenders(conn: Connection, ids: set[int]) -> dict[int, int]:
     return {firsts[int(e)]: int(d) for e, d in found}
 
 
-def _apply_expiry(conn: Connection, s: _Sums, at: datetime, scopes: set[tuple[int, str]],
-                  as_of: bool = False) -> None:
+def apply_expiry(conn: Connection, s: Sums, at: datetime, scopes: set[tuple[int, str]],
+                 as_of: bool = False) -> None:
+    """Holds of ``scopes`` (year, kind) due by ``at`` shown released in ``s``."""
     f = s.figures
     for p in holds.due_positions(conn, at=at, scopes=scopes, as_of=as_of):
         f["available"][p.account_id] -= p.amount
@@ -151,7 +155,8 @@ def _amounts(row: dict[str, Any], fig: dict[str, int], *, available: bool) -> di
     return row
 
 
-def _reserve_row(account: Account, s: _Sums) -> dict[str, Any]:
+def reserve_row(account: Account, s: Sums) -> dict[str, Any]:
+    """The sheet's row of a reserve account (source, pool, county, retired)."""
     fig = {name: s.figures[name].get(account.id, 0) for name in FIGURES}
     if account.type == SOURCE:
         return _amounts(_base(account, SOURCE), {"granted": -fig["available"]},
@@ -162,7 +167,8 @@ def _reserve_row(account: Account, s: _Sums) -> dict[str, Any]:
     return _amounts(_base(account, account.type), fig, available=True)
 
 
-def _project_row(hold: Account | None, allocated: Account | None, s: _Sums) -> dict[str, Any]:
+def project_row(hold: Account | None, allocated: Account | None, s: Sums) -> dict[str, Any]:
+    """The sheet's row of a project: its hold and project accounts (either may be None)."""
     avail = s.figures["available"]
     base = allocated or hold
     assert base is not None
@@ -182,24 +188,24 @@ def balance_rows(conn: Connection, *, year: int | None = None, kind: str | None 
         touched = {r.debit_id for r in flows} | {r.credit_id for r in flows}
         found = [a for a in found if a.id in touched]
     loan_ids = {int(r.loan_id) for r in flows if r.loan_id is not None}
-    sums = _sum_flows(flows, {a.id: a.type for a in found}, _lenders(conn, loan_ids))
-    _apply_expiry(conn, sums, as_of or now_utc(at), {(a.year, a.kind) for a in found},
+    sums = sum_flows(flows, {a.id: a.type for a in found}, loan_lenders(conn, loan_ids))
+    apply_expiry(conn, sums, as_of or now_utc(at), {(a.year, a.kind) for a in found},
                   as_of=as_of is not None)
-    rows = [_reserve_row(a, sums) for a in found if a.type not in (HOLD, PROJECT)]
+    rows = [reserve_row(a, sums) for a in found if a.type not in (HOLD, PROJECT)]
     pairs: dict[tuple[int, str, str], dict[str, Account]] = defaultdict(dict)
     for a in found:
         if a.type in (HOLD, PROJECT):
             pairs[(a.year, a.kind, a.owner)][a.type] = a
-    rows += [_project_row(p.get(HOLD), p.get(PROJECT), sums) for p in pairs.values()]
+    rows += [project_row(p.get(HOLD), p.get(PROJECT), sums) for p in pairs.values()]
     if county is not None:
         rows = [r for r in rows if r["county"] == county]
-    _name_reserves(conn, rows)
-    rows.sort(key=lambda r: (r["year"], list(KINDS).index(r["kind"]), _ORDER[r["type"]],
+    name_reserves(conn, rows)
+    rows.sort(key=lambda r: (r["year"], list(KINDS).index(r["kind"]), TYPE_ORDER[r["type"]],
                              r["county"] or "", r["account"]))
     return rows
 
 
-def _name_reserves(conn: Connection, rows: list[dict[str, Any]]) -> None:
+def name_reserves(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Every account's title by :func:`account_title`: a county reserve by
     :func:`county_names`' one rule, not the name its first grant stored in the account (the
     boundary layer's current name, else the newest grant's); a project's as 名称（代码）."""

@@ -155,6 +155,21 @@ def close(problem_id: int, *, user: User, store: Store, note: str,
     return _event(problem_id, "close", user=user, store=store, note=note, at=at)
 
 
+def _in_status(status: str, until: datetime) -> list[Any]:
+    """SQL conditions on ``tracking_problems`` for the problems in ``status`` at ``until``
+    as :class:`Problem` reads it from its events: closed once closed, escalated once
+    escalated and not closed, open while not closed."""
+    def had(kind: str) -> Any:  # aliased: not the events query it may sit in
+        e = tracking_problem_events.alias(f"had_{kind}")
+        return sa.select(e.c.id).where(e.c.problem_id == tracking_problems.c.id,
+                                       e.c.kind == kind, e.c.at <= until
+                                       ).correlate(tracking_problems).exists()
+
+    if status == "closed":
+        return [had("close")]
+    return [~had("close")] + ([had("escalate")] if status == "escalated" else [])
+
+
 def list_problems(*, store: Store, status: str | None = None, county: str | None = None,
                   project: str | None = None, at: datetime | None = None,
                   problem_id: int | None = None) -> list[Problem]:
@@ -168,12 +183,14 @@ def list_problems(*, store: Store, status: str | None = None, county: str | None
         query = query.where(projects.c.county == county)
     if project:
         query = query.where(projects.c.code == project)
+    if status in STATUS_ZH:  # the others' rows and events not read (as read below: by until)
+        query = query.where(*_in_status(status, until))
     events_query = sa.select(tracking_problem_events).where(
         tracking_problem_events.c.at <= until).order_by(tracking_problem_events.c.id)
     if problem_id is not None:
         query = query.where(tracking_problems.c.id == problem_id)
         events_query = events_query.where(tracking_problem_events.c.problem_id == problem_id)
-    if (project or county) and problem_id is None:  # the events of these problems alone
+    if (project or county or status) and problem_id is None:  # these problems' events alone
         events_query = events_query.where(tracking_problem_events.c.problem_id.in_(
             query.with_only_columns(tracking_problems.c.id).order_by(None)))
     with store.read() as conn:

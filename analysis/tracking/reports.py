@@ -214,18 +214,46 @@ def plan_start(plan: Plan) -> str | None:
     return min(months) if months else None
 
 
+@dataclass(frozen=True)
+class Tracked:
+    """The tracked projects' newest plans and reports by ``at`` (of ``county``'s projects
+    when given), read once for the colours and the late list of one page
+    (:func:`read_tracked`)."""
+
+    at: datetime
+    county: str | None
+    plans: dict[int, Plan]  # project id → newest plan
+    reports: dict[int, dict[str, Report]]  # project id → month → newest report
+    first: dict[tuple[int, str], datetime]  # (project id, month) → first reported_at
+
+
+def read_tracked(*, store: Store, at: datetime | None = None,
+                 county: str | None = None) -> Tracked:
+    """The plans and reports :func:`late_reports` and
+    :func:`~blueprint.analysis.tracking.status.project_statuses` read, at once."""
+    at = now_utc(at)
+    with store.read() as conn:
+        plans = all_plans(conn, county)  # one county's, when asked: not the city's
+        reports, first = all_reports(conn, until=at, county=county)
+    return Tracked(at, county, plans, reports, first)
+
+
 def late_reports(month: str, *, store: Store, at: datetime | None = None,
-                 county: str | None = None) -> list[dict[str, Any]]:
+                 county: str | None = None, tracked: Tracked | None = None
+                 ) -> list[dict[str, Any]]:
     """Projects whose report for ``month`` came after the window closed (late) or has not
-    come although it closed (missing), by ``at``; each with county and responsible unit."""
-    month, at = check_month(month), now_utc(at)
+    come although it closed (missing), by ``at``; each with county and responsible unit.
+    ``tracked`` (:func:`read_tracked`): the plans and reports read already, its ``at`` and
+    ``county`` those of the list."""
+    month = check_month(month)
+    at, county = (tracked.at, tracked.county) if tracked else (now_utc(at), county)
     closes = window_close(month, load_settings().close_day)
     if at < closes:
         return []
     found = []
-    with store.read() as conn:
-        plans = all_plans(conn, county)  # one county's, when asked: not the city's
-        _, first = all_reports(conn, until=at, county=county)
+    if tracked is None:
+        tracked = read_tracked(store=store, at=at, county=county)
+    plans, first = tracked.plans, tracked.first
     # with a plan; their sites not read (the list has no map)
     for p in list_projects(store=store, county=county, ids=list(plans), sites=False):
         plan = plans.get(p.id)

@@ -31,9 +31,9 @@ from blueprint.analysis.tracking.model import (
     Report,
     last_closed_month,
 )
-from blueprint.analysis.tracking.plans import all_plans, load_plan
+from blueprint.analysis.tracking.plans import load_plan
 from blueprint.analysis.tracking.problems import Problem, list_problems
-from blueprint.analysis.tracking.reports import all_reports
+from blueprint.analysis.tracking.reports import Tracked, all_reports, read_tracked
 from blueprint.layers.store import Store
 
 COLOURS = ("green", "yellow", "red")
@@ -112,14 +112,21 @@ def colour_of(project: Project, plan: Plan, reports: dict[str, Report],
 
 def project_statuses(*, store: Store, at: datetime | None = None, county: str | None = None,
                      stage: str | None = None, library: str | None = None,
-                     colour: str | None = None) -> list[Status]:
-    """The colour of every tracked project (one with a plan, not exited), filtered."""
-    at, settings = now_utc(at), load_settings()
-    with store.read() as conn:
-        plans = all_plans(conn, county)  # one county's, when asked: not the city's
-        reports, _ = all_reports(conn, until=at, county=county)
+                     colour: str | None = None, tracked: Tracked | None = None,
+                     open_problems: list[Problem] | None = None) -> list[Status]:
+    """The colour of every tracked project (one with a plan, not exited), filtered.
+    ``tracked`` (:func:`read_tracked`) and ``open_problems`` (``list_problems(status="open",
+    county=county, at=at)``): what the caller has read already, ``tracked``'s ``at`` and
+    ``county`` those of the colours."""
+    settings = load_settings()
+    at, county = (tracked.at, tracked.county) if tracked else (now_utc(at), county)
+    if tracked is None:
+        tracked = read_tracked(store=store, at=at, county=county)
+    plans, reports = tracked.plans, tracked.reports
+    if open_problems is None:
+        open_problems = list_problems(store=store, status="open", county=county, at=at)
     problems: dict[str, list[Problem]] = {}
-    for p in list_problems(store=store, status="open", county=county, at=at):
+    for p in open_problems:
         problems.setdefault(p.project, []).append(p)
     found = []
     for project in list_projects(store=store, county=county, stage=stage, tag=library,
