@@ -75,6 +75,13 @@ def _answers(store: Store) -> list:
     out: list = [[(o.layer.name, o.area_m2, sorted(o.class_area_m2.items(), key=str),
                    [(h.fid, h.klass, h.area_m2, h.geometry.wkb) for h in o.hits])
                   for o in per_site] for per_site in overlaps]
+    # one site at a time (each layer's lean lookup) answers as the sites together
+    alone = [overlay_embedded_many([site], [zone], layers, store=store)[0]
+             for site, zone in zip(sites, zones, strict=True)]
+    assert [[(o.layer.name, [h.fid for h in o.hits], pytest.approx(o.area_m2, abs=1e-6))
+             for o in per_site] for per_site in alone] == \
+        [[(o.layer.name, [h.fid for h in o.hits], o.area_m2) for o in per_site]
+         for per_site in overlaps]
     for layer in layers:
         page = page_embedded(layer, (115.5, 36.3, 116.0, 36.6), store=store, limit=50,
                              offset=3, tolerance=0.0)

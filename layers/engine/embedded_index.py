@@ -166,6 +166,16 @@ class BoxTree:
             pairs = pairs[:, np.asarray(keep, dtype=bool)]
         return pairs[1] if scalar else pairs
 
+    def query_one(self, geometry: Any) -> np.ndarray:
+        """The features whose boxes meet ``geometry``'s, in id order: :meth:`query` for one
+        geometry and no predicate, without its pairs (an overlay asks every layer once a
+        site: the calls' own cost is most of what finding a site's candidates costs)."""
+        tree = self._tree_if_due(1)
+        if tree is None:
+            return self._envelope_pairs(np.array([geometry], dtype=object))[1]
+        return np.sort(tree.query(np.array([geometry], dtype=object))[1])  # an array:
+        # shapely's scalar path costs more than the lookup
+
     def _envelope_pairs(self, inputs: np.ndarray) -> np.ndarray:
         """(input, feature) pairs whose envelopes intersect, by input then feature."""
         tree = self._tree_if_due(len(inputs))

@@ -75,26 +75,29 @@ def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
     boxes = shapely.bounds(site_arr)
     extent = boxes[0].tolist() if len(sites) == 1 else \
         [*boxes[:, :2].min(axis=0).tolist(), *boxes[:, 2:].max(axis=0).tolist()]
-    found = [(k, index.tree.query(site_arr)) for k, index in enumerate(indexes)
-             if not index.misses(extent)]
-    found = [(k, pairs) for k, pairs in found if pairs.shape[1]]
+    found = _candidates(site_arr, [(k, x) for k, x in enumerate(indexes)
+                                   if not x.misses(extent)])
     if not found:
         return answers
-    owner = np.concatenate([pairs[0] for _, pairs in found])
-    cand = np.concatenate([pairs[1] for _, pairs in found])
-    layer_no = np.concatenate([np.full(pairs.shape[1], k) for k, pairs in found])
-    geoms = np.concatenate([indexes[k].arrays.geoms[pairs[1]] for k, pairs in found])
+    cand = np.concatenate([ids for _, _, ids in found])
+    owner = np.zeros(len(cand), dtype=np.intp) if len(sites) == 1 else \
+        np.concatenate([of for _, of, _ in found])
+    layer_no = np.concatenate([np.full(len(ids), k) for k, _, ids in found])
+    geoms = np.concatenate([indexes[k].arrays.geoms[ids] for k, _, ids in found])
     touched = shapely.intersects(site_arr[owner], geoms)  # the site first: it is prepared
     if not touched.any():
         return answers
     owner, cand, layer_no, geoms = owner[touched], cand[touched], layer_no[touched], \
         geoms[touched]
     pieces = _intersections(geoms, site_arr[owner])
-    projected = np.empty(len(pieces), dtype=object)
-    piece_zones = zone_arr[owner]
-    for zone in np.unique(piece_zones):
-        mask = piece_zones == zone
-        projected[mask] = to_crs(pieces[mask], CGCS2000, int(zone))
+    if len(sites) == 1:
+        projected = to_crs(pieces, CGCS2000, int(zone_arr[0]))
+    else:
+        projected = np.empty(len(pieces), dtype=object)
+        piece_zones = zone_arr[owner]
+        for zone in np.unique(piece_zones):
+            mask = piece_zones == zone
+            projected[mask] = to_crs(pieces[mask], CGCS2000, int(zone))
     areas = shapely.area(projected)
     # (site, layer) groups, each in the features' id order (the stable sort keeps it;
     # one site's pairs are in that order already: layer by layer, each in id order)
@@ -124,6 +127,18 @@ def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
         _dissolve(answers[site_no][k], projected[mine], areas[mine],
                   indexes[k].arrays.klass[cand[mine]])
     return answers
+
+
+def _candidates(site_arr: np.ndarray, indexes: list[tuple[int, LayerIndex]]
+                ) -> list[tuple[int, np.ndarray | None, np.ndarray]]:
+    """Per layer ``k`` whose boxes some site's box meets: the sites and the features of
+    those (site, feature) pairs, each site's features in id order. For one site, its
+    features alone (one lean lookup a layer; the sites None)."""
+    if len(site_arr) == 1:
+        found = [(k, index.tree.query_one(site_arr[0])) for k, index in indexes]
+        return [(k, None, ids) for k, ids in found if len(ids)]
+    pairs = [(k, index.tree.query(site_arr)) for k, index in indexes]
+    return [(k, of[0], of[1]) for k, of in pairs if of.shape[1]]
 
 
 def _overlapping_groups(suspects: dict[int, list[int]], indexes: list[LayerIndex],
