@@ -93,7 +93,8 @@ def test_many_sites_at_once_answer_as_each_alone_with_their_own_unions(store, tm
 
 
 @pytest.mark.parametrize("engine_name", ["embedded"], indirect=True)
-def test_a_site_inside_a_large_feature_is_tested_on_each_threads_own_copy(store, tmp_path):
+def test_a_site_inside_a_large_feature_is_tested_on_each_threads_own_copy(store, tmp_path,
+                                                                         monkeypatch):
     """A site inside a feature of many vertices (a county): its piece is the whole site. The
     embedded engine tests it through a prepared copy of the feature per thread; the shared
     feature itself is never prepared (prepared geometries shared by threads crashed the
@@ -120,15 +121,26 @@ def test_a_site_inside_a_large_feature_is_tested_on_each_threads_own_copy(store,
         (hit,) = result.hits
         assert shapely.equals(hit.geometry, site.geometry)
         assert hit.area_m2 == pytest.approx(1600.0, abs=0.05)
-        held = list(embedded_overlay._LOCAL.copies.values())
-        assert len(held) == 1 and shapely.is_prepared(held[0][1])
-        copies[name] = held[0][1]
+        held = list(getattr(embedded_overlay._LOCAL, "copies", {}).values())
+        if held:
+            assert len(held) == 1 and shapely.is_prepared(held[0][1])
+            copies[name] = held[0][1]
+        else:
+            copies[name] = None
 
-    workers = [threading.Thread(target=overlay, args=(n,)) for n in ("a", "b")]
-    for w in workers:
-        w.start()
-        w.join()
+    def run(name: str) -> None:
+        worker = threading.Thread(target=overlay, args=(name,))
+        worker.start()
+        worker.join()
+
+    run("a")
+    run("b")
     assert set(copies) == {"a", "b"} and copies["a"] is not copies["b"]
+    # a feature over the vertices a thread may keep prepared: tested unprepared, same answer
+    monkeypatch.setattr(embedded_overlay, "PREPARED_VERTICES_PER_THREAD",
+                        2 * embedded_overlay.BIG_VERTICES)
+    run("c")
+    assert copies["c"] is None
     shared = layer_index(layers[0], store=store).arrays.geoms[np.array([0])][0]
     assert shapely.equals_exact(shared, copies["a"], 0) and not shapely.is_prepared(shared)
 
@@ -160,3 +172,29 @@ def test_the_embedded_index_learns_which_features_overlap_others(store, tmp_path
         == {"O1": 0, "O2": 0, "T1": 1, "T2": 1}
     assert index.overlaps_none(np.arange(4)).tolist() == [
         index.arrays.fids[i] in ("T1", "T2") for i in range(4)]
+
+
+def test_a_thread_keeps_the_prepared_copies_last_used_up_to_its_vertices(monkeypatch):
+    """The copies a thread keeps are bounded by their vertices in all, the least recently
+    used dropped first; a copy used again is kept over one used before it."""
+    import threading
+
+    import numpy as np
+
+    from blueprint.layers.engine import embedded_overlay
+
+    monkeypatch.setattr(embedded_overlay, "PREPARED_VERTICES_PER_THREAD", 1000)
+    t = np.linspace(0, 2 * np.pi, 400, endpoint=False)
+    rings = [shapely.Polygon(np.c_[x + np.cos(t), np.sin(t)]) for x in range(4)]
+    n = int(shapely.get_num_coordinates(rings[0]))
+    kept: list[list[int]] = []
+
+    def work() -> None:
+        for i in (0, 1, 0, 2, 3):  # 0 used again before 2 arrives: 1 goes first, then 0
+            embedded_overlay._prepared_copy(rings[i], n)
+            kept.append([rings.index(g) for g, _, _ in embedded_overlay._LOCAL.copies.values()])
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    assert kept == [[0], [0, 1], [1, 0], [0, 2], [2, 3]]

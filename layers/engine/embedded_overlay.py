@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 
 # A feature with more vertices than this is tested through a prepared copy per thread.
 BIG_VERTICES = 256
-# Prepared copies each thread keeps (least recently used dropped first).
-PREPARED_PER_THREAD = 64
+# The vertices of the prepared copies each thread keeps, in all (least recently used
+# dropped first; a copy and its GEOS indexes take some 120 bytes a vertex, so at most
+# some 12 MB a thread). A feature above it is tested unprepared, as a small one is.
+PREPARED_VERTICES_PER_THREAD = 100_000
 _LOCAL = threading.local()
 
 
@@ -259,21 +261,25 @@ def _site_inside(sites: np.ndarray, geoms: np.ndarray) -> np.ndarray:
     """Whether each site lies inside its feature. A large feature (a county, a zoning
     plan) is tested through this thread's own prepared copy of it: unprepared, GEOS would
     index its every edge again for each site."""
-    big = shapely.get_num_coordinates(geoms) > BIG_VERTICES
+    size = shapely.get_num_coordinates(geoms)
+    big = (size > BIG_VERTICES) & (size <= PREPARED_VERTICES_PER_THREAD)
     if not big.any():
         return shapely.covered_by(sites, geoms)
     inside = np.empty(len(geoms), dtype=bool)
     inside[~big] = shapely.covered_by(sites[~big], geoms[~big])
-    copies = np.array([_prepared_copy(g) for g in geoms[big]], dtype=object)
+    copies = np.array([_prepared_copy(g, n) for g, n in zip(geoms[big], size[big].tolist(),
+                                                              strict=True)], dtype=object)
     inside[big] = shapely.covers(copies, sites[big])
     return inside
 
 
-def _prepared_copy(geom: BaseGeometry) -> BaseGeometry:
-    """This thread's prepared copy of a shared layer geometry (the last
-    :data:`PREPARED_PER_THREAD` used are kept). The copy is never seen by another thread,
-    so preparing it is safe where preparing the shared geometry is not."""
-    copies = getattr(_LOCAL, "copies", None)
+def _prepared_copy(geom: BaseGeometry, vertices: int) -> BaseGeometry:
+    """This thread's prepared copy of a shared layer geometry of ``vertices`` vertices
+    (the copies last used are kept, up to :data:`PREPARED_VERTICES_PER_THREAD` vertices in
+    all). The copy is never seen by another thread, so preparing it is safe where
+    preparing the shared geometry is not."""
+    copies: OrderedDict[int, tuple[BaseGeometry, BaseGeometry, int]] | None = \
+        getattr(_LOCAL, "copies", None)
     if copies is None:
         copies = _LOCAL.copies = OrderedDict()
     held = copies.get(id(geom))
@@ -282,9 +288,10 @@ def _prepared_copy(geom: BaseGeometry) -> BaseGeometry:
         return held[1]
     copy = shapely.from_wkb(shapely.to_wkb(geom))
     shapely.prepare(copy)
-    copies[id(geom)] = (geom, copy)
-    if len(copies) > PREPARED_PER_THREAD:
-        copies.popitem(last=False)
+    copies[id(geom)] = (geom, copy, vertices)
+    kept = sum(n for _, _, n in copies.values())
+    while kept > PREPARED_VERTICES_PER_THREAD:
+        kept -= copies.popitem(last=False)[1][2]
     return copy
 
 
