@@ -110,6 +110,66 @@ def test_a_chosen_site_file_is_said_to_be_the_site(server, page):
     assert_accessible(page)
 
 
+def test_a_refused_new_project_keeps_the_site_of_its_file(server, page, console):
+    """保存为项目 with a site file and a 总投资 of 很多: the form comes back saying the site
+    read from the file is kept (not the map's last check, which the session also holds);
+    sent again with no file, the project has the file's site."""
+    sign_in(page, server, "东昌府区小李", "/projects/new")
+    page.evaluate("""sessionStorage.setItem("bp-checked-site", JSON.stringify({
+        feature: {type: "Feature", properties: {}, geometry: {type: "Polygon", coordinates:
+          [[[116.0370, 36.4394], [116.0390, 36.4394], [116.0390, 36.4405], [116.0370, 36.4394]]]}},
+        name: "地图上的地块", area_m2: 1234.5, verdict_zh: "通过"}))""")
+    page.goto(f"{server}/projects/new")
+    assert page.locator("#bp-site-info").inner_text().startswith("地块：地图上的地块")
+    page.set_input_files("#bp-site-file", str(SITES / "01_park_clean.txt"))
+    page.fill("input[name=name]", "保留地块项目")
+    page.fill("input[name=investment]", "很多")
+    page.fill("input[name=responsible_unit]", "聊城某公司")
+    console.expect("status of 422")
+    page.click("#bp-save-project")
+    page.locator("#bp-error").wait_for()
+    assert page.locator("#bp-site-info").inner_text() == (
+        "已读取地块文件“01_park_clean.txt”（1 个地块），无需重新选择；如需更换请重新选择文件。")
+    assert page.locator("#bp-site-file").evaluate("e => e.files.length") == 0
+    assert_accessible(page)
+    page.fill("input[name=investment]", "6")
+    page.click("#bp-save-project")
+    page.wait_for_url(f"{server}/projects/LC-*")
+    # the park site, 12.6 ha (data/sample/sites/README.md), not the map's small square
+    assert page.locator("#bp-site-area").inner_text().startswith("126,0")
+
+
+def test_a_refused_revision_keeps_the_site_of_its_file(server, page, console):
+    """修改项目 with a site file and a 总投资 of 很多: the form comes back saying the site
+    read from the file is kept; a file chosen and then taken back leaves that said; sent
+    again with no file, the site is the file's (第 2 版)."""
+    code = STATE["待修改项目"]
+    sign_in(page, server, "东昌府区小李", f"/projects/{code}")
+    page.click("#bp-revise-box > summary")
+    page.set_input_files("#bp-revise-form input[name=site_file]",
+                         str(SITES / "02_redline_conflict.txt"))
+    page.fill("#bp-revise-form input[name=investment]", "很多")
+    page.fill("#bp-revise-form input[name=reason]", "调整地块")
+    console.expect("status of 422")
+    page.click("#bp-revise")
+    page.locator("#bp-error-top").wait_for()
+    kept = ("已读取地块文件“02_redline_conflict.txt”（1 个地块），无需重新选择；"
+            "如需更换请重新选择文件。")
+    state = page.locator("#bp-revise-site-state")
+    assert state.inner_text() == kept
+    page.set_input_files("#bp-revise-form input[name=site_file]",
+                         str(SITES / "01_park_clean.txt"))
+    assert state.inner_text().startswith("新的项目地块：所选文件“01_park_clean.txt”")
+    page.set_input_files("#bp-revise-form input[name=site_file]", [])
+    assert state.inner_text() == kept
+    assert_accessible(page)
+    page.fill("#bp-revise-form input[name=investment]", "7")
+    page.click("#bp-revise")
+    page.wait_for_url(f"{server}/projects/{code}")
+    area = page.locator("#bp-site-area").inner_text()
+    assert "（7.80" in area and "第 2 版" in area, area  # README: 7.8 ha, not the park's 12.6
+
+
 def test_the_pages_fit_a_phone(server, page):
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, server, "生态环境局小张", "/inbox")

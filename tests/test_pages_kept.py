@@ -1,7 +1,8 @@
 """What a refused form keeps when it comes back (the real app, FastAPI TestClient, both
 engines): the project page's 修改项目 keeps a newly drawn site in the form, so that a second
-submit sends it; a chosen file cannot be kept by a browser, and the reason says so unless
-the refusal was about that file."""
+submit sends it; a chosen file cannot be kept by a browser: the project forms keep the site
+read from it (tests/test_pages_kept_site.py) and say so, a condition file is asked for
+again, unless the refusal was about that file."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ DRAWN = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "c
     [116.0370, 36.4394]]]}}
 FILE_AGAIN = "所选的地块文件未能保留，请重新选择后再提交"
 
+
+def _kept(name: str) -> str:
+    """What a refused project form says of the one-parcel site it read from file ``name``."""
+    return f"已读取地块文件“{name}”（1 个地块），无需重新选择；如需更换请重新选择文件"
+
 NOT_A_NUMBER = "总投资须为数字，如 8.5（不带单位和逗号）"  # what to type, not only what is wrong
 
 
@@ -39,7 +45,7 @@ def _kept_site(html: str) -> str:
     return unescape(field)
 
 
-def test_a_refused_revision_keeps_the_drawn_site_and_asks_for_a_file_again(
+def test_a_refused_revision_keeps_the_drawn_site_and_the_one_read_from_a_file(
         city: Store, tmp_path: Path) -> None:  # noqa: F811
     _users(city)
     with _client(city, tmp_path) as client:
@@ -65,15 +71,16 @@ def test_a_refused_revision_keeps_the_drawn_site_and_asks_for_a_file_again(
             chosen = client.post(f"/projects/{code}/revise", data=fields,
                                  files={"site_file": ("新地块.txt", fh, "text/plain")})
         assert chosen.status_code == 422
-        assert f"{NOT_A_NUMBER}。{FILE_AGAIN}" in _form(chosen.text, "bp-revise-form")
+        assert f"{NOT_A_NUMBER}。{_kept('新地块.txt')}" in _form(chosen.text, "bp-revise-form")
         # on top too, naming the section the form is in (修改项目, not 办理)
-        assert f'未办理：{NOT_A_NUMBER}。{FILE_AGAIN}（见下方<a href="#bp-error">修改项目</a>' \
-            in chosen.text
+        assert f'未办理：{NOT_A_NUMBER}。{_kept("新地块.txt")}（见下方<a href="#bp-error">' \
+            '修改项目</a>' in chosen.text
+        assert FILE_AGAIN not in chosen.text
 
         empty = client.post(f"/projects/{code}/revise", data=fields | {"investment": "7"},
                             files={"site_file": ("空.txt", b"", "text/plain")})
         assert empty.status_code == 422 and "上传文件为空" in empty.text
-        assert FILE_AGAIN not in empty.text  # the refusal is about the file itself
+        assert FILE_AGAIN not in empty.text and "已读取" not in empty.text  # about the file
 
         again = client.post(f"/projects/{code}/revise", follow_redirects=False,
                             data=fields | {"investment": "7", "site": kept})
@@ -111,8 +118,9 @@ def test_a_new_project_takes_its_site_from_an_uploaded_file(city: Store,  # noqa
                                                             tmp_path: Path) -> None:
     """保存为项目 without a check on the map: the site comes from a file chosen in the form
     (a GeoJSON file here, so the stored site is compared with the file's own positions).
-    Refused after the file was read, the form asks for the file again; refused because of
-    the file, or with no site at all, it says that; nothing is saved by a refusal."""
+    Refused after the file was read, the form keeps the site read and says so; refused
+    because of the file, or with no site at all, it says that; nothing is saved by a
+    refusal."""
     _users(city)
     with _client(city, tmp_path) as client:
         _login(client, "nr")
@@ -128,11 +136,11 @@ def test_a_new_project_takes_its_site_from_an_uploaded_file(city: Store,  # noqa
 
         bad = client.post("/projects/new", data=fields,
                           files={"site_file": ("地块.geojson", geojson, "application/json")})
-        assert bad.status_code == 422 and f"{NOT_A_NUMBER}。{FILE_AGAIN}" in bad.text
+        assert bad.status_code == 422 and f"{NOT_A_NUMBER}。{_kept('地块.geojson')}" in bad.text
         empty = client.post("/projects/new", data=fields | {"investment": "6"},
                             files={"site_file": ("空.geojson", b"", "application/json")})
         assert empty.status_code == 422 and "上传文件为空" in empty.text
-        assert FILE_AGAIN not in empty.text  # the refusal is about the file itself
+        assert "已读取" not in empty.text  # the refusal is about the file itself
         none = client.post("/projects/new", data=fields | {"investment": "6"})
         assert none.status_code == 422 and "或上传地块文件" in none.text
         assert len(list_projects(store=city)) == before

@@ -609,3 +609,40 @@ def test_one_balance_sheet_per_view_and_the_same_figures(city: Store, tmp_path: 
     figures = re.findall(r">([\d.]+) 公顷</text>", chart)
     assert len(figures) == 8 and not [f for f in figures if "." in f and f.endswith("0")], \
         figures
+
+
+def _moves(html: str) -> int:
+    """How many movements the dashboard's table lists."""
+    return html.split('id="bp-movements"', 1)[1].split("</table>", 1)[0].count("<tr><td>")
+
+
+def test_a_county_filter_the_city_does_not_know_is_said_by_name(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """/quota?county=999999 (a mistyped link) listed no movements and said nothing: the
+    library and the battle map refuse such a county naming the counties the city knows. The
+    dashboard says it the way its county filter offers them — names (东昌府区…), not codes
+    with names, which the API and the CLI are told — drops it and lists the rest; the
+    export answers 400 saying the same. A county manager's own county is theirs whatever
+    the address says."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        every = client.get("/quota?year=2026&kind=land")
+        listed = _moves(every.text)
+        assert listed > 0
+        page = client.get("/quota?year=2026&kind=land&county=999999")
+        assert page.status_code == 400, page.text[-1500:]
+        said = re.search(r'id="bp-query-error-1">([^<]+)<', page.text)
+        assert said, page.text[:3000]
+        assert "筛选条件“县区”的值“999999”无效" in said.group(1), said.group(1)
+        assert "已知县区：东昌府区、" in said.group(1) and "阳谷县" in said.group(1)
+        assert not re.search(r"3715\d\d", said.group(1)), said.group(1)  # names, not codes
+        assert _moves(page.text) == listed  # the rest listed, unfiltered
+        export = client.get("/quota/export?format=csv&county=999999")
+        assert export.status_code == 400, export.text[:500]
+        assert "地址中“县区”的值“999999”无效" in export.text and "已知县区：东昌府区" in export.text
+        assert "371502）" not in export.text.split("已知县区", 1)[1].split("<", 1)[0]
+    with _client(city, tmp_path) as client:
+        _login(client, "dcf_q")
+        own = client.get("/quota?county=999999")
+        assert own.status_code == 200 and "bp-query-error" not in own.text

@@ -29,13 +29,14 @@ from blueprint.analysis.projects import (
     vet_project,
 )
 from blueprint.analysis.projects.config import load_settings
+from blueprint.analysis.site import Site
 from blueprint.layers.errors import BlueprintError
 from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
 from blueprint.layers.users import User
 from blueprint.web.project_forms import (
-    FILE_AGAIN,
-    chosen_file,
     form_values,
+    from_file,
+    keep_site,
     project_input,
     site_from_form,
 )
@@ -56,11 +57,11 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
 
     async def run(code: str, request: Request, session: Any, ctx: Any, store: Any,
                   rules: Any, key: str, act: Act, form_name: str,
-                  note: Callable[[Any], str] | None = None) -> Response:
+                  note: Callable[[Any, dict[str, Any]], str] | None = None) -> Response:
         """CSRF, the form's fields, the page policy, then ``act``; back to the project
         page (with what ``act`` returns as its query), or the page again with the form
         ``form_name`` as it was filled in and the reason of the refusal (and ``note`` of
-        the form after it: what the page could not keep)."""
+        the form and what it keeps after it: what the page kept, or could not keep)."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
         check_fields(form.multi_items(), long=("site",))
@@ -69,9 +70,10 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
             permit(session.user, key, get_project(code, store=store).county, None)
             query = await act(form, session.user)
         except BlueprintError as exc:
+            kept = form_values(form)
             return refused_page(code, request, session.user, ctx, store, rules, Refusal(
-                exc, error_status(exc), form_values(form), form_name,
-                note(form) if note is not None else ""))
+                exc, error_status(exc), kept, form_name,
+                note(form, kept) if note is not None else ""))
         return RedirectResponse(f"{ctx.base}{back}{query}", status_code=303)
 
     def department_route(path: str, change: Callable[..., Any], form_name: str,
@@ -102,13 +104,13 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
         """New attributes and/or site (策划生成 only), vetted again (the industry or the
         emissions may have changed); a new round at once when ``new_round`` is ticked. A
         refused form keeps a drawn site; a chosen file is read first, and a refusal after
-        it was read asks for it again (a browser cannot keep it)."""
-        read: list[bool] = []  # the site was read: a later refusal is not about its file
+        it was read keeps the site read (a browser cannot keep the file)."""
+        read: list[Site | None] = []  # the site read: a later refusal is not about its file
 
         async def act(form: Any, user: User) -> str:
             site = await site_from_form(form, settings,
                                         str(form.get("name") or "") or "项目地块")
-            read.append(True)
+            read.append(site)
             data = project_input(form, load_settings().libraries)
             days = period(form.get("period_days"))
             revise_project(code, user=user, store=store, reason=str(form.get("reason") or ""),
@@ -117,8 +119,9 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
             if form.get("new_round") == "1":
                 start_round(code, user=user, store=store, period_days=days)
             return ""
-        def note(form: Any) -> str:
-            return FILE_AGAIN if read and chosen_file(form, "site_file") is not None else ""
+        def note(form: Any, kept: dict[str, Any]) -> str:
+            site = read[0] if read else None
+            return keep_site(kept, site) if site is not None and from_file(form) else ""
         return await run(code, request, session, ctx, store, rules,
                          "POST /projects/{code}/revise", act, "revise", note)
 

@@ -84,7 +84,8 @@ def project_input(form: Any, libraries: dict[str, str]) -> ProjectInput:
 
 def form_values(form: Any) -> dict[str, Any]:
     """What the user typed, to show the form again after an error."""
-    values: dict[str, Any] = {k: form.get(k) for k in form if k not in ("csrf", "site_file")}
+    values: dict[str, Any] = {k: form.get(k) for k in form
+                              if k not in ("csrf", "site_file", "site_kept")}
     values["tags"] = form.getlist("tags")
     return values
 
@@ -101,6 +102,8 @@ def project_values(project: Project) -> dict[str, Any]:
 
 # a refused form whose chosen site file was read: a browser cannot keep it
 FILE_AGAIN = "所选的地块文件未能保留，请重新选择后再提交。"
+# the most a kept site may be as text: a form's field is refused past 1 MiB (Starlette)
+KEPT_SITE_BYTES = 1_000_000
 
 
 def chosen_file(form: Any, name: str) -> Any:
@@ -111,16 +114,62 @@ def chosen_file(form: Any, name: str) -> Any:
     return upload
 
 
+def from_file(form: Any) -> bool:
+    """Whether the form's site is a file's: one chosen now, or one read before and kept
+    (``site_source``, the file's name, beside the site in ``site``)."""
+    return chosen_file(form, "site_file") is not None or bool(
+        str(form.get("site_source") or "").strip())
+
+
+def site_text(site: Site) -> str:
+    """``site`` as the text of a form's field ``site``: a GeoJSON FeatureCollection in
+    EPSG:4490 (lon/lat), a feature per parcel named as the site (read back whole)."""
+    import shapely.geometry
+
+    parts = site.parcel_geometries or [site.geometry]
+    return json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": site.name},
+         "geometry": shapely.geometry.mapping(part)} for part in parts]},
+        ensure_ascii=False)
+
+
+def keep_site(values: dict[str, Any], site: Site) -> str:
+    """Keep a site read from a file in a refused form's ``values`` — the site as GeoJSON
+    (``site``), the file's name (``site_source``) and what the form says (``site_kept``) —
+    so that the form sent again needs no file; the note to say after the reason
+    (:data:`FILE_AGAIN` when the site is too large to keep in a form's field)."""
+    text = site_text(site)
+    if len(text.encode()) > KEPT_SITE_BYTES:
+        return FILE_AGAIN
+    note = (f"已读取地块文件“{site.source}”（{site.parcels} 个地块），无需重新选择；"
+            "如需更换请重新选择文件。")
+    values.update(site=text, site_source=site.source, site_kept=note)
+    return note
+
+
 async def site_from_form(form: Any, settings: Any, name: str) -> Site | None:
     """The site of a form: an uploaded file (``site_file``, with ``crs``) or a drawn one
-    (``site``, GeoJSON); None when the form has neither."""
+    (``site``, GeoJSON); None when the form has neither. A site kept from a file read
+    before (``site_source``, see :func:`keep_site`) is sent back by the browser like a
+    drawn one and checked as one; a file chosen now wins over it."""
     limits = SiteLimits.of(settings)
     upload = chosen_file(form, "site_file")
     if upload is not None:
         crs = str(form.get("crs") or "").strip() or None
         return await read_upload(upload, crs, settings, limits)
-    return await drawn_site(str(form.get("site") or ""), limits, name=name, where="site",
-                            message_zh="地块数据无效，请在地图上重新绘制")
+    source = shown_name(str(form.get("site_source") or "").strip())
+    site = await drawn_site(str(form.get("site") or ""), limits, name=name, where="site",
+                            message_zh="保留的地块数据无效，请重新选择地块文件" if source
+                            else "地块数据无效，请在地图上重新绘制")
+    if site is not None and source:
+        site.source = source
+    return site
+
+
+def shown_name(filename: str) -> str:
+    """A file's name as a page shows it and a site records it: no folders, at most 200
+    characters ("" for none)."""
+    return Path(filename.replace("\\", "/")).name[:200] if filename else ""
 
 
 async def drawn_site(text: str, limits: SiteLimits, *, name: str, where: str,

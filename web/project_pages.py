@@ -50,6 +50,7 @@ from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.review.document import area_zh
 from blueprint.analysis.rules import Rules
+from blueprint.analysis.site import Site
 from blueprint.analysis.site_county import default_county
 from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed, NotFound
@@ -59,9 +60,9 @@ from blueprint.layers.users import User
 from blueprint.web.panel import UPLOAD_CRS
 from blueprint.web.project_actions import action_routes
 from blueprint.web.project_forms import (
-    FILE_AGAIN,
-    chosen_file,
     form_values,
+    from_file,
+    keep_site,
     project_input,
     project_values,
     site_from_form,
@@ -234,7 +235,7 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         check_csrf(session, form.get("csrf"))
         check_fields(form.multi_items(), long=("site",))
         values = form_values(form)
-        read = False  # the site was read: a later refusal is not about its file
+        site: Site | None = None  # once read, a refusal is not about its file: kept
         try:
             # no county chosen: a county user's own, as POST /api/projects files it
             permit(session.user, "POST /projects/new",
@@ -244,15 +245,15 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                 raise BadInput("no site: check one on the map first, or upload a site file",
                                where="site", message_zh="没有地块：请先在地图上审查一个地块，"
                                "或上传地块文件，再保存为项目")
-            read = True
             data = project_input(form, load_settings().libraries)
             if not data.county:  # 按地块所在县区 (city staff), or the user's own county
                 data = replace(data, county=default_county(session.user, site, store=store))
             project = create_project(data, site=site, user=session.user, store=store)
             vet_project(project.code, user=session.user, store=store, rules=rules)
         except BlueprintError as exc:
-            again = read and chosen_file(form, "site_file") is not None  # a browser cannot keep it
-            error = f"{exc.message_zh.rstrip('。')}。{FILE_AGAIN}" if again else exc.message_zh
+            # a browser cannot keep a chosen file: the page keeps the site read from it
+            note = keep_site(values, site) if site is not None and from_file(form) else ""
+            error = f"{exc.message_zh.rstrip('。')}。{note}" if note else exc.message_zh
             return new_form(ctx, store, rules, values, error, error_status(exc))
         return RedirectResponse(f"{ctx.base}/projects/{quote(project.code)}", status_code=303)
 

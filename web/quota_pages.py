@@ -23,7 +23,12 @@ from blueprint.analysis.clock import (
 )
 from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.projects import count_projects, get_project, list_projects
-from blueprint.analysis.quota.balances import counties, ledger_years, named_projects
+from blueprint.analysis.quota.balances import (
+    counties,
+    known_county,
+    ledger_years,
+    named_projects,
+)
 from blueprint.analysis.quota.common import check_year, guard_project
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export_chunks, export_filename
@@ -79,6 +84,14 @@ def _movement_filters(q: Any, user: User) -> dict[str, Any]:
     return values
 
 
+def _check_county(values: dict[str, Any], user: User, store: Store) -> None:
+    """Refuse a county filter the city does not know (:func:`known_county`, ``NotFound``
+    naming the counties it knows), as the library does, not an empty list of movements; a
+    county user's own county is theirs whatever the address says."""
+    if sees_all_counties(user):
+        known_county(values["county"] or None, store=store)
+
+
 def _core_filters(values: dict[str, str], year: int, kind: str) -> dict[str, Any]:
     if values["op"] and values["op"] not in OPS:
         raise BadInput(f"unknown operation {values['op']!r}; one of {', '.join(OPS)}",
@@ -96,16 +109,17 @@ QUERY_ZH = {"kind": "指标类型", "year": "年度", "county": "县区", "proje
             "format": "导出格式"}
 
 
-def _bad_query(exc: BadInput, value: str) -> str:
+def _bad_query(exc: BlueprintError, value: str) -> str:
     """What a link or a typed address got wrong, as the page says it: the field by its
-    label, the value as given (shortened), why, and that the page ignores it."""
+    label, the value as given (shortened), why (``page_zh``: a county by the names the
+    filter offers, not codes), and that the page ignores it."""
     where = str(exc.where or "")
     shown = shortened(value)
     return (f"筛选条件“{QUERY_ZH.get(where, where)}”的值“{shown}”无效："
-            f"{exc.message_zh.rstrip('。')}。该条件未生效，其余条件照常列出")
+            f"{exc.page_zh.rstrip('。')}。该条件未生效，其余条件照常列出")
 
 
-def _bad_export(ctx: PageContext, exc: BadInput, q: Any) -> HTMLResponse:
+def _bad_export(ctx: PageContext, exc: BlueprintError, q: Any) -> HTMLResponse:
     """An export refused for a value of its address (a hand-edited link, an old bookmark):
     400, saying the field and the value, with the way back to the dashboard filtered as the
     rest of the address asked."""
@@ -115,7 +129,7 @@ def _bad_export(ctx: PageContext, exc: BadInput, q: Any) -> HTMLResponse:
     said = BadInput(shortened(exc.message, 300),
                     where=where, message_zh=(
         f"未能导出：地址中“{QUERY_ZH[where]}”的值“{shown}”无效："
-        f"{exc.message_zh.rstrip('。')}。请回到台账，改正后重新导出"))
+        f"{exc.page_zh.rstrip('。')}。请回到台账，改正后重新导出"))
     kept = {k: v for k, v in q.items() if k not in (where, "format") and len(v) <= 200}
     return error_page(ctx, said, 400, "/quota?" + urlencode(kept))
 
@@ -194,6 +208,11 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
                                                      for c in visible}, unit, ctx.base,
                             base_link, counties(store=store)))
     values = _movement_filters(q, user)
+    try:
+        _check_county(values, user, store)
+    except NotFound as exc:  # said by the names the county filter offers, then dropped
+        problems.append(_bad_query(exc, values["county"]))
+        values["county"] = ""
     filters = _lenient_filters(values, year, kind, problems)
     asked = str(q.get("page") or "1")  # not a page number: the first page, as every page
     total = quota.count_movements(store=store, **filters)
@@ -382,10 +401,12 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             except BadInput as exc:
                 raise BadInput(exc.message, where="kind", message_zh=exc.message_zh) from None
             year = _year(q.get("year") or str(next(iter(_years(store)), today_cn().year)))
-            filters = _core_filters(_movement_filters(q, session.user), year, kind)
+            values = _movement_filters(q, session.user)
+            _check_county(values, session.user, store)
+            filters = _core_filters(values, year, kind)
             chunks = export_chunks(what="movements", fmt=fmt, store=store, **filters)
             name, ascii_name = export_filename("movements", fmt, year=year, kind=kind)
-        except BadInput as exc:
+        except (BadInput, NotFound) as exc:
             if str(exc.where) in QUERY_ZH and q.get(str(exc.where)):
                 return _bad_export(ctx, exc, q)
             return error_page(ctx, exc, error_status(exc), "/quota")

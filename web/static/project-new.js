@@ -1,5 +1,6 @@
 /* The new-project form: the site (and the emissions) come from the map's last check
- * (sessionStorage), or from a site file chosen in the form. */
+ * (sessionStorage), or from a site file chosen in the form. A refused form comes back with
+ * the site read from its file kept in the field, and says so (data-kept): that stays. */
 (function () {
   "use strict";
   var field = document.getElementById("bp-site-json");
@@ -16,7 +17,9 @@
       if (input.value === "" && typeof amount === "number") { input.value = String(amount); }
     });
   }
-  if (saved && saved.area_m2) {
+  if (info.dataset.kept) {
+    /* the site read from the file sent before: the page says which */
+  } else if (saved && saved.area_m2) {
     info.textContent = "地块：" + (saved.name || "地图上的地块") + "，面积 " +
       Number(saved.area_m2).toLocaleString("zh-CN", { maximumFractionDigits: 1 }) +
       " 平方米，初审结论：" + (saved.verdict_zh || "") + "。";

@@ -12,11 +12,14 @@
   var box = document.getElementById("bp-revise-box");
   var DRAWN = "已绘制新的项目地块（提交后作为新版本地块保存并重新审查）。";
   var file = document.querySelector("#bp-revise-form input[name=site_file]");
+  /* a site kept from a file sent before: its name goes with it, until a site is drawn */
+  var source = document.getElementById("bp-revise-site-source");
+  var kept = state && field && field.value ? state.textContent : DRAWN;
   if (file && state) {  /* a chosen file is the new site (the server reads it first) */
     file.addEventListener("change", function () {
       state.textContent = file.files.length ? "新的项目地块：所选文件“" + file.files[0].name +
         "”（提交时读取，优先于绘制的地块；提交后作为新版本地块保存并重新审查）。"
-        : field && field.value ? DRAWN : state.dataset.unchanged;
+        : field && field.value ? kept : state.dataset.unchanged;
     });
   }
   if (!map || !drawn || !field) { return; }
@@ -26,6 +29,7 @@
       if (!map.getBounds().contains(drawn.getBounds())) { map.fitBounds(drawn.getBounds()); }
     } catch (e) {  /* not a site after all: nothing is kept, and the page says so */
       field.value = "";
+      if (source) { source.value = ""; }
       drawn.clearLayers();
       state.textContent = state.dataset.unchanged;
     }
@@ -33,6 +37,8 @@
   map.on(L.Draw.Event.CREATED, function (ev) {
     drawn.eachLayer(function (l) { if (l !== ev.layer) { drawn.removeLayer(l); } });
     field.value = JSON.stringify(ev.layer.toGeoJSON());
+    if (source) { source.value = ""; }
+    kept = DRAWN;
     if (!file || !file.files.length) { state.textContent = DRAWN; }  /* a chosen file still wins */
     if (box) { box.open = true; }
   });
