@@ -128,3 +128,24 @@ def test_the_inbox_marks_the_round_being_answered_and_links_the_answered_project
         rows = re.findall(r"<tr class=\"([^\"]*)\"([^>]*)>(.*?)</tr>", again, re.S)
         (marked,) = [r for r in rows if "aria-current" in r[1]]
         assert '<a href="#bp-answer">正在修改（见下方）</a>' in marked[2]
+
+
+def test_a_refusal_shown_on_a_page_says_the_page_wording() -> None:
+    """An error that carries a page's own wording (``page_zh``: the names a filter form
+    offers, where the API and the CLI are told codes) said it in codes when it reached a
+    page through the error page or a form's refusal: both read ``message_zh``. They now say
+    ``page_zh`` (which is ``message_zh`` for an error without one)."""
+    from blueprint.layers.errors import BadInput
+    from blueprint.web.render import PageContext, Refusal, error_page
+
+    named = BadInput("stage 'x' is not one of planned",
+                     message_zh="没有阶段“x”，可选：planned（策划生成）",
+                     page_zh="没有阶段“x”，可选：策划生成", where="stage")
+    plain = BadInput("bad", message_zh="地块无效", where="site")
+    assert Refusal(error=named, status=400).message_zh == "没有阶段“x”，可选：策划生成"
+    assert Refusal(error=named, status=400, note="请重新选择。").message_zh == \
+        "没有阶段“x”，可选：策划生成。请重新选择。"
+    assert Refusal(error=plain, status=400).message_zh == "地块无效"
+    shown = error_page(PageContext(base="", session=None), named, 400, "/projects")
+    text = bytes(shown.body).decode()
+    assert shown.status_code == 400 and "可选：策划生成" in text and "planned（" not in text

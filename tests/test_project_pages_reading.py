@@ -121,9 +121,8 @@ def _crs_chosen(html: str, form_id: str) -> list[str]:
 def test_a_refused_form_keeps_the_coordinate_system_chosen_for_its_file(
         city: Store, tmp_path: Path) -> None:  # noqa: F811
     """A site file chosen with 坐标系 39带 and a 总投资 typed wrong: the form came back with
-    the file to choose again (a browser cannot keep it) and 坐标系 back on 自动识别, so the
-    file chosen again was read without the zone it needs. The new-project and the revise
-    forms keep the choice."""
+    坐标系 back on 自动识别, so a file chosen again was read without the zone it needs. The
+    new-project and the revise forms keep the choice (and the site read from the file)."""
     _users(city)
     code = _project(city)
     park = SAMPLE / "sites" / "01_park_clean.txt"
@@ -135,7 +134,8 @@ def test_a_refused_form_keeps_the_coordinate_system_chosen_for_its_file(
             refused = nr.post("/projects/new", data=fields | {
                 "csrf": _csrf(nr, "/projects/new")},
                 files={"site_file": ("地块.txt", fh, "text/plain")})
-        assert refused.status_code == 422 and "请重新选择" in refused.text, refused.text[-1500:]
+        assert refused.status_code == 422 and "已读取地块文件" in refused.text, \
+            refused.text[-1500:]
         assert _crs_chosen(refused.text, "bp-project-form") == ["EPSG:4527"]
         assert _crs_chosen(nr.get("/projects/new").text, "bp-project-form") == []  # 自动识别
         with park.open("rb") as fh:

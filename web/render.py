@@ -122,7 +122,7 @@ def page_of(asked: str | None, total: int, size: int) -> tuple[int, int]:
 
 def error_page(ctx: PageContext, exc: BlueprintError, status: int, back: str) -> HTMLResponse:
     """A refused or failed action, in Chinese, with the way back."""
-    return page(ctx, "error.html", status=status, message_zh=exc.message_zh,
+    return page(ctx, "error.html", status=status, message_zh=exc.page_zh,
                 message=exc.message, where=readable_where(exc.where), back=back)
 
 
@@ -141,10 +141,11 @@ class Refusal:
 
     @property
     def message_zh(self) -> str:
-        """The reason in Chinese, and the note after it."""
+        """The reason in Chinese as a page says it (:attr:`BlueprintError.page_zh`), and the
+        note after it."""
         if not self.note:
-            return self.error.message_zh
-        return f"{self.error.message_zh.rstrip('。')}。{self.note}"
+            return self.error.page_zh
+        return f"{self.error.page_zh.rstrip('。')}。{self.note}"
 
 
 def kept_fields(form: Any, names: Iterable[str]) -> dict[str, str]:
