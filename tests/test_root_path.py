@@ -117,3 +117,22 @@ def test_refusals_lead_back_under_the_prefix_and_programs_keep_json(
         typo = client.get(f"{at}/nonsense", headers=BROWSER)
         assert typo.status_code == 404 and "该页面不存在" in typo.text
         assert f'href="{ROOT}/">返回</a>' in typo.text
+
+
+@pytest.mark.parametrize("at", AS_SENT.values(), ids=AS_SENT.keys())
+def test_ogc_links_name_the_prefix_once(city: Store, tmp_path: Path,  # noqa: F811
+                                        at: str) -> None:
+    """The OGC API's self, alternate and next links lead under /bp, not /bp/bp."""
+    with _behind_proxy(city, tmp_path) as client:
+        listed = client.get(f"{at}/ogc/collections?f=json")
+        assert listed.status_code == 200, listed.text[:300]
+        links = {link["rel"]: link["href"] for link in listed.json()["links"]}
+        assert links["self"] == f"https://testserver{ROOT}/ogc/collections?f=json"
+        assert links["alternate"] == f"https://testserver{ROOT}/ogc/collections?f=html"
+        name = listed.json()["collections"][0]["id"]
+        items = client.get(f"{at}/ogc/collections/{name}/items?limit=1")
+        assert items.status_code == 200, items.text[:300]
+        pages = {link["rel"]: link["href"] for link in items.json()["links"]}
+        assert pages["next"] == (f"https://testserver{ROOT}/ogc/collections/{name}/items"
+                                 "?limit=1&offset=1")
+        assert pages["collection"] == f"https://testserver{ROOT}/ogc/collections/{name}"
