@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import Match, get_route_path
 
 from blueprint.layers.errors import (
     BadInput,
@@ -123,7 +123,7 @@ class SessionDeps:
             that must change its password first goes to /account."""
             if found is None:
                 query = f"?{request.url.query}" if request.url.query else ""
-                raise LoginRequired(request.url.path + query)
+                raise LoginRequired(app_path(request) + query)
             route = getattr(request.scope.get("route"), "path", None)  # whatever the root
             if found.must_change_password and route not in PASSWORD_PAGES:
                 raise PasswordChangeRequired
@@ -266,17 +266,26 @@ def back_link(request: Request) -> str:
     """Where a refused form goes back to: the page it was sent from (same site), else the
     nearest page above the form's address (``/projects/X/actions`` → ``/projects/X``,
     ``/inbox/7/answer`` → ``/inbox``: a page is an address the app answers with GET)."""
-    referer = urlsplit(request.headers.get("referer", ""))
+    referer = urlsplit(request.headers.get("referer", ""))  # a browser's: the root in it
     base = request.scope.get("root_path", "")
     if referer.netloc == request.url.netloc and referer.path.startswith(base + "/"):
         return safe_target(referer.path[len(base):])
-    parts = request.url.path[len(base):].rstrip("/").split("/")
+    parts = app_path(request).rstrip("/").split("/")
     while len(parts) > 2:
         parts.pop()
         above = "/".join(parts)
         if _is_page(request, base + above):
             return safe_target(above)
     return "/projects"
+
+
+def app_path(request: Request) -> str:
+    """The request's address below the app's root path (a proxy's ``/bp``), as the app's
+    routes read it: servers differ on whether ``path`` starts with the root (uvicorn's
+    does, Starlette's test client's need not), so it is never cut off by its length."""
+    scope = request.scope
+    root = scope.get("app_root_path", scope.get("root_path", ""))  # the app's, in a mount too
+    return get_route_path({"path": scope["path"], "root_path": root}) or "/"
 
 
 def _is_page(request: Request, path: str) -> bool:
@@ -319,7 +328,7 @@ def _browsing(request: Request, *, any_method: bool = False) -> bool:
     ``any_method``: or sending one of the pages' forms."""
     root = request.scope.get("root_path", "")
     base = request.scope.get("app_root_path", root)  # root differs inside a mount (/static)
-    path = request.url.path[len(base):]
+    path = app_path(request)
     return ((any_method or request.method in ("GET", "HEAD")) and root == base
             and not path.startswith(_NOT_PAGES)
             and "text/html" in request.headers.get("accept", ""))

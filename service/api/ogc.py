@@ -19,6 +19,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from shapely.geometry import mapping, shape
+from starlette.routing import get_route_path
 
 from blueprint.layers.errors import BadInput, NotFound
 from blueprint.layers.features import MAX_LIMIT, feature_by_id, features_in_bbox, parse_bbox
@@ -57,7 +58,10 @@ def _check_params(request: Request, allowed: set[str]) -> None:
                             message_zh=f"不支持的查询参数：{'、'.join(unknown)}", where=unknown[0])
 
 
-def _url(request: Request, path: str, **params: Any) -> str:
+def _url(request: Request, path: str | None = None, **params: Any) -> str:
+    """The absolute address of ``path`` below the app's root (None: the request's own) with
+    ``params``: the root once, whether or not the server put it in ``path`` (uvicorn does)."""
+    path = get_route_path(request.scope) if path is None else path
     base = str(request.base_url).rstrip("/")
     query = urlencode({k: v for k, v in params.items() if v is not None})
     return f"{base}{path}" + (f"?{query}" if query else "")
@@ -66,9 +70,9 @@ def _url(request: Request, path: str, **params: Any) -> str:
 def _self_links(request: Request, media: str = JSON) -> list[dict[str, str]]:
     """``self`` and ``alternate`` links: JSON (``media``) and HTML, whichever was asked."""
     params = {k: v for k, v in request.query_params.items() if k != "f"}
-    as_json = {"href": _url(request, request.url.path, **params, f="json"), "type": media,
+    as_json = {"href": _url(request, **params, f="json"), "type": media,
                "title": "本文档（JSON）"}
-    as_html = {"href": _url(request, request.url.path, **params, f="html"),
+    as_html = {"href": _url(request, **params, f="html"),
                "type": "text/html", "title": "本文档（网页）"}
     return _self_first(as_json, as_html, wants_html(request, request.query_params.get("f")))
 
@@ -254,11 +258,10 @@ def items(
         "rel": "collection", "type": JSON, "title": layer.title}]
     params = {k: v for k, v in request.query_params.items() if k not in ("offset", "f")}
     if skip + len(feats) < page.matched:
-        links.append({"href": _url(request, request.url.path, **params, offset=skip + count),
+        links.append({"href": _url(request, **params, offset=skip + count),
                       "rel": "next", "type": GEOJSON, "title": "下一页"})
     if skip > 0:
-        links.append({"href": _url(request, request.url.path, **params,
-                                   offset=max(skip - count, 0)),
+        links.append({"href": _url(request, **params, offset=max(skip - count, 0)),
                       "rel": "prev", "type": GEOJSON, "title": "上一页"})
     doc = {"type": "FeatureCollection", "features": feats, "links": links,
            "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
