@@ -63,9 +63,11 @@ def running_server(data: Path) -> Iterator[str]:
 
 @contextmanager
 def serving(data: Path, *, workers: int = 1, database_url: str = "",
-            extra_env: dict[str, str] | None = None) -> Iterator[LiveServer]:
-    """``blueprint serve --sample --workers N`` on a free port, on a fresh store: embedded
-    in ``data``, or PostGIS at ``database_url``; yield the running :class:`LiveServer`."""
+            extra_env: dict[str, str] | None = None,
+            options: tuple[str, ...] = ()) -> Iterator[LiveServer]:
+    """``blueprint serve --sample --workers N`` (and ``options``) on a free port, on a fresh
+    store: embedded in ``data``, or PostGIS at ``database_url``; yield the running
+    :class:`LiveServer`."""
     data.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {**os.environ, "BLUEPRINT_DATA_DIR": str(data), "BLUEPRINT_DATABASE_URL": database_url,
@@ -73,7 +75,7 @@ def serving(data: Path, *, workers: int = 1, database_url: str = "",
     log_path = data / "serve.log"
     log = log_path.open("w")
     proc = subprocess.Popen([sys.executable, "-m", "blueprint.service", "serve", "--sample",
-                             "--port", str(port), "--workers", str(workers)],
+                             "--port", str(port), "--workers", str(workers), *options],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = LiveServer(base=f"http://127.0.0.1:{port}", proc=proc, log=log_path)
     try:

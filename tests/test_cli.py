@@ -167,6 +167,19 @@ def test_serve_on_a_busy_port_is_one_clear_line(data_dir):
     assert "一张蓝图已启动" not in done.stdout and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("prefix", ["bp", "/bp/", "/b p", "/bp?x=1", "/区"])
+def test_serve_refuses_a_root_path_that_is_no_path_prefix(data_dir, prefix):
+    """``--root-path`` is what a proxy serves the app under: uvicorn puts it before every
+    address the app is handed and every link the pages make. One that is no ``/segment``
+    (no leading slash, a trailing one, a space, a query, characters uvicorn cannot encode)
+    would make every link wrong: refused in one line naming the option, nothing served."""
+    done = run(["serve", "--root-path", prefix], data_dir)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert len(done.stderr.strip().splitlines()) == 1 and "--root-path" in done.stderr
+    assert "/blueprint" in done.stderr  # the form it must have, by example
+    assert "一张蓝图已启动" not in done.stdout and "Traceback" not in done.stderr
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serve_says_it_is_up_only_once_it_accepts_connections(data_dir, workers):
     """The ready line came before the workers had even imported the app. Not timed: read

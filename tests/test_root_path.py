@@ -136,3 +136,40 @@ def test_ogc_links_name_the_prefix_once(city: Store, tmp_path: Path,  # noqa: F8
         assert pages["next"] == (f"https://testserver{ROOT}/ogc/collections/{name}/items"
                                  "?limit=1&offset=1")
         assert pages["collection"] == f"https://testserver{ROOT}/ogc/collections/{name}"
+
+
+def test_blueprint_serve_under_a_root_path_as_a_proxy_passes_requests(tmp_path: Path) -> None:
+    """``blueprint serve --root-path /bp`` behind a proxy that strips ``/bp`` (nginx
+    ``location /bp/ { proxy_pass http://127.0.0.1:8000/; }``, docs/deploy.md): requests come
+    without the prefix, and every address the app gives back carries it once — the sign-in
+    redirect, where sign-in comes back to, the map's assets, the OGC API's links. Without
+    the option there was no way to run the service under a prefix but uvicorn by hand."""
+    import urllib.request
+    from urllib.error import HTTPError
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.live_server import serving
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    with serving(tmp_path / "served", options=("--root-path", ROOT)) as live:
+        try:
+            opener.open(f"{live.base}/projects?stage=planned", timeout=30)
+            raise AssertionError("/projects answered an anonymous visitor")
+        except HTTPError as answer:
+            assert answer.code == 303
+            where = urlsplit(answer.headers["location"])
+            assert where.path == f"{ROOT}/login", answer.headers["location"]
+            assert parse_qs(where.query)["next"] == ["/projects?stage=planned"], where
+        with urllib.request.urlopen(f"{live.base}/", timeout=30) as answer:
+            page = answer.read().decode()
+        assets = re.findall(r'(?:src|href)="([^"]*/static/[^"]+)"', page)
+        assert assets and all(a.startswith(f"{ROOT}/static/") for a in assets), assets
+        with urllib.request.urlopen(live.base + assets[0][len(ROOT):], timeout=30) as answer:
+            assert answer.status == 200  # the asset, as the proxy passes its address on
+        with urllib.request.urlopen(f"{live.base}/ogc/collections?f=json", timeout=30) as answer:
+            links = [x["href"] for x in json.load(answer)["links"]]
+        assert links and all(x.startswith(f"{live.base}{ROOT}/ogc/") for x in links), links

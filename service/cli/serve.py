@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import socket
 import threading
 import webbrowser
@@ -54,6 +55,25 @@ def _check_port_free(host: str, port: int) -> None:
                            where=f"{host}:{port}") from None
 
 
+# A path prefix as a proxy serves the app under it: "/seg" or "/seg/seg…", plain characters.
+ROOT_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
+
+
+def _checked_root_path(value: str) -> str:
+    """``--root-path`` as uvicorn takes it ("" for none): one or more ``/segment``s with no
+    trailing slash; anything else is refused naming the form it must have."""
+    value = value.strip()
+    if value in ("", "/"):
+        return ""
+    if not ROOT_PATH.fullmatch(value):
+        raise BadInput(f"--root-path {value[:80]!r} is not a path prefix such as /blueprint "
+                       "(a leading slash, no trailing slash, letters, digits and . _ ~ -)",
+                       where="--root-path",
+                       message_zh="--root-path 须是路径前缀，如 /blueprint（以 / 开头、不以 / "
+                                  "结尾，仅含字母、数字和 . _ ~ -）")
+    return value
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
@@ -65,6 +85,10 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64,
                                          help="Worker processes (each with its own store)")]
     = 1,
+    root_path: Annotated[str, typer.Option(
+        "--root-path", help="Path prefix a proxy serves the app under, e.g. /blueprint; the "
+                            "proxy strips it before passing a request on (docs/deploy.md)")]
+    = "",
 ) -> None:
     """Serve the blueprint map (/) and the HTTP API (/api, /ogc, /docs) with uvicorn."""
     from blueprint.service import workers as supervisor
@@ -77,6 +101,7 @@ def serve(
     if not 1 <= port <= 65535:
         raise BadInput(f"--port must be between 1 and 65535, not {port}", where="--port",
                        message_zh="--port 须在 1 至 65535 之间")
+    root_path = _checked_root_path(root_path)
     _check_port_free(host, port)
     # Create or upgrade the schema once, here, so that workers starting together never race
     # to migrate it; each worker's own upgrade then finds nothing to do.
@@ -90,7 +115,7 @@ def serve(
         # More than one worker: each listens on its own socket, so that connections are
         # spread over the workers (service/workers.py).
         supervisor.run(APP_FACTORY, workers=workers, host=host, port=port, log_level="info",
-                       log_config=log_config(), proxy_headers=True)
+                       log_config=log_config(), proxy_headers=True, root_path=root_path)
     finally:
         stop.set()
 
