@@ -54,7 +54,8 @@ def pollutant(name: str) -> str:
     if key in POLLUTANT_ALIASES:
         return POLLUTANT_ALIASES[key]
     raise BadInput(f"unknown pollutant {name!r}; use SO2, NOx, COD, NH3-N, VOCs or PM",
-                   message_zh=f"未知的污染物“{name}”")
+                   message_zh=f"未知的污染物“{name}”，可选：" + "、".join(
+                       f"{zh} {code}" for code, zh in POLLUTANT_NAMES_ZH.items()))
 
 
 def parse_emissions(text: str | None) -> dict[str, float]:

@@ -55,7 +55,9 @@ class Rules:
         except KeyError:
             known = ", ".join(self.industries)
             raise BadInput(f"unknown industry {code!r}; known: {known}",
-                           message_zh=f"未知的行业类别“{code}”，可选：{known}") from None
+                           message_zh=f"未知的行业类别“{code}”，可选：" + "、".join(
+                               f"{c}（{i.title}）" for c, i in self.industries.items()),
+                           where="industry") from None
 
     def landuse_name(self, code: str | None) -> str:
         """Chinese name of a land-use class code (or the code itself)."""

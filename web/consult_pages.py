@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprint.analysis.clock import today_cn
-from blueprint.analysis.consultation import answer, get_round, inbox, problem_list
+from blueprint.analysis.consultation import answer, get_round, inbox, problem_list, rounds_of
 from blueprint.analysis.consultation import decide as decide_item
 from blueprint.analysis.consultation.meeting import DECISIONS
 from blueprint.analysis.consultation.model import ANSWER_ZH
@@ -60,6 +60,27 @@ async def _uploaded_condition(form: Any, settings: Any) -> Site | None:
     limits = SiteLimits.of(settings)
     crs = str(form.get("crs") or "").strip() or None
     return await read_upload(upload, crs, settings, limits)
+
+
+def _done(code: str, rows: list[dict[str, Any]], user: Any, store: Any
+          ) -> dict[str, Any] | None:
+    """What the inbox says of the answer just recorded on project ``code`` (the redirect's
+    ``done``): its row, or, when that answer closed the round (the last to agree: the round
+    left the inbox), the project, the answer in force and how the round ended; None when
+    the department has no answer in the project's latest round."""
+    row = next((r for r in rows if r["project"] == code), None)
+    if row is not None or not code:
+        return row
+    try:
+        found = rounds_of(code, store=store)
+    except BlueprintError:  # a hand-edited address: no such project
+        return None
+    mine = next((a.current for a in found[-1].active if a.department == user.department),
+                None) if found else None
+    if mine is None:
+        return None
+    return {"project": code, "name": get_project(code, store=store).name,
+            "answer": mine.answer, "closed": found[-1].status_zh}
 
 
 def _answered(row: dict[str, Any] | None, user: Any, store: Any) -> dict[str, str]:
@@ -115,7 +136,7 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     answers=ANSWER_ZH, not_department=False, today=today,
                     error=refusal.message_zh if refusal else "",
                     values=values, amending=refusal is None and bool(values),
-                    done=next((r for r in rows if r["project"] == done), None))
+                    done=_done(done, rows, user, store))
 
     @router.get("/inbox", response_class=HTMLResponse)
     def inbox_page(request: Request, session: SessionDep, ctx: Ctx,

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from blueprint.analysis.clock import shown_cn
+from blueprint.analysis.consultation.records import days_left_zh
 from blueprint.analysis.consultation.workdays import is_provisional
 from blueprint.layers.errors import BlueprintError
 from blueprint.layers.sessions import Session
@@ -26,6 +27,7 @@ _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
                    trim_blocks=True, lstrip_blocks=True)
 # a deadline counted before the year's holiday notice was in the calendar package: 暂定
 _ENV.globals["is_provisional"] = is_provisional
+_ENV.globals["days_left_zh"] = days_left_zh
 
 
 _ENV.filters["china_time"] = shown_cn  # stored moments, read in China time

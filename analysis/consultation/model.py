@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from blueprint.analysis.clock import today_cn
 from blueprint.layers.errors import IllegalTransition
 
 OPEN, AGREED, REJECTED, REFERRED, DECIDED, CANCELLED = (
@@ -85,6 +86,11 @@ class Assignment:
     def current(self) -> Opinion | None:
         """The department's answer in force (the latest), or None."""
         return self.opinions[-1] if self.opinions else None
+
+    def answered_late(self, opinion: Opinion) -> bool:
+        """True when ``opinion`` was given after this department's deadline (a China
+        calendar day later): an answer that still counts, marked 逾期答复 for the record."""
+        return today_cn(opinion.at) > self.deadline
 
 
 @dataclass(frozen=True)

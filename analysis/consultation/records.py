@@ -150,6 +150,24 @@ def inbox(department: str, *, store: Store, today: date | None = None
     return rows
 
 
+def days_left_zh(row: dict[str, Any], today: date) -> str:
+    """The 剩余工作日 of an :func:`inbox` row as a department reads it, never a negative
+    number: 已逾期 N 个工作日 unanswered past the deadline (已逾期 alone when only days off
+    have passed since), 已过期限 answered but the deadline is past, 今日到期, else the count.
+
+    >>> row = {"deadline": date(2026, 3, 9), "overdue": False, "working_days_left": -5}
+    >>> days_left_zh(row, date(2026, 3, 16)), days_left_zh(row | {"overdue": True},
+    ...                                                      date(2026, 3, 16))
+    ('已过期限', '已逾期 5 个工作日')
+    """
+    left = row["working_days_left"]
+    if row["overdue"]:
+        return f"已逾期 {-left} 个工作日" if left < 0 else "已逾期"
+    if row["deadline"] < today:
+        return "已过期限"
+    return "今日到期" if row["deadline"] == today else str(left)
+
+
 def late_in_round(rnd: ConsultationRound, today: date | None = None) -> dict[str, int]:
     """The departments of ``rnd`` past their deadline without an answer (as :func:`overdue`
     counts them, for a round already read), with the working days since the deadline (0:

@@ -11,7 +11,7 @@ problem list (问题清单, art. 4, 11).
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,7 +40,13 @@ from blueprint.analysis.projects.stages import move
 from blueprint.analysis.site import Site, site_from_geojson
 from blueprint.analysis.tracking.linked import meeting_item_to_problem, objections_to_problems
 from blueprint.layers.departments import get_department
-from blueprint.layers.errors import BadInput, Conflict, IllegalTransition, NotAllowed
+from blueprint.layers.errors import (
+    BadInput,
+    CalendarUnavailable,
+    Conflict,
+    IllegalTransition,
+    NotAllowed,
+)
 from blueprint.layers.schema import (
     consultation_rounds,
     meeting_items,
@@ -64,6 +70,20 @@ def _audit(conn: Connection, user: str, action: str, rnd: ConsultationRound, at:
                 at=at, detail={"round": rnd.id, "number": rnd.number, **detail})
 
 
+def _deadline(start: date, period: int) -> date:
+    """The deadline ``period`` working days after ``start``; a period reaching past the
+    years the holiday calendar covers is refused as the period the user gave (shorten it),
+    unless the calendar does not cover even the next working day."""
+    try:
+        return add_working_days(start, period)
+    except CalendarUnavailable as exc:
+        add_working_days(start, 1)  # a calendar stale for today: the error as it is
+        raise CalendarUnavailable(
+            f"a period of {period} working days ends past the holiday calendar: {exc.message}",
+            message_zh=f"会商期限 {period} 个工作日无法计算截止日期：{exc.message_zh}，"
+                       "或缩短会商期限", where="period_days") from exc
+
+
 def start_round(code: str, *, user: User, store: Store, period_days: int | None = None,
                 routing: Routing | None = None, at: datetime | None = None
                 ) -> ConsultationRound:
@@ -84,7 +104,7 @@ def start_round(code: str, *, user: User, store: Store, period_days: int | None 
             message_zh=f"项目“{code}”须先对当前用地范围进行选址审查，才能发起会商",
             where="report")
     picked = route(project, report.report, store=store, routing=routing)
-    deadline = add_working_days(today_cn(at), period)
+    deadline = _deadline(today_cn(at), period)
     with store.engine.begin() as conn:
         locked = load_project(conn, code, for_update=True)
         if locked.site_version != project.site_version:

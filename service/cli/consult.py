@@ -124,7 +124,9 @@ def inbox_cmd(department: Annotated[str | None, typer.Option(
         help="Department code (default: that of --user)")] = None,
         user: UserName = None, format: Format = "table") -> None:
     """What a department has to answer: overdue and due soonest first."""
+    from blueprint.analysis.clock import today_cn
     from blueprint.analysis.consultation import inbox
+    from blueprint.analysis.consultation.records import days_left_zh
     from blueprint.layers.errors import BadInput
 
     store = open_store(create=False)
@@ -139,15 +141,22 @@ def inbox_cmd(department: Annotated[str | None, typer.Option(
     if code not in named:  # a mistyped code is an error, not an empty inbox
         raise BadInput(f"unknown department {code[:40]!r}; departments: {', '.join(named)}",
                        message_zh=f"未知的部门“{code[:40]}”", where="--department")
-    rows = inbox(code, store=store)
+    today = today_cn()
+    rows = inbox(code, store=store, today=today)
     if format == "json":
         print_json(rows)
         return
     table(f"待办会商（{named.get(code, code)}）",
           ["轮次", "项目编号", "项目名称", "答复期限", "剩余工作日", "本部门意见"],
-          [[r["round_id"], r["project"], r["name"], r["deadline"],
-            "已逾期" if r["overdue"] else r["working_days_left"], _answer_zh(r["answer"])]
-           for r in rows])
+          [[r["round_id"], r["project"], r["name"], _deadline_zh(r["deadline"]),
+            days_left_zh(r, today), _answer_zh(r["answer"])] for r in rows])
+
+
+def _deadline_zh(day: Any) -> str:
+    """A deadline as the pages show it: 暂定 when counted before that year's holiday notice."""
+    from blueprint.analysis.consultation.workdays import is_provisional
+
+    return f"{day.isoformat()}（暂定）" if is_provisional(day) else day.isoformat()
 
 
 def _answer_zh(answer: str | None) -> str:
@@ -160,11 +169,15 @@ def _answer_zh(answer: str | None) -> str:
 def overdue_cmd(format: Format = "table") -> None:
     """Answers past their deadline, per department."""
     from blueprint.analysis.consultation import overdue
+    from blueprint.layers.departments import list_departments
 
-    found = overdue(store=open_store(create=False))
+    store = open_store(create=False)
+    found = overdue(store=store)
     if format == "json":
         print_json(found)
         return
+    named = {d.code: d.name_zh for d in list_departments(store=store)}
     table("逾期未答复", ["部门", "轮次", "项目编号", "项目名称", "答复期限", "逾期工作日"],
-          [[dept, r["round_id"], r["project"], r["name"], r["deadline"],
-            r["working_days_overdue"]] for dept, rows in found.items() for r in rows])
+          [[named.get(dept, dept), r["round_id"], r["project"], r["name"],
+            _deadline_zh(r["deadline"]), r["working_days_overdue"]]
+           for dept, rows in found.items() for r in rows])
