@@ -35,3 +35,21 @@ def test_inbox_and_overdue_say_days_and_departments_in_words(
     listed = blueprint("consult", "overdue").stdout
     assert "发展和改革委员会" in listed and "生态环境局" not in listed, listed
     assert not re.search(r"│ (nr|drc|industry|invest)\s+│", listed), listed
+
+
+def test_lists_with_nothing_in_them_say_so(city: Store, blueprint: Any) -> None:  # noqa: F811
+    """An empty inbox, overdue list, problem list, dispatch list or project list printed a
+    table of headers alone, which reads like a failure to load. Each says there is nothing
+    (没有…) instead; JSON stays an empty list."""
+    said = {("consult", "inbox", "--department", "ee"): "没有待答复的会商",
+            ("consult", "overdue"): "没有逾期未答复的会商",
+            ("meeting", "list"): "没有待会议决定的事项",
+            ("tracking", "dispatch", "list"): "没有周调度记录",
+            ("tracking", "problems", "--status", "closed"): "没有符合条件的问题",
+            ("projects", "list", "--stage", "exited"): "没有符合条件的项目",
+            ("quota", "loans", "--overdue"): "没有逾期未还的拆借"}
+    for args, nothing in said.items():
+        done = blueprint(*args)
+        assert done.exit_code == 0 and nothing in done.stdout, (args, done.stdout)
+        assert "┃" not in done.stdout, (args, done.stdout)  # no table of headers alone
+    assert blueprint("consult", "overdue", "--format", "json").stdout.strip() in ("{}", "[]")

@@ -53,7 +53,7 @@ def audit(ctx: typer.Context,
           [[r.id, shown_cn(r.at), actor_zh(r.actor),
             action_zh(r.action), object_cell(r.object, r.project),
             "\n".join(detail_lines(r.detail)) or "—"]
-           for r in rows], wide="内容")
+           for r in rows], wide="内容", empty="没有符合条件的审计记录。")
 
 
 @audit_app.command("verify")

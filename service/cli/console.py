@@ -202,12 +202,16 @@ def _json_value(value: Any) -> str:
     return iso_utc(value) if isinstance(value, datetime) else str(value)
 
 
-def table(title: str, columns: list[str], rows: list[list[Any]], *, wide: str | None = None
-          ) -> None:
+def table(title: str, columns: list[str], rows: list[list[Any]], *, wide: str | None = None,
+          empty: str = "") -> None:
     """A rich table on stdout whose cells wrap instead of being cut off on narrow terminals.
 
     ``wide``: the column that takes the room the others leave (they wrap only when the
-    terminal is too narrow even for them alone)."""
+    terminal is too narrow even for them alone). ``empty``: what to say instead of a table
+    of headers alone when there is no row (a list with nothing in it: 没有…)."""
+    if not rows and empty:
+        out.print(f"{title}：{empty}", markup=False)
+        return
     from rich.table import Table
 
     t = Table(title=title)

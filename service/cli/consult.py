@@ -149,7 +149,8 @@ def inbox_cmd(department: Annotated[str | None, typer.Option(
     table(f"待办会商（{named.get(code, code)}）",
           ["轮次", "项目编号", "项目名称", "答复期限", "剩余工作日", "本部门意见"],
           [[r["round_id"], r["project"], r["name"], _deadline_zh(r["deadline"]),
-            days_left_zh(r, today), _answer_zh(r["answer"])] for r in rows])
+            days_left_zh(r, today), _answer_zh(r["answer"])] for r in rows],
+          empty="没有待答复的会商。")
 
 
 def _deadline_zh(day: Any) -> str:
@@ -180,4 +181,4 @@ def overdue_cmd(format: Format = "table") -> None:
     table("逾期未答复", ["部门", "轮次", "项目编号", "项目名称", "答复期限", "逾期工作日"],
           [[named.get(dept, dept), r["round_id"], r["project"], r["name"],
             _deadline_zh(r["deadline"]), r["working_days_overdue"]]
-           for dept, rows in found.items() for r in rows])
+           for dept, rows in found.items() for r in rows], empty="没有逾期未答复的会商。")

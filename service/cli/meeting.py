@@ -35,7 +35,8 @@ def list_cmd(all: Annotated[bool, typer.Option("--all", help="Decided and withdr
         return
     table("联席会议问题清单", ["事项", "项目编号", "项目名称", "问题", "状态", "会议日期", "决定"],
           [[i["id"], i["project"], i["name"], i["problem"], STATUS_ZH.get(i["status"], "—"),
-            i["meeting_date"] or "—", i["decision_text"] or "—"] for i in items])
+            i["meeting_date"] or "—", i["decision_text"] or "—"] for i in items],
+          empty="没有待会议决定的事项。" if not all else "没有提交联席会议的事项。")
 
 
 @meeting_app.command("decide")

@@ -128,7 +128,8 @@ def list_cmd(county: Annotated[str | None, typer.Option(help="Only this county")
     if format == "json":
         print_json([p.to_dict() for p in found])
         return
-    table("项目清单", PROJECT_COLUMNS, project_rows(found, store=store))
+    table("项目清单", PROJECT_COLUMNS, project_rows(found, store=store),
+          empty="没有符合条件的项目。")
     counts = stage_counts(store=store, county=county)
     out.print("各阶段项目数：" + "，".join(f"{STAGE_ZH[s]} {n}" for s, n in counts.items()))
 

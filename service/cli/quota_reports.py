@@ -151,7 +151,7 @@ def loans_cmd(overdue: Annotated[bool, typer.Option(help="Only overdue loans")] 
                                                    "逾期天数"],
           [[r["loan_id"], r["year"], KINDS[r["kind"]].title, r["lender"], r["borrower"],
             r["amount"], r["outstanding"], r["due"], r["days_overdue"] or _text(None)]
-           for r in rows])
+           for r in rows], empty="没有逾期未还的拆借。" if overdue else "没有符合条件的拆借。")
 
 
 @quota_app.command("export")

@@ -192,7 +192,7 @@ def dispatch_list(project: Annotated[str | None, typer.Option(
         return
     table("周调度记录", ["编号", "日期", "周次", "参会", "调度项目", "决定", "交办问题"],
           [[d.id, d.held_on, d.week, "、".join(d.attendees), "、".join(d.projects),
-            d.decisions, len(d.problems)] for d in found])
+            d.decisions, len(d.problems)] for d in found], empty="没有周调度记录。")
 
 
 @adjust_app.command("record")
@@ -235,7 +235,7 @@ def adjust_list(format: Format = "table") -> None:
         return
     table("季度调整记录", ["编号", "季度", "日期", "项目编号", "调整", "理由"],
           [[a.id, a.quarter, a.decided_on, i.project, i.action_zh, i.reason]
-           for a in found for i in a.items])
+           for a in found for i in a.items], empty="没有季度调整记录。")
 
 
 @tracking_app.command("sync-problems")
@@ -268,7 +268,7 @@ def status_cmd(county: Annotated[str | None, typer.Option(help="Only this county
     table("项目三色状态", ["项目编号", "项目名称", "县区", "状态", "原因"],
           [[s.project.code, s.project.name, names.get(s.project.county, s.project.county),
             s.to_dict()["colour_zh"],
-            "；".join(s.reasons)] for s in found])
+            "；".join(s.reasons)] for s in found], empty="没有符合条件的项目。")
 
 
 @tracking_app.command("problems")
@@ -290,7 +290,7 @@ def problems_cmd(status: Annotated[str | None, typer.Option(
     names = _county_names(store)
     table("问题清单", ["编号", "项目编号", "县区", "问题", "责任单位", "办结时限", "状态"],
           [[p.id, p.project, names.get(p.county, p.county), p.text, p.owner_unit, p.due_on,
-            p.to_dict()["status_zh"]] for p in found])
+            p.to_dict()["status_zh"]] for p in found], empty="没有符合条件的问题。")
 
 
 @tracking_app.command("problem")
