@@ -237,6 +237,52 @@ def test_the_tracking_page_reads_the_plans_and_the_reports_once(
             assert seen == {t: 1 for t in TRACKING_TABLES} | {"tracking_problems": 2}, params
 
 
+def test_the_tracking_page_reads_the_projects_once(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The colours and the late list of ``/tracking`` are of the same tracked projects: one
+    statement reads their rows, not one for the colours and another for the late list; the
+    sites read are those of the projects the stage and the library keep (counted: the
+    statements reading project rows, the sites decoded, with each filter), the colours and
+    the late list those of the API's."""
+    from test_records_paging import _listed, _tracked
+    from test_records_scale import _signed_in, sites_decoded
+
+    from blueprint.analysis.projects import set_tags
+    from blueprint.analysis.projects.stages import exit_project
+    from blueprint.analysis.tracking import late_reports, project_statuses
+
+    codes = _tracked(store, 4)
+    set_tags(codes[1], ("city_key",), user=STAFF, store=store, reason="调入市重点")
+    exit_project(codes[3], user=STAFF, store=store, reason="不再实施")  # tracked no more
+    decoded = sites_decoded(monkeypatch)
+    rows: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if re.match(r"SELECT projects\.id, projects\.code\b.*\bFROM projects\b", statement,
+                    re.S):
+            rows.append(statement)
+
+    with _signed_in(store, tmp_path) as client:
+        client.get("/tracking")
+        for params, listed in (({}, codes[:3]), ({"county": DCF}, codes[:3]),
+                               ({"library": "city_key"}, [codes[1]]),
+                               ({"stage": "planned", "county": DCF}, codes[:3]),
+                               ({"stage": "reserve"}, [])):
+            rows.clear()
+            decoded[0] = 0
+            sa.event.listen(store.engine, "before_cursor_execute", count)
+            try:
+                html = client.get("/tracking", params=params).text
+            finally:
+                sa.event.remove(store.engine, "before_cursor_execute", count)
+            assert len(rows) == 1, params  # the projects' rows read once a request
+            assert decoded[0] == len(listed), params  # a site for each project listed
+            assert _listed(html) == listed, params
+            assert _late(html) == codes[:3], params  # whatever stage and library
+            assert [s.project.code for s in project_statuses(store=store, **params)] == listed
+    assert [r["project"] for r in late_reports("2026-04", store=store)] == codes[:3]
+
+
 
 def _ledger(store: Store, n: int, start: int = 0) -> None:
     """Projects of two counties holding (one hold expiring), allocated, a loan between
