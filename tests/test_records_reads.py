@@ -9,7 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -232,9 +232,9 @@ def test_the_tracking_page_reads_the_plans_and_the_reports_once(
                 html = client.get("/tracking", params=params).text
             assert _late(html) == codes  # no report for the month shown: each missing
             assert "资金未到位" in html
-            # tracking_problems twice: the open problems, and the ids of those raised at
-            # dispatch meetings (list_dispatches, the weekly dispatches beside the map)
-            assert seen == {t: 1 for t in TRACKING_TABLES} | {"tracking_problems": 2}, params
+            # tracking_problems once: the open problems (no dispatch meeting yet, so no
+            # problem raised at one is read for the weekly dispatches beside the map)
+            assert seen == {t: 1 for t in TRACKING_TABLES}, params
 
 
 def test_the_tracking_page_reads_the_projects_once(
@@ -281,6 +281,57 @@ def test_the_tracking_page_reads_the_projects_once(
             assert _late(html) == codes[:3], params  # whatever stage and library
             assert [s.project.code for s in project_statuses(store=store, **params)] == listed
     assert [r["project"] for r in late_reports("2026-04", store=store)] == codes[:3]
+
+
+def _meetings(store: Store, codes: list[str], n: int, start: int = 0) -> None:
+    """``n`` dispatch meetings on ``codes``, each raising a problem of the first."""
+    from blueprint.analysis.tracking import DispatchProblem, record_dispatch
+
+    for i in range(start, start + n):
+        record_dispatch(held_on=date(2026, 1, 1) + timedelta(days=i), attendees=["市发展改革委"],
+                        projects_discussed=codes, decisions=f"第{i}次调度", user=STAFF,
+                        store=store, problems=[DispatchProblem(codes[0], f"问题{i}", "市住建局")])
+
+
+def test_the_dispatches_read_are_those_listed(store: Store, tmp_path: Path) -> None:
+    """A project's dispatch meetings (its page, the API's ``?project=``) are chosen in the
+    query, and the battle map's ten newest too, each with the problems raised there: not
+    every meeting and every problem raised at one read to keep a few (counted: the rows
+    read, with 12 meetings on other projects and with 24), the lists those of the whole."""
+    from test_records_paging import _tracked
+    from test_records_scale import _signed_in
+
+    from blueprint.analysis.tracking import list_dispatches
+
+    a, b, c = _tracked(store, 3)
+    _meetings(store, [b, a], 2)
+    _meetings(store, [a], 10, start=2)
+    _meetings(store, [c, a, b], 1, start=40)
+
+    with _signed_in(store, tmp_path) as client:
+
+        def read() -> tuple[list[Any], list[Any], int, int, str]:
+            with rows_read(store) as ours:
+                found = list_dispatches(store=store, project=b)
+            with rows_read(store) as newest:
+                ten = list_dispatches(store=store, limit=10)
+            return found, ten, ours[0], newest[0], client.get(f"/tracking/projects/{b}").text
+
+        few = read()
+        assert [d.decisions for d in few[0]] == ["第40次调度", "第1次调度", "第0次调度"]
+        assert [len(d.problems) for d in few[0]] == [1, 1, 1]
+        _meetings(store, [a], 12, start=12)
+        many = read()
+        assert (many[0], many[2:4]) == (few[0], few[2:4])  # not a row more read
+        assert all(f"第{i}次调度" in many[4] for i in (40, 1, 0)) and "第2次调度" not in many[4]
+        whole = list_dispatches(store=store)
+        assert len(whole) == 25 and many[1] == whole[:10] and many[1] != few[1]
+        assert many[0] == [d for d in whole if b in d.projects]
+        shown = client.get("/tracking").text
+        assert all(d.decisions in shown for d in whole[:10])
+        assert not any(d.decisions in shown for d in whole[10:])
+    for asked in (b.lower(), b[:-1] + "_", "%", f'{b}", "{a}'):  # not codes: none
+        assert list_dispatches(store=store, project=asked) == [], asked
 
 
 

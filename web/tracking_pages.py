@@ -236,7 +236,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     libraries=project_settings().libraries, late=late, month=month,
                     problems=problems, sources=SOURCES, today=today_cn(),
                     report_states=REPORT_STATE_ZH,
-                    dispatches=list_dispatches(store=store)[:10],
+                    dispatches=list_dispatches(store=store, limit=10),
                     adjustments=list_adjustments(store=store)[:8])
 
     def project_page(ctx: PageContext, code: str, store: Store, *, error: str = "",
