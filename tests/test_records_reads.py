@@ -503,3 +503,54 @@ def test_the_open_problems_are_read_without_the_closed_ones(store: Store) -> Non
             assert list_problems(store=store, status=status, at=at) == [
                 p for p in whole if p.status == status
                 or (status == "open" and p.status == "escalated")], (status, at)
+
+
+def test_a_countys_balances_are_summed_in_the_query(
+        city: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A county reserve's held and allocated figures are summed in the query, not read a
+    group of entries for each project holding from it; one county's balances (the export
+    with a county filter, a project's page, the card of /quota) are computed from that
+    county's accounts, not from the whole sheet's (counted: the rows read for 东昌府区's
+    reserve, with 6 projects holding from it and with 24; for 阳谷县's export and /quota's
+    card, with 东昌府区's 6 and 24), each the whole sheet's rows of that county."""
+    from blueprint.analysis.clock import as_of_time
+    from blueprint.analysis.quota.balance_page import balance_page
+    from blueprint.analysis.quota.exports import export
+    from blueprint.web import quota_pages
+
+    monkeypatch.setattr(quota_pages, "PROJECT_CHOICES", 1)  # 阳谷县's newest: ours
+    _ledger(city, 6)
+    ours = create_project(park_project(name="阳谷配置项目", county=YG), user=STAFF, store=city,
+                          at=T0).code
+    quota.allocate(year=2026, kind="land", county=YG, project=ours, amount="0.01",
+                   user=CITY_QUOTA, reason="配置", key="yg-land", store=city, at=T0)
+    land = {"year": 2026, "kind": "land"}
+
+    def whole(county: str, **filters: Any) -> list[dict[str, Any]]:
+        return [r for r in quota.balances(store=city, **filters) if r["county"] == county]
+
+    def read() -> tuple[dict[str, Any], int, bytes, int, int]:
+        with rows_read(city) as reserve:
+            [row], _ = balance_page(store=city, limit=1, county=DCF, **land)
+        assert row == whole(DCF, **land)[0] and row["type"] == "county"
+        with rows_read(city) as exported:
+            sheet = export(what="balances", fmt="csv", store=city, county=YG, **land)
+        with rows_read(city) as card:
+            shown = client.get("/quota", params={"county": YG, **land})
+        assert shown.status_code == 200 and _card_projects(shown.text) == [(ours, "阳谷配置项目")]
+        return row, reserve[0], sheet, exported[0], card[0]
+
+    with _page_user(city, tmp_path, "yg_q", "county_quota_manager", YG) as client:
+        client.get("/quota", params=land)
+        few = read()
+        _held(city, 18, start=6)
+        many = read()
+    assert many[0]["held"] == few[0]["held"] + Decimal("0.18")
+    assert many[0]["available"] == few[0]["available"] - Decimal("0.18")
+    assert many[1:] == few[1:]  # the same 阳谷县 export, and not a row more read
+    for county in (DCF, YG, "370000"):
+        for filters in ({}, land, {"kind": "energy"},
+                        {"as_of": as_of_time("2026-03-15", "as_of")},
+                        {"as_of": as_of_time("2026-03-02", "as_of"), "year": 2026}):
+            assert quota.balances(store=city, county=county, **filters) == whole(
+                county, **filters), (county, filters)
