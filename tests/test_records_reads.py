@@ -9,7 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -232,9 +232,106 @@ def test_the_tracking_page_reads_the_plans_and_the_reports_once(
                 html = client.get("/tracking", params=params).text
             assert _late(html) == codes  # no report for the month shown: each missing
             assert "资金未到位" in html
-            # tracking_problems twice: the open problems, and the ids of those raised at
-            # dispatch meetings (list_dispatches, the weekly dispatches beside the map)
-            assert seen == {t: 1 for t in TRACKING_TABLES} | {"tracking_problems": 2}, params
+            # tracking_problems once: the open problems (no dispatch meeting yet, so no
+            # problem raised at one is read for the weekly dispatches beside the map)
+            assert seen == {t: 1 for t in TRACKING_TABLES}, params
+
+
+def test_the_tracking_page_reads_the_projects_once(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The colours and the late list of ``/tracking`` are of the same tracked projects: one
+    statement reads their rows, not one for the colours and another for the late list; the
+    sites read are those of the projects the stage and the library keep (counted: the
+    statements reading project rows, the sites decoded, with each filter), the colours and
+    the late list those of the API's."""
+    from test_records_paging import _listed, _tracked
+    from test_records_scale import _signed_in, sites_decoded
+
+    from blueprint.analysis.projects import set_tags
+    from blueprint.analysis.projects.stages import exit_project
+    from blueprint.analysis.tracking import late_reports, project_statuses
+
+    codes = _tracked(store, 4)
+    set_tags(codes[1], ("city_key",), user=STAFF, store=store, reason="调入市重点")
+    exit_project(codes[3], user=STAFF, store=store, reason="不再实施")  # tracked no more
+    decoded = sites_decoded(monkeypatch)
+    rows: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if re.match(r"SELECT projects\.id, projects\.code\b.*\bFROM projects\b", statement,
+                    re.S):
+            rows.append(statement)
+
+    with _signed_in(store, tmp_path) as client:
+        client.get("/tracking")
+        for params, listed in (({}, codes[:3]), ({"county": DCF}, codes[:3]),
+                               ({"library": "city_key"}, [codes[1]]),
+                               ({"stage": "planned", "county": DCF}, codes[:3]),
+                               ({"stage": "reserve"}, [])):
+            rows.clear()
+            decoded[0] = 0
+            sa.event.listen(store.engine, "before_cursor_execute", count)
+            try:
+                html = client.get("/tracking", params=params).text
+            finally:
+                sa.event.remove(store.engine, "before_cursor_execute", count)
+            assert len(rows) == 1, params  # the projects' rows read once a request
+            assert decoded[0] == len(listed), params  # a site for each project listed
+            assert _listed(html) == listed, params
+            assert _late(html) == codes[:3], params  # whatever stage and library
+            assert [s.project.code for s in project_statuses(store=store, **params)] == listed
+    assert [r["project"] for r in late_reports("2026-04", store=store)] == codes[:3]
+
+
+def _meetings(store: Store, codes: list[str], n: int, start: int = 0) -> None:
+    """``n`` dispatch meetings on ``codes``, each raising a problem of the first."""
+    from blueprint.analysis.tracking import DispatchProblem, record_dispatch
+
+    for i in range(start, start + n):
+        record_dispatch(held_on=date(2026, 1, 1) + timedelta(days=i), attendees=["市发展改革委"],
+                        projects_discussed=codes, decisions=f"第{i}次调度", user=STAFF,
+                        store=store, problems=[DispatchProblem(codes[0], f"问题{i}", "市住建局")])
+
+
+def test_the_dispatches_read_are_those_listed(store: Store, tmp_path: Path) -> None:
+    """A project's dispatch meetings (its page, the API's ``?project=``) are chosen in the
+    query, and the battle map's ten newest too, each with the problems raised there: not
+    every meeting and every problem raised at one read to keep a few (counted: the rows
+    read, with 12 meetings on other projects and with 24), the lists those of the whole."""
+    from test_records_paging import _tracked
+    from test_records_scale import _signed_in
+
+    from blueprint.analysis.tracking import list_dispatches
+
+    a, b, c = _tracked(store, 3)
+    _meetings(store, [b, a], 2)
+    _meetings(store, [a], 10, start=2)
+    _meetings(store, [c, a, b], 1, start=40)
+
+    with _signed_in(store, tmp_path) as client:
+
+        def read() -> tuple[list[Any], list[Any], int, int, str]:
+            with rows_read(store) as ours:
+                found = list_dispatches(store=store, project=b)
+            with rows_read(store) as newest:
+                ten = list_dispatches(store=store, limit=10)
+            return found, ten, ours[0], newest[0], client.get(f"/tracking/projects/{b}").text
+
+        few = read()
+        assert [d.decisions for d in few[0]] == ["第40次调度", "第1次调度", "第0次调度"]
+        assert [len(d.problems) for d in few[0]] == [1, 1, 1]
+        _meetings(store, [a], 12, start=12)
+        many = read()
+        assert (many[0], many[2:4]) == (few[0], few[2:4])  # not a row more read
+        assert all(f"第{i}次调度" in many[4] for i in (40, 1, 0)) and "第2次调度" not in many[4]
+        whole = list_dispatches(store=store)
+        assert len(whole) == 25 and many[1] == whole[:10] and many[1] != few[1]
+        assert many[0] == [d for d in whole if b in d.projects]
+        shown = client.get("/tracking").text
+        assert all(d.decisions in shown for d in whole[:10])
+        assert not any(d.decisions in shown for d in whole[10:])
+    for asked in (b.lower(), b[:-1] + "_", "%", f'{b}", "{a}'):  # not codes: none
+        assert list_dispatches(store=store, project=asked) == [], asked
 
 
 
@@ -406,3 +503,54 @@ def test_the_open_problems_are_read_without_the_closed_ones(store: Store) -> Non
             assert list_problems(store=store, status=status, at=at) == [
                 p for p in whole if p.status == status
                 or (status == "open" and p.status == "escalated")], (status, at)
+
+
+def test_a_countys_balances_are_summed_in_the_query(
+        city: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A county reserve's held and allocated figures are summed in the query, not read a
+    group of entries for each project holding from it; one county's balances (the export
+    with a county filter, a project's page, the card of /quota) are computed from that
+    county's accounts, not from the whole sheet's (counted: the rows read for 东昌府区's
+    reserve, with 6 projects holding from it and with 24; for 阳谷县's export and /quota's
+    card, with 东昌府区's 6 and 24), each the whole sheet's rows of that county."""
+    from blueprint.analysis.clock import as_of_time
+    from blueprint.analysis.quota.balance_page import balance_page
+    from blueprint.analysis.quota.exports import export
+    from blueprint.web import quota_pages
+
+    monkeypatch.setattr(quota_pages, "PROJECT_CHOICES", 1)  # 阳谷县's newest: ours
+    _ledger(city, 6)
+    ours = create_project(park_project(name="阳谷配置项目", county=YG), user=STAFF, store=city,
+                          at=T0).code
+    quota.allocate(year=2026, kind="land", county=YG, project=ours, amount="0.01",
+                   user=CITY_QUOTA, reason="配置", key="yg-land", store=city, at=T0)
+    land = {"year": 2026, "kind": "land"}
+
+    def whole(county: str, **filters: Any) -> list[dict[str, Any]]:
+        return [r for r in quota.balances(store=city, **filters) if r["county"] == county]
+
+    def read() -> tuple[dict[str, Any], int, bytes, int, int]:
+        with rows_read(city) as reserve:
+            [row], _ = balance_page(store=city, limit=1, county=DCF, **land)
+        assert row == whole(DCF, **land)[0] and row["type"] == "county"
+        with rows_read(city) as exported:
+            sheet = export(what="balances", fmt="csv", store=city, county=YG, **land)
+        with rows_read(city) as card:
+            shown = client.get("/quota", params={"county": YG, **land})
+        assert shown.status_code == 200 and _card_projects(shown.text) == [(ours, "阳谷配置项目")]
+        return row, reserve[0], sheet, exported[0], card[0]
+
+    with _page_user(city, tmp_path, "yg_q", "county_quota_manager", YG) as client:
+        client.get("/quota", params=land)
+        few = read()
+        _held(city, 18, start=6)
+        many = read()
+    assert many[0]["held"] == few[0]["held"] + Decimal("0.18")
+    assert many[0]["available"] == few[0]["available"] - Decimal("0.18")
+    assert many[1:] == few[1:]  # the same 阳谷县 export, and not a row more read
+    for county in (DCF, YG, "370000"):
+        for filters in ({}, land, {"kind": "energy"},
+                        {"as_of": as_of_time("2026-03-15", "as_of")},
+                        {"as_of": as_of_time("2026-03-02", "as_of"), "year": 2026}):
+            assert quota.balances(store=city, county=county, **filters) == whole(
+                county, **filters), (county, filters)

@@ -23,6 +23,7 @@ from blueprint.analysis.clock import (
 )
 from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.projects import count_projects, get_project, list_projects
+from blueprint.analysis.quota.balance_page import balance_page
 from blueprint.analysis.quota.balances import (
     counties,
     known_county,
@@ -195,12 +196,17 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
         problems.append(_bad_query(BadInput(exc.message, where="year",
                                             message_zh=exc.message_zh), q.get("year")))
         year = _year(default_year)
-    rows = quota.balances(store=store, year=year, kind=kind)
+    # the reserves' rows, and the projects' of the county whose card is shown alone
+    rows = balance_page(store=store, year=year, kind=kind, limit=None,
+                        with_projects=False)[0]
     reserves = {r["county"]: r for r in rows if r["type"] == "county"}
     visible = sorted(reserves) if sees_all_counties(user) else \
         [c for c in reserves if c == user.county]
     chosen = q.get("county") if q.get("county") in visible else \
         (user.county if user.county in visible else (visible[0] if visible else None))
+    if chosen is not None:
+        rows += [r for r in quota.balances(store=store, year=year, kind=kind, county=chosen)
+                 if r["type"] == "project"]
     cards = county_cards(store=store, year=year, kind=kind, counties=visible, rows=rows)
     unit = KINDS[kind].unit_zh
     base_link = f"{ctx.base}/quota?" + urlencode({"kind": kind, "year": year})

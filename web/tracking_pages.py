@@ -211,11 +211,12 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         try:
             # the plans, the reports and the open problems read once, for the colours,
             # the late list and the problems list alike
-            tracked = read_tracked(store=store, county=chosen["county"])
+            # the projects too, once: the sites only of those the stage and library keep
+            tracked = read_tracked(store=store, county=chosen["county"],
+                                   stage=chosen["stage"], library=chosen["library"])
             problems = list_problems(store=store, status="open", county=chosen["county"],
                                      at=tracked.at)
-            statuses = project_statuses(store=store, stage=chosen["stage"],
-                                        library=chosen["library"], colour=chosen["colour"],
+            statuses = project_statuses(store=store, colour=chosen["colour"],
                                         tracked=tracked, open_problems=problems)
             late = late_reports(month, store=store, tracked=tracked)
         except BlueprintError as exc:
@@ -235,7 +236,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     libraries=project_settings().libraries, late=late, month=month,
                     problems=problems, sources=SOURCES, today=today_cn(),
                     report_states=REPORT_STATE_ZH,
-                    dispatches=list_dispatches(store=store)[:10],
+                    dispatches=list_dispatches(store=store, limit=10),
                     adjustments=list_adjustments(store=store)[:8])
 
     def project_page(ctx: PageContext, code: str, store: Store, *, error: str = "",

@@ -237,16 +237,21 @@ def get_project(code: str, *, store: Store) -> Project:
         return load_project(conn, code)
 
 
+def project_filters(county: str | None = None, stage: str | None = None,
+                    tag: str | None = None, industry: str | None = None) -> list[Any]:
+    """The conditions on ``projects`` of the library's filters (None: no filter)."""
+    found = [column == value for column, value in (
+        (projects.c.county, county), (projects.c.stage, stage),
+        (projects.c.industry, industry)) if value is not None]
+    if tag is not None:
+        found.append(projects.c.id.in_(sa.select(project_tags.c.project_id).where(
+            project_tags.c.tag == tag)))
+    return found
+
+
 def _filtered(query: Any, county: str | None, stage: str | None, tag: str | None,
               industry: str | None) -> Any:
-    for column, value in ((projects.c.county, county), (projects.c.stage, stage),
-                          (projects.c.industry, industry)):
-        if value is not None:
-            query = query.where(column == value)
-    if tag is not None:
-        query = query.where(projects.c.id.in_(sa.select(project_tags.c.project_id).where(
-            project_tags.c.tag == tag)))
-    return query
+    return query.where(*project_filters(county, stage, tag, industry))
 
 
 def check_filters(*, store: Store, county: str | None = None, stage: str | None = None,
@@ -291,9 +296,15 @@ def list_projects(*, store: Store, county: str | None = None, stage: str | None 
     if limit is not None:
         query = query.limit(limit).offset(offset)
     with store.read() as conn:
-        rows = conn.execute(query).all()
-        tags = _tags(conn, [row.id for row in rows])
-        return [_project(conn, row, tags[row.id]) for row in rows]
+        return [p for _, p in project_rows(conn, query)]
+
+
+def project_rows(conn: Connection, query: Any) -> list[tuple[Any, Project]]:
+    """The rows of ``query`` (a select of the columns of ``projects``, ``site`` as such or
+    labelled so, and any more) each with its project, the tags read at once."""
+    rows = conn.execute(query).all()
+    tags = _tags(conn, [row.id for row in rows])
+    return [(row, _project(conn, row, tags[row.id])) for row in rows]
 
 
 def count_projects(*, store: Store, county: str | None = None, stage: str | None = None,

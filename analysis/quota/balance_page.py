@@ -49,9 +49,10 @@ def _filters(year: int | None, kind: str | None, as_of: datetime | None) -> list
 
 
 def _sheet(conn: Connection, year: int | None, kind: str | None, county: str | None,
-           as_of: datetime | None) -> Any:
+           as_of: datetime | None, with_projects: bool = True) -> Any:
     """The sheet's rows as keys (the sort key of :func:`balance_rows`) and account ids:
-    a reserve row its account, a project row its hold and project accounts."""
+    a reserve row its account, a project row its hold and project accounts (none without
+    ``with_projects``)."""
     kind_order = sa.case({k: i for i, k in enumerate(KINDS)}, value=accounts.c.kind,
                          else_=len(KINDS))
     type_order = sa.case({t: i for t, i in TYPE_ORDER.items()}, value=accounts.c.type,
@@ -82,6 +83,8 @@ def _sheet(conn: Connection, year: int | None, kind: str | None, county: str | N
         accounts.c.year, accounts.c.kind, accounts.c.owner)
     if county is not None:
         projects = projects.having(row_county == county)
+    if not with_projects:
+        return reserves.subquery("sheet")
     return sa.union_all(reserves, projects).subquery("sheet")
 
 
@@ -90,29 +93,51 @@ def _accounts(conn: Connection, ids: Collection[int]) -> dict[int, Account]:
             for r in conn.execute(sa.select(accounts).where(accounts.c.id.in_(list(ids))))}
 
 
+# an account a page does not show that a project holds in (or was allocated to): one
+# for all of its type, its figures not shown, its type what counts (``held``, ``allocated``)
+ANY_HOLD, ANY_PROJECT = -1, -2
+
+
 def _flows(conn: Connection, ids: Collection[int], as_of: datetime | None) -> list[sa.Row]:
     """The entries moving into, out of or on behalf of (``origin``) the accounts ``ids``,
-    summed as :func:`~blueprint.analysis.quota.balances._flows` sums them."""
-    cols = (entries.c.purpose, entries.c.debit_id, entries.c.credit_id, entries.c.origin_id,
-            entries.c.loan_id)
+    summed as :func:`~blueprint.analysis.quota.balances._flows` sums them, except that the
+    hold and project accounts not of ``ids`` are summed as one of each type (``ANY_HOLD``,
+    ``ANY_PROJECT``): a reserve's held and allocated figures summed in the query, not
+    read a row for each project of its county."""
     wanted = list(ids)
-    query = sa.select(*cols, sa.func.sum(entries.c.amount).label("amount")).where(sa.or_(
-        entries.c.debit_id.in_(wanted), entries.c.credit_id.in_(wanted),
-        entries.c.origin_id.in_(wanted))).group_by(*cols)
+    debit, credit = accounts.alias("debit"), accounts.alias("credit")
+
+    def side(column: Any, account: Any) -> Any:
+        return sa.case((sa.and_(column.not_in(wanted), account.c.type.in_((HOLD, PROJECT))),
+                        sa.case((account.c.type == HOLD, ANY_HOLD), else_=ANY_PROJECT)),
+                       else_=column)
+
+    moved = sa.select(entries.c.purpose, side(entries.c.debit_id, debit).label("debit_id"),
+                      side(entries.c.credit_id, credit).label("credit_id"),
+                      entries.c.origin_id, entries.c.loan_id, entries.c.amount).join(
+        debit, debit.c.id == entries.c.debit_id).join(
+        credit, credit.c.id == entries.c.credit_id).where(sa.or_(
+            entries.c.debit_id.in_(wanted), entries.c.credit_id.in_(wanted),
+            entries.c.origin_id.in_(wanted)))
     if as_of is not None:
-        query = query.where(entries.c.created_at <= as_of)
-    return list(conn.execute(query))
+        moved = moved.where(entries.c.created_at <= as_of)
+    m = moved.subquery("moved")
+    cols = (m.c.purpose, m.c.debit_id, m.c.credit_id, m.c.origin_id, m.c.loan_id)
+    return list(conn.execute(sa.select(*cols, sa.func.sum(m.c.amount).label("amount"))
+                             .group_by(*cols)))
 
 
 def balance_page(*, store: Store, year: int | None = None, kind: str | None = None,
                  county: str | None = None, at: datetime | None = None,
-                 as_of: datetime | None = None, limit: int, offset: int = 0
-                 ) -> tuple[list[dict[str, Any]], int]:
-    """The rows ``balances(...)[offset:offset + limit]`` (the same filters) and how many
-    rows the whole sheet has, reading the entries of that page's accounts only."""
+                 as_of: datetime | None = None, limit: int | None, offset: int = 0,
+                 with_projects: bool = True) -> tuple[list[dict[str, Any]], int]:
+    """The rows ``balances(...)[offset:offset + limit]`` (the same filters; ``limit``
+    None: all from ``offset`` on) and how many rows the whole sheet has, reading the
+    entries of that page's accounts only. Without ``with_projects``: the reserves' rows
+    alone (the rows of the sheet that are not a project's)."""
     code = resolve_kind(kind).code if kind else None
     with store.read() as conn:
-        sheet = _sheet(conn, year, code, county, as_of)
+        sheet = _sheet(conn, year, code, county, as_of, with_projects)
         total = int(conn.execute(sa.select(sa.func.count()).select_from(sheet)).scalar_one())
         keys = conn.execute(sa.select(sheet).order_by(
             sheet.c.year, sheet.c.k, sheet.c.t,
@@ -125,8 +150,8 @@ def balance_page(*, store: Store, year: int | None = None, kind: str | None = No
         flows = _flows(conn, ids, as_of)
         found = _accounts(conn, ids | {r.debit_id for r in flows} | {r.credit_id for r in flows})
         loan_ids = {int(r.loan_id) for r in flows if r.loan_id is not None}
-        sums = sum_flows(flows, {i: a.type for i, a in found.items()},
-                         loan_lenders(conn, loan_ids))
+        types = {i: a.type for i, a in found.items()} | {ANY_HOLD: HOLD, ANY_PROJECT: PROJECT}
+        sums = sum_flows(flows, types, loan_lenders(conn, loan_ids))
         apply_expiry(conn, sums, as_of or now_utc(at),
                       {(found[i].year, found[i].kind) for i in ids}, as_of=as_of is not None)
         rows = [reserve_row(found[k.reserve_id], sums) if k.reserve_id is not None else

@@ -225,8 +225,14 @@ def balances(*, store: Store, year: int | None = None, kind: str | None = None,
 
     ``as_of`` (a UTC time; :func:`analysis.clock.as_of_time` makes one from a date)
     gives the statement at that moment: only the entries posted up to then, holds that
-    had expired by then shown as released, accounts opened later left out.
+    had expired by then shown as released, accounts opened later left out. A county's
+    rows are computed from that county's accounts' entries alone, not the whole sheet's.
     """
+    if county is not None:
+        from blueprint.analysis.quota.balance_page import balance_page
+
+        return balance_page(store=store, year=year, kind=kind, county=county, at=at,
+                            as_of=as_of, limit=None)[0]
     with store.read() as conn:
         return balance_rows(conn, year=year, kind=kind, county=county, at=at, as_of=as_of)
 

@@ -39,9 +39,10 @@ def granted_totals(*, store: Store, year: int, kind: str) -> dict[str, Decimal]:
 
 def county_cards(*, store: Store, year: int, kind: str, counties: list[str],
                  rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per county: its reserve row, pool share, projects and open loans. ``rows`` is the
-    year's and kind's balance sheet (:func:`~blueprint.analysis.quota.balances.balances`),
-    which the caller has computed for its own page: not computed here a second time."""
+    """Per county: its reserve row, pool share, projects and open loans. ``rows`` are the
+    year's and kind's balance rows (:func:`~blueprint.analysis.quota.balances.balances`)
+    the caller has computed for its own page, not computed here a second time: every
+    county's reserve, and the projects of those whose projects are listed."""
     code = resolve_kind(kind).code
     totals = granted_totals(store=store, year=year, kind=code)
     # the open loans alone, of the one county when a county user sees only theirs

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import iso_utc, now_utc, today_cn, utc
 from blueprint.analysis.projects.config import load_settings as project_settings
@@ -171,20 +172,49 @@ def record_dispatch(*, held_on: Any, attendees: list[str], projects_discussed: l
                     [p for p in raised if p is not None])
 
 
-def list_dispatches(*, store: Store, project: str | None = None) -> list[Dispatch]:
-    """Dispatch meetings, newest first (``project``: those that discussed it)."""
+def _like(value: str) -> str:
+    """``value`` as a LIKE pattern of itself (``\\`` the escape)."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_dispatches(*, store: Store, project: str | None = None,
+                    limit: int | None = None) -> list[Dispatch]:
+    """Dispatch meetings, newest first (``project``: those that discussed it; ``limit``:
+    the newest ``limit`` of them), each with the problems raised there: the meetings and
+    problems read are those listed, not every meeting's."""
+    query = sa.select(tracking_dispatches).order_by(tracking_dispatches.c.held_on.desc(),
+                                                    tracking_dispatches.c.id.desc())
+    if project is not None:  # its code as an element of the meeting's JSON list of codes
+        query = query.where(tracking_dispatches.c.projects.like(
+            f"%{_like(json.dumps(project, ensure_ascii=False))}%", escape="\\"))
+    elif limit is not None:
+        query = query.limit(limit)
     with store.read() as conn:
-        rows = conn.execute(sa.select(tracking_dispatches).order_by(
-            tracking_dispatches.c.held_on.desc(), tracking_dispatches.c.id.desc())).all()
-        refs = conn.execute(sa.select(tracking_problems.c.id, tracking_problems.c.source_ref)
-                            .where(tracking_problems.c.source == "dispatch")).all()
+        rows = [r for r in conn.execute(query).all()
+                if project is None or project in json.loads(r.projects)][:limit]
+        refs = _raised_at(conn, None if project is None and limit is None
+                          else [r.id for r in rows])
     raised: dict[int, list[int]] = {}
     for r in refs:
         raised.setdefault(int(str(r.source_ref).split(":")[1]), []).append(r.id)
-    out = [Dispatch(r.id, r.held_on, r.week, json.loads(r.attendees), json.loads(r.projects),
-                    r.decisions, utc(r.recorded_at), r.recorded_by, sorted(raised.get(r.id, [])))
-           for r in rows]
-    return [d for d in out if project is None or project in d.projects]
+    return [Dispatch(r.id, r.held_on, r.week, json.loads(r.attendees), json.loads(r.projects),
+                     r.decisions, utc(r.recorded_at), r.recorded_by,
+                     sorted(raised.get(r.id, []))) for r in rows]
+
+
+def _raised_at(conn: Connection, ids: list[int] | None) -> list[Any]:
+    """The ids and refs (``dispatch:<id>:<n>``) of the problems raised at the meetings
+    ``ids`` (None: at every meeting), a statement per hundred meetings."""
+    query = sa.select(tracking_problems.c.id, tracking_problems.c.source_ref).where(
+        tracking_problems.c.source == "dispatch")
+    if ids is None:
+        return list(conn.execute(query).all())
+    found: list[Any] = []
+    for start in range(0, len(ids), 100):
+        found += conn.execute(query.where(sa.or_(*(
+            tracking_problems.c.source_ref.like(f"dispatch:{i}:%")
+            for i in ids[start:start + 100])))).all()
+    return found
 
 
 def check_quarter(value: str) -> str:

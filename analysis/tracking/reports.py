@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import iso_utc, now_utc, today_cn, utc
-from blueprint.analysis.projects.model import EXITED
-from blueprint.analysis.projects.records import list_projects, load_project
+from blueprint.analysis.projects.model import EXITED, Project
+from blueprint.analysis.projects.records import load_project, project_filters, project_rows
 from blueprint.analysis.tracking.common import (
     amount,
     day,
@@ -50,7 +50,12 @@ from blueprint.analysis.tracking.photos import (
 )
 from blueprint.analysis.tracking.plans import all_plans, load_plan
 from blueprint.layers.errors import BadInput
-from blueprint.layers.schema import projects, tracking_problems, tracking_reports
+from blueprint.layers.schema import (
+    projects,
+    tracking_plans,
+    tracking_problems,
+    tracking_reports,
+)
 from blueprint.layers.store import Store, write_audit
 from blueprint.layers.users import User
 
@@ -216,26 +221,50 @@ def plan_start(plan: Plan) -> str | None:
 
 @dataclass(frozen=True)
 class Tracked:
-    """The tracked projects' newest plans and reports by ``at`` (of ``county``'s projects
-    when given), read once for the colours and the late list of one page
-    (:func:`read_tracked`)."""
+    """The tracked projects (with a plan, not exited; of ``county`` when given) with their
+    newest plans and reports by ``at``, read once for the colours and the late list of one
+    page (:func:`read_tracked`)."""
 
     at: datetime
     county: str | None
     plans: dict[int, Plan]  # project id → newest plan
     reports: dict[int, dict[str, Report]]  # project id → month → newest report
     first: dict[tuple[int, str], datetime]  # (project id, month) → first reported_at
+    projects: list[Project]  # by code: the late list's
+    listed: frozenset[int]  # ids of those the colours' stage and library filters keep
 
 
-def read_tracked(*, store: Store, at: datetime | None = None,
-                 county: str | None = None) -> Tracked:
-    """The plans and reports :func:`late_reports` and
-    :func:`~blueprint.analysis.tracking.status.project_statuses` read, at once."""
+def _tracked_projects(conn: Connection, county: str | None, stage: str | None,
+                      library: str | None, sites: bool) -> tuple[list[Project], frozenset[int]]:
+    """The tracked projects of ``county`` in one statement, and which of them are of
+    ``stage`` and ``library``: only theirs with their site (when ``sites``)."""
+    kept = project_filters(stage=stage, tag=library)
+    listed = sa.and_(*kept) if kept else sa.true()
+    site = (projects.c.site if not kept else sa.case((listed, projects.c.site))) if sites \
+        else sa.null()
+    query = sa.select(*[c for c in projects.c if c.name != "site"], site.label("site"),
+                      listed.label("listed")).where(
+        *project_filters(county=county), projects.c.stage != EXITED,
+        projects.c.id.in_(sa.select(tracking_plans.c.project_id))).order_by(
+        projects.c.year, projects.c.seq)
+    found = project_rows(conn, query)
+    return [p for _, p in found], frozenset(p.id for row, p in found if row.listed)
+
+
+def read_tracked(*, store: Store, at: datetime | None = None, county: str | None = None,
+                 stage: str | None = None, library: str | None = None,
+                 sites: bool = True) -> Tracked:
+    """The projects, plans and reports :func:`late_reports` and
+    :func:`~blueprint.analysis.tracking.status.project_statuses` read, at once: the
+    projects in one statement, the sites only of those ``stage`` and ``library`` keep for
+    the colours (none without ``sites``)."""
     at = now_utc(at)
     with store.read() as conn:
         plans = all_plans(conn, county)  # one county's, when asked: not the city's
         reports, first = all_reports(conn, until=at, county=county)
-    return Tracked(at, county, plans, reports, first)
+        found, listed = _tracked_projects(conn, county, stage, library, sites)
+    return Tracked(at, county, plans, reports, first,
+                   [p for p in found if p.id in plans], listed)
 
 
 def late_reports(month: str, *, store: Store, at: datetime | None = None,
@@ -243,22 +272,20 @@ def late_reports(month: str, *, store: Store, at: datetime | None = None,
                  ) -> list[dict[str, Any]]:
     """Projects whose report for ``month`` came after the window closed (late) or has not
     come although it closed (missing), by ``at``; each with county and responsible unit.
-    ``tracked`` (:func:`read_tracked`): the plans and reports read already, its ``at`` and
-    ``county`` those of the list."""
+    ``tracked`` (:func:`read_tracked`): the projects, plans and reports read already, its
+    ``at`` and ``county`` those of the list."""
     month = check_month(month)
     at, county = (tracked.at, tracked.county) if tracked else (now_utc(at), county)
     closes = window_close(month, load_settings().close_day)
     if at < closes:
         return []
     found = []
-    if tracked is None:
-        tracked = read_tracked(store=store, at=at, county=county)
+    if tracked is None:  # their sites not read (the list has no map)
+        tracked = read_tracked(store=store, at=at, county=county, sites=False)
     plans, first = tracked.plans, tracked.first
-    # with a plan; their sites not read (the list has no map)
-    for p in list_projects(store=store, county=county, ids=list(plans), sites=False):
-        plan = plans.get(p.id)
-        start = plan_start(plan) if plan else None
-        if p.stage == EXITED or start is None or start > month:
+    for p in tracked.projects:
+        start = plan_start(plans[p.id])
+        if start is None or start > month:
             continue
         sent = first.get((p.id, month))
         if sent is None or sent > closes:

@@ -21,7 +21,7 @@ from typing import Any
 
 from blueprint.analysis.clock import now_utc, today_cn
 from blueprint.analysis.projects.model import EXITED, Project
-from blueprint.analysis.projects.records import list_projects, load_project
+from blueprint.analysis.projects.records import load_project
 from blueprint.analysis.tracking.config import Colours, load_settings
 from blueprint.analysis.tracking.model import (
     COLOUR_ZH,
@@ -116,12 +116,13 @@ def project_statuses(*, store: Store, at: datetime | None = None, county: str | 
                      open_problems: list[Problem] | None = None) -> list[Status]:
     """The colour of every tracked project (one with a plan, not exited), filtered.
     ``tracked`` (:func:`read_tracked`) and ``open_problems`` (``list_problems(status="open",
-    county=county, at=at)``): what the caller has read already, ``tracked``'s ``at`` and
-    ``county`` those of the colours."""
+    county=county, at=at)``): what the caller has read already, ``tracked``'s ``at``,
+    ``county``, ``stage`` and ``library`` those of the colours."""
     settings = load_settings()
     at, county = (tracked.at, tracked.county) if tracked else (now_utc(at), county)
     if tracked is None:
-        tracked = read_tracked(store=store, at=at, county=county)
+        tracked = read_tracked(store=store, at=at, county=county, stage=stage,
+                               library=library)
     plans, reports = tracked.plans, tracked.reports
     if open_problems is None:
         open_problems = list_problems(store=store, status="open", county=county, at=at)
@@ -129,12 +130,10 @@ def project_statuses(*, store: Store, at: datetime | None = None, county: str | 
     for p in open_problems:
         problems.setdefault(p.project, []).append(p)
     found = []
-    for project in list_projects(store=store, county=county, stage=stage, tag=library,
-                                 ids=list(plans)):  # only those with a plan
-        plan = plans.get(project.id)
-        if plan is None or project.stage == EXITED:
+    for project in tracked.projects:
+        if project.id not in tracked.listed:
             continue
-        status = colour_of(project, plan, reports.get(project.id, {}),
+        status = colour_of(project, plans[project.id], reports.get(project.id, {}),
                            problems.get(project.code, []), at=at, colours=settings.colours,
                            close_day=settings.close_day)
         if colour is None or status.colour == colour:
