@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from blueprint.layers.crs import CGCS2000, to_crs
+from blueprint.layers.crs import CGCS2000, transformer
 from blueprint.layers.engine.base import BBox, FeaturePage, geojson_feature
 from blueprint.layers.engine.embedded_index import LayerIndex, layer_index
 from blueprint.layers.engine.overlay_types import SLIVER_M2, FeatureHit, LayerOverlap
@@ -84,7 +84,7 @@ def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
     cand = np.concatenate([ids for _, _, ids in found])
     owner = np.zeros(len(cand), dtype=np.intp) if len(sites) == 1 else \
         np.concatenate([of for _, of, _ in found])
-    layer_no = np.concatenate([np.full(len(ids), k) for k, _, ids in found])
+    layer_no = np.repeat([k for k, _, _ in found], [len(ids) for _, _, ids in found])
     geoms = np.concatenate([indexes[k].arrays.geoms[ids] for k, _, ids in found])
     touched = shapely.intersects(site_arr[owner], geoms)  # the site first: it is prepared
     if not touched.any():
@@ -93,13 +93,13 @@ def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
         geoms[touched]
     pieces = _intersections(geoms, site_arr[owner])
     if len(sites) == 1:
-        projected = to_crs(pieces, CGCS2000, int(zone_arr[0]))
+        projected = _projected(pieces, int(zone_arr[0]))
     else:
         projected = np.empty(len(pieces), dtype=object)
         piece_zones = zone_arr[owner]
         for zone in np.unique(piece_zones):
             mask = piece_zones == zone
-            projected[mask] = to_crs(pieces[mask], CGCS2000, int(zone))
+            projected[mask] = _projected(pieces[mask], int(zone))
     areas = shapely.area(projected)
     # (site, layer) groups, each in the features' id order (the stable sort keeps it;
     # one site's pairs are in that order already: layer by layer, each in id order)
@@ -129,6 +129,14 @@ def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
         _dissolve(answers[site_no][k], projected[mine], areas[mine],
                   indexes[k].arrays.klass[cand[mine]])
     return answers
+
+
+def _projected(pieces: np.ndarray, zone: int) -> np.ndarray:
+    """``pieces`` (EPSG:4490) in the Gauss-Krüger ``zone``: as :func:`to_crs`, with the
+    coordinates handed to pyproj in one call and set back without a Python callback."""
+    xy = shapely.get_coordinates(pieces)
+    x, y = transformer(CGCS2000, zone).transform(xy[:, 0], xy[:, 1])
+    return shapely.set_coordinates(pieces.copy(), np.column_stack((x, y)))
 
 
 def _candidates(site_arr: np.ndarray, indexes: list[tuple[int, LayerIndex]]
