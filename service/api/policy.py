@@ -16,7 +16,9 @@ Scopes:
   problem-list item or a tracked problem; for a new project, the ``county`` of the
   body); a user without a county (city level) acts for every county;
 - ``city``: city-level users only (no county);
-- ``department``: a ``department`` user, and, for a round, a department still in it;
+- ``department``: a ``department`` user, and, for a round, a department still in it and
+  (for a user tied to a county: a county bureau) a project of the user's county; such a
+  user's inbox lists only its county's rounds (``analysis.consultation.inbox``);
 - ``reporter``: the project's service officer (服务专员, its ``service_officer``), or
   staff at ``county`` scope (a monthly report and its photos).
 
@@ -28,6 +30,7 @@ core checks the same again (``analysis.projects.records.require_staff``,
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -36,6 +39,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from blueprint.analysis.audit_view import READERS
+from blueprint.analysis.consultation.model import own_county
+from blueprint.analysis.quota.balances import counties
 from blueprint.layers.errors import BadInput, NotAllowed, NotFound
 from blueprint.layers.inputs import CODE_LEN, MAX_ID, check_text
 from blueprint.layers.store import Store
@@ -231,10 +236,12 @@ def check_role(user: User, rule: Rule | None) -> Rule:
 
 
 def check_scope(user: User, rule: Rule, county: str | None, departments: list[str],
-                round_named: bool, officer: str | None = None) -> None:
+                round_named: bool, officer: str | None = None,
+                names: Mapping[str, str] | None = None) -> None:
     """Raise :class:`NotAllowed` unless ``rule``'s scope lets ``user`` act on a resource
     of ``county`` (a round with ``departments`` still in it, when ``round_named``; a
-    project whose service officer is ``officer``, for the ``reporter`` scope)."""
+    project whose service officer is ``officer``, for the ``reporter`` scope); ``names``
+    (county code → name) says the user's county by its name."""
     if user.role == "admin":
         return
     if rule.scope == "reporter":
@@ -252,17 +259,23 @@ def check_scope(user: User, rule: Rule, county: str | None, departments: list[st
             not user.department or (round_named and user.department not in departments)):
         raise _refuse(user, rule, "the user's department is not consulted here",
                       "本部门未参与该轮会商")
+    if rule.scope == "department" and round_named and not own_county(user, county):
+        own = (names or {}).get(user.county or "") or user.county
+        raise _refuse(user, rule, f"acts only for county {user.county}",
+                      f"只能答复本县（{own}）项目的会商")
 
 
 def check_page(user: User, key: str, county: str | None,
-               departments: list[str] | None = None, officer: str | None = None) -> None:
+               departments: list[str] | None = None, officer: str | None = None,
+               names: Mapping[str, str] | None = None) -> None:
     """Raise :class:`NotAllowed` unless the rule :data:`PAGE_POLICY` follows for the page
     action ``key`` lets ``user`` act on a project of ``county`` (a round with
     ``departments`` still in it, when given; a project whose service officer is
-    ``officer``). A key missing from the table is refused."""
+    ``officer``; ``names``: county code → name, for the refusal). A key missing from the
+    table is refused."""
     rule = POLICY.get(PAGE_POLICY.get(key, ""))
     check_scope(user, check_role(user, rule), county, departments or [],
-                departments is not None, officer)
+                departments is not None, officer, names)
 
 
 class Permit:
@@ -292,7 +305,9 @@ class Permit:
             county, departments = await run_in_threadpool(_resource, store, params)
             if county is None and rule.scope == "county":
                 county = await _body_county(request, user.county)
-        check_scope(user, rule, county, departments, "round_id" in params, officer)
+        names = (await run_in_threadpool(counties, store=store)
+                 if rule.scope == "department" and user.county else None)
+        check_scope(user, rule, county, departments, "round_id" in params, officer, names)
         return user
 
 
