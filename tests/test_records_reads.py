@@ -283,6 +283,48 @@ def test_the_tracking_page_reads_the_projects_once(
     assert [r["project"] for r in late_reports("2026-04", store=store)] == codes[:3]
 
 
+def test_the_colours_list_reads_no_site(store: Store, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``GET /api/tracking/projects`` and ``blueprint tracking status`` show no map: they
+    read and decode no project's site, with any filter (counted: the sites decoded for 3
+    tracked projects with sites), their colours those computed with the sites read."""
+    import json
+
+    from test_records_paging import _tracked
+    from test_records_scale import sites_decoded
+    from typer.testing import CliRunner
+
+    from blueprint.analysis.projects import set_tags
+    from blueprint.analysis.tracking import project_statuses
+    from blueprint.layers.users import create_user
+    from blueprint.service.cli import app
+
+    codes = _tracked(store, 3)
+    set_tags(codes[1], ("city_key",), user=STAFF, store=store, reason="调入市重点")
+    token = create_user("reader", "nr_staff", None, store=store, actor="test")
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
+    decoded = sites_decoded(monkeypatch)
+    with _page_user(store, tmp_path, "viewer", "viewer", None) as client:
+        for params in ({}, {"county": DCF}, {"library": "city_key"},
+                       {"stage": "planned", "colour": "red"}):
+            decoded[0] = 0
+            got = client.get("/api/tracking/projects", params=params,
+                             headers={"Authorization": f"Bearer {token}"})
+            assert got.status_code == 200, got.text
+            assert decoded[0] == 0, params  # no site decoded for the list
+            with_sites = project_statuses(store=store, **params)
+            assert decoded[0] == (1 if "library" in params else 3), params
+            assert got.json() == [s.to_dict() for s in with_sites], params
+    assert [s["project"] for s in got.json()] == codes
+    for args in ((), ("--county", DCF), ("--colour", "red")):
+        decoded[0] = 0
+        shown = CliRunner().invoke(app, ["tracking", "status", "--format", "json", *args])
+        assert shown.exit_code == 0, (shown.output, shown.exception)
+        assert decoded[0] == 0, args
+        assert [s["project"] for s in json.loads(shown.stdout)] == codes, args
+
+
 def _meetings(store: Store, codes: list[str], n: int, start: int = 0) -> None:
     """``n`` dispatch meetings on ``codes``, each raising a problem of the first."""
     from blueprint.analysis.tracking import DispatchProblem, record_dispatch
