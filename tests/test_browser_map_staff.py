@@ -135,9 +135,9 @@ def test_a_reference_point_is_picked_inside_the_city_and_cleared(server, page):
 
 
 def test_a_refused_search_leaves_no_candidates_of_the_one_before(server, page, console):
-    """A search refused (a negative emission) says why, and the candidates of the search
-    before, listed and drawn, go: they are not its answer (they stayed under the refusal)."""
-    console.expect("status of 422")
+    """A search refused (a negative emission: the field's own minimum, said before any
+    request) says why, and the candidates of the search before, listed and drawn, go: they
+    are not its answer (they stayed under the refusal)."""
     _search(page, "5")
     assert page.locator("path.bp-candidate").count() >= 1
     page.locator(".bp-search-more > summary").click()
@@ -145,7 +145,8 @@ def test_a_refused_search_leaves_no_candidates_of_the_one_before(server, page, c
     page.locator("#bp-search-run").click()
     status = page.locator("#bp-search-status.bp-status-error")
     status.wait_for()
-    assert "无法完成查找" in status.inner_text() and "不能为负数" in status.inner_text()
+    assert "未查找" in status.inner_text() and "“二氧化硫（SO2）年排放量”不能小于 0" in \
+        status.inner_text()
     assert page.locator("#bp-search-result").is_hidden()
     assert page.locator(".bp-candidate-item").count() == 0
     assert page.locator("path.bp-candidate").count() == 0
