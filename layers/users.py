@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,6 +78,10 @@ NO_TOKEN_ZH = ("此操作需要访问令牌：请向系统管理员申请（管�
                "发放令牌），请求时在请求头中携带 Authorization: Bearer 令牌")
 
 
+def _by_code(county: str) -> str:
+    return f"本县（{county}）"
+
+
 @dataclass(frozen=True)
 class User:
     """An authenticated user: name, role, (for county staff) their county code and (for
@@ -92,8 +97,11 @@ class User:
         """City-level users act for every county."""
         return self.role in CITY_ROLES
 
-    def require(self, *roles: str, county: str | None = None) -> None:
-        """Raise :class:`NotAllowed` unless the user has one of ``roles`` and the scope."""
+    def require(self, *roles: str, county: str | None = None,
+                named: Callable[[str], str] | None = None) -> None:
+        """Raise :class:`NotAllowed` unless the user has one of ``roles`` and the scope;
+        a refusal for ``county`` names the user's own county by ``named`` (code → 阳谷县（371521）,
+        called only then: ``analysis.quota.balances.county_namer``)."""
         if self.role != "admin" and self.role not in roles:
             raise NotAllowed(f"user {self.name!r} with role {self.role!r} may not do this "
                              f"(needs one of: {', '.join(roles)})",
@@ -101,7 +109,8 @@ class User:
         if county and not self.is_city_level and self.county != county:
             raise NotAllowed(f"user {self.name!r} acts only for county {self.county}, "
                              f"not {county}",
-                             message_zh=f"用户“{self.name}”只能操作本县（{self.county}）的数据")
+                             message_zh=f"用户“{self.name}”只能操作"
+                                        f"{(named or _by_code)(str(self.county))}的数据")
 
 
     def require_city_wide(self, *roles: str) -> None:

@@ -13,6 +13,7 @@ are shown as released already (see :mod:`analysis.quota.holds`).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -286,6 +287,20 @@ def known_counties(*, store: Store) -> dict[str, str]:
         known = {str(code): str(code) for codes in (in_ledger, named_by_projects)
                  for code in codes if code}
     return dict(sorted({**known, **every_version, **granted}.items()))
+
+
+def own_county_zh(code: str, *, store: Store) -> str:
+    """A county user's own county as a refusal names it to them: ``阳谷县（371521）`` (the
+    name by :func:`known_counties`' rule), ``本县（371521）`` for a code nothing names. It
+    reads the store: call it where the refusal is raised, not before (the rare path)."""
+    name = known_counties(store=store).get(code, code)
+    return f"{name}（{code}）" if name != code else f"本县（{code}）"
+
+
+def county_namer(store: Store) -> Callable[[str], str]:
+    """:func:`own_county_zh` of ``store``, for :meth:`~blueprint.layers.users.User.require`'s
+    ``named`` (``layers`` cannot read the county names itself)."""
+    return lambda code: own_county_zh(code, store=store)
 
 
 def ledger_years(*, store: Store) -> list[int]:
