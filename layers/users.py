@@ -78,10 +78,6 @@ NO_TOKEN_ZH = ("此操作需要访问令牌：请向系统管理员申请（管�
                "发放令牌），请求时在请求头中携带 Authorization: Bearer 令牌")
 
 
-def _by_code(county: str) -> str:
-    return f"本县（{county}）"
-
-
 @dataclass(frozen=True)
 class User:
     """An authenticated user: name, role, (for county staff) their county code and (for
@@ -100,17 +96,17 @@ class User:
     def require(self, *roles: str, county: str | None = None,
                 named: Callable[[str], str] | None = None) -> None:
         """Raise :class:`NotAllowed` unless the user has one of ``roles`` and the scope;
-        a refusal for ``county`` names the user's own county by ``named`` (code → 阳谷县（371521）,
-        called only then: ``analysis.quota.balances.county_namer``)."""
+        a refusal for ``county`` names the user's own county by ``named`` (code → 阳谷县,
+        called only then: ``analysis.quota.balances.county_namer``), else by its code."""
         if self.role != "admin" and self.role not in roles:
             raise NotAllowed(f"user {self.name!r} with role {self.role!r} may not do this "
                              f"(needs one of: {', '.join(roles)})",
                              message_zh=f"用户“{self.name}”的角色无此权限")
         if county and not self.is_city_level and self.county != county:
+            own = named(self.county) if named and self.county else self.county
             raise NotAllowed(f"user {self.name!r} acts only for county {self.county}, "
                              f"not {county}",
-                             message_zh=f"用户“{self.name}”只能操作"
-                                        f"{(named or _by_code)(str(self.county))}的数据")
+                             message_zh=f"用户“{self.name}”只能操作本县（{own}）的数据")
 
 
     def require_city_wide(self, *roles: str) -> None:

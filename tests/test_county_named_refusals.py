@@ -1,5 +1,5 @@
-"""A refusal for another county names the user's own county as they know it, 阳谷县（371521）,
-not by its code alone (只能办理本县（371521）的项目): the API's policy, the quota ledger's
+"""A refusal for another county names the user's own county as they know it, 本县（阳谷县）,
+not by its code (只能办理本县（371521）的项目): the API's policy, the quota ledger's
 ``User.require``, tracking's reporter check, the pages' forms, the CLI (the core's checks),
 both engines; the English ``message`` keeps the code. The name is read only when a refusal
 is raised, not on each request that passes or each page that merely hides a button."""
@@ -17,12 +17,13 @@ import pytest
 from projects_api_support import DCF, PROJECT, T0, YG, Api, Clock, city_api
 from projects_support import city
 
+from blueprint.layers.errors import NotAllowed
 from blueprint.layers.store import Store
 from blueprint.layers.users import User, create_user
 from tests.test_pages import _client, _csrf, _login, _save_project, _users
 
 __all__ = ["city"]
-YANGGU = f"阳谷县（{YG}）"
+YANGGU = "本县（阳谷县）"
 BY_CODE = f"本县（{YG}）"
 
 
@@ -129,9 +130,9 @@ def test_the_cli_names_the_users_county(cli: Any) -> None:
                                 "--user", "nr_yg"),
         f"只能填报{YANGGU}的项目": ("tracking", "report", "LC-2026-0001", "--month", "2026-02",
                                 "--investment", "1", "--user", "nr_yg"),
-        f"只能操作{YANGGU}的数据": ("quota", "hold", "--kind", "land", "--county", DCF, "--project",
-                                "LC-2026-0001", "--amount", "1", "--reason", "越权",
-                                "--user", "quota_yg"),
+        f"只能操作{YANGGU}的数据": ("quota", "hold", "--kind", "land", "--county", DCF,
+                                "--project", "LC-2026-0001", "--amount", "1", "--reason",
+                                "越权", "--user", "quota_yg"),
     }
     for said, args in refusals.items():
         status, err = cli(*args)
@@ -141,9 +142,13 @@ def test_the_cli_names_the_users_county(cli: Any) -> None:
 
 def test_a_county_without_a_name_is_still_said_by_its_code(store: Store) -> None:
     """Nothing names the code (no boundary layer, grant or project): 本县（代码）, as before."""
-    from blueprint.analysis.quota.balances import own_county_zh
+    from blueprint.analysis.quota.balances import county_name
 
-    assert own_county_zh(YG, store=store) == BY_CODE
+    user = User("quota_yg", "county_quota_manager", YG)
+    with pytest.raises(NotAllowed) as refused:
+        user.require("county_quota_manager", county=DCF,
+                     named=lambda code: county_name(code, store=store))
+    assert refused.value.message_zh == f"用户“quota_yg”只能操作{BY_CODE}的数据"
 
 
 def _count_name_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:

@@ -29,7 +29,7 @@ from blueprint.analysis.projects.model import (
     Project,
     ProjectInput,
 )
-from blueprint.analysis.quota.balances import own_county_zh
+from blueprint.analysis.quota.balances import county_name
 from blueprint.analysis.quota.common import check_county
 from blueprint.analysis.quota.kinds import resolve_kind, to_units
 from blueprint.analysis.rules import load_rules
@@ -52,8 +52,8 @@ def require_staff(user: User, county: str, *, store: Store) -> None:
     user.require(*STAFF_ROLES)
     if user.role != "admin" and user.county and user.county != county:
         raise NotAllowed(f"user {user.name!r} acts only for county {user.county}, not {county}",
-                         message_zh=f"用户“{user.name}”只能办理"
-                                    f"{own_county_zh(user.county, store=store)}的项目")
+                         message_zh=f"用户“{user.name}”只能办理本县"
+                                    f"（{county_name(user.county, store=store)}）的项目")
 
 
 def _choice(value: str, allowed: dict[str, str], where: str) -> str:

@@ -289,18 +289,17 @@ def known_counties(*, store: Store) -> dict[str, str]:
     return dict(sorted({**known, **every_version, **granted}.items()))
 
 
-def own_county_zh(code: str, *, store: Store) -> str:
-    """A county user's own county as a refusal names it to them: ``阳谷县（371521）`` (the
-    name by :func:`known_counties`' rule), ``本县（371521）`` for a code nothing names. It
-    reads the store: call it where the refusal is raised, not before (the rare path)."""
-    name = known_counties(store=store).get(code, code)
-    return f"{name}（{code}）" if name != code else f"本县（{code}）"
+def county_name(code: str, *, store: Store) -> str:
+    """A county as its staff know it, for a refusal to say (本县（阳谷县）): its name by
+    :func:`known_counties`' rule, the code when nothing names it. It reads the store: call
+    it where the refusal is raised, not before (the rare path)."""
+    return known_counties(store=store).get(code, code)
 
 
 def county_namer(store: Store) -> Callable[[str], str]:
-    """:func:`own_county_zh` of ``store``, for :meth:`~blueprint.layers.users.User.require`'s
+    """:func:`county_name` of ``store``, for :meth:`~blueprint.layers.users.User.require`'s
     ``named`` (``layers`` cannot read the county names itself)."""
-    return lambda code: own_county_zh(code, store=store)
+    return lambda code: county_name(code, store=store)
 
 
 def ledger_years(*, store: Store) -> list[int]:

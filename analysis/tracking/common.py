@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from blueprint.analysis.projects.model import Project
-from blueprint.analysis.quota.balances import own_county_zh
+from blueprint.analysis.quota.balances import county_name
 from blueprint.analysis.tracking.model import check_record_year
 from blueprint.layers.errors import BadInput, NotAllowed, NotFound
 from blueprint.layers.inputs import field_zh
@@ -31,8 +31,8 @@ def require_reporter(user: User, project: Project, *, store: Store) -> None:
     if user.county and user.county != project.county:
         raise NotAllowed(f"user {user.name!r} reports only for county {user.county}, "
                          f"not {project.county}",
-                         message_zh=f"用户“{user.name}”只能填报"
-                                    f"{own_county_zh(user.county, store=store)}的项目")
+                         message_zh=f"用户“{user.name}”只能填报本县"
+                                    f"（{county_name(user.county, store=store)}）的项目")
 
 
 def require_city(user: User) -> None:

@@ -36,7 +36,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from blueprint.analysis.audit_view import READERS
-from blueprint.analysis.quota.balances import own_county_zh
+from blueprint.analysis.quota.balances import county_name
 from blueprint.layers.errors import BadInput, NotAllowed, NotFound
 from blueprint.layers.inputs import CODE_LEN, MAX_ID, check_text
 from blueprint.layers.store import Store
@@ -237,8 +237,8 @@ def check_scope(user: User, rule: Rule, county: str | None, departments: list[st
     """Raise :class:`NotAllowed` unless ``rule``'s scope lets ``user`` act on a resource
     of ``county`` (a round with ``departments`` still in it, when ``round_named``; a
     project whose service officer is ``officer``, for the ``reporter`` scope). A refusal
-    for another county names the user's as they know it (阳谷县（371521）), read from
-    ``store`` then; without one (a check whose message nobody reads) it says 本县."""
+    for another county names the user's as they know it (本县（阳谷县）), read from
+    ``store`` then; without one (a check whose message nobody reads) by its code."""
     if user.role == "admin":
         return
     if rule.scope == "reporter":
@@ -251,7 +251,7 @@ def check_scope(user: User, rule: Rule, county: str | None, departments: list[st
         raise _refuse(user, rule, "city-level users only", "仅限市级用户")
     if rule.scope in ("county", "reporter") and user.county and county != user.county:
         raise _refuse(user, rule, f"acts only for county {user.county}",
-                      f"只能办理{_own_county(user.county, store)}的项目")
+                      f"只能办理本县（{_own_county(user.county, store)}）的项目")
     if rule.scope == "department" and (
             not user.department or (round_named and user.department not in departments)):
         raise _refuse(user, rule, "the user's department is not consulted here",
@@ -259,7 +259,7 @@ def check_scope(user: User, rule: Rule, county: str | None, departments: list[st
 
 
 def _own_county(county: str, store: Store | None) -> str:
-    return own_county_zh(county, store=store) if store is not None else "本县"
+    return county_name(county, store=store) if store is not None else county
 
 
 def check_page(user: User, key: str, county: str | None,
