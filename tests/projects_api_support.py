@@ -32,6 +32,8 @@ PERSONAS: dict[str, tuple[str, str | None, str | None]] = {
     "quota_dcf": ("county_quota_manager", DCF, None),
     "quota_yg": ("county_quota_manager", YG, None),
     "dept_ee": ("department", None, "ee"),
+    "dept_ee_dcf": ("department", DCF, "ee"),  # 生态环境局东昌府区分局: its county's rounds
+    "dept_ee_yg": ("department", YG, "ee"),  # 生态环境局阳谷县分局: not 东昌府区's
     "dept_nr": ("department", None, "nr"),
     "dept_drc": ("department", None, "drc"),
     "dept_industry": ("department", None, "industry"),

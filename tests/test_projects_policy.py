@@ -1,6 +1,7 @@
 """Every endpoint of projects, consultation, the joint meeting, the audit log and tracking,
-called as every role × county (own, other, city level) × department (own, other) and
-anonymously, on both engines, against the one written policy (``service/api/policy.py``).
+called as every role × county (own, other, city level) × department (own, other; at city
+level, and a county's bureau of its own county and of another) and anonymously, on both
+engines, against the one written policy (``service/api/policy.py``).
 
 Allowed → the endpoint's success status; a role or scope the policy refuses → 403;
 anonymous → 401. A refused call changes nothing: the audit log, every project and every
@@ -42,7 +43,7 @@ ROUTERS = (project_api.router, consultation.router, audit.router, tracking_api.r
            users_api.router)
 # the matrix: every role at city level, own county and other county; both departments
 CALLERS = ["admin", "nr_city", "nr_dcf", "nr_yg", "quota_city", "quota_dcf", "quota_yg",
-           "dept_ee", "dept_housing", "viewer", None]
+           "dept_ee", "dept_ee_dcf", "dept_ee_yg", "dept_housing", "viewer", None]
 STAFF = User("setup", "nr_staff", DCF)
 
 
@@ -264,7 +265,8 @@ def expected(key: str, caller: str | None, ok: int) -> int:
         return 403
     if rule.scope in ("county", "reporter") and county and county != DCF:
         return 403
-    if rule.scope == "department" and dept == "housing" and "{round_id}" in key:
+    if rule.scope == "department" and "{round_id}" in key and (
+            dept == "housing" or (county and county != DCF)):
         return 403
     return ok
 

@@ -345,6 +345,14 @@ def test_the_quota_page_computes_only_the_shown_year_and_kinds_balances(
         return real(conn, **kwargs)
 
     monkeypatch.setattr(sheets, "balance_rows", balance_rows)
+    pages = importlib.import_module("blueprint.web.quota_pages")
+    real_page = pages.balance_page
+
+    def balance_page(**kwargs: Any) -> Any:  # the page's rows, from their accounts alone
+        asked.append((kwargs.get("year"), kwargs.get("kind")))
+        return real_page(**kwargs)
+
+    monkeypatch.setattr(pages, "balance_page", balance_page)
     with _page_user(city, tmp_path, "city_q", "city_quota_manager", None) as client:
         page = client.get("/quota", params={"year": "2026", "kind": "land"}).text
         assert asked and all(year == 2026 and kind for year, kind in asked)

@@ -283,6 +283,48 @@ def test_the_tracking_page_reads_the_projects_once(
     assert [r["project"] for r in late_reports("2026-04", store=store)] == codes[:3]
 
 
+def test_the_colours_list_reads_no_site(store: Store, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``GET /api/tracking/projects`` and ``blueprint tracking status`` show no map: they
+    read and decode no project's site, with any filter (counted: the sites decoded for 3
+    tracked projects with sites), their colours those computed with the sites read."""
+    import json
+
+    from test_records_paging import _tracked
+    from test_records_scale import sites_decoded
+    from typer.testing import CliRunner
+
+    from blueprint.analysis.projects import set_tags
+    from blueprint.analysis.tracking import project_statuses
+    from blueprint.layers.users import create_user
+    from blueprint.service.cli import app
+
+    codes = _tracked(store, 3)
+    set_tags(codes[1], ("city_key",), user=STAFF, store=store, reason="调入市重点")
+    token = create_user("reader", "nr_staff", None, store=store, actor="test")
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
+    decoded = sites_decoded(monkeypatch)
+    with _page_user(store, tmp_path, "viewer", "viewer", None) as client:
+        for params in ({}, {"county": DCF}, {"library": "city_key"},
+                       {"stage": "planned", "colour": "red"}):
+            decoded[0] = 0
+            got = client.get("/api/tracking/projects", params=params,
+                             headers={"Authorization": f"Bearer {token}"})
+            assert got.status_code == 200, got.text
+            assert decoded[0] == 0, params  # no site decoded for the list
+            with_sites = project_statuses(store=store, **params)
+            assert decoded[0] == (1 if "library" in params else 3), params
+            assert got.json() == [s.to_dict() for s in with_sites], params
+    assert [s["project"] for s in got.json()] == codes
+    for args in ((), ("--county", DCF), ("--colour", "red")):
+        decoded[0] = 0
+        shown = CliRunner().invoke(app, ["tracking", "status", "--format", "json", *args])
+        assert shown.exit_code == 0, (shown.output, shown.exception)
+        assert decoded[0] == 0, args
+        assert [s["project"] for s in json.loads(shown.stdout)] == codes, args
+
+
 def _meetings(store: Store, codes: list[str], n: int, start: int = 0) -> None:
     """``n`` dispatch meetings on ``codes``, each raising a problem of the first."""
     from blueprint.analysis.tracking import DispatchProblem, record_dispatch
@@ -554,3 +596,74 @@ def test_a_countys_balances_are_summed_in_the_query(
                         {"as_of": as_of_time("2026-03-02", "as_of"), "year": 2026}):
             assert quota.balances(store=city, county=county, **filters) == whole(
                 county, **filters), (county, filters)
+
+
+def _expiring(store: Store, n: int, start: int = 0, kind: str = "land") -> list[str]:
+    """``n`` projects of 阳谷县 each holding a little ``kind`` quota until 10 March 2026
+    (expired by now: shown released), their codes."""
+    codes = [create_project(park_project(name=f"到期项目{kind}{i}", county=YG), user=STAFF,
+                            store=store, at=T0).code for i in range(start, start + n)]
+    for code in codes:
+        quota.hold(year=2026, kind=kind, county=YG, project=code,
+                   amount="0.01" if kind == "land" else "1", user=CITY_QUOTA, reason="预留",
+                   key=f"expiring-{code}", store=store, at=T0, expires=date(2026, 3, 10))
+    return codes
+
+
+def test_the_expired_holds_read_are_those_of_the_balances_asked(city: Store) -> None:
+    """Balances show the holds due by then as released, reading in the query the holds of
+    the year and kind asked (for a page or one county: of its accounts), not every hold
+    with an expiry date in the city to keep a few (counted: the rows read for a page of 5
+    projects, 东昌府区's rows and the 2026 land sheet, with 2 expired holds of 阳谷县's
+    energy and with 12; the page and 东昌府区's with 2 of its land and with 12), every page
+    the whole sheet's rows, expired holds shown released and, as of before, held."""
+    from blueprint.analysis.clock import as_of_time
+    from blueprint.analysis.quota.balance_page import balance_page
+
+    _held(city, 6)
+    _expiring(city, 2, kind="energy")
+    expired = _expiring(city, 2)
+    land = {"year": 2026, "kind": "land"}
+    after = 1 + [r["type"] for r in quota.balances(store=city, **land)].index("project")
+
+    def read(*calls: Any) -> list[tuple[Any, int]]:
+        found = []
+        for call in calls:
+            with rows_read(city) as rows:
+                answer = call()
+            found.append((answer, rows[0]))
+        return found
+
+    def page() -> Any:  # its rows (the total counts 阳谷县's projects too)
+        return balance_page(store=city, limit=5, offset=after, **land)[0]
+
+    def ours() -> Any:
+        return quota.balances(store=city, county=DCF)
+
+    def sheet() -> Any:
+        return quota.balances(store=city, **land)
+
+    few = read(page, ours, sheet)
+    _expiring(city, 10, start=2, kind="energy")
+    assert read(page, ours, sheet) == few  # not a row more read: energy, not land
+    expired += _expiring(city, 10, start=2)
+    assert read(page, ours) == few[:2]  # not a row more read: 阳谷县's, not on them
+    whole = quota.balances(store=city, **land)
+    assert few[0][0] == whole[after:after + 5]
+    assert few[1][0] == [r for r in quota.balances(store=city) if r["county"] == DCF]
+
+    def held(rows: list[dict[str, Any]]) -> dict[str, Decimal]:
+        return {r["project"]: r["held"] for r in rows if r["project"] in expired}
+
+    before = as_of_time("2026-03-05", "as_of")
+    assert held(quota.balances(store=city, county=YG, **land)) == dict.fromkeys(
+        expired, Decimal("0"))  # expired: shown released
+    assert held(quota.balances(store=city, county=YG, as_of=before, **land)) == dict.fromkeys(
+        expired, Decimal("0.01"))  # as of before they expired: held
+    for filters in ({}, land, {"county": YG}, {"county": YG, "kind": "energy"},
+                    {"as_of": before}, {"as_of": before, "county": YG},
+                    {"as_of": as_of_time("2026-03-15", "as_of"), "county": YG}):
+        sheet_rows = quota.balances(store=city, **filters)
+        for limit, offset in ((6, 0), (6, 6), (5, 20), (4, max(0, len(sheet_rows) - 3))):
+            assert balance_page(store=city, limit=limit, offset=offset, **filters) == (
+                sheet_rows[offset:offset + limit], len(sheet_rows)), (filters, offset)

@@ -14,7 +14,7 @@ from blueprint.analysis.clock import today_cn
 from blueprint.analysis.consultation import answer, get_round, inbox, problem_list, rounds_of
 from blueprint.analysis.consultation import decide as decide_item
 from blueprint.analysis.consultation.meeting import DECISIONS
-from blueprint.analysis.consultation.model import ANSWER_ZH
+from blueprint.analysis.consultation.model import ANSWER_ZH, own_county
 from blueprint.analysis.projects import get_project
 from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.site import Site, SiteLimits
@@ -67,19 +67,20 @@ def _done(code: str, rows: list[dict[str, Any]], user: Any, store: Any
     """What the inbox says of the answer just recorded on project ``code`` (the redirect's
     ``done``): its row, or, when that answer closed the round (the last to agree: the round
     left the inbox), the project, the answer in force and how the round ended; None when
-    the department has no answer in the project's latest round."""
+    the department has no answer in the project's latest round, or the project is not of
+    the user's county (a county bureau's)."""
     row = next((r for r in rows if r["project"] == code), None)
     if row is not None or not code:
         return row
     try:
-        found = rounds_of(code, store=store)
+        project, found = get_project(code, store=store), rounds_of(code, store=store)
     except BlueprintError:  # a hand-edited address: no such project
         return None
     mine = next((a.current for a in found[-1].active if a.department == user.department),
                 None) if found else None
-    if mine is None:
+    if mine is None or not own_county(user, project.county):
         return None
-    return {"project": code, "name": get_project(code, store=store).name,
+    return {"project": code, "name": project.name,
             "answer": mine.answer, "closed": found[-1].status_zh}
 
 
@@ -115,7 +116,8 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         the top). A ``chosen`` round not in this inbox (no refusal) is said at the top, with
         status 400, and the inbox shown as without it."""
         today = today_cn()
-        rows = inbox(user.department, store=store, today=today) if user.department else []
+        rows = inbox(user.department, store=store, today=today,
+                     county=user.county) if user.department else []
         current = next((r for r in rows if str(r["round_id"]) == chosen), None)
         query_error = ""
         if current is None:

@@ -186,6 +186,7 @@ def _add_page_parts(fmap: folium.Map, config: dict[str, Any], options: PageOptio
     figure.header.add_child(folium.Element(
         '<title>一张蓝图 · 选址初审</title>'
         f'<link rel="icon" href="{options.base}/static/favicon.svg" type="image/svg+xml">'
+        f'<script defer src="{options.base}/static/fields.js"></script>'
         f'<script defer src="{options.base}/static/check.js"></script>'
         f'<script defer src="{options.base}/static/search.js"></script>'
         f'<script defer src="{options.base}/static/app.js"></script>'), name="bp_head")

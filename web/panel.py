@@ -41,20 +41,23 @@ def _crs_options() -> str:
                    "</option>" for code, short, full in UPLOAD_CRS)
 
 
-def _emission_inputs(pollutants: list[tuple[str, str]]) -> str:
+def _emission_fields(attr: str, pollutants: list[tuple[str, str]]) -> str:
+    """A number field per pollutant (吨/年), ``attr`` naming its pollutant for the script;
+    ``data-field-zh`` is the field's name in a refusal (web/static/fields.js)."""
     return "".join(
         f'<label class="bp-emission">{escape(title)} <small>{escape(code)}</small>'
         f'<input type="number" min="0" step="any" inputmode="decimal" '
-        f'data-pollutant="{escape(code)}" placeholder="吨/年"></label>'
+        f'{attr}="{escape(code)}" data-field-zh="{escape(title)}（{escape(code)}）年排放量" '
+        'placeholder="吨/年"></label>'
         for code, title in pollutants)
+
+
+def _emission_inputs(pollutants: list[tuple[str, str]]) -> str:
+    return _emission_fields("data-pollutant", pollutants)
 
 
 def _search_emissions(pollutants: list[tuple[str, str]]) -> str:
-    return "".join(
-        f'<label class="bp-emission">{escape(title)} <small>{escape(code)}</small>'
-        f'<input type="number" min="0" step="any" inputmode="decimal" '
-        f'data-search-pollutant="{escape(code)}" placeholder="吨/年"></label>'
-        for code, title in pollutants)
+    return _emission_fields("data-search-pollutant", pollutants)
 
 
 def _county_options(counties: list[tuple[str, str]], chosen: str = "") -> str:
@@ -77,7 +80,8 @@ def search_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, s
       <select id="bp-search-industry" name="search_industry">{_options(industries)}</select></label>
     <label class="bp-field">用地面积（公顷）
       <input type="number" id="bp-search-area" name="search_area" min="0.01" max="100000"
-             step="any" inputmode="decimal" placeholder="如 12"></label>
+             step="any" inputmode="decimal" placeholder="如 12"
+             data-field-zh="用地面积（公顷）"></label>
     <label class="bp-field">所在县区
       <select id="bp-search-county" name="search_county">{_county_options(counties, county)}
       </select></label>

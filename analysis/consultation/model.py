@@ -8,12 +8,14 @@ problem list) → ``decided``; ``open``/``referred`` → ``cancelled`` when the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from blueprint.analysis.clock import today_cn
-from blueprint.layers.errors import IllegalTransition
+from blueprint.layers.errors import IllegalTransition, NotAllowed
+from blueprint.layers.users import User
 
 OPEN, AGREED, REJECTED, REFERRED, DECIDED, CANCELLED = (
     "open", "agreed", "rejected", "referred", "decided", "cancelled")
@@ -47,6 +49,26 @@ def require_open(rnd: ConsultationRound) -> None:
             message_zh=f"项目“{rnd.project}”第 {rnd.number} 轮会商已结束"
                        f"（{ROUND_STATUS_ZH[rnd.status]}），不能再办理此事项",
             where="round")
+
+
+def own_county(user: User, county: str | None) -> bool:
+    """Whether a ``department`` user may act on a round of a project of ``county``: a user
+    tied to a county (a county bureau, e.g. 生态环境局阳谷县分局) only on its county's
+    projects; a city-level one (no county) on every county's."""
+    return not user.county or county == user.county
+
+
+def require_own_county(user: User, county: str | None,
+                       names: Mapping[str, str] | None = None) -> None:
+    """Raise :class:`NotAllowed` unless :func:`own_county`; said with the county's name
+    (``names``: code → name, e.g. ``analysis.quota.ledger.county_names``), else its code."""
+    if not own_county(user, county):
+        own = (names or {}).get(user.county or "") or user.county
+        other = (names or {}).get(county or "") or county
+        raise NotAllowed(f"user {user.name!r} answers only for county {user.county}, "
+                         f"not {county}",
+                         message_zh=f"用户“{user.name}”只能答复本县（{own}）项目的会商，"
+                                    f"该项目属于{other}")
 
 
 @dataclass(frozen=True)

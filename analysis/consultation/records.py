@@ -102,7 +102,8 @@ def preliminary_opinions(code: str, *, store: Store) -> list[Opinion]:
     return [a.current for a in found.active if a.current is not None]
 
 
-def _open_assignments(conn: Connection, department: str | None) -> list[Any]:
+def _open_assignments(conn: Connection, department: str | None,
+                      county: str | None = None) -> list[Any]:
     query = (sa.select(round_departments, projects.c.code, projects.c.name,
                        projects.c.county)
              .join(consultation_rounds,
@@ -113,6 +114,8 @@ def _open_assignments(conn: Connection, department: str | None) -> list[Any]:
              .order_by(round_departments.c.deadline, round_departments.c.id))
     if department is not None:
         query = query.where(round_departments.c.department == department)
+    if county is not None:
+        query = query.where(projects.c.county == county)
     return list(conn.execute(query).all())
 
 
@@ -130,14 +133,16 @@ def _latest_answers(conn: Connection, round_ids: list[int]) -> dict[tuple[int, s
     return found
 
 
-def inbox(department: str, *, store: Store, today: date | None = None
-          ) -> list[dict[str, Any]]:
+def inbox(department: str, *, store: Store, today: date | None = None,
+          county: str | None = None) -> list[dict[str, Any]]:
     """Open rounds waiting for ``department``: overdue and due soonest first, with the
-    working days left (negative: overdue) and the department's answer so far, if any."""
+    working days left (negative: overdue) and the department's answer so far, if any;
+    only those of projects of ``county`` when given (a department user tied to a county:
+    ``user.county``, as :func:`~blueprint.analysis.consultation.rounds.answer` checks)."""
     today = today or today_cn()
     rows = []
     with store.read() as conn:
-        assignments = _open_assignments(conn, department)
+        assignments = _open_assignments(conn, department, county)
         answers = _latest_answers(conn, [a.round_id for a in assignments])
         for a in assignments:
             answered = answers.get((a.round_id, department))

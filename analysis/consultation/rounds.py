@@ -28,7 +28,9 @@ from blueprint.analysis.consultation.model import (
     ConsultationRound,
     Opinion,
     check_round,
+    own_county,
     require_open,
+    require_own_county,
 )
 from blueprint.analysis.consultation.records import get_round, load_round
 from blueprint.analysis.consultation.routing import Routing, load_routing, route
@@ -37,6 +39,7 @@ from blueprint.analysis.projects.model import CONSULTING, PLANNED, RESERVE
 from blueprint.analysis.projects.records import get_project, load_project, require_staff
 from blueprint.analysis.projects.reports import latest_report
 from blueprint.analysis.projects.stages import move
+from blueprint.analysis.quota.ledger import county_names
 from blueprint.analysis.site import Site, site_from_geojson
 from blueprint.analysis.tracking.linked import meeting_item_to_problem, objections_to_problems
 from blueprint.layers.departments import get_department
@@ -234,13 +237,16 @@ def answer(round_id: int, *, user: User, answer: str, text: str, store: Store,
                          message_zh=f"用户“{user.name}”不是会商部门用户，不能答复会商")
     with store.engine.begin() as conn:
         rnd = load_round(conn, round_id, for_update=True)
+        project = load_project(conn, rnd.project)
+        if not own_county(user, project.county):  # the names read for the refusal only
+            require_own_county(user, project.county, county_names(conn))
         require_open(rnd)
         mine = next((a for a in rnd.active if a.department == user.department), None)
         if mine is None:
             raise NotAllowed(f"department {user.department} is not consulted in round "
                              f"{round_id}", message_zh="本部门未参与该轮会商，不能答复")
         if wkb is not None:
-            _check_condition_meets_site(wkb, load_project(conn, rnd.project).site)
+            _check_condition_meets_site(wkb, project.site)
         before = mine.current
         opinion_id = int(conn.execute(opinions.insert().values(
             round_id=round_id, department=user.department, answer=answer, text=text,

@@ -153,7 +153,8 @@ def balance_page(*, store: Store, year: int | None = None, kind: str | None = No
         types = {i: a.type for i, a in found.items()} | {ANY_HOLD: HOLD, ANY_PROJECT: PROJECT}
         sums = sum_flows(flows, types, loan_lenders(conn, loan_ids))
         apply_expiry(conn, sums, as_of or now_utc(at),
-                      {(found[i].year, found[i].kind) for i in ids}, as_of=as_of is not None)
+                     {(found[i].year, found[i].kind) for i in ids}, as_of=as_of is not None,
+                     accounts=ids)  # the page's holds, not the city's
         rows = [reserve_row(found[k.reserve_id], sums) if k.reserve_id is not None else
                 project_row(found.get(k.hold_id), found.get(k.project_id), sums)
                 for k in keys]

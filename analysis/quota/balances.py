@@ -13,7 +13,7 @@ are shown as released already (see :mod:`analysis.quota.holds`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -126,10 +126,12 @@ def loan_lenders(conn: Connection, ids: set[int]) -> dict[int, int]:
 
 
 def apply_expiry(conn: Connection, s: Sums, at: datetime, scopes: set[tuple[int, str]],
-                 as_of: bool = False) -> None:
-    """Holds of ``scopes`` (year, kind) due by ``at`` shown released in ``s``."""
+                 as_of: bool = False, accounts: Collection[int] | None = None) -> None:
+    """Holds of ``scopes`` (year, kind) due by ``at`` shown released in ``s`` (only those
+    held in or drawn from one of ``accounts`` when given: the figures of those accounts
+    alone are right)."""
     f = s.figures
-    for p in holds.due_positions(conn, at=at, scopes=scopes, as_of=as_of):
+    for p in holds.due_positions(conn, at=at, scopes=scopes, as_of=as_of, accounts=accounts):
         f["available"][p.account_id] -= p.amount
         f["available"][p.origin_id] += p.amount
         f["held"][p.origin_id] -= p.amount
@@ -313,7 +315,8 @@ def ledger_years(*, store: Store) -> list[int]:
 def available_now(conn: Connection, account: Account, at: datetime) -> int:
     """An account's balance with expired holds counted as released."""
     value = balance(conn, account.id)
-    for p in holds.due_positions(conn, at=at, scopes=[(account.year, account.kind)]):
+    for p in holds.due_positions(conn, at=at, scopes=[(account.year, account.kind)],
+                                 accounts=[account.id]):
         value += p.amount if p.origin_id == account.id else 0
         value -= p.amount if p.account_id == account.id else 0
     return value

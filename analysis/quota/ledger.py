@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -234,9 +234,11 @@ def origin_positions(conn: Connection, account_id: int) -> dict[int, int]:
 
 
 def hold_positions(conn: Connection, hold_ids: Iterable[int], *,
-                   until: datetime | None = None) -> list[tuple[int, int, int, int]]:
+                   until: datetime | None = None, account_ids: Collection[int] | None = None
+                   ) -> list[tuple[int, int, int, int]]:
     """``(hold_id, hold account id, origin id, outstanding)`` of the given holds (from the
-    entries posted up to ``until`` when given)."""
+    entries posted up to ``until`` when given; only the positions whose hold account or
+    origin is one of ``account_ids`` when given)."""
     ids = list(hold_ids)
     if not ids:
         return []
@@ -249,7 +251,9 @@ def hold_positions(conn: Connection, hold_ids: Iterable[int], *,
                   sa.func.sum(delta))
         .join(credit, credit.c.id == entries.c.credit_id)
         .where(entries.c.hold_id.in_(ids),
-               entries.c.created_at <= until if until is not None else sa.true())
+               entries.c.created_at <= until if until is not None else sa.true(),
+               sa.or_(hold_account.in_(sorted(account_ids)), entries.c.origin_id.in_(
+                   sorted(account_ids))) if account_ids is not None else sa.true())
         .group_by(entries.c.hold_id, entries.c.origin_id)
         .order_by(entries.c.hold_id, entries.c.origin_id)).all()
     return [(int(h), int(a), int(o), int(v)) for h, a, o, v in rows]

@@ -198,8 +198,7 @@ def expire_holds(*, user: User, reason: str, key: str, store: Store,
         if county is not None:  # named, or a county manager's own
             check_known_county(conn, county, "county")
         scopes = sorted({(p.hold.year, p.hold.kind)
-                         for p in holds.due_positions(conn, at=at, county=county)
-                         if year is None or p.hold.year == year})
+                         for p in holds.due_positions(conn, at=at, county=county, year=year)})
 
     def plan(conn: Any) -> Plan:
         due = holds.due_positions(conn, at=at, scopes=scopes, county=county)

@@ -113,16 +113,19 @@ def colour_of(project: Project, plan: Plan, reports: dict[str, Report],
 def project_statuses(*, store: Store, at: datetime | None = None, county: str | None = None,
                      stage: str | None = None, library: str | None = None,
                      colour: str | None = None, tracked: Tracked | None = None,
-                     open_problems: list[Problem] | None = None) -> list[Status]:
+                     open_problems: list[Problem] | None = None,
+                     sites: bool = True) -> list[Status]:
     """The colour of every tracked project (one with a plan, not exited), filtered.
     ``tracked`` (:func:`read_tracked`) and ``open_problems`` (``list_problems(status="open",
     county=county, at=at)``): what the caller has read already, ``tracked``'s ``at``,
-    ``county``, ``stage`` and ``library`` those of the colours."""
+    ``county``, ``stage`` and ``library`` those of the colours. Without ``sites`` the
+    projects' sites are neither read nor decoded (``project.site`` None): for a list
+    that shows none (the API's, the CLI's)."""
     settings = load_settings()
     at, county = (tracked.at, tracked.county) if tracked else (now_utc(at), county)
     if tracked is None:
         tracked = read_tracked(store=store, at=at, county=county, stage=stage,
-                               library=library)
+                               library=library, sites=sites)
     plans, reports = tracked.plans, tracked.reports
     if open_problems is None:
         open_problems = list_problems(store=store, status="open", county=county, at=at)

@@ -156,9 +156,10 @@ def api_close(
     summary="My department's inbox / 本部门待办会商",
 )
 def api_inbox(user: Annotated[User, permit("GET /api/consultation/inbox")], store: StoreDep) -> Any:
-    """Rounds waiting for the caller's department: overdue and due soonest first."""
+    """Rounds waiting for the caller's department: overdue and due soonest first; of the
+    caller's county only, for a department user tied to one."""
     assert user.department is not None  # the policy lets only department users in
-    return core.inbox(user.department, store=store)
+    return core.inbox(user.department, store=store, county=user.county)
 
 
 @router.get(

@@ -16,7 +16,9 @@ Scopes:
   problem-list item or a tracked problem; for a new project, the ``county`` of the
   body); a user without a county (city level) acts for every county;
 - ``city``: city-level users only (no county);
-- ``department``: a ``department`` user, and, for a round, a department still in it;
+- ``department``: a ``department`` user, and, for a round, a department still in it and
+  (for a user tied to a county: a county bureau) a project of the user's county; such a
+  user's inbox lists only its county's rounds (``analysis.consultation.inbox``);
 - ``reporter``: the project's service officer (服务专员, its ``service_officer``), or
   staff at ``county`` scope (a monthly report and its photos).
 
@@ -36,6 +38,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from blueprint.analysis.audit_view import READERS
+from blueprint.analysis.consultation.model import own_county
 from blueprint.analysis.quota.balances import county_name
 from blueprint.layers.errors import BadInput, NotAllowed, NotFound
 from blueprint.layers.inputs import CODE_LEN, MAX_ID, check_text
@@ -256,6 +259,9 @@ def check_scope(user: User, rule: Rule, county: str | None, departments: list[st
             not user.department or (round_named and user.department not in departments)):
         raise _refuse(user, rule, "the user's department is not consulted here",
                       "本部门未参与该轮会商")
+    if rule.scope == "department" and round_named and not own_county(user, county):
+        raise _refuse(user, rule, f"acts only for county {user.county}",
+                      f"只能答复本县（{_own_county(user.county or '', store)}）项目的会商")
 
 
 def _own_county(county: str, store: Store | None) -> str:

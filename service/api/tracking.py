@@ -140,7 +140,8 @@ def api_statuses(user: Annotated[User, permit("GET /api/tracking/projects")], st
                  colour: CodeQuery = None) -> Any:
     """Every tracked project with its computed colour and why."""
     return [s.to_dict() for s in core.project_statuses(
-        store=store, county=county, stage=stage, library=library, colour=colour)]
+        store=store, county=county, stage=stage, library=library, colour=colour,
+        sites=False)]  # the list has no map
 
 
 @router.get("/projects/{code}/plan", summary="A project's plan / 倒排工期")

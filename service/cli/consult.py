@@ -123,14 +123,16 @@ def close_cmd(round_id: RoundId, outcome: Annotated[str, typer.Option(
 def inbox_cmd(department: Annotated[str | None, typer.Option(
         help="Department code (default: that of --user)")] = None,
         user: UserName = None, format: Format = "table") -> None:
-    """What a department has to answer: overdue and due soonest first."""
+    """What a department has to answer: overdue and due soonest first (a user tied to a
+    county: its county's rounds only)."""
     from blueprint.analysis.clock import today_cn
     from blueprint.analysis.consultation import inbox
     from blueprint.analysis.consultation.records import days_left_zh
     from blueprint.layers.errors import BadInput
 
     store = open_store(create=False)
-    code = department or acting_user(store, user).department
+    actor = acting_user(store, user) if user or not department else None
+    code = department or (actor.department if actor else None)
     if not code:
         raise BadInput("name the department (--department) or a department user (--user)",
                        message_zh="请用 --department 指定部门，或用 --user 指定会商部门用户",
@@ -142,15 +144,23 @@ def inbox_cmd(department: Annotated[str | None, typer.Option(
         raise BadInput(f"unknown department {code[:40]!r}; departments: {', '.join(named)}",
                        message_zh=f"未知的部门“{code[:40]}”", where="--department")
     today = today_cn()
-    rows = inbox(code, store=store, today=today)
+    county = actor.county if actor else None
+    rows = inbox(code, store=store, today=today, county=county)
     if format == "json":
         print_json(rows)
         return
-    table(f"待办会商（{named.get(code, code)}）",
+    table(f"待办会商（{named.get(code, code)}{_of_county(county, store)}）",
           ["轮次", "项目编号", "项目名称", "答复期限", "剩余工作日", "本部门意见"],
           [[r["round_id"], r["project"], r["name"], _deadline_zh(r["deadline"]),
             days_left_zh(r, today), _answer_zh(r["answer"])] for r in rows],
           empty="没有待答复的会商。")
+
+
+def _of_county(county: str | None, store: Any) -> str:
+    """``，阳谷县`` after the department's name in an inbox of one county's rounds."""
+    from blueprint.analysis.quota.balances import counties
+
+    return f"，{counties(store=store).get(county, county)}" if county else ""
 
 
 def _deadline_zh(day: Any) -> str:

@@ -260,7 +260,7 @@ def status_cmd(county: Annotated[str | None, typer.Option(help="Only this county
     choice(colour, COLOURS, where="--colour", what_zh="项目状态颜色")
     store = open_store(create=False)
     found = project_statuses(store=store, county=known_county(county, store=store),
-                             colour=colour)
+                             colour=colour, sites=False)  # no map: no site read
     if format == "json":
         print_json([s.to_dict() for s in found])
         return

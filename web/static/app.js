@@ -359,7 +359,7 @@
       " 公顷";
   }
   window.blueprint = { map: map, config: cfg, layers: entries, escapeHtml: escapeHtml,
-    haText: haText };
+    haText: haText, fields: window.BlueprintFields };
   if (window.BlueprintCheck) { window.blueprint.check = window.BlueprintCheck(window.blueprint); }
   if (window.BlueprintSearch) { window.BlueprintSearch(window.blueprint); }
 })();

@@ -90,6 +90,8 @@ window.BlueprintCheck = function (bp) {
    * that arrives for an older check is dropped: the panel always shows the last site. */
   function run() {
     if (!site) { return; }
+    var bad = bp.fields.problem(document.querySelectorAll("[data-pollutant]"));
+    if (bad) { refuse(bad); return; }
     var ticket = ++seq, em = emissions();
     if (inflight) { inflight.abort(); }
     var ctrl = inflight = new AbortController();
@@ -111,10 +113,23 @@ window.BlueprintCheck = function (bp) {
     });
   }
 
+  /* An emissions field the browser cannot read ("1..2" is "" to a script, as if empty): the
+   * check is not run without it, and says which field. The site stays: corrected, the field
+   * checks it again. */
+  function refuse(bad) {
+    ++seq;
+    if (inflight) { inflight.abort(); inflight = null; }
+    clearTimeout(emissionsTimer);
+    sentEmissions = null;  /* any valid emissions then check the site again */
+    clearResult();
+    setState("error", bp.fields.refuse(bad, "未审查", "bp-check-field-error", esc));
+  }
+
   function emissionsChanged() {
     clearTimeout(emissionsTimer);
     emissionsTimer = setTimeout(function () {
-      if (site && JSON.stringify(emissions()) !== sentEmissions) { run(); }
+      var unread = document.querySelectorAll("[data-pollutant]:invalid").length > 0;
+      if (site && (unread || JSON.stringify(emissions()) !== sentEmissions)) { run(); }
     }, EMISSIONS_DELAY);
   }
 

@@ -42,6 +42,13 @@ window.BlueprintSearch = function (bp) {
   }
 
   function run() {
+    /* a number typed that the browser cannot read ("1..2") is "" here, as if not given */
+    var bad = bp.fields.problem(document.querySelectorAll("#bp-search input[type=number]"));
+    if (bad) {
+      forget();
+      status("error", bp.fields.refuse(bad, "未查找", "bp-search-field-error", esc));
+      return;
+    }
     var ha = Number($("bp-search-area").value);
     if (!(ha > 0)) {
       status("error", "请填写项目用地面积（公顷）。");
