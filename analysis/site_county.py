@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from blueprint.analysis.evaluators import rule_of
 from blueprint.analysis.overlay import overlay_site
+from blueprint.analysis.quota.balances import county_name
 from blueprint.analysis.site import Site
 from blueprint.layers.errors import BadInput, NotAllowed, UnknownCRS
 from blueprint.layers.repository import list_layers
@@ -87,8 +88,9 @@ def require_site_in_county(user: User, county: str, site: Site | None, *,
     raise NotAllowed(
         f"the site lies in {', '.join(c.code for c in counties)}, not in county {county}: "
         f"user {user.name!r} files projects of county {county} only",
-        message_zh=f"地块位于{names}，不在本县区（{county}）内：县区工作人员只能保存本县区的"
-                   "项目，请由市级工作人员或地块所在县区办理", where="site")
+        message_zh=f"地块位于{names}，不在本县区（{county_name(county, store=store)}）内："
+                   "县区工作人员只能保存本县区的项目，请由市级工作人员或地块所在县区办理",
+        where="site")
 
 
 def require_in_city(site: Site, *, store: Store) -> None:

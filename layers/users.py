@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -92,16 +93,20 @@ class User:
         """City-level users act for every county."""
         return self.role in CITY_ROLES
 
-    def require(self, *roles: str, county: str | None = None) -> None:
-        """Raise :class:`NotAllowed` unless the user has one of ``roles`` and the scope."""
+    def require(self, *roles: str, county: str | None = None,
+                named: Callable[[str], str] | None = None) -> None:
+        """Raise :class:`NotAllowed` unless the user has one of ``roles`` and the scope;
+        a refusal for ``county`` names the user's own county by ``named`` (code → 阳谷县,
+        called only then: ``analysis.quota.balances.county_namer``), else by its code."""
         if self.role != "admin" and self.role not in roles:
             raise NotAllowed(f"user {self.name!r} with role {self.role!r} may not do this "
                              f"(needs one of: {', '.join(roles)})",
                              message_zh=f"用户“{self.name}”的角色无此权限")
         if county and not self.is_city_level and self.county != county:
+            own = named(self.county) if named and self.county else self.county
             raise NotAllowed(f"user {self.name!r} acts only for county {self.county}, "
                              f"not {county}",
-                             message_zh=f"用户“{self.name}”只能操作本县（{self.county}）的数据")
+                             message_zh=f"用户“{self.name}”只能操作本县（{own}）的数据")
 
 
     def require_city_wide(self, *roles: str) -> None:

@@ -164,8 +164,7 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             rnd = get_round(round_id, store=store)
             permit(session.user, "POST /inbox/{round_id}/answer",
                    get_project(rnd.project, store=store).county,
-                   [a.department for a in rnd.active],
-                   names=counties(store=store) if session.user.county else None)
+                   [a.department for a in rnd.active], store=store)
             uploaded = await _uploaded_condition(form, settings)
             condition = uploaded or await _condition(str(form.get("condition") or ""), settings)
             answer(round_id, user=session.user, answer=str(form.get("answer") or ""),
@@ -218,7 +217,7 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                 raise NotFound(f"no problem-list item {item_id}", where="item",
                                message_zh=f"问题清单事项 {item_id} 不存在")
             permit(session.user, "POST /meeting/{item_id}/decide",
-                   get_project(item["project"], store=store).county, None)
+                   get_project(item["project"], store=store).county, None, store=store)
             try:
                 day = date.fromisoformat(str(form.get("meeting_date") or ""))
             except ValueError:

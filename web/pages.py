@@ -48,7 +48,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 SWAGGER = "/static/vendor/swagger-ui-dist"
 
 
-def _deny_all(user: Any, key: str, *_args: Any) -> None:
+def _deny_all(user: Any, key: str, *_args: Any, **_kwargs: Any) -> None:
     raise NotAllowed(f"no page policy for {key}", message_zh="未配置页面访问权限")
 
 

@@ -67,7 +67,7 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
         check_fields(form.multi_items(), long=("site",))
         back = f"/projects/{quote(code)}"
         try:
-            permit(session.user, key, get_project(code, store=store).county, None)
+            permit(session.user, key, get_project(code, store=store).county, None, store=store)
             query = await act(form, session.user)
         except BlueprintError as exc:
             kept = form_values(form)

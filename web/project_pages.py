@@ -10,10 +10,9 @@ The page shows only the actions the same policy allows the user on this project.
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
 import json
 import re
-from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -95,7 +94,14 @@ PAGE_SIZE = 50  # projects a page of the library shows
 
 ProjectCode = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
 
-PagePermit = Callable[[User, str, "str | None", "list[str] | None"], None]
+class PagePermit(Protocol):
+    """The page policy's check (``service.api.policy.check_page``): a form that shows the
+    refusal passes ``store``, to name the user's county."""
+
+    def __call__(self, user: User, key: str, county: str | None,
+                 departments: list[str] | None = None, officer: str | None = None,
+                 store: Store | None = None) -> None:
+        """Raise :class:`NotAllowed` unless the policy lets ``user`` act."""
 
 
 def allows(permit: PagePermit, user: User, key: str, county: str | None,
@@ -239,7 +245,7 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         try:
             # no county chosen: a county user's own, as POST /api/projects files it
             permit(session.user, "POST /projects/new",
-                   str(form.get("county") or "") or session.user.county, None)
+                   str(form.get("county") or "") or session.user.county, None, store=store)
             site = await site_from_form(form, settings, str(form.get("name") or "") or "项目地块")
             if site is None:
                 raise BadInput("no site: check one on the map first, or upload a site file",
@@ -326,7 +332,8 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         action, reason = str(form.get("action") or ""), str(form.get("reason") or "")
         user = session.user
         try:
-            permit(user, f"{ACTIONS} {action}", get_project(code, store=store).county, None)
+            permit(user, f"{ACTIONS} {action}", get_project(code, store=store).county, None,
+                   store=store)
             if action == "start_round":
                 start_round(code, user=user, store=store,
                             period_days=period(form.get("period_days")))

@@ -301,7 +301,8 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                    if isinstance(f, UploadFile) and f.filename]
         try:
             project = get_project(code, store=store)
-            permit(session.user, REPORT_KEY, project.county, None, project.service_officer)
+            permit(session.user, REPORT_KEY, project.county, None, project.service_officer,
+                   store=store)
             reached = {kind: values[f"reached_{kind}"] for kind in MILESTONES
                        if values.get(f"reached_{kind}", "").strip()}
             await run_in_threadpool(

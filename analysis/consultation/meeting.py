@@ -72,7 +72,7 @@ def decide(item_id: int, *, user: User, decision: str, meeting_date: date,
             raise IllegalTransition(f"problem-list item {item_id} is {row.status}",
                                     message_zh="该事项已决定或已撤回", where="item")
         project = load_project(conn, rnd.project, for_update=True)
-        require_staff(user, project.county)
+        require_staff(user, project.county, store=store)
         check_round(rnd, DECIDED)
         conn.execute(meeting_items.update().where(meeting_items.c.id == item_id).values(
             status="decided", meeting_date=meeting_date, decided_at=at, decided_by=user.name,

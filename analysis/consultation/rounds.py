@@ -28,6 +28,7 @@ from blueprint.analysis.consultation.model import (
     ConsultationRound,
     Opinion,
     check_round,
+    own_county,
     require_open,
     require_own_county,
 )
@@ -98,7 +99,7 @@ def start_round(code: str, *, user: User, store: Store, period_days: int | None 
         raise BadInput("the period must be at least one working day", where="period_days",
                        message_zh="会商期限至少 1 个工作日")
     project = get_project(code, store=store)
-    require_staff(user, project.county)
+    require_staff(user, project.county, store=store)
     report = latest_report(code, store=store)
     if project.site is None or report is None or report.site_version != project.site_version:
         raise IllegalTransition(
@@ -134,9 +135,10 @@ def start_round(code: str, *, user: User, store: Store, period_days: int | None 
     return get_round(round_id, store=store)
 
 
-def _staff_round(conn: Connection, round_id: int, user: User) -> ConsultationRound:
+def _staff_round(conn: Connection, round_id: int, user: User, store: Store
+                 ) -> ConsultationRound:
     rnd = load_round(conn, round_id, for_update=True)
-    require_staff(user, load_project(conn, rnd.project).county)
+    require_staff(user, load_project(conn, rnd.project).county, store=store)
     require_open(rnd)
     return rnd
 
@@ -146,7 +148,7 @@ def add_department(round_id: int, department: str, *, user: User, reason: str, s
     """Add a department to an open round, with a reason; its deadline counts from today."""
     reason, at = _reason(reason), now_utc(at)
     with store.engine.begin() as conn:
-        rnd = _staff_round(conn, round_id, user)
+        rnd = _staff_round(conn, round_id, user, store)
         get_department(conn, department)
         deadline = add_working_days(today_cn(at), rnd.period_days)
         present = {a.department: a for a in rnd.assignments}
@@ -176,7 +178,7 @@ def remove_department(round_id: int, department: str, *, user: User, reason: str
     the rules always consult cannot be removed."""
     reason, at, routing = _reason(reason), now_utc(at), routing or load_routing()
     with store.engine.begin() as conn:
-        rnd = _staff_round(conn, round_id, user)
+        rnd = _staff_round(conn, round_id, user, store)
         active = {a.department for a in rnd.active}
         if department not in active:
             raise Conflict(f"department {department} is not in round {round_id}",
@@ -236,7 +238,7 @@ def answer(round_id: int, *, user: User, answer: str, text: str, store: Store,
     with store.engine.begin() as conn:
         rnd = load_round(conn, round_id, for_update=True)
         project = load_project(conn, rnd.project)
-        if user.county:
+        if not own_county(user, project.county):  # the names read for the refusal only
             require_own_county(user, project.county, county_names(conn))
         require_open(rnd)
         mine = next((a for a in rnd.active if a.department == user.department), None)
@@ -291,7 +293,7 @@ def close_round(round_id: int, *, user: User, outcome: str, reason: str, store: 
         raise BadInput(f"outcome {outcome!r} is not revise or meeting", where="outcome",
                        message_zh="会商结果须为修改后重新会商或提交联席会议")
     with store.engine.begin() as conn:
-        rnd = _staff_round(conn, round_id, user)
+        rnd = _staff_round(conn, round_id, user, store)
         if not any(a.current and a.current.answer == DISAGREE for a in rnd.active):
             raise IllegalTransition(
                 f"round {round_id} has no disagreement: it ends by itself when every "

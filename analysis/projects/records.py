@@ -29,6 +29,7 @@ from blueprint.analysis.projects.model import (
     Project,
     ProjectInput,
 )
+from blueprint.analysis.quota.balances import county_name
 from blueprint.analysis.quota.common import check_county
 from blueprint.analysis.quota.kinds import resolve_kind, to_units
 from blueprint.analysis.rules import load_rules
@@ -45,13 +46,14 @@ STAFF_ROLES = ("nr_staff", "city_quota_manager", "county_quota_manager")
 ATTEMPTS = 20
 
 
-def require_staff(user: User, county: str) -> None:
+def require_staff(user: User, county: str, *, store: Store) -> None:
     """Project staff (natural resources, quota managers, admin); county users only for
-    their own county."""
+    their own county (a refusal names it as they know it, read from ``store`` then)."""
     user.require(*STAFF_ROLES)
     if user.role != "admin" and user.county and user.county != county:
         raise NotAllowed(f"user {user.name!r} acts only for county {user.county}, not {county}",
-                         message_zh=f"用户“{user.name}”只能办理本县（{user.county}）的项目")
+                         message_zh=f"用户“{user.name}”只能办理本县"
+                                    f"（{county_name(user.county, store=store)}）的项目")
 
 
 def _choice(value: str, allowed: dict[str, str], where: str) -> str:
@@ -140,7 +142,7 @@ def create_project(data: ProjectInput, *, user: User, store: Store, site: Site |
     ('LC-2026-0001', 'planned')
     """
     values = check_input(data)
-    require_staff(user, values["county"])
+    require_staff(user, values["county"], store=store)
     require_site_in_county(user, values["county"], site, store=store)
     at = now_utc(at)
     year, prefix = today_cn(at).year, load_settings().code_prefix
@@ -338,7 +340,7 @@ def revise_project(code: str, *, user: User, store: Store, reason: str,
         require_site_in_county(user, get_project(code, store=store).county, site, store=store)
     with store.engine.begin() as conn:
         project = load_project(conn, code, for_update=True)
-        require_staff(user, project.county)
+        require_staff(user, project.county, store=store)
         if values and values["county"] != project.county:
             raise BadInput("a project's county cannot change", where="county",
                            message_zh="项目所属县区不能变更")
@@ -388,7 +390,7 @@ def set_tags(code: str, tags: Iterable[str], *, user: User, store: Store, reason
         raise BadInput(f"unknown libraries {unknown}", message_zh="未知的项目库", where="tags")
     with store.engine.begin() as conn:
         project = load_project(conn, code, for_update=True)
-        require_staff(user, project.county)
+        require_staff(user, project.county, store=store)
         if project.stage == EXITED:
             raise IllegalTransition(f"project {code} has exited the library",
                                     message_zh=f"项目“{code}”已调出项目库", where="stage")

@@ -98,7 +98,7 @@ def vet_project(code: str, *, user: User, store: Store, rules: Rules | None = No
     with the layers used, and audit it."""
     at = now_utc(at)
     project = get_project(code, store=store)
-    require_staff(user, project.county)
+    require_staff(user, project.county, store=store)
     stamp = [_stamp(layer) for layer in list_layers(store=store)]
     request = VetRequest(site=project_site(project), industry=project.industry,
                          county=project.county, emissions=dict(project.emissions))

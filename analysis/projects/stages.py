@@ -67,7 +67,7 @@ def advance(code: str, to: str, *, user: User, reason: str, store: Store,
                        message_zh=f"未知的项目阶段“{to}”", where="stage")
     with store.engine.begin() as conn:
         project = load_project(conn, code, for_update=True)
-        require_staff(user, project.county)
+        require_staff(user, project.county, store=store)
         move(conn, project, to, via="manual", actor=user.name, reason=reason, at=at)
     return get_project(code, store=store)
 
@@ -83,7 +83,7 @@ def exit_project(code: str, *, user: User, reason: str, store: Store,
     reason, at = _reason(reason), now_utc(at)
     with store.engine.begin() as conn:
         project = load_project(conn, code, for_update=True)
-        require_staff(user, project.county)
+        require_staff(user, project.county, store=store)
         result = exit_within(conn, project, user=user, reason=reason, at=at)
     return {"project": get_project(code, store=store), "reclaim": result}
 

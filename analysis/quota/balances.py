@@ -13,7 +13,7 @@ are shown as released already (see :mod:`analysis.quota.holds`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -289,6 +289,19 @@ def known_counties(*, store: Store) -> dict[str, str]:
         known = {str(code): str(code) for codes in (in_ledger, named_by_projects)
                  for code in codes if code}
     return dict(sorted({**known, **every_version, **granted}.items()))
+
+
+def county_name(code: str, *, store: Store) -> str:
+    """A county as its staff know it, for a refusal to say (本县（阳谷县）): its name by
+    :func:`known_counties`' rule, the code when nothing names it. It reads the store: call
+    it where the refusal is raised, not before (the rare path)."""
+    return known_counties(store=store).get(code, code)
+
+
+def county_namer(store: Store) -> Callable[[str], str]:
+    """:func:`county_name` of ``store``, for :meth:`~blueprint.layers.users.User.require`'s
+    ``named`` (``layers`` cannot read the county names itself)."""
+    return lambda code: county_name(code, store=store)
 
 
 def ledger_years(*, store: Store) -> list[int]:

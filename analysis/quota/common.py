@@ -10,6 +10,7 @@ from typing import NoReturn
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from blueprint.analysis.quota.balances import county_namer
 from blueprint.analysis.quota.kinds import QuotaKind, format_amount
 from blueprint.analysis.quota.ledger import (
     COUNTY,
@@ -25,6 +26,7 @@ from blueprint.analysis.quota.ledger import (
 from blueprint.analysis.quota.tables import accounts
 from blueprint.layers.errors import BadInput, Conflict, NotFound, QuotaExceeded
 from blueprint.layers.schema import projects
+from blueprint.layers.store import Store
 from blueprint.layers.users import User
 
 CITY = "city_quota_manager"
@@ -64,9 +66,10 @@ def require_city(user: User) -> None:
     user.require(CITY)
 
 
-def require_county(user: User, county: str) -> None:
-    """Quota managers of ``county``, or city level."""
-    user.require(CITY, COUNTY_MANAGER, county=county)
+def require_county(user: User, county: str, *, store: Store) -> None:
+    """Quota managers of ``county``, or city level (a refusal names the manager's county
+    as they know it, read from ``store`` then)."""
+    user.require(CITY, COUNTY_MANAGER, county=county, named=county_namer(store))
 
 
 def project_county(conn: Connection, project: str) -> str | None:

@@ -76,7 +76,7 @@ def reclaim(*, project: str, user: User, reason: str, key: str, store: Store,
     if county is None:
         raise NotFound(f"project {project!r} has no quota", where="project",
                        message_zh=f"项目“{project}”没有任何指标")
-    require_county(user, county)
+    require_county(user, county, store=store)
 
     def plan(conn: Any) -> Plan:
         moves = [m for y, k in scopes for m in _reclaim_moves(conn, project, y, k)]

@@ -114,7 +114,7 @@ def hold(*, year: int, kind: str, county: str, project: str, amount: Decimal | s
     hold stops counting."""
     year, k, county = check_year(year), resolve_kind(kind), check_county(county)
     project, units, at = check_project(project), to_units(amount), now_utc(at)
-    require_county(user, county)
+    require_county(user, county, store=store)
     if from_pool:
         require_city(user)
     expires_at = _expiry(expires)
@@ -157,7 +157,7 @@ def release(*, hold_id: int, user: User, reason: str, key: str, store: Store,
     at = now_utc(at)
     with store.read() as conn:
         the_hold = holds.get_hold(conn, hold_id)
-    require_county(user, the_hold.county)
+    require_county(user, the_hold.county, store=store)
 
     def plan(conn: Any) -> Plan:
         held = holds.positions(conn, [the_hold])
@@ -191,7 +191,7 @@ def expire_holds(*, user: User, reason: str, key: str, store: Store,
     named = check_county(county) if county is not None else None
     year = check_year(year) if year is not None else None
     if named is not None:
-        require_county(user, named)
+        require_county(user, named, store=store)
     county = user.county if not user.is_city_level else named
     at = now_utc(at)
     with store.read() as conn:
@@ -220,7 +220,7 @@ def allocate(*, year: int, kind: str, county: str, project: str, amount: Decimal
     :func:`hold`)."""
     year, k, county = check_year(year), resolve_kind(kind), check_county(county)
     project, units, at = check_project(project), to_units(amount), now_utc(at)
-    require_county(user, county)
+    require_county(user, county, store=store)
     if from_pool:
         require_city(user)
 

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from blueprint.analysis.clock import in_years, now_utc, today_cn
+from blueprint.analysis.quota.balances import county_namer
 from blueprint.analysis.quota.common import (
     CITY,
     COUNTY_MANAGER,
@@ -116,7 +117,7 @@ def repay(*, loan_id: int, user: User, reason: str, key: str, store: Store,
     units = to_units(amount) if amount is not None else None
     with store.read() as conn:
         loan = get_loan(conn, loan_id)
-    user.require(CITY, COUNTY_MANAGER, county=loan.counterparty)
+    user.require(CITY, COUNTY_MANAGER, county=loan.counterparty, named=county_namer(store))
 
     def plan(conn: Any) -> Plan:
         lender = find_account(conn, year=loan.year, kind=loan.kind, type=COUNTY,

@@ -9,18 +9,21 @@ from typing import Any
 import sqlalchemy as sa
 
 from blueprint.analysis.projects.model import Project
+from blueprint.analysis.quota.balances import county_name
 from blueprint.analysis.tracking.model import check_record_year
 from blueprint.layers.errors import BadInput, NotAllowed, NotFound
 from blueprint.layers.inputs import field_zh
 from blueprint.layers.schema import projects, tracking_reports
+from blueprint.layers.store import Store
 from blueprint.layers.users import User
 
 WRITERS = ("nr_staff", "city_quota_manager", "county_quota_manager")
 
 
-def require_reporter(user: User, project: Project) -> None:
+def require_reporter(user: User, project: Project, *, store: Store) -> None:
     """Project staff of the project's county (city level: any county), or the project's
-    service officer; nobody else writes a project's plan, reports or problems."""
+    service officer; nobody else writes a project's plan, reports or problems (a refusal
+    names the user's county as they know it, read from ``store`` then)."""
     if user.role == "admin" or (project.service_officer and user.name == project.service_officer
                                 and user.role != "viewer"):
         return
@@ -28,7 +31,8 @@ def require_reporter(user: User, project: Project) -> None:
     if user.county and user.county != project.county:
         raise NotAllowed(f"user {user.name!r} reports only for county {user.county}, "
                          f"not {project.county}",
-                         message_zh=f"用户“{user.name}”只能填报本县（{user.county}）的项目")
+                         message_zh=f"用户“{user.name}”只能填报本县"
+                                    f"（{county_name(user.county, store=store)}）的项目")
 
 
 def require_city(user: User) -> None:

@@ -143,7 +143,7 @@ def add_photos(report_id: int, files: Sequence[tuple[str | None, IO[bytes]]], *,
         raise BadInput("no photo sent", where="photos", message_zh="没有选择照片")
     with photo_files(store, checked) as created, store.engine.begin() as conn:
         project = load_project(conn, report_project_code(conn, report_id), for_update=True)
-        require_reporter(user, project)
+        require_reporter(user, project, store=store)
         return store_photos(conn, store, checked, report_id, project.id, project.code,
                             user, at, created)
 

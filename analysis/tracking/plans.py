@@ -56,7 +56,7 @@ def set_plan(code: str, *, milestones: list[Milestone], investment: dict[str, An
     reason, at = text(reason, "reason"), now_utc(at)
     with store.engine.begin() as conn:
         project = load_project(conn, code, for_update=True)
-        require_reporter(user, project)
+        require_reporter(user, project, store=store)
         version = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(
             tracking_plans.c.version), 0)).where(tracking_plans.c.project_id == project.id)
         ).scalar_one()) + 1

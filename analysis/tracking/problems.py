@@ -75,7 +75,7 @@ def raise_problem(code: str, problem: str, *, user: User, store: Store, source: 
     due = day(due_on, "due_on") if due_on else today_cn(at) + timedelta(days=DEFAULT_DUE_DAYS)
     with store.engine.begin() as conn:
         project = load_project(conn, code, for_update=True)
-        require_reporter(user, project)
+        require_reporter(user, project, store=store)
         pid = conn.execute(tracking_problems.insert().values(
             project_id=project.id, source=source, text=text(problem, "problem", limit=2000),
             owner_unit=text(owner_unit or project.responsible_unit, "owner_unit"), due_on=due,
@@ -118,7 +118,7 @@ def _event(problem_id: int, kind: str, *, user: User, store: Store, note: str,
         if kind in ("reassign", "close") and problem.escalated:
             require_city(user)  # escalated: the city owns it now
         else:
-            require_reporter(user, project)
+            require_reporter(user, project, store=store)
         if problem.status == "closed":
             raise IllegalTransition(f"problem {problem_id} is closed", where="problem",
                                     message_zh=f"问题 {problem_id} 已销号")

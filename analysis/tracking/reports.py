@@ -114,7 +114,7 @@ def _submit(code: str, month: str, money: Any, funds: Any, reached: dict[str, da
     """The report's transaction: its row, problems, audit row and photos."""
     with store.engine.begin() as conn:
         project = load_project(conn, code, for_update=True)
-        require_reporter(user, project)
+        require_reporter(user, project, store=store)
         if project.stage == EXITED:
             raise BadInput(f"project {code} has exited the library", where="project",
                            message_zh=f"项目“{code}”已调出项目库，无需填报")

@@ -30,7 +30,6 @@ core checks the same again (``analysis.projects.records.require_staff``,
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -40,7 +39,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from blueprint.analysis.audit_view import READERS
 from blueprint.analysis.consultation.model import own_county
-from blueprint.analysis.quota.balances import counties
+from blueprint.analysis.quota.balances import county_name
 from blueprint.layers.errors import BadInput, NotAllowed, NotFound
 from blueprint.layers.inputs import CODE_LEN, MAX_ID, check_text
 from blueprint.layers.store import Store
@@ -237,11 +236,12 @@ def check_role(user: User, rule: Rule | None) -> Rule:
 
 def check_scope(user: User, rule: Rule, county: str | None, departments: list[str],
                 round_named: bool, officer: str | None = None,
-                names: Mapping[str, str] | None = None) -> None:
+                store: Store | None = None) -> None:
     """Raise :class:`NotAllowed` unless ``rule``'s scope lets ``user`` act on a resource
     of ``county`` (a round with ``departments`` still in it, when ``round_named``; a
-    project whose service officer is ``officer``, for the ``reporter`` scope); ``names``
-    (county code → name) says the user's county by its name."""
+    project whose service officer is ``officer``, for the ``reporter`` scope). A refusal
+    for another county names the user's as they know it (本县（阳谷县）), read from
+    ``store`` then; without one (a check whose message nobody reads) by its code."""
     if user.role == "admin":
         return
     if rule.scope == "reporter":
@@ -254,28 +254,31 @@ def check_scope(user: User, rule: Rule, county: str | None, departments: list[st
         raise _refuse(user, rule, "city-level users only", "仅限市级用户")
     if rule.scope in ("county", "reporter") and user.county and county != user.county:
         raise _refuse(user, rule, f"acts only for county {user.county}",
-                      f"只能办理本县（{user.county}）的项目")
+                      f"只能办理本县（{_own_county(user.county, store)}）的项目")
     if rule.scope == "department" and (
             not user.department or (round_named and user.department not in departments)):
         raise _refuse(user, rule, "the user's department is not consulted here",
                       "本部门未参与该轮会商")
     if rule.scope == "department" and round_named and not own_county(user, county):
-        own = (names or {}).get(user.county or "") or user.county
         raise _refuse(user, rule, f"acts only for county {user.county}",
-                      f"只能答复本县（{own}）项目的会商")
+                      f"只能答复本县（{_own_county(user.county or '', store)}）项目的会商")
+
+
+def _own_county(county: str, store: Store | None) -> str:
+    return county_name(county, store=store) if store is not None else county
 
 
 def check_page(user: User, key: str, county: str | None,
                departments: list[str] | None = None, officer: str | None = None,
-               names: Mapping[str, str] | None = None) -> None:
+               store: Store | None = None) -> None:
     """Raise :class:`NotAllowed` unless the rule :data:`PAGE_POLICY` follows for the page
     action ``key`` lets ``user`` act on a project of ``county`` (a round with
     ``departments`` still in it, when given; a project whose service officer is
-    ``officer``; ``names``: county code → name, for the refusal). A key missing from the
-    table is refused."""
+    ``officer``). A key missing from the table is refused. A form that shows the refusal
+    passes ``store``, to name the user's county (:func:`check_scope`)."""
     rule = POLICY.get(PAGE_POLICY.get(key, ""))
     check_scope(user, check_role(user, rule), county, departments or [],
-                departments is not None, officer, names)
+                departments is not None, officer, store)
 
 
 class Permit:
@@ -305,9 +308,12 @@ class Permit:
             county, departments = await run_in_threadpool(_resource, store, params)
             if county is None and rule.scope == "county":
                 county = await _body_county(request, user.county)
-        names = (await run_in_threadpool(counties, store=store)
-                 if rule.scope == "department" and user.county else None)
-        check_scope(user, rule, county, departments, "round_id" in params, officer, names)
+        scope = (user, rule, county, departments, "round_id" in params, officer)
+        try:
+            check_scope(*scope)
+        except NotAllowed:  # refused (rare): again off the event loop, naming the county
+            await run_in_threadpool(check_scope, *scope, store)
+            raise
         return user
 
 
