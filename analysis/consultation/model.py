@@ -61,7 +61,8 @@ def own_county(user: User, county: str | None) -> bool:
 def require_own_county(user: User, county: str | None,
                        names: Mapping[str, str] | None = None) -> None:
     """Raise :class:`NotAllowed` unless :func:`own_county`; said with the county's name
-    (``names``: code → name, e.g. ``analysis.quota.ledger.county_names``), else its code."""
+    (``names``: code → name, e.g. ``analysis.quota.balances.counties_known``), else its
+    code."""
     if not own_county(user, county):
         own = (names or {}).get(user.county or "") or user.county
         other = (names or {}).get(county or "") or county

@@ -39,7 +39,7 @@ from blueprint.analysis.projects.model import CONSULTING, PLANNED, RESERVE
 from blueprint.analysis.projects.records import get_project, load_project, require_staff
 from blueprint.analysis.projects.reports import latest_report
 from blueprint.analysis.projects.stages import move
-from blueprint.analysis.quota.ledger import county_names
+from blueprint.analysis.quota.balances import counties_known
 from blueprint.analysis.site import Site, site_from_geojson
 from blueprint.analysis.tracking.linked import meeting_item_to_problem, objections_to_problems
 from blueprint.layers.departments import get_department
@@ -239,7 +239,7 @@ def answer(round_id: int, *, user: User, answer: str, text: str, store: Store,
         rnd = load_round(conn, round_id, for_update=True)
         project = load_project(conn, rnd.project)
         if not own_county(user, project.county):  # the names read for the refusal only
-            require_own_county(user, project.county, county_names(conn))
+            require_own_county(user, project.county, counties_known(conn))
         require_open(rnd)
         mine = next((a for a in rnd.active if a.department == user.department), None)
         if mine is None:

@@ -281,13 +281,19 @@ def known_counties(*, store: Store) -> dict[str, str]:
     the newest boundary version's that has the code; a code nothing names is its own
     name. Codes in order."""
     with store.read() as conn:
-        granted = county_names(conn)
-        # every version's codes, the current version's names last (they win)
-        every_version = boundary_counties(conn, every_version=True)
-        in_ledger = conn.execute(sa.select(accounts.c.county).distinct()).scalars()
-        named_by_projects = conn.execute(sa.select(projects.c.county).distinct()).scalars()
-        known = {str(code): str(code) for codes in (in_ledger, named_by_projects)
-                 for code in codes if code}
+        return counties_known(conn)
+
+
+def counties_known(conn: Connection) -> dict[str, str]:
+    """:func:`known_counties` on an open connection (a transaction's own, to name a county
+    in a refusal it raises)."""
+    granted = county_names(conn)
+    # every version's codes, the current version's names last (they win)
+    every_version = boundary_counties(conn, every_version=True)
+    in_ledger = conn.execute(sa.select(accounts.c.county).distinct()).scalars()
+    named_by_projects = conn.execute(sa.select(projects.c.county).distinct()).scalars()
+    known = {str(code): str(code) for codes in (in_ledger, named_by_projects)
+             for code in codes if code}
     return dict(sorted({**known, **every_version, **granted}.items()))
 
 
