@@ -99,6 +99,21 @@ def test_sign_in_comes_back_to_the_page_asked_for(staff: Store, tmp_path: Path,
 
 
 @pytest.mark.parametrize("at", AS_SENT.values(), ids=AS_SENT.keys())
+def test_a_sign_in_link_naming_the_root_comes_back_under_it_once(staff: Store, tmp_path: Path,
+                                                                 at: str) -> None:
+    """A sign-in link whose ``next`` names the root already (``next=/bp/projects``: saved
+    from before the root was read below it, or written by hand) led to /bp/bp/projects,
+    a 404. It is taken below the root; a path that only starts like it is not."""
+    with _behind_proxy(staff, tmp_path) as client:
+        assert _sign_in(client, at, f"{ROOT}/projects?stage=planned") == \
+            f"{ROOT}/projects?stage=planned"
+        signed = client.get(f"{at}/login?next={ROOT}/tracking", follow_redirects=False)
+        assert signed.headers["location"] == f"{ROOT}/tracking"  # already signed in
+        other = client.get(f"{at}/login?next={ROOT}x/projects", follow_redirects=False)
+        assert other.headers["location"] == f"{ROOT}{ROOT}x/projects"  # not the root
+
+
+@pytest.mark.parametrize("at", AS_SENT.values(), ids=AS_SENT.keys())
 def test_refusals_lead_back_under_the_prefix_and_programs_keep_json(
         staff: Store, tmp_path: Path, at: str) -> None:
     """A stale form (no Referer) offers 返回 to the page above it, under /bp; an API address

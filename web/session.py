@@ -91,9 +91,13 @@ def check_csrf(session: Session, token: Any) -> None:
                           message_zh=CSRF_ZH, where="csrf")
 
 
-def safe_target(target: Any) -> str:
-    """A local path to go back to after signing in (never another site)."""
+def safe_target(target: Any, root: str = "") -> str:
+    """A local path below the app's ``root`` to go back to after signing in (never another
+    site). One that names the root already (a link made before the root was cut off, or by
+    hand: ``/bp/projects``) is taken below it, not sent to ``/bp/bp/projects``."""
     text = target if isinstance(target, str) else ""
+    if root and (text == root or text.startswith(root + "/")):
+        text = text[len(root):] or "/"
     return text if text.startswith("/") and not text.startswith("//") and "\\" not in text \
         else "/projects"
 
@@ -171,7 +175,7 @@ def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
     def login_page(request: Request, ctx: Ctx, settings: SettingsDep) -> Response:
         """The sign-in form."""
         asked = request.query_params.get("next")
-        target = safe_target(asked) if asked else ""  # "": the user's landing page
+        target = safe_target(asked, ctx.base) if asked else ""  # "": the user's landing page
         if ctx.session is not None:
             return RedirectResponse(ctx.base + (target or landing(ctx.session.user)),
                                     status_code=303)
@@ -185,7 +189,7 @@ def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
         check_fields(data.multi_items())
         name, password = str(data.get("name", "")).strip(), str(data.get("password", ""))
         asked, secure = data.get("next"), secure_cookie(request, settings)
-        target = safe_target(asked) if asked else ""  # "": the user's landing page
+        target = safe_target(asked, ctx.base) if asked else ""  # "": the user's landing page
         token, cookie = data.get("login_token"), request.cookies.get(LOGIN_COOKIE, "")
         if not (isinstance(token, str) and cookie and secrets.compare_digest(token, cookie)):
             return form(ctx, secure, target, CSRF_ZH, name, status=403)
