@@ -46,6 +46,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(BodyLimit, upload_bytes=settings.max_upload_mb * MB,
                        other_bytes=settings.max_json_mb * MB)
+    if not settings.public_map:  # outermost: refused before a body is read
+        from blueprint.service.sign_in_gate import SignInGate
+
+        app.add_middleware(SignInGate)
     add_exception_handlers(app)
     _include_routers(app)
     return app

@@ -65,6 +65,9 @@ class Settings(BaseModel):
     # the session cookie's Secure flag: auto = Secure except for plain http to a loopback
     # host (127.0.0.1, localhost, ::1); true = always; false = never (plain-http deployments)
     cookie_secure: str = "auto"
+    # true: the map, its API reads and the OGC API answer anyone who reaches the server;
+    # false: only a signed-in user or an API token (service/sign_in_gate.py, docs/deploy.md)
+    public_map: bool = True
 
     @model_validator(mode="before")
     @classmethod

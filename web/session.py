@@ -298,6 +298,12 @@ def _is_page(request: Request, path: str) -> bool:
     return any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
 
 
+def to_login(request: Request, target: str) -> RedirectResponse:
+    """303 to /login, which comes back to ``target`` (a path below the app's root)."""
+    base = request.scope.get("root_path", "")
+    return RedirectResponse(f"{base}/login?next={quote(target, safe='/')}", status_code=303)
+
+
 def install_redirect(app: FastAPI, error_status: Any,
                      context: Callable[[Request, Session], Awaitable[PageContext]]) -> None:
     """Anonymous visitors of a page that needs a user go to /login (303), and come back;
@@ -313,9 +319,7 @@ def install_redirect(app: FastAPI, error_status: Any,
 
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, exc: LoginRequired) -> Response:
-        base = request.scope.get("root_path", "")
-        return RedirectResponse(f"{base}/login?next={quote(exc.target, safe='/')}",
-                                status_code=303)
+        return to_login(request, exc.target)
 
     @app.exception_handler(PasswordChangeRequired)
     async def _to_account(request: Request, exc: PasswordChangeRequired) -> Response:

@@ -72,6 +72,16 @@ async def optional_user(request: Request,
     session that ended counts as none; 403 for the session of a user who must first change
     a password an administrator set (the pages send them to /account; a token is the
     user's own). Only read-only endpoints take this dependency."""
+    return await _token_or_session_user(request, creds)
+
+
+async def caller(request: Request) -> User | None:
+    """What :func:`optional_user` reads, outside a route (the sign-in gate's middleware)."""
+    return await _token_or_session_user(request, await _bearer(request))
+
+
+async def _token_or_session_user(request: Request, creds: HTTPAuthorizationCredentials | None
+                                 ) -> User | None:
     if creds is not None:
         return await run_in_threadpool(authenticate, creds.credentials,
                                        store=request.app.state.store)

@@ -40,6 +40,13 @@ def status_for(exc: errors.BlueprintError) -> int:
     return 400
 
 
+def error_response(exc: errors.BlueprintError) -> JSONResponse:
+    """The JSON answer of a domain error (a 401 asks for a bearer token)."""
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.NotAuthenticated) \
+        else None
+    return JSONResponse(exc.to_dict(), status_code=status_for(exc), headers=headers)
+
+
 # pydantic's error types → what the user reads (the rest: 请求参数有误 and where)
 _VALIDATION_ZH = {
     "json_invalid": "请求内容不是有效的 JSON",
@@ -107,9 +114,7 @@ def add_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(errors.BlueprintError)
     async def _domain(_request: Request, exc: errors.BlueprintError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.NotAuthenticated) \
-            else None
-        return JSONResponse(exc.to_dict(), status_code=status_for(exc), headers=headers)
+        return error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

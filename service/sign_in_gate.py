@@ -1,0 +1,122 @@
+"""``BLUEPRINT_PUBLIC_MAP=false``: the whole app behind sign-in, decided in one place.
+
+A city whose red lines and farmland are restricted cannot let the map, its API reads
+(features, tiles, vetting, 找地块, raster images) or the OGC API answer whoever reaches the
+server. This middleware stands in front of every route, so a route added later is closed
+too unless it is put on :data:`OPEN_PATHS`:
+
+- open to anyone: signing in and out, the static files (the login page's styles), the
+  browser's icon, and the API's description (``/docs``, ``/openapi.json``): they are the
+  same for every deployment, carry no layer name or feature, and tell a program how to send
+  its token; every call Swagger's "Try it out" makes goes through this gate;
+- the API (``/api/…``) and the OGC API (``/ogc…``): a valid bearer token or the page
+  session's cookie, else 401 with the API's JSON error (the rules of
+  :func:`blueprint.service.api.deps.optional_user`: a wrong token is 401, a session that must
+  first change its password 403);
+- everything else (the map ``/`` and the other pages): a live page session, else 303 to
+  ``/login?next=…``, which comes back after signing in (as the pages that need a user do);
+- what it lets through is cached ``private`` (the tiles' and images' ``public`` would let a
+  proxy between hand a signed-in user's tile to anyone).
+
+With ``BLUEPRINT_PUBLIC_MAP=true`` (the default) the app does not install it.
+"""
+
+from __future__ import annotations
+
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import exc as sa_exc
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from blueprint.layers.errors import BlueprintError, NotAuthenticated
+from blueprint.layers.sessions import SESSION_COOKIE, session_user
+from blueprint.layers.store import storage_unavailable
+from blueprint.service.api.deps import caller
+from blueprint.service.api.errors import error_response
+from blueprint.web.session import app_path, to_login
+
+#: What answers an anonymous caller (paths below the app's root); ``/static/…`` too.
+OPEN_PATHS = frozenset({"/login", "/logout", "/favicon.ico", "/docs", "/docs/oauth2-redirect",
+                        "/openapi.json"})
+OPEN_PREFIXES = ("/static/",)
+API_PREFIXES = ("/api/", "/ogc/")
+SIGN_IN_ZH = "本系统的地图与数据须登录后使用：请先登录，或在请求中提供访问令牌（由系统管理员发放）"
+
+
+def is_open(path: str) -> bool:
+    """Whether ``path`` answers without sign-in."""
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+
+def is_api(path: str) -> bool:
+    """Whether ``path`` is the API's or the OGC API's (a JSON 401, not a redirect)."""
+    return path in ("/api", "/ogc") or path.startswith(API_PREFIXES)
+
+
+class SignInGate:
+    """ASGI middleware: an anonymous request for anything but :func:`is_open` is refused."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Let an open path or a signed-in caller through; refuse anyone else."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        path = app_path(request)
+        if is_open(path):
+            await self.app(scope, receive, send)
+            return
+        try:
+            refusal = await (_api_refusal(request) if is_api(path)
+                             else _page_refusal(request, path))
+        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+            refusal = error_response(storage_unavailable(exc))
+        if refusal is not None:
+            await refusal(scope, receive, send)
+        else:
+            await self.app(scope, receive, _kept_private(send))
+
+
+def _kept_private(send: Send) -> Send:
+    """``send``, with ``Cache-Control: public`` (tiles, raster images) made ``private``: a
+    shared cache (a proxy) would otherwise keep what a signed-in user read and hand it to
+    anyone asking the same address."""
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            cache = headers.get("cache-control")
+            if cache and "public" in cache:
+                headers["cache-control"] = cache.replace("public", "private")
+        await send(message)
+    return sending
+
+
+async def _api_refusal(request: Request) -> Response | None:
+    """None for the bearer token's user or the page session's; else the API's error."""
+    try:
+        user = await caller(request)
+    except BlueprintError as exc:
+        return error_response(exc)
+    if user is not None:
+        return None
+    return error_response(NotAuthenticated(
+        "sign in, or send an API token (Authorization: Bearer …): this server's map and "
+        "data are not public (BLUEPRINT_PUBLIC_MAP=false)", message_zh=SIGN_IN_ZH))
+
+
+async def _page_refusal(request: Request, path: str) -> Response | None:
+    """None for a live page session (the page itself sends one that must change its
+    password to /account); else a redirect to sign in that comes back here."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    try:
+        if session_id:  # an anonymous request: no store read, no thread-pool hop
+            await run_in_threadpool(session_user, session_id, store=request.app.state.store)
+            return None
+    except NotAuthenticated:
+        pass
+    return to_login(request, path + (f"?{request.url.query}" if request.url.query else ""))
