@@ -58,10 +58,11 @@ CONDITION = {"type": "Polygon", "coordinates": [[[116.0370, 36.4394], [116.0380,
 
 @contextmanager
 def _client(store: Store, tmp_path: Path, base_url: str = "https://testserver",
-            **settings: Any) -> Iterator[TestClient]:
-    """The real app serving ``store``; https so the Secure cookie is sent back."""
+            root_path: str = "", **settings: Any) -> Iterator[TestClient]:
+    """The real app serving ``store`` (under ``root_path``, a proxy's prefix, when given);
+    https so the Secure cookie is sent back."""
     app = create_app(Settings(data_dir=tmp_path / "app", **settings))
-    with TestClient(app, base_url=base_url) as client:
+    with TestClient(app, base_url=base_url, root_path=root_path) as client:
         own, app.state.store = app.state.store, store
         try:
             yield client

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,9 @@ from projects_support import city  # noqa: F401  (fixture)
 from blueprint.layers.errors import BadInput
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
-from blueprint.service.app import create_app
 from blueprint.service.settings import Settings, get_settings
 from blueprint.service.sign_in_gate import OPEN_PATHS
-from tests.test_pages import PASSWORD, SITE
+from tests.test_pages import PASSWORD, SITE, _client
 
 #: what may answer an anonymous caller with the setting false (the gate's own list, and
 #: written out here so that widening it is a visible change to this test)
@@ -38,19 +36,6 @@ MAP_READS = {("GET", "/"), ("GET", "/api/layers"), ("GET", "/api/layers/{name}/f
              ("GET", "/api/layers/{name}/image.png"), ("GET", "/api/layers/{name}/image"),
              ("POST", "/api/vet"), ("POST", "/api/vet/file"), ("POST", "/api/site-search"),
              ("GET", "/ogc"), ("GET", "/ogc/collections/{name}/items")}
-
-
-@contextmanager
-def _client(store: Store, tmp_path: Path, root_path: str = "", **settings: Any
-            ) -> Iterator[TestClient]:
-    """The real app serving ``store`` (https, so the Secure session cookie is sent back)."""
-    app = create_app(Settings(data_dir=tmp_path / "app", **settings))
-    with TestClient(app, base_url="https://testserver", root_path=root_path) as client:
-        own, app.state.store = app.state.store, store
-        try:
-            yield client
-        finally:
-            app.state.store = own
 
 
 def _routes(app: Any) -> Iterator[tuple[str, str]]:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,9 +20,7 @@ from projects_support import city  # noqa: F401  (fixture)
 from blueprint.analysis.projects import get_project
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
-from blueprint.service.app import create_app
-from blueprint.service.settings import Settings
-from tests.test_pages import DCF, PASSWORD, SITE
+from tests.test_pages import DCF, PASSWORD, SITE, _client
 
 ROOT = "/bp"
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -31,16 +28,9 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;
 AS_SENT = {"root in path": ROOT, "root not in path": ""}
 
 
-@contextmanager
-def _behind_proxy(store: Store, tmp_path: Path) -> Iterator[TestClient]:
+def _behind_proxy(store: Store, tmp_path: Path) -> Any:
     """The real app serving ``store`` under the root path ``/bp``."""
-    app = create_app(Settings(data_dir=tmp_path / "app"))
-    with TestClient(app, base_url="https://testserver", root_path=ROOT) as client:
-        own, app.state.store = app.state.store, store
-        try:
-            yield client
-        finally:
-            app.state.store = own
+    return _client(store, tmp_path, root_path=ROOT)
 
 
 def _sign_in(client: TestClient, at: str, next_: str | None) -> str:
