@@ -20,7 +20,7 @@ from projects_support import city
 from blueprint.layers.errors import NotAllowed
 from blueprint.layers.store import Store
 from blueprint.layers.users import User, create_user
-from tests.test_pages import _client, _csrf, _login, _save_project, _users
+from tests.test_pages import _client, _csrf, _login, _saved_project
 
 __all__ = ["city"]
 YANGGU = "本县（阳谷县）"
@@ -67,10 +67,7 @@ def _plan(code: str, store: Store) -> None:
 
 
 def test_the_pages_forms_name_the_users_county(city: Store, tmp_path: Path) -> None:
-    _users(city)
-    with _client(city, tmp_path) as nr:
-        _login(nr, "nr")
-        code = _save_project(nr, _csrf(nr))
+    code = _saved_project(city, tmp_path)
     _plan(code, city)
     with _client(city, tmp_path) as yg:
         _login(yg, "nr_yg")
@@ -182,10 +179,7 @@ def test_a_page_hiding_buttons_reads_no_name(city: Store, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The project page asks the policy once per button and hides another county's from
     its viewer: no name is read for that; the refused form reads it once."""
-    _users(city)
-    with _client(city, tmp_path) as nr:
-        _login(nr, "nr")
-        code = _save_project(nr, _csrf(nr))
+    code = _saved_project(city, tmp_path)
     with _client(city, tmp_path) as yg:
         _login(yg, "nr_yg")
         csrf = _csrf(yg)

@@ -78,15 +78,23 @@ def _users(store: Store) -> None:
                     password=PASSWORD)
 
 
-def _project_in_consultation(store: Store, tmp_path: Path) -> tuple[str, Any]:
-    """The users, and a project saved by staff with its first round started: its code and
-    that round."""
+def _saved_project(store: Store, tmp_path: Path, *, start_round: bool = False) -> str:
+    """The users, and a project saved on its page by city staff (its first round started
+    there too when ``start_round``): its code."""
     _users(store)
     with _client(store, tmp_path) as client:
         _login(client, "nr")
         code = _save_project(client, _csrf(client))
-        client.post(f"/projects/{code}/actions", data={"csrf": _csrf(client),
-                                                       "action": "start_round"})
+        if start_round:
+            client.post(f"/projects/{code}/actions", data={"csrf": _csrf(client),
+                                                           "action": "start_round"})
+    return code
+
+
+def _project_in_consultation(store: Store, tmp_path: Path) -> tuple[str, Any]:
+    """The users, and a project saved by staff with its first round started: its code and
+    that round."""
+    code = _saved_project(store, tmp_path, start_round=True)
     return code, rounds_of(code, store=store)[-1]
 
 
@@ -305,10 +313,7 @@ def test_inbox_and_stale_form_name_the_county_and_department(city: Store,  # noq
 
 
 def test_county_staff_act_only_in_their_county(city: Store, tmp_path: Path) -> None:  # noqa: F811
-    _users(city)
-    with _client(city, tmp_path) as client:
-        _login(client, "nr")
-        code = _save_project(client, _csrf(client))
+    code = _saved_project(city, tmp_path)
     with _client(city, tmp_path) as yg:
         _login(yg, "nr_yg")
         page = yg.get(f"/projects/{code}").text
