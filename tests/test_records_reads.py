@@ -325,6 +325,30 @@ def test_the_colours_list_reads_no_site(store: Store, tmp_path: Path,
         assert [s["project"] for s in json.loads(shown.stdout)] == codes, args
 
 
+def test_the_months_figures_and_bulletin_read_no_site(store: Store,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The month's figures and its bulletin (tables, no map) decode no project's site;
+    their colours are those computed with the sites read."""
+    from test_records_paging import _tracked
+    from test_records_scale import sites_decoded
+
+    from blueprint.analysis.tracking import month_figures, project_statuses
+    from blueprint.analysis.tracking.bulletin import build_bulletin, bulletin_html
+
+    codes = _tracked(store, 3)
+    decoded = sites_decoded(monkeypatch)
+    figures = month_figures("2026-04", store=store)
+    bulletin = build_bulletin("2026-04", store=store)
+    html = bulletin_html(bulletin)
+    assert decoded[0] == 0
+    with_sites = project_statuses(store=store, at=figures.at)
+    assert decoded[0] == 3
+    assert [(s.project.code, s.colour) for s in figures.statuses] == \
+        [(s.project.code, s.colour) for s in with_sites]
+    assert sorted(s.project.code for s in figures.statuses) == sorted(codes)
+    assert figures.counties[DCF]["tracked"] == 3 and "2026" in html
+
+
 def _meetings(store: Store, codes: list[str], n: int, start: int = 0) -> None:
     """``n`` dispatch meetings on ``codes``, each raising a problem of the first."""
     from blueprint.analysis.tracking import DispatchProblem, record_dispatch

@@ -196,10 +196,10 @@ def month_figures(month: str, *, store: Store, at: datetime | None = None) -> Fi
         at = min(window_close(month, settings.close_day), now)
     year, mon = (int(p) for p in month.split("-"))
     quarter = [m for m in quarter_months(year, (mon - 1) // 3 + 1) if m <= month]
-    statuses = project_statuses(store=store, at=at)
+    statuses = project_statuses(store=store, at=at, sites=False)  # figures draw no map
     reached = _reached_stages(store, at)
     counties: dict[str, dict[str, Any]] = {}
-    everyone = [p for p in list_projects(store=store) if p.created_at <= at]
+    everyone = [p for p in list_projects(store=store, sites=False) if p.created_at <= at]
     for county in sorted({p.county for p in everyone}):
         row = _county([p for p in everyone if p.county == county],
                       [s for s in statuses if s.project.county == county], reached, quarter, at)
