@@ -7,13 +7,16 @@ query reads and decodes only its candidates; without a sidecar (the first load o
 version) every row is read and decoded as before, and the sidecar written for the next
 process. :class:`BoxTree` finds the candidates on the boxes (a numpy scan at first, an
 STRtree over the boxes once many lookups were made) and applies the predicate to them, as
-``STRtree.query`` does; a query's features come in ascending id order either way.
+``STRtree.query`` does; a query's features come in ascending id order either way. For one
+site, the small layers are looked up together (:class:`SmallLayers`, one STRtree over the
+boxes of them all), as one lookup costs about the same whatever the layer's size.
 
 Thread safety: GEOS prepared geometries are not thread-safe, so the shared features are
 never prepared (the per-request site is prepared instead, and the overlay tests a site
 against a large feature through a prepared copy of its own per thread). One load per layer version
 happens however many requests arrive at once: later callers wait for it. The STRtree over
-the boxes is built and queried once under a lock before it is published. Decoded
+the boxes is built and queried once under a lock before it is published (that of
+:class:`SmallLayers` before the object is). Decoded
 geometries are stored under a lock; two threads decoding the same feature get equal
 geometries and one of them is kept.
 """
@@ -197,15 +200,21 @@ class BoxTree:
         if self._tree is None and self._looked_up > TREE_AFTER:
             with self._lock:
                 if self._tree is None:
-                    valid = ~np.isnan(self._bounds).any(axis=1)
-                    lines = np.full(len(self._bounds), None, dtype=object)
-                    if valid.any():
-                        lines[valid] = shapely.linestrings(
-                            np.ascontiguousarray(self._bounds[valid]).reshape(-1, 2, 2))
-                    tree = shapely.STRtree(lines)
-                    tree.query(shapely.Point(0, 0))  # GEOS builds lazily: build it now
-                    self._tree = tree
+                    self._tree = _box_tree(self._bounds)
         return self._tree
+
+
+def _box_tree(bounds: np.ndarray) -> shapely.STRtree:
+    """An STRtree over boxes (two-point lines: the same envelopes, half the memory of
+    polygons; an empty box none), built now (GEOS builds lazily) so that it is never built
+    by two threads at once."""
+    valid = ~np.isnan(bounds).any(axis=1)
+    lines = np.full(len(bounds), None, dtype=object)
+    if valid.any():
+        lines[valid] = shapely.linestrings(np.ascontiguousarray(bounds[valid]).reshape(-1, 2, 2))
+    tree = shapely.STRtree(lines)
+    tree.query(shapely.Point(0, 0))
+    return tree
 
 
 @dataclass
@@ -259,6 +268,51 @@ class LayerIndex:
             shared[pairs[0][inner]] = True
             self.alone[unknown] = np.where(shared, 0, 1)
         return self.alone[positions] == 1
+
+
+class SmallLayers:
+    """Several small layers' features in one STRtree over their boxes: for a site, the
+    candidates of all of them in one lookup instead of one a layer (most of a small
+    layer's lookup is the call's own cost). Built once per set of layer versions
+    (:func:`small_layers`)."""
+
+    def __init__(self, indexes: Sequence[LayerIndex]):
+        self.indexes = list(indexes)
+        sizes = [len(x.arrays.fids) for x in indexes]
+        self._layer = np.repeat(np.arange(len(indexes)), sizes)
+        self._position = np.concatenate([np.arange(n) for n in sizes])
+        # the layers' own geometry objects, taken from them as queries first need them
+        self._geoms = np.full(len(self._layer), None, dtype=object)
+        self._have = np.zeros(len(self._layer), dtype=bool)
+        self._tree = _box_tree(np.concatenate([x.arrays.bounds for x in indexes]))
+
+    def query(self, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The features whose boxes meet the box of ``sites`` (an array of one site): each
+        one's layer (its place in ``indexes``), position and geometry, layer by layer,
+        each in id order."""
+        hit = np.sort(self._tree.query(sites)[1])
+        missing = hit[~self._have[hit]]
+        for i in np.unique(self._layer[missing]).tolist():  # read and decoded when first met
+            mine = missing[self._layer[missing] == i]
+            self._geoms[mine] = self.indexes[i].arrays.geoms[self._position[mine]]
+            self._have[mine] = True  # after the geometry: a thread seeing it sees that
+        return self._layer[hit], self._position[hit], self._geoms[hit]
+
+
+_SMALL: dict[tuple[int, ...], SmallLayers] = {}
+
+
+def small_layers(indexes: Sequence[LayerIndex]) -> SmallLayers:
+    """The :class:`SmallLayers` of these layer indexes (kept for the last few sets asked)."""
+    key = tuple(id(x) for x in indexes)
+    found = _SMALL.get(key)
+    if found is not None and all(a is b for a, b in zip(found.indexes, indexes, strict=True)):
+        return found  # the same objects: their ids were not reused
+    found = SmallLayers(indexes)
+    if len(_SMALL) >= 4:  # a layer re-imported, another store: the old sets let go
+        _SMALL.clear()
+    _SMALL[key] = found
+    return found
 
 
 def load_index_features(layer: LayerInfo, *, store: Store) -> IndexArrays:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
@@ -17,7 +17,7 @@ from shapely.geometry.base import BaseGeometry
 
 from blueprint.layers.crs import CGCS2000, transformer
 from blueprint.layers.engine.base import BBox, FeaturePage, geojson_feature
-from blueprint.layers.engine.embedded_index import LayerIndex, layer_index
+from blueprint.layers.engine.embedded_index import LayerIndex, layer_index, small_layers
 from blueprint.layers.engine.overlay_types import SLIVER_M2, FeatureHit, LayerOverlap
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ BIG_VERTICES = 256
 # some 12 MB a thread). A feature above it is tested unprepared, as a small one is.
 PREPARED_VERTICES_PER_THREAD = 100_000
 _LOCAL = threading.local()
+# Layers of at most this many features are scanned together for one site's candidates.
+SMALL_LAYER = 4096
 
 
 def page_embedded(layer: LayerInfo, bbox: BBox | None, *, store: Store, limit: int,
@@ -62,7 +64,8 @@ def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
                           layers: list[LayerInfo], *, store: Store) -> list[list[LayerOverlap]]:
     """Overlay each of ``sites`` on ``layers``; per site, the same answer as alone.
 
-    Each layer's index finds its candidates on their boxes; then ONE vectorised pass over
+    The layers' indexes find the candidates on their boxes (for one site, the small
+    layers' in one lookup: :class:`SmallLayers`); then ONE vectorised pass over
     the (site, feature) pairs of all layers at once (the exact test, the cut, the
     projection to each site's zone, the areas), and per (site, layer) the hits and their
     unions. A site meets a handful of features over all the layers: one pass instead of
@@ -77,16 +80,10 @@ def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
     boxes = shapely.bounds(site_arr)
     extent = boxes[0].tolist() if len(sites) == 1 else \
         [*boxes[:, :2].min(axis=0).tolist(), *boxes[:, 2:].max(axis=0).tolist()]
-    found = _candidates(site_arr, [(k, x) for k, x in enumerate(indexes)
-                                   if not x.misses(extent)])
-    if not found:
+    owner, layer_no, cand, geoms = _candidates(site_arr, boxes, extent, indexes)
+    if not cand.size:
         return answers
-    cand = np.concatenate([ids for _, _, ids in found])
-    owner = np.zeros(len(cand), dtype=np.intp) if len(sites) == 1 else \
-        np.concatenate([of for _, of, _ in found])
-    layer_no = np.repeat([k for k, _, _ in found], [len(ids) for _, _, ids in found])
-    geoms = np.concatenate([indexes[k].arrays.geoms[ids] for k, _, ids in found])
-    touched = shapely.intersects(site_arr[owner], geoms)  # the site first: it is prepared
+    touched = _against_features(site_arr[owner], geoms, shapely.intersects, shapely.intersects)
     if not touched.any():
         return answers
     owner, cand, layer_no, geoms = owner[touched], cand[touched], layer_no[touched], \
@@ -101,8 +98,8 @@ def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
             mask = piece_zones == zone
             projected[mask] = _projected(pieces[mask], int(zone))
     areas = shapely.area(projected)
-    # (site, layer) groups, each in the features' id order (the stable sort keeps it;
-    # one site's pairs are in that order already: layer by layer, each in id order)
+    # (site, layer) groups, each in the features' id order (the stable sort keeps it; one
+    # site's need none: each layer's pairs come in id order, and a hit goes to its layer)
     if len(sites) > 1:
         order = np.lexsort((layer_no, owner))
         owner, cand, layer_no = owner[order], cand[order], layer_no[order]
@@ -139,16 +136,47 @@ def _projected(pieces: np.ndarray, zone: int) -> np.ndarray:
     return shapely.set_coordinates(pieces.copy(), np.column_stack((x, y)))
 
 
-def _candidates(site_arr: np.ndarray, indexes: list[tuple[int, LayerIndex]]
-                ) -> list[tuple[int, np.ndarray | None, np.ndarray]]:
-    """Per layer ``k`` whose boxes some site's box meets: the sites and the features of
-    those (site, feature) pairs, each site's features in id order. For one site, its
-    features alone (one lean lookup a layer; the sites None)."""
+def _candidates(site_arr: np.ndarray, boxes: np.ndarray, extent: list[float],
+                indexes: list[LayerIndex]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The (site, feature) pairs whose boxes meet: each pair's site, layer (its place in
+    ``indexes``), feature and the feature's geometry; the pairs of a (site, layer) in the
+    features' id order. ``boxes``: the sites' bounds; ``extent``: the bounds of them all."""
     if len(site_arr) == 1:
-        found = [(k, index.tree.query_one(site_arr[0])) for k, index in indexes]
-        return [(k, None, ids) for k, ids in found if len(ids)]
-    pairs = [(k, index.tree.query(site_arr)) for k, index in indexes]
-    return [(k, of[0], of[1]) for k, of in pairs if of.shape[1]]
+        return _candidates_one(extent, site_arr, indexes)
+    found = [(k, index, index.tree.query(site_arr)) for k, index in enumerate(indexes)
+             if not index.misses(extent)]
+    found = [(k, index, of) for k, index, of in found if of.shape[1]]
+    if not found:
+        return _NONE
+    owner = np.concatenate([of[0] for _, _, of in found])
+    layer_no = np.repeat([k for k, _, _ in found], [of.shape[1] for _, _, of in found])
+    cand = np.concatenate([of[1] for _, _, of in found])
+    geoms = np.concatenate([index.arrays.geoms[of[1]] for _, index, of in found])
+    return owner, layer_no, cand, geoms
+
+
+_NONE = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp),
+         np.zeros(0, dtype=object))
+
+
+def _candidates_one(box: list[float], site_arr: np.ndarray, indexes: list[LayerIndex]
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_candidates` of one site (in ``site_arr``, its bounds ``box``): the small
+    layers' in one lookup (:class:`SmallLayers`), a large layer's in its own index."""
+    small = [(k, x) for k, x in enumerate(indexes) if len(x.arrays.fids) <= SMALL_LAYER]
+    parts = []
+    if small:
+        layer, cand, geoms = small_layers([x for _, x in small]).query(site_arr)
+        parts.append((np.array([k for k, _ in small], dtype=np.intp)[layer], cand, geoms))
+    for k, index in enumerate(indexes):
+        if len(index.arrays.fids) > SMALL_LAYER and not index.misses(box):
+            ids = index.tree.query_one(site_arr[0])
+            parts.append((np.full(len(ids), k, dtype=np.intp), ids, index.arrays.geoms[ids]))
+    if not parts:
+        return _NONE
+    layer_no, cand, geoms = parts[0] if len(parts) == 1 else \
+        (np.concatenate(p) for p in zip(*parts, strict=True))
+    return np.zeros(len(cand), dtype=np.intp), layer_no, cand, geoms
 
 
 def _overlapping_groups(suspects: dict[int, list[int]], indexes: list[LayerIndex],
@@ -266,19 +294,26 @@ def _intersections(geoms: np.ndarray, sites: np.ndarray) -> np.ndarray:
 
 
 def _site_inside(sites: np.ndarray, geoms: np.ndarray) -> np.ndarray:
-    """Whether each site lies inside its feature. A large feature (a county, a zoning
-    plan) is tested through this thread's own prepared copy of it: unprepared, GEOS would
-    index its every edge again for each site."""
+    """Whether each site lies inside its feature."""
+    return _against_features(sites, geoms, shapely.covered_by, shapely.covers)
+
+
+def _against_features(sites: np.ndarray, geoms: np.ndarray, site_first: Callable[..., Any],
+                      feature_first: Callable[..., Any]) -> np.ndarray:
+    """A predicate per (site, feature) pair, ``site_first(sites, geoms)``: the site first,
+    as it is prepared. A large feature (a county, a zoning plan) is tested as
+    ``feature_first(its copy, site)`` through this thread's own prepared copy of it:
+    unprepared, GEOS would walk its every edge again for each site."""
     size = shapely.get_num_coordinates(geoms)
     big = (size > BIG_VERTICES) & (size <= PREPARED_VERTICES_PER_THREAD)
     if not big.any():
-        return shapely.covered_by(sites, geoms)
-    inside = np.empty(len(geoms), dtype=bool)
-    inside[~big] = shapely.covered_by(sites[~big], geoms[~big])
+        return np.asarray(site_first(sites, geoms), dtype=bool)
+    answer = np.empty(len(geoms), dtype=bool)
+    answer[~big] = site_first(sites[~big], geoms[~big])
     copies = np.array([_prepared_copy(g, n) for g, n in zip(geoms[big], size[big].tolist(),
                                                               strict=True)], dtype=object)
-    inside[big] = shapely.covers(copies, sites[big])
-    return inside
+    answer[big] = feature_first(copies, sites[big])
+    return answer
 
 
 def _prepared_copy(geom: BaseGeometry, vertices: int) -> BaseGeometry:
