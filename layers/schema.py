@@ -207,6 +207,8 @@ quota_operations = sa.Table(
     sa.Column("actor", sa.String(120), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_quota_operations_op", "op", "year", "kind"),
+    sa.Index("ix_quota_operations_project", "project"),  # 0011_records_indexes
 )
 
 # ``origin_id``: for entries into or out of hold/project accounts, the reserve (county
@@ -230,6 +232,13 @@ quota_entries = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("amount > 0", name="ck_quota_entries_positive"),
     sa.CheckConstraint("debit_id <> credit_id", name="ck_quota_entries_two_accounts"),
+    sa.Index("ix_quota_entries_year_kind", "year", "kind"),
+    sa.Index("ix_quota_entries_debit", "debit_id"),
+    sa.Index("ix_quota_entries_credit", "credit_id"),
+    sa.Index("ix_quota_entries_origin", "origin_id"),  # 0014_ledger_origin_index
+    sa.Index("ix_quota_entries_operation", "operation_id"),
+    sa.Index("ix_quota_entries_hold", "hold_id"),
+    sa.Index("ix_quota_entries_loan", "loan_id"),
 )
 
 
