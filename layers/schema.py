@@ -574,10 +574,21 @@ tracking_dispatches = sa.Table(
     sa.Column("held_on", sa.Date, nullable=False),
     sa.Column("week", sa.String(8), nullable=False),  # ISO week, 2026-W48
     sa.Column("attendees", sa.Text, nullable=False),  # JSON list
-    sa.Column("projects", sa.Text, nullable=False),  # JSON list of project codes
     sa.Column("decisions", sa.Text, nullable=False),
     sa.Column("recorded_at", _TIME, nullable=False),
     sa.Column("recorded_by", sa.String(120), nullable=False),
+)
+
+# The projects a dispatch meeting discussed, in its order (migration
+# ``0015_dispatch_projects``, which replaced the JSON list ``tracking_dispatches.projects``).
+tracking_dispatch_projects = sa.Table(
+    "tracking_dispatch_projects",
+    metadata,
+    sa.Column("dispatch_id", sa.Integer, sa.ForeignKey("tracking_dispatches.id"),
+              primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),  # 1, 2, … as listed
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Index("ix_tracking_dispatch_projects_project", "project_id", "dispatch_id"),
 )
 
 # The quarterly adjustment (一季一调整): projects moved into or out of the key library, or

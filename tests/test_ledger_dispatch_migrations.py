@@ -1,6 +1,7 @@
-"""Migration ``0014_ledger_origin_index`` (the ledger's reads by account through their
-indexes), on both engines: shown by the query plans of the statements the code runs, and
-by a downgrade and an upgrade of a store with data."""
+"""Migrations ``0014_ledger_origin_index`` (the ledger's reads by account through their
+indexes) and ``0015_dispatch_projects`` (a dispatch meeting's projects as rows of a join
+table, not a JSON list found by LIKE), on both engines: each shown by the query plans of
+the statements the code runs, and by a downgrade and an upgrade of a store with data."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
+from projects_support import STAFF, park_project
+from tracking_support import cn
 
+from blueprint.analysis.projects import create_project
 from blueprint.analysis.quota.balance_page import _flows
 from blueprint.analysis.quota.holds import find_holds
+from blueprint.analysis.tracking import list_dispatches, record_dispatch
 from blueprint.layers.store import MIGRATIONS, Store, upgrade
 
-HEAD = "0014_ledger_origin_index"
+HEAD = "0015_dispatch_projects"
 
 
 def _migrate(store: Store, revision: str) -> None:
@@ -137,3 +143,93 @@ def test_0014_the_entries_of_some_accounts_are_read_through_indexes(store: Store
                 or _whole_scan(store, "debit USING COVERING INDEX") in plan), plan
     assert upgrade(store) == HEAD
     assert plans() == (answers, now)
+
+
+# ----- 0015: a dispatch meeting's projects in tracking_dispatch_projects
+
+
+def _projects(store: Store, n: int) -> list[str]:
+    return [create_project(park_project(name=f"调度迁移项目{i}"), user=STAFF, store=store,
+                           at=cn("2026-01-05 09:00")).code for i in range(n)]
+
+
+def _old_meeting(store: Store, codes: list[str], decisions: str) -> int:
+    """A meeting written as before 0015: its projects a JSON list of codes."""
+    import json
+
+    with store.engine.begin() as conn:
+        return int(conn.execute(sa.text(
+            "INSERT INTO tracking_dispatches (held_on, week, attendees, projects, decisions,"
+            " recorded_at, recorded_by) VALUES (:held, '2026-W05', '[\"市重点项目办\"]',"
+            " :projects, :decisions, :at, 'nr_city') RETURNING id"),
+            {"held": cn("2026-01-26 10:00").date(), "at": cn("2026-01-26 10:00"),
+             "projects": json.dumps(codes, ensure_ascii=False), "decisions": decisions}
+        ).scalar_one())
+
+
+def _columns(store: Store, table: str) -> set[str]:
+    return {c["name"] for c in sa.inspect(store.engine).get_columns(table)}
+
+
+def test_0015_meetings_stored_as_json_keep_their_projects_in_order(store: Store) -> None:
+    """A meeting stored the old way (JSON) lists its projects, in its order, after the
+    upgrade, and is one of each of its projects' meetings; one recorded since goes back to
+    JSON with a downgrade and comes back the same."""
+    a, b, c = _projects(store, 3)
+    recent = record_dispatch(held_on="2026-02-02", attendees=["市重点项目办"],
+                             projects_discussed=[c, a], decisions="近期调度", user=STAFF,
+                             store=store, at=cn("2026-02-02 16:00"))
+    _migrate(store, "0014_ledger_origin_index")
+    assert "projects" in _columns(store, "tracking_dispatches")
+    assert "tracking_dispatch_projects" not in sa.inspect(store.engine).get_table_names()
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT projects FROM tracking_dispatches WHERE id = :i"),
+                            {"i": recent.id}).scalar_one() == f'["{c}", "{a}"]'
+    old = _old_meeting(store, [b, a], "旧调度")
+
+    assert upgrade(store) == HEAD
+    assert "projects" not in _columns(store, "tracking_dispatches")
+    listed = {d.id: d for d in list_dispatches(store=store)}
+    assert (listed[old].projects, listed[old].decisions) == ([b, a], "旧调度")
+    assert listed[recent.id].projects == [c, a]
+    assert [d.id for d in list_dispatches(store=store, project=a)] == [recent.id, old]
+    assert [d.id for d in list_dispatches(store=store, project=b)] == [old]
+    assert [d.id for d in list_dispatches(store=store, project=c, limit=1)] == [recent.id]
+
+
+def test_0015_a_project_s_meetings_are_found_through_the_join_table(store: Store) -> None:
+    """The meetings of a project are chosen through the index on the join table's
+    ``project_id``, without a LIKE on the meetings; the new rows are append-only."""
+    a, b = _projects(store, 2)
+    for day in range(3):
+        record_dispatch(held_on=f"2026-02-0{day + 2}", attendees=["市重点项目办"],
+                        projects_discussed=[a, b] if day else [a], decisions=f"第{day}次",
+                        user=STAFF, store=store, at=cn("2026-02-05 16:00"))
+    with _statements(store) as seen:
+        found = list_dispatches(store=store, project=b)
+    assert [d.decisions for d in found] == ["第2次", "第1次"]
+    assert all(d.projects == [a, b] for d in found)
+    [(statement, parameters)] = [(s, p) for s, p in seen if "FROM tracking_dispatches" in s]
+    assert "LIKE" not in statement.upper() and "tracking_dispatch_projects" in statement
+    plan = _plan(store, statement, parameters)
+    assert "ix_tracking_dispatch_projects_project" in plan, plan
+    for sql in ("UPDATE tracking_dispatch_projects SET position = position",
+                "DELETE FROM tracking_dispatch_projects"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with store.engine.begin() as conn:
+                conn.execute(sa.text(sql))
+
+
+def test_0015_an_upgrade_meeting_a_code_of_no_project_stops_and_changes_nothing(
+        store: Store) -> None:
+    [a] = _projects(store, 1)
+    _migrate(store, "0014_ledger_origin_index")
+    _old_meeting(store, [a, "LC-2099-0999"], "旧调度")
+    with pytest.raises(RuntimeError, match="lists project 'LC-2099-0999'"):
+        upgrade(store)
+    assert "projects" in _columns(store, "tracking_dispatches")
+    assert "tracking_dispatch_projects" not in sa.inspect(store.engine).get_table_names()
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")
+                            ).scalar_one() == "0014_ledger_origin_index"
+
