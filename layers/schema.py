@@ -526,8 +526,12 @@ tracking_problems = sa.Table(
     # where it came from, when not a report or by hand (migration ``0009_tracking_records``):
     # ``opinion:<id>``, ``meeting_item:<id>``, ``dispatch:<id>:<n>``; raising it again is a no-op
     sa.Column("source_ref", sa.String(80)),
+    # the dispatch meeting it was raised at (migration ``0016_problem_dispatch``; no foreign
+    # key, so that SQLite can drop the column again without rebuilding the table)
+    sa.Column("dispatch_id", sa.Integer),
     sa.Index("ix_tracking_problems_project", "project_id"),
     sa.Index("uq_tracking_problems_source_ref", "source_ref", unique=True),
+    sa.Index("ix_tracking_problems_dispatch", "dispatch_id"),
 )
 
 # Escalation to city level (art. 21), reassignment, closing (销号).

@@ -1,7 +1,9 @@
 """Migrations ``0014_ledger_origin_index`` (the ledger's reads by account through their
-indexes) and ``0015_dispatch_projects`` (a dispatch meeting's projects as rows of a join
-table, not a JSON list found by LIKE), on both engines: each shown by the query plans of
-the statements the code runs, and by a downgrade and an upgrade of a store with data."""
+indexes), ``0015_dispatch_projects`` (a dispatch meeting's projects as rows of a join
+table, not a JSON list found by LIKE) and ``0016_problem_dispatch`` (a meeting's problems
+by their meeting's id, not by a LIKE on ``source_ref``), on both engines: each shown by the
+query plans of the statements the code runs, and by a downgrade and an upgrade of a store
+with data."""
 
 from __future__ import annotations
 
@@ -18,10 +20,10 @@ from tracking_support import cn
 from blueprint.analysis.projects import create_project
 from blueprint.analysis.quota.balance_page import _flows
 from blueprint.analysis.quota.holds import find_holds
-from blueprint.analysis.tracking import list_dispatches, record_dispatch
+from blueprint.analysis.tracking import DispatchProblem, list_dispatches, record_dispatch
 from blueprint.layers.store import MIGRATIONS, Store, upgrade
 
-HEAD = "0015_dispatch_projects"
+HEAD = "0016_problem_dispatch"
 
 
 def _migrate(store: Store, revision: str) -> None:
@@ -233,3 +235,36 @@ def test_0015_an_upgrade_meeting_a_code_of_no_project_stops_and_changes_nothing(
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")
                             ).scalar_one() == "0014_ledger_origin_index"
 
+
+
+# ----- 0016: a meeting's problems by tracking_problems.dispatch_id
+
+
+def test_0016_a_meeting_s_problems_are_found_by_its_id(store: Store) -> None:
+    """Problems raised at a meeting before 0016 are its problems after the upgrade (the
+    column filled from ``source_ref``); a listed meeting's problems are read through the
+    index on ``dispatch_id``, without a LIKE."""
+    a, b = _projects(store, 2)
+
+    def meeting(day: int, problems: int) -> Any:
+        return record_dispatch(
+            held_on=f"2026-02-0{day}", attendees=["市重点项目办"], projects_discussed=[a, b],
+            decisions=f"第{day}次", user=STAFF, store=store, at=cn("2026-02-09 16:00"),
+            problems=[DispatchProblem(b, f"问题{day}-{n}", "市住建局") for n in range(problems)])
+
+    before = [meeting(2, 2), meeting(3, 0)]
+    _migrate(store, "0015_dispatch_projects")
+    assert "dispatch_id" not in _columns(store, "tracking_problems")
+    assert upgrade(store) == HEAD
+    after = meeting(4, 1)
+    with _statements(store) as seen:
+        found = list_dispatches(store=store, project=a)
+    assert [(d.id, d.problems) for d in found] == [
+        (m.id, m.problems) for m in (after, *reversed(before))]
+    assert [len(d.problems) for d in found] == [1, 0, 2]
+    [(statement, parameters)] = [(s, p) for s, p in seen if "FROM tracking_problems" in s]
+    assert "LIKE" not in statement.upper()
+    plan = _plan(store, statement, parameters)
+    assert "ix_tracking_problems_dispatch" in plan, plan
+    assert {d.id: d.problems for d in list_dispatches(store=store)} == {
+        d.id: d.problems for d in found}

@@ -165,7 +165,8 @@ def record_dispatch(*, held_on: Any, attendees: list[str], projects_discussed: l
             pid = raise_linked(conn, project_id=project.id, code=project.code,
                                source="dispatch", ref=f"dispatch:{dispatch_id}:{n}",
                                problem=p.text, owner_unit=p.owner_unit, actor=user.name,
-                               at=at, due_on=day(p.due_on, "due_on") if p.due_on else None)
+                               at=at, due_on=day(p.due_on, "due_on") if p.due_on else None,
+                               dispatch_id=dispatch_id)
             raised.append(pid)
         write_audit(conn, actor=user.name, action="tracking.dispatch",
                     obj=f"dispatch:{dispatch_id}", at=at,
@@ -197,7 +198,7 @@ def list_dispatches(*, store: Store, project: str | None = None,
         refs = _raised_at(conn, ids)
     raised: dict[int, list[int]] = {}
     for r in refs:
-        raised.setdefault(int(str(r.source_ref).split(":")[1]), []).append(r.id)
+        raised.setdefault(r.dispatch_id, []).append(r.id)
     return [Dispatch(r.id, r.held_on, r.week, json.loads(r.attendees), codes.get(r.id, []),
                      r.decisions, utc(r.recorded_at), r.recorded_by,
                      sorted(raised.get(r.id, []))) for r in rows]
@@ -220,17 +221,16 @@ def _projects_of(conn: Connection, ids: list[int] | None) -> dict[int, list[str]
 
 
 def _raised_at(conn: Connection, ids: list[int] | None) -> list[Any]:
-    """The ids and refs (``dispatch:<id>:<n>``) of the problems raised at the meetings
-    ``ids`` (None: at every meeting), a statement per hundred meetings."""
-    query = sa.select(tracking_problems.c.id, tracking_problems.c.source_ref).where(
-        tracking_problems.c.source == "dispatch")
+    """The ids of the problems raised at the meetings ``ids`` (None: at every meeting), with
+    their meeting's, a statement per thousand meetings."""
+    query = sa.select(tracking_problems.c.id, tracking_problems.c.dispatch_id).where(
+        tracking_problems.c.dispatch_id.is_not(None))
     if ids is None:
         return list(conn.execute(query).all())
     found: list[Any] = []
-    for start in range(0, len(ids), 100):
-        found += conn.execute(query.where(sa.or_(*(
-            tracking_problems.c.source_ref.like(f"dispatch:{i}:%")
-            for i in ids[start:start + 100])))).all()
+    for start in range(0, len(ids), 1000):
+        found += conn.execute(query.where(
+            tracking_problems.c.dispatch_id.in_(ids[start:start + 1000]))).all()
     return found
 
 
