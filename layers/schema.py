@@ -207,6 +207,8 @@ quota_operations = sa.Table(
     sa.Column("actor", sa.String(120), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_quota_operations_op", "op", "year", "kind"),
+    sa.Index("ix_quota_operations_project", "project"),  # 0011_records_indexes
 )
 
 # ``origin_id``: for entries into or out of hold/project accounts, the reserve (county
@@ -230,6 +232,13 @@ quota_entries = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("amount > 0", name="ck_quota_entries_positive"),
     sa.CheckConstraint("debit_id <> credit_id", name="ck_quota_entries_two_accounts"),
+    sa.Index("ix_quota_entries_year_kind", "year", "kind"),
+    sa.Index("ix_quota_entries_debit", "debit_id"),
+    sa.Index("ix_quota_entries_credit", "credit_id"),
+    sa.Index("ix_quota_entries_origin", "origin_id"),  # 0014_ledger_origin_index
+    sa.Index("ix_quota_entries_operation", "operation_id"),
+    sa.Index("ix_quota_entries_hold", "hold_id"),
+    sa.Index("ix_quota_entries_loan", "loan_id"),
 )
 
 
@@ -517,8 +526,12 @@ tracking_problems = sa.Table(
     # where it came from, when not a report or by hand (migration ``0009_tracking_records``):
     # ``opinion:<id>``, ``meeting_item:<id>``, ``dispatch:<id>:<n>``; raising it again is a no-op
     sa.Column("source_ref", sa.String(80)),
+    # the dispatch meeting it was raised at (migration ``0016_problem_dispatch``; no foreign
+    # key, so that SQLite can drop the column again without rebuilding the table)
+    sa.Column("dispatch_id", sa.Integer),
     sa.Index("ix_tracking_problems_project", "project_id"),
     sa.Index("uq_tracking_problems_source_ref", "source_ref", unique=True),
+    sa.Index("ix_tracking_problems_dispatch", "dispatch_id"),
 )
 
 # Escalation to city level (art. 21), reassignment, closing (销号).
@@ -565,10 +578,21 @@ tracking_dispatches = sa.Table(
     sa.Column("held_on", sa.Date, nullable=False),
     sa.Column("week", sa.String(8), nullable=False),  # ISO week, 2026-W48
     sa.Column("attendees", sa.Text, nullable=False),  # JSON list
-    sa.Column("projects", sa.Text, nullable=False),  # JSON list of project codes
     sa.Column("decisions", sa.Text, nullable=False),
     sa.Column("recorded_at", _TIME, nullable=False),
     sa.Column("recorded_by", sa.String(120), nullable=False),
+)
+
+# The projects a dispatch meeting discussed, in its order (migration
+# ``0015_dispatch_projects``, which replaced the JSON list ``tracking_dispatches.projects``).
+tracking_dispatch_projects = sa.Table(
+    "tracking_dispatch_projects",
+    metadata,
+    sa.Column("dispatch_id", sa.Integer, sa.ForeignKey("tracking_dispatches.id"),
+              primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),  # 1, 2, … as listed
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Index("ix_tracking_dispatch_projects_project", "project_id", "dispatch_id"),
 )
 
 # The quarterly adjustment (一季一调整): projects moved into or out of the key library, or

@@ -31,6 +31,7 @@ from blueprint.layers.schema import (
     projects,
     tracking_adjustment_items,
     tracking_adjustments,
+    tracking_dispatch_projects,
     tracking_dispatches,
     tracking_problems,
 )
@@ -153,16 +154,19 @@ def record_dispatch(*, held_on: Any, attendees: list[str], projects_discussed: l
         found = {c: load_project(conn, c) for c in codes}
         dispatch_id = int(conn.execute(tracking_dispatches.insert().values(
             held_on=held, week=iso_week(held), attendees=json.dumps(people, ensure_ascii=False),
-            projects=json.dumps(codes, ensure_ascii=False), decisions=decisions,
-            recorded_at=at, recorded_by=user.name).returning(tracking_dispatches.c.id)
-        ).scalar_one())
+            decisions=decisions, recorded_at=at, recorded_by=user.name
+        ).returning(tracking_dispatches.c.id)).scalar_one())
+        conn.execute(tracking_dispatch_projects.insert(), [
+            {"dispatch_id": dispatch_id, "position": n, "project_id": found[c].id}
+            for n, c in enumerate(codes, 1)])
         raised = []
         for n, p in enumerate(problems, 1):
             project = found[p.project]
             pid = raise_linked(conn, project_id=project.id, code=project.code,
                                source="dispatch", ref=f"dispatch:{dispatch_id}:{n}",
                                problem=p.text, owner_unit=p.owner_unit, actor=user.name,
-                               at=at, due_on=day(p.due_on, "due_on") if p.due_on else None)
+                               at=at, due_on=day(p.due_on, "due_on") if p.due_on else None,
+                               dispatch_id=dispatch_id)
             raised.append(pid)
         write_audit(conn, actor=user.name, action="tracking.dispatch",
                     obj=f"dispatch:{dispatch_id}", at=at,
@@ -172,48 +176,61 @@ def record_dispatch(*, held_on: Any, attendees: list[str], projects_discussed: l
                     [p for p in raised if p is not None])
 
 
-def _like(value: str) -> str:
-    """``value`` as a LIKE pattern of itself (``\\`` the escape)."""
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def list_dispatches(*, store: Store, project: str | None = None,
                     limit: int | None = None) -> list[Dispatch]:
     """Dispatch meetings, newest first (``project``: those that discussed it; ``limit``:
-    the newest ``limit`` of them), each with the problems raised there: the meetings and
-    problems read are those listed, not every meeting's."""
+    the newest ``limit`` of them), each with its projects and the problems raised there:
+    the meetings, projects and problems read are those listed, not every meeting's."""
     query = sa.select(tracking_dispatches).order_by(tracking_dispatches.c.held_on.desc(),
                                                     tracking_dispatches.c.id.desc())
-    if project is not None:  # its code as an element of the meeting's JSON list of codes
-        query = query.where(tracking_dispatches.c.projects.like(
-            f"%{_like(json.dumps(project, ensure_ascii=False))}%", escape="\\"))
-    elif limit is not None:
+    if project is not None:  # through the index on the project's id
+        query = query.where(tracking_dispatches.c.id.in_(
+            sa.select(tracking_dispatch_projects.c.dispatch_id)
+            .join(projects, projects.c.id == tracking_dispatch_projects.c.project_id)
+            .where(projects.c.code == project)))
+    if limit is not None:
         query = query.limit(limit)
     with store.read() as conn:
-        rows = [r for r in conn.execute(query).all()
-                if project is None or project in json.loads(r.projects)][:limit]
-        refs = _raised_at(conn, None if project is None and limit is None
-                          else [r.id for r in rows])
+        rows = conn.execute(query).all()
+        every = project is None and limit is None
+        ids = None if every else [r.id for r in rows]
+        codes = _projects_of(conn, ids)
+        refs = _raised_at(conn, ids)
     raised: dict[int, list[int]] = {}
     for r in refs:
-        raised.setdefault(int(str(r.source_ref).split(":")[1]), []).append(r.id)
-    return [Dispatch(r.id, r.held_on, r.week, json.loads(r.attendees), json.loads(r.projects),
+        raised.setdefault(r.dispatch_id, []).append(r.id)
+    return [Dispatch(r.id, r.held_on, r.week, json.loads(r.attendees), codes.get(r.id, []),
                      r.decisions, utc(r.recorded_at), r.recorded_by,
                      sorted(raised.get(r.id, []))) for r in rows]
 
 
+def _projects_of(conn: Connection, ids: list[int] | None) -> dict[int, list[str]]:
+    """The codes of the projects of the meetings ``ids`` (None: of every meeting), each
+    meeting's in its order, a statement per thousand meetings."""
+    query = sa.select(tracking_dispatch_projects.c.dispatch_id, projects.c.code).join(
+        projects, projects.c.id == tracking_dispatch_projects.c.project_id).order_by(
+        tracking_dispatch_projects.c.dispatch_id, tracking_dispatch_projects.c.position)
+    found: dict[int, list[str]] = {}
+    chunks = [None] if ids is None else [ids[i:i + 1000] for i in range(0, len(ids), 1000)]
+    for chunk in chunks:
+        some = query if chunk is None else query.where(
+            tracking_dispatch_projects.c.dispatch_id.in_(chunk))
+        for dispatch_id, code in conn.execute(some):
+            found.setdefault(dispatch_id, []).append(code)
+    return found
+
+
 def _raised_at(conn: Connection, ids: list[int] | None) -> list[Any]:
-    """The ids and refs (``dispatch:<id>:<n>``) of the problems raised at the meetings
-    ``ids`` (None: at every meeting), a statement per hundred meetings."""
-    query = sa.select(tracking_problems.c.id, tracking_problems.c.source_ref).where(
-        tracking_problems.c.source == "dispatch")
+    """The ids of the problems raised at the meetings ``ids`` (None: at every meeting), with
+    their meeting's, a statement per thousand meetings."""
+    query = sa.select(tracking_problems.c.id, tracking_problems.c.dispatch_id).where(
+        tracking_problems.c.dispatch_id.is_not(None))
     if ids is None:
         return list(conn.execute(query).all())
     found: list[Any] = []
-    for start in range(0, len(ids), 100):
-        found += conn.execute(query.where(sa.or_(*(
-            tracking_problems.c.source_ref.like(f"dispatch:{i}:%")
-            for i in ids[start:start + 100])))).all()
+    for start in range(0, len(ids), 1000):
+        found += conn.execute(query.where(
+            tracking_problems.c.dispatch_id.in_(ids[start:start + 1000]))).all()
     return found
 
 

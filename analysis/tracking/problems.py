@@ -87,17 +87,18 @@ def raise_problem(code: str, problem: str, *, user: User, store: Store, source: 
 
 def raise_linked(conn: Connection, *, project_id: int, code: str, source: str, ref: str,
                  problem: str, owner_unit: str, actor: str, at: datetime,
-                 due_on: date | None = None) -> int | None:
+                 due_on: date | None = None, dispatch_id: int | None = None) -> int | None:
     """Within the caller's transaction: a problem raised where it was met (a consultation
-    objection, a joint-meeting item, a dispatch meeting), linked back by ``ref``. Once per
-    ``ref``: raising it again (a retry, a second sync) does nothing and returns None; the
-    unique index on ``source_ref`` holds the same against a concurrent writer."""
+    objection, a joint-meeting item, a dispatch meeting: ``dispatch_id``), linked back by
+    ``ref``. Once per ``ref``: raising it again (a retry, a second sync) does nothing and
+    returns None; the unique index on ``source_ref`` holds the same against a concurrent
+    writer."""
     if conn.execute(sa.select(tracking_problems.c.id).where(
             tracking_problems.c.source_ref == ref)).first() is not None:
         return None
     due = due_on or today_cn(at) + timedelta(days=DEFAULT_DUE_DAYS)
     pid = int(conn.execute(tracking_problems.insert().values(
-        project_id=project_id, source=source, source_ref=ref,
+        project_id=project_id, source=source, source_ref=ref, dispatch_id=dispatch_id,
         text=text(problem, "problem", limit=2000), owner_unit=text(owner_unit, "owner_unit"),
         due_on=due, raised_at=at, raised_by=actor).returning(tracking_problems.c.id)
     ).scalar_one())
