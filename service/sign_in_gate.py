@@ -15,6 +15,8 @@ too unless it is put on :data:`OPEN_PATHS`:
   first change its password 403);
 - everything else (the map ``/`` and the other pages): a live page session, else 303 to
   ``/login?next=…``, which comes back after signing in (as the pages that need a user do);
+- the page session it reads is kept on the request (``request.state``) for the route's
+  own dependencies, so a request reads it once; never beyond the request;
 - what it lets through is cached ``private`` (the tiles' and images' ``public`` would let a
   proxy between hand a signed-in user's tile to anyone).
 
@@ -31,11 +33,11 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from blueprint.layers.errors import BlueprintError, NotAuthenticated
-from blueprint.layers.sessions import SESSION_COOKIE, session_user
+from blueprint.layers.sessions import SESSION_COOKIE
 from blueprint.layers.store import storage_unavailable
 from blueprint.service.api.deps import caller
 from blueprint.service.api.errors import error_response
-from blueprint.web.session import app_path, to_login
+from blueprint.web.session import app_path, request_session, to_login
 
 #: What answers an anonymous caller (paths below the app's root); ``/static/…`` too.
 OPEN_PATHS = frozenset({"/login", "/logout", "/favicon.ico", "/docs", "/docs/oauth2-redirect",
@@ -112,11 +114,14 @@ async def _api_refusal(request: Request) -> Response | None:
 async def _page_refusal(request: Request, path: str) -> Response | None:
     """None for a live page session (the page itself sends one that must change its
     password to /account); else a redirect to sign in that comes back here."""
-    session_id = request.cookies.get(SESSION_COOKIE)
-    try:
-        if session_id:  # an anonymous request: no store read, no thread-pool hop
-            await run_in_threadpool(session_user, session_id, store=request.app.state.store)
-            return None
-    except NotAuthenticated:
-        pass
-    return to_login(request, path + (f"?{request.url.query}" if request.url.query else ""))
+    # an anonymous request: no store read, no thread-pool hop; a session read is kept on
+    # the request for the route (web.session.request_session), not read again there
+    if request.cookies.get(SESSION_COOKIE) and await run_in_threadpool(
+            request_session, request, request.app.state.store) is not None:
+        return None
+    return to_login(request, _here(request, path))
+
+
+def _here(request: Request, path: str) -> str:
+    """Where the request was going (below the app's root), to come back to after sign-in."""
+    return path + (f"?{request.url.query}" if request.url.query else "")

@@ -10,7 +10,9 @@ an anonymous caller, so a route added later cannot be left open by mistake. The 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -19,12 +21,14 @@ import pytest
 from fastapi.testclient import TestClient
 from projects_support import city  # noqa: F401  (fixture)
 
+from blueprint.layers import sessions
 from blueprint.layers.errors import BadInput
+from blueprint.layers.schema import sessions as session_rows
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
 from blueprint.service.settings import Settings, get_settings
 from blueprint.service.sign_in_gate import OPEN_PATHS
-from tests.test_pages import PASSWORD, SITE, _client
+from tests.test_pages import PASSWORD, SITE, _client, _csrf
 
 #: what may answer an anonymous caller with the setting false (the gate's own list, and
 #: written out here so that widening it is a visible change to this test)
@@ -162,6 +166,53 @@ def test_behind_a_proxy_the_sign_in_comes_back_under_its_root(city: Store, tmp_p
         assert client.get("/bp/static/app.css").status_code == 200
         assert _sign_in(client, "staff", at="/bp") == "/bp/"
         assert client.get("/bp/api/layers").status_code == 200
+
+
+def _counted_session_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The real :func:`layers.sessions.session_user`, wherever the app's modules hold it,
+    wrapped to note each call (the request runs the real code)."""
+    real, calls = sessions.session_user, []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append("read")
+        return real(*args, **kwargs)
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("blueprint.") and getattr(module, "session_user", None) is real:
+            monkeypatch.setattr(module, "session_user", counted)
+    return calls
+
+
+def test_a_request_reads_its_session_once_and_never_beyond_it(
+        city: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """The gate read the session, then the page's (or the API's) own user dependency read
+    it again: two store reads a request. Now the gate's read is the route's; the next
+    request reads again, so a session that ended (sign-out, expiry) is ended there."""
+    create_user("staff", "nr_staff", None, store=city, actor="test", password=PASSWORD)
+    with _client(city, tmp_path, public_map=False) as client:
+        assert _sign_in(client, "staff", "/projects") == "/projects"
+        reads = _counted_session_reads(monkeypatch)
+        for _ in range(2):  # each request reads once: nothing kept from the one before
+            for method, address, body in (("GET", "/projects", None), ("GET", "/", None),
+                                          ("POST", "/api/vet", {"site": SITE})):
+                reads.clear()
+                answer = client.request(method, address, json=body, follow_redirects=False)
+                assert answer.status_code == 200, (address, answer.status_code)
+                assert len(reads) == 1, (address, len(reads))
+        kept = client.cookies.get(sessions.SESSION_COOKIE)
+        client.post("/logout", data={"csrf": _csrf(client)}, follow_redirects=False)
+        client.cookies.set(sessions.SESSION_COOKIE, kept)  # a browser that kept the cookie
+        reads.clear()
+        ended = client.get("/projects", follow_redirects=False)
+        assert ended.headers["location"] == "/login?next=/projects" and len(reads) == 1
+        _sign_in(client, "staff", "/projects")
+        assert client.get("/projects").status_code == 200
+        with city.engine.begin() as conn:
+            conn.execute(session_rows.update().values(expires_at=datetime(2020, 1, 1,
+                                                                          tzinfo=UTC)))
+        expired = client.get("/projects", follow_redirects=False)
+        assert expired.headers["location"] == "/login?next=/projects"
+        _refused(client.post("/api/vet", json={"site": SITE}))
 
 
 def test_by_default_the_map_stays_public(city: Store, tmp_path: Path) -> None:  # noqa: F811
