@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -166,6 +167,44 @@ def test_behind_a_proxy_the_sign_in_comes_back_under_its_root(city: Store, tmp_p
         assert client.get("/bp/static/app.css").status_code == 200
         assert _sign_in(client, "staff", at="/bp") == "/bp/"
         assert client.get("/bp/api/layers").status_code == 200
+
+
+#: what a browser sends for a page it opens (Chromium's, for a link or the address bar)
+BROWSER_ACCEPT = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,"
+                  "image/webp,*/*;q=0.8")
+
+
+def test_a_browser_opening_the_ogc_api_pages_is_sent_to_sign_in_and_back(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The OGC API's HTML pages (``?f=html``, or a browser's Accept without ``f``) were a
+    401 JSON error in the browser: now 303 to sign in, which comes back to the page; a
+    program (JSON asked, ``f=json``, no Accept, a wrong token) keeps the API's 401."""
+    create_user("staff", "nr_staff", None, store=city, actor="test", password=PASSWORD)
+    with _client(city, tmp_path, public_map=False) as client:
+        for address, accept in (("/ogc/collections?f=html", "*/*"),
+                                ("/ogc/collections", BROWSER_ACCEPT), ("/ogc", "text/html"),
+                                ("/ogc/collections/x/items?f=html&limit=5", "*/*")):
+            answer = client.get(address, headers={"Accept": accept}, follow_redirects=False)
+            assert answer.status_code == 303, (address, answer.status_code, answer.text[:200])
+            assert answer.headers["location"] == f"/login?next={quote(address, safe='/')}"
+        for address, accept in (("/ogc/collections", "application/json"),
+                                ("/ogc/collections?f=json", BROWSER_ACCEPT),
+                                ("/ogc/collections", "*/*"), ("/ogc", "application/json")):
+            _refused(client.get(address, headers={"Accept": accept}))
+        bare = client.build_request("GET", "/ogc/collections")
+        del bare.headers["accept"]
+        _refused(client.send(bare))
+        wrong = client.get("/ogc/collections?f=html", headers={"Authorization": "Bearer wrong"},
+                           follow_redirects=False)
+        assert (wrong.status_code, wrong.json()["message_zh"]) == (401, "访问令牌无效")
+        to_login = client.get("/ogc/collections?f=html", follow_redirects=False)
+        back = _sign_in(client, "staff", to_login.headers["location"].split("next=", 1)[1])
+        assert back == "/ogc/collections?f=html"
+        page = client.get(back)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    with _client(city, tmp_path, root_path="/bp", public_map=False) as client:
+        answer = client.get("/bp/ogc?f=html", follow_redirects=False)
+        assert answer.headers["location"] == "/bp/login?next=/ogc%3Ff%3Dhtml"
 
 
 def _counted_session_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
