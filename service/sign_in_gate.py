@@ -12,9 +12,13 @@ too unless it is put on :data:`OPEN_PATHS`:
 - the API (``/api/…``) and the OGC API (``/ogc…``): a valid bearer token or the page
   session's cookie, else 401 with the API's JSON error (the rules of
   :func:`blueprint.service.api.deps.optional_user`: a wrong token is 401, a session that must
-  first change its password 403);
+  first change its password 403); but a browser asking for the OGC API's HTML pages
+  (``?f=html``, or ``Accept: text/html`` without ``f``) is a person: 303 to sign in, as
+  for the pages below;
 - everything else (the map ``/`` and the other pages): a live page session, else 303 to
   ``/login?next=…``, which comes back after signing in (as the pages that need a user do);
+- the page session it reads is kept on the request (``request.state``) for the route's
+  own dependencies, so a request reads it once; never beyond the request;
 - what it lets through is cached ``private`` (the tiles' and images' ``public`` would let a
   proxy between hand a signed-in user's tile to anyone).
 
@@ -31,11 +35,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from blueprint.layers.errors import BlueprintError, NotAuthenticated
-from blueprint.layers.sessions import SESSION_COOKIE, session_user
+from blueprint.layers.sessions import SESSION_COOKIE
 from blueprint.layers.store import storage_unavailable
 from blueprint.service.api.deps import caller
 from blueprint.service.api.errors import error_response
-from blueprint.web.session import app_path, to_login
+from blueprint.service.api.ogc_html import wants_html
+from blueprint.web.session import app_path, request_session, to_login
 
 #: What answers an anonymous caller (paths below the app's root); ``/static/…`` too.
 OPEN_PATHS = frozenset({"/login", "/logout", "/favicon.ico", "/docs", "/docs/oauth2-redirect",
@@ -48,6 +53,13 @@ SIGN_IN_ZH = "本系统的地图与数据须登录后使用：请先登录，或
 def is_open(path: str) -> bool:
     """Whether ``path`` answers without sign-in."""
     return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+
+def is_ogc_page(request: Request, path: str) -> bool:
+    """Whether the request asks the OGC API for one of its HTML pages (``f=html``, or a
+    browser's ``Accept: text/html`` without ``f``): a person's browser, sent to sign in."""
+    return (path == "/ogc" or path.startswith("/ogc/")) and wants_html(
+        request, request.query_params.get("f"))
 
 
 def is_api(path: str) -> bool:
@@ -72,7 +84,7 @@ class SignInGate:
             await self.app(scope, receive, send)
             return
         try:
-            refusal = await (_api_refusal(request) if is_api(path)
+            refusal = await (_api_refusal(request, path) if is_api(path)
                              else _page_refusal(request, path))
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
             refusal = error_response(storage_unavailable(exc))
@@ -96,14 +108,17 @@ def _kept_private(send: Send) -> Send:
     return sending
 
 
-async def _api_refusal(request: Request) -> Response | None:
-    """None for the bearer token's user or the page session's; else the API's error."""
+async def _api_refusal(request: Request, path: str) -> Response | None:
+    """None for the bearer token's user or the page session's; else the API's error, but
+    a browser asking the OGC API for its HTML pages is sent to sign in and back."""
     try:
         user = await caller(request)
     except BlueprintError as exc:
         return error_response(exc)
     if user is not None:
         return None
+    if is_ogc_page(request, path):
+        return to_login(request, _here(request, path))
     return error_response(NotAuthenticated(
         "sign in, or send an API token (Authorization: Bearer …): this server's map and "
         "data are not public (BLUEPRINT_PUBLIC_MAP=false)", message_zh=SIGN_IN_ZH))
@@ -112,11 +127,14 @@ async def _api_refusal(request: Request) -> Response | None:
 async def _page_refusal(request: Request, path: str) -> Response | None:
     """None for a live page session (the page itself sends one that must change its
     password to /account); else a redirect to sign in that comes back here."""
-    session_id = request.cookies.get(SESSION_COOKIE)
-    try:
-        if session_id:  # an anonymous request: no store read, no thread-pool hop
-            await run_in_threadpool(session_user, session_id, store=request.app.state.store)
-            return None
-    except NotAuthenticated:
-        pass
-    return to_login(request, path + (f"?{request.url.query}" if request.url.query else ""))
+    # an anonymous request: no store read, no thread-pool hop; a session read is kept on
+    # the request for the route (web.session.request_session), not read again there
+    if request.cookies.get(SESSION_COOKIE) and await run_in_threadpool(
+            request_session, request, request.app.state.store) is not None:
+        return None
+    return to_login(request, _here(request, path))
+
+
+def _here(request: Request, path: str) -> str:
+    """Where the request was going (below the app's root), to come back to after sign-in."""
+    return path + (f"?{request.url.query}" if request.url.query else "")

@@ -111,9 +111,10 @@ def test_a_chosen_site_file_is_said_to_be_the_site(server, page):
 
 
 def test_a_refused_new_project_keeps_the_site_of_its_file(server, page, console):
-    """保存为项目 with a site file and a 总投资 of 很多: the form comes back saying the site
-    read from the file is kept (not the map's last check, which the session also holds);
-    sent again with no file, the project has the file's site."""
+    """保存为项目 with a site file and a 总投资 of 0 (a number the page lets through, the
+    server refuses: 必须是正数): the form comes back saying the site read from the file is
+    kept (not the map's last check, which the session also holds); sent again with no
+    file, the project has the file's site."""
     sign_in(page, server, "东昌府区小李", "/projects/new")
     page.evaluate("""sessionStorage.setItem("bp-checked-site", JSON.stringify({
         feature: {type: "Feature", properties: {}, geometry: {type: "Polygon", coordinates:
@@ -123,7 +124,7 @@ def test_a_refused_new_project_keeps_the_site_of_its_file(server, page, console)
     assert page.locator("#bp-site-info").inner_text().startswith("地块：地图上的地块")
     page.set_input_files("#bp-site-file", str(SITES / "01_park_clean.txt"))
     page.fill("input[name=name]", "保留地块项目")
-    page.fill("input[name=investment]", "很多")
+    page.fill("input[name=investment]", "0")
     page.fill("input[name=responsible_unit]", "聊城某公司")
     console.expect("status of 422")
     page.click("#bp-save-project")
@@ -140,15 +141,15 @@ def test_a_refused_new_project_keeps_the_site_of_its_file(server, page, console)
 
 
 def test_a_refused_revision_keeps_the_site_of_its_file(server, page, console):
-    """修改项目 with a site file and a 总投资 of 很多: the form comes back saying the site
-    read from the file is kept; a file chosen and then taken back leaves that said; sent
-    again with no file, the site is the file's (第 2 版)."""
+    """修改项目 with a site file and a 总投资 of 0 (refused by the server): the form comes
+    back saying the site read from the file is kept; a file chosen and then taken back
+    leaves that said; sent again with no file, the site is the file's (第 2 版)."""
     code = STATE["待修改项目"]
     sign_in(page, server, "东昌府区小李", f"/projects/{code}")
     page.click("#bp-revise-box > summary")
     page.set_input_files("#bp-revise-form input[name=site_file]",
                          str(SITES / "02_redline_conflict.txt"))
-    page.fill("#bp-revise-form input[name=investment]", "很多")
+    page.fill("#bp-revise-form input[name=investment]", "0")
     page.fill("#bp-revise-form input[name=reason]", "调整地块")
     console.expect("status of 422")
     page.click("#bp-revise")

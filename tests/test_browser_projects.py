@@ -200,8 +200,9 @@ def _drag_on_revise_map(page: Any, south_west: tuple[float, float],
 
 
 def test_a_refused_revision_keeps_the_drawn_site_on_the_map(server, page, console):
-    """修改项目 with a newly drawn site and a wrong amount: the page comes back with the
-    reason, the drawn site still on the map and in the form; the corrected form sends it.
+    """修改项目 with a newly drawn site and a wrong amount (总投资 0, the server's to refuse):
+    the page comes back with the reason, the drawn site still on the map and in the form;
+    the corrected form sends it.
     The refused page says the site is kept before its script has run (held here, as a slow
     machine does), and the test waits for the site on the map, not for time."""
     held: list[Any] = []  # revise.js of the refused page, answered when the test says
@@ -229,13 +230,13 @@ def test_a_refused_revision_keeps_the_drawn_site_on_the_map(server, page, consol
     assert page.locator("#bp-revise-form").is_visible()  # drawing a site opens it
     drawn = page.locator("#bp-revise-site").input_value()
     assert drawn.startswith('{"type":"Feature"'), drawn
-    page.fill("#bp-revise-form input[name=investment]", "很多")
+    page.fill("#bp-revise-form input[name=investment]", "0")  # the server's refusal
     page.fill("#bp-revise-form input[name=reason]", "避让河道，缩小用地")
     console.expect("status of 422")
     holding["on"] = True
     page.click("#bp-revise")
     page.locator("#bp-revise-form #bp-error").wait_for()  # the refused form comes back open
-    assert "总投资须为数字" in page.locator("#bp-revise-form #bp-error").inner_text()
+    assert "总投资必须是正数" in page.locator("#bp-revise-form #bp-error").inner_text()
     assert page.locator("#bp-revise-site").input_value() == drawn
     assert "保留自上次提交" in page.locator("#bp-revise-site-state").inner_text()
     holding["on"] = False  # said by the page itself: its script was held until now

@@ -10,21 +10,26 @@ an anonymous caller, so a route added later cannot be left open by mistake. The 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 from projects_support import city  # noqa: F401  (fixture)
 
+from blueprint.layers import sessions
 from blueprint.layers.errors import BadInput
+from blueprint.layers.schema import sessions as session_rows
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
 from blueprint.service.settings import Settings, get_settings
 from blueprint.service.sign_in_gate import OPEN_PATHS
-from tests.test_pages import PASSWORD, SITE, _client
+from tests.test_pages import PASSWORD, SITE, _client, _csrf
 
 #: what may answer an anonymous caller with the setting false (the gate's own list, and
 #: written out here so that widening it is a visible change to this test)
@@ -162,6 +167,91 @@ def test_behind_a_proxy_the_sign_in_comes_back_under_its_root(city: Store, tmp_p
         assert client.get("/bp/static/app.css").status_code == 200
         assert _sign_in(client, "staff", at="/bp") == "/bp/"
         assert client.get("/bp/api/layers").status_code == 200
+
+
+#: what a browser sends for a page it opens (Chromium's, for a link or the address bar)
+BROWSER_ACCEPT = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,"
+                  "image/webp,*/*;q=0.8")
+
+
+def test_a_browser_opening_the_ogc_api_pages_is_sent_to_sign_in_and_back(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The OGC API's HTML pages (``?f=html``, or a browser's Accept without ``f``) were a
+    401 JSON error in the browser: now 303 to sign in, which comes back to the page; a
+    program (JSON asked, ``f=json``, no Accept, a wrong token) keeps the API's 401."""
+    create_user("staff", "nr_staff", None, store=city, actor="test", password=PASSWORD)
+    with _client(city, tmp_path, public_map=False) as client:
+        for address, accept in (("/ogc/collections?f=html", "*/*"),
+                                ("/ogc/collections", BROWSER_ACCEPT), ("/ogc", "text/html"),
+                                ("/ogc/collections/x/items?f=html&limit=5", "*/*")):
+            answer = client.get(address, headers={"Accept": accept}, follow_redirects=False)
+            assert answer.status_code == 303, (address, answer.status_code, answer.text[:200])
+            assert answer.headers["location"] == f"/login?next={quote(address, safe='/')}"
+        for address, accept in (("/ogc/collections", "application/json"),
+                                ("/ogc/collections?f=json", BROWSER_ACCEPT),
+                                ("/ogc/collections", "*/*"), ("/ogc", "application/json")):
+            _refused(client.get(address, headers={"Accept": accept}))
+        bare = client.build_request("GET", "/ogc/collections")
+        del bare.headers["accept"]
+        _refused(client.send(bare))
+        wrong = client.get("/ogc/collections?f=html", headers={"Authorization": "Bearer wrong"},
+                           follow_redirects=False)
+        assert (wrong.status_code, wrong.json()["message_zh"]) == (401, "访问令牌无效")
+        to_login = client.get("/ogc/collections?f=html", follow_redirects=False)
+        back = _sign_in(client, "staff", to_login.headers["location"].split("next=", 1)[1])
+        assert back == "/ogc/collections?f=html"
+        page = client.get(back)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    with _client(city, tmp_path, root_path="/bp", public_map=False) as client:
+        answer = client.get("/bp/ogc?f=html", follow_redirects=False)
+        assert answer.headers["location"] == "/bp/login?next=/ogc%3Ff%3Dhtml"
+
+
+def _counted_session_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The real :func:`layers.sessions.session_user`, wherever the app's modules hold it,
+    wrapped to note each call (the request runs the real code)."""
+    real, calls = sessions.session_user, []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append("read")
+        return real(*args, **kwargs)
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("blueprint.") and getattr(module, "session_user", None) is real:
+            monkeypatch.setattr(module, "session_user", counted)
+    return calls
+
+
+def test_a_request_reads_its_session_once_and_never_beyond_it(
+        city: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """The gate read the session, then the page's (or the API's) own user dependency read
+    it again: two store reads a request. Now the gate's read is the route's; the next
+    request reads again, so a session that ended (sign-out, expiry) is ended there."""
+    create_user("staff", "nr_staff", None, store=city, actor="test", password=PASSWORD)
+    with _client(city, tmp_path, public_map=False) as client:
+        assert _sign_in(client, "staff", "/projects") == "/projects"
+        reads = _counted_session_reads(monkeypatch)
+        for _ in range(2):  # each request reads once: nothing kept from the one before
+            for method, address, body in (("GET", "/projects", None), ("GET", "/", None),
+                                          ("POST", "/api/vet", {"site": SITE})):
+                reads.clear()
+                answer = client.request(method, address, json=body, follow_redirects=False)
+                assert answer.status_code == 200, (address, answer.status_code)
+                assert len(reads) == 1, (address, len(reads))
+        kept = client.cookies.get(sessions.SESSION_COOKIE)
+        client.post("/logout", data={"csrf": _csrf(client)}, follow_redirects=False)
+        client.cookies.set(sessions.SESSION_COOKIE, kept)  # a browser that kept the cookie
+        reads.clear()
+        ended = client.get("/projects", follow_redirects=False)
+        assert ended.headers["location"] == "/login?next=/projects" and len(reads) == 1
+        _sign_in(client, "staff", "/projects")
+        assert client.get("/projects").status_code == 200
+        with city.engine.begin() as conn:
+            conn.execute(session_rows.update().values(expires_at=datetime(2020, 1, 1,
+                                                                          tzinfo=UTC)))
+        expired = client.get("/projects", follow_redirects=False)
+        assert expired.headers["location"] == "/login?next=/projects"
+        _refused(client.post("/api/vet", json={"site": SITE}))
 
 
 def test_by_default_the_map_stays_public(city: Store, tmp_path: Path) -> None:  # noqa: F811

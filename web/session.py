@@ -108,6 +108,35 @@ def landing(user: Any) -> str:
     return "/inbox" if user.role == "department" and user.department else "/projects"
 
 
+#: Where a request keeps the session its cookie names once it is read (``request.state``).
+KEPT_SESSION = "bp_session"
+
+
+def request_session(request: Request, store: Store) -> Session | None:
+    """The live session of the request's cookie, or None: read from the store once a
+    request, then kept on ``request.state`` for the rest of it, so that the sign-in gate's
+    read (service/sign_in_gate.py) is the one the page's and the API's dependencies take.
+    It never outlives the request (the state is the request's own): the next request reads
+    the session again, and finds it ended after sign-out or expiry."""
+    session_id = request.cookies.get(COOKIE)
+    if not session_id:  # an anonymous request: no store read
+        return None
+    kept = getattr(request.state, KEPT_SESSION, None)
+    if kept is not None and kept[0] == session_id:
+        return kept[1]  # type: ignore[no-any-return]
+    try:
+        found: Session | None = session_user(session_id, store=store)
+    except NotAuthenticated:
+        found = None
+    setattr(request.state, KEPT_SESSION, (session_id, found))
+    return found
+
+
+def forget_session(request: Request) -> None:
+    """The request's session has just ended (sign-out): what was kept of it is dropped."""
+    setattr(request.state, KEPT_SESSION, None)
+
+
 class SessionDeps:
     """The FastAPI dependencies of the pages' sign-in, over the store dependency."""
 
@@ -115,11 +144,8 @@ class SessionDeps:
         StoreDep = Annotated[Store, Depends(store)]
 
         def current(request: Request, store: StoreDep) -> Session | None:
-            """The live session of the cookie, or None."""
-            try:
-                return session_user(request.cookies.get(COOKIE), store=store)
-            except NotAuthenticated:
-                return None
+            """The live session of the cookie, or None (read once a request)."""
+            return request_session(request, store)
 
         def signed_in(request: Request,
                       found: Annotated[Session | None, Depends(current)]) -> Session:
@@ -217,6 +243,7 @@ def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
         if ctx.session is not None:
             check_csrf(ctx.session, (await request.form()).get("csrf"))
             sign_out(request.cookies.get(COOKIE), store=store)
+            forget_session(request)
         answer = RedirectResponse(ctx.base + "/login", status_code=303)
         answer.delete_cookie(COOKIE, path="/")
         return answer

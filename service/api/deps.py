@@ -15,12 +15,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from blueprint.analysis.rules import Rules
-from blueprint.layers.errors import NotAllowed, NotAuthenticated
-from blueprint.layers.sessions import SESSION_COOKIE, session_user
+from blueprint.layers.errors import NotAllowed
+from blueprint.layers.sessions import SESSION_COOKIE
 from blueprint.layers.store import Store
 from blueprint.layers.users import User, authenticate
 from blueprint.service.context import reading_store
 from blueprint.service.settings import Settings
+from blueprint.web.session import request_session
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -85,16 +86,15 @@ async def _token_or_session_user(request: Request, creds: HTTPAuthorizationCrede
     if creds is not None:
         return await run_in_threadpool(authenticate, creds.credentials,
                                        store=request.app.state.store)
-    session_id = request.cookies.get(SESSION_COOKIE)
-    if not session_id:  # an anonymous request: no store read, no thread-pool hop
+    if not request.cookies.get(SESSION_COOKIE):  # anonymous: no store read, no thread hop
         return None
-    return await run_in_threadpool(_session_user, session_id, request.app.state.store)
+    return await run_in_threadpool(_session_user, request)
 
 
-def _session_user(session_id: str, store: Store) -> User | None:
-    try:
-        session = session_user(session_id, store=store)
-    except NotAuthenticated:
+def _session_user(request: Request) -> User | None:
+    """The page session's user (read once a request: the sign-in gate's read is reused)."""
+    session = request_session(request, request.app.state.store)
+    if session is None:
         return None
     if session.must_change_password:
         raise NotAllowed(f"user {session.user.name!r} must change the password an "

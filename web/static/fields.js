@@ -1,4 +1,5 @@
-/* 一张蓝图: the number fields of the map page's panels (check.js, search.js). What a person
+/* 一张蓝图: the number fields of the map page's panels (check.js, search.js) and of the
+ * pages' forms that ask for it (data-bp-numbers: the project forms). What a person
  * types that the browser cannot read as a number ("1..2", "1e", "--3") reaches a script as
  * an empty value, the same as a field left empty: a check or search ran without it and said
  * nothing. Before a run, problem() finds such a field (validity.badInput) or one breaking
@@ -64,6 +65,40 @@ window.BlueprintFields = (function () {
     return "<b>" + esc(title) + "</b><p class='bp-error-zh' role='alert' id='" + id + "'>" +
       esc(found.message) + "</p>";
   }
+
+  function escaped(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  /* A page's form with data-bp-numbers (the project forms; its value the refusal's title,
+   * 未保存): when it is sent, a number field the browser cannot read or out of its min stops
+   * it, said above its submit button in Chinese, the field marked and focused; nothing is
+   * sent. The browser's own checks (required, maxlength) still run after, as before. */
+  function guard(form) {
+    form.noValidate = true;  /* checked here: the browser's bubble does not name the field */
+    var id = (form.id || "bp-form") + "-field-error";
+    form.addEventListener("submit", function (event) {
+      var box = form.querySelector(".bp-field-problem");
+      var found = problem(form.querySelectorAll("input[type=number]"));
+      if (!found) {
+        if (box) { box.innerHTML = ""; }
+        if (!form.checkValidity()) { event.preventDefault(); form.reportValidity(); }
+        return;
+      }
+      event.preventDefault();
+      if (!box) {
+        box = document.createElement("div");
+        box.className = "bp-field-problem bp-error";
+        var button = form.querySelector("[type=submit]");
+        if (button) { button.parentNode.insertBefore(box, button); } else { form.appendChild(box); }
+      }
+      box.innerHTML = refuse(found, form.dataset.bpNumbers, id, escaped);
+    });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-bp-numbers]"), guard);
 
   return { problem: problem, refuse: refuse };
 })();
