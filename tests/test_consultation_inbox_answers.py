@@ -71,3 +71,104 @@ def test_a_round_of_another_county_is_said_by_its_county(city: Store,  # noqa: F
         assert city_ee.get(f"/inbox?round={dcf_round}").status_code == 200
 
 
+# 2. a blank answer
+
+
+def test_a_blank_answer_says_what_that_kind_must_state(city: Store) -> None:  # noqa: F811
+    _, round_id = open_round(city)
+    before = snapshot(city)
+    for kind, need in NEEDS.items():
+        for blank in ("", "  \n"):
+            with pytest.raises(BadInput) as refused:
+                answer(round_id, user=dept_user("ee"), answer=kind, text=blank, store=city)
+            assert refused.value.where == "text"
+            assert refused.value.message_zh.startswith(need), refused.value.message_zh
+            assert refused.value.message_zh.endswith("请在 text 中填写")
+            assert refused.value.page_zh.endswith("请在“意见内容”中填写")
+            assert "必须填写事由或意见" not in refused.value.message_zh
+    with pytest.raises(BadInput) as unknown:  # no kind chosen: that is said first
+        answer(round_id, user=dept_user("ee"), answer="", text="", store=city)
+    assert unknown.value.where == "answer"
+    assert snapshot(city) == before
+
+
+@pytest.fixture
+def api(engine_name: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+        ) -> Iterator[tuple[Api, Clock]]:
+    yield from city_api(engine_name, tmp_path, monkeypatch)
+
+
+def test_the_api_refuses_a_blank_answer_by_its_kind(api: tuple[Api, Clock]) -> None:
+    client, _ = api
+    _, round_id = open_round(client.store)
+    before = snapshot(client.store)
+    for kind, need in NEEDS.items():
+        for blank in ("", " "):
+            got = client.call("dept_ee", "POST", f"/rounds/{round_id}/answers",
+                              {"answer": kind, "text": blank})
+            assert got.status_code == 422, got.text
+            body = got.json()
+            assert body["error"] == "bad_input" and body["where"] == "text", body
+            assert body["message"].startswith("text is required"), body
+            assert body["message_zh"] == f"{need}" + body["message_zh"][len(need):]
+            assert need in body["message_zh"] and "text" in body["message_zh"], body
+    assert snapshot(client.store) == before
+
+
+def test_the_page_refuses_a_blank_answer_naming_the_field(city: Store,  # noqa: F811
+                                                          tmp_path: Path) -> None:
+    code = _planned(city, "空白意见项目", at=T0)
+    rnd = start_round(code, user=STAFF, store=city, at=T0)
+    create_user("hbj", "department", None, department="ee", store=city, actor="test",
+                password=PASSWORD)
+    with _client(city, tmp_path) as hbj:
+        _login(hbj, "hbj")
+        csrf = _csrf(hbj, "/inbox")
+        before = snapshot(city)
+        refused = hbj.post(f"/inbox/{rnd.id}/answer", follow_redirects=False, data={
+            "csrf": csrf, "answer": "disagree", "text": " "})
+        assert refused.status_code == 422, refused.text[-800:]
+        assert "选择“不同意”时必须写明不同意的理由，请在“意见内容”中填写" in refused.text
+        assert 'value="disagree" required checked' in refused.text  # the choice kept
+        assert snapshot(city) == before
+
+
+@pytest.fixture
+def cli(city: Store, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
+    """``blueprint …`` as typed, through ``main`` (a refusal: the one line on stderr)."""
+    from blueprint.service.cli.root import main
+
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", city.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(city.data_dir))
+    create_user("dept_ee", "department", None, department="ee", store=city, actor="test")
+
+    def run(*args: str) -> tuple[int, str]:
+        monkeypatch.setattr(sys, "argv", ["blueprint", *args])
+        capsys.readouterr()
+        try:
+            main()
+            status = 0
+        except SystemExit as exc:
+            status = int(exc.code or 0)
+        return status, capsys.readouterr().err
+
+    yield run
+
+
+def test_the_cli_refuses_a_blank_answer_naming_the_option(city: Store,  # noqa: F811
+                                                          cli: Any) -> None:
+    _, round_id = open_round(city)
+    before = snapshot(city)
+    for kind, need in NEEDS.items():
+        for blank in ("", " "):
+            status, err = cli("consult", "answer", str(round_id), "--answer", kind,
+                              "--text", blank, "--user", "dept_ee")
+            assert status == 2 and need in err and "请在 --text 中填写" in err, err
+            assert "--text 不能为空" not in err, err
+    assert snapshot(city) == before
+    status, err = cli("consult", "answer", str(round_id), "--answer", "agree", "--text",
+                      "同意。", "--user", "dept_ee")
+    assert status == 0, err
+
+

@@ -27,6 +27,7 @@ from blueprint.analysis.consultation.model import (
     REJECTED,
     ConsultationRound,
     Opinion,
+    answer_text,
     check_round,
     own_county,
     require_open,
@@ -223,11 +224,14 @@ def answer(round_id: int, *, user: User, answer: str, text: str, store: Store,
     """A department's answer (同意 ``agree`` / 有条件同意 ``conditional`` / 不同意
     ``disagree``) with its text and, for a conditional answer, an optional condition area
     (GeoJSON in EPSG:4490 lon/lat, or a site read from a file). Only a user of that
-    department may answer; a second answer amends the first, which stays on record."""
-    at, text = now_utc(at), _reason(text, "text")
+    department may answer; a second answer amends the first, which stays on record (one
+    given before the department was removed and added again is not amended: it no longer
+    counts). A blank text is refused saying what that kind of answer must state."""
+    at = now_utc(at)
     if answer not in ANSWER_ZH:
         raise BadInput(f"answer {answer!r} is not one of {', '.join(ANSWER_ZH)}",
                        message_zh="意见须为同意、有条件同意或不同意", where="answer")
+    text = answer_text(answer, text)
     if condition is not None and answer != CONDITIONAL:
         raise BadInput("a condition area goes with a conditional answer", where="condition",
                        message_zh="只有“有条件同意”可以附加条件范围")
