@@ -132,11 +132,19 @@ class Assignment:
     removed: bool
     removed_reason: str | None
     opinions: list[Opinion] = field(default_factory=list)  # oldest first
+    removed_at: datetime | None = None  # when it was last removed, kept once added again
+
+    def counted(self, opinion: Opinion) -> bool:
+        """Whether ``opinion`` counts: given since the department was last removed from the
+        round (a department removed and added again answers anew; what it said before is
+        kept on record but no longer counts)."""
+        return self.removed_at is None or opinion.at > self.removed_at
 
     @property
     def current(self) -> Opinion | None:
-        """The department's answer in force (the latest), or None."""
-        return self.opinions[-1] if self.opinions else None
+        """The department's answer in force (the latest that :meth:`counted`), or None."""
+        last = self.opinions[-1] if self.opinions else None
+        return last if last is not None and self.counted(last) else None
 
     def answered_late(self, opinion: Opinion) -> bool:
         """True when ``opinion`` was given after this department's deadline (a China

@@ -146,7 +146,9 @@ def _staff_round(conn: Connection, round_id: int, user: User, store: Store
 
 def add_department(round_id: int, department: str, *, user: User, reason: str, store: Store,
                    at: datetime | None = None) -> ConsultationRound:
-    """Add a department to an open round, with a reason; its deadline counts from today."""
+    """Add a department to an open round, with a reason; its deadline counts from today.
+    One removed before and added again answers anew: what it answered before its removal
+    stays on record (the round's history, the audit) but no longer counts."""
     reason, at = _reason(reason), now_utc(at)
     with store.engine.begin() as conn:
         rnd = _staff_round(conn, round_id, user, store)
@@ -156,19 +158,23 @@ def add_department(round_id: int, department: str, *, user: User, reason: str, s
         if department in present and not present[department].removed:
             raise Conflict(f"department {department} is already in round {round_id}",
                            message_zh="该部门已在本轮会商中", where="department")
-        values = dict(deadline=deadline, how="manual",
-                      why=json.dumps([f"人工添加：{reason}"], ensure_ascii=False),
-                      added_at=at, added_by=user.name, removed_at=None, removed_by=None,
-                      removed_reason=None)
-        if department in present:  # removed before: back in, on record in the audit
+        if department in present:  # removed before: back in, the reason in the audit; its
+            # row keeps how and why it first came (fixed) and when it was last removed
             conn.execute(round_departments.update().where(
                 round_departments.c.round_id == round_id,
-                round_departments.c.department == department).values(**values))
+                round_departments.c.department == department).values(
+                deadline=deadline, removed_by=None, removed_reason=None))
         else:
-            conn.execute(round_departments.insert().values(round_id=round_id,
-                                                           department=department, **values))
+            conn.execute(round_departments.insert().values(
+                round_id=round_id, department=department, deadline=deadline, how="manual",
+                why=json.dumps([f"人工添加：{reason}"], ensure_ascii=False), added_at=at,
+                added_by=user.name))
+        earlier = present.get(department)
         _audit(conn, user.name, "round.add_department", rnd, at, reason=reason,
-               before=None, after={"department": department, "deadline": deadline})
+               before=None if earlier is None else {
+                   "department": department, "removed_reason": earlier.removed_reason,
+                   "answers_not_counted": [o.id for o in earlier.opinions]},
+               after={"department": department, "deadline": deadline})
     return get_round(round_id, store=store)
 
 

@@ -194,6 +194,8 @@ class OpinionOut(BaseModel):
     author: str
     at: Moment
     amends_id: int | None
+    counted: bool = Field(True, description="False: given before the department was removed "
+                                            "and added again (kept on record, not counted)")
 
 
 class _HasDeadline(BaseModel):
@@ -219,6 +221,9 @@ class AssignmentOut(_HasDeadline):
     why: list[str]
     removed: bool
     removed_reason: str | None
+    removed_at: Moment | None = Field(None, description="When it was last removed (kept once "
+                                                        "added again: its answers before "
+                                                        "then no longer count)")
     opinions: list[OpinionOut]
 
 
@@ -369,5 +374,6 @@ def round_out(rnd: ConsultationRound) -> dict[str, Any]:
     """A round as :class:`RoundOut`'s fields."""
     fields = {k: v for k, v in rnd.__dict__.items() if k != "assignments"}
     departments = [{**{k: v for k, v in a.__dict__.items() if k != "opinions"},
-                    "opinions": [opinion_out(o) for o in a.opinions]} for a in rnd.assignments]
+                    "opinions": [opinion_out(o) | {"counted": a.counted(o)}
+                                 for o in a.opinions]} for a in rnd.assignments]
     return fields | {"status_zh": rnd.status_zh, "departments": departments}
