@@ -31,18 +31,42 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 CONDITION_FILE_AGAIN = "所选的条件范围文件未能保留，请重新选择后再提交。"
 
 
-def bad_round(value: str) -> str:
+def bad_round(value: str, why: str = "") -> str:
     """What the inbox says of an address whose ``round`` names no round of this inbox (a
     hand-edited link, an old bookmark to a round since closed): the field, the value as given
-    (shortened) and why; the page shows the inbox as without it.
+    (shortened) and why (``why``: a reason found for this round, e.g. :func:`other_county`);
+    the page shows the inbox as without it.
 
     >>> bad_round("abc")
     '地址中的会商轮次（round）“abc”无效：不是会商轮次的编号。下面照常列出本部门的待办会商'
     """
     shown = shortened(value)
-    why = ("本部门的待办会商中没有这一轮（该轮可能已结束，或不需本部门答复）"
-           if value.isdecimal() and len(value) <= len(str(MAX_ID)) else "不是会商轮次的编号")
+    why = why or ("本部门的待办会商中没有这一轮（该轮可能已结束，或不需本部门答复）"
+                  if _round_number(value) else "不是会商轮次的编号")
     return f"地址中的会商轮次（round）“{shown}”无效：{why}。下面照常列出本部门的待办会商"
+
+
+def _round_number(value: str) -> int | None:
+    """``value`` as a round's id, or None when it cannot be one."""
+    return int(value) if value.isdecimal() and len(value) <= len(str(MAX_ID)) else None
+
+
+def other_county(value: str, user: Any, store: Any, names: dict[str, str]) -> str:
+    """Why round ``value`` is not in the inbox of ``user`` when it is a round of a project
+    of another county than the user's (a county bureau's): that county and the user's, by
+    name (``names``: code → name), as the refusal of an answer says them, and nothing of
+    the project; "" otherwise (no such round, a city-level user, its own county)."""
+    number = _round_number(value)
+    if number is None or not user.county:
+        return ""
+    try:
+        county = get_project(get_round(number, store=store).project, store=store).county
+    except BlueprintError:  # no such round
+        return ""
+    if own_county(user, county):
+        return ""
+    return (f"该轮会商属于{names.get(county, county)}的项目，本用户只能答复本县"
+            f"（{names.get(user.county, user.county)}）项目的会商，故不在本部门的待办会商中")
 
 async def _condition(text: str, settings: Any) -> Site | None:
     """The condition area drawn on the map (GeoJSON text), checked against the site limits
@@ -115,26 +139,28 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         not in this inbox. ``done``: the project whose answer was just recorded (said at
         the top). A ``chosen`` round not in this inbox (no refusal) is said at the top, with
         status 400, and the inbox shown as without it."""
-        today = today_cn()
+        today, names = today_cn(), counties(store=store)
         rows = inbox(user.department, store=store, today=today,
                      county=user.county) if user.department else []
         current = next((r for r in rows if str(r["round_id"]) == chosen), None)
-        query_error = ""
+        query_error, elsewhere = "", ""
         if current is None:
             if refusal is not None:
                 raise refusal.error
-            query_error = bad_round(chosen) if chosen else ""
+            elsewhere = other_county(chosen, user, store, names) if chosen else ""
+            query_error = bad_round(chosen, elsewhere) if chosen else ""
             current = next((r for r in rows if r["answer"] is None), None)
-        form_map, names = None, {}  # type: tuple[Any, dict[str, str]]
+        form_map, layer_names = None, {}  # type: tuple[Any, dict[str, str]]
         values = refusal.kept if refusal else _answered(current, user, store)
         if current is not None:
             project = get_project(current["project"], store=store)
-            fmap, names = answer_map(project.site, ctx.base)
+            fmap, layer_names = answer_map(project.site, ctx.base)
             form_map = embed(fmap)
-        status = refusal.status if refusal else 400 if query_error else 200
+        status = refusal.status if refusal else 403 if elsewhere else \
+            400 if query_error else 200
         return page(ctx, "inbox.html", status=status, rows=rows, query_error=query_error,
                     current=current, fmap=form_map, upload_crs=UPLOAD_CRS,
-                    counties=counties(store=store), config=json.dumps(names),
+                    counties=names, config=json.dumps(layer_names),
                     answers=ANSWER_ZH, not_department=False, today=today,
                     error=refusal.message_zh if refusal else "",
                     values=values, amending=refusal is None and bool(values),

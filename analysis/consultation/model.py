@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from blueprint.analysis.clock import today_cn
-from blueprint.layers.errors import IllegalTransition, NotAllowed
+from blueprint.layers.errors import BadInput, IllegalTransition, NotAllowed
 from blueprint.layers.users import User
 
 OPEN, AGREED, REJECTED, REFERRED, DECIDED, CANCELLED = (
@@ -26,6 +26,34 @@ ROUND_TRANSITIONS = {OPEN: {AGREED, REJECTED, REFERRED, CANCELLED},
 
 AGREE, CONDITIONAL, DISAGREE = "agree", "conditional", "disagree"
 ANSWER_ZH = {AGREE: "同意", CONDITIONAL: "有条件同意", DISAGREE: "不同意"}
+# what the text of each kind of answer must say (English, Chinese): every answer has one,
+# as it stands as the preliminary-review opinion (预审意见, art. 12) once the round agrees
+TEXT_NEEDED = {
+    AGREE: ("states the opinion (it becomes the preliminary-review opinion)",
+            "审核意见（将作为正式预审意见；没有其他意见时可写“同意。”）"),
+    CONDITIONAL: ("states its conditions", "所附的条件"),
+    DISAGREE: ("states its reasons", "不同意的理由"),
+}
+TEXT_LABEL_ZH = "“意见内容”"  # the text's field as the inbox page's form shows it
+
+
+def answer_text(answer: str, text: str | None, *, where: str = "text") -> str:
+    """The text of an answer of kind ``answer`` (one of :data:`ANSWER_ZH`), stripped; a
+    blank one is refused saying what that kind of answer must state and where: ``where``
+    (``text`` on the API, ``--text`` on the CLI) and, on a page, the form's field.
+
+    >>> answer_text("disagree", " ")
+    Traceback (most recent call last):
+    ...
+    blueprint.layers.errors.BadInput: text: text is required: a disagree answer states its reasons
+    """
+    if (text or "").strip():
+        return str(text).strip()
+    need_en, need_zh = TEXT_NEEDED[answer]
+    said = f"选择“{ANSWER_ZH[answer]}”时必须写明{need_zh}，请在"
+    raise BadInput(f"{where} is required: a{'n' * (answer == AGREE)} {answer} answer "
+                   f"{need_en}", where=where, message_zh=f"{said} {where} 中填写",
+                   page_zh=f"{said}{TEXT_LABEL_ZH}中填写")
 
 
 def check_round(rnd: ConsultationRound, to: str) -> None:
@@ -104,11 +132,19 @@ class Assignment:
     removed: bool
     removed_reason: str | None
     opinions: list[Opinion] = field(default_factory=list)  # oldest first
+    removed_at: datetime | None = None  # when it was last removed, kept once added again
+
+    def counted(self, opinion: Opinion) -> bool:
+        """Whether ``opinion`` counts: given since the department was last removed from the
+        round (a department removed and added again answers anew; what it said before is
+        kept on record but no longer counts)."""
+        return self.removed_at is None or opinion.at > self.removed_at
 
     @property
     def current(self) -> Opinion | None:
-        """The department's answer in force (the latest), or None."""
-        return self.opinions[-1] if self.opinions else None
+        """The department's answer in force (the latest that :meth:`counted`), or None."""
+        last = self.opinions[-1] if self.opinions else None
+        return last if last is not None and self.counted(last) else None
 
     def answered_late(self, opinion: Opinion) -> bool:
         """True when ``opinion`` was given after this department's deadline (a China

@@ -63,8 +63,9 @@ def load_round(conn: Connection, round_id: int, *, for_update: bool = False
         answers.setdefault(o.department, []).append(_opinion(o))
     assignments = [
         Assignment(a.department, names.get(a.department, a.department), a.deadline, a.how,
-                   json.loads(a.why), a.removed_at is not None, a.removed_reason,
-                   answers.get(a.department, []))
+                   json.loads(a.why), a.removed_by is not None, a.removed_reason,
+                   answers.get(a.department, []),
+                   utc(a.removed_at) if a.removed_at is not None else None)
         for a in conn.execute(sa.select(round_departments).where(
             round_departments.c.round_id == round_id).order_by(round_departments.c.id))]
     return ConsultationRound(
@@ -110,7 +111,7 @@ def _open_assignments(conn: Connection, department: str | None,
                    consultation_rounds.c.id == round_departments.c.round_id)
              .join(projects, projects.c.id == consultation_rounds.c.project_id)
              .where(consultation_rounds.c.status == OPEN,
-                    round_departments.c.removed_at.is_(None))
+                    still_in())
              .order_by(round_departments.c.deadline, round_departments.c.id))
     if department is not None:
         query = query.where(round_departments.c.department == department)
@@ -119,17 +120,34 @@ def _open_assignments(conn: Connection, department: str | None,
     return list(conn.execute(query).all())
 
 
+def still_in() -> sa.ColumnElement[bool]:
+    """A ``round_departments`` row of a department in its round: never removed, or added
+    again since (``removed_at`` stays, the time it was last removed)."""
+    return round_departments.c.removed_by.is_(None)
+
+
+def counted_opinions() -> sa.Select[Any]:
+    """The answers that count (:meth:`Assignment.counted` in SQL): those given since the
+    department was last removed from the round, if ever (the earlier ones are kept)."""
+    return (sa.select(opinions.c.id, opinions.c.round_id, opinions.c.department,
+                      opinions.c.answer, opinions.c.text)
+            .join(round_departments, sa.and_(
+                round_departments.c.round_id == opinions.c.round_id,
+                round_departments.c.department == opinions.c.department))
+            .where(sa.or_(round_departments.c.removed_at.is_(None),
+                          opinions.c.at > round_departments.c.removed_at))
+            .order_by(opinions.c.id))
+
+
 def _latest_answers(conn: Connection, round_ids: list[int]) -> dict[tuple[int, str], str]:
-    """``(round id, department) -> its latest answer`` in the rounds ``round_ids``: one
-    query per thousand rounds, whatever the number of assignments."""
+    """``(round id, department) -> its latest answer that counts`` in the rounds
+    ``round_ids``: one query per thousand rounds, whatever the number of assignments."""
     found: dict[tuple[int, str], str] = {}
     ids = sorted(set(round_ids))
     for start in range(0, len(ids), 1000):
-        for rid, dept, ans in conn.execute(
-                sa.select(opinions.c.round_id, opinions.c.department, opinions.c.answer)
-                .where(opinions.c.round_id.in_(ids[start:start + 1000]))
-                .order_by(opinions.c.id)):
-            found[(rid, dept)] = ans  # the last one (by id) wins
+        for o in conn.execute(counted_opinions().where(
+                opinions.c.round_id.in_(ids[start:start + 1000]))):
+            found[(o.round_id, o.department)] = o.answer  # the last one (by id) wins
     return found
 
 

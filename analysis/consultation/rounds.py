@@ -27,6 +27,7 @@ from blueprint.analysis.consultation.model import (
     REJECTED,
     ConsultationRound,
     Opinion,
+    answer_text,
     check_round,
     own_county,
     require_open,
@@ -145,7 +146,9 @@ def _staff_round(conn: Connection, round_id: int, user: User, store: Store
 
 def add_department(round_id: int, department: str, *, user: User, reason: str, store: Store,
                    at: datetime | None = None) -> ConsultationRound:
-    """Add a department to an open round, with a reason; its deadline counts from today."""
+    """Add a department to an open round, with a reason; its deadline counts from today.
+    One removed before and added again answers anew: what it answered before its removal
+    stays on record (the round's history, the audit) but no longer counts."""
     reason, at = _reason(reason), now_utc(at)
     with store.engine.begin() as conn:
         rnd = _staff_round(conn, round_id, user, store)
@@ -155,19 +158,23 @@ def add_department(round_id: int, department: str, *, user: User, reason: str, s
         if department in present and not present[department].removed:
             raise Conflict(f"department {department} is already in round {round_id}",
                            message_zh="该部门已在本轮会商中", where="department")
-        values = dict(deadline=deadline, how="manual",
-                      why=json.dumps([f"人工添加：{reason}"], ensure_ascii=False),
-                      added_at=at, added_by=user.name, removed_at=None, removed_by=None,
-                      removed_reason=None)
-        if department in present:  # removed before: back in, on record in the audit
+        if department in present:  # removed before: back in, the reason in the audit; its
+            # row keeps how and why it first came (fixed) and when it was last removed
             conn.execute(round_departments.update().where(
                 round_departments.c.round_id == round_id,
-                round_departments.c.department == department).values(**values))
+                round_departments.c.department == department).values(
+                deadline=deadline, removed_by=None, removed_reason=None))
         else:
-            conn.execute(round_departments.insert().values(round_id=round_id,
-                                                           department=department, **values))
+            conn.execute(round_departments.insert().values(
+                round_id=round_id, department=department, deadline=deadline, how="manual",
+                why=json.dumps([f"人工添加：{reason}"], ensure_ascii=False), added_at=at,
+                added_by=user.name))
+        earlier = present.get(department)
         _audit(conn, user.name, "round.add_department", rnd, at, reason=reason,
-               before=None, after={"department": department, "deadline": deadline})
+               before=None if earlier is None else {
+                   "department": department, "removed_reason": earlier.removed_reason,
+                   "answers_not_counted": [o.id for o in earlier.opinions]},
+               after={"department": department, "deadline": deadline})
     return get_round(round_id, store=store)
 
 
@@ -223,11 +230,14 @@ def answer(round_id: int, *, user: User, answer: str, text: str, store: Store,
     """A department's answer (同意 ``agree`` / 有条件同意 ``conditional`` / 不同意
     ``disagree``) with its text and, for a conditional answer, an optional condition area
     (GeoJSON in EPSG:4490 lon/lat, or a site read from a file). Only a user of that
-    department may answer; a second answer amends the first, which stays on record."""
-    at, text = now_utc(at), _reason(text, "text")
+    department may answer; a second answer amends the first, which stays on record (one
+    given before the department was removed and added again is not amended: it no longer
+    counts). A blank text is refused saying what that kind of answer must state."""
+    at = now_utc(at)
     if answer not in ANSWER_ZH:
         raise BadInput(f"answer {answer!r} is not one of {', '.join(ANSWER_ZH)}",
                        message_zh="意见须为同意、有条件同意或不同意", where="answer")
+    text = answer_text(answer, text)
     if condition is not None and answer != CONDITIONAL:
         raise BadInput("a condition area goes with a conditional answer", where="condition",
                        message_zh="只有“有条件同意”可以附加条件范围")

@@ -45,16 +45,19 @@ def objections_to_problems(conn: Connection, round_id: int, *, actor: str,
                            at: datetime) -> list[int]:
     """The 不同意 answers in force in round ``round_id`` (departments still in it) as
     problems owned by their departments; the ids of those raised now."""
+    from blueprint.analysis.consultation.records import (  # a cycle at import
+        counted_opinions,
+        still_in,
+    )
+
     rnd = conn.execute(sa.select(consultation_rounds.c.number, projects.c.id, projects.c.code)
                        .join(projects, projects.c.id == consultation_rounds.c.project_id)
                        .where(consultation_rounds.c.id == round_id)).one()
     active = {r.department for r in conn.execute(sa.select(round_departments.c.department).where(
-        round_departments.c.round_id == round_id, round_departments.c.removed_at.is_(None)))}
+        round_departments.c.round_id == round_id, still_in()))}
     names = dict(conn.execute(sa.select(departments.c.code, departments.c.name_zh)).all())
     current: dict[str, tuple[int, str, str]] = {}
-    for o in conn.execute(sa.select(opinions.c.id, opinions.c.department, opinions.c.answer,
-                                    opinions.c.text).where(opinions.c.round_id == round_id)
-                          .order_by(opinions.c.id)):
+    for o in conn.execute(counted_opinions().where(opinions.c.round_id == round_id)):
         current[o.department] = (o.id, o.answer, o.text)
     raised = []
     for dept, (opinion_id, answer, text) in sorted(current.items()):

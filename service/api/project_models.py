@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field, StringConstraints, computed_field
 
 from blueprint.analysis.consultation.model import ConsultationRound, Opinion
 from blueprint.analysis.consultation.workdays import is_provisional
 from blueprint.analysis.projects import Project, ProjectInput, key_status
-from blueprint.service.api.bounds import Amount, Code, Days, Name, Quantity, Text
+from blueprint.service.api.bounds import TEXT, TEXT_LEN, Amount, Code, Days, Name, Quantity, Text
 from blueprint.service.api.responses import Moment
 
 GeoJSON = dict[str, Any]
+OpinionText = Annotated[str, StringConstraints(max_length=TEXT_LEN, pattern=TEXT)]
 
 
 class ReasonIn(BaseModel):
@@ -100,7 +101,9 @@ class AnswerIn(BaseModel):
     """A department's answer."""
 
     answer: Literal["agree", "conditional", "disagree"]
-    text: Text
+    # no minimum length: a blank text is refused by the core, saying what it must state
+    text: OpinionText = Field(description="The opinion: what an agree's review says, a "
+                                          "conditional's conditions, a disagree's reasons")
     condition: GeoJSON | None = Field(None, description="Condition area (conditional only)")
 
 
@@ -191,6 +194,8 @@ class OpinionOut(BaseModel):
     author: str
     at: Moment
     amends_id: int | None
+    counted: bool = Field(True, description="False: given before the department was removed "
+                                            "and added again (kept on record, not counted)")
 
 
 class _HasDeadline(BaseModel):
@@ -216,6 +221,9 @@ class AssignmentOut(_HasDeadline):
     why: list[str]
     removed: bool
     removed_reason: str | None
+    removed_at: Moment | None = Field(None, description="When it was last removed (kept once "
+                                                        "added again: its answers before "
+                                                        "then no longer count)")
     opinions: list[OpinionOut]
 
 
@@ -366,5 +374,6 @@ def round_out(rnd: ConsultationRound) -> dict[str, Any]:
     """A round as :class:`RoundOut`'s fields."""
     fields = {k: v for k, v in rnd.__dict__.items() if k != "assignments"}
     departments = [{**{k: v for k, v in a.__dict__.items() if k != "opinions"},
-                    "opinions": [opinion_out(o) for o in a.opinions]} for a in rnd.assignments]
+                    "opinions": [opinion_out(o) | {"counted": a.counted(o)}
+                                 for o in a.opinions]} for a in rnd.assignments]
     return fields | {"status_zh": rnd.status_zh, "departments": departments}

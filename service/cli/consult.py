@@ -32,6 +32,16 @@ Reason = Annotated[str, typer.Option(help="Why (kept on record)",
 RoundId = Annotated[int, typer.Argument(callback=id_bound)]
 
 
+def _opinion_text(param: typer.CallbackParam, value: str | None) -> str | None:
+    """``--text`` checked as any text kept on record; an empty one is left to
+    :func:`answer_cmd`, which says what that kind of answer must state (``says_empty``:
+    the root's generic "不能为空" does not wrap it)."""
+    return checked_text(param, value)
+
+
+_opinion_text.says_empty = True  # type: ignore[attr-defined]
+
+
 def show_round(rnd: Any, fmt: str) -> None:
     """A round as JSON or as a Chinese table of its departments."""
     if fmt == "json":
@@ -88,13 +98,19 @@ def remove_cmd(round_id: RoundId, department: str, reason: Reason, user: UserNam
 @consult_app.command("answer")
 def answer_cmd(round_id: RoundId,
                answer: Annotated[str, typer.Option(help="agree, conditional or disagree")],
-               text: Annotated[str, typer.Option(help="The opinion", callback=checked_text)],
+               text: Annotated[str, typer.Option(
+                   help="The opinion: an agree's review, a conditional's conditions, a "
+                        "disagree's reasons", callback=_opinion_text)],
                user: Annotated[str, typer.Option("--user", help="The department user")],
                condition: Annotated[Path | None, typer.Option(
                    help="Condition area file (conditional answers)")] = None,
                format: Format = "table") -> None:
     """Answer for your department; a second answer amends the first."""
     from blueprint.analysis.consultation import answer as give_answer
+    from blueprint.analysis.consultation.model import ANSWER_ZH, answer_text
+
+    if answer in ANSWER_ZH:  # else the core says which answers there are
+        text = answer_text(answer, text, where="--text")
     store = open_store()
     opinion = give_answer(round_id, user=acting_user(store, user), answer=answer, text=text,
                           store=store, condition=None if condition is None

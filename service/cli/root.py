@@ -133,7 +133,7 @@ def _click_command(name: str, target: Any) -> Any:
         built = todo.pop()
         todo.extend(getattr(built, "commands", {}).values())
         for param in built.params:
-            if _holds_text(param):
+            if _holds_text(param) and not getattr(param.callback, "says_empty", False):
                 param.callback = _not_empty(param.callback)
     return command
 
