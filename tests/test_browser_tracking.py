@@ -26,6 +26,7 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
     console,
     page,
 )
+from tests.test_browser_number_fields import _unreadable
 
 pytestmark = pytest.mark.browser
 HEX = {"green": "#1a9850", "yellow": "#f1c40f", "red": "#d7191c"}
@@ -161,8 +162,25 @@ def test_a_report_is_filed_through_the_form(server: str, page: Any, console: Any
     page.context.clear_cookies()
     _sign_in(page, server, target, "市跟踪专员")
     form = page.locator("#bp-report-form")
-    # refused on the page, in Chinese: an amount that is not one, then a fake photo
+    # refused in the page, in Chinese: an amount the browser cannot read, nothing sent
     form.locator("input[name=month]").fill("2026-12")
+    _unreadable(page, "#bp-report-form input[name=investment]", "1e")
+    form.locator("button[type=submit]").click()
+    alert = page.locator("#bp-report-form-field-error")
+    alert.wait_for()
+    assert "未报送" in form.locator(".bp-field-problem").inner_text()
+    assert "“本月完成投资（万元）”填写的内容不是有效的数字" in alert.inner_text()
+    assert page.url.removeprefix(server) == target  # nothing sent
+    _unreadable(page, "#bp-report-form input[name=funds_arrived]", "--3")
+    form.locator("input[name=investment]").fill("-5")
+    form.locator("button[type=submit]").click()
+    page.locator("#bp-report-form-field-error", has_text="不能小于 0").wait_for()
+    assert "“本月完成投资（万元）”不能小于 0" in alert.inner_text()
+    assert form.locator("input[name=funds_arrived]").get_attribute("aria-invalid") == "true"
+    form.locator("input[name=funds_arrived]").fill("")
+    # refused by the server, in Chinese: an amount past the page (an old browser without
+    # number fields, as a text field), then a fake photo
+    form.locator("input[name=investment]").evaluate("f => { f.type = 'text'; }")
     form.locator("input[name=investment]").fill("一百")
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
