@@ -80,6 +80,17 @@ def test_a_staff_user_saves_a_checked_site_and_starts_a_round(server, page):
     assert "通过" in page.locator("#bp-report-verdict").inner_text()
     assert page.locator("#bp-project-map .leaflet-interactive").count() >= 1
     assert_accessible(page)
+    # the period is a whole number of working days: another is stopped in the page
+    period = page.locator("#bp-start-round-form input[name=period_days]")
+    alert = page.locator("#bp-start-round-form-field-error")
+    for typed, why in (("1.5", "“会商期限”须为 1 的整数倍"), ("0", "“会商期限”不能小于 1")):
+        period.fill(typed)
+        page.click("#bp-start-round")
+        page.locator("#bp-start-round-form-field-error", has_text=why).wait_for()
+        assert "未发起会商" in page.locator("#bp-start-round-form").inner_text()
+        assert alert.get_attribute("role") == "alert"
+    assert page.locator("#bp-stage").inner_text() == "策划生成"  # nothing sent
+    period.fill("")
     page.click("#bp-start-round")
     page.wait_for_url(f"{server}/projects/{code}")
     assert page.locator("#bp-stage").inner_text() == "会商中"
