@@ -40,7 +40,7 @@ from blueprint.layers.store import storage_unavailable
 from blueprint.service.api.deps import caller
 from blueprint.service.api.errors import error_response
 from blueprint.service.api.ogc_html import wants_html
-from blueprint.web.session import app_path, request_session, to_login
+from blueprint.web.session import app_path, request_session, to_account, to_login
 
 #: What answers an anonymous caller (paths below the app's root); ``/static/…`` too.
 OPEN_PATHS = frozenset({"/login", "/logout", "/favicon.ico", "/docs", "/docs/oauth2-redirect",
@@ -114,6 +114,8 @@ async def _api_refusal(request: Request, path: str) -> Response | None:
     try:
         user = await caller(request)
     except BlueprintError as exc:
+        if is_ogc_page(request, path) and await _must_change_password(request):
+            return to_account(request)  # a person's browser: to /account, as the pages do
         return error_response(exc)
     if user is not None:
         return None
@@ -133,6 +135,15 @@ async def _page_refusal(request: Request, path: str) -> Response | None:
             request_session, request, request.app.state.store) is not None:
         return None
     return to_login(request, _here(request, path))
+
+
+async def _must_change_password(request: Request) -> bool:
+    """Whether the request's page session (kept on the request: not read again) must first
+    change its password."""
+    if not request.cookies.get(SESSION_COOKIE):
+        return False
+    session = await run_in_threadpool(request_session, request, request.app.state.store)
+    return session is not None and session.must_change_password
 
 
 def _here(request: Request, path: str) -> str:

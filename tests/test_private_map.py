@@ -147,13 +147,18 @@ def test_the_map_after_sign_in_and_with_a_token(city: Store, tmp_path: Path) -> 
 
 def test_a_session_that_must_change_its_password_is_sent_to_account(
         city: Store, tmp_path: Path) -> None:  # noqa: F811
-    """As on a public map: the pages send it to /account, the API refuses it (403)."""
+    """As on a public map: the pages send it to /account, the API refuses it (403); a
+    browser asking the OGC API for its HTML pages is a person: sent to /account too."""
     create_user("fresh", "nr_staff", None, store=city, actor="test", password=PASSWORD,
                 must_change=True)
     with _client(city, tmp_path, public_map=False) as client:
         _sign_in(client, "fresh")
         assert client.get("/api/layers").status_code == 403
         assert client.get("/ogc/collections").status_code == 403
+        assert client.get("/ogc/collections", params={"f": "json"}).status_code == 403
+        for ask in ({"params": {"f": "html"}}, {"headers": {"Accept": "text/html"}}):
+            page = client.get("/ogc/collections", follow_redirects=False, **ask)
+            assert page.status_code == 303 and page.headers["location"] == "/account", ask
         assert client.get("/account").status_code == 200
 
 

@@ -331,6 +331,11 @@ def to_login(request: Request, target: str) -> RedirectResponse:
     return RedirectResponse(f"{base}/login?next={quote(target, safe='/')}", status_code=303)
 
 
+def to_account(request: Request) -> RedirectResponse:
+    """303 to /account: a session that must first change its password."""
+    return RedirectResponse(request.scope.get("root_path", "") + "/account", status_code=303)
+
+
 def install_redirect(app: FastAPI, error_status: Any,
                      context: Callable[[Request, Session], Awaitable[PageContext]]) -> None:
     """Anonymous visitors of a page that needs a user go to /login (303), and come back;
@@ -350,8 +355,7 @@ def install_redirect(app: FastAPI, error_status: Any,
 
     @app.exception_handler(PasswordChangeRequired)
     async def _to_account(request: Request, exc: PasswordChangeRequired) -> Response:
-        return RedirectResponse(request.scope.get("root_path", "") + "/account",
-                                status_code=303)
+        return to_account(request)
 
 
 NOT_A_PAGE_ZH = "该页面不存在，请检查地址，或从上方的导航进入"
