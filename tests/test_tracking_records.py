@@ -217,6 +217,21 @@ def test_weekly_dispatch_raises_its_problems(tstore: Store) -> None:
     assert listed.decisions == "甲项目本周完成施工图审查。"
 
 
+def test_a_dispatch_problems_project_typed_with_spaces_is_the_listed_one(tstore: Store) -> None:
+    """A problem's project code as typed (spaces around it) is the project discussed: the
+    meeting lists it once and the problem is raised on it."""
+    a = tracked(tstore, "调度丙项目")
+    held = record_dispatch(
+        held_on="2026-02-02", attendees=["市发展改革委"], projects_discussed=[a],
+        decisions="推进", user=STAFF, store=tstore, at=cn("2026-02-02 16:00"),
+        problems=[DispatchProblem(f" {a} ", "环评批复滞后", "市生态环境局")])
+    assert held.projects == [a] and len(held.problems) == 1
+    [raised] = [p for p in list_problems(store=tstore, status="open") if p.id in held.problems]
+    assert raised.project == a
+    [listed] = list_dispatches(store=tstore, project=a)
+    assert listed.projects == [a]
+
+
 def test_quarterly_adjustment_moves_projects_with_reasons(tstore: Store) -> None:
     a, b = tracked(tstore, "调整甲项目"), tracked(tstore, "调整乙项目")
     with pytest.raises(NotAllowed):

@@ -12,7 +12,7 @@ key-projects office), each with its audit row.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -146,10 +146,12 @@ def record_dispatch(*, held_on: Any, attendees: list[str], projects_discussed: l
     people = _names(attendees, "attendees", "参会人员或单位")
     codes = _names(projects_discussed, "projects", "调度的项目")
     decisions = text(decisions, "decisions", limit=5000)
-    problems = problems or []
+    # each problem's project by its code as typed, stripped: one listed once, and found
+    problems = [replace(p, project=text(p.project, "problems.project"))
+                for p in problems or []]
     for p in problems:
         if p.project not in codes:
-            codes.append(text(p.project, "problems.project"))
+            codes.append(p.project)
     with store.engine.begin() as conn:
         found = {c: load_project(conn, c) for c in codes}
         dispatch_id = int(conn.execute(tracking_dispatches.insert().values(
