@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -38,6 +37,7 @@ from blueprint.layers.errors import BadInput, IllegalTransition
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
 from tests.test_consultation_county import GT, _two_rounds
+from tests.test_county_named_refusals import typed
 from tests.test_pages import PASSWORD, _client, _csrf, _login, _planned
 from tests.test_projects_policy import open_round, snapshot
 
@@ -139,23 +139,11 @@ def test_the_page_refuses_a_blank_answer_naming_the_field(city: Store,  # noqa: 
 def cli(city: Store, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
         capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
     """``blueprint …`` as typed, through ``main`` (a refusal: the one line on stderr)."""
-    from blueprint.service.cli.root import main
-
     monkeypatch.setenv("BLUEPRINT_DATABASE_URL", city.database_url)
     monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(city.data_dir))
     create_user("dept_ee", "department", None, department="ee", store=city, actor="test")
 
-    def run(*args: str) -> tuple[int, str]:
-        monkeypatch.setattr(sys, "argv", ["blueprint", *args])
-        capsys.readouterr()
-        try:
-            main()
-            status = 0
-        except SystemExit as exc:
-            status = int(exc.code or 0)
-        return status, capsys.readouterr().err
-
-    yield run
+    yield typed(monkeypatch, capsys)
 
 
 def test_the_cli_refuses_a_blank_answer_naming_the_option(city: Store,  # noqa: F811

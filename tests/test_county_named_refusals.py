@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -87,18 +87,11 @@ def test_the_pages_forms_name_the_users_county(city: Store, tmp_path: Path) -> N
         assert f"只能办理{YANGGU}的项目" in report.text and BY_CODE not in report.text
 
 
-@pytest.fixture
-def cli(city: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-        ) -> Iterator[Any]:
-    """``blueprint …`` as typed, through ``main`` (a refusal: the one line on stderr)."""
+def typed(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+          ) -> Callable[..., tuple[int, str]]:
+    """A runner of ``blueprint …`` as typed, through ``main``: its exit status and what it
+    wrote on stderr (a refusal: the one line)."""
     from blueprint.service.cli.root import main
-
-    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", city.database_url)
-    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(city.data_dir))
-    Clock(monkeypatch, T0)
-    for name, role, county in (("nr_dcf", "nr_staff", DCF), ("nr_yg", "nr_staff", YG),
-                               ("quota_yg", "county_quota_manager", YG)):
-        create_user(name, role, county, store=city, actor="test")
 
     def run(*args: str) -> tuple[int, str]:
         monkeypatch.setattr(sys, "argv", ["blueprint", *args])
@@ -110,7 +103,21 @@ def cli(city: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixt
             status = int(exc.code or 0)
         return status, capsys.readouterr().err
 
-    yield run
+    return run
+
+
+@pytest.fixture
+def cli(city: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+        ) -> Iterator[Any]:
+    """``blueprint …`` as typed, through ``main`` (a refusal: the one line on stderr)."""
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", city.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(city.data_dir))
+    Clock(monkeypatch, T0)
+    for name, role, county in (("nr_dcf", "nr_staff", DCF), ("nr_yg", "nr_staff", YG),
+                               ("quota_yg", "county_quota_manager", YG)):
+        create_user(name, role, county, store=city, actor="test")
+
+    yield typed(monkeypatch, capsys)
 
 
 def test_the_cli_names_the_users_county(cli: Any) -> None:
