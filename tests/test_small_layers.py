@@ -41,3 +41,24 @@ def test_a_sites_answer_does_not_depend_on_which_layers_are_small(
     assert [[(o.layer.name, [h.fid for h in o.hits]) for o in per_site]
             for per_site in together] == \
         [[(name, [h[0] for h in hits]) for name, _, _, hits in site] for site in default]
+
+
+def test_the_small_layers_set_lives_in_its_store_and_goes_with_it(city: Store  # noqa: F811
+                                                                   ) -> None:
+    import gc
+    import weakref
+
+    from blueprint.layers.engine.embedded_index import SmallLayers
+
+    store = _cold(city)
+    sites, zones = _sites(store)
+    overlay_embedded_many(sites[:1], zones[:1], _vectors(store), store=store)
+    held = [x for x in store.cache.get("small-layers", {}).values()]
+    assert len(held) == 1 and isinstance(held[0], SmallLayers)
+    other = _cold(city)  # another store (another process's view): its own set
+    overlay_embedded_many(sites[:1], zones[:1], _vectors(other), store=other)
+    assert next(iter(other.cache["small-layers"].values())) is not held[0]
+    gone = weakref.ref(held[0])
+    del held, store
+    gc.collect()
+    assert gone() is None  # nothing outside the store keeps the set and its indexes

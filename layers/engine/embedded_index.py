@@ -299,19 +299,18 @@ class SmallLayers:
         return self._layer[hit], self._position[hit], self._geoms[hit]
 
 
-_SMALL: dict[tuple[int, ...], SmallLayers] = {}
-
-
-def small_layers(indexes: Sequence[LayerIndex]) -> SmallLayers:
-    """The :class:`SmallLayers` of these layer indexes (kept for the last few sets asked)."""
+def small_layers(indexes: Sequence[LayerIndex], *, store: Store) -> SmallLayers:
+    """The :class:`SmallLayers` of these layer indexes, kept in ``store``'s cache for the
+    last few sets asked (a set lives no longer than its store)."""
+    sets: dict[tuple[int, ...], SmallLayers] = store.cache.setdefault("small-layers", {})
     key = tuple(id(x) for x in indexes)
-    found = _SMALL.get(key)
+    found = sets.get(key)
     if found is not None and all(a is b for a, b in zip(found.indexes, indexes, strict=True)):
         return found  # the same objects: their ids were not reused
     found = SmallLayers(indexes)
-    if len(_SMALL) >= 4:  # a layer re-imported, another store: the old sets let go
-        _SMALL.clear()
-    _SMALL[key] = found
+    if len(sets) >= 4:  # a layer re-imported, another set of layers: the old sets let go
+        sets.clear()
+    sets[key] = found
     return found
 
 

@@ -80,15 +80,17 @@ def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
     boxes = shapely.bounds(site_arr)
     extent = boxes[0].tolist() if len(sites) == 1 else \
         [*boxes[:, :2].min(axis=0).tolist(), *boxes[:, 2:].max(axis=0).tolist()]
-    owner, layer_no, cand, geoms = _candidates(site_arr, boxes, extent, indexes)
+    owner, layer_no, cand, geoms = _candidates(site_arr, boxes, extent, indexes, store)
     if not cand.size:
         return answers
-    touched = _against_features(site_arr[owner], geoms, shapely.intersects, shapely.intersects)
+    size = shapely.get_num_coordinates(geoms)  # the features' vertices, for both tests
+    touched = _against_features(site_arr[owner], geoms, shapely.intersects, shapely.intersects,
+                                size)
     if not touched.any():
         return answers
     owner, cand, layer_no, geoms = owner[touched], cand[touched], layer_no[touched], \
         geoms[touched]
-    pieces = _intersections(geoms, site_arr[owner])
+    pieces = _intersections(geoms, site_arr[owner], size[touched])
     if len(sites) == 1:
         projected = _projected(pieces, int(zone_arr[0]))
     else:
@@ -137,12 +139,13 @@ def _projected(pieces: np.ndarray, zone: int) -> np.ndarray:
 
 
 def _candidates(site_arr: np.ndarray, boxes: np.ndarray, extent: list[float],
-                indexes: list[LayerIndex]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                indexes: list[LayerIndex], store: Store
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The (site, feature) pairs whose boxes meet: each pair's site, layer (its place in
     ``indexes``), feature and the feature's geometry; the pairs of a (site, layer) in the
     features' id order. ``boxes``: the sites' bounds; ``extent``: the bounds of them all."""
     if len(site_arr) == 1:
-        return _candidates_one(extent, site_arr, indexes)
+        return _candidates_one(extent, site_arr, indexes, store)
     found = [(k, index, index.tree.query(site_arr)) for k, index in enumerate(indexes)
              if not index.misses(extent)]
     found = [(k, index, of) for k, index, of in found if of.shape[1]]
@@ -159,14 +162,14 @@ _NONE = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0, dty
          np.zeros(0, dtype=object))
 
 
-def _candidates_one(box: list[float], site_arr: np.ndarray, indexes: list[LayerIndex]
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _candidates_one(box: list[float], site_arr: np.ndarray, indexes: list[LayerIndex],
+                    store: Store) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_candidates` of one site (in ``site_arr``, its bounds ``box``): the small
     layers' in one lookup (:class:`SmallLayers`), a large layer's in its own index."""
     small = [(k, x) for k, x in enumerate(indexes) if len(x.arrays.fids) <= SMALL_LAYER]
     parts = []
     if small:
-        layer, cand, geoms = small_layers([x for _, x in small]).query(site_arr)
+        layer, cand, geoms = small_layers([x for _, x in small], store=store).query(site_arr)
         parts.append((np.array([k for k, _ in small], dtype=np.intp)[layer], cand, geoms))
     for k, index in enumerate(indexes):
         if len(index.arrays.fids) > SMALL_LAYER and not index.misses(box):
@@ -274,15 +277,17 @@ def class_unions_embedded(layer: LayerInfo, area: BaseGeometry, *, store: Store
             for value in dict.fromkeys(klass)}
 
 
-def _intersections(geoms: np.ndarray, sites: np.ndarray) -> np.ndarray:
+def _intersections(geoms: np.ndarray, sites: np.ndarray, size: np.ndarray | None = None
+                   ) -> np.ndarray:
     """Intersection of each feature with its site, short-cutting features covered by it
-    (and vice versa)."""
+    (and vice versa). ``size``: the features' vertices, when already counted."""
     out = geoms.copy()  # a feature the site covers is its own piece
     # The site (prepared per request) is the first operand; the shared layer geometries
     # are never prepared, as GEOS prepared geometries are not thread-safe.
     rest = np.flatnonzero(~shapely.covers(sites, geoms))
     if rest.size:
-        inside = _site_inside(sites[rest], geoms[rest])
+        inside = _against_features(sites[rest], geoms[rest], shapely.covered_by,
+                                   shapely.covers, None if size is None else size[rest])
         out[rest[inside]] = sites[rest[inside]]
         todo = rest[~inside]
         if todo.size:
@@ -293,18 +298,16 @@ def _intersections(geoms: np.ndarray, sites: np.ndarray) -> np.ndarray:
     return out
 
 
-def _site_inside(sites: np.ndarray, geoms: np.ndarray) -> np.ndarray:
-    """Whether each site lies inside its feature."""
-    return _against_features(sites, geoms, shapely.covered_by, shapely.covers)
-
-
 def _against_features(sites: np.ndarray, geoms: np.ndarray, site_first: Callable[..., Any],
-                      feature_first: Callable[..., Any]) -> np.ndarray:
+                      feature_first: Callable[..., Any], size: np.ndarray | None = None
+                      ) -> np.ndarray:
     """A predicate per (site, feature) pair, ``site_first(sites, geoms)``: the site first,
     as it is prepared. A large feature (a county, a zoning plan) is tested as
     ``feature_first(its copy, site)`` through this thread's own prepared copy of it:
-    unprepared, GEOS would walk its every edge again for each site."""
-    size = shapely.get_num_coordinates(geoms)
+    unprepared, GEOS would walk its every edge again for each site. ``size``: the
+    features' vertices, when already counted."""
+    if size is None:
+        size = shapely.get_num_coordinates(geoms)
     big = (size > BIG_VERTICES) & (size <= PREPARED_VERTICES_PER_THREAD)
     if not big.any():
         return np.asarray(site_first(sites, geoms), dtype=bool)
