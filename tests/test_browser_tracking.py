@@ -147,6 +147,9 @@ def _the_whole_city_is_in_view(page: Any) -> None:
         return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }""")
     assert view[0] <= x0 and view[1] <= y0 and view[2] >= x1 and view[3] >= y1, \
         (view, x0, y0, x1, y1)
+    # and fills it: in whole zoom levels the city took half the map's height
+    fill = max((x1 - x0) / (view[2] - view[0]), (y1 - y0) / (view[3] - view[1]))
+    assert fill >= 0.7, (fill, view)
 
 
 def test_a_report_is_filed_through_the_form(server: str, page: Any, console: Any,
@@ -293,3 +296,23 @@ def test_dispatches_and_adjustments_are_listed(server: str, page: Any) -> None:
     page.locator("#bp-dispatches a", has_text=code).first.click()
     page.wait_for_url(f"{server}/tracking/projects/{code}")
     assert "临清市人民政府" in page.locator("#bp-project-dispatches").inner_text()
+
+
+def test_the_lists_line_up_amounts_and_keep_codes_on_one_line(server: str, page: Any) -> None:
+    """Amounts sit right-aligned in their column (the tables' own left alignment outranked
+    ``bp-num``); a project code, a date or a stage is never broken over lines; every project
+    code of the lists is a link to its page."""
+    _sign_in(page, server, "/tracking")
+    aligns = page.eval_on_selector_all(
+        "#bp-tracking-list td.bp-num", "els => els.map(e => getComputedStyle(e).textAlign)")
+    assert aligns and set(aligns) == {"right"}
+    broken = page.evaluate("""() => [...document.querySelectorAll(
+            '.bp-table td a, .bp-table td.bp-nowrap, .bp-table td.bp-num')]
+        .filter(e => { const r = document.createRange(); r.selectNodeContents(e);
+                       const tops = [...r.getClientRects()].map(x => x.top);  // a tag's
+                       return Math.max(...tops) - Math.min(...tops) > 10; })  // padding: <10
+        .map(e => e.textContent.trim())""")
+    assert broken == []
+    problems = page.locator("#bp-problems tbody tr")
+    assert problems.count() >= 1 and "没有未销号" not in problems.first.inner_text()
+    assert re.fullmatch(r"LC-\d{4}-\d{4}", problems.first.locator("td a").first.inner_text())

@@ -32,8 +32,10 @@ class _MetricScale(MacroElement):
 
 
 def _map(base: str, height: str) -> folium.Map:
+    # zoomSnap a quarter: the view fitted to the city (or a site) fills the map, where
+    # whole zoom levels left it at half the map's height or width
     fmap = folium.Map(location=(36.45, 115.98), zoom_start=10, tiles=None, height=height,
-                      control_scale=False, max_zoom=19)
+                      control_scale=False, max_zoom=19, zoom_snap=0.25)
     _MetricScale().add_to(fmap)
     fmap.default_js = _local(base, MAP_JS)
     fmap.default_css = _local(base, MAP_CSS[:1])  # Leaflet only: app.css fills the window
