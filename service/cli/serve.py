@@ -91,6 +91,7 @@ def serve(
     = "",
 ) -> None:
     """Serve the blueprint map (/) and the HTTP API (/api, /ogc, /docs) with uvicorn."""
+    from blueprint.layers.audit_chain import AUDIT_ORIGIN
     from blueprint.service import workers as supervisor
     from blueprint.service.settings import get_settings
 
@@ -108,6 +109,10 @@ def serve(
     open_store().close()
     if sample:
         _ensure_sample()
+    # The requests served are not this command's: their audit rows name their own user and
+    # must not carry the CLI's origin (via: cli, the OS user), which the server's tasks
+    # would otherwise inherit from this context.
+    AUDIT_ORIGIN.set(None)
     stop = threading.Event()
     threading.Thread(target=_announce_when_accepting, args=(host, port, open_browser, stop),
                      name="announce", daemon=True).start()
