@@ -39,22 +39,94 @@ def action_zh(action: str) -> str:
 # one line of the 内容 column at most this long (a layer import's report is long)
 LINE = 80
 
+#: The fields of audit rows in Chinese (a field not named here is shown as it is stored).
+KEY_ZH = {
+    # projects
+    "name": "名称", "county": "县区", "level": "管理层级", "investor_type": "投资主体",
+    "origin": "项目来源", "industry": "行业", "investment": "投资（亿元或万元）",
+    "newly_planned": "新谋划项目", "cross_county": "跨县区项目",
+    "foreign_annual_usd": "年度实际使用外资（万美元）",
+    "foreign_cash_usd": "年度外资现汇进资（万美元）", "demands": "要素需求",
+    "emissions": "年排放量", "responsible_unit": "责任单位", "service_officer": "服务专员",
+    "tags": "项目库", "site_area_m2": "地块面积（平方米）", "stage": "阶段",
+    "site_version": "地块版本", "report_id": "审查报告号", "verdict": "审查结论",
+    "layers": "参与审查的图层",
+    # consultation
+    "round": "会商轮次号", "number": "第几轮", "period_days": "会商期限（工作日）",
+    "deadline": "答复期限", "departments": "会商部门", "department": "部门",
+    "answer": "意见", "text": "意见内容", "condition": "附条件范围", "status": "状态",
+    "decision": "决定", "attendees": "参会人员或单位", "held_on": "会议日期",
+    # tracking
+    "version": "版本", "milestones": "节点数", "months": "月数", "month": "月份",
+    "corrects": "更正月报", "problems": "问题数", "note": "说明", "owner_unit": "责任单位",
+    "projects": "调度项目", "adjustment": "调整号", "quarter": "季度", "action": "调整",
+    "library": "项目库", "photos": "照片",
+    # quota
+    "key": "幂等键", "params": "参数", "entries": "记账分录数", "year": "年度",
+    "kind": "类型", "amount": "数量", "operation": "操作号",
+    # layers
+    "title": "图层名称", "feature_count": "要素数", "repaired": "修复的几何数", "bbox": "范围",
+    "source_file": "源文件", "source_crs": "源坐标系", "encoding": "编码", "bands": "波段",
+    "warnings": "提示",
+    # users
+    "role": "角色", "password": "已设置密码", "token_expires_at": "令牌有效期至",
+    "expires_at": "会话有效期至", "reason": "事由", "failures": "连续失败次数",
+    "locked_until": "锁定至", "active": "启用", "password_must_change": "须本人修改密码",
+    "sessions_ended": "结束的会话数",
+    # more of projects, meetings, quota
+    "project": "项目", "unit": "单位", "operation_id": "操作号", "hold_id": "预留号",
+    "loan_id": "拆借编号", "lender": "借出县区", "borrower": "借入县区", "due": "归还期限",
+    "due_on": "办结时限", "counterparty": "对方", "price": "价格", "from": "调出", "to": "调入",
+    "removed_reason": "移除理由", "decided_on": "决定日期", "meeting_date": "会议日期",
+    "items": "调整事项",
+}
+
+
+def _key(key: str) -> str:
+    return KEY_ZH.get(key, key)
+
+
+def _value_names() -> dict[str, dict[str, str]]:
+    """The Chinese names of coded values, per field (stages, roles, answers …)."""
+    from blueprint.analysis.consultation.model import ANSWER_ZH
+    from blueprint.analysis.messages import VERDICT_ZH
+    from blueprint.analysis.projects.config import load_settings
+    from blueprint.analysis.projects.model import INVESTOR_TYPES, LEVELS, ORIGINS, STAGE_ZH
+    from blueprint.analysis.rules import load_rules
+    from blueprint.layers.users import ROLES
+
+    libraries = load_settings().libraries
+    return {"stage": STAGE_ZH, "role": ROLES, "answer": ANSWER_ZH, "verdict": VERDICT_ZH,
+            "level": LEVELS, "investor_type": INVESTOR_TYPES, "origin": ORIGINS,
+            "library": libraries, "tags": libraries,
+            "industry": {c: i.title for c, i in load_rules().industries.items()}}
+
 
 def _empty(value: Any) -> bool:
     return value is None or value in ("", "{}", "[]") or value == [] or value == {}
 
 
-def _text(value: Any, key: str | None = None) -> str:
+def _text(value: Any, key: str | None = None,
+          names: dict[str, dict[str, str]] | None = None) -> str:
     """A value as one short line: — for none, lists joined by 、, dicts as ``k=v, …``, the
     value of a key that holds a moment (:data:`layers.layer_info.MOMENT_KEYS`) in China time
-    to the minute (as the 时间 column); any other text as it is, even one that reads as a
-    moment (a project's name is the user's).
+    to the minute (as the 时间 column); a coded value by its Chinese name (``names``, per
+    key), yes or no as 是 / 否; any other text as it is, even one that reads as a moment (a
+    project's name is the user's).
 
     >>> _text("2027-03-01T20:50:15.306357+00:00", "token_expires_at"), _text(["a", "b"])
     ('2027-03-02 04:50', 'a、b')
-    >>> _text("2027-03-01T20:50:15+00:00", "name"), _text(None)
-    ('2027-03-01T20:50:15+00:00', '—')
+    >>> _text("2027-03-01T20:50:15+00:00", "name"), _text(None), _text(False)
+    ('2027-03-01T20:50:15+00:00', '—', '否')
+    >>> _text(["city_key"], "tags", {"tags": {"city_key": "市重点项目库"}})
+    '市重点项目库'
     """
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    coded = (names or {}).get(key or "")
+    if coded is not None and isinstance(value, str | list):
+        value = coded.get(value, value) if isinstance(value, str) else \
+            [coded.get(v, v) if isinstance(v, str) else v for v in value]
     if isinstance(value, str) and value[:1] in "{[" and value:
         try:  # a JSON column kept as text (a project's emissions)
             value = json.loads(value)
@@ -74,52 +146,64 @@ def _text(value: Any, key: str | None = None) -> str:
     if isinstance(value, list):
         text = "、".join(_text(v) for v in value)
     elif isinstance(value, dict):
-        text = ", ".join(f"{k}={_text(v, k)}" for k, v in value.items())
+        text = "，".join(f"{_key(k)}={_text(v, k, names)}" for k, v in value.items())
     else:
         text = str(value)
     return text if len(text) <= LINE else text[:LINE - 1] + "…"
 
 
-def _changes(before: Any, after: Any) -> list[str]:
-    """``field: before → after`` for each field that changed; a new record's fields as
-    ``field: value``; a value that is not a record (a project's libraries) as one line."""
+def _changes(before: Any, after: Any, names: dict[str, dict[str, str]]) -> list[str]:
+    """``字段：before → after`` for each field that changed; a new record's fields as
+    ``字段：value``; a value that is not a record (a project's libraries) as one line."""
     if not isinstance(before, dict | None) or not isinstance(after, dict | None):
-        return [f"{_text(before)} → {_text(after)}"]
+        return [f"{_text(before, 'tags', names)} → {_text(after, 'tags', names)}"]
     was, now = before or {}, after or {}
     lines = []
     for key in dict.fromkeys([*was, *now]):
         old, new = was.get(key), now.get(key)
         if before is None:
-            lines += [] if _empty(new) else [f"{key}: {_text(new, key)}"]
+            lines += [] if _empty(new) else [f"{_key(key)}：{_text(new, key, names)}"]
         elif old != new:
-            lines.append(f"{key}: {_text(old, key)} → {_text(new, key)}")
+            lines.append(f"{_key(key)}：{_text(old, key, names)} → {_text(new, key, names)}")
     return lines
 
 
 def detail_lines(detail: dict[str, Any]) -> list[str]:
-    """What an audit row's detail says, one line each: what changed (``before`` /
-    ``after``), then the rest (reason, round, parameters …) as ``key: value``.
+    """What an audit row's detail says, one line each, in Chinese: what changed
+    (``before`` / ``after``), then the rest (reason, round, parameters …) as
+    ``字段：value``, then where the write came from.
 
     >>> detail_lines({"reason": "签约", "before": {"stage": "reserve"},
     ...               "after": {"stage": "signed"}})
-    ['stage: reserve → signed', 'reason: 签约']
+    ['阶段：储备 → 签约', '事由：签约']
+    >>> detail_lines({"role": "admin", "origin": {"via": "cli", "os_user": "root"}})
+    ['角色：系统管理员', '来源：命令行（操作系统用户 root）']
     """
-    lines = _changes(detail.get("before"), detail.get("after")) \
+    names = _value_names()
+    lines = _changes(detail.get("before"), detail.get("after"), names) \
         if "before" in detail or "after" in detail else []
-    lines += [f"{key}: {_text(value, key)}" for key, value in detail.items()
+    lines += [f"{_key(key)}：{_text(value, key, names)}" for key, value in detail.items()
               if key not in ("before", "after", "origin")]
     origin = detail.get("origin")  # where the write came from (the CLI's OS user)
-    if isinstance(origin, dict):  # what is known only: ``via: cli, os_user=root``
-        lines.append("via: " + _text({k: v for k, v in origin.items() if not _empty(v)})
-                     .removeprefix("via="))
+    if isinstance(origin, dict):
+        lines.append(_origin_line(origin))
     return lines
+
+
+def _origin_line(origin: dict[str, Any]) -> str:
+    """``来源：命令行（操作系统用户 root，声明的操作人 张三）``: what is known only."""
+    via = {"cli": "命令行"}.get(str(origin.get("via")), str(origin.get("via") or "—"))
+    known = [f"{label} {origin[k]}" for k, label in (("os_user", "操作系统用户"),
+                                                     ("declared_actor", "声明的操作人"))
+             if not _empty(origin.get(k))]
+    return f"来源：{via}" + (f"（{'，'.join(known)}）" if known else "")
 
 
 def object_cell(obj: str, project: str | None) -> str:
     """The 对象 cell: the object, and under it its project when that is another record (a
     project's own rows say its code once).
 
-    >>> _object("project:LC-2026-0001", "LC-2026-0001"), _object("round:3", "LC-2026-0001")
+    >>> object_cell("project:LC-2026-0001", "LC-2026-0001"), object_cell("round:3", "LC-2026-0001")
     ('LC-2026-0001', 'round:3\\nLC-2026-0001')
     """
     if project and obj == f"project:{project}":

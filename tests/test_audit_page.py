@@ -45,10 +45,15 @@ def test_the_audit_page_reads_the_log_newest_first(store: Store, tmp_path: Path)
         assert len(ids) == 50 and ids == sorted(ids, reverse=True) and ids[0] == newest + 1
         assert "共 57 条记录，第 1 / 2 页" in first.text  # 55 users, a lock, a sign-in
         assert "<td>登录</td>" in first.text and "<td>登录失败锁定</td>" in first.text
-        assert "<td>系统自动</td>" in first.text and "failures: 5" in first.text
+        assert "<td>系统自动</td>" in first.text and "连续失败次数：5" in first.text
         second = client.get("/audit?page=2")
+        # what changed in Chinese: fields and coded values by their names, not as stored
+        both = first.text + second.text
+        assert "角色：会商部门" in both and "角色：只读用户" in both and "部门：ee" in both
+        assert "已设置密码：否" in both and "已设置密码：是" in both and "令牌有效期至：" in both
+        assert not re.search(r"\b(role|password|token_expires_at|failures): ", both)
         assert _ids(second.text) == list(range(ids[-1] - 1, 0, -1))
-        assert "命令行（root）" in first.text + second.text
+        assert "命令行（root）" in first.text + second.text  # the 操作人 column
 
         locked = client.get("/audit?action=user.sign_in_locked")
         assert _ids(locked.text) == [newest] and "共 1 条记录" in locked.text
