@@ -43,7 +43,7 @@ LINE = 80
 KEY_ZH = {
     # projects
     "name": "名称", "county": "县区", "level": "管理层级", "investor_type": "投资主体",
-    "origin": "项目来源", "industry": "行业", "investment": "投资（亿元或万元）",
+    "origin": "项目来源", "industry": "行业", "investment": "投资额",
     "newly_planned": "新谋划项目", "cross_county": "跨县区项目",
     "foreign_annual_usd": "年度实际使用外资（万美元）",
     "foreign_cash_usd": "年度外资现汇进资（万美元）", "demands": "要素需求",
