@@ -303,16 +303,25 @@ def test_the_lists_line_up_amounts_and_keep_codes_on_one_line(server: str, page:
     ``bp-num``); a project code, a date or a stage is never broken over lines; every project
     code of the lists is a link to its page."""
     _sign_in(page, server, "/tracking")
-    aligns = page.eval_on_selector_all(
-        "#bp-tracking-list td.bp-num", "els => els.map(e => getComputedStyle(e).textAlign)")
-    assert aligns and set(aligns) == {"right"}
-    broken = page.evaluate("""() => [...document.querySelectorAll(
+    for target, amounts in (("/tracking/figures", "#bp-county-figures td.bp-num"),
+                            ("/projects/LC-2025-0002", "#bp-history td.bp-nowrap"),
+                            ("/tracking", "#bp-tracking-list td.bp-num")):
+        page.goto(f"{server}{target}")
+        aligns = page.eval_on_selector_all(
+            amounts, "els => els.map(e => getComputedStyle(e).textAlign)")
+        assert aligns and set(aligns) == ({"right"} if "num" in amounts else {"left"}), target
+        assert _broken_over_lines(page) == [], target
+    problems = page.locator("#bp-problems tbody tr")
+    assert problems.count() >= 1 and "没有未销号" not in problems.first.inner_text()
+    assert re.fullmatch(r"LC-\d{4}-\d{4}", problems.first.locator("td a").first.inner_text())
+
+
+def _broken_over_lines(page: Any) -> list[str]:
+    """The codes (table links), dates, stages and amounts of the page's tables that are
+    broken over lines."""
+    return page.evaluate("""() => [...document.querySelectorAll(
             '.bp-table td a, .bp-table td.bp-nowrap, .bp-table td.bp-num')]
         .filter(e => { const r = document.createRange(); r.selectNodeContents(e);
                        const tops = [...r.getClientRects()].map(x => x.top);  // a tag's
                        return Math.max(...tops) - Math.min(...tops) > 10; })  // padding: <10
         .map(e => e.textContent.trim())""")
-    assert broken == []
-    problems = page.locator("#bp-problems tbody tr")
-    assert problems.count() >= 1 and "没有未销号" not in problems.first.inner_text()
-    assert re.fullmatch(r"LC-\d{4}-\d{4}", problems.first.locator("td a").first.inner_text())
