@@ -19,10 +19,13 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 from matplotlib import image as mpimg
+from projects_support import STAFF, city, park_project, site  # noqa: F401  (city: fixture)
 
+from blueprint.analysis.projects import create_project, revise_project, vet_project
 from blueprint.analysis.review.document import review_html, site_review
 from blueprint.analysis.review.pdf import html_to_pdf
 from blueprint.analysis.review.points import boundary_table
+from blueprint.analysis.review.project import project_review
 from blueprint.analysis.review.static_map import site_map_png
 from blueprint.analysis.site import read_site
 from blueprint.analysis.vetting import VetRequest, vet_site
@@ -202,3 +205,22 @@ def test_api_report_pdf_and_html(sample_store: Store, tmp_path: Path) -> None:
     text, _ = _pdf_text_and_page(pdf.content, "api-10_commercial_on_residential", tmp_path)
     assert f"初审结论：{verdict}" in "".join(text.split())
     assert bad.status_code == 422 and "message_zh" in bad.json()
+
+
+def test_project_review_shows_the_site_its_report_vetted(city: Store) -> None:  # noqa: F811
+    """A project vetted on the red line, then revised to the park but not vetted again: its
+    初审意见书 states the stored report (不通过, the red line's area), so its map and its
+    boundary points are the red-line site that report vetted, not the revised one."""
+    first, revised = site("02_redline_conflict.txt"), site("01_park_clean.txt")
+    code = create_project(park_project(), user=STAFF, store=city, site=first).code
+    vet_project(code, user=STAFF, store=city)
+    revise_project(code, user=STAFF, store=city, reason="避让生态保护红线", site=revised)
+    review = project_review(code, store=city)
+    assert review.report["verdict"] == "fail"
+    assert review.report["site"]["area_m2"] == pytest.approx(first.area_m2, abs=0.1)
+    assert shapely.equals_exact(review.site, first.geometry, 1e-9)
+    assert any(status == "conflict" for _, status in review.pieces)  # the red line, drawn
+    html = review_html(review, store=city)
+    ours, theirs = boundary_table(first.geometry), boundary_table(revised.geometry)
+    assert f"{ours.points[0].x:.3f}" in html
+    assert f"{theirs.points[0].x:.3f}" not in html

@@ -5,36 +5,64 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import shapely
+import sqlalchemy as sa
+
 from blueprint.analysis.clock import shown_cn
 from blueprint.analysis.consultation.records import rounds_of
+from blueprint.analysis.projects.model import Project
 from blueprint.analysis.projects.records import get_project
 from blueprint.analysis.projects.reports import latest_report, project_site
 from blueprint.analysis.review.document import ReviewInput, pieces_of
 from blueprint.analysis.rules import Rules
+from blueprint.analysis.site import Site
 from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.errors import NotFound
+from blueprint.layers.schema import project_sites
 from blueprint.layers.store import Store
 
 
 def project_review(code: str, *, store: Store, rules: Rules | None = None) -> ReviewInput:
     """The review of project ``code`` from its latest stored report.
 
-    The tables are the stored report's; the map's pieces come from vetting the site again
-    against the current layers (the stored JSON keeps no geometry), as on the project page.
+    The tables are the stored report's; the map and the boundary points are the site that
+    report vetted (the version it names, even after the project's site was revised), its
+    pieces from vetting that site again against the current layers (the stored JSON keeps
+    no geometry), as on the project page.
     """
     project = get_project(code, store=store)
     stored = latest_report(code, store=store)
     if stored is None:
         raise NotFound(f"project {code} has no vetting report yet",
                        message_zh=f"项目“{code}”尚无审查报告，请先审查", where="report")
-    site = project_site(project)
-    fresh = vet_site(VetRequest(site=site, industry=project.industry, county=project.county,
+    site = _reported_site(project, stored.site_version, store)
+    report = stored.report
+    fresh = vet_site(VetRequest(site=site, industry=report.get("industry") or project.industry,
+                                county=report.get("county") or project.county,
                                 emissions=dict(project.emissions)), store=store, rules=rules)
     return ReviewInput(report=stored.report, site=site.geometry, pieces=pieces_of(fresh),
                        layers=stored.layers, reviewer=stored.vetted_by,
                        at=stored.vetted_at,
                        project={"code": project.code, "name": project.name},
                        opinions=_opinions(code, store))
+
+
+def _reported_site(project: Project, version: int, store: Store) -> Site:
+    """The project's site as it was at ``version`` (``project_sites`` keeps every one)."""
+    site = project_site(project)
+    if version == project.site_version:
+        return site
+    with store.read() as conn:
+        wkb = conn.execute(sa.select(project_sites.c.geom).where(
+            project_sites.c.project_id == project.id,
+            project_sites.c.version == version)).scalar_one_or_none()
+    if wkb is None:
+        raise NotFound(f"project {project.code} has no site version {version}",
+                       message_zh=f"项目“{project.code}”找不到审查时的第 {version} 版地块",
+                       where="site")
+    site.geometry = shapely.from_wkb(wkb)
+    site.parcels = int(shapely.get_num_geometries(site.geometry))
+    return site
 
 
 def _opinions(code: str, store: Store) -> list[dict[str, str | int]]:
