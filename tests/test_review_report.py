@@ -224,3 +224,32 @@ def test_project_review_shows_the_site_its_report_vetted(city: Store) -> None:  
     ours, theirs = boundary_table(first.geometry), boundary_table(revised.geometry)
     assert f"{ours.points[0].x:.3f}" in html
     assert f"{theirs.points[0].x:.3f}" not in html
+
+
+def _page_text(html: str) -> str:
+    import re
+
+    body = re.sub(r"<style>.*?</style>|data:image/png;base64,[^\"]+", "", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
+
+
+def test_units_are_written_in_chinese(sample_store: Store) -> None:
+    """The quota and capacity tables name their units as the summary does (公顷, 吨标准煤,
+    吨/年), every amount with its unit: no ``ha``, ``tce`` or ``t/a`` on the page."""
+    from decimal import Decimal
+
+    request = VetRequest(site=read_site(SITES / "01_park_clean.txt"), year=2026,
+                         emissions={"SO2": 0.1, "NOx": 50.0},
+                         demands={"new_construction_land": Decimal("12.6"),
+                                  "energy": Decimal("3000")})
+    report = vet_site(request, store=sample_store)
+    assert report.quota is not None and report.capacity.layers
+    text = _page_text(review_html(site_review(report, store=sample_store, reviewer="王审查"),
+                                  store=sample_store))
+    assert "新增建设用地指标 12.6 公顷 " in text and "能耗指标 3000 吨标准煤 " in text
+    land = next(q for q in report.quota.items if q.kind == "new_construction_land")
+    assert f"{land.county_available} 公顷 {land.pool_available} 公顷" in text
+    so2 = next(b for b in report.capacity.layers[0].bands if b.band == "SO2")
+    assert f"二氧化硫（SO2） {so2.mean:.3f} 吨/年" in text and " 50 吨/年 不满足" in text
+    for english in (" ha ", "tce", "t/a"):
+        assert english not in text, english

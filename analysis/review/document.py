@@ -83,6 +83,19 @@ def area_zh(m2: float) -> str:
     return f"{m2:,.1f} 平方米（{m2_to_ha(m2):.4f} 公顷，{m2_to_mu(m2):.2f} 亩）"
 
 
+#: A capacity raster's units (the report's ``units``) as the document writes them.
+UNITS_ZH = {"t/a": "吨/年"}
+
+
+def _quota_items(quota: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The quota check's rows, each with its unit in Chinese (``公顷``, ``吨标准煤``)."""
+    from blueprint.analysis.quota.kinds import KINDS
+
+    return [q | {"unit_zh": KINDS[q["kind"]].unit_zh if q.get("kind") in KINDS
+                 else q.get("unit", "")}
+            for q in (quota or {}).get("items", [])]
+
+
 #: The engine a report was computed on (its ``engine`` field), in the document's words.
 ENGINE_ZH = {"embedded": "内置引擎（SQLite）", "postgis": "PostGIS 数据库"}
 
@@ -122,8 +135,10 @@ def review_html(review: ReviewInput, *, store: Store) -> str:
         map_uri="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
         findings=[p | {"area": _overlap(p)} for f in report["findings"]
                   for p in (f.get("by_level") or [f])],
-        bands=[b | {"layer": layer["title"], "units": layer["units"]}
+        bands=[b | {"layer": layer["title"],
+                    "units": UNITS_ZH.get(layer["units"], layer["units"])}
                for layer in report["capacity"]["layers"] for b in layer["bands"]],
+        quota_items=_quota_items(report.get("quota")),
         points=boundary_table(review.site), layers=_stamp_rows(review.layers, store),
         opinions=review.opinions, reviewer=actor_zh(review.reviewer),  # 命令行（root）
         engine=ENGINE_ZH.get(report.get("engine") or "", report.get("engine") or "未记录"),
