@@ -253,3 +253,17 @@ def test_units_are_written_in_chinese(sample_store: Store) -> None:
     assert f"二氧化硫（SO2） {so2.mean:.3f} 吨/年" in text and " 50 吨/年 不满足" in text
     for english in (" ha ", "tce", "t/a"):
         assert english not in text, english
+
+
+def test_points_round_a_hole_are_numbered_on_from_the_outer_ring(sample_store: Store) -> None:
+    """Within a parcel every corner has its own number, as in the coordinate file the site
+    came in (J1…J4 outside, J5…J8 round the hole): no two corners both called J1."""
+    site = read_site(SITES / "08_with_hole.txt")
+    table = boundary_table(site.geometry)
+    outer = [p.name for p in table.points if p.ring == 0]
+    hole = [p.name for p in table.points if p.ring == 1]
+    assert outer == ["J1", "J2", "J3", "J4", "J1"] and hole == ["J5", "J6", "J7", "J8", "J5"]
+    text = _page_text(review_html(site_review(_report(sample_store, "08_with_hole.txt"),
+                                              store=sample_store, reviewer="王审查"),
+                                  store=sample_store))
+    assert "1 内环 1 J5 " in text and "1 内环 1 J1 " not in text

@@ -36,7 +36,8 @@ class BoundaryTable:
 
 
 def boundary_table(site: BaseGeometry, *, limit: int = MAX_POINTS) -> BoundaryTable:
-    """The site's corners, X = northing and Y = easting in metres, rings closed on J1.
+    """The site's corners, X = northing and Y = easting in metres, each ring closed on its
+    first point; a parcel's points are numbered J1, J2, … on through its holes.
 
     Examples
     --------
@@ -51,12 +52,14 @@ def boundary_table(site: BaseGeometry, *, limit: int = MAX_POINTS) -> BoundaryTa
     points: list[BoundaryPoint] = []
     total = 0
     for parcel, polygon in enumerate(shapely.get_parts(planar), start=1):
+        first = 1  # numbered on through the holes, as the coordinate file: J1…J4, J5…J8
         for ring_no, ring in enumerate([polygon.exterior, *polygon.interiors]):
             coords = list(ring.coords)
             for i, (east, north) in enumerate(coords):
                 total += 1
                 if len(points) < limit:
-                    number = i % (len(coords) - 1) + 1
+                    number = first + i % (len(coords) - 1)
                     points.append(BoundaryPoint(parcel, ring_no, f"J{number}",
                                                 round(north, 3), round(east, 3)))
+            first += len(coords) - 1
     return BoundaryTable(epsg, zone, zone * 3, points, total)
