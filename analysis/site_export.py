@@ -96,6 +96,22 @@ def _one_line(text: str) -> str:
     return "＠" if text == "@" else text
 
 
+def _gbk_name(name: str) -> str:
+    """``name`` if the coordinate file (GBK) can hold it, else BadInput naming the name and
+    the character, and the formats that can (said, not replaced)."""
+    for char in name:
+        try:
+            char.encode("gbk")
+        except UnicodeEncodeError:
+            raise BadInput(
+                f"the site name {name!r} holds {char!r}, which cannot be written in gbk "
+                "(the coordinate file's encoding); rename the site or choose gpkg, geojson "
+                "or shp", where="name",
+                message_zh=f"地块名称“{name}”中的“{char}”无法以 GBK 编码写入界址点坐标文件，"
+                           "请修改名称，或改用 GeoPackage、GeoJSON、Shapefile 格式下载") from None
+    return name
+
+
 def site_frame(site: Site) -> gpd.GeoDataFrame:
     """The site's parcels in EPSG:4490: ``name``, ``parcel_no``, ``area_m2``, ``area_crs``.
 
@@ -131,7 +147,7 @@ def write_site(site: Site, fmt: str, path: str | os.PathLike[str]) -> None:
     frame = site_frame(site)
     path = Path(path)
     if code == "coordfile":
-        names = frame.assign(parcel_name=[_one_line(site.name)] * len(frame))
+        names = frame.assign(parcel_name=[_gbk_name(_one_line(site.name))] * len(frame))
         write_coordinate_file(names[["parcel_no", "parcel_name", "geometry"]], path,
                               attributes={"数据产生单位": "一张蓝图",
                                           "数据产生日期": _today()})

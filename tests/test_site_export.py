@@ -132,8 +132,12 @@ def test_names_the_format_cannot_hold_are_tidied_and_unknown_formats_refused(tmp
     assert export_site(site, "geojson").filename == "一期,二期_北区.geojson"
     with pytest.raises(BadInput):
         export_site(site, "kml")
-    with pytest.raises(BadInput, match="gbk"):  # said, not replaced silently
+    with pytest.raises(BadInput, match="gbk") as refused:  # said, not replaced silently
         export_site(_lonlat_site(115.98, 36.43, name="😀地块"), "coordfile")
+    # what (the site's name, the character) and where, and what else would do
+    assert refused.value.where == "name"
+    assert "地块名称“😀地块”中的“😀”" in refused.value.message_zh
+    assert "GeoJSON" in refused.value.message_zh
     assert b"\xa3\xc0" in export_site(_lonlat_site(115.98, 36.43, name="@"), "coordfile").data
     multi = site_from_geojson({"type": "MultiPolygon", "coordinates": [
         [[[116.0, 36.4], [116.01, 36.4], [116.01, 36.41], [116.0, 36.4]]],
