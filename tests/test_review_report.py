@@ -267,3 +267,19 @@ def test_points_round_a_hole_are_numbered_on_from_the_outer_ring(sample_store: S
                                               store=sample_store, reviewer="王审查"),
                                   store=sample_store))
     assert "1 内环 1 J5 " in text and "1 内环 1 J1 " not in text
+
+
+def test_project_review_states_the_demands_of_the_project(city: Store) -> None:  # noqa: F811
+    """A project's stored report checks no balances; its 初审意见书 does not say that no
+    demand was declared, it states the project's demands (as its record has them)."""
+    code = create_project(park_project(), user=STAFF, store=city,
+                          site=site("01_park_clean.txt")).code
+    vet_project(code, user=STAFF, store=city)
+    text = _page_text(review_html(project_review(code, store=city), store=city))
+    assert "未申报要素指标需求" not in text
+    assert "新增建设用地指标 12.6 公顷（189.00 亩）" in text and "能耗指标 3000 吨标准煤" in text
+    bare = create_project(park_project(demands={}), user=STAFF, store=city,
+                          site=site("01_park_clean.txt")).code
+    vet_project(bare, user=STAFF, store=city)
+    assert "未申报要素指标需求" in _page_text(review_html(project_review(bare, store=city),
+                                                        store=city))

@@ -43,7 +43,8 @@ def project_review(code: str, *, store: Store, rules: Rules | None = None) -> Re
     return ReviewInput(report=stored.report, site=site.geometry, pieces=pieces_of(fresh),
                        layers=stored.layers, reviewer=stored.vetted_by,
                        at=stored.vetted_at,
-                       project={"code": project.code, "name": project.name},
+                       project={"code": project.code, "name": project.name,
+                                "demands": _demands_zh(project)},
                        opinions=_opinions(code, store))
 
 
@@ -63,6 +64,16 @@ def _reported_site(project: Project, version: int, store: Store) -> Site:
     site.geometry = shapely.from_wkb(wkb)
     site.parcels = int(shapely.get_num_geometries(site.geometry))
     return site
+
+
+def _demands_zh(project: Project) -> list[str]:
+    """The quota the project asks for, as the document writes it: ``新增建设用地指标 12.6 公顷
+    （189.00 亩）`` (a project's stored report does not check balances)."""
+    from blueprint.analysis.quota.kinds import KINDS, to_units
+
+    order = {code: i for i, code in enumerate(KINDS)}
+    return [f"{KINDS[k].title} {KINDS[k].text(to_units(v))}" if k in KINDS else f"{k} {v}"
+            for k, v in sorted(project.demands.items(), key=lambda kv: order.get(kv[0], 99))]
 
 
 def _opinions(code: str, store: Store) -> list[dict[str, str | int]]:
