@@ -224,6 +224,8 @@ def test_project_review_shows_the_site_its_report_vetted(city: Store) -> None:  
     ours, theirs = boundary_table(first.geometry), boundary_table(revised.geometry)
     assert f"{ours.points[0].x:.3f}" in html
     assert f"{theirs.points[0].x:.3f}" not in html
+    # and it says that report is out of date, as the project page does
+    assert "本意见书依据的初审报告已过期（项目地块已修改），须重新初审。" in _page_text(html)
 
 
 def _page_text(html: str) -> str:
@@ -277,6 +279,7 @@ def test_project_review_states_the_demands_of_the_project(city: Store) -> None: 
     vet_project(code, user=STAFF, store=city)
     text = _page_text(review_html(project_review(code, store=city), store=city))
     assert "未申报要素指标需求" not in text
+    assert "已过期" not in text  # vetted on its current site and layers
     assert "新增建设用地指标 12.6 公顷（189.00 亩）" in text and "能耗指标 3000 吨标准煤" in text
     bare = create_project(park_project(demands={}), user=STAFF, store=city,
                           site=site("01_park_clean.txt")).code

@@ -48,6 +48,7 @@ class ReviewInput:
     at: datetime
     project: dict[str, Any] | None = None
     opinions: list[dict[str, Any]] = field(default_factory=list)
+    stale: str | None = None  # why a project's stored report is out of date
 
 
 def pieces_of(report: VetReport) -> list[tuple[BaseGeometry, str]]:
@@ -140,7 +141,8 @@ def review_html(review: ReviewInput, *, store: Store) -> str:
                for layer in report["capacity"]["layers"] for b in layer["bands"]],
         quota_items=_quota_items(report.get("quota")),
         points=boundary_table(review.site), layers=_stamp_rows(review.layers, store),
-        opinions=review.opinions, reviewer=actor_zh(review.reviewer),  # 命令行（root）
+        opinions=review.opinions, stale=review.stale,
+        reviewer=actor_zh(review.reviewer),  # 命令行（root）
         engine=ENGINE_ZH.get(report.get("engine") or "", report.get("engine") or "未记录"),
         date=shown_cn(review.at, "%Y年%m月%d日"), time=shown_cn(review.at))
 

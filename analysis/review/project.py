@@ -12,12 +12,20 @@ from blueprint.analysis.clock import shown_cn
 from blueprint.analysis.consultation.records import rounds_of
 from blueprint.analysis.projects.model import Project
 from blueprint.analysis.projects.records import get_project
-from blueprint.analysis.projects.reports import latest_report, project_site
+from blueprint.analysis.projects.reports import (
+    Staleness,
+    StoredReport,
+    latest_report,
+    project_site,
+    staleness_of,
+)
 from blueprint.analysis.review.document import ReviewInput, pieces_of
 from blueprint.analysis.rules import Rules
 from blueprint.analysis.site import Site
 from blueprint.analysis.vetting import VetRequest, vet_site
+from blueprint.layers.catalogue import KINDS as LAYER_KINDS
 from blueprint.layers.errors import NotFound
+from blueprint.layers.repository import list_layers
 from blueprint.layers.schema import project_sites
 from blueprint.layers.store import Store
 
@@ -45,7 +53,9 @@ def project_review(code: str, *, store: Store, rules: Rules | None = None) -> Re
                        at=stored.vetted_at,
                        project={"code": project.code, "name": project.name,
                                 "demands": _demands_zh(project)},
-                       opinions=_opinions(code, store))
+                       opinions=_opinions(code, store),
+                       stale=_stale_zh(staleness_of(project, stored, store=store), stored,
+                                       store))
 
 
 def _reported_site(project: Project, version: int, store: Store) -> Site:
@@ -64,6 +74,25 @@ def _reported_site(project: Project, version: int, store: Store) -> Site:
     site.geometry = shapely.from_wkb(wkb)
     site.parcels = int(shapely.get_num_geometries(site.geometry))
     return site
+
+
+def _stale_zh(staleness: Staleness | None, stored: StoredReport, store: Store) -> str | None:
+    """Why the report the document states is out of date, in the project page's words (the
+    layers by their Chinese titles), or None when it is current."""
+    if staleness is None:
+        return None
+    titles = {e["name"]: LAYER_KINDS[e["kind"]].title for e in stored.layers
+              if e.get("kind") in LAYER_KINDS}
+    titles |= {layer.name: layer.title for layer in list_layers(store=store)}
+
+    def named(names: tuple[str, ...]) -> str:
+        return "、".join(titles.get(n) or n for n in names)
+
+    why = (["项目地块已修改"] if staleness.site_revised else []) + [
+        f"{label}：{named(names)}" for label, names in (
+            ("重新导入的图层", staleness.reimported), ("已删除的图层", staleness.removed),
+            ("新增的图层", staleness.added)) if names]
+    return f"本意见书依据的初审报告已过期（{'；'.join(why)}），须重新初审。"
 
 
 def _demands_zh(project: Project) -> list[str]:
