@@ -286,3 +286,41 @@ def test_project_review_states_the_demands_of_the_project(city: Store) -> None: 
     vet_project(bare, user=STAFF, store=city)
     assert "未申报要素指标需求" in _page_text(review_html(project_review(bare, store=city),
                                                         store=city))
+
+
+def _square(x: float, y: float, d: float = 0.005) -> dict[str, object]:
+    return {"type": "Polygon", "coordinates": [[[x, y], [x + d, y], [x + d, y + d],
+                                                [x, y + d], [x, y]]]}
+
+
+def test_points_are_listed_parcel_by_parcel_as_given(sample_store: Store,
+                                                     tmp_path: Path) -> None:
+    """Two parcels sharing an edge stay two in the table (地块数 2), not their union; the
+    parcels of a coordinate file come in its order, each from its own J1."""
+    import re
+
+    parcels = [{"type": "Feature", "properties": {"name": name}, "geometry": _square(x, 36.43)}
+               for name, x in (("甲", 115.98), ("乙", 115.985))]
+    body = {"site": {"type": "FeatureCollection", "features": parcels}}
+    app = create_app(Settings(data_dir=tmp_path / "app"))
+    with TestClient(app) as client:
+        own, app.state.store = app.state.store, sample_store
+        try:
+            page = client.post("/api/vet/report.html", json=body)
+        finally:
+            app.state.store = own
+    assert page.status_code == 200, page.text
+    rows = re.findall(r"<tr><td>(\d+)</td><td>外环</td><td>(J\d+)</td>", page.text)
+    assert [p for p, _ in rows] == ["1"] * 5 + ["2"] * 5, rows
+    # a coordinate file's parcels, its order and its corners (read here independently)
+    path = SITES / "07_multi_parcel.txt"
+    given = [(float(x), float(y) - 39_000_000) for x, y in re.findall(
+        r"^J\d+,1,([\d.]+),([\d.]+)\s*$", path.read_text("utf-8-sig"), flags=re.M)]
+    site = read_site(path)
+    review = site_review(vet_site(VetRequest(site=site), store=sample_store),
+                         store=sample_store, reviewer="王审查", parcels=site.parcel_geometries)
+    text = _page_text(review_html(review, store=sample_store))
+    listed = re.findall(r" \d 外环 J\d+ ([\d.]+) ([\d.]+)", text)
+    assert len(listed) == len(given) == 10
+    assert [float(v) for xy in listed for v in xy] == pytest.approx(
+        [v for xy in given for v in xy], abs=0.0015)

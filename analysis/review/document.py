@@ -49,6 +49,7 @@ class ReviewInput:
     project: dict[str, Any] | None = None
     opinions: list[dict[str, Any]] = field(default_factory=list)
     stale: str | None = None  # why a project's stored report is out of date
+    parcels: list[BaseGeometry] = field(default_factory=list)  # as given, for the points
 
 
 def pieces_of(report: VetReport) -> list[tuple[BaseGeometry, str]]:
@@ -68,15 +69,18 @@ def layer_stamps(layers: list[LayerInfo]) -> list[dict[str, Any]]:
 
 
 def site_review(report: VetReport, *, store: Store, reviewer: str,
-                at: datetime | None = None) -> ReviewInput:
-    """The review of a site just vetted (its report must still hold its geometry)."""
+                at: datetime | None = None,
+                parcels: list[BaseGeometry] | None = None) -> ReviewInput:
+    """The review of a site just vetted (its report must still hold its geometry);
+    ``parcels``: the site's parcels as given (``Site.parcel_geometries``), whose corners
+    the document lists parcel by parcel."""
     if report.overlay is None:
         raise ValueError("the report has no geometry: vet the site, not a stored report")
     # the versions the report used (an ``as_of`` report: those current then)
     used = [x.model_dump() for x in report.layers] or layer_stamps(list_layers(store=store))
     return ReviewInput(report=report.to_json(), site=report.overlay.geometry,
                        pieces=pieces_of(report), layers=used, reviewer=reviewer,
-                       at=now_utc(at))
+                       at=now_utc(at), parcels=list(parcels or []))
 
 
 def area_zh(m2: float) -> str:
@@ -140,7 +144,8 @@ def review_html(review: ReviewInput, *, store: Store) -> str:
                     "units": UNITS_ZH.get(layer["units"], layer["units"])}
                for layer in report["capacity"]["layers"] for b in layer["bands"]],
         quota_items=_quota_items(report.get("quota")),
-        points=boundary_table(review.site), layers=_stamp_rows(review.layers, store),
+        points=boundary_table(review.site, parcels=review.parcels),
+        layers=_stamp_rows(review.layers, store),
         opinions=review.opinions, stale=review.stale,
         reviewer=actor_zh(review.reviewer),  # 命令行（root）
         engine=ENGINE_ZH.get(report.get("engine") or "", report.get("engine") or "未记录"),
