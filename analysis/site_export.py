@@ -34,7 +34,8 @@ from shapely.geometry.base import BaseGeometry
 from blueprint.analysis.site import Site
 from blueprint.layers.coordfile import write_coordinate_file
 from blueprint.layers.crs import CGCS2000, to_crs
-from blueprint.layers.errors import BadInput
+from blueprint.layers.errors import BadInput, NotFound
+from blueprint.layers.store import Store
 
 
 @dataclass(frozen=True)
@@ -181,3 +182,18 @@ def export_site(site: Site, fmt: str) -> SiteFile:
         write_site(site, kind.code, path)
         data = path.read_bytes()
     return SiteFile(data=data, format=kind, filename=file_stem(site.name) + kind.suffix)
+
+
+def export_project_site(code: str, fmt: str, *, store: Store) -> SiteFile:
+    """Project ``code``'s current site as ``fmt``, named ``<code>-<name>.<suffix>`` (the
+    API's and the project page's 下载地块); NotFound when the project has no site yet."""
+    from blueprint.analysis.projects.records import get_project
+    from blueprint.analysis.projects.reports import project_site
+
+    project = get_project(code, store=store)
+    if project.site is None:
+        raise NotFound(f"project {code} has no site to download",
+                       message_zh=f"项目“{code}”尚无用地范围，没有可下载的地块", where="site")
+    site = project_site(project)
+    site.name = f"{project.code}-{project.name}"
+    return export_site(site, fmt)

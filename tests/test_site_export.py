@@ -248,3 +248,24 @@ def test_api_and_project_page_download_sites(client, tmp_path):
     got = api.get(f"/projects/{code}/site", params={"format": "shp"})
     assert got.status_code == 200 and got.headers["content-type"] == "application/zip"
     assert zipfile.ZipFile(io.BytesIO(got.content)).namelist()[0] == "site.shp"
+
+
+def test_a_project_without_a_site_has_none_to_download(client):
+    """Not "cannot be vetted": the download says there is no site to download (404), on the
+    API and on the project page."""
+    api, _ = client
+    bare = create_project(park_project(name="尚无地块的项目"), user=STAFF,
+                          store=api.app.state.store).code
+    answer = api.get(f"/api/projects/{bare}/site")
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["message_zh"] == f"项目“{bare}”尚无用地范围，没有可下载的地块"
+    assert "审查" not in answer.json()["message_zh"]
+    create_user("wang", "nr_staff", None, store=api.app.state.store, actor="t",
+                password=PASSWORD)
+    api.headers.pop("Authorization")
+    token = re.search(r'name="login_token" value="([^"]+)"', api.get("/login").text)
+    assert token
+    api.post("/login", data={"name": "wang", "password": PASSWORD,
+                             "login_token": token.group(1), "next": "/projects"})
+    page = api.get(f"/projects/{bare}/site")
+    assert page.status_code == 404 and "没有可下载的地块" in page.text
