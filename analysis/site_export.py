@@ -196,4 +196,7 @@ def export_project_site(code: str, fmt: str, *, store: Store) -> SiteFile:
                        message_zh=f"项目“{code}”尚无用地范围，没有可下载的地块", where="site")
     site = project_site(project)
     site.name = f"{project.code}-{project.name}"
+    # the stored site is one (multi)polygon: each of its polygons a parcel, as many as the
+    # project's report counts (地块数), not one parcel of several outer rings
+    site.parcel_geometries = list(shapely.get_parts(site.geometry))
     return export_site(site, fmt)

@@ -269,3 +269,17 @@ def test_a_project_without_a_site_has_none_to_download(client):
                              "login_token": token.group(1), "next": "/projects"})
     page = api.get(f"/projects/{bare}/site")
     assert page.status_code == 404 and "没有可下载的地块" in page.text
+
+
+def test_a_project_of_two_parcels_downloads_as_two(client):
+    """A project's stored site is one MultiPolygon: its file holds a parcel for each of its
+    polygons, as many as its report's 地块数, not one parcel with a second outer ring."""
+    api, _ = client
+    two = read_site(SAMPLE / "sites" / "07_multi_parcel.txt")
+    code = create_project(park_project(county="371523"), site=two, user=STAFF,
+                          store=api.app.state.store).code
+    answer = api.get(f"/api/projects/{code}/site")
+    assert answer.status_code == 200, answer.text
+    back = read_coordinate_file(answer.content)
+    assert len(back.parcels) == two.parcels == 2
+    assert sorted(round(g.area / 10_000, 4) for g in back.parcels.geometry) == [4.16, 6.0]
