@@ -34,7 +34,8 @@ from shapely.geometry.base import BaseGeometry
 from blueprint.analysis.site import Site
 from blueprint.layers.coordfile import write_coordinate_file
 from blueprint.layers.crs import CGCS2000, to_crs
-from blueprint.layers.errors import BadInput
+from blueprint.layers.errors import BadInput, NotFound
+from blueprint.layers.store import Store
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,22 @@ def _one_line(text: str) -> str:
     return "＠" if text == "@" else text
 
 
+def _gbk_name(name: str) -> str:
+    """``name`` if the coordinate file (GBK) can hold it, else BadInput naming the name and
+    the character, and the formats that can (said, not replaced)."""
+    for char in name:
+        try:
+            char.encode("gbk")
+        except UnicodeEncodeError:
+            raise BadInput(
+                f"the site name {name!r} holds {char!r}, which cannot be written in gbk "
+                "(the coordinate file's encoding); rename the site or choose gpkg, geojson "
+                "or shp", where="name",
+                message_zh=f"地块名称“{name}”中的“{char}”无法以 GBK 编码写入界址点坐标文件，"
+                           "请修改名称，或改用 GeoPackage、GeoJSON、Shapefile 格式下载") from None
+    return name
+
+
 def site_frame(site: Site) -> gpd.GeoDataFrame:
     """The site's parcels in EPSG:4490: ``name``, ``parcel_no``, ``area_m2``, ``area_crs``.
 
@@ -131,7 +148,7 @@ def write_site(site: Site, fmt: str, path: str | os.PathLike[str]) -> None:
     frame = site_frame(site)
     path = Path(path)
     if code == "coordfile":
-        names = frame.assign(parcel_name=[_one_line(site.name)] * len(frame))
+        names = frame.assign(parcel_name=[_gbk_name(_one_line(site.name))] * len(frame))
         write_coordinate_file(names[["parcel_no", "parcel_name", "geometry"]], path,
                               attributes={"数据产生单位": "一张蓝图",
                                           "数据产生日期": _today()})
@@ -165,3 +182,21 @@ def export_site(site: Site, fmt: str) -> SiteFile:
         write_site(site, kind.code, path)
         data = path.read_bytes()
     return SiteFile(data=data, format=kind, filename=file_stem(site.name) + kind.suffix)
+
+
+def export_project_site(code: str, fmt: str, *, store: Store) -> SiteFile:
+    """Project ``code``'s current site as ``fmt``, named ``<code>-<name>.<suffix>`` (the
+    API's and the project page's 下载地块); NotFound when the project has no site yet."""
+    from blueprint.analysis.projects.records import get_project
+    from blueprint.analysis.projects.reports import project_site
+
+    project = get_project(code, store=store)
+    if project.site is None:
+        raise NotFound(f"project {code} has no site to download",
+                       message_zh=f"项目“{code}”尚无用地范围，没有可下载的地块", where="site")
+    site = project_site(project)
+    site.name = f"{project.code}-{project.name}"
+    # the stored site is one (multi)polygon: each of its polygons a parcel, as many as the
+    # project's report counts (地块数), not one parcel of several outer rings
+    site.parcel_geometries = list(shapely.get_parts(site.geometry))
+    return export_site(site, fmt)

@@ -132,8 +132,12 @@ def test_names_the_format_cannot_hold_are_tidied_and_unknown_formats_refused(tmp
     assert export_site(site, "geojson").filename == "一期,二期_北区.geojson"
     with pytest.raises(BadInput):
         export_site(site, "kml")
-    with pytest.raises(BadInput, match="gbk"):  # said, not replaced silently
+    with pytest.raises(BadInput, match="gbk") as refused:  # said, not replaced silently
         export_site(_lonlat_site(115.98, 36.43, name="😀地块"), "coordfile")
+    # what (the site's name, the character) and where, and what else would do
+    assert refused.value.where == "name"
+    assert "地块名称“😀地块”中的“😀”" in refused.value.message_zh
+    assert "GeoJSON" in refused.value.message_zh
     assert b"\xa3\xc0" in export_site(_lonlat_site(115.98, 36.43, name="@"), "coordfile").data
     multi = site_from_geojson({"type": "MultiPolygon", "coordinates": [
         [[[116.0, 36.4], [116.01, 36.4], [116.01, 36.41], [116.0, 36.4]]],
@@ -244,3 +248,38 @@ def test_api_and_project_page_download_sites(client, tmp_path):
     got = api.get(f"/projects/{code}/site", params={"format": "shp"})
     assert got.status_code == 200 and got.headers["content-type"] == "application/zip"
     assert zipfile.ZipFile(io.BytesIO(got.content)).namelist()[0] == "site.shp"
+
+
+def test_a_project_without_a_site_has_none_to_download(client):
+    """Not "cannot be vetted": the download says there is no site to download (404), on the
+    API and on the project page."""
+    api, _ = client
+    bare = create_project(park_project(name="尚无地块的项目"), user=STAFF,
+                          store=api.app.state.store).code
+    answer = api.get(f"/api/projects/{bare}/site")
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["message_zh"] == f"项目“{bare}”尚无用地范围，没有可下载的地块"
+    assert "审查" not in answer.json()["message_zh"]
+    create_user("wang", "nr_staff", None, store=api.app.state.store, actor="t",
+                password=PASSWORD)
+    api.headers.pop("Authorization")
+    token = re.search(r'name="login_token" value="([^"]+)"', api.get("/login").text)
+    assert token
+    api.post("/login", data={"name": "wang", "password": PASSWORD,
+                             "login_token": token.group(1), "next": "/projects"})
+    page = api.get(f"/projects/{bare}/site")
+    assert page.status_code == 404 and "没有可下载的地块" in page.text
+
+
+def test_a_project_of_two_parcels_downloads_as_two(client):
+    """A project's stored site is one MultiPolygon: its file holds a parcel for each of its
+    polygons, as many as its report's 地块数, not one parcel with a second outer ring."""
+    api, _ = client
+    two = read_site(SAMPLE / "sites" / "07_multi_parcel.txt")
+    code = create_project(park_project(county="371523"), site=two, user=STAFF,
+                          store=api.app.state.store).code
+    answer = api.get(f"/api/projects/{code}/site")
+    assert answer.status_code == 200, answer.text
+    back = read_coordinate_file(answer.content)
+    assert len(back.parcels) == two.parcels == 2
+    assert sorted(round(g.area / 10_000, 4) for g in back.parcels.geometry) == [4.16, 6.0]

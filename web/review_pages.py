@@ -9,13 +9,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from blueprint.analysis.downloads import content_disposition
-from blueprint.analysis.projects import get_project
-from blueprint.analysis.projects.reports import project_site
 from blueprint.analysis.review.document import review_html
 from blueprint.analysis.review.pdf import html_to_pdf
 from blueprint.analysis.review.project import project_review
 from blueprint.analysis.rules import Rules
-from blueprint.analysis.site_export import FORMATS, SiteFile, export_site
+from blueprint.analysis.site_export import FORMATS, export_project_site
 from blueprint.layers.errors import BadInput, BlueprintError
 from blueprint.layers.inputs import CODE_LEN, ONE_LINE
 from blueprint.layers.store import Store
@@ -70,12 +68,6 @@ def review_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             "Content-Disposition": content_disposition(f"初审意见书-{code}.pdf",
                                                        fallback="report.pdf")})
 
-    def site_file(code: str, fmt: str, store: Store) -> SiteFile:
-        project = get_project(code, store=store)
-        site = project_site(project)
-        site.name = f"{project.code}-{project.name}"
-        return export_site(site, fmt)
-
     @router.get("/projects/{code}/site", response_model=None)
     async def site_download(code: ProjectCode, request: Request, session: SessionDep,
                             ctx: Ctx, store: StoreDep) -> Response:
@@ -86,7 +78,7 @@ def review_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         except BadInput as exc:  # a bad value in the address: 400, as the other pages
             return error_page(ctx, exc, 400, back)
         try:
-            result = await run_in_threadpool(site_file, code, fmt, store)
+            result = await run_in_threadpool(export_project_site, code, fmt, store=store)
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), back)
         return Response(result.data, media_type=result.format.media_type, headers={

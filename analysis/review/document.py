@@ -48,6 +48,8 @@ class ReviewInput:
     at: datetime
     project: dict[str, Any] | None = None
     opinions: list[dict[str, Any]] = field(default_factory=list)
+    stale: str | None = None  # why a project's stored report is out of date
+    parcels: list[BaseGeometry] = field(default_factory=list)  # as given, for the points
 
 
 def pieces_of(report: VetReport) -> list[tuple[BaseGeometry, str]]:
@@ -67,20 +69,36 @@ def layer_stamps(layers: list[LayerInfo]) -> list[dict[str, Any]]:
 
 
 def site_review(report: VetReport, *, store: Store, reviewer: str,
-                at: datetime | None = None) -> ReviewInput:
-    """The review of a site just vetted (its report must still hold its geometry)."""
+                at: datetime | None = None,
+                parcels: list[BaseGeometry] | None = None) -> ReviewInput:
+    """The review of a site just vetted (its report must still hold its geometry);
+    ``parcels``: the site's parcels as given (``Site.parcel_geometries``), whose corners
+    the document lists parcel by parcel."""
     if report.overlay is None:
         raise ValueError("the report has no geometry: vet the site, not a stored report")
     # the versions the report used (an ``as_of`` report: those current then)
     used = [x.model_dump() for x in report.layers] or layer_stamps(list_layers(store=store))
     return ReviewInput(report=report.to_json(), site=report.overlay.geometry,
                        pieces=pieces_of(report), layers=used, reviewer=reviewer,
-                       at=now_utc(at))
+                       at=now_utc(at), parcels=list(parcels or []))
 
 
 def area_zh(m2: float) -> str:
     """``38,667.2 平方米（3.8667 公顷，58.00 亩）`` (docs/style-guide-zh.md)."""
     return f"{m2:,.1f} 平方米（{m2_to_ha(m2):.4f} 公顷，{m2_to_mu(m2):.2f} 亩）"
+
+
+#: A capacity raster's units (the report's ``units``) as the document writes them.
+UNITS_ZH = {"t/a": "吨/年"}
+
+
+def _quota_items(quota: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The quota check's rows, each with its unit in Chinese (``公顷``, ``吨标准煤``)."""
+    from blueprint.analysis.quota.kinds import KINDS
+
+    return [q | {"unit_zh": KINDS[q["kind"]].unit_zh if q.get("kind") in KINDS
+                 else q.get("unit", "")}
+            for q in (quota or {}).get("items", [])]
 
 
 #: The engine a report was computed on (its ``engine`` field), in the document's words.
@@ -122,10 +140,14 @@ def review_html(review: ReviewInput, *, store: Store) -> str:
         map_uri="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
         findings=[p | {"area": _overlap(p)} for f in report["findings"]
                   for p in (f.get("by_level") or [f])],
-        bands=[b | {"layer": layer["title"], "units": layer["units"]}
+        bands=[b | {"layer": layer["title"],
+                    "units": UNITS_ZH.get(layer["units"], layer["units"])}
                for layer in report["capacity"]["layers"] for b in layer["bands"]],
-        points=boundary_table(review.site), layers=_stamp_rows(review.layers, store),
-        opinions=review.opinions, reviewer=actor_zh(review.reviewer),  # 命令行（root）
+        quota_items=_quota_items(report.get("quota")),
+        points=boundary_table(review.site, parcels=review.parcels),
+        layers=_stamp_rows(review.layers, store),
+        opinions=review.opinions, stale=review.stale,
+        reviewer=actor_zh(review.reviewer),  # 命令行（root）
         engine=ENGINE_ZH.get(report.get("engine") or "", report.get("engine") or "未记录"),
         date=shown_cn(review.at, "%Y年%m月%d日"), time=shown_cn(review.at))
 

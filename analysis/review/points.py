@@ -35,8 +35,14 @@ class BoundaryTable:
     total: int
 
 
-def boundary_table(site: BaseGeometry, *, limit: int = MAX_POINTS) -> BoundaryTable:
-    """The site's corners, X = northing and Y = easting in metres, rings closed on J1.
+def boundary_table(site: BaseGeometry, *, limit: int = MAX_POINTS,
+                   parcels: list[BaseGeometry] | None = None) -> BoundaryTable:
+    """The site's corners, X = northing and Y = easting in metres, each ring closed on its
+    first point; a parcel's points are numbered J1, J2, … on through its holes.
+
+    ``parcels``: the site's parcels as it was given (EPSG:4490), listed one by one in that
+    order, as the coordinate file lists them (two parcels sharing an edge stay two);
+    without them, each polygon of ``site`` is a parcel.
 
     Examples
     --------
@@ -47,16 +53,27 @@ def boundary_table(site: BaseGeometry, *, limit: int = MAX_POINTS) -> BoundaryTa
     """
     epsg = gk3_epsg(site.centroid.x)
     zone = epsg - 4534 + 25
-    planar = to_crs(site, 4490, epsg)
+    if parcels:
+        rings_of = [_rings(to_crs(g, 4490, epsg)) for g in parcels]
+    else:
+        rings_of = [_rings(polygon) for polygon in shapely.get_parts(to_crs(site, 4490, epsg))]
     points: list[BoundaryPoint] = []
     total = 0
-    for parcel, polygon in enumerate(shapely.get_parts(planar), start=1):
-        for ring_no, ring in enumerate([polygon.exterior, *polygon.interiors]):
+    for parcel, rings in enumerate(rings_of, start=1):
+        first = 1  # numbered on through the holes, as the coordinate file: J1…J4, J5…J8
+        for ring_no, ring in rings:
             coords = list(ring.coords)
             for i, (east, north) in enumerate(coords):
                 total += 1
                 if len(points) < limit:
-                    number = i % (len(coords) - 1) + 1
+                    number = first + i % (len(coords) - 1)
                     points.append(BoundaryPoint(parcel, ring_no, f"J{number}",
                                                 round(north, 3), round(east, 3)))
+            first += len(coords) - 1
     return BoundaryTable(epsg, zone, zone * 3, points, total)
+
+
+def _rings(parcel: BaseGeometry) -> list[tuple[int, BaseGeometry]]:
+    """Each polygon's outer ring (0) then its holes (1, 2, …), polygon after polygon."""
+    return [(number, ring) for polygon in shapely.get_parts(parcel)
+            for number, ring in enumerate([polygon.exterior, *polygon.interiors])]

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from blueprint.analysis import projects as core
-from blueprint.analysis.projects.reports import StoredReport, project_site
+from blueprint.analysis.projects.reports import StoredReport
 from blueprint.analysis.site import Site, site_from_geojson
 from blueprint.analysis.site_county import default_county
-from blueprint.analysis.site_export import export_site
+from blueprint.analysis.site_export import export_project_site
 from blueprint.layers.users import User
 from blueprint.service.api.bounds import CodePath, CodeQuery, OffsetQuery
 from blueprint.service.api.deps import RulesDep, SettingsDep, StoreDep
@@ -157,13 +157,7 @@ async def api_site(
     """The stored site (its current version) as 界址点坐标文件, GeoPackage, GeoJSON or zipped
     Shapefile, named after the project's code and name."""
 
-    def export() -> Any:
-        project = core.get_project(code, store=store)
-        site = project_site(project)
-        site.name = f"{project.code}-{project.name}"
-        return export_site(site, format)
-
-    return download(await run_in_threadpool(export))
+    return download(await run_in_threadpool(export_project_site, code, format, store=store))
 
 
 @router.post(

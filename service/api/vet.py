@@ -237,7 +237,8 @@ def _review(request: VetRequest, store: Any, rules: Any, reviewer: str, fmt: str
 
     report = vet_site(request, store=reading_store(store, ledger=bool(request.demands)),
                       rules=rules)
-    html = review_html(site_review(report, store=store, reviewer=reviewer), store=store)
+    html = review_html(site_review(report, store=store, reviewer=reviewer,
+                                   parcels=request.site.parcel_geometries), store=store)
     if fmt == "html":
         return html.encode("utf-8")
     from blueprint.analysis.review.pdf import html_to_pdf

@@ -173,7 +173,7 @@ def vet(
     report = vet_site(request, store=reading_store(store, ledger=bool(request.demands)),
                       rules=ruleset)
     if output is not None and format in ("html", "pdf"):
-        _write_review(report, store, format, output, reviewer)
+        _write_review(report, store, format, output, reviewer, site.parcel_geometries)
     else:
         _render(report, format, store)
 
@@ -207,13 +207,13 @@ def _read_points(path: Path, crs: str | None, encoding: str | None) -> Any:
 
 
 def _write_review(report: Any, store: Any, fmt: str, output: Path,
-                  reviewer: str | None) -> None:
+                  reviewer: str | None, parcels: list[Any]) -> None:
     """The 初审意见书 as a printable page or a PDF."""
     from blueprint.analysis.review.document import review_html, site_review
     from blueprint.service.context import local_actor
 
-    html = review_html(site_review(report, store=store, reviewer=reviewer or local_actor()),
-                       store=store)
+    html = review_html(site_review(report, store=store, reviewer=reviewer or local_actor(),
+                                   parcels=parcels), store=store)
     if fmt == "pdf":
         from blueprint.analysis.review.pdf import html_to_pdf
 
