@@ -54,10 +54,12 @@ def allowed_region(industry: IndustryRules, *, store: Store, rules: Rules,
     scope_zh = place_zh + scope_zh
     constraints: list[Constraint] = []
     park, suitable = [], []
+    # what lies outside the scope but within a buffer's reach of it keeps candidates away too
+    reach_geo = _grown(scope_geo, max(config.buffers.values(), default=0.0), epsg)
     for layer in vectors:
         rule = rule_of(layer.kind)
         if rule in ("no_overlap", "water_levels", "land_use", "park"):
-            unions = store.backend.class_unions(layer, scope_geo, store=store)
+            unions = store.backend.class_unions(layer, reach_geo, store=store)
             projected = {k: to_crs(g, CGCS2000, epsg) for k, g in unions.items()}
             constraints += _constraints(layer, rule, projected, industry, rules, config)
             if rule == "park":
@@ -81,6 +83,14 @@ def suits(klass: str | None, suitable: tuple[str, ...]) -> bool:
     if not suitable:
         return True
     return klass is not None and any(klass == s or klass.startswith(s) for s in suitable)
+
+
+def _grown(geom: BaseGeometry, metres: float, epsg: int) -> BaseGeometry:
+    """``geom`` (EPSG:4490) grown by ``metres`` in ``epsg``; itself when there is no buffer."""
+    if metres <= 0 or geom.is_empty:
+        return geom
+    grown = shapely.buffer(to_crs(geom, CGCS2000, epsg), metres, quad_segs=4)
+    return to_crs(grown, epsg, CGCS2000)
 
 
 def _snap(geom: BaseGeometry) -> BaseGeometry:
