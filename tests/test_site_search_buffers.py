@@ -52,3 +52,17 @@ def test_a_buffer_keeps_candidates_from_a_zone_outside_the_urban_boundary(
     for cand in result.candidates:
         site = gpd.GeoSeries([cand.geometry], crs=4490).to_crs(GK39).iloc[0]
         assert shapely.distance(site, WATER_1) >= BUFFER_M - 1.0, cand.id
+
+
+def test_parcels_left_out_by_a_buffer_are_not_said_to_fail_the_vetting(
+        store: Store, tmp_path: Path) -> None:
+    _load(store, tmp_path)
+    base = load_search_config()
+    config = type(base)(**{**base.__dict__, "buffers": {"water_source_1": 650.0}})
+    result = search_sites(SearchRequest(industry="industrial", area_m2=120_000,
+                                        county="371502", source="land_bank"),
+                          store=store, config=config)
+    assert result.candidates == []
+    # it said 面积相符的 2 个储备或可供地块初审均不通过: both would pass; the buffer keeps them out
+    assert result.blocked_zh == ("东昌府区面积相符的 2 个储备或可供地块均在饮用水水源一级保护区 "
+                                 "650 米缓冲距离内。")

@@ -43,6 +43,17 @@ def blocked_message(region: Region, area_m2: float, industry_title: str, source:
         bank_text = (f"{region.place_zh}的 {bank.offered} 个储备或可供地块中"
                      f"没有面积与 {need}相符的。")
     else:
-        bank_text = (f"{region.place_zh}面积相符的 {len(bank.fitting)} 个储备或可供地块"
-                     "初审均不通过。")
+        bank_text = _bank_refused(region, len(bank.fitting), bank.buffered)
     return bank_text if source == "land_bank" else bank_text + anywhere
+
+
+def _bank_refused(region: Region, fitting: int, buffered: int) -> str:
+    """Why none of the parcels that fit is proposed: the vetting, or a buffer's distance."""
+    head = f"{region.place_zh}面积相符的 {fitting} 个储备或可供地块"
+    if not buffered:
+        return f"{head}初审均不通过。"
+    reach = "、".join(f"{c.title} {c.buffer_m:g} 米" for c in region.constraints
+                      if c.buffer_m > 0 and c.status == "conflict")
+    if buffered == fitting:
+        return f"{head}均在{reach}缓冲距离内。"
+    return f"{head}中，{buffered} 个在{reach}缓冲距离内，其余 {fitting - buffered} 个初审不通过。"

@@ -124,9 +124,10 @@ def search_sites(req: SearchRequest, *, store: Store, rules: Rules | None = None
     if req.source in ("land_bank", "both"):
         bank = land_bank_parcels(region.area_geo, req.area_m2, tolerance, store=store,
                                  config=config)
-        sites += [(p.id, "land_bank", p.geometry, f"储备地块 {p.name}")
-                  for p in bank.fitting
-                  if not region.in_buffer(to_crs(p.geometry, CGCS2000, region.epsg))]
+        kept = [p for p in bank.fitting
+                if not region.in_buffer(to_crs(p.geometry, CGCS2000, region.epsg))]
+        bank.buffered = len(bank.fitting) - len(kept)
+        sites += [(p.id, "land_bank", p.geometry, f"储备地块 {p.name}") for p in kept]
     if req.source in ("anywhere", "both"):
         placed = place_rectangles(region, req.area_m2, want, config=config, near=near)
         sites += [(f"A{i:02d}", "anywhere", region.to_geo(p.geometry), f"候选地块 A{i:02d}")
