@@ -25,3 +25,18 @@ def test_unknown_industry_and_pollutant_say_where_and_what_is_known(
     assert pollutant.status_code == 422, pollutant.text
     assert pollutant.json()["where"] == "body.emissions", pollutant.text
     assert "可选：二氧化硫 SO2、氮氧化物 NOx、" in pollutant.json()["message_zh"], pollutant.text
+
+
+def test_an_area_too_small_to_vet_is_refused_not_reported_as_no_room(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """Below 100 m² (the page's 0.01 公顷) it answered 200 with "最大一片约 25,316.72 公顷，
+    容纳不下 0 公顷的地块": the vetting's 1 m² slivers failed every tiny candidate."""
+    with _client(city, tmp_path) as client:
+        tiny = client.post("/api/site-search", json={"area_m2": 0.0001, "county": "371502"})
+        least = client.post("/api/site-search", json={"area_m2": 100, "county": "371502",
+                                                      "top": 1, "source": "anywhere"})
+    assert tiny.status_code == 422, tiny.text[-300:]
+    assert tiny.json()["where"] == "area", tiny.text
+    assert "须不小于 100 平方米（0.01 公顷）" in tiny.json()["message_zh"], tiny.text
+    assert least.status_code == 200, least.text
+    assert [c["verdict"] for c in least.json()["candidates"]] == ["pass"], least.text

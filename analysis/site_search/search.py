@@ -39,6 +39,9 @@ from blueprint.layers.store import Store
 
 SOURCES = ("land_bank", "anywhere", "both")
 MAX_TOP = 50
+# the least area searched for: the page's 0.01 公顷; below it the vetting's 1 m² sliver
+# (rules' min_overlap_m2) is a share the verdict cannot rest on
+MIN_AREA_M2 = 100.0
 
 
 @dataclass
@@ -88,6 +91,10 @@ def check_request(req: SearchRequest) -> None:
     if not 0 < req.area_m2 <= 1e9:
         raise BadInput("area must be more than 0 and at most 100,000 ha",
                        message_zh="用地面积须大于 0 且不超过 100,000 公顷", where="area")
+    if req.area_m2 < MIN_AREA_M2:
+        raise BadInput(f"area {req.area_m2:g} m2 is less than {MIN_AREA_M2:g} m2 (0.01 ha)",
+                       message_zh=f"用地面积 {req.area_m2:g} 平方米过小，须不小于 100 平方米"
+                                  "（0.01 公顷）", where="area")
     if not 1 <= req.top <= MAX_TOP:
         raise BadInput(f"top must be from 1 to {MAX_TOP}",
                        message_zh=f"候选数量须在 1 至 {MAX_TOP} 之间", where="top")
