@@ -40,3 +40,15 @@ def test_an_area_too_small_to_vet_is_refused_not_reported_as_no_room(
     assert "须不小于 100 平方米（0.01 公顷）" in tiny.json()["message_zh"], tiny.text
     assert least.status_code == 200, least.text
     assert [c["verdict"] for c in least.json()["candidates"]] == ["pass"], least.text
+
+
+def test_an_unknown_county_lists_the_codes_there_are_with_their_names(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    with _client(city, tmp_path) as client:
+        answer = client.post("/api/site-search", json={"area_m2": 120000, "county": "3715"})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["where"] == "county", answer.text
+    # it said only 行政区划图层中没有县区代码“3715”: which codes are there?
+    assert answer.json()["message_zh"].startswith(
+        "行政区划图层中没有县区代码“3715”，可选：371502（东昌府区）、371521（阳谷县）、"), answer.text
+    assert "371581（临清市）" in answer.json()["message_zh"], answer.text

@@ -33,6 +33,8 @@ from blueprint.layers.kinds import kinds
 from blueprint.layers.repository import LayerInfo, list_layers, load_features
 from blueprint.layers.store import Store
 
+LISTED = 30  # county codes an unknown county's refusal lists at most
+
 
 def allowed_region(industry: IndustryRules, *, store: Store, rules: Rules,
                    config: SearchConfig, county: str | None = None,
@@ -104,10 +106,13 @@ def _area_of_interest(vectors: list[LayerInfo], county: str | None, *, store: St
     feats = [(str(fid), klass, geom) for layer in admins
              for fid, klass, geom in zip(*_arrays(layer, store), strict=True)]
     if county is not None:
+        known = feats
         feats = [f for f in feats if f[0] == county]
         if not feats:
-            raise BadInput(f"no county {county!r} in the administrative boundary layer",
-                           message_zh=f"行政区划图层中没有县区代码“{county}”", where="county")
+            raise BadInput(f"no county {county!r} in the administrative boundary layer; "
+                           f"known: {', '.join(sorted({f[0] for f in known})[:LISTED])}",
+                           message_zh=f"行政区划图层中没有县区代码“{county}”{_known_zh(known)}",
+                           where="county")
     if feats:
         geom = shapely.union_all([f[2] for f in feats])
         return geom, str(feats[0][1] or feats[0][0]) if county else "全市"
@@ -116,6 +121,17 @@ def _area_of_interest(vectors: list[LayerInfo], county: str | None, *, store: St
                        message_zh="图层库中没有行政区划图层，无法确定搜索范围", where="county")
     boxes = [shapely.box(*layer.bbox) for layer in vectors]
     return shapely.union_all(boxes), "图层范围"
+
+
+def _known_zh(feats: list[tuple[str, Any, BaseGeometry]]) -> str:
+    """The county codes there are, with their names: ``，可选：371502（东昌府区）、…``."""
+    named = {fid: str(name) if name else "" for fid, name, _ in feats}
+    if not named:
+        return ""
+    listed = "、".join(f"{fid}（{name}）" if name else fid
+                      for fid, name in sorted(named.items())[:LISTED])
+    more = f" 等 {len(named)} 个" if len(named) > LISTED else ""
+    return f"，可选：{listed}{more}"
 
 
 def _arrays(layer: LayerInfo, store: Store) -> tuple[Any, Any, Any]:
