@@ -50,5 +50,6 @@ def test_an_unknown_county_lists_the_codes_there_are_with_their_names(
     assert answer.json()["where"] == "county", answer.text
     # it said only 行政区划图层中没有县区代码“3715”: which codes are there?
     assert answer.json()["message_zh"].startswith(
-        "行政区划图层中没有县区代码“3715”，可选：371502（东昌府区）、371521（阳谷县）、"), answer.text
+        "行政区划图层中没有县区代码“3715”，可选：371502（东昌府区）、371521（阳谷县）、"
+    ), answer.text
     assert "371581（临清市）" in answer.json()["message_zh"], answer.text
