@@ -139,13 +139,15 @@ def search_sites(req: SearchRequest, *, store: Store, rules: Rules | None = None
         placed = place_rectangles(region, req.area_m2, want, config=config, near=near)
         sites += [(f"A{i:02d}", "anywhere", region.to_geo(p.geometry), f"候选地块 A{i:02d}")
                   for i, p in enumerate(placed, start=1)]
-    candidates = [c for c in (_vetted(s, req, region, near, store, rules, config)
-                              for s in sites) if c.verdict != "fail"]
+    vetted = [_vetted(s, req, region, near, store, rules, config) for s in sites]
+    candidates = [c for c in vetted if c.verdict != "fail"]
     candidates.sort(key=lambda c: (VERDICT_ORDER[c.verdict], -c.score, c.source, c.id))
     for rank, cand in enumerate(candidates, start=1):
         cand.rank = rank
+    # sites placed in the allowed land that the vetting failed: not the land (e.g. the quota)
+    placed_failed = [c.report for c in vetted if c.source == "anywhere"]
     blocked = None if candidates else blocked_message(region, req.area_m2, industry.title,
-                                                      req.source, bank)
+                                                      req.source, bank, placed_failed)
     return SearchResult(region=region, candidates=candidates[:req.top], blocked_zh=blocked,
                         notes_zh=list(region.notes_zh), vetted=len(sites))
 
