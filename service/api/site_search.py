@@ -38,8 +38,9 @@ class SiteSearchIn(BaseModel):
     near: tuple[Lon, Lat] | None = Field(default=None, description="[lon, lat]: rank by the "
                                          "distance to this point instead of the county seat")
     source: Literal["land_bank", "anywhere", "both"] = "both"
-    tolerance: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False,
-                             description="share of the area a land-bank parcel may differ by")
+    tolerance: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False,
+                                    description="share of the area a land-bank parcel may "
+                                    "differ by; none: the search file's (0.1 packaged)")
     _demands_at: str = PrivateAttr(default="body.demands")
 
     @model_validator(mode="wrap")
