@@ -53,3 +53,18 @@ def test_an_unknown_county_lists_the_codes_there_are_with_their_names(
         "行政区划图层中没有县区代码“3715”，可选：371502（东昌府区）、371521（阳谷县）、"
     ), answer.text
     assert "371581（临清市）" in answer.json()["message_zh"], answer.text
+
+
+def test_a_county_asked_of_a_store_without_counties_says_the_layer_is_missing(
+        store: Store, tmp_path: Path) -> None:
+    from blueprint.layers.importer import ImportOptions, import_layer
+    from tests.helpers import box, frame, write
+
+    urban = write(frame([box(0, 0, 1000, 1000)], name=["城镇开发边界"]), tmp_path / "u.geojson")
+    import_layer(urban, ImportOptions(kind="urban_boundary", name="urban"), store=store)
+    with _client(store, tmp_path) as client:
+        answer = client.post("/api/site-search", json={"area_m2": 120000, "county": "371502"})
+    assert answer.status_code == 422, answer.text
+    # it said 行政区划图层中没有县区代码“371502” (and "known: " with none after it)
+    assert answer.json()["message_zh"] == "图层库中没有行政区划图层，无法确定搜索范围", answer.text
+    assert answer.json()["where"] == "county", answer.text

@@ -105,6 +105,9 @@ def _area_of_interest(vectors: list[LayerInfo], county: str | None, *, store: St
     admins = [layer for layer in vectors if rule_of(layer.kind) == "admin"]
     feats = [(str(fid), klass, geom) for layer in admins
              for fid, klass, geom in zip(*_arrays(layer, store), strict=True)]
+    if not feats and (county is not None or not vectors):  # no county to find or list
+        raise BadInput("the store has no administrative boundary layer to search in",
+                       message_zh="图层库中没有行政区划图层，无法确定搜索范围", where="county")
     if county is not None:
         known = feats
         feats = [f for f in feats if f[0] == county]
@@ -116,9 +119,6 @@ def _area_of_interest(vectors: list[LayerInfo], county: str | None, *, store: St
     if feats:
         geom = shapely.union_all([f[2] for f in feats])
         return geom, str(feats[0][1] or feats[0][0]) if county else "全市"
-    if county is not None or not vectors:
-        raise BadInput("the store has no administrative boundary layer to search in",
-                       message_zh="图层库中没有行政区划图层，无法确定搜索范围", where="county")
     boxes = [shapely.box(*layer.bbox) for layer in vectors]
     return shapely.union_all(boxes), "图层范围"
 
