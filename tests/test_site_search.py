@@ -213,6 +213,19 @@ def test_sample_land_bank_and_anywhere(sample_store):
     assert verdicts == {"LC-GD-001": "pass", "LC-GD-002": "pass", "LC-GD-004": "conditional"}
 
 
+def test_the_quota_reason_names_the_kinds_demanded(sample_store):
+    """An energy demand is not a land demand: the reason names the kind (it said
+    本县区指标余额可以满足用地需求 for energy alone), and the one the county cannot cover."""
+    def reasons(**demands: str) -> list[str]:
+        request = SearchRequest(industry="industrial", area_m2=HA12, county="371502",
+                                source="land_bank", top=1,
+                                demands={k: Decimal(v) for k, v in demands.items()})
+        return search_sites(request, store=sample_store).candidates[0].reasons_zh
+
+    assert "本县区指标余额可以满足能耗指标需求" in reasons(energy="3000")
+    assert "本县区能耗指标不足，须使用市级统筹指标" in reasons(energy="300000", land="1")
+
+
 def test_quota_cover_ranks_and_the_weights_are_data(sample_store, tmp_path):
     """The county's land quota (from the ledger) adds its weight when it covers the demand,
     with the reason in Chinese; the weights come from the TOML file, not the code."""
@@ -223,7 +236,7 @@ def test_quota_cover_ranks_and_the_weights_are_data(sample_store, tmp_path):
     covered = {c.id: c for c in search_sites(request, store=sample_store).candidates}
     assert set(covered) == set(base)
     for cid, cand in covered.items():
-        assert "本县区指标余额可以满足用地需求" in cand.reasons_zh
+        assert "本县区指标余额可以满足新增建设用地指标需求" in cand.reasons_zh
         assert cand.score == pytest.approx(base[cid].score + config.weights["quota"], abs=1e-6)
     text = DEFAULT_SEARCH_FILE.read_text(encoding="utf-8")
     assert "\nquota = 15.0 " in text

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import shapely
 
+from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.site_search.land_bank import LandBank
 from blueprint.analysis.site_search.region_types import Region
 from blueprint.layers.units import ha_text
@@ -17,11 +20,20 @@ def blockers(region: Region) -> list[str]:
 
 
 def blocked_message(region: Region, area_m2: float, industry_title: str, source: str,
-                    bank: LandBank | None) -> str:
-    """The sentence for an empty result: what blocks the project, and where."""
+                    bank: LandBank | None, placed_failed: Sequence[VetReport] = ()) -> str:
+    """The sentence for an empty result: what blocks the project, and where.
+
+    ``placed_failed``: the reports of the sites placed in the allowed land, every one of
+    which the vetting failed: then the land is not what blocks (a quota the county and the
+    city cannot cover, say), and the first report says what does."""
     use = industry_title.removesuffix("项目")
     what = "、".join(blockers(region)) or "管控要求"
     need = ha_text(area_m2)
+    if placed_failed:
+        first = placed_failed[0].summary_zh.removeprefix("初审结论：不通过。")
+        anywhere = (f"{region.place_zh}在可用地范围内布设的 {len(placed_failed)} 个候选地块"
+                    f"初审均不通过：{first}")
+        return anywhere if source == "anywhere" else _bank_text(region, need, bank) + anywhere
     if region.scope.is_empty or region.scope.area <= 1.0:
         where = region.scope_zh.removesuffix("内").removesuffix("范围")
         return f"{where}没有可供{use}项目选址的范围。"
@@ -37,12 +49,26 @@ def blocked_message(region: Region, area_m2: float, industry_title: str, source:
                 f"{ha_text(largest)}，容纳不下 {need}的地块，主要受{what}限制。")
     if source == "anywhere":
         return anywhere
-    if bank is None or bank.layers == 0:
-        bank_text = "图层库中没有储备及可供地块图层。"
-    elif not bank.fitting:
-        bank_text = (f"{region.place_zh}的 {bank.offered} 个储备或可供地块中"
-                     f"没有面积与 {need}相符的。")
-    else:
-        bank_text = (f"{region.place_zh}面积相符的 {len(bank.fitting)} 个储备或可供地块"
-                     "初审均不通过。")
+    bank_text = _bank_text(region, need, bank)
     return bank_text if source == "land_bank" else bank_text + anywhere
+
+
+def _bank_text(region: Region, need: str, bank: LandBank | None) -> str:
+    """Why no parcel of the land bank is proposed."""
+    if bank is None or bank.layers == 0:
+        return "图层库中没有储备及可供地块图层。"
+    if not bank.fitting:
+        return f"{region.place_zh}的 {bank.offered} 个储备或可供地块中没有面积与 {need}相符的。"
+    return _bank_refused(region, len(bank.fitting), bank.buffered)
+
+
+def _bank_refused(region: Region, fitting: int, buffered: int) -> str:
+    """Why none of the parcels that fit is proposed: the vetting, or a buffer's distance."""
+    head = f"{region.place_zh}面积相符的 {fitting} 个储备或可供地块"
+    if not buffered:
+        return f"{head}初审均不通过。"
+    reach = "、".join(f"{c.title} {c.buffer_m:g} 米" for c in region.constraints
+                      if c.buffer_m > 0 and c.status == "conflict")
+    if buffered == fitting:
+        return f"{head}均在{reach}缓冲距离内。"
+    return f"{head}中，{buffered} 个在{reach}缓冲距离内，其余 {fitting - buffered} 个初审不通过。"

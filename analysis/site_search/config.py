@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,14 +35,15 @@ _CACHE: dict[tuple[str, int], SearchConfig] = {}
 
 
 def load_search_config(path: str | Path | None = None) -> SearchConfig:
-    """The settings of a file (the packaged ones when ``path`` is None), read once per version.
+    """The settings of a file (``BLUEPRINT_SITE_SEARCH_FILE`` or the packaged ones when
+    ``path`` is None), read once per version.
 
     Examples
     --------
     >>> load_search_config().weights["in_park"] > 0
     True
     """
-    path = Path(path) if path else DEFAULT_SEARCH_FILE
+    path = Path(path or os.environ.get("BLUEPRINT_SITE_SEARCH_FILE") or DEFAULT_SEARCH_FILE)
     try:
         key = (str(path), path.stat().st_mtime_ns)
         raw = _CACHE.get(key) or _read(path)

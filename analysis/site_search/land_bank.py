@@ -33,6 +33,7 @@ class LandBank:
     fitting: list[Parcel]
     offered: int
     layers: int
+    buffered: int = 0  # fitting parcels left out: within a buffer of the search file
 
 
 def land_bank_parcels(area_geo: BaseGeometry, area_m2: float, tolerance: float, *,

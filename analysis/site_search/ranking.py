@@ -32,6 +32,7 @@ class Facts:
     zoning_share: float | None = None
     capacity_margin: float | None = None
     quota_cover: float | None = None
+    quota_titles: list[str] = field(default_factory=list)  # the kinds at that cover
     compactness: float = 0.0
     distance_m: float | None = None
     distance_to: str = "县城"
@@ -59,9 +60,10 @@ def score(facts: Facts, config: SearchConfig) -> tuple[float, list[str]]:
         reasons.append(f"排放后剩余环境容量余量 {facts.capacity_margin:.2%}（按最紧的污染物）")
     if facts.quota_cover is not None:
         total += w["quota"] * facts.quota_cover
-        reasons.append({1.0: "本县区指标余额可以满足用地需求",
-                        0.5: "本县区指标不足，须使用市级统筹指标"}.get(
-            facts.quota_cover, "县区和市级统筹指标均不足"))
+        kinds = "、".join(facts.quota_titles) or "要素指标"
+        reasons.append({1.0: f"本县区指标余额可以满足{kinds}需求",
+                        0.5: f"本县区{kinds}不足，须使用市级统筹指标"}.get(
+            facts.quota_cover, f"县区和市级统筹的{kinds}均不足"))
     reasons.append(f"形状紧凑度 {facts.compactness:.2f}")
     if facts.distance_m is not None:
         closeness = max(0.0, 1.0 - facts.distance_m / config.distance_scale_m)
@@ -106,9 +108,11 @@ def facts_from_report(report: VetReport, *, compact: float, distance_m: float | 
             parks += f.feature_ids
         if f.by_class_m2 is not None:
             zoning = max(0.0, min(1.0, (f.overlap_m2 - (f.unsuitable_m2 or 0.0)) / site_m2))
+    cover, titles = _quota(report)
     return Facts(verdict=report.verdict, park_share=min(park_share, 1.0),
                  park_names=list(dict.fromkeys(parks)), zoning_share=zoning,
-                 capacity_margin=_margin(report), quota_cover=_quota(report),
+                 capacity_margin=_margin(report), quota_cover=cover,
+                 quota_titles=titles,
                  compactness=compact, distance_m=distance_m, distance_to=distance_to)
 
 
@@ -119,8 +123,12 @@ def _margin(report: VetReport) -> float | None:
     return min(margins) if margins else None
 
 
-def _quota(report: VetReport) -> float | None:
+def _quota(report: VetReport) -> tuple[float | None, list[str]]:
+    """How the least covered demand is covered (county 1, city pool 0.5, neither 0), and
+    the titles of the kinds covered that way (the reason names them: 能耗指标, not 用地)."""
     if report.quota is None or not report.quota.items:
-        return None
+        return None, []
     cover = {"county": 1.0, "pool": 0.5}
-    return min(cover.get(item.covered_by, 0.0) for item in report.quota.items)
+    least = min(cover.get(item.covered_by, 0.0) for item in report.quota.items)
+    return least, [item.title for item in report.quota.items
+                   if cover.get(item.covered_by, 0.0) == least]

@@ -33,6 +33,8 @@ from blueprint.layers.kinds import kinds
 from blueprint.layers.repository import LayerInfo, list_layers, load_features
 from blueprint.layers.store import Store
 
+LISTED = 30  # county codes an unknown county's refusal lists at most
+
 
 def allowed_region(industry: IndustryRules, *, store: Store, rules: Rules,
                    config: SearchConfig, county: str | None = None,
@@ -54,10 +56,12 @@ def allowed_region(industry: IndustryRules, *, store: Store, rules: Rules,
     scope_zh = place_zh + scope_zh
     constraints: list[Constraint] = []
     park, suitable = [], []
+    # what lies outside the scope but within a buffer's reach of it keeps candidates away too
+    reach_geo = _grown(scope_geo, max(config.buffers.values(), default=0.0), epsg)
     for layer in vectors:
         rule = rule_of(layer.kind)
         if rule in ("no_overlap", "water_levels", "land_use", "park"):
-            unions = store.backend.class_unions(layer, scope_geo, store=store)
+            unions = store.backend.class_unions(layer, reach_geo, store=store)
             projected = {k: to_crs(g, CGCS2000, epsg) for k, g in unions.items()}
             constraints += _constraints(layer, rule, projected, industry, rules, config)
             if rule == "park":
@@ -83,6 +87,14 @@ def suits(klass: str | None, suitable: tuple[str, ...]) -> bool:
     return klass is not None and any(klass == s or klass.startswith(s) for s in suitable)
 
 
+def _grown(geom: BaseGeometry, metres: float, epsg: int) -> BaseGeometry:
+    """``geom`` (EPSG:4490) grown by ``metres`` in ``epsg``; itself when there is no buffer."""
+    if metres <= 0 or geom.is_empty:
+        return geom
+    grown = shapely.buffer(to_crs(geom, CGCS2000, epsg), metres, quad_segs=4)
+    return to_crs(grown, epsg, CGCS2000)
+
+
 def _snap(geom: BaseGeometry) -> BaseGeometry:
     return shapely.set_precision(geom, GRID_M) if not geom.is_empty else geom
 
@@ -93,19 +105,33 @@ def _area_of_interest(vectors: list[LayerInfo], county: str | None, *, store: St
     admins = [layer for layer in vectors if rule_of(layer.kind) == "admin"]
     feats = [(str(fid), klass, geom) for layer in admins
              for fid, klass, geom in zip(*_arrays(layer, store), strict=True)]
+    if not feats and (county is not None or not vectors):  # no county to find or list
+        raise BadInput("the store has no administrative boundary layer to search in",
+                       message_zh="图层库中没有行政区划图层，无法确定搜索范围", where="county")
     if county is not None:
+        known = feats
         feats = [f for f in feats if f[0] == county]
         if not feats:
-            raise BadInput(f"no county {county!r} in the administrative boundary layer",
-                           message_zh=f"行政区划图层中没有县区代码“{county}”", where="county")
+            raise BadInput(f"no county {county!r} in the administrative boundary layer; "
+                           f"known: {', '.join(sorted({f[0] for f in known})[:LISTED])}",
+                           message_zh=f"行政区划图层中没有县区代码“{county}”{_known_zh(known)}",
+                           where="county")
     if feats:
         geom = shapely.union_all([f[2] for f in feats])
         return geom, str(feats[0][1] or feats[0][0]) if county else "全市"
-    if county is not None or not vectors:
-        raise BadInput("the store has no administrative boundary layer to search in",
-                       message_zh="图层库中没有行政区划图层，无法确定搜索范围", where="county")
     boxes = [shapely.box(*layer.bbox) for layer in vectors]
     return shapely.union_all(boxes), "图层范围"
+
+
+def _known_zh(feats: list[tuple[str, Any, BaseGeometry]]) -> str:
+    """The county codes there are, with their names: ``，可选：371502（东昌府区）、…``."""
+    named = {fid: str(name) if name else "" for fid, name, _ in feats}
+    if not named:
+        return ""
+    listed = "、".join(f"{fid}（{name}）" if name else fid
+                      for fid, name in sorted(named.items())[:LISTED])
+    more = f" 等 {len(named)} 个" if len(named) > LISTED else ""
+    return f"，可选：{listed}{more}"
 
 
 def _arrays(layer: LayerInfo, store: Store) -> tuple[Any, Any, Any]:

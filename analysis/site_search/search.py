@@ -39,6 +39,9 @@ from blueprint.layers.store import Store
 
 SOURCES = ("land_bank", "anywhere", "both")
 MAX_TOP = 50
+# the least area searched for: the page's 0.01 公顷; below it the vetting's 1 m² sliver
+# (rules' min_overlap_m2) is a share the verdict cannot rest on
+MIN_AREA_M2 = 100.0
 
 
 @dataclass
@@ -88,6 +91,10 @@ def check_request(req: SearchRequest) -> None:
     if not 0 < req.area_m2 <= 1e9:
         raise BadInput("area must be more than 0 and at most 100,000 ha",
                        message_zh="用地面积须大于 0 且不超过 100,000 公顷", where="area")
+    if req.area_m2 < MIN_AREA_M2:
+        raise BadInput(f"area {req.area_m2:g} m2 is less than {MIN_AREA_M2:g} m2 (0.01 ha)",
+                       message_zh=f"用地面积 {req.area_m2:g} 平方米过小，须不小于 100 平方米"
+                                  "（0.01 公顷）", where="area")
     if not 1 <= req.top <= MAX_TOP:
         raise BadInput(f"top must be from 1 to {MAX_TOP}",
                        message_zh=f"候选数量须在 1 至 {MAX_TOP} 之间", where="top")
@@ -124,20 +131,23 @@ def search_sites(req: SearchRequest, *, store: Store, rules: Rules | None = None
     if req.source in ("land_bank", "both"):
         bank = land_bank_parcels(region.area_geo, req.area_m2, tolerance, store=store,
                                  config=config)
-        sites += [(p.id, "land_bank", p.geometry, f"储备地块 {p.name}")
-                  for p in bank.fitting
-                  if not region.in_buffer(to_crs(p.geometry, CGCS2000, region.epsg))]
+        kept = [p for p in bank.fitting
+                if not region.in_buffer(to_crs(p.geometry, CGCS2000, region.epsg))]
+        bank.buffered = len(bank.fitting) - len(kept)
+        sites += [(p.id, "land_bank", p.geometry, f"储备地块 {p.name}") for p in kept]
     if req.source in ("anywhere", "both"):
         placed = place_rectangles(region, req.area_m2, want, config=config, near=near)
         sites += [(f"A{i:02d}", "anywhere", region.to_geo(p.geometry), f"候选地块 A{i:02d}")
                   for i, p in enumerate(placed, start=1)]
-    candidates = [c for c in (_vetted(s, req, region, near, store, rules, config)
-                              for s in sites) if c.verdict != "fail"]
+    vetted = [_vetted(s, req, region, near, store, rules, config) for s in sites]
+    candidates = [c for c in vetted if c.verdict != "fail"]
     candidates.sort(key=lambda c: (VERDICT_ORDER[c.verdict], -c.score, c.source, c.id))
     for rank, cand in enumerate(candidates, start=1):
         cand.rank = rank
+    # sites placed in the allowed land that the vetting failed: not the land (e.g. the quota)
+    placed_failed = [c.report for c in vetted if c.source == "anywhere"]
     blocked = None if candidates else blocked_message(region, req.area_m2, industry.title,
-                                                      req.source, bank)
+                                                      req.source, bank, placed_failed)
     return SearchResult(region=region, candidates=candidates[:req.top], blocked_zh=blocked,
                         notes_zh=list(region.notes_zh), vetted=len(sites))
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from anyio import to_thread
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
 from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
 from blueprint.analysis.report_schema import VetReport
 from blueprint.layers.store import Store
 from blueprint.service.api.bounds import Amount, Code, PairKey, Quantity
-from blueprint.service.api.deps import OptionalUserDep, RulesDep, StoreDep
+from blueprint.service.api.deps import OptionalUserDep, RulesDep, StoreDep, StoreThreadsDep
 from blueprint.service.api.vet import _check_token, body_emissions, check_demands
 
 router = APIRouter(tags=["site search"])
@@ -38,8 +38,9 @@ class SiteSearchIn(BaseModel):
     near: tuple[Lon, Lat] | None = Field(default=None, description="[lon, lat]: rank by the "
                                          "distance to this point instead of the county seat")
     source: Literal["land_bank", "anywhere", "both"] = "both"
-    tolerance: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False,
-                             description="share of the area a land-bank parcel may differ by")
+    tolerance: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False,
+                                    description="share of the area a land-bank parcel may "
+                                    "differ by; none: the search file's (0.1 packaged)")
     _demands_at: str = PrivateAttr(default="body.demands")
 
     @model_validator(mode="wrap")
@@ -86,17 +87,20 @@ DOC: dict[int | str, dict[str, Any]] = {
 
 def _search(body: SiteSearchIn, store: Store, rules: Any) -> dict[str, Any]:
     from blueprint.analysis.site_search import SearchRequest, result_json, search_sites
+    from blueprint.service.context import reading_store
 
     emissions = body_emissions(body.emissions, "body.emissions")
     request = SearchRequest(industry=body.industry, area_m2=body.area_m2, county=body.county,
                             emissions=emissions, demands=dict(body.demands), top=body.top,
                             near=body.near, source=body.source, tolerance=body.tolerance)
-    return result_json(search_sites(request, store=store, rules=rules))
+    # read-only: the replica when there is one, the primary when the ledger is read (demands)
+    reading = reading_store(store, ledger=bool(request.demands))
+    return result_json(search_sites(request, store=reading, rules=rules))
 
 
 @router.post("/site-search", summary="Find sites for a project / 精准选址", responses=DOC)
 async def api_site_search(body: SiteSearchIn, store: StoreDep, rules: RulesDep,
-                          user: OptionalUserDep) -> dict[str, Any]:
+                          user: OptionalUserDep, threads: StoreThreadsDep) -> dict[str, Any]:
     """The allowed region and up to ``top`` candidates, each vetted (the ``report`` is what
     ``POST /api/vet`` answers for it), pass before conditional, with the reasons for the
     rank; ``blocked_zh`` says what blocks the project when there is none. Anyone may
@@ -104,4 +108,4 @@ async def api_site_search(body: SiteSearchIn, store: StoreDep, rules: RulesDep,
     token."""
     _check_token(dict(body.demands), user)
     check_demands(dict(body.demands), body._demands_at)
-    return await run_in_threadpool(_search, body, store, rules)
+    return await to_thread.run_sync(_search, body, store, rules, limiter=threads)

@@ -40,7 +40,7 @@ def site_search(
     from blueprint.analysis.site_search import SearchRequest, result_json, search_sites
     from blueprint.analysis.site_search.config import load_search_config
     from blueprint.analysis.site_search.inputs import parse_area, parse_point
-    from blueprint.service.context import rules_from_settings
+    from blueprint.service.context import reading_store, rules_from_settings
     from blueprint.service.settings import get_settings
 
     if format not in FORMATS:
@@ -52,7 +52,8 @@ def site_search(
     ruleset = rules_from_settings(get_settings(), rules)
     store = _store_with_layers()
     try:
-        result = search_sites(request, store=store, rules=ruleset,
+        result = search_sites(request, store=reading_store(store, ledger=bool(request.demands)),
+                              rules=ruleset,
                               config=load_search_config(ranking))
     finally:
         store.close()

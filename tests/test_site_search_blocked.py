@@ -1,0 +1,24 @@
+"""When nothing is found, ``blocked_zh`` says what blocks the project: not the land when the
+land has room and the vetting fails every site placed in it (both engines, sample city)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from blueprint.analysis.site_search import SearchRequest, search_sites
+from blueprint.layers.store import Store
+
+
+def test_a_quota_no_one_can_cover_is_named_not_called_scattered_land(
+        sample_store: Store) -> None:
+    result = search_sites(SearchRequest(
+        industry="industrial", area_m2=120_000, county="371502", top=2, source="anywhere",
+        demands={"energy": Decimal("30000000")}), store=sample_store)
+    assert result.candidates == []
+    assert result.vetted > 0  # sites were placed: the county has room for 12 公顷
+    # it said 用地零散，最大一片约 25,316.72 公顷，容纳不下 12 公顷的地块
+    text = result.blocked_zh or ""
+    assert "零散" not in text and "容纳不下" not in text, text
+    assert text.startswith("东昌府区在可用地范围内布设的 "), text
+    assert "个候选地块初审均不通过：要素指标（" in text, text
+    assert "能耗需求 30000000 吨标准煤" in text and "全市合计仍缺" in text, text
