@@ -682,6 +682,41 @@ def test_exited_project_is_refused_and_its_replays_still_answer(store: Store) ->
     check_invariants(store)
 
 
+def test_reversing_an_exited_projects_reclaim_or_release_gives_it_nothing_back(
+        store: Store) -> None:
+    """An exited project (调出) holds nothing for ever: reversing its exit's reclaim, or a
+    release of its hold made before the exit, would put quota back into its accounts (and
+    out of the county reserve) — refused as a new hold or allocation is, nothing written."""
+    grant(store)
+    project = create_project(ProjectInput("聊城调出冲正项目", "371502", "industrial",
+                                          Decimal("1"), "东昌府区发展和改革局"),
+                             user=CITY, store=store, at=T0)
+    code = project.code
+    first = quota.hold(year=Y, kind="land", county="371502", project=code, amount="2",
+                       user=DCF, reason="审查", key=_key(), store=store, at=T0)
+    released = quota.release(hold_id=first["operation_id"], user=DCF, reason="审查未通过",
+                             key=_key(), store=store, at=T0)
+    quota.hold(year=Y, kind="land", county="371502", project=code, amount="5", user=DCF,
+               reason="审查", key=_key(), store=store, at=T0)
+    quota.allocate(year=Y, kind="land", county="371502", project=code, amount="8", user=DCF,
+                   reason="配置", key=_key(), store=store, at=T0)
+    exited = exit_project(code, user=CITY, reason="企业放弃", store=store, at=T0)
+    assert exited["reclaim"] is not None
+    before = counts(store), raw_balances(store)
+    for target in (exited["reclaim"]["operation_id"], released["operation_id"]):
+        with pytest.raises(Conflict) as refused:
+            quota.reverse(operation_id=target, user=CITY, reason="冲正", key=_key(),
+                          store=store, at=T0)
+        assert refused.value.where == "operation_id"
+        assert refused.value.message_zh == (
+            f"操作 {target} 不能冲正：冲正会把指标退回已调出项目库的项目“{code}”，"
+            "已调出的项目不能再预留或配置指标")
+    assert (counts(store), raw_balances(store)) == before
+    assert row(store, f"project:{code}")["allocated"] == Decimal("0")
+    assert row(store, "county:371502")["available"] == Decimal("70")
+    check_invariants(store)
+
+
 @pytest.mark.parametrize("named", [True, False], ids=["naming-it", "naming-none"])
 def test_a_county_manager_expiring_their_county_before_its_first_grant_is_not_found(
         store: Store, named: bool) -> None:

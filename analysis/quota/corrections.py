@@ -18,6 +18,7 @@ from blueprint.analysis.clock import now_utc
 from blueprint.analysis.quota import holds
 from blueprint.analysis.quota.common import (
     check_project,
+    has_exited,
     project_county,
     require_city,
     require_county,
@@ -122,6 +123,21 @@ def reclaim_within(conn: Connection, *, project: str, user: User, reason: str, k
     return record(conn, request, Plan(moves, info))
 
 
+def _refuse_into_exited(conn: Connection, moves: list[Move], operation_id: int) -> None:
+    """A reversal must not give quota back to a project that has left the library (调出):
+    its exit reclaimed everything, and nothing may be held or allocated for it again (as
+    :func:`~blueprint.analysis.quota.common.guard_project` refuses a new hold or
+    allocation)."""
+    for project in sorted({m.credit.owner for m in moves if m.credit.type in (HOLD, PROJECT)}):
+        if has_exited(conn, project):
+            raise Conflict(
+                f"operation {operation_id} cannot be reversed: it would give quota back to "
+                f"project {project!r}, which has left the project library (exited)",
+                message_zh=f"操作 {operation_id} 不能冲正：冲正会把指标退回已调出项目库的项目"
+                           f"“{project}”，已调出的项目不能再预留或配置指标",
+                where="operation_id")
+
+
 def reverse(*, operation_id: int, user: User, reason: str, key: str, store: Store,
             at: datetime | None = None) -> dict[str, Any]:
     """Correct an operation by posting the opposite of each of its entries (city level).
@@ -159,6 +175,7 @@ def reverse(*, operation_id: int, user: User, reason: str, key: str, store: Stor
                       origin=account_by_id(conn, e.origin_id) if e.origin_id else None,
                       hold_id=e.hold_id, loan_id=e.loan_id, reverses_id=e.id)
                  for e in originals]
+        _refuse_into_exited(conn, moves, operation_id)
         return Plan(moves, {"reversed_operation": operation_id, "reversed_op": target.op})
 
     scopes = sorted({(int(e.year), str(e.kind)) for e in originals})
