@@ -441,6 +441,31 @@ def test_reverse_is_a_correction_by_opposite_entries(store: Store) -> None:
     check_invariants(store)
 
 
+def test_a_refused_reversal_names_the_accounts_as_everywhere_else(store: Store) -> None:
+    """The balance check that refuses a reversal names the account by the one rule (the
+    county's newest name, the project by 名称（代码）), not the title its first use stored
+    (“茌平县 县级储备”, “P1 项目配置”)."""
+    first = quota.grant(year=Y, kind="land", county="371502", amount="100", user=CITY,
+                        reason="年度下达", key=_key(), store=store, county_name="茌平县", at=T0)
+    quota.grant(year=Y, kind="energy", county="371502", amount="10", user=CITY, reason="下达",
+                key=_key(), store=store, county_name="茌平区", at=T0)  # renamed since
+    allocated = quota.allocate(year=Y, kind="land", county="371502", project="P1",
+                               amount="65", user=DCF, reason="配置", key=_key(), store=store,
+                               at=T0)
+    with pytest.raises(QuotaExceeded) as county:
+        quota.reverse(operation_id=first["operation_id"], user=CITY, reason="下达有误",
+                      key=_key(), store=store, at=T0)
+    assert county.value.message_zh == ("2026 年度茌平区县级储备的新增建设用地指标余额不足，"
+                                       "缺口 65 公顷（975.00 亩）")
+    quota.reclaim(project="P1", user=DCF, reason="收回", key=_key(), store=store, at=T0)
+    with pytest.raises(QuotaExceeded) as project:
+        quota.reverse(operation_id=allocated["operation_id"], user=CITY, reason="录入错误",
+                      key=_key(), store=store, at=T0)
+    assert project.value.message_zh == ("2026 年度测试项目 P1（P1）项目配置的新增建设用地指标"
+                                        "余额不足，缺口 65 公顷（975.00 亩）")
+    check_invariants(store)
+
+
 def test_reversing_a_repaid_loan_is_refused(store: Store) -> None:
     grant(store)
     grant(store, county="371521")  # so that only the loan itself stops the reversal
