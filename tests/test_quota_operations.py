@@ -472,11 +472,23 @@ def test_reversing_a_repaid_loan_is_refused(store: Store) -> None:
     loan = quota.lend(year=Y, kind="land", lender="371502", borrower="371521", amount="10",
                       due=date(2026, 6, 30), user=CITY, reason="拆借", key=_key(),
                       store=store, at=T0)
-    quota.repay(loan_id=loan["operation_id"], amount="4", user=CITY, reason="归还",
-                key=_key(), store=store, at=T0)
-    with pytest.raises(Conflict):
+    repaid = quota.repay(loan_id=loan["operation_id"], amount="4", user=CITY, reason="归还",
+                         key=_key(), store=store, at=T0)
+    before = counts(store)
+    with pytest.raises(Conflict) as refused:
         quota.reverse(operation_id=loan["operation_id"], user=CITY, reason="x", key=_key(),
                       store=store, at=T0)
+    # says what stops it and what to do, not "repaid more than is owed"
+    assert refused.value.where == "operation_id"
+    assert refused.value.message_zh == (
+        f"拆借 {loan['operation_id']} 已归还 4 公顷（60.00 亩），不能冲正；"
+        f"如需冲正，请先冲正其归还操作（操作 {repaid['operation_id']}）")
+    assert counts(store) == before
+    quota.reverse(operation_id=repaid["operation_id"], user=CITY, reason="归还录入有误",
+                  key=_key(), store=store, at=T0)
+    quota.reverse(operation_id=loan["operation_id"], user=CITY, reason="拆借录入有误",
+                  key=_key(), store=store, at=T0)  # its repayment reversed: now it can be
+    assert quota.loans(store=store)[0]["outstanding"] == Decimal("0")
     check_invariants(store)
 
 

@@ -23,13 +23,14 @@ from blueprint.analysis.quota.common import (
     require_city,
     require_county,
 )
-from blueprint.analysis.quota.kinds import format_amount, resolve_kind
+from blueprint.analysis.quota.kinds import KINDS, format_amount, resolve_kind
 from blueprint.analysis.quota.ledger import (
     HOLD,
     PROJECT,
     Move,
     account_by_id,
     find_account,
+    loan_outstanding,
     lock,
     origin_positions,
 )
@@ -138,6 +139,28 @@ def _refuse_into_exited(conn: Connection, moves: list[Move], operation_id: int) 
                 where="operation_id")
 
 
+def _refuse_repaid_loan(conn: Connection, loan_id: int, kind: str,
+                        originals: list[Any]) -> None:
+    """A loan already repaid (in part) cannot be reversed: the refusal says how much was
+    repaid and which repayments to reverse first (the position check alone would speak of
+    repaying more than is owed)."""
+    lent = sum(int(e.amount) for e in originals)
+    owed = loan_outstanding(conn, loan_id, int(originals[0].debit_id))
+    if owed >= lent:
+        return
+    reversed_ids = sa.select(entries.c.reverses_id).where(entries.c.reverses_id.is_not(None))
+    repays = sorted(int(i) for i in conn.execute(
+        sa.select(entries.c.operation_id).distinct().where(
+            entries.c.loan_id == loan_id, entries.c.purpose == "repay",
+            entries.c.reverses_id.is_(None), entries.c.id.not_in(reversed_ids))).scalars())
+    listed = "、".join(str(i) for i in repays)
+    raise Conflict(f"loan {loan_id} was repaid in part ({format_amount(lent - owed)}); "
+                   f"reverse its repayments first (operations {listed})",
+                   message_zh=f"拆借 {loan_id} 已归还 {KINDS[kind].text(lent - owed)}，不能冲正；"
+                              f"如需冲正，请先冲正其归还操作（操作 {listed}）",
+                   where="operation_id")
+
+
 def reverse(*, operation_id: int, user: User, reason: str, key: str, store: Store,
             at: datetime | None = None) -> dict[str, Any]:
     """Correct an operation by posting the opposite of each of its entries (city level).
@@ -176,6 +199,8 @@ def reverse(*, operation_id: int, user: User, reason: str, key: str, store: Stor
                       hold_id=e.hold_id, loan_id=e.loan_id, reverses_id=e.id)
                  for e in originals]
         _refuse_into_exited(conn, moves, operation_id)
+        if target.op == "lend":
+            _refuse_repaid_loan(conn, operation_id, target.kind, originals)
         return Plan(moves, {"reversed_operation": operation_id, "reversed_op": target.op})
 
     scopes = sorted({(int(e.year), str(e.kind)) for e in originals})
