@@ -166,6 +166,7 @@ def export_cmd(output: Annotated[Path, typer.Option(help="File to write")],
     from blueprint.analysis.quota.exports import write_export
 
     target = output_file(output, where="--output", force=force)  # before any work
-    path = write_export(target, what=what, fmt=format,
-                        store=open_store(), year=year, kind=kind, county=county)
+    store = open_store()
+    path = write_export(target, what=what, fmt=format, store=store, year=year, kind=kind,
+                        county=known_county(county, store=store))  # a typo: refused, no file
     out.print(f"已导出到 {path}", markup=False)
