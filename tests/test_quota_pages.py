@@ -285,6 +285,7 @@ def test_a_reversal_or_repayment_says_what_the_number_is_before_it_is_confirmed(
                                                  "op": "repay", "loan_id": str(to_yg)})
         assert theirs.status_code == 403 and "确认记入台账" not in theirs.text
         assert "未还 40" not in theirs.text  # another county's loan is not described
+        assert "用户“dcf_q”只能操作本县（东昌府区）的数据" in theirs.text  # not （371502）
 
 
 def test_a_confirmation_goes_back_to_its_form_filled_in(city: Store,  # noqa: F811

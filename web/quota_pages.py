@@ -359,7 +359,8 @@ def _target(op: str, f: dict[str, str], user: User, store: Store,
     if loan is None:
         raise NotFound(f"loan {number} does not exist", where="loan_id",
                        message_zh=f"借出记录 {number} 不存在")
-    user.require("city_quota_manager", "county_quota_manager", county=loan["borrower"])
+    user.require("city_quota_manager", "county_quota_manager", county=loan["borrower"],
+                 named=lambda code: names.get(code, code))  # 本县（东昌府区）, as the core says
     f |= {"kind": loan["kind"], "year": str(loan["year"]), "county": loan["borrower"]}
     unit = KINDS[loan["kind"]].unit_zh
     return (f"第 {number} 号拆借：{loan['year']} 年度{loan['kind_title']}，"
