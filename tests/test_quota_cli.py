@@ -122,6 +122,18 @@ def test_an_operations_entries_name_the_accounts_as_the_balances_do(blueprint) -
     assert "测试项目 P1（P1）项目配置" in moved and "东昌府区县级储备" in moved, moved
 
 
+def test_the_loans_table_names_the_counties(blueprint) -> None:
+    """借出县区 and 借入县区 were codes (371521) where the quota page names them."""
+    for county, name in (("371502", "东昌府区"), ("371521", "阳谷县")):
+        blueprint("grant", "--kind", "land", "--county", county, "--amount", "100",
+                  "--county-name", name, "--reason", "下达")
+    blueprint("lend", "--kind", "land", "--from", "371521", "--to", "371502", "--amount", "5",
+              "--due", "2099-06-30", "--reason", "拆借")
+    listed = blueprint("loans").stdout
+    row = next(line for line in listed.splitlines() if "2099-06-30" in line)
+    assert row.index("阳谷县") < row.index("东昌府区") and "3715" not in row, listed
+
+
 def test_export_files(blueprint, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
