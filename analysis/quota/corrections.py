@@ -8,6 +8,7 @@ points at the original, and the database allows one reversal per entry).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -140,7 +141,7 @@ def _refuse_into_exited(conn: Connection, moves: list[Move], operation_id: int) 
 
 
 def _refuse_repaid_loan(conn: Connection, loan_id: int, kind: str,
-                        originals: list[Any]) -> None:
+                        originals: Sequence[Any]) -> None:
     """A loan already repaid (in part) cannot be reversed: the refusal says how much was
     repaid and which repayments to reverse first (the position check alone would speak of
     repaying more than is owed)."""
