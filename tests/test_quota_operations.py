@@ -505,6 +505,14 @@ def test_retire(store: Store) -> None:
     with pytest.raises(NotAllowed):
         quota.retire(year=Y, kind="land", account="371502", amount="1", user=DCF,
                      reason="x", key=_key(), store=store, at=T0)
+    for account in ("Pool", "371599"):  # says which account, and what it may be
+        with pytest.raises(NotFound) as unknown:
+            quota.retire(year=Y, kind="land", account=account, amount="1", user=CITY,
+                         reason="x", key=_key(), store=store, at=T0)
+        assert unknown.value.where == "account"
+        assert unknown.value.message_zh == (
+            f"2026 年度没有账户“{account}”的新增建设用地指标：账户应为 pool（市级统筹池）"
+            "或该年度已下达该指标的县区代码")
     check_invariants(store)
 
 
