@@ -193,6 +193,10 @@ def test_every_operation_from_the_page(city: Store, tmp_path: Path) -> None:  # 
         loan = quota.loans(store=city, county=YG)[-1]["loan_id"]
         assert "全部未还数量" in run("repay", loan_id=str(loan))
         assert _available(city, f"county:{YG}") == yg
+        again = client.post("/quota/ops", data={"csrf": csrf, "op": "repay", **common,
+                                                "loan_id": str(loan)})
+        assert again.status_code == 409 and "确认记入台账" not in again.text  # not confirmed
+        assert f"第 {loan} 号拆借已全部归还（借出 2 公顷），无需再归还" in again.text
         assert "LC-2026-9300" in run("reclaim", project="LC-2026-9300")
         assert _available(city, f"county:{DCF}") == dcf
         last = quota.movements(store=city, op="reclaim")[-1]["operation_id"]

@@ -35,7 +35,7 @@ from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export_chunks, export_filename
 from blueprint.analysis.quota.history import OP_ZH, OPS
 from blueprint.analysis.quota.kinds import KINDS, resolve_kind, to_units
-from blueprint.layers.errors import BadInput, BlueprintError, NotFound
+from blueprint.layers.errors import BadInput, BlueprintError, Conflict, NotFound
 from blueprint.layers.features import features_in_bbox
 from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
@@ -363,6 +363,10 @@ def _target(op: str, f: dict[str, str], user: User, store: Store,
                  named=lambda code: names.get(code, code))  # 本县（东昌府区）, as the core says
     f |= {"kind": loan["kind"], "year": str(loan["year"]), "county": loan["borrower"]}
     unit = KINDS[loan["kind"]].unit_zh
+    if not loan["outstanding"]:  # the core refuses it after the confirmation otherwise
+        raise Conflict(f"loan {number} is repaid in full", where="loan_id",
+                       message_zh=f"第 {number} 号拆借已全部归还（借出 {loan['amount']} {unit}），"
+                                  "无需再归还")
     return (f"第 {number} 号拆借：{loan['year']} 年度{loan['kind_title']}，"
             f"{names.get(loan['lender'], loan['lender'])}借给"
             f"{names.get(loan['borrower'], loan['borrower'])} {loan['amount']} {unit}，"
