@@ -427,9 +427,11 @@ def test_reverse_is_a_correction_by_opposite_entries(store: Store) -> None:
     assert [(e["from"], e["to"], e["amount"]) for e in fixed["entries"]] == [
         ("project:P1", "county:371502", "25")]
     assert row(store, "county:371502")["available"] == Decimal("70")
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as twice:
         quota.reverse(operation_id=allocated["operation_id"], user=CITY, reason="x",
                       key=_key(), store=store, at=T0)
+    assert twice.value.message_zh == (f"操作 {allocated['operation_id']} 已由操作 "
+                                      f"{fixed['operation_id']} 冲正，不能再次冲正")
     with pytest.raises(Conflict):
         quota.reverse(operation_id=fixed["operation_id"], user=CITY, reason="x", key=_key(),
                       store=store, at=T0)

@@ -202,9 +202,12 @@ def test_every_operation_from_the_page(city: Store, tmp_path: Path) -> None:  # 
         last = quota.movements(store=city, op="reclaim")[-1]["operation_id"]
         assert f"第 {last} 号" in run("reverse", operation_id=str(last))
         assert _available(city, f"county:{DCF}") == dcf - 3  # the hold is back
-        refused = _confirm(client, {"csrf": csrf, "op": "reverse", **common,
-                                    "operation_id": str(last)})[1]
-        assert refused.status_code == 409  # reversed once already
+        refused = client.post("/quota/ops", data={"csrf": csrf, "op": "reverse", **common,
+                                                  "operation_id": str(last)})
+        assert refused.status_code == 409  # reversed once already: said before confirming
+        assert "确认记入台账" not in refused.text
+        by = quota.movements(store=city, op="reverse")[-1]["operation_id"]
+        assert f"操作 {last} 已由操作 {by} 冲正，不能再次冲正" in refused.text
         missing = client.post("/quota/ops", data={"csrf": csrf, "op": "hold", **common,
                                                   "reason": ""})
         assert missing.status_code == 422 and "事由" in missing.text

@@ -31,6 +31,7 @@ from blueprint.analysis.quota.balances import (
     named_projects,
 )
 from blueprint.analysis.quota.common import check_year, guard_project
+from blueprint.analysis.quota.corrections import refuse_reversed
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export_chunks, export_filename
 from blueprint.analysis.quota.history import OP_ZH, OPS
@@ -347,6 +348,8 @@ def _target(op: str, f: dict[str, str], user: User, store: Store,
         if not entries:
             raise NotFound(f"operation {number} does not exist", where="operation_id",
                            message_zh=f"操作记录 {number} 不存在")
+        with store.read() as conn:  # as the core refuses it, before the confirmation
+            refuse_reversed(conn, number)
         first = entries[0]
         f |= {"kind": first["kind"], "year": str(first["year"])}
         moved = "；".join(f"{e['from_title']} → {e['to_title']} {e['amount']} {e['unit_zh']}"

@@ -162,6 +162,19 @@ def _refuse_repaid_loan(conn: Connection, loan_id: int, kind: str,
                    where="operation_id")
 
 
+def refuse_reversed(conn: Connection, operation_id: int) -> None:
+    """:class:`Conflict` naming the reversal when operation ``operation_id`` was reversed
+    already (each entry is reversed at most once)."""
+    original = entries.alias("original")
+    by = conn.execute(sa.select(entries.c.operation_id).join(
+        original, original.c.id == entries.c.reverses_id).where(
+        original.c.operation_id == operation_id).limit(1)).scalar()
+    if by is not None:
+        raise Conflict(f"operation {operation_id} was already reversed (operation {by})",
+                       message_zh=f"操作 {operation_id} 已由操作 {by} 冲正，不能再次冲正",
+                       where="operation_id")
+
+
 def reverse(*, operation_id: int, user: User, reason: str, key: str, store: Store,
             at: datetime | None = None) -> dict[str, Any]:
     """Correct an operation by posting the opposite of each of its entries (city level).
@@ -189,11 +202,7 @@ def reverse(*, operation_id: int, user: User, reason: str, key: str, store: Stor
                        message_zh="该操作不能冲正（冲正记录或无记账分录）", where="operation_id")
 
     def plan(conn: Any) -> Plan:
-        done = conn.execute(sa.select(sa.func.count()).select_from(entries).where(
-            entries.c.reverses_id.in_([e.id for e in originals]))).scalar()
-        if done:
-            raise Conflict(f"operation {operation_id} was already reversed",
-                           message_zh=f"操作 {operation_id} 已冲正", where="operation_id")
+        refuse_reversed(conn, operation_id)
         moves = [Move(e.purpose, account_by_id(conn, e.credit_id),
                       account_by_id(conn, e.debit_id), int(e.amount),
                       origin=account_by_id(conn, e.origin_id) if e.origin_id else None,
