@@ -219,6 +219,23 @@ def test_a_county_filter_that_cannot_match_is_refused_naming_the_known_counties(
         assert code == 0, err
 
 
+def test_an_export_for_a_county_that_cannot_match_is_refused_and_writes_no_file(
+        ledger: Store, tmp_path: Path) -> None:
+    """``quota export --county`` is a county filter as the others: a typo is refused naming
+    the known counties, not written as an export with nothing in it."""
+    for what in ("balances", "movements"):
+        target = tmp_path / f"{what}.csv"
+        code, out, err = cli(ledger, ["quota", "export", "--what", what, "--format", "csv",
+                                      "--output", str(target), "--county", "999999"])
+        assert (code, out) == (2, ""), err
+        assert "县区“999999”不在指标台账、行政区划图层或项目库中，已知县区：371502、371521" in err
+        assert not target.exists() and not list(tmp_path.glob("*.partial"))
+        code, _out, err = cli(ledger, ["quota", "export", "--what", what, "--format", "csv",
+                                       "--output", str(target), "--county", "371502"])
+        assert code == 0, err
+        assert "371502" in target.read_text(encoding="utf-8-sig")
+
+
 def test_a_county_of_the_admin_boundary_layer_is_known(store: Store, tmp_path: Path) -> None:
     from tests.helpers import box, frame, write
 

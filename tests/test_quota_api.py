@@ -122,6 +122,32 @@ def test_errors_are_mapped(api) -> None:
     assert city.post("/grants", GRANT | {"amount": "1.00001"}).status_code == 422
 
 
+def test_a_date_or_a_yes_no_the_api_cannot_read_says_what_it_must_be(api) -> None:
+    """A due date, a since/until/on or an overdue flag pydantic cannot read is refused
+    saying the field and what it must be (it said 请求参数有误（body.due） and no more)."""
+    city = _callers(api)["city"]
+    city.post("/grants", GRANT)
+    city.post("/grants", GRANT | {"county": "371521", "county_name": "阳谷县"})
+    loan = {"year": 2026, "kind": "land", "lender": "371521", "borrower": "371502",
+            "amount": "5"}
+    for due, said in (("2027-13-01", "须为日期 YYYY-MM-DD"),
+                      ("2027-01-01T10:00", "须为日期 YYYY-MM-DD（不含时刻）")):
+        bad = city.post("/loans", loan | {"due": due})
+        assert bad.status_code == 422
+        assert (bad.json()["where"], bad.json()["message_zh"]) == (
+            "body.due", f"请求参数有误（body.due）：{said}")
+    for path, params, where, said in (
+            ("/movements", {"since": "2026-13-01"}, "query.since",
+             "须为日期 YYYY-MM-DD 或时间 YYYY-MM-DDTHH:MM"),
+            ("/loans", {"on": "明天"}, "query.on", "须为日期 YYYY-MM-DD"),
+            ("/loans", {"overdue": "也许"}, "query.overdue", "须为 true 或 false")):
+        bad = city.get(path, **params)
+        assert bad.status_code == 422
+        assert (bad.json()["where"], bad.json()["message_zh"]) == (
+            where, f"请求参数有误（{where}）：{said}")
+    assert city.get("/loans").json() == []  # nothing was lent
+
+
 def test_unknown_project_is_404_and_other_county_409_and_nothing_written(
         api, store: Store) -> None:
     city = _callers(api)["city"]

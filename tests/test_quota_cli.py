@@ -108,6 +108,32 @@ def test_scope_and_errors(blueprint) -> None:
     assert isinstance(unknown.exception, NotFound)
 
 
+def test_an_operations_entries_name_the_accounts_as_the_balances_do(blueprint) -> None:
+    """The table after an operation said 县级储备 371502 and 项目预留 P1 where the balances,
+    the movements and the pages say 东昌府区县级储备 and 测试项目 P1（P1）项目预留."""
+    blueprint("grant", "--kind", "land", "--county", "371502", "--amount", "100",
+              "--county-name", "东昌府区", "--reason", "下达")
+    held = blueprint("hold", "--kind", "land", "--county", "371502", "--project", "P1",
+                     "--amount", "2", "--reason", "审查").stdout
+    assert "东昌府区县级储备" in held and "测试项目 P1（P1）项目预留" in held, held
+    assert "县级储备 371502" not in held and "项目预留 P1 " not in held
+    moved = blueprint("allocate", "--kind", "land", "--county", "371502", "--project", "P1",
+                      "--amount", "3", "--reason", "配置").stdout
+    assert "测试项目 P1（P1）项目配置" in moved and "东昌府区县级储备" in moved, moved
+
+
+def test_the_loans_table_names_the_counties(blueprint) -> None:
+    """借出县区 and 借入县区 were codes (371521) where the quota page names them."""
+    for county, name in (("371502", "东昌府区"), ("371521", "阳谷县")):
+        blueprint("grant", "--kind", "land", "--county", county, "--amount", "100",
+                  "--county-name", name, "--reason", "下达")
+    blueprint("lend", "--kind", "land", "--from", "371521", "--to", "371502", "--amount", "5",
+              "--due", "2099-06-30", "--reason", "拆借")
+    listed = blueprint("loans").stdout
+    row = next(line for line in listed.splitlines() if "2099-06-30" in line)
+    assert row.index("阳谷县") < row.index("东昌府区") and "3715" not in row, listed
+
+
 def test_export_files(blueprint, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from quota_support import check_invariants, granted_totals, units
+from quota_support import CITY, check_invariants, granted_totals, units
 
 from blueprint.analysis import quota
-from blueprint.analysis.quota.grants import grant_from_csv, read_grants
+from blueprint.analysis.quota.grants import grant_file, grant_from_csv, read_grants
 from blueprint.layers.errors import BadInput, Conflict, InvalidFile
 from blueprint.layers.store import Store
 
@@ -87,6 +87,36 @@ def test_a_changed_amount_for_a_granted_row_is_a_conflict(store: Store,
                        store=store, actor="test")
     pool = [b for b in quota.balances(store=store) if b["type"] == "pool"]
     assert pool[0]["available"] == Decimal("3.15")
+
+
+def test_a_files_amount_is_corrected_by_reversing_its_grant_and_loading_again(
+        store: Store, tmp_path: Path) -> None:
+    """A changed amount is refused naming the grant and what to do (冲正 it, then load the
+    file again), and doing that grants the corrected row: a reversed row's key is not
+    "on record" for ever (it replayed the reversed grant, and refused the correction as
+    a used idempotency key whatever was reversed)."""
+    first = grant_from_csv(_write(tmp_path / "a.csv", "2026,371502,东昌府区,SO2,10.5,t/yr"),
+                           store=store, actor="test")[0]
+    corrected = _write(tmp_path / "b.csv", "2026,371502,东昌府区,SO2,11,t/yr")
+    with pytest.raises(Conflict) as refused:
+        grant_file(corrected, store=store, actor="test")
+    assert refused.value.where == "b.csv:2"
+    assert refused.value.message_zh == (
+        f"2026 年度东昌府区的二氧化硫排放总量指标已由操作 {first['operation_id']} 下达 10.5 吨/年，"
+        f"文件中为 11 吨/年；已下达的指标不随文件改动，如需更正，请先冲正操作 "
+        f"{first['operation_id']}，再重新导入该文件")
+    quota.reverse(operation_id=first["operation_id"], user=CITY, reason="下达数有误",
+                  key="fix-so2", store=store)
+    again = grant_file(corrected, store=store, actor="test")
+    assert (again.granted, again.on_record) == (1, 0)
+    assert again.results[0]["to_pool"] == "3.3"
+    assert granted_totals(store) == {(2026, "emission_SO2"): units("11")}
+    once_more = grant_file(corrected, store=store, actor="test")  # now on record
+    assert (once_more.granted, once_more.on_record) == (0, 1)
+    assert once_more.results == again.results
+    pool = [b for b in quota.balances(store=store) if b["type"] == "pool"]
+    assert pool[0]["available"] == Decimal("3.3")
+    check_invariants(store)
 
 
 def test_a_file_is_granted_all_or_nothing(store: Store, tmp_path: Path) -> None:

@@ -427,9 +427,11 @@ def test_reverse_is_a_correction_by_opposite_entries(store: Store) -> None:
     assert [(e["from"], e["to"], e["amount"]) for e in fixed["entries"]] == [
         ("project:P1", "county:371502", "25")]
     assert row(store, "county:371502")["available"] == Decimal("70")
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as twice:
         quota.reverse(operation_id=allocated["operation_id"], user=CITY, reason="x",
                       key=_key(), store=store, at=T0)
+    assert twice.value.message_zh == (f"操作 {allocated['operation_id']} 已由操作 "
+                                      f"{fixed['operation_id']} 冲正，不能再次冲正")
     with pytest.raises(Conflict):
         quota.reverse(operation_id=fixed["operation_id"], user=CITY, reason="x", key=_key(),
                       store=store, at=T0)
@@ -441,17 +443,54 @@ def test_reverse_is_a_correction_by_opposite_entries(store: Store) -> None:
     check_invariants(store)
 
 
+def test_a_refused_reversal_names_the_accounts_as_everywhere_else(store: Store) -> None:
+    """The balance check that refuses a reversal names the account by the one rule (the
+    county's newest name, the project by 名称（代码）), not the title its first use stored
+    (“茌平县 县级储备”, “P1 项目配置”)."""
+    first = quota.grant(year=Y, kind="land", county="371502", amount="100", user=CITY,
+                        reason="年度下达", key=_key(), store=store, county_name="茌平县", at=T0)
+    quota.grant(year=Y, kind="energy", county="371502", amount="10", user=CITY, reason="下达",
+                key=_key(), store=store, county_name="茌平区", at=T0)  # renamed since
+    allocated = quota.allocate(year=Y, kind="land", county="371502", project="P1",
+                               amount="65", user=DCF, reason="配置", key=_key(), store=store,
+                               at=T0)
+    with pytest.raises(QuotaExceeded) as county:
+        quota.reverse(operation_id=first["operation_id"], user=CITY, reason="下达有误",
+                      key=_key(), store=store, at=T0)
+    assert county.value.message_zh == ("2026 年度茌平区县级储备的新增建设用地指标余额不足，"
+                                       "缺口 65 公顷（975.00 亩）")
+    quota.reclaim(project="P1", user=DCF, reason="收回", key=_key(), store=store, at=T0)
+    with pytest.raises(QuotaExceeded) as project:
+        quota.reverse(operation_id=allocated["operation_id"], user=CITY, reason="录入错误",
+                      key=_key(), store=store, at=T0)
+    assert project.value.message_zh == ("2026 年度测试项目 P1（P1）项目配置的新增建设用地指标"
+                                        "余额不足，缺口 65 公顷（975.00 亩）")
+    check_invariants(store)
+
+
 def test_reversing_a_repaid_loan_is_refused(store: Store) -> None:
     grant(store)
     grant(store, county="371521")  # so that only the loan itself stops the reversal
     loan = quota.lend(year=Y, kind="land", lender="371502", borrower="371521", amount="10",
                       due=date(2026, 6, 30), user=CITY, reason="拆借", key=_key(),
                       store=store, at=T0)
-    quota.repay(loan_id=loan["operation_id"], amount="4", user=CITY, reason="归还",
-                key=_key(), store=store, at=T0)
-    with pytest.raises(Conflict):
+    repaid = quota.repay(loan_id=loan["operation_id"], amount="4", user=CITY, reason="归还",
+                         key=_key(), store=store, at=T0)
+    before = counts(store)
+    with pytest.raises(Conflict) as refused:
         quota.reverse(operation_id=loan["operation_id"], user=CITY, reason="x", key=_key(),
                       store=store, at=T0)
+    # says what stops it and what to do, not "repaid more than is owed"
+    assert refused.value.where == "operation_id"
+    assert refused.value.message_zh == (
+        f"拆借 {loan['operation_id']} 已归还 4 公顷（60.00 亩），不能冲正；"
+        f"如需冲正，请先冲正其归还操作（操作 {repaid['operation_id']}）")
+    assert counts(store) == before
+    quota.reverse(operation_id=repaid["operation_id"], user=CITY, reason="归还录入有误",
+                  key=_key(), store=store, at=T0)
+    quota.reverse(operation_id=loan["operation_id"], user=CITY, reason="拆借录入有误",
+                  key=_key(), store=store, at=T0)  # its repayment reversed: now it can be
+    assert quota.loans(store=store)[0]["outstanding"] == Decimal("0")
     check_invariants(store)
 
 
@@ -468,6 +507,14 @@ def test_retire(store: Store) -> None:
     with pytest.raises(NotAllowed):
         quota.retire(year=Y, kind="land", account="371502", amount="1", user=DCF,
                      reason="x", key=_key(), store=store, at=T0)
+    for account in ("Pool", "371599"):  # says which account, and what it may be
+        with pytest.raises(NotFound) as unknown:
+            quota.retire(year=Y, kind="land", account=account, amount="1", user=CITY,
+                         reason="x", key=_key(), store=store, at=T0)
+        assert unknown.value.where == "account"
+        assert unknown.value.message_zh == (
+            f"2026 年度没有账户“{account}”的新增建设用地指标：账户应为 pool（市级统筹池）"
+            "或该年度已下达该指标的县区代码")
     check_invariants(store)
 
 
@@ -679,6 +726,41 @@ def test_exited_project_is_refused_and_its_replays_still_answer(store: Store) ->
                        amount="5", user=DCF, reason="审查", key="before-exit", store=store,
                        at=T0)
     assert again == held and counts(store) == before
+    check_invariants(store)
+
+
+def test_reversing_an_exited_projects_reclaim_or_release_gives_it_nothing_back(
+        store: Store) -> None:
+    """An exited project (调出) holds nothing for ever: reversing its exit's reclaim, or a
+    release of its hold made before the exit, would put quota back into its accounts (and
+    out of the county reserve) — refused as a new hold or allocation is, nothing written."""
+    grant(store)
+    project = create_project(ProjectInput("聊城调出冲正项目", "371502", "industrial",
+                                          Decimal("1"), "东昌府区发展和改革局"),
+                             user=CITY, store=store, at=T0)
+    code = project.code
+    first = quota.hold(year=Y, kind="land", county="371502", project=code, amount="2",
+                       user=DCF, reason="审查", key=_key(), store=store, at=T0)
+    released = quota.release(hold_id=first["operation_id"], user=DCF, reason="审查未通过",
+                             key=_key(), store=store, at=T0)
+    quota.hold(year=Y, kind="land", county="371502", project=code, amount="5", user=DCF,
+               reason="审查", key=_key(), store=store, at=T0)
+    quota.allocate(year=Y, kind="land", county="371502", project=code, amount="8", user=DCF,
+                   reason="配置", key=_key(), store=store, at=T0)
+    exited = exit_project(code, user=CITY, reason="企业放弃", store=store, at=T0)
+    assert exited["reclaim"] is not None
+    before = counts(store), raw_balances(store)
+    for target in (exited["reclaim"]["operation_id"], released["operation_id"]):
+        with pytest.raises(Conflict) as refused:
+            quota.reverse(operation_id=target, user=CITY, reason="冲正", key=_key(),
+                          store=store, at=T0)
+        assert refused.value.where == "operation_id"
+        assert refused.value.message_zh == (
+            f"操作 {target} 不能冲正：冲正会把指标退回已调出项目库的项目“{code}”，"
+            "已调出的项目不能再预留或配置指标")
+    assert (counts(store), raw_balances(store)) == before
+    assert row(store, f"project:{code}")["allocated"] == Decimal("0")
+    assert row(store, "county:371502")["available"] == Decimal("70")
     check_invariants(store)
 
 

@@ -193,14 +193,21 @@ def test_every_operation_from_the_page(city: Store, tmp_path: Path) -> None:  # 
         loan = quota.loans(store=city, county=YG)[-1]["loan_id"]
         assert "全部未还数量" in run("repay", loan_id=str(loan))
         assert _available(city, f"county:{YG}") == yg
+        again = client.post("/quota/ops", data={"csrf": csrf, "op": "repay", **common,
+                                                "loan_id": str(loan)})
+        assert again.status_code == 409 and "确认记入台账" not in again.text  # not confirmed
+        assert f"第 {loan} 号拆借已全部归还（借出 2 公顷），无需再归还" in again.text
         assert "LC-2026-9300" in run("reclaim", project="LC-2026-9300")
         assert _available(city, f"county:{DCF}") == dcf
         last = quota.movements(store=city, op="reclaim")[-1]["operation_id"]
         assert f"第 {last} 号" in run("reverse", operation_id=str(last))
         assert _available(city, f"county:{DCF}") == dcf - 3  # the hold is back
-        refused = _confirm(client, {"csrf": csrf, "op": "reverse", **common,
-                                    "operation_id": str(last)})[1]
-        assert refused.status_code == 409  # reversed once already
+        refused = client.post("/quota/ops", data={"csrf": csrf, "op": "reverse", **common,
+                                                  "operation_id": str(last)})
+        assert refused.status_code == 409  # reversed once already: said before confirming
+        assert "确认记入台账" not in refused.text
+        by = quota.movements(store=city, op="reverse")[-1]["operation_id"]
+        assert f"操作 {last} 已由操作 {by} 冲正，不能再次冲正" in refused.text
         missing = client.post("/quota/ops", data={"csrf": csrf, "op": "hold", **common,
                                                   "reason": ""})
         assert missing.status_code == 422 and "事由" in missing.text
@@ -285,6 +292,7 @@ def test_a_reversal_or_repayment_says_what_the_number_is_before_it_is_confirmed(
                                                  "op": "repay", "loan_id": str(to_yg)})
         assert theirs.status_code == 403 and "确认记入台账" not in theirs.text
         assert "未还 40" not in theirs.text  # another county's loan is not described
+        assert "用户“dcf_q”只能操作本县（东昌府区）的数据" in theirs.text  # not （371502）
 
 
 def test_a_confirmation_goes_back_to_its_form_filled_in(city: Store,  # noqa: F811

@@ -31,11 +31,12 @@ from blueprint.analysis.quota.balances import (
     named_projects,
 )
 from blueprint.analysis.quota.common import check_year, guard_project
+from blueprint.analysis.quota.corrections import refuse_reversed
 from blueprint.analysis.quota.dashboard import county_cards, sees_all_counties
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export_chunks, export_filename
 from blueprint.analysis.quota.history import OP_ZH, OPS
 from blueprint.analysis.quota.kinds import KINDS, resolve_kind, to_units
-from blueprint.layers.errors import BadInput, BlueprintError, NotFound
+from blueprint.layers.errors import BadInput, BlueprintError, Conflict, NotFound
 from blueprint.layers.features import features_in_bbox
 from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
@@ -347,6 +348,8 @@ def _target(op: str, f: dict[str, str], user: User, store: Store,
         if not entries:
             raise NotFound(f"operation {number} does not exist", where="operation_id",
                            message_zh=f"操作记录 {number} 不存在")
+        with store.read() as conn:  # as the core refuses it, before the confirmation
+            refuse_reversed(conn, number)
         first = entries[0]
         f |= {"kind": first["kind"], "year": str(first["year"])}
         moved = "；".join(f"{e['from_title']} → {e['to_title']} {e['amount']} {e['unit_zh']}"
@@ -359,9 +362,14 @@ def _target(op: str, f: dict[str, str], user: User, store: Store,
     if loan is None:
         raise NotFound(f"loan {number} does not exist", where="loan_id",
                        message_zh=f"借出记录 {number} 不存在")
-    user.require("city_quota_manager", "county_quota_manager", county=loan["borrower"])
+    user.require("city_quota_manager", "county_quota_manager", county=loan["borrower"],
+                 named=lambda code: names.get(code, code))  # 本县（东昌府区）, as the core says
     f |= {"kind": loan["kind"], "year": str(loan["year"]), "county": loan["borrower"]}
     unit = KINDS[loan["kind"]].unit_zh
+    if not loan["outstanding"]:  # the core refuses it after the confirmation otherwise
+        raise Conflict(f"loan {number} is repaid in full", where="loan_id",
+                       message_zh=f"第 {number} 号拆借已全部归还（借出 {loan['amount']} {unit}），"
+                                  "无需再归还")
     return (f"第 {number} 号拆借：{loan['year']} 年度{loan['kind_title']}，"
             f"{names.get(loan['lender'], loan['lender'])}借给"
             f"{names.get(loan['borrower'], loan['borrower'])} {loan['amount']} {unit}，"

@@ -117,6 +117,12 @@ def guard_project(conn: Connection, project: str, county: str) -> None:
     guard_project_county(conn, project, county)
 
 
+def has_exited(conn: Connection, project: str) -> bool:
+    """Whether ``project`` is a project of the library that has left it (调出)."""
+    row = _project_row(conn, project)
+    return row is not None and row.stage == _EXITED
+
+
 def guard_project_county(conn: Connection, project: str, county: str) -> None:
     """A project belongs to one county for ever."""
     known = project_county(conn, project)

@@ -8,6 +8,7 @@ points at the original, and the database allows one reversal per entry).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,17 +19,19 @@ from blueprint.analysis.clock import now_utc
 from blueprint.analysis.quota import holds
 from blueprint.analysis.quota.common import (
     check_project,
+    has_exited,
     project_county,
     require_city,
     require_county,
 )
-from blueprint.analysis.quota.kinds import format_amount, resolve_kind
+from blueprint.analysis.quota.kinds import KINDS, format_amount, resolve_kind
 from blueprint.analysis.quota.ledger import (
     HOLD,
     PROJECT,
     Move,
     account_by_id,
     find_account,
+    loan_outstanding,
     lock,
     origin_positions,
 )
@@ -122,6 +125,56 @@ def reclaim_within(conn: Connection, *, project: str, user: User, reason: str, k
     return record(conn, request, Plan(moves, info))
 
 
+def _refuse_into_exited(conn: Connection, moves: list[Move], operation_id: int) -> None:
+    """A reversal must not give quota back to a project that has left the library (调出):
+    its exit reclaimed everything, and nothing may be held or allocated for it again (as
+    :func:`~blueprint.analysis.quota.common.guard_project` refuses a new hold or
+    allocation)."""
+    for project in sorted({m.credit.owner for m in moves if m.credit.type in (HOLD, PROJECT)}):
+        if has_exited(conn, project):
+            raise Conflict(
+                f"operation {operation_id} cannot be reversed: it would give quota back to "
+                f"project {project!r}, which has left the project library (exited)",
+                message_zh=f"操作 {operation_id} 不能冲正：冲正会把指标退回已调出项目库的项目"
+                           f"“{project}”，已调出的项目不能再预留或配置指标",
+                where="operation_id")
+
+
+def _refuse_repaid_loan(conn: Connection, loan_id: int, kind: str,
+                        originals: Sequence[Any]) -> None:
+    """A loan already repaid (in part) cannot be reversed: the refusal says how much was
+    repaid and which repayments to reverse first (the position check alone would speak of
+    repaying more than is owed)."""
+    lent = sum(int(e.amount) for e in originals)
+    owed = loan_outstanding(conn, loan_id, int(originals[0].debit_id))
+    if owed >= lent:
+        return
+    reversed_ids = sa.select(entries.c.reverses_id).where(entries.c.reverses_id.is_not(None))
+    repays = sorted(int(i) for i in conn.execute(
+        sa.select(entries.c.operation_id).distinct().where(
+            entries.c.loan_id == loan_id, entries.c.purpose == "repay",
+            entries.c.reverses_id.is_(None), entries.c.id.not_in(reversed_ids))).scalars())
+    listed = "、".join(str(i) for i in repays)
+    raise Conflict(f"loan {loan_id} was repaid in part ({format_amount(lent - owed)}); "
+                   f"reverse its repayments first (operations {listed})",
+                   message_zh=f"拆借 {loan_id} 已归还 {KINDS[kind].text(lent - owed)}，不能冲正；"
+                              f"如需冲正，请先冲正其归还操作（操作 {listed}）",
+                   where="operation_id")
+
+
+def refuse_reversed(conn: Connection, operation_id: int) -> None:
+    """:class:`Conflict` naming the reversal when operation ``operation_id`` was reversed
+    already (each entry is reversed at most once)."""
+    original = entries.alias("original")
+    by = conn.execute(sa.select(entries.c.operation_id).join(
+        original, original.c.id == entries.c.reverses_id).where(
+        original.c.operation_id == operation_id).limit(1)).scalar()
+    if by is not None:
+        raise Conflict(f"operation {operation_id} was already reversed (operation {by})",
+                       message_zh=f"操作 {operation_id} 已由操作 {by} 冲正，不能再次冲正",
+                       where="operation_id")
+
+
 def reverse(*, operation_id: int, user: User, reason: str, key: str, store: Store,
             at: datetime | None = None) -> dict[str, Any]:
     """Correct an operation by posting the opposite of each of its entries (city level).
@@ -149,16 +202,15 @@ def reverse(*, operation_id: int, user: User, reason: str, key: str, store: Stor
                        message_zh="该操作不能冲正（冲正记录或无记账分录）", where="operation_id")
 
     def plan(conn: Any) -> Plan:
-        done = conn.execute(sa.select(sa.func.count()).select_from(entries).where(
-            entries.c.reverses_id.in_([e.id for e in originals]))).scalar()
-        if done:
-            raise Conflict(f"operation {operation_id} was already reversed",
-                           message_zh=f"操作 {operation_id} 已冲正", where="operation_id")
+        refuse_reversed(conn, operation_id)
         moves = [Move(e.purpose, account_by_id(conn, e.credit_id),
                       account_by_id(conn, e.debit_id), int(e.amount),
                       origin=account_by_id(conn, e.origin_id) if e.origin_id else None,
                       hold_id=e.hold_id, loan_id=e.loan_id, reverses_id=e.id)
                  for e in originals]
+        _refuse_into_exited(conn, moves, operation_id)
+        if target.op == "lend":
+            _refuse_repaid_loan(conn, operation_id, target.kind, originals)
         return Plan(moves, {"reversed_operation": operation_id, "reversed_op": target.op})
 
     scopes = sorted({(int(e.year), str(e.kind)) for e in originals})

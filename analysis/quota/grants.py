@@ -5,23 +5,38 @@ anything is granted; then the whole file is granted in one transaction, each row
 deterministic idempotency key ``grant-csv:<year>:<county>:<kind>``, so loading the same
 file twice grants once (:class:`GrantFile` says which rows were new), and a file whose
 amount changed for an already granted row is refused as a conflict naming its line, with
-nothing granted.
+nothing granted. A row whose grant was reversed (冲正: the way to correct a file's amount)
+is granted anew by the next load, under the next key (``grant-csv:<year>:<county>:<kind>:2``,
+``…:3``): the file's row is on record only while its grant stands.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
 from blueprint.analysis.clock import now_utc
 from blueprint.analysis.quota.common import check_county, check_year
-from blueprint.analysis.quota.kinds import check_unit, from_units, resolve_kind, to_units
+from blueprint.analysis.quota.kinds import (
+    KINDS,
+    check_unit,
+    format_amount,
+    from_units,
+    resolve_kind,
+    to_units,
+)
+from blueprint.analysis.quota.ledger import county_names
 from blueprint.analysis.quota.operations import grant_job
 from blueprint.analysis.quota.runner import run_many
-from blueprint.layers.errors import BadInput, BlueprintError, InvalidFile
+from blueprint.analysis.quota.tables import operations
+from blueprint.layers.errors import BadInput, BlueprintError, Conflict, InvalidFile
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 
@@ -105,6 +120,45 @@ class GrantFile:
         return self.replayed.count(True)
 
 
+def _keys(key: str) -> Iterator[str]:
+    """A row's key, then the keys it takes after each reversal of its grant."""
+    yield key
+    n = 2
+    while True:
+        yield f"{key}:{n}"
+        n += 1
+
+
+def _standing_key(conn: Connection, row: GrantRow, file: str) -> str:
+    """The key ``row`` is granted under: the first of its keys (:func:`_keys`) whose grant
+    was not reversed, or not made yet. A standing grant of another amount refuses the file
+    (naming the line, the grant and how to correct it: reverse it, then load again)."""
+    reversed_ids = sa.select(operations.c.target_id).where(operations.c.op == "reverse")
+    for key in _keys(row.key):
+        prior = conn.execute(sa.select(operations.c.id, operations.c.amount, (
+            operations.c.id.in_(reversed_ids)).label("reversed")).where(
+            operations.c.key == key, operations.c.op == "grant")).first()
+        if prior is None:
+            return key
+        if prior.reversed:
+            continue
+        units = to_units(row.amount)
+        if int(prior.amount) != units:
+            kind = KINDS[row.kind]
+            county = county_names(conn).get(row.county, row.county)
+            raise Conflict(
+                f"{row.year} {row.kind} of county {row.county} was granted "
+                f"{format_amount(int(prior.amount))} by operation {prior.id}, the file says "
+                f"{format_amount(units)}; reverse operation {prior.id}, then load the file "
+                "again", where=f"{file}:{row.line}",
+                message_zh=f"{row.year} 年度{county}的{kind.title}已由操作 {prior.id} 下达 "
+                           f"{kind.text(int(prior.amount))}，文件中为 {kind.text(units)}；"
+                           f"已下达的指标不随文件改动，如需更正，请先冲正操作 {prior.id}，"
+                           "再重新导入该文件")
+        return key
+    raise AssertionError("unreachable")
+
+
 def grant_from_csv(path: Path, *, store: Store, actor: str) -> list[dict[str, Any]]:
     """Every row's result of :func:`grant_file` (a replayed row's is its first result)."""
     return grant_file(path, store=store, actor=actor).results
@@ -114,15 +168,17 @@ def grant_file(path: Path, *, store: Store, actor: str) -> GrantFile:
     """Grant every row of a quota file, all or nothing (idempotent: loading twice grants
     once, and says so). The whole file is one transaction: a row that conflicts with an
     earlier grant of its key (a changed amount) refuses the file, naming its line, and
-    grants nothing."""
+    grants nothing; a row whose grant was reversed is granted again (see the module)."""
     rows = read_grants(path)
     user = User(name=actor, role="admin")
     name = Path(path).name
+    with store.read() as conn:
+        keys = [_standing_key(conn, r, name) for r in rows]
     reason = f"年度指标下达（{name}）"
     at = now_utc()
     jobs = [grant_job(year=r.year, kind=r.kind, county=r.county, amount=r.amount, user=user,
-                      reason=reason, key=r.key, county_name=r.county_name or None, at=at)
-            for r in rows]
+                      reason=reason, key=key, county_name=r.county_name or None, at=at)
+            for r, key in zip(rows, keys, strict=True)]
     for request, _ in jobs:
         request.system = True  # the file's deterministic keys, the same whoever loads it
     done = run_many(jobs, store=store, labels=[f"{name}:{r.line}" for r in rows])

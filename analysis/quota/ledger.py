@@ -297,7 +297,7 @@ def _check_account(conn: Connection, account: Account) -> None:
             f"{account.code} ({account.year} {account.kind}) would go below zero "
             f"by {format_amount(-left)} {kind.unit}",
             where=f"{account.year}/{account.kind}/{account.code}",
-            message_zh=f"{account.year} 年度{account.title}的{kind.title}余额不足，"
+            message_zh=f"{account.year} 年度{title_of(conn, account)}的{kind.title}余额不足，"
                        f"缺口 {kind.text(-left)}")
 
 
@@ -316,7 +316,7 @@ def _check_positions(conn: Connection, moves: list[Move], operation_id: int) -> 
             if acct.type in (HOLD, PROJECT) and any(
                     v < 0 for v in origin_positions(conn, acct.id).values()):
                 raise Conflict(f"{acct.code} would give back more than it received",
-                               message_zh=f"{acct.title}退回的指标超过其获得的指标")
+                               message_zh=f"{title_of(conn, acct)}退回的指标超过其获得的指标")
 
 
 def _lender_of(conn: Connection, loan_id: int) -> int:

@@ -271,7 +271,8 @@ def retire(*, year: int, kind: str, account: str, amount: Decimal | str, user: U
                            owner=owner)
         if src is None:
             raise NotFound(f"no {account} account for {year} {k.code}", where="account",
-                           message_zh=f"{year} 年度无该账户的{k.title}")
+                           message_zh=f"{year} 年度没有账户“{account}”的{k.title}：账户应为 "
+                                      "pool（市级统筹池）或该年度已下达该指标的县区代码")
         retired = get_account(conn, year=year, kind=k.code, type=RETIRED, at=at)
         return Plan([Move("retire", src, retired, units)],
                     {"year": year, "kind": k.code, "account": src.code,

@@ -69,6 +69,15 @@ _VALIDATION_ZH = {
     "string_type": "须为文字",
     "too_long": "项数过多（至多 {max_length} 项）",
     "model_attributes_type": "须为 JSON 对象",
+    "date_parsing": "须为日期 YYYY-MM-DD",
+    "date_type": "须为日期 YYYY-MM-DD",
+    "date_from_datetime_parsing": "须为日期 YYYY-MM-DD",
+    "date_from_datetime_inexact": "须为日期 YYYY-MM-DD（不含时刻）",
+    "datetime_parsing": "须为日期 YYYY-MM-DD 或时间 YYYY-MM-DDTHH:MM",
+    "datetime_type": "须为日期 YYYY-MM-DD 或时间 YYYY-MM-DDTHH:MM",
+    "datetime_from_date_parsing": "须为日期 YYYY-MM-DD 或时间 YYYY-MM-DDTHH:MM",
+    "bool_parsing": "须为 true 或 false",
+    "bool_type": "须为 true 或 false",
     "two_names": "{name} 与 {alias}（{name} 的旧名称）只能填写一个",
 }
 

@@ -76,17 +76,18 @@ def _run(operation: Any, user_name: str | None, key: str | None, reason: str, fm
     store = open_store()
     result = operation(user=_actor(store, user_name), key=key or str(uuid.uuid4()),
                        reason=reason, store=store, **kwargs)
-    _show(result, fmt)
+    _show(result, fmt, store)
 
 
 # What an operation that had nothing to do says (the core records none: ``skip_empty``).
 NOTHING_ZH = {"expire": "没有到期的预留，未记账。"}
 
 
-def _show(result: dict[str, Any], fmt: str) -> None:
+def _show(result: dict[str, Any], fmt: str, store: Store) -> None:
     if fmt == "json":
         print_json(result)
         return
+    from blueprint.analysis.quota.balances import counties, named_projects
     from blueprint.analysis.quota.history import OP_ZH
     from blueprint.analysis.quota.kinds import KINDS
 
@@ -94,21 +95,26 @@ def _show(result: dict[str, Any], fmt: str) -> None:
         out.print(NOTHING_ZH[result["op"]])
         return
     op = OP_ZH.get(result["op"], result["op"])
+    refs = [ref for e in result["entries"] for ref in (e["from"], e["to"])]
+    names = counties(store=store)
+    projects = named_projects([ref.partition(":")[2] for ref in refs
+                               if ref.startswith(("hold:", "project:"))], store=store)
     out.print(f"操作 {result['operation_id']}（{op}，幂等键 {result['key']}）已记账："
               f"{result['reason']}", markup=False)
     table("记账分录", ["用途", "年度", "指标类型", "调出", "调入", "数量"],
           [[OP_ZH.get(e["purpose"], e["purpose"]), e["year"], KINDS[e["kind"]].title,
-            account_zh(e["from"]), account_zh(e["to"]), e["amount"]]
-           for e in result["entries"]])
+            account_zh(e["from"], names, projects), account_zh(e["to"], names, projects),
+            e["amount"]] for e in result["entries"]])
 
 
-def account_zh(ref: str) -> str:
-    """``county:371502`` → ``县级储备 371502``: account references in Chinese for tables."""
-    from blueprint.analysis.quota.ledger import TYPE_ZH
+def account_zh(ref: str, counties: dict[str, str], projects: dict[str, str]) -> str:
+    """``county:371502`` → ``东昌府区县级储备``: an account reference named as the balances,
+    the movements and the pages name it (``ledger.account_title``: ``counties`` and
+    ``projects``, code → name)."""
+    from blueprint.analysis.quota.ledger import account_title
 
     type_, _, owner = ref.partition(":")
-    name = TYPE_ZH.get(type_, type_)
-    return f"{name} {owner}" if owner else name
+    return account_title(type_, owner, counties, projects)
 
 
 def _year(year: int | None) -> int:

@@ -146,10 +146,14 @@ def loans_cmd(overdue: Annotated[bool, typer.Option(help="Only overdue loans")] 
     if format == "json":
         print_json(rows)
         return
+    from blueprint.analysis.quota.balances import counties
+
+    names = counties(store=store)  # the counties by name, as the quota page lists loans
     table("逾期未还的临时拆借" if overdue else "临时拆借", ["编号", "年度", "指标类型", "借出县区",
                                                    "借入县区", "借出", "未还", "归还期限",
                                                    "逾期天数"],
-          [[r["loan_id"], r["year"], KINDS[r["kind"]].title, r["lender"], r["borrower"],
+          [[r["loan_id"], r["year"], KINDS[r["kind"]].title, names.get(r["lender"], r["lender"]),
+            names.get(r["borrower"], r["borrower"]),
             r["amount"], r["outstanding"], r["due"], r["days_overdue"] or _text(None)]
            for r in rows], empty="没有逾期未还的拆借。" if overdue else "没有符合条件的拆借。")
 
@@ -166,6 +170,7 @@ def export_cmd(output: Annotated[Path, typer.Option(help="File to write")],
     from blueprint.analysis.quota.exports import write_export
 
     target = output_file(output, where="--output", force=force)  # before any work
-    path = write_export(target, what=what, fmt=format,
-                        store=open_store(), year=year, kind=kind, county=county)
+    store = open_store()
+    path = write_export(target, what=what, fmt=format, store=store, year=year, kind=kind,
+                        county=known_county(county, store=store))  # a typo: refused, no file
     out.print(f"已导出到 {path}", markup=False)
