@@ -83,5 +83,5 @@ def test_printed_moments_end_with_z_as_the_apis(blueprint: Any) -> None:
     assert all(RFC3339_UTC.fullmatch(s["imported_at"]) for s in vetted["detail"]["layers"])
     # the audit table shows moments in China time by their keys, a name as typed
     shown_table = blueprint("audit", "--project", code, format="table")
-    assert f"name: {AS_TYPED}" in shown_table, shown_table
+    assert f"名称：{AS_TYPED}" in shown_table, shown_table
     assert "2026-01-01 00:00" not in shown_table and "+00:00" not in shown_table

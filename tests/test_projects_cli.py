@@ -186,9 +186,9 @@ def test_audit_says_what_changed(blueprint: Any) -> None:
     blueprint("projects", "tags", code, "city_key", "--reason", "列入市重点")
     blueprint("consult", "start", code)
     shown = blueprint("audit", "--project", code).stdout
-    assert "stage: planned → consulting" in shown, shown
-    assert "—" in shown and "→ city_key" in shown  # the libraries: none → city_key
-    assert "name: 审计展示项目" in shown and "reason: 列入市重点" in shown
+    assert "阶段：策划生成 → 会商中" in shown, shown
+    assert "—" in shown and "→ 市重点项目库" in shown  # the libraries: none → city_key
+    assert "名称：审计展示项目" in shown and "事由：列入市重点" in shown
     assert '{"' not in shown and '"before"' not in shown
     rows = _json(blueprint("audit", "--project", code, "--format", "json"))
     stage = next(r for r in rows if r["action"] == "project.stage")
@@ -215,13 +215,13 @@ def test_audit_table_reads_in_a_100_column_terminal(blueprint: Any,
     shown = blueprint("audit", "--project", code).stdout
     lines = shown.splitlines()
     assert max(map(len, lines)) <= 100, shown
-    for change in ("stage: planned → consulting", "name: 审计窄屏项目",
-                   "responsible_unit: 聊城某公司"):
+    for change in ("阶段：策划生成 → 会商中", "名称：审计窄屏项目",
+                   "责任单位：聊城某公司"):
         assert any(change in line for line in lines), (change, shown)
     assert "新建项目" in shown and "发起会商" in shown and "project.create" not in shown
     assert f"project:{code}" not in shown and "round:" in shown
     users = blueprint("audit", "--action", "user.create").stdout
-    assert re.search(r"token_expires_at: \d{4}-\d\d-\d\d", users), users
+    assert re.search(r"令牌有效期至：\d{4}-\d\d-\d\d", users), users
     assert not re.search(r"\dT\d|\+00:00", users) and "创建用户" in users
 
 

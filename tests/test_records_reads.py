@@ -157,7 +157,7 @@ def test_a_loan_is_read_by_its_number_and_the_card_reads_the_open_ones(
 
 def _late(html: str) -> list[str]:
     table = html.split('id="bp-late"')[1].split("</table>")[0]
-    return re.findall(r"<tr><td>(LC-\d{4}-\d{4})</td>", table)
+    return re.findall(r"<tr><td>(?:<a [^>]*>)?(LC-\d{4}-\d{4})(?:</a>)?</td>", table)
 
 
 def test_the_tracking_page_decodes_each_site_once(

@@ -193,6 +193,6 @@ def test_the_sign_in_page_answers_429_and_the_cli_unlocks(store: Store, tmp_path
         assert _login(client, "王科长", PASSWORD).status_code == 303
         assert "登录锁定" not in runner.invoke(app, ["users", "list"]).output
         audit = runner.invoke(app, ["audit", "--action", "user.sign_in_locked"]).output
-        assert "登录失败锁定" in audit and "failures: 3" in audit, audit
+        assert "登录失败锁定" in audit and "连续失败次数：3" in audit, audit
         assert "系统自动" in audit and "│ system" not in audit  # the actor as pages say it
         assert _csrf(client)  # signed in: the projects page has its forms
