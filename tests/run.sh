@@ -76,5 +76,22 @@ echo "== Lint and types"
 python3 -m ruff check .
 python3 -m mypy
 
+# every test schema is made in blueprint_test: create the extension once, before parallel
+# workers would race to create it
+as_postgres psql -d blueprint_test -qc "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
+
 echo "== Tests"
-python3 -m pytest -q "$@"
+# With no arguments: the suite on BLUEPRINT_TEST_WORKERS processes (default 2; each takes whole
+# test files, pytest-xdist --dist loadfile), then, alone, the tests that restart PostgreSQL or
+# load the machine on purpose. With arguments (files, -k, -x …): one plain pytest run.
+workers="${BLUEPRINT_TEST_WORKERS:-2}"
+if [ $# -gt 0 ] || [ "$workers" = "1" ]; then
+  python3 -m pytest -q "$@"
+else
+  status=0
+  python3 -m pytest -q -n "$workers" --dist loadfile \
+    -m "not server_restart and not stress" || status=$?
+  echo "== Tests that restart PostgreSQL or load the machine, alone"
+  python3 -m pytest -q -m "server_restart or stress" || status=$((status > 0 ? status : $?))
+  exit "$status"
+fi
