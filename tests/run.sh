@@ -78,7 +78,7 @@ python3 -m mypy
 
 # every test schema is made in blueprint_test: create the extension once, before parallel
 # workers would race to create it
-as_postgres psql -d blueprint_test -qc "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
+as_postgres psql -d blueprint_test -qc "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
 
 echo "== Tests"
 # With no arguments: the suite on BLUEPRINT_TEST_WORKERS processes (default 2; each takes whole
