@@ -91,10 +91,13 @@ def _key(key: str) -> str:
 Names = dict[str, dict[str, str]]
 
 
-def value_names(departments: Mapping[str, str] | None = None) -> Names:
+def value_names(departments: Mapping[str, str] | None = None,
+                counties: Mapping[str, str] | None = None) -> Names:
     """The Chinese names of coded values, per field (stages, roles, answers …), read once
     for a page or a command; ``departments`` (code → name, from the store's departments
-    table: the caller has the store) names the ``department`` / ``departments`` fields."""
+    table) names the ``department`` / ``departments`` fields, ``counties`` (code → name,
+    the ledger's and the boundary layer's) a county, a loan's lender and borrower: the
+    caller has the store."""
     from blueprint.analysis.consultation.model import ANSWER_ZH
     from blueprint.analysis.messages import VERDICT_ZH
     from blueprint.analysis.projects.config import load_settings
@@ -102,11 +105,13 @@ def value_names(departments: Mapping[str, str] | None = None) -> Names:
     from blueprint.analysis.rules import load_rules
     from blueprint.layers.users import ROLES
 
-    libraries, named = load_settings().libraries, dict(departments or {})
+    libraries, named, county = load_settings().libraries, dict(departments or {}), \
+        dict(counties or {})
     return {"stage": STAGE_ZH, "role": ROLES, "answer": ANSWER_ZH, "verdict": VERDICT_ZH,
             "level": LEVELS, "investor_type": INVESTOR_TYPES, "origin": ORIGINS,
             "library": libraries, "tags": libraries,
             "department": named, "departments": named,
+            "county": county, "lender": county, "borrower": county,
             "industry": {c: i.title for c, i in load_rules().industries.items()}}
 
 
@@ -187,7 +192,7 @@ def detail_lines(detail: dict[str, Any], names: Names) -> list[str]:
     ``字段：value``, then where the write came from; coded values by their names
     (:func:`value_names`, read once for all the rows shown).
 
-    >>> names = value_names({"ee": "生态环境局"})
+    >>> names = value_names({"ee": "生态环境局"}, {"371502": "东昌府区"})
     >>> detail_lines({"reason": "签约", "before": {"stage": "reserve"},
     ...               "after": {"stage": "signed"}}, names)
     ['阶段：储备 → 签约', '事由：签约']
@@ -195,6 +200,8 @@ def detail_lines(detail: dict[str, Any], names: Names) -> list[str]:
     ['角色：系统管理员', '来源：命令行（操作系统用户 root）']
     >>> detail_lines({"department": "ee", "after": {"answer": "agree"}}, names)
     ['意见：同意', '部门：生态环境局']
+    >>> detail_lines({"after": {"role": "nr_staff", "county": "371502"}}, names)
+    ['角色：自然资源局工作人员', '县区：东昌府区']
     """
     lines = _changes(detail.get("before"), detail.get("after"), names) \
         if "before" in detail or "after" in detail else []

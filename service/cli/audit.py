@@ -43,6 +43,7 @@ def audit(ctx: typer.Context,
         value_names,
     )
     from blueprint.analysis.clock import shown_cn
+    from blueprint.analysis.quota.balances import known_counties
     from blueprint.layers.audit import read_audit
     from blueprint.layers.departments import department_names
     from blueprint.layers.users import actor_zh
@@ -55,7 +56,7 @@ def audit(ctx: typer.Context,
 
         print_json([r.__dict__ | {"detail": stored_moments(r.detail)} for r in rows])
         return
-    names = value_names(department_names(store=store))
+    names = value_names(department_names(store=store), known_counties(store=store))
     # the 内容 column gets the room; the others keep to one line each where they can
     table("审计日志", ["编号", "时间", "操作人", "操作", "对象（项目）", "内容"],
           [[r.id, shown_cn(r.at), actor_zh(r.actor),
