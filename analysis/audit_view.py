@@ -4,6 +4,7 @@ action's Chinese name, what a row's detail says one line each, and its object ce
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from blueprint.layers.errors import NotAllowed
@@ -86,8 +87,17 @@ def _key(key: str) -> str:
     return KEY_ZH.get(key, key)
 
 
-def _value_names() -> dict[str, dict[str, str]]:
-    """The Chinese names of coded values, per field (stages, roles, answers …)."""
+#: The Chinese names of coded values, per field (``{"stage": {"planned": "策划生成"}, …}``).
+Names = dict[str, dict[str, str]]
+
+
+def value_names(departments: Mapping[str, str] | None = None,
+                counties: Mapping[str, str] | None = None) -> Names:
+    """The Chinese names of coded values, per field (stages, roles, answers …), read once
+    for a page or a command; ``departments`` (code → name, from the store's departments
+    table) names the ``department`` / ``departments`` fields, ``counties`` (code → name,
+    the ledger's and the boundary layer's) a county, a loan's lender and borrower: the
+    caller has the store."""
     from blueprint.analysis.consultation.model import ANSWER_ZH
     from blueprint.analysis.messages import VERDICT_ZH
     from blueprint.analysis.projects.config import load_settings
@@ -95,10 +105,13 @@ def _value_names() -> dict[str, dict[str, str]]:
     from blueprint.analysis.rules import load_rules
     from blueprint.layers.users import ROLES
 
-    libraries = load_settings().libraries
+    libraries, named, county = load_settings().libraries, dict(departments or {}), \
+        dict(counties or {})
     return {"stage": STAGE_ZH, "role": ROLES, "answer": ANSWER_ZH, "verdict": VERDICT_ZH,
             "level": LEVELS, "investor_type": INVESTOR_TYPES, "origin": ORIGINS,
             "library": libraries, "tags": libraries,
+            "department": named, "departments": named,
+            "county": county, "lender": county, "borrower": county,
             "industry": {c: i.title for c, i in load_rules().industries.items()}}
 
 
@@ -107,12 +120,13 @@ def _empty(value: Any) -> bool:
 
 
 def _text(value: Any, key: str | None = None,
-          names: dict[str, dict[str, str]] | None = None) -> str:
+          names: Names | None = None) -> str:
     """A value as one short line: — for none, lists joined by 、, dicts as ``k=v, …``, the
     value of a key that holds a moment (:data:`layers.layer_info.MOMENT_KEYS`) in China time
     to the minute (as the 时间 column); a coded value by its Chinese name (``names``, per
-    key), yes or no as 是 / 否; any other text as it is, even one that reads as a moment (a
-    project's name is the user's).
+    key; a record of coded keys, a round's departments, by its keys' names), yes or no as
+    是 / 否; any other text as it is, even one that reads as a moment (a project's name is
+    the user's).
 
     >>> _text("2027-03-01T20:50:15.306357+00:00", "token_expires_at"), _text(["a", "b"])
     ('2027-03-02 04:50', 'a、b')
@@ -120,11 +134,15 @@ def _text(value: Any, key: str | None = None,
     ('2027-03-01T20:50:15+00:00', '—', '否')
     >>> _text(["city_key"], "tags", {"tags": {"city_key": "市重点项目库"}})
     '市重点项目库'
+    >>> _text({"ee": ["占用生态保护红线"]}, "departments", {"departments": {"ee": "生态环境局"}})
+    '生态环境局=占用生态保护红线'
     """
     if isinstance(value, bool):
         return "是" if value else "否"
     coded = (names or {}).get(key or "")
-    if coded is not None and isinstance(value, str | list):
+    if coded is not None and isinstance(value, dict):
+        value = {coded.get(k, k): v for k, v in value.items()}
+    elif coded is not None and isinstance(value, str | list):
         value = coded.get(value, value) if isinstance(value, str) else \
             [coded.get(v, v) if isinstance(v, str) else v for v in value]
     if isinstance(value, str) and value[:1] in "{[" and value:
@@ -152,7 +170,7 @@ def _text(value: Any, key: str | None = None,
     return text if len(text) <= LINE else text[:LINE - 1] + "…"
 
 
-def _changes(before: Any, after: Any, names: dict[str, dict[str, str]]) -> list[str]:
+def _changes(before: Any, after: Any, names: Names) -> list[str]:
     """``字段：before → after`` for each field that changed; a new record's fields as
     ``字段：value``; a value that is not a record (a project's libraries) as one line."""
     if not isinstance(before, dict | None) or not isinstance(after, dict | None):
@@ -168,18 +186,23 @@ def _changes(before: Any, after: Any, names: dict[str, dict[str, str]]) -> list[
     return lines
 
 
-def detail_lines(detail: dict[str, Any]) -> list[str]:
+def detail_lines(detail: dict[str, Any], names: Names) -> list[str]:
     """What an audit row's detail says, one line each, in Chinese: what changed
     (``before`` / ``after``), then the rest (reason, round, parameters …) as
-    ``字段：value``, then where the write came from.
+    ``字段：value``, then where the write came from; coded values by their names
+    (:func:`value_names`, read once for all the rows shown).
 
+    >>> names = value_names({"ee": "生态环境局"}, {"371502": "东昌府区"})
     >>> detail_lines({"reason": "签约", "before": {"stage": "reserve"},
-    ...               "after": {"stage": "signed"}})
+    ...               "after": {"stage": "signed"}}, names)
     ['阶段：储备 → 签约', '事由：签约']
-    >>> detail_lines({"role": "admin", "origin": {"via": "cli", "os_user": "root"}})
+    >>> detail_lines({"role": "admin", "origin": {"via": "cli", "os_user": "root"}}, names)
     ['角色：系统管理员', '来源：命令行（操作系统用户 root）']
+    >>> detail_lines({"department": "ee", "after": {"answer": "agree"}}, names)
+    ['意见：同意', '部门：生态环境局']
+    >>> detail_lines({"after": {"role": "nr_staff", "county": "371502"}}, names)
+    ['角色：自然资源局工作人员', '县区：东昌府区']
     """
-    names = _value_names()
     lines = _changes(detail.get("before"), detail.get("after"), names) \
         if "before" in detail or "after" in detail else []
     lines += [f"{_key(key)}：{_text(value, key, names)}" for key, value in detail.items()

@@ -38,6 +38,11 @@ def list_departments(*, store: Store, include_inactive: bool = False) -> list[De
         return [Department(r.code, r.name_zh, bool(r.active)) for r in conn.execute(query)]
 
 
+def department_names(*, store: Store) -> dict[str, str]:
+    """Every department's Chinese name by its code, inactive ones too (records name them)."""
+    return {d.code: d.name_zh for d in list_departments(store=store, include_inactive=True)}
+
+
 def get_department(conn: Connection, code: str | None) -> Department:
     """The active department ``code`` or :class:`NotFound` naming the known ones."""
     row = conn.execute(sa.select(departments).where(departments.c.code == (code or ""),

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from blueprint.service.api.body_limit import MB, BodyLimit
 from blueprint.service.api.errors import add_exception_handlers
+from blueprint.service.api.no_store import NoStoreFiles
 from blueprint.service.api.responses import ApiJSONResponse
 from blueprint.service.context import rules_from_settings, store_from_settings
 from blueprint.service.settings import Settings
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(BodyLimit, upload_bytes=settings.max_upload_mb * MB,
                        other_bytes=settings.max_json_mb * MB)
+    app.add_middleware(NoStoreFiles)  # reports and downloads: Cache-Control: no-store
     if not settings.public_map:  # outermost: refused before a body is read
         from blueprint.service.sign_in_gate import SignInGate
 

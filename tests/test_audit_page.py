@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
+from projects_support import city  # noqa: F401  (city: fixture)
 
 from blueprint.layers.schema import audit_log
 from blueprint.layers.sign_in_guard import Lockout, record_failure
@@ -49,7 +51,9 @@ def test_the_audit_page_reads_the_log_newest_first(store: Store, tmp_path: Path)
         second = client.get("/audit?page=2")
         # what changed in Chinese: fields and coded values by their names, not as stored
         both = first.text + second.text
-        assert "角色：会商部门" in both and "角色：只读用户" in both and "部门：ee" in both
+        # a department by its name in the store's departments table, not its code
+        assert "角色：会商部门" in both and "角色：只读用户" in both and "部门：生态环境局" in both
+        assert "部门：ee" not in both
         assert "已设置密码：否" in both and "已设置密码：是" in both and "令牌有效期至：" in both
         assert not re.search(r"\b(role|password|token_expires_at|failures): ", both)
         assert _ids(second.text) == list(range(ids[-1] - 1, 0, -1))
@@ -77,3 +81,30 @@ def test_the_audit_page_reads_the_log_newest_first(store: Store, tmp_path: Path)
             page = client.get("/audit")
             assert page.status_code == 403 and "无权" in page.text and "bp-audit" not in page.text
             assert "审计日志</a>" not in client.get("/projects").text
+
+
+def test_the_audit_page_reads_the_names_once(city: Store, tmp_path: Path,  # noqa: F811
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The coded values' names (the rules' industries among them) are read once for the
+    page, not once a row; a department added by the city is named as the seeded ones, a
+    county by its name (the boundary layer's)."""
+    from blueprint.analysis import rules
+    from blueprint.layers.departments import add_department
+
+    add_department("culture", "文化和旅游局", store=city, actor="admin")
+    create_user("市局小王", "nr_staff", None, store=city, actor="admin", password=PASSWORD)
+    create_user("阳谷小赵", "nr_staff", "371521", store=city, actor="admin")
+    for n in range(6):
+        create_user(f"文旅{n}", "department", None, department="culture", store=city,
+                    actor="admin")
+    reads = []
+    real = rules.load_rules
+    monkeypatch.setattr(rules, "load_rules", lambda *a, **k: reads.append(1) or real(*a, **k))
+    with _client(city, tmp_path) as client:
+        _login(client, "市局小王", PASSWORD)
+        reads.clear()
+        shown = client.get("/audit?action=user.create")
+    assert shown.status_code == 200 and len(_ids(shown.text)) == 8
+    assert shown.text.count("部门：文化和旅游局") == 6 and "部门：culture" not in shown.text
+    assert "县区：阳谷县" in shown.text and "县区：371521" not in shown.text
+    assert len(reads) <= 1, reads

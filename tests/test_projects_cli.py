@@ -6,6 +6,7 @@ given a password at a hidden prompt."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -190,10 +191,18 @@ def test_audit_says_what_changed(blueprint: Any) -> None:
     assert "—" in shown and "→ 市重点项目库" in shown  # the libraries: none → city_key
     assert "名称：审计展示项目" in shown and "事由：列入市重点" in shown
     assert '{"' not in shown and '"before"' not in shown
+    # the round's departments by their names (the store's departments table), not codes
+    assert "会商部门：自然资源和规划局=" in shown and "会商部门：nr=" not in shown, shown
+    users = blueprint("audit", "--action", "user.create").stdout
+    assert "部门：生态环境局" in users and "部门：ee" not in users, users
+    assert "县区：东昌府区" in shown and "县区：阳谷县" in users  # counties too, not 371502
+    assert not re.search(r"县区：\d", shown + users)
     rows = _json(blueprint("audit", "--project", code, "--format", "json"))
     stage = next(r for r in rows if r["action"] == "project.stage")
     assert stage["detail"]["before"] == {"stage": "planned"}
     assert stage["detail"]["after"] == {"stage": "consulting"}
+    start = next(r for r in rows if r["action"] == "round.start")  # JSON keeps the codes
+    assert "nr" in start["detail"]["after"]["departments"]
 
 
 def test_audit_table_reads_in_a_100_column_terminal(blueprint: Any,
@@ -201,8 +210,6 @@ def test_audit_table_reads_in_a_100_column_terminal(blueprint: Any,
     """At 100 columns the 内容 column takes the room the others leave: each change is one
     whole line; actions in Chinese; a project's own rows name it once (another record's row
     names the record, its project under it); an instant in China time, as 时间 is."""
-    import re
-
     from rich.console import Console
 
     # the console reads its width once, when the CLI starts (COLUMNS or the terminal's)

@@ -23,3 +23,18 @@ def test_a_project_code_is_called_项目编号_everywhere() -> None:
              if "项目代码" in line]
     assert found == []
     assert "| 项目、项目编号 |" in (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+
+
+def test_the_glossary_gives_the_units_the_product_shows() -> None:
+    """Emissions and what remains of the environment's capacity read 吨/年 on pages and in
+    reports (the glossary said t/a); each quota kind's unit as the ledger writes it."""
+    from blueprint.analysis.quota.kinds import KINDS
+    from blueprint.analysis.review.document import UNITS_ZH
+
+    text = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines()
+            if line.startswith("| ")}
+    assert UNITS_ZH["t/a"] == "吨/年" and "吨/年" in rows["env_capacity"]
+    assert "t/a remaining" not in rows["env_capacity"]
+    assert all(kind.unit_zh in rows["quota, quota kind"] for kind in KINDS.values())
+    assert "吨/年" in rows["emissions (a project's)"]

@@ -16,8 +16,11 @@ from blueprint.analysis.audit_view import (
     check_reader,
     detail_lines,
     object_cell,
+    value_names,
 )
+from blueprint.analysis.quota.balances import known_counties
 from blueprint.layers.audit import count_audit, read_audit, verify_audit
+from blueprint.layers.departments import department_names
 from blueprint.layers.errors import NotAllowed
 from blueprint.layers.inputs import CODE_LEN
 from blueprint.layers.users import actor_zh
@@ -53,9 +56,10 @@ def audit_routes(SessionDep: Any, Ctx: Any, StoreDep: Any) -> APIRouter:  # noqa
         page_no, pages = page_of(q.get("page"), total, PAGE_SIZE)
         found = read_audit(store=store, project=project, action=action, limit=PAGE_SIZE,
                            offset=(page_no - 1) * PAGE_SIZE)
+        names = value_names(department_names(store=store), known_counties(store=store))
         rows = [{"id": r.id, "at": r.at, "actor": actor_zh(r.actor),
                  "action": action_zh(r.action), "object": object_cell(r.object, r.project),
-                 "project": r.project, "lines": detail_lines(r.detail)}
+                 "project": r.project, "lines": detail_lines(r.detail, names)}
                 for r in reversed(found)]
         chosen = {k: v for k, v in (("action", action), ("project", project)) if v}
         return page(ctx, "audit.html", status=400 if refused else 200, refused=refused,

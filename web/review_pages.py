@@ -64,7 +64,6 @@ def review_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), f"/projects/{quote(code)}")
         return Response(pdf, media_type="application/pdf", headers={
-            "Cache-Control": "no-store",
             "Content-Disposition": content_disposition(f"初审意见书-{code}.pdf",
                                                        fallback="report.pdf")})
 
@@ -82,7 +81,6 @@ def review_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         except BlueprintError as exc:
             return error_page(ctx, exc, error_status(exc), back)
         return Response(result.data, media_type=result.format.media_type, headers={
-            "Cache-Control": "no-store",
             "Content-Disposition": content_disposition(
                 result.filename, fallback=f"site{result.format.suffix}")})
 

@@ -377,7 +377,6 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             return error_page(ctx, exc, error_status(exc), "/tracking/bulletin")
         return Response(body, media_type="application/pdf" if fmt == "pdf" else XLSX,
                         headers={"Content-Disposition":
-                                 content_disposition(f"bulletin-{b.month}.{fmt}"),
-                                 "Cache-Control": "no-store"})
+                                 content_disposition(f"bulletin-{b.month}.{fmt}")})
 
     return router

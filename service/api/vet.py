@@ -279,7 +279,9 @@ async def _review_response(body: SiteIn, store: Any, rules: Any, settings: Any,
                          emissions=emissions, demands=dict(body.demands), year=body.year)
     reviewer = user.name if user is not None else "未署名"
     data = await run_in_threadpool(_review, request, store, rules, reviewer, fmt)
-    if fmt == "html":
-        return Response(data, media_type="text/html; charset=utf-8")
+    if fmt == "html":  # a file as the PDF is (not kept by caches: service/api/no_store.py)
+        return Response(data, media_type="text/html; charset=utf-8", headers={
+            "Content-Disposition": content_disposition("初审意见书.html", fallback="report.html",
+                                                       disposition="inline")})
     return Response(data, media_type="application/pdf", headers={
         "Content-Disposition": content_disposition("初审意见书.pdf", fallback="report.pdf")})

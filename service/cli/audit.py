@@ -35,9 +35,17 @@ def audit(ctx: typer.Context,
     """The latest audit rows, oldest first (city-level users only)."""
     if ctx.invoked_subcommand is not None:
         return
-    from blueprint.analysis.audit_view import action_zh, check_reader, detail_lines, object_cell
+    from blueprint.analysis.audit_view import (
+        action_zh,
+        check_reader,
+        detail_lines,
+        object_cell,
+        value_names,
+    )
     from blueprint.analysis.clock import shown_cn
+    from blueprint.analysis.quota.balances import known_counties
     from blueprint.layers.audit import read_audit
+    from blueprint.layers.departments import department_names
     from blueprint.layers.users import actor_zh
 
     store = open_store(create=False)
@@ -48,11 +56,12 @@ def audit(ctx: typer.Context,
 
         print_json([r.__dict__ | {"detail": stored_moments(r.detail)} for r in rows])
         return
+    names = value_names(department_names(store=store), known_counties(store=store))
     # the 内容 column gets the room; the others keep to one line each where they can
     table("审计日志", ["编号", "时间", "操作人", "操作", "对象（项目）", "内容"],
           [[r.id, shown_cn(r.at), actor_zh(r.actor),
             action_zh(r.action), object_cell(r.object, r.project),
-            "\n".join(detail_lines(r.detail)) or "—"]
+            "\n".join(detail_lines(r.detail, names)) or "—"]
            for r in rows], wide="内容", empty="没有符合条件的审计记录。")
 
 
