@@ -32,7 +32,7 @@ from exactextract.raster import NumPyRasterSource
 from exactextract.writer import JSONWriter
 from shapely.geometry.base import BaseGeometry
 
-from blueprint.analysis.amounts import amount_error, parse_pairs
+from blueprint.analysis.amounts import Given, amount_error, once_each, parse_pairs
 from blueprint.layers.crs import CGCS2000, to_crs
 from blueprint.layers.errors import BadInput
 from blueprint.layers.repository import LayerInfo
@@ -58,7 +58,7 @@ def pollutant(name: str) -> str:
                        f"{zh} {code}" for code, zh in POLLUTANT_NAMES_ZH.items()))
 
 
-def parse_emissions(text: str | None) -> dict[str, float]:
+def parse_emissions(text: Given) -> dict[str, float]:
     """Parse ``SO2=12.5,NOx=30`` into ``{"SO2": 12.5, "NOx": 30.0}`` (t/yr)."""
     def bad(part: str) -> BadInput:
         return BadInput(f"emission {part!r} is not POLLUTANT=TONNES",
@@ -71,8 +71,13 @@ def parse_emissions(text: str | None) -> dict[str, float]:
             what_zh = f"排放量“{key}”的吨数"
         return amount_error(f"{key} emission", f"emissions.{key}", value, problem, what_zh)
 
-    return {pollutant(key): amount
-            for key, amount in parse_pairs(text, float, bad, bad_amount)}
+    def named(key: str) -> tuple[str, str]:
+        code = pollutant(key)
+        return code, f"{POLLUTANT_NAMES_ZH[code]}排放量"
+
+    pairs = parse_pairs(text, float, bad, bad_amount)
+    given = once_each(pairs, named, "emission", "emissions", "每种污染物只填一次")
+    return {pollutant(key): amount for key, amount in given.items()}
 
 
 def capacity_under_site(site: BaseGeometry, layers: list[LayerInfo],

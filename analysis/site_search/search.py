@@ -9,7 +9,7 @@ them (:mod:`.ranking`). :func:`result_json` is the one JSON form (CLI and API).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -123,6 +123,7 @@ def search_sites(req: SearchRequest, *, store: Store, rules: Rules | None = None
     industry = rules.industry(req.industry)
     region = allowed_region(industry, store=store, rules=rules, config=config,
                             county=req.county, emissions=req.emissions)
+    req = replace(req, county=region.county)  # a county given by its name: its code
     tolerance = config.area_tolerance if req.tolerance is None else req.tolerance
     near = to_crs(Point(*req.near), CGCS2000, region.epsg) if req.near else None
     want = req.top * config.vet_factor

@@ -27,7 +27,8 @@ class SiteSearchIn(BaseModel):
     industry: Code = "industrial"
     area_m2: float = Field(gt=0, le=1e9, allow_inf_nan=False,
                            description="the site area the project needs, m²")
-    county: Code | None = Field(default=None, description="county code; none: every county")
+    county: Code | None = Field(default=None, description="county code or name; none: every "
+                         "county")
     emissions: dict[PairKey, Quantity] = Field(default_factory=dict, max_length=50,
                                             description="t/yr per pollutant")
     demands: dict[Code, Amount] = Field(

@@ -19,7 +19,7 @@ from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.site import Site, read_site, site_from_geojson, site_from_points
-from blueprint.analysis.site_county import require_in_city
+from blueprint.analysis.site_county import require_in_city, resolve_county
 from blueprint.analysis.vetting import VetRequest, to_json, vet_site
 from blueprint.layers.coordfile.table import MAX_TEXT
 from blueprint.layers.crs import API_FILE_ADVICE
@@ -62,7 +62,8 @@ class VetOptions(BaseModel):
     and quota demands, the year, and the answer's format."""
 
     industry: Code = "industrial"
-    county: Code | None = None
+    county: Code | None = Field(default=None, description="county code or name (a county of "
+                                "the administrative boundary layer); none: where the site is")
     emissions: dict[PairKey, Quantity] = Field(default_factory=dict, max_length=50,
                                             description="t/yr per pollutant")
     demands: dict[Code, Amount] = Field(default_factory=dict, max_length=50,
@@ -113,11 +114,13 @@ def _check_token(demands: dict[str, Decimal], user: User | None) -> None:
 
 def check_demands(demands: dict[str, Decimal], field: str) -> None:
     """Refuse a bad demand before any work, at ``field.<kind>`` (as sent) and naming the kind
-    in Chinese: an unknown kind, or an amount that is not a positive exact number (a negative
-    one said as ``blueprint vet --demand`` and ``/api/vet/file`` say it, with the amount)."""
-    from blueprint.analysis.amounts import NEGATIVE, amount_error
+    in Chinese: a kind sent twice under two names, an unknown kind, or an amount that is not
+    a positive exact number (a negative one said as ``blueprint vet --demand`` and
+    ``/api/vet/file`` say it, with the amount)."""
+    from blueprint.analysis.amounts import NEGATIVE, amount_error, demands_once
     from blueprint.analysis.quota.kinds import resolve_kind, to_units
 
+    demands_once(demands.items(), field)  # land and new_construction_land: one kind
     for name, amount in demands.items():
         where = f"{field}.{name}"
         try:
@@ -181,10 +184,17 @@ async def _vet(site: Site, body: VetOptions, user: User | None, store: Any, rule
     _check_token(body.demands, user)
     check_demands(body.demands, "body.demands")
     emissions = body_emissions(body.emissions, "body.emissions")
-    request = VetRequest(site=site, industry=body.industry, county=body.county,
+    county = await run_in_threadpool(_county, body.county, store, "body.county")
+    request = VetRequest(site=site, industry=body.industry, county=county,
                          emissions=emissions, demands=dict(body.demands), year=body.year,
                          as_of=as_of)
     return await to_thread.run_sync(_run, request, body.format, store, rules, limiter=threads)
+
+
+def _county(county: str | None, store: Any, where: str) -> str | None:
+    """A county given by its code or its name, as a code of the administrative boundary
+    layer; any other refused listing the counties there are."""
+    return resolve_county(county, store=reading_store(store), where=where)
 
 
 def _name_after_upload(site: Site, saved: Path, filename: str | None) -> None:
@@ -224,6 +234,7 @@ async def api_vet_file(
                                            file_limits=settings.file_limits(),
                                            advice=API_FILE_ADVICE)
     _name_after_upload(site, path, file.filename)
+    county = await run_in_threadpool(_county, county, store, "county")
     request = VetRequest(site=site, industry=industry, county=county,
                          emissions=parse_emissions(emissions), demands=parse_demands(demands),
                          year=year)
@@ -275,7 +286,8 @@ async def _review_response(body: SiteIn, store: Any, rules: Any, settings: Any,
     _check_token(body.demands, user)
     check_demands(body.demands, "body.demands")
     emissions = body_emissions(body.emissions, "body.emissions")
-    request = VetRequest(site=site, industry=body.industry, county=body.county,
+    county = await run_in_threadpool(_county, body.county, store, "body.county")
+    request = VetRequest(site=site, industry=body.industry, county=county,
                          emissions=emissions, demands=dict(body.demands), year=body.year)
     reviewer = user.name if user is not None else "未署名"
     data = await run_in_threadpool(_review, request, store, rules, reviewer, fmt)

@@ -18,10 +18,13 @@ SOURCE_ZH = {"land_bank": "储备地块", "anywhere": "自动布设"}
 def site_search(
     area: Annotated[str, typer.Option(help="Site area: 12ha, 180亩, 120000m2")],
     industry: Annotated[str, typer.Option(help="Industry code")] = "industrial",
-    county: Annotated[str | None, typer.Option(help="County code (default: every county)")]
+    county: Annotated[str | None, typer.Option(help="County code or name (default: every "
+                                                 "county)")]
     = None,
-    emissions: Annotated[str | None, typer.Option(help="e.g. SO2=2,NOx=3 (t/yr)")] = None,
-    demand: Annotated[str | None, typer.Option(help="Quota demands, e.g. land=12")] = None,
+    emissions: Annotated[list[str] | None, typer.Option(
+        help="e.g. SO2=2,NOx=3 (t/yr); may be repeated, each pollutant once")] = None,
+    demand: Annotated[list[str] | None, typer.Option(
+        help="Quota demands, e.g. land=12; may be repeated, each kind once")] = None,
     top: Annotated[int, typer.Option(help="Candidates to list (1–50)")] = 10,
     near: Annotated[str | None, typer.Option(help="LON,LAT: rank by distance to this point "
                                              "(default: the county seat)")] = None,
