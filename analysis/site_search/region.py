@@ -34,6 +34,10 @@ from blueprint.layers.kinds import kinds
 from blueprint.layers.repository import LayerInfo, list_layers, load_features
 from blueprint.layers.store import Store
 
+# Without an administrative boundary layer a city-wide search looks within the layers' extent.
+NO_COUNTIES = "图层范围"
+NO_ADMIN_NOTE = "图层库中没有行政区划图层：在全部图层的范围内查找，不分县区"
+
 
 def allowed_region(industry: IndustryRules, *, store: Store, rules: Rules,
                    config: SearchConfig, county: str | None = None,
@@ -73,10 +77,13 @@ def allowed_region(industry: IndustryRules, *, store: Store, rules: Rules,
     scope = _snap(to_crs(scope_geo, CGCS2000, epsg))
     constraints += capacity_constraints(rasters, emissions or {}, scope, epsg, rules)
     zoned = any(rule_of(layer.kind) == "land_use" for layer in vectors)
-    return _assemble(epsg, county, aoi_geo, place_zh, scope, scope_zh, constraints,
-                     shapely.union_all(park) if park else EMPTY,
-                     (shapely.union_all(suitable) if suitable else EMPTY) if zoned else None,
-                     [to_crs(s, CGCS2000, epsg) for s in seats], all_layers)
+    region = _assemble(epsg, county, aoi_geo, place_zh, scope, scope_zh, constraints,
+                       shapely.union_all(park) if park else EMPTY,
+                       (shapely.union_all(suitable) if suitable else EMPTY) if zoned else None,
+                       [to_crs(s, CGCS2000, epsg) for s in seats], all_layers)
+    if place_zh == NO_COUNTIES:  # searched, but the counties were not there to search in
+        region.notes_zh.insert(0, NO_ADMIN_NOTE)
+    return region
 
 
 def suits(klass: str | None, suitable: tuple[str, ...]) -> bool:
@@ -115,7 +122,7 @@ def _area_of_interest(vectors: list[LayerInfo], county: str | None, *, store: St
         geom = shapely.union_all([f[2] for f in feats])
         return geom, str(feats[0][1] or feats[0][0]) if county else "全市", county
     boxes = [shapely.box(*layer.bbox) for layer in vectors]
-    return shapely.union_all(boxes), "图层范围", None
+    return shapely.union_all(boxes), NO_COUNTIES, None
 
 
 def _arrays(layer: LayerInfo, store: Store) -> tuple[Any, Any, Any]:

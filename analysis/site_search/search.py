@@ -21,9 +21,9 @@ from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.rules import Rules, load_rules
 from blueprint.analysis.site import Site
 from blueprint.analysis.site_search.anywhere import place_rectangles
-from blueprint.analysis.site_search.blocked import blocked_message
+from blueprint.analysis.site_search.blocked import NO_BANK, blocked_message
 from blueprint.analysis.site_search.config import SearchConfig, load_search_config
-from blueprint.analysis.site_search.land_bank import land_bank_parcels
+from blueprint.analysis.site_search.land_bank import LandBank, land_bank_parcels
 from blueprint.analysis.site_search.ranking import (
     VERDICT_ORDER,
     compactness,
@@ -150,7 +150,17 @@ def search_sites(req: SearchRequest, *, store: Store, rules: Rules | None = None
     blocked = None if candidates else blocked_message(region, req.area_m2, industry.title,
                                                       req.source, bank, placed_failed)
     return SearchResult(region=region, candidates=candidates[:req.top], blocked_zh=blocked,
-                        notes_zh=list(region.notes_zh), vetted=len(sites))
+                        notes_zh=_notes(region, bank, blocked), vetted=len(sites))
+
+
+def _notes(region: Region, bank: LandBank | None, blocked: str | None) -> list[str]:
+    """What the search could not look at, each a sentence: a layer the store lacks (the
+    administrative boundary, a required one, the land bank when one was to be searched and
+    the blocked message does not say it already)."""
+    notes = list(region.notes_zh)
+    if bank is not None and bank.layers == 0 and not (blocked and NO_BANK in blocked):
+        notes.append(f"{NO_BANK.removesuffix('。')}：候选地块均为自动布设")
+    return notes
 
 
 def _vetted(spec: tuple[str, str, BaseGeometry, str], req: SearchRequest, region: Region,
@@ -196,4 +206,5 @@ def result_json(result: SearchResult) -> dict[str, Any]:
             "geometry": mapping(c.geometry), "report": c.report.to_json()}
             for c in result.candidates],
         "blocked_zh": result.blocked_zh,
+        "notes_zh": result.notes_zh,
     }

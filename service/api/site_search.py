@@ -80,6 +80,9 @@ class SiteSearchOut(BaseModel):
     allowed: dict[str, Any]
     candidates: list[CandidateOut]
     blocked_zh: str | None
+    notes_zh: list[str] = Field(description="what the search could not look at, one sentence "
+                                "each: a layer the store lacks (the administrative boundary, a "
+                                "required constraint, the land bank)")
 
 
 DOC: dict[int | str, dict[str, Any]] = {
@@ -104,7 +107,8 @@ async def api_site_search(body: SiteSearchIn, store: StoreDep, rules: RulesDep,
                           user: OptionalUserDep, threads: StoreThreadsDep) -> dict[str, Any]:
     """The allowed region and up to ``top`` candidates, each vetted (the ``report`` is what
     ``POST /api/vet`` answers for it), pass before conditional, with the reasons for the
-    rank; ``blocked_zh`` says what blocks the project when there is none. Anyone may
+    rank; ``blocked_zh`` says what blocks the project when there is none, ``notes_zh``
+    which layers the search lacked (as ``blueprint site-search`` says). Anyone may
     search; sending ``demands`` (a quota check; ``demand`` is read the same) needs a bearer
     token."""
     _check_token(dict(body.demands), user)

@@ -66,7 +66,7 @@ def site_search(
     elif format == "geojson":
         print_json(_geojson(doc))
     else:
-        _print_table(doc, result.notes_zh)
+        _print_table(doc)
 
 
 def _store_with_layers() -> Any:
@@ -88,17 +88,18 @@ def _geojson(doc: dict[str, Any]) -> dict[str, Any]:
         props = {k: v for k, v in c.items() if k != "geometry"}
         feats.append({"type": "Feature", "id": c["id"], "geometry": c["geometry"],
                       "properties": {"kind": "candidate", **props}})
-    return {"type": "FeatureCollection", "features": feats, "blocked_zh": doc["blocked_zh"]}
+    return {"type": "FeatureCollection", "features": feats, "blocked_zh": doc["blocked_zh"],
+            "notes_zh": doc["notes_zh"]}
 
 
-def _print_table(doc: dict[str, Any], notes: list[str]) -> None:
+def _print_table(doc: dict[str, Any]) -> None:
     rows = [[str(c["rank"]), c["id"], SOURCE_ZH[c["source"]], VERDICT_ZH[c["verdict"]],
              f"{c['score']:.1f}", f"{c['area_m2'] / 10_000:.4f}", "；".join(c["reasons_zh"])]
             for c in doc["candidates"]]
     if rows:
         table("精准选址候选地块", ["排名", "编号", "来源", "初审结论", "得分", "面积（公顷）",
                             "理由"], rows)
-    for note in notes:
-        out.print(f"提示：{note}")
+    for note in doc["notes_zh"]:
+        out.print(f"提示：{note}", markup=False)
     if doc["blocked_zh"]:
         out.print(f"未找到候选地块：{doc['blocked_zh']}", style="bold")
