@@ -53,11 +53,11 @@ def site_search(
                             top=top, near=parse_point(near) if near else None, source=source,
                             tolerance=tolerance)
     ruleset = rules_from_settings(get_settings(), rules)
+    config = load_search_config(ranking)  # a file that cannot be used: before the store
     store = _store_with_layers()
     try:
         result = search_sites(request, store=reading_store(store, ledger=bool(request.demands)),
-                              rules=ruleset,
-                              config=load_search_config(ranking))
+                              rules=ruleset, config=config)
     finally:
         store.close()
     doc = result_json(result)
