@@ -9,7 +9,7 @@ import typer
 
 from blueprint.analysis.messages import VERDICT_ZH
 from blueprint.layers.errors import BadInput
-from blueprint.service.cli.console import open_store, out, print_json, table
+from blueprint.service.cli.console import open_store, out, print_json, progress_bar, table
 
 FORMATS = ("table", "json", "geojson")
 SOURCE_ZH = {"land_bank": "储备地块", "anywhere": "自动布设"}
@@ -56,8 +56,14 @@ def site_search(
     config = load_search_config(ranking)  # a file that cannot be used: before the store
     store = _store_with_layers()
     try:
-        result = search_sites(request, store=reading_store(store, ledger=bool(request.demands)),
-                              rules=ruleset, config=config)
+        with progress_bar() as bar:  # on stderr, on a terminal only: stdout stays the answer
+            task = bar.add_task("精准选址", total=None)
+
+            def step(what: str, done: int, total: int | None) -> None:
+                bar.update(task, description=what, completed=done, total=total)
+
+            result = search_sites(request, rules=ruleset, config=config, progress=step,
+                                  store=reading_store(store, ledger=bool(request.demands)))
     finally:
         store.close()
     doc = result_json(result)
