@@ -132,3 +132,21 @@ def test_a_pollutant_or_a_quota_kind_given_twice_is_refused_naming_it(
         assert answer.status_code == 422, answer.text
         assert answer.json()["where"] == where, answer.text
         assert said in answer.json()["message_zh"], answer.text
+
+
+def test_projects_create_refuses_a_kind_given_twice_and_stores_nothing(
+        city: Store) -> None:  # noqa: F811
+    from blueprint.analysis.projects import list_projects
+
+    args = ["projects", "create", "--name", "重复需求项目", "--county", DCF, "--industry",
+            "industrial", "--investment", "3", "--unit", "某公司"]
+    for given, said in ((["--demand", "land=3", "--demand", "land=5"],
+                         "新增建设用地指标需求填了两次（land=3、land=5）"),
+                        (["--emissions", "SO2=1", "--emissions", "二氧化硫=2"],
+                         "二氧化硫排放量填了两次")):
+        code, stdout, stderr = cli(city, [*args, *given])
+        assert code == 2 and said in stderr, stderr
+    assert list_projects(store=city) == []
+    code, _, stderr = cli(city, [*args, "--demand", "land=3", "--demand", "energy=5"])
+    assert code == 0, stderr  # two kinds in two options: one list
+    assert len(list_projects(store=city)) == 1
