@@ -150,3 +150,30 @@ def test_projects_create_refuses_a_kind_given_twice_and_stores_nothing(
     code, _, stderr = cli(city, [*args, "--demand", "land=3", "--demand", "energy=5"])
     assert code == 0, stderr  # two kinds in two options: one list
     assert len(list_projects(store=city)) == 1
+
+
+def test_a_key_sent_twice_in_one_json_object_is_refused_not_read_as_the_last(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """``{"land": 1, "land": 2}`` is valid JSON that reading keeps as ``{"land": 2}``."""
+    token = create_user("twice_json", "nr_staff", None, store=city, actor="test")
+    json_type = {"Content-Type": "application/json"}
+    auth = {"Authorization": f"Bearer {token}"} | json_type
+    site = ('{"type": "Polygon", "coordinates": [[[115.95, 36.45], [115.951, 36.45], '
+            '[115.951, 36.451], [115.95, 36.45]]]}')
+    cases = [
+        ("/api/vet", f'{{"site": {site}, "emissions": {{"SO2": 1, "SO2": 2}}}}', json_type,
+         "body.emissions.SO2", "二氧化硫排放量填了两次（SO2=1、SO2=2）"),
+        ("/api/vet/report.html", f'{{"site": {site}, "demands": {{"land": 1, "land": 2}}}}',
+         auth, "body.demands.land", "新增建设用地指标需求填了两次（land=1、land=2）"),
+        ("/api/site-search", '{"area_m2": 120000, "demand": {"energy": 1, "energy": 2}}',
+         auth, "body.demand.energy", "能耗指标需求填了两次（energy=1、energy=2）")]
+    with _client(city, tmp_path) as client:
+        for url, body, headers, where, said in cases:
+            answer = client.post(url, content=body.encode(), headers=headers)
+            assert answer.status_code == 422, (url, answer.text)
+            assert answer.json()["where"] == where, answer.text
+            assert said in answer.json()["message_zh"], answer.text
+        once = client.post("/api/vet", content=f'{{"site": {site}, "emissions": '
+                           '{"SO2": 1, "NOx": 2}}'.encode(), headers=json_type)
+    assert once.status_code == 200, once.text
+    assert once.json()["capacity"]["emissions"] == {"SO2": 1.0, "NOx": 2.0}

@@ -13,7 +13,7 @@ from blueprint.analysis.report_schema import VetReport
 from blueprint.layers.store import Store
 from blueprint.service.api.bounds import Amount, Code, PairKey, Quantity
 from blueprint.service.api.deps import OptionalUserDep, RulesDep, StoreDep, StoreThreadsDep
-from blueprint.service.api.vet import _check_token, body_emissions, check_demands
+from blueprint.service.api.vet import SentOnce, _check_token, body_emissions, check_demands
 
 router = APIRouter(tags=["site search"])
 
@@ -102,7 +102,8 @@ def _search(body: SiteSearchIn, store: Store, rules: Any) -> dict[str, Any]:
     return result_json(search_sites(request, store=reading, rules=rules))
 
 
-@router.post("/site-search", summary="Find sites for a project / 精准选址", responses=DOC)
+@router.post("/site-search", summary="Find sites for a project / 精准选址", responses=DOC,
+             dependencies=[SentOnce])
 async def api_site_search(body: SiteSearchIn, store: StoreDep, rules: RulesDep,
                           user: OptionalUserDep, threads: StoreThreadsDep) -> dict[str, Any]:
     """The allowed region and up to ``top`` candidates, each vetted (the ``report`` is what

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from datetime import datetime
 from decimal import Decimal
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from anyio import to_thread
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -138,6 +139,29 @@ def check_demands(demands: dict[str, Decimal], field: str) -> None:
                            message_zh=f"{kind.title}需求有误：{exc.message_zh}") from None
 
 
+class _Sent(list[tuple[str, Any]]):
+    """A JSON object as sent: its (key, value) pairs in order, a repeated key kept."""
+
+
+async def sent_once(request: Request) -> None:
+    """Refuse a pollutant or quota kind sent twice in one JSON object (``"demands": {"land":
+    1, "land": 2}``), at ``body.<field>.<key>``: reading JSON keeps the last one silently."""
+    from blueprint.analysis.amounts import demands_once
+    from blueprint.analysis.capacity import emissions_once
+
+    try:
+        sent = json.loads(await request.body(), object_pairs_hook=_Sent)
+    except ValueError:  # not JSON: the body's validation says so
+        return
+    for name, value in sent if isinstance(sent, _Sent) else ():
+        if isinstance(value, _Sent) and name in ("emissions", "demands", "demand"):
+            once = emissions_once if name == "emissions" else demands_once
+            once(value, f"body.{name}")
+
+
+SentOnce = Depends(sent_once)
+
+
 def body_emissions(emissions: dict[str, float], field: str) -> dict[str, float]:
     """Pollutant names and amounts as the CLI reads them (aliases; amounts finite and not
     negative), a refusal placed at ``field.<pollutant>`` (or ``field``) of the body."""
@@ -154,7 +178,8 @@ def _run(request: VetRequest, fmt: str, store: Any, rules: Any) -> dict[str, Any
     return report_geojson(report) if fmt == "geojson" else to_json(report)
 
 
-@router.post("/vet", summary="Vet a GeoJSON site / 选址初审（GeoJSON）", responses=REPORT_DOC)
+@router.post("/vet", summary="Vet a GeoJSON site / 选址初审（GeoJSON）", responses=REPORT_DOC,
+             dependencies=[SentOnce])
 async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: SettingsDep,
                   user: OptionalUserDep, threads: StoreThreadsDep) -> dict[str, Any]:
     """Vet a site given as GeoJSON; returns the report of ``blueprint vet --format json``.
@@ -167,7 +192,7 @@ async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: Sett
 
 
 @router.post("/vet/points", summary="Vet pasted boundary points / 粘贴界址点坐标选址初审",
-             responses=REPORT_DOC)
+             responses=REPORT_DOC, dependencies=[SentOnce])
 async def api_vet_points(body: PointsIn, store: StoreDep, rules: RulesDep,
                          settings: SettingsDep, user: OptionalUserDep,
                          threads: StoreThreadsDep) -> dict[str, Any]:
@@ -263,7 +288,7 @@ REVIEW_DOC: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/vet/report.pdf", summary="Preliminary-review report as PDF / 初审意见书（PDF）",
-             response_class=Response, responses=REVIEW_DOC)
+             response_class=Response, responses=REVIEW_DOC, dependencies=[SentOnce])
 async def api_vet_report_pdf(body: SiteIn, store: StoreDep, rules: RulesDep,
                              settings: SettingsDep, user: OptionalUserDep) -> Response:
     """Vet a GeoJSON site (the body of ``POST /api/vet``) and answer its 初审意见书 as a PDF:
@@ -272,7 +297,7 @@ async def api_vet_report_pdf(body: SiteIn, store: StoreDep, rules: RulesDep,
 
 
 @router.post("/vet/report.html", summary="Printable preliminary-review report / 初审意见书（网页）",
-             response_class=Response, responses=REVIEW_DOC)
+             response_class=Response, responses=REVIEW_DOC, dependencies=[SentOnce])
 async def api_vet_report_html(body: SiteIn, store: StoreDep, rules: RulesDep,
                               settings: SettingsDep, user: OptionalUserDep) -> Response:
     """The same 初审意见书 as a self-contained printable HTML page."""
