@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -32,7 +32,7 @@ from exactextract.raster import NumPyRasterSource
 from exactextract.writer import JSONWriter
 from shapely.geometry.base import BaseGeometry
 
-from blueprint.analysis.amounts import amount_error, parse_pairs
+from blueprint.analysis.amounts import Given, N, amount_error, once_each, parse_pairs
 from blueprint.layers.crs import CGCS2000, to_crs
 from blueprint.layers.errors import BadInput
 from blueprint.layers.repository import LayerInfo
@@ -58,7 +58,7 @@ def pollutant(name: str) -> str:
                        f"{zh} {code}" for code, zh in POLLUTANT_NAMES_ZH.items()))
 
 
-def parse_emissions(text: str | None) -> dict[str, float]:
+def parse_emissions(text: Given) -> dict[str, float]:
     """Parse ``SO2=12.5,NOx=30`` into ``{"SO2": 12.5, "NOx": 30.0}`` (t/yr)."""
     def bad(part: str) -> BadInput:
         return BadInput(f"emission {part!r} is not POLLUTANT=TONNES",
@@ -71,8 +71,22 @@ def parse_emissions(text: str | None) -> dict[str, float]:
             what_zh = f"排放量“{key}”的吨数"
         return amount_error(f"{key} emission", f"emissions.{key}", value, problem, what_zh)
 
-    return {pollutant(key): amount
-            for key, amount in parse_pairs(text, float, bad, bad_amount)}
+    given = emissions_once(parse_pairs(text, float, bad, bad_amount))
+    return {pollutant(key): amount for key, amount in given.items()}
+
+
+def emissions_once(pairs: Iterable[tuple[str, N]], field: str = "emissions") -> dict[str, N]:
+    """Emissions, a pollutant given twice refused (``SO2`` and ``so2`` are one), at
+    ``field.<key>``: :func:`~analysis.amounts.once_each`."""
+    return once_each(pairs, _pollutant_named, "emission", field, "每种污染物只填一次")
+
+
+def _pollutant_named(key: str) -> tuple[str, str]:
+    try:
+        code = pollutant(key)
+    except BadInput:  # refused as unknown after this check
+        return key.casefold(), f"排放量“{key}”"
+    return code, f"{POLLUTANT_NAMES_ZH[code]}排放量"
 
 
 def capacity_under_site(site: BaseGeometry, layers: list[LayerInfo],

@@ -6,6 +6,7 @@ site in their county, and city staff are offered the county holding most of the 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from blueprint.analysis.evaluators import rule_of
@@ -13,7 +14,7 @@ from blueprint.analysis.overlay import overlay_site
 from blueprint.analysis.quota.balances import county_name
 from blueprint.analysis.site import Site
 from blueprint.layers.errors import BadInput, NotAllowed, UnknownCRS
-from blueprint.layers.repository import list_layers
+from blueprint.layers.repository import LayerInfo, list_layers, load_features
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 
@@ -108,3 +109,67 @@ def require_in_city(site: Site, *, store: Store) -> None:
         "the coordinates and the coordinate system chosen",
         message_zh=f"界址点（换算为经纬度：{where}）不在本市行政区划范围内，请检查坐标和所选"
                    "坐标系", where=site.source)
+
+
+LISTED = 30  # counties a refusal of an unknown county lists at most
+_CODE = re.compile(r"[0-9A-Za-z_-]+")
+
+
+def admin_layers(*, store: Store) -> list[LayerInfo]:
+    """The administrative boundary layers (vector) of the store."""
+    return [layer for layer in list_layers(store=store)
+            if not layer.is_raster and rule_of(layer.kind) == "admin"]
+
+
+def layer_counties(layers: list[LayerInfo], *, store: Store) -> dict[str, str]:
+    """County code → name (the code when unnamed) of ``layers``' features, codes in order."""
+    named: dict[str, str] = {}
+    for layer in layers:
+        arrays = load_features(layer, store=store)
+        for fid, klass in zip(arrays.fids, arrays.klass, strict=True):
+            named[str(fid)] = str(klass) if klass else named.get(str(fid), str(fid))
+    return dict(sorted(named.items()))
+
+
+def county_code(county: str, named: dict[str, str], *, where: str = "county") -> str:
+    """The code of ``county``, given by its code or its name (东昌府区) among ``named``
+    (code → name, the administrative boundary layer's); refused otherwise, listing the
+    counties there are with their names.
+
+    >>> county_code("阳谷县", {"371502": "东昌府区", "371521": "阳谷县"})
+    '371521'
+    """
+    text = county.strip()
+    if text in named:
+        return text
+    by_name = [code for code, name in named.items() if name == text]
+    if len(by_name) == 1:
+        return by_name[0]
+    what_zh = f"县区代码“{text}”" if _CODE.fullmatch(text) else f"名为“{text}”的县区"
+    if by_name:  # two counties of one name: the code tells them apart
+        what_zh = f"唯一名为“{text}”的县区（有 {len(by_name)} 个，请填县区代码）"
+    raise BadInput(f"no county {text!r} in the administrative boundary layer (a code or a "
+                   f"name); known: {', '.join(list(named)[:LISTED])}",
+                   message_zh=f"行政区划图层中没有{what_zh}{known_zh(named)}", where=where)
+
+
+def known_zh(named: dict[str, str]) -> str:
+    """The counties there are, with their names: ``，可选：371502（东昌府区）、…``."""
+    if not named:
+        return ""
+    listed = "、".join(f"{code}（{name}）" if name and name != code else code
+                      for code, name in list(named.items())[:LISTED])
+    more = f" 等 {len(named)} 个" if len(named) > LISTED else ""
+    return f"，可选：{listed}{more}（填县区代码或名称）"
+
+
+def resolve_county(county: str | None, *, store: Store, where: str = "county") -> str | None:
+    """``county`` (a code or a name) as the code of a county of the administrative boundary
+    layer (:func:`county_code`); None stays None. Without such a layer there is nothing to
+    check it against, and it is taken as given."""
+    if county is None:
+        return None
+    layers = admin_layers(store=store)
+    if not layers:
+        return county
+    return county_code(county, layer_counties(layers, store=store), where=where)

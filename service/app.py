@@ -21,8 +21,13 @@ from blueprint.service.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the lifespan opens the store (the pool) and closes it at shutdown."""
+    """Build the app; the lifespan opens the store (the pool) and closes it at shutdown.
+    A site-search file (``BLUEPRINT_SITE_SEARCH_FILE``) that cannot be used is refused
+    here, naming the file and the problem, not on each search."""
+    from blueprint.analysis.site_search.config import load_search_config
+
     settings = settings or Settings()
+    load_search_config()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

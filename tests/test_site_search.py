@@ -264,7 +264,7 @@ def test_api_answers_the_contract_with_vet_reports(synthetic):
         body = {"industry": "industrial", "area_m2": HA12, "county": "371502", "top": 3,
                 "near": [116.0, 36.45]}
         doc = client.post("/api/site-search", json=body).json()
-        assert set(doc) == {"allowed", "candidates", "blocked_zh"}
+        assert set(doc) == {"allowed", "candidates", "blocked_zh", "notes_zh"}
         assert doc["allowed"]["type"] == "FeatureCollection"
         ranks = [c["rank"] for c in doc["candidates"]]
         assert ranks == list(range(1, len(ranks) + 1)) and len(ranks) >= 2

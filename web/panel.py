@@ -103,6 +103,7 @@ def search_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, s
     <div id="bp-search-status" role="status" aria-live="polite" hidden></div>
     <div id="bp-search-result" hidden>
       <p id="bp-search-summary" class="bp-summary"></p>
+      <div id="bp-search-notes-box" hidden><h2>提示</h2><ul id="bp-search-notes"></ul></div>
       <label class="bp-field bp-search-format">下载格式
         <select id="bp-search-format">{"".join(
             f'<option value="{code}">{escape(title)}</option>'

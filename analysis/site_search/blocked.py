@@ -11,6 +11,8 @@ from blueprint.analysis.site_search.land_bank import LandBank
 from blueprint.analysis.site_search.region_types import Region
 from blueprint.layers.units import ha_text
 
+NO_BANK = "图层库中没有储备及可供地块图层。"
+
 
 def blockers(region: Region) -> list[str]:
     """Titles of what excludes land from the scope, most land first."""
@@ -56,7 +58,7 @@ def blocked_message(region: Region, area_m2: float, industry_title: str, source:
 def _bank_text(region: Region, need: str, bank: LandBank | None) -> str:
     """Why no parcel of the land bank is proposed."""
     if bank is None or bank.layers == 0:
-        return "图层库中没有储备及可供地块图层。"
+        return NO_BANK
     if not bank.fitting:
         return f"{region.place_zh}的 {bank.offered} 个储备或可供地块中没有面积与 {need}相符的。"
     return _bank_refused(region, len(bank.fitting), bank.buffered)

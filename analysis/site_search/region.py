@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 
 from blueprint.analysis.evaluators import WATER_LEVEL_ZH, rule_of, water_level
 from blueprint.analysis.rules import IndustryRules, Rules, Status
+from blueprint.analysis.site_county import county_code
 from blueprint.analysis.site_search.capacity_region import capacity_constraints
 from blueprint.analysis.site_search.config import SearchConfig
 from blueprint.analysis.site_search.region_types import EMPTY, GRID_M, Constraint, Region
@@ -33,7 +34,9 @@ from blueprint.layers.kinds import kinds
 from blueprint.layers.repository import LayerInfo, list_layers, load_features
 from blueprint.layers.store import Store
 
-LISTED = 30  # county codes an unknown county's refusal lists at most
+# Without an administrative boundary layer a city-wide search looks within the layers' extent.
+NO_COUNTIES = "图层范围"
+NO_ADMIN_NOTE = "图层库中没有行政区划图层：在全部图层的范围内查找，不分县区"
 
 
 def allowed_region(industry: IndustryRules, *, store: Store, rules: Rules,
@@ -50,7 +53,7 @@ def allowed_region(industry: IndustryRules, *, store: Store, rules: Rules,
     """
     all_layers = list_layers(store=store)
     vectors = [layer for layer in all_layers if not layer.is_raster]
-    aoi_geo, place_zh = _area_of_interest(vectors, county, store=store)
+    aoi_geo, place_zh, county = _area_of_interest(vectors, county, store=store)
     epsg = gk3_epsg(aoi_geo.centroid.x)
     scope_geo, scope_zh, seats = _inside_required(vectors, aoi_geo, industry, store=store)
     scope_zh = place_zh + scope_zh
@@ -74,10 +77,13 @@ def allowed_region(industry: IndustryRules, *, store: Store, rules: Rules,
     scope = _snap(to_crs(scope_geo, CGCS2000, epsg))
     constraints += capacity_constraints(rasters, emissions or {}, scope, epsg, rules)
     zoned = any(rule_of(layer.kind) == "land_use" for layer in vectors)
-    return _assemble(epsg, county, aoi_geo, place_zh, scope, scope_zh, constraints,
-                     shapely.union_all(park) if park else EMPTY,
-                     (shapely.union_all(suitable) if suitable else EMPTY) if zoned else None,
-                     [to_crs(s, CGCS2000, epsg) for s in seats], all_layers)
+    region = _assemble(epsg, county, aoi_geo, place_zh, scope, scope_zh, constraints,
+                       shapely.union_all(park) if park else EMPTY,
+                       (shapely.union_all(suitable) if suitable else EMPTY) if zoned else None,
+                       [to_crs(s, CGCS2000, epsg) for s in seats], all_layers)
+    if place_zh == NO_COUNTIES:  # searched, but the counties were not there to search in
+        region.notes_zh.insert(0, NO_ADMIN_NOTE)
+    return region
 
 
 def suits(klass: str | None, suitable: tuple[str, ...]) -> bool:
@@ -100,8 +106,9 @@ def _snap(geom: BaseGeometry) -> BaseGeometry:
 
 
 def _area_of_interest(vectors: list[LayerInfo], county: str | None, *, store: Store
-                      ) -> tuple[BaseGeometry, str]:
-    """The county (or every county) from the administrative layer, and its Chinese name."""
+                      ) -> tuple[BaseGeometry, str, str | None]:
+    """The county (or every county) from the administrative layer, its Chinese name and its
+    code (``county`` may be given by its name: :func:`~analysis.site_county.county_code`)."""
     admins = [layer for layer in vectors if rule_of(layer.kind) == "admin"]
     feats = [(str(fid), klass, geom) for layer in admins
              for fid, klass, geom in zip(*_arrays(layer, store), strict=True)]
@@ -109,29 +116,13 @@ def _area_of_interest(vectors: list[LayerInfo], county: str | None, *, store: St
         raise BadInput("the store has no administrative boundary layer to search in",
                        message_zh="图层库中没有行政区划图层，无法确定搜索范围", where="county")
     if county is not None:
-        known = feats
+        county = county_code(county, dict(sorted((f[0], str(f[1] or f[0])) for f in feats)))
         feats = [f for f in feats if f[0] == county]
-        if not feats:
-            raise BadInput(f"no county {county!r} in the administrative boundary layer; "
-                           f"known: {', '.join(sorted({f[0] for f in known})[:LISTED])}",
-                           message_zh=f"行政区划图层中没有县区代码“{county}”{_known_zh(known)}",
-                           where="county")
     if feats:
         geom = shapely.union_all([f[2] for f in feats])
-        return geom, str(feats[0][1] or feats[0][0]) if county else "全市"
+        return geom, str(feats[0][1] or feats[0][0]) if county else "全市", county
     boxes = [shapely.box(*layer.bbox) for layer in vectors]
-    return shapely.union_all(boxes), "图层范围"
-
-
-def _known_zh(feats: list[tuple[str, Any, BaseGeometry]]) -> str:
-    """The county codes there are, with their names: ``，可选：371502（东昌府区）、…``."""
-    named = {fid: str(name) if name else "" for fid, name, _ in feats}
-    if not named:
-        return ""
-    listed = "、".join(f"{fid}（{name}）" if name else fid
-                      for fid, name in sorted(named.items())[:LISTED])
-    more = f" 等 {len(named)} 个" if len(named) > LISTED else ""
-    return f"，可选：{listed}{more}"
+    return shapely.union_all(boxes), NO_COUNTIES, None
 
 
 def _arrays(layer: LayerInfo, store: Store) -> tuple[Any, Any, Any]:

@@ -9,7 +9,8 @@ them (:mod:`.ranking`). :func:`result_json` is the one JSON form (CLI and API).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -21,9 +22,9 @@ from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.rules import Rules, load_rules
 from blueprint.analysis.site import Site
 from blueprint.analysis.site_search.anywhere import place_rectangles
-from blueprint.analysis.site_search.blocked import blocked_message
+from blueprint.analysis.site_search.blocked import NO_BANK, blocked_message
 from blueprint.analysis.site_search.config import SearchConfig, load_search_config
-from blueprint.analysis.site_search.land_bank import land_bank_parcels
+from blueprint.analysis.site_search.land_bank import LandBank, land_bank_parcels
 from blueprint.analysis.site_search.ranking import (
     VERDICT_ORDER,
     compactness,
@@ -106,9 +107,21 @@ def check_request(req: SearchRequest) -> None:
                        message_zh="面积容差须在 0 至 1 之间", where="tolerance")
 
 
+# What a search tells of its progress: the step (in Chinese), how much of it is done, of
+# how much (None: a step that is not counted).
+Progress = Callable[[str, int, int | None], None]
+
+
+def _quiet(step: str, done: int, total: int | None) -> None:
+    """No progress shown (the API)."""
+
+
 def search_sites(req: SearchRequest, *, store: Store, rules: Rules | None = None,
-                 config: SearchConfig | None = None) -> SearchResult:
-    """Find, vet and rank candidate sites for a project.
+                 config: SearchConfig | None = None,
+                 progress: Progress = _quiet) -> SearchResult:
+    """Find, vet and rank candidate sites for a project; ``progress`` is told each step
+    (the CLI's progress bar): the allowed region, the land bank, placing sites, then each
+    candidate vetted (the longest).
 
     Examples
     --------
@@ -121,14 +134,17 @@ def search_sites(req: SearchRequest, *, store: Store, rules: Rules | None = None
     rules = rules or load_rules()
     config = config or load_search_config()
     industry = rules.industry(req.industry)
+    progress("计算可选范围", 0, None)
     region = allowed_region(industry, store=store, rules=rules, config=config,
                             county=req.county, emissions=req.emissions)
+    req = replace(req, county=region.county)  # a county given by its name: its code
     tolerance = config.area_tolerance if req.tolerance is None else req.tolerance
     near = to_crs(Point(*req.near), CGCS2000, region.epsg) if req.near else None
     want = req.top * config.vet_factor
     sites: list[tuple[str, str, BaseGeometry, str]] = []
     bank = None
     if req.source in ("land_bank", "both"):
+        progress("查找储备地块", 0, None)
         bank = land_bank_parcels(region.area_geo, req.area_m2, tolerance, store=store,
                                  config=config)
         kept = [p for p in bank.fitting
@@ -136,10 +152,15 @@ def search_sites(req: SearchRequest, *, store: Store, rules: Rules | None = None
         bank.buffered = len(bank.fitting) - len(kept)
         sites += [(p.id, "land_bank", p.geometry, f"储备地块 {p.name}") for p in kept]
     if req.source in ("anywhere", "both"):
+        progress("布设候选地块", 0, None)
         placed = place_rectangles(region, req.area_m2, want, config=config, near=near)
         sites += [(f"A{i:02d}", "anywhere", region.to_geo(p.geometry), f"候选地块 A{i:02d}")
                   for i, p in enumerate(placed, start=1)]
-    vetted = [_vetted(s, req, region, near, store, rules, config) for s in sites]
+    vetted = []
+    for done, spec in enumerate(sites):
+        progress("初审候选地块", done, len(sites))
+        vetted.append(_vetted(spec, req, region, near, store, rules, config))
+    progress("初审候选地块", len(sites), len(sites))
     candidates = [c for c in vetted if c.verdict != "fail"]
     candidates.sort(key=lambda c: (VERDICT_ORDER[c.verdict], -c.score, c.source, c.id))
     for rank, cand in enumerate(candidates, start=1):
@@ -149,7 +170,17 @@ def search_sites(req: SearchRequest, *, store: Store, rules: Rules | None = None
     blocked = None if candidates else blocked_message(region, req.area_m2, industry.title,
                                                       req.source, bank, placed_failed)
     return SearchResult(region=region, candidates=candidates[:req.top], blocked_zh=blocked,
-                        notes_zh=list(region.notes_zh), vetted=len(sites))
+                        notes_zh=_notes(region, bank, blocked), vetted=len(sites))
+
+
+def _notes(region: Region, bank: LandBank | None, blocked: str | None) -> list[str]:
+    """What the search could not look at, each a sentence: a layer the store lacks (the
+    administrative boundary, a required one, the land bank when one was to be searched and
+    the blocked message does not say it already)."""
+    notes = list(region.notes_zh)
+    if bank is not None and bank.layers == 0 and not (blocked and NO_BANK in blocked):
+        notes.append(f"{NO_BANK.removesuffix('。')}：候选地块均为自动布设")
+    return notes
 
 
 def _vetted(spec: tuple[str, str, BaseGeometry, str], req: SearchRequest, region: Region,
@@ -195,4 +226,5 @@ def result_json(result: SearchResult) -> dict[str, Any]:
             "geometry": mapping(c.geometry), "report": c.report.to_json()}
             for c in result.candidates],
         "blocked_zh": result.blocked_zh,
+        "notes_zh": result.notes_zh,
     }

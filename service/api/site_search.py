@@ -13,7 +13,7 @@ from blueprint.analysis.report_schema import VetReport
 from blueprint.layers.store import Store
 from blueprint.service.api.bounds import Amount, Code, PairKey, Quantity
 from blueprint.service.api.deps import OptionalUserDep, RulesDep, StoreDep, StoreThreadsDep
-from blueprint.service.api.vet import _check_token, body_emissions, check_demands
+from blueprint.service.api.vet import SentOnce, _check_token, body_emissions, check_demands
 
 router = APIRouter(tags=["site search"])
 
@@ -27,7 +27,8 @@ class SiteSearchIn(BaseModel):
     industry: Code = "industrial"
     area_m2: float = Field(gt=0, le=1e9, allow_inf_nan=False,
                            description="the site area the project needs, m²")
-    county: Code | None = Field(default=None, description="county code; none: every county")
+    county: Code | None = Field(default=None, description="county code or name; none: every "
+                         "county")
     emissions: dict[PairKey, Quantity] = Field(default_factory=dict, max_length=50,
                                             description="t/yr per pollutant")
     demands: dict[Code, Amount] = Field(
@@ -79,6 +80,9 @@ class SiteSearchOut(BaseModel):
     allowed: dict[str, Any]
     candidates: list[CandidateOut]
     blocked_zh: str | None
+    notes_zh: list[str] = Field(description="what the search could not look at, one sentence "
+                                "each: a layer the store lacks (the administrative boundary, a "
+                                "required constraint, the land bank)")
 
 
 DOC: dict[int | str, dict[str, Any]] = {
@@ -98,12 +102,14 @@ def _search(body: SiteSearchIn, store: Store, rules: Any) -> dict[str, Any]:
     return result_json(search_sites(request, store=reading, rules=rules))
 
 
-@router.post("/site-search", summary="Find sites for a project / 精准选址", responses=DOC)
+@router.post("/site-search", summary="Find sites for a project / 精准选址", responses=DOC,
+             dependencies=[SentOnce])
 async def api_site_search(body: SiteSearchIn, store: StoreDep, rules: RulesDep,
                           user: OptionalUserDep, threads: StoreThreadsDep) -> dict[str, Any]:
     """The allowed region and up to ``top`` candidates, each vetted (the ``report`` is what
     ``POST /api/vet`` answers for it), pass before conditional, with the reasons for the
-    rank; ``blocked_zh`` says what blocks the project when there is none. Anyone may
+    rank; ``blocked_zh`` says what blocks the project when there is none, ``notes_zh``
+    which layers the search lacked (as ``blueprint site-search`` says). Anyone may
     search; sending ``demands`` (a quota check; ``demand`` is read the same) needs a bearer
     token."""
     _check_token(dict(body.demands), user)

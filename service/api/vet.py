@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from datetime import datetime
 from decimal import Decimal
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from anyio import to_thread
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -19,7 +20,7 @@ from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.report_geojson import report_geojson
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.site import Site, read_site, site_from_geojson, site_from_points
-from blueprint.analysis.site_county import require_in_city
+from blueprint.analysis.site_county import require_in_city, resolve_county
 from blueprint.analysis.vetting import VetRequest, to_json, vet_site
 from blueprint.layers.coordfile.table import MAX_TEXT
 from blueprint.layers.crs import API_FILE_ADVICE
@@ -62,7 +63,8 @@ class VetOptions(BaseModel):
     and quota demands, the year, and the answer's format."""
 
     industry: Code = "industrial"
-    county: Code | None = None
+    county: Code | None = Field(default=None, description="county code or name (a county of "
+                                "the administrative boundary layer); none: where the site is")
     emissions: dict[PairKey, Quantity] = Field(default_factory=dict, max_length=50,
                                             description="t/yr per pollutant")
     demands: dict[Code, Amount] = Field(default_factory=dict, max_length=50,
@@ -113,11 +115,13 @@ def _check_token(demands: dict[str, Decimal], user: User | None) -> None:
 
 def check_demands(demands: dict[str, Decimal], field: str) -> None:
     """Refuse a bad demand before any work, at ``field.<kind>`` (as sent) and naming the kind
-    in Chinese: an unknown kind, or an amount that is not a positive exact number (a negative
-    one said as ``blueprint vet --demand`` and ``/api/vet/file`` say it, with the amount)."""
-    from blueprint.analysis.amounts import NEGATIVE, amount_error
+    in Chinese: a kind sent twice under two names, an unknown kind, or an amount that is not
+    a positive exact number (a negative one said as ``blueprint vet --demand`` and
+    ``/api/vet/file`` say it, with the amount)."""
+    from blueprint.analysis.amounts import NEGATIVE, amount_error, demands_once
     from blueprint.analysis.quota.kinds import resolve_kind, to_units
 
+    demands_once(demands.items(), field)  # land and new_construction_land: one kind
     for name, amount in demands.items():
         where = f"{field}.{name}"
         try:
@@ -133,6 +137,29 @@ def check_demands(demands: dict[str, Decimal], field: str) -> None:
         except BadInput as exc:
             raise BadInput(f"{where}: {exc.message}", where=where,
                            message_zh=f"{kind.title}需求有误：{exc.message_zh}") from None
+
+
+class _Sent(list[tuple[str, Any]]):
+    """A JSON object as sent: its (key, value) pairs in order, a repeated key kept."""
+
+
+async def sent_once(request: Request) -> None:
+    """Refuse a pollutant or quota kind sent twice in one JSON object (``"demands": {"land":
+    1, "land": 2}``), at ``body.<field>.<key>``: reading JSON keeps the last one silently."""
+    from blueprint.analysis.amounts import demands_once
+    from blueprint.analysis.capacity import emissions_once
+
+    try:
+        sent = json.loads(await request.body(), object_pairs_hook=_Sent)
+    except ValueError:  # not JSON: the body's validation says so
+        return
+    for name, value in sent if isinstance(sent, _Sent) else ():
+        if isinstance(value, _Sent) and name in ("emissions", "demands", "demand"):
+            once = emissions_once if name == "emissions" else demands_once
+            once(value, f"body.{name}")
+
+
+SentOnce = Depends(sent_once)
 
 
 def body_emissions(emissions: dict[str, float], field: str) -> dict[str, float]:
@@ -151,7 +178,8 @@ def _run(request: VetRequest, fmt: str, store: Any, rules: Any) -> dict[str, Any
     return report_geojson(report) if fmt == "geojson" else to_json(report)
 
 
-@router.post("/vet", summary="Vet a GeoJSON site / 选址初审（GeoJSON）", responses=REPORT_DOC)
+@router.post("/vet", summary="Vet a GeoJSON site / 选址初审（GeoJSON）", responses=REPORT_DOC,
+             dependencies=[SentOnce])
 async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: SettingsDep,
                   user: OptionalUserDep, threads: StoreThreadsDep) -> dict[str, Any]:
     """Vet a site given as GeoJSON; returns the report of ``blueprint vet --format json``.
@@ -164,7 +192,7 @@ async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: Sett
 
 
 @router.post("/vet/points", summary="Vet pasted boundary points / 粘贴界址点坐标选址初审",
-             responses=REPORT_DOC)
+             responses=REPORT_DOC, dependencies=[SentOnce])
 async def api_vet_points(body: PointsIn, store: StoreDep, rules: RulesDep,
                          settings: SettingsDep, user: OptionalUserDep,
                          threads: StoreThreadsDep) -> dict[str, Any]:
@@ -181,10 +209,17 @@ async def _vet(site: Site, body: VetOptions, user: User | None, store: Any, rule
     _check_token(body.demands, user)
     check_demands(body.demands, "body.demands")
     emissions = body_emissions(body.emissions, "body.emissions")
-    request = VetRequest(site=site, industry=body.industry, county=body.county,
+    county = await run_in_threadpool(_county, body.county, store, "body.county")
+    request = VetRequest(site=site, industry=body.industry, county=county,
                          emissions=emissions, demands=dict(body.demands), year=body.year,
                          as_of=as_of)
     return await to_thread.run_sync(_run, request, body.format, store, rules, limiter=threads)
+
+
+def _county(county: str | None, store: Any, where: str) -> str | None:
+    """A county given by its code or its name, as a code of the administrative boundary
+    layer; any other refused listing the counties there are."""
+    return resolve_county(county, store=reading_store(store), where=where)
 
 
 def _name_after_upload(site: Site, saved: Path, filename: str | None) -> None:
@@ -224,6 +259,7 @@ async def api_vet_file(
                                            file_limits=settings.file_limits(),
                                            advice=API_FILE_ADVICE)
     _name_after_upload(site, path, file.filename)
+    county = await run_in_threadpool(_county, county, store, "county")
     request = VetRequest(site=site, industry=industry, county=county,
                          emissions=parse_emissions(emissions), demands=parse_demands(demands),
                          year=year)
@@ -252,7 +288,7 @@ REVIEW_DOC: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/vet/report.pdf", summary="Preliminary-review report as PDF / 初审意见书（PDF）",
-             response_class=Response, responses=REVIEW_DOC)
+             response_class=Response, responses=REVIEW_DOC, dependencies=[SentOnce])
 async def api_vet_report_pdf(body: SiteIn, store: StoreDep, rules: RulesDep,
                              settings: SettingsDep, user: OptionalUserDep) -> Response:
     """Vet a GeoJSON site (the body of ``POST /api/vet``) and answer its 初审意见书 as a PDF:
@@ -261,7 +297,7 @@ async def api_vet_report_pdf(body: SiteIn, store: StoreDep, rules: RulesDep,
 
 
 @router.post("/vet/report.html", summary="Printable preliminary-review report / 初审意见书（网页）",
-             response_class=Response, responses=REVIEW_DOC)
+             response_class=Response, responses=REVIEW_DOC, dependencies=[SentOnce])
 async def api_vet_report_html(body: SiteIn, store: StoreDep, rules: RulesDep,
                               settings: SettingsDep, user: OptionalUserDep) -> Response:
     """The same 初审意见书 as a self-contained printable HTML page."""
@@ -275,7 +311,8 @@ async def _review_response(body: SiteIn, store: Any, rules: Any, settings: Any,
     _check_token(body.demands, user)
     check_demands(body.demands, "body.demands")
     emissions = body_emissions(body.emissions, "body.emissions")
-    request = VetRequest(site=site, industry=body.industry, county=body.county,
+    county = await run_in_threadpool(_county, body.county, store, "body.county")
+    request = VetRequest(site=site, industry=body.industry, county=county,
                          emissions=emissions, demands=dict(body.demands), year=body.year)
     reviewer = user.name if user is not None else "未署名"
     data = await run_in_threadpool(_review, request, store, rules, reviewer, fmt)

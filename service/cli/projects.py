@@ -82,9 +82,11 @@ def create_cmd(
         = "private",
         origin: Annotated[str, typer.Option(help="government, social or attracted")]
         = "social",
-        demand: Annotated[str | None, typer.Option(help="Quota demands, land=12.6,"
-                                                   "energy=3000")] = None,
-        emissions: Annotated[str | None, typer.Option(help="SO2=1.5,NOx=3 (t/yr)")] = None,
+        demand: Annotated[list[str] | None, typer.Option(
+            help="Quota demands, land=12.6,energy=3000; may be repeated, each kind once")]
+        = None,
+        emissions: Annotated[list[str] | None, typer.Option(
+            help="SO2=1.5,NOx=3 (t/yr); may be repeated, each pollutant once")] = None,
         officer: Annotated[str | None, typer.Option(help="Service officer")] = None,
         tag: Annotated[list[str] | None, typer.Option(help="Library (repeat)")] = None,
         newly_planned: bool = False, cross_county: bool = False,

@@ -91,11 +91,13 @@ def serve(
     = "",
 ) -> None:
     """Serve the blueprint map (/) and the HTTP API (/api, /ogc, /docs) with uvicorn."""
+    from blueprint.analysis.site_search.config import load_search_config
     from blueprint.layers.audit_chain import AUDIT_ORIGIN
     from blueprint.service import workers as supervisor
     from blueprint.service.settings import get_settings
 
     get_settings()  # a bad BLUEPRINT_… value is one clear line here, not one per worker
+    load_search_config()  # and a BLUEPRINT_SITE_SEARCH_FILE that cannot be used
     if not host.strip():  # "" would listen on every interface
         raise BadInput("--host is empty; give an address such as 127.0.0.1", where="--host",
                        message_zh="--host 不能为空（例如 127.0.0.1）")

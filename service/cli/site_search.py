@@ -9,7 +9,7 @@ import typer
 
 from blueprint.analysis.messages import VERDICT_ZH
 from blueprint.layers.errors import BadInput
-from blueprint.service.cli.console import open_store, out, print_json, table
+from blueprint.service.cli.console import open_store, out, print_json, progress_bar, table
 
 FORMATS = ("table", "json", "geojson")
 SOURCE_ZH = {"land_bank": "储备地块", "anywhere": "自动布设"}
@@ -18,10 +18,13 @@ SOURCE_ZH = {"land_bank": "储备地块", "anywhere": "自动布设"}
 def site_search(
     area: Annotated[str, typer.Option(help="Site area: 12ha, 180亩, 120000m2")],
     industry: Annotated[str, typer.Option(help="Industry code")] = "industrial",
-    county: Annotated[str | None, typer.Option(help="County code (default: every county)")]
+    county: Annotated[str | None, typer.Option(help="County code or name (default: every "
+                                                 "county)")]
     = None,
-    emissions: Annotated[str | None, typer.Option(help="e.g. SO2=2,NOx=3 (t/yr)")] = None,
-    demand: Annotated[str | None, typer.Option(help="Quota demands, e.g. land=12")] = None,
+    emissions: Annotated[list[str] | None, typer.Option(
+        help="e.g. SO2=2,NOx=3 (t/yr); may be repeated, each pollutant once")] = None,
+    demand: Annotated[list[str] | None, typer.Option(
+        help="Quota demands, e.g. land=12; may be repeated, each kind once")] = None,
     top: Annotated[int, typer.Option(help="Candidates to list (1–50)")] = 10,
     near: Annotated[str | None, typer.Option(help="LON,LAT: rank by distance to this point "
                                              "(default: the county seat)")] = None,
@@ -50,11 +53,17 @@ def site_search(
                             top=top, near=parse_point(near) if near else None, source=source,
                             tolerance=tolerance)
     ruleset = rules_from_settings(get_settings(), rules)
+    config = load_search_config(ranking)  # a file that cannot be used: before the store
     store = _store_with_layers()
     try:
-        result = search_sites(request, store=reading_store(store, ledger=bool(request.demands)),
-                              rules=ruleset,
-                              config=load_search_config(ranking))
+        with progress_bar() as bar:  # on stderr, on a terminal only: stdout stays the answer
+            task = bar.add_task("精准选址", total=None)
+
+            def step(what: str, done: int, total: int | None) -> None:
+                bar.update(task, description=what, completed=done, total=total)
+
+            result = search_sites(request, rules=ruleset, config=config, progress=step,
+                                  store=reading_store(store, ledger=bool(request.demands)))
     finally:
         store.close()
     doc = result_json(result)
@@ -63,7 +72,7 @@ def site_search(
     elif format == "geojson":
         print_json(_geojson(doc))
     else:
-        _print_table(doc, result.notes_zh)
+        _print_table(doc)
 
 
 def _store_with_layers() -> Any:
@@ -85,17 +94,18 @@ def _geojson(doc: dict[str, Any]) -> dict[str, Any]:
         props = {k: v for k, v in c.items() if k != "geometry"}
         feats.append({"type": "Feature", "id": c["id"], "geometry": c["geometry"],
                       "properties": {"kind": "candidate", **props}})
-    return {"type": "FeatureCollection", "features": feats, "blocked_zh": doc["blocked_zh"]}
+    return {"type": "FeatureCollection", "features": feats, "blocked_zh": doc["blocked_zh"],
+            "notes_zh": doc["notes_zh"]}
 
 
-def _print_table(doc: dict[str, Any], notes: list[str]) -> None:
+def _print_table(doc: dict[str, Any]) -> None:
     rows = [[str(c["rank"]), c["id"], SOURCE_ZH[c["source"]], VERDICT_ZH[c["verdict"]],
              f"{c['score']:.1f}", f"{c['area_m2'] / 10_000:.4f}", "；".join(c["reasons_zh"])]
             for c in doc["candidates"]]
     if rows:
         table("精准选址候选地块", ["排名", "编号", "来源", "初审结论", "得分", "面积（公顷）",
                             "理由"], rows)
-    for note in notes:
-        out.print(f"提示：{note}")
+    for note in doc["notes_zh"]:
+        out.print(f"提示：{note}", markup=False)
     if doc["blocked_zh"]:
         out.print(f"未找到候选地块：{doc['blocked_zh']}", style="bold")

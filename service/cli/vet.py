@@ -116,7 +116,7 @@ def _store_with_layers() -> Any:
 def vet(
     site_file: Annotated[Path, typer.Argument(metavar="SITE", help="Site file (any format)")],
     industry: Annotated[str, typer.Option(help="Industry code")] = "industrial",
-    county: Annotated[str | None, typer.Option(help="County code (default: from "
+    county: Annotated[str | None, typer.Option(help="County code or name (default: from "
                                                "the site's location)")] = None,
     format: Annotated[str, typer.Option(help="table, json, geojson, html or pdf "
                                         "(初审意见书; html and pdf need --output)")] = "table",
@@ -124,9 +124,11 @@ def vet(
     force: Annotated[bool, typer.Option(help="Replace an existing --output file")] = False,
     reviewer: Annotated[str | None, typer.Option(help="Reviewer named on the html/pdf "
                                                  "report (default: the local operator)")] = None,
-    emissions: Annotated[str | None, typer.Option(help="e.g. SO2=12.5,NOx=30 (t/yr)")] = None,
-    demand: Annotated[str | None, typer.Option(help="Quota demands, e.g. "
-                                               "new_construction_land=2.5,energy=3000")] = None,
+    emissions: Annotated[list[str] | None, typer.Option(
+        help="e.g. SO2=12.5,NOx=30 (t/yr); may be repeated, each pollutant once")] = None,
+    demand: Annotated[list[str] | None, typer.Option(
+        help="Quota demands, e.g. new_construction_land=2.5,energy=3000; may be repeated, "
+             "each kind once")] = None,
     year: Annotated[int | None, typer.Option(help="Quota year", callback=year_bound)] = None,
     crs: Annotated[str | None, typer.Option(help="CRS when the file has none")] = None,
     encoding: Annotated[str | None, typer.Option(help="Text encoding")] = None,
@@ -161,11 +163,15 @@ def vet(
     settings = get_settings()
     site = (_read_points(site_file, crs, encoding) if points
             else read_site_file(site_file, crs=crs, encoding=encoding))
-    request = VetRequest(site=site, industry=industry, county=county,
-                         emissions=parse_emissions(emissions), demands=parse_demands(demand),
-                         year=year, as_of=parse_as_of(as_of) if as_of else None)
+    from blueprint.analysis.site_county import resolve_county
+
+    emitted, demands = parse_emissions(emissions), parse_demands(demand)
+    moment = parse_as_of(as_of) if as_of else None
     ruleset = rules_from_settings(settings, rules)
     store = _store_with_layers()
+    request = VetRequest(site=site, industry=industry, emissions=emitted, demands=demands,
+                         county=resolve_county(county, store=store, where="--county"),
+                         year=year, as_of=moment)
     if points:
         from blueprint.analysis.site_county import require_in_city
 

@@ -89,7 +89,15 @@ window.BlueprintSearch = function (bp) {
     layer.clearLayers();
     shown = [];
     $("bp-candidates").innerHTML = "";
+    notes([]);
     $("bp-search-result").hidden = true;
+  }
+
+  /* What the search could not look at (layers the store lacks), as the CLI's 提示 lines. */
+  function notes(list) {
+    $("bp-search-notes-box").hidden = !list.length;
+    $("bp-search-notes").innerHTML = list.map(function (n) {
+      return "<li>" + esc(n) + "</li>"; }).join("");
   }
 
   function show(result) {
@@ -120,6 +128,7 @@ window.BlueprintSearch = function (bp) {
     /* and so is its outline, which a click on the number reaches */
     outlines.reverse().forEach(function (outline) { outline.bringToFront(); });
     $("bp-search-result").hidden = false;
+    notes(result.notes_zh || []);
     $("bp-search-summary").textContent = result.blocked_zh ? result.blocked_zh :
       "找到 " + shown.length + " 个推荐地块，按通过优先、得分从高到低排列；点击查看初审报告。";
     $("bp-candidates").innerHTML = shown.map(function (c, i) {
