@@ -19,6 +19,14 @@ import sqlalchemy as sa
 
 from blueprint.layers.store import Store, open_store
 
+# The CLI's rich consoles (service/cli/console.py) read COLUMNS once, when they are made, and
+# keep it. A pytest-xdist worker starts with COLUMNS=80, so its commands wrapped every table
+# cell and long line at 80 whatever a test set later: the consoles are made here, at 250
+# columns, in every test process. A test that wants a narrow table patches its own console
+# (test_projects_cli.py); commands run as subprocesses get the COLUMNS their test gives.
+os.environ["COLUMNS"] = "250"
+import blueprint.service.cli.console  # noqa: E402,F401
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "sample"
 ENGINES = ["embedded", "postgis"]
