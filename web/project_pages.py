@@ -46,7 +46,7 @@ from blueprint.analysis.projects.reports import project_site
 from blueprint.analysis.quota import balances
 from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.kinds import KINDS
-from blueprint.analysis.report_geojson import report_geojson
+from blueprint.analysis.report_geojson import is_piece, report_geojson
 from blueprint.analysis.review.document import area_zh
 from blueprint.analysis.rules import Rules
 from blueprint.analysis.site import Site
@@ -133,7 +133,7 @@ def _pieces(project: Project, store: Store, rules: Rules) -> list[dict[str, Any]
     out = []
     for f in report_geojson(report)["features"]:
         p = f["properties"]
-        if p["role"] != "site" and p["status"] in NOT_OK:
+        if is_piece(f) and p["status"] in NOT_OK:
             label = f"{p['title']}：{'冲突' if p['status'] == 'conflict' else '有条件'}，" \
                     f"{p['area_m2']:,.1f} 平方米"
             out.append({"geometry": shapely.geometry.shape(f["geometry"]),

@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from shapely.geometry.base import BaseGeometry
 
 from blueprint.analysis.clock import iso_utc, now_utc, shown_cn
-from blueprint.analysis.report_geojson import report_geojson
+from blueprint.analysis.report_geojson import is_piece, report_geojson
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.review.points import boundary_table
 from blueprint.analysis.review.static_map import site_map_png
@@ -58,7 +58,7 @@ def pieces_of(report: VetReport) -> list[tuple[BaseGeometry, str]]:
 
     return [(shapely.geometry.shape(f["geometry"]), f["properties"]["status"])
             for f in report_geojson(report)["features"]
-            if f["properties"]["role"] != "site" and f["properties"]["status"] in NOT_OK]
+            if is_piece(f) and f["properties"]["status"] in NOT_OK]
 
 
 def layer_stamps(layers: list[LayerInfo]) -> list[dict[str, Any]]:
