@@ -47,7 +47,7 @@ class ReviewInput:
     reviewer: str
     at: datetime
     project: dict[str, Any] | None = None
-    opinions: list[dict[str, Any]] = field(default_factory=list)
+    opinions: list[dict[str, Any]] = field(default_factory=list)  # by round, newest first
     stale: str | None = None  # why a project's stored report is out of date
     parcels: list[BaseGeometry] = field(default_factory=list)  # as given, for the points
 
