@@ -55,6 +55,7 @@ from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed, NotFound
 from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
 from blueprint.layers.store import Store
+from blueprint.layers.units import m2_text
 from blueprint.layers.users import User
 from blueprint.web.panel import UPLOAD_CRS
 from blueprint.web.project_actions import action_routes
@@ -135,7 +136,7 @@ def _pieces(project: Project, store: Store, rules: Rules) -> list[dict[str, Any]
         p = f["properties"]
         if is_piece(f) and p["status"] in NOT_OK:
             label = f"{p['title']}：{'冲突' if p['status'] == 'conflict' else '有条件'}，" \
-                    f"{p['area_m2']:,.1f} 平方米"
+                    f"{m2_text(p['area_m2'])} 平方米"
             out.append({"geometry": shapely.geometry.shape(f["geometry"]),
                         "status": p["status"], "label": label})
     return out
