@@ -50,13 +50,17 @@ def report_geojson(report: VetReport) -> dict[str, Any]:
 
 
 def parcel_features(report: VetReport) -> list[dict[str, Any]]:
-    """The site's parcels as given (``role: parcel``, ``parcel_no`` from 1) when it has
-    more than one; none for one parcel or a site stored whole."""
-    parcels = report.overlay.parcels if report.overlay is not None else []
+    """The site's parcels as given (``role: parcel``, ``parcel_no`` from 1, and what each
+    says of itself: ``parcel_name``, ``land_use``) when it has more than one; none for one
+    parcel or a site stored whole."""
+    overlay = report.overlay
+    parcels = overlay.parcels if overlay is not None else []
     if len(parcels) < 2:
         return []
-    return [_feature(g, {"role": "parcel", "parcel_no": str(n), "name": report.site.name})
-            for n, g in enumerate(parcels, start=1)]
+    given = overlay.attributes if overlay is not None and \
+        len(overlay.attributes) == len(parcels) else [{}] * len(parcels)
+    return [_feature(g, {"role": "parcel", "parcel_no": str(n), "name": report.site.name}
+                     | given[n - 1]) for n, g in enumerate(parcels, start=1)]
 
 
 def is_piece(feature: dict[str, Any]) -> bool:

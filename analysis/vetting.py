@@ -136,7 +136,8 @@ def build_report(request: VetRequest, all_layers: list[LayerInfo],
         verdict_zh=msg.VERDICT_ZH[outcome],
         summary_zh=summary(msg.VERDICT_ZH[outcome], reasons(findings, quota)),
         layers=[_layer_version(x) for x in all_layers],
-        overlay=SiteOverlay(site.geometry, overlaps, site.parcel_geometries))
+        overlay=SiteOverlay(site.geometry, overlaps, site.parcel_geometries,
+                           site.parcel_attributes))
 
 
 _VERSIONS: dict[tuple[Any, ...], LayerVersion] = {}

@@ -181,6 +181,18 @@ def test_a_checked_site_of_two_touching_parcels_downloads_as_two(page, tmp_path)
     assert areas[0] == pytest.approx(areas[1], rel=1e-3)
 
 
+def test_a_checked_coordinate_files_parcels_keep_their_names_and_land_use(page):
+    from blueprint.layers.coordfile import read_coordinate_file
+
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "07_multi_parcel.txt"))
+    page.locator("#bp-verdict").wait_for()
+    with page.expect_download() as caught:
+        page.locator("[data-site-format=coordfile]").click()
+    back = read_coordinate_file(Path(caught.value.path()).read_bytes()).parcels
+    assert list(back["parcel_name"]) == ["茌平铝材深加工项目一号地块", "茌平铝材深加工项目二号地块"]
+    assert list(back["land_use"]) == ["工业用地", "工业用地"]
+
+
 def test_find_a_site_draws_numbered_candidates_and_opens_their_reports(page):
     page.locator("#bp-search > summary").click()
     page.select_option("#bp-search-county", "371502")

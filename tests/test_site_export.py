@@ -323,3 +323,42 @@ def test_a_checked_site_of_two_touching_parcels_downloads_as_two(client):
     assert review.status_code == 200, review.text
     rows = re.findall(r"<tr><td>(\d+)</td><td>外环</td>", review.text)
     assert sorted(set(rows)) == ["1", "2"]
+
+
+MULTI = SAMPLE / "sites" / "07_multi_parcel.txt"
+MULTI_NAMES = ["茌平铝材深加工项目一号地块", "茌平铝材深加工项目二号地块"]
+
+
+@pytest.mark.parametrize("fmt", ["coordfile", "gpkg"])
+def test_each_parcel_keeps_its_name_and_land_use(fmt, tmp_path):
+    """A coordinate file's parcels each have a name and a land use (工业用地): the file
+    written from it has them parcel by parcel, not the site's name twice and no use."""
+    import pyogrio
+
+    site = read_site(MULTI)
+    path = tmp_path / f"site{FORMATS[fmt].suffix}"
+    write_site(site, fmt, path)
+    parcels = read_coordinate_file(path).parcels if fmt == "coordfile" \
+        else pyogrio.read_dataframe(path)
+    assert list(parcels["parcel_name"]) == MULTI_NAMES
+    assert list(parcels["land_use"]) == ["工业用地", "工业用地"]
+
+
+def test_the_map_carries_each_parcels_name_and_land_use_to_its_file(client):
+    """The check of a coordinate file answers its parcels with their names and land use;
+    posted back as the map posts them, the downloaded file has them too."""
+    api, _ = client
+    with MULTI.open("rb") as fh:
+        fc = api.post("/api/vet/file", files={"file": ("07.txt", fh)},
+                      data={"format": "geojson"}).json()
+    parcels = [f for f in fc["features"] if f["properties"]["role"] == "parcel"]
+    assert [p["properties"]["parcel_name"] for p in parcels] == MULTI_NAMES
+    sent = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": p["geometry"], "properties": {
+            k: p["properties"][k] for k in ("parcel_name", "land_use")}} for p in parcels]}
+    answer = api.post("/api/sites/download",
+                      json={"site": sent, "name": fc["report"]["site"]["name"]})
+    assert answer.status_code == 200, answer.text
+    back = read_coordinate_file(answer.content).parcels
+    assert list(back["parcel_name"]) == MULTI_NAMES
+    assert list(back["land_use"]) == ["工业用地", "工业用地"]

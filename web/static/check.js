@@ -409,8 +409,11 @@ window.BlueprintCheck = function (bp) {
     var parcels = fc.features.filter(function (f) { return f.properties.role === "parcel"; });
     if (parcels.length) {
       return { type: "FeatureCollection", features: parcels.map(function (f) {
-        return { type: "Feature", properties: name ? { name: name } : {},
-          geometry: f.geometry }; }) };
+        var props = name ? { name: name } : {};
+        ["parcel_name", "land_use"].forEach(function (k) {  /* what the parcel said of itself */
+          if (f.properties[k]) { props[k] = f.properties[k]; }
+        });
+        return { type: "Feature", properties: props, geometry: f.geometry }; }) };
     }
     var outline = fc.features.filter(function (f) { return f.properties.role === "site"; })[0];
     return outline ? { type: "Feature", properties: name ? { name: name } : {},
