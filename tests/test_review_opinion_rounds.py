@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import shapely
 from projects_support import DCF_STAFF, city, dept_user, park_project, site  # noqa: F401
 
 from blueprint.analysis.consultation import answer, close_round, start_round
@@ -22,17 +23,22 @@ ROUND_1 = "第 1 轮征求意见（前轮意见，以第 2 轮为准）"
 ROUND_2 = "第 2 轮征求意见（最新一轮）"
 NR_BEFORE = "地块约一半位于东昌湖生态保护红线内，不同意该选址。"
 NR_NOW = "调整后的地块已避让生态保护红线，同意。"
+EE_BEFORE = "西侧一半范围内不得布置排放口。"
 
 
 def _consulted_twice(store: Store) -> str:
-    """Round 1: natural resources disagree, the rest agree; closed for revision; the site
-    revised and vetted again; round 2: natural resources agree, the rest not yet."""
-    code = create_project(park_project(), site=site("02_redline_conflict.txt"),
-                          user=DCF_STAFF, store=store).code
+    """Round 1: natural resources disagree, ecology agrees on a condition area, the rest
+    agree; closed for revision; the site revised and vetted again; round 2: natural
+    resources agree, the rest not yet."""
+    first = site("02_redline_conflict.txt")
+    code = create_project(park_project(), site=first, user=DCF_STAFF, store=store).code
     vet_project(code, user=DCF_STAFF, store=store)
     r1 = start_round(code, user=DCF_STAFF, store=store)
     answer(r1.id, user=dept_user("nr"), answer="disagree", text=NR_BEFORE, store=store)
-    for dept in ("ee", "drc", "industry", "invest"):
+    x0, y0, x1, y1 = first.geometry.bounds
+    answer(r1.id, user=dept_user("ee"), answer="conditional", text=EE_BEFORE, store=store,
+           condition=shapely.geometry.mapping(shapely.box(x0, y0, (x0 + x1) / 2, y1)))
+    for dept in ("drc", "industry", "invest"):
         answer(r1.id, user=dept_user(dept), answer="agree", text="同意。", store=store)
     close_round(r1.id, user=DCF_STAFF, outcome="revise", store=store, reason="避让生态保护红线")
     revise_project(code, user=DCF_STAFF, store=store, site=site("01_park_clean.txt"),
@@ -57,6 +63,7 @@ def test_the_report_heads_each_round_and_marks_the_earlier_one(city: Store) -> N
     assert NR_BEFORE in before and NR_NOW not in before
     assert now.count("dept_") == 1  # round 2: natural resources only, the rest not yet
     assert before.count("dept_") == 5 and before.count("不同意") == 2  # its answer and text
+    assert EE_BEFORE in before
 
 
 def test_a_new_round_not_yet_answered_says_so_above_the_earlier_one(city: Store) -> None:  # noqa: F811
@@ -89,4 +96,8 @@ def test_the_project_page_heads_its_rounds_in_the_same_words(
     headings = re.findall(r"<b>([^<]+)</b>", rounds.group(1))
     assert headings == [ROUND_1, ROUND_2]  # the page's record: oldest first, as before
     earlier = rounds.group(1).split(ROUND_2)[0]
-    assert NR_BEFORE in earlier and NR_NOW not in earlier
+    assert NR_BEFORE in earlier and NR_NOW not in earlier and EE_BEFORE in earlier
+    # the map draws the condition areas in force only: round 1's was drawn on the site
+    # since revised, and round 2 has none
+    assert "紫色虚线为会商部门的条件范围（0 处）" in page
+    assert EE_BEFORE not in page.split('id="bp-rounds"')[0]

@@ -272,9 +272,11 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         project = get_project(code, store=store)
         report = latest_report(code, store=store)
         rounds = rounds_of(code, store=store)
+        # the condition areas in force: the newest round's (an earlier round's were drawn
+        # on a site since revised, and its opinions are no longer the project's)
         conditions = [{"geometry": o.condition, "label": f"{a.name_zh}（第 {r.number} 轮）："
                        f"{o.answer_zh}，{o.text}"}
-                      for r in rounds for a in r.assignments for o in a.opinions
+                      for r in rounds[-1:] for a in r.assignments for o in a.opinions
                       if o.condition is not None and o is a.current]
         pieces = _pieces(project, store, rules)
         site = project_site(project) if project.site is not None else None
