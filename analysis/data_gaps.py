@@ -40,5 +40,6 @@ def missing_layer_warnings(present: set[str]) -> list[str]:
 def outside_city_message(outside_m2: float, share: float, names: list[str]) -> str:
     """Message for a site partly or wholly outside the administrative boundary layer."""
     inside = f"其余位于{'、'.join(names)}。" if names else ""
-    return (f"地块有 {msg.area_text(outside_m2)}位于本市行政区划范围外，占地块面积 {share:.2%}，"
+    return (f"地块有 {msg.area_text(outside_m2)}位于本市行政区划范围外，"
+            f"占地块面积 {msg.share_text(share)}，"
             f"该部分没有规划管控数据，须核实所属行政区并补充数据后复核；{inside}")

@@ -17,7 +17,7 @@ from blueprint.analysis.report_schema import Finding, LevelPart
 from blueprint.analysis.rules import IndustryRules, Rules, Status
 from blueprint.layers.engine.overlay_types import LayerOverlap
 from blueprint.layers.kinds import kinds
-from blueprint.layers.units import m2_to_ha, m2_to_mu
+from blueprint.layers.units import ha_figure, m2_figure, mu_figure
 
 SEVERITY = {"ok": 0, "warning": 1, "conditional": 2, "conflict": 3}
 Rule = Callable[[LayerOverlap, float, IndustryRules, Rules], Finding]
@@ -32,9 +32,9 @@ def figures(area: float, site_m2: float) -> dict[str, float]:
     computations differ in the last digits and the share came out as 1.000001.
     """
     area = min(area, site_m2)
-    return {"overlap_m2": round(area, 2), "overlap_ha": round(m2_to_ha(area), 4),
-            "overlap_mu": round(m2_to_mu(area), 2),
-            "overlap_share": min(round(area / site_m2, 6), 1.0) if site_m2 else 0.0}
+    return {"overlap_m2": m2_figure(area), "overlap_ha": ha_figure(area),
+            "overlap_mu": mu_figure(area),
+            "overlap_share": msg.share_figure(area / site_m2) if site_m2 else 0.0}
 
 
 def _finding(o: LayerOverlap, rule: str, status: Status, area: float, site_m2: float,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from blueprint.layers.kinds import LiveMapping, kinds
-from blueprint.layers.units import m2_to_ha, m2_to_mu
+from blueprint.layers.units import ha_figure, m2_text, mu_text
 
 STATUS_ZH = {"ok": "符合", "warning": "提示", "conditional": "有条件通过", "conflict": "冲突"}
 VERDICT_ZH = {"pass": "通过", "conditional": "有条件通过", "fail": "不通过"}
@@ -43,8 +44,28 @@ def rule_zh(code: str | None) -> str:
 
 
 def area_text(m2: float) -> str:
-    """``1,234.5 平方米（0.1235 公顷，1.85 亩）``; never put it inside another parenthesis."""
-    return f"{m2:,.1f} 平方米（{m2_to_ha(m2):.4f} 公顷，{m2_to_mu(m2):.2f} 亩）"
+    """``1,234.5 平方米（0.1235 公顷，1.85 亩）``; never put it inside another parenthesis.
+
+    From the area's one rounded figure (:func:`blueprint.layers.units.m2_figure`), as the
+    report's tables write it: a sentence and the table beside it say the same 0.1 m².
+    """
+    return f"{m2_text(m2)} 平方米（{ha_figure(m2):.4f} 公顷，{mu_text(m2)} 亩）"
+
+
+def share_figure(share: float) -> float:
+    """A share of the site as a report states it (``overlap_share``): six decimals, never
+    more than the whole site."""
+    return min(round(share, 6), 1.0)
+
+
+def share_text(share: float) -> str:
+    """``7.60%``: a share's :func:`share_figure` in per cent to two decimals, half up — in
+    a sentence as in the report's 占比 column.
+
+    >>> share_text(0.0760399), share_text(0.123449999), share_text(0.12345)
+    ('7.60%', '12.35%', '12.35%')
+    """
+    return f"{(Decimal(repr(share_figure(share))) * 100).quantize(Decimal('0.01'), ROUND_HALF_UP)}%"
 
 
 def ids_text(ids: list[str], limit: int = 8) -> str:
@@ -58,7 +79,7 @@ def overlap_message(title: str, m2: float, share: float, ids: list[str], status:
     """Message for a site that overlaps a protected layer (red line, farmland, water)."""
     if status == "ok" and m2 <= 0:
         return f"地块未占用{title}。"
-    head = (f"地块与{title}重叠 {area_text(m2)}，占地块面积 {share:.2%}"
+    head = (f"地块与{title}重叠 {area_text(m2)}，占地块面积 {share_text(share)}"
             f"{'，涉及图斑 ' + ids_text(ids) if ids else ''}。")
     tail = {
         "conflict": f"依据选址规则，{industry_title}不得占用{title}，应调整选址避让。",
@@ -77,7 +98,7 @@ def urban_message(share: float, inside_m2: float, status: str) -> str:
         lead = "地块位于城镇开发边界外。"
     else:
         lead = (f"地块部分位于城镇开发边界内，边界内面积 {area_text(inside_m2)}，"
-                f"占地块面积 {share:.2%}。")
+                f"占地块面积 {share_text(share)}。")
     tail = {"conflict": "城镇开发边界外原则上不得进行城镇集中建设，应调整选址。",
             "conditional": "边界外部分须核实是否符合边界外建设管控要求。",
             "warning": "请核实边界外建设的管控要求。", "ok": ""}[status]

@@ -11,15 +11,21 @@ from blueprint.analysis.report_schema import Finding, VetReport
 from blueprint.layers.units import m2_to_mu
 
 NOT_OK = {"warning", "conditional", "conflict"}
+#: The roles of the pieces (each with a layer and a status); ``site`` is the outline and
+#: ``parcel`` a parcel as given.
+PIECE_ROLES = frozenset({"overlap", "outside"})
 
 
 def report_geojson(report: VetReport) -> dict[str, Any]:
-    """A FeatureCollection: the site outline, then overlap pieces with layer, status, area.
+    """A FeatureCollection: the site outline, then overlap pieces with layer, status, area,
+    then — for a site of several parcels — each parcel as given (``role: parcel``).
 
     Each piece's ``status`` says whether that piece breaks a rule
     (:func:`analysis.evaluators.piece_status`). A site partly outside the urban
     development boundary also gets a ``role: outside`` piece: the part outside, with the
-    urban-boundary finding's status.
+    urban-boundary finding's status. The outline is the parcels dissolved (two touching
+    parcels are one polygon in it); the ``parcel`` features keep them apart, for the map's
+    下载地块 and 初审意见书 (one parcel is its outline, and gets none).
     """
     if report.overlay is None:
         raise ValueError("a report read back from JSON has no geometry to draw")
@@ -39,7 +45,28 @@ def report_geojson(report: VetReport) -> dict[str, Any]:
                 area = max(report.site.area_m2 - overlap.area_m2, 0.0)
                 features.append(_feature(outside, _props("outside", overlap.layer, area,
                                                          finding.status)))
+    features += parcel_features(report)
     return {"type": "FeatureCollection", "features": features, "report": report.to_json()}
+
+
+def parcel_features(report: VetReport) -> list[dict[str, Any]]:
+    """The site's parcels as given (``role: parcel``, ``parcel_no`` from 1, and what each
+    says of itself: ``parcel_name``, ``land_use``) when it has more than one; none for one
+    parcel or a site stored whole."""
+    overlay = report.overlay
+    parcels = overlay.parcels if overlay is not None else []
+    if len(parcels) < 2:
+        return []
+    given = overlay.attributes if overlay is not None and \
+        len(overlay.attributes) == len(parcels) else [{}] * len(parcels)
+    return [_feature(g, {"role": "parcel", "parcel_no": str(n), "name": report.site.name}
+                     | given[n - 1]) for n, g in enumerate(parcels, start=1)]
+
+
+def is_piece(feature: dict[str, Any]) -> bool:
+    """Whether a feature of :func:`report_geojson` is an overlap piece (or the part
+    outside), not the site's outline or one of its parcels."""
+    return feature["properties"]["role"] in PIECE_ROLES
 
 
 def _no_finding(layer: Any) -> Finding:

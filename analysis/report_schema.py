@@ -177,13 +177,18 @@ class QuotaCheck(_Model):
 
 
 class SiteOverlay:
-    """What the GeoJSON form draws and the JSON form leaves out: the site and its overlaps."""
+    """What the GeoJSON form draws and the JSON form leaves out: the site, its overlaps and
+    its parcels as given (``Site.parcel_geometries``; none for a site stored whole)."""
 
-    __slots__ = ("geometry", "overlaps")
+    __slots__ = ("attributes", "geometry", "overlaps", "parcels")
 
-    def __init__(self, geometry: BaseGeometry, overlaps: list[LayerOverlap]) -> None:
+    def __init__(self, geometry: BaseGeometry, overlaps: list[LayerOverlap],
+                 parcels: list[BaseGeometry] | None = None,
+                 attributes: list[dict[str, str]] | None = None) -> None:
         self.geometry = geometry  # EPSG:4490
         self.overlaps = overlaps  # per vector layer, with each overlap piece
+        self.parcels = list(parcels or [])  # EPSG:4490, as given (not dissolved)
+        self.attributes = list(attributes or [])  # each parcel's name, land use (if given)
 
 
 class LayerVersion(_Model):

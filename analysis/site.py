@@ -97,6 +97,9 @@ class Site:
     source: str
     warnings: list[str] = field(default_factory=list)
     parcel_geometries: list[BaseGeometry] = field(default_factory=list)
+    # what each parcel says of itself (:data:`PARCEL_FIELDS`), one dict per parcel as
+    # given, or none at all; kept in memory only (a project stores its site dissolved)
+    parcel_attributes: list[dict[str, str]] = field(default_factory=list)
 
     # What is derived from the geometry (its zone, its projections), kept while the
     # geometry is the same object: a vetting used to project the site twice (its area and
@@ -195,6 +198,22 @@ def site_from_points(text: str, *, crs: str | None = None, name: str | None = No
 
 
 _NAME_COLUMNS = ("parcel_name", "name", "项目名称", "xmmc")
+#: What a parcel may say of itself besides its shape, as the coordinate file's parcel
+#: header says it (地块名称, 地类用途) and a GIS file's or a GeoJSON feature's columns of
+#: these names: carried to the site's files (:mod:`blueprint.analysis.site_export`).
+PARCEL_FIELDS = ("parcel_name", "land_use")
+
+
+def parcel_attributes(values_of: Callable[[str], list[Any] | None], count: int
+                      ) -> list[dict[str, str]]:
+    """Each of ``count`` parcels' :data:`PARCEL_FIELDS` that it gives (``values_of`` a
+    column's values, None when missing); none at all when no parcel gives any."""
+    columns = {name: values for name in PARCEL_FIELDS
+               if (values := values_of(name)) is not None and len(values) == count}
+    out = [{name: str(values[i]).strip() for name, values in columns.items()
+            if values[i] not in (None, "") and values[i] == values[i] and str(values[i]).strip()}
+           for i in range(count)]
+    return out if any(out) else []
 
 
 def _site_name(frame: gpd.GeoDataFrame, default: str) -> str:
@@ -222,8 +241,11 @@ def site_from_frame(frame: gpd.GeoDataFrame, *, name: str, source: str,
     The one place every site is built (CLI, API, uploads): the size limits are checked
     first, before validity checks and the union.
     """
-    return site_from_geometries(list(frame.geometry.values), name=name, source=source,
+    site = site_from_geometries(list(frame.geometry.values), name=name, source=source,
                                 warnings=warnings, limits=limits)
+    site.parcel_attributes = parcel_attributes(
+        lambda column: list(frame[column]) if column in frame.columns else None, len(frame))
+    return site
 
 
 def site_from_geometries(geoms: list[BaseGeometry], *, name: str, source: str,
@@ -278,8 +300,12 @@ def site_from_geojson(obj: dict[str, Any], *, name: str = "绘制地块",
     bounds = shapely.total_bounds(np.array(parcels, dtype=object))
     if np.isfinite(bounds).all():  # (no parcel at all is said by site_from_geometries)
         check_plausible(tuple(bounds), CRS.from_epsg(CGCS2000), field, advice=GEOJSON_ADVICE)
-    return site_from_geometries(parcels, name=_name_from_properties(props, name),
+    site = site_from_geometries(parcels, name=_name_from_properties(props, name),
                                 source="geojson", limits=limits, where=field, wheres=paths)
+    site.parcel_attributes = parcel_attributes(
+        lambda column: [p.get(column) for p in props] if any(column in p for p in props)
+        else None, len(props))
+    return site
 
 
 def _name_from_properties(props: list[dict[str, Any]], default: str) -> str:

@@ -114,7 +114,9 @@ def _gbk_name(name: str) -> str:
 
 
 def site_frame(site: Site) -> gpd.GeoDataFrame:
-    """The site's parcels in EPSG:4490: ``name``, ``parcel_no``, ``area_m2``, ``area_crs``.
+    """The site's parcels in EPSG:4490: ``name``, ``parcel_no``, ``area_m2``, ``area_crs``,
+    and — when the parcels were given them (``Site.parcel_attributes``) — ``parcel_name``
+    and ``land_use`` (a parcel without a name has the site's).
 
     ``area_m2`` is planar, in the site's 3-degree Gauss-Krüger zone (``area_crs``), the
     area the vetting report states.
@@ -122,11 +124,24 @@ def site_frame(site: Site) -> gpd.GeoDataFrame:
     parts = _parts(site)
     zone = site.zone_epsg
     areas = [round(float(to_crs(g, CGCS2000, zone).area), 2) for g in parts]
-    return gpd.GeoDataFrame(
-        {"name": [site.name] * len(parts),
-         "parcel_no": [str(i) for i in range(1, len(parts) + 1)],
-         "area_m2": areas, "area_crs": [f"EPSG:{zone}"] * len(parts)},
-        geometry=[_polygonal(g) for g in parts], crs=f"EPSG:{CGCS2000}")
+    columns: dict[str, list[str] | list[float]] = {
+        "name": [site.name] * len(parts),
+        "parcel_no": [str(i) for i in range(1, len(parts) + 1)],
+        "area_m2": areas, "area_crs": [f"EPSG:{zone}"] * len(parts)}
+    given = _given(site, len(parts))
+    if given:
+        columns["parcel_name"] = [a.get("parcel_name") or site.name for a in given]
+        if any("land_use" in a for a in given):
+            columns["land_use"] = [a.get("land_use", "") for a in given]
+    return gpd.GeoDataFrame(columns, geometry=[_polygonal(g) for g in parts],
+                            crs=f"EPSG:{CGCS2000}")
+
+
+def _given(site: Site, count: int) -> list[dict[str, str]]:
+    """What each of the site's ``count`` parcels says of itself, when it was given per
+    parcel as written (none for a site whose parcels were made from its outline)."""
+    attributes = site.parcel_attributes
+    return attributes if site.parcel_geometries and len(attributes) == count else []
 
 
 def _polygonal(geometry: BaseGeometry) -> Polygon | MultiPolygon:
@@ -148,8 +163,12 @@ def write_site(site: Site, fmt: str, path: str | os.PathLike[str]) -> None:
     frame = site_frame(site)
     path = Path(path)
     if code == "coordfile":
-        names = frame.assign(parcel_name=[_gbk_name(_one_line(site.name))] * len(frame))
-        write_coordinate_file(names[["parcel_no", "parcel_name", "geometry"]], path,
+        named = list(frame["parcel_name"]) if "parcel_name" in frame else [site.name] * len(frame)
+        names = frame.assign(parcel_name=[_gbk_name(_one_line(n)) for n in named])
+        kept = [c for c in ("parcel_no", "parcel_name", "land_use") if c in names]
+        if "land_use" in names:
+            names["land_use"] = [_gbk_name(_one_line(u)) for u in names["land_use"]]
+        write_coordinate_file(names[[*kept, "geometry"]], path,
                               attributes={"数据产生单位": "一张蓝图",
                                           "数据产生日期": _today()})
     elif code == "shp":
@@ -197,6 +216,8 @@ def export_project_site(code: str, fmt: str, *, store: Store) -> SiteFile:
     site = project_site(project)
     site.name = f"{project.code}-{project.name}"
     # the stored site is one (multi)polygon: each of its polygons a parcel, as many as the
-    # project's report counts (地块数), not one parcel of several outer rings
+    # project's report counts (地块数), not one parcel of several outer rings; a project
+    # keeps no parcel's own name or land use (``projects.site`` is the dissolved outline)
     site.parcel_geometries = list(shapely.get_parts(site.geometry))
+    site.parcel_attributes = []
     return export_site(site, fmt)

@@ -39,7 +39,7 @@ from blueprint.analysis.site import Site
 from blueprint.layers.layer_info import iso_utc
 from blueprint.layers.repository import LayerInfo, layers_as_of
 from blueprint.layers.store import Store
-from blueprint.layers.units import m2_to_ha, m2_to_mu
+from blueprint.layers.units import ha_figure, m2_figure, mu_figure
 
 
 @dataclass
@@ -136,7 +136,8 @@ def build_report(request: VetRequest, all_layers: list[LayerInfo],
         verdict_zh=msg.VERDICT_ZH[outcome],
         summary_zh=summary(msg.VERDICT_ZH[outcome], reasons(findings, quota)),
         layers=[_layer_version(x) for x in all_layers],
-        overlay=SiteOverlay(site.geometry, overlaps))
+        overlay=SiteOverlay(site.geometry, overlaps, site.parcel_geometries,
+                           site.parcel_attributes))
 
 
 _VERSIONS: dict[tuple[Any, ...], LayerVersion] = {}
@@ -190,8 +191,8 @@ def summary(verdict_zh: str, items: list[tuple[str, str]]) -> str:
 
 def _site_summary(site: Site, site_m2: float) -> SiteSummary:
     return SiteSummary(
-        name=site.name, source=site.source, area_m2=round(site_m2, 2),
-        area_ha=round(m2_to_ha(site_m2), 4), area_mu=round(m2_to_mu(site_m2), 2),
+        name=site.name, source=site.source, area_m2=m2_figure(site_m2),
+        area_ha=ha_figure(site_m2), area_mu=mu_figure(site_m2),
         area_crs=f"EPSG:{site.zone_epsg}", parcels=site.parcels,
         bbox=[round(v, 7) for v in site.geometry.bounds])
 

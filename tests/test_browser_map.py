@@ -158,6 +158,41 @@ def test_a_checked_site_downloads_as_a_coordinate_file_and_a_shapefile(page, tmp
     assert Path(caught.value.path()).read_bytes()[:4] == b"PK\x03\x04"
 
 
+def test_a_checked_site_of_two_touching_parcels_downloads_as_two(page, tmp_path):
+    """下载地块 posts the parcels the check read, not its outline (in which two parcels
+    sharing an edge are one polygon): the coordinate file holds two parcel blocks."""
+    from blueprint.layers.coordfile import read_coordinate_file
+
+    d, lon, lat = 0.004, 115.98, 36.43
+    site = tmp_path / "两块相邻地块.geojson"
+    site.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "相邻地块"}, "geometry": {
+            "type": "Polygon", "coordinates": [[[lon + i * d, lat], [lon + (i + 1) * d, lat],
+                                                [lon + (i + 1) * d, lat + d],
+                                                [lon + i * d, lat + d], [lon + i * d, lat]]]}}
+        for i in (0, 1)]}, ensure_ascii=False), encoding="utf-8")
+    page.set_input_files("#bp-file", str(site))
+    page.locator("#bp-verdict").wait_for()
+    with page.expect_download() as caught:
+        page.locator("[data-site-format=coordfile]").click()
+    back = read_coordinate_file(Path(caught.value.path()).read_bytes())
+    assert len(back.parcels) == 2
+    areas = sorted(round(g.area) for g in back.parcels.geometry)
+    assert areas[0] == pytest.approx(areas[1], rel=1e-3)
+
+
+def test_a_checked_coordinate_files_parcels_keep_their_names_and_land_use(page):
+    from blueprint.layers.coordfile import read_coordinate_file
+
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "07_multi_parcel.txt"))
+    page.locator("#bp-verdict").wait_for()
+    with page.expect_download() as caught:
+        page.locator("[data-site-format=coordfile]").click()
+    back = read_coordinate_file(Path(caught.value.path()).read_bytes()).parcels
+    assert list(back["parcel_name"]) == ["茌平铝材深加工项目一号地块", "茌平铝材深加工项目二号地块"]
+    assert list(back["land_use"]) == ["工业用地", "工业用地"]
+
+
 def test_find_a_site_draws_numbered_candidates_and_opens_their_reports(page):
     page.locator("#bp-search > summary").click()
     page.select_option("#bp-search-county", "371502")

@@ -283,3 +283,82 @@ def test_a_project_of_two_parcels_downloads_as_two(client):
     back = read_coordinate_file(answer.content)
     assert len(back.parcels) == two.parcels == 2
     assert sorted(round(g.area / 10_000, 4) for g in back.parcels.geometry) == [4.16, 6.0]
+
+
+def _touching_parcels(lon: float = 115.98, lat: float = 36.43, d: float = 0.004
+                      ) -> dict[str, Any]:
+    """Two parcels sharing an edge, as a file or a drawing gives them (lon/lat)."""
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": name},
+         "geometry": shapely.geometry.mapping(box(lon + i * d, lat, lon + (i + 1) * d, lat + d))}
+        for i, name in enumerate(("东地块", "西地块"))]}
+
+
+def test_a_checked_site_of_two_touching_parcels_downloads_as_two(client):
+    """The map's 下载地块 posts what the check answered: its outline dissolves two touching
+    parcels into one polygon, so the answer carries the parcels as given (role "parcel")
+    and the file written from them holds two parcel blocks, each of its own area."""
+    api, _ = client
+    checked = api.post("/api/vet", json={"site": _touching_parcels(), "industry": "industrial",
+                                         "format": "geojson"})
+    assert checked.status_code == 200, checked.text
+    fc = checked.json()
+    outline = [f for f in fc["features"] if f["properties"]["role"] == "site"]
+    assert outline[0]["geometry"]["type"] == "Polygon"  # dissolved: one polygon
+    parcels = [f for f in fc["features"] if f["properties"]["role"] == "parcel"]
+    assert [p["properties"]["parcel_no"] for p in parcels] == ["1", "2"]
+    # what check.js posts (checkedSite): the parcels, named as the report names the site
+    sent = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": p["geometry"]} for p in parcels]}
+    answer = api.post("/api/sites/download",
+                      json={"site": sent, "name": fc["report"]["site"]["name"]})
+    assert answer.status_code == 200, answer.text
+    back = read_coordinate_file(answer.content)
+    assert len(back.parcels) == fc["report"]["site"]["parcels"] == 2
+    halves = [round(g.area, 1) for g in back.parcels.geometry]
+    assert halves[0] == pytest.approx(halves[1], rel=1e-3)
+    assert sum(halves) == pytest.approx(fc["report"]["site"]["area_m2"], abs=0.5)
+    # and its 初审意见书 (the same parcels posted) lists the points parcel by parcel
+    review = api.post("/api/vet/report.html", json={"site": sent, "industry": "industrial"})
+    assert review.status_code == 200, review.text
+    rows = re.findall(r"<tr><td>(\d+)</td><td>外环</td>", review.text)
+    assert sorted(set(rows)) == ["1", "2"]
+
+
+MULTI = SAMPLE / "sites" / "07_multi_parcel.txt"
+MULTI_NAMES = ["茌平铝材深加工项目一号地块", "茌平铝材深加工项目二号地块"]
+
+
+@pytest.mark.parametrize("fmt", ["coordfile", "gpkg"])
+def test_each_parcel_keeps_its_name_and_land_use(fmt, tmp_path):
+    """A coordinate file's parcels each have a name and a land use (工业用地): the file
+    written from it has them parcel by parcel, not the site's name twice and no use."""
+    import pyogrio
+
+    site = read_site(MULTI)
+    path = tmp_path / f"site{FORMATS[fmt].suffix}"
+    write_site(site, fmt, path)
+    parcels = read_coordinate_file(path).parcels if fmt == "coordfile" \
+        else pyogrio.read_dataframe(path)
+    assert list(parcels["parcel_name"]) == MULTI_NAMES
+    assert list(parcels["land_use"]) == ["工业用地", "工业用地"]
+
+
+def test_the_map_carries_each_parcels_name_and_land_use_to_its_file(client):
+    """The check of a coordinate file answers its parcels with their names and land use;
+    posted back as the map posts them, the downloaded file has them too."""
+    api, _ = client
+    with MULTI.open("rb") as fh:
+        fc = api.post("/api/vet/file", files={"file": ("07.txt", fh)},
+                      data={"format": "geojson"}).json()
+    parcels = [f for f in fc["features"] if f["properties"]["role"] == "parcel"]
+    assert [p["properties"]["parcel_name"] for p in parcels] == MULTI_NAMES
+    sent = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": p["geometry"], "properties": {
+            k: p["properties"][k] for k in ("parcel_name", "land_use")}} for p in parcels]}
+    answer = api.post("/api/sites/download",
+                      json={"site": sent, "name": fc["report"]["site"]["name"]})
+    assert answer.status_code == 200, answer.text
+    back = read_coordinate_file(answer.content).parcels
+    assert list(back["parcel_name"]) == MULTI_NAMES
+    assert list(back["land_use"]) == ["工业用地", "工业用地"]

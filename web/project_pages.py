@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprint.analysis.consultation import close_round, rounds_of, start_round
-from blueprint.analysis.consultation.model import ANSWER_ZH
+from blueprint.analysis.consultation.model import ANSWER_ZH, round_heading_zh
 from blueprint.analysis.projects import (
     STAGE_ZH,
     Project,
@@ -46,7 +46,7 @@ from blueprint.analysis.projects.reports import project_site
 from blueprint.analysis.quota import balances
 from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.kinds import KINDS
-from blueprint.analysis.report_geojson import report_geojson
+from blueprint.analysis.report_geojson import is_piece, report_geojson
 from blueprint.analysis.review.document import area_zh
 from blueprint.analysis.rules import Rules
 from blueprint.analysis.site import Site
@@ -55,6 +55,7 @@ from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed, NotFound
 from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
 from blueprint.layers.store import Store
+from blueprint.layers.units import m2_text
 from blueprint.layers.users import User
 from blueprint.web.panel import UPLOAD_CRS
 from blueprint.web.project_actions import action_routes
@@ -133,9 +134,9 @@ def _pieces(project: Project, store: Store, rules: Rules) -> list[dict[str, Any]
     out = []
     for f in report_geojson(report)["features"]:
         p = f["properties"]
-        if p["role"] != "site" and p["status"] in NOT_OK:
+        if is_piece(f) and p["status"] in NOT_OK:
             label = f"{p['title']}：{'冲突' if p['status'] == 'conflict' else '有条件'}，" \
-                    f"{p['area_m2']:,.1f} 平方米"
+                    f"{m2_text(p['area_m2'])} 平方米"
             out.append({"geometry": shapely.geometry.shape(f["geometry"]),
                         "status": p["status"], "label": label})
     return out
@@ -271,9 +272,11 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         project = get_project(code, store=store)
         report = latest_report(code, store=store)
         rounds = rounds_of(code, store=store)
+        # the condition areas in force: the newest round's (an earlier round's were drawn
+        # on a site since revised, and its opinions are no longer the project's)
         conditions = [{"geometry": o.condition, "label": f"{a.name_zh}（第 {r.number} 轮）："
                        f"{o.answer_zh}，{o.text}"}
-                      for r in rounds for a in r.assignments for o in a.opinions
+                      for r in rounds[-1:] for a in r.assignments for o in a.opinions
                       if o.condition is not None and o is a.current]
         pieces = _pieces(project, store, rules)
         site = project_site(project) if project.site is not None else None
@@ -295,7 +298,8 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     parcels=site.parcels if site else 0,
                     report=report, refused=refused, kept=kept,
                     error=refusal.message_zh if refusal is not None else "",
-                    rounds=rounds, history=stage_history(code, store=store),
+                    rounds=rounds, round_heading=round_heading_zh,
+                    history=stage_history(code, store=store),
                     quota=quota, fmap=embed(fmap), draw=json.dumps(draw), stages=STAGE_ZH,
                     answers=ANSWER_ZH, conditions=len(conditions),
                     next_stage=next((to for to, via in TRANSITIONS[project.stage].items()

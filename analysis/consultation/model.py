@@ -56,6 +56,21 @@ def answer_text(answer: str, text: str | None, *, where: str = "text") -> str:
                    page_zh=f"{said}{TEXT_LABEL_ZH}中填写")
 
 
+def round_heading_zh(number: int, latest: int) -> str:
+    """How round ``number``'s opinions are headed, on the project page and in the 初审意见书
+    alike, ``latest`` the project's newest round: an earlier round's opinions are not in
+    force and say so.
+
+    >>> [round_heading_zh(n, 2) for n in (2, 1)]
+    ['第 2 轮征求意见（最新一轮）', '第 1 轮征求意见（前轮意见，以第 2 轮为准）']
+    >>> round_heading_zh(1, 1)
+    '第 1 轮征求意见'
+    """
+    if number >= latest:
+        return f"第 {number} 轮征求意见" + ("（最新一轮）" if number > 1 else "")
+    return f"第 {number} 轮征求意见（前轮意见，以第 {latest} 轮为准）"
+
+
 def check_round(rnd: ConsultationRound, to: str) -> None:
     """Raise :class:`IllegalTransition` unless the round may become ``to``; said as its users
     know it (the project's code and the round's number, not its row id)."""

@@ -18,14 +18,15 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from shapely.geometry.base import BaseGeometry
 
 from blueprint.analysis.clock import iso_utc, now_utc, shown_cn
-from blueprint.analysis.report_geojson import report_geojson
+from blueprint.analysis.messages import area_text, share_text
+from blueprint.analysis.report_geojson import is_piece, report_geojson
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.review.points import boundary_table
 from blueprint.analysis.review.static_map import site_map_png
 from blueprint.layers.catalogue import KINDS
 from blueprint.layers.repository import LayerInfo, list_layers
 from blueprint.layers.store import Store
-from blueprint.layers.units import m2_to_ha, m2_to_mu
+from blueprint.layers.units import m2_text, mu_text
 from blueprint.layers.users import actor_zh
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -47,7 +48,7 @@ class ReviewInput:
     reviewer: str
     at: datetime
     project: dict[str, Any] | None = None
-    opinions: list[dict[str, Any]] = field(default_factory=list)
+    opinions: list[dict[str, Any]] = field(default_factory=list)  # by round, newest first
     stale: str | None = None  # why a project's stored report is out of date
     parcels: list[BaseGeometry] = field(default_factory=list)  # as given, for the points
 
@@ -58,7 +59,7 @@ def pieces_of(report: VetReport) -> list[tuple[BaseGeometry, str]]:
 
     return [(shapely.geometry.shape(f["geometry"]), f["properties"]["status"])
             for f in report_geojson(report)["features"]
-            if f["properties"]["role"] != "site" and f["properties"]["status"] in NOT_OK]
+            if is_piece(f) and f["properties"]["status"] in NOT_OK]
 
 
 def layer_stamps(layers: list[LayerInfo]) -> list[dict[str, Any]]:
@@ -84,8 +85,9 @@ def site_review(report: VetReport, *, store: Store, reviewer: str,
 
 
 def area_zh(m2: float) -> str:
-    """``38,667.2 平方米（3.8667 公顷，58.00 亩）`` (docs/style-guide-zh.md)."""
-    return f"{m2:,.1f} 平方米（{m2_to_ha(m2):.4f} 公顷，{m2_to_mu(m2):.2f} 亩）"
+    """``38,667.3 平方米（3.8667 公顷，58.00 亩）`` (docs/style-guide-zh.md): the findings'
+    sentences' :func:`~blueprint.analysis.messages.area_text`."""
+    return area_text(m2)
 
 
 #: A capacity raster's units (the report's ``units``) as the document writes them.
@@ -138,7 +140,8 @@ def review_html(review: ReviewInput, *, store: Store) -> str:
         r=report, site=site, area=area_zh(site["area_m2"]), project=review.project,
         county=_county_name(report.get("county"), store),
         map_uri="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
-        findings=[p | {"area": _overlap(p)} for f in report["findings"]
+        findings=[p | {"area": _overlap(p), "share": share_text(p["overlap_share"])}
+                  for f in report["findings"]
                   for p in (f.get("by_level") or [f])],
         bands=[b | {"layer": layer["title"],
                     "units": UNITS_ZH.get(layer["units"], layer["units"])}
@@ -155,4 +158,4 @@ def review_html(review: ReviewInput, *, store: Store) -> str:
 def _overlap(part: dict[str, Any]) -> str:
     if not part.get("overlap_m2"):
         return "—"
-    return f"{part['overlap_m2']:,.1f} 平方米（{part['overlap_mu']:,.2f} 亩）"
+    return f"{m2_text(part['overlap_m2'])} 平方米（{mu_text(part['overlap_m2'])} 亩）"

@@ -4,11 +4,13 @@ consultation opinions in force."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import shapely
 import sqlalchemy as sa
 
 from blueprint.analysis.clock import shown_cn
+from blueprint.analysis.consultation.model import round_heading_zh
 from blueprint.analysis.consultation.records import rounds_of
 from blueprint.analysis.projects.model import Project
 from blueprint.analysis.projects.records import get_project
@@ -105,16 +107,24 @@ def _demands_zh(project: Project) -> list[str]:
             for k, v in sorted(project.demands.items(), key=lambda kv: order.get(kv[0], 99))]
 
 
-def _opinions(code: str, store: Store) -> list[dict[str, str | int]]:
-    rows: list[dict[str, str | int]] = []
-    for rnd in rounds_of(code, store=store):
-        for a in rnd.assignments:
-            o = a.current
-            if o is not None:
-                rows.append({"round": rnd.number, "department": a.name_zh,
-                             "answer": o.answer_zh, "text": o.text, "author": o.author,
-                             "at": _cn(o.at)})
-    return rows
+def _opinions(code: str, store: Store) -> list[dict[str, Any]]:
+    """The opinions in force of each round, grouped by round, the newest round first
+    (``heading``: :func:`round_heading_zh`, the project page's words); the newest round is
+    listed even before any department has answered (``rows`` empty), an earlier one only
+    when it has opinions."""
+    rounds = rounds_of(code, store=store)
+    if not rounds:
+        return []
+    latest = max(rnd.number for rnd in rounds)
+    groups: list[dict[str, Any]] = []
+    for rnd in sorted(rounds, key=lambda r: -r.number):
+        rows = [{"department": a.name_zh, "answer": o.answer_zh, "text": o.text,
+                 "author": o.author, "at": _cn(o.at)}
+                for a in rnd.assignments if (o := a.current) is not None]
+        if rows or rnd.number == latest:
+            groups.append({"number": rnd.number, "latest": rnd.number == latest,
+                           "heading": round_heading_zh(rnd.number, latest), "rows": rows})
+    return groups
 
 
 def _cn(value: datetime) -> str:

@@ -338,18 +338,16 @@ window.BlueprintCheck = function (bp) {
   /* "下载初审意见书（PDF）": the site as the server read it, vetted again and printed by
    * POST /api/vet/report.pdf (same industry and emissions); the answer is saved as a file. */
   function offerPdf(fc, name) {
-    var r = fc.report, outline = fc.features.filter(function (f) {
-      return f.properties.role === "site"; })[0];
+    var r = fc.report, checked = checkedSite(fc, r.site.name);
     var button = $("bp-dl-pdf");
     button.onclick = function (ev) {
       ev.preventDefault();
-      if (!outline || button.dataset.busy) { return; }
+      if (!checked || button.dataset.busy) { return; }
       button.dataset.busy = "1";
       button.textContent = "正在生成初审意见书…";
       fetch(base + "/api/vet/report.pdf", { method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ site: { type: "Feature", properties: { name: r.site.name },
-          geometry: outline.geometry }, industry: r.industry,
+        body: JSON.stringify({ site: checked, industry: r.industry,
           emissions: (r.capacity && r.capacity.emissions) || {} }) }).then(function (res) {
         if (!res.ok) { throw new Error("HTTP " + res.status); }
         return res.blob();
@@ -404,14 +402,31 @@ window.BlueprintCheck = function (bp) {
     });
   }
 
-  function offerSite(fc) {
+  /* The site as the server read it, to send again: its parcels as given (the answer's
+   * role "parcel" features, for a site of several), else its outline (one parcel). The
+   * outline is the parcels dissolved: two touching parcels are one polygon in it. */
+  function checkedSite(fc, name) {
+    var parcels = fc.features.filter(function (f) { return f.properties.role === "parcel"; });
+    if (parcels.length) {
+      return { type: "FeatureCollection", features: parcels.map(function (f) {
+        var props = name ? { name: name } : {};
+        ["parcel_name", "land_use"].forEach(function (k) {  /* what the parcel said of itself */
+          if (f.properties[k]) { props[k] = f.properties[k]; }
+        });
+        return { type: "Feature", properties: props, geometry: f.geometry }; }) };
+    }
     var outline = fc.features.filter(function (f) { return f.properties.role === "site"; })[0];
+    return outline ? { type: "Feature", properties: name ? { name: name } : {},
+      geometry: outline.geometry } : null;
+  }
+
+  function offerSite(fc) {
+    var checked = checkedSite(fc);
     document.querySelectorAll("#bp-site-downloads [data-site-format]").forEach(function (a) {
       a.onclick = function (ev) {
         ev.preventDefault();
-        if (!outline) { return; }
-        downloadSite({ type: "Feature", properties: {}, geometry: outline.geometry },
-          fc.report.site.name, a.dataset.siteFormat, a);
+        if (!checked) { return; }
+        downloadSite(checked, fc.report.site.name, a.dataset.siteFormat, a);
       };
     });
   }
