@@ -202,6 +202,9 @@ _NAME_COLUMNS = ("parcel_name", "name", "项目名称", "xmmc")
 #: header says it (地块名称, 地类用途) and a GIS file's or a GeoJSON feature's columns of
 #: these names: carried to the site's files (:mod:`blueprint.analysis.site_export`).
 PARCEL_FIELDS = ("parcel_name", "land_use")
+#: A Shapefile's names of :data:`PARCEL_FIELDS` (a DBF column name has at most 10 letters):
+#: what Blueprint's Shapefiles write, read back as the field.
+SHAPEFILE_NAMES = {"parcel_name": "parcelname"}
 
 
 def parcel_attributes(values_of: Callable[[str], list[Any] | None], count: int
@@ -209,11 +212,17 @@ def parcel_attributes(values_of: Callable[[str], list[Any] | None], count: int
     """Each of ``count`` parcels' :data:`PARCEL_FIELDS` that it gives (``values_of`` a
     column's values, None when missing); none at all when no parcel gives any."""
     columns = {name: values for name in PARCEL_FIELDS
-               if (values := values_of(name)) is not None and len(values) == count}
+               if (values := _values(values_of, name)) is not None and len(values) == count}
     out = [{name: str(values[i]).strip() for name, values in columns.items()
             if values[i] not in (None, "") and values[i] == values[i] and str(values[i]).strip()}
            for i in range(count)]
     return out if any(out) else []
+
+
+def _values(values_of: Callable[[str], list[Any] | None], name: str) -> list[Any] | None:
+    found = values_of(name)
+    short = SHAPEFILE_NAMES.get(name)
+    return found if found is not None or short is None else values_of(short)
 
 
 def _site_name(frame: gpd.GeoDataFrame, default: str) -> str:

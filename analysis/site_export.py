@@ -31,7 +31,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from blueprint.analysis.site import Site
+from blueprint.analysis.site import SHAPEFILE_NAMES, Site
 from blueprint.layers.coordfile import write_coordinate_file
 from blueprint.layers.crs import CGCS2000, to_crs
 from blueprint.layers.errors import BadInput, NotFound
@@ -187,7 +187,8 @@ def _today() -> str:
 def _write_zipped_shapefile(frame: gpd.GeoDataFrame, path: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="blueprint-shp-") as work:
         shp = Path(work) / "site.shp"
-        pyogrio.write_dataframe(frame, shp, driver="ESRI Shapefile", encoding="UTF-8")
+        pyogrio.write_dataframe(frame.rename(columns=SHAPEFILE_NAMES), shp,
+                                driver="ESRI Shapefile", encoding="UTF-8")
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for suffix in SHAPEFILE_PARTS:
                 archive.write(shp.with_suffix(suffix), f"site{suffix}")

@@ -58,3 +58,18 @@ def test_the_table_and_the_sentence_state_an_edge_area_alike(store, tmp_path):
                                         (38_667.25, "38,667.3")])
 def test_an_area_is_written_from_its_two_decimal_figure_half_up(m2, shown):
     assert m2_text(m2) == shown
+
+
+def test_the_vet_commands_table_writes_the_figures_as_the_sentence_does():
+    """``blueprint vet``'s findings table (service/cli/vet.py) writes a finding's area and
+    share from the same figures and helpers as its sentence: 38,667.25 m² is 38,667.3 in
+    both (Python's ``:,.1f`` rounds that binary half to even: 38,667.2)."""
+    from blueprint.analysis.messages import area_text, share_text
+    from blueprint.service.cli.vet import _finding_rows
+
+    finding = {"kind": "ecological_redline", "title": "生态保护红线", "status": "conflict",
+               "overlap_m2": 38_667.25, "overlap_mu": 58.0, "overlap_share": 0.123455,
+               "feature_ids": ["HX-1"]}
+    (row,) = _finding_rows(finding)
+    assert row[2] == "38,667.3" and area_text(38_667.25).startswith(row[2] + " 平方米")
+    assert row[4] == share_text(0.123455) == "12.35%"

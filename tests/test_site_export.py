@@ -362,3 +362,22 @@ def test_the_map_carries_each_parcels_name_and_land_use_to_its_file(client):
     back = read_coordinate_file(answer.content).parcels
     assert list(back["parcel_name"]) == MULTI_NAMES
     assert list(back["land_use"]) == ["工业用地", "工业用地"]
+
+
+def test_a_shapefile_keeps_each_parcels_name_in_ten_letters_and_reads_it_back(tmp_path):
+    """A DBF column name has at most 10 letters: the Shapefile names ``parcel_name``
+    ``parcelname`` itself (GDAL cut it to ``parcel_nam``, with a warning, which nothing read
+    back), and reading the file gives each parcel its name and land use again."""
+    import warnings
+
+    import pyogrio
+
+    path = tmp_path / "site.zip"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # GDAL's laundering of a long name is a warning
+        write_site(read_site(MULTI), "shp", path)
+    written = pyogrio.read_dataframe(f"/vsizip/{path}/site.shp")
+    assert list(written["parcelname"]) == MULTI_NAMES
+    back = read_site(path)
+    assert [a.get("parcel_name") for a in back.parcel_attributes] == MULTI_NAMES
+    assert [a.get("land_use") for a in back.parcel_attributes] == ["工业用地", "工业用地"]

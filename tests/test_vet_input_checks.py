@@ -177,3 +177,37 @@ def test_a_key_sent_twice_in_one_json_object_is_refused_not_read_as_the_last(
                            '{"SO2": 1, "NOx": 2}}'.encode(), headers=json_type)
     assert once.status_code == 200, once.text
     assert once.json()["capacity"]["emissions"] == {"SO2": 1.0, "NOx": 2.0}
+
+
+def test_a_projects_demands_sent_twice_are_refused_after_its_user_and_store_nothing(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """A project's declared demands and emissions (creation, revision) are read as sent too:
+    a kind twice is refused at its place in the body, nothing stored; a caller without a
+    token hears 401 first, not what is wrong with a body it may not send."""
+    from blueprint.analysis.projects import get_project, list_projects
+
+    token = create_user("twice_project", "nr_staff", None, store=city, actor="test")
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    fields = ('"name": "重复需求项目", "county": "371502", "industry": "industrial", '
+              '"investment": "3", "responsible_unit": "某公司"')
+    twice = f'{{{fields}, "demands": {{"land": 1, "new_construction_land": 2}}}}'
+    with _client(city, tmp_path) as client:
+        anonymous = client.post("/api/projects", content=twice.encode(),
+                                headers={"Content-Type": "application/json"})
+        refused = client.post("/api/projects", content=twice.encode(), headers=auth)
+        assert list_projects(store=city) == []
+        made = client.post("/api/projects", content=f'{{{fields}, "demands": {{"land": 1}}}}'
+                           .encode(), headers=auth)
+        assert made.status_code == 201, made.text
+        code = made.json()["code"]
+        revised = client.post(f"/api/projects/{code}/revise", headers=auth, content=(
+            '{"reason": "调整排放", "project": {"emissions": {"SO2": 1, "so2": 2}}}').encode())
+    assert anonymous.status_code == 401, anonymous.text
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["where"] == "body.demands.new_construction_land", refused.text
+    assert "新增建设用地指标需求填了两次（land=1、new_construction_land=2）" in \
+        refused.json()["message_zh"], refused.text
+    assert revised.status_code == 422, revised.text
+    assert revised.json()["where"] == "body.project.emissions.so2", revised.text
+    assert "二氧化硫排放量填了两次" in revised.json()["message_zh"], revised.text
+    assert get_project(code, store=city).emissions == {}

@@ -39,6 +39,7 @@ from blueprint.service.api.project_models import (
     project_out,
     round_out,
 )
+from blueprint.service.api.sent_once import SentOnceDep
 from blueprint.service.api.sites import DOWNLOAD_DOC, FormatQuery, download
 from blueprint.service.context import site_limits
 from blueprint.service.settings import Settings
@@ -67,6 +68,7 @@ def _report(report: StoredReport, stale: bool) -> dict[str, Any]:
 def api_create(
     body: ProjectIn,
     user: Annotated[User, permit("POST /api/projects")],
+    _: SentOnceDep,
     store: StoreDep,
     rules: RulesDep,
     settings: SettingsDep,
@@ -180,6 +182,7 @@ def api_revise(
     code: CodePath,
     body: ReviseIn,
     user: Annotated[User, permit("POST /api/projects/{code}/revise")],
+    _: SentOnceDep,
     store: StoreDep,
     settings: SettingsDep,
 ) -> Any:

@@ -13,7 +13,8 @@ from blueprint.analysis.report_schema import VetReport
 from blueprint.layers.store import Store
 from blueprint.service.api.bounds import Amount, Code, PairKey, Quantity
 from blueprint.service.api.deps import OptionalUserDep, RulesDep, StoreDep, StoreThreadsDep
-from blueprint.service.api.vet import SentOnce, _check_token, body_emissions, check_demands
+from blueprint.service.api.sent_once import SentOnce
+from blueprint.service.api.vet import _check_token, body_emissions, check_demands
 
 router = APIRouter(tags=["site search"])
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from datetime import datetime
 from decimal import Decimal
@@ -10,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -48,6 +47,7 @@ from blueprint.service.api.deps import (
     StoreDep,
     StoreThreadsDep,
 )
+from blueprint.service.api.sent_once import SentOnce
 from blueprint.service.api.uploads import naming_the_upload, save_upload, shown_name
 from blueprint.service.context import reading_store, site_limits
 
@@ -137,29 +137,6 @@ def check_demands(demands: dict[str, Decimal], field: str) -> None:
         except BadInput as exc:
             raise BadInput(f"{where}: {exc.message}", where=where,
                            message_zh=f"{kind.title}需求有误：{exc.message_zh}") from None
-
-
-class _Sent(list[tuple[str, Any]]):
-    """A JSON object as sent: its (key, value) pairs in order, a repeated key kept."""
-
-
-async def sent_once(request: Request) -> None:
-    """Refuse a pollutant or quota kind sent twice in one JSON object (``"demands": {"land":
-    1, "land": 2}``), at ``body.<field>.<key>``: reading JSON keeps the last one silently."""
-    from blueprint.analysis.amounts import demands_once
-    from blueprint.analysis.capacity import emissions_once
-
-    try:
-        sent = json.loads(await request.body(), object_pairs_hook=_Sent)
-    except ValueError:  # not JSON: the body's validation says so
-        return
-    for name, value in sent if isinstance(sent, _Sent) else ():
-        if isinstance(value, _Sent) and name in ("emissions", "demands", "demand"):
-            once = emissions_once if name == "emissions" else demands_once
-            once(value, f"body.{name}")
-
-
-SentOnce = Depends(sent_once)
 
 
 def body_emissions(emissions: dict[str, float], field: str) -> dict[str, float]:

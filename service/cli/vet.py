@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from blueprint.analysis.messages import STATUS_ZH
+from blueprint.analysis.messages import STATUS_ZH, share_text
 from blueprint.layers.errors import BadInput
+from blueprint.layers.units import m2_text
 from blueprint.service.cli.console import (
     china_time,
     open_store,
@@ -77,8 +78,8 @@ def _finding_rows(f: dict[str, Any]) -> list[list[str]]:
     if f["kind"] == "env_capacity" and not f["overlap_m2"]:
         return [[f["title"], STATUS_ZH[f["status"]], "—", "—", "—", ""]]
     parts = f.get("by_level") or [f]
-    return [[p["title"], STATUS_ZH[p["status"]], f"{p['overlap_m2']:,.1f}",
-             f"{p['overlap_mu']:,.2f}", f"{p['overlap_share']:.2%}",
+    return [[p["title"], STATUS_ZH[p["status"]], m2_text(p["overlap_m2"]),
+             f"{p['overlap_mu']:,.2f}", share_text(p["overlap_share"]),
              "、".join(p["feature_ids"][:3])] for p in parts]
 
 
