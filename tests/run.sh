@@ -83,15 +83,16 @@ as_postgres psql -d blueprint_test -qc "SET client_min_messages = warning; CREAT
 echo "== Tests"
 # With no arguments: the suite on BLUEPRINT_TEST_WORKERS processes (default 2; each takes whole
 # test files, pytest-xdist --dist loadfile), then, alone, the tests that restart PostgreSQL or
-# load the machine on purpose. With arguments (files, -k, -x …): one plain pytest run.
+# load the machine on purpose, or assert what another test's open transaction would change
+# (marked alone). With arguments (files, -k, -x …): one plain pytest run.
 workers="${BLUEPRINT_TEST_WORKERS:-2}"
 if [ $# -gt 0 ] || [ "$workers" = "1" ]; then
   python3 -m pytest -q "$@"
 else
   status=0
   python3 -m pytest -q -n "$workers" --dist loadfile \
-    -m "not server_restart and not stress" || status=$?
-  echo "== Tests that restart PostgreSQL or load the machine, alone"
-  python3 -m pytest -q -m "server_restart or stress" || status=$((status > 0 ? status : $?))
+    -m "not server_restart and not stress and not alone" || status=$?
+  echo "== Tests that restart PostgreSQL, load the machine or need it to themselves, alone"
+  python3 -m pytest -q -m "server_restart or stress or alone" || status=$((status > 0 ? status : $?))
   exit "$status"
 fi
