@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
@@ -83,14 +83,12 @@ def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
     owner, layer_no, cand, geoms = _candidates(site_arr, boxes, extent, indexes, store)
     if not cand.size:
         return answers
-    size = shapely.get_num_coordinates(geoms)  # the features' vertices, for both tests
-    touched = _against_features(site_arr[owner], geoms, shapely.intersects, shapely.intersects,
-                                size)
+    touched, covered, inside = _relations(site_arr[owner], geoms)
     if not touched.any():
         return answers
     owner, cand, layer_no, geoms = owner[touched], cand[touched], layer_no[touched], \
         geoms[touched]
-    pieces = _intersections(geoms, site_arr[owner], size[touched])
+    pieces = _pieces(geoms, site_arr[owner], covered[touched], inside[touched])
     if len(sites) == 1:
         projected = _projected(pieces, int(zone_arr[0]))
     else:
@@ -132,10 +130,11 @@ def overlay_embedded_many(sites: Sequence[BaseGeometry], zones: Sequence[int],
 
 def _projected(pieces: np.ndarray, zone: int) -> np.ndarray:
     """``pieces`` (EPSG:4490) in the Gauss-Krüger ``zone``: as :func:`to_crs`, with the
-    coordinates handed to pyproj in one call and set back without a Python callback."""
-    xy = shapely.get_coordinates(pieces)
-    x, y = transformer(CGCS2000, zone).transform(xy[:, 0], xy[:, 1])
-    return shapely.set_coordinates(pieces.copy(), np.column_stack((x, y)))
+    coordinates handed to pyproj in one call, transformed in place, and set back without a
+    Python callback."""
+    xy = np.ascontiguousarray(shapely.get_coordinates(pieces).T)  # x row, y row
+    transformer(CGCS2000, zone).transform(xy[0], xy[1], inplace=True)
+    return shapely.set_coordinates(pieces.copy(), xy.T)
 
 
 def _candidates(site_arr: np.ndarray, boxes: np.ndarray, extent: list[float],
@@ -271,52 +270,65 @@ def class_unions_embedded(layer: LayerInfo, area: BaseGeometry, *, store: Store
     cand = np.sort(index.tree.query(area, predicate="intersects"))
     if cand.size == 0:
         return {}
-    pieces = _intersections(index.arrays.geoms[cand], np.full(cand.size, area, dtype=object))
+    geoms, clip = index.arrays.geoms[cand], np.full(cand.size, area, dtype=object)
+    _, covered, inside = _relations(clip, geoms)
+    pieces = _pieces(geoms, clip, covered, inside)
     klass = index.arrays.klass[cand]
     return {value: shapely.union_all(pieces[klass == value])
             for value in dict.fromkeys(klass)}
 
 
-def _intersections(geoms: np.ndarray, sites: np.ndarray, size: np.ndarray | None = None
-                   ) -> np.ndarray:
-    """Intersection of each feature with its site, short-cutting features covered by it
-    (and vice versa). ``size``: the features' vertices, when already counted."""
-    out = geoms.copy()  # a feature the site covers is its own piece
-    # The site (prepared per request) is the first operand; the shared layer geometries
-    # are never prepared, as GEOS prepared geometries are not thread-safe.
-    rest = np.flatnonzero(~shapely.covers(sites, geoms))
-    if rest.size:
-        inside = _against_features(sites[rest], geoms[rest], shapely.covered_by,
-                                   shapely.covers, None if size is None else size[rest])
-        out[rest[inside]] = sites[rest[inside]]
-        todo = rest[~inside]
-        if todo.size:
-            cut = shapely.intersection(geoms[todo], sites[todo])
-            for i in np.flatnonzero(shapely.get_type_id(cut) == 7).tolist():
-                cut[i] = _polygons_only(cut[i])  # a GeometryCollection: edges met too
-            out[todo] = cut
+def _relations(sites: np.ndarray, geoms: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per (site, feature) pair: whether they meet (``touched``), whether the site covers
+    the feature (``covered``: the feature is its own piece) and whether the feature covers
+    the site (``inside``: the site is the piece), each pair tested once for all three. A
+    large feature (a county, a zoning plan) is tested through this thread's own prepared
+    copy of it (:func:`_prepared_copy`), fetched once for the three tests; a small one
+    with the site first, as the site is prepared (per request: the shared layer geometries
+    are never prepared, as GEOS prepared geometries are not thread-safe)."""
+    size = shapely.get_num_coordinates(geoms)
+    big = (size > BIG_VERTICES) & (size <= PREPARED_VERTICES_PER_THREAD)
+    if not big.any():
+        return (np.asarray(shapely.intersects(sites, geoms), dtype=bool),
+                np.asarray(shapely.covers(sites, geoms), dtype=bool),
+                np.asarray(shapely.covered_by(sites, geoms), dtype=bool))
+    touched, covered, inside = (np.empty(len(geoms), dtype=bool) for _ in range(3))
+    small = ~big
+    if small.any():
+        s_sites, s_geoms = sites[small], geoms[small]
+        touched[small] = shapely.intersects(s_sites, s_geoms)
+        covered[small] = shapely.covers(s_sites, s_geoms)
+        inside[small] = shapely.covered_by(s_sites, s_geoms)
+    b_sites = sites[big]
+    copies = np.array([_prepared_copy(g, n) for g, n in zip(geoms[big], size[big].tolist(),
+                                                              strict=True)], dtype=object)
+    touched[big] = shapely.intersects(copies, b_sites)
+    covered[big] = shapely.covers(b_sites, copies)
+    inside[big] = shapely.covers(copies, b_sites)
+    return touched, covered, inside
+
+
+def _pieces(geoms: np.ndarray, sites: np.ndarray, covered: np.ndarray, inside: np.ndarray
+            ) -> np.ndarray:
+    """Each touched feature's piece of its site: the feature where the site covers it, the
+    site where the feature covers it, else their intersection (its polygons)."""
+    out = geoms.copy()
+    inside = inside & ~covered
+    if inside.any():
+        out[inside] = sites[inside]
+    todo = np.flatnonzero(~(covered | inside))
+    if todo.size:
+        out[todo] = _cut(geoms[todo], sites[todo])
     return out
 
 
-def _against_features(sites: np.ndarray, geoms: np.ndarray, site_first: Callable[..., Any],
-                      feature_first: Callable[..., Any], size: np.ndarray | None = None
-                      ) -> np.ndarray:
-    """A predicate per (site, feature) pair, ``site_first(sites, geoms)``: the site first,
-    as it is prepared. A large feature (a county, a zoning plan) is tested as
-    ``feature_first(its copy, site)`` through this thread's own prepared copy of it:
-    unprepared, GEOS would walk its every edge again for each site. ``size``: the
-    features' vertices, when already counted."""
-    if size is None:
-        size = shapely.get_num_coordinates(geoms)
-    big = (size > BIG_VERTICES) & (size <= PREPARED_VERTICES_PER_THREAD)
-    if not big.any():
-        return np.asarray(site_first(sites, geoms), dtype=bool)
-    answer = np.empty(len(geoms), dtype=bool)
-    answer[~big] = site_first(sites[~big], geoms[~big])
-    copies = np.array([_prepared_copy(g, n) for g, n in zip(geoms[big], size[big].tolist(),
-                                                              strict=True)], dtype=object)
-    answer[big] = feature_first(copies, sites[big])
-    return answer
+def _cut(geoms: np.ndarray, sites: np.ndarray) -> np.ndarray:
+    """The intersections of ``geoms`` with ``sites``, pairwise: their polygons only."""
+    cut = shapely.intersection(geoms, sites)
+    for i in np.flatnonzero(shapely.get_type_id(cut) == 7).tolist():
+        cut[i] = _polygons_only(cut[i])  # a GeometryCollection: edges met too
+    return cut
 
 
 def _prepared_copy(geom: BaseGeometry, vertices: int) -> BaseGeometry:
