@@ -7,14 +7,16 @@ site in their county, and city staff are offered the county holding most of the 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from blueprint.analysis.evaluators import rule_of
+from blueprint.analysis.counties import admin_counties, admin_layers
 from blueprint.analysis.overlay import overlay_site
 from blueprint.analysis.quota.balances import county_name
 from blueprint.analysis.site import Site
+from blueprint.layers.catalogue_cache import current_layers
 from blueprint.layers.errors import BadInput, NotAllowed, UnknownCRS
-from blueprint.layers.repository import LayerInfo, list_layers, load_features
+from blueprint.layers.repository import LayerInfo, list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 
@@ -38,8 +40,7 @@ def site_counties(site: Site, *, store: Store) -> list[SiteCounty]:
     ...                                store=store)]  # doctest: +SKIP
     ['371502']
     """
-    admin = [layer for layer in list_layers(store=store)
-             if not layer.is_raster and rule_of(layer.kind) == "admin"]
+    admin = admin_layers(list_layers(store=store))
     if not admin:
         return []
     hits = [h for o in overlay_site(site.geometry, site.zone_epsg, admin, store=store)
@@ -98,9 +99,7 @@ def require_in_city(site: Site, *, store: Store) -> None:
     """Refuse a site (pasted boundary points) with no part in the city: coordinates of
     another place, or read in the wrong coordinate system. Without an administrative layer
     nothing can be said, and nothing is refused."""
-    admin = [layer for layer in list_layers(store=store)
-             if not layer.is_raster and rule_of(layer.kind) == "admin"]
-    if not admin or site_counties(site, store=store):
+    if not admin_layers(list_layers(store=store)) or site_counties(site, store=store):
         return
     west, south, east, north = site.geometry.bounds
     where = f"{west:.5f}, {south:.5f} – {east:.5f}, {north:.5f}"
@@ -113,22 +112,6 @@ def require_in_city(site: Site, *, store: Store) -> None:
 
 LISTED = 30  # counties a refusal of an unknown county lists at most
 _CODE = re.compile(r"[0-9A-Za-z_-]+")
-
-
-def admin_layers(*, store: Store) -> list[LayerInfo]:
-    """The administrative boundary layers (vector) of the store."""
-    return [layer for layer in list_layers(store=store)
-            if not layer.is_raster and rule_of(layer.kind) == "admin"]
-
-
-def layer_counties(layers: list[LayerInfo], *, store: Store) -> dict[str, str]:
-    """County code → name (the code when unnamed) of ``layers``' features, codes in order."""
-    named: dict[str, str] = {}
-    for layer in layers:
-        arrays = load_features(layer, store=store)
-        for fid, klass in zip(arrays.fids, arrays.klass, strict=True):
-            named[str(fid)] = str(klass) if klass else named.get(str(fid), str(fid))
-    return dict(sorted(named.items()))
 
 
 def county_code(county: str, named: dict[str, str], *, where: str = "county") -> str:
@@ -163,13 +146,21 @@ def known_zh(named: dict[str, str]) -> str:
     return f"，可选：{listed}{more}（填县区代码或名称）"
 
 
-def resolve_county(county: str | None, *, store: Store, where: str = "county") -> str | None:
+def resolve_county(county: str | None, *, store: Store, where: str = "county",
+                   catalogue: Sequence[LayerInfo] | None = None) -> str | None:
     """``county`` (a code or a name) as the code of a county of the administrative boundary
-    layer (:func:`county_code`); None stays None. Without such a layer there is nothing to
-    check it against, and it is taken as given."""
+    layer (:func:`county_code` among :func:`analysis.counties.admin_counties`); None stays
+    None. Without such a layer there is nothing to check it against, and it is taken as
+    given.
+
+    ``catalogue``: the layers, where the caller has listed them; else the current
+    catalogue as the vetting keeps it (:func:`~layers.catalogue_cache.current_layers`).
+    The counties' names are read once per version of the layer (a site check with a county
+    asks on every request)."""
     if county is None:
         return None
-    layers = admin_layers(store=store)
-    if not layers:
+    if catalogue is None:
+        catalogue = current_layers(store=store)
+    if not admin_layers(catalogue):
         return county
-    return county_code(county, layer_counties(layers, store=store), where=where)
+    return county_code(county, admin_counties(store=store, catalogue=catalogue), where=where)

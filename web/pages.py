@@ -22,9 +22,10 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from blueprint.analysis.counties import admin_counties
 from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.rules import Rules
-from blueprint.layers.departments import list_departments
+from blueprint.layers.departments import department_names
 from blueprint.layers.errors import BlueprintError, NotAllowed
 from blueprint.layers.inputs import CODE_LEN, NAME_LEN, ONE_LINE
 from blueprint.layers.repository import get_layer, list_layers
@@ -91,14 +92,15 @@ def _page_routes(deps: PageDeps) -> APIRouter:
         """The blueprint map with the site-check panel; 保存为项目 is offered to those who
         may save a project (a department or read-only user is told why not)."""
         header = header_parts(page_context(request, session, store), sign_in="/")
+        catalogue = list_layers(store=store)  # the search's counties: the boundary layer's
         options = PageOptions(save_refused=save_refused(session), header=header,
             county=(session.user.county or "") if session else "",
             base=request.scope.get("root_path", ""), basemap_url=settings.basemap_url,
             basemap_attribution=settings.basemap_attribution,
             industries=[(code, ind.title) for code, ind in rules.industries.items()],
             class_names=dict(rules.landuse_names),
-            counties=sorted(counties(store=store).items()))
-        html = render_page(list_layers(store=store), options)
+            counties=list(admin_counties(store=store, catalogue=catalogue).items()))
+        html = render_page(catalogue, options)
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
     @pages.get("/docs", response_class=HTMLResponse)
@@ -156,13 +158,25 @@ def _image_routes(deps: PageDeps) -> APIRouter:
 
 def page_context(request: Request, session: Session | None, store: Store) -> PageContext:
     """What every page's header needs: the root path, the session and the Chinese names of the
-    signed-in user's department and county (if any)."""
+    signed-in user's department (deactivated or not) and county (:func:`header_county_zh`),
+    if any."""
     department = session.user.department if session is not None else None
     county = session.user.county if session is not None else None
-    names = {d.code: d.name_zh for d in list_departments(store=store)} if department else {}
     return PageContext(base=request.scope.get("root_path", ""), session=session,
-                       department_zh=names.get(department or "", ""),
-                       county_zh=counties(store=store).get(county or "", "") if county else "")
+                       department_zh=department_names(store=store).get(department, "")
+                       if department else "",
+                       county_zh=header_county_zh(county, store) if county else "")
+
+
+def header_county_zh(county: str, store: Store) -> str:
+    """A county user's county as the header names it, granted quota or not: the
+    administrative boundary layer's name (kept per layer version: every page asks), else
+    the quota ledger's (:func:`~analysis.quota.balances.counties`); "" for a county known
+    by its code alone."""
+    name = admin_counties(store=store).get(county, county)
+    if name == county:
+        name = counties(store=store).get(county, county)
+    return name if name != county else ""
 
 
 def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:

@@ -27,7 +27,7 @@ from blueprint.analysis.projects.reports import Staleness, StoredReport
 from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.rules import Rules
-from blueprint.layers.departments import list_departments
+from blueprint.layers.departments import department_names, list_departments
 from blueprint.layers.errors import BadInput, Conflict
 from blueprint.layers.kinds import kinds
 from blueprint.layers.repository import LayerInfo, list_layers
@@ -151,12 +151,13 @@ def project_view(user: User, project: Project, rounds: list[ConsultationRound],
     actions = _actions(user, project, current, report, staleness is not None, allows)
     in_round = {a.department for a in current.active} if current else set()
     routing = load_routing()
-    names = {d.code: d.name_zh for d in list_departments(store=store)}
+    active = {d.code: d.name_zh for d in list_departments(store=store)}  # may be added
+    names = department_names(store=store)  # deactivated ones too: still in a round
     always = {r.code for r in routing.departments if r.always}
     return {"actions": actions, "stale": stale_zh(staleness, report, layers),
             "revet": _revet(query, report),
             "current_round": current, "late": late_in_round(current, today_cn()) if current else {},
             "answer_here": _answer_here(user, project, current, allows),
             "default_period": routing.default_period,
-            "add_departments": {c: n for c, n in names.items() if c not in in_round},
+            "add_departments": {c: n for c, n in active.items() if c not in in_round},
             "remove_departments": {c: names.get(c, c) for c in sorted(in_round - always)}}

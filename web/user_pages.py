@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from blueprint.analysis.quota.balances import counties
-from blueprint.layers.departments import list_departments
+from blueprint.analysis.quota.balances import known_counties
+from blueprint.layers.departments import department_names
 from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed
 from blueprint.layers.inputs import check_fields
 from blueprint.layers.users import (
@@ -48,8 +48,8 @@ def user_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         notice = DONE_ZH[done].format(name=name) if done in DONE_ZH and any(
             u.name == name for u in rows) else ""
         return page(ctx, "users.html", status=refusal.status if refusal else 200,
-                    rows=rows, roles=ROLES, counties=counties(store=store),
-                    departments={d.code: d.name_zh for d in list_departments(store=store)},
+                    rows=rows, roles=ROLES, counties=known_counties(store=store),
+                    departments=department_names(store=store),
                     error=refusal.message_zh if refusal else "",
                     refused=refusal.form if refusal else None,
                     notice=notice, min_password=MIN_PASSWORD)

@@ -56,19 +56,25 @@ def answer_text(answer: str, text: str | None, *, where: str = "text") -> str:
                    page_zh=f"{said}{TEXT_LABEL_ZH}中填写")
 
 
-def round_heading_zh(number: int, latest: int) -> str:
+def round_heading_zh(number: int, latest: int, status: str = OPEN) -> str:
     """How round ``number``'s opinions are headed, on the project page and in the 初审意见书
-    alike, ``latest`` the project's newest round: an earlier round's opinions are not in
-    force and say so.
+    alike, ``latest`` the project's newest round and ``status`` this round's: an earlier
+    round's opinions are not in force and say so; nor are those of the newest round once
+    it closed for revision (``rejected``: the project is revised and consulted again, the
+    next round not yet started), which is not headed 最新一轮 as if they stood.
 
     >>> [round_heading_zh(n, 2) for n in (2, 1)]
     ['第 2 轮征求意见（最新一轮）', '第 1 轮征求意见（前轮意见，以第 2 轮为准）']
     >>> round_heading_zh(1, 1)
     '第 1 轮征求意见'
+    >>> round_heading_zh(2, 2, REJECTED)
+    '第 2 轮征求意见（未通过，待修改后重新征求意见）'
     """
-    if number >= latest:
-        return f"第 {number} 轮征求意见" + ("（最新一轮）" if number > 1 else "")
-    return f"第 {number} 轮征求意见（前轮意见，以第 {latest} 轮为准）"
+    if number < latest:
+        return f"第 {number} 轮征求意见（前轮意见，以第 {latest} 轮为准）"
+    if status == REJECTED:
+        return f"第 {number} 轮征求意见（未通过，待修改后重新征求意见）"
+    return f"第 {number} 轮征求意见" + ("（最新一轮）" if number > 1 else "")
 
 
 def check_round(rnd: ConsultationRound, to: str) -> None:

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import now_utc
+from blueprint.analysis.counties import boundary_counties
 from blueprint.analysis.quota import holds
 from blueprint.analysis.quota.kinds import KINDS, from_units, resolve_kind
 from blueprint.analysis.quota.ledger import (
@@ -36,7 +37,6 @@ from blueprint.analysis.quota.ledger import (
     Account,
     account_title,
     balance,
-    boundary_counties,
     county_names,
     project_names,
 )
@@ -241,8 +241,10 @@ def balances(*, store: Store, year: int | None = None, kind: str | None = None,
 
 
 def counties(*, store: Store) -> dict[str, str]:
-    """County code → name from the ledger's county reserves (see
-    :func:`~blueprint.analysis.quota.ledger.county_names`)."""
+    """The quota ledger's counties: code → name of every county a grant has named (its
+    reserves), each named by :func:`~blueprint.analysis.quota.ledger.county_names`' rule.
+    Not every county of the city: :func:`known_counties` is what a filter may ask for,
+    :func:`analysis.counties.admin_counties` the administrative boundary layer's."""
     with store.read() as conn:
         return county_names(conn)
 
@@ -278,8 +280,8 @@ def known_counties(*, store: Store) -> dict[str, str]:
     ledger has an account of (a county reserve, or a project's under its county: a code
     that changed keeps its accounts and grants under the old code), those of the layer's
     older versions and those a project names. Names by :func:`county_names`' rule, else
-    the newest boundary version's that has the code; a code nothing names is its own
-    name. Codes in order."""
+    the newest boundary version's that names the code (:mod:`analysis.counties`); a
+    code nothing names is its own name. Codes in order."""
     with store.read() as conn:
         return counties_known(conn)
 

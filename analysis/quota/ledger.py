@@ -18,16 +18,15 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from blueprint.analysis.counties import boundary_counties
 from blueprint.analysis.quota.kinds import KINDS, format_amount
 from blueprint.analysis.quota.tables import accounts, entries
 from blueprint.layers.engine.registry import backend_of
 from blueprint.layers.errors import Conflict, NotFound, QuotaExceeded
-from blueprint.layers.schema import layer_features, layers
 from blueprint.layers.schema import projects as project_table
 
 SOURCE, POOL, COUNTY, HOLD, PROJECT, RETIRED = (
     "source", "pool", "county", "hold", "project", "retired")
-ADMIN_KIND = "admin_boundary"  # the layer kind whose features are the city's counties
 THIS_OPERATION = -1  # placeholder for the id of the operation being posted
 TYPE_ZH = {SOURCE: "上级下达", POOL: "市级统筹池", COUNTY: "县级储备", HOLD: "项目预留",
            PROJECT: "项目配置", RETIRED: "核销"}
@@ -102,31 +101,14 @@ def get_account(conn: Connection, *, year: int, kind: str, type: str, owner: str
     return created
 
 
-def boundary_counties(conn: Connection, *, every_version: bool = False) -> dict[str, str]:
-    """County code → name in the current version of the administrative boundary layer
-    (its features' ids and classes; a feature without a name is named by its code).
-
-    ``every_version``: the codes of the older versions too (a code that changed, as
-    茌平县 371523 did in 2019, is still in the versions before), each named as its newest
-    version names it."""
-    query = (sa.select(layer_features.c.fid, layer_features.c.klass)
-             .join(layers, layers.c.id == layer_features.c.layer_id)
-             .where(layers.c.kind == ADMIN_KIND))
-    if every_version:
-        query = query.order_by(layers.c.current, layers.c.imported_at, layers.c.id)
-    else:
-        query = query.where(layers.c.current)
-    return {str(fid): (str(klass).strip() or str(fid)) if klass is not None else str(fid)
-            for fid, klass in conn.execute(query)}
-
-
 def county_names(conn: Connection) -> dict[str, str]:
     """County code → name for every county a grant has named: the one list of the ledger's
-    counties (forms, page headers, bulletins, reports, balances).
+    counties (quota forms, bulletins, reports, balances).
 
     One rule for the name, whatever the grants called it (茌平县 has been 茌平区 since
-    2019): the current administrative boundary layer's name for the code, else the name
-    the newest grant recorded (its reserve account's), else the code. Codes in order."""
+    2019): the current administrative boundary layer's name for the code
+    (:func:`analysis.counties.boundary_counties`), else the name the newest grant
+    recorded (its reserve account's), else the code. Codes in order."""
     suffix = f" {TYPE_ZH[COUNTY]}"
     granted: dict[str, str] = {}
     for owner, title in conn.execute(

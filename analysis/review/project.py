@@ -123,7 +123,8 @@ def _opinions(code: str, store: Store) -> list[dict[str, Any]]:
                 for a in rnd.assignments if (o := a.current) is not None]
         if rows or rnd.number == latest:
             groups.append({"number": rnd.number, "latest": rnd.number == latest,
-                           "heading": round_heading_zh(rnd.number, latest), "rows": rows})
+                           "heading": round_heading_zh(rnd.number, latest, rnd.status),
+                           "rows": rows})
     return groups
 
 

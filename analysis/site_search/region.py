@@ -22,6 +22,7 @@ from typing import Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from blueprint.analysis.counties import admin_counties, admin_layers
 from blueprint.analysis.evaluators import WATER_LEVEL_ZH, rule_of, water_level
 from blueprint.analysis.rules import IndustryRules, Rules, Status
 from blueprint.analysis.site_county import county_code
@@ -109,18 +110,20 @@ def _area_of_interest(vectors: list[LayerInfo], county: str | None, *, store: St
                       ) -> tuple[BaseGeometry, str, str | None]:
     """The county (or every county) from the administrative layer, its Chinese name and its
     code (``county`` may be given by its name: :func:`~analysis.site_county.county_code`)."""
-    admins = [layer for layer in vectors if rule_of(layer.kind) == "admin"]
-    feats = [(str(fid), klass, geom) for layer in admins
-             for fid, klass, geom in zip(*_arrays(layer, store), strict=True)]
+    admins = admin_layers(vectors)
+    feats = [(str(fid), geom) for layer in admins
+             for fid, _klass, geom in zip(*_arrays(layer, store), strict=True)]
     if not feats and (county is not None or not vectors):  # no county to find or list
         raise BadInput("the store has no administrative boundary layer to search in",
                        message_zh="图层库中没有行政区划图层，无法确定搜索范围", where="county")
+    place_zh = "全市"
     if county is not None:
-        county = county_code(county, dict(sorted((f[0], str(f[1] or f[0])) for f in feats)))
+        named = admin_counties(store=store, catalogue=admins)
+        county = county_code(county, named)
         feats = [f for f in feats if f[0] == county]
+        place_zh = named[county]
     if feats:
-        geom = shapely.union_all([f[2] for f in feats])
-        return geom, str(feats[0][1] or feats[0][0]) if county else "全市", county
+        return shapely.union_all([f[1] for f in feats]), place_zh, county
     boxes = [shapely.box(*layer.bbox) for layer in vectors]
     return shapely.union_all(boxes), NO_COUNTIES, None
 

@@ -153,9 +153,9 @@ def inbox_cmd(department: Annotated[str | None, typer.Option(
         raise BadInput("name the department (--department) or a department user (--user)",
                        message_zh="请用 --department 指定部门，或用 --user 指定会商部门用户",
                        where="--department")
-    from blueprint.layers.departments import list_departments
+    from blueprint.layers.departments import department_names
 
-    named = {d.code: d.name_zh for d in list_departments(store=store)}
+    named = department_names(store=store)  # deactivated ones too: rounds may still ask them
     if code not in named:  # a mistyped code is an error, not an empty inbox
         raise BadInput(f"unknown department {code[:40]!r}; departments: {', '.join(named)}",
                        message_zh=f"未知的部门“{code[:40]}”", where="--department")
@@ -196,14 +196,14 @@ def _answer_zh(answer: str | None) -> str:
 def overdue_cmd(format: Format = "table") -> None:
     """Answers past their deadline, per department."""
     from blueprint.analysis.consultation import overdue
-    from blueprint.layers.departments import list_departments
+    from blueprint.layers.departments import department_names
 
     store = open_store(create=False)
     found = overdue(store=store)
     if format == "json":
         print_json(found)
         return
-    named = {d.code: d.name_zh for d in list_departments(store=store)}
+    named = department_names(store=store)  # a department deactivated mid-round too
     table("逾期未答复", ["部门", "轮次", "项目编号", "项目名称", "答复期限", "逾期工作日"],
           [[named.get(dept, dept), r["round_id"], r["project"], r["name"],
             _deadline_zh(r["deadline"]), r["working_days_overdue"]]

@@ -1,0 +1,104 @@
+"""The administrative boundary layer's county names, read once per layer version.
+
+``resolve_county`` runs on every site check given a county (the API's ``county``, the CLI's
+``--county``): it listed the layers and read every feature of the boundary layer each
+time. Now the names are kept per version of the layer (:func:`analysis.counties.
+admin_counties`) and the catalogue is the vetting's own (``current_layers``): a repeated
+check reads at most the catalogue's change marker, and a new version of the layer (a
+county renamed, one added, one gone) is read anew, by the core and by the API. Both
+engines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import shapely
+import sqlalchemy as sa
+
+from blueprint.analysis.counties import admin_counties, boundary_counties
+from blueprint.analysis.site_county import resolve_county
+from blueprint.layers.catalogue_cache import MARKER_SQL
+from blueprint.layers.crs import to_crs
+from blueprint.layers.errors import BadInput
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.store import Store
+from tests.helpers import GK39, box, frame, write
+from tests.test_web import _client
+
+
+def _boundary(store: Store, tmp_path: Path, names: dict[str, str | None], file: str) -> None:
+    """Import (or re-import: a new version of) the layer ``county``: one box per code."""
+    layer = write(frame([box(i * 1000, 0, 900, 900) for i in range(len(names))],
+                        code=list(names), name=list(names.values())), tmp_path / file)
+    import_layer(layer, ImportOptions(kind="admin_boundary", name="county", id_field="code"),
+                 store=store)
+
+
+@contextmanager
+def _statements(store: Store) -> Iterator[list[str]]:
+    """The SQL statements ``store`` runs inside the block."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", record)
+
+
+def test_a_county_is_resolved_from_names_read_once_per_layer_version(
+        store: Store, tmp_path: Path) -> None:
+    _boundary(store, tmp_path, {"990001": "甲县", "990002": "乙县"}, "v1.gpkg")
+    assert resolve_county("甲县", store=store) == "990001"  # the first check reads them
+    with _statements(store) as seen:
+        assert resolve_county("乙县", store=store) == "990002"
+        assert resolve_county("990001", store=store) == "990001"
+        with pytest.raises(BadInput) as unknown:
+            resolve_county("丙县", store=store)
+    assert "可选：990001（甲县）、990002（乙县）" in unknown.value.message_zh
+    # nothing read again but the catalogue's change marker (none at all once the embedded
+    # engine's files have settled; SQLite's BEGIN of its read): no catalogue list, no
+    # feature of the layer
+    assert {s.strip() for s in seen} <= {MARKER_SQL, "BEGIN"}, seen
+
+    # a new version: 990001 renamed, 990002 gone, 990003 new (and unnamed: its code)
+    _boundary(store, tmp_path, {"990001": "丙县", "990003": None}, "v2.gpkg")
+    assert resolve_county("丙县", store=store) == "990001"
+    assert resolve_county("990003", store=store) == "990003"
+    for gone in ("甲县", "乙县", "990002"):
+        with pytest.raises(BadInput):
+            resolve_county(gone, store=store)
+    assert admin_counties(store=store) == {"990001": "丙县", "990003": "990003"}
+    with store.read() as conn:  # the transaction's reader agrees, and with every version
+        assert boundary_counties(conn) == {"990001": "丙县", "990003": "990003"}
+        assert boundary_counties(conn, every_version=True) == {
+            "990001": "丙县", "990002": "乙县", "990003": "990003"}
+
+
+def test_the_api_resolves_a_county_of_the_layers_new_version(store: Store,
+                                                             tmp_path: Path) -> None:
+    """The app's store keeps the names between requests; a re-import of the layer (here
+    by the store under the app, as another process would) is seen by the next request."""
+    _boundary(store, tmp_path, {"990001": "甲县", "990002": "乙县"}, "v1.gpkg")
+    inside = to_crs(box(100, 100, 300, 300), GK39, 4490)
+    site = shapely.geometry.mapping(inside)
+    with _client(store, tmp_path) as client:
+        def county(name: str) -> tuple[int, str]:
+            answer = client.post("/api/vet", json={"site": site, "county": name})
+            body = answer.json()
+            return answer.status_code, body.get("county") or body.get("message_zh", "")
+
+        assert county("甲县") == (200, "990001")
+        assert county("乙县") == (200, "990002")
+        _boundary(store, tmp_path, {"990001": "丙县", "990003": "丁县"}, "v2.gpkg")
+        assert county("丙县") == (200, "990001")
+        assert county("丁县") == (200, "990003")
+        status, said = county("甲县")
+    assert status == 422 and "可选：990001（丙县）、990003（丁县）" in said, said
