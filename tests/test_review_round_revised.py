@@ -16,7 +16,7 @@ from pathlib import Path
 from projects_support import DCF_STAFF, city, dept_user, site  # noqa: F401  (city: fixture)
 
 from blueprint.analysis.consultation import answer, close_round, rounds_of, start_round
-from blueprint.analysis.projects import revise_project, vet_project
+from blueprint.analysis.projects import exit_project, revise_project, vet_project
 from blueprint.analysis.review.document import review_html
 from blueprint.analysis.review.project import project_review
 from blueprint.layers.store import Store
@@ -61,3 +61,14 @@ def test_a_round_closed_for_revision_is_not_headed_the_latest(city: Store,  # no
                     "第 2 轮征求意见（前轮意见，以第 3 轮为准）", "第 3 轮征求意见（最新一轮）"]
     assert "第 3 轮征求意见（最新一轮） 本轮尚无部门答复。" in section
     assert "未通过" not in "".join(page)
+
+
+def test_a_round_cancelled_by_the_projects_exit_is_not_headed_the_latest(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    _users(city)
+    code = _consulted_twice(city)  # round 2 open, natural resources agreed
+    exit_project(code, user=DCF_STAFF, store=city, reason="企业放弃投资")
+
+    section, page = _headings(city, code, tmp_path)
+    assert "第 2 轮征求意见（已撤销）" in section and "最新一轮" not in section, section
+    assert page == [ROUND_1, "第 2 轮征求意见（已撤销）"]

@@ -61,7 +61,8 @@ def round_heading_zh(number: int, latest: int, status: str = OPEN) -> str:
     alike, ``latest`` the project's newest round and ``status`` this round's: an earlier
     round's opinions are not in force and say so; nor are those of the newest round once
     it closed for revision (``rejected``: the project is revised and consulted again, the
-    next round not yet started), which is not headed 最新一轮 as if they stood.
+    next round not yet started), which is not headed 最新一轮 as if they stood, nor those of
+    a round cancelled when the project left the library (``cancelled``).
 
     >>> [round_heading_zh(n, 2) for n in (2, 1)]
     ['第 2 轮征求意见（最新一轮）', '第 1 轮征求意见（前轮意见，以第 2 轮为准）']
@@ -69,11 +70,15 @@ def round_heading_zh(number: int, latest: int, status: str = OPEN) -> str:
     '第 1 轮征求意见'
     >>> round_heading_zh(2, 2, REJECTED)
     '第 2 轮征求意见（未通过，待修改后重新征求意见）'
+    >>> round_heading_zh(2, 2, CANCELLED)
+    '第 2 轮征求意见（已撤销）'
     """
     if number < latest:
         return f"第 {number} 轮征求意见（前轮意见，以第 {latest} 轮为准）"
     if status == REJECTED:
         return f"第 {number} 轮征求意见（未通过，待修改后重新征求意见）"
+    if status == CANCELLED:  # the project left the library with the round open
+        return f"第 {number} 轮征求意见（已撤销）"
     return f"第 {number} 轮征求意见" + ("（最新一轮）" if number > 1 else "")
 
 
