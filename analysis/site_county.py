@@ -16,7 +16,7 @@ from blueprint.analysis.quota.balances import county_name
 from blueprint.analysis.site import Site
 from blueprint.layers.catalogue_cache import current_layers
 from blueprint.layers.errors import BadInput, NotAllowed, UnknownCRS
-from blueprint.layers.repository import LayerInfo, list_layers
+from blueprint.layers.repository import LayerInfo
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 
@@ -40,7 +40,7 @@ def site_counties(site: Site, *, store: Store) -> list[SiteCounty]:
     ...                                store=store)]  # doctest: +SKIP
     ['371502']
     """
-    admin = admin_layers(list_layers(store=store))
+    admin = admin_layers(current_layers(store=store))
     if not admin:
         return []
     hits = [h for o in overlay_site(site.geometry, site.zone_epsg, admin, store=store)
@@ -99,7 +99,7 @@ def require_in_city(site: Site, *, store: Store) -> None:
     """Refuse a site (pasted boundary points) with no part in the city: coordinates of
     another place, or read in the wrong coordinate system. Without an administrative layer
     nothing can be said, and nothing is refused."""
-    if not admin_layers(list_layers(store=store)) or site_counties(site, store=store):
+    if not admin_layers(current_layers(store=store)) or site_counties(site, store=store):
         return
     west, south, east, north = site.geometry.bounds
     where = f"{west:.5f}, {south:.5f} – {east:.5f}, {north:.5f}"
