@@ -172,6 +172,9 @@ def test_the_api_stores_the_parcels_posted_and_downloads_them(api: TestClient,
     shown = api.get(f"/api/projects/{code}").json()
     assert [f["properties"]["parcel_name"] for f in shown["site_parcels"]["features"]] == NAMES
     assert shown["site"]["type"] == "Polygon"
+    listed = api.get("/api/projects").json()
+    assert [[f["properties"]["parcel_name"] for f in p["site_parcels"]["features"]]
+            for p in listed] == [NAMES]
     got = api.get(f"/api/projects/{code}/site", params={"format": "geojson"})
     assert got.status_code == 200, got.text
     geojson_parcels(got.content)

@@ -312,16 +312,17 @@ def check_filters(*, store: Store, county: str | None = None, stage: str | None 
 def list_projects(*, store: Store, county: str | None = None, stage: str | None = None,
                   tag: str | None = None, industry: str | None = None,
                   limit: int | None = None, offset: int = 0,
-                  ids: Collection[int] | None = None, sites: bool = True) -> list[Project]:
+                  ids: Collection[int] | None = None, sites: bool = True,
+                  parcels: bool = False) -> list[Project]:
     """Projects by code, filtered by county, stage, library (tag), industry and, when
     given, their ``ids``; at most ``limit`` of them from the ``offset``-th on when given.
     The same few statements whatever the number of projects (tags are read for all of them
     at once). ``sites=False``: for a list that shows no map, each ``site`` left None, not
-    read and decoded (nor the parcels, ``site_parcels``)."""
-    site_columns = ("site", "site_parcels")
-    columns: list[Any] = [c for c in projects.c if sites or c.name not in site_columns]
-    if not sites:
-        columns += [sa.null().label(name) for name in site_columns]
+    read and decoded. The parcels (``site_parcels``) only with ``parcels`` (and ``sites``):
+    a list's map shows the outlines."""
+    left = {"site", "site_parcels"} if not sites else set() if parcels else {"site_parcels"}
+    columns: list[Any] = [c for c in projects.c if c.name not in left]
+    columns += [sa.null().label(name) for name in sorted(left)]
     query = _filtered(sa.select(*columns).order_by(projects.c.year, projects.c.seq),
                       county, stage, tag, industry)
     if ids is not None:
