@@ -281,3 +281,36 @@ def test_a_backup_and_restore_keeps_the_parcels(store: Store, tmp_path: Path) ->
     with store.engine.connect() as conn:
         stored = json.loads(conn.execute(sa.text("SELECT parcels FROM project_sites")).scalar_one())
     assert [{k: v for k, v in p.items() if k != "wkb"} for p in stored] == GIVEN
+
+
+def test_a_refused_form_keeps_the_parcels_of_its_file_with_their_names(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """保存为项目 with the coordinate file and a 总投资 of 0 (refused): the form keeps the
+    file's site in its field parcel by parcel with each parcel's name and land use, and sent
+    again without the file the project has them."""
+    import html
+
+    from tests.test_pages import _client, _csrf, _login, _users
+
+    _users(city)
+    path = write_parcels(tmp_path)
+    fields = {"name": "两个相邻地块项目", "county": "371502", "industry": "industrial",
+              "investment": "0", "responsible_unit": "聊城某公司"}
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        refused = nr.post("/projects/new", data={"csrf": _csrf(nr, "/projects/new"), **fields},
+                          files={"site_file": (path.name, path.read_bytes())})
+        assert refused.status_code == 422, refused.text
+        kept = re.search(r'name="site" id="bp-site-json" value="([^"]*)"', refused.text)
+        source = re.search(r'id="bp-site-source" value="([^"]*)"', refused.text)
+        assert kept and source
+        features = json.loads(html.unescape(kept.group(1)))["features"]
+        assert [{k: f["properties"][k] for k in ("parcel_name", "land_use")}
+                for f in features] == GIVEN
+        saved = nr.post("/projects/new", follow_redirects=False, data={
+            "csrf": _csrf(nr, "/projects/new"), **fields, "investment": "6",
+            "site": html.unescape(kept.group(1)), "site_source": html.unescape(source.group(1))})
+        assert saved.status_code == 303, saved.text
+        code = str(saved.headers["location"]).rsplit("/", 1)[1]
+    assert [p.attributes for p in get_project(code, store=city).site_parcels] == GIVEN
+    geojson_parcels(export_project_site(code, "geojson", store=city).data)
