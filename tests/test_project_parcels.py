@@ -147,6 +147,7 @@ def test_a_project_keeps_two_touching_parcels_apart_with_their_names(store: Stor
     coordfile_parcels(export_project_site(code, "coordfile", store=store).data)
     shown = project.to_dict()["site_parcels"]
     assert [f["properties"]["parcel_name"] for f in shown["features"]] == NAMES
+    assert [f["properties"]["parcel_no"] for f in shown["features"]] == ["1", "2"]
     assert project.to_dict()["site"]["type"] == "Polygon"  # the outline, as before
 
 

@@ -152,9 +152,10 @@ class Project:
         out["stage_zh"] = self.stage_zh
         out["created_at"] = iso_utc(self.created_at)
         out["site"] = None if self.site is None else shapely.geometry.mapping(self.site)
-        # the parcels as given, a feature each with its name and land use (None: not kept)
+        # the parcels as given, a feature each with its number (text, as a check's GeoJSON
+        # numbers them), name and land use (None: not kept)
         out["site_parcels"] = {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "properties": {"parcel_no": i, **p.attributes},
+            {"type": "Feature", "properties": {"parcel_no": str(i), **p.attributes},
              "geometry": shapely.geometry.mapping(p.geometry)}
             for i, p in enumerate(self.site_parcels, start=1)]} if self.site_parcels else None
         return out
