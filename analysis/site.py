@@ -98,7 +98,7 @@ class Site:
     warnings: list[str] = field(default_factory=list)
     parcel_geometries: list[BaseGeometry] = field(default_factory=list)
     # what each parcel says of itself (:data:`PARCEL_FIELDS`), one dict per parcel as
-    # given, or none at all; kept in memory only (a project stores its site dissolved)
+    # given, or none at all; a project keeps them with its parcels (``project_sites.parcels``)
     parcel_attributes: list[dict[str, str]] = field(default_factory=list)
 
     # What is derived from the geometry (its zone, its projections), kept while the

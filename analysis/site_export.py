@@ -214,11 +214,11 @@ def export_project_site(code: str, fmt: str, *, store: Store) -> SiteFile:
     if project.site is None:
         raise NotFound(f"project {code} has no site to download",
                        message_zh=f"项目“{code}”尚无用地范围，没有可下载的地块", where="site")
-    site = project_site(project)
+    site = project_site(project)  # its parcels as given, with their names and land uses
     site.name = f"{project.code}-{project.name}"
-    # the stored site is one (multi)polygon: each of its polygons a parcel, as many as the
-    # project's report counts (地块数), not one parcel of several outer rings; a project
-    # keeps no parcel's own name or land use (``projects.site`` is the dissolved outline)
-    site.parcel_geometries = list(shapely.get_parts(site.geometry))
-    site.parcel_attributes = []
+    if not site.parcel_geometries:
+        # a site stored before its parcels were kept is one (multi)polygon: each of its
+        # polygons a parcel, as many as the project's report counts (地块数), not one parcel
+        # of several outer rings
+        site.parcel_geometries = list(shapely.get_parts(site.geometry))
     return export_site(site, fmt)

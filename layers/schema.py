@@ -281,6 +281,8 @@ projects = sa.Table(
     sa.Column("emissions", sa.Text, nullable=False),  # JSON {pollutant: t/yr}
     sa.Column("site", Geometry),
     sa.Column("site_version", sa.Integer, nullable=False, server_default="0"),
+    # 0017: the current site's parcels as given (JSON, see project_sites.parcels), or NULL
+    sa.Column("site_parcels", sa.Text),
     sa.Column("responsible_unit", sa.String(200), nullable=False),
     sa.Column("service_officer", sa.String(120)),
     sa.Column("stage", sa.String(20), nullable=False),
@@ -315,6 +317,9 @@ project_sites = sa.Table(
     sa.Column("created_at", _TIME, nullable=False),
     sa.Column("created_by", sa.String(120), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
+    # 0017: the parcels as given, JSON [{"wkb": hex WKB (EPSG:4490), "parcel_name": …,
+    # "land_use": …}]; NULL (every row before 0017): the polygons of ``geom`` are the parcels
+    sa.Column("parcels", sa.Text),
     sa.UniqueConstraint("project_id", "version", name="uq_project_sites_version"),
 )
 

@@ -140,7 +140,7 @@ def test_0010_upgrades_and_downgrades_a_store_with_layers(tmp_path):
         assert before[0] == {"layer_features_layer_id_fkey", "layer_features_sub_layer_id_fkey"}
         assert before[1] == 1
 
-        assert upgrade(store) == "0016_problem_dispatch"
+        assert upgrade(store) == "0017_project_parcels"
         after = shape()
         assert after[0] == set() and after[1] == 0 and after[2] == before[2]
         import_layer(path, options, store=store)  # a new version beside the old one
@@ -148,6 +148,6 @@ def test_0010_upgrades_and_downgrades_a_store_with_layers(tmp_path):
 
         migrate(command.downgrade, "0009_tracking_records")  # both versions satisfy the key
         assert shape()[:2] == before[:2]
-        assert upgrade(store) == "0016_problem_dispatch"
+        assert upgrade(store) == "0017_project_parcels"
     finally:
         next(gen, None)

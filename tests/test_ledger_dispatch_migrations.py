@@ -29,7 +29,7 @@ from blueprint.layers.store import MIGRATIONS, Store, upgrade
 # the plan then reads the table whole, and the plan checks here would fail for it.
 pytestmark = pytest.mark.alone
 
-HEAD = "0016_problem_dispatch"
+HEAD = "0017_project_parcels"
 
 
 def _migrate(store: Store, revision: str) -> None:

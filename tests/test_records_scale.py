@@ -206,7 +206,7 @@ def test_0011_indexes_the_audit_by_action_and_the_holds_by_project(store: Store)
         command.downgrade(config, "0010_import_speed")
     assert "ix_audit_log_action" not in _plan(store, AUDIT_OF_ACTION, {"a": "x"})
     assert "ix_quota_operations_project" not in _plan(store, HOLDS_OF_PROJECT, {"p": "x"})
-    assert upgrade(store) == "0016_problem_dispatch"
+    assert upgrade(store) == "0017_project_parcels"
     assert "ix_audit_log_action" in _plan(store, AUDIT_OF_ACTION, {"a": "x"})
 
 

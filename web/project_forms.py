@@ -123,13 +123,15 @@ def from_file(form: Any) -> bool:
 
 def site_text(site: Site) -> str:
     """``site`` as the text of a form's field ``site``: a GeoJSON FeatureCollection in
-    EPSG:4490 (lon/lat), a feature per parcel named as the site (read back whole)."""
+    EPSG:4490 (lon/lat), a feature per parcel named as the site, with what the parcel said
+    of itself (its name, its land use: kept with the project), read back whole."""
     import shapely.geometry
 
     parts = site.parcel_geometries or [site.geometry]
+    given = site.parcel_attributes if len(site.parcel_attributes) == len(parts) else []
     return json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": site.name},
-         "geometry": shapely.geometry.mapping(part)} for part in parts]},
+        {"type": "Feature", "properties": {"name": site.name, **(given[i] if given else {})},
+         "geometry": shapely.geometry.mapping(part)} for i, part in enumerate(parts)]},
         ensure_ascii=False)
 
 

@@ -93,9 +93,20 @@ class ProjectInput:
     tags: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class SiteParcel:
+    """One parcel of a project's site as it was given: its geometry (EPSG:4490) and what it
+    said of itself (:data:`~blueprint.analysis.site.PARCEL_FIELDS`: name, land use)."""
+
+    geometry: Any
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class Project:
-    """A stored project. ``site`` is a shapely geometry in EPSG:4490 (or None)."""
+    """A stored project. ``site`` is a shapely geometry in EPSG:4490 (or None), the parcels
+    dissolved; ``site_parcels`` its parcels as given, when they were kept (none for a site
+    stored before 0017_project_parcels: its polygons are its parcels)."""
 
     id: int
     code: str
@@ -121,6 +132,7 @@ class Project:
     opinion_round_id: int | None
     created_at: datetime
     created_by: str
+    site_parcels: tuple[SiteParcel, ...] = ()
 
     @property
     def stage_zh(self) -> str:
@@ -131,7 +143,7 @@ class Project:
         """Plain dict for JSON (amounts as decimal text, the site as GeoJSON)."""
         import shapely
 
-        out = {k: v for k, v in self.__dict__.items() if k != "site"}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("site", "site_parcels")}
         out["investment"] = str(self.investment)
         out["demands"] = {k: str(v) for k, v in self.demands.items()}
         for key in ("foreign_annual_usd", "foreign_cash_usd"):
@@ -140,4 +152,10 @@ class Project:
         out["stage_zh"] = self.stage_zh
         out["created_at"] = iso_utc(self.created_at)
         out["site"] = None if self.site is None else shapely.geometry.mapping(self.site)
+        # the parcels as given, a feature each with its number (text, as a check's GeoJSON
+        # numbers them), name and land use (None: not kept)
+        out["site_parcels"] = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"parcel_no": str(i), **p.attributes},
+             "geometry": shapely.geometry.mapping(p.geometry)}
+            for i, p in enumerate(self.site_parcels, start=1)]} if self.site_parcels else None
         return out

@@ -28,6 +28,7 @@ from blueprint.analysis.projects.model import (
     STAGE_ZH,
     Project,
     ProjectInput,
+    SiteParcel,
 )
 from blueprint.analysis.quota.balances import county_name
 from blueprint.analysis.quota.common import check_county
@@ -119,14 +120,40 @@ def check_input(data: ProjectInput) -> dict[str, Any]:
     }
 
 
+def parcels_text(site: Site) -> str | None:
+    """The site's parcels as given, as a project stores them (``project_sites.parcels``,
+    ``projects.site_parcels``): JSON ``[{"wkb": hex WKB (EPSG:4490), "parcel_name": …,
+    "land_use": …}]``, each parcel's attributes as ``Site.parcel_attributes`` holds them;
+    None for a site with no parcels of its own (its outline's polygons are its parcels)."""
+    import shapely
+
+    geoms = site.parcel_geometries
+    if not geoms:
+        return None
+    given = site.parcel_attributes if len(site.parcel_attributes) == len(geoms) else []
+    return json.dumps([{"wkb": shapely.to_wkb(g, hex=True), **(given[i] if given else {})}
+                       for i, g in enumerate(geoms)], ensure_ascii=False)
+
+
+def parcels_of(text: str | None) -> tuple[SiteParcel, ...]:
+    """The parcels :func:`parcels_text` stored (none for NULL: not kept)."""
+    import shapely
+
+    if not text:
+        return ()
+    return tuple(SiteParcel(shapely.from_wkb(item["wkb"]),
+                            {k: str(v) for k, v in item.items() if k != "wkb"})
+                 for item in json.loads(text))
+
+
 def _site_row(project_id: int, version: int, site: Site, actor: str, reason: str,
               at: datetime) -> dict[str, Any]:
     import shapely
 
     return {"project_id": project_id, "version": version,
-            "geom": shapely.to_wkb(site.geometry), "name": site.name[:200],
-            "source": site.source[:200], "area_m2": site.area_m2, "created_at": at,
-            "created_by": actor, "reason": reason}
+            "geom": shapely.to_wkb(site.geometry), "parcels": parcels_text(site),
+            "name": site.name[:200], "source": site.source[:200], "area_m2": site.area_m2,
+            "created_at": at, "created_by": actor, "reason": reason}
 
 
 def create_project(data: ProjectInput, *, user: User, store: Store, site: Site | None = None,
@@ -171,6 +198,7 @@ def _insert(conn: Connection, values: dict[str, Any], data: ProjectInput, site: 
     project_id = conn.execute(projects.insert().values(
         code=code, year=year, seq=seq, **values, stage=PLANNED,
         site=shapely.to_wkb(site.geometry) if site else None, site_version=1 if site else 0,
+        site_parcels=parcels_text(site) if site else None,
         created_at=at, created_by=user.name, updated_at=at).returning(projects.c.id)
     ).scalar_one()
     if site is not None:
@@ -219,7 +247,9 @@ def _project(conn: Connection, row: Any, tags: tuple[str, ...] | None = None) ->
         site_version=row.site_version, responsible_unit=row.responsible_unit,
         service_officer=row.service_officer, stage=row.stage, tags=tags,
         opinion_round_id=row.opinion_round_id, created_at=utc(row.created_at),
-        created_by=row.created_by)
+        created_by=row.created_by,
+        # (a query may leave the column out, or null, as a list of projects does)
+        site_parcels=parcels_of(getattr(row, "site_parcels", None)))
 
 
 def load_project(conn: Connection, code: str, *, for_update: bool = False) -> Project:
@@ -282,15 +312,17 @@ def check_filters(*, store: Store, county: str | None = None, stage: str | None 
 def list_projects(*, store: Store, county: str | None = None, stage: str | None = None,
                   tag: str | None = None, industry: str | None = None,
                   limit: int | None = None, offset: int = 0,
-                  ids: Collection[int] | None = None, sites: bool = True) -> list[Project]:
+                  ids: Collection[int] | None = None, sites: bool = True,
+                  parcels: bool = False) -> list[Project]:
     """Projects by code, filtered by county, stage, library (tag), industry and, when
     given, their ``ids``; at most ``limit`` of them from the ``offset``-th on when given.
     The same few statements whatever the number of projects (tags are read for all of them
     at once). ``sites=False``: for a list that shows no map, each ``site`` left None, not
-    read and decoded."""
-    columns: list[Any] = [c for c in projects.c if sites or c.name != "site"]
-    if not sites:
-        columns.append(sa.null().label("site"))
+    read and decoded. The parcels (``site_parcels``) only with ``parcels`` (and ``sites``):
+    a list's map shows the outlines."""
+    left = {"site", "site_parcels"} if not sites else set() if parcels else {"site_parcels"}
+    columns: list[Any] = [c for c in projects.c if c.name not in left]
+    columns += [sa.null().label(name) for name in sorted(left)]
     query = _filtered(sa.select(*columns).order_by(projects.c.year, projects.c.seq),
                       county, stage, tag, industry)
     if ids is not None:
@@ -357,7 +389,8 @@ def revise_project(code: str, *, user: User, store: Store, reason: str,
             version = project.site_version + 1
             conn.execute(project_sites.insert().values(
                 _site_row(project.id, version, site, user.name, reason, at)))
-            update.update(site=shapely.to_wkb(site.geometry), site_version=version)
+            update.update(site=shapely.to_wkb(site.geometry), site_version=version,
+                          site_parcels=parcels_text(site))
             before["site_version"], values["site_version"] = project.site_version, version
         if data is not None:
             replace_tags(conn, project, data.tags, user, at)

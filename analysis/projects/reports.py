@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from blueprint.analysis.clock import now_utc, utc
-from blueprint.analysis.projects.model import EXITED, Project
+from blueprint.analysis.projects.model import EXITED, Project, SiteParcel
 from blueprint.analysis.projects.records import get_project, load_project, require_staff
 from blueprint.analysis.rules import Rules
 from blueprint.analysis.site import Site
@@ -82,14 +82,26 @@ def same_moment(stored: str, current: str) -> bool:
 
 
 def project_site(project: Project) -> Site:
-    """The project's stored site, ready to vet."""
-    import shapely
-
+    """The project's stored site, ready to vet: its parcels as given when they were kept
+    (``Project.site_parcels``), else each polygon of the outline a parcel."""
     if project.site is None:
         raise BadInput(f"project {project.code} has no site to vet", where="site",
                        message_zh=f"项目“{project.code}”尚无用地范围，无法审查")
-    return Site(geometry=project.site, parcels=int(shapely.get_num_geometries(project.site)),
-                name=project.name, source=f"project:{project.code}")
+    site = Site(geometry=project.site, parcels=0, name=project.name,
+                source=f"project:{project.code}")
+    with_parcels(site, project.site_parcels)
+    return site
+
+
+def with_parcels(site: Site, parcels: tuple[SiteParcel, ...]) -> None:
+    """Give ``site`` (its outline set) the stored ``parcels``, or — none kept — its
+    outline's polygons as its count of parcels, as a site stored whole had."""
+    import shapely
+
+    site.parcel_geometries = [p.geometry for p in parcels]
+    attributes = [dict(p.attributes) for p in parcels]
+    site.parcel_attributes = attributes if any(attributes) else []
+    site.parcels = len(parcels) or int(shapely.get_num_geometries(site.geometry))
 
 
 def vet_project(code: str, *, user: User, store: Store, rules: Rules | None = None,

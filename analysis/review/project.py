@@ -13,13 +13,14 @@ from blueprint.analysis.clock import shown_cn
 from blueprint.analysis.consultation.model import round_heading_zh
 from blueprint.analysis.consultation.records import rounds_of
 from blueprint.analysis.projects.model import Project
-from blueprint.analysis.projects.records import get_project
+from blueprint.analysis.projects.records import get_project, parcels_of
 from blueprint.analysis.projects.reports import (
     Staleness,
     StoredReport,
     latest_report,
     project_site,
     staleness_of,
+    with_parcels,
 )
 from blueprint.analysis.review.document import ReviewInput, pieces_of
 from blueprint.analysis.rules import Rules
@@ -52,7 +53,7 @@ def project_review(code: str, *, store: Store, rules: Rules | None = None) -> Re
                                 emissions=dict(project.emissions)), store=store, rules=rules)
     return ReviewInput(report=stored.report, site=site.geometry, pieces=pieces_of(fresh),
                        layers=stored.layers, reviewer=stored.vetted_by,
-                       at=stored.vetted_at,
+                       at=stored.vetted_at, parcels=list(site.parcel_geometries),
                        project={"code": project.code, "name": project.name,
                                 "demands": _demands_zh(project)},
                        opinions=_opinions(code, store),
@@ -61,20 +62,21 @@ def project_review(code: str, *, store: Store, rules: Rules | None = None) -> Re
 
 
 def _reported_site(project: Project, version: int, store: Store) -> Site:
-    """The project's site as it was at ``version`` (``project_sites`` keeps every one)."""
+    """The project's site as it was at ``version`` (``project_sites`` keeps every one),
+    with that version's parcels."""
     site = project_site(project)
     if version == project.site_version:
         return site
     with store.read() as conn:
-        wkb = conn.execute(sa.select(project_sites.c.geom).where(
+        row = conn.execute(sa.select(project_sites.c.geom, project_sites.c.parcels).where(
             project_sites.c.project_id == project.id,
-            project_sites.c.version == version)).scalar_one_or_none()
-    if wkb is None:
+            project_sites.c.version == version)).first()
+    if row is None:
         raise NotFound(f"project {project.code} has no site version {version}",
                        message_zh=f"项目“{project.code}”找不到审查时的第 {version} 版地块",
                        where="site")
-    site.geometry = shapely.from_wkb(wkb)
-    site.parcels = int(shapely.get_num_geometries(site.geometry))
+    site.geometry = shapely.from_wkb(row.geom)
+    with_parcels(site, parcels_of(row.parcels))
     return site
 
 

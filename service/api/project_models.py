@@ -148,6 +148,11 @@ class ProjectOut(BaseModel):
     demands: dict[str, Decimal]
     emissions: dict[str, float]
     site: GeoJSON | None
+    site_parcels: GeoJSON | None = Field(
+        None, description="The site's parcels as given (a FeatureCollection, each feature "
+                          "with parcel_no and, when given, parcel_name and land_use); null "
+                          "when a site stored before they were kept: the polygons of "
+                          "``site`` are its parcels")
     site_version: int
     responsible_unit: str
     service_officer: str | None

@@ -107,7 +107,7 @@ def api_list(
     response.headers["X-Total-Count"] = str(core.count_projects(store=store, **filters))
     return [project_out(p) for p in core.list_projects(
         store=store, county=county, stage=stage, tag=tag, industry=industry, limit=limit,
-        offset=offset)]
+        offset=offset, parcels=True)]
 
 
 @router.get(

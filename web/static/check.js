@@ -431,16 +431,16 @@ window.BlueprintCheck = function (bp) {
     });
   }
 
-  /* "保存为项目": the checked site (as the server read it) and the emissions of the check
+  /* "保存为项目": the checked site (as the server read it: its parcels as given, with
+   * their names and land uses, which the project keeps) and the emissions of the check
    * wait in sessionStorage for the new-project form, which opens with the industry and
    * county of the check. */
   function offerProject(fc) {
-    var r = fc.report, outline = fc.features.filter(function (f) {
-      return f.properties.role === "site"; })[0];
-    if (!outline) { return; }
+    var r = fc.report, checked = checkedSite(fc);
+    if (!checked) { return; }
     try {
       sessionStorage.setItem("bp-checked-site", JSON.stringify({
-        feature: { type: "Feature", properties: {}, geometry: outline.geometry },
+        feature: checked,
         name: r.site.name, area_m2: r.site.area_m2, verdict_zh: r.verdict_zh,
         emissions: (r.capacity && r.capacity.emissions) || {} }));
     } catch (e) { return; }
