@@ -231,7 +231,11 @@ def _migrate(store: Store, revision: str) -> None:
 
 
 def _columns(store: Store, table: str) -> set[str]:
-    with store.engine.connect() as conn:
+    import warnings
+
+    with store.engine.connect() as conn, warnings.catch_warnings():
+        # the inspector does not know PostGIS's geometry type: the names are all we read
+        warnings.filterwarnings("ignore", "Did not recognize type", sa.exc.SAWarning)
         return {c["name"] for c in sa.inspect(conn).get_columns(table)}
 
 
