@@ -17,7 +17,7 @@ from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
 from blueprint.service.app import create_app
 from blueprint.service.settings import Settings
-from tests.conftest import SAMPLE, make_store
+from tests.conftest import copy_of_sample
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in China, Monday 2 March 2026
 DCF, YG = "371502", "371521"  # 东昌府区, 阳谷县
@@ -84,12 +84,10 @@ class Api:
 
 def city_api(engine_name: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
              ) -> Iterator[tuple[Api, Clock]]:
-    """A fresh store with the sample city, an app over it, every persona with a token."""
-    from blueprint.analysis.sample import load_sample
-
-    gen = make_store(engine_name, tmp_path / "data")
+    """A fresh store with the sample city (a copy of one loaded once per engine:
+    :func:`tests.conftest.copy_of_sample`), an app over it, every persona with a token."""
+    gen = copy_of_sample(engine_name, tmp_path / "data")
     store = next(gen)
-    load_sample(SAMPLE, store=store, actor="test")
     tokens = {name: create_user(name, role, county, department=dept, store=store,
                                 actor="test")
               for name, (role, county, dept) in PERSONAS.items()}

@@ -13,7 +13,7 @@ from blueprint.analysis.projects import ProjectInput
 from blueprint.analysis.site import Site, read_site
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
-from tests.conftest import SAMPLE, make_store
+from tests.conftest import SAMPLE, copy_of_sample
 
 SITES = SAMPLE / "sites"
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in China, Monday 2 March 2026
@@ -49,11 +49,6 @@ def park_project(**changes: object) -> ProjectInput:
 
 @pytest.fixture
 def city(engine_name: str, tmp_path: Path) -> Iterator[Store]:
-    """A fresh, writable store with the sample city loaded (layers and 2026 quotas)."""
-    from blueprint.analysis.sample import load_sample
-
-    gen = make_store(engine_name, tmp_path / "data")
-    store = next(gen)
-    load_sample(SAMPLE, store=store, actor="test")
-    yield store
-    next(gen, None)
+    """A fresh, writable store with the sample city loaded (layers and 2026 quotas): a copy
+    of one loaded once per engine (:func:`tests.conftest.copy_of_sample`)."""
+    yield from copy_of_sample(engine_name, tmp_path / "data")

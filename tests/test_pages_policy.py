@@ -53,7 +53,7 @@ from blueprint.service.api.policy import (
 from blueprint.service.app import create_app
 from blueprint.service.settings import Settings
 from blueprint.web.session import COOKIE
-from tests.conftest import SAMPLE, make_store
+from tests.conftest import copy_of_sample
 
 SITE = json.dumps({"type": "Feature", "properties": {}, "geometry": geojson("01_park_clean.txt")})
 ATTRS = {"name": "页面权限测试项目", "county": DCF, "industry": "industrial",
@@ -168,11 +168,8 @@ class Pages:
 
 @pytest.fixture
 def pages(engine_name: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pages]:
-    from blueprint.analysis.sample import load_sample
-
-    gen = make_store(engine_name, tmp_path / "data")
+    gen = copy_of_sample(engine_name, tmp_path / "data")  # the sample city, loaded once
     store = next(gen)
-    load_sample(SAMPLE, store=store, actor="test")
     for name, (role, county, dept) in PERSONAS.items():
         create_user(name, role, county, department=dept, store=store, actor="test")
     opened = {name: _open_session(store, name) for name in CALLERS if name is not None}
