@@ -68,17 +68,33 @@ def _drop_schema(url: str, schema: str) -> None:
     engine.dispose()
 
 
+def _new_schema_name() -> tuple[str, str]:
+    """The test server's URL and a schema name no test has used."""
+    url = postgis_url()
+    assert url is not None
+    return url, f"t_{uuid.uuid4().hex[:12]}"
+
+
 def make_store(engine_name: str, data_dir: Path) -> Iterator[Store]:
     """Open a fresh, empty store of the given engine; clean up afterwards."""
     if engine_name == "embedded":
-        store = open_store("", data_dir)
-        yield store
-        store.close()
+        yield from _embedded_store(data_dir)
         return
-    url = postgis_url()
-    assert url is not None
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url, schema = _new_schema_name()
     _create_schema(url, schema)
+    yield from _schema_store(url, schema, data_dir)
+
+
+def _embedded_store(data_dir: Path) -> Iterator[Store]:
+    """The embedded store in ``data_dir``, closed afterwards."""
+    store = open_store("", data_dir)
+    yield store
+    store.close()
+
+
+def _schema_store(url: str, schema: str, data_dir: Path) -> Iterator[Store]:
+    """The PostGIS store in ``schema`` (made by the caller), closed and the schema dropped
+    afterwards."""
     store = open_store(_with_schema(url, schema), data_dir, pool_size=20)
     try:
         yield store
@@ -118,9 +134,7 @@ def _sample_template(engine_name: str) -> _SampleTemplate:
             store.close()  # the last connection closed: SQLite checkpoints its WAL
         template = _SampleTemplate(data_dir)
     else:
-        url = postgis_url()
-        assert url is not None
-        schema = f"t_{uuid.uuid4().hex[:12]}"
+        url, schema = _new_schema_name()
         _create_schema(url, schema)
         store = open_store(_with_schema(url, schema), data_dir, pool_size=20)
         try:
@@ -143,24 +157,15 @@ def copy_of_sample(engine_name: str, data_dir: Path) -> Iterator[Store]:
     template = _sample_template(engine_name)
     shutil.copytree(template.data_dir, data_dir)
     if engine_name == "embedded":
-        store = open_store("", data_dir)
-        yield store
-        store.close()
+        yield from _embedded_store(data_dir)
         return
-    url = postgis_url()
-    assert url is not None
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url, schema = _new_schema_name()
     # one transaction: one commit instead of one per statement (a fifth of the time)
     subprocess.run(["psql", "--quiet", "--no-psqlrc", "--single-transaction",
                     "-v", "ON_ERROR_STOP=1", "--dbname", url],
                    input=template.dump.replace(template.schema, schema),
                    check=True, capture_output=True, text=True)
-    store = open_store(_with_schema(url, schema), data_dir, pool_size=20)
-    try:
-        yield store
-    finally:
-        store.close()
-        _drop_schema(url, schema)
+    yield from _schema_store(url, schema, data_dir)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from migrations_support import downgrade
 from projects_support import STAFF, park_project
 from tracking_support import cn
 
@@ -21,7 +22,7 @@ from blueprint.analysis.projects import create_project
 from blueprint.analysis.quota.balance_page import _flows
 from blueprint.analysis.quota.holds import find_holds
 from blueprint.analysis.tracking import DispatchProblem, list_dispatches, record_dispatch
-from blueprint.layers.store import MIGRATIONS, Store, upgrade
+from blueprint.layers.store import Store, upgrade
 
 # Run alone (tests/run.sh, after the parallel part): an index built over rows just updated
 # (0016 fills dispatch_id, then indexes it) is not used by a snapshot older than it
@@ -30,18 +31,6 @@ from blueprint.layers.store import MIGRATIONS, Store, upgrade
 pytestmark = pytest.mark.alone
 
 HEAD = "0017_project_parcels"
-
-
-def _migrate(store: Store, revision: str) -> None:
-    """Downgrade ``store`` to ``revision``."""
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with store.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, revision)
 
 
 @contextmanager
@@ -142,7 +131,7 @@ def test_0014_the_entries_of_some_accounts_are_read_through_indexes(store: Store
     for plan in now:
         assert combined in plan and _whole_scan(store, "quota_entries") not in plan, plan
         assert all(f"ix_quota_entries_{c}" in plan for c in ("debit", "credit", "origin"))
-    _migrate(store, "0013_password_must_change")
+    downgrade(store, "0013_password_must_change")
     before, old = plans()
     assert before == answers
     for plan in old:  # every entry: the whole table, or (SQLite) every account's entries
@@ -187,7 +176,7 @@ def test_0015_meetings_stored_as_json_keep_their_projects_in_order(store: Store)
     recent = record_dispatch(held_on="2026-02-02", attendees=["市重点项目办"],
                              projects_discussed=[c, a], decisions="近期调度", user=STAFF,
                              store=store, at=cn("2026-02-02 16:00"))
-    _migrate(store, "0014_ledger_origin_index")
+    downgrade(store, "0014_ledger_origin_index")
     assert "projects" in _columns(store, "tracking_dispatches")
     assert "tracking_dispatch_projects" not in sa.inspect(store.engine).get_table_names()
     with store.engine.connect() as conn:
@@ -231,7 +220,7 @@ def test_0015_a_project_s_meetings_are_found_through_the_join_table(store: Store
 def test_0015_an_upgrade_meeting_a_code_of_no_project_stops_and_changes_nothing(
         store: Store) -> None:
     [a] = _projects(store, 1)
-    _migrate(store, "0014_ledger_origin_index")
+    downgrade(store, "0014_ledger_origin_index")
     _old_meeting(store, [a, "LC-2099-0999"], "旧调度")
     with pytest.raises(RuntimeError, match="lists project 'LC-2099-0999'"):
         upgrade(store)
@@ -259,7 +248,7 @@ def test_0016_a_meeting_s_problems_are_found_by_its_id(store: Store) -> None:
             problems=[DispatchProblem(b, f"问题{day}-{n}", "市住建局") for n in range(problems)])
 
     before = [meeting(2, 2), meeting(3, 0)]
-    _migrate(store, "0015_dispatch_projects")
+    downgrade(store, "0015_dispatch_projects")
     assert "dispatch_id" not in _columns(store, "tracking_problems")
     assert upgrade(store) == HEAD
     after = meeting(4, 1)

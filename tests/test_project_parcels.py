@@ -26,6 +26,7 @@ import shapely
 import shapely.geometry
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from migrations_support import downgrade
 from projects_support import STAFF, city, park_project, site  # noqa: F401  (city: fixture)
 from pyproj import Transformer
 from shapely.geometry import box
@@ -38,7 +39,7 @@ from blueprint.analysis.site import read_site
 from blueprint.analysis.site_export import export_project_site
 from blueprint.layers.backup import backup_store, restore_store
 from blueprint.layers.coordfile import read_coordinate_file
-from blueprint.layers.store import MIGRATIONS, Store, upgrade
+from blueprint.layers.store import Store, upgrade
 from blueprint.layers.users import create_user
 from blueprint.service.app import create_app
 from blueprint.service.settings import Settings
@@ -219,17 +220,6 @@ def test_the_review_of_an_older_site_version_lists_its_own_parcels(city: Store, 
 # ----- the migration, and a backup
 
 
-def _migrate(store: Store, revision: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with store.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, revision)
-
-
 def _columns(store: Store, table: str) -> set[str]:
     import warnings
 
@@ -246,7 +236,7 @@ def test_0017_downgrades_and_upgrades_a_store_with_projects(store: Store,
     outline's polygons (two touching parcels: one), and a revision keeps parcels again."""
     given = read_site(write_parcels(tmp_path))
     code = create_project(park_project(), site=given, user=STAFF, store=store).code
-    _migrate(store, "0016_problem_dispatch")
+    downgrade(store, "0016_problem_dispatch")
     assert "parcels" not in _columns(store, "project_sites")
     assert "site_parcels" not in _columns(store, "projects")
     with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.engine.begin() as conn:
