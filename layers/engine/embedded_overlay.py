@@ -271,14 +271,14 @@ def class_unions_embedded(layer: LayerInfo, area: BaseGeometry, *, store: Store
     if cand.size == 0:
         return {}
     geoms, clip = index.arrays.geoms[cand], np.full(cand.size, area, dtype=object)
-    _, covered, inside = _relations(clip, geoms)
+    _, covered, inside = _relations(clip, geoms, known_to_meet=True)  # found meeting it
     pieces = _pieces(geoms, clip, covered, inside)
     klass = index.arrays.klass[cand]
     return {value: shapely.union_all(pieces[klass == value])
             for value in dict.fromkeys(klass)}
 
 
-def _relations(sites: np.ndarray, geoms: np.ndarray
+def _relations(sites: np.ndarray, geoms: np.ndarray, *, known_to_meet: bool = False
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per (site, feature) pair: whether they meet (``touched``), whether the site covers
     the feature (``covered``: the feature is its own piece) and whether the feature covers
@@ -286,24 +286,30 @@ def _relations(sites: np.ndarray, geoms: np.ndarray
     large feature (a county, a zoning plan) is tested through this thread's own prepared
     copy of it (:func:`_prepared_copy`), fetched once for the three tests; a small one
     with the site first, as the site is prepared (per request: the shared layer geometries
-    are never prepared, as GEOS prepared geometries are not thread-safe)."""
+    are never prepared, as GEOS prepared geometries are not thread-safe).
+    ``known_to_meet``: every pair is known to meet (the index's exact query found them),
+    and ``touched`` is not tested again."""
     size = shapely.get_num_coordinates(geoms)
     big = (size > BIG_VERTICES) & (size <= PREPARED_VERTICES_PER_THREAD)
+    touched = np.ones(len(geoms), dtype=bool)
     if not big.any():
-        return (np.asarray(shapely.intersects(sites, geoms), dtype=bool),
-                np.asarray(shapely.covers(sites, geoms), dtype=bool),
+        if not known_to_meet:
+            touched = np.asarray(shapely.intersects(sites, geoms), dtype=bool)
+        return (touched, np.asarray(shapely.covers(sites, geoms), dtype=bool),
                 np.asarray(shapely.covered_by(sites, geoms), dtype=bool))
-    touched, covered, inside = (np.empty(len(geoms), dtype=bool) for _ in range(3))
+    covered, inside = np.empty(len(geoms), dtype=bool), np.empty(len(geoms), dtype=bool)
     small = ~big
     if small.any():
         s_sites, s_geoms = sites[small], geoms[small]
-        touched[small] = shapely.intersects(s_sites, s_geoms)
+        if not known_to_meet:
+            touched[small] = shapely.intersects(s_sites, s_geoms)
         covered[small] = shapely.covers(s_sites, s_geoms)
         inside[small] = shapely.covered_by(s_sites, s_geoms)
     b_sites = sites[big]
     copies = np.array([_prepared_copy(g, n) for g, n in zip(geoms[big], size[big].tolist(),
                                                               strict=True)], dtype=object)
-    touched[big] = shapely.intersects(copies, b_sites)
+    if not known_to_meet:
+        touched[big] = shapely.intersects(copies, b_sites)
     covered[big] = shapely.covers(b_sites, copies)
     inside[big] = shapely.covers(copies, b_sites)
     return touched, covered, inside
