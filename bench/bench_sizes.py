@@ -3,8 +3,10 @@
 For each size N the sample city (聊城市) is loaded into a fresh embedded store and a fresh
 PostGIS schema, and its permanent basic farmland is replaced by N seeded parcels over the
 whole city (``bench_scale.generate``; a new layer version, as a re-import would make).
-Then, in one process and site by site (every arm meets the same load), the same seeded
-sites (1–30 ha) go through:
+Then, in one process, the arms in turn (every arm meets the same load; their order turns
+at each step) and at each step each arm on another site (none runs on the caches another
+just warmed), the same seeded sites (1–30 ha) go through (geopandas afterwards, on its
+own: its allocations would empty the caches of whichever arm ran next):
 
 - embedded ``vet_site`` (overlay + environmental capacity + rules + report) and its
   overlay alone (``Backend.overlay``: STRtree filter, GEOS cut, areas in the zone);
@@ -207,16 +209,30 @@ def child_arms(data_dir: Path, url: str, n_sites: int, gp_sites: int) -> dict[st
     for area_map in areas.values():
         for key in [k for k in area_map if k[0] == -1]:
             del area_map[key]
-    times: dict[str, list[float]] = {arm: [] for arm in runs}
-    cpus: dict[str, list[float]] = {arm: [] for arm in runs}
-    for i, site in enumerate(sites):
-        for arm, run in runs.items():
-            if arm == "geopandas" and i >= gp_sites:
-                continue
-            t0, c0 = time.perf_counter(), time.process_time()
-            run(i, site)
-            times[arm].append(time.perf_counter() - t0)
-            cpus[arm].append(time.process_time() - c0)
+    by_site: dict[str, dict[int, tuple[float, float]]] = {arm: {} for arm in runs}
+
+    def measure(arm: str, i: int) -> None:
+        t0, c0 = time.perf_counter(), time.process_time()
+        runs[arm](i, sites[i])
+        by_site[arm][i] = (time.perf_counter() - t0, time.process_time() - c0)
+
+    turns = [arm for arm in runs if arm != "geopandas"]
+    spread = max(1, len(sites) // len(turns))
+    for step in range(len(sites)):
+        # At each step every arm runs once, each on another site (every arm still meets
+        # every site once): an arm run right after another on the same site would find
+        # that site's features in the CPU's caches and PostgreSQL's pages just touched.
+        # The arms' order turns at each step, so that none always follows the same one.
+        for j in range(len(turns)):
+            k = (step + j) % len(turns)
+            measure(turns[k], (step + k * spread) % len(sites))
+    # geopandas on its own afterwards: seconds per site of allocations that would empty
+    # the CPU's caches and wake the garbage collector for whichever arm ran next
+    for i in range(min(gp_sites, len(sites))):
+        measure("geopandas", i)
+    # in site order, so that the first sites of every arm are the same sites
+    times = {arm: [by_site[arm][i][0] for i in sorted(by_site[arm])] for arm in runs}
+    cpus = {arm: [by_site[arm][i][1] for i in sorted(by_site[arm])] for arm in runs}
     for store in stores.values():
         store.close()
     return {"times": times, "cpus": cpus, "cold_s": cold, "hwm_engines_mb": hwm_engines,
@@ -352,7 +368,11 @@ def write_page(run: dict[str, Any], path: Path) -> None:
         "The sample city's permanent basic farmland replaced by N seeded six-vertex parcels "
         "over the whole city (a new layer version), every other layer of the sample as it is "
         "(7 vector layers and the capacity raster). The same seeded sites (1–30 ha) through "
-        "every arm, site by site, so that every arm meets the same load; before it, one "
+        "every arm, the arms in turn (their order turning at each step), so that every arm "
+        "meets the same load, and at each step each arm on another site (none runs on the "
+        "caches another just warmed for the same site); `geopandas.overlay` afterwards on "
+        "its own (its allocations would empty the caches of whichever arm ran next); "
+        "before it all, one "
         "unmeasured pass over every site for every arm (geopandas: one call), so that "
         "statements are prepared, buffers read and decoded features cached, as in a running "
         "service. Every process runs one native thread (OMP/MKL/OPENBLAS/GDAL/NUMEXPR "
