@@ -166,10 +166,17 @@ def test_a_key_sent_twice_in_one_json_object_is_refused_not_read_as_the_last(
         ("/api/vet/report.html", f'{{"site": {site}, "demands": {{"land": 1, "land": 2}}}}',
          auth, "body.demands.land", "新增建设用地指标需求填了两次（land=1、land=2）"),
         ("/api/site-search", '{"area_m2": 120000, "demand": {"energy": 1, "energy": 2}}',
-         auth, "body.demand.energy", "能耗指标需求填了两次（energy=1、energy=2）")]
+         auth, "body.demand.energy", "能耗指标需求填了两次（energy=1、energy=2）"),
+        # the key spelt with an escape, and the body in UTF-16: read as JSON all the same
+        ("/api/vet", f'{{"site": {site}, "\\u0065missions": {{"SO2": 1, "SO2": 2}}}}',
+         json_type, "body.emissions.SO2", "二氧化硫排放量填了两次（SO2=1、SO2=2）"),
+        ("/api/vet", f'{{"site": {site}, "emissions": {{"SO2": 1, "SO2": 2}}}}'
+         .encode("utf-16"), json_type, "body.emissions.SO2",
+         "二氧化硫排放量填了两次（SO2=1、SO2=2）")]
     with _client(city, tmp_path) as client:
         for url, body, headers, where, said in cases:
-            answer = client.post(url, content=body.encode(), headers=headers)
+            answer = client.post(url, content=body if isinstance(body, bytes)
+                                 else body.encode(), headers=headers)
             assert answer.status_code == 422, (url, answer.text)
             assert answer.json()["where"] == where, answer.text
             assert said in answer.json()["message_zh"], answer.text

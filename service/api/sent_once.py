@@ -25,12 +25,24 @@ class _Sent(list[tuple[str, Any]]):
 
 async def sent_once(request: Request) -> None:
     """Refuse a pollutant or quota kind sent twice in one JSON object of the body."""
+    body = await request.body()
+    if not _may_hold_amounts(body):
+        return  # no such object in it: not read twice (a large site's body is most of it)
     try:
-        sent = json.loads(await request.body(), object_pairs_hook=_Sent)
+        sent = json.loads(body, object_pairs_hook=_Sent)
     except ValueError:  # not JSON: the body's validation says so
         return
     if isinstance(sent, _Sent):
         _check(sent, "body")
+
+
+def _may_hold_amounts(body: bytes) -> bool:
+    """Whether ``body`` may have one of :data:`AMOUNT_FIELDS` as a key: its name in quotes,
+    any ``\\u`` escape (a key can be spelt ``"\\u0065missions"``) or a NUL byte (JSON in
+    UTF-16 or UTF-32, which reading the body accepts as well)."""
+    if b"\\u" in body or b"\x00" in body:
+        return True
+    return any(b'"' + name.encode() + b'"' in body for name in AMOUNT_FIELDS)
 
 
 def _check(sent: _Sent, path: str) -> None:
