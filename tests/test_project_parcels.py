@@ -191,6 +191,36 @@ def test_the_api_stores_the_parcels_posted_and_downloads_them(api: TestClient,
     shapefile_parcels(got.content, tmp_path)
 
 
+def test_the_cli_lists_each_projects_parcels_as_it_shows_them(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``blueprint projects list --format json`` gives each project's ``site_parcels`` as
+    ``projects show`` (and the API's list) does: it said null, as for a site stored before
+    the parcels were kept; a project without a site says null still."""
+    from typer.testing import CliRunner
+
+    from blueprint.service.cli import app
+
+    code = create_project(park_project(), site=read_site(write_parcels(tmp_path)),
+                          user=STAFF, store=store).code
+    bare = create_project(park_project(name="尚无地块的项目"), user=STAFF, store=store).code
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
+    runner = CliRunner()
+
+    def cli_json(*args: str) -> Any:
+        result = runner.invoke(app, [*args, "--format", "json"])
+        assert result.exit_code == 0, (result.output, result.exception)
+        return json.loads(result.stdout)
+
+    listed = {p["code"]: p for p in cli_json("projects", "list")}
+    assert sorted(listed) == sorted([code, bare])
+    parcels = listed[code]["site_parcels"]
+    assert parcels is not None, "the list said the project kept no parcels"
+    assert [f["properties"]["parcel_name"] for f in parcels["features"]] == NAMES
+    assert parcels == cli_json("projects", "show", code)["site_parcels"]
+    assert listed[bare]["site_parcels"] is None and listed[bare]["site"] is None
+
+
 def test_the_review_of_an_older_site_version_lists_its_own_parcels(city: Store,  # noqa: F811
                                                                    tmp_path: Path) -> None:
     """Vetted with the two parcels, then revised to the park site (one parcel) and not
