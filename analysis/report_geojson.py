@@ -25,14 +25,17 @@ def report_geojson(report: VetReport) -> dict[str, Any]:
     development boundary also gets a ``role: outside`` piece: the part outside, with the
     urban-boundary finding's status. The outline is the parcels dissolved (two touching
     parcels are one polygon in it); the ``parcel`` features keep them apart, for the map's
-    下载地块 and 初审意见书 (one parcel is its outline, and gets none).
+    下载地块, 初审意见书 and 保存为项目. One parcel is its outline and gets none: the outline
+    carries what that parcel said of itself (``parcel_name``, ``land_use``), which the map
+    posts back with it as a ``parcel`` feature's are.
     """
     if report.overlay is None:
         raise ValueError("a report read back from JSON has no geometry to draw")
     findings = {f.layer: f for f in report.findings}
     site = report.overlay.geometry
     features = [_feature(site, {"role": "site", "name": report.site.name,
-                                "area_m2": report.site.area_m2, "verdict": report.verdict})]
+                                "area_m2": report.site.area_m2, "verdict": report.verdict}
+                         | one_parcel_attributes(report))]
     for overlap in report.overlay.overlaps:
         finding = findings.get(overlap.layer.name) or _no_finding(overlap.layer)
         for hit in overlap.hits:
@@ -61,6 +64,16 @@ def parcel_features(report: VetReport) -> list[dict[str, Any]]:
         len(overlay.attributes) == len(parcels) else [{}] * len(parcels)
     return [_feature(g, {"role": "parcel", "parcel_no": str(n), "name": report.site.name}
                      | given[n - 1]) for n, g in enumerate(parcels, start=1)]
+
+
+def one_parcel_attributes(report: VetReport) -> dict[str, str]:
+    """What the one parcel of a site of one said of itself (``parcel_name``, ``land_use``),
+    for its outline to carry; none for a site of several (their ``parcel`` features carry
+    theirs), a site stored whole, or a parcel that said nothing."""
+    overlay = report.overlay
+    if overlay is None or len(overlay.parcels) != 1 or len(overlay.attributes) != 1:
+        return {}
+    return dict(overlay.attributes[0])
 
 
 def is_piece(feature: dict[str, Any]) -> bool:

@@ -27,7 +27,13 @@ import shapely.geometry
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from migrations_support import downgrade
-from projects_support import STAFF, city, park_project, site  # noqa: F401  (city: fixture)
+from projects_support import (  # noqa: F401  (city: fixture)
+    SITES,
+    STAFF,
+    city,
+    park_project,
+    site,
+)
 from pyproj import Transformer
 from shapely.geometry import box
 
@@ -185,6 +191,36 @@ def test_the_api_stores_the_parcels_posted_and_downloads_them(api: TestClient,
     shapefile_parcels(got.content, tmp_path)
 
 
+def test_the_cli_lists_each_projects_parcels_as_it_shows_them(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``blueprint projects list --format json`` gives each project's ``site_parcels`` as
+    ``projects show`` (and the API's list) does: it said null, as for a site stored before
+    the parcels were kept; a project without a site says null still."""
+    from typer.testing import CliRunner
+
+    from blueprint.service.cli import app
+
+    code = create_project(park_project(), site=read_site(write_parcels(tmp_path)),
+                          user=STAFF, store=store).code
+    bare = create_project(park_project(name="尚无地块的项目"), user=STAFF, store=store).code
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
+    runner = CliRunner()
+
+    def cli_json(*args: str) -> Any:
+        result = runner.invoke(app, [*args, "--format", "json"])
+        assert result.exit_code == 0, (result.output, result.exception)
+        return json.loads(result.stdout)
+
+    listed = {p["code"]: p for p in cli_json("projects", "list")}
+    assert sorted(listed) == sorted([code, bare])
+    parcels = listed[code]["site_parcels"]
+    assert parcels is not None, "the list said the project kept no parcels"
+    assert [f["properties"]["parcel_name"] for f in parcels["features"]] == NAMES
+    assert parcels == cli_json("projects", "show", code)["site_parcels"]
+    assert listed[bare]["site_parcels"] is None and listed[bare]["site"] is None
+
+
 def test_the_review_of_an_older_site_version_lists_its_own_parcels(city: Store,  # noqa: F811
                                                                    tmp_path: Path) -> None:
     """Vetted with the two parcels, then revised to the park site (one parcel) and not
@@ -309,3 +345,56 @@ def test_a_refused_form_keeps_the_parcels_of_its_file_with_their_names(
         code = str(saved.headers["location"]).rsplit("/", 1)[1]
     assert [p.attributes for p in get_project(code, store=city).site_parcels] == GIVEN
     geojson_parcels(export_project_site(code, "geojson", store=city).data)
+
+
+# ----- a site of one parcel
+
+
+ONE_PARCEL = SITES / "01_park_clean.txt"
+
+
+def one_parcel_given() -> dict[str, str]:
+    """What ``01_park_clean.txt`` says of its one parcel, read from the file's text (GBK):
+    the parcel header's 4th field (地块名称) and 7th (地类用途)."""
+    lines = ONE_PARCEL.read_bytes().decode("gbk").splitlines()
+    header = lines[lines.index("[地块坐标]") + 1].split(",")
+    return {"parcel_name": header[3], "land_use": header[6]}
+
+
+def test_a_checked_site_of_one_parcel_keeps_its_name_and_land_use_as_a_project(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The check of a one-parcel coordinate file answers no ``parcel`` feature (the outline
+    is the parcel): the outline carries the parcel's name and land use, so the site the map
+    posts back (its outline, as check.js's checkedSite sends it) saved as a project keeps
+    them, as the same file saved by the core (the CLI's ``--site``) does: one parcel each."""
+    given = one_parcel_given()
+    assert given == {"parcel_name": "聊城经开区新能源汽车零部件项目", "land_use": "工业用地"}
+    token = create_user("boss", "admin", None, store=city, actor="t")
+    app = create_app(Settings(data_dir=city.data_dir, database_url=city.database_url))
+    with TestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        with ONE_PARCEL.open("rb") as fh:
+            checked = client.post("/api/vet/file", files={"file": (ONE_PARCEL.name, fh)},
+                                  data={"format": "geojson"})
+        assert checked.status_code == 200, checked.text
+        fc = checked.json()
+        assert [f for f in fc["features"] if f["properties"]["role"] == "parcel"] == []
+        outline = next(f for f in fc["features"] if f["properties"]["role"] == "site")
+        assert {k: outline["properties"].get(k) for k in given} == given
+        posted = {"type": "Feature", "geometry": outline["geometry"],
+                  "properties": {"name": fc["report"]["site"]["name"],
+                                 **{k: outline["properties"][k] for k in given}}}
+        made = client.post("/api/projects", json={
+            "name": "新能源汽车零部件项目", "county": "371502", "industry": "industrial",
+            "investment": "12.5", "responsible_unit": "聊城某公司", "site": posted})
+        assert made.status_code == 201, made.text
+        shown = client.get(f"/api/projects/{made.json()['code']}").json()
+    parcels = shown["site_parcels"]["features"]
+    assert [{k: f["properties"].get(k) for k in given} for f in parcels] == [given]
+    assert [f["properties"]["parcel_no"] for f in parcels] == ["1"]
+    from_file = create_project(park_project(), site=read_site(ONE_PARCEL), user=STAFF,
+                               store=city).code
+    assert [p.attributes for p in get_project(from_file, store=city).site_parcels] == [given]
+    back = read_coordinate_file(export_project_site(made.json()["code"], "coordfile",
+                                                    store=city).data).parcels
+    assert list(back["parcel_name"]) == [given["parcel_name"]]

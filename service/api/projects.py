@@ -100,7 +100,9 @@ def api_list(
 ) -> Any:
     """Projects by code, filtered by county, stage, library and industry; at most ``limit``
     from ``offset`` on, ``X-Total-Count`` saying how many match in all (as the quota
-    movements). A filter no project could match (an unknown stage, library or industry:
+    movements). Each project has its ``site`` and its ``site_parcels`` as
+    ``GET /api/projects/{code}`` has them (null only for a site stored before the parcels
+    were kept). A filter no project could match (an unknown stage, library or industry:
     422; a county the city does not know: 404) is refused naming what it may be."""
     filters = {"county": county, "stage": stage, "tag": tag, "industry": industry}
     core.check_filters(store=store, **filters)

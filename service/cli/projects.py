@@ -126,7 +126,10 @@ def list_cmd(county: Annotated[str | None, typer.Option(help="Only this county")
     store = open_store(create=False)
     check_filters(store=store, stage=stage, tag=tag, industry=industry)
     county = known_county(county, store=store)
-    found = list_projects(store=store, county=county, stage=stage, tag=tag, industry=industry)
+    # JSON: each project as `projects show` has it, its parcels too (as the API's list):
+    # a list without them would say site_parcels null, as of a site stored before 0017
+    found = list_projects(store=store, county=county, stage=stage, tag=tag, industry=industry,
+                          parcels=format == "json")
     if format == "json":
         print_json([p.to_dict() for p in found])
         return

@@ -404,20 +404,25 @@ window.BlueprintCheck = function (bp) {
 
   /* The site as the server read it, to send again: its parcels as given (the answer's
    * role "parcel" features, for a site of several), else its outline (one parcel). The
-   * outline is the parcels dissolved: two touching parcels are one polygon in it. */
+   * outline is the parcels dissolved: two touching parcels are one polygon in it. Each
+   * keeps what its parcel said of itself (a site of one: its outline carries it). */
   function checkedSite(fc, name) {
     var parcels = fc.features.filter(function (f) { return f.properties.role === "parcel"; });
     if (parcels.length) {
       return { type: "FeatureCollection", features: parcels.map(function (f) {
-        var props = name ? { name: name } : {};
-        ["parcel_name", "land_use"].forEach(function (k) {  /* what the parcel said of itself */
-          if (f.properties[k]) { props[k] = f.properties[k]; }
-        });
-        return { type: "Feature", properties: props, geometry: f.geometry }; }) };
+        return { type: "Feature", properties: givenProps(f, name), geometry: f.geometry }; }) };
     }
     var outline = fc.features.filter(function (f) { return f.properties.role === "site"; })[0];
-    return outline ? { type: "Feature", properties: name ? { name: name } : {},
+    return outline ? { type: "Feature", properties: givenProps(outline, name),
       geometry: outline.geometry } : null;
+  }
+
+  function givenProps(f, name) {
+    var props = name ? { name: name } : {};
+    ["parcel_name", "land_use"].forEach(function (k) {  /* what the parcel said of itself */
+      if (f.properties[k]) { props[k] = f.properties[k]; }
+    });
+    return props;
   }
 
   function offerSite(fc) {
