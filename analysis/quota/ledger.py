@@ -269,10 +269,27 @@ def post(conn: Connection, moves: list[Move], *, operation_id: int, at: datetime
     return ids
 
 
+def check_moves(conn: Connection, moves: list[Move]) -> None:
+    """The balance check :func:`post` makes after each entry, made on a plan not posted:
+    :class:`QuotaExceeded` (the same words) when a debited account would go below zero
+    (a rehearsal, :func:`analysis.quota.runner.execute`). The position checks of holds,
+    loans and origins are posting's alone."""
+    delta: dict[int, int] = {}
+    for move in moves:
+        delta[move.debit.id] = delta.get(move.debit.id, 0) - move.amount
+        delta[move.credit.id] = delta.get(move.credit.id, 0) + move.amount
+        if move.debit.type != SOURCE:
+            _refuse_below_zero(conn, move.debit, balance(conn, move.debit.id)
+                               + delta[move.debit.id])
+
+
 def _check_account(conn: Connection, account: Account) -> None:
     if account.type == SOURCE:
         return
-    left = balance(conn, account.id)
+    _refuse_below_zero(conn, account, balance(conn, account.id))
+
+
+def _refuse_below_zero(conn: Connection, account: Account, left: int) -> None:
     if left < 0:
         kind = KINDS[account.kind]
         raise QuotaExceeded(

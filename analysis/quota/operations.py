@@ -3,6 +3,9 @@
 Every operation takes the acting ``user``, an idempotency ``key`` and a ``reason``, runs
 as one transaction (see :mod:`analysis.quota.runner`) and returns its result as a dict:
 ``operation_id``, what was done and the entries posted (amounts as exact decimal text).
+Those a page confirms first (hold, allocate; lend, repay, reclaim, reverse elsewhere) take
+``rehearse=True``: everything but the writing, so the refusal comes before the
+confirmation (see :func:`analysis.quota.runner.execute`).
 """
 
 from __future__ import annotations
@@ -105,7 +108,7 @@ def _check_future(expires_at: datetime | None, at: datetime) -> None:
 def hold(*, year: int, kind: str, county: str, project: str, amount: Decimal | str,
          user: User, reason: str, key: str, store: Store,
          expires: date | datetime | None = None, from_pool: bool = False,
-         at: datetime | None = None) -> dict[str, Any]:
+         at: datetime | None = None, rehearse: bool = False) -> dict[str, Any]:
     """Hold quota for a project under review (from the county reserve; the shortfall from
     the city pool only with ``from_pool`` by city level). ``project`` is the code of a
     project of ``county`` in the project library, not exited (else :class:`NotFound` or
@@ -137,7 +140,7 @@ def hold(*, year: int, kind: str, county: str, project: str, amount: Decimal | s
                       row={"year": year, "kind": k.code, "county": county,
                            "project": project, "amount": units, "expires_at": expires_at},
                       first=share_project(project))
-    return execute(request, plan, store=store)
+    return execute(request, plan, store=store, rehearse=rehearse)
 
 
 def _drawn_info(year: int, kind: str, county: str, project: str, units: int,
@@ -213,7 +216,7 @@ def expire_holds(*, user: User, reason: str, key: str, store: Store,
 
 def allocate(*, year: int, kind: str, county: str, project: str, amount: Decimal | str,
              user: User, reason: str, key: str, store: Store, from_pool: bool = False,
-             at: datetime | None = None) -> dict[str, Any]:
+             at: datetime | None = None, rehearse: bool = False) -> dict[str, Any]:
     """Allocate quota to a project: first from its holds, then from its county reserve;
     a shortfall from the city pool only with ``from_pool`` by a city-level manager.
     ``project`` must be a project of ``county`` in the library, not exited (as for
@@ -241,7 +244,7 @@ def allocate(*, year: int, kind: str, county: str, project: str, amount: Decimal
                       row={"year": year, "kind": k.code, "county": county,
                            "project": project, "amount": units},
                       first=share_project(project))
-    return execute(request, plan, store=store)
+    return execute(request, plan, store=store, rehearse=rehearse)
 
 
 def _from_holds(conn: Any, year: int, kind: str, project: str, target: Any, units: int
