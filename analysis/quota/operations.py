@@ -42,6 +42,7 @@ from blueprint.analysis.quota.ledger import (
     check_known_county,
     find_account,
     get_account,
+    granted_names,
 )
 from blueprint.analysis.quota.runner import Plan, Planner, Request, execute
 from blueprint.layers.errors import BadInput, Conflict, NotFound
@@ -67,26 +68,43 @@ def grant_job(*, year: int, kind: str, county: str, amount: Decimal | str, user:
     require_city(user)
     year, k, county, units = check_year(year), resolve_kind(kind), check_county(county), \
         to_units(amount)
-    at = now_utc(at)
+    at, name = now_utc(at), (county_name or "").strip() or None
 
     def plan(conn: Any) -> Plan:
+        known = granted_names(conn).get(county)
+        topped_up = find_account(conn, year=year, kind=k.code, type=COUNTY,
+                                 owner=county) is not None
         source = get_account(conn, year=year, kind=k.code, type=SOURCE, at=at)
         reserve = get_account(conn, year=year, kind=k.code, type=COUNTY, owner=county,
-                              county=county, title=county_name, at=at)
+                              county=county, title=name, at=at)
         pool = get_account(conn, year=year, kind=k.code, type=POOL, at=at)
         to_pool, to_county = split_grant(k, units)
         moves = [Move("grant", source, acct, part)
                  for acct, part in ((pool, to_pool), (reserve, to_county)) if part]
         share = Decimal(k.pool_share.numerator) / Decimal(k.pool_share.denominator)
+        named = _named(known, name, county, topped_up=topped_up)
         return Plan(moves, {"year": year, "kind": k.code, "county": county,
                             "amount": format_amount(units), "unit": k.unit,
                             "pool_share": str(share), "to_pool": format_amount(to_pool),
-                            "to_county": format_amount(to_county)})
+                            "to_county": format_amount(to_county)} | named, audit=named)
 
     params = {"year": year, "kind": k.code, "county": county, "amount": units}
     request = Request("grant", key, user, reason, params, [(year, k.code)], at,
                       row={"year": year, "kind": k.code, "county": county, "amount": units})
     return request, plan
+
+
+def _named(known: str | None, name: str | None, county: str, *, topped_up: bool
+           ) -> dict[str, str]:
+    """The county's name as a grant records it in its result and audit row: ``county_name``
+    when it names the county and either tops up a reserve already open (追加下达: the
+    account keeps the title its first grant gave it) or renames the county (茌平县 → 茌平区:
+    ``renamed_from``, the name the grants before it gave). The newest grant's name is the
+    ledger's from then on (:func:`~blueprint.analysis.quota.ledger.granted_names`)."""
+    if name is None or name == county:
+        return {}
+    renamed = {"renamed_from": known} if known not in (None, county, name) else {}
+    return {"county_name": name, **renamed} if topped_up or renamed else {}
 
 
 def _expiry(expires: date | datetime | None) -> datetime | None:

@@ -93,6 +93,7 @@ class Plan:
 
     moves: list[Move]
     info: dict[str, Any] = field(default_factory=dict)
+    audit: dict[str, Any] = field(default_factory=dict)  # more for the audit row's detail
 
 
 Planner = Callable[[Connection], Plan]
@@ -278,7 +279,8 @@ def record(conn: Connection, request: Request, plan: Plan, *,
     post(conn, plan.moves, operation_id=op_id, at=request.at)
     write_audit(conn, actor=actor, action=f"quota.{request.op}", obj=f"quota_operation:{op_id}",
                 detail={"key": request.key, "params": request.params, "reason": request.reason,
-                        "entries": len(plan.moves)}, project=request.row.get("project"))
+                        "entries": len(plan.moves), **plan.audit},
+                project=request.row.get("project"))
     return {"operation_id": op_id, **result}
 
 
