@@ -81,12 +81,17 @@ def test_county_manager_sees_only_their_county(server, page, console):
     page.evaluate("""() => { const s = document.querySelector('#bp-op-allocate select');
         const o = document.createElement('option'); o.value = '371521'; o.text = '阳谷县';
         s.appendChild(o); s.value = '371521'; }""")  # a forged choice, as a crafted post
-    form.locator("button[type=submit]").click()
-    page.locator("#bp-confirm").wait_for()
     console.expect("status of 403")  # the refusal is a 403 page, which Chromium logs
-    page.click("#bp-confirm button[type=submit]")
+    form.locator("button[type=submit]").click()
     page.wait_for_load_state()
-    assert "县" in page.locator("main").inner_text()
+    # refused at the first step (no confirmation the ledger then refused), said in
+    # Chinese at the top and at the form, the form as it was filled in
+    assert page.locator("#bp-confirm").count() == 0
+    said = "用户“东昌府区指标员”只能操作本县（东昌府区）的数据"
+    assert said in page.locator("#bp-op-error").inner_text()
+    here = page.locator("#bp-op-allocate .bp-op-refused")
+    assert here.is_visible() and said in here.inner_text()
+    assert page.locator("#bp-op-allocate input[name=reason]").input_value() == "试图为阳谷县配置"
     _shot(page, "quota_county_manager_refused")
 
 
@@ -119,6 +124,40 @@ def test_city_manager_allocates_from_the_pool(server, page):
     assert _total(page) == before_total + 2
     assert "重点项目缺口，市级统筹" in page.locator("#bp-movements").inner_text()
     _shot(page, "quota_city_after_allocation")
+
+
+def test_what_the_ledger_would_refuse_is_said_at_the_form_not_confirmed(server, page,
+                                                                        console):
+    """More than 东昌府区's reserve (no pool): refused before any confirmation, said at the
+    form in Chinese, nothing recorded; an amount the browser cannot read as a number
+    (1..2) stays in the field as typed (a text field: a number field would have sent it
+    empty), with the core's refusal beside it."""
+    _sign_in(page, server, "市指标管理员")
+    page.goto(f"{server}/quota?county=371521")
+    available = page.locator("#bp-county-available").inner_text()
+    before = _total(page)
+    console.expect("status of 409")  # the refusals are 4xx pages, which Chromium logs
+    console.expect("status of 422")
+    form = page.locator("#bp-op-allocate")
+    form.locator("select[name=county]").select_option("371521")
+    form.locator("input[name=project]").fill("LC-2026-9100")
+    too_much = str(float(available) + 1)
+    form.locator("input[name=amount]").fill(too_much)
+    form.locator("input[name=reason]").fill("超出储备")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("#bp-confirm").count() == 0
+    here = page.locator("#bp-op-allocate .bp-op-refused").inner_text()
+    assert here.startswith("未记入台账：阳谷县县级储备新增建设用地指标可用") and "不足" in here
+    assert page.locator("#bp-op-allocate input[name=amount]").input_value() == too_much
+    _shot(page, "quota_refused_at_the_form")
+    assert_accessible(page)
+    page.locator("#bp-op-allocate input[name=amount]").fill("1..2")
+    page.locator("#bp-op-allocate button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("#bp-op-allocate input[name=amount]").input_value() == "1..2"
+    assert "数量不是有效数字" in page.locator("#bp-op-allocate .bp-op-refused").inner_text()
+    assert _total(page) == before  # nothing recorded
 
 
 # The fill colour of 东昌府区 on the choropleth (its path's tooltip names it).

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from quota_support import CITY, T0, register_fixed_projects
 
@@ -126,3 +128,70 @@ def test_a_county_whose_code_changed_is_still_asked_for_by_its_old_code(
             answer = client.get(path, params={"county": "371523"},
                                 headers={"Authorization": f"Bearer {token}"})
             assert answer.status_code == 200 and len(answer.json()) == 1, answer.text
+
+
+def _audit_detail(store: Store, operation_id: int) -> dict:
+    with store.engine.connect() as conn:
+        detail = conn.execute(sa.text(
+            "SELECT detail FROM audit_log WHERE action = 'quota.grant' AND object = :obj"),
+            {"obj": f"quota_operation:{operation_id}"}).scalar_one()
+    return json.loads(detail) if isinstance(detail, str) else dict(detail)
+
+
+def test_a_top_up_grant_under_a_new_name_renames_the_county(store: Store) -> None:
+    """A second grant of the same year and kind (追加下达) under the county's new name went
+    into the reserve its first grant opened, and the new name was dropped: the county kept
+    its first name everywhere. Now the newest grant's name is the ledger's, as for a grant
+    that opens a reserve: the grant's result and its audit row say the rename; a top-up
+    without a name, or under the same name, renames nothing; a reversed rename is undone;
+    a later grant under another name renames it again."""
+    _grant(store, 2026, "茌平县")
+    assert counties(store=store) == {"371523": "茌平县"}
+    top_up = quota.grant(year=2026, kind="land", county="371523", amount="5", user=CITY,
+                         reason="追加下达", key="top-up", store=store,
+                         at=T0 + timedelta(days=30), county_name="茌平区")
+    assert (top_up["county_name"], top_up["renamed_from"]) == ("茌平区", "茌平县")
+    assert counties(store=store) == {"371523": "茌平区"}
+    assert _reserve_titles(store) == {"茌平区县级储备"}
+    detail = _audit_detail(store, top_up["operation_id"])
+    assert (detail["county_name"], detail["renamed_from"]) == ("茌平区", "茌平县")
+    for name in (None, "茌平区"):  # nothing to rename
+        again = quota.grant(year=2026, kind="land", county="371523", amount="1", user=CITY,
+                            reason="追加下达", key=f"again-{name}", store=store,
+                            at=T0 + timedelta(days=31), county_name=name)
+        assert "renamed_from" not in again
+        assert "renamed_from" not in _audit_detail(store, again["operation_id"])
+        assert counties(store=store) == {"371523": "茌平区"}
+    quota.reverse(operation_id=top_up["operation_id"], user=CITY, reason="名称填错",
+                  key="undo-top-up", store=store, at=T0 + timedelta(days=32))
+    assert counties(store=store) == {"371523": "茌平区"}  # the later top-up's, standing
+    wrong = quota.grant(year=2026, kind="land", county="371523", amount="1", user=CITY,
+                        reason="追加下达", key="wrong-name", store=store,
+                        at=T0 + timedelta(days=33), county_name="茌平市")
+    assert counties(store=store) == {"371523": "茌平市"}
+    quota.reverse(operation_id=wrong["operation_id"], user=CITY, reason="名称填错",
+                  key="undo-wrong", store=store, at=T0 + timedelta(days=34))
+    assert counties(store=store) == {"371523": "茌平区"}  # a reversed rename is undone
+    _grant(store, 2027, "茌平区")  # a newer grant, opening its reserve
+    assert counties(store=store) == {"371523": "茌平区"}
+    assert _reserve_titles(store) == {"茌平区县级储备"}
+
+
+def test_the_cli_says_a_grant_renamed_the_county(store: Store, tmp_path: Path) -> None:
+    """``blueprint quota grant --county-name`` under a new name says the rename, and when
+    the boundary layer names the county otherwise, that its name is shown everywhere."""
+    from tests.test_cli_bounds import cli
+
+    _grant(store, 2026, "茌平县")
+    grant = ["quota", "grant", "--year", "2026", "--kind", "land", "--county", "371523",
+             "--amount", "1", "--reason", "追加下达"]
+    code, out, err = cli(store, [*grant, "--county-name", "茌平区", "--key", "a"])
+    assert code == 0, err
+    assert "县区 371523 的名称由“茌平县”改为“茌平区”。" in out, out
+    _boundary(store, tmp_path, {"371523": "茌平区"}, "v1.gpkg")
+    code, out, err = cli(store, [*grant, "--county-name", "茌平县", "--key", "b"])
+    assert code == 0, err
+    assert ("县区 371523 的名称由“茌平区”改为“茌平县”；行政区划图层现名为“茌平区”，"
+            "各处仍以图层名称显示。") in out, out
+    code, out, err = cli(store, [*grant, "--key", "c"])  # no name: nothing renamed
+    assert code == 0 and "名称由" not in out, (err, out)

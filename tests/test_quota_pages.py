@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -100,12 +101,17 @@ def test_county_manager_sees_and_touches_only_their_county(city: Store,  # noqa:
         exported = client.get(f"/quota/export?format=csv&county={YG}").content
         rows = list(csv.reader(io.StringIO(exported.decode("utf-8-sig"))))
         assert len(rows) > 1 and all("阳谷县" not in r[7] + r[8] for r in rows[1:])
-        effect, answer = _confirm(client, {
+        # another county (a forged post): refused at the first step, not after a
+        # confirmation the ledger then refused; said in Chinese at the top and at the form
+        answer = client.post("/quota/ops", data={
             "csrf": _csrf(client), "op": "allocate", "kind": "new_construction_land",
             "year": "2026", "county": YG, "project": "LC-2026-9001", "amount": "1",
             "reason": "越权试探"})
-        assert "阳谷县" in effect
-        assert answer.status_code == 403 and "县" in answer.text
+        assert answer.status_code == 403 and "确认记入台账" not in answer.text
+        said = "用户“dcf_q”只能操作本县（东昌府区）的数据"
+        assert f'id="bp-op-error">配置未记入台账：{said}。' in answer.text
+        assert f'id="bp-op-refused-allocate">未记入台账：{said}。' in answer.text
+        assert "Traceback" not in answer.text
         # their own county with another county's project: refused before the confirmation
         other = client.post("/quota/ops", data={
             "csrf": _csrf(client), "op": "hold", "kind": "new_construction_land",
@@ -656,3 +662,122 @@ def test_a_county_filter_the_city_does_not_know_is_said_by_name(
         _login(client, "dcf_q")
         own = client.get("/quota?county=999999")
         assert own.status_code == 200 and "bp-query-error" not in own.text
+
+
+def _written(store: Store) -> list[int]:
+    """Rows of the ledger's tables and the audit log's quota rows, by plain SQL."""
+    import sqlalchemy as sa
+
+    with store.engine.connect() as conn:
+        return [int(conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one())
+                for table in ("quota_operations", "quota_entries", "quota_accounts",
+                              "audit_log WHERE action LIKE 'quota.%'")]
+
+
+def test_what_the_ledger_refuses_is_never_confirmed(city: Store,  # noqa: F811
+                                                    tmp_path: Path) -> None:
+    """The page asked to confirm an operation the core then refused (nothing written, the
+    refusal after the confirmation): more than a county reserve, or reserve and pool,
+    hold; more than the lender has; repaying more than is owed; reclaiming from a
+    project that holds nothing; reversing a grant already allocated; a hold or a loan
+    ending in the past (typed past the date field's minimum); the pool for a county
+    manager. Now the core rehearses each before the confirmation (nothing written): the
+    first step says its refusal in Chinese, at the top and at the form, the form kept."""
+    _users(city)
+    register_fixed_projects(city, {"LC-2026-9400": DCF})  # a project with no quota at all
+    dcf, pool = _available(city, f"county:{DCF}"), _available(city, "pool")
+    quota.allocate(year=2026, kind="land", county=DCF, project="LC-2026-9002", amount=dcf,
+                   user=CITY_USER, reason="全部配置", key="all-of-dcf", store=city)
+    loan = quota.lend(year=2026, kind="land", lender=YG, borrower=DCF, amount="1",
+                      due=today_cn().replace(year=2099), user=CITY_USER, reason="拆借",
+                      key="lend-1", store=city)["operation_id"]  # 东昌府区 now has 1 公顷
+    granted, reserve = _granted_to_reserve(city, DCF)
+    yesterday = (today_cn() - timedelta(days=1)).isoformat()
+    land = {"kind": "new_construction_land", "year": "2026", "reason": "试"}
+    has = "东昌府区县级储备新增建设用地指标可用 1 公顷（15.00 亩），不足 1.5 公顷（22.50 亩）"
+    cases: list[tuple[str, str, dict[str, str], int, str]] = [
+        ("city_q", "allocate", {"county": DCF, "project": "LC-2026-9002", "amount": "1.5"},
+         409, has),
+        ("city_q", "allocate", {"county": DCF, "project": "LC-2026-9002", "from_pool": "1",
+                                "amount": str(pool + 2)}, 409,
+         f"东昌府区县级储备可用 1 公顷（15.00 亩），市级统筹池可用 {pool} 公顷"),
+        ("city_q", "hold", {"county": DCF, "project": "LC-2026-9300", "amount": "1.5"}, 409,
+         has),
+        ("city_q", "hold", {"county": YG, "project": "LC-2026-9001", "amount": "0.5",
+                            "expires": yesterday}, 422, "预留到期时间必须晚于当前时间"),
+        ("city_q", "lend", {"lender": DCF, "borrower": YG, "amount": "1.5",
+                            "due": "2099-12-31"}, 409,
+         "2026 年度东昌府区县级储备的新增建设用地指标可用 1 公顷（15.00 亩），"
+         "不足 1.5 公顷（22.50 亩）"),
+        ("city_q", "lend", {"lender": YG, "borrower": DCF, "amount": "0.5",
+                            "due": yesterday}, 422, "归还期限不能早于今天"),
+        ("city_q", "repay", {"loan_id": str(loan), "amount": "1.5"}, 409,
+         f"借出记录 {loan} 未还 1，不能归还 1.5"),
+        ("city_q", "reclaim", {"project": "LC-2026-9400"}, 404,
+         "项目“LC-2026-9400”没有任何指标"),
+        ("city_q", "reverse", {"operation_id": str(granted)}, 409,
+         f"2026 年度东昌府区县级储备的新增建设用地指标余额不足，缺口 {reserve - 1} 公顷"),
+        ("dcf_q", "allocate", {"county": DCF, "project": "LC-2026-9002", "amount": "0.5",
+                               "from_pool": "1"}, 403, "用户“dcf_q”"),
+    ]
+    before = _written(city)
+    with _client(city, tmp_path) as client:
+        who = csrf = ""
+        for user, op, fields, status, said in cases:
+            if user != who:
+                client.cookies.clear()
+                _login(client, user)
+                who, csrf = user, _csrf(client)
+            answer = client.post("/quota/ops", data={"csrf": csrf, "op": op, **land, **fields})
+            assert answer.status_code == status, (op, fields, answer.text[:2000])
+            assert "确认记入台账" not in answer.text and "Traceback" not in answer.text, op
+            top = answer.text.split('id="bp-op-error">', 1)[1].split("</p>", 1)[0]
+            here = answer.text.split(f'id="bp-op-refused-{op}">', 1)[1].split("</p>", 1)[0]
+            assert "未记入台账" in top and said in top, (op, said, top)
+            assert here.startswith("未记入台账：") and said in here, (op, said, here)
+            form = answer.text.split(f'id="bp-op-{op}"', 1)[1].split("</form>", 1)[0]
+            shown = fields.get("amount") or fields.get("project") or fields["operation_id"]
+            assert f'value="{shown}"' in form, (op, form)  # the form as it was filled in
+    assert _written(city) == before  # nothing written, not even an account
+
+
+def _granted_to_reserve(store: Store, county: str) -> tuple[int, Decimal]:
+    """The 2026 land grant of ``county`` (its operation) and what it gave the county
+    reserve, by plain SQL."""
+    import sqlalchemy as sa
+
+    with store.engine.connect() as conn:
+        op, units = conn.execute(sa.text(
+            "SELECT e.operation_id, e.amount FROM quota_entries e"
+            " JOIN quota_operations o ON o.id = e.operation_id"
+            " JOIN quota_accounts a ON a.id = e.credit_id"
+            " WHERE o.op = 'grant' AND o.year = 2026 AND o.kind = 'new_construction_land'"
+            " AND a.type = 'county' AND a.owner = :county"), {"county": county}).one()
+    return int(op), Decimal(int(units)) / 10_000
+
+
+def test_a_hold_expired_but_not_yet_released_does_not_refuse_what_it_frees(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """An expired hold counts as released at once, but its release is posted by the next
+    write: the rehearsal before the confirmation posts it too (rolled back with the rest),
+    so the quota it frees is not refused; the confirmation then records it all."""
+    _users(city)
+    dcf = _available(city, f"county:{DCF}")
+    now = datetime.now(UTC)
+    quota.hold(year=2026, kind="land", county=DCF, project="LC-2026-9300", amount=dcf,
+               expires=now - timedelta(minutes=1), user=CITY_USER, reason="短期预留",
+               key="short-hold", store=city, at=now - timedelta(hours=1))
+    assert _available(city, f"county:{DCF}") == dcf  # released the moment it expired
+    before = _written(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        form = {"csrf": _csrf(client), "op": "allocate", "kind": "new_construction_land",
+                "year": "2026", "county": DCF, "project": "LC-2026-9002",
+                "amount": str(dcf), "reason": "用到期释放的指标"}
+        first = client.post("/quota/ops", data=form)
+        assert first.status_code == 200 and "确认记入台账" in first.text, first.text[:2000]
+        assert _written(city) == before  # the release too is posted only when confirmed
+        effect, done = _confirm(client, form)
+        assert done.status_code == 303, done.text[:2000]
+    assert _available(city, f"county:{DCF}") == 0
+    assert [m["op"] for m in quota.movements(store=city, op="expire")] == ["expire"]

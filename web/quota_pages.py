@@ -1,5 +1,7 @@
 """The quota dashboard ``/quota`` (signed in): choropleth, county card, movements with
-exports, and the operations a role allows, each confirmed before it is posted.
+exports, and the operations a role allows, each confirmed before it is posted; the core
+rehearses an operation before its confirmation is shown (``rehearse``: nothing written),
+so what it would refuse after the confirmation is refused before it.
 
 City-level users see every county; a user with a county (a county quota manager) sees
 only that one. The operations go to the same core functions as the CLI and the API, with
@@ -287,10 +289,13 @@ def _year(text: str) -> int:
                        where="year") from None
 
 
-def _run(op: str, f: dict[str, str], user: User, store: Store, key: str) -> dict[str, Any]:
+def _run(op: str, f: dict[str, str], user: User, store: Store, key: str, *,
+         rehearse: bool = False) -> dict[str, Any]:
     """Post one operation through the core (the same functions as the CLI and the API);
-    the form has what :func:`_required` asks."""
-    common: dict[str, Any] = {"user": user, "reason": f["reason"], "key": key, "store": store}
+    the form has what :func:`_required` asks. ``rehearse``: the core does everything but
+    the writing (its refusal raised, nothing written), before the confirmation."""
+    common: dict[str, Any] = {"user": user, "reason": f["reason"], "key": key, "store": store,
+                              "rehearse": rehearse}
     year, kind = int(f.get("year") or 0), f["kind"]
     if op == "hold":
         expires = parse_day_or_time(f["expires"], "expires") if f.get("expires") else None
@@ -459,9 +464,12 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                 target = _target(op, f, session.user, store, names) \
                     if op in ("reverse", "repay") else ""
                 kind = resolve_kind(f.get("kind") or kind.code)  # the reversed one's, a loan's
+                key = f"page:{uuid.uuid4()}"
+                # what the ledger would refuse after the confirmation is refused now
+                _run(op, f | {"kind": kind.code}, session.user, store, key, rehearse=True)
                 effect = effect_zh(op, f, kind.title, kind.unit_zh, names, project_name)
                 return page(ctx, "quota_confirm.html", op=op, op_zh=OP_ZH[op], effect=effect,
-                            target=target, fields=f, key=f"page:{uuid.uuid4()}", back=back)
+                            target=target, fields=f, key=key, back=back)
             result = _run(op, f | {"kind": kind.code}, session.user, store,
                           f.get("key") or f"page:{uuid.uuid4()}")
         except BlueprintError as exc:

@@ -68,7 +68,7 @@ def _reclaim_moves(conn: Any, project: str, year: int, kind: str) -> list[Move]:
 
 def reclaim(*, project: str, user: User, reason: str, key: str, store: Store,
             year: int | None = None, kind: str | None = None,
-            at: datetime | None = None) -> dict[str, Any]:
+            at: datetime | None = None, rehearse: bool = False) -> dict[str, Any]:
     """Reclaim everything a cancelled (or fraudulent) project holds or received, back to
     where it came from; all years and kinds unless ``year``/``kind`` narrow it."""
     project, at = check_project(project), now_utc(at)
@@ -94,7 +94,7 @@ def reclaim(*, project: str, user: User, reason: str, key: str, store: Store,
     params = {"project": project, "year": year, "kind": code}
     request = Request("reclaim", key, user, reason, params, scopes, at,
                       row={"year": year, "kind": code, "county": county, "project": project})
-    return execute(request, plan, store=store)
+    return execute(request, plan, store=store, rehearse=rehearse)
 
 
 def reclaim_within(conn: Connection, *, project: str, user: User, reason: str, key: str,
@@ -176,7 +176,7 @@ def refuse_reversed(conn: Connection, operation_id: int) -> None:
 
 
 def reverse(*, operation_id: int, user: User, reason: str, key: str, store: Store,
-            at: datetime | None = None) -> dict[str, Any]:
+            at: datetime | None = None, rehearse: bool = False) -> dict[str, Any]:
     """Correct an operation by posting the opposite of each of its entries (city level).
 
     A reversal, an operation without entries and an ``expire`` operation are refused: an
@@ -217,4 +217,4 @@ def reverse(*, operation_id: int, user: User, reason: str, key: str, store: Stor
     request = Request("reverse", key, user, reason, {"operation_id": operation_id}, scopes, at,
                       row={"year": target.year, "kind": target.kind, "county": target.county,
                            "project": target.project, "target_id": operation_id})
-    return execute(request, plan, store=store)
+    return execute(request, plan, store=store, rehearse=rehearse)

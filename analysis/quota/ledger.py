@@ -8,6 +8,7 @@ roll back, never leave a negative balance behind.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -20,9 +21,10 @@ from sqlalchemy.engine import Connection
 
 from blueprint.analysis.counties import boundary_counties
 from blueprint.analysis.quota.kinds import KINDS, format_amount
-from blueprint.analysis.quota.tables import accounts, entries
+from blueprint.analysis.quota.tables import accounts, entries, operations
 from blueprint.layers.engine.registry import backend_of
 from blueprint.layers.errors import Conflict, NotFound, QuotaExceeded
+from blueprint.layers.layer_info import utc
 from blueprint.layers.schema import projects as project_table
 
 SOURCE, POOL, COUNTY, HOLD, PROJECT, RETIRED = (
@@ -108,20 +110,41 @@ def county_names(conn: Connection) -> dict[str, str]:
     One rule for the name, whatever the grants called it (茌平县 has been 茌平区 since
     2019): the current administrative boundary layer's name for the code
     (:func:`analysis.counties.boundary_counties`), else the name the newest grant
-    recorded (its reserve account's), else the code. Codes in order."""
-    suffix = f" {TYPE_ZH[COUNTY]}"
-    granted: dict[str, str] = {}
-    for owner, title in conn.execute(
-            sa.select(accounts.c.owner, accounts.c.title).where(accounts.c.type == COUNTY)
-            .order_by(accounts.c.id)):
-        name = str(title).removesuffix(suffix)
-        if name != owner:  # the newest account's name wins; a bare code never does
-            granted[owner] = name
-        else:
-            granted.setdefault(owner, owner)
+    recorded (:func:`granted_names`), else the code. Codes in order."""
+    granted = granted_names(conn)
     boundary = boundary_counties(conn) if granted else {}
     return {code: _preferred(boundary.get(code), granted[code], code)
             for code in sorted(granted)}
+
+
+def granted_names(conn: Connection) -> dict[str, str]:
+    """County code → the name the newest grant recorded (the code when none named it), for
+    every county that has a reserve: the name stored in a reserve account when a grant
+    opened it, or the name a grant recorded in its result (``county_name``: a top-up into a
+    reserve already open, or a rename; not a reversed grant's), the newer by time (an
+    account before an operation of the same moment)."""
+    suffix = f" {TYPE_ZH[COUNTY]}"
+    named: list[tuple[datetime, int, int, str, str]] = [
+        (at, 0, i, str(owner), str(title).removesuffix(suffix)) for i, owner, title, at in
+        conn.execute(sa.select(accounts.c.id, accounts.c.owner, accounts.c.title,
+                               accounts.c.created_at).where(accounts.c.type == COUNTY))]
+    reversed_ids = sa.select(operations.c.target_id).where(
+        operations.c.op == "reverse", operations.c.target_id.is_not(None))
+    for i, county, result, at in conn.execute(
+            sa.select(operations.c.id, operations.c.county, operations.c.result,
+                      operations.c.created_at).where(
+                operations.c.op == "grant", operations.c.result.like('%"county_name"%'),
+                operations.c.id.not_in(reversed_ids))):
+        name = json.loads(result).get("county_name")  # not a reason that quotes the key
+        if name:
+            named.append((at, 1, i, str(county), str(name)))
+    granted: dict[str, str] = {}
+    for *_, owner, name in sorted(named, key=lambda n: (utc(n[0]), n[1], n[2])):
+        if name != owner:  # the newest name wins; a bare code never does
+            granted[owner] = name
+        else:
+            granted.setdefault(owner, owner)
+    return granted
 
 
 def account_title(type_: str, owner: str, counties: dict[str, str],
@@ -269,10 +292,27 @@ def post(conn: Connection, moves: list[Move], *, operation_id: int, at: datetime
     return ids
 
 
+def check_moves(conn: Connection, moves: list[Move]) -> None:
+    """The balance check :func:`post` makes after each entry, made on a plan not posted:
+    :class:`QuotaExceeded` (the same words) when a debited account would go below zero
+    (a rehearsal, :func:`analysis.quota.runner.execute`). The position checks of holds,
+    loans and origins are posting's alone."""
+    delta: dict[int, int] = {}
+    for move in moves:
+        delta[move.debit.id] = delta.get(move.debit.id, 0) - move.amount
+        delta[move.credit.id] = delta.get(move.credit.id, 0) + move.amount
+        if move.debit.type != SOURCE:
+            _refuse_below_zero(conn, move.debit, balance(conn, move.debit.id)
+                               + delta[move.debit.id])
+
+
 def _check_account(conn: Connection, account: Account) -> None:
     if account.type == SOURCE:
         return
-    left = balance(conn, account.id)
+    _refuse_below_zero(conn, account, balance(conn, account.id))
+
+
+def _refuse_below_zero(conn: Connection, account: Account, left: int) -> None:
     if left < 0:
         kind = KINDS[account.kind]
         raise QuotaExceeded(

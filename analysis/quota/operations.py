@@ -3,6 +3,9 @@
 Every operation takes the acting ``user``, an idempotency ``key`` and a ``reason``, runs
 as one transaction (see :mod:`analysis.quota.runner`) and returns its result as a dict:
 ``operation_id``, what was done and the entries posted (amounts as exact decimal text).
+Those a page confirms first (hold, allocate; lend, repay, reclaim, reverse elsewhere) take
+``rehearse=True``: everything but the writing, so the refusal comes before the
+confirmation (see :func:`analysis.quota.runner.execute`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from blueprint.analysis.quota.ledger import (
     check_known_county,
     find_account,
     get_account,
+    granted_names,
 )
 from blueprint.analysis.quota.runner import Plan, Planner, Request, execute
 from blueprint.layers.errors import BadInput, Conflict, NotFound
@@ -64,26 +68,43 @@ def grant_job(*, year: int, kind: str, county: str, amount: Decimal | str, user:
     require_city(user)
     year, k, county, units = check_year(year), resolve_kind(kind), check_county(county), \
         to_units(amount)
-    at = now_utc(at)
+    at, name = now_utc(at), (county_name or "").strip() or None
 
     def plan(conn: Any) -> Plan:
+        known = granted_names(conn).get(county)
+        topped_up = find_account(conn, year=year, kind=k.code, type=COUNTY,
+                                 owner=county) is not None
         source = get_account(conn, year=year, kind=k.code, type=SOURCE, at=at)
         reserve = get_account(conn, year=year, kind=k.code, type=COUNTY, owner=county,
-                              county=county, title=county_name, at=at)
+                              county=county, title=name, at=at)
         pool = get_account(conn, year=year, kind=k.code, type=POOL, at=at)
         to_pool, to_county = split_grant(k, units)
         moves = [Move("grant", source, acct, part)
                  for acct, part in ((pool, to_pool), (reserve, to_county)) if part]
         share = Decimal(k.pool_share.numerator) / Decimal(k.pool_share.denominator)
+        named = _named(known, name, county, topped_up=topped_up)
         return Plan(moves, {"year": year, "kind": k.code, "county": county,
                             "amount": format_amount(units), "unit": k.unit,
                             "pool_share": str(share), "to_pool": format_amount(to_pool),
-                            "to_county": format_amount(to_county)})
+                            "to_county": format_amount(to_county)} | named, audit=named)
 
     params = {"year": year, "kind": k.code, "county": county, "amount": units}
     request = Request("grant", key, user, reason, params, [(year, k.code)], at,
                       row={"year": year, "kind": k.code, "county": county, "amount": units})
     return request, plan
+
+
+def _named(known: str | None, name: str | None, county: str, *, topped_up: bool
+           ) -> dict[str, str]:
+    """The county's name as a grant records it in its result and audit row: ``county_name``
+    when it names the county and either tops up a reserve already open (追加下达: the
+    account keeps the title its first grant gave it) or renames the county (茌平县 → 茌平区:
+    ``renamed_from``, the name the grants before it gave). The newest grant's name is the
+    ledger's from then on (:func:`~blueprint.analysis.quota.ledger.granted_names`)."""
+    if name is None or name == county:
+        return {}
+    renamed = {"renamed_from": known} if known not in (None, county, name) else {}
+    return {"county_name": name, **renamed} if topped_up or renamed else {}
 
 
 def _expiry(expires: date | datetime | None) -> datetime | None:
@@ -105,7 +126,7 @@ def _check_future(expires_at: datetime | None, at: datetime) -> None:
 def hold(*, year: int, kind: str, county: str, project: str, amount: Decimal | str,
          user: User, reason: str, key: str, store: Store,
          expires: date | datetime | None = None, from_pool: bool = False,
-         at: datetime | None = None) -> dict[str, Any]:
+         at: datetime | None = None, rehearse: bool = False) -> dict[str, Any]:
     """Hold quota for a project under review (from the county reserve; the shortfall from
     the city pool only with ``from_pool`` by city level). ``project`` is the code of a
     project of ``county`` in the project library, not exited (else :class:`NotFound` or
@@ -137,7 +158,7 @@ def hold(*, year: int, kind: str, county: str, project: str, amount: Decimal | s
                       row={"year": year, "kind": k.code, "county": county,
                            "project": project, "amount": units, "expires_at": expires_at},
                       first=share_project(project))
-    return execute(request, plan, store=store)
+    return execute(request, plan, store=store, rehearse=rehearse)
 
 
 def _drawn_info(year: int, kind: str, county: str, project: str, units: int,
@@ -213,7 +234,7 @@ def expire_holds(*, user: User, reason: str, key: str, store: Store,
 
 def allocate(*, year: int, kind: str, county: str, project: str, amount: Decimal | str,
              user: User, reason: str, key: str, store: Store, from_pool: bool = False,
-             at: datetime | None = None) -> dict[str, Any]:
+             at: datetime | None = None, rehearse: bool = False) -> dict[str, Any]:
     """Allocate quota to a project: first from its holds, then from its county reserve;
     a shortfall from the city pool only with ``from_pool`` by a city-level manager.
     ``project`` must be a project of ``county`` in the library, not exited (as for
@@ -241,7 +262,7 @@ def allocate(*, year: int, kind: str, county: str, project: str, amount: Decimal
                       row={"year": year, "kind": k.code, "county": county,
                            "project": project, "amount": units},
                       first=share_project(project))
-    return execute(request, plan, store=store)
+    return execute(request, plan, store=store, rehearse=rehearse)
 
 
 def _from_holds(conn: Any, year: int, kind: str, project: str, target: Any, units: int

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 from blueprint.analysis.clock import iso_utc
 from blueprint.analysis.quota import holds
 from blueprint.analysis.quota.kinds import format_amount
-from blueprint.analysis.quota.ledger import Move, lock, post
+from blueprint.analysis.quota.ledger import Move, check_moves, lock, post
 from blueprint.analysis.quota.tables import entries, operations
 from blueprint.layers.errors import BadInput, BlueprintError, Conflict
 from blueprint.layers.layer_info import stored_moments
@@ -93,6 +93,7 @@ class Plan:
 
     moves: list[Move]
     info: dict[str, Any] = field(default_factory=dict)
+    audit: dict[str, Any] = field(default_factory=dict)  # more for the audit row's detail
 
 
 Planner = Callable[[Connection], Plan]
@@ -114,9 +115,26 @@ def check_request(key: str, reason: str, *, system: bool = False) -> None:
         raise BadInput("a reason is required", message_zh="必须填写操作事由", where="reason")
 
 
-def execute(request: Request, planner: Planner, *, store: Store) -> dict[str, Any]:
-    """Run one operation exactly once; a replay returns the first result."""
+class _Rehearsed(Exception):  # noqa: N818  (not an error: carries a rehearsal's result)
+    """Raised inside a rehearsal's transaction to roll it back, with its result."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        super().__init__("rehearsed")
+        self.result = result
+
+
+def execute(request: Request, planner: Planner, *, store: Store,
+            rehearse: bool = False) -> dict[str, Any]:
+    """Run one operation exactly once; a replay returns the first result.
+
+    ``rehearse``: do everything up to posting (locks, due expiries, the plan and its
+    checks, the balance checks posting makes, :func:`check_moves`) in a transaction that is
+    rolled back: the operation's refusal is raised as it would be, or its result is
+    returned with ``operation_id`` None and ``rehearsal`` True; nothing is written (a
+    page's confirmation states only what the ledger will take)."""
     check_request(request.key, request.reason, system=request.system)
+    if rehearse:
+        return _rehearse(request, planner, store=store)
     for attempt in range(2):
         try:
             with store.engine.begin() as conn:
@@ -137,6 +155,26 @@ def execute(request: Request, planner: Planner, *, store: Store) -> dict[str, An
             if attempt or not _key_taken(store, request.stored_key):
                 raise
     raise AssertionError("unreachable")
+
+
+def _rehearse(request: Request, planner: Planner, *, store: Store) -> dict[str, Any]:
+    try:
+        with store.engine.begin() as conn:
+            if request.first is not None:
+                request.first(conn)
+            lock(conn, request.scopes)
+            prior = _find(conn, request.stored_key)
+            if prior is not None:
+                result = _replay(prior, request)
+            else:
+                if request.auto_expire:
+                    expire_due(conn, request.scopes, at=request.at)
+                plan = planner(conn)
+                check_moves(conn, plan.moves)
+                result = unrecorded(request, plan)
+            raise _Rehearsed(result | {"rehearsal": True})
+    except _Rehearsed as done:
+        return done.result
 
 
 @dataclass(frozen=True)
@@ -241,7 +279,8 @@ def record(conn: Connection, request: Request, plan: Plan, *,
     post(conn, plan.moves, operation_id=op_id, at=request.at)
     write_audit(conn, actor=actor, action=f"quota.{request.op}", obj=f"quota_operation:{op_id}",
                 detail={"key": request.key, "params": request.params, "reason": request.reason,
-                        "entries": len(plan.moves)}, project=request.row.get("project"))
+                        "entries": len(plan.moves), **plan.audit},
+                project=request.row.get("project"))
     return {"operation_id": op_id, **result}
 
 

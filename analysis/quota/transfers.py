@@ -73,7 +73,7 @@ def _giver(conn: Any, year: int, kind: QuotaKind, county: str, units: int) -> Ac
 
 def lend(*, year: int, kind: str, lender: str, borrower: str, amount: Decimal | str,
          due: date, user: User, reason: str, key: str, store: Store,
-         at: datetime | None = None) -> dict[str, Any]:
+         at: datetime | None = None, rehearse: bool = False) -> dict[str, Any]:
     """Lend quota from one county reserve to another until ``due`` (city level)."""
     require_city(user)
     year, k, units, at = check_year(year), resolve_kind(kind), to_units(amount), now_utc(at)
@@ -97,7 +97,7 @@ def lend(*, year: int, kind: str, lender: str, borrower: str, amount: Decimal | 
     request = Request("lend", key, user, reason, params, [(year, k.code)], at,
                       row={"year": year, "kind": k.code, "county": lender,
                            "counterparty": borrower, "amount": units, "due_date": due})
-    return execute(request, plan, store=store)
+    return execute(request, plan, store=store, rehearse=rehearse)
 
 
 def get_loan(conn: Any, loan_id: int) -> sa.Row:
@@ -111,7 +111,8 @@ def get_loan(conn: Any, loan_id: int) -> sa.Row:
 
 
 def repay(*, loan_id: int, user: User, reason: str, key: str, store: Store,
-          amount: Decimal | str | None = None, at: datetime | None = None) -> dict[str, Any]:
+          amount: Decimal | str | None = None, at: datetime | None = None,
+          rehearse: bool = False) -> dict[str, Any]:
     """Repay a loan, fully (default) or in part; city level or the borrowing county."""
     at = now_utc(at)
     units = to_units(amount) if amount is not None else None
@@ -142,7 +143,7 @@ def repay(*, loan_id: int, user: User, reason: str, key: str, store: Store,
                       row={"year": loan.year, "kind": loan.kind, "county": loan.counterparty,
                            "counterparty": loan.county, "amount": units,
                            "target_id": loan_id})
-    return execute(request, plan, store=store)
+    return execute(request, plan, store=store, rehearse=rehearse)
 
 
 def _price(value: Decimal | str) -> Decimal:

@@ -101,6 +101,12 @@ def _show(result: dict[str, Any], fmt: str, store: Store) -> None:
                                if ref.startswith(("hold:", "project:"))], store=store)
     out.print(f"操作 {result['operation_id']}（{op}，幂等键 {result['key']}）已记账："
               f"{result['reason']}", markup=False)
+    if result.get("renamed_from"):  # a grant under the county's new name
+        code, name = result["county"], result["county_name"]
+        shown = "" if names.get(code) == name else \
+            f"；行政区划图层现名为“{names.get(code, code)}”，各处仍以图层名称显示"
+        out.print(f"县区 {code} 的名称由“{result['renamed_from']}”改为“{name}”{shown}。",
+                  markup=False)
     table("记账分录", ["用途", "年度", "指标类型", "调出", "调入", "数量"],
           [[OP_ZH.get(e["purpose"], e["purpose"]), e["year"], KINDS[e["kind"]].title,
             account_zh(e["from"], names, projects), account_zh(e["to"], names, projects),
