@@ -47,6 +47,19 @@ def layers_as_of(at: datetime, *, store: Store) -> list[LayerInfo]:
     return sorted((_info(r, store.raster_dir) for r in rows), key=_first_import(store))
 
 
+def layer_versions(wanted: list[tuple[str, int]], *, store: Store) -> list[LayerInfo]:
+    """The versions named by ``(layer name, version number)`` pairs (a report's layers), in
+    the order given; a pair the store does not hold is left out."""
+    if not wanted:
+        return []
+    with store.read() as conn:
+        rows = conn.execute(sa.select(layers).where(
+            sa.func.coalesce(layers.c.layer_name, layers.c.name).in_(
+                sorted({name for name, _ in wanted})))).all()
+    found = {(x.name, x.version_number): x for x in (_info(r, store.raster_dir) for r in rows)}
+    return [found[pair] for pair in wanted if pair in found]
+
+
 def layer_history(name: str, *, store: Store) -> list[LayerInfo]:
     """Every version of layer ``name``, oldest first, or :class:`NotFound`."""
     with store.read() as conn:

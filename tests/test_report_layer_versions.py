@@ -80,3 +80,41 @@ def test_the_vet_table_lists_the_versions(store: Store, tmp_path: Path,
     assert "v1" in old.stdout and _china(v1.imported_at) in old.stdout
     as_json = json.loads(runner.invoke(app, ["vet", str(site_file), "--format", "json"]).stdout)
     assert [(x["name"], x["version"]) for x in as_json["layers"]] == [("red", 2)]
+
+
+def _fill_pixels(html: str) -> int:
+    """Pixels of the map in the document drawn in the red line's fill (#d7191c at 30 % over
+    white), outside any overlap piece (drawn at 75 %)."""
+    import base64
+    import io
+
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    data = html.split("data:image/png;base64,")[1].split('"')[0]
+    pixels = mpimg.imread(io.BytesIO(base64.b64decode(data)), format="png")[..., :3]
+    fill = 0.3 * np.array([0xd7, 0x19, 0x1c]) / 255 + 0.7
+    return int((np.abs(pixels - fill) < 0.04).all(axis=-1).sum())
+
+
+def test_a_reports_map_draws_the_versions_it_was_vetted_on(store: Store,
+                                                           tmp_path: Path) -> None:
+    """A report vetted before a layer was replaced keeps its map: the map of its 初审意见书,
+    drawn today, shows the version its findings were measured against, not the new one."""
+    for version, x in enumerate((0, 5000)):  # the new version far out of the map's frame
+        path = write(frame([box(x, 0, 100, 100)], hxbh=[f"HX-{version}"]),
+                     tmp_path / f"red{version}.gpkg")
+        import_layer(path, ImportOptions(kind="ecological_redline", name="red"), store=store)
+        if not version:
+            site = read_site(write(frame([box(50, 0, 100, 100)], name=["测试地块"]),
+                                 tmp_path / "site.gpkg"))
+            before = vet_site(VetRequest(site=site), store=store)
+    assert [(x.name, x.version) for x in before.layers] == [("red", 1)]
+    assert before.findings[0].status != "ok"  # the site half in the old red line
+    then = review_html(site_review(before, store=store, reviewer="审查员"), store=store)
+    now = review_html(site_review(vet_site(VetRequest(site=site), store=store), store=store,
+                                  reviewer="审查员"), store=store)
+    # the old red line's part outside the site (50 m × 100 m) is drawn in its fill colour;
+    # today's red line is 5 km away and nothing of it is in today's map
+    assert _fill_pixels(then) > 500, _fill_pixels(then)
+    assert _fill_pixels(now) < 50, _fill_pixels(now)

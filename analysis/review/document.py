@@ -24,7 +24,7 @@ from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.review.points import boundary_table
 from blueprint.analysis.review.static_map import site_map_png
 from blueprint.layers.catalogue import KINDS
-from blueprint.layers.repository import LayerInfo, list_layers
+from blueprint.layers.repository import LayerInfo, layer_versions, list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.units import m2_text, mu_text
 from blueprint.layers.users import actor_zh
@@ -131,10 +131,19 @@ def _county_name(code: str | None, store: Store) -> str:
     return f"{name}（{code}）" if name else code
 
 
+def drawn_versions(stamps: list[dict[str, Any]], store: Store) -> list[LayerInfo] | None:
+    """The layer versions a report was vetted on (its ``layers``), for its map to draw what
+    the findings were measured against, not what was imported since; None (the current
+    layers) for a report that names no versions."""
+    pairs = [(str(s["name"]), int(s["version"])) for s in stamps if s.get("version")]
+    return layer_versions(pairs, store=store) if pairs else None
+
+
 def review_html(review: ReviewInput, *, store: Store) -> str:
     """The whole printable page (A4), map included as a data URI."""
     report = review.report
-    png = site_map_png(review.site, review.pieces, store=store)
+    png = site_map_png(review.site, review.pieces, store=store,
+                       layers=drawn_versions(review.layers, store))
     site = report["site"]
     return _ENV.get_template("review.html").render(
         r=report, site=site, area=area_zh(site["area_m2"]), project=review.project,

@@ -13,7 +13,7 @@ from shapely.geometry.base import BaseGeometry
 from blueprint.layers.crs import gk3_epsg, to_crs
 from blueprint.layers.features import features_in_bbox
 from blueprint.layers.kinds import kinds
-from blueprint.layers.repository import list_layers
+from blueprint.layers.repository import LayerInfo, list_layers
 from blueprint.layers.store import Store
 
 PIECE_COLOURS = {"conflict": "#d7191c", "conditional": "#f39c12", "warning": "#f1c40f"}
@@ -24,9 +24,12 @@ MAX_FEATURES = 3000
 
 
 def site_map_png(site: BaseGeometry, pieces: list[tuple[BaseGeometry, str]], *,
-                 store: Store, width_cm: float = 16.0, height_cm: float = 11.0) -> bytes:
+                 store: Store, layers: list[LayerInfo] | None = None,
+                 width_cm: float = 16.0, height_cm: float = 11.0) -> bytes:
     """A PNG of the site (black outline) over every vector layer near it, with ``pieces``
-    (geometry in EPSG:4490, status) filled red / amber, a scale bar and a north arrow."""
+    (geometry in EPSG:4490, status) filled red / amber, a scale bar and a north arrow.
+    ``layers``: the layer versions to draw (the ones the report was vetted on), else the
+    current ones."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -37,7 +40,8 @@ def site_map_png(site: BaseGeometry, pieces: list[tuple[BaseGeometry, str]], *,
     with plt.rc_context({"font.family": "sans-serif", "font.sans-serif": CJK_FONTS,
                          "axes.unicode_minus": False}):
         fig, ax = plt.subplots(figsize=(width_cm / 2.54, height_cm / 2.54), dpi=150)
-        handles = _draw_layers(ax, site, frame, epsg, store)
+        drawn = list_layers(store=store) if layers is None else layers
+        handles = _draw_layers(ax, frame, epsg, drawn, store)
         order = {"warning": 0, "conditional": 1, "conflict": 2}  # conflicts drawn on top
         for geom, status in sorted(pieces, key=lambda p: order.get(p[1], 2)):
             _fill(ax, to_crs(geom, 4490, epsg), PIECE_COLOURS.get(status, "#d7191c"), 0.75,
@@ -64,15 +68,16 @@ def _frame(planar: BaseGeometry) -> tuple[float, float, float, float]:
     return x0 - pad, y0 - pad, x1 + pad, y1 + pad
 
 
-def _draw_layers(ax: Any, site: BaseGeometry, frame: tuple[float, float, float, float],
-                 epsg: int, store: Store) -> dict[str, Any]:
-    """Every vector layer in the frame, in its kind's colour; legend handles by title."""
+def _draw_layers(ax: Any, frame: tuple[float, float, float, float], epsg: int,
+                 layers: list[LayerInfo], store: Store) -> dict[str, Any]:
+    """Every vector layer of ``layers`` in the frame, in its kind's colour; legend handles
+    by title."""
     from matplotlib.patches import Patch
 
     corners = to_crs(shapely.box(*frame), epsg, 4490).bounds
     registry = kinds().kinds
     handles: dict[str, Any] = {}
-    for layer in list_layers(store=store):
+    for layer in layers:
         if layer.is_raster:
             continue
         page = features_in_bbox(layer, corners, store=store, limit=MAX_FEATURES,
