@@ -1,11 +1,12 @@
-"""``blueprint vet --county`` resolves the county among the layers the vetting reads.
+"""``blueprint vet --county`` (and ``POST /api/vet``'s ``county``) resolves the county
+among the layers the vetting reads.
 
 ``--as-of`` vets against the layer versions current then; the county (a code or a name) is
 one of the administrative boundary layer's counties *then*, not of its current version (a
 county since renamed, merged or recoded is still the one the past vetting knew). Without
 ``--as-of``, the command lists the layers once: the catalogue it checked for being empty
 is the one the county is resolved in, and the one the vetting reads. The real command
-(``CliRunner``) on both engines, the boundary layer imported twice.
+(``CliRunner``) and the API on both engines, the boundary layer imported twice.
 """
 
 from __future__ import annotations
@@ -19,14 +20,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shapely
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from blueprint.layers.crs import to_crs
 from blueprint.layers.errors import BadInput
 from blueprint.layers.importer import ImportOptions, import_layer
 from blueprint.layers.store import Store
 from blueprint.service.cli import app
-from tests.helpers import box, frame, write
+from tests.helpers import GK39, box, frame, write
+from tests.test_web import _client
+
+
+def _two_versions(store: Store, tmp_path: Path) -> str:
+    """v1 then v2 of the layer ``county`` (the second box recoded and renamed, 990002 乙县
+    → 990003 丁县, the first renamed 甲县 → 丙县); a moment between the two imports."""
+    _boundary(store, tmp_path, {"990001": "甲县", "990002": "乙县"}, "v1.gpkg")
+    time.sleep(0.05)
+    then = datetime.now(UTC).isoformat()  # after v1's import, before v2's
+    time.sleep(0.05)
+    _boundary(store, tmp_path, {"990001": "丙县", "990003": "丁县"}, "v2.gpkg")
+    return then
 
 
 def _boundary(store: Store, tmp_path: Path, names: dict[str, str], file: str) -> None:
@@ -64,13 +79,7 @@ def _admin_status(report: dict[str, Any]) -> str:
 
 def test_vet_as_of_resolves_the_county_among_the_versions_current_then(
         store: Store, tmp_path: Path, vet: Any) -> None:
-    _boundary(store, tmp_path, {"990001": "甲县", "990002": "乙县"}, "v1.gpkg")
-    time.sleep(0.05)
-    then = datetime.now(UTC).isoformat()  # after v1's import, before v2's
-    time.sleep(0.05)
-    # v2: the second box recoded and renamed (990002 乙县 → 990003 丁县), the first renamed
-    _boundary(store, tmp_path, {"990001": "丙县", "990003": "丁县"}, "v2.gpkg")
-
+    then = _two_versions(store, tmp_path)
     for given in ("乙县", "990002"):  # the county the site lay in then, by name and code
         report = vet("--county", given, "--as-of", then)
         assert not isinstance(report, BadInput), report.message_zh
@@ -86,6 +95,25 @@ def test_vet_as_of_resolves_the_county_among_the_versions_current_then(
     assert "可选：990001（丙县）、990003（丁县）" in refused.message_zh
     report = vet("--county", "丁县")
     assert report["county"] == "990003" and _admin_status(report) == "ok"
+
+
+def test_the_api_resolves_the_county_among_the_versions_current_then(
+        store: Store, tmp_path: Path) -> None:
+    then = _two_versions(store, tmp_path)
+    site = shapely.geometry.mapping(to_crs(box(1100, 100, 200, 200), GK39, 4490))
+    with _client(store, tmp_path) as client:
+        def vet(county: str, **at: str) -> Any:
+            answer = client.post("/api/vet", json={"site": site, "county": county, **at})
+            assert answer.status_code in (200, 422), answer.text
+            return answer.json()
+
+        for given in ("乙县", "990002"):
+            report = vet(given, as_of=then)
+            assert report.get("county") == "990002", report
+            assert _admin_status(report) == "ok"
+        refused = vet("丁县", as_of=then)
+        assert "可选：990001（甲县）、990002（乙县）" in refused["message_zh"], refused
+        assert vet("丁县")["county"] == "990003"  # the current version without as_of
 
 
 @contextmanager

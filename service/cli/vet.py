@@ -118,17 +118,6 @@ def _store_with_layers() -> tuple[Any, list[Any]]:
     return store, catalogue
 
 
-def _vetted_layers(store: Any, catalogue: list[Any], moment: Any) -> list[Any]:
-    """The layers a vetting ``--as-of`` ``moment`` reads (the versions current then,
-    :func:`~layers.repository.layers_as_of`), else ``catalogue``, the current ones: the
-    ``--county`` is one of their administrative boundary layer's counties."""
-    if moment is None:
-        return catalogue
-    from blueprint.layers.repository import layers_as_of
-
-    return layers_as_of(moment, store=store)
-
-
 def vet(
     site_file: Annotated[Path, typer.Argument(metavar="SITE", help="Site file (any format)")],
     industry: Annotated[str, typer.Option(help="Industry code")] = "industrial",
@@ -185,10 +174,9 @@ def vet(
     moment = parse_as_of(as_of) if as_of else None
     ruleset = rules_from_settings(settings, rules)
     store, catalogue = _store_with_layers()
-    vetted = _vetted_layers(store, catalogue, moment)
     request = VetRequest(site=site, industry=industry, emissions=emitted, demands=demands,
                          county=resolve_county(county, store=store, where="--county",
-                                               catalogue=vetted),
+                                               catalogue=catalogue, as_of=moment),
                          year=year, as_of=moment)
     if points:
         from blueprint.analysis.site_county import require_in_city
