@@ -15,8 +15,11 @@ Where a county's name comes from, everywhere (one rule):
 * The quota ledger adds the counties a grant named (the boundary layer's name still wins
   over a grant's, :func:`~analysis.quota.ledger.county_names`), and the list of every county
   a filter may ask for adds the older versions' codes and the projects' counties
-  (:func:`~analysis.quota.balances.known_counties`). Those are the other lists of counties,
-  each with its own meaning; all name a county by the rule above first.
+  (:func:`~analysis.quota.balances.known_counties`). The counties the pages offer to choose
+  from (a project's county, the project and tracking filters) are the boundary layer's and
+  the ledger's (:func:`offered_counties`): a county no grant has reached yet is one too.
+  Those are the other lists of counties, each with its own meaning; all name a county by
+  the rule above first.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from blueprint.layers.layer_info import LayerInfo
 from blueprint.layers.schema import layer_features, layers
 from blueprint.layers.store import Store
 
-__all__ = ["admin_counties", "admin_kinds", "admin_layers", "boundary_counties"]
+__all__ = ["admin_counties", "admin_kinds", "admin_layers", "boundary_counties",
+           "offered_counties"]
 
 ADMIN_RULE = "admin"  # the rule of the kinds whose features are the city's counties
 _CACHE_KEY = "counties:admin"
@@ -112,3 +116,17 @@ def admin_counties(*, store: Store, catalogue: Sequence[LayerInfo] | None = None
                 .order_by(order)))
     store.cache[_CACHE_KEY] = (key, names)
     return names
+
+
+def offered_counties(*, store: Store) -> dict[str, str]:
+    """County code → name of the counties a page offers to choose from (a new project's
+    county, the project and tracking filters) and names the rows by: those of the
+    administrative boundary layer's current version (:func:`admin_counties`) and every
+    county a grant named (the ledger's, :func:`~analysis.quota.ledger.county_names`), each
+    named by the module's rule; codes in order. A county of the layer that no grant has
+    reached yet is offered too: its projects are filed before its first quota."""
+    from blueprint.analysis.quota.ledger import county_names
+
+    with store.read() as conn:
+        granted = county_names(conn)  # the layer's name for a code it names, else the grant's
+    return dict(sorted({**admin_counties(store=store), **granted}.items()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from blueprint.analysis.counties import admin_counties, admin_layers
 from blueprint.analysis.overlay import overlay_site
@@ -16,7 +17,7 @@ from blueprint.analysis.quota.balances import county_name
 from blueprint.analysis.site import Site
 from blueprint.layers.catalogue_cache import current_layers
 from blueprint.layers.errors import BadInput, NotAllowed, UnknownCRS
-from blueprint.layers.repository import LayerInfo
+from blueprint.layers.repository import LayerInfo, layers_as_of
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 
@@ -147,19 +148,25 @@ def known_zh(named: dict[str, str]) -> str:
 
 
 def resolve_county(county: str | None, *, store: Store, where: str = "county",
-                   catalogue: Sequence[LayerInfo] | None = None) -> str | None:
+                   catalogue: Sequence[LayerInfo] | None = None,
+                   as_of: datetime | None = None) -> str | None:
     """``county`` (a code or a name) as the code of a county of the administrative boundary
     layer (:func:`county_code` among :func:`analysis.counties.admin_counties`); None stays
     None. Without such a layer there is nothing to check it against, and it is taken as
     given.
 
-    ``catalogue``: the layers, where the caller has listed them; else the current
+    ``catalogue``: the current layers, where the caller has listed them; else the current
     catalogue as the vetting keeps it (:func:`~layers.catalogue_cache.current_layers`).
-    The counties' names are read once per version of the layer (a site check with a county
-    asks on every request)."""
+    ``as_of``: the layer versions current then instead
+    (:func:`~layers.repository.layers_as_of`, what :func:`~analysis.vetting.vet_site`
+    reads for a request ``as_of`` then): a past vetting's county is one of the counties
+    the layer named then. The counties' names are read once per version of the layer (a
+    site check with a county asks on every request)."""
     if county is None:
         return None
-    if catalogue is None:
+    if as_of is not None:
+        catalogue = layers_as_of(as_of, store=store)
+    elif catalogue is None:
         catalogue = current_layers(store=store)
     if not admin_layers(catalogue):
         return county

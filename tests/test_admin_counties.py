@@ -102,3 +102,24 @@ def test_the_api_resolves_a_county_of_the_layers_new_version(store: Store,
         assert county("丁县") == (200, "990003")
         status, said = county("甲县")
     assert status == 422 and "可选：990001（丙县）、990003（丁县）" in said, said
+
+
+def test_the_counties_offered_are_the_layers_and_the_ledgers(store: Store,
+                                                             tmp_path: Path) -> None:
+    """:func:`offered_counties`: every county of the layer's current version, granted or
+    not, and every county a grant named; the layer's name first, a grant's where the layer
+    has none (a feature without a name); codes in order."""
+    from blueprint.analysis.counties import offered_counties
+    from blueprint.analysis.quota.operations import grant
+    from tests.quota_support import CITY, T0, Y
+
+    _boundary(store, tmp_path, {"990002": "乙县", "990001": None, "990004": "丁县"},
+              "v1.gpkg")
+    for county, name, key in [("990001", "甲县", "g1"), ("990002", "旧乙县", "g2"),
+                              ("990003", "丙县", "g3")]:
+        grant(year=Y, kind="energy", county=county, amount="10", user=CITY, reason="下达",
+              key=key, store=store, county_name=name, at=T0)
+    offered = offered_counties(store=store)
+    assert offered == {"990001": "甲县", "990002": "乙县", "990003": "丙县",
+                       "990004": "丁县"}
+    assert list(offered) == ["990001", "990002", "990003", "990004"]

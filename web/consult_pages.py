@@ -15,8 +15,8 @@ from blueprint.analysis.consultation import answer, get_round, inbox, problem_li
 from blueprint.analysis.consultation import decide as decide_item
 from blueprint.analysis.consultation.meeting import DECISIONS
 from blueprint.analysis.consultation.model import ANSWER_ZH, own_county
+from blueprint.analysis.counties import offered_counties
 from blueprint.analysis.projects import get_project
-from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.site import Site, SiteLimits
 from blueprint.layers.errors import BadInput, BlueprintError, NotFound
 from blueprint.layers.inputs import MAX_ID, check_fields
@@ -139,7 +139,7 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         not in this inbox. ``done``: the project whose answer was just recorded (said at
         the top). A ``chosen`` round not in this inbox (no refusal) is said at the top, with
         status 400, and the inbox shown as without it."""
-        today, names = today_cn(), counties(store=store)
+        today, names = today_cn(), offered_counties(store=store)
         rows = inbox(user.department, store=store, today=today,
                      county=user.county) if user.department else []
         current = next((r for r in rows if str(r["round_id"]) == chosen), None)

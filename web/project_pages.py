@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprint.analysis.consultation import close_round, rounds_of, start_round
 from blueprint.analysis.consultation.model import ANSWER_ZH, round_heading_zh
+from blueprint.analysis.counties import offered_counties
 from blueprint.analysis.projects import (
     STAGE_ZH,
     Project,
@@ -44,7 +45,6 @@ from blueprint.analysis.projects.model import (
 )
 from blueprint.analysis.projects.reports import project_site
 from blueprint.analysis.quota import balances
-from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.report_geojson import is_piece, report_geojson
 from blueprint.analysis.review.document import area_zh
@@ -203,7 +203,7 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     counts=stage_counts(store=store, county=chosen["county"],
                                         tag=chosen["tag"], industry=chosen["industry"]),
                     but_stage=urlencode({k: v for k, v in chosen.items() if v and k != "stage"}),
-                    counties=counties(store=store), libraries=load_settings().libraries,
+                    counties=offered_counties(store=store), libraries=load_settings().libraries,
                     industries={c: i.title for c, i in rules.industries.items()},
                     may_create=allows(permit, session.user, "POST /projects/new",
                                       session.user.county))

@@ -12,6 +12,7 @@ from blueprint.analysis.clock import today_cn
 from blueprint.analysis.consultation.model import DISAGREE, OPEN, ConsultationRound
 from blueprint.analysis.consultation.records import late_in_round
 from blueprint.analysis.consultation.routing import load_routing
+from blueprint.analysis.counties import offered_counties
 from blueprint.analysis.messages import VERDICT_ZH
 from blueprint.analysis.projects import Project, staleness_of
 from blueprint.analysis.projects.config import load_settings
@@ -24,7 +25,6 @@ from blueprint.analysis.projects.model import (
     TRANSITIONS,
 )
 from blueprint.analysis.projects.reports import Staleness, StoredReport
-from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.rules import Rules
 from blueprint.layers.departments import department_names, list_departments
@@ -41,7 +41,8 @@ Allows = Callable[[User, str, "str | None", "list[str] | None"], bool]
 
 def form_choices(store: Store, rules: Rules) -> dict[str, Any]:
     """The choices of the project form (new and revise)."""
-    return {"counties": counties(store=store), "levels": LEVELS, "investor_types": INVESTOR_TYPES,
+    return {"counties": offered_counties(store=store), "levels": LEVELS,
+            "investor_types": INVESTOR_TYPES,
             "origins": ORIGINS, "kinds": KINDS, "libraries": load_settings().libraries,
             "pollutants": POLLUTANT_NAMES_ZH, "flags": FLAGS,
             "industries": {c: i.title for c, i in rules.industries.items()}}

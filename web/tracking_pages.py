@@ -23,11 +23,11 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.datastructures import UploadFile
 
 from blueprint.analysis.clock import now_utc, today_cn
+from blueprint.analysis.counties import offered_counties
 from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.projects import STAGE_ZH, get_project
 from blueprint.analysis.projects.config import load_settings as project_settings
 from blueprint.analysis.projects.records import check_filters
-from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.tracking import (
     MILESTONE_ZH,
     ProblemInput,
@@ -224,7 +224,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         total = len(statuses)
         page_no, pages = page_of(q.get("page"), total, PAGE_SIZE)
         shown = statuses[(page_no - 1) * PAGE_SIZE:page_no * PAGE_SIZE]
-        names = counties(store=store)
+        names = offered_counties(store=store)
         fmap = embed(battle_map(statuses, names, ctx.base, _boundaries(store)))
         query = urlencode({k: v for k, v in {**chosen, "month": month if q.get("month")
                                              else None}.items() if v})
@@ -272,7 +272,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     months=months, unreported=unreported,
                     dispatches=list_dispatches(store=store, project=code),
                     may_report=may_report, error=error, filed=filed,
-                    county_name=counties(store=store).get(project.county,
+                    county_name=offered_counties(store=store).get(project.county,
                                                           f"县区 {project.county} "),
                     values=values,
                     max_photos=MAX_PHOTOS, max_photo_mb=MAX_PHOTO_BYTES // (1024 * 1024),

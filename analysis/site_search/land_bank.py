@@ -10,8 +10,9 @@ from shapely.geometry.base import BaseGeometry
 
 from blueprint.analysis.evaluators import rule_of
 from blueprint.analysis.site_search.config import SearchConfig
+from blueprint.layers.catalogue_cache import current_layers
 from blueprint.layers.crs import CGCS2000, gk3_epsg, to_crs
-from blueprint.layers.repository import list_layers, load_features
+from blueprint.layers.repository import load_features
 from blueprint.layers.store import Store
 
 
@@ -44,7 +45,7 @@ def land_bank_parcels(area_geo: BaseGeometry, area_m2: float, tolerance: float, 
     status (the kind's class field) is not one of ``supply_status`` are not offered. The
     land bank is read whole (a city's has hundreds to a few thousand parcels).
     """
-    layers = [layer for layer in list_layers(store=store)
+    layers = [layer for layer in current_layers(store=store)
               if not layer.is_raster and rule_of(layer.kind) == "supply"]
     shapely.prepare(area_geo)
     fitting, offered = [], 0

@@ -29,10 +29,11 @@ from blueprint.analysis.site_county import county_code
 from blueprint.analysis.site_search.capacity_region import capacity_constraints
 from blueprint.analysis.site_search.config import SearchConfig
 from blueprint.analysis.site_search.region_types import EMPTY, GRID_M, Constraint, Region
+from blueprint.layers.catalogue_cache import current_layers
 from blueprint.layers.crs import CGCS2000, gk3_epsg, to_crs
 from blueprint.layers.errors import BadInput
 from blueprint.layers.kinds import kinds
-from blueprint.layers.repository import LayerInfo, list_layers, load_features
+from blueprint.layers.repository import LayerInfo, load_features
 from blueprint.layers.store import Store
 
 # Without an administrative boundary layer a city-wide search looks within the layers' extent.
@@ -52,7 +53,7 @@ def allowed_region(industry: IndustryRules, *, store: Store, rules: Rules,
     ...                         county="371502")  # doctest: +SKIP
     >>> round(region.allowed.area / 1e4)  # hectares  # doctest: +SKIP
     """
-    all_layers = list_layers(store=store)
+    all_layers = current_layers(store=store)  # the catalogue as the vetting keeps it
     vectors = [layer for layer in all_layers if not layer.is_raster]
     aoi_geo, place_zh, county = _area_of_interest(vectors, county, store=store)
     epsg = gk3_epsg(aoi_geo.centroid.x)

@@ -186,17 +186,19 @@ async def _vet(site: Site, body: VetOptions, user: User | None, store: Any, rule
     _check_token(body.demands, user)
     check_demands(body.demands, "body.demands")
     emissions = body_emissions(body.emissions, "body.emissions")
-    county = await run_in_threadpool(_county, body.county, store, "body.county")
+    county = await run_in_threadpool(_county, body.county, store, "body.county", as_of)
     request = VetRequest(site=site, industry=body.industry, county=county,
                          emissions=emissions, demands=dict(body.demands), year=body.year,
                          as_of=as_of)
     return await to_thread.run_sync(_run, request, body.format, store, rules, limiter=threads)
 
 
-def _county(county: str | None, store: Any, where: str) -> str | None:
+def _county(county: str | None, store: Any, where: str,
+            as_of: datetime | None = None) -> str | None:
     """A county given by its code or its name, as a code of the administrative boundary
-    layer; any other refused listing the counties there are."""
-    return resolve_county(county, store=reading_store(store), where=where)
+    layer (its version current at ``as_of``, the one vetted then); any other refused
+    listing the counties there are."""
+    return resolve_county(county, store=reading_store(store), where=where, as_of=as_of)
 
 
 def _name_after_upload(site: Site, saved: Path, filename: str | None) -> None:

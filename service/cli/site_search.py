@@ -76,11 +76,14 @@ def site_search(
 
 
 def _store_with_layers() -> Any:
+    """The store, if it has any layer (else :class:`EmptyStore`, exit 2); the catalogue
+    read here is kept in it for the search (:func:`~layers.catalogue_cache.current_layers`),
+    not listed again."""
+    from blueprint.layers.catalogue_cache import current_layers
     from blueprint.layers.errors import EmptyStore
-    from blueprint.layers.repository import list_layers
 
     store = open_store(create=False)
-    if not list_layers(store=store):
+    if not current_layers(store=store):
         store.close()
         raise EmptyStore.at(store.location)
     return store

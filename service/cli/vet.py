@@ -102,16 +102,20 @@ def parse_as_of(text: str) -> Any:
     return at if at.tzinfo else at.replace(tzinfo=CST)
 
 
-def _store_with_layers() -> Any:
-    """The store, if it has any layer: vetting against nothing is a set-up mistake (exit 2)
-    that says where the store was looked for and how to load layers; nothing is created."""
+def _store_with_layers() -> tuple[Any, list[Any]]:
+    """The store and its layers (the current catalogue, kept in the store as the vetting
+    keeps it: :func:`~layers.catalogue_cache.current_layers`), if it has any layer:
+    vetting against nothing is a set-up mistake (exit 2) that says where the store was
+    looked for and how to load layers; nothing is created."""
+    from blueprint.layers.catalogue_cache import current_layers
     from blueprint.layers.errors import EmptyStore
-    from blueprint.layers.repository import list_layers
 
     store = open_store(create=False)
-    if not list_layers(store=store):
+    catalogue = current_layers(store=store)
+    if not catalogue:
+        store.close()
         raise EmptyStore.at(store.location)
-    return store
+    return store, catalogue
 
 
 def vet(
@@ -169,9 +173,10 @@ def vet(
     emitted, demands = parse_emissions(emissions), parse_demands(demand)
     moment = parse_as_of(as_of) if as_of else None
     ruleset = rules_from_settings(settings, rules)
-    store = _store_with_layers()
+    store, catalogue = _store_with_layers()
     request = VetRequest(site=site, industry=industry, emissions=emitted, demands=demands,
-                         county=resolve_county(county, store=store, where="--county"),
+                         county=resolve_county(county, store=store, where="--county",
+                                               catalogue=catalogue, as_of=moment),
                          year=year, as_of=moment)
     if points:
         from blueprint.analysis.site_county import require_in_city
@@ -250,7 +255,7 @@ def vet_batch(
     from blueprint.service.settings import get_settings
 
     rules_from_settings(get_settings()).industry(industry)  # one error, not one per file
-    _store_with_layers().close()  # the workers open their own
+    _store_with_layers()[0].close()  # the workers open their own
     workers = min(workers or default_workers(), len(files))
     size = min(CHUNK, -(-len(files) // workers))  # a few files still go to every worker
     started = time.perf_counter()

@@ -1,0 +1,143 @@
+"""``blueprint vet --county`` (and ``POST /api/vet``'s ``county``) resolves the county
+among the layers the vetting reads.
+
+``--as-of`` vets against the layer versions current then; the county (a code or a name) is
+one of the administrative boundary layer's counties *then*, not of its current version (a
+county since renamed, merged or recoded is still the one the past vetting knew). Without
+``--as-of``, the command lists the layers once: the catalogue it checked for being empty
+is the one the county is resolved in, and the one the vetting reads. The real command
+(``CliRunner``) and the API on both engines, the boundary layer imported twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import shapely
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from blueprint.layers.crs import to_crs
+from blueprint.layers.errors import BadInput
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.store import Store
+from blueprint.service.cli import app
+from tests.helpers import GK39, box, frame, write
+from tests.test_web import _client
+
+
+def _two_versions(store: Store, tmp_path: Path) -> str:
+    """v1 then v2 of the layer ``county`` (the second box recoded and renamed, 990002 乙县
+    → 990003 丁县, the first renamed 甲县 → 丙县); a moment between the two imports."""
+    _boundary(store, tmp_path, {"990001": "甲县", "990002": "乙县"}, "v1.gpkg")
+    time.sleep(0.05)
+    then = datetime.now(UTC).isoformat()  # after v1's import, before v2's
+    time.sleep(0.05)
+    _boundary(store, tmp_path, {"990001": "丙县", "990003": "丁县"}, "v2.gpkg")
+    return then
+
+
+def _boundary(store: Store, tmp_path: Path, names: dict[str, str], file: str) -> None:
+    """Import (or re-import: a new version of) the layer ``county``: one 900 m box per
+    code, the i-th at x = i × 1000 m."""
+    layer = write(frame([box(i * 1000, 0, 900, 900) for i in range(len(names))],
+                        code=list(names), name=list(names.values())), tmp_path / file)
+    import_layer(layer, ImportOptions(kind="admin_boundary", name="county", id_field="code"),
+                 store=store)
+
+
+@pytest.fixture
+def vet(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``blueprint vet SITE --format json ARGS…`` on ``store``: the report, or the refusal
+    (:class:`BadInput`, which ``main`` prints as one line, exit 2). The site lies in the
+    second box (x 1100–1300 m)."""
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
+    monkeypatch.delenv("BLUEPRINT_READ_DATABASE_URL", raising=False)
+    site = write(frame([box(1100, 100, 200, 200)], name=["试验地块"]), tmp_path / "site.gpkg")
+
+    def run(*args: str) -> Any:
+        done = CliRunner().invoke(app, ["vet", str(site), "--format", "json", *args])
+        if isinstance(done.exception, BadInput):
+            return done.exception
+        assert done.exit_code == 0, (args, done.output, done.exception)
+        return json.loads(done.stdout)
+
+    return run
+
+
+def _admin_status(report: dict[str, Any]) -> str:
+    return next(f["status"] for f in report["findings"] if f["kind"] == "admin_boundary")
+
+
+def test_vet_as_of_resolves_the_county_among_the_versions_current_then(
+        store: Store, tmp_path: Path, vet: Any) -> None:
+    then = _two_versions(store, tmp_path)
+    for given in ("乙县", "990002"):  # the county the site lay in then, by name and code
+        report = vet("--county", given, "--as-of", then)
+        assert not isinstance(report, BadInput), report.message_zh
+        assert report["county"] == "990002" and _admin_status(report) == "ok"
+        assert [x["version"] for x in report["layers"]] == [1]
+    # a county of the current version only was not a county then: refused, listing v1's
+    refused = vet("--county", "丁县", "--as-of", then)
+    assert isinstance(refused, BadInput) and refused.where == "--county"
+    assert "可选：990001（甲县）、990002（乙县）" in refused.message_zh
+    # without --as-of, the current version: 乙县 is no more, 丁县 is where the site lies
+    refused = vet("--county", "乙县")
+    assert isinstance(refused, BadInput)
+    assert "可选：990001（丙县）、990003（丁县）" in refused.message_zh
+    report = vet("--county", "丁县")
+    assert report["county"] == "990003" and _admin_status(report) == "ok"
+
+
+def test_the_api_resolves_the_county_among_the_versions_current_then(
+        store: Store, tmp_path: Path) -> None:
+    then = _two_versions(store, tmp_path)
+    site = shapely.geometry.mapping(to_crs(box(1100, 100, 200, 200), GK39, 4490))
+    with _client(store, tmp_path) as client:
+        def vet(county: str, **at: str) -> Any:
+            answer = client.post("/api/vet", json={"site": site, "county": county, **at})
+            assert answer.status_code in (200, 422), answer.text
+            return answer.json()
+
+        for given in ("乙县", "990002"):
+            report = vet(given, as_of=then)
+            assert report.get("county") == "990002", report
+            assert _admin_status(report) == "ok"
+        refused = vet("丁县", as_of=then)
+        assert "可选：990001（甲县）、990002（乙县）" in refused["message_zh"], refused
+        assert vet("丁县")["county"] == "990003"  # the current version without as_of
+
+
+@contextmanager
+def _catalogue_lists() -> Iterator[list[str]]:
+    """The statements reading the current catalogue's rows (``list_layers``), of every
+    engine opened inside the block (the command opens its own store)."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        flat = " ".join(statement.split())
+        if flat.startswith("SELECT layers.id") and "WHERE layers.current IS" in flat:
+            seen.append(flat)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+
+
+def test_vet_with_a_county_lists_the_layers_once(store: Store, tmp_path: Path,
+                                                 vet: Any) -> None:
+    _boundary(store, tmp_path, {"990001": "甲县", "990002": "乙县"}, "v1.gpkg")
+    with _catalogue_lists() as seen:
+        report = vet("--county", "乙县")
+    assert report["county"] == "990002" and _admin_status(report) == "ok"
+    assert len(seen) == 1, seen
