@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprint.analysis.consultation import close_round, rounds_of, start_round
-from blueprint.analysis.consultation.model import ANSWER_ZH, round_heading_zh
+from blueprint.analysis.consultation.model import ANSWER_ZH, round_heading_zh, round_style
 from blueprint.analysis.counties import offered_counties
 from blueprint.analysis.projects import (
     STAGE_ZH,
@@ -298,7 +298,7 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     parcels=site.parcels if site else 0,
                     report=report, refused=refused, kept=kept,
                     error=refusal.message_zh if refusal is not None else "",
-                    rounds=rounds, round_heading=round_heading_zh,
+                    rounds=rounds, round_heading=round_heading_zh, round_style=round_style,
                     history=stage_history(code, store=store),
                     quota=quota, fmap=embed(fmap), draw=json.dumps(draw), stages=STAGE_ZH,
                     answers=ANSWER_ZH, conditions=len(conditions),

@@ -82,6 +82,25 @@ def round_heading_zh(number: int, latest: int, status: str = OPEN) -> str:
     return f"第 {number} 轮征求意见" + ("（最新一轮）" if number > 1 else "")
 
 
+def round_style(number: int, latest: int, status: str) -> str:
+    """The class round ``number``'s heading and opinions are styled with, in the 初审意见书
+    and on the project page alike, as :func:`round_heading_zh` heads them (``latest`` the
+    project's newest round, ``status`` this round's): ``latest`` for the newest round's
+    opinions (in force, or being given), ``earlier`` for a round the newest supersedes,
+    ``round-rejected`` for the newest closed for revision (未通过，待修改后重新征求意见) and
+    ``round-cancelled`` for the newest cancelled when the project left the library
+    (已撤销): neither stands.
+
+    >>> [round_style(2, 2, "open"), round_style(1, 2, "rejected"), round_style(2, 2, "rejected")]
+    ['latest', 'earlier', 'round-rejected']
+    >>> round_style(2, 2, CANCELLED)
+    'round-cancelled'
+    """
+    if number < latest:
+        return "earlier"
+    return {REJECTED: "round-rejected", CANCELLED: "round-cancelled"}.get(status, "latest")
+
+
 def check_round(rnd: ConsultationRound, to: str) -> None:
     """Raise :class:`IllegalTransition` unless the round may become ``to``; said as its users
     know it (the project's code and the round's number, not its row id)."""

@@ -105,8 +105,11 @@ class SiteParcel:
 @dataclass
 class Project:
     """A stored project. ``site`` is a shapely geometry in EPSG:4490 (or None), the parcels
-    dissolved; ``site_parcels`` its parcels as given, when they were kept (none for a site
-    stored before 0017_project_parcels: its polygons are its parcels)."""
+    dissolved; ``site_parcels`` its parcels as given, ``()`` when none were kept (no site,
+    or a site stored before 0017_project_parcels: its polygons are its parcels) and None
+    when they were not read (a list that did not ask for them: :func:`~blueprint.analysis.
+    projects.records.list_projects`), which :meth:`to_dict` leaves out rather than say
+    none were kept."""
 
     id: int
     code: str
@@ -132,7 +135,7 @@ class Project:
     opinion_round_id: int | None
     created_at: datetime
     created_by: str
-    site_parcels: tuple[SiteParcel, ...] = ()
+    site_parcels: tuple[SiteParcel, ...] | None = None
 
     @property
     def stage_zh(self) -> str:
@@ -140,7 +143,8 @@ class Project:
         return STAGE_ZH[self.stage]
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict for JSON (amounts as decimal text, the site as GeoJSON)."""
+        """Plain dict for JSON (amounts as decimal text, the site as GeoJSON; no
+        ``site_parcels`` when they were not read)."""
         import shapely
 
         out = {k: v for k, v in self.__dict__.items() if k not in ("site", "site_parcels")}
@@ -152,10 +156,19 @@ class Project:
         out["stage_zh"] = self.stage_zh
         out["created_at"] = iso_utc(self.created_at)
         out["site"] = None if self.site is None else shapely.geometry.mapping(self.site)
-        # the parcels as given, a feature each with its number (text, as a check's GeoJSON
-        # numbers them), name and land use (None: not kept)
-        out["site_parcels"] = {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "properties": {"parcel_no": str(i), **p.attributes},
-             "geometry": shapely.geometry.mapping(p.geometry)}
-            for i, p in enumerate(self.site_parcels, start=1)]} if self.site_parcels else None
+        if self.site_parcels is not None:  # not read: left out, not said to be none
+            out["site_parcels"] = parcels_geojson(self.site_parcels)
         return out
+
+
+def parcels_geojson(parcels: tuple[SiteParcel, ...]) -> dict[str, Any] | None:
+    """The parcels as given as a FeatureCollection, a feature each with its number (text,
+    as a check's GeoJSON numbers them), name and land use; None when none were kept."""
+    import shapely
+
+    if not parcels:
+        return None
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"parcel_no": str(i), **p.attributes},
+         "geometry": shapely.geometry.mapping(p.geometry)}
+        for i, p in enumerate(parcels, start=1)]}

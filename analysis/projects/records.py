@@ -248,8 +248,8 @@ def _project(conn: Connection, row: Any, tags: tuple[str, ...] | None = None) ->
         service_officer=row.service_officer, stage=row.stage, tags=tags,
         opinion_round_id=row.opinion_round_id, created_at=utc(row.created_at),
         created_by=row.created_by,
-        # (a query may leave the column out, or null, as a list of projects does)
-        site_parcels=parcels_of(getattr(row, "site_parcels", None)))
+        # a query that leaves the column out did not read them (None), NULL: none kept (())
+        site_parcels=parcels_of(row.site_parcels) if "site_parcels" in row._fields else None)
 
 
 def load_project(conn: Connection, code: str, *, for_update: bool = False) -> Project:
@@ -319,10 +319,12 @@ def list_projects(*, store: Store, county: str | None = None, stage: str | None 
     The same few statements whatever the number of projects (tags are read for all of them
     at once). ``sites=False``: for a list that shows no map, each ``site`` left None, not
     read and decoded. The parcels (``site_parcels``) only with ``parcels`` (and ``sites``):
-    a list's map shows the outlines."""
+    a list's map shows the outlines; without, each project's ``site_parcels`` is None (not
+    read), not ``()`` (none kept), and its ``to_dict()`` has no ``site_parcels``."""
     left = {"site", "site_parcels"} if not sites else set() if parcels else {"site_parcels"}
     columns: list[Any] = [c for c in projects.c if c.name not in left]
-    columns += [sa.null().label(name) for name in sorted(left)]
+    if not sites:
+        columns.append(sa.null().label("site"))
     query = _filtered(sa.select(*columns).order_by(projects.c.year, projects.c.seq),
                       county, stage, tag, industry)
     if ids is not None:
@@ -335,7 +337,8 @@ def list_projects(*, store: Store, county: str | None = None, stage: str | None 
 
 def project_rows(conn: Connection, query: Any) -> list[tuple[Any, Project]]:
     """The rows of ``query`` (a select of the columns of ``projects``, ``site`` as such or
-    labelled so, and any more) each with its project, the tags read at once."""
+    labelled so, ``site_parcels`` or not: then not read, and any more) each with its
+    project, the tags read at once."""
     rows = conn.execute(query).all()
     tags = _tags(conn, [row.id for row in rows])
     return [(row, _project(conn, row, tags[row.id])) for row in rows]

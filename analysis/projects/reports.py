@@ -87,6 +87,8 @@ def project_site(project: Project) -> Site:
     if project.site is None:
         raise BadInput(f"project {project.code} has no site to vet", where="site",
                        message_zh=f"项目“{project.code}”尚无用地范围，无法审查")
+    if project.site_parcels is None:  # a list's project: its polygons are not its parcels
+        raise ValueError(f"project {project.code}: its parcels were not read")
     site = Site(geometry=project.site, parcels=0, name=project.name,
                 source=f"project:{project.code}")
     with_parcels(site, project.site_parcels)

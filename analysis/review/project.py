@@ -10,7 +10,7 @@ import shapely
 import sqlalchemy as sa
 
 from blueprint.analysis.clock import shown_cn
-from blueprint.analysis.consultation.model import CANCELLED, REJECTED, round_heading_zh
+from blueprint.analysis.consultation.model import round_heading_zh, round_style
 from blueprint.analysis.consultation.records import rounds_of
 from blueprint.analysis.projects.model import Project
 from blueprint.analysis.projects.records import get_project, parcels_of
@@ -129,21 +129,6 @@ def _opinions(code: str, store: Store) -> list[dict[str, Any]]:
                            "heading": round_heading_zh(rnd.number, latest, rnd.status),
                            "rows": rows})
     return groups
-
-
-def round_style(number: int, latest: int, status: str) -> str:
-    """The class a round's heading and opinions are styled with in the 初审意见书, as
-    :func:`round_heading_zh` heads them: ``latest`` for the newest round's opinions (in force,
-    or being given), ``earlier`` for a round the newest supersedes, ``round-rejected`` for
-    the newest closed for revision (未通过，待修改后重新征求意见) and ``round-cancelled`` for
-    the newest cancelled when the project left the library (已撤销): neither stands.
-
-    >>> [round_style(2, 2, "open"), round_style(1, 2, "rejected"), round_style(2, 2, "rejected")]
-    ['latest', 'earlier', 'round-rejected']
-    """
-    if number < latest:
-        return "earlier"
-    return {REJECTED: "round-rejected", CANCELLED: "round-cancelled"}.get(status, "latest")
 
 
 def _cn(value: datetime) -> str:

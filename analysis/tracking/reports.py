@@ -242,9 +242,9 @@ def _tracked_projects(conn: Connection, county: str | None, stage: str | None,
     listed = sa.and_(*kept) if kept else sa.true()
     site = (projects.c.site if not kept else sa.case((listed, projects.c.site))) if sites \
         else sa.null()
-    # the outlines only: the colours' map shows no parcel (``site_parcels`` left None)
+    # the outlines only: the colours' map shows no parcel (``site_parcels`` not read: None)
     query = sa.select(*[c for c in projects.c if c.name not in ("site", "site_parcels")],
-                      site.label("site"), sa.null().label("site_parcels"),
+                      site.label("site"),
                       listed.label("listed")).where(
         *project_filters(county=county), projects.c.stage != EXITED,
         projects.c.id.in_(sa.select(tracking_plans.c.project_id))).order_by(

@@ -148,11 +148,14 @@ class ProjectOut(BaseModel):
     demands: dict[str, Decimal]
     emissions: dict[str, float]
     site: GeoJSON | None
+    # required: every project served has its parcels read (Project.to_dict() leaves them
+    # out when not), so null says none were kept, never that they were not read
     site_parcels: GeoJSON | None = Field(
-        None, description="The site's parcels as given (a FeatureCollection, each feature "
-                          "with parcel_no and, when given, parcel_name and land_use); null "
-                          "when a site stored before they were kept: the polygons of "
-                          "``site`` are its parcels")
+        description="The site's parcels as given (a FeatureCollection, each feature with "
+                    "parcel_no and, when given, parcel_name and land_use). Null exactly when "
+                    "the project has no site (``site`` null) or its site was stored before "
+                    "the parcels were kept (migration 0017_project_parcels): then the "
+                    "polygons of ``site`` are its parcels")
     site_version: int
     responsible_unit: str
     service_officer: str | None

@@ -101,9 +101,10 @@ def api_list(
     """Projects by code, filtered by county, stage, library and industry; at most ``limit``
     from ``offset`` on, ``X-Total-Count`` saying how many match in all (as the quota
     movements). Each project has its ``site`` and its ``site_parcels`` as
-    ``GET /api/projects/{code}`` has them (null only for a site stored before the parcels
-    were kept). A filter no project could match (an unknown stage, library or industry:
-    422; a county the city does not know: 404) is refused naming what it may be."""
+    ``GET /api/projects/{code}`` has them (null only for a project without a site, or a
+    site stored before the parcels were kept), read for every project listed. A filter no
+    project could match (an unknown stage, library or industry: 422; a county the city
+    does not know: 404) is refused naming what it may be."""
     filters = {"county": county, "stage": stage, "tag": tag, "industry": industry}
     core.check_filters(store=store, **filters)
     response.headers["X-Total-Count"] = str(core.count_projects(store=store, **filters))

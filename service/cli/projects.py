@@ -126,8 +126,8 @@ def list_cmd(county: Annotated[str | None, typer.Option(help="Only this county")
     store = open_store(create=False)
     check_filters(store=store, stage=stage, tag=tag, industry=industry)
     county = known_county(county, store=store)
-    # JSON: each project as `projects show` has it, its parcels too (as the API's list):
-    # a list without them would say site_parcels null, as of a site stored before 0017
+    # JSON: each project as `projects show` has it, its parcels too (as the API's list);
+    # unread, to_dict() would leave site_parcels out (the table shows none)
     found = list_projects(store=store, county=county, stage=stage, tag=tag, industry=industry,
                           parcels=format == "json")
     if format == "json":
