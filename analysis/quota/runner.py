@@ -11,7 +11,9 @@ Each operation is one database transaction:
 4. plan the entries from the current balances, record the operation, post the entries
    (each re-checked against zero) and write the audit row.
 
-Any error rolls the whole transaction back.
+Any error rolls the whole transaction back. A rehearsal (``execute(…, rehearse=True)``)
+runs the same steps, its rows under placeholder ids and without the audit row, and is
+rolled back.
 """
 
 from __future__ import annotations
