@@ -741,6 +741,32 @@ def test_what_the_ledger_refuses_is_never_confirmed(city: Store,  # noqa: F811
     assert _written(city) == before  # nothing written, not even an account
 
 
+def test_a_reversal_only_a_hold_check_refuses_is_refused_before_the_confirmation(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """Reversing a hold already released, while another hold of the project keeps its
+    hold account above zero: no balance goes below zero, only posting's hold check
+    refuses. The rehearsal posts as the confirmation would, so the page says it at the
+    first step, beside the form, and nothing is written."""
+    _users(city)
+    first = quota.hold(year=2026, kind="land", county=DCF, project="LC-2026-9300",
+                       amount="0.5", user=CITY_USER, reason="预留", key="hold-1",
+                       store=city)["operation_id"]
+    quota.hold(year=2026, kind="land", county=DCF, project="LC-2026-9300", amount="0.5",
+               user=CITY_USER, reason="再预留", key="hold-2", store=city)
+    quota.release(hold_id=first, user=CITY_USER, reason="释放", key="release-1", store=city)
+    before = _written(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        answer = client.post("/quota/ops", data={
+            "csrf": _csrf(client), "op": "reverse", "kind": "new_construction_land",
+            "year": "2026", "reason": "冲正", "operation_id": str(first)})
+    assert answer.status_code == 409, answer.text[:2000]
+    assert "确认记入台账" not in answer.text
+    here = answer.text.split('id="bp-op-refused-reverse">', 1)[1].split("</p>", 1)[0]
+    assert here == "未记入台账：预留指标已被释放或使用，不能重复操作。", here
+    assert _written(city) == before
+
+
 def _granted_to_reserve(store: Store, county: str) -> tuple[int, Decimal]:
     """The 2026 land grant of ``county`` (its operation) and what it gave the county
     reserve, by plain SQL."""

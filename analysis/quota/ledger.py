@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -273,18 +273,26 @@ def loan_outstanding(conn: Connection, loan_id: int, lender_id: int) -> int:
     return int(value or 0)
 
 
-def post(conn: Connection, moves: list[Move], *, operation_id: int, at: datetime) -> list[int]:
-    """Insert the entries of one operation and check that nothing went below zero."""
+def post(conn: Connection, moves: list[Move], *, operation_id: int, at: datetime,
+         entry_ids: Iterator[int] | None = None) -> list[int]:
+    """Insert the entries of one operation and check that nothing went below zero: the
+    debited account after each entry, then the positions of the holds, loans and origins
+    they touch (:class:`QuotaExceeded` or :class:`Conflict`).
+
+    ``entry_ids``: the ids the entries take instead of the sequence's (a rehearsal's
+    placeholders, :func:`analysis.quota.runner.execute`, so that a rolled-back rehearsal
+    uses up no 分录号 on PostGIS)."""
     ids = []
     for i, move in enumerate(moves):
         hold_id = operation_id if move.hold_id == THIS_OPERATION else move.hold_id
         loan_id = operation_id if move.loan_id == THIS_OPERATION else move.loan_id
+        given = {"id": next(entry_ids)} if entry_ids is not None else {}
         ids.append(conn.execute(entries.insert().values(
             operation_id=operation_id, year=move.debit.year, kind=move.debit.kind,
             purpose=move.purpose, debit_id=move.debit.id, credit_id=move.credit.id,
             amount=move.amount, origin_id=move.origin.id if move.origin else None,
             hold_id=hold_id, loan_id=loan_id, reverses_id=move.reverses_id, created_at=at,
-        ).returning(entries.c.id)).scalar_one())
+            **given).returning(entries.c.id)).scalar_one())
         if i == 0:
             _test_pause()
         _check_account(conn, move.debit)
@@ -292,27 +300,10 @@ def post(conn: Connection, moves: list[Move], *, operation_id: int, at: datetime
     return ids
 
 
-def check_moves(conn: Connection, moves: list[Move]) -> None:
-    """The balance check :func:`post` makes after each entry, made on a plan not posted:
-    :class:`QuotaExceeded` (the same words) when a debited account would go below zero
-    (a rehearsal, :func:`analysis.quota.runner.execute`). The position checks of holds,
-    loans and origins are posting's alone."""
-    delta: dict[int, int] = {}
-    for move in moves:
-        delta[move.debit.id] = delta.get(move.debit.id, 0) - move.amount
-        delta[move.credit.id] = delta.get(move.credit.id, 0) + move.amount
-        if move.debit.type != SOURCE:
-            _refuse_below_zero(conn, move.debit, balance(conn, move.debit.id)
-                               + delta[move.debit.id])
-
-
 def _check_account(conn: Connection, account: Account) -> None:
     if account.type == SOURCE:
         return
-    _refuse_below_zero(conn, account, balance(conn, account.id))
-
-
-def _refuse_below_zero(conn: Connection, account: Account, left: int) -> None:
+    left = balance(conn, account.id)
     if left < 0:
         kind = KINDS[account.kind]
         raise QuotaExceeded(

@@ -11,15 +11,18 @@ Each operation is one database transaction:
 4. plan the entries from the current balances, record the operation, post the entries
    (each re-checked against zero) and write the audit row.
 
-Any error rolls the whole transaction back.
+Any error rolls the whole transaction back. A rehearsal (``execute(…, rehearse=True)``)
+runs the same steps, its rows under placeholder ids and without the audit row, and is
+rolled back.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,7 +33,7 @@ from sqlalchemy.engine import Connection
 from blueprint.analysis.clock import iso_utc
 from blueprint.analysis.quota import holds
 from blueprint.analysis.quota.kinds import format_amount
-from blueprint.analysis.quota.ledger import Move, check_moves, lock, post
+from blueprint.analysis.quota.ledger import Move, lock, post
 from blueprint.analysis.quota.tables import entries, operations
 from blueprint.layers.errors import BadInput, BlueprintError, Conflict
 from blueprint.layers.layer_info import stored_moments
@@ -127,29 +130,21 @@ def execute(request: Request, planner: Planner, *, store: Store,
             rehearse: bool = False) -> dict[str, Any]:
     """Run one operation exactly once; a replay returns the first result.
 
-    ``rehearse``: do everything up to posting (locks, due expiries, the plan and its
-    checks, the balance checks posting makes, :func:`check_moves`) in a transaction that is
-    rolled back: the operation's refusal is raised as it would be, or its result is
-    returned with ``operation_id`` None and ``rehearsal`` True; nothing is written (a
-    page's confirmation states only what the ledger will take)."""
+    ``rehearse``: run it as it would run — locks, due expiries, the plan and its checks,
+    the operation row and the posting of its entries with every check posting makes
+    (balances, and the positions of holds, loans and origins) — without the audit row,
+    in a transaction that is rolled back: the operation's refusal is raised in the same
+    words, or its result is returned with ``operation_id`` None and ``rehearsal`` True;
+    nothing is written, no lock is left, and no operation or entry number is used up (its
+    rows take placeholder ids, :func:`_placeholder_ids`). A page's confirmation then
+    states only what the ledger will take."""
     check_request(request.key, request.reason, system=request.system)
-    if rehearse:
-        return _rehearse(request, planner, store=store)
     for attempt in range(2):
         try:
+            if rehearse:
+                return _rehearse(request, planner, store=store)
             with store.engine.begin() as conn:
-                if request.first is not None:
-                    request.first(conn)
-                lock(conn, request.scopes)
-                prior = _find(conn, request.stored_key)
-                if prior is not None:
-                    return _replay(prior, request)
-                if request.auto_expire:
-                    expire_due(conn, request.scopes, at=request.at)
-                plan = planner(conn)
-                if request.skip_empty and not plan.moves:
-                    return unrecorded(request, plan)
-                return record(conn, request, plan)
+                return _run(conn, request, planner, placeholders=None)
         except sa.exc.IntegrityError:
             # Two first tries of one key in different scopes: the loser replays.
             if attempt or not _key_taken(store, request.stored_key):
@@ -157,24 +152,42 @@ def execute(request: Request, planner: Planner, *, store: Store,
     raise AssertionError("unreachable")
 
 
+def _run(conn: Connection, request: Request, planner: Planner, *,
+         placeholders: Iterator[int] | None) -> dict[str, Any]:
+    """Lock, replay or expire, plan and record one operation inside ``conn``."""
+    if request.first is not None:
+        request.first(conn)
+    lock(conn, request.scopes)
+    prior = _find(conn, request.stored_key)
+    if prior is not None:
+        return _replay(prior, request)
+    if request.auto_expire:
+        expire_due(conn, request.scopes, at=request.at, placeholders=placeholders)
+    plan = planner(conn)
+    if request.skip_empty and not plan.moves:
+        return unrecorded(request, plan)
+    return record(conn, request, plan, placeholders=placeholders)
+
+
 def _rehearse(request: Request, planner: Planner, *, store: Store) -> dict[str, Any]:
     try:
         with store.engine.begin() as conn:
-            if request.first is not None:
-                request.first(conn)
-            lock(conn, request.scopes)
-            prior = _find(conn, request.stored_key)
-            if prior is not None:
-                result = _replay(prior, request)
-            else:
-                if request.auto_expire:
-                    expire_due(conn, request.scopes, at=request.at)
-                plan = planner(conn)
-                check_moves(conn, plan.moves)
-                result = unrecorded(request, plan)
+            result = _run(conn, request, planner, placeholders=_placeholder_ids())
+            if result.get("operation_id") is not None and result["operation_id"] < 0:
+                result["operation_id"] = None  # recorded under a placeholder, not replayed
             raise _Rehearsed(result | {"rehearsal": True})
     except _Rehearsed as done:
         return done.result
+
+
+def _placeholder_ids() -> Iterator[int]:
+    """The ids a rehearsal's rows take (operations, entries): -1, -2, … — never a real id
+    (those are 1 to 2³¹ − 1), and not drawn from the sequences, which on PostGIS do not
+    give back a number a rolled-back transaction drew (a rehearsal before every
+    confirmation would leave a gap in the exports' 操作号 and 分录号 each time). The ledger
+    lock serialises a rehearsal with every other writer; were two ever to run at once, the
+    second would wait at the same id for the first's rollback, not fail."""
+    return itertools.count(-1, -1)
 
 
 @dataclass(frozen=True)
@@ -266,26 +279,36 @@ def unrecorded(request: Request, plan: Plan) -> dict[str, Any]:
     return {"operation_id": None, **_result(request, plan, request.user.name)}
 
 
-def record(conn: Connection, request: Request, plan: Plan, *,
-           actor: str | None = None) -> dict[str, Any]:
-    """Insert the operation row, post its entries and write the audit row."""
+def record(conn: Connection, request: Request, plan: Plan, *, actor: str | None = None,
+           placeholders: Iterator[int] | None = None) -> dict[str, Any]:
+    """Insert the operation row, post its entries and write the audit row.
+
+    ``placeholders``: a rehearsal's (:func:`execute`): the operation row and its entries
+    take their ids from it, not from the sequences, and no audit row is written (it checks
+    nothing, and would use up an audit number); the transaction is rolled back."""
     actor = actor or request.user.name
     result = _result(request, plan, actor)
+    given = {"id": next(placeholders)} if placeholders is not None else {}
     op_id = conn.execute(operations.insert().values(
         key=request.stored_key, op=request.op, params=_canonical(request.params),
         result=json.dumps(result, ensure_ascii=False, default=str), actor=actor,
-        reason=request.reason, created_at=request.at, **request.row,
+        reason=request.reason, created_at=request.at, **request.row, **given,
     ).returning(operations.c.id)).scalar_one()
-    post(conn, plan.moves, operation_id=op_id, at=request.at)
-    write_audit(conn, actor=actor, action=f"quota.{request.op}", obj=f"quota_operation:{op_id}",
-                detail={"key": request.key, "params": request.params, "reason": request.reason,
-                        "entries": len(plan.moves), **plan.audit},
-                project=request.row.get("project"))
+    post(conn, plan.moves, operation_id=op_id, at=request.at, entry_ids=placeholders)
+    if placeholders is None:
+        write_audit(conn, actor=actor, action=f"quota.{request.op}",
+                    obj=f"quota_operation:{op_id}",
+                    detail={"key": request.key, "params": request.params,
+                            "reason": request.reason, "entries": len(plan.moves),
+                            **plan.audit},
+                    project=request.row.get("project"))
     return {"operation_id": op_id, **result}
 
 
-def expire_due(conn: Connection, scopes: list[tuple[int, str]], *, at: datetime) -> list[int]:
-    """Post one ``expire`` operation per hold in ``scopes`` that has expired; return ids."""
+def expire_due(conn: Connection, scopes: list[tuple[int, str]], *, at: datetime,
+               placeholders: Iterator[int] | None = None) -> list[int]:
+    """Post one ``expire`` operation per hold in ``scopes`` that has expired; return ids
+    (``placeholders``: in a rehearsal, see :func:`record`)."""
     due = holds.due_positions(conn, at=at, scopes=scopes)
     by_hold: dict[int, list[holds.HoldPosition]] = {}
     for p in due:
@@ -300,7 +323,7 @@ def expire_due(conn: Connection, scopes: list[tuple[int, str]], *, at: datetime)
                                "project": hold.project, "target_id": hold_id},
                           system=True)
         plan = Plan(holds.release_moves(conn, held, "expire"), {"expired_holds": [hold_id]})
-        done.append(record(conn, request, plan)["operation_id"])
+        done.append(record(conn, request, plan, placeholders=placeholders)["operation_id"])
     return done
 
 
