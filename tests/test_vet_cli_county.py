@@ -141,3 +141,36 @@ def test_vet_with_a_county_lists_the_layers_once(store: Store, tmp_path: Path,
         report = vet("--county", "乙县")
     assert report["county"] == "990002" and _admin_status(report) == "ok"
     assert len(seen) == 1, seen
+
+
+def test_vet_points_as_of_checks_the_city_the_versions_current_then_drew(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``vet --points --as-of``: the points must lie in the city as the boundary layer's
+    versions current then drew it (those the vetting reads), not as it is drawn now."""
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
+    monkeypatch.delenv("BLUEPRINT_READ_DATABASE_URL", raising=False)
+    _boundary(store, tmp_path, {"990001": "甲县", "990002": "乙县"}, "v1.gpkg")
+    time.sleep(0.05)
+    then = datetime.now(UTC).isoformat()
+    time.sleep(0.05)
+    _boundary(store, tmp_path, {"990001": "丙县"}, "v2.gpkg")  # the second box is gone
+    corners = box(1100, 100, 200, 200).exterior.coords  # in v1's second box only
+    table = tmp_path / "points.txt"
+    table.write_text("\n".join(f"J{i} {y:.3f} {x:.3f}"  # X the northing, Y the easting
+                               for i, (x, y) in enumerate(corners, 1)), encoding="utf-8")
+
+    def run(*args: str) -> Any:
+        done = CliRunner().invoke(app, ["vet", str(table), "--points", "--crs",
+                                        f"EPSG:{GK39}", "--format", "json", *args])
+        if isinstance(done.exception, BadInput):
+            return done.exception
+        assert done.exit_code == 0, (args, done.output, done.exception)
+        return json.loads(done.stdout)
+
+    report = run("--as-of", then)
+    assert not isinstance(report, BadInput), report.message_zh
+    assert report["county"] == "990002" and _admin_status(report) == "ok"
+    assert [x["version"] for x in report["layers"]] == [1]
+    refused = run()  # now the points lie outside the city
+    assert isinstance(refused, BadInput) and "不在本市行政区划范围内" in refused.message_zh

@@ -181,7 +181,7 @@ def vet(
     if points:
         from blueprint.analysis.site_county import require_in_city
 
-        require_in_city(site, store=store)
+        require_in_city(site, store=store, as_of=moment)
     report = vet_site(request, store=reading_store(store, ledger=bool(request.demands)),
                       rules=ruleset)
     if output is not None and format in ("html", "pdf"):
