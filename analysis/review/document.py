@@ -123,12 +123,12 @@ def _stamp_rows(stamps: list[dict[str, Any]], store: Store) -> list[dict[str, st
 
 
 def _county_name(code: str | None, store: Store) -> str:
-    from blueprint.analysis.quota.balances import counties
+    from blueprint.analysis.counties import offered_counties
 
     if not code:
         return "未知"
-    name = counties(store=store).get(code)
-    return f"{name}（{code}）" if name else code
+    name = offered_counties(store=store).get(code, code)  # the one rule, boundary first
+    return f"{name}（{code}）" if name != code else code
 
 
 def drawn_versions(stamps: list[dict[str, Any]], store: Store) -> list[LayerInfo] | None:

@@ -36,14 +36,14 @@ def _render(report: Any, fmt: str, store: Any) -> None:
     elif fmt == "geojson":
         print_json(report_geojson(report))
     else:
-        from blueprint.analysis.quota.balances import counties
+        from blueprint.analysis.counties import offered_counties
 
-        _print_table(to_json(report), counties(store=store))
+        _print_table(to_json(report), offered_counties(store=store))
 
 
 def _print_table(report: dict[str, Any], names: dict[str, str]) -> None:
     site, county = report["site"], report["county"]
-    if county and names.get(county, county) != county:  # the ledger names it
+    if county and names.get(county, county) != county:  # the boundary layer or a grant names it
         county = f"{names[county]}（{county}）"
     out.print(f"{site['name']}：面积 {site['area_m2']:,.1f} 平方米，{site['area_ha']} 公顷，"
               f"{site['area_mu']} 亩（按 {site['area_crs']} 计算），{site['parcels']} 个地块，"
