@@ -36,9 +36,10 @@ def _render(report: Any, fmt: str, store: Any) -> None:
     elif fmt == "geojson":
         print_json(report_geojson(report))
     else:
-        from blueprint.analysis.counties import offered_counties
+        from blueprint.analysis.quota.balances import known_counties
 
-        _print_table(to_json(report), offered_counties(store=store))
+        # by the one rule, the older boundary versions' counties too (a vetting --as-of)
+        _print_table(to_json(report), known_counties(store=store))
 
 
 def _print_table(report: dict[str, Any], names: dict[str, str]) -> None:
