@@ -216,3 +216,13 @@ def test_the_vet_table_names_the_county_of_a_past_version(
     done = CliRunner().invoke(app, ["vet", str(site), "--as-of", then])
     assert done.exit_code == 0, done.output
     assert "所在县区 乙县（990002）" in done.stdout, done.stdout
+
+
+def test_vet_refuses_an_as_of_outside_the_years(store: Store, tmp_path: Path,
+                                               vet: Any) -> None:
+    """``--as-of`` before 2000 or after 2100 is refused naming the option, as the API's
+    ``as_of`` is (0001-01-01 in China lies before UTC's first moment)."""
+    _boundary(store, tmp_path, {"990001": "甲县", "990002": "乙县"}, "v1.gpkg")
+    for wrong in ("0001-01-01T00:00", "1999-12-31", "9999-12-31"):
+        refused = vet("--as-of", wrong)
+        assert isinstance(refused, BadInput) and refused.where == "--as-of", (wrong, refused)

@@ -88,18 +88,18 @@ def parse_as_of(text: str) -> Any:
     """A date (the end of that day, China time) or a time (China time unless it says)."""
     from datetime import datetime, time, timedelta
 
-    from blueprint.analysis.clock import CST
+    from blueprint.analysis.clock import CST, in_years
 
     try:
-        if len(text.strip()) == 10:
-            day = datetime.fromisoformat(text.strip()).date()
-            return datetime.combine(day + timedelta(days=1), time(), CST) \
-                - timedelta(microseconds=1)
         at = datetime.fromisoformat(text.strip())
     except ValueError:
         raise BadInput(f"--as-of {text!r} is not a date (2026-03-02) or a time "
                        "(2026-03-02T10:00)", message_zh="--as-of 应为日期或时间",
                        where="--as-of") from None
+    in_years(at, "--as-of", text)  # 0001-01-01 in China is before UTC's first moment
+    if len(text.strip()) == 10:
+        return datetime.combine(at.date() + timedelta(days=1), time(), CST) \
+            - timedelta(microseconds=1)
     return at if at.tzinfo else at.replace(tzinfo=CST)
 
 
