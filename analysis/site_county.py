@@ -31,9 +31,13 @@ class SiteCounty:
     area_m2: float
 
 
-def site_counties(site: Site, *, store: Store) -> list[SiteCounty]:
+def site_counties(site: Site, *, store: Store,
+                  as_of: datetime | None = None) -> list[SiteCounty]:
     """The counties of the administrative layer that ``site`` overlaps, most area first
     (empty without such a layer, or for a site wholly outside the city).
+
+    ``as_of``: among the layer's versions current then
+    (:func:`~layers.repository.layers_as_of`, what a vetting as of then reads).
 
     Examples
     --------
@@ -41,7 +45,7 @@ def site_counties(site: Site, *, store: Store) -> list[SiteCounty]:
     ...                                store=store)]  # doctest: +SKIP
     ['371502']
     """
-    admin = admin_layers(current_layers(store=store))
+    admin = admin_layers(_catalogue(store, as_of))
     if not admin:
         return []
     hits = [h for o in overlay_site(site.geometry, site.zone_epsg, admin, store=store)
@@ -52,6 +56,13 @@ def site_counties(site: Site, *, store: Store) -> list[SiteCounty]:
         by_code[h.fid] = SiteCounty(h.fid, h.klass or h.fid,
                                     h.area_m2 + (old.area_m2 if old else 0.0))
     return sorted(by_code.values(), key=lambda c: -c.area_m2)
+
+
+def _catalogue(store: Store, as_of: datetime | None) -> Sequence[LayerInfo]:
+    """The layers current at ``as_of`` (now when None)."""
+    if as_of is not None:
+        return layers_as_of(as_of, store=store)
+    return current_layers(store=store)
 
 
 def site_county(site: Site, *, store: Store) -> str:
@@ -96,11 +107,15 @@ def require_site_in_county(user: User, county: str, site: Site | None, *,
         where="site")
 
 
-def require_in_city(site: Site, *, store: Store) -> None:
+def require_in_city(site: Site, *, store: Store, as_of: datetime | None = None) -> None:
     """Refuse a site (pasted boundary points) with no part in the city: coordinates of
     another place, or read in the wrong coordinate system. Without an administrative layer
-    nothing can be said, and nothing is refused."""
-    if not admin_layers(current_layers(store=store)) or site_counties(site, store=store):
+    nothing can be said, and nothing is refused.
+
+    ``as_of``: the city as the layer's versions current then drew it (a vetting as of
+    then is checked against the boundary it vets against)."""
+    if (not admin_layers(_catalogue(store, as_of))
+            or site_counties(site, store=store, as_of=as_of)):
         return
     west, south, east, north = site.geometry.bounds
     where = f"{west:.5f}, {south:.5f} – {east:.5f}, {north:.5f}"

@@ -141,3 +141,88 @@ def test_vet_with_a_county_lists_the_layers_once(store: Store, tmp_path: Path,
         report = vet("--county", "乙县")
     assert report["county"] == "990002" and _admin_status(report) == "ok"
     assert len(seen) == 1, seen
+
+
+def test_vet_points_as_of_checks_the_city_the_versions_current_then_drew(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``vet --points --as-of``: the points must lie in the city as the boundary layer's
+    versions current then drew it (those the vetting reads), not as it is drawn now."""
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
+    monkeypatch.delenv("BLUEPRINT_READ_DATABASE_URL", raising=False)
+    _boundary(store, tmp_path, {"990001": "甲县", "990002": "乙县"}, "v1.gpkg")
+    time.sleep(0.05)
+    then = datetime.now(UTC).isoformat()
+    time.sleep(0.05)
+    _boundary(store, tmp_path, {"990001": "丙县"}, "v2.gpkg")  # the second box is gone
+    corners = box(1100, 100, 200, 200).exterior.coords  # in v1's second box only
+    table = tmp_path / "points.txt"
+    table.write_text("\n".join(f"J{i} {y:.3f} {x:.3f}"  # X the northing, Y the easting
+                               for i, (x, y) in enumerate(corners, 1)), encoding="utf-8")
+
+    def run(*args: str) -> Any:
+        done = CliRunner().invoke(app, ["vet", str(table), "--points", "--crs",
+                                        f"EPSG:{GK39}", "--format", "json", *args])
+        if isinstance(done.exception, BadInput):
+            return done.exception
+        assert done.exit_code == 0, (args, done.output, done.exception)
+        return json.loads(done.stdout)
+
+    report = run("--as-of", then)
+    assert not isinstance(report, BadInput), report.message_zh
+    assert report["county"] == "990002" and _admin_status(report) == "ok"
+    assert [x["version"] for x in report["layers"]] == [1]
+    refused = run()  # now the points lie outside the city
+    assert isinstance(refused, BadInput) and "不在本市行政区划范围内" in refused.message_zh
+
+
+def test_the_review_page_vets_as_of_the_moment_the_body_gives(
+        store: Store, tmp_path: Path) -> None:
+    """``POST /api/vet/report.html`` takes ``as_of`` as ``POST /api/vet`` does: the layer
+    versions current then, the county among the counties the boundary layer named then
+    (named on the page by the one rule: 乙县 is in no current version, but was in v1), and
+    the same refusal of a time that is not one."""
+    then = _two_versions(store, tmp_path)
+    site = shapely.geometry.mapping(to_crs(box(1100, 100, 200, 200), GK39, 4490))
+    with _client(store, tmp_path) as client:
+        def page(**body: Any) -> Any:
+            return client.post("/api/vet/report.html", json={"site": site, **body})
+
+        report = client.post("/api/vet", json={"site": site, "county": "乙县",
+                                               "as_of": then}).json()
+        shown = page(county="乙县", as_of=then)
+        assert shown.status_code == 200, shown.text
+        assert f"初审结论：{report['verdict_zh']}" in shown.text
+        assert "乙县（990002）" in shown.text and "<td>v1</td>" in shown.text
+        assert "<td>v2</td>" not in shown.text  # the versions current then, not now
+        refused = page(county="丁县", as_of=then)  # not a county then
+        assert refused.status_code == 422
+        assert "可选：990001（甲县）、990002（乙县）" in refused.json()["message_zh"]
+        assert page(county="乙县").status_code == 422  # now 乙县 is no more
+        for wrong in ("yesterday", "0001-01-01T00:00"):  # the second: before UTC's year 1
+            bad = page(as_of=wrong)
+            api_bad = client.post("/api/vet", json={"site": site, "as_of": wrong})
+            assert bad.status_code == api_bad.status_code, (bad.text, api_bad.text)
+            assert bad.status_code == 422 and bad.json() == api_bad.json()
+
+
+def test_the_vet_table_names_the_county_of_a_past_version(
+        store: Store, tmp_path: Path, vet: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``vet --as-of`` (table): the county the site lay in then is named by the one rule,
+    the older boundary versions included (乙县 is in v1 only), not shown as a bare code."""
+    then = _two_versions(store, tmp_path)
+    monkeypatch.setenv("COLUMNS", "250")
+    site = tmp_path / "site.gpkg"  # the ``vet`` fixture's site, in the second box
+    done = CliRunner().invoke(app, ["vet", str(site), "--as-of", then])
+    assert done.exit_code == 0, done.output
+    assert "所在县区 乙县（990002）" in done.stdout, done.stdout
+
+
+def test_vet_refuses_an_as_of_outside_the_years(store: Store, tmp_path: Path,
+                                               vet: Any) -> None:
+    """``--as-of`` before 2000 or after 2100 is refused naming the option, as the API's
+    ``as_of`` is (0001-01-01 in China lies before UTC's first moment)."""
+    _boundary(store, tmp_path, {"990001": "甲县", "990002": "乙县"}, "v1.gpkg")
+    for wrong in ("0001-01-01T00:00", "1999-12-31", "9999-12-31"):
+        refused = vet("--as-of", wrong)
+        assert isinstance(refused, BadInput) and refused.where == "--as-of", (wrong, refused)

@@ -123,12 +123,14 @@ def _stamp_rows(stamps: list[dict[str, Any]], store: Store) -> list[dict[str, st
 
 
 def _county_name(code: str | None, store: Store) -> str:
-    from blueprint.analysis.quota.balances import counties
+    from blueprint.analysis.quota.balances import known_counties
 
     if not code:
         return "未知"
-    name = counties(store=store).get(code)
-    return f"{name}（{code}）" if name else code
+    # by the one rule (the boundary layer's name first), the older versions' counties too:
+    # a report vetted as of a past moment may name a county of the layer then
+    name = known_counties(store=store).get(code, code)
+    return f"{name}（{code}）" if name != code else code
 
 
 def drawn_versions(stamps: list[dict[str, Any]], store: Store) -> list[LayerInfo] | None:

@@ -97,9 +97,14 @@ class PointsIn(VetOptions):
 
 
 def _as_of(at: datetime | None) -> datetime | None:
-    from blueprint.analysis.clock import CST
+    """A body's ``as_of`` (no offset: China time), refused at ``body.as_of`` outside
+    2000–2100 (0001-01-01 in China is before UTC's first moment: never an answer)."""
+    from blueprint.analysis.clock import CST, in_years
 
-    return at if at is None or at.tzinfo else at.replace(tzinfo=CST)
+    if at is None:
+        return None
+    in_years(at, "body.as_of")
+    return at if at.tzinfo else at.replace(tzinfo=CST)
 
 
 def _check_token(demands: dict[str, Decimal], user: User | None) -> None:
@@ -183,14 +188,20 @@ async def api_vet_points(body: PointsIn, store: StoreDep, rules: RulesDep,
 
 async def _vet(site: Site, body: VetOptions, user: User | None, store: Any, rules: Any,
                threads: Any, *, as_of: datetime | None = None) -> dict[str, Any]:
+    request = await _request(site, body, user, store, as_of)
+    return await to_thread.run_sync(_run, request, body.format, store, rules, limiter=threads)
+
+
+async def _request(site: Site, body: VetOptions, user: User | None, store: Any,
+                   as_of: datetime | None) -> VetRequest:
+    """The vetting a body asks for, checked: a token for demands, the demands and
+    emissions, the county among the boundary layer's versions current at ``as_of``."""
     _check_token(body.demands, user)
     check_demands(body.demands, "body.demands")
     emissions = body_emissions(body.emissions, "body.emissions")
     county = await run_in_threadpool(_county, body.county, store, "body.county", as_of)
-    request = VetRequest(site=site, industry=body.industry, county=county,
-                         emissions=emissions, demands=dict(body.demands), year=body.year,
-                         as_of=as_of)
-    return await to_thread.run_sync(_run, request, body.format, store, rules, limiter=threads)
+    return VetRequest(site=site, industry=body.industry, county=county, emissions=emissions,
+                      demands=dict(body.demands), year=body.year, as_of=as_of)
 
 
 def _county(county: str | None, store: Any, where: str,
@@ -270,8 +281,9 @@ REVIEW_DOC: dict[int | str, dict[str, Any]] = {
              response_class=Response, responses=REVIEW_DOC, dependencies=[SentOnce])
 async def api_vet_report_pdf(body: SiteIn, store: StoreDep, rules: RulesDep,
                              settings: SettingsDep, user: OptionalUserDep) -> Response:
-    """Vet a GeoJSON site (the body of ``POST /api/vet``) and answer its 初审意见书 as a PDF:
-    title block, map, findings, capacity, quota check, layer versions, boundary points."""
+    """Vet a GeoJSON site (the body of ``POST /api/vet``, ``as_of`` included) and answer
+    its 初审意见书 as a PDF: title block, map, findings, capacity, quota check, layer
+    versions, boundary points."""
     return await _review_response(body, store, rules, settings, user, "pdf")
 
 
@@ -287,12 +299,7 @@ async def _review_response(body: SiteIn, store: Any, rules: Any, settings: Any,
                            user: User | None, fmt: str) -> Response:
     site = await run_in_threadpool(site_from_geojson, body.site,
                                    limits=site_limits(settings), field="body.site")
-    _check_token(body.demands, user)
-    check_demands(body.demands, "body.demands")
-    emissions = body_emissions(body.emissions, "body.emissions")
-    county = await run_in_threadpool(_county, body.county, store, "body.county")
-    request = VetRequest(site=site, industry=body.industry, county=county,
-                         emissions=emissions, demands=dict(body.demands), year=body.year)
+    request = await _request(site, body, user, store, _as_of(body.as_of))  # as /api/vet
     reviewer = user.name if user is not None else "未署名"
     data = await run_in_threadpool(_review, request, store, rules, reviewer, fmt)
     if fmt == "html":  # a file as the PDF is (not kept by caches: service/api/no_store.py)

@@ -174,9 +174,9 @@ def inbox_cmd(department: Annotated[str | None, typer.Option(
 
 def _of_county(county: str | None, store: Any) -> str:
     """``，阳谷县`` after the department's name in an inbox of one county's rounds."""
-    from blueprint.analysis.quota.balances import counties
+    from blueprint.analysis.counties import offered_counties
 
-    return f"，{counties(store=store).get(county, county)}" if county else ""
+    return f"，{offered_counties(store=store).get(county, county)}" if county else ""
 
 
 def _deadline_zh(day: Any) -> str:

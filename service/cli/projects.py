@@ -49,10 +49,10 @@ def _rules() -> Any:
 
 def project_rows(found: list[Any], *, store: Store) -> list[list[Any]]:
     """Table rows of projects: code, name, county, investment, stage, key status."""
+    from blueprint.analysis.counties import offered_counties
     from blueprint.analysis.projects import key_status
-    from blueprint.analysis.quota.balances import counties
 
-    names = counties(store=store)
+    names = offered_counties(store=store)  # the boundary layer's name first, as the pages
     return [[p.code, p.name, names.get(p.county, p.county), p.investment, p.stage_zh,
              "是" if key_status(p).is_key else "否"] for p in found]
 

@@ -87,7 +87,8 @@ def _show(result: dict[str, Any], fmt: str, store: Store) -> None:
     if fmt == "json":
         print_json(result)
         return
-    from blueprint.analysis.quota.balances import counties, named_projects
+    from blueprint.analysis.counties import offered_counties
+    from blueprint.analysis.quota.balances import named_projects
     from blueprint.analysis.quota.history import OP_ZH
     from blueprint.analysis.quota.kinds import KINDS
 
@@ -96,7 +97,7 @@ def _show(result: dict[str, Any], fmt: str, store: Store) -> None:
         return
     op = OP_ZH.get(result["op"], result["op"])
     refs = [ref for e in result["entries"] for ref in (e["from"], e["to"])]
-    names = counties(store=store)
+    names = offered_counties(store=store)
     projects = named_projects([ref.partition(":")[2] for ref in refs
                                if ref.startswith(("hold:", "project:"))], store=store)
     out.print(f"操作 {result['operation_id']}（{op}，幂等键 {result['key']}）已记账："

@@ -146,9 +146,9 @@ def loans_cmd(overdue: Annotated[bool, typer.Option(help="Only overdue loans")] 
     if format == "json":
         print_json(rows)
         return
-    from blueprint.analysis.quota.balances import counties
+    from blueprint.analysis.counties import offered_counties
 
-    names = counties(store=store)  # the counties by name, as the quota page lists loans
+    names = offered_counties(store=store)  # the counties by name (the one rule)
     table("逾期未还的临时拆借" if overdue else "临时拆借", ["编号", "年度", "指标类型", "借出县区",
                                                    "借入县区", "借出", "未还", "归还期限",
                                                    "逾期天数"],

@@ -50,10 +50,11 @@ Month = Annotated[str, typer.Option(help="Month, YYYY-MM", callback=_month)]
 
 
 def _county_names(store: Any) -> dict[str, str]:
-    """County code → name (the ledger's one list), for the tables' 县区 column."""
-    from blueprint.analysis.quota.balances import counties
+    """County code → name by the one rule (the boundary layer's, else a grant's), for the
+    tables' 县区 column, as the tracking pages name them."""
+    from blueprint.analysis.counties import offered_counties
 
-    return counties(store=store)
+    return offered_counties(store=store)
 
 
 def _pairs(values: list[str] | None, where: str) -> dict[str, str]:

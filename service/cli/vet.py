@@ -36,14 +36,15 @@ def _render(report: Any, fmt: str, store: Any) -> None:
     elif fmt == "geojson":
         print_json(report_geojson(report))
     else:
-        from blueprint.analysis.quota.balances import counties
+        from blueprint.analysis.quota.balances import known_counties
 
-        _print_table(to_json(report), counties(store=store))
+        # by the one rule, the older boundary versions' counties too (a vetting --as-of)
+        _print_table(to_json(report), known_counties(store=store))
 
 
 def _print_table(report: dict[str, Any], names: dict[str, str]) -> None:
     site, county = report["site"], report["county"]
-    if county and names.get(county, county) != county:  # the ledger names it
+    if county and names.get(county, county) != county:  # the boundary layer or a grant names it
         county = f"{names[county]}（{county}）"
     out.print(f"{site['name']}：面积 {site['area_m2']:,.1f} 平方米，{site['area_ha']} 公顷，"
               f"{site['area_mu']} 亩（按 {site['area_crs']} 计算），{site['parcels']} 个地块，"
@@ -87,18 +88,18 @@ def parse_as_of(text: str) -> Any:
     """A date (the end of that day, China time) or a time (China time unless it says)."""
     from datetime import datetime, time, timedelta
 
-    from blueprint.analysis.clock import CST
+    from blueprint.analysis.clock import CST, in_years
 
     try:
-        if len(text.strip()) == 10:
-            day = datetime.fromisoformat(text.strip()).date()
-            return datetime.combine(day + timedelta(days=1), time(), CST) \
-                - timedelta(microseconds=1)
         at = datetime.fromisoformat(text.strip())
     except ValueError:
         raise BadInput(f"--as-of {text!r} is not a date (2026-03-02) or a time "
                        "(2026-03-02T10:00)", message_zh="--as-of 应为日期或时间",
                        where="--as-of") from None
+    in_years(at, "--as-of", text)  # 0001-01-01 in China is before UTC's first moment
+    if len(text.strip()) == 10:
+        return datetime.combine(at.date() + timedelta(days=1), time(), CST) \
+            - timedelta(microseconds=1)
     return at if at.tzinfo else at.replace(tzinfo=CST)
 
 
@@ -181,7 +182,7 @@ def vet(
     if points:
         from blueprint.analysis.site_county import require_in_city
 
-        require_in_city(site, store=store)
+        require_in_city(site, store=store, as_of=moment)
     report = vet_site(request, store=reading_store(store, ledger=bool(request.demands)),
                       rules=ruleset)
     if output is not None and format in ("html", "pdf"):
