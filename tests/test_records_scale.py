@@ -148,6 +148,7 @@ def test_the_project_library_page_is_one_page_of_projects(store: Store,
                                                           tmp_path: Path) -> None:
     _projects(store, 3)
     with _signed_in(store, tmp_path) as client:
+        client.get("/projects")  # once first: the counties' names are read once per version
         with counted(store) as seen:
             assert client.get("/projects").status_code == 200
         few = seen[0]
