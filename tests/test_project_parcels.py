@@ -64,6 +64,24 @@ TO_LONLAT = Transformer.from_crs(ZONE, 4490, always_xy=True)
 TO_ZONE = Transformer.from_crs(4490, ZONE, always_xy=True)
 
 
+def json_cli(store: Store, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``blueprint … --format json`` on ``store``, its output parsed (exit code 0 asserted)."""
+    from typer.testing import CliRunner
+
+    from blueprint.service.cli import app
+
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
+    runner = CliRunner()
+
+    def cli_json(*args: str) -> Any:
+        result = runner.invoke(app, [*args, "--format", "json"])
+        assert result.exit_code == 0, (result.output, result.exception)
+        return json.loads(result.stdout)
+
+    return cli_json
+
+
 def _boxes() -> list[Any]:
     """The parcels as written, in the zone's metres (x easting, y northing)."""
     return [box(east0, north0, east1, north1)
@@ -196,22 +214,12 @@ def test_the_cli_lists_each_projects_parcels_as_it_shows_them(
     """``blueprint projects list --format json`` gives each project's ``site_parcels`` as
     ``projects show`` (and the API's list) does: it said null, as for a site stored before
     the parcels were kept; a project without a site says null still."""
-    from typer.testing import CliRunner
 
-    from blueprint.service.cli import app
 
     code = create_project(park_project(), site=read_site(write_parcels(tmp_path)),
                           user=STAFF, store=store).code
     bare = create_project(park_project(name="尚无地块的项目"), user=STAFF, store=store).code
-    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
-    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
-    runner = CliRunner()
-
-    def cli_json(*args: str) -> Any:
-        result = runner.invoke(app, [*args, "--format", "json"])
-        assert result.exit_code == 0, (result.output, result.exception)
-        return json.loads(result.stdout)
-
+    cli_json = json_cli(store, monkeypatch)
     listed = {p["code"]: p for p in cli_json("projects", "list")}
     assert sorted(listed) == sorted([code, bare])
     parcels = listed[code]["site_parcels"]

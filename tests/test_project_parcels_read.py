@@ -12,8 +12,6 @@ without a site, one whose site's parcels were not kept.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +23,7 @@ from blueprint.analysis.projects import create_project, get_project, list_projec
 from blueprint.analysis.site import read_site
 from blueprint.layers.schema import projects
 from blueprint.layers.store import Store
-from blueprint.layers.users import create_user
-from blueprint.service.app import create_app
-from blueprint.service.settings import Settings
-from tests.test_project_parcels import NAMES, write_parcels
+from tests.test_project_parcels import NAMES, api, json_cli, write_parcels  # noqa: F401
 
 
 @pytest.fixture
@@ -68,16 +63,7 @@ def test_a_list_without_parcels_says_not_read_not_none_kept(
         assert get_project(code, store=store).to_dict()["site_parcels"] == said[code]
 
 
-@pytest.fixture
-def api(store: Store) -> Iterator[TestClient]:
-    token = create_user("boss", "admin", None, store=store, actor="t")
-    app = create_app(Settings(data_dir=store.data_dir, database_url=store.database_url))
-    with TestClient(app) as client:
-        client.headers["Authorization"] = f"Bearer {token}"
-        yield client
-
-
-def test_the_api_says_null_only_for_no_site_or_none_kept(api: TestClient,
+def test_the_api_says_null_only_for_no_site_or_none_kept(api: TestClient,  # noqa: F811
                                                          three: dict[str, str]) -> None:
     got = api.get("/api/projects")
     assert got.status_code == 200, got.text
@@ -99,19 +85,9 @@ def test_the_api_says_null_only_for_no_site_or_none_kept(api: TestClient,
 
 def test_the_cli_json_says_null_only_for_no_site_or_none_kept(
         store: Store, three: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from typer.testing import CliRunner
 
-    from blueprint.service.cli import app
 
-    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
-    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
-    runner = CliRunner()
-
-    def cli_json(*args: str) -> Any:
-        result = runner.invoke(app, [*args, "--format", "json"])
-        assert result.exit_code == 0, (result.output, result.exception)
-        return json.loads(result.stdout)
-
+    cli_json = json_cli(store, monkeypatch)
     listed = {p["code"]: p for p in cli_json("projects", "list")}
     assert sorted(listed) == sorted(three.values())
     assert all("site_parcels" in p for p in listed.values())
