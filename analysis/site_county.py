@@ -45,7 +45,11 @@ def site_counties(site: Site, *, store: Store,
     ...                                store=store)]  # doctest: +SKIP
     ['371502']
     """
-    admin = admin_layers(_catalogue(store, as_of))
+    return _counties_in(site, admin_layers(_catalogue(store, as_of)), store)
+
+
+def _counties_in(site: Site, admin: list[LayerInfo], store: Store) -> list[SiteCounty]:
+    """:func:`site_counties` among the administrative layers ``admin``."""
     if not admin:
         return []
     hits = [h for o in overlay_site(site.geometry, site.zone_epsg, admin, store=store)
@@ -114,8 +118,8 @@ def require_in_city(site: Site, *, store: Store, as_of: datetime | None = None) 
 
     ``as_of``: the city as the layer's versions current then drew it (a vetting as of
     then is checked against the boundary it vets against)."""
-    if (not admin_layers(_catalogue(store, as_of))
-            or site_counties(site, store=store, as_of=as_of)):
+    admin = admin_layers(_catalogue(store, as_of))  # the catalogue read once for both
+    if not admin or _counties_in(site, admin, store):
         return
     west, south, east, north = site.geometry.bounds
     where = f"{west:.5f}, {south:.5f} – {east:.5f}, {north:.5f}"
@@ -179,10 +183,8 @@ def resolve_county(county: str | None, *, store: Store, where: str = "county",
     site check with a county asks on every request)."""
     if county is None:
         return None
-    if as_of is not None:
-        catalogue = layers_as_of(as_of, store=store)
-    elif catalogue is None:
-        catalogue = current_layers(store=store)
+    if as_of is not None or catalogue is None:
+        catalogue = _catalogue(store, as_of)
     if not admin_layers(catalogue):
         return county
     return county_code(county, admin_counties(store=store, catalogue=catalogue), where=where)
