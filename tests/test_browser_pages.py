@@ -8,10 +8,12 @@ scrolls instead of squeezing its cells to one character a line."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from projects_support import DCF_STAFF, SITES, park_project, site
 
 from blueprint.analysis.consultation import start_round
@@ -89,7 +91,7 @@ def test_a_chosen_site_file_is_said_to_be_the_site(server, page):
     info = page.locator("#bp-site-info")
     assert info.inner_text().startswith("没有地块")
     page.set_input_files("#bp-site-file", str(SITES / "01_park_clean.txt"))
-    assert info.inner_text() == "地块：所选文件“01_park_clean.txt”（提交时读取，以文件为准）。"
+    expect(info).to_have_text("地块：所选文件“01_park_clean.txt”（提交时读取，以文件为准）。")
     assert_accessible(page)
 
     page.goto(f"{server}/projects/{STATE['待修改项目']}")
@@ -103,10 +105,10 @@ def test_a_chosen_site_file_is_said_to_be_the_site(server, page):
     assert state.inner_text().startswith("地块不变")
     page.set_input_files("#bp-revise-form input[name=site_file]",
                          str(SITES / "10_commercial_on_residential.geojson"))
-    assert state.inner_text().startswith(
-        "新的项目地块：所选文件“10_commercial_on_residential.geojson”")
+    expect(state).to_have_text(
+        re.compile("^新的项目地块：所选文件“10_commercial_on_residential.geojson”"))
     page.set_input_files("#bp-revise-form input[name=site_file]", [])
-    assert state.inner_text().startswith("地块不变")
+    expect(state).to_have_text(re.compile("^地块不变"))
     assert_accessible(page)
 
 
@@ -154,15 +156,16 @@ def test_a_refused_revision_keeps_the_site_of_its_file(server, page, console):
     console.expect("status of 422")
     page.click("#bp-revise")
     page.locator("#bp-error-top").wait_for()
+    page.wait_for_load_state()  # revise.js, at the page's end, listens for the file chosen
     kept = ("已读取地块文件“02_redline_conflict.txt”（1 个地块），无需重新选择；"
             "如需更换请重新选择文件。")
     state = page.locator("#bp-revise-site-state")
     assert state.inner_text() == kept
     page.set_input_files("#bp-revise-form input[name=site_file]",
                          str(SITES / "01_park_clean.txt"))
-    assert state.inner_text().startswith("新的项目地块：所选文件“01_park_clean.txt”")
+    expect(state).to_have_text(re.compile("^新的项目地块：所选文件“01_park_clean.txt”"))
     page.set_input_files("#bp-revise-form input[name=site_file]", [])
-    assert state.inner_text() == kept
+    expect(state).to_have_text(kept)
     assert_accessible(page)
     page.fill("#bp-revise-form input[name=investment]", "7")
     page.click("#bp-revise")
