@@ -58,9 +58,13 @@ REPORT_DOC: dict[int | str, dict[str, Any]] = {
     200: {"model": VetReport, "description": "the vetting report (format=json)"}}
 
 
+AS_OF_DOC = ("vet against the layer versions current at this time (ISO 8601; no offset: "
+             "China time), 2000–2100")
+
+
 class VetOptions(BaseModel):
     """What a check is for, whatever gives the site: the industry, the county, emissions
-    and quota demands, the year, and the answer's format."""
+    and quota demands, the year, the moment of the layers, and the answer's format."""
 
     industry: Code = "industrial"
     county: Code | None = Field(default=None, description="county code or name (a county of "
@@ -70,6 +74,7 @@ class VetOptions(BaseModel):
     demands: dict[Code, Amount] = Field(default_factory=dict, max_length=50,
                                         description="quota demands")
     year: Year | None = None
+    as_of: datetime | None = Field(default=None, description=AS_OF_DOC)
     format: Literal["json", "geojson"] = "json"
 
 
@@ -78,8 +83,6 @@ class SiteIn(VetOptions):
 
     site: dict[str, Any] = Field(description="GeoJSON Feature, FeatureCollection or geometry "
                                  "in lon/lat (CGCS2000)")
-    as_of: datetime | None = Field(default=None, description="vet against the layer versions "
-                                   "current at this time (ISO 8601; no offset: China time)")
 
 
 class PointsIn(VetOptions):
@@ -96,14 +99,14 @@ class PointsIn(VetOptions):
     name: Name | None = Field(None, description="The site's name (default 粘贴的坐标)")
 
 
-def _as_of(at: datetime | None) -> datetime | None:
-    """A body's ``as_of`` (no offset: China time), refused at ``body.as_of`` outside
+def _as_of(at: datetime | None, where: str = "body.as_of") -> datetime | None:
+    """A request's ``as_of`` (no offset: China time), refused at ``where`` outside
     2000–2100 (0001-01-01 in China is before UTC's first moment: never an answer)."""
     from blueprint.analysis.clock import CST, in_years
 
     if at is None:
         return None
-    in_years(at, "body.as_of")
+    in_years(at, where)
     return at if at.tzinfo else at.replace(tzinfo=CST)
 
 
@@ -179,11 +182,14 @@ async def api_vet_points(body: PointsIn, store: StoreDep, rules: RulesDep,
                          settings: SettingsDep, user: OptionalUserDep,
                          threads: StoreThreadsDep) -> dict[str, Any]:
     """Vet a site given as its boundary points, pasted as a table (the map's 粘贴坐标); a
-    refusal names the line (``where``: ``粘贴的坐标:<line>``). Otherwise as ``/api/vet``."""
+    refusal names the line (``where``: ``粘贴的坐标:<line>``). Otherwise as ``/api/vet``,
+    ``as_of`` included: the points must then lie in the city as the boundary layer drew it
+    at that moment (as ``blueprint vet --points --as-of``)."""
+    as_of = _as_of(body.as_of)
     site = await run_in_threadpool(site_from_points, body.points, crs=body.crs,
                                    name=body.name, limits=site_limits(settings))
-    await run_in_threadpool(require_in_city, site, store=store)
-    return await _vet(site, body, user, store, rules, threads)
+    await run_in_threadpool(require_in_city, site, store=store, as_of=as_of)
+    return await _vet(site, body, user, store, rules, threads, as_of=as_of)
 
 
 async def _vet(site: Site, body: VetOptions, user: User | None, store: Any, rules: Any,
@@ -238,9 +244,12 @@ async def api_vet_file(
                                         description="new_construction_land=2.5")] = None,
     year: Annotated[int | None, Form(ge=MIN_YEAR, le=MAX_YEAR)] = None,
     crs: OptNameForm = None,
+    as_of: Annotated[datetime | None, Form(description=AS_OF_DOC)] = None,
     format: Annotated[Literal["json", "geojson"], Form()] = "json",
 ) -> dict[str, Any]:
-    """Vet an uploaded site file in any format ``blueprint vet`` accepts."""
+    """Vet an uploaded site file in any format ``blueprint vet`` accepts; ``as_of`` as
+    ``POST /api/vet``'s (refused before the file is read)."""
+    moment = _as_of(as_of, "as_of")
     with tempfile.TemporaryDirectory() as tmp:
         path = await save_upload(file, Path(tmp), max_mb=settings.max_upload_mb)
         with naming_the_upload(path, file.filename):
@@ -249,10 +258,10 @@ async def api_vet_file(
                                            file_limits=settings.file_limits(),
                                            advice=API_FILE_ADVICE)
     _name_after_upload(site, path, file.filename)
-    county = await run_in_threadpool(_county, county, store, "county")
+    county = await run_in_threadpool(_county, county, store, "county", moment)
     request = VetRequest(site=site, industry=industry, county=county,
                          emissions=parse_emissions(emissions), demands=parse_demands(demands),
-                         year=year)
+                         year=year, as_of=moment)
     check_demands(request.demands, "demands")
     _check_token(request.demands, user)
     return await to_thread.run_sync(_run, request, format, store, rules, limiter=threads)
