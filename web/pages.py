@@ -22,8 +22,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from blueprint.analysis.counties import admin_counties
-from blueprint.analysis.quota.balances import counties
+from blueprint.analysis.counties import admin_counties, offered_counties
 from blueprint.analysis.rules import Rules
 from blueprint.layers.departments import department_names
 from blueprint.layers.errors import BlueprintError, NotAllowed
@@ -169,13 +168,10 @@ def page_context(request: Request, session: Session | None, store: Store) -> Pag
 
 
 def header_county_zh(county: str, store: Store) -> str:
-    """A county user's county as the header names it, granted quota or not: the
-    administrative boundary layer's name (kept per layer version: every page asks), else
-    the quota ledger's (:func:`~analysis.quota.balances.counties`); "" for a county known
-    by its code alone."""
-    name = admin_counties(store=store).get(county, county)
-    if name == county:
-        name = counties(store=store).get(county, county)
+    """A county user's county as the header names it, granted quota or not, by the one rule
+    of every page (:func:`~analysis.counties.offered_counties`: the administrative boundary
+    layer's name, else the quota ledger's); "" for a county known by its code alone."""
+    name = offered_counties(store=store).get(county, county)
     return name if name != county else ""
 
 

@@ -8,6 +8,7 @@ roll back, never leave a negative balance behind.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -15,16 +16,19 @@ import time
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from blueprint.analysis.counties import boundary_counties
+from blueprint.analysis.counties import admin_kinds, boundary_counties
+from blueprint.analysis.quota.kept_names import kept_names
 from blueprint.analysis.quota.kinds import KINDS, format_amount
 from blueprint.analysis.quota.tables import accounts, entries, operations
 from blueprint.layers.engine.registry import backend_of
 from blueprint.layers.errors import Conflict, NotFound, QuotaExceeded
 from blueprint.layers.layer_info import utc
+from blueprint.layers.schema import layers
 from blueprint.layers.schema import projects as project_table
 
 SOURCE, POOL, COUNTY, HOLD, PROJECT, RETIRED = (
@@ -110,11 +114,45 @@ def county_names(conn: Connection) -> dict[str, str]:
     One rule for the name, whatever the grants called it (茌平县 has been 茌平区 since
     2019): the current administrative boundary layer's name for the code
     (:func:`analysis.counties.boundary_counties`), else the name the newest grant
-    recorded (:func:`granted_names`), else the code. Codes in order."""
+    recorded (:func:`granted_names`), else the code. Codes in order.
+
+    On a connection opened for reading, the answer is kept per engine until a county
+    reserve, a grant or a reversal is added or the boundary layer changes
+    (:mod:`~blueprint.analysis.quota.kept_names`: one small statement a call then)."""
+    admin = tuple(admin_kinds())
+    return kept_names(conn, _names_marker(admin), _county_names, key=admin)
+
+
+def _county_names(conn: Connection) -> dict[str, str]:
     granted = granted_names(conn)
     boundary = boundary_counties(conn) if granted else {}
     return {code: _preferred(boundary.get(code), granted[code], code)
             for code in sorted(granted)}
+
+
+@functools.lru_cache(maxsize=8)
+def _names_marker(admin: tuple[str, ...]) -> sa.Select[Any]:
+    """One row that changes whenever :func:`county_names`' answer may: the count, newest id
+    and newest time of the county reserves and of the grants and reversals (append-only
+    tables), and of the administrative boundary layers (``admin``: their kinds) with the
+    sum of the current ones' ids and the newest supersession (a re-import adds a row, a
+    removal supersedes one). A restored backup brings back older times."""
+    def grown(table: sa.Table, where: sa.ColumnElement[bool], name: str) -> sa.Subquery:
+        return sa.select(sa.func.count().label(f"{name}_n"),
+                         sa.func.max(table.c.id).label(f"{name}_id"),
+                         sa.func.max(table.c.created_at).label(f"{name}_at")
+                         ).where(where).subquery(name)
+
+    reserves = grown(accounts, accounts.c.type == COUNTY, "reserves")
+    grants = grown(operations, operations.c.op.in_(("grant", "reverse")), "grants")
+    boundary = sa.select(
+        sa.func.count().label("admin_n"), sa.func.max(layers.c.id).label("admin_id"),
+        sa.func.sum(sa.case((layers.c.current, layers.c.id))).label("admin_current"),
+        sa.func.max(layers.c.imported_at).label("admin_at"),
+        sa.func.max(layers.c.superseded_at).label("admin_gone")).where(
+        layers.c.kind.in_(admin), layers.c.raster_path.is_(None)).subquery("boundary")
+    return (sa.select(reserves, grants, boundary)
+            .select_from(reserves.join(grants, sa.true()).join(boundary, sa.true())))
 
 
 def granted_names(conn: Connection) -> dict[str, str]:

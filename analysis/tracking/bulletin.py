@@ -15,8 +15,8 @@ from html import escape
 from typing import Any
 
 from blueprint.analysis.clock import shown_cn
+from blueprint.analysis.counties import offered_counties
 from blueprint.analysis.projects.model import STAGE_ZH
-from blueprint.analysis.quota.balances import counties
 from blueprint.analysis.tracking.figures import RATE_ZH, Figures, month_figures
 from blueprint.analysis.tracking.model import COLOUR_ZH
 from blueprint.analysis.tracking.problems import STATUS_ZH, Problem, list_problems
@@ -37,7 +37,7 @@ class Bulletin:
     month: str
     figures: Figures
     problems: list[Problem]
-    counties: dict[str, str]  # code → name
+    counties: dict[str, str]  # code → name (:func:`~analysis.counties.offered_counties`)
 
     def county_rows(self) -> list[list[Any]]:
         """The county ranking, best first."""
@@ -75,10 +75,12 @@ def pct(value: Decimal | None) -> str:
 
 
 def build_bulletin(month: str, *, store: Store, at: datetime | None = None) -> Bulletin:
-    """The bulletin of ``month``: its figures and the problems open at the window's close."""
+    """The bulletin of ``month``: its figures and the problems open at the window's close,
+    the counties named as every page names them (:func:`~analysis.counties.offered_counties`:
+    the boundary layer's, granted quota or not, and the ledger's)."""
     figures = month_figures(month, store=store, at=at)
     problems = list_problems(store=store, status="open", at=figures.at)
-    return Bulletin(figures.month, figures, problems, counties(store=store))
+    return Bulletin(figures.month, figures, problems, offered_counties(store=store))
 
 
 def _table(columns: list[str], rows: list[list[Any]], empty: str) -> str:
