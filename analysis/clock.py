@@ -99,12 +99,7 @@ def parse_day_or_time(text: str, where: str, want: When = "day_or_time") -> date
     >>> parse_day_or_time("2026-05-06", "--since", "time")
     datetime.datetime(2026, 5, 6, 0, 0)
     """
-    value = text.strip()
-    parsed: date | None
-    try:
-        parsed = date.fromisoformat(value) if len(value) <= 10 else datetime.fromisoformat(value)
-    except ValueError:
-        parsed = None
+    parsed = read_day_or_time(text)
     if want == "date" and isinstance(parsed, datetime):
         parsed = None
     if parsed is None:
@@ -114,6 +109,21 @@ def parse_day_or_time(text: str, where: str, want: When = "day_or_time") -> date
     if want == "time" and not isinstance(parsed, datetime):
         return datetime.combine(parsed, time(0))
     return parsed
+
+
+def read_day_or_time(text: str) -> date | None:
+    """``YYYY-MM-DD`` as a date, anything longer as an ISO 8601 time (naive when it has no
+    zone), None when it is neither: the reading under :func:`parse_day_or_time`, unchecked
+    (the API's schema asks it whether a value is one, and refuses it as pydantic would).
+
+    >>> read_day_or_time("2026-03-02"), read_day_or_time("yesterday")
+    (datetime.date(2026, 3, 2), None)
+    """
+    value = text.strip()
+    try:
+        return date.fromisoformat(value) if len(value) <= 10 else datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def in_years(value: _D, where: str, text: str | None = None) -> _D:

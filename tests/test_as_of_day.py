@@ -156,3 +156,67 @@ def test_the_years_are_counted_in_china_on_the_cli_and_the_api(
         body = answer.json()
         assert body["where"] == "body.as_of" and body["message_zh"] == YEARS_ZH, body
         assert body["message"] == f"body.as_of {text!r} is not between 2000 and 2100"
+    for text in ("yesterday", "2026-13-01", 1772400000):  # no date or time: as pydantic said
+        answer = client.post("/api/vet", json={"site": _geometry(), "as_of": text})
+        assert answer.status_code == 422, (text, answer.text)
+        said = answer.json()
+        assert said["where"] == "body.as_of" and said["message_zh"].startswith(
+            "请求参数有误（body.as_of）：须为"), said
+
+
+def test_movements_until_a_date_include_that_day_on_the_cli_and_the_api(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``until`` a date is that day included (China), through ``blueprint quota movements
+    --until`` and ``GET /api/quota/movements?until=`` alike; ``since`` a date from its
+    start. Grants at 01:00 and 23:30 on 6 May in China and at 10:00 on 7 May: until 6 May
+    finds the first two (two entries each: the pool's share and the county reserve)."""
+    from datetime import UTC, datetime
+
+    from quota_support import CITY, Y
+
+    from blueprint.analysis import quota
+    from blueprint.layers.users import create_user
+    from blueprint.service.app import create_app
+    from blueprint.service.settings import Settings
+
+    moments = {"early": datetime(2026, 5, 5, 17, 0, tzinfo=UTC),  # 6 May 01:00 in China
+               "late": datetime(2026, 5, 6, 15, 30, tzinfo=UTC),  # 6 May 23:30 in China
+               "next": datetime(2026, 5, 7, 2, 0, tzinfo=UTC)}  # 7 May 10:00 in China
+    for key, at in moments.items():
+        quota.grant(year=Y, kind="land", county="371502", amount="10", reason="下达",
+                    user=CITY, key=key, store=store, at=at)
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
+    monkeypatch.delenv("BLUEPRINT_READ_DATABASE_URL", raising=False)
+
+    def by_cli(*args: str) -> list[int]:
+        done = CliRunner().invoke(app, ["quota", "movements", "--format", "json", *args])
+        assert done.exit_code == 0, (args, done.output, done.exception)
+        return sorted(r["id"] for r in json.loads(done.stdout))
+
+    token = create_user("viewer", "viewer", None, store=store, actor="test")
+    api = create_app(Settings(database_url=store.database_url, data_dir=store.data_dir))
+    with TestClient(api) as client:
+        def by_api(**params: str) -> list[int]:
+            answer = client.get("/api/quota/movements", params=params,
+                                headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 200, (params, answer.text)
+            return sorted(r["id"] for r in answer.json())
+
+        every = by_api()
+        assert len(every) == 6
+        first_two = every[:4]  # ids grow with the posting
+        assert by_cli("--until", "2026-05-06") == by_api(until="2026-05-06") == first_two
+        assert by_cli("--since", "2026-05-06", "--until", "2026-05-06") == first_two
+        assert by_api(since="2026-05-06", until="2026-05-06") == first_two
+        assert by_cli("--since", "2026-05-07") == by_api(since="2026-05-07") == every[4:]
+        assert by_cli("--until", "2026-05-05") == by_api(until="2026-05-05") == []
+        # a time stays exact, whatever its offset; the years are China's
+        assert by_cli("--until", "2026-05-06T23:00") == by_api(until="2026-05-06T23:00") \
+            == every[:2]
+        assert by_cli("--since", "1999-12-31T23:00Z") == by_api(since="1999-12-31T23:00Z") \
+            == every
+        refused = client.get("/api/quota/movements", params={"until": "2100-12-31T16:00Z"},
+                             headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 422 and refused.json()["where"] == "until", refused.text
+        assert refused.json()["message_zh"] == YEARS_ZH

@@ -33,6 +33,7 @@ from blueprint.service.api.bounds import (
     Amount,
     Code,
     CodeForm,
+    DayOrTime,
     Name,
     OptCodeForm,
     OptNameForm,
@@ -61,7 +62,6 @@ REPORT_DOC: dict[int | str, dict[str, Any]] = {
 AS_OF_DOC = ("vet against the layer versions current then: a date YYYY-MM-DD is the end of "
              "that day in China (as `blueprint vet --as-of`), an ISO 8601 time is exact (no "
              "offset: China time); 2000–2100 in China")
-AS_OF_LEN = 40  # 2026-03-02T10:00:00.000000+08:00 and spaces
 AS_OF_EXAMPLES = ["2026-03-02", "2026-03-02T10:00+08:00"]
 
 
@@ -77,8 +77,8 @@ class VetOptions(BaseModel):
     demands: dict[Code, Amount] = Field(default_factory=dict, max_length=50,
                                         description="quota demands")
     year: Year | None = None
-    as_of: str | None = Field(default=None, max_length=AS_OF_LEN, pattern=ONE_LINE,
-                              description=AS_OF_DOC, examples=AS_OF_EXAMPLES)
+    as_of: DayOrTime | None = Field(default=None, description=AS_OF_DOC,
+                                    examples=AS_OF_EXAMPLES)
     format: Literal["json", "geojson"] = "json"
 
 
@@ -246,9 +246,8 @@ async def api_vet_file(
                                         description="new_construction_land=2.5")] = None,
     year: Annotated[int | None, Form(ge=MIN_YEAR, le=MAX_YEAR)] = None,
     crs: OptNameForm = None,
-    as_of: Annotated[str | None, Form(max_length=AS_OF_LEN, pattern=ONE_LINE,
-                                      description=AS_OF_DOC,
-                                      examples=AS_OF_EXAMPLES)] = None,
+    as_of: Annotated[DayOrTime | None, Form(description=AS_OF_DOC,
+                                            examples=AS_OF_EXAMPLES)] = None,
     format: Annotated[Literal["json", "geojson"], Form()] = "json",
 ) -> dict[str, Any]:
     """Vet an uploaded site file in any format ``blueprint vet`` accepts; ``as_of`` as
