@@ -58,11 +58,16 @@ datetime.datetime(2026, 5, 6, 16, 0, tzinfo=datetime.timezone.utc))
 
 
 def as_of_time(text: str, where: str) -> datetime:
-    """A statement's moment, in UTC: a date is the *end* of that day in China
-    (``2026-12-31`` counts everything on 31 December), a time is exact (no zone: China).
+    """The one reading of a moment "as of" which something is asked (``vet --as-of`` and
+    ``as_of`` of ``/api/vet*``, ``quota balances --as-of`` and ``/api/quota/balances``), in
+    UTC: a date is the *end* of that day in China, as a hold's last day ends (``2026-12-31``
+    counts everything on 31 December), a time is exact (no zone: China time). Outside
+    2000–2100 in China, or not a date or time: :class:`BadInput` naming ``where``.
 
     >>> as_of_time("2026-12-31", "--as-of").isoformat()
     '2026-12-31T16:00:00+00:00'
+    >>> as_of_time("1999-12-31T23:00Z", "as_of").isoformat()  # 2000-01-01 07:00 in China
+    '1999-12-31T23:00:00+00:00'
     """
     parsed = parse_day_or_time(text, where)
     if isinstance(parsed, datetime):
@@ -94,12 +99,7 @@ def parse_day_or_time(text: str, where: str, want: When = "day_or_time") -> date
     >>> parse_day_or_time("2026-05-06", "--since", "time")
     datetime.datetime(2026, 5, 6, 0, 0)
     """
-    value = text.strip()
-    parsed: date | None
-    try:
-        parsed = date.fromisoformat(value) if len(value) <= 10 else datetime.fromisoformat(value)
-    except ValueError:
-        parsed = None
+    parsed = read_day_or_time(text)
     if want == "date" and isinstance(parsed, datetime):
         parsed = None
     if parsed is None:
@@ -111,21 +111,48 @@ def parse_day_or_time(text: str, where: str, want: When = "day_or_time") -> date
     return parsed
 
 
+def read_day_or_time(text: str) -> date | None:
+    """``YYYY-MM-DD`` as a date, anything longer as an ISO 8601 time (naive when it has no
+    zone), None when it is neither: the reading under :func:`parse_day_or_time`, unchecked
+    (the API's schema asks it whether a value is one, and refuses it as pydantic would).
+
+    >>> read_day_or_time("2026-03-02"), read_day_or_time("yesterday")
+    (datetime.date(2026, 3, 2), None)
+    """
+    value = text.strip()
+    try:
+        return date.fromisoformat(value) if len(value) <= 10 else datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def in_years(value: _D, where: str, text: str | None = None) -> _D:
-    """A date or time a person typed (as ``text``), unchanged, if it lies in 2000–2100;
-    else :class:`BadInput` naming ``where`` (0001-01-01 in China is before datetime's first
-    UTC moment: an OverflowError, never an answer).
+    """A date or time a person typed (as ``text``), unchanged, if it lies in 2000–2100 in
+    China (a date and a time without a zone as written, a time with one in China time:
+    ``1999-12-31T23:00Z`` is 2000-01-01 07:00 there); else :class:`BadInput` naming
+    ``where`` (0001-01-01 in China is before datetime's first UTC moment: an OverflowError,
+    never an answer).
 
     >>> in_years(date(1999, 12, 31), "since")
     Traceback (most recent call last):
     ...
     blueprint.layers.errors.BadInput: since: since '1999-12-31' is not between 2000 and 2100
     """
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
+    if not MIN_YEAR <= _year_in_china(value) <= MAX_YEAR:
         shown = value.isoformat() if text is None else text
         raise BadInput(f"{where} {shown!r} is not between {MIN_YEAR} and {MAX_YEAR}",
                        message_zh=f"日期应在 {MIN_YEAR} 年至 {MAX_YEAR} 年之间", where=where)
     return value
+
+
+def _year_in_china(value: date) -> int:
+    """The year of ``value`` on a calendar in China: a time with a zone moved there (a zone
+    is less than a day off, so a year far outside the range stays outside, unconverted:
+    9999-12-31T23:00-05:00 has no China time)."""
+    if not isinstance(value, datetime) or value.tzinfo is None \
+            or not MIN_YEAR - 1 <= value.year <= MAX_YEAR + 1:
+        return value.year
+    return value.astimezone(CST).year
 
 
 _WHEN_FORMATS: dict[str, tuple[str, str]] = {

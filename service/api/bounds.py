@@ -13,8 +13,10 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import Form, Header, Path, Query
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
+from blueprint.analysis.clock import read_day_or_time
 from blueprint.layers.inputs import (
     CODE_LEN,
     MAX_ID,
@@ -45,6 +47,22 @@ DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Amount = Annotated[Decimal, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False)]
 Quantity = Annotated[float, Field(ge=-MAX_FLOAT, le=MAX_FLOAT, allow_inf_nan=False)]
 Days = Annotated[int, Field(ge=1, le=366)]
+
+
+def _day_or_time(text: str) -> str:
+    """A date or an ISO 8601 time, kept as it was sent: what it means (a date: which moment
+    of the day) is the handler's to say, through the same function as the CLI's; anything
+    else refused as pydantic refuses a time it cannot read (the field named)."""
+    if read_day_or_time(text) is None:
+        raise PydanticCustomError("datetime_parsing", "Input should be a date (YYYY-MM-DD) or "
+                                  "an ISO 8601 time (YYYY-MM-DDTHH:MM[:SS][+08:00])")
+    return text
+
+
+# A moment a person gives (``as_of``, ``since``, ``until``): the text, checked to be a date
+# or a time; its year (2000–2100 in China) and meaning are read by :mod:`analysis.clock`.
+DayOrTime = Annotated[str, StringConstraints(max_length=40, pattern=ONE_LINE),
+                      AfterValidator(_day_or_time)]
 
 # Parameters (path, query, header) with the same bounds.
 CodePath = Annotated[str, Path(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -14,7 +14,14 @@ from blueprint.analysis import quota
 from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.quota.exports import MEDIA_TYPES, export_chunks, export_filename
 from blueprint.analysis.quota.kinds import KINDS
-from blueprint.service.api.bounds import CODE_LEN, ONE_LINE, CodeQuery, OffsetQuery, YearQuery
+from blueprint.service.api.bounds import (
+    CODE_LEN,
+    ONE_LINE,
+    CodeQuery,
+    DayOrTime,
+    OffsetQuery,
+    YearQuery,
+)
 from blueprint.service.api.deps import StoreDep, UserDep
 from blueprint.service.api.responses import Moment
 
@@ -155,20 +162,26 @@ def api_movements(
     county: CountyQ = None, project: CodeQuery = None,
     op: Annotated[str | None, Query(max_length=CODE_LEN, pattern=ONE_LINE,
                                     description="grant, hold, allocate …")] = None,
-    since: Annotated[datetime | None, Query()] = None,
-    until: Annotated[datetime | None, Query()] = None,
+    since: Annotated[DayOrTime | None, Query(description=(
+        "From this date (its start in China, YYYY-MM-DD) or ISO 8601 time (no zone: China "
+        "time)"))] = None,
+    until: Annotated[DayOrTime | None, Query(description=(
+        "Until this date, the day included (China), or before this ISO 8601 time (no zone: "
+        "China time)"))] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: OffsetQuery = 0,
 ) -> Any:
     """Ledger entries, oldest first, filtered; ``X-Total-Count`` says how many match in all
-    (so a client knows what lies beyond ``limit``). ``since``/``until`` without a zone are
-    China time, as everywhere a person types a time."""
-    from blueprint.analysis.clock import china_time, in_years
+    (so a client knows what lies beyond ``limit``). ``since``/``until`` read as
+    ``blueprint quota movements --since/--until`` and the quota page read them
+    (:func:`~analysis.clock.bound_utc`): a date is a day in China, ``until``'s included; a
+    time without a zone is China time."""
+    from blueprint.analysis.clock import bound_utc
 
     filters: dict[str, Any] = {
         "year": year, "kind": kind, "county": county, "project": project, "op": op,
-        "since": china_time(in_years(since, "since")) if since else None,
-        "until": china_time(in_years(until, "until")) if until else None}
+        "since": bound_utc(since, "since") if since is not None else None,
+        "until": bound_utc(until, "until", end=True) if until is not None else None}
     response.headers["X-Total-Count"] = str(quota.count_movements(store=store, **filters))
     return quota.movements(store=store, limit=limit, offset=offset, **filters)
 

@@ -33,6 +33,7 @@ from blueprint.service.api.bounds import (
     Amount,
     Code,
     CodeForm,
+    DayOrTime,
     Name,
     OptCodeForm,
     OptNameForm,
@@ -58,8 +59,10 @@ REPORT_DOC: dict[int | str, dict[str, Any]] = {
     200: {"model": VetReport, "description": "the vetting report (format=json)"}}
 
 
-AS_OF_DOC = ("vet against the layer versions current at this time (ISO 8601; no offset: "
-             "China time), 2000–2100")
+AS_OF_DOC = ("vet against the layer versions current then: a date YYYY-MM-DD is the end of "
+             "that day in China (as `blueprint vet --as-of`), an ISO 8601 time is exact (no "
+             "offset: China time); 2000–2100 in China")
+AS_OF_EXAMPLES = ["2026-03-02", "2026-03-02T10:00+08:00"]
 
 
 class VetOptions(BaseModel):
@@ -74,7 +77,8 @@ class VetOptions(BaseModel):
     demands: dict[Code, Amount] = Field(default_factory=dict, max_length=50,
                                         description="quota demands")
     year: Year | None = None
-    as_of: datetime | None = Field(default=None, description=AS_OF_DOC)
+    as_of: DayOrTime | None = Field(default=None, description=AS_OF_DOC,
+                                    examples=AS_OF_EXAMPLES)
     format: Literal["json", "geojson"] = "json"
 
 
@@ -99,15 +103,13 @@ class PointsIn(VetOptions):
     name: Name | None = Field(None, description="The site's name (default 粘贴的坐标)")
 
 
-def _as_of(at: datetime | None, where: str = "body.as_of") -> datetime | None:
-    """A request's ``as_of`` (no offset: China time), refused at ``where`` outside
-    2000–2100 (0001-01-01 in China is before UTC's first moment: never an answer)."""
-    from blueprint.analysis.clock import CST, in_years
+def _as_of(text: str | None, where: str = "body.as_of") -> datetime | None:
+    """A request's ``as_of`` read as ``blueprint vet --as-of`` reads it
+    (:func:`~analysis.clock.as_of_time`: a date is the end of that day in China), refused
+    at ``where`` outside 2000–2100 in China or when it is no date or time."""
+    from blueprint.analysis.clock import as_of_time
 
-    if at is None:
-        return None
-    in_years(at, where)
-    return at if at.tzinfo else at.replace(tzinfo=CST)
+    return None if text is None else as_of_time(text, where)
 
 
 def _check_token(demands: dict[str, Decimal], user: User | None) -> None:
@@ -244,7 +246,8 @@ async def api_vet_file(
                                         description="new_construction_land=2.5")] = None,
     year: Annotated[int | None, Form(ge=MIN_YEAR, le=MAX_YEAR)] = None,
     crs: OptNameForm = None,
-    as_of: Annotated[datetime | None, Form(description=AS_OF_DOC)] = None,
+    as_of: Annotated[DayOrTime | None, Form(description=AS_OF_DOC,
+                                            examples=AS_OF_EXAMPLES)] = None,
     format: Annotated[Literal["json", "geojson"], Form()] = "json",
 ) -> dict[str, Any]:
     """Vet an uploaded site file in any format ``blueprint vet`` accepts; ``as_of`` as

@@ -84,25 +84,6 @@ def _finding_rows(f: dict[str, Any]) -> list[list[str]]:
              "、".join(p["feature_ids"][:3])] for p in parts]
 
 
-def parse_as_of(text: str) -> Any:
-    """A date (the end of that day, China time) or a time (China time unless it says)."""
-    from datetime import datetime, time, timedelta
-
-    from blueprint.analysis.clock import CST, in_years
-
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise BadInput(f"--as-of {text!r} is not a date (2026-03-02) or a time "
-                       "(2026-03-02T10:00)", message_zh="--as-of 应为日期或时间",
-                       where="--as-of") from None
-    in_years(at, "--as-of", text)  # 0001-01-01 in China is before UTC's first moment
-    if len(text.strip()) == 10:
-        return datetime.combine(at.date() + timedelta(days=1), time(), CST) \
-            - timedelta(microseconds=1)
-    return at if at.tzinfo else at.replace(tzinfo=CST)
-
-
 def _store_with_layers() -> tuple[Any, list[Any]]:
     """The store and its layers (the current catalogue, kept in the store as the vetting
     keeps it: :func:`~layers.catalogue_cache.current_layers`), if it has any layer:
@@ -145,11 +126,13 @@ def vet(
     rules: Annotated[str | None, typer.Option(help="Rules TOML file")] = None,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Vet against the layer versions current then: 2026-03-02 (the end "
-        "of that day, China time) or 2026-03-02T10:00[+08:00]")] = None,
+        "of that day, China time) or 2026-03-02T10:00[+08:00] (no zone: China time); "
+        "2000-2100 in China")] = None,
 ) -> None:
     """Vet a site against every layer of the blueprint."""
     from blueprint.analysis.amounts import parse_demands
     from blueprint.analysis.capacity import parse_emissions
+    from blueprint.analysis.clock import as_of_time
     from blueprint.analysis.vetting import VetRequest, vet_site
 
     if format not in FORMATS:
@@ -172,7 +155,7 @@ def vet(
     from blueprint.analysis.site_county import resolve_county
 
     emitted, demands = parse_emissions(emissions), parse_demands(demand)
-    moment = parse_as_of(as_of) if as_of else None
+    moment = as_of_time(as_of, "--as-of") if as_of else None  # as the API's
     ruleset = rules_from_settings(settings, rules)
     store, catalogue = _store_with_layers()
     request = VetRequest(site=site, industry=industry, emissions=emitted, demands=demands,
