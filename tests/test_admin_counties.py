@@ -11,13 +11,10 @@ engines.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import shapely
-import sqlalchemy as sa
 
 from blueprint.analysis.counties import admin_counties, boundary_counties
 from blueprint.analysis.site_county import resolve_county
@@ -27,6 +24,7 @@ from blueprint.layers.errors import BadInput
 from blueprint.layers.importer import ImportOptions, import_layer
 from blueprint.layers.store import Store
 from tests.helpers import GK39, box, frame, write
+from tests.statements_support import statements_run
 from tests.test_web import _client
 
 
@@ -38,26 +36,11 @@ def _boundary(store: Store, tmp_path: Path, names: dict[str, str | None], file: 
                  store=store)
 
 
-@contextmanager
-def _statements(store: Store) -> Iterator[list[str]]:
-    """The SQL statements ``store`` runs inside the block."""
-    seen: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        seen.append(statement)
-
-    sa.event.listen(store.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(store.engine, "before_cursor_execute", record)
-
-
 def test_a_county_is_resolved_from_names_read_once_per_layer_version(
         store: Store, tmp_path: Path) -> None:
     _boundary(store, tmp_path, {"990001": "甲县", "990002": "乙县"}, "v1.gpkg")
     assert resolve_county("甲县", store=store) == "990001"  # the first check reads them
-    with _statements(store) as seen:
+    with statements_run(store) as seen:
         assert resolve_county("乙县", store=store) == "990002"
         assert resolve_county("990001", store=store) == "990001"
         with pytest.raises(BadInput) as unknown:

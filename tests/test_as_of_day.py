@@ -28,6 +28,7 @@ from blueprint.layers.repository import layer_history
 from blueprint.layers.store import Store
 from blueprint.service.cli import app
 from tests.helpers import GK39, frame, write
+from tests.statements_support import vet_json_cli
 from tests.test_vet_as_of_uploads import RED_V1, RED_V2, SITE, YEARS_ZH, _boundary, _red
 from tests.test_web import _client
 
@@ -42,18 +43,7 @@ def site_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def cli(store: Store, site_file: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """``blueprint vet SITE --format json ARGS…`` on ``store``: the report, or the refusal."""
-    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
-    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
-    monkeypatch.delenv("BLUEPRINT_READ_DATABASE_URL", raising=False)
-
-    def run(*args: str) -> Any:
-        done = CliRunner().invoke(app, ["vet", str(site_file), "--format", "json", *args])
-        if isinstance(done.exception, BadInput):
-            return done.exception
-        assert done.exit_code == 0, (args, done.output, done.exception)
-        return json.loads(done.stdout)
-
-    return run
+    return vet_json_cli(store, site_file, monkeypatch)
 
 
 @pytest.fixture

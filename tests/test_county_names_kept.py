@@ -9,40 +9,24 @@ process) made them; a transaction that may write reads them afresh. Both engines
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from quota_support import CITY, T0
 
 from blueprint.analysis import quota
 from blueprint.analysis.quota.ledger import county_names
 from blueprint.layers.store import Store, open_store
+from tests.statements_support import statements_run
 from tests.test_county_identity import _boundary
-
-
-@contextmanager
-def _counted(store: Store) -> Iterator[list[str]]:
-    """The statements ``store``'s engine runs inside the block."""
-    run: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        run.append(statement)
-
-    sa.event.listen(store.engine, "before_cursor_execute", seen)
-    try:
-        yield run
-    finally:
-        sa.event.remove(store.engine, "before_cursor_execute", seen)
 
 
 def _names(store: Store) -> tuple[dict[str, str], int]:
     """County names read as the pages read them (a reading connection) and how many
     statements that took."""
-    with store.read() as conn, _counted(store) as run:
+    with store.read() as conn, statements_run(store) as run:
         return county_names(conn), len(_selects(run))
 
 
@@ -98,7 +82,7 @@ def test_a_transaction_that_may_write_reads_the_names_afresh(store: Store) -> No
     assert _names(store) == ({"990001": "甲县"}, 1)  # kept for readers
     with store.engine.begin() as conn:
         for _ in range(2):
-            with _counted(store) as run:
+            with statements_run(store) as run:
                 assert county_names(conn) == {"990001": "甲县"}
             assert len(_selects(run)) > 1, run  # read afresh each time, not the marker only
 

@@ -30,6 +30,7 @@ from blueprint.layers.importer import ImportOptions, import_layer
 from blueprint.layers.store import Store
 from blueprint.service.cli import app
 from tests.helpers import GK39, box, frame, write
+from tests.statements_support import vet_json_cli
 from tests.test_web import _client
 
 
@@ -58,19 +59,8 @@ def vet(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """``blueprint vet SITE --format json ARGS…`` on ``store``: the report, or the refusal
     (:class:`BadInput`, which ``main`` prints as one line, exit 2). The site lies in the
     second box (x 1100–1300 m)."""
-    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
-    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
-    monkeypatch.delenv("BLUEPRINT_READ_DATABASE_URL", raising=False)
     site = write(frame([box(1100, 100, 200, 200)], name=["试验地块"]), tmp_path / "site.gpkg")
-
-    def run(*args: str) -> Any:
-        done = CliRunner().invoke(app, ["vet", str(site), "--format", "json", *args])
-        if isinstance(done.exception, BadInput):
-            return done.exception
-        assert done.exit_code == 0, (args, done.output, done.exception)
-        return json.loads(done.stdout)
-
-    return run
+    return vet_json_cli(store, site, monkeypatch)
 
 
 def _admin_status(report: dict[str, Any]) -> str:
