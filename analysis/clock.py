@@ -57,6 +57,27 @@ datetime.datetime(2026, 5, 6, 16, 0, tzinfo=datetime.timezone.utc))
     return end_of_day_utc(parsed if end else parsed - timedelta(days=1))
 
 
+def window_utc(since: str | None, until: str | None, names: tuple[str, str]
+               ) -> tuple[datetime | None, datetime | None]:
+    """A "from … until …" window (``quota movements --since/--until`` and their API), each
+    bound read by :func:`bound_utc` (``until`` a date: the day included); a window that
+    ends before it starts is :class:`BadInput` naming the first (``names``: the two as the
+    caller takes them), as it could match nothing.
+
+    >>> window_utc("2026-05-07", "2026-05-06", ("since", "until"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    blueprint.layers.errors.BadInput: since: since 2026-05-07 is after until 2026-05-06: ...
+    """
+    start = bound_utc(since, names[0]) if since is not None else None
+    end = bound_utc(until, names[1], end=True) if until is not None else None
+    if start is not None and end is not None and start >= end:
+        raise BadInput(f"{names[0]} {since} is after {names[1]} {until}: nothing can match",
+                       where=names[0],
+                       message_zh=f"{names[0]} {since} 晚于 {names[1]} {until}，不会有任何结果")
+    return start, end
+
+
 def as_of_time(text: str, where: str) -> datetime:
     """The one reading of a moment "as of" which something is asked (``vet --as-of`` and
     ``as_of`` of ``/api/vet*``, ``quota balances --as-of`` and ``/api/quota/balances``), in

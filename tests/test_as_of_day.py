@@ -210,3 +210,17 @@ def test_movements_until_a_date_include_that_day_on_the_cli_and_the_api(
                              headers={"Authorization": f"Bearer {token}"})
         assert refused.status_code == 422 and refused.json()["where"] == "until", refused.text
         assert refused.json()["message_zh"] == YEARS_ZH
+        # since after until matches nothing: refused, naming since, on both (was an empty list
+        # from the API while the command refused it)
+        backwards = client.get("/api/quota/movements",
+                               params={"since": "2026-05-07", "until": "2026-05-06"},
+                               headers={"Authorization": f"Bearer {token}"})
+        assert backwards.status_code == 422, backwards.text
+        assert backwards.json()["where"] == "since"
+        assert backwards.json()["message_zh"] == (
+            "since 2026-05-07 晚于 until 2026-05-06，不会有任何结果")
+        done = CliRunner().invoke(app, ["quota", "movements", "--since", "2026-05-07",
+                                        "--until", "2026-05-06"])
+        assert isinstance(done.exception, BadInput), done.output  # main prints it, exit 2
+        assert done.exception.message_zh == (
+            "--since 2026-05-07 晚于 --until 2026-05-06，不会有任何结果")

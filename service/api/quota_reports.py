@@ -174,14 +174,14 @@ def api_movements(
     """Ledger entries, oldest first, filtered; ``X-Total-Count`` says how many match in all
     (so a client knows what lies beyond ``limit``). ``since``/``until`` read as
     ``blueprint quota movements --since/--until`` and the quota page read them
-    (:func:`~analysis.clock.bound_utc`): a date is a day in China, ``until``'s included; a
-    time without a zone is China time."""
-    from blueprint.analysis.clock import bound_utc
+    (:func:`~analysis.clock.window_utc`): a date is a day in China, ``until``'s included; a
+    time without a zone is China time; ``since`` after ``until`` is refused (422)."""
+    from blueprint.analysis.clock import window_utc
 
+    start, end = window_utc(since, until, ("since", "until"))
     filters: dict[str, Any] = {
         "year": year, "kind": kind, "county": county, "project": project, "op": op,
-        "since": bound_utc(since, "since") if since is not None else None,
-        "until": bound_utc(until, "until", end=True) if until is not None else None}
+        "since": start, "until": end}
     response.headers["X-Total-Count"] = str(quota.count_movements(store=store, **filters))
     return quota.movements(store=store, limit=limit, offset=offset, **filters)
 

@@ -65,16 +65,6 @@ def balances_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt =
         out.print("没有符合条件的指标账户。")
 
 
-def _bound(text: str | None, option: str, *, end: bool = False) -> datetime | None:
-    """``--since``, ``--until``: a date is that day in China (``--until``: the day
-    included), a time without a zone China time, as on the quota page."""
-    if text is None:
-        return None
-    from blueprint.analysis.clock import bound_utc
-
-    return bound_utc(text, option, end=end)
-
-
 def _when(text: str | None, option: str) -> datetime | None:
     """``--since``, ``--until``, ``--on``: a date (its midnight) or an ISO 8601 time."""
     if text is None:
@@ -98,15 +88,10 @@ def movements_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt 
                   offset: Annotated[int, typer.Option(callback=count_bound(0, MAX_COUNT))] = 0,
                   format: Format = "table") -> None:
     """Movement history: every entry with who, when, why, from and to."""
+    from blueprint.analysis.clock import window_utc
     from blueprint.layers.users import actor_zh
 
-    start, end = _bound(since, "--since"), _bound(until, "--until", end=True)
-    if start is not None and end is not None and start >= end:
-        from blueprint.layers.errors import BadInput
-
-        raise BadInput(f"--since {since} is after --until {until}: nothing can match",
-                       where="--since",
-                       message_zh=f"--since {since} 晚于 --until {until}，不会有任何结果")
+    start, end = window_utc(since, until, ("--since", "--until"))
     store = open_store()
     filters: dict[str, Any] = {"year": year, "kind": kind,
                                "county": known_county(county, store=store),
