@@ -224,3 +224,18 @@ def test_movements_until_a_date_include_that_day_on_the_cli_and_the_api(
         assert isinstance(done.exception, BadInput), done.output  # main prints it, exit 2
         assert done.exception.message_zh == (
             "--since 2026-05-07 晚于 --until 2026-05-06，不会有任何结果")
+
+
+def test_the_command_checks_as_of_before_it_reads_the_site(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A moment out of range is refused before the site file is read, as the API refuses
+    it before the upload (``test_vet_as_of_uploads``): a junk site file with ``--as-of
+    1999-12-31`` is told about the date, not about the file."""
+    junk = tmp_path / "site.geojson"
+    junk.write_text("not a site", encoding="utf-8")
+    run = vet_json_cli(store, junk, monkeypatch)
+    about_file = run()
+    assert isinstance(about_file, BadInput) and about_file.where != "--as-of"
+    refused = run("--as-of", "1999-12-31")
+    assert isinstance(refused, BadInput) and refused.where == "--as-of", refused
+    assert refused.message_zh == YEARS_ZH

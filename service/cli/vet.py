@@ -150,12 +150,13 @@ def vet(
     from blueprint.service.settings import get_settings
 
     settings = get_settings()
+    # the options first, as the API checks its body before it reads the site
+    emitted, demands = parse_emissions(emissions), parse_demands(demand)
+    moment = as_of_time(as_of, "--as-of") if as_of else None
     site = (_read_points(site_file, crs, encoding) if points
             else read_site_file(site_file, crs=crs, encoding=encoding))
     from blueprint.analysis.site_county import resolve_county
 
-    emitted, demands = parse_emissions(emissions), parse_demands(demand)
-    moment = as_of_time(as_of, "--as-of") if as_of else None  # as the API's
     ruleset = rules_from_settings(settings, rules)
     store, catalogue = _store_with_layers()
     request = VetRequest(site=site, industry=industry, emissions=emitted, demands=demands,
