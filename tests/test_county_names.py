@@ -1,10 +1,13 @@
-"""One list of the city's counties: the ledger's county reserves name them.
+"""One list of the city's counties, named by one rule.
 
-Forms, page headers, the CLI's project tables, bulletins and review documents all take a
-county's name from :func:`analysis.quota.balances.counties`; the tracking settings no longer
-carry a second list (the sample city's names, wrong for any other city). Both engines.
+The ledger's county reserves name the counties a grant has named
+(:func:`analysis.quota.balances.counties`); forms, page headers, the CLI's project tables,
+bulletins and review documents name every county of the administrative boundary layer,
+granted or not, by :func:`analysis.counties.offered_counties` (the boundary layer's name
+first, else the newest grant's: ``test_bulletin_county_names``, ``test_pages_offered_counties``).
+The tracking settings no longer carry a second list (the sample city's names, wrong for
+any other city). Both engines.
 """
-
 from __future__ import annotations
 
 import tomllib
