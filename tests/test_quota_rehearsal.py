@@ -171,6 +171,32 @@ def test_a_rehearsal_then_the_operation_posts_once_and_uses_up_no_number(
     assert balances[(Y, "new_construction_land", "hold", "P1")] == 0
 
 
+def test_a_rehearsed_first_hold_uses_up_no_account_number(store: Store) -> None:
+    """A project's first hold opens its accounts; rehearsed first (the page's order), the
+    accounts it opened take placeholder ids and roll back, so the hold itself opens them
+    under the next numbers (on PostGIS a rolled-back sequence number is not given back:
+    the accounts' ids had a gap after every first rehearsal)."""
+    register_fixed_projects(store, ["P1"])
+    quota.grant(year=Y, kind="land", county="371502", amount="100", user=CITY,
+                reason="下达", key=_key(), store=store, at=T0)
+
+    def accounts_now() -> tuple[int, int]:
+        with store.engine.connect() as conn:
+            return tuple(int(x) for x in conn.execute(sa.text(
+                "SELECT COUNT(*), MAX(id) FROM quota_accounts")).one())  # type: ignore[return-value]
+
+    count, top = accounts_now()
+    key = _key()
+    told = quota.hold(year=Y, kind="land", county="371502", project="P1", amount="5",
+                      user=DCF, reason="预留", key=key, store=store, at=T0, rehearse=True)
+    assert told["rehearsal"] is True and accounts_now() == (count, top)
+    quota.hold(year=Y, kind="land", county="371502", project="P1", amount="5", user=DCF,
+               reason="预留", key=key, store=store, at=T0)
+    opened, newest = accounts_now()
+    assert opened > count  # the hold opened the project's account(s) …
+    assert newest == top + (opened - count)  # … under the next numbers, without a gap
+
+
 def test_rehearsals_alongside_operations_hold_nobody_up(store: Store) -> None:
     """One thread rehearses allocations while another posts them, in the same year and
     kind: both finish (a rehearsal leaves no lock behind), only the posted ones count."""

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -82,6 +83,21 @@ def _title(type_: str, owner: str, title: str | None) -> str:
     return f"{title or owner} {TYPE_ZH[type_]}"
 
 
+PLACEHOLDER_ACCOUNTS = "blueprint_placeholder_accounts"  # conn.info: a rehearsal's ids
+
+
+@contextmanager
+def placeholder_accounts(conn: Connection, ids: Iterator[int]) -> Iterator[None]:
+    """Inside the block, an account :func:`get_account` opens on ``conn`` takes its id from
+    ``ids`` (a rehearsal's placeholders, :func:`analysis.quota.runner.execute`), not from
+    the sequence: on PostGIS a number a rolled-back transaction drew is not given back."""
+    conn.info[PLACEHOLDER_ACCOUNTS] = ids
+    try:
+        yield
+    finally:
+        conn.info.pop(PLACEHOLDER_ACCOUNTS, None)  # the DBAPI connection goes back to the pool
+
+
 def find_account(conn: Connection, *, year: int, kind: str, type: str, owner: str = ""
                  ) -> Account | None:
     """The account of that code, or None."""
@@ -99,9 +115,11 @@ def get_account(conn: Connection, *, year: int, kind: str, type: str, owner: str
         return found
     if title is None and type == COUNTY:
         title = _county_name(conn, owner)
+    placeholders: Iterator[int] | None = conn.info.get(PLACEHOLDER_ACCOUNTS)
     conn.execute(accounts.insert().values(
         year=year, kind=kind, type=type, owner=owner, county=county,
-        title=_title(type, owner, title), created_at=at))
+        title=_title(type, owner, title), created_at=at,
+        **({"id": next(placeholders)} if placeholders is not None else {})))
     created = find_account(conn, year=year, kind=kind, type=type, owner=owner)
     assert created is not None
     return created

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 from blueprint.analysis.clock import iso_utc
 from blueprint.analysis.quota import holds
 from blueprint.analysis.quota.kinds import format_amount
-from blueprint.analysis.quota.ledger import Move, lock, post
+from blueprint.analysis.quota.ledger import Move, lock, placeholder_accounts, post
 from blueprint.analysis.quota.tables import entries, operations
 from blueprint.layers.errors import BadInput, BlueprintError, Conflict
 from blueprint.layers.layer_info import stored_moments
@@ -172,7 +172,9 @@ def _run(conn: Connection, request: Request, planner: Planner, *,
 def _rehearse(request: Request, planner: Planner, *, store: Store) -> dict[str, Any]:
     try:
         with store.engine.begin() as conn:
-            result = _run(conn, request, planner, placeholders=_placeholder_ids())
+            ids = _placeholder_ids()
+            with placeholder_accounts(conn, ids):  # a project's first account too
+                result = _run(conn, request, planner, placeholders=ids)
             if result.get("operation_id") is not None and result["operation_id"] < 0:
                 result["operation_id"] = None  # recorded under a placeholder, not replayed
             raise _Rehearsed(result | {"rehearsal": True})
