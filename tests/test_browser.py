@@ -40,6 +40,17 @@ def sign_in(page: Any, server: str, name: str, target: str) -> None:
         assert name in page.locator("#bp-user").inner_text()
 
 
+def map_settled(page: Any, the_map: str = "blueprint.map") -> None:
+    """Wait until the Leaflet map ``the_map`` (a JS expression) is still: no zoom or pan
+    animation runs. Leaflet starts an animated zoom on the animation frame after it is
+    asked for (two frames pass first), and ignores a view set while one runs
+    (``_tryAnimatedZoom``); a popup panned into view, a point read for the mouse or a view
+    set by a test is only right once the map is still."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.wait_for_function(f"() => {{ const m = {the_map}; return !m._animatingZoom && "
+                           "!(m._panAnim && m._panAnim._inProgress); }")
+
+
 def _need_browser() -> Any:
     """Playwright's sync API, or skip (locally) / fail (CI) when the browser is missing."""
     problem = None if CHROMIUM.exists() else f"{CHROMIUM} is missing (apt-get install chromium)"
@@ -384,6 +395,7 @@ def test_layer_control_folds_away_on_a_narrow_screen(page):
     page.locator("tr.bp-finding[data-layer=ecological_redline]").click()
     popup = page.locator(".leaflet-popup-content-wrapper")
     popup.wait_for()
+    map_settled(page)  # the popup's place once the map has panned it into view
     box, covered = popup.bounding_box(), control.bounding_box()
     assert box and covered
     assert box["x"] + box["width"] <= covered["x"] or box["y"] >= covered["y"] + covered["height"] \

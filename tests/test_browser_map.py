@@ -20,6 +20,7 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
     _drag_rectangle,
     browser,
     console,
+    map_settled,
     page,
     server,
 )
@@ -303,8 +304,7 @@ def test_a_pieces_popup_fits_a_phones_map_between_its_controls(page):
         page.locator(f"tr.bp-finding[data-kind={kind}]").first.click()
         popup = page.locator(".leaflet-popup")
         popup.wait_for()
-        page.wait_for_function("() => !blueprint.map._panAnim || !blueprint.map._panAnim"
-                               "._inProgress")
+        map_settled(page)  # the popup panned into view
         boxes = page.evaluate("""() => Object.fromEntries(['.folium-map', '.leaflet-popup',
             '.leaflet-control-zoom', '.leaflet-draw', '.leaflet-control-layers'].map(s => {
               const b = document.querySelector(s).getBoundingClientRect();

@@ -75,11 +75,14 @@ def test_a_condition_area_drawn_by_mistake_can_be_cleared(server, page, console)
     console.expect("status of 422")
     page.click("#bp-send-answer")
     page.get_by_text("只有“有条件同意”可以附加条件范围").first.wait_for()
+    page.wait_for_load_state()  # answer.js, at the page's end, makes 清除条件范围 work
     assert page.locator("#bp-condition").input_value() != ""  # kept, as the page says
+    shapes = page.locator("#bp-answer-map path.leaflet-interactive")
+    expect(shapes).to_have_count(2)  # the site and the area kept, drawn again
     page.click("#bp-clear-condition")
-    assert page.locator("#bp-condition").input_value() == ""
-    assert page.locator("#bp-condition-state").inner_text() == "未绘制条件范围。"
-    assert page.locator("#bp-answer-map path.leaflet-interactive").count() == 1  # the site only
+    expect(page.locator("#bp-condition")).to_have_value("")
+    expect(page.locator("#bp-condition-state")).to_have_text("未绘制条件范围。")
+    expect(shapes).to_have_count(1)  # the site only
     assert_accessible(page)
     page.click("#bp-send-answer")
     page.wait_for_url(f"{server}/inbox?done=*")
@@ -131,6 +134,7 @@ def test_a_refused_new_project_keeps_the_site_of_its_file(server, page, console)
     console.expect("status of 422")
     page.click("#bp-save-project")
     page.locator("#bp-error").wait_for()
+    page.wait_for_load_state()  # project-new.js, at the page's end, leaves what it says
     assert page.locator("#bp-site-info").inner_text() == (
         "已读取地块文件“01_park_clean.txt”（1 个地块），无需重新选择；如需更换请重新选择文件。")
     assert page.locator("#bp-site-file").evaluate("e => e.files.length") == 0
@@ -205,9 +209,9 @@ def test_a_user_changes_their_own_password_from_the_header(server, page, console
     page.fill("input[name=new]", new)
     page.fill("input[name=again]", new)
     page.click("#bp-password-form button[type=submit]")
-    assert page.locator("#bp-error").inner_text() == ("当前密码不正确，密码未修改；再错 4 次，"
-                                                       "该账户将锁定 15 分钟")
-    assert page.input_value("input[name=new]") == ""  # no password sent back
+    expect(page.locator("#bp-error")).to_have_text("当前密码不正确，密码未修改；再错 4 次，"
+                                                   "该账户将锁定 15 分钟")
+    expect(page.locator("input[name=new]")).to_have_value("")  # no password sent back
     page.fill("input[name=current]", PASSWORD)
     page.fill("input[name=new]", new)
     page.fill("input[name=again]", new)
@@ -235,12 +239,13 @@ def test_an_administrator_lifts_a_sign_in_lock_from_the_users_page(server, page,
         page.fill("input[name=name]", "县局小赵")
         page.fill("input[name=password]", "not-the-password")
         page.click("button[type=submit]")
-        said = page.locator("#bp-error, .bp-error").first.inner_text()
-        assert (f"再错 {left} 次" in said) if left else ("连续 5 次密码错误" in said), said
+        # the answer to this try, not the page of the one before (it says 再错 left + 1 次)
+        expect(page.locator("#bp-error, .bp-error").first).to_contain_text(
+            f"再错 {left} 次" if left else "连续 5 次密码错误")
     page.fill("input[name=name]", "县局小赵")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    assert "该账户已锁定" in page.locator("#bp-error, .bp-error").first.inner_text()
+    expect(page.locator("#bp-error, .bp-error").first).to_contain_text("该账户已锁定")
 
     sign_in(page, server, "市局管理员", "/projects")
     page.get_by_role("link", name="用户管理").click()

@@ -24,6 +24,7 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
     _need_browser,
     browser,
     console,
+    map_settled,
     page,
 )
 from tests.test_browser_number_fields import _unreadable
@@ -141,6 +142,7 @@ def _the_whole_city_is_in_view(page: Any) -> None:
 
     x0, y0, x1, y1 = geopandas.read_file(REPO / "data/sample/layers/liaocheng_counties.geojson"
                                          ).to_crs(4326).total_bounds
+    map_settled(page, "Object.values(window).find(v => v instanceof L.Map)")  # fitted
     view = page.evaluate("""() => {
         const map = Object.values(window).find(v => v instanceof L.Map);
         const b = map.getBounds();
