@@ -303,3 +303,45 @@ def test_a_password_the_administrator_set_is_changed_first(server, page, console
     page.get_by_role("link", name="项目库").click()
     page.wait_for_url(f"{server}/projects*")
     assert "县局小孙" in page.locator("#bp-user").inner_text()
+
+
+# A form's file chosen before the script at the page's end has run (the form shows first; on
+# a slow network the script comes later): the script says so once it runs. Each case: the
+# user, the page (STATE's codes in it), the script, what opens the form, the file field,
+# what says the site (or area) and its words, what the file chooses.
+CHOSEN_EARLY = {
+    "new_project": ("东昌府区小李", "/projects/new", "project-new.js", None, "#bp-site-file",
+                    "#bp-site-info",
+                    "地块：所选文件“01_park_clean.txt”（提交时读取，以文件为准）。", None),
+    "revise": ("东昌府区小李", "/projects/{待修改项目}", "revise.js", "#bp-revise-box > summary",
+               "#bp-revise-form input[name=site_file]", "#bp-revise-site-state",
+               "新的项目地块：所选文件“01_park_clean.txt”（提交时读取，优先于绘制的地块；"
+               "提交后作为新版本地块保存并重新审查）。", None),
+    "answer": ("生态环境局小张", "/inbox?round={round}", "answer.js", None, "#bp-condition-file",
+               "#bp-condition-state",
+               "已选择条件范围文件“01_park_clean.txt”（提交时读取，优先于绘制的范围）。",
+               "input[name=answer][value=conditional]"),
+}
+
+
+@pytest.mark.parametrize("case", list(CHOSEN_EARLY))
+def test_a_file_chosen_before_the_forms_script_ran_is_said(server, page, case):
+    user, path, script, opener, chooser, said, words, chosen = CHOSEN_EARLY[case]
+    sign_in(page, server, user, "/inbox" if path.startswith("/inbox") else "/projects")
+    held: list[Any] = []  # the script, held as a slow network does
+    page.route(f"**/static/{script}", lambda route: held.append(route))
+    page.goto(server + path.format(**STATE), wait_until="commit")
+    if opener:
+        page.click(opener)
+    page.set_input_files(chooser, str(SITES / "01_park_clean.txt"))
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, f"{script} was never asked for"
+    for route in held:  # the script comes now
+        route.continue_()
+    page.wait_for_load_state()
+    expect(page.locator(said)).to_have_text(words)
+    if chosen:
+        expect(page.locator(chosen)).to_be_checked()
