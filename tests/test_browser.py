@@ -262,6 +262,27 @@ def test_site_drawn_with_the_mouse_is_vetted(page):
     assert page.locator("path.bp-piece-conflict").count() == 0
 
 
+def test_a_file_chosen_before_the_scripts_ran_is_checked(page, server):
+    """The panel shows before the page's deferred scripts have run (on a slow network they
+    come later): a site file chosen by then is checked once they run, not left unchecked."""
+    held: list[Any] = []  # check.js, held as a slow network does (app.js runs after it)
+    page.route("**/static/check.js", lambda route: held.append(route))
+    page.goto(server + "/", wait_until="commit")
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "02_redline_conflict.txt"))
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "check.js was never asked for"
+    assert page.evaluate("!window.blueprint")  # chosen before the scripts ran
+    for route in held:
+        route.continue_()
+    verdict = page.locator("#bp-verdict")
+    verdict.wait_for()
+    assert verdict.inner_text() == "初审结论：不通过"
+    assert "02_redline_conflict.txt" in page.locator("#bp-site").inner_text()
+
+
 def test_bad_file_shows_a_readable_chinese_error(page, console, tmp_path):
     console.expect("status of 422")  # the answer to the broken file
     bad = tmp_path / "坏地块.txt"
