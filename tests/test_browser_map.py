@@ -398,8 +398,14 @@ def test_the_zoning_layer_says_which_colour_is_which_class(page):
     swatch = legend.locator("li", has_text="商业服务业用地").locator(".bp-class-swatch")
     assert swatch.evaluate("s => getComputedStyle(s).backgroundColor") == rgb
     assert_accessible(page)
-    page.evaluate("() => { blueprint.map.setView([36.45, 115.99], 13, {animate: false}); }")
-    page.wait_for_function("() => blueprint.layers.find(e => e.cfg.kind === 'zoning').loaded")
+    # the features of the new view: a load finished after the move (the one asked for when
+    # the layer was shown may have come, or been cancelled by the move, before)
+    loads = page.evaluate("""() => {
+        const n = blueprint.layers.find(e => e.cfg.kind === 'zoning').loaded || 0;
+        blueprint.map.setView([36.45, 115.99], 13, {animate: false});
+        return n; }""")
+    page.wait_for_function("n => (blueprint.layers.find(e => e.cfg.kind === 'zoning').loaded"
+                           " || 0) > n", arg=loads)
     text = page.evaluate("""() => {
         const e = blueprint.layers.find(x => x.cfg.kind === 'zoning');
         const l = e.geo.getLayers().find(x => x.feature.properties._class === '09');
