@@ -35,11 +35,12 @@ STATE: dict[str, Any] = {}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``blueprint serve`` on the sample city with a 东昌府区 staff user, a user of 生态环境局,
-    a planned project and one in consultation (生态环境局 consulted)."""
+    two planned projects (one revised by a test, one whose revise form another test only
+    fills) and one in consultation (生态环境局 consulted)."""
     _need_browser()
 
     def projects(store: Any) -> None:
-        for name in ("待修改项目", "会商中项目"):
+        for name in ("待修改项目", "会商中项目", "早选文件项目"):
             code = create_project(park_project(name=name), user=DCF_STAFF, store=store,
                                   site=site("01_park_clean.txt")).code
             vet_project(code, user=DCF_STAFF, store=store)
@@ -313,7 +314,7 @@ CHOSEN_EARLY = {
     "new_project": ("东昌府区小李", "/projects/new", "project-new.js", None, "#bp-site-file",
                     "#bp-site-info",
                     "地块：所选文件“01_park_clean.txt”（提交时读取，以文件为准）。", None),
-    "revise": ("东昌府区小李", "/projects/{待修改项目}", "revise.js", "#bp-revise-box > summary",
+    "revise": ("东昌府区小李", "/projects/{早选文件项目}", "revise.js", "#bp-revise-box > summary",
                "#bp-revise-form input[name=site_file]", "#bp-revise-site-state",
                "新的项目地块：所选文件“01_park_clean.txt”（提交时读取，优先于绘制的地块；"
                "提交后作为新版本地块保存并重新审查）。", None),
