@@ -246,7 +246,7 @@ def test_a_refused_revision_keeps_the_drawn_site_on_the_map(server, page, consol
     assert not page.locator("#bp-revise-form").is_visible()  # folded until wanted
     _drag_on_revise_map(page, (36.4395, 116.0372), (36.4404, 116.0388))
     expect(page.locator("#bp-revise-form")).to_be_visible()  # drawing a site opens it
-    expect(page.locator("#bp-revise-site")).to_have_value(re.compile('^{"type":"Feature"'))
+    expect(page.locator("#bp-revise-site")).to_have_value(re.compile(r'^\{"type":"Feature"'))
     drawn = page.locator("#bp-revise-site").input_value()
     page.fill("#bp-revise-form input[name=investment]", "0")  # the server's refusal
     page.fill("#bp-revise-form input[name=reason]", "避让河道，缩小用地")
