@@ -30,6 +30,7 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 STATE: dict[str, Any] = {}
+ANSWER_MS = 30_000  # the server's answer to a form (a password checked) on a loaded machine
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +212,7 @@ def test_a_user_changes_their_own_password_from_the_header(server, page, console
     page.fill("input[name=again]", new)
     page.click("#bp-password-form button[type=submit]")
     expect(page.locator("#bp-error")).to_have_text("当前密码不正确，密码未修改；再错 4 次，"
-                                                   "该账户将锁定 15 分钟")
+                                                   "该账户将锁定 15 分钟", timeout=ANSWER_MS)
     expect(page.locator("input[name=new]")).to_have_value("")  # no password sent back
     page.fill("input[name=current]", PASSWORD)
     page.fill("input[name=new]", new)
@@ -242,11 +243,12 @@ def test_an_administrator_lifts_a_sign_in_lock_from_the_users_page(server, page,
         page.click("button[type=submit]")
         # the answer to this try, not the page of the one before (it says 再错 left + 1 次)
         expect(page.locator("#bp-error, .bp-error").first).to_contain_text(
-            f"再错 {left} 次" if left else "连续 5 次密码错误")
+            f"再错 {left} 次" if left else "连续 5 次密码错误", timeout=ANSWER_MS)
     page.fill("input[name=name]", "县局小赵")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    expect(page.locator("#bp-error, .bp-error").first).to_contain_text("该账户已锁定")
+    expect(page.locator("#bp-error, .bp-error").first).to_contain_text("该账户已锁定",
+                                                                       timeout=ANSWER_MS)
 
     sign_in(page, server, "市局管理员", "/projects")
     page.get_by_role("link", name="用户管理").click()

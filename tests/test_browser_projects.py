@@ -280,7 +280,7 @@ def test_the_sign_in_and_error_pages_are_accessible(server, page, console):
     page.fill("input[name=password]", "not-the-password")
     console.expect("status of 401")
     page.click("button[type=submit]")
-    expect(page.locator(".bp-error, [role=alert]").first).to_be_attached()
+    page.locator(".bp-error, [role=alert]").first.wait_for(state="attached")
     page.wait_for_load_state()  # the refused sign-in page whole, for axe-core
     assert page.locator(".bp-error, [role=alert]").count() >= 1
     assert_accessible(page)
