@@ -46,7 +46,8 @@ def map_settled(page: Any, the_map: str = "blueprint.map") -> None:
     asked for (two frames pass first), and ignores a view set while one runs
     (``_tryAnimatedZoom``); a popup panned into view, a point read for the mouse or a view
     set by a test is only right once the map is still."""
-    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.evaluate("() => new Promise(r => { requestAnimationFrame(() => requestAnimationFrame(r));"
+                  " setTimeout(r, 2000); })")  # never stuck where no frame comes
     page.wait_for_function(f"() => {{ const m = {the_map}; return !m._animatingZoom && "
                            "!(m._panAnim && m._panAnim._inProgress); }")
 
