@@ -40,6 +40,18 @@ def sign_in(page: Any, server: str, name: str, target: str) -> None:
         assert name in page.locator("#bp-user").inner_text()
 
 
+def map_settled(page: Any, the_map: str = "blueprint.map") -> None:
+    """Wait until the Leaflet map ``the_map`` (a JS expression) is still: no zoom or pan
+    animation runs. Leaflet starts an animated zoom on the animation frame after it is
+    asked for (two frames pass first), and ignores a view set while one runs
+    (``_tryAnimatedZoom``); a popup panned into view, a point read for the mouse or a view
+    set by a test is only right once the map is still."""
+    page.evaluate("() => new Promise(r => { requestAnimationFrame(() => requestAnimationFrame(r));"
+                  " setTimeout(r, 2000); })")  # never stuck where no frame comes
+    page.wait_for_function(f"() => {{ const m = {the_map}; return !m._animatingZoom && "
+                           "!(m._panAnim && m._panAnim._inProgress); }")
+
+
 def _need_browser() -> Any:
     """Playwright's sync API, or skip (locally) / fail (CI) when the browser is missing."""
     problem = None if CHROMIUM.exists() else f"{CHROMIUM} is missing (apt-get install chromium)"
@@ -251,6 +263,27 @@ def test_site_drawn_with_the_mouse_is_vetted(page):
     assert page.locator("path.bp-piece-conflict").count() == 0
 
 
+def test_a_file_chosen_before_the_scripts_ran_is_checked(page, server):
+    """The panel shows before the page's deferred scripts have run (on a slow network they
+    come later): a site file chosen by then is checked once they run, not left unchecked."""
+    held: list[Any] = []  # check.js, held as a slow network does (app.js runs after it)
+    page.route("**/static/check.js", lambda route: held.append(route))
+    page.goto(server + "/", wait_until="commit")
+    page.set_input_files("#bp-file", str(SAMPLE / "sites" / "02_redline_conflict.txt"))
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "check.js was never asked for"
+    assert page.evaluate("!window.blueprint")  # chosen before the scripts ran
+    for route in held:
+        route.continue_()
+    verdict = page.locator("#bp-verdict")
+    verdict.wait_for()
+    assert verdict.inner_text() == "初审结论：不通过"
+    assert "02_redline_conflict.txt" in page.locator("#bp-site").inner_text()
+
+
 def test_bad_file_shows_a_readable_chinese_error(page, console, tmp_path):
     console.expect("status of 422")  # the answer to the broken file
     bad = tmp_path / "坏地块.txt"
@@ -384,6 +417,7 @@ def test_layer_control_folds_away_on_a_narrow_screen(page):
     page.locator("tr.bp-finding[data-layer=ecological_redline]").click()
     popup = page.locator(".leaflet-popup-content-wrapper")
     popup.wait_for()
+    map_settled(page)  # the popup's place once the map has panned it into view
     box, covered = popup.bounding_box(), control.bounding_box()
     assert box and covered
     assert box["x"] + box["width"] <= covered["x"] or box["y"] >= covered["y"] + covered["height"] \

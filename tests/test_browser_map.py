@@ -20,6 +20,7 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
     _drag_rectangle,
     browser,
     console,
+    map_settled,
     page,
     server,
 )
@@ -303,8 +304,7 @@ def test_a_pieces_popup_fits_a_phones_map_between_its_controls(page):
         page.locator(f"tr.bp-finding[data-kind={kind}]").first.click()
         popup = page.locator(".leaflet-popup")
         popup.wait_for()
-        page.wait_for_function("() => !blueprint.map._panAnim || !blueprint.map._panAnim"
-                               "._inProgress")
+        map_settled(page)  # the popup panned into view
         boxes = page.evaluate("""() => Object.fromEntries(['.folium-map', '.leaflet-popup',
             '.leaflet-control-zoom', '.leaflet-draw', '.leaflet-control-layers'].map(s => {
               const b = document.querySelector(s).getBoundingClientRect();
@@ -398,8 +398,14 @@ def test_the_zoning_layer_says_which_colour_is_which_class(page):
     swatch = legend.locator("li", has_text="商业服务业用地").locator(".bp-class-swatch")
     assert swatch.evaluate("s => getComputedStyle(s).backgroundColor") == rgb
     assert_accessible(page)
-    page.evaluate("() => { blueprint.map.setView([36.45, 115.99], 13, {animate: false}); }")
-    page.wait_for_function("() => blueprint.layers.find(e => e.cfg.kind === 'zoning').loaded")
+    # the features of the new view: a load finished after the move (the one asked for when
+    # the layer was shown may have come, or been cancelled by the move, before)
+    loads = page.evaluate("""() => {
+        const n = blueprint.layers.find(e => e.cfg.kind === 'zoning').loaded || 0;
+        blueprint.map.setView([36.45, 115.99], 13, {animate: false});
+        return n; }""")
+    page.wait_for_function("n => (blueprint.layers.find(e => e.cfg.kind === 'zoning').loaded"
+                           " || 0) > n", arg=loads)
     text = page.evaluate("""() => {
         const e = blueprint.layers.find(x => x.cfg.kind === 'zoning');
         const l = e.geo.getLayers().find(x => x.feature.properties._class === '09');

@@ -30,16 +30,18 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 STATE: dict[str, Any] = {}
+ANSWER_MS = 30_000  # the server's answer to a form (a password checked) on a loaded machine
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``blueprint serve`` on the sample city with a 东昌府区 staff user, a user of 生态环境局,
-    a planned project and one in consultation (生态环境局 consulted)."""
+    two planned projects (one revised by a test, one whose revise form another test only
+    fills) and one in consultation (生态环境局 consulted)."""
     _need_browser()
 
     def projects(store: Any) -> None:
-        for name in ("待修改项目", "会商中项目"):
+        for name in ("待修改项目", "会商中项目", "早选文件项目"):
             code = create_project(park_project(name=name), user=DCF_STAFF, store=store,
                                   site=site("01_park_clean.txt")).code
             vet_project(code, user=DCF_STAFF, store=store)
@@ -75,11 +77,14 @@ def test_a_condition_area_drawn_by_mistake_can_be_cleared(server, page, console)
     console.expect("status of 422")
     page.click("#bp-send-answer")
     page.get_by_text("只有“有条件同意”可以附加条件范围").first.wait_for()
+    page.wait_for_load_state()  # answer.js, at the page's end, makes 清除条件范围 work
     assert page.locator("#bp-condition").input_value() != ""  # kept, as the page says
+    shapes = page.locator("#bp-answer-map path.leaflet-interactive")
+    expect(shapes).to_have_count(2)  # the site and the area kept, drawn again
     page.click("#bp-clear-condition")
-    assert page.locator("#bp-condition").input_value() == ""
-    assert page.locator("#bp-condition-state").inner_text() == "未绘制条件范围。"
-    assert page.locator("#bp-answer-map path.leaflet-interactive").count() == 1  # the site only
+    expect(page.locator("#bp-condition")).to_have_value("")
+    expect(page.locator("#bp-condition-state")).to_have_text("未绘制条件范围。")
+    expect(shapes).to_have_count(1)  # the site only
     assert_accessible(page)
     page.click("#bp-send-answer")
     page.wait_for_url(f"{server}/inbox?done=*")
@@ -131,6 +136,7 @@ def test_a_refused_new_project_keeps_the_site_of_its_file(server, page, console)
     console.expect("status of 422")
     page.click("#bp-save-project")
     page.locator("#bp-error").wait_for()
+    page.wait_for_load_state()  # project-new.js, at the page's end, leaves what it says
     assert page.locator("#bp-site-info").inner_text() == (
         "已读取地块文件“01_park_clean.txt”（1 个地块），无需重新选择；如需更换请重新选择文件。")
     assert page.locator("#bp-site-file").evaluate("e => e.files.length") == 0
@@ -205,9 +211,9 @@ def test_a_user_changes_their_own_password_from_the_header(server, page, console
     page.fill("input[name=new]", new)
     page.fill("input[name=again]", new)
     page.click("#bp-password-form button[type=submit]")
-    assert page.locator("#bp-error").inner_text() == ("当前密码不正确，密码未修改；再错 4 次，"
-                                                       "该账户将锁定 15 分钟")
-    assert page.input_value("input[name=new]") == ""  # no password sent back
+    expect(page.locator("#bp-error")).to_have_text("当前密码不正确，密码未修改；再错 4 次，"
+                                                   "该账户将锁定 15 分钟", timeout=ANSWER_MS)
+    expect(page.locator("input[name=new]")).to_have_value("")  # no password sent back
     page.fill("input[name=current]", PASSWORD)
     page.fill("input[name=new]", new)
     page.fill("input[name=again]", new)
@@ -235,12 +241,14 @@ def test_an_administrator_lifts_a_sign_in_lock_from_the_users_page(server, page,
         page.fill("input[name=name]", "县局小赵")
         page.fill("input[name=password]", "not-the-password")
         page.click("button[type=submit]")
-        said = page.locator("#bp-error, .bp-error").first.inner_text()
-        assert (f"再错 {left} 次" in said) if left else ("连续 5 次密码错误" in said), said
+        # the answer to this try, not the page of the one before (it says 再错 left + 1 次)
+        expect(page.locator("#bp-error, .bp-error").first).to_contain_text(
+            f"再错 {left} 次" if left else "连续 5 次密码错误", timeout=ANSWER_MS)
     page.fill("input[name=name]", "县局小赵")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    assert "该账户已锁定" in page.locator("#bp-error, .bp-error").first.inner_text()
+    expect(page.locator("#bp-error, .bp-error").first).to_contain_text("该账户已锁定",
+                                                                       timeout=ANSWER_MS)
 
     sign_in(page, server, "市局管理员", "/projects")
     page.get_by_role("link", name="用户管理").click()
@@ -298,3 +306,45 @@ def test_a_password_the_administrator_set_is_changed_first(server, page, console
     page.get_by_role("link", name="项目库").click()
     page.wait_for_url(f"{server}/projects*")
     assert "县局小孙" in page.locator("#bp-user").inner_text()
+
+
+# A form's file chosen before the script at the page's end has run (the form shows first; on
+# a slow network the script comes later): the script says so once it runs. Each case: the
+# user, the page (STATE's codes in it), the script, what opens the form, the file field,
+# what says the site (or area) and its words, what the file chooses.
+CHOSEN_EARLY = {
+    "new_project": ("东昌府区小李", "/projects/new", "project-new.js", None, "#bp-site-file",
+                    "#bp-site-info",
+                    "地块：所选文件“01_park_clean.txt”（提交时读取，以文件为准）。", None),
+    "revise": ("东昌府区小李", "/projects/{早选文件项目}", "revise.js", "#bp-revise-box > summary",
+               "#bp-revise-form input[name=site_file]", "#bp-revise-site-state",
+               "新的项目地块：所选文件“01_park_clean.txt”（提交时读取，优先于绘制的地块；"
+               "提交后作为新版本地块保存并重新审查）。", None),
+    "answer": ("生态环境局小张", "/inbox?round={round}", "answer.js", None, "#bp-condition-file",
+               "#bp-condition-state",
+               "已选择条件范围文件“01_park_clean.txt”（提交时读取，优先于绘制的范围）。",
+               "input[name=answer][value=conditional]"),
+}
+
+
+@pytest.mark.parametrize("case", list(CHOSEN_EARLY))
+def test_a_file_chosen_before_the_forms_script_ran_is_said(server, page, case):
+    user, path, script, opener, chooser, said, words, chosen = CHOSEN_EARLY[case]
+    sign_in(page, server, user, "/inbox" if path.startswith("/inbox") else "/projects")
+    held: list[Any] = []  # the script, held as a slow network does
+    page.route(f"**/static/{script}", lambda route: held.append(route))
+    page.goto(server + path.format(**STATE), wait_until="commit")
+    if opener:
+        page.click(opener)
+    page.set_input_files(chooser, str(SITES / "01_park_clean.txt"))
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, f"{script} was never asked for"
+    for route in held:  # the script comes now
+        route.continue_()
+    page.wait_for_load_state()
+    expect(page.locator(said)).to_have_text(words)
+    if chosen:
+        expect(page.locator(chosen)).to_be_checked()

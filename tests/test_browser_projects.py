@@ -9,10 +9,12 @@ console error (the page fixture of ``tests.test_browser`` holds both)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from projects_support import DCF_STAFF, park_project, site
 
 from blueprint.analysis.projects import create_project, vet_project
@@ -27,6 +29,7 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
     _need_browser,
     browser,
     console,
+    map_settled,
     page,
     sign_in,
 )
@@ -105,6 +108,8 @@ def test_a_staff_user_saves_a_checked_site_and_starts_a_round(server, page):
 def _click_on_answer_map(page: Any, lat: float, lon: float, done: str) -> None:
     """Click there on the small map until it shows it took the click (``done``), not after
     a fixed time: Leaflet.draw ignores a click too soon after the last one."""
+    map_settled(page, 'window[JSON.parse(document.getElementById("bp-answer-config")'
+                      '.textContent).map]')
     x, y = page.evaluate("""([lat, lon]) => {
         const cfg = JSON.parse(document.getElementById("bp-answer-config").textContent);
         const map = window[cfg.map], box = map.getContainer().getBoundingClientRect();
@@ -198,6 +203,8 @@ def _drag_on_revise_map(page: Any, south_west: tuple[float, float],
                         north_east: tuple[float, float]) -> None:
     """The revise form's rectangle tool on the project map: press, drag, release."""
     page.click("#bp-project-map .leaflet-draw-draw-rectangle")
+    map_settled(page, 'window[JSON.parse(document.getElementById("bp-revise-config")'
+                      '.textContent).map]')
     points = page.evaluate("""(corners) => {
         const cfg = JSON.parse(document.getElementById("bp-revise-config").textContent);
         const map = window[cfg.map], box = map.getContainer().getBoundingClientRect();
@@ -238,9 +245,9 @@ def test_a_refused_revision_keeps_the_drawn_site_on_the_map(server, page, consol
     page.locator("#bp-project-map .leaflet-container").wait_for()
     assert not page.locator("#bp-revise-form").is_visible()  # folded until wanted
     _drag_on_revise_map(page, (36.4395, 116.0372), (36.4404, 116.0388))
-    assert page.locator("#bp-revise-form").is_visible()  # drawing a site opens it
+    expect(page.locator("#bp-revise-form")).to_be_visible()  # drawing a site opens it
+    expect(page.locator("#bp-revise-site")).to_have_value(re.compile(r'^\{"type":"Feature"'))
     drawn = page.locator("#bp-revise-site").input_value()
-    assert drawn.startswith('{"type":"Feature"'), drawn
     page.fill("#bp-revise-form input[name=investment]", "0")  # the server's refusal
     page.fill("#bp-revise-form input[name=reason]", "避让河道，缩小用地")
     console.expect("status of 422")
@@ -273,6 +280,8 @@ def test_the_sign_in_and_error_pages_are_accessible(server, page, console):
     page.fill("input[name=password]", "not-the-password")
     console.expect("status of 401")
     page.click("button[type=submit]")
+    page.locator(".bp-error, [role=alert]").first.wait_for(state="attached")
+    page.wait_for_load_state()  # the refused sign-in page whole, for axe-core
     assert page.locator(".bp-error, [role=alert]").count() >= 1
     assert_accessible(page)
     sign_in(page, server, "自然资源局小王", "/projects")

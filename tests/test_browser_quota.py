@@ -110,6 +110,8 @@ def test_city_manager_allocates_from_the_pool(server, page):
     form.locator("input[name=from_pool]").check()
     form.locator("input[name=reason]").fill("重点项目缺口，市级统筹")
     form.locator("button[type=submit]").click()
+    page.locator("#bp-effect").wait_for()
+    page.wait_for_load_state()  # the confirmation page whole, for the shot and axe-core
     effect = page.locator("#bp-effect").inner_text()
     assert "LC-2026-9200" in effect and "市级统筹池" in effect
     _shot(page, "quota_city_confirm")

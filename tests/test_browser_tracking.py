@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from blueprint.layers.store import open_store
 from tests.a11y import assert_accessible
@@ -24,6 +25,7 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
     _need_browser,
     browser,
     console,
+    map_settled,
     page,
 )
 from tests.test_browser_number_fields import _unreadable
@@ -141,6 +143,7 @@ def _the_whole_city_is_in_view(page: Any) -> None:
 
     x0, y0, x1, y1 = geopandas.read_file(REPO / "data/sample/layers/liaocheng_counties.geojson"
                                          ).to_crs(4326).total_bounds
+    map_settled(page, "Object.values(window).find(v => v instanceof L.Map)")  # fitted
     view = page.evaluate("""() => {
         const map = Object.values(window).find(v => v instanceof L.Map);
         const b = map.getBounds();
@@ -250,6 +253,32 @@ def test_the_milestones_offered_follow_the_month_typed(server: str, page: Any,
     assert "用地审批节点已于" in said and "2026-05 月报已报送" in said, said
     assert page.locator("#bp-months tr[data-month='2026-07'] td").nth(2).inner_text() != "10"
     assert_accessible(page)
+
+
+def test_a_month_typed_before_the_forms_script_ran_is_followed(server: str,
+                                                              page: Any) -> None:
+    """The form shows before its script (at the page's end) has run: a month typed by then
+    gets its own milestones once the script runs (临清轴承's 用地审批 in 2026-05 only), not
+    those of the month the page opened with."""
+    _sign_in(page, server, "/tracking", "市跟踪专员")
+    held: list[Any] = []  # report-form.js, held as a slow network does
+    page.route("**/static/report-form.js", lambda route: held.append(route))
+    page.goto(f"{server}/tracking/projects/LC-2025-0004", wait_until="commit")
+    month = page.locator("#bp-report-form input[name=month]")
+    assert month.input_value() != "2026-05"
+    month.fill("2026-05")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "report-form.js was never asked for"
+    for route in held:
+        route.continue_()
+    page.wait_for_load_state()
+    box = page.locator("#bp-reached input")
+    expect(box).to_have_count(3)
+    names = box.evaluate_all("els => els.map(e => e.name)")
+    assert names == ["reached_land", "reached_start", "reached_completion"], names
 
 
 def test_the_figures_fit_a_phone(server: str, page: Any) -> None:

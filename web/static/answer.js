@@ -9,12 +9,15 @@
   var state = document.getElementById("bp-condition-state");
   var file = document.getElementById("bp-condition-file");
   if (file) {
-    file.addEventListener("change", function () {
+    var chosen = function () {
       if (!file.files.length) { return; }
       state.textContent = "已选择条件范围文件“" + file.files[0].name + "”（提交时读取，优先于绘制的范围）。";
       var conditional = document.querySelector("input[name=answer][value=conditional]");
       if (conditional) { conditional.checked = true; }
-    });
+    };
+    file.addEventListener("change", chosen);
+    /* the form shows before this script (at the page's end) has run: a file chosen by then */
+    chosen();
   }
   var clear = document.getElementById("bp-clear-condition");
   if (clear) {  /* the way back from an area drawn (or a file chosen) by mistake */

@@ -491,13 +491,14 @@ window.BlueprintCheck = function (bp) {
     var row = ev.target.closest("tr[data-layer]");
     if (row) { focusLayer(row.dataset.layer); }
   });
-  $("bp-file").addEventListener("change", function (ev) {
-    var file = ev.target.files[0];
+  function fileChosen() {
+    var file = $("bp-file").files[0];
     if (!file) { return; }
     drawn.clearLayers();
     site = { file: file, label: file.name };
     run();
-  });
+  }
+  $("bp-file").addEventListener("change", fileChosen);
   $("bp-industry").addEventListener("change", run);
   $("bp-crs").addEventListener("change", function () {
     if (site && (site.file || site.points)) { run(); }
@@ -559,6 +560,9 @@ window.BlueprintCheck = function (bp) {
   }
 
   setState("idle", "");
+  /* the panel shows before the deferred scripts have run (on a slow network they come
+   * later): a file chosen by then is checked now */
+  fileChosen();
   return { downloadSite: downloadSite, showCandidate: showCandidate,
     saveAsProject: saveAsProject };
 };

@@ -29,9 +29,12 @@
   /* a chosen file is the site (the server reads it first): say so, not "no site" */
   var file = document.getElementById("bp-site-file"), before = info.textContent;
   if (file) {
-    file.addEventListener("change", function () {
+    var chosen = function () {
       info.textContent = file.files.length ? "地块：所选文件“" + file.files[0].name +
         "”（提交时读取，以文件为准）。" : before;
-    });
+    };
+    file.addEventListener("change", chosen);
+    /* the form shows before this script (at the page's end) has run: a file chosen by then */
+    if (file.files.length) { chosen(); }
   }
 })();

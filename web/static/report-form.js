@@ -47,7 +47,8 @@
     show(offers.months[value] || offers.other);
   }
 
-  shown = month.value.trim();  /* the server offered the milestones of the month shown */
+  shown = month.defaultValue.trim();  /* the server offered the milestones of its month */
   month.addEventListener("input", follow);
   month.addEventListener("change", follow);
+  follow();  /* a month typed before this script (at the page's end) has run */
 })();

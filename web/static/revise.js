@@ -16,11 +16,14 @@
   var source = document.getElementById("bp-revise-site-source");
   var kept = state && field && field.value ? state.textContent : DRAWN;
   if (file && state) {  /* a chosen file is the new site (the server reads it first) */
-    file.addEventListener("change", function () {
+    var chosen = function () {
       state.textContent = file.files.length ? "新的项目地块：所选文件“" + file.files[0].name +
         "”（提交时读取，优先于绘制的地块；提交后作为新版本地块保存并重新审查）。"
         : field && field.value ? kept : state.dataset.unchanged;
-    });
+    };
+    file.addEventListener("change", chosen);
+    /* the form shows before this script (at the page's end) has run: a file chosen by then */
+    if (file.files.length) { chosen(); }
   }
   if (!map || !drawn || !field) { return; }
   if (field.value) {
