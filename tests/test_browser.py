@@ -40,6 +40,17 @@ def sign_in(page: Any, server: str, name: str, target: str) -> None:
         assert name in page.locator("#bp-user").inner_text()
 
 
+def asked_for(page: Any, held: list[Any], what: str, seconds: float = 10) -> None:
+    """Wait until a request a route holds back (``held``, which the route's handler fills,
+    as a slow network holds a script or an image) has been made: at most ``seconds``, then
+    fail naming ``what``."""
+    for _ in range(round(seconds * 10)):
+        if held:
+            return
+        page.wait_for_timeout(100)
+    assert held, f"{what} was never asked for"
+
+
 def map_settled(page: Any, the_map: str = "blueprint.map") -> None:
     """Wait until the Leaflet map ``the_map`` (a JS expression) is still: no zoom or pan
     animation runs. Leaflet starts an animated zoom on the animation frame after it is
@@ -270,11 +281,7 @@ def test_a_file_chosen_before_the_scripts_ran_is_checked(page, server):
     page.route("**/static/check.js", lambda route: held.append(route))
     page.goto(server + "/", wait_until="commit")
     page.set_input_files("#bp-file", str(SAMPLE / "sites" / "02_redline_conflict.txt"))
-    for _ in range(100):
-        if held:
-            break
-        page.wait_for_timeout(100)
-    assert held, "check.js was never asked for"
+    asked_for(page, held, "check.js")
     assert page.evaluate("!window.blueprint")  # chosen before the scripts ran
     for route in held:
         route.continue_()

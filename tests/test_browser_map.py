@@ -18,6 +18,7 @@ from tests.conftest import SAMPLE
 from tests.test_browser import (  # noqa: F401  (fixtures)
     PARK,
     _drag_rectangle,
+    asked_for,
     browser,
     console,
     map_settled,
@@ -35,11 +36,7 @@ def test_capacity_switched_off_before_its_image_arrives_leaves_no_legend(page):
     label = page.locator(".leaflet-control-layers-overlays label", has_text="环境容量")
     label.click()
     page.wait_for_function("() => true")
-    for _ in range(50):
-        if held:
-            break
-        page.wait_for_timeout(100)
-    assert held, "the capacity image was never asked for"
+    asked_for(page, held, "the capacity image", seconds=5)
     label.click()  # off again, before the answer
     answered = "() => Number(window.blueprint.map.getContainer().dataset.rasterAnswers || 0)"
     before = page.evaluate(answered)

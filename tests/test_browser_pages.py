@@ -22,6 +22,7 @@ from tests.a11y import assert_accessible
 from tests.live_server import PASSWORD, serving_city
 from tests.test_browser import (  # noqa: F401  (fixtures)
     _need_browser,
+    asked_for,
     browser,
     console,
     page,
@@ -337,11 +338,7 @@ def test_a_file_chosen_before_the_forms_script_ran_is_said(server, page, case):
     if opener:
         page.click(opener)
     page.set_input_files(chooser, str(SITES / "01_park_clean.txt"))
-    for _ in range(100):
-        if held:
-            break
-        page.wait_for_timeout(100)
-    assert held, f"{script} was never asked for"
+    asked_for(page, held, script)
     for route in held:  # the script comes now
         route.continue_()
     page.wait_for_load_state()

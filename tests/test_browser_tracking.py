@@ -23,6 +23,7 @@ from tests.conftest import REPO
 from tests.live_server import PASSWORD, serving_city
 from tests.test_browser import (  # noqa: F401  (fixtures)
     _need_browser,
+    asked_for,
     browser,
     console,
     map_settled,
@@ -267,11 +268,7 @@ def test_a_month_typed_before_the_forms_script_ran_is_followed(server: str,
     month = page.locator("#bp-report-form input[name=month]")
     assert month.input_value() != "2026-05"
     month.fill("2026-05")
-    for _ in range(100):
-        if held:
-            break
-        page.wait_for_timeout(100)
-    assert held, "report-form.js was never asked for"
+    asked_for(page, held, "report-form.js")
     for route in held:
         route.continue_()
     page.wait_for_load_state()
