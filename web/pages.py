@@ -170,8 +170,10 @@ def page_context(request: Request, session: Session | None, store: Store) -> Pag
 def header_county_zh(county: str, store: Store) -> str:
     """A county user's county as the header names it, granted quota or not, by the one rule
     of every page (:func:`~analysis.counties.offered_counties`: the administrative boundary
-    layer's name, else the quota ledger's); "" for a county known by its code alone."""
-    name = offered_counties(store=store).get(county, county)
+    layer's name, else the quota ledger's); "" for a county known by its code alone. The
+    boundary layer's names are kept per layer version, so a county it names costs no read."""
+    name = admin_counties(store=store).get(county) or \
+        offered_counties(store=store).get(county, county)
     return name if name != county else ""
 
 
