@@ -271,43 +271,56 @@ class LayerIndex:
 
 
 class SmallLayers:
-    """Several small layers' features in one STRtree over their boxes: for a site, the
-    candidates of all of them in one lookup instead of one a layer (most of a small
-    layer's lookup is the call's own cost). Built once per set of layer versions
-    (:func:`small_layers`)."""
+    """An overlay's layers split by size: the small layers' features in one STRtree over
+    their boxes (for a site, the candidates of all of them in one lookup instead of one a
+    layer: most of a small layer's lookup is the call's own cost), the large layers looked
+    up in their own indexes. Built once per set of layer versions (:func:`small_layers`).
 
-    def __init__(self, indexes: Sequence[LayerIndex]):
+    ``small``: the places in ``indexes`` of the layers of at most ``small_below`` features;
+    ``large``: the others, with their places."""
+
+    def __init__(self, indexes: Sequence[LayerIndex], small_below: int):
         self.indexes = list(indexes)
         sizes = [len(x.arrays.fids) for x in indexes]
-        self._layer = np.repeat(np.arange(len(indexes)), sizes)
-        self._position = np.concatenate([np.arange(n) for n in sizes])
+        self.small = np.array([k for k, n in enumerate(sizes) if n <= small_below],
+                              dtype=np.intp)
+        self.large = [(k, x) for k, x in enumerate(indexes) if sizes[k] > small_below]
+        mine = [indexes[k] for k in self.small.tolist()]
+        self._layer = np.repeat(self.small, [sizes[k] for k in self.small.tolist()])
+        self._position = np.concatenate([np.arange(len(x.arrays.fids)) for x in mine]) \
+            if mine else np.zeros(0, dtype=np.intp)
         # the layers' own geometry objects, taken from them as queries first need them
         self._geoms = np.full(len(self._layer), None, dtype=object)
         self._have = np.zeros(len(self._layer), dtype=bool)
-        self._tree = _box_tree(np.concatenate([x.arrays.bounds for x in indexes]))
+        self._tree = _box_tree(np.concatenate([x.arrays.bounds for x in mine])) \
+            if mine else None
 
     def query(self, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The features whose boxes meet the box of ``sites`` (an array of one site): each
-        one's layer (its place in ``indexes``), position and geometry, layer by layer,
-        each in id order."""
+        """The small layers' features whose boxes meet the box of ``sites`` (an array of
+        one site): each one's layer (its place in ``indexes``), position and geometry,
+        layer by layer, each in id order."""
+        if self._tree is None:
+            return self._layer, self._position, self._geoms  # empty
         hit = np.sort(self._tree.query(sites)[1])
         missing = hit[~self._have[hit]]
-        for i in np.unique(self._layer[missing]).tolist():  # read and decoded when first met
-            mine = missing[self._layer[missing] == i]
-            self._geoms[mine] = self.indexes[i].arrays.geoms[self._position[mine]]
-            self._have[mine] = True  # after the geometry: a thread seeing it sees that
+        if missing.size:  # read and decoded when first met
+            for i in np.unique(self._layer[missing]).tolist():
+                mine = missing[self._layer[missing] == i]
+                self._geoms[mine] = self.indexes[i].arrays.geoms[self._position[mine]]
+                self._have[mine] = True  # after the geometry: a thread seeing it sees that
         return self._layer[hit], self._position[hit], self._geoms[hit]
 
 
-def small_layers(indexes: Sequence[LayerIndex], *, store: Store) -> SmallLayers:
+def small_layers(indexes: Sequence[LayerIndex], *, store: Store, small_below: int
+                 ) -> SmallLayers:
     """The :class:`SmallLayers` of these layer indexes, kept in ``store``'s cache for the
     last few sets asked (a set lives no longer than its store)."""
     sets: dict[tuple[int, ...], SmallLayers] = store.cache.setdefault("small-layers", {})
-    key = tuple(id(x) for x in indexes)
+    key = (small_below, *(id(x) for x in indexes))
     found = sets.get(key)
     if found is not None and all(a is b for a, b in zip(found.indexes, indexes, strict=True)):
         return found  # the same objects: their ids were not reused
-    found = SmallLayers(indexes)
+    found = SmallLayers(indexes, small_below)
     if len(sets) >= 4:  # a layer re-imported, another set of layers: the old sets let go
         sets.clear()
     sets[key] = found

@@ -165,13 +165,10 @@ def _candidates_one(box: list[float], site_arr: np.ndarray, indexes: list[LayerI
                     store: Store) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_candidates` of one site (in ``site_arr``, its bounds ``box``): the small
     layers' in one lookup (:class:`SmallLayers`), a large layer's in its own index."""
-    small = [(k, x) for k, x in enumerate(indexes) if len(x.arrays.fids) <= SMALL_LAYER]
-    parts = []
-    if small:
-        layer, cand, geoms = small_layers([x for _, x in small], store=store).query(site_arr)
-        parts.append((np.array([k for k, _ in small], dtype=np.intp)[layer], cand, geoms))
-    for k, index in enumerate(indexes):
-        if len(index.arrays.fids) > SMALL_LAYER and not index.misses(box):
+    layers = small_layers(indexes, store=store, small_below=SMALL_LAYER)
+    parts = [layers.query(site_arr)] if layers.small.size else []
+    for k, index in layers.large:
+        if not index.misses(box):
             ids = index.tree.query_one(site_arr[0])
             parts.append((np.full(len(ids), k, dtype=np.intp), ids, index.arrays.geoms[ids]))
     if not parts:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 SLIVER_M2 = 0.01
 
 
-@dataclass
+@dataclass(slots=True)
 class FeatureHit:
     """One feature the site overlaps."""
 
@@ -25,7 +25,7 @@ class FeatureHit:
     geometry: BaseGeometry  # the overlap piece, EPSG:4490
 
 
-@dataclass
+@dataclass(slots=True)
 class LayerOverlap:
     """How a site overlaps one vector layer."""
 
