@@ -6,8 +6,10 @@ Where a county's name comes from, everywhere (one rule):
   the packaged kinds: ``admin_boundary``) names the counties: a feature's id is the
   county's code, its class (the ``name`` field) its name, stripped. A feature without a
   name is named by its code, and never takes a name away that another feature (an older
-  version, another layer) gave the code. Among named features the newest wins: a later
-  layer over an earlier one, the current version over the older ones.
+  version, another layer) gave the code. Among named features the newest wins: the layer
+  version imported later over one imported earlier (by its import time, ``imported_at``,
+  then its id: :func:`import_order`, whatever the catalogue's order of the layers), the
+  current version over the older ones.
 * :func:`boundary_counties` reads that on an open connection (inside a transaction: the
   quota ledger's names, :func:`analysis.quota.ledger.county_names`);
   :func:`admin_counties` is the same answer for the layers of the current catalogue,
@@ -25,6 +27,7 @@ Where a county's name comes from, everywhere (one rule):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -51,6 +54,12 @@ def admin_layers(catalogue: Iterable[LayerInfo]) -> list[LayerInfo]:
     order."""
     wanted = set(admin_kinds())
     return [layer for layer in catalogue if not layer.is_raster and layer.kind in wanted]
+
+
+def import_order(layer: LayerInfo) -> tuple[datetime, int]:
+    """The order the module's rule reads layer versions in, oldest first: by import time,
+    then id (ids need not follow the import times: two imports at once)."""
+    return layer.imported_at, layer.id
 
 
 def named_counties(rows: Iterable[tuple[object, object]]) -> dict[str, str]:
@@ -83,7 +92,7 @@ def boundary_counties(conn: Connection, *, every_version: bool = False) -> dict[
              .where(layers.c.kind.in_(admin_kinds()), layers.c.raster_path.is_(None)))
     if not every_version:
         query = query.where(layers.c.current)
-    query = query.order_by(layers.c.current, layers.c.imported_at, layers.c.id)
+    query = query.order_by(layers.c.current, layers.c.imported_at, layers.c.id)  # import_order
     return named_counties(conn.execute(query))
 
 
@@ -100,7 +109,7 @@ def admin_counties(*, store: Store, catalogue: Sequence[LayerInfo] | None = None
         from blueprint.layers.catalogue_cache import current_layers
 
         catalogue = current_layers(store=store)
-    admin = admin_layers(catalogue)
+    admin = sorted(admin_layers(catalogue), key=import_order)  # as boundary_counties reads
     key = tuple(layer.version for layer in admin)
     cached: tuple[tuple[str, ...], dict[str, str]] | None = store.cache.get(_CACHE_KEY)
     if cached is not None and cached[0] == key:

@@ -11,10 +11,12 @@ engines.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import shapely
+import sqlalchemy as sa
 
 from blueprint.analysis.counties import admin_counties, boundary_counties
 from blueprint.analysis.site_county import resolve_county
@@ -22,17 +24,20 @@ from blueprint.layers.catalogue_cache import MARKER_SQL
 from blueprint.layers.crs import to_crs
 from blueprint.layers.errors import BadInput
 from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.schema import layers
 from blueprint.layers.store import Store
 from tests.helpers import GK39, box, frame, write
 from tests.statements_support import statements_run
 from tests.test_web import _client
 
 
-def _boundary(store: Store, tmp_path: Path, names: dict[str, str | None], file: str) -> None:
-    """Import (or re-import: a new version of) the layer ``county``: one box per code."""
-    layer = write(frame([box(i * 1000, 0, 900, 900) for i in range(len(names))],
-                        code=list(names), name=list(names.values())), tmp_path / file)
-    import_layer(layer, ImportOptions(kind="admin_boundary", name="county", id_field="code"),
+def _boundary(store: Store, tmp_path: Path, names: dict[str, str | None], file: str, *,
+              layer: str = "county") -> None:
+    """Import (or re-import: a new version of) the boundary layer ``layer``: one box per
+    code."""
+    path = write(frame([box(i * 1000, 0, 900, 900) for i in range(len(names))],
+                       code=list(names), name=list(names.values())), tmp_path / file)
+    import_layer(path, ImportOptions(kind="admin_boundary", name=layer, id_field="code"),
                  store=store)
 
 
@@ -106,3 +111,40 @@ def test_the_counties_offered_are_the_layers_and_the_ledgers(store: Store,
     assert offered == {"990001": "甲县", "990002": "乙县", "990003": "丙县",
                        "990004": "丁县"}
     assert list(offered) == ["990001", "990002", "990003", "990004"]
+
+
+def _both_readers(store: Store) -> tuple[dict[str, str], dict[str, str]]:
+    with store.read() as conn:
+        return admin_counties(store=store), boundary_counties(conn)
+
+
+def test_a_layer_imported_again_names_the_county_in_both_readers(store: Store,
+                                                                  tmp_path: Path) -> None:
+    """Two boundary layers name one county differently: the name of the one imported last
+    wins, in both readers. Here the layer first imported first is imported again last: the
+    catalogue lists it first (by its first import), yet its new version is the newest."""
+    _boundary(store, tmp_path, {"990001": "甲县", "990002": "乙县"}, "a1.gpkg", layer="a")
+    _boundary(store, tmp_path, {"990001": "东县"}, "b1.gpkg", layer="b")
+    _boundary(store, tmp_path, {"990001": "丙县", "990002": "乙县"}, "a2.gpkg", layer="a")
+    newest = {"990001": "丙县", "990002": "乙县"}  # layer a's second version came last
+    assert _both_readers(store) == (newest, newest)
+
+
+def test_the_newest_import_names_the_county_whatever_the_ids(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ids need not follow the import times (two imports at once: the one that read the
+    clock first may commit last). The county takes the name of the layer imported last
+    by ``imported_at`` (the id only breaks a tie), in both readers."""
+    import blueprint.layers.catalogue_rows as catalogue_rows
+
+    first = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    earlier = first - timedelta(hours=1)
+    monkeypatch.setattr(catalogue_rows, "now", lambda: first)
+    _boundary(store, tmp_path, {"990001": "甲县"}, "a.gpkg", layer="a")
+    monkeypatch.setattr(catalogue_rows, "now", lambda: earlier)  # the clock read before
+    _boundary(store, tmp_path, {"990001": "乙县"}, "b.gpkg", layer="b")
+    with store.read() as conn:  # the set-up: b has the higher id, a the later time
+        a, b = (conn.execute(sa.select(layers.c.id, layers.c.imported_at)
+                             .where(layers.c.layer_name == name)).one() for name in "ab")
+    assert b.id > a.id and b.imported_at < a.imported_at
+    assert _both_readers(store) == ({"990001": "甲县"}, {"990001": "甲县"})
