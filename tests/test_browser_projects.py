@@ -5,20 +5,33 @@ department user finds it in /inbox, answers 有条件同意 with a condition pol
 small map, and sees the condition on the project page; staff add a department with a reason
 and put the project in a library, while a county user of another county sees no action on
 it. No request leaves the machine, no
-console error (the page fixture of ``tests.test_browser`` holds both)."""
+console error (the page fixture of ``tests.test_browser`` holds both).
+
+Each test stands alone (run alone, in any order, or with the others): a test that starts
+from a project in consultation has one of its own, made through the core as the staff test
+leaves it (``consulted``) or as the department's answer leaves it (``answered``); the
+staff test (it counts every project in 会商中) and the department's (its project is the one
+its inbox opens) have a city of their own (``own_city``), the others share the module's."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 from projects_support import DCF_STAFF, park_project, site
 
+from blueprint.analysis.consultation import answer, get_round, rounds_of, start_round
 from blueprint.analysis.projects import create_project, vet_project
-from blueprint.layers.store import open_store
+from blueprint.analysis.site import site_from_geojson
+from blueprint.layers.store import Store, open_store
+from blueprint.layers.users import User
 from tests.a11y import assert_accessible
 from tests.live_server import serving_city
 from tests.test_browser import (  # noqa: F401  (fixtures)
@@ -35,21 +48,113 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
 )
 
 pytestmark = pytest.mark.browser
-STATE: dict[str, str] = {}
+STAFF = User("自然资源局小王", "nr_staff")  # the served users (as the core sees them)
+INDUSTRY = User("工信局小李", "department", department="industry")
+CONDITION = "须保留厂区东侧 30 米绿化隔离带。"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@dataclass(frozen=True)
+class City:
+    """A running ``blueprint serve`` (``base``) and its data folder, for the core."""
+
+    base: str
+    data: Path
+
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        """The served store, opened beside the server (as another process would)."""
+        store = open_store("", str(self.data))
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+@contextmanager
+def _city(data: Path) -> Iterator[City]:
     """``blueprint serve`` on the sample city, with a natural resources user (city level),
     one of 阳谷县 and a user of 工业和信息化局 (consulted on industrial projects), all with
     passwords."""
     _need_browser()
-    data = tmp_path_factory.mktemp("serve-projects")
-    STATE["data"] = str(data)
-    with serving_city(data, [("自然资源局小王", "nr_staff", None, None),
-                             ("工信局小李", "department", None, "industry"),
+    with serving_city(data, [(STAFF.name, "nr_staff", None, None),
+                             (INDUSTRY.name, "department", None, "industry"),
                              ("阳谷县小赵", "nr_staff", "371521", None)]) as base:
-        yield base
+        yield City(base, data)
+
+
+@pytest.fixture(scope="module")
+def shared_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
+    """The module's city: each test on it works on projects of its own."""
+    with _city(tmp_path_factory.mktemp("serve-projects")) as city:
+        yield city
+
+
+@pytest.fixture
+def own_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
+    """A city for one test alone: one that counts every project, or whose department has
+    to find its project first in its inbox (no other round waiting for its answer)."""
+    with _city(tmp_path_factory.mktemp("serve-projects-own")) as city:
+        yield city
+
+
+@pytest.fixture
+def city(request: pytest.FixtureRequest) -> City:
+    """The city of the test: its own where it asks for ``own_city``, else the module's."""
+    wanted = "own_city" if "own_city" in request.fixturenames else "shared_city"
+    found: City = request.getfixturevalue(wanted)
+    return found
+
+
+@pytest.fixture
+def server(city: City) -> str:
+    """The base URL of the test's city (the page opens it first)."""
+    return city.base
+
+
+def _polygon(corners: list[tuple[float, float]]) -> dict[str, Any]:
+    """A GeoJSON polygon (lon/lat) through ``corners`` (lat, lon), closed."""
+    ring = [[lon, lat] for lat, lon in [*corners, corners[0]]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def _park_corners() -> list[tuple[float, float]]:
+    (s, w), (n, e) = PARK
+    return [(s, w), (s, e), (n, e), (n, w)]
+
+
+def _condition_corners() -> list[tuple[float, float]]:
+    """The condition area the department draws: a triangle inside :data:`PARK`."""
+    (s, w), (n, e) = PARK
+    return [(s + (n - s) * 0.2, w + (e - w) * 0.2), (s + (n - s) * 0.2, w + (e - w) * 0.7),
+            (s + (n - s) * 0.7, w + (e - w) * 0.5)]
+
+
+@pytest.fixture
+def consulted(city: City) -> str:
+    """A project as the staff test leaves it, made through the core: the rectangle
+    :data:`PARK` drawn in 东昌府区 and checked, saved as an industrial project, a round
+    started with the routing's departments (工业和信息化局 among them); its code."""
+    with city.store() as store:
+        code = create_project(
+            park_project(name="浏览器测试新材料项目", investment=Decimal("8"),
+                         demands={"new_construction_land": Decimal("2.5")}, emissions={}),
+            site=site_from_geojson(_polygon(_park_corners())), user=STAFF,
+            store=store).code
+        vet_project(code, user=STAFF, store=store)
+        start_round(code, user=STAFF, store=store)
+    return code
+
+
+@pytest.fixture
+def answered(city: City, consulted: str) -> str:
+    """``consulted`` as the department's answer leaves it: 工业和信息化局 answered 有条件同意
+    with its condition and the condition area drawn on the site; the round still open."""
+    with city.store() as store:
+        (rnd,) = rounds_of(consulted, store=store)
+        answer(rnd.id, user=INDUSTRY, answer="conditional", text=CONDITION, store=store,
+               condition=_polygon(_condition_corners()))
+        assert get_round(rnd.id, store=store).status == "open"  # others still to answer
+    return consulted
 
 
 def _shot(page: Any, name: str) -> None:
@@ -57,7 +162,7 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def test_a_staff_user_saves_a_checked_site_and_starts_a_round(server, page):
+def test_a_staff_user_saves_a_checked_site_and_starts_a_round(own_city, server, page):
     sign_in(page, server, "自然资源局小王", "/")
     page.locator(".bp-county-label").first.wait_for()
     page.evaluate("() => { blueprint.map.setView([36.4399, 116.0380], 16, {animate: false}); }")
@@ -102,7 +207,6 @@ def test_a_staff_user_saves_a_checked_site_and_starts_a_round(server, page):
     assert code in page.locator("#bp-projects").inner_text()
     assert "会商中 1" in page.locator("#bp-counts").inner_text()
     assert_accessible(page)
-    STATE["code"] = code
 
 
 def _click_on_answer_map(page: Any, lat: float, lon: float, done: str) -> None:
@@ -118,9 +222,8 @@ def _click_on_answer_map(page: Any, lat: float, lon: float, done: str) -> None:
     _click_until(page, x, y, done)
 
 
-def test_a_department_answers_with_a_drawn_condition(server, page):
-    code = STATE.get("code")
-    assert code, "the staff test saves the project first"
+def test_a_department_answers_with_a_drawn_condition(own_city, server, page, consulted):
+    code = consulted  # the first (the only) round in the inbox waiting for an answer
     sign_in(page, server, "工信局小李", "/inbox")
     row = page.locator("#bp-inbox tr", has_text=code)
     assert row.count() == 1 and "未答复" in row.inner_text()
@@ -129,9 +232,7 @@ def test_a_department_answers_with_a_drawn_condition(server, page):
     tool = page.locator("#bp-answer .leaflet-draw-draw-polygon")
     assert tool.get_attribute("title") == "绘制多边形条件范围"  # not 地块: a condition area
     tool.click()
-    (s, w), (n, e) = PARK
-    corners = [(s + (n - s) * 0.2, w + (e - w) * 0.2), (s + (n - s) * 0.2, w + (e - w) * 0.7),
-               (s + (n - s) * 0.7, w + (e - w) * 0.5)]
+    corners = _condition_corners()
     vertices = "document.querySelectorAll('#bp-answer-map .leaflet-editing-icon').length"
     for n, (lat, lon) in enumerate(corners, start=1):
         _click_on_answer_map(page, lat, lon, f"{vertices} >= {n}")
@@ -139,7 +240,7 @@ def test_a_department_answers_with_a_drawn_condition(server, page):
     _click_on_answer_map(page, *corners[0], "document.getElementById('bp-condition').value")
     assert page.locator("#bp-condition").input_value().startswith('{"type":"Polygon"')
     assert page.locator("input[name=answer][value=conditional]").is_checked()
-    page.fill("textarea[name=text]", "须保留厂区东侧 30 米绿化隔离带。")
+    page.fill("textarea[name=text]", CONDITION)
     _shot(page, "inbox_answer_drawn")
     assert_accessible(page)
     page.click("#bp-send-answer")
@@ -153,11 +254,11 @@ def test_a_department_answers_with_a_drawn_condition(server, page):
     assert_accessible(page)
 
 
-def test_a_stale_answer_form_keeps_the_department_in_the_header(server, page, console):
+def test_a_stale_answer_form_keeps_the_department_in_the_header(server, page, console,
+                                                                answered):
     """A form whose CSRF token went stale: the page in Chinese with the way back, under the
     same header as every page (the department's name, not its code)."""
-    code = STATE.get("code")
-    assert code, "the staff test saves the project first"
+    code = answered
     sign_in(page, server, "工信局小李", "/inbox")
     assert page.locator("#bp-user").inner_text() == "工信局小李（会商部门，工业和信息化局）"
     page.locator("#bp-inbox tr", has_text=code).get_by_role("link", name="修改意见").click()
@@ -174,9 +275,9 @@ def test_a_stale_answer_form_keeps_the_department_in_the_header(server, page, co
     assert "有条件同意" in page.locator("#bp-inbox tr", has_text=code).inner_text()
 
 
-def test_staff_add_a_department_and_a_library_another_county_sees_no_action(server, page):
-    code = STATE.get("code")
-    assert code, "the staff test saves the project first"
+def test_staff_add_a_department_and_a_library_another_county_sees_no_action(server, page,
+                                                                           answered):
+    code = answered
     sign_in(page, server, "自然资源局小王", f"/projects/{code}")
     page.select_option("#bp-add-dept-form select[name=department]", "water")
     page.fill("#bp-add-dept-form input[name=reason]", "地块临近河道，须征求水利部门意见")
@@ -217,7 +318,7 @@ def _drag_on_revise_map(page: Any, south_west: tuple[float, float],
     page.mouse.up()
 
 
-def test_a_refused_revision_keeps_the_drawn_site_on_the_map(server, page, console):
+def test_a_refused_revision_keeps_the_drawn_site_on_the_map(city, server, page, console):
     """修改项目 with a newly drawn site and a wrong amount (总投资 0, the server's to refuse):
     the page comes back with the reason, the drawn site still on the map and in the form;
     the corrected form sends it.
@@ -233,14 +334,11 @@ def test_a_refused_revision_keeps_the_drawn_site_on_the_map(server, page, consol
             route.continue_()
 
     page.route("**/static/revise.js", hold)
-    store = open_store("", STATE["data"])
-    try:
+    with city.store() as store:
         code = create_project(park_project(name="浏览器修改地块项目"),
                               site=site("01_park_clean.txt"), user=DCF_STAFF,
                               store=store).code
         vet_project(code, user=DCF_STAFF, store=store)
-    finally:
-        store.close()
     sign_in(page, server, "自然资源局小王", f"/projects/{code}")
     page.locator("#bp-project-map .leaflet-container").wait_for()
     assert not page.locator("#bp-revise-form").is_visible()  # folded until wanted
