@@ -170,6 +170,37 @@ def test_figures_of_a_month_agree_with_a_count_by_hand(tstore: Store) -> None:
     assert unit["due"] >= 2 and unit["on_time"] >= 1
 
 
+def test_a_past_month_s_figures_stay_as_they_stood_at_its_close(tstore: Store) -> None:
+    """A month's figures (and so its bulletin) are as of the close of its window: a project
+    tracked then and taken out of the library (调出) afterwards was dropped from them, and
+    counted under 调出 in a month it was still planned, when they were computed again later
+    (the ranking of its county changed after the bulletin was out)."""
+    from blueprint.analysis.projects import exit_project
+
+    gt = "371526"  # a county no other test of this module uses
+    code = _tracked(tstore, "高唐调出测试项目", county=gt)
+    for month in MONTHS[:5]:
+        submit_report(code, month, investment="100", funds_arrived="80", user=STAFF,
+                      store=tstore, milestones={"start": "2026-03-10"}
+                      if month == "2026-03" else {}, at=cn(f"{month}-20 10:00"))
+    before = month_figures("2026-05", store=tstore).counties[gt]
+    exit_project(code, user=STAFF, store=tstore, reason="企业放弃投资",
+                 at=cn("2026-06-10 10:00"))
+    after = month_figures("2026-05", store=tstore)
+    row = after.counties[gt]
+    # as counted by hand at the close of May: one project, planned, tracked, on plan
+    assert (row["projects"], row["tracked"]) == (1, 1)
+    assert {s: v["count"] for s, v in row["by_stage"].items()} == {"planned": 1}
+    assert row["planned"] == Decimal(500) == row["done"]
+    assert row["investment_vs_plan"] == Decimal(1) and row["green"] == 1
+    assert row["score"] == before["score"]
+    assert code in [s.project.code for s in after.statuses]
+    # June's figures, after the exit, leave it out
+    june = month_figures("2026-06", store=tstore).counties[gt]
+    assert june["tracked"] == 0 and june["by_stage"] == {
+        "exited": {"count": 1, "investment": Decimal("12.5")}}
+
+
 def test_the_commands(tstore: Store, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # noqa: ANN001
     """``blueprint tracking …`` and ``blueprint bulletin`` on the same core (CliRunner)."""
     import json
