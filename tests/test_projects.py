@@ -219,6 +219,17 @@ def test_revision_keeps_old_sites_and_only_while_planned(store: Store) -> None:
     assert row.detail["before"]["investment"] == "12.5"
     assert row.detail["after"]["investment"] == "13"
     assert row.detail["after"]["site_version"] == 2
+    # the libraries a revision puts the project in are part of what it changed: recorded
+    # as set_tags records them (the row said nothing of them: city_key came and went
+    # without a trace)
+    assert (row.detail["before"]["tags"], row.detail["after"]["tags"]) == ([], ["city_key"])
+    revise_project(code, user=STAFF, store=store, reason="退出市级重点项目库",
+                   data=park_project(investment=Decimal("13")))
+    later = read_audit(store=store, project=code, action="project.revise")[-1]
+    assert (later.detail["before"]["tags"], later.detail["after"]["tags"]) == (
+        ["city_key"], [])
+    was, now = later.detail["before"], later.detail["after"]  # nothing else changed
+    assert [k for k in now if now[k] != was[k]] == ["tags"]
     with pytest.raises(BadInput):
         revise_project(code, user=STAFF, store=store, reason="x",
                        data=park_project(county="371521"))

@@ -412,12 +412,16 @@ def revise_project(code: str, *, user: User, store: Store, reason: str,
             update.update(site=shapely.to_wkb(site.geometry), site_version=version,
                           site_parcels=parcels_text(site))
             before["site_version"], values["site_version"] = project.site_version, version
-        if data is not None:
+        after = dict(values)
+        if data is not None:  # the libraries too: the revision puts it in exactly these
             replace_tags(conn, project, data.tags, user, at)
+            before["tags"], after["tags"] = list(project.tags), list(dict.fromkeys(data.tags))
+            for key in ("demands", "emissions"):  # as read back, as ``before`` has them
+                after[key] = json.loads(values[key])
         conn.execute(projects.update().where(projects.c.id == project.id).values(**update))
         write_audit(conn, actor=user.name, action="project.revise", obj=f"project:{code}",
                     project=code, at=at, detail={"reason": reason, "before": before,
-                                                 "after": values})
+                                                 "after": after})
     return get_project(code, store=store)
 
 
