@@ -89,6 +89,49 @@ def test_colour_follows_the_reports_and_a_late_report_is_listed(tstore: Store) -
     assert _colour(tstore, code, "2026-06-21 10:00") == "green"
 
 
+@pytest.mark.parametrize("act", ["close", "escalate"])
+def test_a_problem_closed_or_escalated_twice_at_once_is_so_once(tstore: Store,
+                                                                 act: str) -> None:
+    """Two staff close (销号) — or escalate — the same problem at the same moment: each read
+    it open before the transaction that locks its project, so both wrote the event and the
+    problem was closed twice (two 销号 records, two audit rows). The second must be refused
+    as a problem already closed (escalated) is."""
+    import threading
+    import time
+
+    from blueprint.analysis.projects.records import load_project
+    from blueprint.analysis.tracking import raise_problem
+    from blueprint.layers.errors import IllegalTransition
+    from blueprint.layers.schema import tracking_problem_events
+
+    code = _tracked(tstore, f"并发{act}测试项目")
+    problem = raise_problem(code, "施工道路未硬化", user=STAFF, store=tstore,
+                            at=cn("2026-02-01 10:00")).id
+    done: list[str] = []
+
+    def twice(n: int) -> None:
+        try:
+            {"close": close, "escalate": escalate}[act](
+                problem, user=STAFF, store=tstore, note=f"第 {n} 次", at=cn("2026-02-02 10:00"))
+            done.append("done")
+        except IllegalTransition:
+            done.append("refused")
+
+    threads = [threading.Thread(target=twice, args=(n,)) for n in (1, 2)]
+    with tstore.engine.begin() as conn:  # a writer holding the project's row meanwhile
+        load_project(conn, code, for_update=True)
+        for t in threads:
+            t.start()
+        time.sleep(1.5)  # both have read the problem, and wait for the row
+    for t in threads:
+        t.join(60)
+    assert sorted(done) == ["done", "refused"]
+    with tstore.engine.connect() as conn:
+        kinds = conn.execute(sa.select(tracking_problem_events.c.kind).where(
+            tracking_problem_events.c.problem_id == problem)).scalars().all()
+    assert kinds == [act]
+
+
 def test_county_staff_report_only_for_their_county(tstore: Store) -> None:
     code = _tracked(tstore, "权限测试项目")
     with pytest.raises(NotAllowed):
