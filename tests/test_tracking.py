@@ -244,6 +244,26 @@ def test_a_past_month_s_figures_stay_as_they_stood_at_its_close(tstore: Store) -
         "exited": {"count": 1, "investment": Decimal("12.5")}}
 
 
+def test_a_past_month_s_figures_are_judged_by_the_plan_in_force_then(tstore: Store) -> None:
+    """A plan set again (a new version, 调整计划) after a month's window closed rewrote that
+    month's figures and bulletin: the month on plan then was judged, later, against the
+    new plan's amounts. The month's figures use the plan in force at its close."""
+    xj = "371524"  # a county no other test of this module uses
+    code = _tracked(tstore, "莘县调整计划测试项目", county=xj)
+    for month in MONTHS[:5]:
+        submit_report(code, month, investment="100", user=STAFF, store=tstore,
+                      milestones={"start": "2026-03-10"} if month == "2026-03" else {},
+                      at=cn(f"{month}-20 10:00"))
+    set_plan(code, milestones=[Milestone("start", date(2026, 3, 15), "住房和城乡建设局")],
+             investment={m: "300" for m in MONTHS}, user=STAFF, store=tstore,
+             reason="调整计划", at=cn("2026-06-10 09:00"))
+    may = month_figures("2026-05", store=tstore).counties[xj]
+    assert (may["planned"], may["done"]) == (Decimal(500), Decimal(500))  # 5 × 100 planned
+    assert may["investment_vs_plan"] == Decimal(1) and may["green"] == 1
+    june = month_figures("2026-06", store=tstore).counties[xj]  # the new plan from then on
+    assert june["planned"] == Decimal(1800) and june["red"] == 1
+
+
 def test_the_commands(tstore: Store, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # noqa: ANN001
     """``blueprint tracking …`` and ``blueprint bulletin`` on the same core (CliRunner)."""
     import json

@@ -280,7 +280,8 @@ def read_tracked(*, store: Store, at: datetime | None = None, county: str | None
     the colours (none without ``sites``)."""
     at = now_utc(at)
     with store.read() as conn:
-        plans = all_plans(conn, county)  # one county's, when asked: not the city's
+        plans = all_plans(conn, county, until=at)  # one county's, when asked; in force at
+        # ``at``: a plan set again later does not judge the months before it
         reports, first = all_reports(conn, until=at, county=county)
         found, listed = _tracked_projects(conn, county, stage, library, sites, at)
     return Tracked(at, county, plans, reports, first,
