@@ -219,6 +219,17 @@ def test_revision_keeps_old_sites_and_only_while_planned(store: Store) -> None:
     assert row.detail["before"]["investment"] == "12.5"
     assert row.detail["after"]["investment"] == "13"
     assert row.detail["after"]["site_version"] == 2
+    # the libraries a revision puts the project in are part of what it changed: recorded
+    # as set_tags records them (the row said nothing of them: city_key came and went
+    # without a trace)
+    assert (row.detail["before"]["tags"], row.detail["after"]["tags"]) == ([], ["city_key"])
+    revise_project(code, user=STAFF, store=store, reason="退出市级重点项目库",
+                   data=park_project(investment=Decimal("13")))
+    later = read_audit(store=store, project=code, action="project.revise")[-1]
+    assert (later.detail["before"]["tags"], later.detail["after"]["tags"]) == (
+        ["city_key"], [])
+    was, now = later.detail["before"], later.detail["after"]  # nothing else changed
+    assert [k for k in now if now[k] != was[k]] == ["tags"]
     with pytest.raises(BadInput):
         revise_project(code, user=STAFF, store=store, reason="x",
                        data=park_project(county="371521"))
@@ -253,6 +264,41 @@ def test_exit_reclaims_every_quota_in_one_transaction(city: Store) -> None:
     # nothing to reclaim: the exit still happens
     other = create_project(park_project(), user=DCF_STAFF, store=city).code
     assert exit_project(other, user=DCF_STAFF, reason="撤回", store=city)["reclaim"] is None
+
+
+def test_a_county_user_s_revet_is_refused_before_anything_is_vetted(city: Store,
+                                                                      tmp_path) -> None:
+    """Re-vetting every stale project (a city-level act) by a county's staff vetted that
+    county's stale projects one by one, then stopped at the first of another county with a
+    refusal, leaving some vetted and others not. Now it is refused before anything is
+    vetted, naming the county; a city-level user then vets them all."""
+    from blueprint.analysis.projects.reports import stale_projects as stale
+
+    clean = site("01_park_clean.txt")
+    mine = create_project(park_project(), site=clean, user=STAFF, store=city).code
+    theirs = create_project(park_project(county="371521"), site=clean, user=STAFF,
+                            store=city).code
+    for code in sorted((mine, theirs)):
+        vet_project(code, user=STAFF, store=city)
+    import geopandas as gpd
+
+    path = tmp_path / "redline.geojson"
+    gpd.GeoDataFrame({"code": ["HX-NEW"]}, geometry=[clean.geometry.buffer(0.001)],
+                     crs=4490).to_file(path, driver="GeoJSON", engine="pyogrio")
+    import_layer(path, ImportOptions(kind="ecological_redline", name="ecological_redline",
+                                     id_field="code"), store=city)
+    assert {s.project for s in stale(store=city)} == {mine, theirs}
+
+    def vetted() -> int:
+        return len(read_audit(store=city, action="project.vet"))
+
+    before = vetted()
+    with pytest.raises(NotAllowed) as refused:
+        revet_stale(user=DCF_STAFF, store=city)
+    assert "东昌府区" in refused.value.message_zh
+    assert vetted() == before  # nothing vetted, not even its own county's project
+    assert {s.project for s in stale(store=city)} == {mine, theirs}
+    assert {r["project"] for r in revet_stale(user=STAFF, store=city)} == {mine, theirs}
 
 
 def test_a_report_stored_with_naive_import_times_is_not_stale(city: Store) -> None:

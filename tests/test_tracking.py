@@ -89,6 +89,49 @@ def test_colour_follows_the_reports_and_a_late_report_is_listed(tstore: Store) -
     assert _colour(tstore, code, "2026-06-21 10:00") == "green"
 
 
+@pytest.mark.parametrize("act", ["close", "escalate"])
+def test_a_problem_closed_or_escalated_twice_at_once_is_so_once(tstore: Store,
+                                                                 act: str) -> None:
+    """Two staff close (销号) — or escalate — the same problem at the same moment: each read
+    it open before the transaction that locks its project, so both wrote the event and the
+    problem was closed twice (two 销号 records, two audit rows). The second must be refused
+    as a problem already closed (escalated) is."""
+    import threading
+    import time
+
+    from blueprint.analysis.projects.records import load_project
+    from blueprint.analysis.tracking import raise_problem
+    from blueprint.layers.errors import IllegalTransition
+    from blueprint.layers.schema import tracking_problem_events
+
+    code = _tracked(tstore, f"并发{act}测试项目")
+    problem = raise_problem(code, "施工道路未硬化", user=STAFF, store=tstore,
+                            at=cn("2026-02-01 10:00")).id
+    done: list[str] = []
+
+    def twice(n: int) -> None:
+        try:
+            {"close": close, "escalate": escalate}[act](
+                problem, user=STAFF, store=tstore, note=f"第 {n} 次", at=cn("2026-02-02 10:00"))
+            done.append("done")
+        except IllegalTransition:
+            done.append("refused")
+
+    threads = [threading.Thread(target=twice, args=(n,)) for n in (1, 2)]
+    with tstore.engine.begin() as conn:  # a writer holding the project's row meanwhile
+        load_project(conn, code, for_update=True)
+        for t in threads:
+            t.start()
+        time.sleep(1.5)  # both have read the problem, and wait for the row
+    for t in threads:
+        t.join(60)
+    assert sorted(done) == ["done", "refused"]
+    with tstore.engine.connect() as conn:
+        kinds = conn.execute(sa.select(tracking_problem_events.c.kind).where(
+            tracking_problem_events.c.problem_id == problem)).scalars().all()
+    assert kinds == [act]
+
+
 def test_county_staff_report_only_for_their_county(tstore: Store) -> None:
     code = _tracked(tstore, "权限测试项目")
     with pytest.raises(NotAllowed):
@@ -168,6 +211,57 @@ def test_figures_of_a_month_agree_with_a_count_by_hand(tstore: Store) -> None:
     assert sorted(r["rank"] for r in figures.counties.values()) == [1, 2]
     unit = figures.units["住房和城乡建设局"]
     assert unit["due"] >= 2 and unit["on_time"] >= 1
+
+
+def test_a_past_month_s_figures_stay_as_they_stood_at_its_close(tstore: Store) -> None:
+    """A month's figures (and so its bulletin) are as of the close of its window: a project
+    tracked then and taken out of the library (调出) afterwards was dropped from them, and
+    counted under 调出 in a month it was still planned, when they were computed again later
+    (the ranking of its county changed after the bulletin was out)."""
+    from blueprint.analysis.projects import exit_project
+
+    gt = "371526"  # a county no other test of this module uses
+    code = _tracked(tstore, "高唐调出测试项目", county=gt)
+    for month in MONTHS[:5]:
+        submit_report(code, month, investment="100", funds_arrived="80", user=STAFF,
+                      store=tstore, milestones={"start": "2026-03-10"}
+                      if month == "2026-03" else {}, at=cn(f"{month}-20 10:00"))
+    before = month_figures("2026-05", store=tstore).counties[gt]
+    exit_project(code, user=STAFF, store=tstore, reason="企业放弃投资",
+                 at=cn("2026-06-10 10:00"))
+    after = month_figures("2026-05", store=tstore)
+    row = after.counties[gt]
+    # as counted by hand at the close of May: one project, planned, tracked, on plan
+    assert (row["projects"], row["tracked"]) == (1, 1)
+    assert {s: v["count"] for s, v in row["by_stage"].items()} == {"planned": 1}
+    assert row["planned"] == Decimal(500) == row["done"]
+    assert row["investment_vs_plan"] == Decimal(1) and row["green"] == 1
+    assert row["score"] == before["score"]
+    assert code in [s.project.code for s in after.statuses]
+    # June's figures, after the exit, leave it out
+    june = month_figures("2026-06", store=tstore).counties[gt]
+    assert june["tracked"] == 0 and june["by_stage"] == {
+        "exited": {"count": 1, "investment": Decimal("12.5")}}
+
+
+def test_a_past_month_s_figures_are_judged_by_the_plan_in_force_then(tstore: Store) -> None:
+    """A plan set again (a new version, 调整计划) after a month's window closed rewrote that
+    month's figures and bulletin: the month on plan then was judged, later, against the
+    new plan's amounts. The month's figures use the plan in force at its close."""
+    xj = "371524"  # a county no other test of this module uses
+    code = _tracked(tstore, "莘县调整计划测试项目", county=xj)
+    for month in MONTHS[:5]:
+        submit_report(code, month, investment="100", user=STAFF, store=tstore,
+                      milestones={"start": "2026-03-10"} if month == "2026-03" else {},
+                      at=cn(f"{month}-20 10:00"))
+    set_plan(code, milestones=[Milestone("start", date(2026, 3, 15), "住房和城乡建设局")],
+             investment={m: "300" for m in MONTHS}, user=STAFF, store=tstore,
+             reason="调整计划", at=cn("2026-06-10 09:00"))
+    may = month_figures("2026-05", store=tstore).counties[xj]
+    assert (may["planned"], may["done"]) == (Decimal(500), Decimal(500))  # 5 × 100 planned
+    assert may["investment_vs_plan"] == Decimal(1) and may["green"] == 1
+    june = month_figures("2026-06", store=tstore).counties[xj]  # the new plan from then on
+    assert june["planned"] == Decimal(1800) and june["red"] == 1
 
 
 def test_the_commands(tstore: Store, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # noqa: ANN001

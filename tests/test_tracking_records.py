@@ -334,8 +334,10 @@ def test_the_sync_raises_what_older_rounds_left(city: Store) -> None:
     assert len(again) == 1 and sync_consultation_problems(user=STAFF, store=city) == []
     [back] = list_problems(store=city, project=code)
     assert back.source_ref == raised.source_ref and back.owner_unit == raised.owner_unit
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed) as refused:
         sync_consultation_problems(user=DCF_STAFF, store=city)
+    # said of what was asked, a city-level act (it was told it may not change the layers)
+    assert refused.value.message_zh == "用户“nr_dcf”为县级用户，此操作仅限市级"
 
 
 def _drop_problem(store: Store, problem_id: int) -> None:

@@ -363,6 +363,23 @@ def stage_history(code: str, *, store: Store) -> list[dict[str, Any]]:
              "reason": r.reason} for r in rows]
 
 
+def stages_reached(conn: Connection, at: datetime,
+                   ids: Collection[int] | None = None) -> dict[int, list[str]]:
+    """The stages each project (of ``ids`` when given) had moved to by ``at``, in the order
+    of its history (``project_stages``, creation first): the last is its stage at ``at``.
+    A project created after ``at`` is not in it."""
+    query = sa.select(project_stages.c.id, project_stages.c.project_id,
+                      project_stages.c.to_stage, project_stages.c.at)
+    if ids is not None:
+        query = query.where(project_stages.c.project_id.in_(sorted(ids)))
+    moves = sorted(((utc(r.at), r.id, r.project_id, r.to_stage) for r in conn.execute(query)
+                    if utc(r.at) <= at), key=lambda m: (m[0], m[1]))
+    found: dict[int, list[str]] = {}
+    for *_, project_id, stage in moves:
+        found.setdefault(project_id, []).append(stage)
+    return found
+
+
 def revise_project(code: str, *, user: User, store: Store, reason: str,
                    data: ProjectInput | None = None, site: Site | None = None,
                    at: datetime | None = None) -> Project:
@@ -395,12 +412,16 @@ def revise_project(code: str, *, user: User, store: Store, reason: str,
             update.update(site=shapely.to_wkb(site.geometry), site_version=version,
                           site_parcels=parcels_text(site))
             before["site_version"], values["site_version"] = project.site_version, version
-        if data is not None:
+        after = dict(values)
+        if data is not None:  # the libraries too: the revision puts it in exactly these
             replace_tags(conn, project, data.tags, user, at)
+            before["tags"], after["tags"] = list(project.tags), list(dict.fromkeys(data.tags))
+            for key in ("demands", "emissions"):  # as read back, as ``before`` has them
+                after[key] = json.loads(values[key])
         conn.execute(projects.update().where(projects.c.id == project.id).values(**update))
         write_audit(conn, actor=user.name, action="project.revise", obj=f"project:{code}",
                     project=code, at=at, detail={"reason": reason, "before": before,
-                                                 "after": values})
+                                                 "after": after})
     return get_project(code, store=store)
 
 

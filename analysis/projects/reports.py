@@ -203,9 +203,16 @@ def staleness_of(project: Project, report: StoredReport | None, *, store: Store,
 def revet_stale(*, user: User, store: Store, rules: Rules | None = None,
                 at: datetime | None = None) -> list[dict[str, Any]]:
     """Vet every stale project again; one row each: code, verdict before and after,
-    ``changed``, and why it was stale."""
+    ``changed``, and why it was stale. The user must be allowed to vet every one of them
+    (:func:`require_staff` for each one's county), checked before any is vetted: a county's
+    staff is refused while another county's project is stale, with nothing vetted."""
+    found = stale_projects(store=store)
+    with store.read() as conn:
+        counties = {load_project(conn, s.project).county for s in found}
+    for county in sorted(counties):
+        require_staff(user, county, store=store)
     results = []
-    for stale in stale_projects(store=store):
+    for stale in found:
         fresh = vet_project(stale.project, user=user, store=store, rules=rules, at=at)
         results.append({"project": stale.project, "before": stale.verdict,
                         "after": fresh.verdict, "changed": fresh.verdict != stale.verdict,

@@ -28,11 +28,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
-
-from blueprint.analysis.clock import CST, iso_utc, now_utc, today_cn, utc
+from blueprint.analysis.clock import CST, iso_utc, now_utc, today_cn
 from blueprint.analysis.projects.model import RESERVE, SIGNED, STAGES, Project
-from blueprint.analysis.projects.records import list_projects
+from blueprint.analysis.projects.records import list_projects, stages_reached
 from blueprint.analysis.tracking.config import RATES, load_settings
 from blueprint.analysis.tracking.model import (
     check_month,
@@ -43,7 +41,6 @@ from blueprint.analysis.tracking.model import (
 from blueprint.analysis.tracking.problems import list_problems
 from blueprint.analysis.tracking.status import Status, project_statuses
 from blueprint.layers.errors import BadInput
-from blueprint.layers.schema import project_stages
 from blueprint.layers.store import Store
 
 LATER = ("signed", "started", "producing", "effective")
@@ -80,15 +77,10 @@ class Figures:
                 "counties": plain(self.counties), "units": plain(self.units)}
 
 
-def _reached_stages(store: Store, at: datetime) -> dict[int, set[str]]:
+def _stages_by(store: Store, at: datetime) -> dict[int, list[str]]:
+    """Per project, the stages it had moved to by ``at`` (the last: its stage then)."""
     with store.read() as conn:
-        rows = conn.execute(sa.select(project_stages.c.project_id, project_stages.c.to_stage,
-                                      project_stages.c.at)).all()
-    found: dict[int, set[str]] = {}
-    for r in rows:
-        if utc(r.at) <= at:
-            found.setdefault(r.project_id, set()).add(r.to_stage)
-    return found
+        return stages_reached(conn, at)
 
 
 def _reached_at_least(stages: set[str], stage: str) -> bool:
@@ -96,7 +88,7 @@ def _reached_at_least(stages: set[str], stage: str) -> bool:
     return any(s in STAGES[floor:STAGES.index("effective") + 1] for s in stages)
 
 
-def _county(projects: list[Project], statuses: list[Status], reached: dict[int, set[str]],
+def _county(projects: list[Project], statuses: list[Status], reached: dict[int, list[str]],
             quarter: list[str], at: datetime) -> dict[str, Any]:
     today = at.astimezone(CST).date()
     by_stage: dict[str, dict[str, Any]] = {}
@@ -105,8 +97,8 @@ def _county(projects: list[Project], statuses: list[Status], reached: dict[int, 
         row["count"] += 1
         row["investment"] += p.investment
     total = len(projects)
-    to_reserve = sum(_reached_at_least(reached.get(p.id, set()), RESERVE) for p in projects)
-    to_signed = sum(_reached_at_least(reached.get(p.id, set()), SIGNED) for p in projects)
+    to_reserve = sum(_reached_at_least(set(reached.get(p.id, [])), RESERVE) for p in projects)
+    to_signed = sum(_reached_at_least(set(reached.get(p.id, [])), SIGNED) for p in projects)
     due: Counter[str] = Counter()
     met: Counter[str] = Counter()
     for s in statuses:
@@ -197,9 +189,11 @@ def month_figures(month: str, *, store: Store, at: datetime | None = None) -> Fi
     year, mon = (int(p) for p in month.split("-"))
     quarter = [m for m in quarter_months(year, (mon - 1) // 3 + 1) if m <= month]
     statuses = project_statuses(store=store, at=at, sites=False)  # figures draw no map
-    reached = _reached_stages(store, at)
+    reached = _stages_by(store, at)
     counties: dict[str, dict[str, Any]] = {}
     everyone = [p for p in list_projects(store=store, sites=False) if p.created_at <= at]
+    for p in everyone:  # each in the stage it was in at the close, not now
+        p.stage = reached[p.id][-1] if p.id in reached else p.stage
     for county in sorted({p.county for p in everyone}):
         row = _county([p for p in everyone if p.county == county],
                       [s for s in statuses if s.project.county == county], reached, quarter, at)

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import now_utc, utc
+from blueprint.analysis.tracking.common import require_city
 from blueprint.analysis.tracking.problems import raise_linked
 from blueprint.layers.schema import (
     consultation_rounds,
@@ -107,7 +108,8 @@ def sync_consultation_problems(*, user: User, store: Store,
                                at: datetime | None = None) -> list[int]:
     """Raise the problems of every closed round and every meeting item that has none yet
     (rounds closed before problems flowed into tracking); idempotent. City-level staff."""
-    user.require_city_wide("nr_staff", "city_quota_manager")
+    user.require("nr_staff", "city_quota_manager")
+    require_city(user)  # refused as a city-level act (not as a change of the layers)
     at = now_utc(at)
     raised: list[int] = []
     with store.engine.begin() as conn:

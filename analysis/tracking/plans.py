@@ -77,11 +77,14 @@ def set_plan(code: str, *, milestones: list[Milestone], investment: dict[str, An
     return get_plan(code, store=store)
 
 
-def load_plan(conn: Connection, project_id: int, code: str) -> Plan | None:
-    """The newest plan of a project read on ``conn``, or None."""
-    row = conn.execute(sa.select(tracking_plans).where(
-        tracking_plans.c.project_id == project_id).order_by(
-        tracking_plans.c.version.desc()).limit(1)).first()
+def load_plan(conn: Connection, project_id: int, code: str,
+              until: datetime | None = None) -> Plan | None:
+    """The newest plan of a project read on ``conn`` (the newest set by ``until``: the plan
+    in force then), or None."""
+    query = sa.select(tracking_plans).where(tracking_plans.c.project_id == project_id)
+    if until is not None:
+        query = query.where(tracking_plans.c.created_at <= until)
+    row = conn.execute(query.order_by(tracking_plans.c.version.desc()).limit(1)).first()
     if row is None:
         return None
     ms = conn.execute(sa.select(tracking_milestones).where(
@@ -106,13 +109,19 @@ def get_plan(code: str, *, store: Store) -> Plan:
     return plan
 
 
-def all_plans(conn: Connection, county: str | None = None) -> dict[int, Plan]:
+def all_plans(conn: Connection, county: str | None = None,
+              until: datetime | None = None) -> dict[int, Plan]:
     """The newest plan of every project that has one (of ``county`` when given: not read
-    city-wide to keep one county's), by project id (few queries)."""
+    city-wide to keep one county's; the newest set by ``until`` when given: the plans in
+    force then, a plan set again later not judging the months before it), by project id
+    (few queries)."""
     from blueprint.layers.schema import projects
 
-    newest = sa.select(tracking_plans.c.project_id, sa.func.max(tracking_plans.c.version)
-                       .label("v")).group_by(tracking_plans.c.project_id).subquery()
+    versions = sa.select(tracking_plans.c.project_id, sa.func.max(tracking_plans.c.version)
+                         .label("v"))
+    if until is not None:
+        versions = versions.where(tracking_plans.c.created_at <= until)
+    newest = versions.group_by(tracking_plans.c.project_id).subquery()
     query = sa.select(tracking_plans, projects.c.code).join(
         newest, sa.and_(newest.c.project_id == tracking_plans.c.project_id,
                         newest.c.v == tracking_plans.c.version)).join(

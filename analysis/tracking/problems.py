@@ -113,17 +113,22 @@ def _event(problem_id: int, kind: str, *, user: User, store: Store, note: str,
            owner_unit: str | None = None, due_on: Any = None,
            at: datetime | None = None) -> Problem:
     at, note = now_utc(at), text(note, "note", limit=2000)
-    problem = get_problem(problem_id, store=store)
+    problem = get_problem(problem_id, store=store)  # its project (never changes)
     with store.engine.begin() as conn:
         project = load_project(conn, problem.project, for_update=True)
-        if kind in ("reassign", "close") and problem.escalated:
+        # its state read again under the project's lock: another writer may have closed
+        # or escalated it since it was read above
+        done = set(conn.execute(sa.select(tracking_problem_events.c.kind).where(
+            tracking_problem_events.c.problem_id == problem_id)).scalars())
+        escalated = "escalate" in done
+        if kind in ("reassign", "close") and escalated:
             require_city(user)  # escalated: the city owns it now
         else:
             require_reporter(user, project, store=store)
-        if problem.status == "closed":
+        if "close" in done:
             raise IllegalTransition(f"problem {problem_id} is closed", where="problem",
                                     message_zh=f"问题 {problem_id} 已销号")
-        if kind == "escalate" and problem.escalated:
+        if kind == "escalate" and escalated:
             raise IllegalTransition(f"problem {problem_id} is escalated already",
                                     where="problem", message_zh=f"问题 {problem_id} 已提级")
         conn.execute(tracking_problem_events.insert().values(

@@ -23,7 +23,12 @@ from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import iso_utc, now_utc, today_cn, utc
 from blueprint.analysis.projects.model import EXITED, Project
-from blueprint.analysis.projects.records import load_project, project_filters, project_rows
+from blueprint.analysis.projects.records import (
+    load_project,
+    project_filters,
+    project_rows,
+    stages_reached,
+)
 from blueprint.analysis.tracking.common import (
     amount,
     day,
@@ -51,6 +56,7 @@ from blueprint.analysis.tracking.photos import (
 from blueprint.analysis.tracking.plans import all_plans, load_plan
 from blueprint.layers.errors import BadInput
 from blueprint.layers.schema import (
+    project_stages,
     projects,
     tracking_plans,
     tracking_problems,
@@ -221,9 +227,9 @@ def plan_start(plan: Plan) -> str | None:
 
 @dataclass(frozen=True)
 class Tracked:
-    """The tracked projects (with a plan, not exited; of ``county`` when given) with their
-    newest plans and reports by ``at``, read once for the colours and the late list of one
-    page (:func:`read_tracked`)."""
+    """The tracked projects (with a plan, not exited by ``at``, each in its stage at ``at``;
+    of ``county`` when given) with their newest plans and reports by ``at``, read once for
+    the colours and the late list of one page (:func:`read_tracked`)."""
 
     at: datetime
     county: str | None
@@ -235,9 +241,11 @@ class Tracked:
 
 
 def _tracked_projects(conn: Connection, county: str | None, stage: str | None,
-                      library: str | None, sites: bool) -> tuple[list[Project], frozenset[int]]:
-    """The tracked projects of ``county`` in one statement, and which of them are of
-    ``stage`` and ``library``: only theirs with their site (when ``sites``)."""
+                      library: str | None, sites: bool, at: datetime
+                      ) -> tuple[list[Project], frozenset[int]]:
+    """The tracked projects of ``county`` in one statement (not exited by ``at``: one taken
+    out of the library later was tracked then), and which of them are of ``stage`` and
+    ``library``: only theirs with their site (when ``sites``)."""
     kept = project_filters(stage=stage, tag=library)
     listed = sa.and_(*kept) if kept else sa.true()
     site = (projects.c.site if not kept else sa.case((listed, projects.c.site))) if sites \
@@ -246,11 +254,21 @@ def _tracked_projects(conn: Connection, county: str | None, stage: str | None,
     query = sa.select(*[c for c in projects.c if c.name not in ("site", "site_parcels")],
                       site.label("site"),
                       listed.label("listed")).where(
-        *project_filters(county=county), projects.c.stage != EXITED,
+        *project_filters(county=county), projects.c.id.not_in(exited_by(at)),
         projects.c.id.in_(sa.select(tracking_plans.c.project_id))).order_by(
         projects.c.year, projects.c.seq)
     found = project_rows(conn, query)
+    moved = stages_reached(conn, at, [p.id for _, p in found])
+    for _, p in found:  # each in the stage it was in at ``at``
+        p.stage = moved[p.id][-1] if p.id in moved else p.stage
     return [p for _, p in found], frozenset(p.id for row, p in found if row.listed)
+
+
+def exited_by(at: datetime) -> sa.Select[Any]:
+    """The ids of the projects that had left the library (调出) by ``at`` (a project's
+    moves are stored in UTC, as ``at`` is compared)."""
+    return sa.select(project_stages.c.project_id).where(
+        project_stages.c.to_stage == EXITED, project_stages.c.at <= at)
 
 
 def read_tracked(*, store: Store, at: datetime | None = None, county: str | None = None,
@@ -262,9 +280,10 @@ def read_tracked(*, store: Store, at: datetime | None = None, county: str | None
     the colours (none without ``sites``)."""
     at = now_utc(at)
     with store.read() as conn:
-        plans = all_plans(conn, county)  # one county's, when asked: not the city's
+        plans = all_plans(conn, county, until=at)  # one county's, when asked; in force at
+        # ``at``: a plan set again later does not judge the months before it
         reports, first = all_reports(conn, until=at, county=county)
-        found, listed = _tracked_projects(conn, county, stage, library, sites)
+        found, listed = _tracked_projects(conn, county, stage, library, sites, at)
     return Tracked(at, county, plans, reports, first,
                    [p for p in found if p.id in plans], listed)
 

@@ -151,7 +151,7 @@ def project_status(code: str, *, store: Store, at: datetime | None = None) -> St
     at, settings = now_utc(at), load_settings()
     with store.read() as conn:
         project = load_project(conn, code)
-        plan = load_plan(conn, project.id, code)
+        plan = load_plan(conn, project.id, code, until=at)  # in force at ``at``
         reports, _ = all_reports(conn, until=at, project_id=project.id)
     if plan is None or project.stage == EXITED:
         return None
