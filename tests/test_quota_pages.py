@@ -523,6 +523,28 @@ def test_a_form_missing_a_field_or_a_year_is_refused_not_a_server_error(
             assert client.get(f"/quota?page={page_no}").status_code == 200, page_no
 
 
+def test_a_number_beyond_any_record_is_refused_not_a_server_error(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """A reversal's operation number or a repayment's loan number too large for the
+    database's integers (hand-typed, or a pasted amount): 422 saying the number is out of
+    range, at the first step and at the confirmation, and nothing written; the embedded
+    engine answered 500 (SQLite's OverflowError) before the page checked the range."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        common = {"csrf": _csrf(client), "kind": "new_construction_land", "year": "2026",
+                  "reason": "试"}
+        before = quota.movements(store=city, limit=10_000)
+        for op, name in (("reverse", "operation_id"), ("repay", "loan_id")):
+            for number in ("99999999999999999999", "9223372036854775808", "0", "-5"):
+                for step in ({}, {"confirm": "1"}):
+                    answer = client.post("/quota/ops",
+                                         data=common | {"op": op, name: number} | step)
+                    assert answer.status_code == 422, (op, number, answer.text[-300:])
+                    assert "未记入台账" in answer.text and "编号应为" in answer.text, (op, number)
+        assert quota.movements(store=city, limit=10_000) == before
+
+
 
 @pytest.fixture
 def renamed_city(engine_name: str, tmp_path: Path) -> Iterator[Store]:

@@ -40,6 +40,7 @@ from blueprint.analysis.quota.history import OP_ZH, OPS
 from blueprint.analysis.quota.kinds import KINDS, resolve_kind, to_units
 from blueprint.layers.errors import BadInput, BlueprintError, Conflict, NotFound
 from blueprint.layers.features import features_in_bbox
+from blueprint.layers.inputs import MAX_ID
 from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.users import User, actor_stored, actor_zh
@@ -382,11 +383,17 @@ def _target(op: str, f: dict[str, str], user: User, store: Store,
 
 
 def _int(f: dict[str, str], name: str) -> int:
+    """An operation's or a loan's number, within the ids the store keeps (as the API's
+    path): a larger one overflowed SQLite's integers (a 500) before it was looked up."""
     try:
-        return int(f.get(name, ""))
+        number = int(f.get(name, ""))
     except ValueError:
         raise BadInput(f"{name} must be a number", message_zh="编号应为数字", where=name) \
             from None
+    if not 1 <= number <= MAX_ID:
+        raise BadInput(f"{name} must be from 1 to {MAX_ID}", where=name,
+                       message_zh=f"编号应为 1 至 {MAX_ID} 之间的整数")
+    return number
 
 
 def _form(form: Any) -> dict[str, str]:
