@@ -545,6 +545,32 @@ def test_a_number_beyond_any_record_is_refused_not_a_server_error(
         assert quota.movements(store=city, limit=10_000) == before
 
 
+def test_an_operation_form_with_a_nul_or_an_overlong_reason_is_refused(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The operations form checks its text fields as every other form does
+    (``check_fields``): a NUL character in any field, or a reason longer than 5000
+    characters, is 422 naming the field, and nothing is written. Before, the embedded engine
+    kept the NUL and the 6000-character reason in the ledger, and PostGIS answered 500."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        form = {"csrf": _csrf(client), "op": "allocate", "kind": "new_construction_land",
+                "year": "2026", "county": DCF, "project": "LC-2026-9002", "amount": "1",
+                "reason": "配置"}
+        before = quota.movements(store=city, limit=10_000)
+        for name, value in (("reason", "配置\x00"), ("project", "LC-2026-9002\x00"),
+                            ("reason", "长" * 6000), ("amount", "1\x00")):
+            for step in ({}, {"confirm": "1"}):
+                answer = client.post("/quota/ops", data=form | {name: value} | step,
+                                     follow_redirects=False)
+                assert answer.status_code == 422, (name, step, answer.text[-300:])
+                assert answer.json()["where"] == name, (name, step)
+        assert quota.movements(store=city, limit=10_000) == before
+        done = client.post("/quota/ops", data=form | {"confirm": "1"}, follow_redirects=False)
+        assert done.status_code == 303  # the same form, without them, is posted
+        assert len(quota.movements(store=city, limit=10_000)) == len(before) + 1
+
+
 
 @pytest.fixture
 def renamed_city(engine_name: str, tmp_path: Path) -> Iterator[Store]:

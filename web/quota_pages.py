@@ -40,7 +40,7 @@ from blueprint.analysis.quota.history import OP_ZH, OPS
 from blueprint.analysis.quota.kinds import KINDS, resolve_kind, to_units
 from blueprint.layers.errors import BadInput, BlueprintError, Conflict, NotFound
 from blueprint.layers.features import features_in_bbox
-from blueprint.layers.inputs import MAX_ID
+from blueprint.layers.inputs import MAX_ID, check_fields
 from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.users import User, actor_stored, actor_zh
@@ -447,6 +447,7 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         """First post: the confirmation stating the effect; second (``confirm``): post it."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
+        check_fields(form.multi_items())
         f = _form(form)
         op = f.get("op", "")
         shown = {"kind": f.get("kind", ""), "year": f.get("year", ""),
