@@ -52,6 +52,7 @@ from blueprint.web.render import (
     error_page,
     page,
     page_again,
+    page_of,
     shortened,
 )
 from blueprint.web.session import check_csrf
@@ -227,7 +228,7 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
     asked = str(q.get("page") or "1")  # not a page number: the first page, as every page
     total = quota.count_movements(store=store, **filters)
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)  # a page beyond them: the last
-    page_no = min(max(1, int(asked)), MAX_PAGE, pages) if asked.isdecimal() else 1
+    page_no = min(page_of(asked, total, PAGE_SIZE)[0], MAX_PAGE)
     moves = quota.movements(store=store, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
                             **filters)
     query = {"kind": kind, "year": year, **{k: v for k, v in values.items() if v}}
