@@ -523,6 +523,26 @@ def test_a_form_missing_a_field_or_a_year_is_refused_not_a_server_error(
             assert client.get(f"/quota?page={page_no}").status_code == 200, page_no
 
 
+def test_a_filter_with_a_control_character_is_said_and_dropped(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The movements' ``project`` and ``actor`` filters with a NUL (a hand-edited address):
+    the dashboard says which filter it dropped (400) and lists the rest, the export refuses
+    its address (400); PostGIS answered 500 (no NUL in its text)."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        for name in ("project", "actor"):
+            for value in ("%00", "LC-2026-9002%00", "a%01"):
+                answer = client.get(f"/quota?{name}={value}")
+                assert answer.status_code == 400, (name, value, answer.text[-300:])
+                label = "项目" if name == "project" else "操作人"
+                assert f"筛选条件“{label}”的值" in answer.text, (name, value)
+                assert 'id="bp-movements"' in answer.text, (name, value)
+                export = client.get(f"/quota/export?format=csv&{name}={value}")
+                assert export.status_code == 400, (name, value, export.text[-300:])
+                assert f"地址中“{label}”的值" in export.text, (name, value)
+
+
 def test_a_number_beyond_any_record_is_refused_not_a_server_error(
         city: Store, tmp_path: Path) -> None:  # noqa: F811
     """A reversal's operation number or a repayment's loan number too large for the

@@ -40,7 +40,7 @@ from blueprint.analysis.quota.history import OP_ZH, OPS
 from blueprint.analysis.quota.kinds import KINDS, resolve_kind, to_units
 from blueprint.layers.errors import BadInput, BlueprintError, Conflict, NotFound
 from blueprint.layers.features import features_in_bbox
-from blueprint.layers.inputs import MAX_ID, check_fields
+from blueprint.layers.inputs import CODE_LEN, MAX_ID, NAME_LEN, check_fields, check_text
 from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.users import User, actor_stored, actor_zh
@@ -103,10 +103,12 @@ def _core_filters(values: dict[str, str], year: int, kind: str) -> dict[str, Any
         raise BadInput(f"unknown operation {values['op']!r}; one of {', '.join(OPS)}",
                        message_zh="未知的操作类型", where="op")
     return {"year": year, "kind": kind, "county": values["county"] or None,
-            "project": values["project"] or None, "op": values["op"] or None,
+            "project": check_text(values["project"], "project", max_len=CODE_LEN) or None,
+            "op": values["op"] or None,
             "since": _when(values["since"], "since"),
             "until": _when(values["until"], "until", end=True),
-            "actor": actor_stored(values["actor"]) or None}
+            "actor": actor_stored(check_text(values["actor"], "actor", max_len=NAME_LEN))
+            or None}
 
 
 # the page's query parameters as its filters label them (and the export's format)
