@@ -108,3 +108,18 @@ def test_the_audit_page_reads_the_names_once(city: Store, tmp_path: Path,  # noq
     assert shown.text.count("部门：文化和旅游局") == 6 and "部门：culture" not in shown.text
     assert "县区：阳谷县" in shown.text and "县区：371521" not in shown.text
     assert len(reads) <= 1, reads
+
+
+def test_a_project_filter_with_a_control_character_is_said_and_dropped(
+        store: Store, tmp_path: Path) -> None:
+    """``/audit?project=`` with a NUL (a hand-edited or pasted address): 400 saying so, the
+    log shown without that filter, as for an over-long code; PostGIS answered 500 (no NUL in
+    its text)."""
+    create_user("市局小王", "nr_staff", None, store=store, actor="admin", password=PASSWORD)
+    with _client(store, tmp_path) as client:
+        _login(client, "市局小王", PASSWORD)
+        for project in ("%00", "LC-2026-0001%00", "LC%01"):
+            answer = client.get(f"/audit?project={project}")
+            assert answer.status_code == 400, (project, answer.text[-300:])
+            assert "项目编号含有控制字符，已忽略该条件" in answer.text, project
+            assert _ids(answer.text), project  # the log, unfiltered

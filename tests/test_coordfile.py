@@ -922,3 +922,20 @@ def test_written_polygons_read_back_with_the_same_area(
     assert after.geom_type == geometry.geom_type
     assert after.equals(geometry)
     assert after.area == pytest.approx(expected, abs=0.01)
+
+
+LONG = "9" * 4500  # more digits than int() reads (4300): it raised ValueError, a 500
+
+
+@pytest.mark.parametrize(("lines", "cls", "line"), [
+    ([*HEAD, SQUARE_HEADER.replace("5,", f"{LONG},", 1), *SQUARE], CoordinateFileError, 12),
+    ([*HEAD, SQUARE_HEADER, SQUARE[0], SQUARE[1].replace(",1,", f",{LONG},", 1), *SQUARE[2:]],
+     CoordinateFileError, 14),
+    ([*head(带号=LONG), SQUARE_HEADER, *SQUARE], UnknownCRS, 8),
+], ids=["point count", "ring", "zone"])
+def test_a_whole_number_longer_than_int_reads_is_refused_at_its_line(
+        tmp_path: Path, lines: list[str], cls: type[Exception], line: int) -> None:
+    """A point count, a ring number or a zone (带号) of thousands of digits: the file's
+    error at its line, as for any other number that is none (it was an internal error)."""
+    info = read_error(write(tmp_path, lines), cls)
+    assert f":{line}:" in str(info.value), str(info.value)[:200]

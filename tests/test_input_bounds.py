@@ -80,6 +80,8 @@ CASES: list[tuple[str, str, Any, dict[str, str] | None]] = [
     ("POST", "/api/sites/download", {"site": {}, "name": "x" * 1000}, None),
     ("GET", "/api/projects/LC%00/site", None, None),
     ("GET", "/api/projects/LC-2026-0001/site", None, {"format": "x" * 1000}),
+    ("POST", "/api/vet/points", {"points": "J1,1,4034895.777,39413513.313\nJ2," + "9" * 4500
+                                 + ",4034983.100,39413924.135"}, None),  # was a 500
 ]
 
 

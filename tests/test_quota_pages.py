@@ -523,6 +523,74 @@ def test_a_form_missing_a_field_or_a_year_is_refused_not_a_server_error(
             assert client.get(f"/quota?page={page_no}").status_code == 200, page_no
 
 
+def test_a_filter_with_a_control_character_is_said_and_dropped(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The movements' ``project`` and ``actor`` filters with a NUL (a hand-edited address):
+    the dashboard says which filter it dropped (400) and lists the rest, the export refuses
+    its address (400); PostGIS answered 500 (no NUL in its text)."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        for name in ("project", "actor"):
+            for value in ("%00", "LC-2026-9002%00", "a%01"):
+                answer = client.get(f"/quota?{name}={value}")
+                assert answer.status_code == 400, (name, value, answer.text[-300:])
+                label = "项目" if name == "project" else "操作人"
+                assert f"筛选条件“{label}”的值" in answer.text, (name, value)
+                assert 'id="bp-movements"' in answer.text, (name, value)
+                export = client.get(f"/quota/export?format=csv&{name}={value}")
+                assert export.status_code == 400, (name, value, export.text[-300:])
+                assert f"地址中“{label}”的值" in export.text, (name, value)
+
+
+def test_a_number_beyond_any_record_is_refused_not_a_server_error(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """A reversal's operation number or a repayment's loan number too large for the
+    database's integers (hand-typed, or a pasted amount): 422 saying the number is out of
+    range, at the first step and at the confirmation, and nothing written; the embedded
+    engine answered 500 (SQLite's OverflowError) before the page checked the range."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        common = {"csrf": _csrf(client), "kind": "new_construction_land", "year": "2026",
+                  "reason": "试"}
+        before = quota.movements(store=city, limit=10_000)
+        for op, name in (("reverse", "operation_id"), ("repay", "loan_id")):
+            for number in ("99999999999999999999", "9223372036854775808", "0", "-5"):
+                for step in ({}, {"confirm": "1"}):
+                    answer = client.post("/quota/ops",
+                                         data=common | {"op": op, name: number} | step)
+                    assert answer.status_code == 422, (op, number, answer.text[-300:])
+                    assert "未记入台账" in answer.text and "编号应为" in answer.text, (op, number)
+        assert quota.movements(store=city, limit=10_000) == before
+
+
+def test_an_operation_form_with_a_nul_or_an_overlong_reason_is_refused(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The operations form checks its text fields as every other form does
+    (``check_fields``): a NUL character in any field, or a reason longer than 5000
+    characters, is 422 naming the field, and nothing is written. Before, the embedded engine
+    kept the NUL and the 6000-character reason in the ledger, and PostGIS answered 500."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "city_q")
+        form = {"csrf": _csrf(client), "op": "allocate", "kind": "new_construction_land",
+                "year": "2026", "county": DCF, "project": "LC-2026-9002", "amount": "1",
+                "reason": "配置"}
+        before = quota.movements(store=city, limit=10_000)
+        for name, value in (("reason", "配置\x00"), ("project", "LC-2026-9002\x00"),
+                            ("reason", "长" * 6000), ("amount", "1\x00")):
+            for step in ({}, {"confirm": "1"}):
+                answer = client.post("/quota/ops", data=form | {name: value} | step,
+                                     follow_redirects=False)
+                assert answer.status_code == 422, (name, step, answer.text[-300:])
+                assert answer.json()["where"] == name, (name, step)
+        assert quota.movements(store=city, limit=10_000) == before
+        done = client.post("/quota/ops", data=form | {"confirm": "1"}, follow_redirects=False)
+        assert done.status_code == 303  # the same form, without them, is posted
+        assert len(quota.movements(store=city, limit=10_000)) == len(before) + 1
+
+
 
 @pytest.fixture
 def renamed_city(engine_name: str, tmp_path: Path) -> Iterator[Store]:

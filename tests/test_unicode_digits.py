@@ -34,3 +34,28 @@ def test_a_page_number_int_cannot_read_is_the_first_page(city: Store, tmp_path: 
         _login(client, "nr")
         answer = client.get(path)
     assert answer.status_code == 200, answer.text[-800:]
+
+
+LONG = "9" * 4500  # more digits than int() reads (4300): a ValueError, not a number
+
+
+@pytest.mark.parametrize("path", [f"/projects?page={LONG}", f"/tracking?page={LONG}",
+                                  f"/audit?page={LONG}", f"/quota?page={LONG}",
+                                  "/projects?page=00", "/audit?page=00"],
+                         ids=lambda path: path[:16])
+def test_a_page_number_of_any_length_is_a_page(city: Store, tmp_path: Path,  # noqa: F811
+                                               path: str) -> None:
+    """A page number longer than ``int()`` reads is beyond the last page, as ``?page=99``
+    is (it answered 500); ``00`` is no page number, as ``0`` is not (it asked the store for
+    the page before the first: a negative offset)."""
+    _users(city)
+    with _client(city, tmp_path) as client:
+        _login(client, "nr")
+        answer = client.get(path)
+    assert answer.status_code == 200, answer.text[-800:]
+
+
+def test_a_period_longer_than_int_reads_is_refused() -> None:
+    with pytest.raises(BadInput, match="period_days"):
+        period(LONG)
+    assert period("0010") == 10

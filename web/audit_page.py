@@ -4,6 +4,7 @@ administrators, natural resources staff and quota managers), and the hash chain 
 request (``?verify=1``: it reads the whole log)."""
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency annotations.
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +23,7 @@ from blueprint.analysis.quota.balances import known_counties
 from blueprint.layers.audit import count_audit, read_audit, verify_audit
 from blueprint.layers.departments import department_names
 from blueprint.layers.errors import NotAllowed
-from blueprint.layers.inputs import CODE_LEN
+from blueprint.layers.inputs import CODE_LEN, ONE_LINE
 from blueprint.layers.users import actor_zh
 from blueprint.web.render import error_page, page, page_of
 
@@ -51,6 +52,9 @@ def audit_routes(SessionDep: Any, Ctx: Any, StoreDep: Any) -> APIRouter:  # noqa
             action = None
         if project is not None and len(project) > CODE_LEN:
             refused.append(f"项目编号不超过 {CODE_LEN} 个字符，已忽略该条件")
+            project = None
+        if project is not None and not re.match(ONE_LINE, project):  # PostGIS: no NUL
+            refused.append("项目编号含有控制字符，已忽略该条件")
             project = None
         total = count_audit(store=store, project=project, action=action)
         page_no, pages = page_of(q.get("page"), total, PAGE_SIZE)

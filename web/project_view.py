@@ -53,7 +53,7 @@ def period(value: Any) -> int | None:
     text = str(value or "").strip()
     if not text:
         return None
-    if not text.isdecimal() or not 1 <= int(text) <= 366:
+    if not text.isdecimal() or len(text) > 9 or not 1 <= int(text) <= 366:  # int(): 4300 digits
         raise BadInput(f"period_days must be 1 to 366 working days, not {text!r}",
                        where="period_days", message_zh="会商期限须为 1 至 366 个工作日")
     return int(text)

@@ -40,6 +40,7 @@ from blueprint.analysis.quota.history import OP_ZH, OPS
 from blueprint.analysis.quota.kinds import KINDS, resolve_kind, to_units
 from blueprint.layers.errors import BadInput, BlueprintError, Conflict, NotFound
 from blueprint.layers.features import features_in_bbox
+from blueprint.layers.inputs import CODE_LEN, MAX_ID, NAME_LEN, check_fields, check_text
 from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.users import User, actor_stored, actor_zh
@@ -51,6 +52,7 @@ from blueprint.web.render import (
     error_page,
     page,
     page_again,
+    page_of,
     shortened,
 )
 from blueprint.web.session import check_csrf
@@ -101,10 +103,12 @@ def _core_filters(values: dict[str, str], year: int, kind: str) -> dict[str, Any
         raise BadInput(f"unknown operation {values['op']!r}; one of {', '.join(OPS)}",
                        message_zh="未知的操作类型", where="op")
     return {"year": year, "kind": kind, "county": values["county"] or None,
-            "project": values["project"] or None, "op": values["op"] or None,
+            "project": check_text(values["project"], "project", max_len=CODE_LEN) or None,
+            "op": values["op"] or None,
             "since": _when(values["since"], "since"),
             "until": _when(values["until"], "until", end=True),
-            "actor": actor_stored(values["actor"]) or None}
+            "actor": actor_stored(check_text(values["actor"], "actor", max_len=NAME_LEN))
+            or None}
 
 
 # the page's query parameters as its filters label them (and the export's format)
@@ -226,7 +230,7 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
     asked = str(q.get("page") or "1")  # not a page number: the first page, as every page
     total = quota.count_movements(store=store, **filters)
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)  # a page beyond them: the last
-    page_no = min(max(1, int(asked)), MAX_PAGE, pages) if asked.isdecimal() else 1
+    page_no = min(page_of(asked, total, PAGE_SIZE)[0], MAX_PAGE)
     moves = quota.movements(store=store, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
                             **filters)
     query = {"kind": kind, "year": year, **{k: v for k, v in values.items() if v}}
@@ -382,11 +386,17 @@ def _target(op: str, f: dict[str, str], user: User, store: Store,
 
 
 def _int(f: dict[str, str], name: str) -> int:
+    """An operation's or a loan's number, within the ids the store keeps (as the API's
+    path): a larger one overflowed SQLite's integers (a 500) before it was looked up."""
     try:
-        return int(f.get(name, ""))
+        number = int(f.get(name, ""))
     except ValueError:
         raise BadInput(f"{name} must be a number", message_zh="编号应为数字", where=name) \
             from None
+    if not 1 <= number <= MAX_ID:
+        raise BadInput(f"{name} must be from 1 to {MAX_ID}", where=name,
+                       message_zh=f"编号应为 1 至 {MAX_ID} 之间的整数")
+    return number
 
 
 def _form(form: Any) -> dict[str, str]:
@@ -440,6 +450,7 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         """First post: the confirmation stating the effect; second (``confirm``): post it."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
+        check_fields(form.multi_items())
         f = _form(form)
         op = f.get("op", "")
         shown = {"kind": f.get("kind", ""), "year": f.get("year", ""),

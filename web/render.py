@@ -109,17 +109,26 @@ def readable_where(where: str | None) -> str | None:
     return where
 
 
+PAGE_DIGITS = 18  # more digits than any page count: beyond the last page
+
+
 def page_of(asked: str | None, total: int, size: int) -> tuple[int, int]:
     """The page to show of a list of ``total`` rows, ``size`` a page, and how many pages
     there are: ``?page=`` as asked, the last page when asked beyond it, the first when the
-    value is not a page number (``0``, ``x``, ``²``).
+    value is not a page number (``0``, ``00``, ``x``, ``²``). A number of more digits than any
+    page count has is beyond the last page, however long (``int()`` reads 4300 at most).
 
     >>> page_of("3", 120, 50), page_of("99", 120, 50), page_of("²", 120, 50), page_of(None, 0, 50)
     ((3, 3), (3, 3), (1, 3), (1, 1))
+    >>> page_of("00", 120, 50), page_of("9" * 5000, 120, 50)
+    ((1, 3), (3, 3))
     """
     pages = max(1, (total + size - 1) // size)
     asked = str(asked or "1")
-    return (min(int(asked), pages) if asked.isdecimal() and asked != "0" else 1), pages
+    if not asked.isdecimal():
+        return 1, pages
+    number = int(asked) if len(asked) <= PAGE_DIGITS else pages
+    return (min(number, pages) if number > 0 else 1), pages
 
 
 def error_page(ctx: PageContext, exc: BlueprintError, status: int, back: str) -> HTMLResponse:

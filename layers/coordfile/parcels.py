@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-from blueprint.layers.coordfile.model import Block, Point, fail
+from blueprint.layers.coordfile.model import Block, Point, fail, whole
 from blueprint.layers.coordfile.zones import PREFIX_MIN
 from blueprint.layers.errors import UnknownCRS
 
@@ -32,7 +32,8 @@ def parse_header(fields: list[str], number: int, name: str) -> Block:
     count_s, area_s, parcel_no, parcel_name, kind, sheet, use, land_class = fields + [""] * (
         8 - len(fields)
     )
-    if not count_s.isdecimal():
+    count = whole(count_s)
+    if count is None:
         raise fail(
             name,
             number,
@@ -48,7 +49,7 @@ def parse_header(fields: list[str], number: int, name: str) -> Block:
             f"地块 {parcel_no} 的图形属性为“{kind}”，只有“面”可以作为用地范围",
         )
     fields_ = (parcel_no, parcel_name, kind, sheet, use, land_class)
-    return Block(number, int(count_s), area, *fields_, area_text=area_s)
+    return Block(number, count, area, *fields_, area_text=area_s)
 
 
 def parse_point(fields: list[str], number: int, name: str) -> Point:
@@ -63,7 +64,8 @@ def parse_point(fields: list[str], number: int, name: str) -> Point:
             f"界址点行有 {len(fields)} 个字段，应为 4 个（点号，圈号，X，Y）{hint_zh}",
         )
     point_name, ring_s, x_s, y_s = fields
-    if not ring_s.isdecimal() or int(ring_s) < 1:
+    ring = whole(ring_s)
+    if ring is None or ring < 1:
         raise fail(
             name,
             number,
@@ -72,7 +74,7 @@ def parse_point(fields: list[str], number: int, name: str) -> Point:
         )
     north = _number(x_s, number, name, "X (northing)", "X 坐标")
     east = _number(y_s, number, name, "Y (easting)", "Y 坐标")
-    return Point(number, point_name, int(ring_s), north, east)
+    return Point(number, point_name, ring, north, east)
 
 
 def _number(text: str, number: int, name: str, what: str, what_zh: str) -> float:

@@ -7,7 +7,7 @@ agree); the width from 几度分带, or inferred from the zone number with a war
 from __future__ import annotations
 
 from blueprint.layers.coordfile.header import attr_line
-from blueprint.layers.coordfile.model import Point, RawFile, fail
+from blueprint.layers.coordfile.model import Point, RawFile, fail, whole
 from blueprint.layers.errors import BlueprintError, UnknownCRS
 
 #: Zone numbers of China per zone width (3-degree: 75°E..135°E; 6-degree: zones 13..23).
@@ -84,7 +84,8 @@ def _declared_zone(raw: RawFile, name: str) -> int | None:
     value = raw.attributes.get("带号", "")
     if not value:
         return None
-    if not value.isdecimal():
+    zone = whole(value)
+    if zone is None:
         raise fail(
             name,
             attr_line(raw, "带号"),
@@ -92,7 +93,7 @@ def _declared_zone(raw: RawFile, name: str) -> int | None:
             f"带号“{value}”不是整数",
             UnknownCRS,
         )
-    return int(value)
+    return zone
 
 
 def _prefix_zone(
