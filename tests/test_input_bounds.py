@@ -136,3 +136,31 @@ def test_check_text_names_the_field_and_position():
     with pytest.raises(BadInput):
         check_fields([("reason", "x" * 5001)])
     check_fields([("site", "x" * 5001)], long=("site",))
+
+
+@pytest.mark.parametrize("length", ["9" * 5000, "1" + "0" * 30, "2001"],
+                         ids=["5000 digits", "31 digits", "4 digits"])
+def test_a_content_length_of_any_size_over_the_limit_is_413(length: str) -> None:
+    """A Content-Length longer than ``int()`` reads (4300 digits) is over the limit like
+    any other: 413 before the body is read, not a ValueError (uvicorn's parser refuses
+    such a header first; the app must not rely on it)."""
+    import asyncio
+
+    from blueprint.service.api.body_limit import BodyLimit
+
+    reached: list[str] = []
+    sent: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["path"])
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/api/vet", "headers": [
+        (b"content-type", b"application/json"), (b"content-length", length.encode())]}
+    asyncio.run(BodyLimit(app, upload_bytes=1000, other_bytes=1000)(scope, receive, send))
+    assert reached == [] and sent[0]["status"] == 413
