@@ -24,6 +24,21 @@ ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
 #: A text: line breaks and tabs allowed, no other control character.
 TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
+#: More digits than any count, id, page or length a user can mean: ``int()`` refuses over
+#: 4300 digits with a ValueError (a 500), so a longer number is read as none of them.
+WHOLE_DIGITS = 18
+
+
+def whole(text: str) -> int | None:
+    """``text`` as a whole number, or None when it is none: not decimal digits, or more of
+    them than :data:`WHOLE_DIGITS`.
+
+    >>> whole("5"), whole("05"), whole("x"), whole("-1"), whole("9" * 5000)
+    (5, 5, None, None, None)
+    """
+    return int(text) if text.isdecimal() and len(text) <= WHOLE_DIGITS else None
+
+
 _BAD_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 

@@ -29,6 +29,7 @@ from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.rules import Rules
 from blueprint.layers.departments import department_names, list_departments
 from blueprint.layers.errors import BadInput, Conflict
+from blueprint.layers.inputs import whole
 from blueprint.layers.kinds import kinds
 from blueprint.layers.repository import LayerInfo, list_layers
 from blueprint.layers.store import Store
@@ -53,10 +54,11 @@ def period(value: Any) -> int | None:
     text = str(value or "").strip()
     if not text:
         return None
-    if not text.isdecimal() or len(text) > 9 or not 1 <= int(text) <= 366:  # int(): 4300 digits
+    number = whole(text)
+    if number is None or not 1 <= number <= 366:
         raise BadInput(f"period_days must be 1 to 366 working days, not {text!r}",
                        where="period_days", message_zh="会商期限须为 1 至 366 个工作日")
-    return int(text)
+    return number
 
 
 def open_round(rounds: list[ConsultationRound]) -> ConsultationRound | None:

@@ -227,10 +227,9 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
         problems.append(_bad_query(exc, values["county"]))
         values["county"] = ""
     filters = _lenient_filters(values, year, kind, problems)
-    asked = str(q.get("page") or "1")  # not a page number: the first page, as every page
     total = quota.count_movements(store=store, **filters)
-    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)  # a page beyond them: the last
-    page_no = min(page_of(asked, total, PAGE_SIZE)[0], MAX_PAGE)
+    page_no, pages = page_of(q.get("page"), total, PAGE_SIZE)  # as every page
+    page_no = min(page_no, MAX_PAGE)
     moves = quota.movements(store=store, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
                             **filters)
     query = {"kind": kind, "year": year, **{k: v for k, v in values.items() if v}}

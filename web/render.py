@@ -18,6 +18,7 @@ from blueprint.analysis.clock import shown_cn
 from blueprint.analysis.consultation.records import days_left_zh
 from blueprint.analysis.consultation.workdays import is_provisional
 from blueprint.layers.errors import BlueprintError
+from blueprint.layers.inputs import whole
 from blueprint.layers.sessions import Session
 from blueprint.layers.users import ROLES, actor_zh
 from blueprint.web.map_page import zoomable
@@ -109,9 +110,6 @@ def readable_where(where: str | None) -> str | None:
     return where
 
 
-PAGE_DIGITS = 18  # more digits than any page count: beyond the last page
-
-
 def page_of(asked: str | None, total: int, size: int) -> tuple[int, int]:
     """The page to show of a list of ``total`` rows, ``size`` a page, and how many pages
     there are: ``?page=`` as asked, the last page when asked beyond it, the first when the
@@ -127,7 +125,8 @@ def page_of(asked: str | None, total: int, size: int) -> tuple[int, int]:
     asked = str(asked or "1")
     if not asked.isdecimal():
         return 1, pages
-    number = int(asked) if len(asked) <= PAGE_DIGITS else pages
+    number = whole(asked)
+    number = pages if number is None else number  # more digits than any page count
     return (min(number, pages) if number > 0 else 1), pages
 
 

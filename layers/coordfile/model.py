@@ -103,16 +103,3 @@ def fail(
     """Build the error for a problem at ``name:line`` (a :class:`CoordinateFileError`)."""
     return cls(message, message_zh=message_zh, where=f"{name}:{line}")
 
-
-WHOLE_DIGITS = 18  # more digits than any count, ring or zone of a file has
-
-
-def whole(text: str) -> int | None:
-    """``text`` as a whole number (a point count, a ring, a zone), or None when it is none:
-    not decimal digits, or more of them than :data:`WHOLE_DIGITS` (``int()`` refuses over
-    4300 digits with a ValueError, which answered 500).
-
-    >>> whole("5"), whole("05"), whole("x"), whole("-1"), whole("9" * 5000)
-    (5, 5, None, None, None)
-    """
-    return int(text) if text.isdecimal() and len(text) <= WHOLE_DIGITS else None

@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 import re
 
-from blueprint.layers.coordfile.model import Block, Point, fail, whole
+from blueprint.layers.coordfile.model import Block, Point, fail
 from blueprint.layers.coordfile.zones import PREFIX_MIN
 from blueprint.layers.errors import UnknownCRS
+from blueprint.layers.inputs import whole
 
 _NUMBER_RE = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$", re.ASCII)
 

@@ -7,8 +7,9 @@ agree); the width from 几度分带, or inferred from the zone number with a war
 from __future__ import annotations
 
 from blueprint.layers.coordfile.header import attr_line
-from blueprint.layers.coordfile.model import Point, RawFile, fail, whole
+from blueprint.layers.coordfile.model import Point, RawFile, fail
 from blueprint.layers.errors import BlueprintError, UnknownCRS
+from blueprint.layers.inputs import whole
 
 #: Zone numbers of China per zone width (3-degree: 75°E..135°E; 6-degree: zones 13..23).
 ZONES = {3: range(25, 46), 6: range(13, 24)}

@@ -13,6 +13,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from blueprint.layers.inputs import whole
+
 MB = 1024 * 1024
 
 
@@ -38,8 +40,8 @@ class BodyLimit:
         limit = (self.upload_bytes if headers.get("content-type", "").startswith("multipart/")
                  else self.other_bytes)
         length = headers.get("content-length", "")
-        # a length of more digits than any limit has is over it (int() reads 4300 at most)
-        if length.isdecimal() and (len(length) > 18 or int(length) > limit):
+        number = whole(length)  # None: not a number, or more digits than any limit has
+        if length.isdecimal() and (number is None or number > limit):
             await _refuse(send, limit)
             return
         state = {"received": 0, "over": False, "started": False}
