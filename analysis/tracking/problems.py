@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import iso_utc, now_utc, today_cn, utc
+from blueprint.analysis.projects.model import require_in_library
 from blueprint.analysis.projects.records import load_project
 from blueprint.analysis.tracking.common import day, require_city, require_reporter, text
 from blueprint.analysis.tracking.reports import DEFAULT_DUE_DAYS
@@ -67,7 +68,8 @@ class Problem:
 def raise_problem(code: str, problem: str, *, user: User, store: Store, source: str = "manual",
                   owner_unit: str | None = None, due_on: Any = None,
                   at: datetime | None = None) -> Problem:
-    """Put a problem of project ``code`` on the list."""
+    """Put a problem of project ``code`` on the list (refused once it has exited:
+    :class:`IllegalTransition`)."""
     if source not in SOURCES:
         raise BadInput(f"source must be one of {', '.join(SOURCES)}", where="source",
                        message_zh="问题来源无效")
@@ -76,6 +78,7 @@ def raise_problem(code: str, problem: str, *, user: User, store: Store, source: 
     with store.engine.begin() as conn:
         project = load_project(conn, code, for_update=True)
         require_reporter(user, project, store=store)
+        require_in_library(project, "have a problem raised", "登记问题")
         pid = conn.execute(tracking_problems.insert().values(
             project_id=project.id, source=source, text=text(problem, "problem", limit=2000),
             owner_unit=text(owner_unit or project.responsible_unit, "owner_unit"), due_on=due,
