@@ -20,9 +20,12 @@ from blueprint.analysis.projects import create_project, exit_project
 from blueprint.analysis.tracking import (
     DispatchProblem,
     Milestone,
+    close,
+    escalate,
     get_plan,
     list_dispatches,
     list_problems,
+    month_figures,
     project_status,
     project_statuses,
     raise_problem,
@@ -31,7 +34,7 @@ from blueprint.analysis.tracking import (
     submit_report,
 )
 from blueprint.layers.errors import IllegalTransition
-from blueprint.layers.schema import audit_log
+from blueprint.layers.schema import audit_log, tracking_problem_events
 from blueprint.layers.store import Store
 
 __all__ = ["tstore"]
@@ -94,6 +97,64 @@ def test_an_exited_project_is_managed_no_more(tstore: Store, write: str) -> None
     assert f"project {code} has exited the library" in refused.value.message
     assert (get_plan(code, store=tstore).version, len(list_dispatches(store=tstore)),
             len(list_problems(store=tstore)), _audit_rows(tstore)) == before
+
+
+def test_the_exit_closes_the_project_s_open_problems(tstore: Store) -> None:
+    """A project's open problems stayed open after it left the library, overdue against
+    their units in every month's figures for ever. The exit closes them (销号, with its
+    reason, who and when, audited), in its transaction; a problem closed before keeps its
+    own record; the figures of a month whose window closed before the exit are unchanged."""
+    unit = "调出测试供电公司"  # a unit no other test uses: its figures are this test's
+    code = _tracked(tstore, "调出销号测试项目")
+    overdue = raise_problem(code, "施工用电未接入", user=DCF_STAFF, store=tstore,
+                            owner_unit=unit, due_on="2026-02-10", at=cn("2026-01-10 10:00"))
+    escalated = raise_problem(code, "用地手续未办结", user=DCF_STAFF, store=tstore,
+                              owner_unit=unit, due_on="2026-04-30", at=cn("2026-01-12 10:00"))
+    escalate(escalated.id, user=DCF_STAFF, store=tstore, note="县级无法协调",
+             owner_unit=unit, at=cn("2026-01-20 10:00"))
+    solved = raise_problem(code, "施工道路未硬化", user=DCF_STAFF, store=tstore,
+                           owner_unit=unit, due_on="2026-02-01", at=cn("2026-01-13 10:00"))
+    close(solved.id, user=DCF_STAFF, store=tstore, note="已硬化", at=cn("2026-01-25 10:00"))
+    february = month_figures("2026-02", store=tstore).units[unit]
+    # counted by hand at 28 February: three problems, two open, one past its due date
+    assert (february["problems"], february["problems_open"],
+            february["problems_overdue"]) == (3, 2, 1)
+    audit_before = _audit_rows(tstore)
+
+    _exit(tstore, code)
+
+    assert list_problems(store=tstore, project=code, status="open") == []
+    found = {p.id: p for p in list_problems(store=tstore, project=code)}
+    for pid in (overdue.id, escalated.id):
+        assert found[pid].status == "closed"
+        assert found[pid].closed_at == cn(EXIT_AT)
+        assert found[pid].closing_note == "项目退出管理：企业放弃投资"
+    assert found[solved.id].closed_at == cn("2026-01-25 10:00")
+    assert found[solved.id].closing_note == "已硬化"
+    with tstore.read() as conn:
+        closes = conn.execute(sa.select(tracking_problem_events.c.problem_id,
+                                        tracking_problem_events.c.actor).where(
+            tracking_problem_events.c.kind == "close",
+            tracking_problem_events.c.problem_id.in_(list(found)))).all()
+        audited = conn.execute(sa.select(audit_log.c.object, audit_log.c.actor).where(
+            audit_log.c.action == "tracking.problem.close",
+            audit_log.c.project == code)).all()
+    assert sorted(closes) == sorted([(overdue.id, STAFF.name), (escalated.id, STAFF.name),
+                                     (solved.id, DCF_STAFF.name)])  # one 销号 each
+    assert sorted(audited) == sorted([(f"problem:{overdue.id}", STAFF.name),
+                                      (f"problem:{escalated.id}", STAFF.name),
+                                      (f"problem:{solved.id}", DCF_STAFF.name)])
+    assert _audit_rows(tstore) > audit_before
+
+    # before the exit they stood open (the escalated one escalated), as they were
+    then = {p.id: p for p in list_problems(store=tstore, project=code, status="open",
+                                            at=cn("2026-03-01 10:00"))}
+    assert sorted(then) == sorted([overdue.id, escalated.id])
+    assert then[escalated.id].status == "escalated"
+    assert month_figures("2026-02", store=tstore).units[unit] == february
+    # March's window closes on the 28th, after the exit: nothing open, nothing overdue
+    march = month_figures("2026-03", store=tstore).units[unit]
+    assert (march["problems"], march["problems_open"], march["problems_overdue"]) == (3, 0, 0)
 
 
 def test_a_project_s_colour_before_its_exit_is_the_one_it_had(tstore: Store) -> None:

@@ -26,6 +26,7 @@ from blueprint.layers.users import User
 SOURCES = {"report": "月报", "consultation": "会商", "meeting": "联席会议", "dispatch": "周调度",
            "manual": "调度"}
 STATUS_ZH = {"open": "待解决", "escalated": "已提级至市级", "closed": "已销号"}
+EXIT_NOTE = "项目退出管理"  # a problem closed because its project exited (调出)
 
 
 @dataclass
@@ -110,6 +111,28 @@ def raise_linked(conn: Connection, *, project_id: int, code: str, source: str, r
                                              "source": source, "source_ref": ref,
                                              "owner_unit": owner_unit})
     return pid
+
+
+def close_on_exit(conn: Connection, *, project_id: int, code: str, reason: str, actor: str,
+                  at: datetime) -> list[int]:
+    """Within the exit's transaction (:func:`~blueprint.analysis.projects.stages.
+    exit_within`): every problem of the project not closed yet is closed (销号) with the
+    exit's reason — the project leaves management, its problems are nobody's to solve or
+    to be overdue for any more — an event and an audit row each, as :func:`close` writes
+    them. Until ``at`` they stood open: a list or a month's figures as of a moment before
+    the exit (events read by their moment) show them as they were. Returns their ids."""
+    closed = sa.select(tracking_problem_events.c.problem_id).where(
+        tracking_problem_events.c.kind == "close")
+    ids = [int(i) for i in conn.execute(sa.select(tracking_problems.c.id).where(
+        tracking_problems.c.project_id == project_id, tracking_problems.c.id.not_in(closed)
+    ).order_by(tracking_problems.c.id)).scalars()]
+    note = f"{EXIT_NOTE}：{reason}"
+    for pid in ids:
+        conn.execute(tracking_problem_events.insert().values(
+            problem_id=pid, kind="close", note=note, at=at, actor=actor))
+        write_audit(conn, actor=actor, action="tracking.problem.close", obj=f"problem:{pid}",
+                    project=code, at=at, detail={"note": note, "project_exit": True})
+    return ids
 
 
 def _event(problem_id: int, kind: str, *, user: User, store: Store, note: str,
