@@ -150,7 +150,10 @@ def test_a_whole_life_over_http(api: tuple[Api, Clock]) -> None:
     assert out["project"]["stage"] == "exited" and out["reclaim"] is not None
     assert _available(api_, "new_construction_land") == land0
     assert _available(api_, "energy") == energy0
-    assert audit.new() == ["project.stage", "quota.reclaim", "project.reclaim"]
+    # round 1's 不同意, a tracking problem still open, closed (销号) as the project leaves
+    # management
+    assert audit.new() == ["project.stage", "tracking.problem.close", "quota.reclaim",
+                           "project.reclaim"]
     history = api_.ok("viewer", "GET", f"/projects/{code}")["history"]
     assert [(h["from"], h["to"]) for h in history] == [
         (None, "planned"), ("planned", "consulting"), ("consulting", "planned"),
