@@ -214,8 +214,16 @@ def test_the_joint_meeting_can_take_a_project_out(city: Store) -> None:
     assert out["stage"] == "exited" and out["reclaim"]["returned"][0]["amount"] == "10"
     assert get_round(rnd.id, store=city).status == "decided"
     actions = [r.action for r in read_audit(store=city, project=code)]
-    assert actions[-4:] == ["quota.reclaim", "project.reclaim", "meeting.decide",
-                            "tracking.problem.close"]  # the item's tracking problem: 销号
+    # the item's tracking problem closed (销号) with the decision, then the exit closes the
+    # project's other open problem (the 不同意 of the round) as it leaves management
+    assert actions[-6:] == ["tracking.problem.close", "project.stage", "tracking.problem.close",
+                            "quota.reclaim", "project.reclaim", "meeting.decide"]
+    from blueprint.analysis.tracking import list_problems
+
+    notes = {p.source: p.closing_note for p in list_problems(store=city, project=code)}
+    assert notes == {
+        "meeting": "联席会议（2026-03-05）决定：不具备建设条件，调出。（调出项目库）",
+        "consultation": "项目退出管理：联席会议（2026-03-05）决定：不具备建设条件，调出。"}
 
 
 def test_a_condition_area_apart_from_the_site_is_refused(city: Store) -> None:

@@ -364,3 +364,20 @@ def test_stored_report_is_stamped_and_goes_stale(city: Store, tmp_path) -> None:
     assert latest_report(code, store=city).verdict == "fail"
     audit = [r for r in read_audit(store=city, project=code) if r.action == "project.vet"]
     assert len(audit) == 2 and audit[0].detail["verdict"] == "pass"
+
+
+def test_an_exited_project_is_vetted_no_more(city: Store) -> None:
+    """A project taken out of the library (调出: it leaves management) was vetted again
+    like any other, a new report stored and audited. Refused now, in English and Chinese,
+    nothing stored."""
+    code = create_project(park_project(), site=site("01_park_clean.txt"), user=STAFF,
+                          store=city).code
+    stored = vet_project(code, user=STAFF, store=city)
+    exit_project(code, user=STAFF, reason="投资意愿变更", store=city)
+    before = [(r.action, r.at) for r in read_audit(store=city, project=code)]
+    with pytest.raises(IllegalTransition) as refused:
+        vet_project(code, user=STAFF, store=city)
+    assert refused.value.message_zh == f"项目“{code}”已调出项目库，不能审查用地"
+    assert refused.value.message == f"project {code} has exited the library: it cannot be vetted"
+    assert latest_report(code, store=city) == stored
+    assert [(r.action, r.at) for r in read_audit(store=city, project=code)] == before

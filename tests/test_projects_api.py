@@ -150,7 +150,10 @@ def test_a_whole_life_over_http(api: tuple[Api, Clock]) -> None:
     assert out["project"]["stage"] == "exited" and out["reclaim"] is not None
     assert _available(api_, "new_construction_land") == land0
     assert _available(api_, "energy") == energy0
-    assert audit.new() == ["project.stage", "quota.reclaim", "project.reclaim"]
+    # round 1's 不同意, a tracking problem still open, closed (销号) as the project leaves
+    # management
+    assert audit.new() == ["project.stage", "tracking.problem.close", "quota.reclaim",
+                           "project.reclaim"]
     history = api_.ok("viewer", "GET", f"/projects/{code}")["history"]
     assert [(h["from"], h["to"]) for h in history] == [
         (None, "planned"), ("planned", "consulting"), ("consulting", "planned"),
@@ -185,6 +188,25 @@ def test_errors_map_to_http(api: tuple[Api, Clock]) -> None:
     bad = api_.call("nr_dcf", "POST", "/projects", PROJECT | {"investment": "-1"})
     assert bad.status_code == 422
     assert api_.call(None, "GET", "/projects").status_code == 401
+
+
+def test_an_exited_project_s_plan_is_refused_409(api: tuple[Api, Clock]) -> None:
+    """A project taken out of the library (调出) is managed no more: a new tracking plan
+    for it is 409 in English and Chinese, no plan stored (the plan is still none)."""
+    api_, _ = api
+    code = api_.ok("nr_dcf", "POST", "/projects",
+                   PROJECT | {"site": geojson("01_park_clean.txt")})["code"]
+    api_.ok("nr_dcf", "POST", f"/projects/{code}/exit", {"reason": "投资方不再实施"})
+    plan = {"milestones": [{"kind": "start", "planned_on": "2026-05-01",
+                            "responsible_unit": "住房和城乡建设局"}],
+            "investment": {"2026-05": "500"}}
+    refused = api_.call("nr_dcf", "PUT", f"/tracking/projects/{code}/plan", plan)
+    assert refused.status_code == 409, refused.text
+    body = refused.json()
+    assert body["error"] == "illegal_transition" and body["where"] == "project"
+    assert body["message_zh"] == f"项目“{code}”已调出项目库，不能制定跟踪计划（倒排工期）"
+    assert "has exited the library" in body["message"]
+    assert api_.call("viewer", "GET", f"/tracking/projects/{code}/plan").status_code == 404
 
 
 def test_the_openapi_document_describes_the_new_endpoints(api: tuple[Api, Clock]) -> None:

@@ -678,3 +678,29 @@ def test_the_report_form_offers_the_milestones_the_core_takes(tstore: Store) -> 
         late = client.post(f"/tracking/projects/{code}/reports", data=form | {
             "month": "2026-03", "reached_start": "2026-03-01"})
         assert late.status_code == 422 and "开工节点已于 2026-02-03 完成" in late.text
+
+
+def test_an_exited_project_s_page_offers_no_report_form(tstore: Store) -> None:
+    """A project taken out of the library (调出) is managed no more: its page offered the
+    report form to its county's staff, a form the core refuses whatever is typed. It says
+    the project has left management instead, and no colour."""
+    from fastapi.testclient import TestClient
+
+    from blueprint.analysis.projects import exit_project
+    from blueprint.layers.sessions import sign_in
+    from blueprint.layers.users import create_user
+    from blueprint.web.session import COOKIE
+
+    code = tracked(tstore, "调出页面项目")
+    exit_project(code, user=STAFF, store=tstore, reason="企业放弃投资",
+                 at=cn("2026-03-10 10:00"))
+    create_user("exit_dcf", "nr_staff", DCF, store=tstore, actor="test",
+                password="pw-1234567890")
+    session_id, _ = sign_in("exit_dcf", "pw-1234567890", store=tstore, hours=1)
+    with TestClient(_app(tstore), base_url="https://testserver") as client:
+        client.cookies.set(COOKIE, session_id)
+        page = client.get(f"/tracking/projects/{code}")
+    assert page.status_code == 200
+    assert 'id="bp-report-form"' not in page.text and 'id="bp-no-report"' not in page.text
+    assert 'id="bp-exited">本项目已调出项目库，退出管理，不再填报月报。' in page.text
+    assert 'id="bp-colour"' not in page.text

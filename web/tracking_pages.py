@@ -27,6 +27,7 @@ from blueprint.analysis.counties import offered_counties
 from blueprint.analysis.downloads import content_disposition
 from blueprint.analysis.projects import STAGE_ZH, get_project
 from blueprint.analysis.projects.config import load_settings as project_settings
+from blueprint.analysis.projects.model import EXITED
 from blueprint.analysis.projects.records import check_filters
 from blueprint.analysis.tracking import (
     MILESTONE_ZH,
@@ -258,9 +259,10 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         asked = values.get("month", "")
         offer = milestone_offer(plan, reports, asked if FILED_MONTH.fullmatch(asked)
                                 else month_of(today_cn(now)))
+        exited = project.stage == EXITED  # out of the library: no report to file
         try:
             permit(ctx.user, REPORT_KEY, project.county, None, project.service_officer)
-            may_report = True
+            may_report = not exited
         except NotAllowed:
             may_report = False
         return page(ctx, "tracking_project.html", status=status, p=project, plan=plan,
@@ -271,7 +273,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     offers=json.dumps(_offers(plan, reports)),
                     months=months, unreported=unreported,
                     dispatches=list_dispatches(store=store, project=code),
-                    may_report=may_report, error=error, filed=filed,
+                    may_report=may_report, exited=exited, error=error, filed=filed,
                     county_name=offered_counties(store=store).get(project.county,
                                                           f"县区 {project.county} "),
                     values=values,

@@ -83,6 +83,10 @@ def decide(item_id: int, *, user: User, decision: str, meeting_date: date,
                      .values(status=DECIDED, closed_at=at, closed_by=user.name,
                              close_reason=f"联席会议决定：{text.strip()}"))
         reason = f"联席会议（{meeting_date.isoformat()}）决定：{text.strip()}"
+        # the item's problem closed (销号) with the decision before an exit closes the
+        # project's other problems
+        close_meeting_problem(conn, item_id, actor=user.name, at=at,
+                              note=f"{reason}（{DECISIONS[decision]}）")
         result = None
         if decision == "proceed":
             move(conn, project, RESERVE, via="consultation", actor=user.name, at=at,
@@ -97,7 +101,5 @@ def decide(item_id: int, *, user: User, decision: str, meeting_date: date,
                             "after": {"status": "decided", "decision": decision,
                                       "meeting_date": meeting_date, "attendees": attendees,
                                       "text": text.strip()}})
-        close_meeting_problem(conn, item_id, actor=user.name, at=at,
-                              note=f"{reason}（{DECISIONS[decision]}）")
     return {"item": item_id, "project": project.code, "stage": project.stage,
             "decision": decision, "reclaim": result}

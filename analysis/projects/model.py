@@ -71,6 +71,18 @@ def check_transition(code: str, stage: str, to: str, via: str) -> None:
                    f"“{STAGE_ZH.get(to, to)}”{art13}", where="stage")
 
 
+def require_in_library(project: Project, doing: str, doing_zh: str,
+                       where: str = "project") -> None:
+    """Refuse to manage a project that has left the library (调出: one that cannot be carried
+    out 退出管理, it is managed no more); ``doing`` / ``doing_zh`` say what was asked, in
+    English and Chinese. Checked on the project as read under its lock (``load_project(…,
+    for_update=True)``), in the transaction of the write."""
+    if project.stage == EXITED:
+        raise IllegalTransition(
+            f"project {project.code} has exited the library: it cannot {doing}",
+            message_zh=f"项目“{project.code}”已调出项目库，不能{doing_zh}", where=where)
+
+
 @dataclass
 class ProjectInput:
     """What a user enters for a project (a new one, or a revision)."""

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from blueprint.analysis.clock import now_utc, utc
-from blueprint.analysis.projects.model import EXITED, Project, SiteParcel
+from blueprint.analysis.projects.model import EXITED, Project, SiteParcel, require_in_library
 from blueprint.analysis.projects.records import get_project, load_project, require_staff
 from blueprint.analysis.rules import Rules
 from blueprint.analysis.site import Site
@@ -109,10 +109,13 @@ def with_parcels(site: Site, parcels: tuple[SiteParcel, ...]) -> None:
 def vet_project(code: str, *, user: User, store: Store, rules: Rules | None = None,
                 at: datetime | None = None) -> StoredReport:
     """Vet the project's site with its industry and emissions; store the report stamped
-    with the layers used, and audit it."""
+    with the layers used, and audit it. A project that has exited (调出) is vetted no more
+    (:class:`IllegalTransition`, nothing stored): refused before the vetting and again
+    under the project's lock, as it may exit meanwhile."""
     at = now_utc(at)
     project = get_project(code, store=store)
     require_staff(user, project.county, store=store)
+    require_in_library(project, "be vetted", "审查用地")
     stamp = [_stamp(layer) for layer in list_layers(store=store)]
     request = VetRequest(site=project_site(project), industry=project.industry,
                          county=project.county, emissions=dict(project.emissions))
@@ -120,6 +123,7 @@ def vet_project(code: str, *, user: User, store: Store, rules: Rules | None = No
     text = json.dumps(report, ensure_ascii=False, default=str)
     with store.engine.begin() as conn:
         current = load_project(conn, code, for_update=True)
+        require_in_library(current, "be vetted", "审查用地")
         if current.site_version != project.site_version:  # revised while we vetted
             raise BadInput(f"project {code}'s site changed while it was vetted; vet again",
                            message_zh="审查期间项目用地范围已修改，请重新审查", where="site")

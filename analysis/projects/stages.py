@@ -2,8 +2,9 @@
 
 :func:`move` is the one place a stage changes, inside the caller's transaction: the
 consultation uses it for planned ↔ consulting → reserve, :func:`advance` for the later
-stages, :func:`exit_project` for 调出 — which reclaims, in the same transaction, every
-quota the project holds or was allocated (Liaocheng art. 20, 29).
+stages, :func:`exit_project` for 调出 — which closes, in the same transaction, the
+project's open tracking problems and reclaims every quota it holds or was allocated
+(Liaocheng art. 20, 29).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from blueprint.analysis.projects.records import (
     require_staff,
 )
 from blueprint.analysis.quota.corrections import reclaim_within
+from blueprint.analysis.tracking.problems import close_on_exit
 from blueprint.layers.errors import BadInput
 from blueprint.layers.schema import consultation_rounds, meeting_items, project_stages, projects
 from blueprint.layers.store import Store, write_audit
@@ -75,8 +77,10 @@ def advance(code: str, to: str, *, user: User, reason: str, store: Store,
 def exit_project(code: str, *, user: User, reason: str, store: Store,
                  at: datetime | None = None) -> dict[str, Any]:
     """Take a project out of the library (调出) from any stage, in one transaction: the
-    stage, its open consultation round and problem-list items closed, and every quota it
-    holds or was allocated reclaimed to where it came from.
+    stage, its open consultation round and problem-list items closed, its open tracking
+    problems closed (销号, :func:`~blueprint.analysis.tracking.problems.close_on_exit`: it
+    leaves management), and every quota it holds or was allocated reclaimed to where it
+    came from.
 
     Returns ``{"project": …, "reclaim": <the ledger's reclaim result or None>}``.
     """
@@ -102,6 +106,8 @@ def exit_within(conn: Connection, project: Project, *, user: User, reason: str,
     conn.execute(meeting_items.update().where(
         meeting_items.c.project_id == project.id, meeting_items.c.status == "open"
     ).values(status="withdrawn", decided_at=at, decided_by=user.name))
+    close_on_exit(conn, project_id=project.id, code=code, reason=reason, actor=user.name,
+                  at=at)
     result = reclaim_within(conn, project=code, user=user, at=at,
                             reason=f"项目调出，指标依法收回：{reason}",
                             key=f"project-exit:{code}:{history_id}", system=True)

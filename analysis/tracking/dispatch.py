@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import iso_utc, now_utc, today_cn, utc
 from blueprint.analysis.projects.config import load_settings as project_settings
-from blueprint.analysis.projects.model import EXITED
+from blueprint.analysis.projects.model import EXITED, require_in_library
 from blueprint.analysis.projects.records import load_project, replace_tags
 from blueprint.analysis.tracking.common import day, require_city, text
 from blueprint.analysis.tracking.model import check_record_year
@@ -139,7 +139,9 @@ def record_dispatch(*, held_on: Any, attendees: list[str], projects_discussed: l
                     decisions: str, user: User, store: Store,
                     problems: list[DispatchProblem] | None = None,
                     at: datetime | None = None) -> Dispatch:
-    """Record a weekly dispatch meeting and raise its problems, in one transaction."""
+    """Record a weekly dispatch meeting and raise its problems, in one transaction; a
+    project that has exited (调出) is managed no more: the meeting is refused, nothing
+    recorded (:class:`IllegalTransition`)."""
     require_city(user)
     at = now_utc(at)
     held = _past(held_on, "held_on", at)
@@ -153,7 +155,13 @@ def record_dispatch(*, held_on: Any, attendees: list[str], projects_discussed: l
         if p.project not in codes:
             codes.append(p.project)
     with store.engine.begin() as conn:
-        found = {c: load_project(conn, c) for c in codes}
+        # each project locked as an exit locks it (in one order: no two meetings wait on
+        # each other), and still in the library while the meeting is recorded
+        locked = {c: load_project(conn, c, for_update=True) for c in sorted(codes)}
+        found = {c: locked[c] for c in codes}
+        for project in found.values():
+            require_in_library(project, "be discussed at a dispatch meeting",
+                               "列入周调度", where="projects")
         dispatch_id = int(conn.execute(tracking_dispatches.insert().values(
             held_on=held, week=iso_week(held), attendees=json.dumps(people, ensure_ascii=False),
             decisions=decisions, recorded_at=at, recorded_by=user.name

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import now_utc, utc
+from blueprint.analysis.projects.model import require_in_library
 from blueprint.analysis.projects.records import load_project
 from blueprint.analysis.tracking.common import amount, day, require_reporter, text
 from blueprint.analysis.tracking.model import MILESTONES, Milestone, Plan, check_month
@@ -45,7 +46,8 @@ def _checked(milestones: list[Milestone], investment: dict[str, Any]
 def set_plan(code: str, *, milestones: list[Milestone], investment: dict[str, Any],
              user: User, store: Store, reason: str = "制定计划",
              at: datetime | None = None) -> Plan:
-    """Store a new version of project ``code``'s plan.
+    """Store a new version of project ``code``'s plan (refused, nothing stored, once it
+    has exited: :class:`IllegalTransition`).
 
     Examples
     --------
@@ -57,6 +59,7 @@ def set_plan(code: str, *, milestones: list[Milestone], investment: dict[str, An
     with store.engine.begin() as conn:
         project = load_project(conn, code, for_update=True)
         require_reporter(user, project, store=store)
+        require_in_library(project, "be given a tracking plan", "制定跟踪计划（倒排工期）")
         version = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(
             tracking_plans.c.version), 0)).where(tracking_plans.c.project_id == project.id)
         ).scalar_one()) + 1

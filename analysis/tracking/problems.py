@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import iso_utc, now_utc, today_cn, utc
+from blueprint.analysis.projects.model import require_in_library
 from blueprint.analysis.projects.records import load_project
 from blueprint.analysis.tracking.common import day, require_city, require_reporter, text
 from blueprint.analysis.tracking.reports import DEFAULT_DUE_DAYS
@@ -25,6 +26,7 @@ from blueprint.layers.users import User
 SOURCES = {"report": "月报", "consultation": "会商", "meeting": "联席会议", "dispatch": "周调度",
            "manual": "调度"}
 STATUS_ZH = {"open": "待解决", "escalated": "已提级至市级", "closed": "已销号"}
+EXIT_NOTE = "项目退出管理"  # a problem closed because its project exited (调出)
 
 
 @dataclass
@@ -67,7 +69,8 @@ class Problem:
 def raise_problem(code: str, problem: str, *, user: User, store: Store, source: str = "manual",
                   owner_unit: str | None = None, due_on: Any = None,
                   at: datetime | None = None) -> Problem:
-    """Put a problem of project ``code`` on the list."""
+    """Put a problem of project ``code`` on the list (refused once it has exited:
+    :class:`IllegalTransition`)."""
     if source not in SOURCES:
         raise BadInput(f"source must be one of {', '.join(SOURCES)}", where="source",
                        message_zh="问题来源无效")
@@ -76,6 +79,7 @@ def raise_problem(code: str, problem: str, *, user: User, store: Store, source: 
     with store.engine.begin() as conn:
         project = load_project(conn, code, for_update=True)
         require_reporter(user, project, store=store)
+        require_in_library(project, "have a problem raised", "登记问题")
         pid = conn.execute(tracking_problems.insert().values(
             project_id=project.id, source=source, text=text(problem, "problem", limit=2000),
             owner_unit=text(owner_unit or project.responsible_unit, "owner_unit"), due_on=due,
@@ -107,6 +111,28 @@ def raise_linked(conn: Connection, *, project_id: int, code: str, source: str, r
                                              "source": source, "source_ref": ref,
                                              "owner_unit": owner_unit})
     return pid
+
+
+def close_on_exit(conn: Connection, *, project_id: int, code: str, reason: str, actor: str,
+                  at: datetime) -> list[int]:
+    """Within the exit's transaction (:func:`~blueprint.analysis.projects.stages.
+    exit_within`): every problem of the project not closed yet is closed (销号) with the
+    exit's reason — the project leaves management, its problems are nobody's to solve or
+    to be overdue for any more — an event and an audit row each, as :func:`close` writes
+    them. Until ``at`` they stood open: a list or a month's figures as of a moment before
+    the exit (events read by their moment) show them as they were. Returns their ids."""
+    closed = sa.select(tracking_problem_events.c.problem_id).where(
+        tracking_problem_events.c.kind == "close")
+    ids = [int(i) for i in conn.execute(sa.select(tracking_problems.c.id).where(
+        tracking_problems.c.project_id == project_id, tracking_problems.c.id.not_in(closed)
+    ).order_by(tracking_problems.c.id)).scalars()]
+    note = f"{EXIT_NOTE}：{reason}"
+    for pid in ids:
+        conn.execute(tracking_problem_events.insert().values(
+            problem_id=pid, kind="close", note=note, at=at, actor=actor))
+        write_audit(conn, actor=actor, action="tracking.problem.close", obj=f"problem:{pid}",
+                    project=code, at=at, detail={"note": note, "project_exit": True})
+    return ids
 
 
 def _event(problem_id: int, kind: str, *, user: User, store: Store, note: str,

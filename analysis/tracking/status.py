@@ -21,7 +21,7 @@ from typing import Any
 
 from blueprint.analysis.clock import now_utc, today_cn
 from blueprint.analysis.projects.model import EXITED, Project
-from blueprint.analysis.projects.records import load_project
+from blueprint.analysis.projects.records import load_project, stages_reached
 from blueprint.analysis.tracking.config import Colours, load_settings
 from blueprint.analysis.tracking.model import (
     COLOUR_ZH,
@@ -145,16 +145,19 @@ def project_statuses(*, store: Store, at: datetime | None = None, county: str | 
 
 
 def project_status(code: str, *, store: Store, at: datetime | None = None) -> Status | None:
-    """The colour of one project (as :func:`project_statuses` gives it), reading only that
-    project's plan, reports and problems; None when it is not tracked (no plan, or
-    exited). :class:`NotFound` for an unknown code."""
+    """The colour of one project at ``at`` (as :func:`project_statuses` gives it), reading
+    only that project's plan, reports and problems, the project in the stage it was in
+    then; None when it was not tracked then (no plan, not yet created, or exited by then:
+    one that exited later had its colour). :class:`NotFound` for an unknown code."""
     at, settings = now_utc(at), load_settings()
     with store.read() as conn:
         project = load_project(conn, code)
         plan = load_plan(conn, project.id, code, until=at)  # in force at ``at``
         reports, _ = all_reports(conn, until=at, project_id=project.id)
-    if plan is None or project.stage == EXITED:
+        stages = stages_reached(conn, at, [project.id]).get(project.id)
+    if plan is None or not stages or stages[-1] == EXITED:
         return None
+    project.stage = stages[-1]  # as project_statuses has it: its stage at ``at``
     problems = list_problems(store=store, status="open", project=code, at=at)
     return colour_of(project, plan, reports.get(project.id, {}), problems, at=at,
                      colours=settings.colours, close_day=settings.close_day)
