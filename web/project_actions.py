@@ -30,8 +30,9 @@ from blueprint.analysis.projects import (
 from blueprint.analysis.projects.config import load_settings
 from blueprint.analysis.site import Site
 from blueprint.layers.errors import BlueprintError
-from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
+from blueprint.layers.inputs import CODE_LEN, ONE_LINE
 from blueprint.layers.users import User
+from blueprint.web.form_fields import check_form
 from blueprint.web.project_forms import (
     form_values,
     from_file,
@@ -63,7 +64,7 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
         the form and what it keeps after it: what the page kept, or could not keep)."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
-        check_fields(form.multi_items(), long=("site",))
+        check_form(form, long=("site",))
         back = f"/projects/{quote(code)}"
         try:
             permit(session.user, key, get_project(code, store=store).county, None, store=store)
