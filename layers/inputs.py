@@ -9,7 +9,7 @@ refuses NUL in text with an exception; SQLite would store it).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from blueprint.layers.errors import BadInput
 
@@ -42,19 +42,31 @@ def whole(text: str) -> int | None:
 _BAD_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def check_text(value: str, where: str, *, max_len: int = TEXT_LEN) -> str:
+def check_text(value: str, where: str, *, max_len: int = TEXT_LEN,
+               label: str | None = None) -> str:
     """``value`` unchanged, or :class:`BadInput` naming ``where`` for a control character
-    (line breaks and tabs are fine) or a text longer than ``max_len``."""
+    (line breaks and tabs are fine) or a text longer than ``max_len``; ``label``: the
+    field as a person knows it, for the Chinese half (a page's form), else ``where``.
+
+    >>> check_text("ab", "reason")
+    'ab'
+    >>> try:
+    ...     check_text("长" * 6, "reason", max_len=5, label="事由")
+    ... except BadInput as exc:
+    ...     print(exc.message_zh)
+    “事由”过长（6 个字符），最多 5 个
+    """
+    named = f"“{label}”" if label else f"{where} "
     bad = _BAD_IN_TEXT.search(value)
     if bad:
         code = f"U+{ord(bad.group()):04X}"
         raise BadInput(f"{where} contains the control character {code} at position "
                        f"{bad.start() + 1}; remove it",
-                       message_zh=f"{where} 含有控制字符 {code}（第 {bad.start() + 1} 个字符），"
+                       message_zh=f"{named}含有控制字符 {code}（第 {bad.start() + 1} 个字符），"
                                   "请删除后重试", where=where)
     if len(value) > max_len:
         raise BadInput(f"{where} is {len(value)} characters long; at most {max_len}",
-                       message_zh=f"{where} 过长（{len(value)} 个字符），最多 {max_len} 个",
+                       message_zh=f"{named}过长（{len(value)} 个字符），最多 {max_len} 个",
                        where=where)
     return value
 
@@ -75,13 +87,16 @@ def check_range(value: int, where: str, low: int, high: int, *,
     return value
 
 
-def check_fields(items: Iterable[tuple[str, object]], *, long: Iterable[str] = ()) -> None:
+def check_fields(items: Iterable[tuple[str, object]], *, long: Iterable[str] = (),
+                 labels: Mapping[str, str] | None = None) -> None:
     """Check every text field of a form; the ``long`` ones (GeoJSON) only for control
-    characters."""
+    characters. ``labels``: the fields' names as a person knows them (a page's form), said
+    in the Chinese half of the error (:func:`check_text`)."""
     unbounded = set(long)
     for key, value in items:
         if isinstance(value, str):
-            check_text(value, key, max_len=10**8 if key in unbounded else TEXT_LEN)
+            check_text(value, key, max_len=10**8 if key in unbounded else TEXT_LEN,
+                       label=(labels or {}).get(key))
 
 
 # How a person knows the fields the core checks (their codes are the API's names): the

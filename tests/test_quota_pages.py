@@ -569,8 +569,9 @@ def test_an_operation_form_with_a_nul_or_an_overlong_reason_is_refused(
         city: Store, tmp_path: Path) -> None:  # noqa: F811
     """The operations form checks its text fields as every other form does
     (``check_fields``): a NUL character in any field, or a reason longer than 5000
-    characters, is 422 naming the field, and nothing is written. Before, the embedded engine
-    kept the NUL and the 6000-character reason in the ledger, and PostGIS answered 500."""
+    characters, is 422 naming the field on a page in Chinese (not the API's JSON), and
+    nothing is written. Before, the embedded engine kept the NUL and the 6000-character
+    reason in the ledger, and PostGIS answered 500."""
     _users(city)
     with _client(city, tmp_path) as client:
         _login(client, "city_q")
@@ -578,13 +579,17 @@ def test_an_operation_form_with_a_nul_or_an_overlong_reason_is_refused(
                 "year": "2026", "county": DCF, "project": "LC-2026-9002", "amount": "1",
                 "reason": "配置"}
         before = quota.movements(store=city, limit=10_000)
-        for name, value in (("reason", "配置\x00"), ("project", "LC-2026-9002\x00"),
-                            ("reason", "长" * 6000), ("amount", "1\x00")):
+        for name, value, said in (
+                ("reason", "配置\x00", "“事由”含有控制字符 U+0000（第 3 个字符）"),
+                ("project", "LC-2026-9002\x00", "“项目编号”含有控制字符 U+0000（第 13 个字符）"),
+                ("reason", "长" * 6000, "“事由”过长（6000 个字符），最多 5000 个"),
+                ("amount", "1\x00", "“数量”含有控制字符 U+0000（第 2 个字符）")):
             for step in ({}, {"confirm": "1"}):
                 answer = client.post("/quota/ops", data=form | {name: value} | step,
                                      follow_redirects=False)
                 assert answer.status_code == 422, (name, step, answer.text[-300:])
-                assert answer.json()["where"] == name, (name, step)
+                assert answer.headers["content-type"].startswith("text/html"), (name, step)
+                assert said in answer.text and "无法办理" in answer.text, (name, step)
         assert quota.movements(store=city, limit=10_000) == before
         done = client.post("/quota/ops", data=form | {"confirm": "1"}, follow_redirects=False)
         assert done.status_code == 303  # the same form, without them, is posted

@@ -19,7 +19,8 @@ from blueprint.analysis.counties import offered_counties
 from blueprint.analysis.projects import get_project
 from blueprint.analysis.site import Site, SiteLimits
 from blueprint.layers.errors import BadInput, BlueprintError, NotFound
-from blueprint.layers.inputs import MAX_ID, check_fields
+from blueprint.layers.inputs import MAX_ID
+from blueprint.web.form_fields import check_form
 from blueprint.web.panel import UPLOAD_CRS
 from blueprint.web.project_forms import drawn_site, read_upload
 from blueprint.web.project_map import answer_map
@@ -184,7 +185,7 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         after the file was read asks for it again (a browser cannot keep it)."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
-        check_fields(form.multi_items(), long=("condition",))
+        check_form(form, long=("condition",))
         uploaded = None
         try:
             rnd = get_round(round_id, store=store)
@@ -235,7 +236,7 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         """Record the joint meeting's decision; city-level staff only."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
-        check_fields(form.multi_items())
+        check_form(form, labels={"text": "决定内容"})
         try:
             item = next((i for i in problem_list(store=store, status=None)
                          if i["id"] == item_id), None)

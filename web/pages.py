@@ -36,6 +36,7 @@ from blueprint.web.raster import RAMP, render_band
 from blueprint.web.render import PageContext, header_parts
 from blueprint.web.session import (
     SessionDeps,
+    install_form_refused,
     install_invalid_request,
     install_not_found,
     install_redirect,
@@ -213,6 +214,7 @@ def _signed_in_pages(app: FastAPI, deps: PageDeps) -> None:
             lambda: page_context(request, sessions.current(request, store), store))
 
     install_redirect(app, deps.error_status, error_context)
+    install_form_refused(app, deps.error_status, cookie_context)
     install_not_found(app, cookie_context)
     install_invalid_request(app, cookie_context)
     install_unexpected(app, cookie_context)

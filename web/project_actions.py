@@ -19,20 +19,20 @@ from fastapi.responses import RedirectResponse, Response
 from blueprint.analysis.consultation import (
     add_department,
     remove_department,
-    start_round,
+    revise_and_vet,
 )
 from blueprint.analysis.projects import (
     get_project,
     latest_report,
-    revise_project,
     set_tags,
     vet_project,
 )
 from blueprint.analysis.projects.config import load_settings
 from blueprint.analysis.site import Site
 from blueprint.layers.errors import BlueprintError
-from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
+from blueprint.layers.inputs import CODE_LEN, ONE_LINE
 from blueprint.layers.users import User
+from blueprint.web.form_fields import check_form
 from blueprint.web.project_forms import (
     form_values,
     from_file,
@@ -64,7 +64,7 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
         the form and what it keeps after it: what the page kept, or could not keep)."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
-        check_fields(form.multi_items(), long=("site",))
+        check_form(form, long=("site",))
         back = f"/projects/{quote(code)}"
         try:
             permit(session.user, key, get_project(code, store=store).county, None, store=store)
@@ -102,8 +102,9 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
     async def revise(code: ProjectCode, request: Request, session: SessionDep, ctx: Ctx,
                      store: StoreDep, rules: RulesDep, settings: SettingsDep) -> Response:
         """New attributes and/or site (策划生成 only), vetted again (the industry or the
-        emissions may have changed); a new round at once when ``new_round`` is ticked. A
-        refused form keeps a drawn site; a chosen file is read first, and a refusal after
+        emissions may have changed); a new round at once when ``new_round`` is ticked: all
+        in one transaction, nothing written when a step is refused. A refused form keeps a
+        drawn site; a chosen file is read first, and a refusal after
         it was read keeps the site read (a browser cannot keep the file)."""
         read: list[Site | None] = []  # the site read: a later refusal is not about its file
 
@@ -113,11 +114,9 @@ def action_routes(SessionDep: Any, Ctx: Any, StoreDep: Any, RulesDep: Any,  # no
             read.append(site)
             data = project_input(form, load_settings().libraries)
             days = period(form.get("period_days"))
-            revise_project(code, user=user, store=store, reason=str(form.get("reason") or ""),
-                           data=data, site=site)
-            vet_project(code, user=user, store=store, rules=rules)  # industry may change too
-            if form.get("new_round") == "1":
-                start_round(code, user=user, store=store, period_days=days)
+            revise_and_vet(code, user=user, store=store, reason=str(form.get("reason") or ""),
+                           data=data, site=site, rules=rules, period_days=days,
+                           new_round=form.get("new_round") == "1")
             return ""
         def note(form: Any, kept: dict[str, Any]) -> str:
             site = read[0] if read else None

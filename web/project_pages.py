@@ -53,10 +53,11 @@ from blueprint.analysis.site import Site
 from blueprint.analysis.site_county import default_county
 from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed, NotFound
-from blueprint.layers.inputs import CODE_LEN, ONE_LINE, check_fields
+from blueprint.layers.inputs import CODE_LEN, ONE_LINE
 from blueprint.layers.store import Store
 from blueprint.layers.units import m2_text
 from blueprint.layers.users import User
+from blueprint.web.form_fields import check_form
 from blueprint.web.panel import UPLOAD_CRS
 from blueprint.web.project_actions import action_routes
 from blueprint.web.project_forms import (
@@ -240,7 +241,7 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         """Save the project with its site, vet it and store the report; go to its page."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
-        check_fields(form.multi_items(), long=("site",))
+        check_form(form, long=("site",))
         values = form_values(form)
         site: Site | None = None  # once read, a refusal is not about its file: kept
         try:
@@ -332,7 +333,7 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         core, check the user."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
-        check_fields(form.multi_items())
+        check_form(form)
         action, reason = str(form.get("action") or ""), str(form.get("reason") or "")
         user = session.user
         try:

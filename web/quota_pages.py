@@ -40,10 +40,11 @@ from blueprint.analysis.quota.history import OP_ZH, OPS
 from blueprint.analysis.quota.kinds import KINDS, resolve_kind, to_units
 from blueprint.layers.errors import BadInput, BlueprintError, Conflict, NotFound
 from blueprint.layers.features import features_in_bbox
-from blueprint.layers.inputs import CODE_LEN, MAX_ID, NAME_LEN, check_fields, check_text
+from blueprint.layers.inputs import CODE_LEN, MAX_ID, NAME_LEN, check_text
 from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
 from blueprint.layers.users import User, actor_stored, actor_zh
+from blueprint.web.form_fields import check_form
 from blueprint.web.quota_view import RAMP, bar_chart, choropleth, effect_zh
 from blueprint.web.render import (
     PageContext,
@@ -449,7 +450,7 @@ def quota_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         """First post: the confirmation stating the effect; second (``confirm``): post it."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
-        check_fields(form.multi_items())
+        check_form(form)
         f = _form(form)
         op = f.get("op", "")
         shown = {"kind": f.get("kind", ""), "year": f.get("year", ""),

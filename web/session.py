@@ -29,7 +29,6 @@ from blueprint.layers.errors import (
     NotAuthenticated,
     NotFound,
 )
-from blueprint.layers.inputs import check_fields
 from blueprint.layers.sessions import (
     SESSION_COOKIE,
     Session,
@@ -41,6 +40,7 @@ from blueprint.layers.sessions import (
 from blueprint.layers.sign_in_guard import Lockout, SignInLocked
 from blueprint.layers.store import Store, now
 from blueprint.layers.users import MIN_PASSWORD
+from blueprint.web.form_fields import FormFieldRefused, check_form
 from blueprint.web.render import PageContext, error_page, page, shortened
 
 COOKIE = SESSION_COOKIE
@@ -212,7 +212,7 @@ def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
                     settings: SettingsDep) -> Response:
         """Check the password; open a session and go back where the user came from."""
         data = await request.form()
-        check_fields(data.multi_items())
+        check_form(data, labels={"name": "用户名"})
         name, password = str(data.get("name", "")).strip(), str(data.get("password", ""))
         asked, secure = data.get("next"), secure_cookie(request, settings)
         target = safe_target(asked, ctx.base) if asked else ""  # "": the user's landing page
@@ -262,7 +262,7 @@ def login_routes(deps: SessionDeps, context: Any) -> APIRouter:
         above the form, which never sends a password back."""
         data = await request.form()
         check_csrf(session, data.get("csrf"))
-        check_fields(data.multi_items())
+        check_form(data)
         new = str(data.get("new", ""))
         try:
             if new != str(data.get("again", "")):
@@ -356,6 +356,19 @@ def install_redirect(app: FastAPI, error_status: Any,
     @app.exception_handler(PasswordChangeRequired)
     async def _to_account(request: Request, exc: PasswordChangeRequired) -> Response:
         return to_account(request)
+
+
+def install_form_refused(app: FastAPI, error_status: Any,
+                         context: Callable[[Request], Awaitable[PageContext]]) -> None:
+    """A page form whose text field :func:`~blueprint.web.form_fields.check_form` refused (a
+    control character, a text too long) gets the error page in Chinese naming the field,
+    under the usual header (``context``: the request's page context, its session from the
+    cookie), its status from ``error_status`` (the one table of the service: 422) and a
+    link back to the form's page; never the API's JSON."""
+
+    @app.exception_handler(FormFieldRefused)
+    async def _field_refused(request: Request, exc: FormFieldRefused) -> Response:
+        return error_page(await context(request), exc, error_status(exc), back_link(request))
 
 
 NOT_A_PAGE_ZH = "该页面不存在，请检查地址，或从上方的导航进入"

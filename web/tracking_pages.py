@@ -69,9 +69,10 @@ from blueprint.analysis.tracking.problems import SOURCES
 from blueprint.analysis.tracking.reports import read_tracked
 from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed, NotFound
 from blueprint.layers.features import features_in_bbox
-from blueprint.layers.inputs import CODE_LEN, MAX_ID, ONE_LINE, check_fields
+from blueprint.layers.inputs import CODE_LEN, MAX_ID, ONE_LINE
 from blueprint.layers.repository import list_layers
 from blueprint.layers.store import Store
+from blueprint.web.form_fields import check_form
 from blueprint.web.render import PageContext, embed, error_page, page, page_of
 from blueprint.web.session import check_csrf
 from blueprint.web.tracking_charts import bar_chart, colour_chart
@@ -297,7 +298,7 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         the core (the same as the API's) checks the user; an error shows on the page."""
         form = await request.form(max_files=MAX_PHOTOS + 1)
         check_csrf(session, form.get("csrf"))
-        check_fields(form.multi_items())
+        check_form(form, labels={"investment": "本月完成投资"})
         values = _report_values(form)
         uploads = [f for f in form.getlist("photos")
                    if isinstance(f, UploadFile) and f.filename]

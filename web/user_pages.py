@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from blueprint.analysis.quota.balances import known_counties
 from blueprint.layers.departments import department_names
 from blueprint.layers.errors import BadInput, BlueprintError, NotAllowed
-from blueprint.layers.inputs import check_fields
 from blueprint.layers.users import (
     MIN_PASSWORD,
     ROLES,
@@ -23,6 +22,7 @@ from blueprint.layers.users import (
     unlock_user,
     user_info,
 )
+from blueprint.web.form_fields import check_form
 from blueprint.web.render import Refusal, error_page, page, page_again
 from blueprint.web.session import check_csrf
 
@@ -71,7 +71,7 @@ def user_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
         """Lift a lock, disable, or set a password (``action``) for user ``name``."""
         form = await request.form()
         check_csrf(session, form.get("csrf"))
-        check_fields(form.multi_items())
+        check_form(form, labels={"name": "用户名"})
         action, name = str(form.get("action") or ""), str(form.get("name") or "").strip()
         admin = session.user
         try:

@@ -2,7 +2,8 @@
 
 Modules: :mod:`model` (rounds and their state machine, opinions), :mod:`routing` (which
 departments, from ``routing.toml``), :mod:`workdays` (deadlines in Chinese working days),
-:mod:`rounds` (start, add/remove a department, answer, close), :mod:`records` (reading:
+:mod:`rounds` (start, add/remove a department, answer, close), :mod:`revision` (revise,
+vet again and consult again, all or nothing), :mod:`records` (reading:
 rounds, inbox, overdue, preliminary-review opinions) and :mod:`meeting` (problem list and
 decisions). See ``docs/projects.md``.
 """
@@ -15,6 +16,7 @@ from blueprint.analysis.consultation.records import (
     preliminary_opinions,
     rounds_of,
 )
+from blueprint.analysis.consultation.revision import revise_and_vet
 from blueprint.analysis.consultation.rounds import (
     add_department,
     answer,
@@ -26,4 +28,4 @@ from blueprint.analysis.consultation.workdays import add_working_days, is_workin
 
 __all__ = ["add_department", "add_working_days", "answer", "close_round", "decide",
            "get_round", "inbox", "is_working_day", "overdue", "preliminary_opinions",
-           "problem_list", "remove_department", "rounds_of", "start_round"]
+           "problem_list", "remove_department", "revise_and_vet", "rounds_of", "start_round"]

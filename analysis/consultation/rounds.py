@@ -11,6 +11,7 @@ problem list (问题清单, art. 4, 11).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -36,9 +37,9 @@ from blueprint.analysis.consultation.model import (
 from blueprint.analysis.consultation.records import get_round, load_round
 from blueprint.analysis.consultation.routing import Routing, load_routing, route
 from blueprint.analysis.consultation.workdays import add_working_days
-from blueprint.analysis.projects.model import CONSULTING, PLANNED, RESERVE
+from blueprint.analysis.projects.model import CONSULTING, PLANNED, RESERVE, Project
 from blueprint.analysis.projects.records import get_project, load_project, require_staff
-from blueprint.analysis.projects.reports import latest_report
+from blueprint.analysis.projects.reports import StoredReport, latest_report
 from blueprint.analysis.projects.stages import move
 from blueprint.analysis.quota.balances import counties_known
 from blueprint.analysis.site import Site, site_from_geojson
@@ -88,6 +89,44 @@ def _deadline(start: date, period: int) -> date:
                        "或缩短会商期限", where="period_days") from exc
 
 
+@dataclass(frozen=True)
+class RoundPlan:
+    """A round about to start: its period in working days, the deadline it gives each
+    department and the departments the rules pick, with their reasons."""
+
+    period: int
+    deadline: date
+    picked: list[tuple[str, list[str]]]
+
+
+def round_period(period_days: int | None, routing: Routing) -> int:
+    """A round's period in working days: ``period_days``, else the routing file's."""
+    period = routing.default_period if period_days is None else int(period_days)
+    if period < 1:
+        raise BadInput("the period must be at least one working day", where="period_days",
+                       message_zh="会商期限至少 1 个工作日")
+    return period
+
+
+def plan_round(project: Project, report: dict[str, Any], *, store: Store, period: int,
+               routing: Routing, at: datetime) -> RoundPlan:
+    """The round of ``period`` working days from ``at`` on ``project`` (as it is when the
+    round starts) and the vetting ``report`` of its current site, read and checked
+    outside any transaction."""
+    picked = route(project, report, store=store, routing=routing)
+    return RoundPlan(period, _deadline(today_cn(at), period), picked)
+
+
+def _current_report(project: Project, report: StoredReport | None) -> StoredReport:
+    """``report``, when it is of the project's current site; else refused."""
+    if project.site is None or report is None or report.site_version != project.site_version:
+        raise IllegalTransition(
+            f"project {project.code}: vet its current site before consulting",
+            message_zh=f"项目“{project.code}”须先对当前用地范围进行选址审查，才能发起会商",
+            where="report")
+    return report
+
+
 def start_round(code: str, *, user: User, store: Store, period_days: int | None = None,
                 routing: Routing | None = None, at: datetime | None = None
                 ) -> ConsultationRound:
@@ -95,45 +134,47 @@ def start_round(code: str, *, user: User, store: Store, period_days: int | None 
     departments by the routing rules, each with a deadline ``period_days`` working days
     away (default: the routing file's); the project becomes 会商中."""
     at, routing = now_utc(at), routing or load_routing()
-    period = routing.default_period if period_days is None else int(period_days)
-    if period < 1:
-        raise BadInput("the period must be at least one working day", where="period_days",
-                       message_zh="会商期限至少 1 个工作日")
+    period = round_period(period_days, routing)
     project = get_project(code, store=store)
     require_staff(user, project.county, store=store)
-    report = latest_report(code, store=store)
-    if project.site is None or report is None or report.site_version != project.site_version:
-        raise IllegalTransition(
-            f"project {code}: vet its current site before consulting",
-            message_zh=f"项目“{code}”须先对当前用地范围进行选址审查，才能发起会商",
-            where="report")
-    picked = route(project, report.report, store=store, routing=routing)
-    deadline = _deadline(today_cn(at), period)
+    report = _current_report(project, latest_report(code, store=store))
+    plan = plan_round(project, report.report, store=store, period=period, routing=routing,
+                      at=at)
     with store.engine.begin() as conn:
         locked = load_project(conn, code, for_update=True)
         if locked.site_version != project.site_version:
             raise Conflict(f"project {code}'s site changed meanwhile; start again",
                            message_zh="项目用地范围已变更，请重新发起", where="site")
-        number = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(
-            consultation_rounds.c.number), 0)).where(
-            consultation_rounds.c.project_id == project.id)).scalar_one()) + 1
-        move(conn, locked, CONSULTING, via="consultation", actor=user.name, at=at,
-             reason=f"发起第 {number} 轮业务协同会商")
-        round_id = int(conn.execute(consultation_rounds.insert().values(
-            project_id=project.id, number=number, status="open",
-            site_version=project.site_version, report_id=report.id, period_days=period,
-            started_on=today_cn(at), started_at=at, started_by=user.name
-        ).returning(consultation_rounds.c.id)).scalar_one())
-        for department, reasons in picked:
-            get_department(conn, department)
-            conn.execute(round_departments.insert().values(
-                round_id=round_id, department=department, deadline=deadline, how="rule",
-                why=json.dumps(reasons, ensure_ascii=False), added_at=at, added_by=user.name))
-        rnd = load_round(conn, round_id)
-        _audit(conn, user.name, "round.start", rnd, at, period_days=period,
-               deadline=deadline, report_id=report.id,
-               after={"departments": {d: r for d, r in picked}})
+        round_id = start_round_within(conn, locked, plan, report_id=report.id, user=user,
+                                      at=at)
     return get_round(round_id, store=store)
+
+
+def start_round_within(conn: Connection, project: Project, plan: RoundPlan, *,
+                       report_id: int, user: User, at: datetime) -> int:
+    """Start the round ``plan`` (:func:`plan_round`) on ``project``, loaded ``for_update``
+    on ``conn`` and its current site vetted in the stored report ``report_id``, inside the
+    caller's transaction; the project becomes 会商中. Returns the round's id."""
+    number = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(
+        consultation_rounds.c.number), 0)).where(
+        consultation_rounds.c.project_id == project.id)).scalar_one()) + 1
+    move(conn, project, CONSULTING, via="consultation", actor=user.name, at=at,
+         reason=f"发起第 {number} 轮业务协同会商")
+    round_id = int(conn.execute(consultation_rounds.insert().values(
+        project_id=project.id, number=number, status="open",
+        site_version=project.site_version, report_id=report_id, period_days=plan.period,
+        started_on=today_cn(at), started_at=at, started_by=user.name
+    ).returning(consultation_rounds.c.id)).scalar_one())
+    for department, reasons in plan.picked:
+        get_department(conn, department)
+        conn.execute(round_departments.insert().values(
+            round_id=round_id, department=department, deadline=plan.deadline, how="rule",
+            why=json.dumps(reasons, ensure_ascii=False), added_at=at, added_by=user.name))
+    rnd = load_round(conn, round_id)
+    _audit(conn, user.name, "round.start", rnd, at, period_days=plan.period,
+           deadline=plan.deadline, report_id=report_id,
+           after={"departments": {d: r for d, r in plan.picked}})
+    return round_id
 
 
 def _staff_round(conn: Connection, round_id: int, user: User, store: Store

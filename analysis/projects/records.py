@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -385,44 +386,95 @@ def revise_project(code: str, *, user: User, store: Store, reason: str,
                    at: datetime | None = None) -> Project:
     """Revise a planned project (after a 不同意, art. 11): new attributes and/or a new site
     version; the old site stays in ``project_sites``. Only in 策划生成."""
+    values, at = check_revision(code, user=user, store=store, reason=reason, data=data,
+                                site=site), now_utc(at)
+    with store.engine.begin() as conn:
+        project = load_project(conn, code, for_update=True)
+        revise_within(conn, project, user=user, store=store, reason=reason, values=values,
+                      data=data, site=site, at=at)
+    return get_project(code, store=store)
+
+
+def check_revision(code: str, *, user: User, store: Store, reason: str,
+                   data: ProjectInput | None, site: Site | None) -> dict[str, Any]:
+    """The checks of a revision that need no write (a reason, the attributes, a site in the
+    user's county); the column values of ``data`` (:func:`check_input`), ``{}`` without."""
     _require_reason(reason)
-    at = now_utc(at)
     values = check_input(data) if data is not None else {}
     if site is not None:  # read outside the write (a project's county never changes)
         require_site_in_county(user, get_project(code, store=store).county, site, store=store)
-    with store.engine.begin() as conn:
-        project = load_project(conn, code, for_update=True)
-        require_staff(user, project.county, store=store)
-        if values and values["county"] != project.county:
-            raise BadInput("a project's county cannot change", where="county",
-                           message_zh="项目所属县区不能变更")
-        if project.stage != PLANNED:
-            raise IllegalTransition(
-                f"project {code} is {project.stage}: only a planned project can be revised",
-                message_zh=f"项目“{code}”处于“{project.stage_zh}”阶段，只有策划生成阶段的项目"
-                           "可以修改（会商中的项目须先结束本轮会商）", where="stage")
-        before = {k: getattr(project, k) for k in values}
-        update = dict(values, updated_at=at)
-        if site is not None:
-            import shapely
+    return values
 
-            version = project.site_version + 1
-            conn.execute(project_sites.insert().values(
-                _site_row(project.id, version, site, user.name, reason, at)))
-            update.update(site=shapely.to_wkb(site.geometry), site_version=version,
-                          site_parcels=parcels_text(site))
-            before["site_version"], values["site_version"] = project.site_version, version
-        after = dict(values)
-        if data is not None:  # the libraries too: the revision puts it in exactly these
-            replace_tags(conn, project, data.tags, user, at)
-            before["tags"], after["tags"] = list(project.tags), list(dict.fromkeys(data.tags))
-            for key in ("demands", "emissions"):  # as read back, as ``before`` has them
-                after[key] = json.loads(values[key])
-        conn.execute(projects.update().where(projects.c.id == project.id).values(**update))
-        write_audit(conn, actor=user.name, action="project.revise", obj=f"project:{code}",
-                    project=code, at=at, detail={"reason": reason, "before": before,
-                                                 "after": after})
-    return get_project(code, store=store)
+
+def revise_within(conn: Connection, project: Project, *, user: User, store: Store,
+                  reason: str, values: dict[str, Any], data: ProjectInput | None,
+                  site: Site | None, at: datetime) -> None:
+    """The revision inside the caller's transaction, ``project`` loaded ``for_update`` on
+    ``conn`` and ``values`` checked (:func:`check_revision`); audited."""
+    code = project.code
+    require_staff(user, project.county, store=store)
+    if values and values["county"] != project.county:
+        raise BadInput("a project's county cannot change", where="county",
+                       message_zh="项目所属县区不能变更")
+    require_revisable(project)
+    values = dict(values)
+    before = {k: getattr(project, k) for k in values}
+    update = dict(values, updated_at=at)
+    if site is not None:
+        import shapely
+
+        version = project.site_version + 1
+        conn.execute(project_sites.insert().values(
+            _site_row(project.id, version, site, user.name, reason, at)))
+        update.update(site=shapely.to_wkb(site.geometry), site_version=version,
+                      site_parcels=parcels_text(site))
+        before["site_version"], values["site_version"] = project.site_version, version
+    after = dict(values)
+    if data is not None:  # the libraries too: the revision puts it in exactly these
+        replace_tags(conn, project, data.tags, user, at)
+        before["tags"], after["tags"] = list(project.tags), list(dict.fromkeys(data.tags))
+        for key in ("demands", "emissions"):  # as read back, as ``before`` has them
+            after[key] = json.loads(values[key])
+    conn.execute(projects.update().where(projects.c.id == project.id).values(**update))
+    write_audit(conn, actor=user.name, action="project.revise", obj=f"project:{code}",
+                project=code, at=at, detail={"reason": reason, "before": before,
+                                             "after": after})
+
+
+def require_revisable(project: Project) -> None:
+    """Refuse to revise a project that is not in 策划生成."""
+    if project.stage != PLANNED:
+        raise IllegalTransition(
+            f"project {project.code} is {project.stage}: only a planned project can be "
+            "revised", where="stage",
+            message_zh=f"项目“{project.code}”处于“{project.stage_zh}”阶段，只有策划生成阶段的"
+                       "项目可以修改（会商中的项目须先结束本轮会商）")
+
+
+def revised(project: Project, values: dict[str, Any], data: ProjectInput | None,
+            site: Site | None) -> Project:
+    """``project`` as :func:`revise_within` leaves it with ``values`` (checked) and
+    ``site``, before anything is written: what its vetting and its round's routing read."""
+    changes: dict[str, Any] = {}
+    if values:
+        changes = {k: v for k, v in values.items() if k not in _COLUMNS_READ}
+        changes.update({key: read(values[key]) for key, read in _COLUMNS_READ.items()})
+    if data is not None:
+        changes["tags"] = tuple(dict.fromkeys(data.tags))
+    if site is not None:
+        changes.update(site=site.geometry, site_version=project.site_version + 1,
+                       site_parcels=parcels_of(parcels_text(site)))
+    return replace(project, **changes)
+
+
+# the columns whose stored text a project holds as read back (:func:`_project`)
+_COLUMNS_READ: dict[str, Any] = {
+    "investment": Decimal,
+    "foreign_annual_usd": lambda v: Decimal(v) if v else None,
+    "foreign_cash_usd": lambda v: Decimal(v) if v else None,
+    "demands": lambda v: {k: Decimal(x) for k, x in json.loads(v).items()},
+    "emissions": json.loads,
+}
 
 
 def replace_tags(conn: Connection, project: Project, tags: Iterable[str], user: User,

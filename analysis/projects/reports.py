@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import now_utc, utc
 from blueprint.analysis.projects.model import EXITED, Project, SiteParcel, require_in_library
@@ -106,6 +107,32 @@ def with_parcels(site: Site, parcels: tuple[SiteParcel, ...]) -> None:
     site.parcels = len(parcels) or int(shapely.get_num_geometries(site.geometry))
 
 
+@dataclass(frozen=True)
+class Vetting:
+    """A project's site vetted, its report not yet stored: the project as vetted, the
+    report (its JSON form) and the stamp of the layers it used."""
+
+    project: Project
+    report: dict[str, Any]
+    layers: list[dict[str, Any]]
+
+    @property
+    def verdict(self) -> str:
+        """The report's verdict."""
+        return str(self.report["verdict"])
+
+
+def vet_only(project: Project, *, store: Store, rules: Rules | None = None) -> Vetting:
+    """Vet ``project``'s site with its industry and emissions, outside any transaction (the
+    layers stamped first), storing nothing: :func:`store_report_within` stores it."""
+    stamp = [_stamp(layer) for layer in list_layers(store=store)]
+    request = VetRequest(site=project_site(project), industry=project.industry,
+                         county=project.county, emissions=dict(project.emissions))
+    report = to_json(vet_site(request, store=store, rules=rules))
+    text = json.dumps(report, ensure_ascii=False, default=str)
+    return Vetting(project, json.loads(text), stamp)
+
+
 def vet_project(code: str, *, user: User, store: Store, rules: Rules | None = None,
                 at: datetime | None = None) -> StoredReport:
     """Vet the project's site with its industry and emissions; store the report stamped
@@ -116,27 +143,31 @@ def vet_project(code: str, *, user: User, store: Store, rules: Rules | None = No
     project = get_project(code, store=store)
     require_staff(user, project.county, store=store)
     require_in_library(project, "be vetted", "审查用地")
-    stamp = [_stamp(layer) for layer in list_layers(store=store)]
-    request = VetRequest(site=project_site(project), industry=project.industry,
-                         county=project.county, emissions=dict(project.emissions))
-    report = to_json(vet_site(request, store=store, rules=rules))
-    text = json.dumps(report, ensure_ascii=False, default=str)
+    vetting = vet_only(project, store=store, rules=rules)
     with store.engine.begin() as conn:
         current = load_project(conn, code, for_update=True)
         require_in_library(current, "be vetted", "审查用地")
         if current.site_version != project.site_version:  # revised while we vetted
             raise BadInput(f"project {code}'s site changed while it was vetted; vet again",
                            message_zh="审查期间项目用地范围已修改，请重新审查", where="site")
-        report_id = int(conn.execute(project_reports.insert().values(
-            project_id=project.id, site_version=project.site_version,
-            verdict=report["verdict"], report=text, layers=json.dumps(stamp),
-            vetted_at=at, vetted_by=user.name).returning(project_reports.c.id)).scalar_one())
-        write_audit(conn, actor=user.name, action="project.vet", obj=f"project:{code}",
-                    project=code, at=at,
-                    detail={"report_id": report_id, "verdict": report["verdict"],
-                            "site_version": project.site_version, "layers": stamp})
-    return StoredReport(report_id, code, project.site_version, report["verdict"],
-                        json.loads(text), stamp, at, user.name)
+        return store_report_within(conn, vetting, user=user, at=at)
+
+
+def store_report_within(conn: Connection, vetting: Vetting, *, user: User,
+                        at: datetime) -> StoredReport:
+    """Store ``vetting`` as its project's latest report, inside the caller's transaction
+    (which has checked that the project's site is still the one vetted); audited."""
+    project = vetting.project
+    report_id = int(conn.execute(project_reports.insert().values(
+        project_id=project.id, site_version=project.site_version, verdict=vetting.verdict,
+        report=json.dumps(vetting.report, ensure_ascii=False), layers=json.dumps(vetting.layers),
+        vetted_at=at, vetted_by=user.name).returning(project_reports.c.id)).scalar_one())
+    write_audit(conn, actor=user.name, action="project.vet", obj=f"project:{project.code}",
+                project=project.code, at=at,
+                detail={"report_id": report_id, "verdict": vetting.verdict,
+                        "site_version": project.site_version, "layers": vetting.layers})
+    return StoredReport(report_id, project.code, project.site_version, vetting.verdict,
+                        vetting.report, vetting.layers, at, user.name)
 
 
 def _stored(row: Any, code: str) -> StoredReport:
