@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from shapely.geometry.base import BaseGeometry
 
 from blueprint.analysis.rules import load_rules
+from blueprint.analysis.site_search import SearchRequest, result_json, search_sites
 from blueprint.analysis.site_search.config import load_search_config
 from blueprint.analysis.site_search.region import allowed_region
 from blueprint.layers.repository import LayerInfo, list_layers, load_features
@@ -130,6 +131,19 @@ def test_the_energy_search_of_a_county_has_one_region_on_both_engines(stores):
     for part in ("scope", "allowed", "conditional"):
         a, b = (getattr(r, part) for r in regions)
         assert a.symmetric_difference(b).area < 1.0, part  # allowed: it was 1,197 m²
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_allowed_region_is_polygons_only(stores, engine):
+    """City-wide, industrial: zoning not suited to industry (conditional) touches the
+    allowed land along edges; those edges were lines in the conditional region."""
+    result = search_sites(SearchRequest(industry="industrial", area_m2=120_000, top=1),
+                          store=stores[engine])
+    for part in ("scope", "allowed", "conditional", "passing"):
+        assert getattr(result.region, part).geom_type in POLYGONAL, part
+    shown = result_json(result)["allowed"]["features"]
+    assert {f["properties"]["status"] for f in shown} == {"pass", "conditional"}
+    assert {f["geometry"]["type"] for f in shown} <= set(POLYGONAL)
 
 
 # ---- generated areas ---------------------------------------------------------------------
