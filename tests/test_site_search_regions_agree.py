@@ -172,7 +172,7 @@ def areas(draw: st.DrawFn) -> BaseGeometry:
     return area
 
 
-@settings(max_examples=15, deadline=None, derandomize=True, database=None,
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(area=areas())
 def test_generated_areas_give_the_same_pieces_on_both_engines(stores, area):

@@ -14,9 +14,12 @@
 -- differently once projected to the zone (measured: 9 cm off a 3 km farmland edge, 1,200
 -- m² of a county's allowed region that one engine had and the other had not). A feature
 -- the area covers is its own piece, the area is the piece of a feature that covers it;
--- else the area is first clipped to the feature's box grown by 1e-4° (GEOS ClipByRect, one
--- pass over its vertices): the new vertices lie on that box, outside the feature, so the
--- piece is the same as the cut by the whole area.
+-- else a big area (over 64 KB: some 4,000 vertices, a real county's boundary) is first
+-- clipped to the feature's box grown by 1e-4° (GEOS ClipByRect, one pass over its
+-- vertices): the new vertices lie on that box, outside the feature, so the piece is the
+-- cut by the whole area (its edges recomputed at the box can still move, in the last
+-- bits, where an edge of the area runs almost along the feature's), and no longer one
+-- overlay of the whole boundary per feature it crosses.
 -- The caller dissolves the pieces per class with GEOS (shapely.union_all), as the
 -- embedded engine does: ST_Union over 10^4 pieces measured slower than that, and the
 -- same dissolve on both engines keeps their regions equal.
@@ -37,8 +40,10 @@ cut AS MATERIALIZED (
            CASE
                WHEN ST_Covers(a.geom, f.geom) THEN f.geom
                WHEN ST_Covers(f.geom, a.geom) THEN a.geom
-               ELSE ST_CollectionExtract(ST_Intersection(
-                   f.geom, ST_ClipByBox2D(a.geom, ST_Expand(box2d(f.geom), 1e-4))), 3)
+               ELSE ST_CollectionExtract(ST_Intersection(f.geom,
+                   CASE WHEN ST_MemSize(a.geom) > 65536
+                        THEN ST_ClipByBox2D(a.geom, ST_Expand(box2d(f.geom), 1e-4))
+                        ELSE a.geom END), 3)
            END AS geom
     FROM touched AS t
     JOIN layer_features AS f ON f.layer_id = :layer_id AND f.fid = t.fid
