@@ -10,9 +10,10 @@ decide, layer by layer, what a candidate must avoid and what would make it condi
   kept but marked;
 - parks and suitable zoning are preferences, used by the ranking.
 
-Features are read through the engine seam (``store.backend.class_unions``): clipped and
-dissolved by shapely on the embedded engine and in SQL on PostGIS. All geometry here is in
-the CGCS2000 Gauss-Krüger zone of the searched area (metres).
+Features are read through the engine seam (``store.backend.class_unions``): found by the
+engine's index (an STRtree, PostGIS's GiST), clipped and dissolved by shapely on both
+engines alike. All geometry here is in the CGCS2000 Gauss-Krüger zone of the searched
+area (metres).
 """
 
 from __future__ import annotations
