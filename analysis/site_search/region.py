@@ -10,9 +10,10 @@ decide, layer by layer, what a candidate must avoid and what would make it condi
   kept but marked;
 - parks and suitable zoning are preferences, used by the ranking.
 
-Features are read through the engine seam (``store.backend.class_unions``): clipped and
-dissolved by shapely on the embedded engine and in SQL on PostGIS. All geometry here is in
-the CGCS2000 Gauss-Krüger zone of the searched area (metres).
+Features are read through the engine seam (``store.backend.class_unions``): found by the
+engine's index (an STRtree, PostGIS's GiST), clipped and dissolved by shapely on both
+engines alike. All geometry here is in the CGCS2000 Gauss-Krüger zone of the searched
+area (metres).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def allowed_region(industry: IndustryRules, *, store: Store, rules: Rules,
                              if suits(k, industry.suitable_landuse)]
     rasters = [layer for layer in all_layers
                if layer.is_raster and rule_of(layer.kind) == "capacity"]
-    scope = _snap(to_crs(scope_geo, CGCS2000, epsg))
+    scope = _snap(polygonal(to_crs(scope_geo, CGCS2000, epsg)))
     constraints += capacity_constraints(rasters, emissions or {}, scope, epsg, rules)
     zoned = any(rule_of(layer.kind) == "land_use" for layer in vectors)
     region = _assemble(epsg, county, aoi_geo, place_zh, scope, scope_zh, constraints,
@@ -105,6 +106,17 @@ def _grown(geom: BaseGeometry, metres: float, epsg: int) -> BaseGeometry:
 
 def _snap(geom: BaseGeometry) -> BaseGeometry:
     return shapely.set_precision(geom, GRID_M) if not geom.is_empty else geom
+
+
+def polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """The polygons of ``geom``: what a region is made of. An intersection of polygons
+    also gives the edges and corners they share (a level-2 zone beside the allowed land,
+    an urban boundary along the county's edge), which are no land: the map drew them
+    as lines of the conditional region."""
+    if shapely.get_type_id(geom) in (3, 6) or geom.is_empty:
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)]
+    return shapely.union_all(parts) if parts else EMPTY
 
 
 def _area_of_interest(vectors: list[LayerInfo], county: str | None, *, store: Store
@@ -195,7 +207,7 @@ def _assemble(epsg: int, county: str | None, aoi_geo: BaseGeometry, place_zh: st
               all_layers: list[LayerInfo]) -> Region:
     excluded = [c.geometry for c in constraints if c.status == "conflict"]
     marked = [c.geometry for c in constraints if c.status == "conditional"]
-    allowed = _snap(shapely.difference(scope, shapely.union_all(excluded))
+    allowed = _snap(polygonal(shapely.difference(scope, shapely.union_all(excluded)))
                     if excluded else scope)
     present = {layer.kind for layer in all_layers}
     missing = [kinds().kinds[k].title for k in kinds().missing("required") if k not in present]
@@ -203,7 +215,7 @@ def _assemble(epsg: int, county: str | None, aoi_geo: BaseGeometry, place_zh: st
     if missing:
         conditional = allowed
     else:
-        conditional = _snap(shapely.intersection(allowed, shapely.union_all(marked))
+        conditional = _snap(polygonal(shapely.intersection(allowed, shapely.union_all(marked)))
                             if marked else EMPTY)
     return Region(epsg=epsg, county=county, area_geo=aoi_geo, place_zh=place_zh, scope=scope,
                   scope_zh=scope_zh, allowed=allowed, conditional=conditional, park=park,

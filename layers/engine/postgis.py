@@ -153,13 +153,17 @@ class PostgisBackend(Backend):
 
     def class_unions(self, layer: LayerInfo, area: BaseGeometry, *, store: Store
                      ) -> dict[str | None, BaseGeometry]:
-        """Clip in the database (``sql/class_unions.sql``, one round trip), dissolve the
-        pieces with GEOS as the embedded engine does."""
+        """The features meeting ``area`` found in the database (``sql/class_unions.sql``,
+        one round trip, with those it covers), cut and dissolved with GEOS here exactly as
+        the embedded engine does (:func:`cut_and_dissolve`)."""
         params = {"area": shapely.to_wkb(area, output_dimension=2), "layer_id": layer.id}
         with store.read() as conn:
             rows = conn.execute(sql_statement("class_unions.sql"), params).all()
-        return {r.klass: shapely.union_all(shapely.from_wkb([bytes(b) for b in r.pieces]))
-                for r in rows}
+        if not rows:
+            return {}
+        geoms = shapely.from_wkb([bytes(r.wkb) for r in rows])
+        return cut_and_dissolve(geoms, np.array([r.klass for r in rows], dtype=object),
+                                np.array([r.covered for r in rows], dtype=bool), area)
 
     def lock_layer_name(self, conn: sa.Connection, name: str) -> None:
         """An advisory transaction lock on the layer's name."""
@@ -194,6 +198,35 @@ class PostgisBackend(Backend):
     def lock_audit(self, conn: sa.Connection) -> None:
         """An advisory transaction lock (re-entrant): one audit writer at a time."""
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+
+
+def cut_and_dissolve(geoms: np.ndarray, klass: np.ndarray, covered: np.ndarray,
+                     area: BaseGeometry) -> dict[str | None, BaseGeometry]:
+    """Features (in id order) cut by ``area`` and dissolved per class: a feature the area
+    covers is its own piece, the area is the piece of a feature that covers it, the others
+    are cut (their polygons: an edge or a corner met is no piece); a class without a piece
+    is absent. The embedded engine's cut (``class_unions_embedded``), by the same GEOS."""
+    pieces = geoms.copy()
+    todo = np.flatnonzero(~covered)
+    if todo.size:
+        inside = np.asarray(shapely.covers(geoms[todo], area), dtype=bool)
+        pieces[todo[inside]] = area
+        rest = todo[~inside]
+        if rest.size:
+            pieces[rest] = [_polygonal(g) for g in shapely.intersection(geoms[rest], area)]
+    met = np.isin(shapely.get_type_id(pieces), (3, 6)) & ~shapely.is_empty(pieces)
+    pieces, klass = pieces[met], klass[met]
+    return {value: shapely.union_all(pieces[klass == value])
+            for value in dict.fromkeys(klass.tolist())}
+
+
+def _polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """The polygons of a cut (a GeometryCollection when edges were met too), as the
+    embedded engine keeps them; anything else as it is."""
+    if shapely.get_type_id(geom) != 7:
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)]
+    return shapely.multipolygons(parts) if parts else shapely.Polygon()
 
 
 # ---- writing an import -----------------------------------------------------------------

@@ -52,14 +52,34 @@ kept AS (
     FROM projected
     WHERE ST_Area(zgeom) > :sliver
 ),
--- A union only where there is something to unite (as overlay.sql): a class, or a layer,
--- is united only when two of its pieces (of one site) share interior; otherwise its area
--- is the sum of its pieces'.
+-- A union only where there is something to unite (as overlay.sql): a layer is united (for
+-- one site) only when two of its pieces share interior and each of their features shares
+-- interior with another feature of the layer in lon/lat; a class, within a united layer,
+-- when two of its pieces share interior; otherwise an area is the sum of its pieces'.
 overlapping AS (
-    SELECT a.site_no, a.layer_id, a.klass AS klass_a, b.klass AS klass_b
+    SELECT a.site_no, a.layer_id, a.klass AS klass_a, b.klass AS klass_b,
+           CASE WHEN ST_Relate(a.geom, b.geom, '2********') THEN true
+                ELSE EXISTS (
+                    SELECT 1 FROM layer_features AS f
+                    JOIN layer_features_sub AS o
+                      ON o.layer_id = f.layer_id AND o.fid <> f.fid AND o.geom && f.geom
+                    WHERE f.layer_id = a.layer_id AND f.fid = a.fid
+                      AND ST_Intersects(f.geom, o.geom)
+                      AND ST_Relate(f.geom, o.geom, '2********'))
+                 AND EXISTS (
+                    SELECT 1 FROM layer_features AS f
+                    JOIN layer_features_sub AS o
+                      ON o.layer_id = f.layer_id AND o.fid <> f.fid AND o.geom && f.geom
+                    WHERE f.layer_id = b.layer_id AND f.fid = b.fid
+                      AND ST_Intersects(f.geom, o.geom)
+                      AND ST_Relate(f.geom, o.geom, '2********'))
+           END AS features_overlap
     FROM kept AS a
     JOIN kept AS b ON b.site_no = a.site_no AND b.layer_id = a.layer_id AND b.fid > a.fid
     WHERE a.in_layer > 1 AND a.zgeom && b.zgeom AND ST_Relate(a.zgeom, b.zgeom, '2********')
+),
+united AS (
+    SELECT DISTINCT site_no, layer_id FROM overlapping WHERE features_overlap
 ),
 classes AS (
     SELECT k.site_no, k.layer_id, k.klass, max(k.in_layer) = count(*) AS whole_layer,
@@ -67,7 +87,9 @@ classes AS (
                         SELECT 1 FROM overlapping AS o
                         WHERE o.site_no = k.site_no AND o.layer_id = k.layer_id
                           AND o.klass_a IS NOT DISTINCT FROM k.klass
-                          AND o.klass_b IS NOT DISTINCT FROM k.klass))),
+                          AND o.klass_b IS NOT DISTINCT FROM k.klass)
+                        AND EXISTS (SELECT 1 FROM united AS u
+                                    WHERE u.site_no = k.site_no AND u.layer_id = k.layer_id))),
                     sum(k.area)) AS area
     FROM kept AS k
     GROUP BY k.site_no, k.layer_id, k.klass
@@ -84,8 +106,8 @@ WHERE whole_layer
 UNION ALL
 SELECT 'layer' AS level, k.site_no, k.layer_id, NULL AS fid, NULL AS klass,
        coalesce(ST_Area(ST_Union(k.zgeom) FILTER (WHERE EXISTS (
-                    SELECT 1 FROM overlapping AS o
-                    WHERE o.site_no = k.site_no AND o.layer_id = k.layer_id))),
+                    SELECT 1 FROM united AS u
+                    WHERE u.site_no = k.site_no AND u.layer_id = k.layer_id))),
                 sum(k.area)) AS area, NULL AS wkb
 FROM kept AS k
 WHERE k.in_class < k.in_layer
