@@ -19,6 +19,7 @@ from blueprint.layers.crs import CGCS2000, transformer
 from blueprint.layers.engine.base import BBox, FeaturePage, geojson_feature
 from blueprint.layers.engine.embedded_index import LayerIndex, layer_index, small_layers
 from blueprint.layers.engine.overlay_types import SLIVER_M2, FeatureHit, LayerOverlap
+from blueprint.layers.engine.pieces import dissolve_by_class, polygons_only
 
 if TYPE_CHECKING:
     from blueprint.layers.repository import LayerInfo
@@ -269,10 +270,7 @@ def class_unions_embedded(layer: LayerInfo, area: BaseGeometry, *, store: Store
         return {}
     geoms, clip = index.arrays.geoms[cand], np.full(cand.size, area, dtype=object)
     _, covered, inside = _relations(clip, geoms, known_to_meet=True)  # found meeting it
-    pieces = _pieces(geoms, clip, covered, inside)
-    klass = index.arrays.klass[cand]
-    return {value: shapely.union_all(pieces[klass == value])
-            for value in dict.fromkeys(klass)}
+    return dissolve_by_class(_pieces(geoms, clip, covered, inside), index.arrays.klass[cand])
 
 
 def _relations(sites: np.ndarray, geoms: np.ndarray, *, known_to_meet: bool = False
@@ -330,7 +328,7 @@ def _cut(geoms: np.ndarray, sites: np.ndarray) -> np.ndarray:
     """The intersections of ``geoms`` with ``sites``, pairwise: their polygons only."""
     cut = shapely.intersection(geoms, sites)
     for i in np.flatnonzero(shapely.get_type_id(cut) == 7).tolist():
-        cut[i] = _polygons_only(cut[i])  # a GeometryCollection: edges met too
+        cut[i] = polygons_only(cut[i])  # a GeometryCollection: edges met too
     return cut
 
 
@@ -354,12 +352,3 @@ def _prepared_copy(geom: BaseGeometry, vertices: int) -> BaseGeometry:
     while kept > PREPARED_VERTICES_PER_THREAD:
         kept -= copies.popitem(last=False)[1][2]
     return copy
-
-
-def _polygons_only(geom: BaseGeometry) -> BaseGeometry:
-    """The polygonal part of an intersection (edges shared with the site are not overlap),
-    as PostGIS's ``ST_CollectionExtract(…, 3)`` gives it."""
-    if shapely.get_type_id(geom) != 7:  # not a GeometryCollection
-        return geom
-    parts = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)]
-    return shapely.multipolygons(parts) if parts else shapely.Polygon()

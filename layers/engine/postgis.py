@@ -41,6 +41,7 @@ from blueprint.layers.engine.base import (
     geojson_feature,
 )
 from blueprint.layers.engine.overlay_types import SLIVER_M2, FeatureHit, LayerOverlap
+from blueprint.layers.engine.pieces import dissolve_by_class, polygons_only
 from blueprint.layers.errors import StorageUnavailable, first_line
 
 if TYPE_CHECKING:
@@ -213,20 +214,8 @@ def cut_and_dissolve(geoms: np.ndarray, klass: np.ndarray, covered: np.ndarray,
         pieces[todo[inside]] = area
         rest = todo[~inside]
         if rest.size:
-            pieces[rest] = [_polygonal(g) for g in shapely.intersection(geoms[rest], area)]
-    met = np.isin(shapely.get_type_id(pieces), (3, 6)) & ~shapely.is_empty(pieces)
-    pieces, klass = pieces[met], klass[met]
-    return {value: shapely.union_all(pieces[klass == value])
-            for value in dict.fromkeys(klass.tolist())}
-
-
-def _polygonal(geom: BaseGeometry) -> BaseGeometry:
-    """The polygons of a cut (a GeometryCollection when edges were met too), as the
-    embedded engine keeps them; anything else as it is."""
-    if shapely.get_type_id(geom) != 7:
-        return geom
-    parts = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)]
-    return shapely.multipolygons(parts) if parts else shapely.Polygon()
+            pieces[rest] = [polygons_only(g) for g in shapely.intersection(geoms[rest], area)]
+    return dissolve_by_class(pieces, klass)
 
 
 # ---- writing an import -----------------------------------------------------------------
