@@ -6,8 +6,8 @@ evaluator in :mod:`analysis.evaluators`), whether a store must have it, the Chin
 rule codes and how the map shows it. Nothing else lists kinds: a new kind is one entry
 here plus its per-industry settings in ``analysis/rules.toml``.
 
->>> from layers.kinds import kinds
->>> kinds()["ecological_redline"].title
+>>> from blueprint.layers.kinds import kinds
+>>> kinds().kinds["ecological_redline"].title
 '生态保护红线'
 """
 
