@@ -4,12 +4,19 @@ quota managers), each checked on the real app (FastAPI TestClient, both engines)
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 from projects_support import city  # noqa: F401  (city: fixture)
+from quota_support import CITY as CITY_USER
 
+from blueprint.analysis import quota
 from blueprint.layers.store import Store
 from tests.test_pages import _client, _csrf, _form, _login, _project_in_consultation
+from tests.test_quota_pages import DCF, YG
+from tests.test_quota_pages import _client as quota_client
+from tests.test_quota_pages import _login as quota_login
+from tests.test_quota_pages import _users as quota_users
 
 
 def _selected(form: str, name: str) -> list[str]:
@@ -36,3 +43,21 @@ def test_a_refused_answer_keeps_the_chosen_coordinate_system(city: Store,  # noq
         form = _form(refused.text, "bp-answer-form")
         assert "既不是界址点坐标文件" in form
         assert _selected(form, "crs") == ["EPSG:4527"]
+
+
+def test_a_county_card_names_the_county_on_the_other_side_of_a_loan(
+        city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """阳谷县 lent 东昌府区 quota: on the county quota manager's card of 东昌府区 the loan read
+    “借出 371521”, a bare code (only the counties the user sees were named), while the city
+    manager's page said 阳谷县. Now both name it."""
+    quota_users(city)
+    quota.lend(year=2026, kind="land", lender=YG, borrower=DCF, amount="3",
+               due=date(2099, 3, 1), user=CITY_USER, reason="临时周转",
+               key="walk-lend", store=city)
+    for who in ("dcf_q", "city_q"):
+        with quota_client(city, tmp_path) as client:
+            quota_login(client, who)
+            html = client.get(f"/quota?kind=new_construction_land&year=2026&county={DCF}").text
+            loans = html.split('id="bp-card-loans"', 1)[1].split("</table>", 1)[0]
+            cells = re.findall(r"<td>([^<]*)</td>", loans)
+            assert cells[1:3] == ["阳谷县", "东昌府区"], (who, cells)
