@@ -4,14 +4,18 @@ quota managers), each checked on the real app (FastAPI TestClient, both engines)
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from projects_support import city  # noqa: F401  (city: fixture)
 from quota_support import CITY as CITY_USER
 
 from blueprint.analysis import quota
+from blueprint.analysis.clock import today_cn
+from blueprint.analysis.consultation import answer, close_round, problem_list
+from blueprint.analysis.projects import get_project
 from blueprint.layers.store import Store
+from blueprint.layers.users import User
 from tests.test_pages import _client, _csrf, _form, _login, _project_in_consultation
 from tests.test_quota_pages import DCF, YG
 from tests.test_quota_pages import _client as quota_client
@@ -61,3 +65,38 @@ def test_a_county_card_names_the_county_on_the_other_side_of_a_loan(
             loans = html.split('id="bp-card-loans"', 1)[1].split("</table>", 1)[0]
             cells = re.findall(r"<td>([^<]*)</td>", loans)
             assert cells[1:3] == ["阳谷县", "东昌府区"], (who, cells)
+
+
+def test_a_joint_meeting_decision_dated_after_today_is_refused(city: Store,  # noqa: F811
+                                                               tmp_path: Path) -> None:
+    """A decision typed with a meeting date a year off (2030 for 2026) was recorded and
+    carried out: the project left the library “by the meeting of 2030-01-05”. Now the date
+    field stops at today, and a later date posted is refused above the same form, what was
+    typed kept and nothing done; today's date is taken."""
+    code, rnd = _project_in_consultation(city, tmp_path)
+    answer(rnd.id, user=User("gxj", "department", department="industry"),
+           answer="disagree", text="投资强度不足。", store=city)
+    close_round(rnd.id, user=User("nr", "nr_staff"), outcome="meeting",
+                reason="意见分歧", store=city)
+    (item,) = problem_list(store=city)
+    today = today_cn()
+    later = (today + timedelta(days=1)).isoformat()
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        form = _form(nr.get("/meeting").text, f"bp-decide-{item['id']}")
+        assert f'value="{today.isoformat()}" max="{today.isoformat()}"' in form
+        fields = {"csrf": _csrf(nr, "/meeting"), "attendees": "市发展改革委、市自然资源局",
+                  "decision": "exit", "text": "不具备建设条件，调出。"}
+        refused = nr.post(f"/meeting/{item['id']}/decide",
+                          data=fields | {"meeting_date": later})
+        assert refused.status_code == 422, refused.text[-1500:]
+        form = _form(refused.text, f"bp-decide-{item['id']}")
+        assert f"决定未录入：会议日期 {later} 晚于今天（{today.isoformat()}）" in form
+        assert f'name="meeting_date" value="{later}"' in form
+        assert ">不具备建设条件，调出。</textarea>" in form
+        assert get_project(code, store=city).stage == "consulting"
+        assert [i["id"] for i in problem_list(store=city)] == [item["id"]]
+        done = nr.post(f"/meeting/{item['id']}/decide", follow_redirects=False,
+                       data=fields | {"meeting_date": today.isoformat()})
+        assert done.status_code == 303, done.text[-1500:]
+    assert get_project(code, store=city).stage == "exited"
