@@ -14,9 +14,17 @@ from blueprint.analysis import quota
 from blueprint.analysis.clock import today_cn
 from blueprint.analysis.consultation import answer, close_round, problem_list
 from blueprint.analysis.projects import get_project
+from blueprint.analysis.tracking import Milestone, list_problems, raise_problem, set_plan
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
-from tests.test_pages import _client, _csrf, _form, _login, _project_in_consultation
+from tests.test_pages import (
+    _client,
+    _csrf,
+    _form,
+    _login,
+    _project_in_consultation,
+    _save_project,
+)
 from tests.test_quota_pages import DCF, YG
 from tests.test_quota_pages import _client as quota_client
 from tests.test_quota_pages import _login as quota_login
@@ -100,3 +108,31 @@ def test_a_joint_meeting_decision_dated_after_today_is_refused(city: Store,  # n
                        data=fields | {"meeting_date": today.isoformat()})
         assert done.status_code == 303, done.text[-1500:]
     assert get_project(code, store=city).stage == "exited"
+
+
+def test_every_open_problem_on_the_battle_map_links_to_a_page(city: Store,  # noqa: F811
+                                                              tmp_path: Path) -> None:
+    """A round closed over a department's 不同意 puts the objection on 挂图作战's problem
+    list while the project, back to 策划生成, has no tracking plan: its code linked to
+    /tracking/projects/{code}, which answered 404 (尚未制定跟踪计划). Now it links to the
+    project page, which opens; a project with a plan still links to its tracking page."""
+    code, rnd = _project_in_consultation(city, tmp_path)
+    staff = User("nr", "nr_staff")
+    answer(rnd.id, user=User("gxj", "department", department="industry"),
+           answer="disagree", text="投资强度不足。", store=city)
+    close_round(rnd.id, user=staff, outcome="revise", reason="调整后重新会商", store=city)
+    assert [p.project for p in list_problems(store=city, status="open")] == [code]
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        tracked = _save_project(nr, _csrf(nr))  # a second project, with a plan
+        set_plan(tracked, milestones=[Milestone("start", date(2027, 3, 1), "住房和城乡建设局")],
+                 investment={"2027-03": "100"}, user=staff, store=city)
+        raise_problem(tracked, "施工用水未接通", owner_unit="市水务局", user=staff, store=city)
+        listed = nr.get("/tracking").text.split('id="bp-problems"', 1)[1]
+        listed = listed.split("</table>", 1)[0]
+        assert "投资强度不足" in listed, listed
+        links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', listed)
+        assert (f"/projects/{code}", code) in links, links
+        assert (f"/tracking/projects/{tracked}", tracked) in links, links
+        for href, _ in links:
+            assert nr.get(href).status_code == 200, href
