@@ -136,3 +136,32 @@ def test_every_open_problem_on_the_battle_map_links_to_a_page(city: Store,  # no
         assert (f"/tracking/projects/{tracked}", tracked) in links, links
         for href, _ in links:
             assert nr.get(href).status_code == 200, href
+
+
+def _choice_query(html: str, **changed: str) -> dict[str, str]:
+    """What the dashboard's 查看 form (kind and year) sends, with ``changed`` chosen."""
+    form = _form(html, "bp-quota-choice")
+    sent = {name: value for name, value in re.findall(
+        r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)}
+    for name in ("kind", "year"):
+        select = form.split(f'name="{name}"', 1)[1].split("</select>", 1)[0]
+        picked = re.search(r'<option(?: value="([^"]*)")?[^>]*\bselected\b[^>]*>([^<]*)', select)
+        assert picked, (name, select)
+        sent[name] = picked.group(1) or picked.group(2)
+    return sent | changed
+
+
+def test_another_kind_keeps_the_county_card_shown(city: Store,  # noqa: F811
+                                                  tmp_path: Path) -> None:
+    """A city quota manager on 阳谷县's card chose 能耗指标 and pressed 查看: the page came
+    back with 东昌府区's card (the first county), under the same kind of heading, so the
+    figures read as 阳谷县's were another county's. Now the card stays 阳谷县's."""
+    quota_users(city)
+    with quota_client(city, tmp_path) as client:
+        quota_login(client, "city_q")
+        shown = client.get(f"/quota?kind=new_construction_land&year=2026&county={YG}").text
+        assert f'id="bp-county-card" data-county="{YG}"' in shown
+        again = client.get("/quota", params=_choice_query(shown, kind="energy")).text
+        assert 'id="bp-kind"' in again and '<option value="energy" selected>' in again
+        assert f'id="bp-county-card" data-county="{YG}"' in again
+        assert f"阳谷县（{YG}）县级储备" in again
