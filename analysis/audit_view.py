@@ -79,7 +79,8 @@ KEY_ZH = {
     "loan_id": "拆借编号", "lender": "借出县区", "borrower": "借入县区", "due": "归还期限",
     "due_on": "办结时限", "counterparty": "对方", "price": "价格", "from": "调出", "to": "调入",
     "removed_reason": "移除理由", "decided_on": "决定日期", "meeting_date": "会议日期",
-    "items": "调整事项",
+    "items": "调整事项", "expires": "预留至", "from_pool": "不足部分从市级统筹池调入",
+    "account": "账户",
 }
 
 
@@ -107,7 +108,10 @@ def value_names(departments: Mapping[str, str] | None = None,
 
     libraries, named, county = load_settings().libraries, dict(departments or {}), \
         dict(counties or {})
+    from blueprint.analysis.quota.kinds import KINDS
+
     return {"stage": STAGE_ZH, "role": ROLES, "answer": ANSWER_ZH, "verdict": VERDICT_ZH,
+            "kind": {code: kind.title for code, kind in KINDS.items()},
             "level": LEVELS, "investor_type": INVESTOR_TYPES, "origin": ORIGINS,
             "library": libraries, "tags": libraries,
             "department": named, "departments": named,
@@ -205,12 +209,34 @@ def detail_lines(detail: dict[str, Any], names: Names) -> list[str]:
     """
     lines = _changes(detail.get("before"), detail.get("after"), names) \
         if "before" in detail or "after" in detail else []
+    if "params" in detail:
+        detail = detail | {"params": quota_params(detail["params"])}
     lines += [f"{_key(key)}：{_text(value, key, names)}" for key, value in detail.items()
               if key not in ("before", "after", "origin")]
     origin = detail.get("origin")  # where the write came from (the CLI's OS user)
     if isinstance(origin, dict):
         lines.append(_origin_line(origin))
     return lines
+
+
+def quota_params(params: Any) -> Any:
+    """A quota operation's parameters with its amount as the ledger shows it: stored as an
+    integer of ``1/SCALE`` of the unit (30000 for 3 公顷), it is written in the unit, with the
+    unit when the parameters name the kind.
+
+    >>> quota_params({"kind": "new_construction_land", "amount": 30000})
+    {'kind': 'new_construction_land', 'amount': '3 公顷'}
+    >>> quota_params({"loan_id": 82, "amount": 25000}), quota_params({"loan_id": 82})
+    ({'loan_id': 82, 'amount': '2.5'}, {'loan_id': 82})
+    """
+    from blueprint.analysis.quota.kinds import KINDS, format_amount
+
+    amount = params.get("amount") if isinstance(params, dict) else None
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        return params
+    kind = KINDS.get(str(params.get("kind")))
+    shown = format_amount(amount)
+    return params | {"amount": f"{shown} {kind.unit_zh}" if kind else shown}
 
 
 def _origin_line(origin: dict[str, Any]) -> str:

@@ -165,3 +165,28 @@ def test_another_kind_keeps_the_county_card_shown(city: Store,  # noqa: F811
         assert 'id="bp-kind"' in again and '<option value="energy" selected>' in again
         assert f'id="bp-county-card" data-county="{YG}"' in again
         assert f"阳谷县（{YG}）县级储备" in again
+
+
+def test_the_audit_log_states_quota_amounts_in_their_unit(city: Store,  # noqa: F811
+                                                          tmp_path: Path) -> None:
+    """A hold of 5 公顷 and a repayment of 2.5 read “数量=50000” and “数量=25000” on 审计日志
+    (the ledger's integer units), with the kind as its code, while the quota page says 5
+    and 2.5 公顷: the numbers of two pages disagreed. Now the audit log says 5 公顷 and 2.5,
+    the kind by its name."""
+    quota_users(city)
+    quota.hold(year=2026, kind="land", county=DCF, project="LC-2026-9002", amount="5",
+               user=CITY_USER, reason="预留", key="walk-hold", store=city)
+    quota.lend(year=2026, kind="land", lender=YG, borrower=DCF, amount="3",
+               due=date(2099, 3, 1), user=CITY_USER, reason="临时周转",
+               key="walk-lend-audit", store=city)
+    loan = next(x["loan_id"] for x in quota.loans(store=city, kind="land"))
+    quota.repay(loan_id=loan, amount="2.5", user=CITY_USER, reason="归还",
+                key="walk-repay", store=city)
+    with quota_client(city, tmp_path) as client:
+        quota_login(client, "city_q")
+        rows = client.get("/audit").text.split("<tbody", 1)[1]
+    hold = rows.split(">预留</td>", 1)[1].split("</tr>", 1)[0]
+    assert "类型=新增建设用地指标" in hold and "数量=5 公顷" in hold, hold
+    repay = rows.split(">归还拆借</td>", 1)[1].split("</tr>", 1)[0]
+    assert f"拆借编号={loan}，数量=2.5" in repay, repay
+    assert "50000" not in hold and "25000" not in repay
