@@ -248,16 +248,35 @@ def _origin_line(origin: dict[str, Any]) -> str:
     return f"来源：{via}" + (f"（{'，'.join(known)}）" if known else "")
 
 
+#: What each kind of audited object is called on the page and in the CLI's table (the
+#: stored ``round:3`` reads 会商轮次 3); an object of another kind is shown as stored.
+OBJECT_ZH = {
+    "project": "项目", "round": "会商轮次", "meeting": "联席会议事项", "report": "审查报告",
+    "quota_operation": "指标操作号", "user": "用户", "department": "部门", "layer": "图层",
+    "problem": "问题", "dispatch": "调度会",
+}
+
+
+def object_zh(obj: str) -> str:
+    """An audited object as a user reads it: its kind in Chinese, then its number or name.
+
+    >>> object_zh("round:3"), object_zh("user:王科长"), object_zh("other:1")
+    ('会商轮次 3', '用户 王科长', 'other:1')
+    """
+    kind, sep, name = obj.partition(":")
+    return f"{OBJECT_ZH[kind]} {name}" if sep and kind in OBJECT_ZH else obj
+
+
 def object_cell(obj: str, project: str | None) -> str:
     """The 对象 cell: the object, and under it its project when that is another record (a
     project's own rows say its code once).
 
     >>> object_cell("project:LC-2026-0001", "LC-2026-0001"), object_cell("round:3", "LC-2026-0001")
-    ('LC-2026-0001', 'round:3\\nLC-2026-0001')
+    ('LC-2026-0001', '会商轮次 3\\nLC-2026-0001')
     """
     if project and obj == f"project:{project}":
         return project
-    return f"{obj}\n{project}" if project else obj
+    return f"{object_zh(obj)}\n{project}" if project else object_zh(obj)
 
 
 def action_choices() -> dict[str, str]:

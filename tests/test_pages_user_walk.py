@@ -190,3 +190,18 @@ def test_the_audit_log_states_quota_amounts_in_their_unit(city: Store,  # noqa: 
     repay = rows.split(">归还拆借</td>", 1)[1].split("</tr>", 1)[0]
     assert f"拆借编号={loan}，数量=2.5" in repay, repay
     assert "50000" not in hold and "25000" not in repay
+
+
+def test_the_audit_log_names_its_objects_in_chinese(city: Store,  # noqa: F811
+                                                    tmp_path: Path) -> None:
+    """审计日志's 对象 column read “round:1”, “quota_operation:5”, “user:nr”: the stored
+    identifiers, in English. Now it says what each is (会商轮次 1, 指标操作号 5, 用户 nr)."""
+    _, rnd = _project_in_consultation(city, tmp_path)
+    with _client(city, tmp_path) as nr:
+        _login(nr, "nr")
+        page = nr.get("/audit").text.split("<tbody", 1)[1]
+    cells = re.findall(r"<tr[^>]*>\s*<td[^>]*>\d+</td>(?:\s*<td[^>]*>.*?</td>){3}\s*<td>([^<]*)",
+                       page, flags=re.S)
+    assert cells, page[:2000]
+    assert f"会商轮次 {rnd.id}" in cells and "用户 nr" in cells, cells
+    assert not [c for c in cells if re.match(r"[a-z_]+:", c)], cells
