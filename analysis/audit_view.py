@@ -80,7 +80,7 @@ KEY_ZH = {
     "due_on": "办结时限", "counterparty": "对方", "price": "价格", "from": "调出", "to": "调入",
     "removed_reason": "移除理由", "decided_on": "决定日期", "meeting_date": "会议日期",
     "items": "调整事项", "expires": "预留至", "from_pool": "不足部分从市级统筹池调入",
-    "account": "账户",
+    "account": "账户", "source": "问题来源", "source_ref": "关联记录",
 }
 
 
@@ -109,9 +109,10 @@ def value_names(departments: Mapping[str, str] | None = None,
     libraries, named, county = load_settings().libraries, dict(departments or {}), \
         dict(counties or {})
     from blueprint.analysis.quota.kinds import KINDS
+    from blueprint.analysis.tracking.problems import SOURCES
 
     return {"stage": STAGE_ZH, "role": ROLES, "answer": ANSWER_ZH, "verdict": VERDICT_ZH,
-            "kind": {code: kind.title for code, kind in KINDS.items()},
+            "kind": {code: kind.title for code, kind in KINDS.items()}, "source": SOURCES,
             "level": LEVELS, "investor_type": INVESTOR_TYPES, "origin": ORIGINS,
             "library": libraries, "tags": libraries,
             "department": named, "departments": named,
@@ -211,6 +212,8 @@ def detail_lines(detail: dict[str, Any], names: Names) -> list[str]:
         if "before" in detail or "after" in detail else []
     if "params" in detail:
         detail = detail | {"params": quota_params(detail["params"])}
+    if isinstance(detail.get("source_ref"), str):  # what a problem was raised from
+        detail = detail | {"source_ref": object_zh(detail["source_ref"])}
     lines += [f"{_key(key)}：{_text(value, key, names)}" for key, value in detail.items()
               if key not in ("before", "after", "origin")]
     origin = detail.get("origin")  # where the write came from (the CLI's OS user)
@@ -253,7 +256,8 @@ def _origin_line(origin: dict[str, Any]) -> str:
 OBJECT_ZH = {
     "project": "项目", "round": "会商轮次", "meeting": "联席会议事项", "report": "审查报告",
     "quota_operation": "指标操作号", "user": "用户", "department": "部门", "layer": "图层",
-    "problem": "问题", "dispatch": "调度会",
+    "problem": "问题", "dispatch": "调度会", "meeting_item": "联席会议事项",
+    "opinion": "会商意见",
 }
 
 

@@ -195,8 +195,14 @@ def test_the_audit_log_states_quota_amounts_in_their_unit(city: Store,  # noqa: 
 def test_the_audit_log_names_its_objects_in_chinese(city: Store,  # noqa: F811
                                                     tmp_path: Path) -> None:
     """审计日志's 对象 column read “round:1”, “quota_operation:5”, “user:nr”: the stored
-    identifiers, in English. Now it says what each is (会商轮次 1, 指标操作号 5, 用户 nr)."""
+    identifiers, in English, and a problem raised from a round read “source：consultation，
+    source_ref：opinion:3”. Now it says what each is (会商轮次 1, 指标操作号 5, 用户 nr;
+    问题来源：会商, 关联记录：会商意见 3)."""
     _, rnd = _project_in_consultation(city, tmp_path)
+    answer(rnd.id, user=User("gxj", "department", department="industry"),
+           answer="disagree", text="投资强度不足。", store=city)
+    close_round(rnd.id, user=User("nr", "nr_staff"), outcome="revise", reason="调整",
+                store=city)
     with _client(city, tmp_path) as nr:
         _login(nr, "nr")
         page = nr.get("/audit").text.split("<tbody", 1)[1]
@@ -205,3 +211,6 @@ def test_the_audit_log_names_its_objects_in_chinese(city: Store,  # noqa: F811
     assert cells, page[:2000]
     assert f"会商轮次 {rnd.id}" in cells and "用户 nr" in cells, cells
     assert not [c for c in cells if re.match(r"[a-z_]+:", c)], cells
+    raised = page.split(">登记问题</td>", 1)[1].split("</tr>", 1)[0]
+    assert "问题来源：会商" in raised and re.search(r"关联记录：会商意见 \d+", raised), raised
+    assert "source" not in raised and "opinion:" not in raised
