@@ -108,11 +108,15 @@ def value_names(departments: Mapping[str, str] | None = None,
 
     libraries, named, county = load_settings().libraries, dict(departments or {}), \
         dict(counties or {})
+    from blueprint.analysis.consultation.meeting import DECISIONS
     from blueprint.analysis.quota.kinds import KINDS
+    from blueprint.analysis.tracking.dispatch import ACTION_ZH
     from blueprint.analysis.tracking.problems import SOURCES
 
     return {"stage": STAGE_ZH, "role": ROLES, "answer": ANSWER_ZH, "verdict": VERDICT_ZH,
             "kind": {code: kind.title for code, kind in KINDS.items()}, "source": SOURCES,
+            "demands": {code: kind.title for code, kind in KINDS.items()},
+            "decision": DECISIONS, "action": ACTION_ZH,
             "level": LEVELS, "investor_type": INVESTOR_TYPES, "origin": ORIGINS,
             "library": libraries, "tags": libraries,
             "department": named, "departments": named,

@@ -107,6 +107,8 @@ def test_a_joint_meeting_decision_dated_after_today_is_refused(city: Store,  # n
         done = nr.post(f"/meeting/{item['id']}/decide", follow_redirects=False,
                        data=fields | {"meeting_date": today.isoformat()})
         assert done.status_code == 303, done.text[-1500:]
+        decided = nr.get("/audit").text.split(">联席会议决定</td>", 1)[1].split("</tr>", 1)[0]
+        assert "决定：— → 调出项目库" in decided, decided  # the decision by its name too
     assert get_project(code, store=city).stage == "exited"
 
 
@@ -197,7 +199,7 @@ def test_the_audit_log_names_its_objects_in_chinese(city: Store,  # noqa: F811
     """审计日志's 对象 column read “round:1”, “quota_operation:5”, “user:nr”: the stored
     identifiers, in English, and a problem raised from a round read “source：consultation，
     source_ref：opinion:3”. Now it says what each is (会商轮次 1, 指标操作号 5, 用户 nr;
-    问题来源：会商, 关联记录：会商意见 3)."""
+    问题来源：会商, 关联记录：会商意见 3; a project's demands by the kinds' names)."""
     _, rnd = _project_in_consultation(city, tmp_path)
     answer(rnd.id, user=User("gxj", "department", department="industry"),
            answer="disagree", text="投资强度不足。", store=city)
@@ -214,3 +216,5 @@ def test_the_audit_log_names_its_objects_in_chinese(city: Store,  # noqa: F811
     raised = page.split(">登记问题</td>", 1)[1].split("</tr>", 1)[0]
     assert "问题来源：会商" in raised and re.search(r"关联记录：会商意见 \d+", raised), raised
     assert "source" not in raised and "opinion:" not in raised
+    created = page.split(">新建项目</td>", 1)[1].split("</tr>", 1)[0]  # demands by name
+    assert "要素需求：新增建设用地指标=1.5" in created and "new_construction_land" not in created
