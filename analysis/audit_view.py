@@ -79,7 +79,8 @@ KEY_ZH = {
     "loan_id": "拆借编号", "lender": "借出县区", "borrower": "借入县区", "due": "归还期限",
     "due_on": "办结时限", "counterparty": "对方", "price": "价格", "from": "调出", "to": "调入",
     "removed_reason": "移除理由", "decided_on": "决定日期", "meeting_date": "会议日期",
-    "items": "调整事项",
+    "items": "调整事项", "expires": "预留至", "from_pool": "不足部分从市级统筹池调入",
+    "account": "账户", "source": "问题来源", "source_ref": "关联记录",
 }
 
 
@@ -107,7 +108,15 @@ def value_names(departments: Mapping[str, str] | None = None,
 
     libraries, named, county = load_settings().libraries, dict(departments or {}), \
         dict(counties or {})
+    from blueprint.analysis.consultation.meeting import DECISIONS
+    from blueprint.analysis.quota.kinds import KINDS
+    from blueprint.analysis.tracking.dispatch import ACTION_ZH
+    from blueprint.analysis.tracking.problems import SOURCES
+
     return {"stage": STAGE_ZH, "role": ROLES, "answer": ANSWER_ZH, "verdict": VERDICT_ZH,
+            "kind": {code: kind.title for code, kind in KINDS.items()}, "source": SOURCES,
+            "demands": {code: kind.title for code, kind in KINDS.items()},
+            "decision": DECISIONS, "action": ACTION_ZH,
             "level": LEVELS, "investor_type": INVESTOR_TYPES, "origin": ORIGINS,
             "library": libraries, "tags": libraries,
             "department": named, "departments": named,
@@ -205,12 +214,36 @@ def detail_lines(detail: dict[str, Any], names: Names) -> list[str]:
     """
     lines = _changes(detail.get("before"), detail.get("after"), names) \
         if "before" in detail or "after" in detail else []
+    if "params" in detail:
+        detail = detail | {"params": quota_params(detail["params"])}
+    if isinstance(detail.get("source_ref"), str):  # what a problem was raised from
+        detail = detail | {"source_ref": object_zh(detail["source_ref"])}
     lines += [f"{_key(key)}：{_text(value, key, names)}" for key, value in detail.items()
               if key not in ("before", "after", "origin")]
     origin = detail.get("origin")  # where the write came from (the CLI's OS user)
     if isinstance(origin, dict):
         lines.append(_origin_line(origin))
     return lines
+
+
+def quota_params(params: Any) -> Any:
+    """A quota operation's parameters with its amount as the ledger shows it: stored as an
+    integer of ``1/SCALE`` of the unit (30000 for 3 公顷), it is written in the unit, with the
+    unit when the parameters name the kind.
+
+    >>> quota_params({"kind": "new_construction_land", "amount": 30000})
+    {'kind': 'new_construction_land', 'amount': '3 公顷'}
+    >>> quota_params({"loan_id": 82, "amount": 25000}), quota_params({"loan_id": 82})
+    ({'loan_id': 82, 'amount': '2.5'}, {'loan_id': 82})
+    """
+    from blueprint.analysis.quota.kinds import KINDS, format_amount
+
+    amount = params.get("amount") if isinstance(params, dict) else None
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        return params
+    kind = KINDS.get(str(params.get("kind")))
+    shown = format_amount(amount)
+    return params | {"amount": f"{shown} {kind.unit_zh}" if kind else shown}
 
 
 def _origin_line(origin: dict[str, Any]) -> str:
@@ -222,16 +255,36 @@ def _origin_line(origin: dict[str, Any]) -> str:
     return f"来源：{via}" + (f"（{'，'.join(known)}）" if known else "")
 
 
+#: What each kind of audited object is called on the page and in the CLI's table (the
+#: stored ``round:3`` reads 会商轮次 3); an object of another kind is shown as stored.
+OBJECT_ZH = {
+    "project": "项目", "round": "会商轮次", "meeting": "联席会议事项", "report": "审查报告",
+    "quota_operation": "指标操作号", "user": "用户", "department": "部门", "layer": "图层",
+    "problem": "问题", "dispatch": "调度会", "meeting_item": "联席会议事项",
+    "opinion": "会商意见",
+}
+
+
+def object_zh(obj: str) -> str:
+    """An audited object as a user reads it: its kind in Chinese, then its number or name.
+
+    >>> object_zh("round:3"), object_zh("user:王科长"), object_zh("other:1")
+    ('会商轮次 3', '用户 王科长', 'other:1')
+    """
+    kind, sep, name = obj.partition(":")
+    return f"{OBJECT_ZH[kind]} {name}" if sep and kind in OBJECT_ZH else obj
+
+
 def object_cell(obj: str, project: str | None) -> str:
     """The 对象 cell: the object, and under it its project when that is another record (a
     project's own rows say its code once).
 
     >>> object_cell("project:LC-2026-0001", "LC-2026-0001"), object_cell("round:3", "LC-2026-0001")
-    ('LC-2026-0001', 'round:3\\nLC-2026-0001')
+    ('LC-2026-0001', '会商轮次 3\\nLC-2026-0001')
     """
     if project and obj == f"project:{project}":
         return project
-    return f"{obj}\n{project}" if project else obj
+    return f"{object_zh(obj)}\n{project}" if project else object_zh(obj)
 
 
 def action_choices() -> dict[str, str]:

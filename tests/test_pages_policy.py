@@ -110,7 +110,7 @@ CASES: dict[str, Case] = {
         {"answer": "maybe", "text": "同意。"})),
     "POST /meeting/{item_id}/decide": Case(lambda s: (
         f"/meeting/{meeting_item(s)}/decide",
-        {"decision": "proceed", "meeting_date": "2026-03-05", "attendees": "市长、局长",
+        {"decision": "proceed", "meeting_date": "2026-03-02", "attendees": "市长、局长",
          "text": "同意推进。"},
         {"decision": "proceed", "meeting_date": "三月", "attendees": "市长",
          "text": "同意推进。"})),

@@ -206,7 +206,7 @@ CASES: dict[str, Case] = {
     "GET /api/meeting/items": Case(lambda s: ("/meeting/items", None)),
     "POST /api/meeting/items/{item_id}/decide": Case(lambda s: (
         f"/meeting/items/{meeting_item(s)}/decide",
-        {"decision": "proceed", "meeting_date": "2026-03-05", "attendees": ["市长", "局长"],
+        {"decision": "proceed", "meeting_date": "2026-03-02", "attendees": ["市长", "局长"],
          "text": "同意推进。"})),
     "GET /api/audit": Case(lambda s: ("/audit", None)),
     "GET /api/users": Case(lambda s: ("/users", None)),

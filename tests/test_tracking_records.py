@@ -308,7 +308,7 @@ def test_consultation_objections_and_meeting_items_become_problems_once(city: St
     assert sync_consultation_problems(user=STAFF, store=city) == []
     assert sync_consultation_problems(user=STAFF, store=city) == []
     assert len(list_problems(store=city, project=code)) == 2
-    decide(item["id"], user=STAFF, decision="proceed", meeting_date=date(2026, 3, 5),
+    decide(item["id"], user=STAFF, decision="proceed", meeting_date=date(2026, 3, 2),
            attendees=["市发展改革委"], text="同意推进。", store=city, at=T0)
     closed = {p.source: p for p in list_problems(store=city, project=code)}
     assert closed["meeting"].status == "closed" and "同意推进" in closed["meeting"].closing_note

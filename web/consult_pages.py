@@ -198,7 +198,7 @@ def consult_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                    text=str(form.get("text") or ""), condition=condition, store=store)
         except BlueprintError as exc:
             refusal = Refusal(exc, error_status(exc),
-                              kept_fields(form, ("answer", "text", "condition")),
+                              kept_fields(form, ("answer", "text", "condition", "crs")),
                               note=CONDITION_FILE_AGAIN if uploaded is not None else "")
             return page_again(ctx, refusal, f"/inbox?round={round_id}", partial(
                 _inbox, ctx, store, session.user, str(round_id)))

@@ -218,9 +218,10 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
     cards = county_cards(store=store, year=year, kind=kind, counties=visible, rows=rows)
     unit = KINDS[kind].unit_zh
     base_link = f"{ctx.base}/quota?" + urlencode({"kind": kind, "year": year})
+    ledger_counties = counties(store=store)
     fmap = embed(choropleth(_admin_features(store), {c: reserves[c]["available"]
                                                      for c in visible}, unit, ctx.base,
-                            base_link, counties(store=store)))
+                            base_link, ledger_counties))
     values = _movement_filters(q, user)
     try:
         _check_county(values, user, store)
@@ -235,7 +236,8 @@ def _dashboard(ctx: PageContext, store: Store, q: Any,
                             **filters)
     query = {"kind": kind, "year": year, **{k: v for k, v in values.items() if v}}
     pool = next((r for r in rows if r["type"] == "pool"), None)
-    names = {c: cards[c]["name"] for c in cards}
+    # every county by name: a county's card names the other side of its loans too
+    names = ledger_counties | {c: cards[c]["name"] for c in cards}
     projects, project_total = _project_choices(store, user, visible)
     card = cards.get(chosen) if chosen else None
     project_names = {p.code: p.name for p in projects}

@@ -237,6 +237,9 @@ def tracking_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
                     counties=names, stages=STAGE_ZH, colours=COLOUR_ZH,
                     libraries=project_settings().libraries, late=late, month=month,
                     problems=problems, sources=SOURCES, today=today_cn(),
+                    # a problem of a project with no plan (raised in its consultation)
+                    # links to its project page: its tracking page would be a 404
+                    planned={plan.project for plan in tracked.plans.values()},
                     report_states=REPORT_STATE_ZH,
                     dispatches=list_dispatches(store=store, limit=10),
                     adjustments=list_adjustments(store=store)[:8])

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from blueprint.analysis.clock import now_utc, utc
+from blueprint.analysis.clock import now_utc, today_cn, utc
 from blueprint.analysis.consultation.model import DECIDED, check_round
 from blueprint.analysis.consultation.records import load_round
 from blueprint.analysis.projects.model import RESERVE
@@ -49,6 +49,18 @@ def problem_list(*, store: Store, status: str | None = "open") -> list[dict[str,
         return [_item(r) for r in conn.execute(query).all()]
 
 
+def check_meeting_held(meeting_date: date, at: datetime) -> None:
+    """Refuse a meeting date after the day of ``at`` in China: a decision is recorded, and
+    carried out, once the meeting has been held (a date typed a year off would otherwise
+    stand in the project's stages as the meeting that decided it)."""
+    today = today_cn(at)
+    if meeting_date > today:
+        raise BadInput(f"meeting_date {meeting_date.isoformat()} is after today "
+                       f"({today.isoformat()} in China)", where="meeting_date",
+                       message_zh=f"会议日期 {meeting_date.isoformat()} 晚于今天"
+                                  f"（{today.isoformat()}），请在会议召开后录入其决定")
+
+
 def decide(item_id: int, *, user: User, decision: str, meeting_date: date,
            attendees: list[str], text: str, store: Store,
            at: datetime | None = None) -> dict[str, Any]:
@@ -60,6 +72,7 @@ def decide(item_id: int, *, user: User, decision: str, meeting_date: date,
     if not (text or "").strip() or not [a for a in attendees if a.strip()]:
         raise BadInput("a decision needs its text and the attendees", where="text",
                        message_zh="须填写会议决定内容和参会人员")
+    check_meeting_held(meeting_date, at)
     with store.engine.begin() as conn:
         query = sa.select(meeting_items).where(meeting_items.c.id == item_id)
         row = conn.execute(query).first()
