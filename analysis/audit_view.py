@@ -88,7 +88,9 @@ def _key(key: str) -> str:
     return KEY_ZH.get(key, key)
 
 
-#: The Chinese names of coded values, per field (``{"stage": {"planned": "策划生成"}, …}``).
+#: The Chinese names of coded values, per field (``{"stage": {"planned": "策划生成"}, …}``);
+#: ``field@kind`` names a field of one kind of object alone (``status@round``: a round's
+#: statuses, not a meeting item's).
 Names = dict[str, dict[str, str]]
 
 
@@ -108,7 +110,8 @@ def value_names(departments: Mapping[str, str] | None = None,
 
     libraries, named, county = load_settings().libraries, dict(departments or {}), \
         dict(counties or {})
-    from blueprint.analysis.consultation.meeting import DECISIONS
+    from blueprint.analysis.consultation.meeting import DECISIONS, ITEM_STATUS_ZH
+    from blueprint.analysis.consultation.model import ROUND_STATUS_ZH
     from blueprint.analysis.quota.kinds import KINDS
     from blueprint.analysis.tracking.dispatch import ACTION_ZH
     from blueprint.analysis.tracking.problems import SOURCES
@@ -117,6 +120,7 @@ def value_names(departments: Mapping[str, str] | None = None,
             "kind": {code: kind.title for code, kind in KINDS.items()}, "source": SOURCES,
             "demands": {code: kind.title for code, kind in KINDS.items()},
             "decision": DECISIONS, "action": ACTION_ZH,
+            "status@round": ROUND_STATUS_ZH, "status@meeting": ITEM_STATUS_ZH,
             "level": LEVELS, "investor_type": INVESTOR_TYPES, "origin": ORIGINS,
             "library": libraries, "tags": libraries,
             "department": named, "departments": named,
@@ -195,11 +199,25 @@ def _changes(before: Any, after: Any, names: Names) -> list[str]:
     return lines
 
 
-def detail_lines(detail: dict[str, Any], names: Names) -> list[str]:
+def _for_object(names: Names, obj: str | None) -> Names:
+    """``names`` with the fields that ``obj``'s kind names its own way (``status@round``
+    for ``round:3``) in place of the others.
+
+    >>> _for_object({"status": {}, "status@round": {"open": "会商中"}}, "round:3")["status"]
+    {'open': '会商中'}
+    """
+    kind = (obj or "").partition(":")[0]
+    own = {field: coded for key, coded in names.items()
+           for field, at, of in [key.partition("@")] if at and of == kind}
+    return names | own if own else names
+
+
+def detail_lines(detail: dict[str, Any], names: Names, obj: str | None = None) -> list[str]:
     """What an audit row's detail says, one line each, in Chinese: what changed
     (``before`` / ``after``), then the rest (reason, round, parameters …) as
     ``字段：value``, then where the write came from; coded values by their names
-    (:func:`value_names`, read once for all the rows shown).
+    (:func:`value_names`, read once for all the rows shown), those of the row's object
+    ``obj`` (``round:3``, ``meeting:1``) by its kind's (a round's status, a meeting item's).
 
     >>> names = value_names({"ee": "生态环境局"}, {"371502": "东昌府区"})
     >>> detail_lines({"reason": "签约", "before": {"stage": "reserve"},
@@ -211,7 +229,11 @@ def detail_lines(detail: dict[str, Any], names: Names) -> list[str]:
     ['意见：同意', '部门：生态环境局']
     >>> detail_lines({"after": {"role": "nr_staff", "county": "371502"}}, names)
     ['角色：自然资源局工作人员', '县区：东昌府区']
+    >>> detail_lines({"before": {"status": "open"}, "after": {"status": "decided"}}, names,
+    ...              "meeting:1")
+    ['状态：待决定 → 已决定']
     """
+    names = _for_object(names, obj)
     lines = _changes(detail.get("before"), detail.get("after"), names) \
         if "before" in detail or "after" in detail else []
     if "params" in detail:

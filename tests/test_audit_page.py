@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from projects_support import city  # noqa: F401  (city: fixture)
+from projects_support import (
+    STAFF,
+    T0,
+    city,  # noqa: F401  (city: fixture)
+    dept_user,
+    park_project,
+    site,
+)
 
 from blueprint.layers.schema import audit_log
 from blueprint.layers.sign_in_guard import Lockout, record_failure
@@ -123,3 +130,47 @@ def test_a_project_filter_with_a_control_character_is_said_and_dropped(
             assert answer.status_code == 400, (project, answer.text[-300:])
             assert "项目编号含有控制字符，已忽略该条件" in answer.text, project
             assert _ids(answer.text), project  # the log, unfiltered
+
+
+def test_a_round_s_and_a_meeting_item_s_status_read_in_chinese(city: Store,  # noqa: F811
+                                                                 tmp_path: Path) -> None:
+    """A round agreed and a meeting item decided showed ``状态：open → agreed`` and
+    ``状态：open → decided``: each status by its Chinese name, as its kind of object names
+    it (a round 会商中 → 会商通过, an item of the joint meeting's list 待决定 → 已决定)."""
+    from datetime import date
+
+    from blueprint.analysis.consultation import (
+        answer,
+        close_round,
+        decide,
+        problem_list,
+        start_round,
+    )
+    from blueprint.analysis.projects import create_project, vet_project
+
+    rounds = []
+    for name in ("审计状态通过项目", "审计状态上会项目"):
+        code = create_project(park_project(name=name), site=site("01_park_clean.txt"),
+                              user=STAFF, store=city, at=T0).code
+        vet_project(code, user=STAFF, store=city, at=T0)
+        rounds.append(start_round(code, user=STAFF, store=city, at=T0))
+    agreed, referred = rounds
+    for dept in ("nr", "ee", "drc", "industry", "invest"):
+        answer(agreed.id, user=dept_user(dept), answer="agree", text="同意。", store=city, at=T0)
+    answer(referred.id, user=dept_user("nr"), answer="disagree", text="用地指标缺口较大。",
+           store=city, at=T0)
+    close_round(referred.id, user=STAFF, outcome="meeting", reason="确需建设，提请联席会议",
+                store=city, at=T0)
+    [item] = problem_list(store=city)
+    decide(item["id"], user=STAFF, decision="proceed", meeting_date=date(2026, 3, 2),
+           attendees=["市发展改革委"], text="同意推进。", store=city, at=T0)
+    create_user("市局小王", "nr_staff", None, store=city, actor="admin", password=PASSWORD)
+    with _client(city, tmp_path) as client:
+        _login(client, "市局小王", PASSWORD)
+        shown = {action: client.get(f"/audit?action={action}").text
+                 for action in ("round.agreed", "round.referred", "meeting.decide")}
+    assert "状态：会商中 → 会商通过" in shown["round.agreed"]
+    assert "状态：会商中 → 已提交联席会议" in shown["round.referred"]
+    assert "状态：待决定 → 已决定" in shown["meeting.decide"]
+    for text in shown.values():
+        assert not re.search(r"状态：[a-z]+ → [a-z]+", text), text

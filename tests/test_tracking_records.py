@@ -305,15 +305,15 @@ def test_consultation_objections_and_meeting_items_become_problems_once(city: St
     assert meeting.source_ref == f"meeting_item:{item['id']}"
     assert meeting.owner_unit == "市重点项目办"
     # a retry (the sync over every closed round and item) creates nothing more
-    assert sync_consultation_problems(user=STAFF, store=city) == []
-    assert sync_consultation_problems(user=STAFF, store=city) == []
+    assert sync_consultation_problems(user=STAFF, store=city).raised == []
+    assert sync_consultation_problems(user=STAFF, store=city).raised == []
     assert len(list_problems(store=city, project=code)) == 2
     decide(item["id"], user=STAFF, decision="proceed", meeting_date=date(2026, 3, 2),
            attendees=["市发展改革委"], text="同意推进。", store=city, at=T0)
     closed = {p.source: p for p in list_problems(store=city, project=code)}
     assert closed["meeting"].status == "closed" and "同意推进" in closed["meeting"].closing_note
     assert closed["consultation"].status == "open"
-    assert sync_consultation_problems(user=STAFF, store=city) == []
+    assert sync_consultation_problems(user=STAFF, store=city).raised == []
 
 
 def test_the_sync_raises_what_older_rounds_left(city: Store) -> None:
@@ -331,7 +331,8 @@ def test_the_sync_raises_what_older_rounds_left(city: Store) -> None:
     _drop_problem(city, raised.id)
     assert list_problems(store=city, project=code) == []
     again = sync_consultation_problems(user=STAFF, store=city)
-    assert len(again) == 1 and sync_consultation_problems(user=STAFF, store=city) == []
+    assert len(again.raised) == 1
+    assert sync_consultation_problems(user=STAFF, store=city).raised == []
     [back] = list_problems(store=city, project=code)
     assert back.source_ref == raised.source_ref and back.owner_unit == raised.owner_unit
     with pytest.raises(NotAllowed) as refused:

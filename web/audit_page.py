@@ -63,7 +63,7 @@ def audit_routes(SessionDep: Any, Ctx: Any, StoreDep: Any) -> APIRouter:  # noqa
         names = value_names(department_names(store=store), known_counties(store=store))
         rows = [{"id": r.id, "at": r.at, "actor": actor_zh(r.actor),
                  "action": action_zh(r.action), "object": object_cell(r.object, r.project),
-                 "project": r.project, "lines": detail_lines(r.detail, names)}
+                 "project": r.project, "lines": detail_lines(r.detail, names, r.object)}
                 for r in reversed(found)]
         chosen = {k: v for k, v in (("action", action), ("project", project)) if v}
         return page(ctx, "audit.html", status=400 if refused else 200, refused=refused,

@@ -27,6 +27,8 @@ from blueprint.layers.store import Store, write_audit
 from blueprint.layers.users import User
 
 DECISIONS = {"proceed": "同意推进，纳入储备", "exit": "调出项目库"}
+# a problem-list item's status (``withdrawn``: its project exited before the meeting)
+ITEM_STATUS_ZH = {"open": "待决定", "decided": "已决定", "withdrawn": "已撤回"}
 
 
 def _item(row: Any) -> dict[str, Any]:

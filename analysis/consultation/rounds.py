@@ -43,7 +43,11 @@ from blueprint.analysis.projects.reports import StoredReport, latest_report
 from blueprint.analysis.projects.stages import move
 from blueprint.analysis.quota.balances import counties_known
 from blueprint.analysis.site import Site, site_from_geojson
-from blueprint.analysis.tracking.linked import meeting_item_to_problem, objections_to_problems
+from blueprint.analysis.tracking.linked import (
+    close_agreed_objections,
+    meeting_item_to_problem,
+    objections_to_problems,
+)
 from blueprint.layers.departments import get_department
 from blueprint.layers.errors import (
     BadInput,
@@ -270,10 +274,13 @@ def answer(round_id: int, *, user: User, answer: str, text: str, store: Store,
            at: datetime | None = None) -> Opinion:
     """A department's answer (同意 ``agree`` / 有条件同意 ``conditional`` / 不同意
     ``disagree``) with its text and, for a conditional answer, an optional condition area
-    (GeoJSON in EPSG:4490 lon/lat, or a site read from a file). Only a user of that
-    department may answer; a second answer amends the first, which stays on record (one
-    given before the department was removed and added again is not amended: it no longer
-    counts). A blank text is refused saying what that kind of answer must state."""
+    (GeoJSON in EPSG:4490 lon/lat, or a site read from a file); an agreement closes (销号)
+    the tracking problems of the department's objections in earlier rounds, in the same
+    transaction (:func:`~blueprint.analysis.tracking.linked.close_agreed_objections`).
+    Only a user of that department may answer; a second answer amends the first, which
+    stays on record (one given before the department was removed and added again is not
+    amended: it no longer counts). A blank text is refused saying what that kind of answer
+    must state."""
     at = now_utc(at)
     if answer not in ANSWER_ZH:
         raise BadInput(f"answer {answer!r} is not one of {', '.join(ANSWER_ZH)}",
@@ -307,6 +314,8 @@ def answer(round_id: int, *, user: User, answer: str, text: str, store: Store,
                department=user.department,
                before={"answer": before.answer, "text": before.text} if before else None,
                after={"answer": answer, "text": text, "condition": wkb is not None})
+        # an agreement resolves the department's objections of earlier rounds (销号)
+        close_agreed_objections(conn, opinion_id, actor=user.name, at=at)
         _maybe_agree(conn, round_id, user.name, at)
         found = load_round(conn, round_id)
     return next(o for a in found.assignments for o in a.opinions if o.id == opinion_id)

@@ -10,14 +10,22 @@ record, or neither is:
   owned by the key-projects office (``meeting_item:<id>``), closed (销号) with the
   meeting's decision.
 
+An objection is resolved when its department agrees (同意 or 有条件同意) in a later round
+on the revised project (art. 11: a project with a 不同意 is revised and consulted again):
+the answer closes (销号) the department's problems of the earlier rounds, in its own
+transaction (:func:`close_agreed_objections`).
+
 Each is raised once per source (:func:`~blueprint.analysis.tracking.problems.raise_linked`);
-:func:`sync_consultation_problems` raises those of rounds closed before this existed, and
-may run any number of times.
+:func:`sync_consultation_problems` raises those of rounds closed before this existed, closes
+those a later agreement resolved, and may run any number of times. A project that has
+exited (调出) gets no problem from it: it has left management.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -40,37 +48,132 @@ from blueprint.layers.users import User
 
 MEETING_OWNER = "市重点项目办"
 LONGEST = 2000  # a problem's text; a longer opinion is cut (the opinion itself stays whole)
+AGREEING = ("agree", "conditional")  # answers that resolve the department's objection
 
 
-def objections_to_problems(conn: Connection, round_id: int, *, actor: str,
-                           at: datetime) -> list[int]:
-    """The 不同意 answers in force in round ``round_id`` (departments still in it) as
-    problems owned by their departments; the ids of those raised now."""
+def _round_of(conn: Connection, round_id: int) -> Any:
+    return conn.execute(sa.select(consultation_rounds.c.number, consultation_rounds.c.project_id,
+                                  projects.c.id, projects.c.code)
+                        .join(projects, projects.c.id == consultation_rounds.c.project_id)
+                        .where(consultation_rounds.c.id == round_id)).one()
+
+
+def _objections(conn: Connection, round_id: int) -> list[tuple[str, str, int, str]]:
+    """The 不同意 answers in force in round ``round_id`` (departments still in it):
+    ``(department, its name, opinion id, text)``, by department."""
     from blueprint.analysis.consultation.records import (  # a cycle at import
         counted_opinions,
         still_in,
     )
 
-    rnd = conn.execute(sa.select(consultation_rounds.c.number, projects.c.id, projects.c.code)
-                       .join(projects, projects.c.id == consultation_rounds.c.project_id)
-                       .where(consultation_rounds.c.id == round_id)).one()
     active = {r.department for r in conn.execute(sa.select(round_departments.c.department).where(
         round_departments.c.round_id == round_id, still_in()))}
     names = dict(conn.execute(sa.select(departments.c.code, departments.c.name_zh)).all())
     current: dict[str, tuple[int, str, str]] = {}
     for o in conn.execute(counted_opinions().where(opinions.c.round_id == round_id)):
         current[o.department] = (o.id, o.answer, o.text)
+    return [(dept, names.get(dept, dept), opinion_id, text)
+            for dept, (opinion_id, answer, text) in sorted(current.items())
+            if dept in active and answer == "disagree"]
+
+
+def objections_to_problems(conn: Connection, round_id: int, *, actor: str,
+                           at: datetime) -> list[int]:
+    """The 不同意 answers in force in round ``round_id`` (departments still in it) as
+    problems owned by their departments; the ids of those raised now."""
+    rnd = _round_of(conn, round_id)
     raised = []
-    for dept, (opinion_id, answer, text) in sorted(current.items()):
-        if dept not in active or answer != "disagree":
-            continue
-        name = names.get(dept, dept)
+    for _dept, name, opinion_id, text in _objections(conn, round_id):
         pid = raise_linked(conn, project_id=rnd.id, code=rnd.code, source="consultation",
                            ref=f"opinion:{opinion_id}", owner_unit=name, actor=actor, at=at,
                            problem=f"第 {rnd.number} 轮会商{name}不同意：{text}"[:LONGEST])
         if pid is not None:
             raised.append(pid)
     return raised
+
+
+def _not_closed(refs: list[str]) -> sa.Select[Any]:
+    """The problems linked to ``refs`` not closed yet: id and ref, oldest first."""
+    closed = sa.select(tracking_problem_events.c.problem_id).where(
+        tracking_problem_events.c.kind == "close")
+    return sa.select(tracking_problems.c.id, tracking_problems.c.source_ref).where(
+        tracking_problems.c.source_ref.in_(refs), tracking_problems.c.id.not_in(closed)
+    ).order_by(tracking_problems.c.id)
+
+
+def _close(conn: Connection, problem_id: int, *, code: str, note: str, actor: str,
+           at: datetime, source_ref: str) -> None:
+    """Close (销号) problem ``problem_id``: its event and its audit row, as
+    :func:`~blueprint.analysis.tracking.problems.close` writes them."""
+    conn.execute(tracking_problem_events.insert().values(
+        problem_id=problem_id, kind="close", note=note, at=at, actor=actor))
+    write_audit(conn, actor=actor, action="tracking.problem.close",
+                obj=f"problem:{problem_id}", project=code, at=at,
+                detail={"note": note, "source_ref": source_ref})
+
+
+def _agreed_note(number: int, answer: str, text: str) -> str:
+    """``第 2 轮会商已同意：…`` (or 已有条件同意): why an objection's problem is closed."""
+    from blueprint.analysis.consultation.model import ANSWER_ZH
+
+    return f"第 {number} 轮会商已{ANSWER_ZH[answer]}：{text}"[:LONGEST]
+
+
+def close_agreed_objections(conn: Connection, opinion_id: int, *, actor: str,
+                            at: datetime) -> list[int]:
+    """Within the answer's transaction: answer ``opinion_id``, when it agrees (同意 or
+    有条件同意), resolves its department's objections of the project's earlier rounds;
+    their problems not closed yet are closed (销号) with a note naming the round, by the
+    answering user at ``at`` (an event and an audit row each). Until ``at`` they stood as
+    they were: a list or a month's figures as of an earlier moment are unchanged.
+    Returns their ids."""
+    o = conn.execute(sa.select(opinions.c.round_id, opinions.c.department, opinions.c.answer,
+                               opinions.c.text).where(opinions.c.id == opinion_id)).one()
+    if o.answer not in AGREEING:
+        return []
+    rnd = _round_of(conn, o.round_id)
+    earlier = conn.execute(sa.select(opinions.c.id).join(
+        consultation_rounds, consultation_rounds.c.id == opinions.c.round_id).where(
+        consultation_rounds.c.project_id == rnd.project_id,
+        consultation_rounds.c.number < rnd.number, opinions.c.department == o.department,
+        opinions.c.answer == "disagree")).scalars().all()
+    note = _agreed_note(rnd.number, o.answer, o.text)
+    found = conn.execute(_not_closed([f"opinion:{i}" for i in earlier])).all()
+    for pid, ref in found:
+        _close(conn, pid, code=rnd.code, note=note, actor=actor, at=at, source_ref=ref)
+    return [int(pid) for pid, _ref in found]
+
+
+def _later_agreement(conn: Connection, opinion_id: int) -> Any:
+    """The first answer agreeing (同意 or 有条件同意) of objection ``opinion_id``'s
+    department in a later round of its project, with that round's number, or None."""
+    o = conn.execute(sa.select(opinions.c.department, consultation_rounds.c.project_id,
+                               consultation_rounds.c.number).join(
+        consultation_rounds, consultation_rounds.c.id == opinions.c.round_id).where(
+        opinions.c.id == opinion_id)).one()
+    return conn.execute(sa.select(opinions.c.answer, opinions.c.text, opinions.c.author,
+                                  opinions.c.at, consultation_rounds.c.number).join(
+        consultation_rounds, consultation_rounds.c.id == opinions.c.round_id).where(
+        consultation_rounds.c.project_id == o.project_id,
+        consultation_rounds.c.number > o.number, opinions.c.department == o.department,
+        opinions.c.answer.in_(AGREEING)).order_by(opinions.c.at, opinions.c.id)).first()
+
+
+def _close_resolved(conn: Connection, round_id: int) -> list[int]:
+    """The problems of round ``round_id``'s objections, not closed yet, whose department
+    agreed in a later round: closed as that answer would have closed them (its author, its
+    moment). Their ids."""
+    rnd = _round_of(conn, round_id)
+    refs = [f"opinion:{opinion_id}" for _d, _n, opinion_id, _t in _objections(conn, round_id)]
+    closed = []
+    for pid, ref in conn.execute(_not_closed(refs)).all():
+        later = _later_agreement(conn, int(ref.partition(":")[2]))
+        if later is not None:
+            _close(conn, pid, code=rnd.code, note=_agreed_note(later.number, later.answer,
+                                                               later.text),
+                   actor=later.author, at=utc(later.at), source_ref=ref)
+            closed.append(int(pid))
+    return closed
 
 
 def meeting_item_to_problem(conn: Connection, item_id: int, *, actor: str,
@@ -98,37 +201,83 @@ def close_meeting_problem(conn: Connection, item_id: int, *, note: str, actor: s
         tracking_problem_events.c.kind == "close")).first()
     if closed is not None:
         return
-    conn.execute(tracking_problem_events.insert().values(
-        problem_id=pid, kind="close", note=note, at=at, actor=actor))
-    write_audit(conn, actor=actor, action="tracking.problem.close", obj=f"problem:{pid}",
-                project=code, at=at, detail={"note": note, "source_ref": f"meeting_item:{item_id}"})
+    _close(conn, pid, code=code, note=note, actor=actor, at=at,
+           source_ref=f"meeting_item:{item_id}")
+
+
+@dataclass
+class ProblemSync:
+    """What :func:`sync_consultation_problems` did: the problems it raised, those it closed
+    (objections a later round's agreement resolved) and, per exited project (调出), the
+    objections and meeting items left without a problem (it has left management)."""
+
+    raised: list[int] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def _exited(conn: Connection, project_id: int) -> bool:
+    """Whether the project has exited (调出), read under its lock: an exit committed
+    meanwhile closed its problems; one raised after it would stay open for ever."""
+    from blueprint.analysis.projects.model import EXITED
+
+    return conn.execute(sa.select(projects.c.stage).where(projects.c.id == project_id)
+                        .with_for_update()).scalar_one() == EXITED
+
+
+def _unraised(conn: Connection, refs: list[str]) -> int:
+    """How many of ``refs`` have no problem."""
+    have = set(conn.execute(sa.select(tracking_problems.c.source_ref).where(
+        tracking_problems.c.source_ref.in_(refs))).scalars())
+    return len(set(refs) - have)
+
+
+def _skip(conn: Connection, done: ProblemSync, code: str, refs: list[str]) -> None:
+    """``refs`` of exited project ``code`` left without a problem: counted."""
+    missing = _unraised(conn, refs)
+    if missing:
+        done.skipped[code] = done.skipped.get(code, 0) + missing
 
 
 def sync_consultation_problems(*, user: User, store: Store,
-                               at: datetime | None = None) -> list[int]:
+                               at: datetime | None = None) -> ProblemSync:
     """Raise the problems of every closed round and every meeting item that has none yet
-    (rounds closed before problems flowed into tracking); idempotent. City-level staff."""
+    (rounds closed before problems flowed into tracking), close those of objections that a
+    later round's agreement resolved (as the answer would have: its author, its moment);
+    a project that has exited gets none (counted in :attr:`ProblemSync.skipped`).
+    Idempotent. City-level staff."""
     user.require("nr_staff", "city_quota_manager")
     require_city(user)  # refused as a city-level act (not as a change of the layers)
     at = now_utc(at)
-    raised: list[int] = []
+    done = ProblemSync()
     with store.engine.begin() as conn:
-        for r in conn.execute(sa.select(consultation_rounds.c.id, consultation_rounds.c.closed_at)
+        for r in conn.execute(sa.select(consultation_rounds.c.id, consultation_rounds.c.closed_at,
+                                        consultation_rounds.c.project_id, projects.c.code)
+                              .join(projects, projects.c.id == consultation_rounds.c.project_id)
                               .where(consultation_rounds.c.status.in_(
                                   ("rejected", "referred", "decided")))
                               .order_by(consultation_rounds.c.id)).all():
+            if _exited(conn, r.project_id):
+                _skip(conn, done, r.code, [f"opinion:{o[2]}" for o in _objections(conn, r.id)])
+                continue
             when = utc(r.closed_at) if r.closed_at else at
-            raised += objections_to_problems(conn, r.id, actor=user.name, at=when)
+            done.raised += objections_to_problems(conn, r.id, actor=user.name, at=when)
+            done.closed += _close_resolved(conn, r.id)
         for item in conn.execute(sa.select(meeting_items.c.id, meeting_items.c.listed_at,
                                            meeting_items.c.status, meeting_items.c.decision_text,
-                                           meeting_items.c.decided_at)
+                                           meeting_items.c.decided_at,
+                                           meeting_items.c.project_id, projects.c.code)
+                                 .join(projects, projects.c.id == meeting_items.c.project_id)
                                  .order_by(meeting_items.c.id)).all():
+            if _exited(conn, item.project_id):
+                _skip(conn, done, item.code, [f"meeting_item:{item.id}"])
+                continue
             pid = meeting_item_to_problem(conn, item.id, actor=user.name,
                                           at=utc(item.listed_at))
             if pid is not None:
-                raised.append(pid)
+                done.raised.append(pid)
             if item.status == "decided":
                 close_meeting_problem(conn, item.id, actor=user.name,
                                       at=utc(item.decided_at) if item.decided_at else at,
                                       note=f"联席会议决定：{item.decision_text or ''}")
-    return raised
+    return done

@@ -61,7 +61,7 @@ def audit(ctx: typer.Context,
     table("审计日志", ["编号", "时间", "操作人", "操作", "对象（项目）", "内容"],
           [[r.id, shown_cn(r.at), actor_zh(r.actor),
             action_zh(r.action), object_cell(r.object, r.project),
-            "\n".join(detail_lines(r.detail, names)) or "—"]
+            "\n".join(detail_lines(r.detail, names, r.object)) or "—"]
            for r in rows], wide="内容", empty="没有符合条件的审计记录。")
 
 

@@ -19,7 +19,6 @@ from blueprint.service.cli.console import (
 
 meeting_app = typer.Typer(help="Joint meeting (联席会议): problem list and decisions.",
                           no_args_is_help=True)
-STATUS_ZH = {"open": "待决定", "decided": "已决定", "withdrawn": "已撤回"}
 
 
 @meeting_app.command("list")
@@ -28,13 +27,14 @@ def list_cmd(all: Annotated[bool, typer.Option("--all", help="Decided and withdr
              format: Format = "table") -> None:
     """The problem list (open items unless --all)."""
     from blueprint.analysis.consultation import problem_list
+    from blueprint.analysis.consultation.meeting import ITEM_STATUS_ZH
 
     items = problem_list(store=open_store(create=False), status=None if all else "open")
     if format == "json":
         print_json(items)
         return
     table("联席会议问题清单", ["事项", "项目编号", "项目名称", "问题", "状态", "会议日期", "决定"],
-          [[i["id"], i["project"], i["name"], i["problem"], STATUS_ZH.get(i["status"], "—"),
+          [[i["id"], i["project"], i["name"], i["problem"], ITEM_STATUS_ZH.get(i["status"], "—"),
             i["meeting_date"] or "—", i["decision_text"] or "—"] for i in items],
           empty="没有待会议决定的事项。" if not all else "没有提交联席会议的事项。")
 

@@ -242,12 +242,18 @@ def adjust_list(format: Format = "table") -> None:
 @tracking_app.command("sync-problems")
 def sync_problems(user: UserName = None) -> None:
     """Raise the tracking problems of consultation objections and joint-meeting items that
-    have none yet (rounds closed earlier); running it again raises nothing."""
+    have none yet (rounds closed earlier), close those a later round's agreement resolved;
+    an exited project gets none. Running it again does nothing."""
     from blueprint.analysis.tracking import sync_consultation_problems
 
     store = open_store()
-    raised = sync_consultation_problems(user=acting_user(store, user), store=store)
-    out.print(f"已从会商和联席会议生成问题 {len(raised)} 个。", markup=False)
+    done = sync_consultation_problems(user=acting_user(store, user), store=store)
+    out.print(f"已从会商和联席会议生成问题 {len(done.raised)} 个。", markup=False)
+    if done.closed:
+        out.print(f"后续轮次会商已同意，销号问题 {len(done.closed)} 个。", markup=False)
+    if done.skipped:
+        out.print(f"已调出项目（{'、'.join(done.skipped)}）的 {sum(done.skipped.values())} "
+                  "条不同意意见或联席会议事项未生成问题：项目已退出管理。", markup=False)
 
 
 @tracking_app.command("status")
