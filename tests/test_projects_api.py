@@ -124,6 +124,7 @@ def test_a_whole_life_over_http(api: tuple[Api, Clock]) -> None:
     assert shapely.geometry.shape(conditional["condition"]).equals_exact(
         shapely.geometry.shape(area), 1e-9)
     assert audit.new() == ["project.stage", "round.start"] + ["round.answer"] * 5 + [
+        "tracking.problem.close",  # nr, who objected in round 1, agrees now: 销号
         "project.stage", "round.agreed"]
 
     # quota through the quota API: 12.6 ha held then allocated, 3000 tce of energy
@@ -150,10 +151,8 @@ def test_a_whole_life_over_http(api: tuple[Api, Clock]) -> None:
     assert out["project"]["stage"] == "exited" and out["reclaim"] is not None
     assert _available(api_, "new_construction_land") == land0
     assert _available(api_, "energy") == energy0
-    # round 1's 不同意, a tracking problem still open, closed (销号) as the project leaves
-    # management
-    assert audit.new() == ["project.stage", "tracking.problem.close", "quota.reclaim",
-                           "project.reclaim"]
+    # no problem left open to close: round 1's 不同意 was closed by round 2's agreement
+    assert audit.new() == ["project.stage", "quota.reclaim", "project.reclaim"]
     history = api_.ok("viewer", "GET", f"/projects/{code}")["history"]
     assert [(h["from"], h["to"]) for h in history] == [
         (None, "planned"), ("planned", "consulting"), ("consulting", "planned"),

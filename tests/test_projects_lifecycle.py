@@ -140,6 +140,7 @@ def test_a_whole_life(city: Store) -> None:
     assert conditional.answer_zh == "有条件同意"
     assert conditional.condition.equals_exact(shapely.geometry.shape(area), 1e-9)
     assert audit.new() == ["project.stage", "round.start"] + ["round.answer"] * 5 + [
+        "tracking.problem.close",  # nr, who objected in round 1, agrees now: 销号
         "project.stage", "round.agreed"]
 
     # quota: 12.6 ha of land held, then allocated with 3000 tce of energy
@@ -170,10 +171,8 @@ def test_a_whole_life(city: Store) -> None:
     assert _available(city, "energy") == energy0
     assert row(city, f"project:{code}")["allocated"] == 0
     check_invariants(city, year=2026)
-    # round 1's 不同意, a tracking problem still open, closed (销号) as the project leaves
-    # management
-    assert audit.new() == ["project.stage", "tracking.problem.close", "quota.reclaim",
-                           "project.reclaim"]
+    # no problem left open to close: round 1's 不同意 was closed by round 2's agreement
+    assert audit.new() == ["project.stage", "quota.reclaim", "project.reclaim"]
     assert [(h["from"], h["to"]) for h in stage_history(code, store=city)] == [
         (None, "planned"), ("planned", "consulting"), ("consulting", "planned"),
         ("planned", "consulting"), ("consulting", "reserve"), ("reserve", "signed"),
