@@ -17,6 +17,7 @@ ACTION_ZH = {
     "round.start": "发起会商", "round.answer": "答复会商", "round.amend": "修改答复",
     "round.add_department": "增加会商部门", "round.remove_department": "移除会商部门",
     "round.agreed": "会商通过", "round.rejected": "退回修改", "round.referred": "提交联席会议",
+    "round.cancelled": "撤销会商", "meeting.withdrawn": "撤回联席会议事项",
     "meeting.decide": "联席会议决定", "user.create": "创建用户", "user.disable": "停用用户",
     "user.enable": "重新启用用户", "user.rotate_token": "更换令牌", "user.set_password": "设置密码",
     "user.sign_in": "登录", "user.sign_in_locked": "登录失败锁定", "user.unlock": "解除登录锁定",

@@ -226,6 +226,30 @@ def test_the_joint_meeting_can_take_a_project_out(city: Store) -> None:
         "consultation": "项目退出管理：联席会议（2026-03-05）决定：不具备建设条件，调出。"}
 
 
+def test_an_exit_audits_the_round_it_cancels_and_the_item_it_withdraws(city: Store) -> None:
+    """A project taken out while its round waits for the joint meeting: the round is
+    撤销 and the problem-list item 撤回, each with an audit row saying from what to what."""
+    from blueprint.analysis.audit_view import ACTION_ZH
+    from blueprint.analysis.projects import exit_project
+
+    code, rnd = _referred(city)
+    (item,) = problem_list(store=city)
+    exit_project(code, user=STAFF, reason="企业放弃投资", store=city)
+    assert get_round(rnd.id, store=city).status == "cancelled"
+    (withdrawn,) = problem_list(store=city, status=None)
+    assert withdrawn["status"] == "withdrawn"
+    rows = {r.action: r for r in read_audit(store=city, project=code)
+            if r.action in ("round.cancelled", "meeting.withdrawn")}
+    assert set(rows) == {"round.cancelled", "meeting.withdrawn"}
+    assert rows["round.cancelled"].object == f"round:{rnd.id}"
+    assert rows["round.cancelled"].detail["before"] == {"status": "referred"}
+    assert rows["round.cancelled"].detail["after"] == {"status": "cancelled"}
+    assert rows["meeting.withdrawn"].object == f"meeting:{item['id']}"
+    assert rows["meeting.withdrawn"].detail["after"] == {"status": "withdrawn"}
+    assert {r.actor for r in rows.values()} == {STAFF.name}
+    assert ACTION_ZH["round.cancelled"] == "撤销会商"  # the audit page names them
+
+
 def test_a_condition_area_apart_from_the_site_is_refused(city: Store) -> None:
     """A condition area must be on the project's site or meet it; one kilometres away (the
     wrong file) is refused, nothing recorded; one on the site's edge is taken."""

@@ -98,14 +98,8 @@ def exit_within(conn: Connection, project: Project, *, user: User, reason: str,
     it too); returns the ledger's reclaim result or None."""
     code = project.code
     history_id = move(conn, project, EXITED, via="exit", actor=user.name, reason=reason, at=at)
-    conn.execute(consultation_rounds.update().where(
-        consultation_rounds.c.project_id == project.id,
-        consultation_rounds.c.status.in_(("open", "referred"))).values(
-        status="cancelled", closed_at=at, closed_by=user.name,
-        close_reason=f"项目调出：{reason}"))
-    conn.execute(meeting_items.update().where(
-        meeting_items.c.project_id == project.id, meeting_items.c.status == "open"
-    ).values(status="withdrawn", decided_at=at, decided_by=user.name))
+    _cancel_rounds(conn, project, user=user, reason=reason, at=at)
+    _withdraw_items(conn, project, user=user, reason=reason, at=at)
     close_on_exit(conn, project_id=project.id, code=code, reason=reason, actor=user.name,
                   at=at)
     result = reclaim_within(conn, project=code, user=user, at=at,
@@ -116,6 +110,42 @@ def exit_within(conn: Connection, project: Project, *, user: User, reason: str,
                     project=code, at=at, detail={"operation_id": result["operation_id"],
                                                  "returned": result["returned"]})
     return result
+
+
+def _cancel_rounds(conn: Connection, project: Project, *, user: User, reason: str,
+                   at: datetime) -> None:
+    """The project's open or referred consultation rounds cancelled (撤销) by its exit, an
+    audit row each."""
+    live = consultation_rounds.c.status.in_(("open", "referred"))
+    found = conn.execute(sa.select(consultation_rounds.c.id, consultation_rounds.c.number,
+                                   consultation_rounds.c.status).where(
+        consultation_rounds.c.project_id == project.id, live).order_by(
+        consultation_rounds.c.id)).all()
+    conn.execute(consultation_rounds.update().where(
+        consultation_rounds.c.project_id == project.id, live).values(
+        status="cancelled", closed_at=at, closed_by=user.name,
+        close_reason=f"项目调出：{reason}"))
+    for row in found:
+        write_audit(conn, actor=user.name, action="round.cancelled", obj=f"round:{row.id}",
+                    project=project.code, at=at,
+                    detail={"round": row.id, "number": row.number, "reason": reason,
+                            "before": {"status": row.status}, "after": {"status": "cancelled"}})
+
+
+def _withdraw_items(conn: Connection, project: Project, *, user: User, reason: str,
+                    at: datetime) -> None:
+    """The project's open problem-list items of the joint meeting withdrawn (撤回) by its
+    exit, an audit row each."""
+    live = (meeting_items.c.project_id == project.id) & (meeting_items.c.status == "open")
+    ids = [int(i) for i in conn.execute(sa.select(meeting_items.c.id).where(live).order_by(
+        meeting_items.c.id)).scalars()]
+    conn.execute(meeting_items.update().where(live).values(
+        status="withdrawn", decided_at=at, decided_by=user.name))
+    for item_id in ids:
+        write_audit(conn, actor=user.name, action="meeting.withdrawn", obj=f"meeting:{item_id}",
+                    project=project.code, at=at,
+                    detail={"item": item_id, "reason": reason, "before": {"status": "open"},
+                            "after": {"status": "withdrawn"}})
 
 
 def stage_counts(*, store: Store, county: str | None = None, tag: str | None = None,
