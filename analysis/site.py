@@ -37,6 +37,24 @@ class SiteTooLarge(InvalidGeometry):
     default_zh = "地块过于复杂"
 
 
+class SiteTooSmall(InvalidGeometry):
+    """A site of :data:`MIN_SITE_M2` or less: no land a project is planned on (422, exit 2)."""
+
+    code = "site_too_small"
+    default_zh = "地块面积过小"
+
+
+#: A site must cover more than this (m², planar in its Gauss-Krüger zone, as the vetting
+#: measures it). The vetting takes an overlap of up to 1 m² for a sliver (the rules'
+#: ``min_overlap_m2``): a site of 1 m² or less could neither conflict with a layer nor lie
+#: inside the urban boundary, and its report would say so with a straight face. No land a
+#: project is planned on is that small, and the coordinates (a coordinate file's are to the
+#: millimetre) give such an area closely: what is smaller is a mistake — points in the
+#: wrong unit, or a few of a site's points only (docs/site-selection.md: 精准选址 asks for
+#: 100 m² at least).
+MIN_SITE_M2 = 1.0
+
+
 @dataclass(frozen=True)
 class SiteLimits:
     """The most vertices, polygon parts and hectares a site may have
@@ -58,8 +76,18 @@ class SiteLimits:
                    max_parts=settings.max_site_parts, max_area_ha=settings.max_site_ha)
 
     def check_area(self, area_m2: float, where: str) -> None:
-        """Raise :class:`SiteTooLarge` when the site covers more than ``max_area_ha``: its
-        report would list every feature of a city's layers."""
+        """Raise :class:`SiteTooLarge` when the site covers more than ``max_area_ha`` (its
+        report would list every feature of a city's layers), :class:`SiteTooSmall` when it
+        covers :data:`MIN_SITE_M2` or less."""
+        if area_m2 <= MIN_SITE_M2:
+            shown = np.format_float_positional(area_m2, precision=3, fractional=False,
+                                               trim="-")
+            raise SiteTooSmall(
+                f"the site covers {shown} m², not more than {MIN_SITE_M2:g} m²: no land is "
+                "planned on so little; check the coordinates and that every boundary point "
+                "was given",
+                message_zh=f"用地范围面积仅 {shown} 平方米，须大于 {MIN_SITE_M2:g} 平方米："
+                           "请检查坐标是否正确、界址点是否齐全", where=where)
         hectares = area_m2 / 10_000
         if not hectares <= self.max_area_ha:  # (NaN too)
             raise SiteTooLarge(

@@ -28,7 +28,7 @@ from shapely.geometry.base import BaseGeometry
 from blueprint.analysis.overlay import overlay_site
 from blueprint.analysis.rules import load_rules
 from blueprint.analysis.sample import load_sample
-from blueprint.analysis.site import Site, read_site, site_from_frame
+from blueprint.analysis.site import Site, SiteTooSmall, read_site, site_from_frame
 from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.features import features_in_bbox
 from blueprint.layers.repository import LayerInfo, list_layers, load_features
@@ -187,9 +187,11 @@ def _site(geom: BaseGeometry) -> Site:
     assume(polys)
     frame = gpd.GeoDataFrame(geometry=[shapely.MultiPolygon(polys) if len(polys) > 1
                                        else polys[0]], crs=4490)
-    site = site_from_frame(frame, name="随机地块", source="hypothesis")
-    assume(site.area_m2 > 1.0)
-    return site
+    try:
+        return site_from_frame(frame, name="随机地块", source="hypothesis")
+    except SiteTooSmall:  # 1 m² or less: refused alike on both engines, before any overlay
+        assume(False)
+        raise
 
 
 # ---- comparing the engines ------------------------------------------------------------

@@ -258,6 +258,27 @@ def test_refused_points_say_where_and_record_nothing(client, sample_store):
     assert count_audit(store=sample_store) == before
 
 
+def test_a_row_missing_a_field_is_said_to_be_short_at_its_line(client, sample_store):
+    """``J3 4034689.655`` (a point's name and one number) was answered "X 坐标“J3”不是数字":
+    true, but the row lacks a field. A mistyped number in an ``X Y`` row is still one."""
+    before = count_audit(store=sample_store)
+    rows = [f"{r[0]} {r[2]} {r[3]}" for r in PARK]  # name X Y
+    for short, count in ((f"{PARK[2][0]} {PARK[2][2]}", 2), (PARK[2][0], 1)):
+        answer = client.post("/api/vet/points",
+                             json={"points": "\n".join([*rows[:2], short, *rows[3:]])})
+        assert answer.status_code == 422, answer.text
+        body = answer.json()
+        assert body["where"] == "粘贴的坐标:3", body
+        assert body["message_zh"].startswith(
+            f"第 3 行只有 {count} 个字段，应为 点号、X、Y（或 X、Y）"), body
+        assert "不是数字" not in body["message_zh"]
+    bare = [f"{r[2]} {r[3]}" for r in PARK]  # X Y, the second X mistyped
+    bare[1] = f"{PARK[1][2][:3]}x{PARK[1][2][4:]} {PARK[1][3]}"
+    typo = client.post("/api/vet/points", json={"points": "\n".join(bare)}).json()
+    assert typo["where"] == "粘贴的坐标:2" and "不是数字" in typo["message_zh"], typo
+    assert count_audit(store=sample_store) == before
+
+
 def test_pasted_degrees_are_vetted_as_the_file_is_and_must_lie_in_the_city(client):
     path = SITES / "02_redline_conflict.txt"
     with path.open("rb") as fh:

@@ -131,6 +131,11 @@ def _geographic(epsg: int, name: str) -> bool:
 
 
 def _point(fields: list[str], number: int, name: str) -> Point:
+    if _too_few(fields):
+        raise fail(name, number,
+                   f"line {number} has only {len(fields)} field{'s' * (len(fields) > 1)}: a "
+                   "point is name X Y (or X Y), X the northing and Y the easting",
+                   f"第 {number} 行只有 {len(fields)} 个字段，应为 点号、X、Y（或 X、Y）")
     if len(fields) == 2:
         fields = [f"J{number}", "1", *fields]
     elif len(fields) == 3:
@@ -142,6 +147,16 @@ def _point(fields: list[str], number: int, name: str) -> Point:
                    f"该行有 {len(fields)} 项；每行应为“X Y”“点号 X Y”或“点号 圈号 X Y”"
                    "（X 为纵坐标，Y 为横坐标）")
     return parse_point(fields, number, name)
+
+
+def _too_few(fields: list[str]) -> bool:
+    """A row of one field, or of a point's name and one number (``J1 4034895.777``): a field
+    is missing, rather than a number mistyped (a mistyped number starts as one does)."""
+    if len(fields) != 2:
+        return len(fields) < 2
+    first = fields[0]
+    return not _NUMBER.match(first) and not first[:1].isdigit() \
+        and first[:1] not in "+-." and bool(_NUMBER.match(fields[1]))
 
 
 def _closed(points: list[Point], warnings: list[str]) -> list[Point]:

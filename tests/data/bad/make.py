@@ -168,18 +168,25 @@ def geopackage(path: Path, extra_sql: str = "") -> None:
 # ------------------------------------------------------------------ coordinate files
 
 def coordinate_file(points: list[str], *, zone: str = "39", encoding: str = "utf-8",
-                    prefix: bytes = b"") -> bytes:
+                    prefix: bytes = b"", hectares: str = "4.0000") -> bytes:
     lines = ["[属性描述]", "格式版本号=1.01", "数据产生单位=聊城市自然资源和规划局",
              "数据产生日期=2026-1-15", "坐标系=2000国家大地坐标系", "几度分带=3",
              "投影类型=高斯克吕格", "计量单位=米", f"带号={zone}", "精度=0.01",
              "转换参数=,,,,,,", "[地块坐标]",
-             f"{len(points)},4.0000,1,测试项目,面,,工业用地,,@", *points]
+             f"{len(points)},{hectares},1,测试项目,面,,工业用地,,@", *points]
     return prefix + ("\r\n".join(lines) + "\r\n").encode(encoding)
 
 
 GOOD_POINTS = ["J1,1,4034500.000,39406500.000", "J2,1,4034500.000,39406700.000",
                "J3,1,4034700.000,39406700.000", "J4,1,4034700.000,39406500.000",
                "J1,1,4034500.000,39406500.000"]
+# A site of 0.5 m² (1 m east by 0.5 m north): no land is planned on so little.
+TINY_POINTS = ["J1,1,4034500.000,39406500.000", "J2,1,4034500.000,39406501.000",
+               "J3,1,4034500.500,39406501.000", "J4,1,4034500.500,39406500.000",
+               "J1,1,4034500.000,39406500.000"]
+# The same in lon/lat, about 0.3 m by 0.3 m.
+TINY_SQUARE = [[LON, LAT], [LON + 3e-6, LAT], [LON + 3e-6, LAT + 3e-6], [LON, LAT + 3e-6],
+               [LON, LAT]]
 
 
 # ------------------------------------------------------------------ the corpus
@@ -234,6 +241,8 @@ def corpus() -> dict[str, bytes]:
         [GOOD_POINTS[0], "J2,1,4034500.000,三九四零六七零零", *GOOD_POINTS[2:]])
     files["coord_self_intersecting.txt"] = coordinate_file(
         [GOOD_POINTS[0], GOOD_POINTS[2], GOOD_POINTS[1], GOOD_POINTS[3], GOOD_POINTS[4]])
+    files["coord_tiny_site.txt"] = coordinate_file(TINY_POINTS, hectares="0.0001")
+    files["geom_tiny_site.geojson"] = feature_collection(polygon(TINY_SQUARE))
     # CRS
     files["crs_missing_prj.zip"] = shapefile_zip("地块", shapefile([ring_m], prj=None))
     files["crs_unknown_prj.zip"] = shapefile_zip("地块", shapefile(
@@ -348,6 +357,10 @@ def api_bodies() -> dict[str, bytes]:
             "responsible_unit": "测试单位"},
         "api_project_no_name.json": {"county": "371502", "industry": "industrial",
                                      "investment": "1", "responsible_unit": "测试单位"},
+        "api_project_tiny_site.json": {
+            "name": "测试项目", "county": "371502", "industry": "industrial", "investment": "1",
+            "responsible_unit": "测试单位", "site": polygon(TINY_SQUARE)},
+        "api_vet_tiny_site.json": {"site": polygon(TINY_SQUARE)},
     }
     bodies.update(download_bodies(site))
     bodies.update(search_bodies())
@@ -394,8 +407,10 @@ def download_bodies(site: dict[str, object]) -> dict[str, object]:
             [[LON, LAT], [LON + 0.002, LAT + 0.002], [LON + 0.002, LAT], [LON, LAT + 0.002],
              [LON, LAT]])},
         "api_download_too_many_vertices.json": {"site": polygon(spiral(1_200))},
-        "api_download_under_a_millimetre.json": {"site": polygon(
-            [[LON, LAT], [LON + 1e-12, LAT], [LON + 1e-12, LAT + 1e-12], [LON, LAT]])},
+        # a hole under a millimetre wide (a site under 1 m² is refused before it is written)
+        "api_download_under_a_millimetre.json": {"site": {"type": "Polygon", "coordinates": [
+            SQUARE, [[LON + 0.001, LAT + 0.001], [LON + 0.001 + 1e-12, LAT + 0.001],
+                     [LON + 0.001 + 1e-12, LAT + 0.001 + 1e-12], [LON + 0.001, LAT + 0.001]]]}},
     }
 
 

@@ -1,0 +1,139 @@
+"""A site of 1 m² or less is refused on every way in, naming its area; one just above is
+vetted. On both engines.
+
+Such a site used to be vetted: it came back with county None, "地块不在本市行政区划范围内"
+marked ok and a conflict with the urban boundary, the vetting taking overlaps up to 1 m²
+for slivers. The sites are rectangles laid out in EPSG:4548 metres (``tests.helpers``), so
+their areas are arithmetic: 1 m × 0.5 m and 1.1 m × 1 m.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+
+from blueprint.layers.importer import ImportOptions, import_layer
+from blueprint.layers.store import Store
+from blueprint.layers.users import create_user
+from tests.conftest import REPO
+from tests.helpers import StoreFingerprint, box, frame, write
+from tests.test_vet_batch import _store_env
+from tests.test_web import _client
+
+TINY = box(1000, 1000, 1, 0.5)  # 0.5 m²
+ABOVE = box(1000, 1000, 1.1, 1)  # 1.1 m²: just above the least a site may cover
+REFUSED_ZH = "用地范围面积仅 0.5 平方米，须大于 1 平方米"
+REFUSED_EN = "the site covers 0.5 m², not more than 1 m²"
+
+
+@pytest.fixture
+def city(store: Store, tmp_path: Path) -> Store:
+    """东昌府区 (371502) and an urban boundary around both sites."""
+    county = frame([box(-1000, -1000, 5000, 5000)], code=["371502"], name=["东昌府区"])
+    import_layer(write(county, tmp_path / "county.gpkg"),
+                 ImportOptions(kind="admin_boundary", name="county", id_field="code"),
+                 store=store)
+    import_layer(write(frame([box(0, 0, 3000, 3000)], name=["城区"]), tmp_path / "urban.gpkg"),
+                 ImportOptions(kind="urban_boundary", name="urban"), store=store)
+    return store
+
+
+@pytest.fixture
+def client(city: Store, tmp_path: Path) -> Iterator[TestClient]:
+    with _client(city, tmp_path) as test_client:
+        yield test_client
+
+
+def _lonlat(geom: shapely.Polygon) -> dict[str, Any]:
+    """The rectangle as a GeoJSON geometry in lon/lat (CGCS2000), as the map posts it."""
+    return shapely.geometry.mapping(frame([geom]).to_crs(4490).geometry.iloc[0])
+
+
+def _points(geom: shapely.Polygon) -> str:
+    """The rectangle's boundary points as pasted: ``X Y`` a line, X the northing."""
+    return "\n".join(f"J{i} {y:.3f} {x:.3f}"
+                     for i, (x, y) in enumerate(geom.exterior.coords, 1))
+
+
+def _geojson_file(path: Path, geom: shapely.Polygon) -> Path:
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"name": "测试地块"}, "geometry": _lonlat(geom)}]}),
+        encoding="utf-8")
+    return path
+
+
+def _refused(answer: Any, where: str) -> None:
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert body["error"] == "site_too_small" and body["where"] == where, body
+    assert REFUSED_ZH in body["message_zh"] and REFUSED_EN in body["message"], body
+
+
+def test_the_api_refuses_a_tiny_site_every_way_and_stores_nothing(
+        city: Store, client: TestClient, tmp_path: Path) -> None:
+    token = create_user("staff", "nr_staff", None, store=city, actor="test")
+    auth = {"Authorization": f"Bearer {token}"}
+    project = {"name": "测试项目", "county": "371502", "industry": "industrial",
+               "investment": "1", "responsible_unit": "测试单位"}
+    fingerprint = StoreFingerprint(city)
+    before = fingerprint()
+    _refused(client.post("/api/vet", json={"site": _lonlat(TINY)}), "body.site")
+    _refused(client.post("/api/vet/points", json={"points": _points(TINY),
+                                                  "crs": "EPSG:4548"}), "粘贴的坐标")
+    with _geojson_file(tmp_path / "小地块.geojson", TINY).open("rb") as fh:
+        _refused(client.post("/api/vet/file", files={"file": ("小地块.geojson", fh)}),
+                 "小地块.geojson")
+    _refused(client.post("/api/projects", headers={**auth, "Idempotency-Key": "tiny"},
+                         json={**project, "site": _lonlat(TINY)}), "body.site")
+    assert fingerprint() == before  # no project, no audit row, nothing
+    # just above the least: vetted, its area as laid out, in the county
+    for answer in (client.post("/api/vet", json={"site": _lonlat(ABOVE)}),
+                   client.post("/api/vet/points", json={"points": _points(ABOVE),
+                                                        "crs": "EPSG:4548"})):
+        assert answer.status_code == 200, answer.text
+        report = answer.json()
+        assert report["site"]["area_m2"] == pytest.approx(1.1, abs=1e-4)
+        assert report["county"] == "371502"
+    created = client.post("/api/projects", headers={**auth, "Idempotency-Key": "above"},
+                          json={**project, "site": _lonlat(ABOVE)})
+    assert created.status_code == 201, created.text
+
+
+def _cli(store: Store, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "blueprint.service", *args], cwd=REPO,
+                          env={**_store_env(store), "FORCE_COLOR": "0"}, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_the_cli_refuses_a_tiny_site_and_vet_batch_reports_it_alone(
+        city: Store, tmp_path: Path) -> None:
+    tiny = _geojson_file(tmp_path / "a_tiny.geojson", TINY)
+    above = _geojson_file(tmp_path / "b_above.geojson", ABOVE)
+    fingerprint = StoreFingerprint(city)
+    before = fingerprint()
+    done = _cli(city, "vet", str(tiny), "--format", "json")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert REFUSED_ZH in done.stderr and done.stdout == "" and "Traceback" not in done.stderr
+    points = tmp_path / "points.txt"
+    points.write_text(_points(TINY), encoding="utf-8")
+    done = _cli(city, "vet", str(points), "--points", "--crs", "EPSG:4548")
+    assert done.returncode == 2 and REFUSED_ZH in done.stderr, done.stdout + done.stderr
+    assert fingerprint() == before
+    output = tmp_path / "reports.jsonl"
+    done = _cli(city, "vet-batch", str(tiny), str(above), "--output", str(output),
+                "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(x) for x in output.read_text(encoding="utf-8").splitlines()]
+    assert [Path(x["file"]).name for x in lines] == ["a_tiny.geojson", "b_above.geojson"]
+    error = lines[0]["error"]
+    assert error["error"] == "site_too_small" and REFUSED_ZH in error["message_zh"]
+    assert lines[1]["site"]["area_m2"] == pytest.approx(1.1, abs=1e-4)
+    assert lines[1]["county"] == "371502" and "verdict" in lines[1]
