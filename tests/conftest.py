@@ -168,6 +168,17 @@ def copy_of_sample(engine_name: str, data_dir: Path) -> Iterator[Store]:
     yield from _schema_store(url, schema, data_dir)
 
 
+def samples_on_both_engines(tmp_path_factory: pytest.TempPathFactory
+                            ) -> Iterator[dict[str, Store]]:
+    """The sample city on every engine (:func:`copy_of_sample` each), for a module whose
+    tests compare the engines: ``yield from`` it in a module-scoped fixture."""
+    gens = {name: copy_of_sample(name, tmp_path_factory.mktemp(name) / "data")
+            for name in ENGINES}
+    yield {name: next(gen) for name, gen in gens.items()}
+    for gen in gens.values():
+        next(gen, None)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Drop the sample templates (:func:`copy_of_sample`) this process built."""
     template = _SAMPLE_TEMPLATES.pop("postgis", None)

@@ -26,7 +26,7 @@ from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.errors import BadInput
 from blueprint.layers.repository import list_layers, load_features
 from blueprint.layers.store import Store
-from tests.conftest import ENGINES, copy_of_sample
+from tests.conftest import ENGINES, samples_on_both_engines
 
 pytestmark = pytest.mark.postgis
 
@@ -36,11 +36,7 @@ INDUSTRIES = ["industrial", "commercial", "residential", "energy", "agriculture"
 
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Store]]:
-    gens = {name: copy_of_sample(name, tmp_path_factory.mktemp(name) / "data")
-            for name in ENGINES}
-    yield {name: next(gen) for name, gen in gens.items()}
-    for gen in gens.values():
-        next(gen, None)
+    yield from samples_on_both_engines(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

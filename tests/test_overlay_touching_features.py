@@ -24,7 +24,7 @@ from blueprint.analysis.site import Site, site_from_geometries
 from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.repository import LayerInfo, list_layers, load_features
 from blueprint.layers.store import Store
-from tests.conftest import ENGINES, copy_of_sample
+from tests.conftest import ENGINES, samples_on_both_engines
 
 pytestmark = pytest.mark.postgis
 
@@ -35,11 +35,7 @@ HALF = 0.02  # a site of some 4 × 4.5 km around it (a smaller site cuts the ben
 
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Store]]:
-    gens = {name: copy_of_sample(name, tmp_path_factory.mktemp(name) / "data")
-            for name in ENGINES}
-    yield {name: next(gen) for name, gen in gens.items()}
-    for gen in gens.values():
-        next(gen, None)
+    yield from samples_on_both_engines(tmp_path_factory)
 
 
 def _red_line(store: Store) -> LayerInfo:

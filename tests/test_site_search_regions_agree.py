@@ -31,7 +31,7 @@ from blueprint.analysis.site_search.config import load_search_config
 from blueprint.analysis.site_search.region import allowed_region
 from blueprint.layers.repository import LayerInfo, list_layers, load_features
 from blueprint.layers.store import Store
-from tests.conftest import ENGINES, copy_of_sample
+from tests.conftest import ENGINES, samples_on_both_engines
 
 pytestmark = pytest.mark.postgis
 
@@ -43,11 +43,7 @@ POLYGONAL = ("Polygon", "MultiPolygon")
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Store]]:
     """The sample city on both engines, read only."""
-    gens = {name: copy_of_sample(name, tmp_path_factory.mktemp(name) / "data")
-            for name in ENGINES}
-    yield {name: next(gen) for name, gen in gens.items()}
-    for gen in gens.values():
-        next(gen, None)
+    yield from samples_on_both_engines(tmp_path_factory)
 
 
 def _layer(store: Store, name: str) -> LayerInfo:
