@@ -56,27 +56,34 @@ kept AS (
 -- one site) only when two of its pieces share interior and each of their features shares
 -- interior with another feature of the layer in lon/lat; a class, within a united layer,
 -- when two of its pieces share interior; otherwise an area is the sum of its pieces'.
-overlapping AS (
-    SELECT a.site_no, a.layer_id, a.klass AS klass_a, b.klass AS klass_b,
-           CASE WHEN ST_Relate(a.geom, b.geom, '2********') THEN true
-                ELSE EXISTS (
-                    SELECT 1 FROM layer_features AS f
-                    JOIN layer_features_sub AS o
-                      ON o.layer_id = f.layer_id AND o.fid <> f.fid AND o.geom && f.geom
-                    WHERE f.layer_id = a.layer_id AND f.fid = a.fid
-                      AND ST_Intersects(f.geom, o.geom)
-                      AND ST_Relate(f.geom, o.geom, '2********'))
-                 AND EXISTS (
-                    SELECT 1 FROM layer_features AS f
-                    JOIN layer_features_sub AS o
-                      ON o.layer_id = f.layer_id AND o.fid <> f.fid AND o.geom && f.geom
-                    WHERE f.layer_id = b.layer_id AND f.fid = b.fid
-                      AND ST_Intersects(f.geom, o.geom)
-                      AND ST_Relate(f.geom, o.geom, '2********'))
-           END AS features_overlap
+pairs AS (
+    SELECT a.site_no, a.layer_id, a.fid AS fid_a, b.fid AS fid_b, a.klass AS klass_a,
+           b.klass AS klass_b, ST_Relate(a.geom, b.geom, '2********') AS pieces_overlap
     FROM kept AS a
     JOIN kept AS b ON b.site_no = a.site_no AND b.layer_id = a.layer_id AND b.fid > a.fid
     WHERE a.in_layer > 1 AND a.zgeom && b.zgeom AND ST_Relate(a.zgeom, b.zgeom, '2********')
+),
+-- the features of pairs whose pieces overlap once projected only (as overlay.sql)
+crowded AS (
+    SELECT m.layer_id, m.fid
+    FROM (SELECT layer_id, fid_a AS fid FROM pairs WHERE NOT pieces_overlap
+          UNION SELECT layer_id, fid_b FROM pairs WHERE NOT pieces_overlap) AS m
+    WHERE EXISTS (
+        SELECT 1 FROM layer_features AS f
+        JOIN layer_features_sub AS o
+          ON o.layer_id = f.layer_id AND o.fid <> f.fid AND o.geom && f.geom
+        WHERE f.layer_id = m.layer_id AND f.fid = m.fid
+          AND ST_Intersects(f.geom, o.geom) AND ST_Relate(f.geom, o.geom, '2********'))
+),
+overlapping AS (
+    SELECT p.site_no, p.layer_id, p.klass_a, p.klass_b,
+           p.pieces_overlap OR (
+               EXISTS (SELECT 1 FROM crowded AS c
+                       WHERE c.layer_id = p.layer_id AND c.fid = p.fid_a)
+               AND EXISTS (SELECT 1 FROM crowded AS c
+                           WHERE c.layer_id = p.layer_id AND c.fid = p.fid_b))
+               AS features_overlap
+    FROM pairs AS p
 ),
 united AS (
     SELECT DISTINCT site_no, layer_id FROM overlapping WHERE features_overlap
