@@ -77,6 +77,9 @@ WRITES: dict[str, tuple[Callable[[Store, str, str], object], str]] = {
         decisions="推进", user=STAFF, store=store, at=cn("2026-03-16 16:00"),
         problems=[DispatchProblem(live, "环评批复滞后", "市生态环境局"),
                   DispatchProblem(code, "用电增容未批复", "供电公司")]), "列入周调度"),
+    "report": (lambda store, code, live: submit_report(
+        code, "2026-03", store=store, user=DCF_STAFF, investment="80", funds_arrived="0",
+        at=cn("2026-03-20 10:00")), "填报月报"),
 }
 
 

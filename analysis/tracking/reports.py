@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import iso_utc, now_utc, today_cn, utc
-from blueprint.analysis.projects.model import EXITED, Project
+from blueprint.analysis.projects.model import EXITED, Project, require_in_library
 from blueprint.analysis.projects.records import (
     load_project,
     project_filters,
@@ -121,9 +121,7 @@ def _submit(code: str, month: str, money: Any, funds: Any, reached: dict[str, da
     with store.engine.begin() as conn:
         project = load_project(conn, code, for_update=True)
         require_reporter(user, project, store=store)
-        if project.stage == EXITED:
-            raise BadInput(f"project {code} has exited the library", where="project",
-                           message_zh=f"项目“{code}”已调出项目库，无需填报")
+        require_in_library(project, "be reported on", "填报月报（已退出管理）")
         _check_milestones(conn, project.id, code, month, reached)
         before = conn.execute(sa.select(tracking_reports.c.id).where(
             tracking_reports.c.project_id == project.id, tracking_reports.c.month == month
