@@ -163,8 +163,9 @@ def _raised_rules(tmp_path: Path) -> Path:
 
 def test_a_raised_min_overlap_raises_the_least_site_the_vetting_takes(
         city: Store, tmp_path: Path) -> None:
-    """With overlaps up to 5 m² slivers, a 4 m² site (built: it is above 1 m²) was vetted to
-    the nonsense a site of 1 m² or less got: county None, nothing it could conflict with."""
+    """With overlaps up to 5 m² slivers, a 4 m² site (built: it is above 1 m²) was vetted
+    (200), though every overlap of it is a sliver: nothing, a red line included, could
+    conflict with it."""
     rules_file = _raised_rules(tmp_path)
     fingerprint = StoreFingerprint(city)
     before = fingerprint()
