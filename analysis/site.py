@@ -78,16 +78,8 @@ class SiteLimits:
     def check_area(self, area_m2: float, where: str) -> None:
         """Raise :class:`SiteTooLarge` when the site covers more than ``max_area_ha`` (its
         report would list every feature of a city's layers), :class:`SiteTooSmall` when it
-        covers :data:`MIN_SITE_M2` or less."""
-        if area_m2 <= MIN_SITE_M2:
-            shown = np.format_float_positional(area_m2, precision=3, fractional=False,
-                                               trim="-")
-            raise SiteTooSmall(
-                f"the site covers {shown} m², not more than {MIN_SITE_M2:g} m²: no land is "
-                "planned on so little; check the coordinates and that every boundary point "
-                "was given",
-                message_zh=f"用地范围面积仅 {shown} 平方米，须大于 {MIN_SITE_M2:g} 平方米："
-                           "请检查坐标是否正确、界址点是否齐全", where=where)
+        covers :data:`MIN_SITE_M2` or less (:func:`check_site_minimum`)."""
+        check_site_minimum(area_m2, where)
         hectares = area_m2 / 10_000
         if not hectares <= self.max_area_ha:  # (NaN too)
             raise SiteTooLarge(
@@ -115,6 +107,20 @@ class SiteLimits:
 DEFAULT_LIMITS = SiteLimits()
 
 
+def check_site_minimum(area_m2: float, where: str, least_m2: float = MIN_SITE_M2) -> None:
+    """Raise :class:`SiteTooSmall` when the site covers ``least_m2`` or less: the
+    :data:`MIN_SITE_M2` every site must exceed, or more where the vetting's rules take
+    larger overlaps for slivers (:func:`~blueprint.analysis.vetting.build_report`)."""
+    if area_m2 > least_m2:
+        return
+    shown = np.format_float_positional(area_m2, precision=3, fractional=False, trim="-")
+    raise SiteTooSmall(
+        f"the site covers {shown} m², not more than {least_m2:g} m²: no land is planned on "
+        "so little; check the coordinates and that every boundary point was given",
+        message_zh=f"用地范围面积仅 {shown} 平方米，须大于 {least_m2:g} 平方米："
+                   "请检查坐标是否正确、界址点是否齐全", where=where)
+
+
 @dataclass
 class Site:
     """The site to vet, dissolved into one (multi)polygon in EPSG:4490."""
@@ -128,6 +134,8 @@ class Site:
     # what each parcel says of itself (:data:`PARCEL_FIELDS`), one dict per parcel as
     # given, or none at all; a project keeps them with its parcels (``project_sites.parcels``)
     parcel_attributes: list[dict[str, str]] = field(default_factory=list)
+    # where a refusal of the whole site points (the file, the body's field); None: source
+    where: str | None = None
 
     # What is derived from the geometry (its zone, its projections), kept while the
     # geometry is the same object: a vetting used to project the site twice (its area and
@@ -314,7 +322,7 @@ def site_from_geometries(geoms: list[BaseGeometry], *, name: str, source: str,
                                   message_zh=f"地块图形无效（自相交等）：{reason}", where=at)
     dissolved = shapely.union_all(arr)
     site = Site(geometry=dissolved, parcels=len(geoms), name=name, source=source,
-                warnings=list(warnings or []), parcel_geometries=list(geoms))
+                warnings=list(warnings or []), parcel_geometries=list(geoms), where=whole)
     limits.check_area(site.area_m2, where=whole)
     return site
 

@@ -35,7 +35,7 @@ from blueprint.analysis.report_schema import (
     VetReport,
 )
 from blueprint.analysis.rules import Rules, Status, load_rules
-from blueprint.analysis.site import Site
+from blueprint.analysis.site import MIN_SITE_M2, Site, check_site_minimum
 from blueprint.layers.layer_info import iso_utc
 from blueprint.layers.repository import LayerInfo, layers_as_of
 from blueprint.layers.store import Store
@@ -109,10 +109,15 @@ def build_report(request: VetRequest, all_layers: list[LayerInfo],
 
     The one place a report is assembled: :func:`vet_site` and the batch path
     (:mod:`analysis.batch`) measure the same things their own way and hand them here.
+    A site not larger than the rules' ``min_overlap_m2`` is refused (:class:`~blueprint.
+    analysis.site.SiteTooSmall`), as one of 1 m² or less is where it is built: every
+    overlap with it would be a sliver, and its report nonsense.
     """
     industry = rules.industry(request.industry)
     site = request.site
     site_m2 = site.area_m2
+    check_site_minimum(site_m2, site.where or site.source,
+                       max(MIN_SITE_M2, rules.min_overlap_m2))
     present = {layer.kind for layer in all_layers}
     findings = [evaluate(o, site_m2, industry, rules) for o in overlaps]
     findings += missing_layer_findings(present)

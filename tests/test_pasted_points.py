@@ -279,6 +279,50 @@ def test_a_row_missing_a_field_is_said_to_be_short_at_its_line(client, sample_st
     assert count_audit(store=sample_store) == before
 
 
+def test_a_row_unlike_the_others_is_said_so_at_its_line(client, sample_store):
+    """A spreadsheet's rows have the same columns; an empty cell vanishes between the
+    separators. ``3 4034689.655`` among ``name X Y`` rows was read as X=3, and
+    ``J3 1 4034689.655`` among ``name ring X Y`` rows as name J3, X=1: "X 坐标 3.0 超出中国
+    范围", true but beside the point."""
+    before = count_audit(store=sample_store)
+    numbered = [f"{i} {r[2]} {r[3]}" for i, r in enumerate(PARK, 1)]  # name X Y, names 1…
+    copied = ["\t".join(r) for r in PARK]  # name ring X Y, tabs: as a spreadsheet copies
+    cases = (([*numbered[:2], f"3 {PARK[2][2]}", *numbered[3:]], 2, 3),
+             ([*copied[:2], "\t".join(PARK[2][:3]) + "\t", *copied[3:]], 3, 4),  # Y empty
+             ([*copied[:2], "\t".join([*PARK[2][:2], "", PARK[2][3]]), *copied[3:]], 3, 4))
+    for rows, count, usual in cases:
+        answer = client.post("/api/vet/points", json={"points": "\n".join(rows)})
+        assert answer.status_code == 422, answer.text
+        body = answer.json()
+        assert body["where"] == "粘贴的坐标:3", body
+        assert body["message_zh"].startswith(
+            f"第 3 行有 {count} 个字段，其他行有 {usual} 个"), body
+        assert "超出中国范围" not in body["message_zh"]
+    # the same layouts, every row whole, are vetted as the file's points
+    for rows in (numbered, copied):
+        answer = client.post("/api/vet/points", json={"points": "\n".join(rows)})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["site"]["area_m2"] == pytest.approx(_shoelace_m2(PARK), abs=0.05)
+    assert count_audit(store=sample_store) == before
+
+
+def test_a_name_or_ring_where_x_should_be_is_said_so(client, sample_store):
+    """Every row lacking its Y (``1 4034895.777``: a numeric name and X; ``J1 1
+    4034895.777``: name, ring and X) was read as X=1 and the northing for Y: "X 坐标 1.0
+    超出中国范围". The rows agree in length, so only the values can tell."""
+    before = count_audit(store=sample_store)
+    for text in ("\n".join(f"{i} {r[2]}" for i, r in enumerate(PARK, 1)),
+                 "\n".join("\t".join(r[:3]) for r in PARK)):
+        answer = client.post("/api/vet/points", json={"points": text})
+        assert answer.status_code == 422, answer.text
+        body = answer.json()
+        assert body["where"] == "粘贴的坐标:1", body
+        assert body["message_zh"].startswith(
+            f"第 1 行 X 坐标处的“1”只能是点号或圈号，其后的 {PARK[0][2]} 才是 X 坐标"), body
+        assert "超出中国范围" not in body["message_zh"]
+    assert count_audit(store=sample_store) == before
+
+
 def test_pasted_degrees_are_vetted_as_the_file_is_and_must_lie_in_the_city(client):
     path = SITES / "02_redline_conflict.txt"
     with path.open("rb") as fh:

@@ -20,6 +20,10 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
+from blueprint.analysis.batch import vet_sites
+from blueprint.analysis.rules import DEFAULT_RULES, load_rules
+from blueprint.analysis.site import SiteTooSmall, site_from_geojson
+from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.importer import ImportOptions, import_layer
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
@@ -137,3 +141,64 @@ def test_the_cli_refuses_a_tiny_site_and_vet_batch_reports_it_alone(
     assert error["error"] == "site_too_small" and REFUSED_ZH in error["message_zh"]
     assert lines[1]["site"]["area_m2"] == pytest.approx(1.1, abs=1e-4)
     assert lines[1]["county"] == "371502" and "verdict" in lines[1]
+
+
+# ------------------------------------------------------------------ a raised min_overlap_m2
+
+UNDER_RAISED = box(1000, 1000, 2, 2)  # 4 m²: above 1 m², not above the raised 5 m²
+PAST_RAISED = box(1000, 1000, 3, 2)  # 6 m²
+RAISED_ZH = "用地范围面积仅 4 平方米，须大于 5 平方米"
+RAISED_EN = "the site covers 4 m², not more than 5 m²"
+
+
+def _raised_rules(tmp_path: Path) -> Path:
+    """The packaged rules with ``min_overlap_m2`` raised from 1 to 5 m²."""
+    text = DEFAULT_RULES.read_text(encoding="utf-8")
+    raised = text.replace("min_overlap_m2 = 1.0", "min_overlap_m2 = 5.0")
+    assert raised != text
+    path = tmp_path / "raised_rules.toml"
+    path.write_text(raised, encoding="utf-8")
+    return path
+
+
+def test_a_raised_min_overlap_raises_the_least_site_the_vetting_takes(
+        city: Store, tmp_path: Path) -> None:
+    """With overlaps up to 5 m² slivers, a 4 m² site (built: it is above 1 m²) was vetted
+    (200), though every overlap of it is a sliver: nothing, a red line included, could
+    conflict with it."""
+    rules_file = _raised_rules(tmp_path)
+    fingerprint = StoreFingerprint(city)
+    before = fingerprint()
+    with _client(city, tmp_path / "raised", rules_file=str(rules_file)) as raised:
+        for answer, where in (
+                (raised.post("/api/vet", json={"site": _lonlat(UNDER_RAISED)}), "body.site"),
+                (raised.post("/api/vet/points", json={"points": _points(UNDER_RAISED),
+                                                      "crs": "EPSG:4548"}), "粘贴的坐标")):
+            assert answer.status_code == 422, answer.text
+            body = answer.json()
+            assert body["error"] == "site_too_small" and body["where"] == where, body
+            assert RAISED_ZH in body["message_zh"] and RAISED_EN in body["message"], body
+        past = raised.post("/api/vet", json={"site": _lonlat(PAST_RAISED)})
+        assert past.status_code == 200, past.text
+        assert past.json()["site"]["area_m2"] == pytest.approx(6, abs=1e-4)
+        assert past.json()["county"] == "371502"
+    assert fingerprint() == before
+    # the packaged rules vet the same 4 m² site
+    with _client(city, tmp_path / "packaged") as packaged:
+        answer = packaged.post("/api/vet", json={"site": _lonlat(UNDER_RAISED)})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["county"] == "371502"
+    # the batch path (one overlay for all its sites) refuses it too
+    rules = load_rules(rules_file)
+    under = site_from_geojson(_lonlat(UNDER_RAISED))
+    past_site = site_from_geojson(_lonlat(PAST_RAISED))
+    with pytest.raises(SiteTooSmall, match=RAISED_EN):
+        vet_sites([VetRequest(site=past_site), VetRequest(site=under)], store=city,
+                  rules=rules)
+    with pytest.raises(SiteTooSmall, match=RAISED_EN):
+        vet_site(VetRequest(site=under), store=city, rules=rules)
+    # blueprint vet --rules FILE
+    site_file = _geojson_file(tmp_path / "four.geojson", UNDER_RAISED)
+    done = _cli(city, "vet", str(site_file), "--rules", str(rules_file), "--format", "json")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert RAISED_ZH in done.stderr and done.stdout == "" and "Traceback" not in done.stderr

@@ -10,6 +10,11 @@ three forms, fields apart by commas, tabs or spaces (full-width commas too):
 - ``point-name ring X Y`` (the coordinate file's point row)
 
 A first row without any number (``点号 X Y``, a spreadsheet's column names) is skipped.
+Every point row has the same form: a table copied from a spreadsheet has the same columns
+on every row, and a row with a field fewer or more than the others (an empty cell, which
+the separators swallow) is refused at its line rather than read as another form. A whole
+number standing for X before a Y that is a northing is a point's name or ring number, a
+coordinate having gone missing on every row: said as such, not as an X out of range.
 A coordinate file's parcel header line (ending with ``@``) starts a parcel, as in the file;
 without one, the points are one parcel. With EPSG:4490 chosen the two numbers are degrees
 (:mod:`.degrees`). The parcels' rings, holes and checks are the coordinate file's
@@ -22,12 +27,19 @@ CRS the user chose when the eastings carry none.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from pyproj import CRS
 
 from blueprint.layers.coordfile.degrees import read_degrees
 from blueprint.layers.coordfile.model import Block, CoordinateFile, Point, RawFile, fail
-from blueprint.layers.coordfile.parcels import check_point, parse_header, parse_point
+from blueprint.layers.coordfile.parcels import (
+    EASTING_RANGE,
+    NORTHING_RANGE,
+    check_point,
+    parse_header,
+    parse_point,
+)
 from blueprint.layers.coordfile.reader import assemble
 from blueprint.layers.coordfile.text import split_lines
 from blueprint.layers.coordfile.zones import PREFIX_MIN, ZONES, epsg_zone
@@ -74,6 +86,8 @@ def read_point_table(text: str, *, epsg: int | None = None,
     points = [point for block in blocks for point in block.points]
     if epsg is not None and _geographic(epsg, name):
         return read_degrees(blocks, epsg, name, warnings)
+    for point in points:
+        _check_not_shifted(point, name)
     raw = RawFile(attributes=_attributes(epsg, points, name), blocks=blocks)
     parsed = assemble(raw, name)
     _check_chosen(epsg, parsed.epsg, points[0], name)
@@ -103,7 +117,9 @@ def _blocks(lines: list[str], name: str, warnings: list[str]) -> list[Block]:
     a header's point count is checked against the rows pasted under it."""
     blocks: list[Block] = []
     implicit: set[int] = set()
-    for number, line in _rows(lines, name):
+    rows = _rows(lines, name)
+    counts = Counter(len(_FIELDS.split(line)) for _, line in rows if not line.endswith("@"))
+    for number, line in rows:
         if line.endswith("@"):
             fields = [f.strip() for f in _HEADER_FIELDS.split(line[:-1])]
             if fields and not fields[-1]:
@@ -113,7 +129,7 @@ def _blocks(lines: list[str], name: str, warnings: list[str]) -> list[Block]:
         if not blocks:
             blocks.append(Block(number, 0, None, "1", "", "面", "", "", ""))
             implicit.add(id(blocks[0]))
-        blocks[-1].points.append(_point(_FIELDS.split(line), number, name))
+        blocks[-1].points.append(_point(_FIELDS.split(line), number, name, counts))
     for block in blocks:
         given = len(block.points)
         block.points = _closed(block.points, warnings)
@@ -130,23 +146,44 @@ def _geographic(epsg: int, name: str) -> bool:
                          message_zh=f"无法识别的坐标系 EPSG:{epsg}", where=name) from None
 
 
-def _point(fields: list[str], number: int, name: str) -> Point:
+def _point(fields: list[str], number: int, name: str, counts: Counter[int]) -> Point:
+    """The point of one row; ``counts``: how many point rows of the paste have each number
+    of fields (a row unlike the others is refused, :func:`_unlike_the_others`)."""
     if _too_few(fields):
         raise fail(name, number,
                    f"line {number} has only {len(fields)} field{'s' * (len(fields) > 1)}: a "
                    "point is name X Y (or X Y), X the northing and Y the easting",
                    f"第 {number} 行只有 {len(fields)} 个字段，应为 点号、X、Y（或 X、Y）")
-    if len(fields) == 2:
-        fields = [f"J{number}", "1", *fields]
-    elif len(fields) == 3:
-        fields = [fields[0], "1", *fields[1:]]
-    elif len(fields) != 4:
+    if len(fields) > 4:
         raise fail(name, number,
                    f"the row has {len(fields)} fields; a point is X Y, name X Y or "
                    "name ring X Y (X the northing, Y the easting)",
                    f"该行有 {len(fields)} 项；每行应为“X Y”“点号 X Y”或“点号 圈号 X Y”"
                    "（X 为纵坐标，Y 为横坐标）")
+    _unlike_the_others(len(fields), counts, number, name)
+    if len(fields) == 2:
+        fields = [f"J{number}", "1", *fields]
+    elif len(fields) == 3:
+        fields = [fields[0], "1", *fields[1:]]
     return parse_point(fields, number, name)
+
+
+def _unlike_the_others(count: int, counts: Counter[int], number: int, name: str) -> None:
+    """Refuse a row whose number of fields is not the paste's usual one (the most rows',
+    the first row's on a tie). A table copied from a spreadsheet has the same columns on
+    every row, and an empty cell vanishes between the separators: ``J3 1 4034689.655``
+    among ``name ring X Y`` rows, or ``3 4034689.655`` among ``name X Y`` rows, would
+    otherwise be read as another form (the ring or the name taken for X)."""
+    usual = counts.most_common(1)[0][0]
+    if count == usual:
+        return
+    others = "其他行" if counts[usual] == counts.total() - 1 else "多数行"
+    raise fail(name, number,
+               f"line {number} has {count} fields, the other rows {usual}: every row of a "
+               "table has the same columns (X Y, name X Y or name ring X Y); a field is "
+               "missing or one too many",
+               f"第 {number} 行有 {count} 个字段，{others}有 {usual} 个：各行应同为“X Y”"
+               "“点号 X Y”或“点号 圈号 X Y”，该行缺少或多出一项")
 
 
 def _too_few(fields: list[str]) -> bool:
@@ -157,6 +194,26 @@ def _too_few(fields: list[str]) -> bool:
     first = fields[0]
     return not _NUMBER.match(first) and not first[:1].isdigit() \
         and first[:1] not in "+-." and bool(_NUMBER.match(fields[1]))
+
+
+def _check_not_shifted(point: Point, name: str) -> None:
+    """Refuse a point whose X is a whole number no coordinate can be (below any northing
+    or easting) and whose Y is a northing: the row is a point's name or ring number and
+    its X, Y having gone missing (``1 4034895.777``, ``J1 1 4034895.777``), on every row
+    alike, or the rows would have differed in length. No true Y is a northing: an easting
+    is 100–900 km, or carries its zone's prefix."""
+    north = point.north
+    if not (north.is_integer() and 0 <= north < EASTING_RANGE[0]
+            and NORTHING_RANGE[0] <= point.east <= NORTHING_RANGE[1]):
+        return
+    raise fail(name, point.line,
+               f"line {point.line}: {north:.0f} stands for X, but can only be a point's name "
+               f"or ring number, and {point.east} after it is the northing: the row lacks a "
+               "coordinate (a point is name X Y or name ring X Y, X the northing, Y the "
+               "easting)",
+               f"第 {point.line} 行 X 坐标处的“{north:.0f}”只能是点号或圈号，其后的 "
+               f"{point.east} 才是 X 坐标（纵坐标）：该行缺少一个坐标，应为 点号、X、Y"
+               "（或 点号、圈号、X、Y）")
 
 
 def _closed(points: list[Point], warnings: list[str]) -> list[Point]:
