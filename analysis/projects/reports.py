@@ -23,7 +23,7 @@ from blueprint.analysis.projects.records import get_project, load_project, requi
 from blueprint.analysis.rules import Rules
 from blueprint.analysis.site import Site
 from blueprint.analysis.vetting import VetRequest, to_json, vet_site
-from blueprint.layers.errors import BadInput
+from blueprint.layers.errors import BadInput, IllegalTransition
 from blueprint.layers.layer_info import iso_utc, stamps_in_utc
 from blueprint.layers.repository import LayerInfo, list_layers
 from blueprint.layers.schema import project_reports, projects
@@ -143,14 +143,30 @@ def vet_project(code: str, *, user: User, store: Store, rules: Rules | None = No
     project = get_project(code, store=store)
     require_staff(user, project.county, store=store)
     require_in_library(project, "be vetted", "审查用地")
-    vetting = vet_only(project, store=store, rules=rules)
+    return store_vetting(vet_only(project, store=store, rules=rules), user=user, store=store,
+                         at=at)
+
+
+def store_vetting(vetting: Vetting, *, user: User, store: Store, at: datetime) -> StoredReport:
+    """Store ``vetting`` (:func:`vet_only`, outside the transaction) in its own transaction,
+    under the project's lock: refused when the project has exited meanwhile
+    (:class:`IllegalTransition`) or what the vetting read of it was revised meanwhile
+    (:class:`BadInput`: its site, name, industry, county or emissions), nothing stored."""
+    code = vetting.project.code
     with store.engine.begin() as conn:
         current = load_project(conn, code, for_update=True)
         require_in_library(current, "be vetted", "审查用地")
-        if current.site_version != project.site_version:  # revised while we vetted
-            raise BadInput(f"project {code}'s site changed while it was vetted; vet again",
-                           message_zh="审查期间项目用地范围已修改，请重新审查", where="site")
+        if vetted_of(current) != vetted_of(vetting.project):  # revised while we vetted
+            raise BadInput(f"project {code} was revised while it was vetted; vet again",
+                           message_zh="审查期间项目已修改，请重新审查", where="project")
         return store_report_within(conn, vetting, user=user, at=at)
+
+
+def vetted_of(project: Project) -> tuple[Any, ...]:
+    """What :func:`vet_only` reads of ``project``: its site (by version), its name (the
+    site's), industry, county and emissions."""
+    return (project.site_version, project.name, project.industry, project.county,
+            json.dumps(project.emissions, sort_keys=True))
 
 
 def store_report_within(conn: Connection, vetting: Vetting, *, user: User,
