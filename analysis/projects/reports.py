@@ -253,21 +253,46 @@ def staleness_of(project: Project, report: StoredReport | None, *, store: Store,
 
 def revet_stale(*, user: User, store: Store, rules: Rules | None = None,
                 at: datetime | None = None) -> list[dict[str, Any]]:
-    """Vet every stale project again; one row each: code, verdict before and after,
-    ``changed``, and why it was stale. The user must be allowed to vet every one of them
-    (:func:`require_staff` for each one's county), checked before any is vetted: a county's
-    staff is refused while another county's project is stale, with nothing vetted."""
-    found = stale_projects(store=store)
+    """Vet every stale project (:func:`stale_projects`) again: :func:`revet`."""
+    return revet(stale_projects(store=store), user=user, store=store, rules=rules, at=at)
+
+
+def revet(found: list[Staleness], *, user: User, store: Store, rules: Rules | None = None,
+          at: datetime | None = None) -> list[dict[str, Any]]:
+    """Vet the stale projects ``found`` again; one row each: code, verdict before and
+    after, ``changed``, why it was stale and ``skipped``. The user must be allowed to vet
+    every one of them (:func:`require_staff` for each one's county), checked before any is
+    vetted: a county's staff is refused while another county's project is stale, with
+    nothing vetted. A project that has exited (调出) since it was found is skipped, the
+    others vetted still: its row says ``skipped`` ``"exited"`` (else None), its verdict
+    and report the stored ones, unchanged."""
     with store.read() as conn:
         counties = {load_project(conn, s.project).county for s in found}
     for county in sorted(counties):
         require_staff(user, county, store=store)
     results = []
     for stale in found:
-        fresh = vet_project(stale.project, user=user, store=store, rules=rules, at=at)
-        results.append({"project": stale.project, "before": stale.verdict,
-                        "after": fresh.verdict, "changed": fresh.verdict != stale.verdict,
-                        "report_id": fresh.id, "reimported": list(stale.reimported),
-                        "removed": list(stale.removed), "added": list(stale.added),
-                        "site_revised": stale.site_revised})
+        row = {"project": stale.project, "before": stale.verdict, "after": stale.verdict,
+               "changed": False, "report_id": stale.report_id,
+               "reimported": list(stale.reimported), "removed": list(stale.removed),
+               "added": list(stale.added), "site_revised": stale.site_revised,
+               "skipped": None}
+        fresh = _revet_one(stale.project, user=user, store=store, rules=rules, at=at)
+        if fresh is None:
+            row["skipped"] = EXITED
+        else:
+            row.update(after=fresh.verdict, changed=fresh.verdict != stale.verdict,
+                       report_id=fresh.id)
+        results.append(row)
     return results
+
+
+def _revet_one(code: str, *, user: User, store: Store, rules: Rules | None,
+               at: datetime | None) -> StoredReport | None:
+    """:func:`vet_project`, or None when the project has exited (it is managed no more)."""
+    try:
+        return vet_project(code, user=user, store=store, rules=rules, at=at)
+    except IllegalTransition:
+        if get_project(code, store=store).stage == EXITED:
+            return None
+        raise
