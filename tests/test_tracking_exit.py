@@ -7,8 +7,9 @@ the colour it had then."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -186,3 +187,69 @@ def test_a_project_s_colour_before_its_exit_is_the_one_it_had(tstore: Store) -> 
     assert project_status(code, store=tstore) is None
     # before it was created (and before its plan) it was not tracked either
     assert project_status(code, store=tstore, at=cn("2026-01-01 10:00")) is None
+
+
+def test_the_sync_closes_what_an_earlier_exit_left_open(
+        tstore: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exits before exits closed the project's problems left them open, overdue against
+    their units for ever. ``blueprint tracking sync-problems`` closes them as the exit
+    would have — at its moment, by its actor, with its reason — an event and an audit row
+    each (by whoever runs the command, marked a backfill), and says how many; a second run
+    closes nothing; a month whose window closed before the exit is as it was."""
+    from typer.testing import CliRunner
+
+    from blueprint.analysis.projects import get_project
+    from blueprint.analysis.tracking import sync_consultation_problems
+    from blueprint.layers.schema import tracking_problems
+    from blueprint.service.cli import app
+
+    unit = "调出补销号测试单位"  # a unit no other test uses: its figures are this test's
+    code = _tracked(tstore, "调出补销号测试项目")
+    exit_project(code, user=DCF_STAFF, store=tstore, reason="项目选址调整", at=cn(EXIT_AT))
+    # the state such an exit left: a problem raised before it, still open (written so)
+    with tstore.engine.begin() as conn:
+        pid = int(conn.execute(tracking_problems.insert().values(
+            project_id=get_project(code, store=tstore).id, source="manual",
+            text="施工用电未接入", owner_unit=unit, due_on=date(2026, 2, 10),
+            raised_at=cn("2026-01-10 10:00"), raised_by=DCF_STAFF.name
+        ).returning(tracking_problems.c.id)).scalar_one())
+    february = month_figures("2026-02", store=tstore).units[unit]
+    # by hand at 28 February: one problem, open, past its due date (10 February)
+    assert (february["problems"], february["problems_open"],
+            february["problems_overdue"]) == (1, 1, 1)
+    march = month_figures("2026-03", store=tstore).units[unit]
+    assert (march["problems_open"], march["problems_overdue"]) == (1, 1)  # the defect
+
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", tstore.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(tstore.data_dir))
+    monkeypatch.setenv("BLUEPRINT_ACTOR", "cli-operator")
+    monkeypatch.setenv("COLUMNS", "250")
+    result = CliRunner().invoke(app, ["tracking", "sync-problems"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "已调出项目的未销号问题 1 个已按调出时间销号（项目退出管理）。" in result.output
+
+    [problem] = list_problems(store=tstore, project=code)
+    assert (problem.id, problem.status, problem.closed_at, problem.closing_note) == (
+        pid, "closed", cn(EXIT_AT), "项目退出管理：项目选址调整")
+    with tstore.read() as conn:
+        events = conn.execute(sa.select(tracking_problem_events.c.actor).where(
+            tracking_problem_events.c.problem_id == pid)).scalars().all()
+        audited = conn.execute(sa.select(audit_log.c.actor, audit_log.c.detail).where(
+            audit_log.c.action == "tracking.problem.close",
+            audit_log.c.object == f"problem:{pid}")).all()
+    assert events == [DCF_STAFF.name]  # the exit's actor
+    [(actor, detail)] = audited
+    detail = json.loads(detail)
+    assert actor == "cli-operator"
+    assert (detail["backfill"], detail["note"], detail["closed_by"]) == (
+        True, "项目退出管理：项目选址调整", DCF_STAFF.name)
+    assert datetime.fromisoformat(detail["closed_at"]) == cn(EXIT_AT)
+
+    assert month_figures("2026-02", store=tstore).units[unit] == february
+    march = month_figures("2026-03", store=tstore).units[unit]
+    assert (march["problems"], march["problems_open"], march["problems_overdue"]) == (1, 0, 0)
+    audit_before = _audit_rows(tstore)
+    assert sync_consultation_problems(user=STAFF, store=tstore).exit_closed == []
+    assert _audit_rows(tstore) == audit_before
+    again = CliRunner().invoke(app, ["tracking", "sync-problems"])
+    assert again.exit_code == 0 and "已调出项目的未销号问题" not in again.output

@@ -148,6 +148,9 @@ class Project:
     created_at: datetime
     created_by: str
     site_parcels: tuple[SiteParcel, ...] | None = None
+    # when it was last written (a revision, a stage move): what a write prepared on the
+    # project as read checks under its lock (not in :meth:`to_dict`)
+    updated_at: datetime | None = None
 
     @property
     def stage_zh(self) -> str:
@@ -159,7 +162,8 @@ class Project:
         ``site_parcels`` when they were not read)."""
         import shapely
 
-        out = {k: v for k, v in self.__dict__.items() if k not in ("site", "site_parcels")}
+        out = {k: v for k, v in self.__dict__.items()
+               if k not in ("site", "site_parcels", "updated_at")}
         out["investment"] = str(self.investment)
         out["demands"] = {k: str(v) for k, v in self.demands.items()}
         for key in ("foreign_annual_usd", "foreign_cash_usd"):

@@ -250,7 +250,8 @@ def _project(conn: Connection, row: Any, tags: tuple[str, ...] | None = None) ->
         opinion_round_id=row.opinion_round_id, created_at=utc(row.created_at),
         created_by=row.created_by,
         # a query that leaves the column out did not read them (None), NULL: none kept (())
-        site_parcels=parcels_of(row.site_parcels) if "site_parcels" in row._fields else None)
+        site_parcels=parcels_of(row.site_parcels) if "site_parcels" in row._fields else None,
+        updated_at=utc(row.updated_at) if "updated_at" in row._fields else None)
 
 
 def load_project(conn: Connection, code: str, *, for_update: bool = False) -> Project:

@@ -23,7 +23,7 @@ from blueprint.analysis.projects.records import get_project, load_project, requi
 from blueprint.analysis.rules import Rules
 from blueprint.analysis.site import Site
 from blueprint.analysis.vetting import VetRequest, to_json, vet_site
-from blueprint.layers.errors import BadInput
+from blueprint.layers.errors import BadInput, IllegalTransition
 from blueprint.layers.layer_info import iso_utc, stamps_in_utc
 from blueprint.layers.repository import LayerInfo, list_layers
 from blueprint.layers.schema import project_reports, projects
@@ -143,14 +143,30 @@ def vet_project(code: str, *, user: User, store: Store, rules: Rules | None = No
     project = get_project(code, store=store)
     require_staff(user, project.county, store=store)
     require_in_library(project, "be vetted", "审查用地")
-    vetting = vet_only(project, store=store, rules=rules)
+    return store_vetting(vet_only(project, store=store, rules=rules), user=user, store=store,
+                         at=at)
+
+
+def store_vetting(vetting: Vetting, *, user: User, store: Store, at: datetime) -> StoredReport:
+    """Store ``vetting`` (:func:`vet_only`, outside the transaction) in its own transaction,
+    under the project's lock: refused when the project has exited meanwhile
+    (:class:`IllegalTransition`) or what the vetting read of it was revised meanwhile
+    (:class:`BadInput`: its site, name, industry, county or emissions), nothing stored."""
+    code = vetting.project.code
     with store.engine.begin() as conn:
         current = load_project(conn, code, for_update=True)
         require_in_library(current, "be vetted", "审查用地")
-        if current.site_version != project.site_version:  # revised while we vetted
-            raise BadInput(f"project {code}'s site changed while it was vetted; vet again",
-                           message_zh="审查期间项目用地范围已修改，请重新审查", where="site")
+        if vetted_of(current) != vetted_of(vetting.project):  # revised while we vetted
+            raise BadInput(f"project {code} was revised while it was vetted; vet again",
+                           message_zh="审查期间项目已修改，请重新审查", where="project")
         return store_report_within(conn, vetting, user=user, at=at)
+
+
+def vetted_of(project: Project) -> tuple[Any, ...]:
+    """What :func:`vet_only` reads of ``project``: its site (by version), its name (the
+    site's), industry, county and emissions."""
+    return (project.site_version, project.name, project.industry, project.county,
+            json.dumps(project.emissions, sort_keys=True))
 
 
 def store_report_within(conn: Connection, vetting: Vetting, *, user: User,
@@ -237,21 +253,46 @@ def staleness_of(project: Project, report: StoredReport | None, *, store: Store,
 
 def revet_stale(*, user: User, store: Store, rules: Rules | None = None,
                 at: datetime | None = None) -> list[dict[str, Any]]:
-    """Vet every stale project again; one row each: code, verdict before and after,
-    ``changed``, and why it was stale. The user must be allowed to vet every one of them
-    (:func:`require_staff` for each one's county), checked before any is vetted: a county's
-    staff is refused while another county's project is stale, with nothing vetted."""
-    found = stale_projects(store=store)
+    """Vet every stale project (:func:`stale_projects`) again: :func:`revet`."""
+    return revet(stale_projects(store=store), user=user, store=store, rules=rules, at=at)
+
+
+def revet(found: list[Staleness], *, user: User, store: Store, rules: Rules | None = None,
+          at: datetime | None = None) -> list[dict[str, Any]]:
+    """Vet the stale projects ``found`` again; one row each: code, verdict before and
+    after, ``changed``, why it was stale and ``skipped``. The user must be allowed to vet
+    every one of them (:func:`require_staff` for each one's county), checked before any is
+    vetted: a county's staff is refused while another county's project is stale, with
+    nothing vetted. A project that has exited (调出) since it was found is skipped, the
+    others vetted still: its row says ``skipped`` ``"exited"`` (else None), its verdict
+    and report the stored ones, unchanged."""
     with store.read() as conn:
         counties = {load_project(conn, s.project).county for s in found}
     for county in sorted(counties):
         require_staff(user, county, store=store)
     results = []
     for stale in found:
-        fresh = vet_project(stale.project, user=user, store=store, rules=rules, at=at)
-        results.append({"project": stale.project, "before": stale.verdict,
-                        "after": fresh.verdict, "changed": fresh.verdict != stale.verdict,
-                        "report_id": fresh.id, "reimported": list(stale.reimported),
-                        "removed": list(stale.removed), "added": list(stale.added),
-                        "site_revised": stale.site_revised})
+        row = {"project": stale.project, "before": stale.verdict, "after": stale.verdict,
+               "changed": False, "report_id": stale.report_id,
+               "reimported": list(stale.reimported), "removed": list(stale.removed),
+               "added": list(stale.added), "site_revised": stale.site_revised,
+               "skipped": None}
+        fresh = _revet_one(stale.project, user=user, store=store, rules=rules, at=at)
+        if fresh is None:
+            row["skipped"] = EXITED
+        else:
+            row.update(after=fresh.verdict, changed=fresh.verdict != stale.verdict,
+                       report_id=fresh.id)
+        results.append(row)
     return results
+
+
+def _revet_one(code: str, *, user: User, store: Store, rules: Rules | None,
+               at: datetime | None) -> StoredReport | None:
+    """:func:`vet_project`, or None when the project has exited (it is managed no more)."""
+    try:
+        return vet_project(code, user=user, store=store, rules=rules, at=at)
+    except IllegalTransition:
+        if get_project(code, store=store).stage == EXITED:
+            return None
+        raise

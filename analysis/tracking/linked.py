@@ -18,7 +18,8 @@ transaction (:func:`close_agreed_objections`).
 Each is raised once per source (:func:`~blueprint.analysis.tracking.problems.raise_linked`);
 :func:`sync_consultation_problems` raises those of rounds closed before this existed, closes
 those a later agreement resolved, and may run any number of times. A project that has
-exited (调出) gets no problem from it: it has left management.
+exited (调出) gets no problem from it: it has left management; the problems it still has
+open (it exited before an exit closed them) the sync closes as of its exit.
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import now_utc, utc
 from blueprint.analysis.tracking.common import require_city
-from blueprint.analysis.tracking.problems import raise_linked
+from blueprint.analysis.tracking.problems import close_on_exit, raise_linked
 from blueprint.layers.schema import (
     consultation_rounds,
     departments,
     meeting_items,
     opinions,
+    project_stages,
     projects,
     round_departments,
     tracking_problem_events,
@@ -208,12 +210,15 @@ def close_meeting_problem(conn: Connection, item_id: int, *, note: str, actor: s
 @dataclass
 class ProblemSync:
     """What :func:`sync_consultation_problems` did: the problems it raised, those it closed
-    (objections a later round's agreement resolved) and, per exited project (调出), the
-    objections and meeting items left without a problem (it has left management)."""
+    (objections a later round's agreement resolved), per exited project (调出) the
+    objections and meeting items left without a problem (it has left management), and the
+    problems of projects that exited before an exit closed them, closed now as of the exit
+    (``exit_closed``)."""
 
     raised: list[int] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    exit_closed: list[int] = field(default_factory=list)
 
 
 def _exited(conn: Connection, project_id: int) -> bool:
@@ -244,8 +249,9 @@ def sync_consultation_problems(*, user: User, store: Store,
     """Raise the problems of every closed round and every meeting item that has none yet
     (rounds closed before problems flowed into tracking), close those of objections that a
     later round's agreement resolved (as the answer would have: its author, its moment);
-    a project that has exited gets none (counted in :attr:`ProblemSync.skipped`).
-    Idempotent. City-level staff."""
+    a project that has exited gets none (counted in :attr:`ProblemSync.skipped`), and the
+    problems it still has open (it exited before exits closed them) are closed as its exit
+    closes them now (:func:`close_exited`). Idempotent. City-level staff."""
     user.require("nr_staff", "city_quota_manager")
     require_city(user)  # refused as a city-level act (not as a change of the layers)
     at = now_utc(at)
@@ -280,4 +286,28 @@ def sync_consultation_problems(*, user: User, store: Store,
                 close_meeting_problem(conn, item.id, actor=user.name,
                                       at=utc(item.decided_at) if item.decided_at else at,
                                       note=f"联席会议决定：{item.decision_text or ''}")
+        done.exit_closed = close_exited(conn, actor=user.name, at=at)
     return done
+
+
+def close_exited(conn: Connection, *, actor: str, at: datetime) -> list[int]:
+    """Within the caller's transaction: the problems still open of projects that exited
+    (调出) before the exit closed them (:func:`~blueprint.analysis.tracking.problems.
+    close_on_exit`) closed as the exit would have — at its moment, by its actor, with its
+    reason (``project_stages``) — the audit rows by ``actor`` at ``at``, marked a backfill.
+    Until the exit they stood open, as they did. Their ids (none a second time)."""
+    from blueprint.analysis.projects.model import EXITED
+
+    exits = conn.execute(sa.select(project_stages.c.project_id, project_stages.c.at,
+                                   project_stages.c.actor, project_stages.c.reason,
+                                   projects.c.code)
+                         .join(projects, projects.c.id == project_stages.c.project_id)
+                         .where(project_stages.c.to_stage == EXITED)
+                         .order_by(project_stages.c.id)).all()
+    closed: list[int] = []
+    for e in exits:
+        if _exited(conn, e.project_id):  # locked: no other close of its problems meanwhile
+            closed += close_on_exit(conn, project_id=e.project_id, code=e.code,
+                                    reason=e.reason, actor=e.actor, at=utc(e.at),
+                                    recorded_by=actor, recorded_at=at)
+    return closed

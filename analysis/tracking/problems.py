@@ -114,24 +114,33 @@ def raise_linked(conn: Connection, *, project_id: int, code: str, source: str, r
 
 
 def close_on_exit(conn: Connection, *, project_id: int, code: str, reason: str, actor: str,
-                  at: datetime) -> list[int]:
+                  at: datetime, recorded_by: str | None = None,
+                  recorded_at: datetime | None = None) -> list[int]:
     """Within the exit's transaction (:func:`~blueprint.analysis.projects.stages.
     exit_within`): every problem of the project not closed yet is closed (销号) with the
     exit's reason — the project leaves management, its problems are nobody's to solve or
     to be overdue for any more — an event and an audit row each, as :func:`close` writes
     them. Until ``at`` they stood open: a list or a month's figures as of a moment before
-    the exit (events read by their moment) show them as they were. Returns their ids."""
+    the exit (events read by their moment) show them as they were. Returns their ids.
+
+    ``recorded_by`` (and ``recorded_at``): a backfill for an exit made before exits closed
+    them (:func:`~blueprint.analysis.tracking.linked.sync_consultation_problems`), the
+    events still the exit's (``actor``, ``at``), the audit rows by whoever writes them
+    now, marked ``backfill`` with the exit's moment and actor."""
     closed = sa.select(tracking_problem_events.c.problem_id).where(
         tracking_problem_events.c.kind == "close")
     ids = [int(i) for i in conn.execute(sa.select(tracking_problems.c.id).where(
         tracking_problems.c.project_id == project_id, tracking_problems.c.id.not_in(closed)
     ).order_by(tracking_problems.c.id)).scalars()]
     note = f"{EXIT_NOTE}：{reason}"
+    detail: dict[str, Any] = {"note": note, "project_exit": True}
+    if recorded_by is not None:
+        detail.update(backfill=True, closed_at=iso_utc(at), closed_by=actor)
     for pid in ids:
         conn.execute(tracking_problem_events.insert().values(
             problem_id=pid, kind="close", note=note, at=at, actor=actor))
-        write_audit(conn, actor=actor, action="tracking.problem.close", obj=f"problem:{pid}",
-                    project=code, at=at, detail={"note": note, "project_exit": True})
+        write_audit(conn, actor=recorded_by or actor, action="tracking.problem.close",
+                    obj=f"problem:{pid}", project=code, at=recorded_at or at, detail=detail)
     return ids
 
 

@@ -294,6 +294,8 @@ class RevetOut(BaseModel):
     removed: list[str]
     added: list[str]
     site_revised: bool
+    # "exited": the project exited (调出) before its turn, not vetted (after = before)
+    skipped: str | None = None
 
 
 class InboxOut(_HasDeadline):

@@ -275,5 +275,6 @@ def revet_cmd(user: UserName = None, format: Format = "table") -> None:
         return
     table("重新审查结果", ["项目编号", "原结论", "新结论", "是否变化", "原因"],
           [[r["project"], VERDICT_ZH.get(r["before"], r["before"]),
-            VERDICT_ZH.get(r["after"], r["after"]), "是" if r["changed"] else "否", _why(r)]
+            "未审查（项目已调出）" if r["skipped"] else VERDICT_ZH.get(r["after"], r["after"]),
+            "—" if r["skipped"] else "是" if r["changed"] else "否", _why(r)]
            for r in results])

@@ -243,7 +243,8 @@ def adjust_list(format: Format = "table") -> None:
 def sync_problems(user: UserName = None) -> None:
     """Raise the tracking problems of consultation objections and joint-meeting items that
     have none yet (rounds closed earlier), close those a later round's agreement resolved;
-    an exited project gets none. Running it again does nothing."""
+    an exited project gets none, and those it still has open (exited before an exit closed
+    them) are closed as of its exit. Running it again does nothing."""
     from blueprint.analysis.tracking import sync_consultation_problems
 
     store = open_store()
@@ -254,6 +255,9 @@ def sync_problems(user: UserName = None) -> None:
     if done.skipped:
         out.print(f"已调出项目（{'、'.join(done.skipped)}）的 {sum(done.skipped.values())} "
                   "条不同意意见或联席会议事项未生成问题：项目已退出管理。", markup=False)
+    if done.exit_closed:
+        out.print(f"已调出项目的未销号问题 {len(done.exit_closed)} 个已按调出时间销号"
+                  "（项目退出管理）。", markup=False)
 
 
 @tracking_app.command("status")

@@ -1,0 +1,155 @@
+"""Writes prepared on a project as read, and the project written meanwhile (both engines).
+
+修改并重新审查 and 审查 read the project and vet it outside their transaction, then write
+under the project's lock. Both refused only a new *site* meanwhile: a revision of the
+attributes alone (industry, emissions, investment …) by another user was overwritten by
+the second revision, whose vetting was of attributes that were no more, and a vetting
+of the old industry was stored as the project's current report. And 重新审查 of the stale
+projects stopped at the first one that had exited since they were listed.
+
+Each step is called as the functions are split (the reads, a competing write, then the
+write), so the interleaving is deterministic, with no mock.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from projects_support import STAFF, T0, city, park_project, site
+
+from blueprint.analysis.consultation.revision import prepare_revision, write_revision
+from blueprint.analysis.consultation.routing import load_routing
+from blueprint.analysis.projects import (
+    create_project,
+    exit_project,
+    get_project,
+    latest_report,
+    revise_project,
+    stale_projects,
+    vet_project,
+)
+from blueprint.analysis.projects.reports import revet, store_vetting, vet_only
+from blueprint.layers.errors import BadInput, Conflict
+from blueprint.layers.schema import audit_log, project_reports, project_sites, projects
+from blueprint.layers.store import Store
+from blueprint.service.api.project_models import RevetOut
+
+__all__ = ["city"]  # the fixture
+T1, T2, T3 = (T0 + timedelta(hours=h) for h in (1, 2, 3))
+
+
+def _planned(store: Store, name: str) -> str:
+    """A planned project on the clean park site, vetted at T0: its code."""
+    code = create_project(park_project(name=name), site=site("01_park_clean.txt"),
+                          user=STAFF, store=store, at=T0).code
+    vet_project(code, user=STAFF, store=store, at=T0)
+    return code
+
+
+def _state(store: Store, code: str) -> dict[str, Any]:
+    """What a revision and a vetting write of the project ``code``."""
+    with store.engine.connect() as conn:
+        pid = conn.execute(sa.select(projects.c.id).where(projects.c.code == code)).scalar_one()
+
+        def rows(table: Any, *where: Any) -> list[tuple[Any, ...]]:
+            return [tuple(r) for r in conn.execute(
+                sa.select(table).where(*where).order_by(table.c.id))]
+
+        return {"project": rows(projects, projects.c.id == pid),
+                "sites": rows(project_sites, project_sites.c.project_id == pid),
+                "reports": rows(project_reports, project_reports.c.project_id == pid),
+                "audit": rows(audit_log, audit_log.c.project == code)}
+
+
+def test_a_revision_of_the_attributes_meanwhile_refuses_the_second(city: Store) -> None:
+    """One clerk opens 修改并重新审查 (new investment); another revises the emissions and
+    the industry meanwhile. The first one's write is refused (409, 请刷新), nothing written:
+    the other's revision stands, and no report of the old attributes is stored."""
+    code = _planned(city, "并发修改测试项目")
+    prepared = prepare_revision(code, user=STAFF, store=city, reason="调整投资",
+                                data=park_project(name="并发修改测试项目",
+                                                  investment=Decimal("20")),
+                                site=None, rules=None, period=None, routing=load_routing(),
+                                at=T2)
+    revise_project(code, user=STAFF, store=city, reason="补充排放数据", at=T1,
+                   data=park_project(name="并发修改测试项目", industry="logistics",
+                                     emissions={"SO2": 7.5}))
+    before = _state(city, code)
+    with pytest.raises(Conflict) as refused:
+        write_revision(prepared, user=STAFF, store=city, at=T2)
+    assert refused.value.message_zh == "项目已被他人修改，请刷新页面后重新修改"
+    assert _state(city, code) == before
+    project = get_project(code, store=city)
+    assert (project.industry, project.emissions, project.investment) == (
+        "logistics", {"SO2": 7.5}, Decimal("12.5"))
+
+
+def test_a_revision_with_nothing_meanwhile_is_written(city: Store) -> None:
+    """The same two steps with no other write between: the revision and its report."""
+    code = _planned(city, "无并发修改测试项目")
+    prepared = prepare_revision(code, user=STAFF, store=city, reason="调整投资",
+                                data=park_project(name="无并发修改测试项目",
+                                                  investment=Decimal("20")),
+                                site=None, rules=None, period=None, routing=load_routing(),
+                                at=T2)
+    project = write_revision(prepared, user=STAFF, store=city, at=T2)
+    assert project.investment == Decimal("20")
+    report = latest_report(code, store=city)
+    assert report is not None and report.vetted_at == T2
+
+
+def test_a_vetting_of_attributes_revised_meanwhile_is_not_stored(city: Store) -> None:
+    """A vetting read the project as an industrial one; its industry was revised to
+    logistics before the report was stored. Refused, nothing stored (the report would
+    say the logistics project was vetted, of the industrial rules). A revision of what
+    the vetting does not read (the investment) does not refuse it."""
+    code = _planned(city, "审查期间修改测试项目")
+    vetting = vet_only(get_project(code, store=city), store=city)
+    revise_project(code, user=STAFF, store=city, reason="改为物流仓储", at=T1,
+                   data=park_project(name="审查期间修改测试项目", industry="logistics"))
+    before = _state(city, code)
+    with pytest.raises(BadInput) as refused:
+        store_vetting(vetting, user=STAFF, store=city, at=T2)
+    assert refused.value.message_zh == "审查期间项目已修改，请重新审查"
+    assert _state(city, code) == before
+
+    vetting = vet_only(get_project(code, store=city), store=city)
+    revise_project(code, user=STAFF, store=city, reason="调整投资", at=T2,
+                   data=park_project(name="审查期间修改测试项目", industry="logistics",
+                                     investment=Decimal("30")))
+    stored = store_vetting(vetting, user=STAFF, store=city, at=T3)
+    assert latest_report(code, store=city) == stored
+
+
+def test_revet_skips_a_project_that_exited_since_it_was_found(city: Store) -> None:
+    """Three projects' sites revised since their reports: stale. One exits after they were
+    listed, before its turn: it is skipped (its row says so, its report the stored one),
+    and the others after it are vetted again, not left stale by a refusal."""
+    codes = [_planned(city, f"重新审查跳过测试项目{i}") for i in range(3)]
+    for code in codes:
+        revise_project(code, user=STAFF, store=city, reason="调整用地", at=T1,
+                       site=site("02_redline_conflict.txt"))
+    found = stale_projects(store=city)
+    assert [s.project for s in found] == codes
+    gone = codes[0]
+    old = latest_report(gone, store=city)
+    exit_project(gone, user=STAFF, store=city, reason="企业放弃投资", at=T2)
+
+    rows = revet(found, user=STAFF, store=city, at=T3)
+
+    assert [(r["project"], r["skipped"]) for r in rows] == [
+        (gone, "exited"), (codes[1], None), (codes[2], None)]
+    assert old is not None and latest_report(gone, store=city) == old
+    assert (rows[0]["report_id"], rows[0]["after"], rows[0]["changed"]) == (
+        old.id, old.verdict, False)
+    for row, code in zip(rows[1:], codes[1:], strict=True):
+        report = latest_report(code, store=city)
+        assert report is not None and (report.id, report.site_version, report.vetted_at) == (
+            row["report_id"], 2, T3)
+    assert stale_projects(store=city) == []  # the exited one is listed no more
+    # the API's rows: the field added, the others as they were
+    assert [RevetOut.model_validate(r).skipped for r in rows] == ["exited", None, None]
