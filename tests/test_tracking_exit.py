@@ -253,3 +253,29 @@ def test_the_sync_closes_what_an_earlier_exit_left_open(
     assert _audit_rows(tstore) == audit_before
     again = CliRunner().invoke(app, ["tracking", "sync-problems"])
     assert again.exit_code == 0 and "已调出项目的未销号问题" not in again.output
+
+
+def test_the_backfill_never_closes_a_problem_before_it_was_raised(tstore: Store) -> None:
+    """Old data may hold a problem raised after its project's exit (writes of an exited
+    project were taken then): the backfill closes it at the moment it was raised, not at
+    the exit's, before it existed; one raised before the exit is closed at the exit."""
+    from blueprint.analysis.projects import get_project
+    from blueprint.analysis.tracking import sync_consultation_problems
+    from blueprint.layers.schema import tracking_problems
+
+    code = _tracked(tstore, "调出后登记问题补销号项目")
+    exit_project(code, user=DCF_STAFF, store=tstore, reason="项目选址调整", at=cn(EXIT_AT))
+    raised = {"before": cn("2026-02-01 09:00"), "after": cn("2026-03-20 15:30")}
+    ids = {}
+    with tstore.engine.begin() as conn:
+        for when, at in raised.items():
+            ids[when] = int(conn.execute(tracking_problems.insert().values(
+                project_id=get_project(code, store=tstore).id, source="manual",
+                text=f"调出{when}登记的问题", owner_unit="某单位", due_on=date(2026, 4, 1),
+                raised_at=at, raised_by=DCF_STAFF.name
+            ).returning(tracking_problems.c.id)).scalar_one())
+    assert sorted(sync_consultation_problems(user=STAFF, store=tstore).exit_closed) == \
+        sorted(ids.values())
+    closed_at = {p.id: p.closed_at for p in list_problems(store=tstore, project=code)}
+    assert closed_at[ids["before"]] == cn(EXIT_AT)
+    assert closed_at[ids["after"]] == raised["after"]  # not before it was raised

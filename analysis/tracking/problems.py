@@ -129,19 +129,27 @@ def close_on_exit(conn: Connection, *, project_id: int, code: str, reason: str, 
     now, marked ``backfill`` with the exit's moment and actor."""
     closed = sa.select(tracking_problem_events.c.problem_id).where(
         tracking_problem_events.c.kind == "close")
-    ids = [int(i) for i in conn.execute(sa.select(tracking_problems.c.id).where(
+    last_event = sa.select(sa.func.max(tracking_problem_events.c.at)).where(
+        tracking_problem_events.c.problem_id == tracking_problems.c.id).scalar_subquery()
+    found = conn.execute(sa.select(tracking_problems.c.id, tracking_problems.c.raised_at,
+                                   last_event.label("last_event")).where(
         tracking_problems.c.project_id == project_id, tracking_problems.c.id.not_in(closed)
-    ).order_by(tracking_problems.c.id)).scalars()]
+    ).order_by(tracking_problems.c.id)).all()
     note = f"{EXIT_NOTE}：{reason}"
-    detail: dict[str, Any] = {"note": note, "project_exit": True}
-    if recorded_by is not None:
-        detail.update(backfill=True, closed_at=iso_utc(at), closed_by=actor)
-    for pid in ids:
+    for row in found:
+        # never before the problem's own moments: old data may hold one raised (or
+        # escalated) after the exit it is backfilled for
+        when = max([utc(at), utc(row.raised_at),
+                    *([utc(row.last_event)] if row.last_event is not None else [])])
+        detail: dict[str, Any] = {"note": note, "project_exit": True}
+        if recorded_by is not None:
+            detail.update(backfill=True, closed_at=iso_utc(when), closed_by=actor)
         conn.execute(tracking_problem_events.insert().values(
-            problem_id=pid, kind="close", note=note, at=at, actor=actor))
+            problem_id=row.id, kind="close", note=note, at=when, actor=actor))
         write_audit(conn, actor=recorded_by or actor, action="tracking.problem.close",
-                    obj=f"problem:{pid}", project=code, at=recorded_at or at, detail=detail)
-    return ids
+                    obj=f"problem:{row.id}", project=code, at=recorded_at or when,
+                    detail=detail)
+    return [int(row.id) for row in found]
 
 
 def _event(problem_id: int, kind: str, *, user: User, store: Store, note: str,
