@@ -6,11 +6,21 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from blueprint.analysis.projects import ProjectInput
 from blueprint.analysis.site import Site, read_site
+from blueprint.layers.schema import (
+    audit_log,
+    consultation_rounds,
+    project_reports,
+    project_sites,
+    project_stages,
+    projects,
+)
 from blueprint.layers.store import Store
 from blueprint.layers.users import User
 from tests.conftest import SAMPLE, copy_of_sample
@@ -52,3 +62,21 @@ def city(engine_name: str, tmp_path: Path) -> Iterator[Store]:
     """A fresh, writable store with the sample city loaded (layers and 2026 quotas): a copy
     of one loaded once per engine (:func:`tests.conftest.copy_of_sample`)."""
     yield from copy_of_sample(engine_name, tmp_path / "data")
+
+
+def project_state(store: Store, code: str) -> dict[str, Any]:
+    """Every row a revision, a vetting or a round writes of the project ``code``: to compare
+    before and after a refusal (nothing written)."""
+    with store.engine.connect() as conn:
+        pid = conn.execute(sa.select(projects.c.id).where(projects.c.code == code)).scalar_one()
+
+        def rows(table: Any, *where: Any) -> list[tuple[Any, ...]]:
+            return [tuple(r) for r in conn.execute(
+                sa.select(table).where(*where).order_by(table.c.id))]
+
+        return {"project": rows(projects, projects.c.id == pid),
+                "sites": rows(project_sites, project_sites.c.project_id == pid),
+                "reports": rows(project_reports, project_reports.c.project_id == pid),
+                "stages": rows(project_stages, project_stages.c.project_id == pid),
+                "rounds": rows(consultation_rounds, consultation_rounds.c.project_id == pid),
+                "audit": rows(audit_log, audit_log.c.project == code)}

@@ -16,19 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from projects_api_support import Clock
-from projects_support import T0, city  # noqa: F401  (city: fixture)
+from projects_support import T0, city, project_state  # noqa: F401  (city: fixture)
 
 from blueprint.analysis.projects import get_project
 from blueprint.layers.schema import (
-    audit_log,
-    consultation_rounds,
     departments,
-    project_reports,
-    project_sites,
-    project_stages,
-    projects,
 )
 from blueprint.layers.store import Store
 from tests.test_pages import _client, _csrf, _login, _planned, _users
@@ -37,23 +30,6 @@ from tests.test_pages import _client, _csrf, _login, _planned, _users
 DRAWN = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[
     [116.0370, 36.4394], [116.0390, 36.4394], [116.0390, 36.4405], [116.0370, 36.4405],
     [116.0370, 36.4394]]]}}
-
-
-def _state(store: Store, code: str) -> dict[str, Any]:
-    """Everything a revision, a vetting and a round write of the project ``code``."""
-    with store.engine.connect() as conn:
-        pid = conn.execute(sa.select(projects.c.id).where(projects.c.code == code)).scalar_one()
-
-        def rows(table: Any, *where: Any) -> list[tuple[Any, ...]]:
-            return [tuple(r) for r in conn.execute(
-                sa.select(table).where(*where).order_by(table.c.id))]
-
-        return {"project": rows(projects, projects.c.id == pid),
-                "sites": rows(project_sites, project_sites.c.project_id == pid),
-                "reports": rows(project_reports, project_reports.c.project_id == pid),
-                "stages": rows(project_stages, project_stages.c.project_id == pid),
-                "rounds": rows(consultation_rounds, consultation_rounds.c.project_id == pid),
-                "audit": rows(audit_log, audit_log.c.project == code)}
 
 
 def _past_the_calendar(store: Store, monkeypatch: pytest.MonkeyPatch) -> tuple[str, int, str]:
@@ -82,7 +58,7 @@ def test_a_revision_whose_round_is_refused_writes_nothing(
     _users(city)
     code = _planned(city, "修改后会商项目", at=T0)
     period, status, said = refusal(city, monkeypatch)
-    before = _state(city, code)
+    before = project_state(city, code)
     assert before["reports"] and not before["rounds"]
     with _client(city, tmp_path) as nr:
         _login(nr, "nr")
@@ -94,6 +70,6 @@ def test_a_revision_whose_round_is_refused_writes_nothing(
     assert refused.status_code == status, refused.text[-1500:]
     error = re.search(r'id="bp-error"[^>]*>(.*?)</p>', refused.text, re.S)
     assert error and said in error.group(1), refused.text[-3000:]
-    assert _state(city, code) == before
+    assert project_state(city, code) == before
     project = get_project(code, store=city)
     assert (project.stage, project.site_version, str(project.investment)) == ("planned", 1, "12.5")

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from projects_support import STAFF, T0, city, park_project, site
+from projects_support import STAFF, T0, city, park_project, project_state, site
 
 from blueprint.analysis.consultation.revision import prepare_revision, write_revision
 from blueprint.analysis.consultation.routing import load_routing
@@ -34,7 +32,6 @@ from blueprint.analysis.projects import (
 )
 from blueprint.analysis.projects.reports import revet, store_vetting, vet_only
 from blueprint.layers.errors import BadInput, Conflict
-from blueprint.layers.schema import audit_log, project_reports, project_sites, projects
 from blueprint.layers.store import Store
 from blueprint.service.api.project_models import RevetOut
 
@@ -50,21 +47,6 @@ def _planned(store: Store, name: str) -> str:
     return code
 
 
-def _state(store: Store, code: str) -> dict[str, Any]:
-    """What a revision and a vetting write of the project ``code``."""
-    with store.engine.connect() as conn:
-        pid = conn.execute(sa.select(projects.c.id).where(projects.c.code == code)).scalar_one()
-
-        def rows(table: Any, *where: Any) -> list[tuple[Any, ...]]:
-            return [tuple(r) for r in conn.execute(
-                sa.select(table).where(*where).order_by(table.c.id))]
-
-        return {"project": rows(projects, projects.c.id == pid),
-                "sites": rows(project_sites, project_sites.c.project_id == pid),
-                "reports": rows(project_reports, project_reports.c.project_id == pid),
-                "audit": rows(audit_log, audit_log.c.project == code)}
-
-
 def test_a_revision_of_the_attributes_meanwhile_refuses_the_second(city: Store) -> None:
     """One clerk opens 修改并重新审查 (new investment); another revises the emissions and
     the industry meanwhile. The first one's write is refused (409, 请刷新), nothing written:
@@ -78,11 +60,11 @@ def test_a_revision_of_the_attributes_meanwhile_refuses_the_second(city: Store) 
     revise_project(code, user=STAFF, store=city, reason="补充排放数据", at=T1,
                    data=park_project(name="并发修改测试项目", industry="logistics",
                                      emissions={"SO2": 7.5}))
-    before = _state(city, code)
+    before = project_state(city, code)
     with pytest.raises(Conflict) as refused:
         write_revision(prepared, user=STAFF, store=city, at=T2)
     assert refused.value.message_zh == "项目已被他人修改，请刷新页面后重新修改"
-    assert _state(city, code) == before
+    assert project_state(city, code) == before
     project = get_project(code, store=city)
     assert (project.industry, project.emissions, project.investment) == (
         "logistics", {"SO2": 7.5}, Decimal("12.5"))
@@ -111,11 +93,11 @@ def test_a_vetting_of_attributes_revised_meanwhile_is_not_stored(city: Store) ->
     vetting = vet_only(get_project(code, store=city), store=city)
     revise_project(code, user=STAFF, store=city, reason="改为物流仓储", at=T1,
                    data=park_project(name="审查期间修改测试项目", industry="logistics"))
-    before = _state(city, code)
+    before = project_state(city, code)
     with pytest.raises(BadInput) as refused:
         store_vetting(vetting, user=STAFF, store=city, at=T2)
     assert refused.value.message_zh == "审查期间项目已修改，请重新审查"
-    assert _state(city, code) == before
+    assert project_state(city, code) == before
 
     vetting = vet_only(get_project(code, store=city), store=city)
     revise_project(code, user=STAFF, store=city, reason="调整投资", at=T2,
