@@ -33,7 +33,12 @@ from sqlalchemy.engine import Connection
 
 from blueprint.analysis.clock import now_utc, utc
 from blueprint.analysis.tracking.common import require_city
-from blueprint.analysis.tracking.problems import close_on_exit, raise_linked
+from blueprint.analysis.tracking.problems import (
+    close_on_exit,
+    closed_problems,
+    raise_linked,
+    write_close,
+)
 from blueprint.layers.schema import (
     consultation_rounds,
     departments,
@@ -45,7 +50,7 @@ from blueprint.layers.schema import (
     tracking_problem_events,
     tracking_problems,
 )
-from blueprint.layers.store import Store, write_audit
+from blueprint.layers.store import Store
 from blueprint.layers.users import User
 
 MEETING_OWNER = "市重点项目办"
@@ -96,21 +101,16 @@ def objections_to_problems(conn: Connection, round_id: int, *, actor: str,
 
 def _not_closed(refs: list[str]) -> sa.Select[Any]:
     """The problems linked to ``refs`` not closed yet: id and ref, oldest first."""
-    closed = sa.select(tracking_problem_events.c.problem_id).where(
-        tracking_problem_events.c.kind == "close")
     return sa.select(tracking_problems.c.id, tracking_problems.c.source_ref).where(
-        tracking_problems.c.source_ref.in_(refs), tracking_problems.c.id.not_in(closed)
-    ).order_by(tracking_problems.c.id)
+        tracking_problems.c.source_ref.in_(refs),
+        tracking_problems.c.id.not_in(closed_problems())).order_by(tracking_problems.c.id)
 
 
 def _close(conn: Connection, problem_id: int, *, code: str, note: str, actor: str,
            at: datetime, source_ref: str) -> None:
-    """Close (销号) problem ``problem_id``: its event and its audit row, as
-    :func:`~blueprint.analysis.tracking.problems.close` writes them."""
-    conn.execute(tracking_problem_events.insert().values(
-        problem_id=problem_id, kind="close", note=note, at=at, actor=actor))
-    write_audit(conn, actor=actor, action="tracking.problem.close",
-                obj=f"problem:{problem_id}", project=code, at=at,
+    """Close (销号) problem ``problem_id`` linked to ``source_ref``
+    (:func:`~blueprint.analysis.tracking.problems.write_close`)."""
+    write_close(conn, problem_id, code=code, note=note, actor=actor, at=at,
                 detail={"note": note, "source_ref": source_ref})
 
 

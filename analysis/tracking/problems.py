@@ -113,6 +113,24 @@ def raise_linked(conn: Connection, *, project_id: int, code: str, source: str, r
     return pid
 
 
+def closed_problems() -> sa.Select[Any]:
+    """The ids of the problems closed (销号): those with a ``close`` event."""
+    return sa.select(tracking_problem_events.c.problem_id).where(
+        tracking_problem_events.c.kind == "close")
+
+
+def write_close(conn: Connection, problem_id: int, *, code: str, note: str, actor: str,
+                at: datetime, detail: dict[str, Any], audit_actor: str | None = None,
+                audit_at: datetime | None = None) -> None:
+    """Close (销号) problem ``problem_id`` of project ``code`` inside the caller's
+    transaction: its ``close`` event (``actor``, ``at``) and its audit row (by
+    ``audit_actor`` at ``audit_at`` when a backfill writes it later, else the same)."""
+    conn.execute(tracking_problem_events.insert().values(
+        problem_id=problem_id, kind="close", note=note, at=at, actor=actor))
+    write_audit(conn, actor=audit_actor or actor, action="tracking.problem.close",
+                obj=f"problem:{problem_id}", project=code, at=audit_at or at, detail=detail)
+
+
 def close_on_exit(conn: Connection, *, project_id: int, code: str, reason: str, actor: str,
                   at: datetime, recorded_by: str | None = None,
                   recorded_at: datetime | None = None) -> list[int]:
@@ -127,13 +145,12 @@ def close_on_exit(conn: Connection, *, project_id: int, code: str, reason: str, 
     them (:func:`~blueprint.analysis.tracking.linked.sync_consultation_problems`), the
     events still the exit's (``actor``, ``at``), the audit rows by whoever writes them
     now, marked ``backfill`` with the exit's moment and actor."""
-    closed = sa.select(tracking_problem_events.c.problem_id).where(
-        tracking_problem_events.c.kind == "close")
     last_event = sa.select(sa.func.max(tracking_problem_events.c.at)).where(
         tracking_problem_events.c.problem_id == tracking_problems.c.id).scalar_subquery()
     found = conn.execute(sa.select(tracking_problems.c.id, tracking_problems.c.raised_at,
                                    last_event.label("last_event")).where(
-        tracking_problems.c.project_id == project_id, tracking_problems.c.id.not_in(closed)
+        tracking_problems.c.project_id == project_id,
+        tracking_problems.c.id.not_in(closed_problems())
     ).order_by(tracking_problems.c.id)).all()
     note = f"{EXIT_NOTE}：{reason}"
     for row in found:
@@ -144,11 +161,8 @@ def close_on_exit(conn: Connection, *, project_id: int, code: str, reason: str, 
         detail: dict[str, Any] = {"note": note, "project_exit": True}
         if recorded_by is not None:
             detail.update(backfill=True, closed_at=iso_utc(when), closed_by=actor)
-        conn.execute(tracking_problem_events.insert().values(
-            problem_id=row.id, kind="close", note=note, at=when, actor=actor))
-        write_audit(conn, actor=recorded_by or actor, action="tracking.problem.close",
-                    obj=f"problem:{row.id}", project=code, at=recorded_at or when,
-                    detail=detail)
+        write_close(conn, row.id, code=code, note=note, actor=actor, at=when, detail=detail,
+                    audit_actor=recorded_by, audit_at=recorded_at)
     return [int(row.id) for row in found]
 
 
