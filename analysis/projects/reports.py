@@ -110,11 +110,13 @@ def with_parcels(site: Site, parcels: tuple[SiteParcel, ...]) -> None:
 @dataclass(frozen=True)
 class Vetting:
     """A project's site vetted, its report not yet stored: the project as vetted, the
-    report (its JSON form) and the stamp of the layers it used."""
+    report (its JSON form, and ``text``, that form as stored) and the stamp of the layers
+    it used."""
 
     project: Project
     report: dict[str, Any]
     layers: list[dict[str, Any]]
+    text: str
 
     @property
     def verdict(self) -> str:
@@ -130,7 +132,7 @@ def vet_only(project: Project, *, store: Store, rules: Rules | None = None) -> V
                          county=project.county, emissions=dict(project.emissions))
     report = to_json(vet_site(request, store=store, rules=rules))
     text = json.dumps(report, ensure_ascii=False, default=str)
-    return Vetting(project, json.loads(text), stamp)
+    return Vetting(project, json.loads(text), stamp, text)
 
 
 def vet_project(code: str, *, user: User, store: Store, rules: Rules | None = None,
@@ -176,7 +178,7 @@ def store_report_within(conn: Connection, vetting: Vetting, *, user: User,
     project = vetting.project
     report_id = int(conn.execute(project_reports.insert().values(
         project_id=project.id, site_version=project.site_version, verdict=vetting.verdict,
-        report=json.dumps(vetting.report, ensure_ascii=False), layers=json.dumps(vetting.layers),
+        report=vetting.text, layers=json.dumps(vetting.layers),
         vetted_at=at, vetted_by=user.name).returning(project_reports.c.id)).scalar_one())
     write_audit(conn, actor=user.name, action="project.vet", obj=f"project:{project.code}",
                 project=project.code, at=at,
