@@ -30,7 +30,13 @@ from blueprint.analysis.projects import (
     stale_projects,
     vet_project,
 )
-from blueprint.analysis.projects.reports import revet, store_vetting, vet_only
+from blueprint.analysis.projects.reports import (
+    REVET_ATTEMPTS,
+    Vetting,
+    revet,
+    store_vetting,
+    vet_only,
+)
 from blueprint.layers.errors import BadInput, Conflict
 from blueprint.layers.store import Store
 from blueprint.service.api.project_models import RevetOut
@@ -135,3 +141,73 @@ def test_revet_skips_a_project_that_exited_since_it_was_found(city: Store) -> No
     assert stale_projects(store=city) == []  # the exited one is listed no more
     # the API's rows: the field added, the others as they were
     assert [RevetOut.model_validate(r).skipped for r in rows] == ["exited", None, None]
+
+
+def _revise_emissions(store: Store, code: str, name: str, so2: float) -> None:
+    """Another clerk's revision of what a vetting reads (the emissions), in its own
+    transaction."""
+    revise_project(code, user=STAFF, store=store, reason="补充排放数据", at=T2,
+                   data=park_project(name=name, emissions={"SO2": so2}))
+
+
+def test_revet_vets_again_a_project_revised_while_it_was_vetted(city: Store) -> None:
+    """Three stale projects; the second is revised (its emissions) after its vetting,
+    before the report is stored. Its report is refused, so it is read and vetted again:
+    the report stored is of the revised project, its row says two vettings, and the third
+    is vetted still. Before, the refusal stopped 重新审查 at the second, the third left
+    stale."""
+    names = [f"重新审查期间修改测试项目{i}" for i in range(3)]
+    codes = [_planned(city, name) for name in names]
+    for code in codes:
+        revise_project(code, user=STAFF, store=city, reason="调整用地", at=T1,
+                       site=site("02_redline_conflict.txt"))
+    found = stale_projects(store=city)
+    seen: list[tuple[str, dict[str, float]]] = []
+
+    def meanwhile(vetting: Vetting) -> None:
+        seen.append((vetting.project.code, dict(vetting.project.emissions)))
+        if vetting.project.code == codes[1] and len(seen) == 2:  # its first vetting only
+            _revise_emissions(city, codes[1], names[1], 7.5)
+
+    rows = revet(found, user=STAFF, store=city, at=T3, before_store=meanwhile)
+
+    assert seen == [(codes[0], {"SO2": 0.1}), (codes[1], {"SO2": 0.1}),
+                    (codes[1], {"SO2": 7.5}), (codes[2], {"SO2": 0.1})]
+    assert [(r["project"], r["attempts"], r["skipped"]) for r in rows] == [
+        (codes[0], 1, None), (codes[1], 2, None), (codes[2], 1, None)]
+    for row, code in zip(rows, codes, strict=True):
+        report = latest_report(code, store=city)
+        assert report is not None and (report.id, report.site_version, report.vetted_at) == (
+            row["report_id"], 2, T3)
+    assert stale_projects(store=city) == []
+    assert [RevetOut.model_validate(r).attempts for r in rows] == [1, 2, 1]
+
+
+def test_revet_gives_up_on_a_project_revised_during_every_attempt(city: Store) -> None:
+    """A project revised after each of its vettings: after REVET_ATTEMPTS vettings it is
+    skipped (``"revised"``), nothing stored for it, and the project after it is vetted."""
+    names = [f"反复修改测试项目{i}" for i in range(2)]
+    codes = [_planned(city, name) for name in names]
+    for code in codes:
+        revise_project(code, user=STAFF, store=city, reason="调整用地", at=T1,
+                       site=site("02_redline_conflict.txt"))
+    found = stale_projects(store=city)
+    old = latest_report(codes[0], store=city)
+    tries = []
+
+    def meanwhile(vetting: Vetting) -> None:
+        if vetting.project.code == codes[0]:
+            tries.append(vetting.project.emissions["SO2"])
+            _revise_emissions(city, codes[0], names[0], 1.0 + len(tries))
+
+    rows = revet(found, user=STAFF, store=city, at=T3, before_store=meanwhile)
+
+    assert REVET_ATTEMPTS == 3 and tries == [0.1, 2.0, 3.0]
+    assert [(r["project"], r["attempts"], r["skipped"]) for r in rows] == [
+        (codes[0], 3, "revised"), (codes[1], 1, None)]
+    assert old is not None and latest_report(codes[0], store=city) == old
+    assert (rows[0]["report_id"], rows[0]["after"], rows[0]["changed"]) == (
+        old.id, old.verdict, False)
+    report = latest_report(codes[1], store=city)
+    assert report is not None and report.vetted_at == T3
+    assert [s.project for s in stale_projects(store=city)] == [codes[0]]

@@ -10,6 +10,7 @@ projects again and says whose verdict changed. The report is kept in its JSON fo
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,12 @@ from blueprint.layers.repository import LayerInfo, list_layers
 from blueprint.layers.schema import project_reports, projects
 from blueprint.layers.store import Store, write_audit
 from blueprint.layers.users import User
+
+REVET_ATTEMPTS = 3  # vettings of one project by :func:`revet`, each after a revision meanwhile
+
+
+class RevisedMeanwhile(BadInput):
+    """The project was revised while it was vetted: the report is of what it was no more."""
 
 
 @dataclass(frozen=True)
@@ -153,14 +160,15 @@ def store_vetting(vetting: Vetting, *, user: User, store: Store, at: datetime) -
     """Store ``vetting`` (:func:`vet_only`, outside the transaction) in its own transaction,
     under the project's lock: refused when the project has exited meanwhile
     (:class:`IllegalTransition`) or what the vetting read of it was revised meanwhile
-    (:class:`BadInput`: its site, name, industry, county or emissions), nothing stored."""
+    (:class:`RevisedMeanwhile`: its site, name, industry, county or emissions), nothing
+    stored."""
     code = vetting.project.code
     with store.engine.begin() as conn:
         current = load_project(conn, code, for_update=True)
         require_in_library(current, "be vetted", "审查用地")
         if vetted_of(current) != vetted_of(vetting.project):  # revised while we vetted
-            raise BadInput(f"project {code} was revised while it was vetted; vet again",
-                           message_zh="审查期间项目已修改，请重新审查", where="project")
+            raise RevisedMeanwhile(f"project {code} was revised while it was vetted; vet again",
+                                   message_zh="审查期间项目已修改，请重新审查", where="project")
         return store_report_within(conn, vetting, user=user, at=at)
 
 
@@ -260,14 +268,21 @@ def revet_stale(*, user: User, store: Store, rules: Rules | None = None,
 
 
 def revet(found: list[Staleness], *, user: User, store: Store, rules: Rules | None = None,
-          at: datetime | None = None) -> list[dict[str, Any]]:
+          at: datetime | None = None,
+          before_store: Callable[[Vetting], None] | None = None) -> list[dict[str, Any]]:
     """Vet the stale projects ``found`` again; one row each: code, verdict before and
-    after, ``changed``, why it was stale and ``skipped``. The user must be allowed to vet
-    every one of them (:func:`require_staff` for each one's county), checked before any is
-    vetted: a county's staff is refused while another county's project is stale, with
-    nothing vetted. A project that has exited (调出) since it was found is skipped, the
-    others vetted still: its row says ``skipped`` ``"exited"`` (else None), its verdict
-    and report the stored ones, unchanged."""
+    after, ``changed``, why it was stale, ``attempts`` (vettings made) and ``skipped``.
+    The user must be allowed to vet every one of them (:func:`require_staff` for each
+    one's county), checked before any is vetted: a county's staff is refused while another
+    county's project is stale, with nothing vetted.
+
+    A project revised while it was vetted (its report refused, :class:`RevisedMeanwhile`)
+    is read and vetted again, up to :data:`REVET_ATTEMPTS` times; one that has exited (调出)
+    since it was found is skipped. Either way the others are vetted still: a row not
+    vetted says ``skipped`` ``"exited"`` or ``"revised"`` (revised during every attempt;
+    else None), its verdict and report the stored ones, unchanged. ``before_store``:
+    called with each vetting before it is stored (a revision made there is one made
+    meanwhile)."""
     with store.read() as conn:
         counties = {load_project(conn, s.project).county for s in found}
     for county in sorted(counties):
@@ -278,23 +293,37 @@ def revet(found: list[Staleness], *, user: User, store: Store, rules: Rules | No
                "changed": False, "report_id": stale.report_id,
                "reimported": list(stale.reimported), "removed": list(stale.removed),
                "added": list(stale.added), "site_revised": stale.site_revised,
-               "skipped": None}
-        fresh = _revet_one(stale.project, user=user, store=store, rules=rules, at=at)
-        if fresh is None:
-            row["skipped"] = EXITED
-        else:
+               "attempts": 0, "skipped": None}
+        fresh = _revet_one(stale.project, row, user=user, store=store, rules=rules, at=at,
+                           before_store=before_store)
+        if fresh is not None:
             row.update(after=fresh.verdict, changed=fresh.verdict != stale.verdict,
                        report_id=fresh.id)
         results.append(row)
     return results
 
 
-def _revet_one(code: str, *, user: User, store: Store, rules: Rules | None,
-               at: datetime | None) -> StoredReport | None:
-    """:func:`vet_project`, or None when the project has exited (it is managed no more)."""
-    try:
-        return vet_project(code, user=user, store=store, rules=rules, at=at)
-    except IllegalTransition:
-        if get_project(code, store=store).stage == EXITED:
+def _revet_one(code: str, row: dict[str, Any], *, user: User, store: Store,
+               rules: Rules | None, at: datetime | None,
+               before_store: Callable[[Vetting], None] | None) -> StoredReport | None:
+    """:func:`vet_project` of ``code``, again while it was revised meanwhile; None (and
+    ``row["skipped"]`` saying why) when it has exited or was revised during every
+    attempt. ``row["attempts"]``: the vettings made."""
+    for attempt in range(1, REVET_ATTEMPTS + 1):
+        row["attempts"] = attempt
+        try:
+            project = get_project(code, store=store)
+            require_in_library(project, "be vetted", "审查用地")
+            vetting = vet_only(project, store=store, rules=rules)
+            if before_store is not None:
+                before_store(vetting)
+            return store_vetting(vetting, user=user, store=store, at=now_utc(at))
+        except IllegalTransition:
+            if get_project(code, store=store).stage != EXITED:
+                raise
+            row["skipped"] = EXITED
             return None
-        raise
+        except RevisedMeanwhile:
+            continue
+    row["skipped"] = "revised"
+    return None

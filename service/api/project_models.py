@@ -294,7 +294,10 @@ class RevetOut(BaseModel):
     removed: list[str]
     added: list[str]
     site_revised: bool
-    # "exited": the project exited (调出) before its turn, not vetted (after = before)
+    # vettings made: more than one when the project was revised while it was vetted
+    attempts: int = 1
+    # not vetted (after = before): "exited", the project exited (调出) before its turn;
+    # "revised", it was revised while it was vetted, every attempt
     skipped: str | None = None
 
 

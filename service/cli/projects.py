@@ -248,6 +248,16 @@ def _why(stale: dict[str, Any]) -> str:
     return "；".join(parts + (["用地范围已修改"] if stale["site_revised"] else []))
 
 
+_SKIPPED_ZH = {"exited": "未审查（项目已调出）", "revised": "未审查（审查期间项目反复修改）"}
+
+
+def _revet_why(row: dict[str, Any]) -> str:
+    """Why the project was stale, and whether it was revised while it was vetted."""
+    again = (f"审查期间项目已修改，共审查 {row['attempts']} 次"
+             if row.get("attempts", 1) > 1 else "")
+    return "；".join(p for p in (_why(row), again) if p)
+
+
 @projects_app.command("stale")
 def stale_cmd(format: Format = "table") -> None:
     """Projects whose stored verdict is out of date, and why."""
@@ -275,6 +285,7 @@ def revet_cmd(user: UserName = None, format: Format = "table") -> None:
         return
     table("重新审查结果", ["项目编号", "原结论", "新结论", "是否变化", "原因"],
           [[r["project"], VERDICT_ZH.get(r["before"], r["before"]),
-            "未审查（项目已调出）" if r["skipped"] else VERDICT_ZH.get(r["after"], r["after"]),
-            "—" if r["skipped"] else "是" if r["changed"] else "否", _why(r)]
+            _SKIPPED_ZH[r["skipped"]] if r["skipped"]
+            else VERDICT_ZH.get(r["after"], r["after"]),
+            "—" if r["skipped"] else "是" if r["changed"] else "否", _revet_why(r)]
            for r in results])
