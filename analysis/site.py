@@ -121,6 +121,14 @@ def check_site_minimum(area_m2: float, where: str, least_m2: float = MIN_SITE_M2
                    "请检查坐标是否正确、界址点是否齐全", where=where)
 
 
+def check_site_vettable(site: Site, min_overlap_m2: float) -> None:
+    """Raise :class:`SiteTooSmall` when ``site`` covers no more than the least the vetting
+    takes under rules whose slivers go up to ``min_overlap_m2``: what a project's site is
+    checked for before it is stored, as its vetting would refuse it after."""
+    check_site_minimum(site.area_m2, site.where or site.source,
+                       max(MIN_SITE_M2, min_overlap_m2))
+
+
 @dataclass
 class Site:
     """The site to vet, dissolved into one (multi)polygon in EPSG:4490."""

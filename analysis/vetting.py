@@ -35,7 +35,7 @@ from blueprint.analysis.report_schema import (
     VetReport,
 )
 from blueprint.analysis.rules import Rules, Status, load_rules
-from blueprint.analysis.site import MIN_SITE_M2, Site, check_site_minimum
+from blueprint.analysis.site import Site, check_site_vettable
 from blueprint.layers.layer_info import iso_utc
 from blueprint.layers.repository import LayerInfo, layers_as_of
 from blueprint.layers.store import Store
@@ -116,8 +116,7 @@ def build_report(request: VetRequest, all_layers: list[LayerInfo],
     industry = rules.industry(request.industry)
     site = request.site
     site_m2 = site.area_m2
-    check_site_minimum(site_m2, site.where or site.source,
-                       max(MIN_SITE_M2, rules.min_overlap_m2))
+    check_site_vettable(site, rules.min_overlap_m2)
     present = {layer.kind for layer in all_layers}
     findings = [evaluate(o, site_m2, industry, rules) for o in overlaps]
     findings += missing_layer_findings(present)

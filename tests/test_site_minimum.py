@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,13 @@ import shapely
 from fastapi.testclient import TestClient
 
 from blueprint.analysis.batch import vet_sites
+from blueprint.analysis.projects import ProjectInput, create_project, latest_report
 from blueprint.analysis.rules import DEFAULT_RULES, load_rules
 from blueprint.analysis.site import SiteTooSmall, site_from_geojson
 from blueprint.analysis.vetting import VetRequest, vet_site
 from blueprint.layers.importer import ImportOptions, import_layer
 from blueprint.layers.store import Store
-from blueprint.layers.users import create_user
+from blueprint.layers.users import User, create_user
 from tests.conftest import REPO
 from tests.helpers import StoreFingerprint, box, frame, write
 from tests.test_vet_batch import _store_env
@@ -202,3 +204,51 @@ def test_a_raised_min_overlap_raises_the_least_site_the_vetting_takes(
     done = _cli(city, "vet", str(site_file), "--rules", str(rules_file), "--format", "json")
     assert done.returncode == 2, done.stdout + done.stderr
     assert RAISED_ZH in done.stderr and done.stdout == "" and "Traceback" not in done.stderr
+
+
+def test_a_project_on_a_site_under_the_raised_least_is_refused_with_nothing_stored(
+        city: Store, tmp_path: Path) -> None:
+    """Under rules taking overlaps up to 5 m² for slivers, a project on a 4 m² site used to
+    be stored (its code, site, stage and audit row) and only its vetting refused: a
+    project without a report. Now refused before anything is stored, by the API (with and
+    without ``vet``), the CLI and the core; a 6 m² site is stored and vetted."""
+    rules_file = _raised_rules(tmp_path)
+    token = create_user("staff", "nr_staff", None, store=city, actor="test")
+    auth = {"Authorization": f"Bearer {token}"}
+    project = {"name": "小地块项目", "county": "371502", "industry": "industrial",
+               "investment": "1", "responsible_unit": "测试单位"}
+    fingerprint = StoreFingerprint(city)
+    before = fingerprint()
+    with _client(city, tmp_path / "raised", rules_file=str(rules_file)) as raised:
+        for key, vet in (("vetted", True), ("unvetted", False)):
+            answer = raised.post("/api/projects", headers={**auth, "Idempotency-Key": key},
+                                 json={**project, "site": _lonlat(UNDER_RAISED), "vet": vet})
+            assert answer.status_code == 422, answer.text
+            body = answer.json()
+            assert body["error"] == "site_too_small" and body["where"] == "body.site", body
+            assert RAISED_ZH in body["message_zh"], body
+        assert fingerprint() == before  # no project, no site, no audit row
+        site_file = _geojson_file(tmp_path / "four.geojson", UNDER_RAISED)
+        done = subprocess.run(
+            [sys.executable, "-m", "blueprint.service", "projects", "create", "--name",
+             "小地块项目", "--county", "371502", "--industry", "industrial", "--investment",
+             "1", "--unit", "测试单位", "--site", str(site_file)],
+            cwd=REPO, capture_output=True, text=True, timeout=300,
+            env={**_store_env(city), "FORCE_COLOR": "0",
+                 "BLUEPRINT_RULES_FILE": str(rules_file)})
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert RAISED_ZH in done.stderr and "Traceback" not in done.stderr
+        assert fingerprint() == before
+        with pytest.raises(SiteTooSmall, match=RAISED_EN):
+            create_project(ProjectInput("小地块项目", "371502", "industrial", Decimal("1"),
+                                        "测试单位"),
+                           site=site_from_geojson(_lonlat(UNDER_RAISED)),
+                           user=User("staff", "nr_staff"), store=city,
+                           rules=load_rules(rules_file))
+        assert fingerprint() == before
+        past = raised.post("/api/projects", headers={**auth, "Idempotency-Key": "past"},
+                           json={**project, "site": _lonlat(PAST_RAISED)})
+        assert past.status_code == 201, past.text
+        code = past.json()["code"]
+        report = latest_report(code, store=city)
+        assert report is not None and report.report["site"]["area_m2"] == pytest.approx(6)

@@ -256,7 +256,8 @@ def project_routes(SessionDep: Any, Ctx: Any, StoreDep: Any,  # noqa: N803
             data = project_input(form, load_settings().libraries)
             if not data.county:  # 按地块所在县区 (city staff), or the user's own county
                 data = replace(data, county=default_county(session.user, site, store=store))
-            project = create_project(data, site=site, user=session.user, store=store)
+            project = create_project(data, site=site, user=session.user, store=store,
+                                     rules=rules)
             vet_project(project.code, user=session.user, store=store, rules=rules)
         except BlueprintError as exc:
             # a browser cannot keep a chosen file: the page keeps the site read from it

@@ -34,8 +34,8 @@ from blueprint.analysis.projects.model import (
 from blueprint.analysis.quota.balances import county_name
 from blueprint.analysis.quota.common import check_county
 from blueprint.analysis.quota.kinds import resolve_kind, to_units
-from blueprint.analysis.rules import load_rules
-from blueprint.analysis.site import Site
+from blueprint.analysis.rules import Rules, load_rules
+from blueprint.analysis.site import Site, check_site_vettable
 from blueprint.analysis.site_county import require_site_in_county
 from blueprint.layers.engine.registry import backend_of
 from blueprint.layers.errors import BadInput, IllegalTransition, NotAllowed, NotFound
@@ -158,8 +158,12 @@ def _site_row(project_id: int, version: int, site: Site, actor: str, reason: str
 
 
 def create_project(data: ProjectInput, *, user: User, store: Store, site: Site | None = None,
-                   at: datetime | None = None) -> Project:
+                   rules: Rules | None = None, at: datetime | None = None) -> Project:
     """Plan a project (策划生成): store it with a new code, its site and libraries.
+
+    A site the vetting under ``rules`` (the packaged ones when None) would refuse as too
+    small (:func:`~blueprint.analysis.site.check_site_vettable`) is refused before anything
+    is stored, not stored to be refused by the vetting that follows.
 
     Examples
     --------
@@ -171,6 +175,8 @@ def create_project(data: ProjectInput, *, user: User, store: Store, site: Site |
     """
     values = check_input(data)
     require_staff(user, values["county"], store=store)
+    if site is not None:
+        check_site_vettable(site, (rules or load_rules()).min_overlap_m2)
     require_site_in_county(user, values["county"], site, store=store)
     at = now_utc(at)
     year, prefix = today_cn(at).year, load_settings().code_prefix

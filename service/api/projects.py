@@ -79,7 +79,8 @@ def api_create(
     site = _site(body.site, settings)
     county = body.county or default_county(user, site, store=store)
     project = core.create_project(
-        replace(body.to_input(), county=county), site=site, user=user, store=store
+        replace(body.to_input(), county=county), site=site, user=user, store=store,
+        rules=rules,
     )
     if body.vet and project.site is not None:
         core.vet_project(project.code, user=user, store=store, rules=rules)

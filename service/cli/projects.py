@@ -106,10 +106,11 @@ def create_cmd(
                         demands=parse_demands(demand), emissions=parse_emissions(emissions),
                         service_officer=officer, tags=tuple(tag or ()),
                         newly_planned=newly_planned, cross_county=cross_county)
-    project = create_project(data, site=_site(site), user=actor, store=store)
+    rules = _rules()
+    project = create_project(data, site=_site(site), user=actor, store=store, rules=rules)
     note = f"已创建项目 {project.code}（策划生成）。"
     if project.site is not None:
-        report = vet_project(project.code, user=actor, store=store, rules=_rules())
+        report = vet_project(project.code, user=actor, store=store, rules=rules)
         note += f"选址审查结论：{report.report['verdict_zh']}。"
     _show_one(project, format, note, store=store)
 
