@@ -27,6 +27,7 @@ from blueprint.analysis.projects import (
     get_project,
     latest_report,
     revise_project,
+    set_tags,
     stale_projects,
     vet_project,
 )
@@ -211,3 +212,28 @@ def test_revet_gives_up_on_a_project_revised_during_every_attempt(city: Store) -
     report = latest_report(codes[1], store=city)
     assert report is not None and report.vetted_at == T3
     assert [s.project for s in stale_projects(store=city)] == [codes[0]]
+
+
+def test_a_change_of_libraries_meanwhile_refuses_the_revision(city: Store) -> None:
+    """One clerk opens 修改并重新审查 (its form holds the project's libraries: none);
+    another puts the project in the city's key library meanwhile (set_tags, audited).
+    The revision, which puts the project in its form's libraries, was written over the
+    change: the project silently left 市重点项目库. Now refused (409, 请刷新), the
+    change kept."""
+    code = _planned(city, "库变更并发测试项目")
+    prepared = prepare_revision(code, user=STAFF, store=city, reason="调整投资",
+                                data=park_project(name="库变更并发测试项目",
+                                                  investment=Decimal("20")),
+                                site=None, rules=None, period=None, routing=load_routing(),
+                                at=T2)
+    set_tags(code, ["city_key"], user=STAFF, store=city, reason="列入市重点", at=T1)
+    project = get_project(code, store=city)
+    assert (project.tags, project.updated_at) == (("city_key",), T1)
+    before = project_state(city, code)
+    assert [r for r in before["audit"] if "project.tags" in r][-1:]  # the change's audit row
+    with pytest.raises(Conflict) as refused:
+        write_revision(prepared, user=STAFF, store=city, at=T2)
+    assert refused.value.message_zh == "项目已被他人修改，请刷新页面后重新修改"
+    assert project_state(city, code) == before
+    project = get_project(code, store=city)
+    assert (project.tags, project.investment) == (("city_key",), Decimal("12.5"))

@@ -488,7 +488,9 @@ def replace_tags(conn: Connection, project: Project, tags: Iterable[str], user: 
                  at: datetime) -> None:
     """Put ``project`` in exactly these libraries, inside the caller's transaction (the caller
     checks the stage and writes the audit row: project revision, ``set_tags``, a quarterly
-    adjustment)."""
+    adjustment). A write of the project: its ``updated_at`` is ``at``, so a revision
+    prepared before it is refused (a revision puts the project in its own libraries)."""
+    conn.execute(projects.update().where(projects.c.id == project.id).values(updated_at=at))
     conn.execute(project_tags.delete().where(project_tags.c.project_id == project.id))
     for tag in dict.fromkeys(tags):
         conn.execute(project_tags.insert().values(project_id=project.id, tag=tag, added_at=at,
