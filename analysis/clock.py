@@ -78,22 +78,54 @@ def window_utc(since: str | None, until: str | None, names: tuple[str, str]
     return start, end
 
 
+#: The finest step of a stored moment (both engines keep microseconds): the last moment of
+#: a day is this before the midnight that ends it.
+RESOLUTION = timedelta(microseconds=1)
+
+
+def last_moment_utc(day: date) -> datetime:
+    """The last stored moment of ``day`` in China, in UTC: what "up to and including"
+    (``<=``) compares with so that the day's end stays exclusive — an entry stamped at the
+    midnight that ends ``day`` belongs to the next day, as in every window (``< until``).
+
+    >>> last_moment_utc(date(2026, 12, 31)).isoformat()
+    '2026-12-31T15:59:59.999999+00:00'
+    """
+    return end_of_day_utc(day) - RESOLUTION
+
+
 def as_of_time(text: str, where: str) -> datetime:
     """The one reading of a moment "as of" which something is asked (``vet --as-of`` and
     ``as_of`` of ``/api/vet*``, ``quota balances --as-of`` and ``/api/quota/balances``), in
-    UTC: a date is the *end* of that day in China, as a hold's last day ends (``2026-12-31``
-    counts everything on 31 December), a time is exact (no zone: China time). Outside
-    2000–2100 in China, or not a date or time: :class:`BadInput` naming ``where``.
+    UTC, compared *up to and including* (``<=``): a time is exact (no zone: China time),
+    what was stamped at that moment counted; a date is the whole of that day in China and
+    nothing after (``2026-12-31`` counts everything on 31 December, not what was stamped at
+    00:00:00 on 1 January): its last moment (:func:`last_moment_utc`). Outside 2000–2100 in
+    China, or not a date or time: :class:`BadInput` naming ``where``.
 
     >>> as_of_time("2026-12-31", "--as-of").isoformat()
-    '2026-12-31T16:00:00+00:00'
+    '2026-12-31T15:59:59.999999+00:00'
     >>> as_of_time("1999-12-31T23:00Z", "as_of").isoformat()  # 2000-01-01 07:00 in China
     '1999-12-31T23:00:00+00:00'
     """
     parsed = parse_day_or_time(text, where)
     if isinstance(parsed, datetime):
         return china_time(parsed)
-    return end_of_day_utc(parsed)
+    return last_moment_utc(parsed)
+
+
+def shown_as_of(moment: datetime) -> str:
+    """An "as of" moment as a person reads it, in China time: a day's last moment (a date
+    given) as that day's 24:00, else to the minute.
+
+    >>> day, hour = as_of_time("2026-12-31", "x"), as_of_time("2026-12-31T08:00", "x")
+    >>> shown_as_of(day), shown_as_of(hour)
+    ('2026-12-31 24:00', '2026-12-31 08:00')
+    """
+    there = utc(moment).astimezone(CST)
+    if there + RESOLUTION == datetime.combine(there.date() + timedelta(days=1), time(0), CST):
+        return f"{there:%Y-%m-%d} 24:00"
+    return f"{there:%Y-%m-%d %H:%M}"
 
 
 def china_time(value: datetime) -> datetime:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -159,3 +159,35 @@ def test_movements_say_what_lies_beyond_the_page(store: Store,
                          headers={"Authorization": f"Bearer {token}"})
     assert got.headers["X-Total-Count"] == str(total) and len(got.json()) == 1
     assert got.json()[0]["at_cn"] == "2026-03-02 10:00:00"
+
+
+MIDNIGHT = datetime(2026, 5, 6, 16, 0, tzinfo=UTC)  # 00:00:00 on 7 May in China
+
+
+def test_an_entry_at_midnight_belongs_to_the_day_it_begins(store: Store) -> None:
+    """A day's end is exclusive, as a window's is: an allocation stamped exactly 00:00:00 on
+    7 May (China) is not in the statement as of 6 May, and a hold "until 6 May" (it ends at
+    that midnight) is still held as of 6 May. Both were counted for 6 May: ``as_of`` was
+    the midnight itself, compared ``<=``. An exact time stays inclusive."""
+    register_fixed_projects(store, ["P1", "P2"])
+    quota.grant(year=Y, kind="land", county="371502", amount="100", user=CITY,
+                reason="年度下达", key=_k(), store=store, at=T0)
+    quota.hold(year=Y, kind="land", county="371502", project="P1", amount="20", user=DCF,
+               reason="审查", key=_k(), store=store, at=T1, expires=date(2026, 5, 6))
+    quota.allocate(year=Y, kind="land", county="371502", project="P2", amount="15", user=DCF,
+                   reason="配置", key=_k(), store=store, at=MIDNIGHT)
+
+    granted = _rows(store, "2026-04-09")["county:371502"]["available"]  # before the hold
+    sixth = _rows(store, "2026-05-06")
+    assert "project:P2" not in sixth  # opened at midnight: not yet, on the 6th
+    assert (sixth["county:371502"]["available"], sixth["county:371502"]["held"],
+            sixth["county:371502"]["allocated"]) == (granted - 20, 20, 0)
+    assert sixth["project:P1"]["held"] == 20
+    _agrees_with_entries(store, "2026-05-06")
+    for text in ("2026-05-07", "2026-05-07T00:00", "2026-05-07T00:00:00+08:00"):
+        seventh = _rows(store, text)  # the hold ended, the allocation posted
+        assert (seventh["county:371502"]["available"], seventh["county:371502"]["held"],
+                seventh["county:371502"]["allocated"]) == (granted - 15, 0, 15), text
+        assert seventh["project:P2"]["allocated"] == 15, text
+    moment = as_of_time("2026-05-06", "as_of")
+    assert moment < MIDNIGHT and MIDNIGHT - moment < timedelta(milliseconds=1)

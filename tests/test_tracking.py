@@ -392,3 +392,28 @@ def test_a_report_names_only_milestones_of_the_plan_not_yet_reached(tstore: Stor
     assert fixed.corrects_id is not None and fixed.milestones == {"start": date(2026, 3, 9)}
     submit_report(code, "2026-04", investment="100", milestones={"completion": "2026-04-02"},
                   user=DCF_STAFF, store=tstore, at=cn("2026-04-20 10:00"))
+
+
+def test_a_report_at_the_midnight_that_closes_its_window_is_late(tstore: Store) -> None:
+    """April's window closes at the end of 28 April (China): 00:00:00 on 29 April is the
+    first moment after it, when the month is already 未报送 (``month_state``). A report
+    sent at that very moment was listed as on time (compared ``>`` with the close); now
+    late, as one a moment after. One sent in the window's last moment is on time. (Last
+    in the module: its store is shared, and the tests above list every project.)"""
+    at_midnight = _tracked(tstore, "零点报送测试项目")
+    last_moment = _tracked(tstore, "截止前报送测试项目")
+    closes = cn("2026-04-29 00:00")
+    for code in (at_midnight, last_moment):
+        for month, day_ in (("2026-01", "01-20"), ("2026-02", "02-20"), ("2026-03", "03-20")):
+            submit_report(code, month, investment="100", user=DCF_STAFF, store=tstore,
+                          at=cn(f"2026-{day_} 10:00"))
+    submit_report(at_midnight, "2026-04", investment="100", user=DCF_STAFF, store=tstore,
+                  at=closes)
+    submit_report(last_moment, "2026-04", investment="100", user=DCF_STAFF, store=tstore,
+                  at=cn("2026-04-28 23:59:59.999999"))
+    for when in (closes, cn("2026-05-01 10:00")):
+        found = {r["project"]: r for r in late_reports("2026-04", store=tstore, at=when)}
+        assert last_moment not in found
+        assert (found[at_midnight]["status"], found[at_midnight]["reported_at"]) == (
+            "late", "2026-04-28T16:00:00Z")
+

@@ -307,7 +307,7 @@ def late_reports(month: str, *, store: Store, at: datetime | None = None,
         if start is None or start > month:
             continue
         sent = first.get((p.id, month))
-        if sent is None or sent > closes:
+        if sent is None or sent >= closes:  # the close is the first moment after the window
             found.append({"project": p.code, "name": p.name, "county": p.county,
                           "unit": p.responsible_unit, "officer": p.service_officer,
                           "status": "missing" if sent is None else "late",

@@ -44,7 +44,7 @@ def balances_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt =
                      "(YYYY-MM-DD) or at an exact ISO 8601 time")] = None,
                  format: Format = "table") -> None:
     """Balances per account: granted, held, allocated, lent, borrowed, available."""
-    from blueprint.analysis.clock import CST, as_of_time
+    from blueprint.analysis.clock import as_of_time, shown_as_of
 
     moment = as_of_time(as_of, "--as-of") if as_of else None
     store = open_store()
@@ -55,7 +55,7 @@ def balances_cmd(year: YearOpt = None, kind: KindOpt = None, county: CountyOpt =
         return
     title = "要素指标余额"
     if moment is not None:
-        title += f"（截至北京时间 {moment.astimezone(CST):%Y-%m-%d %H:%M}）"
+        title += f"（截至北京时间 {shown_as_of(moment)}）"
     table(title, ["年度", "指标类型（单位）", "账户", "下达", "预留", "已配置", "借出",
                       "借入", "调剂", "核销", "可用"],
           [[r["year"], f"{r['kind_title']}({r['unit_zh']})", r["title"], r["granted"],
