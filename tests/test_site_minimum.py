@@ -22,7 +22,13 @@ import shapely
 from fastapi.testclient import TestClient
 
 from blueprint.analysis.batch import vet_sites
-from blueprint.analysis.projects import ProjectInput, create_project, latest_report
+from blueprint.analysis.projects import (
+    ProjectInput,
+    create_project,
+    get_project,
+    latest_report,
+    revise_project,
+)
 from blueprint.analysis.rules import DEFAULT_RULES, load_rules
 from blueprint.analysis.site import SiteTooSmall, site_from_geojson
 from blueprint.analysis.vetting import VetRequest, vet_site
@@ -31,6 +37,8 @@ from blueprint.layers.store import Store
 from blueprint.layers.users import User, create_user
 from tests.conftest import REPO
 from tests.helpers import StoreFingerprint, box, frame, write
+from tests.test_pages import PASSWORD, _csrf, _login
+from tests.test_pages import _client as _page_client
 from tests.test_vet_batch import _store_env
 from tests.test_web import _client
 
@@ -252,3 +260,63 @@ def test_a_project_on_a_site_under_the_raised_least_is_refused_with_nothing_stor
         code = past.json()["code"]
         report = latest_report(code, store=city)
         assert report is not None and report.report["site"]["area_m2"] == pytest.approx(6)
+
+
+def test_a_revision_onto_a_site_under_the_raised_least_is_refused_with_nothing_stored(
+        city: Store, tmp_path: Path) -> None:
+    """Under rules taking overlaps up to 5 m² for slivers, revising a project onto a 4 m²
+    site used to store the new site version (revise route and command), its next vetting
+    then refused (SiteTooSmall): a project on a site it can never be vetted on. Now refused
+    before anything is stored by the API, the CLI, the project page's form and the core;
+    a revision onto another 6 m² site is stored."""
+    rules_file = _raised_rules(tmp_path)
+    token = create_user("staff", "nr_staff", None, store=city, actor="test",
+                        password=PASSWORD)
+    auth = {"Authorization": f"Bearer {token}"}
+    project = {"name": "小地块项目", "county": "371502", "industry": "industrial",
+               "investment": "1", "responsible_unit": "测试单位"}
+    with _page_client(city, tmp_path / "raised", rules_file=str(rules_file)) as raised:
+        created = raised.post("/api/projects", headers={**auth, "Idempotency-Key": "new"},
+                              json={**project, "site": _lonlat(PAST_RAISED)})
+        assert created.status_code == 201, created.text
+        code = created.json()["code"]
+        _login(raised, "staff")  # its session row stored before the fingerprint
+        fingerprint = StoreFingerprint(city)
+        before = fingerprint()
+        answer = raised.post(f"/api/projects/{code}/revise",
+                             headers={**auth, "Idempotency-Key": "under"},
+                             json={"reason": "缩小用地", "site": _lonlat(UNDER_RAISED)})
+        assert answer.status_code == 422, answer.text
+        body = answer.json()
+        assert body["error"] == "site_too_small" and body["where"] == "body.site", body
+        assert RAISED_ZH in body["message_zh"] and RAISED_EN in body["message"], body
+        assert fingerprint() == before  # no site version, no audit row
+        page = raised.post(f"/projects/{code}/revise", data={
+            "csrf": _csrf(raised), **project, "reason": "缩小用地", "crs": "",
+            "site": json.dumps({"type": "Feature", "properties": {},
+                                "geometry": _lonlat(UNDER_RAISED)})})
+        assert page.status_code == 422, page.text[-1500:]
+        assert RAISED_ZH in page.text and "Traceback" not in page.text
+        assert fingerprint() == before
+        site_file = _geojson_file(tmp_path / "four.geojson", UNDER_RAISED)
+        done = subprocess.run(
+            [sys.executable, "-m", "blueprint.service", "projects", "revise", code,
+             "--reason", "缩小用地", "--site", str(site_file), "--user", "staff"],
+            cwd=REPO, capture_output=True, text=True, timeout=300,
+            env={**_store_env(city), "FORCE_COLOR": "0",
+                 "BLUEPRINT_RULES_FILE": str(rules_file)})
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert RAISED_ZH in done.stderr and "Traceback" not in done.stderr
+        assert fingerprint() == before
+        with pytest.raises(SiteTooSmall, match=RAISED_EN):
+            revise_project(code, user=User("staff", "nr_staff"), store=city,
+                           reason="缩小用地", site=site_from_geojson(_lonlat(UNDER_RAISED)),
+                           rules=load_rules(rules_file))
+        assert fingerprint() == before
+        assert get_project(code, store=city).site_version == 1
+        other = raised.post(f"/api/projects/{code}/revise",
+                            headers={**auth, "Idempotency-Key": "other"},
+                            json={"reason": "调整用地",
+                                  "site": _lonlat(box(1010, 1000, 2, 3))})
+        assert other.status_code == 200, other.text
+        assert get_project(code, store=city).site_version == 2

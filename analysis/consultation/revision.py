@@ -78,7 +78,8 @@ def prepare_revision(code: str, *, user: User, store: Store, reason: str,
                      period: int | None, routing: Routing, at: datetime) -> PreparedRevision:
     """The reads of :func:`revise_and_vet`, outside any transaction: the revision checked,
     the project vetted as revised and, with a ``period``, its round planned."""
-    values = check_revision(code, user=user, store=store, reason=reason, data=data, site=site)
+    values = check_revision(code, user=user, store=store, reason=reason, data=data, site=site,
+                            rules=rules)
     project = get_project(code, store=store)
     require_staff(user, project.county, store=store)
     require_revisable(project)

@@ -390,11 +390,13 @@ def stages_reached(conn: Connection, at: datetime,
 
 def revise_project(code: str, *, user: User, store: Store, reason: str,
                    data: ProjectInput | None = None, site: Site | None = None,
-                   at: datetime | None = None) -> Project:
+                   rules: Rules | None = None, at: datetime | None = None) -> Project:
     """Revise a planned project (after a 不同意, art. 11): new attributes and/or a new site
-    version; the old site stays in ``project_sites``. Only in 策划生成."""
+    version; the old site stays in ``project_sites``. Only in 策划生成. A site the vetting
+    under ``rules`` (the packaged ones when None) would refuse as too small is refused
+    before anything is stored (:func:`check_revision`)."""
     values, at = check_revision(code, user=user, store=store, reason=reason, data=data,
-                                site=site), now_utc(at)
+                                site=site, rules=rules), now_utc(at)
     with store.engine.begin() as conn:
         project = load_project(conn, code, for_update=True)
         revise_within(conn, project, user=user, store=store, reason=reason, values=values,
@@ -403,12 +405,16 @@ def revise_project(code: str, *, user: User, store: Store, reason: str,
 
 
 def check_revision(code: str, *, user: User, store: Store, reason: str,
-                   data: ProjectInput | None, site: Site | None) -> dict[str, Any]:
-    """The checks of a revision that need no write (a reason, the attributes, a site in the
-    user's county); the column values of ``data`` (:func:`check_input`), ``{}`` without."""
+                   data: ProjectInput | None, site: Site | None,
+                   rules: Rules | None = None) -> dict[str, Any]:
+    """The checks of a revision that need no write (a reason, the attributes, a site the
+    vetting under ``rules`` would take (:func:`check_site_vettable`, the packaged rules when
+    None), in the user's county); the column values of ``data`` (:func:`check_input`),
+    ``{}`` without."""
     _require_reason(reason)
     values = check_input(data) if data is not None else {}
     if site is not None:  # read outside the write (a project's county never changes)
+        check_site_vettable(site, (rules or load_rules()).min_overlap_m2)
         require_site_in_county(user, get_project(code, store=store).county, site, store=store)
     return values
 

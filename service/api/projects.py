@@ -188,9 +188,11 @@ def api_revise(
     user: Annotated[User, permit("POST /api/projects/{code}/revise")],
     _: SentOnceDep,
     store: StoreDep,
+    rules: RulesDep,
     settings: SettingsDep,
 ) -> Any:
-    """New attributes and/or a new site version (策划生成 only; 409 otherwise)."""
+    """New attributes and/or a new site version (策划生成 only; 409 otherwise); a site
+    the vetting under the rules would refuse as too small is refused (422), nothing stored."""
     return project_out(
         core.revise_project(
             code,
@@ -199,6 +201,7 @@ def api_revise(
             reason=body.reason,
             data=body.project.to_input() if body.project else None,
             site=_site(body.site, settings),
+            rules=rules,
         )
     )
 

@@ -200,7 +200,7 @@ def revise_cmd(code: str, reason: Reason, site: SiteFile = None, user: UserName 
 
     store = open_store()
     project = revise_project(code, user=acting_user(store, user), store=store, reason=reason,
-                             site=_site(site))
+                             site=_site(site), rules=_rules())
     _show_one(project, format, f"已修改，当前为第 {project.site_version} 版用地范围。", store=store)
 
 
