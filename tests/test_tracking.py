@@ -417,3 +417,54 @@ def test_a_report_at_the_midnight_that_closes_its_window_is_late(tstore: Store) 
         assert (found[at_midnight]["status"], found[at_midnight]["reported_at"]) == (
             "late", "2026-04-28T16:00:00Z")
 
+
+
+def test_a_month_s_figures_leave_out_what_is_stamped_at_the_midnight_that_closes_it(
+        tstore: Store) -> None:
+    """April's window closes at the end of 28 April (China): 00:00:00 on 29 April is the
+    next window's first moment (a report sent then is late). April's figures and bulletin
+    counted what was stamped at it — a report, a new plan, a problem, an exit (a stage
+    move) — read with ``<=`` up to the close: now up to the window's last moment, and the
+    bulletin says 统计截至 2026-04-28 24:00. May's figures count them; figures asked as
+    of that exact moment count them too. (After the test above: a county of its own.)"""
+    from blueprint.analysis.projects import exit_project
+    from blueprint.analysis.tracking import raise_problem
+    from blueprint.analysis.tracking.bulletin import build_bulletin, bulletin_html
+
+    gx, unit = "371525", "冠县零点问题责任单位"  # a county no other test of this module uses
+    kept = _tracked(tstore, "冠县零点计划测试项目", county=gx)
+    leaving = _tracked(tstore, "冠县零点调出测试项目", county=gx)
+    closes = cn("2026-04-29 00:00")
+    for month in MONTHS[:3]:
+        submit_report(kept, month, investment="100", user=STAFF, store=tstore,
+                      milestones={"start": "2026-03-10"} if month == "2026-03" else {},
+                      at=cn(f"{month}-20 10:00"))
+    submit_report(kept, "2026-04", investment="100", user=STAFF, store=tstore, at=closes)
+    set_plan(kept, milestones=[Milestone("start", date(2026, 3, 15), "住房和城乡建设局")],
+             investment={m: "300" for m in MONTHS}, user=STAFF, store=tstore,
+             reason="调整计划", at=closes)
+    raise_problem(kept, "零点提出的问题", owner_unit=unit, user=STAFF, store=tstore, at=closes)
+    exit_project(leaving, user=STAFF, store=tstore, reason="企业放弃投资", at=closes)
+
+    april = month_figures("2026-04", store=tstore)
+    row = april.counties[gx]
+    # by hand: both projects tracked and planned, 4 × 100 planned each by the first plan,
+    # 3 × 100 done (the report at midnight is May's window's)
+    assert (row["projects"], row["tracked"]) == (2, 2)
+    assert {s: v["count"] for s, v in row["by_stage"].items()} == {"planned": 2}
+    assert (row["planned"], row["done"]) == (Decimal(800), Decimal(300))
+    assert unit not in april.units
+    assert (april.at, april.counted_to.isoformat()) == (
+        closes, "2026-04-28T15:59:59.999999+00:00")
+    bulletin = build_bulletin("2026-04", store=tstore)
+    assert kept not in {p.project for p in bulletin.problems}
+    assert "统计截至 2026-04-28 24:00（北京时间）" in bulletin_html(bulletin)
+    # at that exact moment, as asked: what was stamped at it counts
+    exact = month_figures("2026-04", store=tstore, at=closes)
+    assert exact.counted_to == closes and exact.counties[gx]["tracked"] == 1
+    assert exact.counties[gx]["done"] == Decimal(400) and exact.units[unit]["problems"] == 1
+    # May's figures count them: the new plan (5 × 300), April's report, the exit, the problem
+    may = month_figures("2026-05", store=tstore)
+    assert (may.counties[gx]["tracked"], may.counties[gx]["planned"],
+            may.counties[gx]["done"]) == (1, Decimal(1500), Decimal(400))
+    assert may.units[unit]["problems"] == 1

@@ -14,7 +14,7 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from blueprint.analysis.clock import shown_cn
+from blueprint.analysis.clock import shown_as_of
 from blueprint.analysis.counties import offered_counties
 from blueprint.analysis.projects.model import STAGE_ZH
 from blueprint.analysis.tracking.figures import RATE_ZH, Figures, month_figures
@@ -79,7 +79,7 @@ def build_bulletin(month: str, *, store: Store, at: datetime | None = None) -> B
     the counties named as every page names them (:func:`~analysis.counties.offered_counties`:
     the boundary layer's, granted quota or not, and the ledger's)."""
     figures = month_figures(month, store=store, at=at)
-    problems = list_problems(store=store, status="open", at=figures.at)
+    problems = list_problems(store=store, status="open", at=figures.counted_to)
     return Bulletin(figures.month, figures, problems, offered_counties(store=store))
 
 
@@ -109,7 +109,7 @@ STYLE = """
 def bulletin_html(b: Bulletin) -> str:
     """The bulletin as a self-contained HTML page (no external resource)."""
     year, mon = b.month.split("-")
-    closes = shown_cn(b.figures.at)
+    closes = shown_as_of(b.figures.counted_to)  # a window's end: 24:00
     title = f"重点项目建设情况通报（{year}年{int(mon)}月）"
     parts = [
         f"<h1>{escape(title)}</h1>",

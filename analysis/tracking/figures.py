@@ -23,12 +23,12 @@ reached on time, overdue; problems owned, open, overdue; the on-time rate and a 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from blueprint.analysis.clock import CST, iso_utc, now_utc, today_cn
+from blueprint.analysis.clock import CST, RESOLUTION, iso_utc, now_utc, today_cn
 from blueprint.analysis.projects.model import RESERVE, SIGNED, STAGES, Project
 from blueprint.analysis.projects.records import list_projects, stages_reached
 from blueprint.analysis.tracking.config import RATES, load_settings
@@ -39,6 +39,7 @@ from blueprint.analysis.tracking.model import (
     window_close,
 )
 from blueprint.analysis.tracking.problems import list_problems
+from blueprint.analysis.tracking.reports import read_tracked
 from blueprint.analysis.tracking.status import Status, project_statuses
 from blueprint.layers.errors import BadInput
 from blueprint.layers.store import Store
@@ -65,6 +66,9 @@ class Figures:
     counties: dict[str, dict[str, Any]]
     units: dict[str, dict[str, Any]]
     statuses: list[Status]
+    #: the last moment whose records count (compared ``<=``): ``at``, or for figures as of
+    #: the close of the window its last stored moment (the close is the next window's)
+    counted_to: datetime
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON (rates as decimal text)."""
@@ -143,7 +147,8 @@ def _rank(rows: dict[str, dict[str, Any]], key: str) -> None:
         rows[name]["rank"] = place
 
 
-def _units(statuses: list[Status], store: Store, at: datetime) -> dict[str, dict[str, Any]]:
+def _units(statuses: list[Status], store: Store, at: datetime,
+           counted_to: datetime) -> dict[str, dict[str, Any]]:
     today = at.astimezone(CST).date()
     units: dict[str, dict[str, Any]] = {}
 
@@ -158,7 +163,7 @@ def _units(statuses: list[Status], store: Store, at: datetime) -> dict[str, dict
                 row["due"] += 1
                 row["on_time"] += m.kind in s.reached and s.reached[m.kind] <= m.planned_on
                 row["overdue"] += m.kind in s.overdue
-    for p in list_problems(store=store, at=at):
+    for p in list_problems(store=store, at=counted_to):
         row = unit(p.owner_unit)
         row["problems"] += 1
         row["problems_open"] += p.closed_at is None
@@ -171,6 +176,13 @@ def _units(statuses: list[Status], store: Store, at: datetime) -> dict[str, dict
 
 def month_figures(month: str, *, store: Store, at: datetime | None = None) -> Figures:
     """The figures of ``month`` as of ``at`` (default: the close of its report window).
+
+    At the close, the dates (milestones due, months closed) are those of the close, and the
+    records (plans, reports, problems, stage moves, projects) are those stamped before it,
+    up to the window's last stored moment (``counted_to``): one stamped at the very
+    midnight of the close is the next window's, as a report sent then is late
+    (:func:`~blueprint.analysis.tracking.reports.late_reports`). A given ``at`` is exact,
+    what was stamped at it counted.
 
     Examples
     --------
@@ -185,13 +197,17 @@ def month_figures(month: str, *, store: Store, at: datetime | None = None) -> Fi
         if month > month_of(today_cn(now)):
             raise BadInput(f"month {month} has not begun; it has no figures yet", where="month",
                            message_zh=f"{month} 尚未到来，还没有指标和通报")
-        at = min(window_close(month, settings.close_day), now)
+        closes = window_close(month, settings.close_day)
+        at, counted_to = (closes, closes - RESOLUTION) if closes <= now else (now, now)
+    else:
+        counted_to = at
     year, mon = (int(p) for p in month.split("-"))
     quarter = [m for m in quarter_months(year, (mon - 1) // 3 + 1) if m <= month]
-    statuses = project_statuses(store=store, at=at, sites=False)  # figures draw no map
-    reached = _stages_by(store, at)
+    statuses = _statuses(store, at, counted_to)
+    reached = _stages_by(store, counted_to)
     counties: dict[str, dict[str, Any]] = {}
-    everyone = [p for p in list_projects(store=store, sites=False) if p.created_at <= at]
+    everyone = [p for p in list_projects(store=store, sites=False)
+                if p.created_at <= counted_to]
     for p in everyone:  # each in the stage it was in at the close, not now
         p.stage = reached[p.id][-1] if p.id in reached else p.stage
     for county in sorted({p.county for p in everyone}):
@@ -200,7 +216,17 @@ def month_figures(month: str, *, store: Store, at: datetime | None = None) -> Fi
         row["score"] = score(row, settings.weights)
         counties[county] = row
     _rank(counties, "score")
-    return Figures(month, at, counties, _units(statuses, store, at), statuses)
+    return Figures(month, at, counties, _units(statuses, store, at, counted_to), statuses,
+                   counted_to)
+
+
+def _statuses(store: Store, at: datetime, counted_to: datetime) -> list[Status]:
+    """The colours at ``at`` (its day, its months closed) of the records stamped up to
+    ``counted_to``; no sites read (figures draw no map)."""
+    tracked = read_tracked(store=store, at=counted_to, sites=False)
+    problems = list_problems(store=store, status="open", at=counted_to)
+    return project_statuses(store=store, tracked=replace(tracked, at=at),
+                            open_problems=problems)
 
 
 __all__ = ["RATES", "RATE_ZH", "Figures", "month_figures", "rate", "score"]
