@@ -218,3 +218,45 @@ def test_the_openapi_document_describes_the_new_endpoints(api: tuple[Api, Clock]
     answer = doc["paths"]["/api/rounds/{round_id}/answers"]["post"]
     assert answer["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/AnswerIn")
+
+
+def test_a_vetting_overtaken_by_a_revision_is_409(api: tuple[Api, Clock],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another user revises the project's industry while its site is vetted
+    (``POST /api/projects/{code}/vet``): the report, of the industry that is no more, is
+    refused with nothing stored. It was 422 (a ``BadInput``, as if the request were
+    wrong): it is a conflict with another's write, 409 as 项目已被他人修改 is, the Chinese
+    message kept. Vetted again, it is stored. The OpenAPI document lists the 409."""
+    from projects_support import park_project
+
+    from blueprint.analysis.projects import latest_report, revise_project
+    from blueprint.analysis.projects import reports as vetting
+    from blueprint.layers.users import User
+
+    api_, _ = api
+    code = api_.ok("nr_dcf", "POST", "/projects",
+                   PROJECT | {"site": geojson("01_park_clean.txt")})["code"]
+    stored = latest_report(code, store=api_.store)
+    real = vetting.vet_only
+
+    def revised_meanwhile(project: Any, **kwargs: Any) -> Any:
+        done = real(project, **kwargs)  # the vetting read the industrial project …
+        revise_project(code, user=User("nr_dcf", "nr_staff", DCF), store=api_.store,
+                       reason="改为物流仓储", data=park_project(industry="logistics"))
+        return done  # … now a logistics one
+
+    monkeypatch.setattr(vetting, "vet_only", revised_meanwhile)
+    refused = api_.call("nr_dcf", "POST", f"/projects/{code}/vet")
+    assert refused.status_code == 409, refused.text
+    body = refused.json()
+    assert (body["error"], body["where"], body["message_zh"]) == (
+        "conflict", "project", "审查期间项目已修改，请重新审查"), body
+    assert "was revised while it was vetted" in body["message"]
+    assert latest_report(code, store=api_.store) == stored  # nothing stored
+    monkeypatch.setattr(vetting, "vet_only", real)
+    again = api_.ok("nr_dcf", "POST", f"/projects/{code}/vet")
+    assert again["report"]["industry"] == "logistics"
+    assert stored is not None and stored.report["industry"] == "industrial"
+    assert latest_report(code, store=api_.store).id == again["id"] != stored.id
+    doc = api_.client.get("/openapi.json").json()
+    assert "409" in doc["paths"]["/api/projects/{code}/vet"]["post"]["responses"]

@@ -33,12 +33,13 @@ from blueprint.analysis.projects import (
 )
 from blueprint.analysis.projects.reports import (
     REVET_ATTEMPTS,
+    RevisedMeanwhile,
     Vetting,
     revet,
     store_vetting,
     vet_only,
 )
-from blueprint.layers.errors import BadInput, Conflict
+from blueprint.layers.errors import Conflict
 from blueprint.layers.store import Store
 from blueprint.service.api.project_models import RevetOut
 
@@ -101,7 +102,7 @@ def test_a_vetting_of_attributes_revised_meanwhile_is_not_stored(city: Store) ->
     revise_project(code, user=STAFF, store=city, reason="改为物流仓储", at=T1,
                    data=park_project(name="审查期间修改测试项目", industry="logistics"))
     before = project_state(city, code)
-    with pytest.raises(BadInput) as refused:
+    with pytest.raises(RevisedMeanwhile) as refused:  # a Conflict (409), not a BadInput
         store_vetting(vetting, user=STAFF, store=city, at=T2)
     assert refused.value.message_zh == "审查期间项目已修改，请重新审查"
     assert project_state(city, code) == before

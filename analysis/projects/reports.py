@@ -24,7 +24,7 @@ from blueprint.analysis.projects.records import get_project, load_project, requi
 from blueprint.analysis.rules import Rules
 from blueprint.analysis.site import Site
 from blueprint.analysis.vetting import VetRequest, to_json, vet_site
-from blueprint.layers.errors import BadInput, IllegalTransition
+from blueprint.layers.errors import BadInput, Conflict, IllegalTransition
 from blueprint.layers.layer_info import iso_utc, stamps_in_utc
 from blueprint.layers.repository import LayerInfo, list_layers
 from blueprint.layers.schema import project_reports, projects
@@ -34,8 +34,9 @@ from blueprint.layers.users import User
 REVET_ATTEMPTS = 3  # vettings of one project by :func:`revet`, each after a revision meanwhile
 
 
-class RevisedMeanwhile(BadInput):
-    """The project was revised while it was vetted: the report is of what it was no more."""
+class RevisedMeanwhile(Conflict):
+    """The project was revised while it was vetted: the report is of what it was no more.
+    A conflict with another user's write (HTTP 409), as 项目已被他人修改 is."""
 
 
 @dataclass(frozen=True)

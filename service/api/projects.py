@@ -167,7 +167,10 @@ async def api_site(
 
 
 @router.post(
-    "/{code}/vet", response_model=ReportOut, summary="Vet the project's site / 审查项目用地"
+    "/{code}/vet", response_model=ReportOut, summary="Vet the project's site / 审查项目用地",
+    responses={409: {"description": "the project was revised while it was vetted "
+                                    "(审查期间项目已修改，请重新审查), or has exited: "
+                                    "nothing stored"}},
 )
 def api_vet(
     code: CodePath,
@@ -175,7 +178,9 @@ def api_vet(
     store: StoreDep,
     rules: RulesDep,
 ) -> Any:
-    """Vet the stored site and store the report, stamped with the layers used."""
+    """Vet the stored site and store the report, stamped with the layers used; 409 when
+    the project was revised (by another user) while it was vetted, nothing stored: vet
+    again."""
     return _report(core.vet_project(code, user=user, store=store, rules=rules), False)
 
 
