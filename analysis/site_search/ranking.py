@@ -31,6 +31,7 @@ class Facts:
     park_names: list[str] = field(default_factory=list)
     zoning_share: float | None = None
     capacity_margin: float | None = None
+    capacity_short: list[str] = field(default_factory=list)  # pollutants over capacity
     quota_cover: float | None = None
     quota_titles: list[str] = field(default_factory=list)  # the kinds at that cover
     compactness: float = 0.0
@@ -57,7 +58,9 @@ def score(facts: Facts, config: SearchConfig) -> tuple[float, list[str]]:
         reasons.append(f"符合行业用途的用途分区占地块面积 {facts.zoning_share:.2%}")
     if facts.capacity_margin is not None:
         total += w["capacity_margin"] * facts.capacity_margin
-        reasons.append(f"排放后剩余环境容量余量 {facts.capacity_margin:.2%}（按最紧的污染物）")
+        reasons.append(f"{'、'.join(facts.capacity_short)}排放超过地块处剩余环境容量"
+                       if facts.capacity_short else
+                       f"排放后剩余环境容量余量 {facts.capacity_margin:.2%}（按最紧的污染物）")
     if facts.quota_cover is not None:
         total += w["quota"] * facts.quota_cover
         kinds = "、".join(facts.quota_titles) or "要素指标"
@@ -111,7 +114,8 @@ def facts_from_report(report: VetReport, *, compact: float, distance_m: float | 
     cover, titles = _quota(report)
     return Facts(verdict=report.verdict, park_share=min(park_share, 1.0),
                  park_names=list(dict.fromkeys(parks)), zoning_share=zoning,
-                 capacity_margin=_margin(report), quota_cover=cover,
+                 capacity_margin=_margin(report), capacity_short=_short(report),
+                 quota_cover=cover,
                  quota_titles=titles,
                  compactness=compact, distance_m=distance_m, distance_to=distance_to)
 
@@ -121,6 +125,14 @@ def _margin(report: VetReport) -> float | None:
                for layer in report.capacity.layers for b in layer.bands
                if b.demand is not None and b.min is not None]
     return min(margins) if margins else None
+
+
+def _short(report: VetReport) -> list[str]:
+    """The pollutants whose emissions exceed the least capacity of the site's cells: their
+    margin counts as 0, and the reason says they exceed it (it said 余量 0.00%)."""
+    return list(dict.fromkeys(b.title for layer in report.capacity.layers for b in layer.bands
+                              if b.demand is not None and b.min is not None
+                              and b.demand > b.min))
 
 
 def _quota(report: VetReport) -> tuple[float | None, list[str]]:

@@ -1,0 +1,48 @@
+"""The reasons a candidate is ranked by say what its report says (both engines, sample city):
+emissions over the remaining capacity are said to be over it, not a margin of 0.00 %."""
+
+from __future__ import annotations
+
+import numpy as np
+import rasterio
+
+from blueprint.analysis.site_search import SearchRequest, search_sites
+from blueprint.layers.store import Store
+from tests.conftest import SAMPLE
+
+RASTER = SAMPLE / "layers" / "env_capacity.tif"
+
+
+def _most(band: str) -> float:
+    """The largest remaining capacity of a band anywhere in the sample (read with rasterio)."""
+    with rasterio.open(RASTER) as src:
+        values = src.read(src.descriptions.index(band) + 1).astype(float)
+        return float(values[values != src.nodata].max())
+
+
+def _reasons(store: Store, emissions: dict[str, float]) -> list[list[str]]:
+    request = SearchRequest(industry="industrial", area_m2=120_000, county="371502", top=3,
+                            source="anywhere", emissions=emissions)
+    return [c.reasons_zh for c in search_sites(request, store=store).candidates]
+
+
+def test_emissions_over_every_cells_capacity_are_said_to_exceed_it(sample_store):
+    # more than any cell of the city can take: every site is short of both
+    emissions = {"SO2": _most("SO2") + 1, "NOx": _most("NOx") + 1}
+    found = _reasons(sample_store, emissions)
+    assert found
+    for reasons in found:
+        # it said 排放后剩余环境容量余量 0.00%（按最紧的污染物）: room left, of none
+        assert "二氧化硫、氮氧化物排放超过地块处剩余环境容量" in reasons, reasons
+        assert not any("余量" in r for r in reasons), reasons
+
+
+def test_emissions_within_capacity_give_the_margin(sample_store):
+    with rasterio.open(RASTER) as src:
+        least = src.read(src.descriptions.index("SO2") + 1).astype(float)
+        least = float(np.min(least[least != src.nodata]))
+    found = _reasons(sample_store, {"SO2": least / 2})
+    assert found
+    for reasons in found:
+        assert any(r.startswith("排放后剩余环境容量余量 ") for r in reasons), reasons
+        assert not any("超过" in r for r in reasons), reasons
