@@ -22,3 +22,14 @@ def test_a_quota_no_one_can_cover_is_named_not_called_scattered_land(
     assert text.startswith("东昌府区在可用地范围内布设的 "), text
     assert "个候选地块初审均不通过：要素指标（" in text, text
     assert "能耗需求 30000000 吨标准煤" in text and "全市合计仍缺" in text, text
+
+
+def test_a_county_without_parcels_on_offer_says_so(sample_store: Store) -> None:
+    """The sample's land bank has parcels in 东昌府区 and 临清市 only (data/sample/layers/
+    land_supply.geojson): 东阿县 has none to offer."""
+    result = search_sites(SearchRequest(industry="industrial", area_m2=120_000,
+                                        county="371524", source="land_bank"),
+                          store=sample_store)
+    assert result.candidates == []
+    # it said 东阿县的 0 个储备或可供地块中没有面积与 12 公顷相符的。
+    assert result.blocked_zh == "东阿县没有可供应的储备或可供地块。"

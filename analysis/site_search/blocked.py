@@ -59,6 +59,8 @@ def _bank_text(region: Region, need: str, bank: LandBank | None) -> str:
     """Why no parcel of the land bank is proposed."""
     if bank is None or bank.layers == 0:
         return NO_BANK
+    if not bank.offered:  # not "the 0 parcels … none fits"
+        return f"{region.place_zh}没有可供应的储备或可供地块。"
     if not bank.fitting:
         return f"{region.place_zh}的 {bank.offered} 个储备或可供地块中没有面积与 {need}相符的。"
     return _bank_refused(region, len(bank.fitting), bank.buffered)
