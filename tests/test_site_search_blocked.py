@@ -33,3 +33,18 @@ def test_a_county_without_parcels_on_offer_says_so(sample_store: Store) -> None:
     assert result.candidates == []
     # it said 东阿县的 0 个储备或可供地块中没有面积与 12 公顷相符的。
     assert result.blocked_zh == "东阿县没有可供应的储备或可供地块。"
+
+
+def test_one_piece_too_irregular_for_the_site_is_not_called_scattered(
+        sample_store: Store) -> None:
+    """东阿县's land for industry within its urban boundary is one piece of about 5,095 公顷
+    (the boundary, 5,159 公顷 in the sample's file, less its level-1 water source): no site of
+    5,000 公顷 fits in it, for its shape, not because the land is in scattered pieces."""
+    result = search_sites(SearchRequest(industry="industrial", area_m2=5e7, county="371524",
+                                        source="anywhere"), store=sample_store)
+    assert result.candidates == []
+    text = result.blocked_zh or ""
+    # it said 用地零散，最大一片约 5,094.73 公顷，容纳不下 5,000 公顷的地块
+    assert "零散" not in text, text
+    assert text.startswith("东阿县城镇开发边界内可用于工业项目的用地最大一片约 "), text
+    assert "公顷，但形状不规则，容纳不下 5,000 公顷的地块" in text, text

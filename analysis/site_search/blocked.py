@@ -44,11 +44,15 @@ def blocked_message(region: Region, area_m2: float, industry_title: str, source:
     parts = shapely.get_parts(region.allowed)
     largest = max(float(p.area) for p in parts)
     total = float(region.allowed.area)
-    # land short in all is not "scattered": say how much there is
+    # land short in all is not "scattered": say how much there is; a piece large enough
+    # that no site fits in is not "scattered" either: its shape is what keeps them out
     anywhere = (f"{region.scope_zh}可用于{use}项目的用地共约 {ha_text(total)}，不足 {need}，"
                 f"主要受{what}限制。" if total < area_m2 else
                 f"{region.scope_zh}可用于{use}项目的用地零散，最大一片约 "
-                f"{ha_text(largest)}，容纳不下 {need}的地块，主要受{what}限制。")
+                f"{ha_text(largest)}，容纳不下 {need}的地块，主要受{what}限制。"
+                if largest < area_m2 else
+                f"{region.scope_zh}可用于{use}项目的用地最大一片约 {ha_text(largest)}，"
+                f"但形状不规则，容纳不下 {need}的地块，主要受{what}限制。")
     if source == "anywhere":
         return anywhere
     bank_text = _bank_text(region, need, bank)
