@@ -1,14 +1,18 @@
-"""The reasons a candidate is ranked by say what its report says (both engines, sample city):
-emissions over the remaining capacity are said to be over it, not a margin of 0.00 %."""
+"""The reasons a candidate is ranked by say what its report and the rules say (both engines,
+sample city): emissions over the remaining capacity are said to be over it, not a margin of
+0.00 %; a park counts only for an industry whose rules count parks."""
 
 from __future__ import annotations
 
+import tomllib
+
 import numpy as np
+import pytest
 import rasterio
 
 from blueprint.analysis.site_search import SearchRequest, search_sites
 from blueprint.layers.store import Store
-from tests.conftest import SAMPLE
+from tests.conftest import REPO, SAMPLE
 
 RASTER = SAMPLE / "layers" / "env_capacity.tif"
 
@@ -46,3 +50,25 @@ def test_emissions_within_capacity_give_the_margin(sample_store):
     for reasons in found:
         assert any(r.startswith("排放后剩余环境容量余量 ") for r in reasons), reasons
         assert not any("超过" in r for r in reasons), reasons
+
+
+def _park_modes() -> dict[str, str]:
+    """Each industry's ``industrial_park`` rule, read from the rules file with tomllib."""
+    rules = tomllib.loads((REPO / "analysis" / "rules.toml").read_text("utf-8"))
+    return {code: spec.get("industrial_park", "ignore")
+            for code, spec in rules["industries"].items()}
+
+
+@pytest.mark.parametrize("industry", ["agriculture", "residential", "industrial"])
+def test_parks_rank_only_an_industry_whose_rules_count_them(sample_store, industry):
+    """An industry whose rules ignore parks (农业设施, 居住: ``industrial_park = "ignore"``)
+    is not ranked up for lying in one: an agricultural facility's first candidates were in
+    the 聊城经济技术开发区, each with 全部位于产业园区内 as a reason for its rank."""
+    request = SearchRequest(industry=industry, area_m2=50_000, county="371502", top=3)
+    found = search_sites(request, store=sample_store).candidates
+    assert found
+    counted = _park_modes()[industry] != "ignore"
+    assert counted == (industry == "industrial")
+    for cand in found:
+        named = [r for r in cand.reasons_zh if "产业园区" in r]
+        assert bool(named) == counted, cand.reasons_zh

@@ -27,7 +27,7 @@ class Facts:
     """What the ranking reads about one candidate (None: not known, not counted)."""
 
     verdict: str
-    park_share: float = 0.0
+    park_share: float | None = 0.0  # None: parks do not count for the industry
     park_names: list[str] = field(default_factory=list)
     zoning_share: float | None = None
     capacity_margin: float | None = None
@@ -51,8 +51,11 @@ def score(facts: Facts, config: SearchConfig) -> tuple[float, list[str]]:
     ('初审结论：通过', '全部位于产业园区内')
     """
     w = config.weights
-    total = w["in_park"] * facts.park_share + w["compactness"] * facts.compactness
-    reasons = [f"初审结论：{VERDICT_ZH.get(facts.verdict, facts.verdict)}", _park(facts)]
+    total = w["compactness"] * facts.compactness
+    reasons = [f"初审结论：{VERDICT_ZH.get(facts.verdict, facts.verdict)}"]
+    if facts.park_share is not None:
+        total += w["in_park"] * facts.park_share
+        reasons.append(_park(facts.park_share, facts.park_names))
     if facts.zoning_share is not None:
         total += w["zoning_match"] * facts.zoning_share
         reasons.append(f"符合行业用途的用途分区占地块面积 {facts.zoning_share:.2%}")
@@ -86,12 +89,12 @@ def geometric_scores(park: np.ndarray, zoning: np.ndarray | None, compact: np.nd
     return np.asarray(total + w["distance"] * closeness, dtype=float)
 
 
-def _park(facts: Facts) -> str:
-    names = f"：{'、'.join(facts.park_names)}" if facts.park_names else ""
-    if facts.park_share >= 0.999:
+def _park(share: float, park_names: list[str]) -> str:
+    names = f"：{'、'.join(park_names)}" if park_names else ""
+    if share >= 0.999:
         return f"全部位于产业园区内{names}"
-    if facts.park_share > 0:
-        return f"{facts.park_share:.2%} 位于产业园区内{names}"
+    if share > 0:
+        return f"{share:.2%} 位于产业园区内{names}"
     return "不在产业园区内"
 
 
@@ -104,15 +107,18 @@ def facts_from_report(report: VetReport, *, compact: float, distance_m: float | 
                       distance_to: str) -> Facts:
     """The facts of a vetted candidate, read from its report."""
     site_m2 = report.site.area_m2 or 1.0
-    park_share, parks, zoning = 0.0, [], None
+    park_share: float | None = None  # parks count unless the industry's rules ignore them
+    parks: list[str] = []
+    zoning = None
     for f in report.findings:
-        if rule_of(f.kind) == "park":
-            park_share = max(park_share, f.overlap_share)
+        if rule_of(f.kind) == "park" and not f.rule.endswith(".ignore"):
+            park_share = max(park_share or 0.0, f.overlap_share)
             parks += f.feature_ids
         if f.by_class_m2 is not None:
             zoning = max(0.0, min(1.0, (f.overlap_m2 - (f.unsuitable_m2 or 0.0)) / site_m2))
     cover, titles = _quota(report)
-    return Facts(verdict=report.verdict, park_share=min(park_share, 1.0),
+    return Facts(verdict=report.verdict,
+                 park_share=None if park_share is None else min(park_share, 1.0),
                  park_names=list(dict.fromkeys(parks)), zoning_share=zoning,
                  capacity_margin=_margin(report), capacity_short=_short(report),
                  quota_cover=cover,
