@@ -1,10 +1,12 @@
 """The reasons a candidate is ranked by say what its report and the rules say (both engines,
 sample city): emissions over the remaining capacity are said to be over it, not a margin of
-0.00 %; a park counts only for an industry whose rules count parks."""
+0.00 %; a park counts only for an industry whose rules count parks; a demand the other
+counties can cover is said to be covered so."""
 
 from __future__ import annotations
 
 import tomllib
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -72,3 +74,19 @@ def test_parks_rank_only_an_industry_whose_rules_count_them(sample_store, indust
     for cand in found:
         named = [r for r in cand.reasons_zh if "产业园区" in r]
         assert bool(named) == counted, cand.reasons_zh
+
+
+def test_a_demand_other_counties_can_cover_is_said_to_be_covered_so(sample_store):
+    """Energy the county and the city pool cannot cover but the other counties' reserves can
+    (the report: 需通过有偿调剂或临时拆借从其他县区调入): the reason says so; it said
+    县区和市级统筹的能耗指标均不足, as of a demand no one can cover (which the vetting fails)."""
+    request = SearchRequest(industry="industrial", area_m2=120_000, county="371502", top=2,
+                            source="anywhere", demands={"energy": Decimal("1000000")})
+    found = search_sites(request, store=sample_store).candidates
+    assert found
+    for cand in found:
+        assert cand.report.quota is not None
+        assert [i.covered_by for i in cand.report.quota.items] == ["others"]
+        assert "从其他县区调入" in cand.report.summary_zh
+        assert "本县区和市级统筹的能耗指标均不足，须从其他县区有偿调剂或临时拆借" in \
+            cand.reasons_zh, cand.reasons_zh

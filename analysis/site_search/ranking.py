@@ -34,6 +34,7 @@ class Facts:
     capacity_short: list[str] = field(default_factory=list)  # pollutants over capacity
     quota_cover: float | None = None
     quota_titles: list[str] = field(default_factory=list)  # the kinds at that cover
+    quota_by: str | None = None  # who covers them: county, pool, others (counties), none
     compactness: float = 0.0
     distance_m: float | None = None
     distance_to: str = "县城"
@@ -67,9 +68,10 @@ def score(facts: Facts, config: SearchConfig) -> tuple[float, list[str]]:
     if facts.quota_cover is not None:
         total += w["quota"] * facts.quota_cover
         kinds = "、".join(facts.quota_titles) or "要素指标"
-        reasons.append({1.0: f"本县区指标余额可以满足{kinds}需求",
-                        0.5: f"本县区{kinds}不足，须使用市级统筹指标"}.get(
-            facts.quota_cover, f"县区和市级统筹的{kinds}均不足"))
+        reasons.append({"county": f"本县区指标余额可以满足{kinds}需求",
+                        "pool": f"本县区{kinds}不足，须使用市级统筹指标",
+                        "others": f"本县区和市级统筹的{kinds}均不足，须从其他县区有偿调剂或临时拆借"
+                        }.get(facts.quota_by or "", f"县区和市级统筹的{kinds}均不足"))
     reasons.append(f"形状紧凑度 {facts.compactness:.2f}")
     if facts.distance_m is not None:
         closeness = max(0.0, 1.0 - facts.distance_m / config.distance_scale_m)
@@ -116,13 +118,13 @@ def facts_from_report(report: VetReport, *, compact: float, distance_m: float | 
             parks += f.feature_ids
         if f.by_class_m2 is not None:
             zoning = max(0.0, min(1.0, (f.overlap_m2 - (f.unsuitable_m2 or 0.0)) / site_m2))
-    cover, titles = _quota(report)
+    cover, titles, by = _quota(report)
     return Facts(verdict=report.verdict,
                  park_share=None if park_share is None else min(park_share, 1.0),
                  park_names=list(dict.fromkeys(parks)), zoning_share=zoning,
                  capacity_margin=_margin(report), capacity_short=_short(report),
                  quota_cover=cover,
-                 quota_titles=titles,
+                 quota_titles=titles, quota_by=by,
                  compactness=compact, distance_m=distance_m, distance_to=distance_to)
 
 
@@ -141,12 +143,16 @@ def _short(report: VetReport) -> list[str]:
                               and b.demand > b.min))
 
 
-def _quota(report: VetReport) -> tuple[float | None, list[str]]:
-    """How the least covered demand is covered (county 1, city pool 0.5, neither 0), and
-    the titles of the kinds covered that way (the reason names them: 能耗指标, not 用地)."""
+COVERED_BY = ("county", "pool", "others", "none")  # best first
+
+
+def _quota(report: VetReport) -> tuple[float | None, list[str], str | None]:
+    """How the least covered demand is covered (county 1, city pool 0.5, neither 0), the
+    titles of the kinds covered that way (the reason names them: 能耗指标, not 用地) and by
+    whom (other counties' reserves, by paid adjustment or lending, are "neither" too, but
+    the reason says so: it said 均不足 of a demand the report shows covered that way)."""
     if report.quota is None or not report.quota.items:
-        return None, []
-    cover = {"county": 1.0, "pool": 0.5}
-    least = min(cover.get(item.covered_by, 0.0) for item in report.quota.items)
-    return least, [item.title for item in report.quota.items
-                   if cover.get(item.covered_by, 0.0) == least]
+        return None, [], None
+    by = max((item.covered_by for item in report.quota.items), key=COVERED_BY.index)
+    cover = {"county": 1.0, "pool": 0.5}.get(by, 0.0)
+    return cover, [item.title for item in report.quota.items if item.covered_by == by], by
