@@ -4,9 +4,12 @@ land has room and the vetting fails every site placed in it (both engines, sampl
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
+from blueprint.analysis.rules import load_rules
 from blueprint.analysis.site_search import SearchRequest, search_sites
 from blueprint.layers.store import Store
+from tests.conftest import REPO
 
 
 def test_a_quota_no_one_can_cover_is_named_not_called_scattered_land(
@@ -48,3 +51,21 @@ def test_one_piece_too_irregular_for_the_site_is_not_called_scattered(
     assert "零散" not in text, text
     assert text.startswith("东阿县城镇开发边界内可用于工业项目的用地最大一片约 "), text
     assert "公顷，但形状不规则，容纳不下 5,000 公顷的地块" in text, text
+
+
+def test_capacity_short_everywhere_is_not_said_to_occupy_the_land(
+        sample_store: Store, tmp_path: Path) -> None:
+    """A rules file that makes capacity short a conflict, and more SO2 than any cell of the
+    sample's raster can take (4.953 t/a at most): no land is left, and the sentence says
+    the capacity is short; it said 均已被二氧化硫环境容量不足、…占用 (capacity "occupying")."""
+    text = (REPO / "analysis" / "rules.toml").read_text("utf-8")
+    assert 'capacity_exceeded = "conditional"' in text
+    path = tmp_path / "rules.toml"
+    path.write_text(text.replace('capacity_exceeded = "conditional"',
+                                 'capacity_exceeded = "conflict"'), "utf-8")
+    result = search_sites(SearchRequest(industry="industrial", area_m2=120_000,
+                                        county="371502", emissions={"SO2": 5.0}),
+                          store=sample_store, rules=load_rules(path))
+    assert result.candidates == []
+    assert result.blocked_zh == ("东昌府区城镇开发边界内符合工业用途的用地"
+                                 "或已被饮用水水源一级保护区占用，或二氧化硫环境容量不足。")

@@ -40,7 +40,7 @@ def blocked_message(region: Region, area_m2: float, industry_title: str, source:
         where = region.scope_zh.removesuffix("内").removesuffix("范围")
         return f"{where}没有可供{use}项目选址的范围。"
     if region.allowed.area <= 1.0:
-        return f"{region.scope_zh}符合{use}用途的用地均已被{what}占用。"
+        return f"{region.scope_zh}符合{use}用途的用地{_all_taken(region)}。"
     parts = shapely.get_parts(region.allowed)
     largest = max(float(p.area) for p in parts)
     total = float(region.allowed.area)
@@ -57,6 +57,21 @@ def blocked_message(region: Region, area_m2: float, industry_title: str, source:
         return anywhere
     bank_text = _bank_text(region, need, bank)
     return bank_text if source == "land_bank" else bank_text + anywhere
+
+
+def _all_taken(region: Region) -> str:
+    """What took all the land: layers occupy it (均已被永久基本农田占用); capacity is short
+    on it (a rules file that makes capacity a conflict), which no layer "occupies": it said
+    均已被二氧化硫环境容量不足占用."""
+    short = {c.title for c in region.constraints if c.key.startswith("env_capacity.")}
+    names = blockers(region)
+    taken = "、".join(t for t in names if t not in short)
+    lacking = "、".join(t.removesuffix("环境容量不足") for t in names if t in short)
+    if taken and lacking:
+        return f"或已被{taken}占用，或{lacking}环境容量不足"
+    if lacking:
+        return f"{lacking}环境容量均不足"
+    return f"均已被{taken or '管控要求'}占用"
 
 
 def _bank_text(region: Region, need: str, bank: LandBank | None) -> str:
