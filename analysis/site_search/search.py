@@ -26,7 +26,7 @@ from blueprint.analysis.site import Site
 from blueprint.analysis.site_search.anywhere import place_rectangles
 from blueprint.analysis.site_search.blocked import NO_BANK, blocked_message
 from blueprint.analysis.site_search.config import SearchConfig, load_search_config
-from blueprint.analysis.site_search.land_bank import LandBank, land_bank_parcels
+from blueprint.analysis.site_search.land_bank import LandBank, Parcel, land_bank_parcels
 from blueprint.analysis.site_search.ranking import (
     VERDICT_ORDER,
     compactness,
@@ -145,17 +145,20 @@ def search_sites(req: SearchRequest, *, store: Store, rules: Rules | None = None
     want = req.top * config.vet_factor
     sites: list[tuple[str, str, BaseGeometry, str]] = []
     bank = None
+    kept: list[tuple[Parcel, BaseGeometry]] = []  # the parcels proposed, and projected
     if req.source in ("land_bank", "both"):
         progress("查找储备地块", 0, None)
         bank = land_bank_parcels(region.area_geo, req.area_m2, tolerance, store=store,
                                  config=config)
-        kept = [p for p in bank.fitting
-                if not region.in_buffer(to_crs(p.geometry, CGCS2000, region.epsg))]
+        projected = [(p, to_crs(p.geometry, CGCS2000, region.epsg)) for p in bank.fitting]
+        kept = [(p, g) for p, g in projected if not region.in_buffer(g)]
         bank.buffered = len(bank.fitting) - len(kept)
-        sites += [(p.id, "land_bank", p.geometry, f"储备地块 {p.name}") for p in kept]
+        sites += [(p.id, "land_bank", p.geometry, f"储备地块 {p.name}") for p, _ in kept]
     if req.source in ("anywhere", "both"):
         progress("布设候选地块", 0, None)
-        placed = place_rectangles(region, req.area_m2, want, config=config, near=near)
+        # not over a parcel proposed: two candidates of one answer were much the same land
+        placed = place_rectangles(region, req.area_m2, want, config=config, near=near,
+                                  avoid=[g for _, g in kept])
         sites += [(f"A{i:02d}", "anywhere", _sized(region.to_geo(p.geometry), req.area_m2,
                                                     region.epsg, config.margin_m),
                    f"候选地块 A{i:02d}") for i, p in enumerate(placed, start=1)]
