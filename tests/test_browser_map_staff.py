@@ -233,3 +233,32 @@ def test_city_staff_save_a_site_under_the_county_holding_it(server, page):
     page.locator("#bp-save-project").click()
     page.wait_for_url("**/projects/new?*")
     assert page.locator("select[name=county]").input_value() == "371523"
+
+
+def test_a_candidate_on_the_county_line_partly_theirs_is_offered_to_county_staff(
+        server, page):
+    """A candidate lying mostly in 茌平 and partly in 东昌府区 (its report's administrative
+    finding names both, its county the one holding most): a 东昌府区 user may save it, as
+    the check panel and the server say (a site partly in the county is in it); the list said
+    位于茌平县，不在您所属的东昌府区，不能保存为项目 while its report offered 保存为项目.
+    The sample's candidates lie in one county each: the answer is the server's, with the
+    first candidate's counties changed so."""
+    def on_the_line(route: Any) -> None:
+        answer = route.fetch().json()
+        report = answer["candidates"][0]["report"]
+        report["county"] = "371523"
+        for finding in report["findings"]:
+            if finding["kind"] == "admin_boundary":
+                finding["feature_ids"] = ["371523", "371502"]
+        route.fulfill(json=answer)
+
+    sign_in(page, server, COUNTY_STAFF, "/")
+    page.route("**/api/site-search", on_the_line)
+    _search(page, "5")
+    first = page.locator(".bp-candidate-item").first
+    assert "，茌平县，" in first.locator(".bp-candidate-head").inner_text()
+    assert first.locator("[data-act=project]").count() == 1, first.inner_text()
+    assert "不能保存为项目" not in first.inner_text()
+    first.locator("[data-act=report]").click()
+    page.locator("#bp-verdict").wait_for()
+    assert page.locator("#bp-save-project").is_visible()  # the panel: as the list now

@@ -137,7 +137,14 @@ def test_the_search_finds_the_feasible_land_and_nothing_else(synthetic):
     ids = {c.id: c for c in result.candidates}
     assert ids["P1"].verdict == "pass" and ids["P1"].source == "land_bank"
     assert "P2" not in ids and "P3" not in ids  # on farmland; too small
-    assert {c.source for c in result.candidates} == {"land_bank", "anywhere"}
+    # the hole has room for one 12 ha site, and P1 takes it: a site placed anywhere keeps
+    # off the parcels proposed (one over P1 was offered as a second choice of that land)
+    assert list(ids) == ["P1"]
+    placed = _search(synthetic, "anywhere", source="anywhere")
+    _check_candidates(placed, synthetic, CONFLICTS)
+    assert {c.source for c in placed.candidates} == {"anywhere"}
+    for cand in placed.candidates:
+        assert FEASIBLE.buffer(1.0).contains(_metres(cand.geometry)), cand.id
     assert result.candidates[0].verdict == "pass"
     order = [c.verdict for c in result.candidates]
     assert order == sorted(order, key=["pass", "conditional"].index)
@@ -261,8 +268,8 @@ def test_sample_engines_agree(sample_store, engine_name):
 def test_api_answers_the_contract_with_vet_reports(synthetic):
     app = create_app(Settings(data_dir=synthetic.data_dir, database_url=synthetic.database_url))
     with TestClient(app) as client:
-        body = {"industry": "industrial", "area_m2": HA12, "county": "371502", "top": 3,
-                "near": [116.0, 36.45]}
+        body = {"industry": "industrial", "area_m2": HA12 / 2, "county": "371502", "top": 3,
+                "near": [116.0, 36.45]}  # 6 ha: the hole holds several
         doc = client.post("/api/site-search", json=body).json()
         assert set(doc) == {"allowed", "candidates", "blocked_zh", "notes_zh"}
         assert doc["allowed"]["type"] == "FeatureCollection"

@@ -10,7 +10,7 @@ vetting then has the last word on each (``analysis.site_search.search``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,8 +37,10 @@ class Placement:
 
 
 def place_rectangles(region: Region, area_m2: float, want: int, *, config: SearchConfig,
-                     near: BaseGeometry | None = None) -> list[Placement]:
-    """Up to ``want`` non-overlapping rectangles of ``area_m2`` inside ``region.allowed``.
+                     near: BaseGeometry | None = None,
+                     avoid: Sequence[BaseGeometry] = ()) -> list[Placement]:
+    """Up to ``want`` non-overlapping rectangles of ``area_m2`` inside ``region.allowed``,
+    none over a geometry of ``avoid`` (projected: the land-bank parcels proposed).
 
     Examples
     --------
@@ -74,7 +76,7 @@ def place_rectangles(region: Region, area_m2: float, want: int, *, config: Searc
     scores = _scores(rects, centres, region, config, near)
     keys = np.round(centres[:, 0]) * 1e7 + np.round(centres[:, 1])
     order = np.lexsort((keys, -scores, conditional))
-    return _greedy(rects, conditional, scores, order, want)
+    return _greedy(rects, conditional, scores, order, want, list(avoid))
 
 
 def _angles(aspect: float, config: SearchConfig) -> list[float]:
@@ -163,9 +165,8 @@ def _scores(rects: np.ndarray, centres: np.ndarray, region: Region, config: Sear
 
 
 def _greedy(rects: np.ndarray, conditional: np.ndarray, scores: np.ndarray,
-            order: np.ndarray, want: int) -> list[Placement]:
+            order: np.ndarray, want: int, taken: list[BaseGeometry]) -> list[Placement]:
     chosen: list[Placement] = []
-    taken: list[BaseGeometry] = []
     for i in order:
         if len(chosen) >= want:
             break

@@ -40,25 +40,46 @@ def blocked_message(region: Region, area_m2: float, industry_title: str, source:
         where = region.scope_zh.removesuffix("内").removesuffix("范围")
         return f"{where}没有可供{use}项目选址的范围。"
     if region.allowed.area <= 1.0:
-        return f"{region.scope_zh}符合{use}用途的用地均已被{what}占用。"
+        return f"{region.scope_zh}符合{use}用途的用地{_all_taken(region)}。"
     parts = shapely.get_parts(region.allowed)
     largest = max(float(p.area) for p in parts)
     total = float(region.allowed.area)
-    # land short in all is not "scattered": say how much there is
+    # land short in all is not "scattered": say how much there is; a piece large enough
+    # that no site fits in is not "scattered" either: its shape is what keeps them out
     anywhere = (f"{region.scope_zh}可用于{use}项目的用地共约 {ha_text(total)}，不足 {need}，"
                 f"主要受{what}限制。" if total < area_m2 else
                 f"{region.scope_zh}可用于{use}项目的用地零散，最大一片约 "
-                f"{ha_text(largest)}，容纳不下 {need}的地块，主要受{what}限制。")
+                f"{ha_text(largest)}，容纳不下 {need}的地块，主要受{what}限制。"
+                if largest < area_m2 else
+                f"{region.scope_zh}可用于{use}项目的用地最大一片约 {ha_text(largest)}，"
+                f"但形状不规则，容纳不下 {need}的地块，主要受{what}限制。")
     if source == "anywhere":
         return anywhere
     bank_text = _bank_text(region, need, bank)
     return bank_text if source == "land_bank" else bank_text + anywhere
 
 
+def _all_taken(region: Region) -> str:
+    """What took all the land: layers occupy it (均已被永久基本农田占用); capacity is short
+    on it (a rules file that makes capacity a conflict), which no layer "occupies": it said
+    均已被二氧化硫环境容量不足占用."""
+    short = {c.title for c in region.constraints if c.key.startswith("env_capacity.")}
+    names = blockers(region)
+    taken = "、".join(t for t in names if t not in short)
+    lacking = "、".join(t.removesuffix("环境容量不足") for t in names if t in short)
+    if taken and lacking:
+        return f"或已被{taken}占用，或{lacking}环境容量不足"
+    if lacking:
+        return f"{lacking}环境容量均不足"
+    return f"均已被{taken or '管控要求'}占用"
+
+
 def _bank_text(region: Region, need: str, bank: LandBank | None) -> str:
     """Why no parcel of the land bank is proposed."""
     if bank is None or bank.layers == 0:
         return NO_BANK
+    if not bank.offered:  # not "the 0 parcels … none fits"
+        return f"{region.place_zh}没有可供应的储备或可供地块。"
     if not bank.fitting:
         return f"{region.place_zh}的 {bank.offered} 个储备或可供地块中没有面积与 {need}相符的。"
     return _bank_refused(region, len(bank.fitting), bank.buffered)

@@ -8,7 +8,8 @@ decide, layer by layer, what a candidate must avoid and what would make it condi
 - ``urban_boundary`` in mode ``required`` keeps only what lies inside it;
 - ``conditional`` statuses (level-2 water sources, unsuitable zoning, capacity short …) are
   kept but marked;
-- parks and suitable zoning are preferences, used by the ranking.
+- parks (for an industry whose rules do not ignore them) and suitable zoning are
+  preferences, used by the ranking.
 
 Features are read through the engine seam (``store.backend.class_unions``): found by the
 engine's index (an STRtree, PostGIS's GiST), clipped and dissolved by shapely on both
@@ -70,8 +71,8 @@ def allowed_region(industry: IndustryRules, *, store: Store, rules: Rules,
             unions = store.backend.class_unions(layer, reach_geo, store=store)
             projected = {k: to_crs(g, CGCS2000, epsg) for k, g in unions.items()}
             constraints += _constraints(layer, rule, projected, industry, rules, config)
-            if rule == "park":
-                park += list(projected.values())
+            if rule == "park" and industry.modes.get(layer.kind) != "ignore":
+                park += list(projected.values())  # parks count where the rules say so
             elif rule == "land_use":
                 suitable += [g for k, g in projected.items()
                              if suits(k, industry.suitable_landuse)]

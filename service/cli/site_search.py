@@ -40,6 +40,7 @@ def site_search(
     """Find where a project can go: candidates the vetting passes, ranked, with reasons."""
     from blueprint.analysis.amounts import parse_demands
     from blueprint.analysis.capacity import parse_emissions
+    from blueprint.analysis.counties import admin_counties
     from blueprint.analysis.site_search import SearchRequest, result_json, search_sites
     from blueprint.analysis.site_search.config import load_search_config
     from blueprint.analysis.site_search.inputs import parse_area, parse_point
@@ -64,6 +65,7 @@ def site_search(
 
             result = search_sites(request, rules=ruleset, config=config, progress=step,
                                   store=reading_store(store, ledger=bool(request.demands)))
+        names = admin_counties(store=store) if format == "table" else {}
     finally:
         store.close()
     doc = result_json(result)
@@ -72,7 +74,7 @@ def site_search(
     elif format == "geojson":
         print_json(_geojson(doc))
     else:
-        _print_table(doc)
+        _print_table(doc, names)
 
 
 def _store_with_layers() -> Any:
@@ -101,14 +103,22 @@ def _geojson(doc: dict[str, Any]) -> dict[str, Any]:
             "notes_zh": doc["notes_zh"]}
 
 
-def _print_table(doc: dict[str, Any]) -> None:
-    rows = [[str(c["rank"]), c["id"], SOURCE_ZH[c["source"]], VERDICT_ZH[c["verdict"]],
+def _print_table(doc: dict[str, Any], names: dict[str, str]) -> None:
+    """The candidates, each with its county by name (``names``: code → name), as the 找地块
+    card lists them: a search of every county said nowhere where a candidate lies."""
+    rows = [[str(c["rank"]), c["id"], SOURCE_ZH[c["source"]],
+             _county(c["report"]["county"], names), VERDICT_ZH[c["verdict"]],
              f"{c['score']:.1f}", f"{c['area_m2'] / 10_000:.4f}", "；".join(c["reasons_zh"])]
             for c in doc["candidates"]]
     if rows:
-        table("精准选址候选地块", ["排名", "编号", "来源", "初审结论", "得分", "面积（公顷）",
-                            "理由"], rows)
+        table("精准选址候选地块", ["排名", "编号", "来源", "县区", "初审结论", "得分",
+                            "面积（公顷）", "理由"], rows)
     for note in doc["notes_zh"]:
         out.print(f"提示：{note}", markup=False)
     if doc["blocked_zh"]:
         out.print(f"未找到候选地块：{doc['blocked_zh']}", style="bold")
+
+
+def _county(code: str | None, names: dict[str, str]) -> str:
+    """A candidate's county by name (its code when the layer names it not; blank: none)."""
+    return names.get(code, code) if code else ""

@@ -163,11 +163,23 @@ window.BlueprintSearch = function (bp) {
 
   /* A county's staff save projects of their county only (the new-project form offers no
    * other): a candidate in another county (全部县区 chosen) says so instead of offering
-   * 保存为项目, which filed it under their county with its site elsewhere. */
+   * 保存为项目, which filed it under their county with its site elsewhere. A candidate
+   * partly in their county is theirs, as the check panel and the server read it (its
+   * report's county, where most of it lies, said it was not: on a county line the list
+   * refused what its report then offered). */
   var OWN_COUNTY = $("bp-search").dataset.county || "";
+  var KINDS = bp.config.kinds || {};
+  function countiesOf(c) {
+    var codes = [];
+    ((c.report && c.report.findings) || []).forEach(function (f) {
+      if ((KINDS[f.kind] || {}).county) { codes = codes.concat(f.feature_ids || []); }
+    });
+    return codes;
+  }
   function elsewhere(c) {
     var code = c.report && c.report.county;
-    if (!OWN_COUNTY || !code || code === OWN_COUNTY) { return ""; }
+    if (!OWN_COUNTY || !code || code === OWN_COUNTY ||
+        countiesOf(c).indexOf(OWN_COUNTY) >= 0) { return ""; }
     return "位于" + esc(COUNTY_NAMES[code] || code) + "，不在您所属的" +
       esc(COUNTY_NAMES[OWN_COUNTY] || OWN_COUNTY) + "，不能保存为项目";
   }
