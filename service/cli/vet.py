@@ -230,8 +230,10 @@ def vet_batch(
 ) -> None:
     """Vet many sites on all cores with a progress bar; bad files are reported, not fatal."""
     output_file(output, where="--output", force=force)  # before the work, not after it
+    # a path named is vetted whatever it is (one missing or mistyped: its error line, not
+    # left out unsaid); a folder's files by their suffix
     files = [p for s in sites for p in (sorted(s.iterdir()) if s.is_dir() else [s])
-             if p.suffix.lower() in SITE_SUFFIXES or (p == s and p.suffix.lower() == ".json")]
+             if p == s or p.suffix.lower() in SITE_SUFFIXES]
     if not files:
         raise BadInput("no site files found (.txt, .geojson, .gpkg, .shp, .zip, .kml)",
                        message_zh="没有找到地块文件")
