@@ -178,6 +178,7 @@ def vet(
 def _read_points(path: Path, crs: str | None, encoding: str | None) -> Any:
     """The site in a point table: a file (or ``-``, standard input), at most
     :data:`~layers.coordfile.table.MAX_TEXT` bytes, UTF-8 or GBK as a coordinate file."""
+    import os
     import sys
 
     from blueprint.analysis.site import site_from_points
@@ -195,6 +196,9 @@ def _read_points(path: Path, crs: str | None, encoding: str | None) -> Any:
             raise TooLarge(f"more than {MAX_TEXT:,} bytes of points on standard input",
                            message_zh=f"标准输入的界址点坐标超过 {MAX_TEXT:,} 字节", where="-")
     else:
+        if os.path.isdir(path):
+            raise BadInput(f"{path} is a folder; give the file of points", where=str(path),
+                           message_zh=f"{path.name} 是文件夹，请指定界址点坐标表文件")
         check_size(path, max_bytes=MAX_TEXT)
         data = path.read_bytes()
     source = PASTED if stdin else path.name
