@@ -124,6 +124,23 @@ def test_the_joint_meeting(blueprint: Any) -> None:
     assert "确需实施" in blueprint("meeting", "list", "--all").stdout
 
 
+def test_users_add_refuses_a_county_the_city_does_not_know(blueprint: Any, city: Store
+                                                           ) -> None:
+    """A county code mistyped (371052 for 371502) was taken: a county user bound to no
+    county of the city, who could never act. Refused naming the known codes, nobody added."""
+    from blueprint.layers.errors import NotFound
+    from blueprint.layers.users import list_users
+
+    before = [u.name for u in list_users(store=city)]
+    refused = blueprint("users", "add", "王科长", "--role", "county_quota_manager", "--county",
+                        "371052", ok=False)
+    assert isinstance(refused.exception, NotFound), refused.exception
+    assert refused.exception.where == "--county" and "371502" in refused.exception.message_zh
+    assert [u.name for u in list_users(store=city)] == before
+    blueprint("users", "add", "王科长", "--role", "county_quota_manager", "--county", "371502")
+    assert [u.county for u in list_users(store=city) if u.name == "王科长"] == ["371502"]
+
+
 def test_users_list_disable_rotate_and_password(blueprint: Any, city: Store) -> None:
     made = blueprint("users", "add", "环保局张科长", "--role", "department", "--department",
                      "ee", "--password-prompt", input="long-enough-1\nlong-enough-1\n")
