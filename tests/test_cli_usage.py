@@ -304,6 +304,33 @@ def test_a_file_name_too_long_for_the_file_system_is_no_such_file(tmp_path: Path
     assert err == f"error: {cut}: no such file: {cut} (文件不存在：{cut})\n"
 
 
+@pytest.mark.parametrize("args", [["backup"], ["quota", "export", "--output"],
+                                  ["vet-batch", "a.geojson", "--output"]], ids=" ".join)
+def test_an_output_name_too_long_for_the_file_system_is_said_so(
+        store: Store, tmp_path: Path, args: list[str]) -> None:
+    """(It was "internal error: OSError: [Errno 36] File name too long", exit 1.)"""
+    name = tmp_path / ("x" + "a" * 300)
+    code, out, err = cli(store, [*args, str(name)])
+    assert (code, out) == (2, "")
+    assert err.startswith("error: ") and err.endswith("：文件名过长)\n"), err
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("x")]
+
+
+def test_bulletin_under_a_file_is_refused_before_the_work(ledger: Store, tmp_path: Path
+                                                         ) -> None:
+    """--out with a file in its way (a.xlsx/2026-05) ended, after the bulletin was built,
+    in "internal error: NotADirectoryError" (exit 1); a name too long, in OSError."""
+    work = tmp_path / "bulletins"
+    work.mkdir()
+    (work / "a.xlsx").write_text("keep", encoding="utf-8")
+    for out_dir, said in [(work / "a.xlsx" / "2026-05", "是文件而不是文件夹"),
+                          (work / ("x" * 300) / "2026-05", "：文件名过长")]:
+        code, out, err = cli(ledger, ["bulletin", "--month", "2026-05", "--out", str(out_dir),
+                                      "--no-pdf"])
+        assert (code, out) == (2, "") and said in err, err
+    assert [p.name for p in work.iterdir()] == ["a.xlsx"]
+
+
 def test_quota_export_over_an_existing_file_needs_force(store: Store, tmp_path: Path) -> None:
     """As backup and vet-batch --output: refused before the ledger is read (it wrote over)."""
     kept = tmp_path / "balances.xlsx"
