@@ -65,6 +65,21 @@ def test_a_usage_error_is_one_line_in_chinese_naming_the_option_and_value(
     assert "Usage:" not in err and "Try '" not in err
 
 
+def test_ctrl_c_says_the_command_was_stopped(store: Store, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    """typer turns a Ctrl-C into a silent exit 130: the command stopped with nothing said
+    (the "aborted" line was never reached)."""
+    from blueprint.service.cli import layers
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(layers, "print_json", interrupted)
+    monkeypatch.setattr(layers, "table", interrupted)
+    code, out, err = cli(store, ["layers", "list", "--format", "json"])
+    assert (code, out, err) == (130, "", "aborted (已中断)\n")
+
+
 def test_help_and_a_bare_group_still_show_the_help(tmp_path: object) -> None:
     code, out, err = usage(["vet", "--help"], tmp_path)
     assert code == 0 and out.startswith("Usage: blueprint vet [OPTIONS]") and err == ""
