@@ -421,7 +421,9 @@ def check_revision(code: str, *, user: User, store: Store, reason: str,
     _require_reason(reason)
     values = check_input(data) if data is not None else {}
     if site is not None:  # read outside the write (a project's county never changes)
-        require_site_in_county(user, get_project(code, store=store).county, site, store=store)
+        county = get_project(code, store=store).county
+        require_staff(user, county, store=store)  # another county's user: said as such first
+        require_site_in_county(user, county, site, store=store)
     return values
 
 
