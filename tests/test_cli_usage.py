@@ -331,6 +331,15 @@ def test_an_output_name_too_long_for_the_file_system_is_said_so(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("x")]
 
 
+def test_vet_batch_with_a_site_name_too_long_is_not_an_internal_error(
+        store: Store, tmp_path: Path) -> None:
+    """(Its folder check raised OSError, exit 1; now the name goes on as a file to vet, and
+    this store, with no layers, is said to be empty.)"""
+    code, out, err = cli(store, ["vet-batch", str(tmp_path / ("x" * 300)), "--output",
+                                 str(tmp_path / "r.jsonl")])
+    assert (code, out) == (2, "") and "internal error" not in err, err
+
+
 def test_bulletin_under_a_file_is_refused_before_the_work(ledger: Store, tmp_path: Path
                                                          ) -> None:
     """--out with a file in its way (a.xlsx/2026-05) ended, after the bulletin was built,

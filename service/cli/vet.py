@@ -233,10 +233,12 @@ def vet_batch(
     force: Annotated[bool, typer.Option(help="Replace an existing output file")] = False,
 ) -> None:
     """Vet many sites on all cores with a progress bar; bad files are reported, not fatal."""
+    import os
+
     output_file(output, where="--output", force=force)  # before the work, not after it
     # a path named is vetted whatever it is (one missing or mistyped: its error line, not
     # left out unsaid); a folder's files by their suffix
-    files = [p for s in sites for p in (sorted(s.iterdir()) if s.is_dir() else [s])
+    files = [p for s in sites for p in (sorted(s.iterdir()) if os.path.isdir(s) else [s])
              if p == s or p.suffix.lower() in SITE_SUFFIXES]
     if not files:
         raise BadInput("no site files found (.txt, .geojson, .gpkg, .shp, .zip, .kml)",
