@@ -4,6 +4,7 @@ checking its hash chain (:func:`verify_audit`)."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from blueprint.layers.audit_chain import GENESIS, row_hash
+from blueprint.layers.errors import BadInput
 from blueprint.layers.schema import audit_log
 from blueprint.layers.store import Store
 
@@ -85,13 +87,16 @@ def verify_audit(*, store: Store, expect_last: str | None = None,
     A row whose stored hash is not the hash of its content is ``edited``; a row whose
     ``prev_hash`` is not the hash of the row before it follows a ``missing`` (deleted)
     row; a row without a hash is ``unchained``. ``expect_last`` (a hash kept from an
-    earlier check) must still be in the chain, else rows were cut off the end.
+    earlier check) must still be in the chain, else rows were cut off the end; one that is
+    not a SHA-256 hash at all (64 hexadecimal digits; a copy cut short, another value) is
+    refused as bad input rather than reported as rows cut off.
 
     Examples
     --------
     >>> verify_audit(store=store).ok  # doctest: +SKIP
     True
     """
+    expect_last = None if expect_last is None else _kept_hash(expect_last)
     prev, count, seen_expected, last_id = GENESIS, 0, expect_last is None, 0
     while True:
         with store.read() as conn:
@@ -109,6 +114,17 @@ def verify_audit(*, store: Store, expect_last: str | None = None,
     if not seen_expected:
         return AuditCheck(False, count, prev, None, "truncated", _PROBLEM_ZH["truncated"])
     return AuditCheck(True, count, prev, message_zh=f"审计日志完整：{count} 条记录，哈希链无断裂")
+
+
+def _kept_hash(value: str) -> str:
+    """A hash kept from an earlier check, as the chain writes it (lower-case hex)."""
+    kept = value.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", kept):
+        raise BadInput(f"{value[:80]!r} is not an audit hash (64 hexadecimal digits, as "
+                       "`audit verify` prints last_hash)", where="last_hash",
+                       message_zh=f"“{value[:80]}”不是审计日志的哈希值（应为 64 位十六进制数，"
+                                  "即 audit verify 输出的 last_hash）")
+    return kept
 
 
 _PROBLEM_ZH = {

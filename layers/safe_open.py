@@ -178,20 +178,41 @@ def check_size(path: Path, *, max_bytes: int, shown: str | None = None) -> int:
     if not there:
         raise InvalidFile(f"no such file: {path}", message_zh=f"文件不存在：{path.name}",
                           where=str(path))
-    size = (sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
-            if path.is_dir() else path.stat().st_size)
+    size = _folder_size(path, max_bytes) if path.is_dir() else path.stat().st_size
     if size == 0 and path.is_dir():  # (an empty name is the current folder)
         raise InvalidFile(f"the folder {shown or path} holds no file: give a file",
                           message_zh=f"文件夹“{shown or path}”中没有文件，请指定数据文件",
                           where=shown or str(path))
     if size == 0:
         raise InvalidFile("the file is empty", message_zh="文件为空", where=shown)
+    if size > max_bytes and path.is_dir():
+        raise TooLarge(f"the folder holds more than the limit of {max_bytes / MB:.0f} MB",
+                       message_zh=f"文件夹中的文件超过上限 {max_bytes / MB:.0f} MB", where=shown)
     if size > max_bytes:
         raise TooLarge(f"the file is {size / MB:.0f} MB, more than the limit of "
                        f"{max_bytes / MB:.0f} MB",
                        message_zh=f"文件过大（{size / MB:.0f} MB，上限 {max_bytes / MB:.0f} MB）",
                        where=shown)
     return size
+
+
+def _folder_size(path: Path, max_bytes: int) -> int:
+    """The bytes of the files in the folder ``path``, counted until past ``max_bytes`` (a
+    home folder given by mistake is not walked to its end)."""
+    size = 0
+    for p in path.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            size += p.stat().st_size
+            if size > max_bytes:
+                break
+    return size
+
+
+def _folder_with_files(path: Path) -> bool:
+    try:
+        return path.is_dir() and next(path.iterdir(), None) is not None
+    except OSError:
+        return False
 
 
 @contextmanager
@@ -203,6 +224,8 @@ def opened(path: Path, *, limits: Limits = Limits(), allowed: frozenset[FileForm
     ``allowed`` narrows the formats (e.g. vectors only for a site).
     """
     shown = path.name
+    if _folder_with_files(path):  # not a File Geodatabase: said before its files are counted
+        sniff(path, shown=shown, allowed=allowed)
     check_size(path, max_bytes=limits.max_bytes)
     found = sniff(path, shown=shown, allowed=allowed)
     with tempfile.TemporaryDirectory(prefix="blueprint-open-") as work:

@@ -65,6 +65,21 @@ def test_a_usage_error_is_one_line_in_chinese_naming_the_option_and_value(
     assert "Usage:" not in err and "Try '" not in err
 
 
+def test_ctrl_c_says_the_command_was_stopped(store: Store, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    """typer turns a Ctrl-C into a silent exit 130: the command stopped with nothing said
+    (the "aborted" line was never reached)."""
+    from blueprint.service.cli import layers
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(layers, "print_json", interrupted)
+    monkeypatch.setattr(layers, "table", interrupted)
+    code, out, err = cli(store, ["layers", "list", "--format", "json"])
+    assert (code, out, err) == (130, "", "aborted (已中断)\n")
+
+
 def test_help_and_a_bare_group_still_show_the_help(tmp_path: object) -> None:
     code, out, err = usage(["vet", "--help"], tmp_path)
     assert code == 0 and out.startswith("Usage: blueprint vet [OPTIONS]") and err == ""
@@ -302,6 +317,42 @@ def test_a_file_name_too_long_for_the_file_system_is_no_such_file(tmp_path: Path
     assert (code, out) == (2, "")
     cut = "x" + "a" * 59 + "…"
     assert err == f"error: {cut}: no such file: {cut} (文件不存在：{cut})\n"
+
+
+@pytest.mark.parametrize("args", [["backup"], ["quota", "export", "--output"],
+                                  ["vet-batch", "a.geojson", "--output"]], ids=" ".join)
+def test_an_output_name_too_long_for_the_file_system_is_said_so(
+        store: Store, tmp_path: Path, args: list[str]) -> None:
+    """(It was "internal error: OSError: [Errno 36] File name too long", exit 1.)"""
+    name = tmp_path / ("x" + "a" * 300)
+    code, out, err = cli(store, [*args, str(name)])
+    assert (code, out) == (2, "")
+    assert err.startswith("error: ") and err.endswith("：文件名过长)\n"), err
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("x")]
+
+
+def test_vet_batch_with_a_site_name_too_long_is_not_an_internal_error(
+        store: Store, tmp_path: Path) -> None:
+    """(Its folder check raised OSError, exit 1; now the name goes on as a file to vet, and
+    this store, with no layers, is said to be empty.)"""
+    code, out, err = cli(store, ["vet-batch", str(tmp_path / ("x" * 300)), "--output",
+                                 str(tmp_path / "r.jsonl")])
+    assert (code, out) == (2, "") and "internal error" not in err, err
+
+
+def test_bulletin_under_a_file_is_refused_before_the_work(ledger: Store, tmp_path: Path
+                                                         ) -> None:
+    """--out with a file in its way (a.xlsx/2026-05) ended, after the bulletin was built,
+    in "internal error: NotADirectoryError" (exit 1); a name too long, in OSError."""
+    work = tmp_path / "bulletins"
+    work.mkdir()
+    (work / "a.xlsx").write_text("keep", encoding="utf-8")
+    for out_dir, said in [(work / "a.xlsx" / "2026-05", "是文件而不是文件夹"),
+                          (work / ("x" * 300) / "2026-05", "：文件名过长")]:
+        code, out, err = cli(ledger, ["bulletin", "--month", "2026-05", "--out", str(out_dir),
+                                      "--no-pdf"])
+        assert (code, out) == (2, "") and said in err, err
+    assert [p.name for p in work.iterdir()] == ["a.xlsx"]
 
 
 def test_quota_export_over_an_existing_file_needs_force(store: Store, tmp_path: Path) -> None:

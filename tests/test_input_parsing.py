@@ -186,6 +186,36 @@ def test_an_empty_folder_is_not_called_an_empty_file(tmp_path) -> None:
     assert refused.value.message_zh == "文件为空"
 
 
+def test_a_folder_given_for_a_site_is_refused_for_what_it_is(tmp_path, monkeypatch) -> None:
+    """A folder that is no File Geodatabase (a home folder given by mistake) is said to be
+    one before its files are counted: ``blueprint vet /usr`` walked all of /usr (14 s) to say
+    "the file is 5998 MB"; a folder past the limit is called a folder, its files counted only
+    until past it. ``vet --points`` with a folder ended in "internal error:
+    IsADirectoryError" (exit 1)."""
+    from typer.testing import CliRunner
+
+    from blueprint.layers.errors import InvalidFile, RefusedFormat, TooLarge
+    from blueprint.layers.safe_open import Limits, check_size, opened
+    from blueprint.service.cli import app
+
+    folder = tmp_path / "资料"
+    (folder / "sub").mkdir(parents=True)
+    for i in range(3):
+        (folder / "sub" / f"{i}.txt").write_bytes(b"x" * 600)
+    with pytest.raises(RefusedFormat) as refused, opened(folder, limits=Limits(max_bytes=1000)):
+        pass
+    assert "不是 File Geodatabase" in refused.value.message_zh
+    with pytest.raises(TooLarge) as large:
+        check_size(folder, max_bytes=1000)
+    assert large.value.message_zh.startswith("文件夹中的文件超过上限")
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(tmp_path / "store"))
+    monkeypatch.delenv("BLUEPRINT_DATABASE_URL", raising=False)
+    for points in (folder, folder / "sub"):
+        result = CliRunner().invoke(app, ["vet", "--points", str(points)])
+        assert isinstance(result.exception, InvalidFile | BadInput), result.exception
+        assert "是文件夹，请指定界址点坐标表文件" in result.exception.message_zh
+
+
 def test_a_rules_file_without_industries_is_refused_as_such(tmp_path) -> None:
     """An empty (or industry-less) ``--rules`` file says so, not "unknown industry
     'industrial'; known: " at the first site."""

@@ -124,6 +124,40 @@ def test_the_joint_meeting(blueprint: Any) -> None:
     assert "确需实施" in blueprint("meeting", "list", "--all").stdout
 
 
+def test_another_countys_staff_revising_are_refused_as_such_whatever_the_site(
+        blueprint: Any, city: Store) -> None:
+    """阳谷县's staff revising a 东昌府区 project with a site in 茌平 were told the site was not
+    in 本县区（东昌府区）, "user 'nr_yg' files projects of county 371502 only", as if they
+    were 东昌府区's: the command checked the site before whose project it is (the API did
+    not). Now the refusal a site in 东昌府区 gets: their own county only."""
+    blueprint("projects", "create", "--name", "聊城新材料产业园一期", "--county", "371502",
+              "--industry", "industrial", "--investment", "3", "--unit", "某公司")
+    for site in ("03_farmland.txt", "02_redline_conflict.txt"):  # 茌平, 东昌府区
+        refused = blueprint("projects", "revise", "LC-2026-0001", "--reason", "调整选址",
+                            "--site", str(SITES / site), "--user", "nr_yg", ok=False)
+        assert isinstance(refused.exception, NotAllowed), refused.exception
+        assert refused.exception.message_zh == "用户“nr_yg”只能办理本县（阳谷县）的项目"
+    assert _json(blueprint("projects", "show", "LC-2026-0001", "--format", "json")
+                 )["site_version"] == 0
+
+
+def test_users_add_refuses_a_county_the_city_does_not_know(blueprint: Any, city: Store
+                                                           ) -> None:
+    """A county code mistyped (371052 for 371502) was taken: a county user bound to no
+    county of the city, who could never act. Refused naming the known codes, nobody added."""
+    from blueprint.layers.errors import NotFound
+    from blueprint.layers.users import list_users
+
+    before = [u.name for u in list_users(store=city)]
+    refused = blueprint("users", "add", "王科长", "--role", "county_quota_manager", "--county",
+                        "371052", ok=False)
+    assert isinstance(refused.exception, NotFound), refused.exception
+    assert refused.exception.where == "--county" and "371502" in refused.exception.message_zh
+    assert [u.name for u in list_users(store=city)] == before
+    blueprint("users", "add", "王科长", "--role", "county_quota_manager", "--county", "371502")
+    assert [u.county for u in list_users(store=city) if u.name == "王科长"] == ["371502"]
+
+
 def test_users_list_disable_rotate_and_password(blueprint: Any, city: Store) -> None:
     made = blueprint("users", "add", "环保局张科长", "--role", "department", "--department",
                      "ee", "--password-prompt", input="long-enough-1\nlong-enough-1\n")

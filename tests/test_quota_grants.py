@@ -78,6 +78,26 @@ def test_duplicates_and_missing_columns(tmp_path: Path) -> None:
         read_grants(tmp_path / "missing.csv")
 
 
+def test_a_gbk_file_as_excel_saves_it_is_granted_with_its_county_names(
+        store: Store, tmp_path: Path) -> None:
+    """Excel on a Chinese Windows writes its CSV in GBK: it was refused as 无法读取指标文件
+    (the English half: 'utf-8' codec can't decode byte 0xb6)."""
+    path = tmp_path / "指标.csv"
+    path.write_bytes((HEADER + "2026,371502,东昌府区,SO2,10,t/yr\n").encode("gbk"))
+    grant_from_csv(path, store=store, actor="test")
+    reserve = next(b for b in quota.balances(store=store) if b["type"] == "county")
+    assert (reserve["title"], reserve["granted"]) == ("东昌府区县级储备", Decimal("7"))
+
+
+def test_missing_columns_are_named_in_chinese(tmp_path: Path) -> None:
+    """指标文件缺少必需的列 said which only in English."""
+    (tmp_path / "cols.csv").write_text("year,kind,amount\n2026,energy,1\n", encoding="utf-8")
+    with pytest.raises(InvalidFile) as refused:
+        read_grants(tmp_path / "cols.csv")
+    assert refused.value.message_zh.startswith(
+        "指标文件缺少必需的列：county_code、county_name、unit（首行应为 year,county_code,")
+
+
 def test_a_changed_amount_for_a_granted_row_is_a_conflict(store: Store,
                                                           tmp_path: Path) -> None:
     grant_from_csv(_write(tmp_path / "a.csv", "2026,371502,东昌府区,SO2,10.5,t/yr"),

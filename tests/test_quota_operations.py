@@ -384,6 +384,17 @@ def test_paid_adjustment_records_the_price(store: Store) -> None:
     with pytest.raises(BadInput):
         quota.adjust(year=Y, kind="land", seller="371502", buyer="371521", amount="1",
                      price="1.234", user=CITY, reason="x", key=_key(), store=store, at=T0)
+    # past the API's bound of an amount (10^12): refused as the API refuses it, nothing
+    # written (1e20 was recorded; 1e30, past Decimal's 28 digits, was InvalidOperation, an
+    # internal error of `blueprint quota adjust`)
+    before = counts(store)
+    for price in ("1e20", "1e30", "1000000000000.01"):
+        with pytest.raises(BadInput) as huge:
+            quota.adjust(year=Y, kind="land", seller="371502", buyer="371521", amount="1",
+                         price=price, user=CITY, reason="x", key=_key(), store=store, at=T0)
+        assert (huge.value.where, huge.value.message_zh) == (
+            "price", f"调剂价款“{price}”过大（最多 1 万亿元）")
+    assert counts(store) == before
     check_invariants(store)
 
 

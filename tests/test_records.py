@@ -14,6 +14,7 @@ from projects_support import STAFF, T0, city, dept_user, park_project, site
 from blueprint.analysis.consultation import answer, start_round
 from blueprint.analysis.projects import create_project, vet_project
 from blueprint.layers.audit import verify_audit
+from blueprint.layers.errors import BadInput
 from blueprint.layers.store import Store, write_audit
 from blueprint.layers.users import create_user, disable_user, list_users
 
@@ -97,6 +98,19 @@ def test_the_chain_holds_and_names_the_last_hash(store: Store) -> None:
     check = verify_audit(store=store)
     assert (check.ok, check.rows, len(check.last_hash)) == (True, 5, 64)
     assert verify_audit(store=store, expect_last=check.last_hash).ok
+    # as pasted back from a mail: spaces around it, in capitals
+    assert verify_audit(store=store, expect_last=f" {check.last_hash.upper()}\n").ok
+
+
+@pytest.mark.parametrize("kept", ["abc", "", "g" * 64, "0" * 63, "0" * 65])
+def test_a_kept_hash_that_is_no_hash_is_refused_not_called_rows_cut_off(
+        store: Store, kept: str) -> None:
+    """A --last-hash cut short in a copy, or some other value, had been reported as
+    problem "truncated" (审计日志末尾的记录缺失, exit 1): a false alarm of tampering."""
+    _write(store, 2)
+    with pytest.raises(BadInput) as refused:
+        verify_audit(store=store, expect_last=kept)
+    assert refused.value.where == "last_hash" and "64 位十六进制数" in refused.value.message_zh
 
 
 def test_an_edited_row_is_caught(store: Store) -> None:

@@ -138,3 +138,29 @@ def test_vet_batch_on_two_workers_keeps_every_report(sample_store: Store,
         alone = vet_site(VetRequest(site=read_site(folder / f"s{i}.geojson")),
                          store=sample_store).to_json()
         assert {k: v for k, v in report.items() if k != "file"} == alone
+
+
+def test_vet_batch_says_every_path_named_even_a_missing_one(sample_store: Store,
+                                                           tmp_path: Path) -> None:
+    """A path named on the command line is vetted whatever its name: a mistyped folder or a
+    file of another suffix is one error line, as a bad file is. Both were left out unsaid
+    (已审查 1 个地块 for three paths named); a named folder's files are still taken by their
+    suffix (its README is not a site)."""
+    folder = tmp_path / "sites"
+    folder.mkdir()
+    _geojson(folder / "a.geojson", [_random_sites(1, seed=5)[0].geometry], name="甲")
+    (folder / "README.md").write_text("地块说明", encoding="utf-8")
+    (tmp_path / "plan.dxf").write_text("0\nSECTION\n", encoding="utf-8")
+    output = tmp_path / "reports.jsonl"
+    named = [folder, tmp_path / "sitez", tmp_path / "plan.dxf"]
+    done = subprocess.run([sys.executable, "-m", "blueprint.service", "vet-batch",
+                           *map(str, named), "--output", str(output), "--workers", "1"],
+                          cwd=REPO, env=_store_env(sample_store), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "已审查 3 个地块" in _plain(done.stdout) and "出错 2 个" in _plain(done.stdout)
+    lines = [json.loads(x) for x in output.read_text(encoding="utf-8").splitlines()]
+    assert [Path(x["file"]).name for x in lines] == ["a.geojson", "sitez", "plan.dxf"]
+    assert "error" not in lines[0]
+    assert lines[1]["error"]["message_zh"] == "文件不存在：sitez"
+    assert "不是可识别的 GIS 格式" in lines[2]["error"]["message_zh"]

@@ -90,7 +90,7 @@ class ProjectInput:
     name: str
     county: str
     industry: str
-    investment: Decimal  # 亿元
+    investment: Decimal | str  # 亿元 (text as typed: checked by check_input)
     responsible_unit: str
     level: str = "county"
     investor_type: str = "private"

@@ -77,15 +77,33 @@ def _text(value: str | None, where: str, required: bool = True) -> str | None:
     return text or None
 
 
+# An amount of a project (亿元, 万美元): at most the API's bound and PLACES decimal places,
+# so that its text fits the column (40 characters) on both engines.
+MAX_AMOUNT, PLACES = Decimal(10) ** 12, 6
+STEP = Decimal(10) ** -PLACES
+
+
 def _decimal(value: Any, where: str, positive: bool = True) -> Decimal:
     try:
-        number = Decimal(str(value))
+        number = Decimal(str(value).strip())
     except ArithmeticError:
         number = Decimal("NaN")
-    if not number.is_finite() or number < 0 or (positive and number == 0):
+    if not number.is_finite():
+        raise BadInput(f"{where} must be a decimal number, not {str(value)[:40]!r}",
+                       message_zh=f"{field_zh(where)}须为数字，如 8.5（不带单位和逗号），"
+                                  f"而非“{str(value)[:40]}”", where=where)
+    if number < 0 or (positive and number == 0):
         raise BadInput(f"{where} must be a positive decimal number, not {str(value)[:40]!r}",
                        message_zh=f"{field_zh(where)}必须是正数", where=where)
-    return number
+    if number > MAX_AMOUNT:
+        raise BadInput(f"{where} {str(value)[:40]} is implausibly large (at most {MAX_AMOUNT})",
+                       message_zh=f"{field_zh(where)}“{str(value)[:40]}”过大", where=where)
+    if number != number.quantize(STEP):
+        raise BadInput(f"{where} {str(value)[:40]} has more than {PLACES} decimal places",
+                       message_zh=f"{field_zh(where)}“{str(value)[:40]}”的小数位数过多"
+                                  f"（最多 {PLACES} 位）", where=where)
+    exponent = number.as_tuple().exponent  # an int: the number is finite
+    return number.quantize(STEP) if isinstance(exponent, int) and exponent < -PLACES else number
 
 
 def check_input(data: ProjectInput) -> dict[str, Any]:
@@ -414,8 +432,10 @@ def check_revision(code: str, *, user: User, store: Store, reason: str,
     _require_reason(reason)
     values = check_input(data) if data is not None else {}
     if site is not None:  # read outside the write (a project's county never changes)
+        county = get_project(code, store=store).county
+        require_staff(user, county, store=store)  # another county's user: said as such first
         check_site_vettable(site, (rules or load_rules()).min_overlap_m2)
-        require_site_in_county(user, get_project(code, store=store).county, site, store=store)
+        require_site_in_county(user, county, site, store=store)
     return values
 
 

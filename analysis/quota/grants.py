@@ -13,6 +13,7 @@ is granted anew by the next load, under the next key (``grant-csv:<year>:<county
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -80,18 +81,22 @@ def _row(record: dict[str, str], name: str, line: int) -> GrantRow:
 
 
 def read_grants(path: Path) -> list[GrantRow]:
-    """Read and check every row of a grant file; :class:`BadInput` names the line."""
+    """Read and check every row of a grant file; :class:`BadInput` names the line.
+
+    UTF-8 (BOM optional) or, failing that, GB18030/GBK: the CSV Excel writes on a Chinese
+    Windows (a coordinate file is read so too)."""
     try:
-        with Path(path).open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = set(COLUMNS) - set(reader.fieldnames or ())
-            if missing:
-                raise InvalidFile(f"missing columns: {', '.join(sorted(missing))}",
-                                  message_zh="指标文件缺少必需的列", where=str(path))
-            rows = [_row(r, Path(path).name, reader.line_num) for r in reader]
-    except (OSError, UnicodeDecodeError) as exc:
+        data = Path(path).read_bytes()
+    except OSError as exc:
         raise InvalidFile(f"cannot read {path}: {exc}", message_zh="无法读取指标文件",
                           where=str(path)) from None
+    reader = csv.DictReader(io.StringIO(_text(data, path), newline=""))
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
+    if missing:
+        raise InvalidFile(f"missing columns: {', '.join(missing)}", where=str(path),
+                          message_zh=f"指标文件缺少必需的列：{'、'.join(missing)}（首行应为 "
+                                     f"{','.join(COLUMNS)}）")
+    rows = [_row(r, Path(path).name, reader.line_num) for r in reader]
     keys = [r.key for r in rows]
     for i, key in enumerate(keys):
         if key in keys[:i]:
@@ -99,6 +104,16 @@ def read_grants(path: Path) -> list[GrantRow]:
                            message_zh="同一年度、县区和指标类型重复出现",
                            where=f"{Path(path).name}:{rows[i].line}")
     return rows
+
+
+def _text(data: bytes, path: Path) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidFile(f"cannot read {path}: neither UTF-8 nor GBK text", where=str(path),
+                      message_zh="无法读取指标文件：既不是 UTF-8 也不是 GBK 编码的文本")
 
 
 @dataclass(frozen=True)

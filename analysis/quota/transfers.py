@@ -146,11 +146,18 @@ def repay(*, loan_id: int, user: User, reason: str, key: str, store: Store,
     return execute(request, plan, store=store, rehearse=rehearse)
 
 
+MAX_PRICE = Decimal(10) ** 12  # yuan: the API's bound of an amount
+
+
 def _price(value: Decimal | str) -> Decimal:
     try:
         price = Decimal(str(value).strip())
     except InvalidOperation:
         price = Decimal("NaN")
+    if price.is_finite() and price > MAX_PRICE:
+        raise BadInput(f"price {value!r} is implausibly large (at most {MAX_PRICE} yuan)",
+                       message_zh=f"调剂价款“{str(value)[:40]}”过大（最多 1 万亿元）",
+                       where="price")
     if not price.is_finite() or price < 0 or price != price.quantize(Decimal("0.01")):
         raise BadInput(f"price {value!r} must be a non-negative amount in yuan (2 decimals)",
                        message_zh="调剂价款应为不小于零的金额（元，最多两位小数）", where="price")

@@ -68,6 +68,45 @@ def output_file(path: Path, *, where: str, force: bool | None = None) -> Path:
     """``path`` as a file the command will write, checked before any work: not a folder,
     in a folder that exists and may be written; with ``force`` given (the command's
     ``--force``), a file that exists only with it."""
+    try:
+        return _output_file(path, where=where, force=force)
+    except OSError as exc:  # a name too long for the file system (ENAMETOOLONG) …
+        raise _unusable(path, where, exc) from None
+
+
+def output_folder(path: Path, *, where: str) -> Path:
+    """``path`` as a folder the command will make (with its parents) and write files in,
+    checked before any work: its nearest part that exists is a folder that may be
+    written; a file in the way is refused naming it."""
+    from blueprint.layers.errors import BadInput
+
+    try:
+        there = next(p for p in (path, *path.parents) if p.exists())
+    except OSError as exc:  # a name too long for the file system (ENAMETOOLONG) …
+        raise _unusable(path, where, exc) from None
+    if not there.is_dir():
+        raise BadInput(f"{where} {there} is a file, not a folder", where=where,
+                       message_zh=f"{where} {there} 是文件而不是文件夹")
+    if not os.access(there, os.W_OK | os.X_OK):
+        raise BadInput(f"cannot write in the folder {there}", where=where,
+                       message_zh=f"无权写入文件夹 {there}")
+    return path
+
+
+def _unusable(path: Path, where: str, exc: OSError) -> Exception:
+    """The error of a path the file system refuses (its reason in Chinese where known)."""
+    import errno
+
+    from blueprint.layers.errors import BadInput
+
+    reason_zh = {errno.ENAMETOOLONG: "文件名过长", errno.ENOTDIR: "路径中有一段是文件而不是文件夹",
+                 errno.EACCES: "无权访问", errno.EROFS: "只读文件系统",
+                 errno.ENOENT: "路径不存在"}.get(exc.errno or 0, exc.strerror or "无法访问")
+    return BadInput(f"{path}: {exc.strerror or exc}", where=where,
+                    message_zh=f"无法使用 {path}：{reason_zh}")
+
+
+def _output_file(path: Path, *, where: str, force: bool | None) -> Path:
     from blueprint.layers.errors import BadInput
 
     if force is False and path.exists() and not path.is_dir():

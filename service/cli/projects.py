@@ -92,8 +92,6 @@ def create_cmd(
         newly_planned: bool = False, cross_county: bool = False,
         user: UserName = None, format: Format = "table") -> None:
     """Plan a project (策划生成); with --site, vet it at once and store the report."""
-    from decimal import Decimal
-
     from blueprint.analysis.amounts import parse_demands
     from blueprint.analysis.capacity import parse_emissions
     from blueprint.analysis.projects import ProjectInput, create_project, vet_project
@@ -101,7 +99,7 @@ def create_cmd(
     store = open_store()
     actor = acting_user(store, user)
     data = ProjectInput(name=name, county=county, industry=industry,
-                        investment=Decimal(investment), responsible_unit=unit, level=level,
+                        investment=investment, responsible_unit=unit, level=level,
                         investor_type=investor_type, origin=origin,
                         demands=parse_demands(demand), emissions=parse_emissions(emissions),
                         service_officer=officer, tags=tuple(tag or ()),

@@ -21,7 +21,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator, MutableMapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -245,8 +245,7 @@ def main() -> None:
         sys.stderr.write(error_line(exc))
         raise SystemExit(2) from None
     except (typer.Abort, KeyboardInterrupt):
-        sys.stderr.write("aborted\n")
-        raise SystemExit(130) from None
+        _aborted()
     except Exception as exc:  # click usage errors and the unexpected
         if isinstance(exc, _click_errors()):
             usage = _usage_error(exc)
@@ -260,8 +259,19 @@ def main() -> None:
         sys.stderr.write(shown(f"internal error: {exc.__class__.__name__}: {exc} "
                                "(set BLUEPRINT_DEBUG=1 for details)") + "\n")
         raise SystemExit(1) from None
+    if code == INTERRUPTED:  # typer's own Exit(130) for a Ctrl-C (no command exits so)
+        _aborted()
     if type(code) is int and code:  # a command's typer.Exit(N); never a bool it returned
         raise SystemExit(code)
+
+
+INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
+
+
+def _aborted() -> NoReturn:
+    """A Ctrl-C: one line saying so (typer turns it into a silent exit 130)."""
+    sys.stderr.write("aborted (已中断)\n")
+    raise SystemExit(INTERRUPTED)
 
 
 def debug() -> bool:

@@ -20,6 +20,7 @@ from blueprint.service.cli.console import (
     known_county,
     open_store,
     out,
+    output_folder,
     param_name,
     print_json,
     progress_bar,
@@ -393,11 +394,7 @@ def bulletin(month: Month,
         bulletin_xlsx,
     )
 
-    if out_dir.exists() and not out_dir.is_dir():
-        from blueprint.layers.errors import BadInput
-
-        raise BadInput(f"--out {out_dir} is a file, not a folder", where="--out",
-                       message_zh=f"--out {out_dir} 是文件而不是文件夹")
+    output_folder(out_dir, where="--out")  # before the work, not after it
     written = []
     with progress_bar() as bar:  # a few seconds, the PDF most (on a terminal only)
         step = bar.add_task("统计本月指标", total=3 if pdf else 2)

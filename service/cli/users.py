@@ -11,6 +11,7 @@ from blueprint.service.cli.console import (
     Format,
     china_time,
     err,
+    known_county,
     open_store,
     out,
     print_json,
@@ -44,12 +45,15 @@ def users_add(name: str,
                   "--temporary", help="The user must change the password at the first "
                   "sign-in (you chose it for them)")] = False) -> None:
     """Create a user and print their API token (shown once)."""
+    from blueprint.analysis.quota.balances import known_counties
     from blueprint.layers.users import create_user
 
     password = _ask_password() if password_prompt else None
     from blueprint.service.settings import get_settings
 
     store = open_store()
+    if county is not None and known_counties(store=store):  # (none yet: nothing to check)
+        county = known_county(county, store=store, where="--county")
     token = create_user(name, role, county, store=store, actor=local_actor(),
                         department=department, password=password,
                         token_days=get_settings().token_days, must_change=temporary)

@@ -178,6 +178,7 @@ def vet(
 def _read_points(path: Path, crs: str | None, encoding: str | None) -> Any:
     """The site in a point table: a file (or ``-``, standard input), at most
     :data:`~layers.coordfile.table.MAX_TEXT` bytes, UTF-8 or GBK as a coordinate file."""
+    import os
     import sys
 
     from blueprint.analysis.site import site_from_points
@@ -195,6 +196,9 @@ def _read_points(path: Path, crs: str | None, encoding: str | None) -> Any:
             raise TooLarge(f"more than {MAX_TEXT:,} bytes of points on standard input",
                            message_zh=f"标准输入的界址点坐标超过 {MAX_TEXT:,} 字节", where="-")
     else:
+        if os.path.isdir(path):
+            raise BadInput(f"{path} is a folder; give the file of points", where=str(path),
+                           message_zh=f"{path.name} 是文件夹，请指定界址点坐标表文件")
         check_size(path, max_bytes=MAX_TEXT)
         data = path.read_bytes()
     source = PASTED if stdin else path.name
@@ -229,9 +233,13 @@ def vet_batch(
     force: Annotated[bool, typer.Option(help="Replace an existing output file")] = False,
 ) -> None:
     """Vet many sites on all cores with a progress bar; bad files are reported, not fatal."""
+    import os
+
     output_file(output, where="--output", force=force)  # before the work, not after it
-    files = [p for s in sites for p in (sorted(s.iterdir()) if s.is_dir() else [s])
-             if p.suffix.lower() in SITE_SUFFIXES or (p == s and p.suffix.lower() == ".json")]
+    # a path named is vetted whatever it is (one missing or mistyped: its error line, not
+    # left out unsaid); a folder's files by their suffix
+    files = [p for s in sites for p in (sorted(s.iterdir()) if os.path.isdir(s) else [s])
+             if p == s or p.suffix.lower() in SITE_SUFFIXES]
     if not files:
         raise BadInput("no site files found (.txt, .geojson, .gpkg, .shp, .zip, .kml)",
                        message_zh="没有找到地块文件")
