@@ -6,8 +6,10 @@ candidates. No request leaves the machine, no console error (the page fixture of
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -262,3 +264,90 @@ def test_a_candidate_on_the_county_line_partly_theirs_is_offered_to_county_staff
     first.locator("[data-act=report]").click()
     page.locator("#bp-verdict").wait_for()
     assert page.locator("#bp-save-project").is_visible()  # the panel: as the list now
+
+
+def _answer(page: Any, run: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Click ``run`` and return what the page sent to ``/api/site-search`` and its answer."""
+    with page.expect_response("**/api/site-search", timeout=60000) as caught:
+        page.locator(run).click()
+    return caught.value.request.post_data_json, caught.value.json()
+
+
+def test_a_search_with_a_demand_the_county_cannot_cover_says_so(server, page):
+    """找地块 had no field for quota demands (要素需求), which the CLI (``--demand``) and the
+    API (``demands``) take: the card now sends them, checked as the page's number fields
+    are, and each candidate lists the API's reason. The sample's 东昌府区 holds 166.1778
+    公顷 of 新增建设用地指标 and the city pool 340.1654 (``blueprint quota balances``): 200
+    公顷 is more than the county's and less than both together."""
+    sign_in(page, server, COUNTY_STAFF, "/")
+    page.locator(".bp-county-label").first.wait_for()
+    page.locator("#bp-search > summary").click()
+    page.fill("#bp-search-area", "12")
+    page.select_option("#bp-search-source", "land_bank")
+    page.locator("#bp-search summary", has_text="要素需求").click()
+    land = page.get_by_label("新增建设用地指标（公顷）", exact=True).and_(
+        page.locator("[data-search-demand]"))
+    land.fill("-1")  # refused before any request, named as the project form names it
+    page.locator("#bp-search-run").click()
+    error = page.locator("#bp-search-field-error")
+    expect(error).to_have_text("“新增建设用地指标（公顷）”不能小于 0，请改正后重试。")
+    assert land.get_attribute("aria-invalid") == "true"
+    land.fill("200")
+    sent, answer = _answer(page, "#bp-search-run")
+    assert sent["demands"] == {"new_construction_land": 200}, sent
+    page.locator(".bp-candidate-item").first.wait_for()
+    reason = "本县区新增建设用地指标不足，须使用市级统筹指标"
+    assert answer["candidates"], answer["blocked_zh"]
+    items = page.locator(".bp-candidate-item")
+    assert items.count() == len(answer["candidates"])
+    for item, candidate in zip(items.all(), answer["candidates"], strict=True):
+        assert reason in candidate["reasons_zh"], candidate["reasons_zh"]
+        assert item.locator(".bp-reasons li").all_inner_texts() == candidate["reasons_zh"]
+        assert "缺口 33.8222 公顷" in candidate["report"]["quota"]["message"]
+
+
+def test_a_signed_out_search_with_a_demand_shows_the_apis_refusal(server, page, console):
+    """Demands read a county's balances: signed out, the API refuses them (401), and the
+    card says its Chinese reason, no candidates listed."""
+    console.expect("401")
+    page.locator(".bp-county-label").first.wait_for()
+    page.locator("#bp-search > summary").click()
+    page.fill("#bp-search-area", "12")
+    page.locator("#bp-search summary", has_text="要素需求").click()
+    page.locator("[data-search-demand=energy]").fill("3000")
+    sent, answer = _answer(page, "#bp-search-run")
+    assert sent["demands"] == {"energy": 3000}
+    expect(page.locator("#bp-search-status .bp-error-zh")).to_have_text(answer["message_zh"])
+    assert "访问令牌" in answer["message_zh"]
+    assert page.locator(".bp-candidate-item").count() == 0
+
+
+def test_all_candidates_export_as_one_feature_collection(server, page):
+    """The card exported one candidate at a time: 导出全部候选 saves the search as the CLI's
+    ``--format geojson`` gives it, the allowed region then every candidate with its rank,
+    verdict, county, area and reasons, as the API answered the search shown."""
+    sign_in(page, server, COUNTY_STAFF, "/")
+    page.locator(".bp-county-label").first.wait_for()
+    page.locator("#bp-search > summary").click()
+    page.fill("#bp-search-area", "12")
+    sent, answer = _answer(page, "#bp-search-run")
+    page.locator(".bp-candidate-item").first.wait_for()
+    with page.expect_download(timeout=60000) as caught:
+        exported, _ = _answer(page, "#bp-search-export")
+    assert exported == {**sent, "format": "geojson"}
+    assert caught.value.suggested_filename == "找地块候选地块-东昌府区.geojson"
+    doc = json.loads(Path(caught.value.path()).read_text("utf-8"))
+    assert doc["type"] == "FeatureCollection"
+    kinds = [f["properties"]["kind"] for f in doc["features"]]
+    allowed = len(answer["allowed"]["features"])
+    assert kinds == ["allowed"] * allowed + ["candidate"] * len(answer["candidates"])
+    assert len(answer["candidates"]) >= 2
+    for feature, candidate in zip(doc["features"][allowed:], answer["candidates"], strict=True):
+        props = feature["properties"]
+        assert feature["id"] == candidate["id"]
+        for key in ("rank", "verdict", "area_m2", "reasons_zh", "score", "source"):
+            assert props[key] == candidate[key], key
+        assert props["county"] == "371502"  # searched in 东昌府区: every candidate there
+        assert feature["geometry"] == candidate["geometry"]
+    assert [f["properties"]["rank"] for f in doc["features"][allowed:]] == list(
+        range(1, len(answer["candidates"]) + 1))

@@ -357,6 +357,7 @@ def test_cli_table_json_and_geojson(synthetic):
     kinds = [f["properties"]["kind"] for f in doc["features"]]
     assert kinds.count("candidate") == 1 and "allowed" in kinds
     assert shape(doc["features"][-1]["geometry"]).is_valid
+    assert doc["features"][-1]["properties"]["county"] == "371502"  # the synthetic county
 
 
 def test_area_and_point_parsing():

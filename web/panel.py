@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from html import escape
 
+from blueprint.analysis.quota.kinds import KINDS
+
 ACCEPT = ".txt,.geojson,.json,.gpkg,.zip"
 # The coordinate systems a file without one (CSV, a Shapefile without .prj) is most likely in:
 # CGCS2000 lon/lat and the 3-degree Gauss-Krüger zones of the region, with the zone number in
@@ -60,6 +62,17 @@ def _search_emissions(pollutants: list[tuple[str, str]]) -> str:
     return _emission_fields("data-search-pollutant", pollutants)
 
 
+def _search_demands() -> str:
+    """A number field per quota kind, named as the project form's 要素需求 names it
+    (``{title}（{unit}）``, ``web/templates/_project_fields.html``), checked before a search
+    by ``web/static/fields.js`` as every number field of the panel."""
+    return "".join(
+        f'<label class="bp-emission">{escape(kind.title)}（{escape(kind.unit_zh)}）'
+        f'<input type="number" min="0" step="any" inputmode="decimal" '
+        f'data-search-demand="{escape(code)}"></label>'
+        for code, kind in KINDS.items())
+
+
 def _county_options(counties: list[tuple[str, str]], chosen: str = "") -> str:
     return '<option value="">全部县区</option>' + "".join(
         f'<option value="{escape(code)}"{" selected" if code == chosen else ""}>'
@@ -94,6 +107,10 @@ def search_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, s
       <summary>年排放量（可选）</summary>
       <div class="bp-emissions">{_search_emissions(pollutants)}</div>
     </details>
+    <details class="bp-search-demands">
+      <summary>要素需求（可选，须登录：核算县区指标余额）</summary>
+      <div class="bp-emissions">{_search_demands()}</div>
+    </details>
     <div class="bp-near">
       <button type="button" id="bp-search-near" class="bp-btn">在地图上点选参考位置</button>
       <span id="bp-search-near-text">按距县城远近排序</span>
@@ -108,6 +125,9 @@ def search_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, s
         <select id="bp-search-format">{"".join(
             f'<option value="{code}">{escape(title)}</option>'
             for code, title, _ in SITE_DOWNLOADS)}</select></label>
+      <button type="button" id="bp-search-export" class="bp-btn"
+              title="可用范围与全部候选地块（排名、初审结论、县区、面积、理由）"
+              >导出全部候选（GeoJSON）</button>
       <ol id="bp-candidates" class="bp-candidates"></ol>
     </div>
   </details>

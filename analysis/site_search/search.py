@@ -253,3 +253,20 @@ def result_json(result: SearchResult) -> dict[str, Any]:
         "blocked_zh": result.blocked_zh,
         "notes_zh": result.notes_zh,
     }
+
+
+def result_geojson(doc: dict[str, Any]) -> dict[str, Any]:
+    """One FeatureCollection of a search's JSON form ``doc`` (:func:`result_json`): the
+    allowed region (``kind`` allowed), then each candidate (``kind`` candidate; its rank,
+    verdict, score, reasons, area, county code and report as properties), for
+    ``blueprint site-search --format geojson``, ``POST /api/site-search`` with ``format``
+    geojson and the 找地块 card's 导出全部候选."""
+    feats = [{**f, "properties": {"kind": "allowed", **f["properties"]}}
+             for f in doc["allowed"]["features"]]
+    for c in doc["candidates"]:
+        props = {k: v for k, v in c.items() if k != "geometry"}
+        feats.append({"type": "Feature", "id": c["id"], "geometry": c["geometry"],
+                      "properties": {"kind": "candidate", "county": c["report"].get("county"),
+                                     **props}})
+    return {"type": "FeatureCollection", "features": feats, "blocked_zh": doc["blocked_zh"],
+            "notes_zh": doc["notes_zh"]}

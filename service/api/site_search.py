@@ -43,6 +43,9 @@ class SiteSearchIn(BaseModel):
     tolerance: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False,
                                     description="share of the area a land-bank parcel may "
                                     "differ by; none: the search file's (0.1 packaged)")
+    format: Literal["json", "geojson"] = Field(
+        default="json", description="json: the answer below; geojson: one FeatureCollection, "
+        "the allowed region then the candidates, as `blueprint site-search --format geojson`")
     _demands_at: str = PrivateAttr(default="body.demands")
 
     @model_validator(mode="wrap")
@@ -87,11 +90,17 @@ class SiteSearchOut(BaseModel):
 
 
 DOC: dict[int | str, dict[str, Any]] = {
-    200: {"model": SiteSearchOut, "description": "the allowed region and ranked candidates"}}
+    200: {"model": SiteSearchOut, "description": "the allowed region and ranked candidates "
+          "(format=json; format=geojson: one FeatureCollection of both)"}}
 
 
 def _search(body: SiteSearchIn, store: Store, rules: Any) -> dict[str, Any]:
-    from blueprint.analysis.site_search import SearchRequest, result_json, search_sites
+    from blueprint.analysis.site_search import (
+        SearchRequest,
+        result_geojson,
+        result_json,
+        search_sites,
+    )
     from blueprint.service.context import reading_store
 
     emissions = body_emissions(body.emissions, "body.emissions")
@@ -100,7 +109,8 @@ def _search(body: SiteSearchIn, store: Store, rules: Any) -> dict[str, Any]:
                             near=body.near, source=body.source, tolerance=body.tolerance)
     # read-only: the replica when there is one, the primary when the ledger is read (demands)
     reading = reading_store(store, ledger=bool(request.demands))
-    return result_json(search_sites(request, store=reading, rules=rules))
+    doc = result_json(search_sites(request, store=reading, rules=rules))
+    return result_geojson(doc) if body.format == "geojson" else doc
 
 
 @router.post("/site-search", summary="Find sites for a project / 精准选址", responses=DOC,

@@ -41,7 +41,12 @@ def site_search(
     from blueprint.analysis.amounts import parse_demands
     from blueprint.analysis.capacity import parse_emissions
     from blueprint.analysis.counties import admin_counties
-    from blueprint.analysis.site_search import SearchRequest, result_json, search_sites
+    from blueprint.analysis.site_search import (
+        SearchRequest,
+        result_geojson,
+        result_json,
+        search_sites,
+    )
     from blueprint.analysis.site_search.config import load_search_config
     from blueprint.analysis.site_search.inputs import parse_area, parse_point
     from blueprint.service.context import reading_store, rules_from_settings
@@ -72,7 +77,7 @@ def site_search(
     if format == "json":
         print_json(doc)
     elif format == "geojson":
-        print_json(_geojson(doc))
+        print_json(result_geojson(doc))
     else:
         _print_table(doc, names)
 
@@ -89,18 +94,6 @@ def _store_with_layers() -> Any:
         store.close()
         raise EmptyStore.at(store.location)
     return store
-
-
-def _geojson(doc: dict[str, Any]) -> dict[str, Any]:
-    """One FeatureCollection: the allowed region, then each candidate (its report inside)."""
-    feats = [{**f, "properties": {"kind": "allowed", **f["properties"]}}
-             for f in doc["allowed"]["features"]]
-    for c in doc["candidates"]:
-        props = {k: v for k, v in c.items() if k != "geometry"}
-        feats.append({"type": "Feature", "id": c["id"], "geometry": c["geometry"],
-                      "properties": {"kind": "candidate", **props}})
-    return {"type": "FeatureCollection", "features": feats, "blocked_zh": doc["blocked_zh"],
-            "notes_zh": doc["notes_zh"]}
 
 
 def _print_table(doc: dict[str, Any], names: dict[str, str]) -> None:

@@ -2,7 +2,10 @@
  * emissions, a point to be near); the allowed region is shaded (green: pass, amber:
  * conditional), the candidates numbered on the map and listed; a candidate opens its
  * report in the check panel (check.js), downloads as a file (POST /api/sites/download) and
- * becomes a project (the 保存为项目 flow after a check). */
+ * becomes a project (the 保存为项目 flow after a check). Quota demands (要素需求) are sent
+ * as the API's demands (its answer says what a signed-out user is refused); 导出全部候选
+ * asks the API for the same search as one FeatureCollection (format geojson: the CLI's
+ * --format geojson), the allowed region and every candidate. */
 window.BlueprintSearch = function (bp) {
   "use strict";
   var map = bp.map, base = bp.config.base, esc = bp.escapeHtml, check = bp.check || {};
@@ -15,7 +18,7 @@ window.BlueprintSearch = function (bp) {
   map.createPane("bpSearch").style.zIndex = 430; // over the layers, under a check's result
   var renderer = L.svg({ pane: "bpSearch" });
   var layer = L.featureGroup().addTo(map);
-  var near = null, nearMarker = null, picking = false, ctrl = null, shown = [];
+  var near = null, nearMarker = null, picking = false, ctrl = null, shown = [], asked = null;
 
   function status(kind, html) {
     var box = $("bp-search-status");
@@ -32,10 +35,20 @@ window.BlueprintSearch = function (bp) {
     return out;
   }
 
+  /* 要素需求: kind code → amount, blank fields left out (the API checks the amounts) */
+  function demands() {
+    var out = {};
+    document.querySelectorAll("[data-search-demand]").forEach(function (input) {
+      if (input.value !== "") { out[input.dataset.searchDemand] = Number(input.value); }
+    });
+    return out;
+  }
+
   function body() {
     var ha = Number($("bp-search-area").value);
     var out = { industry: $("bp-search-industry").value, area_m2: ha * 10000,
       emissions: emissions(), source: $("bp-search-source").value };
+    if (Object.keys(demands()).length) { out.demands = demands(); }
     if ($("bp-search-county").value) { out.county = $("bp-search-county").value; }
     if (near) { out.near = [near.lng, near.lat]; }
     return out;
@@ -56,11 +69,11 @@ window.BlueprintSearch = function (bp) {
       return;
     }
     if (ctrl) { ctrl.abort(); }
-    var mine = ctrl = new AbortController();
+    var mine = ctrl = new AbortController(), sent = body();
     status("busy", "<span class='bp-spinner'></span>正在查找可用地块，请稍候…");
     $("bp-search-run").disabled = true;
     fetch(base + "/api/site-search", { method: "POST", signal: mine.signal,
-      headers: { "Content-Type": "application/json" }, body: JSON.stringify(body()) })
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(sent) })
       .then(function (r) {
         return r.json().catch(function () { return {}; }).then(function (b) {
           return { ok: r.ok, body: b };
@@ -73,6 +86,7 @@ window.BlueprintSearch = function (bp) {
             esc(res.body.message_zh || "查找失败，请检查输入后重试。") + "</p>");
           return;
         }
+        asked = sent;
         show(res.body);
       }).catch(function (err) {
         if (err && err.name === "AbortError") { return; }
@@ -88,6 +102,7 @@ window.BlueprintSearch = function (bp) {
   function forget() {
     layer.clearLayers();
     shown = [];
+    asked = null;
     $("bp-candidates").innerHTML = "";
     notes([]);
     $("bp-search-result").hidden = true;
@@ -128,6 +143,7 @@ window.BlueprintSearch = function (bp) {
     /* and so is its outline, which a click on the number reaches */
     outlines.reverse().forEach(function (outline) { outline.bringToFront(); });
     $("bp-search-result").hidden = false;
+    $("bp-search-export").hidden = !shown.length;
     notes(result.notes_zh || []);
     $("bp-search-summary").textContent = result.blocked_zh ? result.blocked_zh :
       "找到 " + shown.length + " 个推荐地块，按通过优先、得分从高到低排列；点击查看初审报告。";
@@ -210,6 +226,41 @@ window.BlueprintSearch = function (bp) {
       pick(i);
     }
   });
+
+  /* 导出全部候选: the search shown, asked again as GeoJSON, saved as one file. */
+  function exportAll() {
+    if (!asked) { return; }
+    var button = $("bp-search-export"), text = button.textContent;
+    button.disabled = true;
+    button.textContent = "正在导出…";
+    fetch(base + "/api/site-search", { method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(Object.assign({}, asked, { format: "geojson" })) })
+      .then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (b) {
+          if (!r.ok) {
+            status("error", "<b>未能导出</b><p class='bp-error-zh'>" +
+              esc(b.message_zh || "导出失败，请重试。") + "</p>");
+            return;
+          }
+          var county = COUNTY_NAMES[asked.county] || asked.county || "全部县区";
+          var a = document.createElement("a");
+          a.href = URL.createObjectURL(new Blob([JSON.stringify(b, null, 2)],
+            { type: "application/geo+json" }));
+          a.download = "找地块候选地块-" + county + ".geojson";
+          document.body.appendChild(a);
+          a.click();
+          a.remove();
+          setTimeout(function () { URL.revokeObjectURL(a.href); }, 0);
+        });
+      }).catch(function () {
+        status("error", "无法连接服务，请确认服务仍在运行后重试。");
+      }).then(function () {
+        button.disabled = false;
+        button.textContent = text;
+      });
+  }
+  $("bp-search-export").addEventListener("click", exportAll);
 
   /* 参考位置: the next click on the map; ranking then prefers candidates near it. */
   /* The button starts picking and, pressed again while picking (or Esc), calls it off: a
