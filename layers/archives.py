@@ -21,13 +21,18 @@ MB = 1024 * 1024
 # whatever the suffix says, the bytes decide.
 DATA_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".tif", ".tiff", ".vrt", ".kml", ".kmz",
                  ".gml", ".fgb", ".sqlite", ".tab")
+# Compression methods Python's zipfile unpacks; another (Deflate64, AES …) is refused by name.
+UNPACKED_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2,
+                              zipfile.ZIP_LZMA})
+MAX_NAME_BYTES = 255  # one file or folder name, as Linux file systems allow
+
 
 def unzip(path: Path, target: Path, limits: Limits) -> Path:
     """Unpack ``path`` under the limits into ``target``; return the one data file (or .gdb)."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = _members(archive, path.name, limits)
-            data = _data_file([m.filename for m in members], path.name)
+            data = _data_file([m.filename.replace("\\", "/") for m in members], path.name)
             written = 0
             for member in members:
                 written += _extract(archive, member, target, limits.max_unzipped_bytes - written,
@@ -63,7 +68,51 @@ def _members(archive: zipfile.ZipFile, shown: str, limits: Limits) -> list[zipfi
                 or ":" in parts[0]:
             raise RefusedFormat(f"unsafe path in the zip: {info.filename}",
                                 message_zh=f"压缩包内含不安全的路径：{info.filename}", where=shown)
+        _check_unpackable(info, parts, shown)
+    _check_no_clash(infos, shown)
     return infos
+
+
+def _check_unpackable(info: zipfile.ZipInfo, parts: tuple[str, ...], shown: str) -> None:
+    """Refuse an entry we could not unpack (encrypted, an unknown compression, a name too
+    long for a file system) before anything is written, naming it."""
+    where = f"{shown}/{info.filename}"
+    if info.flag_bits & 0x1:
+        raise RefusedFormat(f"{info.filename} in the zip is encrypted; send it without a "
+                            "password", message_zh=f"压缩包内文件“{info.filename}”已加密，"
+                            "请去掉密码后重新打包", where=where)
+    if info.compress_type not in UNPACKED_METHODS:
+        raise RefusedFormat(f"{info.filename} in the zip is compressed by a method that is not "
+                            f"supported (method {info.compress_type}); zip it again with the "
+                            "usual method (Deflate)", message_zh=f"压缩包内文件“{info.filename}”"
+                            f"的压缩方式（{info.compress_type}）不受支持，请用常规方式（Deflate）"
+                            "重新打包", where=where)
+    if any(len(part.encode()) > MAX_NAME_BYTES for part in parts):
+        raise RefusedFormat(f"a name in the zip is longer than {MAX_NAME_BYTES} bytes: "
+                            f"{info.filename[:80]}…", message_zh=f"压缩包内文件名过长（超过 "
+                            f"{MAX_NAME_BYTES} 字节）：{info.filename[:80]}…", where=shown)
+
+
+def _check_no_clash(infos: list[zipfile.ZipInfo], shown: str) -> None:
+    """Refuse two entries unpacked to one path, or a file where another entry needs a
+    folder: one would overwrite the other, or the unpacking would fail half way."""
+    files: set[PurePosixPath] = set()
+    folders: set[PurePosixPath] = set()
+    for info in infos:
+        path = PurePosixPath(info.filename.replace("\\", "/"))
+        if path in files or path in folders:
+            raise _clash(info.filename, shown)
+        files.add(path)
+        folders.update(path.parents)
+    clash = files & folders
+    if clash:
+        raise _clash(str(min(clash)), shown)
+
+
+def _clash(name: str, shown: str) -> InvalidFile:
+    return InvalidFile(f"the zip holds {name} twice (or as a file and as a folder); zip the "
+                       "files again", where=shown,
+                       message_zh=f"压缩包内“{name}”重复出现（或既是文件又是文件夹），请重新打包")
 
 
 def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int,

@@ -373,6 +373,23 @@ def test_zip_with_the_shapefile_in_a_sub_folder_and_gbk_without_cpg(store, tmp_p
     assert sorted(p["name"] for p in _props(store)) == sorted(NAMES)
 
 
+def test_zip_written_with_windows_separators(store, tmp_path):
+    """Some Windows archivers store ``交付\\red.shp``: it was an internal error (the data file
+    was looked for under the name with the backslash, the parts unpacked into a folder)."""
+    import zipfile
+
+    shp = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.shp")
+    archive = tmp_path / "red.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in tmp_path.glob("red.*"):
+            if part.suffix != ".zip":
+                zf.write(part, f"交付\\{part.name}")
+    assert shp.exists() and all("\\" in n for n in zipfile.ZipFile(archive).namelist())
+    report = _import(store, archive)
+    assert report.feature_count == 2
+    assert sorted(p["name"] for p in _props(store)) == sorted(NAMES)
+
+
 def test_zip_problems_are_named(store, tmp_path):
     import zipfile
 

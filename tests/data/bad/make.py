@@ -129,6 +129,18 @@ def zipped(members: dict[str, bytes], *, level: int = zipfile.ZIP_DEFLATED) -> b
     return buffer.getvalue()
 
 
+def flagged_zip(name: str, data: bytes, *, flags: int = 0, method: int = 0) -> bytes:
+    """A one-entry stored zip whose headers claim ``flags`` (0x1: encrypted) and the
+    compression ``method`` (9: Deflate64), in both the local and the central header."""
+    raw = bytearray(zipped({name: data}, level=zipfile.ZIP_STORED))
+    for start, flag_at, method_at in ((raw.find(b"PK\x03\x04"), 6, 8),
+                                      (raw.find(b"PK\x01\x02"), 8, 10)):
+        raw[start + flag_at] |= flags
+        if method:
+            raw[start + method_at:start + method_at + 2] = struct.pack("<H", method)
+    return bytes(raw)
+
+
 def shapefile_zip(stem: str, parts: dict[str, bytes], drop: tuple[str, ...] = ()) -> bytes:
     return zipped({f"{stem}{suffix}": data for suffix, data in parts.items()
                    if suffix not in drop})
@@ -296,6 +308,15 @@ def corpus() -> dict[str, bytes]:
     files["struct_zip_no_data.zip"] = zipped({"说明.txt": "请查收地块".encode()})
     files["struct_zip_corrupt.zip"] = zipped({"a.geojson": feature_collection(
         polygon(SQUARE))})[:60]
+    # zip entries that cannot be unpacked: once an internal error (500) half way through
+    files["struct_zip_encrypted.zip"] = flagged_zip("a.geojson", feature_collection(
+        polygon(SQUARE)), flags=0x1)
+    files["struct_zip_deflate64.zip"] = flagged_zip("a.geojson", feature_collection(
+        polygon(SQUARE)), method=9)
+    files["struct_zip_long_name.zip"] = zipped({"地块" * 90 + ".geojson": feature_collection(
+        polygon(SQUARE))})
+    files["struct_zip_file_and_folder.zip"] = zipped({"地块": b"x", "地块/a.geojson":
+                                                      feature_collection(polygon(SQUARE))})
     parts = shapefile([ring_m])
     files["struct_shp_missing_shx.zip"] = shapefile_zip("地块", parts, drop=(".shx",))
     files["struct_shp_missing_dbf.zip"] = shapefile_zip("地块", parts, drop=(".dbf",))
