@@ -82,6 +82,21 @@ def test_shapefile_gbk_with_cpg_and_utf8_without_cpg(store, tmp_path):
         assert sorted(p["name"] for p in _props(store, name)) == sorted(NAMES)
 
 
+@pytest.mark.parametrize(("cpg", "encoding", "read_as"), [
+    ("65001", "UTF-8", "UTF-8"), ("ANSI 936", "GBK", "GBK"), ("936", "GBK", "GBK"),
+    ("klingon", "GBK", "GBK"), ("/etc/passwd", "UTF-8", "UTF-8"), ("zlib_codec", "GBK", "GBK")])
+def test_a_cpg_is_read_as_its_writers_mean_it_or_the_bytes_decide(store, tmp_path, cpg,
+                                                                   encoding, read_as):
+    """GDAL took ``65001`` (UTF-8's code page) and ESRI's ``ANSI 936`` for unknown names and a
+    name it did not know for Latin-1: the names were stored as mojibake, without a word."""
+    path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.shp", encoding=encoding)
+    path.with_suffix(".cpg").write_bytes(cpg.encode())
+    assert NAMES[0].encode(encoding) in path.with_suffix(".dbf").read_bytes()
+    report = _import(store, path)
+    assert sorted(p["name"] for p in _props(store)) == sorted(NAMES)
+    assert report.encoding == read_as
+
+
 def test_explicit_encoding_option_wins(store, tmp_path):
     path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.shp", encoding="GBK")
     path.with_suffix(".cpg").unlink()

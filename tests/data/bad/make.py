@@ -278,6 +278,9 @@ def corpus() -> dict[str, bytes]:
     files["enc_mixed_utf8_gbk_dbf.zip"] = shapefile_zip("地块", shapefile(
         [ring_m, [(x + 300, y) for x, y in ring_m]], cpg=None,
         raw_names=["地块一".encode(), "\xff\xfe\x80".encode("latin-1")]))
+    # a .cpg naming GBK over UTF-8 attributes: once read as GBK, the names stored as mojibake
+    files["enc_cpg_gbk_on_utf8_dbf.zip"] = shapefile_zip("地块", shapefile(
+        [ring_m], names=["东昌府区地块"], cpg="936"))
     files["enc_invalid_utf8.geojson"] = feature_collection(polygon(SQUARE)).replace(
         "测试地块".encode(), b"\xff\xfe\xfd\xfc")
     files["enc_gbk_geojson.geojson"] = feature_collection(polygon(SQUARE)).decode().encode("gbk")
