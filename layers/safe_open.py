@@ -55,10 +55,14 @@ ALLOWED_EN = ("a boundary-point coordinate file, Shapefile (zipped), GeoPackage,
 VECTOR_ALLOWED_ZH = "界址点坐标文件、Shapefile（.zip）、GeoPackage、GeoJSON 或 File Geodatabase"
 VECTOR_ALLOWED_EN = ("a boundary-point coordinate file, Shapefile (zipped), GeoPackage, "
                      "GeoJSON or File Geodatabase")
+# A GeoJSON "crs" member as GDAL finds it: the key in any case (GDAL looks members up
+# ignoring case), its letters written as themselves or as \u escapes.
+_CRS_KEY = rb'"(?:c|\\u00[46]3)(?:r|\\u00[57]2)(?:s|\\u00[57]3)"\s*:'
+_CRS_MEMBER = re.compile(_CRS_KEY, re.IGNORECASE)
 # GeoJSON "crs" members GDAL is allowed to see: names only, never links or file paths.
-_CRS_NAME = re.compile(rb'"crs"\s*:\s*\{\s*"type"\s*:\s*"name"\s*,\s*"properties"\s*:\s*\{\s*'
-                       rb'"name"\s*:\s*"(urn:ogc:def:crs:(EPSG::\d{4,5}|OGC:1\.3:CRS84)|'
-                       rb'EPSG:\d{4,5})"\s*\}\s*\}')
+_CRS_NAME = re.compile(_CRS_KEY + rb'\s*\{\s*"type"\s*:\s*"name"\s*,\s*"properties"\s*:\s*'
+                       rb'\{\s*"name"\s*:\s*"(urn:ogc:def:crs:(EPSG::\d{4,5}|OGC:1\.3:CRS84)|'
+                       rb'EPSG:\d{4,5})"\s*\}\s*\}', re.IGNORECASE)
 # a NUL written as a JSON escape (an odd run of backslashes before ``u0000``): valid JSON,
 # but GDAL cuts the text at it and the rest of the value would be lost without a word
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
@@ -256,7 +260,7 @@ def _gdal_path(found: FileFormat, path: Path, work: Path) -> Path:
 def _check_geojson(path: Path, shown: str) -> None:
     """Only a named CRS may appear: GDAL would read a file or fetch a URL named as a CRS."""
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        for match in re.finditer(rb'"crs"\s*:', data):
+        for match in _CRS_MEMBER.finditer(data):
             window = data[match.start():match.start() + 512]
             if not _CRS_NAME.match(window):
                 raise RefusedFormat(

@@ -423,3 +423,23 @@ def test_a_nul_written_as_a_json_escape_is_refused_naming_the_feature(tmp_path):
         plain = _nul_file(tmp_path, "plain.geojson", text)
         with opened(plain) as source:
             assert source.path.exists()
+
+
+def test_a_crs_name_in_capitals_is_still_read(tmp_path):
+    """GDAL finds a "crs" member in any case: the check finds it the same way (a link there
+    was once read past it), and a plain name there is still taken, as GDAL takes it."""
+    from blueprint.layers.readers import read_vector
+
+    east, north = 406_500.0, 4_034_500.0
+    ring = [[east, north], [east + 200, north], [east + 200, north + 200],
+            [east, north + 200], [east, north]]
+    path = tmp_path / "site.geojson"
+    path.write_text(json.dumps({
+        "type": "FeatureCollection",
+        "CRS": {"type": "name", "properties": {"name": "EPSG:4548"}},
+        "features": [{"type": "Feature", "properties": {},
+                      "geometry": {"type": "Polygon", "coordinates": [ring]}}]}))
+    data = read_vector(path)
+    assert data.source_crs == "EPSG:4548"
+    minx, _, maxx, _ = data.frame.total_bounds
+    assert 115.9 < minx < maxx < 116.0  # 406 km east of 117°E's zone origin: about 115.96°

@@ -272,6 +272,13 @@ def corpus() -> dict[str, bytes]:
             "href": "http://127.0.0.1:9/crs.wkt", "type": "ogcwkt"}})
     files["crs_geojson_crs_file.geojson"] = feature_collection(
         polygon(SQUARE), crs={"type": "name", "properties": {"name": "/etc/passwd"}})
+    # the same "crs" member under a key GDAL also finds: in capitals, or spelt with escapes
+    files["crs_geojson_crs_link_capitals.geojson"] = feature_collection(
+        polygon(SQUARE), CRS={"type": "link", "properties": {
+            "href": "http://127.0.0.1:9/crs.wkt", "type": "ogcwkt"}})
+    files["crs_geojson_crs_file_escaped.geojson"] = feature_collection(
+        polygon(SQUARE), crs={"type": "name", "properties": {"name": "/etc/passwd"}}).replace(
+        b'"crs"', b'"cr\\u0073"')
     files["crs_geojson_wrong_epsg.geojson"] = feature_collection(  # degrees labelled metres
         polygon(SQUARE), crs={"type": "name", "properties": {"name": "EPSG:4548"}})
     # encoding
