@@ -62,7 +62,7 @@ def import_raster(path: Path, kind: LayerKind, name: str, options: ImportOptions
 def _copy_georeferenced(path: Path, target: Path, crs: str) -> None:
     """A self-contained GeoTIFF copy: position (even from a .tfw world file) and CRS embedded."""
     with rasterio.open(path, driver="GTiff") as src:
-        rio_copy(src, target, driver="GTiff", COMPRESS="DEFLATE", TILED="YES")
+        rio_copy(src, target, driver="GTiff", COMPRESS="DEFLATE", TILED="YES", SPARSE_OK="TRUE")
     with rasterio.open(target, "r+") as dst:
         if dst.crs is None or CRS.from_user_input(dst.crs.to_wkt()) != CRS.from_user_input(crs):
             dst.crs = rasterio.crs.CRS.from_user_input(crs)
