@@ -7,9 +7,11 @@ compression ratio, with no path leaving the target folder.
 
 from __future__ import annotations
 
+import lzma
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from blueprint.layers.errors import InvalidFile, RefusedFormat, TooLarge
 
@@ -122,13 +124,24 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budg
     out.parent.mkdir(parents=True, exist_ok=True)
     written = 0
     with archive.open(info) as src, open(out, "wb") as dst:
-        while chunk := src.read(MB):
+        while chunk := _read(src, info, shown):
             written += len(chunk)
             if written > budget:
                 raise TooLarge("the zip unpacks to more than the limit",
                                message_zh="压缩包解压后超过大小限制", where=shown)
             dst.write(chunk)
     return written
+
+
+def _read(src: IO[bytes], info: zipfile.ZipInfo, shown: str) -> bytes:
+    """The next megabyte of an entry, or a clear error when its compressed data is damaged
+    (zlib, bz2 and lzma each raise their own error; a bad checksum is BadZipFile)."""
+    try:
+        return src.read(MB)
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError):
+        raise InvalidFile(f"{info.filename} in the zip is damaged and cannot be unpacked; "
+                          "zip it again", message_zh=f"压缩包内文件“{info.filename}”已损坏，"
+                          "无法解压，请重新打包", where=f"{shown}/{info.filename}") from None
 
 
 def _data_file(names: list[str], shown: str) -> str:

@@ -141,6 +141,15 @@ def flagged_zip(name: str, data: bytes, *, flags: int = 0, method: int = 0) -> b
     return bytes(raw)
 
 
+def damaged_zip(method: int) -> bytes:
+    """A zip whose headers are whole but whose entry's compressed data is overwritten."""
+    raw = bytearray(zipped({"a.geojson": feature_collection(polygon(SQUARE)) * 20},
+                           level=method))
+    start = 30 + len("a.geojson")  # the local header, then the data
+    raw[start + 10:start + 40] = b"\xff" * 30
+    return bytes(raw)
+
+
 def shapefile_zip(stem: str, parts: dict[str, bytes], drop: tuple[str, ...] = ()) -> bytes:
     return zipped({f"{stem}{suffix}": data for suffix, data in parts.items()
                    if suffix not in drop})
@@ -325,6 +334,8 @@ def corpus() -> dict[str, bytes]:
         polygon(SQUARE)), method=9)
     files["struct_zip_long_name.zip"] = zipped({"地块" * 90 + ".geojson": feature_collection(
         polygon(SQUARE))})
+    files["struct_zip_damaged_deflate.zip"] = damaged_zip(zipfile.ZIP_DEFLATED)
+    files["struct_zip_damaged_bzip2.zip"] = damaged_zip(zipfile.ZIP_BZIP2)
     files["struct_zip_file_and_folder.zip"] = zipped({"地块": b"x", "地块/a.geojson":
                                                       feature_collection(polygon(SQUARE))})
     parts = shapefile([ring_m])
