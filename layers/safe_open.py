@@ -32,6 +32,7 @@ from blueprint.layers.archives import unzip
 from blueprint.layers.errors import BlueprintError, InvalidFile, RefusedFormat, TooLarge
 
 MB = 1024 * 1024
+MAX_SAVED_NAME_BYTES = 255  # one file name, as Linux file systems allow
 
 
 class FileFormat(StrEnum):
@@ -170,6 +171,20 @@ def _is_file_gdb(path: Path) -> bool:
         return False
     with open(tables[0], "rb") as fh:
         return fh.read(4) in (b"\x03\x00\x00\x00", b"\x04\x00\x00\x00")
+
+
+def saved_name(filename: str | None, default: str = "upload") -> str:
+    """The name a user's file is saved under in a private folder: no folders, only word
+    characters, dots and hyphens (CJK kept), never hidden, and short enough for a file
+    system (255 bytes): a long stem is cut, the suffix the readers go by is kept."""
+    name = re.sub(r"[^\w.\-]", "_", Path((filename or "").replace("\\", "/")).name)
+    name = name.lstrip(".") or default
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or len(suffix.encode()) > 16:
+        stem, suffix = name, ""
+    room = MAX_SAVED_NAME_BYTES - len(suffix.encode()) - len(dot)
+    cut = stem.encode()[:room].decode("utf-8", "ignore")
+    return f"{cut}.{suffix}" if dot and suffix else cut
 
 
 def check_size(path: Path, *, max_bytes: int, shown: str | None = None) -> int:

@@ -433,6 +433,40 @@ def test_lone_shp_says_which_parts_are_missing(store, tmp_path):
     assert ".zip" in caught.value.message_zh
 
 
+def test_an_upload_with_a_long_chinese_file_name_imports(store, tmp_path):
+    """A file named as offices name them (90 Chinese characters: 270 bytes) was saved under
+    that name in a temporary folder: longer than a file system takes, a 500."""
+    from fastapi.testclient import TestClient
+
+    from blueprint.layers.users import create_user
+    from blueprint.service.app import create_app
+    from blueprint.service.settings import Settings
+
+    path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.gpkg")
+    long_name = "聊城市东昌府区生态保护红线划定成果" * 5 + "（报批稿）.gpkg"
+    assert len(long_name.encode()) > 255
+    auth = {"Authorization": "Bearer " + create_user("city_staff", "nr_staff", None,
+                                                     store=store, actor="test")}
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        done = client.post("/api/layers", headers=auth, data={
+            "kind": "ecological_redline", "name": "red"},
+            files={"file": (long_name, path.read_bytes())})
+        vetted = client.post("/api/vet/file", files={"file": (
+            long_name.replace(".gpkg", ".geojson"), json.dumps(
+                {"type": "FeatureCollection", "features": [{"type": "Feature",
+                 "properties": {}, "geometry": shapely.geometry.mapping(
+                     to_crs(np.array([box(20, 20, 40, 40)]), GK39, 4490)[0])}]}))})
+    assert done.status_code == 201, done.text
+    assert done.json()["feature_count"] == 2
+    assert vetted.status_code == 200, vetted.text
+    assert vetted.json()["site"]["source"] == long_name.replace(".gpkg", ".geojson")
+    from blueprint.layers.safe_open import saved_name  # the pages' uploads are saved so too
+
+    saved = saved_name(long_name)
+    assert len(saved.encode()) <= 255 and saved.endswith(".gpkg") and saved.startswith("聊城市")
+
+
 def test_repair_never_invents_area(store, tmp_path):
     """A hole poking out of its shell: 'structure' repair keeps shell minus hole (7,500 m²);
     the 'linework' default would store 15,000 m² of red line that was never drawn."""
