@@ -145,7 +145,8 @@ def _read(src: IO[bytes], info: zipfile.ZipInfo, shown: str) -> bytes:
 
 
 def _data_file(names: list[str], shown: str) -> str:
-    gdbs = sorted({n.split(".gdb/")[0] + ".gdb" for n in names if ".gdb/" in n.lower()})
+    # the folder as named, whatever its case (RED.GDB from Windows is a File Geodatabase too)
+    gdbs = sorted({n[:n.lower().index(".gdb/") + 4] for n in names if ".gdb/" in n.lower()})
     data = [n for n in names if n.lower().endswith(DATA_SUFFIXES) and ".gdb/" not in n.lower()]
     data += gdbs
     if len(data) == 1:

@@ -405,6 +405,23 @@ def test_zip_written_with_windows_separators(store, tmp_path):
     assert sorted(p["name"] for p in _props(store)) == sorted(NAMES)
 
 
+@pytest.mark.parametrize("folder", ["red.gdb", "RED.GDB"])
+def test_zipped_file_geodatabase_whatever_the_case_of_its_name(store, tmp_path, folder):
+    """A File Geodatabase zipped as ``RED.GDB/…`` (Windows does not mind the case) was
+    refused as "several data files (RED.GDB/a00000001.gdbtable.gdb, …)"."""
+    import zipfile
+
+    gdb = tmp_path / "red.gdb"
+    frame(_two_boxes(), name=NAMES).to_file(gdb, driver="OpenFileGDB", engine="pyogrio")
+    archive = tmp_path / "red.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in gdb.iterdir():
+            zf.write(part, f"{folder}/{part.name}")
+    report = _import(store, archive)
+    assert report.feature_count == 2
+    assert sorted(p["name"] for p in _props(store)) == sorted(NAMES)
+
+
 def test_zip_problems_are_named(store, tmp_path):
     import zipfile
 
