@@ -261,6 +261,35 @@ def test_raster_without_crs_and_raster_as_vector_kind(store, tmp_path):
         _import(store, path, kind="zoning")
 
 
+def test_a_zipped_raster_refused_for_its_crs_names_the_zip_not_the_server_folder(
+        store, tmp_path):
+    """The refusal named the folder the zip was unpacked into on the server
+    (``/tmp/blueprint-open-…/unzipped/cap.tif``), over HTTP too."""
+    import zipfile
+
+    path = _raster(tmp_path / "nocrs.tif", crs=None)
+    archive = tmp_path / "容量.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(path, "cap.tif")
+    with pytest.raises(UnknownCRS) as caught:
+        _import(store, archive, kind="env_capacity", name="cap")
+    assert caught.value.where == str(archive)
+    from fastapi.testclient import TestClient
+
+    from blueprint.layers.users import create_user
+    from blueprint.service.app import create_app
+    from blueprint.service.settings import Settings
+
+    auth = {"Authorization": "Bearer " + create_user("city_staff", "nr_staff", None,
+                                                     store=store, actor="test")}
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        answer = client.post("/api/layers", headers=auth, data={"kind": "env_capacity"},
+                             files={"file": ("容量.zip", archive.read_bytes())})
+    assert answer.status_code == 422 and answer.json()["error"] == "unknown_crs"
+    assert answer.json()["where"] == "容量.zip" and "blueprint-open" not in answer.text
+
+
 def test_coordinate_file_imports_as_layer(store, tmp_path):
     from blueprint.layers.coordfile import write_coordinate_file
 
