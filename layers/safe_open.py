@@ -357,7 +357,18 @@ def _holds_nul(value: object) -> bool:
 
 
 def check_geopackage(path: Path, shown: str) -> None:
-    """Inspect a GeoPackage read-only (immutable, no journal files) before GDAL opens it."""
+    """Inspect a GeoPackage read-only (immutable, no journal files) before GDAL opens it.
+
+    A ``-wal`` or ``-journal`` beside it holds changes the inspection does not see and GDAL
+    would read (a view added there passed unseen): such a file is refused."""
+    for suffix in ("-wal", "-journal"):
+        side = path.with_name(path.name + suffix)
+        if side.is_file() and side.stat().st_size > 0:
+            raise RefusedFormat(
+                f"the GeoPackage comes with {side.name}: changes not yet written into it "
+                "(is it open in QGIS or ArcGIS?); close it there, or export it again",
+                message_zh=f"GeoPackage 附带 {side.name}（尚未写入的修改，文件可能正在 QGIS 或 "
+                           "ArcGIS 中打开），请关闭后或重新导出后再提交", where=shown)
     # quoted: a '#' or '?' in the file name would otherwise end the path (and the check
     # would inspect an empty database instead of the file)
     uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"

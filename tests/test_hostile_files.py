@@ -274,6 +274,39 @@ def test_geopackage_with_a_view_or_a_foreign_virtual_table_is_refused(store, tmp
     assert not clean.with_name("clean.gpkg-wal").exists()  # opened immutable: nothing written
 
 
+def test_a_view_hidden_in_a_geopackages_wal_is_refused(store, tmp_path):
+    """A zip of x.gpkg and its x.gpkg-wal: the inspection (immutable) did not see the WAL,
+    GDAL read it, and a view added there was listed and read ("several layers (site,
+    secrets)")."""
+    import shutil
+
+    source = _geopackage(tmp_path, "source.gpkg")
+    conn = sqlite3.connect(source)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute("CREATE VIEW secrets AS SELECT * FROM sqlite_master")
+        conn.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, "
+                     "last_change) VALUES ('secrets', 'attributes', 'secrets', '2026-01-01')")
+        conn.commit()
+        main, wal = tmp_path / "main.gpkg", tmp_path / "main.gpkg-wal"
+        shutil.copyfile(source, main)  # while the connection holds the WAL unmerged
+        shutil.copyfile(source.with_name("source.gpkg-wal"), wal)
+    finally:
+        conn.close()
+    with sqlite3.connect(f"file:{main}?mode=ro&immutable=1", uri=True) as plain:
+        assert not plain.execute("SELECT count(*) FROM sqlite_master WHERE type = 'view'"
+                                 ).fetchone()[0]  # the view is in the WAL only
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(main, "x.gpkg")
+        zf.write(wal, "x.gpkg-wal")
+    with _client(store, tmp_path) as client:
+        answer = client.post("/api/vet/file", files={"file": ("x.zip", archive.getvalue())})
+    assert answer.status_code == 422 and answer.json()["error"] == "refused_format"
+    assert "x.gpkg-wal" in answer.json()["message_zh"]
+
+
 def test_zip_limits(store, tmp_path):
     many = io.BytesIO()
     with zipfile.ZipFile(many, "w") as zf:
