@@ -145,7 +145,7 @@ def test_raster_url_quotes_the_layer_name(store, tmp_path, monkeypatch):
         info = client.get("/api/layers/容量%20%232/image", params={"band": "NOx"})
         assert info.status_code == 200, info.text
         url = info.json()["url"]
-        assert url == "/api/layers/%E5%AE%B9%E9%87%8F%20%232/image.png?band=NOx"
+        assert url.startswith("/api/layers/%E5%AE%B9%E9%87%8F%20%232/image.png?band=NOx&v=")
         png = client.get(url)
     assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -179,6 +179,21 @@ def test_a_raster_of_10_to_the_10_cells_renders_in_bounded_memory(tmp_path):
         assert image.width <= 2048 and image.height <= 2048
         alpha = image.read(4)
     assert 0 < (alpha == 255).sum() < alpha.size  # the written corner drawn, the rest clear
+
+
+def test_a_reimported_raster_has_a_new_image_address(store, tmp_path):
+    """The picture is cached five minutes (max-age=300) under its address: with only the
+    band in it, the map showed the raster before a re-import under the new one's legend."""
+    options = ImportOptions(kind="env_capacity", name="capacity")
+    import_layer(SAMPLE / "layers" / "env_capacity.tif", options, store=store)
+    with _client(store, tmp_path) as client:
+        before = client.get("/api/layers/capacity/image", params={"band": "SO2"}).json()
+        import_layer(SAMPLE / "layers" / "env_capacity.tif", options, store=store)
+        after = client.get("/api/layers/capacity/image", params={"band": "SO2"}).json()
+        png = client.get(after["url"])
+    assert "max-age" in png.headers["cache-control"] and png.status_code == 200
+    assert before["url"] != after["url"]
+    assert before["url"].split("&v=")[0] == after["url"].split("&v=")[0]
 
 
 def test_image_of_unknown_band_or_vector_layer_is_a_clear_error(client):
