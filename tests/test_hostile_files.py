@@ -322,6 +322,28 @@ def test_zip_limits(store, tmp_path):
     assert not (tmp_path.parent / "evil.geojson").exists()
 
 
+def test_a_zip_of_many_entries_is_refused_before_its_directory_is_read(tmp_path):
+    """The entry limit was checked after Python had built an object per entry: 100,000
+    empty entries (8 MB) cost 50 MB of memory before the refusal, a 200 MB upload 1.3 GB."""
+    import tracemalloc
+
+    from blueprint.layers.errors import TooLarge
+    from blueprint.layers.safe_open import Limits, opened
+
+    path = tmp_path / "many.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for i in range(100_000):
+            zf.writestr(zipfile.ZipInfo(f"{i}", (2026, 1, 1, 0, 0, 0)), b"")
+    tracemalloc.start()
+    try:
+        with pytest.raises(TooLarge, match="1000"), opened(path, limits=Limits()):
+            pass
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * 1024 * 1024, peak
+
+
 def test_a_large_dbf_is_sniffed_from_a_bounded_sample(tmp_path):
     from blueprint.layers.readers import guess_shapefile_encoding
 
