@@ -32,7 +32,9 @@ from blueprint.layers.archives import unzip
 from blueprint.layers.errors import BlueprintError, InvalidFile, RefusedFormat, TooLarge
 
 MB = 1024 * 1024
-MAX_SAVED_NAME_BYTES = 255  # one file name, as Linux file systems allow
+# a saved upload's name: a file name takes 255 bytes, and room is left for what SQLite and
+# GDAL put beside it (x.gpkg-journal, x.tif.aux.xml)
+MAX_SAVED_NAME_BYTES = 200
 
 
 class FileFormat(StrEnum):
@@ -176,7 +178,8 @@ def _is_file_gdb(path: Path) -> bool:
 def saved_name(filename: str | None, default: str = "upload") -> str:
     """The name a user's file is saved under in a private folder: no folders, only word
     characters, dots and hyphens (CJK kept), never hidden, and short enough for a file
-    system (255 bytes): a long stem is cut, the suffix the readers go by is kept."""
+    system with room for the files SQLite and GDAL add beside it (200 bytes): a long stem
+    is cut, the suffix the readers go by is kept."""
     name = re.sub(r"[^\w.\-]", "_", Path((filename or "").replace("\\", "/")).name)
     name = name.lstrip(".") or default
     stem, dot, suffix = name.rpartition(".")
@@ -363,7 +366,7 @@ def check_geopackage(path: Path, shown: str) -> None:
     would read (a view added there passed unseen): such a file is refused."""
     for suffix in ("-wal", "-journal"):
         side = path.with_name(path.name + suffix)
-        if side.is_file() and side.stat().st_size > 0:
+        if _size(side) > 0:
             raise RefusedFormat(
                 f"the GeoPackage comes with {side.name}: changes not yet written into it "
                 "(is it open in QGIS or ArcGIS?); close it there, or export it again",
@@ -399,6 +402,15 @@ def check_geopackage(path: Path, shown: str) -> None:
     if not contents:
         raise InvalidFile("the GeoPackage holds no data table (gpkg_contents is empty)",
                           message_zh="GeoPackage 中没有任何数据表", where=shown)
+
+
+def _size(path: Path) -> int:
+    """The size of a file beside a user's file, 0 when there is none (its name may be too
+    long to exist: ENAMETOOLONG)."""
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except OSError:
+        return 0
 
 
 def dbf_sample(path: Path, limit: int) -> bytes:
