@@ -7,9 +7,11 @@ compression ratio, with no path leaving the target folder.
 
 from __future__ import annotations
 
+import lzma
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from blueprint.layers.errors import InvalidFile, RefusedFormat, TooLarge
 
@@ -21,13 +23,20 @@ MB = 1024 * 1024
 # whatever the suffix says, the bytes decide.
 DATA_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".tif", ".tiff", ".vrt", ".kml", ".kmz",
                  ".gml", ".fgb", ".sqlite", ".tab")
+# Compression methods Python's zipfile unpacks; another (Deflate64, AES …) is refused by name.
+UNPACKED_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2,
+                              zipfile.ZIP_LZMA})
+MAX_NAME_BYTES = 255  # one file or folder name, as Linux file systems allow
+MAX_ENTRY_BYTES = 4096  # a directory entry: 46 bytes, its name, extra fields and comment
+
 
 def unzip(path: Path, target: Path, limits: Limits) -> Path:
     """Unpack ``path`` under the limits into ``target``; return the one data file (or .gdb)."""
     try:
+        _check_directory(path, limits)
         with zipfile.ZipFile(path) as archive:
             members = _members(archive, path.name, limits)
-            data = _data_file([m.filename for m in members], path.name)
+            data = _data_file([m.filename.replace("\\", "/") for m in members], path.name)
             written = 0
             for member in members:
                 written += _extract(archive, member, target, limits.max_unzipped_bytes - written,
@@ -36,6 +45,23 @@ def unzip(path: Path, target: Path, limits: Limits) -> Path:
         raise InvalidFile("not a readable zip archive", message_zh="压缩包已损坏或不是 zip 格式",
                           where=path.name) from None
     return target / data
+
+
+def _check_directory(path: Path, limits: Limits) -> None:
+    """Refuse a zip whose directory (its end record says how many entries and how many bytes)
+    is beyond the entry limit before it is read: Python builds an object per entry, and a
+    200 MB upload of empty entries holds two million (1.3 GB of memory, 18 s)."""
+    with open(path, "rb") as fh:
+        # zipfile's own reader of the end record (zip64 too): the numbers ZipFile will use
+        end = zipfile._EndRecData(fh)  # type: ignore[attr-defined]
+    if end is None:
+        return  # no end record: ZipFile says the zip is not readable
+    entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
+    if entries > limits.max_zip_members or size > limits.max_zip_members * MAX_ENTRY_BYTES:
+        raise TooLarge(f"the zip holds {entries} entries, more than the limit of "
+                       f"{limits.max_zip_members}",
+                       message_zh=f"压缩包内文件过多（上限 {limits.max_zip_members} 个）",
+                       where=path.name)
 
 
 def _members(archive: zipfile.ZipFile, shown: str, limits: Limits) -> list[zipfile.ZipInfo]:
@@ -63,7 +89,51 @@ def _members(archive: zipfile.ZipFile, shown: str, limits: Limits) -> list[zipfi
                 or ":" in parts[0]:
             raise RefusedFormat(f"unsafe path in the zip: {info.filename}",
                                 message_zh=f"压缩包内含不安全的路径：{info.filename}", where=shown)
+        _check_unpackable(info, parts, shown)
+    _check_no_clash(infos, shown)
     return infos
+
+
+def _check_unpackable(info: zipfile.ZipInfo, parts: tuple[str, ...], shown: str) -> None:
+    """Refuse an entry we could not unpack (encrypted, an unknown compression, a name too
+    long for a file system) before anything is written, naming it."""
+    where = f"{shown}/{info.filename}"
+    if info.flag_bits & 0x1:
+        raise RefusedFormat(f"{info.filename} in the zip is encrypted; send it without a "
+                            "password", message_zh=f"压缩包内文件“{info.filename}”已加密，"
+                            "请去掉密码后重新打包", where=where)
+    if info.compress_type not in UNPACKED_METHODS:
+        raise RefusedFormat(f"{info.filename} in the zip is compressed by a method that is not "
+                            f"supported (method {info.compress_type}); zip it again with the "
+                            "usual method (Deflate)", message_zh=f"压缩包内文件“{info.filename}”"
+                            f"的压缩方式（{info.compress_type}）不受支持，请用常规方式（Deflate）"
+                            "重新打包", where=where)
+    if any(len(part.encode()) > MAX_NAME_BYTES for part in parts):
+        raise RefusedFormat(f"a name in the zip is longer than {MAX_NAME_BYTES} bytes: "
+                            f"{info.filename[:80]}…", message_zh=f"压缩包内文件名过长（超过 "
+                            f"{MAX_NAME_BYTES} 字节）：{info.filename[:80]}…", where=shown)
+
+
+def _check_no_clash(infos: list[zipfile.ZipInfo], shown: str) -> None:
+    """Refuse two entries unpacked to one path, or a file where another entry needs a
+    folder: one would overwrite the other, or the unpacking would fail half way."""
+    files: set[PurePosixPath] = set()
+    folders: set[PurePosixPath] = set()
+    for info in infos:
+        path = PurePosixPath(info.filename.replace("\\", "/"))
+        if path in files or path in folders:
+            raise _clash(info.filename, shown)
+        files.add(path)
+        folders.update(path.parents)
+    clash = files & folders
+    if clash:
+        raise _clash(str(min(clash)), shown)
+
+
+def _clash(name: str, shown: str) -> InvalidFile:
+    return InvalidFile(f"the zip holds {name} twice (or as a file and as a folder); zip the "
+                       "files again", where=shown,
+                       message_zh=f"压缩包内“{name}”重复出现（或既是文件又是文件夹），请重新打包")
 
 
 def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int,
@@ -73,7 +143,7 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budg
     out.parent.mkdir(parents=True, exist_ok=True)
     written = 0
     with archive.open(info) as src, open(out, "wb") as dst:
-        while chunk := src.read(MB):
+        while chunk := _read(src, info, shown):
             written += len(chunk)
             if written > budget:
                 raise TooLarge("the zip unpacks to more than the limit",
@@ -82,8 +152,20 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budg
     return written
 
 
+def _read(src: IO[bytes], info: zipfile.ZipInfo, shown: str) -> bytes:
+    """The next megabyte of an entry, or a clear error when its compressed data is damaged
+    (zlib, bz2 and lzma each raise their own error; a bad checksum is BadZipFile)."""
+    try:
+        return src.read(MB)
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError):
+        raise InvalidFile(f"{info.filename} in the zip is damaged and cannot be unpacked; "
+                          "zip it again", message_zh=f"压缩包内文件“{info.filename}”已损坏，"
+                          "无法解压，请重新打包", where=f"{shown}/{info.filename}") from None
+
+
 def _data_file(names: list[str], shown: str) -> str:
-    gdbs = sorted({n.split(".gdb/")[0] + ".gdb" for n in names if ".gdb/" in n.lower()})
+    # the folder as named, whatever its case (RED.GDB from Windows is a File Geodatabase too)
+    gdbs = sorted({n[:n.lower().index(".gdb/") + 4] for n in names if ".gdb/" in n.lower()})
     data = [n for n in names if n.lower().endswith(DATA_SUFFIXES) and ".gdb/" not in n.lower()]
     data += gdbs
     if len(data) == 1:

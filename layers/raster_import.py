@@ -37,7 +37,8 @@ def import_raster(path: Path, kind: LayerKind, name: str, options: ImportOptions
     """
     with opened(path, limits=options.limits or Limits(max_bytes=options.max_bytes),
                 allowed=frozenset({FileFormat.GEOTIFF})) as source:
-        crs, bounds, bands = _inspect_raster(source.path, options.crs, options.advice)
+        crs, bounds, bands = _inspect_raster(source.path, options.crs, options.advice,
+                                             where=str(path))
         target = store.raster_dir / f"{name}-{uuid.uuid4().hex[:12]}.tif"
         _copy_georeferenced(source.path, target, crs)
     report = ImportReport(name=name, kind=kind.name, title=options.title or kind.title,
@@ -62,16 +63,19 @@ def import_raster(path: Path, kind: LayerKind, name: str, options: ImportOptions
 def _copy_georeferenced(path: Path, target: Path, crs: str) -> None:
     """A self-contained GeoTIFF copy: position (even from a .tfw world file) and CRS embedded."""
     with rasterio.open(path, driver="GTiff") as src:
-        rio_copy(src, target, driver="GTiff", COMPRESS="DEFLATE", TILED="YES")
+        rio_copy(src, target, driver="GTiff", COMPRESS="DEFLATE", TILED="YES", SPARSE_OK="TRUE")
     with rasterio.open(target, "r+") as dst:
         if dst.crs is None or CRS.from_user_input(dst.crs.to_wkt()) != CRS.from_user_input(crs):
             dst.crs = rasterio.crs.CRS.from_user_input(crs)
 
 
-def _inspect_raster(path: Path, given_crs: str | None, advice: CrsAdvice = FILE_ADVICE
+def _inspect_raster(path: Path, given_crs: str | None, advice: CrsAdvice = FILE_ADVICE, *,
+                    where: str | None = None,
                     ) -> tuple[str, tuple[float, float, float, float], list[str]]:
     """The raster's CRS label, lon/lat bounds and band names; a CRS refusal in the words of
-    ``advice`` (how the caller's channel gives the CRS)."""
+    ``advice`` (how the caller's channel gives the CRS), naming ``where`` (the file the user
+    gave: not the folder a zip was unpacked into)."""
+    where = where or str(path)
     try:
         with rasterio.open(path, driver="GTiff") as src:
             declared = CRS.from_user_input(src.crs.to_wkt()) if src.crs else None
@@ -80,21 +84,21 @@ def _inspect_raster(path: Path, given_crs: str | None, advice: CrsAdvice = FILE_
             bands = [d or f"band{i + 1}" for i, d in enumerate(src.descriptions)]
     except rasterio.errors.RasterioError as exc:
         raise InvalidFile(f"not a readable raster: {str(exc).splitlines()[0]}",
-                          message_zh="无法读取栅格文件", where=str(path)) from None
+                          message_zh="无法读取栅格文件", where=where) from None
     if not placed:
         raise InvalidFile("the raster has no position (no geotransform or world file)",
                           message_zh="栅格没有地理定位信息（缺少地理变换或 .tfw 文件）",
-                          where=str(path))
+                          where=where)
     crs = parse_crs(given_crs) if given_crs else declared
     if crs is not None and declared is not None and not declared.equals(crs,
                                                                         ignore_axis_order=True):
         raise UnknownCRS(advice.mismatch.format(declared=declared.to_string(),
                                                 given=crs.to_string()),
-                         message_zh=advice.mismatch_zh, where=str(path))
+                         message_zh=advice.mismatch_zh, where=where)
     if crs is None:
         raise UnknownCRS(f"the raster has no CRS; {advice.missing}",
-                         message_zh=f"栅格缺少坐标系，{advice.missing_zh}", where=str(path))
-    check_plausible(bounds, crs, str(path), advice=advice)  # type: ignore[arg-type]
+                         message_zh=f"栅格缺少坐标系，{advice.missing_zh}", where=where)
+    check_plausible(bounds, crs, where, advice=advice)  # type: ignore[arg-type]
     lonlat = _raster_bbox_4490(bounds, crs)  # type: ignore[arg-type]
     return crs_label(crs), lonlat, bands
 

@@ -23,6 +23,7 @@ from pyproj import CRS
 
 from blueprint.layers import coordfile
 from blueprint.layers.archives import check_shapefile_parts
+from blueprint.layers.cpg import checked_encoding, cpg_encoding
 from blueprint.layers.crs import (
     CGCS2000,
     FILE_ADVICE,
@@ -304,25 +305,30 @@ def resolve_crs(frame: gpd.GeoDataFrame, given: str | None, where: str,
 
 
 def guess_shapefile_encoding(path: Path, sample_bytes: int = 1024 * 1024) -> str | None:
-    """Guess the attribute encoding of a Shapefile that has no ``.cpg``.
+    """The attribute encoding of a Shapefile, from the bytes of its ``.dbf``.
 
-    Returns ``None`` (let GDAL decide) for other formats or when a ``.cpg`` exists;
-    ``"UTF-8"`` or ``"GBK"`` from the bytes of the ``.dbf`` otherwise.
+    Returns ``None`` for other formats; the ``.cpg``'s encoding when the bytes are text in
+    it (else a clear error); without a ``.cpg``, or with one naming no known encoding,
+    ``"UTF-8"`` or ``"GBK"`` from the bytes.
     """
-    if path.suffix.lower() != ".shp" or path.with_suffix(".cpg").exists() \
-            or path.with_suffix(".CPG").exists():
+    if path.suffix.lower() != ".shp":
         return None
     dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()),
                None)
     if dbf is None:
         return None
-    return guess_dbf_encoding(dbf_sample(dbf, sample_bytes), dbf.name)
+    raw = dbf_sample(dbf, sample_bytes)
+    cpg = next((p for p in (path.with_suffix(".cpg"), path.with_suffix(".CPG")) if p.exists()),
+               None)
+    codec = cpg_encoding(cpg) if cpg is not None else None
+    if cpg is not None and codec is not None:
+        return checked_encoding(_dbf_text(raw), codec, cpg=cpg.name, dbf=dbf.name)
+    return guess_dbf_encoding(raw, dbf.name)
 
 
 def guess_dbf_encoding(raw: bytes, where: str) -> str:
     """``"UTF-8"`` or ``"GBK"`` from the bytes of a ``.dbf``, or a clear error."""
-    header_len = int.from_bytes(raw[8:10], "little")
-    text = _dbf_field_names(raw, header_len) + raw[header_len:]
+    text = _dbf_text(raw)
     for enc in ("utf-8", "gb18030"):
         try:  # a sample may end inside a character: not final
             codecs.getincrementaldecoder(enc)().decode(text, final=False)
@@ -332,6 +338,12 @@ def guess_dbf_encoding(raw: bytes, where: str) -> str:
     raise InvalidFile("cannot tell the attribute encoding (neither UTF-8 nor GBK); "
                       "give it with --encoding",
                       message_zh="无法识别属性编码，请用 --encoding 指定", where=where)
+
+
+def _dbf_text(raw: bytes) -> bytes:
+    """The field names and records of a ``.dbf``'s first bytes."""
+    header_len = int.from_bytes(raw[8:10], "little")
+    return _dbf_field_names(raw, header_len) + raw[header_len:]
 
 
 def _dbf_field_names(raw: bytes, header_len: int) -> bytes:

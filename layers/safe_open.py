@@ -32,6 +32,9 @@ from blueprint.layers.archives import unzip
 from blueprint.layers.errors import BlueprintError, InvalidFile, RefusedFormat, TooLarge
 
 MB = 1024 * 1024
+# a saved upload's name: a file name takes 255 bytes, and room is left for what SQLite and
+# GDAL put beside it (x.gpkg-journal, x.tif.aux.xml)
+MAX_SAVED_NAME_BYTES = 200
 
 
 class FileFormat(StrEnum):
@@ -55,10 +58,14 @@ ALLOWED_EN = ("a boundary-point coordinate file, Shapefile (zipped), GeoPackage,
 VECTOR_ALLOWED_ZH = "界址点坐标文件、Shapefile（.zip）、GeoPackage、GeoJSON 或 File Geodatabase"
 VECTOR_ALLOWED_EN = ("a boundary-point coordinate file, Shapefile (zipped), GeoPackage, "
                      "GeoJSON or File Geodatabase")
+# A GeoJSON "crs" member as GDAL finds it: the key in any case (GDAL looks members up
+# ignoring case), its letters written as themselves or as \u escapes.
+_CRS_KEY = rb'"(?:c|\\u00[46]3)(?:r|\\u00[57]2)(?:s|\\u00[57]3)"\s*:'
+_CRS_MEMBER = re.compile(_CRS_KEY, re.IGNORECASE)
 # GeoJSON "crs" members GDAL is allowed to see: names only, never links or file paths.
-_CRS_NAME = re.compile(rb'"crs"\s*:\s*\{\s*"type"\s*:\s*"name"\s*,\s*"properties"\s*:\s*\{\s*'
-                       rb'"name"\s*:\s*"(urn:ogc:def:crs:(EPSG::\d{4,5}|OGC:1\.3:CRS84)|'
-                       rb'EPSG:\d{4,5})"\s*\}\s*\}')
+_CRS_NAME = re.compile(_CRS_KEY + rb'\s*\{\s*"type"\s*:\s*"name"\s*,\s*"properties"\s*:\s*'
+                       rb'\{\s*"name"\s*:\s*"(urn:ogc:def:crs:(EPSG::\d{4,5}|OGC:1\.3:CRS84)|'
+                       rb'EPSG:\d{4,5})"\s*\}\s*\}', re.IGNORECASE)
 # a NUL written as a JSON escape (an odd run of backslashes before ``u0000``): valid JSON,
 # but GDAL cuts the text at it and the rest of the value would be lost without a word
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
@@ -166,6 +173,21 @@ def _is_file_gdb(path: Path) -> bool:
         return False
     with open(tables[0], "rb") as fh:
         return fh.read(4) in (b"\x03\x00\x00\x00", b"\x04\x00\x00\x00")
+
+
+def saved_name(filename: str | None, default: str = "upload") -> str:
+    """The name a user's file is saved under in a private folder: no folders, only word
+    characters, dots and hyphens (CJK kept), never hidden, and short enough for a file
+    system with room for the files SQLite and GDAL add beside it (200 bytes): a long stem
+    is cut, the suffix the readers go by is kept."""
+    name = re.sub(r"[^\w.\-]", "_", Path((filename or "").replace("\\", "/")).name)
+    name = name.lstrip(".") or default
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or len(suffix.encode()) > 16:
+        stem, suffix = name, ""
+    room = MAX_SAVED_NAME_BYTES - len(suffix.encode()) - len(dot)
+    cut = stem.encode()[:room].decode("utf-8", "ignore")
+    return f"{cut}.{suffix}" if dot and suffix else cut
 
 
 def check_size(path: Path, *, max_bytes: int, shown: str | None = None) -> int:
@@ -279,7 +301,7 @@ def _gdal_path(found: FileFormat, path: Path, work: Path) -> Path:
 def _check_geojson(path: Path, shown: str) -> None:
     """Only a named CRS may appear: GDAL would read a file or fetch a URL named as a CRS."""
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        for match in re.finditer(rb'"crs"\s*:', data):
+        for match in _CRS_MEMBER.finditer(data):
             window = data[match.start():match.start() + 512]
             if not _CRS_NAME.match(window):
                 raise RefusedFormat(
@@ -361,7 +383,18 @@ def _holds_nul(value: object) -> bool:
 
 
 def check_geopackage(path: Path, shown: str) -> None:
-    """Inspect a GeoPackage read-only (immutable, no journal files) before GDAL opens it."""
+    """Inspect a GeoPackage read-only (immutable, no journal files) before GDAL opens it.
+
+    A ``-wal`` or ``-journal`` beside it holds changes the inspection does not see and GDAL
+    would read (a view added there passed unseen): such a file is refused."""
+    for suffix in ("-wal", "-journal"):
+        side = path.with_name(path.name + suffix)
+        if _size(side) > 0:
+            raise RefusedFormat(
+                f"the GeoPackage comes with {side.name}: changes not yet written into it "
+                "(is it open in QGIS or ArcGIS?); close it there, or export it again",
+                message_zh=f"GeoPackage 附带 {side.name}（尚未写入的修改，文件可能正在 QGIS 或 "
+                           "ArcGIS 中打开），请关闭后或重新导出后再提交", where=shown)
     # quoted: a '#' or '?' in the file name would otherwise end the path (and the check
     # would inspect an empty database instead of the file)
     uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
@@ -392,6 +425,15 @@ def check_geopackage(path: Path, shown: str) -> None:
     if not contents:
         raise InvalidFile("the GeoPackage holds no data table (gpkg_contents is empty)",
                           message_zh="GeoPackage 中没有任何数据表", where=shown)
+
+
+def _size(path: Path) -> int:
+    """The size of a file beside a user's file, 0 when there is none (its name may be too
+    long to exist: ENAMETOOLONG)."""
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except OSError:
+        return 0
 
 
 def dbf_sample(path: Path, limit: int) -> bytes:

@@ -274,6 +274,39 @@ def test_geopackage_with_a_view_or_a_foreign_virtual_table_is_refused(store, tmp
     assert not clean.with_name("clean.gpkg-wal").exists()  # opened immutable: nothing written
 
 
+def test_a_view_hidden_in_a_geopackages_wal_is_refused(store, tmp_path):
+    """A zip of x.gpkg and its x.gpkg-wal: the inspection (immutable) did not see the WAL,
+    GDAL read it, and a view added there was listed and read ("several layers (site,
+    secrets)")."""
+    import shutil
+
+    source = _geopackage(tmp_path, "source.gpkg")
+    conn = sqlite3.connect(source)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute("CREATE VIEW secrets AS SELECT * FROM sqlite_master")
+        conn.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, "
+                     "last_change) VALUES ('secrets', 'attributes', 'secrets', '2026-01-01')")
+        conn.commit()
+        main, wal = tmp_path / "main.gpkg", tmp_path / "main.gpkg-wal"
+        shutil.copyfile(source, main)  # while the connection holds the WAL unmerged
+        shutil.copyfile(source.with_name("source.gpkg-wal"), wal)
+    finally:
+        conn.close()
+    with sqlite3.connect(f"file:{main}?mode=ro&immutable=1", uri=True) as plain:
+        assert not plain.execute("SELECT count(*) FROM sqlite_master WHERE type = 'view'"
+                                 ).fetchone()[0]  # the view is in the WAL only
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(main, "x.gpkg")
+        zf.write(wal, "x.gpkg-wal")
+    with _client(store, tmp_path) as client:
+        answer = client.post("/api/vet/file", files={"file": ("x.zip", archive.getvalue())})
+    assert answer.status_code == 422 and answer.json()["error"] == "refused_format"
+    assert "x.gpkg-wal" in answer.json()["message_zh"]
+
+
 def test_zip_limits(store, tmp_path):
     many = io.BytesIO()
     with zipfile.ZipFile(many, "w") as zf:
@@ -287,6 +320,28 @@ def test_zip_limits(store, tmp_path):
         answer = client.post("/api/vet/file", files={"file": ("slip.zip", slip)})
     assert answer.status_code == 422 and "不安全" in answer.json()["message_zh"]
     assert not (tmp_path.parent / "evil.geojson").exists()
+
+
+def test_a_zip_of_many_entries_is_refused_before_its_directory_is_read(tmp_path):
+    """The entry limit was checked after Python had built an object per entry: 100,000
+    empty entries (8 MB) cost 50 MB of memory before the refusal, a 200 MB upload 1.3 GB."""
+    import tracemalloc
+
+    from blueprint.layers.errors import TooLarge
+    from blueprint.layers.safe_open import Limits, opened
+
+    path = tmp_path / "many.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for i in range(100_000):
+            zf.writestr(zipfile.ZipInfo(f"{i}", (2026, 1, 1, 0, 0, 0)), b"")
+    tracemalloc.start()
+    try:
+        with pytest.raises(TooLarge, match="1000"), opened(path, limits=Limits()):
+            pass
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * 1024 * 1024, peak
 
 
 def test_a_large_dbf_is_sniffed_from_a_bounded_sample(tmp_path):
@@ -423,3 +478,23 @@ def test_a_nul_written_as_a_json_escape_is_refused_naming_the_feature(tmp_path):
         plain = _nul_file(tmp_path, "plain.geojson", text)
         with opened(plain) as source:
             assert source.path.exists()
+
+
+def test_a_crs_name_in_capitals_is_still_read(tmp_path):
+    """GDAL finds a "crs" member in any case: the check finds it the same way (a link there
+    was once read past it), and a plain name there is still taken, as GDAL takes it."""
+    from blueprint.layers.readers import read_vector
+
+    east, north = 406_500.0, 4_034_500.0
+    ring = [[east, north], [east + 200, north], [east + 200, north + 200],
+            [east, north + 200], [east, north]]
+    path = tmp_path / "site.geojson"
+    path.write_text(json.dumps({
+        "type": "FeatureCollection",
+        "CRS": {"type": "name", "properties": {"name": "EPSG:4548"}},
+        "features": [{"type": "Feature", "properties": {},
+                      "geometry": {"type": "Polygon", "coordinates": [ring]}}]}))
+    data = read_vector(path)
+    assert data.source_crs == "EPSG:4548"
+    minx, _, maxx, _ = data.frame.total_bounds
+    assert 115.9 < minx < maxx < 116.0  # 406 km east of 117°E's zone origin: about 115.96°

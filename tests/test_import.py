@@ -82,6 +82,21 @@ def test_shapefile_gbk_with_cpg_and_utf8_without_cpg(store, tmp_path):
         assert sorted(p["name"] for p in _props(store, name)) == sorted(NAMES)
 
 
+@pytest.mark.parametrize(("cpg", "encoding", "read_as"), [
+    ("65001", "UTF-8", "UTF-8"), ("ANSI 936", "GBK", "GBK"), ("936", "GBK", "GBK"),
+    ("klingon", "GBK", "GBK"), ("/etc/passwd", "UTF-8", "UTF-8"), ("zlib_codec", "GBK", "GBK")])
+def test_a_cpg_is_read_as_its_writers_mean_it_or_the_bytes_decide(store, tmp_path, cpg,
+                                                                   encoding, read_as):
+    """GDAL took ``65001`` (UTF-8's code page) and ESRI's ``ANSI 936`` for unknown names and a
+    name it did not know for Latin-1: the names were stored as mojibake, without a word."""
+    path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.shp", encoding=encoding)
+    path.with_suffix(".cpg").write_bytes(cpg.encode())
+    assert NAMES[0].encode(encoding) in path.with_suffix(".dbf").read_bytes()
+    report = _import(store, path)
+    assert sorted(p["name"] for p in _props(store)) == sorted(NAMES)
+    assert report.encoding == read_as
+
+
 def test_explicit_encoding_option_wins(store, tmp_path):
     path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.shp", encoding="GBK")
     path.with_suffix(".cpg").unlink()
@@ -246,6 +261,35 @@ def test_raster_without_crs_and_raster_as_vector_kind(store, tmp_path):
         _import(store, path, kind="zoning")
 
 
+def test_a_zipped_raster_refused_for_its_crs_names_the_zip_not_the_server_folder(
+        store, tmp_path):
+    """The refusal named the folder the zip was unpacked into on the server
+    (``/tmp/blueprint-open-…/unzipped/cap.tif``), over HTTP too."""
+    import zipfile
+
+    path = _raster(tmp_path / "nocrs.tif", crs=None)
+    archive = tmp_path / "容量.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(path, "cap.tif")
+    with pytest.raises(UnknownCRS) as caught:
+        _import(store, archive, kind="env_capacity", name="cap")
+    assert caught.value.where == str(archive)
+    from fastapi.testclient import TestClient
+
+    from blueprint.layers.users import create_user
+    from blueprint.service.app import create_app
+    from blueprint.service.settings import Settings
+
+    auth = {"Authorization": "Bearer " + create_user("city_staff", "nr_staff", None,
+                                                     store=store, actor="test")}
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        answer = client.post("/api/layers", headers=auth, data={"kind": "env_capacity"},
+                             files={"file": ("容量.zip", archive.read_bytes())})
+    assert answer.status_code == 422 and answer.json()["error"] == "unknown_crs"
+    assert answer.json()["where"] == "容量.zip" and "blueprint-open" not in answer.text
+
+
 def test_coordinate_file_imports_as_layer(store, tmp_path):
     from blueprint.layers.coordfile import write_coordinate_file
 
@@ -373,6 +417,40 @@ def test_zip_with_the_shapefile_in_a_sub_folder_and_gbk_without_cpg(store, tmp_p
     assert sorted(p["name"] for p in _props(store)) == sorted(NAMES)
 
 
+def test_zip_written_with_windows_separators(store, tmp_path):
+    """Some Windows archivers store ``交付\\red.shp``: it was an internal error (the data file
+    was looked for under the name with the backslash, the parts unpacked into a folder)."""
+    import zipfile
+
+    shp = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.shp")
+    archive = tmp_path / "red.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in tmp_path.glob("red.*"):
+            if part.suffix != ".zip":
+                zf.write(part, f"交付\\{part.name}")
+    assert shp.exists() and all("\\" in n for n in zipfile.ZipFile(archive).namelist())
+    report = _import(store, archive)
+    assert report.feature_count == 2
+    assert sorted(p["name"] for p in _props(store)) == sorted(NAMES)
+
+
+@pytest.mark.parametrize("folder", ["red.gdb", "RED.GDB"])
+def test_zipped_file_geodatabase_whatever_the_case_of_its_name(store, tmp_path, folder):
+    """A File Geodatabase zipped as ``RED.GDB/…`` (Windows does not mind the case) was
+    refused as "several data files (RED.GDB/a00000001.gdbtable.gdb, …)"."""
+    import zipfile
+
+    gdb = tmp_path / "red.gdb"
+    frame(_two_boxes(), name=NAMES).to_file(gdb, driver="OpenFileGDB", engine="pyogrio")
+    archive = tmp_path / "red.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in gdb.iterdir():
+            zf.write(part, f"{folder}/{part.name}")
+    report = _import(store, archive)
+    assert report.feature_count == 2
+    assert sorted(p["name"] for p in _props(store)) == sorted(NAMES)
+
+
 def test_zip_problems_are_named(store, tmp_path):
     import zipfile
 
@@ -399,6 +477,40 @@ def test_lone_shp_says_which_parts_are_missing(store, tmp_path):
     with pytest.raises(InvalidFile, match=r"\.shx") as caught:
         _import(store, shp)
     assert ".zip" in caught.value.message_zh
+
+
+def test_an_upload_with_a_long_chinese_file_name_imports(store, tmp_path):
+    """A file named as offices name them (90 Chinese characters: 270 bytes) was saved under
+    that name in a temporary folder: longer than a file system takes, a 500."""
+    from fastapi.testclient import TestClient
+
+    from blueprint.layers.users import create_user
+    from blueprint.service.app import create_app
+    from blueprint.service.settings import Settings
+
+    path = write(frame(_two_boxes(), name=NAMES), tmp_path / "red.gpkg")
+    long_name = "聊城市东昌府区生态保护红线划定成果" * 5 + "（报批稿）.gpkg"
+    assert len(long_name.encode()) > 255
+    auth = {"Authorization": "Bearer " + create_user("city_staff", "nr_staff", None,
+                                                     store=store, actor="test")}
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        done = client.post("/api/layers", headers=auth, data={
+            "kind": "ecological_redline", "name": "red"},
+            files={"file": (long_name, path.read_bytes())})
+        vetted = client.post("/api/vet/file", files={"file": (
+            long_name.replace(".gpkg", ".geojson"), json.dumps(
+                {"type": "FeatureCollection", "features": [{"type": "Feature",
+                 "properties": {}, "geometry": shapely.geometry.mapping(
+                     to_crs(np.array([box(20, 20, 40, 40)]), GK39, 4490)[0])}]}))})
+    assert done.status_code == 201, done.text
+    assert done.json()["feature_count"] == 2
+    assert vetted.status_code == 200, vetted.text
+    assert vetted.json()["site"]["source"] == long_name.replace(".gpkg", ".geojson")
+    from blueprint.layers.safe_open import saved_name  # the pages' uploads are saved so too
+
+    saved = saved_name(long_name)
+    assert len(saved.encode()) <= 200 and saved.endswith(".gpkg") and saved.startswith("聊城市")
 
 
 def test_repair_never_invents_area(store, tmp_path):

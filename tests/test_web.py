@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -22,7 +23,7 @@ from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
 from blueprint.service.app import create_app
 from blueprint.service.settings import Settings
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, make_store
 
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 SITES = SAMPLE / "sites"
@@ -144,9 +145,55 @@ def test_raster_url_quotes_the_layer_name(store, tmp_path, monkeypatch):
         info = client.get("/api/layers/容量%20%232/image", params={"band": "NOx"})
         assert info.status_code == 200, info.text
         url = info.json()["url"]
-        assert url == "/api/layers/%E5%AE%B9%E9%87%8F%20%232/image.png?band=NOx"
+        assert url.startswith("/api/layers/%E5%AE%B9%E9%87%8F%20%232/image.png?band=NOx&v=")
         png = client.get(url)
     assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")  # the PNG read
+def test_a_raster_of_10_to_the_10_cells_renders_in_bounded_memory(tmp_path):
+    """A band 100,000 cells a side (a small sparse GeoTIFF: a few hundred kB) was read whole
+    to draw a picture of at most 2,048 pixels a side: 37 GiB asked for, an internal error
+    (or, a little smaller, the server's memory gone). The picture is the same on both
+    engines: the embedded one is enough."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "capacity.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=100_000, height=100_000, count=1,
+                       dtype="float32", crs="EPSG:4490", nodata=0, tiled=True,
+                       blockxsize=512, blockysize=512, compress="deflate", SPARSE_OK=True,
+                       transform=from_origin(115.5, 37.0, 0.00001, 0.00001)) as dst:
+        dst.set_band_description(1, "SO2")
+        dst.write(np.full((512, 512), 3.5, dtype="float32"), 1,
+                  window=rasterio.windows.Window(0, 0, 512, 512))
+    assert path.stat().st_size < 5 * 1024 * 1024
+    stores = make_store("embedded", tmp_path / "data")
+    store = next(stores)
+    import_layer(path, ImportOptions(kind="env_capacity", name="capacity"), store=store)
+    with _client(store, tmp_path) as client:
+        png = client.get("/api/layers/capacity/image.png")
+    next(stores, None)
+    assert png.status_code == 200, png.text
+    with rasterio.MemoryFile(png.content) as mem, mem.open() as image:
+        assert image.width <= 2048 and image.height <= 2048
+        alpha = image.read(4)
+    assert 0 < (alpha == 255).sum() < alpha.size  # the written corner drawn, the rest clear
+
+
+def test_a_reimported_raster_has_a_new_image_address(store, tmp_path):
+    """The picture is cached five minutes (max-age=300) under its address: with only the
+    band in it, the map showed the raster before a re-import under the new one's legend."""
+    options = ImportOptions(kind="env_capacity", name="capacity")
+    import_layer(SAMPLE / "layers" / "env_capacity.tif", options, store=store)
+    with _client(store, tmp_path) as client:
+        before = client.get("/api/layers/capacity/image", params={"band": "SO2"}).json()
+        import_layer(SAMPLE / "layers" / "env_capacity.tif", options, store=store)
+        after = client.get("/api/layers/capacity/image", params={"band": "SO2"}).json()
+        png = client.get(after["url"])
+    assert "max-age" in png.headers["cache-control"] and png.status_code == 200
+    assert before["url"] != after["url"]
+    assert before["url"].split("&v=")[0] == after["url"].split("&v=")[0]
 
 
 def test_image_of_unknown_band_or_vector_layer_is_a_clear_error(client):

@@ -150,8 +150,10 @@ def _image_routes(deps: PageDeps) -> APIRouter:
         return {"layer": layer.name, "title": layer.title, "band": image.band,
                 "bands": layer.bands, "units": "t/a", "bounds": image.bounds,
                 "min": image.vmin, "max": image.vmax, "colors": list(RAMP),
+                # the version: a re-imported raster is a new address, never the browser's
+                # cached picture of the one before (kept for max-age) under today's legend
                 "url": f"{base}/api/layers/{quote(layer.name, safe='')}/image.png?"
-                       + urlencode({"band": image.band})}
+                       + urlencode({"band": image.band, "v": layer.version})}
 
     return images
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import tempfile
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -19,6 +18,7 @@ from blueprint.analysis.quota.kinds import KINDS
 from blueprint.analysis.site import Site, SiteLimits, read_site, site_from_geojson
 from blueprint.layers.crs import PAGE_ADVICE
 from blueprint.layers.errors import BadInput, InvalidFile
+from blueprint.layers.safe_open import saved_name
 
 ATTRIBUTES = ("name", "county", "industry", "investment", "responsible_unit", "level",
               "investor_type", "origin", "service_officer", "foreign_annual_usd",
@@ -209,7 +209,7 @@ async def read_upload(upload: Any, crs: str | None, settings: Any, limits: SiteL
         raise InvalidFile(f"the upload is larger than {settings.max_upload_mb} MB",
                           where=shown, message_zh=f"上传文件超过 {settings.max_upload_mb} MB")
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / (re.sub(r"[^\w.\-]", "_", shown).lstrip(".") or "upload.txt")
+        path = Path(tmp) / saved_name(shown, "upload.txt")
         path.write_bytes(data)
         site = await run_in_threadpool(read_site, path, crs=crs, limits=limits,
                                        file_limits=settings.file_limits(),

@@ -17,7 +17,7 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
-from rasterio.transform import from_bounds
+from rasterio.transform import Affine, from_bounds
 from rasterio.warp import Resampling, reproject, transform_bounds
 
 from blueprint.layers.errors import BadInput
@@ -80,7 +80,11 @@ def _render(path: str, fallback_crs: str | None, _version: str, index: int,
             name: str) -> BandImage:
     with rasterio.open(path) as src:
         src_crs = src.crs or CRS.from_user_input(fallback_crs)
-        data = src.read(index, masked=True).astype("float64")
+        # a band of more than MAX_SIDE cells a side is read thinned to MAX_SIDE (nearest):
+        # the picture has no more pixels, and a 10^5-cell side read whole is 10^10 values
+        read_w, read_h = min(src.width, MAX_SIDE), min(src.height, MAX_SIDE)
+        data = src.read(index, masked=True, out_shape=(read_h, read_w)).astype("float64")
+        src_transform = src.transform * Affine.scale(src.width / read_w, src.height / read_h)
         width = min(MAX_SIDE, src.width * UPSCALE)
         height = min(MAX_SIDE, src.height * UPSCALE)
         # Output bounds from densified edges (no GDAL VRT involved: the VRT driver is off).
@@ -88,7 +92,7 @@ def _render(path: str, fallback_crs: str | None, _version: str, index: int,
         transform = from_bounds(*transform_bounds(src_crs, WEB_MERCATOR, *src.bounds,
                                                   densify_pts=21), out_w, out_h)
         out = np.full((out_h, out_w), np.nan)
-        reproject(data.filled(np.nan), out, src_transform=src.transform, src_crs=src_crs,
+        reproject(data.filled(np.nan), out, src_transform=src_transform, src_crs=src_crs,
                   src_nodata=np.nan, dst_transform=transform, dst_crs=WEB_MERCATOR,
                   dst_nodata=np.nan, resampling=Resampling.nearest)
     values = np.ma.masked_invalid(out)

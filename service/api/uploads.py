@@ -10,15 +10,15 @@ from pathlib import Path
 from fastapi import UploadFile
 
 from blueprint.layers.errors import BlueprintError, InvalidFile
+from blueprint.layers.safe_open import saved_name
 
 CHUNK = 1024 * 1024
 
 
 def safe_name(filename: str | None) -> str:
-    """A file name without directories or odd characters (keeps CJK and the suffix)."""
-    name = Path(filename or "upload").name
-    name = re.sub(r"[^\w.\-]", "_", name)
-    return name.lstrip(".") or "upload"
+    """A file name without directories or odd characters (keeps CJK and the suffix), cut to
+    what a file system takes."""
+    return saved_name(filename)
 
 
 def shown_name(filename: str | None) -> str:

@@ -129,6 +129,27 @@ def zipped(members: dict[str, bytes], *, level: int = zipfile.ZIP_DEFLATED) -> b
     return buffer.getvalue()
 
 
+def flagged_zip(name: str, data: bytes, *, flags: int = 0, method: int = 0) -> bytes:
+    """A one-entry stored zip whose headers claim ``flags`` (0x1: encrypted) and the
+    compression ``method`` (9: Deflate64), in both the local and the central header."""
+    raw = bytearray(zipped({name: data}, level=zipfile.ZIP_STORED))
+    for start, flag_at, method_at in ((raw.find(b"PK\x03\x04"), 6, 8),
+                                      (raw.find(b"PK\x01\x02"), 8, 10)):
+        raw[start + flag_at] |= flags
+        if method:
+            raw[start + method_at:start + method_at + 2] = struct.pack("<H", method)
+    return bytes(raw)
+
+
+def damaged_zip(method: int) -> bytes:
+    """A zip whose headers are whole but whose entry's compressed data is overwritten."""
+    raw = bytearray(zipped({"a.geojson": feature_collection(polygon(SQUARE)) * 20},
+                           level=method))
+    start = 30 + len("a.geojson")  # the local header, then the data
+    raw[start + 10:start + 40] = b"\xff" * 30
+    return bytes(raw)
+
+
 def shapefile_zip(stem: str, parts: dict[str, bytes], drop: tuple[str, ...] = ()) -> bytes:
     return zipped({f"{stem}{suffix}": data for suffix, data in parts.items()
                    if suffix not in drop})
@@ -260,12 +281,22 @@ def corpus() -> dict[str, bytes]:
             "href": "http://127.0.0.1:9/crs.wkt", "type": "ogcwkt"}})
     files["crs_geojson_crs_file.geojson"] = feature_collection(
         polygon(SQUARE), crs={"type": "name", "properties": {"name": "/etc/passwd"}})
+    # the same "crs" member under a key GDAL also finds: in capitals, or spelt with escapes
+    files["crs_geojson_crs_link_capitals.geojson"] = feature_collection(
+        polygon(SQUARE), CRS={"type": "link", "properties": {
+            "href": "http://127.0.0.1:9/crs.wkt", "type": "ogcwkt"}})
+    files["crs_geojson_crs_file_escaped.geojson"] = feature_collection(
+        polygon(SQUARE), crs={"type": "name", "properties": {"name": "/etc/passwd"}}).replace(
+        b'"crs"', b'"cr\\u0073"')
     files["crs_geojson_wrong_epsg.geojson"] = feature_collection(  # degrees labelled metres
         polygon(SQUARE), crs={"type": "name", "properties": {"name": "EPSG:4548"}})
     # encoding
     files["enc_mixed_utf8_gbk_dbf.zip"] = shapefile_zip("地块", shapefile(
         [ring_m, [(x + 300, y) for x, y in ring_m]], cpg=None,
         raw_names=["地块一".encode(), "\xff\xfe\x80".encode("latin-1")]))
+    # a .cpg naming GBK over UTF-8 attributes: once read as GBK, the names stored as mojibake
+    files["enc_cpg_gbk_on_utf8_dbf.zip"] = shapefile_zip("地块", shapefile(
+        [ring_m], names=["东昌府区地块"], cpg="936"))
     files["enc_invalid_utf8.geojson"] = feature_collection(polygon(SQUARE)).replace(
         "测试地块".encode(), b"\xff\xfe\xfd\xfc")
     files["enc_gbk_geojson.geojson"] = feature_collection(polygon(SQUARE)).decode().encode("gbk")
@@ -296,6 +327,17 @@ def corpus() -> dict[str, bytes]:
     files["struct_zip_no_data.zip"] = zipped({"说明.txt": "请查收地块".encode()})
     files["struct_zip_corrupt.zip"] = zipped({"a.geojson": feature_collection(
         polygon(SQUARE))})[:60]
+    # zip entries that cannot be unpacked: once an internal error (500) half way through
+    files["struct_zip_encrypted.zip"] = flagged_zip("a.geojson", feature_collection(
+        polygon(SQUARE)), flags=0x1)
+    files["struct_zip_deflate64.zip"] = flagged_zip("a.geojson", feature_collection(
+        polygon(SQUARE)), method=9)
+    files["struct_zip_long_name.zip"] = zipped({"地块" * 90 + ".geojson": feature_collection(
+        polygon(SQUARE))})
+    files["struct_zip_damaged_deflate.zip"] = damaged_zip(zipfile.ZIP_DEFLATED)
+    files["struct_zip_damaged_bzip2.zip"] = damaged_zip(zipfile.ZIP_BZIP2)
+    files["struct_zip_file_and_folder.zip"] = zipped({"地块": b"x", "地块/a.geojson":
+                                                      feature_collection(polygon(SQUARE))})
     parts = shapefile([ring_m])
     files["struct_shp_missing_shx.zip"] = shapefile_zip("地块", parts, drop=(".shx",))
     files["struct_shp_missing_dbf.zip"] = shapefile_zip("地块", parts, drop=(".dbf",))
