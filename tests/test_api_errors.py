@@ -90,3 +90,34 @@ def test_a_body_deeper_than_the_parser_goes_is_malformed_json_like_any_other(sto
                     "message": answer.json()["message"],
                     "message_zh": f"请求参数有误（body）：请求内容不是有效的 JSON，{why}"}
                 assert answer.json()["message"].startswith("JSON decode error")
+
+
+def test_the_openapi_document_gives_the_error_shape_the_api_sends(store):
+    """A client generated from /openapi.json reads errors as they are sent: every operation
+    documents its 4xx and 5xx answers as {error, message, message_zh, where}, not FastAPI's
+    own 422 ({"detail": [...]}, never sent), and real refusals keep that schema."""
+    import jsonschema
+
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        document = client.get("/openapi.json").json()
+        schemas = document["components"]["schemas"]
+        assert "HTTPValidationError" not in schemas
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                for status in ("4XX", "5XX"):
+                    ref = operation["responses"][status]["content"]["application/json"]
+                    assert ref["schema"] == {"$ref": "#/components/schemas/ErrorOut"}, \
+                        (method, path, status)
+                assert "422" not in operation["responses"], (method, path)
+        error = {**schemas["ErrorOut"], "components": {"schemas": schemas}}
+        assert set(error["required"]) == SHAPE
+        for answer, status in (
+                (client.post("/api/vet", content=b'{"site": ',
+                             headers={"Content-Type": "application/json"}), 422),
+                (client.post("/api/vet", json={"site": {"type": "Point"}, "year": 1}), 422),
+                (client.get("/api/projects"), 401),
+                (client.get("/api/layers/nope"), 404),
+                (client.get("/ogc/collections/nope/items", params={"bogus": 1}), 400)):
+            assert answer.status_code == status, answer.text
+            jsonschema.validate(answer.json(), error)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -29,6 +30,28 @@ DEFAULT_STATUS_CODES: dict[type[errors.BlueprintError], int] = {
     errors.StorageUnavailable: 503,
     errors.CalendarUnavailable: 503,
     errors.BlueprintError: 400,
+}
+
+
+class ErrorOut(BaseModel):
+    """Every error the API answers, whatever its status: what was wrong, in English and
+    Chinese, and where (the OGC API's 400 adds ``code`` and ``description``)."""
+
+    error: str = Field(description="what kind of error: bad_input, not_found, not_allowed …")
+    message: str = Field(description="what was wrong, in English")
+    message_zh: str = Field(description="what was wrong, in Chinese (what a user reads)")
+    where: str | None = Field(description="where: a field (body.site), a file and line "
+                              "(地块.txt:5), a header; null when nowhere in particular")
+
+
+#: The error answers of every route in the OpenAPI document (``include_router(…,
+#: responses=ERROR_DOC)``): without it FastAPI documents a 422 of its own shape
+#: (``{"detail": […]}``), which this API never sends.
+ERROR_DOC: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorOut, "description": "refused: bad input (422), no or a bad token "
+            "(401), not allowed (403), not found (404), conflict (409), too large (413)"},
+    "5XX": {"model": ErrorOut, "description": "the database or calendar unavailable (503), "
+            "an unexpected error (500)"},
 }
 
 
