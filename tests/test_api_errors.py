@@ -121,3 +121,23 @@ def test_the_openapi_document_gives_the_error_shape_the_api_sends(store):
                 (client.get("/ogc/collections/nope/items", params={"bogus": 1}), 400)):
             assert answer.status_code == status, answer.text
             jsonschema.validate(answer.json(), error)
+
+
+def test_malformed_json_is_refused_at_body_with_its_line_and_column(store):
+    """A body that is no JSON is refused at ``body``, saying where reading stopped (line and
+    column, counted by hand below), as a body nested too deeply is; before, ``where`` was
+    ``body.29``, the offset read as if it were a field named 29."""
+    body = '{"industry": "商业",\n "site": {"type": "Polygon", x}}'.encode()
+    column = len(' "site": {"type": "Polygon", ') + 1  # the x, on the second line
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        for url in ("/api/vet", "/api/sites/download", "/api/site-search"):
+            answer = client.post(url, content=body,
+                                 headers={"Content-Type": "application/json"})
+            assert answer.status_code == 422, (url, answer.text)
+            assert answer.json() == {
+                "error": "bad_input", "where": "body",
+                "message": "JSON decode error: Expecting property name enclosed in double "
+                           f"quotes: line 2 column {column}",
+                "message_zh": "请求参数有误（body）：请求内容不是有效的 JSON，"
+                              f"第 2 行第 {column} 个字符处无法解析"}

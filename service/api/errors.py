@@ -141,6 +141,24 @@ def _unparsed_body(exc: StarletteHTTPException) -> JSONResponse | None:
                          "message_zh": f"{zh}，{detail}", "where": "body"}, status_code=422)
 
 
+def _malformed_json(error: Any, text: Any) -> JSONResponse:
+    """A body that is no JSON, refused at ``body`` with the line and column where reading
+    stopped (FastAPI puts the offset in ``loc``: ``body.8`` read as a field named 8)."""
+    loc = error.get("loc", ())
+    offset = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+    reason = str(error.get("ctx", {}).get("error", "")) or "invalid JSON"
+    if offset is None or not isinstance(text, str):
+        message, detail = f"JSON decode error: {reason}", "无法解析"
+    else:
+        line = text.count("\n", 0, offset) + 1
+        column = offset - text.rfind("\n", 0, offset)
+        message = f"JSON decode error: {reason}: line {line} column {column}"
+        detail = f"第 {line} 行第 {column} 个字符处无法解析"
+    zh = validation_zh({"type": "json_invalid"}, "body")
+    return JSONResponse({"error": "bad_input", "message": message,
+                         "message_zh": f"{zh}，{detail}", "where": "body"}, status_code=422)
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     """Install JSON error bodies: what was wrong, in English and Chinese; never a trace."""
 
@@ -162,6 +180,8 @@ def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":
+            return _malformed_json(first, exc.body)
         where = ".".join(str(p) for p in first.get("loc", ()))
         return JSONResponse({"error": "bad_input", "message": first.get("msg", "invalid request"),
                              "message_zh": validation_zh(first, where), "where": where},
