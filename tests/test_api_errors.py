@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -141,3 +142,31 @@ def test_malformed_json_is_refused_at_body_with_its_line_and_column(store):
                            f"quotes: line 2 column {column}",
                 "message_zh": "请求参数有误（body）：请求内容不是有效的 JSON，"
                               f"第 2 行第 {column} 个字符处无法解析"}
+
+
+def test_a_json_body_sent_as_another_type_is_refused_naming_the_content_type(store):
+    """A JSON object sent with another Content-Type (``curl -d`` sends a form's, a script
+    ``text/plain``) is not read, and the answer says why: 415 at ``header.Content-Type``;
+    before, 422 said the body must be a JSON object, which it was. Nothing is vetted."""
+    site = {"type": "Polygon", "coordinates": [[[115.98, 36.44], [115.981, 36.44],
+                                                [115.981, 36.441], [115.98, 36.44]]]}
+    body = json.dumps({"site": site}).encode()
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        for url in ("/api/vet", "/api/sites/download"):
+            for sent, said in (("text/plain", "现为“text/plain”"),
+                               ("application/x-www-form-urlencoded",
+                                "现为“application/x-www-form-urlencoded”"),
+                               (None, "请求未带")):
+                headers = {"Content-Type": sent} if sent else {}
+                answer = client.post(url, content=body, headers=headers)
+                assert answer.status_code == 415, (url, sent, answer.text)
+                assert answer.json()["where"] == "header.Content-Type"
+                assert answer.json()["message_zh"] == (
+                    "请求内容须为 JSON，请求头 Content-Type 须为 application/json"
+                    f"（{said}）")
+            # a JSON array sent as JSON is still refused for what it is
+            answer = client.post(url, content=b"[1]",
+                                 headers={"Content-Type": "application/json"})
+            assert answer.status_code == 422 and answer.json()["message_zh"].endswith(
+                "须为 JSON 对象")

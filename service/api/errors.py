@@ -159,6 +159,21 @@ def _malformed_json(error: Any, text: Any) -> JSONResponse:
                          "message_zh": f"{zh}，{detail}", "where": "body"}, status_code=422)
 
 
+def _not_json(request: Request) -> JSONResponse:
+    """A body where JSON is expected sent as another type (FastAPI leaves it unread: a form
+    post, ``curl -d`` without ``-H``, ``text/plain``): 415 naming the header, not 须为 JSON
+    对象 for a body that may well be one. Not read as JSON all the same: another site's
+    page may post ``text/plain`` across sites, never ``application/json``."""
+    sent = request.headers.get("content-type", "")
+    was, was_zh = (f"not {sent}", f"现为“{sent}”") if sent else ("it was missing", "请求未带")
+    return JSONResponse({
+        "error": "bad_input",
+        "message": f"the body must be sent as JSON (Content-Type: application/json); {was}",
+        "message_zh": f"请求内容须为 JSON，请求头 Content-Type 须为 application/json"
+                      f"（{was_zh}）",
+        "where": "header.Content-Type"}, status_code=415)
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     """Install JSON error bodies: what was wrong, in English and Chinese; never a trace."""
 
@@ -178,10 +193,12 @@ def add_exception_handlers(app: FastAPI) -> None:
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         if first.get("type") == "json_invalid":
             return _malformed_json(first, exc.body)
+        if tuple(first.get("loc", ())) == ("body",) and isinstance(exc.body, bytes):
+            return _not_json(request)
         where = ".".join(str(p) for p in first.get("loc", ()))
         return JSONResponse({"error": "bad_input", "message": first.get("msg", "invalid request"),
                              "message_zh": validation_zh(first, where), "where": where},
