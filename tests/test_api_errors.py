@@ -170,3 +170,21 @@ def test_a_json_body_sent_as_another_type_is_refused_naming_the_content_type(sto
                                  headers={"Content-Type": "application/json"})
             assert answer.status_code == 422 and answer.json()["message_zh"].endswith(
                 "须为 JSON 对象")
+
+
+def test_a_method_not_allowed_names_every_method_the_address_answers(store):
+    """405's ``Allow`` lists every method of the address (RFC 9110), and the Chinese message
+    says them; before, only the first route's: ``DELETE /api/projects`` said ``POST``
+    alone, though ``GET /api/projects`` answers too."""
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        for method, path, allowed in (("DELETE", "/api/projects", "GET, POST"),
+                                      ("DELETE", "/api/layers", "GET, POST"),
+                                      ("PATCH", "/api/tracking/projects/LC-1/plan", "GET, PUT"),
+                                      ("GET", "/api/vet", "POST"),
+                                      ("POST", "/ogc/collections", "GET, HEAD")):
+            answer = client.request(method, path)
+            assert answer.status_code == 405, (method, path)
+            assert answer.headers["allow"] == allowed, (method, path)
+            assert answer.json()["message_zh"] == (
+                f"不支持该请求方法（{method}），此地址可用：{allowed.replace(', ', '、')}")

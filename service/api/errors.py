@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from blueprint.layers import errors
 from blueprint.layers.store import storage_unavailable
@@ -174,6 +175,19 @@ def _not_json(request: Request) -> JSONResponse:
         "where": "header.Content-Type"}, status_code=415)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at the request's path. Starlette's 405 names only
+    the methods of the first route at the path (``DELETE /api/projects``: ``Allow: POST``,
+    though ``GET`` answers too); a mount (``/static``) takes any method and is no answer."""
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    return [method for method in _METHODS
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+                   for route in routes)]
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     """Install JSON error bodies: what was wrong, in English and Chinese; never a trace."""
 
@@ -182,15 +196,20 @@ def add_exception_handlers(app: FastAPI) -> None:
         return error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         unparsed = _unparsed_body(exc) if exc.status_code == 400 else None
         if unparsed is not None:
             return unparsed
         zh = {400: "请求内容无法解析", 404: "请求的地址不存在",
               405: "不支持该请求方法"}.get(exc.status_code, "请求有误")
+        headers = getattr(exc, "headers", None)
+        allowed = _allowed_methods(request) if exc.status_code == 405 else []
+        if allowed:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+            zh = f"不支持该请求方法（{request.method}），此地址可用：{'、'.join(allowed)}"
         return JSONResponse({"error": "http_error", "message": str(exc.detail),
                              "message_zh": zh, "where": None},
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+                            status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
