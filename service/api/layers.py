@@ -79,10 +79,22 @@ def api_layer_tile(name: NamePath, z: ZoomPath, x: TilePath, y: TilePath, store:
     key = f"{layer.version}/{z}/{x}/{y}".encode()
     etag = '"' + hashlib.sha256(key).hexdigest()[:24] + '"'
     headers = {"Cache-Control": TILE_CACHE, "ETag": etag}
-    if request.headers.get("if-none-match") == etag:
+    if _unchanged(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     data = vector_tile(layer, z, x, y, store=store)
     return Response(data, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _unchanged(if_none_match: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` as RFC 9110 compares them: weakly (nginx
+    marks a tag it compressed ``W/``, and the browser sends that back), any of a list, or
+    ``*``.
+
+    >>> _unchanged('W/"ab", "cd"', '"ab"'), _unchanged('"ab"', '"cd"')
+    (True, False)
+    """
+    tags = [tag.strip() for tag in (if_none_match or "").split(",")]
+    return any(tag == "*" or tag.removeprefix("W/") == etag for tag in tags)
 
 
 @router.post("/layers", summary="Import a layer / 导入图层", status_code=201)
