@@ -188,3 +188,30 @@ def test_a_method_not_allowed_names_every_method_the_address_answers(store):
             assert answer.headers["allow"] == allowed, (method, path)
             assert answer.json()["message_zh"] == (
                 f"不支持该请求方法（{method}），此地址可用：{allowed.replace(', ', '、')}")
+
+
+def test_a_value_of_the_wrong_type_is_refused_saying_what_it_must_be(store):
+    """Each refusal of a value says what the value must be; before, an amount sent as
+    ``true``, a year of 2026.5, a list sent as text and an empty list where one item is
+    needed said only 请求参数有误（body.…）, naming the field but not what was wrong."""
+    from blueprint.layers.users import create_user
+
+    site = {"type": "Polygon", "coordinates": [[[115.98, 36.44], [115.981, 36.44],
+                                                [115.981, 36.441], [115.98, 36.44]]]}
+    token = create_user("city_admin", "admin", None, store=store, actor="t")
+    auth = {"Authorization": f"Bearer {token}"}
+    meeting = {"held_on": "2026-11-30", "projects": ["LC-2025-0001"], "decisions": "x"}
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        for url, body, where, must in (
+                ("/api/vet", {"site": site, "demands": {"land": True}}, "body.demands.land",
+                 "须为数字"),
+                ("/api/vet", {"site": site, "year": 2026.5}, "body.year", "须为整数"),
+                ("/api/tracking/dispatches", {**meeting, "attendees": []}, "body.attendees",
+                 "项数过少（至少 1 项）"),
+                ("/api/tracking/dispatches", {**meeting, "attendees": "市重点项目办"},
+                 "body.attendees", "须为 JSON 数组")):
+            answer = client.post(url, json=body, headers=auth)
+            assert answer.status_code == 422, (url, answer.text)
+            assert answer.json()["where"] == where
+            assert answer.json()["message_zh"] == f"请求参数有误（{where}）：{must}"
