@@ -27,6 +27,7 @@ from blueprint.service.api.bounds import (
     OptNameForm,
 )
 from blueprint.service.api.deps import ReadStoreDep, SettingsDep, StoreDep, UserDep
+from blueprint.service.api.responses import GeoJSONResponse
 from blueprint.service.api.uploads import naming_the_upload, save_upload
 
 router = APIRouter(tags=["layers"])
@@ -44,7 +45,8 @@ def api_get_layer(name: NamePath, store: ReadStoreDep) -> dict[str, Any]:
     return get_layer(name, store=store).to_dict()
 
 
-@router.get("/layers/{name}/features", summary="Features by bbox / 按范围获取要素")
+@router.get("/layers/{name}/features", summary="Features by bbox / 按范围获取要素",
+            response_class=GeoJSONResponse)
 def api_layer_features(
     name: NamePath, store: ReadStoreDep,
     bbox: Annotated[str | None, Query(max_length=NAME_LEN, pattern=ONE_LINE,
