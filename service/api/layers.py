@@ -53,7 +53,8 @@ def api_layer_features(
                                       description="minx,miny,maxx,maxy (EPSG:4490)")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: OffsetQuery = 0,
-    simplify: Annotated[float, Query(ge=0, le=1, description="tolerance in degrees")] = 0.0,
+    simplify: Annotated[float, Query(ge=0, le=1, allow_inf_nan=False,
+                                     description="tolerance in degrees")] = 0.0,
 ) -> dict[str, Any]:
     """A GeoJSON FeatureCollection of the layer's features in ``bbox``."""
     page = features_in_bbox(get_layer(name, store=store), parse_bbox(bbox), store=store,
