@@ -46,7 +46,9 @@ def api_get_layer(name: NamePath, store: ReadStoreDep) -> dict[str, Any]:
 
 
 @router.get("/layers/{name}/features", summary="Features by bbox / 按范围获取要素",
-            response_class=GeoJSONResponse)
+            response_class=Response, responses={200: {
+                "content": {GeoJSONResponse.media_type: {"schema": {"type": "object"}}},
+                "description": "a GeoJSON FeatureCollection"}})
 def api_layer_features(
     name: NamePath, store: ReadStoreDep,
     bbox: Annotated[str | None, Query(max_length=NAME_LEN, pattern=ONE_LINE,
@@ -55,12 +57,13 @@ def api_layer_features(
     offset: OffsetQuery = 0,
     simplify: Annotated[float, Query(ge=0, le=1, allow_inf_nan=False,
                                      description="tolerance in degrees")] = 0.0,
-) -> dict[str, Any]:
+) -> Response:
     """A GeoJSON FeatureCollection of the layer's features in ``bbox``."""
     page = features_in_bbox(get_layer(name, store=store), parse_bbox(bbox), store=store,
                             limit=limit, offset=offset, tolerance=simplify)
-    return {"type": "FeatureCollection", "features": page.features,
-            "numberMatched": page.matched, "numberReturned": len(page.features)}
+    return GeoJSONResponse({"type": "FeatureCollection", "features": page.features,
+                            "numberMatched": page.matched,
+                            "numberReturned": len(page.features)})
 
 
 ZoomPath = Annotated[int, PathParam(ge=0, le=MAX_ZOOM)]
