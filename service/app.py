@@ -85,10 +85,11 @@ def _include_routers(app: FastAPI) -> None:
 
     for module in (layers, vet, sites, site_search, quota, quota_reports, projects,
                    consultation, audit, tracking, users):
-        app.include_router(module.router, prefix="/api")
+        app.include_router(module.router, prefix="/api", responses=errors.ERROR_DOC)
     ogc.register(app)
     pages.register(app, pages.PageDeps(store=deps.get_store, rules=deps.get_rules,
                                        settings=deps.get_app_settings,
                                        error_status=errors.status_for,
                                        read_store=deps.get_read_store,
-                                       permit=policy.check_page))
+                                       permit=policy.check_page,
+                                       error_doc=errors.ERROR_DOC))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +91,127 @@ def test_a_body_deeper_than_the_parser_goes_is_malformed_json_like_any_other(sto
                     "message": answer.json()["message"],
                     "message_zh": f"请求参数有误（body）：请求内容不是有效的 JSON，{why}"}
                 assert answer.json()["message"].startswith("JSON decode error")
+
+
+def test_the_openapi_document_gives_the_error_shape_the_api_sends(store):
+    """A client generated from /openapi.json reads errors as they are sent: every operation
+    documents its 4xx and 5xx answers as {error, message, message_zh, where}, not FastAPI's
+    own 422 ({"detail": [...]}, never sent), and real refusals keep that schema."""
+    import jsonschema
+
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        document = client.get("/openapi.json").json()
+        schemas = document["components"]["schemas"]
+        assert "HTTPValidationError" not in schemas
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                for status in ("4XX", "5XX"):
+                    ref = operation["responses"][status]["content"]["application/json"]
+                    assert ref["schema"] == {"$ref": "#/components/schemas/ErrorOut"}, \
+                        (method, path, status)
+                assert "422" not in operation["responses"], (method, path)
+        error = {**schemas["ErrorOut"], "components": {"schemas": schemas}}
+        assert set(error["required"]) == SHAPE
+        for answer, status in (
+                (client.post("/api/vet", content=b'{"site": ',
+                             headers={"Content-Type": "application/json"}), 422),
+                (client.post("/api/vet", json={"site": {"type": "Point"}, "year": 1}), 422),
+                (client.get("/api/projects"), 401),
+                (client.get("/api/layers/nope"), 404),
+                (client.get("/ogc/collections/nope/items", params={"bogus": 1}), 400)):
+            assert answer.status_code == status, answer.text
+            jsonschema.validate(answer.json(), error)
+
+
+def test_malformed_json_is_refused_at_body_with_its_line_and_column(store):
+    """A body that is no JSON is refused at ``body``, saying where reading stopped (line and
+    column, counted by hand below), as a body nested too deeply is; before, ``where`` was
+    ``body.29``, the offset read as if it were a field named 29."""
+    body = '{"industry": "商业",\n "site": {"type": "Polygon", x}}'.encode()
+    column = len(' "site": {"type": "Polygon", ') + 1  # the x, on the second line
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        for url in ("/api/vet", "/api/sites/download", "/api/site-search"):
+            answer = client.post(url, content=body,
+                                 headers={"Content-Type": "application/json"})
+            assert answer.status_code == 422, (url, answer.text)
+            assert answer.json() == {
+                "error": "bad_input", "where": "body",
+                "message": "JSON decode error: Expecting property name enclosed in double "
+                           f"quotes: line 2 column {column}",
+                "message_zh": "请求参数有误（body）：请求内容不是有效的 JSON，"
+                              f"第 2 行第 {column} 个字符处无法解析"}
+
+
+def test_a_json_body_sent_as_another_type_is_refused_naming_the_content_type(store):
+    """A JSON object sent with another Content-Type (``curl -d`` sends a form's, a script
+    ``text/plain``) is not read, and the answer says why: 415 at ``header.Content-Type``;
+    before, 422 said the body must be a JSON object, which it was. Nothing is vetted."""
+    site = {"type": "Polygon", "coordinates": [[[115.98, 36.44], [115.981, 36.44],
+                                                [115.981, 36.441], [115.98, 36.44]]]}
+    body = json.dumps({"site": site}).encode()
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        for url in ("/api/vet", "/api/sites/download"):
+            for sent, said in (("text/plain", "现为“text/plain”"),
+                               ("application/x-www-form-urlencoded",
+                                "现为“application/x-www-form-urlencoded”"),
+                               (None, "请求未带")):
+                headers = {"Content-Type": sent} if sent else {}
+                answer = client.post(url, content=body, headers=headers)
+                assert answer.status_code == 415, (url, sent, answer.text)
+                assert answer.json()["where"] == "header.Content-Type"
+                assert answer.json()["message_zh"] == (
+                    "请求内容须为 JSON，请求头 Content-Type 须为 application/json"
+                    f"（{said}）")
+            # a JSON array sent as JSON is still refused for what it is
+            answer = client.post(url, content=b"[1]",
+                                 headers={"Content-Type": "application/json"})
+            assert answer.status_code == 422 and answer.json()["message_zh"].endswith(
+                "须为 JSON 对象")
+
+
+def test_a_method_not_allowed_names_every_method_the_address_answers(store):
+    """405's ``Allow`` lists every method of the address (RFC 9110), and the Chinese message
+    says them; before, only the first route's: ``DELETE /api/projects`` said ``POST``
+    alone, though ``GET /api/projects`` answers too."""
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        for method, path, allowed in (("DELETE", "/api/projects", "GET, POST"),
+                                      ("DELETE", "/api/layers", "GET, POST"),
+                                      ("PATCH", "/api/tracking/projects/LC-1/plan", "GET, PUT"),
+                                      ("GET", "/api/vet", "POST"),
+                                      ("POST", "/ogc/collections", "GET, HEAD")):
+            answer = client.request(method, path)
+            assert answer.status_code == 405, (method, path)
+            assert answer.headers["allow"] == allowed, (method, path)
+            assert answer.json()["message_zh"] == (
+                f"不支持该请求方法（{method}），此地址可用：{allowed.replace(', ', '、')}")
+
+
+def test_a_value_of_the_wrong_type_is_refused_saying_what_it_must_be(store):
+    """Each refusal of a value says what the value must be; before, an amount sent as
+    ``true``, a year of 2026.5, a list sent as text and an empty list where one item is
+    needed said only 请求参数有误（body.…）, naming the field but not what was wrong."""
+    from blueprint.layers.users import create_user
+
+    site = {"type": "Polygon", "coordinates": [[[115.98, 36.44], [115.981, 36.44],
+                                                [115.981, 36.441], [115.98, 36.44]]]}
+    token = create_user("city_admin", "admin", None, store=store, actor="t")
+    auth = {"Authorization": f"Bearer {token}"}
+    meeting = {"held_on": "2026-11-30", "projects": ["LC-2025-0001"], "decisions": "x"}
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        for url, body, where, must in (
+                ("/api/vet", {"site": site, "demands": {"land": True}}, "body.demands.land",
+                 "须为数字"),
+                ("/api/vet", {"site": site, "year": 2026.5}, "body.year", "须为整数"),
+                ("/api/tracking/dispatches", {**meeting, "attendees": []}, "body.attendees",
+                 "项数过少（至少 1 项）"),
+                ("/api/tracking/dispatches", {**meeting, "attendees": "市重点项目办"},
+                 "body.attendees", "须为 JSON 数组")):
+            answer = client.post(url, json=body, headers=auth)
+            assert answer.status_code == 422, (url, answer.text)
+            assert answer.json()["where"] == where
+            assert answer.json()["message_zh"] == f"请求参数有误（{where}）：{must}"

@@ -55,3 +55,24 @@ def test_reports_and_downloads_are_sent_no_store(city: Store,  # noqa: F811
         # each names itself as a file (the printable report too: 初审意见书.html)
         assert all("content-disposition" in answer.headers for answer in answers.values())
         assert "cache-control" not in client.get("/api/layers", headers=api).headers
+
+
+def test_geojson_answers_say_they_are_geojson(city: Store, tmp_path: Path) -> None:  # noqa: F811
+    """What the API answers as GeoJSON has GeoJSON's media type (RFC 7946), as the OGC API's
+    items and the downloaded site have: a layer's features and a report in the geojson
+    format, however the site came; before, ``application/json``. The json format stays."""
+    feature = json.loads((SITES / "10_commercial_on_residential.geojson").read_text("utf-8"))
+    raw = (SITES / "01_park_clean.txt").read_bytes()
+    with _client(city, tmp_path) as client:
+        answers = {
+            "features": client.get("/api/layers/ecological_redline/features"),
+            "vet": client.post("/api/vet", json={"site": feature, "format": "geojson"}),
+            "vet file": client.post("/api/vet/file", data={"format": "geojson"},
+                                    files={"file": ("地块.txt", raw, "text/plain")}),
+        }
+        report = client.post("/api/vet", json={"site": feature})
+    for what, answer in answers.items():
+        assert answer.status_code == 200, (what, answer.text)
+        assert answer.headers["content-type"] == "application/geo+json", what
+        assert answer.json()["type"] == "FeatureCollection", what
+    assert report.headers["content-type"] == "application/json" and "verdict" in report.json()

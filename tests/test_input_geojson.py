@@ -346,6 +346,18 @@ def test_a_bad_bbox_of_the_layer_api_says_where(bench: Bench, bbox: str,  # noqa
     assert answer.json()["where"] == "bbox" and fragment in answer.json()["message_zh"]
 
 
+@pytest.mark.parametrize("bench", BOTH, indirect=True)
+@pytest.mark.parametrize("simplify", ["nan", "inf", "-inf"])
+def test_a_simplify_that_is_no_number_is_said_to_be_none(bench: Bench,  # noqa: F811
+                                                         simplify: str) -> None:
+    """``simplify=nan`` (or an infinity) of the layer API is refused as no finite number;
+    it said 须不大于 1.0 (NaN compares false with the bound), wrong for ``nan``."""
+    answer = bench.client.get("/api/layers/red/features", params={"simplify": simplify})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["where"] == "query.simplify"
+    assert answer.json()["message_zh"] == "请求参数有误（query.simplify）：须为有限的数"
+
+
 def test_a_site_file_with_altitudes_is_stored_alike(store: Any, tmp_path: Any) -> None:
     """A file whose positions carry an altitude (the file routes: uploads, the CLI) makes a
     2-D site: PostGIS refused the project with a DataError (a 500) while SQLite stored Z."""

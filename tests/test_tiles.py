@@ -161,6 +161,15 @@ def test_endpoint_answers_tiles_with_cache_headers_and_refuses_bad_ones(client):
     again = client.get(f"/api/layers/farmland/tiles/{z}/{x}/{y}.pbf",
                        headers={"If-None-Match": answer.headers["etag"]})
     assert again.status_code == 304 and not again.content
+    # compared as RFC 9110 says: weakly (nginx's gzip sends the tag back W/), in a list, *
+    etag = answer.headers["etag"]
+    for sent in (f"W/{etag}", f'"other", {etag}', "*"):
+        again = client.get(f"/api/layers/farmland/tiles/{z}/{x}/{y}.pbf",
+                           headers={"If-None-Match": sent})
+        assert again.status_code == 304 and not again.content, sent
+    other = client.get(f"/api/layers/farmland/tiles/{z}/{x}/{y}.pbf",
+                       headers={"If-None-Match": 'W/"other"'})
+    assert other.status_code == 200 and other.content == answer.content
     empty = client.get("/api/layers/farmland/tiles/12/100/100.pbf")  # the Atlantic
     assert empty.status_code == 200 and empty.content == b"" and decode(empty.content) == []
     for bad in ("21/0/0", "3/8/0", "3/0/8", "-1/0/0", "3/x/0", f"20/{2**20}/0"):

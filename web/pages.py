@@ -69,6 +69,8 @@ class PageDeps:
     # the page policy: raises NotAllowed unless the user may take the page action (user,
     # key of PAGE_POLICY, the project's county, the round's departments); denies by default
     permit: Callable[..., None] = field(default=_deny_all)
+    # the API's error answers in the OpenAPI document, for the raster image endpoints
+    error_doc: dict[int | str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _page_routes(deps: PageDeps) -> APIRouter:
@@ -239,5 +241,5 @@ def register(app: FastAPI, deps: PageDeps) -> None:
                             if getattr(r, "path", None) not in ("/docs", "/redoc")]
     app.include_router(_page_routes(deps))
     _signed_in_pages(app, deps)
-    app.include_router(_image_routes(deps), prefix="/api")
+    app.include_router(_image_routes(deps), prefix="/api", responses=deps.error_doc)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

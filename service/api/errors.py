@@ -8,8 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from blueprint.layers import errors
 from blueprint.layers.store import storage_unavailable
@@ -29,6 +31,28 @@ DEFAULT_STATUS_CODES: dict[type[errors.BlueprintError], int] = {
     errors.StorageUnavailable: 503,
     errors.CalendarUnavailable: 503,
     errors.BlueprintError: 400,
+}
+
+
+class ErrorOut(BaseModel):
+    """Every error the API answers, whatever its status: what was wrong, in English and
+    Chinese, and where (the OGC API's 400 adds ``code`` and ``description``)."""
+
+    error: str = Field(description="what kind of error: bad_input, not_found, not_allowed …")
+    message: str = Field(description="what was wrong, in English")
+    message_zh: str = Field(description="what was wrong, in Chinese (what a user reads)")
+    where: str | None = Field(description="where: a field (body.site), a file and line "
+                              "(地块.txt:5), a header; null when nowhere in particular")
+
+
+#: The error answers of every route in the OpenAPI document (``include_router(…,
+#: responses=ERROR_DOC)``): without it FastAPI documents a 422 of its own shape
+#: (``{"detail": […]}``), which this API never sends.
+ERROR_DOC: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorOut, "description": "refused: bad input (422), no or a bad token "
+            "(401), not allowed (403), not found (404), conflict (409), too large (413)"},
+    "5XX": {"model": ErrorOut, "description": "the database or calendar unavailable (503), "
+            "an unexpected error (500)"},
 }
 
 
@@ -63,11 +87,15 @@ _VALIDATION_ZH = {
     "dict_type": "须为 JSON 对象",
     "int_parsing": "须为整数",
     "int_type": "须为整数",
+    "int_from_float": "须为整数",
     "float_parsing": "须为数字",
     "float_type": "须为数字",
     "decimal_parsing": "须为数字",
+    "decimal_type": "须为数字",
     "string_type": "须为文字",
     "too_long": "项数过多（至多 {max_length} 项）",
+    "too_short": "项数过少（至少 {min_length} 项）",
+    "list_type": "须为 JSON 数组",
     "model_attributes_type": "须为 JSON 对象",
     "date_parsing": "须为日期 YYYY-MM-DD",
     "date_type": "须为日期 YYYY-MM-DD",
@@ -118,6 +146,52 @@ def _unparsed_body(exc: StarletteHTTPException) -> JSONResponse | None:
                          "message_zh": f"{zh}，{detail}", "where": "body"}, status_code=422)
 
 
+def _malformed_json(error: Any, text: Any) -> JSONResponse:
+    """A body that is no JSON, refused at ``body`` with the line and column where reading
+    stopped (FastAPI puts the offset in ``loc``: ``body.8`` read as a field named 8)."""
+    loc = error.get("loc", ())
+    offset = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+    reason = str(error.get("ctx", {}).get("error", "")) or "invalid JSON"
+    if offset is None or not isinstance(text, str):
+        message, detail = f"JSON decode error: {reason}", "无法解析"
+    else:
+        line = text.count("\n", 0, offset) + 1
+        column = offset - text.rfind("\n", 0, offset)
+        message = f"JSON decode error: {reason}: line {line} column {column}"
+        detail = f"第 {line} 行第 {column} 个字符处无法解析"
+    zh = validation_zh({"type": "json_invalid"}, "body")
+    return JSONResponse({"error": "bad_input", "message": message,
+                         "message_zh": f"{zh}，{detail}", "where": "body"}, status_code=422)
+
+
+def _not_json(request: Request) -> JSONResponse:
+    """A body where JSON is expected sent as another type (FastAPI leaves it unread: a form
+    post, ``curl -d`` without ``-H``, ``text/plain``): 415 naming the header, not 须为 JSON
+    对象 for a body that may well be one. Not read as JSON all the same: another site's
+    page may post ``text/plain`` across sites, never ``application/json``."""
+    sent = request.headers.get("content-type", "")
+    was, was_zh = (f"not {sent}", f"现为“{sent}”") if sent else ("it was missing", "请求未带")
+    return JSONResponse({
+        "error": "bad_input",
+        "message": f"the body must be sent as JSON (Content-Type: application/json); {was}",
+        "message_zh": f"请求内容须为 JSON，请求头 Content-Type 须为 application/json"
+                      f"（{was_zh}）",
+        "where": "header.Content-Type"}, status_code=415)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at the request's path. Starlette's 405 names only
+    the methods of the first route at the path (``DELETE /api/projects``: ``Allow: POST``,
+    though ``GET`` answers too); a mount (``/static``) takes any method and is no answer."""
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    return [method for method in _METHODS
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+                   for route in routes)]
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     """Install JSON error bodies: what was wrong, in English and Chinese; never a trace."""
 
@@ -126,19 +200,28 @@ def add_exception_handlers(app: FastAPI) -> None:
         return error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         unparsed = _unparsed_body(exc) if exc.status_code == 400 else None
         if unparsed is not None:
             return unparsed
         zh = {400: "请求内容无法解析", 404: "请求的地址不存在",
               405: "不支持该请求方法"}.get(exc.status_code, "请求有误")
+        headers = getattr(exc, "headers", None)
+        allowed = _allowed_methods(request) if exc.status_code == 405 else []
+        if allowed:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+            zh = f"不支持该请求方法（{request.method}），此地址可用：{'、'.join(allowed)}"
         return JSONResponse({"error": "http_error", "message": str(exc.detail),
                              "message_zh": zh, "where": None},
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+                            status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":
+            return _malformed_json(first, exc.body)
+        if tuple(first.get("loc", ())) == ("body",) and isinstance(exc.body, bytes):
+            return _not_json(request)
         where = ".".join(str(p) for p in first.get("loc", ()))
         return JSONResponse({"error": "bad_input", "message": first.get("msg", "invalid request"),
                              "message_zh": validation_zh(first, where), "where": where},

@@ -27,6 +27,7 @@ from blueprint.service.api.bounds import (
     OptNameForm,
 )
 from blueprint.service.api.deps import ReadStoreDep, SettingsDep, StoreDep, UserDep
+from blueprint.service.api.responses import GeoJSONResponse
 from blueprint.service.api.uploads import naming_the_upload, save_upload
 
 router = APIRouter(tags=["layers"])
@@ -44,20 +45,25 @@ def api_get_layer(name: NamePath, store: ReadStoreDep) -> dict[str, Any]:
     return get_layer(name, store=store).to_dict()
 
 
-@router.get("/layers/{name}/features", summary="Features by bbox / 按范围获取要素")
+@router.get("/layers/{name}/features", summary="Features by bbox / 按范围获取要素",
+            response_class=Response, responses={200: {
+                "content": {GeoJSONResponse.media_type: {"schema": {"type": "object"}}},
+                "description": "a GeoJSON FeatureCollection"}})
 def api_layer_features(
     name: NamePath, store: ReadStoreDep,
     bbox: Annotated[str | None, Query(max_length=NAME_LEN, pattern=ONE_LINE,
                                       description="minx,miny,maxx,maxy (EPSG:4490)")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: OffsetQuery = 0,
-    simplify: Annotated[float, Query(ge=0, le=1, description="tolerance in degrees")] = 0.0,
-) -> dict[str, Any]:
+    simplify: Annotated[float, Query(ge=0, le=1, allow_inf_nan=False,
+                                     description="tolerance in degrees")] = 0.0,
+) -> Response:
     """A GeoJSON FeatureCollection of the layer's features in ``bbox``."""
     page = features_in_bbox(get_layer(name, store=store), parse_bbox(bbox), store=store,
                             limit=limit, offset=offset, tolerance=simplify)
-    return {"type": "FeatureCollection", "features": page.features,
-            "numberMatched": page.matched, "numberReturned": len(page.features)}
+    return GeoJSONResponse({"type": "FeatureCollection", "features": page.features,
+                            "numberMatched": page.matched,
+                            "numberReturned": len(page.features)})
 
 
 ZoomPath = Annotated[int, PathParam(ge=0, le=MAX_ZOOM)]
@@ -79,10 +85,22 @@ def api_layer_tile(name: NamePath, z: ZoomPath, x: TilePath, y: TilePath, store:
     key = f"{layer.version}/{z}/{x}/{y}".encode()
     etag = '"' + hashlib.sha256(key).hexdigest()[:24] + '"'
     headers = {"Cache-Control": TILE_CACHE, "ETag": etag}
-    if request.headers.get("if-none-match") == etag:
+    if _unchanged(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     data = vector_tile(layer, z, x, y, store=store)
     return Response(data, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _unchanged(if_none_match: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` as RFC 9110 compares them: weakly (nginx
+    marks a tag it compressed ``W/``, and the browser sends that back), any of a list, or
+    ``*``.
+
+    >>> _unchanged('W/"ab", "cd"', '"ab"'), _unchanged('"ab"', '"cd"')
+    (True, False)
+    """
+    tags = [tag.strip() for tag in (if_none_match or "").split(",")]
+    return any(tag == "*" or tag.removeprefix("W/") == etag for tag in tags)
 
 
 @router.post("/layers", summary="Import a layer / 导入图层", status_code=201)

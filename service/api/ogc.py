@@ -26,6 +26,7 @@ from blueprint.layers.features import MAX_LIMIT, feature_by_id, features_in_bbox
 from blueprint.layers.repository import LayerInfo, get_layer, list_layers
 from blueprint.service.api.bounds import MAX_OFFSET, NAME_LEN, NamePath
 from blueprint.service.api.deps import ReadStoreDep
+from blueprint.service.api.errors import ERROR_DOC
 from blueprint.service.api.ogc_html import render_html, wants_html
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -303,7 +304,7 @@ _with_head(router)
 
 def register(app: FastAPI) -> None:
     """Mount the OGC API under ``/ogc``; its bad parameters are 400, as the standard wants."""
-    app.include_router(router)
+    app.include_router(router, responses=ERROR_DOC)
 
     async def _bad_request(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, OgcBadRequest)

@@ -25,7 +25,7 @@ from pydantic_core import to_json
 
 from blueprint.layers.layer_info import stored_moments, utc
 
-__all__ = ["ApiJSONResponse", "Moment", "stored_moments"]
+__all__ = ["ApiJSONResponse", "GeoJSONResponse", "Moment", "stored_moments"]
 
 # A moment in a response model: in UTC (naive = UTC), so that pydantic writes it with Z.
 Moment = Annotated[datetime, AfterValidator(utc)]
@@ -41,3 +41,10 @@ class ApiJSONResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
         """The JSON text of ``content``."""
         return to_json(content, inf_nan_mode="null")
+
+
+class GeoJSONResponse(ApiJSONResponse):
+    """A GeoJSON answer, written as every JSON answer, under RFC 7946's media type (as the
+    OGC API's items and the downloaded site): a layer's features, a report as GeoJSON."""
+
+    media_type = "application/geo+json"

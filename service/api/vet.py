@@ -48,6 +48,7 @@ from blueprint.service.api.deps import (
     StoreDep,
     StoreThreadsDep,
 )
+from blueprint.service.api.responses import GeoJSONResponse
 from blueprint.service.api.sent_once import SentOnce
 from blueprint.service.api.uploads import naming_the_upload, save_upload, shown_name
 from blueprint.service.context import reading_store, site_limits
@@ -56,7 +57,9 @@ router = APIRouter(tags=["vetting"])
 # The schema of the json format (documentation only: the geojson format is a FeatureCollection
 # with the same report under ``report``).
 REPORT_DOC: dict[int | str, dict[str, Any]] = {
-    200: {"model": VetReport, "description": "the vetting report (format=json)"}}
+    200: {"model": VetReport, "description": "the vetting report (format=json); format="
+          "geojson: a FeatureCollection of the site and its pieces, the report under `report`",
+          "content": {"application/geo+json": {"schema": {"type": "object"}}}}}
 
 
 AS_OF_DOC = ("vet against the layer versions current then: a date YYYY-MM-DD is the end of "
@@ -159,16 +162,16 @@ def body_emissions(emissions: dict[str, float], field: str) -> dict[str, float]:
         raise
 
 
-def _run(request: VetRequest, fmt: str, store: Any, rules: Any) -> dict[str, Any]:
+def _run(request: VetRequest, fmt: str, store: Any, rules: Any) -> Any:
     report = vet_site(request, store=reading_store(store, ledger=bool(request.demands)),
                       rules=rules)
-    return report_geojson(report) if fmt == "geojson" else to_json(report)
+    return GeoJSONResponse(report_geojson(report)) if fmt == "geojson" else to_json(report)
 
 
 @router.post("/vet", summary="Vet a GeoJSON site / 选址初审（GeoJSON）", responses=REPORT_DOC,
              dependencies=[SentOnce])
 async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: SettingsDep,
-                  user: OptionalUserDep, threads: StoreThreadsDep) -> dict[str, Any]:
+                  user: OptionalUserDep, threads: StoreThreadsDep) -> Any:
     """Vet a site given as GeoJSON; returns the report of ``blueprint vet --format json``.
 
     Anyone may vet; sending ``demands`` (a quota check) needs a bearer token.
@@ -182,7 +185,7 @@ async def api_vet(body: SiteIn, store: StoreDep, rules: RulesDep, settings: Sett
              responses=REPORT_DOC, dependencies=[SentOnce])
 async def api_vet_points(body: PointsIn, store: StoreDep, rules: RulesDep,
                          settings: SettingsDep, user: OptionalUserDep,
-                         threads: StoreThreadsDep) -> dict[str, Any]:
+                         threads: StoreThreadsDep) -> Any:
     """Vet a site given as its boundary points, pasted as a table (the map's 粘贴坐标); a
     refusal names the line (``where``: ``粘贴的坐标:<line>``). Otherwise as ``/api/vet``,
     ``as_of`` included: the points must then lie in the city as the boundary layer drew it
@@ -195,7 +198,7 @@ async def api_vet_points(body: PointsIn, store: StoreDep, rules: RulesDep,
 
 
 async def _vet(site: Site, body: VetOptions, user: User | None, store: Any, rules: Any,
-               threads: Any, *, as_of: datetime | None = None) -> dict[str, Any]:
+               threads: Any, *, as_of: datetime | None = None) -> Any:
     request = await _request(site, body, user, store, as_of)
     return await to_thread.run_sync(_run, request, body.format, store, rules, limiter=threads)
 
@@ -249,7 +252,7 @@ async def api_vet_file(
     as_of: Annotated[DayOrTime | None, Form(description=AS_OF_DOC,
                                             examples=AS_OF_EXAMPLES)] = None,
     format: Annotated[Literal["json", "geojson"], Form()] = "json",
-) -> dict[str, Any]:
+) -> Any:
     """Vet an uploaded site file in any format ``blueprint vet`` accepts; ``as_of`` as
     ``POST /api/vet``'s (refused before the file is read)."""
     moment = _as_of(as_of, "as_of")
