@@ -66,6 +66,8 @@ _VALIDATION_ZH = {
     "float_parsing": "须为数字",
     "float_type": "须为数字",
     "decimal_parsing": "须为数字",
+    "decimal_type": "须为数字",
+    "bool_as_number": "须为{expected_zh}，不能是 true 或 false",
     "string_type": "须为文字",
     "too_long": "项数过多（至多 {max_length} 项）",
     "model_attributes_type": "须为 JSON 对象",
