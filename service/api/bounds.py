@@ -59,6 +59,22 @@ INTEGER_NOT_BOOLEAN = _refusing_booleans("an integer", "整数")
 Number = Annotated[float, Field(allow_inf_nan=False), NUMBER_NOT_BOOLEAN]
 Integer = Annotated[int, INTEGER_NOT_BOOLEAN]
 
+
+
+def _two_numbers(value: Any) -> Any:
+    """A point is a JSON array of two numbers, longitude then latitude: anything else (a
+    text "116,36", one number, three) is refused as a whole, saying so."""
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise PydanticCustomError("lon_lat", "Input should be an array of two numbers: "
+                                  "[longitude, latitude]")
+    return value
+
+
+Lon = Annotated[Number, Field(ge=70.0, le=140.0)]
+Lat = Annotated[Number, Field(ge=0.0, le=60.0)]
+# a point in China, [lon, lat] in degrees (CGCS2000); each number checked in its range
+LonLat = Annotated[tuple[Lon, Lat], BeforeValidator(_two_numbers)]
+
 Code = Annotated[str, StringConstraints(min_length=1, max_length=CODE_LEN, pattern=ONE_LINE)]
 # a key of KEY=AMOUNT pairs (emissions): no '=' or ',' (the pairs are parsed as text)
 PairKey = Annotated[str, StringConstraints(min_length=1, max_length=CODE_LEN,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from anyio import to_thread
 from fastapi import APIRouter
@@ -11,16 +11,12 @@ from pydantic_core import PydanticCustomError
 
 from blueprint.analysis.report_schema import VetReport
 from blueprint.layers.store import Store
-from blueprint.service.api.bounds import Amount, Code, Integer, Number, PairKey, Quantity
+from blueprint.service.api.bounds import Amount, Code, Integer, LonLat, Number, PairKey, Quantity
 from blueprint.service.api.deps import OptionalUserDep, RulesDep, StoreDep, StoreThreadsDep
 from blueprint.service.api.sent_once import SentOnce
 from blueprint.service.api.vet import _check_token, body_emissions, check_demands
 
 router = APIRouter(tags=["site search"])
-
-Lon = Annotated[Number, Field(ge=70.0, le=140.0)]
-Lat = Annotated[Number, Field(ge=0.0, le=60.0)]
-
 
 class SiteSearchIn(BaseModel):
     """A project to find land for: industry, area, emissions, demand, where to look."""
@@ -37,7 +33,7 @@ class SiteSearchIn(BaseModel):
         description="quota demands, as on `POST /api/vet` (needs a token); `demand`, the "
                     "name this endpoint first took, is read the same")
     top: Integer = Field(default=10, ge=1, le=50)
-    near: tuple[Lon, Lat] | None = Field(default=None, description="[lon, lat]: rank by the "
+    near: LonLat | None = Field(default=None, description="[lon, lat]: rank by the "
                                          "distance to this point instead of the county seat")
     source: Literal["land_bank", "anywhere", "both"] = "both"
     tolerance: Number | None = Field(default=None, ge=0, le=1,
