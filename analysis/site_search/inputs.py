@@ -58,3 +58,28 @@ def parse_point(text: str) -> tuple[float, float]:
         raise BadInput(f"point {text!r} is not a longitude and latitude in China",
                        message_zh="坐标不在我国经纬度范围内", where="--near")
     return lon, lat
+
+
+NEAR_MARGIN_DEG = 0.5  # about 45–55 km beyond the city's layers
+
+
+def check_near(near: tuple[float, float] | None,
+               extent: tuple[float, float, float, float] | None) -> None:
+    """A reference point (``near``, lon/lat) within the city's ``extent`` (lon/lat bounds
+    of its boundary layer) grown by :data:`NEAR_MARGIN_DEG`: a point far outside it
+    (``[70, 0]``) was ranked by as 距指定地点 7107.1 公里, measured in the county's projection.
+
+    >>> check_near((116.0, 36.4), (115.3, 35.8, 116.6, 37.0))
+    """
+    if near is None or extent is None:
+        return
+    (lon, lat), (x0, y0, x1, y1), margin = near, extent, NEAR_MARGIN_DEG
+    if x0 - margin <= lon <= x1 + margin and y0 - margin <= lat <= y1 + margin:
+        return
+    raise BadInput(f"near ({lon:g}, {lat:g}) lies outside the city: longitude "
+                   f"{x0 - margin:.2f}–{x1 + margin:.2f}, latitude {y0 - margin:.2f}–"
+                   f"{y1 + margin:.2f} (the boundary layer's extent and about 50 km)",
+                   message_zh=f"参考点 near（经度 {lon:g}，纬度 {lat:g}）不在本市范围内：须在经度 "
+                              f"{x0 - margin:.2f}–{x1 + margin:.2f}、纬度 {y0 - margin:.2f}–"
+                              f"{y1 + margin:.2f} 之间（行政区划图层范围外扩约 50 公里）",
+                   where="near")
