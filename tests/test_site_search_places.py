@@ -1,8 +1,9 @@
 """Where a search looks, on both engines, over the API and the command line: a reference
 point (``near``) far outside the city is refused naming the field (``[70, 0]`` was ranked by
 as 距指定地点 7107.1 公里, measured in the county's projection); a point near the city
-still ranks. A small blueprint of two counties side by side, the urban boundary in the
-first only; the city's extent is read here with geopandas from the files imported."""
+still ranks; a county without an urban development boundary is told it has none. A small
+blueprint of two counties side by side, the urban boundary in the first only; the city's
+extent is read here with geopandas from the files imported."""
 
 from __future__ import annotations
 
@@ -68,3 +69,20 @@ def test_a_reference_point_outside_the_city_is_refused_naming_it(two_counties: S
                                         "--near", "70,0"])
     assert (code, out) == (2, ""), err
     assert "参考点 near（经度 70，纬度 0）不在本市范围内" in err, err
+
+
+def test_a_county_without_an_urban_boundary_is_told_so(two_counties: Store) -> None:
+    """It said 阳谷县城镇开发边界没有可供工业项目选址的范围。, as if the boundary were there
+    and all taken: the county has none in the blueprint."""
+    said = "阳谷县在一张蓝图中没有城镇开发边界，工业项目须在城镇开发边界内选址，无处可选。"
+    with _client(two_counties) as client:
+        answers = [client.post("/api/site-search", json={"area_m2": 120000, "county": county,
+                                                          "source": "anywhere", "top": 1})
+                   for county in ("371521", "阳谷县", "371502")]
+    for answer in answers[:2]:
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["candidates"], answer.json()["blocked_zh"]) == ([], said)
+    assert answers[2].json()["candidates"] and answers[2].json()["blocked_zh"] is None
+    code, out, err = cli(two_counties, ["site-search", "--area", "12ha", "--county", "371521"])
+    assert code == 0, err
+    assert f"未找到候选地块：{said}" in out, out
