@@ -205,7 +205,7 @@ def test_a_value_of_the_wrong_type_is_refused_saying_what_it_must_be(store):
                                         database_url=store.database_url))) as client:
         for url, body, where, must in (
                 ("/api/vet", {"site": site, "demands": {"land": True}}, "body.demands.land",
-                 "须为数字"),
+                 "须为数字，不能是 true 或 false"),
                 ("/api/vet", {"site": site, "year": 2026.5}, "body.year", "须为整数"),
                 ("/api/tracking/dispatches", {**meeting, "attendees": []}, "body.attendees",
                  "项数过少（至少 1 项）"),
@@ -215,3 +215,25 @@ def test_a_value_of_the_wrong_type_is_refused_saying_what_it_must_be(store):
             assert answer.status_code == 422, (url, answer.text)
             assert answer.json()["where"] == where
             assert answer.json()["message_zh"] == f"请求参数有误（{where}）：{must}"
+
+
+def test_a_refused_value_says_what_was_expected(store, tmp_path):
+    """``"top": 10.5`` and ``"near": "116,36"`` said only 请求参数有误（body.top）: the
+    translation of pydantic's errors says what the field takes."""
+    two = "（body.near）：须为两个数（经度、纬度）的数组"
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        answers = [(client.post("/api/site-search", json={"area_m2": 120000} | field), said)
+                   for field, said in (
+                       ({"top": 10.5}, "（body.top）：须为整数（不能有小数）"),
+                       ({"near": "116,36"}, two), ({"near": [116.0]}, two),
+                       ({"near": [116.0, 36.4, 0]}, two),
+                       ({"near": [116.0, "北"]}, "（body.near.1）：须为数字"))]
+        vet = client.post("/api/vet", json={"site": {"type": "Point", "coordinates": [116, 36]},
+                                            "demands": [1]})
+    for answer, said in answers:
+        assert answer.status_code == 422, answer.text
+        assert set(answer.json()) == SHAPE
+        assert answer.json()["message_zh"].startswith(f"请求参数有误{said}"), answer.text
+    assert vet.status_code == 422 and vet.json()["message_zh"] == \
+        "请求参数有误（body.demands）：须为 JSON 对象", vet.text

@@ -8,7 +8,7 @@ import shapely
 
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.site_search.land_bank import LandBank
-from blueprint.analysis.site_search.region_types import Region
+from blueprint.analysis.site_search.region_types import URBAN_SCOPE_ZH, Region
 from blueprint.layers.units import ha_text
 
 NO_BANK = "图层库中没有储备及可供地块图层。"
@@ -37,6 +37,9 @@ def blocked_message(region: Region, area_m2: float, industry_title: str, source:
                     f"初审均不通过：{first}")
         return anywhere if source == "anywhere" else _bank_text(region, need, bank) + anywhere
     if region.scope.is_empty or region.scope.area <= 1.0:
+        if region.scope_zh == region.place_zh + URBAN_SCOPE_ZH:  # the boundary is missing
+            return (f"{region.place_zh}在一张蓝图中没有城镇开发边界，{use}项目须在城镇开发边界内"
+                    "选址，无处可选。")
         where = region.scope_zh.removesuffix("内").removesuffix("范围")
         return f"{where}没有可供{use}项目选址的范围。"
     if region.allowed.area <= 1.0:

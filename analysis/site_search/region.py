@@ -30,7 +30,13 @@ from blueprint.analysis.rules import IndustryRules, Rules, Status
 from blueprint.analysis.site_county import county_code
 from blueprint.analysis.site_search.capacity_region import capacity_constraints
 from blueprint.analysis.site_search.config import SearchConfig
-from blueprint.analysis.site_search.region_types import EMPTY, GRID_M, Constraint, Region
+from blueprint.analysis.site_search.region_types import (
+    EMPTY,
+    GRID_M,
+    URBAN_SCOPE_ZH,
+    Constraint,
+    Region,
+)
 from blueprint.layers.catalogue_cache import current_layers
 from blueprint.layers.crs import CGCS2000, gk3_epsg, to_crs
 from blueprint.layers.errors import BadInput
@@ -164,7 +170,7 @@ def _inside_required(vectors: list[LayerInfo], aoi: BaseGeometry, industry: Indu
     need = shapely.union_all([g for layer in required for g in
                               store.backend.class_unions(layer, aoi, store=store).values()]
                              or [EMPTY])
-    return need, "城镇开发边界内", seats
+    return need, URBAN_SCOPE_ZH, seats
 
 
 def _status_of(layer: LayerInfo, rule: str, klass: str | None, industry: IndustryRules,

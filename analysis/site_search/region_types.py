@@ -12,6 +12,7 @@ from blueprint.layers.crs import CGCS2000, to_crs
 
 EMPTY = shapely.Polygon()
 GRID_M = 0.01  # the region is snapped to 1 cm: both engines then give the same polygons
+URBAN_SCOPE_ZH = "城镇开发边界内"  # a region's scope_zh (after its place) when sites must be in it
 
 
 @dataclass

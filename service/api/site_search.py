@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from anyio import to_thread
 from fastapi import APIRouter
@@ -11,22 +11,18 @@ from pydantic_core import PydanticCustomError
 
 from blueprint.analysis.report_schema import VetReport
 from blueprint.layers.store import Store
-from blueprint.service.api.bounds import Amount, Code, PairKey, Quantity
+from blueprint.service.api.bounds import Amount, Code, Integer, LonLat, Number, PairKey, Quantity
 from blueprint.service.api.deps import OptionalUserDep, RulesDep, StoreDep, StoreThreadsDep
 from blueprint.service.api.sent_once import SentOnce
 from blueprint.service.api.vet import _check_token, body_emissions, check_demands
 
 router = APIRouter(tags=["site search"])
 
-Lon = Annotated[float, Field(ge=70.0, le=140.0, allow_inf_nan=False)]
-Lat = Annotated[float, Field(ge=0.0, le=60.0, allow_inf_nan=False)]
-
-
 class SiteSearchIn(BaseModel):
     """A project to find land for: industry, area, emissions, demand, where to look."""
 
     industry: Code = "industrial"
-    area_m2: float = Field(gt=0, le=1e9, allow_inf_nan=False,
+    area_m2: Number = Field(gt=0, le=1e9,
                            description="the site area the project needs, m²")
     county: Code | None = Field(default=None, description="county code or name; none: every "
                          "county")
@@ -36,11 +32,11 @@ class SiteSearchIn(BaseModel):
         default_factory=dict, max_length=50, validation_alias=AliasChoices("demands", "demand"),
         description="quota demands, as on `POST /api/vet` (needs a token); `demand`, the "
                     "name this endpoint first took, is read the same")
-    top: int = Field(default=10, ge=1, le=50)
-    near: tuple[Lon, Lat] | None = Field(default=None, description="[lon, lat]: rank by the "
+    top: Integer = Field(default=10, ge=1, le=50)
+    near: LonLat | None = Field(default=None, description="[lon, lat]: rank by the "
                                          "distance to this point instead of the county seat")
     source: Literal["land_bank", "anywhere", "both"] = "both"
-    tolerance: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False,
+    tolerance: Number | None = Field(default=None, ge=0, le=1,
                                     description="share of the area a land-bank parcel may "
                                     "differ by; none: the search file's (0.1 packaged)")
     format: Literal["json", "geojson"] = Field(

@@ -30,14 +30,21 @@ err = Console(stderr=True, markup=False)
 MAX_COUNT = 2**31 - 1  # a --limit or --offset (the API's offsets are bounded so too)
 
 
-def _table_or_json(value: str) -> str:
-    """``--format``: refused before the command does anything (a write included)."""
-    if value not in ("table", "json"):
+def check_format(value: str, formats: tuple[str, ...]) -> str:
+    """``--format`` one of ``formats``, else refused naming them (``输出格式应为 table、json
+    或 geojson``), before the command does anything (a write included)."""
+    if value not in formats:
         from blueprint.layers.errors import BadInput
 
-        raise BadInput(f"--format must be table or json, not {value[:40]!r}",
-                       where="--format", message_zh="输出格式应为 table 或 json")
+        said = ", ".join(formats[:-1]) + f" or {formats[-1]}"
+        said_zh = "、".join(formats[:-1]) + f" 或 {formats[-1]}"
+        raise BadInput(f"--format must be {said}, not {value[:40]!r}",
+                       where="--format", message_zh=f"输出格式应为 {said_zh}")
     return value
+
+
+def _table_or_json(value: str) -> str:
+    return check_format(value, ("table", "json"))
 
 
 # The ``--format`` of the commands that print a table or one JSON document.

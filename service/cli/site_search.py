@@ -8,8 +8,14 @@ from typing import Annotated, Any
 import typer
 
 from blueprint.analysis.messages import VERDICT_ZH
-from blueprint.layers.errors import BadInput
-from blueprint.service.cli.console import open_store, out, print_json, progress_bar, table
+from blueprint.service.cli.console import (
+    check_format,
+    open_store,
+    out,
+    print_json,
+    progress_bar,
+    table,
+)
 
 FORMATS = ("table", "json", "geojson")
 SOURCE_ZH = {"land_bank": "储备地块", "anywhere": "自动布设"}
@@ -52,8 +58,7 @@ def site_search(
     from blueprint.service.context import reading_store, rules_from_settings
     from blueprint.service.settings import get_settings
 
-    if format not in FORMATS:
-        raise BadInput(f"--format must be one of {FORMATS}", message_zh="输出格式无效")
+    check_format(format, FORMATS)
     request = SearchRequest(industry=industry, area_m2=parse_area(area), county=county,
                             emissions=parse_emissions(emissions), demands=parse_demands(demand),
                             top=top, near=parse_point(near) if near else None, source=source,

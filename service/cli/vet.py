@@ -12,6 +12,7 @@ from blueprint.analysis.messages import STATUS_ZH, share_text
 from blueprint.layers.errors import BadInput
 from blueprint.layers.units import m2_text
 from blueprint.service.cli.console import (
+    check_format,
     china_time,
     open_store,
     out,
@@ -135,8 +136,7 @@ def vet(
     from blueprint.analysis.clock import as_of_time
     from blueprint.analysis.vetting import VetRequest, vet_site
 
-    if format not in FORMATS:
-        raise BadInput(f"--format must be one of {FORMATS}", message_zh="输出格式无效")
+    check_format(format, FORMATS)
     if format in ("html", "pdf") and output is None:
         raise BadInput(f"--format {format} needs --output FILE", where="--output",
                        message_zh=f"输出 {format} 格式须用 --output 指定文件")
