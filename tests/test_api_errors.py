@@ -206,7 +206,8 @@ def test_a_value_of_the_wrong_type_is_refused_saying_what_it_must_be(store):
         for url, body, where, must in (
                 ("/api/vet", {"site": site, "demands": {"land": True}}, "body.demands.land",
                  "须为数字，不能是 true 或 false"),
-                ("/api/vet", {"site": site, "year": 2026.5}, "body.year", "须为整数"),
+                ("/api/vet", {"site": site, "year": 2026.5}, "body.year",
+                 "须为整数（不能有小数）"),
                 ("/api/tracking/dispatches", {**meeting, "attendees": []}, "body.attendees",
                  "项数过少（至少 1 项）"),
                 ("/api/tracking/dispatches", {**meeting, "attendees": "市重点项目办"},
