@@ -468,3 +468,25 @@ def test_a_month_s_figures_leave_out_what_is_stamped_at_the_midnight_that_closes
     assert (may.counties[gx]["tracked"], may.counties[gx]["planned"],
             may.counties[gx]["done"]) == (1, Decimal(1500), Decimal(400))
     assert may.units[unit]["problems"] == 1
+
+
+def test_a_bulletin_folder_the_file_system_refuses_is_bad_input(tstore: Store,
+                                                                tmp_path) -> None:  # noqa: ANN001
+    """``bulletin --out /proc/nope`` was an internal error (FileNotFoundError from mkdir,
+    exit 1): /proc is a folder root may write in, by its mode, yet no folder can be made in
+    it. Now refused naming --out, exit 2, nothing written."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run(
+        [sys.executable, "-m", "blueprint.service", "bulletin", "--month", "2026-06",
+         "--out", "/proc/nope", "--no-pdf"],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "BLUEPRINT_DATABASE_URL": tstore.database_url,
+             "BLUEPRINT_DATA_DIR": str(tstore.data_dir)})
+    assert result.returncode == 2, result.stderr
+    assert "internal error" not in result.stderr
+    assert "--out" in result.stderr and "无法使用 /proc/nope" in result.stderr
+    assert not Path("/proc/nope").exists()

@@ -18,6 +18,7 @@ from blueprint.service.cli.console import (
     checked_text,
     choice,
     known_county,
+    make_output_folder,
     open_store,
     out,
     output_folder,
@@ -399,7 +400,7 @@ def bulletin(month: Month,
     with progress_bar() as bar:  # a few seconds, the PDF most (on a terminal only)
         step = bar.add_task("统计本月指标", total=3 if pdf else 2)
         b = build_bulletin(month, store=open_store(create=False))
-        out_dir.mkdir(parents=True, exist_ok=True)
+        make_output_folder(out_dir, where="--out")
         bar.update(step, advance=1, description="写出 Excel 表")
         xlsx = out_dir / f"bulletin-{b.month}.xlsx"
         xlsx.write_bytes(bulletin_xlsx(b))
