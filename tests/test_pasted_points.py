@@ -491,3 +491,20 @@ def test_a_coordinate_file_refuses_a_crs_of_another_zone_as_pasted_points_do(
              "BLUEPRINT_DATABASE_URL": ""})
     assert result.returncode == 2, result.stderr
     assert "与所选坐标系 EPSG:4528（3 度带第 40 带）不符" in result.stderr
+
+
+def test_a_configured_chromium_that_does_not_exist_is_refused_naming_the_setting(
+        tmp_path: Path) -> None:
+    """``BLUEPRINT_CHROMIUM=/nonexistent vet SITE --format pdf`` used the chromium on PATH
+    silently; now refused, naming BLUEPRINT_CHROMIUM, before any work, nothing written."""
+    report = tmp_path / "r.pdf"
+    result = subprocess.run(
+        [sys.executable, "-m", "blueprint.service", "vet", str(SITES / "01_park_clean.txt"),
+         "--format", "pdf", "--output", str(report)],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "BLUEPRINT_DATA_DIR": str(tmp_path / "data"),
+             "BLUEPRINT_DATABASE_URL": "", "BLUEPRINT_CHROMIUM": "/nonexistent"})
+    assert result.returncode == 2, result.stderr
+    assert "设置 BLUEPRINT_CHROMIUM 指定的 Chromium（/nonexistent）不存在或不可执行" \
+        in result.stderr
+    assert not report.exists()
