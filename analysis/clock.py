@@ -4,6 +4,7 @@ A time a user gives without a time zone is China time (API and CLI alike)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Literal, TypeVar, overload
 
@@ -156,12 +157,32 @@ def parse_day_or_time(text: str, where: str, want: When = "day_or_time") -> date
     if want == "date" and isinstance(parsed, datetime):
         parsed = None
     if parsed is None:
+        unreal_date(text, where)
         english, chinese = _WHEN_FORMATS[want]
         raise BadInput(f"{where} {text!r} {english}", message_zh=chinese, where=where)
     in_years(parsed, where, text)  # 9999-12-31's day after has no datetime
     if want == "time" and not isinstance(parsed, datetime):
         return datetime.combine(parsed, time(0))
     return parsed
+
+
+_DATE_SHAPE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?")
+
+
+def unreal_date(text: str, where: str) -> None:
+    """Refuse a value in the form ``YYYY-MM-DD`` (maybe with a time after it) whose day does
+    not exist (2026-11-31, 2026-02-29, month 13): saying it must be YYYY-MM-DD would tell
+    the user to write what they wrote. Nothing when the value is not in that form."""
+    value = text.strip()
+    found = _DATE_SHAPE.fullmatch(value)
+    if found is None:
+        return
+    try:
+        date(*(int(part) for part in found.groups()))
+    except ValueError:
+        day_text = value[:10]
+        raise BadInput(f"{where} {value!r} is not a real date", where=where,
+                       message_zh=f"{day_text} 不是有效日期") from None
 
 
 def read_day_or_time(text: str) -> date | None:

@@ -110,7 +110,7 @@ def restore_store(path: Path, *, store: Store, force: bool = False,
         manifest = _unpack(path, work, max_bytes)
         if manifest.get("engine") != store.engine_name:
             raise BadInput(f"a backup of the {manifest.get('engine')} engine cannot be "
-                           f"restored into a {store.engine_name} store",
+                           f"restored into this store (engine {store.engine_name})",
                            message_zh="备份文件与当前数据库引擎不一致", where=str(path))
         if store.database_url:
             _restore_postgis(work / "store.pgdump", store)

@@ -14,9 +14,25 @@ from blueprint.layers.schema import layers
 from blueprint.layers.store import now
 
 
+class LayerUnchanged(Exception):
+    """The current version of the layer holds the same content (checksum), kind and title:
+    an import of it again writes nothing (a new version would make every stored report
+    look stale for no change). Raised inside the import's transaction, which rolls back."""
+
+    def __init__(self, name: str):
+        super().__init__(f"layer {name!r} is unchanged")
+        self.name = name
+
+
+def unchanged_zh(title: str) -> str:
+    """What an import of an unchanged layer says (CLI and API)."""
+    return f"图层“{title}”未变化，未重新导入"
+
+
 def replace_layer_row(conn: sa.Connection, values: dict[str, Any], *,
                       backend: Backend) -> tuple[int, str | None]:
-    """Insert the layer row as the current version; a re-import keeps the version before
+    """Insert the layer row as the current version (:class:`LayerUnchanged` when the
+    current version has the same checksum, kind and title); a re-import keeps the version before
     (its row, features and raster under its own id, renamed ``NAME@vN``, no longer
     current, superseded now), so past reports can be reproduced (``vet --as-of``).
 
@@ -25,8 +41,13 @@ def replace_layer_row(conn: sa.Connection, values: dict[str, Any], *,
     """
     name = values["name"]
     backend.lock_layer_name(conn, name)  # one import per layer name at a time
-    old = conn.execute(sa.select(layers.c.id, layers.c.version)
+    old = conn.execute(sa.select(layers.c.id, layers.c.version, layers.c.checksum,
+                                 layers.c.kind, layers.c.title)
                        .where(layers.c.name == name)).first()
+    if old is not None and old.checksum is not None and \
+            (old.checksum, old.kind, old.title) == \
+            (values.get("checksum"), values["kind"], values["title"]):
+        raise LayerUnchanged(name)
     last = conn.execute(sa.select(sa.func.max(layers.c.version))
                         .where(layers.c.layer_name == name)).scalar()
     if old is not None:

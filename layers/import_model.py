@@ -28,6 +28,9 @@ class ImportReport:
     encoding: str | None = None
     bands: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # the current version already holds exactly these features (same checksum, kind and
+    # title): nothing was written, no new version (stored reports stay current)
+    unchanged: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON output."""

@@ -26,7 +26,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from blueprint.layers.catalogue import LayerKind, get_kind
-from blueprint.layers.catalogue_rows import layer_values, replace_layer_row
+from blueprint.layers.catalogue_rows import (
+    LayerUnchanged,
+    layer_values,
+    replace_layer_row,
+    unchanged_zh,
+)
 from blueprint.layers.crs import CGCS2000, check_plausible, check_zone, crs_label
 from blueprint.layers.errors import BadInput
 from blueprint.layers.import_model import ImportOptions, ImportReport, Progress
@@ -88,11 +93,22 @@ def import_layer(path: str | Path, options: ImportOptions, *, store: Store,
     if repaired:
         report.warnings.append(repaired_zh(repaired))
     report.warnings += second_layer_warnings(kind.name, name, store=store)
-    layer_id = _write_vector_layer(report, rows, options.actor, store=store, progress=progress)
+    try:
+        layer_id = _write_vector_layer(report, rows, options.actor, store=store,
+                                       progress=progress)
+    except LayerUnchanged:
+        return mark_unchanged(report)
     if store.backend.name == "embedded":
         index = _IndexParts()
         index.add(rows, frame)
         index.write(store, layer_id, name)
+    return report
+
+
+def mark_unchanged(report: ImportReport) -> ImportReport:
+    """The report of an import that wrote nothing: the current version is the same."""
+    report.unchanged = True
+    report.warnings.insert(0, unchanged_zh(report.title))
     return report
 
 
@@ -206,47 +222,52 @@ def _write_streamed(stream: VectorStream, path: Path, kind: LayerKind, name: str
     source_bounds: list[BBox4] = []
     bounds: list[BBox4] = []
     index = _IndexParts() if store.backend.name == "embedded" else None
-    with store.engine.begin() as conn, _Prefetch(batches) as reader:
-        sink = store.backend.feature_sink(conn)
-        done = 0
-        try:
-            for frame in _chain(first, reader):
-                if id_col is not None and frame[id_col].isna().any():
-                    raise StreamFallback("a null id")
-                batch_bounds = bbox_of(frame)
-                check_plausible(batch_bounds, source_crs, where,  # else to_crs could misread
-                                advice=options.advice)
-                source_bounds.append(batch_bounds)
-                frame = frame.set_crs(source_crs, allow_override=True).to_crs(CGCS2000)
-                frame, repaired = repair_geometries(frame, where=where)  # feature by feature
-                report.repaired += repaired
-                bounds.append(bbox_of(frame))
-                rows = list(batch_rows(frame, columns, id_col, class_col, start=done, where=where))
-                _digest_rows(digest, rows)
-                if index is not None:
-                    index.add(rows, frame)
-                for written in sink.write(rows, batch=BATCH):
-                    if progress:
-                        progress(done + written, stream.count)
-                done += len(rows)
-                del rows, frame
-        except BaseException:
-            sink.close(failed=True)  # before the rollback: nothing may still be writing
-            raise
-        sink.close()  # its error (a duplicate id) first, in its own words
-        total = _union_bounds(source_bounds)
-        check_plausible(total, source_crs, where, advice=options.advice)
-        check_zone(total, source_crs, where)
-        report.bbox = _union_bounds(bounds)
-        if report.repaired:
-            report.warnings.insert(0, repaired_zh(report.repaired))
-        values = layer_values(report, options.actor, checksum=digest.hexdigest())
-        if sink.layer_id is not None:
-            values["id"] = sink.layer_id
-        layer_id, _ = replace_layer_row(conn, values, backend=store.backend)
-        sink.publish(layer_id)
-        write_audit(conn, actor=options.actor, action="layer.import", obj=f"layer:{name}",
-                    detail=report.to_dict())
+    try:
+        with store.engine.begin() as conn, _Prefetch(batches) as reader:
+            sink = store.backend.feature_sink(conn)
+            done = 0
+            try:
+                for frame in _chain(first, reader):
+                    if id_col is not None and frame[id_col].isna().any():
+                        raise StreamFallback("a null id")
+                    batch_bounds = bbox_of(frame)
+                    check_plausible(batch_bounds, source_crs, where,  # else to_crs
+                                    advice=options.advice)  # could misread
+                    source_bounds.append(batch_bounds)
+                    frame = frame.set_crs(source_crs, allow_override=True).to_crs(CGCS2000)
+                    # feature by feature
+                    frame, repaired = repair_geometries(frame, where=where)
+                    report.repaired += repaired
+                    bounds.append(bbox_of(frame))
+                    rows = list(batch_rows(frame, columns, id_col, class_col, start=done,
+                                           where=where))
+                    _digest_rows(digest, rows)
+                    if index is not None:
+                        index.add(rows, frame)
+                    for written in sink.write(rows, batch=BATCH):
+                        if progress:
+                            progress(done + written, stream.count)
+                    done += len(rows)
+                    del rows, frame
+            except BaseException:
+                sink.close(failed=True)  # before the rollback: nothing may still be writing
+                raise
+            sink.close()  # its error (a duplicate id) first, in its own words
+            total = _union_bounds(source_bounds)
+            check_plausible(total, source_crs, where, advice=options.advice)
+            check_zone(total, source_crs, where)
+            report.bbox = _union_bounds(bounds)
+            if report.repaired:
+                report.warnings.insert(0, repaired_zh(report.repaired))
+            values = layer_values(report, options.actor, checksum=digest.hexdigest())
+            if sink.layer_id is not None:
+                values["id"] = sink.layer_id
+            layer_id, _ = replace_layer_row(conn, values, backend=store.backend)
+            sink.publish(layer_id)
+            write_audit(conn, actor=options.actor, action="layer.import", obj=f"layer:{name}",
+                        detail=report.to_dict())
+    except LayerUnchanged:  # rolled back: nothing written
+        return mark_unchanged(report)
     store.backend.after_import(store=store)
     if index is not None:
         index.write(store, layer_id, name)

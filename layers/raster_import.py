@@ -13,7 +13,7 @@ from pyproj import CRS
 from rasterio.shutil import copy as rio_copy
 
 from blueprint.layers.catalogue import LayerKind
-from blueprint.layers.catalogue_rows import layer_values, replace_layer_row
+from blueprint.layers.catalogue_rows import LayerUnchanged, layer_values, replace_layer_row
 from blueprint.layers.crs import (
     FILE_ADVICE,
     CrsAdvice,
@@ -52,6 +52,11 @@ def import_raster(path: Path, kind: LayerKind, name: str, options: ImportOptions
                 backend=store.backend)
             write_audit(conn, actor=options.actor, action="layer.import",
                         obj=f"layer:{name}", detail=report.to_dict())
+    except LayerUnchanged:  # the same raster is current: the copy is not needed
+        target.unlink(missing_ok=True)
+        from blueprint.layers.importer import mark_unchanged
+
+        return mark_unchanged(report)
     except BaseException:
         target.unlink(missing_ok=True)
         raise

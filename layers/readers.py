@@ -91,7 +91,7 @@ def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
     limits = limits or Limits(max_bytes=max_bytes)
     with opened(path, limits=limits, allowed=VECTOR_FORMATS) as source:
         if source.format is FileFormat.COORDINATE_FILE:
-            return _read_coordinate_file(source.path, encoding, source.shown)
+            return _read_coordinate_file(source.path, encoding, source.shown, crs)
         if source.format is FileFormat.SHAPEFILE:
             check_shapefile_parts(source.path)
             encoding = encoding or guess_shapefile_encoding(source.path,
@@ -216,11 +216,28 @@ def _has_null(target: str, layer: str | None, encoding: str | None, field_name: 
     return len(found) > 0
 
 
-def _read_coordinate_file(path: Path, encoding: str | None, shown: str) -> VectorData:
+def _read_coordinate_file(path: Path, encoding: str | None, shown: str,
+                          crs: str | None = None) -> VectorData:
     parsed = coordfile.read_coordinate_file(path, encoding=encoding, name=shown)
+    if crs:  # the file names its own zone: a CRS given besides must agree with it
+        _check_given_zone(crs, parsed.epsg, shown)
     frame = parsed.parcels.to_crs(CGCS2000)
     return VectorData(frame=frame, source_crs=f"EPSG:{parsed.epsg}", encoding=encoding,
                       warnings=list(parsed.warnings))
+
+
+def _check_given_zone(crs: str, found: int, where: str) -> None:
+    """Refuse a ``--crs`` (``crs`` in the API) that contradicts the zone a coordinate file
+    names for itself, as pasted points refuse one their eastings' prefix contradicts."""
+    from blueprint.layers.coordfile.zones import check_chosen_zone, epsg_zone
+
+    chosen = parse_crs(crs).to_epsg()
+    zone = epsg_zone(found)
+    said_zh = f"坐标文件的带号为 {zone[1]}（{zone[0]} 度带）" if zone else \
+        f"坐标文件为 EPSG:{found}"
+    check_chosen_zone(chosen, found, said=f"the coordinate file says EPSG:{found}",
+                      said_zh=said_zh, where=where,
+                      chosen_label=None if chosen is not None else crs)
 
 
 def _read_with_ogr(source: Source, *, layer: str | None,

@@ -448,3 +448,8 @@ def unlock_user(name: str, *, store: Store, actor: str) -> None:
         write_audit(conn, actor=actor, action="user.unlock", obj=f"user:{name}",
                     detail={"before": {"locked_until": iso_utc(until)},
                             "after": {"locked_until": None}})
+
+
+def user_json(info: UserInfo) -> dict[str, Any]:
+    """A user row as the API and the CLI's JSON show it (its role in Chinese too)."""
+    return {**info.__dict__, "role_zh": ROLES.get(info.role, info.role)}

@@ -97,3 +97,34 @@ def test_restore_into_a_new_embedded_store_and_modes(tmp_path: Path,
     restored = open_store("", tmp_path / "c")
     assert _records(restored) == _records(source)
     assert verify_audit(store=restored).ok
+
+
+@pytest.mark.parametrize("folder_there", [False, True])
+def test_a_failed_restore_into_no_store_leaves_nothing(tmp_path: Path, folder_there: bool,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A restore that failed (here: a backup of the other engine) into an empty folder left
+    a new empty blueprint.db (and the folder) behind; and the refusal said "into a embedded
+    store". Now nothing is left: the folder as it was (absent, or empty)."""
+    import io
+    import json
+    import tarfile
+
+    archive = tmp_path / "pg.tar.gz"
+    manifest = json.dumps({"format": 1, "engine": "postgis"}).encode()
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(manifest)
+        tar.addfile(info, io.BytesIO(manifest))
+    data = tmp_path / "data"
+    if folder_there:
+        data.mkdir()
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", "")
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(data))
+    failed = CliRunner().invoke(app, ["restore", str(archive)])
+    assert failed.exit_code != 0 and failed.exception is not None
+    assert "into this store (engine embedded)" in str(failed.exception)
+    assert "a embedded" not in str(failed.exception)
+    if folder_there:
+        assert data.is_dir() and list(data.iterdir()) == []
+    else:
+        assert not data.exists()

@@ -229,8 +229,8 @@ def test_class_and_id_fields(store, tmp_path):
     assert dict(zip(arrays.fids, arrays.klass, strict=True)) == {"S-1": "1", "S-2": "2"}
 
 
-def _raster(path: Path, crs: str | None = "EPSG:4548") -> Path:
-    data = np.stack([np.full((20, 20), 5.0, "float32"), np.full((20, 20), 2.0, "float32")])
+def _raster(path: Path, crs: str | None = "EPSG:4548", so2: float = 5.0) -> Path:
+    data = np.stack([np.full((20, 20), so2, "float32"), np.full((20, 20), 2.0, "float32")])
     with rasterio.open(path, "w", driver="GTiff", width=20, height=20, count=2,
                        dtype="float32", crs=crs, nodata=-9999,
                        transform=from_origin(409_000, 4_035_000, 100, 100)) as dst:
@@ -247,7 +247,12 @@ def test_geotiff_capacity_layer(store, tmp_path):
     assert info.is_raster and Path(info.raster_path).exists()
     assert 115.9 < info.bbox[0] < info.bbox[2] < 116.1
     first = info.raster_path
-    _import(store, _raster(tmp_path / "cap2.tif"), kind="env_capacity", name="cap")
+    # the same raster again (another file name): unchanged, no new version, no copy left
+    copies = set(store.raster_dir.iterdir())
+    same = _import(store, _raster(tmp_path / "cap1.tif"), kind="env_capacity", name="cap")
+    assert same.unchanged and get_layer("cap", store=store).raster_path == first
+    assert set(store.raster_dir.iterdir()) == copies
+    _import(store, _raster(tmp_path / "cap2.tif", so2=6.0), kind="env_capacity", name="cap")
     assert Path(first).exists()  # the replaced version keeps its raster (layer versions)
     assert Path(get_layer("cap", store=store).raster_path or "") != Path(first)
 

@@ -96,7 +96,12 @@ def test_one_date_parser_three_wants():
     ("2026-05-06T10:00", "date", "is not a date (YYYY-MM-DD)", "日期格式应为 YYYY-MM-DD"),
     ("06/05/2026", "date", "is not a date (YYYY-MM-DD)", "日期格式应为 YYYY-MM-DD"),
     ("yesterday", "time", "is not a date or time (ISO 8601)", "时间格式应为 YYYY-MM-DD"),
-    ("2026-13-01", "day_or_time", "is neither a date", "应为日期 YYYY-MM-DD 或时间"),
+    ("2026-13-0", "day_or_time", "is neither a date", "应为日期 YYYY-MM-DD 或时间"),
+    # in the form YYYY-MM-DD but no day of the calendar: said so (it said "must be
+    # YYYY-MM-DD", what the user had written)
+    ("2026-11-31", "date", "is not a real date", "2026-11-31 不是有效日期"),
+    ("2026-13-01", "day_or_time", "is not a real date", "2026-13-01 不是有效日期"),
+    ("2026-02-29T10:00", "time", "is not a real date", "2026-02-29 不是有效日期"),
     # the end of 9999-12-31 (an as-of date, a hold's last day) is past datetime.max: a 500
     # before; 0001-01-01T00:00 China time is before it
     ("9999-12-31", "day_or_time", "is not between 2000 and 2100", "日期应在 2000 年至 2100 年之间"),
@@ -109,6 +114,15 @@ def test_bad_dates_say_what_was_wanted_and_where(text, want, english, chinese):
     assert caught.value.where == "--opt" and english in caught.value.message
     assert caught.value.message.startswith(f"--opt {text!r}")
     assert caught.value.message_zh.startswith(chinese)
+
+
+def test_a_record_date_that_is_no_day_of_the_calendar_is_said_to_be_so():
+    with pytest.raises(BadInput) as caught:
+        day("2026-11-31", "held_on")
+    assert caught.value.message_zh == "2026-11-31 不是有效日期"
+    with pytest.raises(BadInput) as caught:
+        day("2026/11/30", "held_on")
+    assert "须为日期" in caught.value.message_zh
 
 
 def test_stored_moments_are_shown_in_china_time_whatever_the_machine_zone(monkeypatch):

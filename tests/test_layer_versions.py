@@ -128,3 +128,48 @@ def test_as_of_on_the_command_line_and_the_api(store: Store, tmp_path: Path,
     assert then.status_code == now.status_code == 200
     assert _red_finding(then.json())["feature_ids"] == ["HX-v1"]
     assert _red_finding(now.json())["status"] != "conflict"
+
+
+@pytest.mark.parametrize("batch", [None, 1])  # read whole, and streamed batch by batch
+def test_reimport_of_the_same_content_adds_no_version(store: Store, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      batch: int | None) -> None:
+    """A second import of an identical file (e.g. a second ``sample load``) wrote version 2
+    with the same checksum, and every stored report then showed as stale."""
+    from blueprint.layers import importer
+
+    if batch is not None:
+        monkeypatch.setattr(importer, "STREAM_BATCH", batch)
+    path = write(frame([box(0, 0, 100, 100), box(300, 0, 100, 100)], hxbh=["HX-1", "HX-2"]),
+                 tmp_path / "red.gpkg")
+    options = ImportOptions(kind="ecological_redline", name="red", id_field="hxbh")
+    first = import_layer(path, options, store=store)
+    again = import_layer(path, options, store=store)
+    assert not first.unchanged and again.unchanged
+    assert again.warnings[0] == "图层“生态保护红线”未变化，未重新导入"
+    assert [(v.version_number, v.current) for v in layer_history("red", store=store)] == [
+        (1, True)]
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM layer_features")).scalar() == 2
+        assert conn.execute(sa.text(
+            "SELECT count(*) FROM audit_log WHERE action = 'layer.import'")).scalar() == 1
+    # another title is a change: a new version
+    retitled = import_layer(path, ImportOptions(kind="ecological_redline", name="red",
+                                                id_field="hxbh", title="红线（修订）"),
+                            store=store)
+    assert not retitled.unchanged
+    assert [v.version_number for v in layer_history("red", store=store)] == [1, 2]
+
+
+def test_layers_import_command_says_the_layer_is_unchanged(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", store.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(store.data_dir))
+    path = write(frame([box(0, 0, 100, 100)], hxbh=["HX-1"]), tmp_path / "red.gpkg")
+    args = ["layers", "import", str(path), "--kind", "ecological_redline", "--name", "red",
+            "--id-field", "hxbh"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "图层“生态保护红线”未变化，未重新导入" in again.stdout
+    assert "已导入" not in again.stdout

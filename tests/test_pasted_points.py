@@ -466,3 +466,45 @@ def test_blueprint_vet_points_refuses_hostile_input_before_reading_it(tmp_path):
         cwd=Path(__file__).resolve().parent.parent)
     assert piped.returncode == 2 and "超过" in piped.stderr.decode(), piped.stderr.decode()
     assert b"Traceback" not in piped.stderr and piped.stdout == b""
+
+
+def test_a_coordinate_file_refuses_a_crs_of_another_zone_as_pasted_points_do(
+        tmp_path: Path) -> None:
+    """``vet 09_zone38_noprefix.txt --crs EPSG:4528`` (zone 40) ignored --crs silently: the
+    file's header says zone 38. Now refused as pasted points refuse it; a --crs of the
+    file's own zone (prefixed or not) is no contradiction."""
+    from blueprint.analysis.site import read_site
+
+    path = SITES / "09_zone38_noprefix.txt"
+    with pytest.raises(UnknownCRS) as refused:
+        read_site(path, crs="EPSG:4528")
+    assert refused.value.message_zh == ("坐标文件的带号为 38（3 度带），与所选坐标系 EPSG:4528"
+                                        "（3 度带第 40 带）不符")
+    assert refused.value.where == "09_zone38_noprefix.txt"
+    plain = read_site(path)
+    for same_zone in ("EPSG:4547", "EPSG:4526"):  # zone 38 without and with the prefix
+        assert read_site(path, crs=same_zone).geometry.equals(plain.geometry)
+    result = subprocess.run(
+        [sys.executable, "-m", "blueprint.service", "vet", str(path), "--crs", "EPSG:4528"],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "BLUEPRINT_DATA_DIR": str(tmp_path / "data"),
+             "BLUEPRINT_DATABASE_URL": ""})
+    assert result.returncode == 2, result.stderr
+    assert "与所选坐标系 EPSG:4528（3 度带第 40 带）不符" in result.stderr
+
+
+def test_a_configured_chromium_that_does_not_exist_is_refused_naming_the_setting(
+        tmp_path: Path) -> None:
+    """``BLUEPRINT_CHROMIUM=/nonexistent vet SITE --format pdf`` used the chromium on PATH
+    silently; now refused, naming BLUEPRINT_CHROMIUM, before any work, nothing written."""
+    report = tmp_path / "r.pdf"
+    result = subprocess.run(
+        [sys.executable, "-m", "blueprint.service", "vet", str(SITES / "01_park_clean.txt"),
+         "--format", "pdf", "--output", str(report)],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "BLUEPRINT_DATA_DIR": str(tmp_path / "data"),
+             "BLUEPRINT_DATABASE_URL": "", "BLUEPRINT_CHROMIUM": "/nonexistent"})
+    assert result.returncode == 2, result.stderr
+    assert "设置 BLUEPRINT_CHROMIUM 指定的 Chromium（/nonexistent）不存在或不可执行" \
+        in result.stderr
+    assert not report.exists()

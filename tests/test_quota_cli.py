@@ -214,7 +214,8 @@ def test_date_options_share_one_parser(blueprint) -> None:
         (["lend", "--kind", "land", "--from", "371521", "--to", "371502", "--amount", "1",
           "--due", "2099-01-01T10:00", "--reason", "拆借"], "--due", "is not a date"),
         (["movements", "--since", "yesterday"], "--since", "is neither a date"),
-        (["loans", "--on", "2099-13-01"], "--on", "is not a date or time"),
+        (["loans", "--on", "2099-13-01"], "--on", "is not a real date"),  # month 13
+        (["loans", "--on", "2099-1-1x"], "--on", "is not a date or time"),
         (["hold", "--kind", "land", "--county", "371502", "--project", "P", "--amount", "1",
           "--expires", "soon", "--reason", "审查"], "--expires", "is neither a date"),
     ]

@@ -468,3 +468,54 @@ def test_a_month_s_figures_leave_out_what_is_stamped_at_the_midnight_that_closes
     assert (may.counties[gx]["tracked"], may.counties[gx]["planned"],
             may.counties[gx]["done"]) == (1, Decimal(1500), Decimal(400))
     assert may.units[unit]["problems"] == 1
+
+
+def test_a_bulletin_folder_the_file_system_refuses_is_bad_input(tstore: Store,
+                                                                tmp_path) -> None:  # noqa: ANN001
+    """``bulletin --out /proc/nope`` was an internal error (FileNotFoundError from mkdir,
+    exit 1): /proc is a folder root may write in, by its mode, yet no folder can be made in
+    it. Now refused naming --out, exit 2, nothing written."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run(
+        [sys.executable, "-m", "blueprint.service", "bulletin", "--month", "2026-06",
+         "--out", "/proc/nope", "--no-pdf"],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "BLUEPRINT_DATABASE_URL": tstore.database_url,
+             "BLUEPRINT_DATA_DIR": str(tstore.data_dir)})
+    assert result.returncode == 2, result.stderr
+    assert "internal error" not in result.stderr
+    assert "--out" in result.stderr and "无法使用 /proc/nope" in result.stderr
+    assert not Path("/proc/nope").exists()
+
+
+def test_a_bulletin_whose_pdf_fails_says_what_it_wrote(tstore: Store, tmp_path) -> None:  # noqa: ANN001
+    """``BLUEPRINT_CHROMIUM=/bin/false blueprint bulletin …`` exited 2 leaving the xlsx in
+    the folder without a word of it; a BLUEPRINT_CHROMIUM naming no program fell back to
+    the chromium on PATH. Now the first says what was written and suggests --no-pdf, the
+    second is refused naming the setting, before anything is written."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def bulletin(chromium: str, out: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "blueprint.service", "bulletin", "--month", "2026-06",
+             "--out", str(out)], capture_output=True, text=True, timeout=300,
+            cwd=Path(__file__).resolve().parent.parent,
+            env={**os.environ, "BLUEPRINT_DATABASE_URL": tstore.database_url,
+                 "BLUEPRINT_DATA_DIR": str(tstore.data_dir), "BLUEPRINT_CHROMIUM": chromium})
+
+    failed = bulletin("/bin/false", tmp_path / "false")
+    xlsx = tmp_path / "false" / "bulletin-2026-06.xlsx"
+    assert failed.returncode == 2, failed.stderr
+    assert xlsx.exists() and not (tmp_path / "false" / "bulletin-2026-06.pdf").exists()
+    assert f"已生成 {xlsx}" in failed.stderr and "--no-pdf" in failed.stderr
+    missing = bulletin("/nonexistent", tmp_path / "missing")
+    assert missing.returncode == 2, missing.stderr
+    assert "BLUEPRINT_CHROMIUM" in missing.stderr and "/nonexistent" in missing.stderr
+    assert not (tmp_path / "missing").exists()

@@ -151,6 +151,7 @@ def _base(account: Account, type_: str) -> dict[str, Any]:
 
 def _amounts(row: dict[str, Any], fig: dict[str, int], *, available: bool) -> dict[str, Any]:
     row.update({name: from_units(fig.get(name, 0)) for name in FIGURES})
+    row["available_mu"] = None  # always there (null): as the API's balances say it
     if not available:
         row["available"] = None
     elif KINDS[row["kind"]].show_mu:

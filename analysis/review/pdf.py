@@ -21,9 +21,19 @@ TIMEOUT_S = 120
 
 
 def chromium_path() -> str:
-    """The Chromium binary, or :class:`StorageUnavailable` saying how to install it."""
-    named = os.environ.get("BLUEPRINT_CHROMIUM")
-    for candidate in ([named] if named else []) + list(CANDIDATES):
+    """The Chromium binary, or :class:`StorageUnavailable` saying how to install it. A
+    ``BLUEPRINT_CHROMIUM`` that names no program is refused naming the setting (it fell
+    back to the chromium on PATH, silently: not the browser configured)."""
+    named = os.environ.get("BLUEPRINT_CHROMIUM", "").strip()
+    if named:
+        found = shutil.which(named)
+        if found is None:
+            raise StorageUnavailable(
+                f"BLUEPRINT_CHROMIUM={named}: no such program (or not executable)",
+                where="BLUEPRINT_CHROMIUM",
+                message_zh=f"设置 BLUEPRINT_CHROMIUM 指定的 Chromium（{named}）不存在或不可执行")
+        return found
+    for candidate in CANDIDATES:
         found = shutil.which(candidate)
         if found:
             return found

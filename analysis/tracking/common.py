@@ -77,6 +77,9 @@ def day(value: Any, where: str) -> date:
         try:
             found = date.fromisoformat(str(value))
         except ValueError:
+            from blueprint.analysis.clock import unreal_date
+
+            unreal_date(str(value), where)
             raise BadInput(f"{where} must be YYYY-MM-DD, not {str(value)[:40]!r}",
                            where=where,
                            message_zh=f"{field_zh(where)}须为日期（年-月-日）") from None

@@ -42,7 +42,7 @@ from blueprint.layers.coordfile.parcels import (
 )
 from blueprint.layers.coordfile.reader import assemble
 from blueprint.layers.coordfile.text import split_lines
-from blueprint.layers.coordfile.zones import PREFIX_MIN, ZONES, epsg_zone
+from blueprint.layers.coordfile.zones import PREFIX_MIN, ZONES, check_chosen_zone, epsg_zone
 from blueprint.layers.errors import CoordinateFileError, UnknownCRS
 
 #: Where a pasted table is named in errors (a line number follows).
@@ -268,12 +268,10 @@ def _check_chosen(epsg: int | None, found: int, first: Point, name: str) -> None
     """The zone the eastings' prefix gives must be the chosen CRS's zone."""
     if epsg is None or epsg == found:
         return
-    width, zone, _ = _zone_of(epsg, name)
+    _zone_of(epsg, name)  # a chosen CRS that is no Gauss-Krüger zone: refused as such
     found_width, found_zone, _ = _zone_of(found, name)
-    if (width, zone) != (found_width, found_zone):
-        raise UnknownCRS(
-            f"Y={first.east}: the zone prefix says {found_width}-degree zone {found_zone}, "
-            f"the chosen CRS EPSG:{epsg} is {width}-degree zone {zone}",
-            message_zh=f"Y 坐标 {first.east} 的带号前缀为 {found_zone}，与所选坐标系 "
-                       f"EPSG:{epsg}（{width} 度带第 {zone} 带）不符",
-            where=f"{name}:{first.line}")
+    check_chosen_zone(epsg, found,
+                      said=f"Y={first.east}: the zone prefix says {found_width}-degree zone "
+                           f"{found_zone}",
+                      said_zh=f"Y 坐标 {first.east} 的带号前缀为 {found_zone}",
+                      where=f"{name}:{first.line}")

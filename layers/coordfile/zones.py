@@ -66,6 +66,25 @@ def epsg_zone(epsg: int) -> tuple[int, int, bool] | None:
     return None
 
 
+def check_chosen_zone(chosen: int | None, found: int, *, said: str, said_zh: str,
+                      where: str, chosen_label: str | None = None) -> None:
+    """Refuse a CRS the user chose (``chosen``, an EPSG code; None: not one) whose zone is
+    not the zone ``found`` the coordinates say they are in (``said``/``said_zh``: how they
+    say it, e.g. the eastings' prefix or the file's 带号). The same zone, prefixed or not,
+    is no contradiction."""
+    if chosen == found:
+        return
+    mine, theirs = (epsg_zone(chosen) if chosen is not None else None), epsg_zone(found)
+    if mine is not None and theirs is not None and mine[:2] == theirs[:2]:
+        return
+    label = chosen_label or f"EPSG:{chosen}"
+    zone_zh = f"（{mine[0]} 度带第 {mine[1]} 带）" if mine is not None else ""
+    zone_en = f" is {mine[0]}-degree zone {mine[1]}" if mine is not None else \
+        " is another CRS"
+    raise UnknownCRS(f"{said}, the chosen CRS {label}{zone_en}",
+                     message_zh=f"{said_zh}，与所选坐标系 {label}{zone_zh}不符", where=where)
+
+
 def _zone_width(raw: RawFile, name: str) -> int | None:
     value = raw.attributes.get("几度分带", "")
     if not value:

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field, StringConstraints, computed_field
 
 from blueprint.analysis.consultation.model import ConsultationRound, Opinion
 from blueprint.analysis.consultation.workdays import is_provisional
-from blueprint.analysis.projects import Project, ProjectInput, key_status
+from blueprint.analysis.projects import Project, ProjectInput
+from blueprint.analysis.projects.json_view import opinion_json, project_json
 from blueprint.service.api.bounds import TEXT, TEXT_LEN, Amount, Code, Days, Name, Quantity, Text
 from blueprint.service.api.responses import Moment
 
@@ -371,16 +372,13 @@ def _geojson(geometry: Any) -> GeoJSON | None:
 
 
 def project_out(project: Project) -> dict[str, Any]:
-    """A project as :class:`ProjectOut`'s fields."""
-    key = key_status(project)
-    return project.to_dict() | {"key": {"is_key": key.is_key, "reasons": list(key.reasons),
-                                        "reasons_zh": list(key.reasons_zh)}}
+    """A project as :class:`ProjectOut`'s fields (as the CLI's JSON has it)."""
+    return project_json(project)
 
 
 def opinion_out(opinion: Opinion) -> dict[str, Any]:
-    """An opinion as :class:`OpinionOut`'s fields (the condition area as GeoJSON)."""
-    return {**opinion.__dict__, "answer_zh": opinion.answer_zh,
-            "condition": _geojson(opinion.condition)}
+    """An opinion as :class:`OpinionOut`'s fields (as the CLI's JSON has it)."""
+    return opinion_json(opinion)
 
 
 def round_out(rnd: ConsultationRound) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from blueprint.layers.users import (
     NAME_LEN,
-    ROLES,
     User,
     UserInfo,
     disable_user,
@@ -19,6 +18,7 @@ from blueprint.layers.users import (
     reset_password,
     unlock_user,
     user_info,
+    user_json,
 )
 from blueprint.service.api.deps import StoreDep
 from blueprint.service.api.policy import permit
@@ -57,7 +57,7 @@ class PasswordIn(BaseModel):
 
 def user_out(info: UserInfo) -> dict[str, Any]:
     """A user row as :class:`UserOut` (the pages show the same)."""
-    return {**info.__dict__, "role_zh": ROLES.get(info.role, info.role)}
+    return user_json(info)
 
 
 @router.get("/users", response_model=list[UserOut], summary="Users / 用户列表")

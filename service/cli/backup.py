@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,10 +33,49 @@ def restore(file: Annotated[Path, typer.Argument(help="An archive `blueprint bac
     from blueprint.layers.layer_info import stored_moments
     from blueprint.service.settings import get_settings
 
-    limit = int(get_settings().max_restore_gb * 1024**3)
-    # a backup written before moments were written with Z says ``…+00:00``
-    manifest = stored_moments(restore_store(file, store=open_store(), force=force,
-                                            max_bytes=limit))
+    settings = get_settings()
+    limit = int(settings.max_restore_gb * 1024**3)
+    before = _embedded_entries(settings)
+    store = open_store()
+    try:
+        # a backup written before moments were written with Z says ``…+00:00``
+        manifest = stored_moments(restore_store(file, store=store, force=force,
+                                                max_bytes=limit))
+    except BaseException:
+        if before is not None:  # a store this command made: nothing of it left behind
+            store.close()
+            _remove_new(settings.data_dir, *before)
+        raise
     err.print(f"已从 {file} 恢复（备份时间 {manifest['created_at']}）。"
               "建议随后运行 blueprint audit verify 核对审计日志。")
     print_json(manifest)
+
+
+def _embedded_entries(settings: Any) -> tuple[bool, set[str]] | None:
+    """What the embedded data folder holds before ``restore`` opens (and so creates) its
+    store: whether the folder is there, and the names in it; None when there is a store
+    there already, or the store is PostGIS (a failed restore leaves it as it was)."""
+    import os
+
+    folder = settings.data_dir
+    if settings.database_url or (folder / "blueprint.db").exists():
+        return None
+    return (True, set(os.listdir(folder))) if folder.is_dir() else (False, set())
+
+
+def _remove_new(folder: Path, existed: bool, before: set[str]) -> None:
+    """Remove what opening the store made in ``folder`` (the folder too, when it is new)."""
+    import os
+    import shutil
+
+    if not folder.is_dir():
+        return
+    if not existed:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for name in set(os.listdir(folder)) - before:
+        target = folder / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            target.unlink(missing_ok=True)

@@ -100,6 +100,17 @@ def output_folder(path: Path, *, where: str) -> Path:
     return path
 
 
+def make_output_folder(path: Path, *, where: str) -> Path:
+    """Make the folder :func:`output_folder` checked (with its parents); a file system that
+    still refuses it (``/proc/…``, a folder gone read-only meanwhile) is refused as bad
+    input naming ``where``, never an internal error."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unusable(path, where, exc) from None
+    return path
+
+
 def _unusable(path: Path, where: str, exc: OSError) -> Exception:
     """The error of a path the file system refuses (its reason in Chinese where known)."""
     import errno

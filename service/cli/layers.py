@@ -56,6 +56,9 @@ def layers_import(
     if format == "json":
         print_json(report.to_dict())
         return
+    if report.unchanged:
+        out.print(report.warnings[0], markup=False)
+        return
     out.print(f"已导入 {report.title} [{report.name}]：{report.feature_count} 个要素，"
               f"源坐标系 {report.source_crs}", markup=False)
     for w in report.warnings:

@@ -130,7 +130,9 @@ def list_cmd(county: Annotated[str | None, typer.Option(help="Only this county")
     found = list_projects(store=store, county=county, stage=stage, tag=tag, industry=industry,
                           parcels=format == "json")
     if format == "json":
-        print_json([p.to_dict() for p in found])
+        from blueprint.analysis.projects.json_view import project_json
+
+        print_json([project_json(p) for p in found])
         return
     table("项目清单", PROJECT_COLUMNS, project_rows(found, store=store),
           empty="没有符合条件的项目。")
@@ -158,9 +160,14 @@ def show_cmd(code: str, format: Format = "table") -> None:
     history = stage_history(code, store=store)
     found = rounds_of(code, store=store)
     if format == "json":
-        print_json(project.to_dict() | {"report": report.report if report else None,
-                                        "stale": stale, "history": history,
-                                        "rounds": [r.id for r in found]})
+        from blueprint.analysis.consultation import preliminary_opinions
+        from blueprint.analysis.projects.json_view import opinion_json, project_json
+
+        print_json(project_json(project) | {
+            "report": report.report if report else None, "stale": stale, "history": history,
+            "rounds": [r.id for r in found],
+            "preliminary_opinions": [opinion_json(o) for o in
+                                     preliminary_opinions(code, store=store)]})
         return
     _show_one(project, format, store=store)
     if report is None:

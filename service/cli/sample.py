@@ -35,6 +35,9 @@ def sample_load(path: Annotated[Path, typer.Option(help="Sample folder")] = SAMP
 
     codes = load_tracking_sample(path, store=store)
     for r in reports:
+        if r.unchanged:
+            out.print(r.warnings[0], markup=False)
+            continue
         fixed = f"，修复无效几何 {r.repaired} 个" if r.repaired else ""
         count = f"栅格 {len(r.bands)} 个波段" if r.bands else f"{r.feature_count} 个要素"
         out.print(f"已导入 {r.title} [{r.name}]：{count}{fixed}", markup=False)

@@ -18,6 +18,7 @@ from blueprint.service.cli.console import (
     checked_text,
     choice,
     known_county,
+    make_output_folder,
     open_store,
     out,
     output_folder,
@@ -395,11 +396,15 @@ def bulletin(month: Month,
     )
 
     output_folder(out_dir, where="--out")  # before the work, not after it
-    written = []
+    if pdf:  # a Chromium missing (or a BLUEPRINT_CHROMIUM naming none): before the work too
+        from blueprint.analysis.review.pdf import chromium_path
+
+        chromium_path()
+    written: list[Path] = []
     with progress_bar() as bar:  # a few seconds, the PDF most (on a terminal only)
         step = bar.add_task("统计本月指标", total=3 if pdf else 2)
         b = build_bulletin(month, store=open_store(create=False))
-        out_dir.mkdir(parents=True, exist_ok=True)
+        make_output_folder(out_dir, where="--out")
         bar.update(step, advance=1, description="写出 Excel 表")
         xlsx = out_dir / f"bulletin-{b.month}.xlsx"
         xlsx.write_bytes(bulletin_xlsx(b))
@@ -407,8 +412,22 @@ def bulletin(month: Month,
         if pdf:
             bar.update(step, advance=1, description="生成 PDF")
             target = out_dir / f"bulletin-{b.month}.pdf"
-            target.write_bytes(bulletin_pdf(b))
+            target.write_bytes(_pdf_after(bulletin_pdf, b, written))
             written.append(target)
         bar.update(step, advance=1)
     for path in written:
         out.print(f"已生成 {path}", markup=False)
+
+
+def _pdf_after(make: Any, b: Any, written: list[Path]) -> bytes:
+    """The bulletin's PDF; when Chromium fails, the error says what is written already (the
+    xlsx stays: it is complete) and how to have it without the PDF."""
+    from blueprint.layers.errors import BlueprintError
+
+    try:
+        return bytes(make(b))
+    except BlueprintError as exc:
+        done = "、".join(str(p) for p in written)
+        exc.message += f"; written already: {done}; --no-pdf writes the xlsx only"
+        exc.message_zh += f"（已生成 {done}；不需要 PDF 时可加 --no-pdf）"
+        raise

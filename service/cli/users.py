@@ -84,11 +84,11 @@ def _ask_password() -> str:
 @users_app.command("list")
 def users_list(format: Format = "table") -> None:
     """Every user: role, county, department, whether active and whether a password is set."""
-    from blueprint.layers.users import ROLES, list_users
+    from blueprint.layers.users import ROLES, list_users, user_json
 
     found = list_users(store=open_store(create=False))
     if format == "json":
-        print_json([u.__dict__ for u in found])
+        print_json([user_json(u) for u in found])
         return
     table("用户", ["用户名", "角色", "所属县区", "所属部门", "状态", "登录密码",
                  "创建时间（北京时间）", "令牌有效期至"],

@@ -146,6 +146,10 @@ def vet(
                            where="--output",
                            message_zh="--output 仅用于 --format html 或 pdf（初审意见书）")
         output_file(output, where="--output", force=force)  # before the work, not after it
+    if format == "pdf":  # Chromium (or the BLUEPRINT_CHROMIUM configured) found first too
+        from blueprint.analysis.review.pdf import chromium_path
+
+        chromium_path()
     from blueprint.service.context import reading_store, rules_from_settings
     from blueprint.service.settings import get_settings
 
