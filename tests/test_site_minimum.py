@@ -121,10 +121,19 @@ def test_the_api_refuses_a_tiny_site_every_way_and_stores_nothing(
     assert created.status_code == 201, created.text
 
 
-def _cli(store: Store, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(store: Store, *args: str, rules_file: Path | None = None
+         ) -> subprocess.CompletedProcess[str]:
+    rules = {"BLUEPRINT_RULES_FILE": str(rules_file)} if rules_file else {}
     return subprocess.run([sys.executable, "-m", "blueprint.service", *args], cwd=REPO,
-                          env={**_store_env(store), "FORCE_COLOR": "0"}, capture_output=True,
-                          text=True, timeout=300)
+                          env={**_store_env(store), "FORCE_COLOR": "0", **rules},
+                          capture_output=True, text=True, timeout=300)
+
+
+def _cli_refused_raised(store: Store, rules_file: Path, *args: str) -> None:
+    """The command, under the raised rules, exits 2 saying the site is under their least."""
+    done = _cli(store, *args, rules_file=rules_file)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert RAISED_ZH in done.stderr and "Traceback" not in done.stderr
 
 
 def test_the_cli_refuses_a_tiny_site_and_vet_batch_reports_it_alone(
@@ -237,15 +246,10 @@ def test_a_project_on_a_site_under_the_raised_least_is_refused_with_nothing_stor
             assert RAISED_ZH in body["message_zh"], body
         assert fingerprint() == before  # no project, no site, no audit row
         site_file = _geojson_file(tmp_path / "four.geojson", UNDER_RAISED)
-        done = subprocess.run(
-            [sys.executable, "-m", "blueprint.service", "projects", "create", "--name",
-             "小地块项目", "--county", "371502", "--industry", "industrial", "--investment",
-             "1", "--unit", "测试单位", "--site", str(site_file)],
-            cwd=REPO, capture_output=True, text=True, timeout=300,
-            env={**_store_env(city), "FORCE_COLOR": "0",
-                 "BLUEPRINT_RULES_FILE": str(rules_file)})
-        assert done.returncode == 2, done.stdout + done.stderr
-        assert RAISED_ZH in done.stderr and "Traceback" not in done.stderr
+        _cli_refused_raised(
+            city, rules_file, "projects", "create", "--name",
+            "小地块项目", "--county", "371502", "--industry", "industrial", "--investment",
+            "1", "--unit", "测试单位", "--site", str(site_file))
         assert fingerprint() == before
         with pytest.raises(SiteTooSmall, match=RAISED_EN):
             create_project(ProjectInput("小地块项目", "371502", "industrial", Decimal("1"),
@@ -299,14 +303,9 @@ def test_a_revision_onto_a_site_under_the_raised_least_is_refused_with_nothing_s
         assert RAISED_ZH in page.text and "Traceback" not in page.text
         assert fingerprint() == before
         site_file = _geojson_file(tmp_path / "four.geojson", UNDER_RAISED)
-        done = subprocess.run(
-            [sys.executable, "-m", "blueprint.service", "projects", "revise", code,
-             "--reason", "缩小用地", "--site", str(site_file), "--user", "staff"],
-            cwd=REPO, capture_output=True, text=True, timeout=300,
-            env={**_store_env(city), "FORCE_COLOR": "0",
-                 "BLUEPRINT_RULES_FILE": str(rules_file)})
-        assert done.returncode == 2, done.stdout + done.stderr
-        assert RAISED_ZH in done.stderr and "Traceback" not in done.stderr
+        _cli_refused_raised(
+            city, rules_file, "projects", "revise", code,
+            "--reason", "缩小用地", "--site", str(site_file), "--user", "staff")
         assert fingerprint() == before
         with pytest.raises(SiteTooSmall, match=RAISED_EN):
             revise_project(code, user=User("staff", "nr_staff"), store=city,

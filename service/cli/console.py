@@ -94,10 +94,7 @@ def output_folder(path: Path, *, where: str) -> Path:
     if not there.is_dir():
         raise BadInput(f"{where} {there} is a file, not a folder", where=where,
                        message_zh=f"{where} {there} 是文件而不是文件夹")
-    if not os.access(there, os.W_OK | os.X_OK):
-        raise BadInput(f"cannot write in the folder {there}", where=where,
-                       message_zh=f"无权写入文件夹 {there}")
-    return path
+    return _writable(there, path, where=where)
 
 
 def make_output_folder(path: Path, *, where: str) -> Path:
@@ -141,6 +138,13 @@ def _output_file(path: Path, *, where: str, force: bool | None) -> Path:
     if not folder.is_dir():
         raise BadInput(f"the folder {folder} does not exist", where=where,
                        message_zh=f"文件夹 {folder} 不存在，请先创建")
+    return _writable(folder, path, where=where)
+
+
+def _writable(folder: Path, path: Path, *, where: str) -> Path:
+    """``path``, once its ``folder`` is known to be one this process may write in."""
+    from blueprint.layers.errors import BadInput
+
     if not os.access(folder, os.W_OK | os.X_OK):
         raise BadInput(f"cannot write in the folder {folder}", where=where,
                        message_zh=f"无权写入文件夹 {folder}")
