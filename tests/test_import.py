@@ -508,8 +508,13 @@ def test_an_upload_with_a_long_chinese_file_name_imports(store, tmp_path):
                 {"type": "FeatureCollection", "features": [{"type": "Feature",
                  "properties": {}, "geometry": shapely.geometry.mapping(
                      to_crs(np.array([box(20, 20, 40, 40)]), GK39, 4490)[0])}]}))})
+        again = client.post("/api/layers", headers=auth, data={
+            "kind": "ecological_redline", "name": "red"},
+            files={"file": (long_name, path.read_bytes())})
     assert done.status_code == 201, done.text
-    assert done.json()["feature_count"] == 2
+    assert done.json()["feature_count"] == 2 and not done.json()["unchanged"]
+    # the same features again: nothing created, 200 (201 said a version was made)
+    assert again.status_code == 200 and again.json()["unchanged"], again.text
     assert vetted.status_code == 200, vetted.text
     assert vetted.json()["site"]["source"] == long_name.replace(".gpkg", ".geojson")
     from blueprint.layers.safe_open import saved_name  # the pages' uploads are saved so too

@@ -103,9 +103,11 @@ def _unchanged(if_none_match: str | None, etag: str) -> bool:
     return any(tag == "*" or tag.removeprefix("W/") == etag for tag in tags)
 
 
-@router.post("/layers", summary="Import a layer / 导入图层", status_code=201)
+@router.post("/layers", summary="Import a layer / 导入图层", status_code=201,
+             responses={200: {"description": "The layer's current version holds the same "
+                              "features: nothing written (`unchanged`)"}})
 async def api_import_layer(
-    user: UserDep, store: StoreDep, settings: SettingsDep,
+    user: UserDep, store: StoreDep, settings: SettingsDep, response: Response,
     file: Annotated[UploadFile, File(description="Layer file (zip a Shapefile)")],
     kind: CodeForm, name: OptNameForm = None,
     title: Annotated[str | None, Form(
@@ -116,7 +118,9 @@ async def api_import_layer(
     layer: OptNameForm = None,
     id_field: OptNameForm = None,
 ) -> dict[str, Any]:
-    """Import an uploaded layer file (natural resources staff or admin); atomic."""
+    """Import an uploaded layer file (natural resources staff or admin); atomic. 201 with
+    the new version, or 200 when the current version holds the same features (nothing
+    written, ``unchanged`` true)."""
     user.require_city_wide("nr_staff")
     with tempfile.TemporaryDirectory() as tmp:
         path = await save_upload(file, Path(tmp), max_mb=settings.max_upload_mb)
@@ -127,4 +131,6 @@ async def api_import_layer(
                                 limits=settings.file_limits(), advice=API_LAYER_ADVICE)
         with naming_the_upload(path, file.filename):
             report = await run_in_threadpool(import_layer, path, options, store=store)
+    if report.unchanged:
+        response.status_code = 200  # nothing was created
     return report.to_dict()
