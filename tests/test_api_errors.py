@@ -211,7 +211,14 @@ def test_a_value_of_the_wrong_type_is_refused_saying_what_it_must_be(store):
                 ("/api/tracking/dispatches", {**meeting, "attendees": []}, "body.attendees",
                  "项数过少（至少 1 项）"),
                 ("/api/tracking/dispatches", {**meeting, "attendees": "市重点项目办"},
-                 "body.attendees", "须为 JSON 数组")):
+                 "body.attendees", "须为 JSON 数组"),
+                # shaped as a date but no day of the calendar (the CLI's words too)
+                ("/api/tracking/dispatches", {**meeting, "attendees": ["市重点项目办"],
+                                              "held_on": "2026-11-31"},
+                 "body.held_on", "2026-11-31 不是有效日期"),
+                ("/api/tracking/dispatches", {**meeting, "attendees": ["市重点项目办"],
+                                              "held_on": "2026-11-3"},
+                 "body.held_on", "须为日期 YYYY-MM-DD")):
             answer = client.post(url, json=body, headers=auth)
             assert answer.status_code == 422, (url, answer.text)
             assert answer.json()["where"] == where

@@ -118,12 +118,17 @@ def validation_zh(error: Any, where: str) -> str:
 
     >>> validation_zh({"type": "greater_than", "ctx": {"gt": 0}}, "body.area_m2")
     '请求参数有误（body.area_m2）：须大于 0'
+    >>> validation_zh({"type": "date_from_datetime_parsing", "input": "2026-11-31",
+    ...                "ctx": {"error": "day value is outside expected range"}}, "body.held_on")
+    '请求参数有误（body.held_on）：2026-11-31 不是有效日期'
     """
     template = _VALIDATION_ZH.get(error.get("type", ""))
     at = f"（{where}）" if where else ""
     if template is None:
         return f"请求参数有误{at}"
     ctx = dict(error.get("ctx", {}))
+    if template.startswith("须为日期") and "outside expected range" in str(ctx.get("error")):
+        return f"请求参数有误{at}：{error.get('input')} 不是有效日期"  # 2026-11-31, 2026-13-01
     if "expected" in ctx:  # "'a', 'b' or 'c'" → "'a'、'b'、'c'"
         ctx["expected"] = str(ctx["expected"]).replace(" or ", ", ").replace(", ", "、")
     try:
