@@ -143,7 +143,9 @@ def test_0010_upgrades_and_downgrades_a_store_with_layers(tmp_path):
         assert upgrade(store) == "0017_project_parcels"
         after = shape()
         assert after[0] == set() and after[1] == 0 and after[2] == before[2]
-        import_layer(path, options, store=store)  # a new version beside the old one
+        import_layer(path, ImportOptions(kind="basic_farmland", name="mixed", id_field="tbbh",
+                                         title="永久基本农田（修订）"),
+                     store=store)  # a new version (a new title) beside the old one
         assert shape()[2] == (2 * before[2][0], 2 * before[2][1])
 
         migrate(command.downgrade, "0009_tracking_records")  # both versions satisfy the key

@@ -32,6 +32,18 @@ def _project(store: Store, *, vetted: bool = True) -> str:
     return code
 
 
+def _revised_redline(tmp_path: Path) -> Path:
+    """The sample red line with one attribute added to every feature: a new version on
+    import (the very same file again is no change and adds none)."""
+    import geopandas as gpd
+
+    frame = gpd.read_file(SAMPLE / "layers" / "ecological_redline.gpkg")
+    frame["revision"] = "2"
+    path = tmp_path / "ecological_redline.gpkg"
+    frame.to_file(path, driver="GPKG")
+    return path
+
+
 def test_a_stale_report_names_the_layers_in_chinese(city: Store, tmp_path: Path) -> None:  # noqa: F811
     """Re-importing the red line made every stored report stale, and the project page said
     重新导入的图层：ecological_redline — the catalogue's key, not the layer's title; a removed
@@ -41,7 +53,7 @@ def test_a_stale_report_names_the_layers_in_chinese(city: Store, tmp_path: Path)
 
     _users(city)
     code = _project(city)
-    import_layer(SAMPLE / "layers" / "ecological_redline.gpkg",
+    import_layer(_revised_redline(tmp_path),
                  ImportOptions(kind="ecological_redline", name="ecological_redline"),
                  store=city)
     remove_layer("water_source", store=city, actor="test")
@@ -278,7 +290,7 @@ def test_a_stale_report_reads_the_layer_catalogue_once(city: Store, tmp_path: Pa
 
     _users(city)
     code = _project(city)
-    import_layer(SAMPLE / "layers" / "ecological_redline.gpkg",
+    import_layer(_revised_redline(tmp_path),
                  ImportOptions(kind="ecological_redline", name="ecological_redline"),
                  store=city)
     catalogue = re.compile(r"FROM layers\s+WHERE layers\.current\b")

@@ -188,7 +188,9 @@ def test_a_reimported_raster_has_a_new_image_address(store, tmp_path):
     import_layer(SAMPLE / "layers" / "env_capacity.tif", options, store=store)
     with _client(store, tmp_path) as client:
         before = client.get("/api/layers/capacity/image", params={"band": "SO2"}).json()
-        import_layer(SAMPLE / "layers" / "env_capacity.tif", options, store=store)
+        import_layer(SAMPLE / "layers" / "env_capacity.tif",  # a new title: a new version
+                     ImportOptions(kind="env_capacity", name="capacity", title="环境容量（修订）"),
+                     store=store)
         after = client.get("/api/layers/capacity/image", params={"band": "SO2"}).json()
         png = client.get(after["url"])
     assert "max-age" in png.headers["cache-control"] and png.status_code == 200
