@@ -130,7 +130,8 @@ def test_a_date_or_a_yes_no_the_api_cannot_read_says_what_it_must_be(api) -> Non
     city.post("/grants", GRANT | {"county": "371521", "county_name": "阳谷县"})
     loan = {"year": 2026, "kind": "land", "lender": "371521", "borrower": "371502",
             "amount": "5"}
-    for due, said in (("2027-13-01", "须为日期 YYYY-MM-DD"),
+    for due, said in (("2027-13-01", "2027-13-01 不是有效日期"),
+                      ("2027-1-01", "须为日期 YYYY-MM-DD"),
                       ("2027-01-01T10:00", "须为日期 YYYY-MM-DD（不含时刻）")):
         bad = city.post("/loans", loan | {"due": due})
         assert bad.status_code == 422
