@@ -519,3 +519,93 @@ def test_a_bulletin_whose_pdf_fails_says_what_it_wrote(tstore: Store, tmp_path) 
     assert missing.returncode == 2, missing.stderr
     assert "BLUEPRINT_CHROMIUM" in missing.stderr and "/nonexistent" in missing.stderr
     assert not (tmp_path / "missing").exists()
+
+
+SX, SX_UNIT = "371522", "莘县节点责任单位"  # a county and a unit no other test here uses
+
+
+def _planned_start(store: Store, name: str, start: date) -> str:
+    """A project of 莘县 whose one milestone, its start, is planned on ``start`` (100 万元
+    a month planned from January; reports for January and February send 100 each)."""
+    code = create_project(park_project(name=name, county=SX), user=STAFF, store=store,
+                          at=cn("2026-01-05 09:00")).code
+    set_plan(code, milestones=[Milestone("start", start, SX_UNIT)],
+             investment={m: "100" for m in MONTHS}, user=STAFF, store=store,
+             at=cn("2026-01-06 09:00"))
+    for month in MONTHS[:2]:
+        submit_report(code, month, investment="100", user=STAFF, store=store,
+                      milestones={"start": "2026-02-28"} if "按期" in name
+                      and month == "2026-02" else {}, at=cn(f"{month}-28 10:00"))
+    return code
+
+
+def test_a_month_s_figures_judge_what_is_due_on_the_window_s_last_day(tstore: Store) -> None:
+    """February's window ends at 2026-02-28 24:00 (China; the close, 00:00 on 1 March, is
+    March's first moment). Its figures took their day from the close, 1 March: a start
+    planned on 1 March counted as due, one planned on 28 February (due that day, not
+    reached) as 1 day overdue, one of 27 February as 2. Overdue means due on day D and not
+    done by D 24:00, as the colours count it live: at the window's last moment nothing due
+    on 28 February is overdue yet. Now the figures are judged on 28 February, as live
+    colours at 23:59:59.999999 that day are; a problem due on 28 February is not overdue
+    either. The figures say both moments (``at``, ``counted_to``) in the core, the API and
+    the CLI. (Last: a county of its own, after the tests listing every county.)"""
+    import json
+
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from blueprint.analysis.tracking import raise_problem
+    from blueprint.layers.users import create_user
+    from blueprint.service.app import create_app
+    from blueprint.service.cli import app as cli
+    from blueprint.service.settings import Settings
+
+    last_day = _planned_start(tstore, "莘县末日开工项目", date(2026, 2, 28))
+    next_day = _planned_start(tstore, "莘县次月开工项目", date(2026, 3, 1))
+    day_before = _planned_start(tstore, "莘县前日开工项目", date(2026, 2, 27))
+    on_time = _planned_start(tstore, "莘县按期开工项目", date(2026, 2, 28))
+    for due, name in (("2026-02-28", "末日到期的问题"), ("2026-02-27", "前日到期的问题")):
+        raise_problem(last_day, name, owner_unit=SX_UNIT, due_on=due, user=STAFF,
+                      store=tstore, at=cn("2026-02-10 10:00"))
+
+    february = month_figures("2026-02", store=tstore)
+    assert february.day == date(2026, 2, 28)
+    # by hand, on 28 February: only the start of 27 February is overdue, by one day
+    overdue = {s.project.code: s.overdue for s in february.statuses if s.project.county == SX}
+    assert overdue == {last_day: {}, next_day: {}, day_before: {"start": 1}, on_time: {}}
+    row = february.counties[SX]
+    assert (row["green"], row["yellow"], row["red"]) == (3, 1, 0)
+    assert (row["planned"], row["done"]) == (Decimal(800), Decimal(800))  # 4 × 2 months
+    # starts planned in January–February by 28 February: three, one reached
+    assert row["start_rate"] == Decimal("0.3333")
+    # the unit: due 28 Feb (two), 27 Feb (one); 1 March not yet; the problem of 27 Feb late
+    assert {k: v for k, v in february.units[SX_UNIT].items() if k != "rank"} == {
+        "due": 3, "on_time": 1, "overdue": 1, "problems": 2, "problems_open": 2,
+        "problems_overdue": 1, "on_time_rate": Decimal("0.3333")}
+    # the live colours at the window's last moment agree; at the close a day has passed
+    for when, expected in (("2026-02-28 23:59:59.999999", overdue),
+                           ("2026-03-01 00:00", {last_day: {"start": 1}, next_day: {},
+                                                 day_before: {"start": 2}, on_time: {}})):
+        live = {s.project.code: s.overdue for s in project_statuses(
+            store=tstore, at=cn(when), county=SX)}
+        assert live == expected, when
+
+    # both moments, written for machines: the core's dict, the API's, the CLI's JSON
+    moments = {"at": "2026-02-28T16:00:00Z", "counted_to": "2026-02-28T15:59:59.999999Z"}
+    assert {k: february.to_dict()[k] for k in moments} == moments
+    token = create_user("http_sx", "nr_staff", None, store=tstore, actor="test")
+    api = create_app(Settings(database_url=tstore.database_url, data_dir=tstore.data_dir))
+    with TestClient(api) as client:
+        answer = client.get("/api/tracking/figures", params={"month": "2026-02"},
+                            headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+    assert {k: answer.json()[k] for k in moments} == moments
+    assert answer.json()["units"][SX_UNIT]["overdue"] == 1
+    shown = CliRunner().invoke(cli, ["tracking", "figures", "--month", "2026-02",
+                                     "--format", "json"],
+                               env={"BLUEPRINT_DATABASE_URL": tstore.database_url,
+                                    "BLUEPRINT_DATA_DIR": str(tstore.data_dir)})
+    assert shown.exit_code == 0, (shown.output, shown.exception)
+    printed = json.loads(shown.stdout)
+    assert {k: printed[k] for k in moments} == moments
+    assert printed["counties"][SX]["yellow"] == 1

@@ -1,6 +1,10 @@
 """Figures and rankings for a month (一月一通报), per county and per responsible unit.
 
-Per county, as of the close of the month's report window (China time):
+Per county, as of the close of the month's report window (China time), counted to the
+window's last moment (``counted_to``: 2026-11-28 24:00 for a window closing at 00:00 on
+29 November) and judged on its day: a milestone or problem due on the window's last day
+is due and not overdue then, one due the day after not yet due (overdue: due on day D
+and not done by D 24:00, as :mod:`~blueprint.analysis.tracking.status` counts it live):
 
 - projects and investment (亿元) by stage;
 - conversion planned → reserve → signed: of the county's projects, the share that ever
@@ -24,11 +28,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from blueprint.analysis.clock import CST, RESOLUTION, iso_utc, now_utc, today_cn
+from blueprint.analysis.clock import RESOLUTION, iso_utc, now_utc, today_cn
 from blueprint.analysis.projects.model import RESERVE, SIGNED, STAGES, Project
 from blueprint.analysis.projects.records import list_projects, stages_reached
 from blueprint.analysis.tracking.config import RATES, load_settings
@@ -70,14 +74,23 @@ class Figures:
     #: the close of the window its last stored moment (the close is the next window's)
     counted_to: datetime
 
+    @property
+    def day(self) -> date:
+        """The day milestones and problems are judged due or overdue on: ``counted_to``'s
+        in China (at a window's close, the window's last day, not the next one's first)."""
+        return today_cn(self.counted_to)
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict for JSON (rates as decimal text)."""
+        """Plain dict for JSON (rates as decimal text): ``at`` the moment the figures are
+        as of (a window's close: the next window's first moment), ``counted_to`` the last
+        moment counted (its last: 2026-11-28T15:59:59.999999Z, 统计截至 2026-11-28 24:00)."""
         def plain(value: Any) -> Any:
             if isinstance(value, dict):
                 return {k: plain(v) for k, v in value.items()}
             return str(value) if isinstance(value, Decimal) else value
 
         return {"month": self.month, "at": iso_utc(self.at),
+                "counted_to": iso_utc(self.counted_to),
                 "counties": plain(self.counties), "units": plain(self.units)}
 
 
@@ -93,8 +106,7 @@ def _reached_at_least(stages: set[str], stage: str) -> bool:
 
 
 def _county(projects: list[Project], statuses: list[Status], reached: dict[int, list[str]],
-            quarter: list[str], at: datetime) -> dict[str, Any]:
-    today = at.astimezone(CST).date()
+            quarter: list[str], today: date) -> dict[str, Any]:
     by_stage: dict[str, dict[str, Any]] = {}
     for p in projects:
         row = by_stage.setdefault(p.stage, {"count": 0, "investment": Decimal(0)})
@@ -147,9 +159,8 @@ def _rank(rows: dict[str, dict[str, Any]], key: str) -> None:
         rows[name]["rank"] = place
 
 
-def _units(statuses: list[Status], store: Store, at: datetime,
-           counted_to: datetime) -> dict[str, dict[str, Any]]:
-    today = at.astimezone(CST).date()
+def _units(statuses: list[Status], store: Store, counted_to: datetime, today: date
+           ) -> dict[str, dict[str, Any]]:
     units: dict[str, dict[str, Any]] = {}
 
     def unit(name: str) -> dict[str, Any]:
@@ -177,12 +188,13 @@ def _units(statuses: list[Status], store: Store, at: datetime,
 def month_figures(month: str, *, store: Store, at: datetime | None = None) -> Figures:
     """The figures of ``month`` as of ``at`` (default: the close of its report window).
 
-    At the close, the dates (milestones due, months closed) are those of the close, and the
-    records (plans, reports, problems, stage moves, projects) are those stamped before it,
-    up to the window's last stored moment (``counted_to``): one stamped at the very
-    midnight of the close is the next window's, as a report sent then is late
-    (:func:`~blueprint.analysis.tracking.reports.late_reports`). A given ``at`` is exact,
-    what was stamped at it counted.
+    At the close, the records (plans, reports, problems, stage moves, projects) are those
+    stamped before it, up to the window's last stored moment (``counted_to``): one stamped
+    at the very midnight of the close is the next window's, as a report sent then is late
+    (:func:`~blueprint.analysis.tracking.reports.late_reports`). Milestones and problems
+    are judged on ``counted_to``'s day (:attr:`Figures.day`: the window's last day, not
+    the next one's first), the months closed by the close (the month's own). A given
+    ``at`` is exact, what was stamped at it counted, judged on its day.
 
     Examples
     --------
@@ -201,6 +213,7 @@ def month_figures(month: str, *, store: Store, at: datetime | None = None) -> Fi
         at, counted_to = (closes, closes - RESOLUTION) if closes <= now else (now, now)
     else:
         counted_to = at
+    day = today_cn(counted_to)  # the day judged on (Figures.day): the window's last
     year, mon = (int(p) for p in month.split("-"))
     quarter = [m for m in quarter_months(year, (mon - 1) // 3 + 1) if m <= month]
     statuses = _statuses(store, at, counted_to)
@@ -212,17 +225,18 @@ def month_figures(month: str, *, store: Store, at: datetime | None = None) -> Fi
         p.stage = reached[p.id][-1] if p.id in reached else p.stage
     for county in sorted({p.county for p in everyone}):
         row = _county([p for p in everyone if p.county == county],
-                      [s for s in statuses if s.project.county == county], reached, quarter, at)
+                      [s for s in statuses if s.project.county == county], reached, quarter,
+                      day)
         row["score"] = score(row, settings.weights)
         counties[county] = row
     _rank(counties, "score")
-    return Figures(month, at, counties, _units(statuses, store, at, counted_to), statuses,
+    return Figures(month, at, counties, _units(statuses, store, counted_to, day), statuses,
                    counted_to)
 
 
 def _statuses(store: Store, at: datetime, counted_to: datetime) -> list[Status]:
-    """The colours at ``at`` (its day, its months closed) of the records stamped up to
-    ``counted_to``; no sites read (figures draw no map)."""
+    """The colours at ``at`` (its months closed) of the records stamped up to
+    ``counted_to`` (its day: the milestones due); no sites read (figures draw no map)."""
     tracked = read_tracked(store=store, at=counted_to, sites=False)
     problems = list_problems(store=store, status="open", at=counted_to)
     return project_statuses(store=store, tracked=replace(tracked, at=at),

@@ -236,6 +236,11 @@ class Tracked:
     first: dict[tuple[int, str], datetime]  # (project id, month) → first reported_at
     projects: list[Project]  # by code: the late list's
     listed: frozenset[int]  # ids of those the colours' stage and library filters keep
+    #: the last moment whose records were read (compared ``<=``): the ``at`` they were read
+    #: at, kept when ``at`` is moved to a window's close (the figures); the colours judge
+    #: milestones and problems due on its day (:func:`~blueprint.analysis.tracking.status.
+    #: colour_of`)
+    counted_to: datetime
 
 
 def _tracked_projects(conn: Connection, county: str | None, stage: str | None,
@@ -283,7 +288,7 @@ def read_tracked(*, store: Store, at: datetime | None = None, county: str | None
         reports, first = all_reports(conn, until=at, county=county)
         found, listed = _tracked_projects(conn, county, stage, library, sites, at)
     return Tracked(at, county, plans, reports, first,
-                   [p for p in found if p.id in plans], listed)
+                   [p for p in found if p.id in plans], listed, at)
 
 
 def late_reports(month: str, *, store: Store, at: datetime | None = None,

@@ -9,7 +9,15 @@
 
 Investment is cumulated over the months whose report window has closed: a missing report
 counts as nothing done. A milestone is overdue from the day after its planned date until a
-report says it was reached.
+report says it was reached: one planned on day D and not reached by D 24:00 is 1 day
+overdue on D + 1, N days on D + N (China dates).
+
+The day the milestones (and problems) are judged on is that of the last moment whose
+records count (``counted_to``): live, the day of ``at``; at a window's close (figures and
+the bulletin, ``at`` the next window's first moment, 00:00 the day after the close) the
+window's last day — at 2026-02-28 24:00 a milestone planned on 28 February is due and not
+overdue, one planned on 1 March not yet due. The months closed are those closed by ``at``
+(the window's own month, at its close).
 """
 
 from __future__ import annotations
@@ -78,9 +86,11 @@ def reached_milestones(reports: dict[str, Report]) -> dict[str, date]:
 
 def colour_of(project: Project, plan: Plan, reports: dict[str, Report],
               problems: list[Problem], *, at: datetime, colours: Colours,
-              close_day: int) -> Status:
-    """The colour of one project at ``at`` (pure: everything comes in)."""
-    today, closed = today_cn(at), last_closed_month(at, close_day)
+              close_day: int, counted_to: datetime | None = None) -> Status:
+    """The colour of one project at ``at`` (pure: everything comes in), of the records
+    stamped up to ``counted_to`` (default ``at``): the milestones judged on its day (a
+    window's close: the window's last day), the months closed by ``at``."""
+    today, closed = today_cn(counted_to or at), last_closed_month(at, close_day)
     reached = {k: v for k, v in reached_milestones(reports).items() if v <= today}
     overdue = {m.kind: (today - m.planned_on).days for m in plan.milestones
                if m.kind not in reached and m.planned_on < today}
@@ -118,7 +128,8 @@ def project_statuses(*, store: Store, at: datetime | None = None, county: str | 
     """The colour of every tracked project (one with a plan, not exited), filtered.
     ``tracked`` (:func:`read_tracked`) and ``open_problems`` (``list_problems(status="open",
     county=county, at=at)``): what the caller has read already, ``tracked``'s ``at``,
-    ``county``, ``stage`` and ``library`` those of the colours. Without ``sites`` the
+    ``county``, ``stage`` and ``library`` those of the colours (its ``counted_to`` their
+    day: :func:`colour_of`). Without ``sites`` the
     projects' sites are neither read nor decoded (``project.site`` None): for a list
     that shows none (the API's, the CLI's)."""
     settings = load_settings()
@@ -138,7 +149,7 @@ def project_statuses(*, store: Store, at: datetime | None = None, county: str | 
             continue
         status = colour_of(project, plans[project.id], reports.get(project.id, {}),
                            problems.get(project.code, []), at=at, colours=settings.colours,
-                           close_day=settings.close_day)
+                           close_day=settings.close_day, counted_to=tracked.counted_to)
         if colour is None or status.colour == colour:
             found.append(status)
     return found
