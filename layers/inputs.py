@@ -105,7 +105,8 @@ FIELD_ZH = {
     "name": "项目名称", "investment": "总投资", "responsible_unit": "责任单位",
     "service_officer": "服务专员", "owner_unit": "责任单位", "reason": "事由", "note": "备注",
     "problem": "问题描述", "decisions": "调度决定", "due_on": "办结期限",
-    "funds_arrived": "到位资金", "held_on": "会议日期", "attendees": "参会人员",
+    "funds_arrived": "到位资金", "held_on": "会议日期", "decided_on": "决定日期",
+    "attendees": "参会人员",
     "demands": "要素需求", "milestones": "节点", "problems": "问题", "items": "调整事项",
 }
 

@@ -609,3 +609,54 @@ def test_a_month_s_figures_judge_what_is_due_on_the_window_s_last_day(tstore: St
     printed = json.loads(shown.stdout)
     assert {k: printed[k] for k in moments} == moments
     assert printed["counties"][SX]["yellow"] == 1
+
+
+def test_dispatch_and_adjust_dates_on_the_command_line(tstore: Store) -> None:
+    """``tracking dispatch record --date`` and ``tracking adjust record --date``, run end to
+    end through the real entry point: a real date is recorded (its ISO week, worked out
+    here: 2 March 2026 is the Monday of week 10); one that is no day (2026-11-31), one in
+    another form (2026/11/30, 2026-3-2) and one after today are refused, exit 2, one line
+    naming the option or the date, nothing written (no meeting, no adjustment, no audit
+    row). The option's value was passed to the core unread: the refusals named the core's
+    field (``held_on: …``, ``decided_on须为日期``), not ``--date``."""
+    import json
+
+    from blueprint.layers.schema import audit_log, tracking_adjustments, tracking_dispatches
+    from tests.test_cli_bounds import cli
+
+    code = _tracked(tstore, "命令行日期项目")
+    dispatch = ["tracking", "dispatch", "record", "--attendee", "市重点项目办", "--project",
+                code, "--decisions", "加快推进", "--format", "json"]
+    adjust = ["tracking", "adjust", "record", "--quarter", "2026-Q1", "--item",
+              f"{code}@replan@调整计划", "--format", "json"]
+
+    def written() -> tuple[int, ...]:
+        with tstore.read() as conn:
+            return tuple(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                         for t in (tracking_dispatches, tracking_adjustments, audit_log))
+
+    before = written()
+    for value, said in (("2026-11-31", "(2026-11-31 不是有效日期)\n"),
+                        ("2026/11/30", "(日期格式应为 YYYY-MM-DD)\n"),
+                        ("2026-3-2", "(日期格式应为 YYYY-MM-DD)\n")):
+        for command in (dispatch, adjust):
+            code_, shown, error = cli(tstore, [*command, "--date", value])
+            assert code_ == 2 and shown == "", (command, value, shown, error)
+            assert error.startswith(f"error: --date: --date '{value}' ") and \
+                error.endswith(said) and error.count("\n") == 1, error
+    for command, field in ((dispatch, "会议日期"), (adjust, "决定日期")):
+        code_, _, error = cli(tstore, [*command, "--date", "2099-01-01"])
+        assert code_ == 2 and f"({field} 2099-01-01 晚于今天（" in error, error
+    assert written() == before  # nothing recorded by a refused command
+
+    code_, shown, error = cli(tstore, [*dispatch, "--date", "2026-03-02"])
+    assert code_ == 0, error
+    held = json.loads(shown)
+    assert (held["held_on"], held["week"], held["projects"]) == ("2026-03-02", "2026-W10",
+                                                                 [code])
+    code_, shown, error = cli(tstore, [*adjust, "--date", "2026-03-02"])
+    assert code_ == 0, error
+    decided = json.loads(shown)
+    assert (decided["decided_on"], decided["quarter"]) == ("2026-03-02", "2026-Q1")
+    assert [i["project"] for i in decided["items"]] == [code]
+    assert written()[:2] == (before[0] + 1, before[1] + 1)

@@ -27,6 +27,7 @@ from blueprint.analysis.tracking.common import day, require_city, text
 from blueprint.analysis.tracking.model import check_record_year
 from blueprint.analysis.tracking.problems import raise_linked
 from blueprint.layers.errors import BadInput, IllegalTransition
+from blueprint.layers.inputs import field_zh
 from blueprint.layers.schema import (
     projects,
     tracking_adjustment_items,
@@ -119,10 +120,10 @@ def iso_week(held_on: date) -> str:
 
 def _past(value: Any, where: str, at: datetime) -> date:
     """A date that is not after today (China time): what was held or decided."""
-    found = day(value, where)
-    if found > today_cn(at):
-        raise BadInput(f"{where} {found} is after today", where=where,
-                       message_zh="日期不能晚于今天")
+    found, today = day(value, where), today_cn(at)
+    if found > today:
+        raise BadInput(f"{where} {found} is after today ({today})", where=where,
+                       message_zh=f"{field_zh(where)} {found} 晚于今天（{today}）")
     return found
 
 

@@ -51,6 +51,16 @@ def _month(param: typer.CallbackParam, value: str | None) -> str | None:
 Month = Annotated[str, typer.Option(help="Month, YYYY-MM", callback=_month)]
 
 
+def _day(param: typer.CallbackParam, value: str | None) -> str | None:
+    """A date option (``--date``) read by the one parser of dates users type, as soon as
+    it is given: a bad one (``2026-11-31``: 不是有效日期; ``2026/11/30``: the form) is
+    refused naming the option, before the store is opened or anything written."""
+    from blueprint.analysis.clock import parse_day_or_time
+
+    return None if value is None else parse_day_or_time(value, param_name(param),
+                                                        "date").isoformat()
+
+
 def _county_names(store: Any) -> dict[str, str]:
     """County code → name by the one rule (the boundary layer's, else a grant's), for the
     tables' 县区 column, as the tracking pages name them."""
@@ -151,7 +161,8 @@ def report_cmd(code: str, month: Month,
 
 @dispatch_app.command("record")
 def dispatch_record(
-        held_on: Annotated[str, typer.Option("--date", help="Meeting date, YYYY-MM-DD")],
+        held_on: Annotated[str, typer.Option("--date", help="Meeting date, YYYY-MM-DD",
+                                             callback=_day)],
         attendee: Annotated[list[str], typer.Option(help="Attendee or unit (repeat)")],
         project: Annotated[list[str], typer.Option(help="Project code discussed (repeat)")],
         decisions: Annotated[str, typer.Option(help="What the meeting decided",
@@ -201,7 +212,8 @@ def dispatch_list(project: Annotated[str | None, typer.Option(
 @adjust_app.command("record")
 def adjust_record(
         quarter: Annotated[str, typer.Option(help="Quarter, YYYY-Qn")],
-        decided_on: Annotated[str, typer.Option("--date", help="Decided on, YYYY-MM-DD")],
+        decided_on: Annotated[str, typer.Option("--date", help="Decided on, YYYY-MM-DD",
+                                                callback=_day)],
         item: Annotated[list[str], typer.Option(
             help="CODE@in|out|replan@REASON[@LIBRARY] (repeat; library: city_key)")],
         note: str = "", user: UserName = None, format: Format = "table") -> None:
