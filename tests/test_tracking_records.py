@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -312,8 +312,47 @@ def test_consultation_objections_and_meeting_items_become_problems_once(city: St
            attendees=["市发展改革委"], text="同意推进。", store=city, at=T0)
     closed = {p.source: p for p in list_problems(store=city, project=code)}
     assert closed["meeting"].status == "closed" and "同意推进" in closed["meeting"].closing_note
-    assert closed["consultation"].status == "open"
-    assert sync_consultation_problems(user=STAFF, store=city).raised == []
+    # the meeting overruled nr's objection: it is no longer a problem of nr's to clear
+    overruled = closed["consultation"]
+    assert overruled.status == "closed" and "联席会议（2026-03-02）决定：同意推进。" in \
+        overruled.closing_note and "异议不再跟踪" in overruled.closing_note
+    again = sync_consultation_problems(user=STAFF, store=city)
+    assert again.raised == [] and again.closed == []
+
+
+def test_the_sync_closes_objections_an_older_proceed_left_open(city: Store) -> None:
+    """A joint meeting decided 同意推进 before the decision closed the objections it
+    overruled (its close removed here by hand, with the append-only trigger off): the sync
+    closes it as the decision would have — its decider, its moment — once."""
+    from blueprint.analysis.consultation import (
+        answer,
+        close_round,
+        decide,
+        problem_list,
+        start_round,
+    )
+
+    code = create_project(park_project(name="旧联席会议项目"), site=site("01_park_clean.txt"),
+                          user=STAFF, store=city, at=T0).code
+    vet_project(code, user=STAFF, store=city, at=T0)
+    rnd = start_round(code, user=STAFF, store=city, at=T0)
+    answer(rnd.id, user=dept_user("nr"), answer="disagree", text="不同意。", store=city, at=T0)
+    close_round(rnd.id, user=STAFF, outcome="meeting", reason="确需实施", store=city, at=T0)
+    [item] = [i for i in problem_list(store=city) if i["project"] == code]
+    decided_at = T0 + timedelta(days=1)
+    decide(item["id"], user=STAFF, decision="proceed", meeting_date=date(2026, 3, 2),
+           attendees=["市发展改革委"], text="同意推进。", store=city, at=decided_at)
+    [objection] = [p for p in list_problems(store=city, project=code)
+                   if p.source == "consultation"]
+    _drop_close(city, objection.id)
+    assert [p.status for p in list_problems(store=city, project=code)
+            if p.source == "consultation"] == ["open"]
+    done = sync_consultation_problems(user=STAFF, store=city, at=T0 + timedelta(days=30))
+    assert done.closed == [objection.id]
+    [back] = [p for p in list_problems(store=city, project=code) if p.source == "consultation"]
+    assert back.status == "closed" and "同意推进" in back.closing_note
+    assert back.closed_at == decided_at  # as of the decision, not of the sync
+    assert sync_consultation_problems(user=STAFF, store=city).closed == []
 
 
 def test_the_sync_raises_what_older_rounds_left(city: Store) -> None:
@@ -353,6 +392,26 @@ def _drop_problem(store: Store, problem_id: int) -> None:
         if postgres:
             conn.execute(sa.text("ALTER TABLE tracking_problems ENABLE TRIGGER "
                                  "tracking_problems_append_only"))
+
+
+def _drop_close(store: Store, problem_id: int) -> None:
+    postgres = store.engine.dialect.name == "postgresql"
+    with store.engine.begin() as conn:
+        if postgres:
+            conn.execute(sa.text("ALTER TABLE tracking_problem_events DISABLE TRIGGER ALL"))
+        else:
+            triggers = conn.execute(sa.text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                "AND tbl_name = 'tracking_problem_events'")).all()
+            for name, _sql in triggers:
+                conn.execute(sa.text(f"DROP TRIGGER {name}"))
+        conn.execute(sa.text("DELETE FROM tracking_problem_events WHERE kind = 'close' "
+                             f"AND problem_id = {problem_id}"))
+        if postgres:
+            conn.execute(sa.text("ALTER TABLE tracking_problem_events ENABLE TRIGGER ALL"))
+        else:
+            for _name, sql in triggers:
+                conn.execute(sa.text(sql))
 
 
 def _app(store: Store) -> Any:

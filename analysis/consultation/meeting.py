@@ -20,7 +20,10 @@ from blueprint.analysis.consultation.records import load_round
 from blueprint.analysis.projects.model import RESERVE
 from blueprint.analysis.projects.records import load_project, require_staff
 from blueprint.analysis.projects.stages import exit_within, move
-from blueprint.analysis.tracking.linked import close_meeting_problem
+from blueprint.analysis.tracking.linked import (
+    close_meeting_problem,
+    close_overruled_objections,
+)
 from blueprint.layers.errors import BadInput, IllegalTransition, NotFound
 from blueprint.layers.schema import consultation_rounds, meeting_items, projects
 from blueprint.layers.store import Store, write_audit
@@ -104,6 +107,8 @@ def decide(item_id: int, *, user: User, decision: str, meeting_date: date,
                               note=f"{reason}（{DECISIONS[decision]}）")
         result = None
         if decision == "proceed":
+            close_overruled_objections(conn, rnd.id, actor=user.name, at=at,
+                                       note=f"{reason}（同意推进，异议不再跟踪）")
             move(conn, project, RESERVE, via="consultation", actor=user.name, at=at,
                  reason=reason)
             conn.execute(projects.update().where(projects.c.id == project.id).values(

@@ -8,7 +8,9 @@ record, or neither is:
   objection becomes a problem owned by the objecting department (``opinion:<id>``);
 - a round referred to the joint meeting: the item on its problem list becomes a problem
   owned by the key-projects office (``meeting_item:<id>``), closed (销号) with the
-  meeting's decision.
+  meeting's decision; a decision that the project goes on (同意推进) overrules the
+  objections of that round and the earlier ones, whose problems it closes too
+  (:func:`close_overruled_objections`).
 
 An objection is resolved when its department agrees (同意 or 有条件同意) in a later round
 on the revised project (art. 11: a project with a 不同意 is revised and consulted again):
@@ -17,7 +19,8 @@ transaction (:func:`close_agreed_objections`).
 
 Each is raised once per source (:func:`~blueprint.analysis.tracking.problems.raise_linked`);
 :func:`sync_consultation_problems` raises those of rounds closed before this existed, closes
-those a later agreement resolved, and may run any number of times. A project that has
+those a later agreement resolved or a meeting's 同意推进 overruled, and may run any number of
+times. A project that has
 exited (调出) gets no problem from it: it has left management; the problems it still has
 open (it exited before an exit closed them) the sync closes as of its exit.
 """
@@ -178,6 +181,24 @@ def _close_resolved(conn: Connection, round_id: int) -> list[int]:
     return closed
 
 
+def close_overruled_objections(conn: Connection, round_id: int, *, note: str, actor: str,
+                               at: datetime) -> list[int]:
+    """Within the decision's transaction: the joint meeting decided that the project of
+    round ``round_id`` (the round it was referred from) goes on (同意推进), which overrules
+    the objections (不同意) of that round and the project's earlier ones; their problems
+    not closed yet are closed (销号) with ``note``, by ``actor`` at ``at``. Their ids."""
+    rnd = _round_of(conn, round_id)
+    overruled = conn.execute(sa.select(opinions.c.id).join(
+        consultation_rounds, consultation_rounds.c.id == opinions.c.round_id).where(
+        consultation_rounds.c.project_id == rnd.project_id,
+        consultation_rounds.c.number <= rnd.number,
+        opinions.c.answer == "disagree")).scalars().all()
+    found = conn.execute(_not_closed([f"opinion:{i}" for i in overruled])).all()
+    for pid, ref in found:
+        _close(conn, pid, code=rnd.code, note=note, actor=actor, at=at, source_ref=ref)
+    return [int(pid) for pid, _ref in found]
+
+
 def meeting_item_to_problem(conn: Connection, item_id: int, *, actor: str,
                             at: datetime) -> int | None:
     """The joint meeting's problem-list item ``item_id`` as a problem of the key-projects
@@ -210,8 +231,9 @@ def close_meeting_problem(conn: Connection, item_id: int, *, note: str, actor: s
 @dataclass
 class ProblemSync:
     """What :func:`sync_consultation_problems` did: the problems it raised, those it closed
-    (objections a later round's agreement resolved), per exited project (调出) the
-    objections and meeting items left without a problem (it has left management), and the
+    (objections a later round's agreement resolved or a meeting's 同意推进 overruled), per
+    exited project (调出) the objections and meeting items left without a problem (it has
+    left management), and the
     problems of projects that exited before an exit closed them, closed now as of the exit
     (``exit_closed``)."""
 
@@ -248,7 +270,8 @@ def sync_consultation_problems(*, user: User, store: Store,
                                at: datetime | None = None) -> ProblemSync:
     """Raise the problems of every closed round and every meeting item that has none yet
     (rounds closed before problems flowed into tracking), close those of objections that a
-    later round's agreement resolved (as the answer would have: its author, its moment);
+    later round's agreement resolved (as the answer would have: its author, its moment) or
+    that a joint meeting's 同意推进 overruled (as the decision would have);
     a project that has exited gets none (counted in :attr:`ProblemSync.skipped`), and the
     problems it still has open (it exited before exits closed them) are closed as its exit
     closes them now (:func:`close_exited`). Idempotent. City-level staff."""
@@ -271,7 +294,8 @@ def sync_consultation_problems(*, user: User, store: Store,
             done.closed += _close_resolved(conn, r.id)
         for item in conn.execute(sa.select(meeting_items.c.id, meeting_items.c.listed_at,
                                            meeting_items.c.status, meeting_items.c.decision_text,
-                                           meeting_items.c.decided_at,
+                                           meeting_items.c.decided_at, meeting_items.c.decision,
+                                           meeting_items.c.decided_by, meeting_items.c.round_id,
                                            meeting_items.c.project_id, projects.c.code)
                                  .join(projects, projects.c.id == meeting_items.c.project_id)
                                  .order_by(meeting_items.c.id)).all():
@@ -283,9 +307,13 @@ def sync_consultation_problems(*, user: User, store: Store,
             if pid is not None:
                 done.raised.append(pid)
             if item.status == "decided":
-                close_meeting_problem(conn, item.id, actor=user.name,
-                                      at=utc(item.decided_at) if item.decided_at else at,
-                                      note=f"联席会议决定：{item.decision_text or ''}")
+                when = utc(item.decided_at) if item.decided_at else at
+                note = f"联席会议决定：{item.decision_text or ''}"
+                close_meeting_problem(conn, item.id, actor=user.name, at=when, note=note)
+                if item.decision == "proceed":
+                    done.closed += close_overruled_objections(
+                        conn, item.round_id, actor=item.decided_by or user.name, at=when,
+                        note=f"{note}（同意推进，异议不再跟踪）")
         done.exit_closed = close_exited(conn, actor=user.name, at=at)
     return done
 
