@@ -1,11 +1,12 @@
 """Where a search looks, on both engines, over the API and the command line: a reference
-point (``near``) outside the city is refused naming the field and the point (``[70, 0]`` was
-ranked by as 距指定地点 7107.1 公里, measured in the county's projection; a point in the
-city's bounding box but outside its counties was ranked by); a point in another county of
-the city, or on the city's line, ranks; a county without an urban development boundary is
-told it has none. A small blueprint of two counties side by side, the urban boundary in the
-first only; in the sample city, the points are found with geopandas from the boundary file
-itself: a corner of its bounding box outside every county, and the hole of an enclave."""
+point (``near``) more than 50 km outside the city's counties is refused naming the field,
+the point and how far out it lies (``[70, 0]`` was ranked by as 距指定地点 7107.1 公里,
+measured in the county's projection); a point in the city, on its line or near it (a rail
+hub in the next city) ranks; a county without an urban development boundary is told it has
+none. A small blueprint of two counties side by side, the urban boundary in the first only;
+in the sample city, the points are found with geopandas from the boundary file itself: a
+corner of its bounding box outside every county, the hole of an enclave, and a point 60 km
+out beyond the corner."""
 
 from __future__ import annotations
 
@@ -53,25 +54,28 @@ def _lonlat(x: float, y: float) -> list[float]:
     return [point.x, point.y]
 
 
-def test_a_reference_point_outside_the_city_is_refused_naming_it(two_counties: Store) -> None:
-    """The two counties span x from -500 to 9,500 m: a point 200 m east of them lies in the
-    city's extent grown by 0.5° (the check before) and is refused; 5 m east of them is on
-    the line, and a point in 阳谷县, searching 东昌府区, ranks by its distance."""
+def test_a_reference_point_far_outside_the_city_is_refused_naming_it(two_counties: Store
+                                                                       ) -> None:
+    """The two counties span x from -500 to 9,500 m: a point 60 km east of them is refused,
+    saying how far; 200 m or 40 km east of them (the next city), on their line, or in
+    阳谷县 while searching 东昌府区, a point ranks by its distance."""
     body = {"area_m2": 120000, "county": "371502", "source": "anywhere", "top": 1}
-    outside, on_line, other = _lonlat(9700, 2000), _lonlat(9505, 2000), _lonlat(7000, 2000)
+    beyond = _lonlat(9500 + 60_000, 2000)
+    near_points = [_lonlat(9700, 2000), _lonlat(9500 + 40_000, 2000), _lonlat(9505, 2000),
+                   _lonlat(7000, 2000)]
     with _client(two_counties) as client:
         far = client.post("/api/site-search", json=body | {"near": [70, 0]})
-        beyond = client.post("/api/site-search", json=body | {"near": outside})
+        refused = client.post("/api/site-search", json=body | {"near": beyond})
         answers = [client.post("/api/site-search", json=body | {"near": p})
-                   for p in (on_line, other)]
-    for answer in (far, beyond):
+                   for p in near_points]
+    for answer in (far, refused):
         assert answer.status_code == 422, answer.text
         assert answer.json()["where"] == "near", answer.text
     assert far.json()["message_zh"].startswith(
-        "参考点 near（经度 70，纬度 0）不在本市行政区划范围内（距边界约 6,"), far.text
-    assert beyond.json()["message_zh"] == (
-        f"参考点 near（经度 {outside[0]:g}，纬度 {outside[1]:g}）不在本市行政区划范围内"
-        "（距边界约 200 米），请选择本市范围内的地点"), beyond.text
+        "参考点 near（经度 70，纬度 0）距本市行政区划范围约 6,"), far.text
+    assert refused.json()["message_zh"] == (
+        f"参考点 near（经度 {beyond[0]:g}，纬度 {beyond[1]:g}）距本市行政区划范围约 60.0 公里，"
+        "超过 50 公里，请选择本市或其周边的地点（经纬度是否填反或漏了位数？）"), refused.text
     for answer in answers:
         assert answer.status_code == 200, answer.text
         reasons = "；".join(answer.json()["candidates"][0]["reasons_zh"])
@@ -79,7 +83,7 @@ def test_a_reference_point_outside_the_city_is_refused_naming_it(two_counties: S
     code, out, err = cli(two_counties, ["site-search", "--area", "12ha", "--county", "371502",
                                         "--near", "70,0"])
     assert (code, out) == (2, ""), err
-    assert "参考点 near（经度 70，纬度 0）不在本市行政区划范围内" in err, err
+    assert "参考点 near（经度 70，纬度 0）距本市行政区划范围约" in err, err
 
 
 def _sample_city() -> shapely.Geometry:
@@ -103,17 +107,26 @@ def gk3_zone(lon: float) -> str:
 
 
 def _km_said(message: str) -> float:
-    number, unit = re.search(r"距边界约 ([0-9,.]+) (公里|米)", message).groups()  # type: ignore[union-attr]
+    number, unit = re.search(r"范围约 ([0-9,.]+) (公里|米)", message).groups()  # type: ignore[union-attr]
     return float(number.replace(",", "")) * (1.0 if unit == "公里" else 0.001)
 
 
-def test_a_point_in_the_sample_citys_box_but_in_no_county_is_refused(sample_store: Store
-                                                                      ) -> None:
+def _out_from(city_gk: shapely.Geometry, point_gk: shapely.Point, metres: float
+              ) -> shapely.Point:
+    """The point ``metres`` outside ``city_gk`` on the line from its nearest point through
+    ``point_gk`` (all in one Gauss-Krüger zone)."""
+    edge = shapely.ops.nearest_points(point_gk, city_gk)[1]
+    run = point_gk.distance(edge)
+    return shapely.Point(edge.x + (point_gk.x - edge.x) * metres / run,
+                         edge.y + (point_gk.y - edge.y) * metres / run)
+
+
+def test_the_sample_city_s_near_points_rank_and_a_far_one_is_refused(sample_store: Store
+                                                                     ) -> None:
     """The sample city's bounding box holds land of no county: its corners, and the hole of
-    an enclave inside 莘县 (1.4 km²). Such a point was taken (it lies in the box) and the
-    candidates ranked by the distance to it; now refused, naming the point and how far out
-    it lies, as the boundary file measures it, on both engines alike. A point 5 m outside a
-    county's line is on it, and ranks."""
+    an enclave inside 莘县 (1.4 km²). Points there, or 5 m outside a county's line, are near
+    the city and rank; a point 60 km out beyond the corner is refused, saying how far out it
+    lies as the boundary file measures it, on both engines alike."""
     city = _sample_city()
     x0, y0, x1, y1 = city.bounds
     extent = shapely.box(x0, y0, x1, y1)
@@ -123,38 +136,32 @@ def test_a_point_in_the_sample_citys_box_but_in_no_county_is_refused(sample_stor
     assert holes, "the sample city has an enclave"
     enclave = max(holes, key=lambda h: h.area)
     inside_hole = shapely.maximum_inscribed_circle(enclave).coords[0]  # its deepest point
-    # 5 m out of the city along the line from the corner to the city's nearest point
     zone = gk3_zone(corner.x)
     gk = gpd.GeoSeries([city, corner], crs=4490).to_crs(zone)
-    near_gk = shapely.ops.nearest_points(gk.iloc[1], gk.iloc[0])[1]
-    step = shapely.Point(near_gk.x + (gk.iloc[1].x - near_gk.x) * 5 / gk.iloc[1].distance(near_gk),
-                         near_gk.y + (gk.iloc[1].y - near_gk.y) * 5 / gk.iloc[1].distance(near_gk))
-    on_line = gpd.GeoSeries([step], crs=zone).to_crs(4490).iloc[0]
+    made = gpd.GeoSeries([_out_from(gk.iloc[0], gk.iloc[1], 5),
+                          _out_from(gk.iloc[0], gk.iloc[1], 60_000)], crs=zone).to_crs(4490)
     points = {"corner": [corner.x, corner.y], "enclave": list(inside_hole),
-              "on the line": [on_line.x, on_line.y]}
+              "on the line": [made.iloc[0].x, made.iloc[0].y],
+              "60 km out": [made.iloc[1].x, made.iloc[1].y]}
     for name in ("corner", "enclave"):
-        lon, lat = points[name]
-        assert extent.covers(shapely.Point(lon, lat)) and not city.buffer(0.001).covers(
-            shapely.Point(lon, lat)), name
+        assert extent.covers(shapely.Point(points[name])) and not city.buffer(0.001).covers(
+            shapely.Point(points[name])), name
+    assert 4.5 < _metres_out(city, points["on the line"]) < 5.5
     body = {"area_m2": 60000, "source": "anywhere", "top": 1, "county": "371522"}
     with _client(sample_store) as client:
         answers = {name: client.post("/api/site-search", json=body | {"near": p})
                    for name, p in points.items()}
-    for name in ("corner", "enclave"):
-        answer, (lon, lat) = answers[name], points[name]
-        assert answer.status_code == 422, (name, answer.text)
-        said = answer.json()
-        assert said["where"] == "near", said
-        assert said["message_zh"].startswith(
-            f"参考点 near（经度 {lon:g}，纬度 {lat:g}）不在本市行政区划范围内（距边界约 "), said
-        expected_km = _metres_out(city, [lon, lat]) / 1000
-        assert expected_km > 0.1, (name, expected_km)
-        assert abs(_km_said(said["message_zh"]) - expected_km) <= max(0.051, expected_km * 0.01
-                                                                     ), (name, said)
-    assert 4.5 < _metres_out(city, points["on the line"]) < 5.5
-    assert answers["on the line"].status_code == 200, answers["on the line"].text
-    reasons = "；".join(answers["on the line"].json()["candidates"][0]["reasons_zh"])
-    assert "距指定地点" in reasons, reasons
+    for name in ("corner", "enclave", "on the line"):
+        assert answers[name].status_code == 200, (name, answers[name].text)
+        reasons = "；".join(answers[name].json()["candidates"][0]["reasons_zh"])
+        assert "距指定地点" in reasons, reasons
+    said, (lon, lat) = answers["60 km out"].json(), points["60 km out"]
+    assert answers["60 km out"].status_code == 422 and said["where"] == "near", said
+    assert said["message_zh"].startswith(
+        f"参考点 near（经度 {lon:g}，纬度 {lat:g}）距本市行政区划范围约 "), said
+    expected_km = _metres_out(city, [lon, lat]) / 1000
+    assert 59 < expected_km < 61, expected_km
+    assert abs(_km_said(said["message_zh"]) - expected_km) <= expected_km * 0.01, said
 
 
 def test_a_county_without_an_urban_boundary_is_told_so(two_counties: Store) -> None:

@@ -67,37 +67,37 @@ def parse_point(text: str) -> tuple[float, float]:
     return lon, lat
 
 
-# A reference point this far outside the city's outline is still taken as in it: on its
-# line. A point typed to 5 decimals of a degree is within about 1 m of where it was meant,
-# the map sends its click at full precision, and a county boundary surveyed at 1:10,000
-# (the scale of 县级行政区划 lines) is drawn to a few metres; 10 m covers them and is far below
-# the 0.1 km the ranking's reasons give distances in (距指定地点 5.2 公里). The sample's
-# counties meet without gaps: their union is one polygon, whose one hole, 1.4 km² inside
-# 莘县 and about 600 m across, is land of no county of the city and refused as such.
-NEAR_TOLERANCE_M = 10.0
+# How far outside the city's outline a reference point may lie: a project may want to be
+# near a rail hub, a port or a supplier just across the line, in the next city (the
+# distance ranks candidates; it places nothing). Some 50 km, as the extent grown by 0.5°
+# that was checked before, now measured from the counties' outline itself (the box's
+# corners reached some 90 km out; an enclave's hole is a point near the city like any
+# other). Beyond it the point is refused: a typo (lat/lon swapped, a digit dropped) or
+# another city, ranked by distances that say nothing of the sites.
+NEAR_REACH_M = 50_000.0
 FAR_M = 100_000.0  # beyond, a distance is told geodesic, to the nearest point in degrees
 
 
 def check_near(near: tuple[float, float] | None, area: BaseGeometry | None,
                place_zh: str = "本市行政区划范围") -> None:
-    """Refuse a reference point (``near``, lon/lat) outside the city's ``area`` (lon/lat:
-    the union of the administrative boundary layer's counties, or what a search without
-    one looks in), more than :data:`NEAR_TOLERANCE_M` from it; ``place_zh`` names the
-    area. The city's extent (its bounding box, grown by 0.5°) let a point of no county
-    through, and the candidates were ranked by the distance to a point outside the city.
+    """Refuse a reference point (``near``, lon/lat) more than :data:`NEAR_REACH_M` outside
+    the city's ``area`` (lon/lat: the union of the administrative boundary layer's
+    counties, or what a search without one looks in); ``place_zh`` names the area.
 
     >>> check_near((116.0, 36.4), shapely.box(115.3, 35.8, 116.6, 37.0))
+    >>> check_near((117.0, 36.4), shapely.box(115.3, 35.8, 116.6, 37.0))  # ~36 km east
     """
     if near is None or area is None or area.is_empty:
         return
     metres = _outside_by(near, area)
-    if metres <= NEAR_TOLERANCE_M:
+    if metres <= NEAR_REACH_M:
         return
     lon, lat = near
-    raise BadInput(f"near ({lon:g}, {lat:g}) lies outside the city's counties, about "
-                   f"{metres:,.0f} m from their edge",
-                   message_zh=f"参考点 near（经度 {lon:g}，纬度 {lat:g}）不在{place_zh}内"
-                              f"（距边界约 {_distance_zh(metres)}），请选择本市范围内的地点",
+    raise BadInput(f"near ({lon:g}, {lat:g}) lies about {metres:,.0f} m outside the city's "
+                   f"counties, more than {NEAR_REACH_M:,.0f} m",
+                   message_zh=f"参考点 near（经度 {lon:g}，纬度 {lat:g}）距{place_zh}约 "
+                              f"{_distance_zh(metres)}，超过 {NEAR_REACH_M / 1000:g} 公里，"
+                              "请选择本市或其周边的地点（经纬度是否填反或漏了位数？）",
                    where="near")
 
 
