@@ -306,20 +306,39 @@ def test_a_search_with_a_demand_the_county_cannot_cover_says_so(server, page):
         assert "缺口 33.8222 公顷" in candidate["report"]["quota"]["message"]
 
 
-def test_a_signed_out_search_with_a_demand_shows_the_apis_refusal(server, page, console):
-    """Demands read a county's balances: signed out, the API refuses them (401), and the
-    card says its Chinese reason, no candidates listed."""
-    console.expect("401")
+def test_a_signed_out_search_offers_no_demands_and_says_why(server, page):
+    """Demands read a county's balances and the API refuses them without a user (401): the
+    card offered a visitor the 要素需求 fields, and their search then failed with the API's
+    refusal. Signed out, the fields are shown disabled with why (登录后可填写要素需求) and a
+    link to sign in; the search itself runs, sending no demands, and lists candidates. The
+    same page signed in offers them, enabled, without that reason."""
     page.locator(".bp-county-label").first.wait_for()
     page.locator("#bp-search > summary").click()
     page.fill("#bp-search-area", "12")
     page.locator("#bp-search summary", has_text="要素需求").click()
-    page.locator("[data-search-demand=energy]").fill("3000")
+    reason = page.locator("#bp-search-demands-off")
+    expect(reason).to_be_visible()
+    assert reason.inner_text().startswith("登录后可填写要素需求"), reason.inner_text()
+    assert reason.get_by_role("link", name="登录").get_attribute("href") == "/login?next=%2F"
+    fields = page.locator("[data-search-demand]")
+    assert fields.count() >= 4
+    for field in fields.all():
+        expect(field).to_be_disabled()
+    assert page.locator("fieldset[disabled][aria-describedby=bp-search-demands-off]").count()
+    assert_accessible(page)
     sent, answer = _answer(page, "#bp-search-run")
-    assert sent["demands"] == {"energy": 3000}
-    expect(page.locator("#bp-search-status .bp-error-zh")).to_have_text(answer["message_zh"])
-    assert "访问令牌" in answer["message_zh"]
-    assert page.locator(".bp-candidate-item").count() == 0
+    assert "demands" not in sent and "demand" not in sent, sent
+    page.locator(".bp-candidate-item").first.wait_for()
+    assert page.locator(".bp-candidate-item").count() == len(answer["candidates"]) > 0
+    assert page.locator("#bp-search-status .bp-error-zh").count() == 0
+    sign_in(page, server, COUNTY_STAFF, "/")
+    page.locator(".bp-county-label").first.wait_for()
+    page.locator("#bp-search > summary").click()
+    page.locator("#bp-search summary", has_text="要素需求").click()
+    assert page.locator("#bp-search-demands-off").count() == 0
+    assert "登录后可填写要素需求" not in page.locator("#bp-search").inner_text()
+    for field in page.locator("[data-search-demand]").all():
+        expect(field).to_be_enabled()
 
 
 def test_all_candidates_export_as_one_feature_collection(server, page):

@@ -54,6 +54,7 @@ class PageOptions:
     save_refused: str = ""  # why the signed-in user may not save a project ("" if they may)
     header: str = ""  # the pages' links and who is signed in (HTML, ``render.header_parts``)
     county: str = ""  # the signed-in user's county: 找地块 searches it first ("" city-wide)
+    signed_in: bool = False  # someone is signed in: 找地块 takes quota demands (要素需求)
     # the land-use classes' names by code (the rules' landuse_names): the zoning legend
     class_names: dict[str, str] = field(default_factory=dict)
 
@@ -194,7 +195,8 @@ def _add_page_parts(fmap: folium.Map, config: dict[str, Any], options: PageOptio
     pollutants = list(POLLUTANT_NAMES_ZH.items())
     figure.html.add_child(folium.Element(
         panel_html(options.industries, pollutants, options.base, options.counties,
-                   options.save_refused, options.header, options.county)
+                   options.save_refused, options.header, options.county,
+                   options.signed_in)
         + f'<script id="bp-config" type="application/json">{payload}</script>'),
         name="bp_panel")
 

@@ -97,6 +97,7 @@ def _page_routes(deps: PageDeps) -> APIRouter:
         catalogue = list_layers(store=store)  # the search's counties: the boundary layer's
         options = PageOptions(save_refused=save_refused(session), header=header,
             county=(session.user.county or "") if session else "",
+            signed_in=session is not None,
             base=request.scope.get("root_path", ""), basemap_url=settings.basemap_url,
             basemap_attribution=settings.basemap_attribution,
             industries=[(code, ind.title) for code, ind in rules.industries.items()],

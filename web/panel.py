@@ -73,6 +73,27 @@ def _search_demands() -> str:
         for code, kind in KINDS.items())
 
 
+DEMANDS_SIGNED_OUT = "登录后可填写要素需求"  # why the card's demands are closed to a visitor
+
+
+def _search_demands_part(signed_in: bool, base: str) -> str:
+    """The card's 要素需求: the fields for a signed-in user; for a visitor the same fields
+    disabled, with the reason and a link to sign in (the API refuses demands without a
+    user, 401: the card offered them and the visitor's search then failed)."""
+    if signed_in:
+        return f"""<details class="bp-search-demands">
+      <summary>要素需求（可选，须登录：核算县区指标余额）</summary>
+      <div class="bp-emissions">{_search_demands()}</div>
+    </details>"""
+    return f"""<details class="bp-search-demands" data-unavailable="1">
+      <summary>要素需求（须登录）</summary>
+      <p class="bp-hint" id="bp-search-demands-off">{DEMANDS_SIGNED_OUT}（核算县区指标余额须登录），
+        其余条件无须登录即可查找。<a href="{escape(base)}/login?next=%2F">登录</a></p>
+      <fieldset class="bp-emissions bp-unavailable" disabled
+                aria-describedby="bp-search-demands-off">{_search_demands()}</fieldset>
+    </details>"""
+
+
 def _county_options(counties: list[tuple[str, str]], chosen: str = "") -> str:
     return '<option value="">全部县区</option>' + "".join(
         f'<option value="{escape(code)}"{" selected" if code == chosen else ""}>'
@@ -80,10 +101,13 @@ def _county_options(counties: list[tuple[str, str]], chosen: str = "") -> str:
 
 
 def search_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, str]],
-                counties: list[tuple[str, str]], county: str = "") -> str:
+                counties: list[tuple[str, str]], county: str = "", *,
+                signed_in: bool = False, base: str = "") -> str:
     """The 找地块 card (精准选址, ``POST /api/site-search``), run by ``web/static/search.js``;
     ``county``: the signed-in user's county (a county's staff), chosen at first in 所在县区
-    (a search across the city would offer them sites in other counties first)."""
+    (a search across the city would offer them sites in other counties first);
+    ``signed_in``: whether the quota demands (要素需求) may be filled in
+    (:func:`_search_demands_part`)."""
     return f"""
   <details class="bp-card bp-search" id="bp-search" data-county="{escape(county)}">
     <summary>找地块（精准选址）</summary>
@@ -107,10 +131,7 @@ def search_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, s
       <summary>年排放量（可选）</summary>
       <div class="bp-emissions">{_search_emissions(pollutants)}</div>
     </details>
-    <details class="bp-search-demands">
-      <summary>要素需求（可选，须登录：核算县区指标余额）</summary>
-      <div class="bp-emissions">{_search_demands()}</div>
-    </details>
+    {_search_demands_part(signed_in, base)}
     <div class="bp-near">
       <button type="button" id="bp-search-near" class="bp-btn">在地图上点选参考位置</button>
       <span id="bp-search-near-text">按距县城远近排序</span>
@@ -146,12 +167,14 @@ def _save_project(base: str, refused: str) -> str:
 
 def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, str]],
                base: str = "", counties: list[tuple[str, str]] | None = None,
-               save_refused: str = "", header: str = "", county: str = "") -> str:
+               save_refused: str = "", header: str = "", county: str = "",
+               signed_in: bool = False) -> str:
     """The panel's HTML (filled in by ``web/static/app.js``); ``save_refused``: why the
     signed-in user may not save a checked site as a project ("" when they may, or nobody is
     signed in: /projects/new asks them to sign in); ``header``: the pages' links and who is
     signed in, at its foot (the map has no page header); ``county``: the signed-in user's
-    county ("" for city-level users), where 找地块 looks first."""
+    county ("" for city-level users), where 找地块 looks first; ``signed_in``: whether
+    someone is (找地块's quota demands are theirs only)."""
     refused = (f'<p class="bp-hint" id="bp-save-refused">{escape(save_refused)}。'
                "新建项目请联系自然资源部门工作人员。</p>") if save_refused else ""
     return f"""
@@ -201,7 +224,7 @@ def panel_html(industries: list[tuple[str, str]], pollutants: list[tuple[str, st
     </details>
     <button type="button" id="bp-rerun" class="bp-btn bp-primary" disabled>重新审查当前地块</button>
   </section>
-{search_html(industries, pollutants, counties or [], county)}
+{search_html(industries, pollutants, counties or [], county, signed_in=signed_in, base=base)}
   <section id="bp-status" role="status" aria-live="polite" hidden></section>
   <section class="bp-card" id="bp-result" hidden>
     <div id="bp-verdict" class="bp-verdict"></div>

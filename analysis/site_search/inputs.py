@@ -5,6 +5,13 @@ from __future__ import annotations
 import math
 import re
 
+import shapely
+import shapely.ops
+from pyproj import Geod
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+
+from blueprint.layers.crs import CGCS2000, gk3_epsg, to_crs
 from blueprint.layers.errors import BadInput
 
 # unit → m²; a bare number is m² (hm² is how standards write 公顷)
@@ -60,26 +67,59 @@ def parse_point(text: str) -> tuple[float, float]:
     return lon, lat
 
 
-NEAR_MARGIN_DEG = 0.5  # about 45–55 km beyond the city's layers
+# How far outside the city's outline a reference point may lie: a project may want to be
+# near a rail hub, a port or a supplier just across the line, in the next city (the
+# distance ranks candidates; it places nothing). Some 50 km, as the extent grown by 0.5°
+# that was checked before, now measured from the counties' outline itself (the box's
+# corners reached some 90 km out; an enclave's hole is a point near the city like any
+# other). Beyond it the point is refused: a typo (lat/lon swapped, a digit dropped) or
+# another city, ranked by distances that say nothing of the sites.
+NEAR_REACH_M = 50_000.0
+FAR_M = 100_000.0  # beyond, a distance is told geodesic, to the nearest point in degrees
 
 
-def check_near(near: tuple[float, float] | None,
-               extent: tuple[float, float, float, float] | None) -> None:
-    """A reference point (``near``, lon/lat) within the city's ``extent`` (lon/lat bounds
-    of its boundary layer) grown by :data:`NEAR_MARGIN_DEG`: a point far outside it
-    (``[70, 0]``) was ranked by as 距指定地点 7107.1 公里, measured in the county's projection.
+def check_near(near: tuple[float, float] | None, area: BaseGeometry | None,
+               place_zh: str = "本市行政区划范围") -> None:
+    """Refuse a reference point (``near``, lon/lat) more than :data:`NEAR_REACH_M` outside
+    the city's ``area`` (lon/lat: the union of the administrative boundary layer's
+    counties, or what a search without one looks in); ``place_zh`` names the area.
 
-    >>> check_near((116.0, 36.4), (115.3, 35.8, 116.6, 37.0))
+    >>> check_near((116.0, 36.4), shapely.box(115.3, 35.8, 116.6, 37.0))
+    >>> check_near((117.0, 36.4), shapely.box(115.3, 35.8, 116.6, 37.0))  # ~36 km east
     """
-    if near is None or extent is None:
+    if near is None or area is None or area.is_empty:
         return
-    (lon, lat), (x0, y0, x1, y1), margin = near, extent, NEAR_MARGIN_DEG
-    if x0 - margin <= lon <= x1 + margin and y0 - margin <= lat <= y1 + margin:
+    metres = _outside_by(near, area)
+    if metres <= NEAR_REACH_M:
         return
-    raise BadInput(f"near ({lon:g}, {lat:g}) lies outside the city: longitude "
-                   f"{x0 - margin:.2f}–{x1 + margin:.2f}, latitude {y0 - margin:.2f}–"
-                   f"{y1 + margin:.2f} (the boundary layer's extent and about 50 km)",
-                   message_zh=f"参考点 near（经度 {lon:g}，纬度 {lat:g}）不在本市范围内：须在经度 "
-                              f"{x0 - margin:.2f}–{x1 + margin:.2f}、纬度 {y0 - margin:.2f}–"
-                              f"{y1 + margin:.2f} 之间（行政区划图层范围外扩约 50 公里）",
+    lon, lat = near
+    raise BadInput(f"near ({lon:g}, {lat:g}) lies about {metres:,.0f} m outside the city's "
+                   f"counties, more than {NEAR_REACH_M:,.0f} m",
+                   message_zh=f"参考点 near（经度 {lon:g}，纬度 {lat:g}）距{place_zh}约 "
+                              f"{_distance_zh(metres)}，超过 {NEAR_REACH_M / 1000:g} 公里，"
+                              "请选择本市或其周边的地点（经纬度是否填反或漏了位数？）",
                    where="near")
+
+
+def _outside_by(near: tuple[float, float], area: BaseGeometry) -> float:
+    """How far (metres) the point ``near`` lies outside ``area`` (0 inside or on its line),
+    in the Gauss-Krüger zone of the nearest point of ``area``; geodesic to the nearest
+    point in degrees for a point more than :data:`FAR_M` away (``[70, 0]``, of no zone)."""
+    point = Point(near)
+    if area.covers(point):
+        return 0.0
+    _, nearest = shapely.ops.nearest_points(point, area)
+    metres = float(_GEOD.inv(point.x, point.y, nearest.x, nearest.y)[2])
+    if metres > FAR_M:
+        return metres
+    epsg = gk3_epsg(nearest.x)
+    return float(shapely.distance(to_crs(point, CGCS2000, epsg),
+                                  to_crs(area, CGCS2000, epsg)))
+
+
+def _distance_zh(metres: float) -> str:
+    """``350 米`` below 1 km, ``12.3 公里`` above (``1,234.5 公里``)."""
+    return f"{metres:,.0f} 米" if metres < 1000 else f"{metres / 1000:,.1f} 公里"
+
+
+_GEOD = Geod(ellps="GRS80")  # CGCS2000's ellipsoid (to a tenth of a millimetre)

@@ -148,6 +148,17 @@ def _area_of_interest(vectors: list[LayerInfo], county: str | None, *, store: St
     return shapely.union_all(boxes), NO_COUNTIES, None
 
 
+def city_area(*, store: Store) -> tuple[BaseGeometry, str] | None:
+    """The city a search without a county looks in (EPSG:4490) and its name in a refusal:
+    the union of the administrative boundary layer's counties (本市行政区划范围), or the
+    layers' extent without such a layer (全部图层的范围); None without a vector layer."""
+    vectors = [layer for layer in current_layers(store=store) if not layer.is_raster]
+    if not vectors:
+        return None
+    area, place_zh, _ = _area_of_interest(vectors, None, store=store)
+    return area, "全部图层的范围" if place_zh == NO_COUNTIES else "本市行政区划范围"
+
+
 def _arrays(layer: LayerInfo, store: Store) -> tuple[Any, Any, Any]:
     """A small layer's ids, classes and geometries (the portable read of every engine)."""
     arrays = load_features(layer, store=store)

@@ -20,7 +20,6 @@ import shapely.affinity
 from shapely.geometry import Point, mapping
 from shapely.geometry.base import BaseGeometry
 
-from blueprint.analysis.counties import admin_layers
 from blueprint.analysis.report_schema import VetReport
 from blueprint.analysis.rules import Rules, load_rules
 from blueprint.analysis.site import Site
@@ -35,10 +34,9 @@ from blueprint.analysis.site_search.ranking import (
     facts_from_report,
     score,
 )
-from blueprint.analysis.site_search.region import allowed_region
+from blueprint.analysis.site_search.region import allowed_region, city_area
 from blueprint.analysis.site_search.region_types import Region
 from blueprint.analysis.vetting import VetRequest, vet_site
-from blueprint.layers.catalogue_cache import current_layers
 from blueprint.layers.crs import CGCS2000, gk3_epsg, to_crs
 from blueprint.layers.errors import BadInput
 from blueprint.layers.store import Store
@@ -112,16 +110,6 @@ def check_request(req: SearchRequest) -> None:
                        message_zh="面积容差须在 0 至 1 之间", where="tolerance")
 
 
-def _city_extent(store: Store) -> tuple[float, float, float, float] | None:
-    """The lon/lat bounds of the city: its administrative boundary layer (every vector
-    layer when it has none, as the search then does); None for a store with no layer."""
-    vectors = [layer for layer in current_layers(store=store) if not layer.is_raster]
-    layers = admin_layers(vectors) or vectors
-    if not layers:
-        return None
-    return shapely.union_all([shapely.box(*layer.bbox) for layer in layers]).bounds
-
-
 # What a search tells of its progress: the step (in Chinese), how much of it is done, of
 # how much (None: a step that is not counted).
 Progress = Callable[[str, int, int | None], None]
@@ -146,7 +134,9 @@ def search_sites(req: SearchRequest, *, store: Store, rules: Rules | None = None
     [(1, 'pass'), (2, 'pass')]
     """
     check_request(req)
-    check_near(req.near, _city_extent(store))
+    city = city_area(store=store) if req.near is not None else None
+    if city is not None:  # a point outside the city: refused before any work
+        check_near(req.near, *city)
     rules = rules or load_rules()
     config = config or load_search_config()
     industry = rules.industry(req.industry)

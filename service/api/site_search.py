@@ -34,7 +34,9 @@ class SiteSearchIn(BaseModel):
                     "name this endpoint first took, is read the same")
     top: Integer = Field(default=10, ge=1, le=50)
     near: LonLat | None = Field(default=None, description="[lon, lat]: rank by the "
-                                         "distance to this point instead of the county seat")
+                                         "distance to this point instead of the county seat; "
+                                         "in the city or within 50 km of its counties' "
+                                         "outline, else refused (422, where near)")
     source: Literal["land_bank", "anywhere", "both"] = "both"
     tolerance: Number | None = Field(default=None, ge=0, le=1,
                                     description="share of the area a land-bank parcel may "

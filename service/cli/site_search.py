@@ -32,8 +32,9 @@ def site_search(
     demand: Annotated[list[str] | None, typer.Option(
         help="Quota demands, e.g. land=12; may be repeated, each kind once")] = None,
     top: Annotated[int, typer.Option(help="Candidates to list (1–50)")] = 10,
-    near: Annotated[str | None, typer.Option(help="LON,LAT: rank by distance to this point "
-                                             "(default: the county seat)")] = None,
+    near: Annotated[str | None, typer.Option(help="LON,LAT: rank by distance to this point, "
+                                             "in the city or within 50 km of it (default: "
+                                             "the county seat)")] = None,
     source: Annotated[str, typer.Option(help="land_bank, anywhere or both")] = "both",
     tolerance: Annotated[float | None, typer.Option(
         help="Share a land-bank parcel's area may differ by (default 0.1)")] = None,

@@ -3,7 +3,8 @@
  * conditional), the candidates numbered on the map and listed; a candidate opens its
  * report in the check panel (check.js), downloads as a file (POST /api/sites/download) and
  * becomes a project (the 保存为项目 flow after a check). Quota demands (要素需求) are sent
- * as the API's demands (its answer says what a signed-out user is refused); 导出全部候选
+ * as the API's demands by a signed-in user (a visitor's fields are disabled, and the card
+ * says 登录后可填写要素需求; a session that ended meanwhile gets the API's refusal); 导出全部候选
  * asks the API for the same search as one FeatureCollection (format geojson: the CLI's
  * --format geojson), the allowed region and every candidate. */
 window.BlueprintSearch = function (bp) {
@@ -35,10 +36,11 @@ window.BlueprintSearch = function (bp) {
     return out;
   }
 
-  /* 要素需求: kind code → amount, blank fields left out (the API checks the amounts) */
+  /* 要素需求: kind code → amount, blank fields left out (the API checks the amounts);
+   * a visitor's are disabled (panel.py: signing in opens them), never sent */
   function demands() {
     var out = {};
-    document.querySelectorAll("[data-search-demand]").forEach(function (input) {
+    document.querySelectorAll("[data-search-demand]:enabled").forEach(function (input) {
       if (input.value !== "") { out[input.dataset.searchDemand] = Number(input.value); }
     });
     return out;
