@@ -83,6 +83,9 @@ class Limits:
     max_zip_members: int = 1000
     max_zip_ratio: int = 200
     dbf_sample_bytes: int = 1 * MB
+    # cells of a raster (width × height × bands), from its header: a sparse or compressed
+    # GeoTIFF of 10^10 cells is a few KB on disk (service/settings.py says why 4×10^8)
+    max_raster_cells: int = 400_000_000
 
 
 @dataclass(frozen=True)
