@@ -22,7 +22,7 @@ from blueprint.layers.crs import (
     parse_crs,
     transformer,
 )
-from blueprint.layers.errors import InvalidFile, UnknownCRS
+from blueprint.layers.errors import InvalidFile, TooLarge, UnknownCRS
 from blueprint.layers.import_model import ImportOptions, ImportReport
 from blueprint.layers.safe_open import FileFormat, Limits, opened
 from blueprint.layers.store import Store, write_audit
@@ -35,10 +35,11 @@ def import_raster(path: Path, kind: LayerKind, name: str, options: ImportOptions
     The file's bytes must say GeoTIFF (a zip holding one, with its world file, is unpacked
     first) and GDAL may open it with the GTiff driver only.
     """
-    with opened(path, limits=options.limits or Limits(max_bytes=options.max_bytes),
-                allowed=frozenset({FileFormat.GEOTIFF})) as source:
+    limits = options.limits or Limits(max_bytes=options.max_bytes)
+    with opened(path, limits=limits, allowed=frozenset({FileFormat.GEOTIFF})) as source:
         crs, bounds, bands = _inspect_raster(source.path, options.crs, options.advice,
-                                             where=str(path))
+                                             where=str(path), shown=source.shown,
+                                             max_cells=limits.max_raster_cells)
         target = store.raster_dir / f"{name}-{uuid.uuid4().hex[:12]}.tif"
         _copy_georeferenced(source.path, target, crs)
     report = ImportReport(name=name, kind=kind.name, title=options.title or kind.title,
@@ -75,14 +76,18 @@ def _copy_georeferenced(path: Path, target: Path, crs: str) -> None:
 
 
 def _inspect_raster(path: Path, given_crs: str | None, advice: CrsAdvice = FILE_ADVICE, *,
-                    where: str | None = None,
+                    where: str | None = None, shown: str | None = None,
+                    max_cells: int = Limits.max_raster_cells,
                     ) -> tuple[str, tuple[float, float, float, float], list[str]]:
     """The raster's CRS label, lon/lat bounds and band names; a CRS refusal in the words of
     ``advice`` (how the caller's channel gives the CRS), naming ``where`` (the file the user
-    gave: not the folder a zip was unpacked into)."""
+    gave: not the folder a zip was unpacked into). More than ``max_cells`` cells (width ×
+    height × bands, from the header: no pixel is read) are refused first."""
     where = where or str(path)
     try:
         with rasterio.open(path, driver="GTiff") as src:
+            check_cells(src.width, src.height, src.count, max_cells,
+                        shown=shown or path.name, where=where)
             declared = CRS.from_user_input(src.crs.to_wkt()) if src.crs else None
             bounds = tuple(src.bounds)
             placed = not src.transform.is_identity
@@ -106,6 +111,23 @@ def _inspect_raster(path: Path, given_crs: str | None, advice: CrsAdvice = FILE_
     check_plausible(bounds, crs, where, advice=advice)  # type: ignore[arg-type]
     lonlat = _raster_bbox_4490(bounds, crs)  # type: ignore[arg-type]
     return crs_label(crs), lonlat, bands
+
+
+def check_cells(width: int, height: int, bands: int, max_cells: int, *, shown: str,
+                where: str) -> None:
+    """Refuse a raster of more than ``max_cells`` cells (width × height × bands), said in
+    the words of its header, before a pixel is read: a sparse or compressed GeoTIFF of
+    100,000 × 100,000 cells is a few KB on disk, and vetting against it would read them."""
+    cells = width * height * bands
+    if cells <= max_cells:
+        return
+    per_band = "" if bands == 1 else f"、{bands} 个波段"
+    raise TooLarge(f"the raster {shown!r} has {width}×{height} cells in {bands} band(s), "
+                   f"{cells:,} in all, more than the limit of {max_cells:,}; coarsen it or "
+                   "clip it to the city",
+                   message_zh=f"栅格“{shown}”有 {width}×{height} 个像元{per_band}，共 {cells:,} "
+                              f"个，超过上限 {max_cells:,} 个，请降低分辨率或裁剪范围后重新提交",
+                   where=where)
 
 
 def _raster_bbox_4490(bounds: tuple[float, float, float, float], crs: CRS

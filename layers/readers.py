@@ -19,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pyogrio
 import shapely
+from pyogrio.errors import DataLayerError
 from pyproj import CRS
 
 from blueprint.layers import coordfile
@@ -188,9 +189,9 @@ def _vector_stream(source: Source, layer: str | None, encoding: str | None,
         check_shapefile_parts(source.path)
         encoding = encoding or guess_shapefile_encoding(source.path, limits.dbf_sample_bytes)
     target = str(source.path)
-    options = {"IMMUTABLE": "YES"} if source.format is FileFormat.GEOPACKAGE else {}
+    options = open_options(source)
     try:
-        if layer is None and len(pyogrio.list_layers(target)) > 1:
+        if layer is None and len(layer_names(source, most=1)) > 1:
             return None
         info = pyogrio.read_info(target, layer=layer, encoding=encoding, **options)
         count = int(info["features"])
@@ -240,6 +241,37 @@ def _check_given_zone(crs: str, found: int, where: str) -> None:
                       chosen_label=None if chosen is not None else crs)
 
 
+# a refusal of a file of several layers names this many (GDAL is asked for one more)
+MAX_NAMED_LAYERS = 20
+
+
+def open_options(source: Source) -> dict[str, str]:
+    """GDAL's open options for ``source``: a GeoPackage is opened immutable (SQLite's
+    ``immutable=1``: no journal or WAL is read, rolled back or written, no lock taken)."""
+    return {"IMMUTABLE": "YES"} if source.format is FileFormat.GEOPACKAGE else {}
+
+
+def layer_names(source: Source, *, most: int = MAX_NAMED_LAYERS) -> list[str]:
+    """The names of the layers GDAL finds in ``source``, in its order: all of them, or the
+    first ``most`` + 1 of a GeoPackage (enough to say it has more than ``most``).
+
+    ``pyogrio.list_layers`` takes no open options, so it would open a GeoPackage without
+    IMMUTABLE=YES: a GeoPackage's layers are asked for one by one, opened immutable.
+    """
+    target = str(source.path)
+    options = open_options(source)
+    if not options:
+        return [str(name) for name in pyogrio.list_layers(target)[:, 0]]
+    names: list[str] = []
+    while len(names) <= most:
+        try:
+            info = pyogrio.read_info(target, layer=len(names), **options)
+        except DataLayerError:  # no layer of that index: all are named
+            break
+        names.append(str(info["layer_name"]))
+    return names
+
+
 def _read_with_ogr(source: Source, *, layer: str | None,
                    encoding: str | None) -> gpd.GeoDataFrame:
     target, path = str(source.path), source.shown
@@ -247,14 +279,15 @@ def _read_with_ogr(source: Source, *, layer: str | None,
     def _one_line(exc: BaseException) -> str:  # never a server path in a message
         return _first_line(exc).replace(target, path)
 
-    options = {"IMMUTABLE": "YES"} if source.format is FileFormat.GEOPACKAGE else {}
+    options = open_options(source)
     try:
-        layers = pyogrio.list_layers(target)
+        layers = layer_names(source)
     except Exception as exc:  # GDAL raises DataSourceError and friends
         raise InvalidFile(f"not a readable vector file: {_one_line(exc)}",
                           message_zh="无法读取该矢量文件，文件可能已损坏", where=path) from None
     if layer is None and len(layers) > 1:
-        names = ", ".join(str(n) for n in layers[:, 0])
+        names = ", ".join(layers[:MAX_NAMED_LAYERS]) + (
+            ", …" if len(layers) > MAX_NAMED_LAYERS else "")
         raise InvalidFile(f"the file has several layers ({names}); choose one with --layer",
                           message_zh=f"文件包含多个图层（{names}），请用 --layer 指定",
                           where=str(path))

@@ -83,6 +83,9 @@ class Limits:
     max_zip_members: int = 1000
     max_zip_ratio: int = 200
     dbf_sample_bytes: int = 1 * MB
+    # cells of a raster (width × height × bands), from its header: a sparse or compressed
+    # GeoTIFF of 10^10 cells is a few KB on disk (service/settings.py says why 4×10^8)
+    max_raster_cells: int = 400_000_000
 
 
 @dataclass(frozen=True)
@@ -286,9 +289,19 @@ def _check_content(found: FileFormat, path: Path, shown: str) -> None:
 
 
 def _gdal_path(found: FileFormat, path: Path, work: Path) -> Path:
-    """GDAL's GeoJSON and GeoPackage drivers want their own suffix: give them a private link."""
+    """GDAL's GeoJSON and GeoPackage drivers want their own suffix: give them a private link.
+
+    A GeoPackage always gets one (a hard link, or a copy), alone in the private folder:
+    SQLite finds a ``-wal`` or ``-journal`` by the name it opens, and GDAL, closing a
+    GeoPackage it opened read-only (even with IMMUTABLE=YES), opens it again read-write
+    when a ``-wal`` is beside it and so merges that WAL into the file (GDAL's
+    ``OGRSQLiteBaseDataSource::CloseDB``). Beside the private name there is none: what GDAL
+    reads is what :func:`check_geopackage` inspected, the main file, and the user's file and
+    folder are never written, whatever appears beside them after the check (a QGIS saving)
+    or beside the file a symbolic link points at.
+    """
     wanted = {FileFormat.GEOJSON: ".geojson", FileFormat.GEOPACKAGE: ".gpkg"}.get(found)
-    if wanted is None or path.suffix.lower() == wanted:
+    if wanted is None or (path.suffix.lower() == wanted and found is FileFormat.GEOJSON):
         return path
     target = work / f"data{wanted}"
     try:
@@ -385,11 +398,13 @@ def _holds_nul(value: object) -> bool:
 def check_geopackage(path: Path, shown: str) -> None:
     """Inspect a GeoPackage read-only (immutable, no journal files) before GDAL opens it.
 
-    A ``-wal`` or ``-journal`` beside it holds changes the inspection does not see and GDAL
-    would read (a view added there passed unseen): such a file is refused."""
+    A ``-wal`` or ``-journal`` beside it (or beside the file a symbolic link to it points
+    at, where SQLite looks) holds changes the inspection does not see (a view added there
+    passed unseen): such a file is refused. GDAL never sees them either: it opens a private
+    link (:func:`_gdal_path`) with IMMUTABLE=YES."""
     for suffix in ("-wal", "-journal"):
-        side = path.with_name(path.name + suffix)
-        if _size(side) > 0:
+        side = next((s for s in _sidecars(path, suffix) if _size(s) > 0), None)
+        if side is not None:
             raise RefusedFormat(
                 f"the GeoPackage comes with {side.name}: changes not yet written into it "
                 "(is it open in QGIS or ArcGIS?); close it there, or export it again",
@@ -425,6 +440,16 @@ def check_geopackage(path: Path, shown: str) -> None:
     if not contents:
         raise InvalidFile("the GeoPackage holds no data table (gpkg_contents is empty)",
                           message_zh="GeoPackage 中没有任何数据表", where=shown)
+
+
+def _sidecars(path: Path, suffix: str) -> list[Path]:
+    """``path`` + ``suffix`` beside the name given and beside the file it resolves to."""
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError):  # a symbolic-link loop: no file to open anyway
+        real = path
+    return list(dict.fromkeys([path.with_name(path.name + suffix),
+                               real.with_name(real.name + suffix)]))
 
 
 def _size(path: Path) -> int:

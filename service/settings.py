@@ -51,6 +51,10 @@ class Settings(BaseModel):
     max_json_mb: int = 10  # any other request body (a GeoJSON site, a quota operation)
     max_unzipped_mb: int = 1024  # what a zip may unpack to
     max_zip_members: int = 1000
+    # cells of an imported raster, width × height × bands, read from its header before any
+    # pixel: the capacity raster of a whole city (~10,000 km²) at 10 m cells is 10^8 cells a
+    # band, so 4×10^8 takes four such bands (or one at 5 m); a vet reads at most that many
+    max_raster_cells: int = Field(default=400_000_000, ge=1)
     max_restore_gb: float = Field(default=10, gt=0)  # a backup `blueprint restore` accepts
     rules_file: Path | None = None
     pool_size: int = 5
@@ -106,7 +110,8 @@ class Settings(BaseModel):
 
         return Limits(max_bytes=(max_mb or self.max_upload_mb) * 1024 * 1024,
                       max_unzipped_bytes=self.max_unzipped_mb * 1024 * 1024,
-                      max_zip_members=self.max_zip_members)
+                      max_zip_members=self.max_zip_members,
+                      max_raster_cells=self.max_raster_cells)
 
     @property
     def engine_name(self) -> str:

@@ -228,6 +228,33 @@ def tiny_tiff() -> bytes:
     return b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + b"\x7f"
 
 
+def sparse_tiff(size: int = 100_000, tile: int = 8192) -> bytes:
+    """A ``size``×``size`` GeoTIFF in zone 39 (EPSG:4548, 0.1 m cells: 10 km square) whose
+    tiles are all sparse (offset and byte count 0, as GDAL writes with SPARSE_OK): 10^10
+    cells in about 1.4 KB, Deflate-compressed as far as its header says."""
+    tiles = ((size + tile - 1) // tile) ** 2
+    # tag, type (3 SHORT, 4 LONG, 12 DOUBLE), values
+    entries: list[tuple[int, int, list[float]]] = [
+        (256, 4, [size]), (257, 4, [size]), (258, 3, [8]), (259, 3, [8]), (262, 3, [1]),
+        (277, 3, [1]), (284, 3, [1]), (322, 4, [tile]), (323, 4, [tile]),
+        (324, 4, [0] * tiles), (325, 4, [0] * tiles), (339, 3, [1]),
+        (33550, 12, [0.1, 0.1, 0.0]),  # ModelPixelScale
+        (33922, 12, [0.0, 0.0, 0.0, EAST, NORTH + size * 0.1, 0.0]),  # ModelTiepoint
+        # GeoKeyDirectory: projected (1024), pixel is area (1025), EPSG:4548 (3072)
+        (34735, 3, [1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 4548])]
+    codes = {3: "H", 4: "I", 12: "d"}
+    ifd_size = 2 + 12 * len(entries) + 4
+    data, ifd = b"", struct.pack("<H", len(entries))
+    for tag, kind, values in entries:
+        packed = struct.pack(f"<{len(values)}{codes[kind]}", *values)
+        if len(packed) <= 4:
+            ifd += struct.pack("<HHI", tag, kind, len(values)) + packed.ljust(4, b"\x00")
+        else:
+            ifd += struct.pack("<HHII", tag, kind, len(values), 8 + ifd_size + len(data))
+            data += packed
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + data
+
+
 def corpus() -> dict[str, bytes]:
     """File name → bytes, for every file but the GeoPackages (written by :func:`main`)."""
     ring_m = SQUARE_M
@@ -355,6 +382,7 @@ def corpus() -> dict[str, bytes]:
     files["struct_text_renamed.shp"] = "这不是地理数据，只是一段说明文字。\n".encode() * 8
     files["struct_pdf_renamed.shp"] = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n" * 4
     files["struct_geotiff_as_site.tif"] = tiny_tiff()
+    files["struct_raster_too_many_cells.tif"] = sparse_tiff()
     files["struct_csv_wkt.txt"] = b"name,wkt\nsite,\"POLYGON((0 0,1 0,1 1,0 0))\"\n"
     files["struct_json_array.geojson"] = b"[1, 2, 3]"
     files["form_unknown_layer_kind.geojson"] = feature_collection(polygon(SQUARE))
