@@ -245,3 +245,36 @@ def test_a_refused_value_says_what_was_expected(store, tmp_path):
         assert answer.json()["message_zh"].startswith(f"请求参数有误{said}"), answer.text
     assert vet.status_code == 422 and vet.json()["message_zh"] == \
         "请求参数有误（body.demands）：须为 JSON 对象", vet.text
+
+
+def test_an_audit_action_no_code_writes_is_refused_saying_which_exist(store):
+    """``GET /api/audit?action=typo`` answered ``[]``, as if nothing had happened; it is a
+    422 at ``query.action`` naming the actions there are: those of the action's kind, or
+    how many and of which kinds. A real action still filters."""
+    from blueprint.layers.users import create_user, disable_user
+
+    token = create_user("city_admin", "admin", None, store=store, actor="t")
+    create_user("someone", "viewer", None, store=store, actor="city_admin")
+    disable_user("someone", store=store, actor="city_admin")
+    auth = {"Authorization": f"Bearer {token}"}
+    rounds = ("round.start、round.answer、round.amend、round.add_department、"
+              "round.remove_department、round.agreed、round.rejected、round.referred、"
+              "round.cancelled")
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        typo = client.get("/api/audit", headers=auth, params={"action": "typo"})
+        misspelt = client.get("/api/audit", headers=auth, params={"action": "round.anwser"})
+        disabled = client.get("/api/audit", headers=auth, params={"action": "user.disable"})
+        anonymous = client.get("/api/audit", params={"action": "typo"})
+    assert typo.status_code == 422 and set(typo.json()) == SHAPE
+    assert typo.json()["where"] == "query.action" and typo.json()["error"] == "bad_input"
+    said = typo.json()["message_zh"]
+    assert said.startswith("没有操作类型“typo”；操作类型共 "), said
+    for kind in ("project.", "round.", "user.", "layer.", "tracking.", "quota."):
+        assert kind in said, kind
+    assert misspelt.status_code == 422
+    assert misspelt.json()["message_zh"] == \
+        f"没有操作类型“round.anwser”；round 类操作有：{rounds}"
+    assert disabled.status_code == 200 and disabled.headers["X-Total-Count"] == "1"
+    assert [r["object"] for r in disabled.json()] == ["user:someone"]
+    assert anonymous.status_code == 401  # who may read comes first
