@@ -247,6 +247,30 @@ def test_a_refused_value_says_what_was_expected(store, tmp_path):
         "请求参数有误（body.demands）：须为 JSON 对象", vet.text
 
 
+def test_a_text_sent_where_a_file_is_due_is_refused_as_no_file(store):
+    """``curl -F file=hello`` (a text field named ``file``) said only 请求参数有误
+    （body.file）; it says a file must be uploaded, and nothing is imported."""
+    from blueprint.layers.repository import list_layers
+    from blueprint.layers.users import create_user
+
+    token = create_user("city_staff", "nr_staff", None, store=store, actor="t")
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        for url, fields, headers in (
+                ("/api/layers", {"kind": "ecological_redline"},
+                 {"Authorization": f"Bearer {token}"}),
+                ("/api/vet/file", {}, {})):
+            answer = client.post(url, data={"file": "hello", **fields}, headers=headers)
+            assert answer.status_code == 422, (url, answer.text)
+            assert answer.json() == {
+                "error": "bad_input", "where": "body.file",
+                "message": "body.file must be a file upload (a multipart file part), "
+                           "not a text field",
+                "message_zh": "请求参数有误（body.file）：须上传文件，不能是文字"
+                              "（curl 写作 -F 字段名=@文件名）"}
+    assert list_layers(store=store) == []
+
+
 def test_an_audit_action_no_code_writes_is_refused_saying_which_exist(store):
     """``GET /api/audit?action=typo`` answered ``[]``, as if nothing had happened; it is a
     422 at ``query.action`` naming the actions there are: those of the action's kind, or

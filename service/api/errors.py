@@ -110,7 +110,26 @@ _VALIDATION_ZH = {
     "bool_parsing": "须为 true 或 false",
     "bool_type": "须为 true 或 false",
     "two_names": "{name} 与 {alias}（{name} 的旧名称）只能填写一个",
+    "upload_file": "须上传文件，不能是文字（curl 写作 -F 字段名=@文件名）",
 }
+
+
+def _error_type(error: Any) -> str:
+    """pydantic's error type; FastAPI's check of an upload, a text field sent where a
+    file is due (``curl -F file=hello``), is a ``value_error`` naming ``UploadFile``:
+    ``upload_file``."""
+    kind = str(error.get("type", ""))
+    if kind == "value_error" and "Expected UploadFile" in str(error.get("msg", "")):
+        return "upload_file"
+    return kind
+
+
+def validation_message(error: Any, where: str) -> str:
+    """The English message of a request validation error (pydantic's, but for an upload
+    sent as text: pydantic names a Python class)."""
+    if _error_type(error) == "upload_file":
+        return f"{where} must be a file upload (a multipart file part), not a text field"
+    return str(error.get("msg", "invalid request"))
 
 
 def validation_zh(error: Any, where: str) -> str:
@@ -122,7 +141,7 @@ def validation_zh(error: Any, where: str) -> str:
     ...                "ctx": {"error": "day value is outside expected range"}}, "body.held_on")
     '请求参数有误（body.held_on）：2026-11-31 不是有效日期'
     """
-    template = _VALIDATION_ZH.get(error.get("type", ""))
+    template = _VALIDATION_ZH.get(_error_type(error))
     at = f"（{where}）" if where else ""
     if template is None:
         return f"请求参数有误{at}"
@@ -231,7 +250,7 @@ def add_exception_handlers(app: FastAPI) -> None:
         if tuple(first.get("loc", ())) == ("body",) and isinstance(exc.body, bytes):
             return _not_json(request)
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return JSONResponse({"error": "bad_input", "message": first.get("msg", "invalid request"),
+        return JSONResponse({"error": "bad_input", "message": validation_message(first, where),
                              "message_zh": validation_zh(first, where), "where": where},
                             status_code=422)
 
