@@ -65,10 +65,16 @@ def status_for(exc: errors.BlueprintError) -> int:
 
 
 def error_response(exc: errors.BlueprintError) -> JSONResponse:
-    """The JSON answer of a domain error (a 401 asks for a bearer token)."""
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.NotAuthenticated) \
-        else None
-    return JSONResponse(exc.to_dict(), status_code=status_for(exc), headers=headers)
+    """The JSON answer of a domain error. A 401 asks for a bearer token (RFC 6750 §3):
+    ``Bearer`` when none was sent, ``Bearer error="invalid_token"`` when the one sent is
+    unknown or expired (a client then knows to get a new one, not to add one)."""
+    return JSONResponse(exc.to_dict(), status_code=status_for(exc), headers=_challenge(exc))
+
+
+def _challenge(exc: errors.BlueprintError) -> dict[str, str] | None:
+    if isinstance(exc, errors.InvalidToken):
+        return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    return {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.NotAuthenticated) else None
 
 
 # pydantic's error types → what the user reads (the rest: 请求参数有误 and where)
