@@ -175,12 +175,13 @@ def test_a_json_body_sent_as_another_type_is_refused_naming_the_content_type(sto
 def test_a_method_not_allowed_names_every_method_the_address_answers(store):
     """405's ``Allow`` lists every method of the address (RFC 9110), and the Chinese message
     says them; before, only the first route's: ``DELETE /api/projects`` said ``POST``
-    alone, though ``GET /api/projects`` answers too."""
+    alone, though ``GET /api/projects`` answers too. ``HEAD`` wherever ``GET``."""
     with TestClient(create_app(Settings(data_dir=store.data_dir,
                                         database_url=store.database_url))) as client:
-        for method, path, allowed in (("DELETE", "/api/projects", "GET, POST"),
-                                      ("DELETE", "/api/layers", "GET, POST"),
-                                      ("PATCH", "/api/tracking/projects/LC-1/plan", "GET, PUT"),
+        for method, path, allowed in (("DELETE", "/api/projects", "GET, HEAD, POST"),
+                                      ("DELETE", "/api/layers", "GET, HEAD, POST"),
+                                      ("PATCH", "/api/tracking/projects/LC-1/plan",
+                                       "GET, HEAD, PUT"),
                                       ("GET", "/api/vet", "POST"),
                                       ("POST", "/ogc/collections", "GET, HEAD")):
             answer = client.request(method, path)

@@ -1,22 +1,78 @@
-"""What HTTP itself asks of every address, over real HTTP on both engines: a 401 that says
-whether the bearer token sent was bad (RFC 6750 §3: ``Bearer error="invalid_token"``) or
-none was sent (``Bearer``)."""
+"""What HTTP itself asks of every address, over real HTTP on both engines: ``HEAD``
+wherever ``GET`` answers (RFC 9110 §9.3.2; before, ``HEAD /api/layers`` was a 405), and a
+401 that says whether the bearer token sent was bad (RFC 6750 §3: ``Bearer
+error="invalid_token"``) or none was sent (``Bearer``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 
+from blueprint.layers.importer import ImportOptions, import_layer
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user, disable_user
 from blueprint.service.app import create_app
 from blueprint.service.settings import Settings
+from tests.helpers import box, frame, write
 
+#: Headers a HEAD answer must carry as the GET answer does (RFC 9110 §9.3.2)
+SAME = ("content-type", "content-length", "etag", "cache-control", "x-total-count",
+        "content-crs", "allow", "www-authenticate")
 INVALID = 'Bearer error="invalid_token"'
 
 
 def _client(store: Store, **settings: object) -> TestClient:
     return TestClient(create_app(Settings(data_dir=store.data_dir,
                                           database_url=store.database_url, **settings)))
+
+
+@pytest.fixture
+def red(store: Store, tmp_path: Path) -> Iterator[Store]:
+    """The store with one red-line layer ``red``."""
+    path = write(frame([box(0, 0, 100, 100)], name=["红线"]), tmp_path / "red.gpkg")
+    import_layer(path, ImportOptions(kind="ecological_redline", name="red"), store=store)
+    yield store
+
+
+def test_head_answers_as_get_without_a_body(red: Store) -> None:
+    """The API's, the OGC API's and a page's GET addresses answer HEAD: the status and the
+    headers of GET (its type, length, a tile's ETag, the audit's total), no body; a
+    conditional HEAD of a tile is a 304 as the GET is; an unknown address a 404."""
+    token = create_user("city_admin", "admin", None, store=red, actor="t")
+    auth = {"Authorization": f"Bearer {token}"}
+    tile = "/api/layers/red/tiles/0/0/0.pbf"
+    with _client(red) as client:
+        for path, headers in (("/api/layers", {}), ("/api/layers/red", {}), (tile, {}),
+                              ("/api/audit", auth), ("/api/projects", {}),
+                              ("/api/layers/nope", {}), ("/ogc/collections/red/items", {}),
+                              ("/", {})):
+            get, head = client.get(path, headers=headers), client.head(path, headers=headers)
+            assert head.status_code == get.status_code, (path, head.status_code)
+            assert head.content == b"" and get.content, path
+            for name in SAME:
+                assert head.headers.get(name) == get.headers.get(name), (path, name)
+        assert client.head(tile).headers["etag"].startswith('"')
+        assert int(client.head("/api/audit", headers=auth).headers["x-total-count"]) == 2
+        etag = client.get(tile).headers["etag"]
+        again = client.head(tile, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+        assert client.head("/api/nothing-here").status_code == 404
+
+
+def test_head_where_get_is_not_answered_is_a_405_naming_head(store: Store) -> None:
+    """``HEAD /api/vet`` (POST only) is a 405 with no body; every 405's ``Allow`` lists
+    HEAD exactly where it lists GET."""
+    with _client(store) as client:
+        head = client.head("/api/vet")
+        assert head.status_code == 405 and head.headers["allow"] == "POST"
+        assert head.content == b""
+        answer = client.delete("/api/layers")
+        assert answer.headers["allow"] == "GET, HEAD, POST"
+        assert answer.json()["message_zh"] == \
+            "不支持该请求方法（DELETE），此地址可用：GET、HEAD、POST"
 
 
 def test_a_401_says_whether_the_token_sent_is_not_valid(store: Store) -> None:
@@ -62,3 +118,4 @@ def test_behind_sign_in_a_cookie_is_no_bearer_token(store: Store) -> None:
         assert ended.status_code == 401 and ended.headers["www-authenticate"] == "Bearer"
         client.cookies.set(SESSION_COOKIE, session_id)
         assert client.get("/api/layers").status_code == 200
+        assert client.head("/api/layers").status_code == 200

@@ -15,6 +15,7 @@ from starlette.routing import Match, Mount
 
 from blueprint.layers import errors
 from blueprint.layers.store import storage_unavailable
+from blueprint.service.api.head import allowed_with_head
 
 log = logging.getLogger(__name__)
 
@@ -218,11 +219,12 @@ _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 def _allowed_methods(request: Request) -> list[str]:
     """Every method some route answers at the request's path. Starlette's 405 names only
     the methods of the first route at the path (``DELETE /api/projects``: ``Allow: POST``,
-    though ``GET`` answers too); a mount (``/static``) takes any method and is no answer."""
+    though ``GET`` answers too); a mount (``/static``) takes any method and is no answer;
+    ``HEAD`` wherever ``GET`` (:mod:`service.api.head` answers it)."""
     routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
-    return [method for method in _METHODS
-            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
-                   for route in routes)]
+    return allowed_with_head([method for method in _METHODS
+                              if any(route.matches({**request.scope, "method": method})[0]
+                                     == Match.FULL for route in routes)])
 
 
 def add_exception_handlers(app: FastAPI) -> None:
