@@ -7,7 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from blueprint.layers.errors import NotAllowed
+from blueprint.layers.errors import BadInput, NotAllowed
+from blueprint.layers.inputs import CODE_LEN
 from blueprint.layers.layer_info import MOMENT_KEYS
 from blueprint.layers.users import User
 
@@ -316,6 +317,39 @@ def action_choices() -> dict[str, str]:
     from blueprint.analysis.quota.history import OP_ZH
 
     return {**ACTION_ZH, **{f"quota.{op}": zh for op, zh in OP_ZH.items()}}
+
+
+def check_action(action: str, where: str = "action") -> str:
+    """``action`` if the audit log may hold it (:func:`action_choices`), else
+    :class:`BadInput` at ``where`` saying which exist: those of its kind when the kind is
+    known (``round.anwser``: the ``round.`` ones), else how many and the kinds (a filter by
+    an action no code writes would find nothing, silently).
+
+    >>> check_action("round.start")
+    'round.start'
+    >>> try:
+    ...     check_action("round.anwser", "query.action")
+    ... except BadInput as exc:
+    ...     print(exc.where, exc.message_zh)
+    query.action 没有操作类型“round.anwser”；round 类操作有：round.start、round.answer、...
+    """
+    choices = action_choices()
+    if action in choices:
+        return action
+    kind = action.partition(".")[0]
+    same = [a for a in choices if a.partition(".")[0] == kind]
+    shown = action[:CODE_LEN]
+    if same:
+        said, said_zh = f"{kind} actions: {', '.join(same)}", \
+            f"{kind} 类操作有：{'、'.join(same)}"
+    else:
+        kinds = list(dict.fromkeys(a.partition(".")[0] for a in choices))
+        said = f"{len(choices)} actions exist, of the kinds {', '.join(kinds)} (e.g. " \
+               f"{next(iter(choices))})"
+        said_zh = f"操作类型共 {len(choices)} 种，以 {'、'.join(k + '.' for k in kinds)} " \
+                  f"开头（如 {next(iter(choices))}）"
+    raise BadInput(f"no audit action {shown!r}; {said}", where=where,
+                   message_zh=f"没有操作类型“{shown}”；{said_zh}")
 
 
 #: Who reads the audit log: city-level users of these roles (as ``GET /api/audit``).

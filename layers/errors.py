@@ -134,6 +134,12 @@ class NotAuthenticated(BlueprintError):
     default_zh = "缺少访问令牌或令牌无效（令牌由系统管理员发放）"
 
 
+class InvalidToken(NotAuthenticated):
+    """A bearer token was sent but is not valid: unknown, a disabled user's, or expired
+    (the API's 401 then says ``WWW-Authenticate: Bearer error="invalid_token"``, RFC 6750
+    §3; without any token it is plain ``Bearer``)."""
+
+
 class StorageUnavailable(BlueprintError):
     """The database cannot be reached or lacks what it needs (e.g. PostGIS)."""
 

@@ -18,7 +18,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from blueprint.layers.departments import get_department
-from blueprint.layers.errors import BadInput, Conflict, NotAllowed, NotAuthenticated, NotFound
+from blueprint.layers.errors import (
+    BadInput,
+    Conflict,
+    InvalidToken,
+    NotAllowed,
+    NotAuthenticated,
+    NotFound,
+)
 from blueprint.layers.layer_info import iso_utc
 from blueprint.layers.schema import sessions, sign_in_failures, users
 from blueprint.layers.sign_in_guard import clear as clear_sign_in_failures
@@ -246,16 +253,17 @@ def _user(row: Any) -> User:
 
 
 def authenticate(token: str | None, *, store: Store) -> User:
-    """The user a bearer token belongs to, or :class:`NotAuthenticated`."""
+    """The user a bearer token belongs to, or :class:`NotAuthenticated` (none given) or
+    :class:`InvalidToken` (unknown, a disabled user's, expired)."""
     if not token:
         raise NotAuthenticated(NO_TOKEN, message_zh=NO_TOKEN_ZH)
     with store.read() as conn:
         row = conn.execute(sa.select(users).where(users.c.token_hash == _hash(token),
                                                   users.c.active.is_(True))).first()
     if row is None:
-        raise NotAuthenticated("the token is not valid", message_zh="访问令牌无效")
+        raise InvalidToken("the token is not valid", message_zh="访问令牌无效")
     if row.token_expires_at is not None and _utc(row.token_expires_at) <= now():
-        raise NotAuthenticated("the token has expired: ask an administrator for a new one "
+        raise InvalidToken("the token has expired: ask an administrator for a new one "
                                "(`blueprint users rotate-token`)",
                                message_zh="访问令牌已过期，请联系系统管理员重新发放"
                                "（blueprint users rotate-token）")

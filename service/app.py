@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from blueprint.service.api.body_limit import MB, BodyLimit
 from blueprint.service.api.errors import add_exception_handlers
+from blueprint.service.api.head import HeadAsGet
 from blueprint.service.api.no_store import NoStoreFiles
 from blueprint.service.api.responses import ApiJSONResponse
 from blueprint.service.context import rules_from_settings, store_from_settings
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from blueprint.service.sign_in_gate import SignInGate
 
         app.add_middleware(SignInGate)
+    app.add_middleware(HeadAsGet)  # outermost: every layer below sees GET, and its headers
     add_exception_handlers(app)
     _include_routers(app)
     return app

@@ -175,12 +175,13 @@ def test_a_json_body_sent_as_another_type_is_refused_naming_the_content_type(sto
 def test_a_method_not_allowed_names_every_method_the_address_answers(store):
     """405's ``Allow`` lists every method of the address (RFC 9110), and the Chinese message
     says them; before, only the first route's: ``DELETE /api/projects`` said ``POST``
-    alone, though ``GET /api/projects`` answers too."""
+    alone, though ``GET /api/projects`` answers too. ``HEAD`` wherever ``GET``."""
     with TestClient(create_app(Settings(data_dir=store.data_dir,
                                         database_url=store.database_url))) as client:
-        for method, path, allowed in (("DELETE", "/api/projects", "GET, POST"),
-                                      ("DELETE", "/api/layers", "GET, POST"),
-                                      ("PATCH", "/api/tracking/projects/LC-1/plan", "GET, PUT"),
+        for method, path, allowed in (("DELETE", "/api/projects", "GET, HEAD, POST"),
+                                      ("DELETE", "/api/layers", "GET, HEAD, POST"),
+                                      ("PATCH", "/api/tracking/projects/LC-1/plan",
+                                       "GET, HEAD, PUT"),
                                       ("GET", "/api/vet", "POST"),
                                       ("POST", "/ogc/collections", "GET, HEAD")):
             answer = client.request(method, path)
@@ -245,3 +246,60 @@ def test_a_refused_value_says_what_was_expected(store, tmp_path):
         assert answer.json()["message_zh"].startswith(f"请求参数有误{said}"), answer.text
     assert vet.status_code == 422 and vet.json()["message_zh"] == \
         "请求参数有误（body.demands）：须为 JSON 对象", vet.text
+
+
+def test_a_text_sent_where_a_file_is_due_is_refused_as_no_file(store):
+    """``curl -F file=hello`` (a text field named ``file``) said only 请求参数有误
+    （body.file）; it says a file must be uploaded, and nothing is imported."""
+    from blueprint.layers.repository import list_layers
+    from blueprint.layers.users import create_user
+
+    token = create_user("city_staff", "nr_staff", None, store=store, actor="t")
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        for url, fields, headers in (
+                ("/api/layers", {"kind": "ecological_redline"},
+                 {"Authorization": f"Bearer {token}"}),
+                ("/api/vet/file", {}, {})):
+            answer = client.post(url, data={"file": "hello", **fields}, headers=headers)
+            assert answer.status_code == 422, (url, answer.text)
+            assert answer.json() == {
+                "error": "bad_input", "where": "body.file",
+                "message": "body.file must be a file upload (a multipart file part), "
+                           "not a text field",
+                "message_zh": "请求参数有误（body.file）：须上传文件，不能是文字"
+                              "（curl 写作 -F 字段名=@文件名）"}
+    assert list_layers(store=store) == []
+
+
+def test_an_audit_action_no_code_writes_is_refused_saying_which_exist(store):
+    """``GET /api/audit?action=typo`` answered ``[]``, as if nothing had happened; it is a
+    422 at ``query.action`` naming the actions there are: those of the action's kind, or
+    how many and of which kinds. A real action still filters."""
+    from blueprint.layers.users import create_user, disable_user
+
+    token = create_user("city_admin", "admin", None, store=store, actor="t")
+    create_user("someone", "viewer", None, store=store, actor="city_admin")
+    disable_user("someone", store=store, actor="city_admin")
+    auth = {"Authorization": f"Bearer {token}"}
+    rounds = ("round.start、round.answer、round.amend、round.add_department、"
+              "round.remove_department、round.agreed、round.rejected、round.referred、"
+              "round.cancelled")
+    with TestClient(create_app(Settings(data_dir=store.data_dir,
+                                        database_url=store.database_url))) as client:
+        typo = client.get("/api/audit", headers=auth, params={"action": "typo"})
+        misspelt = client.get("/api/audit", headers=auth, params={"action": "round.anwser"})
+        disabled = client.get("/api/audit", headers=auth, params={"action": "user.disable"})
+        anonymous = client.get("/api/audit", params={"action": "typo"})
+    assert typo.status_code == 422 and set(typo.json()) == SHAPE
+    assert typo.json()["where"] == "query.action" and typo.json()["error"] == "bad_input"
+    said = typo.json()["message_zh"]
+    assert said.startswith("没有操作类型“typo”；操作类型共 "), said
+    for kind in ("project.", "round.", "user.", "layer.", "tracking.", "quota."):
+        assert kind in said, kind
+    assert misspelt.status_code == 422
+    assert misspelt.json()["message_zh"] == \
+        f"没有操作类型“round.anwser”；round 类操作有：{rounds}"
+    assert disabled.status_code == 200 and disabled.headers["X-Total-Count"] == "1"
+    assert [r["object"] for r in disabled.json()] == ["user:someone"]
+    assert anonymous.status_code == 401  # who may read comes first

@@ -30,3 +30,14 @@ def test_audit_verify_exits_1_when_the_kept_hash_is_gone(store: Store) -> None:
     cut = _blueprint(store, "audit", "verify", "--last-hash", "0" * 64)
     assert json.loads(cut.stdout)["problem"] == "truncated"
     assert cut.returncode == 1, cut.stderr
+
+
+def test_audit_of_an_action_no_code_writes_is_refused(store: Store) -> None:
+    """``blueprint audit --action typo`` printed an empty table, as if nothing had happened;
+    it is refused as ``GET /api/audit?action=typo`` is, naming the actions of its kind."""
+    typo = _blueprint(store, "audit", "--action", "round.anwser")
+    assert typo.returncode != 0 and typo.stdout == ""
+    assert "没有操作类型“round.anwser”；round 类操作有：round.start、round.answer" in typo.stderr
+    assert "--action" in typo.stderr
+    found = _blueprint(store, "audit", "--action", "layer.import", "--format", "json")
+    assert found.returncode == 0 and json.loads(found.stdout) == [], found.stderr

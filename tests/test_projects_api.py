@@ -40,9 +40,15 @@ class Audit:
         self.api, self.code, self.seen = api, code, 0
 
     def new(self) -> list[str]:
+        """The new rows' actions; each of them, as the filter ``action``, finds exactly
+        the project's rows of that action (an action the code writes is never refused as
+        unknown: ``GET /api/audit?action=`` takes only those the audit log may hold)."""
         rows = self.api.ok("admin", "GET", "/audit", project=self.code)
         fresh, self.seen = rows[self.seen:], len(rows)
         assert all(r["project"] == self.code and r["actor"] for r in fresh)
+        for action in {r["action"] for r in fresh}:
+            same = self.api.ok("admin", "GET", "/audit", project=self.code, action=action)
+            assert [r["id"] for r in same] == [r["id"] for r in rows if r["action"] == action]
         return [r["action"] for r in fresh]
 
 

@@ -15,6 +15,7 @@ from starlette.routing import Match, Mount
 
 from blueprint.layers import errors
 from blueprint.layers.store import storage_unavailable
+from blueprint.service.api.head import allowed_with_head
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +66,16 @@ def status_for(exc: errors.BlueprintError) -> int:
 
 
 def error_response(exc: errors.BlueprintError) -> JSONResponse:
-    """The JSON answer of a domain error (a 401 asks for a bearer token)."""
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.NotAuthenticated) \
-        else None
-    return JSONResponse(exc.to_dict(), status_code=status_for(exc), headers=headers)
+    """The JSON answer of a domain error. A 401 asks for a bearer token (RFC 6750 §3):
+    ``Bearer`` when none was sent, ``Bearer error="invalid_token"`` when the one sent is
+    unknown or expired (a client then knows to get a new one, not to add one)."""
+    return JSONResponse(exc.to_dict(), status_code=status_for(exc), headers=_challenge(exc))
+
+
+def _challenge(exc: errors.BlueprintError) -> dict[str, str] | None:
+    if isinstance(exc, errors.InvalidToken):
+        return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    return {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.NotAuthenticated) else None
 
 
 # pydantic's error types → what the user reads (the rest: 请求参数有误 and where)
@@ -110,7 +117,26 @@ _VALIDATION_ZH = {
     "bool_parsing": "须为 true 或 false",
     "bool_type": "须为 true 或 false",
     "two_names": "{name} 与 {alias}（{name} 的旧名称）只能填写一个",
+    "upload_file": "须上传文件，不能是文字（curl 写作 -F 字段名=@文件名）",
 }
+
+
+def _error_type(error: Any) -> str:
+    """pydantic's error type; FastAPI's check of an upload, a text field sent where a
+    file is due (``curl -F file=hello``), is a ``value_error`` naming ``UploadFile``:
+    ``upload_file``."""
+    kind = str(error.get("type", ""))
+    if kind == "value_error" and "Expected UploadFile" in str(error.get("msg", "")):
+        return "upload_file"
+    return kind
+
+
+def validation_message(error: Any, where: str) -> str:
+    """The English message of a request validation error (pydantic's, but for an upload
+    sent as text: pydantic names a Python class)."""
+    if _error_type(error) == "upload_file":
+        return f"{where} must be a file upload (a multipart file part), not a text field"
+    return str(error.get("msg", "invalid request"))
 
 
 def validation_zh(error: Any, where: str) -> str:
@@ -122,7 +148,7 @@ def validation_zh(error: Any, where: str) -> str:
     ...                "ctx": {"error": "day value is outside expected range"}}, "body.held_on")
     '请求参数有误（body.held_on）：2026-11-31 不是有效日期'
     """
-    template = _VALIDATION_ZH.get(error.get("type", ""))
+    template = _VALIDATION_ZH.get(_error_type(error))
     at = f"（{where}）" if where else ""
     if template is None:
         return f"请求参数有误{at}"
@@ -193,11 +219,12 @@ _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 def _allowed_methods(request: Request) -> list[str]:
     """Every method some route answers at the request's path. Starlette's 405 names only
     the methods of the first route at the path (``DELETE /api/projects``: ``Allow: POST``,
-    though ``GET`` answers too); a mount (``/static``) takes any method and is no answer."""
+    though ``GET`` answers too); a mount (``/static``) takes any method and is no answer;
+    ``HEAD`` wherever ``GET`` (:mod:`service.api.head` answers it)."""
     routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
-    return [method for method in _METHODS
-            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
-                   for route in routes)]
+    return allowed_with_head([method for method in _METHODS
+                              if any(route.matches({**request.scope, "method": method})[0]
+                                     == Match.FULL for route in routes)])
 
 
 def add_exception_handlers(app: FastAPI) -> None:
@@ -231,7 +258,7 @@ def add_exception_handlers(app: FastAPI) -> None:
         if tuple(first.get("loc", ())) == ("body",) and isinstance(exc.body, bytes):
             return _not_json(request)
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return JSONResponse({"error": "bad_input", "message": first.get("msg", "invalid request"),
+        return JSONResponse({"error": "bad_input", "message": validation_message(first, where),
                              "message_zh": validation_zh(first, where), "where": where},
                             status_code=422)
 

@@ -17,7 +17,6 @@ from urllib.parse import quote, urlencode
 import shapely
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
 from shapely.geometry import mapping, shape
 from starlette.routing import get_route_path
 
@@ -287,19 +286,6 @@ def item(request: Request, name: NamePath, fid: NamePath, store: ReadStoreDep, f
         {"href": _url(request, path), "rel": "collection", "type": JSON, "title": layer.title}]
     return _respond(request, f, feature, f"{layer.title} {fid}", GEOJSON,
                     headers={"Content-Crs": f"<{out_crs}>"})
-
-
-def _with_head(api: APIRouter) -> None:
-    """Answer HEAD on every GET route (same status and headers, no body; the server drops
-    the body of a HEAD answer). The HEAD routes stay out of the OpenAPI document."""
-    for route in list(api.routes):
-        if isinstance(route, APIRoute) and "GET" in (route.methods or ()):
-            api.add_api_route(route.path.removeprefix(api.prefix), route.endpoint,
-                              methods=["HEAD"], include_in_schema=False,
-                              response_class=route.response_class, name=f"{route.name}_head")
-
-
-_with_head(router)
 
 
 def register(app: FastAPI) -> None:

@@ -37,6 +37,7 @@ def audit(ctx: typer.Context,
         return
     from blueprint.analysis.audit_view import (
         action_zh,
+        check_action,
         check_reader,
         detail_lines,
         object_cell,
@@ -50,6 +51,8 @@ def audit(ctx: typer.Context,
 
     store = open_store(create=False)
     check_reader(acting_user(store, user))
+    if action is not None:  # as GET /api/audit: a misspelt action found nothing, silently
+        check_action(action, "--action")
     rows = read_audit(store=store, project=project, action=action, limit=limit)
     if format == "json":  # moments in UTC with Z, as GET /api/audit writes them
         from blueprint.layers.layer_info import stored_moments
