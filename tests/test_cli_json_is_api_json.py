@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from projects_support import (  # noqa: F401  (city)
+    SITES,
     STAFF,
     city,
     dept_user,
@@ -133,3 +135,117 @@ def test_projects_show_json_is_the_apis_project(city: Store, tmp_path: Path,  # 
         {d["department"] for d in rnd["departments"]}
     assert set(shown) == set(api_shown)
     assert shown == api_shown
+
+
+def _shape(value: object) -> object:
+    """What a JSON document holds, its values left out: each object's keys (with the shape
+    of what each holds), each array's length and items, each value's JSON type."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(v) for v in value]
+    return type(value).__name__
+
+
+def test_consult_and_vet_json_are_the_apis_answers(city: Store, tmp_path: Path,  # noqa: F811
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """``consult start/add-dept/remove-dept/close --format json`` printed a shorter round
+    than the API's (each department's code, deadline, removed and current answer alone: no
+    name_zh, how, why, removed_at, deadline_provisional or opinions), ``consult answer`` the
+    condition as true/false where the API gives the area as GeoJSON, and ``projects vet``
+    the report's text alone where ``POST /api/projects/{code}/vet`` answers the stored
+    report (id, verdict, stale, when, by whom). Now each is the API's answer: the very
+    document ``GET`` then gives of the same round or project, and of the same shape as the
+    API's answer to the same act on a twin project (the same site, the same acts)."""
+    import shapely
+
+    admin = create_user("市局管理员", "admin", None, store=city, actor="t", password=PASSWORD)
+    tokens = {dept: create_user(f"dept_{dept}", "department", None, department=dept,
+                                store=city, actor="t")
+              for dept in ("nr", "ee", "drc", "water", "forestry", "housing", "transport",
+                           "industry", "invest", "approval")}
+    park = site("01_park_clean.txt")
+    mine, twin = (create_project(park_project(), site=park, user=STAFF, store=city).code
+                  for _ in range(2))
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", city.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(city.data_dir))
+
+    def cli(*args: str) -> dict[str, Any]:
+        result = CliRunner().invoke(app, [*args, "--format", "json"])
+        assert result.exit_code == 0, (args, result.output, result.exception)
+        said = json.loads(result.stdout)
+        assert isinstance(said, dict)
+        return said
+
+    with _client(city, tmp_path) as client:
+        def api(path: str, body: dict[str, Any] | None = None, *, token: str = admin,
+                status: int = 200) -> dict[str, Any]:
+            headers = {"Authorization": f"Bearer {token}"}
+            answered = client.get(path, headers=headers) if body is None else \
+                client.post(path, json=body, headers=headers)
+            assert answered.status_code == status, answered.text
+            said = answered.json()
+            assert isinstance(said, dict)
+            return said
+
+        vetted = cli("projects", "vet", mine)
+        api_vetted = api(f"/api/projects/{twin}/vet", {})
+        assert vetted == api(f"/api/projects/{mine}")["report"]
+        assert (vetted["verdict"], vetted["stale"], vetted["site_version"]) == ("pass", False, 1)
+        assert vetted["report"]["verdict_zh"] == api_vetted["report"]["verdict_zh"] == "通过"
+        assert _shape(vetted) == _shape(api_vetted)
+        api(f"/api/projects/{mine}/vet", {})  # the twin's report: vetted as often as mine
+
+        started = cli("consult", "start", mine)
+        api_started = api(f"/api/projects/{twin}/rounds", {}, status=201)
+        rid, twin_rid = started["id"], api_started["id"]
+        assert started == api(f"/api/rounds/{rid}")
+        assert started["report_id"] == api(f"/api/projects/{mine}")["report"]["id"]
+        ee = next(d for d in started["departments"] if d["department"] == "ee")
+        assert (ee["name_zh"], ee["how"], ee["opinions"]) == ("生态环境局", "rule", [])
+        assert ee["why"] and isinstance(ee["deadline_provisional"], bool)
+        assert _shape(started) == _shape(api_started)
+
+        text = "西侧保留绿化隔离带。"
+        said = cli("consult", "answer", str(rid), "--answer", "conditional", "--text", text,
+                   "--user", "dept_ee", "--condition", str(SITES / "01_park_clean.txt"))
+        api_said = api(f"/api/rounds/{twin_rid}/answers",
+                       {"answer": "conditional", "text": text,
+                        "condition": shapely.geometry.mapping(park.geometry)},
+                       token=tokens["ee"], status=201)
+        [stored] = next(d["opinions"] for d in api(f"/api/rounds/{rid}")["departments"]
+                        if d["department"] == "ee")
+        assert said == stored
+        assert (said["answer_zh"], said["text"], said["counted"]) == ("有条件同意", text, True)
+        area = shapely.geometry.shape(said["condition"])  # the file's area, as the API's
+        assert area.symmetric_difference(park.geometry).area < 1e-12 * park.geometry.area
+        assert area.equals(shapely.geometry.shape(api_said["condition"]))
+        assert _shape(said) == _shape(api_said)
+
+        reason = {"reason": "误删"}
+        removed = cli("consult", "remove-dept", str(rid), "invest", "--reason", "误删")
+        api_removed = api(f"/api/rounds/{twin_rid}/departments/invest/remove", reason)
+        assert removed == api(f"/api/rounds/{rid}")
+        invest = next(d for d in removed["departments"] if d["department"] == "invest")
+        assert invest["removed"] is True and invest["removed_reason"] == "误删"
+        assert _shape(removed) == _shape(api_removed)
+
+        added = cli("consult", "add-dept", str(rid), "invest", "--reason", "恢复")
+        api_added = api(f"/api/rounds/{twin_rid}/departments",
+                        {"department": "invest", "reason": "恢复"})
+        assert added == api(f"/api/rounds/{rid}")
+        invest = next(d for d in added["departments"] if d["department"] == "invest")
+        assert invest["removed"] is False and invest["removed_at"] is not None
+        assert _shape(added) == _shape(api_added)
+
+        cli("consult", "answer", str(rid), "--answer", "disagree", "--text", "不同意。",
+            "--user", "dept_nr")
+        api(f"/api/rounds/{twin_rid}/answers", {"answer": "disagree", "text": "不同意。"},
+            token=tokens["nr"], status=201)
+        closed = cli("consult", "close", str(rid), "--outcome", "revise", "--reason", "调整选址")
+        api_closed = api(f"/api/rounds/{twin_rid}/close",
+                         {"outcome": "revise", "reason": "调整选址"})
+        assert closed == api(f"/api/rounds/{rid}")
+    assert (closed["status"], closed["close_reason"]) == (api_closed["status"], "调整选址")
+    assert closed["closed_at"] is not None
+    assert _shape(closed) == _shape(api_closed)

@@ -188,8 +188,10 @@ def vet_cmd(code: str, user: UserName = None, format: Format = "table") -> None:
 
     store = open_store()
     report = vet_project(code, user=acting_user(store, user), store=store, rules=_rules())
-    if format == "json":
-        print_json(report.report)
+    if format == "json":  # as POST /api/projects/{code}/vet: the stored report, just made
+        from blueprint.analysis.projects.json_view import report_json
+
+        print_json(report_json(report, stale=False))
     else:
         out.print(f"项目 {code} 选址审查结论：{report.report['verdict_zh']}。")
 
