@@ -249,3 +249,51 @@ def test_consult_and_vet_json_are_the_apis_answers(city: Store, tmp_path: Path, 
     assert (closed["status"], closed["close_reason"]) == (api_closed["status"], "调整选址")
     assert closed["closed_at"] is not None
     assert _shape(closed) == _shape(api_closed)
+
+
+def test_inbox_and_overdue_json_are_the_apis(city: Store, tmp_path: Path,  # noqa: F811
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """``consult inbox`` and ``consult overdue --format json`` printed the core's rows
+    without ``deadline_provisional``, which the API's response models added: now both call
+    json_view's inbox_json and overdue_json. A round started on 28 December 2026 (five
+    working days reach 5 January 2027, a year the calendar package has no notice for yet:
+    provisional), read on 20 January 2027 with 生态环境局 unanswered and overdue."""
+    from datetime import UTC, datetime
+
+    from projects_api_support import Clock
+
+    clock = Clock(monkeypatch, datetime(2026, 12, 28, 2, 0, tzinfo=UTC))
+    admin = create_user("市局管理员", "admin", None, store=city, actor="t", password=PASSWORD)
+    ee = create_user("dept_ee", "department", None, department="ee", store=city, actor="t")
+    code = create_project(park_project(), site=site("01_park_clean.txt"), user=STAFF,
+                          store=city).code
+    vet_project(code, user=STAFF, store=city)
+    rnd = start_round(code, user=STAFF, store=city)
+    answer(rnd.id, user=dept_user("nr"), answer="agree", text="同意。", store=city)
+    clock.at = datetime(2027, 1, 20, 2, 0, tzinfo=UTC)
+    monkeypatch.setenv("BLUEPRINT_DATABASE_URL", city.database_url)
+    monkeypatch.setenv("BLUEPRINT_DATA_DIR", str(city.data_dir))
+
+    def cli(*args: str) -> Any:
+        result = CliRunner().invoke(app, [*args, "--format", "json"])
+        assert result.exit_code == 0, (args, result.output, result.exception)
+        return json.loads(result.stdout)
+
+    inbox, overdue = cli("consult", "inbox", "--user", "dept_ee"), cli("consult", "overdue")
+    with _client(city, tmp_path) as client:
+        def get(path: str, token: str) -> Any:
+            answered = client.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert answered.status_code == 200, answered.text
+            return answered.json()
+
+        api_inbox = get("/api/consultation/inbox", ee)
+        api_overdue = get("/api/consultation/overdue", admin)
+    mine = next(r for r in inbox if r["round_id"] == rnd.id)
+    assert (mine["deadline"], mine["deadline_provisional"], mine["overdue"]) == \
+        ("2027-01-05", True, True)
+    assert [r["round_id"] for r in overdue["ee"]].count(rnd.id) == 1
+    assert rnd.id not in [r["round_id"] for r in overdue.get("nr", [])]  # it answered
+    assert all(r["deadline_provisional"] is True for rows in overdue.values() for r in rows
+               if r["round_id"] == rnd.id)
+    assert inbox == api_inbox
+    assert overdue == api_overdue

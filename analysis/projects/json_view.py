@@ -59,6 +59,26 @@ def _assignment_json(assignment: Assignment) -> dict[str, Any]:
                                   for o in assignment.opinions]}
 
 
+def inbox_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A department's inbox (:func:`analysis.consultation.inbox`) as ``GET
+    /api/consultation/inbox`` and ``consult inbox`` give it: each row with
+    ``deadline_provisional``."""
+    return [_with_provisional(r) for r in rows]
+
+
+def overdue_json(found: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Overdue answers per department (:func:`analysis.consultation.overdue`) as ``GET
+    /api/consultation/overdue`` and ``consult overdue`` give them: each row with
+    ``deadline_provisional``."""
+    return {dept: [_with_provisional(r) for r in rows] for dept, rows in found.items()}
+
+
+def _with_provisional(row: dict[str, Any]) -> dict[str, Any]:
+    """A row with a working-day ``deadline`` and whether that deadline is provisional (暂定:
+    counted before that year's holiday notice, :func:`is_provisional`)."""
+    return row | {"deadline_provisional": is_provisional(row["deadline"])}
+
+
 def project_detail_json(code: str, *, store: Store) -> dict[str, Any]:
     """The project ``code`` as ``GET /api/projects/{code}`` and ``projects show`` give it:
     :func:`project_json`, its latest report (:func:`report_json`, None before a vetting),

@@ -7,10 +7,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, computed_field
+from pydantic import BaseModel, Field, StringConstraints
 
 from blueprint.analysis.consultation.model import ConsultationRound, Opinion
-from blueprint.analysis.consultation.workdays import is_provisional
 from blueprint.analysis.projects import Project, ProjectInput
 from blueprint.analysis.projects.json_view import opinion_json, project_json, round_json
 from blueprint.service.api.bounds import TEXT, TEXT_LEN, Amount, Code, Days, Name, Quantity, Text
@@ -212,12 +211,10 @@ class _HasDeadline(BaseModel):
     year's holiday notice reached the calendar package, without make-up working days)."""
 
     deadline: date
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def deadline_provisional(self) -> bool:
-        """True when the deadline may move once the year's notice is published."""
-        return is_provisional(self.deadline)
+    # given by analysis/projects/json_view (round_json, inbox_json, overdue_json), as the
+    # CLI's --format json has it
+    deadline_provisional: bool = Field(description="True when the deadline may move once "
+                                                   "the year's notice is published")
 
 
 class AssignmentOut(_HasDeadline):

@@ -161,8 +161,10 @@ def inbox_cmd(department: Annotated[str | None, typer.Option(
     today = today_cn()
     county = actor.county if actor else None
     rows = inbox(code, store=store, today=today, county=county)
-    if format == "json":
-        print_json(rows)
+    if format == "json":  # as GET /api/consultation/inbox: deadline_provisional too
+        from blueprint.analysis.projects.json_view import inbox_json
+
+        print_json(inbox_json(rows))
         return
     table(f"待办会商（{named.get(code, code)}{_of_county(county, store)}）",
           ["轮次", "项目编号", "项目名称", "答复期限", "剩余工作日", "本部门意见"],
@@ -199,8 +201,10 @@ def overdue_cmd(format: Format = "table") -> None:
 
     store = open_store(create=False)
     found = overdue(store=store)
-    if format == "json":
-        print_json(found)
+    if format == "json":  # as GET /api/consultation/overdue: deadline_provisional too
+        from blueprint.analysis.projects.json_view import overdue_json
+
+        print_json(overdue_json(found))
         return
     named = department_names(store=store)  # a department deactivated mid-round too
     table("逾期未答复", ["部门", "轮次", "项目编号", "项目名称", "答复期限", "逾期工作日"],
