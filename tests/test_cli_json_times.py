@@ -72,7 +72,8 @@ def test_printed_moments_end_with_z_as_the_apis(blueprint: Any) -> None:
     assert created["name"] == AS_TYPED and RFC3339_UTC.fullmatch(created["created_at"])
     shown = blueprint("projects", "show", code)
     assert shown["name"] == AS_TYPED and RFC3339_UTC.fullmatch(shown["created_at"]), shown
-    stamps = shown["report"]["layers"]
+    assert RFC3339_UTC.fullmatch(shown["report"]["vetted_at"]), shown["report"]
+    stamps = shown["report"]["report"]["layers"]  # the stored report's, as the API's
     assert stamps and all(RFC3339_UTC.fullmatch(s["imported_at"]) for s in stamps), stamps
     assert shown["history"] and all(RFC3339_UTC.fullmatch(h["at"]) for h in shown["history"])
     rows = blueprint("audit", "--project", code)

@@ -19,7 +19,11 @@ from decimal import Decimal
 import pytest
 from projects_support import STAFF, T0, city, park_project, project_state, site
 
-from blueprint.analysis.consultation.revision import prepare_revision, write_revision
+from blueprint.analysis.consultation.revision import (
+    PreparedRevision,
+    prepare_revision,
+    write_revision,
+)
 from blueprint.analysis.consultation.routing import load_routing
 from blueprint.analysis.projects import (
     create_project,
@@ -34,6 +38,7 @@ from blueprint.analysis.projects import (
 from blueprint.analysis.projects.reports import (
     REVET_ATTEMPTS,
     RevisedMeanwhile,
+    Staleness,
     Vetting,
     revet,
     store_vetting,
@@ -55,16 +60,30 @@ def _planned(store: Store, name: str) -> str:
     return code
 
 
+def _stale(store: Store, names: list[str]) -> tuple[list[str], list[Staleness]]:
+    """Planned projects named ``names`` (:func:`_planned`), each one's site revised at T1
+    since its report: their codes, and the stale projects as listed then."""
+    codes = [_planned(store, name) for name in names]
+    for code in codes:
+        revise_project(code, user=STAFF, store=store, reason="调整用地", at=T1,
+                       site=site("02_redline_conflict.txt"))
+    return codes, stale_projects(store=store)
+
+
+def _prepared_investment(store: Store, code: str, name: str) -> PreparedRevision:
+    """A clerk's 修改并重新审查 of project ``code`` (named ``name``), investment 20 亿元,
+    prepared at T2 and not yet written."""
+    return prepare_revision(code, user=STAFF, store=store, reason="调整投资",
+                            data=park_project(name=name, investment=Decimal("20")),
+                            site=None, rules=None, period=None, routing=load_routing(), at=T2)
+
+
 def test_a_revision_of_the_attributes_meanwhile_refuses_the_second(city: Store) -> None:
     """One clerk opens 修改并重新审查 (new investment); another revises the emissions and
     the industry meanwhile. The first one's write is refused (409, 请刷新), nothing written:
     the other's revision stands, and no report of the old attributes is stored."""
     code = _planned(city, "并发修改测试项目")
-    prepared = prepare_revision(code, user=STAFF, store=city, reason="调整投资",
-                                data=park_project(name="并发修改测试项目",
-                                                  investment=Decimal("20")),
-                                site=None, rules=None, period=None, routing=load_routing(),
-                                at=T2)
+    prepared = _prepared_investment(city, code, "并发修改测试项目")
     revise_project(code, user=STAFF, store=city, reason="补充排放数据", at=T1,
                    data=park_project(name="并发修改测试项目", industry="logistics",
                                      emissions={"SO2": 7.5}))
@@ -81,11 +100,7 @@ def test_a_revision_of_the_attributes_meanwhile_refuses_the_second(city: Store) 
 def test_a_revision_with_nothing_meanwhile_is_written(city: Store) -> None:
     """The same two steps with no other write between: the revision and its report."""
     code = _planned(city, "无并发修改测试项目")
-    prepared = prepare_revision(code, user=STAFF, store=city, reason="调整投资",
-                                data=park_project(name="无并发修改测试项目",
-                                                  investment=Decimal("20")),
-                                site=None, rules=None, period=None, routing=load_routing(),
-                                at=T2)
+    prepared = _prepared_investment(city, code, "无并发修改测试项目")
     project = write_revision(prepared, user=STAFF, store=city, at=T2)
     assert project.investment == Decimal("20")
     report = latest_report(code, store=city)
@@ -119,11 +134,7 @@ def test_revet_skips_a_project_that_exited_since_it_was_found(city: Store) -> No
     """Three projects' sites revised since their reports: stale. One exits after they were
     listed, before its turn: it is skipped (its row says so, its report the stored one),
     and the others after it are vetted again, not left stale by a refusal."""
-    codes = [_planned(city, f"重新审查跳过测试项目{i}") for i in range(3)]
-    for code in codes:
-        revise_project(code, user=STAFF, store=city, reason="调整用地", at=T1,
-                       site=site("02_redline_conflict.txt"))
-    found = stale_projects(store=city)
+    codes, found = _stale(city, [f"重新审查跳过测试项目{i}" for i in range(3)])
     assert [s.project for s in found] == codes
     gone = codes[0]
     old = latest_report(gone, store=city)
@@ -159,11 +170,7 @@ def test_revet_vets_again_a_project_revised_while_it_was_vetted(city: Store) -> 
     is vetted still. Before, the refusal stopped 重新审查 at the second, the third left
     stale."""
     names = [f"重新审查期间修改测试项目{i}" for i in range(3)]
-    codes = [_planned(city, name) for name in names]
-    for code in codes:
-        revise_project(code, user=STAFF, store=city, reason="调整用地", at=T1,
-                       site=site("02_redline_conflict.txt"))
-    found = stale_projects(store=city)
+    codes, found = _stale(city, names)
     seen: list[tuple[str, dict[str, float]]] = []
 
     def meanwhile(vetting: Vetting) -> None:
@@ -189,11 +196,7 @@ def test_revet_gives_up_on_a_project_revised_during_every_attempt(city: Store) -
     """A project revised after each of its vettings: after REVET_ATTEMPTS vettings it is
     skipped (``"revised"``), nothing stored for it, and the project after it is vetted."""
     names = [f"反复修改测试项目{i}" for i in range(2)]
-    codes = [_planned(city, name) for name in names]
-    for code in codes:
-        revise_project(code, user=STAFF, store=city, reason="调整用地", at=T1,
-                       site=site("02_redline_conflict.txt"))
-    found = stale_projects(store=city)
+    codes, found = _stale(city, names)
     old = latest_report(codes[0], store=city)
     tries = []
 
@@ -222,11 +225,7 @@ def test_a_change_of_libraries_meanwhile_refuses_the_revision(city: Store) -> No
     change: the project silently left 市重点项目库. Now refused (409, 请刷新), the
     change kept."""
     code = _planned(city, "库变更并发测试项目")
-    prepared = prepare_revision(code, user=STAFF, store=city, reason="调整投资",
-                                data=park_project(name="库变更并发测试项目",
-                                                  investment=Decimal("20")),
-                                site=None, rules=None, period=None, routing=load_routing(),
-                                at=T2)
+    prepared = _prepared_investment(city, code, "库变更并发测试项目")
     set_tags(code, ["city_key"], user=STAFF, store=city, reason="列入市重点", at=T1)
     project = get_project(code, store=city)
     assert (project.tags, project.updated_at) == (("city_key",), T1)

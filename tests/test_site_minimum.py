@@ -91,12 +91,18 @@ def _refused(answer: Any, where: str) -> None:
     assert REFUSED_ZH in body["message_zh"] and REFUSED_EN in body["message"], body
 
 
+def _staff_and_project(store: Store, name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A city staff user's bearer header, and the attributes of a 东昌府区 project ``name``
+    as the API takes them (no site yet)."""
+    token = create_user("staff", "nr_staff", None, store=store, actor="test")
+    return ({"Authorization": f"Bearer {token}"},
+            {"name": name, "county": "371502", "industry": "industrial", "investment": "1",
+             "responsible_unit": "测试单位"})
+
+
 def test_the_api_refuses_a_tiny_site_every_way_and_stores_nothing(
         city: Store, client: TestClient, tmp_path: Path) -> None:
-    token = create_user("staff", "nr_staff", None, store=city, actor="test")
-    auth = {"Authorization": f"Bearer {token}"}
-    project = {"name": "测试项目", "county": "371502", "industry": "industrial",
-               "investment": "1", "responsible_unit": "测试单位"}
+    auth, project = _staff_and_project(city, "测试项目")
     fingerprint = StoreFingerprint(city)
     before = fingerprint()
     _refused(client.post("/api/vet", json={"site": _lonlat(TINY)}), "body.site")
@@ -230,10 +236,7 @@ def test_a_project_on_a_site_under_the_raised_least_is_refused_with_nothing_stor
     project without a report. Now refused before anything is stored, by the API (with and
     without ``vet``), the CLI and the core; a 6 m² site is stored and vetted."""
     rules_file = _raised_rules(tmp_path)
-    token = create_user("staff", "nr_staff", None, store=city, actor="test")
-    auth = {"Authorization": f"Bearer {token}"}
-    project = {"name": "小地块项目", "county": "371502", "industry": "industrial",
-               "investment": "1", "responsible_unit": "测试单位"}
+    auth, project = _staff_and_project(city, "小地块项目")
     fingerprint = StoreFingerprint(city)
     before = fingerprint()
     with _client(city, tmp_path / "raised", rules_file=str(rules_file)) as raised:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 
 from blueprint.analysis import consultation as core
+from blueprint.analysis.projects.json_view import inbox_json, overdue_json
 from blueprint.analysis.site import site_from_geojson
 from blueprint.layers.users import User
 from blueprint.service.api.bounds import CodePath, CodeQuery, IdPath
@@ -159,7 +160,7 @@ def api_inbox(user: Annotated[User, permit("GET /api/consultation/inbox")], stor
     """Rounds waiting for the caller's department: overdue and due soonest first; of the
     caller's county only, for a department user tied to one."""
     assert user.department is not None  # the policy lets only department users in
-    return core.inbox(user.department, store=store, county=user.county)
+    return inbox_json(core.inbox(user.department, store=store, county=user.county))
 
 
 @router.get(
@@ -173,7 +174,7 @@ def api_overdue(
     department: CodeQuery = None,
 ) -> Any:
     """Unanswered past their deadline, per department code."""
-    return core.overdue(store=store, department=department)
+    return overdue_json(core.overdue(store=store, department=department))
 
 
 @router.get(

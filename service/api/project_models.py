@@ -7,12 +7,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, computed_field
+from pydantic import BaseModel, Field, StringConstraints
 
 from blueprint.analysis.consultation.model import ConsultationRound, Opinion
-from blueprint.analysis.consultation.workdays import is_provisional
 from blueprint.analysis.projects import Project, ProjectInput
-from blueprint.analysis.projects.json_view import opinion_json, project_json
+from blueprint.analysis.projects.json_view import opinion_json, project_json, round_json
 from blueprint.service.api.bounds import TEXT, TEXT_LEN, Amount, Code, Days, Name, Quantity, Text
 from blueprint.service.api.responses import Moment
 
@@ -212,12 +211,10 @@ class _HasDeadline(BaseModel):
     year's holiday notice reached the calendar package, without make-up working days)."""
 
     deadline: date
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def deadline_provisional(self) -> bool:
-        """True when the deadline may move once the year's notice is published."""
-        return is_provisional(self.deadline)
+    # given by analysis/projects/json_view (round_json, inbox_json, overdue_json), as the
+    # CLI's --format json has it
+    deadline_provisional: bool = Field(description="True when the deadline may move once "
+                                                   "the year's notice is published")
 
 
 class AssignmentOut(_HasDeadline):
@@ -365,12 +362,6 @@ class AuditOut(BaseModel):
     detail: dict[str, Any]
 
 
-def _geojson(geometry: Any) -> GeoJSON | None:
-    import shapely
-
-    return None if geometry is None else dict(shapely.geometry.mapping(geometry))
-
-
 def project_out(project: Project) -> dict[str, Any]:
     """A project as :class:`ProjectOut`'s fields (as the CLI's JSON has it)."""
     return project_json(project)
@@ -382,9 +373,5 @@ def opinion_out(opinion: Opinion) -> dict[str, Any]:
 
 
 def round_out(rnd: ConsultationRound) -> dict[str, Any]:
-    """A round as :class:`RoundOut`'s fields."""
-    fields = {k: v for k, v in rnd.__dict__.items() if k != "assignments"}
-    departments = [{**{k: v for k, v in a.__dict__.items() if k != "opinions"},
-                    "opinions": [opinion_out(o) | {"counted": a.counted(o)}
-                                 for o in a.opinions]} for a in rnd.assignments]
-    return fields | {"status_zh": rnd.status_zh, "departments": departments}
+    """A round as :class:`RoundOut`'s fields (as the CLI's ``projects show`` has it)."""
+    return round_json(rnd)

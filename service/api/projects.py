@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from blueprint.analysis import projects as core
-from blueprint.analysis.projects.reports import StoredReport
+from blueprint.analysis.projects.json_view import project_detail_json, report_json
 from blueprint.analysis.site import Site, site_from_geojson
 from blueprint.analysis.site_county import default_county
 from blueprint.analysis.site_export import export_project_site
@@ -35,9 +35,7 @@ from blueprint.service.api.project_models import (
     ReviseIn,
     StaleOut,
     TagsIn,
-    opinion_out,
     project_out,
-    round_out,
 )
 from blueprint.service.api.sent_once import SentOnceDep
 from blueprint.service.api.sites import DOWNLOAD_DOC, FormatQuery, download
@@ -52,11 +50,6 @@ def _site(value: GeoJSON | None, settings: Settings) -> Site | None:
         return None
     return site_from_geojson(value, name="项目用地范围", limits=site_limits(settings),
                              field="body.site")
-
-
-def _report(report: StoredReport, stale: bool) -> dict[str, Any]:
-    """The stored report (the core reads its layer stamps' times back in UTC with Z)."""
-    return {**report.__dict__, "stale": stale}
 
 
 @router.post(
@@ -139,17 +132,7 @@ def api_get(
     code: CodePath, user: Annotated[User, permit("GET /api/projects/{code}")], store: StoreDep
 ) -> Any:
     """The project, its latest report (and whether it is stale), stages and rounds."""
-    from blueprint.analysis.consultation import preliminary_opinions, rounds_of
-
-    project = core.get_project(code, store=store)
-    report = core.latest_report(code, store=store)
-    stale = {s.project for s in core.stale_projects(store=store)}
-    return project_out(project) | {
-        "report": _report(report, code in stale) if report else None,
-        "history": core.stage_history(code, store=store),
-        "rounds": [round_out(r) for r in rounds_of(code, store=store)],
-        "preliminary_opinions": [opinion_out(o) for o in preliminary_opinions(code, store=store)],
-    }
+    return project_detail_json(code, store=store)
 
 
 @router.get("/{code}/site", summary="Download the project's site / 下载项目用地范围",
@@ -181,7 +164,7 @@ def api_vet(
     """Vet the stored site and store the report, stamped with the layers used; 409 when
     the project was revised (by another user) while it was vetted, nothing stored: vet
     again."""
-    return _report(core.vet_project(code, user=user, store=store, rules=rules), False)
+    return report_json(core.vet_project(code, user=user, store=store, rules=rules), stale=False)
 
 
 @router.post(

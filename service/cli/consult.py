@@ -43,14 +43,12 @@ _opinion_text.says_empty = True  # type: ignore[attr-defined]
 
 
 def show_round(rnd: Any, fmt: str) -> None:
-    """A round as JSON or as a Chinese table of its departments."""
-    if fmt == "json":
-        print_json({k: v for k, v in rnd.__dict__.items() if k != "assignments"} | {
-            "status_zh": rnd.status_zh,
-            "departments": [{"department": a.department, "deadline": a.deadline,
-                             "removed": a.removed,
-                             "answer": a.current.answer if a.current else None}
-                            for a in rnd.assignments]})
+    """A round as JSON (the API's answer: departments with their names, why and answers)
+    or as a Chinese table of its departments."""
+    if fmt == "json":  # as the API answers a round (GET /api/rounds/{round_id}, start, add …)
+        from blueprint.analysis.projects.json_view import round_json
+
+        print_json(round_json(rnd))
         return
     out.print(f"会商轮次 {rnd.id}：项目 {rnd.project} 第 {rnd.number} 轮，{rnd.status_zh}。")
     table("会商部门", ["部门", "答复期限", "纳入依据", "意见"],
@@ -115,9 +113,10 @@ def answer_cmd(round_id: RoundId,
     opinion = give_answer(round_id, user=acting_user(store, user), answer=answer, text=text,
                           store=store, condition=None if condition is None
                           else read_site_file(condition))
-    if format == "json":
-        print_json({k: v for k, v in opinion.__dict__.items() if k != "condition"}
-                   | {"condition": opinion.condition is not None})
+    if format == "json":  # as POST /api/rounds/{round_id}/answers: the condition area as GeoJSON
+        from blueprint.analysis.projects.json_view import opinion_json
+
+        print_json(opinion_json(opinion))
         return
     amended = "（修改此前答复）" if opinion.amends_id else ""
     out.print(f"已答复会商轮次 {round_id}：{opinion.answer_zh}{amended}。")
@@ -162,8 +161,10 @@ def inbox_cmd(department: Annotated[str | None, typer.Option(
     today = today_cn()
     county = actor.county if actor else None
     rows = inbox(code, store=store, today=today, county=county)
-    if format == "json":
-        print_json(rows)
+    if format == "json":  # as GET /api/consultation/inbox: deadline_provisional too
+        from blueprint.analysis.projects.json_view import inbox_json
+
+        print_json(inbox_json(rows))
         return
     table(f"待办会商（{named.get(code, code)}{_of_county(county, store)}）",
           ["轮次", "项目编号", "项目名称", "答复期限", "剩余工作日", "本部门意见"],
@@ -200,8 +201,10 @@ def overdue_cmd(format: Format = "table") -> None:
 
     store = open_store(create=False)
     found = overdue(store=store)
-    if format == "json":
-        print_json(found)
+    if format == "json":  # as GET /api/consultation/overdue: deadline_provisional too
+        from blueprint.analysis.projects.json_view import overdue_json
+
+        print_json(overdue_json(found))
         return
     named = department_names(store=store)  # a department deactivated mid-round too
     table("逾期未答复", ["部门", "轮次", "项目编号", "项目名称", "答复期限", "逾期工作日"],

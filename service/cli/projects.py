@@ -61,8 +61,10 @@ PROJECT_COLUMNS = ["项目编号", "项目名称", "县区", "总投资（亿元
 
 
 def _show_one(project: Any, fmt: str, note: str = "", *, store: Store) -> None:
-    if fmt == "json":
-        print_json(project.to_dict())
+    if fmt == "json":  # as the API answers a project
+        from blueprint.analysis.projects.json_view import project_json
+
+        print_json(project_json(project))
         return
     table("项目", PROJECT_COLUMNS, project_rows([project], store=store))
     if note:
@@ -149,26 +151,21 @@ def show_cmd(code: str, format: Format = "table") -> None:
         get_project,
         latest_report,
         stage_history,
-        stale_projects,
+        staleness_of,
     )
     from blueprint.layers.users import actor_zh
 
     store = open_store(create=False)
+    if format == "json":  # as GET /api/projects/{code} answers
+        from blueprint.analysis.projects.json_view import project_detail_json
+
+        print_json(project_detail_json(code, store=store))
+        return
     project = get_project(code, store=store)
     report = latest_report(code, store=store)
-    stale = code in {s.project for s in stale_projects(store=store)}
+    stale = staleness_of(project, report, store=store) is not None
     history = stage_history(code, store=store)
     found = rounds_of(code, store=store)
-    if format == "json":
-        from blueprint.analysis.consultation import preliminary_opinions
-        from blueprint.analysis.projects.json_view import opinion_json, project_json
-
-        print_json(project_json(project) | {
-            "report": report.report if report else None, "stale": stale, "history": history,
-            "rounds": [r.id for r in found],
-            "preliminary_opinions": [opinion_json(o) for o in
-                                     preliminary_opinions(code, store=store)]})
-        return
     _show_one(project, format, store=store)
     if report is None:
         out.print("尚无选址审查报告。")
@@ -191,8 +188,10 @@ def vet_cmd(code: str, user: UserName = None, format: Format = "table") -> None:
 
     store = open_store()
     report = vet_project(code, user=acting_user(store, user), store=store, rules=_rules())
-    if format == "json":
-        print_json(report.report)
+    if format == "json":  # as POST /api/projects/{code}/vet: the stored report, just made
+        from blueprint.analysis.projects.json_view import report_json
+
+        print_json(report_json(report, stale=False))
     else:
         out.print(f"项目 {code} 选址审查结论：{report.report['verdict_zh']}。")
 
@@ -241,7 +240,9 @@ def exit_cmd(code: str, reason: Reason, user: UserName = None,
     store = open_store()
     result = exit_project(code, user=acting_user(store, user), reason=reason, store=store)
     if format == "json":
-        print_json({"project": result["project"].to_dict(), "reclaim": result["reclaim"]})
+        from blueprint.analysis.projects.json_view import project_json
+
+        print_json({"project": project_json(result["project"]), "reclaim": result["reclaim"]})
         return
     reclaimed = "，已收回其全部指标" if result["reclaim"] else "，无需收回指标"
     _show_one(result["project"], format, f"项目 {code} 已调出项目库{reclaimed}。", store=store)
