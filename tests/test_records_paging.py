@@ -16,7 +16,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from projects_support import CITY_QUOTA, DCF, STAFF, T0, city, park_project, site
-from test_records_scale import PASSWORD, _projects, _signed_in, counted, sites_decoded
+from test_records_scale import (
+    PASSWORD,
+    _projects,
+    _signed_in,
+    catalogue_marker_read_each_time,
+    counted,
+    sites_decoded,
+)
 
 from blueprint.analysis import quota
 from blueprint.analysis.projects import create_project
@@ -27,7 +34,7 @@ from blueprint.layers.users import create_user
 from blueprint.service.app import create_app
 from blueprint.service.settings import Settings
 
-__all__ = ["city"]  # the fixture
+__all__ = ["catalogue_marker_read_each_time", "city"]  # the fixtures
 
 
 def test_the_audit_api_reaches_every_row_by_offset(store: Store, tmp_path: Path) -> None:

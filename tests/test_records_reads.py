@@ -19,27 +19,13 @@ import pytest
 import sqlalchemy as sa
 from projects_support import CITY_QUOTA, DCF, STAFF, T0, city, park_project
 from test_records_paging import _page_user
-from test_records_scale import counted
+from test_records_scale import catalogue_marker_read_each_time, counted
 
 from blueprint.analysis import quota
 from blueprint.analysis.projects import create_project
 from blueprint.layers.store import Store
 
-__all__ = ["city"]  # the fixture
-
-
-@pytest.fixture(autouse=True)
-def _catalogue_marker_read_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The layer catalogue's marker read on every request, whatever the wall clock: the
-    embedded engine skips that read (one transaction: ``BEGIN`` and the marker's
-    ``SELECT``) once the database files have been still for ``SETTLED_S`` (1 s), so a
-    request counted within a second of the last write took two statements more than one
-    counted later — ``/tracking`` counted 26 for 9 projects against 24 for 3 when the
-    machine was slow enough for the first to come over a second after the writes (and
-    the other way round). The counts here compare requests, not the clock."""
-    from blueprint.layers import catalogue_cache
-
-    monkeypatch.setattr(catalogue_cache, "SETTLED_S", float("inf"))
+__all__ = ["catalogue_marker_read_each_time", "city"]  # the fixtures
 
 
 @contextmanager
