@@ -320,24 +320,27 @@ def test_consultation_objections_and_meeting_items_become_problems_once(city: St
     assert again.raised == [] and again.closed == []
 
 
+def _objected(store: Store, name: str, *, outcome: str, reason: str) -> str:
+    """A vetted project whose first round nr answered 不同意 and was closed with
+    ``outcome``: its code."""
+    from blueprint.analysis.consultation import answer, close_round, start_round
+
+    code = create_project(park_project(name=name), site=site("01_park_clean.txt"),
+                          user=STAFF, store=store, at=T0).code
+    vet_project(code, user=STAFF, store=store, at=T0)
+    rnd = start_round(code, user=STAFF, store=store, at=T0)
+    answer(rnd.id, user=dept_user("nr"), answer="disagree", text="不同意。", store=store, at=T0)
+    close_round(rnd.id, user=STAFF, outcome=outcome, reason=reason, store=store, at=T0)
+    return code
+
+
 def test_the_sync_closes_objections_an_older_proceed_left_open(city: Store) -> None:
     """A joint meeting decided 同意推进 before the decision closed the objections it
     overruled (its close removed here by hand, with the append-only trigger off): the sync
     closes it as the decision would have — its decider, its moment — once."""
-    from blueprint.analysis.consultation import (
-        answer,
-        close_round,
-        decide,
-        problem_list,
-        start_round,
-    )
+    from blueprint.analysis.consultation import decide, problem_list
 
-    code = create_project(park_project(name="旧联席会议项目"), site=site("01_park_clean.txt"),
-                          user=STAFF, store=city, at=T0).code
-    vet_project(code, user=STAFF, store=city, at=T0)
-    rnd = start_round(code, user=STAFF, store=city, at=T0)
-    answer(rnd.id, user=dept_user("nr"), answer="disagree", text="不同意。", store=city, at=T0)
-    close_round(rnd.id, user=STAFF, outcome="meeting", reason="确需实施", store=city, at=T0)
+    code = _objected(city, "旧联席会议项目", outcome="meeting", reason="确需实施")
     [item] = [i for i in problem_list(store=city) if i["project"] == code]
     decided_at = T0 + timedelta(days=1)
     decide(item["id"], user=STAFF, decision="proceed", meeting_date=date(2026, 3, 2),
@@ -358,14 +361,7 @@ def test_the_sync_closes_objections_an_older_proceed_left_open(city: Store) -> N
 def test_the_sync_raises_what_older_rounds_left(city: Store) -> None:
     """A round closed before the hook existed (its problems deleted here by hand, with the
     append-only trigger off): the sync raises them, once."""
-    from blueprint.analysis.consultation import answer, close_round, start_round
-
-    code = create_project(park_project(name="旧会商项目"), site=site("01_park_clean.txt"),
-                          user=STAFF, store=city, at=T0).code
-    vet_project(code, user=STAFF, store=city, at=T0)
-    rnd = start_round(code, user=STAFF, store=city, at=T0)
-    answer(rnd.id, user=dept_user("nr"), answer="disagree", text="不同意。", store=city, at=T0)
-    close_round(rnd.id, user=STAFF, outcome="revise", reason="退回修改", store=city, at=T0)
+    code = _objected(city, "旧会商项目", outcome="revise", reason="退回修改")
     [raised] = list_problems(store=city, project=code)
     _drop_problem(city, raised.id)
     assert list_problems(store=city, project=code) == []

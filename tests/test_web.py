@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from blueprint.layers.importer import ImportOptions, import_layer
 from blueprint.layers.repository import list_layers
+from blueprint.layers.safe_open import Limits
 from blueprint.layers.store import Store
 from blueprint.layers.users import create_user
 from blueprint.service.app import create_app
@@ -154,8 +155,10 @@ def test_raster_url_quotes_the_layer_name(store, tmp_path, monkeypatch):
 def test_a_raster_of_10_to_the_10_cells_renders_in_bounded_memory(tmp_path):
     """A band 100,000 cells a side (a small sparse GeoTIFF: a few hundred kB) was read whole
     to draw a picture of at most 2,048 pixels a side: 37 GiB asked for, an internal error
-    (or, a little smaller, the server's memory gone). The picture is the same on both
-    engines: the embedded one is enough."""
+    (or, a little smaller, the server's memory gone). Such a raster is refused at import
+    under the default cap (``BLUEPRINT_MAX_RASTER_CELLS``, tests/test_raster_limits.py);
+    imported here as by an operator who raised it, the picture must still stay bounded. The
+    picture is the same on both engines: the embedded one is enough."""
     import rasterio
     from rasterio.transform import from_origin
 
@@ -170,7 +173,9 @@ def test_a_raster_of_10_to_the_10_cells_renders_in_bounded_memory(tmp_path):
     assert path.stat().st_size < 5 * 1024 * 1024
     stores = make_store("embedded", tmp_path / "data")
     store = next(stores)
-    import_layer(path, ImportOptions(kind="env_capacity", name="capacity"), store=store)
+    raised = Limits(max_raster_cells=100_000 * 100_000)
+    import_layer(path, ImportOptions(kind="env_capacity", name="capacity", limits=raised),
+                 store=store)
     with _client(store, tmp_path) as client:
         png = client.get("/api/layers/capacity/image.png")
     next(stores, None)
