@@ -27,6 +27,7 @@ open (it exited before an exit closed them) the sync closes as of its exit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -117,6 +118,16 @@ def _close(conn: Connection, problem_id: int, *, code: str, note: str, actor: st
                 detail={"note": note, "source_ref": source_ref})
 
 
+def _close_objections(conn: Connection, opinion_ids: Sequence[int], *, code: str, note: str,
+                      actor: str, at: datetime) -> list[int]:
+    """The problems of objections ``opinion_ids`` not closed yet, closed (:func:`_close`)
+    with ``note``: their ids."""
+    found = conn.execute(_not_closed([f"opinion:{i}" for i in opinion_ids])).all()
+    for pid, ref in found:
+        _close(conn, pid, code=code, note=note, actor=actor, at=at, source_ref=ref)
+    return [int(pid) for pid, _ref in found]
+
+
 def _agreed_note(number: int, answer: str, text: str) -> str:
     """``第 2 轮会商已同意：…`` (or 已有条件同意): why an objection's problem is closed."""
     from blueprint.analysis.consultation.model import ANSWER_ZH
@@ -143,10 +154,7 @@ def close_agreed_objections(conn: Connection, opinion_id: int, *, actor: str,
         consultation_rounds.c.number < rnd.number, opinions.c.department == o.department,
         opinions.c.answer == "disagree")).scalars().all()
     note = _agreed_note(rnd.number, o.answer, o.text)
-    found = conn.execute(_not_closed([f"opinion:{i}" for i in earlier])).all()
-    for pid, ref in found:
-        _close(conn, pid, code=rnd.code, note=note, actor=actor, at=at, source_ref=ref)
-    return [int(pid) for pid, _ref in found]
+    return _close_objections(conn, earlier, code=rnd.code, note=note, actor=actor, at=at)
 
 
 def _later_agreement(conn: Connection, opinion_id: int) -> Any:
@@ -193,10 +201,7 @@ def close_overruled_objections(conn: Connection, round_id: int, *, note: str, ac
         consultation_rounds.c.project_id == rnd.project_id,
         consultation_rounds.c.number <= rnd.number,
         opinions.c.answer == "disagree")).scalars().all()
-    found = conn.execute(_not_closed([f"opinion:{i}" for i in overruled])).all()
-    for pid, ref in found:
-        _close(conn, pid, code=rnd.code, note=note, actor=actor, at=at, source_ref=ref)
-    return [int(pid) for pid, _ref in found]
+    return _close_objections(conn, overruled, code=rnd.code, note=note, actor=actor, at=at)
 
 
 def meeting_item_to_problem(conn: Connection, item_id: int, *, actor: str,
